@@ -1,0 +1,42 @@
+// MARK: - The automatic batch size and its memory estimate
+
+extension Network {
+    /// The working memory, in bytes, that training allocates for `batchSize`: the gathered
+    /// batch (batchSize x (nIn + nOut) floats), every layer's output (batchSize floats per
+    /// unit), two gradient buffers of the widest layer and the parameter gradients. The
+    /// caller's data and the permutation (8 bytes per example) are not counted.
+    public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
+        try Validate.count(batchSize, "batch_size")
+        let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
+        let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
+        let work = try Validate.product(batchSize, units, "the activations")
+        let (floats, overflow) = (batch + work).addingReportingOverflow(parameterCount)
+        guard !overflow, floats <= Int.max / 8 else { throw .invalid("batch_size \(batchSize) is too large") }
+        return floats * MemoryLayout<Float>.stride
+    }
+
+    /// The seed's rule: with fewer than 2000 examples, one batch (batch gradient descent);
+    /// otherwise the largest power of two from 512 down to 64 whose working memory fits
+    /// `memoryBudget` bytes (0: no limit).
+    public func automaticBatchSize(count m: Int, memoryBudget: Int) throws(MiniBatchError) -> Int {
+        try Validate.count(m, "m")
+        guard memoryBudget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(memoryBudget)") }
+        if m < 2000 { return m }
+        for size in [512, 256, 128, 64] {
+            if memoryBudget == 0 { return size }
+            if try workingMemory(batchSize: size) <= memoryBudget { return size }
+        }
+        let needed = try workingMemory(batchSize: 64)
+        throw .invalid("memory_budget \(memoryBudget) bytes is too small: the smallest automatic batch (64) needs \(needed) bytes")
+    }
+
+    /// A batch size option resolved for `m` examples.
+    func resolve(_ batchSize: BatchSize, count m: Int, memoryBudget: Int) throws(MiniBatchError) -> Int {
+        switch batchSize {
+        case .automatic: return try automaticBatchSize(count: m, memoryBudget: memoryBudget)
+        case .fixed(let size):
+            try Validate.batchSize(size, count: m)
+            return size
+        }
+    }
+}

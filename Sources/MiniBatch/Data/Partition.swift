@@ -1,0 +1,40 @@
+/// What happens to the last batch when the batch size does not divide m.
+public enum LastBatch: Int, Sendable {
+    /// Keep it: ceil(m / batchSize) batches, the last smaller; its cost is the mean over the
+    /// examples it actually has.
+    case keep = 0
+    /// Drop it: floor(m / batchSize) batches, all full.
+    case drop = 1
+}
+
+/// The mini-batches of m shuffled examples: batch i covers rows
+/// `i * batchSize ..< min((i + 1) * batchSize, m)`.
+public struct Partition: Sendable, Equatable {
+    public let count: Int
+    public let batchSize: Int
+    public let lastBatch: LastBatch
+
+    /// - Precondition: validated by `Validate.batchSize` (1 <= batchSize <= count).
+    public init(count: Int, batchSize: Int, lastBatch: LastBatch) {
+        self.count = count
+        self.batchSize = batchSize
+        self.lastBatch = lastBatch
+    }
+
+    /// The number of batches.
+    public var batchCount: Int {
+        switch lastBatch {
+        case .keep: return (count + batchSize - 1) / batchSize
+        case .drop: return count / batchSize
+        }
+    }
+
+    /// The rows of batch `index` in the shuffled order.
+    public func batch(_ index: Int) -> Range<Int> {
+        let start = index * batchSize
+        return start..<min(start + batchSize, count)
+    }
+
+    /// All batches, in order.
+    public var batches: [Range<Int>] { (0..<batchCount).map(batch) }
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Shuffles the rows of X and y together, so that pairs stay matched.
+///
+/// Rows are opaque bytes of any width: any element type and any number of columns. The
+/// order is `Permutation.make(count: m, seed:, epoch:)`: shuffled row k is original row perm[k].
+public enum Shuffle {
+    /// Shuffles `m` rows of `x` (and of `y`, if given) in place with one permutation.
+    /// - Complexity: O(m * (xRowBytes + yRowBytes)); memory: one row.
+    public static func inPlace(
+        _ x: UnsafeMutableRawPointer, xRowBytes: Int,
+        _ y: UnsafeMutableRawPointer?, yRowBytes: Int,
+        count m: Int, seed: UInt64, epoch: UInt64
+    ) throws(MiniBatchError) {
+        let scratch = try allocate(UInt8.self, count: max(xRowBytes, yRowBytes), for: "one row")
+        defer { deallocate(scratch) }
+        var generator = Generator(seed: seed, stream: epoch)
+        Permutation.forEachSwap(count: m, &generator) { i, j in
+            swapRows(x, i, j, xRowBytes, scratch)
+            if let y { swapRows(y, i, j, yRowBytes, scratch) }
+        }
+    }
+
+    /// Writes the shuffled rows into `xOut` (and `yOut`): row k of the output is row perm[k]
+    /// of the input. The outputs must not overlap the inputs.
+    public static func into(
+        _ xOut: UnsafeMutableRawPointer, _ yOut: UnsafeMutableRawPointer?,
+        _ x: UnsafeRawPointer, xRowBytes: Int,
+        _ y: UnsafeRawPointer?, yRowBytes: Int,
+        count m: Int, seed: UInt64, epoch: UInt64
+    ) throws(MiniBatchError) {
+        let perm = try allocate(Int.self, count: m, for: "the permutation")
+        defer { deallocate(perm) }
+        Permutation.fill(UnsafeMutableBufferPointer(start: perm, count: m), seed: seed, epoch: epoch)
+        gatherRows(xOut, x, rowBytes: xRowBytes, rows: UnsafeBufferPointer(start: perm, count: m))
+        if let y, let yOut {
+            gatherRows(yOut, y, rowBytes: yRowBytes, rows: UnsafeBufferPointer(start: perm, count: m))
+        }
+    }
+
+    /// out row k = source row rows[k]: the gather that builds a mini-batch from a permutation.
+    @inlinable
+    public static func gatherRows(
+        _ out: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, rowBytes: Int,
+        rows: UnsafeBufferPointer<Int>
+    ) {
+        for k in 0..<rows.count {
+            memcpy(out + k * rowBytes, source + rows[k] * rowBytes, rowBytes)
+        }
+    }
+
+    @inline(__always)
+    static func swapRows(
+        _ base: UnsafeMutableRawPointer, _ i: Int, _ j: Int, _ rowBytes: Int,
+        _ scratch: UnsafeMutablePointer<UInt8>
+    ) {
+        let a = base + i * rowBytes, b = base + j * rowBytes
+        memcpy(scratch, a, rowBytes)
+        memcpy(a, b, rowBytes)
+        memcpy(b, scratch, rowBytes)
+    }
+}

@@ -1,0 +1,70 @@
+import COpenBLAS
+
+/// A fully connected layer: z = a_prev W^T + b, then the activation.
+///
+/// W is (nOut, nIn) row-major and b is (nOut); both live in the network's flat parameter
+/// buffer at `weightOffset` and `biasOffset`, and their gradients at the same offsets of
+/// the flat gradient buffer.
+public struct Dense: Sendable, Equatable {
+    public let nIn: Int
+    public let nOut: Int
+    /// The activation; for the output layer, `.linear` (the loss applies its own output).
+    public let activation: Activation
+    public let weightOffset: Int
+    public let biasOffset: Int
+
+    public var parameterCount: Int { nOut * nIn + nOut }
+}
+
+// MARK: - Forward and backward
+
+extension Dense {
+    /// out = g(input W^T + b).
+    /// - Parameters:
+    ///   - out: (rows, nOut), row-major.
+    ///   - input: (rows, nIn), row-major.
+    ///   - parameters: the network's flat parameters.
+    func forward(
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        parameters: UnsafePointer<Float>, rows: Int
+    ) {
+        let weight = parameters + weightOffset  // (nOut, nIn)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nOut), Int32(nIn),
+            1, input, Int32(nIn), weight, Int32(nIn), 0, out, Int32(nOut))
+        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
+    }
+
+    /// Given dz (the gradient with respect to this layer's pre-activation), writes dW, db and,
+    /// if `dinput` is given, the gradient with respect to the input, d input = dz W.
+    /// The caller then turns d input into the previous layer's dz with that layer's
+    /// activation backward.
+    /// - Parameters:
+    ///   - dinput: (rows, nIn) or nil for the first layer.
+    ///   - gradients: the network's flat gradients; dW and db are overwritten.
+    ///   - dz: (rows, nOut).
+    ///   - input: (rows, nIn), the input of the forward pass.
+    func backward(
+        dinput: UnsafeMutablePointer<Float>?, gradients: UnsafeMutablePointer<Float>,
+        dz: UnsafePointer<Float>, input: UnsafePointer<Float>,
+        parameters: UnsafePointer<Float>, rows: Int
+    ) {
+        // dW = dz^T input: (nOut, rows) x (rows, nIn)
+        cblas_sgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nOut), Int32(nIn), Int32(rows),
+            1, dz, Int32(nOut), input, Int32(nIn), 0, gradients + weightOffset, Int32(nIn))
+        // db = column sums of dz
+        let dbias = gradients + biasOffset
+        dbias.update(repeating: 0, count: nOut)
+        for r in 0..<rows {
+            let row = dz + r * nOut
+            for j in 0..<nOut { dbias[j] += row[j] }
+        }
+        // d input = dz W: (rows, nOut) x (nOut, nIn)
+        if let dinput {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(nIn), Int32(nOut),
+                1, dz, Int32(nOut), parameters + weightOffset, Int32(nIn), 0, dinput, Int32(nIn))
+        }
+    }
+}

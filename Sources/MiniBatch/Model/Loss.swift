@@ -1,0 +1,172 @@
+/// The output layer and its cost, in pairs. Each cost is a mean over the batch.
+public enum Loss: Int, Sendable, CaseIterable {
+    /// Linear output; mean over rows and outputs of (a - y)^2.
+    case meanSquaredError = 0
+    /// Sigmoid outputs; mean over rows and outputs of -(y log a + (1 - y) log(1 - a)).
+    case binaryCrossEntropy = 1
+    /// Softmax over >= 2 outputs; mean over rows of -sum_j y_j log a_j.
+    case crossEntropy = 2
+}
+
+/// Targets of a batch: values (rows, nOut) or class indices (rows).
+public enum Targets {
+    /// float (rows, nOut), row-major: values, probabilities or one-hot rows.
+    case values(UnsafePointer<Float>)
+    /// int32 (rows): class indices (cross-entropy) or 0/1 labels (one sigmoid output).
+    case classes(UnsafePointer<Int32>)
+
+    /// The targets of rows `start...` of this set.
+    func advanced(by start: Int, width: Int) -> Targets {
+        switch self {
+        case .values(let y): return .values(y + start * width)
+        case .classes(let y): return .classes(y + start)
+        }
+    }
+}
+
+// MARK: - Forward and backward (fused, from the logits)
+
+extension Loss {
+    /// How many terms each row's loss is averaged over: the outputs for MSE and binary
+    /// cross-entropy, one for cross-entropy (a sum over the softmax).
+    func termsPerRow(outputs: Int) -> Int { self == .crossEntropy ? 1 : outputs }
+
+    /// The summed cost of `rows` rows, computed from the logits z = A W^T + b of the output
+    /// layer (so softmax and sigmoid never take the log of a rounded 0), and, if `dlogits` is
+    /// given, the gradient of the *mean* cost over `normalizer` rows with respect to z.
+    ///
+    /// Fusing the output activation with its cost gives the familiar a - y gradients:
+    /// softmax + cross-entropy: (p_j sum_k y_k - y_j) / n; sigmoid + binary cross-entropy:
+    /// (a - y) / (n * nOut); linear + MSE: 2 (a - y) / (n * nOut).
+    /// - Parameters:
+    ///   - dlogits: (rows, nOut) or nil.
+    ///   - logits: (rows, nOut).
+    ///   - targets: (rows, nOut) values or (rows) classes.
+    /// - Returns: the sum over rows of each row's loss (divided by its `termsPerRow`).
+    func forwardBackward(
+        dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
+        rows: Int, outputs nOut: Int, normalizer: Int
+    ) -> Double {
+        let terms = Float(termsPerRow(outputs: nOut))
+        let scale = 1 / (Float(normalizer) * terms)
+        var total = 0.0
+        for r in 0..<rows {
+            let z = logits + r * nOut
+            let dz = dlogits.map { $0 + r * nOut }
+            var rowLoss: Float = 0
+            switch self {
+            case .crossEntropy:
+                var zmax = z[0]
+                for j in 1..<nOut { zmax = max(zmax, z[j]) }
+                var sum: Float = 0
+                for j in 0..<nOut { sum += _exp(z[j] - zmax) }
+                let logSum = _log(sum)
+                switch targets {
+                case .classes(let y):
+                    let c = Int(y[r])
+                    rowLoss = -(z[c] - zmax - logSum)
+                    if let dz {
+                        for j in 0..<nOut { dz[j] = _exp(z[j] - zmax - logSum) * scale }
+                        dz[c] -= scale
+                    }
+                case .values(let y):
+                    let t = y + r * nOut
+                    var tsum: Float = 0
+                    for j in 0..<nOut {
+                        tsum += t[j]
+                        if t[j] != 0 { rowLoss -= t[j] * (z[j] - zmax - logSum) }
+                    }
+                    if let dz {
+                        for j in 0..<nOut { dz[j] = (_exp(z[j] - zmax - logSum) * tsum - t[j]) * scale }
+                    }
+                }
+            case .binaryCrossEntropy:
+                for j in 0..<nOut {
+                    let t: Float
+                    switch targets {
+                    case .classes(let y): t = Float(y[r])
+                    case .values(let y): t = y[r * nOut + j]
+                    }
+                    // -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + e^-|z|)
+                    rowLoss += max(z[j], 0) - z[j] * t + _log1p(_exp(-abs(z[j])))
+                    dz?[j] = (logistic(z[j]) - t) * scale
+                }
+            case .meanSquaredError:
+                for j in 0..<nOut {
+                    let t: Float
+                    switch targets {
+                    case .classes(let y): t = Float(y[r])
+                    case .values(let y): t = y[r * nOut + j]
+                    }
+                    let diff = z[j] - t
+                    rowLoss += diff * diff
+                    dz?[j] = 2 * diff * scale
+                }
+            }
+            total += Double(rowLoss) / Double(terms)
+        }
+        return total
+    }
+
+    /// The model's outputs from its logits, in place: softmax rows, sigmoid units, or the
+    /// logits themselves.
+    /// - Parameter za: (rows, nOut): logits on entry, outputs on return.
+    func output(_ za: UnsafeMutablePointer<Float>, rows: Int, outputs nOut: Int) {
+        switch self {
+        case .meanSquaredError:
+            return
+        case .binaryCrossEntropy:
+            for i in 0..<rows * nOut { za[i] = logistic(za[i]) }
+        case .crossEntropy:
+            for r in 0..<rows {
+                let z = za + r * nOut
+                var zmax = z[0]
+                for j in 1..<nOut { zmax = max(zmax, z[j]) }
+                var sum: Float = 0
+                for j in 0..<nOut {
+                    z[j] = _exp(z[j] - zmax)
+                    sum += z[j]
+                }
+                let inv = 1 / sum
+                for j in 0..<nOut { z[j] *= inv }
+            }
+        }
+    }
+
+    /// The number of correct predictions among `rows` rows, counted from the logits: rows
+    /// whose argmax matches (cross-entropy), outputs whose sign matches y >= 0.5 (binary
+    /// cross-entropy). Not defined for MSE (returns 0).
+    func correct(logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int) -> Int {
+        var hits = 0
+        for r in 0..<rows {
+            let z = logits + r * nOut
+            switch self {
+            case .meanSquaredError:
+                return 0
+            case .crossEntropy:
+                let predicted = argmax(z, nOut)
+                switch targets {
+                case .classes(let y): if predicted == Int(y[r]) { hits += 1 }
+                case .values(let y): if predicted == argmax(y + r * nOut, nOut) { hits += 1 }
+                }
+            case .binaryCrossEntropy:
+                for j in 0..<nOut {
+                    let positive: Bool
+                    switch targets {
+                    case .classes(let y): positive = y[r] >= 1
+                    case .values(let y): positive = y[r * nOut + j] >= 0.5
+                    }
+                    if (z[j] >= 0) == positive { hits += 1 }
+                }
+            }
+        }
+        return hits
+    }
+}
+
+/// The index of the largest of `count` values (the lowest on ties).
+func argmax(_ values: UnsafePointer<Float>, _ count: Int) -> Int {
+    var best = 0
+    for j in 1..<max(count, 1) where values[j] > values[best] { best = j }
+    return best
+}

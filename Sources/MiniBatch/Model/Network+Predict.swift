@@ -1,0 +1,101 @@
+// MARK: - Forward only: predict and evaluate; one batch's gradient
+
+extension Network {
+    /// Rows per forward pass when predicting or evaluating: memory does not grow with m.
+    static let chunkRows = 256
+
+    /// Runs the forward pass over X in chunks, calling `body(start, rows, logits)` for each.
+    private func forEachChunk(
+        _ x: UnsafePointer<Float>, count m: Int,
+        _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
+    ) throws(MiniBatchError) {
+        let chunk = min(m, Network.chunkRows)
+        let workspace = try Workspace(for: self, capacity: chunk, backward: false)
+        var start = 0
+        while start < m {
+            let rows = min(chunk, m - start)
+            body(start, rows, forward(x + start * inputCount, rows: rows, workspace))
+            start += rows
+        }
+    }
+
+    private func checkInputs(_ x: UnsafePointer<Float>, count m: Int, features: Int) throws(MiniBatchError) {
+        try Validate.count(m, "m")
+        try Validate.size(features, "n_features")
+        guard features == inputCount else {
+            throw .invalid("n_features is \(features) but the model has \(inputCount) inputs")
+        }
+        let n = try Validate.product(m, features, "X (m x n_features)")
+        if let bad = Validate.firstNonFinite(x, count: n) {
+            throw .invalid("X has a non-finite value (\(x[bad])) at row \(bad / features), column \(bad % features)")
+        }
+    }
+
+    /// The outputs for X (m, nIn) into `out` (m, nOut): softmax or sigmoid probabilities for
+    /// the cross-entropy losses, values for MSE.
+    public func predict(
+        _ x: UnsafePointer<Float>, count m: Int, features: Int, into out: UnsafeMutablePointer<Float>
+    ) throws(MiniBatchError) {
+        try checkInputs(x, count: m, features: features)
+        let nOut = outputCount
+        try forEachChunk(x, count: m) { start, rows, logits in
+            let target = out + start * nOut
+            target.update(from: logits, count: rows * nOut)
+            loss.output(target, rows: rows, outputs: nOut)
+        }
+    }
+
+    /// Predicted classes into `out` (m): argmax of the softmax (lowest index on ties), or
+    /// output >= 0.5 for binary cross-entropy with one output.
+    public func predictClasses(
+        _ x: UnsafePointer<Float>, count m: Int, features: Int, into out: UnsafeMutablePointer<Int32>
+    ) throws(MiniBatchError) {
+        let nOut = outputCount
+        guard loss == .crossEntropy || (loss == .binaryCrossEntropy && nOut == 1) else {
+            throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss) with \(nOut) outputs")
+        }
+        try checkInputs(x, count: m, features: features)
+        try forEachChunk(x, count: m) { start, rows, logits in
+            for r in 0..<rows {
+                let z = logits + r * nOut
+                out[start + r] = Int32(nOut == 1 ? (z[0] >= 0 ? 1 : 0) : argmax(z, nOut))
+            }
+        }
+    }
+
+    /// The mean cost over all rows of `data`, and the accuracy for the cross-entropy losses
+    /// (NaN for MSE).
+    public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        try Validate.data(data, for: self)
+        let nOut = outputCount
+        var lossSum = 0.0, hits = 0
+        try forEachChunk(data.x, count: data.count) { start, rows, logits in
+            let targets = data.targets.advanced(by: start, width: nOut)
+            lossSum += loss.forwardBackward(
+                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: rows)
+            hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
+        }
+        let m = Double(data.count)
+        let accuracy: Double = switch loss {
+        case .meanSquaredError: .nan
+        case .crossEntropy: Double(hits) / m
+        case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
+        }
+        return (lossSum / m, accuracy)
+    }
+
+    /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
+    /// every parameter in the flat layout: exactly what a training step computes before its
+    /// update. Does not change the network.
+    public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
+        try Validate.data(data, for: self)
+        guard out.count == parameterCount else {
+            throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
+        }
+        try Validate.size(data.count, "m (one batch)")
+        let workspace = try Workspace(for: self, capacity: data.count, backward: true)
+        let cost = costAndGradient(data.x, data.targets, rows: data.count, workspace)
+        out.baseAddress!.update(from: workspace.gradients!, count: parameterCount)
+        return cost
+    }
+}

@@ -1,0 +1,102 @@
+/// A stack of fully connected layers trained by mini-batch gradient descent.
+///
+/// Parameters live in one flat buffer (after llm.c's `malloc_and_point_parameters`): for
+/// each layer in order, W (nOut, nIn) row-major then b (nOut). `layers[l].weightOffset` and
+/// `.biasOffset` index it, the gradients use the same layout, and the update rule is one
+/// loop over the buffer.
+///
+/// A network is not safe to train from two threads at once; separate networks are
+/// independent.
+public final class Network: @unchecked Sendable {
+    /// The layers, input to output.
+    public let layers: [Dense]
+    /// The output layer's activation and cost.
+    public let loss: Loss
+    /// The length of the flat parameter buffer.
+    public let parameterCount: Int
+    /// Epochs completed over the network's life; epoch e of training uses permutation
+    /// (seed, e), so training continues the same sequence of orders.
+    public internal(set) var epochsTrained: Int = 0
+
+    /// (parameterCount): W then b for each layer.
+    @usableFromInline let parameters: UnsafeMutablePointer<Float>
+
+    /// A new network with initial weights drawn from `seed`.
+    /// - Parameters:
+    ///   - layerSizes: inputs, the hidden layers' widths, outputs (at least 2 sizes).
+    ///   - hiddenActivations: one per hidden layer (`layerSizes.count - 2`).
+    ///   - loss: the output layer and its cost.
+    ///   - initialization: how the weights are drawn.
+    ///   - seed: the seed of the weights.
+    public init(
+        layerSizes: [Int], hiddenActivations: [Activation], loss: Loss,
+        initialization: Initialization = .automatic, seed: UInt64 = 0
+    ) throws(MiniBatchError) {
+        try Validate.architecture(layerSizes: layerSizes, hiddenActivations: hiddenActivations, loss: loss)
+        var layers: [Dense] = []
+        var offset = 0
+        for l in 1..<layerSizes.count {
+            let nIn = layerSizes[l - 1], nOut = layerSizes[l]
+            let activation = l < layerSizes.count - 1 ? hiddenActivations[l - 1] : .linear
+            layers.append(Dense(nIn: nIn, nOut: nOut, activation: activation,
+                                weightOffset: offset, biasOffset: offset + nOut * nIn))
+            offset += nOut * nIn + nOut
+        }
+        self.layers = layers
+        self.loss = loss
+        self.parameterCount = offset
+        self.parameters = try allocate(Float.self, count: offset, for: "the parameters")
+        initialization.initialize(parameters, layers: layers, seed: seed)
+    }
+
+    /// A network whose hidden layers all use `hiddenActivation`.
+    public convenience init(
+        layerSizes: [Int], hiddenActivation: Activation = .relu, loss: Loss = .crossEntropy,
+        initialization: Initialization = .automatic, seed: UInt64 = 0
+    ) throws(MiniBatchError) {
+        try self.init(
+            layerSizes: layerSizes,
+            hiddenActivations: Array(repeating: hiddenActivation, count: max(layerSizes.count - 2, 0)),
+            loss: loss, initialization: initialization, seed: seed)
+    }
+
+    deinit { deallocate(parameters) }
+
+    public var inputCount: Int { layers[0].nIn }
+    public var outputCount: Int { layers[layers.count - 1].nOut }
+    public var layerSizes: [Int] { [layers[0].nIn] + layers.map(\.nOut) }
+    public var hiddenActivations: [Activation] { layers.dropLast().map(\.activation) }
+    /// The widest layer after the input.
+    var maxWidth: Int { layers.map(\.nOut).max()! }
+
+    // MARK: - Parameters
+
+    /// A copy of the flat parameters.
+    public var parameterArray: [Float] {
+        Array(UnsafeBufferPointer(start: parameters, count: parameterCount))
+    }
+
+    /// Copies the flat parameters into `out` (exactly `parameterCount` elements).
+    public func copyParameters(to out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {
+        guard out.count == parameterCount else {
+            throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
+        }
+        out.baseAddress!.update(from: parameters, count: parameterCount)
+    }
+
+    /// Replaces the flat parameters (exactly `parameterCount` finite values).
+    public func setParameters(_ values: UnsafeBufferPointer<Float>) throws(MiniBatchError) {
+        guard values.count == parameterCount else {
+            throw .invalid("count is \(values.count) but the model has \(parameterCount) parameters")
+        }
+        if let bad = Validate.firstNonFinite(values.baseAddress!, count: parameterCount) {
+            throw .invalid("params[\(bad)] is not finite (\(values[bad]))")
+        }
+        parameters.update(from: values.baseAddress!, count: parameterCount)
+    }
+
+    /// Replaces the flat parameters from an array.
+    public func setParameters(_ values: [Float]) throws(MiniBatchError) {
+        try values.withUnsafeBufferPointer { (buffer) throws(MiniBatchError) in try setParameters(buffer) }
+    }
+}

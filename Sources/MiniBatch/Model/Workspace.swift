@@ -1,0 +1,68 @@
+/// The buffers one forward and backward pass needs for up to `capacity` rows, allocated
+/// once per training (or predict) call, so that no mini-batch allocates.
+final class Workspace {
+    let capacity: Int
+    /// Each layer's output, (capacity, layer.nOut), all in one allocation.
+    let activations: UnsafeMutablePointer<Float>
+    let activationOffsets: [Int]
+    /// Two gradient buffers of (capacity, maxWidth): dz of a layer and d input of the layer
+    /// below, swapped as backward moves down.
+    var delta: UnsafeMutablePointer<Float>
+    var deltaOther: UnsafeMutablePointer<Float>
+    /// (parameterCount), or nil when only forward passes run.
+    let gradients: UnsafeMutablePointer<Float>?
+
+    /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
+    static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
+        let activations = network.layers.reduce(0) { $0 + $1.nOut } * capacity
+        let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount : 0
+        return activations + deltas
+    }
+
+    init(for network: Network, capacity: Int, backward: Bool) throws(MiniBatchError) {
+        self.capacity = capacity
+        var offsets: [Int] = []
+        var total = 0
+        for layer in network.layers {
+            offsets.append(total)
+            total += capacity * layer.nOut
+        }
+        activationOffsets = offsets
+        let activations = try allocate(Float.self, count: total, for: "the activations")
+        self.activations = activations
+        guard backward else {
+            delta = activations
+            deltaOther = activations
+            gradients = nil
+            return
+        }
+        let width = capacity * network.maxWidth
+        var buffers: [UnsafeMutablePointer<Float>] = []
+        do {
+            for (count, what) in [(width, "the layer gradients"), (width, "the layer gradients"),
+                                  (network.parameterCount, "the parameter gradients")] {
+                buffers.append(try allocate(Float.self, count: count, for: what))
+            }
+        } catch {
+            buffers.forEach { deallocate($0) }
+            deallocate(activations)
+            throw error
+        }
+        delta = buffers[0]
+        deltaOther = buffers[1]
+        gradients = buffers[2]
+    }
+
+    deinit {
+        if gradients != nil {
+            deallocate(delta)
+            deallocate(deltaOther)
+            deallocate(gradients)
+        }
+        deallocate(activations)
+    }
+
+    /// Layer `l`'s output buffer, (capacity, nOut).
+    @inline(__always)
+    func output(_ l: Int) -> UnsafeMutablePointer<Float> { activations + activationOffsets[l] }
+}

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Allocates `count` elements of `T`, 64-byte aligned, or throws `.outOfMemory`.
+///
+/// Swift's own allocator traps when memory runs out; a library must report it instead, so
+/// every buffer whose size comes from the caller is allocated here.
+@usableFromInline
+func allocate<T>(_ type: T.Type, count: Int, for what: String) throws(MiniBatchError)
+    -> UnsafeMutablePointer<T>
+{
+    let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+    var raw: UnsafeMutableRawPointer? = nil
+    if overflow || posix_memalign(&raw, 64, bytes) != 0 || raw == nil {
+        throw MiniBatchError(.outOfMemory, "out of memory allocating \(what) (\(count) elements)")
+    }
+    return raw!.bindMemory(to: T.self, capacity: max(count, 1))
+}
+
+/// Frees a buffer from `allocate`.
+@usableFromInline
+func deallocate<T>(_ pointer: UnsafeMutablePointer<T>?) {
+    free(pointer)
+}

@@ -1,0 +1,164 @@
+/// Every check of a caller's arguments, in one place (after liblinear's `check_parameter`).
+///
+/// Each function throws `.invalidArgument` with a message that names the argument, and is
+/// called by both the Swift API and the C entry points before any work or allocation.
+public enum Validate {
+    /// The largest size along one dimension: BLAS takes 32-bit sizes.
+    public static let maxDimension = Int(Int32.max)
+
+    /// A size that must be in 1...maxDimension.
+    public static func size(_ value: Int, _ name: String) throws(MiniBatchError) {
+        guard value >= 1 else { throw .invalid("\(name) must be positive, got \(value)") }
+        guard value <= maxDimension else {
+            throw .invalid("\(name) is too large: \(value) (at most \(maxDimension))")
+        }
+    }
+
+    /// A count of rows that must be positive (rows are not bounded by BLAS: batches are).
+    public static func count(_ value: Int, _ name: String) throws(MiniBatchError) {
+        guard value >= 1 else { throw .invalid("\(name) must be positive, got \(value)") }
+    }
+
+    /// `a * b` without overflow, for sizing buffers.
+    public static func product(_ a: Int, _ b: Int, _ name: String) throws(MiniBatchError) -> Int {
+        let (p, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow, p <= Int.max / 8 else { throw .invalid("\(name) is too large (\(a) x \(b))") }
+        return p
+    }
+
+    /// The layer sizes, activations and loss of a new network.
+    public static func architecture(
+        layerSizes: [Int], hiddenActivations: [Activation], loss: Loss
+    ) throws(MiniBatchError) {
+        guard layerSizes.count >= 2 else {
+            throw .invalid("layer_sizes needs at least 2 sizes (inputs and outputs), got \(layerSizes.count)")
+        }
+        for (i, size) in layerSizes.enumerated() { try self.size(size, "layer_sizes[\(i)]") }
+        guard hiddenActivations.count == layerSizes.count - 2 else {
+            throw .invalid("activations needs \(layerSizes.count - 2) entries (one per hidden layer), got \(hiddenActivations.count)")
+        }
+        if loss == .crossEntropy, layerSizes.last! < 2 {
+            throw .invalid("loss MB_LOSS_CROSS_ENTROPY (softmax) needs at least 2 outputs, got \(layerSizes.last!); use MB_LOSS_BINARY_CROSS_ENTROPY for one output")
+        }
+        var total = 0
+        for i in 1..<layerSizes.count {
+            let w = try product(layerSizes[i], layerSizes[i - 1] + 1, "layer \(i - 1)")
+            let (sum, overflow) = total.addingReportingOverflow(w)
+            guard !overflow, sum <= Int.max / 8 else { throw .invalid("the network has too many parameters") }
+            total = sum
+        }
+    }
+
+    /// X (m, nFeatures) and its targets for `network`: shapes, finiteness, class ranges.
+    /// - Complexity: O(m * (nFeatures + nOutputs)): every value is read once.
+    public static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
+        try count(data.count, "m")
+        try size(data.features, "n_features")
+        guard data.features == network.inputCount else {
+            throw .invalid("n_features is \(data.features) but the model has \(network.inputCount) inputs")
+        }
+        let n = try product(data.count, data.features, "X (m x n_features)")
+        if let bad = firstNonFinite(data.x, count: n) {
+            throw .invalid("X has a non-finite value (\(data.x[bad])) at row \(bad / data.features), column \(bad % data.features)")
+        }
+        try targets(data.targets, rows: data.count, for: network)
+    }
+
+    /// Targets for `rows` rows of `network`'s outputs.
+    public static func targets(_ targets: Targets, rows: Int, for network: Network) throws(MiniBatchError) {
+        let nOut = network.outputCount
+        switch targets {
+        case .classes(let y):
+            switch network.loss {
+            case .meanSquaredError:
+                throw .invalid("y_type MB_TARGETS_CLASS_INDEX needs a cross-entropy loss; MB_LOSS_MSE takes MB_TARGETS_FLOAT32 targets")
+            case .binaryCrossEntropy:
+                guard nOut == 1 else {
+                    throw .invalid("y_type MB_TARGETS_CLASS_INDEX with MB_LOSS_BINARY_CROSS_ENTROPY needs 1 output, the model has \(nOut); pass MB_TARGETS_FLOAT32 (m, \(nOut))")
+                }
+                for r in 0..<rows where y[r] != 0 && y[r] != 1 {
+                    throw .invalid("y[\(r)] = \(y[r]) is not a 0/1 label (binary cross-entropy)")
+                }
+            case .crossEntropy:
+                for r in 0..<rows where y[r] < 0 || Int(y[r]) >= nOut {
+                    throw .invalid("y[\(r)] = \(y[r]) is not a class index in [0, \(nOut))")
+                }
+            }
+        case .values(let y):
+            let n = try product(rows, nOut, "y (m x n_outputs)")
+            if let bad = firstNonFinite(y, count: n) {
+                throw .invalid("y has a non-finite value (\(y[bad])) at row \(bad / nOut), column \(bad % nOut)")
+            }
+            switch network.loss {
+            case .meanSquaredError:
+                break
+            case .binaryCrossEntropy:
+                for i in 0..<n where !(y[i] >= 0 && y[i] <= 1) {
+                    throw .invalid("y[\(i / nOut)][\(i % nOut)] = \(y[i]) is outside [0, 1] (binary cross-entropy)")
+                }
+            case .crossEntropy:
+                for r in 0..<rows {
+                    var sum: Float = 0
+                    for j in 0..<nOut {
+                        let v = y[r * nOut + j]
+                        guard v >= 0 else { throw .invalid("y[\(r)][\(j)] = \(v) is negative (cross-entropy targets are class weights)") }
+                        sum += v
+                    }
+                    guard abs(sum - 1) <= 1e-3 else {
+                        throw .invalid("row \(r) of y sums to \(sum), not 1 (cross-entropy targets are one-hot or probability rows)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Training options for `m` examples.
+    public static func training(_ options: TrainingOptions, count m: Int) throws(MiniBatchError) {
+        guard options.epochs >= 1 else { throw .invalid("epochs must be at least 1, got \(options.epochs)") }
+        guard options.learningRate.isFinite, options.learningRate > 0 else {
+            throw .invalid("learning_rate must be finite and > 0, got \(options.learningRate)")
+        }
+        if case .fixed(let b) = options.batchSize { try batchSize(b, count: m) }
+    }
+
+    /// A batch size for `m` examples: 1...m.
+    public static func batchSize(_ batchSize: Int, count m: Int) throws(MiniBatchError) {
+        guard batchSize >= 1 else {
+            throw .invalid("batch_size must be at least 1 (or MB_BATCH_AUTO), got \(batchSize)")
+        }
+        guard batchSize <= m else { throw .invalid("batch_size \(batchSize) is larger than m = \(m)") }
+        guard batchSize <= maxDimension else { throw .invalid("batch_size \(batchSize) is too large") }
+    }
+
+    /// The index of the first NaN or Inf among `count` floats, or nil.
+    static func firstNonFinite(_ values: UnsafePointer<Float>, count: Int) -> Int? {
+        // A vectorisable pass first: v - v is 0 for finite v and NaN otherwise.
+        let chunk = 4096
+        var start = 0
+        while start < count {
+            let end = min(start + chunk, count)
+            var probe: Float = 0
+            for i in start..<end { probe += values[i] - values[i] }
+            if probe != 0 || probe.isNaN {
+                for i in start..<end where !values[i].isFinite { return i }
+            }
+            start = end
+        }
+        return nil
+    }
+}
+
+/// A read-only view of a data set: X (count, features) float32 row-major and its targets.
+public struct DataView {
+    public var x: UnsafePointer<Float>
+    public var targets: Targets
+    public var count: Int
+    public var features: Int
+
+    public init(x: UnsafePointer<Float>, targets: Targets, count: Int, features: Int) {
+        self.x = x
+        self.targets = targets
+        self.count = count
+        self.features = features
+    }
+}

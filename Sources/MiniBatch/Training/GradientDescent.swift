@@ -1,0 +1,32 @@
+/// An update rule: how parameters move given their gradients (after ensmallen's
+/// `update_policies/`). A new optimiser is a new rule with its state inside, not a flag.
+public protocol UpdateRule {
+    /// Applies one update to `count` parameters. If any updated value would be NaN or Inf,
+    /// changes nothing and returns false.
+    mutating func update(
+        _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
+    ) -> Bool
+}
+
+/// Plain gradient descent: W -= learningRate * dW.
+public struct GradientDescent: UpdateRule, Sendable {
+    public var learningRate: Float
+
+    public init(learningRate: Float) { self.learningRate = learningRate }
+
+    public mutating func update(
+        _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
+    ) -> Bool {
+        let rate = learningRate
+        // First pass: would every new value be finite? (v - v is 0 for finite v, NaN
+        // otherwise.) Checking before writing keeps the last finite weights on divergence.
+        var probe: Float = 0
+        for i in 0..<count {
+            let v = parameters[i] - rate * gradients[i]
+            probe += v - v
+        }
+        guard probe == 0 else { return false }
+        for i in 0..<count { parameters[i] = parameters[i] - rate * gradients[i] }
+        return true
+    }
+}

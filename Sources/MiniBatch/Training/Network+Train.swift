@@ -1,0 +1,129 @@
+// MARK: - Mini-batch gradient descent
+
+extension Network {
+    /// Trains for `options.epochs` epochs. Each epoch: draw the epoch's permutation, partition
+    /// it into mini-batches, and for each batch gather its rows into a reused buffer, run
+    /// forward propagation, the cost, back propagation and the update.
+    ///
+    /// Gathering rows by the permutation is the same as shuffling X and y together and
+    /// slicing the result, without a shuffled copy of the data; X and y are only read.
+    /// All buffers are allocated before the first epoch: no mini-batch allocates.
+    ///
+    /// - Parameters:
+    ///   - data: X (m, nIn) and its targets.
+    ///   - history: receives every batch cost and epoch cost (also those before a failure).
+    ///   - progress: called after every epoch; `.stop` ends training with `.cancelled`.
+    /// - Throws: `.invalidArgument` before any work; `.diverged` when a cost or an updated
+    ///   weight is NaN or Inf (that update is not applied: the weights are the last finite
+    ///   ones); `.cancelled` when `progress` returns `.stop` (after that epoch's updates).
+    public func train(
+        _ data: DataView, options: TrainingOptions, history: History? = nil,
+        progress: ((Progress) -> ProgressAction)? = nil
+    ) throws(MiniBatchError) {
+        try Validate.training(options, count: data.count)
+        try Validate.data(data, for: self)
+        let m = data.count, nIn = inputCount, nOut = outputCount
+        let batchSize = try resolve(options.batchSize, count: m, memoryBudget: options.memoryBudget)
+        let partition = Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch)
+        let batches = partition.batchCount
+
+        let workspace = try Workspace(for: self, capacity: batchSize, backward: true)
+        let gather = try options.shuffle ? BatchGather(data, batchSize: batchSize, outputs: nOut) : nil
+        history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
+        var rule = GradientDescent(learningRate: options.learningRate)
+
+        for epoch in 1...options.epochs {
+            let order = UInt64(epochsTrained)
+            gather?.drawPermutation(seed: options.seed, epoch: order)
+            var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
+            for b in 0..<batches {
+                let rows = partition.batch(b)
+                let input: UnsafePointer<Float>, targets: Targets
+                if let gather {
+                    (input, targets) = gather.batch(rows)
+                } else {
+                    input = data.x + rows.lowerBound * nIn
+                    targets = data.targets.advanced(by: rows.lowerBound, width: nOut)
+                }
+                let cost = costAndGradient(input, targets, rows: rows.count, workspace)
+                guard cost.isFinite else {
+                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b) in epoch \(order) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
+                }
+                history?.recordBatch(cost)
+                guard rule.update(parameters, gradients: workspace.gradients!, count: parameterCount) else {
+                    throw MiniBatchError(.diverged, "training diverged: the update of batch \(b) in epoch \(order) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
+                }
+                costSum += cost * Double(rows.count)
+                rowsSeen += rows.count
+                lastCost = cost
+            }
+            epochsTrained += 1
+            let epochCost = costSum / Double(rowsSeen)
+            history?.recordEpoch(epochCost)
+            if let progress {
+                let report = Progress(
+                    epoch: epoch, epochs: options.epochs, epochsTrained: epochsTrained,
+                    batchSize: batchSize, batches: batches, epochCost: epochCost, lastBatchCost: lastCost)
+                if progress(report) == .stop {
+                    throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
+                }
+            }
+        }
+    }
+}
+
+/// The permutation of an epoch and the reused buffers its mini-batches are gathered into.
+final class BatchGather {
+    let data: DataView
+    let outputs: Int
+    /// (m): this epoch's order.
+    let permutation: UnsafeMutablePointer<Int>
+    /// (batchSize, nIn), row-major.
+    let x: UnsafeMutablePointer<Float>
+    /// (batchSize, nOut) floats or (batchSize) int32 class indices.
+    let y: UnsafeMutableRawPointer
+
+    init(_ data: DataView, batchSize: Int, outputs: Int) throws(MiniBatchError) {
+        self.data = data
+        self.outputs = outputs
+        permutation = try allocate(Int.self, count: data.count, for: "the permutation")
+        do {
+            x = try allocate(Float.self, count: batchSize * data.features, for: "the batch of X")
+        } catch {
+            deallocate(permutation)
+            throw error
+        }
+        do {
+            y = UnsafeMutableRawPointer(try allocate(Float.self, count: batchSize * outputs, for: "the batch of y"))
+        } catch {
+            deallocate(permutation)
+            deallocate(x)
+            throw error
+        }
+    }
+
+    deinit {
+        deallocate(permutation)
+        deallocate(x)
+        deallocate(y.assumingMemoryBound(to: Float.self))
+    }
+
+    func drawPermutation(seed: UInt64, epoch: UInt64) {
+        Permutation.fill(UnsafeMutableBufferPointer(start: permutation, count: data.count), seed: seed, epoch: epoch)
+    }
+
+    /// Gathers the rows `permutation[rows]` of X and y into the batch buffers.
+    func batch(_ rows: Range<Int>) -> (UnsafePointer<Float>, Targets) {
+        let indices = UnsafeBufferPointer(start: permutation + rows.lowerBound, count: rows.count)
+        let floatBytes = MemoryLayout<Float>.stride
+        Shuffle.gatherRows(x, data.x, rowBytes: data.features * floatBytes, rows: indices)
+        switch data.targets {
+        case .values(let source):
+            Shuffle.gatherRows(y, source, rowBytes: outputs * floatBytes, rows: indices)
+            return (UnsafePointer(x), .values(y.assumingMemoryBound(to: Float.self)))
+        case .classes(let source):
+            Shuffle.gatherRows(y, source, rowBytes: MemoryLayout<Int32>.stride, rows: indices)
+            return (UnsafePointer(x), .classes(y.assumingMemoryBound(to: Int32.self)))
+        }
+    }
+}

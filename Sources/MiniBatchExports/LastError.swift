@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMiniBatch
+import MiniBatch
+
+// MARK: - The thread-local last error and the status it goes with
+
+/// The per-thread message of the last failed call: a malloc'ed C string behind a pthread key,
+/// freed when it is replaced or when its thread exits.
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+private let emptyMessage: StaticString = ""
+
+func setLastError(_ message: String) {
+    let previous = pthread_getspecific(errorKey)
+    pthread_setspecific(errorKey, strdup(message))
+    free(previous)
+}
+
+/// Records `error` as this thread's last error and returns its status.
+func fail(_ error: MiniBatchError) -> mb_status {
+    setLastError(error.message)
+    return mb_status(rawValue: UInt32(error.kind.rawValue))
+}
+
+/// Runs an entry point's body: MB_OK, or the status and message of the error it threw.
+@inline(__always)
+func run(_ body: () throws(MiniBatchError) -> Void) -> mb_status {
+    do {
+        try body()
+        return MB_OK
+    } catch {
+        return fail(error)
+    }
+}
+
+/// The pointer argument `name`, or an error naming it.
+@inline(__always)
+func required<T>(_ pointer: T?, _ name: String) throws(MiniBatchError) -> T {
+    guard let pointer else { throw MiniBatchError(.invalidArgument, "\(name) is NULL") }
+    return pointer
+}
+
+/// A C string argument as a Swift string.
+func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(MiniBatchError) -> String {
+    String(cString: try required(pointer, name))
+}
+
+@c @implementation
+public func mb_last_error() -> UnsafePointer<CChar>? {
+    if let message = pthread_getspecific(errorKey) {
+        return UnsafePointer(message.assumingMemoryBound(to: CChar.self))
+    }
+    return UnsafeRawPointer(emptyMessage.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+private let statusNames: [StaticString] = [
+    "MB_OK", "MB_ERR_INVALID_ARGUMENT", "MB_ERR_OUT_OF_MEMORY", "MB_ERR_IO", "MB_ERR_FORMAT",
+    "MB_ERR_DIVERGED", "MB_ERR_CANCELLED", "MB_ERR_INTERNAL",
+]
+private let unknownStatus: StaticString = "unknown status"
+
+@c @implementation
+public func mb_status_name(_ status: mb_status) -> UnsafePointer<CChar>? {
+    let index = Int(status.rawValue)
+    let name = index < statusNames.count ? statusNames[index] : unknownStatus
+    return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+// MARK: - Version
+
+private let versionString: StaticString = "0.1.0"
+
+@c @implementation
+public func mb_version() -> UnsafePointer<CChar>? {
+    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@c @implementation
+public func mb_version_number() -> Int32 {
+    Int32(MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
+}

@@ -1,0 +1,81 @@
+import Testing
+@testable import MiniBatch
+
+/// The whole network's gradient (every dense layer's backward and the chain between them)
+/// against central finite differences of the cost, and the parameter layout.
+struct NetworkTests {
+    static let architectures: [([Int], Activation, Loss)] = [
+        ([3, 2], .linear, .meanSquaredError),             // linear regression
+        ([3, 1], .linear, .binaryCrossEntropy),           // logistic regression
+        ([4, 3], .linear, .crossEntropy),                 // softmax regression
+        ([3, 5, 2], .tanh, .meanSquaredError),
+        ([3, 4, 4, 1], .sigmoid, .binaryCrossEntropy),
+        ([4, 6, 3], .relu, .crossEntropy),
+        ([2, 3, 3], .linear, .crossEntropy),
+    ]
+
+    @Test(arguments: architectures)
+    func gradientMatchesFiniteDifferences(sizes: [Int], activation: Activation, loss: Loss) throws {
+        let network = try Network(layerSizes: sizes, hiddenActivation: activation, loss: loss, seed: 3)
+        let m = 6, nIn = sizes.first!, nOut = sizes.last!
+        let x = Fixture.uniform(m * nIn, seed: 8)
+        let values = loss == .meanSquaredError ? Fixture.uniform(m * nOut, seed: 9) : Fixture.probabilities(rows: m, outputs: nOut)
+        let binary = Fixture.uniform(m * nOut, seed: 10).map { ($0 + 1) / 2 }
+        let y = loss == .binaryCrossEntropy ? binary : values
+        let (_, gradient) = try network.gradient(x: x, values: y, features: nIn)
+        let base = network.parameterArray
+        let h: Float = 1e-2
+        var worst = 0.0
+        for i in 0..<base.count {
+            var plus = base, minus = base
+            plus[i] += h
+            minus[i] -= h
+            try network.setParameters(plus)
+            let up = try network.evaluate(x: x, values: y, features: nIn).cost
+            try network.setParameters(minus)
+            let down = try network.evaluate(x: x, values: y, features: nIn).cost
+            let numeric = (up - down) / Double(2 * h)
+            worst = max(worst, abs(Double(gradient[i]) - numeric) / (2e-3 + abs(numeric)))
+            #expect(Fixture.close(Double(gradient[i]), numeric, rtol: 2e-2, atol: 2e-3), "parameter \(i) of \(sizes) \(activation) \(loss)")
+        }
+        try network.setParameters(base)
+        #expect(worst < 0.05)
+    }
+
+    @Test func layoutIsWeightsThenBiasPerLayer() throws {
+        let network = try Network(layerSizes: [3, 4, 2], hiddenActivation: .relu, loss: .crossEntropy)
+        #expect(network.parameterCount == 4 * 3 + 4 + 2 * 4 + 2)
+        #expect(network.layers[0].weightOffset == 0 && network.layers[0].biasOffset == 12)
+        #expect(network.layers[1].weightOffset == 16 && network.layers[1].biasOffset == 24)
+        // Biases start at zero; weights do not.
+        let p = network.parameterArray
+        #expect(p[12..<16].allSatisfy { $0 == 0 } && p[24..<26].allSatisfy { $0 == 0 })
+        #expect(p[0..<12].contains { $0 != 0 })
+    }
+
+    @Test func initialisationFollowsTheSeedAndTheRule() throws {
+        let a = try Network(layerSizes: [200, 300, 10], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+        let b = try Network(layerSizes: [200, 300, 10], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+        let c = try Network(layerSizes: [200, 300, 10], hiddenActivation: .relu, loss: .crossEntropy, seed: 2)
+        #expect(a.parameterArray == b.parameterArray)
+        #expect(a.parameterArray != c.parameterArray)
+        // He for the ReLU layer: variance 2 / 200; Xavier for the output: 2 / (300 + 10).
+        let w1 = a.parameterArray[0..<60_000].map(Double.init)
+        let w2 = a.parameterArray[a.layers[1].weightOffset..<a.layers[1].biasOffset].map(Double.init)
+        let v1 = w1.map { $0 * $0 }.reduce(0, +) / Double(w1.count)
+        let v2 = w2.map { $0 * $0 }.reduce(0, +) / Double(w2.count)
+        #expect(abs(v1 / (2.0 / 200) - 1) < 0.05)
+        #expect(abs(v2 / (2.0 / 310) - 1) < 0.1)
+    }
+
+    @Test func badArchitecturesAreRefusedWithAMessage() {
+        #expect(throws: MiniBatchError.self) { try Network(layerSizes: [3], loss: .meanSquaredError) }
+        #expect(throws: MiniBatchError.self) { try Network(layerSizes: [3, 0, 2]) }
+        #expect(throws: MiniBatchError.self) { try Network(layerSizes: [3, -1]) }
+        #expect(throws: MiniBatchError.self) { try Network(layerSizes: [3, 1], loss: .crossEntropy) }
+        #expect(throws: MiniBatchError.self) { try Network(layerSizes: [1 << 40, 2]) }
+        let failure = Fixture.failure { () throws(MiniBatchError) in _ = try Network(layerSizes: [3, 5, 2], hiddenActivations: [], loss: .crossEntropy) }
+        #expect(failure?.kind == .invalidArgument)
+        #expect(failure?.message.contains("activations") == true)
+    }
+}

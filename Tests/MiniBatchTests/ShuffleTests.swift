@@ -1,0 +1,89 @@
+import Testing
+@testable import MiniBatch
+
+struct PermutationTests {
+    @Test func matchesTheDocumentedFisherYates() {
+        // From an independent implementation of the header's contract.
+        #expect(Permutation.make(count: 10, seed: 42, epoch: 0) == [2, 8, 5, 1, 6, 4, 0, 3, 9, 7])
+        #expect(Permutation.make(count: 10, seed: 42, epoch: 1) == [3, 1, 2, 6, 9, 4, 5, 8, 0, 7])
+        #expect(Permutation.make(count: 13, seed: 0, epoch: 5) == [11, 1, 8, 12, 0, 9, 3, 7, 2, 6, 4, 5, 10])
+    }
+
+    @Test(arguments: [1, 2, 3, 64, 1000])
+    func isAPermutation(m: Int) {
+        let perm = Permutation.make(count: m, seed: 7, epoch: 3)
+        #expect(perm.sorted() == Array(0..<m))
+    }
+
+    @Test func sameSeedSameOrderOtherEpochOtherOrder() {
+        let a = Permutation.make(count: 500, seed: 11, epoch: 4)
+        #expect(a == Permutation.make(count: 500, seed: 11, epoch: 4))
+        #expect(a != Permutation.make(count: 500, seed: 11, epoch: 5))
+        #expect(a != Permutation.make(count: 500, seed: 12, epoch: 4))
+    }
+}
+
+struct ShuffleTests {
+    /// X rows (i, 10 i, 100 i) and labels i: after a paired shuffle, row k still has label
+    /// x / 1 and comes from row perm[k].
+    @Test func inPlaceKeepsPairsAndFollowsThePermutation() throws {
+        let m = 257, width = 3
+        var x = (0..<m).flatMap { i in [Float(i), Float(10 * i), Float(100 * i)] }
+        var y = (0..<m).map { Int32($0) }
+        try x.withUnsafeMutableBytes { xs in
+            try y.withUnsafeMutableBytes { ys in
+                try Shuffle.inPlace(xs.baseAddress!, xRowBytes: 12, ys.baseAddress!, yRowBytes: 4, count: m, seed: 5, epoch: 2)
+            }
+        }
+        let perm = Permutation.make(count: m, seed: 5, epoch: 2)
+        for k in 0..<m {
+            #expect(y[k] == Int32(perm[k]))
+            #expect(x[k * width] == Float(y[k]) && x[k * width + 1] == Float(10 * y[k]) && x[k * width + 2] == Float(100 * y[k]))
+        }
+        #expect(y.sorted() == (0..<Int32(m)).map { $0 })
+    }
+
+    @Test func intoEqualsInPlace() throws {
+        let m = 100
+        let x = Fixture.uniform(m * 5)
+        let y = Fixture.classes(m, classes: 4)
+        var xInPlace = x, yInPlace = y
+        var xOut = [Float](repeating: 0, count: m * 5), yOut = [Int32](repeating: 0, count: m)
+        try xInPlace.withUnsafeMutableBytes { xs in
+            try yInPlace.withUnsafeMutableBytes { ys in
+                try Shuffle.inPlace(xs.baseAddress!, xRowBytes: 20, ys.baseAddress!, yRowBytes: 4, count: m, seed: 1, epoch: 9)
+            }
+        }
+        try x.withUnsafeBytes { xs in
+            try y.withUnsafeBytes { ys in
+                try xOut.withUnsafeMutableBytes { xo in
+                    try yOut.withUnsafeMutableBytes { yo in
+                        try Shuffle.into(xo.baseAddress!, yo.baseAddress!, xs.baseAddress!, xRowBytes: 20,
+                                         ys.baseAddress!, yRowBytes: 4, count: m, seed: 1, epoch: 9)
+                    }
+                }
+            }
+        }
+        #expect(xOut == xInPlace)
+        #expect(yOut == yInPlace)
+    }
+}
+
+struct PartitionTests {
+    @Test(arguments: [(1, 1), (10, 3), (64, 64), (1000, 64), (1000, 1), (999, 128)])
+    func keepCoversEveryRowExactlyOnce(m: Int, batchSize: Int) {
+        let partition = Partition(count: m, batchSize: batchSize, lastBatch: .keep)
+        var seen = [Int](repeating: 0, count: m)
+        for batch in partition.batches { for row in batch { seen[row] += 1 } }
+        #expect(seen.allSatisfy { $0 == 1 })
+        #expect(partition.batchCount == (m + batchSize - 1) / batchSize)
+        #expect(partition.batches.dropLast().allSatisfy { $0.count == batchSize })
+    }
+
+    @Test func dropLeavesOutOnlyThePartialBatch() {
+        let partition = Partition(count: 1000, batchSize: 64, lastBatch: .drop)
+        #expect(partition.batchCount == 15)
+        #expect(partition.batches.allSatisfy { $0.count == 64 })
+        #expect(partition.batches.last!.upperBound == 960)
+    }
+}

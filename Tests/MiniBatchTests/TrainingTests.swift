@@ -1,0 +1,180 @@
+import Testing
+@testable import MiniBatch
+
+/// Training against the seed's promises and against a hand-computed reference step.
+struct TrainingTests {
+    static let moons = try! Moons.make(count: 3000, noise: 0.15, seed: 4)
+
+    func tanhNetwork(seed: UInt64 = 1) throws -> Network {
+        try Network(layerSizes: [2, 16, 16, 2], hiddenActivation: .tanh, loss: .crossEntropy, seed: seed)
+    }
+
+    @Test func oneFullBatchStepIsParametersMinusRateTimesGradient() throws {
+        let network = try tanhNetwork()
+        let x = Array(Self.moons.x[0..<400]), y = Array(Self.moons.y[0..<200])
+        let before = network.parameterArray
+        let (_, gradient) = try network.gradient(x: x, classes: y, features: 2)
+        try network.train(x: x, classes: y, features: 2,
+                          options: TrainingOptions(epochs: 1, batchSize: .fixed(200), learningRate: 0.1, shuffle: false))
+        let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
+        #expect(network.parameterArray == expected)
+    }
+
+    @Test func shuffledBatchesAreTheRowsOfThePermutation() throws {
+        // Training with shuffling equals training without it on data pre-shuffled by the
+        // documented permutation: the gather is the shuffle.
+        let m = 300
+        let x = Array(Self.moons.x[0..<2 * m]), y = Array(Self.moons.y[0..<m])
+        let perm = Permutation.make(count: m, seed: 21, epoch: 0)
+        let xs = perm.flatMap { [x[2 * $0], x[2 * $0 + 1]] }, ys = perm.map { y[$0] }
+        let a = try tanhNetwork(), b = try tanhNetwork()
+        try a.train(x: x, classes: y, features: 2, options: TrainingOptions(epochs: 1, batchSize: .fixed(32), learningRate: 0.2, seed: 21))
+        try b.train(x: xs, classes: ys, features: 2, options: TrainingOptions(epochs: 1, batchSize: .fixed(32), learningRate: 0.2, shuffle: false))
+        #expect(a.parameterArray == b.parameterArray)
+    }
+
+    @Test func batchGradientDescentCostFallsEveryEpoch() throws {
+        let network = try tanhNetwork()
+        let history = History()
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                          options: TrainingOptions(epochs: 60, batchSize: .fixed(3000), learningRate: 0.1), history: history)
+        #expect(history.epochCosts.count == 60 && history.batchCosts.count == 60)
+        #expect(zip(history.epochCosts, history.epochCosts.dropFirst()).allSatisfy { $1 < $0 })
+    }
+
+    @Test func miniBatchCostOscillatesLocallyAndFallsGlobally() throws {
+        let network = try tanhNetwork()
+        let history = History()
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                          options: TrainingOptions(epochs: 20, batchSize: .fixed(64), learningRate: 0.1), history: history)
+        let costs = history.batchCosts
+        #expect(costs.count == 20 * 47)
+        let rises = zip(costs, costs.dropFirst()).filter { $1 > $0 }.count
+        #expect(rises > costs.count / 10, "mini-batch cost should go up and down, rose \(rises) times")
+        let firstEpoch = costs[0..<47].reduce(0, +) / 47, lastEpoch = costs[(costs.count - 47)...].reduce(0, +) / 47
+        #expect(lastEpoch < 0.5 * firstEpoch)
+        #expect(history.epochCosts.last! < history.epochCosts.first!)
+    }
+
+    @Test func sameSeedGivesBitIdenticalWeights() throws {
+        let options = TrainingOptions(epochs: 3, batchSize: .fixed(128), learningRate: 0.3, seed: 77)
+        let a = try tanhNetwork(), b = try tanhNetwork(), c = try tanhNetwork()
+        try a.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options)
+        try b.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options)
+        var other = options
+        other.seed = 78
+        try c.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: other)
+        #expect(a.parameterArray.map(\.bitPattern) == b.parameterArray.map(\.bitPattern))
+        #expect(a.parameterArray != c.parameterArray)
+    }
+
+    @Test func continuingTrainingEqualsOneLongRun() throws {
+        let a = try tanhNetwork(), b = try tanhNetwork()
+        var options = TrainingOptions(epochs: 4, batchSize: .fixed(100), learningRate: 0.2, seed: 3)
+        try a.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options)
+        options.epochs = 2
+        try b.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options)
+        try b.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options)
+        #expect(a.parameterArray == b.parameterArray)
+        #expect(a.epochsTrained == 4 && b.epochsTrained == 4)
+    }
+
+    @Test func aLearnableProblemReachesHighAccuracy() throws {
+        let network = try tanhNetwork()
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                          options: TrainingOptions(epochs: 100, batchSize: .fixed(64), learningRate: 0.3))
+        let test = try Moons.make(count: 1000, noise: 0.15, seed: 99)
+        let accuracy = try network.evaluate(x: test.x, classes: test.y, features: 2).accuracy
+        #expect(accuracy >= 0.97, "accuracy \(accuracy)")
+    }
+
+    @Test func linearRegressionRecoversItsCoefficients() throws {
+        // y = 2 x0 - 3 x1 + 0.5, no noise: gradient descent on MSE converges to it.
+        let m = 512
+        let x = Fixture.uniform(2 * m, seed: 6)
+        let y: [Float] = (0..<m).map { (i: Int) -> Float in
+            let x0: Float = x[2 * i], x1: Float = x[2 * i + 1]
+            return 2 * x0 - 3 * x1 + 0.5
+        }
+        let network = try Network(layerSizes: [2, 1], loss: .meanSquaredError)
+        try network.train(x: x, values: y, features: 2, options: TrainingOptions(epochs: 300, batchSize: .fixed(32), learningRate: 0.05))
+        let p = network.parameterArray
+        let expected: [Float] = [2, -3, 0.5]
+        for (value, target) in zip(p, expected) {
+            #expect(abs(value - target) < 1e-3, "\(p)")
+        }
+    }
+
+    @Test func divergenceStopsAndKeepsFiniteWeights() throws {
+        let network = try Network(layerSizes: [2, 32, 32, 2], hiddenActivation: .relu, loss: .crossEntropy)
+        let history = History()
+        let x = Self.moons.x.map { $0 * 100 }
+        let failure = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: x, classes: Self.moons.y, features: 2,
+                              options: TrainingOptions(epochs: 50, batchSize: .fixed(64), learningRate: 1e6), history: history)
+        }
+        #expect(failure?.kind == .diverged)
+        #expect(network.parameterArray.allSatisfy { $0.isFinite })
+        #expect(history.batchCosts.allSatisfy { $0.isFinite })
+    }
+
+    @Test func progressCanStopTraining() throws {
+        let network = try tanhNetwork()
+        let history = History()
+        var calls: [Int] = []
+        let failure = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                              options: TrainingOptions(epochs: 10, batchSize: .fixed(500)), history: history) { progress in
+                calls.append(progress.epoch)
+                return progress.epoch == 3 ? .stop : .proceed
+            }
+        }
+        #expect(failure?.kind == .cancelled)
+        #expect(calls == [1, 2, 3])
+        #expect(history.epochCosts.count == 3 && network.epochsTrained == 3)
+    }
+
+    @Test func badArgumentsAreRefusedBeforeAnyChange() throws {
+        let network = try tanhNetwork()
+        let before = network.parameterArray
+        let x = Array(Self.moons.x[0..<20]), y = Array(Self.moons.y[0..<10])
+        let bad: [(TrainingOptions, [Float], [Int32])] = [
+            (TrainingOptions(epochs: 0), x, y),
+            (TrainingOptions(batchSize: .fixed(0)), x, y),
+            (TrainingOptions(batchSize: .fixed(11)), x, y),
+            (TrainingOptions(learningRate: 0), x, y),
+            (TrainingOptions(learningRate: -1), x, y),
+            (TrainingOptions(learningRate: .nan), x, y),
+            (TrainingOptions(learningRate: .infinity), x, y),
+            (TrainingOptions(), [.nan] + x.dropFirst(), y),
+            (TrainingOptions(), [.infinity] + x.dropFirst(), y),
+            (TrainingOptions(), x, [2] + y.dropFirst()),
+            (TrainingOptions(), x, [-1] + y.dropFirst()),
+        ]
+        for (options, xs, ys) in bad {
+            #expect(throws: MiniBatchError.self) {
+                try network.train(x: xs, classes: ys, features: 2, options: options)
+            }
+        }
+        #expect(network.parameterArray == before && network.epochsTrained == 0)
+    }
+}
+
+struct BatchSizeTests {
+    @Test func automaticFollowsTheSeedsRule() throws {
+        let network = try Network(layerSizes: [784, 128, 10])
+        #expect(try network.automaticBatchSize(count: 1999, memoryBudget: 0) == 1999)
+        #expect(try network.automaticBatchSize(count: 2000, memoryBudget: 0) == 512)
+        let for128 = try network.workingMemory(batchSize: 128)
+        #expect(try network.automaticBatchSize(count: 60_000, memoryBudget: for128) == 128)
+        #expect(try network.automaticBatchSize(count: 60_000, memoryBudget: for128 - 1) == 64)
+        #expect(throws: MiniBatchError.self) { try network.automaticBatchSize(count: 60_000, memoryBudget: 1000) }
+    }
+
+    @Test func workingMemoryFollowsItsFormula() throws {
+        let network = try Network(layerSizes: [10, 20, 5])
+        // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus gradients.
+        let floats = 64 * (15 + 25 + 40) + network.parameterCount
+        #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
+    }
+}

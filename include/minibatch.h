@@ -1,0 +1,428 @@
+/*
+ * minibatch.h - the C interface of libminibatch: mini-batch gradient descent for
+ * fully connected networks and linear models.
+ *
+ * Every exported name starts with mb_ (functions, types) or MB_ (constants, macros).
+ *
+ * Conventions that hold for every function below
+ * ------------------------------------------------
+ * Status.     Every function that can fail returns an mb_status. MB_OK (0) means success;
+ *             any other value means nothing was changed (unless the function says otherwise)
+ *             and mb_last_error() holds a message naming the offending argument.
+ * Messages.   mb_last_error() returns the message of the most recent failed call on the
+ *             calling thread. Successful calls leave it unchanged. The pointer stays valid
+ *             until the next failing call on the same thread; copy it to keep it.
+ * Shapes.     All matrices are dense, row-major (C order), without padding:
+ *               X        (m, n_features)  float32, one example per row;
+ *               targets  either float32 (m, n_outputs) (MB_TARGETS_FLOAT32: values,
+ *                        probabilities or one-hot rows) or int32 class indices (m)
+ *                        (MB_TARGETS_CLASS_INDEX).
+ *             Sizes are int64_t and must be positive. Pointers are never NULL unless the
+ *             function says so. The library cannot see the length of a caller's buffer: a
+ *             buffer must hold at least the number of elements its shape says.
+ * Data.       X and float targets must be finite (no NaN or Inf); class indices must lie
+ *             in [0, n_outputs). Both are checked before any work starts.
+ * Ownership.  The caller owns every buffer it passes and every buffer it receives results
+ *             in; the library keeps no pointer to them after a call returns. The library
+ *             owns the objects behind handles (mb_model, mb_history); each *_create or
+ *             *_load has a *_free, and *_free(NULL) does nothing.
+ * Threads.    Distinct handles may be used from distinct threads at the same time. One
+ *             handle must not be used by two threads at once when either call modifies
+ *             it (mb_train, mb_model_set_parameters, mb_history_clear, *_free); calls that
+ *             take a const handle may run concurrently with each other. Functions without
+ *             a handle are thread-safe. Matrix products run in OpenBLAS, whose own thread
+ *             count is set with OPENBLAS_NUM_THREADS.
+ * Numbers.    Results are bit-identical for the same inputs, seed, library version and
+ *             OpenBLAS thread count on the same machine.
+ */
+#ifndef MINIBATCH_H
+#define MINIBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------- */
+
+#define MB_VERSION_MAJOR 0
+#define MB_VERSION_MINOR 1
+#define MB_VERSION_PATCH 0
+#define MB_VERSION_STRING "0.1.0"
+/* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
+#define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
+
+/* The version of the library actually loaded, as "MAJOR.MINOR.PATCH" (static storage). */
+const char *mb_version(void);
+
+/* The same as a number, MAJOR * 10000 + MINOR * 100 + PATCH; compare with MB_VERSION_NUMBER
+ * to detect a header/library mismatch. */
+int32_t mb_version_number(void);
+
+/* ---------------------------------------------------------------------------------------
+ * Status and errors
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum mb_status {
+    MB_OK = 0,
+    MB_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, bad size or shape, value out of range,
+                                    NaN/Inf in the data, unknown enum value */
+    MB_ERR_OUT_OF_MEMORY = 2,    /* an allocation failed; nothing was changed */
+    MB_ERR_IO = 3,               /* a file could not be opened, read, written, synced or renamed */
+    MB_ERR_FORMAT = 4,           /* a model file is truncated, corrupted or of another format */
+    MB_ERR_DIVERGED = 5,         /* training cost or an update became NaN or Inf: training
+                                    stopped, the model keeps its last finite weights */
+    MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
+                                    keeps the weights reached at the end of that epoch */
+    MB_ERR_INTERNAL = 7          /* a bug in minibatch; please report it */
+} mb_status;
+
+/* The message of the last failed call on this thread ("" if none). Never NULL. */
+const char *mb_last_error(void);
+
+/* A short constant name for a status, such as "MB_ERR_IO" ("unknown status" otherwise). */
+const char *mb_status_name(mb_status status);
+
+/* ---------------------------------------------------------------------------------------
+ * The random generator and the shuffle order
+ *
+ * All randomness comes from this generator, never from the system, so an order or an
+ * initialisation is the same on every machine and every version with this contract:
+ *
+ *   splitmix64(x): x += 0x9E3779B97F4A7C15; z = x;
+ *                  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+ *                  z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+ *                  return z ^ (z >> 31)       (all arithmetic modulo 2^64)
+ *   mix(v)       = the output of splitmix64 with its state set to v (one step)
+ *   stream (seed, s): key = mix(mix(seed) ^ s); the four xoshiro256** state words are
+ *                  the first four outputs of splitmix64 started from state key.
+ *   next()       = xoshiro256** (Blackman and Vigna, 2018): 64-bit outputs.
+ *   below(n)     = an integer uniform in [0, n): Lemire's multiply-shift with rejection:
+ *                  r = next(); p = r * n (128-bit); lo = low 64 bits of p;
+ *                  if lo < n: t = (2^64 - n) mod n; while lo < t: r = next(), p = r * n,
+ *                  lo = low 64 bits; return high 64 bits of p.
+ *   permutation(m, seed, epoch): perm = 0, 1, ..., m-1; generator = stream(seed, epoch);
+ *                  for i = m-1 down to 1: j = below(i + 1); swap perm[i] and perm[j].
+ *
+ * The permutation of any (seed, epoch) is computed directly, without the earlier epochs.
+ * Training uses stream (seed, e) for the order of epoch e (counting from 0 over the
+ * model's whole life, see mb_model_info.epochs_trained) and stream
+ * (seed, MB_STREAM_INIT) for the initial weights.
+ * ------------------------------------------------------------------------------------- */
+
+#define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
+
+/* Writes the first `count` 64-bit outputs of stream (seed, stream) to out[0..count).
+ * Lets other implementations check themselves against the contract above. */
+mb_status mb_random(uint64_t seed, uint64_t stream, uint64_t *out, int64_t count);
+
+/* Writes permutation(m, seed, epoch) to perm[0..m): the order in which epoch `epoch` of
+ * training with `seed` visits the examples. Shuffled row k is original row perm[k]. */
+mb_status mb_permutation(int64_t m, uint64_t seed, uint64_t epoch, int64_t *perm);
+
+/* Shuffles the m rows of x, and of y with the same permutation, in place, so that pairs
+ * stay matched: afterwards row k holds what row perm[k] held, perm =
+ * mb_permutation(m, seed, epoch). Rows are opaque bytes of any width (x_row_bytes > 0):
+ * any element type, any number of columns. y may be NULL (then y_row_bytes must be 0).
+ * Uses no memory beyond one row. */
+mb_status mb_shuffle(void *x, size_t x_row_bytes, void *y, size_t y_row_bytes, int64_t m,
+                     uint64_t seed, uint64_t epoch);
+
+/* The same shuffle written into caller buffers, leaving x and y unchanged:
+ * x_out row k = x row perm[k], y_out row k = y row perm[k]. The output buffers must not
+ * overlap the inputs. y and y_out are both NULL or both non-NULL. */
+mb_status mb_shuffle_into(const void *x, size_t x_row_bytes, const void *y,
+                          size_t y_row_bytes, int64_t m, uint64_t seed, uint64_t epoch,
+                          void *x_out, void *y_out);
+
+/* ---------------------------------------------------------------------------------------
+ * Partition into mini-batches
+ * ------------------------------------------------------------------------------------- */
+
+/* What happens to the last batch when batch_size does not divide m. */
+typedef enum mb_last_batch {
+    MB_LAST_BATCH_KEEP = 0, /* keep it: ceil(m / batch_size) batches, the last smaller; its
+                               cost is the mean over the examples it actually has */
+    MB_LAST_BATCH_DROP = 1  /* drop it: floor(m / batch_size) batches, all full; the
+                               dropped examples differ from epoch to epoch */
+} mb_last_batch;
+
+/* batch_size value that asks for the automatic rule (see mb_auto_batch_size). */
+#define MB_BATCH_AUTO (-1)
+
+/* The mini-batches of m examples: batch i covers rows [starts[i], starts[i] + counts[i]) of
+ * the shuffled data, in order, each row exactly once (rows past the last full batch are
+ * left out with MB_LAST_BATCH_DROP). Writes the number of batches to *n_batches.
+ * starts and counts may both be NULL to ask for the number only; otherwise both hold
+ * `capacity` elements and capacity must be at least the number of batches.
+ * 1 <= batch_size <= m. */
+mb_status mb_partition(int64_t m, int64_t batch_size, mb_last_batch last_batch,
+                       int64_t *starts, int64_t *counts, int64_t capacity,
+                       int64_t *n_batches);
+
+/* ---------------------------------------------------------------------------------------
+ * Models
+ *
+ * A model is a stack of fully connected layers: layer_sizes[0] inputs, hidden layers of
+ * layer_sizes[1..n-2] units, layer_sizes[n-1] outputs. Each layer computes
+ * Z = A_prev W^T + b, with W of shape (n_out, n_in) and b of shape (n_out), then its
+ * activation. With two sizes (no hidden layer) and MB_LOSS_MSE this is linear regression;
+ * with MB_LOSS_BINARY_CROSS_ENTROPY logistic regression; with MB_LOSS_CROSS_ENTROPY
+ * multinomial logistic (softmax) regression.
+ *
+ * Parameters live in one flat float32 buffer: for layer 1, 2, ... in order, W (n_out, n_in)
+ * row-major then b (n_out). mb_model_layer gives each layer's offsets.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct mb_model mb_model;
+
+typedef enum mb_activation {
+    MB_ACTIVATION_LINEAR = 0,  /* g(z) = z */
+    MB_ACTIVATION_RELU = 1,    /* g(z) = max(z, 0); g'(0) = 0 */
+    MB_ACTIVATION_TANH = 2,    /* g(z) = tanh z */
+    MB_ACTIVATION_SIGMOID = 3  /* g(z) = 1 / (1 + e^-z) */
+} mb_activation;
+
+/* The output layer and its cost come in pairs; each cost is a mean over the batch. */
+typedef enum mb_loss {
+    MB_LOSS_MSE = 0,                  /* linear output, mean squared error:
+                                         mean over rows and outputs of (a - y)^2 */
+    MB_LOSS_BINARY_CROSS_ENTROPY = 1, /* sigmoid outputs, each a probability:
+                                         mean over rows and outputs of
+                                         -(y log a + (1 - y) log(1 - a)); targets in [0, 1] */
+    MB_LOSS_CROSS_ENTROPY = 2         /* softmax over >= 2 outputs: mean over rows of
+                                         -sum_j y_j log a_j; targets are class indices or
+                                         rows of non-negative weights summing to 1 */
+} mb_loss;
+
+typedef enum mb_init {
+    MB_INIT_AUTO = 0,   /* He for hidden layers whose activation is ReLU, Xavier for the
+                           other layers (the output layer included) */
+    MB_INIT_HE = 1,     /* W ~ Normal(0, 2 / n_in) */
+    MB_INIT_XAVIER = 2  /* W ~ Normal(0, 2 / (n_in + n_out)) (Glorot normal) */
+} mb_init;
+/* Initial weights: the k-th weight (counting weights only, layer by layer in parameter
+ * order) is its layer's standard deviation times N_k, where N_0, N_1, ... are standard
+ * normal draws from stream (seed, MB_STREAM_INIT): each pair of uniforms
+ * u1 = (next() >> 11) * 2^-53, u2 = (next() >> 11) * 2^-53 gives, by Box-Muller,
+ * r = sqrt(-2 ln(1 - u1)), N = r cos(2 pi u2) then N = r sin(2 pi u2). Biases start at 0. */
+
+typedef struct mb_model_options {
+    mb_activation hidden_activation; /* every hidden layer's activation; default RELU */
+    const mb_activation *activations; /* NULL (default), or n_layers - 2 activations, one per
+                                         hidden layer, used instead of hidden_activation;
+                                         read during mb_model_create only */
+    mb_loss loss;                    /* output and cost; default MB_LOSS_CROSS_ENTROPY */
+    mb_init init;                    /* default MB_INIT_AUTO */
+    uint64_t seed;                   /* initial weights; default 0 */
+} mb_model_options;
+
+/* Fills *options with the defaults above. */
+void mb_model_options_init(mb_model_options *options);
+
+/* Creates a model with n_layers >= 2 layer sizes (each 1 .. 2^31 - 1), initialised from
+ * options->seed. options may be NULL for the defaults. On success *model owns the new model
+ * (free it with mb_model_free); on failure *model is set to NULL.
+ * MB_LOSS_CROSS_ENTROPY needs at least 2 outputs. */
+mb_status mb_model_create(const int64_t *layer_sizes, int64_t n_layers,
+                          const mb_model_options *options, mb_model **model);
+
+/* Frees a model. NULL does nothing. */
+void mb_model_free(mb_model *model);
+
+typedef struct mb_model_info {
+    int64_t n_layers;       /* number of layer sizes, including input and output */
+    int64_t n_inputs;       /* layer_sizes[0] = n_features */
+    int64_t n_outputs;      /* layer_sizes[n_layers - 1] */
+    int64_t n_parameters;   /* length of the flat parameter buffer */
+    int64_t epochs_trained; /* epochs completed over the model's life (saved with it) */
+    mb_loss loss;
+} mb_model_info;
+
+mb_status mb_model_get_info(const mb_model *model, mb_model_info *info);
+
+typedef struct mb_layer_info {
+    int64_t n_in;
+    int64_t n_out;
+    mb_activation activation; /* for the output layer: LINEAR for MSE, SIGMOID for binary
+                                 cross-entropy; softmax (CROSS_ENTROPY) is reported as LINEAR
+                                 and applied by the loss */
+    int64_t weight_offset;    /* W (n_out, n_in) starts here in the flat parameters */
+    int64_t bias_offset;      /* b (n_out) starts here */
+} mb_layer_info;
+
+/* Describes layer `layer`, 0 <= layer < n_layers - 1 (layer 0 maps inputs to the first
+ * hidden layer). */
+mb_status mb_model_layer(const mb_model *model, int64_t layer, mb_layer_info *info);
+
+/* Copies all parameters into out[0..count); count must equal n_parameters. */
+mb_status mb_model_get_parameters(const mb_model *model, float *out, int64_t count);
+
+/* Replaces all parameters from params[0..count); count must equal n_parameters and every
+ * value must be finite. */
+mb_status mb_model_set_parameters(mb_model *model, const float *params, int64_t count);
+
+/* ---------------------------------------------------------------------------------------
+ * Forward only: predict, evaluate; and one gradient
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum mb_targets {
+    MB_TARGETS_FLOAT32 = 0,     /* y is float (m, n_outputs) */
+    MB_TARGETS_CLASS_INDEX = 1  /* y is int32_t (m): class indices, for MB_LOSS_CROSS_ENTROPY,
+                                   or 0/1 labels for MB_LOSS_BINARY_CROSS_ENTROPY with one
+                                   output */
+} mb_targets;
+
+/* The model's outputs for X (m, n_features): out (m, n_outputs) receives probabilities for
+ * the cross-entropy losses (softmax rows, sigmoid units) and values for MSE. Works in
+ * chunks, so memory does not grow with m. */
+mb_status mb_predict(const mb_model *model, const float *x, int64_t m, int64_t n_features,
+                     float *out);
+
+/* Predicted classes, out (m): the argmax of the softmax for MB_LOSS_CROSS_ENTROPY (lowest
+ * index on ties), output >= 0.5 for MB_LOSS_BINARY_CROSS_ENTROPY with one output. Other
+ * models get MB_ERR_INVALID_ARGUMENT. */
+mb_status mb_predict_classes(const mb_model *model, const float *x, int64_t m,
+                             int64_t n_features, int32_t *out);
+
+/* The mean cost over all m examples and, for the cross-entropy losses, the accuracy
+ * (fraction of rows whose predicted class matches; for binary cross-entropy, of outputs
+ * whose thresholded value matches y >= 0.5). For MSE *accuracy is set to NaN.
+ * cost or accuracy may be NULL when not wanted. */
+mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
+                      mb_targets y_type, int64_t m, int64_t n_features, double *cost,
+                      double *accuracy);
+
+/* The cost of the model on one batch (all m rows) and its gradient with respect to every
+ * parameter, grad[0..count) in the flat parameter layout (count = n_parameters): exactly
+ * what one training step computes before its update. Does not change the model. */
+mb_status mb_gradient(const mb_model *model, const float *x, const void *y,
+                      mb_targets y_type, int64_t m, int64_t n_features, double *cost,
+                      float *grad, int64_t count);
+
+/* ---------------------------------------------------------------------------------------
+ * Training
+ * ------------------------------------------------------------------------------------- */
+
+/* What the progress callback is told after every epoch. */
+typedef struct mb_progress {
+    int64_t epoch;            /* epochs completed in this call, 1 .. epochs */
+    int64_t epochs;           /* epochs asked for in this call */
+    int64_t epochs_trained;   /* over the model's life, this epoch included */
+    int64_t batch_size;       /* the batch size in use (resolved if MB_BATCH_AUTO) */
+    int64_t batches;          /* mini-batches in this epoch */
+    double epoch_cost;        /* mean cost of this epoch's batches, weighted by size */
+    double last_batch_cost;   /* cost of its last batch */
+} mb_progress;
+
+/* Return 0 to go on, anything else to stop: mb_train then returns MB_ERR_CANCELLED and the
+ * model keeps the weights of the epoch just finished. Called on the training thread. */
+typedef int (*mb_progress_fn)(const mb_progress *progress, void *user_data);
+
+typedef struct mb_train_options {
+    int64_t epochs;            /* passes over the data; >= 1; default 10 */
+    int64_t batch_size;        /* 1 .. m, or MB_BATCH_AUTO (default). 1 is stochastic,
+                                  m is batch gradient descent */
+    float learning_rate;       /* plain gradient descent step: W -= learning_rate * dW;
+                                  finite and > 0; default 0.01 */
+    uint64_t seed;             /* shuffle order: epoch e visits rows in
+                                  mb_permutation(m, seed, e); default 0 */
+    int shuffle;               /* nonzero (default): shuffle every epoch; 0: keep row order */
+    mb_last_batch last_batch;  /* default MB_LAST_BATCH_KEEP */
+    size_t memory_budget;      /* bytes of working memory MB_BATCH_AUTO may use; 0 (default)
+                                  means no limit */
+    mb_progress_fn progress;   /* called after every epoch; NULL (default) for none */
+    void *user_data;           /* passed to progress */
+} mb_train_options;
+
+/* Fills *options with the defaults above. */
+void mb_train_options_init(mb_train_options *options);
+
+/* The automatic batch size for training `model` on m examples (the rule of MB_BATCH_AUTO):
+ * m < 2000: m (one batch: batch gradient descent); otherwise the largest of 512, 256, 128,
+ * 64 whose working memory (mb_working_memory) fits memory_budget (0: no limit).
+ * MB_ERR_INVALID_ARGUMENT if not even 64 fits. */
+mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_budget,
+                             int64_t *batch_size);
+
+/* The estimated bytes training `model` allocates for one batch size: the gathered batch
+ * (batch_size * (n_inputs + n_outputs) floats), the activations of every layer and two
+ * gradient buffers of the widest layer (batch_size floats per unit), the gradient of the
+ * parameters (n_parameters floats), and the permutation (8 bytes per example is not
+ * included: it depends on m). The caller's data is not counted. */
+mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);
+
+/* The costs training produces: one per mini-batch, in order, and one per epoch. */
+typedef struct mb_history mb_history;
+
+mb_status mb_history_create(mb_history **history);
+void mb_history_free(mb_history *history);
+
+/* Removes all recorded costs. */
+mb_status mb_history_clear(mb_history *history);
+
+/* Copies the recorded costs into out[0..capacity) and writes how many there are to *count.
+ * out may be NULL (capacity 0) to ask for the count only; otherwise capacity must be at
+ * least the count. Batch costs are the mean cost of each mini-batch, computed in its forward
+ * pass (before that batch's update); epoch costs are the size-weighted mean of an epoch's
+ * batch costs. */
+mb_status mb_history_batch_costs(const mb_history *history, double *out, int64_t capacity,
+                                 int64_t *count);
+mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t capacity,
+                                 int64_t *count);
+
+/* Trains `model` on X (m, n_features) and y (see mb_targets) for options->epochs epochs.
+ * Each epoch: draw the epoch's permutation (or keep the order if shuffle is 0), partition
+ * it into mini-batches, and for each batch gather its rows, run forward propagation, the
+ * cost, back propagation and the update. X and y are only read.
+ * options may be NULL for the defaults. history may be NULL; otherwise every batch cost and
+ * epoch cost is appended to it (also for the epochs before a failure).
+ * Continuing: the model counts its epochs, so two calls of 5 epochs give the same weights
+ * as one call of 10 with the same data and options.
+ * Returns MB_ERR_DIVERGED if a cost or an updated weight is NaN or Inf: the update that
+ * would have produced it is not applied and the model keeps its last finite weights;
+ * MB_ERR_CANCELLED if the progress callback asked to stop. */
+mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_type,
+                   int64_t m, int64_t n_features, const mb_train_options *options,
+                   mb_history *history);
+
+/* ---------------------------------------------------------------------------------------
+ * Model files
+ *
+ * Format (version 1, little-endian): "MBMODEL\0"; u32 format version; u32 loss;
+ * u64 epochs_trained; u64 n_layers; n_layers u64 layer sizes; n_layers - 2 u32 hidden
+ * activations; u64 n_parameters; n_parameters float32; u32 CRC-32 (IEEE 802.3, as zlib's
+ * crc32) of every byte before it.
+ * ------------------------------------------------------------------------------------- */
+
+/* Writes the model to `path` atomically: a temporary file in the same directory is
+ * written, flushed to disk (fsync) and renamed over `path`, so a crash leaves either the
+ * old file or the new one, never a part. */
+mb_status mb_model_save(const mb_model *model, const char *path);
+
+/* Reads a model written by mb_model_save. A missing or unreadable file is MB_ERR_IO; a
+ * truncated, corrupted (checksum) or foreign file is MB_ERR_FORMAT. *model is NULL on
+ * failure. */
+mb_status mb_model_load(const char *path, mb_model **model);
+
+/* ---------------------------------------------------------------------------------------
+ * Built-in data
+ * ------------------------------------------------------------------------------------- */
+
+/* Two interleaving half circles ("moons"), the default demo dataset: x (m, 2), labels
+ * y (m) in {0, 1}, m >= 2. Rows alternate class 0, 1, 0, ...; class 0 lies on the upper arc
+ * (cos t, sin t), class 1 on the lower arc (1 - cos t, 0.5 - sin t), t evenly spaced over
+ * [0, pi] within each class. Gaussian noise of standard deviation `noise` (finite, >= 0) is
+ * added to every coordinate in row order: the normal draws N_0, N_1, ... of stream
+ * (seed, MB_STREAM_INIT), as for the initial weights. */
+mb_status mb_make_moons(int64_t m, float noise, uint64_t seed, float *x, int32_t *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MINIBATCH_H */
