@@ -18,14 +18,14 @@ public struct GradientDescent: UpdateRule, Sendable {
         _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
     ) -> Bool {
         let rate = learningRate
-        // First pass: would every new value be finite? (v - v is 0 for finite v, NaN
-        // otherwise.) Checking before writing keeps the last finite weights on divergence.
-        var probe: Float = 0
+        // First pass: would every new value be finite? (An integer max over the magnitude
+        // bits vectorises.) Checking before writing keeps the last finite weights.
+        var largest: UInt32 = 0
         for i in 0..<count {
             let v = parameters[i] - rate * gradients[i]
-            probe += v - v
+            largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
         }
-        guard probe == 0 else { return false }
+        guard largest < 0x7F80_0000 else { return false }
         for i in 0..<count { parameters[i] = parameters[i] - rate * gradients[i] }
         return true
     }

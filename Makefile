@@ -1,0 +1,46 @@
+# minibatch: the README's two commands are `make demo` and `make test`; both install what
+# they need first (Debian packages through apt-get, Python packages through pip).
+
+SWIFT   ?= swift
+PYTHON  ?= python3
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libopenblas-dev valgrind pkg-config
+
+.PHONY: all deps build demo test test-swift test-abi test-c test-python python-deps clean
+
+all: build
+
+## deps: the Debian packages the build and the tests need (skipped when present).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## build: libminibatch.so and the minibatch-cli demo tool, optimised.
+build: deps
+	$(SWIFT) build -c release --product minibatch
+	$(SWIFT) build -c release --product minibatch-cli
+
+## demo: the main job on the built-in dataset (two moons): batch vs mini-batch cost curves.
+demo: build
+	.build/release/minibatch-cli demo
+
+## test: every test: Swift engine tests, the library's ABI checks, the C test programs
+## under valgrind.
+test: test-swift test-abi test-c
+	@echo "all test suites passed"
+
+test-swift: deps
+	$(SWIFT) test
+
+test-abi: build
+	bash Tests/abi/check_library.sh
+
+test-c: build
+	VALGRIND=1 bash Tests/c/run.sh
+
+clean:
+	rm -rf .build
