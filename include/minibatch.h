@@ -221,13 +221,14 @@ typedef struct mb_model_options {
     uint64_t seed;                   /* initial weights; default 0 */
 } mb_model_options;
 
-/* Fills *options with the defaults above. */
+/* Fills *options with the defaults above. NULL does nothing. */
 void mb_model_options_init(mb_model_options *options);
 
 /* Creates a model with n_layers >= 2 layer sizes (each 1 .. 2^31 - 1), initialised from
  * options->seed. options may be NULL for the defaults. On success *model owns the new model
  * (free it with mb_model_free); on failure *model is set to NULL.
- * MB_LOSS_CROSS_ENTROPY needs at least 2 outputs. */
+ * MB_LOSS_CROSS_ENTROPY needs at least 2 outputs. Sizes whose parameters cannot be
+ * allocated give MB_ERR_OUT_OF_MEMORY. */
 mb_status mb_model_create(const int64_t *layer_sizes, int64_t n_layers,
                           const mb_model_options *options, mb_model **model);
 
@@ -339,7 +340,7 @@ typedef struct mb_train_options {
     void *user_data;           /* passed to progress */
 } mb_train_options;
 
-/* Fills *options with the defaults above. */
+/* Fills *options with the defaults above. NULL does nothing. */
 void mb_train_options_init(mb_train_options *options);
 
 /* The automatic batch size for training `model` on m examples (the rule of MB_BATCH_AUTO):
@@ -384,8 +385,11 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
  * Continuing: the model counts its epochs, so two calls of 5 epochs give the same weights
  * as one call of 10 with the same data and options.
  * Returns MB_ERR_DIVERGED if a cost or an updated weight is NaN or Inf: the update that
- * would have produced it is not applied and the model keeps its last finite weights;
- * MB_ERR_CANCELLED if the progress callback asked to stop. */
+ * would have produced it is not applied, the model keeps its last finite weights, the
+ * unfinished epoch is not counted in epochs_trained, and the history holds the finite batch
+ * costs before it (no epoch cost for the unfinished epoch);
+ * MB_ERR_CANCELLED if the progress callback asked to stop (that epoch is complete and
+ * counted). */
 mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_type,
                    int64_t m, int64_t n_features, const mb_train_options *options,
                    mb_history *history);

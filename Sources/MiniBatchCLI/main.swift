@@ -20,18 +20,19 @@ struct DemoOptions {
     var csv: String? = "minibatch-demo-costs.csv"
 }
 
-func usage() -> Never {
+func usage(status: Int32 = 2) -> Never {
     print("""
         usage: minibatch-cli demo [--m N] [--epochs N] [--batch-size N] [--learning-rate X] [--seed N] [--csv PATH|-]
           Trains a 2-16-16-1 tanh network on the built-in two-moons dataset with batch and with
           mini-batch gradient descent, prints both cost curves and writes them as CSV.
         """)
-    exit(2)
+    exit(status)
 }
 
 func parse(_ arguments: [String]) -> DemoOptions {
     var options = DemoOptions()
     var rest = arguments[...]
+    if rest.contains("--help") || rest.contains("-h") { usage(status: 0) }
     guard rest.first == "demo" else { usage() }
     rest = rest.dropFirst()
     while let flag = rest.popFirst() {

@@ -40,11 +40,15 @@ public enum Validate {
         if loss == .crossEntropy, layerSizes.last! < 2 {
             throw .invalid("loss MB_LOSS_CROSS_ENTROPY (softmax) needs at least 2 outputs, got \(layerSizes.last!); use MB_LOSS_BINARY_CROSS_ENTROPY for one output")
         }
+        // Sizes in range whose parameters cannot be addressed are an allocation that cannot
+        // succeed, not a bad argument.
         var total = 0
         for i in 1..<layerSizes.count {
-            let w = try product(layerSizes[i], layerSizes[i - 1] + 1, "layer \(i - 1)")
+            let (w, wOverflow) = layerSizes[i].multipliedReportingOverflow(by: layerSizes[i - 1] + 1)
             let (sum, overflow) = total.addingReportingOverflow(w)
-            guard !overflow, sum <= Int.max / 8 else { throw .invalid("the network has too many parameters") }
+            guard !wOverflow, !overflow, sum <= Int.max / 8 else {
+                throw MiniBatchError(.outOfMemory, "out of memory: layer \(i - 1) (\(layerSizes[i - 1]) x \(layerSizes[i])) makes the network too large to allocate")
+            }
             total = sum
         }
     }
