@@ -3,32 +3,27 @@ import MiniBatch
 
 // MARK: - C values to engine values, each checked
 
-func convert(_ value: mb_activation, _ name: String) throws(MiniBatchError) -> Activation {
-    guard let activation = Activation(rawValue: Int(value.rawValue)) else {
-        throw MiniBatchError(.invalidArgument, "\(name) has no such activation: \(value.rawValue)")
+/// The engine enum whose raw value is a C enum's value, or an error naming the argument.
+func convert<T: RawRepresentable>(_ raw: UInt32, _ name: String, to type: T.Type) throws(MiniBatchError) -> T
+where T.RawValue == Int {
+    guard let value = T(rawValue: Int(raw)) else {
+        throw MiniBatchError(.invalidArgument, "\(name) has no such value: \(raw)")
     }
-    return activation
+    return value
 }
 
-func convert(_ value: mb_loss) throws(MiniBatchError) -> Loss {
-    guard let loss = Loss(rawValue: Int(value.rawValue)) else {
-        throw MiniBatchError(.invalidArgument, "loss has no such value: \(value.rawValue)")
-    }
-    return loss
+func convert(_ value: mb_activation, _ name: String) throws(MiniBatchError) -> Activation {
+    try convert(value.rawValue, name, to: Activation.self)
 }
+
+func convert(_ value: mb_loss) throws(MiniBatchError) -> Loss { try convert(value.rawValue, "loss", to: Loss.self) }
 
 func convert(_ value: mb_init) throws(MiniBatchError) -> Initialization {
-    guard let initialization = Initialization(rawValue: Int(value.rawValue)) else {
-        throw MiniBatchError(.invalidArgument, "init has no such value: \(value.rawValue)")
-    }
-    return initialization
+    try convert(value.rawValue, "init", to: Initialization.self)
 }
 
 func convert(_ value: mb_last_batch) throws(MiniBatchError) -> LastBatch {
-    guard let policy = LastBatch(rawValue: Int(value.rawValue)) else {
-        throw MiniBatchError(.invalidArgument, "last_batch has no such value: \(value.rawValue)")
-    }
-    return policy
+    try convert(value.rawValue, "last_batch", to: LastBatch.self)
 }
 
 func cValue(_ loss: Loss) -> mb_loss { mb_loss(rawValue: UInt32(loss.rawValue)) }

@@ -15,6 +15,16 @@ public enum Targets {
     /// int32 (rows): class indices (cross-entropy) or 0/1 labels (one sigmoid output).
     case classes(UnsafePointer<Int32>)
 
+    /// The target of one output as a number: the value, or the 0/1 label of a one-output
+    /// binary model.
+    @inline(__always)
+    func value(row r: Int, column j: Int, width: Int) -> Float {
+        switch self {
+        case .values(let y): return y[r * width + j]
+        case .classes(let y): return Float(y[r])
+        }
+    }
+
     /// The targets of rows `start...` of this set.
     func advanced(by start: Int, width: Int) -> Targets {
         switch self {
@@ -82,23 +92,14 @@ extension Loss {
                 }
             case .binaryCrossEntropy:
                 for j in 0..<nOut {
-                    let t: Float
-                    switch targets {
-                    case .classes(let y): t = Float(y[r])
-                    case .values(let y): t = y[r * nOut + j]
-                    }
+                    let t = targets.value(row: r, column: j, width: nOut)
                     // -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + e^-|z|)
                     rowLoss += max(z[j], 0) - z[j] * t + _log1p(_exp(-abs(z[j])))
                     dz?[j] = (logistic(z[j]) - t) * scale
                 }
             case .meanSquaredError:
                 for j in 0..<nOut {
-                    let t: Float
-                    switch targets {
-                    case .classes(let y): t = Float(y[r])
-                    case .values(let y): t = y[r * nOut + j]
-                    }
-                    let diff = z[j] - t
+                    let diff = z[j] - targets.value(row: r, column: j, width: nOut)
                     rowLoss += diff * diff
                     dz?[j] = 2 * diff * scale
                 }
