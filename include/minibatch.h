@@ -379,7 +379,9 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
 /* Trains `model` on X (m, n_features) and y (see mb_targets) for options->epochs epochs.
  * Each epoch: draw the epoch's permutation (or keep the order if shuffle is 0), partition
  * it into mini-batches, and for each batch gather its rows, run forward propagation, the
- * cost, back propagation and the update. X and y are only read.
+ * cost, back propagation and the update. X and y are only read. With one batch of all m
+ * rows (batch_size = m: batch gradient descent) rows are used in their stored order: a
+ * permutation cannot change that gradient except for rounding, and no copy is made.
  * options may be NULL for the defaults. history may be NULL; otherwise every batch cost and
  * epoch cost is appended to it (also for the epochs before a failure).
  * Continuing: the model counts its epochs, so two calls of 5 epochs give the same weights

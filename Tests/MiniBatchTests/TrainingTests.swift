@@ -33,6 +33,17 @@ struct TrainingTests {
         #expect(a.parameterArray == b.parameterArray)
     }
 
+    @Test func fullBatchUsesTheRowsWhereTheyAre() throws {
+        // One batch of all m rows: shuffling is skipped (it cannot change the gradient
+        // except for rounding), so it equals training without shuffling, bit for bit.
+        let a = try tanhNetwork(), b = try tanhNetwork()
+        try a.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                    options: TrainingOptions(epochs: 3, batchSize: .fixed(3000), learningRate: 0.1, seed: 5))
+        try b.train(x: Self.moons.x, classes: Self.moons.y, features: 2,
+                    options: TrainingOptions(epochs: 3, batchSize: .fixed(3000), learningRate: 0.1, shuffle: false))
+        #expect(a.parameterArray.map(\.bitPattern) == b.parameterArray.map(\.bitPattern))
+    }
+
     @Test func batchGradientDescentCostFallsEveryEpoch() throws {
         let network = try tanhNetwork()
         let history = History()

@@ -7,6 +7,8 @@ extension Network {
     ///
     /// Gathering rows by the permutation is the same as shuffling X and y together and
     /// slicing the result, without a shuffled copy of the data; X and y are only read.
+    /// With one batch of all m rows (batch gradient descent) the rows are used in their
+    /// stored order: a permutation cannot change that batch's gradient except for rounding.
     /// All buffers are allocated before the first epoch: no mini-batch allocates.
     ///
     /// - Parameters:
@@ -28,7 +30,10 @@ extension Network {
         let batches = partition.batchCount
 
         let workspace = try Workspace(for: self, capacity: batchSize, backward: true)
-        let gather = try options.shuffle ? BatchGather(data, batchSize: batchSize, outputs: nOut) : nil
+        // One batch of all m rows: the order cannot change its gradient (up to rounding),
+        // so the rows are used where they are, without a shuffled copy of the data.
+        let fullBatch = batches == 1 && batchSize == m
+        let gather = try options.shuffle && !fullBatch ? BatchGather(data, batchSize: batchSize, outputs: nOut) : nil
         history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
         var rule = GradientDescent(learningRate: options.learningRate)
 
