@@ -24,33 +24,31 @@ extension Network {
     ) throws(MiniBatchError) {
         try Validate.training(options, count: data.count)
         try Validate.data(data, for: self)
-        let m = data.count, nIn = inputCount, nOut = outputCount
-        let batchSize = try resolve(options.batchSize, count: m, memoryBudget: options.memoryBudget)
-        let partition = Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch)
-        let batches = partition.batchCount
+        let batchSize = try resolve(options.batchSize, count: data.count, memoryBudget: options.memoryBudget)
+        let partition = Partition(count: data.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options)
+        try train(batches, partition: partition, options: options, history: history, progress: progress)
+    }
 
-        let workspace = try Workspace(for: self, capacity: batchSize, backward: true)
-        // One batch of all m rows: the order cannot change its gradient (up to rounding),
-        // so the rows are used where they are, without a shuffled copy of the data.
-        let fullBatch = batches == 1 && batchSize == m
-        let gather = try options.shuffle && !fullBatch ? BatchGather(data, batchSize: batchSize, outputs: nOut) : nil
+    /// The training loop over any source of mini-batches, already validated.
+    func train(
+        _ source: BatchSource, partition: Partition, options: TrainingOptions, history: History?,
+        progress: ((Progress) -> ProgressAction)?
+    ) throws(MiniBatchError) {
+        let batches = partition.batchCount
+        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: true)
         history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
         var rule = GradientDescent(learningRate: options.learningRate)
+        defer { source.finish() }
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
-            gather?.drawPermutation(seed: options.seed, epoch: order)
+            try source.startEpoch(order)
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             for b in 0..<batches {
-                let rows = partition.batch(b)
-                let input: UnsafePointer<Float>, targets: Targets
-                if let gather {
-                    (input, targets) = gather.batch(rows)
-                } else {
-                    input = data.x + rows.lowerBound * nIn
-                    targets = data.targets.advanced(by: rows.lowerBound, width: nOut)
-                }
-                let cost = costAndGradient(input, targets, rows: rows.count, workspace)
+                let rows = partition.batch(b).count
+                let (input, targets) = try source.batch(b)
+                let cost = costAndGradient(input, targets, rows: rows, workspace)
                 guard cost.isFinite else {
                     throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b) in epoch \(order) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
                 }
@@ -58,8 +56,8 @@ extension Network {
                 guard rule.update(parameters, gradients: workspace.gradients!, count: parameterCount) else {
                     throw MiniBatchError(.diverged, "training diverged: the update of batch \(b) in epoch \(order) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
                 }
-                costSum += cost * Double(rows.count)
-                rowsSeen += rows.count
+                costSum += cost * Double(rows)
+                rowsSeen += rows
                 lastCost = cost
             }
             epochsTrained += 1
@@ -68,13 +66,59 @@ extension Network {
             if let progress {
                 let report = Progress(
                     epoch: epoch, epochs: options.epochs, epochsTrained: epochsTrained,
-                    batchSize: batchSize, batches: batches, epochCost: epochCost, lastBatchCost: lastCost)
+                    batchSize: partition.batchSize, batches: batches, epochCost: epochCost, lastBatchCost: lastCost)
                 if progress(report) == .stop {
                     throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
                 }
             }
         }
     }
+}
+
+/// Where the training loop's mini-batches come from: rows gathered from memory, or read
+/// from files. A source knows the partition and the seed; it is told each epoch's index.
+protocol BatchSource: AnyObject {
+    /// Prepares epoch `epoch` (counted over the model's life): draws its order.
+    func startEpoch(_ epoch: UInt64) throws(MiniBatchError)
+    /// The inputs (rows, nIn) and targets of batch `index` of the partition, valid until
+    /// the next call. Throws if the rows cannot be had (a file error, bad values in a file).
+    func batch(_ index: Int) throws(MiniBatchError) -> (UnsafePointer<Float>, Targets)
+    /// Stops any background work; called once when training ends, however it ends.
+    func finish()
+}
+
+/// Mini-batches of in-memory data: gathered by the epoch's permutation into reused buffers,
+/// or, without shuffling or with one batch of all rows, pointed to where they are.
+final class MemoryBatches: BatchSource {
+    let data: DataView
+    let partition: Partition
+    let outputs: Int
+    let seed: UInt64
+    let gather: BatchGather?
+
+    init(_ data: DataView, partition: Partition, outputs: Int, options: TrainingOptions) throws(MiniBatchError) {
+        self.data = data
+        self.partition = partition
+        self.outputs = outputs
+        self.seed = options.seed
+        // One batch of all m rows: the order cannot change its gradient (up to rounding),
+        // so the rows are used where they are, without a shuffled copy of the data.
+        let fullBatch = partition.batchCount == 1 && partition.batchSize == data.count
+        gather = try options.shuffle && !fullBatch
+            ? BatchGather(data, batchSize: partition.batchSize, outputs: outputs) : nil
+    }
+
+    func startEpoch(_ epoch: UInt64) {
+        gather?.drawPermutation(seed: seed, epoch: epoch)
+    }
+
+    func batch(_ index: Int) -> (UnsafePointer<Float>, Targets) {
+        let rows = partition.batch(index)
+        if let gather { return gather.batch(rows) }
+        return (data.x + rows.lowerBound * data.features, data.targets.advanced(by: rows.lowerBound, width: outputs))
+    }
+
+    func finish() {}
 }
 
 /// The permutation of an epoch and the reused buffers its mini-batches are gathered into.
