@@ -416,6 +416,92 @@ mb_status mb_model_save(const mb_model *model, const char *path);
 mb_status mb_model_load(const char *path, mb_model **model);
 
 /* ---------------------------------------------------------------------------------------
+ * Datasets in files, larger than memory
+ *
+ * X and y as numpy .npy files (format versions 1.0, 2.0 and 3.0): X (m, n_features)
+ * little-endian float32 ('<f4') in C order; y with m rows: float32 targets (m) or
+ * (m, n_outputs), or class labels (m) of any integer dtype (int8 .. uint64, bool). The files
+ * are read with pread into the library's own buffers, never loaded whole, by a background
+ * thread that prepares the next batches while the current one trains. Values are checked as
+ * they are read (NaN/Inf, labels out of range).
+ *
+ * Two shuffles, both seeded, both visiting every row exactly once per epoch:
+ *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in
+ *                          mb_permutation(m, seed, e), the order of in-memory training, so
+ *                          training from a file gives the same weights and costs as from
+ *                          arrays. Rows are read where they lie (fast in the page cache or on
+ *                          SSD). Holds the permutation and the targets in memory:
+ *                          8 + 4 * n_outputs bytes per row.
+ *   MB_FILE_SHUFFLE_BLOCK  rows are grouped into blocks of block_bytes / (4 n_features)
+ *                          contiguous rows (at least one). Stream (seed, e) shuffles the
+ *                          blocks (Fisher-Yates over block indices), then the shuffled blocks
+ *                          are taken as many at a time as the memory budget's pool holds;
+ *                          each pool is read whole, sequentially, and its rows are shuffled
+ *                          (Fisher-Yates, continuing the same stream). The epoch's order is
+ *                          the pools' shuffled rows in turn. Pages read are released with
+ *                          posix_fadvise(POSIX_FADV_DONTNEED). Memory does not grow with m
+ *                          (beyond 8 bytes per block).
+ * Without shuffling (train option shuffle = 0), or with one batch of all m rows, rows come
+ * in file order.
+ *
+ * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
+ * shuffle's permutation and targets or the block shuffle's pool. Opening a dataset that
+ * cannot fit, or training with a batch size that cannot, is MB_ERR_INVALID_ARGUMENT naming
+ * the bytes needed. A dataset holds only open files and its header information; it may be
+ * used by several trainings or threads at once.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct mb_dataset mb_dataset;
+
+typedef enum mb_file_shuffle {
+    MB_FILE_SHUFFLE_EXACT = 0,
+    MB_FILE_SHUFFLE_BLOCK = 1
+} mb_file_shuffle;
+
+typedef struct mb_dataset_options {
+    mb_file_shuffle shuffle; /* default MB_FILE_SHUFFLE_EXACT */
+    size_t block_bytes;      /* bytes of contiguous rows read at once; default 1 MiB */
+    size_t memory_budget;    /* bytes the reader may hold; default 256 MiB */
+} mb_dataset_options;
+
+/* Fills *options with the defaults above. NULL does nothing. */
+void mb_dataset_options_init(mb_dataset_options *options);
+
+/* Opens X and y .npy files. options may be NULL for the defaults. Errors: a missing or
+ * unreadable file is MB_ERR_IO; a bad magic, a malformed or truncated header, a file shorter
+ * than its header promises is MB_ERR_FORMAT; an unsupported dtype (named in the message),
+ * Fortran order, a wrong number of dimensions, X and y with different row counts is
+ * MB_ERR_INVALID_ARGUMENT. *dataset is NULL on failure. */
+mb_status mb_dataset_open_npy(const char *x_path, const char *y_path,
+                              const mb_dataset_options *options, mb_dataset **dataset);
+
+/* Closes the files. NULL does nothing. */
+void mb_dataset_free(mb_dataset *dataset);
+
+typedef struct mb_dataset_info {
+    int64_t m;            /* rows */
+    int64_t n_features;   /* columns of X */
+    int64_t y_columns;    /* columns of y (1 for a 1-D y) */
+    mb_targets y_type;    /* MB_TARGETS_CLASS_INDEX for integer labels, else FLOAT32 */
+    int32_t x_version;    /* .npy format major version of each file (1, 2 or 3) */
+    int32_t y_version;
+} mb_dataset_info;
+
+mb_status mb_dataset_get_info(const mb_dataset *dataset, mb_dataset_info *info);
+
+/* mb_train on a file dataset: the same options, the same history, the same weights as
+ * mb_train on the same data in memory with MB_FILE_SHUFFLE_EXACT. A NaN/Inf or a label out
+ * of range met while reading stops training with MB_ERR_INVALID_ARGUMENT, a read error or a
+ * file that changed size with MB_ERR_IO; in every case before the bad batch is used, so the
+ * model keeps the weights of the last batch trained. */
+mb_status mb_train_dataset(mb_model *model, const mb_dataset *dataset,
+                           const mb_train_options *options, mb_history *history);
+
+/* mb_evaluate over every row of a file dataset, read in order. */
+mb_status mb_evaluate_dataset(const mb_model *model, const mb_dataset *dataset, double *cost,
+                              double *accuracy);
+
+/* ---------------------------------------------------------------------------------------
  * Built-in data
  * ------------------------------------------------------------------------------------- */
 

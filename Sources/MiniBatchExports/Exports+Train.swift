@@ -82,6 +82,37 @@ public func mb_history_epoch_costs(
     run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochCosts, out, capacity, count) }
 }
 
+/// The options, history and progress callback of a training call, converted and checked.
+func trainingArguments(
+    _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?
+) throws(MiniBatchError) -> (TrainingOptions, History?, ((Progress) -> ProgressAction)?) {
+    var defaults = mb_train_options()
+    mb_train_options_init(&defaults)
+    let o = options?.pointee ?? defaults
+    guard o.batch_size == Int64(MB_BATCH_AUTO) || o.batch_size >= 1 else {
+        throw .init(.invalidArgument, "batch_size must be at least 1 or MB_BATCH_AUTO (-1), got \(o.batch_size)")
+    }
+    let trainingOptions = TrainingOptions(
+        epochs: Int(o.epochs),
+        batchSize: o.batch_size == Int64(MB_BATCH_AUTO) ? .automatic : .fixed(Int(o.batch_size)),
+        learningRate: o.learning_rate, seed: o.seed, shuffle: o.shuffle != 0,
+        lastBatch: try convert(o.last_batch), memoryBudget: try budget(o.memory_budget))
+    let recorder = history == nil ? nil : try MiniBatchExports.history(history)
+    var callback: ((Progress) -> ProgressAction)? = nil
+    if let progress = o.progress {
+        let userData = o.user_data
+        callback = { report in
+            var info = mb_progress(
+                epoch: Int64(report.epoch), epochs: Int64(report.epochs),
+                epochs_trained: Int64(report.epochsTrained), batch_size: Int64(report.batchSize),
+                batches: Int64(report.batches), epoch_cost: report.epochCost,
+                last_batch_cost: report.lastBatchCost)
+            return progress(&info, userData) == 0 ? .proceed : .stop
+        }
+    }
+    return (trainingOptions, recorder, callback)
+}
+
 @c @implementation
 public func mb_train(
     _ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafeRawPointer?, _ y_type: mb_targets,
@@ -90,30 +121,7 @@ public func mb_train(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataView(x, y, y_type, m, n_features)
-        var defaults = mb_train_options()
-        mb_train_options_init(&defaults)
-        let o = options?.pointee ?? defaults
-        guard o.batch_size == Int64(MB_BATCH_AUTO) || o.batch_size >= 1 else {
-            throw .init(.invalidArgument, "batch_size must be at least 1 or MB_BATCH_AUTO (-1), got \(o.batch_size)")
-        }
-        let trainingOptions = TrainingOptions(
-            epochs: Int(o.epochs),
-            batchSize: o.batch_size == Int64(MB_BATCH_AUTO) ? .automatic : .fixed(Int(o.batch_size)),
-            learningRate: o.learning_rate, seed: o.seed, shuffle: o.shuffle != 0,
-            lastBatch: try convert(o.last_batch), memoryBudget: try budget(o.memory_budget))
-        let recorder = history == nil ? nil : try MiniBatchExports.history(history)
-        var callback: ((Progress) -> ProgressAction)? = nil
-        if let progress = o.progress {
-            let userData = o.user_data
-            callback = { report in
-                var info = mb_progress(
-                    epoch: Int64(report.epoch), epochs: Int64(report.epochs),
-                    epochs_trained: Int64(report.epochsTrained), batch_size: Int64(report.batchSize),
-                    batches: Int64(report.batches), epoch_cost: report.epochCost,
-                    last_batch_cost: report.lastBatchCost)
-                return progress(&info, userData) == 0 ? .proceed : .stop
-            }
-        }
+        let (trainingOptions, recorder, callback) = try trainingArguments(options, history)
         try network.train(data, options: trainingOptions, history: recorder, progress: callback)
     }
 }

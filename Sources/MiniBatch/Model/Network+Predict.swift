@@ -75,11 +75,16 @@ extension Network {
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: rows)
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
         }
-        let m = Double(data.count)
+        return summarize(lossSum: lossSum, hits: hits, count: data.count)
+    }
+
+    /// The mean cost and the accuracy from the sums over `count` rows.
+    func summarize(lossSum: Double, hits: Int, count: Int) -> (cost: Double, accuracy: Double) {
+        let m = Double(count)
         let accuracy: Double = switch loss {
         case .meanSquaredError: .nan
         case .crossEntropy: Double(hits) / m
-        case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
+        case .binaryCrossEntropy: Double(hits) / (m * Double(outputCount))
         }
         return (lossSum / m, accuracy)
     }

@@ -1,0 +1,349 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Mini-batches of a file dataset, read by a background thread up to `depth` batches ahead
+/// of the training loop, into buffers allocated once.
+///
+/// The epoch's order is a permutation of all rows, partitioned like in-memory data:
+/// - exact: `Permutation.fill(m, seed, epoch)`, the in-memory order; each row is read with
+///   `pread` where it lies (runs of consecutive rows in one read). The targets are read once
+///   into memory. Rows are left in the page cache for the next epoch.
+/// - block: rows are grouped into blocks of `rowsPerBlock` contiguous rows. Stream
+///   (seed, epoch) first shuffles the blocks (Fisher-Yates over the block indices), then the
+///   shuffled blocks are taken `poolBlocks` at a time; each pool is read whole, in that
+///   order, and its rows are shuffled (Fisher-Yates, continuing the same stream). The epoch's
+///   order is the pools' shuffled rows one after another. Read pages are released with
+///   `posix_fadvise(DONTNEED)`.
+/// Without shuffling, or with one batch of all rows, rows come in file order.
+final class FileBatches: BatchSource {
+    static let depth = 3
+    private static let idle = -1, filling = -2, inUse = -3
+
+    let dataset: FileDataset
+    let partition: Partition
+    let network: Network
+    let seed: UInt64
+    let ordered: Bool
+    let mode: FileShuffle
+    let nIn: Int
+    /// Floats per row of targets in a batch (class labels take one int32).
+    let targetWidth: Int
+
+    // The batch slots: (batchSize, nIn) inputs, targets, and the file row of each.
+    private var slotX: [UnsafeMutablePointer<Float>] = []
+    private var slotY: [UnsafeMutableRawPointer] = []
+    private var slotRows: [UnsafeMutablePointer<Int>] = []
+
+    // Shared with the reader thread, under `monitor`.
+    private let monitor = Monitor()
+    private var state = [Int](repeating: FileBatches.idle, count: FileBatches.depth)
+    private var produced = 0
+    private var epochActive = false
+    private var stopping = false
+    private var failure: MiniBatchError?
+    private var lastSlot = -1
+    private var thread: Thread?
+
+    // Exact: the epoch's permutation and all targets, converted and checked.
+    private var permutation: UnsafeMutablePointer<Int>?
+    private var targets: UnsafeMutableRawPointer?
+
+    // Block: the block order, the pool and its order; the reader's position in the epoch.
+    let rowsPerBlock: Int
+    let blockCount: Int
+    let poolBlocks: Int
+    private(set) var blockOrder: UnsafeMutablePointer<Int>?
+    private var poolX: UnsafeMutablePointer<Float>?
+    private var poolY: UnsafeMutableRawPointer?
+    private var poolOrder: UnsafeMutablePointer<Int>?
+    private var poolSource: UnsafeMutablePointer<Int>?
+    private var generator = Generator(seed: 0, stream: 0)
+    private var poolStart = 0, poolEnd = 0, nextGroup = 0
+
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    init(_ dataset: FileDataset, partition: Partition, network: Network, seed: UInt64, shuffle: Bool) throws(MiniBatchError) {
+        self.dataset = dataset
+        self.partition = partition
+        self.network = network
+        self.seed = seed
+        let m = dataset.count
+        ordered = shuffle && !(partition.batchCount == 1 && partition.batchSize == m)
+        mode = dataset.options.shuffle
+        nIn = dataset.features
+        targetWidth = dataset.hasClassLabels ? 1 : dataset.y.columns
+        let options = dataset.options
+        let xRow = dataset.x.rowBytes, yRow = dataset.y.rowBytes
+        rowsPerBlock = min(m, max(1, options.blockBytes / xRow))
+        blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
+
+        // The memory budget: batch slots, then the exact shuffle's permutation and targets,
+        // or as many blocks as fit in the pool.
+        let batch = partition.batchSize
+        let slotBytes = FileBatches.depth * batch * (4 * (nIn + targetWidth) + 8)
+        var needed = slotBytes
+        var pool = 0
+        switch mode {
+        case .exact:
+            needed += m * (8 + 4 * targetWidth)
+        case .block:
+            let perBlock = rowsPerBlock * (xRow + yRow + 16)
+            needed += blockCount * 8 + perBlock
+            pool = min(blockCount, max(1, (options.memoryBudget - slotBytes - blockCount * 8) / perBlock))
+        }
+        poolBlocks = pool
+        guard needed <= options.memoryBudget else {
+            throw .invalid("memory_budget \(options.memoryBudget) bytes is too small for this dataset and batch size: the \(mode == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
+        }
+
+        do throws(MiniBatchError) {
+            for _ in 0..<FileBatches.depth {
+                slotX.append(try buffer(Float.self, batch * nIn, "a batch of X"))
+                slotY.append(UnsafeMutableRawPointer(try buffer(Float.self, batch * targetWidth, "a batch of y")))
+                slotRows.append(try buffer(Int.self, batch, "the rows of a batch"))
+            }
+            switch mode {
+            case .exact:
+                permutation = try buffer(Int.self, m, "the permutation")
+                targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
+                try loadTargets()
+            case .block:
+                let poolRows = pool * rowsPerBlock
+                blockOrder = try buffer(Int.self, blockCount, "the block order")
+                poolX = try buffer(Float.self, poolRows * nIn, "the pool of X")
+                poolY = UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "the pool of y"))
+                poolOrder = try buffer(Int.self, poolRows, "the pool order")
+                poolSource = try buffer(Int.self, poolRows, "the pool rows")
+            }
+            thread = try Thread { [unowned self] in self.readerLoop() }
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    deinit { release() }
+
+    private func buffer<T>(_ type: T.Type, _ count: Int, _ what: String) throws(MiniBatchError) -> UnsafeMutablePointer<T> {
+        let pointer = try allocate(T.self, count: count, for: what)
+        allocations.append(UnsafeMutableRawPointer(pointer))
+        return pointer
+    }
+
+    private func release() {
+        for pointer in allocations { free(pointer) }
+        allocations.removeAll()
+    }
+
+    // MARK: - BatchSource (the training thread)
+
+    func startEpoch(_ epoch: UInt64) throws(MiniBatchError) {
+        try monitor.locked { () throws(MiniBatchError) in
+            monitor.wait { !epochActive || produced == partition.batchCount || failure != nil }
+            if let failure { throw failure }
+            try dataset.x.checkSize()
+            try dataset.y.checkSize()
+            state = [Int](repeating: FileBatches.idle, count: FileBatches.depth)
+            lastSlot = -1
+            switch mode {
+            case .exact:
+                let perm = UnsafeMutableBufferPointer(start: permutation!, count: dataset.count)
+                if ordered {
+                    Permutation.fill(perm, seed: seed, epoch: epoch)
+                } else {
+                    for i in 0..<perm.count { perm[i] = i }
+                }
+            case .block:
+                for i in 0..<blockCount { blockOrder![i] = i }
+                generator = Generator(seed: seed, stream: epoch)
+                if ordered {
+                    Permutation.forEachSwap(count: blockCount, &generator) { i, j in
+                        let t = blockOrder![i]; blockOrder![i] = blockOrder![j]; blockOrder![j] = t
+                    }
+                }
+                poolStart = 0
+                poolEnd = 0
+                nextGroup = 0
+            }
+            produced = 0
+            epochActive = true
+            monitor.broadcast()
+        }
+    }
+
+    func batch(_ index: Int) throws(MiniBatchError) -> (UnsafePointer<Float>, Targets) {
+        let slot = index % FileBatches.depth
+        try monitor.locked { () throws(MiniBatchError) in
+            if lastSlot >= 0 {
+                state[lastSlot] = FileBatches.idle
+                lastSlot = -1
+                monitor.broadcast()
+            }
+            monitor.wait { state[slot] == index || failure != nil }
+            guard state[slot] == index else { throw failure! }
+            state[slot] = FileBatches.inUse
+            lastSlot = slot
+        }
+        let y: Targets = dataset.hasClassLabels
+            ? .classes(slotY[slot].assumingMemoryBound(to: Int32.self))
+            : .values(slotY[slot].assumingMemoryBound(to: Float.self))
+        return (UnsafePointer(slotX[slot]), y)
+    }
+
+    func finish() {
+        try? monitor.locked {
+            stopping = true
+            monitor.broadcast()
+        }
+        thread?.join()
+        thread = nil
+    }
+
+    // MARK: - The reader thread
+
+    private func readerLoop() {
+        while true {
+            var index = 0
+            let go: Bool = (try? monitor.locked {
+                monitor.wait {
+                    stopping || (epochActive && failure == nil && produced < partition.batchCount
+                        && state[produced % FileBatches.depth] == FileBatches.idle)
+                }
+                if stopping { return false }
+                index = produced
+                state[index % FileBatches.depth] = FileBatches.filling
+                return true
+            }) ?? false
+            if !go { return }
+            do throws(MiniBatchError) {
+                try fill(slot: index % FileBatches.depth, batch: index)
+                try? monitor.locked {
+                    state[index % FileBatches.depth] = index
+                    produced = index + 1
+                    monitor.broadcast()
+                }
+            } catch {
+                try? monitor.locked {
+                    failure = error
+                    monitor.broadcast()
+                }
+            }
+        }
+    }
+
+    /// Reads batch `index` of the epoch's order into `slot` and checks its values.
+    private func fill(slot: Int, batch index: Int) throws(MiniBatchError) {
+        let rows = partition.batch(index)
+        let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
+        switch mode {
+        case .exact:
+            let perm = permutation!
+            var k = 0
+            while k < rows.count {
+                // A run of consecutive file rows is one read.
+                let first = perm[rows.lowerBound + k]
+                var run = 1
+                while k + run < rows.count && perm[rows.lowerBound + k + run] == first + run { run += 1 }
+                try dataset.x.readRows(first, count: run, into: x + k * nIn)
+                for r in 0..<run {
+                    source[k + r] = first + r
+                    copyTarget(from: targets!, row: first + r, to: y, at: k + r)
+                }
+                k += run
+            }
+        case .block:
+            let yRow = dataset.y.rowBytes
+            for k in 0..<rows.count {
+                let position = rows.lowerBound + k
+                if position >= poolEnd { try loadNextPool() }
+                let local = poolOrder![position - poolStart]
+                (x + k * nIn).update(from: poolX! + local * nIn, count: nIn)
+                source[k] = poolSource![local]
+                try convertTarget(poolY! + local * yRow, fileRow: source[k], to: y, at: k)
+            }
+        }
+        let count = rows.count * nIn
+        if !Validate.allFinite(x, count: count), let bad = Validate.firstNonFinite(x, count: count) {
+            throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
+        }
+    }
+
+    /// Reads the next pool of blocks in the epoch's block order and shuffles its rows.
+    private func loadNextPool() throws(MiniBatchError) {
+        let m = dataset.count, yRow = dataset.y.rowBytes
+        var filled = 0
+        let firstBlock = nextGroup * poolBlocks
+        for g in firstBlock..<min(firstBlock + poolBlocks, blockCount) {
+            let block = blockOrder![g]
+            let first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
+            try dataset.x.readRows(first, count: count, into: poolX! + filled * nIn)
+            try dataset.y.readRows(first, count: count, into: poolY! + filled * yRow)
+            dataset.x.release(first, count: count)
+            dataset.y.release(first, count: count)
+            for r in 0..<count { poolSource![filled + r] = first + r }
+            filled += count
+        }
+        nextGroup += 1
+        for i in 0..<filled { poolOrder![i] = i }
+        if ordered {
+            Permutation.forEachSwap(count: filled, &generator) { i, j in
+                let t = poolOrder![i]; poolOrder![i] = poolOrder![j]; poolOrder![j] = t
+            }
+        }
+        poolStart = poolEnd
+        poolEnd += filled
+    }
+
+    // MARK: - Targets
+
+    /// Exact shuffle: reads all of y once, in order, converting and checking every row.
+    private func loadTargets() throws(MiniBatchError) {
+        let y = dataset.y, chunk = max(1, min(dataset.count, (1 << 20) / y.rowBytes))
+        let scratch = try allocate(UInt8.self, count: chunk * y.rowBytes, for: "reading y")
+        defer { deallocate(scratch) }
+        var first = 0
+        while first < dataset.count {
+            let count = min(chunk, dataset.count - first)
+            try y.readRows(first, count: count, into: scratch)
+            for r in 0..<count {
+                try convertTarget(scratch + r * y.rowBytes, fileRow: first + r, to: targets!, at: first + r)
+            }
+            first += count
+        }
+    }
+
+    private func copyTarget(from all: UnsafeMutableRawPointer, row: Int, to y: UnsafeMutableRawPointer, at k: Int) {
+        (y + 4 * k * targetWidth).copyMemory(from: all + 4 * row * targetWidth, byteCount: 4 * targetWidth)
+    }
+
+    /// One row of y as stored in the file into row `k` of `out`: an int32 class index, or
+    /// float targets; checked against the model's loss.
+    private func convertTarget(_ raw: UnsafeRawPointer, fileRow: Int, to out: UnsafeMutableRawPointer, at k: Int) throws(MiniBatchError) {
+        let nOut = network.outputCount
+        if dataset.hasClassLabels {
+            let value = dataset.y.type.integer(raw, 0)
+            let valid: Bool
+            if let value {
+                valid = network.loss == .crossEntropy ? (0..<Int64(nOut)).contains(value) : (value == 0 || value == 1)
+            } else {
+                valid = false
+            }
+            guard valid, let value else {
+                let expected = network.loss == .crossEntropy ? "a class index in [0, \(nOut))" : "a 0/1 label"
+                throw .invalid("y file '\(dataset.y.path)' row \(fileRow) holds \(value.map(String.init) ?? "a value too large"), not \(expected)")
+            }
+            out.assumingMemoryBound(to: Int32.self)[k] = Int32(value)
+        } else {
+            let row = out.assumingMemoryBound(to: Float.self) + k * targetWidth
+            row.update(from: raw.assumingMemoryBound(to: Float.self), count: targetWidth)
+            do throws(MiniBatchError) {
+                try Validate.targets(.values(row), rows: 1, for: network)
+            } catch {
+                throw .invalid("y file '\(dataset.y.path)' row \(fileRow): \(error.message)")
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+/// How a file dataset is shuffled each epoch; both are seeded and visit every row once.
+public enum FileShuffle: Int, Sendable {
+    /// A uniform permutation of all rows: the same order as in-memory training with the same
+    /// seed, each row read where it is (fast when the file is in the page cache or on SSD).
+    /// Keeps the permutation and the targets in memory: 8 + 4 x targets bytes per row.
+    case exact = 0
+    /// The order of contiguous blocks (about `blockBytes` each) is shuffled, and rows are
+    /// shuffled within a pool of blocks, so the disk is read sequentially; the pool size
+    /// bounds memory, which does not grow with the file.
+    case block = 1
+}
+
+/// How a file dataset is read.
+public struct FileReadOptions: Sendable {
+    public var shuffle: FileShuffle = .exact
+    /// The size of a block of contiguous rows read at once (at least one row).
+    public var blockBytes: Int = 1 << 20
+    /// Bytes the reader may hold: batch buffers, read-ahead, the pool of blocks, and for the
+    /// exact shuffle the permutation and the targets.
+    public var memoryBudget: Int = 256 << 20
+
+    public init(shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 256 << 20) {
+        self.shuffle = shuffle
+        self.blockBytes = blockBytes
+        self.memoryBudget = memoryBudget
+    }
+}
+
+/// A training set in two `.npy` files, read in mini-batches without loading it whole:
+/// X (m, n_features) little-endian float32 in C order, and y with m rows: float32 targets
+/// (m) or (m, k), or integer class labels (m) of any integer dtype.
+public final class FileDataset: @unchecked Sendable {
+    public let x: NpyFile
+    public let y: NpyFile
+    public let options: FileReadOptions
+
+    public var count: Int { x.rows }
+    public var features: Int { x.columns }
+    /// Whether y holds class labels (an integer dtype) rather than float targets.
+    public var hasClassLabels: Bool { y.type.isInteger }
+
+    public init(x xPath: String, y yPath: String, options: FileReadOptions = FileReadOptions()) throws(MiniBatchError) {
+        guard !xPath.isEmpty else { throw .invalid("x_path is empty") }
+        guard !yPath.isEmpty else { throw .invalid("y_path is empty") }
+        guard options.blockBytes >= 1 else { throw .invalid("block_bytes must be positive, got \(options.blockBytes)") }
+        guard options.memoryBudget >= 1 else { throw .invalid("memory_budget must be positive, got \(options.memoryBudget)") }
+        x = try NpyFile(path: xPath, role: "X")
+        y = try NpyFile(path: yPath, role: "y")
+        self.options = options
+        guard x.type == .float32 else {
+            throw .invalid("X file '\(xPath)' has dtype '\(x.type.rawValue)': features must be '<f4' (float32)")
+        }
+        guard x.shape.count == 2 else { throw .invalid("X file '\(xPath)' has shape \(x.shape); X must be 2-D (m, n_features)") }
+        try Validate.size(x.columns, "n_features")
+        guard y.rows == x.rows else {
+            throw .invalid("X has \(x.rows) rows but y has \(y.rows): X and y must have the same number of rows")
+        }
+        if y.type.isInteger, y.columns != 1 {
+            throw .invalid("y file '\(yPath)' has shape \(y.shape); integer class labels must be 1-D (m)")
+        }
+    }
+
+    /// Checks that `network` can train on this data: inputs, and targets of a matching kind.
+    func check(for network: Network) throws(MiniBatchError) {
+        guard features == network.inputCount else {
+            throw .invalid("the dataset has \(features) features but the model has \(network.inputCount) inputs")
+        }
+        if hasClassLabels {
+            guard network.loss == .crossEntropy || (network.loss == .binaryCrossEntropy && network.outputCount == 1) else {
+                throw .invalid("y holds integer class labels, which need MB_LOSS_CROSS_ENTROPY or MB_LOSS_BINARY_CROSS_ENTROPY with one output")
+            }
+        } else {
+            guard y.columns == network.outputCount else {
+                throw .invalid("y has \(y.columns) columns but the model has \(network.outputCount) outputs")
+            }
+        }
+    }
+}
+
+// MARK: - Training and evaluating from files
+
+extension Network {
+    /// Trains on a file dataset exactly as on in-memory arrays: same options, same cost
+    /// history. Rows are read by a background thread while the current batch computes.
+    /// Values are checked as they are read: NaN or Inf, or a label out of range, stops
+    /// training with `.invalidArgument` before that batch is used; a read error or a file
+    /// that changed size stops it with `.io`. Either way the model keeps the weights of the
+    /// last batch trained.
+    public func train(
+        _ dataset: FileDataset, options: TrainingOptions, history: History? = nil,
+        progress: ((Progress) -> ProgressAction)? = nil
+    ) throws(MiniBatchError) {
+        try Validate.training(options, count: dataset.count)
+        try dataset.check(for: self)
+        let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
+        let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        let source = try FileBatches(dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle)
+        try train(source, partition: partition, options: options, history: history, progress: progress)
+    }
+
+    /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in
+    /// order.
+    public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        try dataset.check(for: self)
+        let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
+        let source = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
+        defer { source.finish() }
+        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: false)
+        var lossSum = 0.0, hits = 0
+        try source.startEpoch(0)
+        for b in 0..<partition.batchCount {
+            let rows = partition.batch(b).count
+            let (input, targets) = try source.batch(b)
+            let logits = forward(input, rows: rows, workspace)
+            lossSum += loss.forwardBackward(dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: outputCount, normalizer: rows)
+            hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: outputCount)
+        }
+        return summarize(lossSum: lossSum, hits: hits, count: dataset.count)
+    }
+}

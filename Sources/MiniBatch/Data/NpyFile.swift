@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The element types a `.npy` file may hold here: little-endian float32, or integers for
+/// class labels.
+public enum NpyType: String, Sendable {
+    case float32 = "<f4"
+    case bool = "|b1", int8 = "|i1", uint8 = "|u1"
+    case int16 = "<i2", uint16 = "<u2", int32 = "<i4", uint32 = "<u4", int64 = "<i8", uint64 = "<u8"
+
+    public var size: Int {
+        switch self {
+        case .bool, .int8, .uint8: return 1
+        case .int16, .uint16: return 2
+        case .float32, .int32, .uint32: return 4
+        case .int64, .uint64: return 8
+        }
+    }
+
+    public var isInteger: Bool { self != .float32 }
+
+    /// Element `index` of `bytes` as an integer (integer types only).
+    @inline(__always)
+    func integer(_ bytes: UnsafeRawPointer, _ index: Int) -> Int64? {
+        switch self {
+        case .bool: return Int64(bytes.load(fromByteOffset: index, as: UInt8.self))
+        case .int8: return Int64(bytes.load(fromByteOffset: index, as: Int8.self))
+        case .uint8: return Int64(bytes.load(fromByteOffset: index, as: UInt8.self))
+        case .int16: return Int64(bytes.loadUnaligned(fromByteOffset: 2 * index, as: Int16.self))
+        case .uint16: return Int64(bytes.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))
+        case .int32: return Int64(bytes.loadUnaligned(fromByteOffset: 4 * index, as: Int32.self))
+        case .uint32: return Int64(bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
+        case .int64: return bytes.loadUnaligned(fromByteOffset: 8 * index, as: Int64.self)
+        case .uint64:
+            let value = bytes.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)
+            return value > UInt64(Int64.max) ? nil : Int64(value)
+        case .float32: return nil
+        }
+    }
+}
+
+/// A numpy `.npy` file (format versions 1.0, 2.0 and 3.0), opened for reads of whole rows
+/// with `pread`: the header is parsed, the data is never loaded whole.
+///
+/// The format: the magic "\x93NUMPY", a major and a minor version byte, the header length
+/// (little-endian u16 for 1.0, u32 for 2.0 and 3.0), then a Python dict literal with
+/// 'descr', 'fortran_order' and 'shape', then the data in C order.
+public final class NpyFile: @unchecked Sendable {
+    public let path: String
+    public let type: NpyType
+    /// The array's shape: (rows) or (rows, columns).
+    public let shape: [Int]
+    public let version: Int
+    /// Where the data starts.
+    public let dataOffset: Int
+    let descriptor: Int32
+
+    public var rows: Int { shape[0] }
+    public var columns: Int { shape.count > 1 ? shape[1] : 1 }
+    public var rowBytes: Int { columns * type.size }
+    /// The file size the header promises.
+    public var expectedSize: Int { dataOffset + rows * rowBytes }
+
+    public init(path: String, role: String) throws(MiniBatchError) {
+        self.path = path
+        func bad(_ what: String) -> MiniBatchError {
+            MiniBatchError(.format, "\(role) file '\(path)' is not a valid .npy file: \(what)")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MiniBatchError(.io, "cannot open \(role) file '\(path)': \(File.reason())") }
+        descriptor = fd
+        var prefix = [UInt8](repeating: 0, count: 12)
+        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 12, 0) }
+        // From here on a failure must close the descriptor: deinit does not run for a
+        // partly initialised object, so each throw below closes it first.
+        func fail(_ error: MiniBatchError) -> MiniBatchError {
+            close(fd)
+            return error
+        }
+        guard got >= 10, prefix[0..<6] == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] else { throw fail(bad("bad magic (expected \\x93NUMPY)")) }
+        let major = Int(prefix[6])
+        guard (1...3).contains(major), prefix[7] == 0 else { throw fail(bad("unsupported format version \(major).\(prefix[7]) (1.0, 2.0 and 3.0 are read)")) }
+        let headerLength: Int, headerStart: Int
+        if major == 1 {
+            headerLength = Int(prefix[8]) | Int(prefix[9]) << 8
+            headerStart = 10
+        } else {
+            guard got >= 12 else { throw fail(bad("truncated header")) }
+            headerLength = Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24
+            headerStart = 12
+        }
+        guard headerLength <= 1 << 20 else { throw fail(bad("header of \(headerLength) bytes")) }
+        var header = [UInt8](repeating: 0, count: headerLength)
+        let read = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerLength, off_t(headerStart)) }
+        guard read == headerLength else { throw fail(bad("truncated header")) }
+        let text = String(decoding: header, as: UTF8.self)
+
+        let parsed: (descr: String, fortran: Bool, shape: [Int])
+        do throws(MiniBatchError) { parsed = try NpyFile.parseHeader(text) } catch { throw fail(bad(error.message)) }
+        guard let type = NpyType(rawValue: parsed.descr) else {
+            let hint = parsed.descr.hasPrefix(">") ? " (big-endian)" : ""
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(parsed.descr)'\(hint), which is not supported: features must be '<f4' (float32), labels '<f4' or an integer type"))
+        }
+        guard !parsed.fortran else {
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' is in Fortran order; save it in C order (np.ascontiguousarray)"))
+        }
+        guard (1...2).contains(parsed.shape.count), parsed.shape.allSatisfy({ $0 >= 1 }) else {
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has shape \(parsed.shape); a non-empty 1-D or 2-D array is needed"))
+        }
+        self.type = type
+        self.shape = parsed.shape
+        self.version = major
+        self.dataOffset = headerStart + headerLength
+        guard let size = NpyFile.size(fd) else { throw fail(MiniBatchError(.io, "cannot stat '\(path)': \(File.reason())")) }
+        let (bytes, overflow) = parsed.shape.reduce(type.size) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            .addingReportingOverflow(dataOffset)
+        guard !overflow, size >= bytes else {
+            throw fail(bad("truncated: the header promises \(bytes) bytes, the file has \(size)"))
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// The current size of the open file.
+    static func size(_ fd: Int32) -> Int? {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? Int(info.st_size) : nil
+    }
+
+    /// Checks that the file still has all its data (it may be changed under a reader).
+    func checkSize() throws(MiniBatchError) {
+        guard let size = NpyFile.size(descriptor), size >= expectedSize else {
+            throw MiniBatchError(.io, "'\(path)' changed size during training (it needs \(expectedSize) bytes)")
+        }
+    }
+
+    /// Reads `count` whole rows starting at row `first` into `buffer`.
+    func readRows(_ first: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws(MiniBatchError) {
+        let bytes = count * rowBytes
+        var done = 0
+        while done < bytes {
+            let n = pread(descriptor, buffer + done, bytes - done, off_t(dataOffset + first * rowBytes + done))
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 { throw MiniBatchError(.io, "'\(path)' ended early at row \(first + done / rowBytes): the file changed size during training") }
+            throw MiniBatchError(.io, "cannot read '\(path)': \(File.reason())")
+        }
+    }
+
+    /// Tells the kernel the pages of rows `first ..< first + count` will not be needed again.
+    func release(_ first: Int, count: Int) {
+        _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_DONTNEED)
+    }
+
+    // MARK: - The header dict
+
+    /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
+    static func parseHeader(_ text: String) throws(MiniBatchError) -> (descr: String, fortran: Bool, shape: [Int]) {
+        func value(of key: String) throws(MiniBatchError) -> Substring {
+            guard let keyRange = text.firstRange(of: "'\(key)'") ?? text.firstRange(of: "\"\(key)\"") else {
+                throw MiniBatchError(.format, "the header has no '\(key)'")
+            }
+            var rest = text[keyRange.upperBound...].drop { $0 == " " }
+            guard rest.first == ":" else { throw MiniBatchError(.format, "malformed header near '\(key)'") }
+            rest = rest.dropFirst().drop { $0 == " " }
+            return rest
+        }
+        let descrValue = try value(of: "descr")
+        guard let quote = descrValue.first, quote == "'" || quote == "\"",
+              let end = descrValue.dropFirst().firstIndex(of: quote) else {
+            throw MiniBatchError(.format, "'descr' is not a simple type string (structured arrays are not supported)")
+        }
+        let descr = String(descrValue[descrValue.index(after: descrValue.startIndex)..<end])
+        let fortranValue = try value(of: "fortran_order")
+        let fortran: Bool
+        if fortranValue.hasPrefix("True") { fortran = true }
+        else if fortranValue.hasPrefix("False") { fortran = false }
+        else { throw MiniBatchError(.format, "'fortran_order' is neither True nor False") }
+        let shapeValue = try value(of: "shape")
+        guard shapeValue.first == "(", let close = shapeValue.firstIndex(of: ")") else {
+            throw MiniBatchError(.format, "'shape' is not a tuple")
+        }
+        var shape: [Int] = []
+        for part in shapeValue[shapeValue.index(after: shapeValue.startIndex)..<close].split(separator: ",") {
+            let digits = part.filter { $0 != " " && $0 != "L" }
+            if digits.isEmpty { continue }
+            guard let n = Int(digits) else { throw MiniBatchError(.format, "'shape' has a non-integer '\(part)'") }
+            shape.append(n)
+        }
+        return (descr, fortran, shape)
+    }
+}

@@ -1,0 +1,81 @@
+import CMiniBatch
+import MiniBatch
+
+// MARK: - Datasets in files
+
+func handle(_ dataset: FileDataset) -> OpaquePointer {
+    OpaquePointer(Unmanaged.passRetained(dataset).toOpaque())
+}
+
+func dataset(_ pointer: OpaquePointer?) throws(MiniBatchError) -> FileDataset {
+    Unmanaged<FileDataset>.fromOpaque(UnsafeRawPointer(try required(pointer, "dataset"))).takeUnretainedValue()
+}
+
+@c @implementation
+public func mb_dataset_options_init(_ options: UnsafeMutablePointer<mb_dataset_options>?) {
+    guard let options else { return }
+    options.pointee = mb_dataset_options(shuffle: MB_FILE_SHUFFLE_EXACT, block_bytes: 1 << 20, memory_budget: 256 << 20)
+}
+
+@c @implementation
+public func mb_dataset_open_npy(
+    _ x_path: UnsafePointer<CChar>?, _ y_path: UnsafePointer<CChar>?,
+    _ options: UnsafePointer<mb_dataset_options>?, _ dataset: UnsafeMutablePointer<OpaquePointer?>?
+) -> mb_status {
+    dataset?.pointee = nil
+    return run { () throws(MiniBatchError) in
+        let out = try required(dataset, "dataset")
+        let xPath = try string(x_path, "x_path"), yPath = try string(y_path, "y_path")
+        var defaults = mb_dataset_options()
+        mb_dataset_options_init(&defaults)
+        let o = options?.pointee ?? defaults
+        guard o.block_bytes >= 1 else { throw .init(.invalidArgument, "block_bytes must be positive") }
+        guard o.memory_budget >= 1 else { throw .init(.invalidArgument, "memory_budget must be positive") }
+        let readOptions = FileReadOptions(
+            shuffle: try convert(o.shuffle.rawValue, "shuffle", to: FileShuffle.self),
+            blockBytes: o.block_bytes, memoryBudget: o.memory_budget)
+        out.pointee = handle(try FileDataset(x: xPath, y: yPath, options: readOptions))
+    }
+}
+
+@c @implementation
+public func mb_dataset_free(_ dataset: OpaquePointer?) {
+    release(dataset, as: FileDataset.self)
+}
+
+@c @implementation
+public func mb_dataset_get_info(_ pointer: OpaquePointer?, _ info: UnsafeMutablePointer<mb_dataset_info>?) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let data = try dataset(pointer)
+        try required(info, "info").pointee = mb_dataset_info(
+            m: Int64(data.count), n_features: Int64(data.features), y_columns: Int64(data.y.columns),
+            y_type: data.hasClassLabels ? MB_TARGETS_CLASS_INDEX : MB_TARGETS_FLOAT32,
+            x_version: Int32(data.x.version), y_version: Int32(data.y.version))
+    }
+}
+
+@c @implementation
+public func mb_train_dataset(
+    _ model: OpaquePointer?, _ pointer: OpaquePointer?, _ options: UnsafePointer<mb_train_options>?,
+    _ history: OpaquePointer?
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let network = try network(model)
+        let data = try dataset(pointer)
+        let (trainingOptions, recorder, callback) = try trainingArguments(options, history)
+        try network.train(data, options: trainingOptions, history: recorder, progress: callback)
+    }
+}
+
+@c @implementation
+public func mb_evaluate_dataset(
+    _ model: OpaquePointer?, _ pointer: OpaquePointer?, _ cost: UnsafeMutablePointer<Double>?,
+    _ accuracy: UnsafeMutablePointer<Double>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let network = try network(model)
+        let result = try network.evaluate(try dataset(pointer))
+        cost?.pointee = result.cost
+        accuracy?.pointee = result.accuracy
+    }
+}
