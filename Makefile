@@ -29,8 +29,8 @@ demo: build
 	.build/release/minibatch-cli demo
 
 ## test: every test: Swift engine tests, the library's ABI checks, the C test programs
-## under valgrind.
-test: test-swift test-abi test-c
+## under valgrind, the Python tests (memory-limit proof for file datasets).
+test: test-swift test-abi test-c test-python
 	@echo "all test suites passed"
 
 test-swift: deps
@@ -41,6 +41,13 @@ test-abi: build
 
 test-c: build
 	VALGRIND=1 bash Tests/c/run.sh
+
+## python-deps: what the Python tests need, from PyPI.
+python-deps:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check numpy pytest
+
+test-python: build python-deps
+	$(PYTHON) -m pytest Tests/python -q -rs
 
 clean:
 	rm -rf .build

@@ -1,0 +1,117 @@
+"""Training from a .npy dataset four times larger than the memory it is allowed.
+
+A cgroup v1 memory group with a limit of LIMIT bytes runs `examples/train_npy.c` on an X file
+of more than 4 x LIMIT: it must train one epoch and exit cleanly (no OOM kill) with a falling
+cost, in both shuffle modes. A control in the same group loads the same file whole with
+numpy and must be killed: that shows the limit was real. Where cgroup v1's memory controller
+cannot be used, the test says so and skips.
+"""
+import os
+import pathlib
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CGROUPS = pathlib.Path("/sys/fs/cgroup/memory")
+LIMIT = 64 << 20          # bytes the training process may use, page cache included
+BUDGET = 16 << 20         # the dataset reader's own budget, well inside the limit
+FEATURES, CLASSES = 784, 10
+
+
+@pytest.fixture(scope="module")
+def train_npy(tmp_path_factory):
+    """examples/train_npy.c, compiled against the built library."""
+    library = ROOT / ".build" / "release"
+    if not (library / "libminibatch.so").exists():
+        pytest.fail("build the library first: make build")
+    exe = tmp_path_factory.mktemp("bin") / "train_npy"
+    subprocess.run(["gcc", "-O2", "-std=c99", f"-I{ROOT / 'include'}", str(ROOT / "examples" / "train_npy.c"),
+                    f"-L{library}", "-lminibatch", f"-Wl,-rpath,{library}", "-o", str(exe)], check=True)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def big_dataset(tmp_path_factory):
+    """X (m, 784) float32 of more than 4 x LIMIT bytes, and learnable labels, written by numpy
+    and dropped from the page cache so the limited process must read them itself."""
+    directory = tmp_path_factory.mktemp("big")
+    m = (4 * LIMIT) // (4 * FEATURES) + 4096
+    rng = np.random.default_rng(5)
+    weights = rng.standard_normal((FEATURES, CLASSES)).astype(np.float32)
+    x_path, y_path = directory / "x.npy", directory / "y.npy"
+    x = np.lib.format.open_memmap(x_path, mode="w+", dtype=np.float32, shape=(m, FEATURES))
+    labels = np.empty(m, dtype=np.int64)
+    for start in range(0, m, 8192):
+        chunk = rng.random((min(8192, m - start), FEATURES), dtype=np.float32) - np.float32(0.5)
+        x[start:start + len(chunk)] = chunk
+        labels[start:start + len(chunk)] = np.argmax(chunk @ weights, axis=1)
+    x.flush()
+    del x
+    np.save(y_path, labels)
+    for path in (x_path, y_path):
+        fd = os.open(path, os.O_RDONLY)
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    assert x_path.stat().st_size > 4 * LIMIT
+    return x_path, y_path
+
+
+@pytest.fixture
+def cgroup():
+    """A fresh memory cgroup limited to LIMIT bytes (swap included where the kernel counts it)."""
+    if not (CGROUPS / "memory.limit_in_bytes").exists():
+        pytest.skip(f"cgroup v1 memory controller not mounted at {CGROUPS}: bounded memory cannot be proven here")
+    if os.geteuid() != 0:
+        pytest.skip("creating a cgroup needs root: bounded memory cannot be proven here")
+    group = CGROUPS / f"minibatch-test-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError as error:
+        pytest.skip(f"cannot create a memory cgroup ({error}): bounded memory cannot be proven here")
+    try:
+        (group / "memory.limit_in_bytes").write_text(str(LIMIT))
+        if (group / "memory.memsw.limit_in_bytes").exists():
+            (group / "memory.memsw.limit_in_bytes").write_text(str(LIMIT))
+        (group / "memory.swappiness").write_text("0")
+        yield group
+    finally:
+        group.rmdir()
+
+
+def run_limited(group, argv):
+    """Runs argv as a member of `group` (the shell joins it, then execs the program)."""
+    script = f'echo $$ > {group}/cgroup.procs && exec "$@"'
+    return subprocess.run(["sh", "-c", script, "sh", *map(str, argv)], capture_output=True, text=True, timeout=900)
+
+
+def oom_kills(group):
+    match = re.search(r"oom_kill (\d+)", (group / "memory.oom_control").read_text())
+    return int(match.group(1)) if match else 0
+
+
+@pytest.mark.parametrize("shuffle", ["exact", "block"])
+def test_trains_a_file_four_times_the_memory_limit(train_npy, big_dataset, cgroup, shuffle):
+    x_path, y_path = big_dataset
+    result = run_limited(cgroup, [train_npy, x_path, y_path, "--epochs", "1", "--batch", "128", "--lr", "0.1",
+                                  "--hidden", "32", "--shuffle", shuffle, "--budget", BUDGET])
+    assert result.returncode == 0, f"training failed or was killed ({result.returncode}): {result.stdout}{result.stderr}"
+    assert oom_kills(cgroup) == 0
+    # The process's own peak resident set (the page cache it read through is the kernel's
+    # to reclaim, and is what the limit squeezes).
+    peak = int(re.search(r"peak resident memory:\s*(\d+) kB", result.stdout).group(1)) << 10
+    assert peak < LIMIT
+    first, last = map(float, re.search(r"first tenth ([\d.]+), of the last tenth ([\d.]+)", result.stdout).groups())
+    assert last < 0.95 * first, result.stdout
+    print(f"\n{shuffle}: X is {x_path.stat().st_size >> 20} MiB, limit {LIMIT >> 20} MiB, peak resident {peak >> 20} MiB, "
+          f"cost {first:.4f} -> {last:.4f}")
+
+
+def test_control_loading_the_file_whole_is_killed(big_dataset, cgroup):
+    x_path, _ = big_dataset
+    result = run_limited(cgroup, ["python3", "-c", f"import numpy as np; print(float(np.load('{x_path}').sum()))"])
+    assert result.returncode != 0, "loading the whole file fit in the limit: the limit is not real"
+    assert oom_kills(cgroup) >= 1, result.stderr
