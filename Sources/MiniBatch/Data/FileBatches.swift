@@ -125,7 +125,10 @@ final class FileBatches: BatchSource {
         }
     }
 
-    deinit { release() }
+    deinit {
+        finish()  // the reader thread must stop before its buffers go
+        release()
+    }
 
     private func buffer<T>(_ type: T.Type, _ count: Int, _ what: String) throws(MiniBatchError) -> UnsafeMutablePointer<T> {
         let pointer = try allocate(T.self, count: count, for: what)
@@ -194,12 +197,13 @@ final class FileBatches: BatchSource {
     }
 
     func finish() {
+        guard let thread else { return }
         try? monitor.locked {
             stopping = true
             monitor.broadcast()
         }
-        thread?.join()
-        thread = nil
+        thread.join()
+        self.thread = nil
     }
 
     // MARK: - The reader thread

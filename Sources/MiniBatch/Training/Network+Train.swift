@@ -35,11 +35,12 @@ extension Network {
         _ source: BatchSource, partition: Partition, options: TrainingOptions, history: History?,
         progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
+        // First: however training ends, the source's background work stops before it is freed.
+        defer { source.finish() }
         let batches = partition.batchCount
         let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: true)
         history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
         var rule = GradientDescent(learningRate: options.learningRate)
-        defer { source.finish() }
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
