@@ -6,7 +6,7 @@ PYTHON  ?= python3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev valgrind pkg-config
 
-.PHONY: all deps build demo test test-swift test-abi test-c test-python python-deps clean
+.PHONY: all deps build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
 
 all: build
 
@@ -24,8 +24,13 @@ build: deps
 	$(SWIFT) build -c release --product minibatch
 	$(SWIFT) build -c release --product minibatch-cli
 
-## demo: the main job on the built-in dataset (two moons): batch vs mini-batch cost curves.
-demo: build
+## demo: the main job on the built-in dataset (two moons): trains with batch and with
+## mini-batch gradient descent from Python and draws both cost curves into a PNG.
+demo: build python-deps
+	PYTHONPATH=bindings/python $(PYTHON) -m minibatch.demo --out minibatch-demo.png
+
+## demo-cli: the same comparison from the Swift command-line tool, drawn in the terminal.
+demo-cli: build
 	.build/release/minibatch-cli demo
 
 ## test: every test: Swift engine tests, the library's ABI checks, the C test programs
@@ -42,12 +47,15 @@ test-abi: build
 test-c: build
 	VALGRIND=1 bash Tests/c/run.sh
 
-## python-deps: what the Python tests need, from PyPI.
+## python-deps: what the Python binding's demo and tests need, from PyPI (numpy, pytest,
+## scikit-learn, matplotlib; the binding itself needs only numpy).
 python-deps:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check numpy pytest
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r bindings/python/requirements-test.txt
 
+## test-python: the binding's tests (including a real `pip install ./bindings/python`, MNIST
+## and scikit-learn's estimator checks) and the memory-limit proof for file datasets.
 test-python: build python-deps
-	$(PYTHON) -m pytest Tests/python -q -rs
+	$(PYTHON) -m pytest bindings/python/tests Tests/python -q -rs
 
 clean:
 	rm -rf .build

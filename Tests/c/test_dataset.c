@@ -312,7 +312,13 @@ static void test_argument_errors(void)
     path(xp, "x.npy");
     path(yp, "y.npy");
     mb_dataset *tiny = NULL;
+    /* Too small for even one row of read-ahead and the exact shuffle's permutation. */
+    CHECK_ERR_ARG(mb_dataset_open_npy(xp, yp, &o, &tiny), MB_ERR_INVALID_ARGUMENT, "memory_budget");
+    CHECK(tiny == NULL);
+    /* Enough to open (batch 1), not for the batch size asked for in training. */
+    o.memory_budget = 500 * 12 + 3 * 64 * 28;
     CHECK_STATUS(mb_dataset_open_npy(xp, yp, &o, &tiny), MB_OK);
+    t.batch_size = 256;
     CHECK_ERR_ARG(mb_train_dataset(model, tiny, &t, NULL), MB_ERR_INVALID_ARGUMENT, "memory_budget");
     mb_dataset_free(tiny);
     mb_model_free(model);

@@ -74,31 +74,12 @@ final class FileBatches: BatchSource {
         ordered = shuffle && !(partition.batchCount == 1 && partition.batchSize == m)
         mode = dataset.options.shuffle
         nIn = dataset.features
-        targetWidth = dataset.hasClassLabels ? 1 : dataset.y.columns
-        let options = dataset.options
-        let xRow = dataset.x.rowBytes, yRow = dataset.y.rowBytes
-        rowsPerBlock = min(m, max(1, options.blockBytes / xRow))
-        blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
-
-        // The memory budget: batch slots, then the exact shuffle's permutation and targets,
-        // or as many blocks as fit in the pool.
-        let batch = partition.batchSize
-        let slotBytes = FileBatches.depth * batch * (4 * (nIn + targetWidth) + 8)
-        var needed = slotBytes
-        var pool = 0
-        switch mode {
-        case .exact:
-            needed += m * (8 + 4 * targetWidth)
-        case .block:
-            let perBlock = rowsPerBlock * (xRow + yRow + 16)
-            needed += blockCount * 8 + perBlock
-            pool = min(blockCount, max(1, (options.memoryBudget - slotBytes - blockCount * 8) / perBlock))
-        }
-        poolBlocks = pool
-        guard needed <= options.memoryBudget else {
-            throw .invalid("memory_budget \(options.memoryBudget) bytes is too small for this dataset and batch size: the \(mode == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
-        }
-
+        targetWidth = dataset.targetWidth
+        let layout = try dataset.readerLayout(batchSize: partition.batchSize)
+        rowsPerBlock = layout.rowsPerBlock
+        blockCount = layout.blockCount
+        poolBlocks = layout.poolBlocks
+        let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
             for _ in 0..<FileBatches.depth {
                 slotX.append(try buffer(Float.self, batch * nIn, "a batch of X"))
@@ -111,7 +92,7 @@ final class FileBatches: BatchSource {
                 targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
                 try loadTargets()
             case .block:
-                let poolRows = pool * rowsPerBlock
+                let poolRows = poolBlocks * rowsPerBlock
                 blockOrder = try buffer(Int.self, blockCount, "the block order")
                 poolX = try buffer(Float.self, poolRows * nIn, "the pool of X")
                 poolY = UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "the pool of y"))

@@ -58,6 +58,34 @@ public final class FileDataset: @unchecked Sendable {
         if y.type.isInteger, y.columns != 1 {
             throw .invalid("y file '\(yPath)' has shape \(y.shape); integer class labels must be 1-D (m)")
         }
+        _ = try readerLayout(batchSize: 1)  // the budget holds at least the smallest batch
+    }
+
+    /// Floats per row of targets in a batch (a class label takes one int32).
+    var targetWidth: Int { hasClassLabels ? 1 : y.columns }
+
+    /// How the reader lays out its memory for `batchSize`: blocks of contiguous rows, how many
+    /// of them the pool holds, and the bytes needed; throws if the budget cannot hold it.
+    /// Three batches of read-ahead (inputs, targets, file rows), then the exact shuffle's
+    /// permutation and targets, or the block order and as many blocks as fit in the pool.
+    func readerLayout(batchSize: Int) throws(MiniBatchError) -> (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int) {
+        let m = count, budget = options.memoryBudget
+        let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes))
+        let blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
+        let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8)
+        var needed = slotBytes, pool = 0
+        switch options.shuffle {
+        case .exact:
+            needed += m * (8 + 4 * targetWidth)
+        case .block:
+            let perBlock = rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
+            needed += blockCount * 8 + perBlock
+            pool = min(blockCount, max(1, (budget - slotBytes - blockCount * 8) / perBlock))
+        }
+        guard needed <= budget else {
+            throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the \(options.shuffle == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
+        }
+        return (rowsPerBlock, blockCount, pool)
     }
 
     /// Checks that `network` can train on this data: inputs, and targets of a matching kind.

@@ -1,0 +1,772 @@
+"""scikit-learn style estimators over :class:`~minibatch.Network`.
+
+:class:`MLPClassifier` and :class:`MLPRegressor` follow scikit-learn's conventions
+(``fit``/``partial_fit``/``predict``/``predict_proba``/``score``, ``get_params``/
+``set_params``, fitted attributes ending in ``_``) and work in ``Pipeline`` and
+``GridSearchCV``.  scikit-learn is *not* required: when it is installed the classes derive
+from its ``BaseEstimator`` and mixins (so its tags and tools apply); otherwise small
+look-alikes provide ``get_params``/``set_params``/``repr``.
+
+Training is plain mini-batch gradient descent with a constant learning rate; one epoch
+per ``partial_fit`` call, ``max_iter`` epochs per ``fit``. With ``random_state=s`` (an
+int) the initial weights use seed ``s`` and the shuffle order of epoch ``e`` is
+``minibatch.permutation(m, s, e)``: exactly what a C program calling ``mb_model_create``
+and ``mb_train`` with seed ``s`` gets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import warnings
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _lib
+from ._validation import as_float32_matrix, check_all_finite, is_sparse
+from .errors import DivergenceError, DivergenceWarning
+from .network import History, Network, Progress, activation_from, init_from
+
+__all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "HAVE_SKLEARN"]
+
+ArrayLike = Any
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+    HAVE_SKLEARN = True
+except Exception:  # ImportError, or a broken scikit-learn install
+    HAVE_SKLEARN = False
+
+    class BaseEstimator:  # type: ignore[no-redef]
+        """Minimal stand-in for sklearn.base.BaseEstimator (get/set_params, repr)."""
+
+        @classmethod
+        def _get_param_names(cls) -> list[str]:
+            init = cls.__init__
+            if init is object.__init__:
+                return []
+            params = inspect.signature(init).parameters.values()
+            return sorted(
+                p.name
+                for p in params
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            )
+
+        def get_params(self, deep: bool = True) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for key in self._get_param_names():
+                value = getattr(self, key)
+                if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                    for k, v in value.get_params().items():
+                        out[f"{key}__{k}"] = v
+                out[key] = value
+            return out
+
+        def set_params(self, **params: Any) -> "BaseEstimator":
+            if not params:
+                return self
+            valid = self.get_params(deep=True)
+            nested: dict[str, dict[str, Any]] = {}
+            for key, value in params.items():
+                key, delim, sub = key.partition("__")
+                if key not in valid:
+                    raise ValueError(
+                        f"Invalid parameter {key!r} for estimator {self}. Valid parameters"
+                        f" are: {sorted(self._get_param_names())!r}."
+                    )
+                if delim:
+                    nested.setdefault(key, {})[sub] = value
+                else:
+                    setattr(self, key, value)
+                    valid[key] = value
+            for key, sub_params in nested.items():
+                valid[key].set_params(**sub_params)
+            return self
+
+        def __repr__(self) -> str:
+            sig = inspect.signature(type(self).__init__).parameters
+            parts = []
+            for k in self._get_param_names():
+                v = getattr(self, k, None)
+                d = sig[k].default
+                try:
+                    same = v is d or (type(v) is type(d) and bool(v == d))
+                except Exception:
+                    same = False
+                if not same:
+                    parts.append(f"{k}={v!r}")
+            return f"{type(self).__name__}({', '.join(parts)})"
+
+    class ClassifierMixin:  # type: ignore[no-redef]
+        _estimator_type = "classifier"
+
+    class RegressorMixin:  # type: ignore[no-redef]
+        _estimator_type = "regressor"
+
+# scikit-learn's exception types when it is installed (so that its tools recognise them),
+# look-alikes with the same bases otherwise.
+try:
+    from sklearn.exceptions import DataConversionWarning, NotFittedError
+except Exception:
+
+    class NotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+        """The estimator is used before ``fit``."""
+
+    class DataConversionWarning(UserWarning):  # type: ignore[no-redef]
+        """Input data was converted (e.g. a column-vector ``y`` was flattened)."""
+
+
+def _seed_from_random_state(random_state: Any) -> int:
+    """An int seed in [0, 2**63) from sklearn-style random_state."""
+    if random_state is None:
+        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
+        s = int(random_state)
+        if s < 0 or s >= 2**64:
+            raise ValueError(f"random_state must be in [0, 2**64), got {s}")
+        return s
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1, dtype=np.int64))
+    raise ValueError(
+        f"random_state must be None, an int, a numpy RandomState or Generator; got {random_state!r}"
+    )
+
+
+_FITTED_ATTRIBUTES = (
+    "network_", "batch_costs_", "epoch_costs_", "loss_curve_", "loss_", "n_iter_",
+    "batch_size_", "diverged_", "classes_", "n_outputs_", "out_activation_",
+    "n_features_in_", "feature_names_in_",
+)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared machinery of MLPClassifier and MLPRegressor (not public)."""
+
+    _loss_names = ("",)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        learning_rate_init: float = 0.01,
+        max_iter: int = 200,
+        batch_size: Union[int, str] = "auto",
+        shuffle: bool = True,
+        random_state: Any = None,
+        init: str = "auto",
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        warm_start: bool = False,
+        verbose: bool = False,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        on_divergence: str = "warn",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.init = init
+        self.drop_last = drop_last
+        self.memory_budget = memory_budget
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.callback = callback
+        self.on_divergence = on_divergence
+
+    # -- scikit-learn protocol ------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "network_")
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"requires_y": True, "allow_nan": False}
+
+    # -- parameter checks (in fit, never in __init__/set_params) --------------------
+
+    def _checked_params(self) -> dict[str, Any]:
+        hls: Any = self.hidden_layer_sizes
+        if isinstance(hls, numbers.Integral):
+            hls = (hls,)
+        try:
+            ok = not isinstance(hls, str) and all(
+                isinstance(h, numbers.Integral) and not isinstance(h, (bool, np.bool_)) and int(h) >= 1
+                for h in hls
+            )
+            hidden = [int(h) for h in hls] if ok else []
+        except TypeError:  # not iterable
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive ints (may be empty), got {self.hidden_layer_sizes!r}"
+            )
+        lr = self.learning_rate_init
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, numbers.Real)
+            or not np.isfinite(lr)
+            or lr <= 0
+        ):
+            raise ValueError(f"learning_rate_init must be a finite number > 0, got {lr!r}")
+        mi = self.max_iter
+        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or mi < 1:
+            raise ValueError(f"max_iter must be an int >= 1, got {mi!r}")
+        bs = self.batch_size
+        if not (isinstance(bs, str) and bs == "auto"):
+            if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
+                raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {bs!r}")
+        mb = self.memory_budget
+        if isinstance(mb, bool) or not isinstance(mb, numbers.Integral) or mb < 0:
+            raise ValueError(f"memory_budget must be an int >= 0, got {mb!r}")
+        if self.on_divergence not in ("warn", "raise"):
+            raise ValueError(f"on_divergence must be 'warn' or 'raise', got {self.on_divergence!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError("callback must be None or callable")
+        return {
+            "hidden": hidden,
+            "activation": activation_from(self.activation),
+            "init": init_from(self.init),
+            "lr": float(lr),
+            "max_iter": int(mi),
+            "batch_size": bs,
+            "memory_budget": int(mb),
+        }
+
+    # -- data -----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with"
+                " appropriate arguments before using this estimator."
+            )
+
+    def _validate_X(self, X: ArrayLike, *, reset: bool) -> np.ndarray:
+        names = None
+        cols = getattr(X, "columns", None)
+        if cols is not None and not is_sparse(X):
+            try:
+                cand = np.asarray(list(cols), dtype=object)
+                if len(cand) and all(isinstance(c, str) for c in cand):
+                    names = cand
+            except Exception:  # pragma: no cover
+                names = None
+        x = as_float32_matrix(X, "X", check_finite=True)
+        if reset:
+            self.n_features_in_ = int(x.shape[1])
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif x.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting"
+                f" {self.n_features_in_} features as input."
+            )
+        return x
+
+    def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if is_sparse(y):
+            raise TypeError("sparse y is not supported; pass a dense array")
+        ya = np.asarray(y)
+        if np.iscomplexobj(ya):
+            raise ValueError("Complex data not supported in y")
+        if ya.ndim == 0:
+            raise ValueError(f"y should be a 1d array, got a scalar {ya!r} instead.")
+        if ya.shape[0] != m:
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples:"
+                f" [{m}, {ya.shape[0]}]"
+            )
+        return ya
+
+    # -- training -------------------------------------------------------------------
+
+    def _seed(self) -> int:
+        return int(self._seed_value)
+
+    def _new_network(self, p: dict[str, Any], n_features: int, n_outputs: int) -> Network:
+        self._seed_value = _seed_from_random_state(self.random_state)
+        sizes = [n_features, *p["hidden"], n_outputs]
+        return Network(
+            sizes,
+            hidden_activation=p["activation"],
+            loss=self._loss_for(n_outputs),
+            init=p["init"],
+            seed=self._seed_value,
+        )
+
+    def _loss_for(self, n_outputs: int) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _train(
+        self,
+        net: Network,
+        x: np.ndarray,
+        targets: np.ndarray,
+        epochs: int,
+        p: dict[str, Any],
+        *,
+        reset_costs: bool,
+    ) -> None:
+        m = x.shape[0]
+        bs = p["batch_size"]
+        if not isinstance(bs, str) and bs > m:
+            warnings.warn(
+                f"Got batch_size={bs} larger than the number of samples {m}; it is clipped"
+                f" to {m} (batch gradient descent).",
+                UserWarning,
+                stacklevel=3,
+            )
+            bs = m
+        user_cb = self.callback
+        verbose = bool(self.verbose)
+        name = type(self).__name__
+
+        def cb(progress: Progress) -> Any:
+            if verbose:
+                print(
+                    f"{name}: epoch {progress.epochs_trained}, cost {progress.epoch_cost:.6g}"
+                    f" ({progress.batches} batches of {progress.batch_size})"
+                )
+            if user_cb is not None:
+                return user_cb(progress)
+            return None
+
+        if reset_costs:
+            self.batch_costs_ = np.empty(0, dtype=np.float64)
+            self.epoch_costs_ = np.empty(0, dtype=np.float64)
+        history = History()
+        diverged: Optional[DivergenceError] = None
+        try:
+            net.train(
+                x,
+                targets,
+                epochs=epochs,
+                batch_size=bs,
+                learning_rate=p["lr"],
+                seed=self._seed(),
+                shuffle=bool(self.shuffle),
+                drop_last=bool(self.drop_last),
+                memory_budget=p["memory_budget"],
+                callback=cb,
+                history=history,
+            )
+        except DivergenceError as e:
+            diverged = e
+        finally:
+            # whatever happened (divergence, cancellation, an exception in the callback,
+            # Ctrl-C), the estimator keeps the weights reached and the costs recorded --
+            # unless a fresh network failed before finishing any epoch (e.g. a memory
+            # budget too small): then the estimator is left unfitted.
+            commit = (
+                diverged is not None
+                or net.epochs_trained > 0
+                or net is self.__dict__.get("network_")
+            )
+            if commit:
+                self.network_ = net
+                self.batch_costs_ = np.concatenate([self.batch_costs_, history.batch_costs])
+                self.epoch_costs_ = np.concatenate([self.epoch_costs_, history.epoch_costs])
+                self.loss_curve_ = [float(c) for c in self.epoch_costs_]
+                self.loss_ = float(self.epoch_costs_[-1]) if len(self.epoch_costs_) else float("nan")
+                self.n_iter_ = net.epochs_trained
+                if net.last_progress is not None:
+                    self.batch_size_ = net.last_progress.batch_size
+                self.diverged_ = diverged is not None
+            else:
+                for attr in _FITTED_ATTRIBUTES:
+                    self.__dict__.pop(attr, None)
+            history.close()
+        if diverged is not None:
+            if self.on_divergence == "raise":
+                raise diverged
+            warnings.warn(
+                f"{name}: {diverged} [after {net.epochs_trained} epochs; lower"
+                " learning_rate_init or scale the features]",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+    # -- fitted attributes computed from the network ---------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices in scikit-learn's layout: coefs_[i] is (n_in, n_out) (copies)."""
+        self._check_fitted()
+        return [w.T.astype(np.float64) for w, _ in self.network_.get_weights()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, intercepts_[i] is (n_out,) (copies)."""
+        self._check_fitted()
+        return [b.astype(np.float64) for _, b in self.network_.get_weights()]
+
+    @property
+    def n_layers_(self) -> int:
+        self._check_fitted()
+        return len(self.network_.layer_sizes)
+
+    def _forward(self, X: ArrayLike) -> np.ndarray:
+        self._check_fitted()
+        x = self._validate_X(X, reset=False)
+        return _predict_row_invariant(self.network_, x)
+
+
+#: rows per block for _predict_row_invariant (a multiple of every BLAS kernel's unroll)
+_ROW_BLOCK = 16
+
+
+def _predict_row_invariant(net: Network, x: np.ndarray) -> np.ndarray:
+    """net.predict(x) as float64, computed so that a row's result does not depend on the
+    other rows of the call.
+
+    OpenBLAS computes the last (m mod 4) rows of a matrix product with a different kernel
+    (another summation order), so mb_predict on a whole X and on a subset of its rows can
+    differ in the last bit. The estimators therefore predict the first m - m % 16 rows in
+    one call (no copy) and the remaining rows padded to a full block of 16 rows.
+    (:meth:`Network.predict` itself stays exactly mb_predict.)
+    """
+    m = x.shape[0]
+    full = m - m % _ROW_BLOCK
+    if full == m:
+        return net.predict(x).astype(np.float64)
+    out = np.empty((m, net.n_outputs), dtype=np.float64)
+    if full:
+        out[:full] = net.predict(x[:full])
+    tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
+    tail[: m - full] = x[full:]
+    out[full:] = net.predict(tail)[: m - full]
+    return out
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier trained by mini-batch gradient descent.
+
+    Binary problems use one sigmoid output (binary cross-entropy), more classes a softmax
+    output (cross-entropy). Labels may be of any type ``np.unique`` can sort (ints of any
+    dtype, strings, ...): ``classes_ = np.unique(y)``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units of each hidden layer; ``()`` gives (multinomial) logistic regression.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Hidden activation ('sigmoid' and 'linear' are accepted too).
+    learning_rate_init : float, default=0.01
+        Constant step of plain gradient descent, ``W -= learning_rate_init * dW`` (the
+        C library's default). Scale your features: large inputs with a large step can
+        diverge (see ``on_divergence``).
+    max_iter : int, default=200
+        Epochs per ``fit`` (``partial_fit`` trains one epoch).
+    batch_size : int or 'auto', default='auto'
+        'auto': the library's rule (m < 2000: one batch of m, batch gradient descent;
+        otherwise the largest of 512, 256, 128, 64 fitting ``memory_budget``). An int
+        larger than the number of samples is clipped (with a warning).
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (order ``minibatch.permutation(m, seed, epoch)``).
+    random_state : None, int, RandomState or Generator, default=None
+        Seed of the initial weights and of the shuffle order. An int is used as is.
+    init : {'auto', 'he', 'xavier'}, default='auto'
+    drop_last : bool, default=False
+        Drop the last, smaller mini-batch of every epoch.
+    memory_budget : int, default=0
+        Bytes of working memory batch_size='auto' may use (0: no limit).
+    warm_start : bool, default=False
+        ``fit`` continues from the current weights instead of starting afresh.
+    verbose : bool, default=False
+        Print the cost of every epoch.
+    callback : callable or None, default=None
+        ``callback(progress)`` after every epoch (a :class:`minibatch.Progress`). A
+        truthy return value stops training with :class:`minibatch.CancelledError`; an
+        exception raised inside it stops training and propagates. Either way the
+        estimator keeps the weights reached.
+    on_divergence : {'warn', 'raise'}, default='warn'
+        When a cost or update becomes NaN/Inf the model keeps its last finite weights
+        and stays usable; 'warn' emits a :class:`minibatch.DivergenceWarning`, 'raise'
+        raises :class:`minibatch.DivergenceError` from ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of the class labels.
+    network_ : :class:`minibatch.Network`, the trained network.
+    batch_costs_ : float64 ndarray, the cost of every mini-batch since the last ``fit``
+        (``partial_fit`` appends).
+    epoch_costs_ : float64 ndarray, the cost of every epoch (size-weighted batch mean).
+    loss_curve_ : list of float, ``epoch_costs_`` as a list (scikit-learn's name).
+    loss_ : float, the last epoch's cost.
+    n_iter_ : int, epochs trained over the network's life.
+    batch_size_ : int, the batch size used (resolved from 'auto').
+    diverged_ : bool, whether the last training call diverged.
+    n_features_in_, n_outputs_, out_activation_, coefs_, intercepts_, n_layers_.
+
+    Notes
+    -----
+    Predictions are float64 and a row's prediction does not depend on the other rows of
+    the call (see ``_predict_row_invariant``); ``network_.predict`` gives the raw float32
+    outputs of ``mb_predict``.
+    """
+
+    def _loss_for(self, n_outputs: int) -> Any:
+        return _lib.Loss.BINARY_CROSS_ENTROPY if n_outputs == 1 else _lib.Loss.CROSS_ENTROPY
+
+    def _labels(self, y: ArrayLike, m: int) -> np.ndarray:
+        ya = self._y_array(y, m)
+        if ya.ndim == 2 and ya.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change"
+                " the shape of y to (n_samples, ), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
+            ya = ya.ravel()
+        if ya.ndim != 1:
+            raise ValueError(
+                f"y should be a 1d array, got an array of shape {ya.shape} instead"
+                " (multi-output / multi-label targets are not supported)."
+            )
+        if ya.dtype.kind == "f":
+            check_all_finite(ya, "y")
+            if np.any(ya != np.floor(ya)):
+                raise ValueError(
+                    "Unknown label type: continuous. Maybe you are trying to fit a"
+                    " classifier, which expects discrete classes on a regression target"
+                    " with continuous values."
+                )
+        elif ya.dtype.kind not in "biuUSO":
+            raise ValueError(f"Unknown label type: y has dtype {ya.dtype}")
+        if ya.dtype.kind == "O":
+            for v in ya:
+                if isinstance(v, (float, np.floating)) and (not np.isfinite(v) or v != np.floor(v)):
+                    raise ValueError("Unknown label type: continuous or non-finite values in y")
+        return ya
+
+    @staticmethod
+    def _unique(ya: np.ndarray) -> np.ndarray:
+        try:
+            return np.unique(ya)
+        except TypeError as e:
+            raise ValueError(f"Unknown label type: the labels in y cannot be sorted ({e})") from e
+
+    def _encode(self, ya: np.ndarray) -> np.ndarray:
+        classes = self.classes_
+        idx = np.searchsorted(classes, ya)
+        idx_c = np.clip(idx, 0, len(classes) - 1)
+        bad = classes[idx_c] != ya
+        if np.any(bad):
+            unknown = self._unique(ya[np.asarray(bad)])
+            raise ValueError(f"y has labels not in classes_ {classes!r}: {unknown!r}")
+        return idx_c.astype(np.int32)
+
+    def _check_two_classes(self, classes: np.ndarray) -> None:
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data,"
+                f" but the data contains only one class: {classes[0] if len(classes) else None!r}"
+            )
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPClassifier":
+        """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
+        ``warm_start=True``). Returns self."""
+        p = self._checked_params()
+        x = self._validate_X(X, reset=True)
+        ya = self._labels(y, x.shape[0])
+        classes = self._unique(ya)
+        self._check_two_classes(classes)
+        n_out = 1 if len(classes) == 2 else len(classes)
+        continue_ = (
+            self.warm_start
+            and hasattr(self, "network_")
+            and np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
+            and self.network_.layer_sizes == [x.shape[1], *p["hidden"], n_out]
+        )
+        self.classes_ = classes
+        targets = self._encode(ya)
+        if continue_:
+            net = self.network_
+        else:
+            net = self._new_network(p, x.shape[1], n_out)
+        self.n_outputs_ = n_out
+        self.out_activation_ = "logistic" if n_out == 1 else "softmax"
+        self._train(net, x, targets, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> "MLPClassifier":
+        """Trains one epoch on (X, y), continuing the weights and the shuffle stream.
+
+        ``classes`` (every label that will ever appear) is required on the first call.
+        """
+        p = self._checked_params()
+        first = not hasattr(self, "network_")
+        x = self._validate_X(X, reset=first)
+        ya = self._labels(y, x.shape[0])
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            all_classes = self._unique(np.asarray(classes))
+            self._check_two_classes(all_classes)
+            self.classes_ = all_classes
+            n_out = 1 if len(all_classes) == 2 else len(all_classes)
+            self.n_outputs_ = n_out
+            self.out_activation_ = "logistic" if n_out == 1 else "softmax"
+            targets = self._encode(ya)
+            net = self._new_network(p, x.shape[1], n_out)
+            self._train(net, x, targets, 1, p, reset_costs=True)
+        else:
+            if classes is not None and not np.array_equal(self._unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to"
+                    f" partial_fit ({self.classes_!r})"
+                )
+            targets = self._encode(ya)
+            self._train(self.network_, x, targets, 1, p, reset_costs=False)
+        return self
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order."""
+        out = self._forward(X)
+        if out.shape[1] == 1:
+            p1 = out[:, 0]
+            return np.column_stack([1.0 - p1, p1])
+        return out
+
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """``log(predict_proba(X))``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The most probable class of every row (lowest class on ties)."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight)."""
+        pred = self.predict(X)
+        ya = np.asarray(y)
+        if ya.ndim == 2 and ya.shape[1] == 1:
+            ya = ya.ravel()
+        if ya.shape != pred.shape:
+            raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
+        correct = (pred == ya).astype(np.float64)
+        return float(np.average(correct, weights=sample_weight))
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor (linear outputs, mean squared error) trained by
+    mini-batch gradient descent. Supports several outputs (y of shape (n, n_outputs)).
+
+    ``hidden_layer_sizes=()`` gives linear regression. The cost is the library's MSE,
+    ``mean((prediction - y)**2)`` over rows and outputs (scikit-learn's MLPRegressor
+    reports half of it). Parameters and attributes are those of :class:`MLPClassifier`
+    (without ``classes_``); ``predict`` returns float64, 1-D for one output.
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"requires_y": True, "allow_nan": False, "multioutput": True}
+
+    def _loss_for(self, n_outputs: int) -> Any:
+        return _lib.Loss.MSE
+
+    def _targets(self, y: ArrayLike, m: int) -> np.ndarray:
+        ya = self._y_array(y, m)
+        if ya.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {ya.shape}")
+        if ya.ndim == 2 and ya.shape[1] < 1:
+            raise ValueError(f"y has no outputs: shape {ya.shape}")
+        if ya.dtype.kind not in "biuf":
+            try:
+                ya = ya.astype(np.float64)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"y must be numeric, got dtype {ya.dtype}: {e}") from e
+        y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
+        return y32
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
+        """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
+        ``warm_start=True``). Returns self."""
+        p = self._checked_params()
+        x = self._validate_X(X, reset=True)
+        t = self._targets(y, x.shape[0])
+        n_out = t.shape[1]
+        continue_ = (
+            self.warm_start
+            and hasattr(self, "network_")
+            and self.network_.layer_sizes == [x.shape[1], *p["hidden"], n_out]
+        )
+        net = self.network_ if continue_ else self._new_network(p, x.shape[1], n_out)
+        self.n_outputs_ = n_out
+        self.out_activation_ = "identity"
+        self._train(net, x, t, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
+        """Trains one epoch on (X, y), continuing the weights and the shuffle stream."""
+        p = self._checked_params()
+        first = not hasattr(self, "network_")
+        x = self._validate_X(X, reset=first)
+        t = self._targets(y, x.shape[0])
+        if first:
+            net = self._new_network(p, x.shape[1], t.shape[1])
+            self.n_outputs_ = t.shape[1]
+            self.out_activation_ = "identity"
+            self._train(net, x, t, 1, p, reset_costs=True)
+        else:
+            if t.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {t.shape[1]} outputs, but the model has {self.n_outputs_}")
+            self._train(self.network_, x, t, 1, p, reset_costs=False)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predicted values, float64: (n_samples,) for one output, else (n_samples, n_outputs)."""
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
+        """Coefficient of determination R^2 (uniform average over outputs)."""
+        pred = self.predict(X)
+        ya = np.asarray(y, dtype=np.float64)
+        if pred.ndim == 1 and ya.ndim == 2 and ya.shape[1] == 1:
+            ya = ya.ravel()
+        if ya.shape != pred.shape:
+            raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
+        return _r2(ya, pred, sample_weight)
+
+
+def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> float:
+    y2 = y.reshape(len(y), -1)
+    p2 = pred.reshape(len(pred), -1)
+    w = np.ones(len(y2)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w.reshape(-1, 1)
+    num = (w * (y2 - p2) ** 2).sum(axis=0)
+    mean = (w * y2).sum(axis=0) / w.sum()
+    den = (w * (y2 - mean) ** 2).sum(axis=0)
+    scores = np.ones(y2.shape[1])
+    nonzero = den != 0
+    scores[nonzero] = 1.0 - num[nonzero] / den[nonzero]
+    scores[(~nonzero) & (num != 0)] = 0.0
+    return float(np.mean(scores))

@@ -1,0 +1,967 @@
+"""High layer: :class:`Network` and :class:`History`, Python objects that own C handles.
+
+Both free their handle on :meth:`close`, on leaving a ``with`` block, or when garbage
+collected (whichever comes first; closing twice is harmless).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _lib
+from ._validation import (
+    as_class_indices,
+    as_float32_matrix,
+    as_positive_int,
+    as_nonneg_int,
+    as_seed,
+    ptr,
+)
+from .errors import InternalError, check_status, error_for
+
+__all__ = [
+    "Network",
+    "History",
+    "Dataset",
+    "Progress",
+    "LayerInfo",
+    "activation_from",
+    "loss_from",
+    "init_from",
+]
+
+ArrayLike = Any
+PathLike = Union[str, "os.PathLike[str]"]
+
+# ------------------------------------------------------------------------------------
+# Names <-> enums
+# ------------------------------------------------------------------------------------
+
+_ACTIVATIONS = {
+    "linear": _lib.Activation.LINEAR,
+    "identity": _lib.Activation.LINEAR,
+    "relu": _lib.Activation.RELU,
+    "tanh": _lib.Activation.TANH,
+    "sigmoid": _lib.Activation.SIGMOID,
+    "logistic": _lib.Activation.SIGMOID,
+}
+_LOSSES = {
+    "mse": _lib.Loss.MSE,
+    "squared_error": _lib.Loss.MSE,
+    "binary_cross_entropy": _lib.Loss.BINARY_CROSS_ENTROPY,
+    "bce": _lib.Loss.BINARY_CROSS_ENTROPY,
+    "cross_entropy": _lib.Loss.CROSS_ENTROPY,
+    "softmax": _lib.Loss.CROSS_ENTROPY,
+}
+_INITS = {
+    "auto": _lib.Init.AUTO,
+    "he": _lib.Init.HE,
+    "xavier": _lib.Init.XAVIER,
+    "glorot": _lib.Init.XAVIER,
+}
+
+
+def _enum_from(value: Any, table: dict, enum_cls: type, what: str) -> Any:
+    if isinstance(value, enum_cls):
+        return value
+    if isinstance(value, str):
+        key = value.lower()
+        if key in table:
+            return table[key]
+        raise ValueError(f"unknown {what} {value!r}; expected one of {sorted(table)}")
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        try:
+            return enum_cls(int(value))
+        except ValueError:
+            pass
+    raise ValueError(f"unknown {what} {value!r}; expected one of {sorted(table)}")
+
+
+def activation_from(value: Any) -> _lib.Activation:
+    """'relu', 'tanh', 'sigmoid'/'logistic', 'linear'/'identity' or an Activation."""
+    return _enum_from(value, _ACTIVATIONS, _lib.Activation, "activation")
+
+
+def loss_from(value: Any) -> _lib.Loss:
+    """'mse', 'binary_cross_entropy', 'cross_entropy' or a Loss."""
+    return _enum_from(value, _LOSSES, _lib.Loss, "loss")
+
+
+def init_from(value: Any) -> _lib.Init:
+    """'auto', 'he', 'xavier' or an Init."""
+    return _enum_from(value, _INITS, _lib.Init, "init")
+
+
+# ------------------------------------------------------------------------------------
+# Small records
+# ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback is told after every epoch (``mb_progress``)."""
+
+    epoch: int  #: epochs completed in this call, 1 .. epochs
+    epochs: int  #: epochs asked for in this call
+    epochs_trained: int  #: over the model's life, this epoch included
+    batch_size: int  #: the batch size in use (resolved if 'auto')
+    batches: int  #: mini-batches in this epoch
+    epoch_cost: float  #: mean cost of this epoch's batches, weighted by size
+    last_batch_cost: float  #: cost of its last batch
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer (``mb_layer_info``): W is (n_out, n_in) at weight_offset, b at bias_offset."""
+
+    n_in: int
+    n_out: int
+    activation: _lib.Activation
+    weight_offset: int
+    bias_offset: int
+
+
+# ------------------------------------------------------------------------------------
+# Handles
+# ------------------------------------------------------------------------------------
+
+
+class _Handle:
+    """Owns one C pointer and frees it exactly once (close, context exit, or GC)."""
+
+    _free_name = ""
+
+    def __init__(self, handle: Optional[int]) -> None:
+        if not handle:
+            raise InternalError(f"the library returned a NULL {type(self).__name__} handle with MB_OK")
+        self._handle: Optional[int] = handle
+        free = getattr(_lib.lib(), self._free_name)
+        self._finalizer = weakref.finalize(self, free, ctypes.c_void_p(handle))
+        self._lock = threading.RLock()
+
+    @property
+    def closed(self) -> bool:
+        """True once the handle has been freed."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Frees the C object now. Safe to call more than once."""
+        with self._lock:
+            self._handle = None
+            self._finalizer()
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _h(self) -> int:
+        h = self._handle
+        if h is None:
+            raise ValueError(f"this {type(self).__name__} is closed")
+        return h
+
+
+class History(_Handle):
+    """The costs training produces (``mb_history``): one per mini-batch and per epoch.
+
+    Pass the same History to several :meth:`Network.train` calls to accumulate.
+    """
+
+    _free_name = "mb_history_free"
+
+    def __init__(self) -> None:
+        h = ctypes.c_void_p()
+        check_status(_lib.lib().mb_history_create(ctypes.byref(h)), "mb_history_create")
+        super().__init__(h.value)
+
+    def _costs(self, fn_name: str) -> np.ndarray:
+        fn = getattr(_lib.lib(), fn_name)
+        with self._lock:
+            h = self._h()
+            count = ctypes.c_int64()
+            check_status(fn(h, None, 0, ctypes.byref(count)), fn_name)
+            out = np.empty(count.value, dtype=np.float64)
+            if count.value:
+                check_status(
+                    fn(h, ptr(out, ctypes.c_double), count.value, ctypes.byref(count)),
+                    fn_name,
+                )
+            return out[: count.value]
+
+    @property
+    def batch_costs(self) -> np.ndarray:
+        """float64 array: the cost of every mini-batch, in order (a copy)."""
+        return self._costs("mb_history_batch_costs")
+
+    @property
+    def epoch_costs(self) -> np.ndarray:
+        """float64 array: the size-weighted mean batch cost of every epoch (a copy)."""
+        return self._costs("mb_history_epoch_costs")
+
+    def clear(self) -> None:
+        """Removes all recorded costs."""
+        with self._lock:
+            check_status(_lib.lib().mb_history_clear(self._h()), "mb_history_clear")
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "History(closed)"
+        return f"History(batches={len(self.batch_costs)}, epochs={len(self.epoch_costs)})"
+
+
+TargetArray = tuple  # (array, mb_targets)
+
+
+class _TrainState:
+    """Bridges the C progress callback to Python: user callback, exceptions, Ctrl-C."""
+
+    def __init__(self, callback: Optional[Callable[[Progress], Any]]) -> None:
+        self.callback = callback
+        self.c_callback: Any = None
+        self.exc: Optional[BaseException] = None
+        self.interrupted = False
+        self.last: Optional[Progress] = None
+
+    def __call__(self, p: Any, user_data: Any) -> int:
+        try:
+            c = p.contents
+            progress = Progress(
+                int(c.epoch),
+                int(c.epochs),
+                int(c.epochs_trained),
+                int(c.batch_size),
+                int(c.batches),
+                float(c.epoch_cost),
+                float(c.last_batch_cost),
+            )
+            self.last = progress
+            if self.interrupted:
+                return 1
+            if self.callback is not None:
+                stop = self.callback(progress)
+                if self.interrupted:
+                    return 1
+                return 1 if stop else 0
+            return 0
+        except BaseException as e:  # noqa: BLE001 - includes KeyboardInterrupt
+            self.exc = e
+            return 1
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+
+class Network(_Handle):
+    """A fully connected network (``mb_model``) owning its C handle.
+
+    Parameters
+    ----------
+    layer_sizes
+        ``[n_inputs, hidden..., n_outputs]``, at least two sizes.
+    hidden_activation
+        Activation of every hidden layer: 'relu' (default), 'tanh', 'sigmoid' or
+        'linear' (aliases 'logistic', 'identity').
+    activations
+        One activation per hidden layer, instead of ``hidden_activation``.
+    loss
+        'cross_entropy' (softmax outputs, default), 'binary_cross_entropy' (sigmoid
+        outputs) or 'mse' (linear outputs).
+    init
+        'auto' (He before ReLU, Xavier otherwise), 'he' or 'xavier'.
+    seed
+        Seeds the initial weights (stream ``(seed, MB_STREAM_INIT)``), 0 .. 2**64-1.
+
+    Two sizes and 'mse' is linear regression; with 'binary_cross_entropy' logistic
+    regression; with 'cross_entropy' softmax regression.
+    """
+
+    _free_name = "mb_model_free"
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        *,
+        hidden_activation: Any = "relu",
+        activations: Optional[Sequence[Any]] = None,
+        loss: Any = "cross_entropy",
+        init: Any = "auto",
+        seed: int = 0,
+    ) -> None:
+        sizes = [as_positive_int(s, "layer size") for s in layer_sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least 2 sizes, got {len(sizes)}")
+        if any(s > 2**31 - 1 for s in sizes):
+            raise ValueError("every layer size must be at most 2**31 - 1")
+        loss_e = loss_from(loss)
+        if loss_e == _lib.Loss.CROSS_ENTROPY and sizes[-1] < 2:
+            raise ValueError("loss 'cross_entropy' (softmax) needs at least 2 outputs")
+        opts = _lib.mb_model_options()
+        _lib.lib().mb_model_options_init(ctypes.byref(opts))
+        opts.hidden_activation = int(activation_from(hidden_activation))
+        acts_arr = None
+        if activations is not None:
+            acts = [int(activation_from(a)) for a in activations]
+            if len(acts) != len(sizes) - 2:
+                raise ValueError(
+                    f"activations needs one entry per hidden layer ({len(sizes) - 2}),"
+                    f" got {len(acts)}"
+                )
+            if acts:
+                acts_arr = (ctypes.c_int * len(acts))(*acts)
+                opts.activations = ctypes.cast(acts_arr, ctypes.POINTER(ctypes.c_int))
+        opts.loss = int(loss_e)
+        opts.init = int(init_from(init))
+        opts.seed = as_seed(seed)
+        c_sizes = (ctypes.c_int64 * len(sizes))(*sizes)
+        h = ctypes.c_void_p()
+        st = _lib.lib().mb_model_create(c_sizes, len(sizes), ctypes.byref(opts), ctypes.byref(h))
+        check_status(st, "mb_model_create")
+        super().__init__(h.value)
+
+    @classmethod
+    def _from_handle(cls, handle: Optional[int]) -> "Network":
+        self = cls.__new__(cls)
+        _Handle.__init__(self, handle)
+        return self
+
+    # -- files and copies --------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Network":
+        """Reads a model written by :meth:`save` (MinibatchIOError, FormatError)."""
+        h = ctypes.c_void_p()
+        check_status(
+            _lib.lib().mb_model_load(os.fsencode(os.fspath(path)), ctypes.byref(h)),
+            "mb_model_load",
+        )
+        return cls._from_handle(h.value)
+
+    def save(self, path: PathLike) -> None:
+        """Writes the model to ``path`` atomically (temporary file, fsync, rename)."""
+        with self._lock:
+            check_status(
+                _lib.lib().mb_model_save(self._h(), os.fsencode(os.fspath(path))),
+                "mb_model_save",
+            )
+
+    def to_bytes(self) -> bytes:
+        """The model file (format version 1) as bytes."""
+        with tempfile.TemporaryDirectory(prefix="minibatch-") as d:
+            p = os.path.join(d, "model.mbm")
+            self.save(p)
+            with open(p, "rb") as f:
+                return f.read()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Network":
+        """Inverse of :meth:`to_bytes`."""
+        with tempfile.TemporaryDirectory(prefix="minibatch-") as d:
+            p = os.path.join(d, "model.mbm")
+            with open(p, "wb") as f:
+                f.write(data)
+            return cls.load(p)
+
+    def __reduce__(self) -> Any:
+        return (Network.from_bytes, (self.to_bytes(),))
+
+    def copy(self) -> "Network":
+        """An independent copy (same weights, same epochs_trained)."""
+        return Network.from_bytes(self.to_bytes())
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: Any) -> "Network":
+        return self.copy()
+
+    # -- description ----------------------------------------------------------------
+
+    def _info(self) -> _lib.mb_model_info:
+        info = _lib.mb_model_info()
+        with self._lock:
+            check_status(_lib.lib().mb_model_get_info(self._h(), ctypes.byref(info)), "mb_model_get_info")
+        return info
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self._info().n_inputs)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self._info().n_outputs)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(self._info().n_parameters)
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs completed over the model's life (continues the shuffle stream)."""
+        return int(self._info().epochs_trained)
+
+    @property
+    def loss(self) -> _lib.Loss:
+        return _lib.Loss(int(self._info().loss))
+
+    def layer(self, i: int) -> LayerInfo:
+        """Layer ``i`` (0 maps inputs to the first hidden layer)."""
+        li = _lib.mb_layer_info()
+        with self._lock:
+            check_status(_lib.lib().mb_model_layer(self._h(), int(i), ctypes.byref(li)), "mb_model_layer")
+        return LayerInfo(
+            int(li.n_in),
+            int(li.n_out),
+            _lib.Activation(int(li.activation)),
+            int(li.weight_offset),
+            int(li.bias_offset),
+        )
+
+    @property
+    def layers(self) -> list[LayerInfo]:
+        n = int(self._info().n_layers)
+        return [self.layer(i) for i in range(n - 1)]
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        ls = self.layers
+        return [ls[0].n_in] + [layer.n_out for layer in ls]
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "Network(closed)"
+        return (
+            f"Network(layer_sizes={self.layer_sizes}, loss={self.loss.name.lower()},"
+            f" epochs_trained={self.epochs_trained})"
+        )
+
+    # -- parameters -----------------------------------------------------------------
+
+    def get_parameters(self) -> np.ndarray:
+        """A float32 copy of the flat parameter buffer (per layer: W row-major, then b)."""
+        with self._lock:
+            n = self.n_parameters
+            out = np.empty(n, dtype=np.float32)
+            check_status(
+                _lib.lib().mb_model_get_parameters(self._h(), ptr(out, ctypes.c_float), n),
+                "mb_model_get_parameters",
+            )
+            return out
+
+    def set_parameters(self, params: ArrayLike) -> None:
+        """Replaces all parameters from a flat array of ``n_parameters`` finite values."""
+        p = np.asarray(params)
+        if p.ndim != 1:
+            raise ValueError(f"params must be 1-D, got shape {p.shape}")
+        if p.dtype.kind not in "biuf":
+            raise TypeError(f"params must be numeric, got dtype {p.dtype}")
+        with self._lock:
+            n = self.n_parameters
+            if p.shape[0] != n:
+                raise ValueError(f"params must have n_parameters = {n} values, got {p.shape[0]}")
+            p32 = np.ascontiguousarray(p, dtype=np.float32)
+            check_status(
+                _lib.lib().mb_model_set_parameters(self._h(), ptr(p32, ctypes.c_float), n),
+                "mb_model_set_parameters",
+            )
+
+    def get_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(W, b), ...]`` per layer, W of shape (n_out, n_in) (copies)."""
+        params = self.get_parameters()
+        out = []
+        for layer in self.layers:
+            w = params[layer.weight_offset : layer.weight_offset + layer.n_out * layer.n_in]
+            b = params[layer.bias_offset : layer.bias_offset + layer.n_out]
+            out.append((w.reshape(layer.n_out, layer.n_in).copy(), b.copy()))
+        return out
+
+    def set_weights(self, weights: Sequence[tuple[ArrayLike, ArrayLike]]) -> None:
+        """Inverse of :meth:`get_weights`."""
+        layers = self.layers
+        if len(weights) != len(layers):
+            raise ValueError(f"expected {len(layers)} (W, b) pairs, got {len(weights)}")
+        params = self.get_parameters()
+        for layer, (w, b) in zip(layers, weights):
+            w = np.asarray(w, dtype=np.float32)
+            b = np.asarray(b, dtype=np.float32)
+            if w.shape != (layer.n_out, layer.n_in) or b.shape != (layer.n_out,):
+                raise ValueError(
+                    f"layer expects W {(layer.n_out, layer.n_in)} and b {(layer.n_out,)},"
+                    f" got {w.shape} and {b.shape}"
+                )
+            params[layer.weight_offset : layer.weight_offset + w.size] = w.ravel()
+            params[layer.bias_offset : layer.bias_offset + b.size] = b
+        self.set_parameters(params)
+
+    # -- data ------------------------------------------------------------------------
+
+    def _x(self, X: ArrayLike) -> np.ndarray:
+        return as_float32_matrix(X, "X", n_features=self.n_inputs)
+
+    def _targets(self, y: ArrayLike, m: int) -> tuple[np.ndarray, int]:
+        """(array, mb_targets) for the model's loss; shape checks in Python."""
+        if y is None:
+            raise ValueError("y is None; expected targets")
+        ya = np.asarray(y)
+        if np.iscomplexobj(ya):
+            raise ValueError("Complex data not supported in y")
+        info = self._info()
+        loss = _lib.Loss(int(info.loss))
+        n_out = int(info.n_outputs)
+        if ya.dtype.kind in "biu" and ya.ndim == 1 and loss != _lib.Loss.MSE:
+            if loss == _lib.Loss.BINARY_CROSS_ENTROPY and n_out != 1:
+                raise ValueError(
+                    "class indices work with binary cross-entropy only for one output;"
+                    f" this model has {n_out}: pass float targets of shape (m, {n_out})"
+                )
+            if ya.shape[0] != m:
+                raise ValueError(f"y has {ya.shape[0]} rows but X has {m}")
+            n_classes = n_out if loss == _lib.Loss.CROSS_ENTROPY else 2
+            return as_class_indices(ya, n_classes), int(_lib.Targets.CLASS_INDEX)
+        if ya.dtype.kind not in "biuf":
+            if ya.dtype.kind == "O":
+                ya = ya.astype(np.float64)
+            else:
+                raise TypeError(f"y must be numeric, got dtype {ya.dtype}")
+        if ya.ndim == 1:
+            if n_out != 1:
+                raise ValueError(
+                    f"y is 1-D but the model has {n_out} outputs: pass integer class"
+                    f" indices (cross-entropy) or a float array of shape (m, {n_out})"
+                )
+            ya = ya.reshape(-1, 1)
+        if ya.ndim != 2 or ya.shape != (m, n_out):
+            raise ValueError(f"y must have shape ({m}, {n_out}), got {ya.shape}")
+        if ya.dtype == np.float32 and ya.flags.c_contiguous and ya.flags.aligned:
+            return ya, int(_lib.Targets.FLOAT32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(ya, dtype=np.float32), int(_lib.Targets.FLOAT32)
+
+    # -- forward ---------------------------------------------------------------------
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Outputs (m, n_outputs) float32: probabilities for the cross-entropy losses
+        (softmax rows / sigmoid units), values for MSE."""
+        x = self._x(X)
+        m, n = x.shape
+        with self._lock:
+            out = np.empty((m, self.n_outputs), dtype=np.float32)
+            check_status(
+                _lib.lib().mb_predict(self._h(), ptr(x, ctypes.c_float), m, n, ptr(out, ctypes.c_float)),
+                "mb_predict",
+            )
+        return out
+
+    def predict_classes(self, X: ArrayLike) -> np.ndarray:
+        """int32 (m,): argmax of the softmax, or sigmoid output >= 0.5 (one output)."""
+        x = self._x(X)
+        m, n = x.shape
+        out = np.empty(m, dtype=np.int32)
+        with self._lock:
+            check_status(
+                _lib.lib().mb_predict_classes(self._h(), ptr(x, ctypes.c_float), m, n, ptr(out, ctypes.c_int32)),
+                "mb_predict_classes",
+            )
+        return out
+
+    def evaluate(self, X: ArrayLike, y: ArrayLike) -> tuple[float, float]:
+        """(mean cost, accuracy) over all rows; accuracy is NaN for MSE."""
+        x = self._x(X)
+        m, n = x.shape
+        ya, yt = self._targets(y, m)
+        cost = ctypes.c_double()
+        acc = ctypes.c_double()
+        with self._lock:
+            check_status(
+                _lib.lib().mb_evaluate(
+                    self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
+                    ctypes.byref(cost), ctypes.byref(acc),
+                ),
+                "mb_evaluate",
+            )
+        return float(cost.value), float(acc.value)
+
+    def gradient(self, X: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
+        """(cost, flat float32 gradient) of one batch made of all rows; no update."""
+        x = self._x(X)
+        m, n = x.shape
+        ya, yt = self._targets(y, m)
+        cost = ctypes.c_double()
+        with self._lock:
+            count = self.n_parameters
+            grad = np.empty(count, dtype=np.float32)
+            check_status(
+                _lib.lib().mb_gradient(
+                    self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
+                    ctypes.byref(cost), ptr(grad, ctypes.c_float), count,
+                ),
+                "mb_gradient",
+            )
+        return float(cost.value), grad
+
+    # -- training --------------------------------------------------------------------
+
+    def auto_batch_size(self, m: int, memory_budget: int = 0) -> int:
+        """The batch size 'auto' resolves to for m examples (mb_auto_batch_size)."""
+        m = as_positive_int(m, "m")
+        budget = as_nonneg_int(memory_budget, "memory_budget")
+        out = ctypes.c_int64()
+        with self._lock:
+            check_status(
+                _lib.lib().mb_auto_batch_size(self._h(), m, budget, ctypes.byref(out)),
+                "mb_auto_batch_size",
+            )
+        return int(out.value)
+
+    def working_memory(self, batch_size: int) -> int:
+        """Estimated bytes training allocates for one batch size (mb_working_memory)."""
+        b = as_positive_int(batch_size, "batch_size")
+        out = ctypes.c_size_t()
+        with self._lock:
+            check_status(
+                _lib.lib().mb_working_memory(self._h(), b, ctypes.byref(out)),
+                "mb_working_memory",
+            )
+        return int(out.value)
+
+    def train(
+        self,
+        X: Any,
+        y: ArrayLike = None,
+        *,
+        epochs: int = 10,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: float = 0.01,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        history: Optional[History] = None,
+    ) -> History:
+        """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
+
+        Epoch ``e`` (counted over the model's life, see :attr:`epochs_trained`) visits
+        the rows in ``permutation(m, seed, e)``, so two calls of 5 epochs equal one of 10.
+
+        ``y``: integer class indices (m,) for the cross-entropy losses (0/1 for binary
+        cross-entropy with one output), or float targets (m, n_outputs) (1-D allowed
+        for one output). ``X`` may also be a :class:`Dataset` (then ``y`` is None).
+
+        With one batch of all m rows (``batch_size=m``, or 'auto' for m < 2000) the rows
+        are used in their stored order (the library does not permute a single batch).
+
+        ``callback(progress)`` runs after every epoch; a truthy return value stops
+        training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
+        stops training after the current epoch and is re-raised here. In every case the
+        model keeps the weights reached and ``history`` keeps the costs recorded.
+
+        Returns ``history`` (a new :class:`History` if None was given). Raises
+        :class:`DivergenceError` (weights: last finite ones) or :class:`CancelledError`,
+        each with the history attached as ``.history``.
+        """
+        if isinstance(X, Dataset):
+            if y is not None:
+                raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
+            return self.train_dataset(
+                X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
+                callback=callback, history=history,
+            )
+        x = self._x(X)
+        m, n = x.shape
+        ya, yt = self._targets(y, m)
+        opts, state, history = self._train_options(
+            m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
+            callback, history,
+        )
+
+        def run() -> int:
+            return int(_lib.lib().mb_train(
+                self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
+                ctypes.byref(opts), history._h(),
+            ))
+
+        return self._run_training(run, "mb_train", state, history)
+
+    def train_dataset(
+        self,
+        dataset: "Dataset",
+        *,
+        epochs: int = 10,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: float = 0.01,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        history: Optional[History] = None,
+    ) -> History:
+        """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
+
+        With the dataset's default ``shuffle="exact"`` this gives the same weights and
+        costs as :meth:`train` on the same arrays in memory. Bad values met while reading
+        raise :class:`InvalidArgumentError`, read errors :class:`MinibatchIOError`; the
+        model keeps the weights of the last batch trained.
+        """
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a minibatch.Dataset, got {type(dataset).__name__}")
+        info = dataset._info()
+        n_in = self.n_inputs
+        if info.n_features != n_in:
+            raise ValueError(
+                f"the dataset has {info.n_features} features, but the model is expecting"
+                f" {n_in} features as input"
+            )
+        opts, state, history = self._train_options(
+            int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
+            memory_budget, callback, history,
+        )
+
+        def run() -> int:
+            with dataset._in_use():
+                return int(_lib.lib().mb_train_dataset(
+                    self._h(), dataset._h(), ctypes.byref(opts), history._h()
+                ))
+
+        return self._run_training(run, "mb_train_dataset", state, history)
+
+    def evaluate_dataset(self, dataset: "Dataset") -> tuple[float, float]:
+        """(mean cost, accuracy) over every row of a :class:`Dataset` (mb_evaluate_dataset)."""
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a minibatch.Dataset, got {type(dataset).__name__}")
+        info = dataset._info()
+        if info.n_features != self.n_inputs:
+            raise ValueError(
+                f"the dataset has {info.n_features} features, but the model is expecting"
+                f" {self.n_inputs} features as input"
+            )
+        cost = ctypes.c_double()
+        acc = ctypes.c_double()
+        with self._lock, dataset._in_use():
+            check_status(
+                _lib.lib().mb_evaluate_dataset(
+                    self._h(), dataset._h(), ctypes.byref(cost), ctypes.byref(acc)
+                ),
+                "mb_evaluate_dataset",
+            )
+        return float(cost.value), float(acc.value)
+
+    def _train_options(
+        self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,
+        shuffle: Any, drop_last: Any, memory_budget: Any, callback: Any, history: Any,
+    ) -> tuple[_lib.mb_train_options, "_TrainState", History]:
+        """Checks the training arguments in Python and fills mb_train_options."""
+        opts = _lib.mb_train_options()
+        _lib.lib().mb_train_options_init(ctypes.byref(opts))
+        opts.epochs = as_positive_int(epochs, "epochs")
+        if isinstance(batch_size, str):
+            if batch_size != "auto":
+                raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
+            opts.batch_size = _lib.MB_BATCH_AUTO
+        else:
+            b = as_positive_int(batch_size, "batch_size")
+            if b > m:
+                raise ValueError(f"batch_size must be in [1, m={m}], got {b}")
+            opts.batch_size = b
+        if isinstance(learning_rate, (bool, np.bool_)):
+            raise TypeError("learning_rate must be a number")
+        lr = float(learning_rate)
+        if not np.isfinite(lr) or lr <= 0 or lr > float(np.finfo(np.float32).max):
+            raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate!r}")
+        opts.learning_rate = lr
+        opts.seed = as_seed(seed)
+        opts.shuffle = 1 if shuffle else 0
+        opts.last_batch = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
+        opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        if history is None:
+            history = History()
+        elif not isinstance(history, History):
+            raise TypeError("history must be a minibatch.History")
+        state = _TrainState(callback)
+        state.c_callback = _lib.mb_progress_fn(state)  # kept alive for the call
+        opts.progress = state.c_callback
+        opts.user_data = None
+        return opts, state, history
+
+    def _run_training(
+        self, run: Callable[[], int], function: str, state: "_TrainState", history: History
+    ) -> History:
+        """Runs ``run`` (the C training call) with Ctrl-C turned into a clean stop, then
+        turns its status, or an exception from the callback, into Python."""
+        installed = False
+        previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                previous = signal.getsignal(signal.SIGINT)
+                if previous is signal.default_int_handler:
+                    # Ctrl-C only sets a flag; the progress callback then asks C to stop at
+                    # the end of the epoch, and KeyboardInterrupt is raised after the call.
+                    signal.signal(signal.SIGINT, state.on_sigint)
+                    installed = True
+            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                installed = False
+        try:
+            with self._lock, history._lock:
+                status = run()
+        finally:
+            if installed:
+                signal.signal(signal.SIGINT, previous)
+        state.c_callback = None
+        self.last_progress = state.last
+        if state.exc is not None:
+            exc = state.exc
+            state.exc = None
+            if status not in (0, int(_lib.Status.ERR_CANCELLED)):
+                err = error_for(status, function)
+                err.history = history
+                raise exc from err
+            raise exc
+        if state.interrupted:
+            raise KeyboardInterrupt
+        if status != 0:
+            err = error_for(status, function)
+            err.history = history
+            raise err
+        return history
+
+    #: the Progress of the last epoch of the last train() call (None before any)
+    last_progress: Optional[Progress] = None
+
+
+_FILE_SHUFFLES = {"exact": _lib.FileShuffle.EXACT, "block": _lib.FileShuffle.BLOCK}
+
+
+class Dataset(_Handle):
+    """X and y in numpy .npy files, read in batches during training (``mb_dataset``).
+
+    Parameters
+    ----------
+    x_path, y_path
+        ``.npy`` files: X (m, n_features) float32 ('<f4', C order); y with m rows, float32
+        targets (m) or (m, n_outputs), or integer/bool class labels (m) (class indices).
+    shuffle
+        'exact' (default): epoch e visits rows in ``permutation(m, seed, e)``, exactly as
+        in-memory training (same weights and costs); 'block': blocks of contiguous rows are
+        shuffled, then rows within memory-sized pools (sequential reads, bounded memory).
+    block_bytes, memory_budget
+        Bytes of contiguous rows read at once (default 1 MiB) and bytes the reader may
+        hold (default 256 MiB); None keeps the library's default.
+
+    Use with :meth:`Network.train_dataset` / :meth:`Network.evaluate_dataset` (or pass it
+    as ``X`` to :meth:`Network.train`). A dataset may serve several trainings at once.
+    """
+
+    _free_name = "mb_dataset_free"
+
+    def __init__(
+        self,
+        x_path: PathLike,
+        y_path: PathLike,
+        *,
+        shuffle: str = "exact",
+        block_bytes: Optional[int] = None,
+        memory_budget: Optional[int] = None,
+    ) -> None:
+        if shuffle not in _FILE_SHUFFLES:
+            raise ValueError(f"shuffle must be 'exact' or 'block', got {shuffle!r}")
+        opts = _lib.mb_dataset_options()
+        _lib.lib().mb_dataset_options_init(ctypes.byref(opts))
+        opts.shuffle = int(_FILE_SHUFFLES[shuffle])
+        if block_bytes is not None:
+            opts.block_bytes = as_positive_int(block_bytes, "block_bytes")
+        if memory_budget is not None:
+            opts.memory_budget = as_positive_int(memory_budget, "memory_budget")
+        h = ctypes.c_void_p()
+        check_status(
+            _lib.lib().mb_dataset_open_npy(
+                os.fsencode(os.fspath(x_path)), os.fsencode(os.fspath(y_path)),
+                ctypes.byref(opts), ctypes.byref(h),
+            ),
+            "mb_dataset_open_npy",
+        )
+        self._users = 0
+        self._idle = threading.Condition()
+        super().__init__(h.value)
+        self.shuffle = shuffle
+
+    def _in_use(self) -> Any:
+        ds = self
+
+        class _Use:
+            def __enter__(self) -> None:
+                with ds._idle:
+                    ds._h()
+                    ds._users += 1
+
+            def __exit__(self, *exc: Any) -> None:
+                with ds._idle:
+                    ds._users -= 1
+                    ds._idle.notify_all()
+
+        return _Use()
+
+    def close(self) -> None:
+        """Closes the files (waits for trainings using the dataset to finish)."""
+        with self._idle:
+            while self._users:
+                self._idle.wait()
+            super().close()
+
+    def _info(self) -> _lib.mb_dataset_info:
+        info = _lib.mb_dataset_info()
+        with self._in_use():
+            check_status(
+                _lib.lib().mb_dataset_get_info(self._h(), ctypes.byref(info)),
+                "mb_dataset_get_info",
+            )
+        return info
+
+    @property
+    def m(self) -> int:
+        """Number of rows."""
+        return int(self._info().m)
+
+    def __len__(self) -> int:
+        return self.m
+
+    @property
+    def n_features(self) -> int:
+        return int(self._info().n_features)
+
+    @property
+    def y_columns(self) -> int:
+        """Columns of y (1 for a 1-D y)."""
+        return int(self._info().y_columns)
+
+    @property
+    def y_type(self) -> _lib.Targets:
+        """Targets.CLASS_INDEX for integer labels, else Targets.FLOAT32."""
+        return _lib.Targets(int(self._info().y_type))
+
+    @property
+    def npy_versions(self) -> tuple[int, int]:
+        """The .npy format major versions of the X and y files."""
+        info = self._info()
+        return int(info.x_version), int(info.y_version)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "Dataset(closed)"
+        i = self._info()
+        return (
+            f"Dataset(m={i.m}, n_features={i.n_features}, y_columns={i.y_columns},"
+            f" y_type={_lib.Targets(int(i.y_type)).name.lower()}, shuffle={self.shuffle!r})"
+        )

@@ -1,0 +1,97 @@
+"""Build step of the minibatch Python package: put libminibatch.so inside the package.
+
+``pip install ./bindings/python`` (pip >= 21.3 builds in-tree) runs ``build_py`` below,
+which finds the repository root two levels above this file and then
+
+* copies ``<repo>/.build/release/libminibatch.so`` into the package if it exists and is
+  newer than every source (``Package.swift``, ``Sources/``, ``include/``);
+* otherwise runs ``swift build -c release --product minibatch`` at the root first.
+
+Environment variables:
+
+* ``MINIBATCH_SKIP_BUILD=1``: never run swift; copy the existing .so (error if missing),
+  even if it looks older than the sources.
+* ``MINIBATCH_LIBRARY=/path/libminibatch.so``: copy that file instead (implies no build).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+LIB_NAME = "libminibatch.dylib" if sys.platform == "darwin" else "libminibatch.so"
+
+
+def _newest_source_mtime(repo: Path) -> float:
+    newest = 0.0
+    for p in [repo / "Package.swift"]:
+        if p.exists():
+            newest = max(newest, p.stat().st_mtime)
+    for d in ("Sources", "include"):
+        for root, _, files in os.walk(repo / d):
+            for f in files:
+                newest = max(newest, os.stat(os.path.join(root, f)).st_mtime)
+    return newest
+
+
+def _locate_library() -> Path:
+    env = os.environ.get("MINIBATCH_LIBRARY")
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise SystemExit(f"MINIBATCH_LIBRARY={env} does not exist")
+        return p
+    built = REPO / ".build" / "release" / LIB_NAME
+    skip = os.environ.get("MINIBATCH_SKIP_BUILD", "") not in ("", "0")
+    if skip:
+        if not built.is_file():
+            raise SystemExit(
+                f"MINIBATCH_SKIP_BUILD is set but {built} does not exist: build it with"
+                " `swift build -c release --product minibatch` first"
+            )
+        return built
+    if not (REPO / "Package.swift").exists():
+        raise SystemExit(
+            f"{REPO} is not the minibatch repository (no Package.swift) and"
+            " MINIBATCH_LIBRARY is not set"
+        )
+    if built.is_file() and built.stat().st_mtime >= _newest_source_mtime(REPO):
+        return built
+    cmd = ["swift", "build", "-c", "release", "--product", "minibatch"]
+    print(f"running {' '.join(cmd)} in {REPO}", flush=True)
+    try:
+        subprocess.run(cmd, cwd=REPO, check=True)
+    except FileNotFoundError:
+        raise SystemExit("swift is not installed: cannot build libminibatch.so")
+    if not built.is_file():
+        raise SystemExit(f"swift build did not produce {built}")
+    return built
+
+
+class BuildPyWithLibrary(build_py):
+    def run(self):
+        super().run()
+        src = _locate_library()
+        dst_dir = Path(self.build_lib) / "minibatch"
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        dst = dst_dir / LIB_NAME
+        shutil.copy2(src.resolve(), dst)
+        print(f"copied {src} -> {dst}", flush=True)
+
+
+class BinaryDistribution(Distribution):
+    """The wheel carries a native library: tag it for this platform, not py3-none-any."""
+
+    def has_ext_modules(self):
+        return True
+
+
+if __name__ == "__main__":  # setuptools' build backend runs this file as __main__
+    setup(cmdclass={"build_py": BuildPyWithLibrary}, distclass=BinaryDistribution)

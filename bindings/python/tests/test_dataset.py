@@ -1,0 +1,242 @@
+"""Datasets in .npy files (mb_dataset_*, mb_train_dataset, mb_evaluate_dataset)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+import reference_rng as ref
+
+
+def _save(path, arr, version=None):
+    if version is None:
+        np.save(path, arr)
+    else:
+        with open(path, "wb") as f:
+            np.lib.format.write_array(f, arr, version=version)
+    return path
+
+
+@pytest.fixture
+def moons_files(tmp_path):
+    X, y = mb.make_moons(1000, 0.2, seed=1)
+    return X, y, _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", y.astype(np.int8))
+
+
+def test_open_and_describe(moons_files):
+    X, y, xp, yp = moons_files
+    with mb.Dataset(xp, yp) as ds:
+        assert ds.m == len(ds) == 1000 and ds.n_features == 2 and ds.y_columns == 1
+        assert ds.y_type == mb.Targets.CLASS_INDEX and ds.npy_versions == (1, 1)
+        assert "m=1000" in repr(ds)
+    assert ds.closed and repr(ds) == "Dataset(closed)"
+    with pytest.raises(ValueError, match="closed"):
+        ds.m
+
+
+@pytest.mark.parametrize("label_dtype", [np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64, np.bool_])
+@pytest.mark.parametrize("batch_size", [32, 1000, "auto"])
+def test_exact_shuffle_equals_in_memory_training(tmp_path, label_dtype, batch_size):
+    X, y = mb.make_moons(1000, 0.2, seed=1)
+    xp = _save(tmp_path / "X.npy", X)
+    yp = _save(tmp_path / "y.npy", y.astype(label_dtype))
+    with mb.Dataset(xp, yp) as ds, mb.Network([2, 8, 2], seed=1) as a, mb.Network([2, 8, 2], seed=1) as b:
+        ha = a.train(X, y, epochs=3, batch_size=batch_size, learning_rate=0.1, seed=5)
+        hb = b.train_dataset(ds, epochs=2, batch_size=batch_size, learning_rate=0.1, seed=5)
+        b.train(ds, epochs=1, batch_size=batch_size, learning_rate=0.1, seed=5, history=hb)
+        assert a.get_parameters().tobytes() == b.get_parameters().tobytes()
+        assert ha.batch_costs.tobytes() == hb.batch_costs.tobytes()
+        assert ha.epoch_costs.tobytes() == hb.epoch_costs.tobytes()
+        assert a.evaluate(X, y) == b.evaluate_dataset(ds)
+
+
+def test_float_targets_and_npy_versions(tmp_path):
+    rs = np.random.RandomState(0)
+    X = rs.randn(300, 3).astype(np.float32)
+    Y = rs.randn(300, 2).astype(np.float32)
+    for version in [(1, 0), (2, 0), (3, 0)]:
+        xp = _save(tmp_path / f"X{version[0]}.npy", X, version)
+        yp = _save(tmp_path / f"Y{version[0]}.npy", Y, version)
+        with mb.Dataset(xp, yp) as ds:
+            assert ds.npy_versions == (version[0], version[0])
+            assert ds.y_type == mb.Targets.FLOAT32 and ds.y_columns == 2
+            with mb.Network([3, 4, 2], loss="mse", seed=2) as a, mb.Network([3, 4, 2], loss="mse", seed=2) as b:
+                a.train(X, Y, epochs=2, batch_size=16, seed=1)
+                b.train_dataset(ds, epochs=2, batch_size=16, seed=1)
+                assert a.get_parameters().tobytes() == b.get_parameters().tobytes()
+    # 1-D float targets for one output
+    xp = _save(tmp_path / "X.npy", X)
+    yp = _save(tmp_path / "y1.npy", Y[:, 0].copy())
+    with mb.Dataset(xp, yp) as ds, mb.Network([3, 1], loss="mse") as a, mb.Network([3, 1], loss="mse") as b:
+        assert ds.y_columns == 1 and ds.y_type == mb.Targets.FLOAT32
+        a.train(X, Y[:, 0], epochs=1, batch_size=7, seed=3)
+        b.train(ds, epochs=1, batch_size=7, seed=3)
+        assert a.get_parameters().tobytes() == b.get_parameters().tobytes()
+
+
+def _block_order(m, n_features, block_bytes, seed, epoch, pool_blocks):
+    """The header's block shuffle: Fisher-Yates over blocks with stream (seed, epoch), then
+    pools of `pool_blocks` shuffled blocks, each pool's rows shuffled with the same stream."""
+    rows = max(1, block_bytes // (4 * n_features))
+    n_blocks = -(-m // rows)
+    g = ref.Xoshiro256ss(seed, epoch)
+    blocks = list(range(n_blocks))
+    for i in range(n_blocks - 1, 0, -1):
+        j = g.below(i + 1)
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+    order = []
+    for p in range(0, n_blocks, pool_blocks):
+        pool = [r for b in blocks[p:p + pool_blocks] for r in range(b * rows, min(m, (b + 1) * rows))]
+        for i in range(len(pool) - 1, 0, -1):
+            j = g.below(i + 1)
+            pool[i], pool[j] = pool[j], pool[i]
+        order += pool
+    return n_blocks, order
+
+
+@pytest.mark.parametrize("memory_budget,block_bytes", [(1 << 24, 160), (1 << 24, 8), (4000, 160), (20000, 160)])
+def test_block_shuffle_follows_the_header(tmp_path, memory_budget, block_bytes):
+    m, nf = 2000, 4
+    rs = np.random.RandomState(0)
+    X = rs.randn(m, nf).astype(np.float32)
+    y = (rs.rand(m) > 0.5).astype(np.int32)
+    xp, yp = _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", y)
+    with mb.Dataset(xp, yp, shuffle="block", block_bytes=block_bytes, memory_budget=memory_budget) as ds, \
+            mb.Network([nf, 4, 2], seed=3) as net:
+        net.train_dataset(ds, epochs=2, batch_size=10, learning_rate=0.1, seed=7)
+        got = net.get_parameters()
+    n_blocks = _block_order(m, nf, block_bytes, 7, 0, 1)[0]
+    # the pool size is the memory budget's business: find the one that reproduces training
+    matches = []
+    for pool_blocks in range(1, n_blocks + 1):
+        o0 = _block_order(m, nf, block_bytes, 7, 0, pool_blocks)[1]
+        o1 = _block_order(m, nf, block_bytes, 7, 1, pool_blocks)[1]
+        assert sorted(o0) == list(range(m))  # every row exactly once
+        with mb.Network([nf, 4, 2], seed=3) as ref_net:
+            ref_net.train(X[o0], y[o0], epochs=1, batch_size=10, learning_rate=0.1, shuffle=False)
+            ref_net.train(X[o1], y[o1], epochs=1, batch_size=10, learning_rate=0.1, shuffle=False)
+            if ref_net.get_parameters().tobytes() == got.tobytes():
+                matches.append(pool_blocks)
+                break
+    assert matches, "block-shuffled training matches no pool size of the header's order"
+    if memory_budget >= 1 << 24:
+        assert matches == [n_blocks]  # a large budget holds all rows in one pool
+
+
+def test_bad_values_in_files_stop_before_the_bad_batch(tmp_path):
+    X, y = mb.make_moons(400, 0.2, seed=1)
+    seed, b = 5, 20
+    perm = mb.permutation(400, seed, 0)
+    bad_row = int(perm[7 * b + 3])  # in batch 7 of epoch 0
+    Xn = X.copy()
+    Xn[bad_row, 1] = np.nan
+    xp, yp = _save(tmp_path / "X.npy", Xn), _save(tmp_path / "y.npy", y)
+    with mb.Dataset(xp, yp) as ds, mb.Network([2, 6, 2], seed=2) as net, mb.History() as h:
+        with pytest.raises(mb.InvalidArgumentError):
+            net.train_dataset(ds, epochs=2, batch_size=b, learning_rate=0.1, seed=seed, history=h)
+        assert net.epochs_trained == 0
+        assert len(h.batch_costs) == 7 and len(h.epoch_costs) == 0
+        trained = net.get_parameters()
+    with mb.Network([2, 6, 2], seed=2) as mine:  # the 7 good batches by hand
+        for k, (Xb, yb) in enumerate(mb.mini_batches(X, y, b, seed)):
+            if k == 7:
+                break
+            _, g = mine.gradient(Xb, yb)
+            mine.set_parameters(mine.get_parameters() - np.float32(0.1) * g)
+        np.testing.assert_allclose(trained, mine.get_parameters(), rtol=1e-5, atol=1e-6)
+    # a label out of range
+    y_bad = y.astype(np.int64)
+    y_bad[bad_row] = 5
+    yp2 = _save(tmp_path / "y_bad.npy", y_bad)
+    with mb.Dataset(_save(tmp_path / "X_ok.npy", X), yp2) as ds, \
+            mb.Network([2, 6, 2], seed=2) as net:
+        with pytest.raises(mb.InvalidArgumentError):
+            net.train_dataset(ds, epochs=1, batch_size=b, seed=seed)
+        assert np.isfinite(net.get_parameters()).all()
+
+
+def test_open_errors(tmp_path):
+    X, y = mb.make_moons(50, 0.2, seed=1)
+    xp, yp = _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", y)
+    with pytest.raises(mb.MinibatchIOError):
+        mb.Dataset(tmp_path / "missing.npy", yp)
+    with pytest.raises(mb.MinibatchIOError):
+        mb.Dataset(xp, tmp_path / "missing.npy")
+    (tmp_path / "junk.npy").write_bytes(b"definitely not numpy" * 10)
+    with pytest.raises(mb.FormatError):
+        mb.Dataset(tmp_path / "junk.npy", yp)
+    raw = xp.read_bytes()
+    (tmp_path / "short.npy").write_bytes(raw[: len(raw) - 40])
+    with pytest.raises(mb.FormatError):
+        mb.Dataset(tmp_path / "short.npy", yp)
+    (tmp_path / "hdr.npy").write_bytes(raw[:20])
+    with pytest.raises(mb.FormatError):
+        mb.Dataset(tmp_path / "hdr.npy", yp)
+    with pytest.raises(mb.InvalidArgumentError, match="f8|float64"):
+        mb.Dataset(_save(tmp_path / "X64.npy", X.astype(np.float64)), yp)
+    with pytest.raises(mb.InvalidArgumentError):
+        mb.Dataset(_save(tmp_path / "XF.npy", np.asfortranarray(np.hstack([X, X]))), yp)
+    with pytest.raises(mb.InvalidArgumentError):
+        mb.Dataset(_save(tmp_path / "X3.npy", X.reshape(50, 2, 1)), yp)
+    with pytest.raises(mb.InvalidArgumentError):
+        mb.Dataset(xp, _save(tmp_path / "y49.npy", y[:49]))
+    with pytest.raises(mb.InvalidArgumentError):
+        mb.Dataset(xp, _save(tmp_path / "ystr.npy", np.array(["a"] * 50)))
+    with pytest.raises(ValueError):
+        mb.Dataset(xp, yp, shuffle="random")
+    with pytest.raises(ValueError):
+        mb.Dataset(xp, yp, block_bytes=0)
+
+
+def test_shape_checks_before_c(moons_files):
+    X, y, xp, yp = moons_files
+    with mb.Dataset(xp, yp) as ds, mb.Network([3, 2]) as net:
+        with pytest.raises(ValueError, match="2 features"):
+            net.train_dataset(ds, epochs=1)
+        with pytest.raises(ValueError, match="2 features"):
+            net.evaluate_dataset(ds)
+        with pytest.raises(TypeError):
+            net.train_dataset(X, epochs=1)
+    with mb.Dataset(xp, yp) as ds, mb.Network([2, 2]) as net:
+        with pytest.raises(ValueError, match="y must be None"):
+            net.train(ds, y, epochs=1)
+        with pytest.raises(ValueError):
+            net.train_dataset(ds, batch_size=1001)
+
+
+def test_memory_budget_too_small_for_training(moons_files):
+    X, y, xp, yp = moons_files
+    # Opens (the permutation and targets, 12,000 bytes, and one row of read-ahead fit), but
+    # three batches of 256 rows of read-ahead do not.
+    with mb.Dataset(xp, yp, memory_budget=12_100) as ds, mb.Network([2, 2]) as net:
+        with pytest.raises(mb.InvalidArgumentError, match="memory_budget"):
+            net.train_dataset(ds, epochs=1, batch_size=256)
+        assert net.epochs_trained == 0
+
+
+def test_open_refuses_a_dataset_that_cannot_fit(moons_files):
+    X, y, xp, yp = moons_files
+    # the exact shuffle holds 8 + 4 bytes per row: 12,000 bytes for 1000 rows > 100
+    with pytest.raises(mb.InvalidArgumentError):
+        mb.Dataset(xp, yp, memory_budget=100)
+
+
+def test_several_trainings_share_a_dataset(moons_files):
+    import threading
+
+    X, y, xp, yp = moons_files
+    results = {}
+    with mb.Dataset(xp, yp) as ds:
+        def work(i):
+            with mb.Network([2, 8, 2], seed=1) as net:
+                net.train_dataset(ds, epochs=2, batch_size=50, seed=5)
+                results[i] = net.get_parameters()
+
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    assert len(results) == 3
+    assert all(np.array_equal(results[0], r) for r in results.values())

@@ -1,0 +1,418 @@
+"""MLPClassifier / MLPRegressor: scikit-learn conventions, with and without scikit-learn."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+from conftest import PKG_ROOT
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return mb.make_moons(600, 0.15, seed=4)
+
+
+def _three_class(m=300, seed=0):
+    rs = np.random.RandomState(seed)
+    centers = np.array([[0, 0], [3, 3], [0, 4]])
+    y = rs.randint(0, 3, size=m)
+    return centers[y] + rs.randn(m, 2) * 0.6, y
+
+
+def test_classifier_fit_predict_score(moons):
+    X, y = moons
+    clf = mb.MLPClassifier((16, 8), learning_rate_init=0.1, batch_size=32, max_iter=40, random_state=0)
+    assert clf.fit(X, y) is clf
+    assert clf.score(X, y) > 0.95
+    P = clf.predict_proba(X)
+    assert P.shape == (600, 2) and P.dtype == np.float64
+    np.testing.assert_allclose(P.sum(axis=1), 1)
+    assert np.array_equal(clf.predict(X), clf.classes_[P.argmax(axis=1)])
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(P))
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 1
+    assert clf.n_features_in_ == 2 and clf.n_layers_ == 4 and clf.n_iter_ == 40
+    assert clf.batch_size_ == 32
+    assert len(clf.batch_costs_) == 40 * 19 and len(clf.epoch_costs_) == 40
+    assert clf.loss_curve_ == list(clf.epoch_costs_) and clf.loss_ == clf.epoch_costs_[-1]
+    assert clf.epoch_costs_[-1] < clf.epoch_costs_[0]
+    assert [c.shape for c in clf.coefs_] == [(2, 16), (16, 8), (8, 1)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (8,), (1,)]
+    assert clf.diverged_ is False
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, 2]),
+        np.array([-7, 3, 100], dtype=np.int8),
+        np.array([2**40, 2**41, 2**63 - 1], dtype=np.int64),
+        np.array([5, 9, 2**64 - 1], dtype=np.uint64),
+        np.array(["cat", "dog", "emu"]),
+        np.array(["cat", "dog", "emu"], dtype=object),
+        np.array([0.0, 1.0, 2.0]),  # integral floats are labels too
+    ],
+)
+def test_arbitrary_labels(labels):
+    X, yi = _three_class()
+    y = labels[yi]
+    clf = mb.MLPClassifier((8,), learning_rate_init=0.1, max_iter=200, random_state=1).fit(X, y)
+    assert np.array_equal(clf.classes_, np.unique(y))
+    assert clf.out_activation_ == "softmax" and clf.n_outputs_ == 3
+    pred = clf.predict(X)
+    assert pred.dtype == clf.classes_.dtype
+    assert np.mean(pred == y) > 0.9
+    assert clf.predict_proba(X).shape == (300, 3)
+
+
+def test_binary_labels_any_values():
+    X, y = mb.make_moons(200, 0.1, seed=1)
+    y2 = np.where(y == 1, 7, -3).astype(np.int16)
+    a = mb.MLPClassifier((8,), random_state=2, max_iter=20).fit(X, y)
+    b = mb.MLPClassifier((8,), random_state=2, max_iter=20).fit(X, y2)
+    assert np.array_equal(b.classes_, [-3, 7])
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert np.array_equal(np.where(a.predict(X) == 1, 7, -3), b.predict(X))
+
+
+def test_classifier_label_errors():
+    X = np.random.RandomState(0).rand(10, 2)
+    clf = mb.MLPClassifier(max_iter=2)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        clf.fit(X, np.linspace(0, 1, 10))
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(X, np.ones(10))
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(X, np.r_[np.nan, np.ones(9)])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        clf.fit(X, np.arange(9) % 2)
+    with pytest.raises(ValueError, match="y to be passed"):
+        clf.fit(X, None)
+    with pytest.raises(ValueError, match="1d array"):
+        clf.fit(X, np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        clf.fit(X, np.array([1, "a"] * 5, dtype=object))
+    with pytest.warns(mb.DataConversionWarning, match="column-vector"):
+        clf.fit(X, (np.arange(10) % 2)[:, None])
+    with pytest.raises(mb.NotFittedError):
+        mb.MLPClassifier().predict(X)
+    assert isinstance(mb.NotFittedError("x"), (AttributeError, ValueError))
+
+
+def test_input_errors_before_any_c_call():
+    clf = mb.MLPClassifier(max_iter=2).fit(np.random.RandomState(0).rand(10, 3), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3"):
+        clf.predict(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full((4, 3), np.nan))
+    with pytest.raises(ValueError, match="infinity"):
+        clf.predict(np.full((4, 3), np.inf))
+    with pytest.raises(ValueError, match="Reshape"):
+        clf.predict(np.zeros(3))
+    with pytest.raises(ValueError, match="Complex"):
+        clf.predict(np.zeros((2, 3)) * 1j)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("hidden_layer_sizes", (0,)),
+        ("hidden_layer_sizes", "abc"),
+        ("hidden_layer_sizes", (2.5,)),
+        ("activation", "gelu"),
+        ("learning_rate_init", 0.0),
+        ("learning_rate_init", -1),
+        ("learning_rate_init", np.inf),
+        ("max_iter", 0),
+        ("max_iter", 1.5),
+        ("batch_size", 0),
+        ("batch_size", "big"),
+        ("random_state", -1),
+        ("random_state", "seed"),
+        ("init", "lecun"),
+        ("memory_budget", -1),
+        ("on_divergence", "ignore"),
+        ("callback", 3),
+    ],
+)
+def test_bad_parameters_fail_in_fit_not_in_init(param, value):
+    est = mb.MLPClassifier(**{param: value})  # no validation in __init__ / set_params
+    est.set_params(**{param: value})
+    with pytest.raises(ValueError):
+        est.fit(np.random.RandomState(0).rand(10, 2), np.arange(10) % 2)
+    assert not hasattr(est, "network_")
+
+
+def test_regressor_single_and_multi_output():
+    rs = np.random.RandomState(0)
+    X = rs.randn(400, 3)
+    W = rs.randn(3, 2)
+    Y = X @ W + 0.5
+    r = mb.MLPRegressor((), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y)
+    assert r.n_outputs_ == 2 and r.out_activation_ == "identity"
+    assert r.predict(X).shape == (400, 2) and r.predict(X).dtype == np.float64
+    assert r.score(X, Y) > 0.999
+    np.testing.assert_allclose(r.coefs_[0], W, atol=1e-2)  # linear regression recovers W
+    np.testing.assert_allclose(r.intercepts_[0], [0.5, 0.5], atol=1e-2)
+    r1 = mb.MLPRegressor((16,), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y[:, 0])
+    assert r1.predict(X).shape == (400,)
+    assert r1.score(X, Y[:, 0]) > 0.99
+    # MSE cost as the library defines it: mean over rows and outputs of (a - y)^2
+    mse = np.mean((r1.predict(X) - Y[:, 0]) ** 2)
+    assert r1.network_.evaluate(X, Y[:, 0])[0] == pytest.approx(mse, rel=1e-4)
+    # R^2 like sklearn's r2_score
+    sk = pytest.importorskip("sklearn.metrics")
+    assert r.score(X, Y) == pytest.approx(sk.r2_score(Y, r.predict(X)))
+    w = rs.rand(400)
+    assert r1.score(X, Y[:, 0], sample_weight=w) == pytest.approx(sk.r2_score(Y[:, 0], r1.predict(X), sample_weight=w))
+
+
+def test_partial_fit_one_epoch_per_call_equals_fit(moons):
+    X, y = moons
+    kw = dict(hidden_layer_sizes=(8,), learning_rate_init=0.05, batch_size=50, random_state=3)
+    full = mb.MLPClassifier(max_iter=5, **kw).fit(X, y)
+    inc = mb.MLPClassifier(**kw)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        inc.partial_fit(X, y)
+    for i in range(5):
+        inc.partial_fit(X, y, classes=np.array([1, 0]) if i == 0 else None)
+        assert inc.n_iter_ == i + 1 and len(inc.epoch_costs_) == i + 1
+    assert np.array_equal(inc.network_.get_parameters(), full.network_.get_parameters())
+    assert np.array_equal(inc.batch_costs_, full.batch_costs_)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        inc.partial_fit(np.zeros((5, 3)), np.zeros(5, int))
+    with pytest.raises(ValueError, match="not in classes_"):
+        inc.partial_fit(X[:5], np.array([0, 1, 2, 0, 1]))
+    with pytest.raises(ValueError, match="not the same"):
+        inc.partial_fit(X, y, classes=[0, 1, 2])
+    # regressor
+    rs = np.random.RandomState(1)
+    Xr, yr = rs.randn(100, 2), rs.randn(100)
+    a = mb.MLPRegressor((4,), max_iter=3, batch_size=10, random_state=0).fit(Xr, yr)
+    b = mb.MLPRegressor((4,), batch_size=10, random_state=0)
+    for _ in range(3):
+        b.partial_fit(Xr, yr)
+    assert np.array_equal(a.predict(Xr), b.predict(Xr))
+
+
+def test_partial_fit_on_streaming_chunks():
+    X, y = mb.make_moons(3000, 0.1, seed=2)
+    clf = mb.MLPClassifier((32, 16), learning_rate_init=0.2, batch_size=32, random_state=0)
+    for epoch in range(10):
+        for start in range(0, 3000, 1000):
+            clf.partial_fit(X[start:start + 1000], y[start:start + 1000], classes=[0, 1])
+    assert clf.n_iter_ == 30 and clf.score(X, y) > 0.93
+
+
+def test_fit_is_idempotent_and_random_state(moons):
+    X, y = moons
+    a = mb.MLPClassifier((8,), max_iter=3, random_state=5).fit(X, y)
+    p = a.network_.get_parameters()
+    a.fit(X, y)
+    assert np.array_equal(a.network_.get_parameters(), p) and a.n_iter_ == 3
+    assert len(a.epoch_costs_) == 3
+    b = mb.MLPClassifier((8,), max_iter=3, random_state=np.random.RandomState(5)).fit(X, y)
+    c = mb.MLPClassifier((8,), max_iter=3, random_state=None).fit(X, y)
+    d = mb.MLPClassifier((8,), max_iter=3, random_state=None).fit(X, y)
+    assert not np.array_equal(c.network_.get_parameters(), d.network_.get_parameters())
+    assert b.n_iter_ == 3
+
+
+def test_warm_start_continues(moons):
+    X, y = moons
+    kw = dict(hidden_layer_sizes=(8,), batch_size=64, random_state=1)
+    a = mb.MLPClassifier(max_iter=4, **kw).fit(X, y)
+    w = mb.MLPClassifier(max_iter=2, warm_start=True, **kw).fit(X, y).fit(X, y)
+    assert w.n_iter_ == 4 and len(w.epoch_costs_) == 4
+    assert np.array_equal(a.network_.get_parameters(), w.network_.get_parameters())
+
+
+def test_auto_batch_size():
+    X, y = mb.make_moons(1000, 0.2, seed=1)
+    assert mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y).batch_size_ == 1000
+    X, y = mb.make_moons(3000, 0.2, seed=1)
+    clf = mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
+    assert clf.batch_size_ == 512 and len(clf.batch_costs_) == 6
+    with pytest.warns(UserWarning, match="clipped"):
+        clf = mb.MLPClassifier((4,), max_iter=1, batch_size=5000, random_state=0).fit(X, y)
+    assert clf.batch_size_ == 3000
+
+
+def test_divergence_warns_or_raises_and_stays_usable():
+    rs = np.random.RandomState(0)
+    X = rs.rand(50, 2) * 1000
+    y = rs.randn(50) * 1000
+    r = mb.MLPRegressor((), learning_rate_init=1.0, max_iter=50, random_state=0)
+    with pytest.warns(mb.DivergenceWarning, match="diverged"):
+        r.fit(X, y)
+    assert r.diverged_ and r.n_iter_ < 50
+    assert np.isfinite(r.network_.get_parameters()).all()
+    assert r.predict(X).shape == (50,)
+    r.set_params(on_divergence="raise")
+    with pytest.raises(mb.DivergenceError):
+        r.fit(X, y)
+    assert r.predict(X).shape == (50,) and r.diverged_
+
+
+def test_callback_exception_and_cancel_keep_the_model(moons):
+    X, y = moons
+    seen = []
+
+    def stop_at_3(p):
+        seen.append(p.epoch_cost)
+        if p.epochs_trained == 3:
+            raise RuntimeError("enough")
+
+    clf = mb.MLPClassifier((8,), max_iter=20, batch_size=60, random_state=0, callback=stop_at_3)
+    with pytest.raises(RuntimeError, match="enough"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3 and len(clf.epoch_costs_) == 3 and clf.epoch_costs_.tolist() == seen
+    ref = mb.MLPClassifier((8,), max_iter=3, batch_size=60, random_state=0).fit(X, y)
+    assert np.array_equal(clf.predict_proba(X), ref.predict_proba(X))
+    clf.set_params(callback=lambda p: p.epochs_trained >= 2)
+    with pytest.raises(mb.CancelledError):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2
+
+
+def test_verbose(capsys, moons):
+    X, y = moons
+    mb.MLPClassifier((4,), max_iter=2, verbose=True, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch 1, cost" in out and "epoch 2, cost" in out
+
+
+def test_predictions_do_not_depend_on_other_rows(moons):
+    X, y = moons
+    clf = mb.MLPClassifier((32,), max_iter=5, batch_size=32, random_state=0).fit(X, y)
+    full = clf.predict_proba(X)
+    rs = np.random.RandomState(0)
+    for size in (1, 2, 3, 5, 15, 16, 17, 33, 599):
+        idx = rs.choice(len(X), size, replace=False)
+        np.testing.assert_array_equal(clf.predict_proba(X[idx]), full[idx])
+    perm = rs.permutation(len(X))
+    np.testing.assert_array_equal(clf.predict_proba(X[perm]), full[perm])
+
+
+def test_pickle_and_clone(moons):
+    X, y = moons
+    clf = mb.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    clf2 = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(clf2.predict_proba(X), clf.predict_proba(X))
+    assert clf2.network_ is not clf.network_ and clf2.n_iter_ == 3
+    clf2.partial_fit(X, y)  # continues on its own copy
+    assert clf2.n_iter_ == 4 and clf.n_iter_ == 3
+    sk = pytest.importorskip("sklearn.base")
+    c = sk.clone(clf)
+    assert not hasattr(c, "network_") and c.get_params() == clf.get_params()
+
+
+def test_get_set_params():
+    clf = mb.MLPClassifier((5,), learning_rate_init=0.2)
+    p = clf.get_params()
+    assert p["hidden_layer_sizes"] == (5,) and p["learning_rate_init"] == 0.2
+    assert set(p) == {"hidden_layer_sizes", "activation", "learning_rate_init", "max_iter", "batch_size",
+                      "shuffle", "random_state", "init", "drop_last", "memory_budget", "warm_start",
+                      "verbose", "callback", "on_divergence"}
+    assert clf.set_params(max_iter=7, batch_size=16) is clf
+    assert clf.max_iter == 7 and clf.batch_size == 16
+    with pytest.raises(ValueError):
+        clf.set_params(nonsense=1)
+    assert "MLPClassifier(" in repr(clf)
+
+
+def test_pipeline_and_grid_search():
+    pytest.importorskip("sklearn")
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _three_class(400, seed=3)
+    X = X * 50 + 1000  # needs scaling
+    pipe = make_pipeline(StandardScaler(), mb.MLPClassifier((8,), max_iter=30, batch_size=32, random_state=0))
+    pipe.fit(X, y)
+    assert pipe.score(X, y) > 0.9
+    grid = GridSearchCV(
+        pipe,
+        {"mlpclassifier__learning_rate_init": [0.001, 0.1], "mlpclassifier__hidden_layer_sizes": [(4,), (16,)]},
+        cv=3,
+    )
+    grid.fit(X, y)
+    assert grid.best_params_["mlpclassifier__learning_rate_init"] == 0.1
+    assert grid.best_score_ > 0.9
+    # parallel workers pickle the estimator (and its network) across processes
+    scores = cross_val_score(mb.MLPRegressor((8,), max_iter=20, random_state=0, batch_size=32),
+                             StandardScaler().fit_transform(X), X[:, 0] / 50 - 20, cv=3, n_jobs=2)
+    assert np.all(scores > 0.9)
+
+
+def test_without_scikit_learn(tmp_path):
+    """The binding works when scikit-learn cannot be imported."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["sklearn"] = None  # import sklearn -> ImportError
+        import numpy as np, pickle, minibatch as mb
+        from minibatch import estimators
+        assert not estimators.HAVE_SKLEARN
+        X, y = mb.make_moons(300, 0.1, seed=0)
+        clf = mb.MLPClassifier((16, 16), learning_rate_init=0.1, max_iter=60, batch_size=32, random_state=0)
+        print("@@", repr(clf))
+        assert clf.get_params()["max_iter"] == 60
+        clf.set_params(max_iter=80)
+        try:
+            clf.set_params(bogus=1)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("set_params accepted an unknown parameter")
+        try:
+            clf.predict(X)
+        except mb.NotFittedError as e:
+            assert isinstance(e, AttributeError) and isinstance(e, ValueError)
+        clf.fit(X, y)
+        print("@@", "accuracy", clf.score(X, y))
+        clf2 = pickle.loads(pickle.dumps(clf))
+        assert (clf2.predict(X) == clf.predict(X)).all()
+        r = mb.MLPRegressor((), max_iter=50, learning_rate_init=0.1, random_state=0).fit(X, X[:, 0] * 2)
+        print("@@", "r2", r.score(X, X[:, 0] * 2))
+        print("@@", "sklearn" in sys.modules and sys.modules["sklearn"] is not None)
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(PKG_ROOT))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = [ln[3:] for ln in r.stdout.splitlines() if ln.startswith("@@ ")]
+    assert "MLPClassifier(" in lines[0] and "max_iter=60" in lines[0]
+    assert float(lines[1].split()[1]) > 0.95
+    assert float(lines[2].split()[1]) > 0.99
+    assert lines[3] == "False"
+
+
+def test_importing_minibatch_does_not_import_sklearn(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(PKG_ROOT))
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys, minibatch; print('sklearn' in sys.modules); minibatch.MLPClassifier; print('sklearn' in sys.modules)"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "False"
+
+
+def test_failed_first_fit_leaves_the_estimator_unfitted():
+    X, y = mb.make_moons(3000, 0.2, seed=0)
+    clf = mb.MLPClassifier((8,), max_iter=2, memory_budget=10, random_state=0)
+    with pytest.raises(mb.InvalidArgumentError):  # not even batch 64 fits in 10 bytes (C)
+        clf.fit(X, y)
+    assert not hasattr(clf, "network_") and not hasattr(clf, "n_features_in_")
+    with pytest.raises(mb.NotFittedError):
+        clf.predict(X)
+    clf.set_params(memory_budget=0).fit(X, y)
+    assert clf.n_iter_ == 2

@@ -1,0 +1,58 @@
+"""Real data: MNIST (10,000 images in ../shared/data/mnist relative to the repository;
+first 8,000 train, last 2,000 test, pixels / 255). Skipped with a plain message if absent."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+
+
+def load_idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    assert zero == 0 and dtype_code == 0x08, "expected unsigned byte idx data"
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    assert data.size == int(np.prod(dims))
+    return data.reshape(dims)
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    images = load_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = load_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+    X = (images.reshape(10000, 784) / 255.0).astype(np.float32)
+    y = labels.astype(np.int64)
+    return X[:8000], y[:8000], X[8000:], y[8000:]
+
+
+@pytest.mark.slow
+def test_mnist_784_128_10_reaches_094(mnist):
+    Xtr, ytr, Xte, yte = mnist
+    with mb.Network([784, 128, 10], hidden_activation="relu", loss="cross_entropy", seed=0) as net:
+        h = net.train(Xtr, ytr, epochs=20, batch_size=128, learning_rate=0.1, seed=0)
+        assert len(h.epoch_costs) == 20 and len(h.batch_costs) == 20 * 63
+        assert h.epoch_costs[-1] < h.epoch_costs[0] / 3
+        cost, acc = net.evaluate(Xte, yte)
+        pred = net.predict_classes(Xte)
+    assert acc == pytest.approx(np.mean(pred == yte))
+    print(f"MNIST 784-128-10: test accuracy {acc:.4f}, test cost {cost:.4f}")
+    assert acc >= 0.94
+
+
+@pytest.mark.slow
+def test_mnist_estimator(mnist):
+    Xtr, ytr, Xte, yte = mnist
+    clf = mb.MLPClassifier((128,), learning_rate_init=0.1, batch_size=128, max_iter=20, random_state=0)
+    clf.fit(Xtr, ytr)
+    acc = clf.score(Xte, yte)
+    print(f"MNIST MLPClassifier: test accuracy {acc:.4f}")
+    assert acc >= 0.94
+    assert np.array_equal(clf.classes_, np.arange(10))
