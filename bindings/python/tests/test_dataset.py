@@ -35,12 +35,14 @@ def test_open_and_describe(moons_files):
         ds.m
 
 
-@pytest.mark.parametrize("label_dtype", [np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64, np.bool_])
+@pytest.mark.parametrize("label_dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+                                         np.int64, np.uint64, np.bool_])
 @pytest.mark.parametrize("batch_size", [32, 1000, "auto"])
-def test_exact_shuffle_equals_in_memory_training(tmp_path, label_dtype, batch_size):
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_exact_shuffle_equals_in_memory_training(tmp_path, label_dtype, batch_size, version):
     X, y = mb.make_moons(1000, 0.2, seed=1)
-    xp = _save(tmp_path / "X.npy", X)
-    yp = _save(tmp_path / "y.npy", y.astype(label_dtype))
+    xp = _save(tmp_path / "X.npy", X, version)
+    yp = _save(tmp_path / "y.npy", y.astype(label_dtype), version)
     with mb.Dataset(xp, yp) as ds, mb.Network([2, 8, 2], seed=1) as a, mb.Network([2, 8, 2], seed=1) as b:
         ha = a.train(X, y, epochs=3, batch_size=batch_size, learning_rate=0.1, seed=5)
         hb = b.train_dataset(ds, epochs=2, batch_size=batch_size, learning_rate=0.1, seed=5)
