@@ -199,6 +199,18 @@ static void test_open_errors(void)
     CHECK_ERR(mb_dataset_open_npy(xp, yp, NULL, &d), MB_ERR_INVALID_ARGUMENT);
     CHECK(strstr(mb_last_error(), "rows") != NULL);
 
+    /* A header may claim any shape: sizes that cannot exist are refused, never wrapped. */
+    write_npy("huge.npy", "<f4", "(4611686018427387904, 4611686018427387904)", g_x, sizeof g_x, 0);
+    path(xp, "huge.npy");
+    CHECK_ERR(mb_dataset_open_npy(xp, yp, NULL, &d), MB_ERR_FORMAT);
+    write_npy("huge2.npy", "<f4", "(2305843009213693952, 4)", g_x, sizeof g_x, 0);
+    path(xp, "huge2.npy");
+    CHECK_ERR(mb_dataset_open_npy(xp, yp, NULL, &d), MB_ERR_FORMAT);
+    write_npy("negative.npy", "<f4", "(-5, 4)", g_x, sizeof g_x, 0);
+    path(xp, "negative.npy");
+    CHECK_ERR(mb_dataset_open_npy(xp, yp, NULL, &d), MB_ERR_INVALID_ARGUMENT);
+    path(xp, "x.npy");
+
     FILE *f = fopen(missing, "wb");
     fputs("PK\x03\x04 not a numpy file", f);
     fclose(f);

@@ -115,10 +115,16 @@ public final class NpyFile: @unchecked Sendable {
         self.version = major
         self.dataOffset = headerStart + headerLength
         guard let size = NpyFile.size(fd) else { throw fail(MiniBatchError(.io, "cannot stat '\(path)': \(File.reason())")) }
-        let (bytes, overflow) = parsed.shape.reduce(type.size) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            .addingReportingOverflow(dataOffset)
-        guard !overflow, size >= bytes else {
-            throw fail(bad("truncated: the header promises \(bytes) bytes, the file has \(size)"))
+        // The data the header promises, with every product checked: a header may claim any
+        // shape, and no later size computation may overflow.
+        var bytes = type.size
+        for dimension in parsed.shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= Int.max / 2 else { throw fail(bad("shape \(parsed.shape) is too large")) }
+            bytes = product
+        }
+        guard size - dataOffset >= bytes else {
+            throw fail(bad("truncated: the header promises \(bytes) bytes of data after its \(dataOffset)-byte header, the file has \(size) bytes in all"))
         }
     }
 

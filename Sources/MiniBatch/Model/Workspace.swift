@@ -25,7 +25,12 @@ final class Workspace {
         var total = 0
         for layer in network.layers {
             offsets.append(total)
-            total += capacity * layer.nOut
+            let (size, overflow) = capacity.multipliedReportingOverflow(by: layer.nOut)
+            let (sum, sumOverflow) = total.addingReportingOverflow(size)
+            guard !overflow, !sumOverflow else {
+                throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of activations cannot be addressed")
+            }
+            total = sum
         }
         activationOffsets = offsets
         let activations = try allocate(Float.self, count: total, for: "the activations")
@@ -36,7 +41,8 @@ final class Workspace {
             gradients = nil
             return
         }
-        let width = capacity * network.maxWidth
+        let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
+        guard !overflow else { throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed") }
         var buffers: [UnsafeMutablePointer<Float>] = []
         do {
             for (count, what) in [(width, "the layer gradients"), (width, "the layer gradients"),
