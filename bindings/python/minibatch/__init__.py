@@ -102,7 +102,15 @@ _LAZY = {
 }
 
 
+_SUBMODULES = ("plotting", "demo", "estimators")
+
+
 def __getattr__(name: str) -> Any:
+    # Submodules on first use: ``mb.plotting`` imports matplotlib only when asked for.
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     # The estimators import scikit-learn (when installed), which is slow: load on demand.
     if name in _LAZY:
         import importlib

@@ -1,0 +1,129 @@
+"""Training from .npy files against training from memory, W1-shaped (issue 5).
+
+W1 data (m x 784 float32 in [0, 1), 10 classes, seeded) is written as .npy files; the same
+784-128-10 ReLU/softmax network then trains one epoch at a time, alternating round by round
+between: the arrays in memory; the files with the exact shuffle; the files with the block
+shuffle; each file mode once with the files in the page cache ("hot") and once right after
+their pages were dropped ("cold": posix_fadvise(POSIX_FADV_DONTNEED) on both files, which the
+kernel honours for clean pages without root). Medians and minima over the timed rounds, and
+each file mode's speed as a share of in-memory speed (target: >= 0.80 with the file in the
+page cache).
+
+    python3 bench/files.py [--quick] [--m 60000] [--rounds 5] [--batch 128 256]
+
+Writes bench/files-results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "bindings" / "python"))
+import minibatch as mb  # noqa: E402
+
+
+def drop_from_page_cache(*paths: Path) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def warm_page_cache(*paths: Path) -> None:
+    for path in paths:
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="m = 20,000, 3 rounds, batch 128 only")
+    parser.add_argument("--m", type=int, default=60_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--out", type=Path, default=HERE / "files-results.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.m, args.rounds, args.batch = 20_000, 3, [128]
+
+    rng = np.random.default_rng(0)
+    X = rng.random((args.m, 784), dtype=np.float32)
+    y = rng.integers(0, 10, args.m).astype(np.int32)
+    workdir = Path(tempfile.mkdtemp(prefix="minibatch-files-"))
+    x_path, y_path = workdir / "x.npy", workdir / "y.npy"
+    np.save(x_path, X)
+    np.save(y_path, y)
+    for path in (x_path, y_path):
+        fd = os.open(path, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+
+    datasets = {mode: mb.Dataset(x_path, y_path, shuffle=mode, memory_budget=256 << 20) for mode in ("exact", "block")}
+    modes = ["memory", "exact hot", "block hot", "exact cold", "block cold"]
+    env = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "minibatch": mb.version(),
+        "numpy": np.__version__,
+        "m": args.m,
+        "file_bytes": x_path.stat().st_size + y_path.stat().st_size,
+    }
+    print(f"minibatch {mb.version()}: one epoch of 784-128-10 on {args.m} x 784 float32 "
+          f"({env['file_bytes'] >> 20} MiB of .npy), OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
+    results = []
+    for batch in args.batch:
+        times: dict[str, list[float]] = {mode: [] for mode in modes}
+        net = mb.Network([784, 128, 10], seed=0)
+        for round_ in range(args.rounds + 1):  # round 0 warms up and is discarded
+            for mode in modes:
+                kind, _, cache = mode.partition(" ")
+                if cache == "hot":
+                    warm_page_cache(x_path, y_path)
+                elif cache == "cold":
+                    drop_from_page_cache(x_path, y_path)
+                start = time.perf_counter()
+                if kind == "memory":
+                    net.train(X, y, epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
+                else:
+                    net.train_dataset(datasets[kind], epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
+                if round_ > 0:
+                    times[mode].append(time.perf_counter() - start)
+        memory = statistics.median(times["memory"])
+        print(f"\nbatch {batch}: {'mode':<12} {'median s':>9} {'min s':>8} {'share of in-memory speed':>25}")
+        for mode in modes:
+            median = statistics.median(times[mode])
+            share = memory / median
+            target = ""
+            if mode.endswith("hot"):
+                target = f"  {'PASS' if share >= 0.80 else 'MISS'} (target >= 0.80)"
+            print(f"{'':9}{mode:<12} {median:9.4f} {min(times[mode]):8.4f} {share:25.2f}{target}")
+            results.append({"batch": batch, "mode": mode, "median_s": median, "min_s": min(times[mode]),
+                            "share_of_memory_speed": share, "times": times[mode]})
+        net.close()
+    for dataset in datasets.values():
+        dataset.close()
+    args.out.write_text(json.dumps({"environment": env, "results": results}, indent=2))
+    print(f"\nwrote {args.out}")
+    for path in (x_path, y_path):
+        path.unlink()
+    workdir.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
