@@ -57,5 +57,12 @@ python-deps:
 test-python: build python-deps
 	$(PYTHON) -m pytest bindings/python/tests Tests/python -q -rs
 
+## bench: the side-by-side benchmark (installs numpy, scikit-learn, matplotlib and a CPU
+## build of PyTorch when pip can see one), then training from .npy files against memory.
+## BENCH_ARGS=--quick for the two-minute version.
+bench: build python-deps
+	bash bench/run.sh $(BENCH_ARGS)
+	$(PYTHON) bench/files.py $(BENCH_ARGS)
+
 clean:
 	rm -rf .build

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The benchmark's one command:  bash bench/run.sh [--quick] [other bench.py options]
+#
+# Installs the peers with pip (quietly; what is already installed is left alone), then runs
+# bench/bench.py with the arguments given. PyTorch is installed only as a CPU-only build:
+#   1. an importable torch is used as it is;
+#   2. otherwise a "+cpu" torch release that pip can see (pip's configured index or
+#      find-links) is installed, the newest first;
+#   3. otherwise torch is left out: PyPI's own Linux x86_64 torch wheels depend on the
+#      CUDA nvidia-* packages (several GB), so the benchmark reports PyTorch as unavailable,
+#      with the reason, instead of failing.
+# BENCH_TORCH_SPEC="torch==X" installs that requirement instead; BENCH_TORCH=skip leaves
+# torch out. The outcome is written to bench/logs/torch-install.txt and into results.json.
+set -u
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+PIP=("$PYTHON" -m pip --disable-pip-version-check)
+mkdir -p "$here/logs"
+note="$here/logs/torch-install.txt"
+log="$here/logs/pip.log"
+: >"$log"
+
+echo "bench: installing peers (numpy, scikit-learn, matplotlib, threadpoolctl) with pip" >&2
+if ! "${PIP[@]}" install -q numpy scikit-learn matplotlib threadpoolctl >>"$log" 2>&1; then
+    echo "bench: pip could not install the peers; see $log" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+fi
+
+torch_ok() { "$PYTHON" -c "import torch" >/dev/null 2>&1; }
+
+if [ "${BENCH_TORCH:-}" = skip ]; then
+    echo "left out (BENCH_TORCH=skip)" >"$note"
+elif torch_ok; then
+    echo "already installed: torch $("$PYTHON" -c 'import torch; print(torch.__version__)')" >"$note"
+else
+    spec="${BENCH_TORCH_SPEC:-}"
+    if [ -z "$spec" ]; then
+        # Versions pip can see, newest first; keep the CPU-only builds.
+        cpu="$("${PIP[@]}" index versions torch 2>>"$log" | sed -n 's/^Available versions: //p' \
+               | tr ',' '\n' | tr -d ' ' | grep '+cpu$' | head -n 1)"
+        [ -n "$cpu" ] && spec="torch==$cpu"
+    fi
+    if [ -n "$spec" ]; then
+        echo "bench: installing $spec (CPU-only) with pip" >&2
+        if timeout 1200 "${PIP[@]}" install -q --only-binary :all: "$spec" >>"$log" 2>&1 && torch_ok; then
+            echo "installed $spec with pip (a CPU-only wheel pip found: $("${PIP[@]}" config list 2>/dev/null | grep -E 'find-links|index-url' | tr '\n' ' '))" >"$note"
+        else
+            echo "pip install $spec failed: $(tail -n 1 "$log")" >"$note"
+        fi
+    else
+        echo "no CPU-only torch wheel visible to pip; PyPI's Linux x86_64 torch wheels need the CUDA nvidia-* packages (several GB), so torch was not installed" >"$note"
+    fi
+fi
+echo "bench: PyTorch: $(cat "$note")" >&2
+
+cd "$here/.." && exec "$PYTHON" "$here/bench.py" "$@"
