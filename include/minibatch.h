@@ -435,10 +435,14 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *   MB_FILE_SHUFFLE_BLOCK  rows are grouped into blocks of block_bytes / (4 n_features)
  *                          contiguous rows (at least one). Stream (seed, e) shuffles the
  *                          blocks (Fisher-Yates over block indices), then the shuffled blocks
- *                          are taken as many at a time as the memory budget's pool holds;
- *                          each pool is read whole, sequentially, and its rows are shuffled
- *                          (Fisher-Yates, continuing the same stream). The epoch's order is
- *                          the pools' shuffled rows in turn. Pages read are released with
+ *                          are taken P at a time; each such pool is read whole, sequentially,
+ *                          and its rows are shuffled (Fisher-Yates, continuing the same
+ *                          stream). The epoch's order is the pools' shuffled rows in turn.
+ *                          Two pools alternate, the next read while the current one is
+ *                          consumed; P is the largest number of blocks two pools can hold
+ *                          within the budget, at most an eighth of all blocks (at least one),
+ *                          so that an epoch's first pool, whose read cannot be hidden, is
+ *                          short. Pages read are released with
  *                          posix_fadvise(POSIX_FADV_DONTNEED). Memory does not grow with m
  *                          (beyond 8 bytes per block).
  * Without shuffling (train option shuffle = 0), or with one batch of all m rows, rows come

@@ -56,12 +56,25 @@ final class FileBatches: BatchSource {
     let blockCount: Int
     let poolBlocks: Int
     private(set) var blockOrder: UnsafeMutablePointer<Int>?
-    private var poolX: UnsafeMutablePointer<Float>?
-    private var poolY: UnsafeMutableRawPointer?
-    private var poolOrder: UnsafeMutablePointer<Int>?
-    private var poolSource: UnsafeMutablePointer<Int>?
+    /// Two pools: the one being consumed (`active`) and the next, read ahead in idle time.
+    private var pools: [Pool] = []
+    private var active = 0
     private var generator = Generator(seed: 0, stream: 0)
     private var poolStart = 0, poolEnd = 0, nextGroup = 0
+    /// The reader is reading ahead outside the lock (startEpoch waits for it).
+    private var readingAhead = false
+
+    /// The rows of one group of `poolBlocks` blocks: X (rows, nIn), y as stored, the file row
+    /// of each, and the order they are emitted in.
+    private struct Pool {
+        let x: UnsafeMutablePointer<Float>
+        let y: UnsafeMutableRawPointer
+        let source: UnsafeMutablePointer<Int>
+        let order: UnsafeMutablePointer<Int>
+        var group = -1
+        var blocksRead = 0
+        var rows = 0
+    }
 
     private var allocations: [UnsafeMutableRawPointer] = []
 
@@ -94,10 +107,13 @@ final class FileBatches: BatchSource {
             case .block:
                 let poolRows = poolBlocks * rowsPerBlock
                 blockOrder = try buffer(Int.self, blockCount, "the block order")
-                poolX = try buffer(Float.self, poolRows * nIn, "the pool of X")
-                poolY = UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "the pool of y"))
-                poolOrder = try buffer(Int.self, poolRows, "the pool order")
-                poolSource = try buffer(Int.self, poolRows, "the pool rows")
+                for _ in 0..<2 {
+                    pools.append(Pool(
+                        x: try buffer(Float.self, poolRows * nIn, "a pool of X"),
+                        y: UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "a pool of y")),
+                        source: try buffer(Int.self, poolRows, "the rows of a pool"),
+                        order: try buffer(Int.self, poolRows, "the order of a pool")))
+                }
             }
             thread = try Thread { [unowned self] in self.readerLoop() }
         } catch {
@@ -126,7 +142,7 @@ final class FileBatches: BatchSource {
 
     func startEpoch(_ epoch: UInt64) throws(MiniBatchError) {
         try monitor.locked { () throws(MiniBatchError) in
-            monitor.wait { !epochActive || produced == partition.batchCount || failure != nil }
+            monitor.wait { (!epochActive || produced == partition.batchCount || failure != nil) && !readingAhead }
             if let failure { throw failure }
             try dataset.x.checkSize()
             try dataset.y.checkSize()
@@ -151,6 +167,7 @@ final class FileBatches: BatchSource {
                 poolStart = 0
                 poolEnd = 0
                 nextGroup = 0
+                for p in pools.indices { pools[p].group = -1 }
             }
             produced = 0
             epochActive = true
@@ -192,18 +209,32 @@ final class FileBatches: BatchSource {
     private func readerLoop() {
         while true {
             var index = 0
+            var readAhead = false
             let go: Bool = (try? monitor.locked {
+                let working = { self.epochActive && self.failure == nil && self.produced < self.partition.batchCount }
                 monitor.wait {
-                    stopping || (epochActive && failure == nil && produced < partition.batchCount
-                        && state[produced % FileBatches.depth] == FileBatches.idle)
+                    stopping || (working() && (state[produced % FileBatches.depth] == FileBatches.idle || canReadAhead()))
                 }
                 if stopping { return false }
-                index = produced
-                state[index % FileBatches.depth] = FileBatches.filling
+                if state[produced % FileBatches.depth] == FileBatches.idle {
+                    index = produced
+                    state[index % FileBatches.depth] = FileBatches.filling
+                } else {
+                    readAhead = true
+                    readingAhead = true
+                }
                 return true
             }) ?? false
             if !go { return }
             do throws(MiniBatchError) {
+                if readAhead {
+                    try readAheadOneBlock()
+                    try? monitor.locked {
+                        readingAhead = false
+                        monitor.broadcast()
+                    }
+                    continue
+                }
                 try fill(slot: index % FileBatches.depth, batch: index)
                 try? monitor.locked {
                     state[index % FileBatches.depth] = index
@@ -213,6 +244,7 @@ final class FileBatches: BatchSource {
             } catch {
                 try? monitor.locked {
                     failure = error
+                    readingAhead = false
                     monitor.broadcast()
                 }
             }
@@ -244,10 +276,11 @@ final class FileBatches: BatchSource {
             for k in 0..<rows.count {
                 let position = rows.lowerBound + k
                 if position >= poolEnd { try loadNextPool() }
-                let local = poolOrder![position - poolStart]
-                (x + k * nIn).update(from: poolX! + local * nIn, count: nIn)
-                source[k] = poolSource![local]
-                try convertTarget(poolY! + local * yRow, fileRow: source[k], to: y, at: k)
+                let pool = pools[active]
+                let local = pool.order[position - poolStart]
+                (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
+                source[k] = pool.source[local]
+                try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
             }
         }
         let count = rows.count * nIn
@@ -256,30 +289,61 @@ final class FileBatches: BatchSource {
         }
     }
 
-    /// Reads the next pool of blocks in the epoch's block order and shuffles its rows.
-    private func loadNextPool() throws(MiniBatchError) {
-        let m = dataset.count, yRow = dataset.y.rowBytes
-        var filled = 0
-        let firstBlock = nextGroup * poolBlocks
-        for g in firstBlock..<min(firstBlock + poolBlocks, blockCount) {
-            let block = blockOrder![g]
-            let first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
-            try dataset.x.readRows(first, count: count, into: poolX! + filled * nIn)
-            try dataset.y.readRows(first, count: count, into: poolY! + filled * yRow)
-            dataset.x.release(first, count: count)
-            dataset.y.release(first, count: count)
-            for r in 0..<count { poolSource![filled + r] = first + r }
-            filled += count
+    /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.
+    private var groupCount: Int { (blockCount + poolBlocks - 1) / poolBlocks }
+
+    private func blocks(ofGroup group: Int) -> Range<Int> {
+        group * poolBlocks..<min((group + 1) * poolBlocks, blockCount)
+    }
+
+    /// Whether the spare pool can read a block of the next group ahead (block shuffle only;
+    /// with the lock held).
+    private func canReadAhead() -> Bool {
+        guard mode == .block, !readingAhead, nextGroup < groupCount else { return false }
+        let spare = pools[1 - active]
+        return spare.group != nextGroup || spare.blocksRead < blocks(ofGroup: nextGroup).count
+    }
+
+    /// Reads the next block of the next group into the spare pool (the reader thread only).
+    private func readAheadOneBlock() throws(MiniBatchError) {
+        let spare = 1 - active
+        if pools[spare].group != nextGroup {
+            pools[spare].group = nextGroup
+            pools[spare].blocksRead = 0
+            pools[spare].rows = 0
         }
+        let m = dataset.count, yRow = dataset.y.rowBytes
+        let block = blockOrder![blocks(ofGroup: nextGroup).lowerBound + pools[spare].blocksRead]
+        let first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
+        let pool = pools[spare], filled = pool.rows
+        try dataset.x.readRows(first, count: count, into: pool.x + filled * nIn)
+        try dataset.y.readRows(first, count: count, into: pool.y + filled * yRow)
+        dataset.x.release(first, count: count)
+        dataset.y.release(first, count: count)
+        for r in 0..<count { pool.source[filled + r] = first + r }
+        pools[spare].rows += count
+        pools[spare].blocksRead += 1
+    }
+
+    /// Makes the next group of blocks the active pool: reads what the read-ahead has not,
+    /// then shuffles its rows (continuing the epoch's stream).
+    private func loadNextPool() throws(MiniBatchError) {
+        let spare = 1 - active
+        if pools[spare].group != nextGroup { pools[spare].group = -1 }
+        while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
+            try readAheadOneBlock()
+        }
+        active = spare
         nextGroup += 1
-        for i in 0..<filled { poolOrder![i] = i }
+        let pool = pools[active]
+        for i in 0..<pool.rows { pool.order[i] = i }
         if ordered {
-            Permutation.forEachSwap(count: filled, &generator) { i, j in
-                let t = poolOrder![i]; poolOrder![i] = poolOrder![j]; poolOrder![j] = t
+            Permutation.forEachSwap(count: pool.rows, &generator) { i, j in
+                let t = pool.order[i]; pool.order[i] = pool.order[j]; pool.order[j] = t
             }
         }
         poolStart = poolEnd
-        poolEnd += filled
+        poolEnd += pool.rows
     }
 
     // MARK: - Targets

@@ -67,7 +67,7 @@ public final class FileDataset: @unchecked Sendable {
     /// How the reader lays out its memory for `batchSize`: blocks of contiguous rows, how many
     /// of them the pool holds, and the bytes needed; throws if the budget cannot hold it.
     /// Three batches of read-ahead (inputs, targets, file rows), then the exact shuffle's
-    /// permutation and targets, or the block order and as many blocks as fit in the pool.
+    /// permutation and targets, or the block order and two pools of blocks.
     func readerLayout(batchSize: Int) throws(MiniBatchError) -> (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int) {
         let m = count, budget = options.memoryBudget
         let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes))
@@ -78,9 +78,11 @@ public final class FileDataset: @unchecked Sendable {
         case .exact:
             needed += m * (8 + 4 * targetWidth)
         case .block:
-            let perBlock = rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
+            // Two pools (one consumed, the next read ahead), each of at most an eighth of the
+            // blocks, so that the one read that cannot be hidden, an epoch's first pool, is short.
+            let perBlock = 2 * rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
             needed += blockCount * 8 + perBlock
-            pool = min(blockCount, max(1, (budget - slotBytes - blockCount * 8) / perBlock))
+            pool = min(max(1, blockCount / 8), max(1, (budget - slotBytes - blockCount * 8) / perBlock))
         }
         guard needed <= budget else {
             throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the \(options.shuffle == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
