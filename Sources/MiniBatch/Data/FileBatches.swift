@@ -115,6 +115,9 @@ final class FileBatches: BatchSource {
                         order: try buffer(Int.self, poolRows, "the order of a pool")))
                 }
             }
+            // Exact: rows at random, kernel readahead would read pages for nothing; block:
+            // long sequential reads.
+            dataset.x.advise(sequential: mode == .block || !ordered)
             thread = try Thread { [unowned self] in self.readerLoop() }
         } catch {
             release()

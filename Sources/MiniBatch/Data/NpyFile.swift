@@ -156,6 +156,12 @@ public final class NpyFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel how the rows will be read: at random (no readahead) or in sequence
+    /// (more readahead).
+    func advise(sequential: Bool) {
+        _ = posix_fadvise(descriptor, 0, 0, sequential ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_RANDOM)
+    }
+
     /// Tells the kernel the pages of rows `first ..< first + count` will not be needed again.
     func release(_ first: Int, count: Int) {
         _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_DONTNEED)
