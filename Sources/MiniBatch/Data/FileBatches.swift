@@ -115,9 +115,10 @@ final class FileBatches: BatchSource {
                         order: try buffer(Int.self, poolRows, "the order of a pool")))
                 }
             }
-            // Exact: rows at random, kernel readahead would read pages for nothing; block:
-            // long sequential reads.
-            dataset.x.advise(sequential: mode == .block || !ordered)
+            // Block: long sequential reads, so more readahead. (Exact keeps the kernel's
+            // default: an epoch reads every row, so pages read ahead around a row are mostly
+            // used later in the same epoch.)
+            if mode == .block || !ordered { dataset.x.adviseSequential() }
             thread = try Thread { [unowned self] in self.readerLoop() }
         } catch {
             release()

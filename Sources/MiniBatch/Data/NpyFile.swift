@@ -156,10 +156,9 @@ public final class NpyFile: @unchecked Sendable {
         }
     }
 
-    /// Tells the kernel how the rows will be read: at random (no readahead) or in sequence
-    /// (more readahead).
-    func advise(sequential: Bool) {
-        _ = posix_fadvise(descriptor, 0, 0, sequential ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_RANDOM)
+    /// Tells the kernel the rows will be read in sequence (more readahead).
+    func adviseSequential() {
+        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
     }
 
     /// Tells the kernel the pages of rows `first ..< first + count` will not be needed again.
