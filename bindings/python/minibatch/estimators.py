@@ -26,7 +26,7 @@ import numpy as np
 from . import _lib
 from ._validation import as_float32_matrix, check_all_finite, is_sparse
 from .errors import DivergenceError, DivergenceWarning
-from .network import History, Network, Progress, activation_from, init_from
+from .network import Dataset, History, Network, Progress, activation_from, init_from
 
 __all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "HAVE_SKLEARN"]
 
@@ -279,6 +279,19 @@ class _BaseMLP(BaseEstimator):
             )
         return x
 
+    def _dataset_features(self, ds: Dataset, y: Any, *, reset: bool) -> int:
+        """For ``fit(dataset)``: the dataset's features, recorded (or checked) like X's."""
+        if y is not None:
+            raise ValueError("y must be None when X is a minibatch.Dataset: the targets are its y file")
+        n = ds.n_features
+        if reset:
+            self.n_features_in_ = int(n)
+            self.__dict__.pop("feature_names_in_", None)
+        elif n != self.n_features_in_:
+            raise ValueError(f"the dataset has {n} features, but {type(self).__name__} is expecting"
+                             f" {self.n_features_in_} features as input.")
+        return n
+
     def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
         if y is None:
             raise ValueError(
@@ -327,7 +340,7 @@ class _BaseMLP(BaseEstimator):
         *,
         reset_costs: bool,
     ) -> None:
-        m = x.shape[0]
+        m = len(x) if isinstance(x, Dataset) else x.shape[0]
         bs = p["batch_size"]
         if not isinstance(bs, str) and bs > m:
             warnings.warn(
@@ -583,10 +596,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f" but the data contains only one class: {classes[0] if len(classes) else None!r}"
             )
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPClassifier":
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
-        ``warm_start=True``). Returns self."""
+        ``warm_start=True``). Returns self.
+
+        ``X`` may be a :class:`minibatch.Dataset` (data in .npy files, read in mini-batches
+        without loading it; ``y`` is then None): its y file must hold integer labels
+        0, 1, ..., k-1, which are used as the class indices (``classes_`` = 0 .. k-1)."""
         p = self._checked_params()
+        if isinstance(X, Dataset):
+            return self._fit_dataset(X, y, p)
         x = self._validate_X(X, reset=True)
         ya = self._labels(y, x.shape[0])
         classes = self._unique(ya)
@@ -607,6 +626,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.n_outputs_ = n_out
         self.out_activation_ = "logistic" if n_out == 1 else "softmax"
         self._train(net, x, targets, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+        return self
+
+    def _fit_dataset(self, ds: Dataset, y: Any, p: dict[str, Any]) -> "MLPClassifier":
+        n_features = self._dataset_features(ds, y, reset=True)
+        if ds.y_type != _lib.Targets.CLASS_INDEX:
+            raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets")
+        classes = np.unique(np.load(ds.y_path, mmap_mode="r"))
+        if not np.array_equal(classes, np.arange(len(classes))):
+            raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"
+                             f" 0, 1, ..., k-1; found {classes[:10].tolist()}")
+        self._check_two_classes(classes)
+        n_out = 1 if len(classes) == 2 else len(classes)
+        continue_ = (
+            self.warm_start
+            and hasattr(self, "network_")
+            and np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
+            and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
+        )
+        self.classes_ = classes
+        net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
+        self.n_outputs_ = n_out
+        self.out_activation_ = "logistic" if n_out == 1 else "softmax"
+        self._train(net, ds, None, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> "MLPClassifier":
@@ -706,10 +748,28 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
         return y32
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None) -> "MLPRegressor":
         """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
-        ``warm_start=True``). Returns self."""
+        ``warm_start=True``). Returns self.
+
+        ``X`` may be a :class:`minibatch.Dataset` (data in .npy files, read in mini-batches
+        without loading it; ``y`` is then None) whose y file holds float32 targets."""
         p = self._checked_params()
+        if isinstance(X, Dataset):
+            n_features = self._dataset_features(X, y, reset=True)
+            if X.y_type != _lib.Targets.FLOAT32:
+                raise ValueError("a regressor's dataset needs float32 targets in its y file, not integer labels")
+            n_out = X.y_columns
+            continue_ = (
+                self.warm_start
+                and hasattr(self, "network_")
+                and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
+            )
+            net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
+            self.n_outputs_ = n_out
+            self.out_activation_ = "identity"
+            self._train(net, X, None, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+            return self
         x = self._validate_X(X, reset=True)
         t = self._targets(y, x.shape[0])
         n_out = t.shape[1]

@@ -896,6 +896,8 @@ class Dataset(_Handle):
         self._idle = threading.Condition()
         super().__init__(h.value)
         self.shuffle = shuffle
+        self.x_path = os.fspath(x_path)
+        self.y_path = os.fspath(y_path)
 
     def _in_use(self) -> Any:
         ds = self

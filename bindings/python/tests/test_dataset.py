@@ -243,3 +243,42 @@ def test_several_trainings_share_a_dataset(moons_files):
             t.join()
     assert len(results) == 3
     assert all(np.array_equal(results[0], r) for r in results.values())
+
+
+def test_estimators_fit_a_dataset_as_they_fit_arrays(tmp_path):
+    """fit(Dataset) (exact shuffle) gives the estimator fit(X, y) gives, without loading X."""
+    rs = np.random.RandomState(3)
+    X = rs.randn(900, 5).astype(np.float32)
+    labels = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5).astype(np.int64)  # 0, 1, 2
+    xp, yp = _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", labels.astype(np.uint8))
+    kwargs = dict(hidden_layer_sizes=(8,), learning_rate_init=0.1, batch_size=64, max_iter=3, random_state=4)
+    with mb.Dataset(xp, yp) as ds:
+        from_file = mb.MLPClassifier(**kwargs).fit(ds)
+    from_memory = mb.MLPClassifier(**kwargs).fit(X, labels)
+    assert from_file.classes_.tolist() == [0, 1, 2] and from_file.n_features_in_ == 5
+    assert np.array_equal(from_file.batch_costs_, from_memory.batch_costs_)
+    assert np.array_equal(from_file.predict_proba(X), from_memory.predict_proba(X))
+
+    targets = np.stack([X[:, 0] - X[:, 2], X[:, 3]], axis=1).astype(np.float32)
+    tp = _save(tmp_path / "t.npy", targets)
+    with mb.Dataset(xp, tp) as ds:
+        reg_file = mb.MLPRegressor(**kwargs).fit(ds)
+    reg_memory = mb.MLPRegressor(**kwargs).fit(X, targets)
+    assert np.array_equal(reg_file.predict(X), reg_memory.predict(X))
+
+
+def test_estimators_refuse_datasets_they_cannot_use(tmp_path):
+    X = np.random.RandomState(0).randn(50, 3).astype(np.float32)
+    xp = _save(tmp_path / "X.npy", X)
+    gaps = _save(tmp_path / "gaps.npy", np.where(np.arange(50) % 2 == 0, 3, 7).astype(np.int32))
+    floats = _save(tmp_path / "f.npy", X[:, 0].copy())
+    ints = _save(tmp_path / "i.npy", (np.arange(50) % 2).astype(np.int32))
+    with mb.Dataset(xp, gaps) as ds, pytest.raises(ValueError, match="0, 1, ..., k-1"):
+        mb.MLPClassifier(max_iter=1).fit(ds)
+    with mb.Dataset(xp, floats) as ds, pytest.raises(ValueError, match="integer class labels"):
+        mb.MLPClassifier(max_iter=1).fit(ds)
+    with mb.Dataset(xp, ints) as ds:
+        with pytest.raises(ValueError, match="y must be None"):
+            mb.MLPClassifier(max_iter=1).fit(ds, np.zeros(50))
+        with pytest.raises(ValueError, match="float32 targets"):
+            mb.MLPRegressor(max_iter=1).fit(ds)
