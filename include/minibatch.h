@@ -321,7 +321,9 @@ typedef struct mb_progress {
 } mb_progress;
 
 /* Return 0 to go on, anything else to stop: mb_train then returns MB_ERR_CANCELLED and the
- * model keeps the weights of the epoch just finished. Called on the training thread. */
+ * model keeps the weights of the epoch just finished. Called on the training thread. It may
+ * read the model (predict, evaluate, get parameters, save: e.g. a checkpoint every epoch)
+ * but must not free, train or change the model, the history or the dataset in use. */
 typedef int (*mb_progress_fn)(const mb_progress *progress, void *user_data);
 
 typedef struct mb_train_options {
