@@ -1,0 +1,86 @@
+/*
+ * test_callback.c - what a progress callback may do, per the header: read the model
+ * (evaluate, get parameters, save a checkpoint) while training is paused in it.
+ */
+#define _XOPEN_SOURCE 700
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+
+enum { M = 400 };
+
+typedef struct checkpoints {
+    mb_model *model;
+    const float *x;
+    const int32_t *y;
+    char dir[64];
+    double accuracy[8];
+    int calls;
+} checkpoints;
+
+static int save_each_epoch(const mb_progress *progress, void *user_data)
+{
+    checkpoints *c = user_data;
+    char path[128];
+    snprintf(path, sizeof path, "%s/epoch-%lld.mbm", c->dir, (long long)progress->epoch);
+    CHECK_STATUS(mb_model_save(c->model, path), MB_OK);
+    CHECK_STATUS(mb_evaluate(c->model, c->x, c->y, MB_TARGETS_CLASS_INDEX, M, 2, NULL, &c->accuracy[c->calls]), MB_OK);
+    c->calls++;
+    return 0;
+}
+
+static void test_checkpoint_from_the_callback(void)
+{
+    static float x[M * 2];
+    static int32_t y[M];
+    CHECK_STATUS(mb_make_moons(M, 0.15f, 2, x, y), MB_OK);
+    int64_t sizes[] = {2, 8, 2};
+    mb_model *model = NULL;
+    CHECK_STATUS(mb_model_create(sizes, 3, NULL, &model), MB_OK);
+    checkpoints c = {model, x, y, "/tmp/mb-callback-XXXXXX", {0}, 0};
+    CHECK(mkdtemp(c.dir) != NULL);
+    mb_train_options o;
+    mb_train_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 32;
+    o.learning_rate = 0.3f;
+    o.progress = save_each_epoch;
+    o.user_data = &c;
+    CHECK_STATUS(mb_train(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, &o, NULL), MB_OK);
+    CHECK(c.calls == 3);
+
+    /* The last checkpoint is the trained model, bit for bit. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/epoch-3.mbm", c.dir);
+    mb_model *loaded = NULL;
+    CHECK_STATUS(mb_model_load(path, &loaded), MB_OK);
+    mb_model_info info;
+    mb_model_get_info(model, &info);
+    float *a = malloc(sizeof(float) * (size_t)info.n_parameters);
+    float *b = malloc(sizeof(float) * (size_t)info.n_parameters);
+    mb_model_get_parameters(model, a, info.n_parameters);
+    CHECK_STATUS(mb_model_get_parameters(loaded, b, info.n_parameters), MB_OK);
+    CHECK(memcmp(a, b, sizeof(float) * (size_t)info.n_parameters) == 0);
+    mb_model_get_info(loaded, &info);
+    CHECK(info.epochs_trained == 3);
+    double accuracy;
+    CHECK_STATUS(mb_evaluate(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, NULL, &accuracy), MB_OK);
+    CHECK(accuracy == c.accuracy[2]);
+    for (int e = 1; e <= 3; e++) {
+        snprintf(path, sizeof path, "%s/epoch-%d.mbm", c.dir, e);
+        CHECK(unlink(path) == 0);
+    }
+    CHECK(rmdir(c.dir) == 0);
+    free(a);
+    free(b);
+    mb_model_free(loaded);
+    mb_model_free(model);
+}
+
+int main(void)
+{
+    RUN_TEST(test_checkpoint_from_the_callback);
+    return check_summary();
+}
