@@ -292,6 +292,31 @@ class _BaseMLP(BaseEstimator):
                              f" {self.n_features_in_} features as input.")
         return n
 
+    def _fit_network(
+        self,
+        data: Union[np.ndarray, Dataset],
+        targets: Optional[np.ndarray],
+        n_features: int,
+        n_out: int,
+        p: dict[str, Any],
+        *,
+        out_activation: str,
+        same_outputs: bool = True,
+    ) -> None:
+        """The end of every ``fit``: continue the current network (``warm_start`` with the
+        same shape and outputs) or start a new one, then train ``max_iter`` epochs."""
+        continue_ = (
+            self.warm_start
+            and same_outputs
+            and hasattr(self, "network_")
+            and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
+        )
+        net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
+        self.n_outputs_ = n_out
+        self.out_activation_ = out_activation
+        self._train(net, data, targets, p["max_iter"], p,
+                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+
     def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
         if y is None:
             raise ValueError(
@@ -605,51 +630,32 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         0, 1, ..., k-1, which are used as the class indices (``classes_`` = 0 .. k-1)."""
         p = self._checked_params()
         if isinstance(X, Dataset):
-            return self._fit_dataset(X, y, p)
-        x = self._validate_X(X, reset=True)
-        ya = self._labels(y, x.shape[0])
-        classes = self._unique(ya)
+            data, n_features = X, self._dataset_features(X, y, reset=True)
+            classes, ya = self._dataset_classes(X), None
+        else:
+            data = self._validate_X(X, reset=True)
+            n_features = data.shape[1]
+            ya = self._labels(y, data.shape[0])
+            classes = self._unique(ya)
         self._check_two_classes(classes)
         n_out = 1 if len(classes) == 2 else len(classes)
-        continue_ = (
-            self.warm_start
-            and hasattr(self, "network_")
-            and np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
-            and self.network_.layer_sizes == [x.shape[1], *p["hidden"], n_out]
-        )
+        same_outputs = np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
         self.classes_ = classes
-        targets = self._encode(ya)
-        if continue_:
-            net = self.network_
-        else:
-            net = self._new_network(p, x.shape[1], n_out)
-        self.n_outputs_ = n_out
-        self.out_activation_ = "logistic" if n_out == 1 else "softmax"
-        self._train(net, x, targets, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+        targets = None if ya is None else self._encode(ya)
+        self._fit_network(data, targets, n_features, n_out, p, same_outputs=same_outputs,
+                          out_activation="logistic" if n_out == 1 else "softmax")
         return self
 
-    def _fit_dataset(self, ds: Dataset, y: Any, p: dict[str, Any]) -> "MLPClassifier":
-        n_features = self._dataset_features(ds, y, reset=True)
+    @staticmethod
+    def _dataset_classes(ds: Dataset) -> np.ndarray:
+        """A dataset's classes: its y file's labels, which are the class indices 0 .. k-1."""
         if ds.y_type != _lib.Targets.CLASS_INDEX:
             raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets")
         classes = np.unique(np.load(ds.y_path, mmap_mode="r"))
         if not np.array_equal(classes, np.arange(len(classes))):
             raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"
                              f" 0, 1, ..., k-1; found {classes[:10].tolist()}")
-        self._check_two_classes(classes)
-        n_out = 1 if len(classes) == 2 else len(classes)
-        continue_ = (
-            self.warm_start
-            and hasattr(self, "network_")
-            and np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
-            and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
-        )
-        self.classes_ = classes
-        net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
-        self.n_outputs_ = n_out
-        self.out_activation_ = "logistic" if n_out == 1 else "softmax"
-        self._train(net, ds, None, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
-        return self
+        return classes
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains one epoch on (X, y), continuing the weights and the shuffle stream.
@@ -756,32 +762,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         without loading it; ``y`` is then None) whose y file holds float32 targets."""
         p = self._checked_params()
         if isinstance(X, Dataset):
-            n_features = self._dataset_features(X, y, reset=True)
+            data, n_features, targets = X, self._dataset_features(X, y, reset=True), None
             if X.y_type != _lib.Targets.FLOAT32:
                 raise ValueError("a regressor's dataset needs float32 targets in its y file, not integer labels")
             n_out = X.y_columns
-            continue_ = (
-                self.warm_start
-                and hasattr(self, "network_")
-                and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
-            )
-            net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
-            self.n_outputs_ = n_out
-            self.out_activation_ = "identity"
-            self._train(net, X, None, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
-            return self
-        x = self._validate_X(X, reset=True)
-        t = self._targets(y, x.shape[0])
-        n_out = t.shape[1]
-        continue_ = (
-            self.warm_start
-            and hasattr(self, "network_")
-            and self.network_.layer_sizes == [x.shape[1], *p["hidden"], n_out]
-        )
-        net = self.network_ if continue_ else self._new_network(p, x.shape[1], n_out)
-        self.n_outputs_ = n_out
-        self.out_activation_ = "identity"
-        self._train(net, x, t, p["max_iter"], p, reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+        else:
+            data = self._validate_X(X, reset=True)
+            n_features = data.shape[1]
+            targets = self._targets(y, data.shape[0])
+            n_out = targets.shape[1]
+        self._fit_network(data, targets, n_features, n_out, p, out_activation="identity")
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
