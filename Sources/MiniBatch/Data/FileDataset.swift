@@ -133,18 +133,7 @@ extension Network {
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try dataset.check(for: self)
         let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
-        let source = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
-        defer { source.finish() }
-        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: false)
-        var lossSum = 0.0, hits = 0
-        try source.startEpoch(0)
-        for b in 0..<partition.batchCount {
-            let rows = partition.batch(b).count
-            let (input, targets) = try source.batch(b)
-            let logits = forward(input, rows: rows, workspace)
-            lossSum += loss.forwardBackward(dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: outputCount, normalizer: rows)
-            hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: outputCount)
-        }
-        return summarize(lossSum: lossSum, hits: hits, count: dataset.count)
+        let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
+        return try evaluate(rows, partition: partition)
     }
 }

@@ -67,24 +67,32 @@ extension Network {
     /// (NaN for MSE).
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try Validate.data(data, for: self)
+        let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
+        let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
+        return try evaluate(rows, partition: partition)
+    }
+
+    /// The mean cost and the accuracy over every batch of `source`, in order, from forward
+    /// passes only: the evaluation of in-memory data and of file datasets alike.
+    func evaluate(_ source: BatchSource, partition: Partition) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        defer { source.finish() }
+        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: false)
         let nOut = outputCount
         var lossSum = 0.0, hits = 0
-        try forEachChunk(data.x, count: data.count) { start, rows, logits in
-            let targets = data.targets.advanced(by: start, width: nOut)
+        try source.startEpoch(0)
+        for b in 0..<partition.batchCount {
+            let rows = partition.batch(b).count
+            let (input, targets) = try source.batch(b)
+            let logits = forward(input, rows: rows, workspace)
             lossSum += loss.forwardBackward(
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: rows)
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
         }
-        return summarize(lossSum: lossSum, hits: hits, count: data.count)
-    }
-
-    /// The mean cost and the accuracy from the sums over `count` rows.
-    func summarize(lossSum: Double, hits: Int, count: Int) -> (cost: Double, accuracy: Double) {
-        let m = Double(count)
+        let m = Double(partition.count)
         let accuracy: Double = switch loss {
         case .meanSquaredError: .nan
         case .crossEntropy: Double(hits) / m
-        case .binaryCrossEntropy: Double(hits) / (m * Double(outputCount))
+        case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
         }
         return (lossSum / m, accuracy)
     }
