@@ -84,7 +84,7 @@ final class FileBatches: BatchSource {
         self.network = network
         self.seed = seed
         let m = dataset.count
-        ordered = shuffle && !(partition.batchCount == 1 && partition.batchSize == m)
+        ordered = shuffle && !partition.isWholeBatch
         mode = dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth

@@ -29,6 +29,10 @@ public struct Partition: Sendable, Equatable {
         }
     }
 
+    /// One batch of all rows (batch gradient descent): its gradient does not depend on the
+    /// order of the rows (up to rounding), so training uses them in their stored order.
+    public var isWholeBatch: Bool { batchSize == count }
+
     /// The rows of batch `index` in the shuffled order.
     public func batch(_ index: Int) -> Range<Int> {
         let start = index * batchSize

@@ -102,10 +102,8 @@ final class MemoryBatches: BatchSource {
         self.partition = partition
         self.outputs = outputs
         self.seed = options.seed
-        // One batch of all m rows: the order cannot change its gradient (up to rounding),
-        // so the rows are used where they are, without a shuffled copy of the data.
-        let fullBatch = partition.batchCount == 1 && partition.batchSize == data.count
-        gather = try options.shuffle && !fullBatch
+        // One batch of all rows is used where it is, without a shuffled copy of the data.
+        gather = try options.shuffle && !partition.isWholeBatch
             ? BatchGather(data, batchSize: partition.batchSize, outputs: outputs) : nil
     }
 
