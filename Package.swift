@@ -18,9 +18,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS"),
         .systemLibrary(name: "CMiniBatch"),
+        .systemLibrary(name: "CIntrinsics"),
         .target(
             name: "MiniBatch",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CIntrinsics"]
         ),
         .target(
             name: "MiniBatchExports",

@@ -429,6 +429,13 @@ def check_targets(results, m1):
         add("shuffle: numpy X[perm], y[perm] / mb_shuffle_into (speed-up)",
             npy / mb if (mb and npy) else None, ">=", 2.0,
             "numpy %.4f s, minibatch %.4f s" % (npy, mb) if (mb and npy) else None)
+    for key, unit in (("m", "examples"), ("hidden", "hidden width")):
+        lin = results.get("scaling", {}).get(key + "_linearity")
+        if lin:
+            add("scaling: epoch time over %s, largest deviation from a line" % unit,
+                lin["line_max_deviation"], "<=", 0.15,
+                "%.3f s + %.3g s per unit; from proportional: %.0f%%"
+                % (lin["line_fixed_s"], lin["line_per_unit_s"], 100 * lin["max_deviation"]))
     if "mlp" not in results["workloads"]:
         return T
     mem = results["workloads"]["mlp"].get("memory", {})
@@ -539,11 +546,23 @@ def phase_shuffle(m, rounds, args, env, log_dir):
 
 
 def linearity(xs, ts):
+    """How linearly epoch time t grows with x: as a proportion (t = k x, the time per unit
+    against its median) and as a straight line (t = a + b x, least squares, each point
+    against the line). A fixed cost per epoch that does not depend on x (the W1 input
+    rows read for every width) makes a line that is not a proportion."""
     per = [t / x for x, t in zip(xs, ts)]
     med = statistics.median(per)
     dev = max(abs(p / med - 1) for p in per)
     doubling = [ts[i + 1] / ts[i] for i in range(len(ts) - 1)]
-    return {"per_unit_s": per, "max_deviation": dev, "linear_within_15pct": dev <= 0.15,
+    n = len(xs)
+    mx, mt = sum(xs) / n, sum(ts) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (t - mt) for x, t in zip(xs, ts)) / sxx if sxx > 0 else 0.0
+    fixed = mt - slope * mx
+    line_dev = max(abs(t / (fixed + slope * x) - 1) for x, t in zip(xs, ts))
+    return {"per_unit_s": per, "max_deviation": dev, "proportional_within_15pct": dev <= 0.15,
+            "line_fixed_s": fixed, "line_per_unit_s": slope, "line_max_deviation": line_dev,
+            "linear_within_15pct": line_dev <= 0.15 and slope > 0,
             "doubling_ratios": doubling}
 
 
@@ -615,11 +634,14 @@ def plot_scaling(sc, path):
         ax.loglog(xs, ts, "o-", label="minibatch epoch (batch 128)")
         if lin:
             k = statistics.median(lin["per_unit_s"])
-            ax.loglog(xs, [k * x for x in xs], "--", color="gray",
-                      label="linear (median time per %s)" % ("sample" if key == "m" else "unit"))
-            ax.set_title("%s: max deviation from linear %.0f%% (%s)" % (
-                key, 100 * lin["max_deviation"],
-                "linear within 15%" if lin["linear_within_15pct"] else "not within 15%"),
+            ax.loglog(xs, [k * x for x in xs], ":", color="gray",
+                      label="proportional (median time per %s)" % ("sample" if key == "m" else "unit"))
+            if "line_fixed_s" in lin:
+                a, b = lin["line_fixed_s"], lin["line_per_unit_s"]
+                ax.loglog(xs, [a + b * x for x in xs], "--", color="black",
+                          label="straight line %.3f s + %.2g s per %s" % (a, b, "sample" if key == "m" else "unit"))
+            ax.set_title("%s: off the line by at most %.0f%%, off proportional by %.0f%%" % (
+                key, 100 * lin.get("line_max_deviation", lin["max_deviation"]), 100 * lin["max_deviation"]),
                 fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("seconds per epoch")
@@ -834,9 +856,14 @@ def main():
                 pts = sorted((int(k), v["median_s"]) for k, v in sc[key].items() if "median_s" in v)
                 rep.append("scaling %-6s: %s" % (key, "  ".join(
                     "%d:%.3fs" % p for p in pts)))
-                rep.append("   time per %s within %.0f%% of its median -> %s; doubling ratios %s"
+                rep.append("   straight line %.3f s + %.3g s per %s: every point within %.0f%% of it -> %s"
+                           % (lin["line_fixed_s"], lin["line_per_unit_s"], unit,
+                              100 * lin["line_max_deviation"],
+                              "linear within 15%" if lin["linear_within_15pct"] else "NOT linear within 15%"))
+                rep.append("   proportional: time per %s within %.0f%% of its median -> %s; doubling ratios %s"
                            % (unit, 100 * lin["max_deviation"],
-                              "linear within 15%" if lin["linear_within_15pct"] else "NOT linear within 15%",
+                              "proportional within 15%" if lin["proportional_within_15pct"]
+                              else "NOT proportional within 15%",
                               " ".join("%.2f" % d for d in lin["doubling_ratios"])))
         rep.append("")
     rep.append("targets (medians of this run):")

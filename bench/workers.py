@@ -95,7 +95,7 @@ class TrainOptions(C.Structure):
     _fields_ = [("epochs", C.c_int64), ("batch_size", C.c_int64),
                 ("learning_rate", C.c_float), ("seed", C.c_uint64), ("shuffle", C.c_int),
                 ("last_batch", C.c_int), ("memory_budget", C.c_size_t),
-                ("progress", C.c_void_p), ("user_data", C.c_void_p)]
+                ("progress", C.c_void_p), ("user_data", C.c_void_p), ("threads", C.c_int)]
 
 
 class ModelOptions(C.Structure):

@@ -340,6 +340,15 @@ typedef struct mb_train_options {
                                   means no limit */
     mb_progress_fn progress;   /* called after every epoch; NULL (default) for none */
     void *user_data;           /* passed to progress */
+    int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
+                                  split into that many contiguous shards (at least 16 rows
+                                  each, fewer for small models), each shard's gradient is
+                                  computed on its own thread and the gradients are summed in
+                                  shard order. 0 (default): as many as OpenBLAS uses
+                                  (OPENBLAS_NUM_THREADS, else the CPUs). With more than one,
+                                  the process's OpenBLAS runs single-threaded while training
+                                  runs. The same seed gives bit-identical weights for the
+                                  same thread count; other counts differ by rounding */
 } mb_train_options;
 
 /* Fills *options with the defaults above. NULL does nothing. */
@@ -352,11 +361,13 @@ void mb_train_options_init(mb_train_options *options);
 mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_budget,
                              int64_t *batch_size);
 
-/* The estimated bytes training `model` allocates for one batch size: the gathered batch
- * (batch_size * (n_inputs + n_outputs) floats), the activations of every layer and two
- * gradient buffers of the widest layer (batch_size floats per unit), the gradient of the
- * parameters (n_parameters floats), and the permutation (8 bytes per example is not
- * included: it depends on m). The caller's data is not counted. */
+/* The estimated bytes training `model` with one thread allocates for one batch size: the
+ * gathered batch (batch_size * (n_inputs + n_outputs) floats), the activations of every
+ * layer and two gradient buffers of the widest layer (batch_size floats per unit), the
+ * gradient of the parameters and the updated parameters (2 * n_parameters floats), and the
+ * permutation (8 bytes per example is not included: it depends on m). Each further thread
+ * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
+ * shared. The caller's data is not counted. */
 mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);
 
 /* The costs training produces: one per mini-batch, in order, and one per epoch. */

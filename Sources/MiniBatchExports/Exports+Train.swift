@@ -8,7 +8,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
     guard let options else { return }
     options.pointee = mb_train_options(
         epochs: 10, batch_size: Int64(MB_BATCH_AUTO), learning_rate: 0.01, seed: 0, shuffle: 1,
-        last_batch: MB_LAST_BATCH_KEEP, memory_budget: 0, progress: nil, user_data: nil)
+        last_batch: MB_LAST_BATCH_KEEP, memory_budget: 0, progress: nil, user_data: nil, threads: 0)
 }
 
 private func budget(_ bytes: Int) throws(MiniBatchError) -> Int {
@@ -96,7 +96,8 @@ func trainingArguments(
         epochs: Int(o.epochs),
         batchSize: o.batch_size == Int64(MB_BATCH_AUTO) ? .automatic : .fixed(Int(o.batch_size)),
         learningRate: o.learning_rate, seed: o.seed, shuffle: o.shuffle != 0,
-        lastBatch: try convert(o.last_batch), memoryBudget: try budget(o.memory_budget))
+        lastBatch: try convert(o.last_batch), memoryBudget: try budget(o.memory_budget),
+        threads: Int(o.threads))
     let recorder = history == nil ? nil : try MiniBatchExports.history(history)
     var callback: ((Progress) -> ProgressAction)? = nil
     if let progress = o.progress {

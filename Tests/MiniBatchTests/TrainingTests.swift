@@ -15,7 +15,8 @@ struct TrainingTests {
         let before = network.parameterArray
         let (_, gradient) = try network.gradient(x: x, classes: y, features: 2)
         try network.train(x: x, classes: y, features: 2,
-                          options: TrainingOptions(epochs: 1, batchSize: .fixed(200), learningRate: 0.1, shuffle: false))
+                          options: TrainingOptions(epochs: 1, batchSize: .fixed(200), learningRate: 0.1, shuffle: false,
+                                                   threads: 1))
         let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
         #expect(network.parameterArray == expected)
     }
@@ -184,8 +185,9 @@ struct BatchSizeTests {
 
     @Test func workingMemoryFollowsItsFormula() throws {
         let network = try Network(layerSizes: [10, 20, 5])
-        // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus gradients.
-        let floats = 64 * (15 + 25 + 40) + network.parameterCount
+        // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus
+        // gradients and the updated parameters.
+        let floats = 64 * (15 + 25 + 40) + 2 * network.parameterCount
         #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
     }
 }

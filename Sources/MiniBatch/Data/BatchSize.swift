@@ -1,16 +1,18 @@
 // MARK: - The automatic batch size and its memory estimate
 
 extension Network {
-    /// The working memory, in bytes, that training allocates for `batchSize`: the gathered
-    /// batch (batchSize x (nIn + nOut) floats), every layer's output (batchSize floats per
-    /// unit), two gradient buffers of the widest layer and the parameter gradients. The
-    /// caller's data and the permutation (8 bytes per example) are not counted.
+    /// The working memory, in bytes, that training with one thread allocates for
+    /// `batchSize`: the gathered batch (batchSize x (nIn + nOut) floats), every layer's
+    /// output (batchSize floats per unit), two gradient buffers of the widest layer, the
+    /// parameter gradients and the updated parameters. Each further thread adds its own
+    /// parameter gradients. The caller's data and the permutation (8 bytes per example) are
+    /// not counted.
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
         try Validate.count(batchSize, "batch_size")
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
         let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
         let work = try Validate.product(batchSize, units, "the activations")
-        let (floats, overflow) = (batch + work).addingReportingOverflow(parameterCount)
+        let (floats, overflow) = (batch + work).addingReportingOverflow(2 * parameterCount)
         guard !overflow, floats <= Int.max / 8 else { throw .invalid("batch_size \(batchSize) is too large") }
         return floats * MemoryLayout<Float>.stride
     }

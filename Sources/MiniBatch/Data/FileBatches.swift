@@ -198,6 +198,9 @@ final class FileBatches: BatchSource {
         return (UnsafePointer(slotX[slot]), y)
     }
 
+    /// The reader has already put every row of a batch in place.
+    func fill(_ index: Int, rows: Range<Int>) {}
+
     func finish() {
         guard let thread else { return }
         try? monitor.locked {

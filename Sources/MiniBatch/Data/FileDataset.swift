@@ -124,8 +124,10 @@ extension Network {
         try dataset.check(for: self)
         let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        let step = try TrainingStep(for: self, partition: partition, options: options)
+        defer { step.finish() }
         let source = try FileBatches(dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle)
-        try train(source, partition: partition, options: options, history: history, progress: progress)
+        try train(source, partition: partition, step: step, options: options, history: history, progress: progress)
     }
 
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in

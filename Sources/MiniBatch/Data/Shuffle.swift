@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CIntrinsics
 
 /// Shuffles the rows of X and y together, so that pairs stay matched.
 ///
@@ -44,13 +45,20 @@ public enum Shuffle {
         }
     }
 
+    /// Rows a gather reads ahead of the one it copies.
+    static let readAhead = 8
+
     /// out row k = source row rows[k]: the gather that builds a mini-batch from a permutation.
-    @inlinable
+    /// Row k + `readAhead` is prefetched while row k is copied, so that the cache misses of
+    /// rows in random order overlap.
     public static func gatherRows(
         _ out: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, rowBytes: Int,
         rows: UnsafeBufferPointer<Int>
     ) {
+        let ahead = min(readAhead, rows.count)
+        for k in 0..<ahead { minibatch_prefetch(source + rows[k] * rowBytes, rowBytes) }
         for k in 0..<rows.count {
+            if k + ahead < rows.count { minibatch_prefetch(source + rows[k + ahead] * rowBytes, rowBytes) }
             memcpy(out + k * rowBytes, source + rows[k] * rowBytes, rowBytes)
         }
     }

@@ -1,3 +1,5 @@
+import CIntrinsics
+
 /// The output layer and its cost, in pairs. Each cost is a mean over the batch.
 public enum Loss: Int, Sendable, CaseIterable {
     /// Linear output; mean over rows and outputs of (a - y)^2.
@@ -22,6 +24,15 @@ public enum Targets {
         switch self {
         case .values(let y): return y[r * width + j]
         case .classes(let y): return Float(y[r])
+        }
+    }
+
+    /// Starts bringing row `r`'s targets into the cache (see `minibatch_prefetch`).
+    @inline(__always)
+    func prefetch(row r: Int, width: Int) {
+        switch self {
+        case .values(let y): minibatch_prefetch(y + r * width, width * MemoryLayout<Float>.stride)
+        case .classes(let y): minibatch_prefetch(y + r, MemoryLayout<Int32>.stride)
         }
     }
 
@@ -61,52 +72,69 @@ extension Loss {
         let scale = 1 / (Float(normalizer) * terms)
         var total = 0.0
         for r in 0..<rows {
-            let z = logits + r * nOut
-            let dz = dlogits.map { $0 + r * nOut }
-            var rowLoss: Float = 0
-            switch self {
-            case .crossEntropy:
-                var zmax = z[0]
-                for j in 1..<nOut { zmax = max(zmax, z[j]) }
-                var sum: Float = 0
-                for j in 0..<nOut { sum += _exp(z[j] - zmax) }
-                let logSum = _log(sum)
-                switch targets {
-                case .classes(let y):
-                    let c = Int(y[r])
-                    rowLoss = -(z[c] - zmax - logSum)
-                    if let dz {
-                        for j in 0..<nOut { dz[j] = _exp(z[j] - zmax - logSum) * scale }
-                        dz[c] -= scale
-                    }
-                case .values(let y):
-                    let t = y + r * nOut
-                    var tsum: Float = 0
-                    for j in 0..<nOut {
-                        tsum += t[j]
-                        if t[j] != 0 { rowLoss -= t[j] * (z[j] - zmax - logSum) }
-                    }
-                    if let dz {
-                        for j in 0..<nOut { dz[j] = (_exp(z[j] - zmax - logSum) * tsum - t[j]) * scale }
-                    }
-                }
-            case .binaryCrossEntropy:
-                for j in 0..<nOut {
-                    let t = targets.value(row: r, column: j, width: nOut)
-                    // -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + e^-|z|)
-                    rowLoss += max(z[j], 0) - z[j] * t + _log1p(_exp(-abs(z[j])))
-                    dz?[j] = (logistic(z[j]) - t) * scale
-                }
-            case .meanSquaredError:
-                for j in 0..<nOut {
-                    let diff = z[j] - targets.value(row: r, column: j, width: nOut)
-                    rowLoss += diff * diff
-                    dz?[j] = 2 * diff * scale
-                }
-            }
+            let rowLoss = row(
+                r, logits: logits + r * nOut, dlogits: dlogits.map { $0 + r * nOut },
+                targets: targets, outputs: nOut, scale: scale)
             total += Double(rowLoss) / Double(terms)
         }
         return total
+    }
+
+    /// One row of `forwardBackward`: the loss of row `r` of `targets` (not yet divided by
+    /// `termsPerRow`) from its logits z (nOut), and, if `dz` is given, scale times the
+    /// gradient of that loss with respect to z.
+    @inline(__always)
+    func row(
+        _ r: Int, logits z: UnsafePointer<Float>, dlogits dz: UnsafeMutablePointer<Float>?,
+        targets: Targets, outputs nOut: Int, scale: Float
+    ) -> Float {
+        var rowLoss: Float = 0
+        switch self {
+        case .crossEntropy:
+            var zmax = z[0]
+            for j in 1..<nOut { zmax = max(zmax, z[j]) }
+            var sum: Float = 0
+            for j in 0..<nOut { sum += _exp(z[j] - zmax) }
+            let logSum = _log(sum)
+            switch targets {
+            case .classes(let y):
+                let c = Int(y[r])
+                rowLoss = -(z[c] - zmax - logSum)
+                if let dz {
+                    for j in 0..<nOut { dz[j] = _exp(z[j] - zmax - logSum) * scale }
+                    dz[c] -= scale
+                }
+            case .values(let y):
+                let t = y + r * nOut
+                var tsum: Float = 0
+                for j in 0..<nOut {
+                    tsum += t[j]
+                    if t[j] != 0 { rowLoss -= t[j] * (z[j] - zmax - logSum) }
+                }
+                if let dz {
+                    for j in 0..<nOut { dz[j] = (_exp(z[j] - zmax - logSum) * tsum - t[j]) * scale }
+                }
+            }
+        case .binaryCrossEntropy:
+            for j in 0..<nOut {
+                let t = targets.value(row: r, column: j, width: nOut)
+                // -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + e^-|z|),
+                // and s(z) from the same e^-|z| (as `logistic` computes it).
+                let e = _exp(-abs(z[j]))
+                rowLoss += max(z[j], 0) - z[j] * t + log1pNonNegative(e)
+                if let dz {
+                    let s = z[j] >= 0 ? 1 / (1 + e) : e / (1 + e)
+                    dz[j] = (s - t) * scale
+                }
+            }
+        case .meanSquaredError:
+            for j in 0..<nOut {
+                let diff = z[j] - targets.value(row: r, column: j, width: nOut)
+                rowLoss += diff * diff
+                dz?[j] = 2 * diff * scale
+            }
+        }
+        return rowLoss
     }
 
     /// The model's outputs from its logits, in place: softmax rows, sigmoid units, or the

@@ -36,11 +36,32 @@ extension Network {
     /// Forward, cost and backward for one batch: returns the batch's mean cost and leaves
     /// the gradients in `workspace.gradients`.
     func costAndGradient(_ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, _ workspace: Workspace) -> Double {
+        costAndGradient(input, targets, rows: rows, of: rows, workspace) / Double(rows)
+    }
+
+    /// Forward, cost and backward for `rows` rows that are part of a batch of `batchRows`:
+    /// returns the rows' summed cost and leaves in `workspace.gradients` their share of the
+    /// gradient of the batch's mean cost (the shares of a batch's parts add up to it).
+    /// Models without a hidden layer take the row-by-row kernel (`trainsRowByRow`).
+    func costAndGradient(
+        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace
+    ) -> Double {
+        guard !trainsRowByRow else {
+            return rowByRowCostAndGradient(
+                x: input, indices: nil, targets: targets, rows: 0..<rows, of: batchRows, workspace)
+        }
+        return layeredCostAndGradient(input, targets, rows: rows, of: batchRows, workspace)
+    }
+
+    /// `costAndGradient` through the layers: forward, the loss, backward, with BLAS.
+    func layeredCostAndGradient(
+        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace
+    ) -> Double {
         let logits = forward(input, rows: rows, workspace)
         let sum = loss.forwardBackward(
             dlogits: workspace.delta, logits: logits, targets: targets,
-            rows: rows, outputs: outputCount, normalizer: rows)
+            rows: rows, outputs: outputCount, normalizer: batchRows)
         backward(input, rows: rows, workspace)
-        return sum / Double(rows)
+        return sum
     }
 }

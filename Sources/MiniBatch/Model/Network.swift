@@ -18,8 +18,11 @@ public final class Network: @unchecked Sendable {
     /// (seed, e), so training continues the same sequence of orders.
     public internal(set) var epochsTrained: Int = 0
 
-    /// (parameterCount): W then b for each layer.
-    @usableFromInline let parameters: UnsafeMutablePointer<Float>
+    /// (parameterCount): W then b for each layer. Training moves it between this network's
+    /// own buffer and a second one (each update writes the other), and leaves it in `storage`.
+    @usableFromInline var parameters: UnsafeMutablePointer<Float>
+    /// The network's own parameter buffer.
+    let storage: UnsafeMutablePointer<Float>
 
     /// A new network with initial weights drawn from `seed`.
     /// - Parameters:
@@ -45,7 +48,8 @@ public final class Network: @unchecked Sendable {
         self.layers = layers
         self.loss = loss
         self.parameterCount = offset
-        self.parameters = try allocate(Float.self, count: offset, for: "the parameters")
+        self.storage = try allocate(Float.self, count: offset, for: "the parameters")
+        self.parameters = storage
         initialization.initialize(parameters, layers: layers, seed: seed)
     }
 
@@ -60,7 +64,7 @@ public final class Network: @unchecked Sendable {
             loss: loss, initialization: initialization, seed: seed)
     }
 
-    deinit { deallocate(parameters) }
+    deinit { deallocate(storage) }
 
     public var inputCount: Int { layers[0].nIn }
     public var outputCount: Int { layers[layers.count - 1].nOut }

@@ -21,7 +21,7 @@ final class Monitor: @unchecked Sendable {
     }
 
     /// Runs `body` holding the lock.
-    func locked<R>(_ body: () throws(MiniBatchError) -> R) throws(MiniBatchError) -> R {
+    func locked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body()
@@ -51,7 +51,7 @@ final class Thread {
         }, context)
         if result != 0 {
             Unmanaged<Thread>.fromOpaque(context).release()
-            throw MiniBatchError(.outOfMemory, "cannot start the background reader thread (error \(result))")
+            throw MiniBatchError(.outOfMemory, "cannot start a thread (error \(result))")
         }
     }
 

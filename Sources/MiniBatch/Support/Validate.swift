@@ -56,16 +56,41 @@ public enum Validate {
     /// X (m, nFeatures) and its targets for `network`: shapes, finiteness, class ranges.
     /// - Complexity: O(m * (nFeatures + nOutputs)): every value is read once.
     public static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
+        try shape(data, for: network)
+        try values(data, for: network, team: nil)
+    }
+
+    /// The sizes of X (m, nFeatures) for `network`.
+    static func shape(_ data: DataView, for network: Network) throws(MiniBatchError) {
         try count(data.count, "m")
         try size(data.features, "n_features")
         guard data.features == network.inputCount else {
             throw .invalid("n_features is \(data.features) but the model has \(network.inputCount) inputs")
         }
-        let n = try product(data.count, data.features, "X (m x n_features)")
-        if let bad = firstNonFinite(data.x, count: n) {
+        _ = try product(data.count, data.features, "X (m x n_features)")
+    }
+
+    /// The values of X (finite, read by every member of `team` at once) and of the targets,
+    /// once `shape` has passed.
+    static func values(_ data: DataView, for network: Network, team: Team?) throws(MiniBatchError) {
+        let n = data.count * data.features
+        if let bad = firstNonFinite(data.x, count: n, team: team) {
             throw .invalid("X has a non-finite value (\(data.x[bad])) at row \(bad / data.features), column \(bad % data.features)")
         }
         try targets(data.targets, rows: data.count, for: network)
+    }
+
+    /// `firstNonFinite` with the values split among the members of `team`.
+    static func firstNonFinite(_ values: UnsafePointer<Float>, count: Int, team: Team?) -> Int? {
+        guard let team, team.size > 1, count >= 1 << 20 else { return firstNonFinite(values, count: count) }
+        var found = [Int?](repeating: nil, count: team.size)
+        found.withUnsafeMutableBufferPointer { found in
+            team.run { t in
+                let start = t * count / team.size, end = (t + 1) * count / team.size
+                found[t] = firstNonFinite(values + start, count: end - start).map { $0 + start }
+            }
+        }
+        return found.lazy.compactMap { $0 }.first
     }
 
     /// Targets for `rows` rows of `network`'s outputs.
@@ -123,6 +148,9 @@ public enum Validate {
             throw .invalid("learning_rate must be finite and > 0, got \(options.learningRate)")
         }
         if case .fixed(let b) = options.batchSize { try batchSize(b, count: m) }
+        guard (0...BLASThreads.maxTeam).contains(options.threads) else {
+            throw .invalid("threads must be 0 (automatic) or 1...\(BLASThreads.maxTeam), got \(options.threads)")
+        }
     }
 
     /// A batch size for `m` examples: 1...m.

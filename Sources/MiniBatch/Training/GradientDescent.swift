@@ -30,3 +30,42 @@ public struct GradientDescent: UpdateRule, Sendable {
         return true
     }
 }
+
+extension GradientDescent {
+    /// The update of parameters `range` written into `out`, from the sum, in order, of
+    /// `shards` gradient buffers: out = parameters - learningRate * (g0 + g1 + ...).
+    /// Returns whether every value written is finite.
+    func step(
+        _ parameters: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+        gradients g: UnsafePointer<UnsafeMutablePointer<Float>>, shards: Int, _ range: Range<Int>
+    ) -> Bool {
+        let rate = learningRate
+        // An integer max over the magnitude bits vectorises; >= the exponent of Inf is not finite.
+        var largest: UInt32 = 0
+        let g0 = g[0]
+        switch shards {
+        case 1:
+            for i in range {
+                let v = parameters[i] - rate * g0[i]
+                out[i] = v
+                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+            }
+        case 2:
+            let g1 = g[1]
+            for i in range {
+                let v = parameters[i] - rate * (g0[i] + g1[i])
+                out[i] = v
+                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+            }
+        default:
+            for i in range {
+                var sum = g0[i]
+                for t in 1..<shards { sum += g[t][i] }
+                let v = parameters[i] - rate * sum
+                out[i] = v
+                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+            }
+        }
+        return largest < 0x7F80_0000
+    }
+}

@@ -23,24 +23,26 @@ extension Network {
         progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
         try Validate.training(options, count: data.count)
-        try Validate.data(data, for: self)
+        try Validate.shape(data, for: self)
         let batchSize = try resolve(options.batchSize, count: data.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: data.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        let step = try TrainingStep(for: self, partition: partition, options: options)
+        defer { step.finish() }
+        try Validate.values(data, for: self, team: step.team)
         let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options)
-        try train(batches, partition: partition, options: options, history: history, progress: progress)
+        try train(batches, partition: partition, step: step, options: options, history: history, progress: progress)
     }
 
     /// The training loop over any source of mini-batches, already validated.
+    /// - Parameter step: made for this partition and options; the caller finishes it.
     func train(
-        _ source: BatchSource, partition: Partition, options: TrainingOptions, history: History?,
-        progress: ((Progress) -> ProgressAction)?
+        _ source: BatchSource, partition: Partition, step: TrainingStep, options: TrainingOptions,
+        history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
         let batches = partition.batchCount
-        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: true)
         history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
-        var rule = GradientDescent(learningRate: options.learningRate)
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
@@ -48,13 +50,12 @@ extension Network {
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             for b in 0..<batches {
                 let rows = partition.batch(b).count
-                let (input, targets) = try source.batch(b)
-                let cost = costAndGradient(input, targets, rows: rows, workspace)
+                let cost = try step.costAndGradient(source, batch: b, rows: rows)
                 guard cost.isFinite else {
                     throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b) in epoch \(order) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 history?.recordBatch(cost)
-                guard rule.update(parameters, gradients: workspace.gradients!, count: parameterCount) else {
+                guard step.update() else {
                     throw MiniBatchError(.diverged, "training diverged: the update of batch \(b) in epoch \(order) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 costSum += cost * Double(rows)
@@ -81,11 +82,30 @@ extension Network {
 protocol BatchSource: AnyObject {
     /// Prepares epoch `epoch` (counted over the model's life): draws its order.
     func startEpoch(_ epoch: UInt64) throws(MiniBatchError)
-    /// The inputs (rows, nIn) and targets of batch `index` of the partition, valid until
-    /// the next call. Throws if the rows cannot be had (a file error, bad values in a file).
+    /// Where the inputs (rows, nIn) and targets of batch `index` of the partition are,
+    /// valid until the next call; the rows are there once `fill` has run on all of them.
+    /// Throws if the rows cannot be had (a file error, bad values in a file).
     func batch(_ index: Int) throws(MiniBatchError) -> (UnsafePointer<Float>, Targets)
+    /// Puts rows `rows` (counted within the batch) of batch `index` where `batch` said.
+    /// Called after `batch(index)`, from any thread, for disjoint ranges at once.
+    func fill(_ index: Int, rows: Range<Int>)
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
+    /// Batch `index` where its rows already are, when that is not `batch(index)`: row i of
+    /// the batch is row `indices[i]` of x, and targets are indexed like x. Nil if the
+    /// rows must be put in place (`batch` and `fill`).
+    func rowsInPlace(_ index: Int) -> RowsInPlace?
+}
+
+/// Rows of a batch left where they are: row i is row `indices[i]` of x and of targets.
+struct RowsInPlace {
+    var x: UnsafePointer<Float>
+    var indices: UnsafePointer<Int>
+    var targets: Targets
+}
+
+extension BatchSource {
+    func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
 }
 
 /// Mini-batches of in-memory data: gathered by the epoch's permutation into reused buffers,
@@ -112,9 +132,19 @@ final class MemoryBatches: BatchSource {
     }
 
     func batch(_ index: Int) -> (UnsafePointer<Float>, Targets) {
-        let rows = partition.batch(index)
-        if let gather { return gather.batch(rows) }
-        return (data.x + rows.lowerBound * data.features, data.targets.advanced(by: rows.lowerBound, width: outputs))
+        if let gather { return gather.buffers }
+        let start = partition.batch(index).lowerBound
+        return (data.x + start * data.features, data.targets.advanced(by: start, width: outputs))
+    }
+
+    func fill(_ index: Int, rows: Range<Int>) {
+        gather?.gather(partition.batch(index).lowerBound, rows: rows)
+    }
+
+    func rowsInPlace(_ index: Int) -> RowsInPlace? {
+        guard let gather else { return nil }
+        return RowsInPlace(
+            x: data.x, indices: gather.permutation + partition.batch(index).lowerBound, targets: data.targets)
     }
 
     func finish() {}
@@ -160,18 +190,28 @@ final class BatchGather {
         Permutation.fill(UnsafeMutableBufferPointer(start: permutation, count: data.count), seed: seed, epoch: epoch)
     }
 
-    /// Gathers the rows `permutation[rows]` of X and y into the batch buffers.
-    func batch(_ rows: Range<Int>) -> (UnsafePointer<Float>, Targets) {
-        let indices = UnsafeBufferPointer(start: permutation + rows.lowerBound, count: rows.count)
+    /// The batch buffers: X (batchSize, nIn) and the targets.
+    var buffers: (UnsafePointer<Float>, Targets) {
+        switch data.targets {
+        case .values: return (UnsafePointer(x), .values(y.assumingMemoryBound(to: Float.self)))
+        case .classes: return (UnsafePointer(x), .classes(y.assumingMemoryBound(to: Int32.self)))
+        }
+    }
+
+    /// Gathers rows `rows` of the batch that starts at `start` of the permutation: buffer
+    /// row r gets X and y row `permutation[start + r]`.
+    func gather(_ start: Int, rows: Range<Int>) {
+        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
         let floatBytes = MemoryLayout<Float>.stride
-        Shuffle.gatherRows(x, data.x, rowBytes: data.features * floatBytes, rows: indices)
+        let xBytes = data.features * floatBytes
+        Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x, rowBytes: xBytes, rows: indices)
         switch data.targets {
         case .values(let source):
-            Shuffle.gatherRows(y, source, rowBytes: outputs * floatBytes, rows: indices)
-            return (UnsafePointer(x), .values(y.assumingMemoryBound(to: Float.self)))
+            let yBytes = outputs * floatBytes
+            Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
         case .classes(let source):
-            Shuffle.gatherRows(y, source, rowBytes: MemoryLayout<Int32>.stride, rows: indices)
-            return (UnsafePointer(x), .classes(y.assumingMemoryBound(to: Int32.self)))
+            let yBytes = MemoryLayout<Int32>.stride
+            Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
         }
     }
 }

@@ -21,11 +21,20 @@ public struct TrainingOptions: Sendable {
     public var lastBatch: LastBatch = .keep
     /// Bytes of working memory the automatic batch size may use; 0 means no limit.
     public var memoryBudget: Int = 0
+    /// Threads that share each mini-batch: its rows are split into that many contiguous
+    /// shards (at least 16 rows each), each shard's gradient is computed on its own thread
+    /// and the shards' gradients are summed in order. 0 (the default) uses as many as
+    /// OpenBLAS would (`OPENBLAS_NUM_THREADS`, else the CPUs). With more than one, the
+    /// process's OpenBLAS runs single-threaded while training runs. The same seed gives
+    /// bit-identical weights for the same thread count; other counts differ by rounding.
+    public var threads: Int = 0
 
     public init(
         epochs: Int = 10, batchSize: BatchSize = .automatic, learningRate: Float = 0.01,
-        seed: UInt64 = 0, shuffle: Bool = true, lastBatch: LastBatch = .keep, memoryBudget: Int = 0
+        seed: UInt64 = 0, shuffle: Bool = true, lastBatch: LastBatch = .keep, memoryBudget: Int = 0,
+        threads: Int = 0
     ) {
+        self.threads = threads
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate

@@ -221,6 +221,7 @@ class mb_train_options(Structure):
         ("memory_budget", c_size_t),  # size_t memory_budget;
         ("progress", mb_progress_fn),  # mb_progress_fn progress;
         ("user_data", c_void_p),  # void *user_data;
+        ("threads", c_int),  # int threads;
     ]
 
 

@@ -647,6 +647,7 @@ class Network(_Handle):
         memory_budget: int = 0,
         callback: Optional[Callable[[Progress], Any]] = None,
         history: Optional[History] = None,
+        threads: int = 0,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -659,6 +660,9 @@ class Network(_Handle):
 
         With one batch of all m rows (``batch_size=m``, or 'auto' for m < 2000) the rows
         are used in their stored order (the library does not permute a single batch).
+
+        ``threads``: threads that share each mini-batch (0: as many as OpenBLAS uses).
+        The same seed gives bit-identical weights for the same thread count.
 
         ``callback(progress)`` runs after every epoch; a truthy return value stops
         training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
@@ -675,14 +679,14 @@ class Network(_Handle):
             return self.train_dataset(
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
-                callback=callback, history=history,
+                callback=callback, history=history, threads=threads,
             )
         x = self._x(X)
         m, n = x.shape
         ya, yt = self._targets(y, m)
         opts, state, history = self._train_options(
             m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
-            callback, history,
+            callback, history, threads,
         )
 
         def run() -> int:
@@ -706,6 +710,7 @@ class Network(_Handle):
         memory_budget: int = 0,
         callback: Optional[Callable[[Progress], Any]] = None,
         history: Optional[History] = None,
+        threads: int = 0,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
@@ -725,7 +730,7 @@ class Network(_Handle):
             )
         opts, state, history = self._train_options(
             int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
-            memory_budget, callback, history,
+            memory_budget, callback, history, threads,
         )
 
         def run() -> int:
@@ -760,6 +765,7 @@ class Network(_Handle):
     def _train_options(
         self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,
         shuffle: Any, drop_last: Any, memory_budget: Any, callback: Any, history: Any,
+        threads: Any = 0,
     ) -> tuple[_lib.mb_train_options, "_TrainState", History]:
         """Checks the training arguments in Python and fills mb_train_options."""
         opts = _lib.mb_train_options()
@@ -784,6 +790,10 @@ class Network(_Handle):
         opts.shuffle = 1 if shuffle else 0
         opts.last_batch = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
         opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")
+        n_threads = as_nonneg_int(threads, "threads")
+        if n_threads > 256:
+            raise ValueError(f"threads must be 0 (automatic) or 1..256, got {threads!r}")
+        opts.threads = n_threads
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
         if history is None:

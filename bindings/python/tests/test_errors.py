@@ -119,7 +119,7 @@ def test_defaults_match_header():
     L.mb_train_options_init(ctypes.byref(t))
     assert t.epochs == 10 and t.batch_size == -1 and t.seed == 0 and t.shuffle != 0
     assert t.learning_rate == pytest.approx(0.01) and t.last_batch == 0 and t.memory_budget == 0
-    assert not t.progress and not t.user_data
+    assert not t.progress and not t.user_data and t.threads == 0
 
 
 # ---------------------------------------------------------------------------------------

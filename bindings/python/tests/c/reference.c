@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, learning_rate); OFF(mb_train_options, seed);
         OFF(mb_train_options, shuffle); OFF(mb_train_options, last_batch);
         OFF(mb_train_options, memory_budget); OFF(mb_train_options, progress);
-        OFF(mb_train_options, user_data);
+        OFF(mb_train_options, user_data); OFF(mb_train_options, threads);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
         OFF(mb_dataset_options, memory_budget);

@@ -1,0 +1,124 @@
+import Testing
+@testable import MiniBatch
+
+/// The fast paths against the reference path: a team of threads splitting each batch, and
+/// the row-by-row kernel of models without a hidden layer, against one thread and BLAS.
+struct ThreadTests {
+    static let m = 2048, features = 40
+    static let x = Fixture.uniform(m * features, seed: 11)
+    static let classes = Fixture.classes(m, classes: 10, seed: 12)
+    static let labels = Fixture.classes(m, classes: 2, seed: 13)
+
+    static func mlp() throws -> Network {
+        try Network(layerSizes: [features, 64, 10], hiddenActivation: .relu, loss: .crossEntropy, seed: 5)
+    }
+
+    /// Trains a fresh `make()` with `threads` and returns its parameters.
+    static func trained(_ make: () throws -> Network, threads: Int, batch: Int, binary: Bool = false) throws -> [Float] {
+        let network = try make()
+        let options = TrainingOptions(epochs: 3, batchSize: .fixed(batch), learningRate: 0.1, seed: 9, threads: threads)
+        try network.train(x: x, classes: binary ? labels : classes, features: features, options: options)
+        return network.parameterArray
+    }
+
+    static func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max()!
+    }
+
+    @Test func shardsAreCutAsDocumented() throws {
+        let network = try Self.mlp()
+        // At least 64 rows per shard, never more shards than threads.
+        #expect(TrainingStep.shards(rows: 64, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 128, network: network, team: 2) == 2)
+        #expect(TrainingStep.shards(rows: 512, network: network, team: 3) == 3)
+        #expect(TrainingStep.shards(rows: 512, network: network, team: 1) == 1)
+        // A tiny model is not worth a second thread.
+        let tiny = try Network(layerSizes: [2, 4, 1], loss: .binaryCrossEntropy)
+        #expect(TrainingStep.shards(rows: 256, network: tiny, team: 2) == 1)
+    }
+
+    @Test(arguments: [2, 3])
+    func aTeamMatchesOneThread(threads: Int) throws {
+        for batch in [128, 256, 2048] {
+            let one = try Self.trained(Self.mlp, threads: 1, batch: batch)
+            let team = try Self.trained(Self.mlp, threads: threads, batch: batch)
+            // Only the order of the sums differs: float32 rounding over 3 epochs.
+            #expect(Self.largestDifference(one, team) < 1e-4, "batch \(batch)")
+            #expect(one != team, "batch \(batch): the batches were not split")
+        }
+    }
+
+    @Test func aTeamIsBitIdenticalRunToRun() throws {
+        for batch in [256, 2048] {
+            let a = try Self.trained(Self.mlp, threads: 2, batch: batch)
+            let b = try Self.trained(Self.mlp, threads: 2, batch: batch)
+            #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
+        }
+    }
+
+    @Test func trainingGivesOpenBLASItsThreadsBack() throws {
+        let before = BLASThreads.available
+        _ = try Self.trained(Self.mlp, threads: 2, batch: 256)
+        #expect(BLASThreads.available == before)
+    }
+
+    @Test func rowByRowGradientMatchesTheBLASPath() throws {
+        // Logistic regression (one sigmoid output) and softmax regression (3 classes).
+        for (loss, outputs) in [(Loss.binaryCrossEntropy, 1), (.crossEntropy, 3)] {
+            let network = try Network(layerSizes: [Self.features, outputs], loss: loss, seed: 4)
+            #expect(network.trainsRowByRow)
+            let rows = 300
+            let targets: [Int32] = outputs == 1 ? Array(Self.labels[0..<rows]) : Self.classes[0..<rows].map { $0 % 3 }
+            let reference = try Workspace(for: network, capacity: rows, backward: true)
+            let direct = try Workspace(for: network, capacity: rows, backward: true)
+            try Self.x.withUnsafeBufferPointer { x in
+                try targets.withUnsafeBufferPointer { y in
+                    let cost = network.layeredCostAndGradient(x.baseAddress!, .classes(y.baseAddress!), rows: rows, of: rows, reference)
+                    let rowCost = network.rowByRowCostAndGradient(
+                        x: x.baseAddress!, indices: nil, targets: .classes(y.baseAddress!), rows: 0..<rows,
+                        of: rows, direct)
+                    #expect(abs(cost - rowCost) <= 1e-5 * abs(cost))
+                    let a = UnsafeBufferPointer(start: reference.gradients!, count: network.parameterCount)
+                    let b = UnsafeBufferPointer(start: direct.gradients!, count: network.parameterCount)
+                    let scale = a.map(abs).max()!
+                    #expect(Self.largestDifference(Array(a), Array(b)) <= 1e-5 * scale, "\(loss)")
+                    _ = try #require(scale > 0)
+                }
+            }
+        }
+    }
+
+    @Test func rowByRowTrainingMatchesTheGatheredBatches() throws {
+        // In-place rows (read through the permutation) against a file-like source whose
+        // batches are gathered first: the same kernel, so the same bits.
+        let make = { try Network(layerSizes: [Self.features, 1], loss: .binaryCrossEntropy, seed: 2) }
+        let a = try make(), b = try make()
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(256), learningRate: 0.5, seed: 4, threads: 2)
+        try a.train(x: Self.x, classes: Self.labels, features: Self.features, options: options)
+        // Pre-shuffled data without shuffling visits the same rows in the same batches.
+        for epoch in 0..<2 {
+            let perm = Permutation.make(count: Self.m, seed: 4, epoch: UInt64(epoch))
+            let xs = perm.flatMap { Self.x[$0 * Self.features..<($0 + 1) * Self.features] }
+            let ys = perm.map { Self.labels[$0] }
+            var unshuffled = options
+            unshuffled.epochs = 1
+            unshuffled.shuffle = false
+            try b.train(x: xs, classes: ys, features: Self.features, options: unshuffled)
+        }
+        #expect(a.parameterArray.map(\.bitPattern) == b.parameterArray.map(\.bitPattern))
+        // And one thread against two: rounding only.
+        let one = try Self.trained(make, threads: 1, batch: 256, binary: true)
+        let two = try Self.trained(make, threads: 2, batch: 256, binary: true)
+        #expect(Self.largestDifference(one, two) < 1e-5)
+    }
+
+    @Test func aTeamRunsEveryMemberEveryRound() throws {
+        let team = try Team(size: 3)
+        var seen = [Int](repeating: 0, count: 3)
+        seen.withUnsafeMutableBufferPointer { seen in
+            for _ in 0..<1000 { team.run { member in seen[member] += 1 } }
+        }
+        team.stop()
+        #expect(seen == [1000, 1000, 1000])
+    }
+}
