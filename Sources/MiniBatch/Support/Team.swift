@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 
 /// A fixed group of threads that run one job together: `run` hands the same job to every
@@ -70,8 +75,11 @@ final class Team: @unchecked Sendable {
 
 /// A counter that threads wait on until it reaches a value: spinning first, then asleep.
 final class Signal: @unchecked Sendable {
-    /// Loads of the counter before a waiter sleeps: a few hundred microseconds.
-    private static let spins = 200_000
+    /// Loads of the counter before a waiter starts yielding: a few microseconds.
+    private static let spins = 4_000
+    /// Yields of the processor before a waiter sleeps: up to about a hundred microseconds,
+    /// during which another thread that is ready (a file reader) can run.
+    private static let yields = 200
     private let value = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let monitor = Monitor()
@@ -90,6 +98,10 @@ final class Signal: @unchecked Sendable {
     /// that got it there is visible afterwards.
     func wait(untilAtLeast target: Int) {
         for _ in 0..<Signal.spins where value.load(ordering: .acquiring) >= target { return }
+        for _ in 0..<Signal.yields {
+            sched_yield()
+            if value.load(ordering: .acquiring) >= target { return }
+        }
         monitor.locked {
             sleepers.add(1, ordering: .sequentiallyConsistent)
             monitor.wait { value.load(ordering: .sequentiallyConsistent) >= target }
