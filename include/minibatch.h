@@ -33,7 +33,7 @@
  *             a handle are thread-safe. Matrix products run in OpenBLAS, whose own thread
  *             count is set with OPENBLAS_NUM_THREADS.
  * Numbers.    Results are bit-identical for the same inputs, seed, library version and
- *             OpenBLAS thread count on the same machine.
+ *             training thread count (mb_train_options.threads) on the same machine.
  */
 #ifndef MINIBATCH_H
 #define MINIBATCH_H
