@@ -114,11 +114,11 @@ struct ThreadTests {
 
     @Test func aTeamRunsEveryMemberEveryRound() throws {
         let team = try Team(size: 3)
-        var seen = [Int](repeating: 0, count: 3)
-        seen.withUnsafeMutableBufferPointer { seen in
-            for _ in 0..<1000 { team.run { member in seen[member] += 1 } }
-        }
+        let seen = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        defer { seen.deallocate() }
+        seen.initialize(repeating: 0, count: 3)
+        for _ in 0..<1000 { team.run { member in seen[member] += 1 } }
         team.stop()
-        #expect(seen == [1000, 1000, 1000])
+        #expect(Array(UnsafeBufferPointer(start: seen, count: 3)) == [1000, 1000, 1000])
     }
 }

@@ -39,17 +39,17 @@ final class Team: @unchecked Sendable {
     deinit { stop() }
 
     /// Runs `job(member)` on every member, `job(0)` on the calling thread, and returns when
-    /// all have returned. The members' writes are visible to the caller afterwards.
-    func run(_ job: (Int) -> Void) {
+    /// all have returned. The members' writes are visible to the caller afterwards. (The
+    /// job is escaping so that a caller can make it once: handing a team a non-escaping
+    /// closure would allocate on every call.)
+    func run(_ job: @escaping (Int) -> Void) {
         guard !threads.isEmpty else { return job(0) }
-        withoutActuallyEscaping(job) { job in
-            self.job = job
-            rounds += 1
-            started.add()
-            job(0)
-            finished.wait(untilAtLeast: rounds * threads.count)
-            self.job = nil
-        }
+        self.job = job
+        rounds += 1
+        started.add()
+        job(0)
+        finished.wait(untilAtLeast: rounds * threads.count)
+        self.job = nil
     }
 
     /// Ends the members' threads (idempotent).

@@ -83,14 +83,13 @@ public enum Validate {
     /// `firstNonFinite` with the values split among the members of `team`.
     static func firstNonFinite(_ values: UnsafePointer<Float>, count: Int, team: Team?) -> Int? {
         guard let team, team.size > 1, count >= 1 << 20 else { return firstNonFinite(values, count: count) }
-        var found = [Int?](repeating: nil, count: team.size)
-        found.withUnsafeMutableBufferPointer { found in
-            team.run { t in
-                let start = t * count / team.size, end = (t + 1) * count / team.size
-                found[t] = firstNonFinite(values + start, count: end - start).map { $0 + start }
-            }
+        let found = UnsafeMutablePointer<Int?>.allocate(capacity: team.size)
+        defer { found.deallocate() }
+        team.run { t in
+            let start = t * count / team.size, end = (t + 1) * count / team.size
+            found[t] = firstNonFinite(values + start, count: end - start).map { $0 + start }
         }
-        return found.lazy.compactMap { $0 }.first
+        return (0..<team.size).lazy.compactMap { found[$0] }.first
     }
 
     /// Targets for `rows` rows of `network`'s outputs.

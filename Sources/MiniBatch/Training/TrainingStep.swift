@@ -73,6 +73,7 @@ final class TrainingStep {
         }
         holdsBLAS = size > 1
         if holdsBLAS { BLASThreads.acquire() }
+        job = { [unowned self] t in self.member(t) }
     }
 
     /// Leaves the network's parameters in its own buffer and frees the rest.
@@ -95,29 +96,18 @@ final class TrainingStep {
     func costAndGradient(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) -> Double {
         let shards = TrainingStep.shards(rows: rows, network: network, team: team.size)
         shardsUsed = shards
-        let work: (Int) -> Void
-        if network.trainsRowByRow, let inPlace = source.rowsInPlace(index) {
-            // Models without a hidden layer read each row where it is: no gather.
-            work = { t in
-                guard t < shards else { return }
-                let start = t * rows / shards, end = (t + 1) * rows / shards
-                self.costs[t] = self.network.rowByRowCostAndGradient(
-                    x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
-                    rows: start..<end, of: rows, self.workspaces[t])
-            }
+        // Models without a hidden layer read each row where it is: no gather.
+        let inPlace = network.trainsRowByRow ? source.rowsInPlace(index) : nil
+        let input: UnsafePointer<Float>, targets: Targets
+        if let inPlace {
+            (input, targets) = (inPlace.x, inPlace.targets)
         } else {
-            let (input, targets) = try source.batch(index)
-            let nIn = network.inputCount, nOut = network.outputCount
-            work = { t in
-                guard t < shards else { return }
-                let start = t * rows / shards, end = (t + 1) * rows / shards
-                source.fill(index, rows: start..<end)
-                self.costs[t] = self.network.costAndGradient(
-                    input + start * nIn, targets.advanced(by: start, width: nOut), rows: end - start,
-                    of: rows, self.workspaces[t])
-            }
+            (input, targets) = try source.batch(index)
         }
-        if shards == 1 { work(0) } else { team.run(work) }
+        batch = Batch(source: source, index: index, rows: rows, shards: shards, inPlace: inPlace,
+                      input: input, targets: targets)
+        defer { batch = nil }
+        run(.gradient, members: shards)
         var sum = 0.0
         for t in 0..<shards { sum += costs[t] }
         return sum / Double(rows)
@@ -126,17 +116,67 @@ final class TrainingStep {
     /// Applies the gradient of the last `costAndGradient`: false, with the parameters
     /// unchanged, if any new value would not be finite.
     func update() -> Bool {
-        let count = network.parameterCount, shards = shardsUsed
-        let from = UnsafePointer(network.parameters), into = spare
-        let members = count >= TrainingStep.minimumSplitUpdate ? team.size : 1
-        let work = { (t: Int) in
-            let range = (t * count / members)..<((t + 1) * count / members)
-            self.finite[t] = self.rule.step(from, into: into, gradients: self.gradients, shards: shards, range)
-        }
-        if members == 1 { work(0) } else { team.run(work) }
+        let members = updateMembers
+        run(.update, members: members)
         for t in 0..<members where !finite[t] { return false }
-        spare = network.parameters
-        network.parameters = into
+        swap(&spare, &network.parameters)
         return true
+    }
+
+    // MARK: - The members' work
+
+    /// What the members work on: a batch's gradient, or the update.
+    private enum Phase {
+        case gradient
+        case update
+    }
+
+    /// The batch of the current gradient phase.
+    private struct Batch {
+        var source: BatchSource
+        var index: Int
+        var rows: Int
+        var shards: Int
+        var inPlace: RowsInPlace?
+        var input: UnsafePointer<Float>
+        var targets: Targets
+    }
+
+    private var phase = Phase.gradient
+    private var batch: Batch?
+    /// `member`, made once: a closure made per batch would allocate per batch.
+    private var job: ((Int) -> Void)?
+    /// Members of the update: the whole team, unless the parameters are too few to share.
+    private var updateMembers: Int {
+        network.parameterCount >= TrainingStep.minimumSplitUpdate ? team.size : 1
+    }
+
+    /// Runs `phase` on members 0..<members: on the calling thread alone if that is one.
+    private func run(_ phase: Phase, members: Int) {
+        self.phase = phase
+        if members == 1 { member(0) } else { team.run(job!) }
+    }
+
+    private func member(_ t: Int) {
+        switch phase {
+        case .gradient:
+            guard let batch, t < batch.shards else { return }
+            let start = t * batch.rows / batch.shards, end = (t + 1) * batch.rows / batch.shards
+            if let inPlace = batch.inPlace {
+                costs[t] = network.rowByRowCostAndGradient(
+                    x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
+                    rows: start..<end, of: batch.rows, workspaces[t])
+            } else {
+                batch.source.fill(batch.index, rows: start..<end)
+                costs[t] = network.costAndGradient(
+                    batch.input + start * network.inputCount,
+                    batch.targets.advanced(by: start, width: network.outputCount),
+                    rows: end - start, of: batch.rows, workspaces[t])
+            }
+        case .update:
+            let count = network.parameterCount, members = updateMembers
+            let range = (t * count / members)..<((t + 1) * count / members)
+            finite[t] = rule.step(network.parameters, into: spare, gradients: gradients, shards: shardsUsed, range)
+        }
     }
 }
