@@ -31,7 +31,8 @@
  *             it (mb_train, mb_model_set_parameters, mb_history_clear, *_free); calls that
  *             take a const handle may run concurrently with each other. Functions without
  *             a handle are thread-safe. Matrix products run in OpenBLAS, whose own thread
- *             count is set with OPENBLAS_NUM_THREADS.
+ *             count is set with OPENBLAS_NUM_THREADS; training splits each mini-batch across
+ *             its own threads instead (mb_train_options.threads).
  * Numbers.    Results are bit-identical for the same inputs, seed, library version and
  *             training thread count (mb_train_options.threads) on the same machine.
  */
