@@ -365,8 +365,9 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
 /* The estimated bytes training `model` with one thread allocates for one batch size: the
  * gathered batch (batch_size * (n_inputs + n_outputs) floats), the activations of every
  * layer and two gradient buffers of the widest layer (batch_size floats per unit), the
- * gradient of the parameters and the updated parameters (2 * n_parameters floats), and the
- * permutation (8 bytes per example is not included: it depends on m). Each further thread
+ * gradient of the parameters, the updated parameters and the parameters at the start of
+ * the call (3 * n_parameters floats; see mb_train for the last). The permutation (8 bytes
+ * per example) is not included: it depends on m. Each further thread
  * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
  * shared. The caller's data is not counted. */
 mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);
@@ -398,6 +399,9 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
  * permutation cannot change that gradient except for rounding, and no copy is made.
  * options may be NULL for the defaults. history may be NULL; otherwise every batch cost and
  * epoch cost is appended to it (also for the epochs before a failure).
+ * X's values are checked as the first epoch reads them, not in a pass of their own: a NaN
+ * or Inf returns MB_ERR_INVALID_ARGUMENT (naming its row and column) with the model, its
+ * epochs_trained and the history as they were before the call.
  * Continuing: the model counts its epochs, so two calls of 5 epochs give the same weights
  * as one call of 10 with the same data and options.
  * Returns MB_ERR_DIVERGED if a cost or an updated weight is NaN or Inf: the update that

@@ -170,6 +170,53 @@ struct TrainingTests {
         }
         #expect(network.parameterArray == before && network.epochsTrained == 0)
     }
+
+    /// X's values are checked as the first epoch reads them, so a NaN or Inf is met after
+    /// earlier batches have updated the model: the call must put back the parameters, the
+    /// epoch count and the history, and name the value's place in X.
+    @Test(arguments: [
+        // (layer sizes, loss, batch size, shuffle, threads): gathered rows, rows read in
+        // place (no hidden layer, <= 4 outputs), unshuffled, one batch, a team of two (40
+        // inputs make batches of 256 worth two shards).
+        ([40, 8, 3], Loss.crossEntropy, 32, true, 1),
+        ([40, 1], Loss.binaryCrossEntropy, 32, true, 1),
+        ([40, 3], Loss.crossEntropy, 32, true, 1),
+        ([40, 1], Loss.binaryCrossEntropy, 32, false, 1),
+        ([40, 8, 3], Loss.crossEntropy, 32, false, 1),
+        ([40, 8, 3], Loss.crossEntropy, 512, true, 1),
+        ([40, 1], Loss.binaryCrossEntropy, 512, true, 2),
+        ([40, 8, 3], Loss.crossEntropy, 256, true, 2),
+        ([40, 1], Loss.binaryCrossEntropy, 256, true, 2),
+    ])
+    func nonFiniteXMetMidEpochChangesNothing(
+        sizes: [Int], loss: Loss, batchSize: Int, shuffle: Bool, threads: Int
+    ) throws {
+        let m = 512, n = 40, classes = loss == .binaryCrossEntropy ? 2 : sizes.last!
+        let x = Fixture.uniform(m * n, seed: 7), y = Fixture.classes(m, classes: classes)
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(batchSize), learningRate: 0.1, shuffle: shuffle, threads: threads)
+        for value in [Float.nan, .infinity, -.infinity] {
+            for (row, column) in [(m - 1, 39), (301, 0), (0, 17)] {
+                let network = try Network(layerSizes: sizes, hiddenActivation: .relu, loss: loss, seed: 3)
+                let history = History()
+                try network.train(x: x, classes: y, features: n, options: options, history: history)
+                let parameters = network.parameterArray
+                let (batchCosts, epochCosts) = (history.batchCosts, history.epochCosts)
+                var bad = x
+                bad[row * n + column] = value
+                let failure = Fixture.failure { () throws(MiniBatchError) in
+                    try network.train(x: bad, classes: y, features: n, options: options, history: history)
+                }
+                #expect(failure?.kind == .invalidArgument)
+                #expect(failure?.message == "X has a non-finite value (\(value)) at row \(row), column \(column)")
+                #expect(network.parameterArray == parameters)
+                #expect(network.epochsTrained == 2)
+                #expect(history.batchCosts == batchCosts && history.epochCosts == epochCosts)
+                // The same call on good data goes on from there.
+                try network.train(x: x, classes: y, features: n, options: options, history: history)
+                #expect(network.epochsTrained == 4 && history.epochCosts.count == 4)
+            }
+        }
+    }
 }
 
 struct BatchSizeTests {
@@ -186,8 +233,8 @@ struct BatchSizeTests {
     @Test func workingMemoryFollowsItsFormula() throws {
         let network = try Network(layerSizes: [10, 20, 5])
         // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus
-        // gradients and the updated parameters.
-        let floats = 64 * (15 + 25 + 40) + 2 * network.parameterCount
+        // gradients, the updated parameters and the parameters at the start of the call.
+        let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount
         #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
     }
 }

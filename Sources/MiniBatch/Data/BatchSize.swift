@@ -4,7 +4,8 @@ extension Network {
     /// The working memory, in bytes, that training with one thread allocates for
     /// `batchSize`: the gathered batch (batchSize x (nIn + nOut) floats), every layer's
     /// output (batchSize floats per unit), two gradient buffers of the widest layer, the
-    /// parameter gradients and the updated parameters. Each further thread adds its own
+    /// parameter gradients, the updated parameters and the parameters at the start of the
+    /// call (kept until the first epoch has checked X's values). Each further thread adds its own
     /// parameter gradients. The caller's data and the permutation (8 bytes per example) are
     /// not counted.
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
@@ -12,7 +13,7 @@ extension Network {
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
         let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
         let work = try Validate.product(batchSize, units, "the activations")
-        let (floats, overflow) = (batch + work).addingReportingOverflow(2 * parameterCount)
+        let (floats, overflow) = (batch + work).addingReportingOverflow(3 * parameterCount)
         guard !overflow, floats <= Int.max / 8 else { throw .invalid("batch_size \(batchSize) is too large") }
         return floats * MemoryLayout<Float>.stride
     }

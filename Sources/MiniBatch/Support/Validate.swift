@@ -57,7 +57,10 @@ public enum Validate {
     /// - Complexity: O(m * (nFeatures + nOutputs)): every value is read once.
     public static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
         try shape(data, for: network)
-        try values(data, for: network, team: nil)
+        if let bad = firstNonFinite(data.x, count: data.count * data.features) {
+            throw NonFinite(data, at: bad).error
+        }
+        try targets(data.targets, rows: data.count, for: network)
     }
 
     /// The sizes of X (m, nFeatures) for `network`.
@@ -68,28 +71,6 @@ public enum Validate {
             throw .invalid("n_features is \(data.features) but the model has \(network.inputCount) inputs")
         }
         _ = try product(data.count, data.features, "X (m x n_features)")
-    }
-
-    /// The values of X (finite, read by every member of `team` at once) and of the targets,
-    /// once `shape` has passed.
-    static func values(_ data: DataView, for network: Network, team: Team?) throws(MiniBatchError) {
-        let n = data.count * data.features
-        if let bad = firstNonFinite(data.x, count: n, team: team) {
-            throw .invalid("X has a non-finite value (\(data.x[bad])) at row \(bad / data.features), column \(bad % data.features)")
-        }
-        try targets(data.targets, rows: data.count, for: network)
-    }
-
-    /// `firstNonFinite` with the values split among the members of `team`.
-    static func firstNonFinite(_ values: UnsafePointer<Float>, count: Int, team: Team?) -> Int? {
-        guard let team, team.size > 1, count >= 1 << 20 else { return firstNonFinite(values, count: count) }
-        let found = UnsafeMutablePointer<Int?>.allocate(capacity: team.size)
-        defer { found.deallocate() }
-        team.run { t in
-            let start = t * count / team.size, end = (t + 1) * count / team.size
-            found[t] = firstNonFinite(values + start, count: end - start).map { $0 + start }
-        }
-        return (0..<team.size).lazy.compactMap { found[$0] }.first
     }
 
     /// Targets for `rows` rows of `network`'s outputs.
@@ -186,6 +167,34 @@ public enum Validate {
             for i in 0..<count { largest = max(largest, bits[i] & 0x7FFF_FFFF) }
             return largest < 0x7F80_0000
         }
+    }
+}
+
+/// A NaN or Inf in X: where it is, for the message that names it.
+struct NonFinite {
+    var row: Int
+    var column: Int
+    var value: Float
+
+    /// The value at flat index `index` of `data`'s X.
+    init(_ data: DataView, at index: Int) {
+        row = index / data.features
+        column = index % data.features
+        value = data.x[index]
+    }
+
+    /// The first non-finite value of row `row` of `data`'s X, if there is one.
+    init?(_ data: DataView, row: Int) {
+        let values = data.x + row * data.features
+        guard !Validate.allFinite(values, count: data.features),
+              let column = Validate.firstNonFinite(values, count: data.features) else { return nil }
+        self.row = row
+        self.column = column
+        value = values[column]
+    }
+
+    var error: MiniBatchError {
+        .invalid("X has a non-finite value (\(value)) at row \(row), column \(column)")
     }
 }
 

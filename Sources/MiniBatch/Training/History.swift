@@ -22,5 +22,10 @@ public final class History: @unchecked Sendable {
     }
 
     func recordBatch(_ cost: Double) { batchCosts.append(cost) }
+    /// Drops the costs after the first `batches` and `epochs`.
+    func truncate(batches: Int, epochs: Int) {
+        batchCosts.removeSubrange(batches...)
+        epochCosts.removeSubrange(epochs...)
+    }
     func recordEpoch(_ cost: Double) { epochCosts.append(cost) }
 }

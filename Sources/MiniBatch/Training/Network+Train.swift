@@ -24,20 +24,34 @@ extension Network {
     ) throws(MiniBatchError) {
         try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
+        try Validate.targets(data.targets, rows: data.count, for: self)
         let batchSize = try resolve(options.batchSize, count: data.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: data.count, batchSize: batchSize, lastBatch: options.lastBatch)
         let step = try TrainingStep(for: self, partition: partition, options: options)
         defer { step.finish() }
-        try Validate.values(data, for: self, team: step.team)
         let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options)
-        try train(batches, partition: partition, step: step, options: options, history: history, progress: progress)
+        // X's values are checked as the first epoch reads them, not in a pass of their own;
+        // a NaN or Inf found there puts the model and history back as they were.
+        let start = try Checkpoint(self, history: history)
+        defer { start.free() }
+        do {
+            try train(batches, partition: partition, step: step, options: options, history: history,
+                      progress: progress, checkFirstEpoch: true)
+        } catch {
+            if error.kind == .invalidArgument { start.restore(self, history: history) }
+            throw error
+        }
     }
 
     /// The training loop over any source of mini-batches, already validated.
-    /// - Parameter step: made for this partition and options; the caller finishes it.
+    /// - Parameters:
+    ///   - step: made for this partition and options; the caller finishes it.
+    ///   - checkFirstEpoch: whether X's values are checked as the first epoch reads them
+    ///     (`BatchSource.nonFinite`): a NaN or Inf throws `.invalidArgument` before its batch
+    ///     updates the model.
     func train(
         _ source: BatchSource, partition: Partition, step: TrainingStep, options: TrainingOptions,
-        history: History?, progress: ((Progress) -> ProgressAction)?
+        history: History?, progress: ((Progress) -> ProgressAction)?, checkFirstEpoch: Bool = false
     ) throws(MiniBatchError) {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
@@ -47,15 +61,20 @@ extension Network {
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
             try source.startEpoch(order)
+            step.checksValues = checkFirstEpoch && epoch == 1
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             for b in 0..<batches {
                 let rows = partition.batch(b).count
                 let cost = try step.costAndGradient(source, batch: b, rows: rows)
+                // A NaN or Inf in X makes the gradient non-finite: a batch that fails is
+                // searched before it is called divergence.
                 guard cost.isFinite else {
+                    try step.checkValues(source, batch: b, rows: rows)
                     throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b) in epoch \(order) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 history?.recordBatch(cost)
                 guard step.update() else {
+                    try step.checkValues(source, batch: b, rows: rows)
                     throw MiniBatchError(.diverged, "training diverged: the update of batch \(b) in epoch \(order) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 costSum += cost * Double(rows)
@@ -91,6 +110,10 @@ protocol BatchSource: AnyObject {
     func fill(_ index: Int, rows: Range<Int>)
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
+    /// The first NaN or Inf of X among rows `rows` (counted within the batch) of batch
+    /// `index`, where `batch` or `rowsInPlace` said they are; nil if there is none, or if
+    /// the source checks its values itself as it reads them. From any thread.
+    func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite?
     /// Batch `index` where its rows already are, when that is not `batch(index)`: row i of
     /// the batch is row `indices[i]` of x, and targets are indexed like x. Nil if the
     /// rows must be put in place (`batch` and `fill`).
@@ -106,6 +129,7 @@ struct RowsInPlace {
 
 extension BatchSource {
     func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
+    func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? { nil }
 }
 
 /// Mini-batches of in-memory data: gathered by the epoch's permutation into reused buffers,
@@ -145,6 +169,17 @@ final class MemoryBatches: BatchSource {
         guard let gather else { return nil }
         return RowsInPlace(
             x: data.x, indices: gather.permutation + partition.batch(index).lowerBound, targets: data.targets)
+    }
+
+    func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? {
+        // Read where the rows are in X: gathered rows were just read there, and rows used
+        // in place have no other copy.
+        let start = partition.batch(index).lowerBound
+        for r in rows {
+            let row = gather.map { $0.permutation[start + r] } ?? start + r
+            if let bad = NonFinite(data, row: row) { return bad }
+        }
+        return nil
     }
 
     func finish() {}
@@ -214,4 +249,28 @@ final class BatchGather {
             Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
         }
     }
+}
+
+/// What a training call changes, as it was when the call began: the parameters, the
+/// epoch count and the history's length.
+struct Checkpoint {
+    let parameters: UnsafeMutablePointer<Float>
+    let epochsTrained: Int
+    let batchCosts: Int, epochCosts: Int
+
+    init(_ network: Network, history: History?) throws(MiniBatchError) {
+        parameters = try allocate(Float.self, count: network.parameterCount, for: "the parameters at the start")
+        parameters.update(from: network.parameters, count: network.parameterCount)
+        epochsTrained = network.epochsTrained
+        batchCosts = history?.batchCosts.count ?? 0
+        epochCosts = history?.epochCosts.count ?? 0
+    }
+
+    func restore(_ network: Network, history: History?) {
+        network.parameters.update(from: parameters, count: network.parameterCount)
+        network.epochsTrained = epochsTrained
+        history?.truncate(batches: batchCosts, epochs: epochCosts)
+    }
+
+    func free() { deallocate(parameters) }
 }

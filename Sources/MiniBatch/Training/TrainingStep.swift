@@ -25,6 +25,10 @@ final class TrainingStep {
     let costs: UnsafeMutablePointer<Double>
     let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     let finite: UnsafeMutablePointer<Bool>
+    /// Each member's first NaN or Inf in its shard's rows, when values are checked.
+    let found: UnsafeMutablePointer<NonFinite?>
+    /// Whether the gradient checks X's values as it reads them (`checkValues`).
+    var checksValues = false
     /// The parameter buffer that is not the network's current one.
     var spare: UnsafeMutablePointer<Float>
     var rule: GradientDescent
@@ -60,6 +64,8 @@ final class TrainingStep {
         spare = try allocate(Float.self, count: network.parameterCount, for: "the updated parameters")
         costs = .allocate(capacity: size)
         finite = .allocate(capacity: size)
+        found = .allocate(capacity: size)
+        found.initialize(repeating: nil, count: size)
         gradients = .allocate(capacity: size)
         for t in 0..<size { gradients[t] = workspaces[t].gradients! }
         do {
@@ -68,6 +74,7 @@ final class TrainingStep {
             deallocate(spare)
             costs.deallocate()
             finite.deallocate()
+            found.deallocate()
             gradients.deallocate()
             throw error
         }
@@ -88,6 +95,7 @@ final class TrainingStep {
         deallocate(spare)
         costs.deallocate()
         finite.deallocate()
+        found.deallocate()
         gradients.deallocate()
     }
 
@@ -108,9 +116,23 @@ final class TrainingStep {
                       input: input, targets: targets)
         defer { batch = nil }
         run(.gradient, members: shards)
+        if checksValues {
+            for t in 0..<shards { if let bad = found[t] { throw bad.error } }
+        }
         var sum = 0.0
         for t in 0..<shards { sum += costs[t] }
         return sum / Double(rows)
+    }
+
+    /// Throws the first NaN or Inf of X in batch `index` of `source`, if values are checked.
+    ///
+    /// Rows read in place are not checked as they are read (it would cost a pass over
+    /// them): a non-finite value there makes the gradient non-finite (every product with
+    /// it is NaN or infinite, and so is any sum it enters), so the training loop calls this
+    /// when a batch's cost or update is not finite. Gathered rows are checked as they are
+    /// gathered, while they are in the cache.
+    func checkValues(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) {
+        if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
     }
 
     /// Applies the gradient of the last `costAndGradient`: false, with the parameters
@@ -168,6 +190,10 @@ final class TrainingStep {
                     rows: start..<end, of: batch.rows, workspaces[t])
             } else {
                 batch.source.fill(batch.index, rows: start..<end)
+                if checksValues {
+                    found[t] = batch.source.nonFinite(batch.index, rows: start..<end)
+                    if found[t] != nil { return }
+                }
                 costs[t] = network.costAndGradient(
                     batch.input + start * network.inputCount,
                     batch.targets.advanced(by: start, width: network.outputCount),

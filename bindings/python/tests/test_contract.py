@@ -156,12 +156,12 @@ def test_file_format_fields(tmp_path):
 
 def test_working_memory_formula():
     # batch (b * (n_in + n_out)) + activations of every layer (b per unit of layers 1..)
-    # + two gradient buffers of the widest layer (b per unit) + 2 n_parameters (gradient and
-    # updated parameters), in floats
+    # + two gradient buffers of the widest layer (b per unit) + 3 n_parameters (gradient,
+    # updated parameters and the parameters at the start of the call), in floats
     with mb.Network([10, 32, 16, 3]) as net:
         sizes = [10, 32, 16, 3]
         for b in (1, 7, 64, 512):
-            expected = 4 * (b * (10 + 3) + b * sum(sizes[1:]) + 2 * b * max(sizes) + 2 * net.n_parameters)
+            expected = 4 * (b * (10 + 3) + b * sum(sizes[1:]) + 2 * b * max(sizes) + 3 * net.n_parameters)
             assert net.working_memory(b) == expected
 
 
