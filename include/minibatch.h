@@ -442,6 +442,13 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * are read with pread into the library's own buffers, never loaded whole, by a background
  * thread that prepares the next batches while the current one trains. Values are checked as
  * they are read (NaN/Inf, labels out of range).
+ * With the exact shuffle and more than one training thread (mb_train_options.threads), the
+ * background thread prepares each batch's order and targets, and each training thread reads
+ * its own rows of the batch, from the page cache without waiting when they are there
+ * (preadv2 with RWF_NOWAIT): with every core training, a separate reading thread could only
+ * take time from one of them, and the batch waits for its slowest thread. Once a read has
+ * had to wait for the disk, the background thread asks the kernel to read the rows of each
+ * batch it prepares ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the epoch.
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in

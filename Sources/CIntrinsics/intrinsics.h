@@ -1,7 +1,11 @@
 #ifndef MINIBATCH_INTRINSICS_H
 #define MINIBATCH_INTRINSICS_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 /* Asks the CPU to bring the `bytes` bytes at `p` into the cache for reading, one
  * prefetch per 64-byte line, without waiting for them: the rows of a gather in random
@@ -10,6 +14,21 @@ static inline void minibatch_prefetch(const void *p, size_t bytes) {
     const char *c = (const char *)p;
     for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 0, 3);
     if (bytes > 0) __builtin_prefetch(c + bytes - 1, 0, 3);
+}
+
+/* preadv2(fd, {buffer, bytes}, offset, RWF_NOWAIT): reads only what the page cache holds,
+ * without waiting for the disk. Returns the bytes read (fewer than asked, or -EAGAIN, when
+ * a page is not cached) or -errno; -ENOSYS, -EINVAL or -EOPNOTSUPP where the kernel or the
+ * file system cannot. Called through syscall(2): glibc's wrapper needs _GNU_SOURCE. */
+static inline long minibatch_pread_nowait(int fd, void *buffer, size_t bytes, long long offset) {
+#if defined(SYS_preadv2) && defined(__LP64__)
+    struct iovec vector = {buffer, bytes};
+    long result = syscall(SYS_preadv2, fd, &vector, 1, (long)offset, 0L, 0x00000008L /* RWF_NOWAIT */);
+    return result < 0 ? -errno : result;
+#else
+    (void)fd; (void)buffer; (void)bytes; (void)offset;
+    return -ENOSYS;
+#endif
 }
 
 #endif

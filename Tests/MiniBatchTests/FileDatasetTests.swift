@@ -116,6 +116,83 @@ struct FileDatasetTests {
         #expect(evaluated.cost == (try a.evaluate(x: x, classes: y, features: 4)).cost)
     }
 
+    /// Drops the file's pages from the page cache (after writing them to disk).
+    func evict(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        fsync(fd)
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+    }
+
+    @Test(arguments: [false, true])
+    func membersReadTheirOwnRowsInExactMode(cold: Bool) throws {
+        // With more than one training thread, each reads its shard of a batch: the rows are
+        // those of the order, from the page cache or (cold) from disk.
+        let m = 1000, features = 40
+        let (xp, yp) = writeIndexed(m: m, features: features)
+        if cold { evict(xp) }
+        let data = try FileDataset(x: xp, y: yp)
+        let partition = Partition(count: m, batchSize: 128, lastBatch: .keep)
+        let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
+                                     seed: 9, shuffle: true, readers: 2)
+        defer { source.finish() }
+        #expect(source.membersRead)
+        try source.startEpoch(0)
+        var rows: [Int] = []
+        for b in 0..<partition.batchCount {
+            let count = partition.batch(b).count
+            let (x, _) = try source.batch(b)
+            try source.fill(b, rows: count / 2..<count)  // in any order, as members do
+            try source.fill(b, rows: 0..<count / 2)
+            for k in 0..<count {
+                rows.append(Int(x[k * features]))
+                #expect(x[k * features + features - 1] == x[k * features] + Float(features - 1) * 0.5)
+            }
+        }
+        #expect(rows == Permutation.make(count: m, seed: 9, epoch: 0))
+        if cold { #expect(source.waitedReads.load(ordering: .relaxed) > 0) }
+    }
+
+    @Test func aTeamTrainingFromAFileEqualsTrainingFromMemory() throws {
+        let m = 1024, features = 40
+        let x = Fixture.uniform(m * features, seed: 12)
+        let y = (0..<m).map { Int32(x[features * $0] + x[features * $0 + 1] > 0 ? 1 : 0) }
+        NpyWriter.write(dir + "/x.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(dir + "/y.npy", descr: "<i2", shape: [m], data: NpyWriter.ints(y.map { Int16($0) }))
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(256), learningRate: 0.3, seed: 5, threads: 2)
+        let a = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
+        let b = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
+        #expect(TrainingStep.shards(rows: 256, network: a, team: 2) == 2)
+        try a.train(try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy"), options: options)
+        try b.train(x: x, classes: y, features: features, options: options)
+        #expect(a.parameterArray == b.parameterArray)
+        // A NaN met by a member stops training before its batch is used.
+        var bad = x
+        bad[777 * features + 3] = .nan
+        NpyWriter.write(dir + "/bad.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(bad))
+        let failure = Fixture.failure { () throws(MiniBatchError) in
+            try a.train(try FileDataset(x: dir + "/bad.npy", y: dir + "/y.npy"), options: options)
+        }
+        #expect(failure?.kind == .invalidArgument)
+        #expect(failure?.message.contains("non-finite value (nan) at row 777, column 3") == true)
+    }
+
+    @Test func aMemberReadingAShrunkFileStops() throws {
+        let m = 1000, features = 40
+        let (xp, yp) = writeIndexed(m: m, features: features)
+        let data = try FileDataset(x: xp, y: yp)
+        let partition = Partition(count: m, batchSize: 500, lastBatch: .keep)
+        let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
+                                     seed: 9, shuffle: true, readers: 2)
+        defer { source.finish() }
+        try source.startEpoch(0)
+        _ = try source.batch(0)
+        #expect(truncate(xp, 200 * off_t(features * 4)) == 0)
+        let failure = Fixture.failure { () throws(MiniBatchError) in try source.fill(0, rows: 0..<500) }
+        #expect(failure?.kind == .io)
+        #expect(failure?.message.contains("changed size") == true)
+    }
+
     @Test func blockShuffleTrainingEqualsTrainingOnTheVisitedOrder() throws {
         let m = 700
         let x = (0..<m).flatMap { r in [Float(r), Fixture.uniform(1, seed: UInt64(r))[0], Fixture.uniform(1, seed: UInt64(r + 5000))[0]] }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// Mini-batches of a file dataset, read by a background thread up to `depth` batches ahead
 /// of the training loop, into buffers allocated once.
@@ -18,6 +19,13 @@ import Musl
 ///   order is the pools' shuffled rows one after another. Read pages are released with
 ///   `posix_fadvise(DONTNEED)`.
 /// Without shuffling, or with one batch of all rows, rows come in file order.
+///
+/// Exact mode with a team of training threads (`readers` > 1): the reader prepares each
+/// batch's rows and targets, and each member reads its own shard's rows of X (`fill`), from
+/// the page cache first (`preadv2` with `RWF_NOWAIT`). A third thread copying rows would
+/// take its time from a member, and the batch waits for its slowest member. Once a member
+/// has had to wait for the disk, the reader asks the kernel to read ahead
+/// (`POSIX_FADV_WILLNEED`) each batch it prepares, for the rest of that epoch.
 final class FileBatches: BatchSource {
     static let depth = 3
     private static let idle = -1, filling = -2, inUse = -3
@@ -31,6 +39,13 @@ final class FileBatches: BatchSource {
     let nIn: Int
     /// Floats per row of targets in a batch (class labels take one int32).
     let targetWidth: Int
+    /// Whether the training threads read X's rows (exact mode with a team).
+    let membersRead: Bool
+    /// Reads by members that had to wait for the disk since the reader last looked, and in all.
+    private let misses = Atomic<Int>(0)
+    let waitedReads = Atomic<Int>(0)
+    /// Whether the reader asks the kernel to read ahead (the reader thread only).
+    private var hinting = false
 
     // The batch slots: (batchSize, nIn) inputs, targets, and the file row of each.
     private var slotX: [UnsafeMutablePointer<Float>] = []
@@ -78,7 +93,12 @@ final class FileBatches: BatchSource {
 
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    init(_ dataset: FileDataset, partition: Partition, network: Network, seed: UInt64, shuffle: Bool) throws(MiniBatchError) {
+    /// - Parameter readers: the threads that train each batch; more than one lets them read
+    ///   X's rows themselves in exact mode.
+    init(
+        _ dataset: FileDataset, partition: Partition, network: Network, seed: UInt64, shuffle: Bool,
+        readers: Int = 1
+    ) throws(MiniBatchError) {
         self.dataset = dataset
         self.partition = partition
         self.network = network
@@ -88,6 +108,7 @@ final class FileBatches: BatchSource {
         mode = dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
+        membersRead = mode == .exact && readers > 1
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
         rowsPerBlock = layout.rowsPerBlock
         blockCount = layout.blockCount
@@ -174,6 +195,7 @@ final class FileBatches: BatchSource {
                 for p in pools.indices { pools[p].group = -1 }
             }
             produced = 0
+            hinting = false
             epochActive = true
             monitor.broadcast()
         }
@@ -198,8 +220,34 @@ final class FileBatches: BatchSource {
         return (UnsafePointer(slotX[slot]), y)
     }
 
-    /// The reader has already put every row of a batch in place.
-    func fill(_ index: Int, rows: Range<Int>) {}
+    /// Reads rows `rows` of batch `index` when members read (the reader has put the rest in
+    /// place), and checks their values.
+    func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
+        guard membersRead else { return }
+        let slot = index % FileBatches.depth
+        let x = slotX[slot], source = slotRows[slot]
+        var k = rows.lowerBound, waited = false
+        while k < rows.upperBound {
+            let first = source[k]
+            var run = 1
+            while k + run < rows.upperBound && source[k + run] == first + run { run += 1 }
+            if try !dataset.x.readCachedRows(first, count: run, into: x + k * nIn) { waited = true }
+            k += run
+        }
+        if waited {
+            misses.add(1, ordering: .relaxed)
+            waitedReads.add(1, ordering: .relaxed)
+        }
+        try check(x + rows.lowerBound * nIn, rows: rows.count, source: source + rows.lowerBound)
+    }
+
+    /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.
+    private func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) {
+        let count = rows * nIn
+        if !Validate.allFinite(x, count: count), let bad = Validate.firstNonFinite(x, count: count) {
+            throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
+        }
+    }
 
     func finish() {
         guard let thread else { return }
@@ -265,13 +313,18 @@ final class FileBatches: BatchSource {
         switch mode {
         case .exact:
             let perm = permutation!
+            if membersRead && misses.exchange(0, ordering: .relaxed) > 0 { hinting = true }
             var k = 0
             while k < rows.count {
                 // A run of consecutive file rows is one read.
                 let first = perm[rows.lowerBound + k]
                 var run = 1
                 while k + run < rows.count && perm[rows.lowerBound + k + run] == first + run { run += 1 }
-                try dataset.x.readRows(first, count: run, into: x + k * nIn)
+                if !membersRead {
+                    try dataset.x.readRows(first, count: run, into: x + k * nIn)
+                } else if hinting {
+                    dataset.x.prefetch(first, count: run)
+                }
                 for r in 0..<run {
                     source[k + r] = first + r
                     copyTarget(from: targets!, row: first + r, to: y, at: k + r)
@@ -290,10 +343,7 @@ final class FileBatches: BatchSource {
                 try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
             }
         }
-        let count = rows.count * nIn
-        if !Validate.allFinite(x, count: count), let bad = Validate.firstNonFinite(x, count: count) {
-            throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
-        }
+        if !membersRead { try check(x, rows: rows.count, source: source) }
     }
 
     /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.

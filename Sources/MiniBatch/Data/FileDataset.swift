@@ -126,7 +126,9 @@ extension Network {
         let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
         let step = try TrainingStep(for: self, partition: partition, options: options)
         defer { step.finish() }
-        let source = try FileBatches(dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle)
+        let source = try FileBatches(
+            dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle,
+            readers: step.team.size)
         try train(source, partition: partition, step: step, options: options, history: history, progress: progress)
     }
 

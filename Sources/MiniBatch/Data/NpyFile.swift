@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CIntrinsics
 
 /// The element types a `.npy` file may hold here: little-endian float32, or integers for
 /// class labels.
@@ -145,15 +146,46 @@ public final class NpyFile: @unchecked Sendable {
 
     /// Reads `count` whole rows starting at row `first` into `buffer`.
     func readRows(_ first: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws(MiniBatchError) {
-        let bytes = count * rowBytes
+        try readBytes(dataOffset + first * rowBytes, count: count * rowBytes, into: buffer, row: first)
+    }
+
+    /// `readRows`, first from the page cache alone: false if part of the rows was not
+    /// cached and had to be waited for.
+    func readCachedRows(_ first: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws(MiniBatchError) -> Bool {
+        let bytes = count * rowBytes, offset = dataOffset + first * rowBytes
         var done = 0
         while done < bytes {
-            let n = pread(descriptor, buffer + done, bytes - done, off_t(dataOffset + first * rowBytes + done))
+            let n = minibatch_pread_nowait(descriptor, buffer + done, bytes - done, Int64(offset + done))
+            if n > 0 { done += n; continue }
+            if n == -Int(EINTR) { continue }
+            break  // not cached (-EAGAIN), not supported, the end of the file, or an error
+        }
+        if done == bytes { return true }
+        let rest = done / rowBytes, partial = done % rowBytes
+        if partial > 0 {
+            // Finish the row the cached read stopped in, then whole rows.
+            try readBytes(offset + done, count: rowBytes - partial, into: buffer + done, row: first + rest)
+        }
+        let next = rest + (partial > 0 ? 1 : 0)
+        if next < count { try readRows(first + next, count: count - next, into: buffer + next * rowBytes) }
+        return false
+    }
+
+    /// Reads `count` bytes at file offset `offset`, which is in row `row`.
+    private func readBytes(_ offset: Int, count: Int, into buffer: UnsafeMutableRawPointer, row: Int) throws(MiniBatchError) {
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
-            if n == 0 { throw MiniBatchError(.io, "'\(path)' ended early at row \(first + done / rowBytes): the file changed size during training") }
+            if n == 0 { throw MiniBatchError(.io, "'\(path)' ended early at row \(row + done / rowBytes): the file changed size during training") }
             throw MiniBatchError(.io, "cannot read '\(path)': \(File.reason())")
         }
+    }
+
+    /// Asks the kernel to start reading rows `first ..< first + count` into the page cache.
+    func prefetch(_ first: Int, count: Int) {
+        _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_WILLNEED)
     }
 
     /// Tells the kernel the rows will be read in sequence (more readahead).

@@ -83,7 +83,7 @@ extension Network {
         for b in 0..<partition.batchCount {
             let rows = partition.batch(b).count
             let (input, targets) = try source.batch(b)
-            source.fill(b, rows: 0..<rows)
+            try source.fill(b, rows: 0..<rows)
             let logits = forward(input, rows: rows, workspace)
             lossSum += loss.forwardBackward(
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: rows)

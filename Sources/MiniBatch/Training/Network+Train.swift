@@ -107,7 +107,8 @@ protocol BatchSource: AnyObject {
     func batch(_ index: Int) throws(MiniBatchError) -> (UnsafePointer<Float>, Targets)
     /// Puts rows `rows` (counted within the batch) of batch `index` where `batch` said.
     /// Called after `batch(index)`, from any thread, for disjoint ranges at once.
-    func fill(_ index: Int, rows: Range<Int>)
+    /// Throws if the rows cannot be had.
+    func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
     /// The first NaN or Inf of X among rows `rows` (counted within the batch) of batch

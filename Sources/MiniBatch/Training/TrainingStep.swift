@@ -25,8 +25,9 @@ final class TrainingStep {
     let costs: UnsafeMutablePointer<Double>
     let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     let finite: UnsafeMutablePointer<Bool>
-    /// Each member's first NaN or Inf in its shard's rows, when values are checked.
-    let found: UnsafeMutablePointer<NonFinite?>
+    /// What stopped each member's shard of the last gradient: its rows could not be had,
+    /// or (when values are checked) hold a NaN or Inf.
+    let failures: UnsafeMutablePointer<MiniBatchError?>
     /// Whether the gradient checks X's values as it reads them (`checkValues`).
     var checksValues = false
     /// The parameter buffer that is not the network's current one.
@@ -64,8 +65,8 @@ final class TrainingStep {
         spare = try allocate(Float.self, count: network.parameterCount, for: "the updated parameters")
         costs = .allocate(capacity: size)
         finite = .allocate(capacity: size)
-        found = .allocate(capacity: size)
-        found.initialize(repeating: nil, count: size)
+        failures = .allocate(capacity: size)
+        failures.initialize(repeating: nil, count: size)
         gradients = .allocate(capacity: size)
         for t in 0..<size { gradients[t] = workspaces[t].gradients! }
         do {
@@ -74,7 +75,8 @@ final class TrainingStep {
             deallocate(spare)
             costs.deallocate()
             finite.deallocate()
-            found.deallocate()
+            failures.deinitialize(count: size)
+            failures.deallocate()
             gradients.deallocate()
             throw error
         }
@@ -95,7 +97,8 @@ final class TrainingStep {
         deallocate(spare)
         costs.deallocate()
         finite.deallocate()
-        found.deallocate()
+        failures.deinitialize(count: team.size)
+        failures.deallocate()
         gradients.deallocate()
     }
 
@@ -116,8 +119,11 @@ final class TrainingStep {
                       input: input, targets: targets)
         defer { batch = nil }
         run(.gradient, members: shards)
-        if checksValues {
-            for t in 0..<shards { if let bad = found[t] { throw bad.error } }
+        for t in 0..<shards {
+            if let failure = failures[t] {
+                failures[t] = nil
+                throw failure
+            }
         }
         var sum = 0.0
         for t in 0..<shards { sum += costs[t] }
@@ -189,10 +195,12 @@ final class TrainingStep {
                     x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
                     rows: start..<end, of: batch.rows, workspaces[t])
             } else {
-                batch.source.fill(batch.index, rows: start..<end)
-                if checksValues {
-                    found[t] = batch.source.nonFinite(batch.index, rows: start..<end)
-                    if found[t] != nil { return }
+                do throws(MiniBatchError) {
+                    try batch.source.fill(batch.index, rows: start..<end)
+                    if checksValues, let bad = batch.source.nonFinite(batch.index, rows: start..<end) { throw bad.error }
+                } catch {
+                    failures[t] = error
+                    return
                 }
                 costs[t] = network.costAndGradient(
                     batch.input + start * network.inputCount,
