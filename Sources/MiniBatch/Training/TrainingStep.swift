@@ -119,12 +119,12 @@ final class TrainingStep {
                       input: input, targets: targets)
         defer { batch = nil }
         run(.gradient, members: shards)
-        for t in 0..<shards {
-            if let failure = failures[t] {
-                failures[t] = nil
-                throw failure
-            }
+        var first: MiniBatchError?
+        for t in 0..<shards where failures[t] != nil {
+            if first == nil { first = failures[t] }
+            failures[t] = nil
         }
+        if let first { throw first }
         var sum = 0.0
         for t in 0..<shards { sum += costs[t] }
         return sum / Double(rows)
