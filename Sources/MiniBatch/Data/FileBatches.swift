@@ -41,9 +41,9 @@ final class FileBatches: BatchSource {
     let targetWidth: Int
     /// Whether the training threads read X's rows (exact mode with a team).
     let membersRead: Bool
-    /// Reads by members that had to wait for the disk since the reader last looked, and in all.
-    private let misses = Atomic<Int>(0)
+    /// Members' reads that had to wait for the disk, in all, and when the epoch began.
     let waitedReads = Atomic<Int>(0)
+    private var waitedBeforeEpoch = 0
     /// Whether the reader asks the kernel to read ahead (the reader thread only).
     private var hinting = false
 
@@ -196,6 +196,7 @@ final class FileBatches: BatchSource {
             }
             produced = 0
             hinting = false
+            waitedBeforeEpoch = waitedReads.load(ordering: .relaxed)
             epochActive = true
             monitor.broadcast()
         }
@@ -225,26 +226,33 @@ final class FileBatches: BatchSource {
     func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
         guard membersRead else { return }
         let slot = index % FileBatches.depth
-        let x = slotX[slot], source = slotRows[slot]
-        var k = rows.lowerBound, waited = false
-        while k < rows.upperBound {
-            let first = source[k]
-            var run = 1
-            while k + run < rows.upperBound && source[k + run] == first + run { run += 1 }
+        let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
+        var waited = false
+        try FileBatches.forEachRun(source, count: rows.count) { (k, first, run) throws(MiniBatchError) in
             if try !dataset.x.readCachedRows(first, count: run, into: x + k * nIn) { waited = true }
+        }
+        if waited { waitedReads.add(1, ordering: .relaxed) }
+        try check(x, rows: rows.count, source: source)
+    }
+
+    /// Calls `body(k, first, run)` for each run of consecutive file rows in `rows[0..<count]`:
+    /// rows k ..< k + run are file rows first ..< first + run, read in one call.
+    private static func forEachRun(
+        _ rows: UnsafePointer<Int>, count: Int, _ body: (Int, Int, Int) throws(MiniBatchError) -> Void
+    ) throws(MiniBatchError) {
+        var k = 0
+        while k < count {
+            let first = rows[k]
+            var run = 1
+            while k + run < count && rows[k + run] == first + run { run += 1 }
+            try body(k, first, run)
             k += run
         }
-        if waited {
-            misses.add(1, ordering: .relaxed)
-            waitedReads.add(1, ordering: .relaxed)
-        }
-        try check(x + rows.lowerBound * nIn, rows: rows.count, source: source + rows.lowerBound)
     }
 
     /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.
     private func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) {
-        let count = rows * nIn
-        if !Validate.allFinite(x, count: count), let bad = Validate.firstNonFinite(x, count: count) {
+        if let bad = Validate.firstNonFinite(x, count: rows * nIn) {
             throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
         }
     }
@@ -312,14 +320,9 @@ final class FileBatches: BatchSource {
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
         case .exact:
-            let perm = permutation!
-            if membersRead && misses.exchange(0, ordering: .relaxed) > 0 { hinting = true }
-            var k = 0
-            while k < rows.count {
-                // A run of consecutive file rows is one read.
-                let first = perm[rows.lowerBound + k]
-                var run = 1
-                while k + run < rows.count && perm[rows.lowerBound + k + run] == first + run { run += 1 }
+            if membersRead && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
+            try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
+                (k, first, run) throws(MiniBatchError) in
                 if !membersRead {
                     try dataset.x.readRows(first, count: run, into: x + k * nIn)
                 } else if hinting {
@@ -329,7 +332,6 @@ final class FileBatches: BatchSource {
                     source[k + r] = first + r
                     copyTarget(from: targets!, row: first + r, to: y, at: k + r)
                 }
-                k += run
             }
         case .block:
             let yRow = dataset.y.rowBytes

@@ -161,17 +161,11 @@ public final class NpyFile: @unchecked Sendable {
             break  // not cached (-EAGAIN), not supported, the end of the file, or an error
         }
         if done == bytes { return true }
-        let rest = done / rowBytes, partial = done % rowBytes
-        if partial > 0 {
-            // Finish the row the cached read stopped in, then whole rows.
-            try readBytes(offset + done, count: rowBytes - partial, into: buffer + done, row: first + rest)
-        }
-        let next = rest + (partial > 0 ? 1 : 0)
-        if next < count { try readRows(first + next, count: count - next, into: buffer + next * rowBytes) }
+        try readBytes(offset + done, count: bytes - done, into: buffer + done, row: first + done / rowBytes)
         return false
     }
 
-    /// Reads `count` bytes at file offset `offset`, which is in row `row`.
+    /// Reads `count` bytes at file offset `offset`, which is in row `row` (for the message).
     private func readBytes(_ offset: Int, count: Int, into buffer: UnsafeMutableRawPointer, row: Int) throws(MiniBatchError) {
         var done = 0
         while done < count {

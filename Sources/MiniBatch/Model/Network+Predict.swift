@@ -26,9 +26,7 @@ extension Network {
             throw .invalid("n_features is \(features) but the model has \(inputCount) inputs")
         }
         let n = try Validate.product(m, features, "X (m x n_features)")
-        if let bad = Validate.firstNonFinite(x, count: n) {
-            throw .invalid("X has a non-finite value (\(x[bad])) at row \(bad / features), column \(bad % features)")
-        }
+        if let bad = Validate.firstNonFinite(x, count: n) { throw NonFinite(x, features: features, at: bad).error }
     }
 
     /// The outputs for X (m, nIn) into `out` (m, nOut): softmax or sigmoid probabilities for

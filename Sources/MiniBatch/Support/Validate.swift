@@ -58,7 +58,7 @@ public enum Validate {
     public static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
         try shape(data, for: network)
         if let bad = firstNonFinite(data.x, count: data.count * data.features) {
-            throw NonFinite(data, at: bad).error
+            throw NonFinite(data.x, features: data.features, at: bad).error
         }
         try targets(data.targets, rows: data.count, for: network)
     }
@@ -176,21 +176,17 @@ struct NonFinite {
     var column: Int
     var value: Float
 
-    /// The value at flat index `index` of `data`'s X.
-    init(_ data: DataView, at index: Int) {
-        row = index / data.features
-        column = index % data.features
-        value = data.x[index]
+    /// The value at flat index `index` of X (rows of `features` values).
+    init(_ x: UnsafePointer<Float>, features: Int, at index: Int) {
+        row = index / features
+        column = index % features
+        value = x[index]
     }
 
-    /// The first non-finite value of row `row` of `data`'s X, if there is one.
-    init?(_ data: DataView, row: Int) {
-        let values = data.x + row * data.features
-        guard !Validate.allFinite(values, count: data.features),
-              let column = Validate.firstNonFinite(values, count: data.features) else { return nil }
-        self.row = row
-        self.column = column
-        value = values[column]
+    /// The first non-finite value of row `row` of X (rows of `features` values), if any.
+    init?(_ x: UnsafePointer<Float>, features: Int, row: Int) {
+        guard let column = Validate.firstNonFinite(x + row * features, count: features) else { return nil }
+        self.init(x, features: features, at: row * features + column)
     }
 
     var error: MiniBatchError {

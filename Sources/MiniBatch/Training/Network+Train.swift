@@ -178,7 +178,7 @@ final class MemoryBatches: BatchSource {
         let start = partition.batch(index).lowerBound
         for r in rows {
             let row = gather.map { $0.permutation[start + r] } ?? start + r
-            if let bad = NonFinite(data, row: row) { return bad }
+            if let bad = NonFinite(data.x, features: data.features, row: row) { return bad }
         }
         return nil
     }
