@@ -190,7 +190,79 @@ def summarize(times, samples, flops):
             "gflops": (flops / med / 1e9) if flops else None}
 
 
-QUIET = {"max_wait": 10.0, "retries": 2, "budget": 120.0, "spent": 0.0}
+QUIET = {"max_wait": 10.0, "retries": 3, "budget": 240.0, "spent": 0.0}
+
+
+class MachineProbe:
+    """The machine's two-core matrix-product rate (bench/probe.py), read before and after
+    each timed epoch. On these shared virtual machines both cores sometimes deliver about
+    the matrix throughput of one, for seconds at a time, while other processes' CPU time
+    shows nothing (the host, not this machine, takes it): an epoch timed then measures the
+    host, not the implementation. An epoch with a probe below SLOW x the best probe of the
+    run is repeated like one disturbed by other processes (after waiting for the rate to
+    come back), for every implementation alike."""
+
+    SLOW = 0.8
+
+    def __init__(self, threads, env):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "probe.py"), str(threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+        self.best = 0.0
+        self.rates = []
+        self.slow_epochs = 0
+
+    def rate(self):
+        try:
+            self.proc.stdin.write("probe\n")
+            self.proc.stdin.flush()
+            r = float(self.proc.stdout.readline())
+        except (OSError, ValueError):
+            return None
+        self.best = max(self.best, r)
+        self.rates.append(r)
+        return r
+
+    def slow(self, r):
+        return r is not None and r < self.SLOW * self.best
+
+    def calibrate(self, seconds):
+        """Probes for `seconds` to learn the best rate before anything is timed."""
+        t_end = time.time() + seconds
+        while time.time() < t_end:
+            self.rate()
+            time.sleep(0.05)
+
+    def wait_fast(self):
+        """Probes until the rate is within SLOW of the best (within the waiting budget)."""
+        t_start = time.time()
+        t_end = t_start + min(QUIET["max_wait"], max(0.0, QUIET["budget"] - QUIET["spent"]))
+        r = self.rate()
+        while self.slow(r) and time.time() < t_end:
+            time.sleep(0.25)
+            r = self.rate()
+        QUIET["spent"] += time.time() - t_start
+        return r
+
+    def summary(self):
+        rs = sorted(self.rates)
+        return {"best_gflops": round(self.best, 1), "probes": len(rs),
+                "median_gflops": round(statistics.median(rs), 1) if rs else None,
+                "share_of_probes_slow": round(sum(r < self.SLOW * self.best for r in rs)
+                                              / len(rs), 3) if rs else None,
+                "epochs_repeated_for_slow_machine": self.slow_epochs}
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+
+
+PROBE = None  # a MachineProbe once main() starts it
 
 
 def wait_quiet(max_wait=None, window=0.25, budget=True):
@@ -213,11 +285,14 @@ def wait_quiet(max_wait=None, window=0.25, budget=True):
 
 
 def timed_epoch(w, **cmd):
-    """One epoch; measures the CPU time other processes took meanwhile. An epoch during
-    which they took more than a quarter of a core is repeated (after waiting for quiet),
-    at most QUIET["retries"] times; the reply says how often and how busy the rest was."""
+    """One epoch; measures the CPU time other processes took meanwhile, and the machine's
+    two-core matrix rate just before and after (PROBE). An epoch during which other
+    processes took more than a quarter of a core, or with a probe below MachineProbe.SLOW
+    of the best, is repeated (after waiting for quiet and for the rate to come back), at
+    most QUIET["retries"] times; the reply says how often and how busy the rest was."""
     hz = os.sysconf("SC_CLK_TCK")
     for attempt in range(QUIET["retries"] + 1):
+        before = PROBE.wait_fast() if PROBE else None
         mine = [w.proc.pid, os.getpid()]
         b0, o0, t0 = busy_ticks(), own_ticks(mine), time.time()
         reply = w.ask(**cmd)
@@ -225,14 +300,20 @@ def timed_epoch(w, **cmd):
         foreign = max(0.0, (busy_ticks() - b0 - (own_ticks(mine) - o0)) / hz)
         if not reply.get("ok"):
             return reply
+        after = PROBE.rate() if PROBE else None
+        slow = PROBE is not None and (PROBE.slow(before) or PROBE.slow(after))
         reply["foreign_cores"] = foreign / wall
+        reply["machine_gflops"] = [before, after]
         reply["retries"] = attempt
         if attempt:
             QUIET["spent"] += wall  # the discarded epoch
-        if (foreign <= 0.25 * wall + 0.02 or attempt == QUIET["retries"]
+        busy = foreign > 0.25 * wall + 0.02
+        if ((not busy and not slow) or attempt == QUIET["retries"]
                 or QUIET["spent"] >= QUIET["budget"]):
-            reply["disturbed"] = foreign > 0.25 * wall + 0.02
+            reply["disturbed"] = busy or slow
             return reply
+        if slow and not busy:
+            PROBE.slow_epochs += 1
         wait_quiet()
     return reply
 
@@ -694,6 +775,8 @@ def main():
     ap.add_argument("--only", default="mlp,logreg,shuffle,scaling",
                     help="comma-separated subset of mlp,logreg,shuffle,scaling")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    ap.add_argument("--no-probe", action="store_true", help="do not repeat epochs timed "
+                    "while the machine's two-core matrix rate was down (bench/probe.py)")
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--wait-quiet", type=float,
                     help="seconds to wait at the start for other processes to go quiet "
@@ -732,6 +815,13 @@ def main():
     QUIET["spent"] = 0.0
     if time.time() - t0 > 1:
         print("waited %.0f s for other processes to go quiet" % (time.time() - t0), flush=True)
+    global PROBE
+    if not args.no_probe:
+        PROBE = MachineProbe(args.threads, env)
+        PROBE.calibrate(2.0 if quick else 5.0)
+        print("machine probe: best two-core sgemm rate %.0f GFLOP/s; epochs with a probe "
+              "below %.0f%% of it are repeated" % (PROBE.best, 100 * MachineProbe.SLOW),
+              flush=True)
 
     args.torch_unavailable, torch_v, torch_cuda = (None, None, None)
     if not args.no_torch:
@@ -805,6 +895,9 @@ def main():
                 disturbed += c.get("disturbed_epochs", 0)
     E["epochs_repeated_for_load"] = retried
     E["timed_epochs_still_disturbed"] = disturbed
+    E["machine_probe"] = PROBE.summary() if PROBE else "off (--no-probe)"
+    if PROBE:
+        PROBE.close()
     E["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
 
     results["targets"] = check_targets(results, m1)
@@ -827,9 +920,16 @@ def main():
                                                    E.get("torch_cpu_capability")))
                if E.get("torch") else "", E["python"]),
            "other processes used %.2f cores on average while timing (loadavg %s -> %s); "
-           "epochs repeated because of them: %d; timed epochs still disturbed: %d" % (
+           "epochs repeated because of them or a slow machine: %d; timed epochs still "
+           "disturbed: %d" % (
                E["foreign_cpu_load_cores"], " ".join(E["loadavg_start"]),
                " ".join(E["loadavg_end"]), retried, disturbed),
+           ("machine probe (two-core sgemm, bench/probe.py): best %.0f GFLOP/s, median %.0f; "
+            "%.0f%% of %d probes below %.0f%% of the best; epochs repeated for it: %d" % (
+                PROBE.best, E["machine_probe"]["median_gflops"] or 0,
+                100 * (E["machine_probe"]["share_of_probes_slow"] or 0),
+                E["machine_probe"]["probes"], 100 * MachineProbe.SLOW, PROBE.slow_epochs))
+           if PROBE else "machine probe: off (--no-probe)",
            "mlp: m=%d 784-128-10; logreg: m=%d 100-1; median/min over %d/%d timed epochs "
            "(%s discarded); x mb = time / minibatch's" % (
                m1, m2, r1, r2, "one warm-up epoch per worker, at the largest batch," if quick
@@ -846,7 +946,7 @@ def main():
             "bound rows: epoch time if every matrix product ran at the sgemm rate measured "
             "at its shape in this run.",
             "* = at least one timed epoch ran while other processes took more than a quarter "
-            "of a core (after retries).",
+            "of a core or the machine probe was down (after retries).",
             ""]
     if "scaling" in results:
         sc = results["scaling"]

@@ -449,6 +449,10 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * take time from one of them, and the batch waits for its slowest thread. Once a read has
  * had to wait for the disk, the background thread asks the kernel to read the rows of each
  * batch it prepares ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the epoch.
+ * With the block shuffle and more than one training thread, the background thread reads
+ * the pools and each training thread copies its own rows of the batch out of the pool; a
+ * pool is not read over until every batch with rows in it has trained (pools smaller than a
+ * batch fall back to the background thread copying).
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in
@@ -467,8 +471,11 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *                          consumed; P is the largest number of blocks two pools can hold
  *                          within the budget, at most an eighth of all blocks (at least one),
  *                          so that an epoch's first pool, whose read cannot be hidden, is
- *                          short. Pages read are released with
- *                          posix_fadvise(POSIX_FADV_DONTNEED). Memory does not grow with m
+ *                          short. Each block is read whole while the kernel is asked
+ *                          for the next one in the order (POSIX_FADV_WILLNEED; no other
+ *                          readahead: POSIX_FADV_RANDOM). Pages read are released with
+ *                          posix_fadvise(POSIX_FADV_DONTNEED) when the files do not fit
+ *                          in memory (page_cache, below). Memory does not grow with m
  *                          (beyond 8 bytes per block).
  * Without shuffling (train option shuffle = 0), or with one batch of all m rows, rows come
  * in file order.
@@ -487,10 +494,27 @@ typedef enum mb_file_shuffle {
     MB_FILE_SHUFFLE_BLOCK = 1
 } mb_file_shuffle;
 
+/* What the block shuffle does with the pages of X and y it has read (the exact shuffle always
+ * keeps them: each page holds rows that the epoch reads at other, random times). */
+typedef enum mb_page_cache {
+    /* RELEASE when X and y together are larger than half the memory this process may use
+     * (physical memory, or its control group's limit when lower: cgroup v1
+     * memory.limit_in_bytes or v2 memory.max, of its group or any group above), KEEP
+     * otherwise. */
+    MB_PAGE_CACHE_AUTO = 0,
+    /* pages stay in the page cache, so the next epoch reads them from memory */
+    MB_PAGE_CACHE_KEEP = 1,
+    /* pages are released (posix_fadvise(POSIX_FADV_DONTNEED)) as soon as their block is in
+     * the pool: a file much larger than memory does not push everything else out of the
+     * page cache, and its pages are not charged to the process's control group */
+    MB_PAGE_CACHE_RELEASE = 2
+} mb_page_cache;
+
 typedef struct mb_dataset_options {
-    mb_file_shuffle shuffle; /* default MB_FILE_SHUFFLE_EXACT */
-    size_t block_bytes;      /* bytes of contiguous rows read at once; default 1 MiB */
-    size_t memory_budget;    /* bytes the reader may hold; default 256 MiB */
+    mb_file_shuffle shuffle;  /* default MB_FILE_SHUFFLE_EXACT */
+    size_t block_bytes;       /* bytes of contiguous rows read at once; default 1 MiB */
+    size_t memory_budget;     /* bytes the reader may hold; default 256 MiB */
+    mb_page_cache page_cache; /* block shuffle: default MB_PAGE_CACHE_AUTO */
 } mb_dataset_options;
 
 /* Fills *options with the defaults above. NULL does nothing. */

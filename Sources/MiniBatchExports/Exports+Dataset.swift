@@ -14,7 +14,8 @@ func dataset(_ pointer: OpaquePointer?) throws(MiniBatchError) -> FileDataset {
 @c @implementation
 public func mb_dataset_options_init(_ options: UnsafeMutablePointer<mb_dataset_options>?) {
     guard let options else { return }
-    options.pointee = mb_dataset_options(shuffle: MB_FILE_SHUFFLE_EXACT, block_bytes: 1 << 20, memory_budget: 256 << 20)
+    options.pointee = mb_dataset_options(
+        shuffle: MB_FILE_SHUFFLE_EXACT, block_bytes: 1 << 20, memory_budget: 256 << 20, page_cache: MB_PAGE_CACHE_AUTO)
 }
 
 @c @implementation
@@ -33,7 +34,8 @@ public func mb_dataset_open_npy(
         guard o.memory_budget >= 1 else { throw .init(.invalidArgument, "memory_budget must be positive") }
         let readOptions = FileReadOptions(
             shuffle: try convert(o.shuffle.rawValue, "shuffle", to: FileShuffle.self),
-            blockBytes: o.block_bytes, memoryBudget: o.memory_budget)
+            blockBytes: o.block_bytes, memoryBudget: o.memory_budget,
+            pageCache: try convert(o.page_cache.rawValue, "page_cache", to: FilePageCache.self))
         out.pointee = handle(try FileDataset(x: xPath, y: yPath, options: readOptions))
     }
 }

@@ -136,7 +136,7 @@ struct FileDatasetTests {
         let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
                                      seed: 9, shuffle: true, readers: 2)
         defer { source.finish() }
-        #expect(source.membersRead)
+        #expect(source.membersFill)
         try source.startEpoch(0)
         var rows: [Int] = []
         for b in 0..<partition.batchCount {
@@ -214,6 +214,155 @@ struct FileDatasetTests {
                         options: TrainingOptions(epochs: 1, batchSize: .fixed(32), learningRate: 0.01, shuffle: false))
         }
         #expect(a.parameterArray == b.parameterArray)
+    }
+
+    @Test func blockMembersCopyFromPoolsThatStayUntilTheirBatchesTrain() throws {
+        // Small blocks, many groups: the reader runs ahead while members copy late, and a
+        // pool must not be overwritten while a batch still points into it.
+        let m = 3000, features = 40
+        let (xp, yp) = writeIndexed(m: m, features: features)
+        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(
+            shuffle: .block, blockBytes: 20 * features * 4, memoryBudget: 300_000))
+        let partition = Partition(count: m, batchSize: 64, lastBatch: .keep)
+        let network = try Network(layerSizes: [features, 2])
+        #expect(try data.readerLayout(batchSize: 64).poolBlocks * 20 >= 64)
+        let reference = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true)
+        let expected = [try visitOrder(reference, partition, epoch: 0, features: features),
+                        try visitOrder(reference, partition, epoch: 1, features: features)]
+        reference.finish()
+        #expect(!reference.membersFill)
+        let source = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true, readers: 2)
+        defer { source.finish() }
+        #expect(source.membersFill)
+        for epoch in 0..<2 {
+            try source.startEpoch(UInt64(epoch))
+            var rows: [Int] = []
+            for b in 0..<partition.batchCount {
+                let count = partition.batch(b).count
+                let (x, _) = try source.batch(b)
+                usleep(300)  // the reader prepares the next batches meanwhile
+                try source.fill(b, rows: count / 2..<count)
+                try source.fill(b, rows: 0..<count / 2)
+                for k in 0..<count {
+                    rows.append(Int(x[k * features]))
+                    #expect(x[k * features + features - 1] == x[k * features] + Float(features - 1) * 0.5)
+                }
+            }
+            #expect(rows.count == expected[epoch].count)
+            #expect(zip(rows, expected[epoch]).filter { $0 != $1 }.count == 0)
+        }
+        // Pools smaller than a batch: the reader copies the rows itself.
+        let small = try FileBatches(data, partition: Partition(count: m, batchSize: 400, lastBatch: .keep),
+                                    network: network, seed: 3, shuffle: true, readers: 2)
+        small.finish()
+        #expect(!small.membersFill)
+    }
+
+    @Test func aTeamTrainingFromABlockShuffledFileEqualsTrainingOnTheVisitedOrder() throws {
+        let m = 2048, features = 40
+        let x = Fixture.uniform(m * features, seed: 21)
+        let y = (0..<m).map { Int32(x[features * $0] > 0 ? 1 : 0) }
+        NpyWriter.write(dir + "/x.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(dir + "/y.npy", descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
+        let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: FileReadOptions(
+            shuffle: .block, blockBytes: 100 * features * 4))
+        let partition = Partition(count: m, batchSize: 256, lastBatch: .keep)
+        let probe = try Network(layerSizes: [features, 2])
+        let source = try FileBatches(data, partition: partition, network: probe, seed: 6, shuffle: true)
+        var orders: [[Int]] = []
+        for epoch in 0..<2 {
+            try source.startEpoch(UInt64(epoch))
+            var order: [Int] = []
+            for b in 0..<partition.batchCount {
+                _ = try source.batch(b)
+                order += (0..<partition.batch(b).count).map { source.fileRow(batch: b, row: $0) }
+            }
+            orders.append(order)
+        }
+        source.finish()
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(256), learningRate: 0.3, seed: 6, threads: 2)
+        let a = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
+        let b = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
+        #expect(TrainingStep.shards(rows: 256, network: a, team: 2) == 2)
+        try a.train(data, options: options)
+        for order in orders {
+            try b.train(x: order.flatMap { Array(x[features * $0..<features * ($0 + 1)]) }, classes: order.map { y[$0] },
+                        features: features, options: TrainingOptions(
+                            epochs: 1, batchSize: .fixed(256), learningRate: 0.3, shuffle: false, threads: 2))
+        }
+        #expect(a.parameterArray == b.parameterArray)
+    }
+
+    /// Pages of `path` in the page cache (mincore over a mapping of the file).
+    func residentPages(_ path: String) -> Int {
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let size = Int(info.st_size), page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)!
+        defer { munmap(map, size) }
+        var flags = [UInt8](repeating: 0, count: (size + page - 1) / page)
+        _ = mincore(map, size, &flags)
+        return flags.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    @Test(arguments: [FilePageCache.keep, .release, .auto])
+    func blockShuffleKeepsOrReleasesPages(_ pageCache: FilePageCache) throws {
+        let m = 4000, features = 64
+        let (xp, yp) = writeIndexed(m: m, features: features)
+        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(
+            shuffle: .block, blockBytes: 64 << 10, pageCache: pageCache))
+        // Pages just written may be dirty or still queued for the LRU, which DONTNEED
+        // skips: start from pages only read.
+        evict(xp)
+        let fd = open(xp, O_RDONLY)
+        var bytes = [UInt8](repeating: 0, count: 1 << 21)
+        _ = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        close(fd)
+        let file = residentPages(xp) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #expect(file >= m * features * 4)
+        let network = try Network(layerSizes: [features, 4, 2])
+        try network.train(data, options: TrainingOptions(epochs: 1, batchSize: .fixed(100), learningRate: 0.1))
+        let left = residentPages(xp)
+        if pageCache == .release {
+            // Left: pages that blocks share with their neighbours (a block is 64 KiB but not
+            // page-aligned, after the header), which the last of them releases only in part.
+            #expect(left <= 2 * (m * features * 4 / (64 << 10) + 1))
+        } else {
+            // A 1 MB file is far below half of any machine's memory: auto keeps it.
+            #expect(left * Int(sysconf(Int32(_SC_PAGESIZE))) >= m * features * 4)
+        }
+    }
+
+    @Test func autoReleasesPagesOfFilesLargerThanHalfTheUsableMemory() {
+        #expect(!FilePageCache.auto.releases(fileBytes: 100, usableMemory: 1000))
+        #expect(!FilePageCache.auto.releases(fileBytes: 500, usableMemory: 1000))
+        #expect(FilePageCache.auto.releases(fileBytes: 501, usableMemory: 1000))
+        #expect(!FilePageCache.keep.releases(fileBytes: 5000, usableMemory: 1000))
+        #expect(FilePageCache.release.releases(fileBytes: 1, usableMemory: 1000))
+        let usable = SystemMemory.usable()
+        #expect(usable > 0)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #expect(usable <= physical)
+    }
+
+    @Test func cgroupLimitsAreReadUpToTheRoot() {
+        let files = [
+            "/sys/fs/cgroup/memory/a/b/memory.limit_in_bytes": "9223372036854771712\n",
+            "/sys/fs/cgroup/memory/a/memory.limit_in_bytes": "67108864\n",
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
+            "/sys/fs/cgroup/c/memory.max": "max\n",
+            "/sys/fs/cgroup/memory.max": "123456789\n",
+        ]
+        let read = { (path: String) -> String? in files[path] }
+        // v1: the parent's 64 MiB limit bounds the child; other controllers are ignored.
+        #expect(SystemMemory.cgroupLimit(groups: "12:cpu,cpuacct:/x\n7:memory:/a/b\n", read: read) == 64 << 20)
+        // v2: "max" is no limit; the root's file counts.
+        #expect(SystemMemory.cgroupLimit(groups: "0::/c\n", read: read) == 123_456_789)
+        #expect(SystemMemory.cgroupLimit(groups: "0::/none\n", read: read) == 123_456_789)
+        #expect(SystemMemory.cgroupLimit(groups: "", read: read) == nil)
+        #expect(SystemMemory.cgroupLimit(groups: "garbage\n3:memory\n", read: read) == nil)
     }
 
     @Test func badFilesAreRefusedWithClearErrors() throws {

@@ -171,6 +171,10 @@ static void test_open_errors(void)
     mb_dataset_options_init(&o);
     o.block_bytes = 0;
     CHECK_ERR_ARG(mb_dataset_open_npy(xp, yp, &o, &d), MB_ERR_INVALID_ARGUMENT, "block_bytes");
+    mb_dataset_options_init(&o);
+    CHECK(o.page_cache == MB_PAGE_CACHE_AUTO);
+    o.page_cache = (mb_page_cache)3;
+    CHECK_ERR_ARG(mb_dataset_open_npy(xp, yp, &o, &d), MB_ERR_INVALID_ARGUMENT, "page_cache");
 
     char missing[256];
     path(missing, "missing.npy");

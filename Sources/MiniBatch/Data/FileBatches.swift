@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CIntrinsics
 import Synchronization
 
 /// Mini-batches of a file dataset, read by a background thread up to `depth` batches ahead
@@ -17,15 +18,21 @@ import Synchronization
 ///   shuffled blocks are taken `poolBlocks` at a time; each pool is read whole, in that
 ///   order, and its rows are shuffled (Fisher-Yates, continuing the same stream). The epoch's
 ///   order is the pools' shuffled rows one after another. Read pages are released with
-///   `posix_fadvise(DONTNEED)`.
+///   `posix_fadvise(DONTNEED)` when `releasesPages` (see `FilePageCache`).
 /// Without shuffling, or with one batch of all rows, rows come in file order.
 ///
-/// Exact mode with a team of training threads (`readers` > 1): the reader prepares each
-/// batch's rows and targets, and each member reads its own shard's rows of X (`fill`), from
-/// the page cache first (`preadv2` with `RWF_NOWAIT`). A third thread copying rows would
-/// take its time from a member, and the batch waits for its slowest member. Once a member
-/// has had to wait for the disk, the reader asks the kernel to read ahead
-/// (`POSIX_FADV_WILLNEED`) each batch it prepares, for the rest of that epoch.
+/// With a team of training threads (`readers` > 1) the members put their own shard's rows of
+/// X in the batch (`fill`), and the reader prepares each batch's rows and targets: a third
+/// thread copying rows would take its time from a member, and the batch waits for its
+/// slowest member.
+/// - Exact: members read their rows from the page cache first (`preadv2` with
+///   `RWF_NOWAIT`). Once a member has had to wait for the disk, the reader asks the kernel
+///   to read ahead (`POSIX_FADV_WILLNEED`) each batch it prepares, for the rest of that epoch.
+/// - Block: the reader still reads the pools; members copy their rows out of the pool. A
+///   pool is then not overwritten until every batch pointing into it has trained
+///   (`Pool.lastBatch`, `released`), which needs groups of at least a batch of rows: a batch
+///   spans at most two groups, so the reader never waits for the batch it is preparing.
+///   Smaller pools fall back to the reader copying.
 final class FileBatches: BatchSource {
     static let depth = 3
     private static let idle = -1, filling = -2, inUse = -3
@@ -39,8 +46,10 @@ final class FileBatches: BatchSource {
     let nIn: Int
     /// Floats per row of targets in a batch (class labels take one int32).
     let targetWidth: Int
-    /// Whether the training threads read X's rows (exact mode with a team).
-    let membersRead: Bool
+    /// Whether the training threads put X's rows in the batch (with a team).
+    let membersFill: Bool
+    /// Whether the block shuffle releases the pages it has read.
+    let releasesPages: Bool
     /// Members' reads that had to wait for the disk, in all, and when the epoch began.
     let waitedReads = Atomic<Int>(0)
     private var waitedBeforeEpoch = 0
@@ -51,6 +60,8 @@ final class FileBatches: BatchSource {
     private var slotX: [UnsafeMutablePointer<Float>] = []
     private var slotY: [UnsafeMutableRawPointer] = []
     private var slotRows: [UnsafeMutablePointer<Int>] = []
+    /// Block, members filling: where each row of a batch is in the pools.
+    private var slotSources: [UnsafeMutablePointer<UnsafePointer<Float>>] = []
 
     // Shared with the reader thread, under `monitor`.
     private let monitor = Monitor()
@@ -60,6 +71,8 @@ final class FileBatches: BatchSource {
     private var stopping = false
     private var failure: MiniBatchError?
     private var lastSlot = -1
+    /// Batches of the epoch the training loop is done with (0 ..< released).
+    private var released = 0
     private var thread: Thread?
 
     // Exact: the epoch's permutation and all targets, converted and checked.
@@ -89,6 +102,8 @@ final class FileBatches: BatchSource {
         var group = -1
         var blocksRead = 0
         var rows = 0
+        /// The last batch of the epoch that points into the pool (members filling only).
+        var lastBatch = -1
     }
 
     private var allocations: [UnsafeMutableRawPointer] = []
@@ -108,17 +123,31 @@ final class FileBatches: BatchSource {
         mode = dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
-        membersRead = mode == .exact && readers > 1
+        releasesPages = mode == .block && dataset.options.pageCache.releases(
+            fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
         rowsPerBlock = layout.rowsPerBlock
         blockCount = layout.blockCount
         poolBlocks = layout.poolBlocks
+        switch mode {
+        case .exact:
+            membersFill = readers > 1
+        case .block:
+            // The fewest rows a group of blocks other than the epoch's last may hold: the
+            // file's last block may be short.
+            let lastBlockRows = m - (blockCount - 1) * rowsPerBlock
+            let fewest = (poolBlocks - 1) * rowsPerBlock + min(rowsPerBlock, lastBlockRows)
+            membersFill = readers > 1 && fewest >= partition.batchSize
+        }
         let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
             for _ in 0..<FileBatches.depth {
                 slotX.append(try buffer(Float.self, batch * nIn, "a batch of X"))
                 slotY.append(UnsafeMutableRawPointer(try buffer(Float.self, batch * targetWidth, "a batch of y")))
                 slotRows.append(try buffer(Int.self, batch, "the rows of a batch"))
+                if membersFill && mode == .block {
+                    slotSources.append(try buffer(UnsafePointer<Float>.self, batch, "the sources of a batch"))
+                }
             }
             switch mode {
             case .exact:
@@ -136,10 +165,17 @@ final class FileBatches: BatchSource {
                         order: try buffer(Int.self, poolRows, "the order of a pool")))
                 }
             }
-            // Block: long sequential reads, so more readahead. (Exact keeps the kernel's
-            // default: an epoch reads every row, so pages read ahead around a row are mostly
-            // used later in the same epoch.)
-            if mode == .block || !ordered { dataset.x.adviseSequential() }
+            // In file order: long sequential reads, so more readahead. Shuffled blocks: no
+            // readahead past a block (the next block in the file is not the next one read,
+            // and may be one already read and released); the reader asks for the next block
+            // in the order instead. (Exact keeps the kernel's default: an epoch reads every
+            // row, so pages read ahead around a row are mostly used later in the same epoch.)
+            if !ordered {
+                dataset.x.advise(POSIX_FADV_SEQUENTIAL)
+            } else if mode == .block {
+                dataset.x.advise(POSIX_FADV_RANDOM)
+                dataset.y.advise(POSIX_FADV_RANDOM)
+            }
             thread = try Thread { [unowned self] in self.readerLoop() }
         } catch {
             release()
@@ -173,6 +209,7 @@ final class FileBatches: BatchSource {
             try dataset.y.checkSize()
             state = [Int](repeating: FileBatches.idle, count: FileBatches.depth)
             lastSlot = -1
+            released = 0
             switch mode {
             case .exact:
                 let perm = UnsafeMutableBufferPointer(start: permutation!, count: dataset.count)
@@ -192,7 +229,10 @@ final class FileBatches: BatchSource {
                 poolStart = 0
                 poolEnd = 0
                 nextGroup = 0
-                for p in pools.indices { pools[p].group = -1 }
+                for p in pools.indices {
+                    pools[p].group = -1
+                    pools[p].lastBatch = -1
+                }
             }
             produced = 0
             hinting = false
@@ -208,6 +248,7 @@ final class FileBatches: BatchSource {
             if lastSlot >= 0 {
                 state[lastSlot] = FileBatches.idle
                 lastSlot = -1
+                released = index
                 monitor.broadcast()
             }
             monitor.wait { state[slot] == index || failure != nil }
@@ -221,18 +262,39 @@ final class FileBatches: BatchSource {
         return (UnsafePointer(slotX[slot]), y)
     }
 
-    /// Reads rows `rows` of batch `index` when members read (the reader has put the rest in
-    /// place), and checks their values.
+    /// The file row of row `k` of batch `index` (the training thread, between `batch(index)`
+    /// and the next call).
+    func fileRow(batch index: Int, row k: Int) -> Int { slotRows[index % FileBatches.depth][k] }
+
+    /// Puts rows `rows` of batch `index` in place when members fill (the reader has prepared
+    /// the rest): reads them (exact) or copies them out of the pool (block), and checks them.
     func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
-        guard membersRead else { return }
+        guard membersFill else { return }
         let slot = index % FileBatches.depth
         let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
-        var waited = false
-        try FileBatches.forEachRun(source, count: rows.count) { (k, first, run) throws(MiniBatchError) in
-            if try !dataset.x.readCachedRows(first, count: run, into: x + k * nIn) { waited = true }
+        switch mode {
+        case .exact:
+            var waited = false
+            try FileBatches.forEachRun(source, count: rows.count) { (k, first, run) throws(MiniBatchError) in
+                if try !dataset.x.readCachedRows(first, count: run, into: x + k * nIn) { waited = true }
+            }
+            if waited { waitedReads.add(1, ordering: .relaxed) }
+        case .block:
+            FileBatches.copyRows(to: x, from: slotSources[slot] + rows.lowerBound, count: rows.count, nIn: nIn)
         }
-        if waited { waitedReads.add(1, ordering: .relaxed) }
         try check(x, rows: rows.count, source: source)
+    }
+
+    /// Row k of `out` = row `sources[k]`, prefetching rows ahead as `Shuffle.gatherRows` does.
+    private static func copyRows(
+        to out: UnsafeMutablePointer<Float>, from sources: UnsafePointer<UnsafePointer<Float>>, count: Int, nIn: Int
+    ) {
+        let ahead = min(Shuffle.readAhead, count), rowBytes = 4 * nIn
+        for k in 0..<ahead { minibatch_prefetch(sources[k], rowBytes) }
+        for k in 0..<count {
+            if k + ahead < count { minibatch_prefetch(sources[k + ahead], rowBytes) }
+            memcpy(out + k * nIn, sources[k], rowBytes)
+        }
     }
 
     /// Calls `body(k, first, run)` for each run of consecutive file rows in `rows[0..<count]`:
@@ -320,10 +382,10 @@ final class FileBatches: BatchSource {
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
         case .exact:
-            if membersRead && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
+            if membersFill && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
             try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
                 (k, first, run) throws(MiniBatchError) in
-                if !membersRead {
+                if !membersFill {
                     try dataset.x.readRows(first, count: run, into: x + k * nIn)
                 } else if hinting {
                     dataset.x.prefetch(first, count: run)
@@ -340,12 +402,17 @@ final class FileBatches: BatchSource {
                 if position >= poolEnd { try loadNextPool() }
                 let pool = pools[active]
                 let local = pool.order[position - poolStart]
-                (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
+                if membersFill {
+                    slotSources[slot][k] = UnsafePointer(pool.x + local * nIn)
+                    pools[active].lastBatch = index
+                } else {
+                    (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
+                }
                 source[k] = pool.source[local]
                 try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
             }
         }
-        if !membersRead { try check(x, rows: rows.count, source: source) }
+        if !membersFill { try check(x, rows: rows.count, source: source) }
     }
 
     /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.
@@ -360,7 +427,8 @@ final class FileBatches: BatchSource {
     private func canReadAhead() -> Bool {
         guard mode == .block, !readingAhead, nextGroup < groupCount else { return false }
         let spare = pools[1 - active]
-        return spare.group != nextGroup || spare.blocksRead < blocks(ofGroup: nextGroup).count
+        if spare.group != nextGroup { return released > spare.lastBatch }
+        return spare.blocksRead < blocks(ofGroup: nextGroup).count
     }
 
     /// Reads the next block of the next group into the spare pool (the reader thread only).
@@ -370,25 +438,45 @@ final class FileBatches: BatchSource {
             pools[spare].group = nextGroup
             pools[spare].blocksRead = 0
             pools[spare].rows = 0
+            pools[spare].lastBatch = -1
         }
         let m = dataset.count, yRow = dataset.y.rowBytes
-        let block = blockOrder![blocks(ofGroup: nextGroup).lowerBound + pools[spare].blocksRead]
-        let first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
+        let position = blocks(ofGroup: nextGroup).lowerBound + pools[spare].blocksRead
+        let block = blockOrder![position], first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
+        if ordered && position + 1 < blockCount {  // the kernel reads the next block meanwhile
+            let next = blockOrder![position + 1] * rowsPerBlock, nextCount = min(rowsPerBlock, m - next)
+            dataset.x.prefetch(next, count: nextCount)
+            dataset.y.prefetch(next, count: nextCount)
+        }
         let pool = pools[spare], filled = pool.rows
         try dataset.x.readRows(first, count: count, into: pool.x + filled * nIn)
         try dataset.y.readRows(first, count: count, into: pool.y + filled * yRow)
-        dataset.x.release(first, count: count)
-        dataset.y.release(first, count: count)
+        if releasesPages {
+            dataset.x.release(first, count: count)
+            dataset.y.release(first, count: count)
+        }
         for r in 0..<count { pool.source[filled + r] = first + r }
         pools[spare].rows += count
         pools[spare].blocksRead += 1
+    }
+
+    /// Waits until the training loop is done with every batch that points into `pool`.
+    private func waitUntilReleased(_ pool: Int) throws(MiniBatchError) {
+        guard membersFill else { return }
+        try monitor.locked { () throws(MiniBatchError) in
+            monitor.wait { stopping || released > pools[pool].lastBatch }
+            if stopping { throw .init(.io, "training stopped while the file reader waited") }
+        }
     }
 
     /// Makes the next group of blocks the active pool: reads what the read-ahead has not,
     /// then shuffles its rows (continuing the epoch's stream).
     private func loadNextPool() throws(MiniBatchError) {
         let spare = 1 - active
-        if pools[spare].group != nextGroup { pools[spare].group = -1 }
+        if pools[spare].group != nextGroup {
+            try waitUntilReleased(spare)
+            pools[spare].group = -1
+        }
         while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
             try readAheadOneBlock()
         }

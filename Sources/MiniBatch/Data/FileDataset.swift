@@ -10,6 +10,28 @@ public enum FileShuffle: Int, Sendable {
     case block = 1
 }
 
+/// What the block shuffle does with the pages of X and y it has read.
+public enum FilePageCache: Int, Sendable {
+    /// `release` when X and y together are larger than half the memory this process may use (physical
+    /// memory, or its control group's memory limit when lower), `keep` otherwise.
+    case auto = 0
+    /// Pages stay in the page cache, so the next epoch reads them from memory.
+    case keep = 1
+    /// Pages are released (`posix_fadvise(POSIX_FADV_DONTNEED)`) as soon as their block is in
+    /// the pool: a file much larger than memory does not push everything else out of the
+    /// page cache, and its pages are not charged to the process's control group.
+    case release = 2
+
+    /// Whether pages of a file of `fileBytes` bytes are released, with `usableMemory` bytes.
+    func releases(fileBytes: Int, usableMemory: Int) -> Bool {
+        switch self {
+        case .auto: return fileBytes > usableMemory / 2
+        case .keep: return false
+        case .release: return true
+        }
+    }
+}
+
 /// How a file dataset is read.
 public struct FileReadOptions: Sendable {
     public var shuffle: FileShuffle = .exact
@@ -18,11 +40,18 @@ public struct FileReadOptions: Sendable {
     /// Bytes the reader may hold: batch buffers, read-ahead, the pool of blocks, and for the
     /// exact shuffle the permutation and the targets.
     public var memoryBudget: Int = 256 << 20
+    /// Whether the block shuffle releases the pages it has read. (The exact shuffle always
+    /// keeps them: each page holds rows the epoch reads at other, random times.)
+    public var pageCache: FilePageCache = .auto
 
-    public init(shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 256 << 20) {
+    public init(
+        shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 256 << 20,
+        pageCache: FilePageCache = .auto
+    ) {
         self.shuffle = shuffle
         self.blockBytes = blockBytes
         self.memoryBudget = memoryBudget
+        self.pageCache = pageCache
     }
 }
 
@@ -72,7 +101,10 @@ public final class FileDataset: @unchecked Sendable {
         let m = count, budget = options.memoryBudget
         let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes))
         let blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
-        let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8)
+        // Per row of a batch: inputs, targets, the file row, and for the block shuffle where
+        // the row is in the pool.
+        let rowExtra = options.shuffle == .block ? 16 : 8
+        let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + rowExtra)
         var needed = slotBytes, pool = 0
         switch options.shuffle {
         case .exact:

@@ -182,9 +182,10 @@ public final class NpyFile: @unchecked Sendable {
         _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_WILLNEED)
     }
 
-    /// Tells the kernel the rows will be read in sequence (more readahead).
-    func adviseSequential() {
-        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
+    /// Tells the kernel how the whole file will be read: `POSIX_FADV_SEQUENTIAL` (more
+    /// readahead) or `POSIX_FADV_RANDOM` (none).
+    func advise(_ advice: Int32) {
+        _ = posix_fadvise(descriptor, 0, 0, advice)
     }
 
     /// Tells the kernel the pages of rows `first ..< first + count` will not be needed again.

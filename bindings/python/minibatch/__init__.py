@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, Status, Targets, library_path
+from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, PageCache, Status, Targets, library_path
 from .core import (
     STREAM_INIT,
     make_moons,
@@ -79,6 +79,7 @@ __all__ = [
     "LastBatch",
     "Targets",
     "FileShuffle",
+    "PageCache",
     "Status",
     # errors
     "MinibatchError",

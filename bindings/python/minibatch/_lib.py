@@ -52,6 +52,7 @@ __all__ = [
     "Targets",
     "LastBatch",
     "FileShuffle",
+    "PageCache",
     "mb_dataset_options",
     "mb_dataset_info",
     "mb_model_options",
@@ -139,6 +140,14 @@ class FileShuffle(enum.IntEnum):
 
     EXACT = 0
     BLOCK = 1
+
+
+class PageCache(enum.IntEnum):
+    """``mb_page_cache``."""
+
+    AUTO = 0
+    KEEP = 1
+    RELEASE = 2
 
 
 mb_status_t = c_int  # typedef enum mb_status {...} mb_status;
@@ -232,6 +241,7 @@ class mb_dataset_options(Structure):
         ("shuffle", mb_enum_t),  # mb_file_shuffle shuffle;
         ("block_bytes", c_size_t),  # size_t block_bytes;
         ("memory_budget", c_size_t),  # size_t memory_budget;
+        ("page_cache", mb_enum_t),  # mb_page_cache page_cache;
     ]
 
 

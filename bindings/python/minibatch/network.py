@@ -852,6 +852,7 @@ class Network(_Handle):
 
 
 _FILE_SHUFFLES = {"exact": _lib.FileShuffle.EXACT, "block": _lib.FileShuffle.BLOCK}
+_PAGE_CACHES = {"auto": _lib.PageCache.AUTO, "keep": _lib.PageCache.KEEP, "release": _lib.PageCache.RELEASE}
 
 
 class Dataset(_Handle):
@@ -869,6 +870,12 @@ class Dataset(_Handle):
     block_bytes, memory_budget
         Bytes of contiguous rows read at once (default 1 MiB) and bytes the reader may
         hold (default 256 MiB); None keeps the library's default.
+    page_cache
+        What the block shuffle does with the pages it has read: 'keep' leaves them in the
+        page cache for the next epoch, 'release' drops them (``posix_fadvise(DONTNEED)``),
+        'auto' (default) releases them when X and y together are larger than half the
+        memory this process may use (physical memory or its cgroup's limit). The exact
+        shuffle always keeps them.
 
     Use with :meth:`Network.train_dataset` / :meth:`Network.evaluate_dataset` (or pass it
     as ``X`` to :meth:`Network.train`). A dataset may serve several trainings at once.
@@ -884,12 +891,16 @@ class Dataset(_Handle):
         shuffle: str = "exact",
         block_bytes: Optional[int] = None,
         memory_budget: Optional[int] = None,
+        page_cache: str = "auto",
     ) -> None:
         if shuffle not in _FILE_SHUFFLES:
             raise ValueError(f"shuffle must be 'exact' or 'block', got {shuffle!r}")
+        if page_cache not in _PAGE_CACHES:
+            raise ValueError(f"page_cache must be 'auto', 'keep' or 'release', got {page_cache!r}")
         opts = _lib.mb_dataset_options()
         _lib.lib().mb_dataset_options_init(ctypes.byref(opts))
         opts.shuffle = int(_FILE_SHUFFLES[shuffle])
+        opts.page_cache = int(_PAGE_CACHES[page_cache])
         if block_bytes is not None:
             opts.block_bytes = as_positive_int(block_bytes, "block_bytes")
         if memory_budget is not None:
@@ -906,6 +917,7 @@ class Dataset(_Handle):
         self._idle = threading.Condition()
         super().__init__(h.value)
         self.shuffle = shuffle
+        self.page_cache = page_cache
         self.x_path = os.fspath(x_path)
         self.y_path = os.fspath(y_path)
 

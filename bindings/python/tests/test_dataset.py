@@ -282,3 +282,18 @@ def test_estimators_refuse_datasets_they_cannot_use(tmp_path):
             mb.MLPClassifier(max_iter=1).fit(ds, np.zeros(50))
         with pytest.raises(ValueError, match="float32 targets"):
             mb.MLPRegressor(max_iter=1).fit(ds)
+
+
+def test_page_cache_choices_train_alike(moons_files):
+    # What happens to read pages does not change what is read: the same weights.
+    X, y, xp, yp = moons_files
+    params = []
+    for page_cache in ("auto", "keep", "release"):
+        with mb.Dataset(xp, yp, shuffle="block", block_bytes=800, page_cache=page_cache) as ds, \
+                mb.Network([2, 8, 2], seed=4) as net:
+            assert ds.page_cache == page_cache
+            net.train_dataset(ds, epochs=2, batch_size=64, learning_rate=0.1, seed=3)
+            params.append(net.get_parameters())
+    assert params[0].tobytes() == params[1].tobytes() == params[2].tobytes()
+    with pytest.raises(ValueError, match="page_cache"):
+        mb.Dataset(xp, yp, page_cache="drop")

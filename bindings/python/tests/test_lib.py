@@ -124,13 +124,14 @@ def test_constants_and_version_match_header():
         ("mb_init", _lib.Init),
         ("mb_targets", _lib.Targets),
         ("mb_file_shuffle", _lib.FileShuffle),
+        ("mb_page_cache", _lib.PageCache),
     ],
 )
 def test_enums_match_header(cname, enum):
     values = header_enum(cname)
     prefix = {"mb_status": "MB_", "mb_last_batch": "MB_LAST_BATCH_", "mb_activation": "MB_ACTIVATION_",
               "mb_loss": "MB_LOSS_", "mb_init": "MB_INIT_", "mb_targets": "MB_TARGETS_",
-              "mb_file_shuffle": "MB_FILE_SHUFFLE_"}[cname]
+              "mb_file_shuffle": "MB_FILE_SHUFFLE_", "mb_page_cache": "MB_PAGE_CACHE_"}[cname]
     ours = {prefix + e.name: int(e) for e in enum}
     assert ours == values
 

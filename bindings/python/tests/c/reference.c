@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, user_data); OFF(mb_train_options, threads);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
-        OFF(mb_dataset_options, memory_budget);
+        OFF(mb_dataset_options, memory_budget); OFF(mb_dataset_options, page_cache);
         printf("mb_dataset_info %zu\n", sizeof(mb_dataset_info));
         OFF(mb_dataset_info, m); OFF(mb_dataset_info, n_features); OFF(mb_dataset_info, y_columns);
         OFF(mb_dataset_info, y_type); OFF(mb_dataset_info, x_version); OFF(mb_dataset_info, y_version);
