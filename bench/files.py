@@ -7,7 +7,8 @@ shuffle; each file mode once with the files in the page cache ("hot") and once r
 their pages were dropped ("cold": posix_fadvise(POSIX_FADV_DONTNEED) on both files, which the
 kernel honours for clean pages without root). Medians and minima over the timed rounds, and
 each file mode's speed as a share of in-memory speed (target: >= 0.80 with the file in the
-page cache).
+page cache). As in bench.py, a timed epoch with the machine probe (probe.py) below 80 % of its
+best just before or after is repeated, at most three times (--no-probe: never).
 
     python3 bench/files.py [--quick] [--m 60000] [--rounds 5] [--batch 128 256]
 
@@ -55,6 +56,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--out", type=Path, default=HERE / "files-results.json")
+    parser.add_argument("--no-probe", action="store_true", help="do not repeat epochs timed while the "
+                        "machine's two-core matrix rate was down (bench/probe.py)")
     args = parser.parse_args()
     if args.quick:
         args.m, args.rounds, args.batch = 20_000, 3, [128]
@@ -85,6 +88,29 @@ def main() -> int:
     }
     print(f"minibatch {mb.version()}: one epoch of 784-128-10 on {args.m} x 784 float32 "
           f"({env['file_bytes'] >> 20} MiB of .npy), OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
+    probe = None
+    if not args.no_probe:
+        sys.path.insert(0, str(HERE))
+        from bench import MachineProbe  # noqa: E402
+
+        probe = MachineProbe(len(os.sched_getaffinity(0)), dict(os.environ))
+        probe.calibrate(2.0 if args.quick else 5.0)
+        print(f"machine probe: best two-core sgemm rate {probe.best:.0f} GFLOP/s; epochs with a probe below "
+              f"{100 * MachineProbe.SLOW:.0f}% of it are repeated")
+
+    def timed(prepare, run) -> float:
+        for attempt in range(4):
+            prepare()
+            before = probe.wait_fast() if probe else None
+            start = time.perf_counter()
+            run()
+            seconds = time.perf_counter() - start
+            after = probe.rate() if probe else None
+            if probe is None or not (probe.slow(before) or probe.slow(after)) or attempt == 3:
+                return seconds
+            probe.slow_epochs += 1
+        return seconds
+
     results = []
     for batch in args.batch:
         times: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -92,17 +118,22 @@ def main() -> int:
         for round_ in range(args.rounds + 1):  # round 0 warms up and is discarded
             for mode in modes:
                 kind, _, cache = mode.partition(" ")
-                if cache == "hot":
-                    warm_page_cache(x_path, y_path)
-                elif cache == "cold":
-                    drop_from_page_cache(x_path, y_path)
-                start = time.perf_counter()
-                if kind == "memory":
-                    net.train(X, y, epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
-                else:
-                    net.train_dataset(datasets[kind], epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
+
+                def prepare() -> None:
+                    if cache == "hot":
+                        warm_page_cache(x_path, y_path)
+                    elif cache == "cold":
+                        drop_from_page_cache(x_path, y_path)
+
+                def run() -> None:
+                    if kind == "memory":
+                        net.train(X, y, epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
+                    else:
+                        net.train_dataset(datasets[kind], epochs=1, batch_size=batch, learning_rate=0.1, seed=round_)
+
+                seconds = timed(prepare, run)
                 if round_ > 0:
-                    times[mode].append(time.perf_counter() - start)
+                    times[mode].append(seconds)
         memory = statistics.median(times["memory"])
         print(f"\nbatch {batch}: {'mode':<12} {'median s':>9} {'min s':>8} {'share of in-memory speed':>25}")
         for mode in modes:
@@ -117,6 +148,11 @@ def main() -> int:
         net.close()
     for dataset in datasets.values():
         dataset.close()
+    if probe:
+        env["machine_probe"] = probe.summary()
+        print(f"machine probe: best {probe.best:.0f} GFLOP/s, median {env['machine_probe']['median_gflops']:.0f}; "
+              f"epochs repeated for it: {probe.slow_epochs}")
+        probe.close()
     args.out.write_text(json.dumps({"environment": env, "results": results}, indent=2))
     print(f"\nwrote {args.out}")
     for path in (x_path, y_path):
