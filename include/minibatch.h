@@ -442,17 +442,20 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * are read with pread into the library's own buffers, never loaded whole, by a background
  * thread that prepares the next batches while the current one trains. Values are checked as
  * they are read (NaN/Inf, labels out of range).
- * With the exact shuffle and more than one training thread (mb_train_options.threads), the
- * background thread prepares each batch's order and targets, and each training thread reads
- * its own rows of the batch, from the page cache without waiting when they are there
- * (preadv2 with RWF_NOWAIT): with every core training, a separate reading thread could only
- * take time from one of them, and the batch waits for its slowest thread. Once a read has
- * had to wait for the disk, the background thread asks the kernel to read the rows of each
- * batch it prepares ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the epoch.
- * With the block shuffle and more than one training thread, the background thread reads
- * the pools and each training thread copies its own rows of the batch out of the pool; a
- * pool is not read over until every batch with rows in it has trained (pools smaller than a
- * batch fall back to the background thread copying).
+ * With more than one training thread (mb_train_options.threads), each training thread puts
+ * its own rows of the batch in place, and the thread that called mb_train_dataset prepares
+ * each batch's order and targets itself: with every core training, a separate thread could
+ * only take time from one of them (a reader woken for every batch preempts a trainer), and
+ * the batch waits for its slowest thread.
+ *   exact: each training thread reads its rows, from the page cache without waiting when
+ *          they are there (preadv2 with RWF_NOWAIT); there is no background thread. Once a
+ *          read has had to wait for the disk, the kernel is asked to read the rows of the
+ *          next two batches ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the
+ *          epoch.
+ *   block: the background thread only reads the pools ahead, and each training thread
+ *          copies its rows out of the pool; a pool is not read over until every batch with
+ *          rows in it has trained (pools smaller than a batch fall back to the background
+ *          thread copying the rows).
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in

@@ -26,13 +26,16 @@ import Synchronization
 /// thread copying rows would take its time from a member, and the batch waits for its
 /// slowest member.
 /// - Exact: members read their rows from the page cache first (`preadv2` with
-///   `RWF_NOWAIT`). Once a member has had to wait for the disk, the reader asks the kernel
-///   to read ahead (`POSIX_FADV_WILLNEED`) each batch it prepares, for the rest of that epoch.
-/// - Block: the reader still reads the pools; members copy their rows out of the pool. A
-///   pool is then not overwritten until every batch pointing into it has trained
-///   (`Pool.lastBatch`, `released`), which needs groups of at least a batch of rows: a batch
-///   spans at most two groups, so the reader never waits for the batch it is preparing.
-///   Smaller pools fall back to the reader copying.
+///   `RWF_NOWAIT`). There is no reader thread. Once a member has had to wait for the disk,
+///   the training thread asks the kernel to read ahead (`POSIX_FADV_WILLNEED`) the rows of
+///   the batches up to two ahead, for the rest of that epoch.
+/// - Block: the reader only reads the pools ahead; the training thread points each batch's
+///   rows into the pool (and converts their targets), and members copy their rows out of
+///   it. A pool is not read over until every batch pointing into it has trained
+///   (`released`, `spareLastBatch`), which needs groups of at least a batch of rows: a batch
+///   then spans at most two groups. Smaller pools fall back to the reader copying.
+/// Either way the training thread prepares each batch itself (`preparesInline`): a reader
+/// woken for every batch would preempt a member, and the batch waits for its slowest member.
 final class FileBatches: BatchSource {
     static let depth = 3
     private static let idle = -1, filling = -2, inUse = -3
@@ -53,8 +56,13 @@ final class FileBatches: BatchSource {
     /// Members' reads that had to wait for the disk, in all, and when the epoch began.
     let waitedReads = Atomic<Int>(0)
     private var waitedBeforeEpoch = 0
-    /// Whether the reader asks the kernel to read ahead (the reader thread only).
+    /// Members filling: the training thread prepares each batch in `batch`. Exact: it asks
+    /// the kernel to read ahead (`hinting`) up to batch `hintedThrough`. Block: `current` is
+    /// its copy of the active pool.
+    let preparesInline: Bool
     private var hinting = false
+    private var hintedThrough = -1
+    private var current: Pool?
 
     // The batch slots: (batchSize, nIn) inputs, targets, and the file row of each.
     private var slotX: [UnsafeMutablePointer<Float>] = []
@@ -71,8 +79,11 @@ final class FileBatches: BatchSource {
     private var stopping = false
     private var failure: MiniBatchError?
     private var lastSlot = -1
-    /// Batches of the epoch the training loop is done with (0 ..< released).
+    /// Batches of the epoch the training loop is done with (0 ..< released), and the last
+    /// batch that points into the spare pool (members filling): the reader may read over
+    /// the spare pool once `released > spareLastBatch`.
     private var released = 0
+    private var spareLastBatch = -1
     private var thread: Thread?
 
     // Exact: the epoch's permutation and all targets, converted and checked.
@@ -91,6 +102,8 @@ final class FileBatches: BatchSource {
     private var poolStart = 0, poolEnd = 0, nextGroup = 0
     /// The reader is reading ahead outside the lock (startEpoch waits for it).
     private var readingAhead = false
+    /// The last block whose pages were released (released once more after the next).
+    private var releasedLast: (first: Int, count: Int)?
 
     /// The rows of one group of `poolBlocks` blocks: X (rows, nIn), y as stored, the file row
     /// of each, and the order they are emitted in.
@@ -102,8 +115,6 @@ final class FileBatches: BatchSource {
         var group = -1
         var blocksRead = 0
         var rows = 0
-        /// The last batch of the epoch that points into the pool (members filling only).
-        var lastBatch = -1
     }
 
     private var allocations: [UnsafeMutableRawPointer] = []
@@ -139,6 +150,7 @@ final class FileBatches: BatchSource {
             let fewest = (poolBlocks - 1) * rowsPerBlock + min(rowsPerBlock, lastBlockRows)
             membersFill = readers > 1 && fewest >= partition.batchSize
         }
+        preparesInline = membersFill
         let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
             for _ in 0..<FileBatches.depth {
@@ -176,7 +188,7 @@ final class FileBatches: BatchSource {
                 dataset.x.advise(POSIX_FADV_RANDOM)
                 dataset.y.advise(POSIX_FADV_RANDOM)
             }
-            thread = try Thread { [unowned self] in self.readerLoop() }
+            if !(preparesInline && mode == .exact) { thread = try Thread { [unowned self] in self.readerLoop() } }
         } catch {
             release()
             throw error
@@ -185,6 +197,7 @@ final class FileBatches: BatchSource {
 
     deinit {
         finish()  // the reader thread must stop before its buffers go
+        if let last = releasedLast { release(last.first, count: last.count) }
         release()
     }
 
@@ -203,7 +216,9 @@ final class FileBatches: BatchSource {
 
     func startEpoch(_ epoch: UInt64) throws(MiniBatchError) {
         try monitor.locked { () throws(MiniBatchError) in
-            monitor.wait { (!epochActive || produced == partition.batchCount || failure != nil) && !readingAhead }
+            monitor.wait {
+                !readingAhead && (preparesInline || !epochActive || produced == partition.batchCount || failure != nil)
+            }
             if let failure { throw failure }
             try dataset.x.checkSize()
             try dataset.y.checkSize()
@@ -229,13 +244,13 @@ final class FileBatches: BatchSource {
                 poolStart = 0
                 poolEnd = 0
                 nextGroup = 0
-                for p in pools.indices {
-                    pools[p].group = -1
-                    pools[p].lastBatch = -1
-                }
+                for p in pools.indices { pools[p].group = -1 }
+                spareLastBatch = -1
             }
             produced = 0
             hinting = false
+            hintedThrough = -1
+            current = nil
             waitedBeforeEpoch = waitedReads.load(ordering: .relaxed)
             epochActive = true
             monitor.broadcast()
@@ -244,6 +259,99 @@ final class FileBatches: BatchSource {
 
     func batch(_ index: Int) throws(MiniBatchError) -> (UnsafePointer<Float>, Targets) {
         let slot = index % FileBatches.depth
+        if preparesInline && mode == .exact {
+            prepareInline(slot: slot, batch: index)
+        } else if preparesInline {
+            try prepareBlockInline(slot: slot, batch: index)
+        } else {
+            try waitForReader(slot: slot, batch: index)
+        }
+        let y: Targets = dataset.hasClassLabels
+            ? .classes(slotY[slot].assumingMemoryBound(to: Int32.self))
+            : .values(slotY[slot].assumingMemoryBound(to: Float.self))
+        return (UnsafePointer(slotX[slot]), y)
+    }
+
+    /// Exact shuffle, members reading: batch `index`'s file rows and targets into `slot`; once
+    /// a member has waited for the disk this epoch, read-ahead hints for the batches up to
+    /// two ahead.
+    private func prepareInline(slot: Int, batch index: Int) {
+        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot]
+        for k in 0..<rows.count {
+            let row = permutation![rows.lowerBound + k]
+            source[k] = row
+            copyTarget(from: targets!, row: row, to: y, at: k)
+        }
+        if !hinting && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
+        guard hinting else { return }
+        let last = min(index + 2, partition.batchCount - 1)
+        var ahead = max(hintedThrough + 1, index)
+        while ahead <= last {
+            let rows = partition.batch(ahead)
+            try? FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) { (_, first, run) in
+                dataset.x.prefetch(first, count: run)
+            }
+            ahead += 1
+        }
+        hintedThrough = max(hintedThrough, last)
+    }
+
+    /// Block shuffle, members copying: points batch `index`'s rows into the pools and converts
+    /// their targets, taking the next pool from the reader when the active one is used up.
+    private func prepareBlockInline(slot: Int, batch index: Int) throws(MiniBatchError) {
+        try monitor.locked { () throws(MiniBatchError) in
+            if let failure { throw failure }
+            released = index
+            // The spare pool is free to read over once its last batch has trained.
+            if spareLastBatch == index - 1 { monitor.broadcast() }
+        }
+        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot], yRow = dataset.y.rowBytes
+        let sources = slotSources[slot]
+        for k in 0..<rows.count {
+            let position = rows.lowerBound + k
+            if position >= poolEnd { try takeNextPool(batch: index) }
+            let pool = current!, local = pool.order[position - poolStart]
+            sources[k] = UnsafePointer(pool.x + local * nIn)
+            source[k] = pool.source[local]
+            try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
+        }
+    }
+
+    /// The training thread's `loadNextPool`: waits for a block the reader is reading, reads
+    /// what it has not read of the next group, and makes that pool the active one; the
+    /// pool left, now the spare, is pinned by batch `index`, the last that may point into it.
+    private func takeNextPool(batch index: Int) throws(MiniBatchError) {
+        try monitor.locked { () throws(MiniBatchError) in
+            monitor.wait { !readingAhead || failure != nil || stopping }
+            if let failure { throw failure }
+            readingAhead = true  // the reader keeps off the pools meanwhile
+        }
+        do throws(MiniBatchError) {
+            try loadNextPool()
+        } catch {
+            monitor.locked {
+                readingAhead = false
+                monitor.broadcast()
+            }
+            throw error
+        }
+        monitor.locked {
+            current = pools[active]
+            spareLastBatch = index
+            readingAhead = false
+            monitor.broadcast()
+        }
+    }
+
+    /// Releases the pages of rows `first ..< first + count` of X and y.
+    private func release(_ first: Int, count: Int) {
+        dataset.x.release(first, count: count)
+        dataset.y.release(first, count: count)
+    }
+
+    /// Waits until the reader has put batch `index` in `slot`, and hands the previous slot
+    /// back to it.
+    private func waitForReader(slot: Int, batch index: Int) throws(MiniBatchError) {
         try monitor.locked { () throws(MiniBatchError) in
             if lastSlot >= 0 {
                 state[lastSlot] = FileBatches.idle
@@ -256,10 +364,6 @@ final class FileBatches: BatchSource {
             state[slot] = FileBatches.inUse
             lastSlot = slot
         }
-        let y: Targets = dataset.hasClassLabels
-            ? .classes(slotY[slot].assumingMemoryBound(to: Int32.self))
-            : .values(slotY[slot].assumingMemoryBound(to: Float.self))
-        return (UnsafePointer(slotX[slot]), y)
     }
 
     /// The file row of row `k` of batch `index` (the training thread, between `batch(index)`
@@ -337,11 +441,12 @@ final class FileBatches: BatchSource {
             var readAhead = false
             let go: Bool = (try? monitor.locked {
                 let working = { self.epochActive && self.failure == nil && self.produced < self.partition.batchCount }
+                let free = { !self.preparesInline && self.state[self.produced % FileBatches.depth] == FileBatches.idle }
                 monitor.wait {
-                    stopping || (working() && (state[produced % FileBatches.depth] == FileBatches.idle || canReadAhead()))
+                    stopping || (working() && (free() || canReadAhead()))
                 }
                 if stopping { return false }
-                if state[produced % FileBatches.depth] == FileBatches.idle {
+                if free() {
                     index = produced
                     state[index % FileBatches.depth] = FileBatches.filling
                 } else {
@@ -381,15 +486,10 @@ final class FileBatches: BatchSource {
         let rows = partition.batch(index)
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
-        case .exact:
-            if membersFill && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
+        case .exact:  // (members reading prepare inline, without the reader)
             try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
                 (k, first, run) throws(MiniBatchError) in
-                if !membersFill {
-                    try dataset.x.readRows(first, count: run, into: x + k * nIn)
-                } else if hinting {
-                    dataset.x.prefetch(first, count: run)
-                }
+                try dataset.x.readRows(first, count: run, into: x + k * nIn)
                 for r in 0..<run {
                     source[k + r] = first + r
                     copyTarget(from: targets!, row: first + r, to: y, at: k + r)
@@ -402,17 +502,12 @@ final class FileBatches: BatchSource {
                 if position >= poolEnd { try loadNextPool() }
                 let pool = pools[active]
                 let local = pool.order[position - poolStart]
-                if membersFill {
-                    slotSources[slot][k] = UnsafePointer(pool.x + local * nIn)
-                    pools[active].lastBatch = index
-                } else {
-                    (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
-                }
+                (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
                 source[k] = pool.source[local]
                 try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
             }
         }
-        if !membersFill { try check(x, rows: rows.count, source: source) }
+        try check(x, rows: rows.count, source: source)
     }
 
     /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.
@@ -427,7 +522,7 @@ final class FileBatches: BatchSource {
     private func canReadAhead() -> Bool {
         guard mode == .block, !readingAhead, nextGroup < groupCount else { return false }
         let spare = pools[1 - active]
-        if spare.group != nextGroup { return released > spare.lastBatch }
+        if spare.group != nextGroup { return released > spareLastBatch }
         return spare.blocksRead < blocks(ofGroup: nextGroup).count
     }
 
@@ -438,7 +533,6 @@ final class FileBatches: BatchSource {
             pools[spare].group = nextGroup
             pools[spare].blocksRead = 0
             pools[spare].rows = 0
-            pools[spare].lastBatch = -1
         }
         let m = dataset.count, yRow = dataset.y.rowBytes
         let position = blocks(ofGroup: nextGroup).lowerBound + pools[spare].blocksRead
@@ -452,31 +546,23 @@ final class FileBatches: BatchSource {
         try dataset.x.readRows(first, count: count, into: pool.x + filled * nIn)
         try dataset.y.readRows(first, count: count, into: pool.y + filled * yRow)
         if releasesPages {
-            dataset.x.release(first, count: count)
-            dataset.y.release(first, count: count)
+            release(first, count: count)
+            // Again for the block before: with read-ahead hints, a block's pages are not
+            // always all dropped right after its read (the memory-limit test saw tens of MiB
+            // stay charged); one block later they are.
+            if let previous = releasedLast { release(previous.first, count: previous.count) }
+            releasedLast = (first, count)
         }
         for r in 0..<count { pool.source[filled + r] = first + r }
         pools[spare].rows += count
         pools[spare].blocksRead += 1
     }
 
-    /// Waits until the training loop is done with every batch that points into `pool`.
-    private func waitUntilReleased(_ pool: Int) throws(MiniBatchError) {
-        guard membersFill else { return }
-        try monitor.locked { () throws(MiniBatchError) in
-            monitor.wait { stopping || released > pools[pool].lastBatch }
-            if stopping { throw .init(.io, "training stopped while the file reader waited") }
-        }
-    }
-
     /// Makes the next group of blocks the active pool: reads what the read-ahead has not,
     /// then shuffles its rows (continuing the epoch's stream).
     private func loadNextPool() throws(MiniBatchError) {
         let spare = 1 - active
-        if pools[spare].group != nextGroup {
-            try waitUntilReleased(spare)
-            pools[spare].group = -1
-        }
+        if pools[spare].group != nextGroup { pools[spare].group = -1 }
         while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
             try readAheadOneBlock()
         }

@@ -143,7 +143,8 @@ public final class FileDataset: @unchecked Sendable {
 
 extension Network {
     /// Trains on a file dataset exactly as on in-memory arrays: same options, same cost
-    /// history. Rows are read by a background thread while the current batch computes.
+    /// history. Rows are read ahead while the current batch computes (see the header: with
+    /// several training threads, each puts its own rows of a batch in place).
     /// Values are checked as they are read: NaN or Inf, or a label out of range, stops
     /// training with `.invalidArgument` before that batch is used; a read error or a file
     /// that changed size stops it with `.io`. Either way the model keeps the weights of the
