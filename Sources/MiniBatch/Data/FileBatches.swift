@@ -102,8 +102,6 @@ final class FileBatches: BatchSource {
     private var poolStart = 0, poolEnd = 0, nextGroup = 0
     /// The reader is reading ahead outside the lock (startEpoch waits for it).
     private var readingAhead = false
-    /// The last block whose pages were released (released once more after the next).
-    private var releasedLast: (first: Int, count: Int)?
 
     /// The rows of one group of `poolBlocks` blocks: X (rows, nIn), y as stored, the file row
     /// of each, and the order they are emitted in.
@@ -197,7 +195,7 @@ final class FileBatches: BatchSource {
 
     deinit {
         finish()  // the reader thread must stop before its buffers go
-        if let last = releasedLast { release(last.first, count: last.count) }
+        if mode == .block { releaseRead(groups: nextGroup) }
         release()
     }
 
@@ -234,6 +232,7 @@ final class FileBatches: BatchSource {
                     for i in 0..<perm.count { perm[i] = i }
                 }
             case .block:
+                releaseRead(groups: nextGroup)  // the last epoch's
                 for i in 0..<blockCount { blockOrder![i] = i }
                 generator = Generator(seed: seed, stream: epoch)
                 if ordered {
@@ -343,10 +342,21 @@ final class FileBatches: BatchSource {
         }
     }
 
-    /// Releases the pages of rows `first ..< first + count` of X and y.
-    private func release(_ first: Int, count: Int) {
+    /// Releases the pages of block `block` of X and y.
+    private func release(block: Int) {
+        let first = block * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
         dataset.x.release(first, count: count)
         dataset.y.release(first, count: count)
+    }
+
+    /// Releases again the pages of every block of groups `0 ..< groups` of the epoch. Pages
+    /// can come back after their block's release: after an exact-shuffle run over the same
+    /// file, the memory-limit test saw tens of MiB of blocks already read stay charged to its
+    /// group (likely the kernel's asynchronous read-ahead, which pages that an earlier reader
+    /// left marked for it start and `POSIX_FADV_RANDOM` does not stop).
+    private func releaseRead(groups: Int) {
+        guard releasesPages, let blockOrder else { return }
+        for position in 0..<min(groups * poolBlocks, blockCount) { release(block: blockOrder[position]) }
     }
 
     /// Waits until the reader has put batch `index` in `slot`, and hands the previous slot
@@ -545,14 +555,7 @@ final class FileBatches: BatchSource {
         let pool = pools[spare], filled = pool.rows
         try dataset.x.readRows(first, count: count, into: pool.x + filled * nIn)
         try dataset.y.readRows(first, count: count, into: pool.y + filled * yRow)
-        if releasesPages {
-            release(first, count: count)
-            // Again for the block before: with read-ahead hints, a block's pages are not
-            // always all dropped right after its read (the memory-limit test saw tens of MiB
-            // stay charged); one block later they are.
-            if let previous = releasedLast { release(previous.first, count: previous.count) }
-            releasedLast = (first, count)
-        }
+        if releasesPages { release(block: block) }
         for r in 0..<count { pool.source[filled + r] = first + r }
         pools[spare].rows += count
         pools[spare].blocksRead += 1
@@ -562,6 +565,7 @@ final class FileBatches: BatchSource {
     /// then shuffles its rows (continuing the epoch's stream).
     private func loadNextPool() throws(MiniBatchError) {
         let spare = 1 - active
+        releaseRead(groups: nextGroup)  // the groups consumed so far
         if pools[spare].group != nextGroup { pools[spare].group = -1 }
         while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
             try readAheadOneBlock()
