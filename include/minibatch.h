@@ -452,10 +452,14 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *          read has had to wait for the disk, the kernel is asked to read the rows of the
  *          next two batches ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the
  *          epoch.
- *   block: the background thread only reads the pools ahead, and each training thread
- *          copies its rows out of the pool; a pool is not read over until every batch with
- *          rows in it has trained (pools smaller than a batch fall back to the background
- *          thread copying the rows).
+ *   block: each training thread copies its rows out of the pool; a pool is not read over
+ *          until every batch with rows in it has trained (pools smaller than a batch fall
+ *          back to the background thread copying the rows). When the pages are kept
+ *          (page_cache), there is no background thread: the training threads read the next
+ *          pool themselves, in pieces of about 128 KiB spread evenly over the batches before
+ *          it is needed (after the kernel was asked to read it ahead); when they are
+ *          released (files larger than memory, read from disk), the background thread reads
+ *          the pools ahead.
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in

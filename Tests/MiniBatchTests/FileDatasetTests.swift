@@ -216,13 +216,16 @@ struct FileDatasetTests {
         #expect(a.parameterArray == b.parameterArray)
     }
 
-    @Test func blockMembersCopyFromPoolsThatStayUntilTheirBatchesTrain() throws {
-        // Small blocks, many groups: the reader runs ahead while members copy late, and a
-        // pool must not be overwritten while a batch still points into it.
+    /// Keep: members read the pools themselves, in pieces, between their batches. Release:
+    /// a reader thread reads them ahead.
+    @Test(arguments: [FilePageCache.keep, .release])
+    func blockMembersCopyFromPoolsThatStayUntilTheirBatchesTrain(_ pageCache: FilePageCache) throws {
+        // Small blocks, many groups: pools are read while members copy late, and a pool must
+        // not be overwritten while a batch still points into it.
         let m = 3000, features = 40
         let (xp, yp) = writeIndexed(m: m, features: features)
         let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(
-            shuffle: .block, blockBytes: 20 * features * 4, memoryBudget: 300_000))
+            shuffle: .block, blockBytes: 20 * features * 4, memoryBudget: 300_000, pageCache: pageCache))
         let partition = Partition(count: m, batchSize: 64, lastBatch: .keep)
         let network = try Network(layerSizes: [features, 2])
         #expect(try data.readerLayout(batchSize: 64).poolBlocks * 20 >= 64)
@@ -234,6 +237,7 @@ struct FileDatasetTests {
         let source = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true, readers: 2)
         defer { source.finish() }
         #expect(source.membersFill)
+        #expect(source.membersReadPools == (pageCache == .keep))
         for epoch in 0..<2 {
             try source.startEpoch(UInt64(epoch))
             var rows: [Int] = []
@@ -258,14 +262,15 @@ struct FileDatasetTests {
         #expect(!small.membersFill)
     }
 
-    @Test func aTeamTrainingFromABlockShuffledFileEqualsTrainingOnTheVisitedOrder() throws {
+    @Test(arguments: [FilePageCache.keep, .release])
+    func aTeamTrainingFromABlockShuffledFileEqualsTrainingOnTheVisitedOrder(_ pageCache: FilePageCache) throws {
         let m = 2048, features = 40
         let x = Fixture.uniform(m * features, seed: 21)
         let y = (0..<m).map { Int32(x[features * $0] > 0 ? 1 : 0) }
         NpyWriter.write(dir + "/x.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
         NpyWriter.write(dir + "/y.npy", descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
         let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: FileReadOptions(
-            shuffle: .block, blockBytes: 100 * features * 4))
+            shuffle: .block, blockBytes: 100 * features * 4, pageCache: pageCache))
         let partition = Partition(count: m, batchSize: 256, lastBatch: .keep)
         let probe = try Network(layerSizes: [features, 2])
         let source = try FileBatches(data, partition: partition, network: probe, seed: 6, shuffle: true)

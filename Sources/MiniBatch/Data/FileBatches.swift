@@ -29,11 +29,13 @@ import Synchronization
 ///   `RWF_NOWAIT`). There is no reader thread. Once a member has had to wait for the disk,
 ///   the training thread asks the kernel to read ahead (`POSIX_FADV_WILLNEED`) the rows of
 ///   the batches up to two ahead, for the rest of that epoch.
-/// - Block: the reader only reads the pools ahead; the training thread points each batch's
-///   rows into the pool (and converts their targets), and members copy their rows out of
-///   it. A pool is not read over until every batch pointing into it has trained
-///   (`released`, `spareLastBatch`), which needs groups of at least a batch of rows: a batch
-///   then spans at most two groups. Smaller pools fall back to the reader copying.
+/// - Block: the training thread points each batch's rows into the pool (and converts their
+///   targets), and members copy their rows out of it. A pool is not read over until every
+///   batch pointing into it has trained (`spareLastBatch`), which needs groups of at least a
+///   batch of rows: a batch then spans at most two groups. Smaller pools fall back to the
+///   reader copying. The pools are read by the members, in pieces after their rows
+///   (`membersReadPools`), when pages are kept; by the reader, ahead, when they are released
+///   (files larger than memory, read from disk, where a member would wait for it).
 /// Either way the training thread prepares each batch itself (`preparesInline`): a reader
 /// woken for every batch would preempt a member, and the batch waits for its slowest member.
 final class FileBatches: BatchSource {
@@ -63,6 +65,24 @@ final class FileBatches: BatchSource {
     private var hinting = false
     private var hintedThrough = -1
     private var current: Pool?
+
+    /// Block, members filling, pages kept (the file fits in memory): no reader thread. The
+    /// members read the next group into the spare pool themselves, in pieces of `pieceRows`
+    /// rows spread evenly over the batches before it is needed (`slotPieces`), after their
+    /// own rows; the kernel is asked to read each group ahead (`POSIX_FADV_WILLNEED`) when
+    /// its pool is laid out, so that a file not in the page cache is mostly read by then.
+    let membersReadPools: Bool
+    let pieceRows: Int
+    let piecesPerBlock: Int
+    /// The spare pool's group: each block's first file row, row count and row in the pool.
+    private var spareFirst: UnsafeMutablePointer<Int>?
+    private var spareCount: UnsafeMutablePointer<Int>?
+    private var spareOffset: UnsafeMutablePointer<Int>?
+    private var spareX: UnsafeMutablePointer<Float>?
+    /// Pieces of the spare's group, and the first not yet given to a batch.
+    private var sparePieces = 0, nextPiece = 0
+    /// The pieces batch `slot` reads: first and count.
+    private var slotPieces: UnsafeMutablePointer<Int>?
 
     // The batch slots: (batchSize, nIn) inputs, targets, and the file row of each.
     private var slotX: [UnsafeMutablePointer<Float>] = []
@@ -149,6 +169,9 @@ final class FileBatches: BatchSource {
             membersFill = readers > 1 && fewest >= partition.batchSize
         }
         preparesInline = membersFill
+        membersReadPools = membersFill && mode == .block && !releasesPages
+        pieceRows = max(1, min(rowsPerBlock, (128 << 10) / dataset.x.rowBytes))
+        piecesPerBlock = (rowsPerBlock + pieceRows - 1) / pieceRows
         let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
             for _ in 0..<FileBatches.depth {
@@ -167,6 +190,12 @@ final class FileBatches: BatchSource {
             case .block:
                 let poolRows = poolBlocks * rowsPerBlock
                 blockOrder = try buffer(Int.self, blockCount, "the block order")
+                if membersReadPools {
+                    spareFirst = try buffer(Int.self, poolBlocks, "the spare pool's layout")
+                    spareCount = try buffer(Int.self, poolBlocks, "the spare pool's layout")
+                    spareOffset = try buffer(Int.self, poolBlocks, "the spare pool's layout")
+                    slotPieces = try buffer(Int.self, 2 * FileBatches.depth, "the pieces of each batch")
+                }
                 for _ in 0..<2 {
                     pools.append(Pool(
                         x: try buffer(Float.self, poolRows * nIn, "a pool of X"),
@@ -186,7 +215,9 @@ final class FileBatches: BatchSource {
                 dataset.x.advise(POSIX_FADV_RANDOM)
                 dataset.y.advise(POSIX_FADV_RANDOM)
             }
-            if !(preparesInline && mode == .exact) { thread = try Thread { [unowned self] in self.readerLoop() } }
+            if !(preparesInline && (mode == .exact || membersReadPools)) {
+                thread = try Thread { [unowned self] in self.readerLoop() }
+            }
         } catch {
             release()
             throw error
@@ -314,12 +345,91 @@ final class FileBatches: BatchSource {
             source[k] = pool.source[local]
             try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
         }
+        if membersReadPools {
+            // This batch's share of the pieces left, so that they are all read by the batch
+            // before the one that needs them (none while the spare is still pinned).
+            var quota = 0
+            if index != spareLastBatch && nextPiece < sparePieces {
+                let batches = 1 + max(0, poolEnd - rows.upperBound) / partition.batchSize
+                quota = (sparePieces - nextPiece + batches - 1) / batches
+            }
+            slotPieces![2 * slot] = nextPiece
+            slotPieces![2 * slot + 1] = quota
+            nextPiece += quota
+        }
+    }
+
+    /// Members reading pools: the next group's pool made active (its pieces left read here),
+    /// and the group after it laid out in the pool left, which batch `index` still pins.
+    private func takeNextPoolReadByMembers(batch index: Int) throws(MiniBatchError) {
+        if pools[1 - active].group != nextGroup { try layOutSpare() }  // an epoch's first group
+        while nextPiece < sparePieces {
+            try readPiece(nextPiece)
+            nextPiece += 1
+        }
+        active = 1 - active
+        nextGroup += 1
+        shuffleActive()
+        current = pools[active]
+        spareLastBatch = index
+        try layOutSpare()
+    }
+
+    /// Lays out group `nextGroup` in the spare pool (each block's rows and place, their file
+    /// rows and y, read now: small), asks the kernel to read its X ahead, and makes its
+    /// pieces due. Nothing when the epoch has no group left.
+    private func layOutSpare() throws(MiniBatchError) {
+        let spare = 1 - active
+        sparePieces = 0
+        nextPiece = 0
+        guard nextGroup < groupCount else { return }
+        let pool = pools[spare], group = blocks(ofGroup: nextGroup), yRow = dataset.y.rowBytes
+        var offset = 0
+        for (i, position) in group.enumerated() {
+            let first = blockOrder![position] * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
+            spareFirst![i] = first
+            spareCount![i] = count
+            spareOffset![i] = offset
+            for r in 0..<count { pool.source[offset + r] = first + r }
+            try dataset.y.readRows(first, count: count, into: pool.y + offset * yRow)
+            dataset.x.prefetch(first, count: count)
+            offset += count
+        }
+        pools[spare].group = nextGroup
+        pools[spare].blocksRead = group.count
+        pools[spare].rows = offset
+        spareX = pool.x
+        sparePieces = group.count * piecesPerBlock
+    }
+
+    /// Reads piece `piece` of the spare pool's group: rows `pieceRows` x (piece mod
+    /// piecesPerBlock) onward of its block (piece / piecesPerBlock), into their place.
+    private func readPiece(_ piece: Int) throws(MiniBatchError) {
+        let block = piece / piecesPerBlock, start = (piece % piecesPerBlock) * pieceRows
+        let count = min(pieceRows, spareCount![block] - start)
+        guard count > 0 else { return }
+        try dataset.x.readRows(spareFirst![block] + start, count: count, into: spareX! + (spareOffset![block] + start) * nIn)
+    }
+
+    /// Shuffles the active pool's order (continuing the epoch's stream) and moves the
+    /// epoch's position past it.
+    private func shuffleActive() {
+        let pool = pools[active]
+        for i in 0..<pool.rows { pool.order[i] = i }
+        if ordered {
+            Permutation.forEachSwap(count: pool.rows, &generator) { i, j in
+                let t = pool.order[i]; pool.order[i] = pool.order[j]; pool.order[j] = t
+            }
+        }
+        poolStart = poolEnd
+        poolEnd += pool.rows
     }
 
     /// The training thread's `loadNextPool`: waits for a block the reader is reading, reads
     /// what it has not read of the next group, and makes that pool the active one; the
     /// pool left, now the spare, is pinned by batch `index`, the last that may point into it.
     private func takeNextPool(batch index: Int) throws(MiniBatchError) {
+        if membersReadPools { return try takeNextPoolReadByMembers(batch: index) }
         try monitor.locked { () throws(MiniBatchError) in
             monitor.wait { !readingAhead || failure != nil || stopping }
             if let failure { throw failure }
@@ -397,6 +507,13 @@ final class FileBatches: BatchSource {
             FileBatches.copyRows(to: x, from: slotSources[slot] + rows.lowerBound, count: rows.count, nIn: nIn)
         }
         try check(x, rows: rows.count, source: source)
+        if membersReadPools {
+            // This member's share of the batch's pieces, in proportion to its rows.
+            let first = slotPieces![2 * slot], count = slotPieces![2 * slot + 1], total = partition.batch(index).count
+            for piece in (first + count * rows.lowerBound / total)..<(first + count * rows.upperBound / total) {
+                try readPiece(piece)
+            }
+        }
     }
 
     /// Row k of `out` = row `sources[k]`, prefetching rows ahead as `Shuffle.gatherRows` does.
@@ -572,15 +689,7 @@ final class FileBatches: BatchSource {
         }
         active = spare
         nextGroup += 1
-        let pool = pools[active]
-        for i in 0..<pool.rows { pool.order[i] = i }
-        if ordered {
-            Permutation.forEachSwap(count: pool.rows, &generator) { i, j in
-                let t = pool.order[i]; pool.order[i] = pool.order[j]; pool.order[j] = t
-            }
-        }
-        poolStart = poolEnd
-        poolEnd += pool.rows
+        shuffleActive()
     }
 
     // MARK: - Targets
