@@ -198,7 +198,7 @@ final class FileBatches: BatchSource {
                 }
                 for _ in 0..<2 {
                     pools.append(Pool(
-                        x: try buffer(Float.self, poolRows * nIn, "a pool of X"),
+                        x: try buffer(Float.self, poolRows * nIn, "a pool of X", hugePages: true),
                         y: UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "a pool of y")),
                         source: try buffer(Int.self, poolRows, "the rows of a pool"),
                         order: try buffer(Int.self, poolRows, "the order of a pool")))
@@ -230,8 +230,10 @@ final class FileBatches: BatchSource {
         release()
     }
 
-    private func buffer<T>(_ type: T.Type, _ count: Int, _ what: String) throws(MiniBatchError) -> UnsafeMutablePointer<T> {
-        let pointer = try allocate(T.self, count: count, for: what)
+    private func buffer<T>(
+        _ type: T.Type, _ count: Int, _ what: String, hugePages: Bool = false
+    ) throws(MiniBatchError) -> UnsafeMutablePointer<T> {
+        let pointer = try allocate(T.self, count: count, for: what, hugePages: hugePages)
         allocations.append(UnsafeMutableRawPointer(pointer))
         return pointer
     }

@@ -14,14 +14,16 @@ import Darwin
 /// Buffers from this size on are allocated on transparent huge pages.
 let hugeBufferBytes = 4 << 20
 
-func allocate<T>(_ type: T.Type, count: Int, for what: String) throws(MiniBatchError)
+func allocate<T>(_ type: T.Type, count: Int, for what: String, hugePages: Bool = false) throws(MiniBatchError)
     -> UnsafeMutablePointer<T>
 {
     let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<T>.stride)
     var raw: UnsafeMutableRawPointer? = nil
-    // Large buffers start on a huge page and ask for transparent huge pages: their first
-    // touch then faults a 2 MiB page at a time instead of 4 KiB.
-    let huge = !overflow && bytes >= hugeBufferBytes
+    // Large buffers that are written whole (`hugePages`) start on a huge page and ask for
+    // transparent huge pages: their first touch then faults a 2 MiB page at a time instead
+    // of 4 KiB. (Not by default: a buffer touched in part would then be resident in 2 MiB
+    // steps.)
+    let huge = hugePages && !overflow && bytes >= hugeBufferBytes
     if overflow || posix_memalign(&raw, huge ? 2 << 20 : 64, bytes) != 0 || raw == nil {
         throw MiniBatchError(.outOfMemory, "out of memory allocating \(what) (\(count) elements)")
     }
