@@ -284,7 +284,7 @@ def wait_quiet(max_wait=None, window=0.25, budget=True):
             return
 
 
-def timed_epoch(w, **cmd):
+def timed_epoch(w, retry=True, **cmd):
     """One epoch; measures the CPU time other processes took meanwhile, and the machine's
     two-core matrix rate just before and after (PROBE). An epoch during which other
     processes took more than a quarter of a core, or with a probe below MachineProbe.SLOW
@@ -292,7 +292,7 @@ def timed_epoch(w, **cmd):
     most QUIET["retries"] times; the reply says how often and how busy the rest was."""
     hz = os.sysconf("SC_CLK_TCK")
     for attempt in range(QUIET["retries"] + 1):
-        before = PROBE.wait_fast() if PROBE else None
+        before = (PROBE.wait_fast() if retry else PROBE.rate()) if PROBE else None
         mine = [w.proc.pid, os.getpid()]
         b0, o0, t0 = busy_ticks(), own_ticks(mine), time.time()
         reply = w.ask(**cmd)
@@ -308,7 +308,7 @@ def timed_epoch(w, **cmd):
         if attempt:
             QUIET["spent"] += wall  # the discarded epoch
         busy = foreign > 0.25 * wall + 0.02
-        if ((not busy and not slow) or attempt == QUIET["retries"]
+        if ((not busy and not slow) or not retry or attempt == QUIET["retries"]
                 or QUIET["spent"] >= QUIET["budget"]):
             reply["disturbed"] = busy or slow
             return reply
@@ -341,7 +341,9 @@ def run_rounds(workers, batches, rounds, label, on_first=None, warm_all=True):
                     if not cell["error"]:
                         cell["error"] = w.error or "worker not running"
                     continue
-                reply = timed_epoch(w, cmd="epoch", batch=b, round=r)
+                # Warm-up epochs are discarded: never repeated, so that each worker's first
+                # epoch stays the one its memory is read after.
+                reply = timed_epoch(w, retry=r > 0, cmd="epoch", batch=b, round=r)
                 if not reply.get("ok"):
                     cell["error"] = reply.get("error")
                     print("  %s %s batch %s: %s" % (label, n, b, cell["error"]), flush=True)
