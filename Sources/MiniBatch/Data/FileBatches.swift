@@ -226,7 +226,7 @@ final class FileBatches: BatchSource {
 
     deinit {
         finish()  // the reader thread must stop before its buffers go
-        if mode == .block { releaseRead(groups: nextGroup) }
+        if mode == .block { releaseAgain() }
         release()
     }
 
@@ -265,7 +265,7 @@ final class FileBatches: BatchSource {
                     for i in 0..<perm.count { perm[i] = i }
                 }
             case .block:
-                releaseRead(groups: nextGroup)  // the last epoch's
+                releaseAgain()  // the last epoch's
                 for i in 0..<blockCount { blockOrder![i] = i }
                 generator = Generator(seed: seed, stream: epoch)
                 if ordered {
@@ -461,14 +461,21 @@ final class FileBatches: BatchSource {
         dataset.y.release(first, count: count)
     }
 
-    /// Releases again the pages of every block of groups `0 ..< groups` of the epoch. Pages
+    /// Releases the pages of X and y again, whole files (a call walks only the pages in the
+    /// cache), then asks again for block `next` of the order, the next one to be read. Pages
     /// can come back after their block's release: after an exact-shuffle run over the same
     /// file, the memory-limit test saw tens of MiB of blocks already read stay charged to its
     /// group (likely the kernel's asynchronous read-ahead, which pages that an earlier reader
-    /// left marked for it start and `POSIX_FADV_RANDOM` does not stop).
-    private func releaseRead(groups: Int) {
-        guard releasesPages, let blockOrder else { return }
-        for position in 0..<min(groups * poolBlocks, blockCount) { release(block: blockOrder[position]) }
+    /// left marked for it start and `POSIX_FADV_RANDOM` does not stop). Once per pool.
+    private func releaseAgain(next position: Int? = nil) {
+        guard releasesPages else { return }
+        dataset.x.release(0, count: dataset.count)
+        dataset.y.release(0, count: dataset.count)
+        if let position, position < blockCount, let blockOrder {
+            let first = blockOrder[position] * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
+            dataset.x.prefetch(first, count: count)
+            dataset.y.prefetch(first, count: count)
+        }
     }
 
     /// Waits until the reader has put batch `index` in `slot`, and hands the previous slot
@@ -684,7 +691,8 @@ final class FileBatches: BatchSource {
     /// then shuffles its rows (continuing the epoch's stream).
     private func loadNextPool() throws(MiniBatchError) {
         let spare = 1 - active
-        releaseRead(groups: nextGroup)  // the groups consumed so far
+        let group = blocks(ofGroup: nextGroup)
+        releaseAgain(next: group.lowerBound + (pools[spare].group == nextGroup ? pools[spare].blocksRead : 0))
         if pools[spare].group != nextGroup { pools[spare].group = -1 }
         while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
             try readAheadOneBlock()
