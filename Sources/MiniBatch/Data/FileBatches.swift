@@ -99,9 +99,10 @@ final class FileBatches: BatchSource {
     private var stopping = false
     private var failure: MiniBatchError?
     private var lastSlot = -1
-    /// Batches of the epoch the training loop is done with (0 ..< released), and the last
-    /// batch that points into the spare pool (members filling): the reader may read over
-    /// the spare pool once `released > spareLastBatch`.
+    /// Block, members copying while a reader reads the pools: batches of the epoch the
+    /// training loop is done with (0 ..< released), and the last batch that points into the
+    /// spare pool; the reader may read over the spare pool once `released > spareLastBatch`.
+    /// (Without members copying, `spareLastBatch` stays -1.)
     private var released = 0
     private var spareLastBatch = -1
     private var thread: Thread?
@@ -331,11 +332,13 @@ final class FileBatches: BatchSource {
     /// Block shuffle, members copying: points batch `index`'s rows into the pools and converts
     /// their targets, taking the next pool from the reader when the active one is used up.
     private func prepareBlockInline(slot: Int, batch index: Int) throws(MiniBatchError) {
-        try monitor.locked { () throws(MiniBatchError) in
-            if let failure { throw failure }
-            released = index
-            // The spare pool is free to read over once its last batch has trained.
-            if spareLastBatch == index - 1 { monitor.broadcast() }
+        if !membersReadPools {  // a reader reads the pools ahead
+            try monitor.locked { () throws(MiniBatchError) in
+                if let failure { throw failure }
+                released = index
+                // The spare pool is free to read over once its last batch has trained.
+                if spareLastBatch == index - 1 { monitor.broadcast() }
+            }
         }
         let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot], yRow = dataset.y.rowBytes
         let sources = slotSources[slot]
@@ -485,7 +488,6 @@ final class FileBatches: BatchSource {
             if lastSlot >= 0 {
                 state[lastSlot] = FileBatches.idle
                 lastSlot = -1
-                released = index
                 monitor.broadcast()
             }
             monitor.wait { state[slot] == index || failure != nil }
@@ -694,7 +696,7 @@ final class FileBatches: BatchSource {
         let group = blocks(ofGroup: nextGroup)
         releaseAgain(next: group.lowerBound + (pools[spare].group == nextGroup ? pools[spare].blocksRead : 0))
         if pools[spare].group != nextGroup { pools[spare].group = -1 }
-        while pools[spare].group != nextGroup || pools[spare].blocksRead < blocks(ofGroup: nextGroup).count {
+        while pools[spare].group != nextGroup || pools[spare].blocksRead < group.count {
             try readAheadOneBlock()
         }
         active = spare
