@@ -43,3 +43,36 @@ struct ActivationTests {
         #expect(logistic(0) == 0.5)
     }
 }
+
+/// The finiteness check every update and X's first read use, against `Float.isFinite`.
+struct NonFiniteFlagsTests {
+    static let edges: [Float] = [
+        0, -0, 1, -1, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude,
+        .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, .nan, -.nan,
+        .signalingNaN, Float(bitPattern: 0x7FFF_FFFF), Float(bitPattern: 0xFF80_0001),
+        Float(bitPattern: 0x7F7F_FFFF), Float(bitPattern: 0x0080_0000),
+    ]
+
+    @Test(arguments: edges)
+    func oneValue(value: Float) {
+        var flags = NonFiniteFlags()
+        flags.add(value)
+        #expect(flags.allFinite == value.isFinite, "\(value) (bits \(String(value.bitPattern, radix: 16)))")
+    }
+
+    @Test func anyNonFiniteValueAmongManyIsFound() {
+        // Long enough that the vectorised loop runs, with each bad value in every position
+        // of a vector and in the scalar tail.
+        let finite = (0..<37).map { Float($0) / 37 * 1e37 - 5e36 }
+        #expect(Validate.allFinite(finite, count: finite.count))
+        #expect(Validate.firstNonFinite(finite, count: finite.count) == nil)
+        for bad in NonFiniteFlagsTests.edges where !bad.isFinite {
+            for position in finite.indices {
+                var values = finite
+                values[position] = bad
+                #expect(!Validate.allFinite(values, count: values.count))
+                #expect(Validate.firstNonFinite(values, count: values.count) == position)
+            }
+        }
+    }
+}

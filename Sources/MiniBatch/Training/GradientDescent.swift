@@ -18,14 +18,11 @@ public struct GradientDescent: UpdateRule, Sendable {
         _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
     ) -> Bool {
         let rate = learningRate
-        // First pass: would every new value be finite? (An integer max over the magnitude
-        // bits vectorises.) Checking before writing keeps the last finite weights.
-        var largest: UInt32 = 0
-        for i in 0..<count {
-            let v = parameters[i] - rate * gradients[i]
-            largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
-        }
-        guard largest < 0x7F80_0000 else { return false }
+        // First pass: would every new value be finite? Checking before writing keeps the
+        // last finite weights.
+        var flags = NonFiniteFlags()
+        for i in 0..<count { flags.add(parameters[i] - rate * gradients[i]) }
+        guard flags.allFinite else { return false }
         for i in 0..<count { parameters[i] = parameters[i] - rate * gradients[i] }
         return true
     }
@@ -40,22 +37,21 @@ extension GradientDescent {
         gradients g: UnsafePointer<UnsafeMutablePointer<Float>>, shards: Int, _ range: Range<Int>
     ) -> Bool {
         let rate = learningRate
-        // An integer max over the magnitude bits vectorises; >= the exponent of Inf is not finite.
-        var largest: UInt32 = 0
+        var flags = NonFiniteFlags()
         let g0 = g[0]
         switch shards {
         case 1:
             for i in range {
                 let v = parameters[i] - rate * g0[i]
                 out[i] = v
-                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+                flags.add(v)
             }
         case 2:
             let g1 = g[1]
             for i in range {
                 let v = parameters[i] - rate * (g0[i] + g1[i])
                 out[i] = v
-                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+                flags.add(v)
             }
         default:
             for i in range {
@@ -63,9 +59,9 @@ extension GradientDescent {
                 for t in 1..<shards { sum += g[t][i] }
                 let v = parameters[i] - rate * sum
                 out[i] = v
-                largest = max(largest, v.bitPattern & 0x7FFF_FFFF)
+                flags.add(v)
             }
         }
-        return largest < 0x7F80_0000
+        return flags.allFinite
     }
 }
