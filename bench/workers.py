@@ -432,7 +432,8 @@ class BlasProbe:
             best = min(best, (time.perf_counter() - t0) / reps)
         return best
 
-    def rate(self, M, N, K, ta, tb):
+    def product(self, M, N, K, ta, tb):
+        """A call that runs the product of this shape once, with this worker's BLAS."""
         A, B, Cm = self.operands(M, N, K, ta, tb)
         if self.source == "numpy":
             a, bb = (A.T if ta else A), (B.T if tb else B)
@@ -447,25 +448,15 @@ class BlasProbe:
 
             def mm():
                 f(*args)
-        return 2.0 * M * N * K / self.timeit(mm) / 1e9
+        return mm
+
+    def rate(self, M, N, K, ta, tb):
+        return 2.0 * M * N * K / self.timeit(self.product(M, N, K, ta, tb)) / 1e9
 
     def sustained(self, M, N, K, ta, tb, count):
         """The rate of `count` calls in a row, timed once (after one untimed call): what
         an epoch's products of this shape get, measured like an epoch."""
-        A, B, Cm = self.operands(M, N, K, ta, tb)
-        if self.source == "numpy":
-            a, bb = (A.T if ta else A), (B.T if tb else B)
-
-            def mm():
-                np.matmul(a, bb, out=Cm)
-        else:
-            f = self.sys.cblas_sgemm
-            args = (101, 112 if ta else 111, 112 if tb else 111, M, N, K, 1.0,
-                    A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1], 0.0,
-                    Cm.ctypes.data, N)
-
-            def mm():
-                f(*args)
+        mm = self.product(M, N, K, ta, tb)
         mm()
         t0 = time.perf_counter()
         for _ in range(count):
