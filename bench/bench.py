@@ -388,8 +388,9 @@ def bound_for(by_source, m, b, kind=""):
     calls (BlasProbe.sustained); "peak ": the best 20 ms blocks. Returns the epoch time of
     each source and the rates of the products of a full batch."""
     full, rest = divmod(m, b)
+    peak = kind == "peak "
     med = {src: {k[len(kind):]: statistics.median(r[k] for r in rounds)
-                 for k in rounds[0] if k.startswith(kind) and (kind or "peak" not in k)}
+                 for k in rounds[0] if k.startswith("peak ") == peak}
            for src, rounds in by_source.items() if rounds}
     if len(med) == 2:
         med["best"] = {k: max(med["system"][k], med["numpy"][k]) for k in med["system"]}
