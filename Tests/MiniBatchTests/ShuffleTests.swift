@@ -69,6 +69,56 @@ struct ShuffleTests {
     }
 }
 
+struct GatherTests {
+    /// The checked gather copies what the plain gather copies, and says whether any value
+    /// is NaN or Inf, wherever it is: every position of rows whose widths cover the
+    /// vector loop's tails.
+    @Test(arguments: [1, 3, 8, 37])
+    func checkedGatherCopiesLikeTheGatherAndFindsEveryBadValue(width: Int) {
+        let m = 11
+        let source = (0..<m * width).map { Float($0) * 0.5 - 7 }
+        let rows = [3, 10, 0, 3, 7]
+        var plain = [Float](repeating: -1, count: rows.count * width)
+        var checked = plain
+        plain.withUnsafeMutableBytes { out in
+            source.withUnsafeBytes { src in
+                rows.withUnsafeBufferPointer {
+                    Shuffle.gatherRows(out.baseAddress!, src.baseAddress!, rowBytes: width * 4, rows: $0)
+                }
+            }
+        }
+        let finite = checked.withUnsafeMutableBufferPointer { out in
+            rows.withUnsafeBufferPointer {
+                Shuffle.gatherRowsChecked(out.baseAddress!, source, features: width, rows: $0)
+            }
+        }
+        #expect(finite)
+        #expect(checked == plain)
+        #expect(plain == rows.flatMap { source[$0 * width..<($0 + 1) * width] })
+        for value in [Float.nan, .infinity, -.infinity] {
+            for position in 0..<width {
+                var bad = source
+                bad[7 * width + position] = value
+                let finite = checked.withUnsafeMutableBufferPointer { out in
+                    rows.withUnsafeBufferPointer {
+                        Shuffle.gatherRowsChecked(out.baseAddress!, bad, features: width, rows: $0)
+                    }
+                }
+                #expect(!finite, "\(value) at column \(position) of width \(width)")
+                // A bad value in a row the gather does not read goes unseen.
+                bad = source
+                bad[1 * width + position] = value
+                let unread = checked.withUnsafeMutableBufferPointer { out in
+                    rows.withUnsafeBufferPointer {
+                        Shuffle.gatherRowsChecked(out.baseAddress!, bad, features: width, rows: $0)
+                    }
+                }
+                #expect(unread)
+            }
+        }
+    }
+}
+
 struct PartitionTests {
     @Test(arguments: [(1, 1), (10, 3), (64, 64), (1000, 64), (1000, 1), (999, 128)])
     func keepCoversEveryRowExactlyOnce(m: Int, batchSize: Int) {

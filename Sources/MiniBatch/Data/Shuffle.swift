@@ -49,17 +49,46 @@ public enum Shuffle {
     static let readAhead = 8
 
     /// out row k = source row rows[k]: the gather that builds a mini-batch from a permutation.
-    /// Row k + `readAhead` is prefetched while row k is copied, so that the cache misses of
-    /// rows in random order overlap.
     public static func gatherRows(
         _ out: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, rowBytes: Int,
         rows: UnsafeBufferPointer<Int>
+    ) {
+        forEachRowReadAhead(source, rowBytes: rowBytes, rows: rows) { k, row in
+            memcpy(out + k * rowBytes, row, rowBytes)
+        }
+    }
+
+    /// `gatherRows` for rows of floats that also tells whether every value copied is finite
+    /// (`NonFiniteFlags`): the check of X's values costs no pass of its own.
+    static func gatherRowsChecked(
+        _ out: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, features: Int,
+        rows: UnsafeBufferPointer<Int>
+    ) -> Bool {
+        var flags = NonFiniteFlags()
+        forEachRowReadAhead(source, rowBytes: features * MemoryLayout<Float>.stride, rows: rows) { k, row in
+            let from = row.assumingMemoryBound(to: Float.self), to = out + k * features
+            for i in 0..<features {
+                let v = from[i]
+                to[i] = v
+                flags.add(v)
+            }
+        }
+        return flags.allFinite
+    }
+
+    /// Calls `body(k, source row rows[k])` for each k in order, with row k + `readAhead`
+    /// prefetched while row k is used, so that the cache misses of rows in random order
+    /// overlap.
+    @inline(__always)
+    static func forEachRowReadAhead(
+        _ source: UnsafeRawPointer, rowBytes: Int, rows: UnsafeBufferPointer<Int>,
+        _ body: (Int, UnsafeRawPointer) -> Void
     ) {
         let ahead = min(readAhead, rows.count)
         for k in 0..<ahead { minibatch_prefetch(source + rows[k] * rowBytes, rowBytes) }
         for k in 0..<rows.count {
             if k + ahead < rows.count { minibatch_prefetch(source + rows[k + ahead] * rowBytes, rowBytes) }
-            memcpy(out + k * rowBytes, source + rows[k] * rowBytes, rowBytes)
+            body(k, source + rows[k] * rowBytes)
         }
     }
 

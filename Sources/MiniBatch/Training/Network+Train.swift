@@ -109,6 +109,9 @@ protocol BatchSource: AnyObject {
     /// Called after `batch(index)`, from any thread, for disjoint ranges at once.
     /// Throws if the rows cannot be had.
     func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
+    /// `fill`, then throws the first NaN or Inf of X among the rows (`nonFinite`).
+    /// Sources that can check rows as they copy them do both in one pass.
+    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
     /// The first NaN or Inf of X among rows `rows` (counted within the batch) of batch
@@ -131,6 +134,11 @@ struct RowsInPlace {
 extension BatchSource {
     func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
     func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? { nil }
+
+    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
+        try fill(index, rows: rows)
+        if let bad = nonFinite(index, rows: rows) { throw bad.error }
+    }
 }
 
 /// Mini-batches of in-memory data: gathered by the epoch's permutation into reused buffers,
@@ -164,6 +172,13 @@ final class MemoryBatches: BatchSource {
 
     func fill(_ index: Int, rows: Range<Int>) {
         gather?.gather(partition.batch(index).lowerBound, rows: rows)
+    }
+
+    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
+        // Gathered rows are checked as they are copied; the search that names the bad
+        // value runs only when there is one.
+        if let gather, gather.gather(partition.batch(index).lowerBound, rows: rows, checking: true) { return }
+        if let bad = nonFinite(index, rows: rows) { throw bad.error }
     }
 
     func rowsInPlace(_ index: Int) -> RowsInPlace? {
@@ -235,12 +250,20 @@ final class BatchGather {
     }
 
     /// Gathers rows `rows` of the batch that starts at `start` of the permutation: buffer
-    /// row r gets X and y row `permutation[start + r]`.
-    func gather(_ start: Int, rows: Range<Int>) {
+    /// row r gets X and y row `permutation[start + r]`. With `checking`, returns whether
+    /// every value of X copied is finite (true without).
+    @discardableResult
+    func gather(_ start: Int, rows: Range<Int>, checking: Bool = false) -> Bool {
         let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
         let floatBytes = MemoryLayout<Float>.stride
-        let xBytes = data.features * floatBytes
-        Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x, rowBytes: xBytes, rows: indices)
+        var finite = true
+        if checking {
+            finite = Shuffle.gatherRowsChecked(
+                x + rows.lowerBound * data.features, data.x, features: data.features, rows: indices)
+        } else {
+            Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x,
+                               rowBytes: data.features * floatBytes, rows: indices)
+        }
         switch data.targets {
         case .values(let source):
             let yBytes = outputs * floatBytes
@@ -249,6 +272,7 @@ final class BatchGather {
             let yBytes = MemoryLayout<Int32>.stride
             Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
         }
+        return finite
     }
 }
 

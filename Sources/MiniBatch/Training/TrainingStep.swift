@@ -15,7 +15,7 @@ final class TrainingStep {
     /// Work (rows times parameters and inputs) below which a shard is not worth a thread.
     static let minimumShardWork = 8192
     /// Parameters below which the update runs on one thread.
-    static let minimumSplitUpdate = 32768
+    static let minimumSplitUpdate = 16384
 
     let network: Network
     let team: Team
@@ -136,7 +136,7 @@ final class TrainingStep {
     /// them): a non-finite value there makes the gradient non-finite (every product with
     /// it is NaN or infinite, and so is any sum it enters), so the training loop calls this
     /// when a batch's cost or update is not finite. Gathered rows are checked as they are
-    /// gathered, while they are in the cache.
+    /// copied (`BatchSource.fillChecked`).
     func checkValues(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) {
         if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
     }
@@ -196,8 +196,11 @@ final class TrainingStep {
                     rows: start..<end, of: batch.rows, workspaces[t])
             } else {
                 do throws(MiniBatchError) {
-                    try batch.source.fill(batch.index, rows: start..<end)
-                    if checksValues, let bad = batch.source.nonFinite(batch.index, rows: start..<end) { throw bad.error }
+                    if checksValues {
+                        try batch.source.fillChecked(batch.index, rows: start..<end)
+                    } else {
+                        try batch.source.fill(batch.index, rows: start..<end)
+                    }
                 } catch {
                     failures[t] = error
                     return
