@@ -427,7 +427,8 @@ def paired_shares(cell_b, m, b):
     over minibatch's epoch of that round: the share of the bound each epoch reached, with
     both measured within seconds of each other. On a host whose speed changes for seconds
     or minutes at a time, a ratio of medians can set a bound measured while the host was
-    fast against epochs timed while it was slow; the paired share cannot."""
+    fast against epochs timed while it was slow, rounds apart; a paired share compares
+    measurements of the same round."""
     mb, sy, nu = cell_b.get("minibatch"), cell_b.get("blas-system"), cell_b.get("blas-numpy")
     if not (mb and sy and nu):
         return []
@@ -583,8 +584,9 @@ def phase_training(wl, m, batches, rounds, args, env, log_dir, blas_cfg):
         names = [n for n in names if n not in left_out]
     ws = start_workers(names, base, env, log_dir)
     if wl == "mlp":
-        # The BLAS workers run right before and after minibatch in each round (the order
-        # rotates as a ring), so each round's bound is measured next to its epoch.
+        # The BLAS workers run right before and after minibatch (the order rotates as a
+        # ring, so they stay its neighbours except in the two rotations that cut the ring
+        # beside it), so each round's bound is measured next to its epoch.
         blas = start_workers({"blas-system": "system", "blas-numpy": "numpy"},
                              dict(base, workload="blas", **blas_cfg), env, log_dir)
         ws = dict([("blas-system", blas["blas-system"]), ("minibatch", ws.pop("minibatch")),
