@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CIntrinsics
 import Synchronization
 
 /// Mini-batches of a file dataset, read by a background thread up to `depth` batches ahead
@@ -531,11 +530,9 @@ final class FileBatches: BatchSource {
     private static func copyRows(
         to out: UnsafeMutablePointer<Float>, from sources: UnsafePointer<UnsafePointer<Float>>, count: Int, nIn: Int
     ) {
-        let ahead = min(Shuffle.readAhead, count), rowBytes = 4 * nIn
-        for k in 0..<ahead { minibatch_prefetch(sources[k], rowBytes) }
-        for k in 0..<count {
-            if k + ahead < count { minibatch_prefetch(sources[k + ahead], rowBytes) }
-            memcpy(out + k * nIn, sources[k], rowBytes)
+        let rowBytes = nIn * MemoryLayout<Float>.stride
+        Shuffle.forEachRowReadAhead(count: count, rowBytes: rowBytes, row: { UnsafeRawPointer(sources[$0]) }) { k, row in
+            memcpy(out + k * nIn, row, rowBytes)
         }
     }
 

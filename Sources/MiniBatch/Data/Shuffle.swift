@@ -53,7 +53,7 @@ public enum Shuffle {
         _ out: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, rowBytes: Int,
         rows: UnsafeBufferPointer<Int>
     ) {
-        forEachRowReadAhead(source, rowBytes: rowBytes, rows: rows) { k, row in
+        forEachRowReadAhead(count: rows.count, rowBytes: rowBytes, row: { source + rows[$0] * rowBytes }) { k, row in
             memcpy(out + k * rowBytes, row, rowBytes)
         }
     }
@@ -65,7 +65,8 @@ public enum Shuffle {
         rows: UnsafeBufferPointer<Int>
     ) -> Bool {
         var flags = NonFiniteFlags()
-        forEachRowReadAhead(source, rowBytes: features * MemoryLayout<Float>.stride, rows: rows) { k, row in
+        let rowBytes = features * MemoryLayout<Float>.stride
+        forEachRowReadAhead(count: rows.count, rowBytes: rowBytes, row: { UnsafeRawPointer(source + rows[$0] * features) }) { k, row in
             let from = row.assumingMemoryBound(to: Float.self), to = out + k * features
             for i in 0..<features {
                 let v = from[i]
@@ -76,19 +77,19 @@ public enum Shuffle {
         return flags.allFinite
     }
 
-    /// Calls `body(k, source row rows[k])` for each k in order, with row k + `readAhead`
-    /// prefetched while row k is used, so that the cache misses of rows in random order
-    /// overlap.
+    /// Calls `body(k, row(k))` for each k in 0..<count in order, with row k + `readAhead`
+    /// (`rowBytes` long) prefetched while row k is used, so that the cache misses of rows in
+    /// random order overlap.
     @inline(__always)
     static func forEachRowReadAhead(
-        _ source: UnsafeRawPointer, rowBytes: Int, rows: UnsafeBufferPointer<Int>,
+        count: Int, rowBytes: Int, row: (Int) -> UnsafeRawPointer,
         _ body: (Int, UnsafeRawPointer) -> Void
     ) {
-        let ahead = min(readAhead, rows.count)
-        for k in 0..<ahead { minibatch_prefetch(source + rows[k] * rowBytes, rowBytes) }
-        for k in 0..<rows.count {
-            if k + ahead < rows.count { minibatch_prefetch(source + rows[k + ahead] * rowBytes, rowBytes) }
-            body(k, source + rows[k] * rowBytes)
+        let ahead = min(readAhead, count)
+        for k in 0..<ahead { minibatch_prefetch(row(k), rowBytes) }
+        for k in 0..<count {
+            if k + ahead < count { minibatch_prefetch(row(k + ahead), rowBytes) }
+            body(k, row(k))
         }
     }
 

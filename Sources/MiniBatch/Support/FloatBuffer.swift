@@ -6,14 +6,14 @@ import Musl
 import Darwin
 #endif
 
+/// Buffers asked for on huge pages get them from this size on.
+let hugeBufferBytes = 4 << 20
+
 /// Allocates `count` elements of `T`, 64-byte aligned, or throws `.outOfMemory`.
 ///
 /// Swift's own allocator traps when memory runs out; a library must report it instead, so
 /// every buffer whose size comes from the caller is allocated here.
 @usableFromInline
-/// Buffers from this size on are allocated on transparent huge pages.
-let hugeBufferBytes = 4 << 20
-
 func allocate<T>(_ type: T.Type, count: Int, for what: String, hugePages: Bool = false) throws(MiniBatchError)
     -> UnsafeMutablePointer<T>
 {
