@@ -70,16 +70,16 @@ struct ShuffleTests {
 }
 
 struct GatherTests {
-    /// The checked gather copies what the plain gather copies, and says whether any value
-    /// is NaN or Inf, wherever it is: every position of rows whose widths cover the
-    /// vector loop's tails.
+    /// The measured gather copies what the plain gather copies and returns the largest
+    /// |x| of the rows it read; a NaN or Inf anywhere in them (every position of rows whose
+    /// widths cover the vector loop's tails) makes that non-finite.
     @Test(arguments: [1, 3, 8, 37])
-    func checkedGatherCopiesLikeTheGatherAndFindsEveryBadValue(width: Int) {
+    func measuredGatherCopiesLikeTheGatherAndFindsEveryBadValue(width: Int) {
         let m = 11
         let source = (0..<m * width).map { Float($0) * 0.5 - 7 }
         let rows = [3, 10, 0, 3, 7]
         var plain = [Float](repeating: -1, count: rows.count * width)
-        var checked = plain
+        var measured = plain
         plain.withUnsafeMutableBytes { out in
             source.withUnsafeBytes { src in
                 rows.withUnsafeBufferPointer {
@@ -87,33 +87,33 @@ struct GatherTests {
                 }
             }
         }
-        let finite = checked.withUnsafeMutableBufferPointer { out in
-            rows.withUnsafeBufferPointer {
-                Shuffle.gatherRowsChecked(out.baseAddress!, source, features: width, rows: $0)
+        func gather(_ x: [Float]) -> Magnitude {
+            measured.withUnsafeMutableBufferPointer { out in
+                rows.withUnsafeBufferPointer { Shuffle.gatherRowsMeasured(out.baseAddress!, x, features: width, rows: $0) }
             }
         }
-        #expect(finite)
-        #expect(checked == plain)
+        let magnitude = gather(source)
+        #expect(magnitude.isFinite)
+        #expect(measured == plain)
         #expect(plain == rows.flatMap { source[$0 * width..<($0 + 1) * width] })
+        #expect(magnitude.value == plain.map(\.magnitude).max()!)
+        // The largest |x| is found wherever it is, and whatever its sign.
+        for position in 0..<width {
+            for value: Float in [-1e30, 1e30] {
+                var big = source
+                big[7 * width + position] = value
+                #expect(gather(big).value == 1e30)
+            }
+        }
         for value in [Float.nan, .infinity, -.infinity] {
             for position in 0..<width {
                 var bad = source
                 bad[7 * width + position] = value
-                let finite = checked.withUnsafeMutableBufferPointer { out in
-                    rows.withUnsafeBufferPointer {
-                        Shuffle.gatherRowsChecked(out.baseAddress!, bad, features: width, rows: $0)
-                    }
-                }
-                #expect(!finite, "\(value) at column \(position) of width \(width)")
+                #expect(!gather(bad).isFinite, "\(value) at column \(position) of width \(width)")
                 // A bad value in a row the gather does not read goes unseen.
                 bad = source
                 bad[1 * width + position] = value
-                let unread = checked.withUnsafeMutableBufferPointer { out in
-                    rows.withUnsafeBufferPointer {
-                        Shuffle.gatherRowsChecked(out.baseAddress!, bad, features: width, rows: $0)
-                    }
-                }
-                #expect(unread)
+                #expect(gather(bad) == magnitude)
             }
         }
     }

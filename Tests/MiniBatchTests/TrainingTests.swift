@@ -21,6 +21,46 @@ struct TrainingTests {
         #expect(network.parameterArray == expected)
     }
 
+    /// Mini-batch steps, fused (W += -rate dz^T x in BLAS, proven finite) or checked (the
+    /// gradient, then the update into the spare buffer), against full-batch steps on each
+    /// batch's rows (parameters - rate * gradient, as the test above shows).
+    @Test(arguments: [1, 2])
+    func fusedAndCheckedStepsAreParametersMinusRateTimesGradient(threads: Int) throws {
+        let m = 512, features = 256
+        let x = Fixture.uniform(m * features, seed: 4, scale: 3)
+        let y = (0..<m).map { Int32((x[features * $0] > 0 ? 1 : 0) + (x[features * $0 + 1] > 1 ? 1 : 0)) }
+        let sizes = [features, 1024, 3]
+        #expect(sizes[0] * sizes[1] >= TrainingStep.minimumFusedWeights)
+        let options = TrainingOptions(epochs: 1, batchSize: .fixed(128), learningRate: 0.2, shuffle: false, threads: threads)
+        let reference = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 3)
+        for b in 0..<4 {
+            try reference.train(x: Array(x[b * 128 * features..<(b + 1) * 128 * features]), classes: Array(y[b * 128..<(b + 1) * 128]),
+                                features: features, options: TrainingOptions(
+                                    epochs: 1, batchSize: .fixed(128), learningRate: 0.2, shuffle: false, threads: threads))
+        }
+        var fusedCounts: [Int] = []
+        for fused in [true, false] {
+            let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 3)
+            let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
+            let step = try TrainingStep(for: network, partition: partition, options: options)
+            #expect(TrainingStep.shards(rows: 128, network: network, team: threads) == threads)
+            if !fused { step.fusedBound = 0 }
+            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
+                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
+                    let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
+                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
+                }
+            }
+            fusedCounts.append(step.fusedUpdates)
+            step.finish()
+            for (a, b) in zip(network.parameterArray, reference.parameterArray) {
+                #expect(abs(a - b) <= 1e-5 * (1 + abs(b)), "fused \(fused): \(a) against \(b)")
+            }
+        }
+        #expect(fusedCounts == [4, 0])
+    }
+
     @Test func shuffledBatchesAreTheRowsOfThePermutation() throws {
         // Training with shuffling equals training without it on data pre-shuffled by the
         // documented permutation: the gather is the shuffle.

@@ -89,6 +89,8 @@ final class FileBatches: BatchSource {
     private var slotRows: [UnsafeMutablePointer<Int>] = []
     /// Block, members filling: where each row of a batch is in the pools.
     private var slotSources: [UnsafeMutablePointer<UnsafePointer<Float>>] = []
+    /// The largest |x| of each slot's batch, when the reader prepared it.
+    private var slotMagnitudes: UnsafeMutablePointer<Magnitude>?
 
     // Shared with the reader thread, under `monitor`.
     private let monitor = Monitor()
@@ -174,6 +176,7 @@ final class FileBatches: BatchSource {
         piecesPerBlock = (rowsPerBlock + pieceRows - 1) / pieceRows
         let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
+            slotMagnitudes = try buffer(Magnitude.self, FileBatches.depth, "the batches' largest values")
             for _ in 0..<FileBatches.depth {
                 slotX.append(try buffer(Float.self, batch * nIn, "a batch of X"))
                 slotY.append(UnsafeMutableRawPointer(try buffer(Float.self, batch * targetWidth, "a batch of y")))
@@ -500,11 +503,20 @@ final class FileBatches: BatchSource {
     /// and the next call).
     func fileRow(batch index: Int, row k: Int) -> Int { slotRows[index % FileBatches.depth][k] }
 
+    func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
+        _ = try fillMeasured(index, rows: rows, checking: true)
+    }
+
+    /// Every batch's values are checked, and measured by the same pass; the magnitudes are
+    /// used when there is more than one batch (as `MemoryBatches` does).
+    var measuresRows: Bool { !partition.isWholeBatch }
+
     /// Puts rows `rows` of batch `index` in place when members fill (the reader has prepared
     /// the rest): reads them (exact) or copies them out of the pool (block), and checks them.
-    func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
-        guard membersFill else { return }
+    /// Returns the largest |x| of the rows, or of the whole batch where the reader checked it.
+    func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude? {
         let slot = index % FileBatches.depth
+        guard membersFill else { return slotMagnitudes![slot] }
         let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
         switch mode {
         case .exact:
@@ -516,7 +528,7 @@ final class FileBatches: BatchSource {
         case .block:
             FileBatches.copyRows(to: x, from: slotSources[slot] + rows.lowerBound, count: rows.count, nIn: nIn)
         }
-        try check(x, rows: rows.count, source: source)
+        let magnitude = try check(x, rows: rows.count, source: source)
         if membersReadPools {
             // This member's share of the batch's pieces, in proportion to its rows.
             let first = slotPieces![2 * slot], count = slotPieces![2 * slot + 1], total = partition.batch(index).count
@@ -524,6 +536,7 @@ final class FileBatches: BatchSource {
                 try readPiece(piece)
             }
         }
+        return magnitude
     }
 
     /// Row k of `out` = row `sources[k]`, prefetching rows ahead as `Shuffle.gatherRows` does.
@@ -552,10 +565,12 @@ final class FileBatches: BatchSource {
     }
 
     /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.
-    private func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) {
-        if let bad = Validate.firstNonFinite(x, count: rows * nIn) {
+    private func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) -> Magnitude {
+        let magnitude = Magnitude(x, count: rows * nIn)
+        if !magnitude.isFinite, let bad = Validate.firstNonFinite(x, count: rows * nIn) {
             throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
         }
+        return magnitude
     }
 
     func finish() {
@@ -642,7 +657,7 @@ final class FileBatches: BatchSource {
                 try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
             }
         }
-        try check(x, rows: rows.count, source: source)
+        slotMagnitudes![slot] = try check(x, rows: rows.count, source: source)
     }
 
     /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.

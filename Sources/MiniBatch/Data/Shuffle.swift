@@ -58,23 +58,24 @@ public enum Shuffle {
         }
     }
 
-    /// `gatherRows` for rows of floats that also tells whether every value copied is finite
-    /// (`NonFiniteFlags`): the check of X's values costs no pass of its own.
-    static func gatherRowsChecked(
+    /// `gatherRows` for rows of floats that also returns the largest |x| it copied (a NaN
+    /// or Inf makes it non-finite): the check of X's values, and the bound the fused
+    /// update needs (`TrainingStep`), cost no pass of their own.
+    static func gatherRowsMeasured(
         _ out: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, features: Int,
         rows: UnsafeBufferPointer<Int>
-    ) -> Bool {
-        var flags = NonFiniteFlags()
+    ) -> Magnitude {
+        var magnitude = Magnitude()
         let rowBytes = features * MemoryLayout<Float>.stride
         forEachRowReadAhead(count: rows.count, rowBytes: rowBytes, row: { UnsafeRawPointer(source + rows[$0] * features) }) { k, row in
             let from = row.assumingMemoryBound(to: Float.self), to = out + k * features
             for i in 0..<features {
                 let v = from[i]
                 to[i] = v
-                flags.add(v)
+                magnitude.add(v)
             }
         }
-        return flags.allFinite
+        return magnitude
     }
 
     /// Calls `body(k, row(k))` for each k in 0..<count in order, with row k + `readAhead`

@@ -44,15 +44,15 @@ extension Dense {
     ///   - gradients: the network's flat gradients; dW and db are overwritten.
     ///   - dz: (rows, nOut).
     ///   - input: (rows, nIn), the input of the forward pass.
+    ///   - weights: false leaves dW unwritten (for `weightGradient` to make later).
     func backward(
         dinput: UnsafeMutablePointer<Float>?, gradients: UnsafeMutablePointer<Float>,
         dz: UnsafePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int
+        parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true
     ) {
-        // dW = dz^T input: (nOut, rows) x (rows, nIn)
-        cblas_sgemm(
-            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nOut), Int32(nIn), Int32(rows),
-            1, dz, Int32(nOut), input, Int32(nIn), 0, gradients + weightOffset, Int32(nIn))
+        if weights {
+            weightGradient(gradients + weightOffset, units: 0..<nOut, dz: dz, input: input, rows: rows, accumulate: false)
+        }
         // db = column sums of dz
         let dbias = gradients + biasOffset
         dbias.update(repeating: 0, count: nOut)
@@ -66,5 +66,21 @@ extension Dense {
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(nIn), Int32(nOut),
                 1, dz, Int32(nOut), parameters + weightOffset, Int32(nIn), 0, dinput, Int32(nIn))
         }
+    }
+
+    /// Rows `units` of scale * dW = scale * dz^T input, (units.count, nIn), written to `out`
+    /// (a matrix with rows of nIn, at dW's row `units.lowerBound`), or added to what `out`
+    /// holds if `accumulate`.
+    /// - Parameters:
+    ///   - dz: (rows, nOut), row-major.
+    ///   - input: (rows, nIn), row-major.
+    func weightGradient(
+        _ out: UnsafeMutablePointer<Float>, units: Range<Int>, dz: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, rows: Int, scale: Float = 1, accumulate: Bool
+    ) {
+        // (units, rows) x (rows, nIn): dz's columns `units`, transposed, times the input.
+        cblas_sgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(units.count), Int32(nIn), Int32(rows),
+            scale, dz + units.lowerBound, Int32(nOut), input, Int32(nIn), accumulate ? 1 : 0, out, Int32(nIn))
     }
 }

@@ -17,15 +17,18 @@ extension Network {
     /// The forward pass run in reverse: from dlogits, already in `workspace.delta`, writes
     /// every parameter's gradient into `workspace.gradients`. Layer l's backward gives d input,
     /// which the activation of layer l - 1 turns into that layer's dz.
-    /// - Parameter input: the same (rows, nIn) input as the forward pass.
-    func backward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace) {
+    /// - Parameters:
+    ///   - input: the same (rows, nIn) input as the forward pass.
+    ///   - firstWeights: false leaves layer 0's dW out; its dz stays in `workspace.delta`.
+    func backward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace, firstWeights: Bool = true) {
         let gradients = workspace.gradients!
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let layerInput = l == 0 ? input : UnsafePointer(workspace.output(l - 1))
             let dinput = l == 0 ? nil : workspace.deltaOther
             layer.backward(dinput: dinput, gradients: gradients, dz: workspace.delta,
-                           input: layerInput, parameters: parameters, rows: rows)
+                           input: layerInput, parameters: parameters, rows: rows,
+                           weights: l > 0 || firstWeights)
             if let dinput {
                 layers[l - 1].activation.backward(dinput, output: layerInput, count: rows * layer.nIn)
                 swap(&workspace.delta, &workspace.deltaOther)
@@ -43,25 +46,29 @@ extension Network {
     /// returns the rows' summed cost and leaves in `workspace.gradients` their share of the
     /// gradient of the batch's mean cost (the shares of a batch's parts add up to it).
     /// Models without a hidden layer take the row-by-row kernel (`trainsRowByRow`).
+    /// - Parameter firstWeights: false leaves layer 0's dW out of the layered path (its
+    ///   dz stays in `workspace.delta`); the row-by-row kernel always writes every gradient.
     func costAndGradient(
-        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace
+        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
+        firstWeights: Bool = true
     ) -> Double {
         guard !trainsRowByRow else {
             return rowByRowCostAndGradient(
                 x: input, indices: nil, targets: targets, rows: 0..<rows, of: batchRows, workspace)
         }
-        return layeredCostAndGradient(input, targets, rows: rows, of: batchRows, workspace)
+        return layeredCostAndGradient(input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights)
     }
 
     /// `costAndGradient` through the layers: forward, the loss, backward, with BLAS.
     func layeredCostAndGradient(
-        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace
+        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
+        firstWeights: Bool = true
     ) -> Double {
         let logits = forward(input, rows: rows, workspace)
         let sum = loss.forwardBackward(
             dlogits: workspace.delta, logits: logits, targets: targets,
             rows: rows, outputs: outputCount, normalizer: batchRows)
-        backward(input, rows: rows, workspace)
+        backward(input, rows: rows, workspace, firstWeights: firstWeights)
         return sum
     }
 }

@@ -179,6 +179,32 @@ struct NonFiniteFlags {
     var allFinite: Bool { bits & 0x8000_0000 == 0 }
 }
 
+/// The largest magnitude |v| among floats, kept as its bit pattern so that adding a value
+/// is one integer max, cheap enough to ride along a copy. A NaN or an Inf makes it
+/// non-finite (their patterns, sign cleared, lie above every finite one).
+struct Magnitude: Equatable {
+    /// Signed, so that the max vectorises without SSE4.1 (the sign bit is always clear).
+    private var bits: Int32 = 0
+
+    @inline(__always)
+    mutating func add(_ value: Float) { bits = max(bits, Int32(bitPattern: value.bitPattern & 0x7FFF_FFFF)) }
+
+    mutating func add(_ other: Magnitude) { bits = max(bits, other.bits) }
+
+    /// Of `count` floats at `values`.
+    init(_ values: UnsafePointer<Float>, count: Int) {
+        var m = Magnitude()
+        for i in 0..<count { m.add(values[i]) }
+        self = m
+    }
+
+    init() {}
+
+    var isFinite: Bool { bits < 0x7F80_0000 }
+    /// The largest |v| (infinity or NaN if one was seen).
+    var value: Float { Float(bitPattern: UInt32(bitPattern: bits)) }
+}
+
 /// A NaN or Inf in X: where it is, for the message that names it.
 struct NonFinite {
     var row: Int

@@ -29,6 +29,22 @@ public struct GradientDescent: UpdateRule, Sendable {
 }
 
 extension GradientDescent {
+    /// Whether `step` on `range` would give only finite values (it writes nothing).
+    func stepIsFinite(
+        _ parameters: UnsafePointer<Float>,
+        gradients g: UnsafePointer<UnsafeMutablePointer<Float>>, shards: Int, _ range: Range<Int>
+    ) -> Bool {
+        // The same sums, in the same order, as `step`.
+        let rate = learningRate
+        var flags = NonFiniteFlags()
+        for i in range {
+            var sum = g[0][i]
+            for t in 1..<max(shards, 1) { sum += g[t][i] }
+            flags.add(parameters[i] - rate * sum)
+        }
+        return flags.allFinite
+    }
+
     /// The update of parameters `range` written into `out`, from the sum, in order, of
     /// `shards` gradient buffers: out = parameters - learningRate * (g0 + g1 + ...).
     /// Returns whether every value written is finite.

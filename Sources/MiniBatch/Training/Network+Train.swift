@@ -112,6 +112,11 @@ protocol BatchSource: AnyObject {
     /// `fill`, then throws the first NaN or Inf of X among the rows (`nonFinite`).
     /// Sources that can check rows as they copy them do both in one pass.
     func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
+    /// Whether `fillMeasured` returns the rows' largest |x| (for every batch).
+    var measuresRows: Bool { get }
+    /// `fill` (or `fillChecked` if `checking`), returning the largest |x| among the rows
+    /// if the source measures it as it copies them (`measuresRows`), else nil.
+    func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude?
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
     /// The first NaN or Inf of X among rows `rows` (counted within the batch) of batch
@@ -138,6 +143,13 @@ extension BatchSource {
     func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
         try fill(index, rows: rows)
         if let bad = nonFinite(index, rows: rows) { throw bad.error }
+    }
+
+    var measuresRows: Bool { false }
+
+    func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude? {
+        if checking { try fillChecked(index, rows: rows) } else { try fill(index, rows: rows) }
+        return nil
     }
 }
 
@@ -175,10 +187,24 @@ final class MemoryBatches: BatchSource {
     }
 
     func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
-        // Gathered rows are checked as they are copied; the search that names the bad
-        // value runs only when there is one.
-        if let gather, gather.gather(partition.batch(index).lowerBound, rows: rows, checking: true) { return }
-        if let bad = nonFinite(index, rows: rows) { throw bad.error }
+        _ = try fillMeasured(index, rows: rows, checking: true)
+    }
+
+    /// Rows are measured when there is more than one batch (as `FileBatches` does):
+    /// gathered rows as they are copied, rows used where they are by a pass of their own.
+    var measuresRows: Bool { !partition.isWholeBatch }
+
+    func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude? {
+        let start = partition.batch(index).lowerBound
+        var magnitude: Magnitude?
+        if let gather {
+            magnitude = gather.gatherMeasured(start, rows: rows)
+        } else if measuresRows {
+            magnitude = Magnitude(data.x + (start + rows.lowerBound) * data.features, count: rows.count * data.features)
+        }
+        // The search that names a bad value runs only when there is one.
+        if checking, magnitude?.isFinite != true, let bad = nonFinite(index, rows: rows) { throw bad.error }
+        return magnitude
     }
 
     func rowsInPlace(_ index: Int) -> RowsInPlace? {
@@ -250,20 +276,26 @@ final class BatchGather {
     }
 
     /// Gathers rows `rows` of the batch that starts at `start` of the permutation: buffer
-    /// row r gets X and y row `permutation[start + r]`. With `checking`, returns whether
-    /// every value of X copied is finite (true without).
-    @discardableResult
-    func gather(_ start: Int, rows: Range<Int>, checking: Bool = false) -> Bool {
+    /// row r gets X and y row `permutation[start + r]`.
+    func gather(_ start: Int, rows: Range<Int>) {
+        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+        Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x,
+                           rowBytes: data.features * MemoryLayout<Float>.stride, rows: indices)
+        gatherTargets(start, rows: rows)
+    }
+
+    /// `gather`, returning the largest |x| copied (non-finite if X has a NaN or Inf there).
+    func gatherMeasured(_ start: Int, rows: Range<Int>) -> Magnitude {
+        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+        let magnitude = Shuffle.gatherRowsMeasured(
+            x + rows.lowerBound * data.features, data.x, features: data.features, rows: indices)
+        gatherTargets(start, rows: rows)
+        return magnitude
+    }
+
+    private func gatherTargets(_ start: Int, rows: Range<Int>) {
         let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
         let floatBytes = MemoryLayout<Float>.stride
-        var finite = true
-        if checking {
-            finite = Shuffle.gatherRowsChecked(
-                x + rows.lowerBound * data.features, data.x, features: data.features, rows: indices)
-        } else {
-            Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x,
-                               rowBytes: data.features * floatBytes, rows: indices)
-        }
         switch data.targets {
         case .values(let source):
             let yBytes = outputs * floatBytes
@@ -272,7 +304,6 @@ final class BatchGather {
             let yBytes = MemoryLayout<Int32>.stride
             Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
         }
-        return finite
     }
 }
 
