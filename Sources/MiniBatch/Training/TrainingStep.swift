@@ -287,7 +287,14 @@ final class TrainingStep {
                 return
             }
             do throws(MiniBatchError) {
-                inputMagnitudes[t] = try batch.source.fillMeasured(batch.index, rows: start..<end, checking: checksValues)
+                // Rows are measured only for the fused update; the plain copy is cheaper.
+                if batch.fused {
+                    inputMagnitudes[t] = try batch.source.fillMeasured(batch.index, rows: start..<end, checking: checksValues)
+                } else if checksValues {
+                    try batch.source.fillChecked(batch.index, rows: start..<end)
+                } else {
+                    try batch.source.fill(batch.index, rows: start..<end)
+                }
             } catch {
                 failures[t] = error
                 return
