@@ -109,13 +109,12 @@ protocol BatchSource: AnyObject {
     /// Called after `batch(index)`, from any thread, for disjoint ranges at once.
     /// Throws if the rows cannot be had.
     func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
-    /// `fill`, then throws the first NaN or Inf of X among the rows (`nonFinite`).
-    /// Sources that can check rows as they copy them do both in one pass.
-    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
     /// Whether `fillMeasured` returns the rows' largest |x| (for every batch).
     var measuresRows: Bool { get }
-    /// `fill` (or `fillChecked` if `checking`), returning the largest |x| among the rows
-    /// if the source measures it as it copies them (`measuresRows`), else nil.
+    /// `fill`, then, if `checking`, throws the first NaN or Inf of X among the rows
+    /// (`nonFinite`); returns the largest |x| among the rows if the source measures it
+    /// (`measuresRows`), else nil. Sources that can check and measure rows as they copy
+    /// them do it all in one pass.
     func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude?
     /// Stops any background work; called once when training ends, however it ends.
     func finish()
@@ -140,15 +139,11 @@ extension BatchSource {
     func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
     func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? { nil }
 
-    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
-        try fill(index, rows: rows)
-        if let bad = nonFinite(index, rows: rows) { throw bad.error }
-    }
-
     var measuresRows: Bool { false }
 
     func fillMeasured(_ index: Int, rows: Range<Int>, checking: Bool) throws(MiniBatchError) -> Magnitude? {
-        if checking { try fillChecked(index, rows: rows) } else { try fill(index, rows: rows) }
+        try fill(index, rows: rows)
+        if checking, let bad = nonFinite(index, rows: rows) { throw bad.error }
         return nil
     }
 }
@@ -184,10 +179,6 @@ final class MemoryBatches: BatchSource {
 
     func fill(_ index: Int, rows: Range<Int>) {
         gather?.gather(partition.batch(index).lowerBound, rows: rows)
-    }
-
-    func fillChecked(_ index: Int, rows: Range<Int>) throws(MiniBatchError) {
-        _ = try fillMeasured(index, rows: rows, checking: true)
     }
 
     /// Rows are measured when there is more than one batch (as `FileBatches` does):
@@ -278,31 +269,36 @@ final class BatchGather {
     /// Gathers rows `rows` of the batch that starts at `start` of the permutation: buffer
     /// row r gets X and y row `permutation[start + r]`.
     func gather(_ start: Int, rows: Range<Int>) {
-        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+        let indices = self.indices(start, rows)
         Shuffle.gatherRows(x + rows.lowerBound * data.features, data.x,
                            rowBytes: data.features * MemoryLayout<Float>.stride, rows: indices)
-        gatherTargets(start, rows: rows)
+        gatherTargets(indices, at: rows.lowerBound)
     }
 
     /// `gather`, returning the largest |x| copied (non-finite if X has a NaN or Inf there).
     func gatherMeasured(_ start: Int, rows: Range<Int>) -> Magnitude {
-        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+        let indices = self.indices(start, rows)
         let magnitude = Shuffle.gatherRowsMeasured(
             x + rows.lowerBound * data.features, data.x, features: data.features, rows: indices)
-        gatherTargets(start, rows: rows)
+        gatherTargets(indices, at: rows.lowerBound)
         return magnitude
     }
 
-    private func gatherTargets(_ start: Int, rows: Range<Int>) {
-        let indices = UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+    /// The permutation's entries for rows `rows` of the batch that starts at `start`.
+    private func indices(_ start: Int, _ rows: Range<Int>) -> UnsafeBufferPointer<Int> {
+        UnsafeBufferPointer(start: permutation + start + rows.lowerBound, count: rows.count)
+    }
+
+    /// y rows `indices` into the batch buffer from its row `first`.
+    private func gatherTargets(_ indices: UnsafeBufferPointer<Int>, at first: Int) {
         let floatBytes = MemoryLayout<Float>.stride
         switch data.targets {
         case .values(let source):
             let yBytes = outputs * floatBytes
-            Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
+            Shuffle.gatherRows(y + first * yBytes, source, rowBytes: yBytes, rows: indices)
         case .classes(let source):
             let yBytes = MemoryLayout<Int32>.stride
-            Shuffle.gatherRows(y + rows.lowerBound * yBytes, source, rowBytes: yBytes, rows: indices)
+            Shuffle.gatherRows(y + first * yBytes, source, rowBytes: yBytes, rows: indices)
         }
     }
 }

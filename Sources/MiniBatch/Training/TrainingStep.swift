@@ -12,10 +12,11 @@
 ///
 /// A large first layer's weights (units times inputs: most of a network's parameters, from
 /// `minimumFusedWeights`) take a shorter way when the batch's rows were measured as they
-/// were read (`BatchSource.measuresRows`: every batch, unless one batch holds all rows). The shards leave their dW out of backward, and the update
-/// adds -learningRate * dz^T x, shard by shard, straight into W with BLAS (each member for
-/// a share of the units): no gradient buffer is written, summed or read back, which is four
-/// passes over the largest matrix per batch. It is done only when the step is proven to stay
+/// were read (`BatchSource.measuresRows`: every batch, unless one batch holds all rows).
+/// The shards leave their dW out of backward, and the update adds -learningRate * dz^T x,
+/// shard by shard, straight into W with BLAS (each member for a share of the units): no
+/// gradient buffer is written, summed or read back, which is four passes over the largest
+/// matrix per batch. It is done only when the step is proven to stay
 /// finite: a bound on |W| (kept from step to step) plus learningRate * rows * max|dz| *
 /// max|x| must be far below Float's largest value, and the other parameters' new values are
 /// checked before anything is written. Otherwise the step takes the checked way above, and
@@ -59,11 +60,12 @@ final class TrainingStep {
     /// Whether the first layer's weights can take the fused update (the layered path, with
     /// at least `minimumFusedWeights` of them).
     private let fusesFirstWeights: Bool
-    /// The last gradient left the first layer's dW to the update: its input rows, row
-    /// count, and each shard's largest |x| and |dz| (nil when the gradient made dW).
+    /// The last gradient left the first layer's dW to the update: its input rows and row
+    /// count (nil when the gradient made dW).
     private var pending: (input: UnsafePointer<Float>, rows: Int)?
-    let inputMagnitudes: UnsafeMutablePointer<Magnitude?>
-    let deltaMagnitudes: UnsafeMutablePointer<Magnitude>
+    /// Each shard's largest |x| and first-layer |dz| in the last such gradient.
+    private let inputMagnitudes: UnsafeMutablePointer<Magnitude?>
+    private let deltaMagnitudes: UnsafeMutablePointer<Magnitude>
     /// A bound on the first layer's |W|: measured, then raised by each fused update.
     private var weightBound = 0.0
     /// Updates of the last training call that were fused (for tests).
@@ -146,6 +148,18 @@ final class TrainingStep {
         gradients.deallocate()
     }
 
+    /// Every parameter after the first layer's weights, which come first in the flat
+    /// parameters (`Network`): its biases and the layers above.
+    private var otherParameters: Range<Int> {
+        let first = network.layers[0]
+        return (first.weightOffset + first.nOut * first.nIn)..<network.parameterCount
+    }
+
+    /// Rows of shard `s` of `rows` rows cut into `shardsUsed` shards.
+    private func shard(_ s: Int, of rows: Int) -> Range<Int> {
+        (s * rows / shardsUsed)..<((s + 1) * rows / shardsUsed)
+    }
+
     /// Sets the bound on the first layer's |W| to its largest value now.
     private func measureWeights() {
         guard fusesFirstWeights else { return }
@@ -189,7 +203,7 @@ final class TrainingStep {
     /// them): a non-finite value there makes the gradient non-finite (every product with
     /// it is NaN or infinite, and so is any sum it enters), so the training loop calls this
     /// when a batch's cost or update is not finite. Gathered rows are checked as they are
-    /// copied (`BatchSource.fillChecked`).
+    /// copied (`BatchSource.fillMeasured`).
     func checkValues(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) {
         if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
     }
@@ -223,15 +237,9 @@ final class TrainingStep {
         let bound = weightBound + Double(rule.learningRate.magnitude) * Double(rows) * Double(dz.value) * Double(x.value)
         guard bound <= fusedBound else { return false }
         // The other parameters: checked, then written in place, before W is touched.
-        let first = network.layers[0]
-        let weights = first.weightOffset..<(first.weightOffset + first.nOut * first.nIn)
-        let others = [0..<weights.lowerBound, weights.upperBound..<network.parameterCount]
-        for range in others where !rule.stepIsFinite(network.parameters, gradients: gradients, shards: shardsUsed, range) {
-            return false
-        }
-        for range in others {
-            _ = rule.step(network.parameters, into: network.parameters, gradients: gradients, shards: shardsUsed, range)
-        }
+        let others = otherParameters
+        guard rule.stepIsFinite(network.parameters, gradients: gradients, shards: shardsUsed, others) else { return false }
+        _ = rule.step(network.parameters, into: network.parameters, gradients: gradients, shards: shardsUsed, others)
         run(.fusedUpdate, members: updateMembers)
         weightBound = bound
         fusedUpdates += 1
@@ -279,33 +287,32 @@ final class TrainingStep {
         switch phase {
         case .gradient:
             guard let batch, t < batch.shards else { return }
-            let start = t * batch.rows / batch.shards, end = (t + 1) * batch.rows / batch.shards
+            let rows = shard(t, of: batch.rows)  // (shardsUsed is batch.shards)
             if let inPlace = batch.inPlace {
                 costs[t] = network.rowByRowCostAndGradient(
                     x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
-                    rows: start..<end, of: batch.rows, workspaces[t])
+                    rows: rows, of: batch.rows, workspaces[t])
                 return
             }
             do throws(MiniBatchError) {
-                // Rows are measured only for the fused update; the plain copy is cheaper.
-                if batch.fused {
-                    inputMagnitudes[t] = try batch.source.fillMeasured(batch.index, rows: start..<end, checking: checksValues)
-                } else if checksValues {
-                    try batch.source.fillChecked(batch.index, rows: start..<end)
+                // Rows are measured (and checked) in the copy only when the fused update or
+                // the first epoch needs it; otherwise the plain copy, which is cheaper.
+                if batch.fused || checksValues {
+                    inputMagnitudes[t] = try batch.source.fillMeasured(batch.index, rows: rows, checking: checksValues)
                 } else {
-                    try batch.source.fill(batch.index, rows: start..<end)
+                    try batch.source.fill(batch.index, rows: rows)
                 }
             } catch {
                 failures[t] = error
                 return
             }
             costs[t] = network.costAndGradient(
-                batch.input + start * network.inputCount,
-                batch.targets.advanced(by: start, width: network.outputCount),
-                rows: end - start, of: batch.rows, workspaces[t], firstWeights: !batch.fused)
+                batch.input + rows.lowerBound * network.inputCount,
+                batch.targets.advanced(by: rows.lowerBound, width: network.outputCount),
+                rows: rows.count, of: batch.rows, workspaces[t], firstWeights: !batch.fused)
             if batch.fused {
                 // The first layer's dz, which the fused update's bound needs.
-                deltaMagnitudes[t] = Magnitude(workspaces[t].delta, count: (end - start) * network.layers[0].nOut)
+                deltaMagnitudes[t] = Magnitude(workspaces[t].delta, count: rows.count * network.layers[0].nOut)
             }
         case .update:
             let count = network.parameterCount, members = updateMembers
@@ -316,14 +323,13 @@ final class TrainingStep {
             }
             // The shards left the first layer's dW out: it is made here, block by block.
             let first = network.layers[0]
-            let weights = first.weightOffset..<(first.weightOffset + first.nOut * first.nIn)
             var allFinite = updateFirstWeights(
                 first, units: (t * first.nOut / members)..<((t + 1) * first.nOut / members), input: input, rows: rows)
-            let others = [0..<weights.lowerBound, weights.upperBound..<count]
-            let othersMembers = count - weights.count >= TrainingStep.minimumSplitUpdate ? members : 1
-            for range in others where t < othersMembers && !range.isEmpty {
-                let n = range.count
-                let share = (range.lowerBound + t * n / othersMembers)..<(range.lowerBound + (t + 1) * n / othersMembers)
+            let others = otherParameters
+            let othersMembers = others.count >= TrainingStep.minimumSplitUpdate ? members : 1
+            if t < othersMembers {
+                let n = others.count
+                let share = (others.lowerBound + t * n / othersMembers)..<(others.lowerBound + (t + 1) * n / othersMembers)
                 allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: shardsUsed, share)
                     && allFinite
             }
@@ -335,10 +341,10 @@ final class TrainingStep {
             let units = (t * first.nOut / members)..<((t + 1) * first.nOut / members)
             guard !units.isEmpty else { return }
             for s in 0..<shardsUsed {
-                let start = s * rows / shardsUsed, end = (s + 1) * rows / shardsUsed
+                let rows = shard(s, of: rows)
                 first.weightGradient(
                     network.parameters + first.weightOffset + units.lowerBound * first.nIn, units: units,
-                    dz: workspaces[s].delta, input: input + start * first.nIn, rows: end - start,
+                    dz: workspaces[s].delta, input: input + rows.lowerBound * first.nIn, rows: rows.count,
                     scale: -rule.learningRate, accumulate: true)
             }
         }
@@ -357,10 +363,10 @@ final class TrainingStep {
         while u < units.upperBound {
             let block = u..<min(u + blockUnits, units.upperBound)
             for s in 0..<shardsUsed {
-                let start = s * rows / shardsUsed, end = (s + 1) * rows / shardsUsed
+                let rows = shard(s, of: rows)
                 layer.weightGradient(
                     gradient + block.lowerBound * layer.nIn, units: block, dz: workspaces[s].delta,
-                    input: input + start * layer.nIn, rows: end - start, accumulate: s > 0)
+                    input: input + rows.lowerBound * layer.nIn, rows: rows.count, accumulate: s > 0)
             }
             let range = (layer.weightOffset + block.lowerBound * layer.nIn)..<(layer.weightOffset + block.upperBound * layer.nIn)
             allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: 1, range) && allFinite
