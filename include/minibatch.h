@@ -363,8 +363,10 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
                              int64_t *batch_size);
 
 /* The estimated bytes training `model` with one thread allocates for one batch size: the
- * gathered batch (batch_size * (n_inputs + n_outputs) floats), the activations of every
- * layer and two gradient buffers of the widest layer (batch_size floats per unit), the
+ * gathered batch (batch_size * (n_inputs + n_outputs) floats); the activations of every
+ * layer and two gradient buffers of the widest layer, one float per unit for each of the
+ * rows forward and backward take at a time (min(batch_size, 256); all batch_size rows when
+ * the first layer has 2^18 or more weights, or the model has no hidden layer); the
  * gradient of the parameters, the updated parameters and the parameters at the start of
  * the call (3 * n_parameters floats; see mb_train for the last). The permutation (8 bytes
  * per example) is not included: it depends on m. Each further thread

@@ -61,6 +61,41 @@ struct TrainingTests {
         #expect(fusedCounts == [4, 0])
     }
 
+    /// Shards of more than `TrainingStep.chunkRows` rows are gathered, run forward and
+    /// backward a chunk at a time, the chunks' gradients added up: each step (shuffled
+    /// batches of 600 rows, and one batch of all 1,200 rows) equals the parameters minus rate
+    /// times the gradient of one pass over the batch's rows, and each batch's cost is that
+    /// pass's cost.
+    @Test(arguments: [1, 2])
+    func chunkedStepsAreParametersMinusRateTimesOnePassGradient(threads: Int) throws {
+        let m = 1200, features = 20, sizes = [20, 32, 3]
+        let x = Fixture.uniform(m * features, seed: 7, scale: 2)
+        let y = (0..<m).map { Int32(x[features * $0] > 0 ? (x[features * $0 + 1] > 0 ? 2 : 1) : 0) }
+        for batchSize in [600, m] {
+            let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
+            #expect(TrainingStep.rowsAtATime(network, shardRows: batchSize / threads, mayFuse: false) == TrainingStep.chunkRows)
+            let options = TrainingOptions(epochs: 1, batchSize: .fixed(batchSize), learningRate: 0.1, seed: 21, threads: threads)
+            // The reference: one pass over each batch's rows, in the order the gather takes them.
+            let order = batchSize < m ? Permutation.make(count: m, seed: 21, epoch: 0) : Array(0..<m)
+            let reference = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
+            var costs: [Double] = []
+            for b in 0..<(m / batchSize) {
+                let rows = order[b * batchSize..<(b + 1) * batchSize]
+                let (cost, gradient) = try reference.gradient(
+                    x: rows.flatMap { x[$0 * features..<($0 + 1) * features] }, classes: rows.map { y[$0] }, features: features)
+                try reference.setParameters(zip(reference.parameterArray, gradient).map { $0 - 0.1 * $1 })
+                costs.append(cost)
+            }
+            let history = History()
+            try network.train(x: x, classes: y, features: features, options: options, history: history)
+            for (a, b) in zip(network.parameterArray, reference.parameterArray) {
+                #expect(abs(a - b) <= 1e-5 * (1 + abs(b)), "batch \(batchSize): \(a) against \(b)")
+            }
+            #expect(history.batchCosts.count == costs.count)
+            for (a, b) in zip(history.batchCosts, costs) { #expect(abs(a - b) <= 1e-6 * b, "batch \(batchSize): cost \(a) against \(b)") }
+        }
+    }
+
     @Test func shuffledBatchesAreTheRowsOfThePermutation() throws {
         // Training with shuffling equals training without it on data pre-shuffled by the
         // documented permutation: the gather is the shuffle.
@@ -276,5 +311,11 @@ struct BatchSizeTests {
         // gradients, the updated parameters and the parameters at the start of the call.
         let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount
         #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
+        // Beyond 256 rows only the gathered batch grows: forward and backward take 256 rows at a time.
+        #expect(try network.workingMemory(batchSize: 1024) == 4 * (1024 * 15 + 256 * (25 + 40) + 3 * network.parameterCount))
+        // A first layer of 2^18 weights may take the fused update, which needs the whole batch's dz.
+        let wide = try Network(layerSizes: [512, 512, 2])
+        #expect(try wide.workingMemory(batchSize: 1024)
+            == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount))
     }
 }

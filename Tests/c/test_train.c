@@ -754,17 +754,21 @@ static void test_working_memory(void)
     /* n_in is the widest layer so the input layer's counting shows */
     int64_t sizes[] = {20, 3, 5, 2};
     mb_model *a = make_model(sizes, 4, MB_ACTIVATION_RELU, MB_LOSS_CROSS_ENTROPY, 0);
-    size_t w1 = 0, w2 = 0, w3 = 0, w512 = 0;
+    size_t w1 = 0, w2 = 0, w3 = 0, w256 = 0, w512 = 0;
     int64_t np = 3 * 20 + 3 + 5 * 3 + 5 + 2 * 5 + 2;
     if (!CHECK(a != NULL))
         return;
     CHECK_STATUS(mb_working_memory(a, 1, &w1), MB_OK);
     CHECK_STATUS(mb_working_memory(a, 2, &w2), MB_OK);
     CHECK_STATUS(mb_working_memory(a, 3, &w3), MB_OK);
+    CHECK_STATUS(mb_working_memory(a, 256, &w256), MB_OK);
     CHECK_STATUS(mb_working_memory(a, 512, &w512), MB_OK);
     CHECK(w2 > w1 && w3 > w2);
-    CHECK(w3 - w2 == w2 - w1);              /* affine in batch_size */
-    CHECK(w512 == w1 + 511 * (w2 - w1));
+    CHECK(w3 - w2 == w2 - w1);              /* affine in batch_size up to 256 */
+    CHECK(w256 == w1 + 255 * (w2 - w1));
+    /* beyond 256 rows only the gathered batch (n_in + n_out floats per row) grows: forward
+       and backward take 256 rows at a time */
+    CHECK(w512 == w256 + 256 * 4 * (20 + 2));
     /* gradient, updated parameters, parameters at the start: 3 n_parameters floats */
     CHECK(w1 - (w2 - w1) == (size_t)(12 * np));
     {

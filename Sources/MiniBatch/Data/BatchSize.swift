@@ -2,17 +2,21 @@
 
 extension Network {
     /// The working memory, in bytes, that training with one thread allocates for
-    /// `batchSize`: the gathered batch (batchSize x (nIn + nOut) floats), every layer's
-    /// output (batchSize floats per unit), two gradient buffers of the widest layer, the
-    /// parameter gradients, the updated parameters and the parameters at the start of the
-    /// call (kept until the first epoch has checked X's values). Each further thread adds its own
-    /// parameter gradients. The caller's data and the permutation (8 bytes per example) are
-    /// not counted.
+    /// `batchSize`: the gathered batch (batchSize x (nIn + nOut) floats); every layer's
+    /// output and two gradient buffers of the widest layer for the rows forward and backward
+    /// take at a time (up to 256: `TrainingStep.rowsAtATime`; the whole batch when the first
+    /// layer's update may be fused, from 2^18 weights, or the model has no hidden layer);
+    /// the parameter gradients, the updated parameters and the parameters at the start of
+    /// the call (kept until the first epoch has checked X's values). Each further thread
+    /// adds its own parameter gradients. The caller's data and the permutation (8 bytes per
+    /// example) are not counted.
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
         try Validate.count(batchSize, "batch_size")
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
         let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
-        let work = try Validate.product(batchSize, units, "the activations")
+        let rows = TrainingStep.rowsAtATime(
+            self, shardRows: batchSize, mayFuse: TrainingStep.fusesFirstWeights(self))
+        let work = try Validate.product(rows, units, "the activations")
         let (floats, overflow) = (batch + work).addingReportingOverflow(3 * parameterCount)
         guard !overflow, floats <= Int.max / 8 else { throw .invalid("batch_size \(batchSize) is too large") }
         return floats * MemoryLayout<Float>.stride

@@ -41,21 +41,22 @@ extension Dense {
     /// activation backward.
     /// - Parameters:
     ///   - dinput: (rows, nIn) or nil for the first layer.
-    ///   - gradients: the network's flat gradients; dW and db are overwritten.
+    ///   - gradients: the network's flat gradients; dW and db are overwritten (or added to).
     ///   - dz: (rows, nOut).
     ///   - input: (rows, nIn), the input of the forward pass.
     ///   - weights: false leaves dW unwritten (for `weightGradient` to make later).
+    ///   - accumulate: adds dW and db to what `gradients` holds instead of overwriting it.
     func backward(
         dinput: UnsafeMutablePointer<Float>?, gradients: UnsafeMutablePointer<Float>,
         dz: UnsafePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true
+        parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true, accumulate: Bool = false
     ) {
         if weights {
-            weightGradient(gradients + weightOffset, units: 0..<nOut, dz: dz, input: input, rows: rows, accumulate: false)
+            weightGradient(gradients + weightOffset, units: 0..<nOut, dz: dz, input: input, rows: rows, accumulate: accumulate)
         }
         // db = column sums of dz
         let dbias = gradients + biasOffset
-        dbias.update(repeating: 0, count: nOut)
+        if !accumulate { dbias.update(repeating: 0, count: nOut) }
         for r in 0..<rows {
             let row = dz + r * nOut
             for j in 0..<nOut { dbias[j] += row[j] }

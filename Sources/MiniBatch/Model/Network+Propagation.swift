@@ -20,7 +20,11 @@ extension Network {
     /// - Parameters:
     ///   - input: the same (rows, nIn) input as the forward pass.
     ///   - firstWeights: false leaves layer 0's dW out; its dz stays in `workspace.delta`.
-    func backward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace, firstWeights: Bool = true) {
+    ///   - accumulate: adds to the gradients `workspace.gradients` holds (another part of
+    ///     the same batch's) instead of overwriting them.
+    func backward(
+        _ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace, firstWeights: Bool = true, accumulate: Bool = false
+    ) {
         let gradients = workspace.gradients!
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
@@ -28,7 +32,7 @@ extension Network {
             let dinput = l == 0 ? nil : workspace.deltaOther
             layer.backward(dinput: dinput, gradients: gradients, dz: workspace.delta,
                            input: layerInput, parameters: parameters, rows: rows,
-                           weights: l > 0 || firstWeights)
+                           weights: l > 0 || firstWeights, accumulate: accumulate)
             if let dinput {
                 layers[l - 1].activation.backward(dinput, output: layerInput, count: rows * layer.nIn)
                 swap(&workspace.delta, &workspace.deltaOther)
@@ -46,29 +50,34 @@ extension Network {
     /// returns the rows' summed cost and leaves in `workspace.gradients` their share of the
     /// gradient of the batch's mean cost (the shares of a batch's parts add up to it).
     /// Models without a hidden layer take the row-by-row kernel (`trainsRowByRow`).
-    /// - Parameter firstWeights: false leaves layer 0's dW out of the layered path (its
-    ///   dz stays in `workspace.delta`); the row-by-row kernel always writes every gradient.
+    /// - Parameters:
+    ///   - firstWeights: false leaves layer 0's dW out of the layered path (its dz stays in
+    ///     `workspace.delta`); the row-by-row kernel always writes every gradient.
+    ///   - accumulate: the layered path adds the rows' share to the gradients already in
+    ///     `workspace.gradients` (an earlier part of the same batch) instead of overwriting them.
     func costAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
-        firstWeights: Bool = true
+        firstWeights: Bool = true, accumulate: Bool = false
     ) -> Double {
         guard !trainsRowByRow else {
+            assert(!accumulate, "the row-by-row kernel overwrites the gradients")
             return rowByRowCostAndGradient(
                 x: input, indices: nil, targets: targets, rows: 0..<rows, of: batchRows, workspace)
         }
-        return layeredCostAndGradient(input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights)
+        return layeredCostAndGradient(
+            input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights, accumulate: accumulate)
     }
 
     /// `costAndGradient` through the layers: forward, the loss, backward, with BLAS.
     func layeredCostAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
-        firstWeights: Bool = true
+        firstWeights: Bool = true, accumulate: Bool = false
     ) -> Double {
         let logits = forward(input, rows: rows, workspace)
         let sum = loss.forwardBackward(
             dlogits: workspace.delta, logits: logits, targets: targets,
             rows: rows, outputs: outputCount, normalizer: batchRows)
-        backward(input, rows: rows, workspace, firstWeights: firstWeights)
+        backward(input, rows: rows, workspace, firstWeights: firstWeights, accumulate: accumulate)
         return sum
     }
 }
