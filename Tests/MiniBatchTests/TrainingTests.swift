@@ -73,8 +73,12 @@ struct TrainingTests {
         let y = (0..<m).map { Int32(x[features * $0] > 0 ? (x[features * $0 + 1] > 0 ? 2 : 1) : 0) }
         for batchSize in [600, m] {
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
-            #expect(TrainingStep.rowsAtATime(network, shardRows: batchSize / threads, mayFuse: false) == TrainingStep.chunkRows)
             let options = TrainingOptions(epochs: 1, batchSize: .fixed(batchSize), learningRate: 0.1, seed: 21, threads: threads)
+            // Each member's buffers hold one chunk, not its shard.
+            let step = try TrainingStep(
+                for: network, partition: Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch), options: options)
+            #expect(step.workspaces.count == threads && step.workspaces.allSatisfy { $0.capacity == TrainingStep.chunkRows })
+            step.finish()
             // The reference: one pass over each batch's rows, in the order the gather takes them.
             let order = batchSize < m ? Permutation.make(count: m, seed: 21, epoch: 0) : Array(0..<m)
             let reference = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
