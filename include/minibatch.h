@@ -301,7 +301,8 @@ mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
 
 /* The cost of the model on one batch (all m rows) and its gradient with respect to every
  * parameter, grad[0..count) in the flat parameter layout (count = n_parameters): exactly
- * what one training step computes before its update. Does not change the model. */
+ * what one training step with one thread computes before its update (bit for bit: both
+ * take the rows in the same chunks of at most 256). Does not change the model. */
 mb_status mb_gradient(const mb_model *model, const float *x, const void *y,
                       mb_targets y_type, int64_t m, int64_t n_features, double *cost,
                       float *grad, int64_t count);

@@ -9,13 +9,15 @@ struct TrainingTests {
         try Network(layerSizes: [2, 16, 16, 2], hiddenActivation: .tanh, loss: .crossEntropy, seed: seed)
     }
 
-    @Test func oneFullBatchStepIsParametersMinusRateTimesGradient() throws {
+    @Test(arguments: [200, 1000])
+    func oneFullBatchStepIsParametersMinusRateTimesGradient(rows: Int) throws {
+        // Bit for bit: `gradient` takes a batch of more than 256 rows in the chunks training does.
         let network = try tanhNetwork()
-        let x = Array(Self.moons.x[0..<400]), y = Array(Self.moons.y[0..<200])
+        let x = Array(Self.moons.x[0..<2 * rows]), y = Array(Self.moons.y[0..<rows])
         let before = network.parameterArray
         let (_, gradient) = try network.gradient(x: x, classes: y, features: 2)
         try network.train(x: x, classes: y, features: 2,
-                          options: TrainingOptions(epochs: 1, batchSize: .fixed(200), learningRate: 0.1, shuffle: false,
+                          options: TrainingOptions(epochs: 1, batchSize: .fixed(rows), learningRate: 0.1, shuffle: false,
                                                    threads: 1))
         let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
         #expect(network.parameterArray == expected)
@@ -61,7 +63,19 @@ struct TrainingTests {
         #expect(fusedCounts == [4, 0])
     }
 
-    /// Shards of more than `TrainingStep.chunkRows` rows are gathered, run forward and
+    /// The mean cost and gradient of all the rows in one forward and one backward pass
+    /// (`Network.gradient` takes them in chunks, as training does).
+    static func onePassGradient(_ network: Network, x: [Float], classes: [Int32]) throws -> (Double, [Float]) {
+        let workspace = try Workspace(for: network, capacity: classes.count, backward: true)
+        let cost = x.withUnsafeBufferPointer { xs in
+            classes.withUnsafeBufferPointer { ys in
+                network.costAndGradient(xs.baseAddress!, .classes(ys.baseAddress!), rows: classes.count, workspace)
+            }
+        }
+        return (cost, Array(UnsafeBufferPointer(start: workspace.gradients!, count: network.parameterCount)))
+    }
+
+    /// Shards of more than `Network.chunkRows` rows are gathered, run forward and
     /// backward a chunk at a time, the chunks' gradients added up: each step (shuffled
     /// batches of 600 rows, and one batch of all 1,200 rows) equals the parameters minus rate
     /// times the gradient of one pass over the batch's rows, and each batch's cost is that
@@ -77,7 +91,7 @@ struct TrainingTests {
             // Each member's buffers hold one chunk, not its shard.
             let step = try TrainingStep(
                 for: network, partition: Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch), options: options)
-            #expect(step.workspaces.count == threads && step.workspaces.allSatisfy { $0.capacity == TrainingStep.chunkRows })
+            #expect(step.workspaces.count == threads && step.workspaces.allSatisfy { $0.capacity == Network.chunkRows })
             step.finish()
             // The reference: one pass over each batch's rows, in the order the gather takes them.
             let order = batchSize < m ? Permutation.make(count: m, seed: 21, epoch: 0) : Array(0..<m)
@@ -85,8 +99,8 @@ struct TrainingTests {
             var costs: [Double] = []
             for b in 0..<(m / batchSize) {
                 let rows = order[b * batchSize..<(b + 1) * batchSize]
-                let (cost, gradient) = try reference.gradient(
-                    x: rows.flatMap { x[$0 * features..<($0 + 1) * features] }, classes: rows.map { y[$0] }, features: features)
+                let (cost, gradient) = try Self.onePassGradient(
+                    reference, x: rows.flatMap { x[$0 * features..<($0 + 1) * features] }, classes: rows.map { y[$0] })
                 try reference.setParameters(zip(reference.parameterArray, gradient).map { $0 - 0.1 * $1 })
                 costs.append(cost)
             }

@@ -1,8 +1,23 @@
 // MARK: - Forward only: predict and evaluate; one batch's gradient
 
 extension Network {
-    /// Rows per forward pass when predicting or evaluating: memory does not grow with m.
+    /// Rows a pass takes at a time: each forward pass when predicting or evaluating, and
+    /// each forward and backward pass of training (`TrainingStep.rowsAtATime`), so that
+    /// memory does not grow with m or the batch, and a chunk's rows and activations stay in
+    /// the core's cache between its forward and backward pass. Measured for training at
+    /// 784-128-10 on 60,000 rows, two threads: full batch 12 % faster than one pass over
+    /// each thread's rows (chunks of 128 rows: 1-2 % slower than 256; of 512: 3 % slower),
+    /// batch 4096 7 % faster; one thread, full batch 17 % faster; 784-32-10 and 784-1024-10
+    /// full batch 20 % and 14 % faster; 20-64-3 on 200,000 rows, full batch, 2.2x faster
+    /// (chunks of 2,048 rows: 1.9x).
     static let chunkRows = 256
+
+    /// Part `p` of `rows` cut into `parts` consecutive parts of near-equal size (the
+    /// shards of a batch, the chunks of a shard).
+    @inline(__always)
+    static func part(_ p: Int, of parts: Int, in rows: Range<Int>) -> Range<Int> {
+        (rows.lowerBound + p * rows.count / parts)..<(rows.lowerBound + (p + 1) * rows.count / parts)
+    }
 
     /// Runs the forward pass over X in chunks, calling `body(start, rows, logits)` for each.
     private func forEachChunk(
@@ -97,17 +112,26 @@ extension Network {
     }
 
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
-    /// every parameter in the flat layout: exactly what a training step computes before its
-    /// update. Does not change the network.
+    /// every parameter in the flat layout: exactly what a one-thread training step computes
+    /// before its update (in the same chunks of rows). Does not change the network.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try Validate.data(data, for: self)
         guard out.count == parameterCount else {
             throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
         }
-        try Validate.size(data.count, "m (one batch)")
-        let workspace = try Workspace(for: self, capacity: data.count, backward: true)
-        let cost = costAndGradient(data.x, data.targets, rows: data.count, workspace)
+        let m = data.count
+        try Validate.size(m, "m (one batch)")
+        let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
+        let workspace = try Workspace(for: self, capacity: rows, backward: true)
+        let chunks = (m + rows - 1) / rows
+        var cost = 0.0
+        for c in 0..<chunks {
+            let part = Network.part(c, of: chunks, in: 0..<m)
+            cost += costAndGradient(
+                data.x + part.lowerBound * inputCount, data.targets.advanced(by: part.lowerBound, width: outputCount),
+                rows: part.count, of: m, workspace, accumulate: c > 0)
+        }
         out.baseAddress!.update(from: workspace.gradients!, count: parameterCount)
-        return cost
+        return cost / Double(m)
     }
 }

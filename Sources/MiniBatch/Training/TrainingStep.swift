@@ -3,7 +3,7 @@
 ///
 /// The batch's rows are cut into contiguous shards, one per member; each member gathers
 /// its shard, runs forward, the cost and backward into its own gradient buffer (a chunk of
-/// up to `chunkRows` rows at a time, the chunks' gradients added up), and the
+/// up to `Network.chunkRows` rows at a time, the chunks' gradients added up), and the
 /// update sums the members' gradients in member order, each member for a slice of the
 /// parameters. The result depends on the number of shards, never on timing, so the same
 /// seed and thread count give bit-identical weights. One shard is the plain sequential step.
@@ -39,21 +39,13 @@ final class TrainingStep {
     /// core's L2 (1 MiB here) costs little to update, and the fused products read every
     /// shard's x (measured: 3 % slower at 784-128-10, batch 512; 10 % faster at 784-1024-10).
     static let minimumFusedWeights = 1 << 18
-    /// Rows of a shard that are gathered, run forward and backward at a time, their
-    /// gradients added up (see `rowsAtATime`). Measured at 784-128-10 on 60,000 rows, two
-    /// threads: full batch 12 % faster than one pass over each shard (chunks of 128 rows:
-    /// 1-2 % slower than 256; of 512: 3 % slower), batch 4096 7 % faster; one thread, full
-    /// batch 17 % faster; 784-32-10 and 784-1024-10 full batch 20 % and 14 % faster;
-    /// 20-64-3 on 200,000 rows, full batch, 2.2x faster (chunks of 2,048 rows: 1.9x).
-    static let chunkRows = 256
-
     /// Rows forward and backward take at a time for shards of up to `shardRows` rows: all
     /// of them when the first layer's update may be fused (it reads the whole shard's dz)
     /// or the model trains row by row (its kernel reads each row once anyway), else at
-    /// most `chunkRows`, so that a chunk's rows and activations stay in the core's cache
+    /// most `Network.chunkRows`, so that a chunk's rows and activations stay in the core's cache
     /// between forward and backward, and working memory does not grow with the batch.
     static func rowsAtATime(_ network: Network, shardRows: Int, mayFuse: Bool) -> Int {
-        mayFuse || network.trainsRowByRow ? shardRows : min(shardRows, chunkRows)
+        mayFuse || network.trainsRowByRow ? shardRows : min(shardRows, Network.chunkRows)
     }
 
     let network: Network
@@ -181,7 +173,7 @@ final class TrainingStep {
 
     /// Rows of shard `s` of `rows` rows cut into `shardsUsed` shards.
     private func shard(_ s: Int, of rows: Int) -> Range<Int> {
-        (s * rows / shardsUsed)..<((s + 1) * rows / shardsUsed)
+        Network.part(s, of: shardsUsed, in: 0..<rows)
     }
 
     /// Sets the bound on the first layer's |W| to its largest value now.
@@ -325,7 +317,7 @@ final class TrainingStep {
             var cost = 0.0
             var magnitude: Magnitude? = Magnitude()
             for c in 0..<chunks {
-                let part = (rows.lowerBound + c * rows.count / chunks)..<(rows.lowerBound + (c + 1) * rows.count / chunks)
+                let part = Network.part(c, of: chunks, in: rows)
                 do throws(MiniBatchError) {
                     // Rows are measured (and checked) in the copy only when the fused update or
                     // the first epoch needs it; otherwise the plain copy, which is cheaper.
