@@ -123,14 +123,7 @@ extension Network {
         try Validate.size(m, "m (one batch)")
         let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
         let workspace = try Workspace(for: self, capacity: rows, backward: true)
-        let chunks = (m + rows - 1) / rows
-        var cost = 0.0
-        for c in 0..<chunks {
-            let part = Network.part(c, of: chunks, in: 0..<m)
-            cost += costAndGradient(
-                data.x + part.lowerBound * inputCount, data.targets.advanced(by: part.lowerBound, width: outputCount),
-                rows: part.count, of: m, workspace, accumulate: c > 0)
-        }
+        let cost = try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
         out.baseAddress!.update(from: workspace.gradients!, count: parameterCount)
         return cost / Double(m)
     }

@@ -68,6 +68,26 @@ extension Network {
             input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights, accumulate: accumulate)
     }
 
+    /// `costAndGradient` for rows `rows` of `input` and `targets`, taken in the fewest
+    /// near-equal chunks of at most `workspace.capacity` rows, the chunks' gradients added
+    /// up: returns the rows' summed cost. `prepare` runs on each chunk's rows just before
+    /// its forward pass (to gather them); what it throws stops the pass.
+    func costAndGradient(
+        _ input: UnsafePointer<Float>, _ targets: Targets, rows: Range<Int>, of batchRows: Int, _ workspace: Workspace,
+        firstWeights: Bool = true, prepare: (Range<Int>) throws(MiniBatchError) -> Void
+    ) throws(MiniBatchError) -> Double {
+        let chunks = (rows.count + workspace.capacity - 1) / workspace.capacity
+        var cost = 0.0
+        for c in 0..<chunks {
+            let part = Network.part(c, of: chunks, in: rows)
+            try prepare(part)
+            cost += costAndGradient(
+                input + part.lowerBound * inputCount, targets.advanced(by: part.lowerBound, width: outputCount),
+                rows: part.count, of: batchRows, workspace, firstWeights: firstWeights, accumulate: c > 0)
+        }
+        return cost
+    }
+
     /// `costAndGradient` through the layers: forward, the loss, backward, with BLAS.
     func layeredCostAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,

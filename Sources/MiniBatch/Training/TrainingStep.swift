@@ -310,34 +310,28 @@ final class TrainingStep {
                     rows: rows, of: batch.rows, workspaces[t])
                 return
             }
-            // The shard in chunks of up to a workspace's rows (`rowsAtATime`; the fused update
-            // needs the shard's whole dz), each gathered just before its forward pass, their
-            // gradients added up.
-            let chunks = batch.fused ? 1 : (rows.count + workspaces[t].capacity - 1) / workspaces[t].capacity
-            var cost = 0.0
+            // The shard in chunks of up to a workspace's rows (`rowsAtATime`: one chunk when the
+            // fused update may need the shard's whole dz), each gathered just before its
+            // forward pass. Rows are measured (and checked) in the copy only when the fused
+            // update or the first epoch needs it; otherwise the plain copy, which is cheaper.
+            let measures = batch.fused || checksValues
             var magnitude: Magnitude? = Magnitude()
-            for c in 0..<chunks {
-                let part = Network.part(c, of: chunks, in: rows)
-                do throws(MiniBatchError) {
-                    // Rows are measured (and checked) in the copy only when the fused update or
-                    // the first epoch needs it; otherwise the plain copy, which is cheaper.
-                    if batch.fused || checksValues {
+            do throws(MiniBatchError) {
+                costs[t] = try network.costAndGradient(
+                    batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[t], firstWeights: !batch.fused
+                ) { part throws(MiniBatchError) in
+                    if measures {
                         let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)
                         if let m { magnitude?.add(m) } else { magnitude = nil }
                     } else {
                         try batch.source.fill(batch.index, rows: part)
                     }
-                } catch {
-                    failures[t] = error
-                    return
                 }
-                cost += network.costAndGradient(
-                    batch.input + part.lowerBound * network.inputCount,
-                    batch.targets.advanced(by: part.lowerBound, width: network.outputCount),
-                    rows: part.count, of: batch.rows, workspaces[t], firstWeights: !batch.fused, accumulate: c > 0)
+            } catch {
+                failures[t] = error
+                return
             }
-            if batch.fused || checksValues { inputMagnitudes[t] = magnitude }
-            costs[t] = cost
+            if measures { inputMagnitudes[t] = magnitude }
             if batch.fused {
                 // The first layer's dz, which the fused update's bound needs.
                 deltaMagnitudes[t] = Magnitude(workspaces[t].delta, count: rows.count * network.layers[0].nOut)
