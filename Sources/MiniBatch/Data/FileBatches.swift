@@ -256,7 +256,7 @@ final class FileBatches: BatchSource {
             if let failure { throw failure }
             try dataset.x.checkSize()
             try dataset.y.checkSize()
-            state = [Int](repeating: FileBatches.idle, count: FileBatches.depth)
+            for slot in state.indices { state[slot] = FileBatches.idle }  // in place: no allocation per epoch
             lastSlot = -1
             released = 0
             switch mode {
