@@ -344,7 +344,8 @@ typedef struct mb_train_options {
     void *user_data;           /* passed to progress */
     int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
                                   split into that many contiguous shards (at least 16 rows
-                                  each, fewer for small models), each shard's gradient is
+                                  each, 64 when the first layer has 2^18 or more weights;
+                                  small models use fewer), each shard's gradient is
                                   computed on its own thread and the gradients are summed in
                                   shard order. 0 (default): as many as OpenBLAS uses
                                   (OPENBLAS_NUM_THREADS, else the CPUs). With more than one,

@@ -27,11 +27,18 @@ struct ThreadTests {
 
     @Test func shardsAreCutAsDocumented() throws {
         let network = try Self.mlp()
-        // At least 64 rows per shard, never more shards than threads.
-        #expect(TrainingStep.shards(rows: 64, network: network, team: 2) == 1)
-        #expect(TrainingStep.shards(rows: 128, network: network, team: 2) == 2)
+        // At least 16 rows per shard, never more shards than threads.
+        #expect(TrainingStep.shards(rows: 16, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 31, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 32, network: network, team: 2) == 2)
+        #expect(TrainingStep.shards(rows: 47, network: network, team: 3) == 2)
         #expect(TrainingStep.shards(rows: 512, network: network, team: 3) == 3)
         #expect(TrainingStep.shards(rows: 512, network: network, team: 1) == 1)
+        // At least 64 when the first layer takes the fused update (2^18 weights).
+        let wide = try Network(layerSizes: [512, 512, 3], loss: .crossEntropy)
+        #expect(TrainingStep.fusesFirstWeights(wide))
+        #expect(TrainingStep.shards(rows: 127, network: wide, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 128, network: wide, team: 2) == 2)
         // A tiny model is not worth a second thread.
         let tiny = try Network(layerSizes: [2, 4, 1], loss: .binaryCrossEntropy)
         #expect(TrainingStep.shards(rows: 256, network: tiny, team: 2) == 1)
