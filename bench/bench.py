@@ -568,6 +568,14 @@ def check_targets(results, m1):
         a["working_bytes"] / n["working_bytes"] if (a and n and n["working_bytes"] > 0) else None,
         "<=", 0.5, "minibatch %.0f MiB, numpy %.0f MiB (peak - RSS after data)"
         % (a["working_bytes"] / MB, n["working_bytes"] / MB) if (a and n) else None)
+    al = results["workloads"]["mlp"].get("allocations", {})
+    counted = [c for c in al.values() if isinstance(c, dict) and "per_batch" in c]
+    add("W1: heap allocations per mini-batch (every batch size)",
+        max(c["per_batch"] for c in counted) if counted and len(counted) == len(al) else None,
+        "<=", 0, "allocations of a call of 1 epoch / of 3 epochs: %s" % ", ".join(
+            "%s: %d / %d" % (b if c["batches_per_epoch"] > 1 else "full", c["one_epoch"],
+                             c["three_epochs"]) for b, c in al.items())
+        if counted and len(counted) == len(al) else (al.get("error") or str(al) or None))
     return T
 
 
@@ -648,6 +656,36 @@ def phase_training(wl, m, batches, rounds, args, env, log_dir, blas_cfg):
         out["batches"][str(b)] = row
     for w in ws.values():
         w.close()
+    return out
+
+
+def phase_allocations(m, batches, args, env, log_dir):
+    """Heap allocations of minibatch's training calls at each W1 batch size, counted by
+    bench/count_allocations.c (built here with the C compiler, preloaded into one untimed
+    worker): a call of 3 epochs against a call of 1, so what an epoch and a mini-batch
+    allocate is the difference over the extra epochs and their batches."""
+    shim = os.path.join(log_dir, "libcount_allocations.so")
+    cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", "-o", shim,
+                         os.path.join(HERE, "count_allocations.c")],
+                        capture_output=True, text=True)
+    if cc.returncode != 0:
+        return {"error": "could not build bench/count_allocations.c: %s" % cc.stderr.strip()[-300:]}
+    print("allocations: minibatch, W1, a call of 1 epoch and of 3 epochs per batch size",
+          flush=True)
+    base = {"workload": "mlp", "m": m, "seed": args.seed, "threads": args.threads,
+            "lib": args.lib}
+    w = start_workers(["minibatch"], base, dict(env, LD_PRELOAD=shim), log_dir)["minibatch"]
+    out = {}
+    for b in batches:
+        rep = w.ask(cmd="allocations", batch=b)
+        if not rep.get("ok"):
+            out[str(b)] = {"error": rep.get("error")}
+            continue
+        per_epoch = (rep["three_epochs"] - rep["one_epoch"]) / 2
+        out[str(b)] = {"one_epoch": rep["one_epoch"], "three_epochs": rep["three_epochs"],
+                       "batches_per_epoch": rep["batches_per_epoch"], "per_epoch": per_epoch,
+                       "per_batch": per_epoch / rep["batches_per_epoch"]}
+    w.close()
     return out
 
 
@@ -919,6 +957,8 @@ def main():
         start_phase("mlp", budget)
         results["workloads"]["mlp"] = phase_training(
             "mlp", m1, [32, 64, 128, 256, 512, m1], r1, args, env, log_dir, blas_cfg)
+        results["workloads"]["mlp"]["allocations"] = phase_allocations(
+            m1, [32, 64, 128, 256, 512, m1], args, env, log_dir)
     if "logreg" in only:
         start_phase("logreg", budget)
         results["workloads"]["logreg"] = phase_training(

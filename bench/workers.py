@@ -164,20 +164,33 @@ class MiniBatchImpl:
                                                     C.byref(model)), "mb_model_create")
         return model
 
-    def epoch(self, b, rnd, X=None, y=None, model=None):
+    def epoch(self, b, rnd, X=None, y=None, model=None, epochs=1, between=time.perf_counter):
+        """Trains `epochs` epochs at batch b; returns between()'s difference across the
+        mb_train call (the seconds it took)."""
         X = self.X if X is None else X
         y = self.y if y is None else y
         model = self.model if model is None else model
         m, n = X.shape
         o = TrainOptions()
         self.lib.mb_train_options_init(C.byref(o))
-        o.epochs, o.batch_size, o.learning_rate, o.seed = 1, min(b, m), LR, rnd
+        o.epochs, o.batch_size, o.learning_rate, o.seed = epochs, min(b, m), LR, rnd
         xp, yp = X.ctypes.data, y.ctypes.data
-        t = time.perf_counter()
+        t = between()
         s = self.lib.mb_train(model, xp, yp, MB_TARGETS_CLASS_INDEX, m, n, C.byref(o), None)
-        t = time.perf_counter() - t
+        t = between() - t
         mb_check(self.lib, s, "mb_train")
         return t
+
+    def allocations(self, b):
+        """Heap allocations of an mb_train call of 1 epoch and of 3 epochs at batch b,
+        counted by bench/count_allocations.c (preloaded): what the extra two epochs add is
+        what training allocates per epoch and per mini-batch."""
+        count = C.CDLL(None).bench_allocations
+        count.restype, count.argtypes = C.c_long, []
+        self.epoch(b, 0, between=count)  # first-call set-up at this batch size
+        one = self.epoch(b, 1, between=count)
+        three = self.epoch(b, 2, epochs=3, between=count)
+        return {"one_epoch": one, "three_epochs": three, "batches_per_epoch": -(-self.m // b)}
 
 
 # --- plain numpy ------------------------------------------------------------------------
@@ -561,6 +574,8 @@ def main():
                     reply(ok=True, seconds=r[0], rates=r[1])
                 else:
                     reply(ok=True, seconds=r)
+            elif cmd["cmd"] == "allocations":
+                reply(ok=True, **worker.allocations(cmd["batch"]))
             elif cmd["cmd"] == "scale":
                 reply(ok=True, seconds=scaling_epoch(worker, X, y, cmd))
             else:
