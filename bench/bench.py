@@ -200,21 +200,40 @@ def start_phase(name, total):
     QUIET.update(budget=total * BUDGET_SHARES[name], spent=0.0)
 
 
+def build_tool(source, name, libraries=(), shared=False):
+    """Compiles bench/<source> with the C compiler ($CC, else cc) into bench/logs/<name>;
+    returns its path. RuntimeError with the compiler's message if it cannot."""
+    out_dir = os.path.join(HERE, "logs")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, name)
+    cmd = ([os.environ.get("CC", "cc"), "-O2"] + (["-shared", "-fPIC"] if shared else []) +
+           ["-o", out, os.path.join(HERE, source)] + list(libraries))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), e))
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.strip()[-300:]))
+    return out
+
+
 class MachineProbe:
-    """The machine's two-core matrix-product rate (bench/probe.py), read before and after
+    """The machine's two-core matrix-product rate (bench/probe.c), read before and after
     each timed epoch. On these shared virtual machines both cores sometimes deliver about
     the matrix throughput of one, for seconds at a time, while other processes' CPU time
     shows nothing (the host, not this machine, takes it): an epoch timed then measures the
     host, not the implementation. An epoch with a probe below SLOW x the best probe of the
     run is repeated like one disturbed by other processes (after waiting for the rate to
-    come back), for every implementation alike."""
+    come back), for every implementation alike. RuntimeError if the probe cannot be built
+    (it needs a C compiler and the system OpenBLAS, libopenblas-dev)."""
 
     SLOW = 0.8
 
     def __init__(self, threads, env):
+        exe = build_tool("probe.c", "probe", ["-lopenblas", "-lpthread"])
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "probe.py"), str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
+            [exe, str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=dict(env, OPENBLAS_NUM_THREADS="1"), text=True, bufsize=1)
         self.best = 0.0
         self.rates = []
         self.slow_epochs = 0
@@ -664,12 +683,10 @@ def phase_allocations(m, batches, args, env, log_dir):
     bench/count_allocations.c (built here with the C compiler, preloaded into one untimed
     worker): a call of 3 epochs against a call of 1, so what an epoch and a mini-batch
     allocate is the difference over the extra epochs and their batches."""
-    shim = os.path.join(log_dir, "libcount_allocations.so")
-    cc = subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O2", "-o", shim,
-                         os.path.join(HERE, "count_allocations.c")],
-                        capture_output=True, text=True)
-    if cc.returncode != 0:
-        return {"error": "could not build bench/count_allocations.c: %s" % cc.stderr.strip()[-300:]}
+    try:
+        shim = build_tool("count_allocations.c", "libcount_allocations.so", shared=True)
+    except RuntimeError as e:
+        return {"error": "could not build bench/count_allocations.c: %s" % e}
     print("allocations: minibatch, W1, a call of 1 epoch and of 3 epochs per batch size",
           flush=True)
     base = {"workload": "mlp", "m": m, "seed": args.seed, "threads": args.threads,
@@ -875,7 +892,7 @@ def main():
                     help="comma-separated subset of mlp,logreg,shuffle,scaling")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     ap.add_argument("--no-probe", action="store_true", help="do not repeat epochs timed "
-                    "while the machine's two-core matrix rate was down (bench/probe.py)")
+                    "while the machine's two-core matrix rate was down (bench/probe.c)")
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--wait-quiet", type=float,
                     help="seconds to wait at the start for other processes to go quiet "
@@ -916,7 +933,12 @@ def main():
         print("waited %.0f s for other processes to go quiet" % (time.time() - t0), flush=True)
     global PROBE
     if not args.no_probe:
-        PROBE = MachineProbe(args.threads, env)
+        try:
+            PROBE = MachineProbe(args.threads, env)
+        except RuntimeError as e:
+            print("machine probe unavailable, epochs are not checked against it: %s" % e,
+                  flush=True)
+    if PROBE:
         PROBE.calibrate(2.0 if quick else 5.0)
         print("machine probe: best two-core sgemm rate %.0f GFLOP/s; epochs with a probe "
               "below %.0f%% of it are repeated" % (PROBE.best, 100 * MachineProbe.SLOW),
@@ -1030,7 +1052,7 @@ def main():
            "disturbed: %d" % (
                E["foreign_cpu_load_cores"], " ".join(E["loadavg_start"]),
                " ".join(E["loadavg_end"]), retried, disturbed),
-           ("machine probe (two-core sgemm, bench/probe.py): best %.0f GFLOP/s, median %.0f; "
+           ("machine probe (two-core sgemm, bench/probe.c): best %.0f GFLOP/s, median %.0f; "
             "%.0f%% of %d probes below %.0f%% of the best; epochs repeated for it: %d" % (
                 PROBE.best, E["machine_probe"]["median_gflops"] or 0,
                 100 * (E["machine_probe"]["share_of_probes_slow"] or 0),
