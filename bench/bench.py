@@ -990,7 +990,7 @@ def main():
         results["workloads"]["shuffle"] = phase_shuffle(m2, r3, args, env, log_dir)
     if "scaling" in only:
         start_phase("scaling", budget)
-        results["scaling"] = phase_scaling(ms, hiddens, 3 if quick else 7, args, env, log_dir)
+        results["scaling"] = phase_scaling(ms, hiddens, 3 if quick else 9, args, env, log_dir)
         try:
             plot_scaling(results["scaling"], os.path.join(args.out_dir, "scaling.png"))
             results["scaling"]["plot"] = "scaling.png"
