@@ -94,7 +94,9 @@ final class FileBatches: BatchSource {
 
     // Shared with the reader thread, under `monitor`.
     private let monitor = Monitor()
-    private var state = [Int](repeating: FileBatches.idle, count: FileBatches.depth)
+    /// Each slot's batch index, or idle, filling, in use: a buffer of its own (a cache line,
+    /// `allocate`'s alignment), written for every batch.
+    private var state: UnsafeMutablePointer<Int>!
     private var produced = 0
     private var epochActive = false
     private var stopping = false
@@ -176,6 +178,8 @@ final class FileBatches: BatchSource {
         piecesPerBlock = (rowsPerBlock + pieceRows - 1) / pieceRows
         let batch = partition.batchSize, yRow = dataset.y.rowBytes
         do throws(MiniBatchError) {
+            state = try buffer(Int.self, FileBatches.depth, "the batches' states")
+            state.initialize(repeating: FileBatches.idle, count: FileBatches.depth)
             slotMagnitudes = try buffer(Magnitude.self, FileBatches.depth, "the batches' largest values")
             for _ in 0..<FileBatches.depth {
                 slotX.append(try buffer(Float.self, batch * nIn, "a batch of X"))
@@ -256,7 +260,7 @@ final class FileBatches: BatchSource {
             if let failure { throw failure }
             try dataset.x.checkSize()
             try dataset.y.checkSize()
-            for slot in state.indices { state[slot] = FileBatches.idle }  // in place: no allocation per epoch
+            state.update(repeating: FileBatches.idle, count: FileBatches.depth)
             lastSlot = -1
             released = 0
             switch mode {
@@ -575,7 +579,7 @@ final class FileBatches: BatchSource {
 
     func finish() {
         guard let thread else { return }
-        try? monitor.locked {
+        monitor.locked {
             stopping = true
             monitor.broadcast()
         }
@@ -589,7 +593,7 @@ final class FileBatches: BatchSource {
         while true {
             var index = 0
             var readAhead = false
-            let go: Bool = (try? monitor.locked {
+            let go: Bool = monitor.locked {
                 let working = { self.epochActive && self.failure == nil && self.produced < self.partition.batchCount }
                 let free = { !self.preparesInline && self.state[self.produced % FileBatches.depth] == FileBatches.idle }
                 monitor.wait {
@@ -604,25 +608,25 @@ final class FileBatches: BatchSource {
                     readingAhead = true
                 }
                 return true
-            }) ?? false
+            }
             if !go { return }
             do throws(MiniBatchError) {
                 if readAhead {
                     try readAheadOneBlock()
-                    try? monitor.locked {
+                    monitor.locked {
                         readingAhead = false
                         monitor.broadcast()
                     }
                     continue
                 }
                 try fill(slot: index % FileBatches.depth, batch: index)
-                try? monitor.locked {
+                monitor.locked {
                     state[index % FileBatches.depth] = index
                     produced = index + 1
                     monitor.broadcast()
                 }
             } catch {
-                try? monitor.locked {
+                monitor.locked {
                     failure = error
                     readingAhead = false
                     monitor.broadcast()
