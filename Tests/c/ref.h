@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,6 +360,26 @@ done:
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
+/* Writes a version 1.0 .npy file as numpy's format describes it: magic, version, the header
+ * dict padded with spaces to a multiple of 64 bytes, then `bytes` bytes of data (which may
+ * disagree with `shape`, for tests of bad files). Returns 0, or -1 if it cannot. */
+static inline int npy_write(const char *path, const char *descr, const char *shape, const void *data,
+                            size_t bytes, int fortran)
+{
+    char header[256];
+    int len = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
+                       descr, fortran ? "True" : "False", shape);
+    if (len < 0 || len + 64 > (int)sizeof header) return -1;
+    while ((10 + len + 1) % 64 != 0) header[len++] = ' ';
+    header[len++] = '\n';
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) return -1;
+    unsigned char hl[2] = {(unsigned char)(len & 0xFF), (unsigned char)(len >> 8)};
+    int ok = fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 && fwrite(hl, 1, 2, f) == 2 &&
+             fwrite(header, 1, (size_t)len, f) == (size_t)len && fwrite(data, 1, bytes, f) == bytes;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 
 /* A deterministic test-data generator, independent of the library. */
 typedef struct tdata_rng {

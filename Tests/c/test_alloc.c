@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "ref.h"
 
 /* --- counting allocator ------------------------------------------------------------------ */
 extern void *__libc_malloc(size_t size);
@@ -221,33 +222,15 @@ static void test_fused_update_allocates_per_call_only(void)
     check_case(&c, 1);
 }
 
-/* Writes a version 1.0 .npy file: X (m, n) float32 or y (m) int32. */
-static void write_npy(const char *path, const char *descr, const char *shape, const void *data, size_t bytes)
-{
-    char header[128];
-    int len = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr,
-                       shape);
-    while ((10 + len + 1) % 64 != 0) header[len++] = ' ';
-    header[len++] = '\n';
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) return;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    unsigned char hl[2] = {(unsigned char)(len & 0xFF), (unsigned char)(len >> 8)};
-    fwrite(hl, 1, 2, f);
-    fwrite(header, 1, (size_t)len, f);
-    fwrite(data, 1, bytes, f);
-    fclose(f);
-}
-
 static void test_file_training_allocates_per_call_only(void)
 {
     char xp[128], yp[128], shape[32];
     snprintf(xp, sizeof xp, "%s/x.npy", g_dir);
     snprintf(yp, sizeof yp, "%s/y.npy", g_dir);
     snprintf(shape, sizeof shape, "(%d, 64)", M);
-    write_npy(xp, "<f4", shape, g_x, sizeof(float) * M * 64);
+    CHECK(npy_write(xp, "<f4", shape, g_x, sizeof(float) * M * 64, 0) == 0);
     snprintf(shape, sizeof shape, "(%d,)", M);
-    write_npy(yp, "<i4", shape, g_labels, sizeof g_labels);
+    CHECK(npy_write(yp, "<i4", shape, g_labels, sizeof g_labels, 0) == 0);
     for (int i = 0; i < 4; i++) {
         /* Each shuffle with one training thread (a background thread reads ahead) and two
          * (the training threads read their own rows). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "ref.h"
 
 enum { M = 500, N = 4 };
 
@@ -19,23 +20,13 @@ static int32_t g_y[M];
 
 static void path(char *out, const char *name) { snprintf(out, 256, "%s/%s", g_dir, name); }
 
-/* Writes a version 1.0 .npy file as numpy's format describes it. */
+/* Writes <dir>/name as a version 1.0 .npy file (ref.h). */
 static void write_npy(const char *name, const char *descr, const char *shape, const void *data,
                       size_t bytes, int fortran)
 {
-    char p[256], header[256];
+    char p[256];
     path(p, name);
-    int len = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
-                       descr, fortran ? "True" : "False", shape);
-    while ((10 + len + 1) % 64 != 0) header[len++] = ' ';
-    header[len++] = '\n';
-    FILE *f = fopen(p, "wb");
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    unsigned char hl[2] = {(unsigned char)(len & 0xFF), (unsigned char)(len >> 8)};
-    fwrite(hl, 1, 2, f);
-    fwrite(header, 1, (size_t)len, f);
-    fwrite(data, 1, bytes, f);
-    fclose(f);
+    if (npy_write(p, descr, shape, data, bytes, fortran) != 0) printf("    could not write %s\n", p);
 }
 
 static void write_good_files(void)
