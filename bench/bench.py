@@ -594,7 +594,9 @@ def check_targets(results, m1):
         "<=", 0, "allocations of a call of 1 epoch / of 3 epochs: %s" % ", ".join(
             "%s: %d / %d" % (b if c["batches_per_epoch"] > 1 else "full", c["one_epoch"],
                              c["three_epochs"]) for b, c in al.items())
-        if counted and len(counted) == len(al) else (al.get("error") or str(al) or None))
+        if counted and len(counted) == len(al) else (al.get("error") or "; ".join(
+            "batch %s: %s" % (b, c["error"]) for b, c in al.items()
+            if isinstance(c, dict) and "error" in c) or None))
     return T
 
 
