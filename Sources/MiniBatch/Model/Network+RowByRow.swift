@@ -37,21 +37,41 @@ extension Network {
                 targets.prefetch(row: indices[i], width: nOut)
             }
         }
-        for i in rows {
-            let r = indices?[i] ?? i
-            if let indices, i + ahead < rows.upperBound {
-                minibatch_prefetch(x + indices[i + ahead] * nIn, rowBytes)
-                targets.prefetch(row: indices[i + ahead], width: nOut)
+        // Row k's outputs, loss and dz into slot b of z and dz; returns the row.
+        func forward(_ k: Int, slot b: Int) -> UnsafePointer<Float> {
+            let r = indices?[k] ?? k
+            if let indices, k + ahead < rows.upperBound {
+                minibatch_prefetch(x + indices[k + ahead] * nIn, rowBytes)
+                targets.prefetch(row: indices[k + ahead], width: nOut)
             }
-            let row = x + r * nIn
-            for j in 0..<nOut { z[j] = dot(row, weight + j * nIn, nIn) + bias[j] }
-            let rowLoss = loss.row(r, logits: z, dlogits: dz, targets: targets, outputs: nOut, scale: scale)
+            let row = x + r * nIn, zb = z + b * nOut
+            for j in 0..<nOut { zb[j] = dot(row, weight + j * nIn, nIn) + bias[j] }
+            let rowLoss = loss.row(r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: scale)
             total += Double(rowLoss) / Double(terms)
+            return row
+        }
+        // Four rows at a time: their outputs and losses, then the gradient, each weight
+        // updated by the four rows in row order in one pass (the same sums as row by row).
+        var i = rows.lowerBound
+        while i + 4 <= rows.upperBound {
+            let r0 = forward(i, slot: 0), r1 = forward(i + 1, slot: 1)
+            let r2 = forward(i + 2, slot: 2), r3 = forward(i + 3, slot: 3)
+            for j in 0..<nOut {
+                let d0 = dz[j], d1 = dz[nOut + j], d2 = dz[2 * nOut + j], d3 = dz[3 * nOut + j]
+                let dw = dweight + j * nIn
+                for k in 0..<nIn { dw[k] = dw[k] + d0 * r0[k] + d1 * r1[k] + d2 * r2[k] + d3 * r3[k] }
+                dbias[j] = dbias[j] + d0 + d1 + d2 + d3
+            }
+            i += 4
+        }
+        while i < rows.upperBound {
+            let row = forward(i, slot: 0)
             for j in 0..<nOut {
                 let d = dz[j], dw = dweight + j * nIn
                 for k in 0..<nIn { dw[k] += d * row[k] }
                 dbias[j] += d
             }
+            i += 1
         }
         return total
     }
