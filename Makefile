@@ -4,9 +4,19 @@
 SWIFT   ?= swift
 PYTHON  ?= python3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libopenblas-dev valgrind pkg-config
+# libxsmm-dev: the JIT matrix kernels (linked statically); libopenblas-dev: the system
+# OpenBLAS the benchmark measures beside ours, and its machine probe.
+APT_PACKAGES := libxsmm-dev libopenblas-dev valgrind pkg-config
 
-.PHONY: all deps build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
+# The general matrix products: OpenBLAS as the scipy-openblas32 wheel packages it, pinned
+# by version and hash, unpacked into .build/vendor and shipped beside libminibatch.so.
+OPENBLAS_WHEEL_VERSION := 0.3.34.481.3
+OPENBLAS_WHEEL := scipy_openblas32-$(OPENBLAS_WHEEL_VERSION)-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf2cb5d9504
+VENDOR := .build/vendor
+VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
+
+.PHONY: all deps vendor build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
 
 all: build
 
@@ -19,8 +29,27 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## build: libminibatch.so and the minibatch-cli demo tool, optimised.
-build: deps
+## vendor: the pinned OpenBLAS wheel from PyPI, checked against its hash, unpacked into
+## .build/vendor (its library and licence); nothing is installed into Python.
+vendor: $(VENDOR_SO)
+$(VENDOR_SO):
+	@mkdir -p $(VENDOR)/download $(VENDOR)/lib
+	$(PYTHON) -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+	  --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation py \
+	  -d $(VENDOR)/download scipy-openblas32==$(OPENBLAS_WHEEL_VERSION)
+	echo "$(OPENBLAS_WHEEL_SHA256)  $(VENDOR)/download/$(OPENBLAS_WHEEL)" | sha256sum -c --quiet
+	cd $(VENDOR) && $(PYTHON) -m zipfile -e download/$(OPENBLAS_WHEEL) wheel
+	cp $(VENDOR)/wheel/scipy_openblas32/lib/libscipy_openblas.so $(VENDOR_SO)
+	cp $(VENDOR)/wheel/scipy_openblas32-$(OPENBLAS_WHEEL_VERSION).dist-info/licenses/LICENSE.txt $(VENDOR)/lib/LICENSE-OpenBLAS.txt
+
+## Puts the vendored OpenBLAS beside the binaries of a build configuration ($(1): debug or
+## release), where their RUNPATH ($$ORIGIN) finds it.
+place_openblas = mkdir -p $$($(SWIFT) build -c $(1) --show-bin-path) && \
+	cp -p $(VENDOR_SO) $$($(SWIFT) build -c $(1) --show-bin-path)/
+
+## build: libminibatch.so (with libscipy_openblas.so beside it) and the minibatch-cli tool.
+build: deps vendor
+	$(call place_openblas,release)
 	$(SWIFT) build -c release --product minibatch
 	$(SWIFT) build -c release --product minibatch-cli
 
@@ -38,7 +67,8 @@ demo-cli: build
 test: test-swift test-abi test-c test-python
 	@echo "all test suites passed"
 
-test-swift: deps
+test-swift: deps vendor
+	$(call place_openblas,debug)
 	$(SWIFT) test
 
 test-abi: build

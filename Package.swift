@@ -4,6 +4,11 @@ import PackageDescription
 /// The linker script that keeps everything but `mb_*` private to libminibatch.so.
 let exportsMap = "\(Context.packageDirectory)/Sources/MiniBatchExports/exports.map"
 
+/// OpenBLAS from the pinned scipy-openblas32 wheel, unpacked here by `make vendor`
+/// (libscipy_openblas.so). Every binary that links it finds it beside itself ($ORIGIN):
+/// the Makefile copies it next to libminibatch.so, the tool and the tests.
+let vendorLib = "\(Context.packageDirectory)/.build/vendor/lib"
+
 let package = Package(
     name: "minibatch",
     products: [
@@ -16,22 +21,32 @@ let package = Package(
         .executable(name: "minibatch-cli", targets: ["MiniBatchCLI"]),
     ],
     targets: [
-        .systemLibrary(name: "COpenBLAS"),
         .systemLibrary(name: "CMiniBatch"),
         .systemLibrary(name: "CIntrinsics"),
+        // The matrix-product backend: libxsmm's JIT kernels (Debian's libxsmm-dev, static)
+        // where they were measured faster, OpenBLAS (scipy-openblas32, vendored) for the rest.
+        .target(
+            name: "CMatrix",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("xsmm"), .linkedLibrary("xsmmnoblas"), .linkedLibrary("dl"),
+                .linkedLibrary("scipy_openblas"),
+                .unsafeFlags(["-L\(vendorLib)", "-Xlinker", "-rpath=$ORIGIN"]),
+            ]
+        ),
         .target(
             name: "MiniBatch",
-            dependencies: ["COpenBLAS", "CIntrinsics"]
+            dependencies: ["CMatrix", "CIntrinsics"]
         ),
         .target(
             name: "MiniBatchExports",
-            dependencies: ["MiniBatch", "CMiniBatch"],
+            dependencies: ["MiniBatch", "CMiniBatch", "CMatrix"],
             exclude: ["exports.map"],
             linkerSettings: [
                 .unsafeFlags(["-static-stdlib", "-Xlinker", "--version-script=\(exportsMap)"]),
             ]
         ),
         .executableTarget(name: "MiniBatchCLI", dependencies: ["MiniBatch"]),
-        .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch"]),
+        .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch", "CMatrix"]),
     ]
 )

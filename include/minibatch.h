@@ -30,11 +30,13 @@
  *             handle must not be used by two threads at once when either call modifies
  *             it (mb_train, mb_model_set_parameters, mb_history_clear, *_free); calls that
  *             take a const handle may run concurrently with each other. Functions without
- *             a handle are thread-safe. Matrix products run in OpenBLAS, whose own thread
- *             count is set with OPENBLAS_NUM_THREADS; training splits each mini-batch across
- *             its own threads instead (mb_train_options.threads).
+ *             a handle are thread-safe. Matrix products run in the library's backend
+ *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
+ *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
+ *             instead (mb_train_options.threads).
  * Numbers.    Results are bit-identical for the same inputs, seed, library version and
- *             training thread count (mb_train_options.threads) on the same machine.
+ *             training thread count (mb_train_options.threads) on the same machine with
+ *             the same kernels (mb_get_blas_info; OPENBLAS_CORETYPE can change OpenBLAS's).
  */
 #ifndef MINIBATCH_H
 #define MINIBATCH_H
@@ -87,6 +89,43 @@ const char *mb_last_error(void);
 
 /* A short constant name for a status, such as "MB_ERR_IO" ("unknown status" otherwise). */
 const char *mb_status_name(mb_status status);
+
+/* ---------------------------------------------------------------------------------------
+ * Matrix products: what runs them
+ *
+ * Every matrix product of the library goes through one backend built into it: libxsmm's
+ * JIT kernels (generated at run time for the instruction set the CPU reports through CPUID:
+ * AVX2, AVX-512 and later) for the products libxsmm supports and was measured faster at
+ * (d input = dz W and dW = dz^T input), and minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH,
+ * from the pinned scipy-openblas32 wheel, shipped beside libminibatch.so as
+ * libscipy_openblas.so, every symbol prefixed scipy_) for the rest (the forward product
+ * x W^T). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
+ * same process. OPENBLAS_NUM_THREADS (else OMP_NUM_THREADS, else the CPUs) sets the
+ * OpenBLAS threads; OPENBLAS_CORETYPE, where set, chooses its kernels; libxsmm follows the
+ * CPU alone.
+ * ------------------------------------------------------------------------------------- */
+
+/* Filled by mb_get_blas_info. Instruction sets are one of "avx512", "avx2", "avx", "sse",
+ * "generic". Strings are static: valid for the life of the process. */
+typedef struct mb_blas_info {
+    size_t struct_size;           /* set by the caller: sizeof(mb_blas_info) */
+    const char *backend;          /* "libxsmm 1.17.0 + OpenBLAS 0.3.34.481.3" */
+    const char *openblas_version; /* "0.3.34.481.3" */
+    const char *openblas_core;    /* OpenBLAS's kernel set here: "SkylakeX", "Haswell", ... */
+    const char *openblas_isa;     /* the instruction set of those kernels */
+    const char *libxsmm_version;  /* "1.17.0" */
+    const char *libxsmm_target;   /* libxsmm's code target here: "cpx", "spr", "hsw", ... */
+    const char *libxsmm_isa;      /* the instruction set of the code libxsmm generates */
+    const char *cpu_isa;          /* the widest set the CPU and the OS support */
+    int32_t threads;              /* OpenBLAS's threads outside training (the automatic
+                                     training team has as many members) */
+} mb_blas_info;
+
+/* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a
+ * caller compiled against an older, shorter struct gets the fields it knows).
+ * Errors: MB_ERR_INVALID_ARGUMENT if info is NULL or struct_size is smaller than the
+ * struct of this version's first release (the fields up to `threads`). */
+mb_status mb_get_blas_info(mb_blas_info *info);
 
 /* ---------------------------------------------------------------------------------------
  * The random generator and the shuffle order

@@ -5,6 +5,7 @@ import Musl
 #endif
 import CMiniBatch
 import MiniBatch
+import CMatrix
 
 // MARK: - The thread-local last error and the status it goes with
 
@@ -86,4 +87,31 @@ public func mb_version() -> UnsafePointer<CChar>? {
 @c @implementation
 public func mb_version_number() -> Int32 {
     Int32(MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
+}
+
+// MARK: - Matrix backend
+
+/// The fields of `mb_blas_info` up to `threads`: the struct of the first release with it.
+private let blasInfoFirstSize = MemoryLayout<mb_blas_info>.offset(of: \.threads)! + MemoryLayout<Int32>.size
+
+@c @implementation
+public func mb_get_blas_info(_ info: UnsafeMutablePointer<mb_blas_info>?) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let info = try required(info, "info")
+        let size = info.pointee.struct_size
+        guard size >= blasInfoFirstSize else {
+            throw .init(.invalidArgument, "info->struct_size is \(size), expected sizeof(mb_blas_info) = \(MemoryLayout<mb_blas_info>.size)")
+        }
+        // Every field of this version fits: struct_size is at least the first release's
+        // size, which is this version's (a newer caller's longer struct keeps its tail).
+        info.pointee.backend = mbm_backend_name()
+        info.pointee.openblas_version = mbm_openblas_version()
+        info.pointee.openblas_core = mbm_openblas_core()
+        info.pointee.openblas_isa = mbm_openblas_isa()
+        info.pointee.libxsmm_version = mbm_libxsmm_version()
+        info.pointee.libxsmm_target = mbm_libxsmm_target()
+        info.pointee.libxsmm_isa = mbm_libxsmm_isa()
+        info.pointee.cpu_isa = mbm_cpu_isa()
+        info.pointee.threads = Int32(clamping: MatrixBackend.info.threads)
+    }
 }

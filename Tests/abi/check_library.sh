@@ -2,7 +2,8 @@
 # Checks the promises libminibatch.so makes to C users, on the built library:
 #   - it loads without the Swift toolchain (ldd shows no libswift* or Foundation);
 #   - it exports only mb_* symbols, and every function the header declares;
-#   - its only non-system dependency is OpenBLAS;
+#   - its only non-system dependency is the vendored OpenBLAS beside it (libscipy_openblas.so,
+#     found through RUNPATH $ORIGIN), not the system's libopenblas;
 #   - the header compiles alone as C99 and as C++ with -Wall -Wextra -pedantic -Werror.
 # Prints one line per check and a closing "N passed, N failed" line.
 set -uo pipefail
@@ -18,9 +19,13 @@ check() { # name, command...
     fi
 }
 no_swift_runtime() { ! ldd "$so" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; }
-only_openblas() {
-    ldd "$so" | awk '{print $1}' | grep -vE '^(linux-vdso|/lib64/ld-linux|libc\.|libm\.|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libopenblas|libgfortran|libquadmath)' | grep . && return 1
-    ldd "$so" | grep -q libopenblas
+only_vendored_openblas() {
+    ldd "$so" | awk '{print $1}' | grep -vE '^(linux-vdso|/lib64/ld-linux|libc\.|libm\.|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libscipy_openblas\.so)' | grep . && return 1
+    readelf -d "$so" | grep -q 'RUNPATH.*\[\$ORIGIN\]' || { echo "RUNPATH is not \$ORIGIN"; return 1; }
+    local beside
+    beside=$(ldd "$so" | awk '$1 == "libscipy_openblas.so" {print $3}')
+    [ "$beside" = "$(cd "$(dirname "$so")" && pwd)/libscipy_openblas.so" ] ||
+        { echo "libscipy_openblas.so resolved to '$beside', not beside the library"; return 1; }
 }
 only_mb_exports() {
     local stray
@@ -38,7 +43,7 @@ header_alone() { echo '#include "minibatch.h"' | "$@" -Wall -Wextra -pedantic -W
 
 check "libminibatch.so exists" test -f "$so"
 check "ldd shows no Swift runtime" no_swift_runtime
-check "only system libraries and OpenBLAS are needed" only_openblas
+check "only system libraries and the OpenBLAS beside it are needed" only_vendored_openblas
 check "only mb_* symbols are exported" only_mb_exports
 check "every function of the header is exported" header_functions_exported
 check "header compiles alone as C99" header_alone gcc -std=c99 -x c

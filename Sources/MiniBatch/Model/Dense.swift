@@ -1,6 +1,9 @@
-import COpenBLAS
+import CMatrix
 
 /// A fully connected layer: z = a_prev W^T + b, then the activation.
+///
+/// Its three products go through the matrix backend (`mbm_sgemm`, Sources/CMatrix), row-major
+/// with `trans_a`, `trans_b` flags as cblas_sgemm takes them.
 ///
 /// W is (nOut, nIn) row-major and b is (nOut); both live in the network's flat parameter
 /// buffer at `weightOffset` and `biasOffset`, and their gradients at the same offsets of
@@ -29,8 +32,8 @@ extension Dense {
         parameters: UnsafePointer<Float>, rows: Int
     ) {
         let weight = parameters + weightOffset  // (nOut, nIn)
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nOut), Int32(nIn),
+        mbm_sgemm(
+            0, 1, Int32(rows), Int32(nOut), Int32(nIn),
             1, input, Int32(nIn), weight, Int32(nIn), 0, out, Int32(nOut))
         activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
     }
@@ -63,8 +66,8 @@ extension Dense {
         }
         // d input = dz W: (rows, nOut) x (nOut, nIn)
         if let dinput {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(nIn), Int32(nOut),
+            mbm_sgemm(
+                0, 0, Int32(rows), Int32(nIn), Int32(nOut),
                 1, dz, Int32(nOut), parameters + weightOffset, Int32(nIn), 0, dinput, Int32(nIn))
         }
     }
@@ -80,8 +83,8 @@ extension Dense {
         input: UnsafePointer<Float>, rows: Int, scale: Float = 1, accumulate: Bool
     ) {
         // (units, rows) x (rows, nIn): dz's columns `units`, transposed, times the input.
-        cblas_sgemm(
-            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(units.count), Int32(nIn), Int32(rows),
+        mbm_sgemm(
+            1, 0, Int32(units.count), Int32(nIn), Int32(rows),
             scale, dz + units.lowerBound, Int32(nOut), input, Int32(nIn), accumulate ? 1 : 0, out, Int32(nIn))
     }
 }

@@ -1,9 +1,11 @@
-import COpenBLAS
+import CMatrix
 import Synchronization
 
-/// OpenBLAS's own threads. Training with a team of threads splits each batch itself, so
-/// while any team trains, OpenBLAS runs every product on its caller's thread (one thread);
-/// the setting it had comes back when the last team finishes.
+/// The matrix backend's threads (OpenBLAS's pool; libxsmm's kernels always run on their
+/// caller's thread). Training with a team of threads splits each batch itself, so while any
+/// team trains, OpenBLAS runs every product on its caller's thread (one thread); the setting
+/// it had comes back when the last team finishes. It is minibatch's own OpenBLAS: numpy's
+/// and the system's keep their settings.
 enum BLASThreads {
     /// The largest team a training call may ask for.
     static let maxTeam = 256
@@ -17,15 +19,15 @@ enum BLASThreads {
 
     /// The threads OpenBLAS uses when no team holds it: the automatic team size.
     static var available: Int {
-        state.withLock { s in s.teams > 0 ? s.saved : Int(openblas_get_num_threads()) }
+        state.withLock { s in s.teams > 0 ? s.saved : Int(mbm_get_threads()) }
     }
 
     /// Turns OpenBLAS down to one thread until the matching `release` (counted).
     static func acquire() {
         state.withLock { s in
             if s.teams == 0 {
-                s.saved = Int(openblas_get_num_threads())
-                openblas_set_num_threads(1)
+                s.saved = Int(mbm_get_threads())
+                mbm_set_threads(1)
             }
             s.teams += 1
         }
@@ -34,7 +36,7 @@ enum BLASThreads {
     static func release() {
         state.withLock { s in
             s.teams -= 1
-            if s.teams == 0 { openblas_set_num_threads(Int32(s.saved)) }
+            if s.teams == 0 { mbm_set_threads(Int32(s.saved)) }
         }
     }
 }

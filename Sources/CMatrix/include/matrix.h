@@ -1,0 +1,49 @@
+#ifndef MINIBATCH_CMATRIX_MATRIX_H
+#define MINIBATCH_CMATRIX_MATRIX_H
+/* The matrix-product backend of minibatch: every product of the engine goes through
+ * mbm_sgemm. Two well-kept libraries sit behind it, each chosen where it was measured to be
+ * faster (bench/backends.c, README "Matrix products"):
+ *   - libxsmm (Debian's libxsmm-dev 1.17, linked statically): JIT kernels generated for the
+ *     instruction set CPUID reports (AVX2, AVX-512, ...), for the products it supports;
+ *   - OpenBLAS 0.3.34 as packaged by scipy-openblas32 (pinned, vendored beside
+ *     libminibatch.so; every symbol prefixed scipy_, so it cannot clash with the OpenBLAS
+ *     numpy, SciPy or the system load into the same process), for the rest. */
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Row-major C (m, n) = alpha op(A) op(B) + beta C, as cblas_sgemm with CblasRowMajor.
+ * trans_a / trans_b: 0 or 1. Deterministic: the same call gives the same bits. */
+void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* The same product through OpenBLAS alone (the general path, for tests and benchmarks). */
+void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                        const float *a, int lda, const float *b, int ldb, float beta,
+                        float *c, int ldc);
+
+/* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
+int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
+
+/* OpenBLAS's threads (its own pool; libxsmm's kernels run on the caller's thread). */
+int mbm_get_threads(void);
+void mbm_set_threads(int threads);
+
+/* What runs, as static strings. */
+const char *mbm_backend_name(void);      /* "libxsmm 1.17.0 + OpenBLAS 0.3.34.481.3" */
+const char *mbm_openblas_version(void);  /* "0.3.34.481.3" */
+const char *mbm_openblas_core(void);     /* OpenBLAS's kernel set on this CPU: "SkylakeX" */
+const char *mbm_libxsmm_version(void);   /* "1.17.0" */
+const char *mbm_libxsmm_target(void);    /* libxsmm's code target on this CPU: "cpx", "hsw" */
+
+/* Instruction sets, as one of "avx512", "avx2", "avx", "sse", "generic". */
+const char *mbm_openblas_isa(void);      /* of OpenBLAS's kernel set (from its core's name) */
+const char *mbm_libxsmm_isa(void);       /* of libxsmm's code target */
+const char *mbm_cpu_isa(void);           /* the widest the CPU and the OS support (CPUID, XCR0) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

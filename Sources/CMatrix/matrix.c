@@ -1,0 +1,161 @@
+/* The matrix-product backend: libxsmm's JIT kernels where they were measured faster,
+ * OpenBLAS (scipy-openblas32) for the rest. See include/matrix.h. */
+#include "matrix.h"
+
+#include <cpuid.h>
+#include <libxsmm.h>
+#include <strings.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+/* OpenBLAS as scipy-openblas32 builds it (DYNAMIC_ARCH, symbols prefixed scipy_). Declared
+ * here rather than through its cblas.h so that the build needs only the shared library. */
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+void scipy_cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                       const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc);
+void scipy_openblas_set_num_threads(int threads);
+int scipy_openblas_get_num_threads(void);
+char *scipy_openblas_get_corename(void);
+char *scipy_openblas_get_config(void);
+
+void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                        const float *a, int lda, const float *b, int ldb, float beta,
+                        float *c, int ldc) {
+    scipy_cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k,
+                      alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* Where libxsmm runs a product (one stated test). libxsmm 1.17's JIT multiplies column-major
+ * matrices, the first operand never transposed; a row-major C = op(A) op(B) is the
+ * column-major C^T = op(B)^T op(A)^T, so libxsmm takes it when B is not transposed (the
+ * engine's d input = dz W and dW = dz^T input; the forward product x W^T is OpenBLAS's). It
+ * scales by alpha = 1 only, and adds to C with beta = 1 or overwrites it with beta = 0.
+ * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core; bench/backends.c), libxsmm
+ * ran these products at 230-255 GFLOP/s against OpenBLAS's 170-220 (44 against 97 at
+ * 16 x 10 x 16), except dW = A^T B with a B of 1024 x 1024 floats and more (194 against
+ * 237): its kernels stream B without packing it, so A^T B takes libxsmm only while B
+ * (k x n) holds fewer than 2^18 floats. */
+enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18 };
+
+int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
+    if (trans_b || alpha != 1.0f || !(beta == 0.0f || beta == 1.0f)) return 0;
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    if (trans_a && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
+    return 1;
+}
+
+void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc) {
+    if (mbm_uses_libxsmm(trans_a, trans_b, m, n, k, alpha, beta)) {
+        /* Column-major C^T (n, m) = B^T (n, k) op(A)^T (k, m): B's memory is B^T column-major,
+         * A's memory is op(A)^T column-major or, with trans_a, op(A) (so libxsmm's second
+         * operand is transposed). */
+        const int flags = trans_a ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
+        const libxsmm_blasint ldx = ldb, ldy = lda, ldz = ldc;
+        const libxsmm_smmfunction kernel =
+            libxsmm_smmdispatch(n, m, k, &ldx, &ldy, &ldz, &alpha, &beta, &flags, NULL);
+        if (kernel) {
+            kernel(b, a, c);
+            return;
+        }
+    }
+    mbm_sgemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int mbm_get_threads(void) { return scipy_openblas_get_num_threads(); }
+
+void mbm_set_threads(int threads) { scipy_openblas_set_num_threads(threads); }
+
+/* scipy_openblas_get_config() reads "OpenBLAS 0.3.34.481.3 DYNAMIC_ARCH ..."; the version is
+ * its second word, cut out once. */
+static char openblas_version[32];
+static pthread_once_t openblas_version_once = PTHREAD_ONCE_INIT;
+
+static char backend_name[80];
+
+static void cut_openblas_version(void) {
+    const char *config = scipy_openblas_get_config();
+    const char *p = config ? strchr(config, ' ') : NULL;
+    size_t n = 0;
+    if (p) {
+        p++;
+        while (p[n] && p[n] != ' ' && n + 1 < sizeof openblas_version) n++;
+        memcpy(openblas_version, p, n);
+    }
+    openblas_version[n] = 0;
+    snprintf(backend_name, sizeof backend_name, "libxsmm %s + OpenBLAS %s", mbm_libxsmm_version(),
+             openblas_version);
+}
+
+const char *mbm_openblas_version(void) {
+    pthread_once(&openblas_version_once, cut_openblas_version);
+    return openblas_version;
+}
+
+const char *mbm_backend_name(void) {
+    pthread_once(&openblas_version_once, cut_openblas_version);
+    return backend_name;
+}
+
+const char *mbm_openblas_core(void) { return scipy_openblas_get_corename(); }
+
+#define MBM_STRING_(x) #x
+#define MBM_STRING(x) MBM_STRING_(x)
+const char *mbm_libxsmm_version(void) {
+    return MBM_STRING(LIBXSMM_VERSION_MAJOR) "." MBM_STRING(LIBXSMM_VERSION_MINOR) "." MBM_STRING(
+        LIBXSMM_VERSION_UPDATE);
+}
+
+const char *mbm_libxsmm_target(void) { return libxsmm_get_target_arch(); }
+
+/* ---- instruction sets ------------------------------------------------------------------ */
+
+/* OpenBLAS names its x86-64 kernel sets after CPUs; these are the ones of DYNAMIC_ARCH
+ * 0.3.34 whose kernels use AVX or wider (any other set is SSE). */
+const char *mbm_openblas_isa(void) {
+    static const struct { const char *core, *isa; } sets[] = {
+        {"skylakex", "avx512"}, {"cooperlake", "avx512"}, {"sapphirerapids", "avx512"},
+        {"haswell", "avx2"}, {"zen", "avx2"},
+        {"sandybridge", "avx"}, {"bulldozer", "avx"}, {"piledriver", "avx"},
+        {"steamroller", "avx"}, {"excavator", "avx"},
+    };
+    const char *core = scipy_openblas_get_corename();
+    if (!core) return "generic";
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        if (strcasecmp(core, sets[i].core) == 0) return sets[i].isa;
+    return "sse";
+}
+
+/* libxsmm's targets: generic, wsm (SSE4.2), snb (AVX), hsw (AVX2), knl, knm, skx, clx, cpx,
+ * spr (AVX-512). */
+const char *mbm_libxsmm_isa(void) {
+    const int id = libxsmm_get_target_archid();
+    if (id >= LIBXSMM_X86_AVX512) return "avx512";
+    if (id >= LIBXSMM_X86_AVX2) return "avx2";
+    if (id >= LIBXSMM_X86_AVX) return "avx";
+    if (id >= LIBXSMM_X86_GENERIC + 1) return "sse";
+    return "generic";
+}
+
+const char *mbm_cpu_isa(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return "generic";
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    const int sse42 = (c >> 20) & 1;
+    unsigned long long xcr0 = 0;
+    if (osxsave) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = ((unsigned long long)hi << 32) | lo;
+    }
+    const int ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
+    unsigned b7 = 0;
+    if (__get_cpuid_count(7, 0, &a, &b7, &c, &d) == 0) b7 = 0;
+    const int avx2 = (b7 >> 5) & 1, avx512f = (b7 >> 16) & 1;
+    if (avx512f && zmm && ymm) return "avx512";
+    if (avx2 && fma && avx && ymm) return "avx2";
+    if (avx && ymm) return "avx";
+    return sse42 ? "sse" : "generic";
+}

@@ -1,0 +1,54 @@
+import CMatrix
+
+/// What runs the engine's matrix products on this machine.
+///
+/// Every product goes through `mbm_sgemm` (Sources/CMatrix): libxsmm's JIT kernels, made for
+/// the instruction set CPUID reports, where libxsmm supports the product and was measured
+/// faster; minibatch's own OpenBLAS (scipy-openblas32, shipped beside the library) for the
+/// rest. Neither is the OpenBLAS that numpy or the system load: `OPENBLAS_NUM_THREADS` and
+/// `OPENBLAS_CORETYPE` apply to minibatch's OpenBLAS as to any other; libxsmm's kernels
+/// follow the CPU alone.
+public enum MatrixBackend {
+    /// The libraries, their versions, the instruction sets their kernels use, and threads.
+    public struct Info: Sendable, Equatable, CustomStringConvertible {
+        /// "libxsmm 1.17.0 + OpenBLAS 0.3.34.481.3".
+        public let backend: String
+        public let openBLASVersion: String
+        /// OpenBLAS's kernel set on this CPU ("SkylakeX", "Haswell" when
+        /// `OPENBLAS_CORETYPE=Haswell`).
+        public let openBLASCore: String
+        /// The instruction set of those kernels: "avx512", "avx2", "avx", "sse" or "generic".
+        public let openBLASISA: String
+        public let libxsmmVersion: String
+        /// libxsmm's code target on this CPU ("cpx", "skx", "hsw", ...).
+        public let libxsmmTarget: String
+        /// The instruction set of the code libxsmm generates.
+        public let libxsmmISA: String
+        /// The widest instruction set the CPU and the OS support (CPUID and XCR0).
+        public let cpuISA: String
+        /// OpenBLAS's threads outside training (`OPENBLAS_NUM_THREADS`, else the CPUs); the
+        /// automatic training team has as many members.
+        public let threads: Int
+
+        public var description: String {
+            "\(backend): libxsmm target \(libxsmmTarget) (\(libxsmmISA)), OpenBLAS core "
+                + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads"
+        }
+    }
+
+    /// The backend as loaded in this process.
+    public static var info: Info {
+        let openBLASVersion = String(cString: mbm_openblas_version())
+        let libxsmmVersion = String(cString: mbm_libxsmm_version())
+        return Info(
+            backend: String(cString: mbm_backend_name()),
+            openBLASVersion: openBLASVersion,
+            openBLASCore: String(cString: mbm_openblas_core()),
+            openBLASISA: String(cString: mbm_openblas_isa()),
+            libxsmmVersion: libxsmmVersion,
+            libxsmmTarget: String(cString: mbm_libxsmm_target()),
+            libxsmmISA: String(cString: mbm_libxsmm_isa()),
+            cpuISA: String(cString: mbm_cpu_isa()),
+            threads: BLASThreads.available)
+    }
+}

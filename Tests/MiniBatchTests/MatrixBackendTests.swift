@@ -1,0 +1,133 @@
+import CMatrix
+import Testing
+@testable import MiniBatch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The matrix backend (`mbm_sgemm`: libxsmm where it runs a product, OpenBLAS otherwise)
+/// against a float64 reference at every shape the engine multiplies, and what it reports
+/// against the CPU's flags.
+struct MatrixBackendTests {
+    /// One product the engine makes: row-major C (m, n) = alpha op(A) op(B) + beta C.
+    struct Product: CustomStringConvertible, Sendable {
+        let transA: Bool, transB: Bool
+        let m: Int, n: Int, k: Int
+        var alpha: Float = 1
+        var beta: Float = 0
+        /// A's leading dimension when it is wider than op(A) needs (dW of a share of units).
+        var lda: Int? = nil
+        var description: String {
+            "\(transA ? "T" : "N")\(transB ? "T" : "N") \(m)x\(n)x\(k) alpha \(alpha) beta \(beta)"
+        }
+    }
+
+    /// The layer's three products at `rows` (Dense.forward, Dense.backward's d input and
+    /// weightGradient), dW also added to what C holds (chunks) and scaled by -rate into W
+    /// (the fused first-layer update).
+    static func layer(rows: Int, nIn: Int, nOut: Int) -> [Product] {
+        [Product(transA: false, transB: true, m: rows, n: nOut, k: nIn),
+         Product(transA: false, transB: false, m: rows, n: nIn, k: nOut),
+         Product(transA: true, transB: false, m: nOut, n: nIn, k: rows),
+         Product(transA: true, transB: false, m: nOut, n: nIn, k: rows, beta: 1),
+         Product(transA: true, transB: false, m: nOut / 2 + 1, n: nIn, k: rows, alpha: -0.05, beta: 1, lda: nOut)]
+    }
+
+    static func products() -> [Product] {
+        // W1 (784-128-10) at shards of 16 and 32 rows, batches 64-256 and 256-row chunks; a
+        // small model and odd sizes; a wide layer past libxsmm's transposed-B limit.
+        var all: [Product] = []
+        for rows in [16, 32, 64, 128, 256] {
+            all += layer(rows: rows, nIn: 784, nOut: 128) + layer(rows: rows, nIn: 128, nOut: 10)
+        }
+        all += layer(rows: 7, nIn: 2, nOut: 16) + layer(rows: 13, nIn: 16, nOut: 1)
+        all += layer(rows: 1, nIn: 5, nOut: 3) + layer(rows: 256, nIn: 1024, nOut: 1024)
+        return all
+    }
+
+    @Test(arguments: products())
+    func productMatchesFloat64Reference(_ p: Product) {
+        let rowsA = p.transA ? p.k : p.m, colsA = p.transA ? p.m : p.k
+        let lda = p.lda ?? colsA
+        let rowsB = p.transB ? p.n : p.k, colsB = p.transB ? p.k : p.n
+        let a = Fixture.uniform(rowsA * lda, seed: 11, scale: 2)
+        let b = Fixture.uniform(rowsB * colsB, seed: 12)
+        let c0 = Fixture.uniform(p.m * p.n, seed: 13)
+        var c = c0
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    mbm_sgemm(p.transA ? 1 : 0, p.transB ? 1 : 0, Int32(p.m), Int32(p.n), Int32(p.k), p.alpha,
+                              a.baseAddress, Int32(lda), b.baseAddress, Int32(colsB), p.beta, c.baseAddress, Int32(p.n))
+                }
+            }
+        }
+        _ = rowsA
+        // float64 reference; a float32 sum of k products errs by at most about k u sum|a b|.
+        var worst = 0.0
+        for i in 0..<p.m {
+            for j in 0..<p.n {
+                var sum = 0.0, magnitude = 0.0
+                for q in 0..<p.k {
+                    let x = Double(p.transA ? a[q * lda + i] : a[i * lda + q])
+                    let y = Double(p.transB ? b[j * colsB + q] : b[q * colsB + j])
+                    sum += x * y
+                    magnitude += abs(x * y)
+                }
+                let expected = Double(p.alpha) * sum + Double(p.beta) * Double(c0[i * p.n + j])
+                let bound = Double(p.k + 2) * 1.2e-7 * (abs(Double(p.alpha)) * magnitude + abs(Double(c0[i * p.n + j]))) + 1e-30
+                worst = max(worst, abs(Double(c[i * p.n + j]) - expected) / bound)
+            }
+        }
+        #expect(worst <= 1, "\(p): error \(worst) x the float32 bound (libxsmm: \(mbm_uses_libxsmm(p.transA ? 1 : 0, p.transB ? 1 : 0, Int32(p.m), Int32(p.n), Int32(p.k), p.alpha, p.beta)))")
+    }
+
+    /// The stated rule: libxsmm for products whose B is not transposed, alpha 1, beta 0 or
+    /// 1, and A^T B only while B has fewer than 2^18 floats.
+    @Test func libxsmmRunsTheProductsTheRuleNames() {
+        #expect(mbm_uses_libxsmm(1, 0, 128, 784, 128, 1, 0) == 1)   // dW at 128 rows
+        #expect(mbm_uses_libxsmm(1, 0, 128, 784, 256, 1, 1) == 1)   // dW, chunk added
+        #expect(mbm_uses_libxsmm(0, 0, 128, 128, 10, 1, 0) == 1)    // d input
+        #expect(mbm_uses_libxsmm(0, 1, 128, 128, 784, 1, 0) == 0)   // forward: OpenBLAS
+        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, -0.1, 1) == 0) // fused update: OpenBLAS
+        #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == 0) // B of 2^18 floats
+    }
+
+    /// The instruction sets reported match /proc/cpuinfo: an AVX-512 CPU runs AVX-512
+    /// kernels (OpenBLAS's only where OPENBLAS_CORETYPE does not choose others).
+    @Test func reportedInstructionSetsMatchTheCPUFlags() throws {
+        guard let flags = Self.cpuFlags() else {
+            print("skipped: /proc/cpuinfo has no flags line (not Linux on x86-64)")
+            return
+        }
+        let widest = flags.contains("avx512f") ? "avx512" : flags.contains("avx2") && flags.contains("fma") ? "avx2"
+            : flags.contains("avx") ? "avx" : "sse"
+        let info = MatrixBackend.info
+        #expect(info.cpuISA == widest, "\(info)")
+        #expect(info.libxsmmISA == widest, "\(info)")
+        if getenv("OPENBLAS_CORETYPE") == nil {
+            #expect(info.openBLASISA == widest, "\(info)")
+        } else {
+            #expect(info.openBLASISA != "generic", "\(info)")
+        }
+        #expect(info.backend.hasPrefix("libxsmm 1.17"), "\(info)")
+        #expect(info.openBLASVersion.hasPrefix("0.3.34"), "\(info)")
+        #expect(info.threads >= 1)
+    }
+
+    static func cpuFlags() -> Set<Substring>? {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return nil }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0 {
+            let text = String(cString: line!)
+            if text.hasPrefix("flags") {
+                return Set(text.split(separator: ":", maxSplits: 1).last!.split(whereSeparator: { $0 == " " || $0 == "\n" }))
+            }
+        }
+        return nil
+    }
+}
