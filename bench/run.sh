@@ -54,4 +54,26 @@ else
 fi
 echo "bench: PyTorch: $(cat "$note")" >&2
 
-cd "$here/.." && exec "$PYTHON" "$here/bench.py" "$@"
+# Every implementation runs under the same OPENBLAS_CORETYPE. Where the environment sets it
+# (this project's machines export OPENBLAS_CORETYPE=Haswell), the benchmark runs twice: as
+# the environment sets it and with it (and OPENBLAS_L2_SIZE) unset, each into its own
+# folder; with BENCH_ONE_THREAD=1 each setting also runs W1 with every implementation on
+# one thread.
+cd "$here/.."
+settings=("${OPENBLAS_CORETYPE:-unset}")
+[ -n "${OPENBLAS_CORETYPE:-}" ] && settings+=(unset)
+status=0
+for setting in "${settings[@]}"; do
+    out="$here/out/coretype-$setting"
+    mkdir -p "$out"
+    echo "bench: OPENBLAS_CORETYPE=$setting -> $out" >&2
+    run_env=(env)
+    [ "$setting" = unset ] && run_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+    "${run_env[@]}" "$PYTHON" "$here/bench.py" --out-dir "$out" "$@" || status=1
+    if [ "${BENCH_ONE_THREAD:-0}" = 1 ]; then
+        mkdir -p "$out/one-thread"
+        "${run_env[@]}" "$PYTHON" "$here/bench.py" --out-dir "$out/one-thread" --threads 1 \
+            --only mlp "$@" || status=1
+    fi
+done
+exit $status

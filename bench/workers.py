@@ -130,7 +130,26 @@ def load_minibatch(path):
     lib.mb_train.argtypes = [vp, vp, vp, C.c_int, i64, i64, C.POINTER(TrainOptions), vp]
     lib.mb_shuffle_into.restype = C.c_int
     lib.mb_shuffle_into.argtypes = [vp, C.c_size_t, vp, C.c_size_t, i64, u64, u64, vp, vp]
+    lib.mb_get_blas_info.restype = C.c_int
+    lib.mb_get_blas_info.argtypes = [C.POINTER(BlasInfo)]
     return lib
+
+
+class BlasInfo(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t)] + [
+        (k, C.c_char_p) for k in ("backend", "openblas_version", "openblas_core",
+                                  "openblas_isa", "libxsmm_version", "libxsmm_target",
+                                  "libxsmm_isa", "cpu_isa")] + [("threads", C.c_int32)]
+
+
+def blas_info(lib):
+    """minibatch's matrix backend as mb_get_blas_info reports it."""
+    info = BlasInfo()
+    info.struct_size = C.sizeof(BlasInfo)
+    if lib.mb_get_blas_info(C.byref(info)) != 0:
+        return {"error": lib.mb_last_error().decode()}
+    return {k: (v.decode() if isinstance(v, bytes) else v)
+            for k, v in ((n, getattr(info, n)) for n, _ in BlasInfo._fields_[1:])}
 
 
 class MBError(RuntimeError):
@@ -400,9 +419,12 @@ def w1_flops_per_sample(sizes=(784, 128, 10)):
 
 
 class BlasProbe:
-    """sgemm rates of one BLAS: "system" (the OpenBLAS libminibatch links, through ctypes
-    cblas_sgemm) or "numpy" (np.matmul, numpy's bundled OpenBLAS). One BLAS per process:
-    two OpenBLAS thread pools in one process would spin against each other."""
+    """sgemm rates of one BLAS: "system" (Debian's OpenBLAS, through ctypes cblas_sgemm),
+    "numpy" (np.matmul, numpy's bundled OpenBLAS) or "minibatch" (minibatch's own backend,
+    mbm_sgemm: libxsmm where it runs the product, its OpenBLAS otherwise, from the same
+    source and libraries as libminibatch.so, built by bench.py as a probe library since the
+    library exports only mb_*). One BLAS per process: two OpenBLAS thread pools in one
+    process would spin against each other."""
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -412,6 +434,18 @@ class BlasProbe:
         self.arrays = {}
         self.rng = np.random.default_rng(3)
         self.sys = None
+        self.backend = None
+        if self.source == "minibatch":
+            self.backend = C.CDLL(cfg["backend_probe"])
+            self.backend.mbm_sgemm.restype = None
+            self.backend.mbm_sgemm.argtypes = [C.c_int, C.c_int, C.c_int, C.c_int, C.c_int,
+                                               C.c_float, C.c_void_p, C.c_int, C.c_void_p,
+                                               C.c_int, C.c_float, C.c_void_p, C.c_int]
+            # One thread, the rate scaled by the thread count: each product as if split
+            # across the training team at the one-thread rate, for nothing (a bound that
+            # no split reaches; libxsmm's kernels are single-threaded anyway).
+            self.backend.mbm_set_threads(1)
+        self.scale = cfg["threads"] if self.source == "minibatch" else 1
         if self.source == "system":
             self.sys = C.CDLL(SYSTEM_OPENBLAS)
             self.sys.cblas_sgemm.restype = None
@@ -454,17 +488,22 @@ class BlasProbe:
             def mm():
                 np.matmul(a, bb, out=Cm)
         else:
-            f = self.sys.cblas_sgemm
-            args = (101, 112 if ta else 111, 112 if tb else 111, M, N, K, 1.0,
-                    A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1], 0.0,
-                    Cm.ctypes.data, N)
+            if self.source == "minibatch":
+                f = self.backend.mbm_sgemm
+                args = (int(ta), int(tb), M, N, K, 1.0, A.ctypes.data, A.shape[1],
+                        B.ctypes.data, B.shape[1], 0.0, Cm.ctypes.data, N)
+            else:
+                f = self.sys.cblas_sgemm
+                args = (101, 112 if ta else 111, 112 if tb else 111, M, N, K, 1.0,
+                        A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1], 0.0,
+                        Cm.ctypes.data, N)
 
             def mm():
                 f(*args)
         return mm
 
     def rate(self, M, N, K, ta, tb):
-        return 2.0 * M * N * K / self.timeit(self.product(M, N, K, ta, tb)) / 1e9
+        return self.scale * 2.0 * M * N * K / self.timeit(self.product(M, N, K, ta, tb)) / 1e9
 
     def sustained(self, M, N, K, ta, tb, count):
         """The rate of `count` calls in a row, timed once (after one untimed call): what
@@ -474,7 +513,7 @@ class BlasProbe:
         t0 = time.perf_counter()
         for _ in range(count):
             mm()
-        return 2.0 * M * N * K * count / (time.perf_counter() - t0) / 1e9
+        return self.scale * 2.0 * M * N * K * count / (time.perf_counter() - t0) / 1e9
 
     def epoch(self, b, rnd):
         """Rates of every W1 product for batch b (and for the last, smaller batch): keys
@@ -547,9 +586,12 @@ def main():
         info = describe(impl)
         if isinstance(worker, (MiniBatchImpl, ShuffleMB)):
             info["minibatch"] = worker.lib.mb_version().decode()
+            info["minibatch_blas"] = blas_info(worker.lib)
         if isinstance(worker, BlasProbe) and worker.sys is not None:
             info["system_openblas_core"] = worker.sys.openblas_get_corename().decode()
             info["system_openblas_threads"] = worker.sys.openblas_get_num_threads()
+        if isinstance(worker, BlasProbe) and worker.backend is not None:
+            info["backend_probe"] = worker.cfg["backend_probe"]
         info["data_bytes"] = 0 if X is None else int(X.nbytes + y.nbytes)
         info["peak_reset"] = reset_peak()
         st = proc_status()

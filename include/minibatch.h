@@ -382,14 +382,13 @@ typedef struct mb_train_options {
     mb_progress_fn progress;   /* called after every epoch; NULL (default) for none */
     void *user_data;           /* passed to progress */
     int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
-                                  split into that many contiguous shards (at least 16 rows
+                                  split into that many contiguous shards (at least 4 rows
                                   each, 64 when the first layer has 2^18 or more weights;
                                   small models use fewer), each shard's gradient is
                                   computed on its own thread and the gradients are summed in
-                                  shard order. 0 (default): as many as OpenBLAS uses
-                                  (OPENBLAS_NUM_THREADS, else the CPUs). With more than one,
-                                  the process's OpenBLAS runs single-threaded while training
-                                  runs. The same seed gives bit-identical weights for the
+                                  shard order. 0 (default): as many as the library's OpenBLAS
+                                  uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
+                                  runs, the library's OpenBLAS runs single-threaded. The same seed gives bit-identical weights for the
                                   same thread count; other counts differ by rounding */
 } mb_train_options;
 

@@ -11,7 +11,8 @@
  * epoch and a call of 4 epochs with the same options, and a call of 1 epoch on a quarter of
  * the rows (a quarter of the batches): the three counts must be equal.
  *
- * Cases: one thread and a team of two; a history and a progress callback; shards taken in
+ * Cases: one thread and a team of two; 4-row shards; one shard of a wide model whose
+ * products OpenBLAS would thread (it allocates per threaded call); a history and a progress callback; shards taken in
  * 256-row chunks (batch 1024 on two threads); the fused first-layer update (512x512 first
  * layer: 2^18 weights); a model without a hidden layer (rows read in place); file datasets
  * with the exact and the block shuffle.
@@ -209,6 +210,11 @@ static void test_in_memory_training_allocates_per_call_only(void)
         {"64-32-3, batch 32, history + progress", MLP, 3, MB_LOSS_CROSS_ENTROPY, 32, 2, 1, NULL, M},
         {"64-32-3, batch 1024 (256-row chunks), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 1024, 2, 0, NULL, M},
         {"64-1 logistic (rows in place), batch 64", LOGREG, 2, MB_LOSS_BINARY_CROSS_ENTROPY, 64, 2, 0, NULL, M},
+        {"64-32-3, batch 8 (4-row shards), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M},
+        /* One shard whose products OpenBLAS would thread if it could (its threaded
+         * products allocate per call): training keeps OpenBLAS on one thread. */
+        {"512-512-3, batch 16 (one shard), automatic threads", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 16, 0, 0, NULL, M},
+        {"512-512-3, batch 24, one thread", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 24, 1, 0, NULL, M},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 1);
 }

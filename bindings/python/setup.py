@@ -5,7 +5,10 @@ which finds the repository root two levels above this file and then
 
 * copies ``<repo>/.build/release/libminibatch.so`` into the package if it exists and is
   newer than every source (``Package.swift``, ``Sources/``, ``include/``);
-* otherwise runs ``swift build -c release --product minibatch`` at the root first.
+* otherwise runs ``make build`` at the root first (the Swift build, with the vendored
+  OpenBLAS put beside the library);
+* copies ``libscipy_openblas.so`` (minibatch's own OpenBLAS, which the library finds beside
+  itself) from the library's folder too.
 
 Environment variables:
 
@@ -27,6 +30,8 @@ from setuptools.dist import Distribution
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 LIB_NAME = "libminibatch.dylib" if sys.platform == "darwin" else "libminibatch.so"
+# Shared libraries libminibatch needs beside itself.
+DEPENDENCIES = ["libscipy_openblas.so"]
 
 
 def _newest_source_mtime(repo: Path) -> float:
@@ -64,12 +69,12 @@ def _locate_library() -> Path:
         )
     if built.is_file() and built.stat().st_mtime >= _newest_source_mtime(REPO):
         return built
-    cmd = ["swift", "build", "-c", "release", "--product", "minibatch"]
+    cmd = ["make", "build"]
     print(f"running {' '.join(cmd)} in {REPO}", flush=True)
     try:
         subprocess.run(cmd, cwd=REPO, check=True)
     except FileNotFoundError:
-        raise SystemExit("swift is not installed: cannot build libminibatch.so")
+        raise SystemExit("make is not installed: cannot build libminibatch.so")
     if not built.is_file():
         raise SystemExit(f"swift build did not produce {built}")
     return built
@@ -84,6 +89,14 @@ class BuildPyWithLibrary(build_py):
         dst = dst_dir / LIB_NAME
         shutil.copy2(src.resolve(), dst)
         print(f"copied {src} -> {dst}", flush=True)
+        # The library's own OpenBLAS (scipy-openblas32), found beside it through its
+        # RUNPATH $ORIGIN, as the build folder has it.
+        for dep in DEPENDENCIES:
+            dep_src = src.resolve().parent / dep
+            if not dep_src.is_file():
+                raise SystemExit(f"{dep_src} is missing: libminibatch needs it beside itself (make build)")
+            shutil.copy2(dep_src, dst_dir / dep)
+            print(f"copied {dep_src} -> {dst_dir / dep}", flush=True)
 
 
 class BinaryDistribution(Distribution):

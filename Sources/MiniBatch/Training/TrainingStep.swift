@@ -23,11 +23,14 @@
 /// checked before anything is written. Otherwise the step takes the checked way above, and
 /// the bound is measured again from W.
 final class TrainingStep {
-    /// Rows below which a batch is not split further. Two shards of 16 rows train faster
-    /// than one batch of 32 whose products OpenBLAS threads itself (measured at 784-h-10 up
-    /// to h = 256 and on small models: 12-40 % at batches 32 and 64), and the training
-    /// threads' products allocate nothing (OpenBLAS 0.3.21's threaded ones allocate per call).
-    static let minimumShardRows = 16
+    /// Rows below which a batch is not split further. With libxsmm running d input and dW
+    /// (230-250 GFLOP/s from 4 rows up on one Zen 5 core), two shards of 4 rows train
+    /// faster than one batch of 8 on one thread (784-128-10, 2 threads: 0.12 s against
+    /// 0.17 s an epoch of 16,384 rows at batch 8; 8-row shards: 15-20 % faster than one
+    /// shard at batches 16 and 24; batches 32 and up unchanged). Measured with the backend
+    /// of Sources/CMatrix (libxsmm 1.17, OpenBLAS 0.3.34); with Debian's OpenBLAS 0.3.21
+    /// alone the rule was 16 rows.
+    static let minimumShardRows = 4
     /// The same for a first layer that takes the fused update, which passes over its weights
     /// once per shard: more shards of fewer rows cost more than they share (784-512-10 and
     /// 784-1024-10: 16-row shards 4-11 % slower, 32-row shards 0-4 %).
@@ -86,7 +89,6 @@ final class TrainingStep {
     private var weightBound = 0.0
     /// Updates of the last training call that were fused (for tests).
     private(set) var fusedUpdates = 0
-    private let holdsBLAS: Bool
 
     /// Whether `network`'s first-layer weights can take the fused update: the layered path,
     /// with at least `minimumFusedWeights` of them.
@@ -147,8 +149,11 @@ final class TrainingStep {
             gradients.deallocate()
             throw error
         }
-        holdsBLAS = size > 1
-        if holdsBLAS { BLASThreads.acquire() }
+        // OpenBLAS runs on its caller's thread while training runs, one member or many:
+        // OpenBLAS's threaded products allocate on every call (0.3.21 and 0.3.34 alike), and
+        // a batch that one thread trains is too small for its threads to pay (see
+        // `minimumShardRows`).
+        BLASThreads.acquire()
         job = { [unowned self] t in self.member(t) }
         measureWeights()
     }
@@ -156,7 +161,7 @@ final class TrainingStep {
     /// Leaves the network's parameters in its own buffer and frees the rest.
     func finish() {
         team.stop()
-        if holdsBLAS { BLASThreads.release() }
+        BLASThreads.release()
         if network.parameters != network.storage {
             network.storage.update(from: network.parameters, count: network.parameterCount)
             spare = network.parameters

@@ -28,11 +28,13 @@ from typing import Any
 from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, PageCache, Status, Targets, library_path
 from .core import (
     STREAM_INIT,
+    blas_info,
     make_moons,
     mini_batches,
     partition,
     permutation,
     random_stream,
+    show_config,
     shuffle,
     version,
     version_number,
@@ -57,6 +59,8 @@ __all__ = [
     "version",
     "version_number",
     "library_path",
+    "blas_info",
+    "show_config",
     "random_stream",
     "permutation",
     "shuffle",

@@ -258,6 +258,23 @@ class mb_dataset_info(Structure):
     ]
 
 
+class mb_blas_info(Structure):
+    """typedef struct mb_blas_info {...} mb_blas_info;"""
+
+    _fields_ = [
+        ("struct_size", c_size_t),  # size_t struct_size;
+        ("backend", c_char_p),  # const char *backend;
+        ("openblas_version", c_char_p),  # const char *openblas_version;
+        ("openblas_core", c_char_p),  # const char *openblas_core;
+        ("openblas_isa", c_char_p),  # const char *openblas_isa;
+        ("libxsmm_version", c_char_p),  # const char *libxsmm_version;
+        ("libxsmm_target", c_char_p),  # const char *libxsmm_target;
+        ("libxsmm_isa", c_char_p),  # const char *libxsmm_isa;
+        ("cpu_isa", c_char_p),  # const char *cpu_isa;
+        ("threads", c_int32),  # int32_t threads;
+    ]
+
+
 # ------------------------------------------------------------------------------------
 # Function prototypes: (name, restype, argtypes), C declaration beside each.
 # ------------------------------------------------------------------------------------
@@ -277,6 +294,8 @@ _PROTOTYPES = [
     ("mb_last_error", c_char_p, []),
     # const char *mb_status_name(mb_status status);
     ("mb_status_name", c_char_p, [mb_status_t]),
+    # mb_status mb_get_blas_info(mb_blas_info *info);
+    ("mb_get_blas_info", mb_status_t, [POINTER(mb_blas_info)]),
     # mb_status mb_random(uint64_t seed, uint64_t stream, uint64_t *out, int64_t count);
     ("mb_random", mb_status_t, [c_uint64, c_uint64, _u64p, c_int64]),
     # mb_status mb_permutation(int64_t m, uint64_t seed, uint64_t epoch, int64_t *perm);

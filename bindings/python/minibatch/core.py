@@ -41,6 +41,33 @@ def version_number() -> int:
     return int(_lib.lib().mb_version_number())
 
 
+def blas_info() -> dict:
+    """What runs the library's matrix products on this machine (mb_get_blas_info): the
+    backend and versions, OpenBLAS's kernel set (``openblas_core``) and libxsmm's code
+    target, the instruction set of each (``"avx512"``, ``"avx2"``, ``"avx"``, ``"sse"``,
+    ``"generic"``), the widest the CPU supports (``cpu_isa``), and OpenBLAS's thread count.
+    It is minibatch's own OpenBLAS, not numpy's."""
+    info = _lib.mb_blas_info()
+    info.struct_size = ctypes.sizeof(_lib.mb_blas_info)
+    check_status(_lib.lib().mb_get_blas_info(ctypes.byref(info)), "mb_get_blas_info")
+    out = {}
+    for name, _ in _lib.mb_blas_info._fields_[1:]:
+        value = getattr(info, name)
+        out[name] = value.decode("ascii") if isinstance(value, bytes) else int(value)
+    return out
+
+
+def show_config() -> None:
+    """Prints the library's version and path and :func:`blas_info`, as numpy's
+    ``show_config`` does for numpy."""
+    info = blas_info()
+    print(f"minibatch {version()} ({_lib.library_path()})")
+    print(f"  matrix backend: {info['backend']}")
+    print(f"    libxsmm {info['libxsmm_version']}: target {info['libxsmm_target']} ({info['libxsmm_isa']})")
+    print(f"    OpenBLAS {info['openblas_version']}: core {info['openblas_core']} ({info['openblas_isa']})")
+    print(f"  CPU instruction set: {info['cpu_isa']}; threads: {info['threads']}")
+
+
 def random_stream(seed: int, stream: int, count: int) -> np.ndarray:
     """The first ``count`` 64-bit outputs of the library's generator stream (seed, stream)
     as a uint64 array (mb_random). See the header for the exact contract."""

@@ -1,0 +1,62 @@
+"""What runs the matrix products (mb_get_blas_info): reported as the CPU's flags say, and
+minibatch's own OpenBLAS, not numpy's."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+
+
+def cpu_flags():
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return None
+
+
+def widest(flags):
+    if "avx512f" in flags:
+        return "avx512"
+    if "avx2" in flags and "fma" in flags:
+        return "avx2"
+    return "avx" if "avx" in flags else "sse"
+
+
+def test_reported_instruction_sets_match_proc_cpuinfo():
+    flags = cpu_flags()
+    if flags is None:
+        pytest.skip("/proc/cpuinfo has no flags line (not Linux on x86-64)")
+    info = mb.blas_info()
+    assert info["cpu_isa"] == widest(flags), info
+    # libxsmm's kernels follow the CPU; OpenBLAS's follow it unless OPENBLAS_CORETYPE picks.
+    assert info["libxsmm_isa"] == widest(flags), info
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        assert info["openblas_isa"] == widest(flags), info
+    else:
+        assert info["openblas_core"].lower() == os.environ["OPENBLAS_CORETYPE"].lower(), info
+    assert info["backend"] == f"libxsmm {info['libxsmm_version']} + OpenBLAS {info['openblas_version']}"
+    assert info["threads"] >= 1
+
+
+def test_show_config_prints_the_backend(capsys):
+    mb.show_config()
+    out = capsys.readouterr().out
+    info = mb.blas_info()
+    assert info["backend"] in out and info["libxsmm_target"] in out and info["openblas_core"] in out
+
+
+def test_minibatch_uses_its_own_openblas_beside_it_not_numpys():
+    np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)  # numpy's BLAS loaded and used
+    mb.Network([4, 3, 2], seed=1).train(np.ones((8, 4), np.float32), np.zeros(8, np.int32), epochs=1)
+    maps = Path("/proc/self/maps").read_text()
+    ours = Path(mb.library_path()).resolve().parent / "libscipy_openblas.so"
+    assert str(ours) in maps, "minibatch's OpenBLAS is not the one beside libminibatch.so"
+    numpy_blas = {line.split()[-1] for line in maps.splitlines() if "openblas" in line.split()[-1].lower()}
+    assert numpy_blas - {str(ours)}, "numpy should load its own OpenBLAS"
