@@ -88,11 +88,12 @@ test-python: build python-deps
 	$(PYTHON) -m pytest bindings/python/tests Tests/python -q -rs
 
 ## bench: the side-by-side benchmark (installs numpy, scikit-learn, matplotlib and a CPU
-## build of PyTorch when pip can see one), then training from .npy files against memory.
-## BENCH_ARGS=--quick for the two-minute version.
+## build of PyTorch when pip can see one), then training from .npy files against memory,
+## under the environment's OPENBLAS_CORETYPE and, where that is set, with it unset too
+## (results in bench/out/). BENCH_ARGS=--quick for the short version; BENCH_ONE_THREAD=1
+## adds W1 on one thread.
 bench: build python-deps
 	bash bench/run.sh $(BENCH_ARGS)
-	$(PYTHON) bench/files.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

@@ -11,7 +11,7 @@
 #      with the reason, instead of failing.
 # BENCH_TORCH_SPEC="torch==X" installs that requirement instead; BENCH_TORCH=skip leaves
 # torch out. The outcome is written to bench/logs/torch-install.txt and into results.json.
-set -u
+set -u -o pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
 PIP=("$PYTHON" -m pip --disable-pip-version-check)
@@ -57,8 +57,9 @@ echo "bench: PyTorch: $(cat "$note")" >&2
 # Every implementation runs under the same OPENBLAS_CORETYPE. Where the environment sets it
 # (this project's machines export OPENBLAS_CORETYPE=Haswell), the benchmark runs twice: as
 # the environment sets it and with it (and OPENBLAS_L2_SIZE) unset, each into its own
-# folder; with BENCH_ONE_THREAD=1 each setting also runs W1 with every implementation on
-# one thread.
+# folder bench/out/coretype-SETTING (bench.py's results and files.py's, training from .npy
+# files against memory); with BENCH_ONE_THREAD=1 each setting also runs W1 with every
+# implementation on one thread (bench/out/coretype-SETTING/one-thread).
 cd "$here/.."
 settings=("${OPENBLAS_CORETYPE:-unset}")
 [ -n "${OPENBLAS_CORETYPE:-}" ] && settings+=(unset)
@@ -70,6 +71,10 @@ for setting in "${settings[@]}"; do
     run_env=(env)
     [ "$setting" = unset ] && run_env=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
     "${run_env[@]}" "$PYTHON" "$here/bench.py" --out-dir "$out" "$@" || status=1
+    files_args=()
+    for a in "$@"; do [ "$a" = --quick ] && files_args+=(--quick); done
+    "${run_env[@]}" "$PYTHON" "$here/files.py" --out "$out/files-results.json" "${files_args[@]}" \
+        2>&1 | tee "$out/files-console.txt" || status=1
     if [ "${BENCH_ONE_THREAD:-0}" = 1 ]; then
         mkdir -p "$out/one-thread"
         "${run_env[@]}" "$PYTHON" "$here/bench.py" --out-dir "$out/one-thread" --threads 1 \

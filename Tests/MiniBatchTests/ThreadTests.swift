@@ -27,11 +27,12 @@ struct ThreadTests {
 
     @Test func shardsAreCutAsDocumented() throws {
         let network = try Self.mlp()
-        // At least 16 rows per shard, never more shards than threads.
-        #expect(TrainingStep.shards(rows: 16, network: network, team: 2) == 1)
-        #expect(TrainingStep.shards(rows: 31, network: network, team: 2) == 1)
-        #expect(TrainingStep.shards(rows: 32, network: network, team: 2) == 2)
-        #expect(TrainingStep.shards(rows: 47, network: network, team: 3) == 2)
+        // At least 4 rows per shard, never more shards than threads.
+        #expect(TrainingStep.shards(rows: 4, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 7, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 8, network: network, team: 2) == 2)
+        #expect(TrainingStep.shards(rows: 11, network: network, team: 3) == 2)
+        #expect(TrainingStep.shards(rows: 12, network: network, team: 3) == 3)
         #expect(TrainingStep.shards(rows: 512, network: network, team: 3) == 3)
         #expect(TrainingStep.shards(rows: 512, network: network, team: 1) == 1)
         // At least 64 when the first layer takes the fused update (2^18 weights).

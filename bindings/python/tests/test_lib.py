@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from pathlib import Path
 import re
 import shutil
 import subprocess
@@ -163,6 +164,8 @@ def test_environment_override_comes_first(tmp_path, libpath):
     copy = tmp_path / "custom" / "libminibatch.so"
     copy.parent.mkdir()
     shutil.copy2(libpath, copy)
+    # the library's own OpenBLAS travels with it (RUNPATH $ORIGIN)
+    shutil.copy2(Path(libpath).resolve().parent / "libscipy_openblas.so", copy.parent)
     env = dict(os.environ, MINIBATCH_LIBRARY=str(copy), PYTHONPATH=str(PKG_ROOT))
     r = _run_python("import minibatch as mb; print(mb.library_path()); print(mb.version())", env, tmp_path)
     assert r.returncode == 0, r.stderr
@@ -189,6 +192,7 @@ def test_packaged_copy_before_repository_build(tmp_path, libpath):
     pkg = tmp_path / "site" / "minibatch"
     shutil.copytree(PKG_ROOT / "minibatch", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(libpath, pkg / "libminibatch.so")
+    shutil.copy2(Path(libpath).resolve().parent / "libscipy_openblas.so", pkg)
     env = {k: v for k, v in os.environ.items() if k != "MINIBATCH_LIBRARY"}
     env["PYTHONPATH"] = str(pkg.parent)
     r = _run_python("import minibatch as mb; print(mb.library_path())", env, tmp_path)

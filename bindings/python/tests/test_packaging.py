@@ -90,9 +90,9 @@ def test_setup_build_step_logic(tmp_path, monkeypatch):
     locate = ns["_locate_library"]
     built = repo / ".build" / "release" / "libminibatch.so"
 
-    # no library yet: swift build is run at the repository root
+    # no library yet: `make build` is run at the repository root
     assert locate() == built
-    assert calls == [(["swift", "build", "-c", "release", "--product", "minibatch"], repo)]
+    assert calls == [(["make", "build"], repo)]
     # library newer than every source: just copied
     os.utime(built, (src.stat().st_mtime + 10,) * 2)
     calls.clear()
