@@ -16,7 +16,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
+.PHONY: all deps vendor backends build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
 
 all: build
 
@@ -94,6 +94,17 @@ test-python: build python-deps
 ## adds W1 on one thread.
 bench: build python-deps
 	bash bench/run.sh $(BENCH_ARGS)
+
+## backends: single-thread GFLOP/s of every matrix backend here at W1's shapes
+## (bench/backends.c: minibatch's, its OpenBLAS and libxsmm alone, Debian's OpenBLAS, oneDNN
+## where installed) under the environment's OPENBLAS_CORETYPE and with it unset.
+backends: deps vendor
+	@mkdir -p .build/bench
+	$(CC) -O2 -std=c11 -Wall -Wextra -o .build/bench/backends bench/backends.c Sources/CMatrix/matrix.c \
+	  -I Sources/CMatrix/include -L $(VENDOR)/lib -Wl,-rpath,$(CURDIR)/$(VENDOR)/lib -lscipy_openblas \
+	  -lxsmm -lxsmmnoblas -ldl -lpthread -lm
+	OMP_NUM_THREADS=1 .build/bench/backends
+	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo; OMP_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/bench/backends; fi
 
 clean:
 	rm -rf .build

@@ -26,10 +26,16 @@
  *             in; the library keeps no pointer to them after a call returns. The library
  *             owns the objects behind handles (mb_model, mb_history); each *_create or
  *             *_load has a *_free, and *_free(NULL) does nothing.
- * Threads.    Distinct handles may be used from distinct threads at the same time. One
- *             handle must not be used by two threads at once when either call modifies
- *             it (mb_train, mb_model_set_parameters, mb_history_clear, *_free); calls that
- *             take a const handle may run concurrently with each other. Functions without
+ * Threads.    Distinct handles may be used from distinct threads at the same time. Calls
+ *             that take a const handle may run concurrently with each other. While a
+ *             training call (mb_train, mb_train_dataset) uses a model and a history, any
+ *             other call that would change them (training, mb_model_set_parameters,
+ *             mb_history_clear) returns MB_ERR_BUSY, from the progress callback or from
+ *             another thread; they may be read from the progress callback (between two
+ *             epochs), and a read from another thread returns MB_ERR_BUSY. A call that
+ *             reads a model makes a training call started meanwhile return MB_ERR_BUSY.
+ *             *_free must not race with other calls on the same handle; a model or
+ *             history freed from a progress callback lives until the training call returns. Functions without
  *             a handle are thread-safe. Matrix products run in the library's backend
  *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
@@ -81,7 +87,11 @@ typedef enum mb_status {
                                     stopped, the model keeps its last finite weights */
     MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
                                     keeps the weights reached at the end of that epoch */
-    MB_ERR_INTERNAL = 7          /* a bug in minibatch; please report it */
+    MB_ERR_INTERNAL = 7,         /* a bug in minibatch; please report it */
+    MB_ERR_BUSY = 8              /* the model or history is in use by a training call: it
+                                    was trained, changed or cleared from that call's progress
+                                    callback, or used from another thread while it trains
+                                    (see Threads above); nothing was changed */
 } mb_status;
 
 /* The message of the last failed call on this thread ("" if none). Never NULL. */
@@ -378,7 +388,7 @@ typedef struct mb_train_options {
     int shuffle;               /* nonzero (default): shuffle every epoch; 0: keep row order */
     mb_last_batch last_batch;  /* default MB_LAST_BATCH_KEEP */
     size_t memory_budget;      /* bytes of working memory MB_BATCH_AUTO may use; 0 (default)
-                                  means no limit */
+                                  and any value from 2^62 up (SIZE_MAX) mean no limit */
     mb_progress_fn progress;   /* called after every epoch; NULL (default) for none */
     void *user_data;           /* passed to progress */
     int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
@@ -397,7 +407,8 @@ void mb_train_options_init(mb_train_options *options);
 
 /* The automatic batch size for training `model` on m examples (the rule of MB_BATCH_AUTO):
  * m < 2000: m (one batch: batch gradient descent); otherwise the largest of 512, 256, 128,
- * 64 whose working memory (mb_working_memory) fits memory_budget (0: no limit).
+ * 64 whose working memory (mb_working_memory) fits memory_budget (0 or from 2^62 up,
+ * SIZE_MAX included: no limit).
  * MB_ERR_INVALID_ARGUMENT if not even 64 fits. */
 mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_budget,
                              int64_t *batch_size);
@@ -561,8 +572,10 @@ typedef enum mb_page_cache {
 
 typedef struct mb_dataset_options {
     mb_file_shuffle shuffle;  /* default MB_FILE_SHUFFLE_EXACT */
-    size_t block_bytes;       /* bytes of contiguous rows read at once; default 1 MiB */
-    size_t memory_budget;     /* bytes the reader may hold; default 256 MiB */
+    size_t block_bytes;       /* bytes of contiguous rows read at once, 1 .. 2^40; default
+                                 1 MiB */
+    size_t memory_budget;     /* bytes the reader may hold, >= 1; default 256 MiB; from 2^62
+                                 up (SIZE_MAX) no limit */
     mb_page_cache page_cache; /* block shuffle: default MB_PAGE_CACHE_AUTO */
 } mb_dataset_options;
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* OpenBLAS as scipy-openblas32 builds it (DYNAMIC_ARCH, symbols prefixed scipy_). Declared
@@ -31,24 +32,66 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * matrices, the first operand never transposed; a row-major C = op(A) op(B) is the
  * column-major C^T = op(B)^T op(A)^T, so libxsmm takes it when B is not transposed (the
  * engine's d input = dz W and dW = dz^T input; the forward product x W^T is OpenBLAS's). It
- * scales by alpha = 1 only, and adds to C with beta = 1 or overwrites it with beta = 0.
+ * adds to C with beta = 1 or overwrites it with beta = 0, and scales by alpha = 1 only: a
+ * product with another alpha (the fused first-layer update, W += -rate dz^T x) is run with
+ * alpha op(A) copied into a buffer of the calling thread, when op(A) has at most
+ * SCALED_A_LIMIT floats (dz of a shard: units x rows).
  * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core; bench/backends.c), libxsmm
  * ran these products at 230-255 GFLOP/s against OpenBLAS's 170-220 (44 against 97 at
  * 16 x 10 x 16), except dW = A^T B with a B of 1024 x 1024 floats and more (194 against
  * 237): its kernels stream B without packing it, so A^T B takes libxsmm only while B
  * (k x n) holds fewer than 2^18 floats. */
-enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18 };
+enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
 
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
-    if (trans_b || alpha != 1.0f || !(beta == 0.0f || beta == 1.0f)) return 0;
+    if (trans_b || !(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     if (trans_a && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
+    if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
     return 1;
+}
+
+/* The calling thread's buffer for alpha op(A): grown when a product needs more, kept for
+ * the thread's life (freed when it exits), so that no product allocates once it is large
+ * enough. NULL if it cannot grow. */
+static pthread_key_t scaled_key;
+static pthread_once_t scaled_once = PTHREAD_ONCE_INIT;
+
+typedef struct scaled_buffer {
+    size_t capacity;
+    float values[];
+} scaled_buffer;
+
+static void make_scaled_key(void) { pthread_key_create(&scaled_key, free); }
+
+static float *scaled_buffer_of_thread(size_t count) {
+    pthread_once(&scaled_once, make_scaled_key);
+    scaled_buffer *buffer = pthread_getspecific(scaled_key);
+    if (!buffer || buffer->capacity < count) {
+        const size_t capacity = count < 4096 ? 4096 : count;
+        scaled_buffer *grown = realloc(buffer, sizeof *grown + capacity * sizeof(float));
+        if (!grown) return NULL;
+        grown->capacity = capacity;
+        pthread_setspecific(scaled_key, grown);
+        buffer = grown;
+    }
+    return buffer->values;
 }
 
 void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc) {
     if (mbm_uses_libxsmm(trans_a, trans_b, m, n, k, alpha, beta)) {
+        /* alpha op(A), packed, where alpha is not 1: A (k, m) with trans_a, else (m, k). */
+        if (alpha != 1.0f) {
+            float *scaled = scaled_buffer_of_thread((size_t)m * k);
+            if (!scaled) goto general;
+            const int rows = trans_a ? k : m, columns = trans_a ? m : k;
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < columns; j++) scaled[(size_t)r * columns + j] = alpha * a[(size_t)r * lda + j];
+            a = scaled;
+            lda = columns;
+            alpha = 1.0f;
+        }
         /* Column-major C^T (n, m) = B^T (n, k) op(A)^T (k, m): B's memory is B^T column-major,
          * A's memory is op(A)^T column-major or, with trans_a, op(A) (so libxsmm's second
          * operand is transposed). */
@@ -61,6 +104,7 @@ void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
             return;
         }
     }
+general:
     mbm_sgemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

@@ -7,7 +7,8 @@ import MiniBatch
 func convert<T: RawRepresentable>(_ raw: UInt32, _ name: String, to type: T.Type) throws(MiniBatchError) -> T
 where T.RawValue == Int {
     guard let value = T(rawValue: Int(raw)) else {
-        throw MiniBatchError(.invalidArgument, "\(name) has no such value: \(raw)")
+        // C enums are signed ints: -1 arrives as 4294967295.
+        throw MiniBatchError(.invalidArgument, "\(name) has no such value: \(Int32(bitPattern: raw))")
     }
     return value
 }
@@ -40,7 +41,7 @@ func dataView(
     switch yType {
     case MB_TARGETS_FLOAT32: targets = .values(y.assumingMemoryBound(to: Float.self))
     case MB_TARGETS_CLASS_INDEX: targets = .classes(y.assumingMemoryBound(to: Int32.self))
-    default: throw MiniBatchError(.invalidArgument, "y_type has no such value: \(yType.rawValue)")
+    default: throw MiniBatchError(.invalidArgument, "y_type has no such value: \(Int32(bitPattern: yType.rawValue))")
     }
     return DataView(x: x, targets: targets, count: Int(m), features: Int(nFeatures))
 }

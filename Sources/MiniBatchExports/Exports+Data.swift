@@ -7,7 +7,7 @@ import MiniBatch
 public func mb_random(_ seed: UInt64, _ stream: UInt64, _ out: UnsafeMutablePointer<UInt64>?, _ count: Int64) -> mb_status {
     run { () throws(MiniBatchError) in
         let out = try required(out, "out")
-        try Validate.count(Int(count), "count")
+        try Validate.count(Int(count), "count", elementBytes: 8)
         var generator = Generator(seed: seed, stream: stream)
         for i in 0..<Int(count) { out[i] = generator.next() }
     }
@@ -17,7 +17,7 @@ public func mb_random(_ seed: UInt64, _ stream: UInt64, _ out: UnsafeMutablePoin
 public func mb_permutation(_ m: Int64, _ seed: UInt64, _ epoch: UInt64, _ perm: UnsafeMutablePointer<Int64>?) -> mb_status {
     run { () throws(MiniBatchError) in
         let perm = try required(perm, "perm")
-        try Validate.count(Int(m), "m")
+        try Validate.count(Int(m), "m", elementBytes: 8)
         // Int64 and Int are the same width on the 64-bit platforms the library supports.
         perm.withMemoryRebound(to: Int.self, capacity: Int(m)) {
             Permutation.fill(UnsafeMutableBufferPointer(start: $0, count: Int(m)), seed: seed, epoch: epoch)

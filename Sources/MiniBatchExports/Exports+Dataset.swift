@@ -30,11 +30,17 @@ public func mb_dataset_open_npy(
         var defaults = mb_dataset_options()
         mb_dataset_options_init(&defaults)
         let o = options?.pointee ?? defaults
-        guard o.block_bytes >= 1 else { throw .init(.invalidArgument, "block_bytes must be positive") }
-        guard o.memory_budget >= 1 else { throw .init(.invalidArgument, "memory_budget must be positive") }
+        // size_t values arrive as Int: one of 2^63 or more is negative here.
+        guard o.block_bytes != 0 else { throw .init(.invalidArgument, "block_bytes must be positive, got 0") }
+        guard o.block_bytes > 0, o.block_bytes <= 1 << 40 else {
+            throw .init(.invalidArgument, "block_bytes is too large: \(UInt(bitPattern: o.block_bytes)) (at most 2^40)")
+        }
+        guard o.memory_budget != 0 else { throw .init(.invalidArgument, "memory_budget must be positive, got 0") }
+        // From 2^62 up (SIZE_MAX included): no limit.
+        let memoryBudget = o.memory_budget < 0 || o.memory_budget >= 1 << 62 ? 1 << 62 : o.memory_budget
         let readOptions = FileReadOptions(
             shuffle: try convert(o.shuffle.rawValue, "shuffle", to: FileShuffle.self),
-            blockBytes: o.block_bytes, memoryBudget: o.memory_budget,
+            blockBytes: o.block_bytes, memoryBudget: memoryBudget,
             pageCache: try convert(o.page_cache.rawValue, "page_cache", to: FilePageCache.self))
         out.pointee = handle(try FileDataset(x: xPath, y: yPath, options: readOptions))
     }

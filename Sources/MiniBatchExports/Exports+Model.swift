@@ -27,17 +27,21 @@ public func mb_model_create(
         var defaults = mb_model_options()
         mb_model_options_init(&defaults)
         let o = options?.pointee ?? defaults
+        // The options' own values first: an options struct that was never initialised is
+        // refused by its enums before its activations pointer is followed.
+        let loss = try convert(o.loss), initialization = try convert(o.`init`)
         let sizes = (0..<Int(n_layers)).map { Int(sizesPointer[$0]) }
         let hidden = Int(n_layers) - 2
         var activations: [Activation] = []
-        for i in 0..<hidden {
-            activations.append(o.activations != nil
-                ? try convert(o.activations![i], "activations[\(i)]")
-                : try convert(o.hidden_activation, "hidden_activation"))
+        if o.activations == nil, hidden > 0 {
+            let shared = try convert(o.hidden_activation, "hidden_activation")
+            activations = Array(repeating: shared, count: hidden)
+        } else if let given = o.activations {
+            for i in 0..<hidden { activations.append(try convert(given[i], "activations[\(i)]")) }
         }
         let network = try Network(
-            layerSizes: sizes, hiddenActivations: activations, loss: try convert(o.loss),
-            initialization: try convert(o.`init`), seed: o.seed)
+            layerSizes: sizes, hiddenActivations: activations, loss: loss,
+            initialization: initialization, seed: o.seed)
         out.pointee = handle(network)
     }
 }

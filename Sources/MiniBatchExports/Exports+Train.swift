@@ -11,9 +11,10 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         last_batch: MB_LAST_BATCH_KEEP, memory_budget: 0, progress: nil, user_data: nil, threads: 0)
 }
 
+/// A training memory budget (size_t, seen as Int): 0 and anything from 2^62 up
+/// (SIZE_MAX included) mean no limit.
 private func budget(_ bytes: Int) throws(MiniBatchError) -> Int {
-    guard bytes >= 0 else { throw .init(.invalidArgument, "memory_budget is too large") }
-    return bytes
+    bytes < 0 || bytes >= 1 << 62 ? 0 : bytes
 }
 
 @c @implementation
@@ -72,14 +73,14 @@ private func copyCosts(
 public func mb_history_batch_costs(
     _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?
 ) -> mb_status {
-    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).batchCosts, out, capacity, count) }
+    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).costs().batches, out, capacity, count) }
 }
 
 @c @implementation
 public func mb_history_epoch_costs(
     _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?
 ) -> mb_status {
-    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochCosts, out, capacity, count) }
+    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).costs().epochs, out, capacity, count) }
 }
 
 /// The options, history and progress callback of a training call, converted and checked.

@@ -31,7 +31,8 @@ struct MatrixBackendTests {
          Product(transA: false, transB: false, m: rows, n: nIn, k: nOut),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows, beta: 1),
-         Product(transA: true, transB: false, m: nOut / 2 + 1, n: nIn, k: rows, alpha: -0.05, beta: 1, lda: nOut)]
+         Product(transA: true, transB: false, m: nOut / 2 + 1, n: nIn, k: rows, alpha: -0.05, beta: 1, lda: nOut),
+         Product(transA: false, transB: false, m: rows, n: nIn, k: nOut, alpha: 0.3, beta: 0)]
     }
 
     static func products() -> [Product] {
@@ -83,14 +84,17 @@ struct MatrixBackendTests {
         #expect(worst <= 1, "\(p): error \(worst) x the float32 bound (libxsmm: \(mbm_uses_libxsmm(p.transA ? 1 : 0, p.transB ? 1 : 0, Int32(p.m), Int32(p.n), Int32(p.k), p.alpha, p.beta)))")
     }
 
-    /// The stated rule: libxsmm for products whose B is not transposed, alpha 1, beta 0 or
-    /// 1, and A^T B only while B has fewer than 2^18 floats.
+    /// The stated rule: libxsmm for products whose B is not transposed, beta 0 or 1, A^T B
+    /// only while B has fewer than 2^18 floats, and an alpha other than 1 only for an op(A)
+    /// of at most 2^18 floats (scaled into a buffer first).
     @Test func libxsmmRunsTheProductsTheRuleNames() {
         #expect(mbm_uses_libxsmm(1, 0, 128, 784, 128, 1, 0) == 1)   // dW at 128 rows
         #expect(mbm_uses_libxsmm(1, 0, 128, 784, 256, 1, 1) == 1)   // dW, chunk added
         #expect(mbm_uses_libxsmm(0, 0, 128, 128, 10, 1, 0) == 1)    // d input
         #expect(mbm_uses_libxsmm(0, 1, 128, 128, 784, 1, 0) == 0)   // forward: OpenBLAS
-        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, -0.1, 1) == 0) // fused update: OpenBLAS
+        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, -0.1, 1) == 1) // fused update, scaled dz
+        #expect(mbm_uses_libxsmm(1, 0, 1024, 784, 300, -0.1, 1) == 0) // a dz of 300k floats
+        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, .nan, 1) == 0)
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == 0) // B of 2^18 floats
     }
 

@@ -6,6 +6,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -205,6 +206,21 @@ static void test_open_errors(void)
     path(xp, "negative.npy");
     CHECK_ERR(mb_dataset_open_npy(xp, yp, NULL, &d), MB_ERR_INVALID_ARGUMENT);
     path(xp, "x.npy");
+
+    /* A FIFO with no writer, a directory, a device: MB_ERR_IO at once, never a blocked
+     * read, and a directory is not "bad magic". */
+    char fifo[256], dir[256];
+    path(fifo, "pipe.npy");
+    path(dir, "");
+    if (CHECK(mkfifo(fifo, 0600) == 0)) {
+        CHECK_ERR(mb_dataset_open_npy(fifo, yp, NULL, &d), MB_ERR_IO);
+        CHECK(strstr(mb_last_error(), "FIFO") != NULL);
+        CHECK_ERR(mb_dataset_open_npy(xp, fifo, NULL, &d), MB_ERR_IO);
+        unlink(fifo);
+    }
+    CHECK_ERR(mb_dataset_open_npy(dir, yp, NULL, &d), MB_ERR_IO);
+    CHECK(strstr(mb_last_error(), "directory") != NULL);
+    CHECK_ERR(mb_dataset_open_npy("/dev/zero", yp, NULL, &d), MB_ERR_IO);
 
     FILE *f = fopen(missing, "wb");
     fputs("PK\x03\x04 not a numpy file", f);

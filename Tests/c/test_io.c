@@ -482,6 +482,79 @@ static void test_foreign_file(void)
     mb_model_free(a);
 }
 
+/* Headers crafted with a valid checksum: refused with MB_ERR_FORMAT before anything the
+ * header names is allocated (what is allocated is bounded by the file's length). */
+static void test_crafted_headers_are_refused_before_allocation(void)
+{
+    mb_model *a = make_trained_model(MB_LOSS_CROSS_ENTROPY, 1);
+    char path[128], fpath[128];
+    unsigned char *f = NULL, *g = NULL;
+    size_t n = 0, cut;
+    path_in(path, sizeof path, "orig2.mbm");
+    path_in(fpath, sizeof fpath, "crafted.bin");
+    if (!CHECK(a != NULL))
+        return;
+    CHECK_STATUS(mb_model_save(a, path), MB_OK);
+    f = read_all(path, &n);
+    g = (unsigned char *)malloc(n + 16);
+    if (CHECK(f && g)) {
+        /* cut a few bytes into n_parameters (offset 72), the checksum made for what is left */
+        for (cut = 73; cut < 80; cut++) {
+            memcpy(g, f, cut);
+            put_u32(g + cut, ref_crc32(g, cut));
+            CHECK(write_all(fpath, g, cut + 4));
+            expect_load_status(fpath, MB_ERR_FORMAT, "cut inside n_parameters");
+        }
+        /* cut inside the layer sizes */
+        memcpy(g, f, 45);
+        put_u32(g + 45, ref_crc32(g, 45));
+        CHECK(write_all(fpath, g, 49));
+        expect_load_status(fpath, MB_ERR_FORMAT, "cut inside the layer sizes");
+        /* a hidden layer of 134,217,731 units: 2.6 GB of parameters the file does not hold */
+        memcpy(g, f, n);
+        put_u64(g + 40, 134217731u);
+        fix_crc(g, n);
+        CHECK(write_all(fpath, g, n));
+        expect_load_status(fpath, MB_ERR_FORMAT, "layer size 134217731");
+        /* every layer at the largest size: more parameters than can be addressed */
+        memcpy(g, f, n);
+        put_u64(g + 32, 2147483647u);
+        put_u64(g + 40, 2147483647u);
+        put_u64(g + 48, 2147483647u);
+        put_u64(g + 56, 2147483647u);
+        fix_crc(g, n);
+        CHECK(write_all(fpath, g, n));
+        expect_load_status(fpath, MB_ERR_FORMAT, "layer sizes 2^31 - 1");
+        /* n_parameters as large as the file claims could be */
+        memcpy(g, f, n);
+        put_u64(g + 72, UINT64_MAX);
+        fix_crc(g, n);
+        CHECK(write_all(fpath, g, n));
+        expect_load_status(fpath, MB_ERR_FORMAT, "n_parameters 2^64 - 1");
+    }
+    free(f);
+    free(g);
+    mb_model_free(a);
+}
+
+/* A FIFO with no writer, a directory, a device: MB_ERR_IO at once, never a blocked read. */
+static void test_special_files_are_refused(void)
+{
+    char fifo[128];
+    mb_model *m = NULL;
+    path_in(fifo, sizeof fifo, "pipe");
+    if (!CHECK(mkfifo(fifo, 0600) == 0))
+        return;
+    CHECK_ERR(mb_model_load(fifo, &m), MB_ERR_IO);
+    CHECK(strstr(mb_last_error(), "FIFO") != NULL);
+    CHECK_ERR(mb_model_load(tmpdir, &m), MB_ERR_IO);
+    CHECK(strstr(mb_last_error(), "directory") != NULL);
+    CHECK_ERR(mb_model_load("/dev/null", &m), MB_ERR_IO);
+    CHECK(strstr(mb_last_error(), "device") != NULL);
+    CHECK(m == NULL);
+    unlink(fifo);
+}
+
 static void test_missing_or_unreadable_file(void)
 {
     char path[128];
@@ -648,6 +721,8 @@ int main(void)
     RUN_TEST(test_truncated_file);
     RUN_TEST(test_corrupted_byte);
     RUN_TEST(test_foreign_file);
+    RUN_TEST(test_crafted_headers_are_refused_before_allocation);
+    RUN_TEST(test_special_files_are_refused);
     RUN_TEST(test_missing_or_unreadable_file);
     RUN_TEST(test_unwritable_destination);
     RUN_TEST(test_atomic_overwrite);

@@ -762,11 +762,7 @@ final class FileBatches: BatchSource {
         } else {
             let row = out.assumingMemoryBound(to: Float.self) + k * targetWidth
             row.update(from: raw.assumingMemoryBound(to: Float.self), count: targetWidth)
-            do throws(MiniBatchError) {
-                try Validate.targets(.values(row), rows: 1, for: network)
-            } catch {
-                throw .invalid("y file '\(dataset.y.path)' row \(fileRow): \(error.message)")
-            }
+            try Validate.targets(.values(row), rows: 1, for: network, firstRow: fileRow, name: "y file '\(dataset.y.path)'")
         }
     }
 }

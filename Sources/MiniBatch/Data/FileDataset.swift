@@ -153,6 +153,15 @@ extension Network {
         _ dataset: FileDataset, options: TrainingOptions, history: History? = nil,
         progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
+        try training(history) { () throws(MiniBatchError) in
+            try trainUnguarded(dataset, options: options, history: history, progress: progress)
+        }
+    }
+
+    private func trainUnguarded(
+        _ dataset: FileDataset, options: TrainingOptions, history: History?,
+        progress: ((Progress) -> ProgressAction)?
+    ) throws(MiniBatchError) {
         try Validate.training(options, count: dataset.count)
         try dataset.check(for: self)
         let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
@@ -168,9 +177,11 @@ extension Network {
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in
     /// order.
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
-        try dataset.check(for: self)
-        let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
-        let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
-        return try evaluate(rows, partition: partition)
+        try access.read { () throws(MiniBatchError) in
+            try dataset.check(for: self)
+            let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
+            let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
+            return try evaluate(rows, partition: partition)
+        }
     }
 }

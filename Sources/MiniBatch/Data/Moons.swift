@@ -9,7 +9,8 @@ public enum Moons {
         x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Int32>, count m: Int,
         noise: Float, seed: UInt64
     ) throws(MiniBatchError) {
-        try Validate.count(m, "m")
+        // x holds 2 floats a row: 8 bytes.
+        try Validate.count(m, "m", elementBytes: 8)
         guard m >= 2 else { throw .invalid("m must be at least 2 (one point per moon), got \(m)") }
         guard noise.isFinite, noise >= 0 else { throw .invalid("noise must be finite and >= 0, got \(noise)") }
         let perClass = [(m + 1) / 2, m / 2]
@@ -31,7 +32,7 @@ public enum Moons {
 
     /// The moons as arrays: x (m * 2) row-major and y (m).
     public static func make(count m: Int, noise: Float = 0.1, seed: UInt64 = 0) throws(MiniBatchError) -> (x: [Float], y: [Int32]) {
-        try Validate.count(m, "m")
+        try Validate.count(m, "m", elementBytes: 8)
         var x = [Float](repeating: 0, count: 2 * m), y = [Int32](repeating: 0, count: m)
         try x.withUnsafeMutableBufferPointer { (xs) throws(MiniBatchError) in
             try y.withUnsafeMutableBufferPointer { (ys) throws(MiniBatchError) in

@@ -70,8 +70,7 @@ public final class NpyFile: @unchecked Sendable {
         func bad(_ what: String) -> MiniBatchError {
             MiniBatchError(.format, "\(role) file '\(path)' is not a valid .npy file: \(what)")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MiniBatchError(.io, "cannot open \(role) file '\(path)': \(File.reason())") }
+        let fd = try File.openRegular(path, "\(role) file '\(path)'").fd
         descriptor = fd
         var prefix = [UInt8](repeating: 0, count: 12)
         let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 12, 0) }

@@ -24,7 +24,8 @@ public struct Partition: Sendable, Equatable {
     /// The number of batches.
     public var batchCount: Int {
         switch lastBatch {
-        case .keep: return (count + batchSize - 1) / batchSize
+        // Without count + batchSize - 1, which overflows for m near Int.max.
+        case .keep: return count / batchSize + (count % batchSize == 0 ? 0 : 1)
         case .drop: return count / batchSize
         }
     }
@@ -36,7 +37,7 @@ public struct Partition: Sendable, Equatable {
     /// The rows of batch `index` in the shuffled order.
     public func batch(_ index: Int) -> Range<Int> {
         let start = index * batchSize
-        return start..<min(start + batchSize, count)
+        return start..<(start + min(batchSize, count - start))
     }
 
     /// All batches, in order.

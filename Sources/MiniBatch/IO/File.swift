@@ -51,15 +51,36 @@ enum File {
         }
     }
 
+    /// Opens `path` for reading if it is a regular file: a FIFO, a directory, a device or a
+    /// socket is refused with `.io` before anything is read from it. The file is opened
+    /// non-blocking (opening a FIFO with no writer would otherwise wait for one), checked,
+    /// then set back to blocking reads. Returns the descriptor and the file's size.
+    /// - Parameter what: how messages name the file ("'x.npy'", "X file 'x.npy'").
+    static func openRegular(_ path: String, _ what: String) throws(MiniBatchError) -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw MiniBatchError(.io, "cannot open \(what): \(reason())") }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = MiniBatchError(.io, "cannot stat \(what): \(reason())")
+            close(fd)
+            throw error
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            close(fd)
+            let kind = type == S_IFDIR ? "a directory" : type == S_IFIFO ? "a FIFO (named pipe)"
+                : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFSOCK ? "a socket" : "not a regular file"
+            throw MiniBatchError(.io, "\(what) is \(kind), not a regular file")
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return (fd, Int(info.st_size))
+    }
+
     /// The whole content of `path`, refusing files larger than `limit` bytes.
     static func read(_ path: String, limit: Int) throws(MiniBatchError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw MiniBatchError(.io, "cannot open '\(path)': \(reason())") }
+        let (fd, size) = try openRegular(path, "'\(path)'")
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw MiniBatchError(.io, "cannot stat '\(path)': \(reason())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw MiniBatchError(.io, "'\(path)' is not a regular file") }
-        let size = Int(info.st_size)
         guard size <= limit else { throw MiniBatchError(.format, "'\(path)' is too large to be a model file (\(size) bytes)") }
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0

@@ -34,17 +34,19 @@ enum ModelFile {
         func corrupt(_ what: String) -> MiniBatchError {
             MiniBatchError(.format, "'\(path)' is not a valid minibatch model file: \(what)")
         }
-        var reader = Reader(bytes: bytes)
         guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
             throw corrupt("it does not start with the MBMODEL signature")
         }
+        // Every field is read from the body, the bytes before the CRC: a truncated file's
+        // fields end there, never in the checksum.
+        guard bytes.count >= magic.count + 8 else { throw corrupt("truncated header") }
+        let body = bytes.count - 4
+        var reader = Reader(bytes: bytes, end: body)
         reader.offset = magic.count
         guard let version: UInt32 = reader.next() else { throw corrupt("truncated header") }
         guard version == ModelFile.version else {
             throw corrupt("format version \(version) (this library reads version \(ModelFile.version))")
         }
-        guard bytes.count >= 4 else { throw corrupt("truncated") }
-        let body = bytes.count - 4
         let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
         let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         guard stored == computed else { throw corrupt("checksum mismatch (the file is truncated or corrupted)") }
@@ -65,8 +67,22 @@ enum ModelFile {
             activations.append(activation)
         }
         guard let parameterCount: UInt64 = reader.next() else { throw corrupt("truncated header") }
-        guard parameterCount <= UInt64(body - reader.offset) / 4, reader.offset + Int(parameterCount) * 4 == body else {
-            throw corrupt("the parameter count does not match the file size")
+        // The whole header is checked before anything is allocated: the parameters the
+        // layers need, counted without overflow, must be the count stored, and the count
+        // must fill the rest of the file exactly, so what is allocated is bounded by the
+        // file's length.
+        guard parameterCount == UInt64(body - reader.offset) / 4, (body - reader.offset) % 4 == 0 else {
+            throw corrupt("the parameter count (\(parameterCount)) does not match the file size (\(body - reader.offset) bytes of parameters)")
+        }
+        var needed = 0
+        for i in 1..<sizes.count {
+            let (w, wOverflow) = sizes[i].multipliedReportingOverflow(by: sizes[i - 1] + 1)
+            let (sum, overflow) = needed.addingReportingOverflow(w)
+            guard !wOverflow, !overflow else { throw corrupt("the layer sizes need more parameters than can be addressed") }
+            needed = sum
+        }
+        guard needed == Int(parameterCount) else {
+            throw corrupt("the parameter count (\(parameterCount)) does not match the layer sizes (\(needed))")
         }
         let network: Network
         do {
@@ -74,7 +90,6 @@ enum ModelFile {
         } catch {
             throw error.kind == .invalidArgument ? corrupt(error.message) : error
         }
-        guard network.parameterCount == Int(parameterCount) else { throw corrupt("the parameter count does not match the layer sizes") }
         for i in 0..<network.parameterCount {
             let bits: UInt32 = reader.next()!
             let value = Float(bitPattern: bits)
@@ -91,11 +106,13 @@ enum ModelFile {
 
     private struct Reader {
         let bytes: [UInt8]
+        /// Reads stop here (the checksum's offset).
+        let end: Int
         var offset = 0
 
         mutating func next<T: FixedWidthInteger>() -> T? {
             let size = MemoryLayout<T>.size
-            guard offset + size <= bytes.count else { return nil }
+            guard offset <= end - size else { return nil }
             var value: T = 0
             for k in 0..<size { value |= T(truncatingIfNeeded: bytes[offset + k]) << (8 * k) }
             offset += size
@@ -110,7 +127,7 @@ extension Network {
     /// Writes the network to `path` atomically (see `ModelFile` for the format).
     public func save(to path: String) throws(MiniBatchError) {
         guard !path.isEmpty else { throw .invalid("path is empty") }
-        let bytes = ModelFile.encode(self)
+        let bytes = try access.read { () throws(MiniBatchError) in ModelFile.encode(self) }
         var failure: MiniBatchError? = nil
         bytes.withUnsafeBytes { buffer in
             do throws(MiniBatchError) { try File.writeAtomically(buffer, to: path) } catch { failure = error }

@@ -49,12 +49,14 @@ extension Network {
     public func predict(
         _ x: UnsafePointer<Float>, count m: Int, features: Int, into out: UnsafeMutablePointer<Float>
     ) throws(MiniBatchError) {
-        try checkInputs(x, count: m, features: features)
-        let nOut = outputCount
-        try forEachChunk(x, count: m) { start, rows, logits in
-            let target = out + start * nOut
-            target.update(from: logits, count: rows * nOut)
-            loss.output(target, rows: rows, outputs: nOut)
+        try access.read { () throws(MiniBatchError) in
+            try checkInputs(x, count: m, features: features)
+            let nOut = outputCount
+            try forEachChunk(x, count: m) { start, rows, logits in
+                let target = out + start * nOut
+                target.update(from: logits, count: rows * nOut)
+                loss.output(target, rows: rows, outputs: nOut)
+            }
         }
     }
 
@@ -67,11 +69,13 @@ extension Network {
         guard loss == .crossEntropy || (loss == .binaryCrossEntropy && nOut == 1) else {
             throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss) with \(nOut) outputs")
         }
-        try checkInputs(x, count: m, features: features)
-        try forEachChunk(x, count: m) { start, rows, logits in
-            for r in 0..<rows {
-                let z = logits + r * nOut
-                out[start + r] = Int32(nOut == 1 ? (z[0] >= 0 ? 1 : 0) : argmax(z, nOut))
+        try access.read { () throws(MiniBatchError) in
+            try checkInputs(x, count: m, features: features)
+            try forEachChunk(x, count: m) { start, rows, logits in
+                for r in 0..<rows {
+                    let z = logits + r * nOut
+                    out[start + r] = Int32(nOut == 1 ? (z[0] >= 0 ? 1 : 0) : argmax(z, nOut))
+                }
             }
         }
     }
@@ -79,6 +83,10 @@ extension Network {
     /// The mean cost over all rows of `data`, and the accuracy for the cross-entropy losses
     /// (NaN for MSE).
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
+    }
+
+    private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try Validate.data(data, for: self)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
@@ -115,6 +123,10 @@ extension Network {
     /// every parameter in the flat layout: exactly what a one-thread training step computes
     /// before its update (in the same chunks of rows). Does not change the network.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
+        try access.read { () throws(MiniBatchError) in try gradientUnguarded(data, into: out) }
+    }
+
+    private func gradientUnguarded(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try Validate.data(data, for: self)
         guard out.count == parameterCount else {
             throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")

@@ -23,6 +23,8 @@ public final class Network: @unchecked Sendable {
     @usableFromInline var parameters: UnsafeMutablePointer<Float>
     /// The network's own parameter buffer.
     let storage: UnsafeMutablePointer<Float>
+    /// Held by a training call, and by calls that read the parameters (`Access`).
+    let access = Access("the model")
 
     /// A new network with initial weights drawn from `seed`.
     /// - Parameters:
@@ -85,7 +87,7 @@ public final class Network: @unchecked Sendable {
         guard out.count == parameterCount else {
             throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
         }
-        out.baseAddress!.update(from: parameters, count: parameterCount)
+        try access.read { () throws(MiniBatchError) in out.baseAddress!.update(from: parameters, count: parameterCount) }
     }
 
     /// Replaces the flat parameters (exactly `parameterCount` finite values).
@@ -96,7 +98,7 @@ public final class Network: @unchecked Sendable {
         if let bad = Validate.firstNonFinite(values.baseAddress!, count: parameterCount) {
             throw .invalid("params[\(bad)] is not finite (\(values[bad]))")
         }
-        parameters.update(from: values.baseAddress!, count: parameterCount)
+        try access.modify { () throws(MiniBatchError) in parameters.update(from: values.baseAddress!, count: parameterCount) }
     }
 
     /// Replaces the flat parameters from an array.

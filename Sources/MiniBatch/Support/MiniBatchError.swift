@@ -17,6 +17,8 @@ public struct MiniBatchError: Error, Equatable, CustomStringConvertible {
         case cancelled = 6
         /// A bug in minibatch.
         case `internal` = 7
+        /// The object is in use by a training call (`Access`).
+        case busy = 8
     }
 
     public var kind: Kind

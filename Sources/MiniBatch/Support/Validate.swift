@@ -19,6 +19,16 @@ public enum Validate {
         guard value >= 1 else { throw .invalid("\(name) must be positive, got \(value)") }
     }
 
+    /// A count of elements of `bytes` bytes each that a caller's buffer holds: positive, and
+    /// few enough that the buffer's size in bytes is a number (at most Int.max / bytes; a
+    /// larger count cannot describe memory, and indexing it would overflow).
+    public static func count(_ value: Int, _ name: String, elementBytes bytes: Int) throws(MiniBatchError) {
+        try count(value, name)
+        guard value <= Int.max / bytes else {
+            throw .invalid("\(name) is too large: \(value) (at most \(Int.max / bytes), the most \(bytes)-byte elements a buffer can hold)")
+        }
+    }
+
     /// `a * b` without overflow, for sizing buffers.
     public static func product(_ a: Int, _ b: Int, _ name: String) throws(MiniBatchError) -> Int {
         let (p, overflow) = a.multipliedReportingOverflow(by: b)
@@ -73,8 +83,12 @@ public enum Validate {
         _ = try product(data.count, data.features, "X (m x n_features)")
     }
 
-    /// Targets for `rows` rows of `network`'s outputs.
-    public static func targets(_ targets: Targets, rows: Int, for network: Network) throws(MiniBatchError) {
+    /// Targets for `rows` rows of `network`'s outputs. Messages name a row by its index from
+    /// 0, as numpy does, counting from `firstRow` (the rows' place in a file), and the
+    /// targets as `name`.
+    public static func targets(
+        _ targets: Targets, rows: Int, for network: Network, firstRow: Int = 0, name: String = "y"
+    ) throws(MiniBatchError) {
         let nOut = network.outputCount
         switch targets {
         case .classes(let y):
@@ -86,35 +100,35 @@ public enum Validate {
                     throw .invalid("y_type MB_TARGETS_CLASS_INDEX with MB_LOSS_BINARY_CROSS_ENTROPY needs 1 output, the model has \(nOut); pass MB_TARGETS_FLOAT32 (m, \(nOut))")
                 }
                 for r in 0..<rows where y[r] != 0 && y[r] != 1 {
-                    throw .invalid("y[\(r)] = \(y[r]) is not a 0/1 label (binary cross-entropy)")
+                    throw .invalid("\(name)[\(firstRow + r)] = \(y[r]) is not a 0/1 label (binary cross-entropy)")
                 }
             case .crossEntropy:
                 for r in 0..<rows where y[r] < 0 || Int(y[r]) >= nOut {
-                    throw .invalid("y[\(r)] = \(y[r]) is not a class index in [0, \(nOut))")
+                    throw .invalid("\(name)[\(firstRow + r)] = \(y[r]) is not a class index in [0, \(nOut))")
                 }
             }
         case .values(let y):
             let n = try product(rows, nOut, "y (m x n_outputs)")
             if let bad = firstNonFinite(y, count: n) {
-                throw .invalid("y has a non-finite value (\(y[bad])) at row \(bad / nOut), column \(bad % nOut)")
+                throw .invalid("\(name) has a non-finite value (\(y[bad])) at row \(firstRow + bad / nOut), column \(bad % nOut)")
             }
             switch network.loss {
             case .meanSquaredError:
                 break
             case .binaryCrossEntropy:
                 for i in 0..<n where !(y[i] >= 0 && y[i] <= 1) {
-                    throw .invalid("y[\(i / nOut)][\(i % nOut)] = \(y[i]) is outside [0, 1] (binary cross-entropy)")
+                    throw .invalid("\(name)[\(firstRow + i / nOut)][\(i % nOut)] = \(y[i]) is outside [0, 1] (binary cross-entropy)")
                 }
             case .crossEntropy:
                 for r in 0..<rows {
                     var sum: Float = 0
                     for j in 0..<nOut {
                         let v = y[r * nOut + j]
-                        guard v >= 0 else { throw .invalid("y[\(r)][\(j)] = \(v) is negative (cross-entropy targets are class weights)") }
+                        guard v >= 0 else { throw .invalid("\(name)[\(firstRow + r)][\(j)] = \(v) is negative (cross-entropy targets are class weights)") }
                         sum += v
                     }
                     guard abs(sum - 1) <= 1e-3 else {
-                        throw .invalid("row \(r) of y sums to \(sum), not 1 (cross-entropy targets are one-hot or probability rows)")
+                        throw .invalid("row \(firstRow + r) of \(name) sums to \(sum), not 1 (cross-entropy targets are one-hot or probability rows)")
                     }
                 }
             }
@@ -124,6 +138,7 @@ public enum Validate {
     /// Training options for `m` examples.
     public static func training(_ options: TrainingOptions, count m: Int) throws(MiniBatchError) {
         guard options.epochs >= 1 else { throw .invalid("epochs must be at least 1, got \(options.epochs)") }
+        try count(m, "m")
         guard options.learningRate.isFinite, options.learningRate > 0 else {
             throw .invalid("learning_rate must be finite and > 0, got \(options.learningRate)")
         }

@@ -8,17 +8,38 @@ public final class History: @unchecked Sendable {
     /// The size-weighted mean of each epoch's batch costs.
     public private(set) var epochCosts: [Double] = []
 
+    /// Held by a training call that records into it (`Access`).
+    let access = Access("the history")
+
     public init() {}
 
-    public func removeAll() {
-        batchCosts.removeAll()
-        epochCosts.removeAll()
+    /// Forgets every cost. Throws `.busy` while a training call records into the history.
+    public func removeAll() throws(MiniBatchError) {
+        try access.modify { () throws(MiniBatchError) in
+            batchCosts.removeAll()
+            epochCosts.removeAll()
+        }
     }
 
-    /// Makes room for the costs of a training call, so that no batch allocates.
+    /// The batch and epoch costs, read under `access` (for callers that may run while a
+    /// training call records: the C and Python entry points).
+    public func costs() throws(MiniBatchError) -> (batches: [Double], epochs: [Double]) {
+        try access.read { () throws(MiniBatchError) in (batchCosts, epochCosts) }
+    }
+
+    /// Costs reserved ahead at most: 2^20 (8 MiB of batch costs).
+    static let maxReserved = 1 << 20
+
+    /// Makes room for the costs of a training call of `epochs` epochs of `batches` batches,
+    /// so that no batch allocates: for the whole call when its costs number at most
+    /// `maxReserved`, else for as many whole epochs as fit (at least one); a longer call's
+    /// costs then grow by doubling, a few allocations over the call, never one per batch.
+    /// (Reserving for `epochs = 10^9` up front would ask for gigabytes that a callback
+    /// stopping after one epoch never uses.)
     func reserve(batches: Int, epochs: Int) {
-        batchCosts.reserveCapacity(batchCosts.count + batches)
-        epochCosts.reserveCapacity(epochCosts.count + epochs)
+        let ahead = max(1, min(epochs, History.maxReserved / max(batches, 1)))
+        batchCosts.reserveCapacity(batchCosts.count + min(batches, History.maxReserved) * ahead)
+        epochCosts.reserveCapacity(epochCosts.count + ahead)
     }
 
     func recordBatch(_ cost: Double) { batchCosts.append(cost) }

@@ -22,6 +22,24 @@ extension Network {
         _ data: DataView, options: TrainingOptions, history: History? = nil,
         progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
+        try training(history) { () throws(MiniBatchError) in
+            try trainUnguarded(data, options: options, history: history, progress: progress)
+        }
+    }
+
+    /// Runs a training call's body with the model, and the history if one is given, held
+    /// for it (`Access`): no other call may change them meanwhile, and only the progress
+    /// callback may read them.
+    func training(_ history: History?, _ body: () throws(MiniBatchError) -> Void) throws(MiniBatchError) {
+        try access.modify { () throws(MiniBatchError) in
+            if let history { try history.access.modify(body) } else { try body() }
+        }
+    }
+
+    private func trainUnguarded(
+        _ data: DataView, options: TrainingOptions, history: History?,
+        progress: ((Progress) -> ProgressAction)?
+    ) throws(MiniBatchError) {
         try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
@@ -56,7 +74,7 @@ extension Network {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
         let batches = partition.batchCount
-        history?.reserve(batches: batches * options.epochs, epochs: options.epochs)
+        history?.reserve(batches: batches, epochs: options.epochs)
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
@@ -70,12 +88,12 @@ extension Network {
                 // searched before it is called divergence.
                 guard cost.isFinite else {
                     try step.checkValues(source, batch: b, rows: rows)
-                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b) in epoch \(order) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
+                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 history?.recordBatch(cost)
                 guard step.update() else {
                     try step.checkValues(source, batch: b, rows: rows)
-                    throw MiniBatchError(.diverged, "training diverged: the update of batch \(b) in epoch \(order) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
+                    throw MiniBatchError(.diverged, "training diverged: the update of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
                 }
                 costSum += cost * Double(rows)
                 rowsSeen += rows

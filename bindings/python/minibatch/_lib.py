@@ -94,6 +94,7 @@ class Status(enum.IntEnum):
     ERR_DIVERGED = 5
     ERR_CANCELLED = 6
     ERR_INTERNAL = 7
+    ERR_BUSY = 8
 
 
 class LastBatch(enum.IntEnum):

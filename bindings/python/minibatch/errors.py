@@ -10,6 +10,7 @@ MB_ERR_FORMAT              :class:`FormatError`
 MB_ERR_DIVERGED            :class:`DivergenceError`
 MB_ERR_CANCELLED           :class:`CancelledError`
 MB_ERR_INTERNAL            :class:`InternalError` (also a ``RuntimeError``)
+MB_ERR_BUSY                :class:`BusyError` (also a ``RuntimeError``)
 =========================  ======================================================
 
 Each carries ``status`` (the int), ``status_name`` (``"MB_ERR_IO"``...), ``function``
@@ -35,6 +36,7 @@ __all__ = [
     "DivergenceError",
     "CancelledError",
     "InternalError",
+    "BusyError",
     "DivergenceWarning",
     "check_status",
 ]
@@ -120,6 +122,14 @@ class InternalError(MinibatchError, RuntimeError):
     status = int(_lib.Status.ERR_INTERNAL)
 
 
+class BusyError(MinibatchError, RuntimeError):
+    """MB_ERR_BUSY: the network or history is in use by a training call: it was trained,
+    changed or cleared from that call's progress callback, or used from another thread
+    while it trains. Nothing was changed."""
+
+    status = int(_lib.Status.ERR_BUSY)
+
+
 class DivergenceWarning(RuntimeWarning):
     """Emitted by the estimators (``on_divergence="warn"``) when training diverged."""
 
@@ -133,6 +143,7 @@ _STATUS_NAMES = {
     5: "MB_ERR_DIVERGED",
     6: "MB_ERR_CANCELLED",
     7: "MB_ERR_INTERNAL",
+    8: "MB_ERR_BUSY",
 }
 
 _BY_STATUS: dict[int, type[MinibatchError]] = {
@@ -143,6 +154,7 @@ _BY_STATUS: dict[int, type[MinibatchError]] = {
     5: DivergenceError,
     6: CancelledError,
     7: InternalError,
+    8: BusyError,
 }
 
 def error_for(status: int, function: str = "") -> MinibatchError:
