@@ -490,8 +490,16 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * Datasets in files, larger than memory
  *
  * X and y as numpy .npy files (format versions 1.0, 2.0 and 3.0): X (m, n_features)
- * little-endian float32 ('<f4') in C order; y with m rows: float32 targets (m) or
- * (m, n_outputs), or class labels (m) of any integer dtype (int8 .. uint64, bool). The files
+ * little-endian float32 in C order; y with m rows: float32 targets (m) or (m, n_outputs),
+ * or class labels of shape (m) exactly, of any integer dtype (int8 .. uint64) or bool (any
+ * nonzero byte is True, label 1, as numpy reads it). The header is read as numpy reads it
+ * (a Python literal dict with exactly 'descr', 'fortran_order' and 'shape'; any spelling
+ * numpy.dtype accepts for these types, such as '<f4', 'f4', '=f4', 'float32'; whitespace
+ * and comments anywhere; a key given twice takes its last value); a header numpy refuses
+ * is MB_ERR_FORMAT, a dtype numpy reads but training does not take (float64, big-endian,
+ * structured) MB_ERR_INVALID_ARGUMENT. A FIFO, directory or device is MB_ERR_IO before
+ * anything is read. A file whose size changes while a dataset is open (either way) stops
+ * training with MB_ERR_IO. The files
  * are read with pread into the library's own buffers, never loaded whole, by a background
  * thread that prepares the next batches while the current one trains. Values are checked as
  * they are read (NaN/Inf, labels out of range).

@@ -278,17 +278,31 @@ static int truncate_x(const mb_progress *progress, void *user_data)
     return 0;
 }
 
+/* Appends bytes to X: a file written to while it trains. */
+static int grow_x(const mb_progress *progress, void *user_data)
+{
+    (void)progress;
+    FILE *f = fopen((const char *)user_data, "ab");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(fwrite("more rows", 1, 9, f) == 9);
+        fclose(f);
+    }
+    return 0;
+}
+
 static void test_file_changing_size_is_an_io_error(void)
 {
     write_good_files();
     char xp[256];
     path(xp, "x.npy");
-    for (int shuffle = 0; shuffle < 2; shuffle++) {
+    for (int run = 0; run < 4; run++) {
+        const int shuffle = run % 2;
         write_good_files();
         mb_dataset *d = open_files("x.npy", "y.npy", (mb_file_shuffle)shuffle);
         mb_model *model = new_model();
         mb_train_options t = train_options();
-        t.progress = truncate_x;
+        t.progress = run < 2 ? truncate_x : grow_x; /* shrinks, then grows */
         t.user_data = xp;
         CHECK_ERR(mb_train_dataset(model, d, &t, NULL), MB_ERR_IO);
         CHECK(strstr(mb_last_error(), "changed size") != NULL);

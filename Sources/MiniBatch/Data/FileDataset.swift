@@ -84,7 +84,7 @@ public final class FileDataset: @unchecked Sendable {
         guard y.rows == x.rows else {
             throw .invalid("X has \(x.rows) rows but y has \(y.rows): X and y must have the same number of rows")
         }
-        if y.type.isInteger, y.columns != 1 {
+        if y.type.isInteger, y.shape.count != 1 {
             throw .invalid("y file '\(yPath)' has shape \(y.shape); integer class labels must be 1-D (m)")
         }
         _ = try readerLayout(batchSize: 1)  // the budget holds at least the smallest batch

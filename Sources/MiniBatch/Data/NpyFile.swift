@@ -27,7 +27,8 @@ public enum NpyType: String, Sendable {
     @inline(__always)
     func integer(_ bytes: UnsafeRawPointer, _ index: Int) -> Int64? {
         switch self {
-        case .bool: return Int64(bytes.load(fromByteOffset: index, as: UInt8.self))
+        // numpy reads any nonzero byte of a bool as True.
+        case .bool: return bytes.load(fromByteOffset: index, as: UInt8.self) == 0 ? 0 : 1
         case .int8: return Int64(bytes.load(fromByteOffset: index, as: Int8.self))
         case .uint8: return Int64(bytes.load(fromByteOffset: index, as: UInt8.self))
         case .int16: return Int64(bytes.loadUnaligned(fromByteOffset: 2 * index, as: Int16.self))
@@ -96,13 +97,19 @@ public final class NpyFile: @unchecked Sendable {
         var header = [UInt8](repeating: 0, count: headerLength)
         let read = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerLength, off_t(headerStart)) }
         guard read == headerLength else { throw fail(bad("truncated header")) }
-        let text = String(decoding: header, as: UTF8.self)
-
-        let parsed: (descr: String, fortran: Bool, shape: [Int])
-        do throws(MiniBatchError) { parsed = try NpyFile.parseHeader(text) } catch { throw fail(bad(error.message)) }
-        guard let type = NpyType(rawValue: parsed.descr) else {
-            let hint = parsed.descr.hasPrefix(">") ? " (big-endian)" : ""
-            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(parsed.descr)'\(hint), which is not supported: features must be '<f4' (float32), labels '<f4' or an integer type"))
+        let parsed: (descr: String?, fortran: Bool, shape: [Int])
+        do throws(MiniBatchError) {
+            parsed = try NpyHeader.parse(header, utf8: major >= 3)
+        } catch {
+            throw fail(bad(error.message))
+        }
+        guard let descr = parsed.descr else {
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' holds a structured or sub-array dtype, which is not supported: features must be float32, labels float32 or an integer type"))
+        }
+        let (found, bigEndian) = NpyHeader.type(of: descr)
+        guard let type = found, !bigEndian else {
+            let hint = bigEndian ? " (big-endian)" : ""
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(descr)'\(hint), which is not supported: features must be '<f4' (float32), labels '<f4' or an integer type"))
         }
         guard !parsed.fortran else {
             throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' is in Fortran order; save it in C order (np.ascontiguousarray)"))
@@ -126,7 +133,11 @@ public final class NpyFile: @unchecked Sendable {
         guard size - dataOffset >= bytes else {
             throw fail(bad("truncated: the header promises \(bytes) bytes of data after its \(dataOffset)-byte header, the file has \(size) bytes in all"))
         }
+        openedSize = size
     }
+
+    /// The file's size when it was opened: a change in either direction is reported.
+    let openedSize: Int
 
     deinit { close(descriptor) }
 
@@ -136,10 +147,12 @@ public final class NpyFile: @unchecked Sendable {
         return fstat(fd, &info) == 0 ? Int(info.st_size) : nil
     }
 
-    /// Checks that the file still has all its data (it may be changed under a reader).
+    /// Checks that the file has the size it had when it was opened (it may be changed under
+    /// a reader: truncated, or written to while it trains).
     func checkSize() throws(MiniBatchError) {
-        guard let size = NpyFile.size(descriptor), size >= expectedSize else {
-            throw MiniBatchError(.io, "'\(path)' changed size during training (it needs \(expectedSize) bytes)")
+        guard let size = NpyFile.size(descriptor), size == openedSize else {
+            let now = NpyFile.size(descriptor).map { "\($0) bytes" } ?? "a size that cannot be read"
+            throw MiniBatchError(.io, "'\(path)' changed size during training: \(openedSize) bytes when opened, \(now) now")
         }
     }
 
@@ -190,43 +203,5 @@ public final class NpyFile: @unchecked Sendable {
     /// Tells the kernel the pages of rows `first ..< first + count` will not be needed again.
     func release(_ first: Int, count: Int) {
         _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_DONTNEED)
-    }
-
-    // MARK: - The header dict
-
-    /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
-    static func parseHeader(_ text: String) throws(MiniBatchError) -> (descr: String, fortran: Bool, shape: [Int]) {
-        func value(of key: String) throws(MiniBatchError) -> Substring {
-            guard let keyRange = text.firstRange(of: "'\(key)'") ?? text.firstRange(of: "\"\(key)\"") else {
-                throw MiniBatchError(.format, "the header has no '\(key)'")
-            }
-            var rest = text[keyRange.upperBound...].drop { $0 == " " }
-            guard rest.first == ":" else { throw MiniBatchError(.format, "malformed header near '\(key)'") }
-            rest = rest.dropFirst().drop { $0 == " " }
-            return rest
-        }
-        let descrValue = try value(of: "descr")
-        guard let quote = descrValue.first, quote == "'" || quote == "\"",
-              let end = descrValue.dropFirst().firstIndex(of: quote) else {
-            throw MiniBatchError(.format, "'descr' is not a simple type string (structured arrays are not supported)")
-        }
-        let descr = String(descrValue[descrValue.index(after: descrValue.startIndex)..<end])
-        let fortranValue = try value(of: "fortran_order")
-        let fortran: Bool
-        if fortranValue.hasPrefix("True") { fortran = true }
-        else if fortranValue.hasPrefix("False") { fortran = false }
-        else { throw MiniBatchError(.format, "'fortran_order' is neither True nor False") }
-        let shapeValue = try value(of: "shape")
-        guard shapeValue.first == "(", let close = shapeValue.firstIndex(of: ")") else {
-            throw MiniBatchError(.format, "'shape' is not a tuple")
-        }
-        var shape: [Int] = []
-        for part in shapeValue[shapeValue.index(after: shapeValue.startIndex)..<close].split(separator: ",") {
-            let digits = part.filter { $0 != " " && $0 != "L" }
-            if digits.isEmpty { continue }
-            guard let n = Int(digits) else { throw MiniBatchError(.format, "'shape' has a non-integer '\(part)'") }
-            shape.append(n)
-        }
-        return (descr, fortran, shape)
     }
 }
