@@ -582,8 +582,10 @@ typedef struct mb_dataset_options {
     mb_file_shuffle shuffle;  /* default MB_FILE_SHUFFLE_EXACT */
     size_t block_bytes;       /* bytes of contiguous rows read at once, 1 .. 2^40; default
                                  1 MiB */
-    size_t memory_budget;     /* bytes the reader may hold, >= 1; default 256 MiB; from 2^62
-                                 up (SIZE_MAX) no limit */
+    size_t memory_budget;     /* bytes the reader may hold; 0 (default): a quarter of the
+                                 memory this process may use (physical memory or its cgroup
+                                 v1/v2 limit), at least 4 MiB, at most 256 MiB; from 2^62 up
+                                 (SIZE_MAX) no limit */
     mb_page_cache page_cache; /* block shuffle: default MB_PAGE_CACHE_AUTO */
 } mb_dataset_options;
 

@@ -15,7 +15,7 @@ func dataset(_ pointer: OpaquePointer?) throws(MiniBatchError) -> FileDataset {
 public func mb_dataset_options_init(_ options: UnsafeMutablePointer<mb_dataset_options>?) {
     guard let options else { return }
     options.pointee = mb_dataset_options(
-        shuffle: MB_FILE_SHUFFLE_EXACT, block_bytes: 1 << 20, memory_budget: 256 << 20, page_cache: MB_PAGE_CACHE_AUTO)
+        shuffle: MB_FILE_SHUFFLE_EXACT, block_bytes: 1 << 20, memory_budget: 0, page_cache: MB_PAGE_CACHE_AUTO)
 }
 
 @c @implementation
@@ -35,7 +35,6 @@ public func mb_dataset_open_npy(
         guard o.block_bytes > 0, o.block_bytes <= 1 << 40 else {
             throw .init(.invalidArgument, "block_bytes is too large: \(UInt(bitPattern: o.block_bytes)) (at most 2^40)")
         }
-        guard o.memory_budget != 0 else { throw .init(.invalidArgument, "memory_budget must be positive, got 0") }
         // From 2^62 up (SIZE_MAX included): no limit.
         let memoryBudget = o.memory_budget < 0 || o.memory_budget >= 1 << 62 ? 1 << 62 : o.memory_budget
         let readOptions = FileReadOptions(

@@ -93,11 +93,13 @@ def oom_kills(group):
     return int(match.group(1)) if match else 0
 
 
-@pytest.mark.parametrize("shuffle", ["exact", "block"])
-def test_trains_a_file_four_times_the_memory_limit(train_npy, big_dataset, cgroup, shuffle):
+@pytest.mark.parametrize("shuffle,budget", [("exact", BUDGET), ("block", BUDGET), ("exact", None), ("block", None)])
+def test_trains_a_file_four_times_the_memory_limit(train_npy, big_dataset, cgroup, shuffle, budget):
+    """With a budget given, and with the default (None): a quarter of the memory the
+    process may use, which the library reads from the group's limit."""
     x_path, y_path = big_dataset
     result = run_limited(cgroup, [train_npy, x_path, y_path, "--epochs", "1", "--batch", "128", "--lr", "0.1",
-                                  "--hidden", "32", "--shuffle", shuffle, "--budget", BUDGET])
+                                  "--hidden", "32", "--shuffle", shuffle] + (["--budget", budget] if budget else []))
     assert result.returncode == 0, f"training failed or was killed ({result.returncode}): {result.stdout}{result.stderr}"
     assert oom_kills(cgroup) == 0
     # The process's own peak resident set (the page cache it read through is the kernel's
@@ -120,3 +122,31 @@ def test_control_loading_the_file_whole_is_killed(big_dataset, cgroup):
     result = run_limited(cgroup, ["python3", "-c", f"import numpy as np; print(float(np.load('{x_path}').sum()))"])
     assert result.returncode != 0, "loading the whole file fit in the limit: the limit is not real"
     assert oom_kills(cgroup) >= 1, result.stderr
+
+
+@pytest.fixture(scope="module")
+def many_labels(tmp_path_factory):
+    """8 Mi int64 labels (64 MiB, the limit) beside an X of one feature."""
+    directory = tmp_path_factory.mktemp("labels")
+    m = 8 << 20
+    x_path, y_path = directory / "x.npy", directory / "y.npy"
+    np.save(x_path, np.zeros((m, 1), np.float32))
+    np.save(y_path, np.arange(m, dtype=np.int64) % 3)
+    return x_path, y_path
+
+
+def test_the_classes_of_a_label_file_are_read_in_bounded_memory(many_labels, cgroup):
+    """MLPClassifier.fit(Dataset) finds the classes with minibatch.core.label_values, chunk
+    by chunk; np.unique over the whole label file, as it was found before, needs more than
+    the limit (the control). (The estimators module itself imports scikit-learn, which
+    alone takes more than the limit, so the test calls the function it uses.)"""
+    x_path, y_path = many_labels
+    code = ("import sys; sys.path.insert(0, %r); import minibatch as mb; "
+            "ds = mb.Dataset(%r, %r, shuffle='block'); print(mb.core.label_values(ds.y_path).tolist())"
+            % (str(ROOT / "bindings" / "python"), str(x_path), str(y_path)))
+    result = run_limited(cgroup, ["python3", "-c", code])
+    assert result.returncode == 0, f"killed or failed ({result.returncode}): {result.stderr[-500:]}"
+    assert result.stdout.strip().endswith("[0, 1, 2]")
+    assert oom_kills(cgroup) == 0
+    control = run_limited(cgroup, ["python3", "-c", f"import numpy as np; print(np.unique(np.load({str(y_path)!r}, mmap_mode='r')))"])
+    assert control.returncode != 0, "np.unique over the whole file fit in the limit: the test proves nothing"

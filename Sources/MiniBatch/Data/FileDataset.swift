@@ -38,20 +38,27 @@ public struct FileReadOptions: Sendable {
     /// The size of a block of contiguous rows read at once (at least one row).
     public var blockBytes: Int = 1 << 20
     /// Bytes the reader may hold: batch buffers, read-ahead, the pool of blocks, and for the
-    /// exact shuffle the permutation and the targets.
-    public var memoryBudget: Int = 256 << 20
+    /// exact shuffle the permutation and the targets. 0 (the default): `automaticBudget`.
+    public var memoryBudget: Int = 0
     /// Whether the block shuffle releases the pages it has read. (The exact shuffle always
     /// keeps them: each page holds rows the epoch reads at other, random times.)
     public var pageCache: FilePageCache = .auto
 
     public init(
-        shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 256 << 20,
+        shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 0,
         pageCache: FilePageCache = .auto
     ) {
         self.shuffle = shuffle
         self.blockBytes = blockBytes
         self.memoryBudget = memoryBudget
         self.pageCache = pageCache
+    }
+
+    /// The budget a reader takes when none is given: a quarter of the memory this process
+    /// may use (physical memory, or its cgroup v1 or v2 limit: `SystemMemory`), at least
+    /// 4 MiB and at most 256 MiB, so that the defaults fit a small machine or container.
+    public static func automaticBudget() -> Int {
+        min(256 << 20, max(4 << 20, SystemMemory.usable() / 4))
     }
 }
 
@@ -68,11 +75,13 @@ public final class FileDataset: @unchecked Sendable {
     /// Whether y holds class labels (an integer dtype) rather than float targets.
     public var hasClassLabels: Bool { y.type.isInteger }
 
-    public init(x xPath: String, y yPath: String, options: FileReadOptions = FileReadOptions()) throws(MiniBatchError) {
+    public init(x xPath: String, y yPath: String, options given: FileReadOptions = FileReadOptions()) throws(MiniBatchError) {
         guard !xPath.isEmpty else { throw .invalid("x_path is empty") }
         guard !yPath.isEmpty else { throw .invalid("y_path is empty") }
-        guard options.blockBytes >= 1 else { throw .invalid("block_bytes must be positive, got \(options.blockBytes)") }
-        guard options.memoryBudget >= 1 else { throw .invalid("memory_budget must be positive, got \(options.memoryBudget)") }
+        guard given.blockBytes >= 1 else { throw .invalid("block_bytes must be positive, got \(given.blockBytes)") }
+        guard given.memoryBudget >= 0 else { throw .invalid("memory_budget must be 0 (automatic) or positive, got \(given.memoryBudget)") }
+        var options = given
+        if options.memoryBudget == 0 { options.memoryBudget = FileReadOptions.automaticBudget() }
         x = try NpyFile(path: xPath, role: "X")
         y = try NpyFile(path: yPath, role: "y")
         self.options = options

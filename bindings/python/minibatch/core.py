@@ -57,6 +57,18 @@ def blas_info() -> dict:
     return out
 
 
+def label_values(path: Any, chunk: int = 1 << 20) -> np.ndarray:
+    """The sorted distinct values of a ``.npy`` label file, read ``chunk`` labels at a time
+    through a memory map: bounded memory however long the file (``np.unique`` over the whole
+    file sorts a copy of every label: 30 million labels take hundreds of MiB)."""
+    labels = np.load(path, mmap_mode="r")
+    values = np.empty(0, dtype=labels.dtype)
+    for start in range(0, len(labels), chunk):
+        values = np.union1d(values, np.unique(labels[start:start + chunk]))
+    del labels
+    return values
+
+
 def show_config() -> None:
     """Prints the library's version and path and :func:`blas_info`, as numpy's
     ``show_config`` does for numpy."""

@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from . import _lib
+from .core import label_values
 from ._validation import as_float32_matrix, check_all_finite, is_sparse
 from .errors import DivergenceError, DivergenceWarning
 from .network import Dataset, History, Network, Progress, activation_from, init_from
@@ -651,7 +652,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """A dataset's classes: its y file's labels, which are the class indices 0 .. k-1."""
         if ds.y_type != _lib.Targets.CLASS_INDEX:
             raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets")
-        classes = np.unique(np.load(ds.y_path, mmap_mode="r"))
+        classes = label_values(ds.y_path)
         if not np.array_equal(classes, np.arange(len(classes))):
             raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"
                              f" 0, 1, ..., k-1; found {classes[:10].tolist()}")

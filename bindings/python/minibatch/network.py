@@ -869,7 +869,8 @@ class Dataset(_Handle):
         shuffled, then rows within memory-sized pools (sequential reads, bounded memory).
     block_bytes, memory_budget
         Bytes of contiguous rows read at once (default 1 MiB) and bytes the reader may
-        hold (default 256 MiB); None keeps the library's default.
+        hold (default: a quarter of the memory this process may use, physical or its
+        cgroup's limit, at least 4 MiB and at most 256 MiB); None keeps the library's default.
     page_cache
         What the block shuffle does with the pages it has read: 'keep' leaves them in the
         page cache for the next epoch, 'release' drops them (``posix_fadvise(DONTNEED)``),

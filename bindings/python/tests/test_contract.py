@@ -213,7 +213,7 @@ def test_options_init_null_does_nothing():
     L.mb_dataset_options_init(None)
     o = _lib.mb_dataset_options()
     L.mb_dataset_options_init(ctypes.byref(o))
-    assert (o.shuffle, o.block_bytes, o.memory_budget, o.page_cache) == (0, 1 << 20, 256 << 20, 0)
+    assert (o.shuffle, o.block_bytes, o.memory_budget, o.page_cache) == (0, 1 << 20, 0, 0)
     for free in (L.mb_model_free, L.mb_history_free, L.mb_dataset_free):
         free(None)  # *_free(NULL) does nothing
 
