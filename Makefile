@@ -16,7 +16,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
+.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
 
 all: build
 
@@ -64,7 +64,7 @@ demo-cli: build
 
 ## test: every test: Swift engine tests, the library's ABI checks, the C test programs
 ## under valgrind, the Python tests (memory-limit proof for file datasets).
-test: test-swift test-abi test-c test-python
+test: test-swift test-abi test-c test-fuzz test-python
 	@echo "all test suites passed"
 
 test-swift: deps vendor
@@ -95,6 +95,40 @@ test-python: build python-deps
 bench: build python-deps
 	bash bench/run.sh $(BENCH_ARGS)
 
+## fuzz: libFuzzer on the engine's readers of untrusted bytes (Tests/Fuzz: model files,
+## .npy headers and files), built with -sanitize=fuzzer,address so that coverage of the
+## engine guides the search: FUZZ_SECONDS per target (default 60), starting from the
+## committed seed corpora (Tests/Fuzz/corpus); new inputs are kept in .build-fuzz/corpus,
+## crashes written to .build-fuzz/crashes. FUZZ_RUNS=N stops each after N inputs instead.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
+FUZZ_TARGETS := fuzz-model-file fuzz-npy
+FUZZ_BUILD := -c release --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+	-Xswiftc -enable-testing
+
+fuzz-build: deps vendor
+	@mkdir -p .build-fuzz/x86_64-unknown-linux-gnu/release .build-fuzz/crashes
+	@cp -p $(VENDOR_SO) .build-fuzz/x86_64-unknown-linux-gnu/release/
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "building $$t (-sanitize=fuzzer,address)"; \
+	  $(SWIFT) build $(FUZZ_BUILD) --product $$t > .build-fuzz/build-$$t.log 2>&1 || \
+	    { grep -v 'Cannot export local symbol' .build-fuzz/build-$$t.log | tail -n 30; exit 1; }; \
+	done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  c=$${t#fuzz-}; mkdir -p .build-fuzz/corpus/$$c; \
+	  echo "== $$t: $(FUZZ_SECONDS) s, seeds Tests/Fuzz/corpus/$$c"; \
+	  .build-fuzz/release/$$t .build-fuzz/corpus/$$c Tests/Fuzz/corpus/$$c -max_total_time=$(FUZZ_SECONDS) \
+	    -runs=$(FUZZ_RUNS) -artifact_prefix=.build-fuzz/crashes/$$t- -print_final_stats=1 > .build-fuzz/$$t.log 2>&1; \
+	  status=$$?; grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|==[0-9]+==ERROR)' .build-fuzz/$$t.log; \
+	  if [ $$status -ne 0 ]; then tail -n 40 .build-fuzz/$$t.log; echo "$$t found a crash: .build-fuzz/crashes/"; exit 1; fi; \
+	done
+
+## test-fuzz: each fuzz target for 10 seconds on its corpus (part of `make test`).
+test-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
 ## backends: single-thread GFLOP/s of every matrix backend here at W1's shapes
 ## (bench/backends.c: minibatch's, its OpenBLAS and libxsmm alone, Debian's OpenBLAS, oneDNN
 ## where installed) under the environment's OPENBLAS_CORETYPE and with it unset.
@@ -107,4 +141,4 @@ backends: deps vendor
 	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo; OMP_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/bench/backends; fi
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -48,5 +48,9 @@ let package = Package(
         ),
         .executableTarget(name: "MiniBatchCLI", dependencies: ["MiniBatch"]),
         .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch", "CMatrix"]),
+        // libFuzzer targets over the engine (`make fuzz`: built with -sanitize=fuzzer,address
+        // and -DFUZZING; built plainly they replay the files named on their command line).
+        .executableTarget(name: "fuzz-model-file", dependencies: ["MiniBatch"], path: "Tests/Fuzz/ModelFile"),
+        .executableTarget(name: "fuzz-npy", dependencies: ["MiniBatch"], path: "Tests/Fuzz/Npy"),
     ]
 )

@@ -1,0 +1,53 @@
+// libFuzzer target: any bytes as a model file (`make fuzz`; README "Fuzzing").
+//
+// Built with `-sanitize=fuzzer,address -DFUZZING`, libFuzzer drives it with coverage of the
+// engine; built plainly (as `swift build` does), `main` below replays the files named on
+// the command line, so a crash found by the fuzzer can be rerun under a debugger.
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MiniBatch
+
+/// Every input must end in a network or a `.format` error, never a trap, a hang or an
+/// allocation larger than the input justifies; a network that loads must survive a round
+/// trip through the encoder with the same parameters.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = size > 0 ? Array(UnsafeBufferPointer(start: data!, count: size)) : []
+    do {
+        let network = try ModelFile.decode(bytes, path: "fuzz input")
+        precondition(network.parameterCount * 4 <= bytes.count, "allocated more parameters than the file holds")
+        let again = try ModelFile.decode(ModelFile.encode(network), path: "round trip")
+        precondition(again.parameterArray == network.parameterArray && again.layerSizes == network.layerSizes)
+    } catch {
+        precondition(error.kind == .format, "a model file was refused with \(error.kind), not .format: \(error)")
+    }
+    return 0
+}
+
+/// libFuzzer's driver (LLVM 12 and later), which takes the target as a callback: SwiftPM
+/// links an executable's entry point itself, so the fuzzer's own `main` is not used.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@main
+enum Main {
+    static func main() throws {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzModelFile(data, size) }))
+        #else
+        // Replays the files named on the command line.
+        for path in CommandLine.arguments.dropFirst() {
+            let bytes = try File.read(path, limit: 1 << 30)
+            _ = bytes.withUnsafeBufferPointer { fuzzModelFile($0.baseAddress, $0.count) }
+            print("ok \(path)")
+        }
+        #endif
+    }
+}
