@@ -16,7 +16,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
+.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
 
 all: build
 
@@ -129,6 +129,19 @@ fuzz: fuzz-build
 test-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
+## sanitize: the engine's Swift tests under AddressSanitizer (LeakSanitizer included; the
+## XCTest runner's own never-freed bookkeeping is suppressed, Tests/sanitize/lsan.supp) and
+## under ThreadSanitizer, each in a build folder of its own (.build-address, .build-thread).
+## (The C tests run under valgrind in `make test`.)
+sanitize: deps vendor
+	@for s in address thread; do \
+	  mkdir -p .build-$$s/x86_64-unknown-linux-gnu/debug && \
+	  cp -p $(VENDOR_SO) .build-$$s/x86_64-unknown-linux-gnu/debug/ && \
+	  echo "== swift test --sanitize=$$s" && \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitize/lsan.supp TSAN_OPTIONS=halt_on_error=1 \
+	    $(SWIFT) test --sanitize=$$s --build-path .build-$$s || exit 1; \
+	done
+
 ## backends: single-thread GFLOP/s of every matrix backend here at W1's shapes
 ## (bench/backends.c: minibatch's, its OpenBLAS and libxsmm alone, Debian's OpenBLAS, oneDNN
 ## where installed) under the environment's OPENBLAS_CORETYPE and with it unset.
@@ -141,4 +154,4 @@ backends: deps vendor
 	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo; OMP_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/bench/backends; fi
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz .build-address .build-thread
