@@ -40,6 +40,25 @@
  *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
  *             instead (mb_train_options.threads).
+ * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
+ *             file), never a trap or a wrapped size:
+ *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);
+ *                                                     batch_size also <= m
+ *               n_layers                              2 .. 2^20
+ *               m, epochs                             1 .. INT64_MAX (mb_partition of
+ *                                                     INT64_MAX rows is valid)
+ *               a buffer of n elements of b bytes     n * b <= INT64_MAX (mb_random: count
+ *                                                     <= 2^60 - 1; mb_permutation,
+ *                                                     mb_make_moons: m <= 2^60 - 1)
+ *               m * n_features, m * n_outputs         <= 2^60 (a float buffer's bytes are
+ *                                                     then a number)
+ *               the parameters of a model             <= 2^60 (more cannot be allocated:
+ *                                                     MB_ERR_OUT_OF_MEMORY)
+ *               threads                               0 .. 256
+ *               memory_budget (training, datasets)    0 and >= 2^62 (SIZE_MAX): see each
+ *               block_bytes                           1 .. 2^40
+ *               a model file                          <= 2^40 bytes
+ *               a .npy header                         <= 1 MiB
  * Numbers.    Results are bit-identical for the same inputs, seed, library version and
  *             training thread count (mb_train_options.threads) on the same machine with
  *             the same kernels (mb_get_blas_info; OPENBLAS_CORETYPE can change OpenBLAS's).
