@@ -102,7 +102,7 @@ bench: build python-deps
 ## crashes written to .build-fuzz/crashes. FUZZ_RUNS=N stops each after N inputs instead.
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= -1
-FUZZ_TARGETS := fuzz-model-file fuzz-npy
+FUZZ_TARGETS := fuzz-model-file fuzz-npy fuzz-arguments
 FUZZ_BUILD := -c release --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
 	-Xswiftc -enable-testing
 

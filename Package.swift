@@ -52,5 +52,6 @@ let package = Package(
         // and -DFUZZING; built plainly they replay the files named on their command line).
         .executableTarget(name: "fuzz-model-file", dependencies: ["MiniBatch"], path: "Tests/Fuzz/ModelFile"),
         .executableTarget(name: "fuzz-npy", dependencies: ["MiniBatch"], path: "Tests/Fuzz/Npy"),
+        .executableTarget(name: "fuzz-arguments", dependencies: ["MiniBatchExports", "CMiniBatch"], path: "Tests/Fuzz/Arguments"),
     ]
 )

@@ -1,0 +1,136 @@
+// libFuzzer target: the C ABI's argument space (`make fuzz`; README "Fuzzing").
+//
+// The bytes are read as a small program of C calls with fuzzed arguments: sizes, enum values
+// and whole options structs taken from the input (their pointer fields set to NULL or to
+// valid buffers, since a caller's pointers are the caller's to get right). Every call must
+// return a status, never trap; an MB_OK result must be what was asked for.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMiniBatch
+import MiniBatchExports
+
+/// Reads fuzzed values off the input.
+struct Input {
+    var bytes: UnsafeBufferPointer<UInt8>
+    var at = 0
+    mutating func next<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
+        var value: T = 0
+        for k in 0..<MemoryLayout<T>.size where at < bytes.count {
+            value |= T(truncatingIfNeeded: bytes[at]) << (8 * k)
+            at += 1
+        }
+        return value
+    }
+    /// A size near the interesting edges: small, or around a power of two, or anything.
+    mutating func size() -> Int64 {
+        switch next(UInt8.self) % 4 {
+        case 0: return Int64(next(UInt8.self) % 9)
+        case 1: let shift = Int64(next(UInt8.self) % 64); return (1 << shift) &+ Int64(next(Int8.self))
+        case 2: return Int64(next(UInt16.self))
+        default: return next(Int64.self)
+        }
+    }
+    mutating func raw<T>(_: T.Type) -> T {
+        let value = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+        defer { value.deallocate() }
+        for k in 0..<MemoryLayout<T>.size { value.storeBytes(of: next(UInt8.self), toByteOffset: k, as: UInt8.self) }
+        return value.load(as: T.self)
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size > 0 else { return 0 }
+    var input = Input(bytes: UnsafeBufferPointer(start: data, count: size))
+    // Buffers large enough for every call whose sizes stay small; larger sizes must be refused
+    // before anything is written (or written within the small ones: m <= 64 below).
+    // x: 64 rows of up to 16 features (or 256 moons of 2); y: 64 rows of up to 16 float
+    // targets, or 256 labels.
+    var x = [Float](repeating: 0.5, count: 64 * 16), y = [Int32](repeating: 0, count: 64 * 16)
+    var out64 = [Int64](repeating: 0, count: 64), outU = [UInt64](repeating: 0, count: 64)
+    var starts = [Int64](repeating: 0, count: 64), counts = [Int64](repeating: 0, count: 64), n: Int64 = 0
+    while input.at < input.bytes.count {
+        switch input.next(UInt8.self) % 6 {
+        case 0:
+            let m = input.size(), b = input.size()
+            let last = mb_last_batch(rawValue: input.next(UInt32.self) % 3)
+            let capacity = min(Int64(64), max(0, input.size()))
+            if mb_partition(m, b, last, &starts, &counts, capacity, &n) == MB_OK {
+                precondition(n >= 0 && n <= capacity)
+            }
+            _ = mb_partition(m, b, last, nil, nil, 0, &n)
+        case 1:
+            let count = input.size()
+            _ = mb_random(input.next(), input.next(), &outU, min(count, 64) == count ? count : count | (1 << 62))
+            _ = mb_permutation(min(input.size(), 64) | (input.next(UInt8.self) & 1 == 0 ? 0 : 1 << 61), input.next(), input.next(), &out64)
+        case 2:
+            let m = input.size()
+            let noise = Float(bitPattern: input.next(UInt32.self))
+            _ = mb_make_moons(m <= 256 ? m : m | (1 << 61), noise, input.next(), &x, &y)
+        case 3:
+            var sizes = (0..<8).map { _ in min(input.size(), 16) }
+            var options = input.raw(mb_model_options.self)
+            let activations = UnsafeMutablePointer<mb_activation>.allocate(capacity: 8)
+            defer { activations.deallocate() }
+            for i in 0..<8 { activations[i] = mb_activation(rawValue: input.next(UInt32.self) % 6) }
+            let givesActivations = input.next(UInt8.self) & 1 == 1
+            options.activations = givesActivations ? UnsafePointer(activations) : nil
+            var model: OpaquePointer? = nil
+            let layers = Int64(input.next(UInt8.self) % 9)
+            if mb_model_create(&sizes, layers, &options, &model) == MB_OK {
+                precondition(model != nil)
+                var train = input.raw(mb_train_options.self)
+                train.progress = nil
+                train.user_data = nil
+                train.epochs = min(max(train.epochs, -1), 3)
+                let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
+                _ = mb_train(model, &x, &y, mb_targets(rawValue: input.next(UInt32.self) % 3), rows, sizes[0], &train, nil)
+                var bytes = 0
+                _ = mb_working_memory(model, input.size(), &bytes)
+                var batch: Int64 = 0
+                _ = mb_auto_batch_size(model, input.size(), Int(truncatingIfNeeded: input.next(UInt64.self)), &batch)
+                mb_model_free(model)
+            } else {
+                precondition(model == nil)
+            }
+        case 4:
+            var options = input.raw(mb_dataset_options.self)
+            var dataset: OpaquePointer? = nil
+            _ = mb_dataset_open_npy("/nonexistent-x.npy", "/nonexistent-y.npy", &options, &dataset)
+            precondition(dataset == nil)
+        default:
+            _ = mb_status_name(mb_status(rawValue: input.next(UInt32.self)))
+        }
+    }
+    return 0
+}
+
+/// libFuzzer's driver (LLVM 12 and later): SwiftPM links an executable's entry point itself.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@main
+enum Main {
+    static func main() throws {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzArguments(data, size) }))
+        #else
+        for path in CommandLine.arguments.dropFirst() {
+            guard let file = fopen(path, "rb") else { continue }
+            var bytes: [UInt8] = []
+            var byte = fgetc(file)
+            while byte != EOF { bytes.append(UInt8(byte)); byte = fgetc(file) }
+            fclose(file)
+            _ = bytes.withUnsafeBufferPointer { fuzzArguments($0.baseAddress, $0.count) }
+            print("ok \(path)")
+        }
+        #endif
+    }
+}
