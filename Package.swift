@@ -50,8 +50,11 @@ let package = Package(
         .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch", "CMatrix"]),
         // libFuzzer targets over the engine (`make fuzz`: built with -sanitize=fuzzer,address
         // and -DFUZZING; built plainly they replay the files named on their command line).
-        .executableTarget(name: "fuzz-model-file", dependencies: ["MiniBatch"], path: "Tests/Fuzz/ModelFile"),
-        .executableTarget(name: "fuzz-npy", dependencies: ["MiniBatch"], path: "Tests/Fuzz/Npy"),
-        .executableTarget(name: "fuzz-arguments", dependencies: ["MiniBatchExports", "CMiniBatch"], path: "Tests/Fuzz/Arguments"),
+        .target(name: "FuzzDriver", path: "Tests/Fuzz/Driver"),
+        .executableTarget(name: "fuzz-model-file", dependencies: ["MiniBatch", "FuzzDriver"], path: "Tests/Fuzz/ModelFile"),
+        .executableTarget(name: "fuzz-npy", dependencies: ["MiniBatch", "FuzzDriver"], path: "Tests/Fuzz/Npy"),
+        .executableTarget(
+            name: "fuzz-arguments", dependencies: ["MiniBatchExports", "CMiniBatch", "FuzzDriver"],
+            path: "Tests/Fuzz/Arguments"),
     ]
 )

@@ -9,6 +9,7 @@ import Glibc
 #endif
 import CMiniBatch
 import MiniBatchExports
+import FuzzDriver
 
 /// Reads fuzzed values off the input.
 struct Input {
@@ -106,31 +107,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// libFuzzer's driver (LLVM 12 and later): SwiftPM links an executable's entry point itself.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 @main
 enum Main {
-    static func main() throws {
-        #if FUZZING
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzArguments(data, size) }))
-        #else
-        for path in CommandLine.arguments.dropFirst() {
-            guard let file = fopen(path, "rb") else { continue }
-            var bytes: [UInt8] = []
-            var byte = fgetc(file)
-            while byte != EOF { bytes.append(UInt8(byte)); byte = fgetc(file) }
-            fclose(file)
-            _ = bytes.withUnsafeBufferPointer { fuzzArguments($0.baseAddress, $0.count) }
-            print("ok \(path)")
-        }
-        #endif
-    }
+    static func main() { FuzzDriver.main({ data, size in fuzzArguments(data, size) }) }
 }

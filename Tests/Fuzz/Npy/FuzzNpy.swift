@@ -8,6 +8,7 @@
 import Glibc
 #endif
 @testable import MiniBatch
+import FuzzDriver
 
 private let scratch: String = {
     var template = Array("/tmp/minibatch-fuzz-npy-XXXXXX".utf8CString)
@@ -46,29 +47,7 @@ public func fuzzNpy(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// libFuzzer's driver (LLVM 12 and later), which takes the target as a callback: SwiftPM
-/// links an executable's entry point itself, so the fuzzer's own `main` is not used.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 @main
 enum Main {
-    static func main() throws {
-        #if FUZZING
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzNpy(data, size) }))
-        #else
-        // Replays the files named on the command line.
-        for path in CommandLine.arguments.dropFirst() {
-            let bytes = try File.read(path, limit: 1 << 30)
-            _ = bytes.withUnsafeBufferPointer { fuzzNpy($0.baseAddress, $0.count) }
-            print("ok \(path)")
-        }
-        #endif
-    }
+    static func main() { FuzzDriver.main({ data, size in fuzzNpy(data, size) }) }
 }
