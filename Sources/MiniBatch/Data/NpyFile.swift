@@ -150,8 +150,9 @@ public final class NpyFile: @unchecked Sendable {
     /// Checks that the file has the size it had when it was opened (it may be changed under
     /// a reader: truncated, or written to while it trains).
     func checkSize() throws(MiniBatchError) {
-        guard let size = NpyFile.size(descriptor), size == openedSize else {
-            let now = NpyFile.size(descriptor).map { "\($0) bytes" } ?? "a size that cannot be read"
+        let size = NpyFile.size(descriptor)
+        guard size == openedSize else {
+            let now = size.map { "\($0) bytes" } ?? "a size that cannot be read"
             throw MiniBatchError(.io, "'\(path)' changed size during training: \(openedSize) bytes when opened, \(now) now")
         }
     }

@@ -7,7 +7,7 @@
 /// whitespace (the padding) is an error, as are keys missing or extra.
 enum NpyHeader {
     /// A Python literal value.
-    indirect enum Value: Equatable {
+    indirect enum Value {
         case string(String)
         case bytes
         case integer(Int)
@@ -20,17 +20,6 @@ enum NpyHeader {
         case list([Value])
         case set
         case dict([(Value, Value)])
-
-        static func == (a: Value, b: Value) -> Bool {
-            switch (a, b) {
-            case (.string(let x), .string(let y)): return x == y
-            case (.integer(let x), .integer(let y)): return x == y
-            case (.bool(let x), .bool(let y)): return x == y
-            case (.bytes, .bytes), (.hugeInteger, .hugeInteger), (.none, .none), (.float, .float), (.set, .set): return true
-            case (.tuple(let x), .tuple(let y)), (.list(let x), .list(let y)): return x == y
-            default: return false
-            }
-        }
 
         /// The value as Python's `isinstance(value, int)` sees it (bools are ints).
         var asInteger: Int? {
@@ -97,7 +86,8 @@ enum NpyHeader {
         var shape: [Int] = []
         for dim in dims {
             guard let n = dim.asInteger else {
-                throw bad(dim == .hugeInteger ? "'shape' has a dimension too large to address" : "'shape' has an element that is not an integer")
+                if case .hugeInteger = dim { throw bad("'shape' has a dimension too large to address") }
+                throw bad("'shape' has an element that is not an integer")
             }
             shape.append(n)
         }
@@ -280,10 +270,10 @@ enum NpyHeader {
                         let digits = e == "x" ? 2 : e == "u" ? 4 : 8
                         var v: UInt32 = 0
                         for _ in 0..<digits {
-                            guard let h = peek(), let d = h.properties.numericType != nil ? UInt32(String(h)) : hexLetter(h) else {
+                            guard let h = peek(), h.isASCII, let d = Character(h).hexDigitValue else {
                                 throw Failure(message: "a bad \\\(e) escape")
                             }
-                            v = v * 16 + d
+                            v = v * 16 + UInt32(d)
                             at += 1
                         }
                         guard let s = Unicode.Scalar(v) else { throw Failure(message: "a bad \\\(e) escape") }
@@ -296,18 +286,6 @@ enum NpyHeader {
                 }
                 out.append(c)
                 at += 1
-            }
-        }
-
-        func hexLetter(_ c: Unicode.Scalar) -> UInt32? {
-            switch c {
-            case "a", "A": return 10
-            case "b", "B": return 11
-            case "c", "C": return 12
-            case "d", "D": return 13
-            case "e", "E": return 14
-            case "f", "F": return 15
-            default: return nil
             }
         }
 

@@ -74,12 +74,8 @@ enum ModelFile {
         guard parameterCount == UInt64(body - reader.offset) / 4, (body - reader.offset) % 4 == 0 else {
             throw corrupt("the parameter count (\(parameterCount)) does not match the file size (\(body - reader.offset) bytes of parameters)")
         }
-        var needed = 0
-        for i in 1..<sizes.count {
-            let (w, wOverflow) = sizes[i].multipliedReportingOverflow(by: sizes[i - 1] + 1)
-            let (sum, overflow) = needed.addingReportingOverflow(w)
-            guard !wOverflow, !overflow else { throw corrupt("the layer sizes need more parameters than can be addressed") }
-            needed = sum
+        guard let needed = Validate.parameterCount(sizes) else {
+            throw corrupt("the layer sizes need more parameters than can be addressed")
         }
         guard needed == Int(parameterCount) else {
             throw corrupt("the parameter count (\(parameterCount)) does not match the layer sizes (\(needed))")

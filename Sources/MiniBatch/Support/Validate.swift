@@ -52,15 +52,23 @@ public enum Validate {
         }
         // Sizes in range whose parameters cannot be addressed are an allocation that cannot
         // succeed, not a bad argument.
+        guard parameterCount(layerSizes) != nil else {
+            throw MiniBatchError(.outOfMemory, "out of memory: layer sizes \(layerSizes) make the network too large to allocate")
+        }
+    }
+
+    /// The parameters of a network of `layerSizes` (each layer's weights and biases), or nil
+    /// when they number more than a float buffer can address (Int.max / 8), counted without
+    /// overflow.
+    static func parameterCount(_ layerSizes: [Int]) -> Int? {
         var total = 0
         for i in 1..<layerSizes.count {
             let (w, wOverflow) = layerSizes[i].multipliedReportingOverflow(by: layerSizes[i - 1] + 1)
             let (sum, overflow) = total.addingReportingOverflow(w)
-            guard !wOverflow, !overflow, sum <= Int.max / 8 else {
-                throw MiniBatchError(.outOfMemory, "out of memory: layer \(i - 1) (\(layerSizes[i - 1]) x \(layerSizes[i])) makes the network too large to allocate")
-            }
+            guard !wOverflow, !overflow, sum <= Int.max / 8 else { return nil }
             total = sum
         }
+        return total
     }
 
     /// X (m, nFeatures) and its targets for `network`: shapes, finiteness, class ranges.
