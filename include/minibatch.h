@@ -336,6 +336,12 @@ mb_status mb_model_get_parameters(const mb_model *model, float *out, int64_t cou
  * value must be finite. */
 mb_status mb_model_set_parameters(mb_model *model, const float *params, int64_t count);
 
+/* Forgets the training state: the update rule's state and step count, the schedule's
+ * (examples seen, the adaptive rate) and early stopping's (best cost, count, best weights),
+ * so that the next training call starts as on a new model. The weights and epochs_trained
+ * stay. MB_ERR_BUSY while a training call uses the model. */
+mb_status mb_model_reset_training_state(mb_model *model);
+
 /* ---------------------------------------------------------------------------------------
  * Forward only: predict, evaluate; and one gradient
  * ------------------------------------------------------------------------------------- */
@@ -388,20 +394,69 @@ typedef struct mb_progress {
     int64_t batches;          /* mini-batches in this epoch */
     double epoch_cost;        /* mean cost of this epoch's batches, weighted by size */
     double last_batch_cost;   /* cost of its last batch */
+    double learning_rate;     /* the rate this epoch trained with (after the schedule) */
+    double validation_cost;   /* after this epoch; NaN without a validation set */
+    double validation_score;  /* accuracy, or R^2 for MB_LOSS_MSE; NaN without one */
 } mb_progress;
 
 /* Return 0 to go on, anything else to stop: mb_train then returns MB_ERR_CANCELLED and the
  * model keeps the weights of the epoch just finished. Called on the training thread. It may
  * read the model (predict, evaluate, get parameters, save: e.g. a checkpoint every epoch)
- * but must not free, train or change the model, the history or the dataset in use. */
+ * but must not free, train or change the model, the history or the dataset in use
+ * (MB_ERR_BUSY). */
 typedef int (*mb_progress_fn)(const mb_progress *progress, void *user_data);
 
+/* The update rule. g is the gradient of the batch's mean cost (with the l2 term, then
+ * clipped), rate the epoch's learning rate, t the updates this rule has applied to the
+ * model, this one included (from 1); element by element, as PyTorch's torch.optim:
+ *   MB_OPTIMIZER_SGD, momentum 0: w -= rate * g                (plain gradient descent)
+ *   MB_OPTIMIZER_SGD, momentum mu: b = mu * b + g (b starts at 0);
+ *                    w -= rate * b, or with nesterov: w -= rate * (g + mu * b)
+ *                    (the rate stays outside b, so a schedule does not rescale it)
+ *   MB_OPTIMIZER_RMSPROP: v = rho * v + (1 - rho) * g^2; w -= rate * g / (sqrt(v) + epsilon)
+ *   MB_OPTIMIZER_ADAM: m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2;
+ *                    w -= (rate / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
+ *                    (epsilon added to the bias-corrected root, as the paper's Algorithm 1;
+ *                    bias corrections computed in double)
+ *   MB_OPTIMIZER_ADAMW: w -= rate * weight_decay * w (decoupled, every parameter), then Adam.
+ * The state (b, v or m and v, and t) stays with the model between training calls and is
+ * saved in its model file; a call with another rule starts from fresh state
+ * (mb_model_reset_training_state starts afresh on purpose). */
+typedef enum mb_optimizer {
+    MB_OPTIMIZER_SGD = 0,
+    MB_OPTIMIZER_RMSPROP = 1,
+    MB_OPTIMIZER_ADAM = 2,
+    MB_OPTIMIZER_ADAMW = 3,
+} mb_optimizer;
+
+/* The learning rate of each epoch from learning_rate, e the epoch counted over the model's
+ * life from 0 (its epochs_trained when the epoch starts: a second call, or a resumed
+ * file, continues the schedule). Computed in double, rounded to float once. */
+typedef enum mb_schedule {
+    MB_SCHEDULE_CONSTANT = 0,     /* learning_rate */
+    MB_SCHEDULE_STEP = 1,         /* learning_rate * gamma^floor(e / step_epochs) (StepLR) */
+    MB_SCHEDULE_EXPONENTIAL = 2,  /* learning_rate * gamma^e (ExponentialLR) */
+    MB_SCHEDULE_INVERSE_TIME = 3, /* learning_rate / (t + 1)^power_t, t the examples trained
+                                     on before the epoch (scikit-learn's invscaling) */
+    MB_SCHEDULE_COSINE = 4,       /* min + (learning_rate - min) * (1 + cos(pi e / T)) / 2 for
+                                     e < T, then min; T = cosine_epochs, min =
+                                     min_learning_rate (CosineAnnealingLR, no restarts) */
+    MB_SCHEDULE_ADAPTIVE = 5,     /* scikit-learn's adaptive: when the monitored cost has not
+                                     improved by min_delta for `patience` epochs, the rate is
+                                     divided by 5; training stops when that would happen at
+                                     a rate of 1e-6 or less. Needs patience >= 1 */
+} mb_schedule;
+
 typedef struct mb_train_options {
+    size_t struct_size;        /* sizeof(mb_train_options), set by mb_train_options_init.
+                                  Fields past struct_size take their defaults, so a caller
+                                  built against an older header keeps working; smaller
+                                  than the fields up to `threads`: MB_ERR_INVALID_ARGUMENT */
     int64_t epochs;            /* passes over the data; >= 1; default 10 */
     int64_t batch_size;        /* 1 .. m, or MB_BATCH_AUTO (default). 1 is stochastic,
                                   m is batch gradient descent */
-    float learning_rate;       /* plain gradient descent step: W -= learning_rate * dW;
-                                  finite and > 0; default 0.01 */
+    float learning_rate;       /* the base rate of the update rule (see mb_optimizer and
+                                  mb_schedule); finite and > 0; default 0.01 */
     uint64_t seed;             /* shuffle order: epoch e visits rows in
                                   mb_permutation(m, seed, e); default 0 */
     int shuffle;               /* nonzero (default): shuffle every epoch; 0: keep row order */
@@ -417,11 +472,60 @@ typedef struct mb_train_options {
                                   computed on its own thread and the gradients are summed in
                                   shard order. 0 (default): as many as the library's OpenBLAS
                                   uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
-                                  runs, the library's OpenBLAS runs single-threaded. The same seed gives bit-identical weights for the
-                                  same thread count; other counts differ by rounding */
+                                  runs, the library's OpenBLAS runs single-threaded. The same
+                                  seed gives bit-identical weights for the same thread count;
+                                  other counts differ by rounding */
+    /* The update rule (see mb_optimizer). */
+    mb_optimizer optimizer;    /* default MB_OPTIMIZER_SGD */
+    float momentum;            /* SGD: [0, 1); default 0 (plain gradient descent) */
+    int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
+                                  default 0 */
+    float rho;                 /* RMSprop: [0, 1); default 0.99 */
+    float beta1;               /* Adam, AdamW: [0, 1); default 0.9 */
+    float beta2;               /* Adam, AdamW: [0, 1); default 0.999 */
+    float epsilon;             /* RMSprop, Adam, AdamW: finite, > 0; default 1e-8 */
+    float weight_decay;        /* AdamW only (the others ignore it): >= 0; default 0.01 */
+    float l2;                  /* scikit-learn's alpha, >= 0: a batch of n rows adds
+                                  0.5 * l2 * sum(W^2) / n to its cost (the history's costs
+                                  include it) and l2 * W / n to the weights' gradient;
+                                  biases are not penalised. Default 0 */
+    float clip_norm;           /* >= 0: when the norm of the whole gradient (l2 term
+                                  included) exceeds it, the gradient is scaled by
+                                  clip_norm / (norm + 1e-6) (clip_grad_norm_). 0 (default):
+                                  no clipping */
+    /* The learning-rate schedule (see mb_schedule). */
+    mb_schedule schedule;      /* default MB_SCHEDULE_CONSTANT */
+    double gamma;              /* step and exponential: > 0; 0 (default) for 0.1 (step) or
+                                  0.9 (exponential) */
+    int64_t step_epochs;       /* step: >= 1; default 10 */
+    double power_t;            /* inverse time: >= 0; default 0.5 */
+    int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
+                                  the start of the call plus `epochs` (give the total to
+                                  resume a run: a resumed call's default T differs) */
+    double min_learning_rate;  /* cosine: the floor, >= 0; default 0 */
+    /* Validation and early stopping. The monitored cost is the validation cost when a
+     * validation set is given, else the epoch cost. An epoch improves when its cost is below
+     * the best so far minus min_delta; after `patience` epochs in a row that do not,
+     * training stops (MB_OK: the model's epochs_trained and the history say where) or, with
+     * MB_SCHEDULE_ADAPTIVE, the rate is divided. The counts and the best cost stay with the
+     * model (saved in its file), so a later call or a resumed file goes on counting. */
+    int64_t patience;          /* >= 0; 0 (default): no early stopping. scikit-learn's
+                                  n_iter_no_change N is patience N + 1 */
+    double min_delta;          /* scikit-learn's tol: >= 0; default 0 */
+    int restore_best;          /* nonzero (default): with a validation set, a call that stops
+                                  early leaves the weights of the epoch with the lowest
+                                  validation cost (a call that runs all its epochs keeps the
+                                  last ones, so that a next call continues the run) */
+    const float *validation_x; /* (validation_m, n_features); NULL (default): none. Checked
+                                  like x (MB_ERR_INVALID_ARGUMENT naming the validation set).
+                                  Evaluated after every epoch into the history (cost without
+                                  the l2 term, and score) */
+    const void *validation_y;  /* as y, of validation_y_type */
+    mb_targets validation_y_type;
+    int64_t validation_m;      /* rows of the validation set, >= 1 when validation_x is set */
 } mb_train_options;
 
-/* Fills *options with the defaults above. NULL does nothing. */
+/* Fills *options with the defaults above, struct_size included. NULL does nothing. */
 void mb_train_options_init(mb_train_options *options);
 
 /* The automatic batch size for training `model` on m examples (the rule of MB_BATCH_AUTO):
@@ -462,6 +566,18 @@ mb_status mb_history_batch_costs(const mb_history *history, double *out, int64_t
                                  int64_t *count);
 mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t capacity,
                                  int64_t *count);
+
+/* Per epoch, aligned with the epoch costs (same count, same capacity rules): the validation
+ * cost after the epoch (NaN for an epoch trained without a validation set), the validation
+ * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE: 1 - residual sum of
+ * squares / total sum of squares about each output's mean, the outputs pooled; NaN without
+ * a validation set), and the learning rate the epoch trained with. */
+mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,
+                                      int64_t *count);
+mb_status mb_history_validation_scores(const mb_history *history, double *out,
+                                       int64_t capacity, int64_t *count);
+mb_status mb_history_learning_rates(const mb_history *history, double *out, int64_t capacity,
+                                    int64_t *count);
 
 /* Trains `model` on X (m, n_features) and y (see mb_targets) for options->epochs epochs.
  * Each epoch: draw the epoch's permutation (or keep the order if shuffle is 0), partition

@@ -69,8 +69,8 @@ public func mb_train_dataset(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataset(pointer)
-        let (trainingOptions, recorder, callback) = try trainingArguments(options, history)
-        try network.train(data, options: trainingOptions, history: recorder, progress: callback)
+        let (trainingOptions, validation, recorder, callback) = try trainingArguments(options, history, features: data.features)
+        try network.train(data, validation: validation, options: trainingOptions, history: recorder, progress: callback)
     }
 }
 

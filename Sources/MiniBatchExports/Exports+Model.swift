@@ -168,3 +168,8 @@ public func mb_model_load(_ path: UnsafePointer<CChar>?, _ model: UnsafeMutableP
         out.pointee = handle(try Network.load(from: try string(path, "path")))
     }
 }
+
+@c @implementation
+public func mb_model_reset_training_state(_ model: OpaquePointer?) -> mb_status {
+    run { () throws(MiniBatchError) in try network(model).resetTrainingState() }
+}

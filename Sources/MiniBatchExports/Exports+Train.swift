@@ -7,8 +7,32 @@ import MiniBatch
 public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_options>?) {
     guard let options else { return }
     options.pointee = mb_train_options(
+        struct_size: MemoryLayout<mb_train_options>.size,
         epochs: 10, batch_size: Int64(MB_BATCH_AUTO), learning_rate: 0.01, seed: 0, shuffle: 1,
-        last_batch: MB_LAST_BATCH_KEEP, memory_budget: 0, progress: nil, user_data: nil, threads: 0)
+        last_batch: MB_LAST_BATCH_KEEP, memory_budget: 0, progress: nil, user_data: nil, threads: 0,
+        optimizer: MB_OPTIMIZER_SGD, momentum: 0, nesterov: 0, rho: 0.99, beta1: 0.9, beta2: 0.999,
+        epsilon: 1e-8, weight_decay: 0.01, l2: 0, clip_norm: 0,
+        schedule: MB_SCHEDULE_CONSTANT, gamma: 0, step_epochs: 10, power_t: 0.5, cosine_epochs: 0,
+        min_learning_rate: 0, patience: 0, min_delta: 0, restore_best: 1,
+        validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0)
+}
+
+/// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
+/// the rest (fields added after the caller was built) keep their defaults.
+private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(MiniBatchError) -> mb_train_options {
+    var o = mb_train_options()
+    mb_train_options_init(&o)
+    guard let options else { return o }
+    let size = options.pointee.struct_size
+    let firstVersion = MemoryLayout<mb_train_options>.offset(of: \.threads)! + MemoryLayout<Int32>.size
+    guard size >= firstVersion else {
+        throw .init(.invalidArgument, "options->struct_size is \(size): set it to sizeof(mb_train_options) (mb_train_options_init does)")
+    }
+    withUnsafeMutableBytes(of: &o) { out in
+        out.copyMemory(from: UnsafeRawBufferPointer(start: options, count: min(size, out.count)))
+    }
+    o.struct_size = MemoryLayout<mb_train_options>.size
+    return o
 }
 
 /// A training memory budget (size_t, seen as Int): 0 and anything from 2^62 up
@@ -83,22 +107,60 @@ public func mb_history_epoch_costs(
     run { () throws(MiniBatchError) in try copyCosts(try history(pointer).costs().epochs, out, capacity, count) }
 }
 
-/// The options, history and progress callback of a training call, converted and checked.
+@c @implementation
+public func mb_history_validation_costs(
+    _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochRecords().validationCosts, out, capacity, count) }
+}
+
+@c @implementation
+public func mb_history_validation_scores(
+    _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochRecords().validationScores, out, capacity, count) }
+}
+
+@c @implementation
+public func mb_history_learning_rates(
+    _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochRecords().learningRates, out, capacity, count) }
+}
+
+/// The options, validation set, history and progress callback of a training call,
+/// converted. The engine checks the values (`Validate.training`); this checks what only
+/// the C form can get wrong: struct_size, enums, flags, the validation set's pointers.
 func trainingArguments(
-    _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?
-) throws(MiniBatchError) -> (TrainingOptions, History?, ((Progress) -> ProgressAction)?) {
-    var defaults = mb_train_options()
-    mb_train_options_init(&defaults)
-    let o = options?.pointee ?? defaults
+    _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?, features: Int
+) throws(MiniBatchError) -> (TrainingOptions, DataView?, History?, ((Progress) -> ProgressAction)?) {
+    let o = try readOptions(options)
     guard o.batch_size == Int64(MB_BATCH_AUTO) || o.batch_size >= 1 else {
         throw .init(.invalidArgument, "batch_size must be at least 1 or MB_BATCH_AUTO (-1), got \(o.batch_size)")
     }
-    let trainingOptions = TrainingOptions(
+    var trainingOptions = TrainingOptions(
         epochs: Int(o.epochs),
         batchSize: o.batch_size == Int64(MB_BATCH_AUTO) ? .automatic : .fixed(Int(o.batch_size)),
         learningRate: o.learning_rate, seed: o.seed, shuffle: o.shuffle != 0,
         lastBatch: try convert(o.last_batch), memoryBudget: try budget(o.memory_budget),
         threads: Int(o.threads))
+    trainingOptions.optimizer = try optimizer(o)
+    trainingOptions.schedule = try schedule(o)
+    trainingOptions.l2 = o.l2
+    trainingOptions.clipNorm = o.clip_norm
+    trainingOptions.earlyStopping = EarlyStopping(
+        patience: Int(o.patience), minDelta: o.min_delta, restoreBest: o.restore_best != 0)
+    var validation: DataView? = nil
+    if o.validation_x != nil || o.validation_y != nil || o.validation_m != 0 {
+        guard o.validation_x != nil, o.validation_y != nil else {
+            throw .init(.invalidArgument, "validation_x and validation_y must both be set (or both NULL with validation_m 0)")
+        }
+        do {
+            validation = try dataView(o.validation_x, o.validation_y, o.validation_y_type, o.validation_m, Int64(features))
+        } catch {
+            throw .init(error.kind, "validation set: \(error.message)")
+        }
+    }
     let recorder = history == nil ? nil : try MiniBatchExports.history(history)
     var callback: ((Progress) -> ProgressAction)? = nil
     if let progress = o.progress {
@@ -108,11 +170,43 @@ func trainingArguments(
                 epoch: Int64(report.epoch), epochs: Int64(report.epochs),
                 epochs_trained: Int64(report.epochsTrained), batch_size: Int64(report.batchSize),
                 batches: Int64(report.batches), epoch_cost: report.epochCost,
-                last_batch_cost: report.lastBatchCost)
+                last_batch_cost: report.lastBatchCost, learning_rate: report.learningRate,
+                validation_cost: report.validationCost, validation_score: report.validationScore)
             return progress(&info, userData) == 0 ? .proceed : .stop
         }
     }
-    return (trainingOptions, recorder, callback)
+    return (trainingOptions, validation, recorder, callback)
+}
+
+/// The update rule the options name.
+private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimizer {
+    switch o.optimizer {
+    case MB_OPTIMIZER_SGD:
+        guard o.nesterov == 0 || o.nesterov == 1 else {
+            throw .init(.invalidArgument, "nesterov must be 0 or 1, got \(o.nesterov)")
+        }
+        return .sgd(momentum: o.momentum, nesterov: o.nesterov != 0)
+    case MB_OPTIMIZER_RMSPROP: return .rmsprop(rho: o.rho, epsilon: o.epsilon)
+    case MB_OPTIMIZER_ADAM: return .adam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
+    case MB_OPTIMIZER_ADAMW:
+        return .adamW(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weight_decay)
+    default:
+        throw .init(.invalidArgument, "optimizer has no such value: \(Int32(bitPattern: o.optimizer.rawValue))")
+    }
+}
+
+/// The schedule the options name.
+private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule {
+    switch o.schedule {
+    case MB_SCHEDULE_CONSTANT: return .constant
+    case MB_SCHEDULE_STEP: return .step(every: Int(o.step_epochs), gamma: o.gamma == 0 ? 0.1 : o.gamma)
+    case MB_SCHEDULE_EXPONENTIAL: return .exponential(gamma: o.gamma == 0 ? 0.9 : o.gamma)
+    case MB_SCHEDULE_INVERSE_TIME: return .inverseTime(power: o.power_t)
+    case MB_SCHEDULE_COSINE: return .cosine(period: Int(o.cosine_epochs), minimum: o.min_learning_rate)
+    case MB_SCHEDULE_ADAPTIVE: return .adaptive
+    default:
+        throw .init(.invalidArgument, "schedule has no such value: \(Int32(bitPattern: o.schedule.rawValue))")
+    }
 }
 
 @c @implementation
@@ -123,7 +217,7 @@ public func mb_train(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataView(x, y, y_type, m, n_features)
-        let (trainingOptions, recorder, callback) = try trainingArguments(options, history)
-        try network.train(data, options: trainingOptions, history: recorder, progress: callback)
+        let (trainingOptions, validation, recorder, callback) = try trainingArguments(options, history, features: data.features)
+        try network.train(data, validation: validation, options: trainingOptions, history: recorder, progress: callback)
     }
 }

@@ -158,21 +158,23 @@ extension Network {
     /// training with `.invalidArgument` before that batch is used; a read error or a file
     /// that changed size stops it with `.io`. Either way the model keeps the weights of the
     /// last batch trained.
+    /// `validation`, in memory, is evaluated after every epoch as in `train(_:validation:...)`.
     public func train(
-        _ dataset: FileDataset, options: TrainingOptions, history: History? = nil,
+        _ dataset: FileDataset, validation: DataView? = nil, options: TrainingOptions, history: History? = nil,
         progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
         try training(history) { () throws(MiniBatchError) in
-            try trainUnguarded(dataset, options: options, history: history, progress: progress)
+            try trainUnguarded(dataset, validation: validation, options: options, history: history, progress: progress)
         }
     }
 
     private func trainUnguarded(
-        _ dataset: FileDataset, options: TrainingOptions, history: History?,
+        _ dataset: FileDataset, validation: DataView?, options: TrainingOptions, history: History?,
         progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
         try Validate.training(options, count: dataset.count)
         try dataset.check(for: self)
+        let validation = try validation.map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
         let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
         let step = try TrainingStep(for: self, partition: partition, options: options)
@@ -180,7 +182,8 @@ extension Network {
         let source = try FileBatches(
             dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle,
             readers: step.team.size)
-        try train(source, partition: partition, step: step, options: options, history: history, progress: progress)
+        try train(source, partition: partition, step: step, options: options, history: history, progress: progress,
+                  validation: validation)
     }
 
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in

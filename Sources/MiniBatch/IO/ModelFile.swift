@@ -1,23 +1,38 @@
-/// The model file format, version 1 (all little-endian):
+/// The model file format (all little-endian):
 ///
 ///     "MBMODEL\0"                 8 bytes
-///     u32 format version (1)
+///     u32 format version (1 or 2)
 ///     u32 loss (Loss.rawValue)
 ///     u64 epochs trained
 ///     u64 n_layers, then n_layers u64 layer sizes
 ///     n_layers - 2 u32 hidden activations (Activation.rawValue)
 ///     u64 n_parameters, then n_parameters float32 (the flat parameters)
+///     version 2 only: tagged sections, each a 4-byte tag, a u64 length and that many bytes
 ///     u32 CRC-32 of every byte before it
+///
+/// Version 2 carries the training state (`TrainingState`), so that training resumes
+/// exactly; a model without training state is written as version 1. Sections:
+///
+///     "OPTM"  u32 rule kind (Optimizer.Kind), u64 step, u32 slots, slots * n_parameters float32
+///     "SCHD"  u64 examples seen, u32 has adaptive rate, float32 adaptive rate
+///     "STOP"  float64 best cost, u64 epochs without improvement, u64 best epoch,
+///             u32 has best weights, then n_parameters float32 if it has
+///
+/// A reader skips sections whose tag it does not know, so later versions can add some.
 enum ModelFile {
     static let magic: [UInt8] = Array("MBMODEL".utf8) + [0]
-    static let version: UInt32 = 1
+    /// The newest version this library reads and writes.
+    static let version: UInt32 = 2
     /// Refuse to read anything larger: a model this size does not fit a float32 index.
     static let maxBytes = 1 << 40
 
     static func encode(_ network: Network) -> [UInt8] {
         var out = magic
-        out.reserveCapacity(64 + 12 * network.layers.count + 4 * network.parameterCount)
-        append(&out, version)
+        let state = network.trainingState
+        let hasState = !state.slots.isEmpty || state.step > 0 || state.examplesSeen > 0 || state.adaptiveRate != nil
+            || state.best != .infinity || state.badEpochs > 0 || state.bestParameters != nil
+        out.reserveCapacity(128 + 12 * network.layers.count + 4 * network.parameterCount * (1 + state.slots.count + 1))
+        append(&out, hasState ? version : 1)
         append(&out, UInt32(network.loss.rawValue))
         append(&out, UInt64(network.epochsTrained))
         let sizes = network.layerSizes
@@ -25,9 +40,44 @@ enum ModelFile {
         for size in sizes { append(&out, UInt64(size)) }
         for activation in network.hiddenActivations { append(&out, UInt32(activation.rawValue)) }
         append(&out, UInt64(network.parameterCount))
-        for i in 0..<network.parameterCount { append(&out, network.parameters[i].bitPattern) }
+        appendFloats(&out, network.parameters, network.parameterCount)
+        if hasState { appendSections(&out, state) }
         append(&out, out.withUnsafeBytes { CRC32.checksum($0) })
         return out
+    }
+
+    private static func appendSections(_ out: inout [UInt8], _ state: TrainingState) {
+        let n = state.parameterCount
+        section(&out, "OPTM") { body in
+            append(&body, UInt32(state.kind.rawValue))
+            append(&body, UInt64(state.step))
+            append(&body, UInt32(state.slots.count))
+            for slot in state.slots { appendFloats(&body, slot, n) }
+        }
+        section(&out, "SCHD") { body in
+            append(&body, UInt64(state.examplesSeen))
+            append(&body, UInt32(state.adaptiveRate == nil ? 0 : 1))
+            append(&body, (state.adaptiveRate ?? 0).bitPattern)
+        }
+        section(&out, "STOP") { body in
+            append(&body, state.best.bitPattern)
+            append(&body, UInt64(state.badEpochs))
+            append(&body, UInt64(state.bestEpoch))
+            append(&body, UInt32(state.bestParameters == nil ? 0 : 1))
+            if let best = state.bestParameters { appendFloats(&body, best, n) }
+        }
+    }
+
+    private static func section(_ out: inout [UInt8], _ tag: String, _ fill: (inout [UInt8]) -> Void) {
+        var body: [UInt8] = []
+        fill(&body)
+        out.append(contentsOf: Array(tag.utf8))
+        append(&out, UInt64(body.count))
+        out.append(contentsOf: body)
+    }
+
+    private static func appendFloats(_ out: inout [UInt8], _ values: UnsafePointer<Float>, _ count: Int) {
+        for i in 0..<count { append(&out, values[i].bitPattern) }
     }
 
     static func decode(_ bytes: [UInt8], path: String) throws(MiniBatchError) -> Network {
@@ -44,8 +94,8 @@ enum ModelFile {
         var reader = Reader(bytes: bytes, end: body)
         reader.offset = magic.count
         guard let version: UInt32 = reader.next() else { throw corrupt("truncated header") }
-        guard version == ModelFile.version else {
-            throw corrupt("format version \(version) (this library reads version \(ModelFile.version))")
+        guard version == 1 || version == 2 else {
+            throw corrupt("format version \(version) (this library reads versions 1 and 2)")
         }
         let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
         let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
@@ -71,8 +121,9 @@ enum ModelFile {
         // layers need, counted without overflow, must be the count stored, and the count
         // must fill the rest of the file exactly, so what is allocated is bounded by the
         // file's length.
-        guard parameterCount == UInt64(body - reader.offset) / 4, (body - reader.offset) % 4 == 0 else {
-            throw corrupt("the parameter count (\(parameterCount)) does not match the file size (\(body - reader.offset) bytes of parameters)")
+        let rest = UInt64(body - reader.offset)
+        guard version == 1 ? parameterCount == rest / 4 && rest % 4 == 0 : parameterCount <= rest / 4 else {
+            throw corrupt("the parameter count (\(parameterCount)) does not match the file size (\(rest) bytes of parameters)")
         }
         guard let needed = Validate.parameterCount(sizes) else {
             throw corrupt("the layer sizes need more parameters than can be addressed")
@@ -93,7 +144,67 @@ enum ModelFile {
             network.parameters[i] = value
         }
         network.epochsTrained = Int(epochs)
+        if version == 2 { try readSections(&reader, into: network.trainingState, corrupt) }
         return network
+    }
+
+    /// Reads version 2's sections into `state`, each checked whole before it is used.
+    private static func readSections(
+        _ reader: inout Reader, into state: TrainingState, _ corrupt: (String) -> MiniBatchError
+    ) throws(MiniBatchError) {
+        let n = state.parameterCount
+        func floats(_ r: inout Reader, _ out: UnsafeMutablePointer<Float>, _ what: String) throws(MiniBatchError) {
+            for i in 0..<n {
+                guard let bits: UInt32 = r.next() else { throw corrupt("truncated \(what)") }
+                let value = Float(bitPattern: bits)
+                guard value.isFinite else { throw corrupt("\(what) value \(i) is not finite") }
+                out[i] = value
+            }
+        }
+        while reader.offset < reader.end {
+            guard let tagBits: UInt32 = reader.next(), let length: UInt64 = reader.next(),
+                  length <= UInt64(reader.end - reader.offset) else { throw corrupt("truncated section") }
+            let end = reader.offset + Int(length)
+            var r = Reader(bytes: reader.bytes, end: end)
+            r.offset = reader.offset
+            let tag = String(decoding: withUnsafeBytes(of: tagBits.littleEndian) { Array($0) }, as: UTF8.self)
+            switch tag {
+            case "OPTM":
+                guard let kindRaw: UInt32 = r.next(), let kind = Optimizer.Kind(rawValue: Int(kindRaw)) else {
+                    throw corrupt("unknown update rule")
+                }
+                guard let step: UInt64 = r.next(), step <= UInt64(Int.max), let slots: UInt32 = r.next(),
+                      Int(slots) == Optimizer.slots(kind), UInt64(slots) * UInt64(n) * 4 == UInt64(end - r.offset) else {
+                    throw corrupt("bad update rule state")
+                }
+                try state.prepare(kind)
+                for slot in state.slots { try floats(&r, slot, "update rule state") }
+                state.step = Int(step)
+            case "SCHD":
+                guard let seen: UInt64 = r.next(), seen <= UInt64(Int.max), let has: UInt32 = r.next(), has <= 1,
+                      let rateBits: UInt32 = r.next(), r.offset == end else { throw corrupt("bad schedule state") }
+                let rate = Float(bitPattern: rateBits)
+                guard has == 0 || (rate.isFinite && rate > 0) else { throw corrupt("bad adaptive learning rate") }
+                state.examplesSeen = Int(seen)
+                state.adaptiveRate = has == 1 ? rate : nil
+            case "STOP":
+                guard let bestBits: UInt64 = r.next(), let bad: UInt64 = r.next(), bad <= UInt64(Int.max),
+                      let bestEpoch: UInt64 = r.next(), bestEpoch <= UInt64(Int.max), let has: UInt32 = r.next(), has <= 1,
+                      UInt64(end - r.offset) == UInt64(has) * UInt64(n) * 4 else { throw corrupt("bad early-stopping state") }
+                let best = Double(bitPattern: bestBits)
+                guard !best.isNaN else { throw corrupt("bad early-stopping best cost") }
+                state.best = best
+                state.badEpochs = Int(bad)
+                state.bestEpoch = Int(bestEpoch)
+                if has == 1 {
+                    try state.keepBest()
+                    try floats(&r, state.bestParameters!, "best weights")
+                }
+            default:
+                break  // a later version's section
+            }
+            reader.offset = end
+        }
     }
 
     private static func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {

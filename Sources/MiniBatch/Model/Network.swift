@@ -25,6 +25,8 @@ public final class Network: @unchecked Sendable {
     let storage: UnsafeMutablePointer<Float>
     /// Held by a training call, and by calls that read the parameters (`Access`).
     let access = Access("the model")
+    /// The update rule's, the schedule's and early stopping's state between training calls.
+    let trainingState: TrainingState
 
     /// A new network with initial weights drawn from `seed`.
     /// - Parameters:
@@ -52,6 +54,7 @@ public final class Network: @unchecked Sendable {
         self.parameterCount = offset
         self.storage = try allocate(Float.self, count: offset, for: "the parameters")
         self.parameters = storage
+        self.trainingState = TrainingState(parameterCount: offset)
         initialization.initialize(parameters, layers: layers, seed: seed)
     }
 
@@ -99,6 +102,14 @@ public final class Network: @unchecked Sendable {
             throw .invalid("params[\(bad)] is not finite (\(values[bad]))")
         }
         try access.modify { () throws(MiniBatchError) in parameters.update(from: values.baseAddress!, count: parameterCount) }
+    }
+
+    /// Forgets the training state (the update rule's moments and step count, the schedule's
+    /// and early stopping's state), so that the next training call starts as on a new
+    /// network; the weights and `epochsTrained` stay. Throws `.busy` while a training call
+    /// runs.
+    public func resetTrainingState() throws(MiniBatchError) {
+        try access.modify { () throws(MiniBatchError) in trainingState.reset() }
     }
 
     /// Replaces the flat parameters from an array.

@@ -154,6 +154,70 @@ public enum Validate {
         guard (0...BLASThreads.maxTeam).contains(options.threads) else {
             throw .invalid("threads must be 0 (automatic) or 1...\(BLASThreads.maxTeam), got \(options.threads)")
         }
+        try optimizer(options.optimizer)
+        try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
+        guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }
+        guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
+            throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
+        }
+        let stopping = options.earlyStopping
+        guard stopping.patience >= 0 else { throw .invalid("patience must be >= 0 (0: no early stopping), got \(stopping.patience)") }
+        guard stopping.minDelta.isFinite, stopping.minDelta >= 0 else {
+            throw .invalid("min_delta must be finite and >= 0, got \(stopping.minDelta)")
+        }
+    }
+
+    /// An update rule's hyperparameters.
+    public static func optimizer(_ optimizer: Optimizer) throws(MiniBatchError) {
+        func fraction(_ value: Float, _ name: String, closed: Bool = false) throws(MiniBatchError) {
+            guard value.isFinite, value >= 0, value < 1 || (closed && value == 1) else {
+                throw .invalid("\(name) must be in [0, 1), got \(value)")
+            }
+        }
+        func positive(_ value: Float, _ name: String) throws(MiniBatchError) {
+            guard value.isFinite, value > 0 else { throw .invalid("\(name) must be finite and > 0, got \(value)") }
+        }
+        switch optimizer {
+        case .sgd(let momentum, let nesterov):
+            try fraction(momentum, "momentum")
+            guard !nesterov || momentum > 0 else { throw .invalid("nesterov momentum needs momentum > 0") }
+        case .rmsprop(let rho, let epsilon):
+            try fraction(rho, "rho")
+            try positive(epsilon, "epsilon")
+        case .adam(let beta1, let beta2, let epsilon):
+            try fraction(beta1, "beta1")
+            try fraction(beta2, "beta2")
+            try positive(epsilon, "epsilon")
+        case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
+            try fraction(beta1, "beta1")
+            try fraction(beta2, "beta2")
+            try positive(epsilon, "epsilon")
+            guard weightDecay.isFinite, weightDecay >= 0 else {
+                throw .invalid("weight_decay must be finite and >= 0, got \(weightDecay)")
+            }
+        }
+    }
+
+    /// A schedule's parameters; `adaptive` needs a patience.
+    public static func schedule(_ schedule: Schedule, adaptivePatience patience: Int) throws(MiniBatchError) {
+        switch schedule {
+        case .constant:
+            break
+        case .step(let every, let gamma):
+            guard every >= 1 else { throw .invalid("step_epochs must be at least 1, got \(every)") }
+            guard gamma.isFinite, gamma > 0 else { throw .invalid("gamma must be finite and > 0, got \(gamma)") }
+        case .exponential(let gamma):
+            guard gamma.isFinite, gamma > 0 else { throw .invalid("gamma must be finite and > 0, got \(gamma)") }
+        case .inverseTime(let power):
+            guard power.isFinite, power >= 0 else { throw .invalid("power_t must be finite and >= 0, got \(power)") }
+        case .cosine(let period, let minimum):
+            guard period >= 0 else { throw .invalid("cosine_epochs must be >= 0 (0: the end of the call), got \(period)") }
+            guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
+        case .adaptive:
+            guard patience >= 1 else {
+                throw .invalid("the adaptive schedule divides the rate after `patience` epochs without improvement: patience must be at least 1")
+            }
+        }
     }
 
     /// A batch size for `m` examples: 1...m.

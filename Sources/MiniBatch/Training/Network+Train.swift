@@ -13,17 +13,20 @@ extension Network {
     ///
     /// - Parameters:
     ///   - data: X (m, nIn) and its targets.
+    ///   - validation: evaluated after every epoch (cost and score into the history); the
+    ///     cost early stopping watches when it is given.
     ///   - history: receives every batch cost and epoch cost (also those before a failure).
     ///   - progress: called after every epoch; `.stop` ends training with `.cancelled`.
+    /// Training ends early, without an error, when `options.earlyStopping` says so.
     /// - Throws: `.invalidArgument` before any work; `.diverged` when a cost or an updated
     ///   weight is NaN or Inf (that update is not applied: the weights are the last finite
     ///   ones); `.cancelled` when `progress` returns `.stop` (after that epoch's updates).
     public func train(
-        _ data: DataView, options: TrainingOptions, history: History? = nil,
+        _ data: DataView, validation: DataView? = nil, options: TrainingOptions, history: History? = nil,
         progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
         try training(history) { () throws(MiniBatchError) in
-            try trainUnguarded(data, options: options, history: history, progress: progress)
+            try trainUnguarded(data, validation: validation, options: options, history: history, progress: progress)
         }
     }
 
@@ -37,24 +40,26 @@ extension Network {
     }
 
     private func trainUnguarded(
-        _ data: DataView, options: TrainingOptions, history: History?,
+        _ data: DataView, validation: DataView?, options: TrainingOptions, history: History?,
         progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
         try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
+        let validation = try validation.map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
         let batchSize = try resolve(options.batchSize, count: data.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: data.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        // X's values are checked as the first epoch reads them, not in a pass of their own;
+        // a NaN or Inf found there puts the model, its training state and the history back
+        // as they were.
+        let start = try Checkpoint(self, history: history)
+        defer { start.free() }
         let step = try TrainingStep(for: self, partition: partition, options: options)
         defer { step.finish() }
         let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options)
-        // X's values are checked as the first epoch reads them, not in a pass of their own;
-        // a NaN or Inf found there puts the model and history back as they were.
-        let start = try Checkpoint(self, history: history)
-        defer { start.free() }
         do {
             try train(batches, partition: partition, step: step, options: options, history: history,
-                      progress: progress, checkFirstEpoch: true)
+                      progress: progress, validation: validation, checkFirstEpoch: true)
         } catch {
             if error.kind == .invalidArgument { start.restore(self, history: history) }
             throw error
@@ -69,27 +74,36 @@ extension Network {
     ///     updates the model.
     func train(
         _ source: BatchSource, partition: Partition, step: TrainingStep, options: TrainingOptions,
-        history: History?, progress: ((Progress) -> ProgressAction)?, checkFirstEpoch: Bool = false
+        history: History?, progress: ((Progress) -> ProgressAction)?, validation: Validation? = nil,
+        checkFirstEpoch: Bool = false
     ) throws(MiniBatchError) {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
         let batches = partition.batchCount
         history?.reserve(batches: batches, epochs: options.epochs)
+        let stopping = EarlyStop(options, validation: validation != nil)
+        if stopping.keepsBest { try trainingState.keepBest() }
+        // The cosine schedule's default period: the end of this call.
+        let period = epochsTrained + options.epochs
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
             try source.startEpoch(order)
             step.checksValues = checkFirstEpoch && epoch == 1
+            step.rate = options.schedule.rate(
+                base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
+                defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate)
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             for b in 0..<batches {
                 let rows = partition.batch(b).count
-                let cost = try step.costAndGradient(source, batch: b, rows: rows)
+                var cost = try step.costAndGradient(source, batch: b, rows: rows)
                 // A NaN or Inf in X makes the gradient non-finite: a batch that fails is
                 // searched before it is called divergence.
                 guard cost.isFinite else {
                     try step.checkValues(source, batch: b, rows: rows)
                     throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
                 }
+                cost += step.penalty()
                 history?.recordBatch(cost)
                 guard step.update() else {
                     try step.checkValues(source, batch: b, rows: rows)
@@ -100,16 +114,25 @@ extension Network {
                 lastCost = cost
             }
             epochsTrained += 1
+            trainingState.examplesSeen += rowsSeen
             let epochCost = costSum / Double(rowsSeen)
-            history?.recordEpoch(epochCost)
+            let (validationCost, validationScore) = try validation?.evaluate(self) ?? (.nan, .nan)
+            history?.recordEpoch(epochCost, learningRate: Double(step.rate),
+                                 validationCost: validationCost, validationScore: validationScore)
+            let stop = stopping.afterEpoch(
+                self, cost: validation == nil ? epochCost : validationCost, rate: step.rate)
             if let progress {
-                let report = Progress(
+                var report = Progress(
                     epoch: epoch, epochs: options.epochs, epochsTrained: epochsTrained,
                     batchSize: partition.batchSize, batches: batches, epochCost: epochCost, lastBatchCost: lastCost)
+                report.learningRate = Double(step.rate)
+                report.validationCost = validationCost
+                report.validationScore = validationScore
                 if progress(report) == .stop {
                     throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
                 }
             }
+            if stop { break }
         }
     }
 }
@@ -322,13 +345,15 @@ final class BatchGather {
 }
 
 /// What a training call changes, as it was when the call began: the parameters, the
-/// epoch count and the history's length.
+/// training state, the epoch count and the history's length.
 struct Checkpoint {
     let parameters: UnsafeMutablePointer<Float>
+    let state: TrainingState
     let epochsTrained: Int
     let batchCosts: Int, epochCosts: Int
 
     init(_ network: Network, history: History?) throws(MiniBatchError) {
+        state = try network.trainingState.copy()
         parameters = try allocate(Float.self, count: network.parameterCount, for: "the parameters at the start")
         parameters.update(from: network.parameters, count: network.parameterCount)
         epochsTrained = network.epochsTrained
@@ -338,6 +363,8 @@ struct Checkpoint {
 
     func restore(_ network: Network, history: History?) {
         network.parameters.update(from: parameters, count: network.parameterCount)
+        // The copy has the network's sizes: assigning it allocates only if the rule changed.
+        try? network.trainingState.assign(state)
         network.epochsTrained = epochsTrained
         history?.truncate(batches: batchCosts, epochs: epochCosts)
     }

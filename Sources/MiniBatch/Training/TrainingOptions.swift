@@ -12,8 +12,26 @@ public struct TrainingOptions: Sendable {
     /// Passes over the data (>= 1).
     public var epochs: Int = 10
     public var batchSize: BatchSize = .automatic
-    /// The plain gradient descent step (finite, > 0).
+    /// The base learning rate (finite, > 0): the step of the update rule, changed from
+    /// epoch to epoch by `schedule`.
     public var learningRate: Float = 0.01
+    /// The update rule (default: plain gradient descent, W -= learningRate * dW).
+    public var optimizer: Optimizer = .gradientDescent
+    /// How the learning rate changes from epoch to epoch (default: constant).
+    public var schedule: Schedule = .constant
+    /// scikit-learn's L2 penalty `alpha` (>= 0): a batch of n rows adds
+    /// 0.5 * l2 * sum(W^2) / n to its cost and l2 * W / n to the weights' gradient (weights
+    /// only, not biases). Default 0.
+    public var l2: Float = 0
+    /// Clip the gradient by its global norm (PyTorch's `clip_grad_norm_`): when the norm of
+    /// the whole gradient (the L2 term included) exceeds clipNorm, it is scaled by
+    /// clipNorm / (norm + 1e-6). 0 (the default): no clipping.
+    public var clipNorm: Float = 0
+    /// When to stop before `epochs` (default: never).
+    public var earlyStopping = EarlyStopping()
+    /// Tests set this to make plain gradient descent take the general update path
+    /// (`UpdateRule`) instead of its fast path, to compare the two.
+    var generalPath = false
     /// Epoch e visits rows in `Permutation.make(count: m, seed: seed, epoch: e)`.
     public var seed: UInt64 = 0
     /// Shuffle every epoch (true) or keep the rows' order.
@@ -32,8 +50,14 @@ public struct TrainingOptions: Sendable {
     public init(
         epochs: Int = 10, batchSize: BatchSize = .automatic, learningRate: Float = 0.01,
         seed: UInt64 = 0, shuffle: Bool = true, lastBatch: LastBatch = .keep, memoryBudget: Int = 0,
-        threads: Int = 0
+        threads: Int = 0, optimizer: Optimizer = .gradientDescent, schedule: Schedule = .constant,
+        l2: Float = 0, clipNorm: Float = 0, earlyStopping: EarlyStopping = EarlyStopping()
     ) {
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.l2 = l2
+        self.clipNorm = clipNorm
+        self.earlyStopping = earlyStopping
         self.threads = threads
         self.epochs = epochs
         self.batchSize = batchSize
@@ -58,6 +82,11 @@ public struct Progress: Sendable {
     /// The size-weighted mean cost of this epoch's batches.
     public var epochCost: Double
     public var lastBatchCost: Double
+    /// The learning rate of this epoch (after the schedule).
+    public var learningRate: Double = 0
+    /// The validation cost and score after this epoch (NaN without a validation set).
+    public var validationCost: Double = .nan
+    public var validationScore: Double = .nan
 }
 
 /// The progress callback's answer.

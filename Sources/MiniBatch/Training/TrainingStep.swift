@@ -1,18 +1,26 @@
 /// One training step (a mini-batch's gradient, then the update) split across a team of
 /// threads: data parallelism inside each mini-batch.
 ///
-/// The batch's rows are cut into contiguous shards, one per member; each member gathers
-/// its shard, runs forward, the cost and backward into its own gradient buffer (a chunk of
-/// up to `Network.chunkRows` rows at a time, the chunks' gradients added up), and the
-/// update sums the members' gradients in member order, each member for a slice of the
-/// parameters. The result depends on the number of shards, never on timing, so the same
-/// seed and thread count give bit-identical weights. One shard is the plain sequential step.
+/// The gradient: the batch's rows are cut into contiguous shards, one per member; each
+/// member gathers its shard, runs forward, the cost and backward into its own gradient
+/// buffer (a chunk of up to `Network.chunkRows` rows at a time, the chunks' gradients added
+/// up). The batch's gradient is the sum of the members' buffers in member order.
 ///
-/// The update writes the new parameters into a second buffer and the network switches to
-/// it only if every value is finite, so a diverging step leaves the last finite weights.
+/// The update (the general path): each member applies the update rule (`UpdateRule`, with
+/// its state from `TrainingState`) to its slice of the parameters, summing the shards'
+/// gradients as it reads them, adding the L2 term and scaling by the clipping factor
+/// (a pass of its own measures the norm first when clipping is on). The result depends on
+/// the number of shards, never on timing, so the same seed and thread count give
+/// bit-identical weights. One shard is the plain sequential step.
 ///
-/// A large first layer's weights (units times inputs: most of a network's parameters, from
-/// `minimumFusedWeights`) take a shorter way when the batch's rows were measured as they
+/// The update writes the new parameters, and the rule's new state, into second buffers, and
+/// the network switches to them only if every parameter is finite, so a diverging step
+/// leaves the last finite weights and the state that goes with them.
+///
+/// Plain gradient descent without L2 or clipping (the default) takes a fast path beside the
+/// general one (`GradientDescent`: the same formula, tested equal), and a large first
+/// layer's weights (units times inputs: most of a network's parameters, from
+/// `minimumFusedWeights`) a shorter way still when the batch's rows were measured as they
 /// were read (`BatchSource.measuresRows`: every batch, unless one batch holds all rows).
 /// The shards leave their dW out of backward, and the update adds -learningRate * dz^T x,
 /// shard by shard, straight into W with BLAS (each member for a share of the units): no
@@ -73,7 +81,30 @@ final class TrainingStep {
     var checksValues = false
     /// The parameter buffer that is not the network's current one.
     var spare: UnsafeMutablePointer<Float>
+    /// The plain path's rule; its rate is the epoch's (`rate`).
     var rule: GradientDescent
+    /// The learning rate of the current epoch.
+    var rate: Float {
+        get { rule.learningRate }
+        set { rule.learningRate = newValue }
+    }
+    /// The update rule and gradient terms of the general path.
+    let optimizer: Optimizer
+    let l2: Float
+    let clipNorm: Float
+    /// Whether the step takes the plain gradient descent path (`GradientDescent`).
+    let plain: Bool
+    /// The rule's state (the network's) and the buffers its next state is written into.
+    let state: TrainingState
+    private var stateSpares: [UnsafeMutablePointer<Float>] = []
+    /// The flat layout's weight and bias ranges, in order (L2 applies to weights only).
+    let segments: [(range: Range<Int>, isWeight: Bool)]
+    /// Each member's sum of squares of its slice of the gradient (clipping).
+    private let norms: UnsafeMutablePointer<Double>
+    /// The terms of the current update.
+    private var terms = GradientTerms()
+    /// Rows of the last gradient's batch.
+    private var batchRows = 1
     /// Shards of the last gradient.
     private var shardsUsed = 1
     /// Whether the first layer's weights can take the fused update (the layered path, with
@@ -110,8 +141,19 @@ final class TrainingStep {
 
     init(for network: Network, partition: Partition, options: TrainingOptions) throws(MiniBatchError) {
         self.network = network
-        fusesFirstWeights = TrainingStep.fusesFirstWeights(network)
+        optimizer = options.optimizer
+        l2 = options.l2
+        clipNorm = options.clipNorm
+        plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0
+            && !options.generalPath
+        fusesFirstWeights = plain && TrainingStep.fusesFirstWeights(network)
         rule = GradientDescent(learningRate: options.learningRate)
+        state = network.trainingState
+        try state.prepare(options.optimizer.kind)
+        segments = network.layers.flatMap { layer in
+            [(layer.weightOffset..<(layer.weightOffset + layer.nOut * layer.nIn), true),
+             (layer.biasOffset..<(layer.biasOffset + layer.nOut), false)]
+        }
         // The team is as large as the largest batch splits; the last batch may be smaller.
         let asked = TrainingStep.teamSize(options)
         let sizes = [partition.batchSize, partition.batch(partition.batchCount - 1).count]
@@ -126,6 +168,16 @@ final class TrainingStep {
         for _ in 0..<size { workspaces.append(try Workspace(for: network, capacity: capacity, backward: true)) }
         self.workspaces = workspaces
         spare = try allocate(Float.self, count: network.parameterCount, for: "the updated parameters")
+        for _ in state.slots {
+            do {
+                stateSpares.append(try allocate(Float.self, count: network.parameterCount, for: "the update rule's next state"))
+            } catch {
+                deallocate(spare)
+                for slot in stateSpares { deallocate(slot) }
+                throw error
+            }
+        }
+        norms = .allocate(capacity: size)
         costs = .allocate(capacity: size)
         finite = .allocate(capacity: size)
         failures = .allocate(capacity: size)
@@ -140,6 +192,8 @@ final class TrainingStep {
             team = try Team(size: size)
         } catch {
             deallocate(spare)
+            for slot in stateSpares { deallocate(slot) }
+            norms.deallocate()
             costs.deallocate()
             finite.deallocate()
             failures.deinitialize(count: size)
@@ -168,6 +222,8 @@ final class TrainingStep {
             network.parameters = network.storage
         }
         deallocate(spare)
+        for slot in stateSpares { deallocate(slot) }
+        norms.deallocate()
         costs.deallocate()
         finite.deallocate()
         failures.deinitialize(count: team.size)
@@ -201,6 +257,7 @@ final class TrainingStep {
     func costAndGradient(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) -> Double {
         let shards = TrainingStep.shards(rows: rows, network: network, team: team.size)
         shardsUsed = shards
+        batchRows = rows
         // Models without a hidden layer read each row where it is: no gather.
         let inPlace = network.trainsRowByRow ? source.rowsInPlace(index) : nil
         let input: UnsafePointer<Float>, targets: Targets
@@ -240,6 +297,7 @@ final class TrainingStep {
     /// Applies the gradient of the last `costAndGradient`: false, with the parameters
     /// unchanged, if any new value would not be finite.
     func update() -> Bool {
+        if !plain { return generalUpdate() }
         if pending != nil, fusedUpdate() { return true }
         let members = updateMembers
         run(.update, members: members)
@@ -247,6 +305,88 @@ final class TrainingStep {
         swap(&spare, &network.parameters)
         if pending != nil { measureWeights() }
         return true
+    }
+
+    /// The L2 penalty of the last gradient's batch, 0.5 * l2 * sum(W^2) / rows, for its cost.
+    func penalty() -> Double {
+        guard l2 > 0 else { return 0 }
+        var squares = 0.0
+        for segment in segments where segment.isWeight {
+            var partial: Float = 0
+            var run = 0
+            for i in segment.range {
+                let w = network.parameters[i]
+                partial += w * w
+                run += 1
+                if run == 4096 {
+                    squares += Double(partial)
+                    partial = 0
+                    run = 0
+                }
+            }
+            squares += Double(partial)
+        }
+        return 0.5 * Double(l2) * squares / Double(batchRows)
+    }
+
+    /// The general update: the norm first if clipping, then the rule on every member's
+    /// slice. False, with parameters and state unchanged, if any new parameter is not finite.
+    private func generalUpdate() -> Bool {
+        let members = updateMembers
+        terms = GradientTerms(l2: l2 / Float(batchRows), scale: 1)
+        if clipNorm > 0 {
+            run(.norm, members: members)
+            var squares = 0.0
+            for t in 0..<members { squares += norms[t] }
+            let norm = squares.squareRoot()
+            guard norm.isFinite else { return false }
+            let coefficient = Double(clipNorm) / (norm + 1e-6)
+            if coefficient < 1 { terms.scale = Float(coefficient) }
+        }
+        run(.rule, members: members)
+        for t in 0..<members where !finite[t] { return false }
+        swap(&spare, &network.parameters)
+        for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
+        state.step += 1
+        return true
+    }
+
+    /// Where the general update of the current step reads and writes.
+    private var buffers: UpdateBuffers {
+        let slots = state.slots, spares = stateSpares
+        let parameters = UnsafePointer(network.parameters)
+        return UpdateBuffers(
+            parameters: parameters, out: spare, gradients: UnsafePointer(gradients), shards: shardsUsed,
+            state: (slots.count > 0 ? UnsafePointer(slots[0]) : parameters, slots.count > 1 ? UnsafePointer(slots[1]) : parameters),
+            stateOut: (spares.count > 0 ? spares[0] : spare, spares.count > 1 ? spares[1] : spare))
+    }
+
+    /// Member `t`'s slice of the parameters in the update.
+    private func slice(_ t: Int, of members: Int) -> Range<Int> {
+        let count = network.parameterCount
+        return (t * count / members)..<((t + 1) * count / members)
+    }
+
+    /// The rule on `range`: whether every new parameter is finite.
+    private func applyRule(_ range: Range<Int>) -> Bool {
+        let b = buffers, step = state.step + 1
+        switch optimizer {
+        case .sgd(let momentum, let nesterov):
+            if momentum == 0 {
+                return PlainRule().apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            }
+            return MomentumRule(momentum: momentum, nesterov: nesterov)
+                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .rmsprop(let rho, let epsilon):
+            return RMSpropRule(rho: rho, epsilon: epsilon)
+                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .adam(let beta1, let beta2, let epsilon):
+            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
+                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
+            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        }
     }
 
     /// The fused update (see the type's notes), if it is proven to stay finite: false, with
@@ -282,6 +422,9 @@ final class TrainingStep {
         case gradient
         case update
         case fusedUpdate
+        /// The general path: the gradient's norm, then the rule.
+        case norm
+        case rule
     }
 
     /// The batch of the current gradient phase.
@@ -369,6 +512,10 @@ final class TrainingStep {
                     && allFinite
             }
             finite[t] = allFinite
+        case .norm:
+            norms[t] = gradientSquares(buffers, slice(t, of: updateMembers), l2: terms.l2, segments: segments)
+        case .rule:
+            finite[t] = applyRule(slice(t, of: updateMembers))
         case .fusedUpdate:
             // W += -learningRate * dz^T x, shard by shard, for this member's units.
             guard let (input, rows) = pending else { return }

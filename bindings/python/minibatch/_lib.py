@@ -51,6 +51,8 @@ __all__ = [
     "Init",
     "Targets",
     "LastBatch",
+    "Optimizer",
+    "Schedule",
     "FileShuffle",
     "PageCache",
     "mb_dataset_options",
@@ -136,6 +138,26 @@ class Targets(enum.IntEnum):
     CLASS_INDEX = 1
 
 
+class Optimizer(enum.IntEnum):
+    """``mb_optimizer``."""
+
+    SGD = 0
+    RMSPROP = 1
+    ADAM = 2
+    ADAMW = 3
+
+
+class Schedule(enum.IntEnum):
+    """``mb_schedule``."""
+
+    CONSTANT = 0
+    STEP = 1
+    EXPONENTIAL = 2
+    INVERSE_TIME = 3
+    COSINE = 4
+    ADAPTIVE = 5
+
+
 class FileShuffle(enum.IntEnum):
     """``mb_file_shuffle``."""
 
@@ -211,6 +233,9 @@ class mb_progress(Structure):
         ("batches", c_int64),  # int64_t batches;
         ("epoch_cost", c_double),  # double epoch_cost;
         ("last_batch_cost", c_double),  # double last_batch_cost;
+        ("learning_rate", c_double),  # double learning_rate;
+        ("validation_cost", c_double),  # double validation_cost;
+        ("validation_score", c_double),  # double validation_score;
     ]
 
 
@@ -222,6 +247,7 @@ class mb_train_options(Structure):
     """typedef struct mb_train_options {...} mb_train_options;"""
 
     _fields_ = [
+        ("struct_size", c_size_t),  # size_t struct_size;
         ("epochs", c_int64),  # int64_t epochs;
         ("batch_size", c_int64),  # int64_t batch_size;
         ("learning_rate", c_float),  # float learning_rate;
@@ -232,6 +258,29 @@ class mb_train_options(Structure):
         ("progress", mb_progress_fn),  # mb_progress_fn progress;
         ("user_data", c_void_p),  # void *user_data;
         ("threads", c_int),  # int threads;
+        ("optimizer", mb_enum_t),  # mb_optimizer optimizer;
+        ("momentum", c_float),  # float momentum;
+        ("nesterov", c_int),  # int nesterov;
+        ("rho", c_float),  # float rho;
+        ("beta1", c_float),  # float beta1;
+        ("beta2", c_float),  # float beta2;
+        ("epsilon", c_float),  # float epsilon;
+        ("weight_decay", c_float),  # float weight_decay;
+        ("l2", c_float),  # float l2;
+        ("clip_norm", c_float),  # float clip_norm;
+        ("schedule", mb_enum_t),  # mb_schedule schedule;
+        ("gamma", c_double),  # double gamma;
+        ("step_epochs", c_int64),  # int64_t step_epochs;
+        ("power_t", c_double),  # double power_t;
+        ("cosine_epochs", c_int64),  # int64_t cosine_epochs;
+        ("min_learning_rate", c_double),  # double min_learning_rate;
+        ("patience", c_int64),  # int64_t patience;
+        ("min_delta", c_double),  # double min_delta;
+        ("restore_best", c_int),  # int restore_best;
+        ("validation_x", c_void_p),  # const float *validation_x;
+        ("validation_y", c_void_p),  # const void *validation_y;
+        ("validation_y_type", mb_enum_t),  # mb_targets validation_y_type;
+        ("validation_m", c_int64),  # int64_t validation_m;
     ]
 
 
@@ -354,6 +403,8 @@ _PROTOTYPES = [
     # mb_status mb_model_set_parameters(mb_model *model, const float *params,
     #                                   int64_t count);
     ("mb_model_set_parameters", mb_status_t, [mb_model_p, _f32p, c_int64]),
+    # mb_status mb_model_reset_training_state(mb_model *model);
+    ("mb_model_reset_training_state", mb_status_t, [mb_model_p]),
     # mb_status mb_predict(const mb_model *model, const float *x, int64_t m,
     #                      int64_t n_features, float *out);
     ("mb_predict", mb_status_t, [mb_model_p, _f32p, c_int64, c_int64, _f32p]),
@@ -396,6 +447,15 @@ _PROTOTYPES = [
     # mb_status mb_history_epoch_costs(const mb_history *history, double *out,
     #                                  int64_t capacity, int64_t *count);
     ("mb_history_epoch_costs", mb_status_t, [mb_history_p, _f64p, c_int64, _i64p]),
+    # mb_status mb_history_validation_costs(const mb_history *history, double *out,
+    #                                       int64_t capacity, int64_t *count);
+    ("mb_history_validation_costs", mb_status_t, [mb_history_p, _f64p, c_int64, _i64p]),
+    # mb_status mb_history_validation_scores(const mb_history *history, double *out,
+    #                                        int64_t capacity, int64_t *count);
+    ("mb_history_validation_scores", mb_status_t, [mb_history_p, _f64p, c_int64, _i64p]),
+    # mb_status mb_history_learning_rates(const mb_history *history, double *out,
+    #                                     int64_t capacity, int64_t *count);
+    ("mb_history_learning_rates", mb_status_t, [mb_history_p, _f64p, c_int64, _i64p]),
     # mb_status mb_train(mb_model *model, const float *x, const void *y,
     #                    mb_targets y_type, int64_t m, int64_t n_features,
     #                    const mb_train_options *options, mb_history *history);

@@ -117,6 +117,9 @@ class Progress:
     batches: int  #: mini-batches in this epoch
     epoch_cost: float  #: mean cost of this epoch's batches, weighted by size
     last_batch_cost: float  #: cost of its last batch
+    learning_rate: float = float("nan")  #: the rate this epoch trained with (after the schedule)
+    validation_cost: float = float("nan")  #: after this epoch; NaN without a validation set
+    validation_score: float = float("nan")  #: accuracy (R^2 for MSE); NaN without one
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,23 @@ class History(_Handle):
         """float64 array: the size-weighted mean batch cost of every epoch (a copy)."""
         return self._costs("mb_history_epoch_costs")
 
+    @property
+    def validation_costs(self) -> np.ndarray:
+        """float64 array, one per epoch: the validation cost after it (NaN without a
+        validation set)."""
+        return self._costs("mb_history_validation_costs")
+
+    @property
+    def validation_scores(self) -> np.ndarray:
+        """float64 array, one per epoch: the validation accuracy after it (R^2 for MSE;
+        NaN without a validation set)."""
+        return self._costs("mb_history_validation_scores")
+
+    @property
+    def learning_rates(self) -> np.ndarray:
+        """float64 array, one per epoch: the learning rate it trained with."""
+        return self._costs("mb_history_learning_rates")
+
     def clear(self) -> None:
         """Removes all recorded costs."""
         with self._lock:
@@ -232,6 +252,7 @@ class _TrainState:
         self.exc: Optional[BaseException] = None
         self.interrupted = False
         self.last: Optional[Progress] = None
+        self.keep: Any = None
 
     def __call__(self, p: Any, user_data: Any) -> int:
         try:
@@ -244,6 +265,9 @@ class _TrainState:
                 int(c.batches),
                 float(c.epoch_cost),
                 float(c.last_batch_cost),
+                float(c.learning_rate),
+                float(c.validation_cost),
+                float(c.validation_score),
             )
             self.last = progress
             if self.interrupted:
@@ -648,6 +672,12 @@ class Network(_Handle):
         callback: Optional[Callable[[Progress], Any]] = None,
         history: Optional[History] = None,
         threads: int = 0,
+        optimizer: Any = None,
+        schedule: Any = None,
+        l2: float = 0.0,
+        clip_norm: float = 0.0,
+        early_stopping: Any = None,
+        validation: Optional[tuple] = None,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -664,6 +694,18 @@ class Network(_Handle):
         ``threads``: threads that share each mini-batch (0: as many as OpenBLAS uses).
         The same seed gives bit-identical weights for the same thread count.
 
+        ``optimizer``: the update rule, an object of :mod:`minibatch.optim` (``SGD``,
+        ``RMSprop``, ``Adam``, ``AdamW``) or its name; default plain gradient descent.
+        ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
+        ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
+        ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
+        batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
+        ``early_stopping``: a :class:`minibatch.optim.EarlyStopping` (None: run every
+        epoch). ``validation``: ``(X_val, y_val)`` evaluated after every epoch (the
+        history's ``validation_costs`` and ``validation_scores``), the cost early stopping
+        watches. The rule's state stays with the network, so a later call (or a file
+        saved and loaded) continues the same run.
+
         ``callback(progress)`` runs after every epoch; a truthy return value stops
         training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
         stops training after the current epoch and is re-raised here. In every case the
@@ -679,7 +721,9 @@ class Network(_Handle):
             return self.train_dataset(
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
-                callback=callback, history=history, threads=threads,
+                callback=callback, history=history, threads=threads, optimizer=optimizer,
+                schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
+                validation=validation,
             )
         x = self._x(X)
         m, n = x.shape
@@ -688,6 +732,7 @@ class Network(_Handle):
             m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
             callback, history, threads,
         )
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
 
         def run() -> int:
             return int(_lib.lib().mb_train(
@@ -711,6 +756,12 @@ class Network(_Handle):
         callback: Optional[Callable[[Progress], Any]] = None,
         history: Optional[History] = None,
         threads: int = 0,
+        optimizer: Any = None,
+        schedule: Any = None,
+        l2: float = 0.0,
+        clip_norm: float = 0.0,
+        early_stopping: Any = None,
+        validation: Optional[tuple] = None,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
@@ -732,6 +783,7 @@ class Network(_Handle):
             int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
             memory_budget, callback, history, threads,
         )
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
 
         def run() -> int:
             with dataset._in_use():
@@ -805,6 +857,41 @@ class Network(_Handle):
         opts.progress = state.c_callback
         opts.user_data = None
         return opts, state, history
+
+    def _fill_rule(
+        self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
+        l2: Any, clip_norm: Any, early_stopping: Any, validation: Any,
+    ) -> None:
+        """Fills the update rule, schedule, regularisation, early stopping and validation
+        fields of ``opts`` (conversions only: the library checks the values)."""
+        from . import optim
+
+        optim.optimizer_of(optimizer)._fill(opts)
+        optim.schedule_of(schedule)._fill(opts)
+        opts.l2 = optim._number(l2, "l2")
+        opts.clip_norm = optim._number(clip_norm, "clip_norm")
+        if early_stopping is not None:
+            if not isinstance(early_stopping, optim.EarlyStopping):
+                raise TypeError("early_stopping must be a minibatch.optim.EarlyStopping or None")
+            early_stopping._fill(opts)
+        if validation is not None:
+            if not isinstance(validation, tuple) or len(validation) != 2:
+                raise TypeError("validation must be a tuple (X_val, y_val)")
+            xv = self._x(validation[0])
+            mv = xv.shape[0]
+            yv, yvt = self._targets(validation[1], mv)
+            state.keep = (xv, yv)  # alive for the call
+            opts.validation_x = xv.ctypes.data
+            opts.validation_y = yv.ctypes.data
+            opts.validation_y_type = int(yvt)
+            opts.validation_m = mv
+
+    def reset_training_state(self) -> None:
+        """Forgets the update rule's state (moments, step count) and the schedule's and early
+        stopping's, so the next :meth:`train` starts as on a new network; the weights and
+        :attr:`epochs_trained` stay (mb_model_reset_training_state)."""
+        with self._lock:
+            check_status(_lib.lib().mb_model_reset_training_state(self._h()), "mb_model_reset_training_state")
 
     def _run_training(
         self, run: Callable[[], int], function: str, state: "_TrainState", history: History

@@ -1,31 +1,9 @@
-/// An update rule: how parameters move given their gradients (after ensmallen's
-/// `update_policies/`). A new optimiser is a new rule with its state inside, not a flag.
-public protocol UpdateRule {
-    /// Applies one update to `count` parameters. If any updated value would be NaN or Inf,
-    /// changes nothing and returns false.
-    mutating func update(
-        _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
-    ) -> Bool
-}
-
-/// Plain gradient descent: W -= learningRate * dW.
-public struct GradientDescent: UpdateRule, Sendable {
-    public var learningRate: Float
-
-    public init(learningRate: Float) { self.learningRate = learningRate }
-
-    public mutating func update(
-        _ parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int
-    ) -> Bool {
-        let rate = learningRate
-        // First pass: would every new value be finite? Checking before writing keeps the
-        // last finite weights.
-        var flags = NonFiniteFlags()
-        for i in 0..<count { flags.add(parameters[i] - rate * gradients[i]) }
-        guard flags.allFinite else { return false }
-        for i in 0..<count { parameters[i] = parameters[i] - rate * gradients[i] }
-        return true
-    }
+/// Plain gradient descent's fast path, W -= learningRate * dW, from the training team's
+/// gradient buffers summed in member order as they are read: the default rule of training
+/// (`Optimizer.gradientDescent` without L2 or clipping). The general path runs the same
+/// formula as `PlainRule`; `TrainingOptions.generalPath` makes a test compare the two.
+struct GradientDescent: Sendable {
+    var learningRate: Float
 }
 
 extension GradientDescent {

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The learning rate of each epoch, from the base rate (`TrainingOptions.learningRate`).
+///
+/// Epochs are counted over the network's life from 0 (`Network.epochsTrained` when the
+/// epoch starts), so a run continued by a second training call, or resumed from a saved
+/// file, follows the schedule of one run. The rate is computed in Double and rounded once.
+public enum Schedule: Sendable, Equatable {
+    /// rate.
+    case constant
+    /// rate * gamma^floor(e / every) (PyTorch's `StepLR`).
+    case step(every: Int = 10, gamma: Double = 0.1)
+    /// rate * gamma^e (PyTorch's `ExponentialLR`).
+    case exponential(gamma: Double = 0.9)
+    /// rate / (t + 1)^power, t the examples trained on before the epoch, over the network's
+    /// life (scikit-learn's `invscaling`, power_t 0.5).
+    case inverseTime(power: Double = 0.5)
+    /// minimum + (rate - minimum) * (1 + cos(pi * e / period)) / 2 for e < period, then
+    /// minimum (PyTorch's `CosineAnnealingLR` without restarts). Period 0: the epochs
+    /// trained before the call plus the call's epochs (pass the total to resume a run).
+    case cosine(period: Int = 0, minimum: Double = 0)
+    /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
+    /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
+    /// stops when that would happen at a rate of 1e-6 or less.
+    case adaptive
+
+    /// The smallest rate `adaptive` divides (scikit-learn's).
+    static let adaptiveFloor = 1e-6
+    /// What `adaptive` divides the rate by.
+    static let adaptiveFactor: Float = 5
+
+    /// The rate of epoch `epoch` (from 0 over the network's life).
+    /// - Parameters:
+    ///   - examplesSeen: examples trained on before the epoch (for `inverseTime`).
+    ///   - period: the cosine period when `period` is 0.
+    ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
+    func rate(
+        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+    ) -> Float {
+        let rate = Double(base), e = Double(epoch)
+        switch self {
+        case .constant:
+            return base
+        case .step(let every, let gamma):
+            return Float(rate * pow(gamma, Double(epoch / every)))
+        case .exponential(let gamma):
+            return Float(rate * pow(gamma, e))
+        case .inverseTime(let power):
+            return Float(rate / pow(Double(examplesSeen) + 1, power))
+        case .cosine(let period, let minimum):
+            let t = Double(period > 0 ? period : defaultPeriod)
+            guard e < t else { return Float(minimum) }
+            return Float(minimum + (rate - minimum) * (1 + cos(Double.pi * e / t)) / 2)
+        case .adaptive:
+            return adaptiveRate ?? base
+        }
+    }
+}
+
+/// Stopping when the monitored cost stops improving, and keeping the best weights.
+///
+/// The monitored cost is the validation cost when a validation set is given, else the
+/// training epoch cost. An epoch improves on the best when its cost is below the best
+/// minus `minDelta` (scikit-learn's `tol`); `patience` epochs in a row that do not improve
+/// stop training (scikit-learn's `n_iter_no_change` N is patience N + 1: it stops when the
+/// count exceeds N). With a validation set and `restoreBest`, the model ends with the
+/// weights of its best epoch (the lowest validation cost).
+public struct EarlyStopping: Sendable, Equatable {
+    /// Epochs without improvement that stop training; 0 (the default): never stop early.
+    public var patience: Int
+    /// The improvement that counts (>= 0).
+    public var minDelta: Double
+    /// Restore the best epoch's weights when a validation set is given (default true).
+    public var restoreBest: Bool
+
+    public init(patience: Int = 0, minDelta: Double = 0, restoreBest: Bool = true) {
+        self.patience = patience
+        self.minDelta = minDelta
+        self.restoreBest = restoreBest
+    }
+}

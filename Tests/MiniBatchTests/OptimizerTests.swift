@@ -1,0 +1,128 @@
+import Testing
+@testable import MiniBatch
+
+/// The general update path (gradient, then an `UpdateRule` with its state) against plain
+/// gradient descent's fast path, and the training state across calls and failures. The
+/// rules' formulas are checked against numpy and PyTorch in bindings/python/tests/test_optimizers.py.
+struct OptimizerTests {
+    static let moons = try! Moons.make(count: 1000, noise: 0.2, seed: 9)
+
+    func train(_ network: Network, _ options: TrainingOptions, history: History? = nil) throws {
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options, history: history)
+    }
+
+    /// PlainRule on the general path is the fast path's formula, summed in the same order:
+    /// bit-identical weights, with one thread and with two (summing two shards).
+    @Test(arguments: [1, 2])
+    func generalPathEqualsPlainGradientDescent(threads: Int) throws {
+        var options = TrainingOptions(epochs: 3, batchSize: .fixed(64), learningRate: 0.1, seed: 2, threads: threads)
+        let fast = try Network(layerSizes: [2, 32, 32, 2], hiddenActivation: .tanh, seed: 4)
+        try train(fast, options)
+        options.generalPath = true
+        let general = try Network(layerSizes: [2, 32, 32, 2], hiddenActivation: .tanh, seed: 4)
+        try train(general, options)
+        #expect(fast.parameterArray == general.parameterArray)
+    }
+
+    /// A first layer large enough for the fused update: the general path agrees with the
+    /// fast path to rounding (the fused path adds dz^T x into W in a different order).
+    @Test func generalPathAgreesWithFusedUpdate() throws {
+        let m = 256, features = 300
+        let x = Fixture.uniform(m * features, seed: 4, scale: 1)
+        let y = (0..<m).map { Int32(x[features * $0] > 0 ? 1 : 0) }
+        var options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.05, threads: 2)
+        let fast = try Network(layerSizes: [features, 1024, 2], hiddenActivation: .relu, seed: 3)
+        #expect(TrainingStep.fusesFirstWeights(fast))
+        try fast.train(x: x, classes: y, features: features, options: options)
+        options.generalPath = true
+        let general = try Network(layerSizes: [features, 1024, 2], hiddenActivation: .relu, seed: 3)
+        try general.train(x: x, classes: y, features: features, options: options)
+        for (a, b) in zip(fast.parameterArray, general.parameterArray) {
+            #expect(abs(a - b) <= 1e-5 * (1 + abs(b)))
+        }
+    }
+
+    /// Momentum with mu = 0 is plain gradient descent on the general path, step for step.
+    @Test func momentumZeroIsGradientDescent() throws {
+        var options = TrainingOptions(epochs: 2, batchSize: .fixed(100), learningRate: 0.1, threads: 1)
+        options.generalPath = true
+        let plain = try Network(layerSizes: [2, 8, 2], seed: 1)
+        try train(plain, options)
+        let rule = MomentumRule(momentum: 0, nesterov: false)
+        var b: Float = 0, unused: Float = 0
+        #expect(rule.next(1.5, 0.25, &b, &unused, 0.1) == PlainRule().next(1.5, 0.25, &b, &unused, 0.1))
+    }
+
+    /// Every rule trains the moons to a low cost, and two calls equal one (the state
+    /// carries over), with two threads.
+    @Test(arguments: [Optimizer.sgd(momentum: 0.9), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adam(), .adamW()])
+    func stateCarriesOverBetweenCalls(optimizer: Optimizer) throws {
+        let options = TrainingOptions(epochs: 4, batchSize: .fixed(64), learningRate: 0.01, seed: 3, threads: 2,
+                                      optimizer: optimizer, l2: 0.001, clipNorm: 10)
+        let once = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
+        try train(once, options)
+        var half = options
+        half.epochs = 2
+        let twice = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
+        try train(twice, half)
+        #expect(twice.trainingState.step == 2 * 16)
+        try train(twice, half)
+        #expect(once.parameterArray == twice.parameterArray)
+        #expect(once.trainingState.step == 4 * 16)
+    }
+
+    /// A diverging step changes neither the weights nor the rule's state.
+    @Test func divergenceKeepsWeightsAndState() throws {
+        let network = try Network(layerSizes: [2, 16, 2], hiddenActivation: .relu, seed: 6)
+        try train(network, TrainingOptions(epochs: 1, batchSize: .fixed(64), learningRate: 0.01, optimizer: .adam()))
+        let weights = network.parameterArray
+        let step = network.trainingState.step
+        let moments = Array(UnsafeBufferPointer(start: network.trainingState.slots[1], count: network.parameterCount))
+        // Adam's step size is rate / (1 - beta1^t), more than Float's largest value here.
+        var options = TrainingOptions(epochs: 1, batchSize: .fixed(64), learningRate: .greatestFiniteMagnitude, optimizer: .adam())
+        options.threads = 2
+        #expect(throws: MiniBatchError.self) { try train(network, options) }
+        #expect(network.parameterArray == weights)
+        #expect(network.trainingState.step == step)
+        #expect(Array(UnsafeBufferPointer(start: network.trainingState.slots[1], count: network.parameterCount)) == moments)
+    }
+
+    /// A NaN in X puts the training state back as it was, with the weights.
+    @Test func badInputRestoresState() throws {
+        let network = try Network(layerSizes: [2, 4, 2], seed: 6)
+        try train(network, TrainingOptions(epochs: 1, batchSize: .fixed(64), optimizer: .adam()))
+        let step = network.trainingState.step
+        var x = Self.moons.x
+        x[2 * 900] = .nan
+        #expect(throws: MiniBatchError.self) {
+            try network.train(x: x, classes: Self.moons.y, features: 2,
+                              options: TrainingOptions(epochs: 1, batchSize: .fixed(64), optimizer: .adam()))
+        }
+        #expect(network.trainingState.step == step)
+    }
+
+    /// Gradient clipping by the global norm bounds each plain step: |Δw| <= rate * clipNorm.
+    @Test func clippingBoundsTheStep() throws {
+        let network = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
+        let before = network.parameterArray
+        try train(network, TrainingOptions(epochs: 1, batchSize: .fixed(1000), learningRate: 1, clipNorm: 1e-3))
+        var squares: Float = 0
+        for (a, b) in zip(network.parameterArray, before) { squares += (a - b) * (a - b) }
+        #expect(squares.squareRoot() <= 1e-3 * 1.0001)
+        #expect(squares.squareRoot() >= 0.99e-3)
+    }
+
+    /// Early stopping on the training cost with an adaptive rate: the rate is divided by 5
+    /// after `patience` epochs that do not improve by minDelta, and the history records it.
+    @Test func adaptiveScheduleDividesTheRate() throws {
+        let network = try Network(layerSizes: [2, 8, 2], seed: 6)
+        let history = History()
+        try train(network, TrainingOptions(
+            epochs: 6, batchSize: .fixed(1000), learningRate: 0.01, schedule: .adaptive,
+            earlyStopping: EarlyStopping(patience: 2, minDelta: 10)), history: history)
+        // minDelta 10: only the first epoch improves (on no cost at all); then every second
+        // epoch without improvement divides the rate (in Float, as training does).
+        let rate: Float = 0.01
+        #expect(history.learningRates == [rate, rate, rate, rate / 5, rate / 5, rate / 5 / 5].map { Double($0) })
+    }
+}

@@ -1,0 +1,248 @@
+/*
+ * test_resume.c - exact resume: training N epochs, saving, loading into a fresh model and
+ * training M more gives bit-identical weights and history to N + M epochs in one call, for
+ * every update rule and schedule (the model file's training-state sections, format 2).
+ * Also: the options struct's struct_size contract and the rule's state across calls.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "ref.h"
+
+#define M_ROWS 200
+#define M_VAL 60
+#define N_IN 6
+#define N_OUT 3
+
+static float X[M_ROWS * N_IN], XV[M_VAL * N_IN];
+static int32_t Y[M_ROWS], YV[M_VAL];
+
+static void make_data(void)
+{
+    int64_t i;
+    tdata_fill(X, M_ROWS * N_IN, 3, -1, 1);
+    tdata_fill(XV, M_VAL * N_IN, 4, -1, 1);
+    for (i = 0; i < M_ROWS; i++)
+        Y[i] = (X[i * N_IN] + X[i * N_IN + 1] > 0) + (X[i * N_IN + 2] > 0.5f);
+    for (i = 0; i < M_VAL; i++)
+        YV[i] = (XV[i * N_IN] + XV[i * N_IN + 1] > 0) + (XV[i * N_IN + 2] > 0.5f);
+}
+
+static mb_model *new_model(void)
+{
+    int64_t sizes[] = {N_IN, 16, N_OUT};
+    mb_model_options mo;
+    mb_model *model = NULL;
+    mb_model_options_init(&mo);
+    mo.loss = MB_LOSS_CROSS_ENTROPY;
+    mo.seed = 5;
+    return mb_model_create(sizes, 3, &mo, &model) == MB_OK ? model : NULL;
+}
+
+typedef struct {
+    const char *name;
+    mb_optimizer optimizer;
+    float momentum;
+    int nesterov;
+    mb_schedule schedule;
+    float learning_rate;
+} config;
+
+static void options_for(const config *c, mb_train_options *o, int64_t epochs)
+{
+    mb_train_options_init(o);
+    o->epochs = epochs;
+    o->batch_size = 16;
+    o->threads = 2;
+    o->seed = 11;
+    o->optimizer = c->optimizer;
+    o->momentum = c->momentum;
+    o->nesterov = c->nesterov;
+    o->learning_rate = c->learning_rate;
+    o->schedule = c->schedule;
+    o->gamma = c->schedule == MB_SCHEDULE_EXPONENTIAL ? 0.8 : 0.5;
+    o->step_epochs = 2;
+    o->cosine_epochs = 7; /* the whole run's length: a resumed call's default differs */
+    o->l2 = 0.01f;
+    o->clip_norm = 5.0f;
+    o->patience = c->schedule == MB_SCHEDULE_ADAPTIVE ? 1 : 50;
+    o->min_delta = c->schedule == MB_SCHEDULE_ADAPTIVE ? 0.05 : 0.0;
+    o->validation_x = XV;
+    o->validation_y = YV;
+    o->validation_y_type = MB_TARGETS_CLASS_INDEX;
+    o->validation_m = M_VAL;
+}
+
+static int64_t n_params(const mb_model *m)
+{
+    mb_model_info info;
+    return mb_model_get_info(m, &info) == MB_OK ? info.n_parameters : 0;
+}
+
+typedef mb_status (*history_fn)(const mb_history *, double *, int64_t, int64_t *);
+
+/* Whether two histories' series are bit-identical. */
+static int same_series(const mb_history *a, const mb_history *b, history_fn fn)
+{
+    int64_t na = 0, nb = 0;
+    double *pa, *pb;
+    int same;
+    if (fn(a, NULL, 0, &na) != MB_OK || fn(b, NULL, 0, &nb) != MB_OK || na != nb || na == 0)
+        return 0;
+    pa = (double *)malloc(sizeof(double) * (size_t)na);
+    pb = (double *)malloc(sizeof(double) * (size_t)nb);
+    same = pa && pb && fn(a, pa, na, &na) == MB_OK && fn(b, pb, nb, &nb) == MB_OK &&
+           memcmp(pa, pb, sizeof(double) * (size_t)na) == 0;
+    free(pa);
+    free(pb);
+    return same;
+}
+
+static void check_resume(const config *c)
+{
+    const int64_t n = 3, m = 4;
+    char path[] = "/tmp/mb_resume_XXXXXX";
+    mb_model *whole = new_model(), *first = new_model(), *resumed = NULL;
+    mb_history *h_whole = NULL, *h_parts = NULL;
+    mb_train_options o;
+    float *pw = NULL, *pr = NULL;
+    int64_t np;
+    int fd = mkstemp(path);
+    check_current_test_ = c->name;
+    if (!CHECK(whole && first && fd >= 0))
+        goto done;
+    close(fd);
+    mb_history_create(&h_whole);
+    mb_history_create(&h_parts);
+    options_for(c, &o, n + m);
+    CHECK_STATUS(mb_train(whole, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, h_whole), MB_OK);
+    options_for(c, &o, n);
+    CHECK_STATUS(mb_train(first, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, h_parts), MB_OK);
+    CHECK_STATUS(mb_model_save(first, path), MB_OK);
+    mb_model_free(first);
+    first = NULL;
+    CHECK_STATUS(mb_model_load(path, &resumed), MB_OK);
+    if (!CHECK(resumed != NULL))
+        goto done;
+    options_for(c, &o, m);
+    CHECK_STATUS(mb_train(resumed, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, h_parts), MB_OK);
+    np = n_params(whole);
+    pw = (float *)malloc(sizeof(float) * (size_t)np);
+    pr = (float *)malloc(sizeof(float) * (size_t)np);
+    if (CHECK(pw && pr)) {
+        CHECK_STATUS(mb_model_get_parameters(whole, pw, np), MB_OK);
+        CHECK_STATUS(mb_model_get_parameters(resumed, pr, np), MB_OK);
+        if (!CHECK(memcmp(pw, pr, sizeof(float) * (size_t)np) == 0))
+            printf("    %s: weights differ after resume (w[0] %.9g vs %.9g)\n", c->name, pw[0], pr[0]);
+    }
+    CHECK(same_series(h_whole, h_parts, mb_history_batch_costs));
+    CHECK(same_series(h_whole, h_parts, mb_history_epoch_costs));
+    CHECK(same_series(h_whole, h_parts, mb_history_validation_costs));
+    CHECK(same_series(h_whole, h_parts, mb_history_learning_rates));
+done:
+    unlink(path);
+    free(pw);
+    free(pr);
+    mb_model_free(whole);
+    mb_model_free(first);
+    mb_model_free(resumed);
+    mb_history_free(h_whole);
+    mb_history_free(h_parts);
+}
+
+static void test_resume_is_exact_for_every_rule_and_schedule(void)
+{
+    static const config configs[] = {
+        {"sgd", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f},
+        {"momentum+step", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_STEP, 0.05f},
+        {"nesterov+exponential", MB_OPTIMIZER_SGD, 0.9f, 1, MB_SCHEDULE_EXPONENTIAL, 0.05f},
+        {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f},
+        {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f},
+        {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f},
+    };
+    size_t i;
+    for (i = 0; i < sizeof configs / sizeof configs[0]; i++)
+        check_resume(&configs[i]);
+    check_current_test_ = "test_resume_is_exact_for_every_rule_and_schedule";
+}
+
+/* A caller built against an older header passes a smaller struct: the fields past its
+ * struct_size take their defaults; a struct_size below the first version is refused. */
+static void test_struct_size(void)
+{
+    mb_model *a = new_model(), *b = new_model();
+    mb_train_options o, old;
+    float pa[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pb[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+    int64_t np = 16 * N_IN + 16 + N_OUT * 16 + N_OUT;
+    if (!CHECK(a && b && n_params(a) == np))
+        goto done;
+    mb_train_options_init(&o);
+    CHECK(o.struct_size == sizeof(mb_train_options));
+    o.epochs = 2;
+    o.batch_size = 32;
+    CHECK_STATUS(mb_train(a, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    /* An "old" caller: only the fields up to threads; garbage after them is not read. */
+    memset(&old, 0xAB, sizeof old);
+    memcpy(&old, &o, offsetof(mb_train_options, optimizer));
+    old.struct_size = offsetof(mb_train_options, threads) + sizeof(int);
+    CHECK_STATUS(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(a, pa, np), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(b, pb, np), MB_OK);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    old.struct_size = 8;
+    CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "struct_size");
+    o.struct_size = 0;
+    CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "struct_size");
+done:
+    mb_model_free(a);
+    mb_model_free(b);
+}
+
+/* The rule's state stays with the model: two calls of Adam equal one; after
+ * mb_model_reset_training_state, the second call starts Adam afresh (and differs). */
+static void test_state_carries_over_and_resets(void)
+{
+    mb_model *one = new_model(), *two = new_model(), *reset = new_model();
+    mb_train_options o;
+    int64_t np = 16 * N_IN + 16 + N_OUT * 16 + N_OUT;
+    float p1[16 * N_IN + 16 + N_OUT * 16 + N_OUT], p2[16 * N_IN + 16 + N_OUT * 16 + N_OUT],
+        p3[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+    if (!CHECK(one && two && reset))
+        goto done;
+    mb_train_options_init(&o);
+    o.optimizer = MB_OPTIMIZER_ADAM;
+    o.batch_size = 32;
+    o.epochs = 4;
+    CHECK_STATUS(mb_train(one, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    o.epochs = 2;
+    CHECK_STATUS(mb_train(two, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_train(two, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_train(reset, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_model_reset_training_state(reset), MB_OK);
+    CHECK_STATUS(mb_train(reset, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(one, p1, np), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(two, p2, np), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(reset, p3, np), MB_OK);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0);
+    CHECK(memcmp(p1, p3, sizeof p1) != 0);
+done:
+    mb_model_free(one);
+    mb_model_free(two);
+    mb_model_free(reset);
+}
+
+int main(void)
+{
+    make_data();
+    RUN_TEST(test_resume_is_exact_for_every_rule_and_schedule);
+    RUN_TEST(test_struct_size);
+    RUN_TEST(test_state_carries_over_and_resets);
+    return check_summary();
+}

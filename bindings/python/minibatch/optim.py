@@ -1,0 +1,248 @@
+"""Update rules, learning-rate schedules and early stopping for :meth:`Network.train`.
+
+Each class holds hyperparameters only and fills its fields of ``mb_train_options``; the
+library checks the values (one place) and raises :class:`InvalidArgumentError` with its
+message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTorch's
+``torch.optim`` element by element::
+
+    SGD(momentum=0):        w -= lr * g
+    SGD(momentum=mu):       b = mu * b + g;  w -= lr * b   (nesterov: w -= lr * (g + mu * b))
+    RMSprop(rho, epsilon):  v = rho * v + (1 - rho) * g**2;  w -= lr * g / (sqrt(v) + epsilon)
+    Adam(beta1, beta2, epsilon):
+        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
+        w -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + epsilon)
+    AdamW(..., weight_decay): w -= lr * weight_decay * w, then the Adam step
+
+The rule's state (momentum buffer, moments, step count t) stays with the network between
+calls and is saved in its model file, so training resumes exactly.
+
+Schedules give the learning rate of epoch ``e`` (counted over the network's life from 0)::
+
+    Constant():                     lr
+    Step(every=10, gamma=0.1):      lr * gamma ** (e // every)
+    Exponential(gamma=0.9):         lr * gamma ** e
+    InverseTime(power_t=0.5):       lr / (t + 1) ** power_t, t examples trained on before e
+    Cosine(epochs=0, min_learning_rate=0):
+        min + (lr - min) * (1 + cos(pi * e / epochs)) / 2 for e < epochs, then min
+        (epochs 0: the end of the call)
+    Adaptive():                     scikit-learn's 'adaptive' (needs EarlyStopping patience)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from . import _lib
+
+__all__ = [
+    "SGD", "RMSprop", "Adam", "AdamW",
+    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive",
+    "EarlyStopping", "optimizer_of", "schedule_of",
+]
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Gradient descent; with ``momentum`` > 0, PyTorch's momentum (``nesterov``: Nesterov's)."""
+
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.SGD)
+        o.momentum = _number(self.momentum, "momentum")
+        o.nesterov = 1 if _flag(self.nesterov, "nesterov") else 0
+
+
+@dataclass(frozen=True)
+class RMSprop:
+    """RMSprop without momentum or centring (PyTorch's defaults: rho is its ``alpha``)."""
+
+    rho: float = 0.99
+    epsilon: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.RMSPROP)
+        o.rho = _number(self.rho, "rho")
+        o.epsilon = _number(self.epsilon, "epsilon")
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (the paper's Algorithm 1, epsilon added to the bias-corrected root)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.ADAM)
+        o.beta1 = _number(self.beta1, "beta1")
+        o.beta2 = _number(self.beta2, "beta2")
+        o.epsilon = _number(self.epsilon, "epsilon")
+
+
+@dataclass(frozen=True)
+class AdamW:
+    """Adam with decoupled weight decay (PyTorch's ``AdamW``: w -= lr * weight_decay * w)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.01
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.ADAMW)
+        o.beta1 = _number(self.beta1, "beta1")
+        o.beta2 = _number(self.beta2, "beta2")
+        o.epsilon = _number(self.epsilon, "epsilon")
+        o.weight_decay = _number(self.weight_decay, "weight_decay")
+
+
+@dataclass(frozen=True)
+class Constant:
+    """The base learning rate every epoch."""
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.CONSTANT)
+
+
+@dataclass(frozen=True)
+class Step:
+    """lr * gamma ** (e // every) (PyTorch's ``StepLR``)."""
+
+    every: int = 10
+    gamma: float = 0.1
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.STEP)
+        o.step_epochs = _integer(self.every, "every")
+        o.gamma = _number(self.gamma, "gamma")
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """lr * gamma ** e (PyTorch's ``ExponentialLR``)."""
+
+    gamma: float = 0.9
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.EXPONENTIAL)
+        o.gamma = _number(self.gamma, "gamma")
+
+
+@dataclass(frozen=True)
+class InverseTime:
+    """lr / (t + 1) ** power_t, t the examples trained on (scikit-learn's ``invscaling``)."""
+
+    power_t: float = 0.5
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.INVERSE_TIME)
+        o.power_t = _number(self.power_t, "power_t")
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """Cosine annealing to ``min_learning_rate`` over ``epochs`` (0: the end of the call)."""
+
+    epochs: int = 0
+    min_learning_rate: float = 0.0
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.COSINE)
+        o.cosine_epochs = _integer(self.epochs, "epochs")
+        o.min_learning_rate = _number(self.min_learning_rate, "min_learning_rate")
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """scikit-learn's ``adaptive``: divide the rate by 5 after ``EarlyStopping.patience``
+    epochs without improvement; stop when the rate would fall from 1e-6 or less."""
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.ADAPTIVE)
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop after ``patience`` epochs in a row whose monitored cost (the validation cost
+    when a validation set is given, else the training epoch cost) is not below the best
+    minus ``min_delta``; with a validation set and ``restore_best``, a call that stops
+    early leaves the best epoch's weights. scikit-learn's ``n_iter_no_change`` N is
+    ``patience`` N + 1 (it stops when the count exceeds N)."""
+
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+    def _fill(self, o: Any) -> None:
+        o.patience = _integer(self.patience, "patience")
+        o.min_delta = _number(self.min_delta, "min_delta")
+        o.restore_best = 1 if _flag(self.restore_best, "restore_best") else 0
+
+
+_OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_SCHEDULES = {
+    "constant": Constant, "step": Step, "exponential": Exponential,
+    "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
+}
+
+OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, None]
+ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, None]
+
+
+def optimizer_of(value: OptimizerLike) -> Any:
+    """An optimizer object from an object, a name ('sgd', 'rmsprop', 'adam', 'adamw') or None (SGD())."""
+    if value is None:
+        return SGD()
+    if isinstance(value, str):
+        try:
+            return _OPTIMIZERS[value.lower()]()
+        except KeyError:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or an object of minibatch.optim, got {value!r}") from None
+    if isinstance(value, tuple(_OPTIMIZERS.values())):
+        return value
+    raise TypeError(f"optimizer must be a name or an object of minibatch.optim, got {type(value).__name__}")
+
+
+def schedule_of(value: ScheduleLike) -> Any:
+    """A schedule object from an object, a name or None (Constant())."""
+    if value is None:
+        return Constant()
+    if isinstance(value, str):
+        try:
+            return _SCHEDULES[value.lower()]()
+        except KeyError:
+            raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch.optim, got {value!r}") from None
+    if isinstance(value, tuple(_SCHEDULES.values())):
+        return value
+    raise TypeError(f"schedule must be a name or an object of minibatch.optim, got {type(value).__name__}")
+
+
+# Conversions only: the values are checked by the library.
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _integer(value: Any, name: str) -> int:
+    import operator
+
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}") from None
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f"{name} is out of range: {v}")
+    return v
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, int)) and type(value).__name__ != "bool_":
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
