@@ -505,7 +505,8 @@ typedef struct mb_train_options {
     double min_learning_rate;  /* cosine: the floor, >= 0; default 0 */
     /* Validation and early stopping. The monitored cost is the validation cost when a
      * validation set is given, else the epoch cost. An epoch improves when its cost is below
-     * the best so far minus min_delta; after `patience` epochs in a row that do not,
+     * the best so far (the lowest cost of any epoch, whether or not that epoch counted as an
+     * improvement: scikit-learn's rule) minus min_delta; after `patience` epochs in a row that do not,
      * training stops (MB_OK: the model's epochs_trained and the history say where) or, with
      * MB_SCHEDULE_ADAPTIVE, the rate is divided. The counts and the best cost stay with the
      * model (saved in its file), so a later call or a resumed file goes on counting. */

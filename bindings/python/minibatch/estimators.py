@@ -7,8 +7,12 @@
 from its ``BaseEstimator`` and mixins (so its tags and tools apply); otherwise small
 look-alikes provide ``get_params``/``set_params``/``repr``.
 
-Training is plain mini-batch gradient descent with a constant learning rate; one epoch
-per ``partial_fit`` call, ``max_iter`` epochs per ``fit``. With ``random_state=s`` (an
+They take scikit-learn's parameters with its meanings and defaults (``solver='adam'``,
+``learning_rate_init=0.001``, ``batch_size='auto'`` = min(200, n_samples), ``alpha``,
+``tol``/``n_iter_no_change``, ``early_stopping``/``validation_fraction``, ...), so that
+they are drop-ins for ``sklearn.neural_network.MLPClassifier``/``MLPRegressor``. Training
+runs in the library (:mod:`minibatch.optim` names the rules); one epoch per
+``partial_fit`` call, up to ``max_iter`` epochs per ``fit``. With ``random_state=s`` (an
 int) the initial weights use seed ``s`` and the shuffle order of epoch ``e`` is
 ``minibatch.permutation(m, s, e)``: exactly what a C program calling ``mb_model_create``
 and ``mb_train`` with seed ``s`` gets.
@@ -140,8 +144,12 @@ def _seed_from_random_state(random_state: Any) -> int:
 _FITTED_ATTRIBUTES = (
     "network_", "batch_costs_", "epoch_costs_", "loss_curve_", "loss_", "n_iter_",
     "batch_size_", "diverged_", "classes_", "n_outputs_", "out_activation_",
-    "n_features_in_", "feature_names_in_",
+    "n_features_in_", "feature_names_in_", "validation_scores_", "best_validation_score_",
+    "best_loss_", "t_",
 )
+
+_SOLVERS = ("adam", "sgd", "rmsprop", "adamw")
+_LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
 class _BaseMLP(BaseEstimator):
@@ -154,12 +162,25 @@ class _BaseMLP(BaseEstimator):
         hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
         activation: str = "relu",
         *,
-        learning_rate_init: float = 0.01,
-        max_iter: int = 200,
+        solver: str = "adam",
+        alpha: float = 0.0001,
         batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
         shuffle: bool = True,
         random_state: Any = None,
-        init: str = "auto",
+        tol: float = 1e-4,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        init: str = "xavier",
         drop_last: bool = False,
         memory_budget: int = 0,
         warm_start: bool = False,
@@ -169,11 +190,24 @@ class _BaseMLP(BaseEstimator):
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
+        self.tol = tol
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
         self.init = init
         self.drop_last = drop_last
         self.memory_budget = memory_budget
@@ -237,6 +271,21 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"on_divergence must be 'warn' or 'raise', got {self.on_divergence!r}")
         if self.callback is not None and not callable(self.callback):
             raise ValueError("callback must be None or callable")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS} ('lbfgs' is not offered), got {self.solver!r}")
+        if self.learning_rate not in _LEARNING_RATES:
+            raise ValueError(f"learning_rate must be one of {_LEARNING_RATES}, got {self.learning_rate!r}")
+        for name in ("alpha", "tol", "power_t", "momentum", "beta_1", "beta_2", "epsilon", "validation_fraction"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be a bool, got {self.early_stopping!r}")
+        nc = self.n_iter_no_change
+        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or nc < 1:
+            raise ValueError(f"n_iter_no_change must be an int >= 1, got {nc!r}")
         return {
             "hidden": hidden,
             "activation": activation_from(self.activation),
@@ -246,6 +295,32 @@ class _BaseMLP(BaseEstimator):
             "batch_size": bs,
             "memory_budget": int(mb),
         }
+
+    def _rule(self) -> dict[str, Any]:
+        """The library's rule, schedule and L2 for scikit-learn's parameters (their values
+        are checked by the library)."""
+        from . import optim
+
+        if self.solver == "sgd":
+            rule: Any = optim.SGD(float(self.momentum), bool(self.nesterovs_momentum) and self.momentum > 0)
+            schedule: Any = {
+                "constant": optim.Constant(),
+                "invscaling": optim.InverseTime(float(self.power_t)),
+                "adaptive": optim.Adaptive(),
+            }[self.learning_rate]
+        else:
+            # scikit-learn applies `learning_rate` to 'sgd' only.
+            rule = {
+                "adam": optim.Adam(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "adamw": optim.AdamW(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "rmsprop": optim.RMSprop(epsilon=float(self.epsilon)),
+            }[self.solver]
+            schedule = optim.Constant()
+        return {"optimizer": rule, "schedule": schedule, "l2": self._l2(float(self.alpha))}
+
+    def _l2(self, alpha: float) -> float:
+        """The library's l2 for scikit-learn's alpha (the same for cross-entropy)."""
+        return alpha
 
     # -- data -----------------------------------------------------------------------
 
@@ -365,10 +440,20 @@ class _BaseMLP(BaseEstimator):
         p: dict[str, Any],
         *,
         reset_costs: bool,
+        incremental: bool = False,
     ) -> None:
+        from . import optim
+
         m = len(x) if isinstance(x, Dataset) else x.shape[0]
         bs = p["batch_size"]
-        if not isinstance(bs, str) and bs > m:
+        validation = None
+        if self.early_stopping and not incremental and not isinstance(x, Dataset):
+            x, targets, validation = self._split_validation(x, targets)
+            m = x.shape[0]
+        if isinstance(bs, str):
+            # scikit-learn's 'auto' (see the class docstring).
+            bs = min(200, m)
+        elif bs > m:
             warnings.warn(
                 f"Got batch_size={bs} larger than the number of samples {m}; it is clipped"
                 f" to {m} (batch gradient descent).",
@@ -393,6 +478,17 @@ class _BaseMLP(BaseEstimator):
         if reset_costs:
             self.batch_costs_ = np.empty(0, dtype=np.float64)
             self.epoch_costs_ = np.empty(0, dtype=np.float64)
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.t_ = 0
+        # scikit-learn stops when the monitored value has not improved by tol for more
+        # than n_iter_no_change epochs: patience n_iter_no_change + 1. partial_fit trains
+        # its one epoch without it, as scikit-learn's does.
+        stopping = None if incremental else optim.EarlyStopping(
+            patience=int(self.n_iter_no_change) + 1, min_delta=float(self.tol),
+            restore_best=validation is not None)
+        rule = self._rule()
+        if incremental and isinstance(rule["schedule"], optim.Adaptive):
+            rule["schedule"] = optim.Constant()
         history = History()
         diverged: Optional[DivergenceError] = None
         try:
@@ -408,6 +504,9 @@ class _BaseMLP(BaseEstimator):
                 memory_budget=p["memory_budget"],
                 callback=cb,
                 history=history,
+                early_stopping=stopping,
+                validation=validation,
+                **rule,
             )
         except DivergenceError as e:
             diverged = e
@@ -425,9 +524,24 @@ class _BaseMLP(BaseEstimator):
                 self.network_ = net
                 self.batch_costs_ = np.concatenate([self.batch_costs_, history.batch_costs])
                 self.epoch_costs_ = np.concatenate([self.epoch_costs_, history.epoch_costs])
-                self.loss_curve_ = [float(c) for c in self.epoch_costs_]
-                self.loss_ = float(self.epoch_costs_[-1]) if len(self.epoch_costs_) else float("nan")
+                self.loss_curve_ = [float(c) * self._loss_scale for c in self.epoch_costs_]
+                self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
                 self.n_iter_ = net.epochs_trained
+                self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
+                if validation is not None:
+                    # for tests: the split and its costs
+                    self._last_validation = validation
+                    self._last_validation_costs = history.validation_costs
+                if self.early_stopping and not incremental:
+                    self.validation_scores_ = list(self.validation_scores_ or []) + [
+                        float(v) for v in history.validation_scores]
+                    self.best_validation_score_ = (
+                        max(self.validation_scores_) if self.validation_scores_ else None)
+                    self.best_loss_ = None
+                else:
+                    self.validation_scores_ = None
+                    self.best_validation_score_ = None
+                    self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
                 if net.last_progress is not None:
                     self.batch_size_ = net.last_progress.batch_size
                 self.diverged_ = diverged is not None
@@ -444,6 +558,37 @@ class _BaseMLP(BaseEstimator):
                 DivergenceWarning,
                 stacklevel=3,
             )
+
+    #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
+    _loss_scale = 1.0
+
+    def _split_validation(
+        self, x: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """A seeded split of ``validation_fraction`` of the rows (stratified by class for a
+        classifier, as scikit-learn's): the rows are taken in the order of
+        ``minibatch.permutation(m, seed, 2**62)`` (an epoch no training reaches), class by
+        class, ceil(fraction * class rows) of each for validation."""
+        from .core import permutation
+
+        m = x.shape[0]
+        order = permutation(m, self._seed(), 2**62)
+        labels = self._strata(targets)
+        take = np.zeros(m, dtype=bool)
+        if labels is None:
+            take[order[: max(1, int(np.ceil(self.validation_fraction * m)))]] = True
+        else:
+            ordered = labels[order]
+            for c in np.unique(labels):
+                rows = order[ordered == c]
+                take[rows[: int(np.ceil(self.validation_fraction * len(rows)))]] = True
+        if take.all() or not take.any():
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no validation rows")
+        keep = ~take
+        return x[keep], targets[keep], (x[take], targets[take])
+
+    def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
+        return None
 
     # -- fitted attributes computed from the network ---------------------------------
 
@@ -506,31 +651,65 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters
     ----------
+    The parameters scikit-learn's ``MLPClassifier`` has keep its meaning and default
+    (``solver='lbfgs'`` is not offered); the others are minibatch's.
+
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Units of each hidden layer; ``()`` gives (multinomial) logistic regression.
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden activation ('sigmoid' and 'linear' are accepted too).
-    learning_rate_init : float, default=0.01
-        Constant step of plain gradient descent, ``W -= learning_rate_init * dW`` (the
-        C library's default). Scale your features: large inputs with a large step can
-        diverge (see ``on_divergence``).
-    max_iter : int, default=200
-        Epochs per ``fit`` (``partial_fit`` trains one epoch).
+    solver : {'adam', 'sgd', 'rmsprop', 'adamw'}, default='adam'
+        The update rule (:mod:`minibatch.optim`; formulas in the header, PyTorch's form).
+        'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other
+        than 'constant', PyTorch's momentum (the rate outside the velocity) differs from
+        scikit-learn's (inside) as the rate changes.
+    alpha : float, default=0.0001
+        L2 penalty: 0.5 * alpha * sum(W**2) / batch rows added to each batch's loss.
     batch_size : int or 'auto', default='auto'
-        'auto': the library's rule (m < 2000: one batch of m, batch gradient descent;
-        otherwise the largest of 512, 256, 128, 64 fitting ``memory_budget``). An int
-        larger than the number of samples is clipped (with a warning).
+        'auto' is scikit-learn's ``min(200, n_samples)``, not the C API's rule (one batch
+        below 2000 rows): a drop-in must train as scikit-learn's does, and Adam's small
+        default steps need many updates per epoch on small data. An int larger than the
+        number of samples is clipped (with a warning).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The schedule, for ``solver='sgd'`` only (as scikit-learn's): 'invscaling' is
+        ``learning_rate_init / (t + 1) ** power_t`` with t the samples seen, 'adaptive'
+        divides the rate by 5 when the loss stops improving by ``tol`` for
+        ``n_iter_no_change`` epochs and stops at 1e-6.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs per ``fit`` at most (``partial_fit`` trains one epoch).
     shuffle : bool, default=True
         Shuffle the rows every epoch (order ``minibatch.permutation(m, seed, epoch)``).
     random_state : None, int, RandomState or Generator, default=None
-        Seed of the initial weights and of the shuffle order. An int is used as is.
-    init : {'auto', 'he', 'xavier'}, default='auto'
+        Seed of the initial weights, the shuffle order and the validation split. An int
+        is used as is.
+    tol : float, default=1e-4
+        ``fit`` stops when the loss (the validation loss with ``early_stopping``) has not
+        improved by ``tol`` for more than ``n_iter_no_change`` epochs in a row.
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
+        on the validation loss (scikit-learn's watches the validation score); when it
+        stops, the weights of the best epoch are restored. ``validation_scores_`` holds
+        the accuracy after every epoch. Not with a :class:`minibatch.Dataset` or in
+        ``partial_fit``.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
+        scikit-learn adds it before the correction).
+    n_iter_no_change : int, default=10
+    init : {'auto', 'he', 'xavier'}, default='xavier'
+        The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
+        uniform draws ('auto': He for ReLU layers).
     drop_last : bool, default=False
         Drop the last, smaller mini-batch of every epoch.
     memory_budget : int, default=0
-        Bytes of working memory batch_size='auto' may use (0: no limit).
+        Bytes of working memory the library may use (0: no limit).
     warm_start : bool, default=False
-        ``fit`` continues from the current weights instead of starting afresh.
+        ``fit`` continues from the current weights, and the rule's state, instead of
+        starting afresh.
     verbose : bool, default=False
         Print the cost of every epoch.
     callback : callable or None, default=None
@@ -550,8 +729,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     batch_costs_ : float64 ndarray, the cost of every mini-batch since the last ``fit``
         (``partial_fit`` appends).
     epoch_costs_ : float64 ndarray, the cost of every epoch (size-weighted batch mean).
-    loss_curve_ : list of float, ``epoch_costs_`` as a list (scikit-learn's name).
-    loss_ : float, the last epoch's cost.
+    loss_curve_ : list of float, the training loss of every epoch (scikit-learn's name
+        and scale: for the regressor, half the library's cost).
+    loss_ : float, the last epoch's loss.
+    best_loss_ : float, the lowest of ``loss_curve_`` (None with ``early_stopping``).
+    validation_scores_ : list of float, the validation accuracy (R^2 for the regressor)
+        after every epoch with ``early_stopping`` (None without).
+    best_validation_score_ : float, their maximum (None without ``early_stopping``).
+    t_ : int, the training samples seen.
     n_iter_ : int, epochs trained over the network's life.
     batch_size_ : int, the batch size used (resolved from 'auto').
     diverged_ : bool, whether the last training call diverged.
@@ -566,6 +751,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _loss_for(self, n_outputs: int) -> Any:
         return _lib.Loss.BINARY_CROSS_ENTROPY if n_outputs == 1 else _lib.Loss.CROSS_ENTROPY
+
+    def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
+        return targets
 
     def _labels(self, y: ArrayLike, m: int) -> np.ndarray:
         ya = self._y_array(y, m)
@@ -678,7 +866,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.out_activation_ = "logistic" if n_out == 1 else "softmax"
             targets = self._encode(ya)
             net = self._new_network(p, x.shape[1], n_out)
-            self._train(net, x, targets, 1, p, reset_costs=True)
+            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True)
         else:
             if classes is not None and not np.array_equal(self._unique(np.asarray(classes)), self.classes_):
                 raise ValueError(
@@ -686,7 +874,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f" partial_fit ({self.classes_!r})"
                 )
             targets = self._encode(ya)
-            self._train(self.network_, x, targets, 1, p, reset_costs=False)
+            self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True)
         return self
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -723,10 +911,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor (linear outputs, mean squared error) trained by
     mini-batch gradient descent. Supports several outputs (y of shape (n, n_outputs)).
 
-    ``hidden_layer_sizes=()`` gives linear regression. The cost is the library's MSE,
-    ``mean((prediction - y)**2)`` over rows and outputs (scikit-learn's MLPRegressor
-    reports half of it). Parameters and attributes are those of :class:`MLPClassifier`
-    (without ``classes_``); ``predict`` returns float64, 1-D for one output.
+    ``hidden_layer_sizes=()`` gives linear regression. The library's cost is
+    ``mean((prediction - y)**2)`` over rows and outputs (``epoch_costs_``); ``loss_curve_``
+    is half of it, scikit-learn's scale, and ``alpha`` is scaled so that the penalty
+    weighs as in scikit-learn (``l2 = 2 * alpha / n_outputs``). Parameters and attributes
+    are those of :class:`MLPClassifier` (without ``classes_``; ``validation_scores_``
+    are R^2); ``predict`` returns float64, 1-D for one output.
     """
 
     def __sklearn_tags__(self) -> Any:
@@ -740,6 +930,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _loss_for(self, n_outputs: int) -> Any:
         return _lib.Loss.MSE
+
+    # The library's MSE is mean((prediction - y)**2) over rows and outputs; scikit-learn's
+    # loss is half the squared error summed over outputs, averaged over rows, and its L2
+    # gradient alpha * W / n is added to that. The same minimiser, up to a factor 2 / n_outputs
+    # on the data term: so alpha maps to l2 = 2 * alpha / n_outputs, and loss_curve_ is
+    # half the library's cost (scikit-learn's value for one output).
+    _loss_scale = 0.5
+
+    def _l2(self, alpha: float) -> float:
+        return 2.0 * alpha / int(getattr(self, "n_outputs_", 1) or 1)
 
     def _targets(self, y: ArrayLike, m: int) -> np.ndarray:
         ya = self._y_array(y, m)
@@ -785,11 +985,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             net = self._new_network(p, x.shape[1], t.shape[1])
             self.n_outputs_ = t.shape[1]
             self.out_activation_ = "identity"
-            self._train(net, x, t, 1, p, reset_costs=True)
+            self._train(net, x, t, 1, p, reset_costs=True, incremental=True)
         else:
             if t.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {t.shape[1]} outputs, but the model has {self.n_outputs_}")
-            self._train(self.network_, x, t, 1, p, reset_costs=False)
+            self._train(self.network_, x, t, 1, p, reset_costs=False, incremental=True)
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -132,14 +132,20 @@ def test_file_format_fields(tmp_path):
 
     X, y = mb.make_moons(40, 0.1, seed=0)
     with mb.Network([2, 5, 3, 1], activations=["tanh", "relu"], loss="binary_cross_entropy") as net:
-        net.train(X, y, epochs=3, batch_size=10)
+        history = net.train(X, y, epochs=3, batch_size=10, optimizer="adam")
         path = tmp_path / "m.mbm"
         net.save(path)
         params = net.get_parameters()
+        net.reset_training_state()
+        net.save(tmp_path / "v1.mbm")
     raw = path.read_bytes()
     assert raw[:8] == b"MBMODEL\0"
     version, loss, epochs, n_layers = struct.unpack_from("<IIQQ", raw, 8)
-    assert (version, loss, epochs, n_layers) == (1, 1, 3, 4)
+    # With training state the file is version 2; without, version 1 (the same up to the
+    # parameters, with no sections).
+    assert (version, loss, epochs, n_layers) == (2, 1, 3, 4)
+    v1 = (tmp_path / "v1.mbm").read_bytes()
+    assert struct.unpack_from("<I", v1, 8)[0] == 1
     off = 8 + 24
     assert struct.unpack_from("<4Q", raw, off) == (2, 5, 3, 1)
     off += 32
@@ -150,8 +156,26 @@ def test_file_format_fields(tmp_path):
     assert n_params == params.size
     assert np.array_equal(np.frombuffer(raw, np.float32, n_params, off), params)
     off += 4 * n_params
+    assert len(v1) == off + 4 and v1[:8] == raw[:8] and v1[12:off] == raw[12:off]
+    assert struct.unpack_from("<I", v1, off)[0] == zlib.crc32(v1[:off])
+    # The sections: a 4-byte tag, a u64 length, the body.
+    sections = {}
+    while off < len(raw) - 4:
+        tag, length = raw[off:off + 4].decode(), struct.unpack_from("<Q", raw, off + 4)[0]
+        sections[tag] = raw[off + 12: off + 12 + length]
+        off += 12 + length
     assert len(raw) == off + 4
     assert struct.unpack_from("<I", raw, off)[0] == zlib.crc32(raw[:off])
+    assert sorted(sections) == ["OPTM", "SCHD", "STOP"]
+    kind, step, slots = struct.unpack_from("<IQI", sections["OPTM"])
+    assert (kind, step, slots) == (3, 3 * 4, 2)  # Adam, 4 batches of 10 a epoch, m and v
+    assert len(sections["OPTM"]) == 16 + 2 * 4 * n_params
+    v = np.frombuffer(sections["OPTM"], np.float32, n_params, 16 + 4 * n_params)
+    assert (v >= 0).all() and (v > 0).any()
+    seen, has_rate = struct.unpack_from("<QI", sections["SCHD"])
+    assert (seen, has_rate) == (3 * 40, 0)
+    best, bad, best_epoch, has_best = struct.unpack_from("<dQQI", sections["STOP"])
+    assert best == history.epoch_costs.min() and has_best == 0
 
 
 def test_working_memory_formula():

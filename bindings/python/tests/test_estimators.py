@@ -15,6 +15,11 @@ import minibatch as mb
 from conftest import PKG_ROOT
 
 
+#: Plain mini-batch gradient descent with the C API's initialisation and no penalty or
+#: stopping: the estimators' machinery without scikit-learn's defaults (Adam, alpha, tol).
+PLAIN = dict(solver="sgd", momentum=0.0, alpha=0.0, init="auto", n_iter_no_change=10**6)
+
+
 @pytest.fixture(scope="module")
 def moons():
     return mb.make_moons(600, 0.15, seed=4)
@@ -29,7 +34,7 @@ def _three_class(m=300, seed=0):
 
 def test_classifier_fit_predict_score(moons):
     X, y = moons
-    clf = mb.MLPClassifier((16, 8), learning_rate_init=0.1, batch_size=32, max_iter=40, random_state=0)
+    clf = mb.MLPClassifier((16, 8), learning_rate_init=0.1, batch_size=32, max_iter=40, random_state=0, **PLAIN)
     assert clf.fit(X, y) is clf
     assert clf.score(X, y) > 0.95
     P = clf.predict_proba(X)
@@ -204,7 +209,7 @@ def test_partial_fit_one_epoch_per_call_equals_fit(moons):
 
 def test_partial_fit_on_streaming_chunks():
     X, y = mb.make_moons(3000, 0.1, seed=2)
-    clf = mb.MLPClassifier((32, 16), learning_rate_init=0.2, batch_size=32, random_state=0)
+    clf = mb.MLPClassifier((32, 16), learning_rate_init=0.2, batch_size=32, random_state=0, **PLAIN)
     for epoch in range(10):
         for start in range(0, 3000, 1000):
             clf.partial_fit(X[start:start + 1000], y[start:start + 1000], classes=[0, 1])
@@ -235,11 +240,12 @@ def test_warm_start_continues(moons):
 
 
 def test_auto_batch_size():
-    X, y = mb.make_moons(1000, 0.2, seed=1)
-    assert mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y).batch_size_ == 1000
+    # scikit-learn's 'auto': min(200, n_samples)
+    X, y = mb.make_moons(150, 0.2, seed=1)
+    assert mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y).batch_size_ == 150
     X, y = mb.make_moons(3000, 0.2, seed=1)
     clf = mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
-    assert clf.batch_size_ == 512 and len(clf.batch_costs_) == 6
+    assert clf.batch_size_ == 200 and len(clf.batch_costs_) == 15
     with pytest.warns(UserWarning, match="clipped"):
         clf = mb.MLPClassifier((4,), max_iter=1, batch_size=5000, random_state=0).fit(X, y)
     assert clf.batch_size_ == 3000
@@ -249,7 +255,7 @@ def test_divergence_warns_or_raises_and_stays_usable():
     rs = np.random.RandomState(0)
     X = rs.rand(50, 2) * 1000
     y = rs.randn(50) * 1000
-    r = mb.MLPRegressor((), learning_rate_init=1.0, max_iter=50, random_state=0)
+    r = mb.MLPRegressor((), learning_rate_init=1.0, max_iter=50, random_state=0, **PLAIN)
     with pytest.warns(mb.DivergenceWarning, match="diverged"):
         r.fit(X, y)
     assert r.diverged_ and r.n_iter_ < 50
@@ -318,9 +324,15 @@ def test_get_set_params():
     clf = mb.MLPClassifier((5,), learning_rate_init=0.2)
     p = clf.get_params()
     assert p["hidden_layer_sizes"] == (5,) and p["learning_rate_init"] == 0.2
-    assert set(p) == {"hidden_layer_sizes", "activation", "learning_rate_init", "max_iter", "batch_size",
-                      "shuffle", "random_state", "init", "drop_last", "memory_budget", "warm_start",
-                      "verbose", "callback", "on_divergence"}
+    sk_names = {"hidden_layer_sizes", "activation", "solver", "alpha", "batch_size", "learning_rate",
+                "learning_rate_init", "power_t", "max_iter", "shuffle", "random_state", "tol", "verbose",
+                "warm_start", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
+                "beta_1", "beta_2", "epsilon", "n_iter_no_change"}
+    assert set(p) == sk_names | {"init", "drop_last", "memory_budget", "callback", "on_divergence"}
+    sk = pytest.importorskip("sklearn.neural_network")
+    theirs = sk.MLPClassifier().get_params()
+    # scikit-learn's parameters have its defaults (max_fun belongs to 'lbfgs', not offered)
+    assert {k: theirs[k] for k in sk_names} == {k: mb.MLPClassifier().get_params()[k] for k in sk_names}
     assert clf.set_params(max_iter=7, batch_size=16) is clf
     assert clf.max_iter == 7 and clf.batch_size == 16
     with pytest.raises(ValueError):
@@ -336,7 +348,7 @@ def test_pipeline_and_grid_search():
 
     X, y = _three_class(400, seed=3)
     X = X * 50 + 1000  # needs scaling
-    pipe = make_pipeline(StandardScaler(), mb.MLPClassifier((8,), max_iter=30, batch_size=32, random_state=0))
+    pipe = make_pipeline(StandardScaler(), mb.MLPClassifier((8,), max_iter=30, batch_size=32, random_state=0, **PLAIN))
     pipe.fit(X, y)
     assert pipe.score(X, y) > 0.9
     grid = GridSearchCV(
@@ -348,7 +360,8 @@ def test_pipeline_and_grid_search():
     assert grid.best_params_["mlpclassifier__learning_rate_init"] == 0.1
     assert grid.best_score_ > 0.9
     # parallel workers pickle the estimator (and its network) across processes
-    scores = cross_val_score(mb.MLPRegressor((8,), max_iter=20, random_state=0, batch_size=32),
+    scores = cross_val_score(mb.MLPRegressor((8,), max_iter=20, random_state=0, batch_size=32,
+                                             learning_rate_init=0.01, **PLAIN),
                              StandardScaler().fit_transform(X), X[:, 0] / 50 - 20, cv=3, n_jobs=2)
     assert np.all(scores > 0.9)
 
@@ -408,11 +421,11 @@ def test_importing_minibatch_does_not_import_sklearn(tmp_path):
 
 def test_failed_first_fit_leaves_the_estimator_unfitted():
     X, y = mb.make_moons(3000, 0.2, seed=0)
-    clf = mb.MLPClassifier((8,), max_iter=2, memory_budget=10, random_state=0)
-    with pytest.raises(mb.InvalidArgumentError):  # not even batch 64 fits in 10 bytes (C)
+    clf = mb.MLPClassifier((8,), max_iter=2, alpha=-1.0, random_state=0)
+    with pytest.raises(mb.InvalidArgumentError, match="alpha"):  # refused by the library
         clf.fit(X, y)
     assert not hasattr(clf, "network_") and not hasattr(clf, "n_features_in_")
     with pytest.raises(mb.NotFittedError):
         clf.predict(X)
-    clf.set_params(memory_budget=0).fit(X, y)
+    clf.set_params(alpha=0.0001).fit(X, y)
     assert clf.n_iter_ == 2

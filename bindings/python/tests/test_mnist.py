@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import struct
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -50,9 +52,25 @@ def test_mnist_784_128_10_reaches_094(mnist):
 @pytest.mark.slow
 def test_mnist_estimator(mnist):
     Xtr, ytr, Xte, yte = mnist
-    clf = mb.MLPClassifier((128,), learning_rate_init=0.1, batch_size=128, max_iter=20, random_state=0)
+    clf = mb.MLPClassifier((128,), solver="sgd", momentum=0.0, learning_rate_init=0.1, batch_size=128,
+                           max_iter=20, random_state=0)
     clf.fit(Xtr, ytr)
     acc = clf.score(Xte, yte)
-    print(f"MNIST MLPClassifier: test accuracy {acc:.4f}")
+    print(f"MNIST MLPClassifier (plain SGD): test accuracy {acc:.4f}")
     assert acc >= 0.94
     assert np.array_equal(clf.classes_, np.arange(10))
+
+
+@pytest.mark.slow
+def test_mnist_adam_matches_scikit_learn(mnist):
+    """#16: 784-128-10 with Adam reaches at least scikit-learn's MLPClassifier(solver='adam')
+    accuracy with the same settings, within 0.5 points (8,000 train / 2,000 test)."""
+    sk = pytest.importorskip("sklearn.neural_network", reason="scikit-learn is not installed")
+    Xtr, ytr, Xte, yte = mnist
+    settings = dict(hidden_layer_sizes=(128,), solver="adam", batch_size=128, max_iter=15, random_state=0)
+    ours = mb.MLPClassifier(**settings).fit(Xtr, ytr).score(Xte, yte)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: 15 epochs on purpose
+        theirs = sk.MLPClassifier(**settings).fit(Xtr, ytr).score(Xte, yte)
+    print(f"MNIST Adam 784-128-10: minibatch {ours:.4f}, scikit-learn {theirs:.4f}")
+    assert ours >= theirs - 0.005

@@ -186,8 +186,11 @@ def test_training_is_bit_identical_to_c(c_reference, tmp_path, case):
 
 def test_estimator_is_bit_identical_to_c(c_reference, tmp_path):
     X, y = mb.make_moons(120, 0.2, seed=9)
+    # Plain gradient descent with the C API's initialisation, no penalty and no stopping:
+    # what the C program below runs.
+    plain = dict(solver="sgd", momentum=0.0, alpha=0.0, init="auto", n_iter_no_change=10**6)
     clf = mb.MLPClassifier((8, 4), activation="tanh", learning_rate_init=0.05, batch_size=16,
-                           max_iter=4, random_state=31).fit(X, y)
+                           max_iter=4, random_state=31, **plain).fit(X, y)
     status, ep, p_c, bc, ec = _c_train(c_reference, tmp_path, X, y, sizes=[2, 8, 4, 1],
                                        hidden="tanh", loss="binary_cross_entropy",
                                        model_seed=31, seed=31, calls=(4,), batch_size=16, lr=0.05)
@@ -196,7 +199,7 @@ def test_estimator_is_bit_identical_to_c(c_reference, tmp_path):
     assert np.array_equal(clf.batch_costs_, bc) and np.array_equal(clf.epoch_costs_, ec)
     # partial_fit, one epoch per call, continues the same stream: identical again
     pf = mb.MLPClassifier((8, 4), activation="tanh", learning_rate_init=0.05, batch_size=16,
-                          random_state=31)
+                          random_state=31, **plain)
     for _ in range(4):
         pf.partial_fit(X, y, classes=[0, 1])
     assert pf.network_.get_parameters().tobytes() == p_c.tobytes()

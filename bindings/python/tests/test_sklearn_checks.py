@@ -1,8 +1,15 @@
 """scikit-learn's own estimator checks (skipped with a plain message if scikit-learn is
 not installed).
 
-No check is listed as an expected failure. The only checks that do not run are those
-scikit-learn itself skips for the environment:
+One check is listed as an expected failure, and only where the environment forces
+OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell): check_methods_sample_order_invariance
+on the (8, 8) tanh classifier. OpenBLAS 0.3.34's Haswell sgemm kernel rounds a row of a
+product with 8 columns differently depending on its position within a block of 16 rows
+(numpy's own OpenBLAS does the same: ``X @ W.T`` for X (16, 8), W (8, 8) changes in the
+last bit when X's rows are rolled), so predictions can differ by 1 ulp (about 3e-8) with
+the row order, above the check's rtol of 1e-7 on small probabilities. Unset, or on the
+CPU's own kernels (SkylakeX here), every row is computed the same way and the check passes.
+The only checks that do not run are those scikit-learn itself skips for the environment:
 
 * check_array_api_input: needs SCIPY_ARRAY_API=1 and array-api-compat (not a goal:
   the binding takes numpy arrays);
@@ -12,6 +19,7 @@ scikit-learn itself skips for the environment:
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -22,13 +30,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import minibatch as mb  # noqa: E402
 
-#: checks expected to fail, with the reason (none: every check passes)
-EXPECTED_FAILED_CHECKS: dict[str, str] = {}
-
 ESTIMATORS = [mb.MLPClassifier(), mb.MLPRegressor(), mb.MLPClassifier((8, 8), activation="tanh", batch_size=16)]
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def expected_failed_checks(estimator: object) -> dict[str, str]:
+    """Checks expected to fail for `estimator`, with the reason (see the module docstring)."""
+    if os.environ.get("OPENBLAS_CORETYPE", "").lower() == "haswell" and getattr(estimator, "hidden_layer_sizes", None) == (8, 8):
+        return {"check_methods_sample_order_invariance":
+                "OpenBLAS's Haswell sgemm kernel rounds rows by their position in a block (1 ulp)"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         # some checks train on unscaled data (features ~100): plain gradient descent may

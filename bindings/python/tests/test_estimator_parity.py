@@ -1,0 +1,105 @@
+"""#16: the estimators as drop-ins for scikit-learn's, with default parameters, on its own
+datasets; and the scikit-learn attributes of early stopping and the loss curve.
+
+Accuracy (R^2 for diabetes) is the mean over 5 seeds (random_state 0..4) of each library's
+estimator, trained on 75 % and scored on 25 % (train_test_split random_state 0, stratified
+for classifiers), features standardised, as a user would; the target of diabetes is
+standardised too (unscaled, neither library's default fits it in 200 epochs: R^2 < 0).
+The criterion is #16's: within 1 point (0.01) of scikit-learn's.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+
+sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+from sklearn import datasets  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+SEEDS = range(5)
+
+
+def _split(X, y, regression):
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0,
+                                          stratify=None if regression else y)
+    scaler = StandardScaler().fit(Xtr)
+    Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+    if regression:
+        mean, std = ytr.mean(), ytr.std()
+        ytr, yte = (ytr - mean) / std, (yte - mean) / std
+    return Xtr, Xte, ytr, yte
+
+
+@pytest.mark.parametrize("name", ["digits", "iris", "breast_cancer", "diabetes"])
+def test_default_parameters_match_scikit_learn(name):
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    regression = name == "diabetes"
+    Xtr, Xte, ytr, yte = _split(X, y, regression)
+    ours_cls, theirs_cls = (mb.MLPRegressor, MLPRegressor) if regression else (mb.MLPClassifier, MLPClassifier)
+    ours, theirs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at max_iter
+        for seed in SEEDS:
+            ours.append(ours_cls(random_state=seed).fit(Xtr, ytr).score(Xte, yte))
+            theirs.append(theirs_cls(random_state=seed).fit(Xtr, ytr).score(Xte, yte))
+    print(f"{name}: minibatch {np.mean(ours):.4f}, scikit-learn {np.mean(theirs):.4f}")
+    assert np.mean(ours) >= np.mean(theirs) - 0.01
+
+
+def test_early_stopping_attributes_and_best_weights():
+    # Few noisy rows and a wide network: the validation loss turns up while the training
+    # loss keeps falling, so early stopping ends well before max_iter.
+    rs = np.random.RandomState(0)
+    X = rs.randn(300, 20)
+    y = (X[:, 0] + 0.8 * rs.randn(300) > 0).astype(int)
+    clf = mb.MLPClassifier((256,), learning_rate_init=0.01, early_stopping=True, validation_fraction=0.2,
+                           n_iter_no_change=5, max_iter=500, random_state=0).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    # It stopped n_iter_no_change + 1 epochs after the lowest validation cost, and kept
+    # that epoch's weights: the model's validation cost is the lowest one recorded.
+    costs = clf._last_validation_costs
+    best = int(np.argmin(costs))
+    assert clf.n_iter_ == best + 1 + 5 + 1
+    Xv, yv = clf._last_validation
+    cost, _ = clf.network_.evaluate(Xv, yv)
+    assert cost == pytest.approx(costs[best], rel=1e-6)
+    # stratified: the validation rows keep the class balance (ceil of 20 % of each class)
+    counts = np.bincount(y)
+    assert np.array_equal(np.bincount(yv), np.ceil(0.2 * counts).astype(int))
+
+
+def test_without_early_stopping_the_training_loss_stops_fit():
+    X, y = datasets.load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = mb.MLPClassifier((16,), learning_rate_init=0.05, tol=1e-2, n_iter_no_change=3, max_iter=500,
+                           random_state=0).fit(X, y)
+    loss = np.array(clf.loss_curve_)
+    # scikit-learn's rule: stop when the loss has not fallen below best - tol for more than
+    # n_iter_no_change epochs in a row.
+    best, count, stop = np.inf, 0, None
+    for i, v in enumerate(loss):
+        count = 0 if v < best - 1e-2 else count + 1
+        best = min(best, v)
+        if count > 3:
+            stop = i + 1
+            break
+    assert stop == clf.n_iter_ < 500
+    assert clf.best_loss_ == min(clf.loss_curve_) and clf.validation_scores_ is None
+
+
+def test_regressor_loss_curve_has_scikit_learns_scale():
+    rs = np.random.RandomState(1)
+    X = rs.randn(200, 3)
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rs.randn(200)
+    r = mb.MLPRegressor((), alpha=0.0, max_iter=3, random_state=0).fit(X, y)
+    assert np.allclose(r.loss_curve_, 0.5 * r.epoch_costs_)

@@ -1,0 +1,396 @@
+"""Update rules, l2, gradient clipping, schedules and early stopping (minibatch.optim)
+against references written from the header's formulas (mb_optimizer, mb_schedule,
+mb_train_options), not against the library itself.
+
+Models have no hidden layer (linear regression with MSE, softmax regression with
+cross-entropy), so numpy computes their cost and gradient in float64 on its own; the
+library runs in float32. Every training here takes the rows in stored order
+(shuffle=False) with threads=1.
+
+Tolerances (also stated where used): trajectories (numpy or torch float64 vs the
+library's float32), every step of 50: rtol 1e-4, atol 1e-5 (observed: about 1% of that);
+l2 / clipping / schedule steps: costs rtol 1e-5, weights rtol 1e-5 / atol 1e-6; learning
+rates (computed in double, rounded to float32 once): float32(formula) to rtol 1e-6;
+restored weights: net.evaluate's cost vs the history's validation cost, rtol 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import minibatch as mb
+from minibatch import optim
+
+N_IN, M, STEPS = 5, 24, 50
+F32 = lambda v: float(np.float32(v))  # noqa: E731 - the C struct holds hyperparameters as float
+
+RULES = [  # (id, optimizer, base learning rate, schedule)
+    ("sgd", optim.SGD(), 0.1, None),
+    ("momentum", optim.SGD(momentum=0.9), 0.05, None),
+    ("nesterov", optim.SGD(momentum=0.9, nesterov=True), 0.05, None),
+    ("rmsprop", optim.RMSprop(), 0.01, None),
+    ("adam", optim.Adam(), 0.01, None),
+    ("adamw", optim.AdamW(weight_decay=0.1), 0.01, None),
+    # a large epsilon shows its place (outside the root, after the bias correction)
+    ("rmsprop_eps", optim.RMSprop(rho=0.9, epsilon=0.01), 0.01, None),
+    ("adam_eps", optim.Adam(beta1=0.8, epsilon=0.01), 0.01, None),
+    # a rate that changes mid-run: the rate stays outside the momentum buffer
+    ("momentum_step", optim.SGD(momentum=0.9), 0.05, optim.Step(every=10, gamma=0.5)),
+]
+IDS = [r[0] for r in RULES]
+LOSSES = [("mse", 2), ("cross_entropy", 3)]
+
+
+def problem(loss, n_out, m=M, n=N_IN, seed=0):
+    """X (m, n) float32; y as the library takes it; Y float64 (m, n_out) for numpy."""
+    rs = np.random.RandomState(seed)
+    X = rs.randn(m, n).astype(np.float32)
+    if loss == "mse":
+        y = (X @ rs.randn(n, n_out) + 0.5 * rs.randn(m, n_out)).astype(np.float32)
+        return X, y, y.astype(np.float64)
+    y = rs.randint(0, n_out, size=m).astype(np.int32)
+    return X, y, np.eye(n_out)[y]
+
+
+def make_net(loss, n_out, n=N_IN, seed=3):
+    net = mb.Network([n, n_out], loss=loss, seed=seed)
+    la = net.layers[0]  # the documented flat layout: W (n_out, n_in) row-major, then b
+    assert (la.weight_offset, la.bias_offset, net.n_parameters) == (0, n * n_out, n * n_out + n_out)
+    return net
+
+
+def np_cost_grad(p, X, Y, loss, l2=0.0):
+    """Mean cost of the batch (+ 0.5 l2 sum(W^2)/n) and its gradient, float64."""
+    X = X.astype(np.float64)
+    n, n_in = X.shape
+    n_out = Y.shape[1]
+    W, b = p[: n_out * n_in].reshape(n_out, n_in), p[n_out * n_in:]
+    Z = X @ W.T + b
+    if loss == "mse":  # mean over rows and outputs of (a - y)^2, no 1/2
+        cost, dZ = np.mean((Z - Y) ** 2), 2 * (Z - Y) / (n * n_out)
+    else:  # mean over rows of -log softmax
+        Z = Z - Z.max(axis=1, keepdims=True)
+        logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        cost, dZ = -np.mean(np.sum(Y * logP, axis=1)), (np.exp(logP) - Y) / n
+    cost += 0.5 * l2 * np.sum(W ** 2) / n
+    return cost, np.concatenate([(dZ.T @ X + l2 * W / n).ravel(), dZ.sum(axis=0)])
+
+
+class NpRule:
+    """The header's mb_optimizer formulas, element by element, in float64."""
+
+    def __init__(self, opt):
+        self.o, self.t, self.a, self.b = opt, 0, None, None
+
+    def step(self, w, g, lr):
+        o, self.t = self.o, self.t + 1
+        t = self.t
+        if self.a is None:
+            self.a, self.b = np.zeros_like(w), np.zeros_like(w)
+        if isinstance(o, optim.SGD):
+            mu = F32(o.momentum)
+            if mu == 0:
+                return w - lr * g
+            self.a = mu * self.a + g
+            return w - lr * (g + mu * self.a if o.nesterov else self.a)
+        if isinstance(o, optim.RMSprop):
+            rho = F32(o.rho)
+            self.b = rho * self.b + (1 - rho) * g ** 2
+            return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
+        b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
+        if isinstance(o, optim.AdamW):
+            w = w - lr * F32(o.weight_decay) * w
+        self.a = b1 * self.a + (1 - b1) * g
+        self.b = b2 * self.b + (1 - b2) * g ** 2
+        return w - (lr / (1 - b1 ** t)) * self.a / (np.sqrt(self.b) / math.sqrt(1 - b2 ** t) + eps)
+
+
+def schedule_rate(s, lr, e, m):
+    """The header's mb_schedule formulas, epoch e over the model's life, in double."""
+    if isinstance(s, optim.Step):
+        return lr * s.gamma ** (e // s.every)
+    if isinstance(s, optim.Exponential):
+        return lr * s.gamma ** e
+    if isinstance(s, optim.InverseTime):
+        return lr / (e * m + 1) ** s.power_t  # full batches: e * m examples before epoch e
+    if isinstance(s, optim.Cosine):
+        lo = s.min_learning_rate
+        return lo + (lr - lo) * (1 + math.cos(math.pi * e / s.epochs)) / 2 if e < s.epochs else lo
+    return lr
+
+
+def epoch_rates(sched, lr, epochs, m=M):
+    """The rate of every epoch, computed in double from the float32 base rate and rounded
+    to float32 once (mb_schedule)."""
+    return [F32(schedule_rate(sched, F32(lr), e, m)) for e in range(epochs)]
+
+
+def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0):
+    """Numpy training in stored row order: (weights after every epoch, batch costs,
+    global gradient norms before clipping)."""
+    rule, w = NpRule(opt), p0.astype(np.float64)
+    after, costs, norms = [], [], []
+    for e in range(epochs):
+        lr = lr_of_epoch(e)
+        for s in range(0, len(X), batch):
+            c, g = np_cost_grad(w, X[s:s + batch], Y[s:s + batch], loss, l2)
+            norm = np.linalg.norm(g)
+            costs.append(c)
+            norms.append(norm)
+            if clip > 0 and norm > clip:
+                g = g * (clip / (norm + 1e-6))
+            w = rule.step(w, g, lr)
+        after.append(w.copy())
+    return after, np.array(costs), np.array(norms)
+
+
+def library_steps(net, X, y, opt, lr, steps, **kw):
+    """Trains one full-batch epoch per call (the rule's state persists across calls);
+    returns the weights after each."""
+    out = []
+    for _ in range(steps):
+        net.train(X, y, epochs=1, batch_size=len(X), learning_rate=lr, shuffle=False,
+                  threads=1, optimizer=opt, **kw)
+        out.append(net.get_parameters())
+    return out
+
+
+def assert_trajectory(lib, ref, what):
+    """Trajectory tolerance: rtol 1e-4, atol 1e-5 at every step."""
+    for k, (a, b) in enumerate(zip(lib, ref)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{what}: weights after step {k + 1}")
+
+
+# -- 1. every rule vs numpy -------------------------------------------------------------
+
+@pytest.mark.parametrize("loss,n_out", LOSSES)
+@pytest.mark.parametrize("name,opt,lr,sched", RULES, ids=IDS)
+def test_rule_trajectory_matches_numpy(name, opt, lr, sched, loss, n_out):
+    X, y, Y = problem(loss, n_out)
+    rates = epoch_rates(sched, lr, STEPS)
+    with make_net(loss, n_out) as net, make_net(loss, n_out) as net_once:
+        p0 = net.get_parameters()
+        ref = np_train(p0, X, Y, loss, opt, rates.__getitem__, STEPS, M)[0]
+        lib = library_steps(net, X, y, opt, lr, STEPS, schedule=sched)
+        assert not np.allclose(lib[-1], p0, atol=1e-3)  # the weights did move
+        assert_trajectory(lib, ref, f"{name}/{loss}, one epoch per call")
+        # one call of 50 epochs: same final weights (rtol 1e-4 / atol 1e-5 vs numpy) ...
+        net_once.train(X, y, epochs=STEPS, batch_size=M, learning_rate=lr, shuffle=False,
+                       threads=1, optimizer=opt, schedule=sched)
+        assert_trajectory([net_once.get_parameters()], [ref[-1]], f"{name}/{loss}, one call")
+        # ... and, per mb_train ("two calls of 5 epochs give the same weights as one of
+        # 10"), bit for bit the same as 50 calls of one epoch
+        np.testing.assert_array_equal(net_once.get_parameters(), lib[-1])
+
+
+# -- 2. every rule vs torch.optim -------------------------------------------------------
+
+def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
+    """Full-batch torch.optim steps in float64, mean cost, autograd gradient."""
+    k = n_out * X.shape[1]
+    W = torch.tensor(p0[:k].reshape(n_out, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    if isinstance(opt, optim.SGD):
+        o = torch.optim.SGD([W, b], lr=rates[0], momentum=F32(opt.momentum), nesterov=opt.nesterov)
+    elif isinstance(opt, optim.RMSprop):
+        o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon))
+    else:
+        kw = {"weight_decay": F32(opt.weight_decay)} if isinstance(opt, optim.AdamW) else {}
+        o = (torch.optim.AdamW if kw else torch.optim.Adam)(
+            [W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), **kw)
+    out = []
+    for lr in rates:
+        o.param_groups[0]["lr"] = lr  # the schedule's rate of this epoch
+        o.zero_grad()
+        Z = Xt @ W.T + b
+        if loss == "mse":  # mean over rows and outputs, no 1/2
+            cost = torch.mean((Z - yt) ** 2)
+        else:
+            cost = torch.nn.functional.cross_entropy(Z, yt.long())
+        cost.backward()
+        o.step()
+        out.append(np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()]))
+    return out
+
+
+@pytest.mark.parametrize("loss,n_out", LOSSES)
+@pytest.mark.parametrize("name,opt,lr,sched", RULES, ids=IDS)
+def test_rule_trajectory_matches_torch(name, opt, lr, sched, loss, n_out):
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem(loss, n_out, seed=1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: torch's thread pool only costs time
+    try:
+        with make_net(loss, n_out, seed=4) as net:
+            ref = torch_trajectory(torch, net.get_parameters(), X, y, loss, n_out, opt,
+                                   epoch_rates(sched, lr, STEPS))
+            lib = library_steps(net, X, y, opt, lr, STEPS, schedule=sched)
+    finally:
+        torch.set_num_threads(threads)
+    assert_trajectory(lib, ref, f"{name}/{loss} vs torch.optim")
+
+
+# -- 3. l2 and 4. clipping --------------------------------------------------------------
+
+def test_l2_costs_and_weights():
+    """m = 10 in batches of 4, 4, 2 (stored order): each batch's l2 term uses its own n.
+    Costs rtol 1e-5; weights rtol 1e-5 / atol 1e-6."""
+    X, y, Y = problem("cross_entropy", 3, m=10)
+    l2, lr = 0.5, 0.2
+    with make_net("cross_entropy", 3) as net:
+        p0 = net.get_parameters()
+        ref, costs, _ = np_train(p0, X, Y, "cross_entropy", optim.SGD(), lambda e: F32(lr), 2, 4, l2=F32(l2))
+        _, costs0, _ = np_train(p0, X, Y, "cross_entropy", optim.SGD(), lambda e: F32(lr), 2, 4)
+        h = net.train(X, y, epochs=2, batch_size=4, learning_rate=lr, shuffle=False, threads=1, l2=l2)
+        np.testing.assert_allclose(h.batch_costs, costs, rtol=1e-5)
+        assert np.all(np.abs(costs - costs0) > 1e-3)  # the l2 term is not negligible here
+        np.testing.assert_allclose(h.epoch_costs, [np.average(costs[i:i + 3], weights=[4, 4, 2])
+                                                   for i in (0, 3)], rtol=1e-5)
+        np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("opt,l2", [(optim.SGD(), 0.0), (optim.SGD(momentum=0.9), 0.3)],
+                         ids=["sgd", "momentum+l2"])
+def test_clip_norm(opt, l2):
+    """Clipping scales the whole gradient (l2 term included) by clip/(norm + 1e-6) before
+    the rule sees it. 3 epochs of 3 batches of 8; weights rtol 1e-5 / atol 1e-6."""
+    X, y, Y = problem("mse", 2)
+    clip, lr = 0.05, 0.3
+    with make_net("mse", 2) as net:
+        p0 = net.get_parameters()
+        ref, costs, norms = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip))
+        assert np.all(norms > 5 * clip)  # clipping is active at every step
+        h = net.train(X, y, epochs=3, batch_size=8, learning_rate=lr, shuffle=False, threads=1,
+                      optimizer=opt, l2=l2, clip_norm=clip)
+        np.testing.assert_allclose(h.batch_costs, costs, rtol=1e-5)
+        np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
+
+
+# -- 5. schedules -----------------------------------------------------------------------
+
+SCHEDULES = [optim.Constant(), optim.Step(every=3, gamma=0.5), optim.Exponential(gamma=0.8),
+             optim.InverseTime(power_t=0.5), optim.Cosine(epochs=10, min_learning_rate=0.001)]
+
+
+@pytest.mark.parametrize("sched", SCHEDULES, ids=lambda s: type(s).__name__)
+def test_schedule_rates_and_steps(sched):
+    """12 epochs: learning rates to rtol 1e-6 of float32(formula); each epoch's plain-SGD
+    step equals lr_e * (numpy gradient at the weights before it), rtol 1e-5 / atol 1e-6."""
+    X, y, Y = problem("mse", 2, m=10)
+    lr, epochs = 0.1, 12
+    expected = epoch_rates(sched, lr, epochs, m=10)
+    with make_net("mse", 2) as net, make_net("mse", 2) as net_once:
+        h = mb.History()
+        for e in range(epochs):  # one call per epoch: the schedule continues over calls
+            p = net.get_parameters().astype(np.float64)
+            _, g = np_cost_grad(p, X, Y, "mse")
+            net.train(X, y, epochs=1, batch_size=10, learning_rate=lr, shuffle=False,
+                      threads=1, schedule=sched, history=h)
+            np.testing.assert_allclose(net.get_parameters(), p - expected[e] * g,
+                                       rtol=1e-5, atol=1e-6, err_msg=f"epoch {e}")
+        np.testing.assert_allclose(h.learning_rates, expected, rtol=1e-6)
+        h1 = net_once.train(X, y, epochs=epochs, batch_size=10, learning_rate=lr,
+                            shuffle=False, threads=1, schedule=sched)
+        np.testing.assert_allclose(h1.learning_rates, expected, rtol=1e-6)
+
+
+# -- 6. early stopping and the adaptive schedule -----------------------------------------
+
+def simulate(costs, patience, min_delta, rate=None):
+    """The header's rule on the monitored costs: an epoch improves when cost < (the lowest
+    cost so far) - min_delta ("the best so far": the lowest cost seen, improving or not,
+    as scikit-learn's best_loss_; not Keras's, which moves only on an improvement). After
+    `patience` non-improving epochs in a row training stops or, with the adaptive schedule
+    (rate given), the rate is divided by 5 and the count restarts, unless the rate is
+    already <= 1e-6: then it stops. Returns (epochs run, last improving epoch, rates)."""
+    best, count, best_e, rates = math.inf, 0, -1, []
+    for e, c in enumerate(costs):
+        rates.append(rate)
+        count, best_e = (0, e) if c < best - min_delta else (count + 1, best_e)
+        best = min(best, c)
+        if count == patience:
+            if rate is None or rate <= 1e-6:
+                return e + 1, best_e, rates
+            rate, count = rate / 5, 0
+    return len(costs), best_e, rates
+
+
+def overfitting_problem():
+    """12 noisy training rows, 30 features, softmax over 3 classes; 200 validation rows."""
+    rs = np.random.RandomState(7)
+    W = rs.randn(3, 30)
+    X = rs.randn(212, 30).astype(np.float32)
+    y = np.argmax(X @ W.T + 3 * rs.randn(212, 3), axis=1).astype(np.int32)
+    return X[:12], y[:12], X[12:], y[12:]
+
+
+@pytest.mark.parametrize("min_delta", [0.0, 0.03])
+@pytest.mark.parametrize("restore", [True, False])
+def test_early_stopping_on_validation(min_delta, restore):
+    """Adam overfits 12 rows: the validation cost falls, then rises. With min_delta 0.03
+    the lowest cost (epoch 4) is not an improvement (by 0.022), so the run stops 4 epochs
+    after epoch 3 while restore_best still restores epoch 4."""
+    X, y, Xv, yv = overfitting_problem()
+    patience, epochs = 4, 300
+    with make_net("cross_entropy", 3, n=30) as net:
+        h = net.train(X, y, epochs=epochs, batch_size=len(X), learning_rate=0.05, shuffle=False,
+                      threads=1, optimizer=optim.Adam(), validation=(Xv, yv),
+                      early_stopping=optim.EarlyStopping(patience, min_delta, restore))
+        vc = h.validation_costs
+        n, best_e, _ = simulate(vc, patience, min_delta)
+        assert len(h.epoch_costs) == len(vc) == net.epochs_trained == n < epochs
+        assert n == best_e + patience + 1 and best_e > 0  # it improved, then overfitted
+        cost = net.evaluate(Xv, yv)[0]
+        # restore_best: the weights of the epoch with the lowest validation cost
+        # (otherwise the last epoch's); rtol 1e-6
+        assert cost == pytest.approx(vc.min() if restore else vc[-1], rel=1e-6)
+
+
+@pytest.mark.parametrize("min_delta", [1e3, 1e-3])
+def test_adaptive_schedule(min_delta):
+    """Monitored cost: the epoch cost (no validation set). With min_delta 1e3 only epoch 0
+    improves, so by hand: triggers at epochs 2, 4, ..., the 9th (rate 0.1/5^8 <= 1e-6)
+    stops at epoch 18: 19 epochs. With 1e-3 the costs decide (here epoch 50 falls by
+    less than 1e-3 below epoch 49, itself a non-improving new lowest: the rate is divided
+    after epoch 50; a Keras-style best would not). Rates to rtol 1e-6."""
+    X, y, _ = problem("mse", 2)
+    with make_net("mse", 2) as net:
+        h = net.train(X, y, epochs=100, batch_size=M, learning_rate=0.1, shuffle=False,
+                      threads=1, schedule=optim.Adaptive(),
+                      early_stopping=optim.EarlyStopping(patience=2, min_delta=min_delta))
+        n, _, rates = simulate(h.epoch_costs, 2, min_delta, rate=F32(0.1))
+        if min_delta == 1e3:  # the hand-computed sequence
+            hand = [0.1] * 3 + [0.1 / 5 ** (k // 2) for k in range(2, 18)]
+            assert n == 19 and rates == pytest.approx(hand, rel=1e-6)
+        assert len(h.epoch_costs) == n < 100
+        np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
+
+
+# -- 7. bad options ---------------------------------------------------------------------
+
+BAD = [
+    ({"optimizer": optim.SGD(momentum=1.5)}, "momentum"),
+    ({"optimizer": optim.Adam(beta1=1.0)}, "beta1"),
+    ({"optimizer": optim.RMSprop(epsilon=0.0)}, "epsilon"),
+    ({"optimizer": optim.SGD(nesterov=True)}, "nesterov"),
+    ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
+    ({"schedule": optim.Adaptive()}, "patience"),
+    ({"clip_norm": -1.0}, "clip_norm"),
+    ({"l2": float("nan")}, "l2"),
+]
+
+
+@pytest.mark.parametrize("kw,name", BAD, ids=[b[1].split("|")[0] for b in BAD])
+def test_bad_options_raise(kw, name):
+    X, y, _ = problem("mse", 2, m=8)
+    with make_net("mse", 2) as net:
+        p0 = net.get_parameters()
+        with pytest.raises(mb.InvalidArgumentError, match=name):
+            net.train(X, y, epochs=2, batch_size=8, **kw)
+        assert net.epochs_trained == 0  # nothing changed
+        np.testing.assert_array_equal(net.get_parameters(), p0)
