@@ -92,10 +92,26 @@ def make_data(workload, m, seed):
 
 # --- minibatch through ctypes -----------------------------------------------------------
 class TrainOptions(C.Structure):
-    _fields_ = [("epochs", C.c_int64), ("batch_size", C.c_int64),
+    """mb_train_options, every field (mb_train_options_init writes them all)."""
+    _fields_ = [("struct_size", C.c_size_t), ("epochs", C.c_int64), ("batch_size", C.c_int64),
                 ("learning_rate", C.c_float), ("seed", C.c_uint64), ("shuffle", C.c_int),
                 ("last_batch", C.c_int), ("memory_budget", C.c_size_t),
-                ("progress", C.c_void_p), ("user_data", C.c_void_p), ("threads", C.c_int)]
+                ("progress", C.c_void_p), ("user_data", C.c_void_p), ("threads", C.c_int),
+                ("optimizer", C.c_int), ("momentum", C.c_float), ("nesterov", C.c_int),
+                ("rho", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float),
+                ("epsilon", C.c_float), ("weight_decay", C.c_float), ("l2", C.c_float),
+                ("clip_norm", C.c_float), ("schedule", C.c_int), ("gamma", C.c_double),
+                ("step_epochs", C.c_int64), ("power_t", C.c_double),
+                ("cosine_epochs", C.c_int64), ("min_learning_rate", C.c_double),
+                ("patience", C.c_int64), ("min_delta", C.c_double), ("restore_best", C.c_int),
+                ("validation_x", C.c_void_p), ("validation_y", C.c_void_p),
+                ("validation_y_type", C.c_int), ("validation_m", C.c_int64)]
+
+
+#: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same
+#: rule at the same rate. "gd" is plain gradient descent (the other phases' rule).
+RULES = {"gd": {"lr": 0.1}, "momentum": {"lr": 0.01, "momentum": 0.9}, "adam": {"lr": 0.001}}
+MB_OPTIMIZER_SGD, MB_OPTIMIZER_ADAM = 0, 2
 
 
 class ModelOptions(C.Structure):
@@ -165,6 +181,7 @@ def mb_check(lib, status, what):
 class MiniBatchImpl:
     def __init__(self, cfg, X, y, sizes):
         self.lib = load_minibatch(cfg.get("lib") or LIB_DEFAULT)
+        self.rule = cfg.get("rule", "gd")
         self.X, self.y = X, y
         self.m, self.n = X.shape
         assert X.flags.c_contiguous and X.dtype == np.float32
@@ -193,6 +210,11 @@ class MiniBatchImpl:
         o = TrainOptions()
         self.lib.mb_train_options_init(C.byref(o))
         o.epochs, o.batch_size, o.learning_rate, o.seed = epochs, min(b, m), LR, rnd
+        rule = self.rule
+        if rule != "gd":
+            o.learning_rate = RULES[rule]["lr"]
+            o.optimizer = MB_OPTIMIZER_ADAM if rule == "adam" else MB_OPTIMIZER_SGD
+            o.momentum = RULES[rule].get("momentum", 0.0)
         xp, yp = X.ctypes.data, y.ctypes.data
         t = between()
         s = self.lib.mb_train(model, xp, yp, MB_TARGETS_CLASS_INDEX, m, n, C.byref(o), None)
@@ -284,9 +306,12 @@ class SklearnImpl:
         from sklearn.neural_network import MLPClassifier
         self.X, self.y = X, y
         hidden = tuple(sizes[1:-1])
-        self.clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="sgd",
-                                 momentum=0.0, nesterovs_momentum=False,
-                                 learning_rate="constant", learning_rate_init=LR, alpha=0.0,
+        rule = cfg.get("rule", "gd")
+        self.clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu",
+                                 solver="adam" if rule == "adam" else "sgd",
+                                 momentum=RULES[rule].get("momentum", 0.0), nesterovs_momentum=False,
+                                 learning_rate="constant", learning_rate_init=RULES[rule]["lr"] if rule != "gd" else LR,
+                                 alpha=0.0,
                                  batch_size=200, max_iter=1, shuffle=True,
                                  random_state=cfg["seed"] + 7, early_stopping=False)
         self.classes = np.arange(max(sizes[-1], 2))
@@ -329,7 +354,12 @@ class TorchImpl:
         else:
             self.Y = torch.from_numpy(y.astype(np.int64))
             self.loss = torch.nn.CrossEntropyLoss()
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=0.0)
+        rule = cfg.get("rule", "gd")
+        if rule == "adam":
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=RULES["adam"]["lr"])
+        else:
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=RULES[rule]["lr"] if rule != "gd" else LR,
+                                       momentum=RULES[rule].get("momentum", 0.0))
         self.gen = torch.Generator().manual_seed(cfg["seed"] + 7)
         self.dataset = torch.utils.data.TensorDataset(self.X, self.Y)
 
@@ -361,6 +391,7 @@ class TorchImpl:
 class ShuffleMB:
     def __init__(self, cfg, X, y):
         self.lib = load_minibatch(cfg.get("lib") or LIB_DEFAULT)
+        self.rule = cfg.get("rule", "gd")
         self.X, self.y = X, y
         self.Xo, self.yo = np.empty_like(X), np.empty_like(y)
         self.Xo.fill(0)

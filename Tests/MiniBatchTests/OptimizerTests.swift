@@ -49,8 +49,9 @@ struct OptimizerTests {
         let plain = try Network(layerSizes: [2, 8, 2], seed: 1)
         try train(plain, options)
         let rule = MomentumRule(momentum: 0, nesterov: false)
-        var b: Float = 0, unused: Float = 0
-        #expect(rule.next(1.5, 0.25, &b, &unused, 0.1) == PlainRule().next(1.5, 0.25, &b, &unused, 0.1))
+        var b = Lanes(), unused = Lanes()
+        let w = Lanes(repeating: 1.5), g = Lanes(repeating: 0.25)
+        #expect(rule.next(w, g, &b, &unused, 0.1) == PlainRule().next(w, g, &b, &unused, 0.1))
     }
 
     /// Every rule trains the moons to a low cost, and two calls equal one (the state
@@ -124,5 +125,44 @@ struct OptimizerTests {
         // epoch without improvement divides the rate (in Float, as training does).
         let rate: Float = 0.01
         #expect(history.learningRates == [rate, rate, rate, rate / 5, rate / 5, rate / 5 / 5].map { Double($0) })
+    }
+
+    /// Adam's vectorised path (Sources/CMatrix/update.c) is bit-identical to the Swift rule,
+    /// with one and two gradient buffers, with and without decoupled decay, L2 and clipping,
+    /// over ranges that end inside and outside a vector of lanes.
+    @Test(arguments: [(1, Float(0)), (2, Float(0.01))])
+    func adamVectorisedEqualsTheRule(shards: Int, weightDecay: Float) {
+        let n = 1000
+        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            var g = Generator(seed: seed, stream: 0)
+            for i in 0..<n { p[i] = (Float(g.next() % 2001) / 1000 - 1) * scale }
+            return p
+        }
+        let p = random(1), g0 = random(2), g1 = random(3), m = random(4, 0.1)
+        let v = random(5, 0.01)
+        for i in 0..<n { v[i] = abs(v[i]) }
+        let outs = (0..<6).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
+        gradients[0] = g0
+        gradients[1] = g1
+        defer {
+            for q in [p, g0, g1, m, v] + outs { q.deallocate() }
+            gradients.deallocate()
+        }
+        let rule = AdamRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: weightDecay)
+        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
+        let terms = GradientTerms(l2: 0.003, scale: 0.75)
+        func buffers(_ k: Int) -> UpdateBuffers {
+            UpdateBuffers(parameters: p, out: outs[3 * k], gradients: UnsafePointer(gradients), shards: shards,
+                          state: (UnsafePointer(m), UnsafePointer(v)), stateOut: (outs[3 * k + 1], outs[3 * k + 2]))
+        }
+        for range in [0..<n, 3..<997] {
+            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            for k in 0..<3 {
+                for i in range { #expect(outs[k][i].bitPattern == outs[3 + k][i].bitPattern) }
+            }
+        }
     }
 }

@@ -103,6 +103,8 @@ final class TrainingStep {
     private let norms: UnsafeMutablePointer<Double>
     /// The terms of the current update.
     private var terms = GradientTerms()
+    /// Gradient buffers the rule sums (`sumShards` leaves one of more than two).
+    private var ruleShards = 1
     /// Rows of the last gradient's batch.
     private var batchRows = 1
     /// Shards of the last gradient.
@@ -334,6 +336,13 @@ final class TrainingStep {
     private func generalUpdate() -> Bool {
         let members = updateMembers
         terms = GradientTerms(l2: l2 / Float(batchRows), scale: 1)
+        // The rule reads at most two gradient buffers: more are summed into the first.
+        if shardsUsed > 2 {
+            run(.sum, members: members)
+            ruleShards = 1
+        } else {
+            ruleShards = shardsUsed
+        }
         if clipNorm > 0 {
             run(.norm, members: members)
             var squares = 0.0
@@ -356,7 +365,7 @@ final class TrainingStep {
         let slots = state.slots, spares = stateSpares
         let parameters = UnsafePointer(network.parameters)
         return UpdateBuffers(
-            parameters: parameters, out: spare, gradients: UnsafePointer(gradients), shards: shardsUsed,
+            parameters: parameters, out: spare, gradients: UnsafePointer(gradients), shards: ruleShards,
             state: (slots.count > 0 ? UnsafePointer(slots[0]) : parameters, slots.count > 1 ? UnsafePointer(slots[1]) : parameters),
             stateOut: (spares.count > 0 ? spares[0] : spare, spares.count > 1 ? spares[1] : spare))
     }
@@ -382,10 +391,10 @@ final class TrainingStep {
                 .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .adam(let beta1, let beta2, let epsilon):
             return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
             return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         }
     }
 
@@ -422,7 +431,8 @@ final class TrainingStep {
         case gradient
         case update
         case fusedUpdate
-        /// The general path: the gradient's norm, then the rule.
+        /// The general path: the shards' sum (more than two), the gradient's norm, the rule.
+        case sum
         case norm
         case rule
     }
@@ -512,6 +522,8 @@ final class TrainingStep {
                     && allFinite
             }
             finite[t] = allFinite
+        case .sum:
+            sumShards(gradients, shards: shardsUsed, slice(t, of: updateMembers))
         case .norm:
             norms[t] = gradientSquares(buffers, slice(t, of: updateMembers), l2: terms.l2, segments: segments)
         case .rule:

@@ -85,8 +85,26 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 train.progress = nil
                 train.user_data = nil
                 train.epochs = min(max(train.epochs, -1), 3)
+                // Pointers the harness cannot make valid: the validation set is the
+                // training data or none; struct_size mostly the real one.
+                let validation = input.next(UInt8.self) % 3
+                if validation != 1 {
+                    train.validation_x = nil
+                    train.validation_y = nil
+                }
+                if validation == 1 { train.validation_m = min(max(train.validation_m, -1), 64) }
+                if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
                 let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
-                _ = mb_train(model, &x, &y, mb_targets(rawValue: input.next(UInt32.self) % 3), rows, sizes[0], &train, nil)
+                let targets = mb_targets(rawValue: input.next(UInt32.self) % 3)
+                x.withUnsafeBufferPointer { xs in
+                    y.withUnsafeBufferPointer { ys in
+                        if validation == 1 {
+                            train.validation_x = xs.baseAddress
+                            train.validation_y = UnsafeRawPointer(ys.baseAddress)
+                        }
+                        _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
+                    }
+                }
                 var bytes = 0
                 _ = mb_working_memory(model, input.size(), &bytes)
                 var batch: Int64 = 0

@@ -145,7 +145,7 @@ _FITTED_ATTRIBUTES = (
     "network_", "batch_costs_", "epoch_costs_", "loss_curve_", "loss_", "n_iter_",
     "batch_size_", "diverged_", "classes_", "n_outputs_", "out_activation_",
     "n_features_in_", "feature_names_in_", "validation_scores_", "best_validation_score_",
-    "best_loss_", "t_",
+    "best_loss_", "t_", "validation_costs_",
 )
 
 _SOLVERS = ("adam", "sgd", "rmsprop", "adamw")
@@ -529,12 +529,14 @@ class _BaseMLP(BaseEstimator):
                 self.n_iter_ = net.epochs_trained
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
                 if validation is not None:
-                    # for tests: the split and its costs
-                    self._last_validation = validation
-                    self._last_validation_costs = history.validation_costs
+                    self._last_validation = validation  # the split (for tests)
                 if self.early_stopping and not incremental:
                     self.validation_scores_ = list(self.validation_scores_ or []) + [
                         float(v) for v in history.validation_scores]
+                    self.validation_costs_ = np.concatenate([
+                        getattr(self, "validation_costs_", None) if reset_costs is False
+                        and getattr(self, "validation_costs_", None) is not None else np.empty(0),
+                        history.validation_costs])
                     self.best_validation_score_ = (
                         max(self.validation_scores_) if self.validation_scores_ else None)
                     self.best_loss_ = None
@@ -736,6 +738,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_scores_ : list of float, the validation accuracy (R^2 for the regressor)
         after every epoch with ``early_stopping`` (None without).
     best_validation_score_ : float, their maximum (None without ``early_stopping``).
+    validation_costs_ : float64 ndarray, the validation loss after every epoch with
+        ``early_stopping`` (minibatch's; the plotting helper draws it).
     t_ : int, the training samples seen.
     n_iter_ : int, epochs trained over the network's life.
     batch_size_ : int, the batch size used (resolved from 'auto').

@@ -15,11 +15,15 @@ __all__ = ["CostCurves", "costs_of", "plot_costs", "plot_cost_comparison"]
 
 
 class CostCurves:
-    """The batch and epoch costs of one training run (for plotting)."""
+    """The batch and epoch costs of one training run (for plotting), and the validation
+    cost after each epoch when there is one (NaN where there is none)."""
 
-    def __init__(self, batch_costs: Sequence[float], epoch_costs: Sequence[float]) -> None:
+    def __init__(self, batch_costs: Sequence[float], epoch_costs: Sequence[float],
+                 validation_costs: Optional[Sequence[float]] = None) -> None:
         self.batch_costs = np.asarray(batch_costs, dtype=np.float64).ravel()
         self.epoch_costs = np.asarray(epoch_costs, dtype=np.float64).ravel()
+        self.validation_costs = (np.full(len(self.epoch_costs), np.nan) if validation_costs is None
+                                 else np.asarray(validation_costs, dtype=np.float64).ravel())
 
     @property
     def batches_per_epoch(self) -> float:
@@ -33,9 +37,9 @@ def costs_of(run: Any) -> CostCurves:
     if isinstance(run, CostCurves):
         return run
     if hasattr(run, "batch_costs_") and hasattr(run, "epoch_costs_"):
-        return CostCurves(run.batch_costs_, run.epoch_costs_)
+        return CostCurves(run.batch_costs_, run.epoch_costs_, getattr(run, "validation_costs_", None))
     if hasattr(run, "batch_costs") and hasattr(run, "epoch_costs"):
-        return CostCurves(run.batch_costs, run.epoch_costs)
+        return CostCurves(run.batch_costs, run.epoch_costs, getattr(run, "validation_costs", None))
     if isinstance(run, (tuple, list)) and len(run) == 2:
         return CostCurves(run[0], run[1])
     raise TypeError(
@@ -55,8 +59,9 @@ def _matplotlib() -> Any:
 
 
 def plot_costs(run: Any, ax: Any, *, title: Optional[str] = None, log: bool = False) -> Any:
-    """Draws one run on ``ax``: every mini-batch cost (thin line, x in fractional epochs)
-    and every epoch cost (dots at the end of each epoch). Returns ax."""
+    """Draws one run on ``ax``: every mini-batch cost (thin line, x in fractional epochs),
+    every epoch cost (dots at the end of each epoch) and, where the run had a validation
+    set, the validation cost after each epoch (squares). Returns ax."""
     c = costs_of(run)
     n_ep = len(c.epoch_costs)
     nb = len(c.batch_costs)
@@ -70,6 +75,11 @@ def plot_costs(run: Any, ax: Any, *, title: Optional[str] = None, log: bool = Fa
             np.arange(1, n_ep + 1), c.epoch_costs, "o-", ms=3, lw=1.5,
             color="tab:red", label="per epoch",
         )
+        valid = np.isfinite(c.validation_costs[:n_ep])
+        if valid.any():
+            epochs = np.arange(1, n_ep + 1)
+            ax.plot(epochs[valid], c.validation_costs[:n_ep][valid], "s--", ms=3, lw=1.2,
+                    color="tab:green", label="validation")
     ax.set_xlabel("epochs")
     ax.set_ylabel("cost")
     if log:

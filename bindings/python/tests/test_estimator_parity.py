@@ -67,7 +67,7 @@ def test_early_stopping_attributes_and_best_weights():
     assert clf.best_loss_ is None
     # It stopped n_iter_no_change + 1 epochs after the lowest validation cost, and kept
     # that epoch's weights: the model's validation cost is the lowest one recorded.
-    costs = clf._last_validation_costs
+    costs = clf.validation_costs_
     best = int(np.argmin(costs))
     assert clf.n_iter_ == best + 1 + 5 + 1
     Xv, yv = clf._last_validation

@@ -13,7 +13,7 @@ struct MomentumRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Float, _ g: Float, _ b: inout Float, _ unused: inout Float, _ rate: Float) -> Float {
+    func next(_ w: Lanes, _ g: Lanes, _ b: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
         b = momentum * b + g
         return nesterov ? w - rate * (g + momentum * b) : w - rate * b
     }
@@ -27,7 +27,7 @@ struct PlainRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Float, _ g: Float, _ unused0: inout Float, _ unused1: inout Float, _ rate: Float) -> Float {
+    func next(_ w: Lanes, _ g: Lanes, _ unused0: inout Lanes, _ unused1: inout Lanes, _ rate: Float) -> Lanes {
         w - rate * g
     }
 }

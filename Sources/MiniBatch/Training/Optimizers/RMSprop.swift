@@ -1,3 +1,4 @@
+import CIntrinsics
 /// RMSprop (PyTorch's `RMSprop` without momentum or centring): v = rho * v + (1 - rho) * g^2;
 /// w -= rate * g / (sqrt(v) + epsilon). Epsilon is added outside the square root (as
 /// PyTorch; TensorFlow adds it inside).
@@ -9,8 +10,8 @@ struct RMSpropRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Float, _ g: Float, _ v: inout Float, _ unused: inout Float, _ rate: Float) -> Float {
+    func next(_ w: Lanes, _ g: Lanes, _ v: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
         v = rho * v + (1 - rho) * g * g
-        return w - rate * g / (v.squareRoot() + epsilon)
+        return w - rate * g / (minibatch_sqrt16(v) + epsilon)
     }
 }

@@ -1,0 +1,27 @@
+#ifndef MINIBATCH_CMATRIX_UPDATE_H
+#define MINIBATCH_CMATRIX_UPDATE_H
+/* Update rules over a range of parameters, compiled for the CPU's vector width (AVX-512,
+ * AVX2 or baseline SSE2, chosen at load time from CPUID by the compiler's function
+ * multiversioning). Each is the fast path of a rule whose readable form is in Swift
+ * (Sources/MiniBatch/Training/Optimizers): the same operations in the same order, without
+ * fused multiply-adds, so the results are bit-identical (tested). */
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Adam (AdamW when decoupled is nonzero) on n parameters, element by element:
+ *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
+ *   w' = (decoupled ? w * decay : w) - step_size * (m' / (sqrt(v') * inverse_root + epsilon))
+ * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
+int mbm_adam(size_t n, const float *p, float *out, const float *g0, const float *g1,
+             const float *m, const float *v, float *m_out, float *v_out, float l2, float scale,
+             float beta1, float beta2, float epsilon, float step_size, float inverse_root,
+             float decay, int decoupled);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
