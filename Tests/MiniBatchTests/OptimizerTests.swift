@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import MiniBatch
 
 /// The general update path (gradient, then an `UpdateRule` with its state) against plain
@@ -164,5 +167,31 @@ struct OptimizerTests {
                 for i in range { #expect(outs[k][i].bitPattern == outs[3 + k][i].bitPattern) }
             }
         }
+    }
+
+    /// Exact resume through a file: N epochs, save, load, M more equals N + M in one call
+    /// (weights and history), for a rule with state, a schedule and early stopping.
+    @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop()])
+    func resumeFromAFileIsExact(optimizer: Optimizer) throws {
+        let path = "/tmp/minibatch-resume-\(UInt32.random(in: 0...UInt32.max)).mbm"
+        defer { unlink(path) }
+        var options = TrainingOptions(epochs: 7, batchSize: .fixed(64), learningRate: 0.01, seed: 4, threads: 2,
+                                      optimizer: optimizer, schedule: .cosine(period: 7, minimum: 0.001), l2: 0.01,
+                                      earlyStopping: EarlyStopping(patience: 50))
+        let whole = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
+        let wholeHistory = History()
+        try train(whole, options, history: wholeHistory)
+        let first = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
+        let history = History()
+        options.epochs = 3
+        try train(first, options, history: history)
+        try first.save(to: path)
+        let resumed = try Network.load(from: path)
+        options.epochs = 4
+        try train(resumed, options, history: history)
+        #expect(resumed.parameterArray == whole.parameterArray)
+        #expect(history.batchCosts == wholeHistory.batchCosts)
+        #expect(history.learningRates == wholeHistory.learningRates)
+        #expect(resumed.trainingState.step == whole.trainingState.step)
     }
 }

@@ -143,6 +143,9 @@ typedef struct train_case {
     int with_history; /* a history and a progress callback */
     const mb_dataset *dataset; /* NULL: the arrays in memory */
     int64_t m;                 /* rows (of the arrays in memory) */
+    int rule;                  /* 0: plain gradient descent; 1: Adam with L2, clipping, a
+                                  cosine schedule, a validation set and early stopping;
+                                  2: Nesterov momentum */
 } train_case;
 
 /* Allocations of one training call of `epochs` epochs on the first m rows. */
@@ -155,6 +158,21 @@ static long allocations(const train_case *c, mb_model *model, int64_t m, int64_t
     o.learning_rate = 0.01f;
     o.threads = c->threads;
     o.seed = 11;
+    if (c->rule == 1) {
+        o.optimizer = MB_OPTIMIZER_ADAM;
+        o.l2 = 0.001f;
+        o.clip_norm = 1.0f;
+        o.schedule = MB_SCHEDULE_COSINE;
+        o.cosine_epochs = 10;
+        o.patience = 100;
+        o.validation_x = g_x;
+        o.validation_y = c->loss == MB_LOSS_CROSS_ENTROPY ? (const void *)g_labels : (const void *)g_binary;
+        o.validation_y_type = c->loss == MB_LOSS_CROSS_ENTROPY ? MB_TARGETS_CLASS_INDEX : MB_TARGETS_FLOAT32;
+        o.validation_m = 300;
+    } else if (c->rule == 2) {
+        o.momentum = 0.9f;
+        o.nesterov = 1;
+    }
     mb_history *history = NULL;
     if (c->with_history) {
         CHECK_STATUS(mb_history_create(&history), MB_OK);
@@ -205,16 +223,19 @@ static const int64_t LOGREG[] = {64, 1};
 static void test_in_memory_training_allocates_per_call_only(void)
 {
     const train_case cases[] = {
-        {"64-32-3, batch 64, one thread", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 1, 0, NULL, M},
-        {"64-32-3, batch 64, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 0, NULL, M},
-        {"64-32-3, batch 32, history + progress", MLP, 3, MB_LOSS_CROSS_ENTROPY, 32, 2, 1, NULL, M},
-        {"64-32-3, batch 1024 (256-row chunks), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 1024, 2, 0, NULL, M},
-        {"64-1 logistic (rows in place), batch 64", LOGREG, 2, MB_LOSS_BINARY_CROSS_ENTROPY, 64, 2, 0, NULL, M},
-        {"64-32-3, batch 8 (4-row shards), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M},
+        {"64-32-3, batch 64, one thread", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 1, 0, NULL, M, 0},
+        {"64-32-3, batch 64, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 0, NULL, M, 0},
+        {"64-32-3, batch 32, history + progress", MLP, 3, MB_LOSS_CROSS_ENTROPY, 32, 2, 1, NULL, M, 0},
+        {"64-32-3, batch 1024 (256-row chunks), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 1024, 2, 0, NULL, M, 0},
+        {"64-1 logistic (rows in place), batch 64", LOGREG, 2, MB_LOSS_BINARY_CROSS_ENTROPY, 64, 2, 0, NULL, M, 0},
+        {"64-32-3, batch 8 (4-row shards), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 0},
         /* One shard whose products OpenBLAS would thread if it could (its threaded
          * products allocate per call): training keeps OpenBLAS on one thread. */
-        {"512-512-3, batch 16 (one shard), automatic threads", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 16, 0, 0, NULL, M},
-        {"512-512-3, batch 24, one thread", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 24, 1, 0, NULL, M},
+        {"512-512-3, batch 16 (one shard), automatic threads", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 16, 0, 0, NULL, M, 0},
+        {"512-512-3, batch 24, one thread", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 24, 1, 0, NULL, M, 0},
+        /* The general update: a rule with state, validation after every epoch. */
+        {"64-32-3, batch 64, Adam + validation, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 1, NULL, M, 1},
+        {"64-32-3, batch 8, Nesterov, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 1);
 }
@@ -224,7 +245,7 @@ static void test_fused_update_allocates_per_call_only(void)
     /* 512 x 512 first-layer weights (2^18: mb_working_memory's threshold) take the fused
      * update (TrainingStep). Fewer rows, to keep it quick under valgrind. */
     const train_case c = {"512-512-3, batch 128, two threads (fused)", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 128, 2, 0,
-                          NULL, 1024};
+                          NULL, 1024, 0};
     check_case(&c, 1);
 }
 
@@ -253,7 +274,7 @@ static void test_file_training_allocates_per_call_only(void)
         CHECK_STATUS(mb_dataset_open_npy(xp, yp, &o, &d), MB_OK);
         if (d == NULL) continue;
         /* A file dataset has all its rows: the fewer-rows count does not apply. */
-        const train_case c = {name, MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, threads, 1, d, M};
+        const train_case c = {name, MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, threads, 1, d, M, threads == 2 ? 1 : 0};
         check_case(&c, 0);
         mb_dataset_free(d);
     }

@@ -96,8 +96,13 @@ extension Network {
     /// The mean cost and the accuracy over every batch of `source`, in order, from forward
     /// passes only: the evaluation of in-memory data and of file datasets alike.
     func evaluate(_ source: BatchSource, partition: Partition) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false))
+    }
+
+    /// `evaluate` in a workspace of at least `partition.batchSize` rows (the validation set
+    /// of a training call reuses one every epoch).
+    func evaluate(_ source: BatchSource, partition: Partition, workspace: Workspace) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         defer { source.finish() }
-        let workspace = try Workspace(for: self, capacity: partition.batchSize, backward: false)
         let nOut = outputCount
         var lossSum = 0.0, hits = 0
         try source.startEpoch(0)

@@ -1,12 +1,16 @@
 // MARK: - Validation and early stopping
 
-/// A validation set, checked once per training call, and evaluated after every epoch.
+/// A validation set, checked once per training call, and evaluated after every epoch with
+/// buffers made once for the call (nothing is allocated per epoch).
 struct Validation {
     let data: DataView
     /// The sum of squares of the targets about each output's mean (mean squared error's
     /// R^2); 0 for the other losses.
     let totalSquares: Double
     let loss: Loss
+    let partition: Partition
+    let rows: MemoryBatches
+    let workspace: Workspace
 
     init(_ data: DataView, for network: Network) throws(MiniBatchError) {
         do {
@@ -30,13 +34,14 @@ struct Validation {
             }
         }
         totalSquares = squares
+        partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
+        rows = try MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))
+        workspace = try Workspace(for: network, capacity: partition.batchSize, backward: false)
     }
 
     /// The validation cost and score (accuracy, or R^2 for mean squared error) of `network`.
     func evaluate(_ network: Network) throws(MiniBatchError) -> (cost: Double, score: Double) {
-        let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
-        let rows = try MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))
-        let (cost, accuracy) = try network.evaluate(rows, partition: partition)
+        let (cost, accuracy) = try network.evaluate(rows, partition: partition, workspace: workspace)
         guard loss == .meanSquaredError else { return (cost, accuracy) }
         // The cost is the mean over rows and outputs of the squared residual.
         let residual = cost * Double(data.count * network.outputCount)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, PageCache, Status, Targets, library_path
+from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, Optimizer, PageCache, Schedule, Status, Targets, library_path
 from .core import (
     STREAM_INIT,
     blas_info,
@@ -52,6 +52,8 @@ from .errors import (
     OutOfMemoryError,
 )
 from .network import Dataset, History, LayerInfo, Network, Progress
+from . import optim
+from .optim import SGD, Adam, AdamW, EarlyStopping, RMSprop
 
 __version__ = "0.1.0"
 
@@ -75,6 +77,12 @@ __all__ = [
     "Dataset",
     "Progress",
     "LayerInfo",
+    "optim",
+    "SGD",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "EarlyStopping",
     "MLPClassifier",
     "MLPRegressor",
     # enums
@@ -85,6 +93,8 @@ __all__ = [
     "Targets",
     "FileShuffle",
     "PageCache",
+    "Optimizer",
+    "Schedule",
     "Status",
     # errors
     "MinibatchError",
