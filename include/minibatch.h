@@ -524,6 +524,14 @@ typedef struct mb_train_options {
     const void *validation_y;  /* as y, of validation_y_type */
     mb_targets validation_y_type;
     int64_t validation_m;      /* rows of the validation set, >= 1 when validation_x is set */
+    double validation_fraction;/* [0, 1): hold out this fraction of X's rows as the validation
+                                  set (mb_train only; not with validation_x). Seeded by
+                                  `seed`, stratified for class-index targets: the rows in
+                                  the order of mb_permutation(m, seed, 2^62), class by class,
+                                  the first ceil(fraction * rows of the class) of each held
+                                  out (float targets: the first max(1, ceil(fraction * m)));
+                                  training runs on the others in their order in X. 0 (default):
+                                  none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

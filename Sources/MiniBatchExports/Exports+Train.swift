@@ -14,7 +14,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         epsilon: 1e-8, weight_decay: 0.01, l2: 0, clip_norm: 0,
         schedule: MB_SCHEDULE_CONSTANT, gamma: 0, step_epochs: 10, power_t: 0.5, cosine_epochs: 0,
         min_learning_rate: 0, patience: 0, min_delta: 0, restore_best: 1,
-        validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0)
+        validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
+        validation_fraction: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -148,6 +149,7 @@ func trainingArguments(
     trainingOptions.schedule = try schedule(o)
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
+    trainingOptions.validationFraction = o.validation_fraction
     trainingOptions.earlyStopping = EarlyStopping(
         patience: Int(o.patience), minDelta: o.min_delta, restoreBest: o.restore_best != 0)
     var validation: DataView? = nil

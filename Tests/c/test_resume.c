@@ -238,11 +238,54 @@ done:
     mb_model_free(reset);
 }
 
+/* validation_fraction: a held-out split evaluated every epoch; refused beside an explicit
+ * validation set, outside [0, 1), or leaving no rows to train on. */
+static void test_validation_fraction(void)
+{
+    mb_model *model = new_model();
+    mb_history *history = NULL;
+    mb_train_options o;
+    double costs[4];
+    int64_t count = 0;
+    if (!CHECK(model != NULL))
+        return;
+    mb_history_create(&history);
+    mb_train_options_init(&o);
+    o.epochs = 2;
+    o.batch_size = 32;
+    o.validation_fraction = 0.25;
+    CHECK_STATUS(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, history), MB_OK);
+    CHECK_STATUS(mb_history_validation_costs(history, costs, 4, &count), MB_OK);
+    CHECK(count == 2 && costs[0] == costs[0] && costs[1] == costs[1]); /* not NaN */
+    o.validation_x = XV;
+    o.validation_y = YV;
+    o.validation_y_type = MB_TARGETS_CLASS_INDEX;
+    o.validation_m = M_VAL;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "validation_fraction");
+    o.validation_x = NULL;
+    o.validation_y = NULL;
+    o.validation_m = 0;
+    o.validation_fraction = 1.0;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "validation_fraction");
+    o.validation_fraction = -0.5;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "validation_fraction");
+    o.validation_fraction = 0.999;
+    o.batch_size = MB_BATCH_AUTO;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, 3, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "validation_fraction");
+    mb_history_free(history);
+    mb_model_free(model);
+}
+
 int main(void)
 {
     make_data();
     RUN_TEST(test_resume_is_exact_for_every_rule_and_schedule);
     RUN_TEST(test_struct_size);
     RUN_TEST(test_state_carries_over_and_resets);
+    RUN_TEST(test_validation_fraction);
     return check_summary();
 }

@@ -173,6 +173,9 @@ extension Network {
         progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
         try Validate.training(options, count: dataset.count)
+        guard options.validationFraction == 0 else {
+            throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
+        }
         try dataset.check(for: self)
         let validation = try validation.map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
         let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)

@@ -160,6 +160,9 @@ public enum Validate {
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
         }
+        guard options.validationFraction.isFinite, options.validationFraction >= 0, options.validationFraction < 1 else {
+            throw .invalid("validation_fraction must be in [0, 1), got \(options.validationFraction)")
+        }
         let stopping = options.earlyStopping
         guard stopping.patience >= 0 else { throw .invalid("patience must be >= 0 (0: no early stopping), got \(stopping.patience)") }
         guard stopping.minDelta.isFinite, stopping.minDelta >= 0 else {

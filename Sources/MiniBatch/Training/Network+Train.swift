@@ -43,12 +43,19 @@ extension Network {
         _ data: DataView, validation: DataView?, options: TrainingOptions, history: History?,
         progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
-        try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
-        let validation = try validation.map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
-        let batchSize = try resolve(options.batchSize, count: data.count, memoryBudget: options.memoryBudget)
-        let partition = Partition(count: data.count, batchSize: batchSize, lastBatch: options.lastBatch)
+        // A validation_fraction split: training runs on the other rows, through an index map.
+        let split = try options.validationFraction > 0
+            ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
+                              given: validation != nil)
+            : nil
+        defer { split?.free() }
+        let trainCount = split?.trainCount ?? data.count
+        try Validate.training(options, count: trainCount)
+        let validation = try (split?.validation ?? validation).map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
+        let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
+        let partition = Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch)
         // X's values are checked as the first epoch reads them, not in a pass of their own;
         // a NaN or Inf found there puts the model, its training state and the history back
         // as they were.
@@ -56,7 +63,8 @@ extension Network {
         defer { start.free() }
         let step = try TrainingStep(for: self, partition: partition, options: options)
         defer { step.finish() }
-        let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options)
+        let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options,
+                                        rows: split.map { UnsafePointer($0.trainRows) })
         do {
             try train(batches, partition: partition, step: step, options: options, history: history,
                       progress: progress, validation: validation, checkFirstEpoch: true)
@@ -198,18 +206,36 @@ final class MemoryBatches: BatchSource {
     let seed: UInt64
     let gather: BatchGather?
 
-    init(_ data: DataView, partition: Partition, outputs: Int, options: TrainingOptions) throws(MiniBatchError) {
+    /// The rows trained on when they are not all of data's: row i of the partition is row
+    /// `rows[i]` of data (a validation split's training rows).
+    let rows: UnsafePointer<Int>?
+    let shuffle: Bool
+
+    init(
+        _ data: DataView, partition: Partition, outputs: Int, options: TrainingOptions, rows: UnsafePointer<Int>? = nil
+    ) throws(MiniBatchError) {
         self.data = data
         self.partition = partition
         self.outputs = outputs
         self.seed = options.seed
-        // One batch of all rows is used where it is, without a shuffled copy of the data.
-        gather = try options.shuffle && !partition.isWholeBatch
-            ? BatchGather(data, batchSize: partition.batchSize, outputs: outputs) : nil
+        self.rows = rows
+        self.shuffle = options.shuffle
+        // One batch of all rows is used where it is, without a shuffled copy of the data;
+        // rows through an index map are always gathered.
+        gather = try (options.shuffle && !partition.isWholeBatch) || rows != nil
+            ? BatchGather(data, count: partition.count, batchSize: partition.batchSize, outputs: outputs) : nil
     }
 
     func startEpoch(_ epoch: UInt64) {
-        gather?.drawPermutation(seed: seed, epoch: epoch)
+        guard let gather else { return }
+        if shuffle && !partition.isWholeBatch {
+            gather.drawPermutation(seed: seed, epoch: epoch)
+        } else {
+            for i in 0..<partition.count { gather.permutation[i] = i }
+        }
+        if let rows {
+            for i in 0..<partition.count { gather.permutation[i] = rows[gather.permutation[i]] }
+        }
     }
 
     func batch(_ index: Int) -> (UnsafePointer<Float>, Targets) {
@@ -270,10 +296,14 @@ final class BatchGather {
     /// (batchSize, nOut) floats or (batchSize) int32 class indices.
     let y: UnsafeMutableRawPointer
 
-    init(_ data: DataView, batchSize: Int, outputs: Int) throws(MiniBatchError) {
+    /// Rows the permutation orders (data's, or a split's training rows).
+    let count: Int
+
+    init(_ data: DataView, count: Int, batchSize: Int, outputs: Int) throws(MiniBatchError) {
         self.data = data
         self.outputs = outputs
-        permutation = try allocate(Int.self, count: data.count, for: "the permutation")
+        self.count = count
+        permutation = try allocate(Int.self, count: count, for: "the permutation")
         do {
             x = try allocate(Float.self, count: batchSize * data.features, for: "the batch of X")
         } catch {
@@ -296,7 +326,7 @@ final class BatchGather {
     }
 
     func drawPermutation(seed: UInt64, epoch: UInt64) {
-        Permutation.fill(UnsafeMutableBufferPointer(start: permutation, count: data.count), seed: seed, epoch: epoch)
+        Permutation.fill(UnsafeMutableBufferPointer(start: permutation, count: count), seed: seed, epoch: epoch)
     }
 
     /// The batch buffers: X (batchSize, nIn) and the targets.

@@ -91,3 +91,101 @@ struct EarlyStop {
         return true
     }
 }
+
+/// A validation set held out of the training data (`TrainingOptions.validationFraction`),
+/// the same for the same seed in every language:
+///
+/// the rows are taken in the order of `Permutation.make(count: m, seed: seed, epoch: 2^62)`
+/// (an epoch no training reaches); with class-index targets, class by class (stratified,
+/// as scikit-learn's split): the first ceil(fraction * rows of the class) rows of each class
+/// in that order are held out; with float targets, the first max(1, ceil(fraction * m)).
+/// Training runs on the other rows in their order in X (row i of the training rows is the
+/// i-th row of X not held out); the held-out rows are copied once for the call.
+final class ValidationSplit {
+    /// The epoch of the permutation the split is drawn from.
+    static let epoch: UInt64 = 1 << 62
+
+    let trainCount: Int
+    /// (trainCount): the training rows, ascending.
+    let trainRows: UnsafeMutablePointer<Int>
+    /// The held-out rows, copied.
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutableRawPointer
+    let validation: DataView
+
+    init(_ data: DataView, outputs: Int, fraction: Double, seed: UInt64, given: Bool) throws(MiniBatchError) {
+        guard !given else {
+            throw .invalid("validation_fraction and a validation set were both given: give one")
+        }
+        let m = data.count
+        let order = try allocate(Int.self, count: m, for: "the validation split")
+        defer { deallocate(order) }
+        Permutation.fill(UnsafeMutableBufferPointer(start: order, count: m), seed: seed, epoch: ValidationSplit.epoch)
+        var held = [Bool](repeating: false, count: m)
+        var heldCount = 0
+        switch data.targets {
+        case .classes(let labels):
+            var counts: [Int: Int] = [:]
+            for r in 0..<m { counts[Int(labels[r]), default: 0] += 1 }
+            var taken: [Int: Int] = [:]
+            for k in 0..<m {
+                let r = order[k], c = Int(labels[r])
+                let quota = Int((fraction * Double(counts[c]!)).rounded(.up))
+                if taken[c, default: 0] < quota {
+                    taken[c, default: 0] += 1
+                    held[r] = true
+                    heldCount += 1
+                }
+            }
+        case .values:
+            heldCount = max(1, Int((fraction * Double(m)).rounded(.up)))
+            for k in 0..<heldCount { held[order[k]] = true }
+        }
+        guard heldCount < m else {
+            throw .invalid("validation_fraction \(fraction) of \(m) rows leaves no rows to train on")
+        }
+        trainCount = m - heldCount
+        trainRows = try allocate(Int.self, count: trainCount, for: "the training rows")
+        var classes = false
+        if case .classes = data.targets { classes = true }
+        let width = classes ? 1 : outputs
+        do {
+            x = try allocate(Float.self, count: heldCount * data.features, for: "the validation set")
+        } catch {
+            deallocate(trainRows)
+            throw error
+        }
+        do {
+            y = UnsafeMutableRawPointer(try allocate(Float.self, count: heldCount * width, for: "the validation targets"))
+        } catch {
+            deallocate(trainRows)
+            deallocate(x)
+            throw error
+        }
+        var t = 0, v = 0
+        for r in 0..<m {
+            if held[r] {
+                (x + v * data.features).update(from: data.x + r * data.features, count: data.features)
+                switch data.targets {
+                case .classes(let labels): y.assumingMemoryBound(to: Int32.self)[v] = labels[r]
+                case .values(let values):
+                    (y.assumingMemoryBound(to: Float.self) + v * width).update(from: values + r * width, count: width)
+                }
+                v += 1
+            } else {
+                trainRows[t] = r
+                t += 1
+            }
+        }
+        let targets: Targets = classes
+            ? .classes(UnsafePointer(y.assumingMemoryBound(to: Int32.self)))
+            : .values(UnsafePointer(y.assumingMemoryBound(to: Float.self)))
+        validation = DataView(x: x, targets: targets, count: heldCount, features: data.features)
+    }
+
+    func free() {
+        deallocate(trainRows)
+        deallocate(x)
+        deallocate(y.assumingMemoryBound(to: Float.self))
+    }
+}

@@ -29,6 +29,9 @@ public struct TrainingOptions: Sendable {
     public var clipNorm: Float = 0
     /// When to stop before `epochs` (default: never).
     public var earlyStopping = EarlyStopping()
+    /// A fraction of the rows held out as the validation set (0, the default: none), in
+    /// [0, 1): a seeded, stratified split (`ValidationSplit`); not with a validation set given.
+    public var validationFraction: Double = 0
     /// Tests set this to make plain gradient descent take the general update path
     /// (`UpdateRule`) instead of its fast path, to compare the two.
     var generalPath = false

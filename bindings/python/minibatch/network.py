@@ -678,6 +678,7 @@ class Network(_Handle):
         clip_norm: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
+        validation_fraction: float = 0.0,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -703,8 +704,10 @@ class Network(_Handle):
         ``early_stopping``: a :class:`minibatch.optim.EarlyStopping` (None: run every
         epoch). ``validation``: ``(X_val, y_val)`` evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
-        watches. The rule's state stays with the network, so a later call (or a file
-        saved and loaded) continues the same run.
+        watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
+        by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
+        The rule's state stays with the network, so a later call (or a file saved and
+        loaded) continues the same run.
 
         ``callback(progress)`` runs after every epoch; a truthy return value stops
         training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
@@ -723,7 +726,7 @@ class Network(_Handle):
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
                 schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
-                validation=validation,
+                validation=validation, validation_fraction=validation_fraction,
             )
         x = self._x(X)
         m, n = x.shape
@@ -733,6 +736,7 @@ class Network(_Handle):
             callback, history, threads,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
+        opts.validation_fraction = float(validation_fraction)
 
         def run() -> int:
             return int(_lib.lib().mb_train(
@@ -762,6 +766,7 @@ class Network(_Handle):
         clip_norm: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
+        validation_fraction: float = 0.0,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
@@ -784,6 +789,7 @@ class Network(_Handle):
             memory_budget, callback, history, threads,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
+        opts.validation_fraction = float(validation_fraction)
 
         def run() -> int:
             with dataset._in_use():

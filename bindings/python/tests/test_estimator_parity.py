@@ -103,3 +103,25 @@ def test_regressor_loss_curve_has_scikit_learns_scale():
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rs.randn(200)
     r = mb.MLPRegressor((), alpha=0.0, max_iter=3, random_state=0).fit(X, y)
     assert np.allclose(r.loss_curve_, 0.5 * r.epoch_costs_)
+
+
+def test_the_library_split_is_the_estimators_split():
+    """validation_fraction in the library (mb_train_options.validation_fraction) holds out
+    the rows the estimator's early_stopping holds out (the header's rule): training on the
+    rest with those rows as an explicit validation set gives the same history, bit for bit."""
+    X, y = mb.make_moons(500, 0.3, seed=5)
+    y = y % 2
+    clf = mb.MLPClassifier((8,), early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=7)
+    clf.fit(X, y)
+    Xv, yv = clf._last_validation
+    held = np.zeros(len(X), bool)
+    rows = {tuple(r) for r in np.asarray(Xv, np.float32).tolist()}
+    held = np.array([tuple(r) in rows for r in np.asarray(X, np.float32).tolist()])
+    assert held.sum() == len(Xv)
+    runs = []
+    for kwargs in ({"validation_fraction": 0.2}, {"validation": (X[held], y[held])}):
+        with mb.Network([2, 8, 2], seed=1) as net:
+            data = (X, y) if "validation_fraction" in kwargs else (X[~held], y[~held])
+            h = net.train(*data, epochs=3, batch_size=50, seed=7, optimizer="adam", **kwargs)
+            runs.append((net.get_parameters().tobytes(), h.validation_costs.tobytes(), h.batch_costs.tobytes()))
+    assert runs[0] == runs[1]
