@@ -27,7 +27,7 @@ let package = Package(
         // where they were measured faster, OpenBLAS (scipy-openblas32, vendored) for the rest.
         .target(
             name: "CMatrix",
-            cSettings: [.unsafeFlags(["-O2", "-fno-math-errno"])],
+            cSettings: [.unsafeFlags(["-O2", "-fno-math-errno", "-gdwarf-4"])],
             linkerSettings: [
                 .linkedLibrary("xsmm"), .linkedLibrary("xsmmnoblas"), .linkedLibrary("dl"),
                 .linkedLibrary("scipy_openblas"),
