@@ -10,6 +10,8 @@
  *     numpy, SciPy or the system load into the same process), for the rest. */
 #include <stddef.h>
 
+#include "update.h" /* the update rules' vector kernels */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
