@@ -532,6 +532,12 @@ typedef struct mb_train_options {
                                   out (float targets: the first max(1, ceil(fraction * m)));
                                   training runs on the others in their order in X. 0 (default):
                                   none */
+    const float *sample_weight;/* (m) weights of X's rows, finite and >= 0, not all 0
+                                  (mb_train only): a batch's cost is sum(w * loss) / sum(w)
+                                  over its rows, and its l2 term is divided by sum(w) instead
+                                  of its rows (scikit-learn's sample_weight); a batch whose
+                                  rows all weigh 0 adds nothing. The validation cost is not
+                                  weighted. NULL (default): every row weighs 1 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -69,7 +69,11 @@ public func mb_train_dataset(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataset(pointer)
-        let (trainingOptions, validation, recorder, callback) = try trainingArguments(options, history, features: data.features)
+        let (trainingOptions, validation, recorder, callback, sampleWeight) = try trainingArguments(
+            options, history, features: data.features)
+        guard sampleWeight == nil else {
+            throw .init(.invalidArgument, "sample_weight applies to mb_train (rows in memory), not to a file dataset")
+        }
         try network.train(data, validation: validation, options: trainingOptions, history: recorder, progress: callback)
     }
 }

@@ -14,7 +14,7 @@ struct LossTests {
     func cost(_ loss: Loss, _ logits: [Float], _ targets: Targets, outputs: Int) -> Double {
         logits.withUnsafeBufferPointer {
             loss.forwardBackward(dlogits: nil, logits: $0.baseAddress!, targets: targets,
-                                 rows: Self.rows, outputs: outputs, normalizer: Self.rows)
+                                 rows: Self.rows, outputs: outputs, normalizer: Double(Self.rows))
         } / Double(Self.rows)
     }
 
@@ -33,7 +33,7 @@ struct LossTests {
                 _ = logits.withUnsafeBufferPointer { z in
                     grad.withUnsafeMutableBufferPointer {
                         loss.forwardBackward(dlogits: $0.baseAddress!, logits: z.baseAddress!, targets: targets,
-                                             rows: rows, outputs: outputs, normalizer: rows)
+                                             rows: rows, outputs: outputs, normalizer: Double(rows))
                     }
                 }
                 let h: Float = 1e-2

@@ -280,6 +280,63 @@ static void test_validation_fraction(void)
     mb_model_free(model);
 }
 
+/* sample_weight: a weight of 2 is the row twice, 0 the row left out (one batch of all rows,
+ * plain gradient descent: the same objective; float32 sums round differently, so the
+ * weights agree to 1e-5); bad weights are refused. */
+static void test_sample_weight(void)
+{
+    enum { R = 40 };
+    static float xd[3 * R * N_IN], w[R];
+    static int32_t yd[3 * R];
+    int64_t rows = 0, i, j, k, np = 16 * N_IN + 16 + N_OUT * 16 + N_OUT;
+    float pw[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+    mb_model *weighted = new_model(), *repeated = new_model();
+    mb_train_options o;
+    if (!CHECK(weighted && repeated))
+        goto done;
+    for (i = 0; i < R; i++) {
+        w[i] = (float)(i % 3);
+        for (k = 0; k < (int64_t)w[i]; k++, rows++) {
+            for (j = 0; j < N_IN; j++)
+                xd[rows * N_IN + j] = X[i * N_IN + j];
+            yd[rows] = Y[i];
+        }
+    }
+    mb_train_options_init(&o);
+    o.epochs = 5;
+    o.learning_rate = 0.5f;
+    o.shuffle = 0;
+    o.threads = 1;
+    o.batch_size = R;
+    o.sample_weight = w;
+    CHECK_STATUS(mb_train(weighted, X, Y, MB_TARGETS_CLASS_INDEX, R, N_IN, &o, NULL), MB_OK);
+    o.sample_weight = NULL;
+    o.batch_size = rows;
+    CHECK_STATUS(mb_train(repeated, xd, yd, MB_TARGETS_CLASS_INDEX, rows, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(weighted, pw, np), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(repeated, pd, np), MB_OK);
+    {
+        int close = 1;
+        for (i = 0; i < np; i++)
+            close = close && fabsf(pw[i] - pd[i]) <= 1e-5f * (1 + fabsf(pd[i]));
+        CHECK(close);
+    }
+    o.batch_size = R;
+    w[3] = -1;
+    o.sample_weight = w;
+    CHECK_ERR_ARG(mb_train(weighted, X, Y, MB_TARGETS_CLASS_INDEX, R, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "sample_weight");
+    w[3] = NAN;
+    CHECK_ERR_ARG(mb_train(weighted, X, Y, MB_TARGETS_CLASS_INDEX, R, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "sample_weight");
+    memset(w, 0, sizeof w);
+    CHECK_ERR_ARG(mb_train(weighted, X, Y, MB_TARGETS_CLASS_INDEX, R, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "sample_weight");
+done:
+    mb_model_free(weighted);
+    mb_model_free(repeated);
+}
+
 int main(void)
 {
     make_data();
@@ -287,5 +344,6 @@ int main(void)
     RUN_TEST(test_struct_size);
     RUN_TEST(test_state_carries_over_and_resets);
     RUN_TEST(test_validation_fraction);
+    RUN_TEST(test_sample_weight);
     return check_summary();
 }

@@ -63,19 +63,23 @@ extension Loss {
     ///   - dlogits: (rows, nOut) or nil.
     ///   - logits: (rows, nOut).
     ///   - targets: (rows, nOut) values or (rows) classes.
-    /// - Returns: the sum over rows of each row's loss (divided by its `termsPerRow`).
+    ///   - weights: (rows) or nil: each row's loss counts weights[r] times (sample weights),
+    ///     and `normalizer` is then the batch's total weight.
+    /// - Returns: the sum over rows of each row's loss (divided by its `termsPerRow`, times
+    ///   its weight).
     func forwardBackward(
         dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
-        rows: Int, outputs nOut: Int, normalizer: Int
+        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
     ) -> Double {
         let terms = Float(termsPerRow(outputs: nOut))
         let scale = 1 / (Float(normalizer) * terms)
         var total = 0.0
         for r in 0..<rows {
+            let w = weights?[r] ?? 1
             let rowLoss = row(
                 r, logits: logits + r * nOut, dlogits: dlogits.map { $0 + r * nOut },
-                targets: targets, outputs: nOut, scale: scale)
-            total += Double(rowLoss) / Double(terms)
+                targets: targets, outputs: nOut, scale: weights == nil ? scale : scale * w)
+            total += Double(w) * Double(rowLoss) / Double(terms)
         }
         return total
     }

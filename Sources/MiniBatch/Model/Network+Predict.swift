@@ -112,7 +112,7 @@ extension Network {
             try source.fill(b, rows: 0..<rows)
             let logits = forward(input, rows: rows, workspace)
             lossSum += loss.forwardBackward(
-                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: rows)
+                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows))
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
         }
         let m = Double(partition.count)

@@ -55,17 +55,20 @@ extension Network {
     ///     `workspace.delta`); the row-by-row kernel always writes every gradient.
     ///   - accumulate: the layered path adds the rows' share to the gradients already in
     ///     `workspace.gradients` (an earlier part of the same batch) instead of overwriting them.
+    ///   - weighting: the rows' sample weights (indexed like `targets`) and the batch's total
+    ///     weight, which then replaces `batchRows` as the mean's divisor.
     func costAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
-        firstWeights: Bool = true, accumulate: Bool = false
+        firstWeights: Bool = true, accumulate: Bool = false, weighting: Weighting? = nil
     ) -> Double {
         guard !trainsRowByRow else {
             assert(!accumulate, "the row-by-row kernel overwrites the gradients")
             return rowByRowCostAndGradient(
-                x: input, indices: nil, targets: targets, rows: 0..<rows, of: batchRows, workspace)
+                x: input, indices: nil, targets: targets, rows: 0..<rows, of: batchRows, workspace, weighting: weighting)
         }
         return layeredCostAndGradient(
-            input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights, accumulate: accumulate)
+            input, targets, rows: rows, of: batchRows, workspace, firstWeights: firstWeights, accumulate: accumulate,
+            weighting: weighting)
     }
 
     /// `costAndGradient` for rows `rows` of `input` and `targets`, taken in the fewest
@@ -74,7 +77,7 @@ extension Network {
     /// its forward pass (to gather them); what it throws stops the pass.
     func costAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Range<Int>, of batchRows: Int, _ workspace: Workspace,
-        firstWeights: Bool = true, prepare: (Range<Int>) throws(MiniBatchError) -> Void
+        firstWeights: Bool = true, weighting: Weighting? = nil, prepare: (Range<Int>) throws(MiniBatchError) -> Void
     ) throws(MiniBatchError) -> Double {
         let chunks = (rows.count + workspace.capacity - 1) / workspace.capacity
         var cost = 0.0
@@ -83,7 +86,8 @@ extension Network {
             try prepare(part)
             cost += costAndGradient(
                 input + part.lowerBound * inputCount, targets.advanced(by: part.lowerBound, width: outputCount),
-                rows: part.count, of: batchRows, workspace, firstWeights: firstWeights, accumulate: c > 0)
+                rows: part.count, of: batchRows, workspace, firstWeights: firstWeights, accumulate: c > 0,
+                weighting: weighting?.advanced(by: part.lowerBound))
         }
         return cost
     }
@@ -91,13 +95,25 @@ extension Network {
     /// `costAndGradient` through the layers: forward, the loss, backward, with BLAS.
     func layeredCostAndGradient(
         _ input: UnsafePointer<Float>, _ targets: Targets, rows: Int, of batchRows: Int, _ workspace: Workspace,
-        firstWeights: Bool = true, accumulate: Bool = false
+        firstWeights: Bool = true, accumulate: Bool = false, weighting: Weighting? = nil
     ) -> Double {
         let logits = forward(input, rows: rows, workspace)
         let sum = loss.forwardBackward(
             dlogits: workspace.delta, logits: logits, targets: targets,
-            rows: rows, outputs: outputCount, normalizer: batchRows)
+            rows: rows, outputs: outputCount, normalizer: weighting?.total ?? Double(batchRows),
+            weights: weighting?.weights)
         backward(input, rows: rows, workspace, firstWeights: firstWeights, accumulate: accumulate)
         return sum
     }
+}
+
+/// Sample weights of a batch's rows: each row's loss counts its weight times, and the
+/// batch's cost is sum(w * loss) / sum(w) (scikit-learn's `sample_weight`).
+struct Weighting {
+    /// Indexed like the rows' targets (the batch's rows, or X's rows through indices).
+    var weights: UnsafePointer<Float>
+    /// The whole batch's total weight (> 0), the divisor of the mean.
+    var total: Double
+
+    func advanced(by rows: Int) -> Weighting { Weighting(weights: weights + rows, total: total) }
 }

@@ -18,7 +18,7 @@ extension Network {
     ///   - targets: indexed like x.
     func rowByRowCostAndGradient(
         x: UnsafePointer<Float>, indices: UnsafePointer<Int>?, targets: Targets,
-        rows: Range<Int>, of batchRows: Int, _ workspace: Workspace
+        rows: Range<Int>, of batchRows: Int, _ workspace: Workspace, weighting: Weighting? = nil
     ) -> Double {
         let layer = layers[0], nIn = layer.nIn, nOut = layer.nOut
         let weight = UnsafePointer(parameters + layer.weightOffset), bias = parameters + layer.biasOffset
@@ -28,7 +28,8 @@ extension Network {
         dbias.update(repeating: 0, count: nOut)
         let z = workspace.output(0), dz = workspace.delta
         let terms = loss.termsPerRow(outputs: nOut)
-        let scale = 1 / (Float(batchRows) * Float(terms))
+        let scale = 1 / (Float(weighting?.total ?? Double(batchRows)) * Float(terms))
+        let weights = weighting?.weights
         var total = 0.0
         let rowBytes = nIn * MemoryLayout<Float>.stride, ahead = Shuffle.readAhead
         if let indices {
@@ -46,8 +47,10 @@ extension Network {
             }
             let row = x + r * nIn, zb = z + b * nOut
             for j in 0..<nOut { zb[j] = dot(row, weight + j * nIn, nIn) + bias[j] }
-            let rowLoss = loss.row(r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: scale)
-            total += Double(rowLoss) / Double(terms)
+            let w = weights?[r] ?? 1
+            let rowLoss = loss.row(
+                r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: weights == nil ? scale : scale * w)
+            total += Double(w) * Double(rowLoss) / Double(terms)
             return row
         }
         // Four rows at a time: their outputs and losses, then the gradient, each weight

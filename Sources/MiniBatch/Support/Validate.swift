@@ -170,6 +170,19 @@ public enum Validate {
         }
     }
 
+    /// Sample weights: finite, >= 0, and not all 0.
+    public static func weights(_ data: DataView) throws(MiniBatchError) {
+        guard let w = data.weights else { return }
+        var total = 0.0
+        for r in 0..<data.count {
+            guard w[r].isFinite, w[r] >= 0 else {
+                throw .invalid("sample_weight[\(r)] must be finite and >= 0, got \(w[r])")
+            }
+            total += Double(w[r])
+        }
+        guard total > 0 else { throw .invalid("sample_weight: every weight is zero (at least one must be > 0)") }
+    }
+
     /// An update rule's hyperparameters.
     public static func optimizer(_ optimizer: Optimizer) throws(MiniBatchError) {
         func fraction(_ value: Float, _ name: String, closed: Bool = false) throws(MiniBatchError) {
@@ -325,11 +338,14 @@ public struct DataView {
     public var targets: Targets
     public var count: Int
     public var features: Int
+    /// (count) sample weights, or nil for all 1 (training only: `Validate.weights`).
+    public var weights: UnsafePointer<Float>?
 
-    public init(x: UnsafePointer<Float>, targets: Targets, count: Int, features: Int) {
+    public init(x: UnsafePointer<Float>, targets: Targets, count: Int, features: Int, weights: UnsafePointer<Float>? = nil) {
         self.x = x
         self.targets = targets
         self.count = count
         self.features = features
+        self.weights = weights
     }
 }

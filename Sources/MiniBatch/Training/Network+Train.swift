@@ -45,6 +45,7 @@ extension Network {
     ) throws(MiniBatchError) {
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
+        try Validate.weights(data)
         // A validation_fraction split: training runs on the other rows, through an index map.
         let split = try options.validationFraction > 0
             ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
@@ -160,6 +161,10 @@ protocol BatchSource: AnyObject {
     func fill(_ index: Int, rows: Range<Int>) throws(MiniBatchError)
     /// Whether `fillMeasured` returns the rows' largest |x| (for every batch).
     var measuresRows: Bool { get }
+    /// The sample weights of batch `index` (`rows` rows) and their total, indexed like the
+    /// targets `batch` gives (or, with `inPlace`, like X's rows), or nil without weights.
+    /// Called after `batch(index)` or `rowsInPlace(index)`, before any `fill`.
+    func weighting(_ index: Int, rows: Int, inPlace: Bool) -> Weighting?
     /// `fill`, then, if `checking`, throws the first NaN or Inf of X among the rows
     /// (`nonFinite`); returns the largest |x| among the rows if the source measures it
     /// (`measuresRows`), else nil. Sources that can check and measure rows as they copy
@@ -186,6 +191,7 @@ struct RowsInPlace {
 
 extension BatchSource {
     func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
+    func weighting(_ index: Int, rows: Int, inPlace: Bool) -> Weighting? { nil }
     func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? { nil }
 
     var measuresRows: Bool { false }
@@ -248,6 +254,21 @@ final class MemoryBatches: BatchSource {
         gather?.gather(partition.batch(index).lowerBound, rows: rows)
     }
 
+    func weighting(_ index: Int, rows: Int, inPlace: Bool) -> Weighting? {
+        guard let weights = data.weights else { return nil }
+        let start = partition.batch(index).lowerBound
+        var total = 0.0
+        if let gather {
+            for r in 0..<rows { total += Double(weights[gather.permutation[start + r]]) }
+        } else {
+            for r in 0..<rows { total += Double(weights[start + r]) }
+        }
+        // A batch whose rows all weigh 0 adds nothing: cost 0, gradient 0.
+        if total == 0 { total = 1 }
+        let pointer = inPlace ? weights : gather.map { UnsafePointer($0.w!) } ?? weights + start
+        return Weighting(weights: pointer, total: total)
+    }
+
     /// Rows are measured when there is more than one batch (as `FileBatches` does):
     /// gathered rows as they are copied, rows used where they are by a pass of their own.
     var measuresRows: Bool { !partition.isWholeBatch }
@@ -295,6 +316,8 @@ final class BatchGather {
     let x: UnsafeMutablePointer<Float>
     /// (batchSize, nOut) floats or (batchSize) int32 class indices.
     let y: UnsafeMutableRawPointer
+    /// (batchSize) sample weights, when the data has them.
+    let w: UnsafeMutablePointer<Float>?
 
     /// Rows the permutation orders (data's, or a split's training rows).
     let count: Int
@@ -317,12 +340,21 @@ final class BatchGather {
             deallocate(x)
             throw error
         }
+        do {
+            w = data.weights == nil ? nil : try allocate(Float.self, count: batchSize, for: "the batch's sample weights")
+        } catch {
+            deallocate(permutation)
+            deallocate(x)
+            deallocate(y.assumingMemoryBound(to: Float.self))
+            throw error
+        }
     }
 
     deinit {
         deallocate(permutation)
         deallocate(x)
         deallocate(y.assumingMemoryBound(to: Float.self))
+        deallocate(w)
     }
 
     func drawPermutation(seed: UInt64, epoch: UInt64) {
@@ -362,6 +394,9 @@ final class BatchGather {
 
     /// y rows `indices` into the batch buffer from its row `first`.
     private func gatherTargets(_ indices: UnsafeBufferPointer<Int>, at first: Int) {
+        if let w, let weights = data.weights {
+            for (k, row) in indices.enumerated() { w[first + k] = weights[row] }
+        }
         let floatBytes = MemoryLayout<Float>.stride
         switch data.targets {
         case .values(let source):

@@ -107,6 +107,8 @@ final class TrainingStep {
     private var ruleShards = 1
     /// Rows of the last gradient's batch.
     private var batchRows = 1
+    /// The divisor of the last batch's mean: its rows, or its total sample weight.
+    private var normalizer = 1.0
     /// Shards of the last gradient.
     private var shardsUsed = 1
     /// Whether the first layer's weights can take the fused update (the layered path, with
@@ -269,8 +271,10 @@ final class TrainingStep {
             (input, targets) = try source.batch(index)
         }
         let fused = fusesFirstWeights && inPlace == nil && source.measuresRows
+        let weighting = source.weighting(index, rows: rows, inPlace: inPlace != nil)
+        normalizer = weighting?.total ?? Double(rows)
         batch = Batch(source: source, index: index, rows: rows, shards: shards, inPlace: inPlace,
-                      input: input, targets: targets, fused: fused)
+                      input: input, targets: targets, fused: fused, weighting: weighting)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
         run(.gradient, members: shards)
@@ -282,7 +286,7 @@ final class TrainingStep {
         if let first { throw first }
         var sum = 0.0
         for t in 0..<shards { sum += costs[t] }
-        return sum / Double(rows)
+        return sum / normalizer
     }
 
     /// Throws the first NaN or Inf of X in batch `index` of `source`, if values are checked.
@@ -328,14 +332,14 @@ final class TrainingStep {
             }
             squares += Double(partial)
         }
-        return 0.5 * Double(l2) * squares / Double(batchRows)
+        return 0.5 * Double(l2) * squares / normalizer
     }
 
     /// The general update: the norm first if clipping, then the rule on every member's
     /// slice. False, with parameters and state unchanged, if any new parameter is not finite.
     private func generalUpdate() -> Bool {
         let members = updateMembers
-        terms = GradientTerms(l2: l2 / Float(batchRows), scale: 1)
+        terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1)
         // The rule reads at most two gradient buffers: more are summed into the first.
         if shardsUsed > 2 {
             run(.sum, members: members)
@@ -448,6 +452,8 @@ final class TrainingStep {
         var targets: Targets
         /// The shards leave the first layer's dW to the fused update.
         var fused: Bool
+        /// The rows' sample weights, if any.
+        var weighting: Weighting?
     }
 
     private var phase = Phase.gradient
@@ -473,7 +479,7 @@ final class TrainingStep {
             if let inPlace = batch.inPlace {
                 costs[t] = network.rowByRowCostAndGradient(
                     x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
-                    rows: rows, of: batch.rows, workspaces[t])
+                    rows: rows, of: batch.rows, workspaces[t], weighting: batch.weighting)
                 return
             }
             // The shard in chunks of up to a workspace's rows (`rowsAtATime`: one chunk when the
@@ -484,7 +490,8 @@ final class TrainingStep {
             var magnitude: Magnitude? = Magnitude()
             do throws(MiniBatchError) {
                 costs[t] = try network.costAndGradient(
-                    batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[t], firstWeights: !batch.fused
+                    batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[t], firstWeights: !batch.fused,
+                    weighting: batch.weighting
                 ) { part throws(MiniBatchError) in
                     if measures {
                         let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)

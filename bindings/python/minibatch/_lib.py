@@ -282,6 +282,7 @@ class mb_train_options(Structure):
         ("validation_y_type", mb_enum_t),  # mb_targets validation_y_type;
         ("validation_m", c_int64),  # int64_t validation_m;
         ("validation_fraction", c_double),  # double validation_fraction;
+        ("sample_weight", c_void_p),  # const float *sample_weight;
     ]
 
 

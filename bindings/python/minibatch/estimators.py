@@ -378,6 +378,7 @@ class _BaseMLP(BaseEstimator):
         *,
         out_activation: str,
         same_outputs: bool = True,
+        sample_weight: Any = None,
     ) -> None:
         """The end of every ``fit``: continue the current network (``warm_start`` with the
         same shape and outputs) or start a new one, then train ``max_iter`` epochs."""
@@ -390,8 +391,11 @@ class _BaseMLP(BaseEstimator):
         net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
         self.n_outputs_ = n_out
         self.out_activation_ = out_activation
+        if sample_weight is not None and isinstance(data, Dataset):
+            raise ValueError("sample_weight applies to arrays, not to a minibatch.Dataset")
+        sw = None if isinstance(data, Dataset) else self._sample_weight(sample_weight, data.shape[0])
         self._train(net, data, targets, p["max_iter"], p,
-                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"))
+                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw)
 
     def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
         if y is None:
@@ -441,6 +445,7 @@ class _BaseMLP(BaseEstimator):
         *,
         reset_costs: bool,
         incremental: bool = False,
+        sample_weight: Optional[np.ndarray] = None,
     ) -> None:
         from . import optim
 
@@ -448,7 +453,8 @@ class _BaseMLP(BaseEstimator):
         bs = p["batch_size"]
         validation = None
         if self.early_stopping and not incremental and not isinstance(x, Dataset):
-            x, targets, validation = self._split_validation(x, targets)
+            x, targets, validation, keep = self._split_validation(x, targets)
+            sample_weight = None if sample_weight is None else sample_weight[keep]
             m = x.shape[0]
         if isinstance(bs, str):
             # scikit-learn's 'auto' (see the class docstring).
@@ -506,6 +512,7 @@ class _BaseMLP(BaseEstimator):
                 history=history,
                 early_stopping=stopping,
                 validation=validation,
+                sample_weight=sample_weight,
                 **rule,
             )
         except DivergenceError as e:
@@ -566,7 +573,7 @@ class _BaseMLP(BaseEstimator):
 
     def _split_validation(
         self, x: np.ndarray, targets: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray]:
         """A seeded split of ``validation_fraction`` of the rows (stratified by class for a
         classifier, as scikit-learn's): the rows are taken in the order of
         ``minibatch.permutation(m, seed, 2**62)`` (an epoch no training reaches), class by
@@ -587,7 +594,19 @@ class _BaseMLP(BaseEstimator):
         if take.all() or not take.any():
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no validation rows")
         keep = ~take
-        return x[keep], targets[keep], (x[take], targets[take])
+        return x[keep], targets[keep], (x[take], targets[take]), keep
+
+    @staticmethod
+    def _sample_weight(sample_weight: Any, m: int) -> Optional[np.ndarray]:
+        """sample_weight as float32 (m,) or None (the library checks the values)."""
+        if sample_weight is None:
+            return None
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim == 0:
+            sw = np.full(m, float(sw))
+        if sw.shape != (m,):
+            raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({m},)!")
+        return sw.astype(np.float32)
 
     def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
         return None
@@ -814,9 +833,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f" but the data contains only one class: {classes[0] if len(classes) else None!r}"
             )
 
-    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None) -> "MLPClassifier":
-        """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
-        ``warm_start=True``). Returns self.
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+            sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
+        """Trains for up to ``max_iter`` epochs from fresh weights (or the current ones with
+        ``warm_start=True``). Returns self. ``sample_weight`` (n_samples,): each batch's
+        loss is sum(w * loss) / sum(w) over its rows, as scikit-learn's (arrays only).
 
         ``X`` may be a :class:`minibatch.Dataset` (data in .npy files, read in mini-batches
         without loading it; ``y`` is then None): its y file must hold integer labels
@@ -836,7 +857,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.classes_ = classes
         targets = None if ya is None else self._encode(ya)
         self._fit_network(data, targets, n_features, n_out, p, same_outputs=same_outputs,
-                          out_activation="logistic" if n_out == 1 else "softmax")
+                          out_activation="logistic" if n_out == 1 else "softmax", sample_weight=sample_weight)
         return self
 
     @staticmethod
@@ -850,8 +871,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f" 0, 1, ..., k-1; found {classes[:10].tolist()}")
         return classes
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> "MLPClassifier":
-        """Trains one epoch on (X, y), continuing the weights and the shuffle stream.
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
+                    classes: Optional[ArrayLike] = None) -> "MLPClassifier":
+        """Trains one epoch on (X, y), continuing the weights, the rule's state and the
+        shuffle stream (``sample_weight`` as in :meth:`fit`).
 
         ``classes`` (every label that will ever appear) is required on the first call.
         """
@@ -870,7 +893,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.out_activation_ = "logistic" if n_out == 1 else "softmax"
             targets = self._encode(ya)
             net = self._new_network(p, x.shape[1], n_out)
-            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True)
+            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         else:
             if classes is not None and not np.array_equal(self._unique(np.asarray(classes)), self.classes_):
                 raise ValueError(
@@ -878,7 +902,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f" partial_fit ({self.classes_!r})"
                 )
             targets = self._encode(ya)
-            self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True)
+            self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         return self
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -959,7 +984,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
         return y32
 
-    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None) -> "MLPRegressor":
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+            sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
         ``warm_start=True``). Returns self.
 
@@ -976,11 +1002,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             n_features = data.shape[1]
             targets = self._targets(y, data.shape[0])
             n_out = targets.shape[1]
-        self._fit_network(data, targets, n_features, n_out, p, out_activation="identity")
+        self._fit_network(data, targets, n_features, n_out, p, out_activation="identity",
+                          sample_weight=sample_weight)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
-        """Trains one epoch on (X, y), continuing the weights and the shuffle stream."""
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
+        """Trains one epoch on (X, y), continuing the weights, the rule's state and the
+        shuffle stream (``sample_weight`` as in :meth:`MLPClassifier.fit`)."""
         p = self._checked_params()
         first = not hasattr(self, "network_")
         x = self._validate_X(X, reset=first)
@@ -989,11 +1017,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             net = self._new_network(p, x.shape[1], t.shape[1])
             self.n_outputs_ = t.shape[1]
             self.out_activation_ = "identity"
-            self._train(net, x, t, 1, p, reset_costs=True, incremental=True)
+            self._train(net, x, t, 1, p, reset_costs=True, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         else:
             if t.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {t.shape[1]} outputs, but the model has {self.n_outputs_}")
-            self._train(self.network_, x, t, 1, p, reset_costs=False, incremental=True)
+            self._train(self.network_, x, t, 1, p, reset_costs=False, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:

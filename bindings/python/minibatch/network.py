@@ -679,6 +679,7 @@ class Network(_Handle):
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
+        sample_weight: ArrayLike = None,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -707,7 +708,8 @@ class Network(_Handle):
         watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
         by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
         The rule's state stays with the network, so a later call (or a file saved and
-        loaded) continues the same run.
+        loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
+        batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
 
         ``callback(progress)`` runs after every epoch; a truthy return value stops
         training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
@@ -721,6 +723,8 @@ class Network(_Handle):
         if isinstance(X, Dataset):
             if y is not None:
                 raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
+            if sample_weight is not None:
+                raise ValueError("sample_weight applies to arrays, not to a Dataset")
             return self.train_dataset(
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
@@ -737,6 +741,12 @@ class Network(_Handle):
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
         opts.validation_fraction = float(validation_fraction)
+        if sample_weight is not None:
+            sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
+            if sw.shape != (m,):
+                raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
+            state.keep_weights = sw  # alive for the call
+            opts.sample_weight = sw.ctypes.data
 
         def run() -> int:
             return int(_lib.lib().mb_train(

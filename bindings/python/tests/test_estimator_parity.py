@@ -125,3 +125,33 @@ def test_the_library_split_is_the_estimators_split():
             h = net.train(*data, epochs=3, batch_size=50, seed=7, optimizer="adam", **kwargs)
             runs.append((net.get_parameters().tobytes(), h.validation_costs.tobytes(), h.batch_costs.tobytes()))
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("cls", [mb.MLPClassifier, mb.MLPRegressor])
+def test_sample_weight_is_repetition_and_removal(cls):
+    """scikit-learn's meaning: weight 2 is the row twice, weight 0 the row left out. With one
+    batch of all rows (fewer than 200: 'auto') the objectives are the same; float32 sums round
+    differently, so the predictions agree to 1e-4, not bit for bit."""
+    rs = np.random.RandomState(0)
+    X = rs.randn(60, 4)
+    y = (X[:, 0] > 0).astype(int) if cls is mb.MLPClassifier else X @ np.array([1.0, -1.0, 0.5, 2.0])
+    w = rs.randint(0, 3, size=60).astype(float)
+    repeated = np.repeat(np.arange(60), w.astype(int))
+    kw = dict(hidden_layer_sizes=(8,), max_iter=30, random_state=0, shuffle=False, n_iter_no_change=1000)
+    weighted = cls(**kw).fit(X, y, sample_weight=w)
+    expanded = cls(**kw).fit(X[repeated], y[repeated])
+    out = (lambda m: m.predict_proba(X)) if cls is mb.MLPClassifier else (lambda m: m.predict(X))
+    np.testing.assert_allclose(out(weighted), out(expanded), rtol=1e-4, atol=1e-5)
+    # and sample weights change the fit (a test that could not fail otherwise)
+    plain = cls(**kw).fit(X, y)
+    assert not np.allclose(out(weighted), out(plain), rtol=1e-3, atol=1e-4)
+
+
+def test_sample_weight_partial_fit_and_bad_values():
+    X, y = mb.make_moons(100, 0.2, seed=1)
+    clf = mb.MLPClassifier((4,), random_state=0)
+    clf.partial_fit(X, y, sample_weight=np.ones(100), classes=[0, 1])
+    with pytest.raises(mb.InvalidArgumentError, match="sample_weight"):
+        mb.MLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=-np.ones(100))
+    with pytest.raises(ValueError, match="sample_weight"):
+        mb.MLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=np.ones(99))

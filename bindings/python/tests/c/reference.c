@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, min_delta); OFF(mb_train_options, restore_best);
         OFF(mb_train_options, validation_x); OFF(mb_train_options, validation_y);
         OFF(mb_train_options, validation_y_type); OFF(mb_train_options, validation_m);
-        OFF(mb_train_options, validation_fraction);
+        OFF(mb_train_options, validation_fraction); OFF(mb_train_options, sample_weight);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
         OFF(mb_dataset_options, memory_budget); OFF(mb_dataset_options, page_cache);
