@@ -8,7 +8,9 @@ Prints, per rule and batch size, the median epoch of every peer and minibatch's 
 the fastest peer with the same rule (#16's target: at most 0.6), and minibatch's Adam and
 momentum epochs against its own plain gradient descent (#16's target for Adam at batch
 128: at most 1.15). Medians over --rounds timed rounds after one warm-up epoch per cell;
-the order of the workers rotates every round. Results go to bench/out/rules.json.
+the order of the workers rotates every round, and each epoch starts once the other
+processes use less than 0.15 of a core (their threads spin after an epoch). Results go to
+bench/out/rules.json.
 
     python3 bench/rules.py [--m 60000] [--batches 64,128,256] [--rounds 5] [--threads N]
 """
@@ -75,6 +77,9 @@ def main():
                 w = workers[n]
                 if not w.alive():
                     continue
+                # Other workers' threads (PyTorch's, OpenBLAS's) spin for a while after their
+                # epoch: each epoch starts once the rest of the machine is quiet.
+                bench.wait_quiet(max_wait=5.0, budget=False)
                 reply = w.ask(cmd="epoch", batch=b, round=r)
                 if not reply.get("ok"):
                     print("  %s batch %d: %s" % (n, b, reply.get("error")), flush=True)

@@ -106,7 +106,8 @@ class TrainOptions(C.Structure):
                 ("patience", C.c_int64), ("min_delta", C.c_double), ("restore_best", C.c_int),
                 ("validation_x", C.c_void_p), ("validation_y", C.c_void_p),
                 ("validation_y_type", C.c_int), ("validation_m", C.c_int64),
-                ("validation_fraction", C.c_double), ("sample_weight", C.c_void_p)]
+                ("validation_fraction", C.c_double), ("sample_weight", C.c_void_p),
+                ("validation_dataset", C.c_void_p)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

@@ -538,6 +538,11 @@ typedef struct mb_train_options {
                                   of its rows (scikit-learn's sample_weight); a batch whose
                                   rows all weigh 0 adds nothing. The validation cost is not
                                   weighted. NULL (default): every row weighs 1 */
+    const struct mb_dataset *validation_dataset; /* a file dataset (mb_dataset_open_npy) as the
+                                  validation set, instead of validation_x: read in order
+                                  after every epoch (its reader's buffers are made for each
+                                  evaluation; nothing per mini-batch). Not beside validation_x
+                                  or validation_fraction. NULL (default): none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -560,7 +565,11 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * the call (3 * n_parameters floats; see mb_train for the last). The permutation (8 bytes
  * per example) is not included: it depends on m. Each further thread
  * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
- * shared. The caller's data is not counted. */
+ * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
+ * slots per parameter (momentum and RMSprop 1, Adam and AdamW 2) adds 3 * s * n_parameters
+ * floats (the state, its next value and the call's starting point), early stopping with
+ * restore_best n_parameters (the best weights), and a validation set its copy
+ * (validation_fraction) and one workspace of min(validation_m, 256) rows. */
 mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);
 
 /* The costs training produces: one per mini-batch, in order, and one per epoch. */

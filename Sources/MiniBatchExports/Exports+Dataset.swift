@@ -69,12 +69,12 @@ public func mb_train_dataset(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataset(pointer)
-        let (trainingOptions, validation, recorder, callback, sampleWeight) = try trainingArguments(
-            options, history, features: data.features)
-        guard sampleWeight == nil else {
+        let a = try trainingArguments(options, history, features: data.features)
+        guard a.sampleWeight == nil else {
             throw .init(.invalidArgument, "sample_weight applies to mb_train (rows in memory), not to a file dataset")
         }
-        try network.train(data, validation: validation, options: trainingOptions, history: recorder, progress: callback)
+        try network.train(data, validation: a.validation, validationDataset: a.validationDataset, options: a.options,
+                          history: a.history, progress: a.progress)
     }
 }
 

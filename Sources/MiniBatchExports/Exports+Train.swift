@@ -15,7 +15,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         schedule: MB_SCHEDULE_CONSTANT, gamma: 0, step_epochs: 10, power_t: 0.5, cosine_epochs: 0,
         min_learning_rate: 0, patience: 0, min_delta: 0, restore_best: 1,
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
-        validation_fraction: 0, sample_weight: nil)
+        validation_fraction: 0, sample_weight: nil, validation_dataset: nil)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -129,12 +129,22 @@ public func mb_history_learning_rates(
     run { () throws(MiniBatchError) in try copyCosts(try history(pointer).epochRecords().learningRates, out, capacity, count) }
 }
 
+/// A training call's arguments beyond the model and the data, converted.
+struct TrainingArguments {
+    var options: TrainingOptions
+    var validation: DataView?
+    var validationDataset: FileDataset?
+    var history: History?
+    var progress: ((Progress) -> ProgressAction)?
+    var sampleWeight: UnsafePointer<Float>?
+}
+
 /// The options, validation set, history and progress callback of a training call,
 /// converted. The engine checks the values (`Validate.training`); this checks what only
 /// the C form can get wrong: struct_size, enums, flags, the validation set's pointers.
 func trainingArguments(
     _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?, features: Int
-) throws(MiniBatchError) -> (TrainingOptions, DataView?, History?, ((Progress) -> ProgressAction)?, UnsafePointer<Float>?) {
+) throws(MiniBatchError) -> TrainingArguments {
     let o = try readOptions(options)
     guard o.batch_size == Int64(MB_BATCH_AUTO) || o.batch_size >= 1 else {
         throw .init(.invalidArgument, "batch_size must be at least 1 or MB_BATCH_AUTO (-1), got \(o.batch_size)")
@@ -177,7 +187,10 @@ func trainingArguments(
             return progress(&info, userData) == 0 ? .proceed : .stop
         }
     }
-    return (trainingOptions, validation, recorder, callback, o.sample_weight)
+    let validationDataset = o.validation_dataset == nil ? nil : try dataset(o.validation_dataset)
+    return TrainingArguments(
+        options: trainingOptions, validation: validation, validationDataset: validationDataset, history: recorder,
+        progress: callback, sampleWeight: o.sample_weight)
 }
 
 /// The update rule the options name.
@@ -219,10 +232,10 @@ public func mb_train(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataView(x, y, y_type, m, n_features)
-        let (trainingOptions, validation, recorder, callback, sampleWeight) = try trainingArguments(
-            options, history, features: data.features)
+        let a = try trainingArguments(options, history, features: data.features)
         var weighted = data
-        weighted.weights = sampleWeight
-        try network.train(weighted, validation: validation, options: trainingOptions, history: recorder, progress: callback)
+        weighted.weights = a.sampleWeight
+        try network.train(weighted, validation: a.validation, validationDataset: a.validationDataset, options: a.options,
+                          history: a.history, progress: a.progress)
     }
 }

@@ -160,24 +160,28 @@ extension Network {
     /// last batch trained.
     /// `validation`, in memory, is evaluated after every epoch as in `train(_:validation:...)`.
     public func train(
-        _ dataset: FileDataset, validation: DataView? = nil, options: TrainingOptions, history: History? = nil,
-        progress: ((Progress) -> ProgressAction)? = nil
+        _ dataset: FileDataset, validation: DataView? = nil, validationDataset: FileDataset? = nil,
+        options: TrainingOptions, history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
         try training(history) { () throws(MiniBatchError) in
-            try trainUnguarded(dataset, validation: validation, options: options, history: history, progress: progress)
+            try trainUnguarded(dataset, validation: validation, validationDataset: validationDataset, options: options,
+                               history: history, progress: progress)
         }
     }
 
     private func trainUnguarded(
-        _ dataset: FileDataset, validation: DataView?, options: TrainingOptions, history: History?,
-        progress: ((Progress) -> ProgressAction)?
+        _ dataset: FileDataset, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
+        history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
+        guard validation == nil || validationDataset == nil else {
+            throw .invalid("a validation set in memory and a validation dataset were both given: give one")
+        }
         try Validate.training(options, count: dataset.count)
         guard options.validationFraction == 0 else {
             throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
         }
         try dataset.check(for: self)
-        let validation = try validation.map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
+        let validation = try validationSet(validation, validationDataset)
         let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
         let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
         let step = try TrainingStep(for: self, partition: partition, options: options)

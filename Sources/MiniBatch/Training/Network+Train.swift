@@ -22,11 +22,12 @@ extension Network {
     ///   weight is NaN or Inf (that update is not applied: the weights are the last finite
     ///   ones); `.cancelled` when `progress` returns `.stop` (after that epoch's updates).
     public func train(
-        _ data: DataView, validation: DataView? = nil, options: TrainingOptions, history: History? = nil,
-        progress: ((Progress) -> ProgressAction)? = nil
+        _ data: DataView, validation: DataView? = nil, validationDataset: FileDataset? = nil, options: TrainingOptions,
+        history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
         try training(history) { () throws(MiniBatchError) in
-            try trainUnguarded(data, validation: validation, options: options, history: history, progress: progress)
+            try trainUnguarded(data, validation: validation, validationDataset: validationDataset, options: options,
+                               history: history, progress: progress)
         }
     }
 
@@ -40,21 +41,24 @@ extension Network {
     }
 
     private func trainUnguarded(
-        _ data: DataView, validation: DataView?, options: TrainingOptions, history: History?,
-        progress: ((Progress) -> ProgressAction)?
+        _ data: DataView, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
+        history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
+        guard validation == nil || validationDataset == nil else {
+            throw .invalid("a validation set in memory and a validation dataset were both given: give one")
+        }
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
         try Validate.weights(data)
         // A validation_fraction split: training runs on the other rows, through an index map.
         let split = try options.validationFraction > 0
             ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
-                              given: validation != nil)
+                              given: validation != nil || validationDataset != nil)
             : nil
         defer { split?.free() }
         let trainCount = split?.trainCount ?? data.count
         try Validate.training(options, count: trainCount)
-        let validation = try (split?.validation ?? validation).map { (v) throws(MiniBatchError) in try Validation(v, for: self) }
+        let validation = try validationSet(split?.validation ?? validation, validationDataset)
         let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
         let partition = Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch)
         // X's values are checked as the first epoch reads them, not in a pass of their own;

@@ -1,15 +1,21 @@
 // MARK: - Validation and early stopping
 
-/// A validation set, checked once per training call, and evaluated after every epoch with
-/// buffers made once for the call (nothing is allocated per epoch).
+/// A validation set, checked once per training call, and evaluated after every epoch: rows
+/// in memory (with buffers made once for the call: nothing is allocated per epoch), or a
+/// file dataset (read in order each epoch, with the reader's buffers made per epoch).
 struct Validation {
-    let data: DataView
+    enum Rows {
+        case memory(MemoryBatches)
+        case file(FileDataset)
+    }
+
+    let rows: Rows
+    let count: Int
     /// The sum of squares of the targets about each output's mean (mean squared error's
     /// R^2); 0 for the other losses.
     let totalSquares: Double
     let loss: Loss
     let partition: Partition
-    let rows: MemoryBatches
     let workspace: Workspace
 
     init(_ data: DataView, for network: Network) throws(MiniBatchError) {
@@ -18,8 +24,6 @@ struct Validation {
         } catch {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
-        self.data = data
-        loss = network.loss
         var squares = 0.0
         if network.loss == .meanSquaredError {
             let outputs = network.outputCount
@@ -33,19 +37,80 @@ struct Validation {
                 }
             }
         }
-        totalSquares = squares
-        partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
-        rows = try MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))
+        let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
+        try self.init(
+            rows: .memory(MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))),
+            count: data.count, totalSquares: squares, network: network, partition: partition)
+    }
+
+    init(_ dataset: FileDataset, for network: Network) throws(MiniBatchError) {
+        do {
+            try dataset.check(for: network)
+        } catch {
+            throw MiniBatchError(error.kind, "validation set: \(error.message)")
+        }
+        let squares = network.loss == .meanSquaredError ? try Validation.totalSquares(dataset) : 0
+        let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
+        try self.init(rows: .file(dataset), count: dataset.count, totalSquares: squares, network: network, partition: partition)
+    }
+
+    private init(rows: Rows, count: Int, totalSquares: Double, network: Network, partition: Partition) throws(MiniBatchError) {
+        self.rows = rows
+        self.count = count
+        self.totalSquares = totalSquares
+        self.loss = network.loss
+        self.partition = partition
         workspace = try Workspace(for: network, capacity: partition.batchSize, backward: false)
+    }
+
+    /// The sum of squares about each column's mean of a file dataset's float32 targets,
+    /// read in chunks (two passes: the means, then the squares).
+    private static func totalSquares(_ dataset: FileDataset) throws(MiniBatchError) -> Double {
+        let m = dataset.count, width = dataset.targetWidth, chunk = 4096
+        let buffer = try allocate(Float.self, count: chunk * width, for: "the validation targets")
+        defer { deallocate(buffer) }
+        var means = [Double](repeating: 0, count: width), squares = 0.0
+        for pass in 0..<2 {
+            var first = 0
+            while first < m {
+                let rows = min(chunk, m - first)
+                try dataset.y.readRows(first, count: rows, into: UnsafeMutableRawPointer(buffer))
+                for r in 0..<rows {
+                    for j in 0..<width {
+                        let v = Double(buffer[r * width + j])
+                        if pass == 0 { means[j] += v } else { squares += (v - means[j]) * (v - means[j]) }
+                    }
+                }
+                first += rows
+            }
+            if pass == 0 { for j in 0..<width { means[j] /= Double(m) } }
+        }
+        return squares
     }
 
     /// The validation cost and score (accuracy, or R^2 for mean squared error) of `network`.
     func evaluate(_ network: Network) throws(MiniBatchError) -> (cost: Double, score: Double) {
-        let (cost, accuracy) = try network.evaluate(rows, partition: partition, workspace: workspace)
+        let source: BatchSource
+        switch rows {
+        case .memory(let batches): source = batches
+        case .file(let dataset):
+            source = try FileBatches(dataset, partition: partition, network: network, seed: 0, shuffle: false)
+        }
+        let (cost, accuracy) = try network.evaluate(source, partition: partition, workspace: workspace)
         guard loss == .meanSquaredError else { return (cost, accuracy) }
         // The cost is the mean over rows and outputs of the squared residual.
-        let residual = cost * Double(data.count * network.outputCount)
+        let residual = cost * Double(count * network.outputCount)
         return (cost, totalSquares > 0 ? 1 - residual / totalSquares : .nan)
+    }
+}
+
+extension Network {
+    /// The validation set of a training call: rows in memory or a file dataset (at most one
+    /// is given), checked for this network.
+    func validationSet(_ data: DataView?, _ dataset: FileDataset?) throws(MiniBatchError) -> Validation? {
+        if let dataset { return try Validation(dataset, for: self) }
+        if let data { return try Validation(data, for: self) }
+        return nil
     }
 }
 

@@ -283,6 +283,7 @@ class mb_train_options(Structure):
         ("validation_m", c_int64),  # int64_t validation_m;
         ("validation_fraction", c_double),  # double validation_fraction;
         ("sample_weight", c_void_p),  # const float *sample_weight;
+        ("validation_dataset", c_void_p),  # const struct mb_dataset *validation_dataset;
     ]
 
 

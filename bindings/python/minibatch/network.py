@@ -243,6 +243,13 @@ class History(_Handle):
 TargetArray = tuple  # (array, mb_targets)
 
 
+def _validation_in_use(validation: Any) -> Any:
+    """Holds a validation Dataset for a training call (nothing for arrays or None)."""
+    import contextlib
+
+    return validation._in_use() if isinstance(validation, Dataset) else contextlib.nullcontext()
+
+
 class _TrainState:
     """Bridges the C progress callback to Python: user callback, exceptions, Ctrl-C."""
 
@@ -703,7 +710,7 @@ class Network(_Handle):
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
         ``early_stopping``: a :class:`minibatch.optim.EarlyStopping` (None: run every
-        epoch). ``validation``: ``(X_val, y_val)`` evaluated after every epoch (the
+        epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
         watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
         by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
@@ -749,10 +756,11 @@ class Network(_Handle):
             opts.sample_weight = sw.ctypes.data
 
         def run() -> int:
-            return int(_lib.lib().mb_train(
-                self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
-                ctypes.byref(opts), history._h(),
-            ))
+            with _validation_in_use(validation):
+                return int(_lib.lib().mb_train(
+                    self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
+                    ctypes.byref(opts), history._h(),
+                ))
 
         return self._run_training(run, "mb_train", state, history)
 
@@ -802,7 +810,7 @@ class Network(_Handle):
         opts.validation_fraction = float(validation_fraction)
 
         def run() -> int:
-            with dataset._in_use():
+            with dataset._in_use(), _validation_in_use(validation):
                 return int(_lib.lib().mb_train_dataset(
                     self._h(), dataset._h(), ctypes.byref(opts), history._h()
                 ))
@@ -890,9 +898,15 @@ class Network(_Handle):
             if not isinstance(early_stopping, optim.EarlyStopping):
                 raise TypeError("early_stopping must be a minibatch.optim.EarlyStopping or None")
             early_stopping._fill(opts)
-        if validation is not None:
+        if isinstance(validation, Dataset):
+            if validation.n_features != self.n_inputs:
+                raise ValueError(f"the validation dataset has {validation.n_features} features, but the model"
+                                 f" is expecting {self.n_inputs} features as input")
+            state.keep = validation
+            opts.validation_dataset = validation._h()
+        elif validation is not None:
             if not isinstance(validation, tuple) or len(validation) != 2:
-                raise TypeError("validation must be a tuple (X_val, y_val)")
+                raise TypeError("validation must be a tuple (X_val, y_val) or a minibatch.Dataset")
             xv = self._x(validation[0])
             mv = xv.shape[0]
             yv, yvt = self._targets(validation[1], mv)

@@ -394,3 +394,24 @@ def test_bad_options_raise(kw, name):
             net.train(X, y, epochs=2, batch_size=8, **kw)
         assert net.epochs_trained == 0  # nothing changed
         np.testing.assert_array_equal(net.get_parameters(), p0)
+
+
+def test_validation_dataset_equals_validation_arrays(tmp_path):
+    """#16: a file dataset as the validation set gives the validation costs and scores of
+    the same rows in memory (MSE, so the R^2 path with targets read from the file too)."""
+    rs = np.random.RandomState(4)
+    X = rs.randn(300, 5).astype(np.float32)
+    Y = (X @ rs.randn(5, 2)).astype(np.float32)
+    Xv, Yv = X[:80] + 0.1, Y[:80]
+    np.save(tmp_path / "xv.npy", Xv)
+    np.save(tmp_path / "yv.npy", Yv)
+    runs = []
+    with mb.Dataset(tmp_path / "xv.npy", tmp_path / "yv.npy") as ds:
+        for validation in ((Xv, Yv), ds):
+            with mb.Network([5, 8, 2], loss="mse", seed=3) as net:
+                h = net.train(X, Y, epochs=4, batch_size=32, optimizer="adam", learning_rate=0.01,
+                              validation=validation)
+                runs.append((h.validation_costs, h.validation_scores))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
+    assert np.all(np.isfinite(runs[0][1])) and runs[0][1][-1] > runs[0][1][0]
