@@ -47,6 +47,7 @@ extension Network {
         guard validation == nil || validationDataset == nil else {
             throw .invalid("a validation set in memory and a validation dataset were both given: give one")
         }
+        try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)
         try Validate.weights(data)
@@ -57,7 +58,13 @@ extension Network {
             : nil
         defer { split?.free() }
         let trainCount = split?.trainCount ?? data.count
-        try Validate.training(options, count: trainCount)
+        if split != nil, case .fixed(let b) = options.batchSize {
+            do {
+                try Validate.batchSize(b, count: trainCount)
+            } catch {
+                throw .invalid("\(error.message) (the rows left by validation_fraction \(options.validationFraction))")
+            }
+        }
         let validation = try validationSet(split?.validation ?? validation, validationDataset)
         let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
         let partition = Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch)

@@ -203,7 +203,7 @@ final class ValidationSplit {
                 }
             }
         case .values:
-            heldCount = max(1, Int((fraction * Double(m)).rounded(.up)))
+            heldCount = min(m, max(1, Int((fraction * Double(m)).rounded(.up))))
             for k in 0..<heldCount { held[order[k]] = true }
         }
         guard heldCount < m else {

@@ -93,6 +93,9 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                     train.validation_y = nil
                 }
                 if validation == 1 { train.validation_m = min(max(train.validation_m, -1), 64) }
+                // No dataset handle here; sample weights are the X buffer's (any floats) or none.
+                train.validation_dataset = nil
+                let weighted = input.next(UInt8.self) % 2 == 1
                 if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
                 let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
                 let targets = mb_targets(rawValue: input.next(UInt32.self) % 3)
@@ -102,6 +105,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                             train.validation_x = xs.baseAddress
                             train.validation_y = UnsafeRawPointer(ys.baseAddress)
                         }
+                        train.sample_weight = weighted ? xs.baseAddress : nil
                         _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
                     }
                 }
