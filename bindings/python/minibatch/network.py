@@ -843,32 +843,31 @@ class Network(_Handle):
         shuffle: Any, drop_last: Any, memory_budget: Any, callback: Any, history: Any,
         threads: Any = 0,
     ) -> tuple[_lib.mb_train_options, "_TrainState", History]:
-        """Checks the training arguments in Python and fills mb_train_options."""
+        """Fills mb_train_options from the training arguments. Conversions only (a type,
+        or a value its C type cannot hold, raises here); the library checks every value,
+        in one place, and its message becomes an :class:`InvalidArgumentError`."""
+        from . import optim
+
         opts = _lib.mb_train_options()
         _lib.lib().mb_train_options_init(ctypes.byref(opts))
-        opts.epochs = as_positive_int(epochs, "epochs")
+        opts.epochs = optim._integer(epochs, "epochs")
         if isinstance(batch_size, str):
             if batch_size != "auto":
                 raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
             opts.batch_size = _lib.MB_BATCH_AUTO
         else:
-            b = as_positive_int(batch_size, "batch_size")
-            if b > m:
-                raise ValueError(f"batch_size must be in [1, m={m}], got {b}")
+            b = optim._integer(batch_size, "batch_size")
+            if b < 1:  # C reads -1 as MB_BATCH_AUTO: Python says 'auto' for that
+                raise ValueError(f"batch_size must be a positive int or 'auto', got {b}")
             opts.batch_size = b
-        if isinstance(learning_rate, (bool, np.bool_)):
-            raise TypeError("learning_rate must be a number")
-        lr = float(learning_rate)
-        if not np.isfinite(lr) or lr <= 0 or lr > float(np.finfo(np.float32).max):
-            raise ValueError(f"learning_rate must be finite and > 0, got {learning_rate!r}")
-        opts.learning_rate = lr
+        opts.learning_rate = optim._number(learning_rate, "learning_rate")
         opts.seed = as_seed(seed)
         opts.shuffle = 1 if shuffle else 0
         opts.last_batch = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
-        opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")
-        n_threads = as_nonneg_int(threads, "threads")
-        if n_threads > 256:
-            raise ValueError(f"threads must be 0 (automatic) or 1..256, got {threads!r}")
+        opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")  # size_t: no sign
+        n_threads = optim._integer(threads, "threads")
+        if not -(2**31) <= n_threads < 2**31:
+            raise ValueError(f"threads must be 0 (automatic) or 1..256, got {n_threads}")  # a C int
         opts.threads = n_threads
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
