@@ -19,11 +19,15 @@ class CostCurves:
     cost after each epoch when there is one (NaN where there is none)."""
 
     def __init__(self, batch_costs: Sequence[float], epoch_costs: Sequence[float],
-                 validation_costs: Optional[Sequence[float]] = None) -> None:
+                 validation_costs: Optional[Sequence[float]] = None,
+                 validation_scores: Optional[Sequence[float]] = None) -> None:
         self.batch_costs = np.asarray(batch_costs, dtype=np.float64).ravel()
         self.epoch_costs = np.asarray(epoch_costs, dtype=np.float64).ravel()
-        self.validation_costs = (np.full(len(self.epoch_costs), np.nan) if validation_costs is None
+        none = np.full(len(self.epoch_costs), np.nan)
+        self.validation_costs = (none if validation_costs is None
                                  else np.asarray(validation_costs, dtype=np.float64).ravel())
+        self.validation_scores = (none if validation_scores is None
+                                  else np.asarray(validation_scores, dtype=np.float64).ravel())
 
     @property
     def batches_per_epoch(self) -> float:
@@ -37,9 +41,11 @@ def costs_of(run: Any) -> CostCurves:
     if isinstance(run, CostCurves):
         return run
     if hasattr(run, "batch_costs_") and hasattr(run, "epoch_costs_"):
-        return CostCurves(run.batch_costs_, run.epoch_costs_, getattr(run, "validation_costs_", None))
+        return CostCurves(run.batch_costs_, run.epoch_costs_, getattr(run, "validation_costs_", None),
+                          getattr(run, "validation_scores_", None))
     if hasattr(run, "batch_costs") and hasattr(run, "epoch_costs"):
-        return CostCurves(run.batch_costs, run.epoch_costs, getattr(run, "validation_costs", None))
+        return CostCurves(run.batch_costs, run.epoch_costs, getattr(run, "validation_costs", None),
+                          getattr(run, "validation_scores", None))
     if isinstance(run, (tuple, list)) and len(run) == 2:
         return CostCurves(run[0], run[1])
     raise TypeError(
@@ -61,7 +67,8 @@ def _matplotlib() -> Any:
 def plot_costs(run: Any, ax: Any, *, title: Optional[str] = None, log: bool = False) -> Any:
     """Draws one run on ``ax``: every mini-batch cost (thin line, x in fractional epochs),
     every epoch cost (dots at the end of each epoch) and, where the run had a validation
-    set, the validation cost after each epoch (squares). Returns ax."""
+    set, the validation cost after each epoch (squares) and its score (accuracy or R^2, on a
+    second axis at the right). Returns ax."""
     c = costs_of(run)
     n_ep = len(c.epoch_costs)
     nb = len(c.batch_costs)
@@ -80,6 +87,14 @@ def plot_costs(run: Any, ax: Any, *, title: Optional[str] = None, log: bool = Fa
             epochs = np.arange(1, n_ep + 1)
             ax.plot(epochs[valid], c.validation_costs[:n_ep][valid], "s--", ms=3, lw=1.2,
                     color="tab:green", label="validation")
+        scores = c.validation_scores[:n_ep]
+        scored = np.isfinite(scores) if len(scores) == n_ep else np.zeros(n_ep, bool)
+        if scored.any():
+            right = ax.twinx()
+            right.plot(np.arange(1, n_ep + 1)[scored], scores[scored], "^:", ms=3, lw=1.0,
+                       color="tab:purple", label="validation score")
+            right.set_ylabel("validation score")
+            right.legend(loc="center right")
     ax.set_xlabel("epochs")
     ax.set_ylabel("cost")
     if log:

@@ -45,6 +45,25 @@ def test_plot_comparison_writes_png(tmp_path):
         plotting.plot_cost_comparison({})
 
 
+def test_plot_draws_validation_cost_and_score(tmp_path):
+    """A run with a validation set: its cost per epoch beside the training curves, and its
+    score (accuracy) on a second axis, with the values the history holds."""
+    pytest.importorskip("matplotlib")
+    X, y = mb.make_moons(400, 0.2, seed=0)
+    with mb.Network([2, 8, 2], seed=1) as net:
+        h = net.train(X[:300], y[:300], epochs=5, batch_size=50, optimizer="adam", learning_rate=0.01,
+                      validation=(X[300:], y[300:]))
+        fig = plotting.plot_cost_comparison({"adam": h}, tmp_path / "v.png")
+        ax, right = fig.axes[0], fig.axes[1]
+        assert [line.get_label() for line in ax.lines] == ["per mini-batch", "per epoch", "validation"]
+        assert np.array_equal(ax.lines[2].get_ydata(), h.validation_costs)
+        assert np.array_equal(right.lines[0].get_ydata(), h.validation_scores)
+        # a run without one draws neither
+        h2 = net.train(X, y, epochs=2, batch_size=50)
+        fig2 = plotting.plot_cost_comparison({"plain": h2})
+        assert len(fig2.axes) == 1 and len(fig2.axes[0].lines) == 2
+
+
 def test_demo_module(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from minibatch import demo
