@@ -61,15 +61,12 @@ extension AdamRule {
     ) -> Bool {
         let c = coefficients(rate: rate, step: step)
         var allFinite = true
-        for segment in segments {
-            let lower = max(segment.range.lowerBound, range.lowerBound)
-            let upper = min(segment.range.upperBound, range.upperBound)
-            guard lower < upper else { continue }
+        forEachPart(of: range, in: segments) { lower, upper, isWeight in
             let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
             allFinite = mbm_adam(
                 upper - lower, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                segment.isWeight ? terms.l2 : 0, terms.scale, beta1, beta2, epsilon, c.stepSize,
+                isWeight ? terms.l2 : 0, terms.scale, beta1, beta2, epsilon, c.stepSize,
                 c.inverseCorrection2Root, c.decay, weightDecay == 0 ? 0 : 1) != 0 && allFinite
         }
         return allFinite

@@ -120,6 +120,19 @@ private struct LaneFlags {
     var allFinite: Bool { bits & 0x8000_0000 == SIMD16<UInt32>() }
 }
 
+/// Calls `body(lower, upper, isWeight)` for each part of `range` that lies in one segment
+/// of the flat layout (a layer's weights or biases), in order.
+@inline(__always)
+func forEachPart(
+    of range: Range<Int>, in segments: [(range: Range<Int>, isWeight: Bool)], _ body: (Int, Int, Bool) -> Void
+) {
+    for segment in segments {
+        let lower = max(segment.range.lowerBound, range.lowerBound)
+        let upper = min(segment.range.upperBound, range.upperBound)
+        if lower < upper { body(lower, upper, segment.isWeight) }
+    }
+}
+
 extension UpdateRule {
     /// Updates parameters `range` from `b` (into `b.out` and the state outputs), with
     /// `terms` applied to the gradient of the weights marked in `segments` (the layout's
@@ -131,11 +144,8 @@ extension UpdateRule {
         let c = coefficients(rate: rate, step: step)
         var flags = LaneFlags()
         var tailFlags = NonFiniteFlags()
-        for segment in segments {
-            let lower = max(segment.range.lowerBound, range.lowerBound)
-            let upper = min(segment.range.upperBound, range.upperBound)
-            guard lower < upper else { continue }
-            let l2 = segment.isWeight ? terms.l2 : 0, scale = terms.scale
+        forEachPart(of: range, in: segments) { lower, upper, isWeight in
+            let l2 = isWeight ? terms.l2 : 0, scale = terms.scale
             let p = b.parameters, out = b.out, g0 = b.gradients[0]
             let g1 = b.shards > 1 ? UnsafePointer(b.gradients[1]) : nil
             let (s0, s1) = b.state, (o0, o1) = b.stateOut
@@ -188,11 +198,8 @@ func gradientSquares(
     _ b: UpdateBuffers, _ range: Range<Int>, l2: Float, segments: [(range: Range<Int>, isWeight: Bool)]
 ) -> Double {
     var total = 0.0
-    for segment in segments {
-        let lower = max(segment.range.lowerBound, range.lowerBound)
-        let upper = min(segment.range.upperBound, range.upperBound)
-        guard lower < upper else { continue }
-        let l2 = segment.isWeight ? l2 : 0
+    forEachPart(of: range, in: segments) { lower, upper, isWeight in
+        let l2 = isWeight ? l2 : 0
         let p = b.parameters, g0 = b.gradients[0]
         let g1 = b.shards > 1 ? UnsafePointer(b.gradients[1]) : nil
         var i = lower
