@@ -8,18 +8,12 @@
 /* Bit-identical to the Swift rule: no contraction into fused multiply-adds. */
 #pragma clang fp contract(off)
 
-#if defined(__x86_64__) && defined(__clang__)
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MULTIVERSION
-#endif
-
-MULTIVERSION
-int mbm_adam(size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-             const float *restrict g1, const float *restrict m, const float *restrict v,
-             float *restrict m_out, float *restrict v_out, float l2, float scale, float beta1,
-             float beta2, float epsilon, float step_size, float inverse_root, float decay,
-             int decoupled)
+/* The loop, compiled once per instruction set below (inlined into each). */
+static inline __attribute__((always_inline)) int adam_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
+    float *restrict v_out, float l2, float scale, float beta1, float beta2, float epsilon,
+    float step_size, float inverse_root, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
@@ -39,4 +33,50 @@ int mbm_adam(size_t n, const float *restrict p, float *restrict out, const float
         flags |= (bits & 0x7F800000u) + 0x00800000u;
     }
     return (flags & 0x80000000u) == 0;
+}
+
+#define ADAM_PARAMETERS                                                                          \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict m, const float *restrict v,             \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float beta1,        \
+        float beta2, float epsilon, float step_size, float inverse_root, float decay, int decoupled
+#define ADAM_ARGUMENTS                                                                           \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, beta1, beta2, epsilon, step_size,          \
+        inverse_root, decay, decoupled
+
+typedef int (*adam_function)(ADAM_PARAMETERS);
+
+static int adam_baseline(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
+
+/* Chosen once, at the first call, from CPUID (compiler-rt's __builtin_cpu_supports, which
+ * also checks that the OS saves the registers). Dispatched by hand rather than with
+ * target_clones: an ifunc resolver runs before sanitizer runtimes start (ThreadSanitizer
+ * crashed at load with it). */
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target("avx512f"))) static int adam_avx512(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
+__attribute__((target("avx2"))) static int adam_avx2(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
+
+static adam_function choose_adam(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return adam_avx512;
+    if (__builtin_cpu_supports("avx2"))
+        return adam_avx2;
+    return adam_baseline;
+}
+#else
+static adam_function choose_adam(void) { return adam_baseline; }
+#endif
+
+static adam_function adam_chosen;
+
+int mbm_adam(ADAM_PARAMETERS)
+{
+    adam_function f = __atomic_load_n(&adam_chosen, __ATOMIC_ACQUIRE);
+    if (f == NULL) {
+        f = choose_adam();
+        __atomic_store_n(&adam_chosen, f, __ATOMIC_RELEASE);
+    }
+    return f(ADAM_ARGUMENTS);
 }

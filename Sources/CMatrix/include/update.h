@@ -1,8 +1,7 @@
 #ifndef MINIBATCH_CMATRIX_UPDATE_H
 #define MINIBATCH_CMATRIX_UPDATE_H
 /* Update rules over a range of parameters, compiled for the CPU's vector width (AVX-512,
- * AVX2 or baseline SSE2, chosen at load time from CPUID by the compiler's function
- * multiversioning). Each is the fast path of a rule whose readable form is in Swift
+ * AVX2 or baseline SSE2, chosen from CPUID at the first call). Each is the fast path of a rule whose readable form is in Swift
  * (Sources/MiniBatch/Training/Optimizers): the same operations in the same order, without
  * fused multiply-adds, so the results are bit-identical (tested). */
 #include <stddef.h>
