@@ -53,6 +53,21 @@ def test_default_parameters_match_scikit_learn(name):
     assert np.mean(ours) >= np.mean(theirs) - 0.01
 
 
+@pytest.mark.parametrize("name", ["digits", "iris", "breast_cancer", "wine"])
+def test_default_parameters_on_raw_features(name):
+    """The same comparison without scaling the features, as a user may run it (3 seeds)."""
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    ours, theirs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(3):
+            ours.append(mb.MLPClassifier(random_state=seed).fit(Xtr, ytr).score(Xte, yte))
+            theirs.append(MLPClassifier(random_state=seed).fit(Xtr, ytr).score(Xte, yte))
+    print(f"{name} (raw features): minibatch {np.mean(ours):.4f}, scikit-learn {np.mean(theirs):.4f}")
+    assert np.mean(ours) >= np.mean(theirs) - 0.01
+
+
 def test_early_stopping_attributes_and_best_weights():
     # Few noisy rows and a wide network: the validation loss turns up while the training
     # loss keeps falling, so early stopping ends well before max_iter.
