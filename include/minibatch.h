@@ -342,6 +342,14 @@ mb_status mb_model_set_parameters(mb_model *model, const float *params, int64_t 
  * stay. MB_ERR_BUSY while a training call uses the model. */
 mb_status mb_model_reset_training_state(mb_model *model);
 
+/* Sets the parameters to those of the epoch with the lowest validation cost, kept by early
+ * stopping (patience > 0) with a validation set and restore_best, and writes that epoch
+ * (over the model's life, from 1) to *epoch (may be NULL). A training call that stops early
+ * restores them itself; one that runs all its epochs keeps its last weights, so that a next
+ * call continues the run: this restores the best on request (scikit-learn's estimators do at
+ * the end of fit). MB_ERR_INVALID_ARGUMENT if none were kept; MB_ERR_BUSY during training. */
+mb_status mb_model_restore_best_weights(mb_model *model, int64_t *epoch);
+
 /* ---------------------------------------------------------------------------------------
  * Forward only: predict, evaluate; and one gradient
  * ------------------------------------------------------------------------------------- */

@@ -173,3 +173,11 @@ public func mb_model_load(_ path: UnsafePointer<CChar>?, _ model: UnsafeMutableP
 public func mb_model_reset_training_state(_ model: OpaquePointer?) -> mb_status {
     run { () throws(MiniBatchError) in try network(model).resetTrainingState() }
 }
+
+@c @implementation
+public func mb_model_restore_best_weights(_ model: OpaquePointer?, _ epoch: UnsafeMutablePointer<Int64>?) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let best = try network(model).restoreBestWeights()
+        epoch?.pointee = Int64(best)
+    }
+}

@@ -232,6 +232,8 @@ static void test_state_carries_over_and_resets(void)
     CHECK_STATUS(mb_model_get_parameters(reset, p3, np), MB_OK);
     CHECK(memcmp(p1, p2, sizeof p1) == 0);
     CHECK(memcmp(p1, p3, sizeof p1) != 0);
+    /* No early stopping with a validation set: no best weights to restore. */
+    CHECK_ERR_ARG(mb_model_restore_best_weights(one, NULL), MB_ERR_INVALID_ARGUMENT, "best weights");
 done:
     mb_model_free(one);
     mb_model_free(two);
@@ -257,6 +259,24 @@ static void test_validation_fraction(void)
     CHECK_STATUS(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, history), MB_OK);
     CHECK_STATUS(mb_history_validation_costs(history, costs, 4, &count), MB_OK);
     CHECK(count == 2 && costs[0] == costs[0] && costs[1] == costs[1]); /* not NaN */
+    {
+        /* With early stopping, the best epoch's weights are kept and can be restored. */
+        int64_t best = 0;
+        double cost, accuracy;
+        o.patience = 100;
+        o.epochs = 3;
+        CHECK_STATUS(mb_history_clear(history), MB_OK);
+        CHECK_STATUS(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, history), MB_OK);
+        CHECK_STATUS(mb_history_validation_costs(history, costs, 4, &count), MB_OK);
+        CHECK_STATUS(mb_model_restore_best_weights(model, &best), MB_OK);
+        /* epochs over the model's life: 2 before (whose weights were not kept: the count
+         * starts afresh when early stopping starts keeping them), 3 now */
+        CHECK(best >= 3 && best <= 5);
+        (void)cost;
+        (void)accuracy;
+        o.patience = 0;
+        o.epochs = 2;
+    }
     o.validation_x = XV;
     o.validation_y = YV;
     o.validation_y_type = MB_TARGETS_CLASS_INDEX;

@@ -193,13 +193,13 @@ enum ModelFile {
                       UInt64(end - r.offset) == UInt64(has) * UInt64(n) * 4 else { throw corrupt("bad early-stopping state") }
                 let best = Double(bitPattern: bestBits)
                 guard !best.isNaN else { throw corrupt("bad early-stopping best cost") }
-                state.best = best
-                state.badEpochs = Int(bad)
-                state.bestEpoch = Int(bestEpoch)
                 if has == 1 {
                     try state.keepBest()
                     try floats(&r, state.bestParameters!, "best weights")
                 }
+                state.best = best
+                state.badEpochs = Int(bad)
+                state.bestEpoch = Int(bestEpoch)
             default:
                 break  // a later version's section
             }

@@ -112,6 +112,23 @@ public final class Network: @unchecked Sendable {
         try access.modify { () throws(MiniBatchError) in trainingState.reset() }
     }
 
+    /// Sets the parameters to the best epoch's, kept by early stopping with a validation set
+    /// and `restoreBest` (a call that runs all its epochs keeps its last weights, so that a
+    /// next call continues the run; this restores the best on request, as scikit-learn's
+    /// estimators do at the end of `fit`). Returns the epoch (over the network's life) whose
+    /// weights these are. Throws `.invalidArgument` when none were kept, `.busy` during
+    /// training.
+    @discardableResult
+    public func restoreBestWeights() throws(MiniBatchError) -> Int {
+        try access.modify { () throws(MiniBatchError) in
+            guard let best = trainingState.bestParameters, trainingState.bestEpoch > 0 else {
+                throw .invalid("no best weights were kept: they are kept by early stopping (patience > 0) with a validation set and restore_best")
+            }
+            parameters.update(from: best, count: parameterCount)
+            return trainingState.bestEpoch
+        }
+    }
+
     /// Replaces the flat parameters from an array.
     public func setParameters(_ values: [Float]) throws(MiniBatchError) {
         try values.withUnsafeBufferPointer { (buffer) throws(MiniBatchError) in try setParameters(buffer) }

@@ -128,7 +128,7 @@ struct EarlyStop {
         patience = options.earlyStopping.patience
         minDelta = options.earlyStopping.minDelta
         adaptive = options.schedule == .adaptive
-        keepsBest = validation && options.earlyStopping.restoreBest && patience > 0 && !adaptive
+        keepsBest = validation && options.earlyStopping.restoreBest && patience > 0
     }
 
     /// Counts the epoch just trained, whose monitored cost is `cost` and rate `rate`: true

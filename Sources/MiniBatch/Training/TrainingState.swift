@@ -48,10 +48,14 @@ final class TrainingState {
         step = 0
     }
 
-    /// Makes room for the best weights.
+    /// Makes room for the best weights. When they were not kept before, early stopping's
+    /// count starts afresh: the best cost so far belongs to weights that were not kept.
     func keepBest() throws(MiniBatchError) {
         if bestParameters == nil {
             bestParameters = try allocate(Float.self, count: parameterCount, for: "the best weights")
+            best = .infinity
+            badEpochs = 0
+            bestEpoch = 0
         }
     }
 
@@ -90,7 +94,7 @@ final class TrainingState {
         }
         for (mine, theirs) in zip(slots, other.slots) { mine.update(from: theirs, count: parameterCount) }
         if let theirs = other.bestParameters {
-            try keepBest()
+            try keepBest()  // (its reset of the count is overwritten below)
             bestParameters!.update(from: theirs, count: parameterCount)
         } else {
             deallocate(bestParameters)

@@ -408,6 +408,8 @@ _PROTOTYPES = [
     ("mb_model_set_parameters", mb_status_t, [mb_model_p, _f32p, c_int64]),
     # mb_status mb_model_reset_training_state(mb_model *model);
     ("mb_model_reset_training_state", mb_status_t, [mb_model_p]),
+    # mb_status mb_model_restore_best_weights(mb_model *model, int64_t *epoch);
+    ("mb_model_restore_best_weights", mb_status_t, [mb_model_p, _i64p]),
     # mb_status mb_predict(const mb_model *model, const float *x, int64_t m,
     #                      int64_t n_features, float *out);
     ("mb_predict", mb_status_t, [mb_model_p, _f32p, c_int64, c_int64, _f32p]),

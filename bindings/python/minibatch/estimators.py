@@ -537,6 +537,10 @@ class _BaseMLP(BaseEstimator):
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
                 if validation is not None:
                     self._last_validation = validation  # the split (for tests)
+                if validation is not None and diverged is None and net.epochs_trained > 0:
+                    # scikit-learn ends fit with the best epoch's weights (a fit that stopped
+                    # early has them already).
+                    net.restore_best_weights()
                 if self.early_stopping and not incremental:
                     self.validation_scores_ = list(self.validation_scores_ or []) + [
                         float(v) for v in history.validation_scores]
@@ -712,8 +716,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
-        on the validation loss (scikit-learn's watches the validation score); when it
-        stops, the weights of the best epoch are restored. ``validation_scores_`` holds
+        on the validation loss (scikit-learn's watches the validation score); ``fit`` ends
+        with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
         the accuracy after every epoch. Not with a :class:`minibatch.Dataset` or in
         ``partial_fit``.
     validation_fraction : float, default=0.1

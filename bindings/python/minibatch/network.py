@@ -915,6 +915,18 @@ class Network(_Handle):
             opts.validation_y_type = int(yvt)
             opts.validation_m = mv
 
+    def restore_best_weights(self) -> int:
+        """Sets the weights to the best epoch's (lowest validation cost), kept by early
+        stopping with a validation set, and returns that epoch (over the network's life).
+        A call that stops early restores them itself; one that runs every epoch keeps its
+        last weights so that a next call continues the run
+        (mb_model_restore_best_weights)."""
+        epoch = ctypes.c_int64()
+        with self._lock:
+            check_status(_lib.lib().mb_model_restore_best_weights(self._h(), ctypes.byref(epoch)),
+                         "mb_model_restore_best_weights")
+        return int(epoch.value)
+
     def reset_training_state(self) -> None:
         """Forgets the update rule's state (moments, step count) and the schedule's and early
         stopping's, so the next :meth:`train` starts as on a new network; the weights and

@@ -170,3 +170,21 @@ def test_sample_weight_partial_fit_and_bad_values():
         mb.MLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=-np.ones(100))
     with pytest.raises(ValueError, match="sample_weight"):
         mb.MLPClassifier((4,), max_iter=2).fit(X, y, sample_weight=np.ones(99))
+
+
+def test_fit_with_early_stopping_ends_with_the_best_weights():
+    """scikit-learn's early_stopping ends fit with the best epoch's weights, also when it
+    runs every max_iter epoch without stopping (mb_model_restore_best_weights)."""
+    rs = np.random.RandomState(0)
+    X = rs.randn(300, 20)
+    y = (X[:, 0] + 0.8 * rs.randn(300) > 0).astype(int)
+    clf = mb.MLPClassifier((256,), learning_rate_init=0.01, early_stopping=True, n_iter_no_change=1000,
+                           max_iter=30, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 30
+    costs = clf.validation_costs_
+    best = int(np.argmin(costs))
+    assert best < 29  # the problem overfits: the last epoch is not the best
+    Xv, yv = clf._last_validation
+    assert clf.network_.evaluate(Xv, yv)[0] == pytest.approx(costs[best], rel=1e-6)
+    with mb.Network([2, 4, 2]) as net, pytest.raises(mb.InvalidArgumentError, match="best weights"):
+        net.restore_best_weights()
