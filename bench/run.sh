@@ -57,8 +57,8 @@ echo "bench: PyTorch: $(cat "$note")" >&2
 # Every implementation runs under the same OPENBLAS_CORETYPE. Where the environment sets it
 # (this project's machines export OPENBLAS_CORETYPE=Haswell), the benchmark runs twice: as
 # the environment sets it and with it (and OPENBLAS_L2_SIZE) unset, each into its own
-# folder bench/out/coretype-SETTING (bench.py's results and files.py's, training from .npy
-# files against memory); with BENCH_ONE_THREAD=1 each setting also runs W1 with every
+# folder bench/out/coretype-SETTING (bench.py's results, files.py's, training from .npy
+# files against memory, and rules.py's, the update rules against torch.optim and scikit-learn); with BENCH_ONE_THREAD=1 each setting also runs W1 with every
 # implementation on one thread (bench/out/coretype-SETTING/one-thread).
 cd "$here/.."
 settings=("${OPENBLAS_CORETYPE:-unset}")
@@ -75,6 +75,12 @@ for setting in "${settings[@]}"; do
     for a in "$@"; do [ "$a" = --quick ] && files_args+=(--quick); done
     "${run_env[@]}" "$PYTHON" "$here/files.py" --out "$out/files-results.json" "${files_args[@]}" \
         2>&1 | tee "$out/files-console.txt" || status=1
+    # The update rules (plain gradient descent, momentum, Adam) against torch.optim and
+    # scikit-learn's solvers (#16); --quick: batch 128 only, 3 rounds.
+    rules_args=(--batches 64,128,256 --rounds 5)
+    for a in "$@"; do [ "$a" = --quick ] && rules_args=(--batches 128 --rounds 3); done
+    "${run_env[@]}" "$PYTHON" "$here/rules.py" --out "$out/rules-results.json" "${rules_args[@]}" \
+        2>&1 | tee "$out/rules-console.txt" || status=1
     if [ "${BENCH_ONE_THREAD:-0}" = 1 ]; then
         mkdir -p "$out/one-thread"
         "${run_env[@]}" "$PYTHON" "$here/bench.py" --out-dir "$out/one-thread" --threads 1 \
