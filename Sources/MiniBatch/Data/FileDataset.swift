@@ -173,9 +173,6 @@ extension Network {
         _ dataset: FileDataset, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
         history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
-        guard validation == nil || validationDataset == nil else {
-            throw .invalid("a validation set in memory and a validation dataset were both given: give one")
-        }
         try Validate.training(options, count: dataset.count)
         guard options.validationFraction == 0 else {
             throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")

@@ -29,8 +29,7 @@ enum ModelFile {
     static func encode(_ network: Network) -> [UInt8] {
         var out = magic
         let state = network.trainingState
-        let hasState = !state.slots.isEmpty || state.step > 0 || state.examplesSeen > 0 || state.adaptiveRate != nil
-            || state.best != .infinity || state.badEpochs > 0 || state.bestParameters != nil
+        let hasState = !state.isFresh
         out.reserveCapacity(128 + 12 * network.layers.count + 4 * network.parameterCount * (1 + state.slots.count + 1))
         append(&out, hasState ? version : 1)
         append(&out, UInt32(network.loss.rawValue))

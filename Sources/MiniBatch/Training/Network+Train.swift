@@ -44,9 +44,6 @@ extension Network {
         _ data: DataView, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
         history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
-        guard validation == nil || validationDataset == nil else {
-            throw .invalid("a validation set in memory and a validation dataset were both given: give one")
-        }
         try Validate.training(options, count: data.count)
         try Validate.shape(data, for: self)
         try Validate.targets(data.targets, rows: data.count, for: self)

@@ -105,9 +105,12 @@ struct Validation {
 }
 
 extension Network {
-    /// The validation set of a training call: rows in memory or a file dataset (at most one
-    /// is given), checked for this network.
+    /// The validation set of a training call: rows in memory or a file dataset (not both),
+    /// checked for this network.
     func validationSet(_ data: DataView?, _ dataset: FileDataset?) throws(MiniBatchError) -> Validation? {
+        guard data == nil || dataset == nil else {
+            throw .invalid("a validation set in memory and a validation dataset were both given: give one")
+        }
         if let dataset { return try Validation(dataset, for: self) }
         if let data { return try Validation(data, for: self) }
         return nil

@@ -23,6 +23,12 @@ final class TrainingState {
 
     init(parameterCount: Int) { self.parameterCount = parameterCount }
 
+    /// Whether nothing has been recorded yet (a model file then needs no state sections).
+    var isFresh: Bool {
+        slots.isEmpty && step == 0 && examplesSeen == 0 && adaptiveRate == nil && best == .infinity
+            && badEpochs == 0 && bestParameters == nil
+    }
+
     deinit {
         for slot in slots { deallocate(slot) }
         deallocate(bestParameters)

@@ -105,8 +105,6 @@ final class TrainingStep {
     private var terms = GradientTerms()
     /// Gradient buffers the rule sums (`sumShards` leaves one of more than two).
     private var ruleShards = 1
-    /// Rows of the last gradient's batch.
-    private var batchRows = 1
     /// The divisor of the last batch's mean: its rows, or its total sample weight.
     private var normalizer = 1.0
     /// Shards of the last gradient.
@@ -261,7 +259,6 @@ final class TrainingStep {
     func costAndGradient(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) -> Double {
         let shards = TrainingStep.shards(rows: rows, network: network, team: team.size)
         shardsUsed = shards
-        batchRows = rows
         // Models without a hidden layer read each row where it is: no gather.
         let inPlace = network.trainsRowByRow ? source.rowsInPlace(index) : nil
         let input: UnsafePointer<Float>, targets: Targets

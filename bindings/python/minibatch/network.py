@@ -746,8 +746,8 @@ class Network(_Handle):
             m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
             callback, history, threads,
         )
-        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
-        opts.validation_fraction = float(validation_fraction)
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                        validation_fraction)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
             if sw.shape != (m,):
@@ -806,8 +806,8 @@ class Network(_Handle):
             int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
             memory_budget, callback, history, threads,
         )
-        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation)
-        opts.validation_fraction = float(validation_fraction)
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                        validation_fraction)
 
         def run() -> int:
             with dataset._in_use(), _validation_in_use(validation):
@@ -883,7 +883,7 @@ class Network(_Handle):
 
     def _fill_rule(
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
-        l2: Any, clip_norm: Any, early_stopping: Any, validation: Any,
+        l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -893,6 +893,7 @@ class Network(_Handle):
         optim.schedule_of(schedule)._fill(opts)
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
+        opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")
         if early_stopping is not None:
             if not isinstance(early_stopping, optim.EarlyStopping):
                 raise TypeError("early_stopping must be a minibatch.optim.EarlyStopping or None")
