@@ -6,7 +6,8 @@ PYTHON  ?= python3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libxsmm-dev: the JIT matrix kernels (linked statically); libopenblas-dev: the system
 # OpenBLAS the benchmark measures beside ours, and its machine probe.
-APT_PACKAGES := libxsmm-dev libopenblas-dev valgrind pkg-config
+# libopenmpi-dev, openmpi-bin: distributed training (libminibatch_mpi, MiniBatchMPI, mpirun).
+APT_PACKAGES := libxsmm-dev libopenblas-dev valgrind pkg-config libopenmpi-dev openmpi-bin
 
 # The general matrix products: OpenBLAS as the scipy-openblas32 wheel packages it, pinned
 # by version and hash, unpacked into .build/vendor and shipped beside libminibatch.so.
@@ -16,7 +17,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build demo demo-cli test test-swift test-abi test-c test-python python-deps bench clean
+.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean
 
 all: build
 
@@ -47,11 +48,19 @@ $(VENDOR_SO):
 place_openblas = mkdir -p $$($(SWIFT) build -c $(1) --show-bin-path) && \
 	cp -p $(VENDOR_SO) $$($(SWIFT) build -c $(1) --show-bin-path)/
 
-## build: libminibatch.so (with libscipy_openblas.so beside it) and the minibatch-cli tool.
+## build: libminibatch.so (with libscipy_openblas.so beside it), libminibatch_mpi.so and the
+## minibatch-cli tool.
 build: deps vendor
 	$(call place_openblas,release)
 	$(SWIFT) build -c release --product minibatch
 	$(SWIFT) build -c release --product minibatch-cli
+	$(MAKE) --no-print-directory mpi
+
+## mpi: libminibatch_mpi.so, the mb_communicator over MPI (include/minibatch_mpi.h), beside
+## libminibatch.so; it links the system's Open MPI, libminibatch links none.
+mpi:
+	mpicc -std=c99 -O2 -Wall -Wextra -Werror -shared -fPIC -I include \
+	  -Wl,-soname,libminibatch_mpi.so -o .build/release/libminibatch_mpi.so Sources/MiniBatchMPI/C/minibatch_mpi.c
 
 ## demo: the main job on the built-in dataset (two moons): trains with batch and with
 ## mini-batch gradient descent from Python and draws both cost curves into a PNG.
@@ -64,8 +73,20 @@ demo-cli: build
 
 ## test: every test: Swift engine tests, the library's ABI checks, the C test programs
 ## under valgrind, the Python tests (memory-limit proof for file datasets).
-test: test-swift test-abi test-c test-fuzz test-python
+test: test-swift test-abi test-c test-fuzz test-python test-mpi
 	@echo "all test suites passed"
+
+## test-mpi: distributed training over MPI on this machine: the C test programs and the C
+## example under mpirun -np 1, 2, 3, 4 (oversubscribed), the Swift example across 1 to 4
+## ranks. (The Python ones, bindings/python/tests/test_mpi.py, run in test-python.)
+test-mpi: build
+	bash Tests/mpi/run.sh .build/release
+	$(SWIFT) build -c release --product minibatch-mpi-example
+	@for n in 1 2 3 4; do \
+	  echo "== Swift example, $$n ranks"; \
+	  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 \
+	    mpirun --oversubscribe -np $$n .build/release/minibatch-mpi-example || exit 1; \
+	done
 
 test-swift: deps vendor
 	$(call place_openblas,debug)
@@ -94,6 +115,11 @@ test-python: build python-deps
 ## adds W1 on one thread.
 bench: build python-deps
 	bash bench/run.sh $(BENCH_ARGS)
+
+## bench-mpi: distributed training's collectives and epoch times for 1, 2 and 4 ranks
+## (bench/mpi.py; results in bench/out/mpi.txt).
+bench-mpi: build
+	$(PYTHON) bench/mpi.py $(BENCH_ARGS)
 
 ## fuzz: libFuzzer on the engine's readers of untrusted bytes (Tests/Fuzz: model files,
 ## .npy headers and files), built with -sanitize=fuzzer,address so that coverage of the

@@ -17,12 +17,16 @@ let package = Package(
         .library(name: "minibatch", type: .dynamic, targets: ["MiniBatchExports"]),
         // The engine for Swift users: `import MiniBatch`.
         .library(name: "MiniBatch", targets: ["MiniBatch"]),
+        // Distributed training over MPI for Swift users: `import MiniBatchMPI` (needs an MPI:
+        // Debian's libopenmpi-dev). The C form is libminibatch_mpi.so, built by the Makefile.
+        .library(name: "MiniBatchMPI", targets: ["MiniBatchMPI"]),
         // The command-line tool: the demo on the built-in dataset.
         .executable(name: "minibatch-cli", targets: ["MiniBatchCLI"]),
     ],
     targets: [
         .systemLibrary(name: "CMiniBatch"),
         .systemLibrary(name: "CIntrinsics"),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // The matrix-product backend: libxsmm's JIT kernels (Debian's libxsmm-dev, static)
         // where they were measured faster, OpenBLAS (scipy-openblas32, vendored) for the rest.
         .target(
@@ -47,6 +51,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "MiniBatchCLI", dependencies: ["MiniBatch"]),
+        // MPICommunicator; C/ holds libminibatch_mpi's source, which the Makefile builds.
+        .target(name: "MiniBatchMPI", dependencies: ["MiniBatch", "CMPI"], exclude: ["C"]),
+        // A Swift program that trains across MPI ranks (run by Tests/mpi/run.sh).
+        .executableTarget(name: "minibatch-mpi-example", dependencies: ["MiniBatch", "MiniBatchMPI"], path: "examples/mpi-swift"),
         .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch", "CMatrix"]),
         // libFuzzer targets over the engine (`make fuzz`: built with -sanitize=fuzzer,address
         // and -DFUZZING; built plainly they replay the files named on their command line).

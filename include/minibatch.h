@@ -107,10 +107,12 @@ typedef enum mb_status {
     MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
                                     keeps the weights reached at the end of that epoch */
     MB_ERR_INTERNAL = 7,         /* a bug in minibatch; please report it */
-    MB_ERR_BUSY = 8              /* the model or history is in use by a training call: it
+    MB_ERR_BUSY = 8,             /* the model or history is in use by a training call: it
                                     was trained, changed or cleared from that call's progress
                                     callback, or used from another thread while it trains
                                     (see Threads above); nothing was changed */
+    MB_ERR_COMMUNICATION = 9     /* distributed training: a communicator function failed
+                                    (see mb_communicator) */
 } mb_status;
 
 /* The message of the last failed call on this thread ("" if none). Never NULL. */
@@ -455,6 +457,80 @@ typedef enum mb_schedule {
                                      a rate of 1e-6 or less. Needs patience >= 1 */
 } mb_schedule;
 
+/* ---------------------------------------------------------------------------------------
+ * Distributed training: data parallelism over processes (ranks), on any transport
+ *
+ * The library links no transport: training takes a communicator, a rank, the number of
+ * ranks and three collectives with user data. libminibatch_mpi (include/minibatch_mpi.h)
+ * makes one over an MPI communicator; Python's minibatch.mpi over mpi4py; Swift's
+ * MiniBatchMPI. Every rank runs the same training call (same options, same model, same
+ * data: each rank gives the whole data set, in memory or as the same files, and reads only
+ * its own rows of each mini-batch).
+ *
+ * The layout. Every rank draws the same permutation of the same m rows and the same
+ * partition. A mini-batch of r rows is cut into n shards,
+ * n = max(1, min(S, r / 4, r * (n_parameters + n_inputs) / 8192)) (the rule of one
+ * process's threads, with S = mb_train_options.shards; r / 64 instead of r / 4 for a first
+ * layer of 2^18 weights or more), shard s holding the batch's rows
+ * [s*r/n, (s+1)*r/n). Rank k computes the gradients of shards [k*n/R, (k+1)*n/R) (R ranks;
+ * a rank may have none, and still joins the collectives), on its own threads.
+ *
+ * The modes (mb_distributed_mode):
+ *   MB_DISTRIBUTED_DETERMINISTIC: every shard's gradient and cost reach every rank (one
+ *     allgather per mini-batch), and every rank sums them in shard order, as one process
+ *     does: weights, training state and history are bit-identical to one process training
+ *     with the same S (mb_train_options.shards, or threads = S) and no communicator,
+ *     whatever R and the threads of each rank. Exception: plain SGD with a first layer of
+ *     2^18 weights or more, where one process updates that layer's weights in a fused way
+ *     that differs by rounding. Cost: each rank receives ceil(n/R) * R * n_parameters
+ *     floats per mini-batch (S gradients), and holds them.
+ *   MB_DISTRIBUTED_FAST: each rank sums its own shards, and one allreduce (of the gradient,
+ *     the cost and a status) adds up the ranks' sums: each rank sends and receives about
+ *     2 * n_parameters floats per mini-batch with a ring allreduce. Weights match one
+ *     process to rounding (a sum in another order); the costs in the history are summed
+ *     in float (relative error about 1e-7). The allreduce must give every rank the same
+ *     sum (MPI's does); the weights are compared across ranks after every epoch and made
+ *     rank 0's if they differ.
+ *
+ * Before the first step the ranks compare their options, sizes, rows, model, parameters
+ * and training state: any difference is MB_ERR_INVALID_ARGUMENT on every rank, naming the
+ * first field that differs and the ranks. A rank that fails (bad value, read error, out of
+ * memory) makes every rank return its status and message, prefixed "rank k: ", at the next
+ * collective (at most one mini-batch later): no rank waits forever for a failed one. A
+ * divergence stops every rank with the same last finite weights; a progress callback that
+ * asks to stop on any rank stops every rank after that epoch. The validation set is
+ * evaluated by rank 0 and its cost and score sent to every rank (other ranks' validation
+ * sets are checked, not evaluated). A communicator callback that fails gives
+ * MB_ERR_COMMUNICATION on that rank; what other ranks then do is the transport's (MPI's
+ * default is to abort them all).
+ *
+ * File datasets: with MB_FILE_SHUFFLE_EXACT each rank reads only its own rows of each
+ * batch (and all of y, once); with MB_FILE_SHUFFLE_BLOCK each rank reads every block in
+ * the epoch's order (bounded memory, sequential reads) and trains on its own rows.
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum mb_distributed_mode {
+    MB_DISTRIBUTED_DETERMINISTIC = 0,
+    MB_DISTRIBUTED_FAST = 1,
+} mb_distributed_mode;
+
+/* The collectives: each is called by every rank with the same sizes, in the same order, and
+ * returns 0 on success (anything else: MB_ERR_COMMUNICATION). Called on the training thread
+ * of the calling rank. */
+typedef struct mb_communicator {
+    size_t struct_size;   /* sizeof(mb_communicator) */
+    int rank;             /* this process, 0 .. size - 1 */
+    int size;             /* ranks, 1 .. 2^20 */
+    void *user_data;      /* passed to the functions */
+    /* data[0..count) becomes the element-wise sum over the ranks, the same on every rank
+     * (MPI_Allreduce, MPI_FLOAT, MPI_SUM, in place). */
+    int (*allreduce_sum)(float *data, int64_t count, void *user_data);
+    /* receive[k*bytes .. (k+1)*bytes) becomes rank k's send[0..bytes) (MPI_Allgather). */
+    int (*allgather)(const void *send, void *receive, int64_t bytes, void *user_data);
+    /* data[0..bytes) becomes root's (MPI_Bcast). */
+    int (*broadcast)(void *data, int64_t bytes, int root, void *user_data);
+} mb_communicator;
+
 typedef struct mb_train_options {
     size_t struct_size;        /* sizeof(mb_train_options), set by mb_train_options_init.
                                   Fields past struct_size take their defaults, so a caller
@@ -482,7 +558,8 @@ typedef struct mb_train_options {
                                   uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
                                   runs, the library's OpenBLAS runs single-threaded. The same
                                   seed gives bit-identical weights for the same thread count;
-                                  other counts differ by rounding */
+                                  other counts differ by rounding, unless `shards` fixes the
+                                  layout (then threads only say how many shards run at once) */
     /* The update rule (see mb_optimizer). */
     mb_optimizer optimizer;    /* default MB_OPTIMIZER_SGD */
     float momentum;            /* SGD: [0, 1); default 0 (plain gradient descent) */
@@ -551,6 +628,14 @@ typedef struct mb_train_options {
                                   after every epoch (its reader's buffers are made for each
                                   evaluation; nothing per mini-batch). Not beside validation_x
                                   or validation_fraction. NULL (default): none */
+    /* Distributed training (see mb_communicator). */
+    int64_t shards;            /* the layout: at most this many shards per mini-batch, 0 ..
+                                  65536. The result depends on shards, never on threads:
+                                  with shards S, threads only says how many of a rank's
+                                  shards run at once. 0 (default): threads (its resolved
+                                  value) times the ranks; the ranks must agree */
+    const mb_communicator *communicator; /* NULL (default): this process alone */
+    mb_distributed_mode distributed_mode; /* default MB_DISTRIBUTED_DETERMINISTIC */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -15,7 +15,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         schedule: MB_SCHEDULE_CONSTANT, gamma: 0, step_epochs: 10, power_t: 0.5, cosine_epochs: 0,
         min_learning_rate: 0, patience: 0, min_delta: 0, restore_best: 1,
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
-        validation_fraction: 0, sample_weight: nil, validation_dataset: nil)
+        validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
+        shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -160,6 +161,20 @@ func trainingArguments(
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
     trainingOptions.validationFraction = o.validation_fraction
+    guard o.shards >= 0 && o.shards <= Int64(TrainingOptions.maxShards) else {
+        throw .init(.invalidArgument, "shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(o.shards)")
+    }
+    trainingOptions.shards = Int(o.shards)
+    if let communicator = o.communicator {
+        let mode: Distribution.Mode
+        switch o.distributed_mode {
+        case MB_DISTRIBUTED_DETERMINISTIC: mode = .deterministic
+        case MB_DISTRIBUTED_FAST: mode = .fast
+        default:
+            throw .init(.invalidArgument, "distributed_mode has no such value: \(Int32(bitPattern: o.distributed_mode.rawValue))")
+        }
+        trainingOptions.distribution = Distribution(try CCommunicator(communicator), mode: mode)
+    }
     trainingOptions.earlyStopping = EarlyStopping(
         patience: Int(o.patience), minDelta: o.min_delta, restoreBest: o.restore_best != 0)
     var validation: DataView? = nil

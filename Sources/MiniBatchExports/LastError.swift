@@ -65,6 +65,7 @@ public func mb_last_error() -> UnsafePointer<CChar>? {
 private let statusNames: [StaticString] = [
     "MB_OK", "MB_ERR_INVALID_ARGUMENT", "MB_ERR_OUT_OF_MEMORY", "MB_ERR_IO", "MB_ERR_FORMAT",
     "MB_ERR_DIVERGED", "MB_ERR_CANCELLED", "MB_ERR_INTERNAL", "MB_ERR_BUSY",
+    "MB_ERR_COMMUNICATION",
 ]
 private let unknownStatus: StaticString = "unknown status"
 

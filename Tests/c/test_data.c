@@ -37,7 +37,8 @@ static void test_status_names(void)
     CHECK(strcmp(mb_status_name(MB_ERR_CANCELLED), "MB_ERR_CANCELLED") == 0);
     CHECK(strcmp(mb_status_name(MB_ERR_INTERNAL), "MB_ERR_INTERNAL") == 0);
     CHECK(strcmp(mb_status_name(MB_ERR_BUSY), "MB_ERR_BUSY") == 0);
-    CHECK(strcmp(mb_status_name((mb_status)9), "unknown status") == 0);
+    CHECK(strcmp(mb_status_name(MB_ERR_COMMUNICATION), "MB_ERR_COMMUNICATION") == 0);
+    CHECK(strcmp(mb_status_name((mb_status)10), "unknown status") == 0);
     CHECK(strcmp(mb_status_name((mb_status)99), "unknown status") == 0);
     CHECK(strcmp(mb_status_name((mb_status)-1), "unknown status") == 0);
 }

@@ -141,11 +141,20 @@ final class FileBatches: BatchSource {
 
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    /// - Parameter readers: the threads that train each batch; more than one lets them read
-    ///   X's rows themselves in exact mode.
+    /// Distributed training: the rows of a batch of n rows (counted within the batch) this
+    /// rank trains on, so that read-ahead hints ask for those alone (nil: all rows).
+    var ownRows: ((Int) -> Range<Int>)?
+
+    /// - Parameters:
+    ///   - readers: the threads that train each batch; more than one lets them read X's rows
+    ///     themselves in exact mode.
+    ///   - distributed: the training threads compute only some shards of each batch (their
+    ///     rank's): in exact mode they read only those rows, as members; with the block
+    ///     shuffle the reader reads every block and prepares whole batches (members reading
+    ///     the pools in pieces would read only their share of them).
     init(
         _ dataset: FileDataset, partition: Partition, network: Network, seed: UInt64, shuffle: Bool,
-        readers: Int = 1
+        readers: Int = 1, distributed: Bool = false
     ) throws(MiniBatchError) {
         self.dataset = dataset
         self.partition = partition
@@ -164,13 +173,13 @@ final class FileBatches: BatchSource {
         poolBlocks = layout.poolBlocks
         switch mode {
         case .exact:
-            membersFill = readers > 1
+            membersFill = readers > 1 || distributed
         case .block:
             // The fewest rows a group of blocks other than the epoch's last may hold: the
             // file's last block may be short.
             let lastBlockRows = m - (blockCount - 1) * rowsPerBlock
             let fewest = (poolBlocks - 1) * rowsPerBlock + min(rowsPerBlock, lastBlockRows)
-            membersFill = readers > 1 && fewest >= partition.batchSize
+            membersFill = readers > 1 && fewest >= partition.batchSize && !distributed
         }
         preparesInline = membersFill
         membersReadPools = membersFill && mode == .block && !releasesPages
@@ -326,7 +335,10 @@ final class FileBatches: BatchSource {
         let last = min(index + 2, partition.batchCount - 1)
         var ahead = max(hintedThrough + 1, index)
         while ahead <= last {
-            let rows = partition.batch(ahead)
+            let batch = partition.batch(ahead)
+            // Distributed: only this rank's rows (the others' are never read here).
+            let own = ownRows?(batch.count) ?? 0..<batch.count
+            let rows = (batch.lowerBound + own.lowerBound)..<(batch.lowerBound + own.upperBound)
             try? FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) { (_, first, run) in
                 dataset.x.prefetch(first, count: run)
             }

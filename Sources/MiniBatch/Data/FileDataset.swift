@@ -173,21 +173,35 @@ extension Network {
         _ dataset: FileDataset, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
         history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
-        try Validate.training(options, count: dataset.count)
-        guard options.validationFraction == 0 else {
-            throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
+        // Distributed: a failure of this rank's setup is told to every rank (`gated`).
+        let collective = try Collective.make(options)
+        let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
+            try Validate.training(options, count: dataset.count)
+            guard options.validationFraction == 0 else {
+                throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
+            }
+            try dataset.check(for: self)
+            let validation = try validationSet(validation, validationDataset)
+            let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
+            return (validation, Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch))
         }
-        try dataset.check(for: self)
-        let validation = try validationSet(validation, validationDataset)
-        let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
-        let partition = Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch)
-        let step = try TrainingStep(for: self, partition: partition, options: options)
+        let step = try gated(collective) { () throws(MiniBatchError) in
+            try TrainingStep(for: self, partition: partition, options: options, collective: collective)
+        }
         defer { step.finish() }
-        let source = try FileBatches(
-            dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle,
-            readers: step.team.size)
+        let source = try gated(collective) { () throws(MiniBatchError) in
+            try FileBatches(
+                dataset, partition: partition, network: self, seed: options.seed, shuffle: options.shuffle,
+                readers: step.team.size, distributed: collective != nil)
+        }
+        if collective != nil { source.ownRows = { [unowned step] rows in step.ownRows(ofBatch: rows) } }
+        let layout = try? dataset.readerLayout(batchSize: partition.batchSize)
+        let fingerprint = Fingerprint(
+            network: self, options: options, count: dataset.count, features: dataset.features,
+            batchSize: partition.batchSize, validationRows: validation?.count ?? 0, weighted: false, shards: step.layout,
+            fileLayout: "\(dataset.options.shuffle) \(layout?.rowsPerBlock ?? 0) \(layout?.poolBlocks ?? 0)")
         try train(source, partition: partition, step: step, options: options, history: history, progress: progress,
-                  validation: validation)
+                  validation: validation, fingerprint: fingerprint)
     }
 
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in

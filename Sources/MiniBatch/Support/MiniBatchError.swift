@@ -19,6 +19,8 @@ public struct MiniBatchError: Error, Equatable, CustomStringConvertible {
         case `internal` = 7
         /// The object is in use by a training call (`Access`).
         case busy = 8
+        /// Distributed training: a communicator's collective failed.
+        case communication = 9
     }
 
     public var kind: Kind

@@ -154,6 +154,18 @@ public enum Validate {
         guard (0...BLASThreads.maxTeam).contains(options.threads) else {
             throw .invalid("threads must be 0 (automatic) or 1...\(BLASThreads.maxTeam), got \(options.threads)")
         }
+        guard (0...TrainingOptions.maxShards).contains(options.shards) else {
+            throw .invalid("shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(options.shards)")
+        }
+        if let d = options.distribution {
+            let size = d.communicator.size, rank = d.communicator.rank
+            guard (1...Distribution.maxRanks).contains(size) else {
+                throw .invalid("communicator size must be 1...\(Distribution.maxRanks), got \(size)")
+            }
+            guard (0..<size).contains(rank) else {
+                throw .invalid("communicator rank must be 0...\(size - 1) (size \(size)), got \(rank)")
+            }
+        }
         try optimizer(options.optimizer)
         try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
         guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }

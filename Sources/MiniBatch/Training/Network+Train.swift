@@ -44,39 +44,53 @@ extension Network {
         _ data: DataView, validation: DataView?, validationDataset: FileDataset?, options: TrainingOptions,
         history: History?, progress: ((Progress) -> ProgressAction)?
     ) throws(MiniBatchError) {
-        try Validate.training(options, count: data.count)
-        try Validate.shape(data, for: self)
-        try Validate.targets(data.targets, rows: data.count, for: self)
-        try Validate.weights(data)
-        // A validation_fraction split: training runs on the other rows, through an index map.
-        let split = try options.validationFraction > 0
-            ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
-                              given: validation != nil || validationDataset != nil)
-            : nil
+        // Distributed: from here on, a failure of this rank's setup is told to every rank
+        // (`gated`), and every rank throws the same error.
+        let collective = try Collective.make(options)
+        let split = try gated(collective) { () throws(MiniBatchError) -> ValidationSplit? in
+            try Validate.training(options, count: data.count)
+            try Validate.shape(data, for: self)
+            try Validate.targets(data.targets, rows: data.count, for: self)
+            try Validate.weights(data)
+            // A validation_fraction split: training runs on the other rows, through an index map.
+            return try options.validationFraction > 0
+                ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
+                                  given: validation != nil || validationDataset != nil)
+                : nil
+        }
         defer { split?.free() }
         let trainCount = split?.trainCount ?? data.count
-        if split != nil, case .fixed(let b) = options.batchSize {
-            do {
-                try Validate.batchSize(b, count: trainCount)
-            } catch {
-                throw .invalid("\(error.message) (the rows left by validation_fraction \(options.validationFraction))")
+        let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
+            if split != nil, case .fixed(let b) = options.batchSize {
+                do throws(MiniBatchError) {
+                    try Validate.batchSize(b, count: trainCount)
+                } catch {
+                    throw .invalid("\(error.message) (the rows left by validation_fraction \(options.validationFraction))")
+                }
             }
+            let validation = try validationSet(split?.validation ?? validation, validationDataset)
+            let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
+            return (validation, Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch))
         }
-        let validation = try validationSet(split?.validation ?? validation, validationDataset)
-        let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
-        let partition = Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch)
         // X's values are checked as the first epoch reads them, not in a pass of their own;
         // a NaN or Inf found there puts the model, its training state and the history back
         // as they were.
-        let start = try Checkpoint(self, history: history)
+        let start = try gated(collective) { () throws(MiniBatchError) in try Checkpoint(self, history: history) }
         defer { start.free() }
-        let step = try TrainingStep(for: self, partition: partition, options: options)
+        let step = try gated(collective) { () throws(MiniBatchError) in
+            try TrainingStep(for: self, partition: partition, options: options, collective: collective)
+        }
         defer { step.finish() }
-        let batches = try MemoryBatches(data, partition: partition, outputs: outputCount, options: options,
-                                        rows: split.map { UnsafePointer($0.trainRows) })
-        do {
+        let batches = try gated(collective) { () throws(MiniBatchError) in
+            try MemoryBatches(data, partition: partition, outputs: outputCount, options: options,
+                              rows: split.map { UnsafePointer($0.trainRows) })
+        }
+        let fingerprint = Fingerprint(
+            network: self, options: options, count: trainCount, features: data.features, batchSize: partition.batchSize,
+            validationRows: validation?.count ?? 0, weighted: data.weights != nil, shards: step.layout, fileLayout: nil)
+        do throws(MiniBatchError) {
             try train(batches, partition: partition, step: step, options: options, history: history,
-                      progress: progress, validation: validation, checkFirstEpoch: true)
+                      progress: progress, validation: validation, checkFirstEpoch: true, fingerprint: fingerprint)
         } catch {
             if error.kind == .invalidArgument { start.restore(self, history: history) }
             throw error
@@ -92,20 +106,29 @@ extension Network {
     func train(
         _ source: BatchSource, partition: Partition, step: TrainingStep, options: TrainingOptions,
         history: History?, progress: ((Progress) -> ProgressAction)?, validation: Validation? = nil,
-        checkFirstEpoch: Bool = false
+        checkFirstEpoch: Bool = false, fingerprint: Fingerprint? = nil
     ) throws(MiniBatchError) {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
         let batches = partition.batchCount
         history?.reserve(batches: batches, epochs: options.epochs)
         let stopping = EarlyStop(options, validation: validation != nil)
-        if stopping.keepsBest { try trainingState.keepBest() }
+        let collective = step.collective
+        if stopping.keepsBest { try gated(collective) { () throws(MiniBatchError) in try trainingState.keepBest() } }
+        // Every rank's setup succeeded and agrees (or every rank throws here).
+        if let collective, let fingerprint { try collective.open(fingerprint) }
         // The cosine schedule's default period: the end of this call.
         let period = epochsTrained + options.epochs
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
-            try source.startEpoch(order)
+            do {
+                try source.startEpoch(order)
+            } catch {
+                // Distributed: told to every rank by the epoch's first exchange.
+                guard let collective else { throw error }
+                collective.pending = error
+            }
             step.checksValues = checkFirstEpoch && epoch == 1
             step.rate = options.schedule.rate(
                 base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
@@ -133,11 +156,23 @@ extension Network {
             epochsTrained += 1
             trainingState.examplesSeen += rowsSeen
             let epochCost = costSum / Double(rowsSeen)
-            let (validationCost, validationScore) = try validation?.evaluate(self) ?? (.nan, .nan)
+            // Distributed: rank 0 evaluates, and every rank gets its result (or its failure).
+            var (validationCost, validationScore) = (Double.nan, Double.nan)
+            if let collective {
+                var failure: MiniBatchError?
+                if collective.rank == 0, let validation {
+                    do { (validationCost, validationScore) = try validation.evaluate(self) } catch { failure = error }
+                }
+                (validationCost, validationScore) = try collective.endEpoch(
+                    self, failure: failure, validation: (validationCost, validationScore))
+            } else if let validation {
+                (validationCost, validationScore) = try validation.evaluate(self)
+            }
             history?.recordEpoch(epochCost, learningRate: Double(step.rate),
                                  validationCost: validationCost, validationScore: validationScore)
             let stop = stopping.afterEpoch(
                 self, cost: validation == nil ? epochCost : validationCost, rate: step.rate)
+            var stopAsked = false
             if let progress {
                 var report = Progress(
                     epoch: epoch, epochs: options.epochs, epochsTrained: epochsTrained,
@@ -145,9 +180,15 @@ extension Network {
                 report.learningRate = Double(step.rate)
                 report.validationCost = validationCost
                 report.validationScore = validationScore
-                if progress(report) == .stop {
-                    throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
+                stopAsked = progress(report) == .stop
+            }
+            if let collective {
+                // Any rank's callback stops every rank.
+                if let rank = try collective.anyStop(stopAsked) {
+                    throw MiniBatchError(.cancelled, "training stopped by the progress callback of rank \(rank) after epoch \(epoch) of \(options.epochs)")
                 }
+            } else if stopAsked {
+                throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
             }
             if stop { break }
         }

@@ -49,6 +49,15 @@ public struct TrainingOptions: Sendable {
     /// process's OpenBLAS runs single-threaded while training runs. The same seed gives
     /// bit-identical weights for the same thread count; other counts differ by rounding.
     public var threads: Int = 0
+    /// The layout of each mini-batch: at most this many shards (0 ... `maxShards`). The
+    /// weights depend on shards, not threads: threads only say how many of them run at
+    /// once. 0 (the default): the resolved threads times the ranks.
+    public var shards: Int = 0
+    /// Train together with the other ranks of a communicator (nil: this process alone).
+    public var distribution: Distribution? = nil
+
+    /// The most shards a layout may have.
+    public static let maxShards = 1 << 16
 
     public init(
         epochs: Int = 10, batchSize: BatchSize = .automatic, learningRate: Float = 0.01,

@@ -68,13 +68,21 @@ final class TrainingStep {
 
     let network: Network
     let team: Team
+    /// One per shard this process computes (`localShards`): its rows' activations and
+    /// gradient.
     let workspaces: [Workspace]
-    /// Each member's summed cost and gradient buffer, and whether its slice of the update
-    /// is finite.
+    /// The layout: the most shards a batch is cut into (`shards(rows:network:team:)`), over
+    /// all ranks. The weights depend on it, never on the threads.
+    let layout: Int
+    /// The other ranks, when training is distributed (see `Collective`).
+    let collective: Collective?
+    /// Each local shard's summed cost; the gradient buffers the update reads (the local
+    /// shards', or after a distributed exchange every shard's, or the ranks' sum); each
+    /// member's slice of the update is finite.
     let costs: UnsafeMutablePointer<Double>
     let gradients: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     let finite: UnsafeMutablePointer<Bool>
-    /// What stopped each member's shard of the last gradient: its rows could not be had,
+    /// What stopped each local shard of the last gradient: its rows could not be had,
     /// or (when values are checked) hold a NaN or Inf.
     let failures: UnsafeMutablePointer<MiniBatchError?>
     /// Whether the gradient checks X's values as it reads them (`checkValues`).
@@ -99,16 +107,21 @@ final class TrainingStep {
     private var stateSpares: [UnsafeMutablePointer<Float>] = []
     /// The flat layout's weight and bias ranges, in order (L2 applies to weights only).
     let segments: [(range: Range<Int>, isWeight: Bool)]
-    /// Each member's sum of squares of its slice of the gradient (clipping).
+    /// The sums of squares of the gradient's `normParts` parts (clipping): a fixed number of
+    /// parts, so that the norm does not depend on the threads.
     private let norms: UnsafeMutablePointer<Double>
+    static let normParts = 64
     /// The terms of the current update.
     private var terms = GradientTerms()
     /// Gradient buffers the rule sums (`sumShards` leaves one of more than two).
     private var ruleShards = 1
     /// The divisor of the last batch's mean: its rows, or its total sample weight.
     private var normalizer = 1.0
-    /// Shards of the last gradient.
+    /// Shards of the last gradient (over all ranks), and the gradient buffers the update reads.
     private var shardsUsed = 1
+    private var updateShards = 1
+    /// The shards of the last gradient this process computed (all of them, alone).
+    private var local = 0..<1
     /// Whether the first layer's weights can take the fused update (the layered path, with
     /// at least `minimumFusedWeights` of them).
     private let fusesFirstWeights: Bool
@@ -129,7 +142,7 @@ final class TrainingStep {
         !network.trainsRowByRow && network.layers[0].nOut * network.layers[0].nIn >= minimumFusedWeights
     }
 
-    /// How many shards `rows` rows of `network`'s batch are cut into by a team of `size`.
+    /// How many shards `rows` rows of `network`'s batch are cut into with a layout of `size`.
     static func shards(rows: Int, network: Network, team size: Int) -> Int {
         let work = rows * (network.parameterCount + network.inputCount)
         let shardRows = fusesFirstWeights(network) ? minimumFusedShardRows : minimumShardRows
@@ -141,14 +154,25 @@ final class TrainingStep {
         options.threads > 0 ? options.threads : max(1, min(BLASThreads.available, BLASThreads.maxTeam))
     }
 
-    init(for network: Network, partition: Partition, options: TrainingOptions) throws(MiniBatchError) {
+    /// The layout `options` ask for: `shards`, else the team size times the ranks.
+    static func layout(_ options: TrainingOptions) -> Int {
+        options.shards > 0 ? options.shards : teamSize(options) * (options.distribution?.communicator.size ?? 1)
+    }
+
+    /// - Parameter collective: the other ranks, when training is distributed; its buffers
+    ///   are made here.
+    init(
+        for network: Network, partition: Partition, options: TrainingOptions, collective: Collective? = nil
+    ) throws(MiniBatchError) {
         self.network = network
+        self.collective = collective
         optimizer = options.optimizer
         l2 = options.l2
         clipNorm = options.clipNorm
         plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0
             && !options.generalPath
-        fusesFirstWeights = plain && TrainingStep.fusesFirstWeights(network)
+        // The fused update reads every shard's rows and dz: not across ranks.
+        fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)
         rule = GradientDescent(learningRate: options.learningRate)
         state = network.trainingState
         try state.prepare(options.optimizer.kind)
@@ -156,19 +180,25 @@ final class TrainingStep {
             [(layer.weightOffset..<(layer.weightOffset + layer.nOut * layer.nIn), true),
              (layer.biasOffset..<(layer.biasOffset + layer.nOut), false)]
         }
-        // The team is as large as the largest batch splits; the last batch may be smaller.
-        let asked = TrainingStep.teamSize(options)
+        // A workspace for each shard this process computes of the largest batch (the last
+        // batch may be smaller), and a member for each, up to the threads asked for.
+        let layout = TrainingStep.layout(options)
+        self.layout = layout
         let sizes = [partition.batchSize, partition.batch(partition.batchCount - 1).count]
-        let size = sizes.map { TrainingStep.shards(rows: $0, network: network, team: asked) }.max()!
-        let shardRows = sizes.map { rows in
-            let shards = TrainingStep.shards(rows: rows, network: network, team: size)
-            return (rows + shards - 1) / shards
-        }.max()!
+        let counts = sizes.map { TrainingStep.shards(rows: $0, network: network, team: layout) }
+        let localCounts = counts.map { collective?.owned($0).count ?? $0 }
+        let shardRows = zip(sizes, counts).map { rows, shards in (rows + shards - 1) / shards }.max()!
         let capacity = TrainingStep.rowsAtATime(
             network, shardRows: shardRows, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         var workspaces: [Workspace] = []
-        for _ in 0..<size { workspaces.append(try Workspace(for: network, capacity: capacity, backward: true)) }
+        for _ in 0..<max(1, localCounts.max()!) {
+            workspaces.append(try Workspace(for: network, capacity: capacity, backward: true))
+        }
         self.workspaces = workspaces
+        let size = workspaces.count
+        let members = max(1, min(size, TrainingStep.teamSize(options)))
+        let pointers = max(size, counts.max()!)
+        try collective?.prepare(parameterCount: network.parameterCount, shards: counts.max()!)
         spare = try allocate(Float.self, count: network.parameterCount, for: "the updated parameters")
         for _ in state.slots {
             do {
@@ -179,7 +209,7 @@ final class TrainingStep {
                 throw error
             }
         }
-        norms = .allocate(capacity: size)
+        norms = .allocate(capacity: TrainingStep.normParts)
         costs = .allocate(capacity: size)
         finite = .allocate(capacity: size)
         failures = .allocate(capacity: size)
@@ -188,10 +218,11 @@ final class TrainingStep {
         inputMagnitudes.initialize(repeating: nil, count: size)
         deltaMagnitudes = .allocate(capacity: size)
         deltaMagnitudes.initialize(repeating: Magnitude(), count: size)
-        gradients = .allocate(capacity: size)
+        gradients = .allocate(capacity: pointers)
         for t in 0..<size { gradients[t] = workspaces[t].gradients! }
+        finite.initialize(repeating: true, count: members)
         do {
-            team = try Team(size: size)
+            team = try Team(size: members)
         } catch {
             deallocate(spare)
             for slot in stateSpares { deallocate(slot) }
@@ -228,7 +259,7 @@ final class TrainingStep {
         norms.deallocate()
         costs.deallocate()
         finite.deallocate()
-        failures.deinitialize(count: team.size)
+        failures.deinitialize(count: workspaces.count)
         failures.deallocate()
         inputMagnitudes.deallocate()
         deltaMagnitudes.deallocate()
@@ -256,9 +287,57 @@ final class TrainingStep {
 
     /// Gathers batch `index` of `source` (`rows` rows), runs forward, the cost and backward,
     /// and returns the batch's mean cost; the gradient is left for `update`.
+    ///
+    /// Distributed, this process computes its own shards of the batch (`Collective.owned`)
+    /// and exchanges them with the other ranks (`Collective.exchange`); a failure of any
+    /// rank, here or pending from outside the batch, is thrown on every rank.
     func costAndGradient(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) -> Double {
-        let shards = TrainingStep.shards(rows: rows, network: network, team: team.size)
+        let shards = TrainingStep.shards(rows: rows, network: network, team: layout)
         shardsUsed = shards
+        updateShards = shards
+        local = collective?.owned(shards) ?? 0..<shards
+        var failure = collective?.pending
+        collective?.pending = nil
+        if failure == nil {
+            do {
+                try computeShards(source, batch: index, rows: rows)
+            } catch {
+                failure = error
+            }
+        }
+        guard let collective else {
+            if let failure { throw failure }
+            var sum = 0.0
+            for t in 0..<shards { sum += costs[t] }
+            return sum / normalizer
+        }
+        let workspaces = self.workspaces
+        switch collective.mode {
+        case .deterministic:
+            let sum = try collective.exchange(
+                shards: shards, local: local, localGradients: { UnsafePointer(workspaces[$0].gradients!) },
+                costs: costs, failed: failure != nil, into: gradients)
+            guard let sum else { return try disagree(collective, failure) }
+            return sum / normalizer
+        case .fast:
+            let sum = try collective.exchange(
+                localShards: local.count, localGradients: { UnsafePointer(workspaces[$0].gradients!) }, costs: costs,
+                failed: failure != nil)
+            guard let sum else { return try disagree(collective, failure) }
+            gradients[0] = sum.gradient
+            updateShards = 1
+            return sum.cost / normalizer
+        }
+    }
+
+    /// Some rank failed: every rank throws the first failing rank's error.
+    private func disagree(_ collective: Collective, _ failure: MiniBatchError?) throws(MiniBatchError) -> Double {
+        try collective.agree(failure)
+        throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
+    }
+
+    /// The gradients of this process's shards of batch `index` (`local`).
+    private func computeShards(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) {
         // Models without a hidden layer read each row where it is: no gather.
         let inPlace = network.trainsRowByRow ? source.rowsInPlace(index) : nil
         let input: UnsafePointer<Float>, targets: Targets
@@ -270,20 +349,34 @@ final class TrainingStep {
         let fused = fusesFirstWeights && inPlace == nil && source.measuresRows
         let weighting = source.weighting(index, rows: rows, inPlace: inPlace != nil)
         normalizer = weighting?.total ?? Double(rows)
-        batch = Batch(source: source, index: index, rows: rows, shards: shards, inPlace: inPlace,
+        batch = Batch(source: source, index: index, rows: rows, shards: shardsUsed, inPlace: inPlace,
                       input: input, targets: targets, fused: fused, weighting: weighting)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
-        run(.gradient, members: shards)
+        run(.gradient, members: min(local.count, team.size))
         var first: MiniBatchError?
-        for t in 0..<shards where failures[t] != nil {
-            if first == nil { first = failures[t] }
-            failures[t] = nil
+        for i in 0..<local.count where failures[i] != nil {
+            if first == nil { first = failures[i] }
+            failures[i] = nil
         }
         if let first { throw first }
-        var sum = 0.0
-        for t in 0..<shards { sum += costs[t] }
-        return sum / normalizer
+    }
+
+    /// The rows of the last gradient's batch this process computed.
+    private var localRows: Range<Int> {
+        guard let batchRows = lastRows, !local.isEmpty else { return 0..<0 }
+        return shard(local.lowerBound, of: batchRows).lowerBound..<shard(local.upperBound - 1, of: batchRows).upperBound
+    }
+
+    /// The rows (counted within the batch) this process computes of a batch of `rows` rows:
+    /// all of them alone, its shards' when distributed.
+    func ownRows(ofBatch rows: Int) -> Range<Int> {
+        guard let collective else { return 0..<rows }
+        let shards = TrainingStep.shards(rows: rows, network: network, team: layout)
+        let mine = collective.owned(shards)
+        guard !mine.isEmpty else { return 0..<0 }
+        return Network.part(mine.lowerBound, of: shards, in: 0..<rows).lowerBound
+            ..< Network.part(mine.upperBound - 1, of: shards, in: 0..<rows).upperBound
     }
 
     /// Throws the first NaN or Inf of X in batch `index` of `source`, if values are checked.
@@ -293,8 +386,17 @@ final class TrainingStep {
     /// it is NaN or infinite, and so is any sum it enters), so the training loop calls this
     /// when a batch's cost or update is not finite. Gathered rows are checked as they are
     /// copied (`BatchSource.fillMeasured`).
+    ///
+    /// Distributed, each rank searches its own rows, and every rank throws the first rank's
+    /// find (or returns when no rank found one).
     func checkValues(_ source: BatchSource, batch index: Int, rows: Int) throws(MiniBatchError) {
-        if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
+        guard let collective else {
+            if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
+            return
+        }
+        lastRows = rows
+        let mine = localRows
+        try collective.agree(checksValues && !mine.isEmpty ? source.nonFinite(index, rows: mine)?.error : nil)
     }
 
     /// Applies the gradient of the last `costAndGradient`: false, with the parameters
@@ -338,16 +440,16 @@ final class TrainingStep {
         let members = updateMembers
         terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1)
         // The rule reads at most two gradient buffers: more are summed into the first.
-        if shardsUsed > 2 {
+        if updateShards > 2 {
             run(.sum, members: members)
             ruleShards = 1
         } else {
-            ruleShards = shardsUsed
+            ruleShards = updateShards
         }
         if clipNorm > 0 {
             run(.norm, members: members)
             var squares = 0.0
-            for t in 0..<members { squares += norms[t] }
+            for p in 0..<TrainingStep.normParts { squares += norms[p] }
             let norm = squares.squareRoot()
             guard norm.isFinite else { return false }
             let coefficient = Double(clipNorm) / (norm + 1e-6)
@@ -455,6 +557,8 @@ final class TrainingStep {
 
     private var phase = Phase.gradient
     private var batch: Batch?
+    /// The rows of the batch the last gradient was made of.
+    private var lastRows: Int?
     /// `member`, made once: a closure made per batch would allocate per batch.
     private var job: ((Int) -> Void)?
     /// Members of the update: the whole team, unless the parameters are too few to share.
@@ -471,46 +575,15 @@ final class TrainingStep {
     private func member(_ t: Int) {
         switch phase {
         case .gradient:
-            guard let batch, t < batch.shards else { return }
-            let rows = shard(t, of: batch.rows)  // (shardsUsed is batch.shards)
-            if let inPlace = batch.inPlace {
-                costs[t] = network.rowByRowCostAndGradient(
-                    x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
-                    rows: rows, of: batch.rows, workspaces[t], weighting: batch.weighting)
-                return
-            }
-            // The shard in chunks of up to a workspace's rows (`rowsAtATime`: one chunk when the
-            // fused update may need the shard's whole dz), each gathered just before its
-            // forward pass. Rows are measured (and checked) in the copy only when the fused
-            // update or the first epoch needs it; otherwise the plain copy, which is cheaper.
-            let measures = batch.fused || checksValues
-            var magnitude: Magnitude? = Magnitude()
-            do throws(MiniBatchError) {
-                costs[t] = try network.costAndGradient(
-                    batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[t], firstWeights: !batch.fused,
-                    weighting: batch.weighting
-                ) { part throws(MiniBatchError) in
-                    if measures {
-                        let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)
-                        if let m { magnitude?.add(m) } else { magnitude = nil }
-                    } else {
-                        try batch.source.fill(batch.index, rows: part)
-                    }
-                }
-            } catch {
-                failures[t] = error
-                return
-            }
-            if measures { inputMagnitudes[t] = magnitude }
-            if batch.fused {
-                // The first layer's dz, which the fused update's bound needs.
-                deltaMagnitudes[t] = Magnitude(workspaces[t].delta, count: rows.count * network.layers[0].nOut)
-            }
+            // Member t computes local shards t, t + members, ...: shard (local.lowerBound + i)
+            // of the batch into workspace i.
+            guard batch != nil else { return }
+            for i in stride(from: t, to: local.count, by: team.size) { gradient(ofShard: local.lowerBound + i, into: i) }
         case .update:
             let count = network.parameterCount, members = updateMembers
             guard let (input, rows) = pending else {
                 let range = (t * count / members)..<((t + 1) * count / members)
-                finite[t] = rule.step(network.parameters, into: spare, gradients: gradients, shards: shardsUsed, range)
+                finite[t] = rule.step(network.parameters, into: spare, gradients: gradients, shards: updateShards, range)
                 return
             }
             // The shards left the first layer's dW out: it is made here, block by block.
@@ -527,9 +600,12 @@ final class TrainingStep {
             }
             finite[t] = allFinite
         case .sum:
-            sumShards(gradients, shards: shardsUsed, slice(t, of: updateMembers))
+            sumShards(gradients, shards: updateShards, slice(t, of: updateMembers))
         case .norm:
-            norms[t] = gradientSquares(buffers, slice(t, of: updateMembers), l2: terms.l2, segments: segments)
+            let count = network.parameterCount, parts = TrainingStep.normParts
+            for p in stride(from: t, to: parts, by: updateMembers) {
+                norms[p] = gradientSquares(buffers, (p * count / parts)..<((p + 1) * count / parts), l2: terms.l2, segments: segments)
+            }
         case .rule:
             finite[t] = applyRule(slice(t, of: updateMembers))
         case .fusedUpdate:
@@ -545,6 +621,46 @@ final class TrainingStep {
                     dz: workspaces[s].delta, input: input + rows.lowerBound * first.nIn, rows: rows.count,
                     scale: -rule.learningRate, accumulate: true)
             }
+        }
+    }
+
+    /// Shard `g` of the current batch (`batch`): its cost into `costs[i]` and its gradient
+    /// into workspace i; a failure into `failures[i]`.
+    private func gradient(ofShard g: Int, into i: Int) {
+        guard let batch else { return }
+        let rows = shard(g, of: batch.rows)  // (shardsUsed is batch.shards)
+        if let inPlace = batch.inPlace {
+            costs[i] = network.rowByRowCostAndGradient(
+                x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
+                rows: rows, of: batch.rows, workspaces[i], weighting: batch.weighting)
+            return
+        }
+        // The shard in chunks of up to a workspace's rows (`rowsAtATime`: one chunk when the
+        // fused update may need the shard's whole dz), each gathered just before its
+        // forward pass. Rows are measured (and checked) in the copy only when the fused
+        // update or the first epoch needs it; otherwise the plain copy, which is cheaper.
+        let measures = batch.fused || checksValues
+        var magnitude: Magnitude? = Magnitude()
+        do throws(MiniBatchError) {
+            costs[i] = try network.costAndGradient(
+                batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[i], firstWeights: !batch.fused,
+                weighting: batch.weighting
+            ) { part throws(MiniBatchError) in
+                if measures {
+                    let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)
+                    if let m { magnitude?.add(m) } else { magnitude = nil }
+                } else {
+                    try batch.source.fill(batch.index, rows: part)
+                }
+            }
+        } catch {
+            failures[i] = error
+            return
+        }
+        if measures { inputMagnitudes[i] = magnitude }
+        if batch.fused {
+            // The first layer's dz, which the fused update's bound needs.
+            deltaMagnitudes[i] = Magnitude(workspaces[i].delta, count: rows.count * network.layers[0].nOut)
         }
     }
 

@@ -11,6 +11,27 @@ import CMiniBatch
 import MiniBatchExports
 import FuzzDriver
 
+/// The size the communicator below was given (its user data).
+nonisolated(unsafe) let fuzzedRanks = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+
+/// A communicator whose `size` ranks are all this process: every rank's block is this one's,
+/// every sum `size` times this one's value (`size` from `fuzzedRanks`; the engine calls it
+/// only with a size it accepted).
+nonisolated(unsafe) let identicalRanks = mb_communicator(
+    struct_size: MemoryLayout<mb_communicator>.size, rank: 0, size: 1, user_data: UnsafeMutableRawPointer(fuzzedRanks),
+    allreduce_sum: { data, count, user in
+        guard let data, let user else { return 1 }
+        let size = Float(user.load(as: Int32.self))
+        for i in 0..<Int(count) { data[i] *= size }
+        return 0
+    },
+    allgather: { send, receive, bytes, user in
+        guard let send, let receive, let user else { return 1 }
+        for r in 0..<Int(user.load(as: Int32.self)) { (receive + r * Int(bytes)).copyMemory(from: send, byteCount: Int(bytes)) }
+        return 0
+    },
+    broadcast: { _, _, _, _ in 0 })
+
 /// Reads fuzzed values off the input.
 struct Input {
     var bytes: UnsafeBufferPointer<UInt8>
@@ -95,6 +116,13 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 if validation == 1 { train.validation_m = min(max(train.validation_m, -1), 64) }
                 // No dataset handle here; sample weights are the X buffer's (any floats) or none.
                 train.validation_dataset = nil
+                // No communicator, or one whose ranks are all this process (fuzzed rank and
+                // size: `size` identical ranks, or sizes and ranks that must be refused).
+                var communicator = identicalRanks
+                communicator.rank = Int32(truncatingIfNeeded: input.next(Int8.self))
+                communicator.size = Int32(truncatingIfNeeded: input.next(Int8.self))
+                fuzzedRanks.pointee = communicator.size
+                let distributed = input.next(UInt8.self) % 4 == 0
                 let weighted = input.next(UInt8.self) % 2 == 1
                 if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
                 let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
@@ -106,7 +134,10 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                             train.validation_y = UnsafeRawPointer(ys.baseAddress)
                         }
                         train.sample_weight = weighted ? xs.baseAddress : nil
-                        _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
+                        withUnsafePointer(to: &communicator) { c in
+                            train.communicator = distributed ? c : nil
+                            _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
+                        }
                     }
                 }
                 var bytes = 0

@@ -46,6 +46,7 @@ from .errors import (
     FormatError,
     InternalError,
     BusyError,
+    CommunicationError,
     InvalidArgumentError,
     MinibatchError,
     MinibatchIOError,
@@ -106,6 +107,7 @@ __all__ = [
     "CancelledError",
     "InternalError",
     "BusyError",
+    "CommunicationError",
     "DivergenceWarning",
     "NotFittedError",
     "DataConversionWarning",
@@ -119,7 +121,7 @@ _LAZY = {
 }
 
 
-_SUBMODULES = ("plotting", "demo", "estimators")
+_SUBMODULES = ("plotting", "demo", "estimators", "mpi")
 
 
 def __getattr__(name: str) -> Any:

@@ -55,6 +55,8 @@ __all__ = [
     "Schedule",
     "FileShuffle",
     "PageCache",
+    "DistributedMode",
+    "mb_communicator",
     "mb_dataset_options",
     "mb_dataset_info",
     "mb_model_options",
@@ -97,6 +99,7 @@ class Status(enum.IntEnum):
     ERR_CANCELLED = 6
     ERR_INTERNAL = 7
     ERR_BUSY = 8
+    ERR_COMMUNICATION = 9
 
 
 class LastBatch(enum.IntEnum):
@@ -173,6 +176,13 @@ class PageCache(enum.IntEnum):
     RELEASE = 2
 
 
+class DistributedMode(enum.IntEnum):
+    """``mb_distributed_mode``."""
+
+    DETERMINISTIC = 0
+    FAST = 1
+
+
 mb_status_t = c_int  # typedef enum mb_status {...} mb_status;
 mb_enum_t = c_int  # every other enum
 
@@ -243,6 +253,28 @@ class mb_progress(Structure):
 mb_progress_fn = CFUNCTYPE(c_int, POINTER(mb_progress), c_void_p)
 
 
+# int (*allreduce_sum)(float *data, int64_t count, void *user_data);
+mb_allreduce_sum_fn = CFUNCTYPE(c_int, POINTER(c_float), c_int64, c_void_p)
+# int (*allgather)(const void *send, void *receive, int64_t bytes, void *user_data);
+mb_allgather_fn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_int64, c_void_p)
+# int (*broadcast)(void *data, int64_t bytes, int root, void *user_data);
+mb_broadcast_fn = CFUNCTYPE(c_int, c_void_p, c_int64, c_int, c_void_p)
+
+
+class mb_communicator(Structure):
+    """typedef struct mb_communicator {...} mb_communicator;"""
+
+    _fields_ = [
+        ("struct_size", c_size_t),  # size_t struct_size;
+        ("rank", c_int),  # int rank;
+        ("size", c_int),  # int size;
+        ("user_data", c_void_p),  # void *user_data;
+        ("allreduce_sum", mb_allreduce_sum_fn),  # int (*allreduce_sum)(float *, int64_t, void *);
+        ("allgather", mb_allgather_fn),  # int (*allgather)(const void *, void *, int64_t, void *);
+        ("broadcast", mb_broadcast_fn),  # int (*broadcast)(void *, int64_t, int, void *);
+    ]
+
+
 class mb_train_options(Structure):
     """typedef struct mb_train_options {...} mb_train_options;"""
 
@@ -284,6 +316,9 @@ class mb_train_options(Structure):
         ("validation_fraction", c_double),  # double validation_fraction;
         ("sample_weight", c_void_p),  # const float *sample_weight;
         ("validation_dataset", c_void_p),  # const struct mb_dataset *validation_dataset;
+        ("shards", c_int64),  # int64_t shards;
+        ("communicator", POINTER(mb_communicator)),  # const mb_communicator *communicator;
+        ("distributed_mode", mb_enum_t),  # mb_distributed_mode distributed_mode;
     ]
 
 

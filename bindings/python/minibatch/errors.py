@@ -11,6 +11,7 @@ MB_ERR_DIVERGED            :class:`DivergenceError`
 MB_ERR_CANCELLED           :class:`CancelledError`
 MB_ERR_INTERNAL            :class:`InternalError` (also a ``RuntimeError``)
 MB_ERR_BUSY                :class:`BusyError` (also a ``RuntimeError``)
+MB_ERR_COMMUNICATION       :class:`CommunicationError`
 =========================  ======================================================
 
 Each carries ``status`` (the int), ``status_name`` (``"MB_ERR_IO"``...), ``function``
@@ -37,6 +38,7 @@ __all__ = [
     "CancelledError",
     "InternalError",
     "BusyError",
+    "CommunicationError",
     "DivergenceWarning",
     "check_status",
 ]
@@ -130,6 +132,17 @@ class BusyError(MinibatchError, RuntimeError):
     status = int(_lib.Status.ERR_BUSY)
 
 
+class CommunicationError(MinibatchError):
+    """MB_ERR_COMMUNICATION: distributed training: a communicator function failed on this
+    rank. What the other ranks then do is the transport's (MPI's default: abort them all).
+
+    With a :class:`minibatch.mpi.Communicator` the message ends with the Python exception
+    its callback caught, which is also this error's ``__cause__``.
+    """
+
+    status = int(_lib.Status.ERR_COMMUNICATION)
+
+
 class DivergenceWarning(RuntimeWarning):
     """Emitted by the estimators (``on_divergence="warn"``) when training diverged."""
 
@@ -144,6 +157,7 @@ _STATUS_NAMES = {
     6: "MB_ERR_CANCELLED",
     7: "MB_ERR_INTERNAL",
     8: "MB_ERR_BUSY",
+    9: "MB_ERR_COMMUNICATION",
 }
 
 _BY_STATUS: dict[int, type[MinibatchError]] = {
@@ -155,6 +169,7 @@ _BY_STATUS: dict[int, type[MinibatchError]] = {
     6: CancelledError,
     7: InternalError,
     8: BusyError,
+    9: CommunicationError,
 }
 
 def error_for(status: int, function: str = "") -> MinibatchError:

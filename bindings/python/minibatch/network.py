@@ -68,6 +68,10 @@ _INITS = {
     "xavier": _lib.Init.XAVIER,
     "glorot": _lib.Init.XAVIER,
 }
+_DISTRIBUTED_MODES = {
+    "deterministic": _lib.DistributedMode.DETERMINISTIC,
+    "fast": _lib.DistributedMode.FAST,
+}
 
 
 def _enum_from(value: Any, table: dict, enum_cls: type, what: str) -> Any:
@@ -260,6 +264,7 @@ class _TrainState:
         self.interrupted = False
         self.last: Optional[Progress] = None
         self.keep: Any = None
+        self.communicator: Any = None
 
     def __call__(self, p: Any, user_data: Any) -> int:
         try:
@@ -687,6 +692,9 @@ class Network(_Handle):
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
         sample_weight: ArrayLike = None,
+        communicator: Any = None,
+        distributed_mode: Any = "deterministic",
+        shards: int = 0,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -718,6 +726,19 @@ class Network(_Handle):
         loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
         batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
 
+        Distributed training (data parallelism over processes; the header's "Distributed
+        training" block): ``communicator`` is a :class:`minibatch.mpi.Communicator` (or an
+        ``mb_communicator`` of another transport); every rank makes the same call with the
+        same data, options and model and computes its own shards of each mini-batch.
+        ``shards``: a mini-batch is cut into at most this many shards, and the result
+        depends on shards, never on threads (also in one process, without a communicator);
+        0: threads times the ranks. ``distributed_mode``: 'deterministic' (default) gives
+        weights, training state and history bit-identical to one process with the same
+        ``shards`` and no communicator, whatever the ranks and their threads; 'fast' adds
+        the ranks' gradients with one allreduce per mini-batch, equal to one process up
+        to rounding. The ranks' options and models must agree, and an error on one rank
+        is raised on every rank (its message prefixed "rank k: ").
+
         ``callback(progress)`` runs after every epoch; a truthy return value stops
         training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
         stops training after the current epoch and is re-raised here. In every case the
@@ -738,6 +759,7 @@ class Network(_Handle):
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
                 schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
+                communicator=communicator, distributed_mode=distributed_mode, shards=shards,
             )
         x = self._x(X)
         m, n = x.shape
@@ -748,6 +770,7 @@ class Network(_Handle):
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                         validation_fraction)
+        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
             if sw.shape != (m,):
@@ -785,13 +808,17 @@ class Network(_Handle):
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
+        communicator: Any = None,
+        distributed_mode: Any = "deterministic",
+        shards: int = 0,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
         With the dataset's default ``shuffle="exact"`` this gives the same weights and
         costs as :meth:`train` on the same arrays in memory. Bad values met while reading
         raise :class:`InvalidArgumentError`, read errors :class:`MinibatchIOError`; the
-        model keeps the weights of the last batch trained.
+        model keeps the weights of the last batch trained. With a ``communicator`` every
+        rank opens the same files and reads only its own rows of each batch.
         """
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset must be a minibatch.Dataset, got {type(dataset).__name__}")
@@ -808,6 +835,7 @@ class Network(_Handle):
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                         validation_fraction)
+        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
         def run() -> int:
             with dataset._in_use(), _validation_in_use(validation):
@@ -916,6 +944,35 @@ class Network(_Handle):
             opts.validation_y_type = int(yvt)
             opts.validation_m = mv
 
+    def _fill_distributed(
+        self, opts: _lib.mb_train_options, state: "_TrainState", communicator: Any,
+        distributed_mode: Any, shards: Any,
+    ) -> None:
+        """Fills ``shards``, ``communicator`` and ``distributed_mode`` (conversions only: the
+        library checks the values, and that the ranks agree)."""
+        from . import optim
+
+        opts.shards = optim._integer(shards, "shards")
+        opts.distributed_mode = int(
+            _enum_from(distributed_mode, _DISTRIBUTED_MODES, _lib.DistributedMode, "distributed_mode")
+        )
+        if communicator is None:
+            return
+        if isinstance(communicator, _lib.mb_communicator):
+            pointer = ctypes.pointer(communicator)
+        else:
+            pointer = getattr(communicator, "_as_parameter_", None)
+            if not isinstance(pointer, ctypes.POINTER(_lib.mb_communicator)):
+                raise TypeError(
+                    "communicator must be a minibatch.mpi.Communicator or an mb_communicator,"
+                    f" got {type(communicator).__name__}"
+                )
+        take = getattr(communicator, "_take_failure", None)
+        if take is not None:
+            take()  # a failure left from an earlier call is not this call's
+        state.communicator = (communicator, pointer)  # alive for the call
+        opts.communicator = pointer
+
     def restore_best_weights(self) -> int:
         """Sets the weights to the best epoch's (lowest validation cost), kept by early
         stopping with a validation set, and returns that epoch (over the network's life).
@@ -973,11 +1030,29 @@ class Network(_Handle):
         if status != 0:
             err = error_for(status, function)
             err.history = history
+            cause = _communicator_failure(err, state)
+            if cause is not None:
+                raise err from cause
             raise err
         return history
 
     #: the Progress of the last epoch of the last train() call (None before any)
     last_progress: Optional[Progress] = None
+
+
+def _communicator_failure(err: Any, state: "_TrainState") -> Optional[BaseException]:
+    """For MB_ERR_COMMUNICATION: appends to ``err`` the exception a Python communicator's
+    collective caught, and returns that exception (None otherwise)."""
+    if state.communicator is None:
+        return None
+    take = getattr(state.communicator[0], "_take_failure", None)
+    failure = take() if take is not None else None
+    if failure is None or err.status != int(_lib.Status.ERR_COMMUNICATION):
+        return None
+    what, exc = failure
+    err.message = f"{err.message} ({what}: {type(exc).__name__}: {exc})"
+    err.args = (err.message,)
+    return exc
 
 
 _FILE_SHUFFLES = {"exact": _lib.FileShuffle.EXACT, "block": _lib.FileShuffle.BLOCK}

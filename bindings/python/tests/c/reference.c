@@ -71,6 +71,8 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, validation_y_type); OFF(mb_train_options, validation_m);
         OFF(mb_train_options, validation_fraction); OFF(mb_train_options, sample_weight);
         OFF(mb_train_options, validation_dataset);
+        OFF(mb_train_options, shards);
+        OFF(mb_train_options, communicator); OFF(mb_train_options, distributed_mode);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
         OFF(mb_dataset_options, memory_budget); OFF(mb_dataset_options, page_cache);

@@ -1,0 +1,127 @@
+/// What the ranks of a distributed training call must agree on, as one word each: sizes,
+/// options, and hashes of the model, its parameters and its training state. Compared
+/// before the first step (`Collective.open`).
+struct Fingerprint {
+    /// How a field's words are shown in the error that names it.
+    enum Format {
+        case integer, float, double, hash
+    }
+
+    /// The options first (in the C options' order and names), then what follows from them
+    /// and from the data and model, so that the first difference named is its cause.
+    static let fields: [(name: String, format: Format)] = [
+        ("epochs", .integer), ("batch_size", .integer), ("learning_rate", .float), ("seed", .integer),
+        ("shuffle", .integer), ("last_batch", .integer),
+        ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
+        ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("l2", .float), ("clip_norm", .float),
+        ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
+        ("cosine_epochs", .integer), ("min_learning_rate", .double),
+        ("patience", .integer), ("min_delta", .double), ("restore_best", .integer),
+        ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
+        ("sample_weight (1: given)", .integer),
+        ("shards (the layout: threads times ranks unless set)", .integer), ("distributed_mode", .integer),
+        ("the file dataset's shuffle mode and rows per block", .hash),
+        ("the training rows (m)", .integer), ("n_features", .integer),
+        ("the model's layer sizes, activations and loss", .hash),
+        ("the model's epochs trained", .integer),
+        ("the model's training state (update rule state, schedule, early stopping)", .hash),
+        ("the model's parameters (create it with the same seed on every rank, or load the same file)", .hash),
+    ]
+
+    static var names: [String] { fields.map(\.name) }
+
+    private(set) var values: [UInt64]
+
+    /// - Parameters:
+    ///   - count: the rows trained on; `features`, the inputs.
+    ///   - validationRows: rows of the validation set, 0 without one.
+    ///   - weighted: whether sample weights are given.
+    ///   - shards: the layout of each mini-batch (`TrainingStep.layout`).
+    ///   - fileLayout: the file dataset's shuffle mode and block size, nil for memory data.
+    init(
+        network: Network, options: TrainingOptions, count: Int, features: Int, batchSize: Int, validationRows: Int,
+        weighted: Bool, shards: Int, fileLayout: String?
+    ) {
+        func float(_ v: Float) -> UInt64 { UInt64(v.bitPattern) }
+        // The rule's hyperparameters as the C options name them (0 where the rule has none).
+        var rule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0]
+        switch options.optimizer {
+        case .sgd(let momentum, let nesterov): rule = [0, float(momentum), nesterov ? 1 : 0, 0, 0, 0, 0, 0]
+        case .rmsprop(let rho, let epsilon): rule = [1, 0, 0, float(rho), 0, 0, float(epsilon), 0]
+        case .adam(let b1, let b2, let epsilon): rule = [2, 0, 0, 0, float(b1), float(b2), float(epsilon), 0]
+        case .adamW(let b1, let b2, let epsilon, let decay):
+            rule = [3, 0, 0, 0, float(b1), float(b2), float(epsilon), float(decay)]
+        }
+        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0]
+        switch options.schedule {
+        case .constant: break
+        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0]
+        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0]
+        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0]
+        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern]
+        case .adaptive: schedule = [5, 0, 0, 0, 0, 0]
+        }
+        let model = network.layers.map { "\($0.nIn)x\($0.nOut):\($0.activation)" }.joined(separator: ",")
+            + ";\(network.loss)"
+        let state = network.trainingState
+        let stateText = "\(state.kind) \(state.step) \(state.examplesSeen) \(String(describing: state.adaptiveRate)) "
+            + "\(state.best.bitPattern) \(state.badEpochs) \(state.bestEpoch)"
+        var stateHash = Fingerprint.hash(stateText)
+        for slot in state.slots { stateHash ^= Fingerprint.hash(slot, count: network.parameterCount) &* 31 }
+        let stopping = options.earlyStopping
+        values = [
+            UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
+            options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
+        ] + rule + [float(options.l2), float(options.clipNorm)] + schedule + [
+            UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0,
+            options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
+            UInt64(shards), UInt64(options.distribution?.mode.rawValue ?? 0),
+            fileLayout.map { Fingerprint.hash($0) } ?? 0,
+            UInt64(count), UInt64(features), Fingerprint.hash(model), UInt64(network.epochsTrained), stateHash,
+            Fingerprint.hash(network.parameters, count: network.parameterCount),
+        ]
+        assert(values.count == Fingerprint.fields.count)
+    }
+
+    /// "batch_size is 64 on rank 0 but 128 on rank 2", or for a hash "... differs between
+    /// rank 0 and rank 2".
+    static func describe(_ field: Int, _ a: UInt64, rank r: Int, _ b: UInt64, rank s: Int) -> String {
+        let (name, format) = fields[field]
+        func show(_ v: UInt64) -> String {
+            switch format {
+            case .integer: return "\(Int64(bitPattern: v))"
+            case .float: return "\(Float(bitPattern: UInt32(truncatingIfNeeded: v)))"
+            case .double: return "\(Double(bitPattern: v))"
+            case .hash: return ""
+            }
+        }
+        if format == .hash { return "\(name) differs between rank \(r) and rank \(s)" }
+        return "\(name) is \(show(a)) on rank \(r) but \(show(b)) on rank \(s)"
+    }
+
+    /// FNV-1a over the text's UTF-8 bytes.
+    static func hash(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// A hash of `count` floats' bit patterns (FNV-1a over 32-bit words, four lanes).
+    static func hash(_ values: UnsafePointer<Float>, count: Int) -> UInt64 {
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xcbf2_9ce4_8422_2325, 1, 2, 3)
+        let words = UnsafeRawPointer(values).assumingMemoryBound(to: UInt32.self)
+        var i = 0
+        while i + 4 <= count {
+            lanes.0 = (lanes.0 ^ UInt64(words[i])) &* 0x100_0000_01b3
+            lanes.1 = (lanes.1 ^ UInt64(words[i + 1])) &* 0x100_0000_01b3
+            lanes.2 = (lanes.2 ^ UInt64(words[i + 2])) &* 0x100_0000_01b3
+            lanes.3 = (lanes.3 ^ UInt64(words[i + 3])) &* 0x100_0000_01b3
+            i += 4
+        }
+        while i < count {
+            lanes.0 = (lanes.0 ^ UInt64(words[i])) &* 0x100_0000_01b3
+            i += 1
+        }
+        return (lanes.0 &* 31 &+ lanes.1) &* 31 &+ (lanes.2 &* 31 &+ lanes.3) ^ UInt64(count)
+    }
+}

@@ -1,0 +1,248 @@
+import Glibc
+import Testing
+@testable import MiniBatch
+
+/// Ranks as threads of one process: the collectives over shared memory, in rank order,
+/// with a barrier between phases. Enough to test the engine's side of distributed
+/// training without MPI (Tests/mpi runs it over MPI).
+final class LocalGroup: @unchecked Sendable {
+    let size: Int
+    private let barrier: UnsafeMutablePointer<pthread_barrier_t>
+    let pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+
+    init(size: Int) {
+        self.size = size
+        barrier = .allocate(capacity: 1)
+        pthread_barrier_init(barrier, nil, UInt32(size))
+        pointers = .allocate(capacity: size)
+        pointers.initialize(repeating: nil, count: size)
+    }
+
+    deinit {
+        pthread_barrier_destroy(barrier)
+        barrier.deallocate()
+        pointers.deallocate()
+    }
+
+    func wait() { pthread_barrier_wait(barrier) }
+
+    /// Runs `body(rank)` on `size` threads at once and returns their results in rank order.
+    func run<T>(_ body: @escaping (LocalRank) -> T) throws -> [T] {
+        let results = UnsafeMutablePointer<T?>.allocate(capacity: size)
+        results.initialize(repeating: nil, count: size)
+        defer {
+            results.deinitialize(count: size)
+            results.deallocate()
+        }
+        var threads: [MiniBatch.Thread] = []
+        for r in 0..<size {
+            let rank = LocalRank(rank: r, group: self)
+            threads.append(try MiniBatch.Thread { results[r] = body(rank) })
+        }
+        for thread in threads { thread.join() }
+        return (0..<size).map { results[$0]! }
+    }
+}
+
+final class LocalRank: Communicator, @unchecked Sendable {
+    let rank: Int
+    let group: LocalGroup
+    var size: Int { group.size }
+
+    init(rank: Int, group: LocalGroup) {
+        self.rank = rank
+        self.group = group
+    }
+
+    func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {
+        group.pointers[rank] = UnsafeMutableRawPointer(data.baseAddress)
+        group.wait()
+        var sum = [Float](repeating: 0, count: data.count)
+        for r in 0..<size {
+            let other = group.pointers[r]!.assumingMemoryBound(to: Float.self)
+            for i in 0..<data.count { sum[i] += other[i] }
+        }
+        group.wait()
+        for i in 0..<data.count { data[i] = sum[i] }
+    }
+
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
+        group.pointers[rank] = UnsafeMutableRawPointer(mutating: send.baseAddress)
+        group.wait()
+        for r in 0..<size {
+            (receive.baseAddress! + r * send.count).copyMemory(from: group.pointers[r]!, byteCount: send.count)
+        }
+        group.wait()
+    }
+
+    func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) {
+        group.pointers[rank] = data.baseAddress
+        group.wait()
+        if rank != root { data.baseAddress!.copyMemory(from: group.pointers[root]!, byteCount: data.count) }
+        group.wait()
+    }
+}
+
+struct DistributedTests {
+    static let m = 600, features = 12
+    static let x = Fixture.uniform(m * features, seed: 21)
+    static let classes = Fixture.classes(m, classes: 3, seed: 22)
+
+    static func model() throws -> Network {
+        try Network(layerSizes: [features, 24, 3], hiddenActivation: .tanh, loss: .crossEntropy, seed: 7)
+    }
+
+    struct Run: Equatable {
+        var parameters: [Float]
+        var batchCosts: [Double]
+        var epochCosts: [Double]
+        var error: MiniBatchError?
+    }
+
+    /// Trains a fresh model with `options` (a communicator of `rank` when given).
+    static func train(
+        _ options: TrainingOptions, rank: LocalRank? = nil, x: [Float] = x, classes: [Int32] = classes
+    ) -> Run {
+        var options = options
+        if let rank { options.distribution = Distribution(rank, mode: options.distribution?.mode ?? .deterministic) }
+        let history = History()
+        guard let network = try? model() else { return Run(parameters: [], batchCosts: [], epochCosts: [], error: nil) }
+        let error = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: x, classes: classes, features: features, options: options, history: history)
+        }
+        let costs = try? history.costs()
+        return Run(parameters: network.parameterArray, batchCosts: costs?.batches ?? [], epochCosts: costs?.epochs ?? [],
+                   error: error)
+    }
+
+    static func options(_ optimizer: Optimizer, batch: Int = 64) -> TrainingOptions {
+        var o = TrainingOptions(epochs: 3, batchSize: .fixed(batch), learningRate: 0.05, seed: 3, threads: 1)
+        o.optimizer = optimizer
+        o.shards = 4
+        return o
+    }
+
+    static let rules: [Optimizer] = [
+        .gradientDescent, .sgd(momentum: 0.9, nesterov: true), .rmsprop(rho: 0.9, epsilon: 1e-8),
+        .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
+        .adamW(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01),
+    ]
+
+    @Test func theLayoutNotTheThreadsDecides() throws {
+        var a = Self.options(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8))
+        a.l2 = 0.01
+        a.clipNorm = 0.5
+        var b = a
+        b.threads = 2
+        let one = Self.train(a), two = Self.train(b)
+        #expect(one.error == nil)
+        #expect(one == two)
+        var c = a
+        c.shards = 2
+        #expect(Self.train(c).parameters != one.parameters)
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func deterministicIsBitIdenticalToOneProcess(ranks: Int) throws {
+        for rule in Self.rules {
+            for batch in [64, 7] {
+                var options = Self.options(rule, batch: batch)
+                options.l2 = 0.001
+                options.clipNorm = 2
+                let reference = Self.train(options)
+                #expect(reference.error == nil)
+                let runs = try LocalGroup(size: ranks).run { rank in Self.train(options, rank: rank) }
+                for (r, run) in runs.enumerated() {
+                    #expect(run == reference, "rank \(r) of \(ranks), \(rule), batch \(batch)")
+                }
+            }
+        }
+    }
+
+    @Test func fastIsCloseAndEqualOnEveryRank() throws {
+        var options = Self.options(.sgd(momentum: 0.9, nesterov: false))
+        let reference = Self.train(options)
+        options.distribution = Distribution(LocalRank(rank: 0, group: LocalGroup(size: 1)), mode: .fast)
+        let runs = try LocalGroup(size: 3).run { rank in Self.train(options, rank: rank) }
+        for run in runs {
+            #expect(run.error == nil)
+            #expect(run.parameters == runs[0].parameters)
+            let largest = zip(run.parameters, reference.parameters).map { abs($0 - $1) }.max()!
+            #expect(largest < 1e-4)
+            for (a, b) in zip(run.epochCosts, reference.epochCosts) { #expect(abs(a - b) <= 1e-5 * abs(b)) }
+        }
+    }
+
+    @Test func ranksThatDisagreeGetTheSameError() throws {
+        let runs = try LocalGroup(size: 3).run { rank in
+            var options = Self.options(.gradientDescent)
+            if rank.rank == 2 { options.batchSize = .fixed(32) }
+            return Self.train(options, rank: rank)
+        }
+        for run in runs {
+            #expect(run.error?.kind == .invalidArgument)
+            #expect(run.error?.message.contains("batch_size is 64 on rank 0 but 32 on rank 2") == true, "\(String(describing: run.error))")
+            #expect(run.error == runs[0].error)
+        }
+    }
+
+    @Test func aRankWhoseSetupFailsStopsEveryRank() throws {
+        let runs = try LocalGroup(size: 2).run { rank in
+            var options = Self.options(.gradientDescent)
+            if rank.rank == 1 { options.learningRate = -1 }
+            return Self.train(options, rank: rank)
+        }
+        for run in runs {
+            #expect(run.error?.kind == .invalidArgument)
+            #expect(run.error?.message.hasPrefix("rank 1: learning_rate") == true, "\(String(describing: run.error))")
+        }
+    }
+
+    @Test func aBadValueInOneRanksDataStopsEveryRank() throws {
+        var bad = Self.x
+        bad[5 * Self.features + 3] = .nan
+        let runs = try LocalGroup(size: 2).run { rank in
+            Self.train(Self.options(.gradientDescent), rank: rank, x: rank.rank == 1 ? bad : Self.x)
+        }
+        for run in runs {
+            #expect(run.error?.kind == .invalidArgument, "\(String(describing: run.error))")
+            #expect(run.error?.message.hasPrefix("rank 1:") == true, "\(String(describing: run.error))")
+            // The model is put back as it was (the first epoch's check).
+            #expect(run.parameters == (try Self.model()).parameterArray)
+        }
+    }
+
+    @Test func divergenceStopsEveryRankWithTheSameWeights() throws {
+        var options = Self.options(.gradientDescent)
+        options.learningRate = .greatestFiniteMagnitude
+        let runs = try LocalGroup(size: 3).run { rank in Self.train(options, rank: rank) }
+        for run in runs {
+            #expect(run.error?.kind == .diverged)
+            #expect(run.parameters == runs[0].parameters)
+            #expect(run.parameters.allSatisfy { $0.isFinite })
+        }
+    }
+
+    @Test func oneRanksCallbackStopsEveryRank() throws {
+        let runs = try LocalGroup(size: 2).run { rank in
+            let network = try! Self.model()
+            var options = Self.options(.gradientDescent)
+            options.distribution = Distribution(rank)
+            do {
+                try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options) { p in
+                    rank.rank == 1 && p.epoch == 2 ? .stop : .proceed
+                }
+            } catch let error as MiniBatchError {
+                return (error, network.epochsTrained)
+            } catch {
+                return (MiniBatchError(.internal, "\(error)"), network.epochsTrained)
+            }
+            return (MiniBatchError(.internal, "no error"), network.epochsTrained)
+        }
+        for (error, epochs) in runs {
+            #expect(error.kind == MiniBatchError.Kind.cancelled)
+            #expect(error.message.contains("rank 1"))
+            #expect(epochs == 2)
+        }
+    }
+}
