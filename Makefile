@@ -65,7 +65,7 @@ mpi:
 ## demo: the main job on the built-in dataset (two moons): trains with batch and with
 ## mini-batch gradient descent from Python and draws both cost curves into a PNG.
 demo: build python-deps
-	PYTHONPATH=bindings/python $(PYTHON) -m minibatch.demo --out minibatch-demo.png
+	PYTHONPATH=bindings/python $(PYTHON) -m minibatch_gd.demo --out minibatch-demo.png
 
 ## demo-cli: the same comparison from the Swift command-line tool, drawn in the terminal.
 demo-cli: build

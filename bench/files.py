@@ -30,7 +30,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "bindings" / "python"))
-import minibatch as mb  # noqa: E402
+import minibatch_gd as mb  # noqa: E402
 
 
 def drop_from_page_cache(*paths: Path) -> None:

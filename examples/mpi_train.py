@@ -13,8 +13,8 @@ weights one process gets with the same `shards` (try -np 1, 2 or 4: the costs pr
 not change).
 """
 
-import minibatch as mb
-from minibatch.mpi import Communicator
+import minibatch_gd as mb
+from minibatch_gd.mpi import Communicator
 
 # The whole data set on every rank (each reads only its own rows of each batch); a fixed
 # seed, so that every rank makes the same one.

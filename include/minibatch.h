@@ -462,7 +462,7 @@ typedef enum mb_schedule {
  *
  * The library links no transport: training takes a communicator, a rank, the number of
  * ranks and three collectives with user data. libminibatch_mpi (include/minibatch_mpi.h)
- * makes one over an MPI communicator; Python's minibatch.mpi over mpi4py; Swift's
+ * makes one over an MPI communicator; Python's minibatch_gd.mpi over mpi4py; Swift's
  * MiniBatchMPI. Every rank runs the same training call (same options, same model, same
  * data: each rank gives the whole data set, in memory or as the same files, and reads only
  * its own rows of each mini-batch).

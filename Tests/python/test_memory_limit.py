@@ -136,12 +136,12 @@ def many_labels(tmp_path_factory):
 
 
 def test_the_classes_of_a_label_file_are_read_in_bounded_memory(many_labels, cgroup):
-    """MLPClassifier.fit(Dataset) finds the classes with minibatch.core.label_values, chunk
+    """MLPClassifier.fit(Dataset) finds the classes with minibatch_gd.core.label_values, chunk
     by chunk; np.unique over the whole label file, as it was found before, needs more than
     the limit (the control). (The estimators module itself imports scikit-learn, which
     alone takes more than the limit, so the test calls the function it uses.)"""
     x_path, y_path = many_labels
-    code = ("import sys; sys.path.insert(0, %r); import minibatch as mb; "
+    code = ("import sys; sys.path.insert(0, %r); import minibatch_gd as mb; "
             "ds = mb.Dataset(%r, %r, shuffle='block'); print(mb.core.label_values(ds.y_path).tolist())"
             % (str(ROOT / "bindings" / "python"), str(x_path), str(y_path)))
     result = run_limited(cgroup, ["python3", "-c", code])

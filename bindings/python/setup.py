@@ -84,7 +84,7 @@ class BuildPyWithLibrary(build_py):
     def run(self):
         super().run()
         src = _locate_library()
-        dst_dir = Path(self.build_lib) / "minibatch"
+        dst_dir = Path(self.build_lib) / "minibatch_gd"
         dst_dir.mkdir(parents=True, exist_ok=True)
         dst = dst_dir / LIB_NAME
         shutil.copy2(src.resolve(), dst)

@@ -26,17 +26,17 @@ if os.environ.get("MINIBATCH_TEST_INSTALLED", "") in ("", "0"):
     sys.path.insert(0, str(PKG_ROOT))
 sys.path.insert(0, str(TESTS))  # reference_rng, helpers
 
-import minibatch  # noqa: E402
-from minibatch import _lib  # noqa: E402
+import minibatch_gd  # noqa: E402
+from minibatch_gd import _lib  # noqa: E402
 
 
 def pytest_report_header(config):  # pragma: no cover - cosmetic
     try:
         where = _lib.library_path()
-        ver = minibatch.version()
+        ver = minibatch_gd.version()
     except OSError as e:
         return f"minibatch: library not loadable: {e}"
-    return f"minibatch {ver} from {minibatch.__file__}; library {where}"
+    return f"minibatch {ver} from {minibatch_gd.__file__}; library {where}"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 
 def cpu_flags():

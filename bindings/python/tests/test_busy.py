@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 
 def data():

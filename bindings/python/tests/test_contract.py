@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import _lib
+import minibatch_gd as mb
+from minibatch_gd import _lib
 
 F32P = ctypes.POINTER(ctypes.c_float)
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import _lib, errors
+import minibatch_gd as mb
+from minibatch_gd import _lib, errors
 
 from conftest import PKG_ROOT
 
@@ -378,7 +378,7 @@ def test_keyboard_interrupt_in_callback_stops_cleanly():
 def test_ctrl_c_from_outside_stops_training_without_a_callback(tmp_path):
     script = textwrap.dedent(
         """
-        import sys, numpy as np, minibatch as mb
+        import sys, numpy as np, minibatch_gd as mb
         X, y = mb.make_moons(20000, 0.2, seed=1)
         net = mb.Network([2, 64, 64, 2], seed=0)
         def started(p):

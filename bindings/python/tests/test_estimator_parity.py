@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
 from sklearn import datasets  # noqa: E402

@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 from conftest import PKG_ROOT
 
 
@@ -372,8 +372,8 @@ def test_without_scikit_learn(tmp_path):
         """
         import sys
         sys.modules["sklearn"] = None  # import sklearn -> ImportError
-        import numpy as np, pickle, minibatch as mb
-        from minibatch import estimators
+        import numpy as np, pickle, minibatch_gd as mb
+        from minibatch_gd import estimators
         assert not estimators.HAVE_SKLEARN
         X, y = mb.make_moons(300, 0.1, seed=0)
         clf = mb.MLPClassifier((16, 16), learning_rate_init=0.1, max_iter=60, batch_size=32, random_state=0)
@@ -412,7 +412,7 @@ def test_without_scikit_learn(tmp_path):
 def test_importing_minibatch_does_not_import_sklearn(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(PKG_ROOT))
     r = subprocess.run(
-        [sys.executable, "-c", "import sys, minibatch; print('sklearn' in sys.modules); minibatch.MLPClassifier; print('sklearn' in sys.modules)"],
+        [sys.executable, "-c", "import sys, minibatch_gd; print('sklearn' in sys.modules); minibatch_gd.MLPClassifier; print('sklearn' in sys.modules)"],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr

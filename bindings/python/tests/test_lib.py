@@ -14,8 +14,8 @@ import textwrap
 
 import pytest
 
-import minibatch
-from minibatch import _lib
+import minibatch_gd
+from minibatch_gd import _lib
 
 from conftest import PKG_ROOT, REPO, run_c
 
@@ -79,7 +79,7 @@ def test_every_header_function_is_declared_with_its_arity():
 
 
 def test_prototypes_have_the_c_declaration_beside_them():
-    src = (PKG_ROOT / "minibatch" / "_lib.py").read_text()
+    src = (PKG_ROOT / "minibatch_gd" / "_lib.py").read_text()
     for name in header_functions():
         assert re.search(r"#[^\n]*\b" + name + r"\(", src), f"no C declaration comment for {name}"
 
@@ -111,8 +111,8 @@ def test_constants_and_version_match_header():
     assert d["MB_VERSION_STRING"].strip().strip('"') == _lib.MB_VERSION_STRING
     assert d["MB_STREAM_INIT"].strip() == "0xFFFFFFFFFFFFFFFFull"
     assert int(d["MB_BATCH_AUTO"].strip("() ")) == _lib.MB_BATCH_AUTO
-    assert minibatch.version() == _lib.MB_VERSION_STRING
-    assert minibatch.version_number() == _lib.MB_VERSION_NUMBER
+    assert minibatch_gd.version() == _lib.MB_VERSION_STRING
+    assert minibatch_gd.version_number() == _lib.MB_VERSION_NUMBER
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_environment_override_comes_first(tmp_path, libpath):
     # the library's own OpenBLAS travels with it (RUNPATH $ORIGIN)
     shutil.copy2(Path(libpath).resolve().parent / "libscipy_openblas.so", copy.parent)
     env = dict(os.environ, MINIBATCH_LIBRARY=str(copy), PYTHONPATH=str(PKG_ROOT))
-    r = _run_python("import minibatch as mb; print(mb.library_path()); print(mb.version())", env, tmp_path)
+    r = _run_python("import minibatch_gd as mb; print(mb.library_path()); print(mb.version())", env, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == str(copy.resolve())
 
@@ -176,7 +176,7 @@ def test_missing_override_is_an_error_not_a_fallback(tmp_path):
     env = dict(os.environ, MINIBATCH_LIBRARY=str(tmp_path / "nope.so"), PYTHONPATH=str(PKG_ROOT))
     r = _run_python(
         """
-        import minibatch as mb
+        import minibatch_gd as mb
         try:
             mb.version()
         except OSError as e:
@@ -189,20 +189,20 @@ def test_missing_override_is_an_error_not_a_fallback(tmp_path):
 
 
 def test_packaged_copy_before_repository_build(tmp_path, libpath):
-    pkg = tmp_path / "site" / "minibatch"
-    shutil.copytree(PKG_ROOT / "minibatch", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    pkg = tmp_path / "site" / "minibatch_gd"
+    shutil.copytree(PKG_ROOT / "minibatch_gd", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(libpath, pkg / "libminibatch.so")
     shutil.copy2(Path(libpath).resolve().parent / "libscipy_openblas.so", pkg)
     env = {k: v for k, v in os.environ.items() if k != "MINIBATCH_LIBRARY"}
     env["PYTHONPATH"] = str(pkg.parent)
-    r = _run_python("import minibatch as mb; print(mb.library_path())", env, tmp_path)
+    r = _run_python("import minibatch_gd as mb; print(mb.library_path())", env, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str((pkg / "libminibatch.so").resolve())
     # without the copy, outside the repository: a clear error naming every place tried
     (pkg / "libminibatch.so").unlink()
     r = _run_python(
         """
-        import minibatch as mb
+        import minibatch_gd as mb
         try:
             mb.version()
         except OSError as e:
@@ -216,9 +216,9 @@ def test_packaged_copy_before_repository_build(tmp_path, libpath):
 def test_repository_build_folder_is_found_from_any_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MINIBATCH_LIBRARY"}
     env["PYTHONPATH"] = str(PKG_ROOT)
-    r = _run_python("import minibatch as mb; print(mb.library_path())", env, tmp_path)
+    r = _run_python("import minibatch_gd as mb; print(mb.library_path())", env, tmp_path)
     assert r.returncode == 0, r.stderr
     expected = (REPO / ".build" / "release" / "libminibatch.so").resolve()
-    if (PKG_ROOT / "minibatch" / "libminibatch.so").exists():
-        expected = (PKG_ROOT / "minibatch" / "libminibatch.so").resolve()
+    if (PKG_ROOT / "minibatch_gd" / "libminibatch.so").exists():
+        expected = (PKG_ROOT / "minibatch_gd" / "libminibatch.so").resolve()
     assert r.stdout.strip() == str(expected)

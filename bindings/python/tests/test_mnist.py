@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 
 def load_idx(path):

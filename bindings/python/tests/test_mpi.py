@@ -1,4 +1,4 @@
-"""Distributed training from Python (minibatch.mpi over mpi4py) against one process.
+"""Distributed training from Python (minibatch_gd.mpi over mpi4py) against one process.
 
 The rank scripts in tests/mpi/ run under ``mpirun --oversubscribe -np N`` (always with a
 timeout: a hang fails the test), write what each rank got into a temporary directory, and
@@ -26,9 +26,9 @@ import textwrap
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import _lib
-from minibatch.errors import CommunicationError
+import minibatch_gd as mb
+from minibatch_gd import _lib
+from minibatch_gd.errors import CommunicationError
 
 from conftest import PKG_ROOT, REPO, TESTS
 
@@ -175,9 +175,9 @@ def test_mpi4py_is_needed_only_for_a_communicator(tmp_path):
     code = textwrap.dedent("""
         import sys
         sys.modules["mpi4py"] = None  # as if it were not installed
-        import minibatch, minibatch.mpi
+        import minibatch_gd, minibatch_gd.mpi
         try:
-            minibatch.mpi.Communicator()
+            minibatch_gd.mpi.Communicator()
         except ImportError as e:
             print(e)
     """)

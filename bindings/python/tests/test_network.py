@@ -11,8 +11,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch._validation import as_float32_matrix
+import minibatch_gd as mb
+from minibatch_gd._validation import as_float32_matrix
 
 
 def test_description_and_layout():

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 M, N = 6, 3
 X = np.arange(M * N, dtype="<f4").reshape(M, N) / 10

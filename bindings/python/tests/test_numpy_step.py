@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 ACTS = {
     "linear": (lambda z: z, lambda z: np.ones_like(z)),

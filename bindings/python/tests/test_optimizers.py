@@ -1,4 +1,4 @@
-"""Update rules, l2, gradient clipping, schedules and early stopping (minibatch.optim)
+"""Update rules, l2, gradient clipping, schedules and early stopping (minibatch_gd.optim)
 against references written from the header's formulas (mb_optimizer, mb_schedule,
 mb_train_options), not against the library itself.
 
@@ -21,8 +21,8 @@ import math
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import optim
+import minibatch_gd as mb
+from minibatch_gd import optim
 
 N_IN, M, STEPS = 5, 24, 50
 F32 = lambda v: float(np.float32(v))  # noqa: E731 - the C struct holds hyperparameters as float

@@ -31,11 +31,11 @@ def test_pip_install_gives_a_self_contained_package(tmp_path, libpath):
         pytest.skip("pip could not fetch setuptools/wheel for the isolated build (offline?)")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "swift build" not in r.stdout
-    shipped = target / "minibatch" / "libminibatch.so"
+    shipped = target / "minibatch_gd" / "libminibatch.so"
     assert shipped.is_file()
     code = textwrap.dedent(
         """
-        import minibatch as mb, numpy as np
+        import minibatch_gd as mb, numpy as np
         print("@@", mb.__file__)
         print("@@", mb.library_path())
         X, y = mb.make_moons(200, 0.1, seed=0)

@@ -10,8 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import plotting
+import minibatch_gd as mb
+from minibatch_gd import plotting
 from conftest import PKG_ROOT
 
 
@@ -66,7 +66,7 @@ def test_plot_draws_validation_cost_and_score(tmp_path):
 
 def test_demo_module(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from minibatch import demo
+    from minibatch_gd import demo
 
     out = tmp_path / "demo.png"
     assert demo.main(["--out", str(out), "--m", "1000", "--epochs", "5"]) == 0
@@ -97,12 +97,12 @@ def test_plotting_without_matplotlib(tmp_path):
         import sys
         sys.modules["matplotlib"] = None
         sys.modules["matplotlib.figure"] = None
-        import minibatch.plotting as p
+        import minibatch_gd.plotting as p
         try:
             p.plot_cost_comparison({"a": ([1.0], [1.0])})
         except ImportError as e:
             print("ImportError:", e)
-        from minibatch import demo
+        from minibatch_gd import demo
         print("rc", demo.main(["--m", "100", "--epochs", "1"]))
         """
     )

@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 import reference_rng as ref
 from conftest import run_c
 

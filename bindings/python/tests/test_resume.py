@@ -13,8 +13,8 @@ import textwrap
 import numpy as np
 import pytest
 
-import minibatch as mb
-from minibatch import optim
+import minibatch_gd as mb
+from minibatch_gd import optim
 from conftest import PKG_ROOT
 
 CASES = {
@@ -28,7 +28,7 @@ CASES = {
 
 # The new process trains the loaded model with this module's _train (the same options).
 CHILD = textwrap.dedent("""
-    import sys, numpy as np, minibatch as mb
+    import sys, numpy as np, minibatch_gd as mb
     sys.path.insert(0, sys.argv[5])
     from test_resume import _train
     path, out, case, M = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

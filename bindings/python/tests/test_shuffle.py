@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import minibatch as mb
+import minibatch_gd as mb
 
 
 def _check_shuffled(X, y, Xs, ys, perm):

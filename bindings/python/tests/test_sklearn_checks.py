@@ -33,7 +33,7 @@ sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-import minibatch as mb  # noqa: E402
+import minibatch_gd as mb  # noqa: E402
 
 ESTIMATORS = [mb.MLPClassifier(), mb.MLPRegressor(), mb.MLPClassifier((8, 8), activation="tanh", batch_size=16)]
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-import minibatch as mb
+import minibatch_gd as mb
 
 #: The layout every run uses: the result depends on it, never on the ranks or threads.
 SHARDS = 4
@@ -63,9 +63,9 @@ def train_file(x_path: str, y_path: str, shuffle: str, communicator: Any = None)
 
 
 def counting_communicator(comm: Any = None) -> Any:
-    """A minibatch.mpi.Communicator that counts its collectives (``calls``), so that a test
+    """A minibatch_gd.mpi.Communicator that counts its collectives (``calls``), so that a test
     can tell a distributed run from one the library ran alone."""
-    from minibatch.mpi import Communicator
+    from minibatch_gd.mpi import Communicator
 
     class Counting(Communicator):
         calls = 0

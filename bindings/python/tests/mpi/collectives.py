@@ -11,17 +11,17 @@ import os
 
 import numpy as np
 
-import minibatch.mpi
+import minibatch_gd.mpi
 
 parser = argparse.ArgumentParser()
 parser.add_argument("outdir")
 parser.add_argument("--piece", type=int, default=0)
 args = parser.parse_args()
 if args.piece:
-    minibatch.mpi._MAX_PIECE = args.piece
+    minibatch_gd.mpi._MAX_PIECE = args.piece
 
 F32P = ctypes.POINTER(ctypes.c_float)
-with minibatch.mpi.Communicator() as comm:
+with minibatch_gd.mpi.Communicator() as comm:
     c, k, R = comm._struct, comm.rank, comm.size
     out = {"rank": k, "size": R}
 

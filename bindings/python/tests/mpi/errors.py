@@ -9,7 +9,7 @@ Cases, in order, each a separate training call on every rank:
   nan            one rank's X holds a NaN in a row that rank itself reads (batch 2, not
                  shuffled), the other ranks' X are clean;
   after          the same call on every rank with good data (the communicator still works);
-  communication  every rank's collectives raise (minibatch.mpi.CommunicationError path).
+  communication  every rank's collectives raise (minibatch_gd.mpi.CommunicationError path).
 """
 
 import json
@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-import minibatch as mb
+import minibatch_gd as mb
 
 import cases
 

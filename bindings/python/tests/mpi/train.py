@@ -3,14 +3,14 @@
 
     mpirun -np 4 python3 -m mpi4py train.py OUTDIR [--mode fast] [--piece N]
 
---piece N sends at most N elements per MPI call (minibatch.mpi._MAX_PIECE), so that the
+--piece N sends at most N elements per MPI call (minibatch_gd.mpi._MAX_PIECE), so that the
 pieces of large buffers are exercised on small ones.
 """
 
 import argparse
 import os
 
-import minibatch.mpi
+import minibatch_gd.mpi
 
 import cases
 
@@ -20,7 +20,7 @@ parser.add_argument("--mode", default="deterministic", choices=["deterministic",
 parser.add_argument("--piece", type=int, default=0)
 args = parser.parse_args()
 if args.piece:
-    minibatch.mpi._MAX_PIECE = args.piece
+    minibatch_gd.mpi._MAX_PIECE = args.piece
 
 with cases.counting_communicator() as comm:
     results = {}

@@ -711,13 +711,13 @@ class Network(_Handle):
         ``threads``: threads that share each mini-batch (0: as many as OpenBLAS uses).
         The same seed gives bit-identical weights for the same thread count.
 
-        ``optimizer``: the update rule, an object of :mod:`minibatch.optim` (``SGD``,
+        ``optimizer``: the update rule, an object of :mod:`minibatch_gd.optim` (``SGD``,
         ``RMSprop``, ``Adam``, ``AdamW``) or its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
-        ``early_stopping``: a :class:`minibatch.optim.EarlyStopping` (None: run every
+        ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
         epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
         watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
@@ -727,7 +727,7 @@ class Network(_Handle):
         batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
 
         Distributed training (data parallelism over processes; the header's "Distributed
-        training" block): ``communicator`` is a :class:`minibatch.mpi.Communicator` (or an
+        training" block): ``communicator`` is a :class:`minibatch_gd.mpi.Communicator` (or an
         ``mb_communicator`` of another transport); every rank makes the same call with the
         same data, options and model and computes its own shards of each mini-batch.
         ``shards``: a mini-batch is cut into at most this many shards, and the result
@@ -821,7 +821,7 @@ class Network(_Handle):
         rank opens the same files and reads only its own rows of each batch.
         """
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be a minibatch.Dataset, got {type(dataset).__name__}")
+            raise TypeError(f"dataset must be a minibatch_gd.Dataset, got {type(dataset).__name__}")
         info = dataset._info()
         n_in = self.n_inputs
         if info.n_features != n_in:
@@ -848,7 +848,7 @@ class Network(_Handle):
     def evaluate_dataset(self, dataset: "Dataset") -> tuple[float, float]:
         """(mean cost, accuracy) over every row of a :class:`Dataset` (mb_evaluate_dataset)."""
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be a minibatch.Dataset, got {type(dataset).__name__}")
+            raise TypeError(f"dataset must be a minibatch_gd.Dataset, got {type(dataset).__name__}")
         info = dataset._info()
         if info.n_features != self.n_inputs:
             raise ValueError(
@@ -902,7 +902,7 @@ class Network(_Handle):
         if history is None:
             history = History()
         elif not isinstance(history, History):
-            raise TypeError("history must be a minibatch.History")
+            raise TypeError("history must be a minibatch_gd.History")
         state = _TrainState(callback)
         state.c_callback = _lib.mb_progress_fn(state)  # kept alive for the call
         opts.progress = state.c_callback
@@ -924,7 +924,7 @@ class Network(_Handle):
         opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")
         if early_stopping is not None:
             if not isinstance(early_stopping, optim.EarlyStopping):
-                raise TypeError("early_stopping must be a minibatch.optim.EarlyStopping or None")
+                raise TypeError("early_stopping must be a minibatch_gd.optim.EarlyStopping or None")
             early_stopping._fill(opts)
         if isinstance(validation, Dataset):
             if validation.n_features != self.n_inputs:
@@ -934,7 +934,7 @@ class Network(_Handle):
             opts.validation_dataset = validation._h()
         elif validation is not None:
             if not isinstance(validation, tuple) or len(validation) != 2:
-                raise TypeError("validation must be a tuple (X_val, y_val) or a minibatch.Dataset")
+                raise TypeError("validation must be a tuple (X_val, y_val) or a minibatch_gd.Dataset")
             xv = self._x(validation[0])
             mv = xv.shape[0]
             yv, yvt = self._targets(validation[1], mv)
@@ -964,7 +964,7 @@ class Network(_Handle):
             pointer = getattr(communicator, "_as_parameter_", None)
             if not isinstance(pointer, ctypes.POINTER(_lib.mb_communicator)):
                 raise TypeError(
-                    "communicator must be a minibatch.mpi.Communicator or an mb_communicator,"
+                    "communicator must be a minibatch_gd.mpi.Communicator or an mb_communicator,"
                     f" got {type(communicator).__name__}"
                 )
         take = getattr(communicator, "_take_failure", None)

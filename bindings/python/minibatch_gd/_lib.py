@@ -3,7 +3,7 @@
 Everything here mirrors ``include/minibatch.h`` one to one: the constants, the enums,
 the structs and one ``argtypes``/``restype`` declaration per exported function, each
 with its C declaration beside it.  Nothing here checks arguments; the high layer
-(:mod:`minibatch.network`, :mod:`minibatch.core`) does that before calling in.
+(:mod:`minibatch_gd.network`, :mod:`minibatch_gd.core`) does that before calling in.
 
 The library is found in this order (the first that exists wins):
 

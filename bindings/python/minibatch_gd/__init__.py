@@ -5,7 +5,7 @@ numpy out; X is (n_samples, n_features).
 
 Quick start::
 
-    import minibatch as mb
+    import minibatch_gd as mb
 
     X, y = mb.make_moons(4000, noise=0.2, seed=1)
     clf = mb.MLPClassifier((16, 8), learning_rate_init=0.1, batch_size=64,
@@ -15,10 +15,10 @@ Quick start::
     for Xb, yb in mb.mini_batches(X, y, batch_size=64, seed=0):  # your own loop
         ...
 
-Layers: :mod:`minibatch._lib` (ctypes declarations), :class:`Network`/:class:`History`
+Layers: :mod:`minibatch_gd._lib` (ctypes declarations), :class:`Network`/:class:`History`
 (objects owning C handles), :class:`MLPClassifier`/:class:`MLPRegressor` (scikit-learn
-style estimators; scikit-learn optional), :mod:`minibatch.plotting` (matplotlib
-optional), ``python -m minibatch.demo``.
+style estimators; scikit-learn optional), :mod:`minibatch_gd.plotting` (matplotlib
+optional), ``python -m minibatch_gd.demo``.
 """
 
 from __future__ import annotations

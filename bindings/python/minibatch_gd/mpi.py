@@ -6,8 +6,8 @@ Every rank runs the same script and the same training call, with the whole data 
 modes)::
 
     # mpirun -np 4 python3 train.py
-    import minibatch as mb
-    from minibatch.mpi import Communicator
+    import minibatch_gd as mb
+    from minibatch_gd.mpi import Communicator
 
     X, y = mb.make_moons(4096, seed=1)
     with Communicator() as comm, mb.Network([2, 16, 2], seed=0) as net:
@@ -44,7 +44,7 @@ def _import_mpi() -> Any:
         from mpi4py import MPI
     except ImportError as e:
         raise ImportError(
-            "minibatch.mpi needs mpi4py, and an MPI for it to run on: pip install mpi4py,"
+            "minibatch_gd.mpi needs mpi4py, and an MPI for it to run on: pip install mpi4py,"
             " and an MPI such as Debian's openmpi-bin (apt-get install openmpi-bin"
             f" libopenmpi-dev). Importing mpi4py failed: {e}"
         ) from e
@@ -66,14 +66,14 @@ class Communicator:
         duplicated (``comm.Dup()``, collectively: every rank of ``comm`` makes its
         Communicator at the same point).
 
-    Pass it as ``communicator=`` to :meth:`minibatch.Network.train` or
-    :meth:`~minibatch.Network.train_dataset`. :meth:`close` (or leaving a ``with``
+    Pass it as ``communicator=`` to :meth:`minibatch_gd.Network.train` or
+    :meth:`~minibatch_gd.Network.train_dataset`. :meth:`close` (or leaving a ``with``
     block) frees the duplicate, collectively, before MPI is finalised; it is not freed
     when garbage collected, since freeing is collective.
 
     A collective that raises (an MPI error, a closed Communicator) returns nonzero to the
     library, which returns MB_ERR_COMMUNICATION on this rank; the binding raises
-    :class:`~minibatch.errors.CommunicationError` with the exception's text appended and
+    :class:`~minibatch_gd.errors.CommunicationError` with the exception's text appended and
     the exception as its ``__cause__``. What the other ranks then do is MPI's.
     """
 

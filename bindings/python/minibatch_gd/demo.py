@@ -1,6 +1,6 @@
 """Demo: batch gradient descent beside mini-batch gradient descent on the moons.
 
-    python -m minibatch.demo [--out costs.png] [--m 4000] [--batch-size 64] [--epochs 40]
+    python -m minibatch_gd.demo [--out costs.png] [--m 4000] [--batch-size 64] [--epochs 40]
 
 Trains the same network (same initial weights) twice on ``make_moons(m)``: once with
 batch_size = m (batch gradient descent, one update per epoch) and once with mini-batches
@@ -61,7 +61,7 @@ def run(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m minibatch.demo", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m minibatch_gd.demo", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="minibatch_demo.png", help="PNG to write")
     ap.add_argument("--m", type=int, default=4000, help="number of examples")
     ap.add_argument("--batch-size", type=int, default=64)

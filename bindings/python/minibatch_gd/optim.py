@@ -201,10 +201,10 @@ def optimizer_of(value: OptimizerLike) -> Any:
         try:
             return _OPTIMIZERS[value.lower()]()
         except KeyError:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or an object of minibatch.optim, got {value!r}") from None
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or an object of minibatch_gd.optim, got {value!r}") from None
     if isinstance(value, tuple(_OPTIMIZERS.values())):
         return value
-    raise TypeError(f"optimizer must be a name or an object of minibatch.optim, got {type(value).__name__}")
+    raise TypeError(f"optimizer must be a name or an object of minibatch_gd.optim, got {type(value).__name__}")
 
 
 def schedule_of(value: ScheduleLike) -> Any:
@@ -215,10 +215,10 @@ def schedule_of(value: ScheduleLike) -> Any:
         try:
             return _SCHEDULES[value.lower()]()
         except KeyError:
-            raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch.optim, got {value!r}") from None
+            raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch_gd.optim, got {value!r}") from None
     if isinstance(value, tuple(_SCHEDULES.values())):
         return value
-    raise TypeError(f"schedule must be a name or an object of minibatch.optim, got {type(value).__name__}")
+    raise TypeError(f"schedule must be a name or an object of minibatch_gd.optim, got {type(value).__name__}")
 
 
 # Conversions only: the values are checked by the library.

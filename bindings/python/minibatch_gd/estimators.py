@@ -1,4 +1,4 @@
-"""scikit-learn style estimators over :class:`~minibatch.Network`.
+"""scikit-learn style estimators over :class:`~minibatch_gd.Network`.
 
 :class:`MLPClassifier` and :class:`MLPRegressor` follow scikit-learn's conventions
 (``fit``/``partial_fit``/``predict``/``predict_proba``/``score``, ``get_params``/
@@ -11,10 +11,10 @@ They take scikit-learn's parameters with its meanings and defaults (``solver='ad
 ``learning_rate_init=0.001``, ``batch_size='auto'`` = min(200, n_samples), ``alpha``,
 ``tol``/``n_iter_no_change``, ``early_stopping``/``validation_fraction``, ...), so that
 they are drop-ins for ``sklearn.neural_network.MLPClassifier``/``MLPRegressor``. Training
-runs in the library (:mod:`minibatch.optim` names the rules); one epoch per
+runs in the library (:mod:`minibatch_gd.optim` names the rules); one epoch per
 ``partial_fit`` call, up to ``max_iter`` epochs per ``fit``. With ``random_state=s`` (an
 int) the initial weights use seed ``s`` and the shuffle order of epoch ``e`` is
-``minibatch.permutation(m, s, e)``: exactly what a C program calling ``mb_model_create``
+``minibatch_gd.permutation(m, s, e)``: exactly what a C program calling ``mb_model_create``
 and ``mb_train`` with seed ``s`` gets.
 """
 
@@ -358,7 +358,7 @@ class _BaseMLP(BaseEstimator):
     def _dataset_features(self, ds: Dataset, y: Any, *, reset: bool) -> int:
         """For ``fit(dataset)``: the dataset's features, recorded (or checked) like X's."""
         if y is not None:
-            raise ValueError("y must be None when X is a minibatch.Dataset: the targets are its y file")
+            raise ValueError("y must be None when X is a minibatch_gd.Dataset: the targets are its y file")
         n = ds.n_features
         if reset:
             self.n_features_in_ = int(n)
@@ -392,7 +392,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = n_out
         self.out_activation_ = out_activation
         if sample_weight is not None and isinstance(data, Dataset):
-            raise ValueError("sample_weight applies to arrays, not to a minibatch.Dataset")
+            raise ValueError("sample_weight applies to arrays, not to a minibatch_gd.Dataset")
         sw = None if isinstance(data, Dataset) else self._sample_weight(sample_weight, data.shape[0])
         self._train(net, data, targets, p["max_iter"], p,
                     reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw)
@@ -580,7 +580,7 @@ class _BaseMLP(BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray]:
         """A seeded split of ``validation_fraction`` of the rows (stratified by class for a
         classifier, as scikit-learn's): the rows are taken in the order of
-        ``minibatch.permutation(m, seed, 2**62)`` (an epoch no training reaches), class by
+        ``minibatch_gd.permutation(m, seed, 2**62)`` (an epoch no training reaches), class by
         class, ceil(fraction * class rows) of each for validation."""
         from .core import permutation
 
@@ -684,7 +684,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden activation ('sigmoid' and 'linear' are accepted too).
     solver : {'adam', 'sgd', 'rmsprop', 'adamw'}, default='adam'
-        The update rule (:mod:`minibatch.optim`; formulas in the header, PyTorch's form).
+        The update rule (:mod:`minibatch_gd.optim`; formulas in the header, PyTorch's form).
         'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other
         than 'constant', PyTorch's momentum (the rate outside the velocity) differs from
         scikit-learn's (inside) as the rate changes.
@@ -705,7 +705,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     max_iter : int, default=200
         Epochs per ``fit`` at most (``partial_fit`` trains one epoch).
     shuffle : bool, default=True
-        Shuffle the rows every epoch (order ``minibatch.permutation(m, seed, epoch)``).
+        Shuffle the rows every epoch (order ``minibatch_gd.permutation(m, seed, epoch)``).
     random_state : None, int, RandomState or Generator, default=None
         Seed of the initial weights, the shuffle order and the validation split. An int
         is used as is.
@@ -718,7 +718,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
         on the validation loss (scikit-learn's watches the validation score); ``fit`` ends
         with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
-        the accuracy after every epoch. Not with a :class:`minibatch.Dataset` or in
+        the accuracy after every epoch. Not with a :class:`minibatch_gd.Dataset` or in
         ``partial_fit``.
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
@@ -738,19 +738,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     verbose : bool, default=False
         Print the cost of every epoch.
     callback : callable or None, default=None
-        ``callback(progress)`` after every epoch (a :class:`minibatch.Progress`). A
-        truthy return value stops training with :class:`minibatch.CancelledError`; an
+        ``callback(progress)`` after every epoch (a :class:`minibatch_gd.Progress`). A
+        truthy return value stops training with :class:`minibatch_gd.CancelledError`; an
         exception raised inside it stops training and propagates. Either way the
         estimator keeps the weights reached.
     on_divergence : {'warn', 'raise'}, default='warn'
         When a cost or update becomes NaN/Inf the model keeps its last finite weights
-        and stays usable; 'warn' emits a :class:`minibatch.DivergenceWarning`, 'raise'
-        raises :class:`minibatch.DivergenceError` from ``fit``.
+        and stays usable; 'warn' emits a :class:`minibatch_gd.DivergenceWarning`, 'raise'
+        raises :class:`minibatch_gd.DivergenceError` from ``fit``.
 
     Attributes
     ----------
     classes_ : ndarray of the class labels.
-    network_ : :class:`minibatch.Network`, the trained network.
+    network_ : :class:`minibatch_gd.Network`, the trained network.
     batch_costs_ : float64 ndarray, the cost of every mini-batch since the last ``fit``
         (``partial_fit`` appends).
     epoch_costs_ : float64 ndarray, the cost of every epoch (size-weighted batch mean).
@@ -843,7 +843,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``warm_start=True``). Returns self. ``sample_weight`` (n_samples,): each batch's
         loss is sum(w * loss) / sum(w) over its rows, as scikit-learn's (arrays only).
 
-        ``X`` may be a :class:`minibatch.Dataset` (data in .npy files, read in mini-batches
+        ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
         without loading it; ``y`` is then None): its y file must hold integer labels
         0, 1, ..., k-1, which are used as the class indices (``classes_`` = 0 .. k-1)."""
         p = self._checked_params()
@@ -993,7 +993,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
         ``warm_start=True``). Returns self.
 
-        ``X`` may be a :class:`minibatch.Dataset` (data in .npy files, read in mini-batches
+        ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
         without loading it; ``y`` is then None) whose y file holds float32 targets."""
         p = self._checked_params()
         if isinstance(X, Dataset):

@@ -18,7 +18,7 @@ Each carries ``status`` (the int), ``status_name`` (``"MB_ERR_IO"``...), ``funct
 (the C function that failed) and, as its message, the text of ``mb_last_error()``.
 
 Wrong shapes and dtypes are caught in Python before any C call and raise plain
-``ValueError``/``TypeError``. (``NotFittedError`` lives in :mod:`minibatch.estimators`: it
+``ValueError``/``TypeError``. (``NotFittedError`` lives in :mod:`minibatch_gd.estimators`: it
 is scikit-learn's own class when scikit-learn is installed.)
 """
 
@@ -63,7 +63,7 @@ class MinibatchError(Exception):
         self.function = function
         self.status_name = status_name or _STATUS_NAMES.get(self.status, "")
         self.message = message
-        #: for training errors: the :class:`~minibatch.History` with the costs recorded
+        #: for training errors: the :class:`~minibatch_gd.History` with the costs recorded
         self.history: Any = None
 
     def __str__(self) -> str:
@@ -136,7 +136,7 @@ class CommunicationError(MinibatchError):
     """MB_ERR_COMMUNICATION: distributed training: a communicator function failed on this
     rank. What the other ranks then do is the transport's (MPI's default: abort them all).
 
-    With a :class:`minibatch.mpi.Communicator` the message ends with the Python exception
+    With a :class:`minibatch_gd.mpi.Communicator` the message ends with the Python exception
     its callback caught, which is also this error's ``__cause__``.
     """
 
