@@ -47,7 +47,8 @@ public struct TrainingOptions: Sendable {
     /// and the shards' gradients are summed in order. 0 (the default) uses as many as
     /// OpenBLAS would (`OPENBLAS_NUM_THREADS`, else the CPUs). With more than one, the
     /// process's OpenBLAS runs single-threaded while training runs. The same seed gives
-    /// bit-identical weights for the same thread count; other counts differ by rounding.
+    /// bit-identical weights for the same thread count; other counts differ by rounding,
+    /// unless `shards` fixes the layout.
     public var threads: Int = 0
     /// The layout of each mini-batch: at most this many shards (0 ... `maxShards`). The
     /// weights depend on shards, not threads: threads only say how many of them run at

@@ -6,6 +6,13 @@
 /// buffer (a chunk of up to `Network.chunkRows` rows at a time, the chunks' gradients added
 /// up). The batch's gradient is the sum of the members' buffers in member order.
 ///
+/// The shards are the layout (`layout`: `TrainingOptions.shards`, else the threads times
+/// the ranks), not the threads: a team smaller than the shards runs several each, so the
+/// weights depend on the layout alone. Distributed (`Collective`), each rank computes its
+/// own run of shards and the ranks exchange them once per batch: in deterministic mode every
+/// rank then holds every shard's gradient and the update below runs exactly as one process
+/// with the same layout runs it; in fast mode it runs on the ranks' summed gradient.
+///
 /// The update (the general path): each member applies the update rule (`UpdateRule`, with
 /// its state from `TrainingState`) to its slice of the parameters, summing the shards'
 /// gradients as it reads them, adding the L2 term and scaling by the clipping factor
