@@ -504,6 +504,10 @@ typedef enum mb_schedule {
  * MB_ERR_COMMUNICATION on that rank; what other ranks then do is the transport's (MPI's
  * default is to abort them all).
  *
+ * Memory (beyond mb_working_memory's count, which is for one process): a workspace per
+ * shard the rank computes; deterministic mode R * ceil(S/R) + ceil(S/R) gradients
+ * (n_parameters floats each) for the exchange, fast mode one.
+ *
  * File datasets: with MB_FILE_SHUFFLE_EXACT each rank reads only its own rows of each
  * batch (and all of y, once); with MB_FILE_SHUFFLE_BLOCK each rank reads every block in
  * the epoch's order (bounded memory, sequential reads) and trains on its own rows.
