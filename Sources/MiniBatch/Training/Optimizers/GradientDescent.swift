@@ -4,6 +4,9 @@
 /// formula as `PlainRule`; `TrainingOptions.generalPath` makes a test compare the two.
 struct GradientDescent: Sendable {
     var learningRate: Float
+
+    /// Floats of the gradient summed at a time when there are more than two shards.
+    static let block = 1024
 }
 
 extension GradientDescent {
@@ -48,12 +51,27 @@ extension GradientDescent {
                 flags.add(v)
             }
         default:
-            for i in range {
-                var sum = g0[i]
-                for t in 1..<shards { sum += g[t][i] }
-                let v = parameters[i] - rate * sum
-                out[i] = v
-                flags.add(v)
+            // A block at a time, shard after shard: each pass vectorises, and every element
+            // gets the same sums in the same order as ((g0 + g1) + g2) + .... (Not measurably
+            // faster than a loop over the shards per element at 784-128-10, 4 shards, one
+            // Zen 5 core: there a step's time goes to the shards' smaller products and their
+            // four gradients, 1.6x the time of one shard.)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: GradientDescent.block) { sum in
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(GradientDescent.block, range.upperBound - start)
+                    for k in 0..<n { sum[k] = g0[start + k] }
+                    for t in 1..<shards {
+                        let gt = g[t] + start
+                        for k in 0..<n { sum[k] += gt[k] }
+                    }
+                    for k in 0..<n {
+                        let v = parameters[start + k] - rate * sum[k]
+                        out[start + k] = v
+                        flags.add(v)
+                    }
+                    start += n
+                }
             }
         }
         return flags.allFinite
