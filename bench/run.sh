@@ -87,4 +87,9 @@ for setting in "${settings[@]}"; do
             --only mlp "$@" || status=1
     fi
 done
+# Distributed training over MPI at 1, 2 and 4 ranks (#17), in the environment's setting only
+# (the collectives do not depend on it); results in bench/out/mpi.txt.
+mpi_args=()
+for a in "$@"; do [ "$a" = --quick ] && mpi_args+=(--quick); done
+"$PYTHON" "$here/mpi.py" "${mpi_args[@]}" || status=1
 exit $status
