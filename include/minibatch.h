@@ -508,9 +508,12 @@ typedef enum mb_schedule {
  * shard the rank computes; deterministic mode R * ceil(S/R) + ceil(S/R) gradients
  * (n_parameters floats each) for the exchange, fast mode one.
  *
- * File datasets: with MB_FILE_SHUFFLE_EXACT each rank reads only its own rows of each
- * batch (and all of y, once); with MB_FILE_SHUFFLE_BLOCK each rank reads every block in
- * the epoch's order (bounded memory, sequential reads) and trains on its own rows.
+ * File datasets: each rank reads only its own rows of each batch (and all of y, once),
+ * with pread in runs of consecutive rows. With MB_FILE_SHUFFLE_BLOCK the order is the block
+ * shuffle's, the same as one process's, computed without reading X; each rank then reads
+ * its rows as the exact shuffle does, scattered within the epoch's current group of
+ * blocks, and holds the epoch's order as the exact shuffle does (8 bytes per row, and y):
+ * the block shuffle's bounded memory and long sequential reads are one process's.
  * ------------------------------------------------------------------------------------- */
 
 typedef enum mb_distributed_mode {
@@ -881,6 +884,125 @@ mb_status mb_train_dataset(mb_model *model, const mb_dataset *dataset,
 /* mb_evaluate over every row of a file dataset, read in order. */
 mb_status mb_evaluate_dataset(const mb_model *model, const mb_dataset *dataset, double *cost,
                               double *accuracy);
+
+/* The outputs of mb_predict for every row of a file dataset's X, read in order in chunks
+ * within the dataset's memory_budget (as mb_predict_npy reads; y is not read), into out
+ * (m, n_outputs): the same values mb_predict gives for the same rows in memory, bit for
+ * bit. capacity is the number of floats out holds: at least m * n_outputs (m from
+ * mb_dataset_get_info). The dataset's page_cache says whether X's pages are dropped from the
+ * page cache as they are read (MB_PAGE_CACHE_AUTO: when X is larger than half the memory
+ * this process may use). The dataset may be used by other calls meanwhile.
+ * Errors: MB_ERR_INVALID_ARGUMENT for a capacity too small, a dataset whose n_features is not
+ * the model's n_inputs, a memory_budget too small for a chunk of min(m, 256) rows (see
+ * mb_predict_npy), a NaN or Inf in X (naming its row and column); MB_ERR_IO for a read error
+ * or a file that shrank. On an error, out may hold the outputs of the rows before it. */
+mb_status mb_predict_dataset(const mb_model *model, const mb_dataset *dataset, float *out,
+                             int64_t capacity);
+
+/* mb_predict_classes for every row of a file dataset's X, as mb_predict_dataset: out (m),
+ * capacity at least m. A model mb_predict_classes refuses gets MB_ERR_INVALID_ARGUMENT. */
+mb_status mb_predict_classes_dataset(const mb_model *model, const mb_dataset *dataset,
+                                     int32_t *out, int64_t capacity);
+
+/* Predicts every row of the .npy file x_path, X (m, n_features) as mb_dataset_open_npy
+ * reads it (little-endian float32, C order, n_features = the model's n_inputs; no y file),
+ * and writes the results to the .npy file out_path (format 1.0, as np.save writes it):
+ *   classes == 0: float32 (m, n_outputs), the values mb_predict gives;
+ *   classes != 0: int32 (m), the classes mb_predict_classes gives.
+ * Bit-identical to predicting the same rows in memory.
+ * Memory: X is read in order, a chunk at a time. A chunk is a multiple of 256 rows (or all m
+ * rows), at most 16 MiB of X unless 256 rows are more; memory_budget bytes hold the chunk,
+ * its outputs and the activations of 256 rows (4 bytes per unit of every layer), and must
+ * hold a chunk of min(m, 256) rows. 0: the default of mb_dataset_options.memory_budget (a
+ * quarter of the memory this process may use, 4 .. 256 MiB); from 2^62 up (SIZE_MAX): no
+ * limit.
+ * Files: the output is written sequentially to a temporary file beside out_path
+ * (out_path.tmp-XXXXXX), flushed to disk (fsync) and renamed over out_path when complete, as
+ * mb_model_save writes: on any error out_path is left as it was and the temporary file is
+ * removed. When X is larger than half the memory this process may use, X's pages are
+ * dropped from the page cache as they are read, and the output's flushed and dropped every
+ * 8 MiB written (a memory cgroup charges page cache to the process).
+ * Errors: MB_ERR_INVALID_ARGUMENT for NULL or empty paths, an out_path that is x_path's file
+ * (compared by resolved path and by inode), classes with a model mb_predict_classes refuses,
+ * an X that is not float32, not 2-D or not n_inputs wide, a memory_budget too small (the
+ * message names the bytes needed), a NaN or Inf in X (naming its row and column);
+ * MB_ERR_IO for an X that is missing, unreadable, a FIFO, a directory or a device, an
+ * out_path that is a directory or whose directory is missing or not writable, a read or
+ * write error (a full disk); MB_ERR_FORMAT for a malformed or truncated .npy file. */
+mb_status mb_predict_npy(const mb_model *model, const char *x_path, const char *out_path,
+                         int classes, size_t memory_budget);
+
+/* ---------------------------------------------------------------------------------------
+ * Shuffling .npy files larger than memory
+ * ------------------------------------------------------------------------------------- */
+
+/* Writes shuffled copies of the .npy files x_in and y_in to x_out and y_out: row k of x_out
+ * and row k of y_out come from the same input row, so pairs stay matched. y_in and y_out
+ * are both NULL to shuffle X alone. Any file mb_dataset_open_npy reads is taken, for X as
+ * for y (format 1.0, 2.0 or 3.0, C order, 1-D or 2-D, float32, bool or any integer dtype):
+ * rows are copied as bytes, and each output keeps its input's dtype and shape (written as
+ * format 1.0). X and y must have the same number of rows, m.
+ *
+ * Method (an external shuffle; reads and writes are sequential but for pass 1's writes,
+ * which go to K places of one file in turn):
+ *   pass 1 reads X and y in order and puts each row into one of K buckets of a temporary
+ *          file;
+ *   pass 2 reads the buckets one at a time, shuffles each in memory, appends it to the
+ *          outputs.
+ * K: with row_bytes the bytes of one row of X plus one row of y, K is the smallest k >= 1
+ * with
+ *     ceil(m / k) * row_bytes + 16 * k <= memory_budget
+ * (the largest bucket, and 16 bytes of bookkeeping per bucket); if no k <= m satisfies it,
+ * the budget is too small. The library's buffers stay within memory_budget: pass 2 holds
+ * one bucket, pass 1 a chunk of input rows and a buffer for each bucket in the same memory
+ * (written out when full; with less than a row per bucket, rows are written one at a time).
+ * memory_budget 0: the default of mb_dataset_options.memory_budget (a quarter of the memory
+ * this process may use, its cgroup's limit included, 4 .. 256 MiB); from 2^62 up (SIZE_MAX):
+ * no limit, so K = 1.
+ *
+ * The order, from the generator above (any language can reproduce it):
+ *   G = stream(seed, 0); every draw below comes from G, in this order.
+ *   Bucket k (0 <= k < K) holds c_k = floor((k + 1) m / K) - floor(k m / K) rows.
+ *   If K > 1, pass 1: for i = 0, 1, ..., m - 1: j = below(m - i); row i goes to the first
+ *     bucket k with r_0 + r_1 + ... + r_k > j, where r_b is the number of rows bucket b can
+ *     still take (c_b less the rows already in it). Within a bucket, rows keep their order.
+ *   Pass 2: for k = 0, 1, ..., K - 1, the bucket's rows b[0 .. c_k) are shuffled,
+ *     for i = c_k - 1 down to 1: j = below(i + 1); swap b[i] and b[j],
+ *     and appended to the outputs.
+ *   With K = 1 there is no pass 1 and no temporary file: x_out row k is x_in row perm[k],
+ *   perm = mb_permutation(m, seed, 0), the order mb_shuffle(..., seed, 0) gives in memory.
+ * The order is a function of seed, m and K alone; K follows from the budget (and m and
+ * row_bytes), so the same seed with another memory_budget can give another order. Nothing
+ * else changes it (not the machine, the threads or temp_dir).
+ * How random: if G's outputs were independent and uniform, each of the m! orders would have
+ * probability exactly 1/m!, whatever K: pass 1 gives each arrangement of the bucket labels
+ * (c_k rows for bucket k) the probability c_0! c_1! ... c_{K-1}! / m!, and pass 2 each order
+ * within the buckets the probability 1 / (c_0! c_1! ... c_{K-1}!) (below is exact: Lemire's
+ * method with rejection). The orders are not equally likely only in the way any seeded
+ * generator's are not: an order is a function of (seed, m, K), so for given m and K at most
+ * 2^64 orders can occur, fewer than m! from m = 21 on (as for mb_permutation).
+ *
+ * Files: the buckets are a temporary file of m * row_bytes bytes in temp_dir (NULL: the
+ * directory of x_out, the outputs' file system rather than a /tmp that may be held in
+ * memory), unlinked as soon as it is created, so nothing of it is left even if the process
+ * is killed. Each output is written sequentially to a temporary file beside it
+ * (x_out.tmp-XXXXXX), and when both are complete and flushed to disk, renamed over its
+ * target (x_out, then y_out), as mb_model_save writes: on an error before that, neither
+ * target is touched and the temporary files are removed. Free disk space needed: twice the
+ * data (once with K = 1). When X and y are larger than half the memory this process may
+ * use, pages are dropped from the page cache as they are read, and written pages flushed
+ * and dropped every 8 MiB.
+ * Errors: MB_ERR_INVALID_ARGUMENT for a NULL x_in or x_out, an empty path, one of y_in and
+ * y_out NULL but not the other, an output that is an input or the other output (compared by
+ * resolved path and by inode), an unsupported dtype, X and y with different row counts, a
+ * memory_budget too small for one row (the message names the smallest that works);
+ * MB_ERR_IO for an input that is missing, unreadable, a FIFO, a directory or a device, a
+ * temp_dir that is missing or not a directory, an output that is a directory or whose
+ * directory is missing or not writable, a read or write error (a full disk);
+ * MB_ERR_FORMAT for a malformed or truncated .npy file. Thread-safe (no handle). */
+mb_status mb_shuffle_npy(const char *x_in, const char *y_in, const char *x_out,
+                         const char *y_out, uint64_t seed, size_t memory_budget,
+                         const char *temp_dir);
 
 /* ---------------------------------------------------------------------------------------
  * Built-in data

@@ -218,6 +218,37 @@ struct FileDatasetTests {
 
     /// Keep: members read the pools themselves, in pieces, between their batches. Release:
     /// a reader thread reads them ahead.
+    @Test(arguments: [(64, 1 << 20), (256, 8192), (1 << 20, 1 << 20)])
+    func distributedBlockOrderIsTheBlockShufflesOrder(blockBytes: Int, budget: Int) throws {
+        // Distributed training reads a block-shuffled file as the exact shuffle does, in the
+        // order the block shuffle computes without reading X: it must be the order one
+        // process visits, every epoch, and each rank must read only the rows it fills.
+        let m = 1001
+        let (xp, yp) = writeIndexed(m: m)
+        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget))
+        let network = try Network(layerSizes: [3, 2])
+        let partition = Partition(count: m, batchSize: 50, lastBatch: .keep)
+        let reference = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true)
+        let expected = [try visitOrder(reference, partition, epoch: 0), try visitOrder(reference, partition, epoch: 4)]
+        reference.finish()
+        let source = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true, distributed: true)
+        defer { source.finish() }
+        #expect(source.blockOrderAsRows && source.membersFill)
+        for (e, epoch) in [UInt64(0), 4].enumerated() {
+            try source.startEpoch(epoch)
+            var rows: [Int] = []
+            for b in 0..<partition.batchCount {
+                let count = partition.batch(b).count
+                let (x, _) = try source.batch(b)
+                // Only the second half is filled (another rank's first half is never read).
+                try source.fill(b, rows: count / 2..<count)
+                for k in 0..<count { rows.append(source.fileRow(batch: b, row: k)) }
+                for k in count / 2..<count { #expect(Int(x[k * 3]) == rows[rows.count - count + k]) }
+            }
+            #expect(rows == expected[e])
+        }
+    }
+
     @Test(arguments: [FilePageCache.keep, .release])
     func blockMembersCopyFromPoolsThatStayUntilTheirBatchesTrain(_ pageCache: FilePageCache) throws {
         // Small blocks, many groups: pools are read while members copy late, and a pool must

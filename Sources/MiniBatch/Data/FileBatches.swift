@@ -113,6 +113,13 @@ final class FileBatches: BatchSource {
     // Exact: the epoch's permutation and all targets, converted and checked.
     private var permutation: UnsafeMutablePointer<Int>?
     private var targets: UnsafeMutableRawPointer?
+    /// Distributed training with the block shuffle: the epoch's order is the block
+    /// shuffle's, computed as file rows into `permutation` (`drawBlockOrder`), and read as
+    /// the exact shuffle reads, each rank its own rows; `poolRows` and `poolOrder` are the
+    /// computation's scratch (a pool's file rows and their order).
+    let blockOrderAsRows: Bool
+    private var poolRows: UnsafeMutablePointer<Int>?
+    private var poolOrder: UnsafeMutablePointer<Int>?
 
     // Block: the block order, the pool and its order; the reader's position in the epoch.
     let rowsPerBlock: Int
@@ -162,7 +169,8 @@ final class FileBatches: BatchSource {
         self.seed = seed
         let m = dataset.count
         ordered = shuffle && !partition.isWholeBatch
-        mode = dataset.options.shuffle
+        blockOrderAsRows = distributed && dataset.options.shuffle == .block
+        mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
         releasesPages = mode == .block && dataset.options.pageCache.releases(
@@ -203,6 +211,11 @@ final class FileBatches: BatchSource {
                 permutation = try buffer(Int.self, m, "the permutation")
                 targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
                 try loadTargets()
+                if blockOrderAsRows {
+                    blockOrder = try buffer(Int.self, blockCount, "the block order")
+                    poolRows = try buffer(Int.self, poolBlocks * rowsPerBlock, "the rows of a pool")
+                    poolOrder = try buffer(Int.self, poolBlocks * rowsPerBlock, "the order of a pool")
+                }
             case .block:
                 let poolRows = poolBlocks * rowsPerBlock
                 blockOrder = try buffer(Int.self, blockCount, "the block order")
@@ -275,7 +288,9 @@ final class FileBatches: BatchSource {
             switch mode {
             case .exact:
                 let perm = UnsafeMutableBufferPointer(start: permutation!, count: dataset.count)
-                if ordered {
+                if ordered && blockOrderAsRows {
+                    drawBlockOrder(epoch: epoch)
+                } else if ordered {
                     Permutation.fill(perm, seed: seed, epoch: epoch)
                 } else {
                     for i in 0..<perm.count { perm[i] = i }
@@ -432,6 +447,35 @@ final class FileBatches: BatchSource {
         let count = min(pieceRows, spareCount![block] - start)
         guard count > 0 else { return }
         try dataset.x.readRows(spareFirst![block] + start, count: count, into: spareX! + (spareOffset![block] + start) * nIn)
+    }
+
+    /// The block shuffle's order of epoch `epoch` as file rows into `permutation`, without
+    /// reading X: the block order, then each group's rows (its blocks' rows one after
+    /// another) in the order `shuffleActive` gives them, from the same stream (the steps
+    /// of `startEpoch`, `loadNextPool` and `shuffleActive`, which the block path takes as it
+    /// reads; tested equal).
+    private func drawBlockOrder(epoch: UInt64) {
+        let order = blockOrder!, rows = poolRows!, poolOrder = poolOrder!, perm = permutation!
+        for i in 0..<blockCount { order[i] = i }
+        var generator = Generator(seed: seed, stream: epoch)
+        Permutation.forEachSwap(count: blockCount, &generator) { i, j in
+            let t = order[i]; order[i] = order[j]; order[j] = t
+        }
+        var position = 0
+        for group in 0..<groupCount {
+            var count = 0
+            for p in blocks(ofGroup: group) {
+                let first = order[p] * rowsPerBlock, n = min(rowsPerBlock, dataset.count - first)
+                for r in 0..<n { rows[count + r] = first + r }
+                count += n
+            }
+            for k in 0..<count { poolOrder[k] = k }
+            Permutation.forEachSwap(count: count, &generator) { i, j in
+                let t = poolOrder[i]; poolOrder[i] = poolOrder[j]; poolOrder[j] = t
+            }
+            for k in 0..<count { perm[position + k] = rows[poolOrder[k]] }
+            position += count
+        }
     }
 
     /// Shuffles the active pool's order (continuing the epoch's stream) and moves the
