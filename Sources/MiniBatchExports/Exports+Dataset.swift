@@ -1,7 +1,7 @@
 import CMiniBatch
 import MiniBatch
 
-// MARK: - Datasets in files
+// MARK: - Datasets in files; predicting and shuffling .npy files
 
 func handle(_ dataset: FileDataset) -> OpaquePointer {
     OpaquePointer(Unmanaged.passRetained(dataset).toOpaque())
@@ -88,5 +88,65 @@ public func mb_evaluate_dataset(
         let result = try network.evaluate(try dataset(pointer))
         cost?.pointee = result.cost
         accuracy?.pointee = result.accuracy
+    }
+}
+
+@c @implementation
+public func mb_predict_dataset(
+    _ model: OpaquePointer?, _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int64
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let network = try network(model)
+        let data = try dataset(pointer)
+        let out = try required(out, "out")
+        guard capacity >= 0 else { throw .init(.invalidArgument, "capacity must not be negative, got \(capacity)") }
+        try network.predict(data, into: UnsafeMutableBufferPointer(start: out, count: Int(capacity)))
+    }
+}
+
+@c @implementation
+public func mb_predict_classes_dataset(
+    _ model: OpaquePointer?, _ pointer: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int64
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let network = try network(model)
+        let data = try dataset(pointer)
+        let out = try required(out, "out")
+        guard capacity >= 0 else { throw .init(.invalidArgument, "capacity must not be negative, got \(capacity)") }
+        try network.predictClasses(data, into: UnsafeMutableBufferPointer(start: out, count: Int(capacity)))
+    }
+}
+
+/// A C memory budget: 0 (the default), or bytes; from 2^62 up (SIZE_MAX included, which
+/// arrives as a negative Int), no limit.
+func memoryBudget(_ value: Int) -> Int {
+    value < 0 || value >= 1 << 62 ? 1 << 62 : value
+}
+
+@c @implementation
+public func mb_predict_npy(
+    _ model: OpaquePointer?, _ x_path: UnsafePointer<CChar>?, _ out_path: UnsafePointer<CChar>?, _ classes: Int32,
+    _ memory_budget: Int
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let network = try network(model)
+        try network.predict(npy: try string(x_path, "x_path"), to: try string(out_path, "out_path"), classes: classes != 0,
+                            memoryBudget: memoryBudget(memory_budget))
+    }
+}
+
+@c @implementation
+public func mb_shuffle_npy(
+    _ x_in: UnsafePointer<CChar>?, _ y_in: UnsafePointer<CChar>?, _ x_out: UnsafePointer<CChar>?,
+    _ y_out: UnsafePointer<CChar>?, _ seed: UInt64, _ memory_budget: Int, _ temp_dir: UnsafePointer<CChar>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let xIn = try string(x_in, "x_in"), xOut = try string(x_out, "x_out")
+        guard (y_in == nil) == (y_out == nil) else {
+            throw .init(.invalidArgument, y_in == nil ? "y_in is NULL but y_out is not" : "y_out is NULL but y_in is not")
+        }
+        try NpyShuffle.shuffle(
+            x: xIn, y: y_in.map { String(cString: $0) }, outX: xOut, outY: y_out.map { String(cString: $0) }, seed: seed,
+            memoryBudget: memoryBudget(memory_budget), temporaryDirectory: temp_dir.map { String(cString: $0) })
     }
 }

@@ -8,7 +8,9 @@ which finds the repository root two levels above this file and then
 * otherwise runs ``make build`` at the root first (the Swift build, with the vendored
   OpenBLAS put beside the library);
 * copies ``libscipy_openblas.so`` (minibatch's own OpenBLAS, which the library finds beside
-  itself) from the library's folder too.
+  itself) from the library's folder too, and OpenBLAS's licence from ``.build/vendor/lib``.
+
+``make wheel`` at the root builds the wheel this way and gives it a manylinux tag.
 
 Environment variables:
 
@@ -26,6 +28,14 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
+
+try:  # setuptools >= 70.1 carries bdist_wheel; before that it is the wheel package's
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # pragma: no cover - older setuptools
+    try:
+        from wheel.bdist_wheel import bdist_wheel
+    except ImportError:  # no wheel to build here (this file imported by a test, say)
+        bdist_wheel = None
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -97,6 +107,10 @@ class BuildPyWithLibrary(build_py):
                 raise SystemExit(f"{dep_src} is missing: libminibatch needs it beside itself (make build)")
             shutil.copy2(dep_src, dst_dir / dep)
             print(f"copied {dep_src} -> {dst_dir / dep}", flush=True)
+        # OpenBLAS's licence (BSD-3-Clause), which a copy of its binary carries with it.
+        licence = REPO / ".build" / "vendor" / "lib" / "LICENSE-OpenBLAS.txt"
+        if licence.is_file():
+            shutil.copy2(licence, dst_dir / licence.name)
 
 
 class BinaryDistribution(Distribution):
@@ -106,5 +120,25 @@ class BinaryDistribution(Distribution):
         return True
 
 
+COMMANDS = {"build_py": BuildPyWithLibrary}
+
+if bdist_wheel is not None:
+
+    class PlatformWheel(bdist_wheel):
+        """Tag ``py3-none-<platform>``: the package loads its library with ctypes, so it runs
+        on any Python 3 (no CPython ABI), but only on this platform. ``make wheel`` then turns
+        ``linux_x86_64`` into a manylinux tag with ``auditwheel repair``."""
+
+        def finalize_options(self):
+            super().finalize_options()
+            self.root_is_pure = False
+
+        def get_tag(self):
+            _, _, platform = super().get_tag()
+            return "py3", "none", platform
+
+    COMMANDS["bdist_wheel"] = PlatformWheel
+
+
 if __name__ == "__main__":  # setuptools' build backend runs this file as __main__
-    setup(cmdclass={"build_py": BuildPyWithLibrary}, distclass=BinaryDistribution)
+    setup(cmdclass=COMMANDS, distclass=BinaryDistribution)

@@ -185,7 +185,7 @@ public final class NpyFile: @unchecked Sendable {
             let n = pread(descriptor, buffer + done, count - done, off_t(offset + done))
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
-            if n == 0 { throw MiniBatchError(.io, "'\(path)' ended early at row \(row + done / rowBytes): the file changed size during training") }
+            if n == 0 { throw MiniBatchError(.io, "'\(path)' ended early at row \(row + done / rowBytes): the file changed size while it was read") }
             throw MiniBatchError(.io, "cannot read '\(path)': \(File.reason())")
         }
     }

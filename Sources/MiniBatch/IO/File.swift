@@ -13,42 +13,91 @@ enum File {
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory is
     /// written, fsync'ed and renamed over `path`, then the directory is fsync'ed, so a crash
-    /// leaves the old file or the new one, never a part of either.
+    /// leaves the old file or the new one, never a part of either (`AtomicFile`).
     static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(MiniBatchError) {
-        var template = Array((path + ".tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(path)': \(reason())") }
-        let temporary = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-        var failure: MiniBatchError? = nil
-        var offset = 0
-        while offset < bytes.count, failure == nil {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n > 0 { offset += n }
-            else if n < 0 && errno == EINTR { continue }
-            else { failure = MiniBatchError(.io, "cannot write '\(temporary)': \(reason())") }
-        }
-        if failure == nil, fchmod(fd, 0o644) != 0 || fsync(fd) != 0 {
-            failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(reason())")
-        }
-        if close(fd) != 0, failure == nil { failure = MiniBatchError(.io, "cannot close '\(temporary)': \(reason())") }
-        if failure == nil, rename(temporary, path) != 0 {
-            failure = MiniBatchError(.io, "cannot rename '\(temporary)' to '\(path)': \(reason())")
-        }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        syncDirectory(of: path)
+        let file = try AtomicFile(path: path)
+        if let base = bytes.baseAddress { try file.write(base, count: bytes.count) }
+        try file.commit()
     }
 
     /// Makes a rename in the directory of `path` durable (best effort).
-    private static func syncDirectory(of path: String) {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY)
+    static func syncDirectory(of path: String) {
+        let fd = open(directory(of: path), O_RDONLY | O_DIRECTORY)
         if fd >= 0 {
             fsync(fd)
             close(fd)
         }
+    }
+
+    /// The directory part of `path`: "." for a bare name, "/" for a file in the root.
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let directory = String(path[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+
+    /// Writes all `count` bytes at file offset `offset` (pwrite, retried until done).
+    /// - Parameter what: how messages name the file.
+    static func writeFully(_ fd: Int32, _ bytes: UnsafeRawPointer, count: Int, at offset: Int, what: String) throws(MiniBatchError) {
+        var done = 0
+        while done < count {
+            let n = pwrite(fd, bytes + done, count - done, off_t(offset + done))
+            if n > 0 { done += n }
+            else if n < 0 && errno == EINTR { continue }
+            else { throw MiniBatchError(.io, "cannot write \(what): \(reason())") }
+        }
+    }
+
+    /// Reads all `count` bytes at file offset `offset` (pread, retried until done).
+    static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, at offset: Int, what: String) throws(MiniBatchError) {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset + done))
+            if n > 0 { done += n }
+            else if n < 0 && errno == EINTR { continue }
+            else if n == 0 { throw MiniBatchError(.io, "cannot read \(what): it ended early") }
+            else { throw MiniBatchError(.io, "cannot read \(what): \(reason())") }
+        }
+    }
+
+    /// A new empty file in `directory`, already unlinked, so that it is gone when its
+    /// descriptor is closed, also after a crash: scratch space that nothing can leave behind.
+    static func anonymous(in directory: String) throws(MiniBatchError) -> Int32 {
+        var template = Array((directory + "/.minibatch-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file in '\(directory)': \(reason())") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // (mkostemp is not in Swift's Glibc module)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    /// Whether `a` and `b` name the same file: the same path once the directory is
+    /// resolved (symbolic links, "..", "."), or, when both exist, the same device and inode
+    /// (hard links). A file that does not exist yet is compared by its path alone.
+    static func same(_ a: String, _ b: String) -> Bool {
+        if canonical(a) == canonical(b) { return true }
+        var infoA = stat(), infoB = stat()
+        guard stat(a, &infoA) == 0, stat(b, &infoB) == 0 else { return false }
+        return infoA.st_dev == infoB.st_dev && infoA.st_ino == infoB.st_ino
+    }
+
+    /// Checks that `path` can be replaced by a new file: it does not exist, or is a regular
+    /// file (a rename over a directory fails, and would fail only after all the work).
+    /// - Parameter what: how messages name the path ("out_path").
+    static func checkTarget(_ path: String, _ what: String) throws(MiniBatchError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw MiniBatchError(.io, "\(what) '\(path)' is \(info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"): it cannot be replaced by the output")
+        }
+    }
+
+    /// `path` with its directory resolved by realpath (the path as given if it cannot be).
+    private static func canonical(_ path: String) -> String {
+        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(directory(of: path), nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + name
     }
 
     /// Opens `path` for reading if it is a regular file: a FIFO, a directory, a device or a

@@ -51,12 +51,33 @@ extension Network {
     ) throws(MiniBatchError) {
         try access.read { () throws(MiniBatchError) in
             try checkInputs(x, count: m, features: features)
-            let nOut = outputCount
             try forEachChunk(x, count: m) { start, rows, logits in
-                let target = out + start * nOut
-                target.update(from: logits, count: rows * nOut)
-                loss.output(target, rows: rows, outputs: nOut)
+                writeOutputs(out + start * outputCount, logits: logits, rows: rows)
             }
+        }
+    }
+
+    /// The outputs of `rows` rows from their logits into `out` (rows, nOut): what
+    /// `predict` writes, from memory or from a file.
+    func writeOutputs(_ out: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, rows: Int) {
+        out.update(from: logits, count: rows * outputCount)
+        loss.output(out, rows: rows, outputs: outputCount)
+    }
+
+    /// The predicted classes of `rows` rows from their logits into `out` (rows): what
+    /// `predictClasses` writes, from memory or from a file.
+    func writeClasses(_ out: UnsafeMutablePointer<Int32>, logits: UnsafePointer<Float>, rows: Int) {
+        let nOut = outputCount
+        for r in 0..<rows {
+            let z = logits + r * nOut
+            out[r] = Int32(nOut == 1 ? (z[0] >= 0 ? 1 : 0) : argmax(z, nOut))
+        }
+    }
+
+    /// Throws unless the model's outputs name classes: softmax, or one sigmoid output.
+    func checkPredictsClasses() throws(MiniBatchError) {
+        guard loss == .crossEntropy || (loss == .binaryCrossEntropy && outputCount == 1) else {
+            throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss) with \(outputCount) outputs")
         }
     }
 
@@ -65,17 +86,11 @@ extension Network {
     public func predictClasses(
         _ x: UnsafePointer<Float>, count m: Int, features: Int, into out: UnsafeMutablePointer<Int32>
     ) throws(MiniBatchError) {
-        let nOut = outputCount
-        guard loss == .crossEntropy || (loss == .binaryCrossEntropy && nOut == 1) else {
-            throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss) with \(nOut) outputs")
-        }
+        try checkPredictsClasses()
         try access.read { () throws(MiniBatchError) in
             try checkInputs(x, count: m, features: features)
             try forEachChunk(x, count: m) { start, rows, logits in
-                for r in 0..<rows {
-                    let z = logits + r * nOut
-                    out[start + r] = Int32(nOut == 1 ? (z[0] >= 0 ? 1 : 0) : argmax(z, nOut))
-                }
+                writeClasses(out + start, logits: logits, rows: rows)
             }
         }
     }

@@ -20,7 +20,9 @@ extension Network {
     /// Training ends early, without an error, when `options.earlyStopping` says so.
     /// - Throws: `.invalidArgument` before any work; `.diverged` when a cost or an updated
     ///   weight is NaN or Inf (that update is not applied: the weights are the last finite
-    ///   ones); `.cancelled` when `progress` returns `.stop` (after that epoch's updates).
+    ///   ones); `.cancelled` when `progress` returns `.stop` (after that epoch's updates), or
+    ///   when `options.interrupt` is asked to stop (after the current mini-batch's update:
+    ///   see `TrainingInterrupt` for how an interrupted epoch is counted).
     public func train(
         _ data: DataView, validation: DataView? = nil, validationDataset: FileDataset? = nil, options: TrainingOptions,
         history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
@@ -119,6 +121,9 @@ extension Network {
         if let collective, let fingerprint { try collective.open(fingerprint) }
         // The cosine schedule's default period: the end of this call.
         let period = epochsTrained + options.epochs
+        // Checked after each batch; distributed ranks stop together, after an epoch.
+        let interrupt = options.interrupt
+        interrupt?.started(batchesPerEpoch: batches)
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
@@ -152,6 +157,14 @@ extension Network {
                 costSum += cost * Double(rows)
                 rowsSeen += rows
                 lastCost = cost
+                if let interrupt {
+                    interrupt.batchDone(rows: rows)
+                    // At the epoch's last batch the epoch ends first (below), so that a
+                    // resume continues exactly.
+                    if collective == nil, b + 1 < batches, interrupt.isStopRequested {
+                        throw MiniBatchError(.cancelled, "training interrupted after batch \(b + 1) of \(batches) of epoch \(epoch) of \(options.epochs); the model keeps that batch's weights, and the interrupted epoch is not counted (epochs trained: \(epochsTrained)): resuming runs it again from its first batch")
+                    }
+                }
             }
             epochsTrained += 1
             trainingState.examplesSeen += rowsSeen
@@ -182,13 +195,19 @@ extension Network {
                 report.validationScore = validationScore
                 stopAsked = progress(report) == .stop
             }
+            // Read after the callback, which may ask; at the end of the call's last epoch
+            // there is nothing left to stop.
+            let interrupted = interrupt?.isStopRequested == true && epoch < options.epochs && !stop
             if let collective {
                 // Any rank's callback stops every rank.
-                if let rank = try collective.anyStop(stopAsked) {
-                    throw MiniBatchError(.cancelled, "training stopped by the progress callback of rank \(rank) after epoch \(epoch) of \(options.epochs)")
+                if let rank = try collective.anyStop(stopAsked || interrupted) {
+                    let by = interrupt == nil ? "the progress callback" : "the progress callback or interrupt"
+                    throw MiniBatchError(.cancelled, "training stopped by \(by) of rank \(rank) after epoch \(epoch) of \(options.epochs)")
                 }
             } else if stopAsked {
                 throw MiniBatchError(.cancelled, "training stopped by the progress callback after epoch \(epoch) of \(options.epochs)")
+            } else if interrupted {
+                throw MiniBatchError(.cancelled, "training interrupted after epoch \(epoch) of \(options.epochs) (epochs trained: \(epochsTrained)): resuming continues the run exactly")
             }
             if stop { break }
         }

@@ -56,6 +56,10 @@ public struct TrainingOptions: Sendable {
     public var shards: Int = 0
     /// Train together with the other ranks of a communicator (nil: this process alone).
     public var distribution: Distribution? = nil
+    /// Stops training from another thread or a signal handler after the current
+    /// mini-batch, and counts the mini-batches done (nil: none). See `TrainingInterrupt`
+    /// for what an interrupted epoch leaves and what a resume then does.
+    public var interrupt: TrainingInterrupt? = nil
 
     /// The most shards a layout may have.
     public static let maxShards = 1 << 16

@@ -36,6 +36,7 @@ from .core import (
     random_stream,
     show_config,
     shuffle,
+    shuffle_files,
     version,
     version_number,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "random_stream",
     "permutation",
     "shuffle",
+    "shuffle_files",
     "partition",
     "mini_batches",
     "make_moons",

@@ -540,6 +540,23 @@ _PROTOTYPES = [
     # mb_status mb_evaluate_dataset(const mb_model *model, const mb_dataset *dataset,
     #                               double *cost, double *accuracy);
     ("mb_evaluate_dataset", mb_status_t, [mb_model_p, mb_dataset_p, _f64p, _f64p]),
+    # mb_status mb_predict_dataset(const mb_model *model, const mb_dataset *dataset,
+    #                              float *out, int64_t capacity);
+    ("mb_predict_dataset", mb_status_t, [mb_model_p, mb_dataset_p, _f32p, c_int64]),
+    # mb_status mb_predict_classes_dataset(const mb_model *model, const mb_dataset *dataset,
+    #                                      int32_t *out, int64_t capacity);
+    ("mb_predict_classes_dataset", mb_status_t, [mb_model_p, mb_dataset_p, _i32p, c_int64]),
+    # mb_status mb_predict_npy(const mb_model *model, const char *x_path,
+    #                          const char *out_path, int classes, size_t memory_budget);
+    ("mb_predict_npy", mb_status_t, [mb_model_p, c_char_p, c_char_p, c_int, c_size_t]),
+    # mb_status mb_shuffle_npy(const char *x_in, const char *y_in, const char *x_out,
+    #                          const char *y_out, uint64_t seed, size_t memory_budget,
+    #                          const char *temp_dir);
+    (
+        "mb_shuffle_npy",
+        mb_status_t,
+        [c_char_p, c_char_p, c_char_p, c_char_p, c_uint64, c_size_t, c_char_p],
+    ),
     # mb_status mb_make_moons(int64_t m, float noise, uint64_t seed, float *x,
     #                         int32_t *y);
     ("mb_make_moons", mb_status_t, [c_int64, c_float, c_uint64, _f32p, _i32p]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 from typing import Any, Iterator, Optional, Union, overload
 
 import numpy as np
@@ -17,6 +18,7 @@ __all__ = [
     "random_stream",
     "permutation",
     "shuffle",
+    "shuffle_files",
     "partition",
     "mini_batches",
     "make_moons",
@@ -223,6 +225,44 @@ def shuffle(
     )
     check_status(st, "mb_shuffle_into")
     return result(x_out, y_out)
+
+
+def shuffle_files(
+    x: Any,
+    y: Any,
+    x_out: Any,
+    y_out: Any,
+    seed: int = 0,
+    memory_budget: int = 0,
+    temp_dir: Any = None,
+) -> None:
+    """Writes shuffled copies of the ``.npy`` files ``x`` and ``y`` to ``x_out`` and
+    ``y_out``, pairs kept (row k of both outputs is the same input row), reading and
+    writing sequentially within ``memory_budget`` bytes, so the files may be larger than
+    memory (``mb_shuffle_npy``). ``y`` and ``y_out`` are both None to shuffle X alone.
+
+    Any ``.npy`` file a :class:`Dataset` reads is taken for X and y (1-D or 2-D, float32,
+    bool or integer); the outputs keep their dtype and shape. An external shuffle: pass 1
+    puts each row into one of K buckets of a temporary file (in ``temp_dir``, default the
+    directory of ``x_out``), pass 2 shuffles the buckets one at a time in memory. K is the
+    smallest k with ``ceil(m / k) * row_bytes + 16 * k <= memory_budget`` (0: the library's
+    default budget, a quarter of the memory this process may use, 4 to 256 MiB), and the
+    order, a function of ``seed``, m and K, is stated in ``minibatch.h``; with K = 1 it is
+    ``permutation(m, seed, 0)``, the order of :func:`shuffle` in memory. The outputs appear
+    complete, atomically, or not at all, and the temporary file is always removed.
+    """
+    if (y is None) != (y_out is None):
+        raise ValueError("y and y_out go together: give both, or neither to shuffle X alone")
+    seed = as_seed(seed)
+    budget = as_nonneg_int(memory_budget, "memory_budget")
+
+    def path(p: Any) -> Optional[bytes]:
+        return None if p is None else os.fsencode(os.fspath(p))
+
+    check_status(
+        _lib.lib().mb_shuffle_npy(path(x), path(y), path(x_out), path(y_out), seed, budget, path(temp_dir)),
+        "mb_shuffle_npy",
+    )
 
 
 def partition(m: int, batch_size: int, *, drop_last: bool = False) -> list[slice]:

@@ -634,14 +634,55 @@ class _BaseMLP(BaseEstimator):
         self._check_fitted()
         return len(self.network_.layer_sizes)
 
-    def _forward(self, X: ArrayLike) -> np.ndarray:
+    def _forward(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
         self._check_fitted()
+        if isinstance(X, Dataset):
+            self._dataset_features(X, None, reset=False)
+            return _predict_dataset_row_invariant(self.network_, X).astype(np.float64)
         x = self._validate_X(X, reset=False)
         return _predict_row_invariant(self.network_, x)
+
+    def _dataset_outputs(self, ds: Dataset, y: Any) -> np.ndarray:
+        """For ``score(dataset)``: the float32 predictions (m, n_outputs) of every row, X
+        streamed from its file (never loaded)."""
+        self._check_fitted()
+        self._dataset_features(ds, y, reset=False)
+        return _predict_dataset_row_invariant(self.network_, ds)
+
+    @staticmethod
+    def _score_weights(sample_weight: Any, m: int) -> Optional[np.ndarray]:
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (m,):
+            raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},)")
+        return w
 
 
 #: rows per block for _predict_row_invariant (a multiple of every BLAS kernel's unroll)
 _ROW_BLOCK = 16
+
+
+#: rows of y (and of the predictions) compared at a time by ``score(dataset)``
+_SCORE_CHUNK = 1 << 16
+
+
+def _predict_dataset_row_invariant(net: Network, ds: Dataset) -> np.ndarray:
+    """``_predict_row_invariant`` of a dataset's X, float32 (m, n_outputs), without loading
+    X: the library predicts every row from the file (mb_predict_dataset: what mb_predict
+    gives on the whole X, bit for bit), then the rows after the last full block of 16 are
+    predicted again padded to a block, as ``_predict_row_invariant`` predicts them (they are
+    read alone from the file). So a dataset's predictions equal its X's in memory."""
+    out = net.predict(ds)
+    m = out.shape[0]
+    full = m - m % _ROW_BLOCK
+    if full < m:
+        x = np.load(ds.x_path, mmap_mode="r")
+        tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
+        tail[: m - full] = x[full:]
+        del x
+        out[full:] = net.predict(tail)[: m - full]
+    return out
 
 
 def _predict_row_invariant(net: Network, x: np.ndarray) -> np.ndarray:
@@ -910,9 +951,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                         sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         return self
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order."""
-        out = self._forward(X)
+    def predict_proba(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order.
+        ``X`` may be a :class:`minibatch_gd.Dataset` (its X is read from the file in chunks,
+        never loaded; the result equals that of its X in memory)."""
+        return self._proba(self._forward(X))
+
+    @staticmethod
+    def _proba(out: np.ndarray) -> np.ndarray:
+        """Probabilities (n, n_classes), float64, from the network's outputs (n, n_outputs)."""
+        out = out.astype(np.float64, copy=False)
         if out.shape[1] == 1:
             p1 = out[:, 0]
             return np.column_stack([1.0 - p1, p1])
@@ -923,13 +971,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """The most probable class of every row (lowest class on ties)."""
+    def predict(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """The most probable class of every row (lowest class on ties). ``X`` may be a
+        :class:`minibatch_gd.Dataset`, as for :meth:`predict_proba`."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
-        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight)."""
+    def score(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight).
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (``y`` is then None: the labels are its
+        y file): X is never loaded (its rows are predicted from the file, and the predictions
+        held, 4 bytes per row and output), and the predictions are compared with the labels a
+        chunk at a time, the labels read in order from the file."""
+        if isinstance(X, Dataset):
+            return self._score_dataset(X, y, sample_weight)
         pred = self.predict(X)
         ya = np.asarray(y)
         if ya.ndim == 2 and ya.shape[1] == 1:
@@ -938,6 +995,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
         correct = (pred == ya).astype(np.float64)
         return float(np.average(correct, weights=sample_weight))
+
+    def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
+        out = self._dataset_outputs(ds, y)
+        m = out.shape[0]
+        w = self._score_weights(sample_weight, m)
+        labels = np.load(ds.y_path, mmap_mode="r")
+        hits = 0.0
+        for start in range(0, m, _SCORE_CHUNK):
+            end = min(m, start + _SCORE_CHUNK)
+            pred = self.classes_[np.argmax(self._proba(out[start:end]), axis=1)]
+            correct = pred == labels[start:end].reshape(end - start)
+            hits += float(correct.sum()) if w is None else float(np.dot(correct, w[start:end]))
+        del labels
+        return hits / (m if w is None else float(w.sum()))
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -1030,13 +1101,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                         sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         return self
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted values, float64: (n_samples,) for one output, else (n_samples, n_outputs)."""
+    def predict(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """Predicted values, float64: (n_samples,) for one output, else (n_samples, n_outputs).
+        ``X`` may be a :class:`minibatch_gd.Dataset` (its X is read from the file in chunks,
+        never loaded; the result equals that of its X in memory)."""
         out = self._forward(X)
         return out.ravel() if out.shape[1] == 1 else out
 
-    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> float:
-        """Coefficient of determination R^2 (uniform average over outputs)."""
+    def score(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Coefficient of determination R^2 (uniform average over outputs).
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (``y`` is then None: the targets are
+        its y file): X is never loaded (its rows are predicted from the file, and the
+        predictions held, 4 bytes per row and output), and y is read in order a chunk at a
+        time, twice (its weighted mean, then the sums of squares), against the predictions."""
+        if isinstance(X, Dataset):
+            return self._score_dataset(X, y, sample_weight)
         pred = self.predict(X)
         ya = np.asarray(y, dtype=np.float64)
         if pred.ndim == 1 and ya.ndim == 2 and ya.shape[1] == 1:
@@ -1044,6 +1125,32 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if ya.shape != pred.shape:
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
         return _r2(ya, pred, sample_weight)
+
+    def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
+        out = self._dataset_outputs(ds, y)
+        m, k = out.shape
+        w = self._score_weights(sample_weight, m)
+        targets = np.load(ds.y_path, mmap_mode="r")
+        if targets.reshape(m, -1).shape[1] != k:
+            raise ValueError(f"y has shape {targets.shape}, expected ({m}, {k})")
+
+        def chunks():  # (rows, y (rows, k) float64, w (rows, 1))
+            for start in range(0, m, _SCORE_CHUNK):
+                end = min(m, start + _SCORE_CHUNK)
+                wc = np.ones((end - start, 1)) if w is None else w[start:end].reshape(-1, 1)
+                yield slice(start, end), np.asarray(targets[start:end], dtype=np.float64).reshape(end - start, k), wc
+
+        total, weighted = np.zeros(k), 0.0
+        for _, yc, wc in chunks():
+            total += (wc * yc).sum(axis=0)
+            weighted += float(wc.sum())
+        mean = total / weighted
+        num, den = np.zeros(k), np.zeros(k)
+        for rows, yc, wc in chunks():
+            num += (wc * (yc - out[rows].astype(np.float64)) ** 2).sum(axis=0)
+            den += (wc * (yc - mean) ** 2).sum(axis=0)
+        del targets
+        return _r2_score(num, den)
 
 
 def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> float:
@@ -1054,7 +1161,12 @@ def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> 
     num = (w * (y2 - p2) ** 2).sum(axis=0)
     mean = (w * y2).sum(axis=0) / w.sum()
     den = (w * (y2 - mean) ** 2).sum(axis=0)
-    scores = np.ones(y2.shape[1])
+    return _r2_score(num, den)
+
+
+def _r2_score(num: np.ndarray, den: np.ndarray) -> float:
+    """R^2 averaged over outputs from each output's residual and total sums of squares."""
+    scores = np.ones(len(num))
     nonzero = den != 0
     scores[nonzero] = 1.0 - num[nonzero] / den[nonzero]
     scores[(~nonzero) & (num != 0)] = 0.0

@@ -584,9 +584,15 @@ class Network(_Handle):
 
     # -- forward ---------------------------------------------------------------------
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+    def predict(self, X: Union[ArrayLike, "Dataset"]) -> np.ndarray:
         """Outputs (m, n_outputs) float32: probabilities for the cross-entropy losses
-        (softmax rows / sigmoid units), values for MSE."""
+        (softmax rows / sigmoid units), values for MSE.
+
+        ``X`` may be a :class:`Dataset`: its X file is then read in order, in chunks within
+        the dataset's memory budget, never loaded whole (``mb_predict_dataset``); the result
+        is the same, bit for bit, as predicting the rows in memory."""
+        if isinstance(X, Dataset):
+            return self._predict_dataset(X, classes=False)
         x = self._x(X)
         m, n = x.shape
         with self._lock:
@@ -597,8 +603,11 @@ class Network(_Handle):
             )
         return out
 
-    def predict_classes(self, X: ArrayLike) -> np.ndarray:
-        """int32 (m,): argmax of the softmax, or sigmoid output >= 0.5 (one output)."""
+    def predict_classes(self, X: Union[ArrayLike, "Dataset"]) -> np.ndarray:
+        """int32 (m,): argmax of the softmax, or sigmoid output >= 0.5 (one output).
+        ``X`` may be a :class:`Dataset`, as for :meth:`predict`."""
+        if isinstance(X, Dataset):
+            return self._predict_dataset(X, classes=True)
         x = self._x(X)
         m, n = x.shape
         out = np.empty(m, dtype=np.int32)
@@ -608,6 +617,45 @@ class Network(_Handle):
                 "mb_predict_classes",
             )
         return out
+
+    def _predict_dataset(self, dataset: "Dataset", *, classes: bool) -> np.ndarray:
+        info = dataset._info()
+        if info.n_features != self.n_inputs:
+            raise ValueError(
+                f"the dataset has {info.n_features} features, but the model is expecting"
+                f" {self.n_inputs} features as input"
+            )
+        m = int(info.m)
+        with self._lock, dataset._in_use():
+            if classes:
+                out = np.empty(m, dtype=np.int32)
+                status = _lib.lib().mb_predict_classes_dataset(self._h(), dataset._h(), ptr(out, ctypes.c_int32), m)
+                check_status(status, "mb_predict_classes_dataset")
+            else:
+                out = np.empty((m, self.n_outputs), dtype=np.float32)
+                status = _lib.lib().mb_predict_dataset(self._h(), dataset._h(), ptr(out, ctypes.c_float), out.size)
+                check_status(status, "mb_predict_dataset")
+        return out
+
+    def predict_to_file(self, x_path: PathLike, out_path: PathLike, classes: bool = False,
+                        memory_budget: int = 0) -> None:
+        """Predicts every row of the ``.npy`` file ``x_path`` (float32 (m, n_inputs)) and
+        writes the results to the ``.npy`` file ``out_path``: float32 (m, n_outputs), what
+        :meth:`predict` gives, or with ``classes=True`` int32 (m,), what
+        :meth:`predict_classes` gives (``mb_predict_npy``).
+
+        X is read in order, in chunks within ``memory_budget`` bytes (0: the library's
+        default, a quarter of the memory this process may use, 4 to 256 MiB), so it may be
+        larger than memory. The output appears complete, atomically, or not at all."""
+        budget = as_nonneg_int(memory_budget, "memory_budget")
+        with self._lock:
+            check_status(
+                _lib.lib().mb_predict_npy(
+                    self._h(), os.fsencode(os.fspath(x_path)), os.fsencode(os.fspath(out_path)),
+                    1 if classes else 0, budget,
+                ),
+                "mb_predict_npy",
+            )
 
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> tuple[float, float]:
         """(mean cost, accuracy) over all rows; accuracy is NaN for MSE."""

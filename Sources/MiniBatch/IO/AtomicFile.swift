@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file written in order under a temporary name next to its target, then renamed over the
+/// target when complete, so that a crash leaves the old file or the new one, never a part of
+/// either. Dropped before `commit` (an error on the way), it removes its temporary file.
+///
+/// `File.writeAtomically` writes a buffer through one; `.npy` outputs (`NpyOutput`) are
+/// written through one a chunk at a time.
+final class AtomicFile {
+    let path: String
+    /// `path` + ".tmp-XXXXXX", made unique by mkstemp.
+    let temporary: String
+    private var fd: Int32
+    /// Bytes written so far.
+    private(set) var size = 0
+    /// Whether written pages are flushed to disk and dropped from the page cache every
+    /// `releaseBytes` bytes: a file larger than memory is then not held as dirty pages
+    /// (which a memory cgroup charges to the writer, and cannot reclaim until written back).
+    private let releasesPages: Bool
+    private var releasedUpTo = 0
+    static let releaseBytes = 8 << 20
+
+    init(path: String, releasesPages: Bool = false) throws(MiniBatchError) {
+        self.path = path
+        self.releasesPages = releasesPages
+        var template = Array((path + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(path)': \(File.reason())") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a program another thread starts
+        self.fd = fd
+        temporary = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    deinit { discard() }
+
+    /// Appends `count` bytes.
+    func write(_ bytes: UnsafeRawPointer, count: Int) throws(MiniBatchError) {
+        do throws(MiniBatchError) {
+            guard fd >= 0 else { throw MiniBatchError(.internal, "'\(temporary)' was written after it was closed") }
+            try File.writeFully(fd, bytes, count: count, at: size, what: "'\(temporary)'")
+            size += count
+            if releasesPages, size - releasedUpTo >= AtomicFile.releaseBytes {
+                guard fdatasync(fd) == 0 else { throw MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())") }
+                _ = posix_fadvise(fd, off_t(releasedUpTo), off_t(size - releasedUpTo), POSIX_FADV_DONTNEED)
+                releasedUpTo = size
+            }
+        } catch {
+            discard()
+            throw error
+        }
+    }
+
+    /// Flushes the file to disk and renames it over `path`: `finishWriting` then `moveIntoPlace`.
+    func commit() throws(MiniBatchError) {
+        try finishWriting()
+        try moveIntoPlace()
+    }
+
+    /// Sets the file's mode (0644), flushes it to disk (fsync) and closes it. After this,
+    /// only `moveIntoPlace` is left (two files that must both be written finish both before
+    /// either is renamed).
+    func finishWriting() throws(MiniBatchError) {
+        var failure: MiniBatchError? = nil
+        if fchmod(fd, 0o644) != 0 || fsync(fd) != 0 {
+            failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())")
+        }
+        if close(fd) != 0, failure == nil { failure = MiniBatchError(.io, "cannot close '\(temporary)': \(File.reason())") }
+        fd = -2  // closed, not yet renamed: deinit still removes the temporary file
+        if let failure {
+            discard()
+            throw failure
+        }
+    }
+
+    /// Renames the finished file over `path` and makes the rename durable.
+    func moveIntoPlace() throws(MiniBatchError) {
+        guard rename(temporary, path) == 0 else {
+            let failure = MiniBatchError(.io, "cannot rename '\(temporary)' to '\(path)': \(File.reason())")
+            discard()
+            throw failure
+        }
+        fd = -1
+        File.syncDirectory(of: path)
+    }
+
+    /// Closes and removes the temporary file (idempotent).
+    private func discard() {
+        if fd >= 0 { close(fd) }
+        if fd != -1 { unlink(temporary) }
+        fd = -1
+    }
+}

@@ -1,0 +1,31 @@
+// minibatch-cli: train, resume, evaluate and use networks from the command line.
+//
+//   minibatch-cli train --x x.npy --y y.npy --layers 784,128,10 --epochs 20 --out model.mbm
+//   minibatch-cli resume model.mbm --x x.npy --y y.npy --epochs 10
+//   minibatch-cli eval model.mbm --x xt.npy --y yt.npy
+//   minibatch-cli predict model.mbm --x xt.npy --out p.npy [--classes]
+//   minibatch-cli info model.mbm | x.npy
+//   minibatch-cli shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 1
+//   minibatch-cli demo
+
+import ArgumentParser
+import MiniBatch
+
+@main
+struct MiniBatchCLI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "minibatch-cli",
+        abstract: "Mini-batch gradient descent for fully connected networks, on .npy files larger than memory.",
+        discussion: """
+            Each subcommand's --help lists its options with their defaults. Files: X is a .npy of \
+            (m, n_features) float32 in C order; y a .npy of m integer class labels (any integer dtype) or \
+            float32 targets (m) or (m, k). Models are saved atomically with their training state, so that \
+            resume continues a run.
+
+            Exit status: 0 success; 1 the library refused a value or a file, or training failed (the \
+            message names the option); 64 the command line could not be parsed; 130 Ctrl-C stopped \
+            training (the model was saved).
+            """,
+        version: MiniBatch.version,
+        subcommands: [TrainCommand.self, ResumeCommand.self, EvaluateCommand.self, PredictCommand.self, InfoCommand.self, ShuffleCommand.self, DemoCommand.self])
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import MiniBatch
+
+// MARK: - Values that parse from one argument
+//
+// Each type parses only the form: a number is any number, so that a value out of range
+// reaches the library, which names what is wrong with it (`Failure`).
+
+/// `auto` or a number of rows.
+enum BatchSizeArgument: ExpressibleByArgument, Equatable, CustomStringConvertible {
+    case auto
+    case rows(Int)
+
+    init?(argument: String) {
+        if argument == "auto" {
+            self = .auto
+        } else if let rows = Int(argument) {
+            self = .rows(rows)
+        } else {
+            return nil
+        }
+    }
+
+    var batchSize: BatchSize {
+        switch self {
+        case .auto: .automatic
+        case .rows(let rows): .fixed(rows)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .auto: "auto"
+        case .rows(let rows): "\(rows)"
+        }
+    }
+
+    var defaultValueDescription: String { description }
+}
+
+/// A number of bytes: digits with an optional K, M or G suffix (powers of 1024).
+struct ByteCount: ExpressibleByArgument, CustomStringConvertible {
+    var bytes: Int
+
+    init(_ bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        var digits = Substring(argument)
+        var scale = 1
+        switch digits.last?.uppercased() {
+        case "K": scale = 1 << 10
+        case "M": scale = 1 << 20
+        case "G": scale = 1 << 30
+        default: break
+        }
+        if scale != 1 { digits = digits.dropLast() }
+        guard let value = Int(digits) else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
+        guard !overflow else { return nil }
+        self.bytes = bytes
+    }
+
+    var description: String { "\(bytes)" }
+    var defaultValueDescription: String { "\(bytes)" }
+}
+
+/// Comma-separated positive sizes, as in `784,128,10`.
+struct SizeList: ExpressibleByArgument, CustomStringConvertible {
+    var sizes: [Int]
+
+    init?(argument: String) {
+        var sizes: [Int] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let size = Int(part.trimmingCharacters(in: " ")) else { return nil }
+            sizes.append(size)
+        }
+        self.sizes = sizes
+    }
+
+    var description: String { sizes.map(String.init).joined(separator: ",") }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return s
+    }
+}
+
+// MARK: - Names
+
+enum ActivationName: String, ExpressibleByArgument, CaseIterable {
+    case relu, tanh, sigmoid, linear
+
+    var activation: Activation {
+        switch self {
+        case .relu: .relu
+        case .tanh: .tanh
+        case .sigmoid: .sigmoid
+        case .linear: .linear
+        }
+    }
+
+    init(_ activation: Activation) {
+        switch activation {
+        case .relu: self = .relu
+        case .tanh: self = .tanh
+        case .sigmoid: self = .sigmoid
+        case .linear: self = .linear
+        }
+    }
+}
+
+enum LossName: String, ExpressibleByArgument, CaseIterable {
+    case auto
+    case crossEntropy = "cross-entropy"
+    case binaryCrossEntropy = "binary-cross-entropy"
+    case mse
+
+    static func name(_ loss: Loss) -> String {
+        switch loss {
+        case .crossEntropy: LossName.crossEntropy.rawValue
+        case .binaryCrossEntropy: LossName.binaryCrossEntropy.rawValue
+        case .meanSquaredError: LossName.mse.rawValue
+        }
+    }
+}
+
+enum InitializationName: String, ExpressibleByArgument, CaseIterable {
+    case auto, he, xavier
+
+    var initialization: Initialization {
+        switch self {
+        case .auto: .automatic
+        case .he: .he
+        case .xavier: .xavier
+        }
+    }
+}
+
+enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
+    case sgd, momentum, nesterov, rmsprop, adam, adamw
+
+    /// The rule whose state a model file keeps (`Optimizer.Kind`).
+    init(_ kind: Optimizer.Kind) {
+        switch kind {
+        case .gradientDescent: self = .sgd
+        case .momentum: self = .momentum
+        case .rmsprop: self = .rmsprop
+        case .adam: self = .adam
+        case .adamW: self = .adamw
+        }
+    }
+
+    var kind: Optimizer.Kind {
+        switch self {
+        case .sgd: .gradientDescent
+        case .momentum, .nesterov: .momentum
+        case .rmsprop: .rmsprop
+        case .adam: .adam
+        case .adamw: .adamW
+        }
+    }
+}
+
+enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
+    case constant, step, exponential
+    case inverseTime = "inverse-time"
+    case cosine, adaptive
+}
+
+enum ShuffleName: String, ExpressibleByArgument, CaseIterable {
+    case exact, block, none
+}
+
+enum PageCacheName: String, ExpressibleByArgument, CaseIterable {
+    case auto, keep, release
+
+    var pageCache: FilePageCache {
+        switch self {
+        case .auto: .auto
+        case .keep: .keep
+        case .release: .release
+        }
+    }
+}
+
+enum LastBatchName: String, ExpressibleByArgument, CaseIterable {
+    case keep, drop
+
+    var lastBatch: LastBatch { self == .keep ? .keep : .drop }
+}
+
+enum BuiltinName: String, ExpressibleByArgument, CaseIterable {
+    case moons
+}
+
+/// How training reports each epoch.
+enum ProgressFormat: String, ExpressibleByArgument, CaseIterable {
+    /// `text` on a terminal, `json` otherwise.
+    case auto
+    /// One line per epoch, refreshed every second during long epochs.
+    case text
+    /// One JSON object per line.
+    case json
+    /// Nothing per epoch.
+    case none
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import MiniBatch
+
+/// The architecture of a new network.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Every layer's size, inputs to outputs, as in 784,128,10 (inputs must be X's columns). Or give --hidden.",
+        valueName: "sizes"))
+    var layers: SizeList?
+
+    @Option(help: ArgumentHelp(
+        "The hidden layers' sizes, as in 128,64 ('' or 'none' for none: linear, logistic or softmax regression); inputs are X's columns and outputs --outputs. Default when --layers is not given: one hidden layer of 16.",
+        valueName: "sizes"))
+    var hidden: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Outputs, with --hidden (default: the number of classes, 1 + the largest label in y, for integer labels; y's columns for float targets).",
+        valueName: "k"))
+    var outputs: Int?
+
+    @Option(help: ArgumentHelp("The hidden layers' activation.", valueName: "g"))
+    var activation: ActivationName = .relu
+
+    @Option(help: ArgumentHelp(
+        "The output layer and its cost. auto: cross-entropy (softmax) for integer labels with 2 or more outputs, binary-cross-entropy (sigmoid) for integer labels with one output, mse for float targets.",
+        valueName: "loss"))
+    var loss: LossName = .auto
+
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "How initial weights are drawn (from --seed): auto (He for ReLU layers, Xavier for the others), he, xavier.",
+        valueName: "rule"))
+    var initialization: InitializationName = .auto
+
+    func validate() throws {
+        if layers != nil {
+            guard hidden == nil else { throw ValidationError("give --layers or --hidden, not both") }
+            guard outputs == nil else { throw ValidationError("--outputs goes with --hidden: --layers names the outputs") }
+        }
+        if let hidden, hiddenSizes(hidden) == nil {
+            throw ValidationError("The value '\(hidden)' is invalid for '--hidden <sizes>': give sizes such as 128,64, or none")
+        }
+    }
+
+    private func hiddenSizes(_ text: String) -> [Int]? {
+        if text.isEmpty || text == "none" { return [] }
+        return SizeList(argument: text)?.sizes
+    }
+
+    /// A new network for `data`, with weights drawn from `seed`.
+    func network(for data: TrainingData, seed: UInt64) throws -> Network {
+        let labels: LabelSummary
+        switch data {
+        case .memory(_, let classes, _, _): labels = LabelSummary(classes: classes)
+        case .files(let dataset): labels = try LabelSummary(dataset.y)
+        }
+        var sizes: [Int]
+        if let layers {
+            sizes = layers.sizes
+        } else {
+            let k = try outputs ?? labels.defaultOutputs()
+            sizes = [data.features] + hiddenSizes(hidden ?? "16")! + [k]
+        }
+        let resolved: Loss
+        switch loss {
+        case .crossEntropy: resolved = .crossEntropy
+        case .binaryCrossEntropy: resolved = .binaryCrossEntropy
+        case .mse: resolved = .meanSquaredError
+        case .auto:
+            if labels.isInteger {
+                resolved = (sizes.last ?? 0) == 1 ? .binaryCrossEntropy : .crossEntropy
+            } else {
+                resolved = .meanSquaredError
+            }
+        }
+        let layerSizes = sizes
+        return try library { () throws(MiniBatchError) in
+            try Network(layerSizes: layerSizes, hiddenActivation: activation.activation, loss: resolved,
+                        initialization: initialization.initialization, seed: seed)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import MiniBatch
+
+/// How training runs: everything in `TrainingOptions`. A rule's or a schedule's parameter
+/// given with another rule or schedule is an error, not ignored.
+struct TrainingArguments: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Passes over the data in this run.", valueName: "n"))
+    var epochs = 10
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Rows per mini-batch (1: stochastic, m: batch gradient descent), or auto: m below 2000 rows, else the largest of 512, 256, 128, 64 whose working memory fits --batch-memory.",
+        valueName: "n|auto"))
+    var batchSize = BatchSizeArgument.auto
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The base learning rate; the schedule changes it from epoch to epoch.", valueName: "x"))
+    var learningRate: Float = 0.01
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The seed of the initial weights, of every epoch's order and of the validation split (and of the --builtin points).",
+        valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Threads that share each mini-batch; 0: as many as OpenBLAS would use (OPENBLAS_NUM_THREADS, else the CPUs).",
+        valueName: "n"))
+    var threads = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Shards each mini-batch is cut into (the weights depend on shards, not threads: fix it to get the same weights on any thread count); 0: the threads.",
+        valueName: "n"))
+    var shards = 0
+
+    @Option(help: ArgumentHelp("The last partial batch of an epoch: keep (its cost is the mean over its rows) or drop.", valueName: "policy"))
+    var lastBatch: LastBatchName = .keep
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Bytes of working memory the automatic batch size may use (suffix K, M or G); 0: no limit.", valueName: "bytes"))
+    var batchMemory = ByteCount(0)
+
+    // MARK: The update rule
+
+    @Option(help: ArgumentHelp(
+        "The update rule (PyTorch's formulas: see the README). Default: sgd for train; for resume, the rule the model file's state belongs to.",
+        valueName: "rule"))
+    var optimizer: OptimizerName?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("momentum and nesterov: the momentum (default: 0.9).", valueName: "mu"))
+    var momentum: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: the decay of the squared gradients' average (default: 0.99).", valueName: "rho"))
+    var rho: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam and adamw: the first moment's decay (default: 0.9).", valueName: "b1"))
+    var beta1: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam and adamw: the second moment's decay (default: 0.999).", valueName: "b2"))
+    var beta2: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam and adamw: added to the root (default: 1e-8).", valueName: "eps"))
+    var epsilon: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("adamw: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
+    var weightDecay: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "L2 penalty (scikit-learn's alpha): 0.5 * l2 * sum(W^2) / batch rows added to each batch's cost; biases not penalised.",
+        valueName: "alpha"))
+    var l2: Float = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Clip the gradient to this global norm when above it; 0: no clipping.", valueName: "norm"))
+    var clipNorm: Float = 0
+
+    // MARK: The schedule
+
+    @Option(help: ArgumentHelp(
+        "How the learning rate changes from epoch to epoch (epochs counted over the model's life).", valueName: "schedule"))
+    var schedule: ScheduleName = .constant
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("step: multiply the rate by --gamma every this many epochs (default: 10).", valueName: "n"))
+    var stepEvery: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("step and exponential: the factor (default: 0.1 for step, 0.9 for exponential).", valueName: "g"))
+    var gamma: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("inverse-time: rate / (examples seen + 1)^power (default: 0.5).", valueName: "p"))
+    var power: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "cosine: the epochs the rate takes to fall to --min-learning-rate (default: 0, the end of this run; resume a run with its total).",
+        valueName: "n"))
+    var cosinePeriod: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine: the lowest rate (default: 0).", valueName: "x"))
+    var minLearningRate: Double?
+
+    // MARK: Early stopping
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Stop after this many epochs in a row without improving the monitored cost (the validation cost, else the training cost); 0: never. The adaptive schedule divides the rate instead.",
+        valueName: "n"))
+    var patience = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The improvement that counts for --patience.", valueName: "x"))
+    var minDelta: Double = 0
+
+    @Flag(inversion: .prefixedNo, help: "With a validation set and --patience, end with the best epoch's weights when training stops early.")
+    var restoreBest = true
+
+    // MARK: - Building the options
+
+    /// The update rule, checking that every given hyperparameter belongs to it.
+    func rule(_ name: OptimizerName) throws -> Optimizer {
+        let given: [(String, Bool, [OptimizerName])] = [
+            ("--momentum", momentum != nil, [.momentum, .nesterov]),
+            ("--rho", rho != nil, [.rmsprop]),
+            ("--beta1", beta1 != nil, [.adam, .adamw]),
+            ("--beta2", beta2 != nil, [.adam, .adamw]),
+            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw]),
+            ("--weight-decay", weightDecay != nil, [.adamw]),
+        ]
+        for (option, isGiven, rules) in given where isGiven && !rules.contains(name) {
+            throw ValidationError("\(option) is a parameter of --optimizer \(rules.map(\.rawValue).joined(separator: " or ")), not of \(name.rawValue)")
+        }
+        switch name {
+        case .sgd: return .sgd()
+        case .momentum: return .sgd(momentum: momentum ?? 0.9)
+        case .nesterov: return .sgd(momentum: momentum ?? 0.9, nesterov: true)
+        case .rmsprop: return .rmsprop(rho: rho ?? 0.99, epsilon: epsilon ?? 1e-8)
+        case .adam: return .adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
+        case .adamw:
+            return .adamW(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, weightDecay: weightDecay ?? 0.01)
+        }
+    }
+
+    /// The schedule, checking that every given parameter belongs to it.
+    func resolvedSchedule() throws -> Schedule {
+        let given: [(String, Bool, [ScheduleName])] = [
+            ("--step-every", stepEvery != nil, [.step]),
+            ("--gamma", gamma != nil, [.step, .exponential]),
+            ("--power", power != nil, [.inverseTime]),
+            ("--cosine-period", cosinePeriod != nil, [.cosine]),
+            ("--min-learning-rate", minLearningRate != nil, [.cosine]),
+        ]
+        for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
+            throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
+        }
+        switch schedule {
+        case .constant: return .constant
+        case .step: return .step(every: stepEvery ?? 10, gamma: gamma ?? 0.1)
+        case .exponential: return .exponential(gamma: gamma ?? 0.9)
+        case .inverseTime: return .inverseTime(power: power ?? 0.5)
+        case .cosine: return .cosine(period: cosinePeriod ?? 0, minimum: minLearningRate ?? 0)
+        case .adaptive: return .adaptive
+        }
+    }
+
+    /// The library's options for `rule`, validation as given.
+    func options(rule name: OptimizerName, shuffle: Bool, validationFraction: Double) throws -> TrainingOptions {
+        var options = TrainingOptions(
+            epochs: epochs, batchSize: batchSize.batchSize, learningRate: learningRate, seed: seed, shuffle: shuffle,
+            lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,
+            optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
+            earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest))
+        options.shards = shards
+        options.validationFraction = validationFraction
+        return options
+    }
+
+    /// The options of this run as command-line arguments (for the command that resumes it):
+    /// every option that differs from its default, with the rule's and the schedule's
+    /// parameters spelled out, `epochs` epochs, and the cosine period fixed at the run's end.
+    func arguments(rule name: OptimizerName, epochs remaining: Int, cosineEnd: Int) -> [String] {
+        var out = ["--epochs", "\(remaining)"]
+        func add(_ option: String, _ value: String, unless defaultValue: String? = nil) {
+            if value != defaultValue { out += [option, value] }
+        }
+        add("--batch-size", batchSize.description, unless: "auto")
+        add("--learning-rate", "\(learningRate)", unless: "\(Float(0.01))")
+        add("--seed", "\(seed)", unless: "0")
+        add("--threads", "\(threads)", unless: "0")
+        add("--shards", "\(shards)", unless: "0")
+        add("--last-batch", lastBatch.rawValue, unless: "keep")
+        add("--batch-memory", "\(batchMemory.bytes)", unless: "0")
+        add("--optimizer", name.rawValue)
+        switch (try? rule(name)) ?? .sgd() {
+        case .sgd(let mu, _): if name != .sgd { add("--momentum", "\(mu)") }
+        case .rmsprop(let rho, let eps): add("--rho", "\(rho)"); add("--epsilon", "\(eps)")
+        case .adam(let b1, let b2, let eps): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
+        case .adamW(let b1, let b2, let eps, let wd):
+            add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--weight-decay", "\(wd)")
+        }
+        add("--l2", "\(l2)", unless: "\(Float(0))")
+        add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
+        add("--schedule", schedule.rawValue, unless: "constant")
+        switch (try? resolvedSchedule()) ?? .constant {
+        case .step(let every, let gamma): add("--step-every", "\(every)"); add("--gamma", "\(gamma)")
+        case .exponential(let gamma): add("--gamma", "\(gamma)")
+        case .inverseTime(let power): add("--power", "\(power)")
+        case .cosine(let period, let minimum):
+            add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--min-learning-rate", "\(minimum)")
+        case .constant, .adaptive: break
+        }
+        add("--patience", "\(patience)", unless: "0")
+        add("--min-delta", "\(minDelta)", unless: "\(0.0)")
+        if !restoreBest { out.append("--no-restore-best") }
+        return out
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import MiniBatch
+
+/// The tool's exit statuses (listed in `minibatch-cli --help`).
+enum Status {
+    /// The library refused a value or a file, or training failed (diverged, out of memory).
+    static let failure: Int32 = 1
+    /// The command line could not be parsed (argument-parser's EX_USAGE).
+    static let usage: Int32 = 64
+    /// Ctrl-C stopped training; the model was saved (128 + SIGINT).
+    static let interrupted: Int32 = 130
+}
+
+/// A library error as the tool prints it: the option that the library's name stands for
+/// first, so that `--epochs 0` reads `--epochs: epochs must be at least 1, got 0`.
+struct Failure: Error, CustomStringConvertible {
+    let message: String
+
+    init(_ message: String) { self.message = message }
+
+    init(_ error: MiniBatchError, options: [(library: String, option: String)] = Failure.names) {
+        var text = error.message
+        for (constant, word) in Failure.constants { text = text.replacing(constant, with: word) }
+        // A bad value, or a file that cannot be opened or read: named by its option.
+        if [.invalidArgument, .io, .format].contains(error.kind), let option = Failure.option(named: text, in: options) {
+            text = "\(option): \(text)"
+        }
+        message = text
+    }
+
+    var description: String { message }
+
+    /// The library's names of arguments (its messages name C fields) and the options
+    /// that set them, in the order they are looked for in a message.
+    static let names: [(library: String, option: String)] = [
+        ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
+        ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
+        ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
+        ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("l2", "--l2"),
+        ("clip_norm", "--clip-norm"), ("validation_fraction", "--validation-fraction"), ("patience", "--patience"),
+        ("min_delta", "--min-delta"), ("step_epochs", "--step-every"), ("gamma", "--gamma"), ("power_t", "--power"),
+        ("cosine_epochs", "--cosine-period"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
+        ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
+        ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),
+        ("outputs", "--layers"), ("y holds integer class labels", "--loss"), ("X has", "--x"), ("y has", "--y"),
+        ("y[", "--y"), ("labels", "--y"),
+    ]
+
+    /// The C constants in the library's messages, in the tool's words.
+    static let constants: [(String, String)] = [
+        ("MB_BATCH_AUTO", "auto"), ("MB_LOSS_CROSS_ENTROPY", "cross-entropy"),
+        ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"),
+        ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32", "float32 targets"),
+    ]
+
+    /// The option of the first library name that appears in `message` as a word.
+    static func option(named message: String, in options: [(library: String, option: String)]) -> String? {
+        var best: (position: Int, option: String)?
+        for (name, option) in options {
+            guard let position = wordPosition(of: name, in: message) else { continue }
+            if best == nil || position < best!.position { best = (position, option) }
+        }
+        return best?.option
+    }
+
+    /// Where `word` first occurs in `text` not inside a longer word, in characters.
+    private static func wordPosition(of word: String, in text: String) -> Int? {
+        let characters = Array(text), target = Array(word)
+        guard target.count <= characters.count else { return nil }
+        func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        for start in 0...(characters.count - target.count) where Array(characters[start..<start + target.count]) == target {
+            let before = start == 0 || !isWordCharacter(characters[start - 1]) || !isWordCharacter(target[0])
+            let end = start + target.count
+            let after = end == characters.count || !isWordCharacter(characters[end]) || !isWordCharacter(target.last!)
+            if before && after { return start }
+        }
+        return nil
+    }
+}
+
+/// Runs `body`, turning a library error into a `Failure` that names the option.
+func library<T>(_ body: () throws(MiniBatchError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw Failure(error)
+    }
+}
+
+/// Prints a failure to standard error as argument-parser prints errors, and exits with
+/// `status`.
+func exitWith(_ failure: Failure, status: Int32 = Status.failure) -> Never {
+    printError("Error: \(failure.message)")
+    exit(status)
+}
+
+/// A line on standard error, after what is pending on standard output.
+func printError(_ text: String) {
+    fflush(nil)
+    let line = Array((text + "\n").utf8)
+    var written = 0
+    while written < line.count {
+        let n = line[written...].withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        written += n
+    }
+}
+
+/// `text` on standard output, now (without a newline: progress lines end as they need).
+func emit(_ text: String) {
+    print(text, terminator: "")
+    fflush(nil)
+}

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MiniBatch
+
+/// What the tool needs to know of y without loading it: the number of classes of integer
+/// labels (the default outputs of a new network), or each column's sum and sum of squares
+/// of float targets (the total sum of squares of R^2). Read in chunks of 1 MiB.
+struct LabelSummary {
+    var isInteger: Bool
+    var columns: Int
+    var count = 0
+    /// The smallest and largest integer label.
+    var minLabel = Int64.max, maxLabel = Int64.min
+    /// Per column of float targets.
+    var sums: [Double] = [], squares: [Double] = []
+
+    init(classes: [Int32]) {
+        isInteger = true
+        columns = 1
+        count = classes.count
+        for label in classes {
+            minLabel = min(minLabel, Int64(label))
+            maxLabel = max(maxLabel, Int64(label))
+        }
+    }
+
+    init(_ file: NpyFile) throws {
+        isInteger = file.type.isInteger
+        columns = file.columns
+        count = file.rows
+        sums = Array(repeating: 0, count: isInteger ? 0 : columns)
+        squares = sums
+        let fd = open(file.path, O_RDONLY)
+        guard fd >= 0 else { throw Failure("cannot open '\(file.path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let rowBytes = file.rowBytes
+        let rowsPerChunk = max(1, (1 << 20) / rowBytes)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: rowsPerChunk * rowBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        var row = 0
+        while row < file.rows {
+            let rows = min(rowsPerChunk, file.rows - row)
+            let wanted = rows * rowBytes
+            var got = 0
+            while got < wanted {
+                let n = pread(fd, buffer + got, wanted - got, off_t(file.dataOffset + row * rowBytes + got))
+                guard n > 0 else { throw Failure("cannot read '\(file.path)': \(n == 0 ? "it is shorter than its header says" : String(cString: strerror(errno)))") }
+                got += n
+            }
+            add(buffer, rows: rows, type: file.type)
+            row += rows
+        }
+    }
+
+    private mutating func add(_ bytes: UnsafeRawPointer, rows: Int, type: NpyType) {
+        let n = rows * columns
+        if type == .float32 {
+            for i in 0..<n {
+                let v = Double(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
+                sums[i % columns] += v
+                squares[i % columns] += v * v
+            }
+            return
+        }
+        for i in 0..<n {
+            let v: Int64
+            switch type {
+            case .bool: v = bytes.load(fromByteOffset: i, as: UInt8.self) == 0 ? 0 : 1
+            case .int8: v = Int64(bytes.load(fromByteOffset: i, as: Int8.self))
+            case .uint8: v = Int64(bytes.load(fromByteOffset: i, as: UInt8.self))
+            case .int16: v = Int64(bytes.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))
+            case .uint16: v = Int64(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            case .int32: v = Int64(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+            case .uint32: v = Int64(bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            case .int64: v = bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)
+            case .uint64: v = Int64(truncatingIfNeeded: min(bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self), UInt64(Int64.max)))
+            case .float32: v = 0
+            }
+            minLabel = min(minLabel, v)
+            maxLabel = max(maxLabel, v)
+        }
+    }
+
+    /// The outputs a new network gets: 1 + the largest label (at least 2), or y's columns.
+    func defaultOutputs() throws -> Int {
+        guard isInteger else { return columns }
+        guard count > 0, minLabel >= 0 else {
+            throw Failure("--y: class labels must be >= 0, found \(minLabel)")
+        }
+        guard maxLabel < 1 << 24 else { throw Failure("--y: the largest class label is \(maxLabel): give --outputs or --layers") }
+        return max(2, Int(maxLabel) + 1)
+    }
+
+    /// The sum of squares of the targets about each column's mean, the columns pooled.
+    var totalSquares: Double {
+        var total = 0.0
+        for j in 0..<sums.count { total += squares[j] - sums[j] * sums[j] / Double(count) }
+        return total
+    }
+}

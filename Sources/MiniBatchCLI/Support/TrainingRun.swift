@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import MiniBatch
+
+/// Where a run's model and history go, and how it reports.
+struct OutputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Write the history here as JSON: batch_costs, epoch_costs, validation_costs, validation_scores, learning_rates (this run's; null where there is none).",
+        valueName: "history.json"))
+    var history: String?
+
+    @Option(help: ArgumentHelp(
+        "What is printed per epoch: auto (text on a terminal, json otherwise), text (one line per epoch, refreshed every second in long epochs), json (one object per line: see the discussion above), none.",
+        valueName: "format"))
+    var progress: ProgressFormat = .auto
+
+    /// `auto` resolved by whether standard output is a terminal.
+    var format: ProgressFormat {
+        progress == .auto ? (isatty(STDOUT_FILENO) != 0 ? .text : .json) : progress
+    }
+}
+
+/// One training run of `train` or `resume`: trains, then saves the model and the history;
+/// on Ctrl-C saves the model as it is and prints the command that resumes it.
+struct TrainingRun {
+    let command: String
+    let network: Network
+    let data: TrainingData
+    let validation: FileDataset?
+    var options: TrainingOptions
+    let out: String
+    let output: OutputOptions
+    /// The run's settings, for the first line.
+    let settings: [(String, JSON)]
+    /// The options that resume this run, given its remaining epochs and the cosine
+    /// schedule's end (data, reading and training options, without the model path).
+    let resumeArguments: (_ epochs: Int, _ cosineEnd: Int) -> [String]
+
+    func run() throws -> Never {
+        // The options and the data's shape are checked before the first line, as training
+        // would check them.
+        try library { () throws(MiniBatchError) in try Validate.training(self.options, count: data.count) }
+        guard data.features == network.inputCount else {
+            let option: String
+            if command == "train" { option = "--layers" } else if case .files = data { option = "--x" } else { option = "--builtin" }
+            throw Failure("\(option): the data have \(data.features) features but the model has \(network.inputCount) inputs")
+        }
+        let format = output.format
+        let interrupt = SignalStop.install()
+        var options = self.options
+        options.interrupt = interrupt
+        let startEpochs = network.epochsTrained
+        let history = History()
+        let display = ProgressDisplay(format: format, interrupt: interrupt, epochs: options.epochs, loss: network.loss)
+        report(start: format)
+        var epochsRun = 0
+        display.start()
+        let failure: MiniBatchError?
+        do {
+            try train(options, history: history) { progress in
+                epochsRun = progress.epoch
+                display.epoch(progress)
+                return .proceed
+            }
+            failure = nil
+        } catch {
+            failure = error
+        }
+        let seconds = display.elapsed
+        display.finish()
+        SignalStop.uninstall()
+        if let path = output.history {
+            do { try writeTextFile(historyJSON(history) + "\n", to: path) } catch let error as Failure {
+                exitWith(error)
+            }
+        }
+        if let failure, !(failure.kind == .cancelled && interrupt.isStopRequested) {
+            exitWith(Failure(failure))
+        }
+        try library { () throws(MiniBatchError) in try network.save(to: out) }
+        let costs = history.epochCosts, validationCosts = history.validationCosts
+        let interrupted = failure != nil
+        let status = interrupted ? "interrupted" : epochsRun < options.epochs ? "early_stopped" : "completed"
+        if format == .json {
+            emit(JSON.object([
+                ("event", .string("end")), ("status", .string(status)), ("epochs", .int(epochsRun)),
+                ("epochs_trained", .int(network.epochsTrained)), ("batches_done", .int(interrupt.batchesDone)),
+                ("cost", .optional(costs.last)), ("validation_cost", .optional(validationCosts.last)),
+                ("seconds", .number(seconds)), ("model", .string(out)), ("history", .optional(output.history)),
+                ("message", .optional(failure?.message)),
+            ]).text + "\n")
+        }
+        // On a terminal the summary goes to standard output; with JSON lines there, to
+        // standard error.
+        let json = format == .json
+        func say(_ text: String) { if json { printError(text) } else { emit(text + "\n") } }
+        if let failure {
+            let remaining = options.epochs - epochsRun
+            let cosineEnd = startEpochs + options.epochs
+            let resume = (["minibatch-cli", "resume", out] + resumeArguments(remaining, cosineEnd)).map(shellQuoted)
+            say(failure.message)
+            say("model saved to \(out) (epochs trained: \(network.epochsTrained)); to continue the run, \(remaining) epoch\(remaining == 1 ? "" : "s") left:")
+            say("  " + resume.joined(separator: " "))
+            exit(Status.interrupted)
+        }
+        var summary = "\(status == "early_stopped" ? "stopped early after" : "trained") \(epochsRun) epoch\(epochsRun == 1 ? "" : "s") in \(fixed(seconds, 1)) s"
+        if let cost = costs.last { summary += ": cost \(fixed(cost, 6))" }
+        if let cost = validationCosts.last, cost.isFinite { summary += ", validation cost \(fixed(cost, 6))" }
+        if let score = history.validationScores.last, score.isFinite {
+            summary += " (\(network.loss == .meanSquaredError ? "R^2" : "accuracy") \(fixed(score, 4)))"
+        }
+        say(summary)
+        say("model saved to \(out) (epochs trained: \(network.epochsTrained))\(output.history.map { "; history to \($0)" } ?? "")")
+        exit(0)
+    }
+
+    private func train(
+        _ options: TrainingOptions, history: History, progress: @escaping (Progress) -> ProgressAction
+    ) throws(MiniBatchError) {
+        switch data {
+        case .memory(let x, let classes, let features, _):
+            try x.withUnsafeBufferPointer { (xs) throws(MiniBatchError) in
+                try classes.withUnsafeBufferPointer { (ys) throws(MiniBatchError) in
+                    let view = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: classes.count, features: features)
+                    try network.train(view, validationDataset: validation, options: options, history: history, progress: progress)
+                }
+            }
+        case .files(let dataset):
+            try network.train(dataset, validationDataset: validation, options: options, history: history, progress: progress)
+        }
+    }
+
+    private func report(start format: ProgressFormat) {
+        let layers = network.layerSizes.map(String.init).joined(separator: "-")
+        let activations = Set(network.hiddenActivations.map { ActivationName($0).rawValue }).sorted().joined(separator: ",")
+        let fields: [(String, JSON)] = [
+            ("event", .string("start")), ("command", .string(command)), ("version", .string(MiniBatch.version)),
+            ("layers", .array(network.layerSizes.map(JSON.int))), ("activation", .string(activations)),
+            ("loss", .string(LossName.name(network.loss))), ("parameters", .int(network.parameterCount)),
+            ("epochs_trained", .int(network.epochsTrained)), ("examples", .int(data.count)),
+            ("features", .int(data.features)), ("data", .string(data.description)),
+        ] + settings + [("model", .string(out))]
+        switch format {
+        case .json:
+            emit(JSON.object(fields).text + "\n")
+        case .text:
+            print("minibatch \(MiniBatch.version) \(command): \(layers) network (\(activations.isEmpty ? "no hidden layer" : activations); \(LossName.name(network.loss))), \(network.parameterCount) parameters, \(network.epochsTrained) epochs trained")
+            print("data: \(data.description)")
+            print(settings.map { "\($0.0) \($0.1.text.replacing("\"", with: ""))" }.joined(separator: ", "))
+        case .auto, .none:
+            break
+        }
+    }
+
+    private func historyJSON(_ history: History) -> String {
+        JSON.object([
+            ("batch_costs", .numbers(history.batchCosts)), ("epoch_costs", .numbers(history.epochCosts)),
+            ("validation_costs", .numbers(history.validationCosts)),
+            ("validation_scores", .numbers(history.validationScores)),
+            ("learning_rates", .numbers(history.learningRates)),
+        ]).text
+    }
+}
+
+/// `text` as one shell word.
+func shellQuoted(_ text: String) -> String {
+    let plain = !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+@%".contains($0) }
+    return plain ? text : "'" + text.replacing("'", with: "'\\''") + "'"
+}
+
+/// The settings line of a run's options.
+func settings(of options: TrainingOptions, rule: OptimizerName, arguments: TrainingArguments) -> [(String, JSON)] {
+    var fields: [(String, JSON)] = [
+        ("epochs", .int(options.epochs)), ("batch_size", .string(arguments.batchSize.description)),
+        ("learning_rate", .number(shortest(Double(options.learningRate)))), ("seed", .string("\(options.seed)")),
+        ("threads", .int(options.threads)), ("optimizer", .string(rule.rawValue)),
+        ("schedule", .string(arguments.schedule.rawValue)),
+    ]
+    if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
+    if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
+    if options.earlyStopping.patience > 0 { fields.append(("patience", .int(options.earlyStopping.patience))) }
+    if options.validationFraction > 0 { fields.append(("validation_fraction", .number(options.validationFraction))) }
+    return fields
+}

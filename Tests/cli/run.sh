@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Tests of the command-line tool, run on the built binary (`make test-cli` builds it first):
+# train, resume, eval, predict, info, shuffle, bad arguments, JSON lines when piped, a
+# terminal's progress lines, and Ctrl-C. Data are small .npy files made with numpy.
+#
+#   Tests/cli/run.sh [path/to/minibatch-cli]
+#
+# Ends with a line "cli: N passed, N failed"; exits non-zero if any check failed.
+set -u
+cd "$(dirname "$0")/../.."
+root=$PWD
+cli=${1:-${MINIBATCH_CLI:-$root/.build/release/minibatch-cli}}
+[ -x "$cli" ] || { echo "no $cli: build it with 'swift build -c release --product minibatch-cli'"; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "ok: $1"; }
+fail() { failed=$((failed + 1)); echo "FAILED: $1"; }
+# check NAME COMMAND...: passes when the command succeeds.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+# refused NAME NEEDLE ARGS...: the tool exits non-zero and its output names NEEDLE.
+refused() {
+    local name=$1 needle=$2; shift 2
+    local out rc
+    out=$("$cli" "$@" 2>&1); rc=$?
+    if [ $rc -ne 0 ] && grep -qF -- "$needle" <<<"$out"; then
+        pass "$name (exit $rc: $(head -1 <<<"$out"))"
+    else
+        fail "$name: exit $rc, expected a message naming $needle, got: $out"
+    fi
+}
+py() { python3 -c "$@"; }
+
+# Data: two classes from 6 features, a validation set, and regression targets.
+py '
+import numpy as np
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3000, 6)).astype(np.float32)
+y = (X[:, 0] + 0.5 * X[:, 1] - X[:, 2] > 0).astype(np.int64)
+np.save("x.npy", X); np.save("y.npy", y)
+np.save("xv.npy", X[:600]); np.save("yv.npy", y[:600].astype(np.uint8))
+np.save("yr.npy", (X[:, :3] @ np.array([[1.0, 0.5], [2.0, -1.0], [0.5, 0.25]])).astype(np.float32))
+'
+
+common=(--x x.npy --y y.npy --batch-size 64 --optimizer adam --learning-rate 0.01 --schedule cosine --cosine-period 6 --seed 3 --threads 1)
+
+# --- train, with JSON lines when standard output is a pipe
+"$cli" train "${common[@]}" --hidden 16,8 --epochs 6 --validation-x xv.npy --validation-y yv.npy \
+    --out full.mbm --history full.json >train.jsonl 2>train.err
+check "train exits 0" test $? -eq 0
+check "train writes one JSON object per line when piped: start, 6 epochs, end" py '
+import json
+lines = [json.loads(l) for l in open("train.jsonl")]
+assert [l["event"] for l in lines] == ["start"] + ["epoch"] * 6 + ["end"], lines
+e = lines[1:7]
+assert [l["epoch"] for l in e] == list(range(1, 7)) and e[-1]["epochs_trained"] == 6
+for l in e:
+    for key in ("cost", "validation_cost", "validation_score", "examples_per_second", "elapsed_seconds", "remaining_seconds", "learning_rate"):
+        assert isinstance(l[key], float), (key, l)
+    assert l["examples"] == 3000 and l["batches"] == 47 and l["batch_size"] == 64
+assert lines[-1]["status"] == "completed" and lines[-1]["model"] == "full.mbm"
+assert e[-1]["validation_score"] > 0.9, e[-1]
+h = json.load(open("full.json"))
+assert len(h["batch_costs"]) == 6 * 47 and len(h["epoch_costs"]) == 6 and len(h["validation_costs"]) == 6
+assert [round(c, 12) for c in h["epoch_costs"]] == [round(l["cost"], 12) for l in e]
+'
+check "train's summary goes to standard error when standard output is JSON" grep -q "model saved to full.mbm" train.err
+
+# --- resume: 3 epochs, then 3 more, is the 6-epoch model, bit for bit
+"$cli" train "${common[@]}" --hidden 16,8 --epochs 3 --validation-x xv.npy --validation-y yv.npy --out half.mbm --progress none >/dev/null 2>&1
+"$cli" resume half.mbm "${common[@]}" --epochs 3 --validation-x xv.npy --validation-y yv.npy --out resumed.mbm --progress none >/dev/null 2>&1
+check "resume exits 0" test $? -eq 0
+check "train 3 + resume 3 = train 6, byte for byte" cmp -s full.mbm resumed.mbm
+check "info: epochs trained add up (3 + 3)" py '
+import json, subprocess, sys
+half = json.loads(subprocess.check_output([sys.argv[1], "info", "half.mbm", "--json"]))
+done = json.loads(subprocess.check_output([sys.argv[1], "info", "resumed.mbm", "--json"]))
+assert half["epochs_trained"] == 3 and done["epochs_trained"] == 6, (half, done)
+assert done["optimizer_state"] == "adam" and done["optimizer_step"] == 6 * 47, done
+assert done["layer_sizes"] == [6, 16, 8, 2] and done["loss"] == "cross-entropy" and done["parameters"] == 6*16+16 + 16*8+8 + 8*2+2
+assert done["hidden_activations"] == ["relu", "relu"] and done["has_training_state"]
+' "$cli"
+check "info prints a readable summary" bash -c "'$cli' info resumed.mbm | grep -q 'update rule: adam, 282 updates applied'"
+refused "resume with another rule is refused (its state would be dropped)" "--optimizer" resume half.mbm --x x.npy --y y.npy --optimizer sgd --out other.mbm
+
+# --- eval and predict, against numpy and the Python binding
+"$cli" predict full.mbm --x x.npy --out p.npy >/dev/null && "$cli" predict full.mbm --x x.npy --out c.npy --classes >/dev/null
+check "predict exits 0" test $? -eq 0
+"$cli" eval full.mbm --x x.npy --y y.npy --json >eval.json
+check "eval exits 0" test $? -eq 0
+check "predict writes (m, 2) probabilities and int32 classes; eval's cost and accuracy match them" py '
+import json, numpy as np
+p, c, y = np.load("p.npy"), np.load("c.npy"), np.load("y.npy")
+assert p.shape == (3000, 2) and p.dtype == np.float32 and c.shape == (3000,) and c.dtype == np.int32
+assert np.allclose(p.sum(1), 1, atol=1e-5) and (p.argmax(1) == c).all()
+e = json.load(open("eval.json"))
+assert e["examples"] == 3000 and abs(e["accuracy"] - (c == y).mean()) < 1e-12, e
+cost = -np.log(p[np.arange(3000), y].astype(np.float64)).mean()
+assert abs(e["cost"] - cost) < 1e-4, (e, cost)
+assert e["r2"] is None
+'
+if PYTHONPATH=$root/bindings/python python3 -c 'import minibatch_gd as mb; mb.version()' >/dev/null 2>&1; then
+    check "predict equals the Python binding's predict, bit for bit" env PYTHONPATH="$root/bindings/python" python3 -c '
+import numpy as np, minibatch_gd as mb
+net = mb.Network.load("full.mbm")
+assert (net.predict(np.load("x.npy")) == np.load("p.npy")).all()
+assert (net.predict_classes(np.load("x.npy")) == np.load("c.npy")).all()
+'
+else
+    echo "skipped: the Python binding's predict (minibatch_gd does not import: build libminibatch.so)"
+fi
+"$cli" train --x x.npy --y yr.npy --hidden 8 --epochs 30 --batch-size 32 --learning-rate 0.05 --out reg.mbm --progress none >/dev/null 2>&1
+check "eval of an mse model reports R^2 (1 - residual / total sum of squares)" py '
+import json, subprocess, sys, numpy as np
+e = json.loads(subprocess.check_output([sys.argv[1], "eval", "reg.mbm", "--x", "x.npy", "--y", "yr.npy", "--json"]))
+subprocess.check_call([sys.argv[1], "predict", "reg.mbm", "--x", "x.npy", "--out", "pr.npy"], stdout=subprocess.DEVNULL)
+p, y = np.load("pr.npy").astype(np.float64), np.load("yr.npy").astype(np.float64)
+r2 = 1 - ((p - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum()
+assert e["accuracy"] is None and abs(e["r2"] - r2) < 1e-4 and r2 > 0.9, (e, r2)
+' "$cli"
+
+# --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
+"$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null
+check "shuffle exits 0" test $? -eq 0
+check "shuffle writes a permutation of the rows with X and y pairs kept" py '
+import numpy as np
+X, y, Xs, ys = np.load("x.npy"), np.load("y.npy"), np.load("xs.npy"), np.load("ys.npy")
+where = {r.tobytes(): i for i, r in enumerate(X)}
+p = np.array([where[r.tobytes()] for r in Xs])
+assert sorted(p) == list(range(len(X))) and (ys == y[p]).all() and ys.dtype == y.dtype
+assert (p != np.arange(len(p))).mean() > 0.9
+'
+
+# --- bad arguments: a non-zero exit and a message that names the argument
+refused "--seed x is refused, not taken as 0" "--seed" train --builtin moons --out m.mbm --seed x
+refused "--epochs 0 is the library's error, named" "--epochs" train --builtin moons --out m.mbm --epochs 0
+refused "--batch-size -3 is the library's error, named" "--batch-size" train --x x.npy --y y.npy --out m.mbm --batch-size -3
+refused "--batch-size larger than m" "--batch-size" train --builtin moons --m 100 --out m.mbm --batch-size 101
+refused "a missing X file is named" "--x" train --x missing.npy --y y.npy --out m.mbm
+refused "a missing validation file is named" "--validation-y" train --x x.npy --y y.npy --validation-x xv.npy --validation-y missing.npy --out m.mbm
+refused "an unknown option" "--frobnicate" train --builtin moons --out m.mbm --frobnicate 3
+refused "--out is required" "--out" train --builtin moons
+refused "a rule's parameter with another rule" "--momentum" train --builtin moons --out m.mbm --optimizer adam --momentum 0.5
+refused "--beta1 out of range" "--beta1" train --builtin moons --out m.mbm --optimizer adam --beta1 1.5
+refused "--learning-rate 0" "--learning-rate" train --builtin moons --out m.mbm --learning-rate 0
+refused "--layers that do not fit X" "--layers" train --x x.npy --y y.npy --layers 5,8,2 --out m.mbm
+refused "--memory-budget with --builtin" "--memory-budget" train --builtin moons --out m.mbm --memory-budget 1M
+refused "eval of a missing model file" "missing.mbm" eval missing.mbm --x x.npy --y y.npy
+refused "predict with a memory budget too small" "--memory-budget" predict full.mbm --x x.npy --out q.npy --memory-budget 100
+refused "shuffle onto its own input" "--out-x" shuffle --x x.npy --out-x x.npy
+refused "info of a file that is not a model" "not a valid minibatch model" info train.jsonl
+check "a refused command leaves no model file" test ! -e m.mbm
+
+# --- --help lists every option with its default
+check "train --help gives every option's default" py '
+import re, subprocess, sys
+text = subprocess.check_output([sys.argv[1], "train", "--help"], text=True)
+options = re.findall(r"^  (--[a-z0-9-]+)", text, re.M)
+assert len(options) >= 40, options
+blocks = re.split(r"\n  (?=--)", text.split("USAGE:")[1])
+for block in blocks[1:]:
+    name = block.split()[0]
+    if name in ("--x", "--y", "--builtin", "--validation-x", "--validation-y", "--layers", "--out", "--history", "--version", "-h,"):
+        continue
+    assert "default" in block.lower(), name
+' "$cli"
+
+# --- a terminal: one line per epoch (script(1) gives the tool a terminal)
+if command -v script >/dev/null; then
+    script -qfec "'$cli' train --builtin moons --m 500 --epochs 2 --out tty.mbm" tty.log >/dev/null 2>&1
+    check "on a terminal: one text line per epoch, and the summary" bash -c \
+        "grep -q 'epoch 1/2  cost' tty.log && grep -q 'epoch 2/2  cost' tty.log && grep -q 'model saved to tty.mbm' tty.log && ! grep -q '\"event\"' tty.log"
+else
+    echo "skipped: the terminal's lines (no script(1))"
+fi
+
+# --- Ctrl-C: stops after the current mini-batch, saves a model that loads and resumes
+set -m  # the background job gets SIGINT as from a terminal (a script's jobs otherwise ignore it)
+"$cli" train --builtin moons --m 200000 --hidden 32 --epochs 1000 --batch-size 32 --seed 2 --out stopped.mbm \
+    --history stopped.json >stopped.jsonl 2>stopped.err &
+pid=$!
+set +m
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"; rc=$?
+check "Ctrl-C: exit status 130" test $rc -eq 130
+check "Ctrl-C: says where the model is and how to resume" bash -c \
+    "grep -q 'model saved to stopped.mbm' stopped.err && grep -q '^  minibatch-cli resume stopped.mbm ' stopped.err"
+check "Ctrl-C: the end line says interrupted; the file loads with info; the history is written" py '
+import json, subprocess, sys
+end = [json.loads(l) for l in open("stopped.jsonl")][-1]
+assert end["event"] == "end" and end["status"] == "interrupted", end
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "stopped.mbm", "--json"]))
+assert info["epochs_trained"] == end["epochs_trained"] < 1000, (info, end)
+h = json.load(open("stopped.json"))
+assert len(h["epoch_costs"]) == end["epochs_trained"] and len(h["batch_costs"]) == end["batches_done"]
+' "$cli"
+resume=$(grep '^  minibatch-cli resume' stopped.err | sed -e 's/^  minibatch-cli //' -e 's/--epochs [0-9]*/--epochs 1/')
+trained=$("$cli" info stopped.mbm --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["epochs_trained"])')
+eval "\"$cli\" $resume --progress none" >/dev/null 2>&1
+check "Ctrl-C: the printed resume command continues the run (one more epoch)" py '
+import json, subprocess, sys
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "stopped.mbm", "--json"]))
+assert info["epochs_trained"] == int(sys.argv[2]) + 1, info
+' "$cli" "$trained"
+
+# --- demo keeps its behaviour
+"$cli" demo --m 400 --epochs 5 --csv demo.csv >demo.txt 2>&1
+check "demo prints both curves and writes the CSV" bash -c \
+    "grep -q 'batch gradient descent: 1 batch of 400' demo.txt && grep -q 'mini-batch gradient descent' demo.txt && head -1 demo.csv | grep -q method,epoch,batch,cost"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

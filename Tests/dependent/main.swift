@@ -1,0 +1,16 @@
+// The program of a package that depends on minibatch the way a user's package would
+// (Tests/dependent/test_dependent.sh makes the package around it): the README's C example,
+// examples/example.c, in Swift. Exits 1 below 95 % training accuracy.
+import Glibc
+import MiniBatch
+
+let (x, y) = try Moons.make(count: 2000, noise: 0.1, seed: 42)  // x: 2000 x 2, row-major
+let network = try Network(layerSizes: [2, 16, 2], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+let history = History()
+try network.train(x: x, classes: y, features: 2,
+                  options: TrainingOptions(epochs: 200, batchSize: .fixed(64), learningRate: 0.3),
+                  history: history)
+let (cost, accuracy) = try network.evaluate(x: x, classes: y, features: 2)
+print("minibatch \(MiniBatch.version), two moons: \(history.epochCosts.count) epochs, "
+      + "cost \(cost), accuracy \(accuracy)")
+exit(accuracy >= 0.95 ? 0 : 1)
