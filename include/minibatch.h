@@ -909,7 +909,9 @@ mb_status mb_predict_classes_dataset(const mb_model *model, const mb_dataset *da
  * and writes the results to the .npy file out_path (format 1.0, as np.save writes it):
  *   classes == 0: float32 (m, n_outputs), the values mb_predict gives;
  *   classes != 0: int32 (m), the classes mb_predict_classes gives.
- * Bit-identical to predicting the same rows in memory.
+ * Bit-identical to predicting the same rows in memory with the same OpenBLAS thread count
+ * (mb_get_blas_info: a product split among another number of threads may round its last
+ * bits differently; training runs OpenBLAS on one thread, so it does not depend on this).
  * Memory: X is read in order, a chunk at a time. A chunk is a multiple of 256 rows (or all m
  * rows), at most 16 MiB of X unless 256 rows are more; memory_budget bytes hold the chunk,
  * its outputs and the activations of 256 rows (4 bytes per unit of every layer), and must
