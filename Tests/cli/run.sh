@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 cli=${1:-${MINIBATCH_CLI:-$root/.build/release/minibatch-cli}}
 [ -x "$cli" ] || { echo "no $cli: build it with 'swift build -c release --product minibatch-cli'"; exit 2; }
+# The tests run in a temporary folder: a path relative to the repository is made absolute.
+cli=$(cd "$(dirname "$cli")" && pwd)/$(basename "$cli")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
