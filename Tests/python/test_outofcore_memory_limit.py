@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "bindings" / "python" / "tests"))
 
 import minibatch_gd as mb  # noqa: E402
 from reference_rng import Xoshiro256ss, permutation  # noqa: E402
+from cgroups import memory_group, oom_kills, run_limited, write_and_drop  # noqa: E402
 
-CGROUPS = pathlib.Path("/sys/fs/cgroup/memory")
 LIMIT = 64 << 20          # bytes the process may use, page cache included
 BUDGET = 16 << 20         # the library's own budget, well inside the limit
 FEATURES, OUTPUTS = 784, 10
@@ -93,46 +93,16 @@ def big_files(tmp_path_factory):
     del x
     np.save(y_path, np.arange(m, dtype=np.int64))
     mb.Network([FEATURES, 32, OUTPUTS], seed=3).save(model_path)
-    for path in (x_path, y_path):
-        fd = os.open(path, os.O_RDONLY)
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
+    write_and_drop(x_path, y_path)
     assert x_path.stat().st_size > 4 * LIMIT
     return directory, m
 
 
 @pytest.fixture
 def cgroup():
-    """A fresh memory cgroup limited to LIMIT bytes (swap included where the kernel counts it)."""
-    if not (CGROUPS / "memory.limit_in_bytes").exists():
-        pytest.skip(f"cgroup v1 memory controller not mounted at {CGROUPS}: bounded memory cannot be proven here")
-    if os.geteuid() != 0:
-        pytest.skip("creating a cgroup needs root: bounded memory cannot be proven here")
-    group = CGROUPS / f"minibatch-outofcore-{os.getpid()}"
-    try:
-        group.mkdir()
-    except OSError as error:
-        pytest.skip(f"cannot create a memory cgroup ({error}): bounded memory cannot be proven here")
-    try:
-        (group / "memory.limit_in_bytes").write_text(str(LIMIT))
-        if (group / "memory.memsw.limit_in_bytes").exists():
-            (group / "memory.memsw.limit_in_bytes").write_text(str(LIMIT))
-        (group / "memory.swappiness").write_text("0")
+    """A fresh memory cgroup limited to LIMIT bytes."""
+    with memory_group("minibatch-outofcore", LIMIT) as group:
         yield group
-    finally:
-        group.rmdir()
-
-
-def run_limited(group, argv):
-    """Runs argv as a member of `group` (the shell joins it, then execs the program)."""
-    script = f'echo $$ > {group}/cgroup.procs && exec "$@"'
-    return subprocess.run(["sh", "-c", script, "sh", *map(str, argv)], capture_output=True, text=True, timeout=900)
-
-
-def oom_kills(group):
-    match = re.search(r"oom_kill (\d+)", (group / "memory.oom_control").read_text())
-    return int(match.group(1)) if match else 0
 
 
 @pytest.mark.parametrize("budget", [BUDGET, 0])
