@@ -103,7 +103,11 @@ typedef enum mb_status {
     MB_ERR_IO = 3,               /* a file could not be opened, read, written, synced or renamed */
     MB_ERR_FORMAT = 4,           /* a model file is truncated, corrupted or of another format */
     MB_ERR_DIVERGED = 5,         /* training cost or an update became NaN or Inf: training
-                                    stopped, the model keeps its last finite weights */
+                                    stopped; the model keeps the last weights that gave a
+                                    finite cost (a non-finite update is not applied; a batch
+                                    whose cost is not finite puts back the weights from before
+                                    the update that led to it, unless that update was the
+                                    fused kind, which changes them in place) */
     MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
                                     keeps the weights reached at the end of that epoch */
     MB_ERR_INTERNAL = 7,         /* a bug in minibatch; please report it */
@@ -717,7 +721,9 @@ mb_status mb_history_learning_rates(const mb_history *history, double *out, int6
  * Continuing: the model counts its epochs, so two calls of 5 epochs give the same weights
  * as one call of 10 with the same data and options.
  * Returns MB_ERR_DIVERGED if a cost or an updated weight is NaN or Inf: the update that
- * would have produced it is not applied, the model keeps its last finite weights, the
+ * would have produced it is not applied, and after a non-finite cost the update before it
+ * is undone (the model keeps the last weights, and update-rule state, that gave a finite
+ * cost; a fused first-layer update cannot be undone, see MB_ERR_DIVERGED), the
  * unfinished epoch is not counted in epochs_trained, and the history holds the finite batch
  * costs before it (no epoch cost for the unfinished epoch);
  * MB_ERR_CANCELLED if the progress callback asked to stop (that epoch is complete and

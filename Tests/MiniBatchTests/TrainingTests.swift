@@ -223,6 +223,38 @@ struct TrainingTests {
         #expect(history.batchCosts.allSatisfy { $0.isFinite })
     }
 
+    /// After a batch whose cost is not finite, the model is back where the last finite cost
+    /// was measured: its predictions are finite, and its cost on the batch before is the
+    /// recorded one (the update that led to the overflow is undone, on every path).
+    @Test(arguments: [false, true])
+    func divergenceGoesBackToWeightsWithAFiniteCost(general: Bool) throws {
+        let m = 256
+        let x = Self.moons.x.prefix(2 * m).map { $0 * 30 }
+        let y = Array(Self.moons.y.prefix(m))
+        let network = try Network(layerSizes: [2, 64, 64, 2], hiddenActivation: .relu, loss: .crossEntropy, seed: 3)
+        let history = History()
+        var options = TrainingOptions(epochs: 40, batchSize: .fixed(m), learningRate: 3e4, shuffle: false)
+        options.generalPath = general
+        let failure = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: Array(x), classes: y, features: 2, options: options, history: history)
+        }
+        #expect(failure?.kind == .diverged)
+        #expect(failure?.message.contains("cost of batch") == true, "\(String(describing: failure))")
+        #expect(failure?.message.contains("goes back to the weights before the last update") == true)
+        let costs = try history.costs().batches
+        #expect(costs.count >= 2, "diverged at once: the test needs a finite step first")
+        // One batch of all rows: the last recorded cost was measured on these weights.
+        let (cost, _) = try network.evaluate(x: Array(x), classes: y, features: 2)
+        #expect(cost.isFinite && abs(cost - costs.last!) <= 1e-6 * max(1, abs(cost)), "\(cost) against \(costs.last!)")
+        var out = [Float](repeating: 0, count: 2 * m)
+        try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+            try out.withUnsafeMutableBufferPointer { o throws(MiniBatchError) in
+                try network.predict(xs.baseAddress!, count: m, features: 2, into: o.baseAddress!)
+            }
+        }
+        #expect(out.allSatisfy { $0.isFinite })
+    }
+
     @Test func progressCanStopTraining() throws {
         let network = try tanhNetwork()
         let history = History()

@@ -11,7 +11,8 @@ public struct MiniBatchError: Error, Equatable, CustomStringConvertible {
         case io = 3
         /// A model file is truncated, corrupted or of another format.
         case format = 4
-        /// The cost or an update became NaN or Inf; the model keeps its last finite weights.
+        /// The cost or an update became NaN or Inf; the model keeps the last weights that gave
+        /// a finite cost (see `Network.train`).
         case diverged = 5
         /// The progress callback asked training to stop.
         case cancelled = 6

@@ -146,7 +146,13 @@ extension Network {
                 // searched before it is called divergence.
                 guard cost.isFinite else {
                     try step.checkValues(source, batch: b, rows: rows)
-                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model keeps its last finite weights (try a smaller learning_rate)")
+                    // The weights the last update made are finite but give a non-finite
+                    // cost here: the model goes back to those before it, which gave a
+                    // finite one (every rank alike: the same decision on the same sums).
+                    let kept = step.rollBack()
+                        ? "goes back to the weights before the last update, the last that gave a finite cost"
+                        : "keeps its weights from before this batch"
+                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model \(kept) (try a smaller learning_rate)")
                 }
                 cost += step.penalty()
                 history?.recordBatch(cost)

@@ -142,6 +142,10 @@ final class TrainingStep {
     private var weightBound = 0.0
     /// Updates of the last training call that were fused (for tests).
     private(set) var fusedUpdates = 0
+    /// Whether the parameters (and the rule's state) before the last update are still in the
+    /// spare buffers: after an update that switched buffers, until the next update writes
+    /// them (a fused update changes the weights in place and keeps none).
+    private var keepsPrevious = false
 
     /// Whether `network`'s first-layer weights can take the fused update: the layered path,
     /// with at least `minimumFusedWeights` of them.
@@ -416,6 +420,22 @@ final class TrainingStep {
         for t in 0..<members where !finite[t] { return false }
         swap(&spare, &network.parameters)
         if pending != nil { measureWeights() }
+        keepsPrevious = true
+        return true
+    }
+
+    /// Puts back the parameters and the rule's state from before the last update, when they
+    /// are still kept (`keepsPrevious`): after a batch whose cost is not finite, the weights
+    /// that last gave a finite cost. Whether it did.
+    func rollBack() -> Bool {
+        guard keepsPrevious else { return false }
+        keepsPrevious = false
+        swap(&spare, &network.parameters)
+        if !plain {
+            for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
+            state.step -= 1
+        }
+        measureWeights()
         return true
     }
 
@@ -467,6 +487,7 @@ final class TrainingStep {
         swap(&spare, &network.parameters)
         for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
         state.step += 1
+        keepsPrevious = true
         return true
     }
 
@@ -531,6 +552,7 @@ final class TrainingStep {
         run(.fusedUpdate, members: updateMembers)
         weightBound = bound
         fusedUpdates += 1
+        keepsPrevious = false
         return true
     }
 

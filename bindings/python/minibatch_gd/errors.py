@@ -103,7 +103,8 @@ class FormatError(MinibatchError):
 class DivergenceError(MinibatchError, ArithmeticError):
     """MB_ERR_DIVERGED: a cost or an update became NaN or Inf.
 
-    Training stopped; the model keeps its last finite weights and stays usable.
+    Training stopped; the model keeps the last weights that gave a finite cost and stays
+    usable.
     """
 
     status = int(_lib.Status.ERR_DIVERGED)

@@ -784,7 +784,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         exception raised inside it stops training and propagates. Either way the
         estimator keeps the weights reached.
     on_divergence : {'warn', 'raise'}, default='warn'
-        When a cost or update becomes NaN/Inf the model keeps its last finite weights
+        When a cost or update becomes NaN/Inf the model keeps the last weights with a finite cost
         and stays usable; 'warn' emits a :class:`minibatch_gd.DivergenceWarning`, 'raise'
         raises :class:`minibatch_gd.DivergenceError` from ``fit``.
 
