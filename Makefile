@@ -163,8 +163,10 @@ test-fuzz:
 
 ## sanitize: the engine's Swift tests under AddressSanitizer (LeakSanitizer included; the
 ## XCTest runner's own never-freed bookkeeping is suppressed, Tests/sanitize/lsan.supp) and
-## under ThreadSanitizer, each in a build folder of its own (.build-address, .build-thread).
-## (The C tests run under valgrind in `make test`.)
+## under ThreadSanitizer, each in a build folder of its own (.build-address, .build-thread);
+## then the C tests (Tests/c/run.sh, but test_alloc) against libminibatch.so built with each
+## sanitizer (.build-address-lib, .build-thread-lib), built with the toolchain's clang and
+## the same sanitizer. (The C tests also run under valgrind in `make test`.)
 sanitize: deps vendor
 	@for s in address thread; do \
 	  mkdir -p .build-$$s/x86_64-unknown-linux-gnu/debug && \
@@ -172,6 +174,16 @@ sanitize: deps vendor
 	  echo "== swift test --sanitize=$$s" && \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitize/lsan.supp TSAN_OPTIONS=halt_on_error=1 \
 	    $(SWIFT) test --sanitize=$$s --build-path .build-$$s || exit 1; \
+	done
+	@for s in address thread; do \
+	  mkdir -p .build-$$s-lib/x86_64-unknown-linux-gnu/release && \
+	  cp -p $(VENDOR_SO) .build-$$s-lib/x86_64-unknown-linux-gnu/release/ && \
+	  echo "== the C tests against libminibatch.so built with -sanitize=$$s" && \
+	  $(SWIFT) build -c release --product minibatch --build-path .build-$$s-lib \
+	    -Xswiftc -sanitize=$$s -Xcc -fsanitize=$$s > .build-$$s-lib/build.log 2>&1 || \
+	    { tail -n 30 .build-$$s-lib/build.log; exit 1; }; \
+	  SANITIZE=$$s LIBDIR=$(CURDIR)/.build-$$s-lib/release CC="$$(dirname "$$(command -v $(SWIFT))")/clang" \
+	    CXX="$$(dirname "$$(command -v $(SWIFT))")/clang++" bash Tests/c/run.sh || exit 1; \
 	done
 
 ## backends: single-thread GFLOP/s of every matrix backend here at W1's shapes
@@ -327,4 +339,4 @@ test-dependent: deps vendor
 	bash Tests/dependent/test_dependent.sh
 
 clean:
-	rm -rf .build .build-fuzz .build-address .build-thread
+	rm -rf .build .build-fuzz .build-address .build-thread .build-address-lib .build-thread-lib

@@ -6,6 +6,11 @@
 #                                    # except test_alloc: it counts allocations with its own
 #                                    # malloc, which valgrind would replace
 #   CC=clang bash Tests/c/run.sh     # another C compiler
+#   SANITIZE=address LIBDIR=<dir> bash Tests/c/run.sh
+#                                    # against a libminibatch.so built with -sanitize=address
+#                                    # (or thread) in <dir>, the programs built with the Swift
+#                                    # toolchain's clang and the same sanitizer (`make sanitize`);
+#                                    # test_alloc, which replaces malloc, is left out
 #
 # Each test program ends with a line "N passed, N failed" (counts of checks). This script
 # prints every program's output and ends with one line summing them, plus one test each
@@ -18,10 +23,24 @@ cd "$ROOT"
 
 CC="${CC:-gcc}"
 CXX="${CXX:-g++}"
-LIBDIR="$ROOT/.build/release"
-OUT="$ROOT/.build/ctests"
+LIBDIR="${LIBDIR:-$ROOT/.build/release}"
+SANITIZE="${SANITIZE:-}"
+OUT="$ROOT/.build/ctests${SANITIZE:+-$SANITIZE}"
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -g -I include)
-LDFLAGS=(-L .build/release -lminibatch "-Wl,-rpath,$LIBDIR" -pthread -lm)
+LDFLAGS=(-L "$LIBDIR" -lminibatch "-Wl,-rpath,$LIBDIR" -pthread -lm)
+if [[ -n "$SANITIZE" ]]; then
+    CFLAGS+=("-fsanitize=$SANITIZE" -fno-omit-frame-pointer)
+    LDFLAGS+=("-fsanitize=$SANITIZE")
+    # The tests ask for buffers that cannot exist and expect MB_ERR_OUT_OF_MEMORY: the
+    # sanitizers' allocators must return NULL as malloc does, not abort.
+    export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+    export TSAN_OPTIONS="allocator_may_return_null=1:halt_on_error=1:${TSAN_OPTIONS:-}"
+    if [[ "$SANITIZE" == "thread" ]]; then
+        # The toolchain's ThreadSanitizer runtime intercepts libdispatch too, and needs it.
+        swiftlib="$(cd "$(dirname "$(command -v "$CC")")/../lib/swift/linux" && pwd)"
+        LDFLAGS+=(-L "$swiftlib" -ldispatch -lBlocksRuntime "-Wl,-rpath,$swiftlib")
+    fi
+fi
 VALGRIND_CMD=()
 if [[ "${VALGRIND:-0}" == "1" ]]; then
     VALGRIND_CMD=(valgrind --error-exitcode=99 --leak-check=full
@@ -106,6 +125,10 @@ run_program() { # $1: name, $2: source; adds the program's own summary to the to
 
 for src in Tests/c/test_*.c; do
     name="$(basename "$src" .c)"
+    if [[ -n "$SANITIZE" && "$name" == "test_alloc" ]]; then
+        echo "=== $name: left out under -fsanitize=$SANITIZE (it replaces malloc)"
+        continue
+    fi
     run_program "$name" "$src"
 done
 run_program example examples/example.c

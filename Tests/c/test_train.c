@@ -884,8 +884,8 @@ done:
     mb_model_free(a);
 }
 
-/* After MB_ERR_DIVERGED the kept weights are finite and the next full-batch update from
-   them would indeed not be finite (cost or updated weight). */
+/* After MB_ERR_DIVERGED the kept weights are finite and are the last that gave a finite cost:
+   their full-batch cost is the last batch cost in the history. */
 static void check_divergence(const int64_t *sizes, int64_t nl, mb_activation h, int linear)
 {
     enum { M = 32 };
@@ -906,8 +906,9 @@ static void check_divergence(const int64_t *sizes, int64_t nl, mb_activation h, 
     o.epochs = 20;
     o.learning_rate = 1e30f;
     /* for linear regression the first full-batch step is finite (|w| ~ 1e30) and the second
-       overflows float32 (predictions ~ 1e30, squared errors ~ 1e60): the kept weights are
-       exactly those after the first step, and that epoch's cost is in the history */
+       batch's cost overflows float32 (predictions ~ 1e30, squared errors ~ 1e60): the model
+       goes back to the weights before that first step, exactly, and the first epoch's cost,
+       theirs, is in the history */
     n = model_n_params(a);
     g = (float *)malloc(sizeof(float) * (size_t)n);
     p = model_params(a, NULL);
@@ -919,18 +920,12 @@ static void check_divergence(const int64_t *sizes, int64_t nl, mb_activation h, 
         int64_t ne = 0;
         double *ec;
         CHECK_STATUS(mb_gradient(a, x, y, MB_TARGETS_FLOAT32, M, 2, &cost0, g, n), MB_OK);
-        for (i = 0; i < n; i++)
-            p[i] = p[i] - o.learning_rate * g[i];
         CHECK_ERR(mb_train(a, x, y, MB_TARGETS_FLOAT32, M, 2, &o, hist), MB_ERR_DIVERGED);
         if (linear) {
             p1 = model_params(a, NULL);
             if (CHECK(p1 != NULL)) {
-                int close = 1;
-                for (i = 0; i < n; i++)
-                    if (!(fabs((double)p1[i] - p[i]) <= 1e-6 * fabs((double)p[i])))
-                        close = 0;
-                if (!CHECK(close))
-                    printf("    kept weights differ from those after the first (finite) step\n");
+                if (!CHECK(memcmp(p1, p, sizeof(float) * (size_t)n) == 0))
+                    printf("    kept weights differ from those before the first (finite) step\n");
             }
             ec = history_get(hist, 1, &ne);
             if (CHECK(ec != NULL) && CHECK(ne >= 1))
@@ -944,35 +939,32 @@ static void check_divergence(const int64_t *sizes, int64_t nl, mb_activation h, 
     if (!CHECK(p != NULL))
         goto done;
     CHECK(all_finite_f(p, n));
-    /* costs recorded before the failure are all finite, and there was at least one */
+    /* costs recorded before the failure are all finite, and there was at least one; the kept
+       weights' cost is the last of them */
     {
         int64_t nb = 0, ne = 0;
         double *bc = history_get(hist, 0, &nb), *ec = history_get(hist, 1, &ne);
         if (CHECK(bc && ec)) {
             int fin = 1;
+            double cost = 0;
             CHECK(nb >= 1);
             for (i = 0; i < ne; i++)
                 if (!isfinite(ec[i]))
                     fin = 0;
             CHECK(fin);
             CHECK(ne <= 20 && ne <= nb);
+            if (CHECK(g != NULL) && nb >= 1 &&
+                CHECK_STATUS(mb_gradient(a, x, y, MB_TARGETS_FLOAT32, M, 2, &cost, g, n), MB_OK))
+                CHECK_NEAR(cost, bc[nb - 1], 1e-5, 1e-9);
         }
         free(bc);
         free(ec);
     }
-    if (CHECK(g != NULL)) {
-        double cost = 0;
-        mb_status s = mb_gradient(a, x, y, MB_TARGETS_FLOAT32, M, 2, &cost, g, n);
-        int nonfinite = !isfinite(cost) || s != MB_OK;
-        for (i = 0; s == MB_OK && i < n; i++)
-            if (!isfinite(p[i] - o.learning_rate * g[i]))
-                nonfinite = 1;
-        CHECK(nonfinite);
-    }
-    /* the model is still usable */
+    /* the model is still usable, and its outputs are finite */
     {
         float out[M];
         CHECK_STATUS(mb_predict(a, x, M, 2, out), MB_OK);
+        CHECK(all_finite_f(out, M));
     }
 done:
     free(p);
