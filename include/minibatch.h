@@ -78,9 +78,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 1
+#define MB_VERSION_MINOR 2
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.1.0"
+#define MB_VERSION_STRING "0.2.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -639,7 +639,9 @@ typedef struct mb_train_options {
                                   after every epoch (its reader's buffers are made for each
                                   evaluation; nothing per mini-batch). Not beside validation_x
                                   or validation_fraction. NULL (default): none */
-    /* Distributed training (see mb_communicator). */
+    /* Distributed training (see mb_communicator); since 0.2.0. A library older than the
+     * header ignores the fields it does not know (see struct_size): a program that must not
+     * train alone by mistake checks mb_version_number() >= 200 first. */
     int64_t shards;            /* the layout: at most this many shards per mini-batch, 0 ..
                                   65536. The result depends on shards, never on threads:
                                   with shards S, threads only says how many of a rank's

@@ -57,7 +57,7 @@ from .network import Dataset, History, LayerInfo, Network, Progress
 from . import optim
 from .optim import SGD, Adam, AdamW, EarlyStopping, RMSprop
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     # functions
