@@ -373,12 +373,6 @@ final class TrainingStep {
         if let first { throw first }
     }
 
-    /// The rows of the last gradient's batch this process computed.
-    private var localRows: Range<Int> {
-        guard let batchRows = lastRows, !local.isEmpty else { return 0..<0 }
-        return shard(local.lowerBound, of: batchRows).lowerBound..<shard(local.upperBound - 1, of: batchRows).upperBound
-    }
-
     /// The rows (counted within the batch) this process computes of a batch of `rows` rows:
     /// all of them alone, its shards' when distributed.
     func ownRows(ofBatch rows: Int) -> Range<Int> {
@@ -405,8 +399,7 @@ final class TrainingStep {
             if checksValues, let bad = source.nonFinite(index, rows: 0..<rows) { throw bad.error }
             return
         }
-        lastRows = rows
-        let mine = localRows
+        let mine = ownRows(ofBatch: rows)
         try collective.agree(checksValues && !mine.isEmpty ? source.nonFinite(index, rows: mine)?.error : nil)
     }
 
@@ -586,8 +579,6 @@ final class TrainingStep {
 
     private var phase = Phase.gradient
     private var batch: Batch?
-    /// The rows of the batch the last gradient was made of.
-    private var lastRows: Int?
     /// `member`, made once: a closure made per batch would allocate per batch.
     private var job: ((Int) -> Void)?
     /// Members of the update: the whole team, unless the parameters are too few to share.
