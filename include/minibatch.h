@@ -796,16 +796,19 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *                          arrays. Rows are read where they lie (fast in the page cache or on
  *                          SSD). Holds the permutation and the targets in memory:
  *                          8 + 4 * n_outputs bytes per row.
- *   MB_FILE_SHUFFLE_BLOCK  rows are grouped into blocks of block_bytes / (4 n_features)
- *                          contiguous rows (at least one). Stream (seed, e) shuffles the
- *                          blocks (Fisher-Yates over block indices), then the shuffled blocks
- *                          are taken P at a time; each such pool is read whole, sequentially,
- *                          and its rows are shuffled (Fisher-Yates, continuing the same
- *                          stream). The epoch's order is the pools' shuffled rows in turn.
- *                          Two pools alternate, the next read while the current one is
- *                          consumed; P is the largest number of blocks two pools can hold
- *                          within the budget, at most an eighth of all blocks (at least one),
- *                          so that an epoch's first pool, whose read cannot be hidden, is
+ *   MB_FILE_SHUFFLE_BLOCK  rows are grouped into B blocks of r contiguous rows,
+ *                          r = min(block_bytes / (4 n_features), ceil(m / 1024)), at least
+ *                          one: a pool mixes as many blocks as it holds, so a small file is
+ *                          cut finer than block_bytes. Stream (seed, e) shuffles the blocks
+ *                          (Fisher-Yates over block indices), then the shuffled blocks are
+ *                          taken in groups: the first F, then P at a time. Each group is read
+ *                          whole into a pool, sequentially, and its rows are shuffled
+ *                          (Fisher-Yates, continuing the same stream). The epoch's order is
+ *                          the pools' shuffled rows in turn. Two pools alternate, the next
+ *                          read while the current one is consumed: P is the largest number
+ *                          of blocks two pools can hold within the budget, at most
+ *                          ceil(B / 2) (at least one); F = min(P, max(1, floor(B / 8))), so
+ *                          that an epoch's first pool, whose read cannot be hidden, is
  *                          short. Each block is read whole while the kernel is asked
  *                          for the next one in the order (POSIX_FADV_WILLNEED; no other
  *                          readahead: POSIX_FADV_RANDOM). Pages read are released with

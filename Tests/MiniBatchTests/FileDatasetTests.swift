@@ -67,9 +67,9 @@ struct FileDatasetTests {
         }
     }
 
-    @Test(arguments: [(64, 1 << 20), (256, 8192), (1 << 20, 1 << 20)])
+    @Test(arguments: [(64, 1 << 20), (256, 16384), (1 << 20, 1 << 20)])
     func blockShuffleVisitsEveryRowOnceAndKeepsBlocksTogether(blockBytes: Int, budget: Int) throws {
-        let m = 1001
+        let m = 9001  // blocks of at most ceil(m / 1024) = 9 rows
         let (xp, yp) = writeIndexed(m: m)
         let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget))
         let network = try Network(layerSizes: [3, 2])
@@ -83,17 +83,21 @@ struct FileDatasetTests {
         #expect(first != second)
         #expect(first != Array(0..<m))
         // Each pool's stretch of the order is exactly the rows of its blocks, taken
-        // poolBlocks at a time from the epoch's block order.
+        // firstGroupBlocks, then poolBlocks at a time from the epoch's block order.
         _ = try visitOrder(source, partition, epoch: 0)
         let blockOrder = Array(UnsafeBufferPointer(start: source.blockOrder!, count: source.blockCount))
         #expect(blockOrder.sorted() == Array(0..<source.blockCount))
-        var start = 0
-        for group in stride(from: 0, to: blockOrder.count, by: source.poolBlocks) {
-            let blocks = blockOrder[group..<min(group + source.poolBlocks, blockOrder.count)]
+        #expect(source.firstGroupBlocks == min(source.poolBlocks, max(1, source.blockCount / 8)))
+        var start = 0, next = 0
+        for group in 0..<source.groupCount {
+            #expect(source.blocks(ofGroup: group).lowerBound == next)
+            next = source.blocks(ofGroup: group).upperBound
+            let blocks = blockOrder[source.blocks(ofGroup: group)]
             let rows = blocks.flatMap { b in (b * source.rowsPerBlock)..<min((b + 1) * source.rowsPerBlock, m) }
             #expect(Set(first[start..<start + rows.count]) == Set(rows))
             start += rows.count
         }
+        #expect(next == source.blockCount && start == m)
         // The same seed gives the same order.
         #expect(try visitOrder(source, partition, epoch: 0) == first)
     }
@@ -218,12 +222,12 @@ struct FileDatasetTests {
 
     /// Keep: members read the pools themselves, in pieces, between their batches. Release:
     /// a reader thread reads them ahead.
-    @Test(arguments: [(64, 1 << 20), (256, 8192), (1 << 20, 1 << 20)])
+    @Test(arguments: [(64, 1 << 20), (256, 16384), (1 << 20, 1 << 20)])
     func distributedBlockOrderIsTheBlockShufflesOrder(blockBytes: Int, budget: Int) throws {
         // Distributed training reads a block-shuffled file as the exact shuffle does, in the
         // order the block shuffle computes without reading X: it must be the order one
         // process visits, every epoch, and each rank must read only the rows it fills.
-        let m = 1001
+        let m = 9001
         let (xp, yp) = writeIndexed(m: m)
         let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget))
         let network = try Network(layerSizes: [3, 2])

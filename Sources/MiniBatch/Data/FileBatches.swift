@@ -14,9 +14,10 @@ import Synchronization
 ///   into memory. Rows are left in the page cache for the next epoch.
 /// - block: rows are grouped into blocks of `rowsPerBlock` contiguous rows. Stream
 ///   (seed, epoch) first shuffles the blocks (Fisher-Yates over the block indices), then the
-///   shuffled blocks are taken `poolBlocks` at a time; each pool is read whole, in that
-///   order, and its rows are shuffled (Fisher-Yates, continuing the same stream). The epoch's
-///   order is the pools' shuffled rows one after another. Read pages are released with
+///   shuffled blocks are taken in groups (`firstGroupBlocks`, then `poolBlocks` at a time);
+///   each group is read whole into a pool, in that order, and its rows are shuffled
+///   (Fisher-Yates, continuing the same stream). The epoch's order is the pools' shuffled
+///   rows one after another. Read pages are released with
 ///   `posix_fadvise(DONTNEED)` when `releasesPages` (see `FilePageCache`).
 /// Without shuffling, or with one batch of all rows, rows come in file order.
 ///
@@ -125,6 +126,10 @@ final class FileBatches: BatchSource {
     let rowsPerBlock: Int
     let blockCount: Int
     let poolBlocks: Int
+    /// Blocks in an epoch's first group: at most an eighth of them (at least one), fewer than
+    /// the others' `poolBlocks` where the budget allows more, so that the read no training
+    /// hides, the epoch's first pool, is short.
+    let firstGroupBlocks: Int
     private(set) var blockOrder: UnsafeMutablePointer<Int>?
     /// Two pools: the one being consumed (`active`) and the next, read ahead in idle time.
     private var pools: [Pool] = []
@@ -179,6 +184,7 @@ final class FileBatches: BatchSource {
         rowsPerBlock = layout.rowsPerBlock
         blockCount = layout.blockCount
         poolBlocks = layout.poolBlocks
+        firstGroupBlocks = min(layout.poolBlocks, max(1, layout.blockCount / 8))
         switch mode {
         case .exact:
             membersFill = readers > 1 || distributed
@@ -186,7 +192,7 @@ final class FileBatches: BatchSource {
             // The fewest rows a group of blocks other than the epoch's last may hold: the
             // file's last block may be short.
             let lastBlockRows = m - (blockCount - 1) * rowsPerBlock
-            let fewest = (poolBlocks - 1) * rowsPerBlock + min(rowsPerBlock, lastBlockRows)
+            let fewest = (firstGroupBlocks - 1) * rowsPerBlock + min(rowsPerBlock, lastBlockRows)
             membersFill = readers > 1 && fewest >= partition.batchSize && !distributed
         }
         preparesInline = membersFill
@@ -720,11 +726,15 @@ final class FileBatches: BatchSource {
         slotMagnitudes![slot] = try check(x, rows: rows.count, source: source)
     }
 
-    /// Groups of blocks in an epoch: `poolBlocks` consecutive entries of the block order each.
-    private var groupCount: Int { (blockCount + poolBlocks - 1) / poolBlocks }
+    /// Groups of blocks in an epoch: consecutive entries of the block order, the first
+    /// `firstGroupBlocks` of them, then `poolBlocks` each.
+    var groupCount: Int {
+        blockCount <= firstGroupBlocks ? 1 : 1 + (blockCount - firstGroupBlocks + poolBlocks - 1) / poolBlocks
+    }
 
-    private func blocks(ofGroup group: Int) -> Range<Int> {
-        group * poolBlocks..<min((group + 1) * poolBlocks, blockCount)
+    func blocks(ofGroup group: Int) -> Range<Int> {
+        let start = group == 0 ? 0 : firstGroupBlocks + (group - 1) * poolBlocks
+        return start..<min(group == 0 ? firstGroupBlocks : start + poolBlocks, blockCount)
     }
 
     /// Whether the spare pool can read a block of the next group ahead (block shuffle only;

@@ -99,6 +99,9 @@ public final class FileDataset: @unchecked Sendable {
         _ = try readerLayout(batchSize: 1)  // the budget holds at least the smallest batch
     }
 
+    /// The fewest blocks the block shuffle cuts a file into, where it has that many rows.
+    static let minimumBlocks = 1024
+
     /// Floats per row of targets in a batch (a class label takes one int32).
     var targetWidth: Int { hasClassLabels ? 1 : y.columns }
 
@@ -108,7 +111,9 @@ public final class FileDataset: @unchecked Sendable {
     /// permutation and targets, or the block order and two pools of blocks.
     func readerLayout(batchSize: Int) throws(MiniBatchError) -> (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int) {
         let m = count, budget = options.memoryBudget
-        let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes))
+        // At least `minimumBlocks` blocks where the rows allow: a pool mixes as many blocks as
+        // it holds, so a small file is cut finer than block_bytes.
+        let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes), max(1, (m + FileDataset.minimumBlocks - 1) / FileDataset.minimumBlocks))
         let blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
         // Per row of a batch: inputs, targets, the file row, and for the block shuffle where
         // the row is in the pool.
@@ -119,11 +124,13 @@ public final class FileDataset: @unchecked Sendable {
         case .exact:
             needed += m * (8 + 4 * targetWidth)
         case .block:
-            // Two pools (one consumed, the next read ahead), each of at most an eighth of the
-            // blocks, so that the one read that cannot be hidden, an epoch's first pool, is short.
+            // Two pools (one consumed, the next read ahead), as large as the budget holds, each
+            // of at most half the blocks (two then hold the whole file). An epoch's first
+            // group is smaller (`FileBatches.firstGroupBlocks`): its read cannot be hidden.
             let perBlock = 2 * rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
             needed += blockCount * 8 + perBlock
-            pool = min(max(1, blockCount / 8), max(1, (budget - slotBytes - blockCount * 8) / perBlock))
+            let fits = budget >= needed ? (budget - slotBytes - blockCount * 8) / perBlock : 1
+            pool = max(1, min((blockCount + 1) / 2, fits))
         }
         guard needed <= budget else {
             throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the \(options.shuffle == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")

@@ -78,18 +78,22 @@ def test_float_targets_and_npy_versions(tmp_path):
 
 
 def _block_order(m, n_features, block_bytes, seed, epoch, pool_blocks):
-    """The header's block shuffle: Fisher-Yates over blocks with stream (seed, epoch), then
-    pools of `pool_blocks` shuffled blocks, each pool's rows shuffled with the same stream."""
-    rows = max(1, block_bytes // (4 * n_features))
+    """The header's block shuffle: blocks of min(block_bytes / (4 n_features), ceil(m / 1024))
+    rows, Fisher-Yates over them with stream (seed, epoch), then groups of the shuffled
+    blocks (the first F = min(P, max(1, B // 8)), then P = `pool_blocks` each), each group's
+    rows shuffled with the same stream."""
+    rows = max(1, min(block_bytes // (4 * n_features), -(-m // 1024)))
     n_blocks = -(-m // rows)
     g = ref.Xoshiro256ss(seed, epoch)
     blocks = list(range(n_blocks))
     for i in range(n_blocks - 1, 0, -1):
         j = g.below(i + 1)
         blocks[i], blocks[j] = blocks[j], blocks[i]
+    first = min(pool_blocks, max(1, n_blocks // 8))
+    starts = [0] + list(range(first, n_blocks, pool_blocks))
     order = []
-    for p in range(0, n_blocks, pool_blocks):
-        pool = [r for b in blocks[p:p + pool_blocks] for r in range(b * rows, min(m, (b + 1) * rows))]
+    for p, end in zip(starts, starts[1:] + [n_blocks]):
+        pool = [r for b in blocks[p:end] for r in range(b * rows, min(m, (b + 1) * rows))]
         for i in range(len(pool) - 1, 0, -1):
             j = g.below(i + 1)
             pool[i], pool[j] = pool[j], pool[i]
@@ -97,9 +101,11 @@ def _block_order(m, n_features, block_bytes, seed, epoch, pool_blocks):
     return n_blocks, order
 
 
-@pytest.mark.parametrize("memory_budget,block_bytes", [(1 << 24, 160), (1 << 24, 8), (4000, 160), (20000, 160)])
-def test_block_shuffle_follows_the_header(tmp_path, memory_budget, block_bytes):
-    m, nf = 2000, 4
+@pytest.mark.parametrize("memory_budget,block_bytes,m", [
+    (1 << 24, 160, 2000), (1 << 24, 8, 2000), (12000, 160, 2000), (20000, 160, 2000), (1 << 24, 160, 20000),
+    (60000, 160, 20000)])
+def test_block_shuffle_follows_the_header(tmp_path, memory_budget, block_bytes, m):
+    nf = 4
     rs = np.random.RandomState(0)
     X = rs.randn(m, nf).astype(np.float32)
     y = (rs.rand(m) > 0.5).astype(np.int32)
@@ -109,22 +115,24 @@ def test_block_shuffle_follows_the_header(tmp_path, memory_budget, block_bytes):
         net.train_dataset(ds, epochs=2, batch_size=10, learning_rate=0.1, seed=7)
         got = net.get_parameters()
     n_blocks = _block_order(m, nf, block_bytes, 7, 0, 1)[0]
-    # the pool size is the memory budget's business: find the one that reproduces training
-    matches = []
-    for pool_blocks in range(1, n_blocks + 1):
+    # the pools take the budget: two pools of P blocks of r rows (X, y and 16 bytes a row)
+    # beside three batches of read-ahead and 8 bytes a block; each at most half the blocks
+    rows = max(1, min(block_bytes // (4 * nf), -(-m // 1024)))
+    slots = 3 * 10 * (4 * (nf + 1) + 16)
+    fits = (memory_budget - slots - 8 * n_blocks) // (2 * rows * (4 * nf + 4 + 16))
+    pool_blocks = max(1, min(-(-n_blocks // 2), fits))
+
+    def reproduces(pool_blocks):
         o0 = _block_order(m, nf, block_bytes, 7, 0, pool_blocks)[1]
         o1 = _block_order(m, nf, block_bytes, 7, 1, pool_blocks)[1]
         assert sorted(o0) == list(range(m))  # every row exactly once
         with mb.Network([nf, 4, 2], seed=3) as ref_net:
             ref_net.train(X[o0], y[o0], epochs=1, batch_size=10, learning_rate=0.1, shuffle=False)
             ref_net.train(X[o1], y[o1], epochs=1, batch_size=10, learning_rate=0.1, shuffle=False)
-            if ref_net.get_parameters().tobytes() == got.tobytes():
-                matches.append(pool_blocks)
-                break
-    assert matches, "block-shuffled training matches no pool size of the header's order"
-    if memory_budget >= 1 << 24:
-        # a large budget: pools of an eighth of the blocks (the header's cap)
-        assert matches == [max(1, n_blocks // 8)]
+            return ref_net.get_parameters().tobytes() == got.tobytes()
+
+    assert reproduces(pool_blocks), f"block-shuffled training does not follow the header's order (P = {pool_blocks})"
+    assert not reproduces(pool_blocks - 1 if pool_blocks > 1 else 2)  # the pool size shows in the order
 
 
 def test_bad_values_in_files_stop_before_the_bad_batch(tmp_path):
