@@ -107,7 +107,9 @@ typedef enum mb_status {
                                     finite cost (a non-finite update is not applied; a batch
                                     whose cost is not finite puts back the weights from before
                                     the update that led to it, unless that update was the
-                                    fused kind, which changes them in place) */
+                                    fused kind, which changes them in place); from a
+                                    prediction: an output is NaN or Inf (finite inputs that
+                                    overflow the model's weights) */
     MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
                                     keeps the weights reached at the end of that epoch */
     MB_ERR_INTERNAL = 7,         /* a bug in minibatch; please report it */
@@ -369,7 +371,10 @@ typedef enum mb_targets {
 
 /* The model's outputs for X (m, n_features): out (m, n_outputs) receives probabilities for
  * the cross-entropy losses (softmax rows, sigmoid units) and values for MSE. Works in
- * chunks, so memory does not grow with m. */
+ * chunks, so memory does not grow with m. A NaN or Inf in X is MB_ERR_INVALID_ARGUMENT. An
+ * output that is NaN or Inf (finite X that overflows the weights, as those a diverged
+ * training kept can) is MB_ERR_DIVERGED naming its row: out is then written only in part.
+ * The same holds for every prediction below, from memory or from files. */
 mb_status mb_predict(const mb_model *model, const float *x, int64_t m, int64_t n_features,
                      float *out);
 

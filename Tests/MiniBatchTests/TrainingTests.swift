@@ -255,6 +255,32 @@ struct TrainingTests {
         #expect(out.allSatisfy { $0.isFinite })
     }
 
+    /// Finite weights and finite inputs can still overflow: a prediction then throws
+    /// `.diverged` naming the row, rather than returning Inf or NaN.
+    @Test func aPredictionThatOverflowsIsAnError() throws {
+        let network = try Network(layerSizes: [2, 3, 2], hiddenActivation: .relu, loss: .crossEntropy)
+        // Layer 1: W = 1e20, b = 0; layer 2: W = 1, b = 0 (each layer's W, then its b).
+        try network.setParameters([Float](repeating: 1e20, count: 6) + [0, 0, 0] + [Float](repeating: 1, count: 6) + [0, 0])
+        let x: [Float] = [0, 0, 1e-20, 0, 1e20, 1, 0, 0]  // row 2 overflows: 1e20 * 1e20
+        var out = [Float](repeating: 0, count: 8)
+        var classes = [Int32](repeating: 0, count: 4)
+        let failures = [
+            Fixture.failure { () throws(MiniBatchError) in
+                try network.predict(x, count: 4, features: 2, into: &out)
+            },
+            Fixture.failure { () throws(MiniBatchError) in
+                try network.predictClasses(x, count: 4, features: 2, into: &classes)
+            },
+        ]
+        for failure in failures {
+            #expect(failure?.kind == .diverged)
+            #expect(failure?.message.contains("for row 2 of X is inf") == true, "\(String(describing: failure))")
+        }
+        // The rows that do not overflow predict as before.
+        try network.predict(Array(x[0..<4]), count: 2, features: 2, into: &out)
+        #expect(out[0..<4].allSatisfy { $0.isFinite })
+    }
+
     @Test func progressCanStopTraining() throws {
         let network = try tanhNetwork()
         let history = History()

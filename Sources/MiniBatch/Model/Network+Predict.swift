@@ -19,7 +19,8 @@ extension Network {
         (rows.lowerBound + p * rows.count / parts)..<(rows.lowerBound + (p + 1) * rows.count / parts)
     }
 
-    /// Runs the forward pass over X in chunks, calling `body(start, rows, logits)` for each.
+    /// Runs the forward pass over X in chunks, calling `body(start, rows, logits)` for each;
+    /// throws after the chunk whose outputs are not all finite (`checkOutputs`).
     private func forEachChunk(
         _ x: UnsafePointer<Float>, count m: Int,
         _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
@@ -29,9 +30,21 @@ extension Network {
         var start = 0
         while start < m {
             let rows = min(chunk, m - start)
-            body(start, rows, forward(x + start * inputCount, rows: rows, workspace))
+            let logits = forward(x + start * inputCount, rows: rows, workspace)
+            body(start, rows, logits)
+            try checkOutputs(logits, rows: rows, firstRow: start)
             start += rows
         }
+    }
+
+    /// Throws `.diverged` naming the first row (counted from `firstRow`) whose logits are
+    /// not all finite. Finite inputs can still overflow a model's weights, such as those a
+    /// diverged training kept: a prediction then says so rather than return Inf or NaN.
+    /// (Finite logits give finite outputs: softmax and sigmoid are computed stably.)
+    func checkOutputs(_ logits: UnsafePointer<Float>, rows: Int, firstRow: Int, in file: String? = nil) throws(MiniBatchError) {
+        guard let bad = Validate.firstNonFinite(logits, count: rows * outputCount) else { return }
+        let row = firstRow + bad / outputCount
+        throw MiniBatchError(.diverged, "the model's output \(bad % outputCount) for row \(row) of \(file.map { "X file '\($0)'" } ?? "X") is \(logits[bad]): its weights overflow on this input (training may have diverged)")
     }
 
     private func checkInputs(_ x: UnsafePointer<Float>, count m: Int, features: Int) throws(MiniBatchError) {

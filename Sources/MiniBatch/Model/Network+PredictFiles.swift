@@ -54,6 +54,7 @@ extension Network {
                 } else {
                     writeOutputs(output + start * outWidth, logits: logits, rows: n)
                 }
+                try checkOutputs(logits, rows: n, firstRow: first + start, in: x.path)
                 start += n
             }
             try body(first, rows, output)

@@ -12,7 +12,7 @@ public struct MiniBatchError: Error, Equatable, CustomStringConvertible {
         /// A model file is truncated, corrupted or of another format.
         case format = 4
         /// The cost or an update became NaN or Inf; the model keeps the last weights that gave
-        /// a finite cost (see `Network.train`).
+        /// a finite cost (see `Network.train`). From a prediction: an output is NaN or Inf.
         case diverged = 5
         /// The progress callback asked training to stop.
         case cancelled = 6

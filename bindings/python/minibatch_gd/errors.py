@@ -104,7 +104,8 @@ class DivergenceError(MinibatchError, ArithmeticError):
     """MB_ERR_DIVERGED: a cost or an update became NaN or Inf.
 
     Training stopped; the model keeps the last weights that gave a finite cost and stays
-    usable.
+    usable. From a prediction: an output was NaN or Inf (finite inputs that overflow the
+    model's weights); the message names the row.
     """
 
     status = int(_lib.Status.ERR_DIVERGED)

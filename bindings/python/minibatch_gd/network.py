@@ -590,7 +590,8 @@ class Network(_Handle):
 
         ``X`` may be a :class:`Dataset`: its X file is then read in order, in chunks within
         the dataset's memory budget, never loaded whole (``mb_predict_dataset``); the result
-        is the same, bit for bit, as predicting the rows in memory."""
+        is the same, bit for bit, as predicting the rows in memory. An output that is NaN or
+        Inf raises :class:`DivergenceError` naming the row (as every prediction does)."""
         if isinstance(X, Dataset):
             return self._predict_dataset(X, classes=False)
         x = self._x(X)

@@ -440,3 +440,24 @@ def test_divergence_keeps_last_finite_weights():
         # usable: training on with a sane learning rate works
         net.set_parameters(np.zeros(net.n_parameters))
         net.train(X / 1e3, y, learning_rate=0.01, epochs=1)
+
+
+def test_a_prediction_that_overflows_raises_naming_the_row(tmp_path):
+    """#19: finite weights and finite X can overflow (as a diverged training's weights can):
+    every prediction raises DivergenceError naming the row, instead of returning Inf."""
+    X = np.array([[0, 0], [1e-20, 0], [1e20, 1], [0, 0]], dtype=np.float32)
+    xp = tmp_path / "X.npy"
+    np.save(xp, X)
+    np.save(tmp_path / "y.npy", np.zeros(4, dtype=np.int64))
+    with mb.Network([2, 3, 2], hidden_activation="relu", loss="cross_entropy") as net:
+        # layer 1: W = 1e20, b = 0; layer 2: W = 1, b = 0
+        net.set_parameters(np.r_[np.full(6, 1e20), np.zeros(3), np.ones(6), np.zeros(2)].astype(np.float32))
+        assert np.isfinite(net.predict(X[:2])).all()
+        calls = [lambda: net.predict(X), lambda: net.predict_classes(X),
+                 lambda: net.predict_to_file(xp, tmp_path / "out.npy")]
+        with mb.Dataset(xp, tmp_path / "y.npy") as ds:
+            calls += [lambda: net.predict(ds), lambda: net.predict_classes(ds)]
+            for call in calls:
+                with pytest.raises(mb.DivergenceError, match=r"for row 2 of X.* is inf"):
+                    call()
+        assert not (tmp_path / "out.npy").exists()  # nothing half-written
