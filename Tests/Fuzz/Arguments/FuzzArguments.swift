@@ -32,6 +32,46 @@ nonisolated(unsafe) let identicalRanks = mb_communicator(
     },
     broadcast: { _, _, _, _ in 0 })
 
+/// Small `.npy` files for the file functions, written once into a fresh directory: X (48, 4)
+/// float32, y (48) int64 class labels 0/1, and paths for their outputs.
+struct Files {
+    let directory: String
+    var x: String { directory + "/x.npy" }
+    var y: String { directory + "/y.npy" }
+    var xOut: String { directory + "/x-out.npy" }
+    var yOut: String { directory + "/y-out.npy" }
+    static let rows = 48, features = 4
+
+    init() {
+        var template = Array("/tmp/fuzz-arguments-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { fatalError("mkdtemp failed") }
+        directory = String(cString: made)
+        let xs = (0..<(Files.rows * Files.features)).map { Float($0 % 7) / 7 - 0.4 }
+        Files.write(x, descr: "<f4", shape: "(\(Files.rows), \(Files.features))", xs.withUnsafeBytes { Array($0) })
+        let ys = (0..<Files.rows).map { Int64($0 % 2) }
+        Files.write(y, descr: "<i8", shape: "(\(Files.rows),)", ys.withUnsafeBytes { Array($0) })
+        atexit { files.remove() }
+    }
+
+    func remove() {
+        for path in [x, y, xOut, yOut, directory + "/missing.npy"] { unlink(path) }
+        rmdir(directory)
+    }
+
+    /// A format 1.0 `.npy` file: magic, version, header length, the padded header, the data.
+    static func write(_ path: String, descr: String, shape: String, _ data: [UInt8]) {
+        var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }".utf8)
+        while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
+        header.append(0x0A)
+        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + data
+        guard let file = fopen(path, "wb"), fwrite(bytes, 1, bytes.count, file) == bytes.count, fclose(file) == 0 else {
+            fatalError("cannot write \(path)")
+        }
+    }
+}
+
+nonisolated(unsafe) let files = Files()
+
 /// Reads fuzzed values off the input.
 struct Input {
     var bytes: UnsafeBufferPointer<UInt8>
@@ -73,7 +113,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var out64 = [Int64](repeating: 0, count: 64), outU = [UInt64](repeating: 0, count: 64)
     var starts = [Int64](repeating: 0, count: 64), counts = [Int64](repeating: 0, count: 64), n: Int64 = 0
     while input.at < input.bytes.count {
-        switch input.next(UInt8.self) % 6 {
+        switch input.next(UInt8.self) % 7 {
         case 0:
             let m = input.size(), b = input.size()
             let last = mb_last_batch(rawValue: input.next(UInt32.self) % 3)
@@ -153,11 +193,78 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             var dataset: OpaquePointer? = nil
             _ = mb_dataset_open_npy("/nonexistent-x.npy", "/nonexistent-y.npy", &options, &dataset)
             precondition(dataset == nil)
+        case 5:
+            fuzzFiles(&input)
         default:
             _ = mb_status_name(mb_status(rawValue: input.next(UInt32.self)))
         }
     }
     return 0
+}
+
+/// The file functions on real files: a dataset opened with fuzzed options, trained on with
+/// fuzzed training options, evaluated and predicted into buffers of fuzzed capacity; a `.npy`
+/// file predicted into another, and the pair shuffled into two more, with fuzzed budgets
+/// and paths that are files, missing, a directory or the wrong file.
+func fuzzFiles(_ input: inout Input) {
+    let paths = [files.x, files.y, files.directory, files.directory + "/missing.npy", "", files.xOut]
+    func path(_ input: inout Input) -> String { input.next(UInt8.self) % 4 == 0 ? paths[Int(input.next(UInt8.self)) % paths.count] : files.x }
+    // Options of fields in or near their range, or raw bytes.
+    var options = input.raw(mb_dataset_options.self)
+    if input.next(UInt8.self) % 4 != 0 {
+        options.shuffle = mb_file_shuffle(rawValue: input.next(UInt32.self) % 3)
+        options.page_cache = mb_page_cache(rawValue: input.next(UInt32.self) % 4)
+        options.block_bytes = Int(truncatingIfNeeded: input.size())
+        options.memory_budget = input.next(UInt8.self) % 2 == 0 ? Int(truncatingIfNeeded: input.size()) : Int(input.next(UInt16.self)) << 4
+    }
+    let givesOptions = input.next(UInt8.self) % 4 != 0
+    var dataset: OpaquePointer? = nil
+    let xPath = path(&input), yPath = input.next(UInt8.self) % 4 == 0 ? path(&input) : files.y
+    let opened = givesOptions ? mb_dataset_open_npy(xPath, yPath, &options, &dataset) : mb_dataset_open_npy(xPath, yPath, nil, &dataset)
+    precondition((opened == MB_OK) == (dataset != nil))
+    // A model of 4 inputs (or another count) and 1 to 3 outputs, with a fuzzed loss.
+    var sizes: [Int64] = [input.next(UInt8.self) % 8 == 0 ? Int64(input.next(UInt8.self) % 6) : 4,
+                          Int64(1 + input.next(UInt8.self) % 6), Int64(1 + input.next(UInt8.self) % 3)]
+    var modelOptions = mb_model_options()
+    mb_model_options_init(&modelOptions)
+    modelOptions.loss = mb_loss(rawValue: input.next(UInt32.self) % 4)
+    var model: OpaquePointer? = nil
+    guard mb_model_create(&sizes, 3, &modelOptions, &model) == MB_OK, let model else {
+        mb_dataset_free(dataset)
+        return
+    }
+    var out = [Float](repeating: 0, count: Files.rows * 3)
+    var classes = [Int32](repeating: 0, count: Files.rows)
+    if let dataset {
+        var info = mb_dataset_info()
+        _ = mb_dataset_get_info(dataset, &info)
+        var train = input.raw(mb_train_options.self)
+        train.progress = nil
+        train.user_data = nil
+        train.validation_x = nil
+        train.validation_y = nil
+        train.sample_weight = nil
+        train.communicator = nil
+        train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil
+        train.epochs = min(max(train.epochs, -1), 2)
+        if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
+        _ = mb_train_dataset(model, dataset, &train, nil)
+        var cost = 0.0, accuracy = 0.0
+        _ = mb_evaluate_dataset(model, dataset, &cost, &accuracy)
+        let capacity = Int64(input.next(UInt8.self)) % Int64(Files.rows * 3 + 1)
+        _ = mb_predict_dataset(model, dataset, &out, input.next(UInt8.self) % 8 == 0 ? input.size() : capacity)
+        _ = mb_predict_classes_dataset(model, dataset, &classes, min(capacity, Int64(Files.rows)))
+        mb_dataset_free(dataset)
+    }
+    let budget = input.next(UInt8.self) % 2 == 0 ? Int(truncatingIfNeeded: input.size()) : Int(input.next(UInt16.self)) << 4
+    _ = mb_predict_npy(model, path(&input), input.next(UInt8.self) % 4 == 0 ? path(&input) : files.xOut,
+                       CInt(input.next(UInt8.self) % 3), budget)
+    mb_model_free(model)
+    let tempDirectory = [nil, files.directory, files.x, files.directory + "/missing"][Int(input.next(UInt8.self) % 4)]
+    _ = mb_shuffle_npy(path(&input), input.next(UInt8.self) % 4 == 0 ? path(&input) : files.y,
+                       files.xOut, input.next(UInt8.self) % 8 == 0 ? files.xOut : files.yOut, input.next(),
+                       input.next(UInt8.self) % 2 == 0 ? Int(truncatingIfNeeded: input.size()) : Int(input.next(UInt16.self)) << 4,
+                       tempDirectory)
 }
 
 @main
