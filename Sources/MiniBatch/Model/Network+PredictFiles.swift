@@ -116,14 +116,14 @@ extension Network {
     /// memory, bit for bit. `out` holds at least m x nOut values; y is not read. Pages read
     /// are dropped as the dataset's `pageCache` says for files of X's size.
     public func predict(_ dataset: FileDataset, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {
-        try predict(dataset, classes: false, into: UnsafeMutableRawBufferPointer(out))
+        try predict(dataset, classes: false, into: UnsafeMutableRawPointer(out.baseAddress), capacity: out.count)
     }
 
     /// The predicted classes of every row of a file dataset's X into `out` (m), as
     /// `predictClasses` gives them in memory; `out` holds at least m values.
     public func predictClasses(_ dataset: FileDataset, into out: UnsafeMutableBufferPointer<Int32>) throws(MiniBatchError) {
         try checkPredictsClasses()
-        try predict(dataset, classes: true, into: UnsafeMutableRawBufferPointer(out))
+        try predict(dataset, classes: true, into: UnsafeMutableRawPointer(out.baseAddress), capacity: out.count)
     }
 
     /// `predict(_:into:)` into a new array (m x nOut values).
@@ -157,19 +157,25 @@ extension Network {
         return classes
     }
 
-    private func predict(_ dataset: FileDataset, classes: Bool, into out: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
+    /// Into `capacity` 4-byte values at `out` (counted, not converted to bytes: a capacity
+    /// of any size is compared, never multiplied).
+    private func predict(
+        _ dataset: FileDataset, classes: Bool, into base: UnsafeMutableRawPointer?, capacity: Int
+    ) throws(MiniBatchError) {
         let width = classes ? 1 : outputCount
         let needed = try Validate.product(dataset.count, width, classes ? "m" : "m x n_outputs")
-        guard out.count / 4 >= needed else {
-            throw .invalid("capacity is \(out.count / 4) but the dataset's \(classes ? "m" : "m x n_outputs") is \(needed)")
+        guard capacity >= needed else {
+            throw .invalid("capacity is \(capacity) but the dataset's \(classes ? "m" : "m x n_outputs") is \(needed)")
         }
+        guard needed > 0 else { return }
+        guard let out = base else { throw .invalid("out is NULL") }
         try access.read { () throws(MiniBatchError) in
             try checkInputs(dataset.x)
             let releasesPages = dataset.options.pageCache.releases(
                 fileBytes: dataset.x.expectedSize, usableMemory: SystemMemory.usable())
             try forEachPredictedChunk(dataset.x, classes: classes, budget: dataset.options.memoryBudget, releasesPages: releasesPages) {
                 (first, rows, values) throws(MiniBatchError) in
-                (out.baseAddress! + 4 * first * width).copyMemory(from: values, byteCount: 4 * rows * width)
+                (out + 4 * first * width).copyMemory(from: values, byteCount: 4 * rows * width)
             }
         }
     }
