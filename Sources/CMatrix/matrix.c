@@ -108,6 +108,49 @@ general:
     mbm_sgemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+/* The forward product x W^T where OpenBLAS's kernels are narrower than libxsmm's (libxsmm
+ * generates its kernels from CPUID; OpenBLAS takes a set by CPU model, or the one
+ * OPENBLAS_CORETYPE names, or an older one on a CPU it does not know): W is transposed into
+ * a buffer (libxsmm_otrans) and x (W^T) runs on libxsmm, which has no kernel for x W^T.
+ * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core) at 784 x 128, OpenBLAS
+ * 0.3.34 under OPENBLAS_CORETYPE=Haswell against transpose + libxsmm (AVX-512):
+ * 16 rows 40 against 45 us, 32 rows 67 against 57, 64 rows 116 against 81, 128 rows 218
+ * against 132, 256 rows 423 against 231; the transpose alone 28 us (0.28 ns per weight),
+ * 822 us at 784 x 1024 (1 ns per weight: W no longer fits in L2). With OpenBLAS's own
+ * SkylakeX (AVX-512) kernels the two are even from 128 rows and the transpose does not pay.
+ * So: from 32 rows, for a W of at most 2^17 floats, when OpenBLAS's instruction set is
+ * narrower than libxsmm's. */
+enum { TRANSPOSED_FORWARD_MIN_ROWS = 32, TRANSPOSED_FORWARD_MAX_WEIGHTS = 1 << 17 };
+
+static int isa_rank(const char *isa) {
+    static const char *const order[] = {"generic", "sse", "avx", "avx2", "avx512"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(isa, order[i]) == 0) return i;
+    return 0;
+}
+
+static int openblas_narrower;
+static pthread_once_t narrower_once = PTHREAD_ONCE_INIT;
+
+static void compare_isas(void) {
+    openblas_narrower = isa_rank(mbm_openblas_isa()) < isa_rank(mbm_libxsmm_isa());
+}
+
+int mbm_forward_may_transpose(int n, int k) {
+    return n > 0 && k > 0 && (long long)n * k <= TRANSPOSED_FORWARD_MAX_WEIGHTS;
+}
+
+int mbm_forward_transposes(int m, int n, int k) {
+    if (m < TRANSPOSED_FORWARD_MIN_ROWS || !mbm_forward_may_transpose(n, k)) return 0;
+    pthread_once(&narrower_once, compare_isas);
+    return openblas_narrower;
+}
+
+void mbm_transpose(const float *a, int rows, int cols, float *out) {
+    /* libxsmm is column-major: a row-major (rows, cols) is a column-major (cols, rows) */
+    libxsmm_otrans(out, a, sizeof(float), cols, rows, cols, rows);
+}
+
 int mbm_get_threads(void) { return scipy_openblas_get_num_threads(); }
 
 void mbm_set_threads(int threads) { scipy_openblas_set_num_threads(threads); }

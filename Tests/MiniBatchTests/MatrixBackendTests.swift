@@ -28,6 +28,7 @@ struct MatrixBackendTests {
     /// (the fused first-layer update).
     static func layer(rows: Int, nIn: Int, nOut: Int) -> [Product] {
         [Product(transA: false, transB: true, m: rows, n: nOut, k: nIn),
+         Product(transA: false, transB: false, m: rows, n: nOut, k: nIn),  // forward as x (W^T)
          Product(transA: false, transB: false, m: rows, n: nIn, k: nOut),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows, beta: 1),
@@ -96,6 +97,27 @@ struct MatrixBackendTests {
         #expect(mbm_uses_libxsmm(1, 0, 1024, 784, 300, -0.1, 1) == 0) // a dz of 300k floats
         #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, .nan, 1) == 0)
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == 0) // B of 2^18 floats
+    }
+
+    /// The forward product's transposed copy: exact, and taken by the stated rule (from 32
+    /// rows, W of at most 2^17 floats, OpenBLAS's instruction set narrower than libxsmm's).
+    @Test func forwardTransposesWhereTheRuleSays() {
+        let w = Fixture.uniform(128 * 784, seed: 5)
+        var t = [Float](repeating: 0, count: w.count)
+        mbm_transpose(w, 128, 784, &t)
+        var mismatches = 0
+        for i in 0..<128 {
+            for j in 0..<784 where t[j * 128 + i] != w[i * 784 + j] { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        let ranks = ["generic", "sse", "avx", "avx2", "avx512"]
+        let narrower = ranks.firstIndex(of: String(cString: mbm_openblas_isa()))!
+            < ranks.firstIndex(of: String(cString: mbm_libxsmm_isa()))!
+        #expect(mbm_forward_transposes(32, 128, 784) == (narrower ? 1 : 0))
+        #expect(mbm_forward_transposes(256, 10, 128) == (narrower ? 1 : 0))
+        #expect(mbm_forward_transposes(31, 128, 784) == 0)
+        #expect(mbm_forward_transposes(256, 1024, 784) == 0)  // 2^17 floats and more: no
+        #expect(mbm_forward_may_transpose(128, 1024) == 1 && mbm_forward_may_transpose(129, 1024) == 0)
     }
 
     /// The instruction sets reported match /proc/cpuinfo: an AVX-512 CPU runs AVX-512

@@ -384,14 +384,18 @@ struct BatchSizeTests {
     @Test func workingMemoryFollowsItsFormula() throws {
         let network = try Network(layerSizes: [10, 20, 5])
         // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus
-        // gradients, the updated parameters and the parameters at the start of the call.
-        let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount
+        // gradients, the updated parameters and the parameters at the start of the call,
+        // and the largest W of at most 2^17 floats (a transposed copy for the forward product).
+        #expect(network.transposedWeightFloats == 20 * 10)
+        let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount + 200
         #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
         // Beyond 256 rows only the gathered batch grows: forward and backward take 256 rows at a time.
-        #expect(try network.workingMemory(batchSize: 1024) == 4 * (1024 * 15 + 256 * (25 + 40) + 3 * network.parameterCount))
-        // A first layer of 2^18 weights may take the fused update, which needs the whole batch's dz.
+        #expect(try network.workingMemory(batchSize: 1024) == 4 * (1024 * 15 + 256 * (25 + 40) + 3 * network.parameterCount + 200))
+        // A first layer of 2^18 weights may take the fused update, which needs the whole batch's dz;
+        // it is too large to transpose, the second layer is not.
         let wide = try Network(layerSizes: [512, 512, 2])
+        #expect(wide.transposedWeightFloats == 1024)
         #expect(try wide.workingMemory(batchSize: 1024)
-            == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount))
+            == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount + 1024))
     }
 }

@@ -29,6 +29,17 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
+/* The forward product x W^T, x (m, k), W (n, k): 1 where it runs faster as x (W^T) on
+ * libxsmm after W is transposed (mbm_transpose), as matrix.c states and measured: from
+ * 32 rows, for a W of at most 2^17 floats, when OpenBLAS's kernels use a narrower
+ * instruction set than libxsmm's. mbm_forward_may_transpose: whether W's size allows it
+ * (so that a buffer for W^T is needed). */
+int mbm_forward_transposes(int m, int n, int k);
+int mbm_forward_may_transpose(int n, int k);
+
+/* out (cols, rows) = a^T, a (rows, cols), both row-major (libxsmm_otrans). */
+void mbm_transpose(const float *a, int rows, int cols, float *out);
+
 /* OpenBLAS's threads (its own pool; libxsmm's kernels run on the caller's thread). */
 int mbm_get_threads(void);
 void mbm_set_threads(int threads);

@@ -38,6 +38,22 @@ extension Dense {
         activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
     }
 
+    /// `forward` as x (W^T): W transposed into `transposed` (nIn, nOut) first, so that the
+    /// product runs on libxsmm where `mbm_forward_transposes` says it is faster.
+    func forward(
+        out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        parameters: UnsafePointer<Float>, rows: Int, transposing transposed: UnsafeMutablePointer<Float>
+    ) {
+        mbm_transpose(parameters + weightOffset, Int32(nOut), Int32(nIn), transposed)
+        mbm_sgemm(
+            0, 0, Int32(rows), Int32(nOut), Int32(nIn),
+            1, input, Int32(nIn), transposed, Int32(nOut), 0, out, Int32(nOut))
+        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
+    }
+
+    /// Whether W may be transposed for the forward product (`mbm_forward_may_transpose`).
+    var mayTransposeForward: Bool { mbm_forward_may_transpose(Int32(nOut), Int32(nIn)) != 0 }
+
     /// Given dz (the gradient with respect to this layer's pre-activation), writes dW, db and,
     /// if `dinput` is given, the gradient with respect to the input, d input = dz W.
     /// The caller then turns d input into the previous layer's dz with that layer's

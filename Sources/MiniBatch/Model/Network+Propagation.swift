@@ -1,14 +1,25 @@
+import CMatrix
+
 // MARK: - Forward and backward through the whole network
 
 extension Network {
     /// Runs every layer on `rows` rows of `input` and returns the output layer's logits,
     /// (rows, nOut), inside `workspace`.
     /// - Parameter input: (rows, nIn), row-major.
+    /// Training's workspaces (those with a `transposedWeights` buffer) run a layer's product
+    /// as x (W^T) where `mbm_forward_transposes` says it is faster; predictions and
+    /// evaluations keep x W^T, so that a row's prediction does not depend on how many rows
+    /// share the call beyond what OpenBLAS's kernels do.
     func forward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace) -> UnsafeMutablePointer<Float> {
         var a = input
         for (l, layer) in layers.enumerated() {
             let out = workspace.output(l)
-            layer.forward(out: out, input: a, parameters: parameters, rows: rows)
+            if let transposed = workspace.transposedWeights,
+               mbm_forward_transposes(Int32(rows), Int32(layer.nOut), Int32(layer.nIn)) != 0 {
+                layer.forward(out: out, input: a, parameters: parameters, rows: rows, transposing: transposed)
+            } else {
+                layer.forward(out: out, input: a, parameters: parameters, rows: rows)
+            }
             a = UnsafePointer(out)
         }
         return workspace.output(layers.count - 1)

@@ -11,11 +11,14 @@ final class Workspace {
     var deltaOther: UnsafeMutablePointer<Float>
     /// (parameterCount), or nil when only forward passes run.
     let gradients: UnsafeMutablePointer<Float>?
+    /// With `gradients` (training): the largest W the forward product may transpose
+    /// (`Network.transposedWeightFloats`), nil when none may.
+    let transposedWeights: UnsafeMutablePointer<Float>?
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
     static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
         let activations = network.layers.reduce(0) { $0 + $1.nOut } * capacity
-        let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount : 0
+        let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount + network.transposedWeightFloats : 0
         return activations + deltas
     }
 
@@ -39,6 +42,7 @@ final class Workspace {
             delta = activations
             deltaOther = activations
             gradients = nil
+            transposedWeights = nil
             return
         }
         let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
@@ -49,6 +53,9 @@ final class Workspace {
                                   (network.parameterCount, "the parameter gradients")] {
                 buffers.append(try allocate(Float.self, count: count, for: what))
             }
+            if network.transposedWeightFloats > 0 {
+                buffers.append(try allocate(Float.self, count: network.transposedWeightFloats, for: "a transposed weight matrix"))
+            }
         } catch {
             buffers.forEach { deallocate($0) }
             deallocate(activations)
@@ -57,6 +64,7 @@ final class Workspace {
         delta = buffers[0]
         deltaOther = buffers[1]
         gradients = buffers[2]
+        transposedWeights = buffers.count > 3 ? buffers[3] : nil
     }
 
     deinit {
@@ -64,6 +72,7 @@ final class Workspace {
             deallocate(delta)
             deallocate(deltaOther)
             deallocate(gradients)
+            if let transposedWeights { deallocate(transposedWeights) }
         }
         deallocate(activations)
     }
