@@ -454,7 +454,8 @@ def w1_flops_per_sample(sizes=(784, 128, 10)):
 class BlasProbe:
     """sgemm rates of one BLAS: "system" (Debian's OpenBLAS, through ctypes cblas_sgemm),
     "numpy" (np.matmul, numpy's bundled OpenBLAS) or "minibatch" (minibatch's own backend,
-    mbm_sgemm: libxsmm where it runs the product, its OpenBLAS otherwise, from the same
+    mbm_sgemm: libxsmm where it runs the product, its OpenBLAS otherwise, the forward product
+    on a transposed W where training does so (mbm_forward_transposes), from the same
     source and libraries as libminibatch.so, built by bench.py as a probe library since the
     library exports only mb_*). One BLAS per process: two OpenBLAS thread pools in one
     process would spin against each other."""
@@ -478,6 +479,10 @@ class BlasProbe:
             # across the training team at the one-thread rate, for nothing (a bound that
             # no split reaches; libxsmm's kernels are single-threaded anyway).
             self.backend.mbm_set_threads(1)
+            self.backend.mbm_forward_transposes.restype = C.c_int
+            self.backend.mbm_forward_transposes.argtypes = [C.c_int, C.c_int, C.c_int]
+            self.backend.mbm_transpose.restype = None
+            self.backend.mbm_transpose.argtypes = [C.c_void_p, C.c_int, C.c_int, C.c_void_p]
         self.scale = cfg["threads"] if self.source == "minibatch" else 1
         if self.source == "system":
             self.sys = C.CDLL(SYSTEM_OPENBLAS)
@@ -521,6 +526,15 @@ class BlasProbe:
             def mm():
                 np.matmul(a, bb, out=Cm)
         else:
+            if self.source == "minibatch" and not ta and tb and self.backend.mbm_forward_transposes(M, N, K):
+                # the forward product as training runs it there: W transposed, then x (W^T)
+                Bt = np.empty((K, N), np.float32)
+                transpose, sgemm = self.backend.mbm_transpose, self.backend.mbm_sgemm
+
+                def mm():
+                    transpose(B.ctypes.data, N, K, Bt.ctypes.data)
+                    sgemm(0, 0, M, N, K, 1.0, A.ctypes.data, K, Bt.ctypes.data, N, 0.0, Cm.ctypes.data, N)
+                return mm
             if self.source == "minibatch":
                 f = self.backend.mbm_sgemm
                 args = (int(ta), int(tb), M, N, K, 1.0, A.ctypes.data, A.shape[1],
