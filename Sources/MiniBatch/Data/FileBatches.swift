@@ -38,9 +38,12 @@ import Synchronization
 ///   (files larger than memory, read from disk, where a member would wait for it).
 /// Either way the training thread prepares each batch itself (`preparesInline`): a reader
 /// woken for every batch would preempt a member, and the batch waits for its slowest member.
+///
+/// The block shuffle's pools are in FileBatches+Pools.swift, the reader thread in
+/// FileBatches+Reader.swift, the targets' conversion in FileBatches+Targets.swift.
 final class FileBatches: BatchSource {
     static let depth = 3
-    private static let idle = -1, filling = -2, inUse = -3
+    static let idle = -1, filling = -2, inUse = -3
 
     let dataset: FileDataset
     let partition: Partition
@@ -57,14 +60,14 @@ final class FileBatches: BatchSource {
     let releasesPages: Bool
     /// Members' reads that had to wait for the disk, in all, and when the epoch began.
     let waitedReads = Atomic<Int>(0)
-    private var waitedBeforeEpoch = 0
+    var waitedBeforeEpoch = 0
     /// Members filling: the training thread prepares each batch in `batch`. Exact: it asks
     /// the kernel to read ahead (`hinting`) up to batch `hintedThrough`. Block: `current` is
     /// its copy of the active pool.
     let preparesInline: Bool
-    private var hinting = false
-    private var hintedThrough = -1
-    private var current: Pool?
+    var hinting = false
+    var hintedThrough = -1
+    var current: Pool?
 
     /// Block, members filling, pages kept (the file fits in memory): no reader thread. The
     /// members read the next group into the spare pool themselves, in pieces of `pieceRows`
@@ -75,52 +78,52 @@ final class FileBatches: BatchSource {
     let pieceRows: Int
     let piecesPerBlock: Int
     /// The spare pool's group: each block's first file row, row count and row in the pool.
-    private var spareFirst: UnsafeMutablePointer<Int>?
-    private var spareCount: UnsafeMutablePointer<Int>?
-    private var spareOffset: UnsafeMutablePointer<Int>?
-    private var spareX: UnsafeMutablePointer<Float>?
+    var spareFirst: UnsafeMutablePointer<Int>?
+    var spareCount: UnsafeMutablePointer<Int>?
+    var spareOffset: UnsafeMutablePointer<Int>?
+    var spareX: UnsafeMutablePointer<Float>?
     /// Pieces of the spare's group, and the first not yet given to a batch.
-    private var sparePieces = 0, nextPiece = 0
+    var sparePieces = 0, nextPiece = 0
     /// The pieces batch `slot` reads: first and count.
-    private var slotPieces: UnsafeMutablePointer<Int>?
+    var slotPieces: UnsafeMutablePointer<Int>?
 
     // The batch slots: (batchSize, nIn) inputs, targets, and the file row of each.
-    private var slotX: [UnsafeMutablePointer<Float>] = []
-    private var slotY: [UnsafeMutableRawPointer] = []
-    private var slotRows: [UnsafeMutablePointer<Int>] = []
+    var slotX: [UnsafeMutablePointer<Float>] = []
+    var slotY: [UnsafeMutableRawPointer] = []
+    var slotRows: [UnsafeMutablePointer<Int>] = []
     /// Block, members filling: where each row of a batch is in the pools.
-    private var slotSources: [UnsafeMutablePointer<UnsafePointer<Float>>] = []
+    var slotSources: [UnsafeMutablePointer<UnsafePointer<Float>>] = []
     /// The largest |x| of each slot's batch, when the reader prepared it.
-    private var slotMagnitudes: UnsafeMutablePointer<Magnitude>?
+    var slotMagnitudes: UnsafeMutablePointer<Magnitude>?
 
     // Shared with the reader thread, under `monitor`.
-    private let monitor = Monitor()
+    let monitor = Monitor()
     /// Each slot's batch index, or idle, filling, in use: a buffer of its own (a cache line,
     /// `allocate`'s alignment), written for every batch.
-    private var state: UnsafeMutablePointer<Int>!
-    private var produced = 0
-    private var epochActive = false
-    private var stopping = false
-    private var failure: MiniBatchError?
-    private var lastSlot = -1
+    var state: UnsafeMutablePointer<Int>!
+    var produced = 0
+    var epochActive = false
+    var stopping = false
+    var failure: MiniBatchError?
+    var lastSlot = -1
     /// Block, members copying while a reader reads the pools: batches of the epoch the
     /// training loop is done with (0 ..< released), and the last batch that points into the
     /// spare pool; the reader may read over the spare pool once `released > spareLastBatch`.
     /// (Without members copying, `spareLastBatch` stays -1.)
-    private var released = 0
-    private var spareLastBatch = -1
-    private var thread: Thread?
+    var released = 0
+    var spareLastBatch = -1
+    var thread: Thread?
 
     // Exact: the epoch's permutation and all targets, converted and checked.
-    private var permutation: UnsafeMutablePointer<Int>?
-    private var targets: UnsafeMutableRawPointer?
+    var permutation: UnsafeMutablePointer<Int>?
+    var targets: UnsafeMutableRawPointer?
     /// Distributed training with the block shuffle: the epoch's order is the block
     /// shuffle's, computed as file rows into `permutation` (`drawBlockOrder`), and read as
     /// the exact shuffle reads, each rank its own rows; `poolRows` and `poolOrder` are the
     /// computation's scratch (a pool's file rows and their order).
     let blockOrderAsRows: Bool
-    private var poolRows: UnsafeMutablePointer<Int>?
-    private var poolOrder: UnsafeMutablePointer<Int>?
+    var poolRows: UnsafeMutablePointer<Int>?
+    var poolOrder: UnsafeMutablePointer<Int>?
 
     // Block: the block order, the pool and its order; the reader's position in the epoch.
     let rowsPerBlock: Int
@@ -132,16 +135,16 @@ final class FileBatches: BatchSource {
     let firstGroupBlocks: Int
     private(set) var blockOrder: UnsafeMutablePointer<Int>?
     /// Two pools: the one being consumed (`active`) and the next, read ahead in idle time.
-    private var pools: [Pool] = []
-    private var active = 0
-    private var generator = Generator(seed: 0, stream: 0)
-    private var poolStart = 0, poolEnd = 0, nextGroup = 0
+    var pools: [Pool] = []
+    var active = 0
+    var generator = Generator(seed: 0, stream: 0)
+    var poolStart = 0, poolEnd = 0, nextGroup = 0
     /// The reader is reading ahead outside the lock (startEpoch waits for it).
-    private var readingAhead = false
+    var readingAhead = false
 
     /// The rows of one group of `poolBlocks` blocks: X (rows, nIn), y as stored, the file row
     /// of each, and the order they are emitted in.
-    private struct Pool {
+    struct Pool {
         let x: UnsafeMutablePointer<Float>
         let y: UnsafeMutableRawPointer
         let source: UnsafeMutablePointer<Int>
@@ -151,7 +154,7 @@ final class FileBatches: BatchSource {
         var rows = 0
     }
 
-    private var allocations: [UnsafeMutableRawPointer] = []
+    var allocations: [UnsafeMutableRawPointer] = []
 
     /// Distributed training: the rows of a batch of n rows (counted within the batch) this
     /// rank trains on, so that read-ahead hints ask for those alone (nil: all rows).
@@ -265,7 +268,7 @@ final class FileBatches: BatchSource {
         release()
     }
 
-    private func buffer<T>(
+    func buffer<T>(
         _ type: T.Type, _ count: Int, _ what: String, hugePages: Bool = false
     ) throws(MiniBatchError) -> UnsafeMutablePointer<T> {
         let pointer = try allocate(T.self, count: count, for: what, hugePages: hugePages)
@@ -273,7 +276,7 @@ final class FileBatches: BatchSource {
         return pointer
     }
 
-    private func release() {
+    func release() {
         for pointer in allocations { free(pointer) }
         allocations.removeAll()
     }
@@ -344,7 +347,7 @@ final class FileBatches: BatchSource {
     /// Exact shuffle, members reading: batch `index`'s file rows and targets into `slot`; once
     /// a member has waited for the disk this epoch, read-ahead hints for the batches up to
     /// two ahead.
-    private func prepareInline(slot: Int, batch index: Int) {
+    func prepareInline(slot: Int, batch index: Int) {
         let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot]
         for k in 0..<rows.count {
             let row = permutation![rows.lowerBound + k]
@@ -366,203 +369,6 @@ final class FileBatches: BatchSource {
             ahead += 1
         }
         hintedThrough = max(hintedThrough, last)
-    }
-
-    /// Block shuffle, members copying: points batch `index`'s rows into the pools and converts
-    /// their targets, taking the next pool from the reader when the active one is used up.
-    private func prepareBlockInline(slot: Int, batch index: Int) throws(MiniBatchError) {
-        if !membersReadPools {  // a reader reads the pools ahead
-            try monitor.locked { () throws(MiniBatchError) in
-                if let failure { throw failure }
-                released = index
-                // The spare pool is free to read over once its last batch has trained.
-                if spareLastBatch == index - 1 { monitor.broadcast() }
-            }
-        }
-        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot], yRow = dataset.y.rowBytes
-        let sources = slotSources[slot]
-        for k in 0..<rows.count {
-            let position = rows.lowerBound + k
-            if position >= poolEnd { try takeNextPool(batch: index) }
-            let pool = current!, local = pool.order[position - poolStart]
-            sources[k] = UnsafePointer(pool.x + local * nIn)
-            source[k] = pool.source[local]
-            try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
-        }
-        if membersReadPools {
-            // This batch's share of the pieces left, so that they are all read by the batch
-            // before the one that needs them (none while the spare is still pinned).
-            var quota = 0
-            if index != spareLastBatch && nextPiece < sparePieces {
-                let batches = 1 + max(0, poolEnd - rows.upperBound) / partition.batchSize
-                quota = (sparePieces - nextPiece + batches - 1) / batches
-            }
-            slotPieces![2 * slot] = nextPiece
-            slotPieces![2 * slot + 1] = quota
-            nextPiece += quota
-        }
-    }
-
-    /// Members reading pools: the next group's pool made active (its pieces left read here),
-    /// and the group after it laid out in the pool left, which batch `index` still pins.
-    private func takeNextPoolReadByMembers(batch index: Int) throws(MiniBatchError) {
-        if pools[1 - active].group != nextGroup { try layOutSpare() }  // an epoch's first group
-        while nextPiece < sparePieces {
-            try readPiece(nextPiece)
-            nextPiece += 1
-        }
-        active = 1 - active
-        nextGroup += 1
-        shuffleActive()
-        current = pools[active]
-        spareLastBatch = index
-        try layOutSpare()
-    }
-
-    /// Lays out group `nextGroup` in the spare pool (each block's rows and place, their file
-    /// rows and y, read now: small), asks the kernel to read its X ahead, and makes its
-    /// pieces due. Nothing when the epoch has no group left.
-    private func layOutSpare() throws(MiniBatchError) {
-        let spare = 1 - active
-        sparePieces = 0
-        nextPiece = 0
-        guard nextGroup < groupCount else { return }
-        let pool = pools[spare], group = blocks(ofGroup: nextGroup), yRow = dataset.y.rowBytes
-        var offset = 0
-        for (i, position) in group.enumerated() {
-            let first = blockOrder![position] * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
-            spareFirst![i] = first
-            spareCount![i] = count
-            spareOffset![i] = offset
-            for r in 0..<count { pool.source[offset + r] = first + r }
-            try dataset.y.readRows(first, count: count, into: pool.y + offset * yRow)
-            dataset.x.prefetch(first, count: count)
-            offset += count
-        }
-        pools[spare].group = nextGroup
-        pools[spare].blocksRead = group.count
-        pools[spare].rows = offset
-        spareX = pool.x
-        sparePieces = group.count * piecesPerBlock
-    }
-
-    /// Reads piece `piece` of the spare pool's group: rows `pieceRows` x (piece mod
-    /// piecesPerBlock) onward of its block (piece / piecesPerBlock), into their place.
-    private func readPiece(_ piece: Int) throws(MiniBatchError) {
-        let block = piece / piecesPerBlock, start = (piece % piecesPerBlock) * pieceRows
-        let count = min(pieceRows, spareCount![block] - start)
-        guard count > 0 else { return }
-        try dataset.x.readRows(spareFirst![block] + start, count: count, into: spareX! + (spareOffset![block] + start) * nIn)
-    }
-
-    /// The block shuffle's order of epoch `epoch` as file rows into `permutation`, without
-    /// reading X: the block order, then each group's rows (its blocks' rows one after
-    /// another) in the order `shuffleActive` gives them, from the same stream (the steps
-    /// of `startEpoch`, `loadNextPool` and `shuffleActive`, which the block path takes as it
-    /// reads; tested equal).
-    private func drawBlockOrder(epoch: UInt64) {
-        let order = blockOrder!, rows = poolRows!, poolOrder = poolOrder!, perm = permutation!
-        for i in 0..<blockCount { order[i] = i }
-        var generator = Generator(seed: seed, stream: epoch)
-        Permutation.forEachSwap(count: blockCount, &generator) { i, j in
-            let t = order[i]; order[i] = order[j]; order[j] = t
-        }
-        var position = 0
-        for group in 0..<groupCount {
-            var count = 0
-            for p in blocks(ofGroup: group) {
-                let first = order[p] * rowsPerBlock, n = min(rowsPerBlock, dataset.count - first)
-                for r in 0..<n { rows[count + r] = first + r }
-                count += n
-            }
-            for k in 0..<count { poolOrder[k] = k }
-            Permutation.forEachSwap(count: count, &generator) { i, j in
-                let t = poolOrder[i]; poolOrder[i] = poolOrder[j]; poolOrder[j] = t
-            }
-            for k in 0..<count { perm[position + k] = rows[poolOrder[k]] }
-            position += count
-        }
-    }
-
-    /// Shuffles the active pool's order (continuing the epoch's stream) and moves the
-    /// epoch's position past it.
-    private func shuffleActive() {
-        let pool = pools[active]
-        for i in 0..<pool.rows { pool.order[i] = i }
-        if ordered {
-            Permutation.forEachSwap(count: pool.rows, &generator) { i, j in
-                let t = pool.order[i]; pool.order[i] = pool.order[j]; pool.order[j] = t
-            }
-        }
-        poolStart = poolEnd
-        poolEnd += pool.rows
-    }
-
-    /// The training thread's `loadNextPool`: waits for a block the reader is reading, reads
-    /// what it has not read of the next group, and makes that pool the active one; the
-    /// pool left, now the spare, is pinned by batch `index`, the last that may point into it.
-    private func takeNextPool(batch index: Int) throws(MiniBatchError) {
-        if membersReadPools { return try takeNextPoolReadByMembers(batch: index) }
-        try monitor.locked { () throws(MiniBatchError) in
-            monitor.wait { !readingAhead || failure != nil || stopping }
-            if let failure { throw failure }
-            readingAhead = true  // the reader keeps off the pools meanwhile
-        }
-        do throws(MiniBatchError) {
-            try loadNextPool()
-        } catch {
-            monitor.locked {
-                readingAhead = false
-                monitor.broadcast()
-            }
-            throw error
-        }
-        monitor.locked {
-            current = pools[active]
-            spareLastBatch = index
-            readingAhead = false
-            monitor.broadcast()
-        }
-    }
-
-    /// Releases the pages of block `block` of X and y.
-    private func release(block: Int) {
-        let first = block * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
-        dataset.x.release(first, count: count)
-        dataset.y.release(first, count: count)
-    }
-
-    /// Releases the pages of X and y again, whole files (a call walks only the pages in the
-    /// cache), then asks again for block `next` of the order, the next one to be read. Pages
-    /// can come back after their block's release: after an exact-shuffle run over the same
-    /// file, the memory-limit test saw tens of MiB of blocks already read stay charged to its
-    /// group (likely the kernel's asynchronous read-ahead, which pages that an earlier reader
-    /// left marked for it start and `POSIX_FADV_RANDOM` does not stop). Once per pool.
-    private func releaseAgain(next position: Int? = nil) {
-        guard releasesPages else { return }
-        dataset.x.release(0, count: dataset.count)
-        dataset.y.release(0, count: dataset.count)
-        if let position, position < blockCount, let blockOrder {
-            let first = blockOrder[position] * rowsPerBlock, count = min(rowsPerBlock, dataset.count - first)
-            dataset.x.prefetch(first, count: count)
-            dataset.y.prefetch(first, count: count)
-        }
-    }
-
-    /// Waits until the reader has put batch `index` in `slot`, and hands the previous slot
-    /// back to it.
-    private func waitForReader(slot: Int, batch index: Int) throws(MiniBatchError) {
-        try monitor.locked { () throws(MiniBatchError) in
-            if lastSlot >= 0 {
-                state[lastSlot] = FileBatches.idle
-                lastSlot = -1
-                monitor.broadcast()
-            }
-            monitor.wait { state[slot] == index || failure != nil }
-            guard state[slot] == index else { throw failure! }
-            state[slot] = FileBatches.inUse
-            lastSlot = slot
-        }
     }
 
     /// The file row of row `k` of batch `index` (the training thread, between `batch(index)`
@@ -606,7 +412,7 @@ final class FileBatches: BatchSource {
     }
 
     /// Row k of `out` = row `sources[k]`, prefetching rows ahead as `Shuffle.gatherRows` does.
-    private static func copyRows(
+    static func copyRows(
         to out: UnsafeMutablePointer<Float>, from sources: UnsafePointer<UnsafePointer<Float>>, count: Int, nIn: Int
     ) {
         let rowBytes = nIn * MemoryLayout<Float>.stride
@@ -617,7 +423,7 @@ final class FileBatches: BatchSource {
 
     /// Calls `body(k, first, run)` for each run of consecutive file rows in `rows[0..<count]`:
     /// rows k ..< k + run are file rows first ..< first + run, read in one call.
-    private static func forEachRun(
+    static func forEachRun(
         _ rows: UnsafePointer<Int>, count: Int, _ body: (Int, Int, Int) throws(MiniBatchError) -> Void
     ) throws(MiniBatchError) {
         var k = 0
@@ -631,7 +437,7 @@ final class FileBatches: BatchSource {
     }
 
     /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.
-    private func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) -> Magnitude {
+    func check(_ x: UnsafePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) -> Magnitude {
         let magnitude = Magnitude(x, count: rows * nIn)
         if !magnitude.isFinite, let bad = Validate.firstNonFinite(x, count: rows * nIn) {
             throw .invalid("X file '\(dataset.x.path)' has a non-finite value (\(x[bad])) at row \(source[bad / nIn]), column \(bad % nIn)")
@@ -647,188 +453,5 @@ final class FileBatches: BatchSource {
         }
         thread.join()
         self.thread = nil
-    }
-
-    // MARK: - The reader thread
-
-    private func readerLoop() {
-        while true {
-            var index = 0
-            var readAhead = false
-            let go: Bool = monitor.locked {
-                let working = { self.epochActive && self.failure == nil && self.produced < self.partition.batchCount }
-                let free = { !self.preparesInline && self.state[self.produced % FileBatches.depth] == FileBatches.idle }
-                monitor.wait {
-                    stopping || (working() && (free() || canReadAhead()))
-                }
-                if stopping { return false }
-                if free() {
-                    index = produced
-                    state[index % FileBatches.depth] = FileBatches.filling
-                } else {
-                    readAhead = true
-                    readingAhead = true
-                }
-                return true
-            }
-            if !go { return }
-            do throws(MiniBatchError) {
-                if readAhead {
-                    try readAheadOneBlock()
-                    monitor.locked {
-                        readingAhead = false
-                        monitor.broadcast()
-                    }
-                    continue
-                }
-                try fill(slot: index % FileBatches.depth, batch: index)
-                monitor.locked {
-                    state[index % FileBatches.depth] = index
-                    produced = index + 1
-                    monitor.broadcast()
-                }
-            } catch {
-                monitor.locked {
-                    failure = error
-                    readingAhead = false
-                    monitor.broadcast()
-                }
-            }
-        }
-    }
-
-    /// Reads batch `index` of the epoch's order into `slot` and checks its values.
-    private func fill(slot: Int, batch index: Int) throws(MiniBatchError) {
-        let rows = partition.batch(index)
-        let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
-        switch mode {
-        case .exact:  // (members reading prepare inline, without the reader)
-            try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
-                (k, first, run) throws(MiniBatchError) in
-                try dataset.x.readRows(first, count: run, into: x + k * nIn)
-                for r in 0..<run {
-                    source[k + r] = first + r
-                    copyTarget(from: targets!, row: first + r, to: y, at: k + r)
-                }
-            }
-        case .block:
-            let yRow = dataset.y.rowBytes
-            for k in 0..<rows.count {
-                let position = rows.lowerBound + k
-                if position >= poolEnd { try loadNextPool() }
-                let pool = pools[active]
-                let local = pool.order[position - poolStart]
-                (x + k * nIn).update(from: pool.x + local * nIn, count: nIn)
-                source[k] = pool.source[local]
-                try convertTarget(pool.y + local * yRow, fileRow: source[k], to: y, at: k)
-            }
-        }
-        slotMagnitudes![slot] = try check(x, rows: rows.count, source: source)
-    }
-
-    /// Groups of blocks in an epoch: consecutive entries of the block order, the first
-    /// `firstGroupBlocks` of them, then `poolBlocks` each.
-    var groupCount: Int {
-        blockCount <= firstGroupBlocks ? 1 : 1 + (blockCount - firstGroupBlocks + poolBlocks - 1) / poolBlocks
-    }
-
-    func blocks(ofGroup group: Int) -> Range<Int> {
-        let start = group == 0 ? 0 : firstGroupBlocks + (group - 1) * poolBlocks
-        return start..<min(group == 0 ? firstGroupBlocks : start + poolBlocks, blockCount)
-    }
-
-    /// Whether the spare pool can read a block of the next group ahead (block shuffle only;
-    /// with the lock held).
-    private func canReadAhead() -> Bool {
-        guard mode == .block, !readingAhead, nextGroup < groupCount else { return false }
-        let spare = pools[1 - active]
-        if spare.group != nextGroup { return released > spareLastBatch }
-        return spare.blocksRead < blocks(ofGroup: nextGroup).count
-    }
-
-    /// Reads the next block of the next group into the spare pool (the reader thread only).
-    private func readAheadOneBlock() throws(MiniBatchError) {
-        let spare = 1 - active
-        if pools[spare].group != nextGroup {
-            pools[spare].group = nextGroup
-            pools[spare].blocksRead = 0
-            pools[spare].rows = 0
-        }
-        let m = dataset.count, yRow = dataset.y.rowBytes
-        let position = blocks(ofGroup: nextGroup).lowerBound + pools[spare].blocksRead
-        let block = blockOrder![position], first = block * rowsPerBlock, count = min(rowsPerBlock, m - first)
-        if ordered && position + 1 < blockCount {  // the kernel reads the next block meanwhile
-            let next = blockOrder![position + 1] * rowsPerBlock, nextCount = min(rowsPerBlock, m - next)
-            dataset.x.prefetch(next, count: nextCount)
-            dataset.y.prefetch(next, count: nextCount)
-        }
-        let pool = pools[spare], filled = pool.rows
-        try dataset.x.readRows(first, count: count, into: pool.x + filled * nIn)
-        try dataset.y.readRows(first, count: count, into: pool.y + filled * yRow)
-        if releasesPages { release(block: block) }
-        for r in 0..<count { pool.source[filled + r] = first + r }
-        pools[spare].rows += count
-        pools[spare].blocksRead += 1
-    }
-
-    /// Makes the next group of blocks the active pool: reads what the read-ahead has not,
-    /// then shuffles its rows (continuing the epoch's stream).
-    private func loadNextPool() throws(MiniBatchError) {
-        let spare = 1 - active
-        let group = blocks(ofGroup: nextGroup)
-        releaseAgain(next: group.lowerBound + (pools[spare].group == nextGroup ? pools[spare].blocksRead : 0))
-        if pools[spare].group != nextGroup { pools[spare].group = -1 }
-        while pools[spare].group != nextGroup || pools[spare].blocksRead < group.count {
-            try readAheadOneBlock()
-        }
-        active = spare
-        nextGroup += 1
-        shuffleActive()
-    }
-
-    // MARK: - Targets
-
-    /// Exact shuffle: reads all of y once, in order, converting and checking every row.
-    private func loadTargets() throws(MiniBatchError) {
-        let y = dataset.y, chunk = max(1, min(dataset.count, (1 << 20) / y.rowBytes))
-        let scratch = try allocate(UInt8.self, count: chunk * y.rowBytes, for: "reading y")
-        defer { deallocate(scratch) }
-        var first = 0
-        while first < dataset.count {
-            let count = min(chunk, dataset.count - first)
-            try y.readRows(first, count: count, into: scratch)
-            for r in 0..<count {
-                try convertTarget(scratch + r * y.rowBytes, fileRow: first + r, to: targets!, at: first + r)
-            }
-            first += count
-        }
-    }
-
-    private func copyTarget(from all: UnsafeMutableRawPointer, row: Int, to y: UnsafeMutableRawPointer, at k: Int) {
-        (y + 4 * k * targetWidth).copyMemory(from: all + 4 * row * targetWidth, byteCount: 4 * targetWidth)
-    }
-
-    /// One row of y as stored in the file into row `k` of `out`: an int32 class index, or
-    /// float targets; checked against the model's loss.
-    private func convertTarget(_ raw: UnsafeRawPointer, fileRow: Int, to out: UnsafeMutableRawPointer, at k: Int) throws(MiniBatchError) {
-        let nOut = network.outputCount
-        if dataset.hasClassLabels {
-            let value = dataset.y.type.integer(raw, 0)
-            let valid: Bool
-            if let value {
-                valid = network.loss == .crossEntropy ? (0..<Int64(nOut)).contains(value) : (value == 0 || value == 1)
-            } else {
-                valid = false
-            }
-            guard valid, let value else {
-                let expected = network.loss == .crossEntropy ? "a class index in [0, \(nOut))" : "a 0/1 label"
-                throw .invalid("y file '\(dataset.y.path)' row \(fileRow) holds \(value.map(String.init) ?? "a value too large"), not \(expected)")
-            }
-            out.assumingMemoryBound(to: Int32.self)[k] = Int32(value)
-        } else {
-            let row = out.assumingMemoryBound(to: Float.self) + k * targetWidth
-            row.update(from: raw.assumingMemoryBound(to: Float.self), count: targetWidth)
-            try Validate.targets(.values(row), rows: 1, for: network, firstRow: fileRow, name: "y file '\(dataset.y.path)'")
-        }
     }
 }
