@@ -1074,7 +1074,8 @@ def main():
                E["cpu_model"], E["cores"], args.threads, E["OPENBLAS_CORETYPE"]),
            "minibatch's matrix backend: %s" % (
                "%(backend)s: libxsmm target %(libxsmm_target)s (%(libxsmm_isa)s), OpenBLAS core "
-               "%(openblas_core)s (%(openblas_isa)s); CPU %(cpu_isa)s" % E["minibatch_blas"]
+               "%(openblas_core)s (%(openblas_isa)s); CPU %(cpu_isa)s; training's forward "
+               "product: %(training_forward)s" % E["minibatch_blas"]
                if "backend" in E.get("minibatch_blas", {}) else E.get("minibatch_blas", "?")),
            "peers' OpenBLAS kernels: " + "; ".join("%s %s: %s" % (os.path.basename(k), v["version"],
                                                            v["core"]) for k, v in cores.items()),

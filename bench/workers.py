@@ -157,7 +157,8 @@ class BlasInfo(C.Structure):
     _fields_ = [("struct_size", C.c_size_t)] + [
         (k, C.c_char_p) for k in ("backend", "openblas_version", "openblas_core",
                                   "openblas_isa", "libxsmm_version", "libxsmm_target",
-                                  "libxsmm_isa", "cpu_isa")] + [("threads", C.c_int32)]
+                                  "libxsmm_isa", "cpu_isa")] + [("threads", C.c_int32),
+                                                                ("training_forward", C.c_char_p)]
 
 
 def blas_info(lib):

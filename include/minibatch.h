@@ -156,12 +156,18 @@ typedef struct mb_blas_info {
     const char *cpu_isa;          /* the widest set the CPU and the OS support */
     int32_t threads;              /* OpenBLAS's threads outside training (the automatic
                                      training team has as many members) */
+    const char *training_forward; /* since 0.2.0: what runs training's forward product
+                                     x W^T here: "libxsmm, W transposed" (from 32 rows, a W
+                                     of at most 2^17 floats: where OpenBLAS's instruction
+                                     set is narrower than libxsmm's) or "OpenBLAS".
+                                     Predictions always run it on OpenBLAS */
 } mb_blas_info;
 
 /* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a
  * caller compiled against an older, shorter struct gets the fields it knows).
  * Errors: MB_ERR_INVALID_ARGUMENT if info is NULL or struct_size is smaller than the
- * struct of this version's first release (the fields up to `threads`). */
+ * struct of its first release (the fields up to `threads`); a field past struct_size is
+ * not written. */
 mb_status mb_get_blas_info(mb_blas_info *info);
 
 /* ---------------------------------------------------------------------------------------

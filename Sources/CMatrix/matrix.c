@@ -146,6 +146,11 @@ int mbm_forward_transposes(int m, int n, int k) {
     return openblas_narrower;
 }
 
+const char *mbm_training_forward(void) {
+    pthread_once(&narrower_once, compare_isas);
+    return openblas_narrower ? "libxsmm, W transposed" : "OpenBLAS";
+}
+
 void mbm_transpose(const float *a, int rows, int cols, float *out) {
     /* libxsmm is column-major: a row-major (rows, cols) is a column-major (cols, rows) */
     libxsmm_otrans(out, a, sizeof(float), cols, rows, cols, rows);

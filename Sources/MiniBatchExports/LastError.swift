@@ -103,8 +103,8 @@ public func mb_get_blas_info(_ info: UnsafeMutablePointer<mb_blas_info>?) -> mb_
         guard size >= blasInfoFirstSize else {
             throw .init(.invalidArgument, "info->struct_size is \(size), expected sizeof(mb_blas_info) = \(MemoryLayout<mb_blas_info>.size)")
         }
-        // Every field of this version fits: struct_size is at least the first release's
-        // size, which is this version's (a newer caller's longer struct keeps its tail).
+        // The first release's fields fit; a later field only where struct_size holds it (a
+        // newer caller's longer struct keeps its tail).
         info.pointee.backend = mbm_backend_name()
         info.pointee.openblas_version = mbm_openblas_version()
         info.pointee.openblas_core = mbm_openblas_core()
@@ -114,5 +114,8 @@ public func mb_get_blas_info(_ info: UnsafeMutablePointer<mb_blas_info>?) -> mb_
         info.pointee.libxsmm_isa = mbm_libxsmm_isa()
         info.pointee.cpu_isa = mbm_cpu_isa()
         info.pointee.threads = Int32(clamping: MatrixBackend.info.threads)
+        if size >= MemoryLayout<mb_blas_info>.offset(of: \.training_forward)! + MemoryLayout<UnsafePointer<CChar>>.size {
+            info.pointee.training_forward = mbm_training_forward()
+        }
     }
 }

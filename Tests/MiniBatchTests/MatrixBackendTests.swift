@@ -118,6 +118,7 @@ struct MatrixBackendTests {
         #expect(mbm_forward_transposes(31, 128, 784) == 0)
         #expect(mbm_forward_transposes(256, 1024, 784) == 0)  // 2^17 floats and more: no
         #expect(mbm_forward_may_transpose(128, 1024) == 1 && mbm_forward_may_transpose(129, 1024) == 0)
+        #expect(MatrixBackend.info.trainingForward == (narrower ? "libxsmm, W transposed" : "OpenBLAS"))
     }
 
     /// The instruction sets reported match /proc/cpuinfo: an AVX-512 CPU runs AVX-512

@@ -37,6 +37,9 @@ int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 int mbm_forward_transposes(int m, int n, int k);
 int mbm_forward_may_transpose(int n, int k);
 
+/* "libxsmm, W transposed" where mbm_forward_transposes can say yes here, else "OpenBLAS". */
+const char *mbm_training_forward(void);
+
 /* out (cols, rows) = a^T, a (rows, cols), both row-major (libxsmm_otrans). */
 void mbm_transpose(const float *a, int rows, int cols, float *out);
 

@@ -29,10 +29,15 @@ public enum MatrixBackend {
         /// OpenBLAS's threads outside training (`OPENBLAS_NUM_THREADS`, else the CPUs); the
         /// automatic training team has as many members.
         public let threads: Int
+        /// What runs training's forward product x W^T: "libxsmm, W transposed" where
+        /// OpenBLAS's instruction set is narrower than libxsmm's (from 32 rows, a W of at
+        /// most 2^17 floats), else "OpenBLAS". Predictions always run it on OpenBLAS.
+        public let trainingForward: String
 
         public var description: String {
             "\(backend): libxsmm target \(libxsmmTarget) (\(libxsmmISA)), OpenBLAS core "
-                + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads"
+                + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads; "
+                + "training's forward product: \(trainingForward)"
         }
     }
 
@@ -49,6 +54,7 @@ public enum MatrixBackend {
             libxsmmTarget: String(cString: mbm_libxsmm_target()),
             libxsmmISA: String(cString: mbm_libxsmm_isa()),
             cpuISA: String(cString: mbm_cpu_isa()),
-            threads: BLASThreads.available)
+            threads: BLASThreads.available,
+            trainingForward: String(cString: mbm_training_forward()))
     }
 }

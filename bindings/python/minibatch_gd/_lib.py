@@ -360,6 +360,7 @@ class mb_blas_info(Structure):
         ("libxsmm_isa", c_char_p),  # const char *libxsmm_isa;
         ("cpu_isa", c_char_p),  # const char *cpu_isa;
         ("threads", c_int32),  # int32_t threads;
+        ("training_forward", c_char_p),  # const char *training_forward;
     ]
 
 

@@ -47,7 +47,9 @@ def blas_info() -> dict:
     """What runs the library's matrix products on this machine (mb_get_blas_info): the
     backend and versions, OpenBLAS's kernel set (``openblas_core``) and libxsmm's code
     target, the instruction set of each (``"avx512"``, ``"avx2"``, ``"avx"``, ``"sse"``,
-    ``"generic"``), the widest the CPU supports (``cpu_isa``), and OpenBLAS's thread count.
+    ``"generic"``), the widest the CPU supports (``cpu_isa``), OpenBLAS's thread count, and
+    what runs training's forward product (``training_forward``: ``"libxsmm, W transposed"``
+    where OpenBLAS's kernels are narrower than libxsmm's, else ``"OpenBLAS"``).
     It is minibatch's own OpenBLAS, not numpy's."""
     info = _lib.mb_blas_info()
     info.struct_size = ctypes.sizeof(_lib.mb_blas_info)
@@ -80,6 +82,7 @@ def show_config() -> None:
     print(f"    libxsmm {info['libxsmm_version']}: target {info['libxsmm_target']} ({info['libxsmm_isa']})")
     print(f"    OpenBLAS {info['openblas_version']}: core {info['openblas_core']} ({info['openblas_isa']})")
     print(f"  CPU instruction set: {info['cpu_isa']}; threads: {info['threads']}")
+    print(f"  training's forward product x W^T: {info['training_forward']}")
 
 
 def random_stream(seed: int, stream: int, count: int) -> np.ndarray:

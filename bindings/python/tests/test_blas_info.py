@@ -43,6 +43,11 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
         assert info["openblas_core"].lower() == os.environ["OPENBLAS_CORETYPE"].lower(), info
     assert info["backend"] == f"libxsmm {info['libxsmm_version']} + OpenBLAS {info['openblas_version']}"
     assert info["threads"] >= 1
+    # training's forward product goes to libxsmm on a transposed W exactly where OpenBLAS's
+    # kernels are narrower than libxsmm's
+    ranks = ["generic", "sse", "avx", "avx2", "avx512"]
+    narrower = ranks.index(info["openblas_isa"]) < ranks.index(info["libxsmm_isa"])
+    assert info["training_forward"] == ("libxsmm, W transposed" if narrower else "OpenBLAS"), info
 
 
 def test_show_config_prints_the_backend(capsys):
@@ -50,6 +55,7 @@ def test_show_config_prints_the_backend(capsys):
     out = capsys.readouterr().out
     info = mb.blas_info()
     assert info["backend"] in out and info["libxsmm_target"] in out and info["openblas_core"] in out
+    assert info["training_forward"] in out
 
 
 def test_minibatch_uses_its_own_openblas_beside_it_not_numpys():

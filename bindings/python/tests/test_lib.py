@@ -95,6 +95,7 @@ def test_struct_layouts_match_the_c_compiler(c_reference):
         _lib.mb_train_options,
         _lib.mb_dataset_options,
         _lib.mb_dataset_info,
+        _lib.mb_blas_info,
     ]
     for s in structs:
         assert ctypes.sizeof(s) == int(values[s.__name__]), s.__name__

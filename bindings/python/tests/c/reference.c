@@ -73,6 +73,12 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, validation_dataset);
         OFF(mb_train_options, shards);
         OFF(mb_train_options, communicator); OFF(mb_train_options, distributed_mode);
+        printf("mb_blas_info %zu\n", sizeof(mb_blas_info));
+        OFF(mb_blas_info, struct_size); OFF(mb_blas_info, backend);
+        OFF(mb_blas_info, openblas_version); OFF(mb_blas_info, openblas_core);
+        OFF(mb_blas_info, openblas_isa); OFF(mb_blas_info, libxsmm_version);
+        OFF(mb_blas_info, libxsmm_target); OFF(mb_blas_info, libxsmm_isa);
+        OFF(mb_blas_info, cpu_isa); OFF(mb_blas_info, threads); OFF(mb_blas_info, training_forward);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
         OFF(mb_dataset_options, memory_budget); OFF(mb_dataset_options, page_cache);
