@@ -834,8 +834,11 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
  * shuffle's permutation and targets or the block shuffle's pool. Opening a dataset that
  * cannot fit, or training with a batch size that cannot, is MB_ERR_INVALID_ARGUMENT naming
- * the bytes needed. A dataset holds only open files and its header information; it may be
- * used by several trainings or threads at once.
+ * the bytes needed. A dataset holds its open files and header information, and after a
+ * block-shuffled training the pools of X that training read into (within memory_budget),
+ * which the next block-shuffled training reuses rather than touch new memory; any other
+ * read of the dataset (exact shuffle, evaluation, prediction) frees them first, and so does
+ * mb_dataset_free. It may be used by several trainings or threads at once.
  * ------------------------------------------------------------------------------------- */
 
 typedef struct mb_dataset mb_dataset;

@@ -102,6 +102,28 @@ struct FileDatasetTests {
         #expect(try visitOrder(source, partition, epoch: 0) == first)
     }
 
+    /// A block-shuffled training leaves its pools of X with the dataset, and the next one
+    /// reuses them with the same result as new ones; a prediction frees them first.
+    @Test func blockPoolsAreKeptForTheNextTraining() throws {
+        let m = 3000, features = 8
+        let (xp, yp) = writeIndexed(m: m, features: features)
+        let options = FileReadOptions(shuffle: .block, blockBytes: 1 << 12, memoryBudget: 1 << 20)
+        let data = try FileDataset(x: xp, y: yp, options: options)
+        #expect(data.keptPoolBytes == 0)
+        let train = TrainingOptions(epochs: 2, batchSize: .fixed(64), learningRate: 1e-4, seed: 4)
+        var weights: [[Float]] = []
+        for dataset in [data, data, try FileDataset(x: xp, y: yp, options: options)] {
+            let network = try Network(layerSizes: [features, 4, 2], seed: 1)
+            try network.train(dataset, options: train)
+            weights.append(network.parameterArray)
+        }
+        let layout = try data.readerLayout(batchSize: 64)
+        #expect(data.keptPoolBytes == 2 * layout.poolBlocks * layout.rowsPerBlock * features * 4)
+        #expect(weights[1] == weights[0] && weights[2] == weights[0])
+        _ = try Network(layerSizes: [features, 4, 2]).predict(data)
+        #expect(data.keptPoolBytes == 0)
+    }
+
     @Test func trainingFromAFileEqualsTrainingFromMemory() throws {
         let m = 600
         let x = Fixture.uniform(m * 4, seed: 11)

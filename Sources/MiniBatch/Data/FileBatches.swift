@@ -155,6 +155,9 @@ final class FileBatches: BatchSource {
     }
 
     var allocations: [UnsafeMutableRawPointer] = []
+    /// Block: both pools' X in one buffer, taken from the dataset's kept pools or allocated,
+    /// and given back to the dataset when this source is done (`FileDataset.keepPools`).
+    var poolMemory: (pointer: UnsafeMutableRawPointer, bytes: Int)?
 
     /// Distributed training: the rows of a batch of n rows (counted within the batch) this
     /// rank trains on, so that read-ahead hints ask for those alone (nil: all rows).
@@ -181,6 +184,7 @@ final class FileBatches: BatchSource {
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
+        if mode != .block { dataset.releaseCachedPools() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
             fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
@@ -234,9 +238,17 @@ final class FileBatches: BatchSource {
                     spareOffset = try buffer(Int.self, poolBlocks, "the spare pool's layout")
                     slotPieces = try buffer(Int.self, 2 * FileBatches.depth, "the pieces of each batch")
                 }
-                for _ in 0..<2 {
+                let xFloats = poolRows * nIn, xBytes = 2 * xFloats * MemoryLayout<Float>.stride
+                let poolX: UnsafeMutableRawPointer
+                if let kept = dataset.takeCachedPools(bytes: xBytes) {
+                    poolX = kept
+                } else {
+                    poolX = UnsafeMutableRawPointer(try allocate(Float.self, count: 2 * xFloats, for: "the pools of X", hugePages: true))
+                }
+                poolMemory = (poolX, xBytes)
+                for p in 0..<2 {
                     pools.append(Pool(
-                        x: try buffer(Float.self, poolRows * nIn, "a pool of X", hugePages: true),
+                        x: poolX.assumingMemoryBound(to: Float.self) + p * xFloats,
                         y: UnsafeMutableRawPointer(try buffer(UInt8.self, poolRows * yRow, "a pool of y")),
                         source: try buffer(Int.self, poolRows, "the rows of a pool"),
                         order: try buffer(Int.self, poolRows, "the order of a pool")))
@@ -279,6 +291,8 @@ final class FileBatches: BatchSource {
     func release() {
         for pointer in allocations { free(pointer) }
         allocations.removeAll()
+        if let poolMemory { dataset.keepPools(poolMemory.pointer, bytes: poolMemory.bytes) }
+        poolMemory = nil
     }
 
     // MARK: - BatchSource (the training thread)
