@@ -130,24 +130,21 @@ public final class FileDataset: @unchecked Sendable {
 
     /// Keeps `pointer` (`bytes` of pools from `allocate`) for the next training, freeing
     /// what was kept before.
-    func keepPools(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        let older = poolCache.locked { () -> UnsafeMutableRawPointer? in
-            defer { cachedPools = (pointer, bytes) }
-            return cachedPools?.pointer
-        }
-        free(older)
-    }
+    func keepPools(_ pointer: UnsafeMutableRawPointer, bytes: Int) { replaceCachedPools(with: (pointer, bytes)) }
+
+    /// Frees the kept pools, so that another use of the dataset has its budget to itself.
+    func releaseCachedPools() { replaceCachedPools(with: nil) }
 
     /// The bytes of pools kept (0: none).
     var keptPoolBytes: Int { poolCache.locked { cachedPools?.bytes ?? 0 } }
 
-    /// Frees the kept pools, so that another use of the dataset has its budget to itself.
-    func releaseCachedPools() {
-        let cached = poolCache.locked { () -> UnsafeMutableRawPointer? in
-            defer { cachedPools = nil }
+    /// Puts `pools` (or nothing) in the cache and frees what it held.
+    private func replaceCachedPools(with pools: (pointer: UnsafeMutableRawPointer, bytes: Int)?) {
+        let older = poolCache.locked { () -> UnsafeMutableRawPointer? in
+            defer { cachedPools = pools }
             return cachedPools?.pointer
         }
-        free(cached)
+        free(older)
     }
 
     /// Floats per row of targets in a batch (a class label takes one int32).
