@@ -779,10 +779,11 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * is MB_ERR_FORMAT, a dtype numpy reads but training does not take (float64, big-endian,
  * structured) MB_ERR_INVALID_ARGUMENT. A FIFO, directory or device is MB_ERR_IO before
  * anything is read. A file whose size changes while a dataset is open (either way) stops
- * training with MB_ERR_IO. The files
- * are read with pread into the library's own buffers, never loaded whole, by a background
- * thread that prepares the next batches while the current one trains. Values are checked as
- * they are read (NaN/Inf, labels out of range).
+ * training with MB_ERR_IO (checked as each epoch starts, and by every read). The files are
+ * read with pread into the library's own buffers, by a background thread that prepares the
+ * next batches while the current one trains; X is loaded whole only where memory_budget
+ * holds it (X held in memory, below). Values are checked as they are read, and again as
+ * each batch takes them from a held X (NaN/Inf, labels out of range).
  * With more than one training thread (mb_train_options.threads), each training thread puts
  * its own rows of the batch in place, and the thread that called mb_train_dataset prepares
  * each batch's order and targets itself: with every core training, a separate thread could
@@ -792,7 +793,7 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *          they are there (preadv2 with RWF_NOWAIT); there is no background thread. Once a
  *          read has had to wait for the disk, the kernel is asked to read the rows of the
  *          next two batches ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the
- *          epoch.
+ *          epoch. With X held, each copies its rows from it.
  *   block: each training thread copies its rows out of the pool; a pool is not read over
  *          until every batch with rows in it has trained (pools smaller than a batch fall
  *          back to the background thread copying the rows). When the pages are kept
@@ -831,14 +832,29 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * Without shuffling (train option shuffle = 0), or with one batch of all m rows, rows come
  * in file order.
  *
+ * X held in memory: a shuffled training (more than one batch) reads X whole into memory when
+ * it fits memory_budget beside the exact shuffle's buffers,
+ *     4 m n_features + 3 batch (4 (n_features + t) + 8) + m (8 + 4 t)
+ *       [block shuffle: + 8 B + 16 P r]              (t: 1 for class labels, else n_outputs)
+ * and X is at most half the memory this process may use; not in distributed training (each
+ * rank reads only its rows). The read is sequential (the kernel is asked for all of X at
+ * once: POSIX_FADV_WILLNEED). Batches then gather their rows from that copy as in-memory
+ * training does, in the same order as without it: the exact shuffle's permutation, or the
+ * block shuffle's order (B, r, F, P as above, from the same budget) computed as rows. The
+ * dataset keeps the copy for the next training while X's file is unchanged (its device,
+ * inode, size and modification time), and reads it again otherwise. Measured here (2 cores,
+ * W1 from a 179 MiB file in the page cache, batch 128): an epoch reading its rows from the
+ * page cache takes 0.73 (exact) to 0.81 (block) of in-memory speed; one from the held X,
+ * 1.00. A budget below the figure above reads every batch from the file.
+ *
  * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
- * shuffle's permutation and targets or the block shuffle's pool. Opening a dataset that
+ * shuffle's permutation and targets or the block shuffle's pool, or X held. Opening a dataset that
  * cannot fit, or training with a batch size that cannot, is MB_ERR_INVALID_ARGUMENT naming
  * the bytes needed. A dataset holds its open files and header information, and after a
  * block-shuffled training the pools of X that training read into (within memory_budget),
- * which the next block-shuffled training reuses rather than touch new memory; any other
- * read of the dataset (exact shuffle, evaluation, prediction) frees them first, and so does
- * mb_dataset_free. It may be used by several trainings or threads at once.
+ * which the next block-shuffled training reuses rather than touch new memory, or X held;
+ * a training that uses neither, evaluation and prediction free what is kept first, and so
+ * does mb_dataset_free. It may be used by several trainings or threads at once.
  * ------------------------------------------------------------------------------------- */
 
 typedef struct mb_dataset mb_dataset;

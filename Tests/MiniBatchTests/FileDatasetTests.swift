@@ -42,6 +42,14 @@ struct FileDatasetTests {
         return (dir + "/x.npy", dir + "/y.npy")
     }
 
+    /// `options` with X never held in memory: every batch's rows are read from the file (the
+    /// tests of the reader's mechanics; the `held` cases compare the two).
+    static func streamed(_ options: FileReadOptions = FileReadOptions()) -> FileReadOptions {
+        var options = options
+        options.holdsX = false
+        return options
+    }
+
     /// The rows of X in the order one epoch of `source` visits them.
     func visitOrder(_ source: FileBatches, _ partition: Partition, epoch: UInt64, features: Int = 3) throws -> [Int] {
         try source.startEpoch(epoch)
@@ -53,15 +61,16 @@ struct FileDatasetTests {
         return rows
     }
 
-    @Test(arguments: [1, 2, 3])
-    func exactShuffleFollowsTheInMemoryPermutation(version: Int) throws {
+    @Test(arguments: [1, 2, 3], [false, true])
+    func exactShuffleFollowsTheInMemoryPermutation(version: Int, held: Bool) throws {
         let m = 1000
         let (xp, yp) = writeIndexed(m: m, version: version)
-        let data = try FileDataset(x: xp, y: yp)
+        let data = try FileDataset(x: xp, y: yp, options: held ? FileReadOptions() : Self.streamed())
         let network = try Network(layerSizes: [3, 2])
         let partition = Partition(count: m, batchSize: 64, lastBatch: .keep)
         let source = try FileBatches(data, partition: partition, network: network, seed: 7, shuffle: true)
         defer { source.finish() }
+        #expect((source.heldX != nil) == held)
         for epoch: UInt64 in [0, 1, 5] {
             #expect(try visitOrder(source, partition, epoch: epoch) == Permutation.make(count: m, seed: 7, epoch: epoch))
         }
@@ -71,7 +80,7 @@ struct FileDatasetTests {
     func blockShuffleVisitsEveryRowOnceAndKeepsBlocksTogether(blockBytes: Int, budget: Int) throws {
         let m = 9001  // blocks of at most ceil(m / 1024) = 9 rows
         let (xp, yp) = writeIndexed(m: m)
-        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget))
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed(FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget)))
         let network = try Network(layerSizes: [3, 2])
         let partition = Partition(count: m, batchSize: 50, lastBatch: .keep)
         let source = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true)
@@ -107,7 +116,7 @@ struct FileDatasetTests {
     @Test func blockPoolsAreKeptForTheNextTraining() throws {
         let m = 3000, features = 8
         let (xp, yp) = writeIndexed(m: m, features: features)
-        let options = FileReadOptions(shuffle: .block, blockBytes: 1 << 12, memoryBudget: 1 << 20)
+        let options = Self.streamed(FileReadOptions(shuffle: .block, blockBytes: 1 << 12, memoryBudget: 1 << 20))
         let data = try FileDataset(x: xp, y: yp, options: options)
         #expect(data.keptPoolBytes == 0)
         let train = TrainingOptions(epochs: 2, batchSize: .fixed(64), learningRate: 1e-4, seed: 4)
@@ -124,7 +133,8 @@ struct FileDatasetTests {
         #expect(data.keptPoolBytes == 0)
     }
 
-    @Test func trainingFromAFileEqualsTrainingFromMemory() throws {
+    @Test(arguments: [false, true])
+    func trainingFromAFileEqualsTrainingFromMemory(held: Bool) throws {
         let m = 600
         let x = Fixture.uniform(m * 4, seed: 11)
         let y = (0..<m).map { Int32(x[4 * $0] + x[4 * $0 + 1] > 0 ? 1 : 0) }
@@ -134,12 +144,58 @@ struct FileDatasetTests {
         let a = try Network(layerSizes: [4, 8, 2], hiddenActivation: .tanh, seed: 2)
         let b = try Network(layerSizes: [4, 8, 2], hiddenActivation: .tanh, seed: 2)
         let fromFile = History(), fromMemory = History()
-        try a.train(try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy"), options: options, history: fromFile)
+        let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: held ? FileReadOptions() : Self.streamed())
+        try a.train(data, options: options, history: fromFile)
+        #expect(data.keepsX == held)
         try b.train(x: x, classes: y, features: 4, options: options, history: fromMemory)
         #expect(a.parameterArray == b.parameterArray)
         #expect(fromFile.batchCosts == fromMemory.batchCosts && fromFile.epochCosts == fromMemory.epochCosts)
         let evaluated = try a.evaluate(try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy"))
         #expect(evaluated.cost == (try a.evaluate(x: x, classes: y, features: 4)).cost)
+    }
+
+    /// X held in memory (a budget that holds it) trains exactly as X read from the file each
+    /// batch, in both shuffles, alone and with a team; the dataset keeps it for the next
+    /// training while the file is unchanged, reads it again once the file is written to,
+    /// and frees it for a prediction.
+    @Test(arguments: [FileShuffle.exact, .block], [1, 2])
+    func heldXTrainsAsTheFileReadEachBatch(shuffle: FileShuffle, threads: Int) throws {
+        let m = 3000, features = 40
+        let x = Fixture.uniform(m * features, seed: 31)
+        let y = (0..<m).map { Int32(x[features * $0] + x[features * $0 + 2] > 0 ? 1 : 0) }
+        let xp = dir + "/x.npy", yp = dir + "/y.npy"
+        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(yp, descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
+        let read = FileReadOptions(shuffle: shuffle, blockBytes: 20 * features * 4, memoryBudget: 2 << 20)
+        let held = try FileDataset(x: xp, y: yp, options: read)
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 8, threads: threads)
+        func trained(_ data: FileDataset) throws -> ([Float], [Double]) {
+            let network = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
+            let history = History()
+            try network.train(data, options: options, history: history)
+            return (network.parameterArray, history.batchCosts)
+        }
+        let reference = try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read)))
+        #expect(!held.keepsX)
+        #expect(try trained(held) == reference)
+        #expect(held.keepsX && held.keptPoolBytes == 0)
+        #expect(try trained(held) == reference)  // from the kept copy
+        // Written to in place (same size): read again, not the stale copy.
+        let fd = open(xp, O_WRONLY)
+        var row = [Float](repeating: 3, count: features)
+        #expect(pwrite(fd, &row, features * 4, off_t(held.x.dataOffset + 17 * features * 4)) == features * 4)
+        close(fd)
+        let changed = try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read)))
+        #expect(changed.0 != reference.0)
+        #expect(try trained(held) == changed)
+        _ = try Network(layerSizes: [features, 2]).predict(held)
+        #expect(!held.keepsX)
+        // A budget that cannot hold X reads each batch from the file (the block shuffle's
+        // order follows the budget: the exact one's does not).
+        let small = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: shuffle, memoryBudget: m * features * 2))
+        let fromSmall = try trained(small)
+        if shuffle == .exact { #expect(fromSmall == changed) }
+        #expect(!small.keepsX)
     }
 
     /// Drops the file's pages from the page cache (after writing them to disk).
@@ -157,7 +213,7 @@ struct FileDatasetTests {
         let m = 1000, features = 40
         let (xp, yp) = writeIndexed(m: m, features: features)
         if cold { evict(xp) }
-        let data = try FileDataset(x: xp, y: yp)
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed())
         let partition = Partition(count: m, batchSize: 128, lastBatch: .keep)
         let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
                                      seed: 9, shuffle: true, readers: 2)
@@ -179,7 +235,8 @@ struct FileDatasetTests {
         if cold { #expect(source.waitedReads.load(ordering: .relaxed) > 0) }
     }
 
-    @Test func aTeamTrainingFromAFileEqualsTrainingFromMemory() throws {
+    @Test(arguments: [false, true])
+    func aTeamTrainingFromAFileEqualsTrainingFromMemory(held: Bool) throws {
         let m = 1024, features = 40
         let x = Fixture.uniform(m * features, seed: 12)
         let y = (0..<m).map { Int32(x[features * $0] + x[features * $0 + 1] > 0 ? 1 : 0) }
@@ -189,7 +246,8 @@ struct FileDatasetTests {
         let a = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
         let b = try Network(layerSizes: [features, 16, 2], hiddenActivation: .tanh, seed: 2)
         #expect(TrainingStep.shards(rows: 256, network: a, team: 2) == 2)
-        try a.train(try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy"), options: options)
+        let read = held ? FileReadOptions() : Self.streamed()
+        try a.train(try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: read), options: options)
         try b.train(x: x, classes: y, features: features, options: options)
         #expect(a.parameterArray == b.parameterArray)
         // A NaN met by a member stops training before its batch is used.
@@ -197,7 +255,7 @@ struct FileDatasetTests {
         bad[777 * features + 3] = .nan
         NpyWriter.write(dir + "/bad.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(bad))
         let failure = Fixture.failure { () throws(MiniBatchError) in
-            try a.train(try FileDataset(x: dir + "/bad.npy", y: dir + "/y.npy"), options: options)
+            try a.train(try FileDataset(x: dir + "/bad.npy", y: dir + "/y.npy", options: read), options: options)
         }
         #expect(failure?.kind == .invalidArgument)
         #expect(failure?.message.contains("non-finite value (nan) at row 777, column 3") == true)
@@ -206,7 +264,7 @@ struct FileDatasetTests {
     @Test func aMemberReadingAShrunkFileStops() throws {
         let m = 1000, features = 40
         let (xp, yp) = writeIndexed(m: m, features: features)
-        let data = try FileDataset(x: xp, y: yp)
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed())
         let partition = Partition(count: m, batchSize: 500, lastBatch: .keep)
         let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
                                      seed: 9, shuffle: true, readers: 2)
@@ -251,7 +309,7 @@ struct FileDatasetTests {
         // process visits, every epoch, and each rank must read only the rows it fills.
         let m = 9001
         let (xp, yp) = writeIndexed(m: m)
-        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget))
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed(FileReadOptions(shuffle: .block, blockBytes: blockBytes, memoryBudget: budget)))
         let network = try Network(layerSizes: [3, 2])
         let partition = Partition(count: m, batchSize: 50, lastBatch: .keep)
         let reference = try FileBatches(data, partition: partition, network: network, seed: 3, shuffle: true)
@@ -281,8 +339,8 @@ struct FileDatasetTests {
         // not be overwritten while a batch still points into it.
         let m = 3000, features = 40
         let (xp, yp) = writeIndexed(m: m, features: features)
-        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(
-            shuffle: .block, blockBytes: 20 * features * 4, memoryBudget: 300_000, pageCache: pageCache))
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed(FileReadOptions(
+            shuffle: .block, blockBytes: 20 * features * 4, memoryBudget: 300_000, pageCache: pageCache)))
         let partition = Partition(count: m, batchSize: 64, lastBatch: .keep)
         let network = try Network(layerSizes: [features, 2])
         #expect(try data.readerLayout(batchSize: 64).poolBlocks * 20 >= 64)
@@ -326,8 +384,8 @@ struct FileDatasetTests {
         let y = (0..<m).map { Int32(x[features * $0] > 0 ? 1 : 0) }
         NpyWriter.write(dir + "/x.npy", descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
         NpyWriter.write(dir + "/y.npy", descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
-        let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: FileReadOptions(
-            shuffle: .block, blockBytes: 100 * features * 4, pageCache: pageCache))
+        let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: Self.streamed(FileReadOptions(
+            shuffle: .block, blockBytes: 100 * features * 4, pageCache: pageCache)))
         let partition = Partition(count: m, batchSize: 256, lastBatch: .keep)
         let probe = try Network(layerSizes: [features, 2])
         let source = try FileBatches(data, partition: partition, network: probe, seed: 6, shuffle: true)
@@ -373,8 +431,8 @@ struct FileDatasetTests {
     func blockShuffleKeepsOrReleasesPages(_ pageCache: FilePageCache) throws {
         let m = 4000, features = 64
         let (xp, yp) = writeIndexed(m: m, features: features)
-        let data = try FileDataset(x: xp, y: yp, options: FileReadOptions(
-            shuffle: .block, blockBytes: 64 << 10, pageCache: pageCache))
+        let data = try FileDataset(x: xp, y: yp, options: Self.streamed(FileReadOptions(
+            shuffle: .block, blockBytes: 64 << 10, pageCache: pageCache)))
         // Pages just written may be dirty or still queued for the LRU, which DONTNEED
         // skips: start from pages only read.
         evict(xp)

@@ -75,6 +75,13 @@ extension FileBatches {
         let rows = partition.batch(index)
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
+        case .exact where heldX != nil:
+            for k in 0..<rows.count {
+                source[k] = permutation![rows.lowerBound + k]
+                copyTarget(from: targets!, row: source[k], to: y, at: k)
+            }
+            slotMagnitudes![slot] = try gatherHeld(into: x, rows: rows.count, source: source)
+            return
         case .exact:  // (members reading prepare inline, without the reader)
             try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
                 (k, first, run) throws(MiniBatchError) in

@@ -114,6 +114,11 @@ final class FileBatches: BatchSource {
     var spareLastBatch = -1
     var thread: Thread?
 
+    /// Exact, and block as the exact shuffle reads: X held whole in memory (`FileDataset.holdsX`),
+    /// from which batches gather their rows as in-memory training does; nil: rows are read
+    /// from the file.
+    var heldX: (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?)?
+
     // Exact: the epoch's permutation and all targets, converted and checked.
     var permutation: UnsafeMutablePointer<Int>?
     var targets: UnsafeMutableRawPointer?
@@ -180,14 +185,15 @@ final class FileBatches: BatchSource {
         self.seed = seed
         let m = dataset.count
         ordered = shuffle && !partition.isWholeBatch
-        blockOrderAsRows = distributed && dataset.options.shuffle == .block
+        let layout = try dataset.readerLayout(batchSize: partition.batchSize)
+        let holds = ordered && !distributed && dataset.holdsX(batchSize: partition.batchSize, layout: layout)
+        blockOrderAsRows = (distributed || holds) && dataset.options.shuffle == .block
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
-        if mode != .block { dataset.releaseCachedPools() }  // the budget is this reader's
+        if !holds && mode != .block { dataset.releaseCachedPools() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
             fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
-        let layout = try dataset.readerLayout(batchSize: partition.batchSize)
         rowsPerBlock = layout.rowsPerBlock
         blockCount = layout.blockCount
         poolBlocks = layout.poolBlocks
@@ -221,6 +227,13 @@ final class FileBatches: BatchSource {
             }
             switch mode {
             case .exact:
+                if holds {
+                    do throws(MiniBatchError) {
+                        heldX = try dataset.takeX()
+                    } catch where error.kind == .outOfMemory {
+                        dataset.releaseCachedPools()  // then read each batch's rows from the file
+                    }
+                }
                 permutation = try buffer(Int.self, m, "the permutation")
                 targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
                 try loadTargets()
@@ -291,6 +304,8 @@ final class FileBatches: BatchSource {
     func release() {
         for pointer in allocations { free(pointer) }
         allocations.removeAll()
+        if let heldX { dataset.keepX(heldX.pointer, stamp: heldX.stamp) }
+        heldX = nil
         if let poolMemory { dataset.keepPools(poolMemory.pointer, bytes: poolMemory.bytes) }
         poolMemory = nil
     }
@@ -405,6 +420,8 @@ final class FileBatches: BatchSource {
         guard membersFill else { return slotMagnitudes![slot] }
         let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
         switch mode {
+        case .exact where heldX != nil:
+            return try gatherHeld(into: x, rows: rows.count, source: source)
         case .exact:
             var waited = false
             try FileBatches.forEachRun(source, count: rows.count) { (k, first, run) throws(MiniBatchError) in
@@ -448,6 +465,14 @@ final class FileBatches: BatchSource {
             try body(k, first, run)
             k += run
         }
+    }
+
+    /// Exact with X held: rows `source[0..<rows]` of the held X into `x`, checked and
+    /// measured in the same pass (`Shuffle.gatherRowsMeasured`, as in-memory training does).
+    func gatherHeld(into x: UnsafeMutablePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) -> Magnitude {
+        let magnitude = Shuffle.gatherRowsMeasured(x, heldX!.pointer, features: nIn, rows: UnsafeBufferPointer(start: source, count: rows))
+        if !magnitude.isFinite { return try check(x, rows: rows, source: source) }
+        return magnitude
     }
 
     /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.

@@ -49,6 +49,9 @@ public struct FileReadOptions: Sendable {
     /// Whether the block shuffle releases the pages it has read. (The exact shuffle always
     /// keeps them: each page holds rows the epoch reads at other, random times.)
     public var pageCache: FilePageCache = .auto
+    /// Whether a shuffled training may hold X in memory where it fits the budget
+    /// (`FileDataset.holdsX`); false reads every batch's rows from the file (tests).
+    var holdsX = true
 
     public init(
         shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 0,
@@ -76,14 +79,28 @@ public final class FileDataset: @unchecked Sendable {
     public let y: NpyFile
     public let options: FileReadOptions
 
-    /// The block shuffle's pools of X from the last training that used them, kept for the
-    /// next: a pool of a large budget costs its first touch on every call otherwise (here,
-    /// W1 from a 179 MiB file in the page cache, 256 MiB budget, one epoch per call: 0.13 s
-    /// with the pools reused, 0.19 s with new ones, 0.13-0.34 s with new ones on
-    /// transparent huge pages, which stall while the kernel compacts memory). At most one
-    /// buffer; another kind of read of the dataset frees it first, and so does deinit.
+    /// What the dataset keeps between trainings, at most one buffer within the budget:
+    /// - the block shuffle's pools of X from the last training that used them: a pool of a
+    ///   large budget costs its first touch on every call otherwise (here, W1 from a 179 MiB
+    ///   file in the page cache, 256 MiB budget, one epoch per call: 0.13 s with the pools
+    ///   reused, 0.19 s with new ones, 0.13-0.34 s with new ones on transparent huge pages,
+    ///   which stall while the kernel compacts memory);
+    /// - or X held whole (`holdsX`), with the file's identity, size and modification time
+    ///   when it was read: it is used again only while they are unchanged.
+    /// Another kind of read of the dataset frees it first, and so does deinit.
     private let poolCache = Monitor()
-    private var cachedPools: (pointer: UnsafeMutableRawPointer, bytes: Int)?
+    private var kept: Kept?
+    private enum Kept {
+        case pools(UnsafeMutableRawPointer, bytes: Int)
+        case x(UnsafeMutablePointer<Float>, FileStamp)
+
+        var pointer: UnsafeMutableRawPointer {
+            switch self {
+            case .pools(let pointer, _): return pointer
+            case .x(let pointer, _): return UnsafeMutableRawPointer(pointer)
+            }
+        }
+    }
 
     public var count: Int { x.rows }
     public var features: Int { x.columns }
@@ -122,29 +139,95 @@ public final class FileDataset: @unchecked Sendable {
     /// The kept pools if they are `bytes` long (the caller then owns them), else nil.
     func takeCachedPools(bytes: Int) -> UnsafeMutableRawPointer? {
         poolCache.locked {
-            guard let cached = cachedPools, cached.bytes == bytes else { return nil }
-            cachedPools = nil
-            return cached.pointer
+            guard case .pools(let pointer, bytes)? = kept else { return nil }
+            kept = nil
+            return pointer
         }
     }
 
     /// Keeps `pointer` (`bytes` of pools from `allocate`) for the next training, freeing
     /// what was kept before.
-    func keepPools(_ pointer: UnsafeMutableRawPointer, bytes: Int) { replaceCachedPools(with: (pointer, bytes)) }
+    func keepPools(_ pointer: UnsafeMutableRawPointer, bytes: Int) { replaceKept(with: .pools(pointer, bytes: bytes)) }
 
-    /// Frees the kept pools, so that another use of the dataset has its budget to itself.
-    func releaseCachedPools() { replaceCachedPools(with: nil) }
+    /// Frees what is kept (pools or X), so that another use of the dataset has its budget
+    /// to itself.
+    func releaseCachedPools() { replaceKept(with: nil) }
 
     /// The bytes of pools kept (0: none).
-    var keptPoolBytes: Int { poolCache.locked { cachedPools?.bytes ?? 0 } }
+    var keptPoolBytes: Int {
+        poolCache.locked {
+            guard case .pools(_, let bytes)? = kept else { return 0 }
+            return bytes
+        }
+    }
 
-    /// Puts `pools` (or nothing) in the cache and frees what it held.
-    private func replaceCachedPools(with pools: (pointer: UnsafeMutableRawPointer, bytes: Int)?) {
+    /// Whether X is kept in memory.
+    var keepsX: Bool {
+        poolCache.locked {
+            guard case .x? = kept else { return false }
+            return true
+        }
+    }
+
+    /// Puts `buffer` (or nothing) in the cache and frees what it held.
+    private func replaceKept(with buffer: Kept?) {
         let older = poolCache.locked { () -> UnsafeMutableRawPointer? in
-            defer { cachedPools = pools }
-            return cachedPools?.pointer
+            defer { kept = buffer }
+            return kept?.pointer
         }
         free(older)
+    }
+
+    // MARK: X held in memory
+
+    /// Whether a shuffled training with `batchSize` holds X in memory: X whole, beside the
+    /// exact shuffle's buffers (and for the block shuffle its order computed as file rows),
+    /// fits the budget, and X is at most half the memory this process may use (a budget
+    /// without limit does not load a file larger than memory).
+    func holdsX(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Bool {
+        guard options.holdsX else { return false }
+        let m = count, xBytes = m * x.rowBytes  // (no overflow: the file holds them)
+        var needed = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8) + m * (8 + 4 * targetWidth)
+        if options.shuffle == .block {
+            needed += layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
+        }
+        let (total, overflow) = needed.addingReportingOverflow(xBytes)
+        return !overflow && total <= options.memoryBudget && xBytes <= SystemMemory.usable() / 2
+    }
+
+    /// X, read whole into memory for a training that holds it: the kept copy where the file
+    /// is unchanged since it was read, else a new one (what was kept is freed first). The
+    /// caller owns it until `keepX`. Throws `.outOfMemory` or a read error.
+    func takeX() throws(MiniBatchError) -> (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
+        let stamp = x.stamp()
+        let reused = poolCache.locked { () -> UnsafeMutablePointer<Float>? in
+            guard case .x(let pointer, let keptStamp)? = kept, stamp != nil, keptStamp == stamp else { return nil }
+            kept = nil
+            return pointer
+        }
+        if let reused { return (reused, stamp) }
+        releaseCachedPools()  // the budget is this reader's
+        let buffer = try allocate(Float.self, count: count * features, for: "X held in memory", hugePages: true)
+        do throws(MiniBatchError) {
+            // The kernel is asked for all of X at once, so that a file not in the page cache is
+            // read with the disk's whole queue rather than one readahead window at a time.
+            x.prefetch(0, count: count)
+            let chunk = max(1, (16 << 20) / x.rowBytes)
+            for first in stride(from: 0, to: count, by: chunk) {
+                try x.readRows(first, count: min(chunk, count - first), into: buffer + first * features)
+            }
+        } catch {
+            free(buffer)
+            throw error
+        }
+        return (buffer, stamp)
+    }
+
+    /// Keeps X (from `takeX`) for the next training, freeing what was kept before; without a
+    /// stamp (fstat failed) it is freed.
+    func keepX(_ pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
+        guard let stamp else { return free(pointer) }
+        replaceKept(with: .x(pointer, stamp))
     }
 
     /// Floats per row of targets in a batch (a class label takes one int32).

@@ -147,6 +147,14 @@ public final class NpyFile: @unchecked Sendable {
         return fstat(fd, &info) == 0 ? Int(info.st_size) : nil
     }
 
+    /// The open file's device, inode, size and modification time (nil if fstat fails).
+    func stamp() -> FileStamp? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return FileStamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                         seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
+    }
+
     /// Checks that the file has the size it had when it was opened (it may be changed under
     /// a reader: truncated, or written to while it trains).
     func checkSize() throws(MiniBatchError) {
@@ -205,4 +213,10 @@ public final class NpyFile: @unchecked Sendable {
     func release(_ first: Int, count: Int) {
         _ = posix_fadvise(descriptor, off_t(dataOffset + first * rowBytes), off_t(count * rowBytes), POSIX_FADV_DONTNEED)
     }
+}
+
+/// What identifies a file's contents without reading them: a change of any field means the
+/// file may have been written to.
+struct FileStamp: Equatable {
+    let device: UInt64, inode: UInt64, size: Int64, seconds: Int64, nanoseconds: Int64
 }
