@@ -1124,6 +1124,10 @@ class Dataset(_Handle):
         Bytes of contiguous rows read at once (default 1 MiB) and bytes the reader may
         hold (default: a quarter of the memory this process may use, physical or its
         cgroup's limit, at least 4 MiB and at most 256 MiB); None keeps the library's default.
+        Where the budget holds X whole (and X is at most half the memory this process may
+        use), a shuffled training reads X once into memory and gathers its batches from
+        there, in the same order; the dataset keeps it for the next training while the file
+        is unchanged (see the C header, "X held in memory").
     page_cache
         What the block shuffle does with the pages it has read: 'keep' leaves them in the
         page cache for the next epoch, 'release' drops them (``posix_fadvise(DONTNEED)``),
