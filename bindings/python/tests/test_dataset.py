@@ -305,3 +305,41 @@ def test_page_cache_choices_train_alike(moons_files):
     assert params[0].tobytes() == params[1].tobytes() == params[2].tobytes()
     with pytest.raises(ValueError, match="page_cache"):
         mb.Dataset(xp, yp, page_cache="drop")
+
+
+@pytest.mark.parametrize("shuffle", ["exact", "block"])
+def test_x_held_in_memory_follows_the_file(tmp_path, shuffle):
+    """A budget that holds X (the default here) reads X into memory once and keeps it; the
+    next training must still see the file as it is now: written over in place, it is read
+    again, and trains as a new dataset on the new file does. Exact: the same weights as
+    in-memory training and as a budget too small to hold X (the block shuffle's order
+    follows the budget, so it is compared at the same budget only)."""
+    X, y = mb.make_moons(3000, 0.2, seed=2)
+    xp, yp = _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", y.astype(np.int32))
+
+    def train(ds):
+        with mb.Network([2, 8, 2], seed=1) as net:
+            net.train_dataset(ds, epochs=2, batch_size=64, learning_rate=0.1, seed=4)
+            return net.get_parameters().tobytes()
+
+    def fresh():
+        with mb.Dataset(xp, yp, shuffle=shuffle) as again:
+            return train(again)
+
+    with mb.Dataset(xp, yp, shuffle=shuffle) as ds:
+        first = train(ds)
+        assert train(ds) == first  # from the kept copy
+        if shuffle == "exact":
+            with mb.Network([2, 8, 2], seed=1) as net:
+                net.train(X, y, epochs=2, batch_size=64, learning_rate=0.1, seed=4)
+                assert net.get_parameters().tobytes() == first
+            # 40,000 bytes hold the permutation, the labels and three batches (39,840), not X
+            # (24,000 more): every batch is read from the file
+            with mb.Dataset(xp, yp, shuffle=shuffle, memory_budget=40_000) as small:
+                assert train(small) == first
+        X2 = X.copy()
+        X2[17] = [3.0, -3.0]
+        _save(xp, X2)  # the same size, written over in place
+        changed = train(ds)
+        assert changed != first
+        assert changed == fresh()
