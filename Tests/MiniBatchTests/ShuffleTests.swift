@@ -72,8 +72,9 @@ struct ShuffleTests {
 struct GatherTests {
     /// The measured gather copies what the plain gather copies and returns the largest
     /// |x| of the rows it read; a NaN or Inf anywhere in them (every position of rows whose
-    /// widths cover the vector loop's tails) makes that non-finite.
-    @Test(arguments: [1, 3, 8, 37])
+    /// widths cover the vector loop's tails) makes that non-finite. The fast path (C, for the
+    /// CPU's vector width) returns what the readable Swift loop returns, in every case.
+    @Test(arguments: [1, 3, 8, 17, 37, 784])
     func measuredGatherCopiesLikeTheGatherAndFindsEveryBadValue(width: Int) {
         let m = 11
         let source = (0..<m * width).map { Float($0) * 0.5 - 7 }
@@ -88,9 +89,16 @@ struct GatherTests {
             }
         }
         func gather(_ x: [Float]) -> Magnitude {
-            measured.withUnsafeMutableBufferPointer { out in
+            var reference = [Float](repeating: -2, count: rows.count * width)
+            let expected = reference.withUnsafeMutableBufferPointer { out in
+                rows.withUnsafeBufferPointer { Shuffle.gatherRowsMeasuredPlain(out.baseAddress!, x, features: width, rows: $0) }
+            }
+            let got = measured.withUnsafeMutableBufferPointer { out in
                 rows.withUnsafeBufferPointer { Shuffle.gatherRowsMeasured(out.baseAddress!, x, features: width, rows: $0) }
             }
+            #expect(got == expected)
+            #expect(measured.withUnsafeBytes { Array($0) } == reference.withUnsafeBytes { Array($0) })
+            return got
         }
         let magnitude = gather(source)
         #expect(magnitude.isFinite)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "update.h" /* the update rules' vector kernels */
+#include "rows.h"   /* the gather and plain step vector kernels */
 
 #ifdef __cplusplus
 extern "C" {

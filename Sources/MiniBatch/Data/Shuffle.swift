@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import CIntrinsics
+import CMatrix
 
 /// Shuffles the rows of X and y together, so that pairs stay matched.
 ///
@@ -61,7 +62,17 @@ public enum Shuffle {
     /// `gatherRows` for rows of floats that also returns the largest |x| it copied (a NaN
     /// or Inf makes it non-finite): the check of X's values, and the bound the fused
     /// update needs (`TrainingStep`), cost no pass of their own.
+    /// Runs `gatherRowsMeasuredPlain`'s loop compiled for the CPU's vector width
+    /// (`mbm_gather_measured`, CMatrix/rows.c, which says what it was measured on); tested equal.
     static func gatherRowsMeasured(
+        _ out: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, features: Int,
+        rows: UnsafeBufferPointer<Int>
+    ) -> Magnitude {
+        Magnitude(bits: mbm_gather_measured(out, source, features, rows.baseAddress, rows.count, readAhead))
+    }
+
+    /// The readable form of `gatherRowsMeasured`.
+    static func gatherRowsMeasuredPlain(
         _ out: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, features: Int,
         rows: UnsafeBufferPointer<Int>
     ) -> Magnitude {

@@ -315,6 +315,9 @@ struct Magnitude: Equatable {
 
     init() {}
 
+    /// From the bit pattern of the largest |v| (`mbm_gather_measured`'s result).
+    init(bits: Int32) { self.bits = bits }
+
     var isFinite: Bool { bits < 0x7F80_0000 }
     /// The largest |v| (infinity or NaN if one was seen).
     var value: Float { Float(bitPattern: UInt32(bitPattern: bits)) }

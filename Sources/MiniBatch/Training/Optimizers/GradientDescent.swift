@@ -1,3 +1,5 @@
+import CMatrix
+
 /// Plain gradient descent's fast path, W -= learningRate * dW, from the training team's
 /// gradient buffers summed in member order as they are read: the default rule of training
 /// (`Optimizer.gradientDescent` without L2 or clipping). The general path runs the same
@@ -37,19 +39,12 @@ extension GradientDescent {
         var flags = NonFiniteFlags()
         let g0 = g[0]
         switch shards {
-        case 1:
-            for i in range {
-                let v = parameters[i] - rate * g0[i]
-                out[i] = v
-                flags.add(v)
-            }
-        case 2:
-            let g1 = g[1]
-            for i in range {
-                let v = parameters[i] - rate * (g0[i] + g1[i])
-                out[i] = v
-                flags.add(v)
-            }
+        case 1, 2:
+            // p - rate * g0, or p - rate * (g0 + g1), compiled for the CPU's vector width
+            // (CMatrix/rows.c); the general path's `PlainRule` is the readable form.
+            let first = range.lowerBound
+            return mbm_sgd_step(range.count, parameters + first, out + first, g0 + first,
+                                shards == 2 ? UnsafePointer(g[1] + first) : nil, rate) != 0
         default:
             // A block at a time, shard after shard: each pass vectorises, and every element
             // gets the same sums in the same order as ((g0 + g1) + g2) + .... (Not measurably
