@@ -5,6 +5,7 @@
  * 28 ms an epoch compiled for SSE2 and 11-13 ms for AVX2 or AVX-512 (a plain memcpy of the
  * rows, 9 ms); in-memory training spent 16 % of a one-thread epoch in the SSE2 gather. */
 #include "rows.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -77,31 +78,21 @@ typedef int (*sgd_function)(SGD_PARAMETERS);
 static int32_t gather_baseline(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
 static int sgd_baseline(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
 
-/* Chosen once, from CPUID, as update.c chooses (by hand rather than target_clones: an ifunc
- * resolver runs before sanitizer runtimes start). */
+/* Chosen once, from CPUID (cpu.h). */
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 __attribute__((target("avx512f"))) static int32_t gather_avx512(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
 __attribute__((target("avx2"))) static int32_t gather_avx2(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
 __attribute__((target("avx512f"))) static int sgd_avx512(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
 __attribute__((target("avx2"))) static int sgd_avx2(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
 
-static int vector_width(void)
-{
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return 512;
-    if (__builtin_cpu_supports("avx2"))
-        return 256;
-    return 128;
-}
 static gather_function choose_gather(void)
 {
-    int width = vector_width();
+    int width = mbm_vector_width();
     return width == 512 ? gather_avx512 : width == 256 ? gather_avx2 : gather_baseline;
 }
 static sgd_function choose_sgd(void)
 {
-    int width = vector_width();
+    int width = mbm_vector_width();
     return width == 512 ? sgd_avx512 : width == 256 ? sgd_avx2 : sgd_baseline;
 }
 #else
@@ -114,20 +105,7 @@ static sgd_function sgd_chosen;
 
 int32_t mbm_gather_measured(GATHER_PARAMETERS)
 {
-    gather_function f = __atomic_load_n(&gather_chosen, __ATOMIC_ACQUIRE);
-    if (f == NULL) {
-        f = choose_gather();
-        __atomic_store_n(&gather_chosen, f, __ATOMIC_RELEASE);
-    }
-    return f(GATHER_ARGUMENTS);
+    return MBM_CHOSEN(gather_function, gather_chosen, choose_gather)(GATHER_ARGUMENTS);
 }
 
-int mbm_sgd_step(SGD_PARAMETERS)
-{
-    sgd_function f = __atomic_load_n(&sgd_chosen, __ATOMIC_ACQUIRE);
-    if (f == NULL) {
-        f = choose_sgd();
-        __atomic_store_n(&sgd_chosen, f, __ATOMIC_RELEASE);
-    }
-    return f(SGD_ARGUMENTS);
-}
+int mbm_sgd_step(SGD_PARAMETERS) { return MBM_CHOSEN(sgd_function, sgd_chosen, choose_sgd)(SGD_ARGUMENTS); }

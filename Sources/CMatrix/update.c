@@ -1,5 +1,6 @@
 /* Update rules for the CPU's vector width: see include/update.h. */
 #include "update.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -61,22 +62,15 @@ typedef int (*adam_function)(ADAM_PARAMETERS);
 
 static int adam_baseline(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
 
-/* Chosen once, at the first call, from CPUID (compiler-rt's __builtin_cpu_supports, which
- * also checks that the OS saves the registers). Dispatched by hand rather than with
- * target_clones: an ifunc resolver runs before sanitizer runtimes start (ThreadSanitizer
- * crashed at load with it). */
+/* Chosen once, at the first call, from CPUID (cpu.h). */
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 __attribute__((target("avx512f"))) static int adam_avx512(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
 __attribute__((target("avx2"))) static int adam_avx2(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
 
 static adam_function choose_adam(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return adam_avx512;
-    if (__builtin_cpu_supports("avx2"))
-        return adam_avx2;
-    return adam_baseline;
+    int width = mbm_vector_width();
+    return width == 512 ? adam_avx512 : width == 256 ? adam_avx2 : adam_baseline;
 }
 #else
 static adam_function choose_adam(void) { return adam_baseline; }
@@ -84,12 +78,18 @@ static adam_function choose_adam(void) { return adam_baseline; }
 
 static adam_function adam_chosen;
 
-int mbm_adam(ADAM_PARAMETERS)
+int mbm_adam(ADAM_PARAMETERS) { return MBM_CHOSEN(adam_function, adam_chosen, choose_adam)(ADAM_ARGUMENTS); }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+int mbm_vector_width(void)
 {
-    adam_function f = __atomic_load_n(&adam_chosen, __ATOMIC_ACQUIRE);
-    if (f == NULL) {
-        f = choose_adam();
-        __atomic_store_n(&adam_chosen, f, __ATOMIC_RELEASE);
-    }
-    return f(ADAM_ARGUMENTS);
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return 512;
+    if (__builtin_cpu_supports("avx2"))
+        return 256;
+    return 128;
 }
+#else
+int mbm_vector_width(void) { return 128; }
+#endif

@@ -1,0 +1,21 @@
+#ifndef MINIBATCH_CMATRIX_CPU_H
+#define MINIBATCH_CMATRIX_CPU_H
+/* The widest vector instruction set this CPU and OS run, from CPUID (compiler-rt's
+ * __builtin_cpu_supports, which also checks that the OS saves the registers): 512 (AVX-512F),
+ * 256 (AVX2) or 128 (baseline SSE2), for the kernels that are compiled once per width
+ * (update.c, rows.c). Private to CMatrix. Dispatched by hand rather than with target_clones:
+ * an ifunc resolver runs before sanitizer runtimes start (ThreadSanitizer crashed at load
+ * with it). */
+int mbm_vector_width(void);
+
+/* Calls `choose()` once per `slot` and keeps its answer: the function for this CPU. */
+#define MBM_CHOSEN(type, slot, choose)                                                           \
+    ({                                                                                           \
+        type chosen_ = __atomic_load_n(&(slot), __ATOMIC_ACQUIRE);                               \
+        if (chosen_ == NULL) {                                                                   \
+            chosen_ = (choose)();                                                                \
+            __atomic_store_n(&(slot), chosen_, __ATOMIC_RELEASE);                                \
+        }                                                                                        \
+        chosen_;                                                                                 \
+    })
+#endif
