@@ -21,6 +21,10 @@ import Synchronization
 ///   `posix_fadvise(DONTNEED)` when `releasesPages` (see `FilePageCache`).
 /// Without shuffling, or with one batch of all rows, rows come in file order.
 ///
+/// X held (`FileDataset.holdsX`: the budget holds it, shuffled, not distributed): X is read
+/// whole once (`FileDataset.takeX`), and both shuffles run as the exact one does, gathering
+/// rows from it in the same order (the block shuffle's computed as rows, `drawBlockOrder`).
+///
 /// With a team of training threads (`readers` > 1) the members put their own shard's rows of
 /// X in the batch (`fill`), and the reader prepares each batch's rows and targets: a third
 /// thread copying rows would take its time from a member, and the batch waits for its
