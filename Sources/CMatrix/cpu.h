@@ -8,6 +8,19 @@
  * with it). */
 int mbm_vector_width(void);
 
+#include <stdint.h>
+#include <string.h>
+
+/* A word whose top bit is set exactly when v is NaN or Inf (its exponent bits all ones: one
+ * more exponent step carries into the sign bit). OR them over a loop (which vectorises on
+ * every x86-64), then test the top bit: the Swift `NonFiniteFlags`. */
+static inline __attribute__((always_inline)) uint32_t mbm_nonfinite_bits(float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    return (bits & 0x7F800000u) + 0x00800000u;
+}
+
 /* Calls `choose()` once per `slot` and keeps its answer: the function for this CPU. */
 #define MBM_CHOSEN(type, slot, choose)                                                           \
     ({                                                                                           \

@@ -50,17 +50,13 @@ static inline __attribute__((always_inline)) int sgd_loop(
         for (size_t i = 0; i < n; i++) {
             float v = p[i] - rate * (g0[i] + g1[i]);
             out[i] = v;
-            uint32_t bits;
-            memcpy(&bits, &v, 4);
-            flags |= (bits & 0x7F800000u) + 0x00800000u;
+            flags |= mbm_nonfinite_bits(v);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             float v = p[i] - rate * g0[i];
             out[i] = v;
-            uint32_t bits;
-            memcpy(&bits, &v, 4);
-            flags |= (bits & 0x7F800000u) + 0x00800000u;
+            flags |= mbm_nonfinite_bits(v);
         }
     }
     return (flags & 0x80000000u) == 0;

@@ -42,9 +42,7 @@ static inline __attribute__((always_inline)) int adam_loop(
         m_out[i] = mm;
         v_out[i] = vv;
         out[i] = new_w;
-        uint32_t bits;
-        memcpy(&bits, &new_w, 4);
-        flags |= (bits & 0x7F800000u) + 0x00800000u;
+        flags |= mbm_nonfinite_bits(new_w);
     }
     return (flags & 0x80000000u) == 0;
 }
