@@ -12,6 +12,13 @@
 /* Bit-identical to the Swift loops: no contraction into fused multiply-adds. */
 #pragma clang fp contract(off)
 
+/* Asks for the cache lines of a row of `bytes` bytes. */
+static inline __attribute__((always_inline)) void prefetch_row(const float *row, size_t bytes)
+{
+    for (size_t b = 0; b < bytes; b += 64)
+        __builtin_prefetch((const char *)row + b);
+}
+
 static inline __attribute__((always_inline)) int32_t gather_loop(
     float *restrict out, const float *restrict x, size_t features, const long *restrict rows,
     size_t count, size_t ahead)
@@ -19,14 +26,10 @@ static inline __attribute__((always_inline)) int32_t gather_loop(
     int32_t largest = 0;
     const size_t row_bytes = features * sizeof(float);
     for (size_t k = 0; k < ahead && k < count; k++)
-        for (size_t b = 0; b < row_bytes; b += 64)
-            __builtin_prefetch((const char *)(x + (size_t)rows[k] * features) + b);
+        prefetch_row(x + (size_t)rows[k] * features, row_bytes);
     for (size_t k = 0; k < count; k++) {
-        if (k + ahead < count) {
-            const char *next = (const char *)(x + (size_t)rows[k + ahead] * features);
-            for (size_t b = 0; b < row_bytes; b += 64)
-                __builtin_prefetch(next + b);
-        }
+        if (k + ahead < count)
+            prefetch_row(x + (size_t)rows[k + ahead] * features, row_bytes);
         const float *restrict from = x + (size_t)rows[k] * features;
         float *restrict to = out + k * features;
         for (size_t i = 0; i < features; i++) {

@@ -77,17 +77,3 @@ static adam_function choose_adam(void) { return adam_baseline; }
 static adam_function adam_chosen;
 
 int mbm_adam(ADAM_PARAMETERS) { return MBM_CHOSEN(adam_function, adam_chosen, choose_adam)(ADAM_ARGUMENTS); }
-
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-int mbm_vector_width(void)
-{
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return 512;
-    if (__builtin_cpu_supports("avx2"))
-        return 256;
-    return 128;
-}
-#else
-int mbm_vector_width(void) { return 128; }
-#endif

@@ -76,10 +76,7 @@ extension FileBatches {
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
         case .exact where heldX != nil:
-            for k in 0..<rows.count {
-                source[k] = permutation![rows.lowerBound + k]
-                copyTarget(from: targets!, row: source[k], to: y, at: k)
-            }
+            placeOrder(slot: slot, batch: index)
             slotMagnitudes![slot] = try gatherHeld(into: x, rows: rows.count, source: source)
             return
         case .exact:  // (members reading prepare inline, without the reader)

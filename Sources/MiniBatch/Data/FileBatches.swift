@@ -195,7 +195,7 @@ final class FileBatches: BatchSource {
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
-        if !holds && mode != .block { dataset.releaseCachedPools() }  // the budget is this reader's
+        if !holds && mode != .block { dataset.releaseKept() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
             fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
         rowsPerBlock = layout.rowsPerBlock
@@ -235,7 +235,7 @@ final class FileBatches: BatchSource {
                     do throws(MiniBatchError) {
                         heldX = try dataset.takeX()
                     } catch where error.kind == .outOfMemory {
-                        dataset.releaseCachedPools()  // then read each batch's rows from the file
+                        // (takeX freed what was kept) each batch's rows are read from the file
                     }
                 }
                 permutation = try buffer(Int.self, m, "the permutation")
@@ -381,12 +381,7 @@ final class FileBatches: BatchSource {
     /// a member has waited for the disk this epoch, read-ahead hints for the batches up to
     /// two ahead.
     func prepareInline(slot: Int, batch index: Int) {
-        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot]
-        for k in 0..<rows.count {
-            let row = permutation![rows.lowerBound + k]
-            source[k] = row
-            copyTarget(from: targets!, row: row, to: y, at: k)
-        }
+        placeOrder(slot: slot, batch: index)
         if !hinting && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
         guard hinting else { return }
         let last = min(index + 2, partition.batchCount - 1)
@@ -402,6 +397,16 @@ final class FileBatches: BatchSource {
             ahead += 1
         }
         hintedThrough = max(hintedThrough, last)
+    }
+
+    /// Exact: batch `index`'s file rows (from the permutation) and their targets into `slot`.
+    func placeOrder(slot: Int, batch index: Int) {
+        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot]
+        for k in 0..<rows.count {
+            let row = permutation![rows.lowerBound + k]
+            source[k] = row
+            copyTarget(from: targets!, row: row, to: y, at: k)
+        }
     }
 
     /// The file row of row `k` of batch `index` (the training thread, between `batch(index)`

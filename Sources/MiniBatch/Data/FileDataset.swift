@@ -88,7 +88,7 @@ public final class FileDataset: @unchecked Sendable {
     /// - or X held whole (`holdsX`), with the file's identity, size and modification time
     ///   when it was read: it is used again only while they are unchanged.
     /// Another kind of read of the dataset frees it first, and so does deinit.
-    private let poolCache = Monitor()
+    private let keptLock = Monitor()
     private var kept: Kept?
     private enum Kept {
         case pools(UnsafeMutableRawPointer, bytes: Int)
@@ -134,11 +134,11 @@ public final class FileDataset: @unchecked Sendable {
     /// The fewest blocks the block shuffle cuts a file into, where it has that many rows.
     static let minimumBlocks = 1024
 
-    deinit { releaseCachedPools() }
+    deinit { releaseKept() }
 
     /// The kept pools if they are `bytes` long (the caller then owns them), else nil.
     func takeCachedPools(bytes: Int) -> UnsafeMutableRawPointer? {
-        poolCache.locked {
+        keptLock.locked {
             guard case .pools(let pointer, bytes)? = kept else { return nil }
             kept = nil
             return pointer
@@ -151,11 +151,11 @@ public final class FileDataset: @unchecked Sendable {
 
     /// Frees what is kept (pools or X), so that another use of the dataset has its budget
     /// to itself.
-    func releaseCachedPools() { replaceKept(with: nil) }
+    func releaseKept() { replaceKept(with: nil) }
 
     /// The bytes of pools kept (0: none).
     var keptPoolBytes: Int {
-        poolCache.locked {
+        keptLock.locked {
             guard case .pools(_, let bytes)? = kept else { return 0 }
             return bytes
         }
@@ -163,7 +163,7 @@ public final class FileDataset: @unchecked Sendable {
 
     /// Whether X is kept in memory.
     var keepsX: Bool {
-        poolCache.locked {
+        keptLock.locked {
             guard case .x? = kept else { return false }
             return true
         }
@@ -171,7 +171,7 @@ public final class FileDataset: @unchecked Sendable {
 
     /// Puts `buffer` (or nothing) in the cache and frees what it held.
     private func replaceKept(with buffer: Kept?) {
-        let older = poolCache.locked { () -> UnsafeMutableRawPointer? in
+        let older = keptLock.locked { () -> UnsafeMutableRawPointer? in
             defer { kept = buffer }
             return kept?.pointer
         }
@@ -186,8 +186,8 @@ public final class FileDataset: @unchecked Sendable {
     /// without limit does not load a file larger than memory).
     func holdsX(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Bool {
         guard options.holdsX else { return false }
-        let m = count, xBytes = m * x.rowBytes  // (no overflow: the file holds them)
-        var needed = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8) + m * (8 + 4 * targetWidth)
+        let xBytes = count * x.rowBytes  // (no overflow: the file holds them)
+        var needed = exactReaderBytes(batchSize: batchSize)
         if options.shuffle == .block {
             needed += layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
         }
@@ -200,13 +200,13 @@ public final class FileDataset: @unchecked Sendable {
     /// caller owns it until `keepX`. Throws `.outOfMemory` or a read error.
     func takeX() throws(MiniBatchError) -> (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
         let stamp = x.stamp()
-        let reused = poolCache.locked { () -> UnsafeMutablePointer<Float>? in
+        let reused = keptLock.locked { () -> UnsafeMutablePointer<Float>? in
             guard case .x(let pointer, let keptStamp)? = kept, stamp != nil, keptStamp == stamp else { return nil }
             kept = nil
             return pointer
         }
         if let reused { return (reused, stamp) }
-        releaseCachedPools()  // the budget is this reader's
+        releaseKept()  // the budget is this reader's
         let buffer = try allocate(Float.self, count: count * features, for: "X held in memory", hugePages: true)
         do throws(MiniBatchError) {
             // The kernel is asked for all of X at once, so that a file not in the page cache is
@@ -243,20 +243,18 @@ public final class FileDataset: @unchecked Sendable {
         // it holds, so a small file is cut finer than block_bytes.
         let rowsPerBlock = min(m, max(1, options.blockBytes / x.rowBytes), max(1, (m + FileDataset.minimumBlocks - 1) / FileDataset.minimumBlocks))
         let blockCount = (m + rowsPerBlock - 1) / rowsPerBlock
-        // Per row of a batch: inputs, targets, the file row, and for the block shuffle where
-        // the row is in the pool.
-        let rowExtra = options.shuffle == .block ? 16 : 8
-        let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + rowExtra)
-        var needed = slotBytes, pool = 0
+        var needed = 0, pool = 0
         switch options.shuffle {
         case .exact:
-            needed += m * (8 + 4 * targetWidth)
+            needed = exactReaderBytes(batchSize: batchSize)
         case .block:
+            // Per row of a batch: inputs, targets, the file row and where the row is in the pool.
+            let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 16)
             // Two pools (one consumed, the next read ahead), as large as the budget holds, each
             // of at most half the blocks (two then hold the whole file). An epoch's first
             // group is smaller (`FileBatches.firstGroupBlocks`): its read cannot be hidden.
             let perBlock = 2 * rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
-            needed += blockCount * 8 + perBlock
+            needed = slotBytes + blockCount * 8 + perBlock
             let fits = budget >= needed ? (budget - slotBytes - blockCount * 8) / perBlock : 1
             pool = max(1, min((blockCount + 1) / 2, fits))
         }
@@ -264,6 +262,12 @@ public final class FileDataset: @unchecked Sendable {
             throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the \(options.shuffle == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
         }
         return (rowsPerBlock, blockCount, pool)
+    }
+
+    /// Bytes the exact shuffle's reader holds for `batchSize`: three batches of read-ahead
+    /// (inputs, targets, file rows), and the permutation and targets of every row.
+    func exactReaderBytes(batchSize: Int) -> Int {
+        FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8) + count * (8 + 4 * targetWidth)
     }
 
     /// Checks that `network` can train on this data: inputs, and targets of a matching kind.

@@ -171,7 +171,7 @@ extension Network {
         guard let out = base else { throw .invalid("out is NULL") }
         try access.read { () throws(MiniBatchError) in
             try checkInputs(dataset.x)
-            dataset.releaseCachedPools()  // the budget is the prediction's
+            dataset.releaseKept()  // the budget is the prediction's
             let releasesPages = dataset.options.pageCache.releases(
                 fileBytes: dataset.x.expectedSize, usableMemory: SystemMemory.usable())
             try forEachPredictedChunk(dataset.x, classes: classes, budget: dataset.options.memoryBudget, releasesPages: releasesPages) {
