@@ -12,6 +12,7 @@
 
 #include "update.h" /* the update rules' vector kernels */
 #include "rows.h"   /* the gather and plain step vector kernels */
+#include "layers.h" /* the layers' and the softmax cost's element-wise kernels */
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,3 +1,5 @@
+import CMatrix
+
 /// A hidden layer's activation g, applied element-wise.
 public enum Activation: Int, Sendable, CaseIterable {
     /// g(z) = z
@@ -13,11 +15,21 @@ public enum Activation: Int, Sendable, CaseIterable {
 // MARK: - Forward and backward
 
 extension Activation {
-    /// a = g(z + bias), in place: `za` holds z on entry and a on return.
+    /// a = g(z + bias), in place: `za` holds z on entry and a on return. ReLU and linear run
+    /// the C loops of `layers.h` (the CPU's vector width), bit-identical to `forwardPlain`.
     /// - Parameters:
     ///   - za: (rows, width), row-major.
     ///   - bias: (width).
     func forward(_ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int) {
+        switch self {
+        case .relu: mbm_bias_relu(za, bias, rows, width)
+        case .linear: mbm_bias_add(za, bias, rows, width)
+        case .tanh, .sigmoid: forwardPlain(za, bias: bias, rows: rows, width: width)
+        }
+    }
+
+    /// `forward`, the readable form.
+    func forwardPlain(_ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int) {
         for r in 0..<rows {
             let row = za + r * width
             switch self {
@@ -38,7 +50,17 @@ extension Activation {
     /// - Parameters:
     ///   - dza: (count) gradients with respect to the activation's output.
     ///   - a: (count) the activation's output from the forward pass.
+    /// ReLU runs the C loop of `layers.h`, bit-identical to `backwardPlain`.
     func backward(_ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, count: Int) {
+        if self == .relu {
+            mbm_relu_backward(dza, a, count)
+        } else {
+            backwardPlain(dza, output: a, count: count)
+        }
+    }
+
+    /// `backward`, the readable form.
+    func backwardPlain(_ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, count: Int) {
         switch self {
         case .linear:
             return

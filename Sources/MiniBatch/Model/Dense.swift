@@ -76,15 +76,21 @@ extension Dense {
         // db = column sums of dz
         let dbias = gradients + biasOffset
         if !accumulate { dbias.update(repeating: 0, count: nOut) }
-        for r in 0..<rows {
-            let row = dz + r * nOut
-            for j in 0..<nOut { dbias[j] += row[j] }
-        }
+        mbm_column_sums(dbias, dz, rows, nOut)
         // d input = dz W: (rows, nOut) x (nOut, nIn)
         if let dinput {
             mbm_sgemm(
                 0, 0, Int32(rows), Int32(nIn), Int32(nOut),
                 1, dz, Int32(nOut), parameters + weightOffset, Int32(nIn), 0, dinput, Int32(nIn))
+        }
+    }
+
+    /// `sums` (nOut) += the column sums of dz (rows, nOut), row by row: db, the readable
+    /// form of `mbm_column_sums` (`layers.h`), which `backward` runs.
+    static func columnSumsPlain(_ sums: UnsafeMutablePointer<Float>, _ dz: UnsafePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let row = dz + r * width
+            for j in 0..<width { sums[j] += row[j] }
         }
     }
 

@@ -1,4 +1,5 @@
 import CIntrinsics
+import CMatrix
 
 /// The output layer and its cost, in pairs. Each cost is a mean over the batch.
 public enum Loss: Int, Sendable, CaseIterable {
@@ -67,7 +68,24 @@ extension Loss {
     ///     and `normalizer` is then the batch's total weight.
     /// - Returns: the sum over rows of each row's loss (divided by its `termsPerRow`, times
     ///   its weight).
+    ///
+    /// Softmax with cross-entropy on class indices, with the gradient, runs the C loop of
+    /// `layers.h` (`mbm_softmax_cross_entropy`), bit-identical to `forwardBackwardPlain`.
     func forwardBackward(
+        dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
+        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
+    ) -> Double {
+        if self == .crossEntropy, let dlogits, case .classes(let classes) = targets {
+            let scale = 1 / Float(normalizer)
+            return mbm_softmax_cross_entropy(dlogits, logits, classes, weights, rows, nOut, scale)
+        }
+        return forwardBackwardPlain(
+            dlogits: dlogits, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: normalizer,
+            weights: weights)
+    }
+
+    /// `forwardBackward`, the readable form.
+    func forwardBackwardPlain(
         dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
         rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
     ) -> Double {
@@ -97,15 +115,21 @@ extension Loss {
         case .crossEntropy:
             var zmax = z[0]
             for j in 1..<nOut { zmax = max(zmax, z[j]) }
+            // e^(z_j - max z), kept in dz (when there is one) for the softmax p_j = e_j / sum.
             var sum: Float = 0
-            for j in 0..<nOut { sum += _exp(z[j] - zmax) }
+            for j in 0..<nOut {
+                let e = _exp(z[j] - zmax)
+                dz?[j] = e
+                sum += e
+            }
             let logSum = _log(sum)
+            let inverse = 1 / sum
             switch targets {
             case .classes(let y):
                 let c = Int(y[r])
                 rowLoss = -(z[c] - zmax - logSum)
                 if let dz {
-                    for j in 0..<nOut { dz[j] = _exp(z[j] - zmax - logSum) * scale }
+                    for j in 0..<nOut { dz[j] = dz[j] * inverse * scale }
                     dz[c] -= scale
                 }
             case .values(let y):
@@ -116,7 +140,7 @@ extension Loss {
                     if t[j] != 0 { rowLoss -= t[j] * (z[j] - zmax - logSum) }
                 }
                 if let dz {
-                    for j in 0..<nOut { dz[j] = (_exp(z[j] - zmax - logSum) * tsum - t[j]) * scale }
+                    for j in 0..<nOut { dz[j] = (dz[j] * inverse * tsum - t[j]) * scale }
                 }
             }
         case .binaryCrossEntropy:

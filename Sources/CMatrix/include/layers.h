@@ -1,0 +1,41 @@
+#ifndef MINIBATCH_CMATRIX_LAYERS_H
+#define MINIBATCH_CMATRIX_LAYERS_H
+/* The element-wise work of a layer's forward and backward, and of the softmax cost, compiled
+ * for the CPU's vector width (AVX-512, AVX2 or baseline SSE2, chosen from CPUID at the first
+ * call, as rows.h's loops are). Each is the fast path of a loop whose readable form is in
+ * Swift, with the same operations in the same order and no fused multiply-adds, so the
+ * results are bit-identical (tested):
+ *   mbm_bias_relu, mbm_bias_add        Activation.forwardPlain (.relu, .linear)
+ *   mbm_relu_backward                  Activation.backwardPlain (.relu)
+ *   mbm_column_sums                    Dense.columnSumsPlain (db)
+ *   mbm_softmax_cross_entropy          Loss.forwardBackwardPlain (cross-entropy, classes)
+ * See layers.c for what they cost before. */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* za (rows, width), row-major, in place: za = max(za + bias, 0) (a NaN stays NaN), and
+ * za = za + bias. bias: (width). */
+void mbm_bias_relu(float *za, const float *bias, size_t rows, size_t width);
+void mbm_bias_add(float *za, const float *bias, size_t rows, size_t width);
+
+/* dza (count), in place: dza = a > 0 ? dza : 0, with a (count) the ReLU's output. */
+void mbm_relu_backward(float *dza, const float *a, size_t count);
+
+/* sums (width) += the column sums of m (rows, width), row-major, added row by row. */
+void mbm_column_sums(float *sums, const float *m, size_t rows, size_t width);
+
+/* Softmax with cross-entropy, from the logits z (rows, outputs) and class indices classes
+ * (rows), each in [0, outputs): writes dz (rows, outputs), the gradient of the weighted mean
+ * cost, and returns the summed cost sum_r w_r * -log softmax(z_r)[classes[r]]. weights:
+ * (rows), or NULL for weights of 1; scale: 1 / the mean's divisor. outputs >= 1. */
+double mbm_softmax_cross_entropy(float *dz, const float *z, const int32_t *classes, const float *weights,
+                                 size_t rows, size_t outputs, float scale);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

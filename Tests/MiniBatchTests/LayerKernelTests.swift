@@ -1,0 +1,139 @@
+import Testing
+import CMatrix
+@testable import MiniBatch
+
+/// The C loops of `layers.h` (compiled for this CPU's vector width) against the Swift loops
+/// they stand in for, bit for bit: every width up to two AVX-512 vectors and a remainder,
+/// with NaN, infinities, signed zeros and huge values in every position.
+struct LayerKernelTests {
+    static let widths = Array(1...40) + [127, 128, 131]
+    static let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0, 1e30, -1e30, .leastNonzeroMagnitude]
+
+    static func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+
+    /// Rows of uniform values with `special` at `position` of the middle row.
+    static func matrix(rows: Int, width: Int, seed: UInt64, special: (Int, Float)? = nil) -> [Float] {
+        var m = Fixture.uniform(rows * width, seed: seed, scale: 3)
+        if let (position, value) = special { m[(rows / 2) * width + position] = value }
+        return m
+    }
+
+    @Test(arguments: [Activation.relu, .linear])
+    func forwardEqualsThePlainLoop(activation: Activation) {
+        for width in Self.widths {
+            let bias = Self.matrix(rows: 1, width: width, seed: 7)
+            var cases = [Self.matrix(rows: 3, width: width, seed: 8)]
+            for value in Self.specials { cases.append(Self.matrix(rows: 3, width: width, seed: 8, special: (width - 1, value))) }
+            var zeroBias = bias
+            zeroBias[0] = -0.0
+            for z in cases {
+                for b in [bias, zeroBias] {
+                    var fast = z, plain = z
+                    fast.withUnsafeMutableBufferPointer { activation.forward($0.baseAddress!, bias: b, rows: 3, width: width) }
+                    plain.withUnsafeMutableBufferPointer { activation.forwardPlain($0.baseAddress!, bias: b, rows: 3, width: width) }
+                    #expect(Self.bits(fast) == Self.bits(plain), "\(activation), width \(width)")
+                }
+            }
+        }
+        // ReLU of -0 + -0 and of NaN, as Swift's max(x, 0) gives them.
+        var edge: [Float] = [-0.0, .nan, -1, 2]
+        edge.withUnsafeMutableBufferPointer { Activation.relu.forward($0.baseAddress!, bias: [-0.0, 0, 0, 0], rows: 1, width: 4) }
+        #expect(edge[0].bitPattern == Float(0).bitPattern && edge[1].isNaN && edge[2] == 0 && edge[3] == 2)
+    }
+
+    @Test func reluBackwardEqualsThePlainLoop() {
+        for width in Self.widths {
+            let da = Self.matrix(rows: 3, width: width, seed: 9)
+            var outputs = [Self.matrix(rows: 3, width: width, seed: 10).map { max($0, 0) }]
+            for value in Self.specials { outputs.append(Self.matrix(rows: 3, width: width, seed: 10, special: (0, value))) }
+            for a in outputs {
+                var fast = da, plain = da
+                fast.withUnsafeMutableBufferPointer { Activation.relu.backward($0.baseAddress!, output: a, count: a.count) }
+                plain.withUnsafeMutableBufferPointer { Activation.relu.backwardPlain($0.baseAddress!, output: a, count: a.count) }
+                #expect(Self.bits(fast) == Self.bits(plain), "width \(width)")
+            }
+        }
+    }
+
+    @Test func columnSumsEqualThePlainLoop() {
+        for width in Self.widths {
+            for rows in [1, 2, 5, 64] {
+                var cases = [Self.matrix(rows: rows, width: width, seed: 11)]
+                for value in Self.specials { cases.append(Self.matrix(rows: rows, width: width, seed: 11, special: (width / 2, value))) }
+                for dz in cases {
+                    let start = Self.matrix(rows: 1, width: width, seed: 12)
+                    var fast = start, plain = start
+                    fast.withUnsafeMutableBufferPointer { mbm_column_sums($0.baseAddress!, dz, rows, width) }
+                    plain.withUnsafeMutableBufferPointer { Dense.columnSumsPlain($0.baseAddress!, dz, rows: rows, width: width) }
+                    #expect(Self.bits(fast) == Self.bits(plain), "width \(width), rows \(rows)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func softmaxCrossEntropyEqualsThePlainLoop(weighted: Bool) {
+        let rows = 6
+        for outputs in [1, 2, 3, 10, 16, 17, 33] {
+            let labels = Fixture.classes(rows, classes: outputs)
+            let weights = Fixture.uniform(rows, seed: 13).map { $0 + 1.5 }
+            var cases = [Self.matrix(rows: rows, width: outputs, seed: 14), [Float](repeating: 0.5, count: rows * outputs)]
+            for value in Self.specials + [88, -88, 200] {
+                for position in Set([0, outputs / 2, outputs - 1]) {
+                    cases.append(Self.matrix(rows: rows, width: outputs, seed: 14, special: (position, value)))
+                }
+            }
+            for z in cases {
+                func run(_ plain: Bool) -> (Double, [Float]) {
+                    var dz = [Float](repeating: -7, count: rows * outputs)
+                    let cost = labels.withUnsafeBufferPointer { y in
+                        weights.withUnsafeBufferPointer { w in
+                            dz.withUnsafeMutableBufferPointer { out in
+                                plain
+                                    ? Loss.crossEntropy.forwardBackwardPlain(
+                                        dlogits: out.baseAddress!, logits: z, targets: .classes(y.baseAddress!), rows: rows,
+                                        outputs: outputs, normalizer: 3.5, weights: weighted ? w.baseAddress! : nil)
+                                    : Loss.crossEntropy.forwardBackward(
+                                        dlogits: out.baseAddress!, logits: z, targets: .classes(y.baseAddress!), rows: rows,
+                                        outputs: outputs, normalizer: 3.5, weights: weighted ? w.baseAddress! : nil)
+                            }
+                        }
+                    }
+                    return (cost, dz)
+                }
+                let (fastCost, fast) = run(false), (plainCost, plain) = run(true)
+                #expect(fastCost.bitPattern == plainCost.bitPattern, "outputs \(outputs)")
+                #expect(Self.bits(fast) == Self.bits(plain), "outputs \(outputs)")
+            }
+        }
+    }
+
+    /// The softmax's gradient against its definition, p - onehot, from float64.
+    @Test func softmaxGradientMatchesFloat64() {
+        let rows = 4, outputs = 10
+        let z = Fixture.uniform(rows * outputs, seed: 15, scale: 20)
+        let labels = Fixture.classes(rows, classes: outputs)
+        var dz = [Float](repeating: 0, count: rows * outputs)
+        let cost = labels.withUnsafeBufferPointer { y in
+            dz.withUnsafeMutableBufferPointer {
+                Loss.crossEntropy.forwardBackward(
+                    dlogits: $0.baseAddress!, logits: z, targets: .classes(y.baseAddress!), rows: rows, outputs: outputs,
+                    normalizer: Double(rows))
+            }
+        }
+        var expectedCost = 0.0
+        for r in 0..<rows {
+            let row = z[r * outputs..<(r + 1) * outputs].map(Double.init)
+            let top = row.max()!
+            let sum = row.map { _expD($0 - top) }.reduce(0, +)
+            let c = Int(labels[r])
+            expectedCost += -(row[c] - top - _log(sum))
+            for j in 0..<outputs {
+                let p = _expD(row[j] - top) / sum
+                let expected = (p - (j == c ? 1 : 0)) / Double(rows)
+                #expect(Fixture.close(Double(dz[r * outputs + j]), expected, rtol: 1e-5, atol: 1e-7), "row \(r), output \(j)")
+            }
+        }
+        #expect(Fixture.close(cost, expectedCost, rtol: 1e-5, atol: 1e-6))
+    }
+}
