@@ -836,7 +836,9 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * it fits memory_budget beside the exact shuffle's buffers,
  *     4 m n_features + 3 batch (4 (n_features + t) + 8) + m (8 + 4 t)
  *       [block shuffle: + 8 B + 16 P r]              (t: 1 for class labels, else n_outputs)
- * and X is at most half the memory this process may use; not in distributed training (each
+ * (with memory_budget 0, when that fits a quarter of the memory this process may use: the
+ * default's 256 MiB cap bounds the buffers of a file read in batches, not X held) and X is at
+ * most half the memory this process may use; not in distributed training (each
  * rank reads only its rows). The read is sequential (the kernel is asked for all of X at
  * once: POSIX_FADV_WILLNEED). Batches then gather their rows from that copy as in-memory
  * training does, in the same order as without it: the exact shuffle's permutation, or the
@@ -887,8 +889,9 @@ typedef struct mb_dataset_options {
                                  1 MiB */
     size_t memory_budget;     /* bytes the reader may hold; 0 (default): a quarter of the
                                  memory this process may use (physical memory or its cgroup
-                                 v1/v2 limit), at least 4 MiB, at most 256 MiB; from 2^62 up
-                                 (SIZE_MAX) no limit */
+                                 v1/v2 limit), at least 4 MiB, at most 256 MiB (X held in
+                                 memory for training: up to that quarter, see above); from
+                                 2^62 up (SIZE_MAX) no limit */
     mb_page_cache page_cache; /* block shuffle: default MB_PAGE_CACHE_AUTO */
 } mb_dataset_options;
 

@@ -467,6 +467,36 @@ struct FileDatasetTests {
         #expect(usable <= physical)
     }
 
+    /// X is held where it fits the budget beside the reader's buffers and is at most half
+    /// the usable memory; with no budget given, the budget for it is a quarter of the usable
+    /// memory, past the automatic budget's 256 MiB cap.
+    @Test func xIsHeldWithinTheBudgetAndHalfTheMemory() {
+        #expect(FileDataset.holdsX(xBytes: 600, readerBytes: 400, budget: 1000, usableMemory: 1200))
+        #expect(!FileDataset.holdsX(xBytes: 601, readerBytes: 400, budget: 1000, usableMemory: 1202))
+        #expect(!FileDataset.holdsX(xBytes: 600, readerBytes: 400, budget: 1000, usableMemory: 1199))
+        #expect(!FileDataset.holdsX(xBytes: Int.max, readerBytes: 1, budget: Int.max, usableMemory: Int.max))
+        let usable = SystemMemory.usable()
+        #expect(FileReadOptions.automaticHoldingBudget() == max(FileReadOptions.automaticBudget(), usable / 4))
+        if usable >= 2 << 30 {
+            #expect(FileReadOptions.automaticBudget() == 256 << 20)
+            #expect(FileReadOptions.automaticHoldingBudget() == usable / 4)
+        }
+        // A dataset opened with no budget holds up to that quarter; one given the automatic
+        // budget's value explicitly holds up to it alone.
+        let m = 400, features = 8
+        let x = Fixture.uniform(m * features, seed: 33)
+        let xp = dir + "/x.npy", yp = dir + "/y.npy"
+        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(yp, descr: "<f4", shape: [m], data: NpyWriter.floats(Array(x[0..<m])))
+        let layout = (rowsPerBlock: 1, blockCount: 1, poolBlocks: 1)
+        let automatic = try? FileDataset(x: xp, y: yp)
+        #expect(automatic?.options.budgetIsAutomatic == true)
+        #expect(automatic?.holdsX(batchSize: 64, layout: layout) == true)
+        let given = try? FileDataset(x: xp, y: yp, options: FileReadOptions(memoryBudget: m * features * 4))
+        #expect(given?.options.budgetIsAutomatic == false)
+        #expect(given?.holdsX(batchSize: 64, layout: layout) == false)
+    }
+
     @Test func cgroupLimitsAreReadUpToTheRoot() {
         let files = [
             "/sys/fs/cgroup/memory/a/b/memory.limit_in_bytes": "9223372036854771712\n",

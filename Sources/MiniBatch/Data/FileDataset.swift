@@ -52,6 +52,9 @@ public struct FileReadOptions: Sendable {
     /// Whether a shuffled training may hold X in memory where it fits the budget
     /// (`FileDataset.holdsX`); false reads every batch's rows from the file (tests).
     var holdsX = true
+    /// Whether `memoryBudget` was chosen by the library (`automaticBudget`, from a budget of
+    /// 0): X may then be held up to `automaticHoldingBudget` instead.
+    var budgetIsAutomatic = false
 
     public init(
         shuffle: FileShuffle = .exact, blockBytes: Int = 1 << 20, memoryBudget: Int = 0,
@@ -68,6 +71,14 @@ public struct FileReadOptions: Sendable {
     /// 4 MiB and at most 256 MiB, so that the defaults fit a small machine or container.
     public static func automaticBudget() -> Int {
         min(256 << 20, max(4 << 20, SystemMemory.usable() / 4))
+    }
+
+    /// What a reader given no budget may hold when it holds X whole for training (X and the
+    /// exact shuffle's buffers): a quarter of the memory this process may use, without
+    /// `automaticBudget`'s 256 MiB cap, which bounds the buffers of a file read in batches.
+    /// A file in the page cache is then trained on at in-memory speed up to that size.
+    public static func automaticHoldingBudget() -> Int {
+        max(automaticBudget(), SystemMemory.usable() / 4)
     }
 }
 
@@ -113,7 +124,10 @@ public final class FileDataset: @unchecked Sendable {
         guard given.blockBytes >= 1 else { throw .invalid("block_bytes must be positive, got \(given.blockBytes)") }
         guard given.memoryBudget >= 0 else { throw .invalid("memory_budget must be 0 (automatic) or positive, got \(given.memoryBudget)") }
         var options = given
-        if options.memoryBudget == 0 { options.memoryBudget = FileReadOptions.automaticBudget() }
+        if options.memoryBudget == 0 {
+            options.memoryBudget = FileReadOptions.automaticBudget()
+            options.budgetIsAutomatic = true
+        }
         x = try NpyFile(path: xPath, role: "X")
         y = try NpyFile(path: yPath, role: "y")
         self.options = options
@@ -182,8 +196,9 @@ public final class FileDataset: @unchecked Sendable {
 
     /// Whether a shuffled training with `batchSize` holds X in memory: X whole, beside the
     /// exact shuffle's buffers (and for the block shuffle its order computed as file rows),
-    /// fits the budget, and X is at most half the memory this process may use (a budget
-    /// without limit does not load a file larger than memory).
+    /// fits the budget (the one given, else `automaticHoldingBudget`), and X is at most half
+    /// the memory this process may use (a budget without limit does not load a file larger
+    /// than memory).
     func holdsX(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Bool {
         guard options.holdsX else { return false }
         let xBytes = count * x.rowBytes  // (no overflow: the file holds them)
@@ -191,8 +206,15 @@ public final class FileDataset: @unchecked Sendable {
         if options.shuffle == .block {
             needed += layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
         }
-        let (total, overflow) = needed.addingReportingOverflow(xBytes)
-        return !overflow && total <= options.memoryBudget && xBytes <= SystemMemory.usable() / 2
+        let budget = options.budgetIsAutomatic ? FileReadOptions.automaticHoldingBudget() : options.memoryBudget
+        return FileDataset.holdsX(xBytes: xBytes, readerBytes: needed, budget: budget, usableMemory: SystemMemory.usable())
+    }
+
+    /// The rule of `holdsX` in numbers: X (`xBytes`) beside the reader's buffers fits
+    /// `budget`, and X is at most half of `usableMemory`.
+    static func holdsX(xBytes: Int, readerBytes: Int, budget: Int, usableMemory: Int) -> Bool {
+        let (total, overflow) = readerBytes.addingReportingOverflow(xBytes)
+        return !overflow && total <= budget && xBytes <= usableMemory / 2
     }
 
     /// X, read whole into memory for a training that holds it: the kept copy where the file

@@ -1124,8 +1124,9 @@ class Dataset(_Handle):
         Bytes of contiguous rows read at once (default 1 MiB) and bytes the reader may
         hold (default: a quarter of the memory this process may use, physical or its
         cgroup's limit, at least 4 MiB and at most 256 MiB); None keeps the library's default.
-        Where the budget holds X whole (and X is at most half the memory this process may
-        use), a shuffled training reads X once into memory and gathers its batches from
+        Where the budget holds X whole (the default: up to a quarter of the memory this
+        process may use, past its 256 MiB for read buffers; and X is at most half the memory
+        this process may use), a shuffled training reads X once into memory and gathers its batches from
         there, in the same order; the dataset keeps it for the next training while the file
         is unchanged (see the C header, "X held in memory").
     page_cache
