@@ -504,7 +504,9 @@ def table(results, m_of):
                     fmt_n(mem["working_bytes"] / MB) if mem else ""))
             for key, src, label in (("bound", "system", "bound: sgemm system OB"),
                                     ("bound", "numpy", "bound: sgemm numpy OB"),
-                                    ("bound", "minibatch", "bound: mb backend x thr"),
+                                    ("bound", "minibatch", "bound: mb backend"),
+                                    ("bound", "minibatch one thread x threads",
+                                     "(mb 1-thread rate x thr)"),
                                     ("bound", "best", "bound: fastest per prod"),
                                     ("bound_peak", "best", "peak: best 20 ms blocks")):
                 bd = row.get(key, {}).get(src)
@@ -556,6 +558,7 @@ def check_targets(results, m1):
         bd = row.get("bound", {}).get("best")
         pk = row.get("bound_peak", {}).get("best")
         pr = row.get("bound", {}).get("paired")
+        one = row.get("bound", {}).get("minibatch one thread x threads")
         add("W1 mlp batch %s: share of the sgemm-bound rate (median of rounds)" % bl,
             pr["median_share"] if pr else None, ">=", 0.80,
             "each round's bound / that round's epoch, median of %d; ratio of medians: "
@@ -563,6 +566,8 @@ def check_targets(results, m1):
             "%.3f; of the peak (best 20 ms blocks) %.4f s: %.3f"
             % (len(pr["rounds"]), bd["seconds"], bd["gflops"], mb, bd["seconds"] / mb,
                pk["seconds"], pk["seconds"] / mb)
+            + ("; of minibatch's backend at its one-thread rate x threads %.4f s: %.3f"
+               % (one["seconds"], one["seconds"] / mb) if one else "")
             if (pr and mb and bd and pk) else None)
     for b, row in W2.items():
         mb = (row.get("minibatch") or {}).get("median_s")
@@ -677,6 +682,14 @@ def phase_training(wl, m, batches, rounds, args, env, log_dir, blas_cfg):
                     row[key] = {k: {"seconds": t, "gflops": flops / t / 1e9}
                                 for k, t in bd.items()}
                     row[key]["products"] = prods
+                # The bound's old form, for comparison: minibatch's backend at its one-thread
+                # rate times the threads ("one " rates of a team probe).
+                one = [{k[4:]: v for k, v in r.items() if k.startswith("one ")}
+                       for r in src.get("minibatch") or []]
+                if one and one[0]:
+                    t1 = bound_for({"minibatch": one}, m, b)[0]["minibatch"]
+                    row["bound"]["minibatch one thread x threads"] = {"seconds": t1,
+                                                                      "gflops": flops / t1 / 1e9}
                 paired = paired_shares(cells[b], m, b)
                 if paired:
                     row["bound"]["paired"] = {
@@ -961,7 +974,8 @@ def main():
             raise StopIteration
         args.backend_probe = build_tool(
             os.path.join("..", "Sources", "CMatrix", "matrix.c"), "backend-probe.so",
-            ["-I", os.path.join(HERE, "..", "Sources", "CMatrix", "include"), "-L", vendor,
+            [os.path.join(HERE, "team_rate.c"),
+             "-I", os.path.join(HERE, "..", "Sources", "CMatrix", "include"), "-L", vendor,
              "-Wl,-rpath," + vendor, "-lscipy_openblas", "-lxsmm", "-lxsmmnoblas", "-ldl",
              "-lpthread", "-lm"], shared=True)
     except StopIteration:
@@ -1111,8 +1125,10 @@ def main():
             "bound rows: epoch time if every matrix product ran at the sgemm rate measured "
             "at its shape in this run, over as many calls in a row as an epoch makes; peak "
             "rows: at the best 20 ms block of each product (fastest backend per product: "
-            "Debian's OpenBLAS, numpy's, and minibatch's own at its one-thread rate times the "
-            "threads).",
+            "Debian's OpenBLAS, numpy's, and minibatch's own: with several threads, the rate "
+            "of its team splitting each product's batch rows, all threads at once, "
+            "bench/team_rate.c; its one-thread rate times the threads, the bound's earlier "
+            "form, in brackets for comparison).",
             "* = at least one timed epoch ran while other processes took more than a quarter "
             "of a core or the machine probe was down (after retries).",
             ""]

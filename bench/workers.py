@@ -476,15 +476,18 @@ class BlasProbe:
             self.backend.mbm_sgemm.argtypes = [C.c_int, C.c_int, C.c_int, C.c_int, C.c_int,
                                                C.c_float, C.c_void_p, C.c_int, C.c_void_p,
                                                C.c_int, C.c_float, C.c_void_p, C.c_int]
-            # One thread, the rate scaled by the thread count: each product as if split
-            # across the training team at the one-thread rate, for nothing (a bound that
-            # no split reaches; libxsmm's kernels are single-threaded anyway).
+            # Products run single-threaded, as training runs them. With more than one
+            # thread the rate is the team's (bench/team_rate.c: the batch's rows split
+            # across the threads, all running at once); the one-thread rate times the
+            # threads, the bound this benchmark used before, is kept beside it ("one ").
             self.backend.mbm_set_threads(1)
+            self.backend.mbm_bench_team_seconds.restype = C.c_double
+            self.backend.mbm_bench_team_seconds.argtypes = [C.c_int] * 7 + [C.c_void_p] * 3
             self.backend.mbm_forward_transposes.restype = C.c_int
             self.backend.mbm_forward_transposes.argtypes = [C.c_int, C.c_int, C.c_int]
             self.backend.mbm_transpose.restype = None
             self.backend.mbm_transpose.argtypes = [C.c_void_p, C.c_int, C.c_int, C.c_void_p]
-        self.scale = cfg["threads"] if self.source == "minibatch" else 1
+        self.team = cfg["threads"] if self.source == "minibatch" and cfg["threads"] > 1 else 0
         if self.source == "system":
             self.sys = C.CDLL(SYSTEM_OPENBLAS)
             self.sys.cblas_sgemm.restype = None
@@ -550,18 +553,45 @@ class BlasProbe:
                 f(*args)
         return mm
 
-    def rate(self, M, N, K, ta, tb):
-        return self.scale * 2.0 * M * N * K / self.timeit(self.product(M, N, K, ta, tb)) / 1e9
+    def team_seconds(self, M, N, K, ta, tb, count):
+        """Seconds per call of the product split across the team (bench/team_rate.c)."""
+        A, B, Cm = self.operands(M, N, K, ta, tb)
+        t = self.backend.mbm_bench_team_seconds(self.team, count, int(ta), int(tb), M, N, K,
+                                                A.ctypes.data, B.ctypes.data, Cm.ctypes.data)
+        if t <= 0:
+            raise RuntimeError("mbm_bench_team_seconds failed (threads or memory)")
+        return t
 
-    def sustained(self, M, N, K, ta, tb, count):
-        """The rate of `count` calls in a row, timed once (after one untimed call): what
-        an epoch's products of this shape get, measured like an epoch."""
+    def rate(self, M, N, K, ta, tb, one=False):
+        flops = 2.0 * M * N * K
+        if self.team and not one:
+            self.team_seconds(M, N, K, ta, tb, 1)
+            reps = max(1, int(self.min_block / self.team_seconds(M, N, K, ta, tb, 1)))
+            return flops / min(self.team_seconds(M, N, K, ta, tb, reps)
+                               for _ in range(self.blocks)) / 1e9
+        return flops / self.timeit(self.product(M, N, K, ta, tb)) / 1e9
+
+    def sustained(self, M, N, K, ta, tb, count, one=False, warm_up=0.01):
+        """The rate of `count` calls in a row, timed once (after untimed calls for at least
+        `warm_up` seconds): what an epoch's products of this shape get, measured like an
+        epoch. With a team, the team's rate (`one`: a single thread's, times the threads)."""
+        flops = 2.0 * M * N * K * count
+        t_end = time.perf_counter() + warm_up
+        if self.team and not one:
+            # (at least 20 calls: a team's start costs a wake-up, which training pays once
+            # per batch, not per product, and which one product alone would be timed with)
+            calls = max(count, 20)
+            while time.perf_counter() < t_end:
+                self.team_seconds(M, N, K, ta, tb, calls)
+            return flops / (self.team_seconds(M, N, K, ta, tb, calls) * count) / 1e9
         mm = self.product(M, N, K, ta, tb)
         mm()
+        while time.perf_counter() < t_end:
+            mm()
         t0 = time.perf_counter()
         for _ in range(count):
             mm()
-        return self.scale * 2.0 * M * N * K * count / (time.perf_counter() - t0) / 1e9
+        return (self.team or 1) * flops / (time.perf_counter() - t0) / 1e9
 
     def epoch(self, b, rnd):
         """Rates of every W1 product for batch b (and for the last, smaller batch): keys
@@ -572,11 +602,18 @@ class BlasProbe:
         b = min(b, m)
         out = {}
         t = time.perf_counter()
-        for rows in sorted({b, m % b} - {0}):
+        # The cores were idle (or ran another process) just before: their first tenth of
+        # a second of products ran at down to half the rate here, OpenBLAS's threads and a
+        # team's alike, so the first product is warmed up that long.
+        warm_up = 0.15
+        for rows in sorted({b, m % b} - {0}, reverse=True):
             count = m // b if rows == b else 1
             for name, M, N, K, ta, tb in w1_products(rows):
-                out["%d|%s" % (rows, name)] = self.sustained(M, N, K, ta, tb, count)
+                out["%d|%s" % (rows, name)] = self.sustained(M, N, K, ta, tb, count, warm_up=warm_up)
+                warm_up = 0.01
                 out["peak %d|%s" % (rows, name)] = self.rate(M, N, K, ta, tb)
+                if self.team:
+                    out["one %d|%s" % (rows, name)] = self.sustained(M, N, K, ta, tb, count, one=True)
         return time.perf_counter() - t, out
 
 
