@@ -846,9 +846,9 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * dataset keeps the copy for the next training while X's file is unchanged (its device,
  * inode, size and modification time), and reads it again otherwise. Measured here (2 cores,
  * W1 from a 179 MiB file in the page cache, batch 128 / 256; bench/files.py, both
- * OPENBLAS_CORETYPE settings): an epoch that reads its rows from the page cache runs at 0.71
- * to 0.82 (exact) and 0.82 to 0.87 (block) of in-memory speed; one from the held X at 0.98 to
- * 1.10. A budget below the figure above reads every batch from the file.
+ * OPENBLAS_CORETYPE settings): an epoch that reads its rows from the page cache runs at 0.66
+ * to 0.73 (exact) and 0.77 to 0.84 (block) of in-memory speed; one from the held X at 0.95 to
+ * 1.02. A budget below the figure above reads every batch from the file.
  *
  * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
  * shuffle's permutation and targets or the block shuffle's pool, or X held. Opening a dataset that
