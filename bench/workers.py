@@ -151,6 +151,15 @@ def load_minibatch(path):
     lib.mb_shuffle_into.argtypes = [vp, C.c_size_t, vp, C.c_size_t, i64, u64, u64, vp, vp]
     lib.mb_get_blas_info.restype = C.c_int
     lib.mb_get_blas_info.argtypes = [C.POINTER(BlasInfo)]
+    # mb_train_options_init writes the library's whole struct: check, on a buffer with room
+    # to spare, that TrainOptions above is that size (it once lacked the last three fields).
+    spare = C.create_string_buffer(C.sizeof(TrainOptions) + 4096)
+    lib.mb_train_options_init(C.cast(spare, C.POINTER(TrainOptions)))
+    size = C.c_size_t.from_buffer(spare).value
+    if size != C.sizeof(TrainOptions):
+        raise RuntimeError("bench/workers.py's TrainOptions is %d bytes, the library's "
+                           "mb_train_options %d: update it from include/minibatch.h"
+                           % (C.sizeof(TrainOptions), size))
     return lib
 
 
