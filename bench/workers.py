@@ -572,9 +572,9 @@ class BlasProbe:
             raise RuntimeError("mbm_bench_team_seconds failed (threads or memory)")
         return t
 
-    def rate(self, M, N, K, ta, tb, one=False):
+    def rate(self, M, N, K, ta, tb):
         flops = 2.0 * M * N * K
-        if self.team and not one:
+        if self.team:
             self.team_seconds(M, N, K, ta, tb, 1)
             reps = max(1, int(self.min_block / self.team_seconds(M, N, K, ta, tb, 1)))
             return flops / min(self.team_seconds(M, N, K, ta, tb, reps)

@@ -100,28 +100,12 @@ typedef void (*relu_function)(RELU_PARAMETERS);
 typedef void (*sums_function)(SUMS_PARAMETERS);
 typedef double (*softmax_function)(SOFTMAX_PARAMETERS);
 
-/* Each kernel once per width; `choose_NAME` picks one from CPUID. */
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define PER_WIDTH(type, name, parameters, body)                                                  \
-    static type name##_baseline(parameters) { body; }                                            \
-    __attribute__((target("avx2"))) static type name##_avx2(parameters) { body; }                \
-    __attribute__((target("avx512f"))) static type name##_avx512(parameters) { body; }           \
-    static type (*choose_##name(void))(parameters)                                               \
-    {                                                                                            \
-        int width = mbm_vector_width();                                                          \
-        return width == 512 ? name##_avx512 : width == 256 ? name##_avx2 : name##_baseline;      \
-    }
-#else
-#define PER_WIDTH(type, name, parameters, body)                                                  \
-    static type name##_baseline(parameters) { body; }                                            \
-    static type (*choose_##name(void))(parameters) { return name##_baseline; }
-#endif
-
-PER_WIDTH(void, bias_relu, BIAS_PARAMETERS, bias_relu_loop(BIAS_ARGUMENTS))
-PER_WIDTH(void, bias_add, BIAS_PARAMETERS, bias_add_loop(BIAS_ARGUMENTS))
-PER_WIDTH(void, relu_backward, RELU_PARAMETERS, relu_backward_loop(RELU_ARGUMENTS))
-PER_WIDTH(void, column_sums, SUMS_PARAMETERS, column_sums_loop(SUMS_ARGUMENTS))
-PER_WIDTH(double, softmax, SOFTMAX_PARAMETERS, return softmax_cross_entropy_loop(SOFTMAX_ARGUMENTS))
+/* Each kernel once per width, chosen from CPUID at the first call (cpu.h). */
+MBM_PER_WIDTH(void, bias_relu, BIAS_PARAMETERS, bias_relu_loop(BIAS_ARGUMENTS))
+MBM_PER_WIDTH(void, bias_add, BIAS_PARAMETERS, bias_add_loop(BIAS_ARGUMENTS))
+MBM_PER_WIDTH(void, relu_backward, RELU_PARAMETERS, relu_backward_loop(RELU_ARGUMENTS))
+MBM_PER_WIDTH(void, column_sums, SUMS_PARAMETERS, column_sums_loop(SUMS_ARGUMENTS))
+MBM_PER_WIDTH(double, softmax, SOFTMAX_PARAMETERS, return softmax_cross_entropy_loop(SOFTMAX_ARGUMENTS))
 
 static bias_function bias_relu_chosen, bias_add_chosen;
 static relu_function relu_backward_chosen;

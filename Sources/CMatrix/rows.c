@@ -74,30 +74,9 @@ static inline __attribute__((always_inline)) int sgd_loop(
 typedef int32_t (*gather_function)(GATHER_PARAMETERS);
 typedef int (*sgd_function)(SGD_PARAMETERS);
 
-static int32_t gather_baseline(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
-static int sgd_baseline(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
-
-/* Chosen once, from CPUID (cpu.h). */
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-__attribute__((target("avx512f"))) static int32_t gather_avx512(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
-__attribute__((target("avx2"))) static int32_t gather_avx2(GATHER_PARAMETERS) { return gather_loop(GATHER_ARGUMENTS); }
-__attribute__((target("avx512f"))) static int sgd_avx512(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
-__attribute__((target("avx2"))) static int sgd_avx2(SGD_PARAMETERS) { return sgd_loop(SGD_ARGUMENTS); }
-
-static gather_function choose_gather(void)
-{
-    int width = mbm_vector_width();
-    return width == 512 ? gather_avx512 : width == 256 ? gather_avx2 : gather_baseline;
-}
-static sgd_function choose_sgd(void)
-{
-    int width = mbm_vector_width();
-    return width == 512 ? sgd_avx512 : width == 256 ? sgd_avx2 : sgd_baseline;
-}
-#else
-static gather_function choose_gather(void) { return gather_baseline; }
-static sgd_function choose_sgd(void) { return sgd_baseline; }
-#endif
+/* Each kernel once per width, chosen from CPUID at the first call (cpu.h). */
+MBM_PER_WIDTH(int32_t, gather, GATHER_PARAMETERS, return gather_loop(GATHER_ARGUMENTS))
+MBM_PER_WIDTH(int, sgd, SGD_PARAMETERS, return sgd_loop(SGD_ARGUMENTS))
 
 static gather_function gather_chosen;
 static sgd_function sgd_chosen;

@@ -58,21 +58,8 @@ static inline __attribute__((always_inline)) int adam_loop(
 
 typedef int (*adam_function)(ADAM_PARAMETERS);
 
-static int adam_baseline(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
-
-/* Chosen once, at the first call, from CPUID (cpu.h). */
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-__attribute__((target("avx512f"))) static int adam_avx512(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
-__attribute__((target("avx2"))) static int adam_avx2(ADAM_PARAMETERS) { return adam_loop(ADAM_ARGUMENTS); }
-
-static adam_function choose_adam(void)
-{
-    int width = mbm_vector_width();
-    return width == 512 ? adam_avx512 : width == 256 ? adam_avx2 : adam_baseline;
-}
-#else
-static adam_function choose_adam(void) { return adam_baseline; }
-#endif
+/* Once per width, chosen from CPUID at the first call (cpu.h). */
+MBM_PER_WIDTH(int, adam, ADAM_PARAMETERS, return adam_loop(ADAM_ARGUMENTS))
 
 static adam_function adam_chosen;
 
