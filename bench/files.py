@@ -76,7 +76,9 @@ def main() -> int:
 
     # "held": a budget that holds X (the default's 256 MiB here), so a shuffled training reads X
     # whole into memory once and the dataset keeps it for the next call; "hot"/"cold": a budget
-    # of a third of X, so every epoch reads its rows from the file (page cache or disk).
+    # of a third of X, so every epoch reads its rows from the file (page cache or disk): all of
+    # them with the block shuffle; with the exact one, those past X's first rows, which it
+    # holds as far as the budget allows (X held in part, about 30 % of the rows here).
     # "cold held" opens a new dataset for each epoch, so that X is read whole from the disk.
     held_budget = 256 << 20
     streamed_budget = max(8 << 20, X.nbytes // 3)
@@ -100,7 +102,8 @@ def main() -> int:
     print(f"minibatch {mb.version()}: one epoch of 784-128-10 on {args.m} x 784 float32 "
           f"({env['file_bytes'] >> 20} MiB of .npy), OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}")
     print(f"held: memory_budget {held_budget >> 20} MiB holds X, read whole once and kept between calls; "
-          f"hot/cold: memory_budget {streamed_budget >> 20} MiB, rows read from the file every epoch")
+          f"hot/cold: memory_budget {streamed_budget >> 20} MiB, rows read from the file every epoch "
+          f"(exact: those past X's first rows, held as far as the budget allows)")
     probe = None
     if not args.no_probe:
         sys.path.insert(0, str(HERE))

@@ -782,7 +782,7 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * training with MB_ERR_IO (checked as each epoch starts, and by every read). The files are
  * read with pread into the library's own buffers, by a background thread that prepares the
  * next batches while the current one trains; X is loaded whole only where memory_budget
- * holds it (X held in memory, below). Values are checked as they are read, and again as
+ * holds it, and in part where it holds some of X (X held in memory, below). Values are checked as they are read, and again as
  * each batch takes them from a held X (NaN/Inf, labels out of range).
  * With more than one training thread (mb_train_options.threads), each training thread puts
  * its own rows of the batch in place, and the thread that called mb_train_dataset prepares
@@ -793,7 +793,8 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *          they are there (preadv2 with RWF_NOWAIT); there is no background thread. Once a
  *          read has had to wait for the disk, the kernel is asked to read the rows of the
  *          next two batches ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the
- *          epoch. With X held, each copies its rows from it.
+ *          epoch. With X held, each copies its rows from it (X held in part: those
+ *          rows it has).
  *   block: each training thread copies its rows out of the pool; a pool is not read over
  *          until every batch with rows in it has trained (pools smaller than a batch fall
  *          back to the background thread copying the rows). When the pages are kept
@@ -846,12 +847,21 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * dataset keeps the copy for the next training while X's file is unchanged (its device,
  * inode, size and modification time), and reads it again otherwise. Measured here (2 cores,
  * W1 from a 179 MiB file in the page cache, batch 128 / 256; bench/files.py, both
- * OPENBLAS_CORETYPE settings): an epoch that reads its rows from the page cache runs at 0.66
- * to 0.73 (exact) and 0.77 to 0.84 (block) of in-memory speed; one from the held X at 0.95 to
- * 1.02. A budget below the figure above reads every batch from the file.
+ * OPENBLAS_CORETYPE settings): an epoch from the held X runs at 0.95 to 1.02 of in-memory
+ * speed.
+ * X held in part: with the exact shuffle, a budget below that figure holds X's first rows,
+ *     min(m, floor((memory_budget - the exact shuffle's buffers above) / (4 n_features)))
+ * (with memory_budget 0, of the default's budget, capped at 256 MiB), within half the memory
+ * this process may use; the dataset keeps them as it keeps X held. Each batch copies those of
+ * its rows from memory and reads the others from the file, in the same order, with the same
+ * results. Measured here (as above, memory_budget a third of X, so a third of the rows held
+ * less the shuffle's buffers): exact at 0.80 to 0.85 of in-memory speed (0.66 to 0.73 when
+ * every row was read from the file), block at 0.83 to 0.95. The block shuffle with a budget
+ * below the figure above reads every batch from the file.
  *
  * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
- * shuffle's permutation and targets or the block shuffle's pool, or X held. Opening a dataset that
+ * shuffle's permutation and targets or the block shuffle's pool, and X held (whole or in
+ * part). Opening a dataset that
  * cannot fit, or training with a batch size that cannot, is MB_ERR_INVALID_ARGUMENT naming
  * the bytes needed. A dataset holds its open files and header information, and after a
  * block-shuffled training the pools of X that training read into (within memory_budget),

@@ -44,6 +44,18 @@ static inline __attribute__((always_inline)) int32_t gather_loop(
     return largest;
 }
 
+static inline __attribute__((always_inline)) int32_t magnitude_loop(const float *restrict x, size_t n)
+{
+    int32_t largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], 4);
+        int32_t magnitude = (int32_t)(bits & 0x7FFFFFFFu);
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    return largest;
+}
+
 static inline __attribute__((always_inline)) int sgd_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, float rate)
@@ -68,22 +80,31 @@ static inline __attribute__((always_inline)) int sgd_loop(
 #define GATHER_PARAMETERS                                                                        \
     float *out, const float *x, size_t features, const long *rows, size_t count, size_t ahead
 #define GATHER_ARGUMENTS out, x, features, rows, count, ahead
+#define MAGNITUDE_PARAMETERS const float *x, size_t n
 #define SGD_PARAMETERS size_t n, const float *p, float *out, const float *g0, const float *g1, float rate
 #define SGD_ARGUMENTS n, p, out, g0, g1, rate
 
 typedef int32_t (*gather_function)(GATHER_PARAMETERS);
+typedef int32_t (*magnitude_function)(MAGNITUDE_PARAMETERS);
 typedef int (*sgd_function)(SGD_PARAMETERS);
 
 /* Each kernel once per width, chosen from CPUID at the first call (cpu.h). */
 MBM_PER_WIDTH(int32_t, gather, GATHER_PARAMETERS, return gather_loop(GATHER_ARGUMENTS))
+MBM_PER_WIDTH(int32_t, magnitude, MAGNITUDE_PARAMETERS, return magnitude_loop(x, n))
 MBM_PER_WIDTH(int, sgd, SGD_PARAMETERS, return sgd_loop(SGD_ARGUMENTS))
 
 static gather_function gather_chosen;
+static magnitude_function magnitude_chosen;
 static sgd_function sgd_chosen;
 
 int32_t mbm_gather_measured(GATHER_PARAMETERS)
 {
     return MBM_CHOSEN(gather_function, gather_chosen, choose_gather)(GATHER_ARGUMENTS);
+}
+
+int32_t mbm_magnitude(MAGNITUDE_PARAMETERS)
+{
+    return MBM_CHOSEN(magnitude_function, magnitude_chosen, choose_magnitude)(x, n);
 }
 
 int mbm_sgd_step(SGD_PARAMETERS) { return MBM_CHOSEN(sgd_function, sgd_chosen, choose_sgd)(SGD_ARGUMENTS); }

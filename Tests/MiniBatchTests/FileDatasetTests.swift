@@ -146,7 +146,7 @@ struct FileDatasetTests {
         let fromFile = History(), fromMemory = History()
         let data = try FileDataset(x: dir + "/x.npy", y: dir + "/y.npy", options: held ? FileReadOptions() : Self.streamed())
         try a.train(data, options: options, history: fromFile)
-        #expect(data.keepsX == held)
+        #expect((data.keptXRows == m) == held)
         try b.train(x: x, classes: y, features: 4, options: options, history: fromMemory)
         #expect(a.parameterArray == b.parameterArray)
         #expect(fromFile.batchCosts == fromMemory.batchCosts && fromFile.epochCosts == fromMemory.epochCosts)
@@ -176,9 +176,9 @@ struct FileDatasetTests {
             return (network.parameterArray, history.batchCosts)
         }
         let reference = try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read)))
-        #expect(!held.keepsX)
+        #expect(held.keptXRows == 0)
         #expect(try trained(held) == reference)
-        #expect(held.keepsX && held.keptPoolBytes == 0)
+        #expect(held.keptXRows == m && held.keptPoolBytes == 0)
         #expect(try trained(held) == reference)  // from the kept copy
         // Written to in place (same size): read again, not the stale copy.
         let fd = open(xp, O_WRONLY)
@@ -189,13 +189,66 @@ struct FileDatasetTests {
         #expect(changed.0 != reference.0)
         #expect(try trained(held) == changed)
         _ = try Network(layerSizes: [features, 2]).predict(held)
-        #expect(!held.keepsX)
-        // A budget that cannot hold X reads each batch from the file (the block shuffle's
-        // order follows the budget: the exact one's does not).
+        #expect(held.keptXRows == 0)
+        // A budget that cannot hold X: the exact shuffle holds X's first rows that it can
+        // (`xHeldInPartTrainsAsTheFileReadEachBatch`), the block shuffle reads each batch from
+        // the file (its order follows the budget: the exact one's does not).
         let small = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: shuffle, memoryBudget: m * features * 2))
         let fromSmall = try trained(small)
-        if shuffle == .exact { #expect(fromSmall == changed) }
-        #expect(!small.keepsX)
+        if shuffle == .exact {
+            #expect(fromSmall == changed)
+            #expect(small.keptXRows > 0 && small.keptXRows < m)
+        } else {
+            #expect(small.keptXRows == 0)
+        }
+    }
+
+    /// With the exact shuffle and a budget that holds part of X, X's first rows are held
+    /// (as many as the budget holds beside the reader's buffers) and the rest read from the
+    /// file: the same weights and costs as X read from the file each batch and as training
+    /// from memory, alone and with a team, with the file in the page cache and not; the
+    /// kept rows are used again while the file is unchanged.
+    @Test(arguments: [1, 2])
+    func xHeldInPartTrainsAsTheFileReadEachBatch(threads: Int) throws {
+        let m = 3000, features = 40
+        let x = Fixture.uniform(m * features, seed: 37)
+        let y = (0..<m).map { Int32(x[features * $0 + 1] + x[features * $0 + 3] > 0 ? 1 : 0) }
+        let xp = dir + "/x.npy", yp = dir + "/y.npy"
+        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(yp, descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 9, threads: threads)
+        let shape = [features, 16, 2]
+        func trained(_ data: FileDataset) throws -> ([Float], [Double]) {
+            let network = try Network(layerSizes: shape, hiddenActivation: .tanh, seed: 3)
+            let history = History()
+            try network.train(data, options: options, history: history)
+            return (network.parameterArray, history.batchCosts)
+        }
+        let memory = try Network(layerSizes: shape, hiddenActivation: .tanh, seed: 3)
+        let fromMemory = History()
+        try memory.train(x: x, classes: y, features: features, options: options, history: fromMemory)
+        // Half of X beside the reader's buffers.
+        let probe = try FileDataset(x: xp, y: yp)
+        let budget = probe.exactReaderBytes(batchSize: 128) + m * features * 2
+        let read = FileReadOptions(shuffle: .exact, memoryBudget: budget)
+        let part = try FileDataset(x: xp, y: yp, options: read)
+        let layout = try part.readerLayout(batchSize: 128)
+        #expect(part.heldRows(batchSize: 128, layout: layout) == m / 2)
+        let reference = try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read)))
+        #expect(reference.0 == memory.parameterArray && reference.1 == fromMemory.batchCosts)
+        #expect(try trained(part) == reference)
+        #expect(part.keptXRows == m / 2)
+        evict(xp)
+        #expect(try trained(part) == reference)  // the kept rows, the others from the disk
+        let fresh = try FileDataset(x: xp, y: yp, options: read)
+        evict(xp)
+        #expect(try trained(fresh) == reference)  // both from the disk
+        // A budget given below the reader's buffers plus one row holds none.
+        #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1099, usableMemory: 1 << 20) == 0)
+        #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1100, usableMemory: 1 << 20) == 1)
+        #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1 << 20, usableMemory: 1 << 20) == 10)
+        #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1 << 20, usableMemory: 700) == 3)
+        #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 500, usableMemory: 1 << 20) == 0)
     }
 
     /// Drops the file's pages from the page cache (after writing them to disk).
@@ -491,10 +544,10 @@ struct FileDatasetTests {
         let layout = (rowsPerBlock: 1, blockCount: 1, poolBlocks: 1)
         let automatic = try? FileDataset(x: xp, y: yp)
         #expect(automatic?.options.budgetIsAutomatic == true)
-        #expect(automatic?.holdsX(batchSize: 64, layout: layout) == true)
+        #expect(automatic?.heldRows(batchSize: 64, layout: layout) == m)
         let given = try? FileDataset(x: xp, y: yp, options: FileReadOptions(memoryBudget: m * features * 4))
         #expect(given?.options.budgetIsAutomatic == false)
-        #expect(given?.holdsX(batchSize: 64, layout: layout) == false)
+        #expect(given?.heldRows(batchSize: 64, layout: layout) ?? m < m)
     }
 
     @Test func cgroupLimitsAreReadUpToTheRoot() {

@@ -125,6 +125,36 @@ struct GatherTests {
             }
         }
     }
+
+    /// `Magnitude(_:count:)` (`mbm_magnitude`, at the CPU's vector width) equals its plain
+    /// loop at every length up to past two AVX-512 vectors and a row of W1, whatever the
+    /// values: the largest |x| found in every position, NaN and ±Inf always seen,
+    /// denormals and ±0 measured like any other value.
+    @Test func magnitudeEqualsItsPlainLoop() {
+        let values = Fixture.uniform(800, seed: 23)
+        for count in Array(0...40) + [127, 128, 131, 784] {
+            func check(_ x: [Float], _ what: String) {
+                let fast = x.withUnsafeBufferPointer { Magnitude($0.baseAddress!, count: count) }
+                let plain = x.withUnsafeBufferPointer { Magnitude.measuredPlain($0.baseAddress!, count: count) }
+                #expect(fast == plain, "\(what), count \(count)")
+            }
+            check(values, "uniform")
+            for position in stride(from: 0, to: count, by: max(1, count / 9)) {
+                for value: Float in [.nan, .infinity, -.infinity, 1e30, -1e30, .leastNonzeroMagnitude, -0.0, 0] {
+                    var x = values
+                    x[position] = value
+                    check(x, "\(value) at \(position)")
+                    if value.isNaN || value.isInfinite {
+                        #expect(!x.withUnsafeBufferPointer { Magnitude($0.baseAddress!, count: count) }.isFinite)
+                    }
+                }
+            }
+        }
+        // Past `count`: not read.
+        var x = values
+        x[5] = .nan
+        #expect(x.withUnsafeBufferPointer { Magnitude($0.baseAddress!, count: 5) }.isFinite)
+    }
 }
 
 struct PartitionTests {

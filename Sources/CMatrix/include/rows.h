@@ -5,6 +5,7 @@
  * the fast path of a loop whose readable form is in Swift, with the same operations in the
  * same order and no fused multiply-adds, so the results are bit-identical (tested):
  *   mbm_gather_measured  Shuffle.gatherRowsMeasuredPlain
+ *   mbm_magnitude        Magnitude.measuredPlain
  *   mbm_sgd_step         GradientDescent.stepPlain
  * The library itself is built for baseline x86-64 (SSE2), where these loops ran at a third
  * to a half of their AVX-512 speed (see rows.c). */
@@ -21,6 +22,9 @@ extern "C" {
  * Inf was copied. */
 int32_t mbm_gather_measured(float *out, const float *x, size_t features, const long *rows, size_t count,
                             size_t ahead);
+
+/* The largest |x[i]| for i < n, as mbm_gather_measured returns it. */
+int32_t mbm_magnitude(const float *x, size_t n);
 
 /* out[i] = p[i] - rate * g0[i], or p[i] - rate * (g0[i] + g1[i]) when g1 is not NULL, for
  * i < n. Returns 1 if every value written is finite. */

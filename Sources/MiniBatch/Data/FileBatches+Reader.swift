@@ -75,19 +75,13 @@ extension FileBatches {
         let rows = partition.batch(index)
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
-        case .exact where heldX != nil:
+        case .exact where holdsAllRows:
             placeOrder(slot: slot, batch: index)
             slotMagnitudes![slot] = try gatherHeld(into: x, rows: rows.count, source: source)
             return
         case .exact:  // (members reading prepare inline, without the reader)
-            try FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) {
-                (k, first, run) throws(MiniBatchError) in
-                try dataset.x.readRows(first, count: run, into: x + k * nIn)
-                for r in 0..<run {
-                    source[k + r] = first + r
-                    copyTarget(from: targets!, row: first + r, to: y, at: k + r)
-                }
-            }
+            placeOrder(slot: slot, batch: index)
+            _ = try readRows(into: x, count: rows.count, source: source, cached: false)
         case .block:
             let yRow = dataset.y.rowBytes
             for k in 0..<rows.count {

@@ -21,9 +21,12 @@ import Synchronization
 ///   `posix_fadvise(DONTNEED)` when `releasesPages` (see `FilePageCache`).
 /// Without shuffling, or with one batch of all rows, rows come in file order.
 ///
-/// X held (`FileDataset.holdsX`: the budget holds it, shuffled, not distributed): X is read
+/// X held (`FileDataset.heldRows`: the budget holds it, shuffled, not distributed): X is read
 /// whole once (`FileDataset.takeX`), and both shuffles run as the exact one does, gathering
 /// rows from it in the same order (the block shuffle's computed as rows, `drawBlockOrder`).
+/// X held in part (the exact shuffle, where the budget holds some of X's rows beside its
+/// buffers): X's first rows are read once, and each batch copies those of its rows from
+/// memory and reads the others from the file (`readRows`).
 ///
 /// With a team of training threads (`readers` > 1) the members put their own shard's rows of
 /// X in the batch (`fill`), and the reader prepares each batch's rows and targets: a third
@@ -43,8 +46,9 @@ import Synchronization
 /// Either way the training thread prepares each batch itself (`preparesInline`): a reader
 /// woken for every batch would preempt a member, and the batch waits for its slowest member.
 ///
-/// The block shuffle's pools are in FileBatches+Pools.swift, the reader thread in
-/// FileBatches+Reader.swift, the targets' conversion in FileBatches+Targets.swift.
+/// The exact shuffle's reads are in FileBatches+Exact.swift, the block shuffle's pools in
+/// FileBatches+Pools.swift, the reader thread in FileBatches+Reader.swift, the targets'
+/// conversion in FileBatches+Targets.swift.
 final class FileBatches: BatchSource {
     static let depth = 3
     static let idle = -1, filling = -2, inUse = -3
@@ -118,10 +122,13 @@ final class FileBatches: BatchSource {
     var spareLastBatch = -1
     var thread: Thread?
 
-    /// Exact, and block as the exact shuffle reads: X held whole in memory (`FileDataset.holdsX`),
-    /// from which batches gather their rows as in-memory training does; nil: rows are read
-    /// from the file.
-    var heldX: (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?)?
+    /// Exact, and block as the exact shuffle reads: X's first `rows` rows held in memory
+    /// (`FileDataset.heldRows`), from which batches gather those rows as in-memory training
+    /// does (all of them, where `rows` is the dataset's count); nil: rows are read from the
+    /// file.
+    var heldX: (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?, rows: Int)?
+    /// Whether X is held whole.
+    var holdsAllRows: Bool { heldX?.rows == dataset.count }
 
     // Exact: the epoch's permutation and all targets, converted and checked.
     var permutation: UnsafeMutablePointer<Int>?
@@ -190,12 +197,13 @@ final class FileBatches: BatchSource {
         let m = dataset.count
         ordered = shuffle && !partition.isWholeBatch
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
-        let holds = ordered && !distributed && dataset.holdsX(batchSize: partition.batchSize, layout: layout)
+        let heldRows = ordered && !distributed ? dataset.heldRows(batchSize: partition.batchSize, layout: layout) : 0
+        let holds = heldRows == m
         blockOrderAsRows = (distributed || holds) && dataset.options.shuffle == .block
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
-        if !holds && mode != .block { dataset.releaseKept() }  // the budget is this reader's
+        if heldRows == 0 && mode != .block { dataset.releaseKept() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
             fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
         rowsPerBlock = layout.rowsPerBlock
@@ -231,9 +239,10 @@ final class FileBatches: BatchSource {
             }
             switch mode {
             case .exact:
-                if holds {
+                if heldRows > 0 {
                     do throws(MiniBatchError) {
-                        heldX = try dataset.takeX()
+                        let (pointer, stamp) = try dataset.takeX(rows: heldRows)
+                        heldX = (pointer, stamp, heldRows)
                     } catch where error.kind == .outOfMemory {
                         // (takeX freed what was kept) each batch's rows are read from the file
                     }
@@ -308,7 +317,7 @@ final class FileBatches: BatchSource {
     func release() {
         for pointer in allocations { free(pointer) }
         allocations.removeAll()
-        if let heldX { dataset.keepX(heldX.pointer, stamp: heldX.stamp) }
+        if let heldX { dataset.keepX(heldX.pointer, stamp: heldX.stamp, rows: heldX.rows) }
         heldX = nil
         if let poolMemory { dataset.keepPools(poolMemory.pointer, bytes: poolMemory.bytes) }
         poolMemory = nil
@@ -377,38 +386,6 @@ final class FileBatches: BatchSource {
         return (UnsafePointer(slotX[slot]), y)
     }
 
-    /// Exact shuffle, members reading: batch `index`'s file rows and targets into `slot`; once
-    /// a member has waited for the disk this epoch, read-ahead hints for the batches up to
-    /// two ahead.
-    func prepareInline(slot: Int, batch index: Int) {
-        placeOrder(slot: slot, batch: index)
-        if !hinting && waitedReads.load(ordering: .relaxed) > waitedBeforeEpoch { hinting = true }
-        guard hinting else { return }
-        let last = min(index + 2, partition.batchCount - 1)
-        var ahead = max(hintedThrough + 1, index)
-        while ahead <= last {
-            let batch = partition.batch(ahead)
-            // Distributed: only this rank's rows (the others' are never read here).
-            let own = ownRows?(batch.count) ?? 0..<batch.count
-            let rows = (batch.lowerBound + own.lowerBound)..<(batch.lowerBound + own.upperBound)
-            try? FileBatches.forEachRun(permutation! + rows.lowerBound, count: rows.count) { (_, first, run) in
-                dataset.x.prefetch(first, count: run)
-            }
-            ahead += 1
-        }
-        hintedThrough = max(hintedThrough, last)
-    }
-
-    /// Exact: batch `index`'s file rows (from the permutation) and their targets into `slot`.
-    func placeOrder(slot: Int, batch index: Int) {
-        let rows = partition.batch(index), y = slotY[slot], source = slotRows[slot]
-        for k in 0..<rows.count {
-            let row = permutation![rows.lowerBound + k]
-            source[k] = row
-            copyTarget(from: targets!, row: row, to: y, at: k)
-        }
-    }
-
     /// The file row of row `k` of batch `index` (the training thread, between `batch(index)`
     /// and the next call).
     func fileRow(batch index: Int, row k: Int) -> Int { slotRows[index % FileBatches.depth][k] }
@@ -429,14 +406,10 @@ final class FileBatches: BatchSource {
         guard membersFill else { return slotMagnitudes![slot] }
         let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
         switch mode {
-        case .exact where heldX != nil:
+        case .exact where holdsAllRows:
             return try gatherHeld(into: x, rows: rows.count, source: source)
         case .exact:
-            var waited = false
-            try FileBatches.forEachRun(source, count: rows.count) { (k, first, run) throws(MiniBatchError) in
-                if try !dataset.x.readCachedRows(first, count: run, into: x + k * nIn) { waited = true }
-            }
-            if waited { waitedReads.add(1, ordering: .relaxed) }
+            if try !readRows(into: x, count: rows.count, source: source, cached: true) { waitedReads.add(1, ordering: .relaxed) }
         case .block:
             FileBatches.copyRows(to: x, from: slotSources[slot] + rows.lowerBound, count: rows.count, nIn: nIn)
         }
@@ -459,29 +432,6 @@ final class FileBatches: BatchSource {
         Shuffle.forEachRowReadAhead(count: count, rowBytes: rowBytes, row: { UnsafeRawPointer(sources[$0]) }) { k, row in
             memcpy(out + k * nIn, row, rowBytes)
         }
-    }
-
-    /// Calls `body(k, first, run)` for each run of consecutive file rows in `rows[0..<count]`:
-    /// rows k ..< k + run are file rows first ..< first + run, read in one call.
-    static func forEachRun(
-        _ rows: UnsafePointer<Int>, count: Int, _ body: (Int, Int, Int) throws(MiniBatchError) -> Void
-    ) throws(MiniBatchError) {
-        var k = 0
-        while k < count {
-            let first = rows[k]
-            var run = 1
-            while k + run < count && rows[k + run] == first + run { run += 1 }
-            try body(k, first, run)
-            k += run
-        }
-    }
-
-    /// Exact with X held: rows `source[0..<rows]` of the held X into `x`, checked and
-    /// measured in the same pass (`Shuffle.gatherRowsMeasured`, as in-memory training does).
-    func gatherHeld(into x: UnsafeMutablePointer<Float>, rows: Int, source: UnsafePointer<Int>) throws(MiniBatchError) -> Magnitude {
-        let magnitude = Shuffle.gatherRowsMeasured(x, heldX!.pointer, features: nIn, rows: UnsafeBufferPointer(start: source, count: rows))
-        if !magnitude.isFinite { return try check(x, rows: rows, source: source) }
-        return magnitude
     }
 
     /// Throws the first NaN or Inf of `rows` rows of X read from file rows `source`.

@@ -49,8 +49,9 @@ public struct FileReadOptions: Sendable {
     /// Whether the block shuffle releases the pages it has read. (The exact shuffle always
     /// keeps them: each page holds rows the epoch reads at other, random times.)
     public var pageCache: FilePageCache = .auto
-    /// Whether a shuffled training may hold X in memory where it fits the budget
-    /// (`FileDataset.holdsX`); false reads every batch's rows from the file (tests).
+    /// Whether a shuffled training may hold X, or its first rows, in memory where they fit
+    /// the budget (`FileDataset.heldRows`); false reads every batch's rows from the file
+    /// (tests).
     var holdsX = true
     /// Whether `memoryBudget` was chosen by the library (`automaticBudget`, from a budget of
     /// 0): X may then be held up to `automaticHoldingBudget` instead.
@@ -96,19 +97,19 @@ public final class FileDataset: @unchecked Sendable {
     ///   file in the page cache, 256 MiB budget, one epoch per call: 0.13 s with the pools
     ///   reused, 0.19 s with new ones, 0.13-0.34 s with new ones on transparent huge pages,
     ///   which stall while the kernel compacts memory);
-    /// - or X held whole (`holdsX`), with the file's identity, size and modification time
-    ///   when it was read: it is used again only while they are unchanged.
+    /// - or X held (`heldRows`: whole, or its first rows), with the file's identity, size and
+    ///   modification time when it was read: it is used again only while they are unchanged.
     /// Another kind of read of the dataset frees it first, and so does deinit.
     private let keptLock = Monitor()
     private var kept: Kept?
     private enum Kept {
         case pools(UnsafeMutableRawPointer, bytes: Int)
-        case x(UnsafeMutablePointer<Float>, FileStamp)
+        case x(UnsafeMutablePointer<Float>, FileStamp, rows: Int)
 
         var pointer: UnsafeMutableRawPointer {
             switch self {
             case .pools(let pointer, _): return pointer
-            case .x(let pointer, _): return UnsafeMutableRawPointer(pointer)
+            case .x(let pointer, _, _): return UnsafeMutableRawPointer(pointer)
             }
         }
     }
@@ -175,11 +176,11 @@ public final class FileDataset: @unchecked Sendable {
         }
     }
 
-    /// Whether X is kept in memory.
-    var keepsX: Bool {
+    /// How many of X's rows are kept in memory (0: none).
+    var keptXRows: Int {
         keptLock.locked {
-            guard case .x? = kept else { return false }
-            return true
+            guard case .x(_, _, let rows)? = kept else { return 0 }
+            return rows
         }
     }
 
@@ -194,20 +195,28 @@ public final class FileDataset: @unchecked Sendable {
 
     // MARK: X held in memory
 
-    /// Whether a shuffled training with `batchSize` holds X in memory: X whole, beside the
-    /// exact shuffle's buffers (and for the block shuffle its order computed as file rows),
-    /// fits the budget (the one given, else `automaticHoldingBudget`), and X is at most half
-    /// the memory this process may use (a budget without limit does not load a file larger
-    /// than memory).
-    func holdsX(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Bool {
-        guard options.holdsX else { return false }
+    /// How many of X's rows a shuffled training with `batchSize` holds in memory (0: none):
+    /// - all of them where X whole, beside the exact shuffle's buffers (and for the block
+    ///   shuffle its order computed as file rows), fits the budget (the one given, else
+    ///   `automaticHoldingBudget`), and X is at most half the memory this process may use (a
+    ///   budget without limit does not load a file larger than memory);
+    /// - else, with the exact shuffle, its first rows: as many as the budget (the one given,
+    ///   else `automaticBudget`'s) holds beside the shuffle's buffers, within that half. Those
+    ///   rows are gathered from memory, the others read from the file.
+    func heldRows(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
+        guard options.holdsX else { return 0 }
         let xBytes = count * x.rowBytes  // (no overflow: the file holds them)
-        var needed = exactReaderBytes(batchSize: batchSize)
+        let exactBytes = exactReaderBytes(batchSize: batchSize)
+        var needed = exactBytes
         if options.shuffle == .block {
             needed += layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
         }
         let budget = options.budgetIsAutomatic ? FileReadOptions.automaticHoldingBudget() : options.memoryBudget
-        return FileDataset.holdsX(xBytes: xBytes, readerBytes: needed, budget: budget, usableMemory: SystemMemory.usable())
+        let usable = SystemMemory.usable()
+        if FileDataset.holdsX(xBytes: xBytes, readerBytes: needed, budget: budget, usableMemory: usable) { return count }
+        guard options.shuffle == .exact else { return 0 }
+        return FileDataset.heldRows(
+            count: count, rowBytes: x.rowBytes, readerBytes: exactBytes, budget: options.memoryBudget, usableMemory: usable)
     }
 
     /// The rule of `holdsX` in numbers: X (`xBytes`) beside the reader's buffers fits
@@ -217,26 +226,35 @@ public final class FileDataset: @unchecked Sendable {
         return !overflow && total <= budget && xBytes <= usableMemory / 2
     }
 
-    /// X, read whole into memory for a training that holds it: the kept copy where the file
-    /// is unchanged since it was read, else a new one (what was kept is freed first). The
-    /// caller owns it until `keepX`. Throws `.outOfMemory` or a read error.
-    func takeX() throws(MiniBatchError) -> (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
+    /// The rule of `heldRows` for X held in part, in numbers: the rows of `rowBytes` bytes,
+    /// at most `count`, that `budget` holds beside the reader's buffers, within half of
+    /// `usableMemory`.
+    static func heldRows(count: Int, rowBytes: Int, readerBytes: Int, budget: Int, usableMemory: Int) -> Int {
+        guard budget > readerBytes else { return 0 }
+        return min(count, (budget - readerBytes) / rowBytes, usableMemory / 2 / rowBytes)
+    }
+
+    /// X's first `rows` rows (`heldRows`), read into memory for a training that holds them:
+    /// the kept copy where it has those rows and the file is unchanged since it was read,
+    /// else a new one (what was kept is freed first). The caller owns it until `keepX`.
+    /// Throws `.outOfMemory` or a read error.
+    func takeX(rows: Int) throws(MiniBatchError) -> (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
         let stamp = x.stamp()
         let reused = keptLock.locked { () -> UnsafeMutablePointer<Float>? in
-            guard case .x(let pointer, let keptStamp)? = kept, stamp != nil, keptStamp == stamp else { return nil }
+            guard case .x(let pointer, let keptStamp, rows)? = kept, stamp != nil, keptStamp == stamp else { return nil }
             kept = nil
             return pointer
         }
         if let reused { return (reused, stamp) }
         releaseKept()  // the budget is this reader's
-        let buffer = try allocate(Float.self, count: count * features, for: "X held in memory", hugePages: true)
+        let buffer = try allocate(Float.self, count: rows * features, for: "X held in memory", hugePages: true)
         do throws(MiniBatchError) {
-            // The kernel is asked for all of X at once, so that a file not in the page cache is
-            // read with the disk's whole queue rather than one readahead window at a time.
-            x.prefetch(0, count: count)
+            // The kernel is asked for all of them at once, so that a file not in the page cache
+            // is read with the disk's whole queue rather than one readahead window at a time.
+            x.prefetch(0, count: rows)
             let chunk = max(1, (16 << 20) / x.rowBytes)
-            for first in stride(from: 0, to: count, by: chunk) {
-                try x.readRows(first, count: min(chunk, count - first), into: buffer + first * features)
+            for first in stride(from: 0, to: rows, by: chunk) {
+                try x.readRows(first, count: min(chunk, rows - first), into: buffer + first * features)
             }
         } catch {
             free(buffer)
@@ -245,11 +263,11 @@ public final class FileDataset: @unchecked Sendable {
         return (buffer, stamp)
     }
 
-    /// Keeps X (from `takeX`) for the next training, freeing what was kept before; without a
-    /// stamp (fstat failed) it is freed.
-    func keepX(_ pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?) {
+    /// Keeps X's first `rows` rows (from `takeX`) for the next training, freeing what was
+    /// kept before; without a stamp (fstat failed) they are freed.
+    func keepX(_ pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?, rows: Int) {
         guard let stamp else { return free(pointer) }
-        replaceKept(with: .x(pointer, stamp))
+        replaceKept(with: .x(pointer, stamp, rows: rows))
     }
 
     /// Floats per row of targets in a batch (a class label takes one int32).

@@ -37,6 +37,9 @@
 /// max|x| must be far below Float's largest value, and the other parameters' new values are
 /// checked before anything is written. Otherwise the step takes the checked way above, and
 /// the bound is measured again from W.
+///
+/// The update is in TrainingStep+Update.swift, what each member runs in each phase in
+/// TrainingStep+Members.swift.
 final class TrainingStep {
     /// Rows below which a batch is not split further. With libxsmm running d input and dW
     /// (230-250 GFLOP/s from 4 rows up on one Zen 5 core), two shards of 4 rows train
@@ -111,41 +114,41 @@ final class TrainingStep {
     let plain: Bool
     /// The rule's state (the network's) and the buffers its next state is written into.
     let state: TrainingState
-    private var stateSpares: [UnsafeMutablePointer<Float>] = []
+    var stateSpares: [UnsafeMutablePointer<Float>] = []
     /// The flat layout's weight and bias ranges, in order (L2 applies to weights only).
     let segments: [(range: Range<Int>, isWeight: Bool)]
     /// The sums of squares of the gradient's `normParts` parts (clipping): a fixed number of
     /// parts, so that the norm does not depend on the threads.
-    private let norms: UnsafeMutablePointer<Double>
+    let norms: UnsafeMutablePointer<Double>
     static let normParts = 64
     /// The terms of the current update.
-    private var terms = GradientTerms()
+    var terms = GradientTerms()
     /// Gradient buffers the rule sums (`sumShards` leaves one of more than two).
-    private var ruleShards = 1
+    var ruleShards = 1
     /// The divisor of the last batch's mean: its rows, or its total sample weight.
-    private var normalizer = 1.0
+    var normalizer = 1.0
     /// Shards of the last gradient (over all ranks), and the gradient buffers the update reads.
-    private var shardsUsed = 1
-    private var updateShards = 1
+    var shardsUsed = 1
+    var updateShards = 1
     /// The shards of the last gradient this process computed (all of them, alone).
-    private var local = 0..<1
+    var local = 0..<1
     /// Whether the first layer's weights can take the fused update (the layered path, with
     /// at least `minimumFusedWeights` of them).
     private let fusesFirstWeights: Bool
     /// The last gradient left the first layer's dW to the update: its input rows and row
     /// count (nil when the gradient made dW).
-    private var pending: (input: UnsafePointer<Float>, rows: Int)?
+    var pending: (input: UnsafePointer<Float>, rows: Int)?
     /// Each shard's largest |x| and first-layer |dz| in the last such gradient.
-    private let inputMagnitudes: UnsafeMutablePointer<Magnitude?>
-    private let deltaMagnitudes: UnsafeMutablePointer<Magnitude>
+    let inputMagnitudes: UnsafeMutablePointer<Magnitude?>
+    let deltaMagnitudes: UnsafeMutablePointer<Magnitude>
     /// A bound on the first layer's |W|: measured, then raised by each fused update.
-    private var weightBound = 0.0
+    var weightBound = 0.0
     /// Updates of the last training call that were fused (for tests).
-    private(set) var fusedUpdates = 0
+    var fusedUpdates = 0
     /// Whether the parameters (and the rule's state) before the last update are still in the
     /// spare buffers: after an update that switched buffers, until the next update writes
     /// them (a fused update changes the weights in place and keeps none).
-    private var keepsPrevious = false
+    var keepsPrevious = false
 
     /// Whether `network`'s first-layer weights can take the fused update: the layered path,
     /// with at least `minimumFusedWeights` of them.
@@ -279,18 +282,18 @@ final class TrainingStep {
 
     /// Every parameter after the first layer's weights, which come first in the flat
     /// parameters (`Network`): its biases and the layers above.
-    private var otherParameters: Range<Int> {
+    var otherParameters: Range<Int> {
         let first = network.layers[0]
         return (first.weightOffset + first.nOut * first.nIn)..<network.parameterCount
     }
 
     /// Rows of shard `s` of `rows` rows cut into `shardsUsed` shards.
-    private func shard(_ s: Int, of rows: Int) -> Range<Int> {
+    func shard(_ s: Int, of rows: Int) -> Range<Int> {
         Network.part(s, of: shardsUsed, in: 0..<rows)
     }
 
     /// Sets the bound on the first layer's |W| to its largest value now.
-    private func measureWeights() {
+    func measureWeights() {
         guard fusesFirstWeights else { return }
         let first = network.layers[0]
         weightBound = Double(Magnitude(network.parameters + first.weightOffset, count: first.nOut * first.nIn).value)
@@ -403,309 +406,10 @@ final class TrainingStep {
         try collective.agree(checksValues && !mine.isEmpty ? source.nonFinite(index, rows: mine)?.error : nil)
     }
 
-    /// Applies the gradient of the last `costAndGradient`: false, with the parameters
-    /// unchanged, if any new value would not be finite.
-    func update() -> Bool {
-        if !plain { return generalUpdate() }
-        if pending != nil, fusedUpdate() { return true }
-        let members = updateMembers
-        run(.update, members: members)
-        for t in 0..<members where !finite[t] { return false }
-        swap(&spare, &network.parameters)
-        if pending != nil { measureWeights() }
-        keepsPrevious = true
-        return true
-    }
-
-    /// Puts back the parameters and the rule's state from before the last update, when they
-    /// are still kept (`keepsPrevious`): after a batch whose cost is not finite, the weights
-    /// that last gave a finite cost. Whether it did.
-    func rollBack() -> Bool {
-        guard keepsPrevious else { return false }
-        keepsPrevious = false
-        swap(&spare, &network.parameters)
-        if !plain {
-            for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
-            state.step -= 1
-        }
-        measureWeights()
-        return true
-    }
-
-    /// The L2 penalty of the last gradient's batch, 0.5 * l2 * sum(W^2) / rows, for its cost.
-    func penalty() -> Double {
-        guard l2 > 0 else { return 0 }
-        var squares = 0.0
-        for segment in segments where segment.isWeight {
-            var partial: Float = 0
-            var run = 0
-            for i in segment.range {
-                let w = network.parameters[i]
-                partial += w * w
-                run += 1
-                if run == 4096 {
-                    squares += Double(partial)
-                    partial = 0
-                    run = 0
-                }
-            }
-            squares += Double(partial)
-        }
-        return 0.5 * Double(l2) * squares / normalizer
-    }
-
-    /// The general update: the norm first if clipping, then the rule on every member's
-    /// slice. False, with parameters and state unchanged, if any new parameter is not finite.
-    private func generalUpdate() -> Bool {
-        let members = updateMembers
-        terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1)
-        // The rule reads at most two gradient buffers: more are summed into the first.
-        if updateShards > 2 {
-            run(.sum, members: members)
-            ruleShards = 1
-        } else {
-            ruleShards = updateShards
-        }
-        if clipNorm > 0 {
-            run(.norm, members: members)
-            var squares = 0.0
-            for p in 0..<TrainingStep.normParts { squares += norms[p] }
-            let norm = squares.squareRoot()
-            guard norm.isFinite else { return false }
-            let coefficient = Double(clipNorm) / (norm + 1e-6)
-            if coefficient < 1 { terms.scale = Float(coefficient) }
-        }
-        run(.rule, members: members)
-        for t in 0..<members where !finite[t] { return false }
-        swap(&spare, &network.parameters)
-        for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
-        state.step += 1
-        keepsPrevious = true
-        return true
-    }
-
-    /// Where the general update of the current step reads and writes.
-    private var buffers: UpdateBuffers {
-        let slots = state.slots, spares = stateSpares
-        let parameters = UnsafePointer(network.parameters)
-        return UpdateBuffers(
-            parameters: parameters, out: spare, gradients: UnsafePointer(gradients), shards: ruleShards,
-            state: (slots.count > 0 ? UnsafePointer(slots[0]) : parameters, slots.count > 1 ? UnsafePointer(slots[1]) : parameters),
-            stateOut: (spares.count > 0 ? spares[0] : spare, spares.count > 1 ? spares[1] : spare))
-    }
-
-    /// Member `t`'s slice of the parameters in the update.
-    private func slice(_ t: Int, of members: Int) -> Range<Int> {
-        let count = network.parameterCount
-        return (t * count / members)..<((t + 1) * count / members)
-    }
-
-    /// The rule on `range`: whether every new parameter is finite.
-    private func applyRule(_ range: Range<Int>) -> Bool {
-        let b = buffers, step = state.step + 1
-        switch optimizer {
-        case .sgd(let momentum, let nesterov):
-            if momentum == 0 {
-                return PlainRule().apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
-            }
-            return MomentumRule(momentum: momentum, nesterov: nesterov)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .rmsprop(let rho, let epsilon):
-            return RMSpropRule(rho: rho, epsilon: epsilon)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .adam(let beta1, let beta2, let epsilon):
-            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
-                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
-            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
-                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        }
-    }
-
-    /// The fused update (see the type's notes), if it is proven to stay finite: false, with
-    /// nothing written, if not.
-    private func fusedUpdate() -> Bool {
-        guard let (_, rows) = pending else { return false }
-        // |new W| <= |W| + learningRate * rows * max|dz| * max|x|, with the batch's maxima
-        // (not each shard's: a source may know only the whole batch's, and the decision
-        // must not depend on the source).
-        var x = Magnitude(), dz = Magnitude()
-        for s in 0..<shardsUsed {
-            guard let shard = inputMagnitudes[s] else { return false }
-            x.add(shard)
-            dz.add(deltaMagnitudes[s])
-        }
-        guard x.isFinite, dz.isFinite else { return false }
-        let bound = weightBound + Double(rule.learningRate.magnitude) * Double(rows) * Double(dz.value) * Double(x.value)
-        guard bound <= fusedBound else { return false }
-        // The other parameters: checked, then written in place, before W is touched.
-        let others = otherParameters
-        guard rule.stepIsFinite(network.parameters, gradients: gradients, shards: shardsUsed, others) else { return false }
-        _ = rule.step(network.parameters, into: network.parameters, gradients: gradients, shards: shardsUsed, others)
-        run(.fusedUpdate, members: updateMembers)
-        weightBound = bound
-        fusedUpdates += 1
-        keepsPrevious = false
-        return true
-    }
-
-    // MARK: - The members' work
-
-    /// What the members work on: a batch's gradient, or the update.
-    private enum Phase {
-        case gradient
-        case update
-        case fusedUpdate
-        /// The general path: the shards' sum (more than two), the gradient's norm, the rule.
-        case sum
-        case norm
-        case rule
-    }
-
-    /// The batch of the current gradient phase.
-    private struct Batch {
-        var source: BatchSource
-        var index: Int
-        var rows: Int
-        var shards: Int
-        var inPlace: RowsInPlace?
-        var input: UnsafePointer<Float>
-        var targets: Targets
-        /// The shards leave the first layer's dW to the fused update.
-        var fused: Bool
-        /// The rows' sample weights, if any.
-        var weighting: Weighting?
-    }
-
-    private var phase = Phase.gradient
-    private var batch: Batch?
-    /// `member`, made once: a closure made per batch would allocate per batch.
-    private var job: ((Int) -> Void)?
-    /// Members of the update: the whole team, unless the parameters are too few to share.
-    private var updateMembers: Int {
-        network.parameterCount >= TrainingStep.minimumSplitUpdate ? team.size : 1
-    }
-
-    /// Runs `phase` on members 0..<members: on the calling thread alone if that is one.
-    private func run(_ phase: Phase, members: Int) {
-        self.phase = phase
-        if members == 1 { member(0) } else { team.run(job!) }
-    }
-
-    private func member(_ t: Int) {
-        switch phase {
-        case .gradient:
-            // Member t computes local shards t, t + members, ...: shard (local.lowerBound + i)
-            // of the batch into workspace i.
-            guard batch != nil else { return }
-            for i in stride(from: t, to: local.count, by: team.size) { gradient(ofShard: local.lowerBound + i, into: i) }
-        case .update:
-            let count = network.parameterCount, members = updateMembers
-            guard let (input, rows) = pending else {
-                let range = (t * count / members)..<((t + 1) * count / members)
-                finite[t] = rule.step(network.parameters, into: spare, gradients: gradients, shards: updateShards, range)
-                return
-            }
-            // The shards left the first layer's dW out: it is made here, block by block.
-            let first = network.layers[0]
-            var allFinite = updateFirstWeights(
-                first, units: (t * first.nOut / members)..<((t + 1) * first.nOut / members), input: input, rows: rows)
-            let others = otherParameters
-            let othersMembers = others.count >= TrainingStep.minimumSplitUpdate ? members : 1
-            if t < othersMembers {
-                let n = others.count
-                let share = (others.lowerBound + t * n / othersMembers)..<(others.lowerBound + (t + 1) * n / othersMembers)
-                allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: shardsUsed, share)
-                    && allFinite
-            }
-            finite[t] = allFinite
-        case .sum:
-            sumShards(gradients, shards: updateShards, slice(t, of: updateMembers))
-        case .norm:
-            let count = network.parameterCount, parts = TrainingStep.normParts
-            for p in stride(from: t, to: parts, by: updateMembers) {
-                norms[p] = gradientSquares(buffers, (p * count / parts)..<((p + 1) * count / parts), l2: terms.l2, segments: segments)
-            }
-        case .rule:
-            finite[t] = applyRule(slice(t, of: updateMembers))
-        case .fusedUpdate:
-            // W += -learningRate * dz^T x, shard by shard, for this member's units.
-            guard let (input, rows) = pending else { return }
-            let first = network.layers[0], members = updateMembers
-            let units = (t * first.nOut / members)..<((t + 1) * first.nOut / members)
-            guard !units.isEmpty else { return }
-            for s in 0..<shardsUsed {
-                let rows = shard(s, of: rows)
-                first.weightGradient(
-                    network.parameters + first.weightOffset + units.lowerBound * first.nIn, units: units,
-                    dz: workspaces[s].delta, input: input + rows.lowerBound * first.nIn, rows: rows.count,
-                    scale: -rule.learningRate, accumulate: true)
-            }
-        }
-    }
-
-    /// Shard `g` of the current batch (`batch`): its cost into `costs[i]` and its gradient
-    /// into workspace i; a failure into `failures[i]`.
-    private func gradient(ofShard g: Int, into i: Int) {
-        guard let batch else { return }
-        let rows = shard(g, of: batch.rows)  // (shardsUsed is batch.shards)
-        if let inPlace = batch.inPlace {
-            costs[i] = network.rowByRowCostAndGradient(
-                x: inPlace.x, indices: inPlace.indices, targets: inPlace.targets,
-                rows: rows, of: batch.rows, workspaces[i], weighting: batch.weighting)
-            return
-        }
-        // The shard in chunks of up to a workspace's rows (`rowsAtATime`: one chunk when the
-        // fused update may need the shard's whole dz), each gathered just before its
-        // forward pass. Rows are measured (and checked) in the copy only when the fused
-        // update or the first epoch needs it; otherwise the plain copy, which is cheaper.
-        let measures = batch.fused || checksValues
-        var magnitude: Magnitude? = Magnitude()
-        do throws(MiniBatchError) {
-            costs[i] = try network.costAndGradient(
-                batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[i], firstWeights: !batch.fused,
-                weighting: batch.weighting
-            ) { part throws(MiniBatchError) in
-                if measures {
-                    let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)
-                    if let m { magnitude?.add(m) } else { magnitude = nil }
-                } else {
-                    try batch.source.fill(batch.index, rows: part)
-                }
-            }
-        } catch {
-            failures[i] = error
-            return
-        }
-        if measures { inputMagnitudes[i] = magnitude }
-        if batch.fused {
-            // The first layer's dz, which the fused update's bound needs.
-            deltaMagnitudes[i] = Magnitude(workspaces[i].delta, count: rows.count * network.layers[0].nOut)
-        }
-    }
-
-    /// Makes the first layer's weight gradient for `units` (its rows of W) from the last
-    /// gradient's shards, block by block, and writes each block's update into `spare`:
-    /// whether every value written is finite. The shards' dz^T x products are added in
-    /// shard order into member 0's gradient buffer, as the other parameters' are summed.
-    private func updateFirstWeights(_ layer: Dense, units: Range<Int>, input: UnsafePointer<Float>, rows: Int) -> Bool {
-        let perBlock = max(1, TrainingStep.firstWeightBlockFloats / layer.nIn)
-        let blockUnits = perBlock >= 16 ? perBlock & ~15 : perBlock
-        let gradient = gradients[0] + layer.weightOffset
-        var allFinite = true
-        var u = units.lowerBound
-        while u < units.upperBound {
-            let block = u..<min(u + blockUnits, units.upperBound)
-            for s in 0..<shardsUsed {
-                let rows = shard(s, of: rows)
-                layer.weightGradient(
-                    gradient + block.lowerBound * layer.nIn, units: block, dz: workspaces[s].delta,
-                    input: input + rows.lowerBound * layer.nIn, rows: rows.count, accumulate: s > 0)
-            }
-            let range = (layer.weightOffset + block.lowerBound * layer.nIn)..<(layer.weightOffset + block.upperBound * layer.nIn)
-            allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: 1, range) && allFinite
-            u = block.upperBound
-        }
-        return allFinite
-    }
+    // The members' work (TrainingStep+Members.swift): the phase they run, the batch of a
+    // gradient phase, and `member` as a closure made once (one made per batch would
+    // allocate per batch).
+    var phase = Phase.gradient
+    var batch: Batch?
+    var job: ((Int) -> Void)?
 }

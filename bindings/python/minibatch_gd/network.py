@@ -1128,7 +1128,8 @@ class Dataset(_Handle):
         process may use, past its 256 MiB for read buffers; and X is at most half the memory
         this process may use), a shuffled training reads X once into memory and gathers its batches from
         there, in the same order; the dataset keeps it for the next training while the file
-        is unchanged (see the C header, "X held in memory").
+        is unchanged (see the C header, "X held in memory"). With a smaller budget the
+        exact shuffle holds as many of X's first rows as it can and reads the others.
     page_cache
         What the block shuffle does with the pages it has read: 'keep' leaves them in the
         page cache for the next epoch, 'release' drops them (``posix_fadvise(DONTNEED)``),
