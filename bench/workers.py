@@ -108,7 +108,8 @@ class TrainOptions(C.Structure):
                 ("validation_y_type", C.c_int), ("validation_m", C.c_int64),
                 ("validation_fraction", C.c_double), ("sample_weight", C.c_void_p),
                 ("validation_dataset", C.c_void_p), ("shards", C.c_int64),
-                ("communicator", C.c_void_p), ("distributed_mode", C.c_int)]
+                ("communicator", C.c_void_p), ("distributed_mode", C.c_int),
+                ("interrupt", C.c_void_p)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

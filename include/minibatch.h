@@ -78,9 +78,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 2
+#define MB_VERSION_MINOR 3
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.2.0"
+#define MB_VERSION_STRING "0.3.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -111,7 +111,9 @@ typedef enum mb_status {
                                     prediction: an output is NaN or Inf (finite inputs that
                                     overflow the model's weights) */
     MB_ERR_CANCELLED = 6,        /* the progress callback asked training to stop: the model
-                                    keeps the weights reached at the end of that epoch */
+                                    keeps the weights reached at the end of that epoch; or
+                                    an mb_interrupt did: the model keeps the weights of the
+                                    last mini-batch trained (see mb_interrupt) */
     MB_ERR_INTERNAL = 7,         /* a bug in minibatch; please report it */
     MB_ERR_BUSY = 8,             /* the model or history is in use by a training call: it
                                     was trained, changed or cleared from that call's progress
@@ -431,6 +433,49 @@ typedef struct mb_progress {
  * (MB_ERR_BUSY). */
 typedef int (*mb_progress_fn)(const mb_progress *progress, void *user_data);
 
+/* Stopping a training from outside (since 0.3.0): a stop request that any thread, or a
+ * signal handler (a SIGINT handler for Ctrl-C), may make while training runs. Give it to
+ * mb_train_options.interrupt; the training checks it after every mini-batch's update and
+ * returns MB_ERR_CANCELLED with a message that says where it stopped:
+ *   - after a batch that is not its epoch's last: the model keeps that batch's weights and
+ *     the update rule's state after it (Adam's step count included). That epoch is not
+ *     counted in epochs_trained (nor its rows in the schedule's count), and the history has
+ *     its batch costs but no epoch cost: a call that resumes from there runs that epoch
+ *     again from its first batch, in the same order, so its first batches are trained on
+ *     twice (the run is close to, not equal to, an uninterrupted one);
+ *   - after an epoch's last batch, or during its validation or progress callback: the epoch
+ *     ends as usual (counted, validated, recorded) and training stops after it, with
+ *     MB_ERR_CANCELLED unless that epoch ended the call anyway (then MB_OK). Resuming from
+ *     there continues the run exactly.
+ * Distributed training checks the request after each epoch only (as the progress
+ * callback's stop), and any rank's request stops every rank. The request stays set until
+ * mb_interrupt_clear: a training started while it is set stops after its first mini-batch.
+ * The counts cover every training given this interrupt, and another thread may read them
+ * while one runs (a progress display within an epoch). One interrupt may serve several
+ * trainings at once; a training holds a reference to it, so mb_interrupt_free during one
+ * takes effect when it returns. (The command-line tool's Ctrl-C, Python's KeyboardInterrupt
+ * and Swift's TrainingInterrupt are this request.) */
+typedef struct mb_interrupt mb_interrupt;
+
+mb_status mb_interrupt_create(mb_interrupt **interrupt);
+void mb_interrupt_free(mb_interrupt *interrupt);
+
+/* Asks every training given `interrupt` to stop after its current mini-batch. One atomic
+ * store: async-signal-safe, callable from any thread. NULL does nothing. */
+void mb_interrupt_request_stop(mb_interrupt *interrupt);
+
+/* Withdraws the request, so that the next training runs normally. NULL does nothing. */
+void mb_interrupt_clear(mb_interrupt *interrupt);
+
+/* 1 if a stop has been requested and not cleared, else 0 (NULL: 0). */
+int mb_interrupt_is_requested(const mb_interrupt *interrupt);
+
+/* The mini-batches whose update has been applied by trainings given `interrupt`, their
+ * rows, and the mini-batches per epoch of the training running (or the last one to run; 0
+ * before any has started an epoch). Each pointer may be NULL to skip that count. */
+mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_done,
+                              int64_t *examples_done, int64_t *batches_per_epoch);
+
 /* The update rule. g is the gradient of the batch's mean cost (with the l2 term, then
  * clipped), rate the epoch's learning rate, t the updates this rule has applied to the
  * model, this one included (from 1); element by element, as PyTorch's torch.optim:
@@ -660,6 +705,10 @@ typedef struct mb_train_options {
                                   value) times the ranks; the ranks must agree */
     const mb_communicator *communicator; /* NULL (default): this process alone */
     mb_distributed_mode distributed_mode; /* default MB_DISTRIBUTED_DETERMINISTIC */
+    /* Since 0.3.0 (a library older than the header ignores it: check
+     * mb_version_number() >= 300). */
+    mb_interrupt *interrupt;   /* a stop request checked after every mini-batch (see
+                                  mb_interrupt); NULL (default): none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -742,7 +791,7 @@ mb_status mb_history_learning_rates(const mb_history *history, double *out, int6
  * unfinished epoch is not counted in epochs_trained, and the history holds the finite batch
  * costs before it (no epoch cost for the unfinished epoch);
  * MB_ERR_CANCELLED if the progress callback asked to stop (that epoch is complete and
- * counted). */
+ * counted), or options->interrupt did (see mb_interrupt). */
 mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_type,
                    int64_t m, int64_t n_features, const mb_train_options *options,
                    mb_history *history);

@@ -21,6 +21,14 @@ func history(_ pointer: OpaquePointer?, _ name: String = "history") throws(MiniB
     Unmanaged<History>.fromOpaque(UnsafeRawPointer(try required(pointer, name))).takeUnretainedValue()
 }
 
+func handle(_ interrupt: TrainingInterrupt) -> OpaquePointer {
+    OpaquePointer(Unmanaged.passRetained(interrupt).toOpaque())
+}
+
+func interrupt(_ pointer: OpaquePointer?, _ name: String = "interrupt") throws(MiniBatchError) -> TrainingInterrupt {
+    Unmanaged<TrainingInterrupt>.fromOpaque(UnsafeRawPointer(try required(pointer, name))).takeUnretainedValue()
+}
+
 func release<T: AnyObject>(_ pointer: OpaquePointer?, as type: T.Type) {
     guard let pointer else { return }
     Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).release()

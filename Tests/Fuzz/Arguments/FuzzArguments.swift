@@ -14,6 +14,14 @@ import FuzzDriver
 /// The size the communicator below was given (its user data).
 nonisolated(unsafe) let fuzzedRanks = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
+/// An interrupt the trainings may be given, its request set or cleared by the input (a
+/// set one stops each training after its first mini-batch).
+nonisolated(unsafe) let stopRequest: OpaquePointer = {
+    var interrupt: OpaquePointer? = nil
+    precondition(mb_interrupt_create(&interrupt) == MB_OK)
+    return interrupt!
+}()
+
 /// A communicator whose `size` ranks are all this process: every rank's block is this one's,
 /// every sum `size` times this one's value (`size` from `fuzzedRanks`; the engine calls it
 /// only with a size it accepted).
@@ -158,6 +166,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 if validation == 1 { train.validation_m = min(max(train.validation_m, -1), 64) }
                 // No dataset handle here; sample weights are the X buffer's (any floats) or none.
                 train.validation_dataset = nil
+                train.interrupt = interrupt(&input)
                 // No communicator, or one whose ranks are all this process (fuzzed rank and
                 // size: `size` identical ranks, or sizes and ranks that must be refused).
                 var communicator = identicalRanks
@@ -208,6 +217,16 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// fuzzed training options, evaluated and predicted into buffers of fuzzed capacity; a `.npy`
 /// file predicted into another, and the pair shuffled into two more, with fuzzed budgets
 /// and paths that are files, missing, a directory or the wrong file.
+/// None, or `stopRequest` with its request set or cleared by the input.
+func interrupt(_ input: inout Input) -> OpaquePointer? {
+    switch input.next(UInt8.self) % 4 {
+    case 0: mb_interrupt_request_stop(stopRequest)
+    case 1: mb_interrupt_clear(stopRequest)
+    default: return nil
+    }
+    return stopRequest
+}
+
 func fuzzFiles(_ input: inout Input) {
     let paths = [files.x, files.y, files.directory, files.directory + "/missing.npy", "", files.xOut]
     func path(_ input: inout Input) -> String { input.next(UInt8.self) % 4 == 0 ? paths[Int(input.next(UInt8.self)) % paths.count] : files.x }
@@ -247,6 +266,7 @@ func fuzzFiles(_ input: inout Input) {
         train.validation_y = nil
         train.sample_weight = nil
         train.communicator = nil
+        train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil
         train.epochs = min(max(train.epochs, -1), 2)
         if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }

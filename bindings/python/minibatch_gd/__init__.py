@@ -54,10 +54,11 @@ from .errors import (
     OutOfMemoryError,
 )
 from .network import Dataset, History, LayerInfo, Network, Progress
+from .interrupt import Interrupt
 from . import optim
 from .optim import SGD, Adam, AdamW, EarlyStopping, RMSprop
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     # functions
@@ -77,6 +78,7 @@ __all__ = [
     # objects
     "Network",
     "History",
+    "Interrupt",
     "Dataset",
     "Progress",
     "LayerInfo",

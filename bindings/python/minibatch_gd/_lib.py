@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 2
+MB_VERSION_MINOR = 3
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.2.0"
+MB_VERSION_STRING = "0.3.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -193,6 +193,7 @@ mb_enum_t = c_int  # every other enum
 mb_model_p = c_void_p  # typedef struct mb_model mb_model;   (opaque)
 mb_history_p = c_void_p  # typedef struct mb_history mb_history; (opaque)
 mb_dataset_p = c_void_p  # typedef struct mb_dataset mb_dataset; (opaque)
+mb_interrupt_p = c_void_p  # typedef struct mb_interrupt mb_interrupt; (opaque)
 
 
 class mb_model_options(Structure):
@@ -319,6 +320,7 @@ class mb_train_options(Structure):
         ("shards", c_int64),  # int64_t shards;
         ("communicator", POINTER(mb_communicator)),  # const mb_communicator *communicator;
         ("distributed_mode", mb_enum_t),  # mb_distributed_mode distributed_mode;
+        ("interrupt", mb_interrupt_p),  # mb_interrupt *interrupt;
     ]
 
 
@@ -476,6 +478,19 @@ _PROTOTYPES = [
     # mb_status mb_working_memory(const mb_model *model, int64_t batch_size,
     #                             size_t *bytes);
     ("mb_working_memory", mb_status_t, [mb_model_p, c_int64, POINTER(c_size_t)]),
+    # mb_status mb_interrupt_create(mb_interrupt **interrupt);
+    ("mb_interrupt_create", mb_status_t, [POINTER(mb_interrupt_p)]),
+    # void mb_interrupt_free(mb_interrupt *interrupt);
+    ("mb_interrupt_free", None, [mb_interrupt_p]),
+    # void mb_interrupt_request_stop(mb_interrupt *interrupt);
+    ("mb_interrupt_request_stop", None, [mb_interrupt_p]),
+    # void mb_interrupt_clear(mb_interrupt *interrupt);
+    ("mb_interrupt_clear", None, [mb_interrupt_p]),
+    # int mb_interrupt_is_requested(const mb_interrupt *interrupt);
+    ("mb_interrupt_is_requested", c_int, [mb_interrupt_p]),
+    # mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_done,
+    #                               int64_t *examples_done, int64_t *batches_per_epoch);
+    ("mb_interrupt_counts", mb_status_t, [mb_interrupt_p, _i64p, _i64p, _i64p]),
     # mb_status mb_history_create(mb_history **history);
     ("mb_history_create", mb_status_t, [POINTER(mb_history_p)]),
     # void mb_history_free(mb_history *history);

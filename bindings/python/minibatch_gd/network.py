@@ -265,6 +265,8 @@ class _TrainState:
         self.last: Optional[Progress] = None
         self.keep: Any = None
         self.communicator: Any = None
+        self.interrupt: Any = None  # the call's mb_interrupt (minibatch_gd.Interrupt)
+        self.own_interrupt = True
 
     def __call__(self, p: Any, user_data: Any) -> int:
         try:
@@ -744,6 +746,7 @@ class Network(_Handle):
         communicator: Any = None,
         distributed_mode: Any = "deterministic",
         shards: int = 0,
+        interrupt: Any = None,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -789,9 +792,14 @@ class Network(_Handle):
         is raised on every rank (its message prefixed "rank k: ").
 
         ``callback(progress)`` runs after every epoch; a truthy return value stops
-        training (:class:`CancelledError`); an exception raised in it, or Ctrl-C, also
-        stops training after the current epoch and is re-raised here. In every case the
-        model keeps the weights reached and ``history`` keeps the costs recorded.
+        training (:class:`CancelledError`); an exception raised in it also stops training
+        after the current epoch and is re-raised here. ``interrupt``: a
+        :class:`minibatch_gd.Interrupt` whose :meth:`~Interrupt.request_stop`, from any
+        thread, stops training after the current mini-batch (:class:`CancelledError`; the
+        interrupted epoch is not counted in :attr:`epochs_trained`: the header's
+        ``mb_interrupt``). Ctrl-C makes that request too (on the main thread), and
+        ``KeyboardInterrupt`` is raised here. In every case the model keeps the weights
+        reached and ``history`` keeps the costs recorded.
 
         Returns ``history`` (a new :class:`History` if None was given). Raises
         :class:`DivergenceError` (weights: last finite ones) or :class:`CancelledError`,
@@ -809,13 +817,14 @@ class Network(_Handle):
                 schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
+                interrupt=interrupt,
             )
         x = self._x(X)
         m, n = x.shape
         ya, yt = self._targets(y, m)
         opts, state, history = self._train_options(
             m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
-            callback, history, threads,
+            callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                         validation_fraction)
@@ -860,6 +869,7 @@ class Network(_Handle):
         communicator: Any = None,
         distributed_mode: Any = "deterministic",
         shards: int = 0,
+        interrupt: Any = None,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
@@ -880,7 +890,7 @@ class Network(_Handle):
             )
         opts, state, history = self._train_options(
             int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
-            memory_budget, callback, history, threads,
+            memory_budget, callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                         validation_fraction)
@@ -918,12 +928,13 @@ class Network(_Handle):
     def _train_options(
         self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,
         shuffle: Any, drop_last: Any, memory_budget: Any, callback: Any, history: Any,
-        threads: Any = 0,
+        threads: Any = 0, interrupt: Any = None,
     ) -> tuple[_lib.mb_train_options, "_TrainState", History]:
         """Fills mb_train_options from the training arguments. Conversions only (a type,
         or a value its C type cannot hold, raises here); the library checks every value,
         in one place, and its message becomes an :class:`InvalidArgumentError`."""
         from . import optim
+        from .interrupt import interrupt_for
 
         opts = _lib.mb_train_options()
         _lib.lib().mb_train_options_init(ctypes.byref(opts))
@@ -956,6 +967,9 @@ class Network(_Handle):
         state.c_callback = _lib.mb_progress_fn(state)  # kept alive for the call
         opts.progress = state.c_callback
         opts.user_data = None
+        state.interrupt = interrupt_for(interrupt)  # the one given, or one for Ctrl-C
+        state.own_interrupt = interrupt is None
+        opts.interrupt = state.interrupt._h()
         return opts, state, history
 
     def _fill_rule(
@@ -1046,24 +1060,36 @@ class Network(_Handle):
     ) -> History:
         """Runs ``run`` (the C training call) with Ctrl-C turned into a clean stop, then
         turns its status, or an exception from the callback, into Python."""
+        from .interrupt import _CtrlC
+
         installed = False
         previous: Any = None
+        ctrl_c: Optional[_CtrlC] = None
         if threading.current_thread() is threading.main_thread():
             try:
                 previous = signal.getsignal(signal.SIGINT)
                 if previous is signal.default_int_handler:
-                    # Ctrl-C only sets a flag; the progress callback then asks C to stop at
-                    # the end of the epoch, and KeyboardInterrupt is raised after the call.
+                    # Ctrl-C sets a flag, and asks the call's interrupt to stop after the
+                    # current mini-batch (`_CtrlC`; where it cannot, the progress callback
+                    # asks C to stop at the end of the epoch); KeyboardInterrupt is raised
+                    # after the call.
                     signal.signal(signal.SIGINT, state.on_sigint)
                     installed = True
+                    ctrl_c = _CtrlC(state.interrupt, state)
             except (ValueError, OSError):  # pragma: no cover - embedded interpreters
                 installed = False
         try:
             with self._lock, history._lock:
                 status = run()
         finally:
+            if ctrl_c is not None:
+                ctrl_c.close()
             if installed:
                 signal.signal(signal.SIGINT, previous)
+            if state.interrupted:
+                state.interrupt.clear()  # Ctrl-C's request is served: KeyboardInterrupt
+            if state.own_interrupt:
+                state.interrupt.close()
         state.c_callback = None
         self.last_progress = state.last
         if state.exc is not None:

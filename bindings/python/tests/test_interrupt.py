@@ -1,0 +1,119 @@
+"""Interrupt (mb_interrupt) and Ctrl-C: a stop request checked after every mini-batch, from
+another thread or from SIGINT, stops training within the epoch; the model keeps the last
+batch's weights (checked against a step on that batch's rows alone), the interrupted epoch
+is not counted, and the process's signal settings are left as they were."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import minibatch_gd as mb
+
+
+def _data(m: int = 120):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((m, 3)).astype(np.float32)
+    y = rng.integers(0, 3, m).astype(np.int32)
+    return X, y
+
+
+def _when(stop: mb.Interrupt, batches: int, action) -> threading.Thread:
+    """Runs ``action()`` on a thread once ``stop`` counts ``batches`` batches done."""
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while stop.batches_done < batches and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        action()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_a_request_before_training_stops_it_after_the_first_batch():
+    X, y = _data()
+    stop = mb.Interrupt()
+    assert not stop.is_requested and stop.batches_done == 0 and stop.batches_per_epoch == 0
+    stop.request_stop()
+    with mb.Network([3, 6, 3], hidden_activation="tanh", seed=7) as net:
+        with pytest.raises(mb.CancelledError, match="interrupted after batch 1 of 12 of epoch 1 of 5") as ei:
+            net.train(X, y, epochs=5, batch_size=10, learning_rate=0.2, seed=3, threads=1, interrupt=stop)
+        assert net.epochs_trained == 0
+        assert len(ei.value.history.batch_costs) == 1 and len(ei.value.history.epoch_costs) == 0
+        assert (stop.batches_done, stop.examples_done, stop.batches_per_epoch) == (1, 10, 12)
+        assert stop.is_requested  # until cleared
+        # The reference: one step on epoch 0's first 10 rows, in that order.
+        first = mb.permutation(120, 3, 0)[:10]
+        with mb.Network([3, 6, 3], hidden_activation="tanh", seed=7) as ref:
+            ref.train(X[first], y[first], epochs=1, batch_size=10, learning_rate=0.2, shuffle=False, threads=1)
+            assert np.array_equal(net.get_parameters(), ref.get_parameters())
+        stop.clear()
+        net.train(X, y, epochs=2, batch_size=10, learning_rate=0.2, seed=3, interrupt=stop)
+        assert net.epochs_trained == 2 and stop.batches_done == 25
+
+
+def test_another_thread_stops_training_within_the_epoch():
+    X, y = _data(200_000)
+    with mb.Network([3, 16, 3], seed=1) as net, mb.Interrupt() as stop:
+        watcher = _when(stop, 20, stop.request_stop)
+        with pytest.raises(mb.CancelledError, match="interrupted after batch"):
+            net.train(X, y, epochs=3, batch_size=8, learning_rate=0.01, interrupt=stop)
+        watcher.join()
+        assert net.epochs_trained == 0
+        assert 20 <= stop.batches_done < stop.batches_per_epoch == 25_000
+
+
+def test_ctrl_c_stops_training_after_the_current_batch():
+    """SIGINT while one long epoch runs: KeyboardInterrupt within the epoch (the progress
+    callback alone would stop only at its end), the epoch not counted, the weights those of
+    the last batch (finite, usable), and SIGINT's handler and the wakeup fd as before."""
+    X, y = _data(1_000_000)
+    handler_before = signal.getsignal(signal.SIGINT)
+    with mb.Network([3, 16, 3], seed=1) as net, mb.Interrupt() as stop:
+        watcher = _when(stop, 20, lambda: os.kill(os.getpid(), signal.SIGINT))
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            net.train(X, y, epochs=1, batch_size=4, learning_rate=0.01, interrupt=stop)
+        watcher.join()
+        assert net.epochs_trained == 0
+        assert 20 <= stop.batches_done < stop.batches_per_epoch == 250_000
+        assert not stop.is_requested  # Ctrl-C's request is served by KeyboardInterrupt
+        assert np.isfinite(net.get_parameters()).all() and net.predict(X[:2]).shape == (2, 3)
+        assert time.monotonic() - start < 30
+    assert signal.getsignal(signal.SIGINT) is handler_before
+    assert signal.set_wakeup_fd(-1) == -1
+
+
+def test_a_wakeup_fd_in_use_is_left_alone():
+    """Where the program already uses the wakeup fd (asyncio does), training leaves it set
+    (Ctrl-C then stops at the end of the epoch, through the progress callback)."""
+    X, y = _data()
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    try:
+        assert signal.set_wakeup_fd(write) == -1
+        with mb.Network([3, 6, 3], seed=7) as net:
+            net.train(X, y, epochs=2, batch_size=10)
+            assert net.epochs_trained == 2
+        assert signal.set_wakeup_fd(-1) == write
+    finally:
+        signal.set_wakeup_fd(-1)
+        os.close(read)
+        os.close(write)
+
+
+def test_interrupt_must_be_an_interrupt():
+    X, y = _data()
+    with mb.Network([3, 6, 3], seed=7) as net:
+        with pytest.raises(TypeError, match="interrupt"):
+            net.train(X, y, epochs=1, interrupt="stop")
+    stop = mb.Interrupt()
+    stop.close()
+    with pytest.raises(ValueError, match="closed"):
+        stop.request_stop()
