@@ -896,17 +896,17 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * dataset keeps the copy for the next training while X's file is unchanged (its device,
  * inode, size and modification time), and reads it again otherwise. Measured here (2 cores,
  * W1 from a 179 MiB file in the page cache, batch 128 / 256; bench/files.py, both
- * OPENBLAS_CORETYPE settings): an epoch from the held X runs at 0.95 to 1.02 of in-memory
+ * OPENBLAS_CORETYPE settings): an epoch from the held X runs at 0.95 to 1.04 of in-memory
  * speed.
  * X held in part: with the exact shuffle, a budget below that figure holds X's first rows,
  *     min(m, floor((memory_budget - the exact shuffle's buffers above) / (4 n_features)))
  * (with memory_budget 0, of the default's budget, capped at 256 MiB), within half the memory
  * this process may use; the dataset keeps them as it keeps X held. Each batch copies those of
  * its rows from memory and reads the others from the file, in the same order, with the same
- * results. Measured here (as above, memory_budget a third of X, so a third of the rows held
- * less the shuffle's buffers): exact at 0.80 to 0.85 of in-memory speed (0.66 to 0.73 when
- * every row was read from the file), block at 0.83 to 0.95. The block shuffle with a budget
- * below the figure above reads every batch from the file.
+ * results. Measured here (as above, memory_budget a third of X, so 32 % of the rows held):
+ * exact at 0.82 to 0.89 of in-memory speed (0.66 to 0.73 when every row was read from the
+ * file), block at 0.81 to 0.89. The block shuffle with a budget below the figure above reads
+ * every batch from the file.
  *
  * memory_budget bounds what the reader holds: three batches of read-ahead, and the exact
  * shuffle's permutation and targets or the block shuffle's pool, and X held (whole or in

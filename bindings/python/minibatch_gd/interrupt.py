@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from . import _lib
 from .errors import check_status
-from .network import _Handle
+from ._handle import _Handle
 
 __all__ = ["Interrupt"]
 

@@ -1,0 +1,465 @@
+"""Training a :class:`Network`: :meth:`~Network.train` and :meth:`~Network.train_dataset`
+(``mb_train``, ``mb_train_dataset``), their options, the progress callback, Ctrl-C and the
+training's errors. ``_Training`` is a part of :class:`Network` (its base class), kept in
+a file of its own."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _lib
+from ._validation import as_nonneg_int, as_seed, ptr
+from .dataset import Dataset
+from .errors import error_for
+from .history import History
+
+__all__ = ["Progress"]
+
+ArrayLike = Any
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback is told after every epoch (``mb_progress``)."""
+
+    epoch: int  #: epochs completed in this call, 1 .. epochs
+    epochs: int  #: epochs asked for in this call
+    epochs_trained: int  #: over the model's life, this epoch included
+    batch_size: int  #: the batch size in use (resolved if 'auto')
+    batches: int  #: mini-batches in this epoch
+    epoch_cost: float  #: mean cost of this epoch's batches, weighted by size
+    last_batch_cost: float  #: cost of its last batch
+    learning_rate: float = float("nan")  #: the rate this epoch trained with (after the schedule)
+    validation_cost: float = float("nan")  #: after this epoch; NaN without a validation set
+    validation_score: float = float("nan")  #: accuracy (R^2 for MSE); NaN without one
+
+
+def _validation_in_use(validation: Any) -> Any:
+    """Holds a validation Dataset for a training call (nothing for arrays or None)."""
+    import contextlib
+
+    return validation._in_use() if isinstance(validation, Dataset) else contextlib.nullcontext()
+
+
+class _TrainState:
+    """Bridges the C progress callback to Python: user callback, exceptions, Ctrl-C."""
+
+    def __init__(self, callback: Optional[Callable[[Progress], Any]]) -> None:
+        self.callback = callback
+        self.c_callback: Any = None
+        self.exc: Optional[BaseException] = None
+        self.interrupted = False
+        self.last: Optional[Progress] = None
+        self.keep: Any = None
+        self.communicator: Any = None
+        self.interrupt: Any = None  # the call's mb_interrupt (minibatch_gd.Interrupt)
+        self.own_interrupt = True
+
+    def __call__(self, p: Any, user_data: Any) -> int:
+        try:
+            c = p.contents
+            progress = Progress(
+                int(c.epoch),
+                int(c.epochs),
+                int(c.epochs_trained),
+                int(c.batch_size),
+                int(c.batches),
+                float(c.epoch_cost),
+                float(c.last_batch_cost),
+                float(c.learning_rate),
+                float(c.validation_cost),
+                float(c.validation_score),
+            )
+            self.last = progress
+            if self.interrupted:
+                return 1
+            if self.callback is not None:
+                stop = self.callback(progress)
+                if self.interrupted:
+                    return 1
+                return 1 if stop else 0
+            return 0
+        except BaseException as e:  # noqa: BLE001 - includes KeyboardInterrupt
+            self.exc = e
+            return 1
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+
+def _communicator_failure(err: Any, state: "_TrainState") -> Optional[BaseException]:
+    """For MB_ERR_COMMUNICATION: appends to ``err`` the exception a Python communicator's
+    collective caught, and returns that exception (None otherwise)."""
+    if state.communicator is None:
+        return None
+    take = getattr(state.communicator[0], "_take_failure", None)
+    failure = take() if take is not None else None
+    if failure is None or err.status != int(_lib.Status.ERR_COMMUNICATION):
+        return None
+    what, exc = failure
+    err.message = f"{err.message} ({what}: {type(exc).__name__}: {exc})"
+    err.args = (err.message,)
+    return exc
+
+
+class _Training:
+    """The training methods of :class:`Network` (which provides ``_h``, ``_lock``, ``_x``,
+    ``_targets`` and ``n_inputs``)."""
+
+    def train(
+        self,
+        X: Any,
+        y: ArrayLike = None,
+        *,
+        epochs: int = 10,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: float = 0.01,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        history: Optional[History] = None,
+        threads: int = 0,
+        optimizer: Any = None,
+        schedule: Any = None,
+        l2: float = 0.0,
+        clip_norm: float = 0.0,
+        early_stopping: Any = None,
+        validation: Optional[tuple] = None,
+        validation_fraction: float = 0.0,
+        sample_weight: ArrayLike = None,
+        communicator: Any = None,
+        distributed_mode: Any = "deterministic",
+        shards: int = 0,
+        interrupt: Any = None,
+    ) -> History:
+        """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
+
+        Epoch ``e`` (counted over the model's life, see :attr:`epochs_trained`) visits
+        the rows in ``permutation(m, seed, e)``, so two calls of 5 epochs equal one of 10.
+
+        ``y``: integer class indices (m,) for the cross-entropy losses (0/1 for binary
+        cross-entropy with one output), or float targets (m, n_outputs) (1-D allowed
+        for one output). ``X`` may also be a :class:`Dataset` (then ``y`` is None).
+
+        With one batch of all m rows (``batch_size=m``, or 'auto' for m < 2000) the rows
+        are used in their stored order (the library does not permute a single batch).
+
+        ``threads``: threads that share each mini-batch (0: as many as OpenBLAS uses).
+        The same seed gives bit-identical weights for the same thread count.
+
+        ``optimizer``: the update rule, an object of :mod:`minibatch_gd.optim` (``SGD``,
+        ``RMSprop``, ``Adam``, ``AdamW``) or its name; default plain gradient descent.
+        ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
+        ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
+        ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
+        batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
+        ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
+        epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
+        history's ``validation_costs`` and ``validation_scores``), the cost early stopping
+        watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
+        by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
+        The rule's state stays with the network, so a later call (or a file saved and
+        loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
+        batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
+
+        Distributed training (data parallelism over processes; the header's "Distributed
+        training" block): ``communicator`` is a :class:`minibatch_gd.mpi.Communicator` (or an
+        ``mb_communicator`` of another transport); every rank makes the same call with the
+        same data, options and model and computes its own shards of each mini-batch.
+        ``shards``: a mini-batch is cut into at most this many shards, and the result
+        depends on shards, never on threads (also in one process, without a communicator);
+        0: threads times the ranks. ``distributed_mode``: 'deterministic' (default) gives
+        weights, training state and history bit-identical to one process with the same
+        ``shards`` and no communicator, whatever the ranks and their threads; 'fast' adds
+        the ranks' gradients with one allreduce per mini-batch, equal to one process up
+        to rounding. The ranks' options and models must agree, and an error on one rank
+        is raised on every rank (its message prefixed "rank k: ").
+
+        ``callback(progress)`` runs after every epoch; a truthy return value stops
+        training (:class:`CancelledError`); an exception raised in it also stops training
+        after the current epoch and is re-raised here. ``interrupt``: a
+        :class:`minibatch_gd.Interrupt` whose :meth:`~Interrupt.request_stop`, from any
+        thread, stops training after the current mini-batch (:class:`CancelledError`; the
+        interrupted epoch is not counted in :attr:`epochs_trained`: the header's
+        ``mb_interrupt``). Ctrl-C makes that request too (on the main thread), and
+        ``KeyboardInterrupt`` is raised here. In every case the model keeps the weights
+        reached and ``history`` keeps the costs recorded.
+
+        Returns ``history`` (a new :class:`History` if None was given). Raises
+        :class:`DivergenceError` (weights: last finite ones) or :class:`CancelledError`,
+        each with the history attached as ``.history``.
+        """
+        if isinstance(X, Dataset):
+            if y is not None:
+                raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
+            if sample_weight is not None:
+                raise ValueError("sample_weight applies to arrays, not to a Dataset")
+            return self.train_dataset(
+                X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
+                callback=callback, history=history, threads=threads, optimizer=optimizer,
+                schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
+                validation=validation, validation_fraction=validation_fraction,
+                communicator=communicator, distributed_mode=distributed_mode, shards=shards,
+                interrupt=interrupt,
+            )
+        x = self._x(X)
+        m, n = x.shape
+        ya, yt = self._targets(y, m)
+        opts, state, history = self._train_options(
+            m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
+            callback, history, threads, interrupt,
+        )
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                        validation_fraction)
+        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+        if sample_weight is not None:
+            sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
+            if sw.shape != (m,):
+                raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
+            state.keep_weights = sw  # alive for the call
+            opts.sample_weight = sw.ctypes.data
+
+        def run() -> int:
+            with _validation_in_use(validation):
+                return int(_lib.lib().mb_train(
+                    self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
+                    ctypes.byref(opts), history._h(),
+                ))
+
+        return self._run_training(run, "mb_train", state, history)
+
+    def train_dataset(
+        self,
+        dataset: "Dataset",
+        *,
+        epochs: int = 10,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: float = 0.01,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        history: Optional[History] = None,
+        threads: int = 0,
+        optimizer: Any = None,
+        schedule: Any = None,
+        l2: float = 0.0,
+        clip_norm: float = 0.0,
+        early_stopping: Any = None,
+        validation: Optional[tuple] = None,
+        validation_fraction: float = 0.0,
+        communicator: Any = None,
+        distributed_mode: Any = "deterministic",
+        shards: int = 0,
+        interrupt: Any = None,
+    ) -> History:
+        """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
+
+        With the dataset's default ``shuffle="exact"`` this gives the same weights and
+        costs as :meth:`train` on the same arrays in memory. Bad values met while reading
+        raise :class:`InvalidArgumentError`, read errors :class:`MinibatchIOError`; the
+        model keeps the weights of the last batch trained. With a ``communicator`` every
+        rank opens the same files and reads only its own rows of each batch.
+        """
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a minibatch_gd.Dataset, got {type(dataset).__name__}")
+        info = dataset._info()
+        n_in = self.n_inputs
+        if info.n_features != n_in:
+            raise ValueError(
+                f"the dataset has {info.n_features} features, but the model is expecting"
+                f" {n_in} features as input"
+            )
+        opts, state, history = self._train_options(
+            int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
+            memory_budget, callback, history, threads, interrupt,
+        )
+        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                        validation_fraction)
+        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+
+        def run() -> int:
+            with dataset._in_use(), _validation_in_use(validation):
+                return int(_lib.lib().mb_train_dataset(
+                    self._h(), dataset._h(), ctypes.byref(opts), history._h()
+                ))
+
+        return self._run_training(run, "mb_train_dataset", state, history)
+
+    def _train_options(
+        self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,
+        shuffle: Any, drop_last: Any, memory_budget: Any, callback: Any, history: Any,
+        threads: Any = 0, interrupt: Any = None,
+    ) -> tuple[_lib.mb_train_options, "_TrainState", History]:
+        """Fills mb_train_options from the training arguments. Conversions only (a type,
+        or a value its C type cannot hold, raises here); the library checks every value,
+        in one place, and its message becomes an :class:`InvalidArgumentError`."""
+        from . import optim
+        from .interrupt import interrupt_for
+
+        opts = _lib.mb_train_options()
+        _lib.lib().mb_train_options_init(ctypes.byref(opts))
+        opts.epochs = optim._integer(epochs, "epochs")
+        if isinstance(batch_size, str):
+            if batch_size != "auto":
+                raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
+            opts.batch_size = _lib.MB_BATCH_AUTO
+        else:
+            b = optim._integer(batch_size, "batch_size")
+            if b < 1:  # C reads -1 as MB_BATCH_AUTO: Python says 'auto' for that
+                raise ValueError(f"batch_size must be a positive int or 'auto', got {b}")
+            opts.batch_size = b
+        opts.learning_rate = optim._number(learning_rate, "learning_rate")
+        opts.seed = as_seed(seed)
+        opts.shuffle = 1 if shuffle else 0
+        opts.last_batch = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
+        opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")  # size_t: no sign
+        n_threads = optim._integer(threads, "threads")
+        if not -(2**31) <= n_threads < 2**31:
+            raise ValueError(f"threads must be 0 (automatic) or 1..256, got {n_threads}")  # a C int
+        opts.threads = n_threads
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+        if history is None:
+            history = History()
+        elif not isinstance(history, History):
+            raise TypeError("history must be a minibatch_gd.History")
+        state = _TrainState(callback)
+        state.c_callback = _lib.mb_progress_fn(state)  # kept alive for the call
+        opts.progress = state.c_callback
+        opts.user_data = None
+        state.interrupt = interrupt_for(interrupt)  # the one given, or one for Ctrl-C
+        state.own_interrupt = interrupt is None
+        opts.interrupt = state.interrupt._h()
+        return opts, state, history
+
+    def _fill_rule(
+        self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
+        l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
+    ) -> None:
+        """Fills the update rule, schedule, regularisation, early stopping and validation
+        fields of ``opts`` (conversions only: the library checks the values)."""
+        from . import optim
+
+        optim.optimizer_of(optimizer)._fill(opts)
+        optim.schedule_of(schedule)._fill(opts)
+        opts.l2 = optim._number(l2, "l2")
+        opts.clip_norm = optim._number(clip_norm, "clip_norm")
+        opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")
+        if early_stopping is not None:
+            if not isinstance(early_stopping, optim.EarlyStopping):
+                raise TypeError("early_stopping must be a minibatch_gd.optim.EarlyStopping or None")
+            early_stopping._fill(opts)
+        if isinstance(validation, Dataset):
+            if validation.n_features != self.n_inputs:
+                raise ValueError(f"the validation dataset has {validation.n_features} features, but the model"
+                                 f" is expecting {self.n_inputs} features as input")
+            state.keep = validation
+            opts.validation_dataset = validation._h()
+        elif validation is not None:
+            if not isinstance(validation, tuple) or len(validation) != 2:
+                raise TypeError("validation must be a tuple (X_val, y_val) or a minibatch_gd.Dataset")
+            xv = self._x(validation[0])
+            mv = xv.shape[0]
+            yv, yvt = self._targets(validation[1], mv)
+            state.keep = (xv, yv)  # alive for the call
+            opts.validation_x = xv.ctypes.data
+            opts.validation_y = yv.ctypes.data
+            opts.validation_y_type = int(yvt)
+            opts.validation_m = mv
+
+    def _fill_distributed(
+        self, opts: _lib.mb_train_options, state: "_TrainState", communicator: Any,
+        distributed_mode: Any, shards: Any,
+    ) -> None:
+        """Fills ``shards``, ``communicator`` and ``distributed_mode`` (conversions only: the
+        library checks the values, and that the ranks agree)."""
+        from . import optim
+        from .network import _DISTRIBUTED_MODES, _enum_from
+
+        opts.shards = optim._integer(shards, "shards")
+        opts.distributed_mode = int(
+            _enum_from(distributed_mode, _DISTRIBUTED_MODES, _lib.DistributedMode, "distributed_mode")
+        )
+        if communicator is None:
+            return
+        if isinstance(communicator, _lib.mb_communicator):
+            pointer = ctypes.pointer(communicator)
+        else:
+            pointer = getattr(communicator, "_as_parameter_", None)
+            if not isinstance(pointer, ctypes.POINTER(_lib.mb_communicator)):
+                raise TypeError(
+                    "communicator must be a minibatch_gd.mpi.Communicator or an mb_communicator,"
+                    f" got {type(communicator).__name__}"
+                )
+        take = getattr(communicator, "_take_failure", None)
+        if take is not None:
+            take()  # a failure left from an earlier call is not this call's
+        state.communicator = (communicator, pointer)  # alive for the call
+        opts.communicator = pointer
+
+    def _run_training(
+        self, run: Callable[[], int], function: str, state: "_TrainState", history: History
+    ) -> History:
+        """Runs ``run`` (the C training call) with Ctrl-C turned into a clean stop, then
+        turns its status, or an exception from the callback, into Python."""
+        from .interrupt import _CtrlC
+
+        installed = False
+        previous: Any = None
+        ctrl_c: Optional[_CtrlC] = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                previous = signal.getsignal(signal.SIGINT)
+                if previous is signal.default_int_handler:
+                    # Ctrl-C sets a flag, and asks the call's interrupt to stop after the
+                    # current mini-batch (`_CtrlC`; where it cannot, the progress callback
+                    # asks C to stop at the end of the epoch); KeyboardInterrupt is raised
+                    # after the call.
+                    signal.signal(signal.SIGINT, state.on_sigint)
+                    installed = True
+                    ctrl_c = _CtrlC(state.interrupt, state)
+            except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                installed = False
+        try:
+            with self._lock, history._lock:
+                status = run()
+        finally:
+            if ctrl_c is not None:
+                ctrl_c.close()
+            if installed:
+                signal.signal(signal.SIGINT, previous)
+            if state.interrupted:
+                state.interrupt.clear()  # Ctrl-C's request is served: KeyboardInterrupt
+            if state.own_interrupt:
+                state.interrupt.close()
+        state.c_callback = None
+        self.last_progress = state.last
+        if state.exc is not None:
+            exc = state.exc
+            state.exc = None
+            if status not in (0, int(_lib.Status.ERR_CANCELLED)):
+                err = error_for(status, function)
+                err.history = history
+                raise exc from err
+            raise exc
+        if state.interrupted:
+            raise KeyboardInterrupt
+        if status != 0:
+            err = error_for(status, function)
+            err.history = history
+            cause = _communicator_failure(err, state)
+            if cause is not None:
+                raise err from cause
+            raise err
+        return history
