@@ -108,15 +108,24 @@ def main():
             print("%-9s %6d " % (rule, b) + " ".join("%16s" % ("%.3f" % v if v else "-") for v in row.values())
                   + "  %s" % ("%.2f" % ratio if ratio else "-"))
     if "gd" in rules:
-        print("\nminibatch: epoch with the rule / epoch with plain gradient descent")
+        # Also paired: round by round, the rule's epoch over plain gradient descent's, both
+        # timed within seconds of each other, and the median of those (as bench.py pairs its
+        # bound with each round's epoch): a slow spell of the host over some rounds moves a
+        # ratio of medians more.
+        print("\nminibatch: epoch with the rule / epoch with plain gradient descent "
+              "(ratio of medians; paired: median over the rounds of each round's ratio)")
         for rule in rules:
             if rule == "gd":
                 continue
             for b in batches:
                 gd, other = med["gd/minibatch"][b], med["%s/minibatch" % rule][b]
                 if gd and other:
+                    pairs = [o / g for o, g in zip(times["%s/minibatch" % rule][b], times["gd/minibatch"][b])]
+                    paired = statistics.median(pairs) if pairs else None
                     result["ratios"]["%s-over-gd/%d" % (rule, b)] = other / gd
-                    print("  %-9s batch %4d: %.3f" % (rule, b, other / gd))
+                    result["ratios"]["%s-over-gd-paired/%d" % (rule, b)] = paired
+                    print("  %-9s batch %4d: %.3f  paired %s" % (rule, b, other / gd,
+                                                                "%.3f" % paired if paired else "-"))
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print("\nwritten: %s" % os.path.relpath(args.out))

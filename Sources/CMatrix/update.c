@@ -47,6 +47,58 @@ static inline __attribute__((always_inline)) int adam_loop(
     return (flags & 0x80000000u) == 0;
 }
 
+/* Momentum (PyTorch's SGD, dampening 0), and Nesterov's. */
+static inline __attribute__((always_inline)) int momentum_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict b, float *restrict b_out, float l2, float scale,
+    float momentum, float rate, int nesterov)
+{
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float sum = g1 ? g0[i] + g1[i] : g0[i];
+        float g = scale * (sum + l2 * w);
+        float bb = momentum * b[i] + g;
+        float new_w = nesterov ? w - rate * (g + momentum * bb) : w - rate * bb;
+        b_out[i] = bb;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
+/* RMSprop (PyTorch's, without momentum or centring). */
+static inline __attribute__((always_inline)) int rmsprop_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict v, float *restrict v_out, float l2, float scale,
+    float rho, float epsilon, float rate)
+{
+    const float one_rho = 1 - rho;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float sum = g1 ? g0[i] + g1[i] : g0[i];
+        float g = scale * (sum + l2 * w);
+        float vv = rho * v[i] + one_rho * g * g;
+        float new_w = w - rate * g / (SQRT_NO_ERRNO(vv) + epsilon);
+        v_out[i] = vv;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
+#define MOMENTUM_PARAMETERS                                                                      \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict b, float *restrict b_out, float l2,      \
+        float scale, float momentum, float rate, int nesterov
+#define MOMENTUM_ARGUMENTS n, p, out, g0, g1, b, b_out, l2, scale, momentum, rate, nesterov
+#define RMSPROP_PARAMETERS                                                                       \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict v, float *restrict v_out, float l2,      \
+        float scale, float rho, float epsilon, float rate
+#define RMSPROP_ARGUMENTS n, p, out, g0, g1, v, v_out, l2, scale, rho, epsilon, rate
+
 #define ADAM_PARAMETERS                                                                          \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
@@ -57,10 +109,26 @@ static inline __attribute__((always_inline)) int adam_loop(
         inverse_root, decay, decoupled
 
 typedef int (*adam_function)(ADAM_PARAMETERS);
+typedef int (*momentum_function)(MOMENTUM_PARAMETERS);
+typedef int (*rmsprop_function)(RMSPROP_PARAMETERS);
 
 /* Once per width, chosen from CPUID at the first call (cpu.h). */
 MBM_PER_WIDTH(int, adam, ADAM_PARAMETERS, return adam_loop(ADAM_ARGUMENTS))
+MBM_PER_WIDTH(int, momentum, MOMENTUM_PARAMETERS, return momentum_loop(MOMENTUM_ARGUMENTS))
+MBM_PER_WIDTH(int, rmsprop, RMSPROP_PARAMETERS, return rmsprop_loop(RMSPROP_ARGUMENTS))
 
 static adam_function adam_chosen;
+static momentum_function momentum_chosen;
+static rmsprop_function rmsprop_chosen;
 
 int mbm_adam(ADAM_PARAMETERS) { return MBM_CHOSEN(adam_function, adam_chosen, choose_adam)(ADAM_ARGUMENTS); }
+
+int mbm_momentum(MOMENTUM_PARAMETERS)
+{
+    return MBM_CHOSEN(momentum_function, momentum_chosen, choose_momentum)(MOMENTUM_ARGUMENTS);
+}
+
+int mbm_rmsprop(RMSPROP_PARAMETERS)
+{
+    return MBM_CHOSEN(rmsprop_function, rmsprop_chosen, choose_rmsprop)(RMSPROP_ARGUMENTS);
+}

@@ -169,6 +169,60 @@ struct OptimizerTests {
         }
     }
 
+    /// Momentum's and RMSprop's vectorised paths (`mbm_momentum`, `mbm_rmsprop`) are
+    /// bit-identical to the Swift rules, with one and two gradient buffers, Nesterov's form,
+    /// L2 and clipping, over ranges that end inside and outside a vector of lanes.
+    @Test(arguments: [1, 2])
+    func momentumAndRMSpropVectorisedEqualTheRules(shards: Int) {
+        let n = 1000
+        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            var g = Generator(seed: seed, stream: 0)
+            for i in 0..<n { p[i] = (Float(g.next() % 2001) / 1000 - 1) * scale }
+            return p
+        }
+        let p = random(11), g0 = random(12), g1 = random(13), s = random(14, 0.1)
+        for i in 0..<n { s[i] = abs(s[i]) }  // RMSprop's v is never negative
+        let outs = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
+        gradients[0] = g0
+        gradients[1] = g1
+        defer {
+            for q in [p, g0, g1, s] + outs { q.deallocate() }
+            gradients.deallocate()
+        }
+        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
+        let terms = GradientTerms(l2: 0.003, scale: 0.75)
+        func buffers(_ k: Int) -> UpdateBuffers {
+            UpdateBuffers(parameters: p, out: outs[2 * k], gradients: UnsafePointer(gradients), shards: shards,
+                          state: (UnsafePointer(s), UnsafePointer(s)), stateOut: (outs[2 * k + 1], outs[2 * k + 1]))
+        }
+        func same(_ range: Range<Int>, _ what: String) {
+            for k in 0..<2 {
+                for i in range where outs[k][i].bitPattern != outs[2 + k][i].bitPattern {
+                    Issue.record("\(what): buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[2 + k][i])")
+                    return
+                }
+            }
+        }
+        for range in [0..<n, 3..<997] {
+            for nesterov in [false, true] {
+                let rule = MomentumRule(momentum: 0.9, nesterov: nesterov)
+                #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+                #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+                same(range, "momentum, nesterov \(nesterov)")
+            }
+            let rule = RMSpropRule(rho: 0.99, epsilon: 1e-8)
+            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            same(range, "RMSprop")
+        }
+        // A step that overflows is reported by both.
+        let huge = MomentumRule(momentum: 0.9, nesterov: false)
+        #expect(!huge.apply(buffers(0), 0..<n, rate: 1e38, step: 1, terms: GradientTerms(l2: 0, scale: 1e3), segments: segments))
+        #expect(!huge.applyVectorised(buffers(1), 0..<n, rate: 1e38, step: 1, terms: GradientTerms(l2: 0, scale: 1e3), segments: segments))
+    }
+
     /// Exact resume through a file: N epochs, save, load, M more equals N + M in one call
     /// (weights and history), for a rule with state, a schedule and early stopping.
     @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop()])

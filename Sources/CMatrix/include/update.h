@@ -20,6 +20,24 @@ int mbm_adam(size_t n, const float *p, float *out, const float *g0, const float 
              float beta1, float beta2, float epsilon, float step_size, float inverse_root,
              float decay, int decoupled);
 
+/* Momentum (Nesterov's when nesterov is nonzero) on n parameters, element by element:
+ *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   b' = momentum * b + g
+ *   w' = nesterov ? w - rate * (g + momentum * b') : w - rate * b'
+ * writing w' to out and b' to b_out. Returns 1 if every w' is finite. */
+int mbm_momentum(size_t n, const float *p, float *out, const float *g0, const float *g1,
+                 const float *b, float *b_out, float l2, float scale, float momentum, float rate,
+                 int nesterov);
+
+/* RMSprop on n parameters, element by element:
+ *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   v' = rho * v + ((1 - rho) * g) * g
+ *   w' = w - (rate * g) / (sqrt(v') + epsilon)
+ * writing w' to out and v' to v_out. Returns 1 if every w' is finite. */
+int mbm_rmsprop(size_t n, const float *p, float *out, const float *g0, const float *g1,
+                const float *v, float *v_out, float l2, float scale, float rho, float epsilon,
+                float rate);
+
 #ifdef __cplusplus
 }
 #endif

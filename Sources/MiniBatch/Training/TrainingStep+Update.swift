@@ -108,10 +108,10 @@ extension TrainingStep {
                 return PlainRule().apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
             }
             return MomentumRule(momentum: momentum, nesterov: nesterov)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .rmsprop(let rho, let epsilon):
             return RMSpropRule(rho: rho, epsilon: epsilon)
-                .apply(b, range, rate: rate, step: step, terms: terms, segments: segments)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .adam(let beta1, let beta2, let epsilon):
             return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)

@@ -1,3 +1,5 @@
+import CMatrix
+
 /// Gradient descent with momentum (PyTorch's `SGD`, dampening 0): b = mu * b + g (b = g on
 /// the first step: the buffer starts at 0); w -= rate * b, or with Nesterov momentum
 /// w -= rate * (g + mu * b). With mu = 0 it is plain gradient descent, w -= rate * g.
@@ -16,6 +18,28 @@ struct MomentumRule: UpdateRule {
     func next(_ w: Lanes, _ g: Lanes, _ b: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
         b = momentum * b + g
         return nesterov ? w - rate * (g + momentum * b) : w - rate * b
+    }
+}
+
+extension MomentumRule {
+    /// `apply` through `mbm_momentum` (Sources/CMatrix/update.c): the same operations in the
+    /// same order, compiled for the CPU's vector width (AVX-512 here, where the Swift loop
+    /// gets SSE's four lanes), so bit-identical (OptimizerTests). Through the Swift loop,
+    /// momentum's W1 epoch at batch 64 (2 threads, Zen 5) took 1.16x plain gradient
+    /// descent's; see bench/rules.py for the figures with this path.
+    func applyVectorised(
+        _ b: UpdateBuffers, _ range: Range<Int>, rate: Float, step: Int, terms: GradientTerms,
+        segments: [(range: Range<Int>, isWeight: Bool)]
+    ) -> Bool {
+        var allFinite = true
+        forEachPart(of: range, in: segments) { lower, upper, isWeight in
+            let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
+            allFinite = mbm_momentum(
+                upper - lower, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
+                b.state.0 + lower, b.stateOut.0 + lower, isWeight ? terms.l2 : 0, terms.scale, momentum,
+                coefficients(rate: rate, step: step), nesterov ? 1 : 0) != 0 && allFinite
+        }
+        return allFinite
     }
 }
 

@@ -1,4 +1,6 @@
 import CIntrinsics
+import CMatrix
+
 /// RMSprop (PyTorch's `RMSprop` without momentum or centring): v = rho * v + (1 - rho) * g^2;
 /// w -= rate * g / (sqrt(v) + epsilon). Epsilon is added outside the square root (as
 /// PyTorch; TensorFlow adds it inside).
@@ -13,5 +15,24 @@ struct RMSpropRule: UpdateRule {
     func next(_ w: Lanes, _ g: Lanes, _ v: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
         v = rho * v + (1 - rho) * g * g
         return w - rate * g / (minibatch_sqrt16(v) + epsilon)
+    }
+}
+
+extension RMSpropRule {
+    /// `apply` through `mbm_rmsprop` (Sources/CMatrix/update.c): the same operations in the
+    /// same order at the CPU's vector width, so bit-identical (OptimizerTests), as Adam's.
+    func applyVectorised(
+        _ b: UpdateBuffers, _ range: Range<Int>, rate: Float, step: Int, terms: GradientTerms,
+        segments: [(range: Range<Int>, isWeight: Bool)]
+    ) -> Bool {
+        var allFinite = true
+        forEachPart(of: range, in: segments) { lower, upper, isWeight in
+            let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
+            allFinite = mbm_rmsprop(
+                upper - lower, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
+                b.state.0 + lower, b.stateOut.0 + lower, isWeight ? terms.l2 : 0, terms.scale, rho, epsilon,
+                coefficients(rate: rate, step: step)) != 0 && allFinite
+        }
+        return allFinite
     }
 }
