@@ -904,7 +904,7 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * this process may use; the dataset keeps them as it keeps X held. Each batch copies those of
  * its rows from memory and reads the others from the file, in the same order, with the same
  * results. Measured here (as above, memory_budget a third of X, so 32 % of the rows held):
- * exact at 0.82 to 0.89 of in-memory speed (0.66 to 0.73 when every row was read from the
+ * exact at 0.78 to 0.89 of in-memory speed (0.66 to 0.73 when every row was read from the
  * file), block at 0.81 to 0.89. The block shuffle with a budget below the figure above reads
  * every batch from the file.
  *
