@@ -22,7 +22,15 @@
 #define SQRT_NO_ERRNO(x) sqrtf(x)
 #endif
 
-/* The loop, compiled once per instruction set below (inlined into each). */
+/* The gradient a rule sees: scale * ((g0 + g1) + l2 * w), g1 NULL for one buffer. */
+static inline __attribute__((always_inline)) float gradient_term(
+    const float *restrict g0, const float *restrict g1, size_t i, float w, float l2, float scale)
+{
+    float sum = g1 ? g0[i] + g1[i] : g0[i];
+    return scale * (sum + l2 * w);
+}
+
+/* The loops, compiled once per instruction set below (inlined into each). */
 static inline __attribute__((always_inline)) int adam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
@@ -33,8 +41,7 @@ static inline __attribute__((always_inline)) int adam_loop(
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float sum = g1 ? g0[i] + g1[i] : g0[i];
-        float g = scale * (sum + l2 * w);
+        float g = gradient_term(g0, g1, i, w, l2, scale);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float decayed = decoupled ? w * decay : w;
@@ -56,8 +63,7 @@ static inline __attribute__((always_inline)) int momentum_loop(
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float sum = g1 ? g0[i] + g1[i] : g0[i];
-        float g = scale * (sum + l2 * w);
+        float g = gradient_term(g0, g1, i, w, l2, scale);
         float bb = momentum * b[i] + g;
         float new_w = nesterov ? w - rate * (g + momentum * bb) : w - rate * bb;
         b_out[i] = bb;
@@ -77,8 +83,7 @@ static inline __attribute__((always_inline)) int rmsprop_loop(
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float sum = g1 ? g0[i] + g1[i] : g0[i];
-        float g = scale * (sum + l2 * w);
+        float g = gradient_term(g0, g1, i, w, l2, scale);
         float vv = rho * v[i] + one_rho * g * g;
         float new_w = w - rate * g / (SQRT_NO_ERRNO(vv) + epsilon);
         v_out[i] = vv;

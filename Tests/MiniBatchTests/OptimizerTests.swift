@@ -8,6 +8,15 @@ import Glibc
 /// gradient descent's fast path, and the training state across calls and failures. The
 /// rules' formulas are checked against numpy and PyTorch in bindings/python/tests/test_optimizers.py.
 struct OptimizerTests {
+    /// `count` floats uniform in [-scale, scale] (steps of scale / 1000), from stream 0 of
+    /// `seed`; the caller deallocates them.
+    static func uniformBuffer(_ count: Int, seed: UInt64, scale: Float = 1) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        var g = Generator(seed: seed, stream: 0)
+        for i in 0..<count { p[i] = (Float(g.next() % 2001) / 1000 - 1) * scale }
+        return p
+    }
+
     static let moons = try! Moons.make(count: 1000, noise: 0.2, seed: 9)
 
     func train(_ network: Network, _ options: TrainingOptions, history: History? = nil) throws {
@@ -137,10 +146,7 @@ struct OptimizerTests {
     func adamVectorisedEqualsTheRule(shards: Int, weightDecay: Float) {
         let n = 1000
         func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            var g = Generator(seed: seed, stream: 0)
-            for i in 0..<n { p[i] = (Float(g.next() % 2001) / 1000 - 1) * scale }
-            return p
+            Self.uniformBuffer(n, seed: seed, scale: scale)
         }
         let p = random(1), g0 = random(2), g1 = random(3), m = random(4, 0.1)
         let v = random(5, 0.01)
@@ -176,10 +182,7 @@ struct OptimizerTests {
     func momentumAndRMSpropVectorisedEqualTheRules(shards: Int) {
         let n = 1000
         func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            var g = Generator(seed: seed, stream: 0)
-            for i in 0..<n { p[i] = (Float(g.next() % 2001) / 1000 - 1) * scale }
-            return p
+            Self.uniformBuffer(n, seed: seed, scale: scale)
         }
         let p = random(11), g0 = random(12), g1 = random(13), s = random(14, 0.1)
         for i in 0..<n { s[i] = abs(s[i]) }  // RMSprop's v is never negative

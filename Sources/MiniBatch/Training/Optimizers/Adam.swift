@@ -60,15 +60,12 @@ extension AdamRule {
         segments: [(range: Range<Int>, isWeight: Bool)]
     ) -> Bool {
         let c = coefficients(rate: rate, step: step)
-        var allFinite = true
-        forEachPart(of: range, in: segments) { lower, upper, isWeight in
-            let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
-            allFinite = mbm_adam(
-                upper - lower, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
+        return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
+            mbm_adam(
+                count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                isWeight ? terms.l2 : 0, terms.scale, beta1, beta2, epsilon, c.stepSize,
-                c.inverseCorrection2Root, c.decay, weightDecay == 0 ? 0 : 1) != 0 && allFinite
+                l2, terms.scale, beta1, beta2, epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
+                weightDecay == 0 ? 0 : 1)
         }
-        return allFinite
     }
 }

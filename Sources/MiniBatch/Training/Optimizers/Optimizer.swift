@@ -182,6 +182,23 @@ extension UpdateRule {
     }
 }
 
+/// Runs a rule's C loop (`Sources/CMatrix/update.c`) on each part of `range` in one segment:
+/// `kernel(lower, count, g1, l2)` for parameters lower ..< lower + count, the second gradient
+/// buffer from `lower` (nil for one buffer) and the part's L2 coefficient (weights only).
+/// Whether every new parameter is finite.
+@inline(__always)
+func applyKernel(
+    _ b: UpdateBuffers, _ range: Range<Int>, terms: GradientTerms, segments: [(range: Range<Int>, isWeight: Bool)],
+    _ kernel: (_ lower: Int, _ count: Int, _ g1: UnsafePointer<Float>?, _ l2: Float) -> Int32
+) -> Bool {
+    var allFinite = true
+    forEachPart(of: range, in: segments) { lower, upper, isWeight in
+        let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
+        allFinite = kernel(lower, upper - lower, g1, isWeight ? terms.l2 : 0) != 0 && allFinite
+    }
+    return allFinite
+}
+
 /// Adds the gradient buffers after the first into the first, in member order, for
 /// parameters `range`: g0 = ((g0 + g1) + g2) + ..., the order a two-shard update sums in.
 func sumShards(_ gradients: UnsafePointer<UnsafeMutablePointer<Float>>, shards: Int, _ range: Range<Int>) {

@@ -25,14 +25,11 @@ extension RMSpropRule {
         _ b: UpdateBuffers, _ range: Range<Int>, rate: Float, step: Int, terms: GradientTerms,
         segments: [(range: Range<Int>, isWeight: Bool)]
     ) -> Bool {
-        var allFinite = true
-        forEachPart(of: range, in: segments) { lower, upper, isWeight in
-            let g1: UnsafePointer<Float>? = b.shards > 1 ? UnsafePointer(b.gradients[1] + lower) : nil
-            allFinite = mbm_rmsprop(
-                upper - lower, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
-                b.state.0 + lower, b.stateOut.0 + lower, isWeight ? terms.l2 : 0, terms.scale, rho, epsilon,
-                coefficients(rate: rate, step: step)) != 0 && allFinite
+        let rate = coefficients(rate: rate, step: step)
+        return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
+            mbm_rmsprop(
+                count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
+                b.stateOut.0 + lower, l2, terms.scale, rho, epsilon, rate)
         }
-        return allFinite
     }
 }
