@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CIntrinsics
 
 /// The exact shuffle's reads: each batch's file rows from the permutation, read where they
 /// lie (consecutive rows in one read), or copied from X held whole or in part.
@@ -56,7 +55,7 @@ extension FileBatches {
     }
 
     /// Exact: file rows `source[0..<count]` into `x` (rows of `nIn`): those X held in part
-    /// has, copied from memory (prefetched `Shuffle.readAhead` rows ahead, as a gather is);
+    /// has, copied from memory (`Shuffle.forEachRowReadAhead`, as a gather is);
     /// the others read from the file, consecutive rows in one read: `cached`, from the page
     /// cache first (`NpyFile.readCachedRows`). Returns false if a read waited for the disk.
     func readRows(
@@ -64,13 +63,12 @@ extension FileBatches {
     ) throws(MiniBatchError) -> Bool {
         let heldRows = heldX?.rows ?? 0
         if let held = heldX?.pointer {
-            let rowBytes = nIn * MemoryLayout<Float>.stride, ahead = Shuffle.readAhead
-            for k in 0..<min(ahead, count) where source[k] < heldRows { minibatch_prefetch(held + source[k] * nIn, rowBytes) }
-            for k in 0..<count where source[k] < heldRows {
-                if k + ahead < count && source[k + ahead] < heldRows {
-                    minibatch_prefetch(held + source[k + ahead] * nIn, rowBytes)
-                }
-                memcpy(x + k * nIn, held + source[k] * nIn, rowBytes)
+            // A row read from the file below has its destination prefetched instead (harmless).
+            let rowBytes = nIn * MemoryLayout<Float>.stride
+            Shuffle.forEachRowReadAhead(count: count, rowBytes: rowBytes, row: {
+                UnsafeRawPointer(source[$0] < heldRows ? held + source[$0] * nIn : x + $0 * nIn)
+            }) { k, row in
+                if source[k] < heldRows { memcpy(x + k * nIn, row, rowBytes) }
             }
         }
         var waited = false
