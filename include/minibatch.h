@@ -829,7 +829,8 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * structured) MB_ERR_INVALID_ARGUMENT. A FIFO, directory or device is MB_ERR_IO before
  * anything is read. A file whose size changes while a dataset is open (either way) stops
  * training with MB_ERR_IO (checked as each epoch starts, and by every read). The files are
- * read with pread into the library's own buffers, by a background thread that prepares the
+ * read with pread (X's rows, with the exact shuffle, copied from a mapping of the file:
+ * below) into the library's own buffers, by a background thread that prepares the
  * next batches while the current one trains; X is loaded whole only where memory_budget
  * holds it, and in part where it holds some of X (X held in memory, below). Values are checked as they are read, and again as
  * each batch takes them from a held X (NaN/Inf, labels out of range).
@@ -838,12 +839,20 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * each batch's order and targets itself: with every core training, a separate thread could
  * only take time from one of them (a reader woken for every batch preempts a trainer), and
  * the batch waits for its slowest thread.
- *   exact: each training thread reads its rows, from the page cache without waiting when
- *          they are there (preadv2 with RWF_NOWAIT); there is no background thread. Once a
- *          read has had to wait for the disk, the kernel is asked to read the rows of the
- *          next two batches ahead (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the
- *          epoch. With X held, each copies its rows from it (X held in part: those
- *          rows it has).
+ *   exact: each training thread copies its rows from a read-only mapping of the X file
+ *          (mmap, MADV_RANDOM: a quarter of the cost of a pread per row from the page
+ *          cache); there is no background thread. Once a copy or read has had to wait for
+ *          the disk, the kernel is asked to read the rows of the next two batches ahead
+ *          (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the epoch. With X held,
+ *          each copies its rows from it (X held in part: those rows it has). The copies
+ *          run under a SIGBUS handler, installed at the first of them in front of the
+ *          process's own: a page past the end of a file truncated while mapped raises
+ *          SIGBUS, which would end the process; the handler turns it into MB_ERR_IO (the
+ *          file changed size) for the copy that raised it, and passes every other SIGBUS
+ *          on to the handler that was there before, or ends the process as it would have
+ *          without it. Where the file cannot be mapped, or another handler has replaced
+ *          this one since, the rows are read with pread (from the page cache without
+ *          waiting when they are there: preadv2 with RWF_NOWAIT), to the same results.
  *   block: each training thread copies its rows out of the pool; a pool is not read over
  *          until every batch with rows in it has trained (pools smaller than a batch fall
  *          back to the background thread copying the rows). When the pages are kept
@@ -851,7 +860,12 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *          pool themselves, in pieces of about 128 KiB spread evenly over the batches before
  *          it is needed (after the kernel was asked to read it ahead); when they are
  *          released (files larger than memory, read from disk), the background thread reads
- *          the pools ahead.
+ *          the pools ahead. Where the X file is in the page cache whole as training starts,
+ *          its pages are kept and the budget holds what the exact shuffle needs (the order
+ *          as rows, 8 bytes a row, and the targets; the pools' order, 16 bytes per row of a
+ *          pool), there are no pools: the same order is computed as rows of the file, and
+ *          each training thread copies its rows from the file's mapping as the exact
+ *          shuffle does (same weights and costs as reading the pools, tested).
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in

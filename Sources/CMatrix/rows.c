@@ -19,18 +19,25 @@ static inline __attribute__((always_inline)) void prefetch_row(const float *row,
         __builtin_prefetch((const char *)row + b);
 }
 
+/* Row `row` of X: in `x` below row `split`, else in `rest` (both indexed from X's row 0). */
+static inline __attribute__((always_inline)) const float *source_row(
+    const float *x, size_t split, const float *rest, size_t features, long row)
+{
+    return ((size_t)row < split ? x : rest) + (size_t)row * features;
+}
+
 static inline __attribute__((always_inline)) int32_t gather_loop(
-    float *restrict out, const float *restrict x, size_t features, const long *restrict rows,
-    size_t count, size_t ahead)
+    float *restrict out, const float *x, size_t split, const float *rest, size_t features,
+    const long *restrict rows, size_t count, size_t ahead)
 {
     int32_t largest = 0;
     const size_t row_bytes = features * sizeof(float);
     for (size_t k = 0; k < ahead && k < count; k++)
-        prefetch_row(x + (size_t)rows[k] * features, row_bytes);
+        prefetch_row(source_row(x, split, rest, features, rows[k]), row_bytes);
     for (size_t k = 0; k < count; k++) {
         if (k + ahead < count)
-            prefetch_row(x + (size_t)rows[k + ahead] * features, row_bytes);
-        const float *restrict from = x + (size_t)rows[k] * features;
+            prefetch_row(source_row(x, split, rest, features, rows[k + ahead]), row_bytes);
+        const float *restrict from = source_row(x, split, rest, features, rows[k]);
         float *restrict to = out + k * features;
         for (size_t i = 0; i < features; i++) {
             float v = from[i];
@@ -78,8 +85,9 @@ static inline __attribute__((always_inline)) int sgd_loop(
 }
 
 #define GATHER_PARAMETERS                                                                        \
-    float *out, const float *x, size_t features, const long *rows, size_t count, size_t ahead
-#define GATHER_ARGUMENTS out, x, features, rows, count, ahead
+    float *out, const float *x, size_t split, const float *rest, size_t features, const long *rows, \
+        size_t count, size_t ahead
+#define GATHER_ARGUMENTS out, x, split, rest, features, rows, count, ahead
 #define MAGNITUDE_PARAMETERS const float *x, size_t n
 #define SGD_PARAMETERS size_t n, const float *p, float *out, const float *g0, const float *g1, float rate
 #define SGD_ARGUMENTS n, p, out, g0, g1, rate
@@ -97,7 +105,13 @@ static gather_function gather_chosen;
 static magnitude_function magnitude_chosen;
 static sgd_function sgd_chosen;
 
-int32_t mbm_gather_measured(GATHER_PARAMETERS)
+int32_t mbm_gather_measured(float *out, const float *x, size_t features, const long *rows, size_t count,
+                            size_t ahead)
+{
+    return mbm_gather_measured_split(out, x, SIZE_MAX, x, features, rows, count, ahead);
+}
+
+int32_t mbm_gather_measured_split(GATHER_PARAMETERS)
 {
     return MBM_CHOSEN(gather_function, gather_chosen, choose_gather)(GATHER_ARGUMENTS);
 }

@@ -50,6 +50,14 @@ struct FileDatasetTests {
         return options
     }
 
+    /// `options` with the rows not held read with `pread`, never copied from a mapping of
+    /// the file (`FileMapping`): the reference of the mapped reads.
+    static func preadOnly(_ options: FileReadOptions = FileReadOptions()) -> FileReadOptions {
+        var options = options
+        options.mapsX = false
+        return options
+    }
+
     /// The rows of X in the order one epoch of `source` visits them.
     func visitOrder(_ source: FileBatches, _ partition: Partition, epoch: UInt64, features: Int = 3) throws -> [Int] {
         try source.startEpoch(epoch)
@@ -204,10 +212,11 @@ struct FileDatasetTests {
     }
 
     /// With the exact shuffle and a budget that holds part of X, X's first rows are held
-    /// (as many as the budget holds beside the reader's buffers) and the rest read from the
-    /// file: the same weights and costs as X read from the file each batch and as training
-    /// from memory, alone and with a team, with the file in the page cache and not; the
-    /// kept rows are used again while the file is unchanged.
+    /// (as many as the budget holds beside the reader's buffers) and the rest copied from a
+    /// mapping of the file: the same weights and costs as X read with `pread` each batch
+    /// and as training from memory, alone and with a team, with the file in the page cache
+    /// and not, and with the rest read with `pread`; the kept rows are used again while the
+    /// file is unchanged.
     @Test(arguments: [1, 2])
     func xHeldInPartTrainsAsTheFileReadEachBatch(threads: Int) throws {
         let m = 3000, features = 40
@@ -218,12 +227,7 @@ struct FileDatasetTests {
         NpyWriter.write(yp, descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
         let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 9, threads: threads)
         let shape = [features, 16, 2]
-        func trained(_ data: FileDataset) throws -> ([Float], [Double]) {
-            let network = try Network(layerSizes: shape, hiddenActivation: .tanh, seed: 3)
-            let history = History()
-            try network.train(data, options: options, history: history)
-            return (network.parameterArray, history.batchCosts)
-        }
+        func trained(_ data: FileDataset) throws -> ([Float], [Double]) { try trainedTanh(data, options: options) }
         let memory = try Network(layerSizes: shape, hiddenActivation: .tanh, seed: 3)
         let fromMemory = History()
         try memory.train(x: x, classes: y, features: features, options: options, history: fromMemory)
@@ -234,7 +238,7 @@ struct FileDatasetTests {
         let part = try FileDataset(x: xp, y: yp, options: read)
         let layout = try part.readerLayout(batchSize: 128)
         #expect(part.heldRows(batchSize: 128, layout: layout) == m / 2)
-        let reference = try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read)))
+        let reference = try trained(try FileDataset(x: xp, y: yp, options: Self.preadOnly(Self.streamed(read))))
         #expect(reference.0 == memory.parameterArray && reference.1 == fromMemory.batchCosts)
         #expect(try trained(part) == reference)
         #expect(part.keptXRows == m / 2)
@@ -243,12 +247,62 @@ struct FileDatasetTests {
         let fresh = try FileDataset(x: xp, y: yp, options: read)
         evict(xp)
         #expect(try trained(fresh) == reference)  // both from the disk
+        // Every row from the mapping, and the rows not held read with pread.
+        #expect(try trained(try FileDataset(x: xp, y: yp, options: Self.streamed(read))) == reference)
+        #expect(try trained(try FileDataset(x: xp, y: yp, options: Self.preadOnly(read))) == reference)
         // A budget given below the reader's buffers plus one row holds none.
         #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1099, usableMemory: 1 << 20) == 0)
         #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1100, usableMemory: 1 << 20) == 1)
         #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1 << 20, usableMemory: 1 << 20) == 10)
         #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 1 << 20, usableMemory: 700) == 3)
         #expect(FileDataset.heldRows(count: 10, rowBytes: 100, readerBytes: 1000, budget: 500, usableMemory: 1 << 20) == 0)
+    }
+
+    /// The block shuffle with a budget below X, the file in the page cache: its rows are
+    /// copied from a mapping of the file in the block shuffle's order, computed as file rows,
+    /// to the same weights and costs as reading the pools (alone and with a team). A file not
+    /// in the page cache as training starts, or whose pages are released, is read into the
+    /// pools.
+    @Test(arguments: [1, 2])
+    func blockShuffleCopiesACachedFileFromItsMapping(threads: Int) throws {
+        let m = 3000, features = 40
+        let x = Fixture.uniform(m * features, seed: 41)
+        let y = (0..<m).map { Int32(x[features * $0 + 2] + x[features * $0 + 5] > 0 ? 1 : 0) }
+        let xp = dir + "/x.npy", yp = dir + "/y.npy"
+        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        NpyWriter.write(yp, descr: "<i4", shape: [m], data: NpyWriter.ints(y))
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 5, threads: threads)
+        func trained(_ data: FileDataset) throws -> ([Float], [Double]) { try trainedTanh(data, options: options) }
+        let read = FileReadOptions(shuffle: .block, blockBytes: 10 * features * 4, memoryBudget: m * features * 2)
+        let mapped = try FileDataset(x: xp, y: yp, options: read)
+        let partition = Partition(count: m, batchSize: 128, lastBatch: .keep)
+        func source(_ data: FileDataset) throws -> FileBatches {
+            let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
+                                         seed: 5, shuffle: true, readers: threads)
+            source.finish()
+            return source
+        }
+        let fromMapping = try source(mapped)
+        #expect(fromMapping.blockOrderAsRows && fromMapping.xMapping != nil && fromMapping.heldX == nil)
+        let pooled = try FileDataset(x: xp, y: yp, options: Self.preadOnly(read))
+        #expect(try source(pooled).xMapping == nil && !source(pooled).blockOrderAsRows)
+        let reference = try trained(pooled)
+        #expect(try trained(mapped) == reference)
+        evict(xp)
+        #expect(try source(mapped).xMapping == nil)
+        #expect(try trained(mapped) == reference)  // from the pools (and the file now cached)
+        var released = read
+        released.pageCache = .release
+        #expect(try source(try FileDataset(x: xp, y: yp, options: released)).xMapping == nil)
+    }
+
+    /// The weights and batch costs of a (features, 16, 2) tanh network (seed 3) trained on
+    /// `data`.
+    func trainedTanh(_ data: FileDataset, options: TrainingOptions) throws -> ([Float], [Double]) {
+        let network = try Network(layerSizes: [data.features, 16, 2], hiddenActivation: .tanh, seed: 3)
+        let history = History()
+        try network.train(data, options: options, history: history)
+        return (network.parameterArray, history.batchCosts)
     }
 
     /// Drops the file's pages from the page cache (after writing them to disk).
@@ -314,20 +368,36 @@ struct FileDatasetTests {
         #expect(failure?.message.contains("non-finite value (nan) at row 777, column 3") == true)
     }
 
-    @Test func aMemberReadingAShrunkFileStops() throws {
+    /// A file truncated while a member copies its rows from the file's mapping: the copy
+    /// stops at the first page past the new end (SIGBUS, caught by `mbm_gather_mapped`'s
+    /// guard, not the end of the process) and the rows are read with `pread`, which reports
+    /// the change of size; so does `pread` itself without the mapping.
+    @Test(arguments: [true, false])
+    func aMemberReadingAShrunkFileStops(mapped: Bool) throws {
         let m = 1000, features = 40
         let (xp, yp) = writeIndexed(m: m, features: features)
-        let data = try FileDataset(x: xp, y: yp, options: Self.streamed())
+        let options = mapped ? Self.streamed() : Self.preadOnly(Self.streamed())
+        let data = try FileDataset(x: xp, y: yp, options: options)
         let partition = Partition(count: m, batchSize: 500, lastBatch: .keep)
         let source = try FileBatches(data, partition: partition, network: try Network(layerSizes: [features, 2]),
                                      seed: 9, shuffle: true, readers: 2)
         defer { source.finish() }
+        #expect((source.xMapping != nil) == mapped)
         try source.startEpoch(0)
-        _ = try source.batch(0)
+        let (x, _) = try source.batch(0)
+        try source.fill(0, rows: 0..<500)
+        for k in 0..<500 {
+            #expect(x[k * features + 1] == Float(source.slotRows[0][k]) + 0.5)
+        }
+        let failedBefore = source.mappingFailed.load(ordering: .relaxed)
+        #expect(!failedBefore)
+        _ = try source.batch(1)
         #expect(truncate(xp, 200 * off_t(features * 4)) == 0)
-        let failure = Fixture.failure { () throws(MiniBatchError) in try source.fill(0, rows: 0..<500) }
+        let failure = Fixture.failure { () throws(MiniBatchError) in try source.fill(1, rows: 0..<500) }
         #expect(failure?.kind == .io)
         #expect(failure?.message.contains("changed size") == true)
+        let failedAfter = source.mappingFailed.load(ordering: .relaxed)
+        #expect(failedAfter == mapped)
     }
 
     @Test func blockShuffleTrainingEqualsTrainingOnTheVisitedOrder() throws {

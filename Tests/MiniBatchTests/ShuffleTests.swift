@@ -1,5 +1,6 @@
 import Testing
 @testable import MiniBatch
+import CMatrix
 
 struct PermutationTests {
     @Test func matchesTheDocumentedFisherYates() {
@@ -70,6 +71,28 @@ struct ShuffleTests {
 }
 
 struct GatherTests {
+    /// The split gather (X held in part, the rest in a mapping of its file: `FileMapping`)
+    /// takes row r from the first buffer below the split and from the second from it on, and
+    /// copies and measures what one gather from X whole does.
+    @Test(arguments: [0, 1, 5, 11])
+    func splitGatherTakesEachRowFromItsPart(split: Int) {
+        let m = 11, width = 37
+        let x = (0..<m * width).map { Float($0) * 0.25 - 40 }
+        // Each part holds NaN where the other is read.
+        let held = x.indices.map { $0 / width < split ? x[$0] : .nan }
+        let rest = x.indices.map { $0 / width < split ? .nan : x[$0] }
+        let rows = [3, 10, 0, 3, 7, 5, 4, 9]
+        var expected = [Float](repeating: -1, count: rows.count * width), got = expected
+        let whole = expected.withUnsafeMutableBufferPointer { out in
+            rows.withUnsafeBufferPointer { Shuffle.gatherRowsMeasuredPlain(out.baseAddress!, x, features: width, rows: $0) }
+        }
+        let parts = got.withUnsafeMutableBufferPointer { out in
+            Magnitude(bits: mbm_gather_measured_split(out.baseAddress!, held, split, rest, width, rows, rows.count, 2))
+        }
+        #expect(got == expected)
+        #expect(parts == whole && parts.isFinite)
+    }
+
     /// The measured gather copies what the plain gather copies and returns the largest
     /// |x| of the rows it read; a NaN or Inf anywhere in them (every position of rows whose
     /// widths cover the vector loop's tails) makes that non-finite. The fast path (C, for the

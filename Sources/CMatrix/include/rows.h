@@ -4,7 +4,7 @@
  * or baseline SSE2, chosen from CPUID at the first call, as update.h's rules are). Each is
  * the fast path of a loop whose readable form is in Swift, with the same operations in the
  * same order and no fused multiply-adds, so the results are bit-identical (tested):
- *   mbm_gather_measured  Shuffle.gatherRowsMeasuredPlain
+ *   mbm_gather_measured  Shuffle.gatherRowsMeasuredPlain (and mbm_gather_measured_split)
  *   mbm_magnitude        Magnitude.measuredPlain
  *   mbm_sgd_step         GradientDescent.stepPlain
  * The library itself is built for baseline x86-64 (SSE2), where these loops ran at a third
@@ -22,6 +22,12 @@ extern "C" {
  * Inf was copied. */
 int32_t mbm_gather_measured(float *out, const float *x, size_t features, const long *rows, size_t count,
                             size_t ahead);
+
+/* mbm_gather_measured where X lies in two places: row r is row r of `x` for r < split,
+ * else row r of `rest` (both pointers to where X's row 0 is or would be). X held in part
+ * and the rest of X in a mapping of its file (mapped.h). */
+int32_t mbm_gather_measured_split(float *out, const float *x, size_t split, const float *rest,
+                                  size_t features, const long *rows, size_t count, size_t ahead);
 
 /* The largest |x[i]| for i < n, as mbm_gather_measured returns it. */
 int32_t mbm_magnitude(const float *x, size_t n);

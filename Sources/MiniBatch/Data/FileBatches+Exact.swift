@@ -54,6 +54,30 @@ extension FileBatches {
         }
     }
 
+    /// Exact: file rows `source[0..<rows]` into `x`, checked, with their largest |value|:
+    /// from X held whole (`gatherHeld`); else from X held in part and the file's mapping
+    /// (`FileMapping`); else, where there is no mapping or it cannot be read, from X held in
+    /// part and with `pread` (`readRows`, `cached` as there; a read or a copy that waited
+    /// for the disk is counted in `waitedReads`).
+    func gather(
+        into x: UnsafeMutablePointer<Float>, rows: Int, source: UnsafePointer<Int>, cached: Bool
+    ) throws(MiniBatchError) -> Magnitude {
+        if holdsAllRows { return try gatherHeld(into: x, rows: rows, source: source) }
+        if let xMapping, !mappingFailed.load(ordering: .relaxed) {
+            switch xMapping.gather(into: x, rows: source, count: rows, features: nIn, held: heldX?.pointer, heldRows: heldX?.rows ?? 0) {
+            case .copied(let magnitude, let waits):
+                if waits > 0 { waitedReads.add(1, ordering: .relaxed) }
+                return magnitude.isFinite ? magnitude : try check(x, rows: rows, source: source)
+            case .fault:
+                mappingFailed.store(true, ordering: .relaxed)  // the reads below say why
+            case .unavailable:
+                break
+            }
+        }
+        if try !readRows(into: x, count: rows, source: source, cached: cached) { waitedReads.add(1, ordering: .relaxed) }
+        return try check(x, rows: rows, source: source)
+    }
+
     /// Exact: file rows `source[0..<count]` into `x` (rows of `nIn`): those X held in part
     /// has, copied from memory (`Shuffle.forEachRowReadAhead`, as a gather is);
     /// the others read from the file, consecutive rows in one read: `cached`, from the page

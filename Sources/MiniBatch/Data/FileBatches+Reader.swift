@@ -75,13 +75,10 @@ extension FileBatches {
         let rows = partition.batch(index)
         let x = slotX[slot], y = slotY[slot], source = slotRows[slot]
         switch mode {
-        case .exact where holdsAllRows:
-            placeOrder(slot: slot, batch: index)
-            slotMagnitudes![slot] = try gatherHeld(into: x, rows: rows.count, source: source)
-            return
         case .exact:  // (members reading prepare inline, without the reader)
             placeOrder(slot: slot, batch: index)
-            _ = try readRows(into: x, count: rows.count, source: source, cached: false)
+            slotMagnitudes![slot] = try gather(into: x, rows: rows.count, source: source, cached: false)
+            return
         case .block:
             let yRow = dataset.y.rowBytes
             for k in 0..<rows.count {

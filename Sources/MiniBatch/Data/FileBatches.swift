@@ -129,6 +129,11 @@ final class FileBatches: BatchSource {
     var heldX: (pointer: UnsafeMutablePointer<Float>, stamp: FileStamp?, rows: Int)?
     /// Whether X is held whole.
     var holdsAllRows: Bool { heldX?.rows == dataset.count }
+    /// Exact, shuffled, X not held whole: the X file's mapping, from which batches copy the
+    /// rows not held (`FileMapping`); nil, or once a copy from it failed
+    /// (`mappingFailed`: the file changed size), they are read with `pread`.
+    var xMapping: FileMapping?
+    let mappingFailed = Atomic<Bool>(false)
 
     // Exact: the epoch's permutation and all targets, converted and checked.
     var permutation: UnsafeMutablePointer<Int>?
@@ -199,7 +204,9 @@ final class FileBatches: BatchSource {
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
         let heldRows = ordered && !distributed ? dataset.heldRows(batchSize: partition.batchSize, layout: layout) : 0
         let holds = heldRows == m
-        blockOrderAsRows = (distributed || holds) && dataset.options.shuffle == .block
+        let blockMapping = dataset.options.shuffle == .block && ordered && !holds && !distributed
+            ? FileBatches.blockMapping(dataset, layout: layout, batchSize: partition.batchSize) : nil
+        blockOrderAsRows = (distributed || holds || blockMapping != nil) && dataset.options.shuffle == .block
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
@@ -247,6 +254,7 @@ final class FileBatches: BatchSource {
                         // (takeX freed what was kept) each batch's rows are read from the file
                     }
                 }
+                if ordered && !holdsAllRows && dataset.options.mapsX { xMapping = blockMapping ?? FileMapping(dataset.x) }
                 permutation = try buffer(Int.self, m, "the permutation")
                 targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
                 try loadTargets()
@@ -298,6 +306,24 @@ final class FileBatches: BatchSource {
             release()
             throw error
         }
+    }
+
+    /// The block shuffle, X not held: a mapping of the X file where its rows are copied from
+    /// it, in the block shuffle's order computed as file rows (`blockOrderAsRows`), as the
+    /// exact shuffle copies the rows it does not hold (a quarter of the cost of reading the
+    /// pools, measured: see the README), else nil (the pools are read). That is where the
+    /// file is in the page cache whole as training starts (a file read from the disk is read
+    /// a block at a time into the pools, sequentially), its pages are kept (`pageCache`),
+    /// and the budget holds the order and the targets (`exactReaderBytes`). Not with
+    /// `holdsX` false (tests of the pools).
+    static func blockMapping(_ dataset: FileDataset, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int), batchSize: Int) -> FileMapping? {
+        let options = dataset.options
+        guard options.mapsX && options.holdsX,
+              !options.pageCache.releases(fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
+        else { return nil }
+        let needed = dataset.exactReaderBytes(batchSize: batchSize) + FileDataset.blockOrderAsRowsBytes(layout)
+        guard needed <= options.memoryBudget, let mapping = FileMapping(dataset.x), mapping.isResident else { return nil }
+        return mapping
     }
 
     deinit {
@@ -406,10 +432,8 @@ final class FileBatches: BatchSource {
         guard membersFill else { return slotMagnitudes![slot] }
         let x = slotX[slot] + rows.lowerBound * nIn, source = slotRows[slot] + rows.lowerBound
         switch mode {
-        case .exact where holdsAllRows:
-            return try gatherHeld(into: x, rows: rows.count, source: source)
         case .exact:
-            if try !readRows(into: x, count: rows.count, source: source, cached: true) { waitedReads.add(1, ordering: .relaxed) }
+            return try gather(into: x, rows: rows.count, source: source, cached: true)
         case .block:
             FileBatches.copyRows(to: x, from: slotSources[slot] + rows.lowerBound, count: rows.count, nIn: nIn)
         }

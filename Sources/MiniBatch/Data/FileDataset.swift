@@ -51,8 +51,13 @@ public struct FileReadOptions: Sendable {
     public var pageCache: FilePageCache = .auto
     /// Whether a shuffled training may hold X, or its first rows, in memory where they fit
     /// the budget (`FileDataset.heldRows`); false reads every batch's rows from the file
-    /// (tests).
+    /// (tests): the exact shuffle's from its mapping (or with `pread`: `mapsX`), the block
+    /// shuffle's from its pools.
     var holdsX = true
+    /// Whether the rows not held are copied from a mapping of the X file (`FileMapping`):
+    /// always by the exact shuffle, and by the block shuffle where the file is in the page
+    /// cache (`FileBatches.blockMapping`); false reads them with `pread` (tests).
+    var mapsX = true
     /// Whether `memoryBudget` was chosen by the library (`automaticBudget`, from a budget of
     /// 0): X may then be held up to `automaticHoldingBudget` instead.
     var budgetIsAutomatic = false
@@ -209,7 +214,7 @@ public final class FileDataset: @unchecked Sendable {
         let exactBytes = exactReaderBytes(batchSize: batchSize)
         var needed = exactBytes
         if options.shuffle == .block {
-            needed += layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
+            needed += FileDataset.blockOrderAsRowsBytes(layout)
         }
         let budget = options.budgetIsAutomatic ? FileReadOptions.automaticHoldingBudget() : options.memoryBudget
         let usable = SystemMemory.usable()
@@ -217,6 +222,13 @@ public final class FileDataset: @unchecked Sendable {
         guard options.shuffle == .exact else { return 0 }
         return FileDataset.heldRows(
             count: count, rowBytes: x.rowBytes, readerBytes: exactBytes, budget: options.memoryBudget, usableMemory: usable)
+    }
+
+    /// What the block shuffle's order computed as file rows takes beside the exact shuffle's
+    /// buffers (`FileBatches.blockOrderAsRows`): the block order, and a pool's rows and their
+    /// order.
+    static func blockOrderAsRowsBytes(_ layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
+        layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
     }
 
     /// The rule of `holdsX` in numbers: X (`xBytes`) beside the reader's buffers fits

@@ -42,7 +42,10 @@ class Dataset(_Handle):
         this process may use), a shuffled training reads X once into memory and gathers its batches from
         there, in the same order; the dataset keeps it for the next training while the file
         is unchanged (see the C header, "X held in memory"). With a smaller budget the
-        exact shuffle holds as many of X's first rows as it can and reads the others.
+        exact shuffle holds as many of X's first rows as it can and copies the others from
+        a read-only mapping of the file (under a SIGBUS handler that turns a file truncated
+        while it trains into an error, and passes any other SIGBUS on: see the C header,
+        "Datasets in files").
     page_cache
         What the block shuffle does with the pages it has read: 'keep' leaves them in the
         page cache for the next epoch, 'release' drops them (``posix_fadvise(DONTNEED)``),
