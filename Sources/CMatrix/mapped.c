@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <ucontext.h>
 
 /* A copy in progress: the thread making it (0: the place is free), the mapping it reads, and
  * where to return to. A fixed table rather than a thread-local variable: the handler may
@@ -18,6 +19,9 @@ struct guard {
     _Atomic unsigned long thread;
     const char *low, *high;
     sigjmp_buf back;
+    /* The thread's signal mask when the fault happened (from the handler's context). */
+    sigset_t mask;
+    int has_mask;
 };
 
 enum { GUARDS = 256 };
@@ -66,8 +70,12 @@ static void on_sigbus(int signal, siginfo_t *info, void *context)
         for (int i = 0; i < GUARDS; i++) {
             struct guard *guard = &guards[i];
             if (atomic_load_explicit(&guard->thread, memory_order_relaxed) == self && address >= guard->low &&
-                address < guard->high)
+                address < guard->high) {
+                guard->has_mask = context != NULL;
+                if (context != NULL)
+                    guard->mask = ((const ucontext_t *)context)->uc_sigmask;
                 siglongjmp(guard->back, 1);
+            }
         }
     }
     pass_on(signal, info, context);
@@ -126,6 +134,19 @@ int mbm_gather_mapped(float *out, const float *held, size_t held_rows, const flo
     atomic_signal_fence(memory_order_seq_cst); /* the handler on this thread sees them */
     long faults_before = major_faults();
     if (sigsetjmp(guard->back, 0)) {
+        /* Back from the handler: the signals blocked while it ran stay blocked (siglongjmp
+         * without a saved mask does not restore them). With SA_NODEFER, none are; but a
+         * handler in front of this one that calls it (ThreadSanitizer's) may block SIGBUS
+         * itself, and the next fault would then end the process. The thread's mask as it
+         * was at the fault, else SIGBUS unblocked. */
+        if (guard->has_mask) {
+            pthread_sigmask(SIG_SETMASK, &guard->mask, NULL);
+        } else {
+            sigset_t bus;
+            sigemptyset(&bus);
+            sigaddset(&bus, SIGBUS);
+            pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+        }
         atomic_store(&guard->thread, 0);
         return MBM_MAPPED_FAULT;
     }
