@@ -1,0 +1,319 @@
+"""MLPClassifier: scikit-learn's multi-layer perceptron classifier over the library (see
+``estimators``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _lib
+from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
+from ._sklearn_base import ClassifierMixin, DataConversionWarning
+from ._validation import check_all_finite
+from .core import label_values
+from .network import Dataset
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier trained by mini-batch gradient descent.
+
+    Binary problems use one sigmoid output (binary cross-entropy), more classes a softmax
+    output (cross-entropy). Labels may be of any type ``np.unique`` can sort (ints of any
+    dtype, strings, ...): ``classes_ = np.unique(y)``.
+
+    Parameters
+    ----------
+    The parameters scikit-learn's ``MLPClassifier`` has keep its meaning and default
+    (``solver='lbfgs'`` is not offered); the others are minibatch's.
+
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units of each hidden layer; ``()`` gives (multinomial) logistic regression.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Hidden activation ('sigmoid' and 'linear' are accepted too).
+    solver : {'adam', 'sgd', 'rmsprop', 'adamw'}, default='adam'
+        The update rule (:mod:`minibatch_gd.optim`; formulas in the header, PyTorch's form).
+        'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other
+        than 'constant', PyTorch's momentum (the rate outside the velocity) differs from
+        scikit-learn's (inside) as the rate changes.
+    alpha : float, default=0.0001
+        L2 penalty: 0.5 * alpha * sum(W**2) / batch rows added to each batch's loss.
+    batch_size : int or 'auto', default='auto'
+        'auto' is scikit-learn's ``min(200, n_samples)``, not the C API's rule (one batch
+        below 2000 rows): a drop-in must train as scikit-learn's does, and Adam's small
+        default steps need many updates per epoch on small data. An int larger than the
+        number of samples is clipped (with a warning).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The schedule, for ``solver='sgd'`` only (as scikit-learn's): 'invscaling' is
+        ``learning_rate_init / (t + 1) ** power_t`` with t the samples seen, 'adaptive'
+        divides the rate by 5 when the loss stops improving by ``tol`` for
+        ``n_iter_no_change`` epochs and stops at 1e-6.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs per ``fit`` at most (``partial_fit`` trains one epoch).
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (order ``minibatch_gd.permutation(m, seed, epoch)``).
+    random_state : None, int, RandomState or Generator, default=None
+        Seed of the initial weights, the shuffle order and the validation split. An int
+        is used as is.
+    tol : float, default=1e-4
+        ``fit`` stops when the loss (the validation loss with ``early_stopping``) has not
+        improved by ``tol`` for more than ``n_iter_no_change`` epochs in a row.
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
+        on the validation loss (scikit-learn's watches the validation score); ``fit`` ends
+        with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
+        the accuracy after every epoch. Not with a :class:`minibatch_gd.Dataset` or in
+        ``partial_fit``.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
+        scikit-learn adds it before the correction).
+    n_iter_no_change : int, default=10
+    init : {'auto', 'he', 'xavier'}, default='xavier'
+        The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
+        uniform draws ('auto': He for ReLU layers).
+    drop_last : bool, default=False
+        Drop the last, smaller mini-batch of every epoch.
+    memory_budget : int, default=0
+        Bytes of working memory the library may use (0: no limit).
+    warm_start : bool, default=False
+        ``fit`` continues from the current weights, and the rule's state, instead of
+        starting afresh.
+    verbose : bool, default=False
+        Print the cost of every epoch.
+    callback : callable or None, default=None
+        ``callback(progress)`` after every epoch (a :class:`minibatch_gd.Progress`). A
+        truthy return value stops training with :class:`minibatch_gd.CancelledError`; an
+        exception raised inside it stops training and propagates. Either way the
+        estimator keeps the weights reached.
+    on_divergence : {'warn', 'raise'}, default='warn'
+        When a cost or update becomes NaN/Inf the model keeps the last weights with a finite cost
+        and stays usable; 'warn' emits a :class:`minibatch_gd.DivergenceWarning`, 'raise'
+        raises :class:`minibatch_gd.DivergenceError` from ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of the class labels.
+    network_ : :class:`minibatch_gd.Network`, the trained network.
+    batch_costs_ : float64 ndarray, the cost of every mini-batch since the last ``fit``
+        (``partial_fit`` appends).
+    epoch_costs_ : float64 ndarray, the cost of every epoch (size-weighted batch mean).
+    loss_curve_ : list of float, the training loss of every epoch (scikit-learn's name
+        and scale: for the regressor, half the library's cost).
+    loss_ : float, the last epoch's loss.
+    best_loss_ : float, the lowest of ``loss_curve_`` (None with ``early_stopping``).
+    validation_scores_ : list of float, the validation accuracy (R^2 for the regressor)
+        after every epoch with ``early_stopping`` (None without).
+    best_validation_score_ : float, their maximum (None without ``early_stopping``).
+    validation_costs_ : float64 ndarray, the validation loss after every epoch with
+        ``early_stopping`` (minibatch's; the plotting helper draws it).
+    t_ : int, the training samples seen.
+    n_iter_ : int, epochs trained over the network's life.
+    batch_size_ : int, the batch size used (resolved from 'auto').
+    diverged_ : bool, whether the last training call diverged.
+    n_features_in_, n_outputs_, out_activation_, coefs_, intercepts_, n_layers_.
+
+    Notes
+    -----
+    Predictions are float64 and a row's prediction does not depend on the other rows of
+    the call (see ``_predict_row_invariant``); ``network_.predict`` gives the raw float32
+    outputs of ``mb_predict``.
+    """
+
+    def _loss_for(self, n_outputs: int) -> Any:
+        return _lib.Loss.BINARY_CROSS_ENTROPY if n_outputs == 1 else _lib.Loss.CROSS_ENTROPY
+
+    def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
+        return targets
+
+    def _labels(self, y: ArrayLike, m: int) -> np.ndarray:
+        ya = self._y_array(y, m)
+        if ya.ndim == 2 and ya.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change"
+                " the shape of y to (n_samples, ), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
+            ya = ya.ravel()
+        if ya.ndim != 1:
+            raise ValueError(
+                f"y should be a 1d array, got an array of shape {ya.shape} instead"
+                " (multi-output / multi-label targets are not supported)."
+            )
+        if ya.dtype.kind == "f":
+            check_all_finite(ya, "y")
+            if np.any(ya != np.floor(ya)):
+                raise ValueError(
+                    "Unknown label type: continuous. Maybe you are trying to fit a"
+                    " classifier, which expects discrete classes on a regression target"
+                    " with continuous values."
+                )
+        elif ya.dtype.kind not in "biuUSO":
+            raise ValueError(f"Unknown label type: y has dtype {ya.dtype}")
+        if ya.dtype.kind == "O":
+            for v in ya:
+                if isinstance(v, (float, np.floating)) and (not np.isfinite(v) or v != np.floor(v)):
+                    raise ValueError("Unknown label type: continuous or non-finite values in y")
+        return ya
+
+    @staticmethod
+    def _unique(ya: np.ndarray) -> np.ndarray:
+        try:
+            return np.unique(ya)
+        except TypeError as e:
+            raise ValueError(f"Unknown label type: the labels in y cannot be sorted ({e})") from e
+
+    def _encode(self, ya: np.ndarray) -> np.ndarray:
+        classes = self.classes_
+        idx = np.searchsorted(classes, ya)
+        idx_c = np.clip(idx, 0, len(classes) - 1)
+        bad = classes[idx_c] != ya
+        if np.any(bad):
+            unknown = self._unique(ya[np.asarray(bad)])
+            raise ValueError(f"y has labels not in classes_ {classes!r}: {unknown!r}")
+        return idx_c.astype(np.int32)
+
+    def _check_two_classes(self, classes: np.ndarray) -> None:
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data,"
+                f" but the data contains only one class: {classes[0] if len(classes) else None!r}"
+            )
+
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+            sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
+        """Trains for up to ``max_iter`` epochs from fresh weights (or the current ones with
+        ``warm_start=True``). Returns self. ``sample_weight`` (n_samples,): each batch's
+        loss is sum(w * loss) / sum(w) over its rows, as scikit-learn's (arrays only).
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
+        without loading it; ``y`` is then None): its y file must hold integer labels
+        0, 1, ..., k-1, which are used as the class indices (``classes_`` = 0 .. k-1)."""
+        p = self._checked_params()
+        if isinstance(X, Dataset):
+            data, n_features = X, self._dataset_features(X, y, reset=True)
+            classes, ya = self._dataset_classes(X), None
+        else:
+            data = self._validate_X(X, reset=True)
+            n_features = data.shape[1]
+            ya = self._labels(y, data.shape[0])
+            classes = self._unique(ya)
+        self._check_two_classes(classes)
+        n_out = 1 if len(classes) == 2 else len(classes)
+        same_outputs = np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
+        self.classes_ = classes
+        targets = None if ya is None else self._encode(ya)
+        self._fit_network(data, targets, n_features, n_out, p, same_outputs=same_outputs,
+                          out_activation="logistic" if n_out == 1 else "softmax", sample_weight=sample_weight)
+        return self
+
+    @staticmethod
+    def _dataset_classes(ds: Dataset) -> np.ndarray:
+        """A dataset's classes: its y file's labels, which are the class indices 0 .. k-1."""
+        if ds.y_type != _lib.Targets.CLASS_INDEX:
+            raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets")
+        classes = label_values(ds.y_path)
+        if not np.array_equal(classes, np.arange(len(classes))):
+            raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"
+                             f" 0, 1, ..., k-1; found {classes[:10].tolist()}")
+        return classes
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
+                    classes: Optional[ArrayLike] = None) -> "MLPClassifier":
+        """Trains one epoch on (X, y), continuing the weights, the rule's state and the
+        shuffle stream (``sample_weight`` as in :meth:`fit`).
+
+        ``classes`` (every label that will ever appear) is required on the first call.
+        """
+        p = self._checked_params()
+        first = not hasattr(self, "network_")
+        x = self._validate_X(X, reset=first)
+        ya = self._labels(y, x.shape[0])
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            all_classes = self._unique(np.asarray(classes))
+            self._check_two_classes(all_classes)
+            self.classes_ = all_classes
+            n_out = 1 if len(all_classes) == 2 else len(all_classes)
+            self.n_outputs_ = n_out
+            self.out_activation_ = "logistic" if n_out == 1 else "softmax"
+            targets = self._encode(ya)
+            net = self._new_network(p, x.shape[1], n_out)
+            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+        else:
+            if classes is not None and not np.array_equal(self._unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to"
+                    f" partial_fit ({self.classes_!r})"
+                )
+            targets = self._encode(ya)
+            self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+        return self
+
+    def predict_proba(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order.
+        ``X`` may be a :class:`minibatch_gd.Dataset` (its X is read from the file in chunks,
+        never loaded; the result equals that of its X in memory)."""
+        return self._proba(self._forward(X))
+
+    @staticmethod
+    def _proba(out: np.ndarray) -> np.ndarray:
+        """Probabilities (n, n_classes), float64, from the network's outputs (n, n_outputs)."""
+        out = out.astype(np.float64, copy=False)
+        if out.shape[1] == 1:
+            p1 = out[:, 0]
+            return np.column_stack([1.0 - p1, p1])
+        return out
+
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """``log(predict_proba(X))``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """The most probable class of every row (lowest class on ties). ``X`` may be a
+        :class:`minibatch_gd.Dataset`, as for :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight).
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (``y`` is then None: the labels are its
+        y file): X is never loaded (its rows are predicted from the file, and the predictions
+        held, 4 bytes per row and output), and the predictions are compared with the labels a
+        chunk at a time, the labels read in order from the file."""
+        if isinstance(X, Dataset):
+            return self._score_dataset(X, y, sample_weight)
+        pred = self.predict(X)
+        ya = np.asarray(y)
+        if ya.ndim == 2 and ya.shape[1] == 1:
+            ya = ya.ravel()
+        if ya.shape != pred.shape:
+            raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
+        correct = (pred == ya).astype(np.float64)
+        return float(np.average(correct, weights=sample_weight))
+
+    def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
+        out = self._dataset_outputs(ds, y)
+        m = out.shape[0]
+        w = self._score_weights(sample_weight, m)
+        labels = np.load(ds.y_path, mmap_mode="r")
+        hits = 0.0
+        for start in range(0, m, _SCORE_CHUNK):
+            end = min(m, start + _SCORE_CHUNK)
+            pred = self.classes_[np.argmax(self._proba(out[start:end]), axis=1)]
+            correct = pred == labels[start:end].reshape(end - start)
+            hits += float(correct.sum()) if w is None else float(np.dot(correct, w[start:end]))
+        del labels
+        return hits / (m if w is None else float(w.sum()))

@@ -1,0 +1,377 @@
+"""The machinery MLPClassifier and MLPRegressor share (not public): parameter checks, the
+data's validation, the fitted attributes computed from the network, and predictions whose
+rows do not depend on the other rows of the call."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from ._mlp_training import _MLPTraining
+from ._sklearn_base import BaseEstimator, NotFittedError
+from ._validation import as_float32_matrix, is_sparse
+from .network import Dataset, Network, Progress, activation_from, init_from
+
+ArrayLike = Any
+
+_SOLVERS = ("adam", "sgd", "rmsprop", "adamw")
+_LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+class _BaseMLP(_MLPTraining, BaseEstimator):
+    """Shared machinery of MLPClassifier and MLPRegressor (not public)."""
+
+    _loss_names = ("",)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        init: str = "xavier",
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        warm_start: bool = False,
+        verbose: bool = False,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        on_divergence: str = "warn",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.init = init
+        self.drop_last = drop_last
+        self.memory_budget = memory_budget
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.callback = callback
+        self.on_divergence = on_divergence
+
+    # -- scikit-learn protocol ------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "network_")
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"requires_y": True, "allow_nan": False}
+
+    # -- parameter checks (in fit, never in __init__/set_params) --------------------
+
+    def _checked_params(self) -> dict[str, Any]:
+        hls: Any = self.hidden_layer_sizes
+        if isinstance(hls, numbers.Integral):
+            hls = (hls,)
+        try:
+            ok = not isinstance(hls, str) and all(
+                isinstance(h, numbers.Integral) and not isinstance(h, (bool, np.bool_)) and int(h) >= 1
+                for h in hls
+            )
+            hidden = [int(h) for h in hls] if ok else []
+        except TypeError:  # not iterable
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive ints (may be empty), got {self.hidden_layer_sizes!r}"
+            )
+        lr = self.learning_rate_init
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, numbers.Real)
+            or not np.isfinite(lr)
+            or lr <= 0
+        ):
+            raise ValueError(f"learning_rate_init must be a finite number > 0, got {lr!r}")
+        mi = self.max_iter
+        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or mi < 1:
+            raise ValueError(f"max_iter must be an int >= 1, got {mi!r}")
+        bs = self.batch_size
+        if not (isinstance(bs, str) and bs == "auto"):
+            if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
+                raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {bs!r}")
+        mb = self.memory_budget
+        if isinstance(mb, bool) or not isinstance(mb, numbers.Integral) or mb < 0:
+            raise ValueError(f"memory_budget must be an int >= 0, got {mb!r}")
+        if self.on_divergence not in ("warn", "raise"):
+            raise ValueError(f"on_divergence must be 'warn' or 'raise', got {self.on_divergence!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError("callback must be None or callable")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS} ('lbfgs' is not offered), got {self.solver!r}")
+        if self.learning_rate not in _LEARNING_RATES:
+            raise ValueError(f"learning_rate must be one of {_LEARNING_RATES}, got {self.learning_rate!r}")
+        for name in ("alpha", "tol", "power_t", "momentum", "beta_1", "beta_2", "epsilon", "validation_fraction"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be a bool, got {self.early_stopping!r}")
+        nc = self.n_iter_no_change
+        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or nc < 1:
+            raise ValueError(f"n_iter_no_change must be an int >= 1, got {nc!r}")
+        return {
+            "hidden": hidden,
+            "activation": activation_from(self.activation),
+            "init": init_from(self.init),
+            "lr": float(lr),
+            "max_iter": int(mi),
+            "batch_size": bs,
+            "memory_budget": int(mb),
+        }
+
+    def _rule(self) -> dict[str, Any]:
+        """The library's rule, schedule and L2 for scikit-learn's parameters (their values
+        are checked by the library)."""
+        from . import optim
+
+        if self.solver == "sgd":
+            rule: Any = optim.SGD(float(self.momentum), bool(self.nesterovs_momentum) and self.momentum > 0)
+            schedule: Any = {
+                "constant": optim.Constant(),
+                "invscaling": optim.InverseTime(float(self.power_t)),
+                "adaptive": optim.Adaptive(),
+            }[self.learning_rate]
+        else:
+            # scikit-learn applies `learning_rate` to 'sgd' only.
+            rule = {
+                "adam": optim.Adam(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "adamw": optim.AdamW(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "rmsprop": optim.RMSprop(epsilon=float(self.epsilon)),
+            }[self.solver]
+            schedule = optim.Constant()
+        return {"optimizer": rule, "schedule": schedule, "l2": self._l2(float(self.alpha))}
+
+    def _l2(self, alpha: float) -> float:
+        """The library's l2 for scikit-learn's alpha (the same for cross-entropy)."""
+        return alpha
+
+    # -- data -----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with"
+                " appropriate arguments before using this estimator."
+            )
+
+    def _validate_X(self, X: ArrayLike, *, reset: bool) -> np.ndarray:
+        names = None
+        cols = getattr(X, "columns", None)
+        if cols is not None and not is_sparse(X):
+            try:
+                cand = np.asarray(list(cols), dtype=object)
+                if len(cand) and all(isinstance(c, str) for c in cand):
+                    names = cand
+            except Exception:  # pragma: no cover
+                names = None
+        x = as_float32_matrix(X, "X", check_finite=True)
+        if reset:
+            self.n_features_in_ = int(x.shape[1])
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif x.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting"
+                f" {self.n_features_in_} features as input."
+            )
+        return x
+
+    def _dataset_features(self, ds: Dataset, y: Any, *, reset: bool) -> int:
+        """For ``fit(dataset)``: the dataset's features, recorded (or checked) like X's."""
+        if y is not None:
+            raise ValueError("y must be None when X is a minibatch_gd.Dataset: the targets are its y file")
+        n = ds.n_features
+        if reset:
+            self.n_features_in_ = int(n)
+            self.__dict__.pop("feature_names_in_", None)
+        elif n != self.n_features_in_:
+            raise ValueError(f"the dataset has {n} features, but {type(self).__name__} is expecting"
+                             f" {self.n_features_in_} features as input.")
+        return n
+
+    def _fit_network(
+        self,
+        data: Union[np.ndarray, Dataset],
+        targets: Optional[np.ndarray],
+        n_features: int,
+        n_out: int,
+        p: dict[str, Any],
+        *,
+        out_activation: str,
+        same_outputs: bool = True,
+        sample_weight: Any = None,
+    ) -> None:
+        """The end of every ``fit``: continue the current network (``warm_start`` with the
+        same shape and outputs) or start a new one, then train ``max_iter`` epochs."""
+        continue_ = (
+            self.warm_start
+            and same_outputs
+            and hasattr(self, "network_")
+            and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
+        )
+        net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
+        self.n_outputs_ = n_out
+        self.out_activation_ = out_activation
+        if sample_weight is not None and isinstance(data, Dataset):
+            raise ValueError("sample_weight applies to arrays, not to a minibatch_gd.Dataset")
+        sw = None if isinstance(data, Dataset) else self._sample_weight(sample_weight, data.shape[0])
+        self._train(net, data, targets, p["max_iter"], p,
+                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw)
+
+    def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if is_sparse(y):
+            raise TypeError("sparse y is not supported; pass a dense array")
+        ya = np.asarray(y)
+        if np.iscomplexobj(ya):
+            raise ValueError("Complex data not supported in y")
+        if ya.ndim == 0:
+            raise ValueError(f"y should be a 1d array, got a scalar {ya!r} instead.")
+        if ya.shape[0] != m:
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples:"
+                f" [{m}, {ya.shape[0]}]"
+            )
+        return ya
+
+    # -- fitted attributes computed from the network ---------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices in scikit-learn's layout: coefs_[i] is (n_in, n_out) (copies)."""
+        self._check_fitted()
+        return [w.T.astype(np.float64) for w, _ in self.network_.get_weights()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, intercepts_[i] is (n_out,) (copies)."""
+        self._check_fitted()
+        return [b.astype(np.float64) for _, b in self.network_.get_weights()]
+
+    @property
+    def n_layers_(self) -> int:
+        self._check_fitted()
+        return len(self.network_.layer_sizes)
+
+    def _forward(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        self._check_fitted()
+        if isinstance(X, Dataset):
+            self._dataset_features(X, None, reset=False)
+            return _predict_dataset_row_invariant(self.network_, X).astype(np.float64)
+        x = self._validate_X(X, reset=False)
+        return _predict_row_invariant(self.network_, x)
+
+    def _dataset_outputs(self, ds: Dataset, y: Any) -> np.ndarray:
+        """For ``score(dataset)``: the float32 predictions (m, n_outputs) of every row, X
+        streamed from its file (never loaded)."""
+        self._check_fitted()
+        self._dataset_features(ds, y, reset=False)
+        return _predict_dataset_row_invariant(self.network_, ds)
+
+    @staticmethod
+    def _score_weights(sample_weight: Any, m: int) -> Optional[np.ndarray]:
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (m,):
+            raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},)")
+        return w
+
+
+#: rows per block for _predict_row_invariant (a multiple of every BLAS kernel's unroll)
+_ROW_BLOCK = 16
+
+
+#: rows of y (and of the predictions) compared at a time by ``score(dataset)``
+_SCORE_CHUNK = 1 << 16
+
+
+def _predict_dataset_row_invariant(net: Network, ds: Dataset) -> np.ndarray:
+    """``_predict_row_invariant`` of a dataset's X, float32 (m, n_outputs), without loading
+    X: the library predicts every row from the file (mb_predict_dataset: what mb_predict
+    gives on the whole X, bit for bit), then the rows after the last full block of 16 are
+    predicted again padded to a block, as ``_predict_row_invariant`` predicts them (they are
+    read alone from the file). So a dataset's predictions equal its X's in memory."""
+    out = net.predict(ds)
+    m = out.shape[0]
+    full = m - m % _ROW_BLOCK
+    if full < m:
+        x = np.load(ds.x_path, mmap_mode="r")
+        tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
+        tail[: m - full] = x[full:]
+        del x
+        out[full:] = net.predict(tail)[: m - full]
+    return out
+
+
+def _predict_row_invariant(net: Network, x: np.ndarray) -> np.ndarray:
+    """net.predict(x) as float64, computed so that a row's result does not depend on the
+    other rows of the call.
+
+    OpenBLAS computes the last (m mod 4) rows of a matrix product with a different kernel
+    (another summation order), so mb_predict on a whole X and on a subset of its rows can
+    differ in the last bit. The estimators therefore predict the first m - m % 16 rows in
+    one call (no copy) and the remaining rows padded to a full block of 16 rows.
+    (:meth:`Network.predict` itself stays exactly mb_predict.)
+    """
+    m = x.shape[0]
+    full = m - m % _ROW_BLOCK
+    if full == m:
+        return net.predict(x).astype(np.float64)
+    out = np.empty((m, net.n_outputs), dtype=np.float64)
+    if full:
+        out[:full] = net.predict(x[:full])
+    tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
+    tail[: m - full] = x[full:]
+    out[full:] = net.predict(tail)[: m - full]
+    return out

@@ -1,0 +1,241 @@
+"""How the estimators train their network: the update rule and schedule from scikit-learn's
+parameters, early stopping on a validation split or the training loss, sample weights, and
+what a diverged training leaves (a mixin of ``_BaseMLP``, not public)."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import DivergenceError, DivergenceWarning
+from .network import Dataset, History, Network, Progress
+
+def _seed_from_random_state(random_state: Any) -> int:
+    """An int seed in [0, 2**63) from sklearn-style random_state."""
+    if random_state is None:
+        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
+        s = int(random_state)
+        if s < 0 or s >= 2**64:
+            raise ValueError(f"random_state must be in [0, 2**64), got {s}")
+        return s
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1, dtype=np.int64))
+    raise ValueError(
+        f"random_state must be None, an int, a numpy RandomState or Generator; got {random_state!r}"
+    )
+
+
+_FITTED_ATTRIBUTES = (
+    "network_", "batch_costs_", "epoch_costs_", "loss_curve_", "loss_", "n_iter_",
+    "batch_size_", "diverged_", "classes_", "n_outputs_", "out_activation_",
+    "n_features_in_", "feature_names_in_", "validation_scores_", "best_validation_score_",
+    "best_loss_", "t_", "validation_costs_",
+)
+
+
+class _MLPTraining:
+    """The training half of ``_BaseMLP``: its methods read the estimator's parameters."""
+
+
+    def _seed(self) -> int:
+        return int(self._seed_value)
+
+    def _new_network(self, p: dict[str, Any], n_features: int, n_outputs: int) -> Network:
+        self._seed_value = _seed_from_random_state(self.random_state)
+        sizes = [n_features, *p["hidden"], n_outputs]
+        return Network(
+            sizes,
+            hidden_activation=p["activation"],
+            loss=self._loss_for(n_outputs),
+            init=p["init"],
+            seed=self._seed_value,
+        )
+
+    def _loss_for(self, n_outputs: int) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _train(
+        self,
+        net: Network,
+        x: np.ndarray,
+        targets: np.ndarray,
+        epochs: int,
+        p: dict[str, Any],
+        *,
+        reset_costs: bool,
+        incremental: bool = False,
+        sample_weight: Optional[np.ndarray] = None,
+    ) -> None:
+        from . import optim
+
+        m = len(x) if isinstance(x, Dataset) else x.shape[0]
+        bs = p["batch_size"]
+        validation = None
+        if self.early_stopping and not incremental and not isinstance(x, Dataset):
+            x, targets, validation, keep = self._split_validation(x, targets)
+            sample_weight = None if sample_weight is None else sample_weight[keep]
+            m = x.shape[0]
+        if isinstance(bs, str):
+            # scikit-learn's 'auto' (see the class docstring).
+            bs = min(200, m)
+        elif bs > m:
+            warnings.warn(
+                f"Got batch_size={bs} larger than the number of samples {m}; it is clipped"
+                f" to {m} (batch gradient descent).",
+                UserWarning,
+                stacklevel=3,
+            )
+            bs = m
+        user_cb = self.callback
+        verbose = bool(self.verbose)
+        name = type(self).__name__
+
+        def cb(progress: Progress) -> Any:
+            if verbose:
+                print(
+                    f"{name}: epoch {progress.epochs_trained}, cost {progress.epoch_cost:.6g}"
+                    f" ({progress.batches} batches of {progress.batch_size})"
+                )
+            if user_cb is not None:
+                return user_cb(progress)
+            return None
+
+        if reset_costs:
+            self.batch_costs_ = np.empty(0, dtype=np.float64)
+            self.epoch_costs_ = np.empty(0, dtype=np.float64)
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.t_ = 0
+        # scikit-learn stops when the monitored value has not improved by tol for more
+        # than n_iter_no_change epochs: patience n_iter_no_change + 1. partial_fit trains
+        # its one epoch without it, as scikit-learn's does.
+        stopping = None if incremental else optim.EarlyStopping(
+            patience=int(self.n_iter_no_change) + 1, min_delta=float(self.tol),
+            restore_best=validation is not None)
+        rule = self._rule()
+        if incremental and isinstance(rule["schedule"], optim.Adaptive):
+            rule["schedule"] = optim.Constant()
+        history = History()
+        diverged: Optional[DivergenceError] = None
+        try:
+            net.train(
+                x,
+                targets,
+                epochs=epochs,
+                batch_size=bs,
+                learning_rate=p["lr"],
+                seed=self._seed(),
+                shuffle=bool(self.shuffle),
+                drop_last=bool(self.drop_last),
+                memory_budget=p["memory_budget"],
+                callback=cb,
+                history=history,
+                early_stopping=stopping,
+                validation=validation,
+                sample_weight=sample_weight,
+                **rule,
+            )
+        except DivergenceError as e:
+            diverged = e
+        finally:
+            # whatever happened (divergence, cancellation, an exception in the callback,
+            # Ctrl-C), the estimator keeps the weights reached and the costs recorded --
+            # unless a fresh network failed before finishing any epoch (e.g. a memory
+            # budget too small): then the estimator is left unfitted.
+            commit = (
+                diverged is not None
+                or net.epochs_trained > 0
+                or net is self.__dict__.get("network_")
+            )
+            if commit:
+                self.network_ = net
+                self.batch_costs_ = np.concatenate([self.batch_costs_, history.batch_costs])
+                self.epoch_costs_ = np.concatenate([self.epoch_costs_, history.epoch_costs])
+                self.loss_curve_ = [float(c) * self._loss_scale for c in self.epoch_costs_]
+                self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
+                self.n_iter_ = net.epochs_trained
+                self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
+                if validation is not None:
+                    self._last_validation = validation  # the split (for tests)
+                if validation is not None and diverged is None and net.epochs_trained > 0:
+                    # scikit-learn ends fit with the best epoch's weights (a fit that stopped
+                    # early has them already).
+                    net.restore_best_weights()
+                if self.early_stopping and not incremental:
+                    self.validation_scores_ = list(self.validation_scores_ or []) + [
+                        float(v) for v in history.validation_scores]
+                    self.validation_costs_ = np.concatenate([
+                        getattr(self, "validation_costs_", None) if reset_costs is False
+                        and getattr(self, "validation_costs_", None) is not None else np.empty(0),
+                        history.validation_costs])
+                    self.best_validation_score_ = (
+                        max(self.validation_scores_) if self.validation_scores_ else None)
+                    self.best_loss_ = None
+                else:
+                    self.validation_scores_ = None
+                    self.best_validation_score_ = None
+                    self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+                if net.last_progress is not None:
+                    self.batch_size_ = net.last_progress.batch_size
+                self.diverged_ = diverged is not None
+            else:
+                for attr in _FITTED_ATTRIBUTES:
+                    self.__dict__.pop(attr, None)
+            history.close()
+        if diverged is not None:
+            if self.on_divergence == "raise":
+                raise diverged
+            warnings.warn(
+                f"{name}: {diverged} [after {net.epochs_trained} epochs; lower"
+                " learning_rate_init or scale the features]",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+    #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
+    _loss_scale = 1.0
+
+    def _split_validation(
+        self, x: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """A seeded split of ``validation_fraction`` of the rows (stratified by class for a
+        classifier, as scikit-learn's): the rows are taken in the order of
+        ``minibatch_gd.permutation(m, seed, 2**62)`` (an epoch no training reaches), class by
+        class, ceil(fraction * class rows) of each for validation."""
+        from .core import permutation
+
+        m = x.shape[0]
+        order = permutation(m, self._seed(), 2**62)
+        labels = self._strata(targets)
+        take = np.zeros(m, dtype=bool)
+        if labels is None:
+            take[order[: max(1, int(np.ceil(self.validation_fraction * m)))]] = True
+        else:
+            ordered = labels[order]
+            for c in np.unique(labels):
+                rows = order[ordered == c]
+                take[rows[: int(np.ceil(self.validation_fraction * len(rows)))]] = True
+        if take.all() or not take.any():
+            raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no validation rows")
+        keep = ~take
+        return x[keep], targets[keep], (x[take], targets[take]), keep
+
+    @staticmethod
+    def _sample_weight(sample_weight: Any, m: int) -> Optional[np.ndarray]:
+        """sample_weight as float32 (m,) or None (the library checks the values)."""
+        if sample_weight is None:
+            return None
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim == 0:
+            sw = np.full(m, float(sw))
+        if sw.shape != (m,):
+            raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({m},)!")
+        return sw.astype(np.float32)
+
+    def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
+        return None

@@ -1,0 +1,176 @@
+"""MLPRegressor: scikit-learn's multi-layer perceptron regressor over the library (see
+``estimators``)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _lib
+from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
+from ._sklearn_base import RegressorMixin
+from ._validation import as_float32_matrix
+from .network import Dataset
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor (linear outputs, mean squared error) trained by
+    mini-batch gradient descent. Supports several outputs (y of shape (n, n_outputs)).
+
+    ``hidden_layer_sizes=()`` gives linear regression. The library's cost is
+    ``mean((prediction - y)**2)`` over rows and outputs (``epoch_costs_``); ``loss_curve_``
+    is half of it, scikit-learn's scale, and ``alpha`` is scaled so that the penalty
+    weighs as in scikit-learn (``l2 = 2 * alpha / n_outputs``). Parameters and attributes
+    are those of :class:`MLPClassifier` (without ``classes_``; ``validation_scores_``
+    are R^2); ``predict`` returns float64, 1-D for one output.
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {"requires_y": True, "allow_nan": False, "multioutput": True}
+
+    def _loss_for(self, n_outputs: int) -> Any:
+        return _lib.Loss.MSE
+
+    # The library's MSE is mean((prediction - y)**2) over rows and outputs; scikit-learn's
+    # loss is half the squared error summed over outputs, averaged over rows, and its L2
+    # gradient alpha * W / n is added to that. The same minimiser, up to a factor 2 / n_outputs
+    # on the data term: so alpha maps to l2 = 2 * alpha / n_outputs, and loss_curve_ is
+    # half the library's cost (scikit-learn's value for one output).
+    _loss_scale = 0.5
+
+    def _l2(self, alpha: float) -> float:
+        return 2.0 * alpha / int(getattr(self, "n_outputs_", 1) or 1)
+
+    def _targets(self, y: ArrayLike, m: int) -> np.ndarray:
+        ya = self._y_array(y, m)
+        if ya.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {ya.shape}")
+        if ya.ndim == 2 and ya.shape[1] < 1:
+            raise ValueError(f"y has no outputs: shape {ya.shape}")
+        if ya.dtype.kind not in "biuf":
+            try:
+                ya = ya.astype(np.float64)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"y must be numeric, got dtype {ya.dtype}: {e}") from e
+        y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
+        return y32
+
+    def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+            sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
+        """Trains for ``max_iter`` epochs from fresh weights (or the current ones with
+        ``warm_start=True``). Returns self.
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
+        without loading it; ``y`` is then None) whose y file holds float32 targets."""
+        p = self._checked_params()
+        if isinstance(X, Dataset):
+            data, n_features, targets = X, self._dataset_features(X, y, reset=True), None
+            if X.y_type != _lib.Targets.FLOAT32:
+                raise ValueError("a regressor's dataset needs float32 targets in its y file, not integer labels")
+            n_out = X.y_columns
+        else:
+            data = self._validate_X(X, reset=True)
+            n_features = data.shape[1]
+            targets = self._targets(y, data.shape[0])
+            n_out = targets.shape[1]
+        self._fit_network(data, targets, n_features, n_out, p, out_activation="identity",
+                          sample_weight=sample_weight)
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
+        """Trains one epoch on (X, y), continuing the weights, the rule's state and the
+        shuffle stream (``sample_weight`` as in :meth:`MLPClassifier.fit`)."""
+        p = self._checked_params()
+        first = not hasattr(self, "network_")
+        x = self._validate_X(X, reset=first)
+        t = self._targets(y, x.shape[0])
+        if first:
+            net = self._new_network(p, x.shape[1], t.shape[1])
+            self.n_outputs_ = t.shape[1]
+            self.out_activation_ = "identity"
+            self._train(net, x, t, 1, p, reset_costs=True, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+        else:
+            if t.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {t.shape[1]} outputs, but the model has {self.n_outputs_}")
+            self._train(self.network_, x, t, 1, p, reset_costs=False, incremental=True,
+                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+        return self
+
+    def predict(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """Predicted values, float64: (n_samples,) for one output, else (n_samples, n_outputs).
+        ``X`` may be a :class:`minibatch_gd.Dataset` (its X is read from the file in chunks,
+        never loaded; the result equals that of its X in memory)."""
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def score(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Coefficient of determination R^2 (uniform average over outputs).
+
+        ``X`` may be a :class:`minibatch_gd.Dataset` (``y`` is then None: the targets are
+        its y file): X is never loaded (its rows are predicted from the file, and the
+        predictions held, 4 bytes per row and output), and y is read in order a chunk at a
+        time, twice (its weighted mean, then the sums of squares), against the predictions."""
+        if isinstance(X, Dataset):
+            return self._score_dataset(X, y, sample_weight)
+        pred = self.predict(X)
+        ya = np.asarray(y, dtype=np.float64)
+        if pred.ndim == 1 and ya.ndim == 2 and ya.shape[1] == 1:
+            ya = ya.ravel()
+        if ya.shape != pred.shape:
+            raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
+        return _r2(ya, pred, sample_weight)
+
+    def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
+        out = self._dataset_outputs(ds, y)
+        m, k = out.shape
+        w = self._score_weights(sample_weight, m)
+        targets = np.load(ds.y_path, mmap_mode="r")
+        if targets.reshape(m, -1).shape[1] != k:
+            raise ValueError(f"y has shape {targets.shape}, expected ({m}, {k})")
+
+        def chunks():  # (rows, y (rows, k) float64, w (rows, 1))
+            for start in range(0, m, _SCORE_CHUNK):
+                end = min(m, start + _SCORE_CHUNK)
+                wc = np.ones((end - start, 1)) if w is None else w[start:end].reshape(-1, 1)
+                yield slice(start, end), np.asarray(targets[start:end], dtype=np.float64).reshape(end - start, k), wc
+
+        total, weighted = np.zeros(k), 0.0
+        for _, yc, wc in chunks():
+            total += (wc * yc).sum(axis=0)
+            weighted += float(wc.sum())
+        mean = total / weighted
+        num, den = np.zeros(k), np.zeros(k)
+        for rows, yc, wc in chunks():
+            num += (wc * (yc - out[rows].astype(np.float64)) ** 2).sum(axis=0)
+            den += (wc * (yc - mean) ** 2).sum(axis=0)
+        del targets
+        return _r2_score(num, den)
+
+
+def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> float:
+    y2 = y.reshape(len(y), -1)
+    p2 = pred.reshape(len(pred), -1)
+    w = np.ones(len(y2)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w.reshape(-1, 1)
+    num = (w * (y2 - p2) ** 2).sum(axis=0)
+    mean = (w * y2).sum(axis=0) / w.sum()
+    den = (w * (y2 - mean) ** 2).sum(axis=0)
+    return _r2_score(num, den)
+
+
+def _r2_score(num: np.ndarray, den: np.ndarray) -> float:
+    """R^2 averaged over outputs from each output's residual and total sums of squares."""
+    scores = np.ones(len(num))
+    nonzero = den != 0
+    scores[nonzero] = 1.0 - num[nonzero] / den[nonzero]
+    scores[(~nonzero) & (num != 0)] = 0.0
+    return float(np.mean(scores))
