@@ -841,7 +841,10 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * the batch waits for its slowest thread.
  *   exact: each training thread copies its rows from a read-only mapping of the X file
  *          (mmap, MADV_RANDOM: a quarter of the cost of a pread per row from the page
- *          cache); there is no background thread. Once a copy or read has had to wait for
+ *          cache) where X and y fit in half the memory the process may use (the pages it
+ *          copies from count in its resident set, as shared file pages the kernel may
+ *          reclaim; a larger file is read with pread, below); there is no background
+ *          thread. Once a copy or read has had to wait for
  *          the disk, the kernel is asked to read the rows of the next two batches ahead
  *          (posix_fadvise(POSIX_FADV_WILLNEED)) for the rest of the epoch. With X held,
  *          each copies its rows from it (X held in part: those rows it has). The copies

@@ -254,7 +254,7 @@ final class FileBatches: BatchSource {
                         // (takeX freed what was kept) each batch's rows are read from the file
                     }
                 }
-                if ordered && !holdsAllRows && dataset.options.mapsX { xMapping = blockMapping ?? FileMapping(dataset.x) }
+                if ordered && !holdsAllRows && FileBatches.mayMap(dataset) { xMapping = blockMapping ?? FileMapping(dataset.x) }
                 permutation = try buffer(Int.self, m, "the permutation")
                 targets = UnsafeMutableRawPointer(try buffer(Float.self, m * targetWidth, "the targets"))
                 try loadTargets()
@@ -308,6 +308,17 @@ final class FileBatches: BatchSource {
         }
     }
 
+    /// Whether rows may be copied from a mapping of the X file (`FileMapping`): where the
+    /// files fit in half the memory this process may use (the rule by which the block
+    /// shuffle keeps their pages: `FilePageCache.auto`). A larger file is read from the
+    /// disk anyway, where a copy saves nothing, and its mapped pages would count in the
+    /// process's resident set (as shared file pages, which the kernel may reclaim) up to
+    /// the file's size: past a memory limit that the `pread` path keeps to.
+    static func mayMap(_ dataset: FileDataset) -> Bool {
+        dataset.options.mapsX && !FilePageCache.auto.releases(
+            fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
+    }
+
     /// The block shuffle, X not held: a mapping of the X file where its rows are copied from
     /// it, in the block shuffle's order computed as file rows (`blockOrderAsRows`), as the
     /// exact shuffle copies the rows it does not hold (a quarter of the cost of reading the
@@ -318,7 +329,7 @@ final class FileBatches: BatchSource {
     /// `holdsX` false (tests of the pools).
     static func blockMapping(_ dataset: FileDataset, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int), batchSize: Int) -> FileMapping? {
         let options = dataset.options
-        guard options.mapsX && options.holdsX,
+        guard mayMap(dataset) && options.holdsX,
               !options.pageCache.releases(fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
         else { return nil }
         let needed = dataset.exactReaderBytes(batchSize: batchSize) + FileDataset.blockOrderAsRowsBytes(layout)
