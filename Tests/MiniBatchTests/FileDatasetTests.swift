@@ -220,11 +220,7 @@ struct FileDatasetTests {
     @Test(arguments: [1, 2])
     func xHeldInPartTrainsAsTheFileReadEachBatch(threads: Int) throws {
         let m = 3000, features = 40
-        let x = Fixture.uniform(m * features, seed: 37)
-        let y = (0..<m).map { Int32(x[features * $0 + 1] + x[features * $0 + 3] > 0 ? 1 : 0) }
-        let xp = dir + "/x.npy", yp = dir + "/y.npy"
-        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
-        NpyWriter.write(yp, descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
+        let (x, y, xp, yp) = writeUniform(m: m, features: features, seed: 37, columns: (1, 3), bytes: true)
         let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 9, threads: threads)
         let shape = [features, 16, 2]
         func trained(_ data: FileDataset) throws -> ([Float], [Double]) { try trainedTanh(data, options: options) }
@@ -266,11 +262,7 @@ struct FileDatasetTests {
     @Test(arguments: [1, 2])
     func blockShuffleCopiesACachedFileFromItsMapping(threads: Int) throws {
         let m = 3000, features = 40
-        let x = Fixture.uniform(m * features, seed: 41)
-        let y = (0..<m).map { Int32(x[features * $0 + 2] + x[features * $0 + 5] > 0 ? 1 : 0) }
-        let xp = dir + "/x.npy", yp = dir + "/y.npy"
-        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
-        NpyWriter.write(yp, descr: "<i4", shape: [m], data: NpyWriter.ints(y))
+        let (_, _, xp, yp) = writeUniform(m: m, features: features, seed: 41, columns: (2, 5), bytes: false)
         let options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.3, seed: 5, threads: threads)
         func trained(_ data: FileDataset) throws -> ([Float], [Double]) { try trainedTanh(data, options: options) }
         let read = FileReadOptions(shuffle: .block, blockBytes: 10 * features * 4, memoryBudget: m * features * 2)
@@ -294,6 +286,23 @@ struct FileDatasetTests {
         var released = read
         released.pageCache = .release
         #expect(try source(try FileDataset(x: xp, y: yp, options: released)).xMapping == nil)
+    }
+
+    /// X (m, features) uniform from `seed`, labelled 1 where the sum of two of its columns is
+    /// positive, written as x.npy and y.npy (labels as uint8 with `bytes`, else int32).
+    func writeUniform(
+        m: Int, features: Int, seed: UInt64, columns: (Int, Int), bytes: Bool
+    ) -> (x: [Float], y: [Int32], xPath: String, yPath: String) {
+        let x = Fixture.uniform(m * features, seed: seed)
+        let y = (0..<m).map { Int32(x[features * $0 + columns.0] + x[features * $0 + columns.1] > 0 ? 1 : 0) }
+        let xp = dir + "/x.npy", yp = dir + "/y.npy"
+        NpyWriter.write(xp, descr: "<f4", shape: [m, features], data: NpyWriter.floats(x))
+        if bytes {
+            NpyWriter.write(yp, descr: "|u1", shape: [m], data: NpyWriter.ints(y.map { UInt8($0) }))
+        } else {
+            NpyWriter.write(yp, descr: "<i4", shape: [m], data: NpyWriter.ints(y))
+        }
+        return (x, y, xp, yp)
     }
 
     /// The weights and batch costs of a (features, 16, 2) tanh network (seed 3) trained on
