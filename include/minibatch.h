@@ -867,8 +867,9 @@ mb_status mb_model_load(const char *path, mb_model **model);
  *          its pages are kept and the budget holds what the exact shuffle needs (the order
  *          as rows, 8 bytes a row, and the targets; the pools' order, 16 bytes per row of a
  *          pool), there are no pools: the same order is computed as rows of the file, and
- *          each training thread copies its rows from the file's mapping as the exact
- *          shuffle does (same weights and costs as reading the pools, tested).
+ *          each training thread copies its rows as the exact shuffle does, from X's first
+ *          rows held as far as the budget allows beside those buffers and from the file's
+ *          mapping (same weights and costs as reading the pools, tested).
  *
  * Two shuffles, both seeded, both visiting every row exactly once per epoch:
  *   MB_FILE_SHUFFLE_EXACT  a uniform permutation of all rows: epoch e visits rows in

@@ -198,17 +198,14 @@ struct FileDatasetTests {
         #expect(try trained(held) == changed)
         _ = try Network(layerSizes: [features, 2]).predict(held)
         #expect(held.keptXRows == 0)
-        // A budget that cannot hold X: the exact shuffle holds X's first rows that it can
-        // (`xHeldInPartTrainsAsTheFileReadEachBatch`), the block shuffle reads each batch from
-        // the file (its order follows the budget: the exact one's does not).
+        // A budget that cannot hold X: both shuffles hold X's first rows that they can
+        // (`xHeldInPartTrainsAsTheFileReadEachBatch`; the block shuffle where it copies its
+        // rows from the file's mapping: `blockShuffleCopiesACachedFileFromItsMapping`), in
+        // their own order (the block shuffle's follows the budget: the exact one's does not).
         let small = try FileDataset(x: xp, y: yp, options: FileReadOptions(shuffle: shuffle, memoryBudget: m * features * 2))
         let fromSmall = try trained(small)
-        if shuffle == .exact {
-            #expect(fromSmall == changed)
-            #expect(small.keptXRows > 0 && small.keptXRows < m)
-        } else {
-            #expect(small.keptXRows == 0)
-        }
+        if shuffle == .exact { #expect(fromSmall == changed) }
+        #expect(small.keptXRows > 0 && small.keptXRows < m)
     }
 
     /// With the exact shuffle and a budget that holds part of X, X's first rows are held
@@ -275,11 +272,21 @@ struct FileDatasetTests {
             return source
         }
         let fromMapping = try source(mapped)
-        #expect(fromMapping.blockOrderAsRows && fromMapping.xMapping != nil && fromMapping.heldX == nil)
+        #expect(fromMapping.blockOrderAsRows && fromMapping.xMapping != nil)
+        // X's first rows held beside the order, as the exact shuffle holds them.
+        let layout = try mapped.readerLayout(batchSize: 128)
+        let heldRows = mapped.heldRowsBesideBlockOrder(batchSize: 128, layout: layout)
+        #expect(heldRows > 0 && heldRows < m && fromMapping.heldX?.rows == heldRows)
+        #expect(heldRows == (read.memoryBudget - mapped.exactReaderBytes(batchSize: 128) - FileDataset.blockOrderAsRowsBytes(layout)) / (features * 4))
         let pooled = try FileDataset(x: xp, y: yp, options: Self.preadOnly(read))
         #expect(try source(pooled).xMapping == nil && !source(pooled).blockOrderAsRows)
         let reference = try trained(pooled)
         #expect(try trained(mapped) == reference)
+        #expect(mapped.keptXRows == heldRows)
+        #expect(try trained(mapped) == reference)  // the kept rows
+        var unheld = read
+        unheld.holdsX = false
+        #expect(try source(try FileDataset(x: xp, y: yp, options: unheld)).heldX == nil)  // (the pools)
         evict(xp)
         #expect(try source(mapped).xMapping == nil)
         #expect(try trained(mapped) == reference)  // from the pools (and the file now cached)

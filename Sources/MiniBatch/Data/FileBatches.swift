@@ -202,10 +202,14 @@ final class FileBatches: BatchSource {
         let m = dataset.count
         ordered = shuffle && !partition.isWholeBatch
         let layout = try dataset.readerLayout(batchSize: partition.batchSize)
-        let heldRows = ordered && !distributed ? dataset.heldRows(batchSize: partition.batchSize, layout: layout) : 0
+        var heldRows = ordered && !distributed ? dataset.heldRows(batchSize: partition.batchSize, layout: layout) : 0
         let holds = heldRows == m
         let blockMapping = dataset.options.shuffle == .block && ordered && !holds && !distributed
             ? FileBatches.blockMapping(dataset, layout: layout, batchSize: partition.batchSize) : nil
+        if blockMapping != nil {
+            // No pools: X's first rows are held as the exact shuffle holds them.
+            heldRows = dataset.heldRowsBesideBlockOrder(batchSize: partition.batchSize, layout: layout)
+        }
         blockOrderAsRows = (distributed || holds || blockMapping != nil) && dataset.options.shuffle == .block
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features

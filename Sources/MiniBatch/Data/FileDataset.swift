@@ -224,6 +224,18 @@ public final class FileDataset: @unchecked Sendable {
             count: count, rowBytes: x.rowBytes, readerBytes: exactBytes, budget: options.memoryBudget, usableMemory: usable)
     }
 
+    /// The block shuffle copying its rows from the file's mapping (`FileBatches.blockMapping`,
+    /// no pools): X's first rows held as the exact shuffle holds them (`heldRows`), as many
+    /// as the budget holds beside the exact shuffle's buffers and the order computed as
+    /// rows, within half the usable memory.
+    func heldRowsBesideBlockOrder(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
+        guard options.holdsX else { return 0 }
+        return FileDataset.heldRows(
+            count: count, rowBytes: x.rowBytes,
+            readerBytes: exactReaderBytes(batchSize: batchSize) + FileDataset.blockOrderAsRowsBytes(layout),
+            budget: options.memoryBudget, usableMemory: SystemMemory.usable())
+    }
+
     /// What the block shuffle's order computed as file rows takes beside the exact shuffle's
     /// buffers (`FileBatches.blockOrderAsRows`): the block order, and a pool's rows and their
     /// order.
