@@ -275,7 +275,7 @@ struct FileDatasetTests {
         #expect(fromMapping.blockOrderAsRows && fromMapping.xMapping != nil)
         // X's first rows held beside the order, as the exact shuffle holds them.
         let layout = try mapped.readerLayout(batchSize: 128)
-        let heldRows = mapped.heldRowsBesideBlockOrder(batchSize: 128, layout: layout)
+        let heldRows = mapped.heldRowsInPart(batchSize: 128, layout: layout)
         #expect(heldRows > 0 && heldRows < m && fromMapping.heldX?.rows == heldRows)
         #expect(heldRows == (read.memoryBudget - mapped.exactReaderBytes(batchSize: 128) - FileDataset.blockOrderAsRowsBytes(layout)) / (features * 4))
         let pooled = try FileDataset(x: xp, y: yp, options: Self.preadOnly(read))

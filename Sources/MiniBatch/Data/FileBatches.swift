@@ -208,7 +208,7 @@ final class FileBatches: BatchSource {
             ? FileBatches.blockMapping(dataset, layout: layout, batchSize: partition.batchSize) : nil
         if blockMapping != nil {
             // No pools: X's first rows are held as the exact shuffle holds them.
-            heldRows = dataset.heldRowsBesideBlockOrder(batchSize: partition.batchSize, layout: layout)
+            heldRows = dataset.heldRowsInPart(batchSize: partition.batchSize, layout: layout)
         }
         blockOrderAsRows = (distributed || holds || blockMapping != nil) && dataset.options.shuffle == .block
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
@@ -329,15 +329,15 @@ final class FileBatches: BatchSource {
     /// pools, measured: see the README), else nil (the pools are read). That is where the
     /// file is in the page cache whole as training starts (a file read from the disk is read
     /// a block at a time into the pools, sequentially), its pages are kept (`pageCache`),
-    /// and the budget holds the order and the targets (`exactReaderBytes`). Not with
+    /// and the budget holds the order and the targets (`rowReaderBytes`). Not with
     /// `holdsX` false (tests of the pools).
     static func blockMapping(_ dataset: FileDataset, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int), batchSize: Int) -> FileMapping? {
         let options = dataset.options
-        guard mayMap(dataset) && options.holdsX,
-              !options.pageCache.releases(fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
+        // (`mayMap` is `FilePageCache.auto`'s rule: only `.release` asks for more.)
+        guard mayMap(dataset) && options.holdsX && options.pageCache != .release,
+              dataset.rowReaderBytes(batchSize: batchSize, layout: layout) <= options.memoryBudget,
+              let mapping = FileMapping(dataset.x), mapping.isResident
         else { return nil }
-        let needed = dataset.exactReaderBytes(batchSize: batchSize) + FileDataset.blockOrderAsRowsBytes(layout)
-        guard needed <= options.memoryBudget, let mapping = FileMapping(dataset.x), mapping.isResident else { return nil }
         return mapping
     }
 

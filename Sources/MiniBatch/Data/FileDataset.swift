@@ -205,35 +205,35 @@ public final class FileDataset: @unchecked Sendable {
     ///   shuffle its order computed as file rows), fits the budget (the one given, else
     ///   `automaticHoldingBudget`), and X is at most half the memory this process may use (a
     ///   budget without limit does not load a file larger than memory);
-    /// - else, with the exact shuffle, its first rows: as many as the budget (the one given,
-    ///   else `automaticBudget`'s) holds beside the shuffle's buffers, within that half. Those
-    ///   rows are gathered from memory, the others read from the file.
+    /// - else, with the exact shuffle, its first rows (`heldRowsInPart`). Those rows are
+    ///   gathered from memory, the others read from the file.
     func heldRows(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
         guard options.holdsX else { return 0 }
         let xBytes = count * x.rowBytes  // (no overflow: the file holds them)
-        let exactBytes = exactReaderBytes(batchSize: batchSize)
-        var needed = exactBytes
-        if options.shuffle == .block {
-            needed += FileDataset.blockOrderAsRowsBytes(layout)
-        }
         let budget = options.budgetIsAutomatic ? FileReadOptions.automaticHoldingBudget() : options.memoryBudget
-        let usable = SystemMemory.usable()
-        if FileDataset.holdsX(xBytes: xBytes, readerBytes: needed, budget: budget, usableMemory: usable) { return count }
+        if FileDataset.holdsX(xBytes: xBytes, readerBytes: rowReaderBytes(batchSize: batchSize, layout: layout),
+                              budget: budget, usableMemory: SystemMemory.usable()) { return count }
         guard options.shuffle == .exact else { return 0 }
-        return FileDataset.heldRows(
-            count: count, rowBytes: x.rowBytes, readerBytes: exactBytes, budget: options.memoryBudget, usableMemory: usable)
+        return heldRowsInPart(batchSize: batchSize, layout: layout)
     }
 
-    /// The block shuffle copying its rows from the file's mapping (`FileBatches.blockMapping`,
-    /// no pools): X's first rows held as the exact shuffle holds them (`heldRows`), as many
-    /// as the budget holds beside the exact shuffle's buffers and the order computed as
-    /// rows, within half the usable memory.
-    func heldRowsBesideBlockOrder(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
+    /// X's first rows held where the budget does not hold X whole: as many as the budget
+    /// (the one given, else `automaticBudget`'s) holds beside the reader's buffers
+    /// (`rowReaderBytes`), within half the memory this process may use. By the exact
+    /// shuffle, and by the block shuffle where it copies its rows from the file's mapping
+    /// (`FileBatches.blockMapping`, no pools).
+    func heldRowsInPart(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
         guard options.holdsX else { return 0 }
         return FileDataset.heldRows(
-            count: count, rowBytes: x.rowBytes,
-            readerBytes: exactReaderBytes(batchSize: batchSize) + FileDataset.blockOrderAsRowsBytes(layout),
+            count: count, rowBytes: x.rowBytes, readerBytes: rowReaderBytes(batchSize: batchSize, layout: layout),
             budget: options.memoryBudget, usableMemory: SystemMemory.usable())
+    }
+
+    /// What a reader that visits X's rows in an order of file rows holds beside X: the exact
+    /// shuffle's buffers (`exactReaderBytes`), and for the block shuffle its order computed
+    /// as file rows (`blockOrderAsRowsBytes`).
+    func rowReaderBytes(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
+        exactReaderBytes(batchSize: batchSize) + (options.shuffle == .block ? FileDataset.blockOrderAsRowsBytes(layout) : 0)
     }
 
     /// What the block shuffle's order computed as file rows takes beside the exact shuffle's
