@@ -7,7 +7,8 @@
  * Columns: minibatch's backend (mbm_sgemm, Sources/CMatrix: libxsmm where its rule says,
  * OpenBLAS 0.3.34 otherwise), that OpenBLAS alone, libxsmm alone (where it has a kernel:
  * it multiplies with an untransposed first operand only, so the forward product x W^T has
- * none), and, when they can be loaded, Debian's OpenBLAS (libopenblas.so.0) and oneDNN's
+ * none; training keeps the first layer's W transposed, so that its forward product is
+ * x (W^T), and makes dW^T = x^T dz: those rows too), and, when they can be loaded, Debian's OpenBLAS (libopenblas.so.0) and oneDNN's
  * dnnl_sgemm (libdnnl.so.2; with OMP_NUM_THREADS=1). This is the measurement the backend
  * was chosen by (README, "Matrix products"); `make backends` builds and runs it.
  *
@@ -94,6 +95,13 @@ int main(void)
         {"dW1 = dz^T x, 64 rows", 1, 0, 128, 784, 64},
         {"dW1 = dz^T x, 128 rows", 1, 0, 128, 784, 128},
         {"dW1 = dz^T x, 256 rows", 1, 0, 128, 784, 256},
+        /* the first layer as training keeps it, W transposed (W^T: 784 x 128) */
+        {"forward x (W1^T kept), 16 rows", 0, 0, 16, 128, 784},
+        {"forward x (W1^T kept), 128 rows", 0, 0, 128, 128, 784},
+        {"forward x (W1^T kept), 256 rows", 0, 0, 256, 128, 784},
+        {"dW1^T = x^T dz, 16 rows", 1, 0, 784, 128, 16},
+        {"dW1^T = x^T dz, 128 rows", 1, 0, 784, 128, 128},
+        {"dW1^T = x^T dz, 256 rows", 1, 0, 784, 128, 256},
         {"output a1 W2^T, 128 rows", 0, 1, 128, 10, 128},
         {"dW2 = dz^T a1, 128 rows", 1, 0, 10, 128, 128},
         {"d a1 = dz W2, 128 rows", 0, 0, 128, 128, 10},

@@ -1089,7 +1089,7 @@ def main():
            "minibatch's matrix backend: %s" % (
                "%(backend)s: libxsmm target %(libxsmm_target)s (%(libxsmm_isa)s), OpenBLAS core "
                "%(openblas_core)s (%(openblas_isa)s); CPU %(cpu_isa)s; training's forward "
-               "product: %(training_forward)s" % E["minibatch_blas"]
+               "products: %(training_forward)s" % E["minibatch_blas"]
                if "backend" in E.get("minibatch_blas", {}) else E.get("minibatch_blas", "?")),
            "peers' OpenBLAS kernels: " + "; ".join("%s %s: %s" % (os.path.basename(k), v["version"],
                                                            v["core"]) for k, v in cores.items()),

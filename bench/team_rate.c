@@ -8,7 +8,9 @@
  * run products at once (sharing the L3 and memory and whatever the host takes from either),
  * and each runs the smaller product its share of the rows makes, as numpy's and Debian's
  * OpenBLAS are measured with their own threads on the whole product. Still not counted: the
- * training step's barriers, and the sum of the threads' weight gradients. */
+ * training step's barriers, and the sum of the threads' weight gradients. Each product runs
+ * as given: the caller passes it in the layout training runs it in (workers.py,
+ * BlasProbe.as_trained). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,19 +21,12 @@ typedef struct {
     int ta, tb, m, n, k, lda, ldb, ldc, count;
     const float *a, *b;
     float *c;
-    float *transposed; /* W^T for the forward product, where training runs it that way */
 } part;
 
 static void run_part(const part *p)
 {
-    for (int i = 0; i < p->count; i++) {
-        if (p->transposed) {
-            mbm_transpose(p->b, p->n, p->k, p->transposed);
-            mbm_sgemm(0, 0, p->m, p->n, p->k, 1, p->a, p->lda, p->transposed, p->n, 0, p->c, p->ldc);
-        } else {
-            mbm_sgemm(p->ta, p->tb, p->m, p->n, p->k, 1, p->a, p->lda, p->b, p->ldb, 0, p->c, p->ldc);
-        }
-    }
+    for (int i = 0; i < p->count; i++)
+        mbm_sgemm(p->ta, p->tb, p->m, p->n, p->k, 1, p->a, p->lda, p->b, p->ldb, 0, p->c, p->ldc);
 }
 
 /* The members, made at the first call and kept: a thread new to OpenBLAS touches a buffer
@@ -88,7 +83,7 @@ double mbm_bench_team_seconds(int threads, int count, int ta, int tb, int m, int
         const int r0 = (int)((long long)t * rows / threads), r1 = (int)((long long)(t + 1) * rows / threads);
         part *p = &parts[t];
         *p = (part){.ta = ta, .tb = tb, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = n, .count = count,
-                    .a = a, .b = b, .c = c, .transposed = NULL};
+                    .a = a, .b = b, .c = c};
         if (ta) {
             p->k = r1 - r0;
             p->a = a + (size_t)r0 * lda;
@@ -99,10 +94,6 @@ double mbm_bench_team_seconds(int threads, int count, int ta, int tb, int m, int
             p->m = r1 - r0;
             p->a = a + (size_t)r0 * lda;
             p->c = c + (size_t)r0 * n;
-            if (tb && mbm_forward_transposes(p->m, n, k)) {
-                p->transposed = malloc(sizeof(float) * (size_t)n * k);
-                if (!p->transposed) failed = 1;
-            }
         }
     }
     /* members past `threads` (from an earlier call with more) run nothing */
@@ -121,9 +112,7 @@ double mbm_bench_team_seconds(int threads, int count, int ta, int tb, int m, int
         pthread_mutex_unlock(&lock);
         seconds = (now() - t0) / count;
     }
-    for (int t = 0; t < threads; t++) {
-        if (ta && t > 0) free(parts[t].c);
-        free(parts[t].transposed);
-    }
+    for (int t = 1; t < threads; t++)
+        if (ta) free(parts[t].c);
     return seconds;
 }

@@ -466,9 +466,8 @@ def w1_flops_per_sample(sizes=(784, 128, 10)):
 class BlasProbe:
     """sgemm rates of one BLAS: "system" (Debian's OpenBLAS, through ctypes cblas_sgemm),
     "numpy" (np.matmul, numpy's bundled OpenBLAS) or "minibatch" (minibatch's own backend,
-    mbm_sgemm: libxsmm where it runs the product, its OpenBLAS otherwise, the forward product
-    on a transposed W where training does so (mbm_forward_transposes), from the same
-    source and libraries as libminibatch.so, built by bench.py as a probe library since the
+    mbm_sgemm: libxsmm where it runs the product, its OpenBLAS otherwise, each product in
+    the layout training runs it in (`as_trained`), from the same source and libraries as libminibatch.so, built by bench.py as a probe library since the
     library exports only mb_*). One BLAS per process: two OpenBLAS thread pools in one
     process would spin against each other."""
 
@@ -494,10 +493,8 @@ class BlasProbe:
             self.backend.mbm_set_threads(1)
             self.backend.mbm_bench_team_seconds.restype = C.c_double
             self.backend.mbm_bench_team_seconds.argtypes = [C.c_int] * 7 + [C.c_void_p] * 3
-            self.backend.mbm_forward_transposes.restype = C.c_int
-            self.backend.mbm_forward_transposes.argtypes = [C.c_int, C.c_int, C.c_int]
-            self.backend.mbm_transpose.restype = None
-            self.backend.mbm_transpose.argtypes = [C.c_void_p, C.c_int, C.c_int, C.c_void_p]
+            self.backend.mbm_training_transposes_first_weights.restype = C.c_int
+            self.backend.mbm_training_transposes_first_weights.argtypes = [C.c_int, C.c_int]
         self.team = cfg["threads"] if self.source == "minibatch" and cfg["threads"] > 1 else 0
         if self.source == "system":
             self.sys = C.CDLL(SYSTEM_OPENBLAS)
@@ -508,6 +505,21 @@ class BlasProbe:
                                              C.c_int]
             self.sys.openblas_get_corename.restype = C.c_char_p
             self.sys.openblas_get_num_threads.restype = C.c_int
+
+    def as_trained(self, name, M, N, K, ta, tb):
+        """Product `name` of w1_products as this worker's BLAS runs it in training: as
+        written, except in minibatch where training keeps the first layer's W transposed
+        (mbm_training_transposes_first_weights): its forward product x W^T is then x (W^T),
+        no operand transposed, and its dW = dZ^T X is made as dW^T = X^T dZ. The same
+        FLOPs; no transpose is timed (training transposes W twice an epoch)."""
+        if self.source != "minibatch":
+            return M, N, K, ta, tb
+        first = self.backend.mbm_training_transposes_first_weights
+        if name.startswith("fwd1") and first(N, K):
+            return M, N, K, False, False
+        if name.startswith("dW1") and first(M, N):
+            return N, M, K, True, False
+        return M, N, K, ta, tb
 
     def operands(self, M, N, K, ta, tb):
         key = (M, N, K, ta, tb)
@@ -541,15 +553,6 @@ class BlasProbe:
             def mm():
                 np.matmul(a, bb, out=Cm)
         else:
-            if self.source == "minibatch" and not ta and tb and self.backend.mbm_forward_transposes(M, N, K):
-                # the forward product as training runs it there: W transposed, then x (W^T)
-                Bt = np.empty((K, N), np.float32)
-                transpose, sgemm = self.backend.mbm_transpose, self.backend.mbm_sgemm
-
-                def mm():
-                    transpose(B.ctypes.data, N, K, Bt.ctypes.data)
-                    sgemm(0, 0, M, N, K, 1.0, A.ctypes.data, K, Bt.ctypes.data, N, 0.0, Cm.ctypes.data, N)
-                return mm
             if self.source == "minibatch":
                 f = self.backend.mbm_sgemm
                 args = (int(ta), int(tb), M, N, K, 1.0, A.ctypes.data, A.shape[1],
@@ -619,7 +622,8 @@ class BlasProbe:
         warm_up = 0.15
         for rows in sorted({b, m % b} - {0}, reverse=True):
             count = m // b if rows == b else 1
-            for name, M, N, K, ta, tb in w1_products(rows):
+            for name, *shape in w1_products(rows):
+                M, N, K, ta, tb = self.as_trained(name, *shape)
                 out["%d|%s" % (rows, name)] = self.sustained(M, N, K, ta, tb, count, warm_up=warm_up)
                 warm_up = 0.01
                 out["peak %d|%s" % (rows, name)] = self.rate(M, N, K, ta, tb)

@@ -158,11 +158,12 @@ typedef struct mb_blas_info {
     const char *cpu_isa;          /* the widest set the CPU and the OS support */
     int32_t threads;              /* OpenBLAS's threads outside training (the automatic
                                      training team has as many members) */
-    const char *training_forward; /* since 0.2.0: what runs training's forward product
-                                     x W^T here: "libxsmm, W transposed" (from 32 rows, a W
-                                     of at most 2^17 floats: where OpenBLAS's instruction
-                                     set is narrower than libxsmm's) or "OpenBLAS".
-                                     Predictions always run it on OpenBLAS */
+    const char *training_forward; /* since 0.2.0: what runs training's forward products
+                                     x W^T: libxsmm on the first layer's W,
+                                     which training keeps transposed while its batches run
+                                     (a W of at most 2^17 floats; README, Matrix products),
+                                     OpenBLAS for the others. Predictions run every layer's
+                                     on OpenBLAS */
 } mb_blas_info;
 
 /* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a
@@ -728,12 +729,10 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * rows forward and backward take at a time (min(batch_size, 256); all batch_size rows when
  * the first layer has 2^18 or more weights, or the model has no hidden layer); the
  * gradient of the parameters, the updated parameters and the parameters at the start of
- * the call (3 * n_parameters floats; see mb_train for the last); the largest layer's weight
- * matrix of at most 2^17 floats once more (the forward product runs on a transposed copy of
- * W where the matrix backend measured it faster: README, Matrix products). The permutation
+ * the call (3 * n_parameters floats; see mb_train for the last). The permutation
  * (8 bytes per example) is not included: it depends on m. Each further thread
- * (mb_train_options.threads) adds n_parameters floats, its own gradient, and its own
- * transposed copy; the rows are shared. The caller's data is not counted, nor is an update rule's state: a rule with s
+ * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
+ * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
  * slots per parameter (momentum and RMSprop 1, Adam and AdamW 2) adds 3 * s * n_parameters
  * floats (the state, its next value and the call's starting point), early stopping with
  * restore_best n_parameters (the best weights), and a validation set its copy

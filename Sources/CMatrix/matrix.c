@@ -108,47 +108,27 @@ general:
     mbm_sgemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-/* The forward product x W^T where OpenBLAS's kernels are narrower than libxsmm's (libxsmm
- * generates its kernels from CPUID; OpenBLAS takes a set by CPU model, or the one
- * OPENBLAS_CORETYPE names, or an older one on a CPU it does not know): W is transposed into
- * a buffer (libxsmm_otrans) and x (W^T) runs on libxsmm, which has no kernel for x W^T.
- * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core) at 784 x 128, OpenBLAS
- * 0.3.34 under OPENBLAS_CORETYPE=Haswell against transpose + libxsmm (AVX-512):
- * 16 rows 40 against 45 us, 32 rows 67 against 57, 64 rows 116 against 81, 128 rows 218
- * against 132, 256 rows 423 against 231; the transpose alone 28 us (0.28 ns per weight),
- * 822 us at 784 x 1024 (1 ns per weight: W no longer fits in L2). With OpenBLAS's own
- * SkylakeX (AVX-512) kernels the two are even from 128 rows and the transpose does not pay.
- * So: from 32 rows, for a W of at most 2^17 floats, when OpenBLAS's instruction set is
- * narrower than libxsmm's. */
-enum { TRANSPOSED_FORWARD_MIN_ROWS = 32, TRANSPOSED_FORWARD_MAX_WEIGHTS = 1 << 17 };
+/* The first layer's W kept transposed while training (mbm_training_transposes_first_weights).
+ * libxsmm 1.17 has no kernel for x W^T (W (n, k) row-major is its first operand
+ * transposed), so the forward product x W^T ran on OpenBLAS, which packs W on every call, or
+ * on libxsmm after a transpose of W per batch. Measured single-threaded on an AMD Zen 5
+ * (1 MiB L2 per core) at 784 x 128: the transpose alone 28 us a batch (0.28 ns per weight;
+ * 822 us at 784 x 1024, where W no longer fits in L2), OpenBLAS 0.3.34's SkylakeX kernels
+ * even with transpose + libxsmm from 128 rows, its Haswell kernels slower at every size
+ * from 32 rows (256 rows: 423 against 231 us). Kept transposed, W is transposed twice per
+ * epoch instead of once per batch, and the gradient is made as dW^T = x^T dz (libxsmm,
+ * first operand transposed, as dW = dz^T x was): a one-thread W1 epoch at batch 256 took
+ * 0.105 s against 0.115 s (OpenBLAS forward, OPENBLAS_CORETYPE unset) and 0.112 s
+ * (transposed per batch). Up to 2^17 floats, where the transpose was measured cheap and
+ * libxsmm's kernels, which stream W^T unpacked, fast; a larger W keeps x W^T on OpenBLAS. */
+enum { TRANSPOSED_FIRST_WEIGHTS_MAX = 1 << 17 };
 
-static int isa_rank(const char *isa) {
-    static const char *const order[] = {"generic", "sse", "avx", "avx2", "avx512"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(isa, order[i]) == 0) return i;
-    return 0;
-}
-
-static int openblas_narrower;
-static pthread_once_t narrower_once = PTHREAD_ONCE_INIT;
-
-static void compare_isas(void) {
-    openblas_narrower = isa_rank(mbm_openblas_isa()) < isa_rank(mbm_libxsmm_isa());
-}
-
-int mbm_forward_may_transpose(int n, int k) {
-    return n > 0 && k > 0 && (long long)n * k <= TRANSPOSED_FORWARD_MAX_WEIGHTS;
-}
-
-int mbm_forward_transposes(int m, int n, int k) {
-    if (m < TRANSPOSED_FORWARD_MIN_ROWS || !mbm_forward_may_transpose(n, k)) return 0;
-    pthread_once(&narrower_once, compare_isas);
-    return openblas_narrower;
+int mbm_training_transposes_first_weights(int n, int k) {
+    return n > 0 && k > 0 && (long long)n * k <= TRANSPOSED_FIRST_WEIGHTS_MAX;
 }
 
 const char *mbm_training_forward(void) {
-    pthread_once(&narrower_once, compare_isas);
-    return openblas_narrower ? "libxsmm, W transposed" : "OpenBLAS";
+    return "libxsmm on the first layer's W kept transposed (at most 2^17 weights), OpenBLAS for the others";
 }
 
 void mbm_transpose(const float *a, int rows, int cols, float *out) {

@@ -25,22 +25,25 @@ struct MatrixBackendTests {
 
     /// The layer's three products at `rows` (Dense.forward, Dense.backward's d input and
     /// weightGradient), dW also added to what C holds (chunks) and scaled by -rate into W
-    /// (the fused first-layer update).
+    /// (the fused first-layer update); and a first layer's two as training runs them with W
+    /// kept transposed (`forwardTransposed`, dW^T = x^T dz, also added to C).
     static func layer(rows: Int, nIn: Int, nOut: Int) -> [Product] {
         [Product(transA: false, transB: true, m: rows, n: nOut, k: nIn),
          Product(transA: false, transB: false, m: rows, n: nOut, k: nIn),  // forward as x (W^T)
          Product(transA: false, transB: false, m: rows, n: nIn, k: nOut),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows),
          Product(transA: true, transB: false, m: nOut, n: nIn, k: rows, beta: 1),
+         Product(transA: true, transB: false, m: nIn, n: nOut, k: rows),  // dW^T
+         Product(transA: true, transB: false, m: nIn, n: nOut, k: rows, beta: 1),
          Product(transA: true, transB: false, m: nOut / 2 + 1, n: nIn, k: rows, alpha: -0.05, beta: 1, lda: nOut),
          Product(transA: false, transB: false, m: rows, n: nIn, k: nOut, alpha: 0.3, beta: 0)]
     }
 
     static func products() -> [Product] {
-        // W1 (784-128-10) at shards of 16 and 32 rows, batches 64-256 and 256-row chunks; a
+        // W1 (784-128-10) at shards of 4 to 32 rows, batches 64-512 and 256-row chunks; a
         // small model and odd sizes; a wide layer past libxsmm's transposed-B limit.
         var all: [Product] = []
-        for rows in [16, 32, 64, 128, 256] {
+        for rows in [4, 16, 32, 64, 128, 256, 512] {
             all += layer(rows: rows, nIn: 784, nOut: 128) + layer(rows: rows, nIn: 128, nOut: 10)
         }
         all += layer(rows: 7, nIn: 2, nOut: 16) + layer(rows: 13, nIn: 16, nOut: 1)
@@ -99,9 +102,9 @@ struct MatrixBackendTests {
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == 0) // B of 2^18 floats
     }
 
-    /// The forward product's transposed copy: exact, and taken by the stated rule (from 32
-    /// rows, W of at most 2^17 floats, OpenBLAS's instruction set narrower than libxsmm's).
-    @Test func forwardTransposesWhereTheRuleSays() {
+    /// The transpose that puts the first layer's W into training's layout and back: exact;
+    /// and the stated rule for which W training keeps transposed (at most 2^17 floats).
+    @Test func firstWeightsTransposeWhereTheRuleSays() {
         let w = Fixture.uniform(128 * 784, seed: 5)
         var t = [Float](repeating: 0, count: w.count)
         mbm_transpose(w, 128, 784, &t)
@@ -110,15 +113,14 @@ struct MatrixBackendTests {
             for j in 0..<784 where t[j * 128 + i] != w[i * 784 + j] { mismatches += 1 }
         }
         #expect(mismatches == 0)
-        let ranks = ["generic", "sse", "avx", "avx2", "avx512"]
-        let narrower = ranks.firstIndex(of: String(cString: mbm_openblas_isa()))!
-            < ranks.firstIndex(of: String(cString: mbm_libxsmm_isa()))!
-        #expect(mbm_forward_transposes(32, 128, 784) == (narrower ? 1 : 0))
-        #expect(mbm_forward_transposes(256, 10, 128) == (narrower ? 1 : 0))
-        #expect(mbm_forward_transposes(31, 128, 784) == 0)
-        #expect(mbm_forward_transposes(256, 1024, 784) == 0)  // 2^17 floats and more: no
-        #expect(mbm_forward_may_transpose(128, 1024) == 1 && mbm_forward_may_transpose(129, 1024) == 0)
-        #expect(MatrixBackend.info.trainingForward == (narrower ? "libxsmm, W transposed" : "OpenBLAS"))
+        var back = [Float](repeating: 0, count: w.count)
+        mbm_transpose(t, 784, 128, &back)
+        #expect(back == w)
+        #expect(mbm_training_transposes_first_weights(128, 784) == 1)
+        #expect(mbm_training_transposes_first_weights(128, 1024) == 1)  // 2^17 floats
+        #expect(mbm_training_transposes_first_weights(129, 1024) == 0)
+        #expect(mbm_training_transposes_first_weights(0, 784) == 0)
+        #expect(MatrixBackend.info.trainingForward.hasPrefix("libxsmm on the first layer's W kept transposed"))
     }
 
     /// The instruction sets reported match /proc/cpuinfo: an AVX-512 CPU runs AVX-512

@@ -161,6 +161,78 @@ struct TrainingTests {
         #expect(history.epochCosts.last! < history.epochCosts.first!)
     }
 
+    /// While the batches run, the first layer's W (with its rule state and kept previous
+    /// values) is transposed (`TrainingStep.arrangeFirstWeights`); outside them it is in the
+    /// model's layout: after each epoch of one call, the progress callback and validation see
+    /// what one call per epoch leaves, bit for bit, with plain descent and with a rule that
+    /// has state. A transposed W leaking out of the batches would give other weights there,
+    /// or train on from a scrambled W.
+    @Test(arguments: [Optimizer.gradientDescent, .adam()])
+    func outsideTheBatchesTheFirstWeightsAreInTheModelsLayout(optimizer: Optimizer) throws {
+        let m = 640, features = 6, sizes = [6, 9, 3]
+        let x = Fixture.uniform(m * features, seed: 8, scale: 2)
+        let y = (0..<m).map { Int32(x[features * $0] > 0 ? (x[features * $0 + 1] > 0 ? 2 : 1) : 0) }
+        var options = TrainingOptions(epochs: 3, batchSize: .fixed(64), learningRate: 0.05, seed: 4, threads: 2,
+                                      optimizer: optimizer)
+        options.validationFraction = 0.2
+        let once = try Network(layerSizes: sizes, hiddenActivation: .tanh, seed: 2)
+        #expect(TrainingStep.transposesFirstWeights(once))
+        var seen: [[Float]] = []
+        let onceHistory = History()
+        try once.train(x: x, classes: y, features: features, options: options, history: onceHistory) { _ in
+            seen.append(once.parameterArray)
+            return .proceed
+        }
+        options.epochs = 1
+        let each = try Network(layerSizes: sizes, hiddenActivation: .tanh, seed: 2)
+        let eachHistory = History()
+        var after: [[Float]] = []
+        for _ in 0..<3 {
+            try each.train(x: x, classes: y, features: features, options: options, history: eachHistory)
+            after.append(each.parameterArray)
+        }
+        #expect(seen.count == 3)
+        for (a, b) in zip(seen, after) { #expect(a.map(\.bitPattern) == b.map(\.bitPattern)) }
+        #expect(onceHistory.validationCosts.map(\.bitPattern) == eachHistory.validationCosts.map(\.bitPattern))
+        #expect(onceHistory.validationCosts.allSatisfy { $0.isFinite })
+    }
+
+    /// `arrangeFirstWeights` transposes W in the parameters, the rule's state and, while they
+    /// are kept for a roll-back, the previous parameters and state; and puts them back.
+    @Test func arrangingTheFirstWeightsTransposesEveryCopy() throws {
+        let network = try Network(layerSizes: [5, 3, 2], hiddenActivation: .tanh, seed: 1)
+        let options = TrainingOptions(epochs: 1, batchSize: .fixed(8), learningRate: 0.1, threads: 1, optimizer: .adam())
+        let step = try TrainingStep(for: network, partition: Partition(count: 16, batchSize: 8, lastBatch: options.lastBatch),
+                                    options: options)
+        defer { step.finish() }
+        let count = network.parameterCount
+        let buffers = [network.parameters, step.spare] + network.trainingState.slots + step.stateSpares
+        for (k, buffer) in buffers.enumerated() {
+            for i in 0..<count { buffer[i] = Float(k * 1000 + i) }
+        }
+        let before = buffers.map { Array(UnsafeBufferPointer(start: $0, count: count)) }
+        // W (3, 5) at offset 0 becomes W^T (5, 3); the biases and the layer above stay.
+        func transposed(_ values: [Float]) -> [Float] {
+            var out = values
+            for i in 0..<3 { for j in 0..<5 { out[j * 3 + i] = values[i * 5 + j] } }
+            return out
+        }
+        for keeps in [false, true] {
+            step.keepsPrevious = keeps
+            step.arrangeFirstWeights(transposed: true)
+            #expect(step.firstWeightsTransposed)
+            for (k, buffer) in buffers.enumerated() {
+                let now = Array(UnsafeBufferPointer(start: buffer, count: count))
+                let moved = k == 0 || k == 2 || k == 3 || keeps  // parameters and state always; kept copies while kept
+                #expect(now == (moved ? transposed(before[k]) : before[k]), "buffer \(k), keeps \(keeps)")
+            }
+            step.arrangeFirstWeights(transposed: false)
+            for (k, buffer) in buffers.enumerated() {
+                #expect(Array(UnsafeBufferPointer(start: buffer, count: count)) == before[k], "buffer \(k) back, keeps \(keeps)")
+            }
+        }
+    }
+
     @Test func sameSeedGivesBitIdenticalWeights() throws {
         let options = TrainingOptions(epochs: 3, batchSize: .fixed(128), learningRate: 0.3, seed: 77)
         let a = try tanhNetwork(), b = try tanhNetwork(), c = try tanhNetwork()
@@ -384,18 +456,14 @@ struct BatchSizeTests {
     @Test func workingMemoryFollowsItsFormula() throws {
         let network = try Network(layerSizes: [10, 20, 5])
         // batch (10 + 5) + activations (20 + 5) + two deltas of width 20, per row; plus
-        // gradients, the updated parameters and the parameters at the start of the call,
-        // and the largest W of at most 2^17 floats (a transposed copy for the forward product).
-        #expect(network.transposedWeightFloats == 20 * 10)
-        let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount + 200
+        // gradients, the updated parameters and the parameters at the start of the call.
+        let floats = 64 * (15 + 25 + 40) + 3 * network.parameterCount
         #expect(try network.workingMemory(batchSize: 64) == 4 * floats)
         // Beyond 256 rows only the gathered batch grows: forward and backward take 256 rows at a time.
-        #expect(try network.workingMemory(batchSize: 1024) == 4 * (1024 * 15 + 256 * (25 + 40) + 3 * network.parameterCount + 200))
-        // A first layer of 2^18 weights may take the fused update, which needs the whole batch's dz;
-        // it is too large to transpose, the second layer is not.
+        #expect(try network.workingMemory(batchSize: 1024) == 4 * (1024 * 15 + 256 * (25 + 40) + 3 * network.parameterCount))
+        // A first layer of 2^18 weights may take the fused update, which needs the whole batch's dz.
         let wide = try Network(layerSizes: [512, 512, 2])
-        #expect(wide.transposedWeightFloats == 1024)
         #expect(try wide.workingMemory(batchSize: 1024)
-            == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount + 1024))
+            == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount))
     }
 }

@@ -31,15 +31,14 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
-/* The forward product x W^T, x (m, k), W (n, k): 1 where it runs faster as x (W^T) on
- * libxsmm after W is transposed (mbm_transpose), as matrix.c states and measured: from
- * 32 rows, for a W of at most 2^17 floats, when OpenBLAS's kernels use a narrower
- * instruction set than libxsmm's. mbm_forward_may_transpose: whether W's size allows it
- * (so that a buffer for W^T is needed). */
-int mbm_forward_transposes(int m, int n, int k);
-int mbm_forward_may_transpose(int n, int k);
+/* Training keeps the first layer's W (n, k) transposed, as W^T (k, n), while a training
+ * call's mini-batches run when this says 1 (W of at most 2^17 floats; matrix.c says what was
+ * measured): its forward product is then x (W^T), which libxsmm runs without packing W, and
+ * its gradient is made as dW^T = x^T dz. Not for a first layer that takes the fused update
+ * (2^18 weights and more) or a model trained row by row. */
+int mbm_training_transposes_first_weights(int n, int k);
 
-/* "libxsmm, W transposed" where mbm_forward_transposes can say yes here, else "OpenBLAS". */
+/* What runs training's forward products, as a static string (mb_blas_info). */
 const char *mbm_training_forward(void);
 
 /* out (cols, rows) = a^T, a (rows, cols), both row-major (libxsmm_otrans). */

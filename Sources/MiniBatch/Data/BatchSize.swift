@@ -17,7 +17,7 @@ extension Network {
         let rows = TrainingStep.rowsAtATime(
             self, shardRows: batchSize, mayFuse: TrainingStep.fusesFirstWeights(self))
         let work = try Validate.product(rows, units, "the activations")
-        let (floats, overflow) = (batch + work).addingReportingOverflow(3 * parameterCount + transposedWeightFloats)
+        let (floats, overflow) = (batch + work).addingReportingOverflow(3 * parameterCount)
         guard !overflow, floats <= Int.max / 8 else { throw .invalid("batch_size \(batchSize) is too large") }
         return floats * MemoryLayout<Float>.stride
     }

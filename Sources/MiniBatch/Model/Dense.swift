@@ -38,21 +38,20 @@ extension Dense {
         activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
     }
 
-    /// `forward` as x (W^T): W transposed into `transposed` (nIn, nOut) first, so that the
-    /// product runs on libxsmm where `mbm_forward_transposes` says it is faster.
-    func forward(
+    /// `forward` with W held transposed, as W^T (nIn, nOut), where training keeps it so
+    /// (`mbm_training_transposes_first_weights`): x (W^T), a product libxsmm runs.
+    func forwardTransposed(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int, transposing transposed: UnsafeMutablePointer<Float>
+        parameters: UnsafePointer<Float>, rows: Int
     ) {
-        mbm_transpose(parameters + weightOffset, Int32(nOut), Int32(nIn), transposed)
         mbm_sgemm(
             0, 0, Int32(rows), Int32(nOut), Int32(nIn),
-            1, input, Int32(nIn), transposed, Int32(nOut), 0, out, Int32(nOut))
+            1, input, Int32(nIn), parameters + weightOffset, Int32(nOut), 0, out, Int32(nOut))
         activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
     }
 
-    /// Whether W may be transposed for the forward product (`mbm_forward_may_transpose`).
-    var mayTransposeForward: Bool { mbm_forward_may_transpose(Int32(nOut), Int32(nIn)) != 0 }
+    /// Whether training keeps this layer's W transposed when it is the first layer.
+    var trainsTransposed: Bool { mbm_training_transposes_first_weights(Int32(nOut), Int32(nIn)) != 0 }
 
     /// Given dz (the gradient with respect to this layer's pre-activation), writes dW, db and,
     /// if `dinput` is given, the gradient with respect to the input, d input = dz W.
@@ -65,12 +64,21 @@ extension Dense {
     ///   - input: (rows, nIn), the input of the forward pass.
     ///   - weights: false leaves dW unwritten (for `weightGradient` to make later).
     ///   - accumulate: adds dW and db to what `gradients` holds instead of overwriting it.
+    ///   - transposed: W is held as W^T (`forwardTransposed`): dW is written as dW^T
+    ///     (nIn, nOut) = input^T dz, and there is no d input (a first layer).
     func backward(
         dinput: UnsafeMutablePointer<Float>?, gradients: UnsafeMutablePointer<Float>,
         dz: UnsafePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true, accumulate: Bool = false
+        parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true, accumulate: Bool = false,
+        transposed: Bool = false
     ) {
-        if weights {
+        precondition(!transposed || (dinput == nil && weights), "W^T is kept for a first layer's full gradient only")
+        if transposed {
+            // (nIn, rows) x (rows, nOut): the input, transposed, times dz.
+            mbm_sgemm(
+                1, 0, Int32(nIn), Int32(nOut), Int32(rows),
+                1, input, Int32(nIn), dz, Int32(nOut), accumulate ? 1 : 0, gradients + weightOffset, Int32(nOut))
+        } else if weights {
             weightGradient(gradients + weightOffset, units: 0..<nOut, dz: dz, input: input, rows: rows, accumulate: accumulate)
         }
         // db = column sums of dz

@@ -1,3 +1,5 @@
+import CMatrix
+
 // MARK: - Forward only: predict and evaluate; one batch's gradient
 
 extension Network {
@@ -154,7 +156,8 @@ extension Network {
 
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
     /// every parameter in the flat layout: exactly what a one-thread training step computes
-    /// before its update (in the same chunks of rows). Does not change the network.
+    /// before its update (in the same chunks of rows, and with the first layer's W in the
+    /// layout training keeps it in: `TrainingStep`'s notes). Does not change the network.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try access.read { () throws(MiniBatchError) in try gradientUnguarded(data, into: out) }
     }
@@ -167,9 +170,26 @@ extension Network {
         let m = data.count
         try Validate.size(m, "m (one batch)")
         let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
-        let workspace = try Workspace(for: self, capacity: rows, backward: true)
+        let transposed = TrainingStep.transposesFirstWeights(self)
+        let workspace = try Workspace(for: self, capacity: rows, backward: true, firstWeightsTransposed: transposed)
+        let first = layers[0], (nOut, nIn) = (Int32(first.nOut), Int32(first.nIn))
+        var copy: UnsafeMutablePointer<Float>?
+        defer { if let copy { deallocate(copy) } }
+        if transposed {
+            // The parameters in training's layout: W^T in W's place.
+            let inLayout = try allocate(Float.self, count: parameterCount, for: "the parameters in training's layout")
+            copy = inLayout
+            inLayout.update(from: parameters, count: parameterCount)
+            mbm_transpose(parameters + first.weightOffset, nOut, nIn, inLayout + first.weightOffset)
+            workspace.parameters = UnsafePointer(inLayout)
+        }
         let cost = try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
-        out.baseAddress!.update(from: workspace.gradients!, count: parameterCount)
+        let gradients = workspace.gradients!
+        out.baseAddress!.update(from: gradients, count: parameterCount)
+        if transposed {
+            // dW^T back into dW's layout.
+            mbm_transpose(gradients + first.weightOffset, nIn, nOut, out.baseAddress! + first.weightOffset)
+        }
         return cost / Double(m)
     }
 }

@@ -6,17 +6,16 @@ extension Network {
     /// Runs every layer on `rows` rows of `input` and returns the output layer's logits,
     /// (rows, nOut), inside `workspace`.
     /// - Parameter input: (rows, nIn), row-major.
-    /// Training's workspaces (those with a `transposedWeights` buffer) run a layer's product
-    /// as x (W^T) where `mbm_forward_transposes` says it is faster; predictions and
-    /// evaluations keep x W^T, so that a row's prediction does not depend on how many rows
-    /// share the call beyond what OpenBLAS's kernels do.
+    /// A training workspace whose `firstWeightsTransposed` is set reads the first layer's W
+    /// as W^T, the layout training keeps it in (`TrainingStep.arrangeFirstWeights`); one with
+    /// its own `parameters` reads those (`gradient`).
     func forward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let parameters = workspace.parameters ?? UnsafePointer(self.parameters)
         var a = input
         for (l, layer) in layers.enumerated() {
             let out = workspace.output(l)
-            if let transposed = workspace.transposedWeights,
-               mbm_forward_transposes(Int32(rows), Int32(layer.nOut), Int32(layer.nIn)) != 0 {
-                layer.forward(out: out, input: a, parameters: parameters, rows: rows, transposing: transposed)
+            if l == 0 && workspace.firstWeightsTransposed {
+                layer.forwardTransposed(out: out, input: a, parameters: parameters, rows: rows)
             } else {
                 layer.forward(out: out, input: a, parameters: parameters, rows: rows)
             }
@@ -37,13 +36,15 @@ extension Network {
         _ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace, firstWeights: Bool = true, accumulate: Bool = false
     ) {
         let gradients = workspace.gradients!
+        let parameters = workspace.parameters ?? UnsafePointer(self.parameters)
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let layerInput = l == 0 ? input : UnsafePointer(workspace.output(l - 1))
             let dinput = l == 0 ? nil : workspace.deltaOther
             layer.backward(dinput: dinput, gradients: gradients, dz: workspace.delta,
                            input: layerInput, parameters: parameters, rows: rows,
-                           weights: l > 0 || firstWeights, accumulate: accumulate)
+                           weights: l > 0 || firstWeights, accumulate: accumulate,
+                           transposed: l == 0 && workspace.firstWeightsTransposed)
             if let dinput {
                 layers[l - 1].activation.backward(dinput, output: layerInput, count: rows * layer.nIn)
                 swap(&workspace.delta, &workspace.deltaOther)

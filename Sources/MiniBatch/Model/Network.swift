@@ -78,10 +78,6 @@ public final class Network: @unchecked Sendable {
     /// The widest layer after the input.
     var maxWidth: Int { layers.map(\.nOut).max()! }
 
-    /// Floats of the largest W the forward product may transpose (`Dense.mayTransposeForward`;
-    /// 0 if none may): a training workspace holds a buffer of this size.
-    var transposedWeightFloats: Int { layers.filter(\.mayTransposeForward).map { $0.nOut * $0.nIn }.max() ?? 0 }
-
     // MARK: - Parameters
 
     /// A copy of the flat parameters.

@@ -11,19 +11,23 @@ final class Workspace {
     var deltaOther: UnsafeMutablePointer<Float>
     /// (parameterCount), or nil when only forward passes run.
     let gradients: UnsafeMutablePointer<Float>?
-    /// With `gradients` (training): the largest W the forward product may transpose
-    /// (`Network.transposedWeightFloats`), nil when none may.
-    let transposedWeights: UnsafeMutablePointer<Float>?
+    /// Whether the first layer's W is read as W^T, the layout training keeps it in
+    /// (`TrainingStep.arrangeFirstWeights`).
+    let firstWeightsTransposed: Bool
+    /// The parameters passes through this workspace read where they are not the network's:
+    /// a copy in training's layout (`Network.gradient`). Not owned.
+    var parameters: UnsafePointer<Float>?
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
     static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
         let activations = network.layers.reduce(0) { $0 + $1.nOut } * capacity
-        let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount + network.transposedWeightFloats : 0
+        let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount : 0
         return activations + deltas
     }
 
-    init(for network: Network, capacity: Int, backward: Bool) throws(MiniBatchError) {
+    init(for network: Network, capacity: Int, backward: Bool, firstWeightsTransposed: Bool = false) throws(MiniBatchError) {
         self.capacity = capacity
+        self.firstWeightsTransposed = firstWeightsTransposed
         var offsets: [Int] = []
         var total = 0
         for layer in network.layers {
@@ -42,7 +46,6 @@ final class Workspace {
             delta = activations
             deltaOther = activations
             gradients = nil
-            transposedWeights = nil
             return
         }
         let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
@@ -53,9 +56,6 @@ final class Workspace {
                                   (network.parameterCount, "the parameter gradients")] {
                 buffers.append(try allocate(Float.self, count: count, for: what))
             }
-            if network.transposedWeightFloats > 0 {
-                buffers.append(try allocate(Float.self, count: network.transposedWeightFloats, for: "a transposed weight matrix"))
-            }
         } catch {
             buffers.forEach { deallocate($0) }
             deallocate(activations)
@@ -64,7 +64,6 @@ final class Workspace {
         delta = buffers[0]
         deltaOther = buffers[1]
         gradients = buffers[2]
-        transposedWeights = buffers.count > 3 ? buffers[3] : nil
     }
 
     deinit {
@@ -72,7 +71,6 @@ final class Workspace {
             deallocate(delta)
             deallocate(deltaOther)
             deallocate(gradients)
-            if let transposedWeights { deallocate(transposedWeights) }
         }
         deallocate(activations)
     }

@@ -29,15 +29,15 @@ public enum MatrixBackend {
         /// OpenBLAS's threads outside training (`OPENBLAS_NUM_THREADS`, else the CPUs); the
         /// automatic training team has as many members.
         public let threads: Int
-        /// What runs training's forward product x W^T: "libxsmm, W transposed" where
-        /// OpenBLAS's instruction set is narrower than libxsmm's (from 32 rows, a W of at
-        /// most 2^17 floats), else "OpenBLAS". Predictions always run it on OpenBLAS.
+        /// What runs training's forward products x W^T: libxsmm for the first layer, whose W
+        /// training keeps transposed (at most 2^17 floats), OpenBLAS for the others.
+        /// Predictions run every layer's on OpenBLAS.
         public let trainingForward: String
 
         public var description: String {
             "\(backend): libxsmm target \(libxsmmTarget) (\(libxsmmISA)), OpenBLAS core "
                 + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads; "
-                + "training's forward product: \(trainingForward)"
+                + "training's forward products: \(trainingForward)"
         }
     }
 

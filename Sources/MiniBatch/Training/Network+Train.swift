@@ -139,36 +139,42 @@ extension Network {
                 base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
                 defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate)
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
-            for b in 0..<batches {
-                let rows = partition.batch(b).count
-                var cost = try step.costAndGradient(source, batch: b, rows: rows)
-                // A NaN or Inf in X makes the gradient non-finite: a batch that fails is
-                // searched before it is called divergence.
-                guard cost.isFinite else {
-                    try step.checkValues(source, batch: b, rows: rows)
-                    // The weights the last update made are finite but give a non-finite
-                    // cost here: the model goes back to those before it, which gave a
-                    // finite one (every rank alike: the same decision on the same sums).
-                    let kept = step.rollBack()
-                        ? "goes back to the weights before the last update, the last that gave a finite cost"
-                        : "keeps its weights from before this batch"
-                    throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model \(kept) (try a smaller learning_rate)")
-                }
-                cost += step.penalty()
-                history?.recordBatch(cost)
-                guard step.update() else {
-                    try step.checkValues(source, batch: b, rows: rows)
-                    throw MiniBatchError(.diverged, "training diverged: the update of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
-                }
-                costSum += cost * Double(rows)
-                rowsSeen += rows
-                lastCost = cost
-                if let interrupt {
-                    interrupt.batchDone(rows: rows)
-                    // At the epoch's last batch the epoch ends first (below), so that a
-                    // resume continues exactly.
-                    if collective == nil, b + 1 < batches, interrupt.isStopRequested {
-                        throw MiniBatchError(.cancelled, "training interrupted after batch \(b + 1) of \(batches) of epoch \(epoch) of \(options.epochs); the model keeps that batch's weights, and the interrupted epoch is not counted (epochs trained: \(epochsTrained)): resuming runs it again from its first batch")
+            // The batches run with the first layer's W in training's layout, which goes back
+            // to the model's however they end (`TrainingStep`'s notes).
+            do {
+                step.arrangeFirstWeights(transposed: true)
+                defer { step.arrangeFirstWeights(transposed: false) }
+                for b in 0..<batches {
+                    let rows = partition.batch(b).count
+                    var cost = try step.costAndGradient(source, batch: b, rows: rows)
+                    // A NaN or Inf in X makes the gradient non-finite: a batch that fails is
+                    // searched before it is called divergence.
+                    guard cost.isFinite else {
+                        try step.checkValues(source, batch: b, rows: rows)
+                        // The weights the last update made are finite but give a non-finite
+                        // cost here: the model goes back to those before it, which gave a
+                        // finite one (every rank alike: the same decision on the same sums).
+                        let kept = step.rollBack()
+                            ? "goes back to the weights before the last update, the last that gave a finite cost"
+                            : "keeps its weights from before this batch"
+                        throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model \(kept) (try a smaller learning_rate)")
+                    }
+                    cost += step.penalty()
+                    history?.recordBatch(cost)
+                    guard step.update() else {
+                        try step.checkValues(source, batch: b, rows: rows)
+                        throw MiniBatchError(.diverged, "training diverged: the update of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
+                    }
+                    costSum += cost * Double(rows)
+                    rowsSeen += rows
+                    lastCost = cost
+                    if let interrupt {
+                        interrupt.batchDone(rows: rows)
+                        // At the epoch's last batch the epoch ends first (below), so that a
+                        // resume continues exactly.
+                        if collective == nil, b + 1 < batches, interrupt.isStopRequested {
+                            throw MiniBatchError(.cancelled, "training interrupted after batch \(b + 1) of \(batches) of epoch \(epoch) of \(options.epochs); the model keeps that batch's weights, and the interrupted epoch is not counted (epochs trained: \(epochsTrained)): resuming runs it again from its first batch")
+                        }
                     }
                 }
             }

@@ -1,3 +1,5 @@
+import CMatrix
+
 /// One training step (a mini-batch's gradient, then the update) split across a team of
 /// threads: data parallelism inside each mini-batch.
 ///
@@ -37,6 +39,17 @@
 /// max|x| must be far below Float's largest value, and the other parameters' new values are
 /// checked before anything is written. Otherwise the step takes the checked way above, and
 /// the bound is measured again from W.
+///
+/// While a training call's mini-batches run, a first layer of at most 2^17 weights is kept
+/// transposed, as W^T (`transposesFirstWeights`, `mbm_training_transposes_first_weights`):
+/// its forward product is then x (W^T), which libxsmm runs without packing W (OpenBLAS
+/// packs it on every call), and its gradient is made as dW^T = x^T dz, in the same layout.
+/// The update rules work element by element, on the parameters, the gradient and the
+/// rule's state alike, so they run unchanged on that layout. `arrangeFirstWeights` puts W,
+/// its kept previous values and the rule's state for it into that layout before an epoch's
+/// first batch and back after its last (or a failure): everything outside the batches
+/// (validation, early stopping, the progress callback, the distributed epoch's end, the
+/// caller) sees the model's own layout.
 ///
 /// The update is in TrainingStep+Update.swift, what each member runs in each phase in
 /// TrainingStep+Members.swift.
@@ -135,6 +148,10 @@ final class TrainingStep {
     /// Whether the first layer's weights can take the fused update (the layered path, with
     /// at least `minimumFusedWeights` of them).
     private let fusesFirstWeights: Bool
+    /// Whether the batches run with the first layer's W kept transposed (the type's notes),
+    /// and whether it is so now.
+    let transposesFirstWeights: Bool
+    private(set) var firstWeightsTransposed = false
     /// The last gradient left the first layer's dW to the update: its input rows and row
     /// count (nil when the gradient made dW).
     var pending: (input: UnsafePointer<Float>, rows: Int)?
@@ -154,6 +171,37 @@ final class TrainingStep {
     /// with at least `minimumFusedWeights` of them.
     static func fusesFirstWeights(_ network: Network) -> Bool {
         !network.trainsRowByRow && network.layers[0].nOut * network.layers[0].nIn >= minimumFusedWeights
+    }
+
+    /// Whether training keeps `network`'s first-layer W transposed while its batches run (the
+    /// type's notes): the layered path, a W of at most 2^17 floats.
+    static func transposesFirstWeights(_ network: Network) -> Bool {
+        !network.trainsRowByRow && network.layers[0].trainsTransposed
+    }
+
+    /// Puts the first layer's W into training's layout (`transposed`: W^T, when
+    /// `transposesFirstWeights`) or back into the model's: in the parameters, in the previous
+    /// parameters while they are kept for a roll-back, and in the rule's state and its kept
+    /// previous state. Two transposes of W per epoch, through the first workspace's gradient
+    /// buffer, which no batch is using then.
+    func arrangeFirstWeights(transposed: Bool) {
+        guard transposesFirstWeights, transposed != firstWeightsTransposed else { return }
+        firstWeightsTransposed = transposed
+        let first = network.layers[0]
+        // From (nOut, nIn) to (nIn, nOut), or back.
+        let (rows, columns) = transposed ? (first.nOut, first.nIn) : (first.nIn, first.nOut)
+        let scratch = workspaces[0].gradients!
+        // No array of the buffers: nothing is allocated per epoch.
+        func arrange(_ buffer: UnsafeMutablePointer<Float>) {
+            let w = buffer + first.weightOffset
+            mbm_transpose(w, Int32(rows), Int32(columns), scratch)
+            w.update(from: scratch, count: rows * columns)
+        }
+        arrange(network.parameters)
+        for k in 0..<state.slots.count { arrange(state.slots[k]) }
+        guard keepsPrevious else { return }
+        arrange(spare)
+        if !plain { for k in 0..<stateSpares.count { arrange(stateSpares[k]) } }
     }
 
     /// How many shards `rows` rows of `network`'s batch are cut into with a layout of `size`.
@@ -204,9 +252,11 @@ final class TrainingStep {
         let shardRows = zip(sizes, counts).map { rows, shards in (rows + shards - 1) / shards }.max()!
         let capacity = TrainingStep.rowsAtATime(
             network, shardRows: shardRows, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
+        transposesFirstWeights = TrainingStep.transposesFirstWeights(network)
         var workspaces: [Workspace] = []
         for _ in 0..<max(1, localCounts.max()!) {
-            workspaces.append(try Workspace(for: network, capacity: capacity, backward: true))
+            workspaces.append(try Workspace(
+                for: network, capacity: capacity, backward: true, firstWeightsTransposed: transposesFirstWeights))
         }
         self.workspaces = workspaces
         let size = workspaces.count
@@ -261,6 +311,7 @@ final class TrainingStep {
 
     /// Leaves the network's parameters in its own buffer and frees the rest.
     func finish() {
+        arrangeFirstWeights(transposed: false)
         team.stop()
         BLASThreads.release()
         if network.parameters != network.storage {

@@ -48,8 +48,8 @@ def blas_info() -> dict:
     backend and versions, OpenBLAS's kernel set (``openblas_core``) and libxsmm's code
     target, the instruction set of each (``"avx512"``, ``"avx2"``, ``"avx"``, ``"sse"``,
     ``"generic"``), the widest the CPU supports (``cpu_isa``), OpenBLAS's thread count, and
-    what runs training's forward product (``training_forward``: ``"libxsmm, W transposed"``
-    where OpenBLAS's kernels are narrower than libxsmm's, else ``"OpenBLAS"``).
+    what runs training's forward products (``training_forward``: libxsmm on the first
+    layer's W, which training keeps transposed up to 2^17 weights; OpenBLAS for the others).
     It is minibatch's own OpenBLAS, not numpy's."""
     info = _lib.mb_blas_info()
     info.struct_size = ctypes.sizeof(_lib.mb_blas_info)
@@ -82,7 +82,7 @@ def show_config() -> None:
     print(f"    libxsmm {info['libxsmm_version']}: target {info['libxsmm_target']} ({info['libxsmm_isa']})")
     print(f"    OpenBLAS {info['openblas_version']}: core {info['openblas_core']} ({info['openblas_isa']})")
     print(f"  CPU instruction set: {info['cpu_isa']}; threads: {info['threads']}")
-    print(f"  training's forward product x W^T: {info['training_forward']}")
+    print(f"  training's forward products x W^T: {info['training_forward']}")
 
 
 def random_stream(seed: int, stream: int, count: int) -> np.ndarray:

@@ -181,20 +181,17 @@ def test_file_format_fields(tmp_path):
 def test_working_memory_formula():
     # batch (b * (n_in + n_out)) + activations of every layer (r per unit of layers 1..)
     # + two gradient buffers of the widest layer (r per unit) + 3 n_parameters (gradient,
-    # updated parameters and the parameters at the start of the call) + the largest weight
-    # matrix of at most 2^17 floats (a transposed copy for the forward product), in floats,
-    # where r = min(b, 256) are the rows forward and backward take at a time
+    # updated parameters and the parameters at the start of the call), in floats, where r = min(b, 256) are the rows forward and backward take at a time
     with mb.Network([10, 32, 16, 3]) as net:
         sizes = [10, 32, 16, 3]
         for b in (1, 7, 64, 256, 257, 512, 4096):
             r = min(b, 256)
-            expected = 4 * (b * (10 + 3) + r * sum(sizes[1:]) + 2 * r * max(sizes) + 3 * net.n_parameters + 32 * 16)
+            expected = 4 * (b * (10 + 3) + r * sum(sizes[1:]) + 2 * r * max(sizes) + 3 * net.n_parameters)
             assert net.working_memory(b) == expected
-    # from 2^18 first-layer weights the update may be fused, which needs every row's dz (and
-    # that W is too large to transpose; the second layer's is not)
+    # from 2^18 first-layer weights the update may be fused, which needs every row's dz
     with mb.Network([512, 512, 2]) as net:
         b = 1024
-        assert net.working_memory(b) == 4 * (b * 514 + b * 514 + 2 * b * 512 + 3 * net.n_parameters + 1024)
+        assert net.working_memory(b) == 4 * (b * 514 + b * 514 + 2 * b * 512 + 3 * net.n_parameters)
 
 
 def test_moons_contract():
