@@ -102,6 +102,12 @@ int main(void)
         {"dW1^T = x^T dz, 16 rows", 1, 0, 784, 128, 16},
         {"dW1^T = x^T dz, 128 rows", 1, 0, 784, 128, 128},
         {"dW1^T = x^T dz, 256 rows", 1, 0, 784, 128, 256},
+        /* wider first layers, both ways: 784 x 256 (kept transposed in training) and 784 x 1024
+           (2^19.6 floats: past the 2^18 below which training keeps W transposed) */
+        {"forward x W^T, 784-1024, 256 rows", 0, 1, 256, 1024, 784},
+        {"forward x (W^T kept), 784-1024, 256 rows", 0, 0, 256, 1024, 784},
+        {"forward x W^T, 784-256, 256 rows", 0, 1, 256, 256, 784},
+        {"forward x (W^T kept), 784-256, 256 rows", 0, 0, 256, 256, 784},
         {"output a1 W2^T, 128 rows", 0, 1, 128, 10, 128},
         {"dW2 = dz^T a1, 128 rows", 1, 0, 10, 128, 128},
         {"d a1 = dz W2, 128 rows", 0, 0, 128, 128, 10},

@@ -161,7 +161,7 @@ typedef struct mb_blas_info {
     const char *training_forward; /* since 0.2.0: what runs training's forward products
                                      x W^T: libxsmm on the first layer's W,
                                      which training keeps transposed while its batches run
-                                     (a W of at most 2^17 floats; README, Matrix products),
+                                     (a W of fewer than 2^18 floats; README, Matrix products),
                                      OpenBLAS for the others. Predictions run every layer's
                                      on OpenBLAS */
 } mb_blas_info;

@@ -111,24 +111,27 @@ general:
 /* The first layer's W kept transposed while training (mbm_training_transposes_first_weights).
  * libxsmm 1.17 has no kernel for x W^T (W (n, k) row-major is its first operand
  * transposed), so the forward product x W^T ran on OpenBLAS, which packs W on every call, or
- * on libxsmm after a transpose of W per batch. Measured single-threaded on an AMD Zen 5
- * (1 MiB L2 per core) at 784 x 128: the transpose alone 28 us a batch (0.28 ns per weight;
- * 822 us at 784 x 1024, where W no longer fits in L2), OpenBLAS 0.3.34's SkylakeX kernels
- * even with transpose + libxsmm from 128 rows, its Haswell kernels slower at every size
- * from 32 rows (256 rows: 423 against 231 us). Kept transposed, W is transposed twice per
- * epoch instead of once per batch, and the gradient is made as dW^T = x^T dz (libxsmm,
- * first operand transposed, as dW = dz^T x was): a one-thread W1 epoch at batch 256 took
- * 0.105 s against 0.115 s (OpenBLAS forward, OPENBLAS_CORETYPE unset) and 0.112 s
- * (transposed per batch). Up to 2^17 floats, where the transpose was measured cheap and
- * libxsmm's kernels, which stream W^T unpacked, fast; a larger W keeps x W^T on OpenBLAS. */
-enum { TRANSPOSED_FIRST_WEIGHTS_MAX = 1 << 17 };
+ * on libxsmm after a transpose of W per batch (28 us at 784 x 128, 0.28 ns per weight).
+ * Kept transposed, W is transposed twice per epoch instead, and the gradient is made as
+ * dW^T = x^T dz (libxsmm, first operand transposed, as dW = dz^T x was).
+ * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core; bench/backends.c), GFLOP/s
+ * of x (W^T kept) on libxsmm against x W^T on OpenBLAS 0.3.34, 256 rows: 784 x 128, 284
+ * against 243 (SkylakeX kernels) and 269 against 127 (Haswell); 784 x 256, 283 / 249 and
+ * 255 / 134; 784 x 1024, 246 / 253 and 242 / 128. W1 epochs (784-128-10, batch 256, one
+ * thread): 0.104 s against 0.115 s (OpenBLAS forward, OPENBLAS_CORETYPE unset); 784-256-10
+ * with Adam, 20,000 rows: 0.136 against 0.168 s (Haswell), 0.144 against 0.147-0.152
+ * (unset). At 784 x 1024 with Adam the epoch was no faster (Haswell) or 2 % slower (unset):
+ * there dW^T's dz (rows x 1024) passes libxsmm's transposed-B limit and runs on OpenBLAS.
+ * So: a W of fewer than 2^18 floats, where the fused first-layer update (which reads W in
+ * its own layout) begins. */
+enum { TRANSPOSED_FIRST_WEIGHTS_LIMIT = 1 << 18 };
 
 int mbm_training_transposes_first_weights(int n, int k) {
-    return n > 0 && k > 0 && (long long)n * k <= TRANSPOSED_FIRST_WEIGHTS_MAX;
+    return n > 0 && k > 0 && (long long)n * k < TRANSPOSED_FIRST_WEIGHTS_LIMIT;
 }
 
 const char *mbm_training_forward(void) {
-    return "libxsmm on the first layer's W kept transposed (at most 2^17 weights), OpenBLAS for the others";
+    return "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights), OpenBLAS for the others";
 }
 
 void mbm_transpose(const float *a, int rows, int cols, float *out) {

@@ -103,8 +103,8 @@ struct MatrixBackendTests {
     }
 
     /// The transpose that puts the first layer's W into training's layout and back: exact;
-    /// and the stated rule for which W training keeps transposed (at most 2^17 floats).
-    @Test func firstWeightsTransposeWhereTheRuleSays() {
+    /// and the stated rule for which W training keeps transposed (fewer than 2^18 floats).
+    @Test func firstWeightsTransposeWhereTheRuleSays() throws {
         let w = Fixture.uniform(128 * 784, seed: 5)
         var t = [Float](repeating: 0, count: w.count)
         mbm_transpose(w, 128, 784, &t)
@@ -117,9 +117,16 @@ struct MatrixBackendTests {
         mbm_transpose(t, 784, 128, &back)
         #expect(back == w)
         #expect(mbm_training_transposes_first_weights(128, 784) == 1)
-        #expect(mbm_training_transposes_first_weights(128, 1024) == 1)  // 2^17 floats
-        #expect(mbm_training_transposes_first_weights(129, 1024) == 0)
+        #expect(mbm_training_transposes_first_weights(255, 1024) == 1)
+        #expect(mbm_training_transposes_first_weights(256, 1024) == 0)  // 2^18 floats
         #expect(mbm_training_transposes_first_weights(0, 784) == 0)
+        // Below the fused update's first layers, which read W in its own layout: a first
+        // layer is one or the other (or neither: a model trained row by row).
+        for sizes in [[784, 128, 10], [784, 256, 10], [512, 511, 2], [512, 512, 2], [784, 1024, 10]] {
+            let network = try Network(layerSizes: sizes)
+            #expect(TrainingStep.transposesFirstWeights(network) != TrainingStep.fusesFirstWeights(network), "\(sizes)")
+        }
+        #expect(!TrainingStep.transposesFirstWeights(try Network(layerSizes: [5, 3])))
         #expect(MatrixBackend.info.trainingForward.hasPrefix("libxsmm on the first layer's W kept transposed"))
     }
 

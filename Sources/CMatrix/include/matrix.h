@@ -32,7 +32,7 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
 /* Training keeps the first layer's W (n, k) transposed, as W^T (k, n), while a training
- * call's mini-batches run when this says 1 (W of at most 2^17 floats; matrix.c says what was
+ * call's mini-batches run when this says 1 (W of fewer than 2^18 floats; matrix.c says what was
  * measured): its forward product is then x (W^T), which libxsmm runs without packing W, and
  * its gradient is made as dW^T = x^T dz. Not for a first layer that takes the fused update
  * (2^18 weights and more) or a model trained row by row. */

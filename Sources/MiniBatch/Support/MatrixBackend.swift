@@ -30,7 +30,7 @@ public enum MatrixBackend {
         /// automatic training team has as many members.
         public let threads: Int
         /// What runs training's forward products x W^T: libxsmm for the first layer, whose W
-        /// training keeps transposed (at most 2^17 floats), OpenBLAS for the others.
+        /// training keeps transposed (fewer than 2^18 floats), OpenBLAS for the others.
         /// Predictions run every layer's on OpenBLAS.
         public let trainingForward: String
 

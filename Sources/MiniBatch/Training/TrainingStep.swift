@@ -40,7 +40,7 @@ import CMatrix
 /// checked before anything is written. Otherwise the step takes the checked way above, and
 /// the bound is measured again from W.
 ///
-/// While a training call's mini-batches run, a first layer of at most 2^17 weights is kept
+/// While a training call's mini-batches run, a first layer of fewer than 2^18 weights is kept
 /// transposed, as W^T (`transposesFirstWeights`, `mbm_training_transposes_first_weights`):
 /// its forward product is then x (W^T), which libxsmm runs without packing W (OpenBLAS
 /// packs it on every call), and its gradient is made as dW^T = x^T dz, in the same layout.
@@ -174,7 +174,8 @@ final class TrainingStep {
     }
 
     /// Whether training keeps `network`'s first-layer W transposed while its batches run (the
-    /// type's notes): the layered path, a W of at most 2^17 floats.
+    /// type's notes): the layered path, a W of fewer than 2^18 floats
+    /// (from 2^18 the first layer may take the fused update).
     static func transposesFirstWeights(_ network: Network) -> Bool {
         !network.trainsRowByRow && network.layers[0].trainsTransposed
     }

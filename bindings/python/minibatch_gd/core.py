@@ -49,7 +49,7 @@ def blas_info() -> dict:
     target, the instruction set of each (``"avx512"``, ``"avx2"``, ``"avx"``, ``"sse"``,
     ``"generic"``), the widest the CPU supports (``cpu_isa``), OpenBLAS's thread count, and
     what runs training's forward products (``training_forward``: libxsmm on the first
-    layer's W, which training keeps transposed up to 2^17 weights; OpenBLAS for the others).
+    layer's W, which training keeps transposed below 2^18 weights; OpenBLAS for the others).
     It is minibatch's own OpenBLAS, not numpy's."""
     info = _lib.mb_blas_info()
     info.struct_size = ctypes.sizeof(_lib.mb_blas_info)

@@ -43,7 +43,7 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
         assert info["openblas_core"].lower() == os.environ["OPENBLAS_CORETYPE"].lower(), info
     assert info["backend"] == f"libxsmm {info['libxsmm_version']} + OpenBLAS {info['openblas_version']}"
     assert info["threads"] >= 1
-    # training keeps the first layer's W transposed (up to 2^17 weights), whatever the ISAs
+    # training keeps the first layer's W transposed (fewer than 2^18 weights), whatever the ISAs
     assert info["training_forward"].startswith("libxsmm on the first layer's W kept transposed"), info
 
 
