@@ -24,6 +24,10 @@
  *
  * A test function must reach the same collectives on every rank whatever its checks found:
  * checks record, they never return early.
+ *
+ * The rank, the size and the counters are shared by every file of a program: exactly one
+ * file defines MPI_CHECK_DEFINE before including this header (it holds their definitions),
+ * the others see their declarations.
  */
 #ifndef MB_TEST_MPI_CHECK_H
 #define MB_TEST_MPI_CHECK_H
@@ -46,12 +50,20 @@
 #define MPI_CHECK_TEST_SECONDS 90
 #endif
 
-static int check_rank_ = 0;
-static int check_size_ = 1;
-static long check_passed_count_ = 0;
-static long check_failed_count_ = 0;
-static long check_tests_failed_ = 0;
-static const char *volatile check_current_test_ = "";
+extern int check_rank_;
+extern int check_size_;
+extern long check_passed_count_;
+extern long check_failed_count_;
+extern long check_tests_failed_;
+extern const char *volatile check_current_test_;
+#ifdef MPI_CHECK_DEFINE
+int check_rank_ = 0;
+int check_size_ = 1;
+long check_passed_count_ = 0;
+long check_failed_count_ = 0;
+long check_tests_failed_ = 0;
+const char *volatile check_current_test_ = "";
+#endif
 
 static inline void check_fail_header_(const char *file, int line)
 {

@@ -7,9 +7,9 @@
 #   NPS="2 4" bash Tests/mpi/run.sh   other process counts (default "1 2 3 4")
 #   MPICC=... MPICXX=... MPIRUN=...  another MPI's compiler wrappers and launcher
 #
-# Builds, into .build/mpitests: libminibatch_mpi.so (Sources/MiniBatchMPI/C), test_mpi and
-# example_mpi (rpath to both library folders), all with -std=c99 -Wall -Wextra -Werror
-# -pedantic; checks that minibatch_mpi.h compiles alone as C99 and C++17. Runs test_mpi under `timeout 300 mpirun --oversubscribe -np N` for each N, and
+# Builds, into .build/mpitests: libminibatch_mpi.so (Sources/MiniBatchMPI/C), test_mpi (from
+# Tests/mpi/test_mpi*.c and mpi_fixtures*.c) and example_mpi (rpath to both library folders),
+# all with -std=c99 -Wall -Wextra -Werror -pedantic; checks that minibatch_mpi.h compiles alone as C99 and C++17. Runs test_mpi under `timeout 300 mpirun --oversubscribe -np N` for each N, and
 # example_mpi with -np 2. Each test_mpi run ends with rank 0's line "N passed, N failed"
 # (checks summed over the ranks); this script ends with one line summing them, the example
 # counting as one check. It exits non-zero if any check failed, any run exited non-zero
@@ -30,6 +30,10 @@ OUT="$ROOT/.build/mpitests"
 MPICC="${MPICC:-mpicc}"
 NPS="${NPS:-1 2 3 4}"
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -O2 -g -I include -I Tests/c -I Tests/mpi)
+# test_mpi's files: the list of tests and main, the tests, their fixtures (mpi_fixtures.h)
+TEST_MPI_SOURCES=(Tests/mpi/test_mpi.c Tests/mpi/test_mpi_deterministic.c
+    Tests/mpi/test_mpi_files.c Tests/mpi/test_mpi_failures.c Tests/mpi/mpi_fixtures.c
+    Tests/mpi/mpi_fixtures_files.c)
 LDFLAGS=(-L "$OUT" -L "$LIBDIR" -lminibatch_mpi -lminibatch "-Wl,-rpath,$OUT"
     "-Wl,-rpath,$LIBDIR" -lm)
 read -r -a MPIRUN <<<"${MPIRUN:-mpirun}"
@@ -46,7 +50,7 @@ problems=()
 echo "=== build (library folder $LIBDIR)"
 if ! "$MPICC" -std=c99 -Wall -Wextra -Werror -pedantic -O2 -shared -fPIC -I include \
     Sources/MiniBatchMPI/C/minibatch_mpi.c -o "$OUT/libminibatch_mpi.so" ||
-    ! "$MPICC" "${CFLAGS[@]}" Tests/mpi/test_mpi.c -o "$OUT/test_mpi" "${LDFLAGS[@]}" ||
+    ! "$MPICC" "${CFLAGS[@]}" "${TEST_MPI_SOURCES[@]}" -o "$OUT/test_mpi" "${LDFLAGS[@]}" ||
     ! "$MPICC" "${CFLAGS[@]}" Tests/mpi/example_mpi.c -o "$OUT/example_mpi" "${LDFLAGS[@]}"; then
     echo "[FAIL] build"
     echo "0 passed, 1 failed"
