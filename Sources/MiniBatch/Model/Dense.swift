@@ -53,6 +53,13 @@ extension Dense {
     /// Whether training keeps this layer's W transposed when it is the first layer.
     var trainsTransposed: Bool { mbm_training_transposes_first_weights(Int32(nOut), Int32(nIn)) != 0 }
 
+    /// Writes the W block of the flat buffer `source` into that of `target`, transposed: the
+    /// model's (nOut, nIn) into training's W^T (nIn, nOut) when `toTraining`, else back.
+    func transposeWeights(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, toTraining: Bool) {
+        let (rows, columns) = toTraining ? (nOut, nIn) : (nIn, nOut)
+        mbm_transpose(source + weightOffset, Int32(rows), Int32(columns), target + weightOffset)
+    }
+
     /// Given dz (the gradient with respect to this layer's pre-activation), writes dW, db and,
     /// if `dinput` is given, the gradient with respect to the input, d input = dz W.
     /// The caller then turns d input into the previous layer's dz with that layer's

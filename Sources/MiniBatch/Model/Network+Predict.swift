@@ -1,5 +1,3 @@
-import CMatrix
-
 // MARK: - Forward only: predict and evaluate; one batch's gradient
 
 extension Network {
@@ -172,7 +170,6 @@ extension Network {
         let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
         let transposed = TrainingStep.transposesFirstWeights(self)
         let workspace = try Workspace(for: self, capacity: rows, backward: true, firstWeightsTransposed: transposed)
-        let first = layers[0], (nOut, nIn) = (Int32(first.nOut), Int32(first.nIn))
         var copy: UnsafeMutablePointer<Float>?
         defer { if let copy { deallocate(copy) } }
         if transposed {
@@ -180,7 +177,7 @@ extension Network {
             let inLayout = try allocate(Float.self, count: parameterCount, for: "the parameters in training's layout")
             copy = inLayout
             inLayout.update(from: parameters, count: parameterCount)
-            mbm_transpose(parameters + first.weightOffset, nOut, nIn, inLayout + first.weightOffset)
+            layers[0].transposeWeights(parameters, into: inLayout, toTraining: true)
             workspace.parameters = UnsafePointer(inLayout)
         }
         let cost = try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
@@ -188,7 +185,7 @@ extension Network {
         out.baseAddress!.update(from: gradients, count: parameterCount)
         if transposed {
             // dW^T back into dW's layout.
-            mbm_transpose(gradients + first.weightOffset, nIn, nOut, out.baseAddress! + first.weightOffset)
+            layers[0].transposeWeights(gradients, into: out.baseAddress!, toTraining: false)
         }
         return cost / Double(m)
     }

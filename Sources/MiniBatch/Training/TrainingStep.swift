@@ -1,5 +1,3 @@
-import CMatrix
-
 /// One training step (a mini-batch's gradient, then the update) split across a team of
 /// threads: data parallelism inside each mini-batch.
 ///
@@ -189,14 +187,11 @@ final class TrainingStep {
         guard transposesFirstWeights, transposed != firstWeightsTransposed else { return }
         firstWeightsTransposed = transposed
         let first = network.layers[0]
-        // From (nOut, nIn) to (nIn, nOut), or back.
-        let (rows, columns) = transposed ? (first.nOut, first.nIn) : (first.nIn, first.nOut)
         let scratch = workspaces[0].gradients!
         // No array of the buffers: nothing is allocated per epoch.
         func arrange(_ buffer: UnsafeMutablePointer<Float>) {
-            let w = buffer + first.weightOffset
-            mbm_transpose(w, Int32(rows), Int32(columns), scratch)
-            w.update(from: scratch, count: rows * columns)
+            first.transposeWeights(buffer, into: scratch, toTraining: transposed)
+            (buffer + first.weightOffset).update(from: scratch + first.weightOffset, count: first.nOut * first.nIn)
         }
         arrange(network.parameters)
         for k in 0..<state.slots.count { arrange(state.slots[k]) }
