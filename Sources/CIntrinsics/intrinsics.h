@@ -28,16 +28,6 @@ static inline long minibatch_pread_nowait(int fd, void *buffer, size_t bytes, lo
 #else
     (void)fd; (void)buffer; (void)bytes; (void)offset;
     return -ENOSYS;
-/* 16 floats, imported by Swift as SIMD16<Float>. */
-typedef float minibatch_float16 __attribute__((ext_vector_type(16)));
-
-/* The square root of each lane, as one vector instruction (vsqrtps): Swift's
- * SIMD16<Float>.squareRoot() is a loop over the lanes that the compiler does not vectorise
- * (measured: Adam's update 2.2x plain gradient descent's epoch with it). */
-static inline minibatch_float16 minibatch_sqrt16(minibatch_float16 x) {
-    return __builtin_elementwise_sqrt(x);
-}
-
 #endif
 }
 
