@@ -39,7 +39,9 @@
  *             a handle are thread-safe. Matrix products run in the library's backend
  *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
- *             instead (mb_train_options.threads).
+ *             instead (mb_train_options.threads). Those are kept after a call, asleep, for
+ *             the next call that asks for as many (as OpenBLAS keeps its own); a process
+ *             forked after a call makes its own.
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);

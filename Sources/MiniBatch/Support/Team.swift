@@ -13,9 +13,27 @@ import Synchronization
 /// spins on an atomic counter for a few tens of microseconds before it sleeps on a
 /// condition variable, so a team between two training steps does not pay for a wake-up,
 /// and an idle team does not burn a core.
+///
+/// A training call borrows its team (`borrow`) and gives it back when it ends (`giveBack`):
+/// the last team given back is kept, its members asleep, for the next call that asks for
+/// the same size, as OpenBLAS and OpenMP runtimes keep their threads. A thread made for
+/// each call started on its maker's core: Linux places a new thread by the cores' recent
+/// load, and after a pause (a process that trains one epoch per call, as the benchmark
+/// does, or between `partial_fit` calls) the caller's core looks as idle as the others, so
+/// the two shared it until the load balancer moved one, about 10 ms later. Measured on
+/// 784-128-10, 2 threads, batch 256, one epoch per call 0.1 s apart (2 vCPUs, Zen 5, with
+/// `perf sched`): a new member and the caller took turns on one core for 4-5 ms of every
+/// 0.06 s epoch. A member woken from sleep is placed by the same rule but seldom on its
+/// waker's core (2 calls in 9), and the kept team's median epochs were 0.059-0.063 s
+/// against 0.063-0.066 s, in alternating runs.
+///
+/// A team made before a `fork` is not used in the child (its threads are not there, and a
+/// lock of theirs may be held): the child makes its own, and leaves that one as it is.
 final class Team: @unchecked Sendable {
     /// Members, the calling thread included (>= 1).
     let size: Int
+    /// The process that made the members' threads.
+    private let process = getpid()
     private let started = Signal()
     private let finished = Signal()
     /// The job of the current round; set before `started` moves and read after it has.
@@ -50,6 +68,56 @@ final class Team: @unchecked Sendable {
         job(0)
         finished.wait(untilAtLeast: rounds * threads.count)
         self.job = nil
+    }
+
+    /// The team kept for the next call (`giveBack`): the address of an `Unmanaged<Team>`
+    /// holding one reference, or 0. Exchanged atomically, without a lock a fork could leave
+    /// held.
+    private static let kept = Atomic<Int>(0)
+
+    /// A team of `size` members: the kept one if it has that size and this process made
+    /// it, else a new one (the kept one is then stopped).
+    static func borrow(size: Int) throws(MiniBatchError) -> Team {
+        if size > 1, let team = take() {
+            if team.size == size { return team }
+            team.stop()
+        }
+        return try Team(size: size)
+    }
+
+    /// Ends a call's use of this team: it is kept for the next call (the team kept before
+    /// is stopped), or, without members of its own, left to end.
+    func giveBack() {
+        guard !threads.isEmpty else { return }
+        guard process == getpid() else { return Team.abandon(self) }
+        let previous = Team.kept.exchange(
+            Int(bitPattern: Unmanaged.passRetained(self).toOpaque()), ordering: .acquiringAndReleasing)
+        Team.adopt(previous)?.stop()
+    }
+
+    /// The kept team, if any and this process made it, now no longer kept.
+    private static func take() -> Team? {
+        adopt(kept.exchange(0, ordering: .acquiringAndReleasing))
+    }
+
+    /// The team whose reference `address` holds, if this process made it; one made before a
+    /// fork is abandoned.
+    private static func adopt(_ address: Int) -> Team? {
+        guard let raw = UnsafeMutableRawPointer(bitPattern: address) else { return nil }
+        let team = Unmanaged<Team>.fromOpaque(raw).takeRetainedValue()
+        guard team.process == getpid() else {
+            abandon(team)
+            return nil
+        }
+        return team
+    }
+
+    /// Leaves a team made by the process this one was forked from as it is: its threads are
+    /// not in this process, so they cannot be joined, and its condition variables may have
+    /// waiters there, so it is never deinitialised (glibc's pthread_cond_destroy would wait
+    /// for them). A few hundred bytes, once per fork.
+    private static func abandon(_ team: Team) {
+        _ = Unmanaged.passRetained(team)
     }
 
     /// Ends the members' threads (idempotent).

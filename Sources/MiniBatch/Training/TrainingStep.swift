@@ -282,7 +282,7 @@ final class TrainingStep {
         for t in 0..<size { gradients[t] = workspaces[t].gradients! }
         finite.initialize(repeating: true, count: members)
         do {
-            team = try Team(size: members)
+            team = try Team.borrow(size: members)
         } catch {
             deallocate(spare)
             for slot in stateSpares { deallocate(slot) }
@@ -308,7 +308,7 @@ final class TrainingStep {
     /// Leaves the network's parameters in its own buffer and frees the rest.
     func finish() {
         arrangeFirstWeights(transposed: false)
-        team.stop()
+        team.giveBack()
         BLASThreads.release()
         if network.parameters != network.storage {
             network.storage.update(from: network.parameters, count: network.parameterCount)
