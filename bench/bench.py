@@ -310,15 +310,38 @@ def wait_quiet(max_wait=None, window=0.25, budget=True):
             return
 
 
+def settle(pids, window=0.05, max_wait=1.0):
+    """Waits (up to max_wait s) until other processes than `pids` and the driver have used
+    at most one clock tick of CPU (10 ms on these machines) over `window` seconds, before an
+    epoch is timed: the worker that ran before may have threads still spinning. OpenBLAS's
+    threads spin for about 0.1 s after their last product before they sleep, and OpenMP's
+    for a while too: measured on this machine, an epoch of minibatch (W1, batch 256,
+    2 threads) right after 20 products of numpy's OpenBLAS on 2 threads in another process
+    took 0.12-0.17 s, against 0.071 s without them and 0.074 s 0.3 s after them. Here
+    minibatch follows the Debian OpenBLAS bound probe in every rotation but one, and so was
+    the one implementation timed while a pool spun; every implementation waits alike.
+    Returns the seconds waited."""
+    t_start = time.time()
+    mine = list(pids) + [os.getpid()]
+    while time.time() - t_start < max_wait:
+        b0, o0 = busy_ticks(), own_ticks(mine)
+        time.sleep(window)
+        if busy_ticks() - b0 - (own_ticks(mine) - o0) <= 1:
+            break
+    return time.time() - t_start
+
+
 def timed_epoch(w, retry=True, **cmd):
     """One epoch; measures the CPU time other processes took meanwhile, and the machine's
-    two-core matrix rate just before and after (PROBE). An epoch during which other
+    two-core matrix rate just before and after (PROBE), after waiting for the worker that ran
+    before to go idle (`settle`). An epoch during which other
     processes took more than a quarter of a core, or with a probe below MachineProbe.SLOW
     of the best, is repeated (after waiting for quiet and for the rate to come back), at
     most QUIET["retries"] times; the reply says how often and how busy the rest was."""
     hz = os.sysconf("SC_CLK_TCK")
     for attempt in range(QUIET["retries"] + 1):
         before = (PROBE.wait_fast() if retry else PROBE.rate()) if PROBE else None
+        settled = settle([w.proc.pid])
         mine = [w.proc.pid, os.getpid()]
         b0, o0, t0 = busy_ticks(), own_ticks(mine), time.time()
         reply = w.ask(**cmd)
@@ -329,6 +352,7 @@ def timed_epoch(w, retry=True, **cmd):
         after = PROBE.rate() if PROBE else None
         slow = PROBE is not None and (PROBE.slow(before) or PROBE.slow(after))
         reply["foreign_cores"] = foreign / wall
+        reply["settled_s"] = round(settled, 3)
         reply["machine_gflops"] = [before, after]
         reply["retries"] = attempt
         if attempt:
