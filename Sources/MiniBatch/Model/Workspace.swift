@@ -28,7 +28,10 @@ final class Workspace {
     init(for network: Network, capacity: Int, backward: Bool, firstWeightsTransposed: Bool = false) throws(MiniBatchError) {
         self.capacity = capacity
         self.firstWeightsTransposed = firstWeightsTransposed
+        // Capacities first: an array grown by appending reallocates when the allocator's
+        // block is full, which depends on the allocator's state (see `TrainingStep.init`).
         var offsets: [Int] = []
+        offsets.reserveCapacity(network.layers.count)
         var total = 0
         for layer in network.layers {
             offsets.append(total)
@@ -51,6 +54,7 @@ final class Workspace {
         let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
         guard !overflow else { throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed") }
         var buffers: [UnsafeMutablePointer<Float>] = []
+        buffers.reserveCapacity(3)
         do {
             for (count, what) in [(width, "the layer gradients"), (width, "the layer gradients"),
                                   (network.parameterCount, "the parameter gradients")] {
