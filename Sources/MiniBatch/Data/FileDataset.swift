@@ -398,8 +398,8 @@ extension Network {
                 readers: step.team.size, distributed: collective != nil)
         }
         if collective != nil { source.ownRows = { [unowned step] rows in step.ownRows(ofBatch: rows) } }
-        let layout = try? dataset.readerLayout(batchSize: partition.batchSize)
-        let fingerprint = Fingerprint(
+        let layout = collective == nil ? nil : try? dataset.readerLayout(batchSize: partition.batchSize)
+        let fingerprint = collective == nil ? nil : Fingerprint(
             network: self, options: options, count: dataset.count, features: dataset.features,
             batchSize: partition.batchSize, validationRows: validation?.count ?? 0, weighted: false, shards: step.layout,
             fileLayout: "\(dataset.options.shuffle) \(layout?.rowsPerBlock ?? 0) \(layout?.poolBlocks ?? 0)")

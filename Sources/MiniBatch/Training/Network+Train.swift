@@ -87,7 +87,9 @@ extension Network {
             try MemoryBatches(data, partition: partition, outputs: outputCount, options: options,
                               rows: split.map { UnsafePointer($0.trainRows) })
         }
-        let fingerprint = Fingerprint(
+        // Only the ranks of a distributed call compare fingerprints (it hashes the parameters
+        // and describes the model in text: 25 allocations, made on every call before).
+        let fingerprint = collective == nil ? nil : Fingerprint(
             network: self, options: options, count: trainCount, features: data.features, batchSize: partition.batchSize,
             validationRows: validation?.count ?? 0, weighted: data.weights != nil, shards: step.layout, fileLayout: nil)
         do throws(MiniBatchError) {
