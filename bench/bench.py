@@ -291,44 +291,43 @@ class MachineProbe:
 PROBE = None  # a MachineProbe once main() starts it
 
 
-def wait_quiet(max_wait=None, window=0.25, budget=True):
+def wait_quiet(max_wait=None, window=0.25, budget=True, pids=(), cores=0.15, spend=True):
     """Waits (up to max_wait s, and within the run's waiting budget unless budget is
-    False) until other processes use less than 0.15 cores over `window` seconds."""
+    False) until processes other than the driver and `pids` use less than `cores` cores
+    over `window` seconds. The time waited counts against the budget if `spend`; it is
+    returned."""
     max_wait = QUIET["max_wait"] if max_wait is None else max_wait
     if budget:
         max_wait = min(max_wait, QUIET["budget"] - QUIET["spent"])
     if max_wait <= 0:
-        return
+        return 0.0
     hz, t_start = os.sysconf("SC_CLK_TCK"), time.time()
     t_end = t_start + max_wait
-    while True:
-        b0, o0, t0 = busy_ticks(), own_ticks([os.getpid()]), time.time()
-        time.sleep(window)
-        foreign = (busy_ticks() - b0 - (own_ticks([os.getpid()]) - o0)) / hz
-        if foreign / (time.time() - t0) < 0.15 or time.time() > t_end:
-            QUIET["spent"] += time.time() - t_start
-            return
-
-
-def settle(pids, window=0.05, max_wait=1.0):
-    """Waits (up to max_wait s) until other processes than `pids` and the driver have used
-    at most one clock tick of CPU (10 ms on these machines) over `window` seconds, before an
-    epoch is timed: the worker that ran before may have threads still spinning. OpenBLAS's
-    threads spin for about 0.1 s after their last product before they sleep, and OpenMP's
-    for a while too: measured on this machine, an epoch of minibatch (W1, batch 256,
-    2 threads) right after 20 products of numpy's OpenBLAS on 2 threads in another process
-    took 0.12-0.17 s, against 0.071 s without them and 0.074 s 0.3 s after them. Here
-    minibatch follows the Debian OpenBLAS bound probe in every rotation but one, and so was
-    the one implementation timed while a pool spun; every implementation waits alike.
-    Returns the seconds waited."""
-    t_start = time.time()
     mine = list(pids) + [os.getpid()]
-    while time.time() - t_start < max_wait:
-        b0, o0 = busy_ticks(), own_ticks(mine)
+    while True:
+        b0, o0, t0 = busy_ticks(), own_ticks(mine), time.time()
         time.sleep(window)
-        if busy_ticks() - b0 - (own_ticks(mine) - o0) <= 1:
-            break
-    return time.time() - t_start
+        foreign = (busy_ticks() - b0 - (own_ticks(mine) - o0)) / hz
+        if foreign / (time.time() - t0) < cores or time.time() > t_end:
+            waited = time.time() - t_start
+            if spend:
+                QUIET["spent"] += waited
+            return waited
+
+
+def settle(pids):
+    """Waits (up to 1 s, outside the waiting budget) until processes other than `pids` and
+    the driver have used at most one clock tick of CPU (10 ms on these machines) over 50 ms,
+    before an epoch is timed: the worker that ran before may have threads still spinning.
+    OpenBLAS's threads spin for about 0.1 s after their last product before they sleep, and
+    OpenMP's for a while too: measured on this machine, an epoch of minibatch (W1, batch
+    256, 2 threads) right after 20 products of numpy's OpenBLAS on 2 threads in another
+    process took 0.12-0.17 s, against 0.071 s without them and 0.074 s 0.3 s after them.
+    Here minibatch follows the Debian OpenBLAS bound probe in every rotation but one, and so
+    was the one implementation timed while a pool spun; every implementation waits alike.
+    Returns the seconds waited."""
+    # One tick over 50 ms is 0.2 cores; two are 0.4.
+    return wait_quiet(max_wait=1.0, window=0.05, budget=False, pids=pids, cores=0.25, spend=False)
 
 
 def timed_epoch(w, retry=True, **cmd):

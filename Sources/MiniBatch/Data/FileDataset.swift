@@ -398,11 +398,15 @@ extension Network {
                 readers: step.team.size, distributed: collective != nil)
         }
         if collective != nil { source.ownRows = { [unowned step] rows in step.ownRows(ofBatch: rows) } }
-        let layout = collective == nil ? nil : try? dataset.readerLayout(batchSize: partition.batchSize)
-        let fingerprint = collective == nil ? nil : Fingerprint(
-            network: self, options: options, count: dataset.count, features: dataset.features,
-            batchSize: partition.batchSize, validationRows: validation?.count ?? 0, weighted: false, shards: step.layout,
-            fileLayout: "\(dataset.options.shuffle) \(layout?.rowsPerBlock ?? 0) \(layout?.poolBlocks ?? 0)")
+        // Only the ranks of a distributed call compare fingerprints (as for data in memory).
+        let fingerprint = collective.map { _ in
+            let layout = try? dataset.readerLayout(batchSize: partition.batchSize)
+            return Fingerprint(
+                network: self, options: options, count: dataset.count, features: dataset.features,
+                batchSize: partition.batchSize, validationRows: validation?.count ?? 0, weighted: false,
+                shards: step.layout,
+                fileLayout: "\(dataset.options.shuffle) \(layout?.rowsPerBlock ?? 0) \(layout?.poolBlocks ?? 0)")
+        }
         try train(source, partition: partition, step: step, options: options, history: history, progress: progress,
                   validation: validation, fingerprint: fingerprint)
     }

@@ -257,9 +257,10 @@ final class TrainingStep {
         let capacity = TrainingStep.rowsAtATime(
             network, shardRows: shardRows, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         transposesFirstWeights = TrainingStep.transposesFirstWeights(network)
+        let workspaceCount = max(1, localCounts.max()!)
         var workspaces: [Workspace] = []
-        workspaces.reserveCapacity(max(1, localCounts.max()!))
-        for _ in 0..<max(1, localCounts.max()!) {
+        workspaces.reserveCapacity(workspaceCount)
+        for _ in 0..<workspaceCount {
             workspaces.append(try Workspace(
                 for: network, capacity: capacity, backward: true, firstWeightsTransposed: transposesFirstWeights))
         }
