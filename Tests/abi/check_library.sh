@@ -21,7 +21,7 @@ check() { # name, command...
 no_swift_runtime() { ! ldd "$so" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; }
 only_vendored_openblas() {
     ldd "$so" | awk '{print $1}' | grep -vE '^(linux-vdso|/lib64/ld-linux|libc\.|libm\.|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libscipy_openblas\.so)' | grep . && return 1
-    readelf -d "$so" | grep -q 'RUNPATH.*\[\$ORIGIN\]' || { echo "RUNPATH is not \$ORIGIN"; return 1; }
+    grep -q 'RUNPATH.*\[\$ORIGIN\]' <<<"$(readelf -d "$so")" || { echo "RUNPATH is not \$ORIGIN"; return 1; }
     local beside
     beside=$(ldd "$so" | awk '$1 == "libscipy_openblas.so" {print $3}')
     [ "$beside" = "$(cd "$(dirname "$so")" && pwd)/libscipy_openblas.so" ] ||
@@ -33,9 +33,10 @@ only_mb_exports() {
     [ -z "$stray" ] || { echo "exported outside mb_: $stray"; return 1; }
 }
 header_functions_exported() {
-    local missing=0
+    local missing=0 exported
+    exported=$(nm -D --defined-only --extern-only "$so" | awk '{print $3}')
     for f in $(grep -oE '\bmb_[a-z0-9_]+\(' include/minibatch.h | tr -d '(' | sort -u); do
-        nm -D --defined-only --extern-only "$so" | awk '{print $3}' | grep -qx "$f" || { echo "not exported: $f"; missing=1; }
+        grep -qx "$f" <<<"$exported" || { echo "not exported: $f"; missing=1; }
     done
     return $missing
 }

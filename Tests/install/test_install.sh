@@ -71,7 +71,7 @@ layout() {
             { echo "$name.so.$MAJOR does not link to $name.so.$VERSION"; return 1; }
         [[ "$(readlink "$PREFIX/lib/$name.so")" == "$name.so.$MAJOR" ]] ||
             { echo "$name.so does not link to $name.so.$MAJOR"; return 1; }
-        readelf -d "$PREFIX/lib/$name.so.$VERSION" | grep -q "(SONAME) *Library soname: \[$name.so.$MAJOR\]" ||
+        grep -q "(SONAME) *Library soname: \[$name.so.$MAJOR\]" <<<"$(readelf -d "$PREFIX/lib/$name.so.$VERSION")" ||
             { echo "$name: SONAME is not $name.so.$MAJOR"; readelf -d "$PREFIX/lib/$name.so.$VERSION" | grep SONAME; return 1; }
     done
 }
@@ -81,8 +81,8 @@ library() {
     local so="$PREFIX/lib/libminibatch.so.$VERSION" stray
     stray=$(nm -D --defined-only --extern-only "$so" | awk '{print $3}' | grep -v '^mb_')
     [[ -z "$stray" ]] || { echo "exported outside mb_: $stray"; return 1; }
-    readelf -d "$so" | grep -q 'RUNPATH.*\[\$ORIGIN\]' || { echo "RUNPATH is not \$ORIGIN"; return 1; }
-    ldd "$so" | grep -q "libscipy_openblas.so => $PREFIX/lib/libscipy_openblas.so" ||
+    grep -q 'RUNPATH.*\[\$ORIGIN\]' <<<"$(readelf -d "$so")" || { echo "RUNPATH is not \$ORIGIN"; return 1; }
+    grep -q "libscipy_openblas.so => $PREFIX/lib/libscipy_openblas.so" <<<"$(ldd "$so")" ||
         { ldd "$so"; echo "OpenBLAS not found beside the library"; return 1; }
 }
 check "libminibatch exports only mb_*, finds its OpenBLAS beside it (RUNPATH \$ORIGIN)" library
@@ -96,9 +96,9 @@ c_program() {
     flags="$(pkg-config --cflags --libs minibatch)" || return 1
     echo "cc example.c $flags"
     cc -std=c99 -Wall -Wextra -Werror -o "$TMP/work/example" examples/example.c $flags || return 1
-    readelf -d "$TMP/work/example" | grep -q "NEEDED.*\[libminibatch.so.$MAJOR\]" ||
+    grep -q "NEEDED.*\[libminibatch.so.$MAJOR\]" <<<"$(readelf -d "$TMP/work/example")" ||
         { echo "the program does not need libminibatch.so.$MAJOR"; return 1; }
-    ldd "$TMP/work/example" | grep -q "libminibatch.so.$MAJOR => $PREFIX/lib/libminibatch.so.$MAJOR" ||
+    grep -q "libminibatch.so.$MAJOR => $PREFIX/lib/libminibatch.so.$MAJOR" <<<"$(ldd "$TMP/work/example")" ||
         { ldd "$TMP/work/example"; return 1; }
     (cd "$TMP/work" && env -u LD_LIBRARY_PATH ./example)
 }
