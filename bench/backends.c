@@ -97,9 +97,13 @@ int main(void)
         {"dW1 = dz^T x, 256 rows", 1, 0, 128, 784, 256},
         /* the first layer as training keeps it, W transposed (W^T: 784 x 128) */
         {"forward x (W1^T kept), 16 rows", 0, 0, 16, 128, 784},
+        {"forward x (W1^T kept), 32 rows", 0, 0, 32, 128, 784},
+        {"forward x (W1^T kept), 64 rows", 0, 0, 64, 128, 784},
         {"forward x (W1^T kept), 128 rows", 0, 0, 128, 128, 784},
         {"forward x (W1^T kept), 256 rows", 0, 0, 256, 128, 784},
         {"dW1^T = x^T dz, 16 rows", 1, 0, 784, 128, 16},
+        {"dW1^T = x^T dz, 32 rows", 1, 0, 784, 128, 32},
+        {"dW1^T = x^T dz, 64 rows", 1, 0, 784, 128, 64},
         {"dW1^T = x^T dz, 128 rows", 1, 0, 784, 128, 128},
         {"dW1^T = x^T dz, 256 rows", 1, 0, 784, 128, 256},
         /* wider first layers, both ways: 784 x 256 (kept transposed in training) and 784 x 1024

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* OpenBLAS as scipy-openblas32 builds it (DYNAMIC_ARCH, symbols prefixed scipy_). Declared
  * here rather than through its cblas.h so that the build needs only the shared library. */
@@ -40,15 +41,44 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * ran these products at 230-255 GFLOP/s against OpenBLAS's 170-220 (44 against 97 at
  * 16 x 10 x 16), except dW = A^T B with a B of 1024 x 1024 floats and more (194 against
  * 237): its kernels stream B without packing it, so A^T B takes libxsmm only while B
- * (k x n) holds fewer than 2^18 floats. */
+ * (k x n) holds fewer than 2^18 floats.
+ * Where libxsmm's kernels are narrower than AVX-512 (its target hsw, AVX2, or older), it is
+ * fast only while the product's operands stay in a core's L2: measured single-threaded on
+ * an AMD Zen 3 (EPYC, AVX2, 512 KiB L2 per core; bench/backends.c), libxsmm against OpenBLAS
+ * 0.3.34 (Haswell kernels) at 784-128-10, in GFLOP/s: x (W^T kept) at 16 rows 73 / 70, at
+ * 128 rows 77 / 89, at 256 rows 78 / 90; dW^T = x^T dz at 16 rows 84 / 62, at 256 rows
+ * 76 / 91; dW = dz^T x at 16 rows 80 / 65, at 64 rows 67 / 82; the output layer's products
+ * 83-87 / 41-54; x (W^T kept) at 784 x 1024, 256 rows, 44 / 93. So there libxsmm takes
+ * only products whose A, B and C together fit the L2 (sysconf; 256 KiB where it does not
+ * say), the rule above besides; that misplaces one product measured, dW^T at 128 rows
+ * (868 KiB: 92 on libxsmm, 89 on OpenBLAS). */
 enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
+
+/* What the rule depends on in this process: whether libxsmm's kernels are AVX-512 and, if
+ * not, the floats a core's L2 holds. Read once. */
+static int libxsmm_wide;
+static long long l2_floats;
+static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
+
+static void read_rule(void) {
+    libxsmm_wide = libxsmm_get_target_archid() >= LIBXSMM_X86_AVX512;
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    l2_floats = (l2 > 0 ? l2 : 256 * 1024) / (long long)sizeof(float);
+}
 
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
     if (trans_b || !(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     if (trans_a && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
+    pthread_once(&rule_once, read_rule);
+    if (!libxsmm_wide && (long long)m * k + (long long)k * n + (long long)m * n > l2_floats) return 0;
     return 1;
+}
+
+long long mbm_libxsmm_fit_floats(void) {
+    pthread_once(&rule_once, read_rule);
+    return libxsmm_wide ? 0 : l2_floats;
 }
 
 /* The calling thread's buffer for alpha op(A): grown when a product needs more, kept for
@@ -130,8 +160,24 @@ int mbm_training_transposes_first_weights(int n, int k) {
     return n > 0 && k > 0 && (long long)n * k < TRANSPOSED_FIRST_WEIGHTS_LIMIT;
 }
 
+static char training_forward[200];
+static pthread_once_t training_forward_once = PTHREAD_ONCE_INIT;
+
+static void describe_training_forward(void) {
+    const long long fit = mbm_libxsmm_fit_floats();
+    if (!fit)
+        snprintf(training_forward, sizeof training_forward,
+                 "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights), OpenBLAS for the others");
+    else
+        snprintf(training_forward, sizeof training_forward,
+                 "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights) where a product's "
+                 "operands fit the %lld KiB L2 (libxsmm %s), OpenBLAS for the others",
+                 fit * (long long)sizeof(float) / 1024, mbm_libxsmm_isa());
+}
+
 const char *mbm_training_forward(void) {
-    return "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights), OpenBLAS for the others";
+    pthread_once(&training_forward_once, describe_training_forward);
+    return training_forward;
 }
 
 void mbm_transpose(const float *a, int rows, int cols, float *out) {

@@ -90,16 +90,37 @@ struct MatrixBackendTests {
 
     /// The stated rule: libxsmm for products whose B is not transposed, beta 0 or 1, A^T B
     /// only while B has fewer than 2^18 floats, and an alpha other than 1 only for an op(A)
-    /// of at most 2^18 floats (scaled into a buffer first).
+    /// of at most 2^18 floats (scaled into a buffer first); where libxsmm's kernels are
+    /// narrower than AVX-512, only while A, B and C together fit a core's L2.
     @Test func libxsmmRunsTheProductsTheRuleNames() {
-        #expect(mbm_uses_libxsmm(1, 0, 128, 784, 128, 1, 0) == 1)   // dW at 128 rows
-        #expect(mbm_uses_libxsmm(1, 0, 128, 784, 256, 1, 1) == 1)   // dW, chunk added
-        #expect(mbm_uses_libxsmm(0, 0, 128, 128, 10, 1, 0) == 1)    // d input
-        #expect(mbm_uses_libxsmm(0, 1, 128, 128, 784, 1, 0) == 0)   // forward: OpenBLAS
-        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, -0.1, 1) == 1) // fused update, scaled dz
-        #expect(mbm_uses_libxsmm(1, 0, 1024, 784, 300, -0.1, 1) == 0) // a dz of 300k floats
-        #expect(mbm_uses_libxsmm(1, 0, 64, 784, 128, .nan, 1) == 0)
-        #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == 0) // B of 2^18 floats
+        let fit = mbm_libxsmm_fit_floats()
+        let wide = MatrixBackend.info.libxsmmISA == "avx512"
+        #expect(wide == (fit == 0), "libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
+        if !wide {
+            let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+            #expect(fit == (l2 > 0 ? l2 : 256 * 1024) / 4, "L2 \(l2) bytes, fit \(fit) floats")
+        }
+        // (trans A, trans B, m, n, k, alpha, beta), what the rule says before the L2 test
+        let products: [(Int32, Int32, Int32, Int32, Int32, Float, Float, Bool)] = [
+            (1, 0, 128, 784, 128, 1, 0, true),      // dW at 128 rows
+            (1, 0, 128, 784, 256, 1, 1, true),      // dW, chunk added
+            (1, 0, 784, 128, 16, 1, 0, true),       // dW^T at 16 rows
+            (1, 0, 784, 128, 256, 1, 0, true),      // dW^T at 256 rows
+            (0, 0, 16, 128, 784, 1, 0, true),       // forward x (W^T kept), 16 rows
+            (0, 0, 256, 128, 784, 1, 0, true),      // forward x (W^T kept), 256 rows
+            (0, 0, 128, 128, 10, 1, 0, true),       // d input
+            (0, 1, 128, 128, 784, 1, 0, false),     // forward x W^T: OpenBLAS
+            (1, 0, 64, 784, 128, -0.1, 1, true),    // fused update, scaled dz
+            (1, 0, 1024, 784, 300, -0.1, 1, false), // a dz of 300k floats
+            (1, 0, 64, 784, 128, .nan, 1, false),
+            (1, 0, 1024, 1024, 256, 1, 0, false),   // B of 2^18 floats
+        ]
+        for (ta, tb, m, n, k, alpha, beta, base) in products {
+            let footprint = Int64(m) * Int64(k) + Int64(k) * Int64(n) + Int64(m) * Int64(n)
+            let expected = base && (wide || footprint <= fit)
+            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == (expected ? 1 : 0),
+                    "\((ta, tb, m, n, k, alpha, beta)): libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
+        }
     }
 
     /// The transpose that puts the first layer's W into training's layout and back: exact;

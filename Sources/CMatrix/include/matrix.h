@@ -31,6 +31,10 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
+/* Where libxsmm's kernels are narrower than AVX-512: the floats a core's L2 holds, which a
+ * product's A, B and C together must fit for libxsmm to run it; 0 with AVX-512 kernels. */
+long long mbm_libxsmm_fit_floats(void);
+
 /* Training keeps the first layer's W (n, k) transposed, as W^T (k, n), while a training
  * call's mini-batches run when this says 1 (W of fewer than 2^18 floats; matrix.c says what was
  * measured): its forward product is then x (W^T), which libxsmm runs without packing W, and
