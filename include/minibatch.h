@@ -164,8 +164,10 @@ typedef struct mb_blas_info {
                                      x W^T: libxsmm on the first layer's W,
                                      which training keeps transposed while its batches run
                                      (a W of fewer than 2^18 floats; README, Matrix products),
-                                     OpenBLAS for the others. Predictions run every layer's
-                                     on OpenBLAS */
+                                     OpenBLAS for the others; where libxsmm's kernels are
+                                     narrower than AVX-512, libxsmm only for products whose
+                                     operands fit a core's L2, whose size it names.
+                                     Predictions run every layer's on OpenBLAS */
 } mb_blas_info;
 
 /* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a
