@@ -50,8 +50,9 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * 76 / 91; dW = dz^T x at 16 rows 80 / 65, at 64 rows 67 / 82; the output layer's products
  * 83-87 / 41-54; x (W^T kept) at 784 x 1024, 256 rows, 44 / 93. So there libxsmm takes
  * only products whose A, B and C together fit the L2 (sysconf; 256 KiB where it does not
- * say), the rule above besides; that misplaces one product measured, dW^T at 128 rows
- * (868 KiB: 92 on libxsmm, 89 on OpenBLAS). */
+ * say), the rule above besides; that misplaces three products measured, by 1-9 %: x (W^T
+ * kept) at 32 rows (506 KiB: 75 on libxsmm, 80 on OpenBLAS), dW^T at 64 and 128 rows (92 / 84
+ * and 89 / 88). */
 enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
 
 /* What the rule depends on in this process: whether libxsmm's kernels are AVX-512 and, if
@@ -61,7 +62,7 @@ static long long l2_floats;
 static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
 
 static void read_rule(void) {
-    libxsmm_wide = libxsmm_get_target_archid() >= LIBXSMM_X86_AVX512;
+    libxsmm_wide = strcmp(mbm_libxsmm_isa(), "avx512") == 0;
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     l2_floats = (l2 > 0 ? l2 : 256 * 1024) / (long long)sizeof(float);
 }
@@ -165,14 +166,13 @@ static pthread_once_t training_forward_once = PTHREAD_ONCE_INIT;
 
 static void describe_training_forward(void) {
     const long long fit = mbm_libxsmm_fit_floats();
-    if (!fit)
-        snprintf(training_forward, sizeof training_forward,
-                 "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights), OpenBLAS for the others");
-    else
-        snprintf(training_forward, sizeof training_forward,
-                 "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights) where a product's "
-                 "operands fit the %lld KiB L2 (libxsmm %s), OpenBLAS for the others",
+    char where[96] = "";
+    if (fit)
+        snprintf(where, sizeof where, " where a product's operands fit the %lld KiB L2 (libxsmm %s)",
                  fit * (long long)sizeof(float) / 1024, mbm_libxsmm_isa());
+    snprintf(training_forward, sizeof training_forward,
+             "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights)%s, OpenBLAS for the others",
+             where);
 }
 
 const char *mbm_training_forward(void) {
