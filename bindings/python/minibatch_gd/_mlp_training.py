@@ -31,6 +31,38 @@ def _seed_from_random_state(random_state: Any) -> int:
     )
 
 
+class _CostLog:
+    """A fitted attribute's float64 costs, grown in place: ``extend`` copies the new values
+    into a buffer that doubles when full and returns a view of all of them (``view``), so
+    appending costs O(new values), not O(all). A copy or pickle of a log is empty (the
+    attribute's own array is what is copied): ``_append_costs`` then starts a new log from
+    the attribute."""
+
+    __slots__ = ("buffer", "count", "view")
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64).ravel()
+        self.count = len(values)
+        self.buffer = np.empty(max(64, 2 * self.count), dtype=np.float64)
+        self.buffer[: self.count] = values
+        self.view: Optional[np.ndarray] = None
+
+    def extend(self, new: np.ndarray) -> np.ndarray:
+        new = np.asarray(new, dtype=np.float64).ravel()
+        end = self.count + len(new)
+        if end > len(self.buffer):
+            grown = np.empty(max(end, 2 * len(self.buffer)), dtype=np.float64)
+            grown[: self.count] = self.buffer[: self.count]
+            self.buffer = grown
+        self.buffer[self.count : end] = new
+        self.count = end
+        self.view = self.buffer[:end]
+        return self.view
+
+    def __reduce__(self) -> tuple:
+        return (_CostLog, (np.empty(0),))
+
+
 _FITTED_ATTRIBUTES = (
     "network_", "batch_costs_", "epoch_costs_", "loss_curve_", "loss_", "n_iter_",
     "batch_size_", "diverged_", "classes_", "n_outputs_", "out_activation_",
@@ -154,9 +186,18 @@ class _MLPTraining:
             )
             if commit:
                 self.network_ = net
-                self.batch_costs_ = np.concatenate([self.batch_costs_, history.batch_costs])
-                self.epoch_costs_ = np.concatenate([self.epoch_costs_, history.epoch_costs])
-                self.loss_curve_ = [float(c) * self._loss_scale for c in self.epoch_costs_]
+                # Appended in place (amortized O(1) per value), not rebuilt: a partial_fit
+                # loop over a stream would otherwise slow down with every call made.
+                before = len(self.epoch_costs_)
+                self._append_costs("batch_costs_", history.batch_costs)
+                self._append_costs("epoch_costs_", history.epoch_costs)
+                new_losses = [float(c) * self._loss_scale for c in self.epoch_costs_[before:]]
+                curve = self.__dict__.get("loss_curve_")
+                extended = isinstance(curve, list) and len(curve) == before
+                if extended:
+                    curve.extend(new_losses)  # as scikit-learn's, which appends to it
+                else:
+                    self.loss_curve_ = [float(c) * self._loss_scale for c in self.epoch_costs_]
                 self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
                 self.n_iter_ = net.epochs_trained
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
@@ -169,22 +210,25 @@ class _MLPTraining:
                 if self.early_stopping and not incremental:
                     self.validation_scores_ = list(self.validation_scores_ or []) + [
                         float(v) for v in history.validation_scores]
-                    self.validation_costs_ = np.concatenate([
-                        getattr(self, "validation_costs_", None) if reset_costs is False
-                        and getattr(self, "validation_costs_", None) is not None else np.empty(0),
-                        history.validation_costs])
+                    self._append_costs("validation_costs_", history.validation_costs, fresh=reset_costs)
                     self.best_validation_score_ = (
                         max(self.validation_scores_) if self.validation_scores_ else None)
                     self.best_loss_ = None
                 else:
                     self.validation_scores_ = None
                     self.best_validation_score_ = None
-                    self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+                    # min is a left fold: the last call's best, then the new losses, is
+                    # the min over the whole curve (NaN first included).
+                    best = self.__dict__.get("best_loss_")
+                    if extended and before > 0 and best is not None:
+                        self.best_loss_ = min([best] + new_losses)
+                    else:
+                        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
                 if net.last_progress is not None:
                     self.batch_size_ = net.last_progress.batch_size
                 self.diverged_ = diverged is not None
             else:
-                for attr in _FITTED_ATTRIBUTES:
+                for attr in _FITTED_ATTRIBUTES + ("_cost_logs",):
                     self.__dict__.pop(attr, None)
             history.close()
         if diverged is not None:
@@ -196,6 +240,17 @@ class _MLPTraining:
                 DivergenceWarning,
                 stacklevel=3,
             )
+
+    def _append_costs(self, attr: str, new: np.ndarray, fresh: bool = False) -> None:
+        """Sets ``attr`` to its costs followed by ``new``, kept in a ``_CostLog`` (an
+        unpickled, copied or replaced attribute is copied into a new log first). ``fresh``:
+        ``new`` alone."""
+        logs = self.__dict__.setdefault("_cost_logs", {})
+        current = None if fresh else self.__dict__.get(attr)
+        log = logs.get(attr)
+        if log is None or current is None or log.view is not current:
+            log = logs[attr] = _CostLog(np.empty(0) if current is None else current)
+        setattr(self, attr, log.extend(new))
 
     #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
     _loss_scale = 1.0

@@ -90,6 +90,50 @@ def test_ctrl_c_stops_training_after_the_current_batch():
     assert signal.set_wakeup_fd(-1) == -1
 
 
+def _stopped_by_ctrl_c() -> None:
+    """SIGINT after 20 batches of a long epoch: KeyboardInterrupt within the epoch."""
+    X, y = _data(1_000_000)
+    with mb.Network([3, 16, 3], seed=1) as net, mb.Interrupt() as stop:
+        watcher = _when(stop, 20, lambda: os.kill(os.getpid(), signal.SIGINT))
+        with pytest.raises(KeyboardInterrupt):
+            net.train(X, y, epochs=1, batch_size=4, learning_rate=0.01, interrupt=stop)
+        watcher.join()
+        assert 20 <= stop.batches_done < stop.batches_per_epoch == 250_000
+
+
+def test_one_watcher_thread_serves_every_call_and_a_forked_child():
+    """The Ctrl-C watcher is one thread, kept from call to call (a thread per call cost
+    0.25 ms of each); each call's signals are read before it returns, so none stops a later
+    call; a forked child, which has no watcher thread, starts its own (the parent's would
+    never read the child's signals: Ctrl-C would stop only at the end of the epoch)."""
+    X, y = _data()
+
+    def watchers() -> int:
+        return sum(t.name == "minibatch-ctrl-c" for t in threading.enumerate())
+
+    with mb.Network([3, 6, 3], seed=7) as net:
+        for _ in range(3):
+            net.train(X, y, epochs=1, batch_size=10)
+    assert watchers() == 1
+    _stopped_by_ctrl_c()
+    _stopped_by_ctrl_c()
+    with mb.Network([3, 6, 3], seed=7) as net:
+        net.train(X, y, epochs=2, batch_size=10)
+        assert net.epochs_trained == 2
+    assert watchers() == 1
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if Ctrl-C stopped it within the epoch
+        code = 1
+        try:
+            _stopped_by_ctrl_c()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert signal.set_wakeup_fd(-1) == -1
+
+
 def test_a_wakeup_fd_in_use_is_left_alone():
     """Where the program already uses the wakeup fd (asyncio does), training leaves it set
     (Ctrl-C then stops at the end of the epoch, through the progress callback)."""
