@@ -34,8 +34,9 @@
  *             another thread; they may be read from the progress callback (between two
  *             epochs), and a read from another thread returns MB_ERR_BUSY. A call that
  *             reads a model makes a training call started meanwhile return MB_ERR_BUSY.
- *             *_free must not race with other calls on the same handle; a model or
- *             history freed from a progress callback lives until the training call returns. Functions without
+ *             *_free must not race with other calls on the same handle; a model,
+ *             history or dataset freed from a progress callback lives until the training
+ *             call returns. Functions without
  *             a handle are thread-safe. Matrix products run in the library's backend
  *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
@@ -302,7 +303,8 @@ typedef enum mb_init {
  * r = sqrt(-2 ln(1 - u1)), N = r cos(2 pi u2) then N = r sin(2 pi u2). Biases start at 0. */
 
 typedef struct mb_model_options {
-    mb_activation hidden_activation; /* every hidden layer's activation; default RELU */
+    mb_activation hidden_activation; /* every hidden layer's activation; default RELU
+                                        (checked even where no layer uses it) */
     const mb_activation *activations; /* NULL (default), or n_layers - 2 activations, one per
                                          hidden layer, used instead of hidden_activation;
                                          read during mb_model_create only */
@@ -330,7 +332,10 @@ typedef struct mb_model_info {
     int64_t n_inputs;       /* layer_sizes[0] = n_features */
     int64_t n_outputs;      /* layer_sizes[n_layers - 1] */
     int64_t n_parameters;   /* length of the flat parameter buffer */
-    int64_t epochs_trained; /* epochs completed over the model's life (saved with it) */
+    int64_t epochs_trained; /* epochs completed over the model's life (saved with it);
+                               like the training state's other counts (the update rule's
+                               steps, the examples seen, the epochs without improvement),
+                               it stays at INT64_MAX once there */
     mb_loss loss;
 } mb_model_info;
 

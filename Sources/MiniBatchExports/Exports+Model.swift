@@ -29,12 +29,14 @@ public func mb_model_create(
         let o = options?.pointee ?? defaults
         // The options' own values first: an options struct that was never initialised is
         // refused by its enums before its activations pointer is followed.
+        // hidden_activation is checked even where no layer uses it (no hidden layer, or
+        // activations given): an enum out of range is bad input wherever it is.
         let loss = try convert(o.loss), initialization = try convert(o.`init`)
+        let shared = try convert(o.hidden_activation, "hidden_activation")
         let sizes = (0..<Int(n_layers)).map { Int(sizesPointer[$0]) }
         let hidden = Int(n_layers) - 2
         var activations: [Activation] = []
         if o.activations == nil, hidden > 0 {
-            let shared = try convert(o.hidden_activation, "hidden_activation")
             activations = Array(repeating: shared, count: hidden)
         } else if let given = o.activations {
             for i in 0..<hidden { activations.append(try convert(given[i], "activations[\(i)]")) }

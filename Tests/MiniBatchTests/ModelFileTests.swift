@@ -11,7 +11,9 @@ struct ModelFileTests {
         return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
     }
 
-    func bytes(_ path: String) throws -> [UInt8] { try File.read(path, limit: 1 << 30) }
+    func bytes(_ path: String) throws -> [UInt8] {
+        try File.withContents(path, limit: 1 << 30, what: "file", accept: { _ in true }, refused: "") { Array($0) }
+    }
 
     func write(_ bytes: [UInt8], _ path: String) throws {
         try bytes.withUnsafeBytes { try File.writeAtomically($0, to: path) }
@@ -33,6 +35,44 @@ struct ModelFileTests {
         #expect(listing == ["model.mb"])
         unlink(dir + "/model.mb")
         rmdir(dir)
+    }
+
+    /// The counters a model file keeps may be anything up to Int.max (a crafted file held
+    /// Int.max, loaded, and the next epoch trapped): training adds to them saturating, so
+    /// they stay at Int.max. And epochs = Int.max on a network that has trained (the cosine
+    /// schedule's default period is the two added) trapped on the second call.
+    @Test func countersAtTheirLargestValueStayThere() throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/model.mb"
+        let x: [Float] = (0..<64).map { Float($0 % 7) / 7 }
+        let y: [Int32] = (0..<32).map { Int32($0 % 2) }
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(8), learningRate: 0.01, optimizer: .adam(),
+                                      schedule: .cosine(), earlyStopping: EarlyStopping(patience: 5))
+        let network = try Network(layerSizes: [2, 4, 2], seed: 3)
+        try network.train(x: x, classes: y, features: 2, options: options)
+        network.epochsTrained = Int.max - 1
+        network.trainingState.step = Int.max - 2
+        network.trainingState.examplesSeen = Int.max - 20
+        network.trainingState.best = -.infinity  // no epoch improves: epochs without improvement grow
+        network.trainingState.badEpochs = Int.max - 1  // (and so the first epoch stops the call)
+        try network.save(to: path)
+        let loaded = try Network.load(from: path)
+        try loaded.train(x: x, classes: y, features: 2, options: options)
+        #expect(loaded.epochsTrained == Int.max)
+        #expect(loaded.trainingState.step == Int.max && loaded.trainingState.examplesSeen == Int.max)
+        #expect(try loaded.parameterArray.allSatisfy(\.isFinite))
+        unlink(path)
+        rmdir(dir)
+
+        let again = try Network(layerSizes: [2, 4, 2], seed: 3)
+        for call in 0..<2 {
+            #expect(throws: MiniBatchError.self) {
+                try again.train(x: x, classes: y, features: 2,
+                                options: TrainingOptions(epochs: Int.max, batchSize: .fixed(8), schedule: .cosine()),
+                                progress: { _ in .stop })
+            }
+            #expect(again.epochsTrained == call + 1)
+        }
     }
 
     @Test func damagedFilesAreRefused() throws {

@@ -314,6 +314,36 @@ static void test_file_changing_size_is_an_io_error(void)
     }
 }
 
+/* The progress callback frees the dataset its training reads: the dataset lives until the
+ * training call returns, as a model or history freed there does (valgrind checks that
+ * nothing is read after it is freed, or leaked). */
+static int free_dataset(const mb_progress *progress, void *user_data)
+{
+    (void)progress;
+    mb_dataset **d = (mb_dataset **)user_data;
+    mb_dataset_free(*d);
+    *d = NULL;
+    return 0;
+}
+
+static void test_freed_from_the_callback_lives_until_the_call_returns(void)
+{
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        write_good_files();
+        mb_dataset *d = open_files("x.npy", "y.npy", (mb_file_shuffle)shuffle);
+        mb_model *model = new_model();
+        mb_train_options t = train_options();
+        t.epochs = 3;
+        t.progress = free_dataset;
+        t.user_data = &d;
+        CHECK_STATUS(mb_train_dataset(model, d, &t, NULL), MB_OK);
+        mb_model_info info;
+        mb_model_get_info(model, &info);
+        CHECK(d == NULL && info.epochs_trained == 3);
+        mb_model_free(model);
+    }
+}
+
 static void test_argument_errors(void)
 {
     write_good_files();
@@ -381,6 +411,7 @@ int main(void)
     RUN_TEST(test_open_errors);
     RUN_TEST(test_bad_values_stop_training_cleanly);
     RUN_TEST(test_file_changing_size_is_an_io_error);
+    RUN_TEST(test_freed_from_the_callback_lives_until_the_call_returns);
     RUN_TEST(test_argument_errors);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

@@ -539,6 +539,37 @@ static void test_crafted_headers_are_refused_before_allocation(void)
     mb_model_free(a);
 }
 
+/* A 1 TiB file (sparse: no disk used), the largest the loader takes: without the signature
+ * it is MB_ERR_FORMAT, with it MB_ERR_OUT_OF_MEMORY (more than this process may use), each
+ * before anything its size is allocated. The loader once allocated the file's size first, as a
+ * Swift array, and the failed allocation ended the process. */
+static void test_a_huge_file_is_refused_before_allocation(void)
+{
+    char path[128];
+    FILE *file;
+    const unsigned char signature[12] = {'M', 'B', 'M', 'O', 'D', 'E', 'L', 0, 1, 0, 0, 0};
+    mb_model *m = NOT_NULL_MODEL;
+    path_in(path, sizeof path, "huge.mbm");
+    file = fopen(path, "wb");
+    if (!CHECK(file != NULL))
+        return;
+    CHECK(fclose(file) == 0);
+    if (!CHECK(truncate(path, (off_t)1 << 40) == 0)) {
+        printf("    (a sparse file of 2^40 bytes: %s)\n", strerror(errno));
+        remove(path);
+        return;
+    }
+    expect_load_status(path, MB_ERR_FORMAT, "a 1 TiB file of zeros");
+    file = fopen(path, "r+b");
+    if (CHECK(file != NULL)) {
+        CHECK(fwrite(signature, 1, sizeof signature, file) == sizeof signature);
+        CHECK(fclose(file) == 0);
+        CHECK_ERR(mb_model_load(path, &m), MB_ERR_OUT_OF_MEMORY);
+        CHECK(m == NULL && strstr(mb_last_error(), "memory this process may use") != NULL);
+    }
+    remove(path);
+}
+
 /* A FIFO with no writer, a directory, a device: MB_ERR_IO at once, never a blocked read. */
 static void test_special_files_are_refused(void)
 {
@@ -724,6 +755,7 @@ int main(void)
     RUN_TEST(test_corrupted_byte);
     RUN_TEST(test_foreign_file);
     RUN_TEST(test_crafted_headers_are_refused_before_allocation);
+    RUN_TEST(test_a_huge_file_is_refused_before_allocation);
     RUN_TEST(test_special_files_are_refused);
     RUN_TEST(test_missing_or_unreadable_file);
     RUN_TEST(test_unwritable_destination);

@@ -88,6 +88,12 @@ static void test_huge_epoch_counts_with_a_history(void)
         CHECK(count == 1);
         CHECK_STATUS(mb_history_batch_costs(history, NULL, 0, &count), MB_OK);
         CHECK(count == 4);
+        /* again on the trained model: epochs trained + epochs passes INT64_MAX (the cosine
+         * schedule's default period), which trapped */
+        o.schedule = MB_SCHEDULE_COSINE;
+        CHECK_STATUS(mb_train(model, x, y, MB_TARGETS_CLASS_INDEX, 64, 2, &o, history), MB_ERR_CANCELLED);
+        CHECK_STATUS(mb_history_epoch_costs(history, NULL, 0, &count), MB_OK);
+        CHECK(count == 2);
         mb_history_free(history);
         mb_model_free(model);
     }

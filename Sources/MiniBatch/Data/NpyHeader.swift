@@ -103,6 +103,12 @@ enum NpyHeader {
     struct Parser {
         let text: [Unicode.Scalar]
         var at = 0
+        /// Values being read, one inside the other. Python's tokenizer refuses brackets
+        /// nested more than 200 deep; deeper input (a crafted header within the 1 MiB
+        /// limit: 100,000 nested brackets, or as many unary minus signs) would overflow the
+        /// stack of this recursive reader.
+        var depth = 0
+        static let maximumDepth = 200
 
         var atEnd: Bool { at >= text.count }
         func peek(_ offset: Int = 0) -> Unicode.Scalar? { at + offset < text.count ? text[at + offset] : nil }
@@ -133,6 +139,11 @@ enum NpyHeader {
         }
 
         mutating func value() throws -> Value {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Parser.maximumDepth else {
+                throw Failure(message: "values nested more than \(Parser.maximumDepth) deep")
+            }
             skipSpace()
             guard let c = peek() else { throw Failure(message: "the header ends early") }
             switch c {
@@ -308,7 +319,7 @@ enum NpyHeader {
             if digits.hasPrefix("_") { digits = digits.dropFirst() }
             let clean = digits.filter { $0 != "_" }
             let wellFormed = !digits.isEmpty && !digits.hasSuffix("_") && !digits.contains("__")
-            if wellFormed, clean.allSatisfy({ $0.isHexDigit && Int(String($0), radix: 16)! < radix }) {
+            if wellFormed, clean.allSatisfy({ $0.isASCII && $0.isHexDigit && Int(String($0), radix: 16)! < radix }) {
                 // Python 3 refuses a decimal with a leading zero ("007"), except zero itself.
                 if radix == 10, clean.count > 1, clean.first == "0", clean.contains(where: { $0 != "0" }) {
                     throw Failure(message: "the number '\(token)' has a leading zero")

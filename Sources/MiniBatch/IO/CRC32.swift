@@ -7,10 +7,18 @@ enum CRC32 {
     }
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
+        update(start, bytes) ^ 0xFFFF_FFFF
+    }
+
+    /// The running value before any byte; `update` adds bytes to it; the checksum is the
+    /// last running value XOR 0xFFFFFFFF.
+    static let start: UInt32 = 0xFFFF_FFFF
+
+    static func update(_ running: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = running
         table.withUnsafeBufferPointer { table in
             for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
         }
-        return crc ^ 0xFFFF_FFFF
+        return crc
     }
 }

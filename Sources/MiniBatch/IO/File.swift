@@ -126,26 +126,47 @@ enum File {
         return (fd, Int(info.st_size))
     }
 
-    /// The whole content of `path`, refusing files larger than `limit` bytes.
-    static func read(_ path: String, limit: Int) throws(MiniBatchError) -> [UInt8] {
+    /// Calls `body` with the whole content of `path`, read into memory allocated for the
+    /// call: a file larger than `limit` bytes is refused with `.format`, and so is one whose
+    /// first bytes `accept` refuses (`refused` says why), before anything the size of the
+    /// file is allocated; memory that cannot be had is `.outOfMemory` (a Swift array of the
+    /// file's size ended the process instead: a 1 TiB file did).
+    /// - Parameter what: what the file should be ("model file").
+    static func withContents<T>(
+        _ path: String, limit: Int, what: String, accept: (UnsafeRawBufferPointer) -> Bool, refused: String,
+        _ body: (UnsafeRawBufferPointer) throws(MiniBatchError) -> T
+    ) throws(MiniBatchError) -> T {
         let (fd, size) = try openRegular(path, "'\(path)'")
         defer { close(fd) }
-        guard size <= limit else { throw MiniBatchError(.format, "'\(path)' is too large to be a model file (\(size) bytes)") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        var failure: MiniBatchError? = nil
-        bytes.withUnsafeMutableBytes { buffer in
-            while offset < size {
-                let n = Glibc.read(fd, buffer.baseAddress! + offset, size - offset)
-                if n > 0 { offset += n }
-                else if n < 0 && errno == EINTR { continue }
-                else {
-                    if n < 0 { failure = MiniBatchError(.io, "cannot read '\(path)': \(reason())") }
-                    break
-                }
-            }
+        guard size <= limit else { throw MiniBatchError(.format, "'\(path)' is too large to be a \(what) (\(size) bytes)") }
+        var prefix = (UInt64(0), UInt64(0))
+        let prefixCount = try withUnsafeMutableBytes(of: &prefix) { (p) throws(MiniBatchError) in
+            try readUpTo(fd, p.baseAddress!, count: min(size, p.count), path)
         }
-        if let failure { throw failure }
-        return Array(bytes[0..<offset])
+        let accepted = withUnsafeBytes(of: &prefix) { accept(UnsafeRawBufferPointer(rebasing: $0[0..<prefixCount])) }
+        guard accepted else { throw MiniBatchError(.format, "'\(path)' is not a valid minibatch \(what): \(refused)") }
+        let usable = SystemMemory.usable()
+        guard size <= usable else {
+            throw MiniBatchError(.outOfMemory, "'\(path)' is \(size) bytes: more than the \(usable) bytes of memory this process may use")
+        }
+        guard let buffer = malloc(max(size, 1)) else {
+            throw MiniBatchError(.outOfMemory, "out of memory reading '\(path)' (\(size) bytes)")
+        }
+        defer { free(buffer) }
+        let count = try readUpTo(fd, buffer, count: size, path)
+        return try body(UnsafeRawBufferPointer(start: buffer, count: count))
+    }
+
+    /// Reads from the start of `fd` until `count` bytes or the end of the file: the bytes read.
+    private static func readUpTo(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, count: Int, _ path: String) throws(MiniBatchError) -> Int {
+        var offset = 0
+        while offset < count {
+            let n = pread(fd, buffer + offset, count - offset, off_t(offset))
+            if n > 0 { offset += n }
+            else if n < 0 && errno == EINTR { continue }
+            else if n < 0 { throw MiniBatchError(.io, "cannot read '\(path)': \(reason())") }
+            else { break }
+        }
+        return offset
     }
 }

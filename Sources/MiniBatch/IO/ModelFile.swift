@@ -26,64 +26,128 @@ enum ModelFile {
     /// Refuse to read anything larger: a model this size does not fit a float32 index.
     static let maxBytes = 1 << 40
 
-    static func encode(_ network: Network) -> [UInt8] {
-        var out = magic
+    /// The file's bytes in memory (`save` streams them to the file instead: a copy of the
+    /// whole file in memory was one more model's worth, and a failed allocation of it
+    /// ended the process).
+    static func encode(_ network: Network) throws(MiniBatchError) -> [UInt8] {
+        var out = Encoder(sink: [UInt8]())
+        try write(network, &out)
+        return out.sink
+    }
+
+    /// Writes `network` through `out`, the checksum last.
+    static func write<Sink: ModelFileSink>(_ network: Network, _ out: inout Encoder<Sink>) throws(MiniBatchError) {
         let state = network.trainingState
         let hasState = !state.isFresh
-        out.reserveCapacity(128 + 12 * network.layers.count + 4 * network.parameterCount * (1 + state.slots.count + 1))
-        append(&out, hasState ? version : 1)
-        append(&out, UInt32(network.loss.rawValue))
-        append(&out, UInt64(network.epochsTrained))
+        out.append(magic)
+        try out.append(hasState ? version : 1)
+        try out.append(UInt32(network.loss.rawValue))
+        try out.append(UInt64(network.epochsTrained))
         let sizes = network.layerSizes
-        append(&out, UInt64(sizes.count))
-        for size in sizes { append(&out, UInt64(size)) }
-        for activation in network.hiddenActivations { append(&out, UInt32(activation.rawValue)) }
-        append(&out, UInt64(network.parameterCount))
-        appendFloats(&out, network.parameters, network.parameterCount)
-        if hasState { appendSections(&out, state) }
-        append(&out, out.withUnsafeBytes { CRC32.checksum($0) })
-        return out
+        try out.append(UInt64(sizes.count))
+        for size in sizes { try out.append(UInt64(size)) }
+        for activation in network.hiddenActivations { try out.append(UInt32(activation.rawValue)) }
+        try out.append(UInt64(network.parameterCount))
+        try out.appendFloats(network.parameters, network.parameterCount)
+        if hasState { try writeSections(state, &out) }
+        try out.finish()
     }
 
-    private static func appendSections(_ out: inout [UInt8], _ state: TrainingState) {
+    /// Version 2's sections; each one's length is written before its body, so it is
+    /// counted here from what the body holds.
+    private static func writeSections<Sink: ModelFileSink>(
+        _ state: TrainingState, _ out: inout Encoder<Sink>
+    ) throws(MiniBatchError) {
         let n = state.parameterCount
-        section(&out, "OPTM") { body in
-            append(&body, UInt32(state.kind.rawValue))
-            append(&body, UInt64(state.step))
-            append(&body, UInt32(state.slots.count))
-            for slot in state.slots { appendFloats(&body, slot, n) }
-        }
-        section(&out, "SCHD") { body in
-            append(&body, UInt64(state.examplesSeen))
-            append(&body, UInt32(state.adaptiveRate == nil ? 0 : 1))
-            append(&body, (state.adaptiveRate ?? 0).bitPattern)
-        }
-        section(&out, "STOP") { body in
-            append(&body, state.best.bitPattern)
-            append(&body, UInt64(state.badEpochs))
-            append(&body, UInt64(state.bestEpoch))
-            append(&body, UInt32(state.bestParameters == nil ? 0 : 1))
-            if let best = state.bestParameters { appendFloats(&body, best, n) }
-        }
+        try out.section("OPTM", length: 4 + 8 + 4 + 4 * state.slots.count * n)
+        try out.append(UInt32(state.kind.rawValue))
+        try out.append(UInt64(state.step))
+        try out.append(UInt32(state.slots.count))
+        for slot in state.slots { try out.appendFloats(slot, n) }
+        try out.section("SCHD", length: 8 + 4 + 4)
+        try out.append(UInt64(state.examplesSeen))
+        try out.append(UInt32(state.adaptiveRate == nil ? 0 : 1))
+        try out.append((state.adaptiveRate ?? 0).bitPattern)
+        try out.section("STOP", length: 8 + 8 + 8 + 4 + (state.bestParameters == nil ? 0 : 4 * n))
+        try out.append(state.best.bitPattern)
+        try out.append(UInt64(state.badEpochs))
+        try out.append(UInt64(state.bestEpoch))
+        try out.append(UInt32(state.bestParameters == nil ? 0 : 1))
+        if let best = state.bestParameters { try out.appendFloats(best, n) }
     }
 
-    private static func section(_ out: inout [UInt8], _ tag: String, _ fill: (inout [UInt8]) -> Void) {
-        var body: [UInt8] = []
-        fill(&body)
-        out.append(contentsOf: Array(tag.utf8))
-        append(&out, UInt64(body.count))
-        out.append(contentsOf: body)
-    }
+    /// Bytes on their way to a sink, in blocks of up to `blockBytes`, with the CRC-32 of
+    /// every byte passed on.
+    struct Encoder<Sink: ModelFileSink> {
+        var sink: Sink
+        private var crc = CRC32.start
+        private var block: [UInt8] = []
+        static var blockBytes: Int { 1 << 16 }
 
-    private static func appendFloats(_ out: inout [UInt8], _ values: UnsafePointer<Float>, _ count: Int) {
-        for i in 0..<count { append(&out, values[i].bitPattern) }
+        init(sink: Sink) {
+            self.sink = sink
+            block.reserveCapacity(Encoder.blockBytes)
+        }
+
+        /// (The signature: never a block's end.)
+        mutating func append(_ bytes: [UInt8]) { block.append(contentsOf: bytes) }
+
+        mutating func append<T: FixedWidthInteger>(_ value: T) throws(MiniBatchError) {
+            withUnsafeBytes(of: value.littleEndian) { block.append(contentsOf: $0) }
+            if block.count >= Encoder.blockBytes { try flush() }
+        }
+
+        mutating func appendFloats(_ values: UnsafePointer<Float>, _ count: Int) throws(MiniBatchError) {
+            for i in 0..<count { try append(values[i].bitPattern) }
+        }
+
+        mutating func section(_ tag: String, length: Int) throws(MiniBatchError) {
+            append(Array(tag.utf8))
+            try append(UInt64(length))
+        }
+
+        mutating func flush() throws(MiniBatchError) {
+            var failure: MiniBatchError? = nil
+            block.withUnsafeBytes { bytes in
+                crc = CRC32.update(crc, bytes)
+                do throws(MiniBatchError) { try sink.put(bytes) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            block.removeAll(keepingCapacity: true)
+        }
+
+        /// The last block, then the checksum of every byte before it.
+        mutating func finish() throws(MiniBatchError) {
+            try flush()
+            let checksum = (crc ^ 0xFFFF_FFFF).littleEndian
+            var failure: MiniBatchError? = nil
+            withUnsafeBytes(of: checksum) { bytes in
+                do throws(MiniBatchError) { try sink.put(bytes) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
     }
 
     static func decode(_ bytes: [UInt8], path: String) throws(MiniBatchError) -> Network {
+        var result: Result<Network, MiniBatchError>? = nil
+        bytes.withUnsafeBytes { raw in
+            do throws(MiniBatchError) { result = .success(try decode(raw, path: path)) } catch { result = .failure(error) }
+        }
+        return try result!.get()
+    }
+
+    /// Whether `prefix` (a file's first bytes, at least `signatureBytes` of them) starts
+    /// as a model file does.
+    static let signatureBytes = 8
+    static func hasSignature(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        prefix.count >= magic.count && prefix.prefix(magic.count).elementsEqual(magic)
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(MiniBatchError) -> Network {
         func corrupt(_ what: String) -> MiniBatchError {
             MiniBatchError(.format, "'\(path)' is not a valid minibatch model file: \(what)")
         }
-        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+        guard hasSignature(bytes) else {
             throw corrupt("it does not start with the MBMODEL signature")
         }
         // Every field is read from the body, the bytes before the CRC: a truncated file's
@@ -97,7 +161,7 @@ enum ModelFile {
             throw corrupt("format version \(version) (this library reads versions 1 and 2)")
         }
         let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
-        let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
+        let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<body]))
         guard stored == computed else { throw corrupt("checksum mismatch (the file is truncated or corrupted)") }
 
         guard let lossRaw: UInt32 = reader.next(), let loss = Loss(rawValue: Int(lossRaw)) else { throw corrupt("unknown loss") }
@@ -206,12 +270,8 @@ enum ModelFile {
         }
     }
 
-    private static func append<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
     private struct Reader {
-        let bytes: [UInt8]
+        let bytes: UnsafeRawBufferPointer
         /// Reads stop here (the checksum's offset).
         let end: Int
         var offset = 0
@@ -231,20 +291,40 @@ enum ModelFile {
 
 extension Network {
     /// Writes the network to `path` atomically (see `ModelFile` for the format).
+    /// The bytes go to the file a block at a time as they are encoded: nothing the size
+    /// of the model is allocated.
     public func save(to path: String) throws(MiniBatchError) {
         guard !path.isEmpty else { throw .invalid("path is empty") }
-        let bytes = try access.read { () throws(MiniBatchError) in ModelFile.encode(self) }
-        var failure: MiniBatchError? = nil
-        bytes.withUnsafeBytes { buffer in
-            do throws(MiniBatchError) { try File.writeAtomically(buffer, to: path) } catch { failure = error }
+        try access.read { () throws(MiniBatchError) in
+            let file = try AtomicFile(path: path)
+            var out = ModelFile.Encoder(sink: file)
+            try ModelFile.write(self, &out)
+            try file.commit()
         }
-        if let failure { throw failure }
     }
 
     /// Reads a network written by `save(to:)`. A truncated, corrupted or foreign file is
     /// refused with `.format`; an unreadable one with `.io`.
     public static func load(from path: String) throws(MiniBatchError) -> Network {
         guard !path.isEmpty else { throw .invalid("path is empty") }
-        return try ModelFile.decode(File.read(path, limit: ModelFile.maxBytes), path: path)
+        return try File.withContents(
+            path, limit: ModelFile.maxBytes, what: "model file", accept: ModelFile.hasSignature,
+            refused: "it does not start with the MBMODEL signature"
+        ) { (bytes) throws(MiniBatchError) in try ModelFile.decode(bytes, path: path) }
+    }
+}
+
+/// Where `ModelFile.write` puts a file's bytes, in order.
+protocol ModelFileSink {
+    mutating func put(_ bytes: UnsafeRawBufferPointer) throws(MiniBatchError)
+}
+
+extension Array: ModelFileSink where Element == UInt8 {
+    mutating func put(_ bytes: UnsafeRawBufferPointer) { append(contentsOf: bytes) }
+}
+
+extension AtomicFile: ModelFileSink {
+    func put(_ bytes: UnsafeRawBufferPointer) throws(MiniBatchError) {
+        if let base = bytes.baseAddress { try write(base, count: bytes.count) }
     }
 }

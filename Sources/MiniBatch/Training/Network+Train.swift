@@ -122,7 +122,7 @@ extension Network {
         // Every rank's setup succeeded and agrees (or every rank throws here).
         if let collective, let fingerprint { try collective.open(fingerprint) }
         // The cosine schedule's default period: the end of this call.
-        let period = epochsTrained + options.epochs
+        let period = epochsTrained.addingSaturated(options.epochs)
         // Checked after each batch; distributed ranks stop together, after an epoch.
         let interrupt = options.interrupt
         interrupt?.started(batchesPerEpoch: batches)
@@ -180,8 +180,8 @@ extension Network {
                     }
                 }
             }
-            epochsTrained += 1
-            trainingState.examplesSeen += rowsSeen
+            epochsTrained = epochsTrained.addingSaturated(1)
+            trainingState.examplesSeen = trainingState.examplesSeen.addingSaturated(rowsSeen)
             let epochCost = costSum / Double(rowsSeen)
             // Distributed: rank 0 evaluates, and every rank gets its result (or its failure).
             var (validationCost, validationScore) = (Double.nan, Double.nan)

@@ -139,7 +139,7 @@ struct EarlyStop {
     func afterEpoch(_ network: Network, cost: Double, rate: Float) -> Bool {
         let state = network.trainingState
         // (NaN never improves.)
-        if cost < state.best - minDelta { state.badEpochs = 0 } else { state.badEpochs += 1 }
+        if cost < state.best - minDelta { state.badEpochs = 0 } else { state.badEpochs = state.badEpochs.addingSaturated(1) }
         if cost < state.best {
             state.best = cost
             state.bestEpoch = network.epochsTrained

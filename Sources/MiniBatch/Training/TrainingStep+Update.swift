@@ -78,7 +78,7 @@ extension TrainingStep {
         for t in 0..<members where !finite[t] { return false }
         swap(&spare, &network.parameters)
         for k in 0..<stateSpares.count { swap(&stateSpares[k], &state.slots[k]) }
-        state.step += 1
+        state.step = state.step.addingSaturated(1)
         keepsPrevious = true
         return true
     }
@@ -101,7 +101,7 @@ extension TrainingStep {
 
     /// The rule on `range`: whether every new parameter is finite.
     func applyRule(_ range: Range<Int>) -> Bool {
-        let b = buffers, step = state.step + 1
+        let b = buffers, step = state.step.addingSaturated(1)
         switch optimizer {
         case .sgd(let momentum, let nesterov):
             if momentum == 0 {

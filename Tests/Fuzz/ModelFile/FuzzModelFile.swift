@@ -18,7 +18,7 @@ public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         let network = try ModelFile.decode(bytes, path: "fuzz input")
         precondition(network.parameterCount * 4 <= bytes.count, "allocated more parameters than the file holds")
-        let again = try ModelFile.decode(ModelFile.encode(network), path: "round trip")
+        let again = try ModelFile.decode(try ModelFile.encode(network), path: "round trip")
         precondition(again.parameterArray == network.parameterArray && again.layerSizes == network.layerSizes)
     } catch {
         precondition(error.kind == .format, "a model file was refused with \(error.kind), not .format: \(error)")

@@ -89,7 +89,7 @@ class Dataset(_Handle):
             ),
             "mb_dataset_open_npy",
         )
-        self._users = 0
+        self._users: dict[int, int] = {}  # thread ident: trainings (and reads) in progress
         self._idle = threading.Condition()
         super().__init__(h.value)
         self.shuffle = shuffle
@@ -104,19 +104,27 @@ class Dataset(_Handle):
             def __enter__(self) -> None:
                 with ds._idle:
                     ds._h()
-                    ds._users += 1
+                    me = threading.get_ident()
+                    ds._users[me] = ds._users.get(me, 0) + 1
 
             def __exit__(self, *exc: Any) -> None:
                 with ds._idle:
-                    ds._users -= 1
+                    me = threading.get_ident()
+                    ds._users[me] -= 1
+                    if not ds._users[me]:
+                        del ds._users[me]
                     ds._idle.notify_all()
 
         return _Use()
 
     def close(self) -> None:
-        """Closes the files (waits for trainings using the dataset to finish)."""
+        """Closes the files: at once, after any training that uses the dataset on another
+        thread has finished. Closed from a progress callback of a training that uses it, the
+        dataset stays open in the library until that training returns (``mb_dataset_free``
+        from a callback); it waited for that training, which waited for the callback."""
+        me = threading.get_ident()
         with self._idle:
-            while self._users:
+            while any(thread != me for thread in self._users):
                 self._idle.wait()
             super().close()
 

@@ -253,6 +253,67 @@ def test_several_trainings_share_a_dataset(moons_files):
     assert all(np.array_equal(results[0], r) for r in results.values())
 
 
+def test_closed_from_its_own_trainings_callback(moons_files):
+    """Closing the dataset from a progress callback of a training that reads it (as the
+    training set or as the validation set) returns at once, and the training ends normally
+    with the same weights (the library keeps the dataset until the call returns): close
+    waited for that training, which waited for the callback, for ever. A training on
+    another thread is still waited for."""
+    import faulthandler
+
+    # Should close wait for its own training again, the test process ends here (with every
+    # thread's stack) instead of hanging the suite.
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        _close_from_callbacks(moons_files)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def _close_from_callbacks(moons_files):
+    import threading
+    import time
+
+    X, y, xp, yp = moons_files
+    with mb.Network([2, 8, 2], seed=1) as net:
+        net.train_dataset(mb.Dataset(xp, yp), epochs=3, batch_size=50, seed=5)
+        expected = net.get_parameters()
+    for as_validation in (False, True):
+        ds = mb.Dataset(xp, yp)
+        closed = []
+
+        def close_it(progress, ds=ds):
+            if not closed:
+                ds.close()
+                closed.append(progress.epochs_trained)
+
+        with mb.Network([2, 8, 2], seed=1) as net:
+            if as_validation:
+                net.train(X, y, epochs=3, batch_size=50, seed=5, validation=ds, callback=close_it)
+            else:
+                net.train_dataset(ds, epochs=3, batch_size=50, seed=5, callback=close_it)
+            assert closed == [1] and ds.closed and net.epochs_trained == 3
+            if not as_validation:
+                assert np.array_equal(net.get_parameters(), expected)
+    # another thread's training is waited for
+    ds = mb.Dataset(xp, yp)
+    started, finished = threading.Event(), []
+
+    def train():
+        with mb.Network([2, 8, 2], seed=1) as other:
+            other.train_dataset(ds, epochs=40, batch_size=50, seed=5,
+                                callback=lambda p: started.set())
+            finished.append(time.monotonic())
+
+    t = threading.Thread(target=train)
+    t.start()
+    assert started.wait(60)
+    ds.close()
+    closed_at = time.monotonic()
+    t.join()
+    assert finished and finished[0] <= closed_at
+
+
 def test_estimators_fit_a_dataset_as_they_fit_arrays(tmp_path):
     """fit(Dataset) (exact shuffle) gives the estimator fit(X, y) gives, without loading X."""
     rs = np.random.RandomState(3)

@@ -110,6 +110,37 @@ def test_version_3_headers_must_be_utf8(tmp_path):
         mb.Dataset(x, tmp_path / "y.npy")
 
 
+# (name, version, header): headers that once crashed the process instead of being read or
+# refused as numpy does. The reader is recursive: 100,000 nested brackets or unary signs (a
+# header well within the 1 MiB limit) overflowed its stack; it refuses values nested more
+# than 200 deep (Python's tokenizer refuses brackets from 201). A fullwidth digit is a
+# numeric character that Python does not take for a digit; it trapped the reader.
+EXTREME_HEADERS = [
+    ("150 nested brackets", (2, 0),
+     "{'descr': '<f4', 'fortran_order': False, 'shape': %s6, 3%s}\n" % ("(" * 150, ")" * 150)),
+    ("100,000 nested brackets", (2, 0),
+     "{'descr': '<f4', 'fortran_order': False, 'shape': %s6, 3%s}\n" % ("(" * 100_000, ")" * 100_000)),
+    ("100,000 minus signs", (2, 0),
+     "{'descr': '<f4', 'fortran_order': False, 'shape': (6, %s3)}\n" % ("-" * 100_000)),
+    ("a fullwidth digit", (3, 0), "{'descr': '<f4', 'fortran_order': False, 'shape': (\uff16, 3)}\n"),
+    ("a fullwidth hex digit", (3, 0), "{'descr': '<f4', 'fortran_order': False, 'shape': (0x\uff41, 3)}\n"),
+]
+
+
+@pytest.mark.parametrize("name,version,header", EXTREME_HEADERS, ids=[n for n, _, _ in EXTREME_HEADERS])
+def test_extreme_headers_follow_numpy(tmp_path, name, version, header):
+    x = write_raw(tmp_path / "x.npy", header, X.tobytes(), version=version)
+    np.save(tmp_path / "y.npy", Y)
+    expected = numpy_reads(x)
+    assert (expected is not None) == (name == "150 nested brackets")
+    if expected is None:
+        with pytest.raises(mb.FormatError):
+            mb.Dataset(x, tmp_path / "y.npy")
+    else:
+        with mb.Dataset(x, tmp_path / "y.npy") as ds:
+            assert (ds.m, ds.n_features) == expected.shape
+
+
 # (name, dtype spelling, numpy dtype the bytes are written as)
 LABEL_DTYPES = [
     ("'i4'", "i4", "<i4"), ("'<i4'", "<i4", "<i4"), ("'=i8'", "=i8", "<i8"), ("'int64'", "int64", "<i8"),
