@@ -8,6 +8,9 @@
 //   minibatch-cli shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 1
 //   minibatch-cli demo
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import MiniBatch
 
@@ -28,4 +31,12 @@ struct MiniBatchCLI: ParsableCommand {
             """,
         version: MiniBatch.version,
         subcommands: [TrainCommand.self, ResumeCommand.self, EvaluateCommand.self, PredictCommand.self, InfoCommand.self, ShuffleCommand.self, DemoCommand.self])
+
+    /// Output into a pipe that closed (`| head`) fails as a write, not as a death by
+    /// SIGPIPE: a training whose progress went there still finishes and saves its model
+    /// (it was killed without a word, and nothing was saved).
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

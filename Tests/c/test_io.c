@@ -585,6 +585,16 @@ static void test_special_files_are_refused(void)
     CHECK_ERR(mb_model_load("/dev/null", &m), MB_ERR_IO);
     CHECK(strstr(mb_last_error(), "device") != NULL);
     CHECK(m == NULL);
+    /* Saving onto a FIFO (a device alike) is refused: a rename over it replaced it with
+     * the model file (/dev/full, as root). */
+    m = make_trained_model(MB_LOSS_CROSS_ENTROPY, 1);
+    if (CHECK(m != NULL)) {
+        struct stat info;
+        CHECK_ERR(mb_model_save(m, fifo), MB_ERR_IO);
+        CHECK(strstr(mb_last_error(), "not a regular file") != NULL);
+        CHECK(stat(fifo, &info) == 0 && S_ISFIFO(info.st_mode));
+        mb_model_free(m);
+    }
     unlink(fifo);
 }
 

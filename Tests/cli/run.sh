@@ -155,6 +155,27 @@ refused "shuffle onto its own input" "--out-x" shuffle --x x.npy --out-x x.npy
 refused "info of a file that is not a model" "not a valid minibatch model" info train.jsonl
 check "a refused command leaves no model file" test ! -e m.mbm
 
+# --- outputs that are not regular files are refused before training (a rename over them
+#     would replace them: a device node, as root); a FIFO stands for a device here
+mkfifo fifo
+refused "train --out a FIFO" "--out" train --builtin moons --m 200 --epochs 1 --out fifo
+refused "train --history a FIFO" "--history" train --builtin moons --m 200 --epochs 1 --out h.mbm --history fifo
+check "the FIFO is still a FIFO, and nothing was trained" bash -c "test -p fifo && test ! -e h.mbm"
+
+# --- a cost too large for an Int is printed as a Double (formatting it trapped the tool)
+py '
+import numpy as np
+np.save("ybig.npy", np.full((3000, 1), 1e10, np.float32))
+'
+"$cli" train --x x.npy --y ybig.npy --epochs 1 --batch-size 3000 --learning-rate 1e-30 --progress none --out big.mbm >big.out 2>&1; rc=$?
+check "a cost of 1e20: exit 0 and the cost written as a Double" bash -c "test $rc -eq 0 && grep -q 'cost 1.0[0-9]*e+20' big.out"
+"$cli" eval big.mbm --x x.npy --y ybig.npy >bigeval.out 2>&1; rc=$?
+check "eval prints a cost of 1e20" bash -c "test $rc -eq 0 && grep -q 'cost 1.0[0-9]*e+20' bigeval.out"
+
+# --- progress into a pipe that closes: the run finishes and saves (SIGPIPE killed it)
+"$cli" train --builtin moons --m 20000 --batch-size 16 --epochs 10 --progress json --out piped.mbm 2>/dev/null | head -c 10 >/dev/null
+check "progress into a closed pipe: exit 0 and the model saved" bash -c "test ${PIPESTATUS[0]} -eq 0 && test -s piped.mbm"
+
 # --- --help lists every option with its default
 check "train --help gives every option's default" py '
 import re, subprocess, sys

@@ -26,7 +26,11 @@ final class AtomicFile {
     private var releasedUpTo = 0
     static let releaseBytes = 8 << 20
 
+    /// A target that exists and is not a regular file (a device, a FIFO, a directory) is
+    /// refused with `.io` before anything is written: a rename would replace a device
+    /// node with the file (`mb_model_save` to /dev/null did, as root).
     init(path: String, releasesPages: Bool = false) throws(MiniBatchError) {
+        try File.checkTarget(path, "the output")
         self.path = path
         self.releasesPages = releasesPages
         var template = Array((path + ".tmp-XXXXXX").utf8CString)

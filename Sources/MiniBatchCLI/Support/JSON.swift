@@ -73,7 +73,17 @@ enum JSON {
 
 /// Writes `text` to `path` through a temporary file renamed over it, so that a reader never
 /// sees half a file.
+/// Refuses `path` (given with `option`) if it exists and is not a regular file: an output
+/// written beside it and renamed over it would replace a device, a FIFO or a directory.
+func checkReplaceable(_ path: String, _ option: String) throws {
+    var info = stat()
+    guard stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { return }
+    let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
+    throw Failure("\(option) '\(path)' is \(kind): it cannot be replaced by the output")
+}
+
 func writeTextFile(_ text: String, to path: String) throws {
+    try checkReplaceable(path, "the output")
     let temporary = path + ".tmp-\(getpid())"
     guard let file = fopen(temporary, "w") else {
         throw Failure("cannot write '\(path)': \(String(cString: strerror(errno)))")

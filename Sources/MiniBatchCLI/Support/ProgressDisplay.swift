@@ -19,7 +19,8 @@ func shortest(_ value: Double) -> Double {
 
 /// A duration as m:ss or h:mm:ss.
 func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "-:--" }
+    // (Beyond 2^53 s, about 285 million years, as unknown: Int(seconds) trapped from 2^63.)
+    guard seconds.isFinite, seconds >= 0, seconds < 0x1p53 else { return "-:--" }
     let s = Int(seconds.rounded())
     func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
     return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
@@ -39,6 +40,8 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let rounded = (abs(value) * scale).rounded()
+    // Beyond what an Int holds (a cost of 1e20 trapped here): as Swift writes a Double.
+    guard rounded < 0x1p62 else { return "\(value)" }
     let whole = Int(rounded / scale)
     var text = "\(whole)"
     if decimals > 0 {
@@ -138,7 +141,8 @@ final class ProgressDisplay: @unchecked Sendable {
                 let done = interrupt.batchesDone - s.batchesAtStart
                 let inEpoch = done - s.epochsDone * perEpoch
                 let rate = Double(interrupt.examplesDone - s.examplesAtEpochStart) / (time - s.epochStart)
-                let remaining = done > 0 ? (time - s.start) * Double(epochs * perEpoch - done) / Double(done) : .nan
+                // (In Double: epochs times batches per epoch passed Int.max and trapped.)
+                let remaining = done > 0 ? (time - s.start) * (Double(epochs) * Double(perEpoch) - Double(done)) / Double(done) : .nan
                 let line = "epoch \(s.epochsDone + 1)/\(epochs)  batch \(min(max(inEpoch, 0), perEpoch))/\(perEpoch)  \(compact(rate)) ex/s  elapsed \(duration(time - s.start))  remaining \(duration(remaining))"
                 emit("\r" + line + "\u{1B}[K")
                 s.refreshed = true

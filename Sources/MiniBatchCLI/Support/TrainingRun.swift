@@ -42,6 +42,10 @@ struct TrainingRun {
         // The options and the data's shape are checked before the first line, as training
         // would check them.
         try library { () throws(MiniBatchError) in try Validate.training(self.options, count: data.count) }
+        // Where the model and the history go, before the work: a device or a directory
+        // there is refused (a rename over /dev/full replaced the device, as root).
+        try checkReplaceable(out, "--out")
+        if let path = output.history { try checkReplaceable(path, "--history") }
         guard data.features == network.inputCount else {
             let option: String
             if command == "train" { option = "--layers" } else if case .files = data { option = "--x" } else { option = "--builtin" }
