@@ -152,6 +152,9 @@ refused "--memory-budget with --builtin" "--memory-budget" train --builtin moons
 refused "eval of a missing model file" "missing.mbm" eval missing.mbm --x x.npy --y y.npy
 refused "predict with a memory budget too small" "--memory-budget" predict full.mbm --x x.npy --out q.npy --memory-budget 100
 refused "shuffle onto its own input" "--out-x" shuffle --x x.npy --out-x x.npy
+cp full.mbm keep.mbm
+refused "predict onto its own model file" "--out" predict keep.mbm --x x.npy --out keep.mbm
+check "the model is kept" cmp -s full.mbm keep.mbm
 refused "info of a file that is not a model" "not a valid minibatch model" info train.jsonl
 check "a refused command leaves no model file" test ! -e m.mbm
 

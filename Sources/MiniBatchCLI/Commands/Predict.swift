@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import MiniBatch
 
@@ -31,6 +34,13 @@ struct PredictCommand: ParsableCommand {
     var memoryBudget = ByteCount(0)
 
     func run() throws {
+        // The predictions would replace the model they come from (a slip of the command
+        // line, and the trained model is gone).
+        var modelInfo = stat(), outInfo = stat()
+        if stat(model, &modelInfo) == 0, stat(out, &outInfo) == 0,
+           modelInfo.st_dev == outInfo.st_dev, modelInfo.st_ino == outInfo.st_ino {
+            throw Failure("--out '\(out)' is the model file: the predictions would replace the model")
+        }
         let network = try library { () throws(MiniBatchError) in try Network.load(from: model) }
         do {
             try network.predict(npy: x, to: out, classes: classes, memoryBudget: memoryBudget.bytes)
