@@ -7,12 +7,14 @@ enum CRC32 {
     }
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        update(start, bytes) ^ 0xFFFF_FFFF
+        value(update(start, bytes))
     }
 
-    /// The running value before any byte; `update` adds bytes to it; the checksum is the
-    /// last running value XOR 0xFFFFFFFF.
+    /// The running value before any byte; `update` adds bytes to it; `value` is the
+    /// checksum of the bytes added.
     static let start: UInt32 = 0xFFFF_FFFF
+
+    static func value(_ running: UInt32) -> UInt32 { running ^ 0xFFFF_FFFF }
 
     static func update(_ running: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = running

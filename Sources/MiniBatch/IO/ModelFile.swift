@@ -107,6 +107,7 @@ enum ModelFile {
         }
 
         mutating func flush() throws(MiniBatchError) {
+            // (Array's withUnsafeBytes rethrows as `any Error`: the failure is kept aside.)
             var failure: MiniBatchError? = nil
             block.withUnsafeBytes { bytes in
                 crc = CRC32.update(crc, bytes)
@@ -119,12 +120,7 @@ enum ModelFile {
         /// The last block, then the checksum of every byte before it.
         mutating func finish() throws(MiniBatchError) {
             try flush()
-            let checksum = (crc ^ 0xFFFF_FFFF).littleEndian
-            var failure: MiniBatchError? = nil
-            withUnsafeBytes(of: checksum) { bytes in
-                do throws(MiniBatchError) { try sink.put(bytes) } catch { failure = error }
-            }
-            if let failure { throw failure }
+            try withUnsafeBytes(of: CRC32.value(crc).littleEndian) { (bytes) throws(MiniBatchError) in try sink.put(bytes) }
         }
     }
 
@@ -136,9 +132,7 @@ enum ModelFile {
         return try result!.get()
     }
 
-    /// Whether `prefix` (a file's first bytes, at least `signatureBytes` of them) starts
-    /// as a model file does.
-    static let signatureBytes = 8
+    /// Whether `prefix` (a file's first bytes) starts as a model file does.
     static func hasSignature(_ prefix: UnsafeRawBufferPointer) -> Bool {
         prefix.count >= magic.count && prefix.prefix(magic.count).elementsEqual(magic)
     }

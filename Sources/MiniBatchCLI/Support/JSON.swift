@@ -71,10 +71,10 @@ enum JSON {
     }
 }
 
-/// Writes `text` to `path` through a temporary file renamed over it, so that a reader never
-/// sees half a file.
 /// Refuses `path` (given with `option`) if it exists and is not a regular file: an output
 /// written beside it and renamed over it would replace a device, a FIFO or a directory.
+/// (The library's atomic writer refuses them as well; the tool checks its outputs before
+/// training, not after.)
 func checkReplaceable(_ path: String, _ option: String) throws {
     var info = stat()
     guard stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { return }
@@ -82,6 +82,8 @@ func checkReplaceable(_ path: String, _ option: String) throws {
     throw Failure("\(option) '\(path)' is \(kind): it cannot be replaced by the output")
 }
 
+/// Writes `text` to `path` through a temporary file renamed over it, so that a reader never
+/// sees half a file.
 func writeTextFile(_ text: String, to path: String) throws {
     try checkReplaceable(path, "the output")
     let temporary = path + ".tmp-\(getpid())"

@@ -191,13 +191,13 @@ class _MLPTraining:
                 before = len(self.epoch_costs_)
                 self._append_costs("batch_costs_", history.batch_costs)
                 self._append_costs("epoch_costs_", history.epoch_costs)
-                new_losses = [float(c) * self._loss_scale for c in self.epoch_costs_[before:]]
+                new_losses = self._losses(self.epoch_costs_[before:])
                 curve = self.__dict__.get("loss_curve_")
                 extended = isinstance(curve, list) and len(curve) == before
                 if extended:
                     curve.extend(new_losses)  # as scikit-learn's, which appends to it
                 else:
-                    self.loss_curve_ = [float(c) * self._loss_scale for c in self.epoch_costs_]
+                    self.loss_curve_ = self._losses(self.epoch_costs_)
                 self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
                 self.n_iter_ = net.epochs_trained
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
@@ -254,6 +254,10 @@ class _MLPTraining:
 
     #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
     _loss_scale = 1.0
+
+    def _losses(self, epoch_costs: np.ndarray) -> list[float]:
+        """``loss_curve_``'s values for these epoch costs."""
+        return [float(c) * self._loss_scale for c in epoch_costs]
 
     def _split_validation(
         self, x: np.ndarray, targets: np.ndarray
