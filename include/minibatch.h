@@ -405,7 +405,10 @@ mb_status mb_predict_classes(const mb_model *model, const float *x, int64_t m,
 /* The mean cost over all m examples and, for the cross-entropy losses, the accuracy
  * (fraction of rows whose predicted class matches; for binary cross-entropy, of outputs
  * whose thresholded value matches y >= 0.5). For MSE *accuracy is set to NaN.
- * cost or accuracy may be NULL when not wanted. */
+ * cost or accuracy may be NULL when not wanted. An output that is NaN or Inf is
+ * MB_ERR_DIVERGED naming its row, as for mb_predict (it was a cost of Inf or NaN with
+ * MB_OK before); finite outputs whose squared error overflows float (MSE, outputs beyond about
+ * 1.8e19) give a cost of +Inf. */
 mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
                       mb_targets y_type, int64_t m, int64_t n_features, double *cost,
                       double *accuracy);
@@ -413,7 +416,9 @@ mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
 /* The cost of the model on one batch (all m rows) and its gradient with respect to every
  * parameter, grad[0..count) in the flat parameter layout (count = n_parameters): exactly
  * what one training step with one thread computes before its update (bit for bit: both
- * take the rows in the same chunks of at most 256). Does not change the model. */
+ * take the rows in the same chunks of at most 256). Does not change the model. A cost or
+ * gradient value that is NaN or Inf, which would make that step diverge, is
+ * MB_ERR_DIVERGED and grad is left as it was (it was returned with MB_OK before). */
 mb_status mb_gradient(const mb_model *model, const float *x, const void *y,
                       mb_targets y_type, int64_t m, int64_t n_features, double *cost,
                       float *grad, int64_t count);
@@ -432,7 +437,9 @@ typedef struct mb_progress {
     double epoch_cost;        /* mean cost of this epoch's batches, weighted by size */
     double last_batch_cost;   /* cost of its last batch */
     double learning_rate;     /* the rate this epoch trained with (after the schedule) */
-    double validation_cost;   /* after this epoch; NaN without a validation set */
+    double validation_cost;   /* after this epoch; NaN without a validation set (Inf or NaN
+                                 too where the model's outputs overflow on it: recorded,
+                                 training goes on) */
     double validation_score;  /* accuracy, or R^2 for MB_LOSS_MSE; NaN without one */
 } mb_progress;
 
@@ -622,8 +629,10 @@ typedef struct mb_train_options {
                                   mb_permutation(m, seed, e); default 0 */
     int shuffle;               /* nonzero (default): shuffle every epoch; 0: keep row order */
     mb_last_batch last_batch;  /* default MB_LAST_BATCH_KEEP */
-    size_t memory_budget;      /* bytes of working memory MB_BATCH_AUTO may use; 0 (default)
-                                  and any value from 2^62 up (SIZE_MAX) mean no limit */
+    size_t memory_budget;      /* bytes of working memory MB_BATCH_AUTO may use, these
+                                  options' own included (see mb_auto_batch_size); 0
+                                  (default) and any value from 2^62 up (SIZE_MAX) mean no
+                                  limit */
     mb_progress_fn progress;   /* called after every epoch; NULL (default) for none */
     void *user_data;           /* passed to progress */
     int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
@@ -728,7 +737,11 @@ void mb_train_options_init(mb_train_options *options);
  * m < 2000: m (one batch: batch gradient descent); otherwise the largest of 512, 256, 128,
  * 64 whose working memory (mb_working_memory) fits memory_budget (0 or from 2^62 up,
  * SIZE_MAX included: no limit).
- * MB_ERR_INVALID_ARGUMENT if not even 64 fits. */
+ * MB_ERR_INVALID_ARGUMENT if not even 64 fits. This is the rule for plain gradient descent
+ * on one thread: mb_train's MB_BATCH_AUTO first takes from memory_budget what its options
+ * hold beyond mb_working_memory, none of it growing with the batch (the update rule's
+ * state, further threads, restore_best's weights, the validation workspace: the list
+ * below), so that the whole fits; its error names them. */
 mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_budget,
                              int64_t *batch_size);
 
@@ -744,8 +757,10 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
  * slots per parameter (momentum and RMSprop 1, Adam and AdamW 2) adds 3 * s * n_parameters
  * floats (the state, its next value and the call's starting point), early stopping with
- * restore_best n_parameters (the best weights), and a validation set its copy
- * (validation_fraction) and one workspace of min(validation_m, 256) rows. */
+ * restore_best n_parameters (the best weights), and a validation set one workspace of
+ * min(validation_m, 256) rows (every layer's outputs) and, for validation_fraction, its
+ * copy of the held-out rows. mb_train's MB_BATCH_AUTO counts all of these but the copy
+ * (data, as the permutation), with the threads or shards the options give. */
 mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);
 
 /* The costs training produces: one per mini-batch, in order, and one per epoch. */
@@ -770,8 +785,9 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
 /* Per epoch, aligned with the epoch costs (same count, same capacity rules): the validation
  * cost after the epoch (NaN for an epoch trained without a validation set), the validation
  * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE: 1 - residual sum of
- * squares / total sum of squares about each output's mean, the outputs pooled; NaN without
- * a validation set), and the learning rate the epoch trained with. */
+ * squares / total sum of squares about each output's mean, the outputs pooled; where every
+ * output is constant, 1 for exact predictions and 0 otherwise, as scikit-learn's r2_score;
+ * NaN without a validation set), and the learning rate the epoch trained with. */
 mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,
                                       int64_t *count);
 mb_status mb_history_validation_scores(const mb_history *history, double *out,

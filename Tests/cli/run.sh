@@ -122,6 +122,12 @@ p, y = np.load("pr.npy").astype(np.float64), np.load("yr.npy").astype(np.float64
 r2 = 1 - ((p - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum()
 assert e["accuracy"] is None and abs(e["r2"] - r2) < 1e-4 and r2 > 0.9, (e, r2)
 ' "$cli"
+check "eval: R^2 of constant targets is scikit-learn's r2_score, 0 for inexact predictions (it was 1.8e14)" py '
+import json, subprocess, sys, numpy as np
+np.save("yc.npy", np.full(np.load("yr.npy").shape, 0.1, np.float32))
+e = json.loads(subprocess.check_output([sys.argv[1], "eval", "reg.mbm", "--x", "x.npy", "--y", "yc.npy", "--json"]))
+assert e["r2"] == 0.0, e
+' "$cli"
 
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null

@@ -26,21 +26,73 @@ extension Network {
     /// otherwise the largest power of two from 512 down to 64 whose working memory fits
     /// `memoryBudget` bytes (0: no limit).
     public func automaticBatchSize(count m: Int, memoryBudget: Int) throws(MiniBatchError) -> Int {
+        try automaticBatchSize(count: m, memoryBudget: memoryBudget) { _ in (0, "") }
+    }
+
+    /// The rule, with `beside(batchSize)` (bytes a training call holds beyond
+    /// `workingMemory` at that batch size, and what holds them) in the budget too.
+    private func automaticBatchSize(
+        count m: Int, memoryBudget: Int, beside: (Int) -> (bytes: Int, what: String)
+    ) throws(MiniBatchError) -> Int {
         try Validate.count(m, "m")
         guard memoryBudget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(memoryBudget)") }
         if m < 2000 { return m }
         for size in [512, 256, 128, 64] {
             if memoryBudget == 0 { return size }
-            if try workingMemory(batchSize: size) <= memoryBudget { return size }
+            let bytes = try workingMemory(batchSize: size)
+            if bytes <= memoryBudget && beside(size).bytes <= memoryBudget - bytes { return size }
         }
         let needed = try workingMemory(batchSize: 64)
-        throw .invalid("memory_budget \(memoryBudget) bytes is too small: the smallest automatic batch (64) needs \(needed) bytes")
+        let more = beside(64)
+        guard more.bytes > 0 else {
+            throw .invalid("memory_budget \(memoryBudget) bytes is too small: the smallest automatic batch (64) needs \(needed) bytes")
+        }
+        let total = needed.addingSaturated(more.bytes)
+        throw .invalid("memory_budget \(memoryBudget) bytes is too small: the smallest automatic batch (64) needs \(needed) bytes, and these options \(more.bytes) more (\(more.what)): \(total == Int.max ? "more than 2^63" : String(total)) in all")
     }
 
-    /// A batch size option resolved for `m` examples.
-    func resolve(_ batchSize: BatchSize, count m: Int, memoryBudget: Int) throws(MiniBatchError) -> Int {
+    /// Bytes a training call with `options` holds beyond `workingMemory(batchSize:)` (which
+    /// counts one thread and plain gradient descent), and what holds them: the update rule's
+    /// state, its next value and the call's starting point (3 x slots x n_parameters
+    /// floats), each further shard's gradient (n_parameters floats: the threads, or the
+    /// shards asked for, as many as a batch of `batchSize` rows is cut into), early
+    /// stopping's best weights (n_parameters floats, with restore_best, patience and a
+    /// validation set), and the validation set's workspace (min(validation rows, 256) rows
+    /// of every layer's outputs). The caller's data, and the copy of a validation_fraction
+    /// split, are data and not counted (as the permutation is not). Saturates at Int.max.
+    func trainingMemoryBeyondWorkingMemory(
+        _ options: TrainingOptions, batchSize: Int, validationRows: Int
+    ) -> (bytes: Int, what: String) {
+        var parts: [String] = []
+        var floats = 0
+        func add(_ count: Int, times: Int, _ what: String) {
+            guard count > 0, times > 0 else { return }
+            let (product, overflow) = count.multipliedReportingOverflow(by: times)
+            floats = overflow ? Int.max : floats.addingSaturated(product)
+            parts.append(what)
+        }
+        add(3 * Optimizer.slots(options.optimizer.kind), times: parameterCount, "the update rule's state")
+        // This process's shards (`TrainingStep`: a workspace each, the first counted already).
+        let ranks = max(1, options.distribution?.communicator.size ?? 1)
+        let shards = TrainingStep.shards(rows: batchSize, network: self, team: TrainingStep.layout(options))
+        add((shards + ranks - 1) / ranks - 1, times: parameterCount, "further shards' gradients")
+        let keepsBest = validationRows > 0 && options.earlyStopping.restoreBest && options.earlyStopping.patience > 0
+        add(keepsBest ? 1 : 0, times: parameterCount, "early stopping's best weights")
+        add(min(validationRows, Network.chunkRows), times: layers.reduce(0) { $0 + $1.nOut }, "the validation workspace")
+        let bytes = floats > Int.max / MemoryLayout<Float>.stride ? Int.max : floats * MemoryLayout<Float>.stride
+        return (bytes, parts.joined(separator: ", "))
+    }
+
+    /// A batch size option resolved for `m` examples of a training call with `options` (the
+    /// automatic size keeps the options' memory beyond the batch in the budget too).
+    func resolve(
+        _ batchSize: BatchSize, count m: Int, options: TrainingOptions, validationRows: Int
+    ) throws(MiniBatchError) -> Int {
         switch batchSize {
-        case .automatic: return try automaticBatchSize(count: m, memoryBudget: memoryBudget)
+        case .automatic:
+            return try automaticBatchSize(count: m, memoryBudget: options.memoryBudget) { size in
+                trainingMemoryBeyondWorkingMemory(options, batchSize: size, validationRows: validationRows)
+            }
         case .fixed(let size):
             try Validate.batchSize(size, count: m)
             return size

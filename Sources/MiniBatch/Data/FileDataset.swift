@@ -323,7 +323,7 @@ public final class FileDataset: @unchecked Sendable {
             pool = max(1, min((blockCount + 1) / 2, fits))
         }
         guard needed <= budget else {
-            throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the \(options.shuffle == .exact ? "exact" : "block") shuffle needs at least \(needed) bytes")
+            throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the reader of file_shuffle \(options.shuffle == .exact ? "exact" : "block") needs at least \(needed) bytes (a dataset is opened for training, whatever else it is used for)")
         }
         return (rowsPerBlock, blockCount, pool)
     }
@@ -385,7 +385,7 @@ extension Network {
             }
             try dataset.check(for: self)
             let validation = try validationSet(validation, validationDataset)
-            let batchSize = try resolve(options.batchSize, count: dataset.count, memoryBudget: options.memoryBudget)
+            let batchSize = try resolve(options.batchSize, count: dataset.count, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch))
         }
         let step = try gated(collective) { () throws(MiniBatchError) in
@@ -412,13 +412,13 @@ extension Network {
     }
 
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in
-    /// order.
+    /// order. An output that is NaN or Inf throws `.diverged`, as `predict(file:)`.
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try access.read { () throws(MiniBatchError) in
             try dataset.check(for: self)
             let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
             let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
-            return try evaluate(rows, partition: partition)
+            return try evaluate(rows, partition: partition, checksOutputs: true, file: dataset.x.path)
         }
     }
 }

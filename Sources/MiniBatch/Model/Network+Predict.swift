@@ -111,7 +111,7 @@ extension Network {
     }
 
     /// The mean cost over all rows of `data`, and the accuracy for the cross-entropy losses
-    /// (NaN for MSE).
+    /// (NaN for MSE). An output that is NaN or Inf throws `.diverged`, as `predict`.
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
     }
@@ -120,18 +120,30 @@ extension Network {
         try Validate.data(data, for: self)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
-        return try evaluate(rows, partition: partition)
+        return try evaluate(rows, partition: partition, checksOutputs: true)
     }
 
     /// The mean cost and the accuracy over every batch of `source`, in order, from forward
     /// passes only: the evaluation of in-memory data and of file datasets alike.
-    func evaluate(_ source: BatchSource, partition: Partition) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
-        try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false))
+    ///
+    /// - Parameters:
+    ///   - checksOutputs: throws `.diverged` naming the first row whose outputs are not all
+    ///     finite (`checkOutputs`), as a prediction does. Without it (the validation set of
+    ///     a training call) such rows give a cost of Inf or NaN, which training records as
+    ///     the epoch's validation cost.
+    ///   - file: the X file the rows come from, for that message (nil: X in memory).
+    func evaluate(
+        _ source: BatchSource, partition: Partition, checksOutputs: Bool, file: String? = nil
+    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
+                     checksOutputs: checksOutputs, file: file)
     }
 
     /// `evaluate` in a workspace of at least `partition.batchSize` rows (the validation set
     /// of a training call reuses one every epoch).
-    func evaluate(_ source: BatchSource, partition: Partition, workspace: Workspace) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+    func evaluate(
+        _ source: BatchSource, partition: Partition, workspace: Workspace, checksOutputs: Bool, file: String? = nil
+    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         defer { source.finish() }
         let nOut = outputCount
         var lossSum = 0.0, hits = 0
@@ -141,6 +153,7 @@ extension Network {
             let (input, targets) = try source.batch(b)
             try source.fill(b, rows: 0..<rows)
             let logits = forward(input, rows: rows, workspace)
+            if checksOutputs { try checkOutputs(logits, rows: rows, firstRow: partition.batch(b).lowerBound, in: file) }
             lossSum += loss.forwardBackward(
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows))
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
@@ -158,6 +171,8 @@ extension Network {
     /// every parameter in the flat layout: exactly what a one-thread training step computes
     /// before its update (in the same chunks of rows, and with the first layer's W in the
     /// layout training keeps it in: `TrainingStep`'s notes). Does not change the network.
+    /// A cost or gradient value that is NaN or Inf (what makes a training step diverge)
+    /// throws `.diverged` and leaves `out` as it was.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try access.read { () throws(MiniBatchError) in try gradientUnguarded(data, into: out) }
     }
@@ -184,6 +199,13 @@ extension Network {
         }
         let cost = try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
         let gradients = workspace.gradients!
+        // What a training step calls divergence is not returned as a result either.
+        guard cost.isFinite else {
+            throw MiniBatchError(.diverged, "the cost of X is \(cost / Double(m)): the model's weights overflow on this input (training may have diverged); grad is not written")
+        }
+        if let bad = Validate.firstNonFinite(gradients, count: parameterCount) {
+            throw MiniBatchError(.diverged, "the gradient holds \(gradients[bad]): the model overflows on this input (a training step on it would diverge); grad is not written")
+        }
         out.baseAddress!.update(from: gradients, count: parameterCount)
         if transposed {
             // dW^T back into dW's layout.

@@ -71,7 +71,7 @@ extension Network {
                 }
             }
             let validation = try validationSet(split?.validation ?? validation, validationDataset)
-            let batchSize = try resolve(options.batchSize, count: trainCount, memoryBudget: options.memoryBudget)
+            let batchSize = try resolve(options.batchSize, count: trainCount, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch))
         }
         // X's values are checked as the first epoch reads them, not in a pass of their own;

@@ -11,8 +11,8 @@ struct Validation {
 
     let rows: Rows
     let count: Int
-    /// The sum of squares of the targets about each output's mean (mean squared error's
-    /// R^2); 0 for the other losses.
+    /// The sum of squares of the targets about each output's mean, the outputs pooled (mean
+    /// squared error's R^2); 0 for the other losses.
     let totalSquares: Double
     let loss: Loss
     let partition: Partition
@@ -27,15 +27,12 @@ struct Validation {
         var squares = 0.0
         if network.loss == .meanSquaredError {
             let outputs = network.outputCount
-            for j in 0..<outputs {
-                var mean = 0.0
-                for r in 0..<data.count { mean += Double(data.targets.value(row: r, column: j, width: outputs)) }
-                mean /= Double(data.count)
-                for r in 0..<data.count {
-                    let d = Double(data.targets.value(row: r, column: j, width: outputs)) - mean
-                    squares += d * d
-                }
+            var columns = SquaresAboutMean(columns: outputs)
+            for r in 0..<data.count {
+                for j in 0..<outputs { columns.add(Double(data.targets.value(row: r, column: j, width: outputs)), column: j) }
+                columns.endRow()
             }
+            squares = columns.total
         }
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         try self.init(
@@ -64,28 +61,30 @@ struct Validation {
     }
 
     /// The sum of squares about each column's mean of a file dataset's float32 targets,
-    /// read in chunks (two passes: the means, then the squares).
+    /// read in chunks.
     private static func totalSquares(_ dataset: FileDataset) throws(MiniBatchError) -> Double {
         let m = dataset.count, width = dataset.targetWidth, chunk = 4096
         let buffer = try allocate(Float.self, count: chunk * width, for: "the validation targets")
         defer { deallocate(buffer) }
-        var means = [Double](repeating: 0, count: width), squares = 0.0
-        for pass in 0..<2 {
-            var first = 0
-            while first < m {
-                let rows = min(chunk, m - first)
-                try dataset.y.readRows(first, count: rows, into: UnsafeMutableRawPointer(buffer))
-                for r in 0..<rows {
-                    for j in 0..<width {
-                        let v = Double(buffer[r * width + j])
-                        if pass == 0 { means[j] += v } else { squares += (v - means[j]) * (v - means[j]) }
-                    }
-                }
-                first += rows
+        var columns = SquaresAboutMean(columns: width)
+        var first = 0
+        while first < m {
+            let rows = min(chunk, m - first)
+            try dataset.y.readRows(first, count: rows, into: UnsafeMutableRawPointer(buffer))
+            for r in 0..<rows {
+                for j in 0..<width { columns.add(Double(buffer[r * width + j]), column: j) }
+                columns.endRow()
             }
-            if pass == 0 { for j in 0..<width { means[j] /= Double(m) } }
+            first += rows
         }
-        return squares
+        return columns.total
+    }
+
+    /// R^2 from the residual and total sums of squares, as scikit-learn's `r2_score`: where
+    /// the targets are constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
+    static func rSquared(residual: Double, total: Double) -> Double {
+        guard total == 0 else { return 1 - residual / total }
+        return residual == 0 ? 1 : 0
     }
 
     /// The validation cost and score (accuracy, or R^2 for mean squared error) of `network`.
@@ -96,12 +95,38 @@ struct Validation {
         case .file(let dataset):
             source = try FileBatches(dataset, partition: partition, network: network, seed: 0, shuffle: false)
         }
-        let (cost, accuracy) = try network.evaluate(source, partition: partition, workspace: workspace)
+        let (cost, accuracy) = try network.evaluate(source, partition: partition, workspace: workspace, checksOutputs: false)
         guard loss == .meanSquaredError else { return (cost, accuracy) }
         // The cost is the mean over rows and outputs of the squared residual.
         let residual = cost * Double(count * network.outputCount)
-        return (cost, totalSquares > 0 ? 1 - residual / totalSquares : .nan)
+        return (cost, Validation.rSquared(residual: residual, total: totalSquares))
     }
+}
+
+/// Each column's sum of squares about its mean, in one pass (Welford's update): exactly 0
+/// for a constant column (its mean stays that value), where the sum of squares less the
+/// square of the sum divided by the count, in floating point, is not.
+struct SquaresAboutMean {
+    private var means: [Double], squares: [Double]
+    private var count = 0.0
+
+    init(columns: Int) {
+        means = Array(repeating: 0, count: columns)
+        squares = means
+    }
+
+    /// Adds the value of `column` in the current row.
+    mutating func add(_ value: Double, column j: Int) {
+        let n = count + 1, delta = value - means[j]
+        means[j] += delta / n
+        squares[j] += delta * (value - means[j])
+    }
+
+    /// Ends the current row (every column has had its value).
+    mutating func endRow() { count += 1 }
+
+    /// The columns' sums of squares, added.
+    var total: Double { squares.reduce(0, +) }
 }
 
 extension Network {

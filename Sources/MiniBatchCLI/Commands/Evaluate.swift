@@ -11,7 +11,8 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             The cost is the training cost's definition (the mean over rows; without the L2 penalty). Accuracy \
             is for the cross-entropy losses (per output for binary-cross-entropy); for mse the score is R^2, \
-            1 - residual / total sum of squares about each output's mean, the outputs pooled.
+            1 - residual / total sum of squares about each output's mean, the outputs pooled (constant \
+            targets: 1 for exact predictions, else 0, as scikit-learn's r2_score).
             """)
 
     @Argument(help: ArgumentHelp("The model file.", valueName: "model.mbm"))
@@ -78,7 +79,7 @@ struct EvaluateCommand: ParsableCommand {
             if network.loss == .meanSquaredError {
                 // R^2 from the cost: the residual sum of squares is cost x m x outputs.
                 let targets = try LabelSummary(dataset.y)
-                r2 = 1 - result.cost * Double(m * network.outputCount) / targets.totalSquares
+                r2 = targets.rSquared(residual: result.cost * Double(m * network.outputCount))
             }
         }
         if json {

@@ -4,16 +4,19 @@ import Glibc
 import MiniBatch
 
 /// What the tool needs to know of y without loading it: the number of classes of integer
-/// labels (the default outputs of a new network), or each column's sum and sum of squares
-/// of float targets (the total sum of squares of R^2). Read in chunks of 1 MiB.
+/// labels (the default outputs of a new network), or each column's sum of squares about its
+/// mean of float targets (the total sum of squares of R^2). Read in chunks of 1 MiB.
 struct LabelSummary {
     var isInteger: Bool
     var columns: Int
     var count = 0
     /// The smallest and largest integer label.
     var minLabel = Int64.max, maxLabel = Int64.min
-    /// Per column of float targets.
-    var sums: [Double] = [], squares: [Double] = []
+    /// Per column of float targets: the mean and the sum of squares about it of the rows
+    /// read so far (Welford's update: exactly 0 for a constant column, where the sum of
+    /// squares less the squared sum over the count is not).
+    var means: [Double] = [], squares: [Double] = []
+    private var rowsRead = 0
 
     init(classes: [Int32]) {
         isInteger = true
@@ -29,8 +32,8 @@ struct LabelSummary {
         isInteger = file.type.isInteger
         columns = file.columns
         count = file.rows
-        sums = Array(repeating: 0, count: isInteger ? 0 : columns)
-        squares = sums
+        means = Array(repeating: 0, count: isInteger ? 0 : columns)
+        squares = means
         let fd = open(file.path, O_RDONLY)
         guard fd >= 0 else { throw Failure("cannot open '\(file.path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -56,11 +59,16 @@ struct LabelSummary {
     private mutating func add(_ bytes: UnsafeRawPointer, rows: Int, type: NpyType) {
         let n = rows * columns
         if type == .float32 {
-            for i in 0..<n {
-                let v = Double(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
-                sums[i % columns] += v
-                squares[i % columns] += v * v
+            for r in 0..<rows {
+                let count = Double(rowsRead + r + 1)
+                for j in 0..<columns {
+                    let v = Double(bytes.loadUnaligned(fromByteOffset: 4 * (r * columns + j), as: Float.self))
+                    let delta = v - means[j]
+                    means[j] += delta / count
+                    squares[j] += delta * (v - means[j])
+                }
             }
+            rowsRead += rows
             return
         }
         for i in 0..<n {
@@ -93,9 +101,13 @@ struct LabelSummary {
     }
 
     /// The sum of squares of the targets about each column's mean, the columns pooled.
-    var totalSquares: Double {
-        var total = 0.0
-        for j in 0..<sums.count { total += squares[j] - sums[j] * sums[j] / Double(count) }
-        return total
+    var totalSquares: Double { squares.reduce(0, +) }
+
+    /// R^2 from the residual sum of squares, as scikit-learn's `r2_score`: where every column
+    /// is constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
+    func rSquared(residual: Double) -> Double {
+        let total = totalSquares
+        guard total == 0 else { return 1 - residual / total }
+        return residual == 0 ? 1 : 0
     }
 }

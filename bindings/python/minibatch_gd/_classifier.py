@@ -238,7 +238,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            all_classes = self._unique(np.asarray(classes))
+            all_classes = np.asarray(classes)
+            check_all_finite(all_classes, "classes")  # scikit-learn refuses a NaN class too
+            all_classes = self._unique(all_classes)
             self._check_two_classes(all_classes)
             self.classes_ = all_classes
             n_out = 1 if len(all_classes) == 2 else len(all_classes)

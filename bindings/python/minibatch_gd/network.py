@@ -528,7 +528,10 @@ class Network(_Training, _Handle):
     # -- training --------------------------------------------------------------------
 
     def auto_batch_size(self, m: int, memory_budget: int = 0) -> int:
-        """The batch size 'auto' resolves to for m examples (mb_auto_batch_size)."""
+        """The batch size 'auto' resolves to for m examples (mb_auto_batch_size) with plain
+        gradient descent on one thread; ``train(memory_budget=...)`` also fits what its options
+        hold beside the batch (an optimizer's state, further threads' gradients, early
+        stopping's best weights) in the budget."""
         m = as_positive_int(m, "m")
         budget = as_nonneg_int(memory_budget, "memory_budget")
         out = ctypes.c_int64()

@@ -455,9 +455,16 @@ def test_a_prediction_that_overflows_raises_naming_the_row(tmp_path):
         assert np.isfinite(net.predict(X[:2])).all()
         calls = [lambda: net.predict(X), lambda: net.predict_classes(X),
                  lambda: net.predict_to_file(xp, tmp_path / "out.npy")]
+        y = np.zeros(4, dtype=np.int32)
+        calls += [lambda: net.evaluate(X, y)]
         with mb.Dataset(xp, tmp_path / "y.npy") as ds:
-            calls += [lambda: net.predict(ds), lambda: net.predict_classes(ds)]
+            calls += [lambda: net.predict(ds), lambda: net.predict_classes(ds), lambda: net.evaluate_dataset(ds)]
             for call in calls:
                 with pytest.raises(mb.DivergenceError, match=r"for row 2 of X.* is inf"):
                     call()
         assert not (tmp_path / "out.npy").exists()  # nothing half-written
+        # evaluate and gradient said MB_OK with a cost of inf or NaN; now as every prediction
+        assert np.isfinite(net.evaluate(X[:2], y[:2])[0])
+        assert np.isfinite(net.gradient(X[:2], y[:2])[1]).all()
+        with pytest.raises(mb.DivergenceError, match="overflow"):
+            net.gradient(X, y)

@@ -179,6 +179,25 @@ def test_regressor_single_and_multi_output():
     assert r1.score(X, Y[:, 0], sample_weight=w) == pytest.approx(sk.r2_score(Y[:, 0], r1.predict(X), sample_weight=w))
 
 
+def test_validation_score_on_constant_targets_is_scikit_learns():
+    """R^2 of constant targets (a total sum of squares of 0) is r2_score's: 1 for exact
+    predictions, 0 otherwise (the library gave NaN in validation_scores_; the CLI's eval, whose
+    one-pass sum of squares was not 0, an R^2 of 1.8e14)."""
+    sk = pytest.importorskip("sklearn.metrics")
+    rs = np.random.RandomState(0)
+    X = rs.randn(200, 3).astype(np.float32)
+    with mb.Network([3, 1], loss="mse") as net:
+        # 0.5: a mean without rounding, so that r2_score's own sum of squares is 0 too (of
+        # float32 0.1 it is not: r2_score then gives -4e13, the library 0)
+        for value, expected in ((0.0, 1.0), (0.5, 0.0)):
+            net.set_parameters(np.zeros(4, np.float32))  # predicts 0: exact for y = 0 (a zero gradient)
+            y = np.full(200, value, np.float32)
+            h = net.train(X, y, epochs=1, batch_size=200, validation=(X, y))
+            assert h.validation_scores[-1] == expected == sk.r2_score(y, net.predict(X).ravel())
+        y = np.full(200, 0.1, np.float32)
+        assert net.train(X, y, epochs=1, batch_size=200, validation=(X, y)).validation_scores[-1] == 0.0
+
+
 def test_partial_fit_one_epoch_per_call_equals_fit(moons):
     X, y = moons
     kw = dict(hidden_layer_sizes=(8,), learning_rate_init=0.05, batch_size=50, random_state=3)
@@ -186,6 +205,9 @@ def test_partial_fit_one_epoch_per_call_equals_fit(moons):
     inc = mb.MLPClassifier(**kw)
     with pytest.raises(ValueError, match="classes must be passed"):
         inc.partial_fit(X, y)
+    with pytest.raises(ValueError, match="Input classes contains NaN"):  # as scikit-learn's
+        inc.partial_fit(X, y, classes=np.array([0, 1, np.nan]))
+    assert not hasattr(inc, "classes_")
     for i in range(5):
         inc.partial_fit(X, y, classes=np.array([1, 0]) if i == 0 else None)
         assert inc.n_iter_ == i + 1 and len(inc.epoch_costs_) == i + 1

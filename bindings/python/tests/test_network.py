@@ -111,7 +111,12 @@ def test_auto_batch_size_and_working_memory():
             net.auto_batch_size(5000, memory_budget=w64 - 1)
         X = np.zeros((2500, 10), np.float32)
         y = np.zeros(2500, np.int32)
-        net.train(X, y, epochs=1, memory_budget=net.working_memory(128))
+        net.train(X, y, epochs=1, memory_budget=net.working_memory(128), threads=1)
+        assert net.last_progress.batch_size == 128
+        # a second thread's gradient (n_parameters floats) comes out of the budget too
+        net.train(X, y, epochs=1, memory_budget=net.working_memory(128), threads=2)
+        assert net.last_progress.batch_size == 64
+        net.train(X, y, epochs=1, memory_budget=net.working_memory(128) + 4 * net.n_parameters, threads=2)
         assert net.last_progress.batch_size == 128
 
 
