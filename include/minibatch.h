@@ -339,6 +339,9 @@ typedef struct mb_model_info {
     mb_loss loss;
 } mb_model_info;
 
+/* A read (see Threads above): MB_ERR_BUSY from another thread while the model trains, whose
+ * epochs_trained changes after every epoch (mb_interrupt's counts may be read from there);
+ * the progress callback may call it. */
 mb_status mb_model_get_info(const mb_model *model, mb_model_info *info);
 
 typedef struct mb_layer_info {

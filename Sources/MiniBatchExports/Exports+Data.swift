@@ -25,31 +25,15 @@ public func mb_permutation(_ m: Int64, _ seed: UInt64, _ epoch: UInt64, _ perm: 
     }
 }
 
-/// Checks the row widths and sizes of a shuffle; returns the byte lengths of X and y.
-private func shuffleSizes(
-    _ xRowBytes: Int, _ y: UnsafeRawPointer?, _ yRowBytes: Int, _ m: Int64
-) throws(MiniBatchError) -> (Int, Int) {
-    try Validate.count(Int(m), "m")
-    guard xRowBytes >= 1 else { throw .init(.invalidArgument, "x_row_bytes must be positive, got \(xRowBytes)") }
-    if y == nil {
-        guard yRowBytes == 0 else { throw .init(.invalidArgument, "y is NULL but y_row_bytes is \(yRowBytes) (must be 0)") }
-    } else {
-        guard yRowBytes >= 1 else { throw .init(.invalidArgument, "y_row_bytes must be positive when y is given, got \(yRowBytes)") }
-    }
-    return (try Validate.product(Int(m), xRowBytes, "x (m x x_row_bytes)"),
-            try Validate.product(Int(m), yRowBytes, "y (m x y_row_bytes)"))
-}
-
 @c @implementation
 public func mb_shuffle(
     _ x: UnsafeMutableRawPointer?, _ x_row_bytes: Int, _ y: UnsafeMutableRawPointer?, _ y_row_bytes: Int,
     _ m: Int64, _ seed: UInt64, _ epoch: UInt64
 ) -> mb_status {
     run { () throws(MiniBatchError) in
-        let x = try required(x, "x")
-        let (xBytes, yBytes) = try shuffleSizes(x_row_bytes, y, y_row_bytes, m)
-        if let y, overlaps(x, xBytes, y, yBytes) { throw .init(.invalidArgument, "x and y overlap") }
-        try Shuffle.inPlace(x, xRowBytes: x_row_bytes, y, yRowBytes: y_row_bytes, count: Int(m), seed: seed, epoch: epoch)
+        // The sizes and overlaps are checked by Shuffle (Validate.shuffle).
+        try Shuffle.inPlace(try required(x, "x"), xRowBytes: x_row_bytes, y, yRowBytes: y_row_bytes,
+                            count: Int(m), seed: seed, epoch: epoch)
     }
 }
 
@@ -62,30 +46,9 @@ public func mb_shuffle_into(
     run { () throws(MiniBatchError) in
         let x = try required(x, "x")
         let xOut = try required(x_out, "x_out")
-        guard (y == nil) == (y_out == nil) else {
-            throw .init(.invalidArgument, y == nil ? "y is NULL but y_out is not" : "y_out is NULL but y is not")
-        }
-        let (xBytes, yBytes) = try shuffleSizes(x_row_bytes, y, y_row_bytes, m)
-        var regions = [(UnsafeRawPointer(xOut), xBytes, "x_out")]
-        if let y_out { regions.append((UnsafeRawPointer(y_out), yBytes, "y_out")) }
-        var inputs = [(x, xBytes, "x")]
-        if let y { inputs.append((y, yBytes, "y")) }
-        for (out, outBytes, outName) in regions {
-            for (input, inputBytes, inputName) in inputs where overlaps(out, outBytes, input, inputBytes) {
-                throw .init(.invalidArgument, "\(outName) overlaps \(inputName) (use mb_shuffle to shuffle in place)")
-            }
-        }
-        if regions.count == 2, overlaps(regions[0].0, xBytes, regions[1].0, yBytes) {
-            throw .init(.invalidArgument, "x_out and y_out overlap")
-        }
         try Shuffle.into(xOut, y_out, x, xRowBytes: x_row_bytes, y, yRowBytes: y_row_bytes,
                          count: Int(m), seed: seed, epoch: epoch)
     }
-}
-
-/// Whether two byte ranges share a byte.
-private func overlaps(_ a: UnsafeRawPointer, _ aBytes: Int, _ b: UnsafeRawPointer, _ bBytes: Int) -> Bool {
-    a < b + bBytes && b < a + aBytes
 }
 
 @c @implementation

@@ -57,10 +57,11 @@ public func mb_model_free(_ model: OpaquePointer?) {
 public func mb_model_get_info(_ model: OpaquePointer?, _ info: UnsafeMutablePointer<mb_model_info>?) -> mb_status {
     run { () throws(MiniBatchError) in
         let network = try network(model)
-        try required(info, "info").pointee = mb_model_info(
+        let out = try required(info, "info")
+        out.pointee = mb_model_info(
             n_layers: Int64(network.layers.count + 1), n_inputs: Int64(network.inputCount),
             n_outputs: Int64(network.outputCount), n_parameters: Int64(network.parameterCount),
-            epochs_trained: Int64(network.epochsTrained), loss: cValue(network.loss))
+            epochs_trained: Int64(try network.readEpochsTrained()), loss: cValue(network.loss))
     }
 }
 

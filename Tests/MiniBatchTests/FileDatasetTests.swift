@@ -354,7 +354,7 @@ struct FileDatasetTests {
                 #expect(x[k * features + features - 1] == x[k * features] + Float(features - 1) * 0.5)
             }
         }
-        #expect(rows == Permutation.make(count: m, seed: 9, epoch: 0))
+        #expect(try rows == Permutation.make(count: m, seed: 9, epoch: 0))
         if cold { #expect(source.waitedReads.load(ordering: .relaxed) > 0) }
     }
 

@@ -105,7 +105,7 @@ struct ThreadTests {
         try a.train(x: Self.x, classes: Self.labels, features: Self.features, options: options)
         // Pre-shuffled data without shuffling visits the same rows in the same batches.
         for epoch in 0..<2 {
-            let perm = Permutation.make(count: Self.m, seed: 4, epoch: UInt64(epoch))
+            let perm = try Permutation.make(count: Self.m, seed: 4, epoch: UInt64(epoch))
             let xs = perm.flatMap { Self.x[$0 * Self.features..<($0 + 1) * Self.features] }
             let ys = perm.map { Self.labels[$0] }
             var unshuffled = options

@@ -37,7 +37,7 @@ struct TrainingInterruptTests {
         #expect(network.epochsTrained == 0 && history.batchCosts.count == 1 && history.epochCosts.isEmpty)
         #expect(interrupt.batchesDone == 1 && interrupt.examplesDone == 100 && interrupt.batchesPerEpoch == 10)
 
-        let rows = Permutation.make(count: 1000, seed: 7, epoch: 0).prefix(100)
+        let rows = try Permutation.make(count: 1000, seed: 7, epoch: 0).prefix(100)
         let x = rows.flatMap { [Self.moons.x[2 * $0], Self.moons.x[2 * $0 + 1]] }, y = rows.map { Self.moons.y[$0] }
         let reference = try self.network()
         try reference.train(x: x, classes: y, features: 2,

@@ -94,7 +94,7 @@ struct TrainingTests {
             #expect(step.workspaces.count == threads && step.workspaces.allSatisfy { $0.capacity == Network.chunkRows })
             step.finish()
             // The reference: one pass over each batch's rows, in the order the gather takes them.
-            let order = batchSize < m ? Permutation.make(count: m, seed: 21, epoch: 0) : Array(0..<m)
+            let order = try batchSize < m ? Permutation.make(count: m, seed: 21, epoch: 0) : Array(0..<m)
             let reference = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
             var costs: [Double] = []
             for b in 0..<(m / batchSize) {
@@ -119,7 +119,7 @@ struct TrainingTests {
         // documented permutation: the gather is the shuffle.
         let m = 300
         let x = Array(Self.moons.x[0..<2 * m]), y = Array(Self.moons.y[0..<m])
-        let perm = Permutation.make(count: m, seed: 21, epoch: 0)
+        let perm = try Permutation.make(count: m, seed: 21, epoch: 0)
         let xs = perm.flatMap { [x[2 * $0], x[2 * $0 + 1]] }, ys = perm.map { y[$0] }
         let a = try tanhNetwork(), b = try tanhNetwork()
         try a.train(x: x, classes: y, features: 2, options: TrainingOptions(epochs: 1, batchSize: .fixed(32), learningRate: 0.2, seed: 21))

@@ -207,13 +207,15 @@ typedef struct other_thread {
     pthread_cond_t changed;
     int training;  /* set by the callback: the other thread may try now */
     int done;      /* set by the other thread: the callback may return */
-    mb_status predict_status, train_status;
+    mb_status predict_status, train_status, info_status, callback_info_status;
 } other_thread;
 
 static int wait_for_the_other_thread(const mb_progress *progress, void *user_data)
 {
     other_thread *t = (other_thread *)user_data;
+    mb_model_info info;
     (void)progress;
+    t->callback_info_status = mb_model_get_info(t->model, &info); /* the callback may read */
     pthread_mutex_lock(&t->lock);
     t->training = 1;
     pthread_cond_broadcast(&t->changed);
@@ -233,6 +235,11 @@ static void *use_while_it_trains(void *arg)
         pthread_cond_wait(&t->changed, &t->lock);
     pthread_mutex_unlock(&t->lock);
     t->predict_status = mb_predict(t->model, g_x, 2, F, out);
+    {
+        /* epochs_trained changes as the training runs: read from here it raced with it */
+        mb_model_info info;
+        t->info_status = mb_model_get_info(t->model, &info);
+    }
     mb_train_options_init(&o);
     o.epochs = 1;
     o.batch_size = 32;
@@ -266,6 +273,8 @@ static void test_a_model_in_training_is_busy_for_other_threads(void)
     pthread_join(thread, NULL);
     CHECK(t.predict_status == MB_ERR_BUSY);
     CHECK(t.train_status == MB_ERR_BUSY);
+    CHECK(t.info_status == MB_ERR_BUSY);
+    CHECK(t.callback_info_status == MB_OK);
     pthread_mutex_destroy(&t.lock);
     pthread_cond_destroy(&t.changed);
     mb_model_free(t.model);

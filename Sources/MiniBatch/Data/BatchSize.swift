@@ -73,7 +73,7 @@ extension Network {
         }
         add(3 * Optimizer.slots(options.optimizer.kind), times: parameterCount, "the update rule's state")
         // This process's shards (`TrainingStep`: a workspace each, the first counted already).
-        let ranks = max(1, options.distribution?.communicator.size ?? 1)
+        let ranks = max(1, options.distribution?.size ?? 1)
         let shards = TrainingStep.shards(rows: batchSize, network: self, team: TrainingStep.layout(options))
         add((shards + ranks - 1) / ranks - 1, times: parameterCount, "further shards' gradients")
         let keepsBest = validationRows > 0 && options.earlyStopping.restoreBest && options.earlyStopping.patience > 0

@@ -33,6 +33,7 @@ public enum Moons {
     /// The moons as arrays: x (m * 2) row-major and y (m).
     public static func make(count m: Int, noise: Float = 0.1, seed: UInt64 = 0) throws(MiniBatchError) -> (x: [Float], y: [Int32]) {
         try Validate.count(m, "m", elementBytes: 8)
+        try Validate.fitsMemory(m, elementBytes: 12, "\(m) moons (x and y)")
         var x = [Float](repeating: 0, count: 2 * m), y = [Int32](repeating: 0, count: m)
         try x.withUnsafeMutableBufferPointer { (xs) throws(MiniBatchError) in
             try y.withUnsafeMutableBufferPointer { (ys) throws(MiniBatchError) in

@@ -35,13 +35,15 @@ public enum NpyShuffle {
     ///   value with fewer rows per bucket until one fits.
     public static func bucketCount(rows m: Int, rowBytes: Int, memoryBudget budget: Int) -> Int? {
         guard m >= 1, rowBytes >= 1, budget >= 1 else { return nil }
-        // ceil(m / k) x rowBytes <= budget needs k >= m x rowBytes / budget.
-        let (total, overflow) = m.multipliedReportingOverflow(by: rowBytes)
-        var k = overflow ? 1 : max(1, total / budget)
-        while k <= m, bucketBytes * k <= budget {
+        // ceil(m / k) x rowBytes <= budget needs ceil(m / k) <= budget / rowBytes, so k >=
+        // ceil(m / (budget / rowBytes)); no product below can overflow from there (the
+        // bookkeeping's is bounded by k <= budget / bucketBytes).
+        let maxRows = budget / rowBytes
+        guard maxRows >= 1 else { return nil }
+        var k = (m - 1) / maxRows + 1
+        while k <= m, k <= budget / bucketBytes {
             let rows = (m - 1) / k + 1
-            let (bytes, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
-            if !overflow, bytes <= budget - bucketBytes * k { return k }
+            if rows * rowBytes <= budget - bucketBytes * k { return k }
             // A larger k with as many rows per bucket needs more bookkeeping: skip to the
             // next k with fewer rows per bucket.
             guard rows > 1 else { return nil }

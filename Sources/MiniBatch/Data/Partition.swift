@@ -8,21 +8,22 @@ public enum LastBatch: Int, Sendable {
 }
 
 /// The mini-batches of m shuffled examples: batch i covers rows
-/// `i * batchSize ..< min((i + 1) * batchSize, m)`.
-public struct Partition: Sendable, Equatable {
-    public let count: Int
-    public let batchSize: Int
-    public let lastBatch: LastBatch
+/// `i * batchSize ..< min((i + 1) * batchSize, m)`. The package's own (its sizes are checked
+/// by its callers, `Validate.batchSize`); users have `mb_partition` and training.
+package struct Partition: Sendable, Equatable {
+    package let count: Int
+    package let batchSize: Int
+    package let lastBatch: LastBatch
 
     /// - Precondition: validated by `Validate.batchSize` (1 <= batchSize <= count).
-    public init(count: Int, batchSize: Int, lastBatch: LastBatch) {
+    package init(count: Int, batchSize: Int, lastBatch: LastBatch) {
         self.count = count
         self.batchSize = batchSize
         self.lastBatch = lastBatch
     }
 
     /// The number of batches.
-    public var batchCount: Int {
+    package var batchCount: Int {
         switch lastBatch {
         // Without count + batchSize - 1, which overflows for m near Int.max.
         case .keep: return count / batchSize + (count % batchSize == 0 ? 0 : 1)
@@ -32,14 +33,14 @@ public struct Partition: Sendable, Equatable {
 
     /// One batch of all rows (batch gradient descent): its gradient does not depend on the
     /// order of the rows (up to rounding), so training uses them in their stored order.
-    public var isWholeBatch: Bool { batchSize == count }
+    package var isWholeBatch: Bool { batchSize == count }
 
     /// The rows of batch `index` in the shuffled order.
-    public func batch(_ index: Int) -> Range<Int> {
+    package func batch(_ index: Int) -> Range<Int> {
         let start = index * batchSize
         return start..<(start + min(batchSize, count - start))
     }
 
     /// All batches, in order.
-    public var batches: [Range<Int>] { (0..<batchCount).map(batch) }
+    package var batches: [Range<Int>] { (0..<batchCount).map(batch) }
 }

@@ -16,9 +16,13 @@ public enum Permutation {
         }
     }
 
-    /// The permutation for `(seed, epoch)` as an array.
-    public static func make(count: Int, seed: UInt64, epoch: UInt64) -> [Int] {
-        [Int](unsafeUninitializedCapacity: count) { buffer, initialized in
+    /// The permutation for `(seed, epoch)` as an array. Throws `.invalidArgument` for a
+    /// negative count, `.outOfMemory` for one whose array would not fit the memory the process
+    /// may use.
+    public static func make(count: Int, seed: UInt64, epoch: UInt64) throws(MiniBatchError) -> [Int] {
+        guard count >= 0 else { throw .invalid("count must be >= 0, got \(count)") }
+        try Validate.fitsMemory(count, elementBytes: MemoryLayout<Int>.stride, "a permutation of \(count) rows")
+        return [Int](unsafeUninitializedCapacity: count) { buffer, initialized in
             fill(buffer, seed: seed, epoch: epoch)
             initialized = count
         }

@@ -14,12 +14,15 @@ import CMatrix
 /// order is `Permutation.make(count: m, seed:, epoch:)`: shuffled row k is original row perm[k].
 public enum Shuffle {
     /// Shuffles `m` rows of `x` (and of `y`, if given) in place with one permutation.
+    /// Throws `.invalidArgument` for sizes `Validate.shuffle` refuses, or x and y that overlap.
     /// - Complexity: O(m * (xRowBytes + yRowBytes)); memory: one row.
     public static func inPlace(
         _ x: UnsafeMutableRawPointer, xRowBytes: Int,
         _ y: UnsafeMutableRawPointer?, yRowBytes: Int,
         count m: Int, seed: UInt64, epoch: UInt64
     ) throws(MiniBatchError) {
+        let (xBytes, yBytes) = try Validate.shuffle(count: m, xRowBytes: xRowBytes, hasY: y != nil, yRowBytes: yRowBytes)
+        if let y, overlaps(x, xBytes, y, yBytes) { throw .invalid("x and y overlap") }
         let scratch = try allocate(UInt8.self, count: max(xRowBytes, yRowBytes), for: "one row")
         defer { deallocate(scratch) }
         var generator = Generator(seed: seed, stream: epoch)
@@ -30,13 +33,31 @@ public enum Shuffle {
     }
 
     /// Writes the shuffled rows into `xOut` (and `yOut`): row k of the output is row perm[k]
-    /// of the input. The outputs must not overlap the inputs.
+    /// of the input. Throws `.invalidArgument` for sizes `Validate.shuffle` refuses, y without
+    /// yOut or the reverse, or outputs that overlap the inputs or each other.
     public static func into(
         _ xOut: UnsafeMutableRawPointer, _ yOut: UnsafeMutableRawPointer?,
         _ x: UnsafeRawPointer, xRowBytes: Int,
         _ y: UnsafeRawPointer?, yRowBytes: Int,
         count m: Int, seed: UInt64, epoch: UInt64
     ) throws(MiniBatchError) {
+        guard (y == nil) == (yOut == nil) else {
+            throw .invalid(y == nil ? "y is NULL but y_out is not" : "y_out is NULL but y is not")
+        }
+        let (xBytes, yBytes) = try Validate.shuffle(count: m, xRowBytes: xRowBytes, hasY: y != nil, yRowBytes: yRowBytes)
+        func checkApart(_ out: UnsafeRawPointer, _ outBytes: Int, _ outName: String) throws(MiniBatchError) {
+            if overlaps(out, outBytes, x, xBytes) {
+                throw .invalid("\(outName) overlaps x (use mb_shuffle to shuffle in place)")
+            }
+            if let y, overlaps(out, outBytes, y, yBytes) {
+                throw .invalid("\(outName) overlaps y (use mb_shuffle to shuffle in place)")
+            }
+        }
+        try checkApart(xOut, xBytes, "x_out")
+        if let yOut {
+            try checkApart(yOut, yBytes, "y_out")
+            if overlaps(xOut, xBytes, yOut, yBytes) { throw .invalid("x_out and y_out overlap") }
+        }
         let perm = try allocate(Int.self, count: m, for: "the permutation")
         defer { deallocate(perm) }
         Permutation.fill(UnsafeMutableBufferPointer(start: perm, count: m), seed: seed, epoch: epoch)
@@ -49,8 +70,13 @@ public enum Shuffle {
     /// Rows a gather reads ahead of the one it copies.
     static let readAhead = 8
 
+    /// Whether two byte ranges share a byte.
+    private static func overlaps(_ a: UnsafeRawPointer, _ aBytes: Int, _ b: UnsafeRawPointer, _ bBytes: Int) -> Bool {
+        a < b + bBytes && b < a + aBytes
+    }
+
     /// out row k = source row rows[k]: the gather that builds a mini-batch from a permutation.
-    public static func gatherRows(
+    static func gatherRows(
         _ out: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, rowBytes: Int,
         rows: UnsafeBufferPointer<Int>
     ) {

@@ -129,6 +129,7 @@ extension Network {
     /// `predict(_:into:)` into a new array (m x nOut values).
     public func predict(_ dataset: FileDataset) throws(MiniBatchError) -> [Float] {
         let count = try Validate.product(dataset.count, outputCount, "m x n_outputs")
+        try Validate.fitsMemory(count, elementBytes: MemoryLayout<Float>.stride, "the outputs (m x n_outputs floats)")
         var failure: MiniBatchError? = nil
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(MiniBatchError) {
@@ -144,6 +145,8 @@ extension Network {
 
     /// `predictClasses(_:into:)` into a new array (m values).
     public func predictClasses(_ dataset: FileDataset) throws(MiniBatchError) -> [Int32] {
+        try checkPredictsClasses()
+        try Validate.fitsMemory(dataset.count, elementBytes: MemoryLayout<Int32>.stride, "the classes (m int32)")
         var failure: MiniBatchError? = nil
         let classes = [Int32](unsafeUninitializedCapacity: dataset.count) { buffer, initialized in
             do throws(MiniBatchError) {

@@ -129,6 +129,13 @@ public final class Network: @unchecked Sendable {
         }
     }
 
+    /// `epochsTrained`, read as every call that reads the network is: `.busy` from another
+    /// thread while a training call runs (which changes it after every epoch); its progress
+    /// callback may read it. (`mb_model_get_info`.)
+    public func readEpochsTrained() throws(MiniBatchError) -> Int {
+        try access.read { () throws(MiniBatchError) in epochsTrained }
+    }
+
     /// Replaces the flat parameters from an array.
     public func setParameters(_ values: [Float]) throws(MiniBatchError) {
         try values.withUnsafeBufferPointer { (buffer) throws(MiniBatchError) in try setParameters(buffer) }

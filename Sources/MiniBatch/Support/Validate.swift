@@ -3,13 +3,14 @@ import CMatrix
 /// Every check of a caller's arguments, in one place (after liblinear's `check_parameter`).
 ///
 /// Each function throws `.invalidArgument` with a message that names the argument, and is
-/// called by both the Swift API and the C entry points before any work or allocation.
-public enum Validate {
+/// called by both the Swift API and the C entry points before any work or allocation. The
+/// package's targets (the C entry points, the command line) use it; users see its errors.
+package enum Validate {
     /// The largest size along one dimension: BLAS takes 32-bit sizes.
-    public static let maxDimension = Int(Int32.max)
+    package static let maxDimension = Int(Int32.max)
 
     /// A size that must be in 1...maxDimension.
-    public static func size(_ value: Int, _ name: String) throws(MiniBatchError) {
+    package static func size(_ value: Int, _ name: String) throws(MiniBatchError) {
         guard value >= 1 else { throw .invalid("\(name) must be positive, got \(value)") }
         guard value <= maxDimension else {
             throw .invalid("\(name) is too large: \(value) (at most \(maxDimension))")
@@ -17,29 +18,54 @@ public enum Validate {
     }
 
     /// A count of rows that must be positive (rows are not bounded by BLAS: batches are).
-    public static func count(_ value: Int, _ name: String) throws(MiniBatchError) {
+    package static func count(_ value: Int, _ name: String) throws(MiniBatchError) {
         guard value >= 1 else { throw .invalid("\(name) must be positive, got \(value)") }
     }
 
     /// A count of elements of `bytes` bytes each that a caller's buffer holds: positive, and
     /// few enough that the buffer's size in bytes is a number (at most Int.max / bytes; a
     /// larger count cannot describe memory, and indexing it would overflow).
-    public static func count(_ value: Int, _ name: String, elementBytes bytes: Int) throws(MiniBatchError) {
+    package static func count(_ value: Int, _ name: String, elementBytes bytes: Int) throws(MiniBatchError) {
         try count(value, name)
         guard value <= Int.max / bytes else {
             throw .invalid("\(name) is too large: \(value) (at most \(Int.max / bytes), the most \(bytes)-byte elements a buffer can hold)")
         }
     }
 
+    /// Throws `.outOfMemory` unless `count` elements of `bytes` bytes fit the memory the
+    /// process may use (`SystemMemory.usable()`). Results returned as Swift arrays are checked
+    /// first: Swift ends the process when an array's allocation fails.
+    package static func fitsMemory(_ count: Int, elementBytes bytes: Int, _ what: String) throws(MiniBatchError) {
+        let (total, overflow) = count.multipliedReportingOverflow(by: bytes)
+        let usable = SystemMemory.usable()
+        guard !overflow, total <= usable else {
+            throw MiniBatchError(.outOfMemory, "out of memory: \(what) would take \(overflow ? "more than 2^63" : String(total)) bytes, more than the \(usable) bytes this process may use")
+        }
+    }
+
+    /// A shuffle's rows (`Shuffle`, mb_shuffle, mb_shuffle_into): m >= 1 rows of X of
+    /// x_row_bytes >= 1 bytes, and of y of y_row_bytes >= 1 bytes when y is given (0 when it
+    /// is not). Returns the byte lengths of X and y.
+    package static func shuffle(count m: Int, xRowBytes: Int, hasY: Bool, yRowBytes: Int) throws(MiniBatchError) -> (x: Int, y: Int) {
+        try count(m, "m")
+        guard xRowBytes >= 1 else { throw .invalid("x_row_bytes must be positive, got \(xRowBytes)") }
+        if hasY {
+            guard yRowBytes >= 1 else { throw .invalid("y_row_bytes must be positive when y is given, got \(yRowBytes)") }
+        } else {
+            guard yRowBytes == 0 else { throw .invalid("y is NULL but y_row_bytes is \(yRowBytes) (must be 0)") }
+        }
+        return (try product(m, xRowBytes, "x (m x x_row_bytes)"), try product(m, yRowBytes, "y (m x y_row_bytes)"))
+    }
+
     /// `a * b` without overflow, for sizing buffers.
-    public static func product(_ a: Int, _ b: Int, _ name: String) throws(MiniBatchError) -> Int {
+    package static func product(_ a: Int, _ b: Int, _ name: String) throws(MiniBatchError) -> Int {
         let (p, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow, p <= Int.max / 8 else { throw .invalid("\(name) is too large (\(a) x \(b))") }
         return p
     }
 
     /// The layer sizes, activations and loss of a new network.
-    public static func architecture(
+    package static func architecture(
         layerSizes: [Int], hiddenActivations: [Activation], loss: Loss
     ) throws(MiniBatchError) {
         guard layerSizes.count >= 2 else {
@@ -75,7 +101,7 @@ public enum Validate {
 
     /// X (m, nFeatures) and its targets for `network`: shapes, finiteness, class ranges.
     /// - Complexity: O(m * (nFeatures + nOutputs)): every value is read once.
-    public static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
+    package static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
         try shape(data, for: network)
         if let bad = firstNonFinite(data.x, count: data.count * data.features) {
             throw NonFinite(data.x, features: data.features, at: bad).error
@@ -96,7 +122,7 @@ public enum Validate {
     /// Targets for `rows` rows of `network`'s outputs. Messages name a row by its index from
     /// 0, as numpy does, counting from `firstRow` (the rows' place in a file), and the
     /// targets as `name`.
-    public static func targets(
+    package static func targets(
         _ targets: Targets, rows: Int, for network: Network, firstRow: Int = 0, name: String = "y"
     ) throws(MiniBatchError) {
         let nOut = network.outputCount
@@ -146,7 +172,7 @@ public enum Validate {
     }
 
     /// Training options for `m` examples.
-    public static func training(_ options: TrainingOptions, count m: Int) throws(MiniBatchError) {
+    package static func training(_ options: TrainingOptions, count m: Int) throws(MiniBatchError) {
         guard options.epochs >= 1 else { throw .invalid("epochs must be at least 1, got \(options.epochs)") }
         try count(m, "m")
         guard options.learningRate.isFinite, options.learningRate > 0 else {
@@ -160,7 +186,7 @@ public enum Validate {
             throw .invalid("shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(options.shards)")
         }
         if let d = options.distribution {
-            let size = d.communicator.size, rank = d.communicator.rank
+            let size = d.size, rank = d.rank
             guard (1...Distribution.maxRanks).contains(size) else {
                 throw .invalid("communicator size must be 1...\(Distribution.maxRanks), got \(size)")
             }
@@ -185,7 +211,7 @@ public enum Validate {
     }
 
     /// Sample weights: finite, >= 0, and not all 0.
-    public static func weights(_ data: DataView) throws(MiniBatchError) {
+    package static func weights(_ data: DataView) throws(MiniBatchError) {
         guard let w = data.weights else { return }
         var total = 0.0
         for r in 0..<data.count {
@@ -198,7 +224,7 @@ public enum Validate {
     }
 
     /// An update rule's hyperparameters.
-    public static func optimizer(_ optimizer: Optimizer) throws(MiniBatchError) {
+    package static func optimizer(_ optimizer: Optimizer) throws(MiniBatchError) {
         func fraction(_ value: Float, _ name: String, closed: Bool = false) throws(MiniBatchError) {
             guard value.isFinite, value >= 0, value < 1 || (closed && value == 1) else {
                 throw .invalid("\(name) must be in [0, 1), got \(value)")
@@ -229,7 +255,7 @@ public enum Validate {
     }
 
     /// A schedule's parameters; `adaptive` needs a patience.
-    public static func schedule(_ schedule: Schedule, adaptivePatience patience: Int) throws(MiniBatchError) {
+    package static func schedule(_ schedule: Schedule, adaptivePatience patience: Int) throws(MiniBatchError) {
         switch schedule {
         case .constant:
             break
@@ -251,7 +277,7 @@ public enum Validate {
     }
 
     /// A batch size for `m` examples: 1...m.
-    public static func batchSize(_ batchSize: Int, count m: Int) throws(MiniBatchError) {
+    package static func batchSize(_ batchSize: Int, count m: Int) throws(MiniBatchError) {
         guard batchSize >= 1 else {
             throw .invalid("batch_size must be at least 1 (or MB_BATCH_AUTO), got \(batchSize)")
         }

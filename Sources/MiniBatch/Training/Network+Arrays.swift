@@ -94,7 +94,9 @@ extension Network {
     /// The outputs for X (m x features): m x outputs probabilities or values, row-major.
     public func predict(x: [Float], features: Int) throws(MiniBatchError) -> [Float] {
         let m = try rows(x, features: features)
-        var out = [Float](repeating: 0, count: m * outputCount)
+        let count = try Validate.product(m, outputCount, "m x n_outputs")
+        try Validate.fitsMemory(count, elementBytes: MemoryLayout<Float>.stride, "the outputs (m x n_outputs floats)")
+        var out = [Float](repeating: 0, count: count)
         try x.withUnsafeBufferPointer { (xs) throws(MiniBatchError) in
             try out.withUnsafeMutableBufferPointer { (buffer) throws(MiniBatchError) in
                 try predict(xs.baseAddress!, count: m, features: features, into: buffer.baseAddress!)

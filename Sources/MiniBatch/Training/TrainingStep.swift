@@ -214,7 +214,7 @@ final class TrainingStep {
 
     /// The layout `options` ask for: `shards`, else the team size times the ranks.
     static func layout(_ options: TrainingOptions) -> Int {
-        options.shards > 0 ? options.shards : teamSize(options) * (options.distribution?.communicator.size ?? 1)
+        options.shards > 0 ? options.shards : teamSize(options) * (options.distribution?.size ?? 1)
     }
 
     /// - Parameter collective: the other ranks, when training is distributed; its buffers

@@ -32,8 +32,8 @@ final class Collective {
     init(_ distribution: Distribution) {
         communicator = distribution.communicator
         mode = distribution.mode
-        rank = distribution.communicator.rank
-        ranks = distribution.communicator.size
+        rank = distribution.rank
+        ranks = distribution.size
     }
 
     deinit {
@@ -269,7 +269,7 @@ extension Collective {
     /// since no collective can run without them.
     static func make(_ options: TrainingOptions) throws(MiniBatchError) -> Collective? {
         guard let distribution = options.distribution else { return nil }
-        let size = distribution.communicator.size, rank = distribution.communicator.rank
+        let size = distribution.size, rank = distribution.rank
         guard (1...Distribution.maxRanks).contains(size) else {
             throw .invalid("communicator size must be 1...\(Distribution.maxRanks), got \(size)")
         }

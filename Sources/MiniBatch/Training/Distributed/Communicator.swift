@@ -29,12 +29,19 @@ public struct Distribution: Sendable {
         case fast = 1
     }
 
-    public var communicator: any Communicator
+    public var communicator: any Communicator {
+        didSet { (rank, size) = (communicator.rank, communicator.size) }
+    }
     public var mode: Mode
+    /// The communicator's rank and size, read once, when it was set: training uses these,
+    /// so that a communicator whose answers change cannot disagree with itself within a call.
+    public private(set) var rank: Int
+    public private(set) var size: Int
 
     public init(_ communicator: any Communicator, mode: Mode = .deterministic) {
         self.communicator = communicator
         self.mode = mode
+        (rank, size) = (communicator.rank, communicator.size)
     }
 
     /// The most ranks a communicator may have.
