@@ -643,7 +643,10 @@ typedef struct mb_train_options {
                                   each, 64 when the first layer has 2^18 or more weights;
                                   small models use fewer), each shard's gradient is
                                   computed on its own thread and the gradients are summed in
-                                  shard order. 0 (default): as many as the library's OpenBLAS
+                                  shard order; a batch of less than 65,536 rows x
+                                  (n_parameters + n_inputs) runs its shards on the calling
+                                  thread, one after the other (the same weights; a hand-over
+                                  costs more than such a shard). 0 (default): as many as the library's OpenBLAS
                                   uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
                                   runs, the library's OpenBLAS runs single-threaded. The same
                                   seed gives bit-identical weights for the same thread count;

@@ -96,14 +96,36 @@ struct PublicBoundaryTests {
     }
 
     /// The external shuffle's bucket rule overflowed (a trap) or walked billions of values of
-    /// k at the largest sizes: now nil at once where no bucket count fits.
+    /// k at the largest sizes (40 s for 2^62 rows and a budget just below the least any k
+    /// needs): now nil at once where no bucket count fits, and the same answers as a search
+    /// of every k.
     @Test func bucketCountAtTheLargestSizes() {
         #expect(NpyShuffle.bucketCount(rows: 1 << 62, rowBytes: 1, memoryBudget: 1) == nil)
         #expect(NpyShuffle.bucketCount(rows: .max, rowBytes: 1, memoryBudget: 15) == nil)
         #expect(NpyShuffle.bucketCount(rows: .max, rowBytes: .max, memoryBudget: .max) == nil)
+        #expect(NpyShuffle.bucketCount(rows: 1 << 62, rowBytes: 1, memoryBudget: (1 << 34) - 1) == nil)
+        #expect(NpyShuffle.bucketCount(rows: .max, rowBytes: 1, memoryBudget: 24_296_003_997) == nil)
+        // 2^62 rows of 1 byte: 16 k + 2^62 / k is least at k = 2^29, 2^34 bytes
+        #expect(NpyShuffle.bucketCount(rows: 1 << 62, rowBytes: 1, memoryBudget: 1 << 34) == 1 << 29)
         #expect(NpyShuffle.bucketCount(rows: 1 << 62, rowBytes: 1, memoryBudget: 1 << 40) != nil)
         // the rule itself: the fewest k with ceil(m / k) x rowBytes + 16 k <= budget
-        for (m, row, budget) in [(1000, 8, 4000), (10, 100, 1000), (1, 1, 17), (7, 3, 60)] {
+        struct SplitMix: RandomNumberGenerator {  // seeded: the same cases every run
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+        }
+        var generator = SplitMix(state: 20_261_206)
+        var cases = [(1000, 8, 4000), (10, 100, 1000), (1, 1, 17), (7, 3, 60)]
+        for _ in 0..<3000 {
+            let m = Int.random(in: 1...400, using: &generator), row = Int.random(in: 1...64, using: &generator)
+            cases.append((m, row, Int.random(in: 1...(m * row + 16 * m), using: &generator)))
+        }
+        for (m, row, budget) in cases {
             let k = NpyShuffle.bucketCount(rows: m, rowBytes: row, memoryBudget: budget)
             let fits = { (k: Int) in ((m - 1) / k + 1) * row + 16 * k <= budget }
             let expected = (1...m).first(where: fits)

@@ -63,6 +63,40 @@ struct TrainingTests {
         #expect(fusedCounts == [4, 0])
     }
 
+    /// A batch of less work than `minimumTeamWork` runs its shards on the calling thread, one
+    /// after the other: the team is not woken for it, and the weights are those of the same
+    /// shards on the team (and of one thread with that layout).
+    @Test func smallBatchesRunTheirShardsOnTheCallingThread() throws {
+        let sizes = [64, 32, 4], m = 512
+        let x = Fixture.uniform(m * sizes[0], seed: 8, scale: 1)
+        let y = (0..<m).map { Int32($0 % 4) }
+        func run(batch: Int, threads: Int, shards: Int) throws -> (teamGradients: Int, parameters: [Float]) {
+            let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
+            var options = TrainingOptions(epochs: 1, batchSize: .fixed(batch), learningRate: 0.1, seed: 2, threads: threads)
+            options.shards = shards
+            let partition = Partition(count: m, batchSize: batch, lastBatch: .keep)
+            let step = try TrainingStep(for: network, partition: partition, options: options)
+            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
+                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: sizes[0])
+                    let source = try MemoryBatches(data, partition: partition, outputs: 4, options: options)
+                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
+                }
+            }
+            step.finish()
+            return (step.teamGradients, network.parameterArray)
+        }
+        let perRow = 2212 + 64  // parameters and inputs
+        #expect(8 * perRow < TrainingStep.minimumTeamWork && 64 * perRow >= TrainingStep.minimumTeamWork)
+        let small = try run(batch: 8, threads: 2, shards: 0)
+        #expect(TrainingStep.shards(rows: 8, network: try Network(layerSizes: sizes), team: 2) == 2)
+        #expect(small.teamGradients == 0)
+        #expect(small.parameters == (try run(batch: 8, threads: 1, shards: 2)).parameters)
+        let large = try run(batch: 64, threads: 2, shards: 0)
+        #expect(large.teamGradients == m / 64)
+        #expect(large.parameters == (try run(batch: 64, threads: 1, shards: 2)).parameters)
+    }
+
     /// The mean cost and gradient of all the rows in one forward and one backward pass
     /// (`Network.gradient` takes them in chunks, as training does).
     static func onePassGradient(_ network: Network, x: [Float], classes: [Int32]) throws -> (Double, [Float]) {

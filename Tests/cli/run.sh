@@ -181,6 +181,11 @@ check "a cost of 1e20: exit 0 and the cost written as a Double" bash -c "test $r
 "$cli" eval big.mbm --x x.npy --y ybig.npy >bigeval.out 2>&1; rc=$?
 check "eval prints a cost of 1e20" bash -c "test $rc -eq 0 && grep -q 'cost 1.0[0-9]*e+20' bigeval.out"
 
+# --- built-in data larger than the process's address-space limit (ulimit -v): an error,
+# not an abort in Swift's allocator (its check counted physical memory and cgroups only)
+(ulimit -v 4000000; "$cli" train --builtin moons --m 1073741824 --epochs 1 --out huge.mbm) >huge.out 2>&1; rc=$?
+check "moons beyond ulimit -v: exit 1, out of memory named, nothing saved" bash -c "test $rc -eq 1 && grep -q 'out of memory' huge.out && test ! -e huge.mbm"
+
 # --- progress into a pipe that closes: the run finishes and saves (SIGPIPE killed it)
 "$cli" train --builtin moons --m 20000 --batch-size 16 --epochs 10 --progress json --out piped.mbm 2>/dev/null | head -c 10 >/dev/null
 check "progress into a closed pipe: exit 0 and the model saved" bash -c "test ${PIPESTATUS[0]} -eq 0 && test -s piped.mbm"

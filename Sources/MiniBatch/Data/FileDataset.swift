@@ -98,7 +98,7 @@ public final class FileDataset: @unchecked Sendable {
 
     /// What the dataset keeps between trainings, at most one buffer within the budget:
     /// - the block shuffle's pools of X from the last training that used them: a pool of a
-    ///   large budget costs its first touch on every call otherwise (here, W1 from a 179 MiB
+    ///   large budget costs its first touch on every call otherwise (on the Zen 5, W1 from a 179 MiB
     ///   file in the page cache, 256 MiB budget, one epoch per call: 0.13 s with the pools
     ///   reused, 0.19 s with new ones, 0.13-0.34 s with new ones on transparent huge pages,
     ///   which stall while the kernel compacts memory);

@@ -63,4 +63,27 @@ enum SystemMemory {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// Bytes the process can still take under its address-space and data limits (`ulimit
+    /// -v`, `RLIMIT_AS`: the limit less /proc/self/status's VmSize; `RLIMIT_DATA`: less
+    /// VmData), Int.max where neither is set or they cannot be read. An allocation beyond
+    /// it fails however much memory the machine has.
+    static func underLimits() -> Int {
+        var left = Int.max
+        let status = readText("/proc/self/status") ?? ""
+        func used(_ field: String) -> Int? {
+            for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+                let digits = line.dropFirst(field.count + 1).filter(\.isNumber)
+                return Int(digits).map { $0.multipliedReportingOverflow(by: 1024).partialValue }
+            }
+            return nil
+        }
+        for (resource, field) in [(RLIMIT_AS, "VmSize"), (RLIMIT_DATA, "VmData")] {
+            var limit = rlimit()
+            guard getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max,
+                  limit.rlim_cur < UInt64(Int.max) else { continue }
+            left = min(left, max(0, Int(limit.rlim_cur) - (used(field) ?? 0)))
+        }
+        return left
+    }
 }

@@ -33,11 +33,12 @@ package enum Validate {
     }
 
     /// Throws `.outOfMemory` unless `count` elements of `bytes` bytes fit the memory the
-    /// process may use (`SystemMemory.usable()`). Results returned as Swift arrays are checked
-    /// first: Swift ends the process when an array's allocation fails.
+    /// process may use (`SystemMemory.usable()`) and what its limits leave it
+    /// (`SystemMemory.underLimits()`: `ulimit -v`). Results returned as Swift arrays are
+    /// checked first: Swift ends the process when an array's allocation fails.
     package static func fitsMemory(_ count: Int, elementBytes bytes: Int, _ what: String) throws(MiniBatchError) {
         let (total, overflow) = count.multipliedReportingOverflow(by: bytes)
-        let usable = SystemMemory.usable()
+        let usable = min(SystemMemory.usable(), SystemMemory.underLimits())
         guard !overflow, total <= usable else {
             throw MiniBatchError(.outOfMemory, "out of memory: \(what) would take \(overflow ? "more than 2^63" : String(total)) bytes, more than the \(usable) bytes this process may use")
         }

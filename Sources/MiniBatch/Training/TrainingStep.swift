@@ -64,19 +64,36 @@ final class TrainingStep {
     /// once per shard: more shards of fewer rows cost more than they share (784-512-10 and
     /// 784-1024-10: 16-row shards 4-11 % slower, 32-row shards 0-4 %).
     static let minimumFusedShardRows = 64
-    /// Work (rows times parameters and inputs) below which a shard is not worth a thread.
+    /// Work (rows times parameters and inputs) below which a shard is not cut further: the
+    /// layout's rule (the header's), on which the weights depend.
     static let minimumShardWork = 8192
-    /// Parameters below which the update runs on one thread.
+    /// Work of a batch (rows times parameters and inputs) below which its shards run one
+    /// after the other on the calling thread instead of on the team: the same shards, so the
+    /// same weights, without a hand-over to a thread that would wait about as long as it
+    /// works. Measured on the Zen 3 (2 vCPUs), an epoch at 2 threads, the team against the
+    /// calling thread alone (alternating builds, two runs each): 64-32-4 at batch 8 (18,000
+    /// work) 12.1 against 8.1 ms, at batch 28 (64,000) 4.4 against 5.0 ms, at batch 56
+    /// (127,000) 3.4 against 4.3 ms; 100-64-10 at batch 8 (58,000) 24.4 against 18.3 ms, at
+    /// batch 17 (123,000) 13.6 against 13.8 ms. Between 58,000 and 64,000 the two models
+    /// disagree; 2^16 takes the larger gains. (The same batches with one thread, one shard:
+    /// 6.2, 4.4, 4.0, 14.9, 12.0 ms: two shards of so few rows cost more than they share
+    /// even on the team, but the shards are the layout's, `minimumShardWork`.) W1
+    /// (784-128-10, 102,000 a row) is above it from one row.
+    static let minimumTeamWork = 1 << 16
+    /// Parameters below which the update runs on one thread (measured on the Zen 5, 1 MiB
+    /// of L2: from 16,384 rather than 32,768, about 2 % faster at a hidden width of 32).
     static let minimumSplitUpdate = 16384
     /// Floats of the first layer's weight gradient made and applied as one block when a
-    /// step takes the checked way (256 KiB: a quarter of a core's L2 here).
+    /// step takes the checked way (256 KiB: a quarter of the Zen 5's 1 MiB L2, where it was
+    /// chosen; half of the Zen 3's 512 KiB).
     static let firstWeightBlockFloats = 65536
     /// The largest bound on the first layer's |W| a fused update may reach (Float's
     /// largest value is about 2^128; the margin covers the rounding of any sum order).
     var fusedBound = 0x1p120
     /// First-layer weights below which the update is not fused: a matrix that stays in a
-    /// core's L2 (1 MiB here) costs little to update, and the fused products read every
-    /// shard's x (measured: 3 % slower at 784-128-10, batch 512; 10 % faster at 784-1024-10).
+    /// core's L2 (1 MiB on the Zen 5 it was measured on) costs little to update, and the
+    /// fused products read every shard's x (measured there: 3 % slower at 784-128-10, batch
+    /// 512; 10 % faster at 784-1024-10).
     static let minimumFusedWeights = 1 << 18
     /// Rows forward and backward take at a time for shards of up to `shardRows` rows: all
     /// of them when the first layer's update may be fused (it reads the whole shard's dz)
@@ -425,7 +442,10 @@ final class TrainingStep {
                       input: input, targets: targets, fused: fused, weighting: weighting)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
-        run(.gradient, members: min(local.count, team.size))
+        let work = rows.multipliedReportingOverflow(by: network.parameterCount + network.inputCount)
+        gradientMembers = !work.overflow && work.partialValue < TrainingStep.minimumTeamWork ? 1 : min(local.count, team.size)
+        if gradientMembers > 1 { teamGradients += 1 }
+        run(.gradient, members: gradientMembers)
         var first: MiniBatchError?
         for i in 0..<local.count where failures[i] != nil {
             if first == nil { first = failures[i] }
@@ -469,5 +489,9 @@ final class TrainingStep {
     // allocate per batch).
     var phase = Phase.gradient
     var batch: Batch?
+    /// Members of the current gradient phase (`minimumTeamWork`), and the gradients the team
+    /// has run since the step was made (for tests).
+    var gradientMembers = 1
+    var teamGradients = 0
     var job: ((Int) -> Void)?
 }
