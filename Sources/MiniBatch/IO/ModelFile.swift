@@ -160,7 +160,11 @@ enum ModelFile {
 
         guard let lossRaw: UInt32 = reader.next(), let loss = Loss(rawValue: Int(lossRaw)) else { throw corrupt("unknown loss") }
         guard let epochs: UInt64 = reader.next(), epochs <= UInt64(Int.max) else { throw corrupt("bad epoch count") }
-        guard let layerCount: UInt64 = reader.next(), layerCount >= 2, layerCount <= UInt64(body / 8) else {
+        // At most 2^20 layers, as mb_model_create takes: checked before the arrays of sizes
+        // and activations are built (a count the file's length allows, 10^8, ended the
+        // process in Swift's allocator under an address-space limit).
+        guard let layerCount: UInt64 = reader.next(), layerCount >= 2, layerCount <= UInt64(body / 8),
+              layerCount <= 1 << 20 else {
             throw corrupt("bad layer count")
         }
         var sizes: [Int] = []

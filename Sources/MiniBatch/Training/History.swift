@@ -54,16 +54,40 @@ public final class History: @unchecked Sendable {
     /// costs then grow by doubling, a few allocations over the call, never one per batch.
     /// (Reserving for `epochs = 10^9` up front would ask for gigabytes that a callback
     /// stopping after one epoch never uses.)
-    func reserve(batches: Int, epochs: Int) {
+    func reserve(batches: Int, epochs: Int) throws(MiniBatchError) {
         let ahead = max(1, min(epochs, History.maxReserved / max(batches, 1)))
-        batchCosts.reserveCapacity(batchCosts.count + min(batches, History.maxReserved) * ahead)
-        epochCosts.reserveCapacity(epochCosts.count + ahead)
-        validationCosts.reserveCapacity(validationCosts.count + ahead)
-        validationScores.reserveCapacity(validationScores.count + ahead)
-        learningRates.reserveCapacity(learningRates.count + ahead)
+        try History.makeRoom(&batchCosts, for: min(batches, History.maxReserved) * ahead, "batch costs")
+        try makeRoomForEpochs(ahead)
     }
 
-    func recordBatch(_ cost: Double) { batchCosts.append(cost) }
+    /// `makeRoom` for `extra` more epochs in each per-epoch array.
+    private func makeRoomForEpochs(_ extra: Int) throws(MiniBatchError) {
+        try History.makeRoom(&epochCosts, for: extra, "epoch costs")
+        try History.makeRoom(&validationCosts, for: extra, "validation costs")
+        try History.makeRoom(&validationScores, for: extra, "validation scores")
+        try History.makeRoom(&learningRates, for: extra, "learning rates")
+    }
+
+    /// Gives `array` room for `extra` more values: at least doubling its capacity, so that a
+    /// long call grows it a few times, never once per batch. A large one is checked first
+    /// against the memory the process may use (`Validate.fitsMemory`, the new buffer and
+    /// the old one it is copied from): Swift's allocator ends the process where it fails
+    /// (a history of 70 million batch costs under `ulimit -v` did).
+    private static func makeRoom(_ array: inout [Double], for extra: Int, _ what: String) throws(MiniBatchError) {
+        let (needed, overflow) = array.count.addingReportingOverflow(extra)
+        guard overflow || needed > array.capacity else { return }
+        let target = overflow ? Int.max : max(needed, 2 * array.capacity)
+        if target >= 1 << 16 {
+            try Validate.fitsMemory(target.addingSaturated(array.capacity), elementBytes: MemoryLayout<Double>.stride,
+                                    "the history's \(what) (\(target) values)")
+        }
+        array.reserveCapacity(target)
+    }
+
+    func recordBatch(_ cost: Double) throws(MiniBatchError) {
+        if batchCosts.count == batchCosts.capacity { try History.makeRoom(&batchCosts, for: 1, "batch costs") }
+        batchCosts.append(cost)
+    }
     /// Drops the costs after the first `batches` and `epochs`.
     func truncate(batches: Int, epochs: Int) {
         batchCosts.removeSubrange(batches...)
@@ -72,7 +96,8 @@ public final class History: @unchecked Sendable {
         validationScores.removeSubrange(epochs...)
         learningRates.removeSubrange(epochs...)
     }
-    func recordEpoch(_ cost: Double, learningRate: Double, validationCost: Double = .nan, validationScore: Double = .nan) {
+    func recordEpoch(_ cost: Double, learningRate: Double, validationCost: Double = .nan, validationScore: Double = .nan) throws(MiniBatchError) {
+        try makeRoomForEpochs(1)
         epochCosts.append(cost)
         learningRates.append(learningRate)
         validationCosts.append(validationCost)

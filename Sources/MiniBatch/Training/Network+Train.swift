@@ -115,9 +115,9 @@ extension Network {
         // First: however training ends, the source's background work stops before it is freed.
         defer { source.finish() }
         let batches = partition.batchCount
-        history?.reserve(batches: batches, epochs: options.epochs)
         let stopping = EarlyStop(options, validation: validation != nil)
         let collective = step.collective
+        try gated(collective) { () throws(MiniBatchError) in try history?.reserve(batches: batches, epochs: options.epochs) }
         if stopping.keepsBest { try gated(collective) { () throws(MiniBatchError) in try trainingState.keepBest() } }
         // Every rank's setup succeeded and agrees (or every rank throws here).
         if let collective, let fingerprint { try collective.open(fingerprint) }
@@ -162,7 +162,7 @@ extension Network {
                         throw MiniBatchError(.diverged, "training diverged: the cost of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) is \(cost); the model \(kept) (try a smaller learning_rate)")
                     }
                     cost += step.penalty()
-                    history?.recordBatch(cost)
+                    try history?.recordBatch(cost)
                     guard step.update() else {
                         try step.checkValues(source, batch: b, rows: rows)
                         throw MiniBatchError(.diverged, "training diverged: the update of batch \(b + 1) of \(batches) in epoch \(epoch) of \(options.epochs) gives non-finite weights; the model keeps its last finite weights (try a smaller learning_rate)")
@@ -195,7 +195,7 @@ extension Network {
             } else if let validation {
                 (validationCost, validationScore) = try validation.evaluate(self)
             }
-            history?.recordEpoch(epochCost, learningRate: Double(step.rate),
+            try history?.recordEpoch(epochCost, learningRate: Double(step.rate),
                                  validationCost: validationCost, validationScore: validationScore)
             let stop = stopping.afterEpoch(
                 self, cost: validation == nil ? epochCost : validationCost, rate: step.rate)

@@ -27,7 +27,7 @@ struct Validation {
         var squares = 0.0
         if network.loss == .meanSquaredError {
             let outputs = network.outputCount
-            var columns = SquaresAboutMean(columns: outputs)
+            let columns = try SquaresAboutMean(columns: outputs)
             for r in 0..<data.count {
                 for j in 0..<outputs { columns.add(Double(data.targets.value(row: r, column: j, width: outputs)), column: j) }
                 columns.endRow()
@@ -66,7 +66,7 @@ struct Validation {
         let m = dataset.count, width = dataset.targetWidth, chunk = 4096
         let buffer = try allocate(Float.self, count: chunk * width, for: "the validation targets")
         defer { deallocate(buffer) }
-        var columns = SquaresAboutMean(columns: width)
+        let columns = try SquaresAboutMean(columns: width)
         var first = 0
         while first < m {
             let rows = min(chunk, m - first)
@@ -106,27 +106,38 @@ struct Validation {
 /// Each column's sum of squares about its mean, in one pass (Welford's update): exactly 0
 /// for a constant column (its mean stays that value), where the sum of squares less the
 /// square of the sum divided by the count, in floating point, is not.
-struct SquaresAboutMean {
-    private var means: [Double], squares: [Double]
+/// (Its two buffers come from the library's allocator: the columns are the model's outputs,
+/// and a Swift array of 64 million of them ended the process under `ulimit -v`.)
+final class SquaresAboutMean {
+    private let means: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>
+    private let columns: Int
     private var count = 0.0
 
-    init(columns: Int) {
-        means = Array(repeating: 0, count: columns)
-        squares = means
+    init(columns: Int) throws(MiniBatchError) {
+        self.columns = columns
+        means = try allocate(Double.self, count: 2 * columns, for: "the validation targets' means")
+        means.initialize(repeating: 0, count: 2 * columns)
+        squares = means + columns
     }
 
+    deinit { deallocate(means) }
+
     /// Adds the value of `column` in the current row.
-    mutating func add(_ value: Double, column j: Int) {
+    func add(_ value: Double, column j: Int) {
         let n = count + 1, delta = value - means[j]
         means[j] += delta / n
         squares[j] += delta * (value - means[j])
     }
 
     /// Ends the current row (every column has had its value).
-    mutating func endRow() { count += 1 }
+    func endRow() { count += 1 }
 
     /// The columns' sums of squares, added.
-    var total: Double { squares.reduce(0, +) }
+    var total: Double {
+        var sum = 0.0
+        for j in 0..<columns { sum += squares[j] }
+        return sum
+    }
 }
 
 extension Network {
@@ -214,18 +225,28 @@ final class ValidationSplit {
         let order = try allocate(Int.self, count: m, for: "the validation split")
         defer { deallocate(order) }
         Permutation.fill(UnsafeMutableBufferPointer(start: order, count: m), seed: seed, epoch: ValidationSplit.epoch)
-        var held = [Bool](repeating: false, count: m)
+        // Buffers of the library's allocator, not Swift arrays: a failure is `.outOfMemory`
+        // (Swift's allocator ends the process; a [Bool] of 115 million rows did under
+        // `ulimit -v`).
+        let held = try allocate(Bool.self, count: m, for: "the validation split")
+        defer { deallocate(held) }
+        held.initialize(repeating: false, count: m)
         var heldCount = 0
         switch data.targets {
         case .classes(let labels):
-            var counts: [Int: Int] = [:]
-            for r in 0..<m { counts[Int(labels[r]), default: 0] += 1 }
-            var taken: [Int: Int] = [:]
+            // The labels were checked against the outputs: 0 ..< outputs (0 and 1 for one
+            // sigmoid output). Each class's count, then how many of it are held out.
+            let classes = max(outputs, 2)
+            let counts = try allocate(Int.self, count: 2 * classes, for: "the validation split's class counts")
+            defer { deallocate(counts) }
+            counts.initialize(repeating: 0, count: 2 * classes)
+            let taken = counts + classes
+            for r in 0..<m { counts[Int(labels[r])] += 1 }
             for k in 0..<m {
                 let r = order[k], c = Int(labels[r])
-                let quota = Int((fraction * Double(counts[c]!)).rounded(.up))
-                if taken[c, default: 0] < quota {
-                    taken[c, default: 0] += 1
+                let quota = Int((fraction * Double(counts[c])).rounded(.up))
+                if taken[c] < quota {
+                    taken[c] += 1
                     held[r] = true
                     heldCount += 1
                 }

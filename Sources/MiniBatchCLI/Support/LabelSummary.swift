@@ -32,6 +32,8 @@ struct LabelSummary {
         isInteger = file.type.isInteger
         columns = file.columns
         count = file.rows
+        // Two doubles a column, checked first: Swift's allocator ends the process where it fails.
+        if !isInteger { try Validate.fitsMemory(2 * columns, elementBytes: 8, "the sums of y's \(columns) columns") }
         means = Array(repeating: 0, count: isInteger ? 0 : columns)
         squares = means
         let fd = open(file.path, O_RDONLY)

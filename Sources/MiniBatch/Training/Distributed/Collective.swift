@@ -96,16 +96,22 @@ final class Collective {
         var words = [UInt64](repeating: 0, count: fields + 1)
         words[0] = failure == nil ? 0 : 1
         if let fingerprint { for f in 0..<fields { words[f + 1] = fingerprint.values[f] } }
-        let all = try gather(words)
-        guard (0..<ranks).allSatisfy({ all[$0 * (fields + 1)] == 0 }) else {
+        let (failed, difference) = try gather(words) { all -> (Bool, String?) in
+            guard (0..<ranks).allSatisfy({ all[$0 * (fields + 1)] == 0 }) else { return (true, nil) }
+            for f in 0..<fields {
+                let first = all[f + 1]
+                for r in 1..<max(ranks, 1) where all[r * (fields + 1) + f + 1] != first {
+                    return (false, Fingerprint.describe(f, first, rank: 0, all[r * (fields + 1) + f + 1], rank: r))
+                }
+            }
+            return (false, nil)
+        }
+        guard !failed else {
             try agree(failure)
             throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
         }
-        for f in 0..<fields {
-            let first = all[f + 1]
-            for r in 1..<max(ranks, 1) where all[r * (fields + 1) + f + 1] != first {
-                throw .invalid("the ranks' training calls differ: \(Fingerprint.describe(f, first, rank: 0, all[r * (fields + 1) + f + 1], rank: r)) (every rank must make the same call on the same model and data)")
-            }
+        if let difference {
+            throw .invalid("the ranks' training calls differ: \(difference) (every rank must make the same call on the same model and data)")
         }
     }
 
@@ -193,8 +199,11 @@ final class Collective {
             record.storeBytes(of: Int32(bytes.count), toByteOffset: 4, as: Int32.self)
             for (i, byte) in bytes.enumerated() { record[8 + i] = byte }
         }
-        let all = UnsafeMutableRawBufferPointer.allocate(byteCount: recordBytes * ranks, alignment: 8)
-        defer { all.deallocate() }
+        // The library's allocator: 1 KiB for each of up to 2^20 ranks (Swift's allocator ended
+        // the process where it failed).
+        let allBytes = try allocate(UInt8.self, count: recordBytes * ranks, for: "the ranks' failures")
+        defer { deallocate(allBytes) }
+        let all = UnsafeMutableRawBufferPointer(start: allBytes, count: recordBytes * ranks)
         try communicator.allgather(UnsafeRawBufferPointer(record), into: all)
         for r in 0..<ranks {
             let base = r * recordBytes
@@ -217,24 +226,26 @@ final class Collective {
         pending = nil
         let words: [UInt64] = [failure == nil ? 0 : 1, validation.cost.bitPattern, validation.score.bitPattern,
                                Fingerprint.hash(network.parameters, count: network.parameterCount)]
-        let all = try gather(words)
-        if (0..<ranks).contains(where: { all[$0 * 4] != 0 }) {
+        let (failed, differ, result) = try gather(words) { all in
+            ((0..<ranks).contains(where: { all[$0 * 4] != 0 }), (1..<max(ranks, 1)).contains(where: { all[$0 * 4 + 3] != all[3] }),
+             (Double(bitPattern: all[1]), Double(bitPattern: all[2])))
+        }
+        if failed {
             try agree(failure)
             throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
         }
-        if (1..<max(ranks, 1)).contains(where: { all[$0 * 4 + 3] != all[3] }) {
+        if differ {
             guard mode == .fast else {
                 throw MiniBatchError(.internal, "distributed training: the ranks' weights differ after an epoch in deterministic mode (a communicator whose allgather differs between ranks?)")
             }
             try synchronize(network)
         }
-        return (Double(bitPattern: all[1]), Double(bitPattern: all[2]))
+        return result
     }
 
     /// Whether any rank's progress callback asked to stop: the first such rank, or nil.
     func anyStop(_ stop: Bool) throws(MiniBatchError) -> Int? {
-        let all = try gather([stop ? 1 : 0])
-        return (0..<ranks).first { all[$0] != 0 }
+        try gather([stop ? 1 : 0]) { all in (0..<ranks).first { all[$0] != 0 } }
     }
 
     /// Makes the weights and the update rule's state rank 0's (fast mode, after an
@@ -248,18 +259,20 @@ final class Collective {
         try communicator.broadcast(UnsafeMutableRawBufferPointer(start: data, count: count * 4), root: 0)
     }
 
-    /// Every rank's `words`, rank after rank.
-    private func gather(_ words: [UInt64]) throws(MiniBatchError) -> [UInt64] {
-        let send = UnsafeMutablePointer<UInt64>.allocate(capacity: words.count)
-        let receive = UnsafeMutablePointer<UInt64>.allocate(capacity: words.count * ranks)
-        defer {
-            send.deallocate()
-            receive.deallocate()
-        }
+    /// `body` of every rank's `words`, rank after rank. The ranks' words are in a buffer of
+    /// the library's allocator (`.outOfMemory` where it fails; up to 2^20 ranks, a Swift
+    /// array of them ended the process under `ulimit -v`).
+    private func gather<T>(
+        _ words: [UInt64], _ body: (UnsafePointer<UInt64>) throws(MiniBatchError) -> T
+    ) throws(MiniBatchError) -> T {
+        let send = try allocate(UInt64.self, count: words.count, for: "a gather's words")
+        defer { deallocate(send) }
+        let receive = try allocate(UInt64.self, count: words.count * ranks, for: "the ranks' words")
+        defer { deallocate(receive) }
         for (i, word) in words.enumerated() { send[i] = word }
         try communicator.allgather(UnsafeRawBufferPointer(start: send, count: words.count * 8),
                                    into: UnsafeMutableRawBufferPointer(start: receive, count: words.count * ranks * 8))
-        return Array(UnsafeBufferPointer(start: receive, count: words.count * ranks))
+        return try body(receive)
     }
 }
 
