@@ -21,35 +21,28 @@
 
 #include "check.h"
 
-/* Bytes of address space this process may still map under RLIMIT_AS, -1 without a limit. */
-static long address_space_left(void)
+/* This process's mapped address space (VmSize) in bytes, -1 if it cannot be read. */
+static long mapped_bytes(void)
 {
-    struct rlimit r;
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long size_kb = -1;
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
         if (strncmp(line, "VmSize:", 7) == 0) size_kb = atol(line + 7);
     if (f != NULL) fclose(f);
-    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY || size_kb < 0) return -1;
-    return (long)r.rlim_cur - size_kb * 1024L;
+    return size_kb < 0 ? -1 : size_kb * 1024L;
 }
 
 /* In the child: a limit of what is mapped now plus 1 GiB, then all but `headroom` bytes of
- * it reserved. */
+ * it reserved (PROT_NONE, never touched). */
 static int limit_to(long headroom)
 {
     struct rlimit r;
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long size_kb = -1;
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmSize:", 7) == 0) size_kb = atol(line + 7);
-    if (f != NULL) fclose(f);
-    if (size_kb < 0) return -1;
-    r.rlim_cur = r.rlim_max = (rlim_t)size_kb * 1024 + (1L << 30);
+    long mapped = mapped_bytes();
+    if (mapped < 0) return -1;
+    r.rlim_cur = r.rlim_max = (rlim_t)mapped + (1L << 30);
     if (setrlimit(RLIMIT_AS, &r) != 0) return -1;
-    long take = address_space_left() - headroom;
+    long take = (long)r.rlim_cur - mapped_bytes() - headroom;
     if (take > 0 && mmap(NULL, (size_t)take, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
         return -1;
     return 0;

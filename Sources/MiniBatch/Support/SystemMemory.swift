@@ -70,8 +70,10 @@ enum SystemMemory {
     /// it fails however much memory the machine has.
     static func underLimits() -> Int {
         var left = Int.max
-        let status = readText("/proc/self/status") ?? ""
+        var text: String?  // /proc/self/status, read only where a limit is set
         func used(_ field: String) -> Int? {
+            if text == nil { text = readText("/proc/self/status") ?? "" }
+            let status = text!
             for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
                 let digits = line.dropFirst(field.count + 1).filter(\.isNumber)
                 return Int(digits).map { $0.multipliedReportingOverflow(by: 1024).partialValue }

@@ -80,13 +80,6 @@ struct Validation {
         return columns.total
     }
 
-    /// R^2 from the residual and total sums of squares, as scikit-learn's `r2_score`: where
-    /// the targets are constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
-    static func rSquared(residual: Double, total: Double) -> Double {
-        guard total == 0 else { return 1 - residual / total }
-        return residual == 0 ? 1 : 0
-    }
-
     /// The validation cost and score (accuracy, or R^2 for mean squared error) of `network`.
     func evaluate(_ network: Network) throws(MiniBatchError) -> (cost: Double, score: Double) {
         let source: BatchSource
@@ -99,7 +92,7 @@ struct Validation {
         guard loss == .meanSquaredError else { return (cost, accuracy) }
         // The cost is the mean over rows and outputs of the squared residual.
         let residual = cost * Double(count * network.outputCount)
-        return (cost, Validation.rSquared(residual: residual, total: totalSquares))
+        return (cost, SquaresAboutMean.rSquared(residual: residual, total: totalSquares))
     }
 }
 
@@ -107,13 +100,14 @@ struct Validation {
 /// for a constant column (its mean stays that value), where the sum of squares less the
 /// square of the sum divided by the count, in floating point, is not.
 /// (Its two buffers come from the library's allocator: the columns are the model's outputs,
-/// and a Swift array of 64 million of them ended the process under `ulimit -v`.)
-final class SquaresAboutMean {
+/// and a Swift array of 64 million of them ended the process under `ulimit -v`.) The
+/// validation score's, and the command line's `eval`.
+package final class SquaresAboutMean {
     private let means: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>
     private let columns: Int
     private var count = 0.0
 
-    init(columns: Int) throws(MiniBatchError) {
+    package init(columns: Int) throws(MiniBatchError) {
         self.columns = columns
         means = try allocate(Double.self, count: 2 * columns, for: "the validation targets' means")
         means.initialize(repeating: 0, count: 2 * columns)
@@ -123,20 +117,27 @@ final class SquaresAboutMean {
     deinit { deallocate(means) }
 
     /// Adds the value of `column` in the current row.
-    func add(_ value: Double, column j: Int) {
+    package func add(_ value: Double, column j: Int) {
         let n = count + 1, delta = value - means[j]
         means[j] += delta / n
         squares[j] += delta * (value - means[j])
     }
 
     /// Ends the current row (every column has had its value).
-    func endRow() { count += 1 }
+    package func endRow() { count += 1 }
 
     /// The columns' sums of squares, added.
-    var total: Double {
+    package var total: Double {
         var sum = 0.0
         for j in 0..<columns { sum += squares[j] }
         return sum
+    }
+
+    /// R^2 from the residual and total sums of squares, as scikit-learn's `r2_score`: where
+    /// the targets are constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
+    package static func rSquared(residual: Double, total: Double) -> Double {
+        guard total == 0 else { return 1 - residual / total }
+        return residual == 0 ? 1 : 0
     }
 }
 

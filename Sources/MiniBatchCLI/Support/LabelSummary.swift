@@ -12,11 +12,9 @@ struct LabelSummary {
     var count = 0
     /// The smallest and largest integer label.
     var minLabel = Int64.max, maxLabel = Int64.min
-    /// Per column of float targets: the mean and the sum of squares about it of the rows
-    /// read so far (Welford's update: exactly 0 for a constant column, where the sum of
-    /// squares less the squared sum over the count is not).
-    var means: [Double] = [], squares: [Double] = []
-    private var rowsRead = 0
+    /// Per column of float targets: the sum of squares about its mean (the library's, as the
+    /// validation score's R^2 takes it).
+    private var floatColumns: SquaresAboutMean?
 
     init(classes: [Int32]) {
         isInteger = true
@@ -32,10 +30,7 @@ struct LabelSummary {
         isInteger = file.type.isInteger
         columns = file.columns
         count = file.rows
-        // Two doubles a column, checked first: Swift's allocator ends the process where it fails.
-        if !isInteger { try Validate.fitsMemory(2 * columns, elementBytes: 8, "the sums of y's \(columns) columns") }
-        means = Array(repeating: 0, count: isInteger ? 0 : columns)
-        squares = means
+        if !isInteger { floatColumns = try SquaresAboutMean(columns: columns) }
         let fd = open(file.path, O_RDONLY)
         guard fd >= 0 else { throw Failure("cannot open '\(file.path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -60,17 +55,13 @@ struct LabelSummary {
 
     private mutating func add(_ bytes: UnsafeRawPointer, rows: Int, type: NpyType) {
         let n = rows * columns
-        if type == .float32 {
+        if type == .float32, let floatColumns {
             for r in 0..<rows {
-                let count = Double(rowsRead + r + 1)
                 for j in 0..<columns {
-                    let v = Double(bytes.loadUnaligned(fromByteOffset: 4 * (r * columns + j), as: Float.self))
-                    let delta = v - means[j]
-                    means[j] += delta / count
-                    squares[j] += delta * (v - means[j])
+                    floatColumns.add(Double(bytes.loadUnaligned(fromByteOffset: 4 * (r * columns + j), as: Float.self)), column: j)
                 }
+                floatColumns.endRow()
             }
-            rowsRead += rows
             return
         }
         for i in 0..<n {
@@ -102,14 +93,8 @@ struct LabelSummary {
         return max(2, Int(maxLabel) + 1)
     }
 
-    /// The sum of squares of the targets about each column's mean, the columns pooled.
-    var totalSquares: Double { squares.reduce(0, +) }
-
-    /// R^2 from the residual sum of squares, as scikit-learn's `r2_score`: where every column
-    /// is constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
+    /// R^2 from the residual sum of squares, the columns pooled (`SquaresAboutMean.rSquared`).
     func rSquared(residual: Double) -> Double {
-        let total = totalSquares
-        guard total == 0 else { return 1 - residual / total }
-        return residual == 0 ? 1 : 0
+        SquaresAboutMean.rSquared(residual: residual, total: floatColumns?.total ?? 0)
     }
 }
