@@ -549,9 +549,9 @@ typedef enum mb_schedule {
  *
  * The layout. Every rank draws the same permutation of the same m rows and the same
  * partition. A mini-batch of r rows is cut into n shards,
- * n = max(1, min(S, r / 4, r * (n_parameters + n_inputs) / 8192)) (the rule of one
- * process's threads, with S = mb_train_options.shards; r / 64 instead of r / 4 for a first
- * layer of 2^18 weights or more), shard s holding the batch's rows
+ * n = max(1, min(S, r / 4, r * (n_parameters + n_inputs) / (32768 + 3 * n_parameters)))
+ * (the rule of one process's threads, with S = mb_train_options.shards; r / 64 instead of
+ * r / 4 for a first layer of 2^18 weights or more), shard s holding the batch's rows
  * [s*r/n, (s+1)*r/n). Rank k computes the gradients of shards [k*n/R, (k+1)*n/R) (R ranks;
  * a rank may have none, and still joins the collectives), on its own threads.
  *
@@ -640,13 +640,12 @@ typedef struct mb_train_options {
     void *user_data;           /* passed to progress */
     int threads;               /* threads that share each mini-batch, 0 .. 256: its rows are
                                   split into that many contiguous shards (at least 4 rows
-                                  each, 64 when the first layer has 2^18 or more weights;
-                                  small models use fewer), each shard's gradient is
-                                  computed on its own thread and the gradients are summed in
-                                  shard order; a batch of less than 65,536 rows x
-                                  (n_parameters + n_inputs) runs its shards on the calling
-                                  thread, one after the other (the same weights; a hand-over
-                                  costs more than such a shard). 0 (default): as many as the library's OpenBLAS
+                                  each, 64 when the first layer has 2^18 or more weights,
+                                  and at least 32,768 + 3 x n_parameters of work, rows x
+                                  (n_parameters + n_inputs): a smaller shard costs more
+                                  than it shares; see "The layout"), each shard's gradient
+                                  is computed on its own thread and the gradients are summed
+                                  in shard order. 0 (default): as many as the library's OpenBLAS
                                   uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
                                   runs, the library's OpenBLAS runs single-threaded. The same
                                   seed gives bit-identical weights for the same thread count;

@@ -88,8 +88,9 @@ struct DistributedTests {
     static let x = Fixture.uniform(m * features, seed: 21)
     static let classes = Fixture.classes(m, classes: 3, seed: 22)
 
+    /// Wide enough for 4 shards of a batch of 64 (the layout's work rule).
     static func model() throws -> Network {
-        try Network(layerSizes: [features, 24, 3], hiddenActivation: .tanh, loss: .crossEntropy, seed: 7)
+        try Network(layerSizes: [features, 256, 3], hiddenActivation: .tanh, loss: .crossEntropy, seed: 7)
     }
 
     struct Run: Equatable {
@@ -129,6 +130,8 @@ struct DistributedTests {
     ]
 
     @Test func theLayoutNotTheThreadsDecides() throws {
+        #expect(TrainingStep.shards(rows: 64, network: try Self.model(), team: 4) == 4)
+        #expect(TrainingStep.shards(rows: 64, network: try Self.model(), team: 2) == 2)
         var a = Self.options(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8))
         a.l2 = 0.01
         a.clipNorm = 0.5
@@ -199,8 +202,11 @@ struct DistributedTests {
     }
 
     @Test func aBadValueInOneRanksDataStopsEveryRank() throws {
+        // A row of rank 1's shards (2 and 3 of 4) in the first epoch's first batch: each
+        // rank checks the rows it reads (the others give the same rows, so all are checked).
         var bad = Self.x
-        bad[5 * Self.features + 3] = .nan
+        let row = try Permutation.make(count: Self.m, seed: 3, epoch: 0)[40]
+        bad[row * Self.features + 3] = .nan
         let runs = try LocalGroup(size: 2).run { rank in
             Self.train(Self.options(.gradientDescent), rank: rank, x: rank.rank == 1 ? bad : Self.x)
         }

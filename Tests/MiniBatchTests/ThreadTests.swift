@@ -26,15 +26,26 @@ struct ThreadTests {
     }
 
     @Test func shardsAreCutAsDocumented() throws {
+        // At least 4 rows per shard, never more shards than threads (784-128-10: enough work
+        // a row that the rows bind).
+        let w1 = try Network(layerSizes: [784, 128, 10])
+        #expect(TrainingStep.shards(rows: 4, network: w1, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 7, network: w1, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 8, network: w1, team: 2) == 2)
+        #expect(TrainingStep.shards(rows: 11, network: w1, team: 3) == 2)
+        #expect(TrainingStep.shards(rows: 12, network: w1, team: 3) == 3)
+        #expect(TrainingStep.shards(rows: 512, network: w1, team: 3) == 3)
+        #expect(TrainingStep.shards(rows: 512, network: w1, team: 1) == 1)
+        // At least 32,768 + 3 P of work (rows x (P + inputs)) per shard: 40-64-10 has
+        // P = 3,274 and 3,314 a row, so 42,590 a shard, 12.9 rows.
         let network = try Self.mlp()
-        // At least 4 rows per shard, never more shards than threads.
-        #expect(TrainingStep.shards(rows: 4, network: network, team: 2) == 1)
-        #expect(TrainingStep.shards(rows: 7, network: network, team: 2) == 1)
-        #expect(TrainingStep.shards(rows: 8, network: network, team: 2) == 2)
-        #expect(TrainingStep.shards(rows: 11, network: network, team: 3) == 2)
-        #expect(TrainingStep.shards(rows: 12, network: network, team: 3) == 3)
+        #expect(TrainingStep.shardWork(network) == 42590)
+        #expect(TrainingStep.shards(rows: 8, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 25, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 26, network: network, team: 2) == 2)
+        #expect(TrainingStep.shards(rows: 38, network: network, team: 3) == 2)
+        #expect(TrainingStep.shards(rows: 39, network: network, team: 3) == 3)
         #expect(TrainingStep.shards(rows: 512, network: network, team: 3) == 3)
-        #expect(TrainingStep.shards(rows: 512, network: network, team: 1) == 1)
         // At least 64 when the first layer takes the fused update (2^18 weights).
         let wide = try Network(layerSizes: [512, 512, 3], loss: .crossEntropy)
         #expect(TrainingStep.fusesFirstWeights(wide))
@@ -43,6 +54,8 @@ struct ThreadTests {
         // A tiny model is not worth a second thread.
         let tiny = try Network(layerSizes: [2, 4, 1], loss: .binaryCrossEntropy)
         #expect(TrainingStep.shards(rows: 256, network: tiny, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 3454, network: tiny, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 3455, network: tiny, team: 2) == 2)
     }
 
     @Test(arguments: [2, 3])
@@ -101,7 +114,9 @@ struct ThreadTests {
         // batches are gathered first: the same kernel, so the same bits.
         let make = { try Network(layerSizes: [Self.features, 1], loss: .binaryCrossEntropy, seed: 2) }
         let a = try make(), b = try make()
-        let options = TrainingOptions(epochs: 2, batchSize: .fixed(256), learningRate: 0.5, seed: 4, threads: 2)
+        // Batches of 1024: two shards of this small model (the layout's work rule).
+        #expect(TrainingStep.shards(rows: 1024, network: a, team: 2) == 2)
+        let options = TrainingOptions(epochs: 2, batchSize: .fixed(1024), learningRate: 0.5, seed: 4, threads: 2)
         try a.train(x: Self.x, classes: Self.labels, features: Self.features, options: options)
         // Pre-shuffled data without shuffling visits the same rows in the same batches.
         for epoch in 0..<2 {
@@ -115,8 +130,8 @@ struct ThreadTests {
         }
         #expect(a.parameterArray.map(\.bitPattern) == b.parameterArray.map(\.bitPattern))
         // And one thread against two: rounding only.
-        let one = try Self.trained(make, threads: 1, batch: 256, binary: true)
-        let two = try Self.trained(make, threads: 2, batch: 256, binary: true)
+        let one = try Self.trained(make, threads: 1, batch: 1024, binary: true)
+        let two = try Self.trained(make, threads: 2, batch: 1024, binary: true)
         #expect(Self.largestDifference(one, two) < 1e-5)
     }
 

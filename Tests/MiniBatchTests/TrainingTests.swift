@@ -63,38 +63,31 @@ struct TrainingTests {
         #expect(fusedCounts == [4, 0])
     }
 
-    /// A batch of less work than `minimumTeamWork` runs its shards on the calling thread, one
-    /// after the other: the team is not woken for it, and the weights are those of the same
-    /// shards on the team (and of one thread with that layout).
-    @Test func smallBatchesRunTheirShardsOnTheCallingThread() throws {
+    /// A batch with less work than two shards need (the layout's rule) is one shard on any
+    /// number of threads: the weights are one thread's, bit for bit. From that work on it is
+    /// two shards, whose weights are one thread's with the same layout.
+    @Test func smallBatchesAreOneShard() throws {
         let sizes = [64, 32, 4], m = 512
         let x = Fixture.uniform(m * sizes[0], seed: 8, scale: 1)
         let y = (0..<m).map { Int32($0 % 4) }
-        func run(batch: Int, threads: Int, shards: Int) throws -> (teamGradients: Int, parameters: [Float]) {
+        func run(batch: Int, threads: Int, shards: Int) throws -> [Float] {
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 5)
             var options = TrainingOptions(epochs: 1, batchSize: .fixed(batch), learningRate: 0.1, seed: 2, threads: threads)
             options.shards = shards
-            let partition = Partition(count: m, batchSize: batch, lastBatch: .keep)
-            let step = try TrainingStep(for: network, partition: partition, options: options)
-            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
-                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
-                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: sizes[0])
-                    let source = try MemoryBatches(data, partition: partition, outputs: 4, options: options)
-                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
-                }
-            }
-            step.finish()
-            return (step.teamGradients, network.parameterArray)
+            try network.train(x: x, classes: y, features: sizes[0], options: options)
+            return network.parameterArray
         }
-        let perRow = 2212 + 64  // parameters and inputs
-        #expect(8 * perRow < TrainingStep.minimumTeamWork && 64 * perRow >= TrainingStep.minimumTeamWork)
-        let small = try run(batch: 8, threads: 2, shards: 0)
-        #expect(TrainingStep.shards(rows: 8, network: try Network(layerSizes: sizes), team: 2) == 2)
-        #expect(small.teamGradients == 0)
-        #expect(small.parameters == (try run(batch: 8, threads: 1, shards: 2)).parameters)
-        let large = try run(batch: 64, threads: 2, shards: 0)
-        #expect(large.teamGradients == m / 64)
-        #expect(large.parameters == (try run(batch: 64, threads: 1, shards: 2)).parameters)
+        // 2,212 parameters, 2,276 work a row: a shard needs 32,768 + 3 x 2,212 = 39,404,
+        // two shards 35 rows.
+        let network = try Network(layerSizes: sizes)
+        #expect(TrainingStep.shards(rows: 34, network: network, team: 2) == 1)
+        #expect(TrainingStep.shards(rows: 35, network: network, team: 2) == 2)
+        for batch in [8, 32] {
+            #expect(try run(batch: batch, threads: 2, shards: 0) == (try run(batch: batch, threads: 1, shards: 0)))
+        }
+        let two = try run(batch: 64, threads: 2, shards: 0)
+        #expect(two == (try run(batch: 64, threads: 1, shards: 2)))
+        #expect(two != (try run(batch: 64, threads: 1, shards: 0)))
     }
 
     /// The mean cost and gradient of all the rows in one forward and one backward pass
@@ -433,22 +426,23 @@ struct TrainingTests {
     /// epoch count and the history, and name the value's place in X.
     @Test(arguments: [
         // (layer sizes, loss, batch size, shuffle, threads): gathered rows, rows read in
-        // place (no hidden layer, <= 4 outputs), unshuffled, one batch, a team of two (40
-        // inputs make batches of 256 worth two shards).
+        // place (no hidden layer, <= 4 outputs), unshuffled, one batch, a team of two (the
+        // batches of 256 and 1024 make two shards of these models).
         ([40, 8, 3], Loss.crossEntropy, 32, true, 1),
         ([40, 1], Loss.binaryCrossEntropy, 32, true, 1),
         ([40, 3], Loss.crossEntropy, 32, true, 1),
         ([40, 1], Loss.binaryCrossEntropy, 32, false, 1),
         ([40, 8, 3], Loss.crossEntropy, 32, false, 1),
-        ([40, 8, 3], Loss.crossEntropy, 512, true, 1),
-        ([40, 1], Loss.binaryCrossEntropy, 512, true, 2),
+        ([40, 8, 3], Loss.crossEntropy, 2048, true, 1),
+        ([40, 1], Loss.binaryCrossEntropy, 2048, true, 2),
         ([40, 8, 3], Loss.crossEntropy, 256, true, 2),
-        ([40, 1], Loss.binaryCrossEntropy, 256, true, 2),
+        ([40, 1], Loss.binaryCrossEntropy, 1024, true, 2),
     ])
     func nonFiniteXMetMidEpochChangesNothing(
         sizes: [Int], loss: Loss, batchSize: Int, shuffle: Bool, threads: Int
     ) throws {
-        let m = 512, n = 40, classes = loss == .binaryCrossEntropy ? 2 : sizes.last!
+        let m = 2048, n = 40, classes = loss == .binaryCrossEntropy ? 2 : sizes.last!
+        if threads == 2 { #expect(TrainingStep.shards(rows: batchSize, network: try Network(layerSizes: sizes, loss: loss), team: 2) == 2) }
         let x = Fixture.uniform(m * n, seed: 7), y = Fixture.classes(m, classes: classes)
         let options = TrainingOptions(epochs: 2, batchSize: .fixed(batchSize), learningRate: 0.1, shuffle: shuffle, threads: threads)
         for value in [Float.nan, .infinity, -.infinity] {

@@ -227,6 +227,9 @@ static void check_case(const train_case *c, int check_fewer_rows)
 static const int64_t MLP[] = {64, 32, 3};
 static const int64_t WIDE[] = {512, 512, 3};
 static const int64_t LOGREG[] = {64, 1};
+/* Enough work a row for 4-row shards (the layout's rule: 4 rows x 33,539 >= 32,768 + 3 x
+ * 33,027 parameters). */
+static const int64_t MID[] = {512, 64, 3};
 
 static void test_in_memory_training_allocates_per_call_only(void)
 {
@@ -236,14 +239,14 @@ static void test_in_memory_training_allocates_per_call_only(void)
         {"64-32-3, batch 32, history + progress", MLP, 3, MB_LOSS_CROSS_ENTROPY, 32, 2, 1, NULL, M, 0},
         {"64-32-3, batch 1024 (256-row chunks), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 1024, 2, 0, NULL, M, 0},
         {"64-1 logistic (rows in place), batch 64", LOGREG, 2, MB_LOSS_BINARY_CROSS_ENTROPY, 64, 2, 0, NULL, M, 0},
-        {"64-32-3, batch 8 (4-row shards), two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 0},
+        {"512-64-3, batch 8 (4-row shards), two threads", MID, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 0},
         /* One shard whose products OpenBLAS would thread if it could (its threaded
          * products allocate per call): training keeps OpenBLAS on one thread. */
         {"512-512-3, batch 16 (one shard), automatic threads", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 16, 0, 0, NULL, M, 0},
         {"512-512-3, batch 24, one thread", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 24, 1, 0, NULL, M, 0},
         /* The general update: a rule with state, validation after every epoch. */
         {"64-32-3, batch 64, Adam + validation, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 1, NULL, M, 1},
-        {"64-32-3, batch 8, Nesterov, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 2},
+        {"512-64-3, batch 8, Nesterov, two threads", MID, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 1);
 }

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 {
     static float x[M * 2];
     static int32_t y[M];
-    const int64_t layers[] = {2, 16, 2}; /* 2 inputs, 16 hidden units, 2 classes */
+    const int64_t layers[] = {2, 64, 64, 2}; /* 2 inputs, two hidden layers of 64, 2 classes */
     mb_communicator comm;
     mb_model_options model_options;
     mb_train_options options;
@@ -57,17 +57,19 @@ int main(int argc, char **argv)
     model_options.hidden_activation = MB_ACTIVATION_TANH;
     model_options.loss = MB_LOSS_CROSS_ENTROPY;
     model_options.seed = 1;
-    if ((s = mb_model_create(layers, 3, &model_options, &model)) != MB_OK)
+    if ((s = mb_model_create(layers, 4, &model_options, &model)) != MB_OK)
         fail("mb_model_create", s);
     if ((s = mb_history_create(&history)) != MB_OK)
         fail("mb_history_create", s);
 
     /* The same options on every rank, plus the communicator. `shards` fixes how each batch
-     * is cut, and with it the result: 4 shards give the same weights on 1, 2 or 4 ranks. */
+     * is cut, and with it the result: 4 shards give the same weights on 1, 2 or 4 ranks
+     * (a batch is cut into at most that many: a shard needs enough work to be worth
+     * sending, see the header's "The layout"; this model's batches of 256 make 4). */
     mb_train_options_init(&options);
     options.epochs = 10;
     options.batch_size = 256;
-    options.learning_rate = 0.5f;
+    options.learning_rate = 0.2f;
     options.seed = 7;
     options.threads = 1; /* threads per rank */
     options.shards = 4;

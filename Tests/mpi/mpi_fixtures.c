@@ -57,9 +57,11 @@ void make_data(void)
 
 /* ---- models ------------------------------------------------------------------------------ */
 
-const spec k_moons_ce = {"2-32-2 cross-entropy", {2, 32, 2, 0}, 3, MB_ACTIVATION_TANH,
+/* The moons models are wide enough (1,000-1,300 parameters) for batches of 100 rows and up
+ * to make 3-4 shards under the layout's work rule (shards_of). */
+const spec k_moons_ce = {"2-256-2 cross-entropy", {2, 256, 2, 0}, 3, MB_ACTIVATION_TANH,
                          MB_LOSS_CROSS_ENTROPY, 1};
-const spec k_moons_bce = {"2-16-1 binary cross-entropy", {2, 16, 1, 0}, 3,
+const spec k_moons_bce = {"2-256-1 binary cross-entropy", {2, 256, 1, 0}, 3,
                           MB_ACTIVATION_RELU, MB_LOSS_BINARY_CROSS_ENTROPY, 2};
 const spec k_deep = {"2-64-64-2", {2, 64, 64, 2}, 4, MB_ACTIVATION_TANH,
                      MB_LOSS_CROSS_ENTROPY, 3};
@@ -69,16 +71,16 @@ const spec k_w1 = {"W1-small 784-128-10", {784, 128, 10, 0}, 3, MB_ACTIVATION_RE
                    MB_LOSS_CROSS_ENTROPY, 5};
 const spec k_file_model = {"784-32-10", {784, 32, 10, 0}, 3, MB_ACTIVATION_RELU,
                            MB_LOSS_CROSS_ENTROPY, 6};
-const spec k_mse = {"2-32-1 MSE", {2, 32, 1, 0}, 3, MB_ACTIVATION_TANH, MB_LOSS_MSE, 7};
+const spec k_mse = {"2-256-1 MSE", {2, 256, 1, 0}, 3, MB_ACTIVATION_TANH, MB_LOSS_MSE, 7};
 const spec k_small8 = {"8-4-2", {8, 4, 2, 0}, 3, MB_ACTIVATION_TANH,
                        MB_LOSS_CROSS_ENTROPY, 11};
 /* a first layer of 784 * 384 = 301056 >= 2^18 weights: shards of at least 64 rows, and plain
  * SGD's fused update */
 const spec k_w1_large = {"784-384-10", {784, 384, 10, 0}, 3, MB_ACTIVATION_RELU,
                          MB_LOSS_CROSS_ENTROPY, 8};
-const spec k_moons_mse = {"2-32-1 MSE", {2, 32, 1, 0}, 3, MB_ACTIVATION_TANH,
+const spec k_moons_mse = {"2-256-1 MSE", {2, 256, 1, 0}, 3, MB_ACTIVATION_TANH,
                           MB_LOSS_MSE, 9};
-const spec k_moons_soft = {"2-32-2 soft targets", {2, 32, 2, 0}, 3,
+const spec k_moons_soft = {"2-256-2 soft targets", {2, 256, 2, 0}, 3,
                            MB_ACTIVATION_SIGMOID, MB_LOSS_CROSS_ENTROPY, 10};
 
 mb_model *spec_model(const spec *sp)
@@ -300,16 +302,16 @@ void check_against_one_process(const char *label, const spec *sp, const data *di
 /* ---- the layout (header: "The layout") --------------------------------------------------- */
 
 /* Shards of a batch of r rows (header, "The layout"):
- * n = max(1, min(S, r / 4, r * (n_parameters + n_inputs) / 8192)), r / 64 instead of r / 4
- * for a first layer of 2^18 weights or more. */
+ * n = max(1, min(S, r / 4, r * (n_parameters + n_inputs) / (32768 + 3 * n_parameters))),
+ * r / 64 instead of r / 4 for a first layer of 2^18 weights or more. */
 static int64_t shards_of(int64_t r, int64_t n_params, int64_t n_inputs, int64_t first_weights)
 {
     int64_t n = S, min_rows = first_weights >= ((int64_t)1 << 18) ? 64 : 4;
-    int64_t work = r * (n_params + n_inputs);
+    int64_t work = r * (n_params + n_inputs), shard_work = 32768 + 3 * n_params;
     if (r / min_rows < n)
         n = r / min_rows;
-    if (work / 8192 < n)
-        n = work / 8192;
+    if (work / shard_work < n)
+        n = work / shard_work;
     return n < 1 ? 1 : n;
 }
 

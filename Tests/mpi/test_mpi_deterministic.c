@@ -333,15 +333,15 @@ void test_deterministic_large_first_layer(void)
 void test_fast_mode_close_to_one_process(void)
 {
     mb_train_options o = base_options(3, 256, 0.1f);
-    check_against_one_process("fast, moons 2-32-2, SGD, 3 epochs", &k_moons_ce, &k_moons,
+    check_against_one_process("fast, moons 2-256-2, SGD, 3 epochs", &k_moons_ce, &k_moons,
                               &k_moons, &o, MB_DISTRIBUTED_FAST, MB_OK);
     o.momentum = 0.9f;
     o.learning_rate = 0.05f;
-    check_against_one_process("fast, moons 2-32-2, SGD momentum, 3 epochs", &k_moons_ce,
+    check_against_one_process("fast, moons 2-256-2, SGD momentum, 3 epochs", &k_moons_ce,
                               &k_moons, &k_moons, &o, MB_DISTRIBUTED_FAST, MB_OK);
     o = base_options(3, 256, 0.01f);
     o.optimizer = MB_OPTIMIZER_ADAM;
-    check_against_one_process("fast, moons 2-32-2, Adam, 3 epochs", &k_moons_ce, &k_moons,
+    check_against_one_process("fast, moons 2-256-2, Adam, 3 epochs", &k_moons_ce, &k_moons,
                               &k_moons, &o, MB_DISTRIBUTED_FAST, MB_OK);
     o = base_options(1, 128, 0.01f);
     check_against_one_process("fast, W1-small, SGD, 1 epoch", &k_w1, &g_w1, &g_w1, &o,

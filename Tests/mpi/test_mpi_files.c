@@ -108,15 +108,15 @@ static void check_reads_only_own_rows(const char *label, const spec *sp, const c
 
 void test_rank_reads_only_its_rows(void)
 {
-    enum { M8 = 1800, N8 = 8 };
+    enum { M8 = 4904, N8 = 8 };
     static float x8[M8 * N8];
     static int32_t y8[M8];
     write_shared_files();
     /* 784-32-10, batches of 64 (4 shards) and a last one of 8 (2 shards: r / 4) */
     check_reads_only_own_rows("784-32-10, batch 64 of 520", &k_file_model, "x.npy", "y.npy",
                               g_w1_x, FILE_M, W1_N, 64, "x-own");
-    /* 8-4-2 (46 parameters), batches of 512: n = 512 * 54 / 8192 = 3 shards (the work term
-       binds), and a last one of 264 rows: 1 shard */
+    /* 8-4-2 (46 parameters), batches of 2048: n = 2048 * 54 / (32768 + 3 * 46) = 3 shards
+       (the work term binds), and a last one of 808 rows: 1 shard */
     tdata_fill(x8, M8 * N8, 105, -1.0, 1.0);
     tdata_classes(y8, M8, 2, 106);
     if (K == 0) {
@@ -124,6 +124,6 @@ void test_rank_reads_only_its_rows(void)
         write_y("y8.npy", y8, M8);
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    check_reads_only_own_rows("8-4-2, batch 512 of 1800", &k_small8, "x8.npy", "y8.npy", x8, M8,
-                              N8, 512, "x8-own");
+    check_reads_only_own_rows("8-4-2, batch 2048 of 4904", &k_small8, "x8.npy", "y8.npy", x8, M8,
+                              N8, 2048, "x8-own");
 }

@@ -43,7 +43,9 @@ public struct TrainingOptions: Sendable {
     /// Bytes of working memory the automatic batch size may use; 0 means no limit.
     public var memoryBudget: Int = 0
     /// Threads that share each mini-batch: its rows are split into that many contiguous
-    /// shards (at least 16 rows each), each shard's gradient is computed on its own thread
+    /// shards (at least 4 rows each, 64 for a first layer of 2^18 weights or more, and at
+    /// least 32,768 + 3 × parameters of work, rows × (parameters + inputs): the header's
+    /// "The layout"), each shard's gradient is computed on its own thread
     /// and the shards' gradients are summed in order. 0 (the default) uses as many as
     /// OpenBLAS would (`OPENBLAS_NUM_THREADS`, else the CPUs). With more than one, the
     /// process's OpenBLAS runs single-threaded while training runs. The same seed gives

@@ -64,22 +64,27 @@ final class TrainingStep {
     /// once per shard: more shards of fewer rows cost more than they share (784-512-10 and
     /// 784-1024-10: 16-row shards 4-11 % slower, 32-row shards 0-4 %).
     static let minimumFusedShardRows = 64
-    /// Work (rows times parameters and inputs) below which a shard is not cut further: the
-    /// layout's rule (the header's), on which the weights depend.
-    static let minimumShardWork = 8192
-    /// Work of a batch (rows times parameters and inputs) below which its shards run one
-    /// after the other on the calling thread instead of on the team: the same shards, so the
-    /// same weights, without a hand-over to a thread that would wait about as long as it
-    /// works. Measured on the Zen 3 (2 vCPUs), an epoch at 2 threads, the team against the
-    /// calling thread alone (alternating builds, two runs each): 64-32-4 at batch 8 (18,000
-    /// work) 12.1 against 8.1 ms, at batch 28 (64,000) 4.4 against 5.0 ms, at batch 56
-    /// (127,000) 3.4 against 4.3 ms; 100-64-10 at batch 8 (58,000) 24.4 against 18.3 ms, at
-    /// batch 17 (123,000) 13.6 against 13.8 ms. Between 58,000 and 64,000 the two models
-    /// disagree; 2^16 takes the larger gains. (The same batches with one thread, one shard:
-    /// 6.2, 4.4, 4.0, 14.9, 12.0 ms: two shards of so few rows cost more than they share
-    /// even on the team, but the shards are the layout's, `minimumShardWork`.) W1
-    /// (784-128-10, 102,000 a row) is above it from one row.
-    static let minimumTeamWork = 1 << 16
+    /// The least work (rows times parameters and inputs) of a shard is this plus
+    /// `shardWorkPerParameter` times the parameters: the layout's rule (the header's), on
+    /// which the weights depend. A second shard pays a hand-over to another thread (about
+    /// this much work) and one more gradient to sum into the update (a few passes over the
+    /// parameters); below that it costs more than it shares.
+    ///
+    /// Measured on the Zen 3 (2 vCPUs), an epoch at 2 threads, two shards against one
+    /// (`bench/shard_work.py` on the build before this rule; `bench/runs/zen3/shard-work.txt`):
+    /// two shards first paid at about 70,000 work a batch at 20-16-2 (386 parameters),
+    /// 80,000 at 64-32-4 (2,212), 150,000 at 100-64-10 (7,114), 230,000 at 784-32-10
+    /// (25,450), and at 8 rows (820,000, the fewest `minimumShardRows` allows) at
+    /// 784-128-10 (101,770: 0.79-0.93 of one shard's time). The rule puts two shards at
+    /// 2 (32,768 + 3 P): 73,000, 79,000, 108,000, 218,000 and 676,000 for those models.
+    /// Below the crossing two shards cost up to 1.3 times one (64-32-4 at batch 8: 8.1
+    /// against 6.2 ms an epoch of 20,000 rows); above it they save up to 0.4 of one. The
+    /// rule before (8,192 work a shard, no parameter term, never measured) cut such small
+    /// batches in two, and ran them on the calling thread below 2^16 work a batch; that
+    /// second rule went with it (no batch of two shards has less work now). W1
+    /// (784-128-10) is cut as before: `minimumShardRows` binds first at every batch size.
+    static let minimumShardWork = 1 << 15
+    static let shardWorkPerParameter = 3
     /// Parameters below which the update runs on one thread (measured on the Zen 5, 1 MiB
     /// of L2: from 16,384 rather than 32,768, about 2 % faster at a hidden width of 32).
     static let minimumSplitUpdate = 16384
@@ -217,11 +222,16 @@ final class TrainingStep {
         if !plain { for k in 0..<stateSpares.count { arrange(stateSpares[k]) } }
     }
 
+    /// The least work of one of `network`'s shards (`minimumShardWork`).
+    static func shardWork(_ network: Network) -> Int {
+        minimumShardWork + shardWorkPerParameter * network.parameterCount
+    }
+
     /// How many shards `rows` rows of `network`'s batch are cut into with a layout of `size`.
     static func shards(rows: Int, network: Network, team size: Int) -> Int {
         let work = rows * (network.parameterCount + network.inputCount)
         let shardRows = fusesFirstWeights(network) ? minimumFusedShardRows : minimumShardRows
-        return max(1, min(size, rows / shardRows, work / minimumShardWork))
+        return max(1, min(size, rows / shardRows, work / shardWork(network)))
     }
 
     /// The members `options.threads` asks for (0: as many as OpenBLAS uses).
@@ -442,9 +452,7 @@ final class TrainingStep {
                       input: input, targets: targets, fused: fused, weighting: weighting)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
-        let work = rows.multipliedReportingOverflow(by: network.parameterCount + network.inputCount)
-        gradientMembers = !work.overflow && work.partialValue < TrainingStep.minimumTeamWork ? 1 : min(local.count, team.size)
-        if gradientMembers > 1 { teamGradients += 1 }
+        gradientMembers = min(local.count, team.size)
         run(.gradient, members: gradientMembers)
         var first: MiniBatchError?
         for i in 0..<local.count where failures[i] != nil {
@@ -489,9 +497,7 @@ final class TrainingStep {
     // allocate per batch).
     var phase = Phase.gradient
     var batch: Batch?
-    /// Members of the current gradient phase (`minimumTeamWork`), and the gradients the team
-    /// has run since the step was made (for tests).
+    /// Members of the current gradient phase.
     var gradientMembers = 1
-    var teamGradients = 0
     var job: ((Int) -> Void)?
 }

@@ -109,7 +109,10 @@ def test_auto_batch_size_and_working_memory():
         assert net.auto_batch_size(5000, memory_budget=w64) == 64
         with pytest.raises(mb.InvalidArgumentError):
             net.auto_batch_size(5000, memory_budget=w64 - 1)
-        X = np.zeros((2500, 10), np.float32)
+    # 40 inputs: batches of 128 and 64 make two shards on two threads (a shard needs
+    # 32,768 + 3 x 1,411 of rows x 1,451 of work: the header's layout)
+    with mb.Network([40, 32, 3]) as net:
+        X = np.zeros((2500, 40), np.float32)
         y = np.zeros(2500, np.int32)
         net.train(X, y, epochs=1, memory_budget=net.working_memory(128), threads=1)
         assert net.last_progress.batch_size == 128

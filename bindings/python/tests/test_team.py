@@ -22,7 +22,8 @@ y = rng.integers(0, 3, 512).astype(np.int32)
 
 def train(threads):
     net = mb.Network([20, 64, 3], seed=1)
-    net.train(X, y, epochs=2, batch_size=64, learning_rate=0.1, threads=threads, seed=3)
+    # batches of 128: 3 shards (a shard needs 32,768 + 3 x 1,539 of rows x 1,559 of work)
+    net.train(X, y, epochs=2, batch_size=128, learning_rate=0.1, threads=threads, seed=3)
     return net.get_parameters()
 
 def tasks():

@@ -23,10 +23,11 @@ OPTIMIZERS = {
 
 
 def moons() -> dict[str, Any]:
-    """Two moons, 968 rows in batches of 64: 4 shards each, except a last batch of 8 rows
-    that makes one shard (work 8 * (1218 + 2) < 2 * 8192), so most ranks have none."""
+    """Two moons, 968 rows in batches of 64: 4 shards each (the layout's work rule, header
+    "The layout": 64 * (4482 + 2) / (32768 + 3 * 4482) = 6), except a last batch of 8 rows
+    that makes one shard (8 * 4484 < 32768 + 3 * 4482), so most ranks have none."""
     X, y = mb.make_moons(968, noise=0.2, seed=3)
-    return dict(X=X, y=y, layers=[2, 32, 32, 2], batch_size=64, epochs=3)
+    return dict(X=X, y=y, layers=[2, 64, 64, 2], batch_size=64, epochs=3)
 
 
 def digits() -> dict[str, Any]:
@@ -54,9 +55,9 @@ def train(data: dict[str, Any], optimizer: str, communicator: Any = None,
 
 
 def train_file(x_path: str, y_path: str, shuffle: str, communicator: Any = None) -> dict[str, np.ndarray]:
-    """Adam on a file dataset (mb_train_dataset)."""
+    """Adam on a file dataset (mb_train_dataset); batches of 64 make 4 shards, as moons'."""
     with mb.Dataset(x_path, y_path, shuffle=shuffle, block_bytes=4096) as ds, \
-            mb.Network([ds.n_features, 32, 2], seed=2) as net:
+            mb.Network([ds.n_features, 64, 64, 2], seed=2) as net:
         h = net.train_dataset(ds, epochs=3, batch_size=64, learning_rate=0.003, seed=9,
                               optimizer=mb.Adam(), threads=1, shards=SHARDS, communicator=communicator)
         return dict(params=net.get_parameters(), batch_costs=h.batch_costs, epoch_costs=h.epoch_costs)
