@@ -102,11 +102,13 @@ struct DistributedTests {
 
     /// Trains a fresh model with `options` (a communicator of `rank` when given).
     static func train(
-        _ options: TrainingOptions, rank: LocalRank? = nil, x: [Float] = x, classes: [Int32] = classes
+        _ options: TrainingOptions, rank: LocalRank? = nil, x: [Float] = x, classes: [Int32] = classes,
+        prepare: (History) -> Void = { _ in }
     ) -> Run {
         var options = options
         if let rank { options.distribution = Distribution(rank, mode: options.distribution?.mode ?? .deterministic) }
         let history = History()
+        prepare(history)
         guard let network = try? model() else { return Run(parameters: [], batchCosts: [], epochCosts: [], error: nil) }
         let error = Fixture.failure { () throws(MiniBatchError) in
             try network.train(x: x, classes: classes, features: features, options: options, history: history)
@@ -216,6 +218,30 @@ struct DistributedTests {
             // The model is put back as it was (the first epoch's check).
             #expect(run.parameters == (try Self.model()).parameterArray)
         }
+    }
+
+    /// A rank that cannot make room in its history for the next epochs (out of memory)
+    /// stops every rank before that epoch's first batch, with the same error, weights and
+    /// costs everywhere. (A history that grew in the middle of an epoch and failed on one
+    /// rank left the others waiting at the next exchange.)
+    @Test func aHistoryThatCannotGrowOnOneRankStopsEveryRank() throws {
+        var options = Self.options(.gradientDescent)
+        options.epochs = 20
+        let runs = try LocalGroup(size: 2).run { rank in
+            Self.train(options, rank: rank) { history in
+                history.reserveLimit = 64  // 10 batches an epoch: room for 6 epochs at a time
+                if rank.rank == 1 { history.failingReservation = 2 }
+            }
+        }
+        for run in runs {
+            #expect(run.error?.kind == .outOfMemory, "\(String(describing: run.error))")
+            #expect(run.error?.message.hasPrefix("rank 1: out of memory") == true, "\(String(describing: run.error))")
+            #expect(run.epochCosts.count == 6 && run.batchCosts.count == 60)
+        }
+        #expect(runs[0] == runs[1])
+        var six = options
+        six.epochs = 6
+        #expect(runs[0].parameters == Self.train(six).parameters)
     }
 
     @Test func divergenceStopsEveryRankWithTheSameWeights() throws {

@@ -90,6 +90,23 @@ struct TrainingTests {
         #expect(two != (try run(batch: 64, threads: 1, shards: 0)))
     }
 
+    /// A training call makes room for its costs before an epoch's first batch, at most
+    /// `reserveLimit` costs' worth of epochs at a time but at least one epoch, however many
+    /// batches it has: no record grows the history.
+    @Test(arguments: [40, 10])
+    func theHistoryMakesRoomBeforeEachEpoch(limit: Int) throws {
+        let network = try Network(layerSizes: [2, 8, 2], seed: 1)
+        let history = History()
+        history.reserveLimit = limit
+        let m = 256, x = Fixture.uniform(m * 2, seed: 3), y = (0..<m).map { Int32($0 % 2) }
+        let options = TrainingOptions(epochs: 10, batchSize: .fixed(16), learningRate: 0.1, seed: 1)
+        try network.train(x: x, classes: y, features: 2, options: options, history: history)
+        #expect(history.batchCosts.count == 160 && history.epochCosts.count == 10)
+        #expect(history.reservations == (limit == 40 ? 5 : 10))
+        #expect(history.growthsWhileRecording == 0)
+        #expect(history.batchCosts.capacity >= 160)
+    }
+
     /// The mean cost and gradient of all the rows in one forward and one backward pass
     /// (`Network.gradient` takes them in chunks, as training does).
     static func onePassGradient(_ network: Network, x: [Float], classes: [Int32]) throws -> (Double, [Float]) {

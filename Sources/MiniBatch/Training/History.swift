@@ -45,19 +45,35 @@ public final class History: @unchecked Sendable {
         try access.read { () throws(MiniBatchError) in (validationCosts, validationScores, learningRates) }
     }
 
-    /// Costs reserved ahead at most: 2^20 (8 MiB of batch costs).
+    /// Costs reserved ahead at most: 2^20 (8 MiB of batch costs), or one epoch's if more.
     static let maxReserved = 1 << 20
+    /// `maxReserved` for this history (tests set less).
+    var reserveLimit = History.maxReserved
+    /// Room made by `reserve` (a training call makes it before an epoch's first batch) and
+    /// room the records had to make themselves (none in a training call: for tests).
+    private(set) var reservations = 0, growthsWhileRecording = 0
+    /// Tests: the reservation from which `reserve` fails as if out of memory.
+    var failingReservation = Int.max
 
-    /// Makes room for the costs of a training call of `epochs` epochs of `batches` batches,
-    /// so that no batch allocates: for the whole call when its costs number at most
-    /// `maxReserved`, else for as many whole epochs as fit (at least one); a longer call's
-    /// costs then grow by doubling, a few allocations over the call, never one per batch.
+    /// Makes room for the costs of the next epochs of a training call, `epochs` epochs of
+    /// `batches` batches: for all of them when their costs number at most `reserveLimit`,
+    /// else for as many whole epochs as fit, at least one, however many batches it has (an
+    /// epoch records them all). Returns the epochs it made room for. The training loop
+    /// calls it before the first batch of an epoch without room, so that no batch
+    /// allocates, and a failure comes before the epoch changes anything: distributed ranks
+    /// learn of it at the epoch's first exchange, and every rank's history stays the same.
     /// (Reserving for `epochs = 10^9` up front would ask for gigabytes that a callback
     /// stopping after one epoch never uses.)
-    func reserve(batches: Int, epochs: Int) throws(MiniBatchError) {
-        let ahead = max(1, min(epochs, History.maxReserved / max(batches, 1)))
-        try History.makeRoom(&batchCosts, for: min(batches, History.maxReserved) * ahead, "batch costs")
+    func reserve(batches: Int, epochs: Int) throws(MiniBatchError) -> Int {
+        reservations += 1
+        if reservations >= failingReservation {
+            throw MiniBatchError(.outOfMemory, "out of memory: the history's batch costs (a test's failure)")
+        }
+        let batches = max(batches, 1)
+        let ahead = max(1, min(epochs, reserveLimit / batches))
+        try History.makeRoom(&batchCosts, for: batches * ahead, "batch costs")
         try makeRoomForEpochs(ahead)
+        return ahead
     }
 
     /// `makeRoom` for `extra` more epochs in each per-epoch array.
@@ -85,7 +101,10 @@ public final class History: @unchecked Sendable {
     }
 
     func recordBatch(_ cost: Double) throws(MiniBatchError) {
-        if batchCosts.count == batchCosts.capacity { try History.makeRoom(&batchCosts, for: 1, "batch costs") }
+        if batchCosts.count == batchCosts.capacity {
+            growthsWhileRecording += 1
+            try History.makeRoom(&batchCosts, for: 1, "batch costs")
+        }
         batchCosts.append(cost)
     }
     /// Drops the costs after the first `batches` and `epochs`.
@@ -97,6 +116,7 @@ public final class History: @unchecked Sendable {
         learningRates.removeSubrange(epochs...)
     }
     func recordEpoch(_ cost: Double, learningRate: Double, validationCost: Double = .nan, validationScore: Double = .nan) throws(MiniBatchError) {
+        if epochCosts.count == epochCosts.capacity { growthsWhileRecording += 1 }
         try makeRoomForEpochs(1)
         epochCosts.append(cost)
         learningRates.append(learningRate)

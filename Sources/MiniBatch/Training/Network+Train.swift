@@ -117,7 +117,10 @@ extension Network {
         let batches = partition.batchCount
         let stopping = EarlyStop(options, validation: validation != nil)
         let collective = step.collective
-        try gated(collective) { () throws(MiniBatchError) in try history?.reserve(batches: batches, epochs: options.epochs) }
+        // The epochs of this call whose costs have room in the history (`History.reserve`).
+        var roomy = try gated(collective) { () throws(MiniBatchError) in
+            try history?.reserve(batches: batches, epochs: options.epochs) ?? 0
+        }
         if stopping.keepsBest { try gated(collective) { () throws(MiniBatchError) in try trainingState.keepBest() } }
         // Every rank's setup succeeded and agrees (or every rank throws here).
         if let collective, let fingerprint { try collective.open(fingerprint) }
@@ -135,6 +138,16 @@ extension Network {
                 // Distributed: told to every rank by the epoch's first exchange.
                 guard let collective else { throw error }
                 collective.pending = error
+            }
+            if let history, epoch > roomy {
+                // Before the epoch's first batch: no rank records a cost of an epoch that
+                // any rank could not make room for.
+                do {
+                    roomy += try history.reserve(batches: batches, epochs: options.epochs - epoch + 1)
+                } catch {
+                    guard let collective else { throw error }
+                    if collective.pending == nil { collective.pending = error }
+                }
             }
             step.checksValues = checkFirstEpoch && epoch == 1
             step.rate = options.schedule.rate(
