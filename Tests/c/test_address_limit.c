@@ -123,6 +123,27 @@ static int history_beyond_the_limit(void)
     return (int)s;
 }
 
+/* A model of 2^20 - 1 layers of one unit (the most the header allows) with 24 MB left: its
+ * layers' array (48 bytes a layer, 48 MB) does not fit. It aborted in Swift's allocator. */
+static int layers_beyond_the_limit(void)
+{
+    enum { LAYERS = (1 << 20) - 1 };
+    int64_t *sizes = (int64_t *)malloc(sizeof(int64_t) * (LAYERS + 1));
+    mb_model_options o;
+    mb_model *model = NULL;
+    if (sizes == NULL) return 254;
+    for (int64_t i = 0; i <= LAYERS; i++) sizes[i] = 1;
+    mb_model_options_init(&o);
+    o.loss = MB_LOSS_MSE;
+    if (limit_to(24L << 20) != 0) return 255;
+    mb_status s = mb_model_create(sizes, LAYERS + 1, &o, &model);
+    if (s != MB_OK && strstr(mb_last_error(), "layers") == NULL) {
+        fprintf(stderr, "    unexpected error: %s\n", mb_last_error());
+        return 253;
+    }
+    return (int)s;
+}
+
 static void test_a_validation_split_beyond_the_limit_is_out_of_memory(void)
 {
     CHECK_STATUS(in_child(split_beyond_the_limit), MB_ERR_OUT_OF_MEMORY);
@@ -131,6 +152,11 @@ static void test_a_validation_split_beyond_the_limit_is_out_of_memory(void)
 static void test_a_history_beyond_the_limit_is_out_of_memory(void)
 {
     CHECK_STATUS(in_child(history_beyond_the_limit), MB_ERR_OUT_OF_MEMORY);
+}
+
+static void test_layers_beyond_the_limit_are_out_of_memory(void)
+{
+    CHECK_STATUS(in_child(layers_beyond_the_limit), MB_ERR_OUT_OF_MEMORY);
 }
 
 int main(void)
@@ -144,5 +170,6 @@ int main(void)
     }
     RUN_TEST(test_a_validation_split_beyond_the_limit_is_out_of_memory);
     RUN_TEST(test_a_history_beyond_the_limit_is_out_of_memory);
+    RUN_TEST(test_layers_beyond_the_limit_are_out_of_memory);
     return check_summary();
 }

@@ -40,7 +40,11 @@ public final class Network: @unchecked Sendable {
         initialization: Initialization = .automatic, seed: UInt64 = 0
     ) throws(MiniBatchError) {
         try Validate.architecture(layerSizes: layerSizes, hiddenActivations: hiddenActivations, loss: loss)
+        // Up to 2^20 layers: 48 MiB of them, checked first (Swift's allocator ends the
+        // process where it fails).
+        try Validate.fitsMemory(layerSizes.count - 1, elementBytes: MemoryLayout<Dense>.stride, "the model's \(layerSizes.count - 1) layers")
         var layers: [Dense] = []
+        layers.reserveCapacity(layerSizes.count - 1)
         var offset = 0
         for l in 1..<layerSizes.count {
             let nIn = layerSizes[l - 1], nOut = layerSizes[l]
