@@ -158,6 +158,11 @@ refused "--memory-budget with --builtin" "--memory-budget" train --builtin moons
 refused "eval of a missing model file" "missing.mbm" eval missing.mbm --x x.npy --y y.npy
 refused "predict with a memory budget too small" "--memory-budget" predict full.mbm --x x.npy --out q.npy --memory-budget 100
 refused "shuffle onto its own input" "--out-x" shuffle --x x.npy --out-x x.npy
+mkdir -p adir && ln -sf full.mbm link.mbm
+refused "predict onto its own model, by a symbolic link" "is the model file" predict full.mbm --x x.npy --out link.mbm
+refused "predict onto its own model, by another path" "is the model file" predict ./adir/../full.mbm --x x.npy --out full.mbm
+refused "train --out a directory, before training" "--out 'adir' is a directory" train --builtin moons --out adir
+refused "train --history a directory" "--history 'adir' is a directory" train --builtin moons --out m2.mbm --history adir
 cp full.mbm keep.mbm
 refused "predict onto its own model file" "--out" predict keep.mbm --x x.npy --out keep.mbm
 check "the model is kept" cmp -s full.mbm keep.mbm

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Whole-file reads and atomic writes over the C library (no Foundation in the engine).
-enum File {
+package enum File {
     /// The text of errno, for messages.
     static func reason() -> String { String(cString: strerror(errno)) }
 
@@ -74,7 +74,7 @@ enum File {
     /// Whether `a` and `b` name the same file: the same path once the directory is
     /// resolved (symbolic links, "..", "."), or, when both exist, the same device and inode
     /// (hard links). A file that does not exist yet is compared by its path alone.
-    static func same(_ a: String, _ b: String) -> Bool {
+    package static func same(_ a: String, _ b: String) -> Bool {
         if canonical(a) == canonical(b) { return true }
         var infoA = stat(), infoB = stat()
         guard stat(a, &infoA) == 0, stat(b, &infoB) == 0 else { return false }
@@ -84,7 +84,7 @@ enum File {
     /// Checks that `path` can be replaced by a new file: it does not exist, or is a regular
     /// file (a rename over a directory fails, and would fail only after all the work).
     /// - Parameter what: how messages name the path ("out_path").
-    static func checkTarget(_ path: String, _ what: String) throws(MiniBatchError) {
+    package static func checkTarget(_ path: String, _ what: String) throws(MiniBatchError) {
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFREG else {

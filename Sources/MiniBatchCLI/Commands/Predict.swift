@@ -35,10 +35,8 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         // The predictions would replace the model they come from (a slip of the command
-        // line, and the trained model is gone).
-        var modelInfo = stat(), outInfo = stat()
-        if stat(model, &modelInfo) == 0, stat(out, &outInfo) == 0,
-           modelInfo.st_dev == outInfo.st_dev, modelInfo.st_ino == outInfo.st_ino {
+        // line, and the trained model is gone): the same path, or a link to the same file.
+        if File.same(model, out) {
             throw Failure("--out '\(out)' is the model file: the predictions would replace the model")
         }
         let network = try library { () throws(MiniBatchError) in try Network.load(from: model) }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import MiniBatch
 #endif
 
 /// A JSON value, written on one line. Non-finite numbers are written as null.
@@ -73,13 +74,14 @@ enum JSON {
 
 /// Refuses `path` (given with `option`) if it exists and is not a regular file: an output
 /// written beside it and renamed over it would replace a device, a FIFO or a directory.
-/// (The library's atomic writer refuses them as well; the tool checks its outputs before
-/// training, not after.)
+/// (The library's atomic writer refuses them with the same check, `File.checkTarget`; the
+/// tool checks its outputs before training, not after.)
 func checkReplaceable(_ path: String, _ option: String) throws {
-    var info = stat()
-    guard stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { return }
-    let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
-    throw Failure("\(option) '\(path)' is \(kind): it cannot be replaced by the output")
+    do throws(MiniBatchError) {
+        try File.checkTarget(path, option)
+    } catch {
+        throw Failure(error.message)
+    }
 }
 
 /// Writes `text` to `path` through a temporary file renamed over it, so that a reader never
