@@ -152,7 +152,8 @@ void test_deterministic_validation_and_early_stopping(void)
 
 void test_deterministic_last_batch_kept_and_dropped(void)
 {
-    /* 1000 rows in batches of 96: 10 full batches and one of 40, itself in 4 shards */
+    /* 1000 rows in batches of 96: 10 full batches and one of 40, itself in 3 shards (the work
+     * term: 40 x 4,484 / (32,768 + 3 x 4,482)) */
     mb_train_options o = base_options(2, 96, 0.05f);
     o.optimizer = MB_OPTIMIZER_SGD;
     o.momentum = 0.9f;

@@ -112,7 +112,8 @@ void test_rank_reads_only_its_rows(void)
     static float x8[M8 * N8];
     static int32_t y8[M8];
     write_shared_files();
-    /* 784-32-10, batches of 64 (4 shards) and a last one of 8 (2 shards: r / 4) */
+    /* 784-32-10, batches of 64 (4 shards) and a last one of 8 (1 shard: 8 x 26,234 of work is
+       less than two shards' 2 x (32,768 + 3 x 25,450)) */
     check_reads_only_own_rows("784-32-10, batch 64 of 520", &k_file_model, "x.npy", "y.npy",
                               g_w1_x, FILE_M, W1_N, 64, "x-own");
     /* 8-4-2 (46 parameters), batches of 2048: n = 2048 * 54 / (32768 + 3 * 46) = 3 shards
