@@ -43,8 +43,8 @@ extension TrainingStep {
         case .gradient:
             // Member t computes local shards t, t + members, ...: shard (local.lowerBound + i)
             // of the batch into workspace i.
-            guard batch != nil, t < gradientMembers else { return }
-            for i in stride(from: t, to: local.count, by: gradientMembers) { gradient(ofShard: local.lowerBound + i, into: i) }
+            guard batch != nil else { return }
+            for i in stride(from: t, to: local.count, by: team.size) { gradient(ofShard: local.lowerBound + i, into: i) }
         case .update:
             let count = network.parameterCount, members = updateMembers
             guard let (input, rows) = pending else {

@@ -454,8 +454,7 @@ final class TrainingStep {
                       input: input, targets: targets, fused: fused, weighting: weighting)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
-        gradientMembers = min(local.count, team.size)
-        run(.gradient, members: gradientMembers)
+        run(.gradient, members: min(local.count, team.size))
         var first: MiniBatchError?
         for i in 0..<local.count where failures[i] != nil {
             if first == nil { first = failures[i] }
@@ -499,7 +498,5 @@ final class TrainingStep {
     // allocate per batch).
     var phase = Phase.gradient
     var batch: Batch?
-    /// Members of the current gradient phase.
-    var gradientMembers = 1
     var job: ((Int) -> Void)?
 }
