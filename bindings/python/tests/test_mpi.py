@@ -46,8 +46,9 @@ needs_mpi = pytest.mark.skipif(
 TIMEOUT_S = 120
 
 
-def mpirun(n: int, script: str, *args: str) -> None:
-    """Runs tests/mpi/<script> on n ranks; fails on a nonzero exit or after TIMEOUT_S."""
+def mpirun(n: int, script, *args: str) -> str:
+    """Runs tests/mpi/<script> (or the script at that path) on n ranks and returns what they
+    printed; fails on a nonzero exit or after TIMEOUT_S."""
     env = dict(os.environ, MINIBATCH_LIBRARY=str(_lib.library_path()), OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(PKG_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
@@ -69,6 +70,7 @@ def mpirun(n: int, script: str, *args: str) -> None:
             out, _ = p.communicate()
         pytest.fail(f"{' '.join(cmd)} hung (killed after {TIMEOUT_S} s):\n{out[-4000:]}")
     assert p.returncode == 0, f"{' '.join(cmd)} exited with {p.returncode}:\n{out[-4000:]}"
+    return out
 
 
 def rank_results(outdir, n: int, suffix: str = "npz") -> list:
@@ -286,3 +288,16 @@ def test_file_dataset_across_two_ranks_is_bit_identical(tmp_path):
         for shuffle in ("exact", "block"):
             assert_bit_identical(got, cases.train_file(str(xp), str(yp), shuffle), shuffle,
                                  f"{shuffle} shuffle, rank {k} of 2")
+
+
+@needs_mpi
+def test_the_example_prints_the_same_costs_on_any_number_of_ranks():
+    """examples/mpi_train.py, as its docstring says to run it: the costs it prints do not
+    change with the ranks (deterministic mode, shards = 8), and it learns the moons."""
+    outputs = {n: mpirun(n, REPO / "examples" / "mpi_train.py").splitlines() for n in (1, 2, 4)}
+    for n, lines in outputs.items():
+        assert lines[0] == f"trained on {n} rank(s)", lines
+        assert [line.split()[0] for line in lines[1:]] == ["epoch"] * 10 + ["test"], lines
+        assert lines[1:] == outputs[1][1:], (n, lines, outputs[1])
+    accuracy = float(outputs[1][-1].split()[-1])
+    assert accuracy >= 0.95, outputs[1]
