@@ -37,6 +37,22 @@ struct MiniBatchCLI: ParsableCommand {
     /// (it was killed without a word, and nothing was saved).
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        if let bad = firstArgumentNotUTF8() {
+            // Swift decodes the arguments with repair, so such a path named another file
+            // (`--out $'m\xff.mbm'` wrote m\u{FFFD}.mbm).
+            printError(
+                "Error: argument \(bad) is not valid UTF-8: minibatch-cli takes its paths and values as UTF-8 text (give the file a UTF-8 name, or a link with one)")
+            Glibc.exit(Status.usage)
+        }
         main(nil)
+    }
+
+    /// The position (from 1) of the first command-line argument that is not valid UTF-8.
+    static func firstArgumentNotUTF8() -> Int? {
+        for k in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[k] else { continue }
+            if String(validatingCString: argument) == nil { return k }
+        }
+        return nil
     }
 }

@@ -174,6 +174,11 @@ check "a refused command leaves no model file" test ! -e m.mbm
 mkfifo fifo
 refused "train --out a FIFO" "--out" train --builtin moons --m 200 --epochs 1 --out fifo
 refused "train --history a FIFO" "--history" train --builtin moons --m 200 --epochs 1 --out h.mbm --history fifo
+# Arguments that are not UTF-8 (Swift repaired them, so --out 'm\xff.mbm' wrote 'm\u{FFFD}.mbm')
+"$cli" train --builtin moons --m 200 --epochs 1 --out $'notutf8\xff.mbm' >notutf8.out 2>&1; rc=$?
+check "an --out that is not UTF-8: exit 64, the argument named, no file written" bash -c \
+    "test $rc -eq 64 && grep -q 'argument 9 is not valid UTF-8' notutf8.out && test -z \"\$(ls | grep '^notutf8.*mbm')\""
+refused "info of a path that is not UTF-8" "argument 2 is not valid UTF-8" info $'\xff.npy'
 check "the FIFO is still a FIFO, and nothing was trained" bash -c "test -p fifo && test ! -e h.mbm"
 
 # --- a cost too large for an Int is printed as a Double (formatting it trapped the tool)
