@@ -17,7 +17,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends fuzz-build fuzz test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean \
+.PHONY: all deps vendor backends fuzz-build fuzz fuzz-replay test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean \
 	wheel test-wheel install uninstall test-install test-dependent test-cli
 
 all: build
@@ -156,6 +156,12 @@ fuzz: fuzz-build
 	  status=$$?; grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|==[0-9]+==ERROR)' .build-fuzz/$$t.log; \
 	  if [ $$status -ne 0 ]; then tail -n 40 .build-fuzz/$$t.log; echo "$$t found a crash: .build-fuzz/crashes/"; exit 1; fi; \
 	done
+
+## fuzz-replay: the fuzz targets built plainly (debug, no sanitizer, OpenBLAS beside them):
+## `.build/debug/fuzz-npy FILE...` replays the files named (a crash input, a corpus file).
+fuzz-replay: deps vendor
+	$(call place_openblas,debug)
+	@for t in $(FUZZ_TARGETS); do $(SWIFT) build --product $$t || exit 1; done
 
 ## test-fuzz: each fuzz target for 10 seconds on its corpus (part of `make test`).
 test-fuzz:
