@@ -120,9 +120,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    Predictions are float64 and a row's prediction does not depend on the other rows of
-    the call (see ``_predict_row_invariant``); ``network_.predict`` gives the raw float32
-    outputs of ``mb_predict``.
+    Predictions are ``mb_predict``'s float32 outputs as float64 (``network_.predict``
+    gives them as float32). As with any BLAS-based library, a row's prediction can differ
+    in its last bits with the other rows of the call: the matrix kernels' summation order
+    depends on a row's place in a product (OpenBLAS 0.3.34's Haswell kernels, measured).
     """
 
     def _loss_for(self, n_outputs: int) -> Any:

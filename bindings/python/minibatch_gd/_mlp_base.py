@@ -1,6 +1,5 @@
 """The machinery MLPClassifier and MLPRegressor share (not public): parameter checks, the
-data's validation, the fitted attributes computed from the network, and predictions whose
-rows do not depend on the other rows of the call."""
+data's validation, the fitted attributes computed from the network, and predictions."""
 
 from __future__ import annotations
 
@@ -304,19 +303,21 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         return len(self.network_.layer_sizes)
 
     def _forward(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
+        """mb_predict's float32 outputs as float64. A dataset's rows are predicted from its
+        file in the passes X in memory takes (mb_predict_dataset), so they are equal."""
         self._check_fitted()
         if isinstance(X, Dataset):
             self._dataset_features(X, None, reset=False)
-            return _predict_dataset_row_invariant(self.network_, X).astype(np.float64)
+            return self.network_.predict(X).astype(np.float64)
         x = self._validate_X(X, reset=False)
-        return _predict_row_invariant(self.network_, x)
+        return self.network_.predict(x).astype(np.float64)
 
     def _dataset_outputs(self, ds: Dataset, y: Any) -> np.ndarray:
         """For ``score(dataset)``: the float32 predictions (m, n_outputs) of every row, X
         streamed from its file (never loaded)."""
         self._check_fitted()
         self._dataset_features(ds, y, reset=False)
-        return _predict_dataset_row_invariant(self.network_, ds)
+        return self.network_.predict(ds)
 
     @staticmethod
     def _score_weights(sample_weight: Any, m: int) -> Optional[np.ndarray]:
@@ -328,50 +329,5 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         return w
 
 
-#: rows per block for _predict_row_invariant (a multiple of every BLAS kernel's unroll)
-_ROW_BLOCK = 16
-
-
 #: rows of y (and of the predictions) compared at a time by ``score(dataset)``
 _SCORE_CHUNK = 1 << 16
-
-
-def _predict_dataset_row_invariant(net: Network, ds: Dataset) -> np.ndarray:
-    """``_predict_row_invariant`` of a dataset's X, float32 (m, n_outputs), without loading
-    X: the library predicts every row from the file (mb_predict_dataset: what mb_predict
-    gives on the whole X, bit for bit), then the rows after the last full block of 16 are
-    predicted again padded to a block, as ``_predict_row_invariant`` predicts them (they are
-    read alone from the file). So a dataset's predictions equal its X's in memory."""
-    out = net.predict(ds)
-    m = out.shape[0]
-    full = m - m % _ROW_BLOCK
-    if full < m:
-        x = np.load(ds.x_path, mmap_mode="r")
-        tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
-        tail[: m - full] = x[full:]
-        del x
-        out[full:] = net.predict(tail)[: m - full]
-    return out
-
-
-def _predict_row_invariant(net: Network, x: np.ndarray) -> np.ndarray:
-    """net.predict(x) as float64, computed so that a row's result does not depend on the
-    other rows of the call.
-
-    OpenBLAS computes the last (m mod 4) rows of a matrix product with a different kernel
-    (another summation order), so mb_predict on a whole X and on a subset of its rows can
-    differ in the last bit. The estimators therefore predict the first m - m % 16 rows in
-    one call (no copy) and the remaining rows padded to a full block of 16 rows.
-    (:meth:`Network.predict` itself stays exactly mb_predict.)
-    """
-    m = x.shape[0]
-    full = m - m % _ROW_BLOCK
-    if full == m:
-        return net.predict(x).astype(np.float64)
-    out = np.empty((m, net.n_outputs), dtype=np.float64)
-    if full:
-        out[:full] = net.predict(x[:full])
-    tail = np.zeros((_ROW_BLOCK, x.shape[1]), dtype=np.float32)
-    tail[: m - full] = x[full:]
-    out[full:] = net.predict(tail)[: m - full]
-    return out
