@@ -69,7 +69,7 @@ def _locate_library() -> Path:
         if not built.is_file():
             raise SystemExit(
                 f"MINIBATCH_SKIP_BUILD is set but {built} does not exist: build it with"
-                " `swift build -c release --product minibatch` first"
+                " `make build` (the library and its OpenBLAS beside it) first"
             )
         return built
     if not (REPO / "Package.swift").exists():
@@ -86,7 +86,7 @@ def _locate_library() -> Path:
     except FileNotFoundError:
         raise SystemExit("make is not installed: cannot build libminibatch.so")
     if not built.is_file():
-        raise SystemExit(f"swift build did not produce {built}")
+        raise SystemExit(f"make build did not produce {built}")
     return built
 
 

@@ -115,6 +115,7 @@ __all__ = [
     "DivergenceWarning",
     "NotFittedError",
     "DataConversionWarning",
+    "ConvergenceWarning",
 ]
 
 _LAZY = {
@@ -122,6 +123,7 @@ _LAZY = {
     "MLPRegressor": "estimators",
     "NotFittedError": "estimators",
     "DataConversionWarning": "estimators",
+    "ConvergenceWarning": "estimators",
 }
 
 

@@ -38,7 +38,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         than 'constant', PyTorch's momentum (the rate outside the velocity) differs from
         scikit-learn's (inside) as the rate changes.
     alpha : float, default=0.0001
-        L2 penalty: 0.5 * alpha * sum(W**2) / batch rows added to each batch's loss.
+        L2 penalty: 0.5 * alpha * sum(W**2) / batch rows added to each batch's loss (with
+        ``sample_weight``, divided by the batch's total weight instead, as scikit-learn's).
     batch_size : int or 'auto', default='auto'
         'auto' is scikit-learn's ``min(200, n_samples)``, not the C API's rule (one batch
         below 2000 rows): a drop-in must train as scikit-learn's does, and Adam's small
@@ -52,7 +53,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate_init : float, default=0.001
     power_t : float, default=0.5
     max_iter : int, default=200
-        Epochs per ``fit`` at most (``partial_fit`` trains one epoch).
+        Epochs per ``fit`` at most (``partial_fit`` trains one epoch). A ``fit`` that trains
+        them all without its stopping rule ending it warns with ``ConvergenceWarning``
+        (scikit-learn's where it is installed).
     shuffle : bool, default=True
         Shuffle the rows every epoch (order ``minibatch_gd.permutation(m, seed, epoch)``).
     random_state : None, int, RandomState or Generator, default=None
@@ -67,8 +70,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
         on the validation loss (scikit-learn's watches the validation score); ``fit`` ends
         with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
-        the accuracy after every epoch. Not with a :class:`minibatch_gd.Dataset` or in
-        ``partial_fit``.
+        the accuracy after every epoch. ``fit`` on a :class:`minibatch_gd.Dataset` refuses it
+        (a file is not split: train a :class:`minibatch_gd.Network` with
+        ``validation=Dataset(...)``); ``partial_fit`` ignores it, as scikit-learn's.
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
@@ -76,14 +80,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     n_iter_no_change : int, default=10
     init : {'auto', 'he', 'xavier'}, default='xavier'
         The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
-        uniform draws ('auto': He for ReLU layers).
+        uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
+        3 times smaller), and the biases start at 0 (scikit-learn draws them alike);
+        'auto': He for ReLU layers.
     drop_last : bool, default=False
         Drop the last, smaller mini-batch of every epoch.
     memory_budget : int, default=0
-        Bytes of working memory the library may use (0: no limit).
+        Bytes of working memory training may use, as ``Network.working_memory`` counts it
+        (0: no limit): ``batch_size='auto'`` is halved until it fits; a ``batch_size``
+        that does not fit raises ``ValueError``.
     warm_start : bool, default=False
         ``fit`` continues from the current weights, and the rule's state, instead of
-        starting afresh.
+        starting afresh. Data with other classes or features, or other
+        ``hidden_layer_sizes``, then raise ``ValueError`` (as scikit-learn's).
     verbose : bool, default=False
         Print the cost of every epoch.
     callback : callable or None, default=None
@@ -109,7 +118,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float, the lowest of ``loss_curve_`` (None with ``early_stopping``).
     validation_scores_ : list of float, the validation accuracy (R^2 for the regressor)
         after every epoch with ``early_stopping`` (None without).
-    best_validation_score_ : float, their maximum (None without ``early_stopping``).
+    best_validation_score_ : float, the score of the epoch whose weights ``fit`` ends
+        with, the lowest validation loss (None without ``early_stopping``).
     validation_costs_ : float64 ndarray, the validation loss after every epoch with
         ``early_stopping`` (minibatch's; the plotting helper draws it).
     t_ : int, the training samples seen.
@@ -197,20 +207,27 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         without loading it; ``y`` is then None): its y file must hold integer labels
         0, 1, ..., k-1, which are used as the class indices (``classes_`` = 0 .. k-1)."""
         p = self._checked_params()
+        reset = not self._continues()
         if isinstance(X, Dataset):
-            data, n_features = X, self._dataset_features(X, y, reset=True)
+            self._check_dataset_fit()
+            data, n_features = X, self._dataset_features(X, y, reset=reset)
             classes, ya = self._dataset_classes(X), None
         else:
-            data = self._validate_X(X, reset=True)
+            data = self._validate_X(X, reset=reset)
             n_features = data.shape[1]
             ya = self._labels(y, data.shape[0])
             classes = self._unique(ya)
         self._check_two_classes(classes)
+        if not reset and not np.array_equal(self.classes_, classes):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the previous"
+                f" call to fit. Previously got {self.classes_}, `y` has {classes}"
+            )
         n_out = 1 if len(classes) == 2 else len(classes)
-        same_outputs = np.array_equal(getattr(self, "classes_", np.empty(0)), classes)
+        self._check_continued(p, n_features, n_out)
         self.classes_ = classes
         targets = None if ya is None else self._encode(ya)
-        self._fit_network(data, targets, n_features, n_out, p, same_outputs=same_outputs,
+        self._fit_network(data, targets, n_features, n_out, p,
                           out_activation="logistic" if n_out == 1 else "softmax", sample_weight=sample_weight)
         return self
 
@@ -305,7 +322,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if ya.shape != pred.shape:
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
         correct = (pred == ya).astype(np.float64)
-        return float(np.average(correct, weights=sample_weight))
+        return float(np.average(correct, weights=self._score_weights(sample_weight, len(ya))))
 
     def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
         out = self._dataset_outputs(ds, y)

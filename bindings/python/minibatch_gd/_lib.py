@@ -9,10 +9,10 @@ The library is found in this order (the first that exists wins):
 
 1. the path in the environment variable ``MINIBATCH_LIBRARY`` (an error if it does
    not exist: an explicit override is never silently ignored);
-2. a copy shipped inside the package (``minibatch/libminibatch.so``, put there by
+2. a copy shipped inside the package (``minibatch_gd/libminibatch.so``, put there by
    ``pip install``);
 3. the repository's build folder, ``<repo>/.build/release/libminibatch.so``, found
-   relative to this file (``<repo>/bindings/python/minibatch/_lib.py``).
+   relative to this file (``<repo>/bindings/python/minibatch_gd/_lib.py``).
 """
 
 from __future__ import annotations
@@ -596,7 +596,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 def _repo_build_path() -> Optional[Path]:
     """``<repo>/.build/release/libminibatch.so`` if this package sits in the repository."""
-    # <repo>/bindings/python/minibatch/_lib.py -> parents[2] is <repo>
+    # <repo>/bindings/python/minibatch_gd/_lib.py -> parents[2] is <repo>
     try:
         repo = _PACKAGE_DIR.parents[2]
     except IndexError:  # pragma: no cover - installed at a very shallow path
@@ -640,7 +640,7 @@ def _find() -> Path:
     raise OSError(
         "libminibatch was not found. Looked in:\n"
         + "\n".join(tried)
-        + f"\nBuild it with `swift build -c release --product minibatch` at the repository"
+        + f"\nBuild it with `make build` at the repository"
         f" root, reinstall the package with `pip install ./bindings/python`, or set"
         f" {LIBRARY_ENV} to the path of libminibatch.so."
     )

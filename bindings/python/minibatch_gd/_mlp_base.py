@@ -235,6 +235,35 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                              f" {self.n_features_in_} features as input.")
         return n
 
+    def _check_dataset_fit(self) -> None:
+        """``fit(dataset)`` has no validation split: refuses ``early_stopping`` (it stopped on
+        the training loss and left NaN validation scores)."""
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping=True splits X in memory; a minibatch_gd.Dataset is not split:"
+                " fit it with early_stopping=False, or train a Network on it with"
+                " validation=Dataset(...) and early_stopping=EarlyStopping(...)"
+            )
+
+    def _continues(self) -> bool:
+        """Whether ``fit`` continues the fitted network (``warm_start``) instead of starting
+        afresh; the data are then checked against it (``_check_continued``), as scikit-learn
+        checks them, before anything is changed."""
+        return bool(self.warm_start) and hasattr(self, "network_")
+
+    def _check_continued(self, p: dict[str, Any], n_features: int, n_out: int) -> None:
+        """With ``warm_start``, refuses a fit whose network would not be the fitted one
+        (scikit-learn's would fail or train on mismatched weights)."""
+        if not self._continues():
+            return
+        want = [n_features, *p["hidden"], n_out]
+        if self.network_.layer_sizes != want:
+            raise ValueError(
+                f"warm_start continues the fitted network, of layers {self.network_.layer_sizes},"
+                f" but this fit needs layers {want} (hidden_layer_sizes or the outputs changed):"
+                " set warm_start=False to start afresh"
+            )
+
     def _fit_network(
         self,
         data: Union[np.ndarray, Dataset],
@@ -244,17 +273,11 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         p: dict[str, Any],
         *,
         out_activation: str,
-        same_outputs: bool = True,
         sample_weight: Any = None,
     ) -> None:
-        """The end of every ``fit``: continue the current network (``warm_start`` with the
-        same shape and outputs) or start a new one, then train ``max_iter`` epochs."""
-        continue_ = (
-            self.warm_start
-            and same_outputs
-            and hasattr(self, "network_")
-            and self.network_.layer_sizes == [n_features, *p["hidden"], n_out]
-        )
+        """The end of every ``fit``: continue the current network (``warm_start``, checked
+        by ``_check_continued``) or start a new one, then train ``max_iter`` epochs."""
+        continue_ = self._continues()
         net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
         self.n_outputs_ = n_out
         self.out_activation_ = out_activation
@@ -321,11 +344,18 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
 
     @staticmethod
     def _score_weights(sample_weight: Any, m: int) -> Optional[np.ndarray]:
+        """``score``'s sample_weight as float64 (m,), checked as training checks it: finite,
+        >= 0, not all 0 (a wrong shape was broadcast into a wrong score, or failed in numpy)."""
         if sample_weight is None:
             return None
-        w = np.asarray(sample_weight, dtype=np.float64)
+        try:
+            w = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"sample_weight must be numbers: {e}") from e
         if w.shape != (m,):
-            raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},)")
+            raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},): one weight per row of X")
+        if not np.isfinite(w).all() or (w < 0).any() or not w.any():
+            raise ValueError("sample_weight must be finite and >= 0, and not all 0")
         return w
 
 

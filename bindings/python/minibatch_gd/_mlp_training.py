@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import DivergenceError, DivergenceWarning
+from ._sklearn_base import ConvergenceWarning
+from .errors import DivergenceError, DivergenceWarning, InvalidArgumentError
 from .network import Dataset, History, Network, Progress
 
 def _seed_from_random_state(random_state: Any) -> int:
@@ -109,13 +110,16 @@ class _MLPTraining:
         m = len(x) if isinstance(x, Dataset) else x.shape[0]
         bs = p["batch_size"]
         validation = None
-        if self.early_stopping and not incremental and not isinstance(x, Dataset):
+        if self.early_stopping and not incremental:
             x, targets, validation, keep = self._split_validation(x, targets)
             sample_weight = None if sample_weight is None else sample_weight[keep]
             m = x.shape[0]
         if isinstance(bs, str):
-            # scikit-learn's 'auto' (see the class docstring).
+            # scikit-learn's 'auto' (see the class docstring), halved until its working
+            # memory fits memory_budget.
             bs = min(200, m)
+            while p["memory_budget"] and bs > 1 and net.working_memory(bs) > p["memory_budget"]:
+                bs = (bs + 1) // 2
         elif bs > m:
             warnings.warn(
                 f"Got batch_size={bs} larger than the number of samples {m}; it is clipped"
@@ -155,6 +159,12 @@ class _MLPTraining:
         history = History()
         diverged: Optional[DivergenceError] = None
         try:
+            if p["memory_budget"] and net.working_memory(bs) > p["memory_budget"]:
+                # (in the try: a fresh estimator that fails here is left unfitted)
+                raise ValueError(
+                    f"memory_budget={p['memory_budget']} bytes is less than the"
+                    f" {net.working_memory(bs)} bytes of working memory training at batch_size={bs}"
+                    " needs (Network.working_memory): raise it, or lower batch_size")
             net.train(
                 x,
                 targets,
@@ -174,6 +184,9 @@ class _MLPTraining:
             )
         except DivergenceError as e:
             diverged = e
+        except InvalidArgumentError as e:
+            _name_estimator_parameter(e)
+            raise
         finally:
             # whatever happened (divergence, cancellation, an exception in the callback,
             # Ctrl-C), the estimator keeps the weights reached and the costs recorded --
@@ -201,18 +214,24 @@ class _MLPTraining:
                 self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
                 self.n_iter_ = net.epochs_trained
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
-                if validation is not None:
-                    self._last_validation = validation  # the split (for tests)
+                best_epoch = None
                 if validation is not None and diverged is None and net.epochs_trained > 0:
                     # scikit-learn ends fit with the best epoch's weights (a fit that stopped
                     # early has them already).
-                    net.restore_best_weights()
+                    best_epoch = net.restore_best_weights()
                 if self.early_stopping and not incremental:
-                    self.validation_scores_ = list(self.validation_scores_ or []) + [
-                        float(v) for v in history.validation_scores]
+                    scores = [float(v) for v in history.validation_scores]
+                    self.validation_scores_ = list(self.validation_scores_ or []) + scores
                     self._append_costs("validation_costs_", history.validation_costs, fresh=reset_costs)
-                    self.best_validation_score_ = (
-                        max(self.validation_scores_) if self.validation_scores_ else None)
+                    # The score of the epoch whose weights fit ends with (the lowest
+                    # validation cost: this call's, or an earlier call's with warm_start).
+                    first = net.epochs_trained - len(scores) + 1
+                    if best_epoch is not None and best_epoch >= first:
+                        self.best_validation_score_ = scores[best_epoch - first]
+                    elif best_epoch is None:
+                        self.best_validation_score_ = None
+                    else:
+                        self.best_validation_score_ = self.__dict__.get("best_validation_score_")
                     self.best_loss_ = None
                 else:
                     self.validation_scores_ = None
@@ -230,7 +249,15 @@ class _MLPTraining:
             else:
                 for attr in _FITTED_ATTRIBUTES + ("_cost_logs",):
                     self.__dict__.pop(attr, None)
+            ran_every_epoch = not incremental and len(history.epoch_costs) == epochs
             history.close()
+        if diverged is None and ran_every_epoch:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the"
+                " optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit (fit, _fit_network, _train)
+            )
         if diverged is not None:
             if self.on_divergence == "raise":
                 raise diverged
@@ -238,7 +265,7 @@ class _MLPTraining:
                 f"{name}: {diverged} [after {net.epochs_trained} epochs; lower"
                 " learning_rate_init or scale the features]",
                 DivergenceWarning,
-                stacklevel=3,
+                stacklevel=3 if incremental else 4,  # the caller of partial_fit or fit
             )
 
     def _append_costs(self, attr: str, new: np.ndarray, fresh: bool = False) -> None:
@@ -298,3 +325,17 @@ class _MLPTraining:
 
     def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
         return None
+
+
+#: the library's option names that stand for an estimator parameter of another name
+_PARAMETER_NAMES = {"min_delta": "tol", "patience": "n_iter_no_change", "beta1": "beta_1", "beta2": "beta_2",
+                    "learning_rate": "learning_rate_init"}
+
+
+def _name_estimator_parameter(error: InvalidArgumentError) -> None:
+    """Puts the estimator's name of the parameter the library refused first, as the library
+    names alpha ("l2 (alpha) must be ..."): ``tol=-1`` reads "tol (min_delta) must be ..."."""
+    first, _, rest = error.message.partition(" ")
+    if first in _PARAMETER_NAMES and rest:
+        error.message = f"{_PARAMETER_NAMES[first]} ({first}) {rest}"
+        error.args = (error.message,)

@@ -70,16 +70,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
         without loading it; ``y`` is then None) whose y file holds float32 targets."""
         p = self._checked_params()
+        reset = not self._continues()
         if isinstance(X, Dataset):
-            data, n_features, targets = X, self._dataset_features(X, y, reset=True), None
+            self._check_dataset_fit()
+            data, n_features, targets = X, self._dataset_features(X, y, reset=reset), None
             if X.y_type != _lib.Targets.FLOAT32:
                 raise ValueError("a regressor's dataset needs float32 targets in its y file, not integer labels")
             n_out = X.y_columns
         else:
-            data = self._validate_X(X, reset=True)
+            data = self._validate_X(X, reset=reset)
             n_features = data.shape[1]
             targets = self._targets(y, data.shape[0])
             n_out = targets.shape[1]
+        self._check_continued(p, n_features, n_out)
         self._fit_network(data, targets, n_features, n_out, p, out_activation="identity",
                           sample_weight=sample_weight)
         return self
@@ -127,7 +130,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             ya = ya.ravel()
         if ya.shape != pred.shape:
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
-        return _r2(ya, pred, sample_weight)
+        return _r2(ya, pred, self._score_weights(sample_weight, len(ya)))
 
     def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
         out = self._dataset_outputs(ds, y)

@@ -82,8 +82,11 @@ except Exception:  # ImportError, or a broken scikit-learn install
 # scikit-learn's exception types when it is installed (so that its tools recognise them),
 # look-alikes with the same bases otherwise.
 try:
-    from sklearn.exceptions import DataConversionWarning, NotFittedError
+    from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 except Exception:
+
+    class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
+        """``fit`` trained ``max_iter`` epochs without meeting its stopping rule."""
 
     class NotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
         """The estimator is used before ``fit``."""

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from ._classifier import MLPClassifier
 from ._regressor import MLPRegressor
-from ._sklearn_base import HAVE_SKLEARN, DataConversionWarning, NotFittedError
+from ._sklearn_base import HAVE_SKLEARN, ConvergenceWarning, DataConversionWarning, NotFittedError
 
-__all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "HAVE_SKLEARN"]
+__all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "ConvergenceWarning",
+           "HAVE_SKLEARN"]
 
 # Their home for pickles and reprs, as before they were split into modules of their own.
 MLPClassifier.__module__ = __name__

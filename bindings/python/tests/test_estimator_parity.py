@@ -26,6 +26,13 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 SEEDS = range(5)
 
 
+
+def validation_split(clf, X, y):
+    """The rows a fitted classifier's early_stopping held out (its seeded split of X, y)."""
+    x = np.asarray(X, np.float32)
+    _, _, (Xv, yv), _ = clf._split_validation(x, clf._encode(np.asarray(y)))
+    return Xv, yv
+
 def _split(X, y, regression):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0,
                                           stratify=None if regression else y)
@@ -78,16 +85,20 @@ def test_early_stopping_attributes_and_best_weights():
                            n_iter_no_change=5, max_iter=500, random_state=0).fit(X, y)
     assert clf.n_iter_ < 500
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert clf.best_loss_ is None
     # It stopped n_iter_no_change + 1 epochs after the lowest validation cost, and kept
-    # that epoch's weights: the model's validation cost is the lowest one recorded.
+    # that epoch's weights: the model's validation cost is the lowest one recorded, and
+    # best_validation_score_ is that epoch's score, the model's (not the highest score
+    # of any epoch, here another epoch's: it was, while the weights were the lowest cost's).
     costs = clf.validation_costs_
     best = int(np.argmin(costs))
     assert clf.n_iter_ == best + 1 + 5 + 1
-    Xv, yv = clf._last_validation
-    cost, _ = clf.network_.evaluate(Xv, yv)
+    Xv, yv = validation_split(clf, X, y)
+    cost, accuracy = clf.network_.evaluate(Xv, yv)
     assert cost == pytest.approx(costs[best], rel=1e-6)
+    assert clf.best_validation_score_ == clf.validation_scores_[best] == pytest.approx(accuracy, abs=1e-12)
+    assert clf.best_validation_score_ == clf.score(Xv, clf.classes_[yv])
+    assert clf.best_validation_score_ < max(clf.validation_scores_)
     # stratified: the validation rows keep the class balance (ceil of 20 % of each class)
     counts = np.bincount(y)
     assert np.array_equal(np.bincount(yv), np.ceil(0.2 * counts).astype(int))
@@ -128,7 +139,7 @@ def test_the_library_split_is_the_estimators_split():
     y = y % 2
     clf = mb.MLPClassifier((8,), early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=7)
     clf.fit(X, y)
-    Xv, yv = clf._last_validation
+    Xv, yv = validation_split(clf, X, y)
     held = np.zeros(len(X), bool)
     rows = {tuple(r) for r in np.asarray(Xv, np.float32).tolist()}
     held = np.array([tuple(r) in rows for r in np.asarray(X, np.float32).tolist()])
@@ -184,7 +195,7 @@ def test_fit_with_early_stopping_ends_with_the_best_weights():
     costs = clf.validation_costs_
     best = int(np.argmin(costs))
     assert best < 29  # the problem overfits: the last epoch is not the best
-    Xv, yv = clf._last_validation
+    Xv, yv = validation_split(clf, X, y)
     assert clf.network_.evaluate(Xv, yv)[0] == pytest.approx(costs[best], rel=1e-6)
     with mb.Network([2, 4, 2]) as net, pytest.raises(mb.InvalidArgumentError, match="best weights"):
         net.restore_best_weights()

@@ -296,6 +296,105 @@ def test_warm_start_continues(moons):
     assert np.array_equal(a.network_.get_parameters(), w.network_.get_parameters())
 
 
+def test_warm_start_refuses_data_the_fitted_network_cannot_take(moons):
+    """scikit-learn's checks: other classes or another number of features with warm_start
+    raise before anything changes (the estimator started afresh without a word)."""
+    X, y = moons
+    clf = mb.MLPClassifier((8,), max_iter=2, warm_start=True, random_state=1).fit(X, y)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
+        clf.fit(X, y + 1)
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2"):
+        clf.fit(np.hstack([X, X[:, :1]]), y)
+    with pytest.raises(ValueError, match=r"warm_start continues the fitted network, of layers \[2, 8, 1\]"):
+        clf.set_params(hidden_layer_sizes=(9,)).fit(X, y)
+    assert clf.n_iter_ == 2 and list(clf.classes_) == [0, 1] and clf.n_features_in_ == 2
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    r = mb.MLPRegressor((4,), max_iter=1, warm_start=True, random_state=0).fit(X, y.astype(float))
+    with pytest.raises(ValueError, match=r"of layers \[2, 4, 1\], but this fit needs layers \[2, 4, 2\]"):
+        r.fit(X, np.c_[y, y].astype(float))
+    # without warm_start, fit starts afresh on any data
+    clf.set_params(warm_start=False, hidden_layer_sizes=(8,)).fit(X, y + 1)
+    assert list(clf.classes_) == [1, 2] and clf.n_iter_ == 2
+
+
+def test_early_stopping_is_refused_on_a_dataset(tmp_path, moons):
+    """fit(Dataset) makes no validation split: early_stopping=True stopped on the training
+    loss and left NaN validation scores."""
+    X, y = moons
+    np.save(tmp_path / "x.npy", X.astype(np.float32))
+    np.save(tmp_path / "y.npy", y.astype(np.int32))
+    with mb.Dataset(tmp_path / "x.npy", tmp_path / "y.npy") as ds:
+        for est in (mb.MLPClassifier((4,), early_stopping=True), mb.MLPRegressor((4,), early_stopping=True)):
+            with pytest.raises(ValueError, match="early_stopping=True splits X in memory"):
+                est.fit(ds)
+            assert not hasattr(est, "n_features_in_")
+
+
+def test_memory_budget_bounds_the_working_memory(moons):
+    """memory_budget, as the estimators' docstring says: 'auto' (min(200, n)) is halved
+    until its working memory fits; a batch_size that does not fit is refused."""
+    X, y = mb.make_moons(3000, 0.2, seed=1)
+    with mb.Network([2, 64, 1], loss="binary_cross_entropy", seed=0) as net:
+        need = {b: net.working_memory(b) for b in (200, 100, 50, 25)}
+    clf = mb.MLPClassifier((64,), max_iter=1, memory_budget=need[50], random_state=0).fit(X, y)
+    assert clf.batch_size_ == 50
+    assert mb.MLPClassifier((64,), max_iter=1, memory_budget=need[200], random_state=0).fit(X, y).batch_size_ == 200
+    c = mb.MLPClassifier((64,), max_iter=1, batch_size=100, memory_budget=need[50], random_state=0)
+    with pytest.raises(ValueError, match=f"memory_budget={need[50]} bytes is less than the {need[100]} bytes"):
+        c.fit(X, y)
+    assert not hasattr(c, "network_") and not hasattr(c, "n_features_in_")
+
+
+def test_score_checks_sample_weight():
+    X, y = mb.make_moons(200, 0.2, seed=1)
+    r = mb.MLPRegressor((4,), max_iter=5, random_state=0).fit(X, X[:, 0])
+    c = mb.MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
+    for est, target in ((r, X[:, 0]), (c, y)):
+        for bad in (np.ones(1) * 2, np.ones(3), np.ones((200, 1))):
+            with pytest.raises(ValueError, match=r"sample_weight has shape .*, expected \(200,\)"):
+                est.score(X, target, sample_weight=bad)
+        for bad in (np.zeros(200), np.full(200, -1.0), np.r_[np.nan, np.ones(199)]):
+            with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
+                est.score(X, target, sample_weight=bad)
+        w = np.random.RandomState(0).rand(200)
+        if est is c:
+            assert est.score(X, y, sample_weight=w) == pytest.approx(np.average(est.predict(X) == y, weights=w))
+        else:
+            res = ((target - est.predict(X)) ** 2 * w).sum()
+            tot = ((target - np.average(target, weights=w)) ** 2 * w).sum()
+            assert est.score(X, target, sample_weight=w) == pytest.approx(1 - res / tot)
+
+
+def test_convergence_warning_at_max_iter_as_scikit_learn(moons):
+    """fit warns (scikit-learn's ConvergenceWarning, where installed) when it trains max_iter
+    epochs without its stopping rule ending it, pointing at the caller; not when it stops
+    early, and not in partial_fit (as scikit-learn's)."""
+    X, y = moons
+    with pytest.warns(mb.ConvergenceWarning, match=r"Maximum iterations \(3\) reached") as caught:
+        mb.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+    assert caught[0].filename == __file__
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        assert mb.ConvergenceWarning is ConvergenceWarning
+    except ImportError:
+        pass
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stopped = mb.MLPClassifier((8,), max_iter=500, tol=10.0, n_iter_no_change=2, random_state=0).fit(X, y)
+        assert stopped.n_iter_ == 4  # stopped early (after n_iter_no_change + 2 epochs): no warning
+        mb.MLPClassifier((8,), random_state=0).partial_fit(X, y, classes=[0, 1])
+
+
+def test_an_early_stopping_fit_keeps_no_copy_of_its_validation_rows():
+    X = np.random.RandomState(0).rand(20000, 50).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    sizes = [len(pickle.dumps(mb.MLPClassifier((8,), max_iter=1, early_stopping=stop, random_state=0).fit(X, y)))
+             for stop in (False, True)]
+    assert sizes[1] < sizes[0] + 20000, sizes  # the split's 2,000 rows are 400 KB
+
+
 def test_auto_batch_size():
     # scikit-learn's 'auto': min(200, n_samples)
     X, y = mb.make_moons(150, 0.2, seed=1)
@@ -497,3 +596,14 @@ def test_failed_first_fit_leaves_the_estimator_unfitted():
         clf.predict(X)
     clf.set_params(alpha=0.0001).fit(X, y)
     assert clf.n_iter_ == 2
+
+
+@pytest.mark.parametrize("param, value, message", [
+    ("tol", -1.0, r"^tol \(min_delta\) must be finite and >= 0, got -1.0$"),
+    ("beta_1", 1.5, r"^beta_1 \(beta1\) must be in \[0, 1\), got 1.5$"),
+    ("alpha", -1.0, r"^l2 \(alpha\) must be finite and >= 0, got -1.0$"),
+])
+def test_a_parameter_the_library_refuses_is_named_as_the_estimator_names_it(param, value, message):
+    X, y = mb.make_moons(300, 0.2, seed=0)
+    with pytest.raises(mb.InvalidArgumentError, match=message):
+        mb.MLPClassifier((4,), max_iter=1, **{param: value}).fit(X, y)
