@@ -111,7 +111,12 @@ class _MLPTraining:
         bs = p["batch_size"]
         validation = None
         if self.early_stopping and not incremental:
-            x, targets, validation, keep = self._split_validation(x, targets)
+            try:
+                x, targets, validation, keep = self._split_validation(x, targets)
+            except ValueError:
+                if net is not self.__dict__.get("network_"):
+                    self._forget_fit()  # a fresh estimator is left unfitted
+                raise
             sample_weight = None if sample_weight is None else sample_weight[keep]
             m = x.shape[0]
         if isinstance(bs, str):
@@ -247,8 +252,7 @@ class _MLPTraining:
                     self.batch_size_ = net.last_progress.batch_size
                 self.diverged_ = diverged is not None
             else:
-                for attr in _FITTED_ATTRIBUTES + ("_cost_logs",):
-                    self.__dict__.pop(attr, None)
+                self._forget_fit()
             ran_every_epoch = not incremental and len(history.epoch_costs) == epochs
             history.close()
         if diverged is None and ran_every_epoch:
@@ -267,6 +271,11 @@ class _MLPTraining:
                 DivergenceWarning,
                 stacklevel=3 if incremental else 4,  # the caller of partial_fit or fit
             )
+
+    def _forget_fit(self) -> None:
+        """Leaves the estimator unfitted (a first fit that failed before an epoch)."""
+        for attr in _FITTED_ATTRIBUTES + ("_cost_logs",):
+            self.__dict__.pop(attr, None)
 
     def _append_costs(self, attr: str, new: np.ndarray, fresh: bool = False) -> None:
         """Sets ``attr`` to its costs followed by ``new``, kept in a ``_CostLog`` (an
@@ -303,9 +312,21 @@ class _MLPTraining:
             take[order[: max(1, int(np.ceil(self.validation_fraction * m)))]] = True
         else:
             ordered = labels[order]
-            for c in np.unique(labels):
+            classes, counts = np.unique(labels, return_counts=True)
+            if counts.min() < 2:
+                # scikit-learn's stratified split refuses it alike (the class's one row
+                # would be held out, and never trained on)
+                raise ValueError(
+                    "The least populated class in y has only 1 member, which is too few for"
+                    " early_stopping's stratified validation split: every class needs at least 2")
+            for c, count in zip(classes, counts):
                 rows = order[ordered == c]
-                take[rows[: int(np.ceil(self.validation_fraction * len(rows)))]] = True
+                held = int(np.ceil(self.validation_fraction * count))
+                if held >= count:
+                    raise ValueError(
+                        f"validation_fraction={self.validation_fraction} holds out all {count} rows of"
+                        f" class index {c}: it would never be trained on")
+                take[rows[:held]] = True
         if take.all() or not take.any():
             raise ValueError(f"validation_fraction={self.validation_fraction} leaves no training or no validation rows")
         keep = ~take

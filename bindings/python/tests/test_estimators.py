@@ -607,3 +607,21 @@ def test_a_parameter_the_library_refuses_is_named_as_the_estimator_names_it(para
     X, y = mb.make_moons(300, 0.2, seed=0)
     with pytest.raises(mb.InvalidArgumentError, match=message):
         mb.MLPClassifier((4,), max_iter=1, **{param: value}).fit(X, y)
+
+
+def test_early_stopping_refuses_a_class_it_would_hold_out_whole():
+    """A class's rows all held out for validation are never trained on: scikit-learn's
+    stratified split refuses a class of one row; a large validation_fraction on a class of
+    a few rows is refused alike. The estimator stays unfitted."""
+    X, y = mb.make_moons(300, 0.2, seed=0)
+    y = y.copy()
+    y[0] = 2  # one row of class 2
+    clf = mb.MLPClassifier((4,), max_iter=2, early_stopping=True, random_state=0)
+    with pytest.raises(ValueError, match="least populated class in y has only 1 member"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "network_") and not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
+    y[1] = 2  # two rows: 0.6 of them is both
+    with pytest.raises(ValueError, match=r"validation_fraction=0.6 holds out all 2 rows of class index 2"):
+        clf.set_params(validation_fraction=0.6).fit(X, y)
+    clf.set_params(validation_fraction=0.1).fit(X, y)  # one of the two is held out
+    assert list(clf.classes_) == [0, 1, 2]
