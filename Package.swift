@@ -71,7 +71,7 @@ let package = Package(
             ]),
         // MPICommunicator; C/ holds libminibatch_mpi's source, which the Makefile builds.
         .target(name: "MiniBatchMPI", dependencies: ["MiniBatch", "CMPI"], exclude: ["C"]),
-        // A Swift program that trains across MPI ranks (run by Tests/mpi/run.sh).
+        // A Swift program that trains across MPI ranks (run by `make test-mpi`).
         .executableTarget(name: "minibatch-mpi-example", dependencies: ["MiniBatch", "MiniBatchMPI"], path: "examples/mpi-swift"),
         .testTarget(name: "MiniBatchTests", dependencies: ["MiniBatch", "CMatrix"]),
         // libFuzzer targets over the engine (`make fuzz`: built with -sanitize=fuzzer,address

@@ -4,10 +4,10 @@
  * runs inside a cgroup.
  *
  *   train_npy X.npy y.npy [--hidden N] [--epochs N] [--batch N] [--lr X]
- *             [--shuffle exact|block] [--budget BYTES] [--seed N]
+ *             [--shuffle exact|block] [--budget BYTES] [--seed N] [--classes N]
  *
- * y holds integer class labels (softmax output over max label + 1 classes, given by
- * --classes, default 10) or float targets (mean squared error).
+ * y holds integer class labels 0 .. N-1 (a softmax output over --classes N classes,
+ * default 10) or float targets (mean squared error).
  */
 #include <minibatch.h>
 #include <stdio.h>
@@ -35,8 +35,9 @@ int main(int argc, char **argv)
     train.learning_rate = 0.1f;
     mb_dataset_options data;
     mb_dataset_options_init(&data);
-    for (int i = 3; i + 1 < argc; i += 2) {
+    for (int i = 3; i < argc; i += 2) {
         const char *flag = argv[i], *value = argv[i + 1];
+        if (i + 1 == argc) { fprintf(stderr, "train_npy: %s needs a value\n", flag); return 2; }
         if (!strcmp(flag, "--hidden")) hidden = atoll(value);
         else if (!strcmp(flag, "--epochs")) train.epochs = atoll(value);
         else if (!strcmp(flag, "--batch")) train.batch_size = atoll(value);
@@ -44,7 +45,13 @@ int main(int argc, char **argv)
         else if (!strcmp(flag, "--seed")) train.seed = strtoull(value, NULL, 10);
         else if (!strcmp(flag, "--classes")) classes = atoll(value);
         else if (!strcmp(flag, "--budget")) data.memory_budget = strtoull(value, NULL, 10);
-        else if (!strcmp(flag, "--shuffle")) data.shuffle = strcmp(value, "block") ? MB_FILE_SHUFFLE_EXACT : MB_FILE_SHUFFLE_BLOCK;
+        else if (!strcmp(flag, "--shuffle")) {
+            if (strcmp(value, "exact") && strcmp(value, "block")) {
+                fprintf(stderr, "train_npy: --shuffle takes exact or block, not %s\n", value);
+                return 2;
+            }
+            data.shuffle = strcmp(value, "block") ? MB_FILE_SHUFFLE_EXACT : MB_FILE_SHUFFLE_BLOCK;
+        }
         else { fprintf(stderr, "train_npy: unknown option %s\n", flag); return 2; }
     }
 
