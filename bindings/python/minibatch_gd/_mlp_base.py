@@ -4,6 +4,7 @@ data's validation, the fitted attributes computed from the network, and predicti
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -215,12 +216,36 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                 self.feature_names_in_ = names
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-        elif x.shape[1] != self.n_features_in_:
+            return x
+        self._check_feature_names(names)
+        if x.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {x.shape[1]} features, but {type(self).__name__} is expecting"
                 f" {self.n_features_in_} features as input."
             )
         return x
+
+    def _check_feature_names(self, names: Optional[np.ndarray]) -> None:
+        """scikit-learn's rule for X's column names after fit: other names (or the same in
+        another order) raise; names on one side only warn."""
+        fitted = self.__dict__.get("feature_names_in_")
+        kind = type(self).__name__
+        if fitted is None and names is not None:
+            warnings.warn(f"X has feature names, but {kind} was fitted without feature names", UserWarning,
+                          stacklevel=2)
+        elif fitted is not None and names is None:
+            warnings.warn(f"X does not have valid feature names, but {kind} was fitted with feature names",
+                          UserWarning, stacklevel=2)
+        elif fitted is not None and (len(names) != len(fitted) or (names != fitted).any()):
+            unseen = [n for n in names if n not in set(fitted)]
+            missing = [n for n in fitted if n not in set(names)]
+            detail = ""
+            for title, listed in (("unseen at fit time", unseen), ("seen at fit time, yet now missing", missing)):
+                if listed:
+                    detail += f"\nFeature names {title}:\n" + "".join(f"- {n}\n" for n in listed[:5])
+            if not detail:
+                detail = "\nFeature names must be in the same order as they were in fit."
+            raise ValueError("The feature names should match those that were passed during fit." + detail)
 
     def _dataset_features(self, ds: Dataset, y: Any, *, reset: bool) -> int:
         """For ``fit(dataset)``: the dataset's features, recorded (or checked) like X's."""

@@ -625,3 +625,36 @@ def test_early_stopping_refuses_a_class_it_would_hold_out_whole():
         clf.set_params(validation_fraction=0.6).fit(X, y)
     clf.set_params(validation_fraction=0.1).fit(X, y)  # one of the two is held out
     assert list(clf.classes_) == [0, 1, 2]
+
+
+class _Frame:
+    """A table with column names, as pandas gives one (pandas is not needed)."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = np.asarray(values, np.float32), list(columns)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __len__(self):
+        return len(self.values)
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+
+def test_feature_names_are_checked_as_scikit_learn_checks_them(moons):
+    X, y = moons
+    clf = mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(_Frame(X, ["a", "b"]), y)
+    assert list(clf.feature_names_in_) == ["a", "b"]
+    clf.predict(_Frame(X, ["a", "b"]))
+    with pytest.raises(ValueError, match="(?s)should match those that were passed during fit.*unseen at fit time:\n- c"):
+        clf.predict(_Frame(X, ["a", "c"]))
+    with pytest.raises(ValueError, match="same order"):
+        clf.predict(_Frame(X, ["b", "a"]))
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        clf.predict(X)
+    plain = mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="X has feature names, but MLPClassifier was fitted without"):
+        plain.predict(_Frame(X, ["a", "b"]))
