@@ -58,14 +58,14 @@ static inline __attribute__((always_inline)) void column_sums_loop(
  * logit: p_j = e_j / sum (an earlier form took e^(z_j - max - log sum), a second expf). */
 static inline __attribute__((always_inline)) double softmax_cross_entropy_loop(
     float *restrict dz, const float *restrict z, const int32_t *restrict classes, const float *restrict weights,
-    size_t rows, size_t outputs, float scale)
+    size_t rows, size_t outputs, float scale, double weight_scale)
 {
     double total = 0;
     for (size_t r = 0; r < rows; r++) {
         const float *restrict zr = z + r * outputs;
         float *restrict dr = dz + r * outputs;
         const float w = weights ? weights[r] : 1.0f;
-        const float s = weights ? scale * w : scale;
+        const float s = weights ? (float)((double)w * weight_scale) : scale;
         float zmax = zr[0];
         for (size_t j = 1; j < outputs; j++) zmax = swift_max(zmax, zr[j]);
         float sum = 0;
@@ -92,8 +92,9 @@ static inline __attribute__((always_inline)) double softmax_cross_entropy_loop(
 #define SUMS_PARAMETERS float *sums, const float *m, size_t rows, size_t width
 #define SUMS_ARGUMENTS sums, m, rows, width
 #define SOFTMAX_PARAMETERS                                                                       \
-    float *dz, const float *z, const int32_t *classes, const float *weights, size_t rows, size_t outputs, float scale
-#define SOFTMAX_ARGUMENTS dz, z, classes, weights, rows, outputs, scale
+    float *dz, const float *z, const int32_t *classes, const float *weights, size_t rows, size_t outputs, float scale, \
+        double weight_scale
+#define SOFTMAX_ARGUMENTS dz, z, classes, weights, rows, outputs, scale, weight_scale
 
 typedef void (*bias_function)(BIAS_PARAMETERS);
 typedef void (*relu_function)(RELU_PARAMETERS);

@@ -31,9 +31,12 @@ void mbm_column_sums(float *sums, const float *m, size_t rows, size_t width);
 /* Softmax with cross-entropy, from the logits z (rows, outputs) and class indices classes
  * (rows), each in [0, outputs): writes dz (rows, outputs), the gradient of the weighted mean
  * cost, and returns the summed cost sum_r w_r * -log softmax(z_r)[classes[r]]. weights:
- * (rows), or NULL for weights of 1; scale: 1 / the mean's divisor. outputs >= 1. */
+ * (rows), or NULL for weights of 1; scale: 1 / the mean's divisor, without weights;
+ * weight_scale: the same in double, with weights (row r's gradient is scaled by
+ * (float)(w_r * weight_scale): a total weight beyond float's range, or below its normal
+ * numbers, made 1 / (float)total 0 or Inf). outputs >= 1. */
 double mbm_softmax_cross_entropy(float *dz, const float *z, const int32_t *classes, const float *weights,
-                                 size_t rows, size_t outputs, float scale);
+                                 size_t rows, size_t outputs, float scale, double weight_scale);
 
 #ifdef __cplusplus
 }

@@ -77,7 +77,7 @@ extension Loss {
     ) -> Double {
         if self == .crossEntropy, let dlogits, case .classes(let classes) = targets {
             let scale = 1 / Float(normalizer)
-            return mbm_softmax_cross_entropy(dlogits, logits, classes, weights, rows, nOut, scale)
+            return mbm_softmax_cross_entropy(dlogits, logits, classes, weights, rows, nOut, scale, 1 / normalizer)
         }
         return forwardBackwardPlain(
             dlogits: dlogits, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: normalizer,
@@ -90,17 +90,23 @@ extension Loss {
         rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
     ) -> Double {
         let terms = Float(termsPerRow(outputs: nOut))
-        let scale = 1 / (Float(normalizer) * terms)
+        let scale = 1 / (Float(normalizer) * terms), weightScale = 1 / (normalizer * Double(terms))
         var total = 0.0
         for r in 0..<rows {
             let w = weights?[r] ?? 1
             let rowLoss = row(
                 r, logits: logits + r * nOut, dlogits: dlogits.map { $0 + r * nOut },
-                targets: targets, outputs: nOut, scale: weights == nil ? scale : scale * w)
+                targets: targets, outputs: nOut, scale: weights == nil ? scale : Loss.weighted(w, weightScale))
             total += Double(w) * Double(rowLoss) / Double(terms)
         }
         return total
     }
+
+    /// A weighted row's gradient scale, w / (the batch's total weight x terms), in Double:
+    /// a total beyond Float's range made 1 / Float(total) 0 (weights of 1e38: no update at
+    /// all), and one below its normal numbers made it Inf (weights of 1e-42: divergence).
+    @inline(__always)
+    static func weighted(_ w: Float, _ weightScale: Double) -> Float { Float(Double(w) * weightScale) }
 
     /// One row of `forwardBackward`: the loss of row `r` of `targets` (not yet divided by
     /// `termsPerRow`) from its logits z (nOut), and, if `dz` is given, scale times the

@@ -29,6 +29,7 @@ extension Network {
         let z = workspace.output(0), dz = workspace.delta
         let terms = loss.termsPerRow(outputs: nOut)
         let scale = 1 / (Float(weighting?.total ?? Double(batchRows)) * Float(terms))
+        let weightScale = 1 / ((weighting?.total ?? 1) * Double(terms))
         let weights = weighting?.weights
         var total = 0.0
         let rowBytes = nIn * MemoryLayout<Float>.stride, ahead = Shuffle.readAhead
@@ -49,7 +50,7 @@ extension Network {
             for j in 0..<nOut { zb[j] = dot(row, weight + j * nIn, nIn) + bias[j] }
             let w = weights?[r] ?? 1
             let rowLoss = loss.row(
-                r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: weights == nil ? scale : scale * w)
+                r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: weights == nil ? scale : Loss.weighted(w, weightScale))
             total += Double(w) * Double(rowLoss) / Double(terms)
             return row
         }

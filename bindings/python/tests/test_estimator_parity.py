@@ -173,6 +173,32 @@ def test_sample_weight_is_repetition_and_removal(cls):
     assert not np.allclose(out(weighted), out(plain), rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("sizes, loss", [([2, 8, 2], "cross_entropy"), ([2, 8, 1], "mse"), ([2, 3], "cross_entropy")])
+def test_sample_weight_scale_does_not_matter(sizes, loss):
+    """A batch's cost is sum(w * loss) / sum(w): weights times any constant train the same,
+    to float32 rounding, at both ends of float's range (a total weight beyond it made
+    1 / float(total) 0: MB_OK with the weights unchanged; one below its normal numbers made
+    it Inf: MB_ERR_DIVERGED). Through the softmax kernel, the plain loss and the row-by-row
+    kernel (no hidden layer); a lone denormal weight is that row alone."""
+    X, y = mb.make_moons(200, 0.2, seed=3)
+    target = y if loss == "cross_entropy" else X[:, :1] + X[:, 1:]
+
+    def trained(w):
+        with mb.Network(sizes, loss=loss, seed=0) as net:
+            net.train(X, target, epochs=3, batch_size=50, learning_rate=0.1, seed=1,
+                      sample_weight=np.asarray(w, np.float32))
+            return net.get_parameters()
+
+    ones = trained(np.ones(200))
+    for c in (1e-42, 1e-30, 1e30, 1e38, 3e38):
+        np.testing.assert_allclose(trained(np.full(200, c)), ones, rtol=1e-5, atol=1e-6, err_msg=str(c))
+    alone = np.zeros(200)
+    alone[7] = 1
+    lone = alone.copy()
+    lone[7] = 1e-45
+    np.testing.assert_allclose(trained(lone), trained(alone), rtol=1e-6, atol=1e-7)
+
+
 def test_sample_weight_partial_fit_and_bad_values():
     X, y = mb.make_moons(100, 0.2, seed=1)
     clf = mb.MLPClassifier((4,), random_state=0)
