@@ -216,7 +216,7 @@ final class FileBatches: BatchSource {
         targetWidth = dataset.targetWidth
         if heldRows == 0 && mode != .block { dataset.releaseKept() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
-            fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
+            fileBytes: dataset.x.expectedSize.addingSaturated(dataset.y.expectedSize), usableMemory: SystemMemory.usable())
         rowsPerBlock = layout.rowsPerBlock
         blockCount = layout.blockCount
         poolBlocks = layout.poolBlocks
@@ -320,7 +320,7 @@ final class FileBatches: BatchSource {
     /// the file's size: past a memory limit that the `pread` path keeps to.
     static func mayMap(_ dataset: FileDataset) -> Bool {
         dataset.options.mapsX && !FilePageCache.auto.releases(
-            fileBytes: dataset.x.expectedSize + dataset.y.expectedSize, usableMemory: SystemMemory.usable())
+            fileBytes: dataset.x.expectedSize.addingSaturated(dataset.y.expectedSize), usableMemory: SystemMemory.usable())
     }
 
     /// The block shuffle, X not held: a mapping of the X file where its rows are copied from

@@ -142,6 +142,7 @@ public final class FileDataset: @unchecked Sendable {
         }
         guard x.shape.count == 2 else { throw .invalid("X file '\(xPath)' has shape \(x.shape); X must be 2-D (m, n_features)") }
         try Validate.size(x.columns, "n_features")
+        if y.shape.count == 2 { try Validate.size(y.columns, "y's columns (n_outputs)") }
         guard y.rows == x.rows else {
             throw .invalid("X has \(x.rows) rows but y has \(y.rows): X and y must have the same number of rows")
         }
@@ -233,14 +234,14 @@ public final class FileDataset: @unchecked Sendable {
     /// shuffle's buffers (`exactReaderBytes`), and for the block shuffle its order computed
     /// as file rows (`blockOrderAsRowsBytes`).
     func rowReaderBytes(batchSize: Int, layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
-        exactReaderBytes(batchSize: batchSize) + (options.shuffle == .block ? FileDataset.blockOrderAsRowsBytes(layout) : 0)
+        exactReaderBytes(batchSize: batchSize).addingSaturated(options.shuffle == .block ? FileDataset.blockOrderAsRowsBytes(layout) : 0)
     }
 
     /// What the block shuffle's order computed as file rows takes beside the exact shuffle's
     /// buffers (`FileBatches.blockOrderAsRows`): the block order, and a pool's rows and their
     /// order.
     static func blockOrderAsRowsBytes(_ layout: (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int)) -> Int {
-        layout.blockCount * 8 + 2 * 8 * layout.poolBlocks * layout.rowsPerBlock
+        (layout.blockCount * 8).addingSaturated((16 * layout.poolBlocks).multipliedSaturated(layout.rowsPerBlock))
     }
 
     /// The rule of `holdsX` in numbers: X (`xBytes`) beside the reader's buffers fits
@@ -313,17 +314,18 @@ public final class FileDataset: @unchecked Sendable {
             needed = exactReaderBytes(batchSize: batchSize)
         case .block:
             // Per row of a batch: inputs, targets, the file row and where the row is in the pool.
-            let slotBytes = FileBatches.depth * batchSize * (4 * (features + targetWidth) + 16)
+            // (Sizes saturate: a valid shape near the limits needs more than any budget.)
+            let slotBytes = (FileBatches.depth * batchSize).multipliedSaturated(rowSlotBytes(extra: 16))
             // Two pools (one consumed, the next read ahead), as large as the budget holds, each
             // of at most half the blocks (two then hold the whole file). An epoch's first
             // group is smaller (`FileBatches.firstGroupBlocks`): its read cannot be hidden.
-            let perBlock = 2 * rowsPerBlock * (x.rowBytes + y.rowBytes + 16)
-            needed = slotBytes + blockCount * 8 + perBlock
+            let perBlock = (2 * rowsPerBlock).multipliedSaturated(x.rowBytes.addingSaturated(y.rowBytes).addingSaturated(16))
+            needed = slotBytes.addingSaturated(blockCount * 8).addingSaturated(perBlock)
             let fits = budget >= needed ? (budget - slotBytes - blockCount * 8) / perBlock : 1
             pool = max(1, min((blockCount + 1) / 2, fits))
         }
         guard needed <= budget else {
-            throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the reader of file_shuffle \(options.shuffle == .exact ? "exact" : "block") needs at least \(needed) bytes (a dataset is opened for training, whatever else it is used for)")
+            throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the reader of file_shuffle \(options.shuffle == .exact ? "exact" : "block") needs \(needed == Int.max ? "more bytes than 64 bits count" : "at least \(needed) bytes") (a dataset is opened for training, whatever else it is used for)")
         }
         return (rowsPerBlock, blockCount, pool)
     }
@@ -331,8 +333,13 @@ public final class FileDataset: @unchecked Sendable {
     /// Bytes the exact shuffle's reader holds for `batchSize`: three batches of read-ahead
     /// (inputs, targets, file rows), and the permutation and targets of every row.
     func exactReaderBytes(batchSize: Int) -> Int {
-        FileBatches.depth * batchSize * (4 * (features + targetWidth) + 8) + count * (8 + 4 * targetWidth)
+        (FileBatches.depth * batchSize).multipliedSaturated(rowSlotBytes(extra: 8))
+            .addingSaturated(count.multipliedSaturated(8 + 4 * targetWidth))
     }
+
+    /// A batch row's bytes in the reader's slots: its inputs and targets as floats, and
+    /// `extra`. (Features and target columns are at most 2^31 - 1 each: no overflow.)
+    private func rowSlotBytes(extra: Int) -> Int { 4 * (features + targetWidth) + extra }
 
     /// Checks that `network` can train on this data: inputs, and targets of a matching kind.
     func check(for network: Network) throws(MiniBatchError) {
@@ -412,7 +419,7 @@ extension Network {
     }
 
     /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in
-    /// order. An output that is NaN or Inf throws `.diverged`, as `predict(file:)`.
+    /// order. An output that is NaN or Inf throws `.diverged`, as `predict(_:)` of a dataset.
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try access.read { () throws(MiniBatchError) in
             try dataset.check(for: self)

@@ -138,7 +138,7 @@ public enum NpyShuffle {
             throw .invalid("memory_budget \(budget) bytes is too small to shuffle '\(x)' (\(m) rows of \(rowBytes) bytes\(y == nil ? "" : ", X and y")): the smallest that works is \(minimumBudget(rows: m, rowBytes: rowBytes)) bytes (the largest bucket and 16 bytes per bucket)")
         }
         let releasesPages = FilePageCache.auto.releases(
-            fileBytes: xFile.expectedSize + (yFile?.expectedSize ?? 0), usableMemory: SystemMemory.usable())
+            fileBytes: xFile.expectedSize.addingSaturated(yFile?.expectedSize ?? 0), usableMemory: SystemMemory.usable())
         var job = try Job(x: xFile, y: yFile, buckets: bucketCount, releasesPages: releasesPages)
         defer { job.release() }
         let outputX = try NpyOutput(path: outX, type: xFile.type, shape: xFile.shape, releasesPages: releasesPages)

@@ -115,15 +115,3 @@ final class TrainingState {
         bestEpoch = other.bestEpoch
     }
 }
-
-extension Int {
-    /// `self + other`, or `Int.max` where that overflows. The counters training keeps over a
-    /// network's life (epochs, examples, the rule's steps, epochs without improvement) add
-    /// this way: a model file may hold any count up to `Int.max` (a crafted one held
-    /// `Int.max`, and the next epoch trapped), and `epochs` may be up to `Int.max` on a
-    /// network that has trained before. A count that reaches `Int.max` stays there.
-    func addingSaturated(_ other: Int) -> Int {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? (other > 0 ? Int.max : Int.min) : sum
-    }
-}

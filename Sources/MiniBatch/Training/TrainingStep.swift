@@ -230,8 +230,7 @@ final class TrainingStep {
     /// How many shards `rows` rows of `network`'s batch are cut into with a layout of `size`.
     static func shards(rows: Int, network: Network, team size: Int) -> Int {
         // (Saturated: a batch of 2^31 rows of a model of 2^33 parameters has no Int work.)
-        let (product, overflow) = rows.multipliedReportingOverflow(by: network.parameterCount + network.inputCount)
-        let work = overflow ? Int.max : product
+        let work = rows.multipliedSaturated(network.parameterCount + network.inputCount)
         let shardRows = fusesFirstWeights(network) ? minimumFusedShardRows : minimumShardRows
         return max(1, min(size, rows / shardRows, work / shardWork(network)))
     }

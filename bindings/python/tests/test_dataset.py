@@ -406,3 +406,73 @@ def test_x_held_in_memory_follows_the_file(tmp_path, shuffle):
         changed = train(ds)
         assert changed != first
         assert changed == fresh()
+
+
+_SPARSE_CASES = r'''
+import os, sys, numpy as np, minibatch_gd as mb
+d = sys.argv[1]
+def sparse(name, descr, shape):
+    """A .npy file whose header promises `shape`, its data a hole (no disk space used)."""
+    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, str(tuple(shape)))
+    hdr = hdr + " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + len(hdr).to_bytes(2, "little") + hdr.encode())
+        f.truncate(f.tell() + int(np.prod(shape)) * np.dtype(descr).itemsize)
+    return path
+big = (1 << 60) - 1
+def outcome(f):
+    try:
+        f()
+        print("ran")
+    except mb.MinibatchError as e:
+        print(type(e).__name__, "|", e)
+x1 = sparse("x1.npy", "<f4", (1, 1))
+outcome(lambda: mb.Dataset(x1, sparse("yw.npy", "<f4", (1, big))))
+x = sparse("x.npy", "<f4", (big, 1))
+outcome(lambda: mb.Dataset(x, sparse("y8.npy", "|i1", (big,))))
+y = sparse("y.npy", "<f4", (big,))
+ds = mb.Dataset(x, y, shuffle="block", memory_budget=(1 << 63) - 1)
+net = mb.Network([1, 1], loss="mse")
+outcome(lambda: net.evaluate_dataset(ds))
+outcome(lambda: net.train(ds, epochs=1, batch_size=64))
+outcome(lambda: mb.shuffle_files(x, y, os.path.join(d, "xo.npy"), os.path.join(d, "yo.npy"), seed=1,
+                                 memory_budget=(1 << 63) - 1))
+'''
+
+
+def test_files_whose_shapes_are_valid_but_huge_give_errors_not_traps(tmp_path):
+    """.npy files that hold what their headers promise, up to 2^62 bytes (sparse files on
+    tmpfs): the reader's and the shuffle's sizes (rows x row bytes, the two files' sizes
+    added) overflowed Int and trapped (SIGILL) in mb_dataset_open_npy, training,
+    evaluation and mb_shuffle_npy. Now: y's columns are limited as X's, and the sizes
+    saturate, so the budget or the memory refuses them. In a child process (a trap would
+    end pytest)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm: sparse files of 2^62 bytes need tmpfs")
+    d = tempfile.mkdtemp(dir="/dev/shm", prefix="minibatch-sparse-")
+    try:
+        try:
+            with open(os.path.join(d, "probe"), "wb") as f:
+                f.truncate(1 << 62)
+        except OSError as e:
+            pytest.skip(f"/dev/shm does not take a sparse file of 2^62 bytes: {e}")
+        script = tmp_path / "cases.py"
+        script.write_text(_SPARSE_CASES)
+        r = subprocess.run([sys.executable, str(script), d], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-2000:]}"
+    lines = r.stdout.splitlines()
+    assert len(lines) == 5, lines
+    assert lines[0].startswith("InvalidArgumentError | y's columns (n_outputs) is too large"), lines[0]
+    assert lines[1].startswith("InvalidArgumentError | memory_budget") and "more bytes than 64 bits count" in lines[1], lines[1]
+    for line in lines[2:]:
+        assert line.startswith("OutOfMemoryError | out of memory allocating"), line
