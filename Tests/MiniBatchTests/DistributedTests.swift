@@ -277,4 +277,69 @@ struct DistributedTests {
             #expect(epochs == 2)
         }
     }
+
+    /// A communicator's collectives run in the middle of a step, on the training thread,
+    /// where the model is in training's layout (its first layer's W transposed): reading the
+    /// model or the history there is `.busy` (it returned that layout), while the progress
+    /// callback, between epochs, still reads both.
+    @Test func aCommunicatorCannotReadTheModelMidStep() throws {
+        let network = try Self.model()
+        let history = History()
+        let rank = ReadingRank(network: network, history: history)
+        var options = Self.options(.gradientDescent)
+        options.shards = 1
+        options.distribution = Distribution(rank)
+        var inCallback: [MiniBatchError?] = []
+        try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options, history: history) { _ in
+            inCallback.append(contentsOf: rank.reads())
+            return .proceed
+        }
+        #expect(rank.probes > 0)
+        #expect(rank.failures.count == 3 * rank.probes)
+        #expect(rank.failures.allSatisfy { $0?.kind == .busy })
+        #expect(inCallback.count == 9 && inCallback.allSatisfy { $0 == nil })
+    }
+}
+
+/// One rank alone, whose every collective tries to read the network being trained and its
+/// history (parameters, a prediction, the costs).
+final class ReadingRank: Communicator, @unchecked Sendable {
+    let rank = 0, size = 1
+    let network: Network, history: History
+    var probes = 0
+    var failures: [MiniBatchError?] = []
+
+    init(network: Network, history: History) {
+        self.network = network
+        self.history = history
+    }
+
+    /// The three reads' errors (nil: it read).
+    func reads() -> [MiniBatchError?] {
+        var out = [Float](repeating: 0, count: network.parameterCount)
+        let network = network, history = history
+        return [
+            Fixture.failure { () throws(MiniBatchError) in
+                try out.withUnsafeMutableBufferPointer { (b) throws(MiniBatchError) in try network.copyParameters(to: b) }
+            },
+            Fixture.failure { () throws(MiniBatchError) in
+                _ = try network.predict(x: [Float](repeating: 0, count: DistributedTests.features), features: DistributedTests.features)
+            },
+            Fixture.failure { () throws(MiniBatchError) in _ = try history.costs() },
+        ]
+    }
+
+    private func probe() {
+        probes += 1
+        failures += reads()
+    }
+
+    func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) { probe() }
+
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
+        receive.baseAddress!.copyMemory(from: send.baseAddress!, byteCount: send.count)
+        probe()
+    }
+
+    func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) { probe() }
 }

@@ -145,3 +145,28 @@ struct ThreadTests {
         #expect(Array(UnsafeBufferPointer(start: seen, count: 3)) == [1000, 1000, 1000])
     }
 }
+
+/// `Access`'s two refusals say which use is in the way.
+struct AccessTests {
+    @Test func aChangeWhileOthersReadNamesTheReaders() throws {
+        let access = Access("the model")
+        let whileRead = Fixture.failure { () throws(MiniBatchError) in
+            try access.read { () throws(MiniBatchError) in try access.modify { () throws(MiniBatchError) in } }
+        }
+        #expect(whileRead?.kind == .busy)
+        #expect(whileRead?.message.contains("is being read by another call") == true)
+        // The training call's own thread reads only in its progress callback (`readable`).
+        let whileChanged = Fixture.failure { () throws(MiniBatchError) in
+            try access.modify { () throws(MiniBatchError) in try access.read { () throws(MiniBatchError) in } }
+        }
+        #expect(whileChanged?.message.contains("is in use by a training call") == true)
+        let inCallback = Fixture.failure { () throws(MiniBatchError) in
+            try access.modify { () throws(MiniBatchError) in
+                try access.readable { () -> Result<Void, MiniBatchError> in
+                    Result { () throws(MiniBatchError) in try access.read { () throws(MiniBatchError) in } }
+                }.get()
+            }
+        }
+        #expect(inCallback == nil)
+    }
+}

@@ -84,7 +84,9 @@ public final class Network: @unchecked Sendable {
 
     // MARK: - Parameters
 
-    /// A copy of the flat parameters.
+    /// A copy of the flat parameters, read without the checks of `copyParameters(to:)`:
+    /// while a training call may run on another thread, use that (it is `.busy` then;
+    /// this property reads training's own layout, or an update half applied).
     public var parameterArray: [Float] {
         Array(UnsafeBufferPointer(start: parameters, count: parameterCount))
     }

@@ -220,7 +220,9 @@ extension Network {
                 report.learningRate = Double(step.rate)
                 report.validationCost = validationCost
                 report.validationScore = validationScore
-                stopAsked = progress(report) == .stop
+                // The callback may read the model and the history (nowhere else during training).
+                let action = access.readable { history.map { h in h.access.readable { progress(report) } } ?? progress(report) }
+                stopAsked = action == .stop
             }
             // Read after the callback, which may ask; at the end of the call's last epoch
             // there is nothing left to stop.
