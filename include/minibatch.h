@@ -32,7 +32,8 @@
  *             other call that would change them (training, mb_model_set_parameters,
  *             mb_history_clear) returns MB_ERR_BUSY, from the progress callback or from
  *             another thread; they may be read from the progress callback (between two
- *             epochs), and a read from another thread returns MB_ERR_BUSY. A call that
+ *             epochs), and a read from another thread, or from a communicator's function
+ *             (in the middle of a step), returns MB_ERR_BUSY. A call that
  *             reads a model makes a training call started meanwhile return MB_ERR_BUSY.
  *             *_free must not race with other calls on the same handle; a model,
  *             history or dataset freed from a progress callback lives until the training
@@ -52,11 +53,13 @@
  *                                                     INT64_MAX rows is valid)
  *               a buffer of n elements of b bytes     n * b <= INT64_MAX (mb_random: count
  *                                                     <= 2^60 - 1; mb_permutation,
- *                                                     mb_make_moons: m <= 2^60 - 1)
- *               m * n_features, m * n_outputs         <= 2^60 (a float buffer's bytes are
- *                                                     then a number)
- *               the parameters of a model             <= 2^60 (more cannot be allocated:
- *                                                     MB_ERR_OUT_OF_MEMORY)
+ *                                                     mb_make_moons: m <= 2^60 - 1;
+ *                                                     mb_shuffle, mb_shuffle_into: m times
+ *                                                     each row's bytes <= 2^60 - 1)
+ *               m * n_features, m * n_outputs         <= 2^60 - 1 (a float buffer's bytes
+ *                                                     are then a number)
+ *               the parameters of a model             <= 2^60 - 1 (more cannot be
+ *                                                     allocated: MB_ERR_OUT_OF_MEMORY)
  *               threads                               0 .. 256
  *               memory_budget (training, datasets)    0 and >= 2^62 (SIZE_MAX): see each
  *               block_bytes                           1 .. 2^40
@@ -754,7 +757,8 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * gathered batch (batch_size * (n_inputs + n_outputs) floats); the activations of every
  * layer and two gradient buffers of the widest layer, one float per unit for each of the
  * rows forward and backward take at a time (min(batch_size, 256); all batch_size rows when
- * the first layer has 2^18 or more weights, or the model has no hidden layer); the
+ * the first layer has 2^18 or more weights, or the model has no hidden layer and at most 4
+ * outputs, which train row by row); the
  * gradient of the parameters, the updated parameters and the parameters at the start of
  * the call (3 * n_parameters floats; see mb_train for the last). The permutation
  * (8 bytes per example) is not included: it depends on m. Each further thread

@@ -165,14 +165,15 @@ func trainingArguments(
         throw .init(.invalidArgument, "shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(o.shards)")
     }
     trainingOptions.shards = Int(o.shards)
+    // (Checked with or without a communicator, as every enum is.)
+    let mode: Distribution.Mode
+    switch o.distributed_mode {
+    case MB_DISTRIBUTED_DETERMINISTIC: mode = .deterministic
+    case MB_DISTRIBUTED_FAST: mode = .fast
+    default:
+        throw .init(.invalidArgument, "distributed_mode has no such value: \(Int32(bitPattern: o.distributed_mode.rawValue))")
+    }
     if let communicator = o.communicator {
-        let mode: Distribution.Mode
-        switch o.distributed_mode {
-        case MB_DISTRIBUTED_DETERMINISTIC: mode = .deterministic
-        case MB_DISTRIBUTED_FAST: mode = .fast
-        default:
-            throw .init(.invalidArgument, "distributed_mode has no such value: \(Int32(bitPattern: o.distributed_mode.rawValue))")
-        }
         trainingOptions.distribution = Distribution(try CCommunicator(communicator), mode: mode)
     }
     if let pointer = o.interrupt {

@@ -12,6 +12,20 @@ import MiniBatch
 struct PublicBoundaryTests {
     /// Results returned as Swift arrays larger than the memory the process may use: Swift's
     /// allocator ends the process when it cannot allocate an array.
+    @Test func aNegativeMemoryBudgetIsRefusedWithAFixedBatchSizeToo() throws {
+        let network = try Network(layerSizes: [2, 4, 2], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+        let (x, y) = try Moons.make(count: 64, noise: 0.1, seed: 1)
+        for batch in [BatchSize.fixed(16), .automatic] {
+            var options = TrainingOptions(epochs: 1, batchSize: batch, learningRate: 0.1, threads: 1)
+            options.memoryBudget = -1
+            let error = Fixture.failure { () throws(MiniBatchError) in
+                try network.train(x: x, classes: y, features: 2, options: options)
+            }
+            #expect(error?.kind == .invalidArgument && error?.message.contains("memory_budget") == true)
+        }
+        #expect(network.epochsTrained == 0)
+    }
+
     @Test func arraysTooLargeForMemoryAreOutOfMemory() throws {
         let wide = try Network(layerSizes: [1, 1 << 20], hiddenActivations: [], loss: .meanSquaredError)
         // 2^20 rows x 2^20 outputs: 4 TiB of floats.

@@ -156,6 +156,7 @@ static void test_shuffle_errors(void)
     memcpy(x0, x, sizeof x);
     EXPECT_INVALID(mb_shuffle(NULL, 8, y, 4, 3, 1, 1), "x");
     EXPECT_INVALID(mb_shuffle(x, 0, y, 4, 3, 1, 1), "x_row_bytes");
+    EXPECT_INVALID(mb_shuffle(x, SIZE_MAX, y, 4, 3, 1, 1), "18446744073709551615 as a size_t");
     EXPECT_INVALID(mb_shuffle(x, 8, NULL, 4, 3, 1, 1), "y");
     EXPECT_INVALID(mb_shuffle(x, 8, y, 0, 3, 1, 1), "y_row_bytes");
     EXPECT_INVALID(mb_shuffle(x, 8, y, 4, 0, 1, 1), "m");
@@ -655,6 +656,10 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "learning_rate");
     b.learning_rate = -INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "learning_rate");
+    /* an unknown distributed_mode, without a communicator too (it was accepted there) */
+    b = o;
+    b.distributed_mode = (mb_distributed_mode)2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "distributed_mode");
     /* unknown last_batch */
     b = o;
     b.last_batch = (mb_last_batch)99;
@@ -709,6 +714,7 @@ static void test_auto_batch_and_working_memory_errors(void)
     EXPECT_INVALID(mb_working_memory(fx_model, 0, &bytes), "batch_size");
     EXPECT_INVALID(mb_working_memory(fx_model, MB_BATCH_AUTO, &bytes), "batch_size");
     EXPECT_INVALID(mb_working_memory(fx_model, -100, &bytes), "batch_size");
+    EXPECT_INVALID(mb_working_memory(fx_model, (int64_t)1 << 31, &bytes), "batch_size"); /* the limits' 2^31 - 1 */
     CHECK(bytes == 77);
 }
 

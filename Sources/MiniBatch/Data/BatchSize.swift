@@ -11,7 +11,7 @@ extension Network {
     /// adds its own parameter gradients. The caller's data and the permutation (8 bytes per
     /// example) are not counted.
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
-        try Validate.count(batchSize, "batch_size")
+        try Validate.size(batchSize, "batch_size")
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
         let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
         let rows = TrainingStep.rowsAtATime(

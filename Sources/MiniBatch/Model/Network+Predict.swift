@@ -56,6 +56,7 @@ extension Network {
             throw .invalid("n_features is \(features) but the model has \(inputCount) inputs")
         }
         let n = try Validate.product(m, features, "X (m x n_features)")
+        _ = try Validate.product(m, outputCount, "the outputs (m x n_outputs)")
         if let bad = Validate.firstNonFinite(x, count: n) { throw NonFinite(x, features: features, at: bad).error }
     }
 

@@ -52,8 +52,9 @@ public struct Generator: RandomNumberGenerator, Sendable {
         return result
     }
 
-    /// An integer uniform in `0..<bound` (bound > 0), by Lemire's multiply-shift with
-    /// rejection ("Fast random integer generation in an interval", 2019).
+    /// An integer uniform in `0..<bound` (bound > 0; a bound of 0 gives 0, and draws one
+    /// number), by Lemire's multiply-shift with rejection ("Fast random integer generation
+    /// in an interval", 2019).
     @inlinable
     public mutating func below(_ bound: UInt64) -> UInt64 {
         var product = next().multipliedFullWidth(by: bound)

@@ -44,16 +44,22 @@ package enum Validate {
         }
     }
 
+    /// A byte count for a message: a negative one is a C size_t of 2^63 or more (SIZE_MAX
+    /// read as -1), shown as both.
+    private static func asSize(_ value: Int) -> String {
+        value >= 0 ? "\(value)" : "\(value) (\(UInt(bitPattern: value)) as a size_t)"
+    }
+
     /// A shuffle's rows (`Shuffle`, mb_shuffle, mb_shuffle_into): m >= 1 rows of X of
     /// x_row_bytes >= 1 bytes, and of y of y_row_bytes >= 1 bytes when y is given (0 when it
     /// is not). Returns the byte lengths of X and y.
     package static func shuffle(count m: Int, xRowBytes: Int, hasY: Bool, yRowBytes: Int) throws(MiniBatchError) -> (x: Int, y: Int) {
         try count(m, "m")
-        guard xRowBytes >= 1 else { throw .invalid("x_row_bytes must be positive, got \(xRowBytes)") }
+        guard xRowBytes >= 1 else { throw .invalid("x_row_bytes must be positive, got \(asSize(xRowBytes))") }
         if hasY {
-            guard yRowBytes >= 1 else { throw .invalid("y_row_bytes must be positive when y is given, got \(yRowBytes)") }
+            guard yRowBytes >= 1 else { throw .invalid("y_row_bytes must be positive when y is given, got \(asSize(yRowBytes))") }
         } else {
-            guard yRowBytes == 0 else { throw .invalid("y is NULL but y_row_bytes is \(yRowBytes) (must be 0)") }
+            guard yRowBytes == 0 else { throw .invalid("y is NULL but y_row_bytes is \(asSize(yRowBytes)) (must be 0)") }
         }
         return (try product(m, xRowBytes, "x (m x x_row_bytes)"), try product(m, yRowBytes, "y (m x y_row_bytes)"))
     }
@@ -180,6 +186,8 @@ package enum Validate {
             throw .invalid("learning_rate must be finite and > 0, got \(options.learningRate)")
         }
         if case .fixed(let b) = options.batchSize { try batchSize(b, count: m) }
+        // (With a fixed batch size too: a negative budget is no budget.)
+        guard options.memoryBudget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(options.memoryBudget)") }
         guard (0...BLASThreads.maxTeam).contains(options.threads) else {
             throw .invalid("threads must be 0 (automatic) or 1...\(BLASThreads.maxTeam), got \(options.threads)")
         }
