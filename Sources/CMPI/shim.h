@@ -9,3 +9,4 @@ static inline MPI_Datatype mbmpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op mbmpi_sum(void) { return MPI_SUM; }
 static inline void *mbmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int mbmpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline MPI_Errhandler mbmpi_errors_return(void) { return MPI_ERRORS_RETURN; }

@@ -49,6 +49,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         guard MPI_Comm_dup(comm ?? mbmpi_comm_world(), &duplicate) == MPI_SUCCESS else {
             throw .init(.communication, "MPI_Comm_dup failed")
         }
+        // MPI's errors on the duplicate are returned (`.communication`) instead of ending the
+        // process, MPI's default; the communicator it was made from keeps its own handler.
+        guard MPI_Comm_set_errhandler(duplicate, mbmpi_errors_return()) == MPI_SUCCESS else {
+            MPI_Comm_free(&duplicate)
+            throw .init(.communication, "MPI_Comm_set_errhandler failed")
+        }
         var rank: Int32 = 0, size: Int32 = 0
         MPI_Comm_rank(duplicate, &rank)
         MPI_Comm_size(duplicate, &size)
@@ -91,6 +97,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
         let comm = try communicator()
         let bytes = send.count
+        let (needed, overflow) = bytes.multipliedReportingOverflow(by: size)
+        guard !overflow, receive.count >= needed else {
+            throw .init(.invalidArgument, "allgather's receive buffer holds \(receive.count) bytes, not \(size) ranks x \(bytes)")
+        }
         if bytes <= Self.piece {
             try check(MPI_Allgather(send.baseAddress, Int32(bytes), mbmpi_byte(), receive.baseAddress, Int32(bytes),
                                     mbmpi_byte(), comm), "MPI_Allgather")
@@ -106,6 +116,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) {
         let comm = try communicator()
+        guard root >= 0 && root < size else {
+            throw .init(.invalidArgument, "broadcast's root \(root) is not a rank of this communicator (0 ..< \(size))")
+        }
         var done = 0
         while done < data.count {
             let n = min(data.count - done, Self.piece)

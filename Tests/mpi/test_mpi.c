@@ -45,6 +45,14 @@ static void test_library_has_distributed_options(void)
     CHECK(g_comm.struct_size == sizeof(mb_communicator));
     CHECK(g_comm.rank == K && g_comm.size == R);
     CHECK(g_comm.allreduce_sum && g_comm.allgather && g_comm.broadcast);
+    {
+        /* a root that is no rank fails (nonzero) on every rank instead of ending the process
+           (MPI's own error handler, MPI_ERRORS_ARE_FATAL, aborted) */
+        char byte = 0;
+        CHECK(g_comm.broadcast(&byte, 1, R, g_comm.user_data) != 0);
+        CHECK(g_comm.broadcast(&byte, 1, -1, g_comm.user_data) != 0);
+        CHECK(g_comm.broadcast(&byte, 1, 0, g_comm.user_data) == 0);
+    }
     CHECK_STATUS(mb_mpi_communicator(MPI_COMM_WORLD, NULL), MB_ERR_INVALID_ARGUMENT);
     {
         mb_communicator c;

@@ -62,6 +62,7 @@ static int allgather(const void *send, void *receive, int64_t bytes, void *user_
 
 static int broadcast(void *data, int64_t bytes, int root, void *user_data) {
     mpi_state *state = user_data;
+    if (root < 0 || root >= state->size) return 1;
     for (int64_t done = 0; done < bytes;) {
         int n = (int)(bytes - done < PIECE ? bytes - done : PIECE);
         if (MPI_Bcast((char *)data + done, n, MPI_BYTE, root, state->comm) != MPI_SUCCESS) return 1;
@@ -83,7 +84,10 @@ mb_status mb_mpi_communicator(MPI_Comm comm, mb_communicator *out) {
         free(state);
         return MB_ERR_COMMUNICATION;
     }
-    if (MPI_Comm_rank(state->comm, &rank) != MPI_SUCCESS || MPI_Comm_size(state->comm, &state->size) != MPI_SUCCESS) {
+    /* MPI's errors on the duplicate return (MB_ERR_COMMUNICATION) instead of ending the
+     * process, MPI's default (MPI_ERRORS_ARE_FATAL); the caller's communicator keeps its own. */
+    if (MPI_Comm_set_errhandler(state->comm, MPI_ERRORS_RETURN) != MPI_SUCCESS ||
+        MPI_Comm_rank(state->comm, &rank) != MPI_SUCCESS || MPI_Comm_size(state->comm, &state->size) != MPI_SUCCESS) {
         MPI_Comm_free(&state->comm);
         free(state);
         return MB_ERR_COMMUNICATION;
