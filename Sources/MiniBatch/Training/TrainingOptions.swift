@@ -106,6 +106,23 @@ public struct Progress: Sendable {
     /// The validation cost and score after this epoch (NaN without a validation set).
     public var validationCost: Double = .nan
     public var validationScore: Double = .nan
+
+    /// A report as training makes one (public so that a caller can test its own callback).
+    public init(
+        epoch: Int, epochs: Int, epochsTrained: Int, batchSize: Int, batches: Int, epochCost: Double,
+        lastBatchCost: Double, learningRate: Double = 0, validationCost: Double = .nan, validationScore: Double = .nan
+    ) {
+        self.epoch = epoch
+        self.epochs = epochs
+        self.epochsTrained = epochsTrained
+        self.batchSize = batchSize
+        self.batches = batches
+        self.epochCost = epochCost
+        self.lastBatchCost = lastBatchCost
+        self.learningRate = learningRate
+        self.validationCost = validationCost
+        self.validationScore = validationScore
+    }
 }
 
 /// The progress callback's answer.
