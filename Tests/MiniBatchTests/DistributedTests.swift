@@ -278,6 +278,19 @@ struct DistributedTests {
         }
     }
 
+    /// A communicator that garbles what it gathers is the communicator's failure, told in
+    /// printable text (it was MB_ERR_INTERNAL, "a bug in minibatch", with the bytes as sent).
+    @Test func aGarblingCommunicatorIsACommunicationFailure() throws {
+        let network = try Self.model()
+        var options = Self.options(.gradientDescent)
+        options.distribution = Distribution(GarblingRank())
+        let error = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
+        }
+        #expect(error?.kind == .communication)
+        #expect(error?.message.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } == true)
+    }
+
     /// A communicator's collectives run in the middle of a step, on the training thread,
     /// where the model is in training's layout (its first layer's W transposed): reading the
     /// model or the history there is `.busy` (it returned that layout), while the progress
@@ -299,6 +312,16 @@ struct DistributedTests {
         #expect(rank.failures.allSatisfy { $0?.kind == .busy })
         #expect(inCallback.count == 9 && inCallback.allSatisfy { $0 == nil })
     }
+}
+
+/// One rank alone whose allgather returns bytes that no rank sent.
+final class GarblingRank: Communicator, @unchecked Sendable {
+    let rank = 0, size = 1
+    func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {}
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
+        for i in 0..<receive.count { receive[i] = i % 7 == 0 ? 0x07 : 0xAB }
+    }
+    func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) {}
 }
 
 /// One rank alone, whose every collective tries to read the network being trained and its

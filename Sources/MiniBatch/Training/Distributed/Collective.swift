@@ -209,9 +209,15 @@ final class Collective {
             let base = r * recordBytes
             let kind = all.load(fromByteOffset: base, as: Int32.self)
             guard kind != 0 else { continue }
+            // A record no rank wrote (a communicator whose allgather returned other bytes) is
+            // the communicator's failure, and its text is shown printable.
+            guard let known = MiniBatchError.Kind(rawValue: Int(kind)) else {
+                throw MiniBatchError(.communication, "rank \(r)'s failure record has no error kind (\(kind)): the communicator's allgather returned bytes that no rank sent")
+            }
             let length = max(0, min(Int(all.load(fromByteOffset: base + 4, as: Int32.self)), recordBytes - 8))
-            let message = String(decoding: UnsafeRawBufferPointer(rebasing: all[(base + 8)..<(base + 8 + length)]), as: UTF8.self)
-            throw MiniBatchError(MiniBatchError.Kind(rawValue: Int(kind)) ?? .internal, "rank \(r): \(message)")
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: all[(base + 8)..<(base + 8 + length)]), as: UTF8.self)
+            let message = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+            throw MiniBatchError(known, "rank \(r): \(message)")
         }
     }
 
