@@ -72,7 +72,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
         the accuracy after every epoch. ``fit`` on a :class:`minibatch_gd.Dataset` refuses it
         (a file is not split: train a :class:`minibatch_gd.Network` with
-        ``validation=Dataset(...)``); ``partial_fit`` ignores it, as scikit-learn's.
+        ``validation=Dataset(...)``); ``partial_fit`` refuses it, as scikit-learn's.
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
@@ -250,6 +250,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``classes`` (every label that will ever appear) is required on the first call.
         """
         p = self._checked_params()
+        self._check_incremental()
         first = not hasattr(self, "network_")
         x = self._validate_X(X, reset=first)
         ya = self._labels(y, x.shape[0])

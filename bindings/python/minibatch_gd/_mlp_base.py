@@ -260,6 +260,12 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                              f" {self.n_features_in_} features as input.")
         return n
 
+    def _check_incremental(self) -> None:
+        """``partial_fit`` trains one epoch with no validation split: it refuses
+        ``early_stopping``, as scikit-learn's does."""
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
     def _check_dataset_fit(self) -> None:
         """``fit(dataset)`` has no validation split: refuses ``early_stopping`` (it stopped on
         the training loss and left NaN validation scores)."""
@@ -369,18 +375,21 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
 
     @staticmethod
     def _score_weights(sample_weight: Any, m: int) -> Optional[np.ndarray]:
-        """``score``'s sample_weight as float64 (m,), checked as training checks it: finite,
-        >= 0, not all 0 (a wrong shape was broadcast into a wrong score, or failed in numpy)."""
+        """``score``'s sample_weight as float64 (m,) (a number: that weight for every row),
+        finite and not all 0; negative weights are scikit-learn's to allow in a score (a wrong
+        shape was broadcast into a wrong score, or failed in numpy)."""
         if sample_weight is None:
             return None
         try:
             w = np.asarray(sample_weight, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise ValueError(f"sample_weight must be numbers: {e}") from e
+        if w.ndim == 0:
+            w = np.full(m, float(w))
         if w.shape != (m,):
             raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},): one weight per row of X")
-        if not np.isfinite(w).all() or (w < 0).any() or not w.any():
-            raise ValueError("sample_weight must be finite and >= 0, and not all 0")
+        if not np.isfinite(w).all() or not w.any():
+            raise ValueError("sample_weight must be finite, and not all 0")
         return w
 
 

@@ -169,7 +169,7 @@ class _MLPTraining:
                 raise ValueError(
                     f"memory_budget={p['memory_budget']} bytes is less than the"
                     f" {net.working_memory(bs)} bytes of working memory training at batch_size={bs}"
-                    " needs (Network.working_memory): raise it, or lower batch_size")
+                    f" needs (Network.working_memory): raise it{'' if bs == 1 else ', or lower batch_size'}")
             net.train(
                 x,
                 targets,
@@ -197,11 +197,10 @@ class _MLPTraining:
             # Ctrl-C), the estimator keeps the weights reached and the costs recorded --
             # unless a fresh network failed before finishing any epoch (e.g. a memory
             # budget too small): then the estimator is left unfitted.
-            commit = (
-                diverged is not None
-                or net.epochs_trained > 0
-                or net is self.__dict__.get("network_")
-            )
+            # Committed where this call changed the network (a batch trained, or divergence);
+            # a call that changed nothing leaves a fitted estimator as it was.
+            trained = len(history.batch_costs) > 0 or len(history.epoch_costs) > 0
+            commit = diverged is not None or trained
             if commit:
                 self.network_ = net
                 # Appended in place (amortized O(1) per value), not rebuilt: a partial_fit
@@ -220,7 +219,7 @@ class _MLPTraining:
                 self.n_iter_ = net.epochs_trained
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
                 best_epoch = None
-                if validation is not None and diverged is None and net.epochs_trained > 0:
+                if validation is not None and diverged is None and len(history.epoch_costs) > 0:
                     # scikit-learn ends fit with the best epoch's weights (a fit that stopped
                     # early has them already).
                     best_epoch = net.restore_best_weights()
@@ -251,11 +250,13 @@ class _MLPTraining:
                 if net.last_progress is not None:
                     self.batch_size_ = net.last_progress.batch_size
                 self.diverged_ = diverged is not None
-            else:
-                self._forget_fit()
-            ran_every_epoch = not incremental and len(history.epoch_costs) == epochs
+            elif net is not self.__dict__.get("network_"):
+                self._forget_fit()  # a fresh estimator that trained nothing stays unfitted
+            monitored = history.validation_costs if validation is not None else history.epoch_costs
+            unconverged = (not incremental and len(history.epoch_costs) == epochs
+                           and not _stops(monitored, int(self.n_iter_no_change) + 1, float(self.tol)))
             history.close()
-        if diverged is None and ran_every_epoch:
+        if diverged is None and unconverged:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the"
                 " optimization hasn't converged yet.",
@@ -360,3 +361,17 @@ def _name_estimator_parameter(error: InvalidArgumentError) -> None:
     if first in _PARAMETER_NAMES and rest:
         error.message = f"{_PARAMETER_NAMES[first]} ({first}) {rest}"
         error.args = (error.message,)
+
+
+def _stops(costs: Any, patience: int, min_delta: float) -> bool:
+    """Whether the library's stopping rule (the header's: an epoch improves when its cost is
+    below the best so far minus min_delta; `patience` epochs in a row that do not stop
+    training) ends a run of these epoch costs at its last epoch, counted from this call's
+    first epoch: what tells a fit that its rule ended exactly at max_iter (no
+    ConvergenceWarning, as scikit-learn's) from one that ran out of epochs. (A warm_start
+    fit's count also holds earlier calls' epochs; the warning is advice.)"""
+    best, count = float("inf"), 0
+    for cost in costs:
+        count = 0 if cost < best - min_delta else count + 1
+        best = min(best, cost)
+    return count >= patience

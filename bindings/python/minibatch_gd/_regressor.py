@@ -91,6 +91,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Trains one epoch on (X, y), continuing the weights, the rule's state and the
         shuffle stream (``sample_weight`` as in :meth:`MLPClassifier.fit`)."""
         p = self._checked_params()
+        self._check_incremental()
         first = not hasattr(self, "network_")
         x = self._validate_X(X, reset=first)
         t = self._targets(y, x.shape[0])

@@ -354,9 +354,10 @@ def test_score_checks_sample_weight():
         for bad in (np.ones(1) * 2, np.ones(3), np.ones((200, 1))):
             with pytest.raises(ValueError, match=r"sample_weight has shape .*, expected \(200,\)"):
                 est.score(X, target, sample_weight=bad)
-        for bad in (np.zeros(200), np.full(200, -1.0), np.r_[np.nan, np.ones(199)]):
-            with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
+        for bad in (np.zeros(200), np.r_[np.nan, np.ones(199)], np.inf):
+            with pytest.raises(ValueError, match="sample_weight must be finite, and not all 0"):
                 est.score(X, target, sample_weight=bad)
+        assert est.score(X, target, sample_weight=3.0) == pytest.approx(est.score(X, target))
         w = np.random.RandomState(0).rand(200)
         if est is c:
             assert est.score(X, y, sample_weight=w) == pytest.approx(np.average(est.predict(X) == y, weights=w))
@@ -658,3 +659,52 @@ def test_feature_names_are_checked_as_scikit_learn_checks_them(moons):
     plain = mb.MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match="X has feature names, but MLPClassifier was fitted without"):
         plain.predict(_Frame(X, ["a", "b"]))
+
+
+def test_no_convergence_warning_when_the_rule_ends_the_fit_at_max_iter():
+    """scikit-learn leaves its loop on the stopping rule before its max_iter check: a fit
+    whose rule fires exactly at the last allowed epoch does not warn (it did: all epochs
+    ran), with or without early_stopping; one epoch fewer does."""
+    import warnings
+    X, y = mb.make_moons(300, 0.2, seed=0)
+    stops_at = mb.MLPRegressor((5,), tol=1e3, n_iter_no_change=2, max_iter=50, random_state=0).fit(X, y).n_iter_
+    assert stops_at == 4  # the first epoch improves on inf, then 3 = n_iter_no_change + 1 do not
+    for early in (False, True):
+        kw = dict(tol=1e3, n_iter_no_change=2, random_state=0, early_stopping=early)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", mb.ConvergenceWarning)
+            assert mb.MLPRegressor((5,), max_iter=stops_at, **kw).fit(X, y).n_iter_ == stops_at
+        with pytest.warns(mb.ConvergenceWarning):
+            mb.MLPRegressor((5,), max_iter=stops_at - 1, **kw).fit(X, y)
+
+
+def test_a_continued_fit_that_trains_nothing_changes_nothing_and_keeps_its_error():
+    """A warm_start fit refused before its first batch (memory_budget, or a value the library
+    refuses) raises that error, not 'no best weights were kept' (restore_best_weights ran
+    for a network that had trained before), and leaves the fitted attributes as they were."""
+    X, y = mb.make_moons(300, 0.2, seed=0)
+    r = mb.MLPRegressor((5,), max_iter=5, early_stopping=True, random_state=0).fit(X, y)
+    before = {k: (list(v) if isinstance(v, list) else v) for k, v in r.__dict__.items()
+              if k.endswith("_") and not k.startswith("_") and k != "network_"}
+    params = r.network_.get_parameters().copy()
+    with pytest.raises(ValueError, match="memory_budget=100 bytes"):
+        r.set_params(warm_start=True, early_stopping=False, memory_budget=100).fit(X, y)
+    with pytest.raises(mb.InvalidArgumentError, match=r"^tol \(min_delta\)"):
+        r.set_params(early_stopping=True, memory_budget=0, tol=-1.0).fit(X, y)
+    after = {k: (list(v) if isinstance(v, list) else v) for k, v in r.__dict__.items()
+             if k.endswith("_") and not k.startswith("_") and k != "network_"}
+    assert after.keys() == before.keys()
+    for k in before:
+        if isinstance(before[k], np.ndarray):
+            np.testing.assert_array_equal(after[k], before[k], err_msg=k)
+        else:
+            assert after[k] == before[k] or (after[k] != after[k] and before[k] != before[k]), k
+    np.testing.assert_array_equal(r.network_.get_parameters(), params)
+
+
+def test_partial_fit_refuses_early_stopping_as_scikit_learn():
+    X, y = mb.make_moons(100, 0.2, seed=0)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        mb.MLPClassifier((4,), early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        mb.MLPRegressor((4,), early_stopping=True).partial_fit(X, y.astype(float))
