@@ -254,7 +254,8 @@ class _MLPTraining:
                 self._forget_fit()  # a fresh estimator that trained nothing stays unfitted
             monitored = history.validation_costs if validation is not None else history.epoch_costs
             unconverged = (not incremental and len(history.epoch_costs) == epochs
-                           and not _stops(monitored, int(self.n_iter_no_change) + 1, float(self.tol)))
+                           and not _stops(monitored, int(self.n_iter_no_change) + 1, float(self.tol),
+                                          isinstance(rule["schedule"], optim.Adaptive)))
             history.close()
         if diverged is None and unconverged:
             warnings.warn(
@@ -363,15 +364,21 @@ def _name_estimator_parameter(error: InvalidArgumentError) -> None:
         error.args = (error.message,)
 
 
-def _stops(costs: Any, patience: int, min_delta: float) -> bool:
+def _stops(costs: Any, patience: int, min_delta: float, adaptive: bool) -> bool:
     """Whether the library's stopping rule (the header's: an epoch improves when its cost is
     below the best so far minus min_delta; `patience` epochs in a row that do not stop
-    training) ends a run of these epoch costs at its last epoch, counted from this call's
-    first epoch: what tells a fit that its rule ended exactly at max_iter (no
-    ConvergenceWarning, as scikit-learn's) from one that ran out of epochs. (A warm_start
-    fit's count also holds earlier calls' epochs; the warning is advice.)"""
+    training, or with the adaptive schedule divide the rate and count afresh) ends a run of
+    these epoch costs at its last epoch, counted from this call's first epoch: what tells a
+    fit that its rule ended exactly at max_iter (no ConvergenceWarning, as scikit-learn's)
+    from one that ran out of epochs. (A warm_start fit's count also holds earlier calls'
+    epochs, and the adaptive rate's floor, which stops it, is not followed: the warning is
+    advice.)"""
     best, count = float("inf"), 0
-    for cost in costs:
+    for i, cost in enumerate(costs):
         count = 0 if cost < best - min_delta else count + 1
         best = min(best, cost)
-    return count >= patience
+        if count >= patience:
+            if not adaptive:
+                return i == len(costs) - 1
+            count = 0
+    return False
