@@ -35,7 +35,7 @@ extension Network {
         count m: Int, memoryBudget: Int, beside: (Int) -> (bytes: Int, what: String)
     ) throws(MiniBatchError) -> Int {
         try Validate.count(m, "m")
-        guard memoryBudget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(memoryBudget)") }
+        try Validate.memoryBudget(memoryBudget)
         if m < 2000 { return m }
         for size in [512, 256, 128, 64] {
             if memoryBudget == 0 { return size }

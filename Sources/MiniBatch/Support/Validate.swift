@@ -44,6 +44,11 @@ package enum Validate {
         }
     }
 
+    /// A memory budget in bytes: >= 0 (0: no limit).
+    package static func memoryBudget(_ budget: Int) throws(MiniBatchError) {
+        guard budget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(budget)") }
+    }
+
     /// A byte count for a message: a negative one is a C size_t of 2^63 or more (SIZE_MAX
     /// read as -1), shown as both.
     private static func asSize(_ value: Int) -> String {
@@ -186,8 +191,7 @@ package enum Validate {
             throw .invalid("learning_rate must be finite and > 0, got \(options.learningRate)")
         }
         if case .fixed(let b) = options.batchSize { try batchSize(b, count: m) }
-        // (With a fixed batch size too: a negative budget is no budget.)
-        guard options.memoryBudget >= 0 else { throw .invalid("memory_budget must be >= 0, got \(options.memoryBudget)") }
+        try memoryBudget(options.memoryBudget)  // (with a fixed batch size too)
         guard (0...BLASThreads.maxTeam).contains(options.threads) else {
             throw .invalid("threads must be 0 (automatic) or 1...\(BLASThreads.maxTeam), got \(options.threads)")
         }

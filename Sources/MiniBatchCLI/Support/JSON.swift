@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
-import MiniBatch
 #endif
+import MiniBatch
 
 /// A JSON value, written on one line. Non-finite numbers are written as null.
 enum JSON {

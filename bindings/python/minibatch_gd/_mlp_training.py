@@ -114,8 +114,7 @@ class _MLPTraining:
             try:
                 x, targets, validation, keep = self._split_validation(x, targets)
             except ValueError:
-                if net is not self.__dict__.get("network_"):
-                    self._forget_fit()  # a fresh estimator is left unfitted
+                self._forget_fresh_fit(net)
                 raise
             sample_weight = None if sample_weight is None else sample_weight[keep]
             m = x.shape[0]
@@ -164,11 +163,12 @@ class _MLPTraining:
         history = History()
         diverged: Optional[DivergenceError] = None
         try:
-            if p["memory_budget"] and net.working_memory(bs) > p["memory_budget"]:
+            need = net.working_memory(bs) if p["memory_budget"] else 0
+            if need > p["memory_budget"]:
                 # (in the try: a fresh estimator that fails here is left unfitted)
                 raise ValueError(
                     f"memory_budget={p['memory_budget']} bytes is less than the"
-                    f" {net.working_memory(bs)} bytes of working memory training at batch_size={bs}"
+                    f" {need} bytes of working memory training at batch_size={bs}"
                     f" needs (Network.working_memory): raise it{'' if bs == 1 else ', or lower batch_size'}")
             net.train(
                 x,
@@ -193,12 +193,10 @@ class _MLPTraining:
             _name_estimator_parameter(e)
             raise
         finally:
-            # whatever happened (divergence, cancellation, an exception in the callback,
-            # Ctrl-C), the estimator keeps the weights reached and the costs recorded --
-            # unless a fresh network failed before finishing any epoch (e.g. a memory
-            # budget too small): then the estimator is left unfitted.
-            # Committed where this call changed the network (a batch trained, or divergence);
-            # a call that changed nothing leaves a fitted estimator as it was.
+            # Whatever happened (divergence, cancellation, an exception in the callback,
+            # Ctrl-C), the estimator keeps the weights reached and the costs recorded, where
+            # this call changed the network (a batch trained, or divergence). A call that
+            # changed nothing leaves a fitted estimator as it was, and a fresh one unfitted.
             trained = len(history.batch_costs) > 0 or len(history.epoch_costs) > 0
             commit = diverged is not None or trained
             if commit:
@@ -250,8 +248,8 @@ class _MLPTraining:
                 if net.last_progress is not None:
                     self.batch_size_ = net.last_progress.batch_size
                 self.diverged_ = diverged is not None
-            elif net is not self.__dict__.get("network_"):
-                self._forget_fit()  # a fresh estimator that trained nothing stays unfitted
+            else:
+                self._forget_fresh_fit(net)
             monitored = history.validation_costs if validation is not None else history.epoch_costs
             unconverged = (not incremental and len(history.epoch_costs) == epochs
                            and not _stops(monitored, int(self.n_iter_no_change) + 1, float(self.tol),
@@ -274,8 +272,11 @@ class _MLPTraining:
                 stacklevel=3 if incremental else 4,  # the caller of partial_fit or fit
             )
 
-    def _forget_fit(self) -> None:
-        """Leaves the estimator unfitted (a first fit that failed before an epoch)."""
+    def _forget_fresh_fit(self, net: Network) -> None:
+        """Leaves the estimator unfitted where `net` is a fresh network (a fit that failed
+        before training a batch); a continued one's fit stays as it was."""
+        if net is self.__dict__.get("network_"):
+            return
         for attr in _FITTED_ATTRIBUTES + ("_cost_logs",):
             self.__dict__.pop(attr, None)
 
