@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 3
+#define MB_VERSION_MINOR 4
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.3.0"
+#define MB_VERSION_STRING "0.4.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -266,7 +266,7 @@ mb_status mb_partition(int64_t m, int64_t batch_size, mb_last_batch last_batch,
  * Z = A_prev W^T + b, with W of shape (n_out, n_in) and b of shape (n_out), then its
  * activation. With two sizes (no hidden layer) and MB_LOSS_MSE this is linear regression;
  * with MB_LOSS_BINARY_CROSS_ENTROPY logistic regression; with MB_LOSS_CROSS_ENTROPY
- * multinomial logistic (softmax) regression.
+ * multinomial logistic (softmax) regression; with MB_LOSS_POISSON Poisson regression.
  *
  * Parameters live in one flat float32 buffer: for layer 1, 2, ... in order, W (n_out, n_in)
  * row-major then b (n_out). mb_model_layer gives each layer's offsets.
@@ -288,9 +288,14 @@ typedef enum mb_loss {
     MB_LOSS_BINARY_CROSS_ENTROPY = 1, /* sigmoid outputs, each a probability:
                                          mean over rows and outputs of
                                          -(y log a + (1 - y) log(1 - a)); targets in [0, 1] */
-    MB_LOSS_CROSS_ENTROPY = 2         /* softmax over >= 2 outputs: mean over rows of
+    MB_LOSS_CROSS_ENTROPY = 2,        /* softmax over >= 2 outputs: mean over rows of
                                          -sum_j y_j log a_j; targets are class indices or
                                          rows of non-negative weights summing to 1 */
+    MB_LOSS_POISSON = 3               /* since 0.4.0: exponential outputs a = e^z (log
+                                         link), half the Poisson deviance: mean over rows
+                                         and outputs of y log(y / a) - y + a (y log y = 0
+                                         at y = 0); targets are counts or rates, y >= 0.
+                                         scikit-learn's MLPRegressor(loss='poisson') */
 } mb_loss;
 
 typedef enum mb_init {
@@ -351,8 +356,8 @@ typedef struct mb_layer_info {
     int64_t n_in;
     int64_t n_out;
     mb_activation activation; /* for the output layer: LINEAR for MSE, SIGMOID for binary
-                                 cross-entropy; softmax (CROSS_ENTROPY) is reported as LINEAR
-                                 and applied by the loss */
+                                 cross-entropy; softmax (CROSS_ENTROPY) and e^z (POISSON)
+                                 are reported as LINEAR and applied by the loss */
     int64_t weight_offset;    /* W (n_out, n_in) starts here in the flat parameters */
     int64_t bias_offset;      /* b (n_out) starts here */
 } mb_layer_info;
@@ -394,7 +399,8 @@ typedef enum mb_targets {
 } mb_targets;
 
 /* The model's outputs for X (m, n_features): out (m, n_outputs) receives probabilities for
- * the cross-entropy losses (softmax rows, sigmoid units) and values for MSE. Works in
+ * the cross-entropy losses (softmax rows, sigmoid units), values for MSE and e^z for
+ * POISSON. Works in
  * chunks, so memory does not grow with m. A NaN or Inf in X is MB_ERR_INVALID_ARGUMENT. An
  * output that is NaN or Inf (finite X that overflows the weights, as those a diverged
  * training kept can) is MB_ERR_DIVERGED naming its row: out is then written only in part.
@@ -410,7 +416,7 @@ mb_status mb_predict_classes(const mb_model *model, const float *x, int64_t m,
 
 /* The mean cost over all m examples and, for the cross-entropy losses, the accuracy
  * (fraction of rows whose predicted class matches; for binary cross-entropy, of outputs
- * whose thresholded value matches y >= 0.5). For MSE *accuracy is set to NaN.
+ * whose thresholded value matches y >= 0.5). For MSE and POISSON *accuracy is set to NaN.
  * cost or accuracy may be NULL when not wanted. An output that is NaN or Inf is
  * MB_ERR_DIVERGED naming its row, as for mb_predict (it was a cost of Inf or NaN with
  * MB_OK before); finite outputs whose squared error overflows float (MSE, outputs beyond about
@@ -446,7 +452,8 @@ typedef struct mb_progress {
     double validation_cost;   /* after this epoch; NaN without a validation set (Inf or NaN
                                  too where the model's outputs overflow on it: recorded,
                                  training goes on) */
-    double validation_score;  /* accuracy, or R^2 for MB_LOSS_MSE; NaN without one */
+    double validation_score;  /* accuracy, or R^2 for MB_LOSS_MSE and MB_LOSS_POISSON; NaN
+                                 without one */
 } mb_progress;
 
 /* Return 0 to go on, anything else to stop: mb_train then returns MB_ERR_CANCELLED and the
@@ -793,8 +800,9 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
 
 /* Per epoch, aligned with the epoch costs (same count, same capacity rules): the validation
  * cost after the epoch (NaN for an epoch trained without a validation set), the validation
- * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE: 1 - residual sum of
- * squares / total sum of squares about each output's mean, the outputs pooled; where every
+ * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE and MB_LOSS_POISSON: 1 -
+ * residual sum of squares of the outputs (e^z for POISSON) / total sum of squares about each
+ * output's mean, the outputs pooled; where every
  * output is constant, 1 for exact predictions and 0 otherwise, as scikit-learn's r2_score;
  * NaN without a validation set), and the learning rate the epoch trained with. */
 mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,

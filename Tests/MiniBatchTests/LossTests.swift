@@ -8,7 +8,7 @@ struct LossTests {
 
     static func cases() -> [(Loss, Int, Bool)] {
         [(.meanSquaredError, 3, false), (.binaryCrossEntropy, 1, true), (.binaryCrossEntropy, 3, false),
-         (.crossEntropy, 4, true), (.crossEntropy, 4, false)]
+         (.crossEntropy, 4, true), (.crossEntropy, 4, false), (.poisson, 1, false), (.poisson, 3, false)]
     }
 
     func cost(_ loss: Loss, _ logits: [Float], _ targets: Targets, outputs: Int) -> Double {
@@ -24,6 +24,7 @@ struct LossTests {
         let logits = Fixture.uniform(rows * outputs, seed: 4, scale: 2)
         let values = loss == .crossEntropy ? Fixture.probabilities(rows: rows, outputs: outputs)
             : loss == .binaryCrossEntropy ? Fixture.uniform(rows * outputs, seed: 5).map { ($0 + 1) / 2 }
+            : loss == .poisson ? Fixture.uniform(rows * outputs, seed: 5).enumerated().map { i, v in i % 4 == 0 ? 0 : 3 * (v + 1) }
             : Fixture.uniform(rows * outputs, seed: 5)
         let labels = Fixture.classes(rows, classes: loss == .crossEntropy ? outputs : 2)
         labels.withUnsafeBufferPointer { labelBuffer in
@@ -74,6 +75,35 @@ struct LossTests {
         #expect(Fixture.close(run(.meanSquaredError), mse, rtol: 1e-6, atol: 1e-7))
         #expect(Fixture.close(run(.binaryCrossEntropy), bce, rtol: 1e-5, atol: 1e-7))
         #expect(Fixture.close(run(.crossEntropy), ce, rtol: 1e-5, atol: 1e-7))
+    }
+
+    @Test func poissonIsHalfTheDeviance() {
+        // scikit-learn's poisson_loss, per term y log(y / a) - y + a with a = e^z and
+        // y log y = 0 at y = 0, mean over the outputs; in Double. A fit (a = y) costs 0.
+        let z: [Float] = [0.5, -1.0, 2.0, 3.0]
+        let y: [Float] = [0, 0.3, 7, 20.085537]
+        func run(_ z: [Float]) -> Double {
+            z.withUnsafeBufferPointer { zs in
+                y.withUnsafeBufferPointer { ys in
+                    Loss.poisson.forwardBackward(dlogits: nil, logits: zs.baseAddress!, targets: .values(ys.baseAddress!),
+                                                 rows: 1, outputs: 4, normalizer: 1)
+                }
+            }
+        }
+        var expected = 0.0
+        for j in 0..<4 {
+            let a = Double(z[j]).exp(), t = Double(y[j])
+            expected += ((t > 0 ? t * (t / a).log() : 0) - t + a) / 4
+        }
+        #expect(Fixture.close(run(z), expected, rtol: 1e-5, atol: 1e-7))
+        let fit = y.map { $0 > 0 ? Float(Double($0).log()) : -30 }
+        #expect(abs(run(fit)) < 1e-5)
+        // Its outputs are e^z, and its correct count is undefined (0), as MSE's.
+        var out = z
+        out.withUnsafeMutableBufferPointer { Loss.poisson.output($0.baseAddress!, rows: 1, outputs: 4) }
+        for j in 0..<4 { #expect(Fixture.close(Double(out[j]), Double(z[j]).exp(), rtol: 1e-6, atol: 0)) }
+        #expect(Loss.poisson.isRegression && Loss.meanSquaredError.isRegression)
+        #expect(!Loss.crossEntropy.isRegression && !Loss.binaryCrossEntropy.isRegression)
     }
 
     @Test func extremeLogitsGiveFiniteCosts() {

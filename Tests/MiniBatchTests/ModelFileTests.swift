@@ -37,6 +37,18 @@ struct ModelFileTests {
         rmdir(dir)
     }
 
+    @Test func poissonModelsRoundTrip() throws {
+        let dir = temporaryDirectory()
+        let network = try Network(layerSizes: [3, 4, 2], hiddenActivations: [.relu], loss: .poisson, seed: 8)
+        try network.save(to: dir + "/model.mb")
+        let loaded = try Network.load(from: dir + "/model.mb")
+        #expect(loaded.loss == .poisson)
+        let x = Fixture.uniform(6, seed: 3)
+        #expect(try loaded.predict(x: x, features: 3) == (try network.predict(x: x, features: 3)))
+        unlink(dir + "/model.mb")
+        rmdir(dir)
+    }
+
     /// The counters a model file keeps may be anything up to Int.max (a crafted file held
     /// Int.max, loaded, and the next epoch trapped): training adds to them saturating, so
     /// they stay at Int.max. And epochs = Int.max on a network that has trained (the cosine

@@ -12,6 +12,8 @@ struct NetworkTests {
         ([3, 4, 4, 1], .sigmoid, .binaryCrossEntropy),
         ([4, 6, 3], .relu, .crossEntropy),
         ([2, 3, 3], .linear, .crossEntropy),
+        ([3, 1], .linear, .poisson),                      // Poisson regression
+        ([3, 5, 2], .tanh, .poisson),
     ]
 
     @Test(arguments: architectures)
@@ -21,7 +23,8 @@ struct NetworkTests {
         let x = Fixture.uniform(m * nIn, seed: 8)
         let values = loss == .meanSquaredError ? Fixture.uniform(m * nOut, seed: 9) : Fixture.probabilities(rows: m, outputs: nOut)
         let binary = Fixture.uniform(m * nOut, seed: 10).map { ($0 + 1) / 2 }
-        let y = loss == .binaryCrossEntropy ? binary : values
+        let counts = Fixture.uniform(m * nOut, seed: 11).map { ($0 + 1) * 2 }
+        let y = loss == .binaryCrossEntropy ? binary : loss == .poisson ? counts : values
         let (_, gradient) = try network.gradient(x: x, values: y, features: nIn)
         let base = network.parameterArray
         let h: Float = 1e-2

@@ -326,6 +326,46 @@ struct TrainingTests {
         }
     }
 
+    @Test func poissonRegressionRecoversItsCoefficients() throws {
+        // Expected counts y = e^(0.5 x0 - 0.3 x1 + 0.2): the half deviance is least at a = y,
+        // so gradient descent on MB_LOSS_POISSON converges to those coefficients; outputs are
+        // e^z, and the validation score is R^2 of those outputs.
+        let m = 512
+        let x = Fixture.uniform(2 * m, seed: 6)
+        let y: [Float] = (0..<m).map { (i: Int) -> Float in
+            let x0: Float = x[2 * i], x1: Float = x[2 * i + 1]
+            return Float(Double(0.5 * x0 - 0.3 * x1 + 0.2).exp())
+        }
+        let network = try Network(layerSizes: [2, 1], loss: .poisson)
+        let history = History()
+        try network.train(x: x, values: y, features: 2,
+                          options: {
+                              var options = TrainingOptions(epochs: 200, batchSize: .fixed(32), learningRate: 0.1)
+                              options.validationFraction = 0.25
+                              return options
+                          }(), history: history)
+        let p = network.parameterArray
+        let expected: [Float] = [0.5, -0.3, 0.2]
+        for (value, target) in zip(p, expected) {
+            #expect(abs(value - target) < 1e-3, "\(p)")
+        }
+        #expect(history.validationScores.last! > 0.999999, "\(history.validationScores.last!)")
+        #expect(history.epochCosts.last! < 1e-6)
+        let predicted = try network.predict(x: Array(x[0..<4]), features: 2)
+        for (a, t) in zip(predicted, y[0..<2]) { #expect(abs(a - t) < 1e-3 * t) }
+        #expect(try network.evaluate(x: x, values: y, features: 2).accuracy.isNaN)
+        // Negative targets, class indices and predicted classes are refused.
+        var negative = y
+        negative[7] = -1
+        let failure = Fixture.failure { () throws(MiniBatchError) in try network.train(x: x, values: negative, features: 2) }
+        #expect(failure?.kind == .invalidArgument && failure!.message.contains("y[7][0] = -1.0 is negative"), "\(String(describing: failure))")
+        let classes = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: x, classes: [Int32](repeating: 0, count: m), features: 2)
+        }
+        #expect(classes?.kind == .invalidArgument && classes!.message.contains("MB_LOSS_POISSON takes MB_TARGETS_FLOAT32"))
+        #expect(Fixture.failure { () throws(MiniBatchError) in _ = try network.predictClasses(x: x, features: 2) }?.kind == .invalidArgument)
+    }
+
     @Test func divergenceStopsAndKeepsFiniteWeights() throws {
         let network = try Network(layerSizes: [2, 32, 32, 2], hiddenActivation: .relu, loss: .crossEntropy)
         let history = History()

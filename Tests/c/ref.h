@@ -245,6 +245,8 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                     z = ref_act(net->hidden[l], z);
                 else if (net->loss == MB_LOSS_BINARY_CROSS_ENTROPY)
                     z = ref_act(MB_ACTIVATION_SIGMOID, z);
+                else if (net->loss == MB_LOSS_POISSON)
+                    z = exp(z);
                 A[l + 1][i * n_o + j] = z;
             }
             if (l + 1 == L && net->loss == MB_LOSS_CROSS_ENTROPY) {
@@ -281,6 +283,8 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                     double a = A[L][i * n_out + j], t = ref_target(net, y, yt, i, j);
                     if (net->loss == MB_LOSS_MSE) {
                         c += (a - t) * (a - t);
+                    } else if (net->loss == MB_LOSS_POISSON) {
+                        c += (t > 0 ? t * log(t / a) : 0) - t + a;
                     } else {
                         c -= t * log(a) + (1 - t) * log(1 - a);
                         hits += (a >= 0.5) == (t >= 0.5);
@@ -298,7 +302,7 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
         if (cost)
             *cost = c;
         if (acc)
-            *acc = net->loss == MB_LOSS_MSE ? NAN : hits;
+            *acc = net->loss == MB_LOSS_MSE || net->loss == MB_LOSS_POISSON ? NAN : hits;
     }
     if (grad) {
         int64_t maxw = 0;
@@ -314,7 +318,8 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                 double a = A[L][i * n_out + j], t = ref_target(net, y, yt, i, j);
                 if (net->loss == MB_LOSS_MSE)
                     dZ[i * n_out + j] = 2.0 * (a - t) / (double)(m * n_out);
-                else if (net->loss == MB_LOSS_BINARY_CROSS_ENTROPY)
+                else if (net->loss == MB_LOSS_BINARY_CROSS_ENTROPY ||
+                         net->loss == MB_LOSS_POISSON)
                     dZ[i * n_out + j] = (a - t) / (double)(m * n_out);
                 else
                     dZ[i * n_out + j] = (a - t) / (double)m;

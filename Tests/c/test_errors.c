@@ -427,6 +427,11 @@ static void test_predict_errors(void)
             EXPECT_INVALID(mb_predict_classes(mse, fx_x, FM, FIN, cls), NULL);
             EXPECT_INVALID(mb_predict_classes(bce2, fx_x, FM, FIN, cls), NULL);
             CHECK(memcmp(cls, cls0, sizeof cls) == 0);
+            mb_model_free(mse);
+            mse = make_model(s_mse, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON, 0);
+            if (CHECK(mse != NULL))
+                EXPECT_INVALID(mb_predict_classes(mse, fx_x, FM, FIN, cls), "poisson");
+            CHECK(memcmp(cls, cls0, sizeof cls) == 0);
         }
         mb_model_free(mse);
         mb_model_free(bce2);
@@ -557,6 +562,31 @@ static void check_data_errors(target_fn fn)
         mb_model_free(mse);
         mb_model_free(bce1);
         mb_model_free(bce2);
+    }
+    /* Poisson: float targets >= 0 only */
+    {
+        int64_t s_poisson[] = {FIN, 2};
+        mb_model *poisson = make_model(s_poisson, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON, 0);
+        int32_t zeros[FM] = {0};
+        float counts[FM * 2];
+        float *pp = NULL;
+        int64_t i;
+        if (CHECK(poisson != NULL)) {
+            pp = model_params(poisson, NULL);
+            for (i = 0; i < FM * 2; i++)
+                counts[i] = (float)(i % 3);
+            DATA_FAIL(call_fn(fn, poisson, fx_x, zeros, MB_TARGETS_CLASS_INDEX, FM, FIN, &o),
+                      "MB_LOSS_POISSON takes MB_TARGETS_FLOAT32");
+            counts[9] = -0.5f;
+            DATA_FAIL(call_fn(fn, poisson, fx_x, counts, MB_TARGETS_FLOAT32, FM, FIN, &o),
+                      "y[4][1] = -0.5 is negative");
+            counts[9] = -INFINITY;
+            DATA_FAIL(call_fn(fn, poisson, fx_x, counts, MB_TARGETS_FLOAT32, FM, FIN, &o), "y");
+            if (CHECK(pp != NULL))
+                CHECK(model_same(poisson, pp, model_n_params(poisson), 0));
+        }
+        free(pp);
+        mb_model_free(poisson);
     }
 #undef DATA_FAIL
 }

@@ -100,6 +100,7 @@ static void test_create_info_and_layers(void)
         {s3, 3, MB_ACTIVATION_LINEAR, MB_LOSS_MSE},
         {s4, 2, MB_ACTIVATION_RELU, MB_LOSS_MSE},
         {s5, 5, MB_ACTIVATION_TANH, MB_LOSS_CROSS_ENTROPY},
+        {s2, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON},
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -402,6 +403,8 @@ static const net_case cases[] = {
     {{2, 3}, 2, MB_ACTIVATION_RELU, MB_LOSS_MSE},
     {{4, 3}, 2, MB_ACTIVATION_RELU, MB_LOSS_CROSS_ENTROPY},
     {{2, 5, 3, 3}, 4, MB_ACTIVATION_LINEAR, MB_LOSS_CROSS_ENTROPY},
+    {{3, 4, 2}, 3, MB_ACTIVATION_TANH, MB_LOSS_POISSON},
+    {{4, 1}, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -437,7 +440,12 @@ static void case_targets(const net_case *c, float *y, int64_t m, uint64_t seed)
         tdata_soft(y, m, n_out, seed);
     else if (c->loss == MB_LOSS_BINARY_CROSS_ENTROPY)
         tdata_fill(y, m * n_out, seed, 0, 1);
-    else
+    else if (c->loss == MB_LOSS_POISSON) {
+        int64_t i;
+        tdata_fill(y, m * n_out, seed, 0, 4);
+        for (i = 0; i < m * n_out; i += 5)
+            y[i] = 0; /* zero counts: the y log y = 0 term */
+    } else
         tdata_fill(y, m * n_out, seed, -2, 2);
 }
 
@@ -651,7 +659,7 @@ static void test_evaluate_matches_reference(void)
         CHECK(ref_eval(&net, p, x, y, MB_TARGETS_FLOAT32, M, NULL, &wcost, &wacc, NULL) == 0);
         if (!CHECK_NEAR(cost, wcost, 1e-5, 1e-7))
             printf("    case %d (float targets)\n", (int)ci);
-        if (c->loss == MB_LOSS_MSE)
+        if (c->loss == MB_LOSS_MSE || c->loss == MB_LOSS_POISSON)
             CHECK(isnan(acc));
         else
             CHECK_NEAR(acc, wacc, 0, 1e-12);
@@ -663,7 +671,7 @@ static void test_evaluate_matches_reference(void)
             CHECK(c2 == cost);
             CHECK_STATUS(mb_evaluate(model, x, y, MB_TARGETS_FLOAT32, M, n_in, NULL, &a2),
                          MB_OK);
-            CHECK(c->loss == MB_LOSS_MSE ? isnan(a2) : a2 == acc);
+            CHECK(c->loss == MB_LOSS_MSE || c->loss == MB_LOSS_POISSON ? isnan(a2) : a2 == acc);
             CHECK_STATUS(mb_evaluate(model, x, y, MB_TARGETS_FLOAT32, M, n_in, NULL, NULL),
                          MB_OK);
         }

@@ -128,6 +128,29 @@ np.save("yc.npy", np.full(np.load("yr.npy").shape, 0.1, np.float32))
 e = json.loads(subprocess.check_output([sys.argv[1], "eval", "reg.mbm", "--x", "x.npy", "--y", "yc.npy", "--json"]))
 assert e["r2"] == 0.0, e
 ' "$cli"
+py '
+import numpy as np
+X = np.load("x.npy").astype(np.float64)
+rate = np.exp(X[:, :2] @ np.array([0.4, -0.3]) + 0.7)
+np.save("yp.npy", np.random.default_rng(1).poisson(rate).astype(np.float32).reshape(-1, 1))
+np.save("yneg.npy", -np.load("yp.npy"))
+'
+"$cli" train --x x.npy --y yp.npy --loss poisson --hidden 8 --epochs 20 --batch-size 32 --learning-rate 0.01 \
+    --optimizer adam --out pois.mbm --progress none >/dev/null 2>&1
+check "--loss poisson: eval reports R^2 of the outputs e^z, predict writes them, info names the loss" py '
+import json, subprocess, sys, numpy as np
+e = json.loads(subprocess.check_output([sys.argv[1], "eval", "pois.mbm", "--x", "x.npy", "--y", "yp.npy", "--json"]))
+subprocess.check_call([sys.argv[1], "predict", "pois.mbm", "--x", "x.npy", "--out", "pp.npy"], stdout=subprocess.DEVNULL)
+p, y = np.load("pp.npy").astype(np.float64), np.load("yp.npy").astype(np.float64)
+r2 = 1 - ((p - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum()
+dev = np.mean(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / p), 0) - y + p)
+assert (p > 0).all() and e["accuracy"] is None and abs(e["r2"] - r2) < 1e-4 and r2 > 0.1, (e, r2)
+assert abs(e["cost"] - dev) < 1e-4 * dev, (e, dev)
+info = subprocess.check_output([sys.argv[1], "info", "pois.mbm"], text=True)
+assert "poisson" in info, info
+' "$cli"
+refused "--loss poisson refuses negative targets, naming --y" "--y: y file 'yneg.npy'[0][0] = -" train --x x.npy --y yneg.npy \
+    --loss poisson --epochs 1 --progress none --out neg.mbm
 
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null

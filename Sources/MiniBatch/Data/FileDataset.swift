@@ -418,9 +418,16 @@ extension Network {
                   validation: validation, fingerprint: fingerprint)
     }
 
-    /// The mean cost and the accuracy (NaN for MSE) over every row of a file dataset, read in
-    /// order. An output that is NaN or Inf throws `.diverged`, as `predict(_:)` of a dataset.
+    /// The mean cost and the accuracy (NaN for the regression losses) over every row of a
+    /// file dataset, read in order. An output that is NaN or Inf throws `.diverged`, as
+    /// `predict(_:)` of a dataset.
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+        let result = try evaluation(dataset)
+        return (result.cost, result.accuracy)
+    }
+
+    /// `evaluate(_:)` with R^2's residual (the command line's `eval`).
+    package func evaluation(_ dataset: FileDataset) throws(MiniBatchError) -> Evaluation {
         try access.read { () throws(MiniBatchError) in
             try dataset.check(for: self)
             let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)

@@ -9,6 +9,14 @@ public enum Loss: Int, Sendable, CaseIterable {
     case binaryCrossEntropy = 1
     /// Softmax over >= 2 outputs; mean over rows of -sum_j y_j log a_j.
     case crossEntropy = 2
+    /// Exponential outputs a = e^z (a log link) for counts and rates y >= 0; mean over rows
+    /// and outputs of half the Poisson deviance, y log(y / a) - y + a (scikit-learn's
+    /// `poisson` loss; y log y is 0 at y = 0).
+    case poisson = 3
+
+    /// Whether the outputs are values scored by R^2 (mean squared error, Poisson) rather
+    /// than classes scored by accuracy.
+    public var isRegression: Bool { self == .meanSquaredError || self == .poisson }
 }
 
 /// Targets of a batch: values (rows, nOut) or class indices (rows).
@@ -59,7 +67,8 @@ extension Loss {
     ///
     /// Fusing the output activation with its cost gives the familiar a - y gradients:
     /// softmax + cross-entropy: (p_j sum_k y_k - y_j) / n; sigmoid + binary cross-entropy:
-    /// (a - y) / (n * nOut); linear + MSE: 2 (a - y) / (n * nOut).
+    /// (a - y) / (n * nOut); linear + MSE: 2 (a - y) / (n * nOut); exponential + Poisson:
+    /// (e^z - y) / (n * nOut).
     /// - Parameters:
     ///   - dlogits: (rows, nOut) or nil.
     ///   - logits: (rows, nOut).
@@ -167,17 +176,46 @@ extension Loss {
                 rowLoss += diff * diff
                 dz?[j] = 2 * diff * scale
             }
+        case .poisson:
+            for j in 0..<nOut {
+                let t = targets.value(row: r, column: j, width: nOut)
+                // y log(y / a) - y + a with log a = z, as y (log y - z) + (a - y): two terms
+                // near 0 when a fits y, where a - y z + (y log y - y) would cancel large
+                // ones. At y = 0 it is a (y log y -> 0), so that a perfect fit costs 0.
+                let a = _exp(z[j])
+                rowLoss += t > 0 ? t * (_log(t) - z[j]) + (a - t) : a
+                dz?[j] = (a - t) * scale
+            }
         }
         return rowLoss
     }
 
-    /// The model's outputs from its logits, in place: softmax rows, sigmoid units, or the
-    /// logits themselves.
+    /// The sum over `rows` rows and their outputs of (output - y)^2, the outputs computed
+    /// from the logits (z for MSE, e^z for Poisson): R^2's residual. 0 for the
+    /// classification losses.
+    func squaredResiduals(logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int) -> Double {
+        guard isRegression else { return 0 }
+        var total = 0.0
+        for r in 0..<rows {
+            for j in 0..<nOut {
+                let z = logits[r * nOut + j]
+                let a = self == .poisson ? _exp(z) : z
+                let diff = Double(a) - Double(targets.value(row: r, column: j, width: nOut))
+                total += diff * diff
+            }
+        }
+        return total
+    }
+
+    /// The model's outputs from its logits, in place: softmax rows, sigmoid units, e^z, or
+    /// the logits themselves.
     /// - Parameter za: (rows, nOut): logits on entry, outputs on return.
     func output(_ za: UnsafeMutablePointer<Float>, rows: Int, outputs nOut: Int) {
         switch self {
         case .meanSquaredError:
             return
+        case .poisson:
+            for i in 0..<rows * nOut { za[i] = _exp(za[i]) }
         case .binaryCrossEntropy:
             for i in 0..<rows * nOut { za[i] = logistic(za[i]) }
         case .crossEntropy:
@@ -198,13 +236,13 @@ extension Loss {
 
     /// The number of correct predictions among `rows` rows, counted from the logits: rows
     /// whose argmax matches (cross-entropy), outputs whose sign matches y >= 0.5 (binary
-    /// cross-entropy). Not defined for MSE (returns 0).
+    /// cross-entropy). Not defined for the regression losses (returns 0).
     func correct(logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int) -> Int {
         var hits = 0
         for r in 0..<rows {
             let z = logits + r * nOut
             switch self {
-            case .meanSquaredError:
+            case .meanSquaredError, .poisson:
                 return 0
             case .crossEntropy:
                 let predicted = argmax(z, nOut)

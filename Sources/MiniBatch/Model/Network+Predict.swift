@@ -112,12 +112,14 @@ extension Network {
     }
 
     /// The mean cost over all rows of `data`, and the accuracy for the cross-entropy losses
-    /// (NaN for MSE). An output that is NaN or Inf throws `.diverged`, as `predict`.
+    /// (NaN for the regression losses). An output that is NaN or Inf throws `.diverged`, as
+    /// `predict`.
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
-        try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
+        let result = try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
+        return (result.cost, result.accuracy)
     }
 
-    private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+    private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> Evaluation {
         try Validate.data(data, for: self)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
@@ -135,7 +137,7 @@ extension Network {
     ///   - file: the X file the rows come from, for that message (nil: X in memory).
     func evaluate(
         _ source: BatchSource, partition: Partition, checksOutputs: Bool, file: String? = nil
-    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+    ) throws(MiniBatchError) -> Evaluation {
         try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
                      checksOutputs: checksOutputs, file: file)
     }
@@ -144,10 +146,10 @@ extension Network {
     /// of a training call reuses one every epoch).
     func evaluate(
         _ source: BatchSource, partition: Partition, workspace: Workspace, checksOutputs: Bool, file: String? = nil
-    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
+    ) throws(MiniBatchError) -> Evaluation {
         defer { source.finish() }
         let nOut = outputCount
-        var lossSum = 0.0, hits = 0
+        var lossSum = 0.0, hits = 0, squares = 0.0
         try source.startEpoch(0)
         for b in 0..<partition.batchCount {
             let rows = partition.batch(b).count
@@ -158,14 +160,18 @@ extension Network {
             lossSum += loss.forwardBackward(
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows))
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
+            if loss == .poisson { squares += loss.squaredResiduals(logits: logits, targets: targets, rows: rows, outputs: nOut) }
         }
         let m = Double(partition.count)
         let accuracy: Double = switch loss {
-        case .meanSquaredError: .nan
+        case .meanSquaredError, .poisson: .nan
         case .crossEntropy: Double(hits) / m
         case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
         }
-        return (lossSum / m, accuracy)
+        // MSE's cost is the squared residual itself (each row's summed over its outputs,
+        // divided by them).
+        let residual = loss == .meanSquaredError ? lossSum * Double(nOut) : squares
+        return Evaluation(cost: lossSum / m, accuracy: accuracy, squaredResiduals: residual)
     }
 
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
@@ -214,4 +220,13 @@ extension Network {
         }
         return cost / Double(m)
     }
+}
+
+/// What an evaluation measures: the mean cost, the accuracy (NaN for the regression
+/// losses), and for the regression losses the sum over rows and outputs of
+/// (output - y)^2, R^2's residual (0 for the others).
+package struct Evaluation {
+    package var cost: Double
+    package var accuracy: Double
+    package var squaredResiduals: Double
 }

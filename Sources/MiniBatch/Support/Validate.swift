@@ -141,8 +141,8 @@ package enum Validate {
         switch targets {
         case .classes(let y):
             switch network.loss {
-            case .meanSquaredError:
-                throw .invalid("y_type MB_TARGETS_CLASS_INDEX needs a cross-entropy loss; MB_LOSS_MSE takes MB_TARGETS_FLOAT32 targets")
+            case .meanSquaredError, .poisson:
+                throw .invalid("y_type MB_TARGETS_CLASS_INDEX needs a cross-entropy loss; \(network.loss == .poisson ? "MB_LOSS_POISSON" : "MB_LOSS_MSE") takes MB_TARGETS_FLOAT32 targets")
             case .binaryCrossEntropy:
                 guard nOut == 1 else {
                     throw .invalid("y_type MB_TARGETS_CLASS_INDEX with MB_LOSS_BINARY_CROSS_ENTROPY needs 1 output, the model has \(nOut); pass MB_TARGETS_FLOAT32 (m, \(nOut))")
@@ -163,6 +163,10 @@ package enum Validate {
             switch network.loss {
             case .meanSquaredError:
                 break
+            case .poisson:
+                for i in 0..<n where y[i] < 0 {
+                    throw .invalid("\(name)[\(firstRow + i / nOut)][\(i % nOut)] = \(y[i]) is negative (Poisson targets are counts or rates, y >= 0)")
+                }
             case .binaryCrossEntropy:
                 for i in 0..<n where !(y[i] >= 0 && y[i] <= 1) {
                     throw .invalid("\(name)[\(firstRow + i / nOut)][\(i % nOut)] = \(y[i]) is outside [0, 1] (binary cross-entropy)")

@@ -11,8 +11,8 @@ struct Validation {
 
     let rows: Rows
     let count: Int
-    /// The sum of squares of the targets about each output's mean, the outputs pooled (mean
-    /// squared error's R^2); 0 for the other losses.
+    /// The sum of squares of the targets about each output's mean, the outputs pooled (the
+    /// regression losses' R^2); 0 for the other losses.
     let totalSquares: Double
     let loss: Loss
     let partition: Partition
@@ -25,7 +25,7 @@ struct Validation {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
         var squares = 0.0
-        if network.loss == .meanSquaredError {
+        if network.loss.isRegression {
             let outputs = network.outputCount
             let columns = try SquaresAboutMean(columns: outputs)
             for r in 0..<data.count {
@@ -46,7 +46,7 @@ struct Validation {
         } catch {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
-        let squares = network.loss == .meanSquaredError ? try Validation.totalSquares(dataset) : 0
+        let squares = network.loss.isRegression ? try Validation.totalSquares(dataset) : 0
         let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
         try self.init(rows: .file(dataset), count: dataset.count, totalSquares: squares, network: network, partition: partition)
     }
@@ -80,7 +80,7 @@ struct Validation {
         return columns.total
     }
 
-    /// The validation cost and score (accuracy, or R^2 for mean squared error) of `network`.
+    /// The validation cost and score (accuracy, or R^2 for the regression losses) of `network`.
     func evaluate(_ network: Network) throws(MiniBatchError) -> (cost: Double, score: Double) {
         let source: BatchSource
         switch rows {
@@ -88,11 +88,9 @@ struct Validation {
         case .file(let dataset):
             source = try FileBatches(dataset, partition: partition, network: network, seed: 0, shuffle: false)
         }
-        let (cost, accuracy) = try network.evaluate(source, partition: partition, workspace: workspace, checksOutputs: false)
-        guard loss == .meanSquaredError else { return (cost, accuracy) }
-        // The cost is the mean over rows and outputs of the squared residual.
-        let residual = cost * Double(count * network.outputCount)
-        return (cost, SquaresAboutMean.rSquared(residual: residual, total: totalSquares))
+        let result = try network.evaluate(source, partition: partition, workspace: workspace, checksOutputs: false)
+        guard loss.isRegression else { return (result.cost, result.accuracy) }
+        return (result.cost, SquaresAboutMean.rSquared(residual: result.squaredResiduals, total: totalSquares))
     }
 }
 

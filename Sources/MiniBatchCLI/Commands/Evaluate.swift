@@ -7,11 +7,11 @@ import MiniBatch
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "The cost and accuracy (R^2 for mse) of a model on X and y .npy files, read in order in bounded memory.",
+        abstract: "The cost and accuracy (R^2 for mse and poisson) of a model on X and y .npy files, read in order in bounded memory.",
         discussion: """
             The cost is the training cost's definition (the mean over rows; without the L2 penalty). Accuracy \
-            is for the cross-entropy losses (per output for binary-cross-entropy); for mse the score is R^2, \
-            1 - residual / total sum of squares about each output's mean, the outputs pooled (constant \
+            is for the cross-entropy losses (per output for binary-cross-entropy); for mse and poisson the score is \
+            R^2, 1 - residual (of the outputs, e^z for poisson) / total sum of squares about each output's mean, the outputs pooled (constant \
             targets: 1 for exact predictions, else 0, as scikit-learn's r2_score).
             """)
 
@@ -75,11 +75,11 @@ struct EvaluateCommand: ParsableCommand {
                 try FileDataset(x: x!, y: y!, options: FileReadOptions(memoryBudget: memoryBudget.bytes))
             }
             m = dataset.count
-            result = try library { () throws(MiniBatchError) in try network.evaluate(dataset) }
-            if network.loss == .meanSquaredError {
-                // R^2 from the cost: the residual sum of squares is cost x m x outputs.
+            let evaluation = try library { () throws(MiniBatchError) in try network.evaluation(dataset) }
+            result = (evaluation.cost, evaluation.accuracy)
+            if network.loss.isRegression {
                 let targets = try LabelSummary(dataset.y)
-                r2 = targets.rSquared(residual: result.cost * Double(m * network.outputCount))
+                r2 = targets.rSquared(residual: evaluation.squaredResiduals)
             }
         }
         if json {

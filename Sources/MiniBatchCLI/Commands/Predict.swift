@@ -11,7 +11,7 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             X is read in order, a chunk at a time, so it may be larger than memory; the output is written \
             under a temporary name beside --out and renamed when complete. It holds float32 (m, outputs): \
-            softmax or sigmoid probabilities for the cross-entropy losses, values for mse; or, with \
+            softmax or sigmoid probabilities for the cross-entropy losses, values for mse, e^z for poisson; or, with \
             --classes, int32 (m) class indices (0/1 for one sigmoid output). The values are those of \
             in-memory prediction, bit for bit.
             """)

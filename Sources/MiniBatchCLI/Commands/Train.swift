@@ -95,5 +95,5 @@ let progressDiscussion = """
         epochs_trained, batches_done, cost, validation_cost, seconds, model,
         history, message
     Numbers that do not exist (no validation set) are null. epoch counts this run's epochs, \
-    epochs_trained the model's; validation_score is the accuracy, or R^2 for mse.
+    epochs_trained the model's; validation_score is the accuracy, or R^2 for mse and poisson.
     """

@@ -118,12 +118,14 @@ enum LossName: String, ExpressibleByArgument, CaseIterable {
     case crossEntropy = "cross-entropy"
     case binaryCrossEntropy = "binary-cross-entropy"
     case mse
+    case poisson
 
     static func name(_ loss: Loss) -> String {
         switch loss {
         case .crossEntropy: LossName.crossEntropy.rawValue
         case .binaryCrossEntropy: LossName.binaryCrossEntropy.rawValue
         case .meanSquaredError: LossName.mse.rawValue
+        case .poisson: LossName.poisson.rawValue
         }
     }
 }

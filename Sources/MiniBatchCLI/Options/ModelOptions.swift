@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
     var activation: ActivationName = .relu
 
     @Option(help: ArgumentHelp(
-        "The output layer and its cost. auto: cross-entropy (softmax) for integer labels with 2 or more outputs, binary-cross-entropy (sigmoid) for integer labels with one output, mse for float targets.",
+        "The output layer and its cost. auto: cross-entropy (softmax) for integer labels with 2 or more outputs, binary-cross-entropy (sigmoid) for integer labels with one output, mse for float targets. poisson (e^z outputs, half the Poisson deviance) for float32 counts or rates >= 0: never chosen by auto.",
         valueName: "loss"))
     var loss: LossName = .auto
 
@@ -65,6 +65,7 @@ struct ModelOptions: ParsableArguments {
         case .crossEntropy: resolved = .crossEntropy
         case .binaryCrossEntropy: resolved = .binaryCrossEntropy
         case .mse: resolved = .meanSquaredError
+        case .poisson: resolved = .poisson
         case .auto:
             if labels.isInteger {
                 resolved = (sizes.last ?? 0) == 1 ? .binaryCrossEntropy : .crossEntropy

@@ -52,7 +52,7 @@ struct Failure: Error, CustomStringConvertible {
     /// The C constants in the library's messages, in the tool's words.
     static let constants: [(String, String)] = [
         ("MB_BATCH_AUTO", "auto"), ("MB_LOSS_CROSS_ENTROPY", "cross-entropy"),
-        ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"),
+        ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"), ("MB_LOSS_POISSON", "poisson"),
         ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32", "float32 targets"),
     ]
 

@@ -86,7 +86,7 @@ final class ProgressDisplay: @unchecked Sendable {
         self.format = format
         self.interrupt = interrupt
         self.epochs = epochs
-        scoreName = loss == .meanSquaredError ? "R^2" : "accuracy"
+        scoreName = loss.isRegression ? "R^2" : "accuracy"
     }
 
     /// Starts the clock (and, on a terminal, the refresh).

@@ -113,7 +113,7 @@ struct TrainingRun {
         if let cost = costs.last { summary += ": cost \(fixed(cost, 6))" }
         if let cost = validationCosts.last, cost.isFinite { summary += ", validation cost \(fixed(cost, 6))" }
         if let score = history.validationScores.last, score.isFinite {
-            summary += " (\(network.loss == .meanSquaredError ? "R^2" : "accuracy") \(fixed(score, 4)))"
+            summary += " (\(network.loss.isRegression ? "R^2" : "accuracy") \(fixed(score, 4)))"
         }
         say(summary)
         say("model saved to \(out) (epochs trained: \(network.epochsTrained))\(output.history.map { "; history to \($0)" } ?? "")")

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 3
+MB_VERSION_MINOR = 4
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.3.0"
+MB_VERSION_STRING = "0.4.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -124,6 +124,7 @@ class Loss(enum.IntEnum):
     MSE = 0
     BINARY_CROSS_ENTROPY = 1
     CROSS_ENTROPY = 2
+    POISSON = 3
 
 
 class Init(enum.IntEnum):

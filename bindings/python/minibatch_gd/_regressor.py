@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -11,42 +11,138 @@ from . import _lib
 from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
 from ._sklearn_base import RegressorMixin
 from ._validation import as_float32_matrix
-from .network import Dataset
+from .network import Dataset, Progress
+
+_LOSSES = ("squared_error", "poisson")
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor (linear outputs, mean squared error) trained by
-    mini-batch gradient descent. Supports several outputs (y of shape (n, n_outputs)).
+    """Multi-layer perceptron regressor trained by mini-batch gradient descent: linear
+    outputs and the squared error, or, with ``loss='poisson'``, outputs e^z (a log link)
+    and half the Poisson deviance, for counts and rates y >= 0, as scikit-learn's
+    (1.7+). Supports several outputs (y of shape (n, n_outputs)).
 
-    ``hidden_layer_sizes=()`` gives linear regression. The library's cost is
+    ``loss`` is the first parameter, as in scikit-learn 1.7+ (``MLPRegressor((64,))``
+    is refused there and here: pass ``hidden_layer_sizes=(64,)``).
+    ``hidden_layer_sizes=()`` gives linear regression (Poisson regression with
+    ``loss='poisson'``). For the squared error the library's cost is
     ``mean((prediction - y)**2)`` over rows and outputs (``epoch_costs_``); ``loss_curve_``
     is half of it, scikit-learn's scale, and ``alpha`` is scaled so that the penalty
-    weighs as in scikit-learn (``l2 = 2 * alpha / n_outputs``). Parameters and attributes
-    are those of :class:`MLPClassifier` (without ``classes_``; ``validation_scores_``
-    are R^2); ``predict`` returns float64, 1-D for one output.
+    weighs as in scikit-learn (``l2 = 2 * alpha / n_outputs``). For Poisson the library's
+    cost is the mean over rows and outputs of ``y log(y / a) - y + a`` (``MB_LOSS_POISSON``);
+    scikit-learn sums its outputs' means, so ``loss_curve_`` is ``n_outputs`` times the
+    cost and ``l2 = alpha / n_outputs``: its gradient is then scikit-learn's over
+    ``n_outputs`` (the same for one output). Other parameters and attributes are those of
+    :class:`MLPClassifier` (without ``classes_``; ``validation_scores_`` are R^2 of the
+    predictions; ``out_activation_`` is ``'identity'`` or ``'exp'``); ``predict`` returns
+    float64, 1-D for one output.
     """
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        init: str = "xavier",
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        warm_start: bool = False,
+        verbose: bool = False,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        on_divergence: str = "warn",
+    ) -> None:
+        # scikit-learn's get_params reads this signature: every parameter is spelled out.
+        self.loss = loss
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, init=init, drop_last=drop_last, memory_budget=memory_budget,
+            warm_start=warm_start, verbose=verbose, callback=callback, on_divergence=on_divergence,
+        )
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
         return {"requires_y": True, "allow_nan": False, "multioutput": True}
 
-    def _loss_for(self, n_outputs: int) -> Any:
-        return _lib.Loss.MSE
+    def _checked_params(self) -> dict[str, Any]:
+        if not (isinstance(self.loss, str) and self.loss in _LOSSES):
+            hint = ""
+            if not isinstance(self.loss, str):
+                hint = (" (loss is the first parameter, as in scikit-learn 1.7+: pass the layers as"
+                        " hidden_layer_sizes=...)")
+            raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}{hint}")
+        return super()._checked_params()
 
-    # The library's MSE is mean((prediction - y)**2) over rows and outputs; scikit-learn's
-    # loss is half the squared error summed over outputs, averaged over rows, and its L2
-    # gradient alpha * W / n is added to that. The same minimiser, up to a factor 2 / n_outputs
-    # on the data term: so alpha maps to l2 = 2 * alpha / n_outputs, and loss_curve_ is
-    # half the library's cost (scikit-learn's value for one output).
-    _loss_scale = 0.5
+    def _loss_for(self, n_outputs: int) -> Any:
+        return _lib.Loss.POISSON if self.loss == "poisson" else _lib.Loss.MSE
+
+    def _out_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _poisson(self) -> bool:
+        """Whether training uses the Poisson loss: the parameter, which a continued fit's
+        network has too (``_check_loss_continued``)."""
+        return self.loss == "poisson"
+
+    def _check_loss_continued(self, call: str) -> None:
+        """Refuses to continue the fitted network with another loss than it was made with."""
+        had = "poisson" if self.network_.loss == _lib.Loss.POISSON else "squared_error"
+        if had != self.loss:
+            raise ValueError(
+                f"{call} continues the fitted network, made with loss={had!r}, but loss is now"
+                f" {self.loss!r}" + (": set warm_start=False to start afresh" if call == "warm_start" else "")
+            )
+
+    # Squared error: the library's MSE is mean((prediction - y)**2) over rows and outputs;
+    # scikit-learn's gradient is that of half the squared error summed over outputs,
+    # averaged over rows, plus its L2 gradient alpha * W / n. The same minimiser, up to a
+    # factor 2 / n_outputs on the data term: so alpha maps to l2 = 2 * alpha / n_outputs,
+    # and loss_curve_ is half the library's cost (scikit-learn's value for one output).
+    # Poisson: scikit-learn's loss is the half deviance's mean over rows summed over
+    # outputs, the library's its mean over both: a factor 1 / n_outputs, so l2 = alpha /
+    # n_outputs and loss_curve_ is n_outputs times the cost (scikit-learn's value).
+    @property
+    def _loss_scale(self) -> float:  # type: ignore[override]
+        return float(self._n_outputs()) if self._poisson() else 0.5
 
     def _l2(self, alpha: float) -> float:
-        return 2.0 * alpha / int(getattr(self, "n_outputs_", 1) or 1)
+        return (1.0 if self._poisson() else 2.0) * alpha / self._n_outputs()
+
+    def _n_outputs(self) -> int:
+        return int(getattr(self, "n_outputs_", 1) or 1)
+
+    def _check_continued(self, p: dict[str, Any], n_features: int, n_out: int) -> None:
+        if self._continues():
+            self._check_loss_continued("warm_start")
+        super()._check_continued(p, n_features, n_out)
 
     def _targets(self, y: ArrayLike, m: int) -> np.ndarray:
         ya = self._y_array(y, m)
@@ -60,6 +156,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             except (TypeError, ValueError) as e:
                 raise ValueError(f"y must be numeric, got dtype {ya.dtype}: {e}") from e
         y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
+        if self.loss == "poisson" and np.any(y32 < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return y32
 
     def fit(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
@@ -83,7 +181,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             targets = self._targets(y, data.shape[0])
             n_out = targets.shape[1]
         self._check_continued(p, n_features, n_out)
-        self._fit_network(data, targets, n_features, n_out, p, out_activation="identity",
+        self._fit_network(data, targets, n_features, n_out, p, out_activation=self._out_activation(),
                           sample_weight=sample_weight)
         return self
 
@@ -93,12 +191,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         p = self._checked_params()
         self._check_incremental()
         first = not hasattr(self, "network_")
+        if not first:
+            self._check_loss_continued("partial_fit")
         x = self._validate_X(X, reset=first)
         t = self._targets(y, x.shape[0])
         if first:
             net = self._new_network(p, x.shape[1], t.shape[1])
             self.n_outputs_ = t.shape[1]
-            self.out_activation_ = "identity"
+            self.out_activation_ = self._out_activation()
             self._train(net, x, t, 1, p, reset_costs=True, incremental=True,
                         sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         else:

@@ -59,7 +59,7 @@ class History(_Handle):
 
     @property
     def validation_scores(self) -> np.ndarray:
-        """float64 array, one per epoch: the validation accuracy after it (R^2 for MSE;
+        """float64 array, one per epoch: the validation accuracy after it (R^2 for MSE and Poisson;
         NaN without a validation set)."""
         return self._costs("mb_history_validation_scores")
 

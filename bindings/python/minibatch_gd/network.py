@@ -62,6 +62,7 @@ _LOSSES = {
     "bce": _lib.Loss.BINARY_CROSS_ENTROPY,
     "cross_entropy": _lib.Loss.CROSS_ENTROPY,
     "softmax": _lib.Loss.CROSS_ENTROPY,
+    "poisson": _lib.Loss.POISSON,
 }
 _INITS = {
     "auto": _lib.Init.AUTO,
@@ -97,7 +98,7 @@ def activation_from(value: Any) -> _lib.Activation:
 
 
 def loss_from(value: Any) -> _lib.Loss:
-    """'mse', 'binary_cross_entropy', 'cross_entropy' or a Loss."""
+    """'mse', 'binary_cross_entropy', 'cross_entropy', 'poisson' or a Loss."""
     return _enum_from(value, _LOSSES, _lib.Loss, "loss")
 
 
@@ -144,14 +145,15 @@ class Network(_Training, _Handle):
         One activation per hidden layer, instead of ``hidden_activation``.
     loss
         'cross_entropy' (softmax outputs, default), 'binary_cross_entropy' (sigmoid
-        outputs) or 'mse' (linear outputs).
+        outputs), 'mse' (linear outputs) or 'poisson' (outputs e^z, half the Poisson
+        deviance, for counts and rates y >= 0).
     init
         'auto' (He before ReLU, Xavier otherwise), 'he' or 'xavier'.
     seed
         Seeds the initial weights (stream ``(seed, MB_STREAM_INIT)``), 0 .. 2**64-1.
 
     Two sizes and 'mse' is linear regression; with 'binary_cross_entropy' logistic
-    regression; with 'cross_entropy' softmax regression.
+    regression; with 'cross_entropy' softmax regression; with 'poisson' Poisson regression.
     """
 
     _free_name = "mb_model_free"
@@ -385,7 +387,8 @@ class Network(_Training, _Handle):
         info = self._info()
         loss = _lib.Loss(int(info.loss))
         n_out = int(info.n_outputs)
-        if ya.dtype.kind in "biu" and ya.ndim == 1 and loss != _lib.Loss.MSE:
+        classifies = loss in (_lib.Loss.BINARY_CROSS_ENTROPY, _lib.Loss.CROSS_ENTROPY)
+        if ya.dtype.kind in "biu" and ya.ndim == 1 and classifies:
             if loss == _lib.Loss.BINARY_CROSS_ENTROPY and n_out != 1:
                 raise ValueError(
                     "class indices work with binary cross-entropy only for one output;"
@@ -418,7 +421,7 @@ class Network(_Training, _Handle):
 
     def predict(self, X: Union[ArrayLike, "Dataset"]) -> np.ndarray:
         """Outputs (m, n_outputs) float32: probabilities for the cross-entropy losses
-        (softmax rows / sigmoid units), values for MSE.
+        (softmax rows / sigmoid units), values for MSE, e^z for Poisson.
 
         ``X`` may be a :class:`Dataset`: its X file is then read in order, in chunks within
         the dataset's memory budget, never loaded whole (``mb_predict_dataset``); the result
@@ -491,7 +494,7 @@ class Network(_Training, _Handle):
             )
 
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> tuple[float, float]:
-        """(mean cost, accuracy) over all rows; accuracy is NaN for MSE."""
+        """(mean cost, accuracy) over all rows; accuracy is NaN for MSE and Poisson."""
         x = self._x(X)
         m, n = x.shape
         ya, yt = self._targets(y, m)

@@ -37,7 +37,7 @@ class Progress:
     last_batch_cost: float  #: cost of its last batch
     learning_rate: float = float("nan")  #: the rate this epoch trained with (after the schedule)
     validation_cost: float = float("nan")  #: after this epoch; NaN without a validation set
-    validation_score: float = float("nan")  #: accuracy (R^2 for MSE); NaN without one
+    validation_score: float = float("nan")  #: accuracy (R^2 for MSE and Poisson); NaN without one
 
 
 def _validation_in_use(validation: Any) -> Any:

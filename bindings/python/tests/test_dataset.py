@@ -337,6 +337,18 @@ def test_estimators_fit_a_dataset_as_they_fit_arrays(tmp_path):
     reg_memory = mb.MLPRegressor(**kwargs).fit(X, targets)
     assert np.array_equal(reg_file.predict(X), reg_memory.predict(X))
 
+    counts = np.abs(np.round(targets * 3)).astype(np.float32)  # Poisson: counts >= 0
+    cp = _save(tmp_path / "counts.npy", counts)
+    with mb.Dataset(xp, cp) as ds:
+        pois_file = mb.MLPRegressor(loss="poisson", **kwargs).fit(ds)
+        assert pois_file.score(ds) == pytest.approx(pois_file.score(X, counts), abs=1e-9)
+    pois_memory = mb.MLPRegressor(loss="poisson", **kwargs).fit(X, counts)
+    assert np.array_equal(pois_file.batch_costs_, pois_memory.batch_costs_)
+    assert np.array_equal(pois_file.predict(X), pois_memory.predict(X))
+    negative = _save(tmp_path / "negative.npy", -counts - 1)
+    with mb.Dataset(xp, negative) as ds, pytest.raises(mb.InvalidArgumentError, match="is negative"):
+        mb.MLPRegressor(loss="poisson", **kwargs).fit(ds)
+
 
 def test_estimators_refuse_datasets_they_cannot_use(tmp_path):
     X = np.random.RandomState(0).randn(50, 3).astype(np.float32)

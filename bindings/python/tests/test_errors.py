@@ -100,7 +100,7 @@ def test_model_create_failure_sets_model_null():
 
 def test_model_options_unknown_enums_rejected():
     L = _lib.lib()
-    for field, value in (("hidden_activation", 9), ("loss", 3), ("init", 7)):
+    for field, value in (("hidden_activation", 9), ("loss", 4), ("init", 7)):
         o = _lib.mb_model_options()
         L.mb_model_options_init(ctypes.byref(o))
         setattr(o, field, value)

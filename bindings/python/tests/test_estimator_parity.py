@@ -127,7 +127,7 @@ def test_regressor_loss_curve_has_scikit_learns_scale():
     rs = np.random.RandomState(1)
     X = rs.randn(200, 3)
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rs.randn(200)
-    r = mb.MLPRegressor((), alpha=0.0, max_iter=3, random_state=0).fit(X, y)
+    r = mb.MLPRegressor(hidden_layer_sizes=(), alpha=0.0, max_iter=3, random_state=0).fit(X, y)
     assert np.allclose(r.loss_curve_, 0.5 * r.epoch_costs_)
 
 

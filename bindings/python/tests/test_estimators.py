@@ -160,13 +160,13 @@ def test_regressor_single_and_multi_output():
     X = rs.randn(400, 3)
     W = rs.randn(3, 2)
     Y = X @ W + 0.5
-    r = mb.MLPRegressor((), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y)
+    r = mb.MLPRegressor(hidden_layer_sizes=(), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y)
     assert r.n_outputs_ == 2 and r.out_activation_ == "identity"
     assert r.predict(X).shape == (400, 2) and r.predict(X).dtype == np.float64
     assert r.score(X, Y) > 0.999
     np.testing.assert_allclose(r.coefs_[0], W, atol=1e-2)  # linear regression recovers W
     np.testing.assert_allclose(r.intercepts_[0], [0.5, 0.5], atol=1e-2)
-    r1 = mb.MLPRegressor((16,), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y[:, 0])
+    r1 = mb.MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.05, batch_size=32, max_iter=50, random_state=0).fit(X, Y[:, 0])
     assert r1.predict(X).shape == (400,)
     assert r1.score(X, Y[:, 0]) > 0.99
     # MSE cost as the library defines it: mean over rows and outputs of (a - y)^2
@@ -222,8 +222,8 @@ def test_partial_fit_one_epoch_per_call_equals_fit(moons):
     # regressor
     rs = np.random.RandomState(1)
     Xr, yr = rs.randn(100, 2), rs.randn(100)
-    a = mb.MLPRegressor((4,), max_iter=3, batch_size=10, random_state=0).fit(Xr, yr)
-    b = mb.MLPRegressor((4,), batch_size=10, random_state=0)
+    a = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=10, random_state=0).fit(Xr, yr)
+    b = mb.MLPRegressor(hidden_layer_sizes=(4,), batch_size=10, random_state=0)
     for _ in range(3):
         b.partial_fit(Xr, yr)
     assert np.array_equal(a.predict(Xr), b.predict(Xr))
@@ -310,7 +310,7 @@ def test_warm_start_refuses_data_the_fitted_network_cannot_take(moons):
         clf.set_params(hidden_layer_sizes=(9,)).fit(X, y)
     assert clf.n_iter_ == 2 and list(clf.classes_) == [0, 1] and clf.n_features_in_ == 2
     np.testing.assert_array_equal(clf.predict_proba(X), before)
-    r = mb.MLPRegressor((4,), max_iter=1, warm_start=True, random_state=0).fit(X, y.astype(float))
+    r = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, warm_start=True, random_state=0).fit(X, y.astype(float))
     with pytest.raises(ValueError, match=r"of layers \[2, 4, 1\], but this fit needs layers \[2, 4, 2\]"):
         r.fit(X, np.c_[y, y].astype(float))
     # without warm_start, fit starts afresh on any data
@@ -325,7 +325,7 @@ def test_early_stopping_is_refused_on_a_dataset(tmp_path, moons):
     np.save(tmp_path / "x.npy", X.astype(np.float32))
     np.save(tmp_path / "y.npy", y.astype(np.int32))
     with mb.Dataset(tmp_path / "x.npy", tmp_path / "y.npy") as ds:
-        for est in (mb.MLPClassifier((4,), early_stopping=True), mb.MLPRegressor((4,), early_stopping=True)):
+        for est in (mb.MLPClassifier((4,), early_stopping=True), mb.MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True)):
             with pytest.raises(ValueError, match="early_stopping=True splits X in memory"):
                 est.fit(ds)
             assert not hasattr(est, "n_features_in_")
@@ -348,7 +348,7 @@ def test_memory_budget_bounds_the_working_memory(moons):
 
 def test_score_checks_sample_weight():
     X, y = mb.make_moons(200, 0.2, seed=1)
-    r = mb.MLPRegressor((4,), max_iter=5, random_state=0).fit(X, X[:, 0])
+    r = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, X[:, 0])
     c = mb.MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
     for est, target in ((r, X[:, 0]), (c, y)):
         for bad in (np.ones(1) * 2, np.ones(3), np.ones((200, 1))):
@@ -412,7 +412,7 @@ def test_divergence_warns_or_raises_and_stays_usable():
     rs = np.random.RandomState(0)
     X = rs.rand(50, 2) * 1000
     y = rs.randn(50) * 1000
-    r = mb.MLPRegressor((), learning_rate_init=1.0, max_iter=50, random_state=0, **PLAIN)
+    r = mb.MLPRegressor(hidden_layer_sizes=(), learning_rate_init=1.0, max_iter=50, random_state=0, **PLAIN)
     with pytest.warns(mb.DivergenceWarning, match="diverged"):
         r.fit(X, y)
     assert r.diverged_ and r.n_iter_ < 50
@@ -528,7 +528,7 @@ def test_pipeline_and_grid_search():
     assert grid.best_params_["mlpclassifier__learning_rate_init"] == 0.1
     assert grid.best_score_ > 0.9
     # parallel workers pickle the estimator (and its network) across processes
-    scores = cross_val_score(mb.MLPRegressor((8,), max_iter=20, random_state=0, batch_size=32,
+    scores = cross_val_score(mb.MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0, batch_size=32,
                                              learning_rate_init=0.01, **PLAIN),
                              StandardScaler().fit_transform(X), X[:, 0] / 50 - 20, cv=3, n_jobs=2)
     assert np.all(scores > 0.9)
@@ -562,7 +562,7 @@ def test_without_scikit_learn(tmp_path):
         print("@@", "accuracy", clf.score(X, y))
         clf2 = pickle.loads(pickle.dumps(clf))
         assert (clf2.predict(X) == clf.predict(X)).all()
-        r = mb.MLPRegressor((), max_iter=50, learning_rate_init=0.1, random_state=0).fit(X, X[:, 0] * 2)
+        r = mb.MLPRegressor(hidden_layer_sizes=(), max_iter=50, learning_rate_init=0.1, random_state=0).fit(X, X[:, 0] * 2)
         print("@@", "r2", r.score(X, X[:, 0] * 2))
         print("@@", "sklearn" in sys.modules and sys.modules["sklearn"] is not None)
         """
@@ -667,15 +667,15 @@ def test_no_convergence_warning_when_the_rule_ends_the_fit_at_max_iter():
     ran), with or without early_stopping; one epoch fewer does."""
     import warnings
     X, y = mb.make_moons(300, 0.2, seed=0)
-    stops_at = mb.MLPRegressor((5,), tol=1e3, n_iter_no_change=2, max_iter=50, random_state=0).fit(X, y).n_iter_
+    stops_at = mb.MLPRegressor(hidden_layer_sizes=(5,), tol=1e3, n_iter_no_change=2, max_iter=50, random_state=0).fit(X, y).n_iter_
     assert stops_at == 4  # the first epoch improves on inf, then 3 = n_iter_no_change + 1 do not
     for early in (False, True):
         kw = dict(tol=1e3, n_iter_no_change=2, random_state=0, early_stopping=early)
         with warnings.catch_warnings():
             warnings.simplefilter("error", mb.ConvergenceWarning)
-            assert mb.MLPRegressor((5,), max_iter=stops_at, **kw).fit(X, y).n_iter_ == stops_at
+            assert mb.MLPRegressor(hidden_layer_sizes=(5,), max_iter=stops_at, **kw).fit(X, y).n_iter_ == stops_at
         with pytest.warns(mb.ConvergenceWarning):
-            mb.MLPRegressor((5,), max_iter=stops_at - 1, **kw).fit(X, y)
+            mb.MLPRegressor(hidden_layer_sizes=(5,), max_iter=stops_at - 1, **kw).fit(X, y)
 
 
 def test_a_continued_fit_that_trains_nothing_changes_nothing_and_keeps_its_error():
@@ -683,7 +683,7 @@ def test_a_continued_fit_that_trains_nothing_changes_nothing_and_keeps_its_error
     refuses) raises that error, not 'no best weights were kept' (restore_best_weights ran
     for a network that had trained before), and leaves the fitted attributes as they were."""
     X, y = mb.make_moons(300, 0.2, seed=0)
-    r = mb.MLPRegressor((5,), max_iter=5, early_stopping=True, random_state=0).fit(X, y)
+    r = mb.MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, early_stopping=True, random_state=0).fit(X, y)
     before = {k: (list(v) if isinstance(v, list) else v) for k, v in r.__dict__.items()
               if k.endswith("_") and not k.startswith("_") and k != "network_"}
     params = r.network_.get_parameters().copy()
@@ -707,4 +707,4 @@ def test_partial_fit_refuses_early_stopping_as_scikit_learn():
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
         mb.MLPClassifier((4,), early_stopping=True).partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
-        mb.MLPRegressor((4,), early_stopping=True).partial_fit(X, y.astype(float))
+        mb.MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True).partial_fit(X, y.astype(float))

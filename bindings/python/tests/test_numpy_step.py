@@ -1,5 +1,6 @@
 """A training step through the library matches a plain numpy implementation of the same
-forward pass, cost, backward pass and update, for every loss and hidden activation.
+forward pass, cost, backward pass and update, for every loss (Poisson's as scikit-learn's
+poisson_loss writes it) and hidden activation.
 
 Tolerances: the numpy reference runs in float64 from the library's float32 parameters;
 the library computes in float32. Costs agree to rtol 1e-5; gradients to rtol 2e-4 plus
@@ -43,6 +44,8 @@ def numpy_cost_and_grad(net: mb.Network, X, Y, hidden_acts):
             A.append(z)
         elif loss == mb.Loss.BINARY_CROSS_ENTROPY:
             A.append(1 / (1 + np.exp(-z)))
+        elif loss == mb.Loss.POISSON:
+            A.append(np.exp(z))
         else:
             e = np.exp(z - z.max(axis=1, keepdims=True))
             A.append(e / e.sum(axis=1, keepdims=True))
@@ -53,6 +56,11 @@ def numpy_cost_and_grad(net: mb.Network, X, Y, hidden_acts):
         dZ = 2 * (out - Y) / (m * n_out)
     elif loss == mb.Loss.BINARY_CROSS_ENTROPY:
         cost = np.mean(-(Y * np.log(out) + (1 - Y) * np.log(1 - out)))
+        dZ = (out - Y) / (m * n_out)
+    elif loss == mb.Loss.POISSON:
+        # half the Poisson deviance, y log(y / a) - y + a (y log y = 0 at y = 0), as
+        # scikit-learn's poisson_loss writes it
+        cost = np.mean(np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1) / out), 0) - Y + out)
         dZ = (out - Y) / (m * n_out)
     else:
         cost = np.mean(-np.sum(Y * np.log(out), axis=1))
@@ -75,6 +83,9 @@ def _problem(loss, n_out, m=23, n=4, seed=0):
     if loss == "mse":
         Yf = rs.randn(m, n_out).astype(np.float32)
         return X, Yf, Yf
+    if loss == "poisson":
+        Yf = rs.poisson(1.5, size=(m, n_out)).astype(np.float32)
+        return X, Yf, None
     if loss == "binary_cross_entropy":
         Yf = (rs.rand(m, n_out) > 0.5).astype(np.float32)
         y_idx = Yf[:, 0].astype(np.int32) if n_out == 1 else None
@@ -83,7 +94,8 @@ def _problem(loss, n_out, m=23, n=4, seed=0):
     return X, np.eye(n_out, dtype=np.float32)[y_idx], y_idx
 
 
-LOSSES = [("mse", 2), ("binary_cross_entropy", 1), ("binary_cross_entropy", 3), ("cross_entropy", 3)]
+LOSSES = [("mse", 2), ("binary_cross_entropy", 1), ("binary_cross_entropy", 3), ("cross_entropy", 3),
+          ("poisson", 1), ("poisson", 3)]
 
 
 @pytest.mark.parametrize("loss,n_out", LOSSES)

@@ -158,7 +158,7 @@ def test_regressor_predicts_and_scores_a_dataset_as_memory(files):
     np.save(d / "t.npy", targets)
     np.save(d / "t1.npy", targets[:, 0])
     for y, path in ((targets, "t.npy"), (targets[:, 0], "t1.npy")):
-        reg = mb.MLPRegressor((8,), max_iter=3, random_state=0).fit(x, y)
+        reg = mb.MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(x, y)
         with mb.Dataset(d / "x.npy", d / path) as ds:
             assert same_bits(reg.predict(ds), reg.predict(x))
             assert reg.score(ds) == pytest.approx(reg.score(x, y), rel=1e-12, abs=1e-12)

@@ -14,6 +14,9 @@ product with 8 columns differently depending on its position within a block of 1
 last bit when X's rows are rolled), so predictions can differ by 1 ulp (about 3e-8) with
 the row order, above the check's rtol of 1e-7 on small probabilities. With the SkylakeX
 (AVX-512) kernels every row is computed the same way and the check passes.
+MLPRegressor(loss='poisson') has two more: check_regressors_train (an R^2 below the check's
+0.5, as scikit-learn's own MLPRegressor(loss='poisson') scores there) and
+check_regressor_multioutput (its targets are negative, which Poisson regression refuses).
 The only checks that do not run are those scikit-learn itself skips for the environment:
 
 * check_array_api_input: needs SCIPY_ARRAY_API=1 and array-api-compat (not a goal:
@@ -35,7 +38,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import minibatch_gd as mb  # noqa: E402
 
-ESTIMATORS = [mb.MLPClassifier(), mb.MLPRegressor(), mb.MLPClassifier((8, 8), activation="tanh", batch_size=16)]
+ESTIMATORS = [mb.MLPClassifier(), mb.MLPRegressor(), mb.MLPRegressor(loss="poisson"), mb.MLPClassifier((8, 8), activation="tanh", batch_size=16)]
 
 
 def expected_failed_checks(estimator: object) -> dict[str, str]:
@@ -48,6 +51,13 @@ def expected_failed_checks(estimator: object) -> dict[str, str]:
         "check_sample_weight_equivalence_on_dense_data":
             "float32 training: weighted and repeated rows agree to 1e-6, not 1e-7",
     }
+    if getattr(estimator, "loss", None) == "poisson":
+        # scikit-learn's own MLPRegressor(loss='poisson') fails it too: R^2 0.38-0.66 over
+        # seeds 0-5, ours 0.27-0.40 (its 200 rows of positive targets, 200 Adam steps)
+        failing["check_regressors_train"] = "below the check's R^2 of 0.5, as scikit-learn's own Poisson MLP"
+        # make_regression's targets are negative: refused with a ValueError (scikit-learn's
+        # own does not check y: its loss is then NaN, log of a negative y / prediction)
+        failing["check_regressor_multioutput"] = "negative targets are refused for Poisson regression"
     if mb.blas_info()["openblas_core"].lower() in ("haswell", "zen") and getattr(estimator, "hidden_layer_sizes", None) == (8, 8):
         failing["check_methods_sample_order_invariance"] = (
             "OpenBLAS's Haswell sgemm kernel rounds rows by their position in a block (1 ulp)")
