@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -13,7 +14,8 @@ from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
 from ._sklearn_base import ClassifierMixin, DataConversionWarning
 from ._validation import check_all_finite
 from .core import label_values
-from .network import Dataset
+from .errors import DivergenceError
+from .network import Dataset, Network
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -22,6 +24,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Binary problems use one sigmoid output (binary cross-entropy), more classes a softmax
     output (cross-entropy). Labels may be of any type ``np.unique`` can sort (ints of any
     dtype, strings, ...): ``classes_ = np.unique(y)``.
+
+    Multilabel, as scikit-learn's: ``y`` may be a label-indicator matrix (n_samples, n_labels)
+    of 0 and 1 (bools, ints or floats; other values raise ``ValueError``). Each label has its
+    own sigmoid output (binary cross-entropy), ``classes_ = np.arange(n_labels)``,
+    ``predict`` returns the indicator matrix (int64, 1 where a label's probability is above
+    0.5), ``predict_proba`` each label's probability (n_samples, n_labels) and ``score`` the
+    subset accuracy (the rows whose labels are all right). scikit-learn's loss sums the
+    labels' cross-entropies where the library's cost averages them: the fit trains as on
+    scikit-learn's loss (the library gets l2 = alpha / n_labels, min_delta = tol / n_labels,
+    with 'sgd' the rate learning_rate_init * n_labels, with the other rules epsilon /
+    n_labels), and ``loss_curve_`` is n_labels times ``epoch_costs_``, scikit-learn's values.
+    A multilabel y is taken from arrays, not from a :class:`minibatch_gd.Dataset`.
 
     Parameters
     ----------
@@ -67,10 +81,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     momentum : float, default=0.9
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows (seeded, stratified by class) and stop
-        on the validation loss (scikit-learn's watches the validation score); ``fit`` ends
-        with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds
-        the accuracy after every epoch. ``fit`` on a :class:`minibatch_gd.Dataset` refuses it
+        Hold out ``validation_fraction`` of the rows (seeded, stratified by class; not
+        stratified for multilabel, as scikit-learn's) and stop on the validation loss
+        (scikit-learn's watches the validation score); ``fit`` ends with the weights of the
+        best epoch, as scikit-learn's does. ``validation_scores_`` holds the accuracy after
+        every epoch (multilabel: the subset accuracy, which the callback's
+        ``Progress.validation_score`` also gets). ``fit`` on a :class:`minibatch_gd.Dataset` refuses it
         (a file is not split: train a :class:`minibatch_gd.Network` with
         ``validation=Dataset(...)``); ``partial_fit`` refuses it, as scikit-learn's.
     validation_fraction : float, default=0.1
@@ -91,8 +107,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         that does not fit raises ``ValueError``.
     warm_start : bool, default=False
         ``fit`` continues from the current weights, and the rule's state, instead of
-        starting afresh. Data with other classes or features, or other
-        ``hidden_layer_sizes``, then raise ``ValueError`` (as scikit-learn's).
+        starting afresh. Data with other classes or features (or, multilabel, another
+        number of labels, or 1d labels), or other ``hidden_layer_sizes``, then raise
+        ``ValueError`` (as scikit-learn's).
     verbose : bool, default=False
         Print the cost of every epoch.
     callback : callable or None, default=None
@@ -107,17 +124,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Attributes
     ----------
-    classes_ : ndarray of the class labels.
+    classes_ : ndarray of the class labels (multilabel: ``np.arange(n_labels)``).
     network_ : :class:`minibatch_gd.Network`, the trained network.
     batch_costs_ : float64 ndarray, the cost of every mini-batch since the last ``fit``
         (``partial_fit`` appends).
     epoch_costs_ : float64 ndarray, the cost of every epoch (size-weighted batch mean).
     loss_curve_ : list of float, the training loss of every epoch (scikit-learn's name
-        and scale: for the regressor, half the library's cost).
+        and scale: for the regressor, half the library's cost; multilabel, n_labels times it).
     loss_ : float, the last epoch's loss.
     best_loss_ : float, the lowest of ``loss_curve_`` (None with ``early_stopping``).
-    validation_scores_ : list of float, the validation accuracy (R^2 for the regressor)
-        after every epoch with ``early_stopping`` (None without).
+    validation_scores_ : list of float, the validation accuracy (multilabel: subset
+        accuracy; R^2 for the regressor) after every epoch with ``early_stopping`` (None
+        without). Unweighted: the held-out rows' ``sample_weight`` is not applied.
     best_validation_score_ : float, the score of the epoch whose weights ``fit`` ends
         with, the lowest validation loss (None without ``early_stopping``).
     validation_costs_ : float64 ndarray, the validation loss after every epoch with
@@ -136,11 +154,70 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     depends on a row's place in a product (OpenBLAS 0.3.34's Haswell kernels, measured).
     """
 
-    def _loss_for(self, n_outputs: int) -> Any:
-        return _lib.Loss.BINARY_CROSS_ENTROPY if n_outputs == 1 else _lib.Loss.CROSS_ENTROPY
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
+        return {**super()._more_tags(), "multilabel": True}
+
+    def _loss_for(self, out_activation: str) -> Any:
+        # one sigmoid output (binary) or one per label (multilabel), or a softmax
+        return _lib.Loss.CROSS_ENTROPY if out_activation == "softmax" else _lib.Loss.BINARY_CROSS_ENTROPY
 
     def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:
-        return targets
+        # class indices; scikit-learn does not stratify a multilabel split
+        return targets if targets.ndim == 1 else None
+
+    # scikit-learn's multilabel loss sums the labels' binary cross-entropies; the library's
+    # averages them, so its cost and its gradient are n_labels (k) times smaller. A multilabel
+    # fit trains as on scikit-learn's loss, k times the library's cost: alpha is l2 = alpha / k
+    # (the same minimiser), SGD's rate is learning_rate_init * k and the adaptive rules'
+    # epsilon is epsilon / k (the same steps), tol is min_delta = tol / k (the same stopping
+    # rule), and loss_curve_ is k times the library's cost (scikit-learn's values). Values
+    # the library refuses are passed as given, so that its message names them.
+    def _cost_scale(self) -> float:
+        return float(self.n_outputs_) if self._is_multilabel() else 1.0
+
+    def _l2(self, alpha: float) -> float:
+        return alpha / self._cost_scale() if alpha > 0 else alpha
+
+    def _min_delta(self) -> float:
+        tol = float(self.tol)
+        return tol / self._cost_scale() if tol > 0 else tol
+
+    def _rate_scale(self) -> float:
+        return self._cost_scale() if self.solver == "sgd" else 1.0
+
+    def _rule(self) -> dict[str, Any]:
+        rule = super()._rule()
+        scale, epsilon = self._cost_scale(), getattr(rule["optimizer"], "epsilon", None)
+        if scale != 1.0 and epsilon is not None and epsilon > 0:
+            rule["optimizer"] = dataclasses.replace(rule["optimizer"], epsilon=epsilon / scale)
+        return rule
+
+    def _is_multilabel(self) -> bool:
+        """Whether the fitted model is multilabel: one sigmoid output per label."""
+        return self.__dict__.get("out_activation_") == "logistic" and self.__dict__.get("n_outputs_", 1) > 1
+
+    def _validation_scorer(self, validation: tuple[np.ndarray, np.ndarray]) -> Optional[Callable[[Network], float]]:
+        """For a multilabel fit, the subset accuracy on the held-out rows (scikit-learn's
+        score; the library's is the fraction of outputs that match). NaN where the outputs
+        overflow, as scikit-learn's."""
+        xv, yv = validation
+        if yv.ndim == 1:
+            return None
+        truth = yv > 0.5
+
+        def subset_accuracy(net: Network) -> float:
+            try:
+                out = net.predict(xv)
+            except DivergenceError:
+                return float("nan")
+            return float(np.mean(np.all((out > 0.5) == truth, axis=1)))
+
+        return subset_accuracy
 
     def _labels(self, y: ArrayLike, m: int) -> np.ndarray:
         ya = self._y_array(y, m)
@@ -152,10 +229,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 stacklevel=4,
             )
             ya = ya.ravel()
+        if ya.ndim == 2:
+            return self._indicator(ya)
         if ya.ndim != 1:
             raise ValueError(
-                f"y should be a 1d array, got an array of shape {ya.shape} instead"
-                " (multi-output / multi-label targets are not supported)."
+                f"y should be a 1d array of labels or a 2d label-indicator matrix (multilabel),"
+                f" got an array of shape {ya.shape} instead."
             )
         if ya.dtype.kind == "f":
             check_all_finite(ya, "y")
@@ -174,6 +253,52 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return ya
 
     @staticmethod
+    def _indicator(ya: np.ndarray) -> np.ndarray:
+        """A 2-d y checked as a label-indicator matrix (n_samples, n_labels) of 0 and 1
+        (bools, ints or floats; scikit-learn's multilabel-indicator)."""
+        if ya.shape[1] < 1:
+            raise ValueError(f"y has no labels: a label-indicator matrix of shape {ya.shape}")
+        if ya.dtype.kind == "O":
+            try:
+                ya = ya.astype(np.float64)
+            except (TypeError, ValueError) as e:
+                raise ValueError(
+                    f"a 2d y is a label-indicator matrix (multilabel) of 0 and 1; y has values that are not numbers ({e})"
+                ) from e
+        if ya.dtype.kind == "f":
+            check_all_finite(ya, "y")
+        elif ya.dtype.kind not in "biu":
+            raise ValueError(
+                f"a 2d y is a label-indicator matrix (multilabel) of 0 and 1; y has dtype {ya.dtype}"
+                " (multi-output targets of other labels are not supported)"
+            )
+        if ya.dtype.kind != "b" and not np.all((ya == 0) | (ya == 1)):
+            found = np.unique(ya)
+            raise ValueError(
+                "a 2d y is a label-indicator matrix (multilabel) of 0 and 1; y has the values"
+                f" {found[:10].tolist()}{' ...' if len(found) > 10 else ''} (multi-output targets"
+                " of other labels are not supported)"
+            )
+        return ya
+
+    def _check_same_kind(self, got: Optional[int], context: str) -> None:
+        """Refuses y that the fitted model cannot take: a label-indicator matrix of `got`
+        labels (None: 1d labels) against 1d labels, or the other way round, or another
+        number of labels (scikit-learn's raise, or train its network on misread targets)."""
+        fitted = self.n_outputs_ if self._is_multilabel() else None
+        if fitted == got:
+            return
+        if fitted is None:
+            detail = (f"y is a label-indicator matrix (multilabel) of {got} labels, but the model"
+                      f" was fitted on 1d labels, classes {self.classes_}")
+        elif got is None:
+            detail = (f"y is 1d, but the model was fitted on a label-indicator matrix (multilabel)"
+                      f" of {fitted} labels: pass y of shape (n_samples, {fitted})")
+        else:
+            detail = f"y has {got} label columns, but the model was fitted on {fitted}"
+        raise ValueError(f"{context}: {detail}")
+
+    @staticmethod
     def _unique(ya: np.ndarray) -> np.ndarray:
         try:
             return np.unique(ya)
@@ -181,6 +306,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"Unknown label type: the labels in y cannot be sorted ({e})") from e
 
     def _encode(self, ya: np.ndarray) -> np.ndarray:
+        """The library's targets: class indices int32 (n,), or for a label-indicator matrix
+        its 0/1 as float32 (n, n_labels)."""
+        if ya.ndim == 2:
+            return np.ascontiguousarray(ya, dtype=np.float32)
         classes = self.classes_
         idx = np.searchsorted(classes, ya)
         idx_c = np.clip(idx, 0, len(classes) - 1)
@@ -216,26 +345,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             data = self._validate_X(X, reset=reset)
             n_features = data.shape[1]
             ya = self._labels(y, data.shape[0])
-            classes = self._unique(ya)
+            # scikit-learn's classes_ for a label-indicator y: its column indices
+            classes = np.arange(ya.shape[1]) if ya.ndim == 2 else self._unique(ya)
+        multilabel = ya is not None and ya.ndim == 2
         self._check_two_classes(classes)
-        if not reset and not np.array_equal(self.classes_, classes):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in the previous"
-                f" call to fit. Previously got {self.classes_}, `y` has {classes}"
-            )
-        n_out = 1 if len(classes) == 2 else len(classes)
+        if not reset:
+            message = "warm_start can only be used where `y` has the same classes as in the previous call to fit"
+            self._check_same_kind(ya.shape[1] if multilabel else None, message)
+            if not np.array_equal(self.classes_, classes):
+                raise ValueError(f"{message}. Previously got {self.classes_}, `y` has {classes}")
+        n_out = len(classes) if multilabel else 1 if len(classes) == 2 else len(classes)
         self._check_continued(p, n_features, n_out)
         self.classes_ = classes
         targets = None if ya is None else self._encode(ya)
         self._fit_network(data, targets, n_features, n_out, p,
-                          out_activation="logistic" if n_out == 1 else "softmax", sample_weight=sample_weight)
+                          out_activation="softmax" if n_out > 1 and not multilabel else "logistic",
+                          sample_weight=sample_weight)
         return self
 
     @staticmethod
     def _dataset_classes(ds: Dataset) -> np.ndarray:
         """A dataset's classes: its y file's labels, which are the class indices 0 .. k-1."""
         if ds.y_type != _lib.Targets.CLASS_INDEX:
-            raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets")
+            raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets"
+                             " (a multilabel classifier is fitted on arrays)")
         classes = label_values(ds.y_path)
         if not np.array_equal(classes, np.arange(len(classes))):
             raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"
@@ -247,26 +380,38 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Trains one epoch on (X, y), continuing the weights, the rule's state and the
         shuffle stream (``sample_weight`` as in :meth:`fit`).
 
-        ``classes`` (every label that will ever appear) is required on the first call.
+        ``classes`` (every label that will ever appear) is required on the first call; for
+        a label-indicator y (multilabel) it is the column indices, ``np.arange(n_labels)``.
+        Later calls take y of the first call's kind (1d labels, or a matrix of as many
+        labels).
         """
         p = self._checked_params()
         self._check_incremental()
         first = not hasattr(self, "network_")
         x = self._validate_X(X, reset=first)
         ya = self._labels(y, x.shape[0])
+        multilabel = ya.ndim == 2
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             all_classes = np.asarray(classes)
             check_all_finite(all_classes, "classes")  # scikit-learn refuses a NaN class too
             all_classes = self._unique(all_classes)
+            if multilabel and not np.array_equal(all_classes, np.arange(ya.shape[1])):
+                # (scikit-learn's takes any superset of the columns as classes_, whose
+                # length then differs from predict_proba's columns)
+                raise ValueError(
+                    f"classes={classes!r}: y is a label-indicator matrix (multilabel) of"
+                    f" {ya.shape[1]} labels, whose classes are its column indices,"
+                    f" np.arange({ya.shape[1]})"
+                )
             self._check_two_classes(all_classes)
             self.classes_ = all_classes
-            n_out = 1 if len(all_classes) == 2 else len(all_classes)
+            n_out = len(all_classes) if multilabel else 1 if len(all_classes) == 2 else len(all_classes)
             self.n_outputs_ = n_out
-            self.out_activation_ = "logistic" if n_out == 1 else "softmax"
+            self.out_activation_ = "softmax" if n_out > 1 and not multilabel else "logistic"
             targets = self._encode(ya)
-            net = self._new_network(p, x.shape[1], n_out)
+            net = self._new_network(p, x.shape[1], n_out, self.out_activation_)
             self._train(net, x, targets, 1, p, reset_costs=True, incremental=True,
                         sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         else:
@@ -275,13 +420,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"classes={classes!r} is not the same as on the first call to"
                     f" partial_fit ({self.classes_!r})"
                 )
+            self._check_same_kind(ya.shape[1] if multilabel else None,
+                                  "partial_fit continues the model of its first call")
             targets = self._encode(ya)
             self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True,
                         sample_weight=self._sample_weight(sample_weight, x.shape[0]))
         return self
 
     def predict_proba(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order.
+        """Class probabilities (n_samples, n_classes), float64, columns in ``classes_`` order
+        (multilabel: each label's own probability, the rows need not sum to 1).
         ``X`` may be a :class:`minibatch_gd.Dataset` (its X is read from the file in chunks,
         never loaded; the result equals that of its X in memory)."""
         return self._proba(self._forward(X))
@@ -301,14 +449,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:
-        """The most probable class of every row (lowest class on ties). ``X`` may be a
+        """The most probable class of every row (lowest class on ties); multilabel: the
+        label-indicator matrix (n_samples, n_labels), 1 where a label's probability is above
+        0.5, in the platform's index integer (int64), as scikit-learn's. ``X`` may be a
         :class:`minibatch_gd.Dataset`, as for :meth:`predict_proba`."""
-        proba = self.predict_proba(X)
+        return self._predicted(self.predict_proba(X))
+
+    def _predicted(self, proba: np.ndarray) -> np.ndarray:
+        """``predict``'s result from ``predict_proba``'s."""
+        if self._is_multilabel():
+            # scikit-learn's LabelBinarizer.inverse_transform: proba > 0.5, as the binary
+            # case (whose argmax takes class 0 at exactly 0.5)
+            return (proba > 0.5).astype(np.intp)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X: Union[ArrayLike, Dataset], y: Optional[ArrayLike] = None,
               sample_weight: Optional[ArrayLike] = None) -> float:
-        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight).
+        """Mean accuracy of ``predict(X)`` against y (weighted by sample_weight); multilabel:
+        the subset accuracy, the fraction of rows whose labels are all right (scikit-learn's
+        ``accuracy_score`` on label-indicator matrices).
 
         ``X`` may be a :class:`minibatch_gd.Dataset` (``y`` is then None: the labels are its
         y file): X is never loaded (its rows are predicted from the file, and the predictions
@@ -322,19 +481,26 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             ya = ya.ravel()
         if ya.shape != pred.shape:
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
-        correct = (pred == ya).astype(np.float64)
-        return float(np.average(correct, weights=self._score_weights(sample_weight, len(ya))))
+        correct = pred == ya
+        if correct.ndim == 2:
+            correct = correct.all(axis=1)
+        return float(np.average(correct.astype(np.float64), weights=self._score_weights(sample_weight, len(ya))))
 
     def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
         out = self._dataset_outputs(ds, y)
         m = out.shape[0]
         w = self._score_weights(sample_weight, m)
         labels = np.load(ds.y_path, mmap_mode="r")
+        n_labels = out.shape[1] if self._is_multilabel() else 1
+        if labels.size != m * n_labels:
+            raise ValueError(f"y has shape {labels.shape}, expected {(m, n_labels) if n_labels > 1 else (m,)}")
         hits = 0.0
         for start in range(0, m, _SCORE_CHUNK):
             end = min(m, start + _SCORE_CHUNK)
-            pred = self.classes_[np.argmax(self._proba(out[start:end]), axis=1)]
-            correct = pred == labels[start:end].reshape(end - start)
+            pred = self._predicted(self._proba(out[start:end]))
+            correct = pred == labels[start:end].reshape(pred.shape)
+            if correct.ndim == 2:
+                correct = correct.all(axis=1)
             hits += float(correct.sum()) if w is None else float(np.dot(correct, w[start:end]))
         del labels
         return hits / (m if w is None else float(w.sum()))

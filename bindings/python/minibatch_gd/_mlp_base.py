@@ -309,7 +309,7 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         """The end of every ``fit``: continue the current network (``warm_start``, checked
         by ``_check_continued``) or start a new one, then train ``max_iter`` epochs."""
         continue_ = self._continues()
-        net = self.network_ if continue_ else self._new_network(p, n_features, n_out)
+        net = self.network_ if continue_ else self._new_network(p, n_features, n_out, out_activation)
         self.n_outputs_ = n_out
         self.out_activation_ = out_activation
         if sample_weight is not None and isinstance(data, Dataset):

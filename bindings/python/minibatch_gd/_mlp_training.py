@@ -4,9 +4,10 @@ what a diverged training leaves (a mixin of ``_BaseMLP``, not public)."""
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -79,19 +80,26 @@ class _MLPTraining:
     def _seed(self) -> int:
         return int(self._seed_value)
 
-    def _new_network(self, p: dict[str, Any], n_features: int, n_outputs: int) -> Network:
+    def _new_network(self, p: dict[str, Any], n_features: int, n_outputs: int, out_activation: str) -> Network:
         self._seed_value = _seed_from_random_state(self.random_state)
         sizes = [n_features, *p["hidden"], n_outputs]
         return Network(
             sizes,
             hidden_activation=p["activation"],
-            loss=self._loss_for(n_outputs),
+            loss=self._loss_for(out_activation),
             init=p["init"],
             seed=self._seed_value,
         )
 
-    def _loss_for(self, n_outputs: int) -> Any:  # pragma: no cover - overridden
+    def _loss_for(self, out_activation: str) -> Any:  # pragma: no cover - overridden
+        """The library's loss for an output activation (``out_activation_``'s values)."""
         raise NotImplementedError
+
+    def _validation_scorer(self, validation: tuple[np.ndarray, np.ndarray]) -> Optional[Callable[[Network], float]]:
+        """``early_stopping``'s score of the network on the held-out rows after an epoch,
+        where the estimator's score is not the library's (None: the library's, the
+        history's ``validation_scores``)."""
+        return None
 
     def _train(
         self,
@@ -135,8 +143,14 @@ class _MLPTraining:
         user_cb = self.callback
         verbose = bool(self.verbose)
         name = type(self).__name__
+        scorer = None if validation is None else self._validation_scorer(validation)
+        own_scores: dict[int, float] = {}  # epoch of this call -> the scorer's score
 
         def cb(progress: Progress) -> Any:
+            if scorer is not None:
+                # The callback may read the model: the score of this epoch's weights.
+                own_scores[progress.epoch] = scorer(net)
+                progress = dataclasses.replace(progress, validation_score=own_scores[progress.epoch])
             if verbose:
                 print(
                     f"{name}: epoch {progress.epochs_trained}, cost {progress.epoch_cost:.6g}"
@@ -155,7 +169,7 @@ class _MLPTraining:
         # than n_iter_no_change epochs: patience n_iter_no_change + 1. partial_fit trains
         # its one epoch without it, as scikit-learn's does.
         stopping = None if incremental else optim.EarlyStopping(
-            patience=int(self.n_iter_no_change) + 1, min_delta=float(self.tol),
+            patience=int(self.n_iter_no_change) + 1, min_delta=self._min_delta(),
             restore_best=validation is not None)
         rule = self._rule()
         if incremental and isinstance(rule["schedule"], optim.Adaptive):
@@ -175,7 +189,7 @@ class _MLPTraining:
                 targets,
                 epochs=epochs,
                 batch_size=bs,
-                learning_rate=p["lr"],
+                learning_rate=p["lr"] * self._rate_scale(),
                 seed=self._seed(),
                 shuffle=bool(self.shuffle),
                 drop_last=bool(self.drop_last),
@@ -223,6 +237,9 @@ class _MLPTraining:
                     best_epoch = net.restore_best_weights()
                 if self.early_stopping and not incremental:
                     scores = [float(v) for v in history.validation_scores]
+                    if scorer is not None:
+                        # (NaN for an epoch the callback did not see)
+                        scores = [own_scores.get(i + 1, float("nan")) for i in range(len(scores))]
                     self.validation_scores_ = list(self.validation_scores_ or []) + scores
                     self._append_costs("validation_costs_", history.validation_costs, fresh=reset_costs)
                     # The score of the epoch whose weights fit ends with (the lowest
@@ -252,7 +269,7 @@ class _MLPTraining:
                 self._forget_fresh_fit(net)
             monitored = history.validation_costs if validation is not None else history.epoch_costs
             unconverged = (not incremental and len(history.epoch_costs) == epochs
-                           and not _stops(monitored, int(self.n_iter_no_change) + 1, float(self.tol),
+                           and not _stops(monitored, int(self.n_iter_no_change) + 1, self._min_delta(),
                                           isinstance(rule["schedule"], optim.Adaptive)))
             history.close()
         if diverged is None and unconverged:
@@ -294,9 +311,22 @@ class _MLPTraining:
     #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
     _loss_scale = 1.0
 
+    def _cost_scale(self) -> float:
+        """``loss_curve_`` = the library's epoch costs times this (scikit-learn's scale)."""
+        return self._loss_scale
+
+    def _min_delta(self) -> float:
+        """The library's min_delta for ``tol``."""
+        return float(self.tol)
+
+    def _rate_scale(self) -> float:
+        """The library's learning rate is ``learning_rate_init`` times this."""
+        return 1.0
+
     def _losses(self, epoch_costs: np.ndarray) -> list[float]:
         """``loss_curve_``'s values for these epoch costs."""
-        return [float(c) * self._loss_scale for c in epoch_costs]
+        scale = self._cost_scale()
+        return [float(c) * scale for c in epoch_costs]
 
     def _split_validation(
         self, x: np.ndarray, targets: np.ndarray

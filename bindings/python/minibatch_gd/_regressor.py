@@ -101,8 +101,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}{hint}")
         return super()._checked_params()
 
-    def _loss_for(self, n_outputs: int) -> Any:
-        return _lib.Loss.POISSON if self.loss == "poisson" else _lib.Loss.MSE
+    def _loss_for(self, out_activation: str) -> Any:
+        return _lib.Loss.POISSON if out_activation == "exp" else _lib.Loss.MSE
 
     def _out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
@@ -196,7 +196,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         x = self._validate_X(X, reset=first)
         t = self._targets(y, x.shape[0])
         if first:
-            net = self._new_network(p, x.shape[1], t.shape[1])
+            net = self._new_network(p, x.shape[1], t.shape[1], self._out_activation())
             self.n_outputs_ = t.shape[1]
             self.out_activation_ = self._out_activation()
             self._train(net, x, t, 1, p, reset_costs=True, incremental=True,

@@ -100,8 +100,8 @@ def test_classifier_label_errors():
         clf.fit(X, np.arange(9) % 2)
     with pytest.raises(ValueError, match="y to be passed"):
         clf.fit(X, None)
-    with pytest.raises(ValueError, match="1d array"):
-        clf.fit(X, np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="1d array of labels or a 2d label-indicator matrix"):
+        clf.fit(X, np.zeros((10, 2, 1)))  # (a 2d y is multilabel: test_multilabel.py)
     with pytest.raises(ValueError, match="Unknown label type"):
         clf.fit(X, np.array([1, "a"] * 5, dtype=object))
     with pytest.warns(mb.DataConversionWarning, match="column-vector"):
