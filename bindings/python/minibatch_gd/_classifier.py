@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Any, Callable, Optional, Union
 
@@ -170,32 +169,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         # class indices; scikit-learn does not stratify a multilabel split
         return targets if targets.ndim == 1 else None
 
-    # scikit-learn's multilabel loss sums the labels' binary cross-entropies; the library's
-    # averages them, so its cost and its gradient are n_labels (k) times smaller. A multilabel
-    # fit trains as on scikit-learn's loss, k times the library's cost: alpha is l2 = alpha / k
-    # (the same minimiser), SGD's rate is learning_rate_init * k and the adaptive rules'
-    # epsilon is epsilon / k (the same steps), tol is min_delta = tol / k (the same stopping
-    # rule), and loss_curve_ is k times the library's cost (scikit-learn's values). Values
-    # the library refuses are passed as given, so that its message names them.
+    # scikit-learn's multilabel loss sums the labels' binary cross-entropies, and its
+    # gradient is that sum's; the library averages them: its cost and its gradient are
+    # n_labels (k) times smaller (see _BaseMLP's notes on the two scales).
     def _cost_scale(self) -> float:
         return float(self.n_outputs_) if self._is_multilabel() else 1.0
 
-    def _l2(self, alpha: float) -> float:
-        return alpha / self._cost_scale() if alpha > 0 else alpha
-
-    def _min_delta(self) -> float:
-        tol = float(self.tol)
-        return tol / self._cost_scale() if tol > 0 else tol
-
-    def _rate_scale(self) -> float:
-        return self._cost_scale() if self.solver == "sgd" else 1.0
-
-    def _rule(self) -> dict[str, Any]:
-        rule = super()._rule()
-        scale, epsilon = self._cost_scale(), getattr(rule["optimizer"], "epsilon", None)
-        if scale != 1.0 and epsilon is not None and epsilon > 0:
-            rule["optimizer"] = dataclasses.replace(rule["optimizer"], epsilon=epsilon / scale)
-        return rule
+    def _gradient_scale(self) -> float:
+        return 1.0 / self._cost_scale()
 
     def _is_multilabel(self) -> bool:
         """Whether the fitted model is multilabel: one sigmoid output per label."""

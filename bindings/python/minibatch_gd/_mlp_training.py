@@ -308,24 +308,9 @@ class _MLPTraining:
             log = logs[attr] = _CostLog(np.empty(0) if current is None else current)
         setattr(self, attr, log.extend(new))
 
-    #: loss_curve_ = epoch costs times this (scikit-learn's scale for the loss).
-    _loss_scale = 1.0
-
-    def _cost_scale(self) -> float:
-        """``loss_curve_`` = the library's epoch costs times this (scikit-learn's scale)."""
-        return self._loss_scale
-
-    def _min_delta(self) -> float:
-        """The library's min_delta for ``tol``."""
-        return float(self.tol)
-
-    def _rate_scale(self) -> float:
-        """The library's learning rate is ``learning_rate_init`` times this."""
-        return 1.0
-
     def _losses(self, epoch_costs: np.ndarray) -> list[float]:
         """``loss_curve_``'s values for these epoch costs."""
-        scale = self._cost_scale()
+        scale = self._cost_scale()  # type: ignore[attr-defined]
         return [float(c) * scale for c in epoch_costs]
 
     def _split_validation(

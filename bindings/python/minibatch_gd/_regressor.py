@@ -26,13 +26,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     is refused there and here: pass ``hidden_layer_sizes=(64,)``).
     ``hidden_layer_sizes=()`` gives linear regression (Poisson regression with
     ``loss='poisson'``). For the squared error the library's cost is
-    ``mean((prediction - y)**2)`` over rows and outputs (``epoch_costs_``); ``loss_curve_``
-    is half of it, scikit-learn's scale, and ``alpha`` is scaled so that the penalty
-    weighs as in scikit-learn (``l2 = 2 * alpha / n_outputs``). For Poisson the library's
-    cost is the mean over rows and outputs of ``y log(y / a) - y + a`` (``MB_LOSS_POISSON``);
-    scikit-learn sums its outputs' means, so ``loss_curve_`` is ``n_outputs`` times the
-    cost and ``l2 = alpha / n_outputs``: its gradient is then scikit-learn's over
-    ``n_outputs`` (the same for one output). Other parameters and attributes are those of
+    ``mean((prediction - y)**2)`` over rows and outputs (``epoch_costs_``), its gradient
+    ``2 / n_outputs`` times scikit-learn's: ``loss_curve_`` is half the cost, scikit-learn's
+    scale, and ``tol`` is compared with it (the library's ``min_delta = 2 * tol``), ``alpha``
+    is ``l2 = 2 * alpha / n_outputs``, 'sgd''s rate ``learning_rate_init * n_outputs / 2``
+    and the adaptive rules' ``epsilon`` ``epsilon * 2 / n_outputs``, so that a fit takes
+    scikit-learn's steps. For Poisson the library's cost is the mean over rows and outputs
+    of ``y log(y / a) - y + a`` (``MB_LOSS_POISSON``); scikit-learn sums its outputs'
+    means, so ``loss_curve_`` is ``n_outputs`` times the cost, ``min_delta = tol /
+    n_outputs``, ``l2 = alpha / n_outputs``, 'sgd''s rate ``learning_rate_init *
+    n_outputs`` and ``epsilon / n_outputs``. Other parameters and attributes are those of
     :class:`MLPClassifier` (without ``classes_``; ``validation_scores_`` are R^2 of the
     predictions; ``out_activation_`` is ``'identity'`` or ``'exp'``); ``predict`` returns
     float64, 1-D for one output.
@@ -121,20 +124,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                 f" {self.loss!r}" + (": set warm_start=False to start afresh" if call == "warm_start" else "")
             )
 
-    # Squared error: the library's MSE is mean((prediction - y)**2) over rows and outputs;
-    # scikit-learn's gradient is that of half the squared error summed over outputs,
-    # averaged over rows, plus its L2 gradient alpha * W / n. The same minimiser, up to a
-    # factor 2 / n_outputs on the data term: so alpha maps to l2 = 2 * alpha / n_outputs,
-    # and loss_curve_ is half the library's cost (scikit-learn's value for one output).
+    # Squared error: the library's MSE is mean((prediction - y)**2) over rows and outputs,
+    # with gradient 2 (prediction - y) / (n k); scikit-learn's gradient is (prediction - y)
+    # / n (that of half the squared error summed over outputs), and the loss it reports is
+    # half the squared error averaged over rows and outputs: half the library's cost.
     # Poisson: scikit-learn's loss is the half deviance's mean over rows summed over
-    # outputs, the library's its mean over both: a factor 1 / n_outputs, so l2 = alpha /
-    # n_outputs and loss_curve_ is n_outputs times the cost (scikit-learn's value).
-    @property
-    def _loss_scale(self) -> float:  # type: ignore[override]
+    # outputs, its gradient (e^z - y) / n; the library's mean over both is k times smaller,
+    # and so is its gradient (see _BaseMLP's notes on the two scales).
+    def _cost_scale(self) -> float:
         return float(self._n_outputs()) if self._poisson() else 0.5
 
-    def _l2(self, alpha: float) -> float:
-        return (1.0 if self._poisson() else 2.0) * alpha / self._n_outputs()
+    def _gradient_scale(self) -> float:
+        return (1.0 if self._poisson() else 2.0) / self._n_outputs()
 
     def _n_outputs(self) -> int:
         return int(getattr(self, "n_outputs_", 1) or 1)

@@ -225,3 +225,63 @@ def test_fit_with_early_stopping_ends_with_the_best_weights():
     assert clf.network_.evaluate(Xv, yv)[0] == pytest.approx(costs[best], rel=1e-6)
     with mb.Network([2, 4, 2]) as net, pytest.raises(mb.InvalidArgumentError, match="best weights"):
         net.restore_best_weights()
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("loss,outputs", [("squared_error", 1), ("squared_error", 2), ("poisson", 1), ("poisson", 3)])
+def test_regressor_steps_are_scikit_learns(loss, outputs, solver):
+    """From the same weights, two steps of MLPRegressor are scikit-learn's: the library's
+    cost and gradient differ from scikit-learn's by a factor (2 / n_outputs for the squared
+    error, 1 / n_outputs for Poisson), which alpha, SGD's rate and Adam's epsilon absorb.
+    (Adam's epsilon is the default: scikit-learn adds it to the root before the bias
+    correction, the library, as PyTorch, after it, which shows at epsilon 1e-3.)"""
+    rs = np.random.default_rng(outputs)
+    X = rs.normal(size=(64, 5))
+    rate = np.exp(X[:, :outputs] * 0.3 + 0.5)
+    y = rs.poisson(rate).astype(np.float64) if loss == "poisson" else X[:, :outputs] @ np.ones((outputs, outputs)) + 1
+    y = y.ravel() if outputs == 1 else y
+    kw = dict(loss=loss, hidden_layer_sizes=(4,), alpha=1e-2, batch_size=32, shuffle=False, solver=solver,
+              momentum=0.0, learning_rate_init=0.05, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = mb.MLPRegressor(**kw).fit(X, y)  # one epoch: two steps of 32 rows
+        start = mb.MLPRegressor(**{**kw, "learning_rate_init": 1e-30}).fit(X, y)
+        theirs = MLPRegressor(**{**kw, "warm_start": True}).fit(X, y)  # its weights, replaced by ours:
+        theirs.coefs_ = [c.astype(np.float64) for c in start.coefs_]
+        theirs.intercepts_ = [b.astype(np.float64) for b in start.intercepts_]
+        theirs._optimizer = None
+        theirs.t_ = 0
+        theirs.n_iter_ = 0
+        theirs.loss_curve_ = []
+        theirs._no_improvement_count = 0
+        theirs.best_loss_ = np.inf
+        theirs.fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        # (Adam's first steps are about lr x sign(gradient): a float32 gradient near 0 moves
+        # its weight by a few 1e-6 more or less than a float64 one)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 if solver == "sgd" else 1e-5)
+    if loss == "poisson" or outputs == 1:  # scikit-learn's reported squared loss averages outputs
+        assert ours.loss_curve_[0] == pytest.approx(theirs.loss_curve_[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("loss,outputs", [("squared_error", 1), ("squared_error", 3), ("poisson", 2)])
+def test_regressor_tol_compares_scikit_learns_loss(loss, outputs):
+    """Without early_stopping fit stops when loss_curve_ (scikit-learn's scale: half the
+    library's cost for the squared error, n_outputs times it for Poisson) has not fallen
+    below its best minus tol for more than n_iter_no_change epochs: scikit-learn's rule,
+    replayed on the curve."""
+    rs = np.random.default_rng(7)
+    X = rs.normal(size=(300, 4))
+    y = rs.poisson(np.exp(X[:, :outputs] * 0.3)) if loss == "poisson" else X[:, :outputs] * 2 + 0.1 * rs.normal(size=(300, outputs))
+    y = y.astype(np.float64).ravel() if outputs == 1 else y.astype(np.float64)
+    tol, n = 0.02, 3
+    r = mb.MLPRegressor(loss=loss, hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=tol, n_iter_no_change=n,
+                        max_iter=500, random_state=0).fit(X, y)
+    best, count, stop = np.inf, 0, None
+    for i, v in enumerate(r.loss_curve_):
+        count = count + 1 if v > best - tol else 0
+        best = min(best, v)
+        if count > n:
+            stop = i + 1
+            break
+    assert stop == r.n_iter_ < 500

@@ -529,7 +529,7 @@ def test_pipeline_and_grid_search():
     assert grid.best_score_ > 0.9
     # parallel workers pickle the estimator (and its network) across processes
     scores = cross_val_score(mb.MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0, batch_size=32,
-                                             learning_rate_init=0.01, **PLAIN),
+                                             learning_rate_init=0.02, **PLAIN),
                              StandardScaler().fit_transform(X), X[:, 0] / 50 - 20, cv=3, n_jobs=2)
     assert np.all(scores > 0.9)
 
