@@ -379,8 +379,9 @@ mb_status mb_model_set_parameters(mb_model *model, const float *params, int64_t 
  * stay. MB_ERR_BUSY while a training call uses the model. */
 mb_status mb_model_reset_training_state(mb_model *model);
 
-/* Sets the parameters to those of the epoch with the lowest validation cost, kept by early
- * stopping (patience > 0) with a validation set and restore_best, and writes that epoch
+/* Sets the parameters to those of the epoch with the best monitored value (the lowest
+ * validation cost, or the highest validation score with MB_MONITOR_VALIDATION_SCORE), kept
+ * by early stopping (patience > 0) with a validation set and restore_best, and writes that epoch
  * (over the model's life, from 1) to *epoch (may be NULL). A training call that stops early
  * restores them itself; one that runs all its epochs keeps its last weights, so that a next
  * call continues the run: this restores the best on request (scikit-learn's estimators do at
@@ -541,11 +542,21 @@ typedef enum mb_schedule {
     MB_SCHEDULE_COSINE = 4,       /* min + (learning_rate - min) * (1 + cos(pi e / T)) / 2 for
                                      e < T, then min; T = cosine_epochs, min =
                                      min_learning_rate (CosineAnnealingLR, no restarts) */
-    MB_SCHEDULE_ADAPTIVE = 5,     /* scikit-learn's adaptive: when the monitored cost has not
-                                     improved by min_delta for `patience` epochs, the rate is
-                                     divided by 5; training stops when that would happen at
+    MB_SCHEDULE_ADAPTIVE = 5,     /* scikit-learn's adaptive: when the monitored value has
+                                     not improved by min_delta for `patience` epochs, the rate
+                                     is divided by 5; training stops when that would happen at
                                      a rate of 1e-6 or less. Needs patience >= 1 */
 } mb_schedule;
+
+/* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
+typedef enum mb_monitor {
+    MB_MONITOR_COST = 0,             /* the validation cost with a validation set, else the
+                                        epoch cost: lower is better */
+    MB_MONITOR_VALIDATION_SCORE = 1  /* the validation score (accuracy; R^2 for MSE and
+                                        POISSON): higher is better, as scikit-learn's MLP with
+                                        early_stopping and Keras's monitor='val_accuracy'.
+                                        Needs a validation set (MB_ERR_INVALID_ARGUMENT) */
+} mb_monitor;
 
 /* ---------------------------------------------------------------------------------------
  * Distributed training: data parallelism over processes (ranks), on any transport
@@ -689,19 +700,21 @@ typedef struct mb_train_options {
                                   the start of the call plus `epochs` (give the total to
                                   resume a run: a resumed call's default T differs) */
     double min_learning_rate;  /* cosine: the floor, >= 0; default 0 */
-    /* Validation and early stopping. The monitored cost is the validation cost when a
-     * validation set is given, else the epoch cost. An epoch improves when its cost is below
-     * the best so far (the lowest cost of any epoch, whether or not that epoch counted as an
-     * improvement: scikit-learn's rule) minus min_delta; after `patience` epochs in a row that do not,
+    /* Validation and early stopping. The monitored value (see `monitor`) is by default a
+     * cost: the validation cost when a validation set is given, else the epoch cost. An
+     * epoch improves when its cost is below the best so far (the lowest cost of any epoch,
+     * whether or not that epoch counted as an improvement: scikit-learn's rule) minus
+     * min_delta (a score: above the best plus min_delta); after `patience` epochs in a row that do not,
      * training stops (MB_OK: the model's epochs_trained and the history say where) or, with
-     * MB_SCHEDULE_ADAPTIVE, the rate is divided. The counts and the best cost stay with the
-     * model (saved in its file), so a later call or a resumed file goes on counting. */
+     * MB_SCHEDULE_ADAPTIVE, the rate is divided. The counts and the best value stay with the
+     * model (saved in its file), so a later call or a resumed file goes on counting; a call
+     * that monitors another value than the last one starts them afresh. */
     int64_t patience;          /* >= 0; 0 (default): no early stopping. scikit-learn's
                                   n_iter_no_change N is patience N + 1 */
     double min_delta;          /* scikit-learn's tol: >= 0; default 0 */
     int restore_best;          /* nonzero (default): with a validation set, a call that stops
-                                  early leaves the weights of the epoch with the lowest
-                                  validation cost (a call that runs all its epochs keeps the
+                                  early leaves the weights of the epoch with the best
+                                  monitored value (a call that runs all its epochs keeps the
                                   last ones, so that a next call continues the run) */
     const float *validation_x; /* (validation_m, n_features); NULL (default): none. Checked
                                   like x (MB_ERR_INVALID_ARGUMENT naming the validation set).
@@ -743,6 +756,10 @@ typedef struct mb_train_options {
      * mb_version_number() >= 300). */
     mb_interrupt *interrupt;   /* a stop request checked after every mini-batch (see
                                   mb_interrupt); NULL (default): none */
+    /* Since 0.4.0 (a library older than the header ignores it: check
+     * mb_version_number() >= 400). */
+    mb_monitor monitor;        /* what early stopping and MB_SCHEDULE_ADAPTIVE watch; default
+                                  MB_MONITOR_COST */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -16,7 +16,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         min_learning_rate: 0, patience: 0, min_delta: 0, restore_best: 1,
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
         validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
-        shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil)
+        shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
+        monitor: MB_MONITOR_COST)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -180,7 +181,8 @@ func trainingArguments(
         trainingOptions.interrupt = try interrupt(pointer)  // (held for the call)
     }
     trainingOptions.earlyStopping = EarlyStopping(
-        patience: Int(o.patience), minDelta: o.min_delta, restoreBest: o.restore_best != 0)
+        patience: Int(o.patience), minDelta: o.min_delta, restoreBest: o.restore_best != 0,
+        monitor: try convert(o.monitor.rawValue, "monitor", to: EarlyStopping.Monitor.self))
     var validation: DataView? = nil
     if o.validation_x != nil || o.validation_y != nil || o.validation_m != 0 {
         guard o.validation_x != nil, o.validation_y != nil else {

@@ -366,6 +366,28 @@ struct TrainingTests {
         #expect(Fixture.failure { () throws(MiniBatchError) in _ = try network.predictClasses(x: x, features: 2) }?.kind == .invalidArgument)
     }
 
+    @Test func earlyStoppingWatchesOneValueAtATime() throws {
+        // The validation score is kept negated, as a cost; a call that monitors the other
+        // value starts the count afresh (a best cost is no best score), and the model file
+        // says which (its "STPS" section).
+        let network = try Network(layerSizes: [2, 8, 1], hiddenActivation: .tanh, loss: .binaryCrossEntropy, seed: 3)
+        var options = TrainingOptions(epochs: 5, batchSize: .fixed(64), learningRate: 0.1)
+        options.validationFraction = 0.2
+        options.earlyStopping = EarlyStopping(patience: 100, monitor: .validationScore)
+        let scores = History()
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options, history: scores)
+        let state = network.trainingState
+        #expect(state.monitor == .validationScore && state.best == -scores.validationScores.max()!)
+        #expect(state.bestEpoch == 1 + scores.validationScores.firstIndex(of: scores.validationScores.max()!)!)
+        let loaded = try ModelFile.decode(try ModelFile.encode(network), path: "memory")
+        #expect(loaded.trainingState.monitor == EarlyStopping.Monitor.validationScore && loaded.trainingState.best == state.best)
+        options.earlyStopping.monitor = .cost
+        let costs = History()
+        try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options, history: costs)
+        #expect(state.monitor == .cost && state.best == costs.validationCosts.min()!)
+        #expect(state.bestEpoch > 5)
+    }
+
     @Test func divergenceStopsAndKeepsFiniteWeights() throws {
         let network = try Network(layerSizes: [2, 32, 32, 2], hiddenActivation: .relu, loss: .crossEntropy)
         let history = History()

@@ -51,6 +51,7 @@ typedef struct {
     int nesterov;
     mb_schedule schedule;
     float learning_rate;
+    mb_monitor monitor;
 } config;
 
 static void options_for(const config *c, mb_train_options *o, int64_t epochs)
@@ -72,6 +73,7 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
     o->clip_norm = 5.0f;
     o->patience = c->schedule == MB_SCHEDULE_ADAPTIVE ? 1 : 50;
     o->min_delta = c->schedule == MB_SCHEDULE_ADAPTIVE ? 0.05 : 0.0;
+    o->monitor = c->monitor;
     o->validation_x = XV;
     o->validation_y = YV;
     o->validation_y_type = MB_TARGETS_CLASS_INDEX;
@@ -143,6 +145,7 @@ static void check_resume(const config *c)
     CHECK(same_series(h_whole, h_parts, mb_history_batch_costs));
     CHECK(same_series(h_whole, h_parts, mb_history_epoch_costs));
     CHECK(same_series(h_whole, h_parts, mb_history_validation_costs));
+    CHECK(same_series(h_whole, h_parts, mb_history_validation_scores));
     CHECK(same_series(h_whole, h_parts, mb_history_learning_rates));
 done:
     unlink(path);
@@ -158,12 +161,17 @@ done:
 static void test_resume_is_exact_for_every_rule_and_schedule(void)
 {
     static const config configs[] = {
-        {"sgd", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f},
-        {"momentum+step", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_STEP, 0.05f},
-        {"nesterov+exponential", MB_OPTIMIZER_SGD, 0.9f, 1, MB_SCHEDULE_EXPONENTIAL, 0.05f},
-        {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f},
-        {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f},
-        {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f},
+        {"sgd", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f, MB_MONITOR_COST},
+        {"momentum+step", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST},
+        {"nesterov+exponential", MB_OPTIMIZER_SGD, 0.9f, 1, MB_SCHEDULE_EXPONENTIAL, 0.05f, MB_MONITOR_COST},
+        {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f, MB_MONITOR_COST},
+        {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST},
+        {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f, MB_MONITOR_COST},
+        /* early stopping's state on the validation score (the file's "STPS" section) */
+        {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
+         MB_MONITOR_VALIDATION_SCORE},
+        {"adam+adaptive, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f,
+         MB_MONITOR_VALIDATION_SCORE},
     };
     size_t i;
     for (i = 0; i < sizeof configs / sizeof configs[0]; i++)
@@ -357,6 +365,76 @@ done:
     mb_model_free(repeated);
 }
 
+/* The validation score as the monitored value (since 0.4.0): training stops where the
+ * header's rule, replayed on the history's scores, stops (an epoch improves when its score
+ * is above the best so far plus min_delta), and ends with the weights of the first epoch of
+ * the highest score. Without a validation set it is refused, and a bad value too. */
+static void test_monitor_validation_score(void)
+{
+    mb_model *model = new_model();
+    mb_history *h = NULL;
+    mb_train_options o;
+    double scores[400], costs[400], best = -1, cost = 0, accuracy = 0;
+    int64_t n = 0, i, count = 0, stop = -1, best_epoch = -1, restored = 0, np;
+    float before[16 * N_IN + 16 + N_OUT * 16 + N_OUT], after[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+    if (!CHECK(model != NULL) || !CHECK(mb_history_create(&h) == MB_OK))
+        goto done;
+    np = n_params(model);
+    mb_train_options_init(&o);
+    CHECK(o.monitor == MB_MONITOR_COST);
+    o.epochs = 400;
+    o.batch_size = 16;
+    o.learning_rate = 0.2f;
+    o.seed = 2;
+    o.patience = 4;
+    o.min_delta = 0.01;
+    o.monitor = MB_MONITOR_VALIDATION_SCORE;
+    o.validation_x = XV;
+    o.validation_y = YV;
+    o.validation_y_type = MB_TARGETS_CLASS_INDEX;
+    o.validation_m = M_VAL;
+    CHECK_STATUS(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, h), MB_OK);
+    CHECK_STATUS(mb_history_validation_scores(h, scores, 400, &n), MB_OK);
+    CHECK_STATUS(mb_history_validation_costs(h, costs, 400, &n), MB_OK);
+    for (i = 0; i < n; i++) {
+        count = scores[i] > best + o.min_delta ? 0 : count + 1;
+        if (scores[i] > best) {
+            best = scores[i];
+            best_epoch = i;
+        }
+        if (count >= o.patience) {
+            stop = i;
+            break;
+        }
+    }
+    if (!CHECK(n < 400 && stop == n - 1))
+        printf("    stopped after %lld epochs, the rule at %lld\n", (long long)n, (long long)stop + 1);
+    CHECK_STATUS(mb_evaluate(model, XV, YV, MB_TARGETS_CLASS_INDEX, M_VAL, N_IN, &cost, &accuracy), MB_OK);
+    CHECK(accuracy == best && cost == costs[best_epoch]);
+    CHECK_STATUS(mb_model_restore_best_weights(model, &restored), MB_OK);
+    CHECK(restored == best_epoch + 1);
+    /* refused: no validation set, a value the enum does not have; the model unchanged */
+    CHECK_STATUS(mb_model_get_parameters(model, before, np), MB_OK);
+    o.validation_x = NULL;
+    o.validation_y = NULL;
+    o.validation_m = 0;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "MB_MONITOR_VALIDATION_SCORE needs a validation set");
+    o.validation_fraction = 0.25; /* a held-out part of X is one */
+    o.epochs = 1;
+    CHECK_STATUS(mb_model_reset_training_state(model), MB_OK);
+    CHECK_STATUS(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_model_set_parameters(model, before, np), MB_OK);
+    o.monitor = (mb_monitor)2;
+    CHECK_ERR_ARG(mb_train(model, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "monitor");
+    CHECK_STATUS(mb_model_get_parameters(model, after, np), MB_OK);
+    CHECK(memcmp(before, after, sizeof before) == 0);
+done:
+    mb_model_free(model);
+    mb_history_free(h);
+}
+
 int main(void)
 {
     make_data();
@@ -365,5 +443,6 @@ int main(void)
     RUN_TEST(test_state_carries_over_and_resets);
     RUN_TEST(test_validation_fraction);
     RUN_TEST(test_sample_weight);
+    RUN_TEST(test_monitor_validation_score);
     return check_summary();
 }

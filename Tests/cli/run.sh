@@ -151,6 +151,27 @@ assert "poisson" in info, info
 ' "$cli"
 refused "--loss poisson refuses negative targets, naming --y" "--y: y file 'yneg.npy'[0][0] = -" train --x x.npy --y yneg.npy \
     --loss poisson --epochs 1 --progress none --out neg.mbm
+refused "--monitor validation-score needs a validation set, naming --monitor" "--monitor: monitor validation-score needs a validation set" \
+    train --x x.npy --y y.npy --monitor validation-score --patience 2 --epochs 3 --progress none --out mon.mbm
+"$cli" train --x x.npy --y y.npy --hidden 8 --epochs 40 --batch-size 64 --learning-rate 0.5 --validation-x xv.npy \
+    --validation-y yv.npy --monitor validation-score --patience 3 --out mon.mbm --history mon.json --progress none >/dev/null 2>&1
+check "--monitor validation-score: stops by the score rule, keeps the best score's weights, info says so" py '
+import json, subprocess, sys
+h = json.load(open("mon.json"))
+scores = [e["validation_score"] for e in h["epochs"]] if "epochs" in h else h["validation_scores"]
+best, count, stop = -1.0, 0, None
+for i, v in enumerate(scores):
+    count = 0 if v > best else count + 1
+    best = max(best, v)
+    if count >= 3:
+        stop = i + 1
+        break
+assert stop == len(scores) < 40, (stop, scores)
+e = json.loads(subprocess.check_output([sys.argv[1], "eval", "mon.mbm", "--x", "xv.npy", "--y", "yv.npy", "--json"]))
+assert e["accuracy"] == max(scores), (e, scores)
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "mon.mbm", "--json"]))
+assert info["monitor"] == "validation-score" and info["best_validation_score"] == max(scores), info
+' "$cli"
 
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null

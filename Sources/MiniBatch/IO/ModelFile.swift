@@ -17,6 +17,9 @@
 ///     "SCHD"  u64 examples seen, u32 has adaptive rate, float32 adaptive rate
 ///     "STOP"  float64 best cost, u64 epochs without improvement, u64 best epoch,
 ///             u32 has best weights, then n_parameters float32 if it has
+///     "STPS"  the same, for early stopping that monitors the validation score (0.4.0):
+///             float64 best score (a reader older than the tag skips it, and starts its
+///             count afresh, where it would have read a score as a cost)
 ///
 /// A reader skips sections whose tag it does not know, so later versions can add some.
 enum ModelFile {
@@ -68,8 +71,9 @@ enum ModelFile {
         try out.append(UInt64(state.examplesSeen))
         try out.append(UInt32(state.adaptiveRate == nil ? 0 : 1))
         try out.append((state.adaptiveRate ?? 0).bitPattern)
-        try out.section("STOP", length: 8 + 8 + 8 + 4 + (state.bestParameters == nil ? 0 : 4 * n))
-        try out.append(state.best.bitPattern)
+        let score = state.monitor == .validationScore
+        try out.section(score ? "STPS" : "STOP", length: 8 + 8 + 8 + 4 + (state.bestParameters == nil ? 0 : 4 * n))
+        try out.append((score ? -state.best : state.best).bitPattern)
         try out.append(UInt64(state.badEpochs))
         try out.append(UInt64(state.bestEpoch))
         try out.append(UInt32(state.bestParameters == nil ? 0 : 1))
@@ -248,7 +252,7 @@ enum ModelFile {
                 guard has == 0 || (rate.isFinite && rate > 0) else { throw corrupt("bad adaptive learning rate") }
                 state.examplesSeen = Int(seen)
                 state.adaptiveRate = has == 1 ? rate : nil
-            case "STOP":
+            case "STOP", "STPS":
                 guard let bestBits: UInt64 = r.next(), let bad: UInt64 = r.next(), bad <= UInt64(Int.max),
                       let bestEpoch: UInt64 = r.next(), bestEpoch <= UInt64(Int.max), let has: UInt32 = r.next(), has <= 1,
                       UInt64(end - r.offset) == UInt64(has) * UInt64(n) * 4 else { throw corrupt("bad early-stopping state") }
@@ -258,7 +262,8 @@ enum ModelFile {
                     try state.keepBest()
                     try floats(&r, state.bestParameters!, "best weights")
                 }
-                state.best = best
+                state.monitor = tag == "STPS" ? .validationScore : .cost
+                state.best = tag == "STPS" ? -best : best
                 state.badEpochs = Int(bad)
                 state.bestEpoch = Int(bestEpoch)
             default:

@@ -117,6 +117,8 @@ extension Network {
         let batches = partition.batchCount
         let stopping = EarlyStop(options, validation: validation != nil)
         let collective = step.collective
+        try gated(collective) { () throws(MiniBatchError) in try EarlyStop.check(options, validation: validation != nil) }
+        trainingState.watch(options.earlyStopping.monitor)
         // The epochs of this call whose costs have room in the history (`History.reserve`).
         var roomy = try gated(collective) { () throws(MiniBatchError) in
             try history?.reserve(batches: batches, epochs: options.epochs) ?? 0
@@ -211,7 +213,8 @@ extension Network {
             try history?.recordEpoch(epochCost, learningRate: Double(step.rate),
                                  validationCost: validationCost, validationScore: validationScore)
             let stop = stopping.afterEpoch(
-                self, cost: validation == nil ? epochCost : validationCost, rate: step.rate)
+                self, cost: stopping.monitored(epochCost: epochCost, validation: validation.map { _ in (validationCost, validationScore) }),
+                rate: step.rate)
             var stopAsked = false
             if let progress {
                 var report = Progress(

@@ -159,6 +159,7 @@ struct EarlyStop {
     let patience: Int
     let minDelta: Double
     let adaptive: Bool
+    let monitor: EarlyStopping.Monitor
     /// Whether the best epoch's weights are kept and restored when training stops.
     let keepsBest: Bool
 
@@ -166,11 +167,27 @@ struct EarlyStop {
         patience = options.earlyStopping.patience
         minDelta = options.earlyStopping.minDelta
         adaptive = options.schedule == .adaptive
+        monitor = options.earlyStopping.monitor
         keepsBest = validation && options.earlyStopping.restoreBest && patience > 0
     }
 
-    /// Counts the epoch just trained, whose monitored cost is `cost` and rate `rate`: true
-    /// if training stops here (then, with `keepsBest`, the network has its best weights).
+    /// Throws unless the monitored value exists: a validation score needs a validation set.
+    static func check(_ options: TrainingOptions, validation: Bool) throws(MiniBatchError) {
+        if options.earlyStopping.monitor == .validationScore, !validation {
+            throw .invalid("monitor MB_MONITOR_VALIDATION_SCORE needs a validation set (validation_x, validation_dataset or validation_fraction)")
+        }
+    }
+
+    /// The epoch's monitored value as a cost (lower is better): the validation cost with a
+    /// validation set, else the epoch cost; or the validation score, negated.
+    func monitored(epochCost: Double, validation: (cost: Double, score: Double)?) -> Double {
+        guard let validation else { return epochCost }
+        return monitor == .validationScore ? -validation.score : validation.cost
+    }
+
+    /// Counts the epoch just trained, whose monitored value (`monitored`) is `cost` and rate
+    /// `rate`: true if training stops here (then, with `keepsBest`, the network has its best
+    /// weights).
     func afterEpoch(_ network: Network, cost: Double, rate: Float) -> Bool {
         let state = network.trainingState
         // (NaN never improves.)

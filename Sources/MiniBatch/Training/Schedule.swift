@@ -61,25 +61,39 @@ public enum Schedule: Sendable, Equatable {
     }
 }
 
-/// Stopping when the monitored cost stops improving, and keeping the best weights.
+/// Stopping when the monitored value stops improving, and keeping the best weights.
 ///
-/// The monitored cost is the validation cost when a validation set is given, else the
-/// training epoch cost. An epoch improves on the best when its cost is below the best
-/// minus `minDelta` (scikit-learn's `tol`); `patience` epochs in a row that do not improve
-/// stop training (scikit-learn's `n_iter_no_change` N is patience N + 1: it stops when the
-/// count exceeds N). With a validation set and `restoreBest`, the model ends with the
-/// weights of its best epoch (the lowest validation cost).
+/// The monitored value is, with `Monitor.cost` (the default), the validation cost when a
+/// validation set is given, else the training epoch cost, lower being better; with
+/// `Monitor.validationScore`, the validation score (accuracy, or R^2 for the regression
+/// losses), higher being better (scikit-learn's MLP with `early_stopping`, Keras's
+/// `monitor='val_accuracy'`). An epoch improves on the best when its value is better than
+/// the best by more than `minDelta` (scikit-learn's `tol`); `patience` epochs in a row that
+/// do not improve stop training (scikit-learn's `n_iter_no_change` N is patience N + 1: it
+/// stops when the count exceeds N). With a validation set and `restoreBest`, the model ends
+/// with the weights of its best epoch.
 public struct EarlyStopping: Sendable, Equatable {
+    /// What early stopping (and the adaptive schedule) watches.
+    public enum Monitor: Int, Sendable, CaseIterable {
+        /// The validation cost with a validation set, else the epoch cost: lower is better.
+        case cost = 0
+        /// The validation score: higher is better. Needs a validation set.
+        case validationScore = 1
+    }
+
     /// Epochs without improvement that stop training; 0 (the default): never stop early.
     public var patience: Int
     /// The improvement that counts (>= 0).
     public var minDelta: Double
     /// Restore the best epoch's weights when a validation set is given (default true).
     public var restoreBest: Bool
+    /// The value watched (default `.cost`).
+    public var monitor: Monitor
 
-    public init(patience: Int = 0, minDelta: Double = 0, restoreBest: Bool = true) {
+    public init(patience: Int = 0, minDelta: Double = 0, restoreBest: Bool = true, monitor: Monitor = .cost) {
         self.patience = patience
         self.minDelta = minDelta
         self.restoreBest = restoreBest
+        self.monitor = monitor
     }
 }

@@ -13,8 +13,10 @@ final class TrainingState {
     var examplesSeen = 0
     /// The rate `Schedule.adaptive` has divided the base rate down to (nil: not yet).
     var adaptiveRate: Float?
-    /// Early stopping: the lowest monitored cost, the epochs in a row that have not improved
-    /// on it, and the epoch (over the network's life, from 1) where it was reached.
+    /// Early stopping: what it monitors, the best monitored value (as a cost, lower being
+    /// better: a score is kept negated), the epochs in a row that have not improved on it,
+    /// and the epoch (over the network's life, from 1) where it was reached.
+    var monitor = EarlyStopping.Monitor.cost
     var best = Double.infinity
     var badEpochs = 0
     var bestEpoch = 0
@@ -65,6 +67,16 @@ final class TrainingState {
         }
     }
 
+    /// Makes early stopping's state `monitor`'s: kept if it already is, else its count
+    /// starts afresh (a best cost is no best score).
+    func watch(_ monitor: EarlyStopping.Monitor) {
+        guard monitor != self.monitor else { return }
+        self.monitor = monitor
+        best = .infinity
+        badEpochs = 0
+        bestEpoch = 0
+    }
+
     /// Forgets everything: the next training call starts as a new network's would (its
     /// weights and epoch count stay).
     func reset() {
@@ -74,6 +86,7 @@ final class TrainingState {
         step = 0
         examplesSeen = 0
         adaptiveRate = nil
+        monitor = .cost
         best = .infinity
         badEpochs = 0
         bestEpoch = 0
@@ -110,6 +123,7 @@ final class TrainingState {
         step = other.step
         examplesSeen = other.examplesSeen
         adaptiveRate = other.adaptiveRate
+        monitor = other.monitor
         best = other.best
         badEpochs = other.badEpochs
         bestEpoch = other.bestEpoch

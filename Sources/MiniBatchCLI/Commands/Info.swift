@@ -84,7 +84,10 @@ struct InfoCommand: ParsableCommand {
                     ("optimizer_slots", .int(Int(summary.slots))),
                     ("examples_seen", summary.examplesSeen.map { .int(Int($0)) } ?? .null),
                     ("adaptive_learning_rate", summary.adaptiveRate.map { .number(Double($0)) } ?? .null),
-                    ("best_cost", .optional(summary.bestCost)), ("epochs_without_improvement", .int(Int(summary.badEpochs))),
+                    ("monitor", .string(summary.monitorsScore ? "validation-score" : "cost")),
+                    ("best_cost", summary.monitorsScore ? .null : .optional(summary.bestCost)),
+                    ("best_validation_score", summary.monitorsScore ? .optional(summary.bestCost) : .null),
+                    ("epochs_without_improvement", .int(Int(summary.badEpochs))),
                     ("best_epoch", .int(Int(summary.bestEpoch))), ("keeps_best_weights", .bool(summary.keepsBestWeights)),
                 ]
             }
@@ -109,10 +112,11 @@ struct InfoCommand: ParsableCommand {
             print("  schedule: \(seen) examples seen\(summary.adaptiveRate.map { "; adaptive rate divided down to \($0)" } ?? "")")
         }
         if let best = summary.bestCost {
+            let what = summary.monitorsScore ? "validation score" : "monitored cost"
             if best.isFinite {
-                print("  early stopping: best monitored cost \(best) at epoch \(summary.bestEpoch), \(summary.badEpochs) epoch\(summary.badEpochs == 1 ? "" : "s") without improvement since\(summary.keepsBestWeights ? ", best weights kept" : "")")
+                print("  early stopping: best \(what) \(best) at epoch \(summary.bestEpoch), \(summary.badEpochs) epoch\(summary.badEpochs == 1 ? "" : "s") without improvement since\(summary.keepsBestWeights ? ", best weights kept" : "")")
             } else {
-                print("  early stopping: no cost recorded yet")
+                print("  early stopping: no \(summary.monitorsScore ? "score" : "cost") recorded yet")
             }
         }
         if !summary.otherSections.isEmpty { print("  other sections: \(summary.otherSections.joined(separator: ", "))") }

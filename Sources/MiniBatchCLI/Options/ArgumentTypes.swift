@@ -173,6 +173,13 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case cosine, adaptive
 }
 
+enum MonitorName: String, ExpressibleByArgument, CaseIterable {
+    case cost
+    case validationScore = "validation-score"
+
+    var monitor: EarlyStopping.Monitor { self == .cost ? .cost : .validationScore }
+}
+
 enum ShuffleName: String, ExpressibleByArgument, CaseIterable {
     case exact, block, none
 }

@@ -98,7 +98,7 @@ struct TrainingArguments: ParsableArguments {
     // MARK: Early stopping
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Stop after this many epochs in a row without improving the monitored cost (the validation cost, else the training cost); 0: never. The adaptive schedule divides the rate instead.",
+        "Stop after this many epochs in a row without improving the monitored value (--monitor); 0: never. The adaptive schedule divides the rate instead.",
         valueName: "n"))
     var patience = 0
 
@@ -107,6 +107,11 @@ struct TrainingArguments: ParsableArguments {
 
     @Flag(inversion: .prefixedNo, help: "With a validation set and --patience, end with the best epoch's weights when training stops early.")
     var restoreBest = true
+
+    @Option(help: ArgumentHelp(
+        "What --patience and the adaptive schedule watch: cost (the validation cost, else the training cost; lower is better) or validation-score (accuracy, R^2 for mse and poisson; higher is better; needs a validation set).",
+        valueName: "value"))
+    var monitor: MonitorName = .cost
 
     // MARK: - Building the options
 
@@ -162,7 +167,7 @@ struct TrainingArguments: ParsableArguments {
             epochs: epochs, batchSize: batchSize.batchSize, learningRate: learningRate, seed: seed, shuffle: shuffle,
             lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,
             optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
-            earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest))
+            earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: monitor.monitor))
         options.shards = shards
         options.validationFraction = validationFraction
         return options
@@ -205,6 +210,7 @@ struct TrainingArguments: ParsableArguments {
         add("--patience", "\(patience)", unless: "0")
         add("--min-delta", "\(minDelta)", unless: "\(0.0)")
         if !restoreBest { out.append("--no-restore-best") }
+        add("--monitor", monitor.rawValue, unless: "cost")
         return out
     }
 }

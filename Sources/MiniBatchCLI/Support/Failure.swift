@@ -40,7 +40,7 @@ struct Failure: Error, CustomStringConvertible {
         ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
         ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
         ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("l2", "--l2"),
-        ("clip_norm", "--clip-norm"), ("validation_fraction", "--validation-fraction"), ("patience", "--patience"),
+        ("clip_norm", "--clip-norm"), ("validation_fraction", "--validation-fraction"), ("patience", "--patience"), ("monitor", "--monitor"),
         ("min_delta", "--min-delta"), ("step_epochs", "--step-every"), ("gamma", "--gamma"), ("power_t", "--power"),
         ("cosine_epochs", "--cosine-period"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
@@ -53,6 +53,7 @@ struct Failure: Error, CustomStringConvertible {
     static let constants: [(String, String)] = [
         ("MB_BATCH_AUTO", "auto"), ("MB_LOSS_CROSS_ENTROPY", "cross-entropy"),
         ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"), ("MB_LOSS_POISSON", "poisson"),
+        ("MB_MONITOR_VALIDATION_SCORE", "validation-score"),
         ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32", "float32 targets"),
     ]
 

@@ -16,8 +16,9 @@ struct ModelSummary {
     /// SCHD
     var examplesSeen: UInt64?
     var adaptiveRate: Float?
-    /// STOP
+    /// STOP (a cost), or STPS (a validation score, `monitorsScore`)
     var bestCost: Double?
+    var monitorsScore = false
     var badEpochs: UInt64 = 0
     var bestEpoch: UInt64 = 0
     var keepsBestWeights = false
@@ -55,7 +56,8 @@ struct ModelSummary {
                 let hasRate = section.u32() != 0
                 let rate = Float(bitPattern: section.u32())
                 adaptiveRate = hasRate ? rate : nil
-            case "STOP":
+            case "STOP", "STPS":
+                monitorsScore = tag == "STPS"
                 bestCost = Double(bitPattern: section.u64())
                 badEpochs = section.u64()
                 bestEpoch = section.u64()

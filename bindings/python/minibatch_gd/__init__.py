@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, Optimizer, PageCache, Schedule, Status, Targets, library_path
+from ._lib import Activation, FileShuffle, Init, LastBatch, Loss, Monitor, Optimizer, PageCache, Schedule, Status, Targets, library_path
 from .core import (
     STREAM_INIT,
     blas_info,
@@ -93,6 +93,7 @@ __all__ = [
     # enums
     "Activation",
     "Loss",
+    "Monitor",
     "Init",
     "LastBatch",
     "Targets",

@@ -75,15 +75,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Seed of the initial weights, the shuffle order and the validation split. An int
         is used as is.
     tol : float, default=1e-4
-        ``fit`` stops when the loss (the validation loss with ``early_stopping``) has not
-        improved by ``tol`` for more than ``n_iter_no_change`` epochs in a row.
+        ``fit`` stops when the loss (with ``early_stopping`` the validation score; for
+        multilabel the validation loss) has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs in a row.
     momentum : float, default=0.9
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (seeded, stratified by class; not
-        stratified for multilabel, as scikit-learn's) and stop on the validation loss
-        (scikit-learn's watches the validation score); ``fit`` ends with the weights of the
-        best epoch, as scikit-learn's does. ``validation_scores_`` holds the accuracy after
+        stratified for multilabel, as scikit-learn's) and stop on the validation score, as
+        scikit-learn's (``MB_MONITOR_VALIDATION_SCORE``; a multilabel classifier stops on
+        the validation loss: the library's score is not its subset accuracy); ``fit`` ends
+        with the weights of the best epoch, as scikit-learn's does. ``validation_scores_`` holds the accuracy after
         every epoch (multilabel: the subset accuracy, which the callback's
         ``Progress.validation_score`` also gets). ``fit`` on a :class:`minibatch_gd.Dataset` refuses it
         (a file is not split: train a :class:`minibatch_gd.Network` with
@@ -136,7 +138,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         accuracy; R^2 for the regressor) after every epoch with ``early_stopping`` (None
         without). Unweighted: the held-out rows' ``sample_weight`` is not applied.
     best_validation_score_ : float, the score of the epoch whose weights ``fit`` ends
-        with, the lowest validation loss (None without ``early_stopping``).
+        with: the highest (multilabel: the lowest validation loss's; None without
+        ``early_stopping``).
     validation_costs_ : float64 ndarray, the validation loss after every epoch with
         ``early_stopping`` (minibatch's; the plotting helper draws it).
     t_ : int, the training samples seen.

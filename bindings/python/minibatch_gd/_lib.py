@@ -151,6 +151,13 @@ class Optimizer(enum.IntEnum):
     ADAMW = 3
 
 
+class Monitor(enum.IntEnum):
+    """``mb_monitor``."""
+
+    COST = 0
+    VALIDATION_SCORE = 1
+
+
 class Schedule(enum.IntEnum):
     """``mb_schedule``."""
 
@@ -322,6 +329,7 @@ class mb_train_options(Structure):
         ("communicator", POINTER(mb_communicator)),  # const mb_communicator *communicator;
         ("distributed_mode", mb_enum_t),  # mb_distributed_mode distributed_mode;
         ("interrupt", mb_interrupt_p),  # mb_interrupt *interrupt;
+        ("monitor", mb_enum_t),  # mb_monitor monitor;  (since 0.4.0)
     ]
 
 

@@ -167,10 +167,15 @@ class _MLPTraining:
             self.t_ = 0
         # scikit-learn stops when the monitored value has not improved by tol for more
         # than n_iter_no_change epochs: patience n_iter_no_change + 1. partial_fit trains
-        # its one epoch without it, as scikit-learn's does.
+        # its one epoch without it, as scikit-learn's does. With early_stopping the value is
+        # the validation score, compared with tol as it is (the library's; a multilabel
+        # classifier's score is its own, so it monitors the validation cost), else the
+        # training loss, tol on scikit-learn's scale (_min_delta).
+        by_score = validation is not None and scorer is None
+        min_delta = float(self.tol) if by_score else self._min_delta()
         stopping = None if incremental else optim.EarlyStopping(
-            patience=int(self.n_iter_no_change) + 1, min_delta=self._min_delta(),
-            restore_best=validation is not None)
+            patience=int(self.n_iter_no_change) + 1, min_delta=min_delta,
+            restore_best=validation is not None, monitor="validation_score" if by_score else "cost")
         rule = self._rule()
         if incremental and isinstance(rule["schedule"], optim.Adaptive):
             rule["schedule"] = optim.Constant()
@@ -242,8 +247,9 @@ class _MLPTraining:
                         scores = [own_scores.get(i + 1, float("nan")) for i in range(len(scores))]
                     self.validation_scores_ = list(self.validation_scores_ or []) + scores
                     self._append_costs("validation_costs_", history.validation_costs, fresh=reset_costs)
-                    # The score of the epoch whose weights fit ends with (the lowest
-                    # validation cost: this call's, or an earlier call's with warm_start).
+                    # The score of the epoch whose weights fit ends with (the highest
+                    # validation score, or for a multilabel classifier the lowest validation
+                    # cost: this call's, or an earlier call's with warm_start).
                     first = net.epochs_trained - len(scores) + 1
                     if best_epoch is not None and best_epoch >= first:
                         self.best_validation_score_ = scores[best_epoch - first]
@@ -267,9 +273,10 @@ class _MLPTraining:
                 self.diverged_ = diverged is not None
             else:
                 self._forget_fresh_fit(net)
-            monitored = history.validation_costs if validation is not None else history.epoch_costs
+            monitored = (-np.asarray(history.validation_scores) if by_score
+                         else history.validation_costs if validation is not None else history.epoch_costs)
             unconverged = (not incremental and len(history.epoch_costs) == epochs
-                           and not _stops(monitored, int(self.n_iter_no_change) + 1, self._min_delta(),
+                           and not _stops(monitored, int(self.n_iter_no_change) + 1, min_delta,
                                           isinstance(rule["schedule"], optim.Adaptive)))
             history.close()
         if diverged is None and unconverged:
@@ -381,8 +388,8 @@ def _name_estimator_parameter(error: InvalidArgumentError) -> None:
 
 
 def _stops(costs: Any, patience: int, min_delta: float, adaptive: bool) -> bool:
-    """Whether the library's stopping rule (the header's: an epoch improves when its cost is
-    below the best so far minus min_delta; `patience` epochs in a row that do not stop
+    """Whether the library's stopping rule (the header's: an epoch improves when its cost (a
+    score negated) is below the best so far minus min_delta; `patience` epochs in a row that do not stop
     training, or with the adaptive schedule divide the rate and count afresh) ends a run of
     these epoch costs at its last epoch, counted from this call's first epoch: what tells a
     fit that its rule ended exactly at max_iter (no ConvergenceWarning, as scikit-learn's)

@@ -167,20 +167,30 @@ class Adaptive:
 
 @dataclass(frozen=True)
 class EarlyStopping:
-    """Stop after ``patience`` epochs in a row whose monitored cost (the validation cost
-    when a validation set is given, else the training epoch cost) is not below the best
-    minus ``min_delta``; with a validation set and ``restore_best``, a call that stops
-    early leaves the best epoch's weights. scikit-learn's ``n_iter_no_change`` N is
-    ``patience`` N + 1 (it stops when the count exceeds N)."""
+    """Stop after ``patience`` epochs in a row whose monitored value does not improve on
+    the best by more than ``min_delta``; with a validation set and ``restore_best``, a call
+    that stops early leaves the best epoch's weights. ``monitor``: ``'cost'`` (the
+    validation cost when a validation set is given, else the training epoch cost; lower is
+    better) or ``'validation_score'`` (accuracy, R^2 for the regression losses; higher is
+    better; needs a validation set), ``mb_monitor``. scikit-learn's ``n_iter_no_change`` N
+    is ``patience`` N + 1 (it stops when the count exceeds N)."""
 
     patience: int = 10
     min_delta: float = 0.0
     restore_best: bool = True
+    monitor: str = "cost"
 
     def _fill(self, o: Any) -> None:
         o.patience = _integer(self.patience, "patience")
         o.min_delta = _number(self.min_delta, "min_delta")
         o.restore_best = 1 if _flag(self.restore_best, "restore_best") else 0
+        monitors = {"cost": _lib.Monitor.COST, "validation_score": _lib.Monitor.VALIDATION_SCORE}
+        if isinstance(self.monitor, _lib.Monitor):
+            o.monitor = int(self.monitor)
+        elif isinstance(self.monitor, str) and self.monitor in monitors:
+            o.monitor = int(monitors[self.monitor])
+        else:
+            raise ValueError(f"monitor must be 'cost' or 'validation_score', got {self.monitor!r}")
 
 
 _OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -76,8 +76,8 @@ def test_default_parameters_on_raw_features(name):
 
 
 def test_early_stopping_attributes_and_best_weights():
-    # Few noisy rows and a wide network: the validation loss turns up while the training
-    # loss keeps falling, so early stopping ends well before max_iter.
+    # Few noisy rows and a wide network: the validation score stops rising while the
+    # training loss keeps falling, so early stopping ends well before max_iter.
     rs = np.random.RandomState(0)
     X = rs.randn(300, 20)
     y = (X[:, 0] + 0.8 * rs.randn(300) > 0).astype(int)
@@ -86,19 +86,27 @@ def test_early_stopping_attributes_and_best_weights():
     assert clf.n_iter_ < 500
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
     assert clf.best_loss_ is None
-    # It stopped n_iter_no_change + 1 epochs after the lowest validation cost, and kept
-    # that epoch's weights: the model's validation cost is the lowest one recorded, and
-    # best_validation_score_ is that epoch's score, the model's (not the highest score
-    # of any epoch, here another epoch's: it was, while the weights were the lowest cost's).
-    costs = clf.validation_costs_
-    best = int(np.argmin(costs))
-    assert clf.n_iter_ == best + 1 + 5 + 1
+    # scikit-learn's rule on the validation score: an epoch counts as no improvement when
+    # its score is below the best so far plus tol, and fit stops when the count exceeds
+    # n_iter_no_change; it ends with the weights of the first epoch of the highest score
+    # (its own best_validation_score_ and _best_coefs).
+    scores = clf.validation_scores_
+    best_score, count, stop = -np.inf, 0, None
+    for i, v in enumerate(scores):
+        count = count + 1 if v < best_score + clf.tol else 0
+        best_score = max(best_score, v)
+        if count > clf.n_iter_no_change:
+            stop = i + 1
+            break
+    assert stop == clf.n_iter_
+    best = int(np.argmax(scores))
     Xv, yv = validation_split(clf, X, y)
     cost, accuracy = clf.network_.evaluate(Xv, yv)
-    assert cost == pytest.approx(costs[best], rel=1e-6)
-    assert clf.best_validation_score_ == clf.validation_scores_[best] == pytest.approx(accuracy, abs=1e-12)
+    assert cost == pytest.approx(clf.validation_costs_[best], rel=1e-6)
+    assert clf.best_validation_score_ == max(scores) == pytest.approx(accuracy, abs=1e-12)
     assert clf.best_validation_score_ == clf.score(Xv, clf.classes_[yv])
-    assert clf.best_validation_score_ < max(clf.validation_scores_)
+    # (the lowest validation cost is another epoch's: a rule on the cost stops elsewhere)
+    assert int(np.argmin(clf.validation_costs_)) != best
     # stratified: the validation rows keep the class balance (ceil of 20 % of each class)
     counts = np.bincount(y)
     assert np.array_equal(np.bincount(yv), np.ceil(0.2 * counts).astype(int))
@@ -218,11 +226,13 @@ def test_fit_with_early_stopping_ends_with_the_best_weights():
     clf = mb.MLPClassifier((256,), learning_rate_init=0.01, early_stopping=True, n_iter_no_change=1000,
                            max_iter=30, random_state=0).fit(X, y)
     assert clf.n_iter_ == 30
-    costs = clf.validation_costs_
-    best = int(np.argmin(costs))
+    scores = clf.validation_scores_
+    best = int(np.argmax(scores))  # the first epoch of the highest validation score
     assert best < 29  # the problem overfits: the last epoch is not the best
     Xv, yv = validation_split(clf, X, y)
-    assert clf.network_.evaluate(Xv, yv)[0] == pytest.approx(costs[best], rel=1e-6)
+    cost, accuracy = clf.network_.evaluate(Xv, yv)
+    assert cost == pytest.approx(clf.validation_costs_[best], rel=1e-6)
+    assert accuracy == clf.best_validation_score_ == scores[best]
     with mb.Network([2, 4, 2]) as net, pytest.raises(mb.InvalidArgumentError, match="best weights"):
         net.restore_best_weights()
 

@@ -351,6 +351,32 @@ def test_early_stopping_on_validation(min_delta, restore):
         assert cost == pytest.approx(vc.min() if restore else vc[-1], rel=1e-6)
 
 
+@pytest.mark.parametrize("min_delta", [0.0, 0.02])
+def test_early_stopping_on_the_validation_score(min_delta):
+    """monitor='validation_score': the same rule on the score negated (an epoch improves
+    when its score is above the best so far plus min_delta); the run ends with the weights
+    of the first epoch of the highest score, which the lowest validation cost is not."""
+    X, y, Xv, yv = overfitting_problem()
+    patience = 4
+    with make_net("cross_entropy", 3, n=30) as net:
+        h = net.train(X, y, epochs=300, batch_size=len(X), learning_rate=0.05, shuffle=False, threads=1,
+                      optimizer=optim.Adam(), validation=(Xv, yv),
+                      early_stopping=optim.EarlyStopping(patience, min_delta, monitor="validation_score"))
+        scores = h.validation_scores
+        n, best_e, _ = simulate(-scores, patience, min_delta)
+        assert len(scores) == net.epochs_trained == n < 300
+        cost, accuracy = net.evaluate(Xv, yv)
+        first_best = int(np.argmax(scores))
+        assert accuracy == scores.max() and cost == pytest.approx(h.validation_costs[first_best], rel=1e-6)
+        assert net.restore_best_weights() == first_best + 1
+    with make_net("cross_entropy", 3, n=30) as net:
+        with pytest.raises(mb.InvalidArgumentError, match="needs a validation set"):
+            net.train(X, y, epochs=2, early_stopping=optim.EarlyStopping(2, monitor="validation_score"))
+        with pytest.raises(ValueError, match="monitor must be"):
+            net.train(X, y, epochs=2, validation=(Xv, yv), early_stopping=optim.EarlyStopping(2, monitor="accuracy"))
+        assert net.epochs_trained == 0
+
+
 @pytest.mark.parametrize("min_delta", [1e3, 1e-3])
 def test_adaptive_schedule(min_delta):
     """Monitored cost: the epoch cost (no validation set). With min_delta 1e3 only epoch 0

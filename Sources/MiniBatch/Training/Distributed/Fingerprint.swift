@@ -73,7 +73,7 @@ struct Fingerprint {
             UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
         ] + rule + [float(options.l2), float(options.clipNorm)] + schedule + [
-            UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0,
+            UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             UInt64(shards), UInt64(options.distribution?.mode.rawValue ?? 0),
             fileLayout.map { Fingerprint.hash($0) } ?? 0,
