@@ -355,7 +355,7 @@ def test_early_stopping_on_validation(min_delta, restore):
 def test_early_stopping_on_the_validation_score(min_delta):
     """monitor='validation_score': the same rule on the score negated (an epoch improves
     when its score is above the best so far plus min_delta); the run ends with the weights
-    of the first epoch of the highest score, which the lowest validation cost is not."""
+    of the first epoch of the highest score."""
     X, y, Xv, yv = overfitting_problem()
     patience = 4
     with make_net("cross_entropy", 3, n=30) as net:

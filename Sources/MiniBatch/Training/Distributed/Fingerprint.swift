@@ -16,7 +16,7 @@ struct Fingerprint {
         ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("l2", .float), ("clip_norm", .float),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double),
-        ("patience", .integer), ("min_delta", .double), ("restore_best", .integer),
+        ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
         ("sample_weight (1: given)", .integer),
         ("shards (the layout: threads times ranks unless set)", .integer), ("distributed_mode", .integer),
@@ -65,7 +65,7 @@ struct Fingerprint {
             + ";\(network.loss)"
         let state = network.trainingState
         let stateText = "\(state.kind) \(state.step) \(state.examplesSeen) \(String(describing: state.adaptiveRate)) "
-            + "\(state.best.bitPattern) \(state.badEpochs) \(state.bestEpoch)"
+            + "\(state.monitor) \(state.best.bitPattern) \(state.badEpochs) \(state.bestEpoch)"
         var stateHash = Fingerprint.hash(stateText)
         for slot in state.slots { stateHash ^= Fingerprint.hash(slot, count: network.parameterCount) &* 31 }
         let stopping = options.earlyStopping
