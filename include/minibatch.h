@@ -817,10 +817,10 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
 
 /* Per epoch, aligned with the epoch costs (same count, same capacity rules): the validation
  * cost after the epoch (NaN for an epoch trained without a validation set), the validation
- * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE and MB_LOSS_POISSON: 1 -
- * residual sum of squares of the outputs (e^z for POISSON) / total sum of squares about each
- * output's mean, the outputs pooled; where every
- * output is constant, 1 for exact predictions and 0 otherwise, as scikit-learn's r2_score;
+ * score (accuracy for the cross-entropy losses; R^2 for MB_LOSS_MSE and MB_LOSS_POISSON:
+ * each output's 1 - residual sum of squares (of e^z for POISSON) / total sum of squares about
+ * its mean, averaged over the outputs (since 0.4.0; the outputs were pooled before), 1 for
+ * exact predictions of a constant output and 0 for inexact ones, as scikit-learn's r2_score;
  * NaN without a validation set), and the learning rate the epoch trained with. */
 mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,
                                       int64_t *count);

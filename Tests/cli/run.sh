@@ -114,12 +114,12 @@ else
     echo "skipped: the Python binding's predict (minibatch_gd does not import: build libminibatch.so)"
 fi
 "$cli" train --x x.npy --y yr.npy --hidden 8 --epochs 30 --batch-size 32 --learning-rate 0.05 --out reg.mbm --progress none >/dev/null 2>&1
-check "eval of an mse model reports R^2 (1 - residual / total sum of squares)" py '
+check "eval of an mse model reports R^2 (each output's 1 - residual / total sum of squares, averaged)" py '
 import json, subprocess, sys, numpy as np
 e = json.loads(subprocess.check_output([sys.argv[1], "eval", "reg.mbm", "--x", "x.npy", "--y", "yr.npy", "--json"]))
 subprocess.check_call([sys.argv[1], "predict", "reg.mbm", "--x", "x.npy", "--out", "pr.npy"], stdout=subprocess.DEVNULL)
 p, y = np.load("pr.npy").astype(np.float64), np.load("yr.npy").astype(np.float64)
-r2 = 1 - ((p - y) ** 2).sum() / ((y - y.mean(0)) ** 2).sum()
+r2 = np.mean(1 - ((p - y) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0))  # r2_score, outputs averaged
 assert e["accuracy"] is None and abs(e["r2"] - r2) < 1e-4 and r2 > 0.9, (e, r2)
 ' "$cli"
 check "eval: R^2 of constant targets is scikit-learn's r2_score, 0 for inexact predictions (it was 1.8e14)" py '
@@ -171,6 +171,15 @@ e = json.loads(subprocess.check_output([sys.argv[1], "eval", "mon.mbm", "--x", "
 assert e["accuracy"] == max(scores), (e, scores)
 info = json.loads(subprocess.check_output([sys.argv[1], "info", "mon.mbm", "--json"]))
 assert info["monitor"] == "validation-score" and info["best_validation_score"] == max(scores), info
+' "$cli"
+"$cli" resume mon.mbm --x x.npy --y y.npy --batch-size 64 --learning-rate 0.5 --validation-x xv.npy --validation-y yv.npy \
+    --patience 3 --epochs 1 --out mon2.mbm >resume.jsonl 2>/dev/null
+check "resume goes on watching the file's monitor (validation score) without --monitor" py '
+import json, subprocess, sys
+start = json.loads(open("resume.jsonl").readline())
+assert start.get("monitor") == "validation-score", start
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "mon2.mbm", "--json"]))
+assert info["monitor"] == "validation-score", info
 ' "$cli"
 
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets

@@ -392,6 +392,7 @@ extension Network {
             }
             try dataset.check(for: self)
             let validation = try validationSet(validation, validationDataset)
+            try EarlyStop.check(options, validation: validation != nil)
             let batchSize = try resolve(options.batchSize, count: dataset.count, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch))
         }
@@ -422,17 +423,19 @@ extension Network {
     /// file dataset, read in order. An output that is NaN or Inf throws `.diverged`, as
     /// `predict(_:)` of a dataset.
     public func evaluate(_ dataset: FileDataset) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
-        let result = try evaluation(dataset)
-        return (result.cost, result.accuracy)
+        try evaluate(dataset, residuals: nil)
     }
 
-    /// `evaluate(_:)` with R^2's residual (the command line's `eval`).
-    package func evaluation(_ dataset: FileDataset) throws(MiniBatchError) -> Evaluation {
+    /// `evaluate(_:)`, adding each output's residual sum of squares to `residuals`
+    /// (outputCount) for the regression losses (the command line's `eval`: R^2).
+    package func evaluate(
+        _ dataset: FileDataset, residuals: UnsafeMutablePointer<Double>?
+    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try access.read { () throws(MiniBatchError) in
             try dataset.check(for: self)
             let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
             let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
-            return try evaluate(rows, partition: partition, checksOutputs: true, file: dataset.x.path)
+            return try evaluate(rows, partition: partition, checksOutputs: true, file: dataset.x.path, residuals: residuals)
         }
     }
 }

@@ -190,21 +190,21 @@ extension Loss {
         return rowLoss
     }
 
-    /// The sum over `rows` rows and their outputs of (output - y)^2, the outputs computed
-    /// from the logits (z for MSE, e^z for Poisson): R^2's residual. 0 for the
-    /// classification losses.
-    func squaredResiduals(logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int) -> Double {
-        guard isRegression else { return 0 }
-        var total = 0.0
+    /// Adds to `sums` (nOut) each output's sum over `rows` rows of (output - y)^2, the
+    /// outputs computed from the logits (z for MSE, e^z for Poisson): R^2's residuals.
+    /// Nothing for the classification losses.
+    func addSquaredResiduals(
+        into sums: UnsafeMutablePointer<Double>, logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int
+    ) {
+        guard isRegression else { return }
         for r in 0..<rows {
             for j in 0..<nOut {
                 let z = logits[r * nOut + j]
                 let a = self == .poisson ? _exp(z) : z
                 let diff = Double(a) - Double(targets.value(row: r, column: j, width: nOut))
-                total += diff * diff
+                sums[j] += diff * diff
             }
         }
-        return total
     }
 
     /// The model's outputs from its logits, in place: softmax rows, sigmoid units, e^z, or

@@ -115,11 +115,10 @@ extension Network {
     /// (NaN for the regression losses). An output that is NaN or Inf throws `.diverged`, as
     /// `predict`.
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
-        let result = try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
-        return (result.cost, result.accuracy)
+        try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
     }
 
-    private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> Evaluation {
+    private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try Validate.data(data, for: self)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
@@ -136,20 +135,23 @@ extension Network {
     ///     the epoch's validation cost.
     ///   - file: the X file the rows come from, for that message (nil: X in memory).
     func evaluate(
-        _ source: BatchSource, partition: Partition, checksOutputs: Bool, file: String? = nil
-    ) throws(MiniBatchError) -> Evaluation {
+        _ source: BatchSource, partition: Partition, checksOutputs: Bool, file: String? = nil,
+        residuals: UnsafeMutablePointer<Double>? = nil
+    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
-                     checksOutputs: checksOutputs, file: file)
+                     checksOutputs: checksOutputs, file: file, residuals: residuals)
     }
 
     /// `evaluate` in a workspace of at least `partition.batchSize` rows (the validation set
-    /// of a training call reuses one every epoch).
+    /// of a training call reuses one every epoch). `residuals` (outputCount), for the
+    /// regression losses: each output's residual sum of squares is added to it (R^2's).
     func evaluate(
-        _ source: BatchSource, partition: Partition, workspace: Workspace, checksOutputs: Bool, file: String? = nil
-    ) throws(MiniBatchError) -> Evaluation {
+        _ source: BatchSource, partition: Partition, workspace: Workspace, checksOutputs: Bool, file: String? = nil,
+        residuals: UnsafeMutablePointer<Double>? = nil
+    ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         defer { source.finish() }
         let nOut = outputCount
-        var lossSum = 0.0, hits = 0, squares = 0.0
+        var lossSum = 0.0, hits = 0
         try source.startEpoch(0)
         for b in 0..<partition.batchCount {
             let rows = partition.batch(b).count
@@ -160,7 +162,7 @@ extension Network {
             lossSum += loss.forwardBackward(
                 dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows))
             hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
-            if loss == .poisson { squares += loss.squaredResiduals(logits: logits, targets: targets, rows: rows, outputs: nOut) }
+            if let residuals { loss.addSquaredResiduals(into: residuals, logits: logits, targets: targets, rows: rows, outputs: nOut) }
         }
         let m = Double(partition.count)
         let accuracy: Double = switch loss {
@@ -168,10 +170,7 @@ extension Network {
         case .crossEntropy: Double(hits) / m
         case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
         }
-        // MSE's cost is the squared residual itself (each row's summed over its outputs,
-        // divided by them).
-        let residual = loss == .meanSquaredError ? lossSum * Double(nOut) : squares
-        return Evaluation(cost: lossSum / m, accuracy: accuracy, squaredResiduals: residual)
+        return (lossSum / m, accuracy)
     }
 
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
@@ -220,13 +219,4 @@ extension Network {
         }
         return cost / Double(m)
     }
-}
-
-/// What an evaluation measures: the mean cost, the accuracy (NaN for the regression
-/// losses), and for the regression losses the sum over rows and outputs of
-/// (output - y)^2, R^2's residual (0 for the others).
-package struct Evaluation {
-    package var cost: Double
-    package var accuracy: Double
-    package var squaredResiduals: Double
 }

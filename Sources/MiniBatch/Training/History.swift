@@ -11,9 +11,9 @@ public final class History: @unchecked Sendable {
     /// updates (NaN for an epoch trained without one).
     public private(set) var validationCosts: [Double] = []
     /// Per epoch: the validation score after the epoch, the accuracy for the cross-entropy
-    /// losses, R^2 for mean squared error and Poisson (1 - residual sum of squares of the
-    /// outputs / total sum of squares about each output's mean, the outputs pooled); NaN
-    /// without a validation set.
+    /// losses, R^2 for mean squared error and Poisson (each output's 1 - residual sum of
+    /// squares / total sum of squares about its mean, averaged over the outputs, as
+    /// scikit-learn's `r2_score`); NaN without a validation set.
     public private(set) var validationScores: [Double] = []
     /// Per epoch: the learning rate the epoch trained with (after the schedule).
     public private(set) var learningRates: [Double] = []

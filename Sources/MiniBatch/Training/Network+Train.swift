@@ -71,6 +71,7 @@ extension Network {
                 }
             }
             let validation = try validationSet(split?.validation ?? validation, validationDataset)
+            try EarlyStop.check(options, validation: validation != nil)
             let batchSize = try resolve(options.batchSize, count: trainCount, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch))
         }
@@ -117,8 +118,6 @@ extension Network {
         let batches = partition.batchCount
         let stopping = EarlyStop(options, validation: validation != nil)
         let collective = step.collective
-        try gated(collective) { () throws(MiniBatchError) in try EarlyStop.check(options, validation: validation != nil) }
-        trainingState.watch(options.earlyStopping.monitor)
         // The epochs of this call whose costs have room in the history (`History.reserve`).
         var roomy = try gated(collective) { () throws(MiniBatchError) in
             try history?.reserve(batches: batches, epochs: options.epochs) ?? 0
@@ -126,6 +125,8 @@ extension Network {
         if stopping.keepsBest { try gated(collective) { () throws(MiniBatchError) in try trainingState.keepBest() } }
         // Every rank's setup succeeded and agrees (or every rank throws here).
         if let collective, let fingerprint { try collective.open(fingerprint) }
+        // (Last: a call refused above leaves early stopping's count as it was.)
+        trainingState.watch(options.earlyStopping.monitor)
         // The cosine schedule's default period: the end of this call.
         let period = epochsTrained.addingSaturated(options.epochs)
         // Checked after each batch; distributed ranks stop together, after an epoch.

@@ -11,9 +11,9 @@ struct Validation {
 
     let rows: Rows
     let count: Int
-    /// The sum of squares of the targets about each output's mean, the outputs pooled (the
-    /// regression losses' R^2); 0 for the other losses.
-    let totalSquares: Double
+    /// The targets' sums of squares about each output's mean, and the evaluation's
+    /// residuals (the regression losses' R^2); nil for the other losses.
+    let columns: SquaresAboutMean?
     let loss: Loss
     let partition: Partition
     let workspace: Workspace
@@ -24,7 +24,7 @@ struct Validation {
         } catch {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
-        var squares = 0.0
+        var squares: SquaresAboutMean?
         if network.loss.isRegression {
             let outputs = network.outputCount
             let columns = try SquaresAboutMean(columns: outputs)
@@ -32,12 +32,12 @@ struct Validation {
                 for j in 0..<outputs { columns.add(Double(data.targets.value(row: r, column: j, width: outputs)), column: j) }
                 columns.endRow()
             }
-            squares = columns.total
+            squares = columns
         }
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         try self.init(
             rows: .memory(MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))),
-            count: data.count, totalSquares: squares, network: network, partition: partition)
+            count: data.count, columns: squares, network: network, partition: partition)
     }
 
     init(_ dataset: FileDataset, for network: Network) throws(MiniBatchError) {
@@ -46,23 +46,23 @@ struct Validation {
         } catch {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
-        let squares = network.loss.isRegression ? try Validation.totalSquares(dataset) : 0
+        let squares = network.loss.isRegression ? try Validation.squares(dataset) : nil
         let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
-        try self.init(rows: .file(dataset), count: dataset.count, totalSquares: squares, network: network, partition: partition)
+        try self.init(rows: .file(dataset), count: dataset.count, columns: squares, network: network, partition: partition)
     }
 
-    private init(rows: Rows, count: Int, totalSquares: Double, network: Network, partition: Partition) throws(MiniBatchError) {
+    private init(rows: Rows, count: Int, columns: SquaresAboutMean?, network: Network, partition: Partition) throws(MiniBatchError) {
         self.rows = rows
         self.count = count
-        self.totalSquares = totalSquares
+        self.columns = columns
         self.loss = network.loss
         self.partition = partition
         workspace = try Workspace(for: network, capacity: partition.batchSize, backward: false)
     }
 
-    /// The sum of squares about each column's mean of a file dataset's float32 targets,
+    /// The sums of squares about each column's mean of a file dataset's float32 targets,
     /// read in chunks.
-    private static func totalSquares(_ dataset: FileDataset) throws(MiniBatchError) -> Double {
+    private static func squares(_ dataset: FileDataset) throws(MiniBatchError) -> SquaresAboutMean {
         let m = dataset.count, width = dataset.targetWidth, chunk = 4096
         let buffer = try allocate(Float.self, count: chunk * width, for: "the validation targets")
         defer { deallocate(buffer) }
@@ -77,7 +77,7 @@ struct Validation {
             }
             first += rows
         }
-        return columns.total
+        return columns
     }
 
     /// The validation cost and score (accuracy, or R^2 for the regression losses) of `network`.
@@ -88,28 +88,35 @@ struct Validation {
         case .file(let dataset):
             source = try FileBatches(dataset, partition: partition, network: network, seed: 0, shuffle: false)
         }
-        let result = try network.evaluate(source, partition: partition, workspace: workspace, checksOutputs: false)
-        guard loss.isRegression else { return (result.cost, result.accuracy) }
-        return (result.cost, SquaresAboutMean.rSquared(residual: result.squaredResiduals, total: totalSquares))
+        columns?.clearResiduals()
+        let (cost, accuracy) = try network.evaluate(
+            source, partition: partition, workspace: workspace, checksOutputs: false, residuals: columns?.residuals)
+        return (cost, columns?.rSquared ?? accuracy)
     }
 }
 
 /// Each column's sum of squares about its mean, in one pass (Welford's update): exactly 0
 /// for a constant column (its mean stays that value), where the sum of squares less the
-/// square of the sum divided by the count, in floating point, is not.
-/// (Its two buffers come from the library's allocator: the columns are the model's outputs,
-/// and a Swift array of 64 million of them ended the process under `ulimit -v`.) The
-/// validation score's, and the command line's `eval`.
+/// square of the sum divided by the count, in floating point, is not; and beside them each
+/// column's residual sum of squares, filled by an evaluation (`Network.evaluate`'s
+/// `residuals`): R^2 is then scikit-learn's `r2_score`, each output's averaged.
+/// (Its buffers come from the library's allocator: the columns are the model's outputs,
+/// and a Swift array of 64 million of them ended the process under `ulimit -v`; they are
+/// made once, so an epoch's evaluation allocates nothing.) The validation score's, and the
+/// command line's `eval`.
 package final class SquaresAboutMean {
     private let means: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>
+    /// (columns): each column's residual sum of squares, zeroed by `clearResiduals`.
+    package let residuals: UnsafeMutablePointer<Double>
     private let columns: Int
     private var count = 0.0
 
     package init(columns: Int) throws(MiniBatchError) {
         self.columns = columns
-        means = try allocate(Double.self, count: 2 * columns, for: "the validation targets' means")
-        means.initialize(repeating: 0, count: 2 * columns)
+        means = try allocate(Double.self, count: 3 * columns, for: "the validation targets' means")
+        means.initialize(repeating: 0, count: 3 * columns)
         squares = means + columns
+        residuals = means + 2 * columns
     }
 
     deinit { deallocate(means) }
@@ -124,18 +131,19 @@ package final class SquaresAboutMean {
     /// Ends the current row (every column has had its value).
     package func endRow() { count += 1 }
 
-    /// The columns' sums of squares, added.
-    package var total: Double {
-        var sum = 0.0
-        for j in 0..<columns { sum += squares[j] }
-        return sum
-    }
+    /// Zeroes the residuals before an evaluation adds to them.
+    package func clearResiduals() { residuals.update(repeating: 0, count: columns) }
 
-    /// R^2 from the residual and total sums of squares, as scikit-learn's `r2_score`: where
-    /// the targets are constant (a total of 0) it is 1 for exact predictions and 0 otherwise.
-    package static func rSquared(residual: Double, total: Double) -> Double {
-        guard total == 0 else { return 1 - residual / total }
-        return residual == 0 ? 1 : 0
+    /// R^2 from the residuals, scikit-learn's `r2_score` (`multioutput='uniform_average'`):
+    /// 1 - residual / total of each column, averaged over the columns; where a column's
+    /// targets are constant (a total of 0) its R^2 is 1 for exact predictions and 0
+    /// otherwise.
+    package var rSquared: Double {
+        var sum = 0.0
+        for j in 0..<columns {
+            sum += squares[j] == 0 ? (residuals[j] == 0 ? 1 : 0) : 1 - residuals[j] / squares[j]
+        }
+        return sum / Double(columns)
     }
 }
 

@@ -11,8 +11,8 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             The cost is the training cost's definition (the mean over rows; without the L2 penalty). Accuracy \
             is for the cross-entropy losses (per output for binary-cross-entropy); for mse and poisson the score is \
-            R^2, 1 - residual (of the outputs, e^z for poisson) / total sum of squares about each output's mean, the outputs pooled (constant \
-            targets: 1 for exact predictions, else 0, as scikit-learn's r2_score).
+            R^2, 1 - residual (of the outputs, e^z for poisson) / total sum of squares about the output's mean, averaged over \
+            the outputs as scikit-learn's r2_score (constant targets: 1 for exact predictions, else 0).
             """)
 
     @Argument(help: ArgumentHelp("The model file.", valueName: "model.mbm"))
@@ -75,12 +75,9 @@ struct EvaluateCommand: ParsableCommand {
                 try FileDataset(x: x!, y: y!, options: FileReadOptions(memoryBudget: memoryBudget.bytes))
             }
             m = dataset.count
-            let evaluation = try library { () throws(MiniBatchError) in try network.evaluation(dataset) }
-            result = (evaluation.cost, evaluation.accuracy)
-            if network.loss.isRegression {
-                let targets = try LabelSummary(dataset.y)
-                r2 = targets.rSquared(residual: evaluation.squaredResiduals)
-            }
+            let columns = network.loss.isRegression ? try LabelSummary(dataset.y).regressionColumns : nil
+            result = try library { () throws(MiniBatchError) in try network.evaluate(dataset, residuals: columns?.residuals) }
+            if let columns { r2 = columns.rSquared }
         }
         if json {
             print(JSON.object([

@@ -52,8 +52,12 @@ struct ResumeCommand: ParsableCommand {
         if training.optimizer == nil, rule != .sgd {
             printError("minibatch-cli resume: note: --optimizer \(rule.rawValue), the rule of the model's state; its parameters are not saved in the file, pass the ones it was trained with")
         }
+        // Early stopping goes on watching what the file's state was counted on (a call that
+        // watched the other value would start its count afresh).
+        let watched: MonitorName = summary.monitorsScore ? .validationScore : .cost
         let options = try training.options(
-            rule: rule, shuffle: data.reading.shuffle != .none, validationFraction: validation.validationFraction)
+            rule: rule, shuffle: data.reading.shuffle != .none, validationFraction: validation.validationFraction,
+            monitor: watched)
         let trainingData = try data.open(seed: training.seed)
         let validationData = try validation.open(data.reading)
         let arguments = dataArguments(data, validation) + readArguments(data.reading)
@@ -61,7 +65,7 @@ struct ResumeCommand: ParsableCommand {
             command: "resume", network: network, data: trainingData, validation: validationData, options: options,
             out: out ?? model, output: output, settings: settings(of: options, rule: rule, arguments: training),
             resumeArguments: { epochs, cosineEnd in
-                arguments + training.arguments(rule: rule, epochs: epochs, cosineEnd: cosineEnd)
+                arguments + training.arguments(rule: rule, epochs: epochs, cosineEnd: cosineEnd, monitor: watched)
             }
         ).run()
     }

@@ -109,9 +109,9 @@ struct TrainingArguments: ParsableArguments {
     var restoreBest = true
 
     @Option(help: ArgumentHelp(
-        "What --patience and the adaptive schedule watch: cost (the validation cost, else the training cost; lower is better) or validation-score (accuracy, R^2 for mse and poisson; higher is better; needs a validation set).",
+        "What --patience and the adaptive schedule watch: cost (the validation cost, else the training cost; lower is better) or validation-score (accuracy, R^2 for mse and poisson; higher is better; needs a validation set). Default: cost (resume: what the model's early stopping watched).",
         valueName: "value"))
-    var monitor: MonitorName = .cost
+    var monitor: MonitorName?
 
     // MARK: - Building the options
 
@@ -162,12 +162,14 @@ struct TrainingArguments: ParsableArguments {
     }
 
     /// The library's options for `rule`, validation as given.
-    func options(rule name: OptimizerName, shuffle: Bool, validationFraction: Double) throws -> TrainingOptions {
+    func options(
+        rule name: OptimizerName, shuffle: Bool, validationFraction: Double, monitor watched: MonitorName = .cost
+    ) throws -> TrainingOptions {
         var options = TrainingOptions(
             epochs: epochs, batchSize: batchSize.batchSize, learningRate: learningRate, seed: seed, shuffle: shuffle,
             lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,
             optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
-            earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: monitor.monitor))
+            earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: (monitor ?? watched).monitor))
         options.shards = shards
         options.validationFraction = validationFraction
         return options
@@ -176,7 +178,7 @@ struct TrainingArguments: ParsableArguments {
     /// The options of this run as command-line arguments (for the command that resumes it):
     /// every option that differs from its default, with the rule's and the schedule's
     /// parameters spelled out, `epochs` epochs, and the cosine period fixed at the run's end.
-    func arguments(rule name: OptimizerName, epochs remaining: Int, cosineEnd: Int) -> [String] {
+    func arguments(rule name: OptimizerName, epochs remaining: Int, cosineEnd: Int, monitor watched: MonitorName = .cost) -> [String] {
         var out = ["--epochs", "\(remaining)"]
         func add(_ option: String, _ value: String, unless defaultValue: String? = nil) {
             if value != defaultValue { out += [option, value] }
@@ -210,7 +212,7 @@ struct TrainingArguments: ParsableArguments {
         add("--patience", "\(patience)", unless: "0")
         add("--min-delta", "\(minDelta)", unless: "\(0.0)")
         if !restoreBest { out.append("--no-restore-best") }
-        add("--monitor", monitor.rawValue, unless: "cost")
+        add("--monitor", (monitor ?? watched).rawValue, unless: "cost")
         return out
     }
 }

@@ -54,6 +54,7 @@ struct Failure: Error, CustomStringConvertible {
         ("MB_BATCH_AUTO", "auto"), ("MB_LOSS_CROSS_ENTROPY", "cross-entropy"),
         ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"), ("MB_LOSS_POISSON", "poisson"),
         ("MB_MONITOR_VALIDATION_SCORE", "validation-score"),
+        ("(validation_x, validation_dataset or validation_fraction)", "(--validation-x and --validation-y, or --validation-fraction)"),
         ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32", "float32 targets"),
     ]
 

@@ -93,8 +93,7 @@ struct LabelSummary {
         return max(2, Int(maxLabel) + 1)
     }
 
-    /// R^2 from the residual sum of squares, the columns pooled (`SquaresAboutMean.rSquared`).
-    func rSquared(residual: Double) -> Double {
-        SquaresAboutMean.rSquared(residual: residual, total: floatColumns?.total ?? 0)
-    }
+    /// The float32 targets' columns, whose residuals an evaluation fills for R^2 (nil for
+    /// class labels).
+    var regressionColumns: SquaresAboutMean? { floatColumns }
 }

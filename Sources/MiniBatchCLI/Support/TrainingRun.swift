@@ -184,7 +184,10 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     ]
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
-    if options.earlyStopping.patience > 0 { fields.append(("patience", .int(options.earlyStopping.patience))) }
+    if options.earlyStopping.patience > 0 {
+        fields.append(("patience", .int(options.earlyStopping.patience)))
+        fields.append(("monitor", .string(options.earlyStopping.monitor == .cost ? "cost" : "validation-score")))
+    }
     if options.validationFraction > 0 { fields.append(("validation_fraction", .number(options.validationFraction))) }
     return fields
 }

@@ -61,8 +61,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         The schedule, for ``solver='sgd'`` only (as scikit-learn's): 'invscaling' is
         ``learning_rate_init / (t + 1) ** power_t`` with t the samples seen, 'adaptive'
-        divides the rate by 5 when the loss stops improving by ``tol`` for
-        ``n_iter_no_change`` epochs and stops at 1e-6.
+        divides the rate by 5 when the monitored value (the loss; with ``early_stopping``
+        the validation score) stops improving by ``tol`` for more than
+        ``n_iter_no_change`` epochs, and stops at 1e-6.
     learning_rate_init : float, default=0.001
     power_t : float, default=0.5
     max_iter : int, default=200
@@ -289,12 +290,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         except TypeError as e:
             raise ValueError(f"Unknown label type: the labels in y cannot be sorted ({e})") from e
 
-    def _encode(self, ya: np.ndarray) -> np.ndarray:
-        """The library's targets: class indices int32 (n,), or for a label-indicator matrix
-        its 0/1 as float32 (n, n_labels)."""
+    def _encode(self, ya: np.ndarray, classes: Optional[np.ndarray] = None) -> np.ndarray:
+        """The library's targets: class indices int32 (n,) in ``classes`` (default
+        ``classes_``), or for a label-indicator matrix its 0/1 as float32 (n, n_labels)."""
         if ya.ndim == 2:
             return np.ascontiguousarray(ya, dtype=np.float32)
-        classes = self.classes_
+        if classes is None:
+            classes = self.classes_
         idx = np.searchsorted(classes, ya)
         idx_c = np.clip(idx, 0, len(classes) - 1)
         bad = classes[idx_c] != ya
@@ -340,11 +342,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(f"{message}. Previously got {self.classes_}, `y` has {classes}")
         n_out = len(classes) if multilabel else 1 if len(classes) == 2 else len(classes)
         self._check_continued(p, n_features, n_out)
-        self.classes_ = classes
-        targets = None if ya is None else self._encode(ya)
+        targets = None if ya is None else self._encode(ya, classes)
         self._fit_network(data, targets, n_features, n_out, p,
                           out_activation="softmax" if n_out > 1 and not multilabel else "logistic",
-                          sample_weight=sample_weight)
+                          sample_weight=sample_weight, fitted={"classes_": classes})
         return self
 
     @staticmethod
@@ -390,14 +391,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f" np.arange({ya.shape[1]})"
                 )
             self._check_two_classes(all_classes)
-            self.classes_ = all_classes
             n_out = len(all_classes) if multilabel else 1 if len(all_classes) == 2 else len(all_classes)
+            # (checked before the fitted attributes are set: a refused call sets none)
+            targets = self._encode(ya, all_classes)
+            sw = self._sample_weight(sample_weight, x.shape[0])
+            self.classes_ = all_classes
             self.n_outputs_ = n_out
             self.out_activation_ = "softmax" if n_out > 1 and not multilabel else "logistic"
-            targets = self._encode(ya)
             net = self._new_network(p, x.shape[1], n_out, self.out_activation_)
-            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True,
-                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+            self._train(net, x, targets, 1, p, reset_costs=True, incremental=True, sample_weight=sw)
         else:
             if classes is not None and not np.array_equal(self._unique(np.asarray(classes)), self.classes_):
                 raise ValueError(

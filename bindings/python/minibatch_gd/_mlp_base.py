@@ -343,16 +343,21 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         *,
         out_activation: str,
         sample_weight: Any = None,
+        fitted: Optional[dict[str, Any]] = None,
     ) -> None:
         """The end of every ``fit``: continue the current network (``warm_start``, checked
-        by ``_check_continued``) or start a new one, then train ``max_iter`` epochs."""
+        by ``_check_continued``) or start a new one, then train ``max_iter`` epochs.
+        ``fitted``: attributes the fit sets beside ``n_outputs_`` (``classes_``), set with
+        them once every argument is checked, so that a refused fit changes none of them."""
         continue_ = self._continues()
-        net = self.network_ if continue_ else self._new_network(p, n_features, n_out, out_activation)
-        self.n_outputs_ = n_out
-        self.out_activation_ = out_activation
         if sample_weight is not None and isinstance(data, Dataset):
             raise ValueError("sample_weight applies to arrays, not to a minibatch_gd.Dataset")
         sw = None if isinstance(data, Dataset) else self._sample_weight(sample_weight, data.shape[0])
+        net = self.network_ if continue_ else self._new_network(p, n_features, n_out, out_activation)
+        for name, value in (fitted or {}).items():
+            setattr(self, name, value)
+        self.n_outputs_ = n_out
+        self.out_activation_ = out_activation
         self._train(net, data, targets, p["max_iter"], p,
                     reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw)
 

@@ -197,11 +197,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         x = self._validate_X(X, reset=first)
         t = self._targets(y, x.shape[0])
         if first:
+            sw = self._sample_weight(sample_weight, x.shape[0])  # (before the fitted attributes)
             net = self._new_network(p, x.shape[1], t.shape[1], self._out_activation())
             self.n_outputs_ = t.shape[1]
             self.out_activation_ = self._out_activation()
-            self._train(net, x, t, 1, p, reset_costs=True, incremental=True,
-                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+            self._train(net, x, t, 1, p, reset_costs=True, incremental=True, sample_weight=sw)
         else:
             if t.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {t.shape[1]} outputs, but the model has {self.n_outputs_}")

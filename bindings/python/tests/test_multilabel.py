@@ -364,3 +364,19 @@ def test_continued_fits_refuse_another_kind_of_y_and_change_nothing():
     # without warm_start, fit starts afresh on either kind
     ml.set_params(warm_start=False).fit(X, Y[:, 0])
     assert ml.n_outputs_ == 1 and np.array_equal(ml.classes_, [0, 1])
+
+
+def test_a_refused_refit_leaves_the_fitted_classifier_as_it_was():
+    # fit checks every argument before it sets classes_, n_outputs_ and out_activation_:
+    # a refit refused for its sample_weight left a multilabel model with a binary model's
+    # classes_ (predict then failed with an IndexError).
+    X, Y = _labels(60)
+    clf = mb.MLPClassifier((8,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, Y)
+    before = clf.predict(X)
+    with pytest.raises(ValueError, match="sample_weight"):
+        clf.fit(X, (Y[:, 0] > 0).astype(int), sample_weight=np.ones(5))
+    assert np.array_equal(clf.classes_, np.arange(Y.shape[1])) and clf.n_outputs_ == Y.shape[1]
+    assert np.array_equal(clf.predict(X), before)

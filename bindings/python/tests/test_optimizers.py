@@ -441,3 +441,22 @@ def test_validation_dataset_equals_validation_arrays(tmp_path):
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-12)
     assert np.all(np.isfinite(runs[0][1])) and runs[0][1][-1] > runs[0][1][0]
+
+
+@pytest.mark.parametrize("from_files", [False, True])
+def test_a_refused_call_leaves_the_training_state(tmp_path, from_files):
+    """A call refused for its monitor (a validation score without a validation set) is
+    refused before anything changes: the rule's state (Adam's moments, which another rule
+    would replace) and early stopping's count are those of the last call, in memory and
+    from files alike (the file path refused it after the rule's state was replaced)."""
+    X, y, _, _ = overfitting_problem()
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    with make_net("cross_entropy", 3, n=30) as net, mb.Dataset(str(tmp_path / "x.npy"), str(tmp_path / "y.npy")) as ds:
+        data = (ds,) if from_files else (X, y)
+        net.train(*data, epochs=2, batch_size=4, optimizer=optim.Adam(), early_stopping=optim.EarlyStopping(5))
+        before = net.to_bytes()
+        with pytest.raises(mb.InvalidArgumentError, match="needs a validation set"):
+            net.train(*data, epochs=1, batch_size=4, optimizer=optim.SGD(),
+                      early_stopping=optim.EarlyStopping(2, monitor="validation_score"))
+        assert net.to_bytes() == before

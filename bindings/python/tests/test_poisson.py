@@ -113,8 +113,30 @@ def test_early_stopping_scores_are_r2_of_the_outputs():
         r = mb.MLPRegressor(loss="poisson", hidden_layer_sizes=(8,), early_stopping=True, max_iter=15,
                             n_iter_no_change=100, random_state=0).fit(X, y)
     Xv, yv = _validation_rows(r, X, y)
-    # the last epoch's score is R^2 of e^z on the held-out rows: the weights fit ends with
-    assert r.validation_scores_[-1] == pytest.approx(r.score(Xv, yv), rel=1e-5, abs=1e-6)
+    # fit ends with the weights of the highest score, R^2 of e^z on the held-out rows
+    assert r.best_validation_score_ == max(r.validation_scores_)
+    assert r.best_validation_score_ == pytest.approx(r.score(Xv, yv), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_validation_r2_averages_the_outputs(loss):
+    # Two outputs of very different scales: scikit-learn's score averages each output's R^2
+    # (r2_score's uniform_average); pooled sums of squares would follow the large one.
+    rs = np.random.default_rng(6)
+    X = rs.normal(size=(600, 4))
+    rate = np.exp(np.stack([0.3 * X[:, 0], 0.5 * X[:, 1] + 4], axis=1))
+    y = rs.poisson(rate).astype(np.float64) if loss == "poisson" else rate + rs.normal(size=rate.shape) * [1, 30]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mb.MLPRegressor(loss=loss, hidden_layer_sizes=(8,), early_stopping=True, max_iter=20,
+                            learning_rate_init=0.01, random_state=0).fit(X, y)
+    Xv, yv = _validation_rows(r, X, y)
+    yv = yv.reshape(-1, 2)
+    from sklearn.metrics import r2_score
+    pred = r.predict(Xv)
+    assert r.best_validation_score_ == pytest.approx(r2_score(yv, pred), rel=1e-5, abs=1e-6)
+    assert r.best_validation_score_ == pytest.approx(r.score(Xv, yv), rel=1e-5, abs=1e-6)
+    assert abs(r2_score(yv, pred) - r2_score(yv, pred, multioutput="variance_weighted")) > 1e-3
 
 
 def _validation_rows(r, X, y):
