@@ -391,8 +391,7 @@ extension Network {
                 throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
             }
             try dataset.check(for: self)
-            let validation = try validationSet(validation, validationDataset)
-            try EarlyStop.check(options, validation: validation != nil)
+            let validation = try validationSet(validation, validationDataset, for: options)
             let batchSize = try resolve(options.batchSize, count: dataset.count, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: dataset.count, batchSize: batchSize, lastBatch: options.lastBatch))
         }

@@ -70,8 +70,7 @@ extension Network {
                     throw .invalid("\(error.message) (the rows left by validation_fraction \(options.validationFraction))")
                 }
             }
-            let validation = try validationSet(split?.validation ?? validation, validationDataset)
-            try EarlyStop.check(options, validation: validation != nil)
+            let validation = try validationSet(split?.validation ?? validation, validationDataset, for: options)
             let batchSize = try resolve(options.batchSize, count: trainCount, options: options, validationRows: validation?.count ?? 0)
             return (validation, Partition(count: trainCount, batchSize: batchSize, lastBatch: options.lastBatch))
         }

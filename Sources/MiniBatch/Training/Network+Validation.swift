@@ -149,10 +149,15 @@ package final class SquaresAboutMean {
 
 extension Network {
     /// The validation set of a training call: rows in memory or a file dataset (not both),
-    /// checked for this network.
-    func validationSet(_ data: DataView?, _ dataset: FileDataset?) throws(MiniBatchError) -> Validation? {
+    /// checked for this network, and there if `options`' early stopping monitors it.
+    func validationSet(
+        _ data: DataView?, _ dataset: FileDataset?, for options: TrainingOptions
+    ) throws(MiniBatchError) -> Validation? {
         guard data == nil || dataset == nil else {
             throw .invalid("a validation set in memory and a validation dataset were both given: give one")
+        }
+        if options.earlyStopping.monitor == .validationScore, data == nil, dataset == nil {
+            throw .invalid("monitor MB_MONITOR_VALIDATION_SCORE needs a validation set (validation_x, validation_dataset or validation_fraction)")
         }
         if let dataset { return try Validation(dataset, for: self) }
         if let data { return try Validation(data, for: self) }
@@ -177,13 +182,6 @@ struct EarlyStop {
         adaptive = options.schedule == .adaptive
         monitor = options.earlyStopping.monitor
         keepsBest = validation && options.earlyStopping.restoreBest && patience > 0
-    }
-
-    /// Throws unless the monitored value exists: a validation score needs a validation set.
-    static func check(_ options: TrainingOptions, validation: Bool) throws(MiniBatchError) {
-        if options.earlyStopping.monitor == .validationScore, !validation {
-            throw .invalid("monitor MB_MONITOR_VALIDATION_SCORE needs a validation set (validation_x, validation_dataset or validation_fraction)")
-        }
     }
 
     /// The epoch's monitored value as a cost (lower is better): the validation cost with a

@@ -175,7 +175,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     # scikit-learn's multilabel loss sums the labels' binary cross-entropies, and its
     # gradient is that sum's; the library averages them: its cost and its gradient are
-    # n_labels (k) times smaller (see _BaseMLP's notes on the two scales).
+    # n_labels (k) times smaller (see _MLPTraining's notes on the two scales).
     def _cost_scale(self) -> float:
         return float(self.n_outputs_) if self._is_multilabel() else 1.0
 

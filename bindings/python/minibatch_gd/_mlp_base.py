@@ -190,44 +190,6 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                 rule = dataclasses.replace(rule, epsilon=epsilon * g)
         return {"optimizer": rule, "schedule": schedule, "l2": self._l2(float(self.alpha))}
 
-    # -- scikit-learn's loss against the library's cost --------------------------------
-    #
-    # The library averages a cost over rows and outputs; scikit-learn's losses differ from
-    # it by a factor that depends on the loss and the outputs (k), and its gradient is not
-    # always the gradient of the loss it reports (for the squared error it is that of the
-    # loss summed over outputs, its reported value the mean). Each estimator states two
-    # ratios, and the parameters follow from them so that a fit takes scikit-learn's steps:
-    #
-    #   _cost_scale()     = scikit-learn's loss / the library's cost: loss_curve_ is the
-    #                       epoch costs times it, and tol is min_delta = tol / it;
-    #   _gradient_scale() = the library's gradient / scikit-learn's: alpha is l2 = alpha
-    #                       times it (the penalty keeps its weight against the data), 'sgd''s
-    #                       rate is learning_rate_init divided by it, and the adaptive rules'
-    #                       epsilon is epsilon times it (Adam and RMSprop then take
-    #                       scikit-learn's steps: their moments scale with the gradient).
-    #
-    # Values the library refuses (alpha, tol or epsilon < 0) are passed as given, so that
-    # its message names them.
-
-    def _cost_scale(self) -> float:
-        return 1.0
-
-    def _gradient_scale(self) -> float:
-        return 1.0
-
-    def _l2(self, alpha: float) -> float:
-        """The library's l2 for scikit-learn's alpha."""
-        return alpha * self._gradient_scale() if alpha > 0 else alpha
-
-    def _min_delta(self) -> float:
-        """The library's min_delta for ``tol``."""
-        tol = float(self.tol)
-        return tol / self._cost_scale() if tol > 0 else tol
-
-    def _rate_scale(self) -> float:
-        """The library's learning rate is ``learning_rate_init`` times this."""
-        return 1.0 / self._gradient_scale() if self.solver == "sgd" else 1.0
-
     # -- data -----------------------------------------------------------------------
 
     def _check_fitted(self) -> None:

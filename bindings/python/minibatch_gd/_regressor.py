@@ -89,7 +89,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
-        tags.target_tags.positive_only = self.loss == "poisson"
+        tags.target_tags.positive_only = self._poisson()
         return tags
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
@@ -108,7 +108,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _lib.Loss.POISSON if out_activation == "exp" else _lib.Loss.MSE
 
     def _out_activation(self) -> str:
-        return "exp" if self.loss == "poisson" else "identity"
+        return "exp" if self._poisson() else "identity"
 
     def _poisson(self) -> bool:
         """Whether training uses the Poisson loss: the parameter, which a continued fit's
@@ -130,7 +130,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     # half the squared error averaged over rows and outputs: half the library's cost.
     # Poisson: scikit-learn's loss is the half deviance's mean over rows summed over
     # outputs, its gradient (e^z - y) / n; the library's mean over both is k times smaller,
-    # and so is its gradient (see _BaseMLP's notes on the two scales).
+    # and so is its gradient (see _MLPTraining's notes on the two scales).
     def _cost_scale(self) -> float:
         return float(self._n_outputs()) if self._poisson() else 0.5
 
@@ -157,7 +157,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             except (TypeError, ValueError) as e:
                 raise ValueError(f"y must be numeric, got dtype {ya.dtype}: {e}") from e
         y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
-        if self.loss == "poisson" and np.any(y32 < 0):
+        if self._poisson() and np.any(y32 < 0):
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return y32
 

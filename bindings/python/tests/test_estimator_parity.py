@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import minibatch_gd as mb
+from sklearn_rule import stop_epoch
 
 sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
 from sklearn import datasets  # noqa: E402
@@ -91,13 +92,7 @@ def test_early_stopping_attributes_and_best_weights():
     # n_iter_no_change; it ends with the weights of the first epoch of the highest score
     # (its own best_validation_score_ and _best_coefs).
     scores = clf.validation_scores_
-    best_score, count, stop = -np.inf, 0, None
-    for i, v in enumerate(scores):
-        count = count + 1 if v < best_score + clf.tol else 0
-        best_score = max(best_score, v)
-        if count > clf.n_iter_no_change:
-            stop = i + 1
-            break
+    stop = stop_epoch(scores, clf.tol, clf.n_iter_no_change, higher_is_better=True)
     assert stop == clf.n_iter_
     best = int(np.argmax(scores))
     Xv, yv = validation_split(clf, X, y)
@@ -120,13 +115,7 @@ def test_without_early_stopping_the_training_loss_stops_fit():
     loss = np.array(clf.loss_curve_)
     # scikit-learn's rule: stop when the loss has not fallen below best - tol for more than
     # n_iter_no_change epochs in a row.
-    best, count, stop = np.inf, 0, None
-    for i, v in enumerate(loss):
-        count = 0 if v < best - 1e-2 else count + 1
-        best = min(best, v)
-        if count > 3:
-            stop = i + 1
-            break
+    stop = stop_epoch(loss, 1e-2, 3)
     assert stop == clf.n_iter_ < 500
     assert clf.best_loss_ == min(clf.loss_curve_) and clf.validation_scores_ is None
 
@@ -291,11 +280,5 @@ def test_regressor_tol_compares_scikit_learns_loss(loss, outputs):
     tol, n = 0.02, 3
     r = mb.MLPRegressor(loss=loss, hidden_layer_sizes=(8,), learning_rate_init=0.01, tol=tol, n_iter_no_change=n,
                         max_iter=500, random_state=0).fit(X, y)
-    best, count, stop = np.inf, 0, None
-    for i, v in enumerate(r.loss_curve_):
-        count = count + 1 if v > best - tol else 0
-        best = min(best, v)
-        if count > n:
-            stop = i + 1
-            break
+    stop = stop_epoch(r.loss_curve_, tol, n)
     assert stop == r.n_iter_ < 500

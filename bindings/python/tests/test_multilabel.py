@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import minibatch_gd as mb
+from sklearn_rule import stop_epoch
 from test_numpy_step import numpy_cost_and_grad
 
 
@@ -157,13 +158,7 @@ def test_tol_compares_scikit_learns_loss():
     tol, n = 0.05, 3
     clf = mb.MLPClassifier((16,), learning_rate_init=0.01, tol=tol, n_iter_no_change=n, max_iter=500,
                            random_state=0).fit(X, Y)
-    best, count, stop = np.inf, 0, None
-    for i, v in enumerate(clf.loss_curve_):
-        count = count + 1 if v > best - tol else 0
-        best = min(best, v)
-        if count > n:
-            stop = i + 1
-            break
+    stop = stop_epoch(clf.loss_curve_, tol, n)
     assert stop == clf.n_iter_ < 500
     assert clf.best_loss_ == min(clf.loss_curve_)
 
