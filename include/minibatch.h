@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 4
+#define MB_VERSION_MINOR 5
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.4.0"
+#define MB_VERSION_STRING "0.5.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -429,7 +429,8 @@ mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
 /* The cost of the model on one batch (all m rows) and its gradient with respect to every
  * parameter, grad[0..count) in the flat parameter layout (count = n_parameters): exactly
  * what one training step with one thread computes before its update (bit for bit: both
- * take the rows in the same chunks of at most 256). Does not change the model. A cost or
+ * take the rows in the same chunks of at most 256), without dropout (a step with
+ * mb_train_options.dropout drops units; this never does). Does not change the model. A cost or
  * gradient value that is NaN or Inf, which would make that step diverge, is
  * MB_ERR_DIVERGED and grad is left as it was (it was returned with MB_OK before). */
 mb_status mb_gradient(const mb_model *model, const float *x, const void *y,
@@ -760,6 +761,32 @@ typedef struct mb_train_options {
      * mb_version_number() >= 400). */
     mb_monitor monitor;        /* what early stopping and MB_SCHEDULE_ADAPTIVE watch; default
                                   MB_MONITOR_COST */
+    /* Since 0.5.0 (a library older than the header ignores it: check
+     * mb_version_number() >= 500). */
+    double dropout;            /* inverted dropout of every hidden layer's output while
+                                  training, [0, 1) (PyTorch's nn.Dropout(p) after each
+                                  hidden layer, Keras's Dropout): in each mini-batch, each
+                                  unit of each row is zeroed with this probability and the
+                                  others are multiplied by s = (float)(1 / (1 - dropout)),
+                                  in double then rounded; the layer above reads that, and
+                                  backward multiplies the gradient by the same mask. The
+                                  epoch and batch costs are those of the dropped network
+                                  (as PyTorch's training loss); predictions, mb_evaluate,
+                                  mb_gradient and the validation set use the whole network.
+                                  Which units drop depends only on seed, the epoch e (the
+                                  model's epochs_trained when it starts), the batch b (from
+                                  0 within the epoch), the hidden layer l (from 0), the row's
+                                  position r in its mini-batch and the unit j of the layer's
+                                  n units, never on threads, shards or ranks:
+                                    k = mix(mix(mix(mix(seed) ^ (2^63 | e)) ^ b) ^ l);
+                                    dropped when mix(k ^ (r * n + j)) >> 40 < round(dropout
+                                    * 2^24) (C's round: halves away from zero)
+                                  (mix(v): SplitMix64's output from state v, as in
+                                  mb_permutation). A model without a hidden layer:
+                                  MB_ERR_INVALID_ARGUMENT. Working memory: 2 floats per
+                                  hidden unit per row a pass takes, per shard. An epoch
+                                  interrupted and run again draws the same masks. Default 0:
+                                  none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -771,8 +798,8 @@ void mb_train_options_init(mb_train_options *options);
  * SIZE_MAX included: no limit).
  * MB_ERR_INVALID_ARGUMENT if not even 64 fits. This is the rule for plain gradient descent
  * on one thread: mb_train's MB_BATCH_AUTO first takes from memory_budget what its options
- * hold beyond mb_working_memory, none of it growing with the batch (the update rule's
- * state, further threads, restore_best's weights, the validation workspace: the list
+ * hold beyond mb_working_memory at each candidate size (the update rule's state, further
+ * threads, restore_best's weights, the validation workspace, dropout's masks: the list
  * below), so that the whole fits; its error names them. */
 mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_budget,
                              int64_t *batch_size);
@@ -790,8 +817,9 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
  * slots per parameter (momentum and RMSprop 1, Adam and AdamW 2) adds 3 * s * n_parameters
  * floats (the state, its next value and the call's starting point), early stopping with
- * restore_best n_parameters (the best weights), and a validation set one workspace of
- * min(validation_m, 256) rows (every layer's outputs) and, for validation_fraction, its
+ * restore_best n_parameters (the best weights), dropout 2 floats per hidden unit per row
+ * forward and backward take at a time, per shard (the dropped outputs and the masks), and a
+ * validation set one workspace of min(validation_m, 256) rows (every layer's outputs) and, for validation_fraction, its
  * copy of the held-out rows. mb_train's MB_BATCH_AUTO counts all of these but the copy
  * (data, as the permutation), with the threads or shards the options give. */
 mb_status mb_working_memory(const mb_model *model, int64_t batch_size, size_t *bytes);

@@ -85,6 +85,43 @@ static inline __attribute__((always_inline)) double softmax_cross_entropy_loop(
     return total;
 }
 
+/* SplitMix64's output with its state set to v (Generator.mix). */
+static inline __attribute__((always_inline)) uint64_t splitmix64_mix(uint64_t v)
+{
+    uint64_t z = v + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline __attribute__((always_inline)) void dropout_loop(
+    float *restrict dropped, float *restrict mask, const float *restrict a, size_t rows, size_t width, uint64_t key,
+    size_t first_row, uint32_t threshold, float scale)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t base = (uint64_t)(first_row + r) * (uint64_t)width;
+        float *restrict dr = dropped + r * width, *restrict mr = mask + r * width;
+        const float *restrict ar = a + r * width;
+        for (size_t j = 0; j < width; j++) {
+            const uint32_t draw = (uint32_t)(splitmix64_mix(key ^ (base + (uint64_t)j)) >> 40);
+            const float m = draw < threshold ? 0.0f : scale;
+            mr[j] = m;
+            dr[j] = ar[j] * m;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void multiply_loop(float *restrict d, const float *restrict m, size_t count)
+{
+    for (size_t i = 0; i < count; i++) d[i] = d[i] * m[i];
+}
+
+#define DROPOUT_PARAMETERS                                                                       \
+    float *dropped, float *mask, const float *a, size_t rows, size_t width, uint64_t key, size_t first_row, \
+        uint32_t threshold, float scale
+#define DROPOUT_ARGUMENTS dropped, mask, a, rows, width, key, first_row, threshold, scale
+#define MULTIPLY_PARAMETERS float *d, const float *m, size_t count
+#define MULTIPLY_ARGUMENTS d, m, count
 #define BIAS_PARAMETERS float *za, const float *bias, size_t rows, size_t width
 #define BIAS_ARGUMENTS za, bias, rows, width
 #define RELU_PARAMETERS float *dza, const float *a, size_t count
@@ -100,6 +137,8 @@ typedef void (*bias_function)(BIAS_PARAMETERS);
 typedef void (*relu_function)(RELU_PARAMETERS);
 typedef void (*sums_function)(SUMS_PARAMETERS);
 typedef double (*softmax_function)(SOFTMAX_PARAMETERS);
+typedef void (*dropout_function)(DROPOUT_PARAMETERS);
+typedef void (*multiply_function)(MULTIPLY_PARAMETERS);
 
 /* Each kernel once per width, chosen from CPUID at the first call (cpu.h). */
 MBM_PER_WIDTH(void, bias_relu, BIAS_PARAMETERS, bias_relu_loop(BIAS_ARGUMENTS))
@@ -107,11 +146,15 @@ MBM_PER_WIDTH(void, bias_add, BIAS_PARAMETERS, bias_add_loop(BIAS_ARGUMENTS))
 MBM_PER_WIDTH(void, relu_backward, RELU_PARAMETERS, relu_backward_loop(RELU_ARGUMENTS))
 MBM_PER_WIDTH(void, column_sums, SUMS_PARAMETERS, column_sums_loop(SUMS_ARGUMENTS))
 MBM_PER_WIDTH(double, softmax, SOFTMAX_PARAMETERS, return softmax_cross_entropy_loop(SOFTMAX_ARGUMENTS))
+MBM_PER_WIDTH(void, dropout, DROPOUT_PARAMETERS, dropout_loop(DROPOUT_ARGUMENTS))
+MBM_PER_WIDTH(void, multiply, MULTIPLY_PARAMETERS, multiply_loop(MULTIPLY_ARGUMENTS))
 
 static bias_function bias_relu_chosen, bias_add_chosen;
 static relu_function relu_backward_chosen;
 static sums_function column_sums_chosen;
 static softmax_function softmax_chosen;
+static dropout_function dropout_chosen;
+static multiply_function multiply_chosen;
 
 void mbm_bias_relu(BIAS_PARAMETERS)
 {
@@ -133,4 +176,14 @@ void mbm_column_sums(SUMS_PARAMETERS)
 double mbm_softmax_cross_entropy(SOFTMAX_PARAMETERS)
 {
     return MBM_CHOSEN(softmax_function, softmax_chosen, choose_softmax)(SOFTMAX_ARGUMENTS);
+}
+
+void mbm_dropout(DROPOUT_PARAMETERS)
+{
+    MBM_CHOSEN(dropout_function, dropout_chosen, choose_dropout)(DROPOUT_ARGUMENTS);
+}
+
+void mbm_multiply(MULTIPLY_PARAMETERS)
+{
+    MBM_CHOSEN(multiply_function, multiply_chosen, choose_multiply)(MULTIPLY_ARGUMENTS);
 }

@@ -17,7 +17,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
         validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
-        monitor: MB_MONITOR_COST)
+        monitor: MB_MONITOR_COST, dropout: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -161,6 +161,7 @@ func trainingArguments(
     trainingOptions.schedule = try schedule(o)
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
+    trainingOptions.dropout = o.dropout
     trainingOptions.validationFraction = o.validation_fraction
     guard o.shards >= 0 && o.shards <= Int64(TrainingOptions.maxShards) else {
         throw .init(.invalidArgument, "shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(o.shards)")

@@ -153,7 +153,8 @@ typedef struct train_case {
     int64_t m;                 /* rows (of the arrays in memory) */
     int rule;                  /* 0: plain gradient descent; 1: Adam with L2, clipping, a
                                   cosine schedule, a validation set and early stopping;
-                                  2: Nesterov momentum */
+                                  2: Nesterov momentum; 3: plain gradient descent with
+                                  dropout */
 } train_case;
 
 /* Allocations of one training call of `epochs` epochs on the first m rows. */
@@ -180,6 +181,8 @@ static long allocations(const train_case *c, mb_model *model, int64_t m, int64_t
     } else if (c->rule == 2) {
         o.momentum = 0.9f;
         o.nesterov = 1;
+    } else if (c->rule == 3) {
+        o.dropout = 0.3;
     }
     mb_history *history = NULL;
     if (c->with_history) {
@@ -247,6 +250,8 @@ static void test_in_memory_training_allocates_per_call_only(void)
         /* The general update: a rule with state, validation after every epoch. */
         {"64-32-3, batch 64, Adam + validation, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 1, NULL, M, 1},
         {"512-64-3, batch 8, Nesterov, two threads", MID, 3, MB_LOSS_CROSS_ENTROPY, 8, 2, 0, NULL, M, 2},
+        {"64-32-3, batch 64, dropout, two threads", MLP, 3, MB_LOSS_CROSS_ENTROPY, 64, 2, 1, NULL, M, 3},
+        {"64-32-3, batch 1024 (256-row chunks), dropout", MLP, 3, MB_LOSS_CROSS_ENTROPY, 1024, 2, 0, NULL, M, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 1);
 }
@@ -258,6 +263,9 @@ static void test_fused_update_allocates_per_call_only(void)
     const train_case c = {"512-512-3, batch 128, two threads (fused)", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 128, 2, 0,
                           NULL, 1024, 0};
     check_case(&c, 1);
+    const train_case d = {"512-512-3, batch 128, dropout (fused)", WIDE, 3, MB_LOSS_CROSS_ENTROPY, 128, 2, 0,
+                          NULL, 1024, 3};
+    check_case(&d, 1);
 }
 
 static void test_file_training_allocates_per_call_only(void)

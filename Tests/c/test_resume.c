@@ -202,6 +202,32 @@ static void test_struct_size(void)
     CHECK_STATUS(mb_model_get_parameters(a, pa, np), MB_OK);
     CHECK_STATUS(mb_model_get_parameters(b, pb, np), MB_OK);
     CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    /* A 0.4.0 caller: its struct ended with monitor, padded to 8 bytes (dropout, since 0.5.0,
+     * starts at that size); garbage in its padding and after it is not read as a dropout
+     * rate: the same weights as without dropout (a fresh model each). */
+    {
+        mb_model *c = new_model(), *d = new_model();
+        float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+        mb_train_options v4;
+        CHECK(offsetof(mb_train_options, dropout) % 8 == 0 &&
+              offsetof(mb_train_options, dropout) >= offsetof(mb_train_options, monitor) + sizeof(mb_monitor));
+        memset(&v4, 0x7F, sizeof v4);
+        memcpy(&v4, &o, offsetof(mb_train_options, monitor) + sizeof(mb_monitor));
+        v4.struct_size = offsetof(mb_train_options, dropout);
+        if (CHECK(c && d)) {
+            CHECK_STATUS(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &v4, NULL), MB_OK);
+            CHECK_STATUS(mb_train(d, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(c, pc, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(d, pd, np), MB_OK);
+            CHECK(memcmp(pc, pd, sizeof pc) == 0);
+            /* the same bytes with a 0.5.0 struct_size: a rate of 1.4e306, refused */
+            v4.struct_size = sizeof v4;
+            CHECK_ERR_ARG(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &v4, NULL),
+                          MB_ERR_INVALID_ARGUMENT, "dropout");
+        }
+        mb_model_free(c);
+        mb_model_free(d);
+    }
     old.struct_size = 8;
     CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL),
                   MB_ERR_INVALID_ARGUMENT, "struct_size");

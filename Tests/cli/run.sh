@@ -182,6 +182,20 @@ info = json.loads(subprocess.check_output([sys.argv[1], "info", "mon2.mbm", "--j
 assert info["monitor"] == "validation-score", info
 ' "$cli"
 
+# --- dropout: the start event names it; 2 epochs + resume 2 = 4, byte for byte (the masks
+# follow the epochs trained); without it the model differs; out of range is refused
+drop=(--x x.npy --y y.npy --batch-size 64 --seed 3 --threads 1)
+"$cli" train "${drop[@]}" --hidden 16,8 --dropout 0.3 --epochs 4 --out drop4.mbm >drop.jsonl 2>/dev/null
+"$cli" train "${drop[@]}" --hidden 16,8 --dropout 0.3 --epochs 2 --out drop2.mbm --progress none >/dev/null 2>&1
+"$cli" resume drop2.mbm "${drop[@]}" --dropout 0.3 --epochs 2 --out drop22.mbm --progress none >/dev/null 2>&1
+"$cli" train "${drop[@]}" --hidden 16,8 --epochs 4 --out nodrop.mbm --progress none >/dev/null 2>&1
+check "--dropout: named in the start event; train 2 + resume 2 = train 4; another model without it" bash -c '
+python3 -c "import json; s = json.loads(open(\"drop.jsonl\").readline()); assert s.get(\"dropout\") == 0.3, s" &&
+cmp -s drop4.mbm drop22.mbm && ! cmp -s drop4.mbm nodrop.mbm'
+refused "--dropout 1 is refused, naming --dropout" "--dropout" train --builtin moons --out m.mbm --dropout 1
+refused "--dropout without a hidden layer is refused, naming --dropout" "--dropout: dropout 0.5 needs a hidden layer" train --builtin moons --hidden "" \
+    --out m.mbm --dropout 0.5
+
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null
 check "shuffle exits 0" test $? -eq 0

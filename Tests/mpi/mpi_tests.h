@@ -9,6 +9,7 @@ void test_one_process_reference_depends_on_shards_only(void);
 void test_deterministic_moons_every_rule(void);
 void test_deterministic_w1_small_every_rule(void);
 void test_deterministic_l2_and_clip_norm(void);
+void test_deterministic_dropout(void);
 void test_deterministic_schedules(void);
 void test_deterministic_validation_and_early_stopping(void);
 void test_deterministic_last_batch_kept_and_dropped(void);

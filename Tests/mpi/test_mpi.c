@@ -75,6 +75,7 @@ static const test_entry k_tests[] = {
     TEST(test_deterministic_moons_every_rule),
     TEST(test_deterministic_w1_small_every_rule),
     TEST(test_deterministic_l2_and_clip_norm),
+    TEST(test_deterministic_dropout),
     TEST(test_deterministic_schedules),
     TEST(test_deterministic_validation_and_early_stopping),
     TEST(test_deterministic_last_batch_kept_and_dropped),

@@ -105,6 +105,26 @@ void test_deterministic_l2_and_clip_norm(void)
                               MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
 }
 
+/* Dropout's masks follow each row's position in its mini-batch, not the shard or rank that
+ * computes it: every rank's weights equal one process's, bit for bit, on two hidden layers
+ * (k_deep, momentum) and on W1-small (Adam). (One process's fused update, plain SGD with a
+ * first layer of 2^18 weights, equals the distributed path only to rounding: checked
+ * against the general path in the Swift tests.) */
+void test_deterministic_dropout(void)
+{
+    mb_train_options o = base_options(3, 256, 0.05f);
+    o.optimizer = MB_OPTIMIZER_SGD;
+    o.momentum = 0.9f;
+    o.dropout = 0.3;
+    check_against_one_process("moons 2-64-64-2, dropout", &k_deep, &k_moons, &k_moons, &o,
+                              MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
+    o = base_options(1, 128, 0.001f);
+    o.optimizer = MB_OPTIMIZER_ADAM;
+    o.dropout = 0.5;
+    check_against_one_process("W1-small, Adam + dropout", &k_w1, &g_w1, &g_w1, &o,
+                              MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
+}
+
 void test_deterministic_schedules(void)
 {
     mb_train_options o = base_options(4, 256, 0.2f);

@@ -9,6 +9,7 @@
  *   mbm_relu_backward                  Activation.backwardPlain (.relu)
  *   mbm_column_sums                    Dense.columnSumsPlain (db)
  *   mbm_softmax_cross_entropy          Loss.forwardBackwardPlain (cross-entropy, classes)
+ *   mbm_dropout, mbm_multiply          Dropout.applyPlain, Dropout.backwardPlain
  * See layers.c for what they cost before. */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,16 @@ void mbm_column_sums(float *sums, const float *m, size_t rows, size_t width);
  * numbers, made 1 / (float)total 0 or Inf). outputs >= 1. */
 double mbm_softmax_cross_entropy(float *dz, const float *z, const int32_t *classes, const float *weights,
                                  size_t rows, size_t outputs, float scale, double weight_scale);
+
+/* Inverted dropout of a (rows, width), row-major: for row r and unit j, with
+ * h = SplitMix64's output from state key ^ ((first_row + r) * width + j), the unit is dropped
+ * when (h >> 40) < threshold: mask = 0, else mask = scale; dropped = a * mask. Writes
+ * mask and dropped (rows, width); a is not changed. */
+void mbm_dropout(float *dropped, float *mask, const float *a, size_t rows, size_t width, uint64_t key,
+                 size_t first_row, uint32_t threshold, float scale);
+
+/* d (count) *= m (count), element by element, in place. */
+void mbm_multiply(float *d, const float *m, size_t count);
 
 #ifdef __cplusplus
 }

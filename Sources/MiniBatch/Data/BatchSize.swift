@@ -55,7 +55,8 @@ extension Network {
     /// counts one thread and plain gradient descent), and what holds them: the update rule's
     /// state, its next value and the call's starting point (3 x slots x n_parameters
     /// floats), each further shard's gradient (n_parameters floats: the threads, or the
-    /// shards asked for, as many as a batch of `batchSize` rows is cut into), early
+    /// shards asked for, as many as a batch of `batchSize` rows is cut into), dropout's
+    /// dropped outputs and masks (2 x the hidden units x the rows a pass takes, per shard), early
     /// stopping's best weights (n_parameters floats, with restore_best, patience and a
     /// validation set), and the validation set's workspace (min(validation rows, 256) rows
     /// of every layer's outputs). The caller's data, and the copy of a validation_fraction
@@ -76,6 +77,13 @@ extension Network {
         let ranks = max(1, options.distribution?.size ?? 1)
         let shards = TrainingStep.shards(rows: batchSize, network: self, team: TrainingStep.layout(options))
         add((shards + ranks - 1) / ranks - 1, times: parameterCount, "further shards' gradients")
+        if options.dropout > 0 && !trainsRowByRow {
+            // Each of this process's shards' workspaces: the hidden layers' dropped outputs and masks.
+            let rows = TrainingStep.rowsAtATime(
+                self, shardRows: (batchSize + shards - 1) / shards, mayFuse: TrainingStep.fusesFirstWeights(self))
+            add(max(1, (shards + ranks - 1) / ranks), times: Workspace.dropoutFloatCount(for: self, capacity: rows),
+                "dropout's masks")
+        }
         let keepsBest = validationRows > 0 && options.earlyStopping.restoreBest && options.earlyStopping.patience > 0
         add(keepsBest ? 1 : 0, times: parameterCount, "early stopping's best weights")
         add(min(validationRows, Network.chunkRows), times: layers.reduce(0) { $0 + $1.nOut }, "the validation workspace")

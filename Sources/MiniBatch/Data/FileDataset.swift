@@ -387,6 +387,7 @@ extension Network {
         let collective = try Collective.make(options)
         let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
             try Validate.training(options, count: dataset.count)
+            try Validate.training(options, for: self)
             guard options.validationFraction == 0 else {
                 throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
             }

@@ -9,6 +9,10 @@ extension Network {
     /// A training workspace whose `firstWeightsTransposed` is set reads the first layer's W
     /// as W^T, the layout training keeps it in (`TrainingStep.arrangeFirstWeights`); one with
     /// its own `parameters` reads those (`gradient`).
+    ///
+    /// With `workspace.dropout` set, each hidden layer's output is dropped (`Dropout`) into
+    /// `workspace.dropped(l)`, which the layer above reads; `workspace.output(l)` keeps the
+    /// layer's own output, which the activation's backward needs.
     func forward(_ input: UnsafePointer<Float>, rows: Int, _ workspace: Workspace) -> UnsafeMutablePointer<Float> {
         let parameters = workspace.parameters ?? UnsafePointer(self.parameters)
         var a = input
@@ -20,6 +24,13 @@ extension Network {
                 layer.forward(out: out, input: a, parameters: parameters, rows: rows)
             }
             a = UnsafePointer(out)
+            if let pass = workspace.dropout, l + 1 < layers.count {
+                let dropped = workspace.dropped(l)
+                pass.dropout.apply(
+                    a, dropped: dropped, mask: workspace.mask(l), rows: rows, width: layer.nOut,
+                    key: Dropout.layerKey(pass.batchKey, layer: l), firstRow: pass.firstRow)
+                a = UnsafePointer(dropped)
+            }
         }
         return workspace.output(layers.count - 1)
     }
@@ -37,16 +48,19 @@ extension Network {
     ) {
         let gradients = workspace.gradients!
         let parameters = workspace.parameters ?? UnsafePointer(self.parameters)
+        let drops = workspace.dropout != nil
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
-            let layerInput = l == 0 ? input : UnsafePointer(workspace.output(l - 1))
+            // The input the forward pass gave this layer: the dropped output below, with dropout.
+            let layerInput = l == 0 ? input : UnsafePointer(drops ? workspace.dropped(l - 1) : workspace.output(l - 1))
             let dinput = l == 0 ? nil : workspace.deltaOther
             layer.backward(dinput: dinput, gradients: gradients, dz: workspace.delta,
                            input: layerInput, parameters: parameters, rows: rows,
                            weights: l > 0 || firstWeights, accumulate: accumulate,
                            transposed: l == 0 && workspace.firstWeightsTransposed)
             if let dinput {
-                layers[l - 1].activation.backward(dinput, output: layerInput, count: rows * layer.nIn)
+                if drops { Dropout.backward(dinput, mask: workspace.mask(l - 1), count: rows * layer.nIn) }
+                layers[l - 1].activation.backward(dinput, output: workspace.output(l - 1), count: rows * layer.nIn)
                 swap(&workspace.delta, &workspace.deltaOther)
             }
         }

@@ -17,6 +17,15 @@ final class Workspace {
     /// The parameters passes through this workspace read where they are not the network's:
     /// a copy in training's layout (`Network.gradient`). Not owned.
     var parameters: UnsafePointer<Float>?
+    /// Training with dropout: each hidden layer's dropped output (what the layer above
+    /// reads) and mask (0 or the scale, per unit), (capacity, nOut) each, in one allocation
+    /// (`dropoutBuffers`: the dropped outputs of every hidden layer, then their masks, at the
+    /// hidden layers' `activationOffsets`); nil without dropout.
+    let dropoutBuffers: UnsafeMutablePointer<Float>?
+    /// The floats of hidden layers' outputs, the offset of the masks in `dropoutBuffers`.
+    let hiddenFloats: Int
+    /// The current mini-batch's dropout (set by training for each pass); nil: none.
+    var dropout: DropoutPass?
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
     static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
@@ -25,7 +34,15 @@ final class Workspace {
         return activations + deltas
     }
 
-    init(for network: Network, capacity: Int, backward: Bool, firstWeightsTransposed: Bool = false) throws(MiniBatchError) {
+    /// The floats dropout adds to a workspace for `capacity` rows of `network`: each hidden
+    /// layer's dropped output and mask (saturating at Int.max).
+    static func dropoutFloatCount(for network: Network, capacity: Int) -> Int {
+        network.layers.dropLast().reduce(0) { $0 + $1.nOut }.multipliedSaturated(capacity).multipliedSaturated(2)
+    }
+
+    init(
+        for network: Network, capacity: Int, backward: Bool, firstWeightsTransposed: Bool = false, dropout: Bool = false
+    ) throws(MiniBatchError) {
         self.capacity = capacity
         self.firstWeightsTransposed = firstWeightsTransposed
         // Capacities first: an array grown by appending reallocates when the allocator's
@@ -43,16 +60,37 @@ final class Workspace {
             total = sum
         }
         activationOffsets = offsets
+        // The hidden layers' outputs end where the output layer's begin.
+        hiddenFloats = offsets.last ?? 0
         let activations = try allocate(Float.self, count: total, for: "the activations")
         self.activations = activations
         guard backward else {
             delta = activations
             deltaOther = activations
             gradients = nil
+            dropoutBuffers = nil
             return
         }
+        if dropout && hiddenFloats > 0 {
+            do throws(MiniBatchError) {
+                let (count, overflow) = hiddenFloats.multipliedReportingOverflow(by: 2)
+                guard !overflow else {
+                    throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of dropout masks cannot be addressed")
+                }
+                dropoutBuffers = try allocate(Float.self, count: count, for: "dropout's outputs and masks")
+            } catch {
+                deallocate(activations)
+                throw error
+            }
+        } else {
+            dropoutBuffers = nil
+        }
         let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
-        guard !overflow else { throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed") }
+        guard !overflow else {
+            deallocate(activations)
+            if let dropoutBuffers { deallocate(dropoutBuffers) }
+            throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed")
+        }
         var buffers: [UnsafeMutablePointer<Float>] = []
         buffers.reserveCapacity(3)
         do {
@@ -63,6 +101,7 @@ final class Workspace {
         } catch {
             buffers.forEach { deallocate($0) }
             deallocate(activations)
+            if let dropoutBuffers { deallocate(dropoutBuffers) }
             throw error
         }
         delta = buffers[0]
@@ -76,10 +115,19 @@ final class Workspace {
             deallocate(deltaOther)
             deallocate(gradients)
         }
+        if let dropoutBuffers { deallocate(dropoutBuffers) }
         deallocate(activations)
     }
 
     /// Layer `l`'s output buffer, (capacity, nOut).
     @inline(__always)
     func output(_ l: Int) -> UnsafeMutablePointer<Float> { activations + activationOffsets[l] }
+
+    /// Hidden layer `l`'s output after dropout, (capacity, nOut): needs `dropoutBuffers`.
+    @inline(__always)
+    func dropped(_ l: Int) -> UnsafeMutablePointer<Float> { dropoutBuffers! + activationOffsets[l] }
+
+    /// Hidden layer `l`'s dropout mask, (capacity, nOut): needs `dropoutBuffers`.
+    @inline(__always)
+    func mask(_ l: Int) -> UnsafeMutablePointer<Float> { dropoutBuffers! + hiddenFloats + activationOffsets[l] }
 }

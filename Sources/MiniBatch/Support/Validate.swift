@@ -217,6 +217,9 @@ package enum Validate {
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
         }
+        guard options.dropout.isFinite, options.dropout >= 0, options.dropout < 1 else {
+            throw .invalid("dropout must be in [0, 1) (0: none), got \(options.dropout)")
+        }
         guard options.validationFraction.isFinite, options.validationFraction >= 0, options.validationFraction < 1 else {
             throw .invalid("validation_fraction must be in [0, 1), got \(options.validationFraction)")
         }
@@ -224,6 +227,13 @@ package enum Validate {
         guard stopping.patience >= 0 else { throw .invalid("patience must be >= 0 (0: no early stopping), got \(stopping.patience)") }
         guard stopping.minDelta.isFinite, stopping.minDelta >= 0 else {
             throw .invalid("min_delta must be finite and >= 0, got \(stopping.minDelta)")
+        }
+    }
+
+    /// Training options for `network` (beside `training(_:count:)`, which checks them alone).
+    package static func training(_ options: TrainingOptions, for network: Network) throws(MiniBatchError) {
+        guard options.dropout == 0 || network.layers.count > 1 else {
+            throw .invalid("dropout \(options.dropout) needs a hidden layer: this model has none (its one layer is the output's)")
         }
     }
 

@@ -51,6 +51,7 @@ extension Network {
         let collective = try Collective.make(options)
         let split = try gated(collective) { () throws(MiniBatchError) -> ValidationSplit? in
             try Validate.training(options, count: data.count)
+            try Validate.training(options, for: self)
             try Validate.shape(data, for: self)
             try Validate.targets(data.targets, rows: data.count, for: self)
             try Validate.weights(data)
@@ -134,6 +135,7 @@ extension Network {
 
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
+            step.epoch = epochsTrained
             do {
                 try source.startEpoch(order)
             } catch {

@@ -27,6 +27,14 @@ public struct TrainingOptions: Sendable {
     /// the whole gradient (the L2 term included) exceeds clipNorm, it is scaled by
     /// clipNorm / (norm + 1e-6). 0 (the default): no clipping.
     public var clipNorm: Float = 0
+    /// Inverted dropout of every hidden layer's output while training, in [0, 1) (PyTorch's
+    /// `nn.Dropout(p)` after each hidden layer): each unit of each row of a mini-batch is
+    /// zeroed with this probability and the others are scaled by 1 / (1 - dropout);
+    /// predictions, evaluation and validation use the whole network. Which units are dropped
+    /// follows from `seed`, the epoch, the batch, the layer, the row's position in its batch
+    /// and the unit (`Dropout`), whatever the threads or ranks. Needs a hidden layer. 0 (the
+    /// default): none.
+    public var dropout: Double = 0
     /// When to stop before `epochs` (default: never).
     public var earlyStopping = EarlyStopping()
     /// A fraction of the rows held out as the validation set (0, the default: none), in

@@ -25,6 +25,8 @@ extension TrainingStep {
         var fused: Bool
         /// The rows' sample weights, if any.
         var weighting: Weighting?
+        /// The batch's dropout key (`Dropout.batchKey`), with dropout.
+        var dropoutKey: UInt64
     }
 
     /// Members of the update: the whole team, unless the parameters are too few to share.
@@ -107,11 +109,15 @@ extension TrainingStep {
         // update or the first epoch needs it; otherwise the plain copy, which is cheaper.
         let measures = batch.fused || checksValues
         var magnitude: Magnitude? = Magnitude()
+        let workspace = workspaces[i]
+        if let dropout { workspace.dropout = DropoutPass(dropout: dropout, batchKey: batch.dropoutKey, firstRow: 0) }
         do throws(MiniBatchError) {
             costs[i] = try network.costAndGradient(
-                batch.input, batch.targets, rows: rows, of: batch.rows, workspaces[i], firstWeights: !batch.fused,
+                batch.input, batch.targets, rows: rows, of: batch.rows, workspace, firstWeights: !batch.fused,
                 weighting: batch.weighting
             ) { part throws(MiniBatchError) in
+                // Dropout draws by the rows' positions in the batch.
+                workspace.dropout?.firstRow = part.lowerBound
                 if measures {
                     let m = try batch.source.fillMeasured(batch.index, rows: part, checking: checksValues)
                     if let m { magnitude?.add(m) } else { magnitude = nil }

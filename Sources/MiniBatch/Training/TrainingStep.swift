@@ -143,6 +143,10 @@ final class TrainingStep {
     let optimizer: Optimizer
     let l2: Float
     let clipNorm: Float
+    /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
+    /// epochs trained when the epoch started).
+    let dropout: Dropout?
+    var epoch = 0
     /// Whether the step takes the plain gradient descent path (`GradientDescent`).
     let plain: Bool
     /// The rule's state (the network's) and the buffers its next state is written into.
@@ -255,6 +259,7 @@ final class TrainingStep {
         optimizer = options.optimizer
         l2 = options.l2
         clipNorm = options.clipNorm
+        dropout = network.trainsRowByRow ? nil : Dropout(rate: options.dropout, seed: options.seed)
         plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0
             && !options.generalPath
         // The fused update reads every shard's rows and dz: not across ranks.
@@ -290,7 +295,8 @@ final class TrainingStep {
         workspaces.reserveCapacity(workspaceCount)
         for _ in 0..<workspaceCount {
             workspaces.append(try Workspace(
-                for: network, capacity: capacity, backward: true, firstWeightsTransposed: transposesFirstWeights))
+                for: network, capacity: capacity, backward: true, firstWeightsTransposed: transposesFirstWeights,
+                dropout: dropout != nil))
         }
         self.workspaces = workspaces
         let size = workspaces.count
@@ -450,7 +456,8 @@ final class TrainingStep {
         let weighting = source.weighting(index, rows: rows, inPlace: inPlace != nil)
         normalizer = weighting?.total ?? Double(rows)
         batch = Batch(source: source, index: index, rows: rows, shards: shardsUsed, inPlace: inPlace,
-                      input: input, targets: targets, fused: fused, weighting: weighting)
+                      input: input, targets: targets, fused: fused, weighting: weighting,
+                      dropoutKey: dropout?.batchKey(epoch: epoch, batch: index) ?? 0)
         pending = fused ? (input, rows) : nil
         defer { batch = nil }
         run(.gradient, members: min(local.count, team.size))

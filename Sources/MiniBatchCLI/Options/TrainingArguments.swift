@@ -72,6 +72,11 @@ struct TrainingArguments: ParsableArguments {
         "Clip the gradient to this global norm when above it; 0: no clipping.", valueName: "norm"))
     var clipNorm: Float = 0
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Dropout of every hidden layer's output while training, in [0, 1): each unit of each row is zeroed with this probability, the others scaled by 1 / (1 - p); 0: none.",
+        valueName: "p"))
+    var dropout: Double = 0
+
     // MARK: The schedule
 
     @Option(help: ArgumentHelp(
@@ -171,6 +176,7 @@ struct TrainingArguments: ParsableArguments {
             optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
             earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: (monitor ?? watched).monitor))
         options.shards = shards
+        options.dropout = dropout
         options.validationFraction = validationFraction
         return options
     }
@@ -200,6 +206,7 @@ struct TrainingArguments: ParsableArguments {
         }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
+        add("--dropout", "\(dropout)", unless: "\(0.0)")
         add("--schedule", schedule.rawValue, unless: "constant")
         switch (try? resolvedSchedule()) ?? .constant {
         case .step(let every, let gamma): add("--step-every", "\(every)"); add("--gamma", "\(gamma)")

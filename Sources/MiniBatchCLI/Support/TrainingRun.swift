@@ -41,7 +41,10 @@ struct TrainingRun {
     func run() throws -> Never {
         // The options and the data's shape are checked before the first line, as training
         // would check them.
-        try library { () throws(MiniBatchError) in try Validate.training(self.options, count: data.count) }
+        try library { () throws(MiniBatchError) in
+            try Validate.training(self.options, count: data.count)
+            try Validate.training(self.options, for: network)
+        }
         // Where the model and the history go, before the work: a device or a directory
         // there is refused (a rename over /dev/full replaced the device, as root).
         try checkReplaceable(out, "--out")
@@ -184,6 +187,7 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     ]
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
+    if options.dropout > 0 { fields.append(("dropout", .number(options.dropout))) }
     if options.earlyStopping.patience > 0 {
         fields.append(("patience", .int(options.earlyStopping.patience)))
         fields.append(("monitor", .string(options.earlyStopping.monitor == .cost ? "cost" : "validation-score")))

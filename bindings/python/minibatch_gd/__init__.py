@@ -58,7 +58,7 @@ from .interrupt import Interrupt
 from . import optim
 from .optim import SGD, Adam, AdamW, EarlyStopping, RMSprop
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     # functions

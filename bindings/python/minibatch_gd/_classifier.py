@@ -101,6 +101,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
         3 times smaller), and the biases start at 0 (scikit-learn draws them alike);
         'auto': He for ReLU layers.
+    dropout : float, default=0.0
+        Not in scikit-learn: inverted dropout of every hidden layer's output while
+        training, in [0, 1) (``torch.nn.Dropout(p)`` after each hidden layer): each unit
+        of each row of a mini-batch is zeroed with that probability and the others
+        scaled by 1 / (1 - p); ``predict``, ``score`` and the early-stopping validation
+        use the whole network, and ``loss_curve_`` is the dropped network's loss, as
+        PyTorch's training loss. Needs a hidden layer. 0: none.
     drop_last : bool, default=False
         Drop the last, smaller mini-batch of every epoch.
     memory_budget : int, default=0

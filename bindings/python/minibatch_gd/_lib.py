@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 4
+MB_VERSION_MINOR = 5
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.4.0"
+MB_VERSION_STRING = "0.5.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -330,6 +330,7 @@ class mb_train_options(Structure):
         ("distributed_mode", mb_enum_t),  # mb_distributed_mode distributed_mode;
         ("interrupt", mb_interrupt_p),  # mb_interrupt *interrupt;
         ("monitor", mb_enum_t),  # mb_monitor monitor;  (since 0.4.0)
+        ("dropout", c_double),  # double dropout;  (since 0.5.0)
     ]
 
 

@@ -50,6 +50,7 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         init: str = "xavier",
+        dropout: float = 0.0,
         drop_last: bool = False,
         memory_budget: int = 0,
         warm_start: bool = False,
@@ -78,6 +79,7 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.init = init
+        self.dropout = dropout
         self.drop_last = drop_last
         self.memory_budget = memory_budget
         self.warm_start = warm_start

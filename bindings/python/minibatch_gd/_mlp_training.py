@@ -199,6 +199,7 @@ class _MLPTraining:
                 shuffle=bool(self.shuffle),
                 drop_last=bool(self.drop_last),
                 memory_budget=p["memory_budget"],
+                dropout=self.dropout,
                 callback=cb,
                 history=history,
                 early_stopping=stopping,

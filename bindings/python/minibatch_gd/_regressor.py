@@ -66,6 +66,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         init: str = "xavier",
+        dropout: float = 0.0,
         drop_last: bool = False,
         memory_budget: int = 0,
         warm_start: bool = False,
@@ -81,7 +82,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, init=init, drop_last=drop_last, memory_budget=memory_budget,
+            n_iter_no_change=n_iter_no_change, init=init, dropout=dropout, drop_last=drop_last,
+            memory_budget=memory_budget,
             warm_start=warm_start, verbose=verbose, callback=callback, on_divergence=on_divergence,
         )
 

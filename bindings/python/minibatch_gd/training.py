@@ -131,6 +131,7 @@ class _Training:
         schedule: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
+        dropout: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
@@ -161,6 +162,12 @@ class _Training:
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
+        ``dropout``: inverted dropout of every hidden layer's output while training, in
+        [0, 1) (``torch.nn.Dropout(p)`` after each hidden layer): each unit of each row of
+        a mini-batch is zeroed with that probability and the others scaled by 1 / (1 - p);
+        predictions, evaluation and validation use the whole network. The units dropped
+        follow from ``seed``, the epoch, the batch, the layer, the row's position in its
+        batch and the unit (the header's rule), never from the threads (0: none).
         ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
         epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
@@ -206,7 +213,7 @@ class _Training:
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
-                schedule=schedule, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
+                schedule=schedule, l2=l2, clip_norm=clip_norm, dropout=dropout, early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
                 interrupt=interrupt,
@@ -219,7 +226,7 @@ class _Training:
             callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction)
+                        validation_fraction, dropout=dropout)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
@@ -255,6 +262,7 @@ class _Training:
         schedule: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
+        dropout: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
@@ -285,7 +293,7 @@ class _Training:
             memory_budget, callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction)
+                        validation_fraction, dropout=dropout)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
         def run() -> int:
@@ -346,6 +354,7 @@ class _Training:
     def _fill_rule(
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
         l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
+        *, dropout: Any = 0.0,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -355,6 +364,7 @@ class _Training:
         optim.schedule_of(schedule)._fill(opts)
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
+        opts.dropout = optim._number(dropout, "dropout")
         opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")
         if early_stopping is not None:
             if not isinstance(early_stopping, optim.EarlyStopping):
