@@ -278,7 +278,14 @@ typedef enum mb_activation {
     MB_ACTIVATION_LINEAR = 0,  /* g(z) = z */
     MB_ACTIVATION_RELU = 1,    /* g(z) = max(z, 0); g'(0) = 0 */
     MB_ACTIVATION_TANH = 2,    /* g(z) = tanh z */
-    MB_ACTIVATION_SIGMOID = 3  /* g(z) = 1 / (1 + e^-z) */
+    MB_ACTIVATION_SIGMOID = 3, /* g(z) = 1 / (1 + e^-z) */
+    /* Since 0.5.0 (an older library refuses them, and cannot load a file that has them): */
+    MB_ACTIVATION_LEAKY_RELU = 4, /* g(z) = z for z > 0, else 0.01 z (PyTorch's LeakyReLU());
+                                     g'(0) = 0.01 */
+    MB_ACTIVATION_ELU = 5,     /* g(z) = z for z > 0, else e^z - 1 (PyTorch's ELU(), alpha 1) */
+    MB_ACTIVATION_SELU = 6     /* g(z) = l z for z > 0, else l a (e^z - 1), with PyTorch's SELU
+                                  constants l = 1.0507009873554805, a = 1.6732632423543772
+                                  (float; l a rounded to float once) */
 } mb_activation;
 
 /* The output layer and its cost come in pairs; each cost is a mean over the batch. */
@@ -299,8 +306,8 @@ typedef enum mb_loss {
 } mb_loss;
 
 typedef enum mb_init {
-    MB_INIT_AUTO = 0,   /* He for hidden layers whose activation is ReLU, Xavier for the
-                           other layers (the output layer included) */
+    MB_INIT_AUTO = 0,   /* He for hidden layers whose activation is ReLU or leaky ReLU,
+                           Xavier for the other layers (the output layer included) */
     MB_INIT_HE = 1,     /* W ~ Normal(0, 2 / n_in) */
     MB_INIT_XAVIER = 2  /* W ~ Normal(0, 2 / (n_in + n_out)) (Glorot normal) */
 } mb_init;

@@ -31,6 +31,32 @@ struct ActivationTests {
         }
     }
 
+    /// PyTorch's values (torch.nn.functional.leaky_relu, elu, selu in float64, rounded to
+    /// float) at a few points, and the derivatives at 0 PyTorch's backward gives.
+    @Test func pyTorchsNewerActivations() {
+        func g(_ activation: Activation, _ z: [Float]) -> [Float] {
+            var out = z
+            out.withUnsafeMutableBufferPointer {
+                activation.forward($0.baseAddress!, bias: [Float](repeating: 0, count: z.count), rows: 1, width: z.count)
+            }
+            return out
+        }
+        func derivative(_ activation: Activation, at z: Float) -> Float {
+            var d: [Float] = [1]
+            let a = g(activation, [z])
+            d.withUnsafeMutableBufferPointer { activation.backward($0.baseAddress!, output: a, count: 1) }
+            return d[0]
+        }
+        let z: [Float] = [-2, -0.5, 0, 1.5]
+        #expect(g(.leakyRelu, z) == [-0.02, -0.005, 0, 1.5])
+        let elu: [Double] = [-0.8646647167633873, -0.3934693402873666, 0, 1.5]
+        let selu: [Double] = [-1.5201664685956948, -0.6917581878028713, 0, 1.5760514810332207]
+        for (got, want) in zip(g(.elu, z), elu) { #expect(abs(Double(got) - want) <= 2e-7 * max(1, abs(want))) }
+        for (got, want) in zip(g(.selu, z), selu) { #expect(abs(Double(got) - want) <= 2e-7 * max(1, abs(want))) }
+        #expect(derivative(.leakyRelu, at: 0) == 0.01 && derivative(.elu, at: 0) == 1)
+        #expect(derivative(.selu, at: 0) == Activation.seluLambdaAlpha && derivative(.selu, at: 1) == Activation.seluLambda)
+    }
+
     @Test func forwardAddsTheBiasPerColumn() {
         var za: [Float] = [1, 2, 3, 4]
         za.withUnsafeMutableBufferPointer { Activation.linear.forward($0.baseAddress!, bias: [10, 20], rows: 2, width: 2) }

@@ -14,6 +14,9 @@ struct NetworkTests {
         ([2, 3, 3], .linear, .crossEntropy),
         ([3, 1], .linear, .poisson),                      // Poisson regression
         ([3, 5, 2], .tanh, .poisson),
+        ([4, 6, 3], .leakyRelu, .crossEntropy),
+        ([3, 4, 4, 1], .elu, .binaryCrossEntropy),
+        ([3, 5, 2], .selu, .meanSquaredError),
     ]
 
     @Test(arguments: architectures)

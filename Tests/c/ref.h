@@ -176,6 +176,11 @@ static inline double ref_act(mb_activation a, double z)
     case MB_ACTIVATION_RELU: return z > 0 ? z : 0;
     case MB_ACTIVATION_TANH: return tanh(z);
     case MB_ACTIVATION_SIGMOID: return 1.0 / (1.0 + exp(-z));
+    case MB_ACTIVATION_LEAKY_RELU: return z > 0 ? z : 0.01 * z;
+    case MB_ACTIVATION_ELU: return z > 0 ? z : expm1(z);
+    case MB_ACTIVATION_SELU:
+        return z > 0 ? 1.0507009873554804934193349852946 * z
+                     : 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717 * expm1(z);
     default: return z;
     }
 }
@@ -187,6 +192,11 @@ static inline double ref_act_deriv(mb_activation act, double a)
     case MB_ACTIVATION_RELU: return a > 0 ? 1.0 : 0.0;
     case MB_ACTIVATION_TANH: return 1.0 - a * a;
     case MB_ACTIVATION_SIGMOID: return a * (1.0 - a);
+    case MB_ACTIVATION_LEAKY_RELU: return a > 0 ? 1.0 : 0.01;
+    case MB_ACTIVATION_ELU: return a > 0 ? 1.0 : a + 1.0;
+    case MB_ACTIVATION_SELU:
+        return a > 0 ? 1.0507009873554804934193349852946
+                     : a + 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717;
     default: return 1.0;
     }
 }

@@ -101,6 +101,9 @@ static void test_create_info_and_layers(void)
         {s4, 2, MB_ACTIVATION_RELU, MB_LOSS_MSE},
         {s5, 5, MB_ACTIVATION_TANH, MB_LOSS_CROSS_ENTROPY},
         {s2, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON},
+        {s5, 5, MB_ACTIVATION_LEAKY_RELU, MB_LOSS_CROSS_ENTROPY},
+        {s1, 4, MB_ACTIVATION_ELU, MB_LOSS_MSE},
+        {s1, 4, MB_ACTIVATION_SELU, MB_LOSS_BINARY_CROSS_ENTROPY},
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -304,7 +307,8 @@ static void check_init_exact(const int64_t *sizes, int64_t nl, mb_activation hid
     ref_normals(seed, nrm, nw);
     for (l = 0; l + 1 < nl; l++) {
         int he = init == MB_INIT_HE ||
-                 (init == MB_INIT_AUTO && l + 2 < nl && net.hidden[l] == MB_ACTIVATION_RELU);
+                 (init == MB_INIT_AUTO && l + 2 < nl &&
+                  (net.hidden[l] == MB_ACTIVATION_RELU || net.hidden[l] == MB_ACTIVATION_LEAKY_RELU));
         double var = he ? 2.0 / (double)sizes[l] : 2.0 / (double)(sizes[l] + sizes[l + 1]);
         const float *w = p + ref_w_offset(&net, l);
         for (j = 0; j < sizes[l] * sizes[l + 1]; j++, k++) {
@@ -342,6 +346,8 @@ static void test_init_matches_reference(void)
         check_init_exact(s2, 4, MB_ACTIVATION_SIGMOID, NULL, MB_INIT_HE, seeds[i]);
         check_init_exact(s3, 2, MB_ACTIVATION_RELU, NULL, MB_INIT_AUTO, seeds[i]);
         check_init_exact(s4, 5, MB_ACTIVATION_LINEAR, acts, MB_INIT_AUTO, seeds[i]);
+        check_init_exact(s2, 4, MB_ACTIVATION_LEAKY_RELU, NULL, MB_INIT_AUTO, seeds[i]);
+        check_init_exact(s2, 4, MB_ACTIVATION_SELU, NULL, MB_INIT_AUTO, seeds[i]);
     }
     /* default options: seed 0, ReLU hidden layers, AUTO */
     {
@@ -405,6 +411,9 @@ static const net_case cases[] = {
     {{2, 5, 3, 3}, 4, MB_ACTIVATION_LINEAR, MB_LOSS_CROSS_ENTROPY},
     {{3, 4, 2}, 3, MB_ACTIVATION_TANH, MB_LOSS_POISSON},
     {{4, 1}, 2, MB_ACTIVATION_RELU, MB_LOSS_POISSON},
+    {{3, 5, 4}, 3, MB_ACTIVATION_LEAKY_RELU, MB_LOSS_CROSS_ENTROPY},
+    {{3, 4, 4, 2}, 4, MB_ACTIVATION_ELU, MB_LOSS_MSE},
+    {{3, 6, 2}, 3, MB_ACTIVATION_SELU, MB_LOSS_BINARY_CROSS_ENTROPY},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

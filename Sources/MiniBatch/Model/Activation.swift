@@ -10,6 +10,22 @@ public enum Activation: Int, Sendable, CaseIterable {
     case tanh = 2
     /// g(z) = 1 / (1 + e^-z)
     case sigmoid = 3
+    /// g(z) = z for z > 0, else 0.01 z (PyTorch's `LeakyReLU()`, Keras's `leaky_relu` with
+    /// that slope); g'(0) = 0.01. Since 0.5.0
+    case leakyRelu = 4
+    /// g(z) = z for z > 0, else e^z - 1 (PyTorch's `ELU()`, alpha = 1). Since 0.5.0
+    case elu = 5
+    /// g(z) = lambda z for z > 0, else lambda alpha (e^z - 1), with PyTorch's `SELU`
+    /// constants (`seluLambda`, `seluAlpha`; Klambauer et al., 2017). Since 0.5.0
+    case selu = 6
+
+    /// Leaky ReLU's slope below 0.
+    static let leakySlope: Float = 0.01
+    /// SELU's scale and alpha (PyTorch's and the paper's), rounded to float.
+    static let seluLambda: Float = 1.0507009873554804934193349852946
+    static let seluAlpha: Float = 1.6732632423543772848170429916717
+    /// lambda alpha, rounded to float once.
+    static let seluLambdaAlpha = Float(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717)
 }
 
 // MARK: - Forward and backward
@@ -24,7 +40,7 @@ extension Activation {
         switch self {
         case .relu: mbm_bias_relu(za, bias, rows, width)
         case .linear: mbm_bias_add(za, bias, rows, width)
-        case .tanh, .sigmoid: forwardPlain(za, bias: bias, rows: rows, width: width)
+        case .tanh, .sigmoid, .leakyRelu, .elu, .selu: forwardPlain(za, bias: bias, rows: rows, width: width)
         }
     }
 
@@ -41,6 +57,21 @@ extension Activation {
                 for j in 0..<width { row[j] = _tanh(row[j] + bias[j]) }
             case .sigmoid:
                 for j in 0..<width { row[j] = logistic(row[j] + bias[j]) }
+            case .leakyRelu:
+                for j in 0..<width {
+                    let z = row[j] + bias[j]
+                    row[j] = z > 0 ? z : Activation.leakySlope * z
+                }
+            case .elu:
+                for j in 0..<width {
+                    let z = row[j] + bias[j]
+                    row[j] = z > 0 ? z : _expm1(z)
+                }
+            case .selu:
+                for j in 0..<width {
+                    let z = row[j] + bias[j]
+                    row[j] = z > 0 ? Activation.seluLambda * z : Activation.seluLambdaAlpha * _expm1(z)
+                }
             }
         }
     }
@@ -75,6 +106,15 @@ extension Activation {
             for i in 0..<count { dza[i] = dza[i] * (1 - a[i] * a[i]) }
         case .sigmoid:
             for i in 0..<count { dza[i] = dza[i] * (a[i] * (1 - a[i])) }
+        case .leakyRelu:
+            // a > 0 exactly where z > 0 (the slope keeps the sign).
+            for i in 0..<count { dza[i] = dza[i] * (a[i] > 0 ? 1 : Activation.leakySlope) }
+        case .elu:
+            // Below 0, g'(z) = e^z = a + 1.
+            for i in 0..<count { dza[i] = dza[i] * (a[i] > 0 ? 1 : a[i] + 1) }
+        case .selu:
+            // Below 0, g'(z) = lambda alpha e^z = a + lambda alpha.
+            for i in 0..<count { dza[i] = dza[i] * (a[i] > 0 ? Activation.seluLambda : a[i] + Activation.seluLambdaAlpha) }
         }
     }
 }

@@ -11,7 +11,7 @@ public enum Initialization: Int, Sendable, CaseIterable {
     func standardDeviation(for layer: Dense) -> Double {
         let useHe: Bool
         switch self {
-        case .automatic: useHe = layer.activation == .relu
+        case .automatic: useHe = layer.activation == .relu || layer.activation == .leakyRelu
         case .he: useHe = true
         case .xavier: useHe = false
         }

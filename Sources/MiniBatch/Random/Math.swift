@@ -23,4 +23,5 @@ func log1pNonNegative(_ x: Float) -> Float {
     return u == 1 ? x : logf(u) * (x / (u - 1))
 }
 @usableFromInline func _tanh(_ x: Float) -> Float { tanhf(x) }
+@usableFromInline func _expm1(_ x: Float) -> Float { expm1f(x) }
 @usableFromInline func _expD(_ x: Double) -> Double { exp(x) }

@@ -93,6 +93,7 @@ extension Substring {
 
 enum ActivationName: String, ExpressibleByArgument, CaseIterable {
     case relu, tanh, sigmoid, linear
+    case leakyRelu = "leaky-relu", elu, selu
 
     var activation: Activation {
         switch self {
@@ -100,6 +101,9 @@ enum ActivationName: String, ExpressibleByArgument, CaseIterable {
         case .tanh: .tanh
         case .sigmoid: .sigmoid
         case .linear: .linear
+        case .leakyRelu: .leakyRelu
+        case .elu: .elu
+        case .selu: .selu
         }
     }
 
@@ -109,6 +113,9 @@ enum ActivationName: String, ExpressibleByArgument, CaseIterable {
         case .tanh: self = .tanh
         case .sigmoid: self = .sigmoid
         case .linear: self = .linear
+        case .leakyRelu: self = .leakyRelu
+        case .elu: self = .elu
+        case .selu: self = .selu
         }
     }
 }

@@ -116,6 +116,9 @@ class Activation(enum.IntEnum):
     RELU = 1
     TANH = 2
     SIGMOID = 3
+    LEAKY_RELU = 4
+    ELU = 5
+    SELU = 6
 
 
 class Loss(enum.IntEnum):

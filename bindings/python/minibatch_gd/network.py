@@ -54,6 +54,9 @@ _ACTIVATIONS = {
     "tanh": _lib.Activation.TANH,
     "sigmoid": _lib.Activation.SIGMOID,
     "logistic": _lib.Activation.SIGMOID,
+    "leaky_relu": _lib.Activation.LEAKY_RELU,
+    "elu": _lib.Activation.ELU,
+    "selu": _lib.Activation.SELU,
 }
 _LOSSES = {
     "mse": _lib.Loss.MSE,
@@ -93,7 +96,8 @@ def _enum_from(value: Any, table: dict, enum_cls: type, what: str) -> Any:
 
 
 def activation_from(value: Any) -> _lib.Activation:
-    """'relu', 'tanh', 'sigmoid'/'logistic', 'linear'/'identity' or an Activation."""
+    """'relu', 'tanh', 'sigmoid'/'logistic', 'linear'/'identity', 'leaky_relu', 'elu',
+    'selu' or an Activation."""
     return _enum_from(value, _ACTIVATIONS, _lib.Activation, "activation")
 
 
@@ -139,8 +143,9 @@ class Network(_Training, _Handle):
     layer_sizes
         ``[n_inputs, hidden..., n_outputs]``, at least two sizes.
     hidden_activation
-        Activation of every hidden layer: 'relu' (default), 'tanh', 'sigmoid' or
-        'linear' (aliases 'logistic', 'identity').
+        Activation of every hidden layer: 'relu' (default), 'tanh', 'sigmoid',
+        'linear' (aliases 'logistic', 'identity'), or, as PyTorch's, 'leaky_relu' (slope
+        0.01), 'elu' (alpha 1), 'selu'.
     activations
         One activation per hidden layer, instead of ``hidden_activation``.
     loss

@@ -20,6 +20,11 @@ ACTS = {
     "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),  # g'(0) = 0
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: (1 / (1 + np.exp(-z))) * (1 - 1 / (1 + np.exp(-z)))),
+    # PyTorch's LeakyReLU() (slope 0.01, g'(0) = 0.01), ELU() (alpha 1) and SELU()
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))),
+    "selu": (lambda z: 1.0507009873554804934193349852946 * np.where(z > 0, z, 1.6732632423543772848170429916717 * np.expm1(np.minimum(z, 0))),
+             lambda z: 1.0507009873554804934193349852946 * np.where(z > 0, 1.0, 1.6732632423543772848170429916717 * np.exp(np.minimum(z, 0)))),
 }
 
 

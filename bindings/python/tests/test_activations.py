@@ -1,0 +1,63 @@
+"""The hidden activations against PyTorch's (torch.nn.functional in float64), where PyTorch
+is installed: predictions and the whole gradient of a network with the same weights, for
+every activation, leaky ReLU, ELU and SELU (0.5.0) included; and the names every binding
+takes. Tolerances: the library computes in float32 (predictions rtol 1e-5, gradients rtol
+2e-4 plus 1e-6 x the largest entry, as test_numpy_step.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minibatch_gd as mb
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: its activations are not compared")
+F = torch.nn.functional
+
+TORCH = {
+    "linear": lambda z: z,
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "leaky_relu": F.leaky_relu,  # negative_slope=0.01
+    "elu": F.elu,  # alpha=1
+    "selu": F.selu,
+}
+
+
+@pytest.mark.parametrize("act", sorted(TORCH))
+def test_predictions_and_gradient_match_pytorch(act):
+    rs = np.random.RandomState(5)
+    X = rs.randn(17, 5).astype(np.float32)
+    y = rs.randint(0, 3, 17)
+    net = mb.Network([5, 8, 6, 3], hidden_activation=act, loss="cross_entropy", seed=2)
+    p = net.get_parameters()
+    p += rs.randn(p.size).astype(np.float32) * 0.3  # biases away from 0, weights varied
+    net.set_parameters(p)
+    layers = net.layers
+    params = torch.tensor(p.astype(np.float64), requires_grad=True)
+    a = torch.tensor(X.astype(np.float64))
+    for i, la in enumerate(layers):
+        W = params[la.weight_offset:la.weight_offset + la.n_out * la.n_in].reshape(la.n_out, la.n_in)
+        b = params[la.bias_offset:la.bias_offset + la.n_out]
+        a = a @ W.T + b
+        if i < len(layers) - 1:
+            a = TORCH[act](a)
+    cost = F.cross_entropy(a, torch.tensor(y))
+    cost.backward()
+    np.testing.assert_allclose(net.predict(X), torch.softmax(a, 1).detach().numpy(), rtol=1e-5, atol=1e-7)
+    got_cost, grad = net.gradient(X, y)
+    assert got_cost == pytest.approx(cost.item(), rel=1e-5)
+    want = params.grad.numpy()
+    np.testing.assert_allclose(grad, want, rtol=2e-4, atol=1e-6 * np.abs(want).max())
+
+
+def test_names():
+    for name, value in [("leaky_relu", mb.Activation.LEAKY_RELU), ("elu", mb.Activation.ELU),
+                        ("selu", mb.Activation.SELU)]:
+        net = mb.Network([3, 4, 2], hidden_activation=name)
+        assert net.layers[0].activation == value
+        clf = mb.MLPClassifier((4,), activation=name, max_iter=2).fit(np.eye(3, dtype=np.float32), [0, 1, 0])
+        assert clf.network_.layers[0].activation == value
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        mb.Network([3, 4, 2], hidden_activation="gelu")
