@@ -794,6 +794,20 @@ typedef struct mb_train_options {
                                   hidden unit per row a pass takes, per shard. An epoch
                                   interrupted and run again draws the same masks. Default 0:
                                   none */
+    const float *class_weight; /* (class_weight_count) weights of the classes (mb_train only,
+                                  arrays in memory, as sample_weight; since 0.5.0): row r
+                                  weighs class_weight[y_r], times sample_weight[r] when
+                                  given (the product in float), and a batch's cost is
+                                  sum(w * loss) / sum(w): PyTorch's
+                                  CrossEntropyLoss(weight=...), scikit-learn's
+                                  class_weight. Needs class-index targets
+                                  (MB_TARGETS_CLASS_INDEX) with MB_LOSS_CROSS_ENTROPY
+                                  (class_weight_count = n_outputs) or
+                                  MB_LOSS_BINARY_CROSS_ENTROPY with one output (2: labels 0
+                                  and 1); each finite and >= 0, not every row's weight 0.
+                                  The validation cost is not weighted. Memory: m floats for
+                                  the call (the rows' weights). NULL (default): none */
+    int64_t class_weight_count; /* the entries of class_weight; 0 with NULL (default) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -220,8 +220,8 @@ static void test_struct_size(void)
             CHECK_STATUS(mb_model_get_parameters(c, pc, np), MB_OK);
             CHECK_STATUS(mb_model_get_parameters(d, pd, np), MB_OK);
             CHECK(memcmp(pc, pd, sizeof pc) == 0);
-            /* the same bytes with a 0.5.0 struct_size: a rate of 1.4e306, refused */
-            v4.struct_size = sizeof v4;
+            /* the same bytes read as far as dropout: a rate of 1.4e306, refused */
+            v4.struct_size = offsetof(mb_train_options, dropout) + sizeof(double);
             CHECK_ERR_ARG(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &v4, NULL),
                           MB_ERR_INVALID_ARGUMENT, "dropout");
         }
@@ -391,6 +391,63 @@ done:
     mb_model_free(repeated);
 }
 
+/* class_weight (since 0.5.0): the rows' weights class_weight[y] times sample_weight, bit
+ * for bit the sample weights they stand for (mini-batches of 32, two threads, Adam); bad
+ * counts, values and targets are refused, and the model is left as it was. */
+static void test_class_weight(void)
+{
+    static float w[M_ROWS], rows[M_ROWS], yf[M_ROWS * N_OUT];
+    const float cw[N_OUT] = {0.5f, 3.0f, 1.25f};
+    float bad[N_OUT] = {1.0f, -1.0f, 1.0f};
+    int64_t i, np = 16 * N_IN + 16 + N_OUT * 16 + N_OUT;
+    float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], ps[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+    mb_model *by_class = new_model(), *by_row = new_model();
+    mb_train_options o;
+    if (!CHECK(by_class && by_row))
+        goto done;
+    for (i = 0; i < M_ROWS; i++) {
+        w[i] = (float)(i % 4) * 0.5f;
+        rows[i] = cw[Y[i]] * w[i];
+        yf[i * N_OUT + Y[i]] = 1.0f;
+    }
+    mb_train_options_init(&o);
+    o.epochs = 3;
+    o.batch_size = 32;
+    o.threads = 2;
+    o.optimizer = MB_OPTIMIZER_ADAM;
+    o.class_weight = cw;
+    o.class_weight_count = N_OUT;
+    o.sample_weight = w;
+    CHECK_STATUS(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    o.class_weight = NULL;
+    o.class_weight_count = 0;
+    o.sample_weight = rows;
+    CHECK_STATUS(mb_train(by_row, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(by_class, pc, np), MB_OK);
+    CHECK_STATUS(mb_model_get_parameters(by_row, ps, np), MB_OK);
+    CHECK(memcmp(pc, ps, sizeof pc) == 0);
+    o.sample_weight = NULL;
+    o.class_weight = cw;
+    o.class_weight_count = N_OUT - 1;
+    CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "class_weight has 2 entries, but the model has 3 classes");
+    o.class_weight_count = 0;
+    CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "class_weight_count");
+    o.class_weight = bad;
+    o.class_weight_count = N_OUT;
+    CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "class_weight[1] must be finite and >= 0");
+    o.class_weight = cw;
+    CHECK_ERR_ARG(mb_train(by_class, X, yf, MB_TARGETS_FLOAT32, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "class-index targets");
+    CHECK_STATUS(mb_model_get_parameters(by_class, ps, np), MB_OK);
+    CHECK(memcmp(pc, ps, sizeof pc) == 0);
+done:
+    mb_model_free(by_class);
+    mb_model_free(by_row);
+}
+
 /* The validation score as the monitored value (since 0.4.0): training stops where the
  * header's rule, replayed on the history's scores, stops (an epoch improves when its score
  * is above the best so far plus min_delta), and ends with the weights of the first epoch of
@@ -469,6 +526,7 @@ int main(void)
     RUN_TEST(test_state_carries_over_and_resets);
     RUN_TEST(test_validation_fraction);
     RUN_TEST(test_sample_weight);
+    RUN_TEST(test_class_weight);
     RUN_TEST(test_monitor_validation_score);
     return check_summary();
 }

@@ -62,6 +62,11 @@ extension Network {
                 : nil
         }
         defer { split?.free() }
+        // Class weights become the rows' weights, which training then uses as sample weights.
+        let rowWeights = try gated(collective) { () throws(MiniBatchError) in try classWeightedRows(data, options) }
+        defer { if let rowWeights { deallocate(rowWeights) } }
+        var data = data
+        if let rowWeights { data.weights = UnsafePointer(rowWeights) }
         let trainCount = split?.trainCount ?? data.count
         let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
             if split != nil, case .fixed(let b) = options.batchSize {

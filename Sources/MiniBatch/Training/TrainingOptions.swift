@@ -35,6 +35,13 @@ public struct TrainingOptions: Sendable {
     /// and the unit (`Dropout`), whatever the threads or ranks. Needs a hidden layer. 0 (the
     /// default): none.
     public var dropout: Double = 0
+    /// Weights of the classes (nil, the default: none), for class-index targets with the
+    /// cross-entropy (one per output) or binary cross-entropy with one output (two: labels 0
+    /// and 1): row r weighs classWeight[y_r], times its sample weight when given (the product
+    /// in float), and a batch's cost is sum(w * loss) / sum(w) (PyTorch's
+    /// `CrossEntropyLoss(weight:)`, scikit-learn's `class_weight`). Arrays in memory only,
+    /// as sample weights; the validation cost is not weighted.
+    public var classWeight: [Float]? = nil
     /// When to stop before `epochs` (default: never).
     public var earlyStopping = EarlyStopping()
     /// A fraction of the rows held out as the validation set (0, the default: none), in

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from ._sklearn_base import ClassifierMixin, DataConversionWarning
 from ._validation import check_all_finite
 from .core import label_values
 from .errors import DivergenceError
-from .network import Dataset, Network
+from .network import Dataset, Network, Progress
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -102,6 +102,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
         3 times smaller), and the biases start at 0 (scikit-learn draws them alike);
         'auto': He for ReLU layers.
+    class_weight : dict, 'balanced' or None, default=None
+        Not in scikit-learn's MLP, as in its linear classifiers: weights of the classes, a
+        dict ``{label: weight}`` (1 for labels left out) or ``'balanced'``, ``n_samples /
+        (n_classes * np.bincount(y))``; each row weighs its class's weight times its
+        ``sample_weight`` (PyTorch's ``CrossEntropyLoss(weight=...)``). Not for a multilabel
+        y or a Dataset; ``partial_fit`` takes a dict only.
     dropout : float, default=0.0
         Not in scikit-learn: inverted dropout of every hidden layer's output while
         training, in [0, 1) (``torch.nn.Dropout(p)`` after each hidden layer): each unit
@@ -165,10 +171,93 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     depends on a row's place in a product (OpenBLAS 0.3.34's Haswell kernels, measured).
     """
 
+    def __init__(
+        self,
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        class_weight: Union[None, str, dict] = None,
+        init: str = "xavier",
+        dropout: float = 0.0,
+        drop_last: bool = False,
+        memory_budget: int = 0,
+        warm_start: bool = False,
+        verbose: bool = False,
+        callback: Optional[Callable[[Progress], Any]] = None,
+        on_divergence: str = "warn",
+    ) -> None:
+        # scikit-learn's get_params reads this signature: every parameter is spelled out.
+        self.class_weight = class_weight
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, init=init, dropout=dropout, drop_last=drop_last,
+            memory_budget=memory_budget, warm_start=warm_start, verbose=verbose, callback=callback,
+            on_divergence=on_divergence,
+        )
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+    def _class_weighted(self, sample_weight: Any, targets: np.ndarray, classes: np.ndarray, *,
+                        incremental: bool = False) -> Optional[np.ndarray]:
+        """The rows' weights with ``class_weight``: each row's class weight (scikit-learn's
+        rule: a dict of label: weight, 1 for the labels it leaves out; 'balanced' n_samples /
+        (n_classes * the class's count in y)) times its sample weight, in float32; the
+        sample weights alone without class_weight."""
+        m = targets.shape[0]
+        sw = self._sample_weight(sample_weight, m)
+        cw = self.class_weight
+        if cw is None:
+            return sw
+        if targets.ndim == 2:
+            raise ValueError("class_weight is not supported for a multilabel y (a label-indicator matrix)")
+        if isinstance(cw, str) and cw == "balanced":
+            if incremental:
+                # (scikit-learn's SGDClassifier refuses it too: the counts of one call are not
+                # the data's)
+                raise ValueError("class_weight='balanced' is not supported for partial_fit: give a dict of weights")
+            counts = np.bincount(targets.astype(np.int64), minlength=len(classes))
+            per_class = m / (len(classes) * counts.astype(np.float64))
+        elif isinstance(cw, dict):
+            index = {c: i for i, c in enumerate(classes.tolist())}
+            unknown = [k for k in cw if k not in index]
+            if unknown:
+                raise ValueError(f"class_weight has labels that are not among the classes {classes!r}: {unknown!r}")
+            per_class = np.ones(len(classes))
+            for k, v in cw.items():
+                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                    raise ValueError(f"class_weight[{k!r}] must be a number, got {v!r}")
+                per_class[index[k]] = float(v)
+        else:
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict of label: weight, got {cw!r}")
+        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+            raise ValueError(f"class_weight must be finite and >= 0 for every class, got {per_class!r}")
+        w = per_class.astype(np.float32)[targets.astype(np.int64)]
+        return w if sw is None else (w * sw).astype(np.float32)
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
         return {**super()._more_tags(), "multilabel": True}
@@ -333,6 +422,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         reset = not self._continues()
         if isinstance(X, Dataset):
             self._check_dataset_fit()
+            if self.class_weight is not None:
+                raise ValueError("class_weight applies to arrays, not to a minibatch_gd.Dataset (as sample_weight)")
             data, n_features = X, self._dataset_features(X, y, reset=reset)
             classes, ya = self._dataset_classes(X), None
         else:
@@ -351,6 +442,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_out = len(classes) if multilabel else 1 if len(classes) == 2 else len(classes)
         self._check_continued(p, n_features, n_out)
         targets = None if ya is None else self._encode(ya, classes)
+        if targets is not None:
+            sample_weight = self._class_weighted(sample_weight, targets, classes)
         self._fit_network(data, targets, n_features, n_out, p,
                           out_activation="softmax" if n_out > 1 and not multilabel else "logistic",
                           sample_weight=sample_weight, fitted={"classes_": classes})
@@ -402,7 +495,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             n_out = len(all_classes) if multilabel else 1 if len(all_classes) == 2 else len(all_classes)
             # (checked before the fitted attributes are set: a refused call sets none)
             targets = self._encode(ya, all_classes)
-            sw = self._sample_weight(sample_weight, x.shape[0])
+            sw = self._class_weighted(sample_weight, targets, all_classes, incremental=True)
             self.classes_ = all_classes
             self.n_outputs_ = n_out
             self.out_activation_ = "softmax" if n_out > 1 and not multilabel else "logistic"
@@ -418,7 +511,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                   "partial_fit continues the model of its first call")
             targets = self._encode(ya)
             self._train(self.network_, x, targets, 1, p, reset_costs=False, incremental=True,
-                        sample_weight=self._sample_weight(sample_weight, x.shape[0]))
+                        sample_weight=self._class_weighted(sample_weight, targets, self.classes_, incremental=True))
         return self
 
     def predict_proba(self, X: Union[ArrayLike, Dataset]) -> np.ndarray:

@@ -334,6 +334,8 @@ class mb_train_options(Structure):
         ("interrupt", mb_interrupt_p),  # mb_interrupt *interrupt;
         ("monitor", mb_enum_t),  # mb_monitor monitor;  (since 0.4.0)
         ("dropout", c_double),  # double dropout;  (since 0.5.0)
+        ("class_weight", c_void_p),  # const float *class_weight;  (since 0.5.0)
+        ("class_weight_count", c_int64),  # int64_t class_weight_count;
     ]
 
 

@@ -136,6 +136,7 @@ class _Training:
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
         sample_weight: ArrayLike = None,
+        class_weight: Any = None,
         communicator: Any = None,
         distributed_mode: Any = "deterministic",
         shards: int = 0,
@@ -176,6 +177,11 @@ class _Training:
         The rule's state stays with the network, so a later call (or a file saved and
         loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
         batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
+        ``class_weight``: the classes' weights, one per class (n_outputs for the
+        cross-entropy, 2 for binary cross-entropy with one output), or ``'balanced'``
+        (n / (n_classes * the class's count in y), scikit-learn's; 1 for a class absent
+        from y): row r weighs ``class_weight[y[r]]`` (times ``sample_weight[r]``), as
+        ``torch.nn.CrossEntropyLoss(weight=...)``; integer class labels only, arrays only.
 
         Distributed training (data parallelism over processes; the header's "Distributed
         training" block): ``communicator`` is a :class:`minibatch_gd.mpi.Communicator` (or an
@@ -209,6 +215,8 @@ class _Training:
                 raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
             if sample_weight is not None:
                 raise ValueError("sample_weight applies to arrays, not to a Dataset")
+            if class_weight is not None:
+                raise ValueError("class_weight applies to arrays, not to a Dataset")
             return self.train_dataset(
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
@@ -234,6 +242,11 @@ class _Training:
                 raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
             state.keep_weights = sw  # alive for the call
             opts.sample_weight = sw.ctypes.data
+        if class_weight is not None:
+            cw = self._class_weights(class_weight, ya, yt)
+            state.keep_class_weights = cw  # alive for the call
+            opts.class_weight = cw.ctypes.data
+            opts.class_weight_count = cw.size
 
         def run() -> int:
             with _validation_in_use(validation):
@@ -303,6 +316,24 @@ class _Training:
                 ))
 
         return self._run_training(run, "mb_train_dataset", state, history)
+
+    def _class_weights(self, class_weight: Any, ya: np.ndarray, yt: Any) -> np.ndarray:
+        """float32 weights of the classes for mb_train_options.class_weight: as given, or
+        'balanced' computed from the labels (conversions only: the library checks them)."""
+        if isinstance(class_weight, str):
+            if class_weight != "balanced":
+                raise ValueError(f"class_weight must be 'balanced' or one weight per class, got {class_weight!r}")
+            if yt != _lib.Targets.CLASS_INDEX:
+                raise ValueError("class_weight='balanced' needs integer class labels")
+            k = 2 if self.n_outputs == 1 else self.n_outputs
+            counts = np.bincount(np.asarray(ya, dtype=np.int64), minlength=k)
+            with np.errstate(divide="ignore"):
+                balanced = np.where(counts > 0, len(ya) / (k * np.maximum(counts, 1)), 1.0)
+            return np.ascontiguousarray(balanced, dtype=np.float32)
+        cw = np.ascontiguousarray(class_weight, dtype=np.float32)
+        if cw.ndim != 1:
+            raise ValueError(f"class_weight must be 'balanced' or one weight per class (1-D), got shape {cw.shape}")
+        return cw
 
     def _train_options(
         self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,

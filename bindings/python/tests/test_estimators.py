@@ -496,7 +496,8 @@ def test_get_set_params():
                 "learning_rate_init", "power_t", "max_iter", "shuffle", "random_state", "tol", "verbose",
                 "warm_start", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
                 "beta_1", "beta_2", "epsilon", "n_iter_no_change"}
-    assert set(p) == sk_names | {"init", "dropout", "drop_last", "memory_budget", "callback", "on_divergence"}
+    assert set(p) == sk_names | {"class_weight", "init", "dropout", "drop_last", "memory_budget", "callback",
+                                 "on_divergence"}
     sk = pytest.importorskip("sklearn.neural_network")
     theirs = sk.MLPClassifier().get_params()
     # scikit-learn's parameters have its defaults (max_fun belongs to 'lbfgs', not offered)

@@ -19,7 +19,7 @@ struct Fingerprint {
         ("cosine_epochs", .integer), ("min_learning_rate", .double),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
-        ("sample_weight (1: given)", .integer),
+        ("sample_weight (1: given)", .integer), ("class_weight", .hash),
         ("shards (the layout: threads times ranks unless set)", .integer), ("distributed_mode", .integer),
         ("the file dataset's shuffle mode and rows per block", .hash),
         ("the training rows (m)", .integer), ("n_features", .integer),
@@ -76,6 +76,7 @@ struct Fingerprint {
         ] + rule + [float(options.l2), float(options.clipNorm), options.dropout.bitPattern] + schedule + [
             UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
+            options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,
             UInt64(shards), UInt64(options.distribution?.mode.rawValue ?? 0),
             fileLayout.map { Fingerprint.hash($0) } ?? 0,
             UInt64(count), UInt64(features), Fingerprint.hash(model), UInt64(network.epochsTrained), stateHash,

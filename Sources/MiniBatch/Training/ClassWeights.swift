@@ -1,0 +1,46 @@
+// MARK: - Class weights
+
+extension Network {
+    /// The classes' weights of `options.classWeight` made into the rows' weights:
+    /// classWeight[y_r] times the row's sample weight (when given), in float, for the call's
+    /// data (m floats, freed by the caller); nil without class weights. What the rows'
+    /// weights then mean is the sample weights' (`Weighting`). Checks the loss, the targets,
+    /// the count and the values, and that the rows' weights are finite and not all zero.
+    /// (Call after `Validate.targets` and `Validate.weights`.)
+    func classWeightedRows(_ data: DataView, _ options: TrainingOptions) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
+        guard let weights = options.classWeight else { return nil }
+        let classes: Int
+        switch loss {
+        case .crossEntropy: classes = outputCount
+        case .binaryCrossEntropy where outputCount == 1: classes = 2
+        default:
+            throw .invalid("class_weight needs the cross-entropy loss, or binary cross-entropy with one output; this model has \(loss) with \(outputCount) outputs")
+        }
+        guard case .classes(let y) = data.targets else {
+            throw .invalid("class_weight needs class-index targets (MB_TARGETS_CLASS_INDEX), not float targets")
+        }
+        guard weights.count == classes else {
+            throw .invalid("class_weight has \(weights.count) entries, but the model has \(classes) classes")
+        }
+        for (c, w) in weights.enumerated() where !(w.isFinite && w >= 0) {
+            throw .invalid("class_weight[\(c)] must be finite and >= 0, got \(w)")
+        }
+        let rows = try allocate(Float.self, count: data.count, for: "the rows' class weights")
+        var total = 0.0
+        for r in 0..<data.count {
+            let c = Int(y[r])
+            let w = weights[c] * (data.weights?[r] ?? 1)
+            guard w.isFinite else {
+                deallocate(rows)
+                throw .invalid("the weight of row \(r), class_weight[\(c)] x sample_weight[\(r)], overflows float")
+            }
+            rows[r] = w
+            total += Double(w)
+        }
+        guard total > 0 else {
+            deallocate(rows)
+            throw .invalid("class_weight: every row weighs 0 (its class's weight\(data.weights == nil ? "" : " times its sample_weight"))")
+        }
+        return rows
+    }
+}
