@@ -285,7 +285,10 @@ typedef enum mb_activation {
     MB_ACTIVATION_ELU = 5,     /* g(z) = z for z > 0, else e^z - 1 (PyTorch's ELU(), alpha 1) */
     MB_ACTIVATION_SELU = 6     /* g(z) = l z for z > 0, else l a (e^z - 1), with PyTorch's SELU
                                   constants l = 1.0507009873554805, a = 1.6732632423543772
-                                  (float; l a rounded to float once) */
+                                  (float; l a rounded to float once). The derivatives of
+                                  ELU and SELU below 0 are taken from the output (a + 1,
+                                  a + l a), as PyTorch's in-place form: exact to about 2^-24
+                                  absolute, so 0 below z = -17 */
 } mb_activation;
 
 /* The output layer and its cost come in pairs; each cost is a mean over the batch. */

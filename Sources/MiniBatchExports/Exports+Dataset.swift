@@ -69,7 +69,7 @@ public func mb_train_dataset(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataset(pointer)
-        let a = try trainingArguments(options, history, features: data.features)
+        let a = try trainingArguments(options, history, features: data.features, for: network, fileDataset: true)
         guard a.sampleWeight == nil else {
             throw .init(.invalidArgument, "sample_weight applies to mb_train (rows in memory), not to a file dataset")
         }

@@ -145,7 +145,8 @@ struct TrainingArguments {
 /// converted. The engine checks the values (`Validate.training`); this checks what only
 /// the C form can get wrong: struct_size, enums, flags, the validation set's pointers.
 func trainingArguments(
-    _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?, features: Int
+    _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?, features: Int, for network: Network,
+    fileDataset: Bool = false
 ) throws(MiniBatchError) -> TrainingArguments {
     let o = try readOptions(options)
     guard o.batch_size == Int64(MB_BATCH_AUTO) || o.batch_size >= 1 else {
@@ -166,6 +167,9 @@ func trainingArguments(
         guard let weights = o.class_weight, o.class_weight_count >= 1, o.class_weight_count <= Int64(Int32.max) else {
             throw .init(.invalidArgument, "class_weight and class_weight_count must both be set, with 1...2^31 - 1 entries (or NULL and 0), got \(o.class_weight == nil ? "NULL" : "a pointer") and \(o.class_weight_count)")
         }
+        // Before the caller's buffer is read: its length must be the model's classes.
+        if fileDataset { throw .init(.invalidArgument, FileDataset.classWeightRefusal) }
+        try network.checkClassWeightCount(Int(o.class_weight_count))
         trainingOptions.classWeight = Array(UnsafeBufferPointer(start: weights, count: Int(o.class_weight_count)))
     }
     trainingOptions.validationFraction = o.validation_fraction
@@ -260,7 +264,7 @@ public func mb_train(
     run { () throws(MiniBatchError) in
         let network = try network(model)
         let data = try dataView(x, y, y_type, m, n_features)
-        let a = try trainingArguments(options, history, features: data.features)
+        let a = try trainingArguments(options, history, features: data.features, for: network)
         var weighted = data
         weighted.weights = a.sampleWeight
         try network.train(weighted, validation: a.validation, validationDataset: a.validationDataset, options: a.options,

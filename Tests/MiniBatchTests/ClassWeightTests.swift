@@ -50,9 +50,12 @@ struct ClassWeightTests {
             let before = network.parameterArray
             let error = Fixture.failure { () throws(MiniBatchError) in
                 if values {
-                    try network.train(x: x, values: y.map(Float.init), features: Self.features, options: options)
+                    let k = sizes.last!
+                    let v: [Float] = k == 1 ? y.map(Float.init) : y.flatMap { c in (0..<k).map { $0 == Int(c) ? 1 : 0 } }
+                    try network.train(x: x, values: v, features: Self.features, options: options)
                 } else {
-                    try network.train(x: x, classes: y, features: Self.features, options: options)
+                    let labels = loss == .binaryCrossEntropy ? y.map { $0 % 2 } : y
+                    try network.train(x: x, classes: labels, features: Self.features, options: options)
                 }
             }
             #expect(network.parameterArray == before)
@@ -63,7 +66,7 @@ struct ClassWeightTests {
         #expect(try failure([5, 3], loss: .crossEntropy, [1, .infinity, 1])?.contains("class_weight[1]") == true)
         #expect(try failure([5, 3], loss: .crossEntropy, [0, 0, 0])?.contains("every row weighs 0") == true)
         #expect(try failure([5, 1], loss: .meanSquaredError, [1, 1], values: true)?.contains("needs the cross-entropy") == true)
-        // (binary cross-entropy with two outputs takes no class indices at all)
-        #expect(try failure([5, 2], loss: .binaryCrossEntropy, [1, 1]) != nil)
+        #expect(try failure([5, 1], loss: .binaryCrossEntropy, [1, 1, 1])?.contains("3 entries, but the model has 2 classes") == true)
+        #expect(try failure([5, 3], loss: .crossEntropy, [1, 1, 1], values: true)?.contains("class-index targets") == true)
     }
 }

@@ -431,6 +431,11 @@ static void test_class_weight(void)
     o.class_weight_count = N_OUT - 1;
     CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
                   MB_ERR_INVALID_ARGUMENT, "class_weight has 2 entries, but the model has 3 classes");
+    /* a count beyond the caller's buffer is refused before the buffer is read (valgrind
+     * would see the read) */
+    o.class_weight_count = 2147483647;
+    CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
+                  MB_ERR_INVALID_ARGUMENT, "class_weight has 2147483647 entries, but the model has 3 classes");
     o.class_weight_count = 0;
     CHECK_ERR_ARG(mb_train(by_class, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL),
                   MB_ERR_INVALID_ARGUMENT, "class_weight_count");

@@ -388,9 +388,7 @@ extension Network {
         let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
             try Validate.training(options, count: dataset.count)
             try Validate.training(options, for: self)
-            guard options.classWeight == nil else {
-                throw .invalid("class_weight applies to arrays in memory, as sample_weight does, not to a file dataset")
-            }
+            guard options.classWeight == nil else { throw .invalid(FileDataset.classWeightRefusal) }
             guard options.validationFraction == 0 else {
                 throw .invalid("validation_fraction splits data in memory: for a file dataset, give a validation set")
             }

@@ -1,6 +1,8 @@
 /// How initial weights are drawn (biases start at 0).
 public enum Initialization: Int, Sendable, CaseIterable {
-    /// He for layers whose activation is ReLU, Xavier for the others.
+    /// He for layers whose activation is ReLU or leaky ReLU, Xavier for the others (SELU
+    /// included: Xavier's 2 / (nIn + nOut) is LeCun's 1 / nIn, which SELU assumes, where
+    /// nIn = nOut, and within a factor 2 of it otherwise).
     case automatic = 0
     /// W ~ Normal(0, 2 / nIn) (He et al., 2015).
     case he = 1

@@ -1,6 +1,32 @@
 // MARK: - Class weights
 
+extension FileDataset {
+    /// Why a file dataset takes no class weights.
+    package static let classWeightRefusal = "class_weight applies to arrays in memory, as sample_weight does, not to a file dataset"
+}
+
 extension Network {
+    /// The classes class weights weigh: the outputs of the cross-entropy, 2 for binary
+    /// cross-entropy with one output (labels 0 and 1); nil for the other models.
+    var weightedClasses: Int? {
+        switch loss {
+        case .crossEntropy: outputCount
+        case .binaryCrossEntropy where outputCount == 1: 2
+        default: nil
+        }
+    }
+
+    /// Checks that `count` class weights fit this model (before a caller's buffer of that
+    /// many is read).
+    package func checkClassWeightCount(_ count: Int) throws(MiniBatchError) {
+        guard let classes = weightedClasses else {
+            throw .invalid("class_weight needs the cross-entropy loss, or binary cross-entropy with one output; this model has \(loss) with \(outputCount) outputs")
+        }
+        guard count == classes else {
+            throw .invalid("class_weight has \(count) entries, but the model has \(classes) classes")
+        }
+    }
+
     /// The classes' weights of `options.classWeight` made into the rows' weights:
     /// classWeight[y_r] times the row's sample weight (when given), in float, for the call's
     /// data (m floats, freed by the caller); nil without class weights. What the rows'
@@ -9,18 +35,9 @@ extension Network {
     /// (Call after `Validate.targets` and `Validate.weights`.)
     func classWeightedRows(_ data: DataView, _ options: TrainingOptions) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
         guard let weights = options.classWeight else { return nil }
-        let classes: Int
-        switch loss {
-        case .crossEntropy: classes = outputCount
-        case .binaryCrossEntropy where outputCount == 1: classes = 2
-        default:
-            throw .invalid("class_weight needs the cross-entropy loss, or binary cross-entropy with one output; this model has \(loss) with \(outputCount) outputs")
-        }
+        try checkClassWeightCount(weights.count)
         guard case .classes(let y) = data.targets else {
             throw .invalid("class_weight needs class-index targets (MB_TARGETS_CLASS_INDEX), not float targets")
-        }
-        guard weights.count == classes else {
-            throw .invalid("class_weight has \(weights.count) entries, but the model has \(classes) classes")
         }
         for (c, w) in weights.enumerated() where !(w.isFinite && w >= 0) {
             throw .invalid("class_weight[\(c)] must be finite and >= 0, got \(w)")

@@ -67,6 +67,17 @@ extension Network {
         defer { if let rowWeights { deallocate(rowWeights) } }
         var data = data
         if let rowWeights { data.weights = UnsafePointer(rowWeights) }
+        if let split, let weights = data.weights {
+            // The rows left to train on must weigh something (the check of all rows is
+            // `Validate.weights`, and `classWeightedRows`).
+            try gated(collective) { () throws(MiniBatchError) in
+                var total = 0.0
+                for i in 0..<split.trainCount { total += Double(weights[split.trainRows[i]]) }
+                guard total > 0 else {
+                    throw .invalid("every training row weighs 0 (sample_weight\(rowWeights == nil ? "" : " times class_weight")): validation_fraction \(options.validationFraction) held out every row that weighs more")
+                }
+            }
+        }
         let trainCount = split?.trainCount ?? data.count
         let (validation, partition) = try gated(collective) { () throws(MiniBatchError) -> (Validation?, Partition) in
             if split != nil, case .fixed(let b) = options.batchSize {

@@ -27,7 +27,7 @@ struct ModelOptions: ParsableArguments {
     var loss: LossName = .auto
 
     @Option(name: .customLong("init"), help: ArgumentHelp(
-        "How initial weights are drawn (from --seed): auto (He for ReLU layers, Xavier for the others), he, xavier.",
+        "How initial weights are drawn (from --seed): auto (He for ReLU and leaky ReLU layers, Xavier for the others), he, xavier.",
         valueName: "rule"))
     var initialization: InitializationName = .auto
 

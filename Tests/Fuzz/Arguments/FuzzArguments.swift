@@ -145,7 +145,8 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             var options = input.raw(mb_model_options.self)
             let activations = UnsafeMutablePointer<mb_activation>.allocate(capacity: 8)
             defer { activations.deallocate() }
-            for i in 0..<8 { activations[i] = mb_activation(rawValue: input.next(UInt32.self) % 6) }
+            // (0...6 the activations of 0.5.0, 7 none)
+            for i in 0..<8 { activations[i] = mb_activation(rawValue: input.next(UInt32.self) % 8) }
             let givesActivations = input.next(UInt8.self) & 1 == 1
             options.activations = givesActivations ? UnsafePointer(activations) : nil
             var model: OpaquePointer? = nil
@@ -175,6 +176,10 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 fuzzedRanks.pointee = communicator.size
                 let distributed = input.next(UInt8.self) % 4 == 0
                 let weighted = input.next(UInt8.self) % 2 == 1
+                // Class weights (0.5.0): none, or the X buffer's first floats with a fuzzed
+                // count that stays inside it (or is negative, or 0 with the pointer set).
+                let classWeighted = input.next(UInt8.self) % 2 == 1
+                train.class_weight_count = min(max(train.class_weight_count, -1), Int64(x.count))
                 if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
                 let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
                 let targets = mb_targets(rawValue: input.next(UInt32.self) % 3)
@@ -185,6 +190,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                             train.validation_y = UnsafeRawPointer(ys.baseAddress)
                         }
                         train.sample_weight = weighted ? xs.baseAddress : nil
+                        train.class_weight = classWeighted ? xs.baseAddress : nil
                         withUnsafePointer(to: &communicator) { c in
                             train.communicator = distributed ? c : nil
                             _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
@@ -265,6 +271,7 @@ func fuzzFiles(_ input: inout Input) {
         train.validation_x = nil
         train.validation_y = nil
         train.sample_weight = nil
+        train.class_weight = nil  // (refused for a file dataset whatever its count)
         train.communicator = nil
         train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil

@@ -101,7 +101,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
         uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
         3 times smaller), and the biases start at 0 (scikit-learn draws them alike);
-        'auto': He for ReLU layers.
+        'auto': He for ReLU and leaky ReLU layers.
     class_weight : dict, 'balanced' or None, default=None
         Not in scikit-learn's MLP, as in its linear classifiers: weights of the classes, a
         dict ``{label: weight}`` (1 for labels left out) or ``'balanced'``, ``n_samples /
@@ -243,21 +243,31 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             counts = np.bincount(targets.astype(np.int64), minlength=len(classes))
             per_class = m / (len(classes) * counts.astype(np.float64))
         elif isinstance(cw, dict):
+            # scikit-learn's: 1 for the classes left out; labels that are not classes of y
+            # are not used
             index = {c: i for i, c in enumerate(classes.tolist())}
-            unknown = [k for k in cw if k not in index]
-            if unknown:
-                raise ValueError(f"class_weight has labels that are not among the classes {classes!r}: {unknown!r}")
             per_class = np.ones(len(classes))
             for k, v in cw.items():
                 if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
                     raise ValueError(f"class_weight[{k!r}] must be a number, got {v!r}")
-                per_class[index[k]] = float(v)
+                if k in index:
+                    per_class[index[k]] = float(v)
         else:
             raise ValueError(f"class_weight must be None, 'balanced' or a dict of label: weight, got {cw!r}")
-        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
-            raise ValueError(f"class_weight must be finite and >= 0 for every class, got {per_class!r}")
+        big = float(np.finfo(np.float32).max)
+        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0) or np.any(per_class > big):
+            raise ValueError(f"class_weight must be finite, >= 0 and within float32 for every class, got {per_class!r}")
         w = per_class.astype(np.float32)[targets.astype(np.int64)]
-        return w if sw is None else (w * sw).astype(np.float32)
+        if sw is not None:
+            with np.errstate(over="ignore"):
+                w = (w * sw).astype(np.float32)
+            bad = np.flatnonzero(~np.isfinite(w))
+            if bad.size:
+                raise ValueError(f"the weight of row {bad[0]}, its class_weight times its sample_weight, overflows float32")
+        if not w.sum(dtype=np.float64) > 0:
+            raise ValueError("class_weight: every row weighs 0 (its class's weight"
+                             + ("" if sw is None else " times its sample_weight") + ")")
+        return w
 
     def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
         return {**super()._more_tags(), "multilabel": True}

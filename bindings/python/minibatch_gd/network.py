@@ -153,7 +153,7 @@ class Network(_Training, _Handle):
         outputs), 'mse' (linear outputs) or 'poisson' (outputs e^z, half the Poisson
         deviance, for counts and rates y >= 0).
     init
-        'auto' (He before ReLU, Xavier otherwise), 'he' or 'xavier'.
+        'auto' (He before ReLU and leaky ReLU, Xavier otherwise), 'he' or 'xavier'.
     seed
         Seeds the initial weights (stream ``(seed, MB_STREAM_INIT)``), 0 .. 2**64-1.
 

@@ -178,7 +178,8 @@ class _Training:
         loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
         batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
         ``class_weight``: the classes' weights, one per class (n_outputs for the
-        cross-entropy, 2 for binary cross-entropy with one output), or ``'balanced'``
+        cross-entropy, 2 for binary cross-entropy with one output), a dict
+        ``{class index: weight}`` (1 for the others), or ``'balanced'``
         (n / (n_classes * the class's count in y), scikit-learn's; 1 for a class absent
         from y): row r weighs ``class_weight[y[r]]`` (times ``sample_weight[r]``), as
         ``torch.nn.CrossEntropyLoss(weight=...)``; integer class labels only, arrays only.
@@ -330,10 +331,21 @@ class _Training:
             with np.errstate(divide="ignore"):
                 balanced = np.where(counts > 0, len(ya) / (k * np.maximum(counts, 1)), 1.0)
             return np.ascontiguousarray(balanced, dtype=np.float32)
-        cw = np.ascontiguousarray(class_weight, dtype=np.float32)
+        if isinstance(class_weight, dict):  # {class index: weight}, 1 for the others
+            k = 2 if self.n_outputs == 1 else self.n_outputs
+            full = np.ones(k)
+            for c, w in class_weight.items():
+                if not isinstance(c, (int, np.integer)) or isinstance(c, (bool, np.bool_)) or not 0 <= c < k:
+                    raise ValueError(f"class_weight's keys must be class indices 0..{k - 1}, got {c!r}")
+                full[int(c)] = w
+            class_weight = full
+        cw = np.asarray(class_weight, dtype=np.float64)
         if cw.ndim != 1:
             raise ValueError(f"class_weight must be 'balanced' or one weight per class (1-D), got shape {cw.shape}")
-        return cw
+        too_big = np.flatnonzero(np.isfinite(cw) & (np.abs(cw) > np.finfo(np.float32).max))
+        if too_big.size:
+            raise ValueError(f"class_weight[{too_big[0]}] = {cw[too_big[0]]!r} does not fit in float32")
+        return np.ascontiguousarray(cw, dtype=np.float32)
 
     def _train_options(
         self, m: int, epochs: Any, batch_size: Any, learning_rate: Any, seed: Any,

@@ -97,6 +97,34 @@ def test_bad_class_weights_are_refused(kwargs, message):
     np.testing.assert_array_equal(net.get_parameters(), before)
 
 
+def test_network_train_takes_a_dict_and_refuses_what_float_cannot_hold():
+    X, y = _data()
+    a = mb.Network([5, 4, 3], seed=1)
+    a.train(X, y, epochs=2, class_weight={2: 3.0}, threads=1)
+    b = mb.Network([5, 4, 3], seed=1)
+    b.train(X, y, epochs=2, class_weight=[1.0, 1.0, 3.0], threads=1)
+    np.testing.assert_array_equal(a.get_parameters(), b.get_parameters())
+    with pytest.raises(ValueError, match="does not fit in float32"):
+        mb.Network([5, 4, 3]).train(X, y, class_weight=[1e39, 1, 1])
+    with pytest.raises(ValueError, match="class indices 0..2"):
+        mb.Network([5, 4, 3]).train(X, y, class_weight={3: 1.0})
+
+
+def test_the_rows_left_to_train_on_must_weigh_something():
+    """validation_fraction may hold out every row that weighs more than 0: refused, not a
+    training that changes nothing."""
+    X, y = _data(m=40)
+    y[:] = 0
+    y[7] = 2
+    net = mb.Network([5, 4, 3], seed=1)
+    before = net.get_parameters()
+    with pytest.raises(mb.InvalidArgumentError, match="every training row weighs 0"):
+        net.train(X, y, epochs=2, class_weight=[0.0, 0.0, 1.0], validation_fraction=0.5)
+    with pytest.raises(mb.InvalidArgumentError, match="every training row weighs 0"):
+        net.train(X, y, epochs=2, sample_weight=(y == 2).astype(np.float32), validation_fraction=0.5)
+    np.testing.assert_array_equal(net.get_parameters(), before)
+
+
 def test_class_weights_need_class_labels_and_arrays(tmp_path):
     X, y = _data()
     with pytest.raises(mb.InvalidArgumentError, match="needs the cross-entropy loss"):
@@ -127,8 +155,15 @@ def test_the_classifier_takes_class_weight():
     d = mb.MLPClassifier(class_weight={"rare": 4.0}, **common).fit(X, y)
     s = mb.MLPClassifier(**common).fit(X, y, sample_weight=np.where(rare, 4.0, 1.0))
     np.testing.assert_array_equal(d.network_.get_parameters(), s.network_.get_parameters())
-    with pytest.raises(ValueError, match="not among the classes"):
-        mb.MLPClassifier(class_weight={"other": 2.0}, **common).fit(X, y)
+    # labels that are not classes are not used (scikit-learn's rule)
+    e = mb.MLPClassifier(class_weight={"rare": 4.0, "other": 2.0}, **common).fit(X, y)
+    np.testing.assert_array_equal(e.network_.get_parameters(), s.network_.get_parameters())
+    with pytest.raises(ValueError, match="every row weighs 0"):
+        mb.MLPClassifier(class_weight={"rare": 0, "common": 0}, **common).fit(X, y)
+    with pytest.raises(ValueError, match="within float32"):
+        mb.MLPClassifier(class_weight={"rare": 1e39}, **common).fit(X, y)
+    with pytest.raises(ValueError, match="overflows float32"):
+        mb.MLPClassifier(class_weight={"rare": 3e38}, **common).fit(X, y, sample_weight=np.full(m, 10.0))
     with pytest.raises(ValueError, match="not supported for partial_fit"):
         mb.MLPClassifier(class_weight="balanced", **common).partial_fit(X, y, classes=["common", "rare"])
     with pytest.raises(ValueError, match="must be None, 'balanced' or a dict"):

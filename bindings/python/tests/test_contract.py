@@ -273,7 +273,8 @@ def test_moons_geometry_and_noise_follow_the_header():
         np.testing.assert_allclose(Xn, X0 + np.float32(noise) * N, atol=1e-6)
 
 
-@pytest.mark.parametrize("acts", [["relu", "tanh"], ["tanh", "relu"], ["sigmoid", "linear"]])
+@pytest.mark.parametrize("acts", [["relu", "tanh"], ["tanh", "relu"], ["sigmoid", "linear"], ["leaky_relu", "selu"],
+                                  ["elu", "leaky_relu"]])
 def test_auto_init_per_layer_activation(acts):
     import reference_rng as ref
 
@@ -284,7 +285,7 @@ def test_auto_init_per_layer_activation(acts):
     z = ref.normals(seed, sum(la.n_in * la.n_out for la in layers))
     k = 0
     for i, la in enumerate(layers):
-        he = i < len(acts) and acts[i] == "relu"  # He for hidden layers whose activation is ReLU
+        he = i < len(acts) and acts[i] in ("relu", "leaky_relu")  # He for ReLU and leaky ReLU hidden layers
         std = np.sqrt(2.0 / la.n_in) if he else np.sqrt(2.0 / (la.n_in + la.n_out))
         count = la.n_in * la.n_out
         np.testing.assert_allclose(params[la.weight_offset:la.weight_offset + count],
