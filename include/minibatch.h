@@ -283,12 +283,18 @@ typedef enum mb_activation {
     MB_ACTIVATION_LEAKY_RELU = 4, /* g(z) = z for z > 0, else 0.01 z (PyTorch's LeakyReLU());
                                      g'(0) = 0.01 */
     MB_ACTIVATION_ELU = 5,     /* g(z) = z for z > 0, else e^z - 1 (PyTorch's ELU(), alpha 1) */
-    MB_ACTIVATION_SELU = 6     /* g(z) = l z for z > 0, else l a (e^z - 1), with PyTorch's SELU
+    MB_ACTIVATION_SELU = 6,    /* g(z) = l z for z > 0, else l a (e^z - 1), with PyTorch's SELU
                                   constants l = 1.0507009873554805, a = 1.6732632423543772
                                   (float; l a rounded to float once). The derivatives of
                                   ELU and SELU below 0 are taken from the output (a + 1,
                                   a + l a), as PyTorch's in-place form: exact to about 2^-24
                                   absolute, so 0 below z = -17 */
+    MB_ACTIVATION_GELU = 7,    /* g(z) = z Phi(z), Phi the standard normal distribution
+                                  function, (1 + erf(z / sqrt 2)) / 2: PyTorch's GELU() (exact
+                                  form). Training keeps z for its derivative Phi(z) + z phi(z):
+                                  one more float per unit and row in the working memory */
+    MB_ACTIVATION_SILU = 8     /* g(z) = z / (1 + e^-z): PyTorch's SiLU(), Keras's swish; z
+                                  kept as GELU's */
 } mb_activation;
 
 /* The output layer and its cost come in pairs; each cost is a mean over the batch. */
@@ -830,7 +836,8 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
 
 /* The estimated bytes training `model` with one thread allocates for one batch size: the
  * gathered batch (batch_size * (n_inputs + n_outputs) floats); the activations of every
- * layer and two gradient buffers of the widest layer, one float per unit for each of the
+ * layer (twice for GELU and SiLU hidden layers: their z too) and two gradient buffers of
+ * the widest layer, one float per unit for each of the
  * rows forward and backward take at a time (min(batch_size, 256); all batch_size rows when
  * the first layer has 2^18 or more weights, or the model has no hidden layer and at most 4
  * outputs, which train row by row); the

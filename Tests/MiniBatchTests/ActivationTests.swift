@@ -14,12 +14,24 @@ struct ActivationTests {
             out.withUnsafeMutableBufferPointer { activation.forward($0.baseAddress!, bias: zeroBias, rows: 1, width: n) }
             return out
         }
-        let a = g(z)
+        // a, and z where the activation's derivative needs it (kept as training keeps it)
+        var a = z, kept = [Float](repeating: .nan, count: n)
+        a.withUnsafeMutableBufferPointer { out in
+            kept.withUnsafeMutableBufferPointer {
+                activation.forward(out.baseAddress!, bias: zeroBias, rows: 1, width: n, keeping: $0.baseAddress!)
+            }
+        }
+        #expect(a == g(z))
+        #expect(activation.needsPreactivation ? kept == z : kept.allSatisfy(\.isNaN))
         // Upstream gradient: arbitrary weights, so each element is checked separately.
         let upstream: [Float] = [0.3, -1.1, 0.7, 2.0, -0.4, 1.3, 0.9]
         var dz = upstream
         a.withUnsafeBufferPointer { out in
-            dz.withUnsafeMutableBufferPointer { activation.backward($0.baseAddress!, output: out.baseAddress!, count: n) }
+            kept.withUnsafeBufferPointer { zs in
+                dz.withUnsafeMutableBufferPointer {
+                    activation.backward($0.baseAddress!, output: out.baseAddress!, preactivation: zs.baseAddress!, count: n)
+                }
+            }
         }
         let h: Float = 1e-3
         for i in 0..<n {

@@ -78,7 +78,7 @@ struct DropoutTests {
 
     /// The gradient through fixed masks (one batch's) against central differences of the
     /// cost through the same masks.
-    @Test(arguments: [Activation.relu, .tanh, .sigmoid, .linear])
+    @Test(arguments: [Activation.relu, .tanh, .sigmoid, .linear, .gelu])
     func gradientThroughTheMasksMatchesFiniteDifferences(activation: Activation) throws {
         let network = try Network(layerSizes: [4, 7, 6, 3], hiddenActivation: activation, loss: .crossEntropy, seed: 3)
         // Biases away from 0: a row whose inputs to a layer are all dropped has z = b there,

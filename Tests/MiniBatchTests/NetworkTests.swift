@@ -17,6 +17,8 @@ struct NetworkTests {
         ([4, 6, 3], .leakyRelu, .crossEntropy),
         ([3, 4, 4, 1], .elu, .binaryCrossEntropy),
         ([3, 5, 2], .selu, .meanSquaredError),
+        ([4, 6, 3], .gelu, .crossEntropy),
+        ([3, 4, 4, 1], .silu, .binaryCrossEntropy),
     ]
 
     @Test(arguments: architectures)

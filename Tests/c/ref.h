@@ -181,14 +181,23 @@ static inline double ref_act(mb_activation a, double z)
     case MB_ACTIVATION_SELU:
         return z > 0 ? 1.0507009873554804934193349852946 * z
                      : 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717 * expm1(z);
+    case MB_ACTIVATION_GELU: return z * 0.5 * (1.0 + erf(z / sqrt(2.0)));
+    case MB_ACTIVATION_SILU: return z / (1.0 + exp(-z));
     default: return z;
     }
 }
 
-/* derivative expressed through the activation value a = g(z) */
-static inline double ref_act_deriv(mb_activation act, double a)
+/* derivative expressed through the activation value a = g(z), or z itself where the
+ * activation's derivative is not a function of a (GELU, SiLU) */
+static inline double ref_act_deriv(mb_activation act, double a, double z)
 {
     switch (act) {
+    case MB_ACTIVATION_GELU:
+        return 0.5 * (1.0 + erf(z / sqrt(2.0))) + z * exp(-0.5 * z * z) / sqrt(2.0 * 3.14159265358979323846);
+    case MB_ACTIVATION_SILU: {
+        double s = 1.0 / (1.0 + exp(-z));
+        return s * (1.0 + z * (1.0 - s));
+    }
     case MB_ACTIVATION_RELU: return a > 0 ? 1.0 : 0.0;
     case MB_ACTIVATION_TANH: return 1.0 - a * a;
     case MB_ACTIVATION_SIGMOID: return a * (1.0 - a);
@@ -227,17 +236,18 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                            mb_targets yt, int64_t m, double *out, double *cost, double *acc,
                            double *grad)
 {
-    double *A[REF_MAX_LAYERS];
+    double *A[REF_MAX_LAYERS], *Z[REF_MAX_LAYERS]; /* outputs, and z before the activation */
     int64_t L = net->n_layers - 1; /* number of weight layers */
     int64_t n_out = net->sizes[L];
     int64_t l, i, j, k;
     double *dZ = NULL, *dPrev = NULL;
     int rc = -1;
     for (l = 0; l <= L; l++)
-        A[l] = NULL;
+        A[l] = Z[l] = NULL;
     for (l = 0; l <= L; l++) {
         A[l] = (double *)malloc(sizeof(double) * (size_t)(m * net->sizes[l]));
-        if (!A[l])
+        Z[l] = (double *)malloc(sizeof(double) * (size_t)(m * net->sizes[l]));
+        if (!A[l] || !Z[l])
             goto done;
     }
     for (i = 0; i < m * net->sizes[0]; i++)
@@ -251,6 +261,7 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                 double z = b[j];
                 for (k = 0; k < n_in; k++)
                     z += A[l][i * n_in + k] * (double)W[j * n_in + k];
+                Z[l + 1][i * n_o + j] = z;
                 if (l + 1 < L)
                     z = ref_act(net->hidden[l], z);
                 else if (net->loss == MB_LOSS_BINARY_CROSS_ENTROPY)
@@ -357,7 +368,8 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
                         double s = 0;
                         for (j = 0; j < n_o; j++)
                             s += dZ[i * n_o + j] * (double)W[j * n_in + k];
-                        dPrev[i * n_in + k] = s * ref_act_deriv(net->hidden[l - 1], A[l][i * n_in + k]);
+                        dPrev[i * n_in + k] =
+                            s * ref_act_deriv(net->hidden[l - 1], A[l][i * n_in + k], Z[l][i * n_in + k]);
                     }
                 t = dZ;
                 dZ = dPrev;
@@ -367,8 +379,10 @@ static inline int ref_eval(const ref_net *net, const float *params, const float 
     }
     rc = 0;
 done:
-    for (l = 0; l <= L; l++)
+    for (l = 0; l <= L; l++) {
         free(A[l]);
+        free(Z[l]);
+    }
     free(dZ);
     free(dPrev);
     return rc;

@@ -273,7 +273,7 @@ static void test_model_create_errors(void)
     o.hidden_activation = (mb_activation)-1;
     EXPECT_CREATE_FAILS(ok, 3, &o, INV, "hidden_activation");
     /* also where no layer uses it: no hidden layer (the first two sizes of ok) */
-    o.hidden_activation = (mb_activation)7; /* one past MB_ACTIVATION_SELU (0.5.0) */
+    o.hidden_activation = (mb_activation)9; /* one past MB_ACTIVATION_SILU (0.5.0) */
     EXPECT_CREATE_FAILS(ok, 2, &o, INV, "hidden_activation");
     mb_model_options_init(&o);
     o.loss = (mb_loss)99;

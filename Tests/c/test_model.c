@@ -104,6 +104,8 @@ static void test_create_info_and_layers(void)
         {s5, 5, MB_ACTIVATION_LEAKY_RELU, MB_LOSS_CROSS_ENTROPY},
         {s1, 4, MB_ACTIVATION_ELU, MB_LOSS_MSE},
         {s1, 4, MB_ACTIVATION_SELU, MB_LOSS_BINARY_CROSS_ENTROPY},
+        {s5, 5, MB_ACTIVATION_GELU, MB_LOSS_CROSS_ENTROPY},
+        {s1, 4, MB_ACTIVATION_SILU, MB_LOSS_MSE},
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -414,6 +416,8 @@ static const net_case cases[] = {
     {{3, 5, 4}, 3, MB_ACTIVATION_LEAKY_RELU, MB_LOSS_CROSS_ENTROPY},
     {{3, 4, 4, 2}, 4, MB_ACTIVATION_ELU, MB_LOSS_MSE},
     {{3, 6, 2}, 3, MB_ACTIVATION_SELU, MB_LOSS_BINARY_CROSS_ENTROPY},
+    {{3, 5, 4}, 3, MB_ACTIVATION_GELU, MB_LOSS_CROSS_ENTROPY},
+    {{3, 4, 4, 2}, 4, MB_ACTIVATION_SILU, MB_LOSS_MSE},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 

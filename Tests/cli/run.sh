@@ -195,12 +195,14 @@ cmp -s drop4.mbm drop22.mbm && ! cmp -s drop4.mbm nodrop.mbm'
 refused "--dropout 1 is refused, naming --dropout" "--dropout" train --builtin moons --out m.mbm --dropout 1
 # --- the activations of 0.5.0: trained, saved, named by info and the start event
 "$cli" train --builtin moons --hidden 16 --activation leaky-relu --epochs 2 --out leaky.mbm >leaky.jsonl 2>/dev/null
-check "--activation leaky-relu / elu / selu: trained and saved, info and the start event name them" bash -c '
+check "--activation leaky-relu / elu / selu / gelu: trained and saved, info and the start event name them" bash -c '
 "$0" train --builtin moons --hidden 16,8 --activation selu --epochs 2 --out selu.mbm --progress none &&
+"$0" train --builtin moons --hidden 16 --activation gelu --epochs 2 --out gelu.mbm --progress none &&
+"$0" info gelu.mbm --json | grep -q "\"gelu\"" &&
 "$0" train --builtin moons --hidden 16 --activation elu --epochs 2 --out elu.mbm --progress none &&
 "$0" info leaky.mbm --json | grep -q "\"leaky-relu\"" && "$0" info selu.mbm --json | grep -q "\"selu\"" &&
 "$0" info elu.mbm --json | grep -q "\"elu\"" && grep -q "\"activation\": \"leaky-relu\"" leaky.jsonl' "$cli"
-refused "--activation gelu is refused, naming --activation" "--activation" train --builtin moons --activation gelu --out m.mbm
+refused "--activation mish is refused, naming --activation" "--activation" train --builtin moons --activation mish --out m.mbm
 refused "--dropout without a hidden layer is refused, naming --dropout" "--dropout: dropout 0.5 needs a hidden layer" train --builtin moons --hidden "" \
     --out m.mbm --dropout 0.5
 

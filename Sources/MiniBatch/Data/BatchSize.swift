@@ -13,7 +13,7 @@ extension Network {
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
         try Validate.size(batchSize, "batch_size")
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
-        let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth
+        let units = layers.reduce(0) { $0 + $1.nOut } + 2 * maxWidth + preactivationUnits
         let rows = TrainingStep.rowsAtATime(
             self, shardRows: batchSize, mayFuse: TrainingStep.fusesFirstWeights(self))
         let work = try Validate.product(rows, units, "the activations")

@@ -18,6 +18,15 @@ public enum Activation: Int, Sendable, CaseIterable {
     /// g(z) = lambda z for z > 0, else lambda alpha (e^z - 1), with PyTorch's `SELU`
     /// constants (`seluLambda`, `seluAlpha`; Klambauer et al., 2017). Since 0.5.0
     case selu = 6
+    /// g(z) = z Phi(z), Phi the standard normal distribution function (PyTorch's `GELU()`,
+    /// the exact form, with erf). Since 0.5.0
+    case gelu = 7
+    /// g(z) = z sigma(z) (PyTorch's `SiLU()`, Keras's `swish`). Since 0.5.0
+    case silu = 8
+
+    /// Whether the derivative needs z, which training then keeps beside a (GELU, SiLU);
+    /// the others' derivatives are functions of a.
+    var needsPreactivation: Bool { self == .gelu || self == .silu }
 
     /// Leaky ReLU's slope below 0.
     static let leakySlope: Float = 0.01
@@ -36,18 +45,36 @@ extension Activation {
     /// - Parameters:
     ///   - za: (rows, width), row-major.
     ///   - bias: (width).
-    func forward(_ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int) {
+    ///   - keeping: where z (bias added) is written for the backward pass of an activation
+    ///     that `needsPreactivation` (training), (rows, width); nil: not kept.
+    func forward(
+        _ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int,
+        keeping: UnsafeMutablePointer<Float>? = nil
+    ) {
         switch self {
         case .relu: mbm_bias_relu(za, bias, rows, width)
         case .linear: mbm_bias_add(za, bias, rows, width)
-        case .tanh, .sigmoid, .leakyRelu, .elu, .selu: forwardPlain(za, bias: bias, rows: rows, width: width)
+        case .tanh, .sigmoid, .leakyRelu, .elu, .selu, .gelu, .silu:
+            forwardPlain(za, bias: bias, rows: rows, width: width, keeping: keeping)
         }
     }
 
     /// `forward`, the readable form.
-    func forwardPlain(_ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int) {
+    func forwardPlain(
+        _ za: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, width: Int,
+        keeping: UnsafeMutablePointer<Float>? = nil
+    ) {
         for r in 0..<rows {
             let row = za + r * width
+            if needsPreactivation {
+                let kept = keeping.map { $0 + r * width }
+                for j in 0..<width {
+                    let z = row[j] + bias[j]
+                    kept?[j] = z
+                    row[j] = self == .gelu ? z * normalDistribution(z) : z * logistic(z)
+                }
+                continue
+            }
             switch self {
             case .linear:
                 for j in 0..<width { row[j] = row[j] + bias[j] }
@@ -72,26 +99,37 @@ extension Activation {
                     let z = row[j] + bias[j]
                     row[j] = z > 0 ? Activation.seluLambda * z : Activation.seluLambdaAlpha * _expm1(z)
                 }
+            case .gelu, .silu:
+                break  // (above)
             }
         }
     }
 
     /// dz = da * g'(z), in place: `dza` holds da on entry and dz on return. The derivative
-    /// is computed from the activation's output a, which is all the forward pass keeps.
+    /// is computed from the activation's output a, or from z for those that
+    /// `needsPreactivation` (GELU, SiLU), which training keeps for them.
     /// - Parameters:
     ///   - dza: (count) gradients with respect to the activation's output.
     ///   - a: (count) the activation's output from the forward pass.
+    ///   - z: (count) its input (bias added), kept by `forward(keeping:)`; needed (only) where
+    ///     `needsPreactivation`.
     /// ReLU runs the C loop of `layers.h`, bit-identical to `backwardPlain`.
-    func backward(_ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, count: Int) {
+    func backward(
+        _ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, preactivation z: UnsafePointer<Float>? = nil,
+        count: Int
+    ) {
         if self == .relu {
             mbm_relu_backward(dza, a, count)
         } else {
-            backwardPlain(dza, output: a, count: count)
+            backwardPlain(dza, output: a, preactivation: z, count: count)
         }
     }
 
     /// `backward`, the readable form.
-    func backwardPlain(_ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, count: Int) {
+    func backwardPlain(
+        _ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, preactivation z: UnsafePointer<Float>? = nil,
+        count: Int
+    ) {
         switch self {
         case .linear:
             return
@@ -115,6 +153,17 @@ extension Activation {
         case .selu:
             // Below 0, g'(z) = lambda alpha e^z = a + lambda alpha.
             for i in 0..<count { dza[i] = dza[i] * (a[i] > 0 ? Activation.seluLambda : a[i] + Activation.seluLambdaAlpha) }
+        case .gelu:
+            // g'(z) = Phi(z) + z phi(z) (PyTorch's GELU backward)
+            guard let z else { preconditionFailure("GELU's backward needs z (forward(keeping:))") }
+            for i in 0..<count { dza[i] = dza[i] * (normalDistribution(z[i]) + z[i] * normalDensity(z[i])) }
+        case .silu:
+            // g'(z) = sigma(z) (1 + z (1 - sigma(z))) (PyTorch's SiLU backward)
+            guard let z else { preconditionFailure("SiLU's backward needs z (forward(keeping:))") }
+            for i in 0..<count {
+                let s = logistic(z[i])
+                dza[i] = dza[i] * (s * (1 + z[i] * (1 - s)))
+            }
         }
     }
 }
@@ -126,3 +175,12 @@ func logistic(_ z: Float) -> Float {
     let e = _exp(z)
     return e / (1 + e)
 }
+
+/// Phi(z) = (1 + erf(z / sqrt 2)) / 2, the standard normal distribution function (PyTorch's
+/// GELU's form).
+@inline(__always)
+func normalDistribution(_ z: Float) -> Float { 0.5 * (1 + _erf(z * Float(0.5.squareRoot()))) }
+
+/// phi(z) = e^(-z^2 / 2) / sqrt(2 pi), the standard normal density.
+@inline(__always)
+func normalDensity(_ z: Float) -> Float { _exp(-0.5 * z * z) * Float(1 / (2 * Double.pi).squareRoot()) }

@@ -27,27 +27,28 @@ extension Dense {
     ///   - out: (rows, nOut), row-major.
     ///   - input: (rows, nIn), row-major.
     ///   - parameters: the network's flat parameters.
+    ///   - keeping: where z is kept for the backward pass (`Activation.forward`), or nil.
     func forward(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int
+        parameters: UnsafePointer<Float>, rows: Int, keeping: UnsafeMutablePointer<Float>? = nil
     ) {
         let weight = parameters + weightOffset  // (nOut, nIn)
         mbm_sgemm(
             0, 1, Int32(rows), Int32(nOut), Int32(nIn),
             1, input, Int32(nIn), weight, Int32(nIn), 0, out, Int32(nOut))
-        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
+        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut, keeping: keeping)
     }
 
     /// `forward` with W held transposed, as W^T (nIn, nOut), where training keeps it so
     /// (`mbm_training_transposes_first_weights`): x (W^T), a product libxsmm runs.
     func forwardTransposed(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-        parameters: UnsafePointer<Float>, rows: Int
+        parameters: UnsafePointer<Float>, rows: Int, keeping: UnsafeMutablePointer<Float>? = nil
     ) {
         mbm_sgemm(
             0, 0, Int32(rows), Int32(nOut), Int32(nIn),
             1, input, Int32(nIn), parameters + weightOffset, Int32(nOut), 0, out, Int32(nOut))
-        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut)
+        activation.forward(out, bias: parameters + biasOffset, rows: rows, width: nOut, keeping: keeping)
     }
 
     /// Whether training keeps this layer's W transposed when it is the first layer.

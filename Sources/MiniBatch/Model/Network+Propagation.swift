@@ -18,10 +18,11 @@ extension Network {
         var a = input
         for (l, layer) in layers.enumerated() {
             let out = workspace.output(l)
+            let z = workspace.preactivation(l)
             if l == 0 && workspace.firstWeightsTransposed {
-                layer.forwardTransposed(out: out, input: a, parameters: parameters, rows: rows)
+                layer.forwardTransposed(out: out, input: a, parameters: parameters, rows: rows, keeping: z)
             } else {
-                layer.forward(out: out, input: a, parameters: parameters, rows: rows)
+                layer.forward(out: out, input: a, parameters: parameters, rows: rows, keeping: z)
             }
             a = UnsafePointer(out)
             if let pass = workspace.dropout, l + 1 < layers.count {
@@ -60,7 +61,8 @@ extension Network {
                            transposed: l == 0 && workspace.firstWeightsTransposed)
             if let dinput {
                 if drops { Dropout.backward(dinput, mask: workspace.mask(l - 1), count: rows * layer.nIn) }
-                layers[l - 1].activation.backward(dinput, output: workspace.output(l - 1), count: rows * layer.nIn)
+                layers[l - 1].activation.backward(
+                    dinput, output: workspace.output(l - 1), preactivation: workspace.preactivation(l - 1), count: rows * layer.nIn)
                 swap(&workspace.delta, &workspace.deltaOther)
             }
         }

@@ -81,6 +81,10 @@ public final class Network: @unchecked Sendable {
     public var hiddenActivations: [Activation] { layers.dropLast().map(\.activation) }
     /// The widest layer after the input.
     var maxWidth: Int { layers.map(\.nOut).max()! }
+    /// The units of the hidden layers whose z a backward pass keeps (GELU, SiLU).
+    var preactivationUnits: Int {
+        layers.dropLast().reduce(0) { $0 + ($1.activation.needsPreactivation ? $1.nOut : 0) }
+    }
 
     // MARK: - Parameters
 

@@ -26,12 +26,18 @@ final class Workspace {
     let hiddenFloats: Int
     /// The current mini-batch's dropout (set by training for each pass); nil: none.
     var dropout: DropoutPass?
+    /// With a backward pass: z of each hidden layer whose activation needs it for its
+    /// derivative (GELU, SiLU: `Activation.needsPreactivation`), (capacity, nOut) at the
+    /// hidden layers' `activationOffsets`; nil when no layer does.
+    let preactivations: UnsafeMutablePointer<Float>?
+    /// Whether layer l's z is kept in `preactivations`.
+    let keepsPreactivation: [Bool]
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
     static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
         let activations = network.layers.reduce(0) { $0 + $1.nOut } * capacity
         let deltas = backward ? 2 * capacity * network.maxWidth + network.parameterCount : 0
-        return activations + deltas
+        return activations + deltas + (backward ? capacity * network.preactivationUnits : 0)
     }
 
     /// The floats dropout adds to a workspace for `capacity` rows of `network`: each hidden
@@ -62,6 +68,9 @@ final class Workspace {
         activationOffsets = offsets
         // The hidden layers' outputs end where the output layer's begin.
         hiddenFloats = offsets.last ?? 0
+        keepsPreactivation = network.layers.indices.map {
+            backward && $0 + 1 < network.layers.count && network.layers[$0].activation.needsPreactivation
+        }
         let activations = try allocate(Float.self, count: total, for: "the activations")
         self.activations = activations
         guard backward else {
@@ -69,7 +78,18 @@ final class Workspace {
             deltaOther = activations
             gradients = nil
             dropoutBuffers = nil
+            preactivations = nil
             return
+        }
+        if keepsPreactivation.contains(true) {
+            do throws(MiniBatchError) {
+                preactivations = try allocate(Float.self, count: hiddenFloats, for: "the hidden layers' z")
+            } catch {
+                deallocate(activations)
+                throw error
+            }
+        } else {
+            preactivations = nil
         }
         if dropout && hiddenFloats > 0 {
             do throws(MiniBatchError) {
@@ -80,6 +100,7 @@ final class Workspace {
                 dropoutBuffers = try allocate(Float.self, count: count, for: "dropout's outputs and masks")
             } catch {
                 deallocate(activations)
+                if let preactivations { deallocate(preactivations) }
                 throw error
             }
         } else {
@@ -89,6 +110,7 @@ final class Workspace {
         guard !overflow else {
             deallocate(activations)
             if let dropoutBuffers { deallocate(dropoutBuffers) }
+            if let preactivations { deallocate(preactivations) }
             throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed")
         }
         var buffers: [UnsafeMutablePointer<Float>] = []
@@ -102,6 +124,7 @@ final class Workspace {
             buffers.forEach { deallocate($0) }
             deallocate(activations)
             if let dropoutBuffers { deallocate(dropoutBuffers) }
+            if let preactivations { deallocate(preactivations) }
             throw error
         }
         delta = buffers[0]
@@ -116,12 +139,19 @@ final class Workspace {
             deallocate(gradients)
         }
         if let dropoutBuffers { deallocate(dropoutBuffers) }
+        if let preactivations { deallocate(preactivations) }
         deallocate(activations)
     }
 
     /// Layer `l`'s output buffer, (capacity, nOut).
     @inline(__always)
     func output(_ l: Int) -> UnsafeMutablePointer<Float> { activations + activationOffsets[l] }
+
+    /// Layer `l`'s z, where training keeps it (`keepsPreactivation`); else nil.
+    @inline(__always)
+    func preactivation(_ l: Int) -> UnsafeMutablePointer<Float>? {
+        keepsPreactivation[l] ? preactivations! + activationOffsets[l] : nil
+    }
 
     /// Hidden layer `l`'s output after dropout, (capacity, nOut): needs `dropoutBuffers`.
     @inline(__always)

@@ -93,7 +93,7 @@ extension Substring {
 
 enum ActivationName: String, ExpressibleByArgument, CaseIterable {
     case relu, tanh, sigmoid, linear
-    case leakyRelu = "leaky-relu", elu, selu
+    case leakyRelu = "leaky-relu", elu, selu, gelu, silu
 
     var activation: Activation {
         switch self {
@@ -104,6 +104,8 @@ enum ActivationName: String, ExpressibleByArgument, CaseIterable {
         case .leakyRelu: .leakyRelu
         case .elu: .elu
         case .selu: .selu
+        case .gelu: .gelu
+        case .silu: .silu
         }
     }
 
@@ -116,6 +118,8 @@ enum ActivationName: String, ExpressibleByArgument, CaseIterable {
         case .leakyRelu: self = .leakyRelu
         case .elu: self = .elu
         case .selu: self = .selu
+        case .gelu: self = .gelu
+        case .silu: self = .silu
         }
     }
 }

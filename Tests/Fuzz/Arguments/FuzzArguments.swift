@@ -145,8 +145,8 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             var options = input.raw(mb_model_options.self)
             let activations = UnsafeMutablePointer<mb_activation>.allocate(capacity: 8)
             defer { activations.deallocate() }
-            // (0...6 the activations of 0.5.0, 7 none)
-            for i in 0..<8 { activations[i] = mb_activation(rawValue: input.next(UInt32.self) % 8) }
+            // (0...8 the activations of 0.5.0, 9 none)
+            for i in 0..<8 { activations[i] = mb_activation(rawValue: input.next(UInt32.self) % 10) }
             let givesActivations = input.next(UInt8.self) & 1 == 1
             options.activations = givesActivations ? UnsafePointer(activations) : nil
             var model: OpaquePointer? = nil

@@ -45,7 +45,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Units of each hidden layer; ``()`` gives (multinomial) logistic regression.
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Hidden activation ('sigmoid' and 'linear' are accepted too, and, beyond
-        scikit-learn's, PyTorch's 'leaky_relu' (slope 0.01), 'elu' and 'selu').
+        scikit-learn's, PyTorch's 'leaky_relu' (slope 0.01), 'elu', 'selu', 'gelu' and
+        'silu').
     solver : {'adam', 'sgd', 'rmsprop', 'adamw'}, default='adam'
         The update rule (:mod:`minibatch_gd.optim`; formulas in the header, PyTorch's form).
         'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other

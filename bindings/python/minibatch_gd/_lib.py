@@ -119,6 +119,8 @@ class Activation(enum.IntEnum):
     LEAKY_RELU = 4
     ELU = 5
     SELU = 6
+    GELU = 7
+    SILU = 8
 
 
 class Loss(enum.IntEnum):

@@ -57,6 +57,9 @@ _ACTIVATIONS = {
     "leaky_relu": _lib.Activation.LEAKY_RELU,
     "elu": _lib.Activation.ELU,
     "selu": _lib.Activation.SELU,
+    "gelu": _lib.Activation.GELU,
+    "silu": _lib.Activation.SILU,
+    "swish": _lib.Activation.SILU,
 }
 _LOSSES = {
     "mse": _lib.Loss.MSE,
@@ -97,7 +100,7 @@ def _enum_from(value: Any, table: dict, enum_cls: type, what: str) -> Any:
 
 def activation_from(value: Any) -> _lib.Activation:
     """'relu', 'tanh', 'sigmoid'/'logistic', 'linear'/'identity', 'leaky_relu', 'elu',
-    'selu' or an Activation."""
+    'selu', 'gelu', 'silu'/'swish' or an Activation."""
     return _enum_from(value, _ACTIVATIONS, _lib.Activation, "activation")
 
 
@@ -145,7 +148,7 @@ class Network(_Training, _Handle):
     hidden_activation
         Activation of every hidden layer: 'relu' (default), 'tanh', 'sigmoid',
         'linear' (aliases 'logistic', 'identity'), or, as PyTorch's, 'leaky_relu' (slope
-        0.01), 'elu' (alpha 1), 'selu'.
+        0.01), 'elu' (alpha 1), 'selu', 'gelu' (exact, with erf), 'silu' (alias 'swish').
     activations
         One activation per hidden layer, instead of ``hidden_activation``.
     loss

@@ -1,6 +1,6 @@
 """The hidden activations against PyTorch's (torch.nn.functional in float64), where PyTorch
 is installed: predictions and the whole gradient of a network with the same weights, for
-every activation, leaky ReLU, ELU and SELU (0.5.0) included; and the names every binding
+every activation, leaky ReLU, ELU, SELU, GELU and SiLU (0.5.0) included; and the names every binding
 takes. Tolerances: the library computes in float32 (predictions rtol 1e-5, gradients rtol
 2e-4 plus 1e-6 x the largest entry, as test_numpy_step.py)."""
 
@@ -22,6 +22,8 @@ TORCH = {
     "leaky_relu": F.leaky_relu,  # negative_slope=0.01
     "elu": F.elu,  # alpha=1
     "selu": F.selu,
+    "gelu": F.gelu,  # approximate='none': erf
+    "silu": F.silu,
 }
 
 
@@ -54,10 +56,41 @@ def test_predictions_and_gradient_match_pytorch(act):
 
 def test_names():
     for name, value in [("leaky_relu", mb.Activation.LEAKY_RELU), ("elu", mb.Activation.ELU),
-                        ("selu", mb.Activation.SELU)]:
+                        ("selu", mb.Activation.SELU), ("gelu", mb.Activation.GELU), ("silu", mb.Activation.SILU),
+                        ("swish", mb.Activation.SILU)]:
         net = mb.Network([3, 4, 2], hidden_activation=name)
         assert net.layers[0].activation == value
         clf = mb.MLPClassifier((4,), activation=name, max_iter=2).fit(np.eye(3, dtype=np.float32), [0, 1, 0])
         assert clf.network_.layers[0].activation == value
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
-        mb.Network([3, 4, 2], hidden_activation="gelu")
+    with pytest.raises(ValueError, match="unknown activation 'mish'"):
+        mb.Network([3, 4, 2], hidden_activation="mish")
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu"])
+def test_training_with_the_activations_that_keep_z_matches_pytorch(act):
+    """GELU and SiLU take their derivative from z, which training keeps: three epochs of
+    mini-batches (Adam, two threads, dropout off) against PyTorch's on the same batches."""
+    rs = np.random.RandomState(2)
+    X = rs.randn(96, 6).astype(np.float32)
+    y = rs.randint(0, 3, 96)
+    net = mb.Network([6, 16, 8, 3], hidden_activation=act, loss="cross_entropy", seed=4)
+    layers = net.layers
+    p0 = net.get_parameters().astype(np.float64)
+    params = torch.tensor(p0, requires_grad=True)
+    opt = torch.optim.SGD([params], lr=0.1)
+    Xt, yt = torch.tensor(X.astype(np.float64)), torch.tensor(y)
+    for epoch in range(3):
+        order = mb.permutation(96, 7, epoch)
+        for start in range(0, 96, 32):
+            rows = torch.tensor(order[start:start + 32])
+            a = Xt[rows]
+            for i, la in enumerate(layers):
+                W = params[la.weight_offset:la.weight_offset + la.n_out * la.n_in].reshape(la.n_out, la.n_in)
+                a = a @ W.T + params[la.bias_offset:la.bias_offset + la.n_out]
+                if i < len(layers) - 1:
+                    a = TORCH[act](a)
+            opt.zero_grad()
+            F.cross_entropy(a, yt[rows]).backward()
+            opt.step()
+    net.train(X, y, epochs=3, batch_size=32, learning_rate=0.1, seed=7, threads=2)
+    np.testing.assert_allclose(net.get_parameters(), params.detach().numpy(), rtol=1e-4, atol=1e-5)

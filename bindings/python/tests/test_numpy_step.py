@@ -10,10 +10,20 @@ The update itself (params - lr * the library's own gradient) is checked to withi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import minibatch_gd as mb
+
+_erf = np.vectorize(math.erf)
+
+
+def _Phi(z):
+    """The standard normal distribution function."""
+    return 0.5 * (1 + _erf(z / math.sqrt(2)))
+
 
 ACTS = {
     "linear": (lambda z: z, lambda z: np.ones_like(z)),
@@ -23,6 +33,10 @@ ACTS = {
     # PyTorch's LeakyReLU() (slope 0.01, g'(0) = 0.01), ELU() (alpha 1) and SELU()
     "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
     "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))),
+    # PyTorch's GELU() (exact, erf) and SiLU()
+    "gelu": (lambda z: z * _Phi(z), lambda z: _Phi(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)),
+    "silu": (lambda z: z / (1 + np.exp(-z)),
+             lambda z: (1 / (1 + np.exp(-z))) * (1 + z * (1 - 1 / (1 + np.exp(-z))))),
     "selu": (lambda z: 1.0507009873554804934193349852946 * np.where(z > 0, z, 1.6732632423543772848170429916717 * np.expm1(np.minimum(z, 0))),
              lambda z: 1.0507009873554804934193349852946 * np.where(z > 0, 1.0, 1.6732632423543772848170429916717 * np.exp(np.minimum(z, 0)))),
 }
