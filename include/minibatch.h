@@ -817,6 +817,18 @@ typedef struct mb_train_options {
                                   The validation cost is not weighted. Memory: m floats for
                                   the call (the rows' weights). NULL (default): none */
     int64_t class_weight_count; /* the entries of class_weight; 0 with NULL (default) */
+    double label_smoothing;    /* [0, 1), since 0.5.0: training's targets become
+                                  (1 - e) t + e / n_outputs for MB_LOSS_CROSS_ENTROPY
+                                  (PyTorch's CrossEntropyLoss(label_smoothing=e), class
+                                  indices or float rows) and (1 - e) t + e / 2 for
+                                  MB_LOSS_BINARY_CROSS_ENTROPY (Keras's); other losses:
+                                  MB_ERR_INVALID_ARGUMENT. The history's epoch and batch
+                                  costs are the smoothed loss; the validation cost,
+                                  mb_evaluate and mb_gradient the model's own. With
+                                  class_weight each row's smoothed loss weighs its class's
+                                  weight (PyTorch instead weighs each smoothing term by its
+                                  own class). Takes the loss's plain loop, not the C
+                                  softmax kernel. Default 0: none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -17,7 +17,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
         validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
-        monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0)
+        monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -163,6 +163,7 @@ func trainingArguments(
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
     trainingOptions.dropout = o.dropout
+    trainingOptions.labelSmoothing = o.label_smoothing
     if o.class_weight != nil || o.class_weight_count != 0 {
         guard let weights = o.class_weight, o.class_weight_count >= 1, o.class_weight_count <= Int64(Int32.max) else {
             throw .init(.invalidArgument, "class_weight and class_weight_count must both be set, with 1...2^31 - 1 entries (or NULL and 0), got \(o.class_weight == nil ? "NULL" : "a pointer") and \(o.class_weight_count)")

@@ -6,20 +6,23 @@ import Testing
 struct LossTests {
     static let rows = 5
 
-    static func cases() -> [(Loss, Int, Bool)] {
-        [(.meanSquaredError, 3, false), (.binaryCrossEntropy, 1, true), (.binaryCrossEntropy, 3, false),
-         (.crossEntropy, 4, true), (.crossEntropy, 4, false), (.poisson, 1, false), (.poisson, 3, false)]
+    /// (loss, outputs, class-index targets, label smoothing)
+    static func cases() -> [(Loss, Int, Bool, Float)] {
+        [(.meanSquaredError, 3, false, 0), (.binaryCrossEntropy, 1, true, 0), (.binaryCrossEntropy, 3, false, 0),
+         (.crossEntropy, 4, true, 0), (.crossEntropy, 4, false, 0), (.poisson, 1, false, 0), (.poisson, 3, false, 0),
+         (.crossEntropy, 4, true, 0.2), (.crossEntropy, 4, false, 0.2), (.binaryCrossEntropy, 1, true, 0.2),
+         (.binaryCrossEntropy, 3, false, 0.2)]
     }
 
-    func cost(_ loss: Loss, _ logits: [Float], _ targets: Targets, outputs: Int) -> Double {
+    func cost(_ loss: Loss, _ logits: [Float], _ targets: Targets, outputs: Int, smoothing: Float = 0) -> Double {
         logits.withUnsafeBufferPointer {
             loss.forwardBackward(dlogits: nil, logits: $0.baseAddress!, targets: targets,
-                                 rows: Self.rows, outputs: outputs, normalizer: Double(Self.rows))
+                                 rows: Self.rows, outputs: outputs, normalizer: Double(Self.rows), smoothing: smoothing)
         } / Double(Self.rows)
     }
 
     @Test(arguments: cases())
-    func gradientMatchesFiniteDifferences(loss: Loss, outputs: Int, classes: Bool) {
+    func gradientMatchesFiniteDifferences(loss: Loss, outputs: Int, classes: Bool, smoothing: Float) {
         let rows = Self.rows
         let logits = Fixture.uniform(rows * outputs, seed: 4, scale: 2)
         let values = loss == .crossEntropy ? Fixture.probabilities(rows: rows, outputs: outputs)
@@ -34,7 +37,7 @@ struct LossTests {
                 _ = logits.withUnsafeBufferPointer { z in
                     grad.withUnsafeMutableBufferPointer {
                         loss.forwardBackward(dlogits: $0.baseAddress!, logits: z.baseAddress!, targets: targets,
-                                             rows: rows, outputs: outputs, normalizer: Double(rows))
+                                             rows: rows, outputs: outputs, normalizer: Double(rows), smoothing: smoothing)
                     }
                 }
                 let h: Float = 1e-2
@@ -42,8 +45,9 @@ struct LossTests {
                     var plus = logits, minus = logits
                     plus[i] += h
                     minus[i] -= h
-                    let numeric = (cost(loss, plus, targets, outputs: outputs) - cost(loss, minus, targets, outputs: outputs)) / Double(2 * h)
-                    #expect(Fixture.close(Double(grad[i]), numeric, rtol: 1e-2, atol: 2e-4), "\(loss) logit \(i)")
+                    let numeric = (cost(loss, plus, targets, outputs: outputs, smoothing: smoothing)
+                        - cost(loss, minus, targets, outputs: outputs, smoothing: smoothing)) / Double(2 * h)
+                    #expect(Fixture.close(Double(grad[i]), numeric, rtol: 1e-2, atol: 2e-4), "\(loss) logit \(i), smoothing \(smoothing)")
                 }
             }
         }

@@ -82,21 +82,21 @@ extension Loss {
     /// `layers.h` (`mbm_softmax_cross_entropy`), bit-identical to `forwardBackwardPlain`.
     func forwardBackward(
         dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
-        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
+        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil, smoothing: Float = 0
     ) -> Double {
-        if self == .crossEntropy, let dlogits, case .classes(let classes) = targets {
+        if self == .crossEntropy, smoothing == 0, let dlogits, case .classes(let classes) = targets {
             let scale = 1 / Float(normalizer)
             return mbm_softmax_cross_entropy(dlogits, logits, classes, weights, rows, nOut, scale, 1 / normalizer)
         }
         return forwardBackwardPlain(
             dlogits: dlogits, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: normalizer,
-            weights: weights)
+            weights: weights, smoothing: smoothing)
     }
 
     /// `forwardBackward`, the readable form.
     func forwardBackwardPlain(
         dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
-        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil
+        rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil, smoothing: Float = 0
     ) -> Double {
         let terms = Float(termsPerRow(outputs: nOut))
         let scale = 1 / (Float(normalizer) * terms), weightScale = 1 / (normalizer * Double(terms))
@@ -105,7 +105,8 @@ extension Loss {
             let w = weights?[r] ?? 1
             let rowLoss = row(
                 r, logits: logits + r * nOut, dlogits: dlogits.map { $0 + r * nOut },
-                targets: targets, outputs: nOut, scale: weights == nil ? scale : Loss.weighted(w, weightScale))
+                targets: targets, outputs: nOut, scale: weights == nil ? scale : Loss.weighted(w, weightScale),
+                smoothing: smoothing)
             total += Double(w) * Double(rowLoss) / Double(terms)
         }
         return total
@@ -120,12 +121,19 @@ extension Loss {
     /// One row of `forwardBackward`: the loss of row `r` of `targets` (not yet divided by
     /// `termsPerRow`) from its logits z (nOut), and, if `dz` is given, scale times the
     /// gradient of that loss with respect to z.
+    /// - Parameter smoothing: label smoothing e (training's `labelSmoothing`; 0: none): the
+    ///   cross-entropy's targets become (1 - e) t + e / nOut (PyTorch's), binary
+    ///   cross-entropy's (1 - e) t + e / 2 (Keras's).
     @inline(__always)
     func row(
         _ r: Int, logits z: UnsafePointer<Float>, dlogits dz: UnsafeMutablePointer<Float>?,
-        targets: Targets, outputs nOut: Int, scale: Float
+        targets: Targets, outputs nOut: Int, scale: Float, smoothing: Float = 0
     ) -> Float {
         var rowLoss: Float = 0
+        if smoothing > 0 && self == .crossEntropy {
+            return smoothedCrossEntropyRow(r, logits: z, dlogits: dz, targets: targets, outputs: nOut, scale: scale,
+                                           smoothing: smoothing)
+        }
         switch self {
         case .crossEntropy:
             var zmax = z[0]
@@ -160,7 +168,8 @@ extension Loss {
             }
         case .binaryCrossEntropy:
             for j in 0..<nOut {
-                let t = targets.value(row: r, column: j, width: nOut)
+                let label = targets.value(row: r, column: j, width: nOut)
+                let t = smoothing > 0 ? (1 - smoothing) * label + smoothing / 2 : label
                 // -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + e^-|z|),
                 // and s(z) from the same e^-|z| (as `logistic` computes it).
                 let e = _exp(-abs(z[j]))
@@ -186,6 +195,39 @@ extension Loss {
                 rowLoss += t > 0 ? t * (_log(t) - z[j]) + (a - t) : a
                 dz?[j] = (a - t) * scale
             }
+        }
+        return rowLoss
+    }
+
+    /// The cross-entropy row with label smoothing e: targets t'_j = (1 - e) t_j + e / nOut
+    /// (t the one-hot class, or the row of float targets), loss -sum t'_j log p_j, gradient
+    /// (p_j sum t' - t'_j) scale (sum t' = 1 for one-hot and probability rows).
+    func smoothedCrossEntropyRow(
+        _ r: Int, logits z: UnsafePointer<Float>, dlogits dz: UnsafeMutablePointer<Float>?,
+        targets: Targets, outputs nOut: Int, scale: Float, smoothing: Float
+    ) -> Float {
+        var zmax = z[0]
+        for j in 1..<nOut { zmax = max(zmax, z[j]) }
+        var sum: Float = 0
+        for j in 0..<nOut { sum += _exp(z[j] - zmax) }
+        let logSum = _log(sum)
+        let uniform = smoothing / Float(nOut)
+        func target(_ j: Int) -> Float {
+            let label: Float
+            switch targets {
+            case .classes(let y): label = Int(y[r]) == j ? 1 : 0
+            case .values(let y): label = y[r * nOut + j]
+            }
+            return (1 - smoothing) * label + uniform
+        }
+        var rowLoss: Float = 0, tsum: Float = 0
+        for j in 0..<nOut {
+            let t = target(j)
+            tsum += t
+            rowLoss -= t * (z[j] - zmax - logSum)
+        }
+        if let dz {
+            for j in 0..<nOut { dz[j] = (_exp(z[j] - zmax - logSum) * tsum - target(j)) * scale }
         }
         return rowLoss
     }

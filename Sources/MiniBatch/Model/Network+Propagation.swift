@@ -129,7 +129,7 @@ extension Network {
         let sum = loss.forwardBackward(
             dlogits: workspace.delta, logits: logits, targets: targets,
             rows: rows, outputs: outputCount, normalizer: weighting?.total ?? Double(batchRows),
-            weights: weighting?.weights)
+            weights: weighting?.weights, smoothing: workspace.labelSmoothing)
         backward(input, rows: rows, workspace, firstWeights: firstWeights, accumulate: accumulate)
         return sum
     }

@@ -50,7 +50,8 @@ extension Network {
             for j in 0..<nOut { zb[j] = dot(row, weight + j * nIn, nIn) + bias[j] }
             let w = weights?[r] ?? 1
             let rowLoss = loss.row(
-                r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut, scale: weights == nil ? scale : Loss.weighted(w, weightScale))
+                r, logits: zb, dlogits: dz + b * nOut, targets: targets, outputs: nOut,
+                scale: weights == nil ? scale : Loss.weighted(w, weightScale), smoothing: workspace.labelSmoothing)
             total += Double(w) * Double(rowLoss) / Double(terms)
             return row
         }

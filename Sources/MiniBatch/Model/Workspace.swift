@@ -26,12 +26,14 @@ final class Workspace {
     let hiddenFloats: Int
     /// The current mini-batch's dropout (set by training for each pass); nil: none.
     var dropout: DropoutPass?
+    /// Training's label smoothing (`TrainingOptions.labelSmoothing`); 0 elsewhere.
+    var labelSmoothing: Float = 0
     /// With a backward pass: z of each hidden layer whose activation needs it for its
-    /// derivative (GELU, SiLU: `Activation.needsPreactivation`), (capacity, nOut) at the
-    /// hidden layers' `activationOffsets`; nil when no layer does.
+    /// derivative (GELU, SiLU: `Activation.needsPreactivation`), (capacity, nOut) each, one
+    /// after the other (`preactivationOffsets`); nil when no layer does.
     let preactivations: UnsafeMutablePointer<Float>?
-    /// Whether layer l's z is kept in `preactivations`.
-    let keepsPreactivation: [Bool]
+    /// Where layer l's z starts in `preactivations`, or nil where it is not kept.
+    let preactivationOffsets: [Int?]
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
     static func floatCount(for network: Network, capacity: Int, backward: Bool) -> Int {
@@ -68,8 +70,12 @@ final class Workspace {
         activationOffsets = offsets
         // The hidden layers' outputs end where the output layer's begin.
         hiddenFloats = offsets.last ?? 0
-        keepsPreactivation = network.layers.indices.map {
-            backward && $0 + 1 < network.layers.count && network.layers[$0].activation.needsPreactivation
+        // (capacity x the kept layers' units fits: at most the activations' total, checked above)
+        var kept = 0
+        preactivationOffsets = network.layers.indices.map { l in
+            guard backward && l + 1 < network.layers.count && network.layers[l].activation.needsPreactivation else { return nil }
+            defer { kept += capacity * network.layers[l].nOut }
+            return kept
         }
         let activations = try allocate(Float.self, count: total, for: "the activations")
         self.activations = activations
@@ -81,9 +87,9 @@ final class Workspace {
             preactivations = nil
             return
         }
-        if keepsPreactivation.contains(true) {
+        if kept > 0 {
             do throws(MiniBatchError) {
-                preactivations = try allocate(Float.self, count: hiddenFloats, for: "the hidden layers' z")
+                preactivations = try allocate(Float.self, count: kept, for: "the hidden layers' z")
             } catch {
                 deallocate(activations)
                 throw error
@@ -147,10 +153,10 @@ final class Workspace {
     @inline(__always)
     func output(_ l: Int) -> UnsafeMutablePointer<Float> { activations + activationOffsets[l] }
 
-    /// Layer `l`'s z, where training keeps it (`keepsPreactivation`); else nil.
+    /// Layer `l`'s z, where training keeps it (`preactivationOffsets`); else nil.
     @inline(__always)
     func preactivation(_ l: Int) -> UnsafeMutablePointer<Float>? {
-        keepsPreactivation[l] ? preactivations! + activationOffsets[l] : nil
+        preactivationOffsets[l].map { preactivations! + $0 }
     }
 
     /// Hidden layer `l`'s output after dropout, (capacity, nOut): needs `dropoutBuffers`.

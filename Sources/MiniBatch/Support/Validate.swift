@@ -217,6 +217,9 @@ package enum Validate {
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
         }
+        guard options.labelSmoothing.isFinite, options.labelSmoothing >= 0, options.labelSmoothing < 1 else {
+            throw .invalid("label_smoothing must be in [0, 1) (0: none), got \(options.labelSmoothing)")
+        }
         guard options.dropout.isFinite, options.dropout >= 0, options.dropout < 1 else {
             throw .invalid("dropout must be in [0, 1) (0: none), got \(options.dropout)")
         }
@@ -232,6 +235,9 @@ package enum Validate {
 
     /// Training options for `network` (beside `training(_:count:)`, which checks them alone).
     package static func training(_ options: TrainingOptions, for network: Network) throws(MiniBatchError) {
+        guard options.labelSmoothing == 0 || network.loss == .crossEntropy || network.loss == .binaryCrossEntropy else {
+            throw .invalid("label_smoothing \(options.labelSmoothing) needs the cross-entropy or binary cross-entropy loss; this model has \(network.loss)")
+        }
         guard options.dropout == 0 || network.layers.count > 1 else {
             throw .invalid("dropout \(options.dropout) needs a hidden layer: this model has none (its one layer is the output's)")
         }

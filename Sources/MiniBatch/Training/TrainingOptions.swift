@@ -42,6 +42,12 @@ public struct TrainingOptions: Sendable {
     /// `CrossEntropyLoss(weight:)`, scikit-learn's `class_weight`). Arrays in memory only,
     /// as sample weights; the validation cost is not weighted.
     public var classWeight: [Float]? = nil
+    /// Label smoothing e in [0, 1) for the cross-entropy losses (0, the default: none): the
+    /// training targets become (1 - e) t + e / n_outputs for the cross-entropy (PyTorch's
+    /// `CrossEntropyLoss(label_smoothing:)`) and (1 - e) t + e / 2 for binary cross-entropy
+    /// (Keras's); the history's costs are the smoothed ones, the validation cost, evaluation
+    /// and `gradient` the model's own.
+    public var labelSmoothing: Double = 0
     /// When to stop before `epochs` (default: never).
     public var earlyStopping = EarlyStopping()
     /// A fraction of the rows held out as the validation set (0, the default: none), in

@@ -294,9 +294,11 @@ final class TrainingStep {
         var workspaces: [Workspace] = []
         workspaces.reserveCapacity(workspaceCount)
         for _ in 0..<workspaceCount {
-            workspaces.append(try Workspace(
+            let workspace = try Workspace(
                 for: network, capacity: capacity, backward: true, firstWeightsTransposed: transposesFirstWeights,
-                dropout: dropout != nil))
+                dropout: dropout != nil)
+            workspace.labelSmoothing = Float(options.labelSmoothing)
+            workspaces.append(workspace)
         }
         self.workspaces = workspaces
         let size = workspaces.count

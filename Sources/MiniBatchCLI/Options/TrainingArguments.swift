@@ -77,6 +77,11 @@ struct TrainingArguments: ParsableArguments {
         valueName: "p"))
     var dropout: Double = 0
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Label smoothing e in [0, 1) for the cross-entropy losses: training targets (1 - e) t + e / classes (binary: e / 2); 0: none.",
+        valueName: "e"))
+    var labelSmoothing: Double = 0
+
     // MARK: The schedule
 
     @Option(help: ArgumentHelp(
@@ -177,6 +182,7 @@ struct TrainingArguments: ParsableArguments {
             earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: (monitor ?? watched).monitor))
         options.shards = shards
         options.dropout = dropout
+        options.labelSmoothing = labelSmoothing
         options.validationFraction = validationFraction
         return options
     }
@@ -207,6 +213,7 @@ struct TrainingArguments: ParsableArguments {
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
         add("--dropout", "\(dropout)", unless: "\(0.0)")
+        add("--label-smoothing", "\(labelSmoothing)", unless: "\(0.0)")
         add("--schedule", schedule.rawValue, unless: "constant")
         switch (try? resolvedSchedule()) ?? .constant {
         case .step(let every, let gamma): add("--step-every", "\(every)"); add("--gamma", "\(gamma)")

@@ -338,6 +338,7 @@ class mb_train_options(Structure):
         ("dropout", c_double),  # double dropout;  (since 0.5.0)
         ("class_weight", c_void_p),  # const float *class_weight;  (since 0.5.0)
         ("class_weight_count", c_int64),  # int64_t class_weight_count;
+        ("label_smoothing", c_double),  # double label_smoothing;  (since 0.5.0)
     ]
 
 

@@ -132,6 +132,7 @@ class _Training:
         l2: float = 0.0,
         clip_norm: float = 0.0,
         dropout: float = 0.0,
+        label_smoothing: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
@@ -169,6 +170,10 @@ class _Training:
         predictions, evaluation and validation use the whole network. The units dropped
         follow from ``seed``, the epoch, the batch, the layer, the row's position in its
         batch and the unit (the header's rule), never from the threads (0: none).
+        ``label_smoothing``: e in [0, 1) for the cross-entropy losses: training's targets
+        become (1 - e) t + e / n_outputs (``torch.nn.CrossEntropyLoss(label_smoothing=e)``),
+        for binary cross-entropy (1 - e) t + e / 2 (Keras's); the history's costs are the
+        smoothed ones, validation and evaluation the model's own (0: none).
         ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
         epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
@@ -222,7 +227,8 @@ class _Training:
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
-                schedule=schedule, l2=l2, clip_norm=clip_norm, dropout=dropout, early_stopping=early_stopping,
+                schedule=schedule, l2=l2, clip_norm=clip_norm, dropout=dropout, label_smoothing=label_smoothing,
+                early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
                 interrupt=interrupt,
@@ -235,7 +241,7 @@ class _Training:
             callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
@@ -277,6 +283,7 @@ class _Training:
         l2: float = 0.0,
         clip_norm: float = 0.0,
         dropout: float = 0.0,
+        label_smoothing: float = 0.0,
         early_stopping: Any = None,
         validation: Optional[tuple] = None,
         validation_fraction: float = 0.0,
@@ -307,7 +314,7 @@ class _Training:
             memory_budget, callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
         def run() -> int:
@@ -397,7 +404,7 @@ class _Training:
     def _fill_rule(
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
         l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
-        *, dropout: Any = 0.0,
+        *, dropout: Any = 0.0, label_smoothing: Any = 0.0,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -408,6 +415,7 @@ class _Training:
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
         opts.dropout = optim._number(dropout, "dropout")
+        opts.label_smoothing = optim._number(label_smoothing, "label_smoothing")
         opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")
         if early_stopping is not None:
             if not isinstance(early_stopping, optim.EarlyStopping):
