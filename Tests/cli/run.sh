@@ -193,6 +193,12 @@ check "--dropout: named in the start event; train 2 + resume 2 = train 4; anothe
 python3 -c "import json; s = json.loads(open(\"drop.jsonl\").readline()); assert s.get(\"dropout\") == 0.3, s" &&
 cmp -s drop4.mbm drop22.mbm && ! cmp -s drop4.mbm nodrop.mbm'
 refused "--dropout 1 is refused, naming --dropout" "--dropout" train --builtin moons --out m.mbm --dropout 1
+# --- label smoothing: named in the start event, refused for the squared error
+"$cli" train "${drop[@]}" --hidden 16 --label-smoothing 0.1 --epochs 2 --out ls.mbm >ls.jsonl 2>/dev/null
+check "--label-smoothing: trains, and the start event names it" py '
+import json; s = json.loads(open("ls.jsonl").readline()); assert s.get("label_smoothing") == 0.1, s'
+refused "--label-smoothing with --loss mse is refused, naming --label-smoothing" "--label-smoothing: label_smoothing 0.1 needs" \
+    train --x x.npy --y yr.npy --loss mse --label-smoothing 0.1 --out m.mbm
 # --- the activations of 0.5.0: trained, saved, named by info and the start event
 "$cli" train --builtin moons --hidden 16 --activation leaky-relu --epochs 2 --out leaky.mbm >leaky.jsonl 2>/dev/null
 check "--activation leaky-relu / elu / selu / gelu: trained and saved, info and the start event name them" bash -c '

@@ -17,6 +17,16 @@ public enum Loss: Int, Sendable, CaseIterable {
     /// Whether the outputs are values scored by R^2 (mean squared error, Poisson) rather
     /// than classes scored by accuracy.
     public var isRegression: Bool { self == .meanSquaredError || self == .poisson }
+
+    /// The header's name, for messages.
+    var cName: String {
+        switch self {
+        case .meanSquaredError: "MB_LOSS_MSE"
+        case .binaryCrossEntropy: "MB_LOSS_BINARY_CROSS_ENTROPY"
+        case .crossEntropy: "MB_LOSS_CROSS_ENTROPY"
+        case .poisson: "MB_LOSS_POISSON"
+        }
+    }
 }
 
 /// Targets of a batch: values (rows, nOut) or class indices (rows).

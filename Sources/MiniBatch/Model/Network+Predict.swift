@@ -93,7 +93,7 @@ extension Network {
     /// Throws unless the model's outputs name classes: softmax, or one sigmoid output.
     func checkPredictsClasses() throws(MiniBatchError) {
         guard loss == .crossEntropy || (loss == .binaryCrossEntropy && outputCount == 1) else {
-            throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss) with \(outputCount) outputs")
+            throw .invalid("predicted classes need MB_LOSS_CROSS_ENTROPY, or MB_LOSS_BINARY_CROSS_ENTROPY with one output; this model has \(loss.cName) with \(outputCount) outputs")
         }
     }
 

@@ -236,7 +236,7 @@ package enum Validate {
     /// Training options for `network` (beside `training(_:count:)`, which checks them alone).
     package static func training(_ options: TrainingOptions, for network: Network) throws(MiniBatchError) {
         guard options.labelSmoothing == 0 || network.loss == .crossEntropy || network.loss == .binaryCrossEntropy else {
-            throw .invalid("label_smoothing \(options.labelSmoothing) needs the cross-entropy or binary cross-entropy loss; this model has \(network.loss)")
+            throw .invalid("label_smoothing \(options.labelSmoothing) needs the cross-entropy or binary cross-entropy loss; this model has \(network.loss.cName)")
         }
         guard options.dropout == 0 || network.layers.count > 1 else {
             throw .invalid("dropout \(options.dropout) needs a hidden layer: this model has none (its one layer is the output's)")

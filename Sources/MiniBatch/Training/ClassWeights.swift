@@ -20,7 +20,7 @@ extension Network {
     /// many is read).
     package func checkClassWeightCount(_ count: Int) throws(MiniBatchError) {
         guard let classes = weightedClasses else {
-            throw .invalid("class_weight needs the cross-entropy loss, or binary cross-entropy with one output; this model has \(loss) with \(outputCount) outputs")
+            throw .invalid("class_weight needs the cross-entropy loss, or binary cross-entropy with one output; this model has \(loss.cName) with \(outputCount) outputs")
         }
         guard count == classes else {
             throw .invalid("class_weight has \(count) entries, but the model has \(classes) classes")
