@@ -445,8 +445,9 @@ mb_status mb_evaluate(const mb_model *model, const float *x, const void *y,
 /* The cost of the model on one batch (all m rows) and its gradient with respect to every
  * parameter, grad[0..count) in the flat parameter layout (count = n_parameters): exactly
  * what one training step with one thread computes before its update (bit for bit: both
- * take the rows in the same chunks of at most 256), without dropout (a step with
- * mb_train_options.dropout drops units; this never does). Does not change the model. A cost or
+ * take the rows in the same chunks of at most 256), without dropout or label smoothing (a
+ * step with mb_train_options.dropout drops units, one with label_smoothing smooths the
+ * targets; this never does). Does not change the model. A cost or
  * gradient value that is NaN or Inf, which would make that step diverge, is
  * MB_ERR_DIVERGED and grad is left as it was (it was returned with MB_OK before). */
 mb_status mb_gradient(const mb_model *model, const float *x, const void *y,
@@ -828,7 +829,12 @@ typedef struct mb_train_options {
                                   class_weight each row's smoothed loss weighs its class's
                                   weight (PyTorch instead weighs each smoothing term by its
                                   own class). Takes the loss's plain loop, not the C
-                                  softmax kernel. Default 0: none */
+                                  softmax kernel. Early stopping without a validation set
+                                  watches the epoch cost, now smoothed: a best cost kept from
+                                  an earlier call without smoothing (or with another value)
+                                  is compared with it as it is (as with another l2); give a
+                                  validation set, or mb_model_reset_training_state, when
+                                  changing it. Default 0: none */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -85,11 +85,13 @@ extension Loss {
     ///   - targets: (rows, nOut) values or (rows) classes.
     ///   - weights: (rows) or nil: each row's loss counts weights[r] times (sample weights),
     ///     and `normalizer` is then the batch's total weight.
+    ///   - smoothing: training's label smoothing (`row`); 0: none.
     /// - Returns: the sum over rows of each row's loss (divided by its `termsPerRow`, times
     ///   its weight).
     ///
-    /// Softmax with cross-entropy on class indices, with the gradient, runs the C loop of
-    /// `layers.h` (`mbm_softmax_cross_entropy`), bit-identical to `forwardBackwardPlain`.
+    /// Softmax with cross-entropy on class indices, with the gradient and without smoothing,
+    /// runs the C loop of `layers.h` (`mbm_softmax_cross_entropy`), bit-identical to
+    /// `forwardBackwardPlain`.
     func forwardBackward(
         dlogits: UnsafeMutablePointer<Float>?, logits: UnsafePointer<Float>, targets: Targets,
         rows: Int, outputs nOut: Int, normalizer: Double, weights: UnsafePointer<Float>? = nil, smoothing: Float = 0

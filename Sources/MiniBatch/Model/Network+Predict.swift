@@ -176,9 +176,9 @@ extension Network {
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to
     /// every parameter in the flat layout: exactly what a one-thread training step computes
     /// before its update (in the same chunks of rows, and with the first layer's W in the
-    /// layout training keeps it in: `TrainingStep`'s notes), without dropout (a training
-    /// step with `TrainingOptions.dropout` drops units; this never does). Does not change
-    /// the network.
+    /// layout training keeps it in: `TrainingStep`'s notes), without dropout or label
+    /// smoothing (training steps with `TrainingOptions.dropout` or `labelSmoothing` drop units
+    /// or smooth the targets; this never does). Does not change the network.
     /// A cost or gradient value that is NaN or Inf (what makes a training step diverge)
     /// throws `.diverged` and leaves `out` as it was.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {

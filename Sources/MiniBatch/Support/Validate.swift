@@ -217,8 +217,9 @@ package enum Validate {
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
         }
-        guard options.labelSmoothing.isFinite, options.labelSmoothing >= 0, options.labelSmoothing < 1 else {
-            throw .invalid("label_smoothing must be in [0, 1) (0: none), got \(options.labelSmoothing)")
+        // (below 1 in float too: the loss computes in float, where 1 - 2^-26 is 1, all labels lost)
+        guard options.labelSmoothing.isFinite, options.labelSmoothing >= 0, Float(options.labelSmoothing) < 1 else {
+            throw .invalid("label_smoothing must be in [0, 1) (0: none), below 1 as a float, got \(options.labelSmoothing)")
         }
         guard options.dropout.isFinite, options.dropout >= 0, options.dropout < 1 else {
             throw .invalid("dropout must be in [0, 1) (0: none), got \(options.dropout)")

@@ -173,7 +173,9 @@ class _Training:
         ``label_smoothing``: e in [0, 1) for the cross-entropy losses: training's targets
         become (1 - e) t + e / n_outputs (``torch.nn.CrossEntropyLoss(label_smoothing=e)``),
         for binary cross-entropy (1 - e) t + e / 2 (Keras's); the history's costs are the
-        smoothed ones, validation and evaluation the model's own (0: none).
+        smoothed ones, validation and evaluation the model's own (0: none); with
+        ``class_weight`` each row's smoothed loss weighs its class's weight (PyTorch weighs
+        each smoothing term by its own class).
         ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
         epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping

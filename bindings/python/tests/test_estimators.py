@@ -131,7 +131,7 @@ def test_input_errors_before_any_c_call():
         ("hidden_layer_sizes", (0,)),
         ("hidden_layer_sizes", "abc"),
         ("hidden_layer_sizes", (2.5,)),
-        ("activation", "gelu"),
+        ("activation", "mish"),
         ("learning_rate_init", 0.0),
         ("learning_rate_init", -1),
         ("learning_rate_init", np.inf),

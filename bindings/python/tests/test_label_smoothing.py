@@ -132,3 +132,11 @@ def test_other_losses_are_refused():
     X = np.zeros((10, 5), np.float32)
     with pytest.raises(mb.InvalidArgumentError, match="needs the cross-entropy or binary cross-entropy"):
         mb.Network([5, 1], loss="mse").train(X, np.zeros(10, np.float32), label_smoothing=0.1)
+
+
+def test_a_rate_that_is_1_in_float_is_refused():
+    """The loss computes in float: 1 - 2^-26 would be 1 there, every label lost."""
+    X = np.zeros((10, 5), np.float32)
+    with pytest.raises(mb.InvalidArgumentError, match="below 1 as a float"):
+        mb.Network([5, 3]).train(X, np.zeros(10, np.int64), label_smoothing=1 - 2**-26)
+    mb.Network([5, 3]).train(X, np.zeros(10, np.int64), label_smoothing=1 - 2**-23, epochs=1)
