@@ -32,7 +32,8 @@ final class Workspace {
     /// derivative (GELU, SiLU: `Activation.needsPreactivation`), (capacity, nOut) each, one
     /// after the other (`preactivationOffsets`); nil when no layer does.
     let preactivations: UnsafeMutablePointer<Float>?
-    /// Where layer l's z starts in `preactivations`, or nil where it is not kept.
+    /// Where layer l's z starts in `preactivations`, or nil where it is not kept; empty when
+    /// no layer's is.
     let preactivationOffsets: [Int?]
 
     /// The floats a workspace for `capacity` rows of `network` holds (see `workingMemory`).
@@ -71,9 +72,10 @@ final class Workspace {
         // The hidden layers' outputs end where the output layer's begin.
         hiddenFloats = offsets.last ?? 0
         // (capacity x the kept layers' units fits: at most the activations' total, checked above)
+        // (empty, allocating nothing, where no layer keeps z: the common case)
         var kept = 0
-        preactivationOffsets = network.layers.indices.map { l in
-            guard backward && l + 1 < network.layers.count && network.layers[l].activation.needsPreactivation else { return nil }
+        preactivationOffsets = !backward || network.preactivationUnits == 0 ? [] : network.layers.indices.map { l in
+            guard l + 1 < network.layers.count && network.layers[l].activation.needsPreactivation else { return nil }
             defer { kept += capacity * network.layers[l].nOut }
             return kept
         }
@@ -87,55 +89,42 @@ final class Workspace {
             preactivations = nil
             return
         }
-        if kept > 0 {
-            do throws(MiniBatchError) {
-                preactivations = try allocate(Float.self, count: kept, for: "the hidden layers' z")
-            } catch {
-                deallocate(activations)
-                throw error
+        // The other buffers, in one list: a failure frees what was allocated before it.
+        var owned: [UnsafeMutablePointer<Float>] = []
+        owned.reserveCapacity(5)
+        do throws(MiniBatchError) {
+            let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
+            guard !overflow else {
+                throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed")
             }
-        } else {
-            preactivations = nil
-        }
-        if dropout && hiddenFloats > 0 {
-            do throws(MiniBatchError) {
+            preactivations = kept > 0 ? try Workspace.take(kept, "the hidden layers' z", into: &owned) : nil
+            if dropout && hiddenFloats > 0 {
                 let (count, overflow) = hiddenFloats.multipliedReportingOverflow(by: 2)
                 guard !overflow else {
                     throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of dropout masks cannot be addressed")
                 }
-                dropoutBuffers = try allocate(Float.self, count: count, for: "dropout's outputs and masks")
-            } catch {
-                deallocate(activations)
-                if let preactivations { deallocate(preactivations) }
-                throw error
+                dropoutBuffers = try Workspace.take(count, "dropout's outputs and masks", into: &owned)
+            } else {
+                dropoutBuffers = nil
             }
-        } else {
-            dropoutBuffers = nil
-        }
-        let (width, overflow) = capacity.multipliedReportingOverflow(by: network.maxWidth)
-        guard !overflow else {
-            deallocate(activations)
-            if let dropoutBuffers { deallocate(dropoutBuffers) }
-            if let preactivations { deallocate(preactivations) }
-            throw MiniBatchError(.outOfMemory, "out of memory: \(capacity) rows of gradients cannot be addressed")
-        }
-        var buffers: [UnsafeMutablePointer<Float>] = []
-        buffers.reserveCapacity(3)
-        do {
-            for (count, what) in [(width, "the layer gradients"), (width, "the layer gradients"),
-                                  (network.parameterCount, "the parameter gradients")] {
-                buffers.append(try allocate(Float.self, count: count, for: what))
-            }
+            delta = try Workspace.take(width, "the layer gradients", into: &owned)
+            deltaOther = try Workspace.take(width, "the layer gradients", into: &owned)
+            gradients = try Workspace.take(network.parameterCount, "the parameter gradients", into: &owned)
         } catch {
-            buffers.forEach { deallocate($0) }
+            owned.forEach { deallocate($0) }
             deallocate(activations)
-            if let dropoutBuffers { deallocate(dropoutBuffers) }
-            if let preactivations { deallocate(preactivations) }
             throw error
         }
-        delta = buffers[0]
-        deltaOther = buffers[1]
-        gradients = buffers[2]
+    }
+
+    /// Allocates `count` floats and adds them to `owned` (no closure: a captured list would
+    /// be one more allocation per call).
+    private static func take(
+        _ count: Int, _ what: String, into owned: inout [UnsafeMutablePointer<Float>]
+    ) throws(MiniBatchError) -> UnsafeMutablePointer<Float> {
+        let buffer = try allocate(Float.self, count: count, for: what)
+        owned.append(buffer)
+        return buffer
     }
 
     deinit {
@@ -156,7 +145,7 @@ final class Workspace {
     /// Layer `l`'s z, where training keeps it (`preactivationOffsets`); else nil.
     @inline(__always)
     func preactivation(_ l: Int) -> UnsafeMutablePointer<Float>? {
-        preactivationOffsets[l].map { preactivations! + $0 }
+        preactivationOffsets.isEmpty ? nil : preactivationOffsets[l].map { preactivations! + $0 }
     }
 
     /// Hidden layer `l`'s output after dropout, (capacity, nOut): needs `dropoutBuffers`.
