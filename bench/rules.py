@@ -13,6 +13,9 @@ processes use less than 0.15 of a core (their threads spin after an epoch). Resu
 bench/out/rules.json.
 
     python3 bench/rules.py [--m 60000] [--batches 64,128,256] [--rounds 5] [--threads N]
+                           [--rules gd,momentum,adam,adagrad,adamax,amsgrad]
+
+Adagrad, Adamax and AMSGrad (0.6.0) run against PyTorch's only: scikit-learn has none.
 """
 
 import argparse
@@ -56,7 +59,8 @@ def main():
     base = {"workload": "mlp", "m": args.m, "seed": 0, "threads": args.threads, "lib": args.lib}
     workers = {}
     for rule in rules:
-        names = {"%s/%s" % (rule, p): p for p in peers}
+        # scikit-learn has no Adagrad, Adamax or AMSGrad
+        names = {"%s/%s" % (rule, p): p for p in peers if p != "sklearn" or rule in ("gd", "momentum", "adam")}
         for name, impl in names.items():
             workers[name] = bench.Worker(name.replace("/", "-"), dict(base, impl=impl, rule=rule), env, log_dir)
     for w in workers.values():
@@ -101,7 +105,7 @@ def main():
     print("%-9s %6s " % ("rule", "batch") + " ".join("%16s" % p for p in peers) + "  minibatch/fastest peer")
     for rule in rules:
         for b in batches:
-            row = {p: med["%s/%s" % (rule, p)][b] for p in peers}
+            row = {p: med.get("%s/%s" % (rule, p), {}).get(b) for p in peers}
             others = [v for p, v in row.items() if p != "minibatch" and v]
             ratio = row["minibatch"] / min(others) if row["minibatch"] and others else None
             result["ratios"]["%s/%d" % (rule, b)] = ratio

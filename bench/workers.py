@@ -109,13 +109,17 @@ class TrainOptions(C.Structure):
                 ("validation_fraction", C.c_double), ("sample_weight", C.c_void_p),
                 ("validation_dataset", C.c_void_p), ("shards", C.c_int64),
                 ("communicator", C.c_void_p), ("distributed_mode", C.c_int),
-                ("interrupt", C.c_void_p)]
+                ("interrupt", C.c_void_p), ("monitor", C.c_int), ("dropout", C.c_double),
+                ("class_weight", C.c_void_p), ("class_weight_count", C.c_int64),
+                ("label_smoothing", C.c_double), ("amsgrad", C.c_int)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same
 #: rule at the same rate. "gd" is plain gradient descent (the other phases' rule).
-RULES = {"gd": {"lr": 0.1}, "momentum": {"lr": 0.01, "momentum": 0.9}, "adam": {"lr": 0.001}}
-MB_OPTIMIZER_SGD, MB_OPTIMIZER_ADAM = 0, 2
+RULES = {"gd": {"lr": 0.1}, "momentum": {"lr": 0.01, "momentum": 0.9}, "adam": {"lr": 0.001},
+         "adagrad": {"lr": 0.01}, "adamax": {"lr": 0.002}, "amsgrad": {"lr": 0.001}}
+#: (scikit-learn has none of the last three: rules.py runs them against PyTorch's only)
+MB_OPTIMIZERS = {"gd": 0, "momentum": 0, "adam": 2, "adagrad": 4, "adamax": 5, "amsgrad": 2}
 
 
 class ModelOptions(C.Structure):
@@ -153,7 +157,8 @@ def load_minibatch(path):
     lib.mb_get_blas_info.restype = C.c_int
     lib.mb_get_blas_info.argtypes = [C.POINTER(BlasInfo)]
     # mb_train_options_init writes the library's whole struct: check, on a buffer with room
-    # to spare, that TrainOptions above is that size (it once lacked the last three fields).
+    # to spare, that TrainOptions above is that size (it lacked 0.4.0's and 0.5.0's fields
+    # until 0.6.0, and make bench stopped here).
     spare = C.create_string_buffer(C.sizeof(TrainOptions) + 4096)
     lib.mb_train_options_init(C.cast(spare, C.POINTER(TrainOptions)))
     size = C.c_size_t.from_buffer(spare).value
@@ -227,8 +232,9 @@ class MiniBatchImpl:
         rule = self.rule
         if rule != "gd":
             o.learning_rate = RULES[rule]["lr"]
-            o.optimizer = MB_OPTIMIZER_ADAM if rule == "adam" else MB_OPTIMIZER_SGD
+            o.optimizer = MB_OPTIMIZERS[rule]
             o.momentum = RULES[rule].get("momentum", 0.0)
+            o.amsgrad = 1 if rule == "amsgrad" else 0
         xp, yp = X.ctypes.data, y.ctypes.data
         t = between()
         s = self.lib.mb_train(model, xp, yp, MB_TARGETS_CLASS_INDEX, m, n, C.byref(o), None)
@@ -374,8 +380,12 @@ class TorchImpl:
             self.Y = torch.from_numpy(y.astype(np.int64))
             self.loss = torch.nn.CrossEntropyLoss()
         rule = cfg.get("rule", "gd")
-        if rule == "adam":
-            self.opt = torch.optim.Adam(self.model.parameters(), lr=RULES["adam"]["lr"])
+        if rule in ("adam", "amsgrad"):
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=RULES[rule]["lr"], amsgrad=rule == "amsgrad")
+        elif rule == "adagrad":  # the library's epsilon (1e-8; PyTorch's default is 1e-10)
+            self.opt = torch.optim.Adagrad(self.model.parameters(), lr=RULES["adagrad"]["lr"], eps=1e-8)
+        elif rule == "adamax":
+            self.opt = torch.optim.Adamax(self.model.parameters(), lr=RULES["adamax"]["lr"])
         else:
             self.opt = torch.optim.SGD(self.model.parameters(), lr=RULES[rule]["lr"] if rule != "gd" else LR,
                                        momentum=RULES[rule].get("momentum", 0.0))

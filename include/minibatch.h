@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 5
+#define MB_VERSION_MINOR 6
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.5.0"
+#define MB_VERSION_STRING "0.6.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -538,14 +538,28 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    (epsilon added to the bias-corrected root, as the paper's Algorithm 1;
  *                    bias corrections computed in double)
  *   MB_OPTIMIZER_ADAMW: w -= rate * weight_decay * w (decoupled, every parameter), then Adam.
- * The state (b, v or m and v, and t) stays with the model between training calls and is
- * saved in its model file; a call with another rule starts from fresh state
- * (mb_model_reset_training_state starts afresh on purpose). */
+ *   with amsgrad (since 0.6.0; Adam and AdamW): vmax = max(vmax, v) after v's update, and
+ *                    sqrt(vmax) in place of sqrt(v) (PyTorch's amsgrad=True)
+ *   MB_OPTIMIZER_ADAGRAD (since 0.6.0): s = s + g^2; w -= rate * g / (sqrt(s) + epsilon)
+ *                    (s starts at 0: PyTorch's Adagrad with lr_decay 0 and
+ *                    initial_accumulator_value 0; its default epsilon is 1e-10, this one's
+ *                    the shared 1e-8)
+ *   MB_OPTIMIZER_ADAMAX (since 0.6.0): m = beta1 * m + (1 - beta1) * g;
+ *                    u = max(beta2 * u, |g| + epsilon); w -= (rate / (1 - beta1^t)) * m / u
+ *                    (PyTorch's Adamax; bias correction computed in double)
+ * The state (b, v, s, or m and v or u, and t) stays with the model between training calls
+ * and is saved in its model file; a call with another rule starts from fresh state
+ * (mb_model_reset_training_state starts afresh on purpose). A library older than 0.6.0
+ * refuses MB_OPTIMIZER_ADAGRAD and MB_OPTIMIZER_ADAMAX, ignores amsgrad (it trains plain
+ * Adam: check mb_version_number() >= 600), and cannot load a model file with the state of
+ * any of the three. */
 typedef enum mb_optimizer {
     MB_OPTIMIZER_SGD = 0,
     MB_OPTIMIZER_RMSPROP = 1,
     MB_OPTIMIZER_ADAM = 2,
     MB_OPTIMIZER_ADAMW = 3,
+    MB_OPTIMIZER_ADAGRAD = 4,
+    MB_OPTIMIZER_ADAMAX = 5
 } mb_optimizer;
 
 /* The learning rate of each epoch from learning_rate, e the epoch counted over the model's
@@ -696,9 +710,10 @@ typedef struct mb_train_options {
     int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
                                   default 0 */
     float rho;                 /* RMSprop: [0, 1); default 0.99 */
-    float beta1;               /* Adam, AdamW: [0, 1); default 0.9 */
-    float beta2;               /* Adam, AdamW: [0, 1); default 0.999 */
-    float epsilon;             /* RMSprop, Adam, AdamW: finite, > 0; default 1e-8 */
+    float beta1;               /* Adam, AdamW, Adamax: [0, 1); default 0.9 */
+    float beta2;               /* Adam, AdamW, Adamax: [0, 1); default 0.999 */
+    float epsilon;             /* RMSprop, Adam, AdamW, Adagrad, Adamax: finite, > 0;
+                                  default 1e-8 */
     float weight_decay;        /* AdamW only (the others ignore it): >= 0; default 0.01 */
     float l2;                  /* scikit-learn's alpha, >= 0: a batch of n rows adds
                                   0.5 * l2 * sum(W^2) / n to its cost (the history's costs
@@ -835,6 +850,13 @@ typedef struct mb_train_options {
                                   is compared with it as it is (as with another l2); give a
                                   validation set, or mb_model_reset_training_state, when
                                   changing it. Default 0: none */
+    int amsgrad;               /* since 0.6.0, MB_OPTIMIZER_ADAM and MB_OPTIMIZER_ADAMW (the
+                                  others ignore it): nonzero for AMSGrad, the denominator's v
+                                  replaced by its running maximum vmax = max(vmax, v)
+                                  (PyTorch's amsgrad=True), a third float of state per
+                                  parameter; its state is another rule's to a call without
+                                  it. A library older than the header ignores it: check
+                                  mb_version_number() >= 600. Default 0 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -864,9 +886,10 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * (8 bytes per example) is not included: it depends on m. Each further thread
  * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
  * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
- * slots per parameter (momentum and RMSprop 1, Adam and AdamW 2) adds 3 * s * n_parameters
- * floats (the state, its next value and the call's starting point), early stopping with
- * restore_best n_parameters (the best weights), dropout 2 floats per hidden unit per row
+ * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW and Adamax 2; AMSGrad
+ * 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
+ * point), early stopping with restore_best n_parameters (the best weights), dropout 2
+ * floats per hidden unit per row
  * forward and backward take at a time, per shard (the dropped outputs and the masks), and a
  * validation set one workspace of min(validation_m, 256) rows (every layer's outputs) and, for validation_fraction, its
  * copy of the held-out rows. mb_train's MB_BATCH_AUTO counts all of these but the copy

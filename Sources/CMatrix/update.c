@@ -54,6 +54,33 @@ static inline __attribute__((always_inline)) int adam_loop(
     return (flags & 0x80000000u) == 0;
 }
 
+/* AMSGrad: Adam's loop with v's running maximum in the denominator. */
+static inline __attribute__((always_inline)) int amsgrad_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict m, const float *restrict v,
+    const float *restrict vmax, float *restrict m_out, float *restrict v_out,
+    float *restrict vmax_out, float l2, float scale, float beta1, float beta2, float epsilon,
+    float step_size, float inverse_root, float decay, int decoupled)
+{
+    const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float mm = beta1 * m[i] + one_beta1 * g;
+        float vv = beta2 * v[i] + one_beta2 * g * g;
+        float most = vmax[i] < vv ? vv : vmax[i];
+        float decayed = decoupled ? w * decay : w;
+        float new_w = decayed - step_size * (mm / (SQRT_NO_ERRNO(most) * inverse_root + epsilon));
+        m_out[i] = mm;
+        v_out[i] = vv;
+        vmax_out[i] = most;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
 /* Momentum (PyTorch's SGD, dampening 0), and Nesterov's. */
 static inline __attribute__((always_inline)) int momentum_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
@@ -93,6 +120,48 @@ static inline __attribute__((always_inline)) int rmsprop_loop(
     return (flags & 0x80000000u) == 0;
 }
 
+/* Adagrad (PyTorch's, lr_decay 0 and initial_accumulator_value 0). */
+static inline __attribute__((always_inline)) int adagrad_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict s, float *restrict s_out, float l2, float scale,
+    float epsilon, float rate)
+{
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float ss = s[i] + g * g;
+        float new_w = w - rate * g / (SQRT_NO_ERRNO(ss) + epsilon);
+        s_out[i] = ss;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
+/* Adamax (PyTorch's: epsilon added to |g| inside the maximum). */
+static inline __attribute__((always_inline)) int adamax_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict m, const float *restrict u, float *restrict m_out,
+    float *restrict u_out, float l2, float scale, float beta1, float beta2, float epsilon, float step_size)
+{
+    const float one_beta1 = 1 - beta1;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float mm = beta1 * m[i] + one_beta1 * g;
+        float decayed = beta2 * u[i], candidate = fabsf(g) + epsilon;
+        float uu = decayed < candidate ? candidate : decayed;
+        float new_w = w - step_size * (mm / uu);
+        m_out[i] = mm;
+        u_out[i] = uu;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
 #define MOMENTUM_PARAMETERS                                                                      \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict b, float *restrict b_out, float l2,      \
@@ -113,20 +182,66 @@ static inline __attribute__((always_inline)) int rmsprop_loop(
     n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, beta1, beta2, epsilon, step_size,          \
         inverse_root, decay, decoupled
 
+#define ADAGRAD_PARAMETERS                                                                       \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict s, float *restrict s_out, float l2,      \
+        float scale, float epsilon, float rate
+#define ADAGRAD_ARGUMENTS n, p, out, g0, g1, s, s_out, l2, scale, epsilon, rate
+#define ADAMAX_PARAMETERS                                                                        \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict m, const float *restrict u,             \
+        float *restrict m_out, float *restrict u_out, float l2, float scale, float beta1,        \
+        float beta2, float epsilon, float step_size
+#define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, beta1, beta2, epsilon, step_size
+
+#define AMSGRAD_PARAMETERS                                                                       \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict m, const float *restrict v,             \
+        const float *restrict vmax, float *restrict m_out, float *restrict v_out,               \
+        float *restrict vmax_out, float l2, float scale, float beta1, float beta2,              \
+        float epsilon, float step_size, float inverse_root, float decay, int decoupled
+#define AMSGRAD_ARGUMENTS                                                                        \
+    n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, beta1, beta2, epsilon,     \
+        step_size, inverse_root, decay, decoupled
+
 typedef int (*adam_function)(ADAM_PARAMETERS);
+typedef int (*amsgrad_function)(AMSGRAD_PARAMETERS);
+typedef int (*adagrad_function)(ADAGRAD_PARAMETERS);
+typedef int (*adamax_function)(ADAMAX_PARAMETERS);
 typedef int (*momentum_function)(MOMENTUM_PARAMETERS);
 typedef int (*rmsprop_function)(RMSPROP_PARAMETERS);
 
 /* Once per width, chosen from CPUID at the first call (cpu.h). */
 MBM_PER_WIDTH(int, adam, ADAM_PARAMETERS, return adam_loop(ADAM_ARGUMENTS))
+MBM_PER_WIDTH(int, amsgrad, AMSGRAD_PARAMETERS, return amsgrad_loop(AMSGRAD_ARGUMENTS))
+MBM_PER_WIDTH(int, adagrad, ADAGRAD_PARAMETERS, return adagrad_loop(ADAGRAD_ARGUMENTS))
+MBM_PER_WIDTH(int, adamax, ADAMAX_PARAMETERS, return adamax_loop(ADAMAX_ARGUMENTS))
 MBM_PER_WIDTH(int, momentum, MOMENTUM_PARAMETERS, return momentum_loop(MOMENTUM_ARGUMENTS))
 MBM_PER_WIDTH(int, rmsprop, RMSPROP_PARAMETERS, return rmsprop_loop(RMSPROP_ARGUMENTS))
 
 static adam_function adam_chosen;
+static amsgrad_function amsgrad_chosen;
+static adagrad_function adagrad_chosen;
+static adamax_function adamax_chosen;
 static momentum_function momentum_chosen;
 static rmsprop_function rmsprop_chosen;
 
 int mbm_adam(ADAM_PARAMETERS) { return MBM_CHOSEN(adam_function, adam_chosen, choose_adam)(ADAM_ARGUMENTS); }
+
+int mbm_amsgrad(AMSGRAD_PARAMETERS)
+{
+    return MBM_CHOSEN(amsgrad_function, amsgrad_chosen, choose_amsgrad)(AMSGRAD_ARGUMENTS);
+}
+
+int mbm_adagrad(ADAGRAD_PARAMETERS)
+{
+    return MBM_CHOSEN(adagrad_function, adagrad_chosen, choose_adagrad)(ADAGRAD_ARGUMENTS);
+}
+
+int mbm_adamax(ADAMAX_PARAMETERS)
+{
+    return MBM_CHOSEN(adamax_function, adamax_chosen, choose_adamax)(ADAMAX_ARGUMENTS);
+}
 
 int mbm_momentum(MOMENTUM_PARAMETERS)
 {

@@ -17,7 +17,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         validation_x: nil, validation_y: nil, validation_y_type: MB_TARGETS_FLOAT32, validation_m: 0,
         validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
-        monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0)
+        monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
+        amsgrad: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -235,9 +236,11 @@ private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimize
         }
         return .sgd(momentum: o.momentum, nesterov: o.nesterov != 0)
     case MB_OPTIMIZER_RMSPROP: return .rmsprop(rho: o.rho, epsilon: o.epsilon)
-    case MB_OPTIMIZER_ADAM: return .adam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
+    case MB_OPTIMIZER_ADAM: return .adam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, amsgrad: o.amsgrad != 0)
     case MB_OPTIMIZER_ADAMW:
-        return .adamW(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weight_decay)
+        return .adamW(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weight_decay, amsgrad: o.amsgrad != 0)
+    case MB_OPTIMIZER_ADAGRAD: return .adagrad(epsilon: o.epsilon)
+    case MB_OPTIMIZER_ADAMAX: return .adamax(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
     default:
         throw .init(.invalidArgument, "optimizer has no such value: \(Int32(bitPattern: o.optimizer.rawValue))")
     }

@@ -61,14 +61,15 @@ struct OptimizerTests {
         let plain = try Network(layerSizes: [2, 8, 2], seed: 1)
         try train(plain, options)
         let rule = MomentumRule(momentum: 0, nesterov: false)
-        var b = Lanes(), unused = Lanes()
+        var b = Lanes(), unused = Lanes(), unused2 = Lanes()
         let w = Lanes(repeating: 1.5), g = Lanes(repeating: 0.25)
-        #expect(rule.next(w, g, &b, &unused, 0.1) == PlainRule().next(w, g, &b, &unused, 0.1))
+        #expect(rule.next(w, g, &b, &unused, &unused2, 0.1) == PlainRule().next(w, g, &b, &unused, &unused2, 0.1))
     }
 
     /// Every rule trains the moons to a low cost, and two calls equal one (the state
     /// carries over), with two threads.
-    @Test(arguments: [Optimizer.sgd(momentum: 0.9), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adam(), .adamW()])
+    @Test(arguments: [Optimizer.sgd(momentum: 0.9), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adam(), .adamW(),
+                      .adagrad(), .adamax(), .adam(amsgrad: true), .adamW(amsgrad: true)])
     func stateCarriesOverBetweenCalls(optimizer: Optimizer) throws {
         let options = TrainingOptions(epochs: 4, batchSize: .fixed(64), learningRate: 0.01, seed: 3, threads: 2,
                                       optimizer: optimizer, l2: 0.001, clipNorm: 10)
@@ -164,13 +165,129 @@ struct OptimizerTests {
         let terms = GradientTerms(l2: 0.003, scale: 0.75)
         func buffers(_ k: Int) -> UpdateBuffers {
             UpdateBuffers(parameters: p, out: outs[3 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(m), UnsafePointer(v)), stateOut: (outs[3 * k + 1], outs[3 * k + 2]))
+                          state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(v)),
+                          stateOut: (outs[3 * k + 1], outs[3 * k + 2], outs[3 * k + 2]))
         }
         for range in [0..<n, 3..<997] {
             #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             for k in 0..<3 {
                 for i in range { #expect(outs[k][i].bitPattern == outs[3 + k][i].bitPattern) }
+            }
+        }
+    }
+
+    /// AMSGrad's vectorised path (`mbm_amsgrad`) is bit-identical to the Swift rule, with one
+    /// and two gradient buffers, with and without decoupled decay, L2 and clipping, over
+    /// ranges that end inside and outside a vector of lanes; the maximum keeps vmax in some
+    /// lanes and takes v in others.
+    @Test(arguments: [(1, Float(0)), (2, Float(0.01))])
+    func amsgradVectorisedEqualsTheRule(shards: Int, weightDecay: Float) {
+        let n = 1000
+        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
+            Self.uniformBuffer(n, seed: seed, scale: scale)
+        }
+        let p = random(31), g0 = random(32), g1 = random(33), m = random(34, 0.1)
+        let v = random(35, 0.5), vmax = random(36, 0.5)
+        for i in 0..<n {
+            v[i] = abs(v[i])
+            vmax[i] = abs(vmax[i])
+        }
+        let outs = (0..<8).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
+        gradients[0] = g0
+        gradients[1] = g1
+        defer {
+            for q in [p, g0, g1, m, v, vmax] + outs { q.deallocate() }
+            gradients.deallocate()
+        }
+        let rule = AMSGradRule(adam: AdamRule(beta1: 0.9, beta2: 0.9, epsilon: 1e-8, weightDecay: weightDecay))
+        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
+        let terms = GradientTerms(l2: 0.003, scale: 0.75)
+        func buffers(_ k: Int) -> UpdateBuffers {
+            UpdateBuffers(parameters: p, out: outs[4 * k], gradients: UnsafePointer(gradients), shards: shards,
+                          state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(vmax)),
+                          stateOut: (outs[4 * k + 1], outs[4 * k + 2], outs[4 * k + 3]))
+        }
+        for range in [0..<n, 3..<997] {
+            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            var kept = 0
+            for i in range where outs[3][i] == vmax[i] && outs[3][i] != outs[2][i] { kept += 1 }
+            #expect(kept > 0 && kept < range.count)
+            for k in 0..<4 {
+                for i in range where outs[k][i].bitPattern != outs[4 + k][i].bitPattern {
+                    Issue.record("buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[4 + k][i])")
+                    break
+                }
+            }
+        }
+        // A NaN or an infinite gradient in one lane (inside a vector, and in the tail):
+        // both paths report a step that is not finite.
+        for (i, bad) in [(5, Float.nan), (998, Float.infinity)] {
+            let saved = g0[i]
+            g0[i] = bad
+            #expect(!rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments))
+            #expect(!rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments))
+            g0[i] = saved
+        }
+    }
+
+    /// Adamax's vectorised path (`mbm_adamax`) is bit-identical to the Swift rule, with one
+    /// and two gradient buffers, L2 and clipping, over ranges that end inside and outside a
+    /// vector of lanes; u's maximum takes each side in some lanes, and ties where beta2 * u
+    /// equals |g| + epsilon exactly.
+    @Test(arguments: [1, 2])
+    func adamaxVectorisedEqualsTheRule(shards: Int) {
+        let n = 1000
+        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
+            Self.uniformBuffer(n, seed: seed, scale: scale)
+        }
+        let p = random(21), g0 = random(22), g1 = random(23), m = random(24, 0.1), u = random(25, 2)
+        for i in 0..<n { u[i] = abs(u[i]) }
+        // A few ties for the second rule: beta2 * u = 0.75 * 2 = |1| + 0.5, exact in float.
+        for i in stride(from: 0, to: 700, by: 50) {
+            u[i] = 2
+            g0[i] = i % 100 == 0 ? 1 : -1
+            g1[i] = 0
+        }
+        let outs = (0..<6).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
+        gradients[0] = g0
+        gradients[1] = g1
+        defer {
+            for q in [p, g0, g1, m, u] + outs { q.deallocate() }
+            gradients.deallocate()
+        }
+        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
+        func buffers(_ k: Int) -> UpdateBuffers {
+            UpdateBuffers(parameters: p, out: outs[3 * k], gradients: UnsafePointer(gradients), shards: shards,
+                          state: (UnsafePointer(m), UnsafePointer(u), UnsafePointer(u)),
+                          stateOut: (outs[3 * k + 1], outs[3 * k + 2], outs[3 * k + 2]))
+        }
+        for (rule, terms) in [(AdamaxRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), GradientTerms(l2: 0.003, scale: 0.75)),
+                              (AdamaxRule(beta1: 0.9, beta2: 0.75, epsilon: 0.5), GradientTerms())] {
+            for range in [0..<n, 3..<997] {
+                #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+                #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+                var decayedWins = 0
+                for i in range where outs[2][i] == rule.beta2 * u[i] { decayedWins += 1 }
+                #expect(decayedWins > 0 && decayedWins < range.count)
+                for k in 0..<3 {
+                    for i in range where outs[k][i].bitPattern != outs[3 + k][i].bitPattern {
+                        Issue.record("buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[3 + k][i])")
+                        break
+                    }
+                }
+            }
+            // A NaN or an infinite gradient in one lane (inside a vector, and in the tail):
+            // both paths report a step that is not finite.
+            for (i, bad) in [(5, Float.nan), (998, Float.infinity)] {
+                let saved = g0[i]
+                g0[i] = bad
+                #expect(!rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments))
+                #expect(!rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments))
+                g0[i] = saved
             }
         }
     }
@@ -198,7 +315,8 @@ struct OptimizerTests {
         let terms = GradientTerms(l2: 0.003, scale: 0.75)
         func buffers(_ k: Int) -> UpdateBuffers {
             UpdateBuffers(parameters: p, out: outs[2 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(s), UnsafePointer(s)), stateOut: (outs[2 * k + 1], outs[2 * k + 1]))
+                          state: (UnsafePointer(s), UnsafePointer(s), UnsafePointer(s)),
+                          stateOut: (outs[2 * k + 1], outs[2 * k + 1], outs[2 * k + 1]))
         }
         func same(_ range: Range<Int>, _ what: String) {
             for k in 0..<2 {
@@ -219,6 +337,10 @@ struct OptimizerTests {
             #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             same(range, "RMSprop")
+            let adagrad = AdagradRule(epsilon: 1e-8)
+            #expect(adagrad.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            #expect(adagrad.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            same(range, "Adagrad")
         }
         // A step that overflows is reported by both.
         let huge = MomentumRule(momentum: 0.9, nesterov: false)
@@ -228,7 +350,8 @@ struct OptimizerTests {
 
     /// Exact resume through a file: N epochs, save, load, M more equals N + M in one call
     /// (weights and history), for a rule with state, a schedule and early stopping.
-    @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop()])
+    @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adagrad(), .adamax(),
+                      .adamW(beta2: 0.9, amsgrad: true)])
     func resumeFromAFileIsExact(optimizer: Optimizer) throws {
         let path = "/tmp/minibatch-resume-\(UInt32.random(in: 0...UInt32.max)).mbm"
         defer { unlink(path) }

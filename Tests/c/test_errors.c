@@ -696,6 +696,29 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
     b.last_batch = (mb_last_batch)-1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
+    /* unknown optimizer: one past MB_OPTIMIZER_ADAMAX (0.6.0), and negative; the rules'
+       hyperparameters out of range */
+    b = o;
+    b.optimizer = (mb_optimizer)6;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
+    b.optimizer = (mb_optimizer)-1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
+    b = o;
+    b.optimizer = MB_OPTIMIZER_ADAGRAD;
+    b.epsilon = 0.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    b.epsilon = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    b = o;
+    b.optimizer = MB_OPTIMIZER_ADAMAX;
+    b.beta1 = 1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "beta1");
+    b.beta1 = 0.9f;
+    b.beta2 = -0.5f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "beta2");
+    b.beta2 = 0.999f;
+    b.epsilon = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
     /* MB_LAST_BATCH_DROP is fine even when batch_size = m; history NULL is fine: the
        fixture is not trained here (it stays unchanged) */
     check_data_errors(F_TRAIN);

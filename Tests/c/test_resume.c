@@ -167,6 +167,8 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f, MB_MONITOR_COST},
         {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST},
         {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f, MB_MONITOR_COST},
+        {"adagrad+step", MB_OPTIMIZER_ADAGRAD, 0, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST},
+        {"adamax+cosine", MB_OPTIMIZER_ADAMAX, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST},
         /* early stopping's state on the validation score (the file's "STPS" section) */
         {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
          MB_MONITOR_VALIDATION_SCORE},
@@ -227,6 +229,35 @@ static void test_struct_size(void)
         }
         mb_model_free(c);
         mb_model_free(d);
+    }
+    /* A 0.5.0 caller of Adam: its struct ends with label_smoothing; garbage after it is not
+     * read as amsgrad (the same weights as plain Adam), and amsgrad set trains otherwise. */
+    {
+        mb_model *c = new_model(), *d = new_model(), *e = new_model();
+        float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+        float pe[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+        mb_train_options adam = o, v5;
+        adam.optimizer = MB_OPTIMIZER_ADAM;
+        adam.beta2 = 0.9f; /* v falls below its running maximum within the run */
+        memset(&v5, 0x7F, sizeof v5);
+        memcpy(&v5, &adam, offsetof(mb_train_options, amsgrad));
+        v5.struct_size = offsetof(mb_train_options, amsgrad);
+        CHECK(offsetof(mb_train_options, amsgrad) ==
+              offsetof(mb_train_options, label_smoothing) + sizeof(double));
+        if (CHECK(c && d && e)) {
+            CHECK_STATUS(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &v5, NULL), MB_OK);
+            CHECK_STATUS(mb_train(d, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &adam, NULL), MB_OK);
+            adam.amsgrad = 1;
+            CHECK_STATUS(mb_train(e, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &adam, NULL), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(c, pc, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(d, pd, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(e, pe, np), MB_OK);
+            CHECK(memcmp(pc, pd, sizeof pc) == 0);
+            CHECK(memcmp(pe, pd, sizeof pe) != 0);
+        }
+        mb_model_free(c);
+        mb_model_free(d);
+        mb_model_free(e);
     }
     old.struct_size = 8;
     CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL),

@@ -212,6 +212,19 @@ refused "--activation mish is refused, naming --activation" "--activation" train
 refused "--dropout without a hidden layer is refused, naming --dropout" "--dropout: dropout 0.5 needs a hidden layer" train --builtin moons --hidden "" \
     --out m.mbm --dropout 0.5
 
+# --- the rules of 0.6.0: resume is exact (the rule taken from the model file), info names them
+for rule in "adagrad --epsilon 1e-6" "adamax --beta2 0.99" "amsgrad --beta2 0.9" "adamw-amsgrad --weight-decay 0.1"; do
+    set -- $rule
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 4 --out "$1-4.mbm" --progress none >/dev/null 2>&1
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 2 --out "$1-2.mbm" --progress none >/dev/null 2>&1
+    "$cli" resume "$1-2.mbm" --builtin moons --batch-size 64 --seed 2 "${@:2}" --epochs 2 --out "$1-r.mbm" --progress none >/dev/null 2>&1
+    check "--optimizer $*: train 2 + resume 2 (the file's rule) = train 4, byte for byte; info names it" bash -c \
+        'cmp -s "$1-4.mbm" "$1-r.mbm" && "$0" info "$1-r.mbm" --json | grep -q "\"optimizer_state\": \"$1\""' "$cli" "$1"
+done
+refused "--beta1 with adagrad is refused, naming the rules it belongs to" "--beta1 is a parameter of --optimizer adam or adamw or amsgrad or adamw-amsgrad or adamax" \
+    train --builtin moons --out m.mbm --optimizer adagrad --beta1 0.5
+refused "--beta2 1 with adamax is the library's error, named" "--beta2" train --builtin moons --out m.mbm --optimizer adamax --beta2 1
+
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null
 check "shuffle exits 0" test $? -eq 0

@@ -24,6 +24,8 @@ static const rule k_rules[] = {
     {"RMSprop", MB_OPTIMIZER_RMSPROP, 0.0f, 0, 0.01f},
     {"Adam", MB_OPTIMIZER_ADAM, 0.0f, 0, 0.01f},
     {"AdamW", MB_OPTIMIZER_ADAMW, 0.0f, 0, 0.01f},
+    {"Adagrad", MB_OPTIMIZER_ADAGRAD, 0.0f, 0, 0.05f},
+    {"Adamax", MB_OPTIMIZER_ADAMAX, 0.0f, 0, 0.01f},
 };
 enum { N_RULES = sizeof k_rules / sizeof k_rules[0] };
 

@@ -177,6 +177,9 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
         return "validation";
     case 22: o->validation_fraction = odd ? 0.2 : 0.1; return "validation_fraction";
     case 23: o->sample_weight = odd ? NULL : g_moons_weight; return "sample_weight";
+    /* 0.6.0: AMSGrad on one rank only; Adagrad against Adamax */
+    case 24: o->optimizer = MB_OPTIMIZER_ADAM; o->amsgrad = odd; return "amsgrad";
+    case 25: o->optimizer = odd ? MB_OPTIMIZER_ADAMAX : MB_OPTIMIZER_ADAGRAD; return "optimizer";
     default: return NULL;
     }
 }

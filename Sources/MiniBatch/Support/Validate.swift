@@ -274,17 +274,23 @@ package enum Validate {
         case .rmsprop(let rho, let epsilon):
             try fraction(rho, "rho")
             try positive(epsilon, "epsilon")
-        case .adam(let beta1, let beta2, let epsilon):
+        case .adam(let beta1, let beta2, let epsilon, _):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
-        case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
+        case .adamW(let beta1, let beta2, let epsilon, let weightDecay, _):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
             guard weightDecay.isFinite, weightDecay >= 0 else {
                 throw .invalid("weight_decay must be finite and >= 0, got \(weightDecay)")
             }
+        case .adagrad(let epsilon):
+            try positive(epsilon, "epsilon")
+        case .adamax(let beta1, let beta2, let epsilon):
+            try fraction(beta1, "beta1")
+            try fraction(beta2, "beta2")
+            try positive(epsilon, "epsilon")
         }
     }
 

@@ -87,10 +87,11 @@ extension TrainingStep {
     var buffers: UpdateBuffers {
         let slots = state.slots, spares = stateSpares
         let parameters = UnsafePointer(network.parameters)
+        func now(_ k: Int) -> UnsafePointer<Float> { slots.count > k ? UnsafePointer(slots[k]) : parameters }
+        func next(_ k: Int) -> UnsafeMutablePointer<Float> { spares.count > k ? spares[k] : spare }
         return UpdateBuffers(
             parameters: parameters, out: spare, gradients: UnsafePointer(gradients), shards: ruleShards,
-            state: (slots.count > 0 ? UnsafePointer(slots[0]) : parameters, slots.count > 1 ? UnsafePointer(slots[1]) : parameters),
-            stateOut: (spares.count > 0 ? spares[0] : spare, spares.count > 1 ? spares[1] : spare))
+            state: (now(0), now(1), now(2)), stateOut: (next(0), next(1), next(2)))
     }
 
     /// Member `t`'s slice of the parameters in the update.
@@ -112,11 +113,20 @@ extension TrainingStep {
         case .rmsprop(let rho, let epsilon):
             return RMSpropRule(rho: rho, epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .adam(let beta1, let beta2, let epsilon):
-            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
+        case .adam(let beta1, let beta2, let epsilon, let amsgrad), .adamW(let beta1, let beta2, let epsilon, _, let amsgrad):
+            var weightDecay: Float = 0
+            if case .adamW(_, _, _, let decay, _) = optimizer { weightDecay = decay }
+            let adam = AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+            if amsgrad {
+                return AMSGradRule(adam: adam)
+                    .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            }
+            return adam.applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .adagrad(let epsilon):
+            return AdagradRule(epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .adamW(let beta1, let beta2, let epsilon, let weightDecay):
-            return AdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        case .adamax(let beta1, let beta2, let epsilon):
+            return AdamaxRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         }
     }

@@ -154,7 +154,10 @@ enum InitializationName: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
-    case sgd, momentum, nesterov, rmsprop, adam, adamw
+    case sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad, adamax
+    /// Adam and AdamW with AMSGrad's maximum (PyTorch's amsgrad=True).
+    case amsgrad
+    case adamwAMSGrad = "adamw-amsgrad"
 
     /// The rule whose state a model file keeps (`Optimizer.Kind`).
     init(_ kind: Optimizer.Kind) {
@@ -164,6 +167,10 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
         case .rmsprop: self = .rmsprop
         case .adam: self = .adam
         case .adamW: self = .adamw
+        case .adagrad: self = .adagrad
+        case .adamax: self = .adamax
+        case .adamAMSGrad: self = .amsgrad
+        case .adamWAMSGrad: self = .adamwAMSGrad
         }
     }
 
@@ -174,6 +181,10 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
         case .rmsprop: .rmsprop
         case .adam: .adam
         case .adamw: .adamW
+        case .adagrad: .adagrad
+        case .adamax: .adamax
+        case .amsgrad: .adamAMSGrad
+        case .adamwAMSGrad: .adamWAMSGrad
         }
     }
 }

@@ -51,16 +51,16 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: the decay of the squared gradients' average (default: 0.99).", valueName: "rho"))
     var rho: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adam and adamw: the first moment's decay (default: 0.9).", valueName: "b1"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms and adamax: the first moment's decay (default: 0.9).", valueName: "b1"))
     var beta1: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adam and adamw: the second moment's decay (default: 0.999).", valueName: "b2"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw and their amsgrad forms: the second moment's decay; adamax: the infinity norm's (default: 0.999).", valueName: "b2"))
     var beta2: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam and adamw: added to the root (default: 1e-8).", valueName: "eps"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms and adagrad: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
     var epsilon: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adamw: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
     var weightDecay: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -130,10 +130,10 @@ struct TrainingArguments: ParsableArguments {
         let given: [(String, Bool, [OptimizerName])] = [
             ("--momentum", momentum != nil, [.momentum, .nesterov]),
             ("--rho", rho != nil, [.rmsprop]),
-            ("--beta1", beta1 != nil, [.adam, .adamw]),
-            ("--beta2", beta2 != nil, [.adam, .adamw]),
-            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw]),
-            ("--weight-decay", weightDecay != nil, [.adamw]),
+            ("--beta1", beta1 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax]),
+            ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax]),
+            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax]),
+            ("--weight-decay", weightDecay != nil, [.adamw, .adamwAMSGrad]),
         ]
         for (option, isGiven, rules) in given where isGiven && !rules.contains(name) {
             throw ValidationError("\(option) is a parameter of --optimizer \(rules.map(\.rawValue).joined(separator: " or ")), not of \(name.rawValue)")
@@ -143,9 +143,13 @@ struct TrainingArguments: ParsableArguments {
         case .momentum: return .sgd(momentum: momentum ?? 0.9)
         case .nesterov: return .sgd(momentum: momentum ?? 0.9, nesterov: true)
         case .rmsprop: return .rmsprop(rho: rho ?? 0.99, epsilon: epsilon ?? 1e-8)
-        case .adam: return .adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
-        case .adamw:
-            return .adamW(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, weightDecay: weightDecay ?? 0.01)
+        case .adam, .amsgrad:
+            return .adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, amsgrad: name == .amsgrad)
+        case .adamw, .adamwAMSGrad:
+            return .adamW(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, weightDecay: weightDecay ?? 0.01,
+                          amsgrad: name == .adamwAMSGrad)
+        case .adagrad: return .adagrad(epsilon: epsilon ?? 1e-8)
+        case .adamax: return .adamax(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
         }
     }
 
@@ -206,9 +210,11 @@ struct TrainingArguments: ParsableArguments {
         switch (try? rule(name)) ?? .sgd() {
         case .sgd(let mu, _): if name != .sgd { add("--momentum", "\(mu)") }
         case .rmsprop(let rho, let eps): add("--rho", "\(rho)"); add("--epsilon", "\(eps)")
-        case .adam(let b1, let b2, let eps): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
-        case .adamW(let b1, let b2, let eps, let wd):
+        case .adam(let b1, let b2, let eps, _): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
+        case .adamW(let b1, let b2, let eps, let wd, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--weight-decay", "\(wd)")
+        case .adagrad(let eps): add("--epsilon", "\(eps)")
+        case .adamax(let b1, let b2, let eps): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
         }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")

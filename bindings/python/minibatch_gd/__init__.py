@@ -56,9 +56,9 @@ from .errors import (
 from .network import Dataset, History, LayerInfo, Network, Progress
 from .interrupt import Interrupt
 from . import optim
-from .optim import SGD, Adam, AdamW, EarlyStopping, RMSprop
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, RMSprop
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
     # functions
@@ -87,6 +87,8 @@ __all__ = [
     "RMSprop",
     "Adam",
     "AdamW",
+    "Adagrad",
+    "Adamax",
     "EarlyStopping",
     "MLPClassifier",
     "MLPRegressor",

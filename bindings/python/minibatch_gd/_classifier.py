@@ -47,7 +47,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hidden activation ('sigmoid' and 'linear' are accepted too, and, beyond
         scikit-learn's, PyTorch's 'leaky_relu' (slope 0.01), 'elu', 'selu', 'gelu' and
         'silu').
-    solver : {'adam', 'sgd', 'rmsprop', 'adamw'}, default='adam'
+    solver : {'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'adamax'}, default='adam'
         The update rule (:mod:`minibatch_gd.optim`; formulas in the header, PyTorch's form).
         'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other
         than 'constant', PyTorch's momentum (the rate outside the velocity) differs from
@@ -96,7 +96,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
-        scikit-learn adds it before the correction).
+        scikit-learn adds it before the correction); AdamW's and Adamax's too, and
+        ``epsilon`` RMSprop's and Adagrad's.
     n_iter_no_change : int, default=10
     init : {'auto', 'he', 'xavier'}, default='xavier'
         The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 5
+MB_VERSION_MINOR = 6
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.5.0"
+MB_VERSION_STRING = "0.6.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -154,6 +154,8 @@ class Optimizer(enum.IntEnum):
     RMSPROP = 1
     ADAM = 2
     ADAMW = 3
+    ADAGRAD = 4
+    ADAMAX = 5
 
 
 class Monitor(enum.IntEnum):
@@ -339,6 +341,7 @@ class mb_train_options(Structure):
         ("class_weight", c_void_p),  # const float *class_weight;  (since 0.5.0)
         ("class_weight_count", c_int64),  # int64_t class_weight_count;
         ("label_smoothing", c_double),  # double label_smoothing;  (since 0.5.0)
+        ("amsgrad", c_int),  # int amsgrad;  (since 0.6.0)
     ]
 
 

@@ -12,6 +12,12 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
         m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
         w -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + epsilon)
     AdamW(..., weight_decay): w -= lr * weight_decay * w, then the Adam step
+    Adam(..., amsgrad=True), AdamW(..., amsgrad=True): vmax = max(vmax, v) after v's update,
+        sqrt(vmax) in place of sqrt(v) (AMSGrad, PyTorch's amsgrad=True)
+    Adagrad(epsilon):       s = s + g**2;  w -= lr * g / (sqrt(s) + epsilon)
+    Adamax(beta1, beta2, epsilon):
+        m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + epsilon)
+        w -= (lr / (1 - beta1**t)) * m / u
 
 The rule's state (momentum buffer, moments, step count t) stays with the network between
 calls and is saved in its model file, so training resumes exactly.
@@ -36,7 +42,7 @@ from typing import Any, Union
 from . import _lib
 
 __all__ = [
-    "SGD", "RMSprop", "Adam", "AdamW",
+    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive",
     "EarlyStopping", "optimizer_of", "schedule_of",
 ]
@@ -70,27 +76,32 @@ class RMSprop:
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (the paper's Algorithm 1, epsilon added to the bias-corrected root)."""
+    """Adam (the paper's Algorithm 1, epsilon added to the bias-corrected root); with
+    ``amsgrad``, AMSGrad (v's running maximum in the denominator, PyTorch's ``amsgrad``)."""
 
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    amsgrad: bool = False
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAM)
         o.beta1 = _number(self.beta1, "beta1")
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
+        o.amsgrad = 1 if _flag(self.amsgrad, "amsgrad") else 0
 
 
 @dataclass(frozen=True)
 class AdamW:
-    """Adam with decoupled weight decay (PyTorch's ``AdamW``: w -= lr * weight_decay * w)."""
+    """Adam with decoupled weight decay (PyTorch's ``AdamW``: w -= lr * weight_decay * w);
+    ``amsgrad`` as :class:`Adam`'s."""
 
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
     weight_decay: float = 0.01
+    amsgrad: bool = False
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAMW)
@@ -98,6 +109,34 @@ class AdamW:
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
         o.weight_decay = _number(self.weight_decay, "weight_decay")
+        o.amsgrad = 1 if _flag(self.amsgrad, "amsgrad") else 0
+
+
+@dataclass(frozen=True)
+class Adagrad:
+    """Adagrad (PyTorch's with lr_decay 0 and initial_accumulator_value 0; PyTorch's default
+    epsilon is 1e-10, this one's every rule's 1e-8)."""
+
+    epsilon: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.ADAGRAD)
+        o.epsilon = _number(self.epsilon, "epsilon")
+
+
+@dataclass(frozen=True)
+class Adamax:
+    """Adamax, Adam with the infinity norm (PyTorch's: epsilon added to |g| inside the max)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.ADAMAX)
+        o.beta1 = _number(self.beta1, "beta1")
+        o.beta2 = _number(self.beta2, "beta2")
+        o.epsilon = _number(self.epsilon, "epsilon")
 
 
 @dataclass(frozen=True)
@@ -193,25 +232,29 @@ class EarlyStopping:
             raise ValueError(f"monitor must be 'cost' or 'validation_score', got {self.monitor!r}")
 
 
-_OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adamax": Adamax}
+#: Names of rules that are another class's with a flag (the CLI's names, '_' for '-').
+_OPTIMIZER_FORMS = {"amsgrad": lambda: Adam(amsgrad=True), "adamw_amsgrad": lambda: AdamW(amsgrad=True)}
 _SCHEDULES = {
     "constant": Constant, "step": Step, "exponential": Exponential,
     "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
 }
 
-OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, None]
+OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, None]
 ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:
-    """An optimizer object from an object, a name ('sgd', 'rmsprop', 'adam', 'adamw') or None (SGD())."""
+    """An optimizer object from an object, a name ('sgd', 'rmsprop', 'adam', 'adamw',
+    'adagrad', 'adamax', 'amsgrad', 'adamw_amsgrad') or None (SGD())."""
     if value is None:
         return SGD()
     if isinstance(value, str):
-        try:
-            return _OPTIMIZERS[value.lower()]()
-        except KeyError:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or an object of minibatch_gd.optim, got {value!r}") from None
+        make = {**_OPTIMIZERS, **_OPTIMIZER_FORMS}.get(value.lower().replace("-", "_"))
+        if make is None:
+            names = sorted([*_OPTIMIZERS, *_OPTIMIZER_FORMS])
+            raise ValueError(f"optimizer must be one of {names} or an object of minibatch_gd.optim, got {value!r}")
+        return make()
     if isinstance(value, tuple(_OPTIMIZERS.values())):
         return value
     raise TypeError(f"optimizer must be a name or an object of minibatch_gd.optim, got {type(value).__name__}")

@@ -159,7 +159,8 @@ class _Training:
         The same seed gives bit-identical weights for the same thread count.
 
         ``optimizer``: the update rule, an object of :mod:`minibatch_gd.optim` (``SGD``,
-        ``RMSprop``, ``Adam``, ``AdamW``) or its name; default plain gradient descent.
+        ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``) or its name; default
+        plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each

@@ -267,6 +267,60 @@ def test_regressor_steps_are_scikit_learns(loss, outputs, solver):
         assert ours.loss_curve_[0] == pytest.approx(theirs.loss_curve_[0], rel=1e-5)
 
 
+def _sklearn_gradient(kw, X, y, coefs, intercepts):
+    """scikit-learn's gradient of its loss (penalty included) at the given weights: one full
+    batch step of its plain SGD at rate 1e-3, (w - w') / 1e-3, in float64."""
+    lr = 1e-3
+    sk = MLPRegressor(**{**kw, "solver": "sgd", "momentum": 0.0, "learning_rate_init": lr, "max_iter": 1,
+                         "warm_start": True})
+    sk.fit(X, y)  # (shapes; its weights are replaced below)
+    sk.coefs_, sk.intercepts_ = [c.copy() for c in coefs], [b.copy() for b in intercepts]
+    sk._optimizer, sk.t_, sk.n_iter_, sk.loss_curve_ = None, 0, 0, []
+    sk._no_improvement_count, sk.best_loss_ = 0, np.inf
+    sk.fit(X, y)
+    return ([(a - b) / lr for a, b in zip(coefs, sk.coefs_)],
+            [(a - b) / lr for a, b in zip(intercepts, sk.intercepts_)])
+
+
+@pytest.mark.parametrize("solver", ["adagrad", "adamax"])
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_regressor_adagrad_and_adamax_take_their_steps_on_scikit_learns_loss(solver, outputs):
+    """The rules beyond scikit-learn's (0.6.0) in MLPRegressor: three full-batch steps are
+    the rule's formula (the header's, PyTorch's, numpy here in float64) applied to
+    scikit-learn's gradient of its own loss, alpha included, at epsilon 1e-3 (large enough
+    to show: the estimator passes epsilon times the gradient's scale, 2 / n_outputs, so that
+    the steps are those of scikit-learn's loss, as for Adam and RMSprop)."""
+    rs = np.random.default_rng(outputs)
+    X = rs.normal(size=(48, 5))
+    y = X[:, :outputs] @ rs.normal(size=(outputs, outputs)) + 0.5
+    y = y.ravel() if outputs == 1 else y
+    lr, eps, b1, b2, steps = 0.02, 1e-3, 0.8, 0.9, 3
+    kw = dict(loss="squared_error", hidden_layer_sizes=(4,), alpha=1e-2, batch_size=48, shuffle=False,
+              random_state=0, n_iter_no_change=10**6, tol=0.0)
+    rule = dict(solver=solver, beta_1=b1, beta_2=b2, epsilon=eps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = mb.MLPRegressor(**kw, **rule, learning_rate_init=1e-30, max_iter=1).fit(X, y)
+        ours = mb.MLPRegressor(**kw, **rule, learning_rate_init=lr, max_iter=steps).fit(X, y)
+        w = [c.astype(np.float64) for c in start.coefs_] + [b.astype(np.float64) for b in start.intercepts_]
+        k = len(start.coefs_)
+        a, u = [np.zeros_like(p) for p in w], [np.zeros_like(p) for p in w]
+        for t in range(1, steps + 1):
+            gc, gb = _sklearn_gradient(kw, X, y, w[:k], w[k:])
+            for i, g in enumerate(gc + gb):
+                if solver == "adagrad":
+                    u[i] = u[i] + g ** 2
+                    w[i] = w[i] - lr * g / (np.sqrt(u[i]) + eps)
+                else:
+                    a[i] = b1 * a[i] + (1 - b1) * g
+                    u[i] = np.maximum(b2 * u[i], np.abs(g) + eps)
+                    w[i] = w[i] - (lr / (1 - b1 ** t)) * a[i] / u[i]
+    assert ours.n_iter_ == steps
+    for got, want in zip(ours.coefs_ + ours.intercepts_, w):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(ours.coefs_[0], start.coefs_[0], atol=1e-3)  # the weights moved
+
+
 @pytest.mark.parametrize("loss,outputs", [("squared_error", 1), ("squared_error", 3), ("poisson", 2)])
 def test_regressor_tol_compares_scikit_learns_loss(loss, outputs):
     """Without early_stopping fit stops when loss_curve_ (scikit-learn's scale: half the

@@ -236,11 +236,22 @@ def test_fast_mode_matches_one_process_to_rounding(tmp_path, one_process, n, pie
         # Rounding of another summation order, grown over a few epochs of updates (measured
         # with Open MPI 4.1 at 2, 3 and 4 ranks: at most 1.2e-7 for moons, 6e-8 for SGD on
         # 784-128-10, 1.4e-5 for Adam and 5.9e-5 for RMSprop, whose first steps divide by
-        # the root of tiny second moments).
-        diff = np.max(np.abs(got[f"{run}.params"] - want["params"]))
-        assert diff < 1e-4, f"{run}: max |weight difference| {diff:.3g} from one process"
-        np.testing.assert_allclose(got[f"{run}.batch_costs"], want["batch_costs"], rtol=1e-5, err_msg=run)
-        np.testing.assert_allclose(got[f"{run}.epoch_costs"], want["epoch_costs"], rtol=1e-5, err_msg=run)
+        # the root of tiny second moments; Adagrad 4.8e-7). Adamax steps a weight whose
+        # gradient is about epsilon by about +-rate * m / u, whose sign the rounding decides:
+        # a few weights up to 7.4e-4 apart (digits, 3 ranks; the rate is 3e-3) and costs
+        # 1.01e-5 apart relative, 129 of 101,770 weights (0.13 %) beyond 1e-4. So for
+        # Adamax: at most 1 % of the weights beyond 1e-4, none beyond its rate, costs to
+        # rtol 1e-4.
+        loose = run.endswith(".adamax")
+        gap = np.abs(got[f"{run}.params"] - want["params"])
+        diff = np.max(gap)
+        if loose:
+            assert np.mean(gap > 1e-4) <= 1e-2, f"{run}: {np.sum(gap > 1e-4)} weights beyond 1e-4"
+        assert diff < (cases.OPTIMIZERS["adamax"][1] if loose else 1e-4), \
+            f"{run}: max |weight difference| {diff:.3g} from one process"
+        rtol = 1e-4 if loose else 1e-5
+        np.testing.assert_allclose(got[f"{run}.batch_costs"], want["batch_costs"], rtol=rtol, err_msg=run)
+        np.testing.assert_allclose(got[f"{run}.epoch_costs"], want["epoch_costs"], rtol=rtol, err_msg=run)
 
 
 @needs_mpi

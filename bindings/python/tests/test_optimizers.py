@@ -34,9 +34,18 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("rmsprop", optim.RMSprop(), 0.01, None),
     ("adam", optim.Adam(), 0.01, None),
     ("adamw", optim.AdamW(weight_decay=0.1), 0.01, None),
+    ("adagrad", optim.Adagrad(), 0.1, None),
+    ("adamax", optim.Adamax(), 0.01, None),
+    ("amsgrad", optim.Adam(amsgrad=True), 0.01, None),
+    # beta2 0.9: v follows the shrinking gradient down, so vmax is not v (checked below)
+    ("amsgrad_b2", optim.Adam(beta2=0.9, amsgrad=True), 0.01, None),
+    ("adamw_amsgrad", optim.AdamW(beta2=0.9, weight_decay=0.1, amsgrad=True), 0.01, None),
     # a large epsilon shows its place (outside the root, after the bias correction)
     ("rmsprop_eps", optim.RMSprop(rho=0.9, epsilon=0.01), 0.01, None),
     ("adam_eps", optim.Adam(beta1=0.8, epsilon=0.01), 0.01, None),
+    ("adagrad_eps", optim.Adagrad(epsilon=0.1), 0.1, None),
+    # u's decay shows: beta2 0.9 lets |g| + epsilon take over as the gradient shrinks
+    ("adamax_eps", optim.Adamax(beta1=0.8, beta2=0.9, epsilon=0.01), 0.01, None),
     # a rate that changes mid-run: the rate stays outside the momentum buffer
     ("momentum_step", optim.SGD(momentum=0.9), 0.05, optim.Step(every=10, gamma=0.5)),
 ]
@@ -84,6 +93,7 @@ class NpRule:
 
     def __init__(self, opt):
         self.o, self.t, self.a, self.b = opt, 0, None, None
+        self.vmax, self.vmax_above_v = None, False  # AMSGrad's maximum; whether it ever was not v
 
     def step(self, w, g, lr):
         o, self.t = self.o, self.t + 1
@@ -100,12 +110,25 @@ class NpRule:
             rho = F32(o.rho)
             self.b = rho * self.b + (1 - rho) * g ** 2
             return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
+        if isinstance(o, optim.Adagrad):
+            self.b = self.b + g ** 2
+            return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
+        if isinstance(o, optim.Adamax):
+            b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
+            self.a = b1 * self.a + (1 - b1) * g
+            self.b = np.maximum(b2 * self.b, np.abs(g) + eps)
+            return w - (lr / (1 - b1 ** t)) * self.a / self.b
         b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
         if isinstance(o, optim.AdamW):
             w = w - lr * F32(o.weight_decay) * w
         self.a = b1 * self.a + (1 - b1) * g
         self.b = b2 * self.b + (1 - b2) * g ** 2
-        return w - (lr / (1 - b1 ** t)) * self.a / (np.sqrt(self.b) / math.sqrt(1 - b2 ** t) + eps)
+        v = self.b
+        if o.amsgrad:  # AMSGrad: the running maximum of v in the denominator
+            self.vmax = v if t == 1 else np.maximum(self.vmax, v)
+            self.vmax_above_v = self.vmax_above_v or bool((self.vmax > v).any())
+            v = self.vmax
+        return w - (lr / (1 - b1 ** t)) * self.a / (np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
 
 
 def schedule_rate(s, lr, e, m):
@@ -187,6 +210,31 @@ def test_rule_trajectory_matches_numpy(name, opt, lr, sched, loss, n_out):
         np.testing.assert_array_equal(net_once.get_parameters(), lib[-1])
 
 
+def test_rule_names():
+    """The names Network.train takes for the rules (the CLI's, '-' or '_')."""
+    assert optim.optimizer_of("adagrad") == optim.Adagrad() and optim.optimizer_of("ADAMAX") == optim.Adamax()
+    assert optim.optimizer_of("amsgrad") == optim.Adam(amsgrad=True)
+    assert optim.optimizer_of("adamw-amsgrad") == optim.optimizer_of("adamw_amsgrad") == optim.AdamW(amsgrad=True)
+    with pytest.raises(ValueError, match="adamw_amsgrad"):
+        optim.optimizer_of("adadelta")
+
+
+def test_amsgrad_takes_the_maximum():
+    """The AMSGrad cases above are not Adam's: with beta2 0.9, v falls below its maximum
+    on the way (the numpy reference records it) and the weights part from plain Adam's."""
+    X, y, Y = problem("mse", 2)
+    rates = epoch_rates(None, 0.01, STEPS)
+    with make_net("mse", 2) as net:
+        p0 = net.get_parameters()
+    rule = NpRule(optim.Adam(beta2=0.9, amsgrad=True))
+    w = p0.astype(np.float64)
+    for e in range(STEPS):
+        w = rule.step(w, np_cost_grad(w, X, Y, "mse")[1], rates[e])
+    plain = np_train(p0, X, Y, "mse", optim.Adam(beta2=0.9), rates.__getitem__, STEPS, M)[0][-1]
+    assert rule.vmax_above_v
+    assert np.max(np.abs(w - plain)) > 1e-3
+
+
 # -- 2. every rule vs torch.optim -------------------------------------------------------
 
 def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
@@ -199,10 +247,15 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
         o = torch.optim.SGD([W, b], lr=rates[0], momentum=F32(opt.momentum), nesterov=opt.nesterov)
     elif isinstance(opt, optim.RMSprop):
         o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon))
+    elif isinstance(opt, optim.Adagrad):
+        o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon))
+    elif isinstance(opt, optim.Adamax):
+        o = torch.optim.Adamax([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
     else:
         kw = {"weight_decay": F32(opt.weight_decay)} if isinstance(opt, optim.AdamW) else {}
         o = (torch.optim.AdamW if kw else torch.optim.Adam)(
-            [W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), **kw)
+            [W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
+            amsgrad=opt.amsgrad, **kw)
     out = []
     for lr in rates:
         o.param_groups[0]["lr"] = lr  # the schedule's rate of this epoch
@@ -403,6 +456,8 @@ BAD = [
     ({"optimizer": optim.SGD(momentum=1.5)}, "momentum"),
     ({"optimizer": optim.Adam(beta1=1.0)}, "beta1"),
     ({"optimizer": optim.RMSprop(epsilon=0.0)}, "epsilon"),
+    ({"optimizer": optim.Adagrad(epsilon=-1e-8)}, "epsilon"),
+    ({"optimizer": optim.Adamax(beta2=1.0)}, "beta2"),
     ({"optimizer": optim.SGD(nesterov=True)}, "nesterov"),
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
     ({"schedule": optim.Adaptive()}, "patience"),

@@ -13,7 +13,8 @@ struct Fingerprint {
         ("epochs", .integer), ("batch_size", .integer), ("learning_rate", .float), ("seed", .integer),
         ("shuffle", .integer), ("last_batch", .integer),
         ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
-        ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("l2", .float), ("clip_norm", .float),
+        ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("l2", .float),
+        ("clip_norm", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double),
@@ -45,13 +46,16 @@ struct Fingerprint {
     ) {
         func float(_ v: Float) -> UInt64 { UInt64(v.bitPattern) }
         // The rule's hyperparameters as the C options name them (0 where the rule has none).
-        var rule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0]
+        var rule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
         switch options.optimizer {
-        case .sgd(let momentum, let nesterov): rule = [0, float(momentum), nesterov ? 1 : 0, 0, 0, 0, 0, 0]
-        case .rmsprop(let rho, let epsilon): rule = [1, 0, 0, float(rho), 0, 0, float(epsilon), 0]
-        case .adam(let b1, let b2, let epsilon): rule = [2, 0, 0, 0, float(b1), float(b2), float(epsilon), 0]
-        case .adamW(let b1, let b2, let epsilon, let decay):
-            rule = [3, 0, 0, 0, float(b1), float(b2), float(epsilon), float(decay)]
+        case .sgd(let momentum, let nesterov): rule = [0, float(momentum), nesterov ? 1 : 0, 0, 0, 0, 0, 0, 0]
+        case .rmsprop(let rho, let epsilon): rule = [1, 0, 0, float(rho), 0, 0, float(epsilon), 0, 0]
+        case .adam(let b1, let b2, let epsilon, let amsgrad):
+            rule = [2, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, amsgrad ? 1 : 0]
+        case .adamW(let b1, let b2, let epsilon, let decay, let amsgrad):
+            rule = [3, 0, 0, 0, float(b1), float(b2), float(epsilon), float(decay), amsgrad ? 1 : 0]
+        case .adagrad(let epsilon): rule = [4, 0, 0, 0, 0, 0, float(epsilon), 0, 0]
+        case .adamax(let b1, let b2, let epsilon): rule = [5, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
         }
         var schedule: [UInt64] = [0, 0, 0, 0, 0, 0]
         switch options.schedule {

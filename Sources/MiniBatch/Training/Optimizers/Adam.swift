@@ -41,11 +41,35 @@ struct AdamRule: UpdateRule {
     }
 
     @inline(__always)
-    func next(_ w: Lanes, _ g: Lanes, _ m: inout Lanes, _ v: inout Lanes, _ c: Coefficients) -> Lanes {
+    func next(_ w: Lanes, _ g: Lanes, _ m: inout Lanes, _ v: inout Lanes, _ unused: inout Lanes, _ c: Coefficients) -> Lanes {
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         let decayed = weightDecay == 0 ? w : w * c.decay
         return decayed - c.stepSize * (m / (minibatch_sqrt16(v) * c.inverseCorrection2Root + epsilon))
+    }
+}
+
+/// AMSGrad (Reddi, Kale and Kumar, 2018, as PyTorch's `Adam(amsgrad=True)` and
+/// `AdamW(amsgrad=True)` compute it): Adam's m and v, and their running maximum
+/// vmax = max(vmax, v) in the denominator, w -= (rate / (1 - beta1^t)) * m /
+/// (sqrt(vmax) / sqrt(1 - beta2^t) + epsilon), so that no parameter's step grows because its
+/// recent gradients were smaller than its earlier ones. Adam's coefficients, decay included.
+struct AMSGradRule: UpdateRule {
+    static var slots: Int { 3 }
+    var adam: AdamRule
+
+    func coefficients(rate: Float, step: Int) -> AdamRule.Coefficients { adam.coefficients(rate: rate, step: step) }
+
+    @inline(__always)
+    func next(
+        _ w: Lanes, _ g: Lanes, _ m: inout Lanes, _ v: inout Lanes, _ vmax: inout Lanes, _ c: AdamRule.Coefficients
+    ) -> Lanes {
+        m = adam.beta1 * m + (1 - adam.beta1) * g
+        v = adam.beta2 * v + (1 - adam.beta2) * g * g
+        // `vmax < v ? v : vmax`, lane by lane (the C loop's form).
+        vmax = vmax.replacing(with: v, where: vmax .< v)
+        let decayed = adam.weightDecay == 0 ? w : w * c.decay
+        return decayed - c.stepSize * (m / (minibatch_sqrt16(vmax) * c.inverseCorrection2Root + adam.epsilon))
     }
 }
 
@@ -66,6 +90,25 @@ extension AdamRule {
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
                 l2, terms.scale, beta1, beta2, epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
                 weightDecay == 0 ? 0 : 1)
+        }
+    }
+}
+
+extension AMSGradRule {
+    /// `apply` through `mbm_amsgrad` (Sources/CMatrix/update.c): the same operations in the
+    /// same order at the CPU's vector width, so bit-identical (OptimizerTests), as Adam's.
+    func applyVectorised(
+        _ b: UpdateBuffers, _ range: Range<Int>, rate: Float, step: Int, terms: GradientTerms,
+        segments: [(range: Range<Int>, isWeight: Bool)]
+    ) -> Bool {
+        let c = coefficients(rate: rate, step: step), a = adam
+        return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
+            mbm_amsgrad(
+                count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
+                b.state.0 + lower, b.state.1 + lower, b.state.2 + lower,
+                b.stateOut.0 + lower, b.stateOut.1 + lower, b.stateOut.2 + lower,
+                l2, terms.scale, a.beta1, a.beta2, a.epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
+                a.weightDecay == 0 ? 0 : 1)
         }
     }
 }

@@ -15,7 +15,7 @@ struct MomentumRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Lanes, _ g: Lanes, _ b: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
+    func next(_ w: Lanes, _ g: Lanes, _ b: inout Lanes, _ unused: inout Lanes, _ unused2: inout Lanes, _ rate: Float) -> Lanes {
         b = momentum * b + g
         return nesterov ? w - rate * (g + momentum * b) : w - rate * b
     }
@@ -48,7 +48,7 @@ struct PlainRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Lanes, _ g: Lanes, _ unused0: inout Lanes, _ unused1: inout Lanes, _ rate: Float) -> Lanes {
+    func next(_ w: Lanes, _ g: Lanes, _ unused0: inout Lanes, _ unused1: inout Lanes, _ unused2: inout Lanes, _ rate: Float) -> Lanes {
         w - rate * g
     }
 }

@@ -13,14 +13,25 @@
 ///   w -= (rate / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon).
 /// - `adamW`: w -= rate * weightDecay * w (decoupled weight decay, on every parameter),
 ///   then the Adam step.
+/// - `amsgrad` (Adam's and AdamW's, since 0.6.0): the Adam step with v's running maximum
+///   vmax = max(vmax, v) in place of v in the denominator (Reddi, Kale and Kumar, 2018, as
+///   PyTorch's `amsgrad=True`).
+/// - `adagrad`: s = s + g^2; w -= rate * g / (sqrt(s) + epsilon) (PyTorch's `Adagrad` with
+///   its defaults lr_decay 0 and initial_accumulator_value 0).
+/// - `adamax`: m = beta1 * m + (1 - beta1) * g; u = max(beta2 * u, |g| + epsilon);
+///   w -= (rate / (1 - beta1^t)) * m / u (PyTorch's `Adamax`, the paper's infinity norm).
 ///
-/// Momentum, RMSprop and Adam keep one or two floats per parameter (`slots`), held by the
-/// network between training calls and saved in its model file.
+/// Momentum, RMSprop, Adagrad, Adam and Adamax keep one or two floats per parameter, AMSGrad
+/// three (`slots`), held by the network between training calls and saved in its model file.
 public enum Optimizer: Sendable, Equatable {
     case sgd(momentum: Float = 0, nesterov: Bool = false)
     case rmsprop(rho: Float = 0.99, epsilon: Float = 1e-8)
-    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
-    case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01)
+    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, amsgrad: Bool = false)
+    case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01, amsgrad: Bool = false)
+    /// Since 0.6.0. PyTorch's epsilon default is 1e-10; minibatch's is every rule's 1e-8.
+    case adagrad(epsilon: Float = 1e-8)
+    /// Since 0.6.0.
+    case adamax(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
 
     /// Plain gradient descent.
     public static let gradientDescent = Optimizer.sgd()
@@ -28,15 +39,19 @@ public enum Optimizer: Sendable, Equatable {
     /// Which rule, without its hyperparameters: the state kept by the network belongs to a
     /// kind, and a training call with another kind starts from fresh state.
     public enum Kind: Int, Sendable {
-        case gradientDescent = 0, momentum = 1, rmsprop = 2, adam = 3, adamW = 4
+        case gradientDescent = 0, momentum = 1, rmsprop = 2, adam = 3, adamW = 4, adagrad = 5, adamax = 6
+        /// Adam and AdamW with AMSGrad's maximum (a third slot).
+        case adamAMSGrad = 7, adamWAMSGrad = 8
     }
 
     public var kind: Kind {
         switch self {
         case .sgd(let momentum, _): momentum == 0 ? .gradientDescent : .momentum
         case .rmsprop: .rmsprop
-        case .adam: .adam
-        case .adamW: .adamW
+        case .adam(_, _, _, let amsgrad): amsgrad ? .adamAMSGrad : .adam
+        case .adamW(_, _, _, _, let amsgrad): amsgrad ? .adamWAMSGrad : .adamW
+        case .adagrad: .adagrad
+        case .adamax: .adamax
         }
     }
 
@@ -46,8 +61,9 @@ public enum Optimizer: Sendable, Equatable {
     static func slots(_ kind: Kind) -> Int {
         switch kind {
         case .gradientDescent: 0
-        case .momentum, .rmsprop: 1
-        case .adam, .adamW: 2
+        case .momentum, .rmsprop, .adagrad: 1
+        case .adam, .adamW, .adamax: 2
+        case .adamAMSGrad, .adamWAMSGrad: 3
         }
     }
 }
@@ -65,12 +81,12 @@ typealias Lanes = SIMD16<Float>
 protocol UpdateRule {
     /// What a step computes once for all parameters (the rate, bias corrections).
     associatedtype Coefficients
-    /// Floats of state per parameter, 0 to 2 (`Optimizer.slots`).
+    /// Floats of state per parameter, 0 to 3 (`Optimizer.slots`).
     static var slots: Int { get }
     func coefficients(rate: Float, step: Int) -> Coefficients
-    /// The new value of parameters `w` with gradient `g`; `s0` and `s1` are their state
-    /// (the rule's `slots` of them), updated in place.
-    func next(_ w: Lanes, _ g: Lanes, _ s0: inout Lanes, _ s1: inout Lanes, _ c: Coefficients) -> Lanes
+    /// The new value of parameters `w` with gradient `g`; `s0`, `s1` and `s2` are their
+    /// state (the rule's `slots` of them), updated in place.
+    func next(_ w: Lanes, _ g: Lanes, _ s0: inout Lanes, _ s1: inout Lanes, _ s2: inout Lanes, _ c: Coefficients) -> Lanes
 }
 
 /// Where one update reads and writes. Parameters, and each slot of state, are written into
@@ -84,8 +100,8 @@ struct UpdateBuffers {
     var shards: Int
     /// Each slot's state now, and where its next state goes (slots the rule does not have:
     /// any pointer, neither read nor written).
-    var state: (UnsafePointer<Float>, UnsafePointer<Float>)
-    var stateOut: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    var state: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+    var stateOut: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
 }
 
 /// How the gradient is formed before the rule sees it:
@@ -148,7 +164,7 @@ extension UpdateRule {
             let l2 = isWeight ? terms.l2 : 0, scale = terms.scale
             let p = b.parameters, out = b.out, g0 = b.gradients[0]
             let g1 = b.shards > 1 ? UnsafePointer(b.gradients[1]) : nil
-            let (s0, s1) = b.state, (o0, o1) = b.stateOut
+            let (s0, s1, s2) = b.state, (o0, o1, o2) = b.stateOut
             var i = lower
             // One pass: the two shards' gradients are summed as they are read.
             while i + Lanes.scalarCount <= upper {
@@ -156,24 +172,28 @@ extension UpdateRule {
                 var sum = load(g0, i)
                 if let g1 { sum += load(g1, i) }
                 var a = Self.slots > 0 ? load(s0, i) : Lanes(), v = Self.slots > 1 ? load(s1, i) : Lanes()
-                let new = next(w, scale * (sum + l2 * w), &a, &v, c)
+                var x = Self.slots > 2 ? load(s2, i) : Lanes()
+                let new = next(w, scale * (sum + l2 * w), &a, &v, &x, c)
                 store(new, out, i)
                 if Self.slots > 0 { store(a, o0, i) }
                 if Self.slots > 1 { store(v, o1, i) }
+                if Self.slots > 2 { store(x, o2, i) }
                 flags.add(new)
                 i += Lanes.scalarCount
             }
             // The last few, one lane each.
             while i < upper {
-                var w = Lanes(), sum = Lanes(), a = Lanes(), v = Lanes()
+                var w = Lanes(), sum = Lanes(), a = Lanes(), v = Lanes(), x = Lanes()
                 w[0] = p[i]
                 sum[0] = g0[i] + (g1?[i] ?? 0)
                 if Self.slots > 0 { a[0] = s0[i] }
                 if Self.slots > 1 { v[0] = s1[i] }
-                let new = next(w, scale * (sum + l2 * w), &a, &v, c)
+                if Self.slots > 2 { x[0] = s2[i] }
+                let new = next(w, scale * (sum + l2 * w), &a, &v, &x, c)
                 out[i] = new[0]
                 if Self.slots > 0 { o0[i] = a[0] }
                 if Self.slots > 1 { o1[i] = v[0] }
+                if Self.slots > 2 { o2[i] = x[0] }
                 tailFlags.add(new[0])
                 i += 1
             }

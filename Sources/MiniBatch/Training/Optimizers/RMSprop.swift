@@ -12,7 +12,7 @@ struct RMSpropRule: UpdateRule {
     func coefficients(rate: Float, step: Int) -> Float { rate }
 
     @inline(__always)
-    func next(_ w: Lanes, _ g: Lanes, _ v: inout Lanes, _ unused: inout Lanes, _ rate: Float) -> Lanes {
+    func next(_ w: Lanes, _ g: Lanes, _ v: inout Lanes, _ unused: inout Lanes, _ unused2: inout Lanes, _ rate: Float) -> Lanes {
         v = rho * v + (1 - rho) * g * g
         return w - rate * g / (minibatch_sqrt16(v) + epsilon)
     }

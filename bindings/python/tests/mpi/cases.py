@@ -19,6 +19,9 @@ OPTIMIZERS = {
     "rmsprop": (mb.RMSprop(), 0.002),
     "adam": (mb.Adam(), 0.003),
     "adamw": (mb.AdamW(weight_decay=0.05), 0.003),
+    "adagrad": (mb.Adagrad(), 0.01),
+    "adamax": (mb.Adamax(), 0.003),
+    "amsgrad": (mb.Adam(beta2=0.9, amsgrad=True), 0.003),
 }
 
 
