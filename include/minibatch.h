@@ -857,6 +857,15 @@ typedef struct mb_train_options {
                                   parameter; its state is another rule's to a call without
                                   it. A library older than the header ignores it: check
                                   mb_version_number() >= 600. Default 0 */
+    /* Since 0.6.0 (a library older than the header ignores them: check mb_version_number()
+     * >= 600): a linear warm-up of the schedule's rate over the model's first epochs,
+     * PyTorch's LinearLR(start_factor, total_iters=warmup_epochs) chained before the
+     * schedule. Epoch e's rate (e over the model's life, as mb_schedule's) is the schedule's
+     * times  warmup_start_factor + (1 - warmup_start_factor) * min(e, W) / W,  W =
+     * warmup_epochs, in double, rounded to float once (mb_history_learning_rates has it).
+     * MB_SCHEDULE_ADAPTIVE divides its own rate, not the warmed-up one. */
+    int64_t warmup_epochs;     /* W >= 0; default 0: no warm-up */
+    double warmup_start_factor;/* the factor at e = 0, in (0, 1]; default 1/3 (PyTorch's) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -350,6 +350,33 @@ struct OptimizerTests {
 
     /// Exact resume through a file: N epochs, save, load, M more equals N + M in one call
     /// (weights and history), for a rule with state, a schedule and early stopping.
+    /// The warm-up multiplies the schedule's rate by s + (1 - s) * min(e, W) / W, e over the
+    /// network's life (two calls give the rates of one), computed in Double and rounded once.
+    @Test func warmupMultipliesTheSchedule() throws {
+        var options = TrainingOptions(epochs: 4, batchSize: .fixed(100), learningRate: 0.1, threads: 1,
+                                      schedule: .exponential(gamma: 0.5))
+        options.warmup = Warmup(epochs: 5, startFactor: 0.2)
+        let network = try Network(layerSizes: [2, 4, 2], seed: 1)
+        let history = History()
+        try train(network, options, history: history)
+        options.epochs = 3
+        try train(network, options, history: history)
+        let expected = (0..<7).map { e -> Double in
+            let factor = e < 5 ? 0.2 + 0.8 * Double(e) / 5 : 1
+            return Double(Float(factor * (Double(Float(0.1)) * pow(0.5, Double(e)))))
+        }
+        #expect(history.learningRates == expected)
+        #expect(Warmup().factor(epoch: 0) == 1 && Warmup(epochs: 3).factor(epoch: 0) == 1.0 / 3)
+        #expect(Warmup(epochs: 3).factor(epoch: 3) == 1 && Warmup(epochs: 3).factor(epoch: 1_000_000) == 1)
+        // Refused before anything changes.
+        for bad in [Warmup(epochs: -1), Warmup(epochs: 2, startFactor: 0), Warmup(epochs: 2, startFactor: .nan)] {
+            var o = options
+            o.warmup = bad
+            #expect(throws: MiniBatchError.self) { try train(network, o) }
+        }
+        #expect(network.epochsTrained == 7)
+    }
+
     @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adagrad(), .adamax(),
                       .adamW(beta2: 0.9, amsgrad: true)])
     func resumeFromAFileIsExact(optimizer: Optimizer) throws {
@@ -358,6 +385,7 @@ struct OptimizerTests {
         var options = TrainingOptions(epochs: 7, batchSize: .fixed(64), learningRate: 0.01, seed: 4, threads: 2,
                                       optimizer: optimizer, schedule: .cosine(period: 7, minimum: 0.001), l2: 0.01,
                                       earlyStopping: EarlyStopping(patience: 50))
+        options.warmup = Warmup(epochs: 5, startFactor: 0.5)  // crosses the resume
         let whole = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)
         let wholeHistory = History()
         try train(whole, options, history: wholeHistory)

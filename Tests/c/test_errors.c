@@ -719,6 +719,21 @@ static void test_train_errors(void)
     b.beta2 = 0.999f;
     b.epsilon = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
+    b = o;
+    b.warmup_epochs = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_epochs");
+    b.warmup_epochs = INT64_MIN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_epochs");
+    b.warmup_epochs = 3;
+    b.warmup_start_factor = 0.0;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_start_factor");
+    b.warmup_start_factor = 1.0000001;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_start_factor");
+    b.warmup_start_factor = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_start_factor");
+    b.warmup_start_factor = -INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "warmup_start_factor");
     /* MB_LAST_BATCH_DROP is fine even when batch_size = m; history NULL is fine: the
        fixture is not trained here (it stays unchanged) */
     check_data_errors(F_TRAIN);

@@ -225,6 +225,28 @@ refused "--beta1 with adagrad is refused, naming the rules it belongs to" "--bet
     train --builtin moons --out m.mbm --optimizer adagrad --beta1 0.5
 refused "--beta2 1 with adamax is the library's error, named" "--beta2" train --builtin moons --out m.mbm --optimizer adamax --beta2 1
 
+# --- the warm-up (0.6.0): across a resume, byte for byte; in the start event; refusals
+"$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --warmup-epochs 3 --warmup-start-factor 0.25 \
+    --epochs 4 --out warm-4.mbm >warm.jsonl 2>/dev/null
+"$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --warmup-epochs 3 --warmup-start-factor 0.25 \
+    --epochs 2 --out warm-2.mbm --progress none >/dev/null 2>&1
+"$cli" resume warm-2.mbm --builtin moons --batch-size 64 --seed 2 --warmup-epochs 3 --warmup-start-factor 0.25 \
+    --epochs 2 --out warm-r.mbm --progress none >/dev/null 2>&1
+check "--warmup-epochs 3: train 2 + resume 2 = train 4, byte for byte; the epochs' rates warm up" py '
+import json, subprocess
+assert open("warm-4.mbm", "rb").read() == open("warm-r.mbm", "rb").read()
+lines = [json.loads(l) for l in open("warm.jsonl")]
+assert lines[0]["warmup_epochs"] == 3 and lines[0]["warmup_start_factor"] == 0.25, lines[0]
+rates = [l["learning_rate"] for l in lines if l["event"] == "epoch"]
+want = [0.01 * (0.25 + 0.75 * min(e, 3) / 3) for e in range(4)]
+assert all(abs(r - w) <= 1e-6 * w for r, w in zip(rates, want)), (rates, want)
+'
+refused "--warmup-start-factor without --warmup-epochs is refused" "--warmup-start-factor" \
+    train --builtin moons --out m.mbm --warmup-start-factor 0.5
+refused "--warmup-start-factor 0 is the library's error, named" "--warmup-start-factor" \
+    train --builtin moons --out m.mbm --warmup-epochs 2 --warmup-start-factor 0
+refused "--warmup-epochs -1 is the library's error, named" "--warmup-epochs" train --builtin moons --out m.mbm --warmup-epochs -1
+
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null
 check "shuffle exits 0" test $? -eq 0

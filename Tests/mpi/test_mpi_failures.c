@@ -180,6 +180,8 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     /* 0.6.0: AMSGrad on one rank only; Adagrad against Adamax */
     case 24: o->optimizer = MB_OPTIMIZER_ADAM; o->amsgrad = odd; return "amsgrad";
     case 25: o->optimizer = odd ? MB_OPTIMIZER_ADAMAX : MB_OPTIMIZER_ADAGRAD; return "optimizer";
+    case 26: o->warmup_epochs = odd ? 3 : 0; return "warmup_epochs";
+    case 27: o->warmup_epochs = 3; o->warmup_start_factor = odd ? 0.5 : 0.25; return "warmup_start_factor";
     default: return NULL;
     }
 }

@@ -213,6 +213,7 @@ package enum Validate {
         }
         try optimizer(options.optimizer)
         try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
+        try warmup(options.warmup)
         guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
@@ -291,6 +292,14 @@ package enum Validate {
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
+        }
+    }
+
+    /// The warm-up's epochs (>= 0) and start factor (in (0, 1]).
+    package static func warmup(_ warmup: Warmup) throws(MiniBatchError) {
+        guard warmup.epochs >= 0 else { throw .invalid("warmup_epochs must be >= 0, got \(warmup.epochs)") }
+        guard warmup.startFactor.isFinite, warmup.startFactor > 0, warmup.startFactor <= 1 else {
+            throw .invalid("warmup_start_factor must be in (0, 1], got \(warmup.startFactor)")
         }
     }
 

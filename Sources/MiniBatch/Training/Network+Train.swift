@@ -172,7 +172,7 @@ extension Network {
             step.checksValues = checkFirstEpoch && epoch == 1
             step.rate = options.schedule.rate(
                 base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
-                defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate)
+                defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             // The batches run with the first layer's W in training's layout, which goes back
             // to the model's however they end (`TrainingStep`'s notes).
@@ -232,7 +232,7 @@ extension Network {
                                  validationCost: validationCost, validationScore: validationScore)
             let stop = stopping.afterEpoch(
                 self, cost: stopping.monitored(epochCost: epochCost, validation: validation.map { _ in (validationCost, validationScore) }),
-                rate: step.rate)
+                rate: trainingState.adaptiveRate ?? options.learningRate)
             var stopAsked = false
             if let progress {
                 var report = Progress(

@@ -191,9 +191,9 @@ struct EarlyStop {
         return monitor == .validationScore ? -validation.score : validation.cost
     }
 
-    /// Counts the epoch just trained, whose monitored value (`monitored`) is `cost` and rate
-    /// `rate`: true if training stops here (then, with `keepsBest`, the network has its best
-    /// weights).
+    /// Counts the epoch just trained, whose monitored value (`monitored`) is `cost`, `rate`
+    /// being the adaptive schedule's rate (before any warm-up): true if training stops here
+    /// (then, with `keepsBest`, the network has its best weights).
     func afterEpoch(_ network: Network, cost: Double, rate: Float) -> Bool {
         let state = network.trainingState
         // (NaN never improves.)

@@ -33,31 +33,67 @@ public enum Schedule: Sendable, Equatable {
     /// What `adaptive` divides the rate by.
     static let adaptiveFactor: Float = 5
 
-    /// The rate of epoch `epoch` (from 0 over the network's life).
+    /// The rate of epoch `epoch` (from 0 over the network's life), warmed up by `warmup`.
     /// - Parameters:
     ///   - examplesSeen: examples trained on before the epoch (for `inverseTime`).
     ///   - period: the cosine period when `period` is 0.
     ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
     func rate(
-        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
+        warmup: Warmup = Warmup()
     ) -> Float {
+        let factor = warmup.factor(epoch: epoch)
+        return Float(factor * unrounded(base: base, epoch: epoch, examplesSeen: examplesSeen,
+                                        defaultPeriod: defaultPeriod, adaptiveRate: adaptiveRate))
+    }
+
+    /// The schedule's rate in Double, before the warm-up and the one rounding to Float (the
+    /// constant and adaptive rates are Floats already, so that rounding keeps them).
+    private func unrounded(
+        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+    ) -> Double {
         let rate = Double(base), e = Double(epoch)
         switch self {
         case .constant:
-            return base
+            return rate
         case .step(let every, let gamma):
-            return Float(rate * pow(gamma, Double(epoch / every)))
+            return rate * pow(gamma, Double(epoch / every))
         case .exponential(let gamma):
-            return Float(rate * pow(gamma, e))
+            return rate * pow(gamma, e)
         case .inverseTime(let power):
-            return Float(rate / pow(Double(examplesSeen) + 1, power))
+            return rate / pow(Double(examplesSeen) + 1, power)
         case .cosine(let period, let minimum):
             let t = Double(period > 0 ? period : defaultPeriod)
-            guard e < t else { return Float(minimum) }
-            return Float(minimum + (rate - minimum) * (1 + cos(Double.pi * e / t)) / 2)
+            guard e < t else { return minimum }
+            return minimum + (rate - minimum) * (1 + cos(Double.pi * e / t)) / 2
         case .adaptive:
-            return adaptiveRate ?? base
+            return Double(adaptiveRate ?? base)
         }
+    }
+}
+
+/// A linear warm-up of the learning rate over the network's first epochs (PyTorch's
+/// `LinearLR(start_factor, total_iters: epochs)` chained before the schedule): epoch e's
+/// rate is the schedule's times startFactor + (1 - startFactor) * min(e, epochs) / epochs,
+/// e counted over the network's life from 0 as the schedule's, so a second call or a resumed
+/// file goes on where the warm-up was. Computed in Double with the schedule's rate, rounded
+/// to Float once. The adaptive schedule divides its own rate, not the warmed-up one. Since
+/// 0.6.0.
+public struct Warmup: Sendable, Equatable {
+    /// Epochs the rate takes to reach the schedule's (0, the default: no warm-up).
+    public var epochs: Int
+    /// The fraction of the schedule's rate at epoch 0, in (0, 1] (PyTorch's default 1/3).
+    public var startFactor: Double
+
+    public init(epochs: Int = 0, startFactor: Double = 1.0 / 3) {
+        self.epochs = epochs
+        self.startFactor = startFactor
+    }
+
+    /// The factor of epoch `epoch` (from 0 over the network's life).
+    func factor(epoch: Int) -> Double {
+        guard epochs > 0, epoch < epochs else { return 1 }
+        return startFactor + (1 - startFactor) * Double(epoch) / Double(epochs)
     }
 }
 

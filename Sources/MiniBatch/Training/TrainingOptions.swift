@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     public var optimizer: Optimizer = .gradientDescent
     /// How the learning rate changes from epoch to epoch (default: constant).
     public var schedule: Schedule = .constant
+    /// A linear warm-up of the schedule's rate over the network's first epochs (default:
+    /// none). Since 0.6.0.
+    public var warmup = Warmup()
     /// scikit-learn's L2 penalty `alpha` (>= 0): a batch of n rows adds
     /// 0.5 * l2 * sum(W^2) / n to its cost and l2 * W / n to the weights' gradient (weights
     /// only, not biases). Default 0.

@@ -105,6 +105,15 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("cosine: the lowest rate (default: 0).", valueName: "x"))
     var minLearningRate: Double?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Warm the schedule's rate up linearly over the model's first n epochs, from --warmup-start-factor times it (PyTorch's LinearLR before the schedule; default: 0, none).",
+        valueName: "n"))
+    var warmupEpochs: Int = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The fraction of the schedule's rate the warm-up starts from, in (0, 1] (default: 1/3).", valueName: "f"))
+    var warmupStartFactor: Double?
+
     // MARK: Early stopping
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -184,6 +193,10 @@ struct TrainingArguments: ParsableArguments {
             lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,
             optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
             earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: (monitor ?? watched).monitor))
+        guard warmupStartFactor == nil || warmupEpochs > 0 else {
+            throw ValidationError("--warmup-start-factor is a parameter of the warm-up: give --warmup-epochs")
+        }
+        options.warmup = Warmup(epochs: warmupEpochs, startFactor: warmupStartFactor ?? 1.0 / 3)
         options.shards = shards
         options.dropout = dropout
         options.labelSmoothing = labelSmoothing
@@ -229,6 +242,8 @@ struct TrainingArguments: ParsableArguments {
             add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--min-learning-rate", "\(minimum)")
         case .constant, .adaptive: break
         }
+        add("--warmup-epochs", "\(warmupEpochs)", unless: "0")
+        if let warmupStartFactor { add("--warmup-start-factor", "\(warmupStartFactor)") }
         add("--patience", "\(patience)", unless: "0")
         add("--min-delta", "\(minDelta)", unless: "\(0.0)")
         if !restoreBest { out.append("--no-restore-best") }

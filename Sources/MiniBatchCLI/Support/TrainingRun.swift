@@ -185,6 +185,10 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         ("threads", .int(options.threads)), ("optimizer", .string(rule.rawValue)),
         ("schedule", .string(arguments.schedule.rawValue)),
     ]
+    if options.warmup.epochs > 0 {
+        fields.append(("warmup_epochs", .int(options.warmup.epochs)))
+        fields.append(("warmup_start_factor", .number(options.warmup.startFactor)))
+    }
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
     if options.dropout > 0 { fields.append(("dropout", .number(options.dropout))) }

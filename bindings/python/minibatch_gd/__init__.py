@@ -56,7 +56,7 @@ from .errors import (
 from .network import Dataset, History, LayerInfo, Network, Progress
 from .interrupt import Interrupt
 from . import optim
-from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, RMSprop
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, RMSprop, Warmup
 
 __version__ = "0.6.0"
 
@@ -90,6 +90,7 @@ __all__ = [
     "Adagrad",
     "Adamax",
     "EarlyStopping",
+    "Warmup",
     "MLPClassifier",
     "MLPRegressor",
     # enums

@@ -342,6 +342,8 @@ class mb_train_options(Structure):
         ("class_weight_count", c_int64),  # int64_t class_weight_count;
         ("label_smoothing", c_double),  # double label_smoothing;  (since 0.5.0)
         ("amsgrad", c_int),  # int amsgrad;  (since 0.6.0)
+        ("warmup_epochs", c_int64),  # int64_t warmup_epochs;  (since 0.6.0)
+        ("warmup_start_factor", c_double),  # double warmup_start_factor;  (since 0.6.0)
     ]
 
 

@@ -32,6 +32,9 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         min + (lr - min) * (1 + cos(pi * e / epochs)) / 2 for e < epochs, then min
         (epochs 0: the end of the call)
     Adaptive():                     scikit-learn's 'adaptive' (needs EarlyStopping patience)
+
+A warm-up (``Network.train(warmup=Warmup(epochs, start_factor))``) multiplies the schedule's
+rate by start_factor + (1 - start_factor) * min(e, epochs) / epochs (PyTorch's LinearLR).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from . import _lib
 
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax",
-    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive",
+    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of",
 ]
 
@@ -202,6 +205,31 @@ class Adaptive:
 
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.ADAPTIVE)
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """A linear warm-up over the model's first ``epochs`` (PyTorch's ``LinearLR(start_factor,
+    total_iters=epochs)`` chained before the schedule): epoch e's rate is the schedule's times
+    start_factor + (1 - start_factor) * min(e, epochs) / epochs, e over the model's life."""
+
+    epochs: int = 0
+    start_factor: float = 1.0 / 3
+
+    def _fill(self, o: Any) -> None:
+        o.warmup_epochs = _integer(self.epochs, "warmup epochs")
+        o.warmup_start_factor = _number(self.start_factor, "warmup start_factor")
+
+
+def warmup_of(value: Any) -> Warmup:
+    """A Warmup from a Warmup, a number of epochs or None (none)."""
+    if value is None:
+        return Warmup()
+    if isinstance(value, Warmup):
+        return value
+    if hasattr(value, "__index__") and not isinstance(value, bool):
+        return Warmup(value.__index__())
+    raise TypeError(f"warmup must be a number of epochs or a minibatch_gd.optim.Warmup, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)

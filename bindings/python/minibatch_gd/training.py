@@ -129,6 +129,7 @@ class _Training:
         threads: int = 0,
         optimizer: Any = None,
         schedule: Any = None,
+        warmup: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
         dropout: float = 0.0,
@@ -163,6 +164,9 @@ class _Training:
         plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
+        ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
+        :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
+        epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
         ``dropout``: inverted dropout of every hidden layer's output while training, in
@@ -230,7 +234,8 @@ class _Training:
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
-                schedule=schedule, l2=l2, clip_norm=clip_norm, dropout=dropout, label_smoothing=label_smoothing,
+                schedule=schedule, warmup=warmup, l2=l2, clip_norm=clip_norm, dropout=dropout,
+                label_smoothing=label_smoothing,
                 early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
@@ -244,7 +249,7 @@ class _Training:
             callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
@@ -283,6 +288,7 @@ class _Training:
         threads: int = 0,
         optimizer: Any = None,
         schedule: Any = None,
+        warmup: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
         dropout: float = 0.0,
@@ -317,7 +323,7 @@ class _Training:
             memory_budget, callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
         def run() -> int:
@@ -407,7 +413,7 @@ class _Training:
     def _fill_rule(
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
         l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
-        *, dropout: Any = 0.0, label_smoothing: Any = 0.0,
+        *, dropout: Any = 0.0, label_smoothing: Any = 0.0, warmup: Any = None,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -415,6 +421,7 @@ class _Training:
 
         optim.optimizer_of(optimizer)._fill(opts)
         optim.schedule_of(schedule)._fill(opts)
+        optim.warmup_of(warmup)._fill(opts)
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
         opts.dropout = optim._number(dropout, "dropout")

@@ -145,10 +145,17 @@ def schedule_rate(s, lr, e, m):
     return lr
 
 
-def epoch_rates(sched, lr, epochs, m=M):
-    """The rate of every epoch, computed in double from the float32 base rate and rounded
-    to float32 once (mb_schedule)."""
-    return [F32(schedule_rate(sched, F32(lr), e, m)) for e in range(epochs)]
+def warmup_factor(w, e):
+    """The header's warm-up factor of epoch e: s + (1 - s) * min(e, W) / W (1 without one)."""
+    if w is None or w.epochs == 0:
+        return 1.0
+    return w.start_factor + (1 - w.start_factor) * min(e, w.epochs) / w.epochs
+
+
+def epoch_rates(sched, lr, epochs, m=M, warmup=None):
+    """The rate of every epoch, computed in double from the float32 base rate (times the
+    warm-up's factor) and rounded to float32 once (mb_schedule, warmup_epochs)."""
+    return [F32(warmup_factor(warmup, e) * schedule_rate(sched, F32(lr), e, m)) for e in range(epochs)]
 
 
 def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0):
@@ -330,26 +337,80 @@ SCHEDULES = [optim.Constant(), optim.Step(every=3, gamma=0.5), optim.Exponential
              optim.InverseTime(power_t=0.5), optim.Cosine(epochs=10, min_learning_rate=0.001)]
 
 
+@pytest.mark.parametrize("warmup", [None, optim.Warmup(5, 0.25)], ids=["", "warmup"])
 @pytest.mark.parametrize("sched", SCHEDULES, ids=lambda s: type(s).__name__)
-def test_schedule_rates_and_steps(sched):
+def test_schedule_rates_and_steps(sched, warmup):
     """12 epochs: learning rates to rtol 1e-6 of float32(formula); each epoch's plain-SGD
-    step equals lr_e * (numpy gradient at the weights before it), rtol 1e-5 / atol 1e-6."""
+    step equals lr_e * (numpy gradient at the weights before it), rtol 1e-5 / atol 1e-6.
+    With a warm-up of 5 epochs from 0.25 (0.6.0), the rates are the schedule's times the
+    warm-up's factor, epochs counted over the model's life (one call per epoch or one call)."""
     X, y, Y = problem("mse", 2, m=10)
     lr, epochs = 0.1, 12
-    expected = epoch_rates(sched, lr, epochs, m=10)
+    expected = epoch_rates(sched, lr, epochs, m=10, warmup=warmup)
+    if warmup is not None:  # the warm-up shows: the first epochs' rates are lower
+        assert expected[0] < F32(schedule_rate(sched, F32(lr), 0, 10))
     with make_net("mse", 2) as net, make_net("mse", 2) as net_once:
         h = mb.History()
         for e in range(epochs):  # one call per epoch: the schedule continues over calls
             p = net.get_parameters().astype(np.float64)
             _, g = np_cost_grad(p, X, Y, "mse")
             net.train(X, y, epochs=1, batch_size=10, learning_rate=lr, shuffle=False,
-                      threads=1, schedule=sched, history=h)
+                      threads=1, schedule=sched, history=h, warmup=warmup)
             np.testing.assert_allclose(net.get_parameters(), p - expected[e] * g,
                                        rtol=1e-5, atol=1e-6, err_msg=f"epoch {e}")
         np.testing.assert_allclose(h.learning_rates, expected, rtol=1e-6)
         h1 = net_once.train(X, y, epochs=epochs, batch_size=10, learning_rate=lr,
-                            shuffle=False, threads=1, schedule=sched)
+                            shuffle=False, threads=1, schedule=sched, warmup=warmup)
         np.testing.assert_allclose(h1.learning_rates, expected, rtol=1e-6)
+
+
+def test_warmup_matches_torch_linear_lr():
+    """Adam with a warm-up of 4 epochs from 0.2 before an exponential schedule: PyTorch's
+    ChainedScheduler([LinearLR(start_factor=0.2, total_iters=4), ExponentialLR(0.9)]) gives
+    the same rates (rtol 1e-6) and the same trajectory (rtol 1e-4 / atol 1e-5) over 12
+    full-batch epochs."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=2)
+    warm, sched, lr, epochs = optim.Warmup(4, 0.2), optim.Exponential(0.9), 0.02, 12
+    with make_net("cross_entropy", 3, seed=5) as net:
+        p0 = net.get_parameters()
+        h = net.train(X, y, epochs=epochs, batch_size=M, learning_rate=lr, shuffle=False, threads=1,
+                      optimizer=optim.Adam(), schedule=sched, warmup=warm)
+        got = net.get_parameters()
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    chain = torch.optim.lr_scheduler.ChainedScheduler([
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=0.2, total_iters=4),
+        torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)])
+    rates = []
+    for _ in range(epochs):
+        rates.append(o.param_groups[0]["lr"])
+        o.zero_grad()
+        torch.nn.functional.cross_entropy(Xt @ W.T + b, yt).backward()
+        o.step()
+        chain.step()
+    np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
+    want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_warmup_before_the_adaptive_schedule():
+    """The adaptive schedule divides its own rate; the warm-up multiplies what it gives:
+    rates = float32(simulated adaptive rate * warm-up factor), rtol 1e-6."""
+    X, y, _ = problem("mse", 2)
+    warm = optim.Warmup(6)
+    with make_net("mse", 2) as net:
+        h = net.train(X, y, epochs=40, batch_size=M, learning_rate=0.1, shuffle=False, threads=1,
+                      schedule=optim.Adaptive(), warmup=warm,
+                      early_stopping=optim.EarlyStopping(patience=2, min_delta=1e3))
+        n, _, rates = simulate(h.epoch_costs, 2, 1e3, rate=F32(0.1))
+        assert len(h.epoch_costs) == n
+        want = [F32(warmup_factor(warm, e) * r) for e, r in enumerate(rates)]
+        np.testing.assert_allclose(h.learning_rates, want, rtol=1e-6)
+        assert h.learning_rates[0] == pytest.approx(0.1 / 3, rel=1e-6)
 
 
 # -- 6. early stopping and the adaptive schedule -----------------------------------------
@@ -462,6 +523,10 @@ BAD = [
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
     ({"schedule": optim.Adaptive()}, "patience"),
     ({"clip_norm": -1.0}, "clip_norm"),
+    ({"warmup": optim.Warmup(-1)}, "warmup_epochs"),
+    ({"warmup": optim.Warmup(3, 0.0)}, "warmup_start_factor"),
+    ({"warmup": optim.Warmup(3, 1.5)}, "warmup_start_factor"),
+    ({"warmup": optim.Warmup(3, float("nan"))}, "warmup_start_factor"),
     ({"l2": float("nan")}, "l2"),
 ]
 

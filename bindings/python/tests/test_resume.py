@@ -27,6 +27,8 @@ CASES = {
     "adagrad-step": (optim.Adagrad(), optim.Step(every=3, gamma=0.5), 0.05),
     "adamax-cosine": (optim.Adamax(), optim.Cosine(epochs=7), 0.01),
     "amsgrad-exponential": (optim.AdamW(beta2=0.9, amsgrad=True), optim.Exponential(0.9), 0.01),
+    # the warm-up crosses the resume (epochs 0..5 of a run split 3 + 4)
+    "adam-warmup-cosine": (optim.Adam(), (optim.Cosine(epochs=7), optim.Warmup(5)), 0.01),
 }
 
 # The new process trains the loaded model with this module's _train (the same options).
@@ -45,11 +47,12 @@ CHILD = textwrap.dedent("""
 
 def _train(net, X, y, Xv, yv, case, epochs):
     rule, schedule, lr = CASES[case]
+    schedule, warmup = schedule if isinstance(schedule, tuple) else (schedule, None)
     stopping = optim.EarlyStopping(patience=1 if case.endswith("adaptive") else 50,
                                    min_delta=0.05 if case.endswith("adaptive") else 0.0)
     return net.train(X, y, epochs=epochs, batch_size=16, learning_rate=lr, seed=11, threads=2,
-                     optimizer=rule, schedule=schedule, l2=0.01, clip_norm=5.0, early_stopping=stopping,
-                     validation=(Xv, yv))
+                     optimizer=rule, schedule=schedule, warmup=warmup, l2=0.01, clip_norm=5.0,
+                     early_stopping=stopping, validation=(Xv, yv))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -17,7 +17,8 @@ struct Fingerprint {
         ("clip_norm", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
-        ("cosine_epochs", .integer), ("min_learning_rate", .double),
+        ("cosine_epochs", .integer), ("min_learning_rate", .double), ("warmup_epochs", .integer),
+        ("warmup_start_factor", .double),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
         ("sample_weight (1: given)", .integer), ("class_weight", .hash),
@@ -79,6 +80,7 @@ struct Fingerprint {
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
         ] + rule + [float(options.l2), float(options.clipNorm), options.dropout.bitPattern,
                 options.labelSmoothing.bitPattern] + schedule + [
+            UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.startFactor.bitPattern,
             UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,
