@@ -577,7 +577,8 @@ typedef enum mb_schedule {
     MB_SCHEDULE_ADAPTIVE = 5,     /* scikit-learn's adaptive: when the monitored value has
                                      not improved by min_delta for `patience` epochs, the rate
                                      is divided by 5; training stops when that would happen at
-                                     a rate of 1e-6 or less. Needs patience >= 1 */
+                                     a rate of 1e-6 or less (its own rate, before any
+                                     warm-up). Needs patience >= 1 */
 } mb_schedule;
 
 /* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
@@ -863,9 +864,16 @@ typedef struct mb_train_options {
      * schedule. Epoch e's rate (e over the model's life, as mb_schedule's) is the schedule's
      * times  warmup_start_factor + (1 - warmup_start_factor) * min(e, W) / W,  W =
      * warmup_epochs, in double, rounded to float once (mb_history_learning_rates has it).
-     * MB_SCHEDULE_ADAPTIVE divides its own rate, not the warmed-up one. */
+     * MB_SCHEDULE_ADAPTIVE divides its own rate, not the warmed-up one. The model file does
+     * not keep the warm-up (as the schedule's parameters): pass it again to resume. */
     int64_t warmup_epochs;     /* W >= 0; default 0: no warm-up */
     double warmup_start_factor;/* the factor at e = 0, in (0, 1]; default 1/3 (PyTorch's) */
+    float clip_value;          /* since 0.6.0 (an older library ignores it): >= 0, finite:
+                                  every element of the gradient clipped to [-clip_value,
+                                  clip_value] (PyTorch's clip_grad_value_, Keras's
+                                  clipvalue), after the l2 term and clip_norm's scaling
+                                  (Keras's order); an infinite element becomes the bound,
+                                  a NaN stays NaN. 0 (default): no clipping */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

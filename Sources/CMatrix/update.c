@@ -22,26 +22,30 @@
 #define SQRT_NO_ERRNO(x) sqrtf(x)
 #endif
 
-/* The gradient a rule sees: scale * ((g0 + g1) + l2 * w), g1 NULL for one buffer. */
+/* The gradient a rule sees: scale * ((g0 + g1) + l2 * w), g1 NULL for one buffer, then
+ * clipped to [-clip, clip] (lower bound first; clip +Inf for none, which changes nothing:
+ * a NaN stays NaN). */
 static inline __attribute__((always_inline)) float gradient_term(
-    const float *restrict g0, const float *restrict g1, size_t i, float w, float l2, float scale)
+    const float *restrict g0, const float *restrict g1, size_t i, float w, float l2, float scale, float clip)
 {
     float sum = g1 ? g0[i] + g1[i] : g0[i];
-    return scale * (sum + l2 * w);
+    float g = scale * (sum + l2 * w);
+    g = g < -clip ? -clip : g;
+    return g > clip ? clip : g;
 }
 
 /* The loops, compiled once per instruction set below (inlined into each). */
 static inline __attribute__((always_inline)) int adam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
-    float *restrict v_out, float l2, float scale, float beta1, float beta2, float epsilon,
+    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
     float step_size, float inverse_root, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float decayed = decoupled ? w * decay : w;
@@ -59,14 +63,14 @@ static inline __attribute__((always_inline)) int amsgrad_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v,
     const float *restrict vmax, float *restrict m_out, float *restrict v_out,
-    float *restrict vmax_out, float l2, float scale, float beta1, float beta2, float epsilon,
+    float *restrict vmax_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
     float step_size, float inverse_root, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float most = vmax[i] < vv ? vv : vmax[i];
@@ -84,13 +88,13 @@ static inline __attribute__((always_inline)) int amsgrad_loop(
 /* Momentum (PyTorch's SGD, dampening 0), and Nesterov's. */
 static inline __attribute__((always_inline)) int momentum_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict b, float *restrict b_out, float l2, float scale,
+    const float *restrict g1, const float *restrict b, float *restrict b_out, float l2, float scale, float clip,
     float momentum, float rate, int nesterov)
 {
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float bb = momentum * b[i] + g;
         float new_w = nesterov ? w - rate * (g + momentum * bb) : w - rate * bb;
         b_out[i] = bb;
@@ -103,14 +107,14 @@ static inline __attribute__((always_inline)) int momentum_loop(
 /* RMSprop (PyTorch's, without momentum or centring). */
 static inline __attribute__((always_inline)) int rmsprop_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict v, float *restrict v_out, float l2, float scale,
+    const float *restrict g1, const float *restrict v, float *restrict v_out, float l2, float scale, float clip,
     float rho, float epsilon, float rate)
 {
     const float one_rho = 1 - rho;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float vv = rho * v[i] + one_rho * g * g;
         float new_w = w - rate * g / (SQRT_NO_ERRNO(vv) + epsilon);
         v_out[i] = vv;
@@ -123,13 +127,13 @@ static inline __attribute__((always_inline)) int rmsprop_loop(
 /* Adagrad (PyTorch's, lr_decay 0 and initial_accumulator_value 0). */
 static inline __attribute__((always_inline)) int adagrad_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict s, float *restrict s_out, float l2, float scale,
+    const float *restrict g1, const float *restrict s, float *restrict s_out, float l2, float scale, float clip,
     float epsilon, float rate)
 {
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float ss = s[i] + g * g;
         float new_w = w - rate * g / (SQRT_NO_ERRNO(ss) + epsilon);
         s_out[i] = ss;
@@ -143,13 +147,13 @@ static inline __attribute__((always_inline)) int adagrad_loop(
 static inline __attribute__((always_inline)) int adamax_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict u, float *restrict m_out,
-    float *restrict u_out, float l2, float scale, float beta1, float beta2, float epsilon, float step_size)
+    float *restrict u_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon, float step_size)
 {
     const float one_beta1 = 1 - beta1;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
         float mm = beta1 * m[i] + one_beta1 * g;
         float decayed = beta2 * u[i], candidate = fabsf(g) + epsilon;
         float uu = decayed < candidate ? candidate : decayed;
@@ -165,43 +169,43 @@ static inline __attribute__((always_inline)) int adamax_loop(
 #define MOMENTUM_PARAMETERS                                                                      \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict b, float *restrict b_out, float l2,      \
-        float scale, float momentum, float rate, int nesterov
-#define MOMENTUM_ARGUMENTS n, p, out, g0, g1, b, b_out, l2, scale, momentum, rate, nesterov
+        float scale, float clip, float momentum, float rate, int nesterov
+#define MOMENTUM_ARGUMENTS n, p, out, g0, g1, b, b_out, l2, scale, clip, momentum, rate, nesterov
 #define RMSPROP_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict v, float *restrict v_out, float l2,      \
-        float scale, float rho, float epsilon, float rate
-#define RMSPROP_ARGUMENTS n, p, out, g0, g1, v, v_out, l2, scale, rho, epsilon, rate
+        float scale, float clip, float rho, float epsilon, float rate
+#define RMSPROP_ARGUMENTS n, p, out, g0, g1, v, v_out, l2, scale, clip, rho, epsilon, rate
 
 #define ADAM_PARAMETERS                                                                          \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
-        float *restrict m_out, float *restrict v_out, float l2, float scale, float beta1,        \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
         float beta2, float epsilon, float step_size, float inverse_root, float decay, int decoupled
 #define ADAM_ARGUMENTS                                                                           \
-    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, beta1, beta2, epsilon, step_size,          \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, step_size,          \
         inverse_root, decay, decoupled
 
 #define ADAGRAD_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict s, float *restrict s_out, float l2,      \
-        float scale, float epsilon, float rate
-#define ADAGRAD_ARGUMENTS n, p, out, g0, g1, s, s_out, l2, scale, epsilon, rate
+        float scale, float clip, float epsilon, float rate
+#define ADAGRAD_ARGUMENTS n, p, out, g0, g1, s, s_out, l2, scale, clip, epsilon, rate
 #define ADAMAX_PARAMETERS                                                                        \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict u,             \
-        float *restrict m_out, float *restrict u_out, float l2, float scale, float beta1,        \
+        float *restrict m_out, float *restrict u_out, float l2, float scale, float clip, float beta1,        \
         float beta2, float epsilon, float step_size
-#define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, beta1, beta2, epsilon, step_size
+#define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, clip, beta1, beta2, epsilon, step_size
 
 #define AMSGRAD_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
         const float *restrict vmax, float *restrict m_out, float *restrict v_out,               \
-        float *restrict vmax_out, float l2, float scale, float beta1, float beta2,              \
+        float *restrict vmax_out, float l2, float scale, float clip, float beta1, float beta2,              \
         float epsilon, float step_size, float inverse_root, float decay, int decoupled
 #define AMSGRAD_ARGUMENTS                                                                        \
-    n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, beta1, beta2, epsilon,     \
+    n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, clip, beta1, beta2, epsilon,     \
         step_size, inverse_root, decay, decoupled
 
 typedef int (*adam_function)(ADAM_PARAMETERS);

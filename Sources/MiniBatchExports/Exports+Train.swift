@@ -18,7 +18,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         validation_fraction: 0, sample_weight: nil, validation_dataset: nil,
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
         monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
-        amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3)
+        amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -164,6 +164,7 @@ func trainingArguments(
     trainingOptions.warmup = Warmup(epochs: Int(o.warmup_epochs), startFactor: o.warmup_start_factor)
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
+    trainingOptions.clipValue = o.clip_value
     trainingOptions.dropout = o.dropout
     trainingOptions.labelSmoothing = o.label_smoothing
     if o.class_weight != nil || o.class_weight_count != 0 {

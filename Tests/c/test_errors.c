@@ -719,6 +719,14 @@ static void test_train_errors(void)
     b.beta2 = 0.999f;
     b.epsilon = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    /* clip_value (0.6.0): finite and >= 0 */
+    b = o;
+    b.clip_value = -1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "clip_value");
+    b.clip_value = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "clip_value");
+    b.clip_value = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "clip_value");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

@@ -239,13 +239,19 @@ lines = [json.loads(l) for l in open("warm.jsonl")]
 assert lines[0]["warmup_epochs"] == 3 and lines[0]["warmup_start_factor"] == 0.25, lines[0]
 rates = [l["learning_rate"] for l in lines if l["event"] == "epoch"]
 want = [0.01 * (0.25 + 0.75 * min(e, 3) / 3) for e in range(4)]
+assert len(rates) == 4, rates
 assert all(abs(r - w) <= 1e-6 * w for r, w in zip(rates, want)), (rates, want)
 '
-refused "--warmup-start-factor without --warmup-epochs is refused" "--warmup-start-factor" \
+refused "--warmup-start-factor without --warmup-epochs is refused" "it needs --warmup-epochs >= 1" \
     train --builtin moons --out m.mbm --warmup-start-factor 0.5
 refused "--warmup-start-factor 0 is the library's error, named" "--warmup-start-factor" \
     train --builtin moons --out m.mbm --warmup-epochs 2 --warmup-start-factor 0
 refused "--warmup-epochs -1 is the library's error, named" "--warmup-epochs" train --builtin moons --out m.mbm --warmup-epochs -1
+# --- clip_value (0.6.0): in the start event; refused below 0, named
+"$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null
+check "--clip-value: trains, and the start event names it" py '
+import json; s = json.loads(open("cv.jsonl").readline()); assert s.get("clip_value") == 0.5, s'
+refused "--clip-value -1 is the library's error, named" "--clip-value" train --builtin moons --out m.mbm --clip-value -1
 
 # --- shuffle: a permutation of the rows, pairs kept, in a budget that forces buckets
 "$cli" shuffle --x x.npy --y y.npy --out-x xs.npy --out-y ys.npy --seed 5 --memory-budget 16K >/dev/null

@@ -182,6 +182,7 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 25: o->optimizer = odd ? MB_OPTIMIZER_ADAMAX : MB_OPTIMIZER_ADAGRAD; return "optimizer";
     case 26: o->warmup_epochs = odd ? 3 : 0; return "warmup_epochs";
     case 27: o->warmup_epochs = 3; o->warmup_start_factor = odd ? 0.5 : 0.25; return "warmup_start_factor";
+    case 28: o->clip_value = odd ? 0.5f : 0.0f; return "clip_value";
     default: return NULL;
     }
 }

@@ -6,41 +6,44 @@
  * fused multiply-adds, so the results are bit-identical (tested). */
 #include <stddef.h>
 
+/* Every rule forms its gradient as g = scale * ((g0 + g1) + l2 * w), then clips it to
+ * [-clip, clip]: g < -clip ? -clip : g, then g > clip ? clip : g (clip = +Inf for none). */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Adam (AdamW when decoupled is nonzero) on n parameters, element by element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
  *   w' = (decoupled ? w * decay : w) - step_size * (m' / (sqrt(v') * inverse_root + epsilon))
  * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_adam(size_t n, const float *p, float *out, const float *g0, const float *g1,
-             const float *m, const float *v, float *m_out, float *v_out, float l2, float scale,
+             const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
              float beta1, float beta2, float epsilon, float step_size, float inverse_root,
              float decay, int decoupled);
 
 /* Momentum (Nesterov's when nesterov is nonzero) on n parameters, element by element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   b' = momentum * b + g
  *   w' = nesterov ? w - rate * (g + momentum * b') : w - rate * b'
  * writing w' to out and b' to b_out. Returns 1 if every w' is finite. */
 int mbm_momentum(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                 const float *b, float *b_out, float l2, float scale, float momentum, float rate,
+                 const float *b, float *b_out, float l2, float scale, float clip, float momentum, float rate,
                  int nesterov);
 
 /* RMSprop on n parameters, element by element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   v' = rho * v + ((1 - rho) * g) * g
  *   w' = w - (rate * g) / (sqrt(v') + epsilon)
  * writing w' to out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_rmsprop(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                const float *v, float *v_out, float l2, float scale, float rho, float epsilon,
+                const float *v, float *v_out, float l2, float scale, float clip, float rho, float epsilon,
                 float rate);
 
 /* AMSGrad: Adam (AdamW when decoupled is nonzero) with v's running maximum, element by
  * element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
  *   vmax' = vmax < v' ? v' : vmax
  *   w' = (decoupled ? w * decay : w) - step_size * (m' / (sqrt(vmax') * inverse_root + epsilon))
@@ -48,25 +51,25 @@ int mbm_rmsprop(size_t n, const float *p, float *out, const float *g0, const flo
  * finite. */
 int mbm_amsgrad(size_t n, const float *p, float *out, const float *g0, const float *g1,
                 const float *m, const float *v, const float *vmax, float *m_out, float *v_out,
-                float *vmax_out, float l2, float scale, float beta1, float beta2, float epsilon,
+                float *vmax_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
                 float step_size, float inverse_root, float decay, int decoupled);
 
 /* Adagrad on n parameters, element by element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   s' = s + g * g
  *   w' = w - (rate * g) / (sqrt(s') + epsilon)
  * writing w' to out and s' to s_out. Returns 1 if every w' is finite. */
 int mbm_adagrad(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                const float *s, float *s_out, float l2, float scale, float epsilon, float rate);
+                const float *s, float *s_out, float l2, float scale, float clip, float epsilon, float rate);
 
 /* Adamax on n parameters, element by element:
- *   g = scale * ((g0 + g1) + l2 * w)            (g1 may be NULL)
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g
  *   d = beta2 * u;  c = |g| + epsilon;  u' = d < c ? c : d
  *   w' = w - step_size * (m' / u')
  * writing w' to out, m' to m_out and u' to u_out. Returns 1 if every w' is finite. */
 int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const float *g1,
-               const float *m, const float *u, float *m_out, float *u_out, float l2, float scale,
+               const float *m, const float *u, float *m_out, float *u_out, float l2, float scale, float clip,
                float beta1, float beta2, float epsilon, float step_size);
 
 #ifdef __cplusplus

@@ -215,6 +215,9 @@ package enum Validate {
         try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
         try warmup(options.warmup)
         guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }
+        guard options.clipValue.isFinite, options.clipValue >= 0 else {
+            throw .invalid("clip_value must be finite and >= 0 (0: no clipping), got \(options.clipValue)")
+        }
         guard options.clipNorm.isFinite, options.clipNorm >= 0 else {
             throw .invalid("clip_norm must be finite and >= 0 (0: no clipping), got \(options.clipNorm)")
         }

@@ -38,6 +38,7 @@ public enum Schedule: Sendable, Equatable {
     ///   - examplesSeen: examples trained on before the epoch (for `inverseTime`).
     ///   - period: the cosine period when `period` is 0.
     ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
+    ///   - warmup: the warm-up, whose factor multiplies the schedule's rate.
     func rate(
         base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
         warmup: Warmup = Warmup()

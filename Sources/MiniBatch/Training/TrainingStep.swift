@@ -143,6 +143,8 @@ final class TrainingStep {
     let optimizer: Optimizer
     let l2: Float
     let clipNorm: Float
+    /// Value clipping's bound, +Inf for none (`GradientTerms.clip`).
+    let clipValue: Float
     /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
     /// epochs trained when the epoch started).
     let dropout: Dropout?
@@ -259,8 +261,9 @@ final class TrainingStep {
         optimizer = options.optimizer
         l2 = options.l2
         clipNorm = options.clipNorm
+        clipValue = options.clipValue > 0 ? options.clipValue : .infinity
         dropout = network.trainsRowByRow ? nil : Dropout(rate: options.dropout, seed: options.seed)
-        plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0
+        plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0 && options.clipValue == 0
             && !options.generalPath
         // The fused update reads every shard's rows and dz: not across ranks.
         fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)

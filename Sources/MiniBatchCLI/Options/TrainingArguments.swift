@@ -73,6 +73,11 @@ struct TrainingArguments: ParsableArguments {
     var clipNorm: Float = 0
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Clip every element of the gradient to [-x, x] (after --clip-norm; PyTorch's clip_grad_value_); 0: no clipping.",
+        valueName: "x"))
+    var clipValue: Float = 0
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Dropout of every hidden layer's output while training, in [0, 1): each unit of each row is zeroed with this probability, the others scaled by 1 / (1 - p); 0: none.",
         valueName: "p"))
     var dropout: Double = 0
@@ -193,10 +198,11 @@ struct TrainingArguments: ParsableArguments {
             lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,
             optimizer: try rule(name), schedule: try resolvedSchedule(), l2: l2, clipNorm: clipNorm,
             earlyStopping: EarlyStopping(patience: patience, minDelta: minDelta, restoreBest: restoreBest, monitor: (monitor ?? watched).monitor))
-        guard warmupStartFactor == nil || warmupEpochs > 0 else {
-            throw ValidationError("--warmup-start-factor is a parameter of the warm-up: give --warmup-epochs")
+        guard warmupStartFactor == nil || warmupEpochs != 0 else {
+            throw ValidationError("--warmup-start-factor is a parameter of the warm-up: it needs --warmup-epochs >= 1")
         }
         options.warmup = Warmup(epochs: warmupEpochs, startFactor: warmupStartFactor ?? 1.0 / 3)
+        options.clipValue = clipValue
         options.shards = shards
         options.dropout = dropout
         options.labelSmoothing = labelSmoothing
@@ -231,6 +237,7 @@ struct TrainingArguments: ParsableArguments {
         }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
+        add("--clip-value", "\(clipValue)", unless: "\(Float(0))")
         add("--dropout", "\(dropout)", unless: "\(0.0)")
         add("--label-smoothing", "\(labelSmoothing)", unless: "\(0.0)")
         add("--schedule", schedule.rawValue, unless: "constant")

@@ -40,7 +40,7 @@ struct Failure: Error, CustomStringConvertible {
         ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
         ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
         ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("l2", "--l2"),
-        ("clip_norm", "--clip-norm"), ("dropout", "--dropout"), ("label_smoothing", "--label-smoothing"),
+        ("clip_norm", "--clip-norm"), ("clip_value", "--clip-value"), ("dropout", "--dropout"), ("label_smoothing", "--label-smoothing"),
         ("validation_fraction", "--validation-fraction"), ("patience", "--patience"), ("monitor", "--monitor"),
         ("min_delta", "--min-delta"), ("step_epochs", "--step-every"), ("gamma", "--gamma"), ("power_t", "--power"),
         ("cosine_epochs", "--cosine-period"), ("warmup_epochs", "--warmup-epochs"),

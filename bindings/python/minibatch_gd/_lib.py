@@ -344,6 +344,7 @@ class mb_train_options(Structure):
         ("amsgrad", c_int),  # int amsgrad;  (since 0.6.0)
         ("warmup_epochs", c_int64),  # int64_t warmup_epochs;  (since 0.6.0)
         ("warmup_start_factor", c_double),  # double warmup_start_factor;  (since 0.6.0)
+        ("clip_value", c_float),  # float clip_value;  (since 0.6.0)
     ]
 
 

@@ -47,7 +47,7 @@ from . import _lib
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "Warmup",
-    "EarlyStopping", "optimizer_of", "schedule_of",
+    "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
 
 
@@ -217,8 +217,8 @@ class Warmup:
     start_factor: float = 1.0 / 3
 
     def _fill(self, o: Any) -> None:
-        o.warmup_epochs = _integer(self.epochs, "warmup epochs")
-        o.warmup_start_factor = _number(self.start_factor, "warmup start_factor")
+        o.warmup_epochs = _integer(self.epochs, "warmup_epochs")
+        o.warmup_start_factor = _number(self.start_factor, "warmup_start_factor")
 
 
 def warmup_of(value: Any) -> Warmup:

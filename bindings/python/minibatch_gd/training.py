@@ -132,6 +132,7 @@ class _Training:
         warmup: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
+        clip_value: float = 0.0,
         dropout: float = 0.0,
         label_smoothing: float = 0.0,
         early_stopping: Any = None,
@@ -169,6 +170,8 @@ class _Training:
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
+        ``clip_value``: clip every element of the gradient to [-clip_value, clip_value]
+        after that (``torch.nn.utils.clip_grad_value_``, Keras's ``clipvalue``; 0: off).
         ``dropout``: inverted dropout of every hidden layer's output while training, in
         [0, 1) (``torch.nn.Dropout(p)`` after each hidden layer): each unit of each row of
         a mini-batch is zeroed with that probability and the others scaled by 1 / (1 - p);
@@ -234,7 +237,7 @@ class _Training:
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
-                schedule=schedule, warmup=warmup, l2=l2, clip_norm=clip_norm, dropout=dropout,
+                schedule=schedule, warmup=warmup, l2=l2, clip_norm=clip_norm, clip_value=clip_value, dropout=dropout,
                 label_smoothing=label_smoothing,
                 early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
@@ -249,7 +252,8 @@ class _Training:
             callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
+                        clip_value=clip_value)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
         if sample_weight is not None:
             sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
@@ -291,6 +295,7 @@ class _Training:
         warmup: Any = None,
         l2: float = 0.0,
         clip_norm: float = 0.0,
+        clip_value: float = 0.0,
         dropout: float = 0.0,
         label_smoothing: float = 0.0,
         early_stopping: Any = None,
@@ -323,7 +328,8 @@ class _Training:
             memory_budget, callback, history, threads, interrupt,
         )
         self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup)
+                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
+                        clip_value=clip_value)
         self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
         def run() -> int:
@@ -413,7 +419,7 @@ class _Training:
     def _fill_rule(
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
         l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
-        *, dropout: Any = 0.0, label_smoothing: Any = 0.0, warmup: Any = None,
+        *, dropout: Any = 0.0, label_smoothing: Any = 0.0, warmup: Any = None, clip_value: Any = 0.0,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -424,6 +430,7 @@ class _Training:
         optim.warmup_of(warmup)._fill(opts)
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
+        opts.clip_value = optim._number(clip_value, "clip_value")
         opts.dropout = optim._number(dropout, "dropout")
         opts.label_smoothing = optim._number(label_smoothing, "label_smoothing")
         opts.validation_fraction = optim._number(validation_fraction, "validation_fraction")

@@ -158,9 +158,9 @@ def epoch_rates(sched, lr, epochs, m=M, warmup=None):
     return [F32(warmup_factor(warmup, e) * schedule_rate(sched, F32(lr), e, m)) for e in range(epochs)]
 
 
-def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0):
+def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0, clip_value=0.0):
     """Numpy training in stored row order: (weights after every epoch, batch costs,
-    global gradient norms before clipping)."""
+    global gradient norms before clipping). clip_value clips each element after the norm."""
     rule, w = NpRule(opt), p0.astype(np.float64)
     after, costs, norms = [], [], []
     for e in range(epochs):
@@ -172,6 +172,8 @@ def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0):
             norms.append(norm)
             if clip > 0 and norm > clip:
                 g = g * (clip / (norm + 1e-6))
+            if clip_value > 0:
+                g = np.clip(g, -clip_value, clip_value)
             w = rule.step(w, g, lr)
         after.append(w.copy())
     return after, np.array(costs), np.array(norms)
@@ -331,6 +333,52 @@ def test_clip_norm(opt, l2):
         np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("clip_norm", [0.0, 0.5])
+@pytest.mark.parametrize("opt", [optim.SGD(), optim.Adam(), optim.Adagrad()], ids=["sgd", "adam", "adagrad"])
+def test_clip_value(opt, clip_norm):
+    """clip_value (0.6.0) clips every element of the gradient (l2 term included) to
+    [-c, c], after clip_norm's scaling (Keras's order); 3 epochs of 3 batches of 8 against
+    numpy, weights rtol 1e-5 / atol 1e-6; some elements are clipped at every step and some
+    are not."""
+    X, y, Y = problem("mse", 2)
+    c, lr, l2 = 0.05, 0.3, 0.1
+    with make_net("mse", 2) as net:
+        p0 = net.get_parameters()
+        ref, costs, _ = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm),
+                                 clip_value=F32(c))
+        plain = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm))[0]
+        assert np.max(np.abs(ref[-1] - plain[-1])) > 1e-3  # clipping changed the run
+        h = net.train(X, y, epochs=3, batch_size=8, learning_rate=lr, shuffle=False, threads=1,
+                      optimizer=opt, l2=l2, clip_norm=clip_norm, clip_value=c)
+        np.testing.assert_allclose(h.batch_costs, costs, rtol=1e-5)
+        np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_clip_value_matches_torch():
+    """Adam with torch.nn.utils.clip_grad_value_(0.02) before each step: the same
+    trajectory over 30 full-batch steps (rtol 1e-4 / atol 1e-5)."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=4)
+    with make_net("cross_entropy", 3, seed=6) as net:
+        p0 = net.get_parameters()
+        lib = library_steps(net, X, y, optim.Adam(), 0.01, 30, clip_value=0.02)
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    o = torch.optim.Adam([W, b], lr=F32(0.01), eps=F32(1e-8))
+    ref, clipped = [], 0
+    for _ in range(30):
+        o.zero_grad()
+        torch.nn.functional.cross_entropy(Xt @ W.T + b, yt).backward()
+        clipped += int((W.grad.abs() > F32(0.02)).sum())
+        torch.nn.utils.clip_grad_value_([W, b], F32(0.02))
+        o.step()
+        ref.append(np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()]))
+    assert clipped > 0
+    assert_trajectory(lib, ref, "Adam with clip_value vs torch")
+
+
 # -- 5. schedules -----------------------------------------------------------------------
 
 SCHEDULES = [optim.Constant(), optim.Step(every=3, gamma=0.5), optim.Exponential(gamma=0.8),
@@ -395,6 +443,25 @@ def test_warmup_matches_torch_linear_lr():
     np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
     want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_warmup_forms_and_one_rounding():
+    """warmup=5 is Warmup(5) (start factor 1/3); the rates are float32(factor * schedule's
+    rate in double), bit for bit (gamma 0.9: rounding the schedule's rate to float32 first
+    gives other bits at some epochs, so the check tells one rounding from two)."""
+    X, y, _ = problem("mse", 2)
+    with make_net("mse", 2) as net:
+        h = net.train(X, y, epochs=8, batch_size=M, learning_rate=0.1, shuffle=False, threads=1,
+                      schedule=optim.Exponential(0.9), warmup=5)
+    lr = float(np.float32(0.1))
+    factors = [1 / 3 + (1 - 1 / 3) * min(e, 5) / 5 for e in range(8)]
+    once = [np.float32(f * lr * 0.9 ** e) for e, f in enumerate(factors)]
+    twice = [np.float32(f * float(np.float32(lr * 0.9 ** e))) for e, f in enumerate(factors)]
+    assert once != twice
+    np.testing.assert_array_equal(np.asarray(h.learning_rates, np.float32), once)
+    for bad in (True, 2.5, "5"):
+        with pytest.raises(TypeError, match="warmup"):
+            optim.warmup_of(bad)
 
 
 def test_warmup_before_the_adaptive_schedule():
@@ -523,6 +590,8 @@ BAD = [
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
     ({"schedule": optim.Adaptive()}, "patience"),
     ({"clip_norm": -1.0}, "clip_norm"),
+    ({"clip_value": -1.0}, "clip_value"),
+    ({"clip_value": float("inf")}, "clip_value"),
     ({"warmup": optim.Warmup(-1)}, "warmup_epochs"),
     ({"warmup": optim.Warmup(3, 0.0)}, "warmup_start_factor"),
     ({"warmup": optim.Warmup(3, 1.5)}, "warmup_start_factor"),

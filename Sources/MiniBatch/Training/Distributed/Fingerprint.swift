@@ -14,7 +14,7 @@ struct Fingerprint {
         ("shuffle", .integer), ("last_batch", .integer),
         ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
         ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("l2", .float),
-        ("clip_norm", .float),
+        ("clip_norm", .float), ("clip_value", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("warmup_epochs", .integer),
@@ -78,9 +78,11 @@ struct Fingerprint {
         values = [
             UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
-        ] + rule + [float(options.l2), float(options.clipNorm), options.dropout.bitPattern,
+        ] + rule + [float(options.l2), float(options.clipNorm), float(options.clipValue),
+                options.dropout.bitPattern,
                 options.labelSmoothing.bitPattern] + schedule + [
-            UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.startFactor.bitPattern,
+            // (an unused start factor is 0, as unused schedule parameters)
+            UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.epochs > 0 ? options.warmup.startFactor.bitPattern : 0,
             UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,

@@ -105,12 +105,23 @@ struct UpdateBuffers {
 }
 
 /// How the gradient is formed before the rule sees it:
-/// g = scale * (sum of the shards' gradients + l2 * w), l2 only on weights.
+/// g = scale * (sum of the shards' gradients + l2 * w), l2 only on weights, then clipped to
+/// [-clip, clip] element by element (`clipped`).
 struct GradientTerms {
     /// alpha / rows of the batch (scikit-learn's L2 penalty), for weights; 0 for none.
     var l2: Float = 0
     /// The global-norm clipping factor, 1 for none.
     var scale: Float = 1
+    /// The bound of value clipping, +Inf for none (which changes no value: a NaN stays NaN).
+    var clip: Float = .infinity
+
+    /// g clipped to [-clip, clip] lane by lane, the lower bound first (the C loops'
+    /// `gradient_term`).
+    @inline(__always)
+    func clipped(_ g: Lanes) -> Lanes {
+        let low = g.replacing(with: -clip, where: g .< -clip)
+        return low.replacing(with: clip, where: low .> clip)
+    }
 }
 
 @inline(__always)
@@ -173,7 +184,7 @@ extension UpdateRule {
                 if let g1 { sum += load(g1, i) }
                 var a = Self.slots > 0 ? load(s0, i) : Lanes(), v = Self.slots > 1 ? load(s1, i) : Lanes()
                 var x = Self.slots > 2 ? load(s2, i) : Lanes()
-                let new = next(w, scale * (sum + l2 * w), &a, &v, &x, c)
+                let new = next(w, terms.clipped(scale * (sum + l2 * w)), &a, &v, &x, c)
                 store(new, out, i)
                 if Self.slots > 0 { store(a, o0, i) }
                 if Self.slots > 1 { store(v, o1, i) }
@@ -189,7 +200,7 @@ extension UpdateRule {
                 if Self.slots > 0 { a[0] = s0[i] }
                 if Self.slots > 1 { v[0] = s1[i] }
                 if Self.slots > 2 { x[0] = s2[i] }
-                let new = next(w, scale * (sum + l2 * w), &a, &v, &x, c)
+                let new = next(w, terms.clipped(scale * (sum + l2 * w)), &a, &v, &x, c)
                 out[i] = new[0]
                 if Self.slots > 0 { o0[i] = a[0] }
                 if Self.slots > 1 { o1[i] = v[0] }

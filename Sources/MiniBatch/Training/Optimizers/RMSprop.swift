@@ -29,7 +29,7 @@ extension RMSpropRule {
         return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
             mbm_rmsprop(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
-                b.stateOut.0 + lower, l2, terms.scale, rho, epsilon, rate)
+                b.stateOut.0 + lower, l2, terms.scale, terms.clip, rho, epsilon, rate)
         }
     }
 }
