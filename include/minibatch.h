@@ -868,12 +868,15 @@ typedef struct mb_train_options {
      * not keep the warm-up (as the schedule's parameters): pass it again to resume. */
     int64_t warmup_epochs;     /* W >= 0; default 0: no warm-up */
     double warmup_start_factor;/* the factor at e = 0, in (0, 1]; default 1/3 (PyTorch's) */
-    float clip_value;          /* since 0.6.0 (an older library ignores it): >= 0, finite:
-                                  every element of the gradient clipped to [-clip_value,
-                                  clip_value] (PyTorch's clip_grad_value_, Keras's
-                                  clipvalue), after the l2 term and clip_norm's scaling
-                                  (Keras's order); an infinite element becomes the bound,
-                                  a NaN stays NaN. 0 (default): no clipping */
+    float clip_value;          /* since 0.6.0 (an older library ignores it: check
+                                  mb_version_number() >= 600): >= 0, finite: every element
+                                  of the gradient clipped to [-clip_value, clip_value]
+                                  (PyTorch's clip_grad_value_, Keras's clipvalue), after
+                                  the l2 term and clip_norm's scaling (clip_norm measures
+                                  the unclipped gradient). Without clip_norm an infinite
+                                  element becomes the bound; with it, its norm is not
+                                  finite and training stops as MB_ERR_DIVERGED. A NaN stays
+                                  NaN. 0 (default): no clipping */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

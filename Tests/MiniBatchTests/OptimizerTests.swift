@@ -19,6 +19,13 @@ struct OptimizerTests {
 
     static let moons = try! Moons.make(count: 1000, noise: 0.2, seed: 9)
 
+    /// The kernels' comparisons: a range that ends on a vector of lanes and one that ends
+    /// inside one, each with `terms` and with `terms` unclipped (clip +Inf, the default).
+    static func rangesAndTerms(_ n: Int, _ terms: GradientTerms) -> [(Range<Int>, GradientTerms)] {
+        let unclipped = GradientTerms(l2: terms.l2, scale: terms.scale)
+        return [(0..<n, terms), (3..<(n - 3), terms), (0..<n, unclipped), (3..<(n - 3), unclipped)]
+    }
+
     func train(_ network: Network, _ options: TrainingOptions, history: History? = nil) throws {
         try network.train(x: Self.moons.x, classes: Self.moons.y, features: 2, options: options, history: history)
     }
@@ -169,7 +176,7 @@ struct OptimizerTests {
                           state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(v)),
                           stateOut: (outs[3 * k + 1], outs[3 * k + 2], outs[3 * k + 2]))
         }
-        for range in [0..<n, 3..<997] {
+        for (range, terms) in Self.rangesAndTerms(n, terms) {
             #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             for k in 0..<3 {
@@ -210,7 +217,7 @@ struct OptimizerTests {
                           state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(vmax)),
                           stateOut: (outs[4 * k + 1], outs[4 * k + 2], outs[4 * k + 3]))
         }
-        for range in [0..<n, 3..<997] {
+        for (range, terms) in Self.rangesAndTerms(n, terms) {
             #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
             var kept = 0
@@ -336,7 +343,7 @@ struct OptimizerTests {
                 }
             }
         }
-        for range in [0..<n, 3..<997] {
+        for (range, terms) in Self.rangesAndTerms(n, terms) {
             for nesterov in [false, true] {
                 let rule = MomentumRule(momentum: 0.9, nesterov: nesterov)
                 #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))

@@ -259,7 +259,8 @@ static void test_struct_size(void)
         mb_model_free(d);
         mb_model_free(e);
     }
-    /* Callers of the fields added one by one in 0.6.0 (amsgrad, the warm-up, clip_value):
+    /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
+     * clip_value; amsgrad's cut is the block above):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */

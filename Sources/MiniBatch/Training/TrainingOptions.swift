@@ -31,8 +31,9 @@ public struct TrainingOptions: Sendable {
     /// clipNorm / (norm + 1e-6). 0 (the default): no clipping.
     public var clipNorm: Float = 0
     /// Clip every element of the gradient to [-clipValue, clipValue] (PyTorch's
-    /// `clip_grad_value_`, Keras's `clipvalue`), after the L2 term and the norm clipping
-    /// (Keras's order). 0 (the default): no clipping. Since 0.6.0.
+    /// `clip_grad_value_`, Keras's `clipvalue`), after the L2 term and the norm clipping's
+    /// scaling (`clipNorm` measures the unclipped gradient). 0 (the default): no clipping.
+    /// Since 0.6.0.
     public var clipValue: Float = 0
     /// Inverted dropout of every hidden layer's output while training, in [0, 1) (PyTorch's
     /// `nn.Dropout(p)` after each hidden layer): each unit of each row of a mini-batch is

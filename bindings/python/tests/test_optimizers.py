@@ -158,9 +158,12 @@ def epoch_rates(sched, lr, epochs, m=M, warmup=None):
     return [F32(warmup_factor(warmup, e) * schedule_rate(sched, F32(lr), e, m)) for e in range(epochs)]
 
 
-def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0, clip_value=0.0):
+def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0, clip_value=0.0,
+             value_first=False, clipped=None):
     """Numpy training in stored row order: (weights after every epoch, batch costs,
-    global gradient norms before clipping). clip_value clips each element after the norm."""
+    global gradient norms before clipping). clip_value clips each element after the norm's
+    scaling (value_first: before it, the other order); `clipped`, a list, gets each step's
+    fraction of elements that value clipping changed."""
     rule, w = NpRule(opt), p0.astype(np.float64)
     after, costs, norms = [], [], []
     for e in range(epochs):
@@ -170,9 +173,14 @@ def np_train(p0, X, Y, loss, opt, lr_of_epoch, epochs, batch, l2=0.0, clip=0.0, 
             norm = np.linalg.norm(g)
             costs.append(c)
             norms.append(norm)
+            if value_first:
+                g = np.clip(g, -clip_value, clip_value)
+                norm = np.linalg.norm(g)
             if clip > 0 and norm > clip:
                 g = g * (clip / (norm + 1e-6))
-            if clip_value > 0:
+            if clip_value > 0 and not value_first:
+                if clipped is not None:
+                    clipped.append(np.mean(np.abs(g) > clip_value))
                 g = np.clip(g, -clip_value, clip_value)
             w = rule.step(w, g, lr)
         after.append(w.copy())
@@ -333,21 +341,31 @@ def test_clip_norm(opt, l2):
         np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("clip_norm", [0.0, 0.5])
+@pytest.mark.parametrize("clip_norm,l2", [(0.0, 0.1), (0.5, 0.1), (0.0, 0.0)], ids=["l2", "norm+l2", "alone"])
 @pytest.mark.parametrize("opt", [optim.SGD(), optim.Adam(), optim.Adagrad()], ids=["sgd", "adam", "adagrad"])
-def test_clip_value(opt, clip_norm):
+def test_clip_value(opt, clip_norm, l2):
     """clip_value (0.6.0) clips every element of the gradient (l2 term included) to
-    [-c, c], after clip_norm's scaling (Keras's order); 3 epochs of 3 batches of 8 against
-    numpy, weights rtol 1e-5 / atol 1e-6; some elements are clipped at every step and some
-    are not."""
+    [-c, c], after clip_norm's scaling (which measures the unclipped gradient); 3 epochs of
+    3 batches of 8 against numpy, weights rtol 1e-5 / atol 1e-6. Over the run value clipping
+    changes some elements and leaves others (c 0.1 after the norm's scaling to 0.5, else
+    0.5: measured 25-67 % and 0-92 % of a step's elements); with clip_norm the norm is above
+    it at every step and the other order (values first) trains otherwise. Plain SGD with
+    neither l2 nor clip_norm ("alone") leaves its fast path for the rule that clips."""
     X, y, Y = problem("mse", 2)
-    c, lr, l2 = 0.05, 0.3, 0.1
+    c, lr = (0.1 if clip_norm > 0 else 0.5), 0.3
     with make_net("mse", 2) as net:
         p0 = net.get_parameters()
-        ref, costs, _ = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm),
-                                 clip_value=F32(c))
+        fractions = []
+        ref, costs, norms = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm),
+                                     clip_value=F32(c), clipped=fractions)
+        assert 0 < np.mean(fractions) < 1 and max(fractions) > 0, fractions
         plain = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm))[0]
         assert np.max(np.abs(ref[-1] - plain[-1])) > 1e-3  # clipping changed the run
+        if clip_norm > 0:
+            assert np.all(norms > clip_norm)
+            other = np_train(p0, X, Y, "mse", opt, lambda e: F32(lr), 3, 8, l2=F32(l2), clip=F32(clip_norm),
+                             clip_value=F32(c), value_first=True)[0]
+            assert np.max(np.abs(other[-1] - ref[-1])) > 1e-3  # the order shows
         h = net.train(X, y, epochs=3, batch_size=8, learning_rate=lr, shuffle=False, threads=1,
                       optimizer=opt, l2=l2, clip_norm=clip_norm, clip_value=c)
         np.testing.assert_allclose(h.batch_costs, costs, rtol=1e-5)
@@ -455,7 +473,7 @@ def test_warmup_forms_and_one_rounding():
                       schedule=optim.Exponential(0.9), warmup=5)
     lr = float(np.float32(0.1))
     factors = [1 / 3 + (1 - 1 / 3) * min(e, 5) / 5 for e in range(8)]
-    once = [np.float32(f * lr * 0.9 ** e) for e, f in enumerate(factors)]
+    once = [np.float32(f * (lr * 0.9 ** e)) for e, f in enumerate(factors)]
     twice = [np.float32(f * float(np.float32(lr * 0.9 ** e))) for e, f in enumerate(factors)]
     assert once != twice
     np.testing.assert_array_equal(np.asarray(h.learning_rates, np.float32), once)
