@@ -149,220 +149,79 @@ struct OptimizerTests {
 
     /// Adam's vectorised path (Sources/CMatrix/update.c) is bit-identical to the Swift rule,
     /// with one and two gradient buffers, with and without decoupled decay, L2, clipping by
-    /// norm (the scale) and by value (0.4: about half of these gradients are clipped),
-    /// over ranges that end inside and outside a vector of lanes.
+    /// norm (the scale) and by value (0.4: about half of these gradients are clipped), over
+    /// ranges that end inside and outside a vector of lanes (`KernelFixture`).
     @Test(arguments: [(1, Float(0)), (2, Float(0.01))])
     func adamVectorisedEqualsTheRule(shards: Int, weightDecay: Float) {
-        let n = 1000
-        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            Self.uniformBuffer(n, seed: seed, scale: scale)
-        }
-        let p = random(1), g0 = random(2), g1 = random(3), m = random(4, 0.1)
-        let v = random(5, 0.01)
-        for i in 0..<n { v[i] = abs(v[i]) }
-        let outs = (0..<6).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
-        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
-        gradients[0] = g0
-        gradients[1] = g1
-        defer {
-            for q in [p, g0, g1, m, v] + outs { q.deallocate() }
-            gradients.deallocate()
-        }
+        let f = KernelFixture(shards: shards, seed: 1, scales: [0.1, 0.01])
         let rule = AdamRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: weightDecay)
-        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
-        let terms = GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)
-        func buffers(_ k: Int) -> UpdateBuffers {
-            UpdateBuffers(parameters: p, out: outs[3 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(v)),
-                          stateOut: (outs[3 * k + 1], outs[3 * k + 2], outs[3 * k + 2]))
-        }
-        for (range, terms) in Self.rangesAndTerms(n, terms) {
-            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            for k in 0..<3 {
-                for i in range { #expect(outs[k][i].bitPattern == outs[3 + k][i].bitPattern) }
-            }
+        for (range, terms) in Self.rangesAndTerms(KernelFixture.n, GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)) {
+            f.compare(rule, range, terms, "Adam")
         }
     }
 
-    /// AMSGrad's vectorised path (`mbm_amsgrad`) is bit-identical to the Swift rule, with one
-    /// and two gradient buffers, with and without decoupled decay, L2 and clipping, over
-    /// ranges that end inside and outside a vector of lanes; the maximum keeps vmax in some
-    /// lanes and takes v in others.
+    /// AMSGrad's vectorised path (`mbm_amsgrad`) is bit-identical to the Swift rule, as
+    /// Adam's; the maximum keeps vmax in some lanes and takes v in others; NaN and infinite
+    /// lanes are reported alike.
     @Test(arguments: [(1, Float(0)), (2, Float(0.01))])
     func amsgradVectorisedEqualsTheRule(shards: Int, weightDecay: Float) {
-        let n = 1000
-        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            Self.uniformBuffer(n, seed: seed, scale: scale)
-        }
-        let p = random(31), g0 = random(32), g1 = random(33), m = random(34, 0.1)
-        let v = random(35, 0.5), vmax = random(36, 0.5)
-        for i in 0..<n {
-            v[i] = abs(v[i])
-            vmax[i] = abs(vmax[i])
-        }
-        let outs = (0..<8).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
-        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
-        gradients[0] = g0
-        gradients[1] = g1
-        defer {
-            for q in [p, g0, g1, m, v, vmax] + outs { q.deallocate() }
-            gradients.deallocate()
-        }
+        let f = KernelFixture(shards: shards, seed: 31, scales: [0.1, 0.5, 0.5])
         let rule = AMSGradRule(adam: AdamRule(beta1: 0.9, beta2: 0.9, epsilon: 1e-8, weightDecay: weightDecay))
-        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
         let terms = GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)
-        func buffers(_ k: Int) -> UpdateBuffers {
-            UpdateBuffers(parameters: p, out: outs[4 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(m), UnsafePointer(v), UnsafePointer(vmax)),
-                          stateOut: (outs[4 * k + 1], outs[4 * k + 2], outs[4 * k + 3]))
-        }
-        for (range, terms) in Self.rangesAndTerms(n, terms) {
-            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+        for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) {
+            f.compare(rule, range, terms, "AMSGrad")
+            let vmax = f.state[2], newV = f.out(0, 2), newMax = f.out(0, 3)
             var kept = 0
-            for i in range where outs[3][i] == vmax[i] && outs[3][i] != outs[2][i] { kept += 1 }
+            for i in range where newMax[i] == vmax[i] && newMax[i] != newV[i] { kept += 1 }
             #expect(kept > 0 && kept < range.count)
-            for k in 0..<4 {
-                for i in range where outs[k][i].bitPattern != outs[4 + k][i].bitPattern {
-                    Issue.record("buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[4 + k][i])")
-                    break
-                }
-            }
         }
-        // A NaN or an infinite gradient in one lane (inside a vector, and in the tail):
-        // both paths report a step that is not finite; with value clipping, the infinite
-        // one is clipped to the bound and the step is finite (the NaN stays NaN).
-        let unclipped = GradientTerms(l2: terms.l2, scale: terms.scale)
-        for (i, bad) in [(5, Float.nan), (998, Float.infinity)] {
-            let saved = g0[i]
-            g0[i] = bad
-            #expect(!rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: unclipped, segments: segments))
-            #expect(!rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: unclipped, segments: segments))
-            #expect(rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments) == bad.isInfinite)
-            #expect(rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments) == bad.isInfinite)
-            g0[i] = saved
-        }
+        f.expectNonFiniteLanes(rule, terms)
     }
 
     /// Adamax's vectorised path (`mbm_adamax`) is bit-identical to the Swift rule, with one
     /// and two gradient buffers, L2 and clipping, over ranges that end inside and outside a
     /// vector of lanes; u's maximum takes each side in some lanes, and ties where beta2 * u
-    /// equals |g| + epsilon exactly.
+    /// equals |g| + epsilon exactly; NaN and infinite lanes are reported alike.
     @Test(arguments: [1, 2])
     func adamaxVectorisedEqualsTheRule(shards: Int) {
-        let n = 1000
-        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            Self.uniformBuffer(n, seed: seed, scale: scale)
-        }
-        let p = random(21), g0 = random(22), g1 = random(23), m = random(24, 0.1), u = random(25, 2)
-        for i in 0..<n { u[i] = abs(u[i]) }
+        let f = KernelFixture(shards: shards, seed: 21, scales: [0.1, 2])
+        let u = f.state[1]
         // A few ties for the second rule: beta2 * u = 0.75 * 2 = |1| + 0.5, exact in float.
         for i in stride(from: 0, to: 700, by: 50) {
             u[i] = 2
-            g0[i] = i % 100 == 0 ? 1 : -1
-            g1[i] = 0
-        }
-        let outs = (0..<6).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
-        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
-        gradients[0] = g0
-        gradients[1] = g1
-        defer {
-            for q in [p, g0, g1, m, u] + outs { q.deallocate() }
-            gradients.deallocate()
-        }
-        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
-        func buffers(_ k: Int) -> UpdateBuffers {
-            UpdateBuffers(parameters: p, out: outs[3 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(m), UnsafePointer(u), UnsafePointer(u)),
-                          stateOut: (outs[3 * k + 1], outs[3 * k + 2], outs[3 * k + 2]))
+            f.g0[i] = i % 100 == 0 ? 1 : -1
+            f.g1[i] = 0
         }
         for (rule, terms) in [(AdamaxRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)),
                               (AdamaxRule(beta1: 0.9, beta2: 0.75, epsilon: 0.5), GradientTerms())] {
-            for range in [0..<n, 3..<997] {
-                #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-                #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
+            for range in [0..<KernelFixture.n, 3..<(KernelFixture.n - 3)] {
+                f.compare(rule, range, terms, "Adamax")
                 var decayedWins = 0
-                for i in range where outs[2][i] == rule.beta2 * u[i] { decayedWins += 1 }
+                for i in range where f.out(0, 2)[i] == rule.beta2 * u[i] { decayedWins += 1 }
                 #expect(decayedWins > 0 && decayedWins < range.count)
-                for k in 0..<3 {
-                    for i in range where outs[k][i].bitPattern != outs[3 + k][i].bitPattern {
-                        Issue.record("buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[3 + k][i])")
-                        break
-                    }
-                }
             }
-            // A NaN or an infinite gradient in one lane (inside a vector, and in the tail):
-            // both paths report a step that is not finite; with value clipping, the
-            // infinite one is clipped to the bound and the step is finite.
-            let unclipped = GradientTerms(l2: terms.l2, scale: terms.scale)
-            for (i, bad) in [(5, Float.nan), (998, Float.infinity)] {
-                let saved = g0[i]
-                g0[i] = bad
-                #expect(!rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: unclipped, segments: segments))
-                #expect(!rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: unclipped, segments: segments))
-                let clips = terms.clip.isFinite && bad.isInfinite
-                #expect(rule.apply(buffers(0), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments) == clips)
-                #expect(rule.applyVectorised(buffers(1), 0..<n, rate: 0.01, step: 7, terms: terms, segments: segments) == clips)
-                g0[i] = saved
-            }
+            f.expectNonFiniteLanes(rule, terms)
         }
     }
 
-    /// Momentum's and RMSprop's vectorised paths (`mbm_momentum`, `mbm_rmsprop`) are
-    /// bit-identical to the Swift rules, with one and two gradient buffers, Nesterov's form,
-    /// L2 and clipping, over ranges that end inside and outside a vector of lanes.
+    /// Momentum's, RMSprop's and Adagrad's vectorised paths (`mbm_momentum`, `mbm_rmsprop`,
+    /// `mbm_adagrad`) are bit-identical to the Swift rules, with one and two gradient
+    /// buffers, Nesterov's form, L2 and clipping, over ranges that end inside and outside a
+    /// vector of lanes.
     @Test(arguments: [1, 2])
     func momentumAndRMSpropVectorisedEqualTheRules(shards: Int) {
-        let n = 1000
-        func random(_ seed: UInt64, _ scale: Float = 1) -> UnsafeMutablePointer<Float> {
-            Self.uniformBuffer(n, seed: seed, scale: scale)
-        }
-        let p = random(11), g0 = random(12), g1 = random(13), s = random(14, 0.1)
-        for i in 0..<n { s[i] = abs(s[i]) }  // RMSprop's v is never negative
-        let outs = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
-        let gradients = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 2)
-        gradients[0] = g0
-        gradients[1] = g1
-        defer {
-            for q in [p, g0, g1, s] + outs { q.deallocate() }
-            gradients.deallocate()
-        }
-        let segments = [(range: 0..<700, isWeight: true), (range: 700..<n, isWeight: false)]
-        let terms = GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)
-        func buffers(_ k: Int) -> UpdateBuffers {
-            UpdateBuffers(parameters: p, out: outs[2 * k], gradients: UnsafePointer(gradients), shards: shards,
-                          state: (UnsafePointer(s), UnsafePointer(s), UnsafePointer(s)),
-                          stateOut: (outs[2 * k + 1], outs[2 * k + 1], outs[2 * k + 1]))
-        }
-        func same(_ range: Range<Int>, _ what: String) {
-            for k in 0..<2 {
-                for i in range where outs[k][i].bitPattern != outs[2 + k][i].bitPattern {
-                    Issue.record("\(what): buffer \(k) differs at \(i): \(outs[k][i]) against \(outs[2 + k][i])")
-                    return
-                }
-            }
-        }
-        for (range, terms) in Self.rangesAndTerms(n, terms) {
+        let f = KernelFixture(shards: shards, seed: 11, scales: [0.1], firstSigned: false)  // v >= 0
+        for (range, terms) in Self.rangesAndTerms(KernelFixture.n, GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)) {
             for nesterov in [false, true] {
-                let rule = MomentumRule(momentum: 0.9, nesterov: nesterov)
-                #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-                #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-                same(range, "momentum, nesterov \(nesterov)")
+                f.compare(MomentumRule(momentum: 0.9, nesterov: nesterov), range, terms, "momentum, nesterov \(nesterov)")
             }
-            let rule = RMSpropRule(rho: 0.99, epsilon: 1e-8)
-            #expect(rule.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            #expect(rule.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            same(range, "RMSprop")
-            let adagrad = AdagradRule(epsilon: 1e-8)
-            #expect(adagrad.apply(buffers(0), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            #expect(adagrad.applyVectorised(buffers(1), range, rate: 0.01, step: 7, terms: terms, segments: segments))
-            same(range, "Adagrad")
+            f.compare(RMSpropRule(rho: 0.99, epsilon: 1e-8), range, terms, "RMSprop")
+            f.compare(AdagradRule(epsilon: 1e-8), range, terms, "Adagrad")
         }
         // A step that overflows is reported by both.
-        let huge = MomentumRule(momentum: 0.9, nesterov: false)
-        #expect(!huge.apply(buffers(0), 0..<n, rate: 1e38, step: 1, terms: GradientTerms(l2: 0, scale: 1e3), segments: segments))
-        #expect(!huge.applyVectorised(buffers(1), 0..<n, rate: 1e38, step: 1, terms: GradientTerms(l2: 0, scale: 1e3), segments: segments))
+        let (swift, c) = f.run(MomentumRule(momentum: 0.9, nesterov: false), 0..<KernelFixture.n,
+                               GradientTerms(l2: 0, scale: 1e3), rate: 1e38)
+        #expect(!swift && !c)
     }
 
     /// The warm-up multiplies the schedule's rate by s + (1 - s) * min(e, W) / W, e over the
