@@ -903,9 +903,12 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * outputs, which train row by row); the
  * gradient of the parameters, the updated parameters and the parameters at the start of
  * the call (3 * n_parameters floats; see mb_train for the last). The permutation
- * (8 bytes per example) is not included: it depends on m. Each further thread
- * (mb_train_options.threads) adds n_parameters floats, its own gradient; the rows are
- * shared. The caller's data is not counted, nor is an update rule's state: a rule with s
+ * (8 bytes per example) is not included: it depends on m. Each further shard a batch is
+ * cut into (mb_train_options.threads or shards; see "The layout") adds its own workspace:
+ * its gradient (n_parameters floats) and the activations and gradient buffers above for
+ * the rows it takes at a time of its shard (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
+ * counted only the gradient); the gathered batch is shared. The caller's data is not
+ * counted, nor is an update rule's state: a rule with s
  * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW and Adamax 2; AMSGrad
  * 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
  * point), early stopping with restore_best n_parameters (the best weights), dropout 2

@@ -573,4 +573,30 @@ struct BatchSizeTests {
         #expect(try wide.workingMemory(batchSize: 1024)
             == 4 * (1024 * (514 + 514 + 1024) + 3 * wide.parameterCount))
     }
+
+    /// The automatic batch size counts every shard's workspace as training allocates it (its
+    /// gradient, and its layers' outputs and gradient buffers for the rows it takes at a
+    /// time): the workspaces of a real training step with 4 shards, batch 512, take no more
+    /// than counted, and more than 0.5.0 counted (the first workspace and a gradient for each
+    /// further shard), which the budget therefore missed.
+    @Test(arguments: [[784, 128, 10], [64, 256, 256, 10]])
+    func automaticBudgetCountsEveryShardsWorkspace(sizes: [Int]) throws {
+        let network = try Network(layerSizes: sizes)
+        var options = TrainingOptions(epochs: 1, batchSize: .fixed(512), threads: 4)
+        options.shards = 4
+        let step = try TrainingStep(for: network, partition: Partition(count: 4096, batchSize: 512, lastBatch: .keep),
+                                    options: options)
+        #expect(step.workspaces.count == 4)
+        let allocated = step.workspaces.reduce(0) { $0 + Workspace.floatCount(for: network, capacity: $1.capacity, backward: true) }
+        let batch = 512 * (network.inputCount + network.outputCount)
+        // The counted workspaces: workingMemory's less the gathered batch and the updated and
+        // starting parameters, and the beyond's further shards.
+        let counted = (try network.workingMemory(batchSize: 512)) / 4 - batch - 2 * network.parameterCount
+            + network.trainingMemoryBeyondWorkingMemory(options, batchSize: 512, validationRows: 0).bytes / 4
+        #expect(allocated <= counted)
+        let first = Workspace.floatCount(for: network, capacity: step.workspaces[0].capacity, backward: true)
+        #expect(allocated > first + 3 * network.parameterCount)
+        step.finish()
+        withExtendedLifetime(network) {}
+    }
 }

@@ -54,8 +54,10 @@ extension Network {
     /// Bytes a training call with `options` holds beyond `workingMemory(batchSize:)` (which
     /// counts one thread and plain gradient descent), and what holds them: the update rule's
     /// state, its next value and the call's starting point (3 x slots x n_parameters
-    /// floats), each further shard's gradient (n_parameters floats: the threads, or the
-    /// shards asked for, as many as a batch of `batchSize` rows is cut into), dropout's
+    /// floats), each further shard's workspace (the threads, or the shards asked for, as
+    /// many as a batch of `batchSize` rows is cut into: its gradient, n_parameters floats,
+    /// and every layer's outputs and two gradient buffers of the widest layer for the rows
+    /// it takes at a time of its shard, `Workspace.floatCount`), dropout's
     /// dropped outputs and masks (2 x the hidden units x the rows a pass takes, per shard), early
     /// stopping's best weights (n_parameters floats, with restore_best, patience and a
     /// validation set), and the validation set's workspace (min(validation rows, 256) rows
@@ -73,10 +75,15 @@ extension Network {
             parts.append(what)
         }
         add(3 * Optimizer.slots(options.optimizer.kind), times: parameterCount, "the update rule's state")
-        // This process's shards (`TrainingStep`: a workspace each, the first counted already).
+        // This process's shards (`TrainingStep`: a workspace each, the first counted already,
+        // by `workingMemory`, for as many rows as one shard of the whole batch takes at a
+        // time: at least a further shard's).
         let ranks = max(1, options.distribution?.size ?? 1)
         let shards = TrainingStep.shards(rows: batchSize, network: self, team: TrainingStep.layout(options))
-        add((shards + ranks - 1) / ranks - 1, times: parameterCount, "further shards' gradients")
+        let shardCapacity = TrainingStep.rowsAtATime(
+            self, shardRows: (batchSize + shards - 1) / shards, mayFuse: TrainingStep.fusesFirstWeights(self))
+        add((shards + ranks - 1) / ranks - 1, times: Workspace.floatCount(for: self, capacity: shardCapacity, backward: true),
+            "further shards' workspaces")
         if options.dropout > 0 && !trainsRowByRow {
             // Each of this process's shards' workspaces: the hidden layers' dropped outputs and masks.
             let rows = TrainingStep.rowsAtATime(

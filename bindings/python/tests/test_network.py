@@ -116,10 +116,15 @@ def test_auto_batch_size_and_working_memory():
         y = np.zeros(2500, np.int32)
         net.train(X, y, epochs=1, memory_budget=net.working_memory(128), threads=1)
         assert net.last_progress.batch_size == 128
-        # a second thread's gradient (n_parameters floats) comes out of the budget too
+        # a second shard's workspace comes out of the budget too (0.6.0; 0.5.0 counted only
+        # its gradient): its gradient (n_parameters floats) and, for its 64 rows, every
+        # layer's outputs and two gradient buffers of the widest layer: 64 x (32 + 3 + 2 x 32)
+        second = 4 * (net.n_parameters + 64 * (32 + 3 + 2 * 32))
         net.train(X, y, epochs=1, memory_budget=net.working_memory(128), threads=2)
         assert net.last_progress.batch_size == 64
-        net.train(X, y, epochs=1, memory_budget=net.working_memory(128) + 4 * net.n_parameters, threads=2)
+        net.train(X, y, epochs=1, memory_budget=net.working_memory(128) + second - 1, threads=2)
+        assert net.last_progress.batch_size == 64
+        net.train(X, y, epochs=1, memory_budget=net.working_memory(128) + second, threads=2)
         assert net.last_progress.batch_size == 128
 
 
