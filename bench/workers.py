@@ -113,7 +113,7 @@ class TrainOptions(C.Structure):
                 ("class_weight", C.c_void_p), ("class_weight_count", C.c_int64),
                 ("label_smoothing", C.c_double), ("amsgrad", C.c_int),
                 ("warmup_epochs", C.c_int64), ("warmup_start_factor", C.c_double),
-                ("clip_value", C.c_float)]
+                ("clip_value", C.c_float), ("lr_decay", C.c_float), ("initial_accumulator_value", C.c_float)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

@@ -540,10 +540,10 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *   MB_OPTIMIZER_ADAMW: w -= rate * weight_decay * w (decoupled, every parameter), then Adam.
  *   with amsgrad (since 0.6.0; Adam and AdamW): vmax = max(vmax, v) after v's update, and
  *                    sqrt(vmax) in place of sqrt(v) (PyTorch's amsgrad=True)
- *   MB_OPTIMIZER_ADAGRAD (since 0.6.0): s = s + g^2; w -= rate * g / (sqrt(s) + epsilon)
- *                    (s starts at 0: PyTorch's Adagrad with lr_decay 0 and
- *                    initial_accumulator_value 0; its default epsilon is 1e-10, this one's
- *                    the shared 1e-8)
+ *   MB_OPTIMIZER_ADAGRAD (since 0.6.0): s = s + g^2;
+ *                    w -= (rate / (1 + (t - 1) * lr_decay)) * g / (sqrt(s) + epsilon), s
+ *                    starting at initial_accumulator_value (PyTorch's Adagrad; its default
+ *                    epsilon is 1e-10, this one's the shared 1e-8)
  *   MB_OPTIMIZER_ADAMAX (since 0.6.0): m = beta1 * m + (1 - beta1) * g;
  *                    u = max(beta2 * u, |g| + epsilon); w -= (rate / (1 - beta1^t)) * m / u
  *                    (PyTorch's Adamax; bias correction computed in double)
@@ -877,6 +877,12 @@ typedef struct mb_train_options {
                                   element becomes the bound; with it, its norm is not
                                   finite and training stops as MB_ERR_DIVERGED. A NaN stays
                                   NaN. 0 (default): no clipping */
+    /* Since 0.6.0, MB_OPTIMIZER_ADAGRAD only (an older library ignores them: check
+     * mb_version_number() >= 600), PyTorch's Adagrad parameters: */
+    float lr_decay;            /* >= 0: step t uses rate / (1 + (t - 1) * lr_decay), in
+                                  double; default 0 */
+    float initial_accumulator_value; /* >= 0: s's value when the state starts afresh
+                                  (Keras's default is 0.1); default 0 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

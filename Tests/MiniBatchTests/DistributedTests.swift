@@ -129,7 +129,7 @@ struct DistributedTests {
         .gradientDescent, .sgd(momentum: 0.9, nesterov: true), .rmsprop(rho: 0.9, epsilon: 1e-8),
         .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         .adamW(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01),
-        .adagrad(epsilon: 1e-8), .adamax(), .adam(beta2: 0.9, amsgrad: true),
+        .adagrad(epsilon: 1e-8, lrDecay: 0.01, initialAccumulator: 0.1), .adamax(), .adam(beta2: 0.9, amsgrad: true),
     ]
 
     @Test func theLayoutNotTheThreadsDecides() throws {

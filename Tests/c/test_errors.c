@@ -719,6 +719,20 @@ static void test_train_errors(void)
     b.beta2 = 0.999f;
     b.epsilon = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    /* Adagrad's lr_decay and initial_accumulator_value (0.6.0): finite and >= 0 */
+    b = o;
+    b.optimizer = MB_OPTIMIZER_ADAGRAD;
+    b.lr_decay = -0.5f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "lr_decay");
+    b.lr_decay = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "lr_decay");
+    b.lr_decay = 0.0f;
+    b.initial_accumulator_value = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b),
+                   "initial_accumulator_value");
+    b.initial_accumulator_value = -1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b),
+                   "initial_accumulator_value");
     /* clip_value (0.6.0): finite and >= 0 */
     b = o;
     b.clip_value = -1.0f;

@@ -260,7 +260,8 @@ static void test_struct_size(void)
         mb_model_free(e);
     }
     /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
-     * clip_value; amsgrad's cut is the block above):
+     * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
+     * block above):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */
@@ -273,19 +274,26 @@ static void test_struct_size(void)
              "warmup_epochs"},
             {offsetof(mb_train_options, warmup_start_factor), offsetof(mb_train_options, clip_value),
              "warmup_start_factor"},
-            {offsetof(mb_train_options, clip_value), sizeof(mb_train_options), "clip_value"},
+            {offsetof(mb_train_options, clip_value), offsetof(mb_train_options, lr_decay), "clip_value"},
+            /* (the next two: read by Adagrad only, which the loop below sets) */
+            {offsetof(mb_train_options, lr_decay), offsetof(mb_train_options, initial_accumulator_value),
+             "lr_decay"},
+            {offsetof(mb_train_options, initial_accumulator_value), sizeof(mb_train_options),
+             "initial_accumulator_value"},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
             mb_model *c = new_model(), *d = new_model();
             float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
-            mb_train_options cut;
+            mb_train_options cut, full = o;
+            if (k >= 3)
+                full.optimizer = MB_OPTIMIZER_ADAGRAD;
             memset(&cut, 0xFF, sizeof cut);
-            memcpy(&cut, &o, cuts[k].end);
+            memcpy(&cut, &full, cuts[k].end);
             cut.struct_size = cuts[k].end;
             if (CHECK(c && d)) {
                 CHECK_STATUS(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &cut, NULL), MB_OK);
-                CHECK_STATUS(mb_train(d, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, NULL), MB_OK);
+                CHECK_STATUS(mb_train(d, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &full, NULL), MB_OK);
                 CHECK_STATUS(mb_model_get_parameters(c, pc, np), MB_OK);
                 CHECK_STATUS(mb_model_get_parameters(d, pd, np), MB_OK);
                 CHECK(memcmp(pc, pd, sizeof pc) == 0);

@@ -213,7 +213,7 @@ refused "--dropout without a hidden layer is refused, naming --dropout" "--dropo
     --out m.mbm --dropout 0.5
 
 # --- the rules of 0.6.0: resume is exact (the rule taken from the model file), info names them
-for rule in "adagrad --epsilon 1e-6" "adamax --beta2 0.99" "amsgrad --beta2 0.9" "adamw-amsgrad --weight-decay 0.1"; do
+for rule in "adagrad --epsilon 1e-6 --lr-decay 0.01 --initial-accumulator 0.1" "adamax --beta2 0.99" "amsgrad --beta2 0.9" "adamw-amsgrad --weight-decay 0.1"; do
     set -- $rule
     "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 4 --out "$1-4.mbm" --progress none >/dev/null 2>&1
     "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 2 --out "$1-2.mbm" --progress none >/dev/null 2>&1
@@ -224,6 +224,9 @@ done
 refused "--beta1 with adagrad is refused, naming the rules it belongs to" "--beta1 is a parameter of --optimizer adam or adamw or amsgrad or adamw-amsgrad or adamax" \
     train --builtin moons --out m.mbm --optimizer adagrad --beta1 0.5
 refused "--beta2 1 with adamax is the library's error, named" "--beta2" train --builtin moons --out m.mbm --optimizer adamax --beta2 1
+refused "--lr-decay with adam is refused" "--lr-decay is a parameter of --optimizer adagrad" train --builtin moons --out m.mbm --optimizer adam --lr-decay 0.1
+refused "--initial-accumulator -1 is the library's error, named" "--initial-accumulator" \
+    train --builtin moons --out m.mbm --optimizer adagrad --initial-accumulator -1
 
 # --- the warm-up (0.6.0): across a resume, byte for byte; in the start event; refusals
 "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --warmup-epochs 3 --warmup-start-factor 0.25 \

@@ -183,6 +183,9 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 26: o->warmup_epochs = odd ? 3 : 0; return "warmup_epochs";
     case 27: o->warmup_epochs = 3; o->warmup_start_factor = odd ? 0.5 : 0.25; return "warmup_start_factor";
     case 28: o->clip_value = odd ? 0.5f : 0.0f; return "clip_value";
+    case 29: o->optimizer = MB_OPTIMIZER_ADAGRAD; o->lr_decay = odd ? 0.1f : 0.0f; return "lr_decay";
+    case 30: o->optimizer = MB_OPTIMIZER_ADAGRAD; o->initial_accumulator_value = odd ? 0.1f : 0.0f;
+        return "initial_accumulator_value";
     default: return NULL;
     }
 }

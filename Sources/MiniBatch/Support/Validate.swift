@@ -289,8 +289,12 @@ package enum Validate {
             guard weightDecay.isFinite, weightDecay >= 0 else {
                 throw .invalid("weight_decay must be finite and >= 0, got \(weightDecay)")
             }
-        case .adagrad(let epsilon):
+        case .adagrad(let epsilon, let lrDecay, let initial):
             try positive(epsilon, "epsilon")
+            guard lrDecay.isFinite, lrDecay >= 0 else { throw .invalid("lr_decay must be finite and >= 0, got \(lrDecay)") }
+            guard initial.isFinite, initial >= 0 else {
+                throw .invalid("initial_accumulator_value must be finite and >= 0, got \(initial)")
+            }
         case .adamax(let beta1, let beta2, let epsilon):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")

@@ -36,14 +36,15 @@ final class TrainingState {
         deallocate(bestParameters)
     }
 
-    /// Makes the state `kind`'s: kept if it already is, else fresh (zeros, step 0).
-    func prepare(_ kind: Optimizer.Kind) throws(MiniBatchError) {
+    /// Makes the state `kind`'s: kept if it already is, else fresh (every slot `initial`,
+    /// 0 but for Adagrad's accumulator; step 0).
+    func prepare(_ kind: Optimizer.Kind, initial: Float = 0) throws(MiniBatchError) {
         guard kind != self.kind || slots.count != Optimizer.slots(kind) else { return }
         var fresh: [UnsafeMutablePointer<Float>] = []
         for _ in 0..<Optimizer.slots(kind) {
             do {
                 let slot = try allocate(Float.self, count: parameterCount, for: "the update rule's state")
-                slot.initialize(repeating: 0, count: parameterCount)
+                slot.initialize(repeating: initial, count: parameterCount)
                 fresh.append(slot)
             } catch {
                 for slot in fresh { deallocate(slot) }

@@ -122,8 +122,8 @@ extension TrainingStep {
                     .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
             }
             return adam.applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .adagrad(let epsilon):
-            return AdagradRule(epsilon: epsilon)
+        case .adagrad(let epsilon, let lrDecay, _):
+            return AdagradRule(epsilon: epsilon, lrDecay: lrDecay)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .adamax(let beta1, let beta2, let epsilon):
             return AdamaxRule(beta1: beta1, beta2: beta2, epsilon: epsilon)

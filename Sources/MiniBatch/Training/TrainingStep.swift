@@ -269,7 +269,9 @@ final class TrainingStep {
         fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)
         rule = GradientDescent(learningRate: options.learningRate)
         state = network.trainingState
-        try state.prepare(options.optimizer.kind)
+        var initial: Float = 0
+        if case .adagrad(_, _, let value) = options.optimizer { initial = value }
+        try state.prepare(options.optimizer.kind, initial: initial)
         // Arrays get their capacity first: one grown by appending reallocates when the
         // allocator's block is full, which depends on the allocator's state (glibc's block
         // may be larger than asked), so a call's count of allocations would too (the

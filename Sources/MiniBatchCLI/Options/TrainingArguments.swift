@@ -63,6 +63,13 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
     var weightDecay: Float?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("adagrad: step t's rate is the rate / (1 + (t - 1) * d) (default: 0).", valueName: "d"))
+    var lrDecay: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "adagrad: the sum of squares' value when the rule's state starts afresh (default: 0; Keras's 0.1).", valueName: "s0"))
+    var initialAccumulator: Float?
+
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "L2 penalty (scikit-learn's alpha): 0.5 * l2 * sum(W^2) / batch rows added to each batch's cost; biases not penalised.",
         valueName: "alpha"))
@@ -148,6 +155,8 @@ struct TrainingArguments: ParsableArguments {
             ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax]),
             ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax]),
             ("--weight-decay", weightDecay != nil, [.adamw, .adamwAMSGrad]),
+            ("--lr-decay", lrDecay != nil, [.adagrad]),
+            ("--initial-accumulator", initialAccumulator != nil, [.adagrad]),
         ]
         for (option, isGiven, rules) in given where isGiven && !rules.contains(name) {
             throw ValidationError("\(option) is a parameter of --optimizer \(rules.map(\.rawValue).joined(separator: " or ")), not of \(name.rawValue)")
@@ -162,7 +171,8 @@ struct TrainingArguments: ParsableArguments {
         case .adamw, .adamwAMSGrad:
             return .adamW(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, weightDecay: weightDecay ?? 0.01,
                           amsgrad: name == .adamwAMSGrad)
-        case .adagrad: return .adagrad(epsilon: epsilon ?? 1e-8)
+        case .adagrad:
+            return .adagrad(epsilon: epsilon ?? 1e-8, lrDecay: lrDecay ?? 0, initialAccumulator: initialAccumulator ?? 0)
         case .adamax: return .adamax(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
         }
     }
@@ -232,7 +242,10 @@ struct TrainingArguments: ParsableArguments {
         case .adam(let b1, let b2, let eps, _): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
         case .adamW(let b1, let b2, let eps, let wd, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--weight-decay", "\(wd)")
-        case .adagrad(let eps): add("--epsilon", "\(eps)")
+        case .adagrad(let eps, let decay, let initial):
+            add("--epsilon", "\(eps)")
+            add("--lr-decay", "\(decay)", unless: "\(Float(0))")
+            add("--initial-accumulator", "\(initial)", unless: "\(Float(0))")
         case .adamax(let b1, let b2, let eps): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
         }
         add("--l2", "\(l2)", unless: "\(Float(0))")

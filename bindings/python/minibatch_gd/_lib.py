@@ -345,6 +345,8 @@ class mb_train_options(Structure):
         ("warmup_epochs", c_int64),  # int64_t warmup_epochs;  (since 0.6.0)
         ("warmup_start_factor", c_double),  # double warmup_start_factor;  (since 0.6.0)
         ("clip_value", c_float),  # float clip_value;  (since 0.6.0)
+        ("lr_decay", c_float),  # float lr_decay;  (since 0.6.0)
+        ("initial_accumulator_value", c_float),  # float initial_accumulator_value;  (since 0.6.0)
     ]
 
 

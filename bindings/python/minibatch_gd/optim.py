@@ -14,7 +14,9 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
     AdamW(..., weight_decay): w -= lr * weight_decay * w, then the Adam step
     Adam(..., amsgrad=True), AdamW(..., amsgrad=True): vmax = max(vmax, v) after v's update,
         sqrt(vmax) in place of sqrt(v) (AMSGrad, PyTorch's amsgrad=True)
-    Adagrad(epsilon):       s = s + g**2;  w -= lr * g / (sqrt(s) + epsilon)
+    Adagrad(epsilon, lr_decay, initial_accumulator_value):
+        s = s + g**2;  w -= (lr / (1 + (t - 1) * lr_decay)) * g / (sqrt(s) + epsilon), s from
+        initial_accumulator_value
     Adamax(beta1, beta2, epsilon):
         m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + epsilon)
         w -= (lr / (1 - beta1**t)) * m / u
@@ -117,14 +119,18 @@ class AdamW:
 
 @dataclass(frozen=True)
 class Adagrad:
-    """Adagrad (PyTorch's with lr_decay 0 and initial_accumulator_value 0; PyTorch's default
-    epsilon is 1e-10, this one's every rule's 1e-8)."""
+    """Adagrad (PyTorch's: ``lr_decay`` and ``initial_accumulator_value`` default to 0 as
+    there; PyTorch's default epsilon is 1e-10, this one's every rule's 1e-8)."""
 
     epsilon: float = 1e-8
+    lr_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAGRAD)
         o.epsilon = _number(self.epsilon, "epsilon")
+        o.lr_decay = _number(self.lr_decay, "lr_decay")
+        o.initial_accumulator_value = _number(self.initial_accumulator_value, "initial_accumulator_value")
 
 
 @dataclass(frozen=True)

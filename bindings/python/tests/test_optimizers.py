@@ -35,6 +35,8 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("adam", optim.Adam(), 0.01, None),
     ("adamw", optim.AdamW(weight_decay=0.1), 0.01, None),
     ("adagrad", optim.Adagrad(), 0.1, None),
+    # PyTorch's lr_decay and initial_accumulator_value (Keras's start, 0.1)
+    ("adagrad_decay", optim.Adagrad(lr_decay=0.05, initial_accumulator_value=0.1), 0.1, None),
     ("adamax", optim.Adamax(), 0.01, None),
     ("amsgrad", optim.Adam(amsgrad=True), 0.01, None),
     # beta2 0.9: v follows the shrinking gradient down, so vmax is not v (checked below)
@@ -111,8 +113,11 @@ class NpRule:
             self.b = rho * self.b + (1 - rho) * g ** 2
             return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
         if isinstance(o, optim.Adagrad):
+            if t == 1:
+                self.b = self.b + F32(o.initial_accumulator_value)
             self.b = self.b + g ** 2
-            return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
+            clr = lr / (1 + (t - 1) * F32(o.lr_decay))
+            return w - clr * g / (np.sqrt(self.b) + F32(o.epsilon))
         if isinstance(o, optim.Adamax):
             b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
             self.a = b1 * self.a + (1 - b1) * g
@@ -265,7 +270,8 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
     elif isinstance(opt, optim.RMSprop):
         o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon))
     elif isinstance(opt, optim.Adagrad):
-        o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon))
+        o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
+                                initial_accumulator_value=F32(opt.initial_accumulator_value))
     elif isinstance(opt, optim.Adamax):
         o = torch.optim.Adamax([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
     else:
@@ -603,6 +609,8 @@ BAD = [
     ({"optimizer": optim.Adam(beta1=1.0)}, "beta1"),
     ({"optimizer": optim.RMSprop(epsilon=0.0)}, "epsilon"),
     ({"optimizer": optim.Adagrad(epsilon=-1e-8)}, "epsilon"),
+    ({"optimizer": optim.Adagrad(lr_decay=-0.1)}, "lr_decay"),
+    ({"optimizer": optim.Adagrad(initial_accumulator_value=float("nan"))}, "initial_accumulator_value"),
     ({"optimizer": optim.Adamax(beta2=1.0)}, "beta2"),
     ({"optimizer": optim.SGD(nesterov=True)}, "nesterov"),
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),

@@ -24,7 +24,7 @@ CASES = {
     "rmsprop-inverse-time": (optim.RMSprop(), optim.InverseTime(0.5), 0.05),
     "adam-cosine": (optim.Adam(), optim.Cosine(epochs=7, min_learning_rate=1e-4), 0.01),
     "adamw-adaptive": (optim.AdamW(weight_decay=0.05), optim.Adaptive(), 0.01),
-    "adagrad-step": (optim.Adagrad(), optim.Step(every=3, gamma=0.5), 0.05),
+    "adagrad-step": (optim.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1), optim.Step(every=3, gamma=0.5), 0.05),
     "adamax-cosine": (optim.Adamax(), optim.Cosine(epochs=7), 0.01),
     "amsgrad-exponential": (optim.AdamW(beta2=0.9, amsgrad=True), optim.Exponential(0.9), 0.01),
     # the warm-up crosses the resume (epochs 0..5 of a run split 3 + 4)

@@ -13,7 +13,8 @@ struct Fingerprint {
         ("epochs", .integer), ("batch_size", .integer), ("learning_rate", .float), ("seed", .integer),
         ("shuffle", .integer), ("last_batch", .integer),
         ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
-        ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("l2", .float),
+        ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("lr_decay", .float),
+        ("initial_accumulator_value", .float), ("l2", .float),
         ("clip_norm", .float), ("clip_value", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
@@ -48,6 +49,7 @@ struct Fingerprint {
         func float(_ v: Float) -> UInt64 { UInt64(v.bitPattern) }
         // The rule's hyperparameters as the C options name them (0 where the rule has none).
         var rule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
+        var adagrad: [UInt64] = [0, 0]
         switch options.optimizer {
         case .sgd(let momentum, let nesterov): rule = [0, float(momentum), nesterov ? 1 : 0, 0, 0, 0, 0, 0, 0]
         case .rmsprop(let rho, let epsilon): rule = [1, 0, 0, float(rho), 0, 0, float(epsilon), 0, 0]
@@ -55,7 +57,9 @@ struct Fingerprint {
             rule = [2, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, amsgrad ? 1 : 0]
         case .adamW(let b1, let b2, let epsilon, let decay, let amsgrad):
             rule = [3, 0, 0, 0, float(b1), float(b2), float(epsilon), float(decay), amsgrad ? 1 : 0]
-        case .adagrad(let epsilon): rule = [4, 0, 0, 0, 0, 0, float(epsilon), 0, 0]
+        case .adagrad(let epsilon, let lrDecay, let initial):
+            rule = [4, 0, 0, 0, 0, 0, float(epsilon), 0, 0]
+            adagrad = [float(lrDecay), float(initial)]
         case .adamax(let b1, let b2, let epsilon): rule = [5, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
         }
         var schedule: [UInt64] = [0, 0, 0, 0, 0, 0]
@@ -78,7 +82,7 @@ struct Fingerprint {
         values = [
             UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
-        ] + rule + [float(options.l2), float(options.clipNorm), float(options.clipValue),
+        ] + rule + adagrad + [float(options.l2), float(options.clipNorm), float(options.clipValue),
                 options.dropout.bitPattern,
                 options.labelSmoothing.bitPattern] + schedule + [
             // (an unused start factor is 0, as unused schedule parameters)

@@ -1,16 +1,20 @@
 import CIntrinsics
 import CMatrix
 
-/// Adagrad (Duchi, Hazan and Singer, 2011, as PyTorch's `Adagrad` computes it with its
-/// defaults lr_decay 0 and initial_accumulator_value 0): s = s + g^2;
-/// w -= rate * g / (sqrt(s) + epsilon). The sum of squares only grows, so each parameter's
-/// step shrinks with the gradients it has seen; epsilon is added outside the square root
-/// (as PyTorch; Keras adds it inside the root, to an accumulator starting at 0.1).
+/// Adagrad (Duchi, Hazan and Singer, 2011, as PyTorch's `Adagrad` computes it): s = s + g^2;
+/// w -= clr * g / (sqrt(s) + epsilon), clr = rate / (1 + (t - 1) * lrDecay) in Double, t the
+/// step (from 1), s starting at the initial accumulator (`TrainingState.prepare`). The sum
+/// of squares only grows, so each parameter's step shrinks with the gradients it has seen;
+/// epsilon is added outside the square root (as PyTorch; Keras adds it inside the root, to
+/// an accumulator starting at 0.1).
 struct AdagradRule: UpdateRule {
     static var slots: Int { 1 }
     var epsilon: Float
+    var lrDecay: Float = 0
 
-    func coefficients(rate: Float, step: Int) -> Float { rate }
+    func coefficients(rate: Float, step: Int) -> Float {
+        lrDecay == 0 ? rate : Float(Double(rate) / (1 + Double(step - 1) * Double(lrDecay)))
+    }
 
     @inline(__always)
     func next(_ w: Lanes, _ g: Lanes, _ s: inout Lanes, _ unused: inout Lanes, _ unused2: inout Lanes, _ rate: Float) -> Lanes {

@@ -16,8 +16,9 @@
 /// - `amsgrad` (Adam's and AdamW's, since 0.6.0): the Adam step with v's running maximum
 ///   vmax = max(vmax, v) in place of v in the denominator (Reddi, Kale and Kumar, 2018, as
 ///   PyTorch's `amsgrad=True`).
-/// - `adagrad`: s = s + g^2; w -= rate * g / (sqrt(s) + epsilon) (PyTorch's `Adagrad` with
-///   its defaults lr_decay 0 and initial_accumulator_value 0).
+/// - `adagrad`: s = s + g^2; w -= (rate / (1 + (t - 1) * lrDecay)) * g / (sqrt(s) + epsilon),
+///   s starting at `initialAccumulator` (PyTorch's `Adagrad`: lr_decay and
+///   initial_accumulator_value, 0 by default; Keras's starts at 0.1).
 /// - `adamax`: m = beta1 * m + (1 - beta1) * g; u = max(beta2 * u, |g| + epsilon);
 ///   w -= (rate / (1 - beta1^t)) * m / u (PyTorch's `Adamax`, the paper's infinity norm).
 ///
@@ -29,7 +30,7 @@ public enum Optimizer: Sendable, Equatable {
     case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, amsgrad: Bool = false)
     case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01, amsgrad: Bool = false)
     /// Since 0.6.0. PyTorch's epsilon default is 1e-10; minibatch's is every rule's 1e-8.
-    case adagrad(epsilon: Float = 1e-8)
+    case adagrad(epsilon: Float = 1e-8, lrDecay: Float = 0, initialAccumulator: Float = 0)
     /// Since 0.6.0.
     case adamax(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
 

@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, class_weight_count); OFF(mb_train_options, label_smoothing);
         OFF(mb_train_options, amsgrad); OFF(mb_train_options, warmup_epochs);
         OFF(mb_train_options, warmup_start_factor); OFF(mb_train_options, clip_value);
+        OFF(mb_train_options, lr_decay); OFF(mb_train_options, initial_accumulator_value);
         printf("mb_blas_info %zu\n", sizeof(mb_blas_info));
         OFF(mb_blas_info, struct_size); OFF(mb_blas_info, backend);
         OFF(mb_blas_info, openblas_version); OFF(mb_blas_info, openblas_core);
