@@ -877,12 +877,15 @@ typedef struct mb_train_options {
                                   element becomes the bound; with it, its norm is not
                                   finite and training stops as MB_ERR_DIVERGED. A NaN stays
                                   NaN. 0 (default): no clipping */
-    /* Since 0.6.0, MB_OPTIMIZER_ADAGRAD only (an older library ignores them: check
-     * mb_version_number() >= 600), PyTorch's Adagrad parameters: */
+    /* Since 0.6.0, MB_OPTIMIZER_ADAGRAD only (which an older library refuses), PyTorch's
+     * Adagrad parameters: */
     float lr_decay;            /* >= 0: step t uses rate / (1 + (t - 1) * lr_decay), in
                                   double; default 0 */
-    float initial_accumulator_value; /* >= 0: s's value when the state starts afresh
-                                  (Keras's default is 0.1); default 0 */
+    float initial_accumulator_value; /* >= 0: s's value when the rule's state starts
+                                  afresh (a new model, another rule before, or
+                                  mb_model_reset_training_state; Keras's default is 0.1);
+                                  a call that continues Adagrad's state ignores it. Default
+                                  0 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -912,7 +915,8 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * (8 bytes per example) is not included: it depends on m. Each further shard a batch is
  * cut into (mb_train_options.threads or shards; see "The layout") adds its own workspace:
  * its gradient (n_parameters floats) and the activations and gradient buffers above for
- * the rows it takes at a time of its shard (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
+ * the rows it takes at a time of its shard, or of the last batch's shards when that batch
+ * is cut into fewer shards of more rows (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
  * counted only the gradient); the gathered batch is shared. The caller's data is not
  * counted, nor is an update rule's state: a rule with s
  * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW and Adamax 2; AMSGrad

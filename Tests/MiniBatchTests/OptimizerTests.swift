@@ -224,6 +224,41 @@ struct OptimizerTests {
         #expect(!swift && !c)
     }
 
+    /// Adagrad's accumulator starts at initialAccumulator when the state starts afresh (a new
+    /// network, after another rule, after a reset) and a call that continues the state
+    /// ignores a new value; lrDecay divides step t's rate by 1 + (t - 1) * lrDecay.
+    @Test func adagradInitialAccumulatorAndDecay() throws {
+        var options = TrainingOptions(epochs: 1, batchSize: .fixed(100), learningRate: 0.05, threads: 1,
+                                      optimizer: .adagrad(initialAccumulator: 0.25))
+        let network = try Network(layerSizes: [2, 4, 2], seed: 1)
+        try train(network, options)
+        let slot = network.trainingState.slots[0]
+        // After one step the accumulator is 0.25 + g^2 >= 0.25 everywhere (g^2 >= 0).
+        #expect((0..<network.parameterCount).allSatisfy { slot[$0] >= 0.25 })
+        let after = Array(UnsafeBufferPointer(start: slot, count: network.parameterCount))
+        options.optimizer = .adagrad(initialAccumulator: 100)  // continues: ignored
+        let fresh = try Network(layerSizes: [2, 4, 2], seed: 1)
+        try train(fresh, TrainingOptions(epochs: 1, batchSize: .fixed(100), learningRate: 0.05, threads: 1,
+                                         optimizer: .adagrad(initialAccumulator: 0.25)))
+        try train(network, options)
+        #expect((0..<network.parameterCount).allSatisfy { network.trainingState.slots[0][$0] < 100 })
+        #expect((0..<network.parameterCount).allSatisfy { network.trainingState.slots[0][$0] >= after[$0] })
+        // Another rule, then Adagrad again: afresh, at the new value.
+        try train(network, TrainingOptions(epochs: 1, batchSize: .fixed(100), learningRate: 0.05, threads: 1,
+                                           optimizer: .adam()))
+        try train(network, options)
+        #expect((0..<network.parameterCount).allSatisfy { network.trainingState.slots[0][$0] >= 100 })
+        // A reset, then afresh again.
+        try network.resetTrainingState()
+        options.optimizer = .adagrad(initialAccumulator: 7)
+        try train(network, options)
+        #expect((0..<network.parameterCount).allSatisfy { (7..<100).contains(network.trainingState.slots[0][$0]) })
+        // lrDecay: step 2's rate is rate / (1 + lrDecay) (history's rate is the epoch's base).
+        #expect(AdagradRule(epsilon: 1e-8, lrDecay: 0.5).coefficients(rate: 0.3, step: 2) == Float(0.3 / 1.5))
+        #expect(AdagradRule(epsilon: 1e-8, lrDecay: 0.5).coefficients(rate: 0.3, step: 1) == Float(0.3))
+        withExtendedLifetime(fresh) {}
+    }
+
     /// The warm-up multiplies the schedule's rate by s + (1 - s) * min(e, W) / W, e over the
     /// network's life (two calls give the rates of one), computed in Double and rounded once
     /// (gamma 0.9 and s 0.2: rounding the schedule's rate to Float first differs at e = 2).

@@ -576,26 +576,33 @@ struct BatchSizeTests {
 
     /// The automatic batch size counts every shard's workspace as training allocates it (its
     /// gradient, and its layers' outputs and gradient buffers for the rows it takes at a
-    /// time): the workspaces of a real training step with 4 shards, batch 512, take no more
-    /// than counted, and more than 0.5.0 counted (the first workspace and a gradient for each
-    /// further shard), which the budget therefore missed.
-    @Test(arguments: [[784, 128, 10], [64, 256, 256, 10]])
-    func automaticBudgetCountsEveryShardsWorkspace(sizes: [Int]) throws {
+    /// time): the workspaces of a real training step, batch 512, take no more than counted,
+    /// and (4 shards) more than 0.5.0 counted (the first workspace and a gradient for each
+    /// further shard), which the budget therefore missed. With 16 threads and m = 2098, the
+    /// last batch (50 rows) makes one shard of 50 rows where the full batches' have 32: every
+    /// workspace is made for 50, and counted so.
+    @Test(arguments: [([784, 128, 10], 4, 4096), ([64, 256, 256, 10], 4, 4096), ([40, 32, 3], 16, 2098)])
+    func automaticBudgetCountsEveryShardsWorkspace(sizes: [Int], threads: Int, m: Int) throws {
         let network = try Network(layerSizes: sizes)
-        var options = TrainingOptions(epochs: 1, batchSize: .fixed(512), threads: 4)
-        options.shards = 4
-        let step = try TrainingStep(for: network, partition: Partition(count: 4096, batchSize: 512, lastBatch: .keep),
+        var options = TrainingOptions(epochs: 1, batchSize: .fixed(512), threads: threads)
+        options.shards = threads
+        let step = try TrainingStep(for: network, partition: Partition(count: m, batchSize: 512, lastBatch: .keep),
                                     options: options)
-        #expect(step.workspaces.count == 4)
+        let shards = TrainingStep.shards(rows: 512, network: network, team: threads)
+        #expect(step.workspaces.count == shards && shards > 1)
         let allocated = step.workspaces.reduce(0) { $0 + Workspace.floatCount(for: network, capacity: $1.capacity, backward: true) }
         let batch = 512 * (network.inputCount + network.outputCount)
         // The counted workspaces: workingMemory's less the gathered batch and the updated and
         // starting parameters, and the beyond's further shards.
-        let counted = (try network.workingMemory(batchSize: 512)) / 4 - batch - 2 * network.parameterCount
-            + network.trainingMemoryBeyondWorkingMemory(options, batchSize: 512, validationRows: 0).bytes / 4
+        let inWorkingMemory = (try network.workingMemory(batchSize: 512)) / 4 - batch - 2 * network.parameterCount
+        let counted = inWorkingMemory
+            + network.trainingMemoryBeyondWorkingMemory(options, batchSize: 512, validationRows: 0, count: m).bytes / 4
         #expect(allocated <= counted)
-        let first = Workspace.floatCount(for: network, capacity: step.workspaces[0].capacity, backward: true)
-        #expect(allocated > first + 3 * network.parameterCount)
+        if m % 512 == 0 {
+            #expect(allocated > inWorkingMemory + (shards - 1) * network.parameterCount)  // 0.5.0's count
+        } else {
+            #expect(step.workspaces[0].capacity == m % 512)  // the last batch's one shard
+        }
         step.finish()
         withExtendedLifetime(network) {}
     }

@@ -7,9 +7,9 @@ extension Network {
     /// take at a time (up to 256: `TrainingStep.rowsAtATime`; the whole batch when the first
     /// layer's update may be fused, from 2^18 weights, or the model has no hidden layer);
     /// the parameter gradients, the updated parameters and the parameters at the start of
-    /// the call (kept until the first epoch has checked X's values). Each further thread
-    /// adds its own parameter gradients. The caller's data and the permutation (8 bytes per
-    /// example) are not counted.
+    /// the call (kept until the first epoch has checked X's values). Each further shard
+    /// adds a workspace of its own (`trainingMemoryBeyondWorkingMemory`). The caller's data
+    /// and the permutation (8 bytes per example) are not counted.
     public func workingMemory(batchSize: Int) throws(MiniBatchError) -> Int {
         try Validate.size(batchSize, "batch_size")
         let batch = try Validate.product(batchSize, inputCount + outputCount, "the batch")
@@ -63,8 +63,10 @@ extension Network {
     /// validation set), and the validation set's workspace (min(validation rows, 256) rows
     /// of every layer's outputs). The caller's data, and the copy of a validation_fraction
     /// split, are data and not counted (as the permutation is not). Saturates at Int.max.
+    /// `count`: the training rows, whose last batch, when smaller, may be cut into fewer
+    /// shards of more rows each (every workspace is made for the larger); nil: full batches.
     func trainingMemoryBeyondWorkingMemory(
-        _ options: TrainingOptions, batchSize: Int, validationRows: Int
+        _ options: TrainingOptions, batchSize: Int, validationRows: Int, count m: Int? = nil
     ) -> (bytes: Int, what: String) {
         var parts: [String] = []
         var floats = 0
@@ -75,21 +77,22 @@ extension Network {
             parts.append(what)
         }
         add(3 * Optimizer.slots(options.optimizer.kind), times: parameterCount, "the update rule's state")
-        // This process's shards (`TrainingStep`: a workspace each, the first counted already,
-        // by `workingMemory`, for as many rows as one shard of the whole batch takes at a
-        // time: at least a further shard's).
-        let ranks = max(1, options.distribution?.size ?? 1)
-        let shards = TrainingStep.shards(rows: batchSize, network: self, team: TrainingStep.layout(options))
-        let shardCapacity = TrainingStep.rowsAtATime(
-            self, shardRows: (batchSize + shards - 1) / shards, mayFuse: TrainingStep.fusesFirstWeights(self))
-        add((shards + ranks - 1) / ranks - 1, times: Workspace.floatCount(for: self, capacity: shardCapacity, backward: true),
+        // This process's workspaces, as `TrainingStep.init` makes them: one per shard of the
+        // full batch or the last (the more shards), each for the rows a shard of either
+        // takes at a time; the first is counted already by `workingMemory`, for the rows the
+        // whole batch takes at a time (at least as many).
+        let ranks = max(1, options.distribution?.size ?? 1), layout = TrainingStep.layout(options)
+        var sizes = [batchSize]
+        if let m, options.lastBatch == .keep, m % batchSize != 0 { sizes.append(m % batchSize) }
+        let counts = sizes.map { TrainingStep.shards(rows: $0, network: self, team: layout) }
+        let shardRows = zip(sizes, counts).map { rows, shards in (rows + shards - 1) / shards }.max()!
+        let capacity = TrainingStep.rowsAtATime(self, shardRows: shardRows, mayFuse: TrainingStep.fusesFirstWeights(self))
+        let workspaces = max(1, (counts.max()! + ranks - 1) / ranks)
+        add(workspaces - 1, times: Workspace.floatCount(for: self, capacity: capacity, backward: true),
             "further shards' workspaces")
         if options.dropout > 0 && !trainsRowByRow {
-            // Each of this process's shards' workspaces: the hidden layers' dropped outputs and masks.
-            let rows = TrainingStep.rowsAtATime(
-                self, shardRows: (batchSize + shards - 1) / shards, mayFuse: TrainingStep.fusesFirstWeights(self))
-            add(max(1, (shards + ranks - 1) / ranks), times: Workspace.dropoutFloatCount(for: self, capacity: rows),
-                "dropout's masks")
+            // Each workspace's hidden layers' dropped outputs and masks.
+            add(workspaces, times: Workspace.dropoutFloatCount(for: self, capacity: capacity), "dropout's masks")
         }
         let keepsBest = validationRows > 0 && options.earlyStopping.restoreBest && options.earlyStopping.patience > 0
         add(keepsBest ? 1 : 0, times: parameterCount, "early stopping's best weights")
@@ -106,7 +109,7 @@ extension Network {
         switch batchSize {
         case .automatic:
             return try automaticBatchSize(count: m, memoryBudget: options.memoryBudget) { size in
-                trainingMemoryBeyondWorkingMemory(options, batchSize: size, validationRows: validationRows)
+                trainingMemoryBeyondWorkingMemory(options, batchSize: size, validationRows: validationRows, count: m)
             }
         case .fixed(let size):
             try Validate.batchSize(size, count: m)

@@ -30,7 +30,7 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup(title: "Training")
     var training: TrainingArguments
 
-    @Flag(help: "Start the update rule afresh (zero moments, step 0) and forget the schedule's and early stopping's state; needed to change the rule's kind.")
+    @Flag(help: "Start the update rule afresh (its initial state, step 0) and forget the schedule's and early stopping's state; needed to change the rule's kind.")
     var resetState = false
 
     @Option(help: ArgumentHelp("Where the model is saved (atomically) (default: the model file itself).", valueName: "model.mbm"))

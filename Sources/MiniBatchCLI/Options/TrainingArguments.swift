@@ -67,7 +67,7 @@ struct TrainingArguments: ParsableArguments {
     var lrDecay: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "adagrad: the sum of squares' value when the rule's state starts afresh (default: 0; Keras's 0.1).", valueName: "s0"))
+        "adagrad: the sum of squares' value when the rule's state starts afresh (train; resume with --reset-state) (default: 0; Keras's 0.1).", valueName: "s0"))
     var initialAccumulator: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
