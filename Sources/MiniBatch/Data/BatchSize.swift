@@ -81,12 +81,10 @@ extension Network {
         // full batch or the last (the more shards), each for the rows a shard of either
         // takes at a time; the first is counted already by `workingMemory`, for the rows the
         // whole batch takes at a time (at least as many).
-        let ranks = max(1, options.distribution?.size ?? 1), layout = TrainingStep.layout(options)
-        var sizes = [batchSize]
-        if let m, options.lastBatch == .keep, m % batchSize != 0 { sizes.append(m % batchSize) }
-        let counts = sizes.map { TrainingStep.shards(rows: $0, network: self, team: layout) }
-        let shardRows = zip(sizes, counts).map { rows, shards in (rows + shards - 1) / shards }.max()!
-        let capacity = TrainingStep.rowsAtATime(self, shardRows: shardRows, mayFuse: TrainingStep.fusesFirstWeights(self))
+        let ranks = max(1, options.distribution?.size ?? 1)
+        let (counts, capacity) = TrainingStep.workspaceShape(
+            self, partition: Partition(count: m ?? batchSize, batchSize: batchSize, lastBatch: options.lastBatch),
+            team: TrainingStep.layout(options), mayFuse: TrainingStep.fusesFirstWeights(self))
         let workspaces = max(1, (counts.max()! + ranks - 1) / ranks)
         add(workspaces - 1, times: Workspace.floatCount(for: self, capacity: capacity, backward: true),
             "further shards' workspaces")

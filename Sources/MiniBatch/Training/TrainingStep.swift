@@ -100,15 +100,6 @@ final class TrainingStep {
     /// fused products read every shard's x (measured there: 3 % slower at 784-128-10, batch
     /// 512; 10 % faster at 784-1024-10).
     static let minimumFusedWeights = 1 << 18
-    /// Rows forward and backward take at a time for shards of up to `shardRows` rows: all
-    /// of them when the first layer's update may be fused (it reads the whole shard's dz)
-    /// or the model trains row by row (its kernel reads each row once anyway), else at
-    /// most `Network.chunkRows`, so that a chunk's rows and activations stay in the core's cache
-    /// between forward and backward, and working memory does not grow with the batch.
-    static func rowsAtATime(_ network: Network, shardRows: Int, mayFuse: Bool) -> Int {
-        mayFuse || network.trainsRowByRow ? shardRows : min(shardRows, Network.chunkRows)
-    }
-
     let network: Network
     let team: Team
     /// One per shard this process computes (`localShards`): its rows' activations and
@@ -228,29 +219,6 @@ final class TrainingStep {
         if !plain { for k in 0..<stateSpares.count { arrange(stateSpares[k]) } }
     }
 
-    /// The least work of one of `network`'s shards (`minimumShardWork`).
-    static func shardWork(_ network: Network) -> Int {
-        minimumShardWork + shardWorkPerParameter * network.parameterCount
-    }
-
-    /// How many shards `rows` rows of `network`'s batch are cut into with a layout of `size`.
-    static func shards(rows: Int, network: Network, team size: Int) -> Int {
-        // (Saturated: a batch of 2^31 rows of a model of 2^33 parameters has no Int work.)
-        let work = rows.multipliedSaturated(network.parameterCount + network.inputCount)
-        let shardRows = fusesFirstWeights(network) ? minimumFusedShardRows : minimumShardRows
-        return max(1, min(size, rows / shardRows, work / shardWork(network)))
-    }
-
-    /// The members `options.threads` asks for (0: as many as OpenBLAS uses).
-    static func teamSize(_ options: TrainingOptions) -> Int {
-        options.threads > 0 ? options.threads : max(1, min(BLASThreads.available, BLASThreads.maxTeam))
-    }
-
-    /// The layout `options` ask for: `shards`, else the team size times the ranks.
-    static func layout(_ options: TrainingOptions) -> Int {
-        options.shards > 0 ? options.shards : teamSize(options) * (options.distribution?.size ?? 1)
-    }
-
     /// - Parameter collective: the other ranks, when training is distributed; its buffers
     ///   are made here.
     init(
@@ -269,9 +237,7 @@ final class TrainingStep {
         fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)
         rule = GradientDescent(learningRate: options.learningRate)
         state = network.trainingState
-        var initial: Float = 0
-        if case .adagrad(_, _, let value) = options.optimizer { initial = value }
-        try state.prepare(options.optimizer.kind, initial: initial)
+        try state.prepare(options.optimizer.kind, initial: options.optimizer.initialState)
         // Arrays get their capacity first: one grown by appending reallocates when the
         // allocator's block is full, which depends on the allocator's state (glibc's block
         // may be larger than asked), so a call's count of allocations would too (the
@@ -288,12 +254,9 @@ final class TrainingStep {
         // batch may be smaller), and a member for each, up to the threads asked for.
         let layout = TrainingStep.layout(options)
         self.layout = layout
-        let sizes = [partition.batchSize, partition.batch(partition.batchCount - 1).count]
-        let counts = sizes.map { TrainingStep.shards(rows: $0, network: network, team: layout) }
+        let (counts, capacity) = TrainingStep.workspaceShape(
+            network, partition: partition, team: layout, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         let localCounts = counts.map { collective?.owned($0).count ?? $0 }
-        let shardRows = zip(sizes, counts).map { rows, shards in (rows + shards - 1) / shards }.max()!
-        let capacity = TrainingStep.rowsAtATime(
-            network, shardRows: shardRows, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         transposesFirstWeights = TrainingStep.transposesFirstWeights(network)
         let workspaceCount = max(1, localCounts.max()!)
         var workspaces: [Workspace] = []

@@ -59,6 +59,13 @@ public enum Optimizer: Sendable, Equatable {
     /// Floats of state per parameter.
     var slots: Int { Optimizer.slots(kind) }
 
+    /// The value every slot of fresh state starts at (`TrainingState.prepare`): Adagrad's
+    /// initial accumulator, else 0.
+    var initialState: Float {
+        if case .adagrad(_, _, let initial) = self { return initial }
+        return 0
+    }
+
     static func slots(_ kind: Kind) -> Int {
         switch kind {
         case .gradientDescent: 0
