@@ -13,9 +13,11 @@ processes use less than 0.15 of a core (their threads spin after an epoch). Resu
 bench/out/rules.json.
 
     python3 bench/rules.py [--m 60000] [--batches 64,128,256] [--rounds 5] [--threads N]
-                           [--rules gd,momentum,adam,adagrad,adamax,amsgrad]
+                           [--rules gd,momentum,adam,adagrad,adamax,amsgrad,nadam,radam,
+                                    rmsprop_centered_momentum]
 
-Adagrad, Adamax and AMSGrad (0.6.0) run against PyTorch's only: scikit-learn has none.
+Adagrad, Adamax and AMSGrad (0.6.0), NAdam, RAdam and centred RMSprop with momentum (0.7.0)
+run against PyTorch's only: scikit-learn has none.
 """
 
 import argparse

@@ -113,15 +113,19 @@ class TrainOptions(C.Structure):
                 ("class_weight", C.c_void_p), ("class_weight_count", C.c_int64),
                 ("label_smoothing", C.c_double), ("amsgrad", C.c_int),
                 ("warmup_epochs", C.c_int64), ("warmup_start_factor", C.c_double),
-                ("clip_value", C.c_float), ("lr_decay", C.c_float), ("initial_accumulator_value", C.c_float)]
+                ("clip_value", C.c_float), ("lr_decay", C.c_float), ("initial_accumulator_value", C.c_float),
+                ("momentum_decay", C.c_double), ("centered", C.c_int)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same
 #: rule at the same rate. "gd" is plain gradient descent (the other phases' rule).
 RULES = {"gd": {"lr": 0.1}, "momentum": {"lr": 0.01, "momentum": 0.9}, "adam": {"lr": 0.001},
-         "adagrad": {"lr": 0.01}, "adamax": {"lr": 0.002}, "amsgrad": {"lr": 0.001}}
-#: (scikit-learn has none of the last three: rules.py runs them against PyTorch's only)
-MB_OPTIMIZERS = {"gd": 0, "momentum": 0, "adam": 2, "adagrad": 4, "adamax": 5, "amsgrad": 2}
+         "adagrad": {"lr": 0.01}, "adamax": {"lr": 0.002}, "amsgrad": {"lr": 0.001},
+         "nadam": {"lr": 0.002}, "radam": {"lr": 0.001},
+         "rmsprop_centered_momentum": {"lr": 0.0005, "momentum": 0.9}}
+#: (scikit-learn has none of the rules after adam: rules.py runs them against PyTorch's only)
+MB_OPTIMIZERS = {"gd": 0, "momentum": 0, "adam": 2, "adagrad": 4, "adamax": 5, "amsgrad": 2,
+                 "nadam": 6, "radam": 7, "rmsprop_centered_momentum": 1}
 
 
 class ModelOptions(C.Structure):
@@ -237,6 +241,7 @@ class MiniBatchImpl:
             o.optimizer = MB_OPTIMIZERS[rule]
             o.momentum = RULES[rule].get("momentum", 0.0)
             o.amsgrad = 1 if rule == "amsgrad" else 0
+            o.centered = 1 if rule == "rmsprop_centered_momentum" else 0
         xp, yp = X.ctypes.data, y.ctypes.data
         t = between()
         s = self.lib.mb_train(model, xp, yp, MB_TARGETS_CLASS_INDEX, m, n, C.byref(o), None)
@@ -388,6 +393,13 @@ class TorchImpl:
             self.opt = torch.optim.Adagrad(self.model.parameters(), lr=RULES["adagrad"]["lr"], eps=1e-8)
         elif rule == "adamax":
             self.opt = torch.optim.Adamax(self.model.parameters(), lr=RULES["adamax"]["lr"])
+        elif rule == "nadam":  # the library's epsilon, PyTorch's default momentum_decay
+            self.opt = torch.optim.NAdam(self.model.parameters(), lr=RULES["nadam"]["lr"])
+        elif rule == "radam":
+            self.opt = torch.optim.RAdam(self.model.parameters(), lr=RULES["radam"]["lr"])
+        elif rule == "rmsprop_centered_momentum":  # the library's epsilon (PyTorch's default 1e-8 too)
+            self.opt = torch.optim.RMSprop(self.model.parameters(), lr=RULES[rule]["lr"], alpha=0.99,
+                                           momentum=0.9, centered=True)
         else:
             self.opt = torch.optim.SGD(self.model.parameters(), lr=RULES[rule]["lr"] if rule != "gd" else LR,
                                        momentum=RULES[rule].get("momentum", 0.0))

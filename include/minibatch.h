@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 6
+#define MB_VERSION_MINOR 7
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.6.0"
+#define MB_VERSION_STRING "0.7.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -533,6 +533,11 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    w -= rate * b, or with nesterov: w -= rate * (g + mu * b)
  *                    (the rate stays outside b, so a schedule does not rescale it)
  *   MB_OPTIMIZER_RMSPROP: v = rho * v + (1 - rho) * g^2; w -= rate * g / (sqrt(v) + epsilon)
+ *                    with centered (since 0.7.0): a = rho * a + (1 - rho) * g, and
+ *                    sqrt(max(v - a^2, 0)) in place of sqrt(v) (the max: rounding can take
+ *                    v - a^2 below 0 where a gradient barely changes; PyTorch gives NaN);
+ *                    with momentum mu > 0 (since 0.7.0): b = mu * b + g / (root + epsilon),
+ *                    w -= rate * b (PyTorch's RMSprop(centered=True, momentum=mu))
  *   MB_OPTIMIZER_ADAM: m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2;
  *                    w -= (rate / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
  *                    (epsilon added to the bias-corrected root, as the paper's Algorithm 1;
@@ -547,19 +552,40 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *   MB_OPTIMIZER_ADAMAX (since 0.6.0): m = beta1 * m + (1 - beta1) * g;
  *                    u = max(beta2 * u, |g| + epsilon); w -= (rate / (1 - beta1^t)) * m / u
  *                    (PyTorch's Adamax; bias correction computed in double)
- * The state (b, v, s, or m and v or u, and t) stays with the model between training calls
- * and is saved in its model file; a call with another rule starts from fresh state
+ *   MB_OPTIMIZER_NADAM (since 0.7.0): Adam's m and v;
+ *                    mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)), P_t = mu_1 * ... *
+ *                    mu_t; d = sqrt(v) / sqrt(1 - beta2^t) + epsilon;
+ *                    w -= rate * (1 - mu_t) / (1 - P_t) * g / d, then
+ *                    w -= rate * mu_(t+1) / (1 - P_t * mu_(t+1)) * m / d (PyTorch's NAdam;
+ *                    coefficients in double, P_t a function of t, beta1 and momentum_decay
+ *                    alone: the product factor after factor until a factor equals beta1,
+ *                    then times beta1^(the factors left); PyTorch keeps it in float as it
+ *                    goes, so they agree to float's rounding)
+ *   MB_OPTIMIZER_RADAM (since 0.7.0): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
+ *                    rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t); when rho_t > 5:
+ *                    w -= rate * r_t * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon),
+ *                    r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
+ *                    else w -= rate / (1 - beta1^t) * m (PyTorch's RAdam: epsilon on the
+ *                    uncorrected root; the first 5 or so steps are momentum's)
+ * The state (b, v, s, or m and v or u, a and b for RMSprop's options, and t) stays with the
+ * model between training calls and is saved in its model file; a call with another rule,
+ * or with RMSprop's centered or momentum (zero or not) changed, starts from fresh state
  * (mb_model_reset_training_state starts afresh on purpose). A library older than 0.6.0
  * refuses MB_OPTIMIZER_ADAGRAD and MB_OPTIMIZER_ADAMAX, ignores amsgrad (it trains plain
  * Adam: check mb_version_number() >= 600), and cannot load a model file with the state of
- * any of the three. */
+ * any of the three. A library older than 0.7.0 refuses MB_OPTIMIZER_NADAM and
+ * MB_OPTIMIZER_RADAM, ignores RMSprop's momentum and centered (check
+ * mb_version_number() >= 700), and cannot load a model file with the state of any of the
+ * new rules. */
 typedef enum mb_optimizer {
     MB_OPTIMIZER_SGD = 0,
     MB_OPTIMIZER_RMSPROP = 1,
     MB_OPTIMIZER_ADAM = 2,
     MB_OPTIMIZER_ADAMW = 3,
     MB_OPTIMIZER_ADAGRAD = 4,
-    MB_OPTIMIZER_ADAMAX = 5
+    MB_OPTIMIZER_ADAMAX = 5,
+    MB_OPTIMIZER_NADAM = 6,
+    MB_OPTIMIZER_RADAM = 7
 } mb_optimizer;
 
 /* The learning rate of each epoch from learning_rate, e the epoch counted over the model's
@@ -707,13 +733,14 @@ typedef struct mb_train_options {
                                   layout (then threads only say how many shards run at once) */
     /* The update rule (see mb_optimizer). */
     mb_optimizer optimizer;    /* default MB_OPTIMIZER_SGD */
-    float momentum;            /* SGD: [0, 1); default 0 (plain gradient descent) */
+    float momentum;            /* SGD and (since 0.7.0) RMSprop: [0, 1); default 0 (plain
+                                  gradient descent; RMSprop without momentum) */
     int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
                                   default 0 */
-    float rho;                 /* RMSprop: [0, 1); default 0.99 */
-    float beta1;               /* Adam, AdamW, Adamax: [0, 1); default 0.9 */
-    float beta2;               /* Adam, AdamW, Adamax: [0, 1); default 0.999 */
-    float epsilon;             /* RMSprop, Adam, AdamW, Adagrad, Adamax: finite, > 0;
+    float rho;                 /* RMSprop: [0, 1); default 0.99 (PyTorch's alpha) */
+    float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9 */
+    float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
+    float epsilon;             /* every rule but SGD: finite, > 0;
                                   default 1e-8 */
     float weight_decay;        /* AdamW only (the others ignore it): >= 0; default 0.01 */
     float l2;                  /* scikit-learn's alpha, >= 0: a batch of n rows adds
@@ -886,6 +913,13 @@ typedef struct mb_train_options {
                                   mb_model_reset_training_state; Keras's default is 0.1);
                                   a call that continues Adagrad's state ignores it. Default
                                   0 */
+    /* Since 0.7.0 (a library older than the header ignores them: check mb_version_number()
+     * >= 700). */
+    double momentum_decay;     /* MB_OPTIMIZER_NADAM: psi in mu_t, finite, >= 0; default
+                                  0.004 (PyTorch's) */
+    int centered;              /* MB_OPTIMIZER_RMSPROP: 0 (default) or 1, centred RMSprop (a
+                                  second float of state per parameter; momentum adds one
+                                  more) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

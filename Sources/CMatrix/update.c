@@ -166,6 +166,96 @@ static inline __attribute__((always_inline)) int adamax_loop(
     return (flags & 0x80000000u) == 0;
 }
 
+/* NAdam (PyTorch's): Adam's moments, the step a sum of the gradient's and the momentum's
+ * parts over one denominator, subtracted in that order. */
+static inline __attribute__((always_inline)) int nadam_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
+    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float inverse_root, float gradient_coefficient, float momentum_coefficient)
+{
+    const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float mm = beta1 * m[i] + one_beta1 * g;
+        float vv = beta2 * v[i] + one_beta2 * g * g;
+        float denominator = SQRT_NO_ERRNO(vv) * inverse_root + epsilon;
+        float new_w = (w - gradient_coefficient * (g / denominator)) - momentum_coefficient * (mm / denominator);
+        m_out[i] = mm;
+        v_out[i] = vv;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
+/* RAdam (PyTorch's): Adam's moments; while the variance is rectified, the step divides by
+ * sqrt(v) + epsilon (uncorrected: the correction is in step_size), else it is momentum's. */
+static inline __attribute__((always_inline)) int radam_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
+    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float step_size, int rectified)
+{
+    const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float mm = beta1 * m[i] + one_beta1 * g;
+        float vv = beta2 * v[i] + one_beta2 * g * g;
+        float direction = rectified ? mm / (SQRT_NO_ERRNO(vv) + epsilon) : mm;
+        float new_w = w - step_size * direction;
+        m_out[i] = mm;
+        v_out[i] = vv;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
+/* RMSprop with centring and/or momentum (PyTorch's centered=True, momentum > 0); called
+ * with constant `centered` and `with_momentum` (rmsprop_general_forms), so that each form is
+ * a loop of its own: with the flags tested in the loop, the centred form took 2.7x the
+ * plain RMSprop loop's time (101,770 parameters, AVX2 on an AMD Zen 3), 1.3x as a loop of
+ * its own (momentum 1.1x, both 1.7x, AMSGrad's three slots 1.7x). */
+static inline __attribute__((always_inline)) int rmsprop_general_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict v, const float *restrict a, const float *restrict b,
+    float *restrict v_out, float *restrict a_out, float *restrict b_out, float l2, float scale, float clip,
+    float rho, float epsilon, float rate, const int centered, const int with_momentum, float momentum)
+{
+    const float one_rho = 1 - rho;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float vv = rho * v[i] + one_rho * g * g;
+        float spread = vv;
+        if (centered) {
+            float aa = rho * a[i] + one_rho * g;
+            spread = vv - aa * aa;
+            spread = spread < 0 ? 0 : spread;
+            a_out[i] = aa;
+        }
+        float denominator = SQRT_NO_ERRNO(spread) + epsilon;
+        float new_w;
+        if (with_momentum) {
+            float bb = momentum * b[i] + g / denominator;
+            new_w = w - rate * bb;
+            b_out[i] = bb;
+        } else {
+            new_w = w - rate * g / denominator;
+        }
+        v_out[i] = vv;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
 #define MOMENTUM_PARAMETERS                                                                      \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict b, float *restrict b_out, float l2,      \
@@ -208,12 +298,48 @@ static inline __attribute__((always_inline)) int adamax_loop(
     n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, clip, beta1, beta2, epsilon,     \
         step_size, inverse_root, decay, decoupled
 
+#define NADAM_PARAMETERS                                                                         \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict m, const float *restrict v,             \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
+        float beta2, float epsilon, float inverse_root, float gradient_coefficient, float momentum_coefficient
+#define NADAM_ARGUMENTS                                                                          \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, inverse_root,       \
+        gradient_coefficient, momentum_coefficient
+#define RADAM_PARAMETERS                                                                         \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict m, const float *restrict v,             \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
+        float beta2, float epsilon, float step_size, int rectified
+#define RADAM_ARGUMENTS n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, step_size, rectified
+#define RMSPROP_GENERAL_PARAMETERS                                                               \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict v, const float *restrict a,             \
+        const float *restrict b, float *restrict v_out, float *restrict a_out, float *restrict b_out,        \
+        float l2, float scale, float clip, float rho, float epsilon, float rate, int centered, float momentum
+#define RMSPROP_GENERAL_ARGUMENTS                                                                \
+    n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, rho, epsilon, rate, centered, momentum
+#define RMSPROP_FORM(c, m)                                                                       \
+    rmsprop_general_loop(n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, rho, epsilon, rate, \
+                         c, m, momentum)
+
+/* One loop per form (see rmsprop_general_loop). */
+static inline __attribute__((always_inline)) int rmsprop_general_forms(RMSPROP_GENERAL_PARAMETERS)
+{
+    if (centered)
+        return momentum > 0 ? RMSPROP_FORM(1, 1) : RMSPROP_FORM(1, 0);
+    return momentum > 0 ? RMSPROP_FORM(0, 1) : RMSPROP_FORM(0, 0);
+}
+
 typedef int (*adam_function)(ADAM_PARAMETERS);
 typedef int (*amsgrad_function)(AMSGRAD_PARAMETERS);
 typedef int (*adagrad_function)(ADAGRAD_PARAMETERS);
 typedef int (*adamax_function)(ADAMAX_PARAMETERS);
 typedef int (*momentum_function)(MOMENTUM_PARAMETERS);
 typedef int (*rmsprop_function)(RMSPROP_PARAMETERS);
+typedef int (*nadam_function)(NADAM_PARAMETERS);
+typedef int (*radam_function)(RADAM_PARAMETERS);
+typedef int (*rmsprop_general_function)(RMSPROP_GENERAL_PARAMETERS);
 
 /* Once per width, chosen from CPUID at the first call (cpu.h). */
 MBM_PER_WIDTH(int, adam, ADAM_PARAMETERS, return adam_loop(ADAM_ARGUMENTS))
@@ -222,6 +348,9 @@ MBM_PER_WIDTH(int, adagrad, ADAGRAD_PARAMETERS, return adagrad_loop(ADAGRAD_ARGU
 MBM_PER_WIDTH(int, adamax, ADAMAX_PARAMETERS, return adamax_loop(ADAMAX_ARGUMENTS))
 MBM_PER_WIDTH(int, momentum, MOMENTUM_PARAMETERS, return momentum_loop(MOMENTUM_ARGUMENTS))
 MBM_PER_WIDTH(int, rmsprop, RMSPROP_PARAMETERS, return rmsprop_loop(RMSPROP_ARGUMENTS))
+MBM_PER_WIDTH(int, nadam, NADAM_PARAMETERS, return nadam_loop(NADAM_ARGUMENTS))
+MBM_PER_WIDTH(int, radam, RADAM_PARAMETERS, return radam_loop(RADAM_ARGUMENTS))
+MBM_PER_WIDTH(int, rmsprop_general, RMSPROP_GENERAL_PARAMETERS, return rmsprop_general_forms(RMSPROP_GENERAL_ARGUMENTS))
 
 static adam_function adam_chosen;
 static amsgrad_function amsgrad_chosen;
@@ -229,6 +358,9 @@ static adagrad_function adagrad_chosen;
 static adamax_function adamax_chosen;
 static momentum_function momentum_chosen;
 static rmsprop_function rmsprop_chosen;
+static nadam_function nadam_chosen;
+static radam_function radam_chosen;
+static rmsprop_general_function rmsprop_general_chosen;
 
 int mbm_adam(ADAM_PARAMETERS) { return MBM_CHOSEN(adam_function, adam_chosen, choose_adam)(ADAM_ARGUMENTS); }
 
@@ -255,4 +387,19 @@ int mbm_momentum(MOMENTUM_PARAMETERS)
 int mbm_rmsprop(RMSPROP_PARAMETERS)
 {
     return MBM_CHOSEN(rmsprop_function, rmsprop_chosen, choose_rmsprop)(RMSPROP_ARGUMENTS);
+}
+
+int mbm_nadam(NADAM_PARAMETERS)
+{
+    return MBM_CHOSEN(nadam_function, nadam_chosen, choose_nadam)(NADAM_ARGUMENTS);
+}
+
+int mbm_radam(RADAM_PARAMETERS)
+{
+    return MBM_CHOSEN(radam_function, radam_chosen, choose_radam)(RADAM_ARGUMENTS);
+}
+
+int mbm_rmsprop_general(RMSPROP_GENERAL_PARAMETERS)
+{
+    return MBM_CHOSEN(rmsprop_general_function, rmsprop_general_chosen, choose_rmsprop_general)(RMSPROP_GENERAL_ARGUMENTS);
 }

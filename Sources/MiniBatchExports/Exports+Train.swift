@@ -19,7 +19,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
         monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
         amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0,
-        lr_decay: 0, initial_accumulator_value: 0)
+        lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -238,13 +238,20 @@ private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimize
             throw .init(.invalidArgument, "nesterov must be 0 or 1, got \(o.nesterov)")
         }
         return .sgd(momentum: o.momentum, nesterov: o.nesterov != 0)
-    case MB_OPTIMIZER_RMSPROP: return .rmsprop(rho: o.rho, epsilon: o.epsilon)
+    case MB_OPTIMIZER_RMSPROP:
+        guard o.centered == 0 || o.centered == 1 else {
+            throw .init(.invalidArgument, "centered must be 0 or 1, got \(o.centered)")
+        }
+        return .rmsprop(rho: o.rho, epsilon: o.epsilon, momentum: o.momentum, centered: o.centered != 0)
     case MB_OPTIMIZER_ADAM: return .adam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, amsgrad: o.amsgrad != 0)
     case MB_OPTIMIZER_ADAMW:
         return .adamW(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weight_decay, amsgrad: o.amsgrad != 0)
     case MB_OPTIMIZER_ADAGRAD:
         return .adagrad(epsilon: o.epsilon, lrDecay: o.lr_decay, initialAccumulator: o.initial_accumulator_value)
     case MB_OPTIMIZER_ADAMAX: return .adamax(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
+    case MB_OPTIMIZER_NADAM:
+        return .nadam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, momentumDecay: o.momentum_decay)
+    case MB_OPTIMIZER_RADAM: return .radam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
     default:
         throw .init(.invalidArgument, "optimizer has no such value: \(Int32(bitPattern: o.optimizer.rawValue))")
     }

@@ -16,6 +16,9 @@ extension AdagradRule: VectorisedRule {}
 extension AdamRule: VectorisedRule {}
 extension AMSGradRule: VectorisedRule {}
 extension AdamaxRule: VectorisedRule {}
+extension NAdamRule: VectorisedRule {}
+extension RAdamRule: VectorisedRule {}
+extension RMSpropGeneralRule: VectorisedRule {}
 
 /// Buffers for comparing a rule's Swift loop (path 0) with its C kernel (path 1), bit for
 /// bit: parameters, two gradient buffers and up to three slots of state, filled with uniform
@@ -75,12 +78,12 @@ final class KernelFixture {
          rule.applyVectorised(buffers(1), range, rate: rate, step: 7, terms: terms, segments: Self.segments))
     }
 
-    /// Both paths on `range`, each finite, every output equal bit for bit (the first
-    /// difference recorded as an issue naming `what`).
+    /// Both paths on `range`, each finite, every output the rule writes (the parameters and
+    /// its slots) equal bit for bit (the first difference recorded as an issue naming `what`).
     func compare<R: VectorisedRule>(_ rule: R, _ range: Range<Int>, _ terms: GradientTerms, _ what: String) {
         let (swift, c) = run(rule, range, terms)
         #expect(swift && c, "\(what): a step was not finite")
-        for k in 0..<outs[0].count {
+        for k in 0...R.slots {
             for i in range where out(0, k)[i].bitPattern != out(1, k)[i].bitPattern {
                 Issue.record("\(what): output \(k) differs at \(i): \(out(0, k)[i]) against \(out(1, k)[i])")
                 return

@@ -76,7 +76,8 @@ struct OptimizerTests {
     /// Every rule trains the moons to a low cost, and two calls equal one (the state
     /// carries over), with two threads.
     @Test(arguments: [Optimizer.sgd(momentum: 0.9), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adam(), .adamW(),
-                      .adagrad(), .adamax(), .adam(amsgrad: true), .adamW(amsgrad: true)])
+                      .adagrad(), .adamax(), .adam(amsgrad: true), .adamW(amsgrad: true), .nadam(), .radam(),
+                      .rmsprop(centered: true), .rmsprop(momentum: 0.9), .rmsprop(momentum: 0.5, centered: true)])
     func stateCarriesOverBetweenCalls(optimizer: Optimizer) throws {
         let options = TrainingOptions(epochs: 4, batchSize: .fixed(64), learningRate: 0.01, seed: 3, threads: 2,
                                       optimizer: optimizer, l2: 0.001, clipNorm: 10)
@@ -224,6 +225,87 @@ struct OptimizerTests {
         #expect(!swift && !c)
     }
 
+    /// NAdam's, RAdam's and RMSprop's general vectorised paths (`mbm_nadam`, `mbm_radam`,
+    /// `mbm_rmsprop_general`) are bit-identical to the Swift rules, with one and two gradient
+    /// buffers, L2 and clipping, over ranges that end inside and outside a vector of lanes:
+    /// NAdam with mu_t far from beta1 and near it, RAdam rectified (t 7 at beta2 0.999) and
+    /// with its momentum step (beta2 0.5: rho_inf 3, never rectified), RMSprop centred (some lanes' variance
+    /// rounded below 0, clamped), with momentum, and both; NaN and infinite lanes alike.
+    @Test(arguments: [1, 2])
+    func nadamRAdamAndRMSpropFormsVectorisedEqualTheRules(shards: Int) {
+        let terms = GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)
+        let f = KernelFixture(shards: shards, seed: 41, scales: [0.1, 0.05])
+        for decay in [0.004, 0.9] {
+            let product = NAdamRule.momentumProduct(through: 7, beta1: 0.9, momentumDecay: decay)
+            let rule = NAdamRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: decay, product: product)
+            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) { f.compare(rule, range, terms, "NAdam \(decay)") }
+            f.expectNonFiniteLanes(rule, terms)
+        }
+        for beta2 in [Float(0.999), 0.5] {
+            let rule = RAdamRule(beta1: 0.9, beta2: beta2, epsilon: 1e-8)
+            #expect(rule.coefficients(rate: 0.01, step: 7).rectified == (beta2 == 0.999))
+            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) { f.compare(rule, range, terms, "RAdam \(beta2)") }
+            f.expectNonFiniteLanes(rule, terms)
+        }
+        // RMSprop's forms: v >= 0; g's average signed; the buffer signed. A few lanes where
+        // the average's square exceeds v after the update (clamped to 0).
+        let g = KernelFixture(shards: shards, seed: 51, scales: [0.01, 0.5, 0.1], firstSigned: false)
+        for i in 0..<KernelFixture.n where i % 3 == 0 { g.state[1][i] = i % 2 == 0 ? 0.5 : -0.5 }
+        let centered = RMSpropGeneralRule<RMSpropCentered>(rho: 0.9, epsilon: 1e-8, momentum: 0)
+        let momentum = RMSpropGeneralRule<RMSpropMomentum>(rho: 0.99, epsilon: 1e-8, momentum: 0.9)
+        let both = RMSpropGeneralRule<RMSpropCenteredMomentum>(rho: 0.9, epsilon: 1e-8, momentum: 0.5)
+        for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) {
+            g.compare(centered, range, terms, "RMSprop centred")
+            g.compare(momentum, range, terms, "RMSprop momentum")
+            g.compare(both, range, terms, "RMSprop centred with momentum")
+        }
+        // Some lanes were clamped: v - a^2 < 0 there, and the step is g / epsilon.
+        _ = g.run(centered, 0..<KernelFixture.n, GradientTerms())
+        var clamped = 0
+        for i in 0..<KernelFixture.n {
+            let v = g.out(0, 1)[i], a = g.out(0, 2)[i]
+            if v - a * a < 0 { clamped += 1 }
+        }
+        #expect(clamped > 0)
+        g.expectNonFiniteLanes(centered, terms)
+        g.expectNonFiniteLanes(both, terms)
+    }
+
+    /// NAdam's product P_t: the same bits computed afresh as carried from step to step (a
+    /// resumed model computes it afresh), factor by factor as the formula until a factor
+    /// is beta1, then in closed form; P_t < 1; a step count as large as a model file may
+    /// hold is computed at once (the factors stop changing within a few hundred thousand
+    /// steps, or the product underflows).
+    @Test func nadamMomentumProduct() {
+        for (beta1, decay) in [(Float(0.9), 0.004), (0.99, 0.0), (0.5, 0.2), (0, 0.004), (0.999, 1e-6), (0.9, 1e300)] {
+            var carried = NAdamRule.MomentumProducts()
+            var reference = 1.0
+            for t in 1...3000 {
+                reference *= NAdamRule.mu(t, beta1: beta1, momentumDecay: decay)
+                let value = carried.product(through: t, beta1: beta1, momentumDecay: decay)
+                if t % 97 == 0 || t < 5 {
+                    #expect(value.bitPattern == NAdamRule.momentumProduct(through: t, beta1: beta1, momentumDecay: decay).bitPattern)
+                }
+                // Until the factors settle, exactly the formula's product.
+                if NAdamRule.mu(t, beta1: beta1, momentumDecay: decay) != Double(beta1) {
+                    #expect(value.bitPattern == reference.bitPattern, "beta1 \(beta1), decay \(decay), t \(t)")
+                }
+                #expect(value >= 0 && value < 1)
+            }
+            // A step back (a rolled-back step asks for the same t again) and a jump ahead.
+            #expect(carried.product(through: 2999, beta1: beta1, momentumDecay: decay).bitPattern
+                    == NAdamRule.momentumProduct(through: 2999, beta1: beta1, momentumDecay: decay).bitPattern)
+            let huge = NAdamRule.momentumProduct(through: Int.max / 2, beta1: beta1, momentumDecay: decay)
+            #expect(huge >= 0 && huge < 1)
+        }
+        // Settled at beta1 0.9, decay 40 (0.96^(40 t) < 2^-53 from t = 23): closed form after.
+        let settled = (1...40).first { NAdamRule.mu($0, beta1: 0.9, momentumDecay: 40) == Double(Float(0.9)) }!
+        var p = 1.0
+        for t in 1..<settled { p *= NAdamRule.mu(t, beta1: 0.9, momentumDecay: 40) }
+        #expect(NAdamRule.momentumProduct(through: settled + 5, beta1: 0.9, momentumDecay: 40)
+                == p * pow(Double(Float(0.9)), 6))
+    }
+
     /// Adagrad's accumulator starts at initialAccumulator when the state starts afresh (a new
     /// network, after another rule, after a reset) and a call that continues the state
     /// ignores a new value; lrDecay divides step t's rate by 1 + (t - 1) * lrDecay.
@@ -291,14 +373,15 @@ struct OptimizerTests {
     /// (weights and history), for a rule with state, a schedule and early stopping; for
     /// three of the rules, with a warm-up that the resume crosses.
     @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adagrad(), .adamax(),
-                      .adamW(beta2: 0.9, amsgrad: true)])
+                      .adamW(beta2: 0.9, amsgrad: true), .nadam(momentumDecay: 0.05), .radam(),
+                      .rmsprop(momentum: 0.9, centered: true)])
     func resumeFromAFileIsExact(optimizer: Optimizer) throws {
         let path = "/tmp/minibatch-resume-\(UInt32.random(in: 0...UInt32.max)).mbm"
         defer { unlink(path) }
         var options = TrainingOptions(epochs: 7, batchSize: .fixed(64), learningRate: 0.01, seed: 4, threads: 2,
                                       optimizer: optimizer, schedule: .cosine(period: 7, minimum: 0.001), l2: 0.01,
                                       earlyStopping: EarlyStopping(patience: 50))
-        if [.rmsprop, .adagrad, .adamWAMSGrad].contains(optimizer.kind) {
+        if [.rmsprop, .adagrad, .adamWAMSGrad, .nadam].contains(optimizer.kind) {
             options.warmup = Warmup(epochs: 5, startFactor: 0.5)  // crosses the resume
         }
         let whole = try Network(layerSizes: [2, 16, 2], hiddenActivation: .tanh, seed: 6)

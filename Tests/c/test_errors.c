@@ -696,10 +696,10 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
     b.last_batch = (mb_last_batch)-1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
-    /* unknown optimizer: one past MB_OPTIMIZER_ADAMAX (0.6.0), and negative; the rules'
+    /* unknown optimizer: one past MB_OPTIMIZER_RADAM (0.7.0), and negative; the rules'
        hyperparameters out of range */
     b = o;
-    b.optimizer = (mb_optimizer)6;
+    b.optimizer = (mb_optimizer)8;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
     b.optimizer = (mb_optimizer)-1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
@@ -719,6 +719,37 @@ static void test_train_errors(void)
     b.beta2 = 0.999f;
     b.epsilon = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    /* 0.7.0: NAdam's momentum_decay finite and >= 0, its betas; RAdam's; RMSprop's
+       momentum in [0, 1) and centered 0 or 1 */
+    b = o;
+    b.optimizer = MB_OPTIMIZER_NADAM;
+    b.momentum_decay = -0.004;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "momentum_decay");
+    b.momentum_decay = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "momentum_decay");
+    b.momentum_decay = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "momentum_decay");
+    b.momentum_decay = 0.004;
+    b.beta2 = 1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "beta2");
+    b = o;
+    b.optimizer = MB_OPTIMIZER_RADAM;
+    b.beta1 = -0.1f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "beta1");
+    b.beta1 = 0.9f;
+    b.epsilon = 0.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    b = o;
+    b.optimizer = MB_OPTIMIZER_RMSPROP;
+    b.momentum = 1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "momentum");
+    b.momentum = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "momentum");
+    b.momentum = 0.9f;
+    b.centered = 2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
+    b.centered = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
     /* Adagrad's lr_decay and initial_accumulator_value (0.6.0): finite and >= 0 */
     b = o;
     b.optimizer = MB_OPTIMIZER_ADAGRAD;

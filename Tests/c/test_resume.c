@@ -261,33 +261,38 @@ static void test_struct_size(void)
     }
     /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
-     * block above):
+     * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered; a NaN and -1
+     * as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */
     {
+        /* (each with a rule that reads the field) */
         static const struct {
             size_t end, next;
             const char *name;
+            mb_optimizer optimizer;
         } cuts[] = {
             {offsetof(mb_train_options, warmup_epochs), offsetof(mb_train_options, warmup_start_factor),
-             "warmup_epochs"},
+             "warmup_epochs", MB_OPTIMIZER_SGD},
             {offsetof(mb_train_options, warmup_start_factor), offsetof(mb_train_options, clip_value),
-             "warmup_start_factor"},
-            {offsetof(mb_train_options, clip_value), offsetof(mb_train_options, lr_decay), "clip_value"},
-            /* (the next two: read by Adagrad only, which the loop below sets) */
+             "warmup_start_factor", MB_OPTIMIZER_SGD},
+            {offsetof(mb_train_options, clip_value), offsetof(mb_train_options, lr_decay), "clip_value",
+             MB_OPTIMIZER_SGD},
             {offsetof(mb_train_options, lr_decay), offsetof(mb_train_options, initial_accumulator_value),
-             "lr_decay"},
-            {offsetof(mb_train_options, initial_accumulator_value), sizeof(mb_train_options),
-             "initial_accumulator_value"},
+             "lr_decay", MB_OPTIMIZER_ADAGRAD},
+            {offsetof(mb_train_options, initial_accumulator_value), offsetof(mb_train_options, momentum_decay),
+             "initial_accumulator_value", MB_OPTIMIZER_ADAGRAD},
+            {offsetof(mb_train_options, momentum_decay), offsetof(mb_train_options, centered), "momentum_decay",
+             MB_OPTIMIZER_NADAM},
+            {offsetof(mb_train_options, centered), sizeof(mb_train_options), "centered", MB_OPTIMIZER_RMSPROP},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
             mb_model *c = new_model(), *d = new_model();
             float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
             mb_train_options cut, full = o;
-            if (k >= 3)
-                full.optimizer = MB_OPTIMIZER_ADAGRAD;
+            full.optimizer = cuts[k].optimizer;
             memset(&cut, 0xFF, sizeof cut);
             memcpy(&cut, &full, cuts[k].end);
             cut.struct_size = cuts[k].end;

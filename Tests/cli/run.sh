@@ -221,12 +221,38 @@ for rule in "adagrad --epsilon 1e-6 --lr-decay 0.01 --initial-accumulator 0.1" "
     check "--optimizer $*: train 2 + resume 2 (the file's rule) = train 4, byte for byte; info names it" bash -c \
         'cmp -s "$1-4.mbm" "$1-r.mbm" && "$0" info "$1-r.mbm" --json | grep -q "\"optimizer_state\": \"$1\""' "$cli" "$1"
 done
-refused "--beta1 with adagrad is refused, naming the rules it belongs to" "--beta1 is a parameter of --optimizer adam or adamw or amsgrad or adamw-amsgrad or adamax" \
+refused "--beta1 with adagrad is refused, naming the rules it belongs to" "--beta1 is a parameter of --optimizer adam or adamw or amsgrad or adamw-amsgrad or adamax or nadam or radam" \
     train --builtin moons --out m.mbm --optimizer adagrad --beta1 0.5
 refused "--beta2 1 with adamax is the library's error, named" "--beta2" train --builtin moons --out m.mbm --optimizer adamax --beta2 1
 refused "--lr-decay with adam is refused" "--lr-decay is a parameter of --optimizer adagrad" train --builtin moons --out m.mbm --optimizer adam --lr-decay 0.1
 refused "--initial-accumulator -1 is the library's error, named" "--initial-accumulator" \
     train --builtin moons --out m.mbm --optimizer adagrad --initial-accumulator -1
+
+# --- the rules of 0.7.0: NAdam, RAdam, RMSprop's centring and momentum: resume is exact (the
+# rule and RMSprop's centring taken from the model file, its momentum given again), info
+# names the form; a resume without the momentum, or without the centring, is refused
+for rule in "nadam --momentum-decay 0.01" "radam --beta2 0.99" "rmsprop --momentum 0.5 --centered" "rmsprop --centered"; do
+    set -- $rule
+    tag=$(echo "$*" | tr -d ' .-')
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 4 --out "$tag-4.mbm" --progress none >/dev/null 2>&1
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 2 --out "$tag-2.mbm" --progress none >/dev/null 2>&1
+    resumed=("${@:2}")
+    [ "$*" = "rmsprop --centered" ] && resumed=()  # the centring comes from the file
+    "$cli" resume "$tag-2.mbm" --builtin moons --batch-size 64 --seed 2 "${resumed[@]}" --epochs 2 --out "$tag-r.mbm" --progress none >/dev/null 2>&1
+    check "--optimizer $*: train 2 + resume 2 = train 4, byte for byte; info names it" bash -c \
+        'cmp -s "$1-4.mbm" "$1-r.mbm" && "$0" info "$1-r.mbm" --json | grep -q "\"optimizer_state\": \"$2\""' "$cli" "$tag" "$1"
+done
+check "info names RMSprop's form: text and JSON" bash -c '"$0" info rmspropmomentum05centered-r.mbm | grep -q "update rule: rmsprop --centered --momentum MU," &&
+"$0" info rmspropmomentum05centered-r.mbm --json | grep -q "\"optimizer_state_options\": \[\"--centered\",\"--momentum\"\]"' "$cli"
+refused "resume of RMSprop with momentum without --momentum is refused, naming --momentum" "pass --momentum" \
+    resume rmspropmomentum05centered-2.mbm --builtin moons --out m.mbm
+refused "resume of centred RMSprop with --optimizer rmsprop but not --centered is refused" "belongs to rmsprop --centered" \
+    resume rmspropcentered-2.mbm --builtin moons --optimizer rmsprop --out m.mbm
+refused "--momentum-decay with adam is refused" "--momentum-decay is a parameter of --optimizer nadam" \
+    train --builtin moons --out m.mbm --optimizer adam --momentum-decay 0.01
+refused "--centered with adam is refused" "--centered is a parameter of --optimizer rmsprop" train --builtin moons --out m.mbm --optimizer adam --centered
+refused "--momentum-decay -1 is the library's error, named" "--momentum-decay" train --builtin moons --out m.mbm --optimizer nadam --momentum-decay -1
+refused "--momentum 1 with rmsprop is the library's error, named" "--momentum" train --builtin moons --out m.mbm --optimizer rmsprop --momentum 1
 
 # --- the warm-up (0.6.0): across a resume, byte for byte; in the start event; refusals
 "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --warmup-epochs 3 --warmup-start-factor 0.25 \

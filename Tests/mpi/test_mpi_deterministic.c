@@ -26,6 +26,9 @@ static const rule k_rules[] = {
     {"AdamW", MB_OPTIMIZER_ADAMW, 0.0f, 0, 0.01f},
     {"Adagrad", MB_OPTIMIZER_ADAGRAD, 0.0f, 0, 0.05f},
     {"Adamax", MB_OPTIMIZER_ADAMAX, 0.0f, 0, 0.01f},
+    {"NAdam", MB_OPTIMIZER_NADAM, 0.0f, 0, 0.01f},
+    {"RAdam", MB_OPTIMIZER_RADAM, 0.0f, 0, 0.01f},
+    {"RMSprop momentum", MB_OPTIMIZER_RMSPROP, 0.9f, 0, 0.005f},
 };
 enum { N_RULES = sizeof k_rules / sizeof k_rules[0] };
 

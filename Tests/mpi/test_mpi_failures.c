@@ -186,6 +186,10 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 29: o->optimizer = MB_OPTIMIZER_ADAGRAD; o->lr_decay = odd ? 0.1f : 0.0f; return "lr_decay";
     case 30: o->optimizer = MB_OPTIMIZER_ADAGRAD; o->initial_accumulator_value = odd ? 0.1f : 0.0f;
         return "initial_accumulator_value";
+    /* 0.7.0: NAdam's momentum decay; RMSprop centred on one rank; NAdam against RAdam */
+    case 31: o->optimizer = MB_OPTIMIZER_NADAM; o->momentum_decay = odd ? 0.01 : 0.004; return "momentum_decay";
+    case 32: o->optimizer = MB_OPTIMIZER_RMSPROP; o->centered = odd; return "centered";
+    case 33: o->optimizer = odd ? MB_OPTIMIZER_RADAM : MB_OPTIMIZER_NADAM; return "optimizer";
     default: return NULL;
     }
 }

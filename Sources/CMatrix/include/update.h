@@ -72,6 +72,42 @@ int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const floa
                const float *m, const float *u, float *m_out, float *u_out, float l2, float scale, float clip,
                float beta1, float beta2, float epsilon, float step_size);
 
+/* NAdam on n parameters, element by element:
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
+ *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
+ *   d = sqrt(v') * inverse_root + epsilon
+ *   w' = (w - gradient_coefficient * (g / d)) - momentum_coefficient * (m' / d)
+ * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
+int mbm_nadam(size_t n, const float *p, float *out, const float *g0, const float *g1,
+              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
+              float beta1, float beta2, float epsilon, float inverse_root, float gradient_coefficient,
+              float momentum_coefficient);
+
+/* RAdam on n parameters, element by element:
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
+ *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
+ *   w' = w - step_size * (rectified ? m' / (sqrt(v') + epsilon) : m')
+ * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
+int mbm_radam(size_t n, const float *p, float *out, const float *g0, const float *g1,
+              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
+              float beta1, float beta2, float epsilon, float step_size, int rectified);
+
+/* RMSprop, centred when centered is nonzero and with momentum when momentum > 0, element by
+ * element:
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
+ *   v' = rho * v + ((1 - rho) * g) * g
+ *   centred: a' = rho * a + (1 - rho) * g;  s = v' - a' * a';  s = s < 0 ? 0 : s
+ *   else:    s = v'
+ *   d = sqrt(s) + epsilon
+ *   momentum: b' = momentum * b + g / d;  w' = w - rate * b'
+ *   else:     w' = w - (rate * g) / d
+ * writing w' to out, v' to v_out, a' to a_out (centred only) and b' to b_out (momentum
+ * only; a and b are not read otherwise). Returns 1 if every w' is finite. */
+int mbm_rmsprop_general(size_t n, const float *p, float *out, const float *g0, const float *g1,
+                        const float *v, const float *a, const float *b, float *v_out, float *a_out,
+                        float *b_out, float l2, float scale, float clip, float rho, float epsilon, float rate,
+                        int centered, float momentum);
+
 #ifdef __cplusplus
 }
 #endif

@@ -275,9 +275,10 @@ package enum Validate {
         case .sgd(let momentum, let nesterov):
             try fraction(momentum, "momentum")
             guard !nesterov || momentum > 0 else { throw .invalid("nesterov momentum needs momentum > 0") }
-        case .rmsprop(let rho, let epsilon):
+        case .rmsprop(let rho, let epsilon, let momentum, _):
             try fraction(rho, "rho")
             try positive(epsilon, "epsilon")
+            try fraction(momentum, "momentum")
         case .adam(let beta1, let beta2, let epsilon, _):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
@@ -295,10 +296,15 @@ package enum Validate {
             guard initial.isFinite, initial >= 0 else {
                 throw .invalid("initial_accumulator_value must be finite and >= 0, got \(initial)")
             }
-        case .adamax(let beta1, let beta2, let epsilon):
+        case .adamax(let beta1, let beta2, let epsilon), .radam(let beta1, let beta2, let epsilon):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
+        case .nadam(let beta1, let beta2, let epsilon, let decay):
+            try fraction(beta1, "beta1")
+            try fraction(beta2, "beta2")
+            try positive(epsilon, "epsilon")
+            guard decay.isFinite, decay >= 0 else { throw .invalid("momentum_decay must be finite and >= 0, got \(decay)") }
         }
     }
 

@@ -74,6 +74,10 @@ extension TrainingStep {
             let coefficient = Double(clipNorm) / (norm + 1e-6)
             if coefficient < 1 { terms.scale = Float(coefficient) }
         }
+        if case .nadam(let beta1, _, _, let decay) = optimizer {
+            momentumProduct = momentumProducts.product(
+                through: state.step.addingSaturated(1), beta1: beta1, momentumDecay: decay)
+        }
         run(.rule, members: members)
         for t in 0..<members where !finite[t] { return false }
         swap(&spare, &network.parameters)
@@ -110,9 +114,21 @@ extension TrainingStep {
             }
             return MomentumRule(momentum: momentum, nesterov: nesterov)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .rmsprop(let rho, let epsilon):
-            return RMSpropRule(rho: rho, epsilon: epsilon)
-                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .rmsprop(let rho, let epsilon, let momentum, let centered):
+            switch (momentum > 0, centered) {
+            case (false, false):
+                return RMSpropRule(rho: rho, epsilon: epsilon)
+                    .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            case (false, true):
+                return RMSpropGeneralRule<RMSpropCentered>(rho: rho, epsilon: epsilon, momentum: 0)
+                    .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            case (true, false):
+                return RMSpropGeneralRule<RMSpropMomentum>(rho: rho, epsilon: epsilon, momentum: momentum)
+                    .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            case (true, true):
+                return RMSpropGeneralRule<RMSpropCenteredMomentum>(rho: rho, epsilon: epsilon, momentum: momentum)
+                    .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+            }
         case .adam(let beta1, let beta2, let epsilon, let amsgrad), .adamW(let beta1, let beta2, let epsilon, _, let amsgrad):
             var weightDecay: Float = 0
             if case .adamW(_, _, _, let decay, _) = optimizer { weightDecay = decay }
@@ -127,6 +143,12 @@ extension TrainingStep {
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         case .adamax(let beta1, let beta2, let epsilon):
             return AdamaxRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .nadam(let beta1, let beta2, let epsilon, let decay):
+            return NAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: decay, product: momentumProduct)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .radam(let beta1, let beta2, let epsilon):
+            return RAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         }
     }

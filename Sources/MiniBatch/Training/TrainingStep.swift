@@ -153,6 +153,10 @@ final class TrainingStep {
     static let normParts = 64
     /// The terms of the current update.
     var terms = GradientTerms()
+    /// NAdam's product of momentum factors, kept from one step to the next, and the current
+    /// step's (`NAdamRule.MomentumProducts`).
+    var momentumProducts = NAdamRule.MomentumProducts()
+    var momentumProduct = 1.0
     /// Gradient buffers the rule sums (`sumShards` leaves one of more than two).
     var ruleShards = 1
     /// The divisor of the last batch's mean: its rows, or its total sample weight.

@@ -80,7 +80,9 @@ struct InfoCommand: ParsableCommand {
             ]
             if summary.hasState {
                 fields += [
-                    ("optimizer_state", .optional(rule)), ("optimizer_step", .int(Int(summary.step))),
+                    ("optimizer_state", .optional(rule)),
+                    ("optimizer_state_options", .array((summary.rule.map(OptimizerName.stateOptions) ?? []).map(JSON.string))),
+                    ("optimizer_step", .int(Int(summary.step))),
                     ("optimizer_slots", .int(Int(summary.slots))),
                     ("examples_seen", summary.examplesSeen.map { .int(Int($0)) } ?? .null),
                     ("adaptive_learning_rate", summary.adaptiveRate.map { .number(Double($0)) } ?? .null),
@@ -107,7 +109,7 @@ struct InfoCommand: ParsableCommand {
             return
         }
         print("training state (resume continues it):")
-        print("  update rule: \(rule ?? "unknown"), \(summary.step) updates applied, \(summary.slots) float\(summary.slots == 1 ? "" : "s") of state per parameter")
+        print("  update rule: \(summary.rule.map(OptimizerName.describe) ?? "unknown"), \(summary.step) updates applied, \(summary.slots) float\(summary.slots == 1 ? "" : "s") of state per parameter")
         if let seen = summary.examplesSeen {
             print("  schedule: \(seen) examples seen\(summary.adaptiveRate.map { "; adaptive rate divided down to \($0)" } ?? "")")
         }

@@ -43,11 +43,20 @@ struct ResumeCommand: ParsableCommand {
         let network = try library { () throws(MiniBatchError) in try Network.load(from: model) }
         let summary = try ModelSummary(path: model, network: network)
         let saved = summary.rule.map(OptimizerName.init) ?? .sgd
-        let rule = training.optimizer ?? saved
+        let savedName = summary.rule.map(OptimizerName.describe) ?? saved.rawValue
+        let rule = self.training.optimizer ?? saved
+        var training = self.training
+        if training.optimizer == nil, let kind = summary.rule, !resetState {
+            // RMSprop's form is the file's: centred as it was; its momentum must be given.
+            if kind == .rmspropCentered || kind == .rmspropCenteredMomentum { training.centered = true }
+            if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil {
+                throw ValidationError("the model's state belongs to \(savedName) (step \(summary.step)): pass --momentum, the value it was trained with (the file does not keep it), or --reset-state to start afresh")
+            }
+        }
         if resetState {
             try library { () throws(MiniBatchError) in try network.resetTrainingState() }
-        } else if summary.slots > 0, rule.kind != summary.rule {
-            throw ValidationError("--optimizer \(rule.rawValue): the model's state belongs to \(saved.rawValue) (step \(summary.step)), which a different rule would drop; pass --optimizer \(saved.rawValue), or --reset-state to start \(rule.rawValue) afresh")
+        } else if summary.slots > 0, try training.rule(rule).kind != summary.rule {
+            throw ValidationError("--optimizer \(rule.rawValue)\(training.centered ? " --centered" : ""): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName), or --reset-state to start \(rule.rawValue) afresh")
         }
         if training.optimizer == nil, rule != .sgd {
             printError("minibatch-cli resume: note: --optimizer \(rule.rawValue), the rule of the model's state; its parameters are not saved in the file, pass the ones it was trained with")

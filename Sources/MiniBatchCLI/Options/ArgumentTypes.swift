@@ -154,7 +154,7 @@ enum InitializationName: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
-    case sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad, adamax
+    case sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad, adamax, nadam, radam
     /// Adam and AdamW with AMSGrad's maximum (PyTorch's amsgrad=True).
     case amsgrad
     case adamwAMSGrad = "adamw-amsgrad"
@@ -164,29 +164,36 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
         switch kind {
         case .gradientDescent: self = .sgd
         case .momentum: self = .momentum
-        case .rmsprop: self = .rmsprop
+        case .rmsprop, .rmspropCentered, .rmspropMomentum, .rmspropCenteredMomentum: self = .rmsprop
         case .adam: self = .adam
         case .adamW: self = .adamw
         case .adagrad: self = .adagrad
         case .adamax: self = .adamax
         case .adamAMSGrad: self = .amsgrad
         case .adamWAMSGrad: self = .adamwAMSGrad
+        case .nadam: self = .nadam
+        case .radam: self = .radam
         }
     }
 
-    var kind: Optimizer.Kind {
-        switch self {
-        case .sgd: .gradientDescent
-        case .momentum, .nesterov: .momentum
-        case .rmsprop: .rmsprop
-        case .adam: .adam
-        case .adamw: .adamW
-        case .adagrad: .adagrad
-        case .adamax: .adamax
-        case .amsgrad: .adamAMSGrad
-        case .adamwAMSGrad: .adamWAMSGrad
+    /// The options beside --optimizer that select the form of the rule whose state is
+    /// `kind` (RMSprop's centring and momentum; none for the others).
+    static func stateOptions(_ kind: Optimizer.Kind) -> [String] {
+        switch kind {
+        case .rmspropCentered: ["--centered"]
+        case .rmspropMomentum: ["--momentum"]
+        case .rmspropCenteredMomentum: ["--centered", "--momentum"]
+        default: []
         }
     }
+
+    /// How the command line names the rule of `kind`: its name, with the options that
+    /// select its form ("rmsprop --centered --momentum MU").
+    static func describe(_ kind: Optimizer.Kind) -> String {
+        ([OptimizerName(kind).rawValue] + stateOptions(kind).map { $0 == "--momentum" ? "--momentum MU" : $0 })
+            .joined(separator: " ")
+    }
+
 }
 
 enum ScheduleName: String, ExpressibleByArgument, CaseIterable {

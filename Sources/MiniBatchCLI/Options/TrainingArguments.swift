@@ -45,19 +45,22 @@ struct TrainingArguments: ParsableArguments {
         valueName: "rule"))
     var optimizer: OptimizerName?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("momentum and nesterov: the momentum (default: 0.9).", valueName: "mu"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("momentum and nesterov: the momentum (default: 0.9); rmsprop: its momentum, b = mu * b + g / (root + eps) (default: 0, none).", valueName: "mu"))
     var momentum: Float?
+
+    @Flag(help: "rmsprop: centred, the root of the gradient's variance (v minus its mean squared) in place of sqrt(v) (PyTorch's centered=True) (default: off).")
+    var centered = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: the decay of the squared gradients' average (default: 0.99).", valueName: "rho"))
     var rho: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms and adamax: the first moment's decay (default: 0.9).", valueName: "b1"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms, adamax, nadam and radam: the first moment's decay (default: 0.9).", valueName: "b1"))
     var beta1: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw and their amsgrad forms: the second moment's decay; adamax: the infinity norm's (default: 0.999).", valueName: "b2"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms, nadam and radam: the second moment's decay; adamax: the infinity norm's (default: 0.999).", valueName: "b2"))
     var beta2: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms and adagrad: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms, adagrad, nadam and radam: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
     var epsilon: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
@@ -65,6 +68,10 @@ struct TrainingArguments: ParsableArguments {
 
     @Option(parsing: .unconditional, help: ArgumentHelp("adagrad: step t's rate is the rate / (1 + (t - 1) * d) (default: 0).", valueName: "d"))
     var lrDecay: Float?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "nadam: psi in the momentum schedule mu_t = beta1 * (1 - 0.5 * 0.96^(t * psi)) (default: 0.004).", valueName: "psi"))
+    var momentumDecay: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "adagrad: the sum of squares' value when the rule's state starts afresh (train; resume with --reset-state) (default: 0; Keras's 0.1).", valueName: "s0"))
@@ -149,11 +156,13 @@ struct TrainingArguments: ParsableArguments {
     /// The update rule, checking that every given hyperparameter belongs to it.
     func rule(_ name: OptimizerName) throws -> Optimizer {
         let given: [(String, Bool, [OptimizerName])] = [
-            ("--momentum", momentum != nil, [.momentum, .nesterov]),
+            ("--momentum", momentum != nil, [.momentum, .nesterov, .rmsprop]),
+            ("--centered", centered, [.rmsprop]),
             ("--rho", rho != nil, [.rmsprop]),
-            ("--beta1", beta1 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax]),
-            ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax]),
-            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax]),
+            ("--beta1", beta1 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
+            ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
+            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax, .nadam, .radam]),
+            ("--momentum-decay", momentumDecay != nil, [.nadam]),
             ("--weight-decay", weightDecay != nil, [.adamw, .adamwAMSGrad]),
             ("--lr-decay", lrDecay != nil, [.adagrad]),
             ("--initial-accumulator", initialAccumulator != nil, [.adagrad]),
@@ -165,7 +174,7 @@ struct TrainingArguments: ParsableArguments {
         case .sgd: return .sgd()
         case .momentum: return .sgd(momentum: momentum ?? 0.9)
         case .nesterov: return .sgd(momentum: momentum ?? 0.9, nesterov: true)
-        case .rmsprop: return .rmsprop(rho: rho ?? 0.99, epsilon: epsilon ?? 1e-8)
+        case .rmsprop: return .rmsprop(rho: rho ?? 0.99, epsilon: epsilon ?? 1e-8, momentum: momentum ?? 0, centered: centered)
         case .adam, .amsgrad:
             return .adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, amsgrad: name == .amsgrad)
         case .adamw, .adamwAMSGrad:
@@ -174,6 +183,9 @@ struct TrainingArguments: ParsableArguments {
         case .adagrad:
             return .adagrad(epsilon: epsilon ?? 1e-8, lrDecay: lrDecay ?? 0, initialAccumulator: initialAccumulator ?? 0)
         case .adamax: return .adamax(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
+        case .nadam:
+            return .nadam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, momentumDecay: momentumDecay ?? 0.004)
+        case .radam: return .radam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
         }
     }
 
@@ -238,7 +250,10 @@ struct TrainingArguments: ParsableArguments {
         add("--optimizer", name.rawValue)
         switch (try? rule(name)) ?? .sgd() {
         case .sgd(let mu, _): if name != .sgd { add("--momentum", "\(mu)") }
-        case .rmsprop(let rho, let eps): add("--rho", "\(rho)"); add("--epsilon", "\(eps)")
+        case .rmsprop(let rho, let eps, let mu, let centered):
+            add("--rho", "\(rho)"); add("--epsilon", "\(eps)")
+            add("--momentum", "\(mu)", unless: "\(Float(0))")
+            if centered { out.append("--centered") }
         case .adam(let b1, let b2, let eps, _): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
         case .adamW(let b1, let b2, let eps, let wd, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--weight-decay", "\(wd)")
@@ -246,7 +261,10 @@ struct TrainingArguments: ParsableArguments {
             add("--epsilon", "\(eps)")
             add("--lr-decay", "\(decay)", unless: "\(Float(0))")
             add("--initial-accumulator", "\(initial)", unless: "\(Float(0))")
-        case .adamax(let b1, let b2, let eps): add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
+        case .adamax(let b1, let b2, let eps), .radam(let b1, let b2, let eps):
+            add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
+        case .nadam(let b1, let b2, let eps, let decay):
+            add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--momentum-decay", "\(decay)")
         }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")

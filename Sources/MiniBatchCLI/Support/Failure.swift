@@ -38,7 +38,7 @@ struct Failure: Error, CustomStringConvertible {
     static let names: [(library: String, option: String)] = [
         ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
         ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
-        ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
+        ("momentum_decay", "--momentum-decay"), ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
         ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("l2", "--l2"),
         ("clip_norm", "--clip-norm"), ("clip_value", "--clip-value"), ("lr_decay", "--lr-decay"),
         ("initial_accumulator_value", "--initial-accumulator"), ("dropout", "--dropout"), ("label_smoothing", "--label-smoothing"),

@@ -56,9 +56,9 @@ from .errors import (
 from .network import Dataset, History, LayerInfo, Network, Progress
 from .interrupt import Interrupt
 from . import optim
-from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, RMSprop, Warmup
+from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, NAdam, RAdam, RMSprop, Warmup
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 __all__ = [
     # functions
@@ -89,6 +89,8 @@ __all__ = [
     "AdamW",
     "Adagrad",
     "Adamax",
+    "NAdam",
+    "RAdam",
     "EarlyStopping",
     "Warmup",
     "MLPClassifier",

@@ -47,7 +47,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hidden activation ('sigmoid' and 'linear' are accepted too, and, beyond
         scikit-learn's, PyTorch's 'leaky_relu' (slope 0.01), 'elu', 'selu', 'gelu' and
         'silu').
-    solver : {'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'adamax'}, default='adam'
+    solver : {'adam', 'sgd', 'rmsprop', 'adamw', 'adagrad', 'adamax', 'nadam', 'radam'}, default='adam'
         The update rule (:mod:`minibatch_gd.optim`; formulas in the header, PyTorch's form).
         'sgd' uses ``momentum`` and ``nesterovs_momentum``; with ``learning_rate`` other
         than 'constant', PyTorch's momentum (the rate outside the velocity) differs from

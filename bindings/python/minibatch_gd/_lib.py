@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 6
+MB_VERSION_MINOR = 7
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.6.0"
+MB_VERSION_STRING = "0.7.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -156,6 +156,8 @@ class Optimizer(enum.IntEnum):
     ADAMW = 3
     ADAGRAD = 4
     ADAMAX = 5
+    NADAM = 6
+    RADAM = 7
 
 
 class Monitor(enum.IntEnum):
@@ -347,6 +349,8 @@ class mb_train_options(Structure):
         ("clip_value", c_float),  # float clip_value;  (since 0.6.0)
         ("lr_decay", c_float),  # float lr_decay;  (since 0.6.0)
         ("initial_accumulator_value", c_float),  # float initial_accumulator_value;  (since 0.6.0)
+        ("momentum_decay", c_double),  # double momentum_decay;  (since 0.7.0)
+        ("centered", c_int),  # int centered;  (since 0.7.0)
     ]
 
 

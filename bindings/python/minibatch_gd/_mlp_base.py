@@ -17,7 +17,7 @@ from .network import Dataset, Network, Progress, activation_from, init_from
 
 ArrayLike = Any
 
-_SOLVERS = ("adam", "sgd", "rmsprop", "adamw", "adagrad", "adamax")
+_SOLVERS = ("adam", "sgd", "rmsprop", "adamw", "adagrad", "adamax", "nadam", "radam")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -187,6 +187,8 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                 "rmsprop": optim.RMSprop(epsilon=float(self.epsilon)),
                 "adagrad": optim.Adagrad(float(self.epsilon)),
                 "adamax": optim.Adamax(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "nadam": optim.NAdam(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
+                "radam": optim.RAdam(float(self.beta_1), float(self.beta_2), float(self.epsilon)),
             }[self.solver]
             schedule = optim.Constant()
             g, epsilon = self._gradient_scale(), rule.epsilon

@@ -329,9 +329,10 @@ class _MLPTraining:
     #   _gradient_scale() = the library's gradient / scikit-learn's: alpha is l2 = alpha
     #                       times it (the penalty keeps its weight against the data), 'sgd''s
     #                       rate is learning_rate_init divided by it, and the adaptive rules'
-    #                       epsilon is epsilon times it (Adam, RMSprop, Adagrad and
-    #                       Adamax then take scikit-learn's steps: their state scales with
-    #                       the gradient).
+    #                       epsilon is epsilon times it (Adam, RMSprop, Adagrad,
+    #                       Adamax and NAdam then take scikit-learn's steps: their state
+    #                       scales with the gradient; RAdam's first steps, momentum's, scale
+    #                       with it).
     #
     # Values the library refuses (alpha, tol or epsilon < 0) are passed as given, so that
     # its message names them.

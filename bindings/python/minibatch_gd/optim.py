@@ -8,6 +8,8 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
     SGD(momentum=0):        w -= lr * g
     SGD(momentum=mu):       b = mu * b + g;  w -= lr * b   (nesterov: w -= lr * (g + mu * b))
     RMSprop(rho, epsilon):  v = rho * v + (1 - rho) * g**2;  w -= lr * g / (sqrt(v) + epsilon)
+    RMSprop(..., centered=True): a = rho * a + (1 - rho) * g; sqrt(max(v - a**2, 0)) for sqrt(v)
+    RMSprop(..., momentum=mu):   b = mu * b + g / (root + epsilon);  w -= lr * b
     Adam(beta1, beta2, epsilon):
         m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
         w -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + epsilon)
@@ -20,6 +22,14 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
     Adamax(beta1, beta2, epsilon):
         m = beta1 * m + (1 - beta1) * g;  u = max(beta2 * u, |g| + epsilon)
         w -= (lr / (1 - beta1**t)) * m / u
+    NAdam(beta1, beta2, epsilon, momentum_decay): Adam's m and v;
+        mu_t = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay)), P_t = mu_1 * ... * mu_t,
+        d = sqrt(v) / sqrt(1 - beta2**t) + epsilon
+        w -= lr * (1 - mu_t) / (1 - P_t) * g / d + lr * mu_(t+1) / (1 - P_t * mu_(t+1)) * m / d
+    RAdam(beta1, beta2, epsilon): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
+        rho_t = rho_inf - 2 t beta2**t / (1 - beta2**t); while rho_t > 5,
+        w -= lr * r_t * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)
+        (r_t the rectification), else w -= lr / (1 - beta1**t) * m
 
 The rule's state (momentum buffer, moments, step count t) stays with the network between
 calls and is saved in its model file, so training resumes exactly.
@@ -47,7 +57,7 @@ from typing import Any, Union
 from . import _lib
 
 __all__ = [
-    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax",
+    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
@@ -68,15 +78,21 @@ class SGD:
 
 @dataclass(frozen=True)
 class RMSprop:
-    """RMSprop without momentum or centring (PyTorch's defaults: rho is its ``alpha``)."""
+    """RMSprop (PyTorch's defaults: rho is its ``alpha``); ``centered`` divides by the root
+    of the gradient's variance, ``momentum`` > 0 keeps a buffer of the scaled steps (PyTorch's
+    ``centered`` and ``momentum``; each a rule whose state is its own)."""
 
     rho: float = 0.99
     epsilon: float = 1e-8
+    momentum: float = 0.0
+    centered: bool = False
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.RMSPROP)
         o.rho = _number(self.rho, "rho")
         o.epsilon = _number(self.epsilon, "epsilon")
+        o.momentum = _number(self.momentum, "momentum")
+        o.centered = 1 if _flag(self.centered, "centered") else 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,40 @@ class Adamax:
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAMAX)
+        o.beta1 = _number(self.beta1, "beta1")
+        o.beta2 = _number(self.beta2, "beta2")
+        o.epsilon = _number(self.epsilon, "epsilon")
+
+
+@dataclass(frozen=True)
+class NAdam:
+    """NAdam, Adam with Nesterov momentum (PyTorch's: ``momentum_decay`` is psi in the
+    momentum schedule mu_t; epsilon added to the bias-corrected root)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    momentum_decay: float = 0.004
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.NADAM)
+        o.beta1 = _number(self.beta1, "beta1")
+        o.beta2 = _number(self.beta2, "beta2")
+        o.epsilon = _number(self.epsilon, "epsilon")
+        o.momentum_decay = _number(self.momentum_decay, "momentum_decay")
+
+
+@dataclass(frozen=True)
+class RAdam:
+    """RAdam, Adam with its variance rectified (PyTorch's: momentum's steps while the
+    variance estimate is too short, epsilon added to the uncorrected root)."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.RADAM)
         o.beta1 = _number(self.beta1, "beta1")
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
@@ -266,7 +316,10 @@ class EarlyStopping:
             raise ValueError(f"monitor must be 'cost' or 'validation_score', got {self.monitor!r}")
 
 
-_OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adamax": Adamax}
+_OPTIMIZERS = {
+    "sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adamax": Adamax,
+    "nadam": NAdam, "radam": RAdam,
+}
 #: Names of rules that are another class's with a flag (the CLI's names, '_' for '-').
 _OPTIMIZER_FORMS = {"amsgrad": lambda: Adam(amsgrad=True), "adamw_amsgrad": lambda: AdamW(amsgrad=True)}
 _SCHEDULES = {
@@ -274,13 +327,13 @@ _SCHEDULES = {
     "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
 }
 
-OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, None]
+OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
 ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:
     """An optimizer object from an object, a name ('sgd', 'rmsprop', 'adam', 'adamw',
-    'adagrad', 'adamax', 'amsgrad', 'adamw_amsgrad') or None (SGD())."""
+    'adagrad', 'adamax', 'nadam', 'radam', 'amsgrad', 'adamw_amsgrad') or None (SGD())."""
     if value is None:
         return SGD()
     if isinstance(value, str):

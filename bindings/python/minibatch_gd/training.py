@@ -161,8 +161,8 @@ class _Training:
         The same seed gives bit-identical weights for the same thread count.
 
         ``optimizer``: the update rule, an object of :mod:`minibatch_gd.optim` (``SGD``,
-        ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``) or its name; default
-        plain gradient descent.
+        ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``, ``NAdam``, ``RAdam``) or
+        its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,

@@ -176,24 +176,27 @@ def test_file_format_fields(tmp_path):
     assert (seen, has_rate) == (3 * 40, 0)
     best, bad, best_epoch, has_best = struct.unpack_from("<dQQI", sections["STOP"])
     assert best == history.epoch_costs.min() and has_best == 0
-    # The rule's kind is checked against its slots: Adamax (6, 0.6.0) keeps two, as Adam;
-    # Adagrad (5) keeps one, AdamW with AMSGrad (8) three; 9 is no rule. The file is
-    # rewritten with its CRC, so that only the kind differs.
+    # The rule's kind is checked against its slots: Adamax (6, 0.6.0), NAdam (9, 0.7.0) and
+    # RAdam (10) keep two, as Adam; Adagrad (5) keeps one, AdamW with AMSGrad (8) and
+    # RMSprop centred with momentum (13) three; 14 is no rule. The file is rewritten with
+    # its CRC, so that only the kind differs.
     start = raw.index(b"OPTM") + 12
 
     def with_kind(kind):
         body = raw[:start] + struct.pack("<I", kind) + raw[start + 4:-4]
         return body + struct.pack("<I", zlib.crc32(body))
 
-    (tmp_path / "adamax.mbm").write_bytes(with_kind(6))
-    with mb.Network.load(tmp_path / "adamax.mbm") as net, mb.Network.load(tmp_path / "v1.mbm") as fresh:
-        assert np.array_equal(net.get_parameters(), params) and np.array_equal(fresh.get_parameters(), params)
-        # Adamax trains on from the file's state (Adam's moments read as m and u, step 12):
-        # not what a fresh Adamax does from the same weights
-        net.train(X, y, epochs=1, batch_size=10, optimizer="adamax")
-        fresh.train(X, y, epochs=1, batch_size=10, optimizer="adamax")
-        assert np.max(np.abs(net.get_parameters() - fresh.get_parameters())) > 1e-4
-    for kind, message in ((5, "bad update rule state"), (8, "bad update rule state"), (9, "unknown update rule")):
+    for kind, name in ((6, "adamax"), (9, "nadam"), (10, "radam")):
+        (tmp_path / f"{name}.mbm").write_bytes(with_kind(kind))
+        with mb.Network.load(tmp_path / f"{name}.mbm") as net, mb.Network.load(tmp_path / "v1.mbm") as fresh:
+            assert np.array_equal(net.get_parameters(), params) and np.array_equal(fresh.get_parameters(), params)
+            # The rule trains on from the file's state (Adam's moments read as its own, step
+            # 12): not what a fresh one does from the same weights
+            net.train(X, y, epochs=1, batch_size=10, optimizer=name)
+            fresh.train(X, y, epochs=1, batch_size=10, optimizer=name)
+            assert np.max(np.abs(net.get_parameters() - fresh.get_parameters())) > 1e-4, name
+    for kind, message in ((5, "bad update rule state"), (8, "bad update rule state"), (13, "bad update rule state"),
+                          (14, "unknown update rule")):
         (tmp_path / "bad.mbm").write_bytes(with_kind(kind))
         with pytest.raises(mb.FormatError, match=message):
             mb.Network.load(tmp_path / "bad.mbm")

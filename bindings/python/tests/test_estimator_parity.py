@@ -282,14 +282,15 @@ def _sklearn_gradient(kw, X, y, coefs, intercepts):
             [(a - b) / lr for a, b in zip(intercepts, sk.intercepts_)])
 
 
-@pytest.mark.parametrize("solver", ["adagrad", "adamax"])
+@pytest.mark.parametrize("solver", ["adagrad", "adamax", "nadam"])
 @pytest.mark.parametrize("outputs", [1, 3])
-def test_regressor_adagrad_and_adamax_take_their_steps_on_scikit_learns_loss(solver, outputs):
-    """The rules beyond scikit-learn's (0.6.0) in MLPRegressor: three full-batch steps are
+def test_regressor_adagrad_adamax_and_nadam_take_their_steps_on_scikit_learns_loss(solver, outputs):
+    """The rules beyond scikit-learn's (0.6.0, NAdam 0.7.0) in MLPRegressor: three full-batch steps are
     the rule's formula (the header's, PyTorch's, numpy here in float64) applied to
     scikit-learn's gradient of its own loss, alpha included, at epsilon 1e-3 (large enough
     to show: the estimator passes epsilon times the gradient's scale, 2 / n_outputs, so that
-    the steps are those of scikit-learn's loss, as for Adam and RMSprop)."""
+    the steps are those of scikit-learn's loss, as for Adam and RMSprop). (RAdam's first
+    steps, momentum's, scale with the gradient: its steps are not scikit-learn's loss's.)"""
     rs = np.random.default_rng(outputs)
     X = rs.normal(size=(48, 5))
     y = X[:, :outputs] @ rs.normal(size=(outputs, outputs)) + 0.5
@@ -305,12 +306,20 @@ def test_regressor_adagrad_and_adamax_take_their_steps_on_scikit_learns_loss(sol
         w = [c.astype(np.float64) for c in start.coefs_] + [b.astype(np.float64) for b in start.intercepts_]
         k = len(start.coefs_)
         a, u = [np.zeros_like(p) for p in w], [np.zeros_like(p) for p in w]
+        product = 1.0  # NAdam's mu_1 * ... * mu_t (momentum_decay 0.004)
         for t in range(1, steps + 1):
+            mu, mu_next = (b1 * (1 - 0.5 * 0.96 ** (s * 0.004)) for s in (t, t + 1))
+            product *= mu
             gc, gb = _sklearn_gradient(kw, X, y, w[:k], w[k:])
             for i, g in enumerate(gc + gb):
                 if solver == "adagrad":
                     u[i] = u[i] + g ** 2
                     w[i] = w[i] - lr * g / (np.sqrt(u[i]) + eps)
+                elif solver == "nadam":
+                    a[i] = b1 * a[i] + (1 - b1) * g
+                    u[i] = b2 * u[i] + (1 - b2) * g ** 2
+                    d = np.sqrt(u[i]) / np.sqrt(1 - b2 ** t) + eps
+                    w[i] = w[i] - lr * (1 - mu) / (1 - product) * g / d - lr * mu_next / (1 - product * mu_next) * a[i] / d
                 else:
                     a[i] = b1 * a[i] + (1 - b1) * g
                     u[i] = np.maximum(b2 * u[i], np.abs(g) + eps)

@@ -50,6 +50,21 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("adamax_eps", optim.Adamax(beta1=0.8, beta2=0.9, epsilon=0.01), 0.01, None),
     # a rate that changes mid-run: the rate stays outside the momentum buffer
     ("momentum_step", optim.SGD(momentum=0.9), 0.05, optim.Step(every=10, gamma=0.5)),
+    # 0.7.0: RMSprop's centring and momentum, NAdam, RAdam
+    ("rmsprop_centered", optim.RMSprop(centered=True), 0.01, None),
+    ("rmsprop_momentum", optim.RMSprop(momentum=0.9), 0.005, None),
+    ("rmsprop_centered_momentum", optim.RMSprop(rho=0.9, momentum=0.5, centered=True), 0.005,
+     optim.Step(every=10, gamma=0.5)),
+    ("nadam", optim.NAdam(), 0.01, None),
+    # a momentum decay that moves mu_t within the run, a large epsilon (on the corrected root)
+    ("nadam_decay", optim.NAdam(beta1=0.8, beta2=0.9, epsilon=0.01, momentum_decay=0.5), 0.01, None),
+    # momentum's steps while rho_t <= 5 (t <= 5 at beta2 0.999), then rectified ones
+    ("radam", optim.RAdam(), 0.01, None),
+    # rho_inf 19 (rectified from step 6 on, as at 0.999, with a smaller r_t); epsilon on the
+    # uncorrected root
+    ("radam_b2", optim.RAdam(beta1=0.8, beta2=0.9, epsilon=0.01), 0.01, None),
+    # rho_inf 3: never rectified, every step momentum's
+    ("radam_b2_low", optim.RAdam(beta2=0.5), 0.01, None),
 ]
 IDS = [r[0] for r in RULES]
 LOSSES = [("mse", 2), ("cross_entropy", 3)]
@@ -94,14 +109,15 @@ class NpRule:
     """The header's mb_optimizer formulas, element by element, in float64."""
 
     def __init__(self, opt):
-        self.o, self.t, self.a, self.b = opt, 0, None, None
+        self.o, self.t, self.a, self.b, self.c = opt, 0, None, None, None
+        self.product = 1.0  # NAdam's mu_1 * ... * mu_t
         self.vmax, self.vmax_above_v = None, False  # AMSGrad's maximum; whether it ever was not v
 
     def step(self, w, g, lr):
         o, self.t = self.o, self.t + 1
         t = self.t
         if self.a is None:
-            self.a, self.b = np.zeros_like(w), np.zeros_like(w)
+            self.a, self.b, self.c = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
         if isinstance(o, optim.SGD):
             mu = F32(o.momentum)
             if mu == 0:
@@ -109,9 +125,38 @@ class NpRule:
             self.a = mu * self.a + g
             return w - lr * (g + mu * self.a if o.nesterov else self.a)
         if isinstance(o, optim.RMSprop):
-            rho = F32(o.rho)
+            rho, mu = F32(o.rho), F32(o.momentum)
             self.b = rho * self.b + (1 - rho) * g ** 2
-            return w - lr * g / (np.sqrt(self.b) + F32(o.epsilon))
+            spread = self.b
+            if o.centered:  # the variance: v minus the mean gradient squared, at least 0
+                self.a = rho * self.a + (1 - rho) * g
+                spread = np.maximum(self.b - self.a ** 2, 0.0)
+            d = np.sqrt(spread) + F32(o.epsilon)
+            if mu > 0:
+                self.c = mu * self.c + g / d
+                return w - lr * self.c
+            return w - lr * g / d
+        if isinstance(o, optim.NAdam):
+            b1, b2, eps, psi = F32(o.beta1), F32(o.beta2), F32(o.epsilon), o.momentum_decay
+            mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+            mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+            self.product *= mu
+            self.a = b1 * self.a + (1 - b1) * g
+            self.b = b2 * self.b + (1 - b2) * g ** 2
+            d = np.sqrt(self.b) / math.sqrt(1 - b2 ** t) + eps
+            return (w - lr * (1 - mu) / (1 - self.product) * g / d
+                    - lr * mu_next / (1 - self.product * mu_next) * self.a / d)
+        if isinstance(o, optim.RAdam):
+            b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
+            self.a = b1 * self.a + (1 - b1) * g
+            self.b = b2 * self.b + (1 - b2) * g ** 2
+            c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+            rho_inf = 2 / (1 - b2) - 1
+            rho = rho_inf - 2 * t * b2 ** t / c2
+            if rho <= 5:
+                return w - lr / c1 * self.a
+            r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            return w - lr * r * math.sqrt(c2) / c1 * self.a / (np.sqrt(self.b) + eps)
         if isinstance(o, optim.Adagrad):
             if t == 1:
                 self.b = self.b + F32(o.initial_accumulator_value)
@@ -236,6 +281,7 @@ def test_rule_names():
     """The names Network.train takes for the rules (the CLI's, '-' or '_')."""
     assert optim.optimizer_of("adagrad") == optim.Adagrad() and optim.optimizer_of("ADAMAX") == optim.Adamax()
     assert optim.optimizer_of("amsgrad") == optim.Adam(amsgrad=True)
+    assert optim.optimizer_of("NAdam") == optim.NAdam() and optim.optimizer_of("radam") == optim.RAdam()
     assert optim.optimizer_of("adamw-amsgrad") == optim.optimizer_of("adamw_amsgrad") == optim.AdamW(amsgrad=True)
     with pytest.raises(ValueError, match="adamw_amsgrad"):
         optim.optimizer_of("adadelta")
@@ -268,7 +314,13 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
     if isinstance(opt, optim.SGD):
         o = torch.optim.SGD([W, b], lr=rates[0], momentum=F32(opt.momentum), nesterov=opt.nesterov)
     elif isinstance(opt, optim.RMSprop):
-        o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon))
+        o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon),
+                                momentum=F32(opt.momentum), centered=opt.centered)
+    elif isinstance(opt, optim.NAdam):
+        o = torch.optim.NAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
+                              momentum_decay=opt.momentum_decay)
+    elif isinstance(opt, optim.RAdam):
+        o = torch.optim.RAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
     elif isinstance(opt, optim.Adagrad):
         o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
                                 initial_accumulator_value=F32(opt.initial_accumulator_value))
@@ -612,6 +664,13 @@ BAD = [
     ({"optimizer": optim.Adagrad(lr_decay=-0.1)}, "lr_decay"),
     ({"optimizer": optim.Adagrad(initial_accumulator_value=float("nan"))}, "initial_accumulator_value"),
     ({"optimizer": optim.Adamax(beta2=1.0)}, "beta2"),
+    ({"optimizer": optim.RMSprop(momentum=1.0)}, "momentum"),
+    ({"optimizer": optim.RMSprop(momentum=-0.5, centered=True)}, "momentum"),
+    ({"optimizer": optim.NAdam(momentum_decay=-0.004)}, "momentum_decay"),
+    ({"optimizer": optim.NAdam(momentum_decay=float("inf"))}, "momentum_decay"),
+    ({"optimizer": optim.NAdam(beta1=1.0)}, "beta1"),
+    ({"optimizer": optim.RAdam(beta2=-0.1)}, "beta2"),
+    ({"optimizer": optim.RAdam(epsilon=0.0)}, "epsilon"),
     ({"optimizer": optim.SGD(nesterov=True)}, "nesterov"),
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
     ({"schedule": optim.Adaptive()}, "patience"),

@@ -27,6 +27,9 @@ CASES = {
     "adagrad-step": (optim.Adagrad(lr_decay=0.01, initial_accumulator_value=0.1), optim.Step(every=3, gamma=0.5), 0.05),
     "adamax-cosine": (optim.Adamax(), optim.Cosine(epochs=7), 0.01),
     "amsgrad-exponential": (optim.AdamW(beta2=0.9, amsgrad=True), optim.Exponential(0.9), 0.01),
+    "nadam-step": (optim.NAdam(momentum_decay=0.05), optim.Step(every=2, gamma=0.7), 0.01),
+    "radam-cosine": (optim.RAdam(beta2=0.99), optim.Cosine(epochs=7), 0.01),
+    "rmsprop-centered-momentum": (optim.RMSprop(momentum=0.5, centered=True), optim.Constant(), 0.005),
     # the warm-up crosses the resume (epochs 0..5 of a run split 3 + 4)
     "adam-warmup-cosine": (optim.Adam(), (optim.Cosine(epochs=7), optim.Warmup(5)), 0.01),
 }

@@ -14,7 +14,7 @@ struct Fingerprint {
         ("shuffle", .integer), ("last_batch", .integer),
         ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
         ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("lr_decay", .float),
-        ("initial_accumulator_value", .float), ("l2", .float),
+        ("initial_accumulator_value", .float), ("momentum_decay", .double), ("centered", .integer), ("l2", .float),
         ("clip_norm", .float), ("clip_value", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
@@ -50,9 +50,13 @@ struct Fingerprint {
         // The rule's hyperparameters as the C options name them (0 where the rule has none).
         var rule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
         var adagrad: [UInt64] = [0, 0]
+        // momentum_decay (NAdam) and centered (RMSprop).
+        var rest: [UInt64] = [0, 0]
         switch options.optimizer {
         case .sgd(let momentum, let nesterov): rule = [0, float(momentum), nesterov ? 1 : 0, 0, 0, 0, 0, 0, 0]
-        case .rmsprop(let rho, let epsilon): rule = [1, 0, 0, float(rho), 0, 0, float(epsilon), 0, 0]
+        case .rmsprop(let rho, let epsilon, let momentum, let centered):
+            rule = [1, float(momentum), 0, float(rho), 0, 0, float(epsilon), 0, 0]
+            rest = [0, centered ? 1 : 0]
         case .adam(let b1, let b2, let epsilon, let amsgrad):
             rule = [2, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, amsgrad ? 1 : 0]
         case .adamW(let b1, let b2, let epsilon, let decay, let amsgrad):
@@ -61,6 +65,10 @@ struct Fingerprint {
             rule = [4, 0, 0, 0, 0, 0, float(epsilon), 0, 0]
             adagrad = [float(lrDecay), float(initial)]
         case .adamax(let b1, let b2, let epsilon): rule = [5, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
+        case .nadam(let b1, let b2, let epsilon, let decay):
+            rule = [6, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
+            rest = [decay.bitPattern, 0]
+        case .radam(let b1, let b2, let epsilon): rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
         }
         var schedule: [UInt64] = [0, 0, 0, 0, 0, 0]
         switch options.schedule {
@@ -82,7 +90,7 @@ struct Fingerprint {
         values = [
             UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
-        ] + rule + adagrad + [float(options.l2), float(options.clipNorm), float(options.clipValue),
+        ] + rule + adagrad + rest + [float(options.l2), float(options.clipNorm), float(options.clipValue),
                 options.dropout.bitPattern,
                 options.labelSmoothing.bitPattern] + schedule + [
             // (an unused start factor is 0, as unused schedule parameters)

@@ -9,6 +9,10 @@
 /// - `sgd(momentum: mu)`: b = mu * b + g (b = g at t = 1); w -= rate * b;
 ///   Nesterov: w -= rate * (g + mu * b).
 /// - `rmsprop`: v = rho * v + (1 - rho) * g^2; w -= rate * g / (sqrt(v) + epsilon).
+///   `centered` (since 0.7.0): a = rho * a + (1 - rho) * g and the root of v - a^2 (at
+///   least 0) in place of sqrt(v); `momentum` mu > 0 (since 0.7.0):
+///   b = mu * b + g / (root + epsilon); w -= rate * b (PyTorch's `RMSprop(centered=,
+///   momentum=)`).
 /// - `adam`: m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2;
 ///   w -= (rate / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon).
 /// - `adamW`: w -= rate * weightDecay * w (decoupled weight decay, on every parameter),
@@ -21,18 +25,33 @@
 ///   initial_accumulator_value, 0 by default; Keras's starts at 0.1).
 /// - `adamax`: m = beta1 * m + (1 - beta1) * g; u = max(beta2 * u, |g| + epsilon);
 ///   w -= (rate / (1 - beta1^t)) * m / u (PyTorch's `Adamax`, the paper's infinity norm).
+/// - `nadam` (since 0.7.0): Adam's m and v; mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentumDecay)),
+///   P_t = mu_1 * ... * mu_t; d = sqrt(v) / sqrt(1 - beta2^t) + epsilon;
+///   w -= rate * (1 - mu_t) / (1 - P_t) * g / d + rate * mu_(t+1) / (1 - P_t * mu_(t+1)) * m / d
+///   (Dozat, 2016, as PyTorch's `NAdam`; `NAdamRule.momentumProduct` says how P_t is computed).
+/// - `radam` (since 0.7.0): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
+///   rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t); while rho_t > 5,
+///   w -= rate * r_t * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon), r_t the
+///   rectification sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
+///   else w -= rate / (1 - beta1^t) * m (Liu et al., 2020, as PyTorch's `RAdam`).
 ///
-/// Momentum, RMSprop, Adagrad, Adam and Adamax keep one or two floats per parameter, AMSGrad
-/// three (`slots`), held by the network between training calls and saved in its model file.
+/// Momentum, RMSprop, Adagrad, Adam, Adamax, NAdam and RAdam keep one or two floats per
+/// parameter, AMSGrad and RMSprop with both centring and momentum three (`slots`), held by
+/// the network between training calls and saved in its model file.
 public enum Optimizer: Sendable, Equatable {
     case sgd(momentum: Float = 0, nesterov: Bool = false)
-    case rmsprop(rho: Float = 0.99, epsilon: Float = 1e-8)
+    /// `momentum` and `centered` since 0.7.0.
+    case rmsprop(rho: Float = 0.99, epsilon: Float = 1e-8, momentum: Float = 0, centered: Bool = false)
     case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, amsgrad: Bool = false)
     case adamW(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01, amsgrad: Bool = false)
     /// Since 0.6.0. PyTorch's epsilon default is 1e-10; minibatch's is every rule's 1e-8.
     case adagrad(epsilon: Float = 1e-8, lrDecay: Float = 0, initialAccumulator: Float = 0)
     /// Since 0.6.0.
     case adamax(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
+    /// Since 0.7.0.
+    case nadam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, momentumDecay: Double = 0.004)
+    /// Since 0.7.0.
+    case radam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
 
     /// Plain gradient descent.
     public static let gradientDescent = Optimizer.sgd()
@@ -43,16 +62,25 @@ public enum Optimizer: Sendable, Equatable {
         case gradientDescent = 0, momentum = 1, rmsprop = 2, adam = 3, adamW = 4, adagrad = 5, adamax = 6
         /// Adam and AdamW with AMSGrad's maximum (a third slot).
         case adamAMSGrad = 7, adamWAMSGrad = 8
+        /// Since 0.7.0.
+        case nadam = 9, radam = 10
+        /// RMSprop with centring (a second slot: g's average), momentum (a second slot: the
+        /// buffer) or both (three slots: v, g's average, the buffer); since 0.7.0.
+        case rmspropCentered = 11, rmspropMomentum = 12, rmspropCenteredMomentum = 13
     }
 
     public var kind: Kind {
         switch self {
         case .sgd(let momentum, _): momentum == 0 ? .gradientDescent : .momentum
-        case .rmsprop: .rmsprop
+        case .rmsprop(_, _, let momentum, let centered):
+            momentum == 0
+                ? (centered ? .rmspropCentered : .rmsprop) : (centered ? .rmspropCenteredMomentum : .rmspropMomentum)
         case .adam(_, _, _, let amsgrad): amsgrad ? .adamAMSGrad : .adam
         case .adamW(_, _, _, _, let amsgrad): amsgrad ? .adamWAMSGrad : .adamW
         case .adagrad: .adagrad
         case .adamax: .adamax
+        case .nadam: .nadam
+        case .radam: .radam
         }
     }
 
@@ -70,8 +98,8 @@ public enum Optimizer: Sendable, Equatable {
         switch kind {
         case .gradientDescent: 0
         case .momentum, .rmsprop, .adagrad: 1
-        case .adam, .adamW, .adamax: 2
-        case .adamAMSGrad, .adamWAMSGrad: 3
+        case .adam, .adamW, .adamax, .nadam, .radam, .rmspropCentered, .rmspropMomentum: 2
+        case .adamAMSGrad, .adamWAMSGrad, .rmspropCenteredMomentum: 3
         }
     }
 }

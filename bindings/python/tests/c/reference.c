@@ -79,6 +79,7 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, amsgrad); OFF(mb_train_options, warmup_epochs);
         OFF(mb_train_options, warmup_start_factor); OFF(mb_train_options, clip_value);
         OFF(mb_train_options, lr_decay); OFF(mb_train_options, initial_accumulator_value);
+        OFF(mb_train_options, momentum_decay); OFF(mb_train_options, centered);
         printf("mb_blas_info %zu\n", sizeof(mb_blas_info));
         OFF(mb_blas_info, struct_size); OFF(mb_blas_info, backend);
         OFF(mb_blas_info, openblas_version); OFF(mb_blas_info, openblas_core);

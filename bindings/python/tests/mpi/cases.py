@@ -22,6 +22,8 @@ OPTIMIZERS = {
     "adagrad": (mb.Adagrad(), 0.01),
     "adamax": (mb.Adamax(), 0.003),
     "amsgrad": (mb.Adam(beta2=0.9, amsgrad=True), 0.003),
+    "nadam": (mb.NAdam(), 0.003),
+    "radam": (mb.RAdam(), 0.003),
 }
 
 
