@@ -537,7 +537,9 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    sqrt(max(v - a^2, 0)) in place of sqrt(v) (the max: rounding can take
  *                    v - a^2 below 0 where a gradient barely changes; PyTorch gives NaN);
  *                    with momentum mu > 0 (since 0.7.0): b = mu * b + g / (root + epsilon),
- *                    w -= rate * b (PyTorch's RMSprop(centered=True, momentum=mu))
+ *                    w -= rate * b (PyTorch's RMSprop(centered=, momentum=); a caller built
+ *                    against an older header, whose struct_size ends before
+ *                    momentum_decay, keeps plain RMSprop: its momentum was ignored then)
  *   MB_OPTIMIZER_ADAM: m = beta1 * m + (1 - beta1) * g; v = beta2 * v + (1 - beta2) * g^2;
  *                    w -= (rate / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
  *                    (epsilon added to the bias-corrected root, as the paper's Algorithm 1;
@@ -559,8 +561,9 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    w -= rate * mu_(t+1) / (1 - P_t * mu_(t+1)) * m / d (PyTorch's NAdam;
  *                    coefficients in double, P_t a function of t, beta1 and momentum_decay
  *                    alone: the product factor after factor until a factor equals beta1,
- *                    then times beta1^(the factors left); PyTorch keeps it in float as it
- *                    goes, so they agree to float's rounding)
+ *                    then times beta1^(the factors left), or until it falls below the
+ *                    smallest normal double, then 0; PyTorch keeps it in float as it goes,
+ *                    so they agree to float's rounding)
  *   MB_OPTIMIZER_RADAM (since 0.7.0): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
  *                    rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t); when rho_t > 5:
  *                    w -= rate * r_t * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon),
@@ -953,8 +956,8 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * is cut into fewer shards of more rows (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
  * counted only the gradient); the gathered batch is shared. The caller's data is not
  * counted, nor is an update rule's state: a rule with s
- * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW and Adamax 2; AMSGrad
- * 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
+ * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW, Adamax, NAdam, RAdam
+ * and RMSprop centred or with momentum 2; AMSGrad and RMSprop centred with momentum 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
  * point), early stopping with restore_best n_parameters (the best weights), dropout 2
  * floats per hidden unit per row
  * forward and backward take at a time, per shard (the dropped outputs and the masks), and a

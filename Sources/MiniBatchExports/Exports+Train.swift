@@ -36,6 +36,11 @@ private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(Min
     withUnsafeMutableBytes(of: &o) { out in
         out.copyMemory(from: UnsafeRawBufferPointer(start: options, count: min(size, out.count)))
     }
+    // RMSprop ignored `momentum` before 0.7.0: a caller built against an older header (its
+    // struct ending before momentum_decay) that set it keeps the plain rule it trained with.
+    if size <= MemoryLayout<mb_train_options>.offset(of: \.momentum_decay)!, o.optimizer == MB_OPTIMIZER_RMSPROP {
+        o.momentum = 0
+    }
     o.struct_size = MemoryLayout<mb_train_options>.size
     return o
 }

@@ -273,15 +273,17 @@ struct OptimizerTests {
 
     /// NAdam's product P_t: the same bits computed afresh as carried from step to step (a
     /// resumed model computes it afresh), factor by factor as the formula until a factor
-    /// is beta1, then in closed form; P_t < 1; a step count as large as a model file may
+    /// is beta1, then in closed form (a product below the smallest normal Double is 0); P_t < 1; a step count as large as a model file may
     /// hold is computed at once (the factors stop changing within a few hundred thousand
     /// steps, or the product underflows).
     @Test func nadamMomentumProduct() {
-        for (beta1, decay) in [(Float(0.9), 0.004), (0.99, 0.0), (0.5, 0.2), (0, 0.004), (0.999, 1e-6), (0.9, 1e300)] {
+        for (beta1, decay) in [(Float(0.9), 0.004), (0.99, 0.0), (0.5, 0.2), (0, 0.004), (0.999, 1e-6), (0.9, 1e300),
+                               (0.999, 3e-5), (0.99999994, 0.022)] {
             var carried = NAdamRule.MomentumProducts()
             var reference = 1.0
             for t in 1...3000 {
                 reference *= NAdamRule.mu(t, beta1: beta1, momentumDecay: decay)
+                if reference < Double.leastNormalMagnitude { reference = 0 }
                 let value = carried.product(through: t, beta1: beta1, momentumDecay: decay)
                 if t % 97 == 0 || t < 5 {
                     #expect(value.bitPattern == NAdamRule.momentumProduct(through: t, beta1: beta1, momentumDecay: decay).bitPattern)
@@ -295,8 +297,12 @@ struct OptimizerTests {
             // A step back (a rolled-back step asks for the same t again) and a jump ahead.
             #expect(carried.product(through: 2999, beta1: beta1, momentumDecay: decay).bitPattern
                     == NAdamRule.momentumProduct(through: 2999, beta1: beta1, momentumDecay: decay).bitPattern)
-            let huge = NAdamRule.momentumProduct(through: Int.max / 2, beta1: beta1, momentumDecay: decay)
+            var fresh = NAdamRule.MomentumProducts()
+            let huge = fresh.product(through: Int.max / 2, beta1: beta1, momentumDecay: decay)
             #expect(huge >= 0 && huge < 1)
+            // The factors computed before the closed form (or 0): at most 41,300 (3e7 at beta1
+            // 0.999, decay 3e-5, when a subnormal product could stay subnormal).
+            #expect(fresh.i <= 41_300, "beta1 \(beta1), decay \(decay): \(fresh.i) factors")
         }
         // Settled at beta1 0.9, decay 40 (0.96^(40 t) < 2^-53 from t = 23): closed form after.
         let settled = (1...40).first { NAdamRule.mu($0, beta1: 0.9, momentumDecay: 40) == Double(Float(0.9)) }!

@@ -310,6 +310,31 @@ static void test_struct_size(void)
             mb_model_free(d);
         }
     }
+    /* RMSprop ignored momentum before 0.7.0: a 0.6.0 caller's struct (struct_size ending at
+     * momentum_decay) with momentum 0.9 still trains plain RMSprop; a 0.7.0 caller's gets
+     * RMSprop with momentum. */
+    {
+        mb_model *c = new_model(), *d = new_model(), *e = new_model();
+        float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT],
+            pe[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+        mb_train_options older = o, plain = o, now = o;
+        older.optimizer = plain.optimizer = now.optimizer = MB_OPTIMIZER_RMSPROP;
+        older.momentum = now.momentum = 0.9f;
+        older.struct_size = offsetof(mb_train_options, momentum_decay);
+        if (CHECK(c && d && e)) {
+            CHECK_STATUS(mb_train(c, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &older, NULL), MB_OK);
+            CHECK_STATUS(mb_train(d, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &plain, NULL), MB_OK);
+            CHECK_STATUS(mb_train(e, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &now, NULL), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(c, pc, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(d, pd, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(e, pe, np), MB_OK);
+            CHECK(memcmp(pc, pd, sizeof pc) == 0);
+            CHECK(memcmp(pe, pd, sizeof pe) != 0);
+        }
+        mb_model_free(c);
+        mb_model_free(d);
+        mb_model_free(e);
+    }
     old.struct_size = 8;
     CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL),
                   MB_ERR_INVALID_ARGUMENT, "struct_size");

@@ -248,6 +248,9 @@ refused "resume of RMSprop with momentum without --momentum is refused, naming -
     resume rmspropmomentum05centered-2.mbm --builtin moons --out m.mbm
 refused "resume of centred RMSprop with --optimizer rmsprop but not --centered is refused" "belongs to rmsprop --centered" \
     resume rmspropcentered-2.mbm --builtin moons --optimizer rmsprop --out m.mbm
+"$cli" train --builtin moons --hidden 16 --optimizer rmsprop --epochs 1 --out rms.mbm --progress none >/dev/null 2>&1
+refused "resume of plain RMSprop with --momentum is refused, naming the rule asked for" "--optimizer rmsprop --momentum MU: the model's state belongs to rmsprop (" \
+    resume rms.mbm --builtin moons --momentum 0.9 --out m.mbm
 refused "--momentum-decay with adam is refused" "--momentum-decay is a parameter of --optimizer nadam" \
     train --builtin moons --out m.mbm --optimizer adam --momentum-decay 0.01
 refused "--centered with adam is refused" "--centered is a parameter of --optimizer rmsprop" train --builtin moons --out m.mbm --optimizer adam --centered

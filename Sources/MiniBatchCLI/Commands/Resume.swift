@@ -46,17 +46,18 @@ struct ResumeCommand: ParsableCommand {
         let savedName = summary.rule.map(OptimizerName.describe) ?? saved.rawValue
         let rule = self.training.optimizer ?? saved
         var training = self.training
-        if training.optimizer == nil, let kind = summary.rule, !resetState {
-            // RMSprop's form is the file's: centred as it was; its momentum must be given.
+        if training.optimizer == nil, let kind = summary.rule {
+            // RMSprop's form is the file's: centred as it was; its momentum must be given
+            // (unless the state starts afresh).
             if kind == .rmspropCentered || kind == .rmspropCenteredMomentum { training.centered = true }
-            if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil {
+            if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil, !resetState {
                 throw ValidationError("the model's state belongs to \(savedName) (step \(summary.step)): pass --momentum, the value it was trained with (the file does not keep it), or --reset-state to start afresh")
             }
         }
         if resetState {
             try library { () throws(MiniBatchError) in try network.resetTrainingState() }
-        } else if summary.slots > 0, try training.rule(rule).kind != summary.rule {
-            throw ValidationError("--optimizer \(rule.rawValue)\(training.centered ? " --centered" : ""): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName), or --reset-state to start \(rule.rawValue) afresh")
+        } else if summary.slots > 0, case let given = try training.rule(rule).kind, given != summary.rule {
+            throw ValidationError("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName), or --reset-state to start \(rule.rawValue) afresh")
         }
         if training.optimizer == nil, rule != .sgd {
             printError("minibatch-cli resume: note: --optimizer \(rule.rawValue), the rule of the model's state; its parameters are not saved in the file, pass the ones it was trained with")

@@ -31,7 +31,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     scale, and ``tol`` is compared with it (the library's ``min_delta = 2 * tol``), ``alpha``
     is ``l2 = 2 * alpha / n_outputs``, 'sgd''s rate ``learning_rate_init * n_outputs / 2``
     and the adaptive rules' ``epsilon`` ``epsilon * 2 / n_outputs``, so that a fit takes
-    scikit-learn's steps. For Poisson the library's cost is the mean over rows and outputs
+    scikit-learn's steps (but for RAdam's first steps, about 5 at beta_2 0.999: momentum's,
+    they scale with the gradient). For Poisson the library's cost is the mean over rows and outputs
     of ``y log(y / a) - y + a`` (``MB_LOSS_POISSON``); scikit-learn sums its outputs'
     means, so ``loss_curve_`` is ``n_outputs`` times the cost, ``min_delta = tol /
     n_outputs``, ``l2 = alpha / n_outputs``, 'sgd''s rate ``learning_rate_init *
