@@ -52,6 +52,9 @@ typedef struct {
     mb_schedule schedule;
     float learning_rate;
     mb_monitor monitor;
+    /* RMSprop centred (centered), AMSGrad (amsgrad), or a warm-up of this many epochs */
+    int centered, amsgrad;
+    int64_t warmup_epochs;
 } config;
 
 static void options_for(const config *c, mb_train_options *o, int64_t epochs)
@@ -74,6 +77,9 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
     o->patience = c->schedule == MB_SCHEDULE_ADAPTIVE ? 1 : 50;
     o->min_delta = c->schedule == MB_SCHEDULE_ADAPTIVE ? 0.05 : 0.0;
     o->monitor = c->monitor;
+    o->centered = c->centered;
+    o->amsgrad = c->amsgrad;
+    o->warmup_epochs = c->warmup_epochs;
     o->validation_x = XV;
     o->validation_y = YV;
     o->validation_y_type = MB_TARGETS_CLASS_INDEX;
@@ -161,19 +167,29 @@ done:
 static void test_resume_is_exact_for_every_rule_and_schedule(void)
 {
     static const config configs[] = {
-        {"sgd", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f, MB_MONITOR_COST},
-        {"momentum+step", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST},
-        {"nesterov+exponential", MB_OPTIMIZER_SGD, 0.9f, 1, MB_SCHEDULE_EXPONENTIAL, 0.05f, MB_MONITOR_COST},
-        {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f, MB_MONITOR_COST},
-        {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST},
-        {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f, MB_MONITOR_COST},
-        {"adagrad+step", MB_OPTIMIZER_ADAGRAD, 0, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST},
-        {"adamax+cosine", MB_OPTIMIZER_ADAMAX, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST},
+        {"sgd", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f, MB_MONITOR_COST, 0, 0, 0},
+        {"momentum+step", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST, 0, 0, 0},
+        {"nesterov+exponential", MB_OPTIMIZER_SGD, 0.9f, 1, MB_SCHEDULE_EXPONENTIAL, 0.05f, MB_MONITOR_COST, 0, 0, 0},
+        {"rmsprop+inverse-time", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_INVERSE_TIME, 0.05f, MB_MONITOR_COST, 0, 0, 0},
+        {"adam+cosine", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"adamw+adaptive", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"adagrad+step", MB_OPTIMIZER_ADAGRAD, 0, 0, MB_SCHEDULE_STEP, 0.05f, MB_MONITOR_COST, 0, 0, 0},
+        {"adamax+cosine", MB_OPTIMIZER_ADAMAX, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        /* 0.6.0's AMSGrad and warm-up (the warm-up crosses the resume: epochs 0..5 of 3 + 4),
+           0.7.0's rules and RMSprop's forms */
+        {"amsgrad+exponential", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.01f, MB_MONITOR_COST, 0, 1, 0},
+        {"adam+cosine, warm-up", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 5},
+        {"nadam+step", MB_OPTIMIZER_NADAM, 0, 0, MB_SCHEDULE_STEP, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"radam+cosine", MB_OPTIMIZER_RADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"rmsprop centred, momentum", MB_OPTIMIZER_RMSPROP, 0.5f, 0, MB_SCHEDULE_CONSTANT, 0.005f, MB_MONITOR_COST, 1, 0,
+         0},
+        {"rmsprop centred+exponential, warm-up", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.005f,
+         MB_MONITOR_COST, 1, 0, 3},
         /* early stopping's state on the validation score (the file's "STPS" section) */
         {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
-         MB_MONITOR_VALIDATION_SCORE},
+         MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
         {"adam+adaptive, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f,
-         MB_MONITOR_VALIDATION_SCORE},
+         MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
     };
     size_t i;
     for (i = 0; i < sizeof configs / sizeof configs[0]; i++)
