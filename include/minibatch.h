@@ -608,6 +608,15 @@ typedef enum mb_schedule {
                                      is divided by 5; training stops when that would happen at
                                      a rate of 1e-6 or less (its own rate, before any
                                      warm-up). Needs patience >= 1 */
+    MB_SCHEDULE_MULTI_STEP = 6,   /* since 0.7.0: learning_rate * gamma^k, k the entries of
+                                     milestones that are <= e (each counted as often as it
+                                     is given; any order) (MultiStepLR); none: learning_rate */
+    MB_SCHEDULE_COSINE_RESTARTS = 7 /* since 0.7.0: min + (learning_rate - min) * (1 +
+                                     cos(pi c / T)) / 2, the epochs cut into cycles of T0,
+                                     T0 * r, T0 * r^2, ... epochs (T0 = cosine_epochs >= 1,
+                                     r = restart_multiplier), T e's cycle's length and c the
+                                     epochs since it began; min = min_learning_rate
+                                     (CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)) */
 } mb_schedule;
 
 /* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
@@ -756,14 +765,15 @@ typedef struct mb_train_options {
                                   no clipping */
     /* The learning-rate schedule (see mb_schedule). */
     mb_schedule schedule;      /* default MB_SCHEDULE_CONSTANT */
-    double gamma;              /* step and exponential: > 0; 0 (default) for 0.1 (step) or
-                                  0.9 (exponential) */
+    double gamma;              /* step, exponential and multi-step: > 0; 0 (default) for 0.1
+                                  (step, multi-step) or 0.9 (exponential) */
     int64_t step_epochs;       /* step: >= 1; default 10 */
     double power_t;            /* inverse time: >= 0; default 0.5 */
     int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
                                   the start of the call plus `epochs` (give the total to
-                                  resume a run: a resumed call's default T differs) */
-    double min_learning_rate;  /* cosine: the floor, >= 0; default 0 */
+                                  resume a run: a resumed call's default T differs); cosine
+                                  with restarts: the first cycle's length T0, >= 1 */
+    double min_learning_rate;  /* cosine, cosine with restarts: the floor, >= 0; default 0 */
     /* Validation and early stopping. The monitored value (see `monitor`) is by default a
      * cost: the validation cost when a validation set is given, else the epoch cost. An
      * epoch improves when its cost is below the best so far (the lowest cost of any epoch,
@@ -923,6 +933,11 @@ typedef struct mb_train_options {
     int centered;              /* MB_OPTIMIZER_RMSPROP: 0 (default) or 1, centred RMSprop (a
                                   second float of state per parameter; momentum adds one
                                   more) */
+    const int64_t *milestones; /* MB_SCHEDULE_MULTI_STEP: (milestone_count) epochs, each
+                                  >= 0, read during the call only; NULL (default) */
+    int64_t milestone_count;   /* 0 .. 2^20 entries; 0 with NULL (default) */
+    int64_t restart_multiplier;/* MB_SCHEDULE_COSINE_RESTARTS: r >= 1; default 1 (every
+                                  cycle T0 epochs) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -19,7 +19,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         shards: 0, communicator: nil, distributed_mode: MB_DISTRIBUTED_DETERMINISTIC, interrupt: nil,
         monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
         amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0,
-        lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0)
+        lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
+        milestones: nil, milestone_count: 0, restart_multiplier: 1)
 }
 
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
@@ -271,6 +272,14 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
     case MB_SCHEDULE_INVERSE_TIME: return .inverseTime(power: o.power_t)
     case MB_SCHEDULE_COSINE: return .cosine(period: Int(o.cosine_epochs), minimum: o.min_learning_rate)
     case MB_SCHEDULE_ADAPTIVE: return .adaptive
+    case MB_SCHEDULE_MULTI_STEP:
+        guard (o.milestones == nil) == (o.milestone_count == 0), o.milestone_count >= 0, o.milestone_count <= 1 << 20 else {
+            throw .init(.invalidArgument, "milestones and milestone_count must both be set, with 1...2^20 entries (or NULL and 0), got \(o.milestones == nil ? "NULL" : "a pointer") and \(o.milestone_count)")
+        }
+        let milestones = o.milestones.map { Array(UnsafeBufferPointer(start: $0, count: Int(o.milestone_count))) } ?? []
+        return .multiStep(milestones: milestones.map { Int($0) }, gamma: o.gamma == 0 ? 0.1 : o.gamma)
+    case MB_SCHEDULE_COSINE_RESTARTS:
+        return .cosineRestarts(period: Int(o.cosine_epochs), multiplier: Int(o.restart_multiplier), minimum: o.min_learning_rate)
     default:
         throw .init(.invalidArgument, "schedule has no such value: \(Int32(bitPattern: o.schedule.rawValue))")
     }

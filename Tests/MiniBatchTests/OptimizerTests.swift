@@ -375,6 +375,42 @@ struct OptimizerTests {
         #expect(network.epochsTrained == 7)
     }
 
+    /// The schedules of 0.7.0: multi-step counts the milestones at or before e (a repeated
+    /// one twice, any order); cosine with restarts walks cycles of T0, T0 r, T0 r^2, ...
+    /// epochs (exact in integers; a cycle too long for Int is the last: no overflow, however
+    /// late the epoch), and two calls follow the schedule of one.
+    @Test func multiStepAndCosineRestarts() throws {
+        #expect(Schedule.cycle(epoch: 0, period: 3, multiplier: 2) == (0, 3))
+        #expect(Schedule.cycle(epoch: 3, period: 3, multiplier: 2) == (0, 6))
+        #expect(Schedule.cycle(epoch: 8, period: 3, multiplier: 2) == (5, 6))
+        #expect(Schedule.cycle(epoch: 9, period: 3, multiplier: 2) == (0, 12))
+        #expect(Schedule.cycle(epoch: 1_000_000_007, period: 10, multiplier: 1) == (7, 10))
+        let late = Schedule.cycle(epoch: Int.max, period: 3, multiplier: 1 << 40)
+        #expect(late.since >= 0 && late.since < late.length)
+        let last = Schedule.cycle(epoch: Int.max - 1, period: Int.max / 2, multiplier: 3)
+        #expect(last.since >= 0 && last.length == Int.max)
+        let multi = Schedule.multiStep(milestones: [5, 2, 5], gamma: 0.5)
+        let rates = (0..<7).map { multi.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
+        #expect(rates == [0.1, 0.1, 0.05, 0.05, 0.05, 0.0125, 0.0125].map { Float(Double(Float(0.1)) * $0 / 0.1) })
+        let restarts = Schedule.cosineRestarts(period: 2, multiplier: 2, minimum: 0.01)
+        var options = TrainingOptions(epochs: 3, batchSize: .fixed(100), learningRate: 0.1, threads: 1, schedule: restarts)
+        let network = try Network(layerSizes: [2, 4, 2], seed: 1)
+        let history = History()
+        try train(network, options, history: history)
+        options.epochs = 4
+        try train(network, options, history: history)
+        let expected = [(0, 2), (1, 2), (0, 4), (1, 4), (2, 4), (3, 4), (0, 8)].map { c, t in
+            Double(Float(0.01 + (Double(Float(0.1)) - 0.01) * (1 + cos(Double.pi * Double(c) / Double(t))) / 2))
+        }
+        #expect(history.learningRates == expected)
+        for bad in [Schedule.multiStep(milestones: [1, -1]), .multiStep(milestones: [], gamma: 0), .cosineRestarts(period: 0),
+                    .cosineRestarts(period: 2, multiplier: 0), .cosineRestarts(period: 2, minimum: .infinity)] {
+            options.schedule = bad
+            #expect(throws: MiniBatchError.self) { try train(network, options) }
+        }
+        #expect(network.epochsTrained == 7)
+    }
+
     /// Exact resume through a file: N epochs, save, load, M more equals N + M in one call
     /// (weights and history), for a rule with state, a schedule and early stopping; for
     /// three of the rules, with a warm-up that the resume crosses.

@@ -750,6 +750,40 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
     b.centered = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
+    /* 0.7.0's schedules: one past MB_SCHEDULE_COSINE_RESTARTS; multi-step's milestones
+       (pointer and count together, at most 2^20, each >= 0), gamma > 0; cosine with
+       restarts' first cycle >= 1 and multiplier >= 1 */
+    {
+        static const int64_t milestones[] = {3, -1};
+        b = o;
+        b.schedule = (mb_schedule)8;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule");
+        b.schedule = MB_SCHEDULE_MULTI_STEP;
+        b.milestone_count = 2;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "milestones");
+        b.milestones = milestones;
+        b.milestone_count = -1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "milestone_count");
+        b.milestone_count = ((int64_t)1 << 20) + 1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "milestone_count");
+        b.milestone_count = 0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "milestones");
+        b.milestone_count = 2;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "milestones[1]");
+        b.milestone_count = 1;
+        b.gamma = -0.1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "gamma");
+        b = o;
+        b.schedule = MB_SCHEDULE_COSINE_RESTARTS;
+        b.cosine_epochs = 0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cosine_epochs");
+        b.cosine_epochs = 5;
+        b.restart_multiplier = 0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "restart_multiplier");
+        b.restart_multiplier = 2;
+        b.min_learning_rate = NAN;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
+    }
     /* Adagrad's lr_decay and initial_accumulator_value (0.6.0): finite and >= 0 */
     b = o;
     b.optimizer = MB_OPTIMIZER_ADAGRAD;

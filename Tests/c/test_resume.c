@@ -77,6 +77,15 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
     o->patience = c->schedule == MB_SCHEDULE_ADAPTIVE ? 1 : 50;
     o->min_delta = c->schedule == MB_SCHEDULE_ADAPTIVE ? 0.05 : 0.0;
     o->monitor = c->monitor;
+    if (c->schedule == MB_SCHEDULE_MULTI_STEP) { /* one milestone in each part of 3 + 4, one twice */
+        static const int64_t milestones[] = {5, 2, 5};
+        o->milestones = milestones;
+        o->milestone_count = 3;
+    }
+    if (c->schedule == MB_SCHEDULE_COSINE_RESTARTS) { /* cycles of 1, 2, 4 epochs */
+        o->cosine_epochs = 1;
+        o->restart_multiplier = 2;
+    }
     o->centered = c->centered;
     o->amsgrad = c->amsgrad;
     o->warmup_epochs = c->warmup_epochs;
@@ -179,8 +188,8 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
            0.7.0's rules and RMSprop's forms */
         {"amsgrad+exponential", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.01f, MB_MONITOR_COST, 0, 1, 0},
         {"adam+cosine, warm-up", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 5},
-        {"nadam+step", MB_OPTIMIZER_NADAM, 0, 0, MB_SCHEDULE_STEP, 0.01f, MB_MONITOR_COST, 0, 0, 0},
-        {"radam+cosine", MB_OPTIMIZER_RADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"nadam+multi-step", MB_OPTIMIZER_NADAM, 0, 0, MB_SCHEDULE_MULTI_STEP, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"radam+cosine restarts", MB_OPTIMIZER_RADAM, 0, 0, MB_SCHEDULE_COSINE_RESTARTS, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         {"rmsprop centred, momentum", MB_OPTIMIZER_RMSPROP, 0.5f, 0, MB_SCHEDULE_CONSTANT, 0.005f, MB_MONITOR_COST, 1, 0,
          0},
         {"rmsprop centred+exponential, warm-up", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.005f,

@@ -251,6 +251,22 @@ refused "resume of centred RMSprop with --optimizer rmsprop but not --centered i
 "$cli" train --builtin moons --hidden 16 --optimizer rmsprop --epochs 1 --out rms.mbm --progress none >/dev/null 2>&1
 refused "resume of plain RMSprop with --momentum is refused, naming the rule asked for" "--optimizer rmsprop --momentum MU: the model's state belongs to rmsprop (" \
     resume rms.mbm --builtin moons --momentum 0.9 --out m.mbm
+# the schedules of 0.7.0: train 2 + resume 2 = train 4 (the schedule given again), the
+# start event names it; refusals name the option
+for sched in "multi-step --milestones 1,3,3 --gamma 0.5" "cosine-restarts --cosine-period 1 --restart-multiplier 2 --min-learning-rate 0.001"; do
+    set -- $sched
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --schedule $sched --epochs 4 --out "$1-4.mbm" --progress none >/dev/null 2>&1
+    "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --schedule $sched --epochs 2 --out "$1-2.mbm" --progress json >"$1-2.jsonl" 2>&1
+    "$cli" resume "$1-2.mbm" --builtin moons --batch-size 64 --seed 2 --schedule $sched --epochs 2 --out "$1-r.mbm" --progress none >/dev/null 2>&1
+    check "--schedule $*: train 2 + resume 2 = train 4, byte for byte; the start event names it" bash -c \
+        'cmp -s "$1-4.mbm" "$1-r.mbm" && grep -q "\"schedule\": \"$1\"" "$1-2.jsonl"' "$cli" "$1"
+done
+refused "--milestones with cosine is refused" "--milestones is a parameter of --schedule multi-step" \
+    train --builtin moons --out m.mbm --schedule cosine --milestones 3
+refused "--milestones 3,x is refused, naming --milestones" "--milestones" train --builtin moons --out m.mbm --schedule multi-step --milestones 3,x
+refused "--milestones 3,-1 is the library's error, named" "--milestones" train --builtin moons --out m.mbm --schedule multi-step --milestones 3,-1
+refused "--restart-multiplier 0 is the library's error, named" "--restart-multiplier" \
+    train --builtin moons --out m.mbm --schedule cosine-restarts --restart-multiplier 0
 refused "--momentum-decay with adam is refused" "--momentum-decay is a parameter of --optimizer nadam" \
     train --builtin moons --out m.mbm --optimizer adam --momentum-decay 0.01
 refused "--centered with adam is refused" "--centered is a parameter of --optimizer rmsprop" train --builtin moons --out m.mbm --optimizer adam --centered

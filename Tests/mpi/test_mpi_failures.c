@@ -190,6 +190,16 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 31: o->optimizer = MB_OPTIMIZER_NADAM; o->momentum_decay = odd ? 0.01 : 0.004; return "momentum_decay";
     case 32: o->optimizer = MB_OPTIMIZER_RMSPROP; o->centered = odd; return "centered";
     case 33: o->optimizer = odd ? MB_OPTIMIZER_RADAM : MB_OPTIMIZER_NADAM; return "optimizer";
+    /* 0.7.0's schedules: a milestone, the restart multiplier */
+    case 34: {
+        static const int64_t even_milestones[] = {2, 4}, odd_milestones[] = {2, 5};
+        o->schedule = MB_SCHEDULE_MULTI_STEP;
+        o->milestones = odd ? odd_milestones : even_milestones;
+        o->milestone_count = 2;
+        return "milestones";
+    }
+    case 35: o->schedule = MB_SCHEDULE_COSINE_RESTARTS; o->cosine_epochs = 2; o->restart_multiplier = odd ? 2 : 1;
+        return "restart_multiplier";
     default: return NULL;
     }
 }

@@ -331,6 +331,15 @@ package enum Validate {
         case .cosine(let period, let minimum):
             guard period >= 0 else { throw .invalid("cosine_epochs must be >= 0 (0: the end of the call), got \(period)") }
             guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
+        case .multiStep(let milestones, let gamma):
+            guard gamma.isFinite, gamma > 0 else { throw .invalid("gamma must be finite and > 0, got \(gamma)") }
+            if let k = milestones.firstIndex(where: { $0 < 0 }) {
+                throw .invalid("milestones[\(k)] must be >= 0 (an epoch), got \(milestones[k])")
+            }
+        case .cosineRestarts(let period, let multiplier, let minimum):
+            guard period >= 1 else { throw .invalid("cosine_epochs (the first cycle's length) must be at least 1, got \(period)") }
+            guard multiplier >= 1 else { throw .invalid("restart_multiplier must be at least 1, got \(multiplier)") }
+            guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
         case .adaptive:
             guard patience >= 1 else {
                 throw .invalid("the adaptive schedule divides the rate after `patience` epochs without improvement: patience must be at least 1")

@@ -23,6 +23,14 @@ public enum Schedule: Sendable, Equatable {
     /// minimum (PyTorch's `CosineAnnealingLR` without restarts). Period 0: the epochs
     /// trained before the call plus the call's epochs (pass the total to resume a run).
     case cosine(period: Int = 0, minimum: Double = 0)
+    /// rate * gamma^(the milestones <= e, each counted as often as it is given) (PyTorch's
+    /// `MultiStepLR`); no milestones: rate. Since 0.7.0.
+    case multiStep(milestones: [Int], gamma: Double = 0.1)
+    /// Cosine annealing with warm restarts (PyTorch's `CosineAnnealingWarmRestarts`):
+    /// minimum + (rate - minimum) * (1 + cos(pi * c / T)) / 2, where the epochs are cut into
+    /// cycles of period, period * multiplier, period * multiplier^2, ... epochs, T the
+    /// length of e's cycle and c the epochs since it began. Since 0.7.0.
+    case cosineRestarts(period: Int, multiplier: Int = 1, minimum: Double = 0)
     /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
     /// stops when that would happen at a rate of 1e-6 or less.
@@ -69,7 +77,27 @@ public enum Schedule: Sendable, Equatable {
             return minimum + (rate - minimum) * (1 + cos(Double.pi * e / t)) / 2
         case .adaptive:
             return Double(adaptiveRate ?? base)
+        case .multiStep(let milestones, let gamma):
+            return rate * pow(gamma, Double(milestones.count { $0 <= epoch }))
+        case .cosineRestarts(let period, let multiplier, let minimum):
+            let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
+            return minimum + (rate - minimum) * (1 + cos(Double.pi * Double(since) / Double(length))) / 2
         }
+    }
+
+    /// Where epoch `epoch` falls in the cycles of period, period * multiplier, ... epochs
+    /// (`cosineRestarts`): the epochs since its cycle began and the cycle's length, exact in
+    /// integers (a cycle too long for Int runs to the end: no later restart).
+    static func cycle(epoch: Int, period: Int, multiplier: Int) -> (since: Int, length: Int) {
+        if multiplier == 1 { return (epoch % period, period) }
+        var start = 0, length = period
+        while epoch - start >= length {
+            start += length
+            let (next, overflow) = length.multipliedReportingOverflow(by: multiplier)
+            if overflow { return (epoch - start, Int.max) }
+            length = next
+        }
+        return (epoch - start, length)
     }
 }
 

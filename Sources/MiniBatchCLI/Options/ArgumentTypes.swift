@@ -200,6 +200,27 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case constant, step, exponential
     case inverseTime = "inverse-time"
     case cosine, adaptive
+    case multiStep = "multi-step"
+    case cosineRestarts = "cosine-restarts"
+}
+
+/// Epochs separated by commas ("30,80"): multi-step's milestones.
+struct Milestones: ExpressibleByArgument, Equatable {
+    var epochs: [Int]
+
+    init(_ epochs: [Int]) { self.epochs = epochs }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        var epochs: [Int] = []
+        for part in parts {
+            guard let epoch = Int(part.trimmingPrefix(" ")) else { return nil }
+            epochs.append(epoch)
+        }
+        self.epochs = epochs
+    }
+
+    var description: String { epochs.map(String.init).joined(separator: ",") }
 }
 
 enum MonitorName: String, ExpressibleByArgument, CaseIterable {

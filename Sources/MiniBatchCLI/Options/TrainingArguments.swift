@@ -110,19 +110,28 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("step: multiply the rate by --gamma every this many epochs (default: 10).", valueName: "n"))
     var stepEvery: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("step and exponential: the factor (default: 0.1 for step, 0.9 for exponential).", valueName: "g"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential).", valueName: "g"))
     var gamma: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("inverse-time: rate / (examples seen + 1)^power (default: 0.5).", valueName: "p"))
     var power: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "cosine: the epochs the rate takes to fall to --min-learning-rate (default: 0, the end of this run; resume a run with its total).",
+        "cosine: the epochs the rate takes to fall to --min-learning-rate (default: 0, the end of this run; resume a run with its total); cosine-restarts: the first cycle's epochs (default: 10).",
         valueName: "n"))
     var cosinePeriod: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("cosine: the lowest rate (default: 0).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine and cosine-restarts: the lowest rate (default: 0).", valueName: "x"))
     var minLearningRate: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "multi-step: the epochs from which the rate is multiplied by --gamma once more, as e1,e2,... (PyTorch's MultiStepLR milestones; default: none).",
+        valueName: "epochs"))
+    var milestones: Milestones?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "cosine-restarts: each cycle is this many times as long as the one before (PyTorch's T_mult; default: 1).", valueName: "r"))
+    var restartMultiplier: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "Warm the schedule's rate up linearly over the model's first n epochs, from --warmup-start-factor times it (PyTorch's LinearLR before the schedule; default: 0, none).",
@@ -193,10 +202,12 @@ struct TrainingArguments: ParsableArguments {
     func resolvedSchedule() throws -> Schedule {
         let given: [(String, Bool, [ScheduleName])] = [
             ("--step-every", stepEvery != nil, [.step]),
-            ("--gamma", gamma != nil, [.step, .exponential]),
+            ("--gamma", gamma != nil, [.step, .exponential, .multiStep]),
             ("--power", power != nil, [.inverseTime]),
-            ("--cosine-period", cosinePeriod != nil, [.cosine]),
-            ("--min-learning-rate", minLearningRate != nil, [.cosine]),
+            ("--cosine-period", cosinePeriod != nil, [.cosine, .cosineRestarts]),
+            ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts]),
+            ("--milestones", milestones != nil, [.multiStep]),
+            ("--restart-multiplier", restartMultiplier != nil, [.cosineRestarts]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
@@ -208,6 +219,9 @@ struct TrainingArguments: ParsableArguments {
         case .inverseTime: return .inverseTime(power: power ?? 0.5)
         case .cosine: return .cosine(period: cosinePeriod ?? 0, minimum: minLearningRate ?? 0)
         case .adaptive: return .adaptive
+        case .multiStep: return .multiStep(milestones: milestones?.epochs ?? [], gamma: gamma ?? 0.1)
+        case .cosineRestarts:
+            return .cosineRestarts(period: cosinePeriod ?? 10, multiplier: restartMultiplier ?? 1, minimum: minLearningRate ?? 0)
         }
     }
 
@@ -278,6 +292,12 @@ struct TrainingArguments: ParsableArguments {
         case .inverseTime(let power): add("--power", "\(power)")
         case .cosine(let period, let minimum):
             add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--min-learning-rate", "\(minimum)")
+        case .multiStep(let epochs, let gamma):
+            if !epochs.isEmpty { add("--milestones", Milestones(epochs).description) }
+            add("--gamma", "\(gamma)")
+        case .cosineRestarts(let period, let multiplier, let minimum):
+            add("--cosine-period", "\(period)"); add("--restart-multiplier", "\(multiplier)")
+            add("--min-learning-rate", "\(minimum)")
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

@@ -44,7 +44,7 @@ struct Failure: Error, CustomStringConvertible {
         ("initial_accumulator_value", "--initial-accumulator"), ("dropout", "--dropout"), ("label_smoothing", "--label-smoothing"),
         ("validation_fraction", "--validation-fraction"), ("patience", "--patience"), ("monitor", "--monitor"),
         ("min_delta", "--min-delta"), ("step_epochs", "--step-every"), ("gamma", "--gamma"), ("power_t", "--power"),
-        ("cosine_epochs", "--cosine-period"), ("warmup_epochs", "--warmup-epochs"),
+        ("cosine_epochs", "--cosine-period"), ("milestones", "--milestones"), ("restart_multiplier", "--restart-multiplier"), ("warmup_epochs", "--warmup-epochs"),
         ("warmup_start_factor", "--warmup-start-factor"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
         ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),

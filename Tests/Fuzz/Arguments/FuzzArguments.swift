@@ -180,6 +180,12 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 // count that stays inside it (or is negative, or 0 with the pointer set).
                 let classWeighted = input.next(UInt8.self) % 2 == 1
                 train.class_weight_count = min(max(train.class_weight_count, -1), Int64(x.count))
+                // Milestones (0.7.0): none, or 8 fuzzed epochs with a count that stays inside
+                // them (or is negative, or 0 with the pointer set).
+                let milestoned = input.next(UInt8.self) % 2 == 1
+                let milestones = (0..<8).map { _ in Int64(input.next(Int16.self)) }
+                train.milestone_count = min(max(train.milestone_count, -1), Int64(milestones.count))
+                train.milestones = nil
                 if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
                 let rows = min(max(Int64(input.next(UInt8.self) % 65), 0), 64)
                 let targets = mb_targets(rawValue: input.next(UInt32.self) % 3)
@@ -191,9 +197,12 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                         }
                         train.sample_weight = weighted ? xs.baseAddress : nil
                         train.class_weight = classWeighted ? xs.baseAddress : nil
-                        withUnsafePointer(to: &communicator) { c in
-                            train.communicator = distributed ? c : nil
-                            _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
+                        milestones.withUnsafeBufferPointer { ms in
+                            train.milestones = milestoned ? ms.baseAddress : nil
+                            withUnsafePointer(to: &communicator) { c in
+                                train.communicator = distributed ? c : nil
+                                _ = mb_train(model, xs.baseAddress, ys.baseAddress, targets, rows, sizes[0], &train, nil)
+                            }
                         }
                     }
                 }
@@ -272,6 +281,7 @@ func fuzzFiles(_ input: inout Input) {
         train.validation_y = nil
         train.sample_weight = nil
         train.class_weight = nil  // (refused for a file dataset whatever its count)
+        train.milestones = nil  // (a count with it NULL is refused for multi-step)
         train.communicator = nil
         train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil

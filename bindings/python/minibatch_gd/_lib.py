@@ -176,6 +176,8 @@ class Schedule(enum.IntEnum):
     INVERSE_TIME = 3
     COSINE = 4
     ADAPTIVE = 5
+    MULTI_STEP = 6
+    COSINE_RESTARTS = 7
 
 
 class FileShuffle(enum.IntEnum):
@@ -351,6 +353,9 @@ class mb_train_options(Structure):
         ("initial_accumulator_value", c_float),  # float initial_accumulator_value;  (since 0.6.0)
         ("momentum_decay", c_double),  # double momentum_decay;  (since 0.7.0)
         ("centered", c_int),  # int centered;  (since 0.7.0)
+        ("milestones", c_void_p),  # const int64_t *milestones;  (since 0.7.0)
+        ("milestone_count", c_int64),  # int64_t milestone_count;  (since 0.7.0)
+        ("restart_multiplier", c_int64),  # int64_t restart_multiplier;  (since 0.7.0)
     ]
 
 

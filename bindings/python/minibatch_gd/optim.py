@@ -44,6 +44,11 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         min + (lr - min) * (1 + cos(pi * e / epochs)) / 2 for e < epochs, then min
         (epochs 0: the end of the call)
     Adaptive():                     scikit-learn's 'adaptive' (needs EarlyStopping patience)
+    MultiStep(milestones, gamma=0.1):
+        lr * gamma ** (the milestones <= e) (PyTorch's MultiStepLR)
+    CosineRestarts(period=10, multiplier=1, min_learning_rate=0):
+        cosine annealing over cycles of period, period * multiplier, ... epochs, restarting
+        at lr after each (PyTorch's CosineAnnealingWarmRestarts)
 
 A warm-up (``Network.train(warmup=Warmup(epochs, start_factor))``) multiplies the schedule's
 rate by start_factor + (1 - start_factor) * min(e, epochs) / epochs (PyTorch's LinearLR).
@@ -58,7 +63,7 @@ from . import _lib
 
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
-    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "Warmup",
+    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
 
@@ -264,6 +269,48 @@ class Adaptive:
 
 
 @dataclass(frozen=True)
+class MultiStep:
+    """lr * gamma ** k, k the milestones (epochs) at or before e, each counted as often as it
+    is given (PyTorch's ``MultiStepLR``)."""
+
+    milestones: tuple = ()
+    gamma: float = 0.1
+
+    def _fill(self, o: Any) -> None:
+        import numpy as np
+
+        o.schedule = int(_lib.Schedule.MULTI_STEP)
+        o.gamma = _number(self.gamma, "gamma")
+        try:
+            given = list(self.milestones)
+        except TypeError:
+            raise TypeError(f"milestones must be a sequence of epochs, got {self.milestones!r}") from None
+        epochs = [_integer(e, "milestones") for e in given]
+        if epochs:
+            kept = np.asarray(epochs, dtype=np.int64)
+            o._milestones = kept  # alive as long as the options
+            o.milestones = kept.ctypes.data
+            o.milestone_count = kept.size
+
+
+@dataclass(frozen=True)
+class CosineRestarts:
+    """Cosine annealing with warm restarts (PyTorch's ``CosineAnnealingWarmRestarts(T_0,
+    T_mult, eta_min)``): cycles of ``period``, ``period * multiplier``, ... epochs, each
+    falling from lr to ``min_learning_rate``."""
+
+    period: int = 10
+    multiplier: int = 1
+    min_learning_rate: float = 0.0
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.COSINE_RESTARTS)
+        o.cosine_epochs = _integer(self.period, "period")
+        o.restart_multiplier = _integer(self.multiplier, "multiplier")
+        o.min_learning_rate = _number(self.min_learning_rate, "min_learning_rate")
+
+
+@dataclass(frozen=True)
 class Warmup:
     """A linear warm-up over the model's first ``epochs`` (PyTorch's ``LinearLR(start_factor,
     total_iters=epochs)`` chained before the schedule): epoch e's rate is the schedule's times
@@ -325,10 +372,11 @@ _OPTIMIZER_FORMS = {"amsgrad": lambda: Adam(amsgrad=True), "adamw_amsgrad": lamb
 _SCHEDULES = {
     "constant": Constant, "step": Step, "exponential": Exponential,
     "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
+    "multi_step": MultiStep, "cosine_restarts": CosineRestarts,
 }
 
 OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
-ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, None]
+ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:
@@ -353,7 +401,7 @@ def schedule_of(value: ScheduleLike) -> Any:
         return Constant()
     if isinstance(value, str):
         try:
-            return _SCHEDULES[value.lower()]()
+            return _SCHEDULES[value.lower().replace("-", "_")]()
         except KeyError:
             raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch_gd.optim, got {value!r}") from None
     if isinstance(value, tuple(_SCHEDULES.values())):

@@ -192,6 +192,14 @@ def schedule_rate(s, lr, e, m):
     if isinstance(s, optim.Cosine):
         lo = s.min_learning_rate
         return lo + (lr - lo) * (1 + math.cos(math.pi * e / s.epochs)) / 2 if e < s.epochs else lo
+    if isinstance(s, optim.MultiStep):
+        return lr * s.gamma ** sum(1 for k in s.milestones if k <= e)
+    if isinstance(s, optim.CosineRestarts):  # the cycles' lengths, walked one by one
+        start, length = 0, s.period
+        while e - start >= length:
+            start, length = start + length, length * s.multiplier
+        lo = s.min_learning_rate
+        return lo + (lr - lo) * (1 + math.cos(math.pi * (e - start) / length)) / 2
     return lr
 
 
@@ -458,7 +466,10 @@ def test_clip_value_matches_torch():
 # -- 5. schedules -----------------------------------------------------------------------
 
 SCHEDULES = [optim.Constant(), optim.Step(every=3, gamma=0.5), optim.Exponential(gamma=0.8),
-             optim.InverseTime(power_t=0.5), optim.Cosine(epochs=10, min_learning_rate=0.001)]
+             optim.InverseTime(power_t=0.5), optim.Cosine(epochs=10, min_learning_rate=0.001),
+             # 0.7.0: a repeated milestone counts twice; cycles of 2, 4, 8 epochs
+             optim.MultiStep((2, 9, 5, 5), gamma=0.5),
+             optim.CosineRestarts(2, multiplier=2, min_learning_rate=0.001)]
 
 
 @pytest.mark.parametrize("warmup", [None, optim.Warmup(5, 0.25)], ids=["", "warmup"])
@@ -519,6 +530,35 @@ def test_warmup_matches_torch_linear_lr():
     np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
     want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["multistep", "restarts", "restarts_mult1"])
+def test_new_schedules_match_torch(case):
+    """The schedules of 0.7.0 against PyTorch's own schedulers, stepped once an epoch over
+    30 epochs: MultiStepLR (milestones given out of order, one twice) and
+    CosineAnnealingWarmRestarts (T_mult 2 and 1): the same rates, rtol 1e-6 (the library
+    rounds to float once)."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=2)
+    lr, epochs = 0.05, 30
+    p = torch.nn.Parameter(torch.zeros(1))
+    o = torch.optim.SGD([p], lr=lr)
+    if case == "multistep":
+        sched = optim.MultiStep((12, 4, 20, 12), gamma=0.3)
+        ref = torch.optim.lr_scheduler.MultiStepLR(o, milestones=[12, 4, 20, 12], gamma=0.3)
+    else:
+        mult = 2 if case == "restarts" else 1
+        sched = optim.CosineRestarts(3, multiplier=mult, min_learning_rate=0.001)
+        ref = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=mult, eta_min=0.001)
+    rates = []
+    for _ in range(epochs):
+        rates.append(o.param_groups[0]["lr"])
+        o.step()
+        ref.step()
+    with make_net("cross_entropy", 3, seed=5) as net:
+        h = net.train(X, y, epochs=epochs, batch_size=M, learning_rate=lr, shuffle=False, threads=1, schedule=sched)
+    np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
+    assert len(set(np.round(rates, 9))) >= 3  # the rate did change
 
 
 def test_warmup_forms_and_one_rounding():
@@ -674,6 +714,11 @@ BAD = [
     ({"optimizer": optim.SGD(nesterov=True)}, "nesterov"),
     ({"schedule": optim.Step(every=0)}, "step_epochs|every"),
     ({"schedule": optim.Adaptive()}, "patience"),
+    ({"schedule": optim.MultiStep((3, -1))}, "milestones"),
+    ({"schedule": optim.MultiStep((3,), gamma=-0.5)}, "gamma"),
+    ({"schedule": optim.CosineRestarts(0)}, "cosine_epochs"),
+    ({"schedule": optim.CosineRestarts(5, multiplier=0)}, "restart_multiplier"),
+    ({"schedule": optim.CosineRestarts(5, min_learning_rate=-1.0)}, "min_learning_rate"),
     ({"clip_norm": -1.0}, "clip_norm"),
     ({"clip_value": -1.0}, "clip_value"),
     ({"clip_value": float("inf")}, "clip_value"),

@@ -18,7 +18,8 @@ struct Fingerprint {
         ("clip_norm", .float), ("clip_value", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
-        ("cosine_epochs", .integer), ("min_learning_rate", .double), ("warmup_epochs", .integer),
+        ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
+        ("warmup_epochs", .integer),
         ("warmup_start_factor", .double),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
@@ -70,14 +71,21 @@ struct Fingerprint {
             rest = [decay.bitPattern, 0]
         case .radam(let b1, let b2, let epsilon): rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
         }
-        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0]
+        // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
+        // restart_multiplier
+        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0]
         switch options.schedule {
         case .constant: break
-        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0]
-        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0]
-        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0]
-        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern]
-        case .adaptive: schedule = [5, 0, 0, 0, 0, 0]
+        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0]
+        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0, 0, 0]
+        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0, 0, 0]
+        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0]
+        case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0]
+        case .multiStep(let milestones, let gamma):
+            let text = "\(milestones.count):" + milestones.map(String.init).joined(separator: ",")
+            schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0]
+        case .cosineRestarts(let period, let multiplier, let minimum):
+            schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier)]
         }
         let model = network.layers.map { "\($0.nIn)x\($0.nOut):\($0.activation)" }.joined(separator: ",")
             + ";\(network.loss)"
