@@ -67,11 +67,16 @@ public func mb_train_dataset(
     _ history: OpaquePointer?
 ) -> mb_status {
     run { () throws(MiniBatchError) in
-        let network = try network(model)
-        let data = try dataset(pointer)
-        let a = try trainingArguments(options, history, features: data.features, for: network, fileDataset: true)
-        guard a.sampleWeight == nil else {
-            throw .init(.invalidArgument, "sample_weight applies to mb_train (rows in memory), not to a file dataset")
+        let network: Network, data: FileDataset, a: TrainingArguments
+        do throws(MiniBatchError) {
+            network = try MiniBatchExports.network(model)
+            data = try dataset(pointer)
+            a = try trainingArguments(options, history, features: data.features, for: network, fileDataset: true)
+            guard a.sampleWeight == nil else {
+                throw MiniBatchError(.invalidArgument, "sample_weight applies to mb_train (rows in memory), not to a file dataset")
+            }
+        } catch {
+            throw beforeTraining(options, error)
         }
         try network.train(data, validation: a.validation, validationDataset: a.validationDataset, options: a.options,
                           history: a.history, progress: a.progress)

@@ -23,6 +23,16 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         milestones: nil, milestone_count: 0, restart_multiplier: 1)
 }
 
+/// `error`, thrown before training began, told to every rank when the options hold a usable
+/// communicator (`refusedBeforeTraining`): a rank that refuses its own arguments must not
+/// leave the others waiting for it. Only for errors before `Network.train`, which tells the
+/// ranks its own.
+func beforeTraining(_ options: UnsafePointer<mb_train_options>?, _ error: MiniBatchError) -> MiniBatchError {
+    guard let o = try? readOptions(options), let pointer = o.communicator,
+          let communicator = try? CCommunicator(pointer) else { return error }
+    return refusedBeforeTraining(Distribution(communicator, mode: .deterministic), error)
+}
+
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
 /// the rest (fields added after the caller was built) keep their defaults.
 private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(MiniBatchError) -> mb_train_options {
@@ -291,9 +301,14 @@ public func mb_train(
     _ m: Int64, _ n_features: Int64, _ options: UnsafePointer<mb_train_options>?, _ history: OpaquePointer?
 ) -> mb_status {
     run { () throws(MiniBatchError) in
-        let network = try network(model)
-        let data = try dataView(x, y, y_type, m, n_features)
-        let a = try trainingArguments(options, history, features: data.features, for: network)
+        let network: Network, data: DataView, a: TrainingArguments
+        do throws(MiniBatchError) {
+            network = try MiniBatchExports.network(model)
+            data = try dataView(x, y, y_type, m, n_features)
+            a = try trainingArguments(options, history, features: data.features, for: network)
+        } catch {
+            throw beforeTraining(options, error)
+        }
         var weighted = data
         weighted.weights = a.sampleWeight
         try network.train(weighted, validation: a.validation, validationDataset: a.validationDataset, options: a.options,

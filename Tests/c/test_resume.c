@@ -188,6 +188,8 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
            0.7.0's rules and RMSprop's forms */
         {"amsgrad+exponential", MB_OPTIMIZER_ADAMW, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.01f, MB_MONITOR_COST, 0, 1, 0},
         {"adam+cosine, warm-up", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 5},
+        {"nadam+step", MB_OPTIMIZER_NADAM, 0, 0, MB_SCHEDULE_STEP, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"radam+cosine", MB_OPTIMIZER_RADAM, 0, 0, MB_SCHEDULE_COSINE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         {"nadam+multi-step", MB_OPTIMIZER_NADAM, 0, 0, MB_SCHEDULE_MULTI_STEP, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         {"radam+cosine restarts", MB_OPTIMIZER_RADAM, 0, 0, MB_SCHEDULE_COSINE_RESTARTS, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         {"rmsprop centred, momentum", MB_OPTIMIZER_RMSPROP, 0.5f, 0, MB_SCHEDULE_CONSTANT, 0.005f, MB_MONITOR_COST, 1, 0,
@@ -286,8 +288,9 @@ static void test_struct_size(void)
     }
     /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
-     * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered; a NaN and -1
-     * as garbage):
+     * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
+     * milestones and their count, the restarts' multiplier; a NaN, -1 and a pointer that
+     * must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */
@@ -297,20 +300,29 @@ static void test_struct_size(void)
             size_t end, next;
             const char *name;
             mb_optimizer optimizer;
+            mb_schedule schedule;
         } cuts[] = {
             {offsetof(mb_train_options, warmup_epochs), offsetof(mb_train_options, warmup_start_factor),
-             "warmup_epochs", MB_OPTIMIZER_SGD},
+             "warmup_epochs", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
             {offsetof(mb_train_options, warmup_start_factor), offsetof(mb_train_options, clip_value),
-             "warmup_start_factor", MB_OPTIMIZER_SGD},
+             "warmup_start_factor", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
             {offsetof(mb_train_options, clip_value), offsetof(mb_train_options, lr_decay), "clip_value",
-             MB_OPTIMIZER_SGD},
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
             {offsetof(mb_train_options, lr_decay), offsetof(mb_train_options, initial_accumulator_value),
-             "lr_decay", MB_OPTIMIZER_ADAGRAD},
+             "lr_decay", MB_OPTIMIZER_ADAGRAD, MB_SCHEDULE_CONSTANT},
             {offsetof(mb_train_options, initial_accumulator_value), offsetof(mb_train_options, momentum_decay),
-             "initial_accumulator_value", MB_OPTIMIZER_ADAGRAD},
+             "initial_accumulator_value", MB_OPTIMIZER_ADAGRAD, MB_SCHEDULE_CONSTANT},
             {offsetof(mb_train_options, momentum_decay), offsetof(mb_train_options, centered), "momentum_decay",
-             MB_OPTIMIZER_NADAM},
-            {offsetof(mb_train_options, centered), sizeof(mb_train_options), "centered", MB_OPTIMIZER_RMSPROP},
+             MB_OPTIMIZER_NADAM, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, centered), offsetof(mb_train_options, milestones), "centered",
+             MB_OPTIMIZER_RMSPROP, MB_SCHEDULE_CONSTANT},
+            /* (0xFF...: a pointer with the default count 0, refused before it is read) */
+            {offsetof(mb_train_options, milestones), offsetof(mb_train_options, milestone_count), "milestones",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_MULTI_STEP},
+            {offsetof(mb_train_options, milestone_count), offsetof(mb_train_options, restart_multiplier),
+             "milestone_count", MB_OPTIMIZER_SGD, MB_SCHEDULE_MULTI_STEP},
+            {offsetof(mb_train_options, restart_multiplier), sizeof(mb_train_options), "restart_multiplier",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
@@ -318,6 +330,9 @@ static void test_struct_size(void)
             float pc[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pd[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
             mb_train_options cut, full = o;
             full.optimizer = cuts[k].optimizer;
+            full.schedule = cuts[k].schedule;
+            if (full.schedule == MB_SCHEDULE_COSINE_RESTARTS)
+                full.cosine_epochs = 1;
             memset(&cut, 0xFF, sizeof cut);
             memcpy(&cut, &full, cuts[k].end);
             cut.struct_size = cuts[k].end;

@@ -228,6 +228,41 @@ void test_error_each_option_differs(void)
     mb_model_free(model);
 }
 
+/* Arguments the C layer refuses before training begins, on one rank only (an unknown
+ * optimizer, multi-step's milestones NULL with a count, a NULL X): every rank returns that
+ * rank's error and none waits for it (0.7.0; before, the other ranks waited in the exchange
+ * that opens training). */
+void test_error_refused_before_training_on_one_rank(void)
+{
+    int which;
+    for (which = 0; which < 3; which++) {
+        mb_model *model = spec_model(&k_moons_ce);
+        mb_train_options o = base_options(2, 256, 0.1f);
+        data d = k_moons;
+        const char *label = which == 0 ? "an unknown optimizer on one rank"
+                            : which == 1 ? "milestones NULL with a count on one rank"
+                                         : "a NULL X on one rank";
+        const char *name = which == 0 ? "optimizer" : which == 1 ? "milestones" : "x";
+        o.communicator = &g_comm;
+        if (K == ODD) {
+            if (which == 0)
+                o.optimizer = (mb_optimizer)99;
+            else if (which == 1) {
+                o.schedule = MB_SCHEDULE_MULTI_STEP;
+                o.milestone_count = 2;
+            } else
+                d.x = NULL;
+        }
+        expect_failure_everywhere(label, model, &d, &o, MB_ERR_INVALID_ARGUMENT, name, ODD, 1);
+        /* the same model then trains on every rank */
+        d.x = k_moons.x;
+        o = base_options(2, 256, 0.1f);
+        o.communicator = &g_comm;
+        CHECK_STATUS(train(model, &d, &o, NULL), MB_OK);
+        mb_model_free(model);
+    }
+}
+
 /* One rank's X holds a NaN in a row it reads: the last row of batch 1 of epoch 0, which lies
  * in the last shard, always the last rank's. */
 void test_error_nan_on_one_rank(void)

@@ -81,23 +81,24 @@ public enum Schedule: Sendable, Equatable {
             return rate * pow(gamma, Double(milestones.count { $0 <= epoch }))
         case .cosineRestarts(let period, let multiplier, let minimum):
             let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
-            return minimum + (rate - minimum) * (1 + cos(Double.pi * Double(since) / Double(length))) / 2
+            return minimum + (rate - minimum) * (1 + cos(Double.pi * Double(since) / length)) / 2
         }
     }
 
     /// Where epoch `epoch` falls in the cycles of period, period * multiplier, ... epochs
-    /// (`cosineRestarts`): the epochs since its cycle began and the cycle's length, exact in
-    /// integers (a cycle too long for Int runs to the end: no later restart).
-    static func cycle(epoch: Int, period: Int, multiplier: Int) -> (since: Int, length: Int) {
-        if multiplier == 1 { return (epoch % period, period) }
+    /// (`cosineRestarts`): the epochs since its cycle began and the cycle's length, walked
+    /// in integers (a cycle too long for Int holds every later epoch: its length is given
+    /// in Double).
+    static func cycle(epoch: Int, period: Int, multiplier: Int) -> (since: Int, length: Double) {
+        if multiplier == 1 { return (epoch % period, Double(period)) }
         var start = 0, length = period
         while epoch - start >= length {
             start += length
             let (next, overflow) = length.multipliedReportingOverflow(by: multiplier)
-            if overflow { return (epoch - start, Int.max) }
+            if overflow { return (epoch - start, Double(length) * Double(multiplier)) }
             length = next
         }
-        return (epoch - start, length)
+        return (epoch - start, Double(length))
     }
 }
 

@@ -57,7 +57,7 @@ struct ResumeCommand: ParsableCommand {
         if resetState {
             try library { () throws(MiniBatchError) in try network.resetTrainingState() }
         } else if summary.slots > 0, case let given = try training.rule(rule).kind, given != summary.rule {
-            throw ValidationError("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName), or --reset-state to start \(rule.rawValue) afresh")
+            throw ValidationError("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName)\(OptimizerName.stateOptions(summary.rule ?? .gradientDescent).isEmpty && saved == .rmsprop ? " without --centered or --momentum" : ""), or --reset-state to start \(rule.rawValue) afresh")
         }
         if training.optimizer == nil, rule != .sgd {
             printError("minibatch-cli resume: note: --optimizer \(rule.rawValue), the rule of the model's state; its parameters are not saved in the file, pass the ones it was trained with")

@@ -44,8 +44,8 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         min + (lr - min) * (1 + cos(pi * e / epochs)) / 2 for e < epochs, then min
         (epochs 0: the end of the call)
     Adaptive():                     scikit-learn's 'adaptive' (needs EarlyStopping patience)
-    MultiStep(milestones, gamma=0.1):
-        lr * gamma ** (the milestones <= e) (PyTorch's MultiStepLR)
+    MultiStep(milestones=(), gamma=0.1):
+        lr * gamma ** k, k the number of milestones <= e (PyTorch's MultiStepLR)
     CosineRestarts(period=10, multiplier=1, min_learning_rate=0):
         cosine annealing over cycles of period, period * multiplier, ... epochs, restarting
         at lr after each (PyTorch's CosineAnnealingWarmRestarts)
@@ -276,16 +276,19 @@ class MultiStep:
     milestones: tuple = ()
     gamma: float = 0.1
 
+    def __post_init__(self) -> None:
+        # Kept as a tuple: a generator would be used up by the first call.
+        try:
+            object.__setattr__(self, "milestones", tuple(self.milestones))
+        except TypeError:
+            raise TypeError(f"milestones must be a sequence of epochs, got {self.milestones!r}") from None
+
     def _fill(self, o: Any) -> None:
         import numpy as np
 
         o.schedule = int(_lib.Schedule.MULTI_STEP)
         o.gamma = _number(self.gamma, "gamma")
-        try:
-            given = list(self.milestones)
-        except TypeError:
-            raise TypeError(f"milestones must be a sequence of epochs, got {self.milestones!r}") from None
-        epochs = [_integer(e, "milestones") for e in given]
+        epochs = [_integer(e, "milestones") for e in self.milestones]
         if epochs:
             kept = np.asarray(epochs, dtype=np.int64)
             o._milestones = kept  # alive as long as the options

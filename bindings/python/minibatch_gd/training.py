@@ -164,7 +164,8 @@ class _Training:
         ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``, ``NAdam``, ``RAdam``) or
         its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
-        ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive`` or a name).
+        ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive``, ``MultiStep``,
+        ``CosineRestarts`` or a name).
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
         :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.

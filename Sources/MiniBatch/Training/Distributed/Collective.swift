@@ -299,6 +299,22 @@ extension Collective {
     }
 }
 
+/// A training call refused before it reached training (by the C layer: a NULL model, bad
+/// data pointers, an option it cannot convert) on a rank whose communicator is usable: the
+/// refusal is told to every rank, whose calls wait in the exchange that opens training
+/// (`Collective.fail`), and the error every rank throws is returned. Without a usable
+/// communicator, `error` as it is.
+package func refusedBeforeTraining(_ distribution: Distribution, _ error: MiniBatchError) -> MiniBatchError {
+    var options = TrainingOptions()
+    options.distribution = distribution
+    guard let collective = try? Collective.make(options) else { return error }
+    do {
+        try collective.fail(error)
+    } catch {
+        return error
+    }
+}
+
 /// Runs a part of a training call's setup: with a collective, a failure is told to every
 /// rank first (`Collective.fail`), and every rank throws the same error.
 func gated<T>(_ collective: Collective?, _ body: () throws(MiniBatchError) -> T) throws(MiniBatchError) -> T {

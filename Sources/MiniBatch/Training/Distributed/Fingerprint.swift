@@ -82,7 +82,8 @@ struct Fingerprint {
         case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0]
         case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0]
         case .multiStep(let milestones, let gamma):
-            let text = "\(milestones.count):" + milestones.map(String.init).joined(separator: ",")
+            // (sorted: the order does not change the schedule)
+            let text = "\(milestones.count):" + milestones.sorted().map(String.init).joined(separator: ",")
             schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0]
         case .cosineRestarts(let period, let multiplier, let minimum):
             schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier)]
