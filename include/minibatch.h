@@ -668,7 +668,11 @@ typedef enum mb_monitor {
  * and training state: any difference is MB_ERR_INVALID_ARGUMENT on every rank, naming the
  * first field that differs and the ranks. A rank that fails (bad value, read error, out of
  * memory) makes every rank return its status and message, prefixed "rank k: ", at the next
- * collective (at most one mini-batch later): no rank waits forever for a failed one. A
+ * collective (at most one mini-batch later): no rank waits forever for a failed one
+ * (since 0.7.0 also for a call refused before training begins, a NULL pointer or an
+ * unknown enum, when its options hold a usable communicator; an options struct whose
+ * struct_size is refused, or whose communicator is not usable, returns on that rank
+ * alone). A
  * divergence stops every rank with the same last finite weights; a progress callback that
  * asks to stop on any rank stops every rank after that epoch. The validation set is
  * evaluated by rank 0 and its cost and score sent to every rank (other ranks' validation
