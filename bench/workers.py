@@ -115,7 +115,8 @@ class TrainOptions(C.Structure):
                 ("warmup_epochs", C.c_int64), ("warmup_start_factor", C.c_double),
                 ("clip_value", C.c_float), ("lr_decay", C.c_float), ("initial_accumulator_value", C.c_float),
                 ("momentum_decay", C.c_double), ("centered", C.c_int), ("milestones", C.c_void_p),
-                ("milestone_count", C.c_int64), ("restart_multiplier", C.c_int64)]
+                ("milestone_count", C.c_int64), ("restart_multiplier", C.c_int64),
+                ("validation_sample_weight", C.c_void_p)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

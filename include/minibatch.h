@@ -813,8 +813,10 @@ typedef struct mb_train_options {
                                   (mb_train only): a batch's cost is sum(w * loss) / sum(w)
                                   over its rows, and its l2 term is divided by sum(w) instead
                                   of its rows (scikit-learn's sample_weight); a batch whose
-                                  rows all weigh 0 adds nothing. The validation cost is not
-                                  weighted. NULL (default): every row weighs 1 */
+                                  rows all weigh 0 adds nothing. Rows validation_fraction
+                                  holds out weigh their sample_weight in the validation cost
+                                  and score (since 0.7.0; see validation_sample_weight).
+                                  NULL (default): every row weighs 1 */
     const struct mb_dataset *validation_dataset; /* a file dataset (mb_dataset_open_npy) as the
                                   validation set, instead of validation_x: read in order
                                   after every epoch (its reader's buffers are made for each
@@ -875,7 +877,9 @@ typedef struct mb_train_options {
                                   (class_weight_count = n_outputs) or
                                   MB_LOSS_BINARY_CROSS_ENTROPY with one output (2: labels 0
                                   and 1); each finite and >= 0, not every row's weight 0.
-                                  The validation cost is not weighted. Memory: m floats for
+                                  The validation cost and score are not weighted by it
+                                  (validation_sample_weight and the rows validation_fraction
+                                  holds out weigh their sample_weight only). Memory: m floats for
                                   the call (the rows' weights). NULL (default): none */
     int64_t class_weight_count; /* the entries of class_weight; 0 with NULL (default) */
     double label_smoothing;    /* [0, 1), since 0.5.0: training's targets become
@@ -942,6 +946,16 @@ typedef struct mb_train_options {
     int64_t milestone_count;   /* 0 .. 2^20 entries; 0 with NULL (default) */
     int64_t restart_multiplier;/* MB_SCHEDULE_COSINE_RESTARTS: r >= 1; default 1 (every
                                   cycle T0 epochs) */
+    const float *validation_sample_weight; /* since 0.7.0: (validation_m) weights of
+                                  validation_x's rows, finite and >= 0, not all 0 (with
+                                  validation_x only): the validation cost and score become
+                                  weighted means, sum(w * loss) / sum(w), sum(w * correct) /
+                                  sum(w), and R^2 with every square weighted about the
+                                  weighted mean (scikit-learn's r2_score and accuracy_score
+                                  with sample_weight, as its MLP's early stopping scores
+                                  since 1.9). Rows held out by validation_fraction keep their
+                                  sample_weight the same way (unless every one weighs 0).
+                                  NULL (default): every validation row weighs 1 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -20,7 +20,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
         amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0,
         lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
-        milestones: nil, milestone_count: 0, restart_multiplier: 1)
+        milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -225,6 +225,10 @@ func trainingArguments(
         } catch {
             throw .init(error.kind, "validation set: \(error.message)")
         }
+        // (validation_m rows, checked above; the values by the validation set's check)
+        validation?.weights = o.validation_sample_weight
+    } else if o.validation_sample_weight != nil {
+        throw .init(.invalidArgument, "validation_sample_weight weighs validation_x's rows: it needs validation_x (the rows held out by validation_fraction weigh their sample_weight)")
     }
     let recorder = history == nil ? nil : try MiniBatchExports.history(history)
     var callback: ((Progress) -> ProgressAction)? = nil

@@ -784,6 +784,27 @@ static void test_train_errors(void)
         b.min_learning_rate = NAN;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
     }
+    /* validation_sample_weight (0.7.0): with validation_x only; each finite and >= 0, not all 0 */
+    {
+        float weights[FM];
+        int64_t i;
+        for (i = 0; i < FM; i++)
+            weights[i] = 1.0f;
+        b = o;
+        b.validation_sample_weight = weights;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "validation_sample_weight");
+        b.validation_x = fx_x;
+        b.validation_y = fx_yc;
+        b.validation_y_type = MB_TARGETS_CLASS_INDEX;
+        b.validation_m = FM;
+        weights[3] = -1.0f;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "validation_sample_weight[3]");
+        weights[3] = NAN;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "validation_sample_weight[3]");
+        for (i = 0; i < FM; i++)
+            weights[i] = 0.0f;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "every weight is zero");
+    }
     /* Adagrad's lr_decay and initial_accumulator_value (0.6.0): finite and >= 0 */
     b = o;
     b.optimizer = MB_OPTIMIZER_ADAGRAD;

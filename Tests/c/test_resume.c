@@ -289,8 +289,8 @@ static void test_struct_size(void)
     /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
-     * milestones and their count, the restarts' multiplier; a NaN, -1 and a pointer that
-     * must not be followed as garbage):
+     * milestones and their count, the restarts' multiplier, validation_sample_weight; a NaN,
+     * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */
@@ -321,8 +321,11 @@ static void test_struct_size(void)
              MB_OPTIMIZER_SGD, MB_SCHEDULE_MULTI_STEP},
             {offsetof(mb_train_options, milestone_count), offsetof(mb_train_options, restart_multiplier),
              "milestone_count", MB_OPTIMIZER_SGD, MB_SCHEDULE_MULTI_STEP},
-            {offsetof(mb_train_options, restart_multiplier), sizeof(mb_train_options), "restart_multiplier",
-             MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
+            {offsetof(mb_train_options, restart_multiplier), offsetof(mb_train_options, validation_sample_weight),
+             "restart_multiplier", MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
+            /* (a pointer beside the validation set the options give: not followed, refused) */
+            {offsetof(mb_train_options, validation_sample_weight), sizeof(mb_train_options), "validation_sample_weight",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

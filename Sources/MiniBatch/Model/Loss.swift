@@ -247,16 +247,19 @@ extension Loss {
     /// Adds to `sums` (nOut) each output's sum over `rows` rows of (output - y)^2, the
     /// outputs computed from the logits (z for MSE, e^z for Poisson): R^2's residuals.
     /// Nothing for the classification losses.
+    /// - Parameter weights: (rows) or nil: each row's squares count weights[r] times.
     func addSquaredResiduals(
-        into sums: UnsafeMutablePointer<Double>, logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int
+        into sums: UnsafeMutablePointer<Double>, logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int,
+        weights: UnsafePointer<Float>? = nil
     ) {
         guard isRegression else { return }
         for r in 0..<rows {
+            let w = Double(weights?[r] ?? 1)
             for j in 0..<nOut {
                 let z = logits[r * nOut + j]
                 let a = self == .poisson ? _exp(z) : z
                 let diff = Double(a) - Double(targets.value(row: r, column: j, width: nOut))
-                sums[j] += diff * diff
+                sums[j] += weights == nil ? diff * diff : w * (diff * diff)
             }
         }
     }
@@ -290,19 +293,23 @@ extension Loss {
 
     /// The number of correct predictions among `rows` rows, counted from the logits: rows
     /// whose argmax matches (cross-entropy), outputs whose sign matches y >= 0.5 (binary
-    /// cross-entropy). Not defined for the regression losses (returns 0).
-    func correct(logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int) -> Int {
-        var hits = 0
+    /// cross-entropy). Not defined for the regression losses (returns 0). With `weights`
+    /// (rows), each row's hits count weights[r] times.
+    func correct(
+        logits: UnsafePointer<Float>, targets: Targets, rows: Int, outputs nOut: Int, weights: UnsafePointer<Float>? = nil
+    ) -> Double {
+        var hits = 0.0
         for r in 0..<rows {
             let z = logits + r * nOut
+            let w = Double(weights?[r] ?? 1)
             switch self {
             case .meanSquaredError, .poisson:
                 return 0
             case .crossEntropy:
                 let predicted = argmax(z, nOut)
                 switch targets {
-                case .classes(let y): if predicted == Int(y[r]) { hits += 1 }
-                case .values(let y): if predicted == argmax(y + r * nOut, nOut) { hits += 1 }
+                case .classes(let y): if predicted == Int(y[r]) { hits += w }
+                case .values(let y): if predicted == argmax(y + r * nOut, nOut) { hits += w }
                 }
             case .binaryCrossEntropy:
                 for j in 0..<nOut {
@@ -311,7 +318,7 @@ extension Loss {
                     case .classes(let y): positive = y[r] >= 1
                     case .values(let y): positive = y[r * nOut + j] >= 0.5
                     }
-                    if (z[j] >= 0) == positive { hits += 1 }
+                    if (z[j] >= 0) == positive { hits += w }
                 }
             }
         }

@@ -145,30 +145,38 @@ extension Network {
     /// `evaluate` in a workspace of at least `partition.batchSize` rows (the validation set
     /// of a training call reuses one every epoch). `residuals` (outputCount), for the
     /// regression losses: each output's residual sum of squares is added to it (R^2's).
+    /// `weighted`: the source's sample weights (`BatchSource.weighting`) weigh each row's
+    /// cost, hits and squares, and the means divide by their total (a validation set with
+    /// weights); else every row weighs 1.
     func evaluate(
         _ source: BatchSource, partition: Partition, workspace: Workspace, checksOutputs: Bool, file: String? = nil,
-        residuals: UnsafeMutablePointer<Double>? = nil
+        residuals: UnsafeMutablePointer<Double>? = nil, weighted: Bool = false
     ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         defer { source.finish() }
         let nOut = outputCount
-        var lossSum = 0.0, hits = 0
+        var lossSum = 0.0, hits = 0.0, total = 0.0
         try source.startEpoch(0)
         for b in 0..<partition.batchCount {
             let rows = partition.batch(b).count
             let (input, targets) = try source.batch(b)
             try source.fill(b, rows: 0..<rows)
+            let weights = weighted ? source.weighting(b, rows: rows, inPlace: true)?.weights : nil
+            if let weights { for r in 0..<rows { total += Double(weights[r]) } }
             let logits = forward(input, rows: rows, workspace)
             if checksOutputs { try checkOutputs(logits, rows: rows, firstRow: partition.batch(b).lowerBound, in: file) }
             lossSum += loss.forwardBackward(
-                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows))
-            hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut)
-            if let residuals { loss.addSquaredResiduals(into: residuals, logits: logits, targets: targets, rows: rows, outputs: nOut) }
+                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows),
+                weights: weights)
+            hits += loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut, weights: weights)
+            if let residuals {
+                loss.addSquaredResiduals(into: residuals, logits: logits, targets: targets, rows: rows, outputs: nOut, weights: weights)
+            }
         }
-        let m = Double(partition.count)
+        let m = weighted && total > 0 ? total : Double(partition.count)
         let accuracy: Double = switch loss {
         case .meanSquaredError, .poisson: .nan
-        case .crossEntropy: Double(hits) / m
-        case .binaryCrossEntropy: Double(hits) / (m * Double(nOut))
+        case .crossEntropy: hits / m
+        case .binaryCrossEntropy: hits / (m * Double(nOut))
         }
         return (lossSum / m, accuracy)
     }

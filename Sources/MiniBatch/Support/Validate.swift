@@ -249,16 +249,16 @@ package enum Validate {
     }
 
     /// Sample weights: finite, >= 0, and not all 0.
-    package static func weights(_ data: DataView) throws(MiniBatchError) {
+    package static func weights(_ data: DataView, name: String = "sample_weight") throws(MiniBatchError) {
         guard let w = data.weights else { return }
         var total = 0.0
         for r in 0..<data.count {
             guard w[r].isFinite, w[r] >= 0 else {
-                throw .invalid("sample_weight[\(r)] must be finite and >= 0, got \(w[r])")
+                throw .invalid("\(name)[\(r)] must be finite and >= 0, got \(w[r])")
             }
             total += Double(w[r])
         }
-        guard total > 0 else { throw .invalid("sample_weight: every weight is zero (at least one must be > 0)") }
+        guard total > 0 else { throw .invalid("\(name): every weight is zero (at least one must be > 0)") }
     }
 
     /// An update rule's hyperparameters.
@@ -459,7 +459,8 @@ public struct DataView {
     public var targets: Targets
     public var count: Int
     public var features: Int
-    /// (count) sample weights, or nil for all 1 (training only: `Validate.weights`).
+    /// (count) sample weights, or nil for all 1 (`Validate.weights`): a training set's, or
+    /// a validation set's (its cost and score then weighted means; since 0.7.0).
     public var weights: UnsafePointer<Float>?
 
     public init(x: UnsafePointer<Float>, targets: Targets, count: Int, features: Int, weights: UnsafePointer<Float>? = nil) {

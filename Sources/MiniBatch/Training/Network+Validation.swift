@@ -17,10 +17,14 @@ struct Validation {
     let loss: Loss
     let partition: Partition
     let workspace: Workspace
+    /// Whether the rows carry sample weights (`DataView.weights`): the cost and score are
+    /// then weighted means (scikit-learn's validation score with sample_weight).
+    let weighted: Bool
 
     init(_ data: DataView, for network: Network) throws(MiniBatchError) {
         do {
             try Validate.data(data, for: network)
+            try Validate.weights(data, name: "validation_sample_weight")
         } catch {
             throw MiniBatchError(error.kind, "validation set: \(error.message)")
         }
@@ -29,15 +33,20 @@ struct Validation {
             let outputs = network.outputCount
             let columns = try SquaresAboutMean(columns: outputs)
             for r in 0..<data.count {
-                for j in 0..<outputs { columns.add(Double(data.targets.value(row: r, column: j, width: outputs)), column: j) }
-                columns.endRow()
+                // (weighted about the weighted mean, as scikit-learn's r2_score with sample_weight)
+                let w = Double(data.weights?[r] ?? 1)
+                guard w > 0 else { continue }
+                for j in 0..<outputs {
+                    columns.add(Double(data.targets.value(row: r, column: j, width: outputs)), column: j, weight: w)
+                }
+                columns.endRow(weight: w)
             }
             squares = columns
         }
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         try self.init(
             rows: .memory(MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))),
-            count: data.count, columns: squares, network: network, partition: partition)
+            count: data.count, columns: squares, network: network, partition: partition, weighted: data.weights != nil)
     }
 
     init(_ dataset: FileDataset, for network: Network) throws(MiniBatchError) {
@@ -48,11 +57,15 @@ struct Validation {
         }
         let squares = network.loss.isRegression ? try Validation.squares(dataset) : nil
         let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
-        try self.init(rows: .file(dataset), count: dataset.count, columns: squares, network: network, partition: partition)
+        try self.init(
+            rows: .file(dataset), count: dataset.count, columns: squares, network: network, partition: partition, weighted: false)
     }
 
-    private init(rows: Rows, count: Int, columns: SquaresAboutMean?, network: Network, partition: Partition) throws(MiniBatchError) {
+    private init(
+        rows: Rows, count: Int, columns: SquaresAboutMean?, network: Network, partition: Partition, weighted: Bool
+    ) throws(MiniBatchError) {
         self.rows = rows
+        self.weighted = weighted
         self.count = count
         self.columns = columns
         self.loss = network.loss
@@ -90,7 +103,8 @@ struct Validation {
         }
         columns?.clearResiduals()
         let (cost, accuracy) = try network.evaluate(
-            source, partition: partition, workspace: workspace, checksOutputs: false, residuals: columns?.residuals)
+            source, partition: partition, workspace: workspace, checksOutputs: false, residuals: columns?.residuals,
+            weighted: weighted)
         return (cost, columns?.rSquared ?? accuracy)
     }
 }
@@ -121,15 +135,17 @@ package final class SquaresAboutMean {
 
     deinit { deallocate(means) }
 
-    /// Adds the value of `column` in the current row.
-    package func add(_ value: Double, column j: Int) {
-        let n = count + 1, delta = value - means[j]
-        means[j] += delta / n
-        squares[j] += delta * (value - means[j])
+    /// Adds the value of `column` in the current row, whose weight is `weight` (> 0; a row
+    /// of weight 0 adds nothing: skip it). West's weighted update, which is Welford's for
+    /// weights of 1, bit for bit.
+    package func add(_ value: Double, column j: Int, weight: Double = 1) {
+        let n = count + weight, delta = value - means[j]
+        means[j] += weight * delta / n
+        squares[j] += weight * delta * (value - means[j])
     }
 
-    /// Ends the current row (every column has had its value).
-    package func endRow() { count += 1 }
+    /// Ends the current row (every column has had its value), of weight `weight`.
+    package func endRow(weight: Double = 1) { count += weight }
 
     /// Zeroes the residuals before an evaluation adds to them.
     package func clearResiduals() { residuals.update(repeating: 0, count: columns) }
@@ -226,7 +242,9 @@ struct EarlyStop {
 /// as scikit-learn's split): the first ceil(fraction * rows of the class) rows of each class
 /// in that order are held out; with float targets, the first max(1, ceil(fraction * m)).
 /// Training runs on the other rows in their order in X (row i of the training rows is the
-/// i-th row of X not held out); the held-out rows are copied once for the call.
+/// i-th row of X not held out); the held-out rows are copied once for the call, with their
+/// sample weights (since 0.7.0: the validation cost and score are weighted by them, unless
+/// every held-out row weighs 0, as scikit-learn 1.9's validation score is).
 final class ValidationSplit {
     /// The epoch of the permutation the split is drawn from.
     static let epoch: UInt64 = 1 << 62
@@ -234,9 +252,10 @@ final class ValidationSplit {
     let trainCount: Int
     /// (trainCount): the training rows, ascending.
     let trainRows: UnsafeMutablePointer<Int>
-    /// The held-out rows, copied.
+    /// The held-out rows, copied, and their sample weights (nil without).
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutableRawPointer
+    let w: UnsafeMutablePointer<Float>?
     let validation: DataView
 
     init(_ data: DataView, outputs: Int, fraction: Double, seed: UInt64, given: Bool) throws(MiniBatchError) {
@@ -298,6 +317,15 @@ final class ValidationSplit {
             deallocate(x)
             throw error
         }
+        do {
+            w = data.weights == nil ? nil : try allocate(Float.self, count: heldCount, for: "the validation set's sample weights")
+        } catch {
+            deallocate(trainRows)
+            deallocate(x)
+            deallocate(y.assumingMemoryBound(to: Float.self))
+            throw error
+        }
+        var heldWeight = 0.0
         var t = 0, v = 0
         for r in 0..<m {
             if held[r] {
@@ -306,6 +334,10 @@ final class ValidationSplit {
                 case .classes(let labels): y.assumingMemoryBound(to: Int32.self)[v] = labels[r]
                 case .values(let values):
                     (y.assumingMemoryBound(to: Float.self) + v * width).update(from: values + r * width, count: width)
+                }
+                if let w, let weights = data.weights {
+                    w[v] = weights[r]
+                    heldWeight += Double(weights[r])
                 }
                 v += 1
             } else {
@@ -316,12 +348,15 @@ final class ValidationSplit {
         let targets: Targets = classes
             ? .classes(UnsafePointer(y.assumingMemoryBound(to: Int32.self)))
             : .values(UnsafePointer(y.assumingMemoryBound(to: Float.self)))
-        validation = DataView(x: x, targets: targets, count: heldCount, features: data.features)
+        var view = DataView(x: x, targets: targets, count: heldCount, features: data.features)
+        if heldWeight > 0, let w { view.weights = UnsafePointer(w) }
+        validation = view
     }
 
     func free() {
         deallocate(trainRows)
         deallocate(x)
         deallocate(y.assumingMemoryBound(to: Float.self))
+        deallocate(w)
     }
 }

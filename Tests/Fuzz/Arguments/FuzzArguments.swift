@@ -196,6 +196,8 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                             train.validation_y = UnsafeRawPointer(ys.baseAddress)
                         }
                         train.sample_weight = weighted ? xs.baseAddress : nil
+                        // (0.7.0) the validation rows' weights: the X buffer's floats or none
+                        train.validation_sample_weight = validation == 1 && weighted ? xs.baseAddress : nil
                         train.class_weight = classWeighted ? xs.baseAddress : nil
                         milestones.withUnsafeBufferPointer { ms in
                             train.milestones = milestoned ? ms.baseAddress : nil
@@ -282,6 +284,7 @@ func fuzzFiles(_ input: inout Input) {
         train.sample_weight = nil
         train.class_weight = nil  // (refused for a file dataset whatever its count)
         train.milestones = nil  // (a count with it NULL is refused for multi-step)
+        train.validation_sample_weight = nil
         train.communicator = nil
         train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil

@@ -153,7 +153,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float, the lowest of ``loss_curve_`` (None with ``early_stopping``).
     validation_scores_ : list of float, the validation accuracy (multilabel: subset
         accuracy; R^2 for the regressor) after every epoch with ``early_stopping`` (None
-        without). Unweighted: the held-out rows' ``sample_weight`` is not applied.
+        without), weighted by the held-out rows' ``sample_weight`` (scikit-learn 1.9's;
+        since 0.7.0).
     best_validation_score_ : float, the score of the epoch whose weights ``fit`` ends
         with: the highest (multilabel: the lowest validation loss's; None without
         ``early_stopping``).
@@ -295,11 +296,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Whether the fitted model is multilabel: one sigmoid output per label."""
         return self.__dict__.get("out_activation_") == "logistic" and self.__dict__.get("n_outputs_", 1) > 1
 
-    def _validation_scorer(self, validation: tuple[np.ndarray, np.ndarray]) -> Optional[Callable[[Network], float]]:
+    def _validation_scorer(self, validation: tuple) -> Optional[Callable[[Network], float]]:
         """For a multilabel fit, the subset accuracy on the held-out rows (scikit-learn's
-        score; the library's is the fraction of outputs that match). NaN where the outputs
-        overflow, as scikit-learn's."""
-        xv, yv = validation
+        score; the library's is the fraction of outputs that match), weighted by their sample
+        weights when given (``(X, y, w)``). NaN where the outputs overflow, as
+        scikit-learn's."""
+        xv, yv = validation[0], validation[1]
+        wv = validation[2] if len(validation) > 2 else None
         if yv.ndim == 1:
             return None
         truth = yv > 0.5
@@ -309,7 +312,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 out = net.predict(xv)
             except DivergenceError:
                 return float("nan")
-            return float(np.mean(np.all((out > 0.5) == truth, axis=1)))
+            return float(np.average(np.all((out > 0.5) == truth, axis=1), weights=wv))
 
         return subset_accuracy
 

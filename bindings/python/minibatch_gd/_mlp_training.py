@@ -95,7 +95,7 @@ class _MLPTraining:
         """The library's loss for an output activation (``out_activation_``'s values)."""
         raise NotImplementedError
 
-    def _validation_scorer(self, validation: tuple[np.ndarray, np.ndarray]) -> Optional[Callable[[Network], float]]:
+    def _validation_scorer(self, validation: tuple) -> Optional[Callable[[Network], float]]:
         """``early_stopping``'s score of the network on the held-out rows after an epoch,
         where the estimator's score is not the library's (None: the library's, the
         history's ``validation_scores``)."""
@@ -124,7 +124,13 @@ class _MLPTraining:
             except ValueError:
                 self._forget_fresh_fit(net)
                 raise
-            sample_weight = None if sample_weight is None else sample_weight[keep]
+            if sample_weight is not None:
+                # The held-out rows' weights weigh the validation score (scikit-learn 1.9's
+                # early stopping scores with them); unless all are 0.
+                held = sample_weight[~keep]
+                if held.sum() > 0:
+                    validation = (*validation, held)
+                sample_weight = sample_weight[keep]
             m = x.shape[0]
         if isinstance(bs, str):
             # scikit-learn's 'auto' (see the class docstring), halved until its working

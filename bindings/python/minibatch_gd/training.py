@@ -186,7 +186,9 @@ class _Training:
         ``class_weight`` each row's smoothed loss weighs its class's weight (PyTorch weighs
         each smoothing term by its own class).
         ``early_stopping``: a :class:`minibatch_gd.optim.EarlyStopping` (None: run every
-        epoch). ``validation``: ``(X_val, y_val)`` or a :class:`Dataset`, evaluated after every epoch (the
+        epoch). ``validation``: ``(X_val, y_val)``, ``(X_val, y_val, sample_weight_val)`` (a
+        weighted validation cost and score, as Keras's ``validation_data``) or a
+        :class:`Dataset`, evaluated after every epoch (the
         history's ``validation_costs`` and ``validation_scores``), the cost early stopping
         watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
         by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
@@ -446,12 +448,19 @@ class _Training:
             state.keep = validation
             opts.validation_dataset = validation._h()
         elif validation is not None:
-            if not isinstance(validation, tuple) or len(validation) != 2:
-                raise TypeError("validation must be a tuple (X_val, y_val) or a minibatch_gd.Dataset")
+            if not isinstance(validation, tuple) or len(validation) not in (2, 3):
+                raise TypeError("validation must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), "
+                                "or a minibatch_gd.Dataset")
             xv = self._x(validation[0])
             mv = xv.shape[0]
             yv, yvt = self._targets(validation[1], mv)
-            state.keep = (xv, yv)  # alive for the call
+            wv = None
+            if len(validation) == 3 and validation[2] is not None:
+                wv = np.ascontiguousarray(validation[2], dtype=np.float32)
+                if wv.shape != (mv,):
+                    raise ValueError(f"the validation sample weights must have shape ({mv},), got {wv.shape}")
+                opts.validation_sample_weight = wv.ctypes.data
+            state.keep = (xv, yv, wv)  # alive for the call
             opts.validation_x = xv.ctypes.data
             opts.validation_y = yv.ctypes.data
             opts.validation_y_type = int(yvt)
