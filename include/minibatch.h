@@ -1024,7 +1024,10 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
  * each output's 1 - residual sum of squares (of e^z for POISSON) / total sum of squares about
  * its mean, averaged over the outputs (since 0.4.0; the outputs were pooled before), 1 for
  * exact predictions of a constant output and 0 for inexact ones, as scikit-learn's r2_score;
- * NaN without a validation set), and the learning rate the epoch trained with. */
+ * with validation weights (validation_sample_weight, or validation_fraction's rows with
+ * sample_weight; since 0.7.0) the cost, accuracy and every square weighted, about the
+ * weighted mean; NaN without a validation set), and the learning rate the epoch trained
+ * with. */
 mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,
                                       int64_t *count);
 mb_status mb_history_validation_scores(const mb_history *history, double *out,

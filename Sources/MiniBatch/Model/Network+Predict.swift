@@ -160,7 +160,7 @@ extension Network {
             let rows = partition.batch(b).count
             let (input, targets) = try source.batch(b)
             try source.fill(b, rows: 0..<rows)
-            let weights = weighted ? source.weighting(b, rows: rows, inPlace: true)?.weights : nil
+            let weights = weighted ? source.weighting(b, rows: rows, inPlace: false)?.weights : nil
             if let weights { for r in 0..<rows { total += Double(weights[r]) } }
             let logits = forward(input, rows: rows, workspace)
             if checksOutputs { try checkOutputs(logits, rows: rows, firstRow: partition.batch(b).lowerBound, in: file) }

@@ -457,11 +457,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_out = len(classes) if multilabel else 1 if len(classes) == 2 else len(classes)
         self._check_continued(p, n_features, n_out)
         targets = None if ya is None else self._encode(ya, classes)
+        # early stopping's score weighs the held-out rows by their sample_weight alone
+        validation_weight = None
         if targets is not None:
+            validation_weight = self._sample_weight(sample_weight, targets.shape[0])
             sample_weight = self._class_weighted(sample_weight, targets, classes)
         self._fit_network(data, targets, n_features, n_out, p,
                           out_activation="softmax" if n_out > 1 and not multilabel else "logistic",
-                          sample_weight=sample_weight, fitted={"classes_": classes})
+                          sample_weight=sample_weight, validation_weight=validation_weight, fitted={"classes_": classes})
         return self
 
     @staticmethod

@@ -311,10 +311,13 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         *,
         out_activation: str,
         sample_weight: Any = None,
+        validation_weight: Any = ...,
         fitted: Optional[dict[str, Any]] = None,
     ) -> None:
         """The end of every ``fit``: continue the current network (``warm_start``, checked
         by ``_check_continued``) or start a new one, then train ``max_iter`` epochs.
+        ``validation_weight``: the rows' weights for early stopping's score where they are
+        not ``sample_weight`` (the classifier's, without ``class_weight``; None: none).
         ``fitted``: attributes the fit sets beside ``n_outputs_`` (``classes_``), set with
         them once every argument is checked, so that a refused fit changes none of them."""
         continue_ = self._continues()
@@ -327,7 +330,8 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         self.n_outputs_ = n_out
         self.out_activation_ = out_activation
         self._train(net, data, targets, p["max_iter"], p,
-                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw)
+                    reset_costs=not continue_ or not hasattr(self, "batch_costs_"), sample_weight=sw,
+                    validation_weight=sw if validation_weight is ... else validation_weight)
 
     def _y_array(self, y: ArrayLike, m: int) -> np.ndarray:
         if y is None:

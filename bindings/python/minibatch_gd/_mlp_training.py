@@ -112,6 +112,7 @@ class _MLPTraining:
         reset_costs: bool,
         incremental: bool = False,
         sample_weight: Optional[np.ndarray] = None,
+        validation_weight: Optional[np.ndarray] = None,
     ) -> None:
         from . import optim
 
@@ -124,12 +125,13 @@ class _MLPTraining:
             except ValueError:
                 self._forget_fresh_fit(net)
                 raise
-            if sample_weight is not None:
-                # The held-out rows' weights weigh the validation score (scikit-learn 1.9's
-                # early stopping scores with them); unless all are 0.
-                held = sample_weight[~keep]
+            if validation_weight is not None:
+                # The held-out rows' sample weights (not class_weight) weigh the validation
+                # score (scikit-learn 1.9's early stopping scores with them); unless all are 0.
+                held = validation_weight[~keep]
                 if held.sum() > 0:
                     validation = (*validation, held)
+            if sample_weight is not None:
                 sample_weight = sample_weight[keep]
             m = x.shape[0]
         if isinstance(bs, str):

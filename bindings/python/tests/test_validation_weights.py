@@ -165,3 +165,42 @@ def test_multilabel_early_stopping_scores_weighted_subset_accuracy():
     want = np.sum(w[~keep] * exact) / w[~keep].sum()
     assert clf.best_validation_score_ == pytest.approx(want, rel=1e-9)
     assert want != pytest.approx(np.mean(exact), rel=1e-9)
+
+
+def test_long_validation_sets_weigh_every_row():
+    """More rows than one evaluation pass takes (256): every row weighs its own weight (the
+    rows past the first pass had taken the first pass's weights)."""
+    rs = np.random.default_rng(11)
+    X = rs.normal(size=(1400, 4)).astype(np.float32)
+    y = (X[:, 0] - X[:, 1] > 0).astype(np.int32)
+    wv = np.ones(1000, np.float32)
+    wv[256:] = 0  # only the first pass's rows count
+    wv[::7] = 2.5
+    with mb.Network([4, 6, 2], seed=4) as net:
+        h = net.train(X[:400], y[:400], epochs=1, batch_size=50, threads=1, validation=(X[400:], y[400:], wv))
+        cost, score = _weighted_reference(net, X[400:], y[400:], wv.astype(np.float64), "cross_entropy")
+        np.testing.assert_allclose(h.validation_costs[-1], cost, rtol=1e-5)
+        np.testing.assert_allclose(h.validation_scores[-1], score, rtol=1e-6)
+    # and R^2 over 600 rows with uneven weights
+    Y = np.stack([X[:, 0] * 2 + X[:, 1], X[:, 2] - X[:, 3]], axis=1).astype(np.float32)
+    w = rs.uniform(0, 3, size=1000).astype(np.float32)
+    with mb.Network([4, 6, 2], loss="mse", seed=4) as net:
+        h = net.train(X[:400], Y[:400], epochs=2, batch_size=50, threads=1, validation=(X[400:], Y[400:], w))
+        cost, score = _weighted_reference(net, X[400:], Y[400:], w.astype(np.float64), "mse")
+        np.testing.assert_allclose(h.validation_costs[-1], cost, rtol=1e-5)
+        np.testing.assert_allclose(h.validation_scores[-1], score, rtol=1e-5)
+
+
+def test_class_weight_does_not_weigh_the_validation_score():
+    """MLPClassifier(class_weight=..., early_stopping=True): the held-out rows weigh their
+    sample_weight only (the header's rule; scikit-learn's MLP has no class_weight)."""
+    X, y, _ = _problem("cross_entropy", seed=12)
+    import warnings
+    kw = dict(hidden_layer_sizes=(8,), early_stopping=True, validation_fraction=0.3, n_iter_no_change=1000,
+              max_iter=3, random_state=0, learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = mb.MLPClassifier(class_weight={0: 5.0, 1: 1.0, 2: 0.0}, **kw).fit(X, y)
+    _, _, _, keep = clf._split_validation(np.asarray(X, np.float32), clf._encode(np.asarray(y)))
+    hits = clf.predict(X[~keep]) == y[~keep]
+    assert clf.best_validation_score_ == pytest.approx(np.mean(hits), rel=1e-9)
