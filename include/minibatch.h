@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 7
+#define MB_VERSION_MINOR 8
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.7.0"
+#define MB_VERSION_STRING "0.8.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -672,7 +672,8 @@ typedef enum mb_monitor {
  * (since 0.7.0 also for a call refused before training begins, a NULL pointer or an
  * unknown enum, when its options hold a usable communicator; an options struct whose
  * struct_size is refused, or whose communicator is not usable, returns on that rank
- * alone). A
+ * alone; since 0.8.0 a model or history in use (MB_ERR_BUSY) is told too, and a rank that
+ * fails before it can make the call calls mb_train_fail). A
  * divergence stops every rank with the same last finite weights; a progress callback that
  * asks to stop on any rank stops every rank after that epoch. The validation set is
  * evaluated by rank 0 and its cost and score sent to every rank (other ranks' validation
@@ -713,6 +714,22 @@ typedef struct mb_communicator {
     /* data[0..bytes) becomes root's (MPI_Bcast). */
     int (*broadcast)(void *data, int64_t bytes, int root, void *user_data);
 } mb_communicator;
+
+/* For a rank that will not make the training call the other ranks of `communicator` make,
+ * because what it prepares for the call failed (data it could not read, arguments it could
+ * not build): called in place of that call, it makes the call fail on every rank, with
+ * `status` and "rank k: message" (k this rank; the message's first 1,016 bytes, bytes that
+ * are not UTF-8 replaced by U+FFFD), as a failure of this rank's setup does, so that no rank
+ * waits for this one. Collective: the other ranks must be in, or enter, mb_train or
+ * mb_train_dataset with this communicator (call it once per call they make). status: an
+ * error status (MB_ERR_INVALID_ARGUMENT ... MB_ERR_COMMUNICATION); message: NUL-terminated,
+ * or NULL for "the training call was not made". Returns the status every rank returns (this
+ * rank's, or the lowest failing rank's where several failed at once), with its message in
+ * mb_last_error(); on this rank alone, MB_ERR_INVALID_ARGUMENT with nothing sent for a NULL
+ * or unusable communicator or a status that is not an error, MB_ERR_OUT_OF_MEMORY where
+ * the exchange's buffers cannot be allocated, MB_ERR_COMMUNICATION where a collective
+ * fails. Since 0.8.0. */
+mb_status mb_train_fail(const mb_communicator *communicator, mb_status status, const char *message);
 
 typedef struct mb_train_options {
     size_t struct_size;        /* sizeof(mb_train_options), set by mb_train_options_init.

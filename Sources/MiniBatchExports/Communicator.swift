@@ -40,3 +40,29 @@ final class CCommunicator: Communicator, @unchecked Sendable {
         try check(c.broadcast(data.baseAddress, Int64(data.count), Int32(root), c.user_data), "broadcast")
     }
 }
+
+@c @implementation
+public func mb_train_fail(
+    _ communicator: UnsafePointer<mb_communicator>?, _ status: mb_status, _ message: UnsafePointer<CChar>?
+) -> mb_status {
+    run { () throws(MiniBatchError) in
+        let c = try CCommunicator(required(communicator, "communicator"))
+        guard status != MB_OK, let kind = MiniBatchError.Kind(rawValue: Int(status.rawValue)) else {
+            throw .init(.invalidArgument, "status must be an error status (1...9), got \(Int32(bitPattern: status.rawValue))")
+        }
+        try Distribution(c).failTraining(MiniBatchError(kind, message.map(failureText) ?? "the training call was not made"))
+    }
+}
+
+/// The first bytes of a failure's message that the ranks' exchange carries (1,016), read
+/// without looking past them for the terminating NUL.
+private func failureText(_ message: UnsafePointer<CChar>) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(64)
+    var p = message
+    while p.pointee != 0 && bytes.count < 1016 {
+        bytes.append(UInt8(bitPattern: p.pointee))
+        p += 1
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

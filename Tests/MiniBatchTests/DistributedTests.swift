@@ -205,6 +205,99 @@ struct DistributedTests {
         }
     }
 
+    /// A rank that will not make the call (what it prepared failed) tells the others
+    /// through `Distribution.failTraining`: their calls fail with its error, the model as it
+    /// was, and the communicator still works for the next call. Where two ranks fail at
+    /// once, every rank gets the lower rank's error.
+    @Test func aRankThatWillNotTrainTellsTheOthers() throws {
+        for ranks in [2, 3, 4] {
+            let last = ranks - 1
+            let runs = try LocalGroup(size: ranks).run { rank -> (Run, MiniBatchError?, Run) in
+                var failed: MiniBatchError?
+                var first = Run(parameters: [], batchCosts: [], epochCosts: [], error: nil)
+                if rank.rank == last {
+                    do throws(MiniBatchError) {
+                        try Distribution(rank).failTraining(MiniBatchError(.io, "could not read part-\(last).npy"))
+                    } catch {
+                        failed = error
+                    }
+                } else {
+                    first = Self.train(Self.options(.gradientDescent), rank: rank)
+                }
+                return (first, failed, Self.train(Self.options(.gradientDescent), rank: rank))
+            }
+            let expected = MiniBatchError(.io, "rank \(last): could not read part-\(last).npy")
+            for (r, run) in runs.enumerated() {
+                if r == last {
+                    #expect(run.1 == expected, "\(String(describing: run.1))")
+                } else {
+                    #expect(run.0.error == expected, "\(String(describing: run.0.error))")
+                    #expect(run.0.parameters == (try Self.model()).parameterArray)
+                    #expect(run.0.batchCosts.isEmpty)
+                }
+                #expect(run.2.error == nil)
+                #expect(run.2 == Self.train(Self.options(.gradientDescent)))
+            }
+        }
+        // Two ranks that will not train, and one that refuses its options: rank 0's error.
+        let runs = try LocalGroup(size: 3).run { rank -> MiniBatchError? in
+            if rank.rank == 2 {
+                var options = Self.options(.gradientDescent)
+                options.learningRate = -1
+                return Self.train(options, rank: rank).error
+            }
+            return Fixture.failure { () throws(MiniBatchError) in
+                try Distribution(rank).failTraining(MiniBatchError(.invalidArgument, "bad arguments on \(rank.rank)"))
+            }
+        }
+        #expect(runs == Array(repeating: MiniBatchError(.invalidArgument, "rank 0: bad arguments on 0"), count: 3))
+        // Out of range: the communicator's error, nothing exchanged.
+        final class Outside: Communicator, @unchecked Sendable {
+            let rank = 3, size = 2
+            func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) { fatalError() }
+            func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) { fatalError() }
+            func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) { fatalError() }
+        }
+        let outside = Fixture.failure { () throws(MiniBatchError) in
+            try Distribution(Outside()).failTraining(MiniBatchError(.io, "x"))
+        }
+        #expect(outside?.kind == .invalidArgument && outside?.message.contains("rank must be 0...1") == true,
+                "\(String(describing: outside))")
+    }
+
+    /// A model in use on one rank (trained again from its own progress callback) is busy
+    /// there before training begins: told to the other ranks, whose calls fail with it
+    /// (they waited for that rank before 0.8.0).
+    @Test func aModelInUseOnOneRankStopsEveryRank() throws {
+        let runs = try LocalGroup(size: 3).run { rank -> MiniBatchError? in
+            var options = Self.options(.gradientDescent)
+            options.distribution = Distribution(rank)
+            guard let network = try? Self.model() else { return MiniBatchError(.internal, "no model") }
+            guard rank.rank == 1 else {
+                return Fixture.failure { () throws(MiniBatchError) in
+                    try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
+                }
+            }
+            var inner: MiniBatchError?
+            var alone = Self.options(.gradientDescent)
+            alone.epochs = 1
+            let outer = Fixture.failure { () throws(MiniBatchError) in
+                try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: alone) { _ in
+                    inner = Fixture.failure { () throws(MiniBatchError) in
+                        try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
+                    }
+                    return .proceed
+                }
+            }
+            return outer ?? inner
+        }
+        for error in runs {
+            #expect(error?.kind == .busy, "\(String(describing: error))")
+            #expect(error?.message.hasPrefix("rank 1: the model is in use by a training call") == true,
+                    "\(String(describing: error))")
+        }
+    }
+
     @Test func aBadValueInOneRanksDataStopsEveryRank() throws {
         // A row of rank 1's shards (2 and 3 of 4) in the first epoch's first batch: each
         // rank checks the rows it reads (the others give the same rows, so all are checked).

@@ -30,6 +30,7 @@ void test_rank_reads_only_its_rows(void);
 void test_error_options_differ_between_ranks(void);
 void test_error_each_option_differs(void);
 void test_error_refused_before_training_on_one_rank(void);
+void test_error_a_rank_that_will_not_train(void);
 void test_error_nan_on_one_rank(void);
 void test_error_bad_file_on_one_rank(void);
 void test_divergence_stops_every_rank(void);

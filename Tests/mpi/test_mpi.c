@@ -92,6 +92,7 @@ static const test_entry k_tests[] = {
     TEST(test_error_options_differ_between_ranks),
     TEST(test_error_each_option_differs),
     TEST(test_error_refused_before_training_on_one_rank),
+    TEST(test_error_a_rank_that_will_not_train),
     TEST(test_error_nan_on_one_rank),
     TEST(test_error_bad_file_on_one_rank),
     TEST(test_divergence_stops_every_rank),

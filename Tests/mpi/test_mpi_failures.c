@@ -263,6 +263,62 @@ void test_error_refused_before_training_on_one_rank(void)
     }
 }
 
+/* A rank that will not make the call (what it prepared failed) calls mb_train_fail in its
+ * place: every rank returns its status and "rank <ODD>: message", the model as it was, and the
+ * communicator serves the next call. Then what mb_train_fail refuses without sending. */
+void test_error_a_rank_that_will_not_train(void)
+{
+    static char long_message[2000];
+    int which;
+    memset(long_message, 'x', sizeof long_message - 1);
+    for (which = 0; which < 3; which++) {
+        mb_model *model = spec_model(&k_moons_ce);
+        mb_train_options o = base_options(2, 256, 0.1f);
+        const mb_status want = which == 0 ? MB_ERR_IO : which == 1 ? MB_ERR_OUT_OF_MEMORY : MB_ERR_INVALID_ARGUMENT;
+        const char *given = which == 0 ? "could not read part.npy" : which == 1 ? NULL : long_message;
+        char expected[1100], message[1100];
+        mb_history *h = NULL;
+        mb_status s;
+        o.communicator = &g_comm;
+        mb_history_create(&h);
+        if (which == 2) {
+            snprintf(expected, sizeof expected, "rank %d: %.1016s", ODD, long_message);
+        } else {
+            snprintf(expected, sizeof expected, "rank %d: %s", ODD,
+                     given ? given : "the training call was not made");
+        }
+        s = K == ODD ? mb_train_fail(&g_comm, want, given) : train(model, &k_moons, &o, h);
+        snprintf(message, sizeof message, "%s", mb_last_error());
+        if (!CHECK(s == want && strcmp(message, expected) == 0))
+            printf("    [rank %d] mb_train_fail case %d: %s \"%.80s...\" (%zu bytes), expected %s \"%.80s...\"\n",
+                   K, which, mb_status_name(s), message, strlen(message), mb_status_name(want), expected);
+        CHECK_SAME_INT(s);
+        {
+            int64_t batches = -1;
+            mb_history_batch_costs(h, NULL, 0, &batches);
+            CHECK(model_epochs(model) == 0 && batches == 0);
+        }
+        CHECK_STATUS(train(model, &k_moons, &o, NULL), MB_OK);
+        CHECK(model_epochs(model) == 2);
+        mb_history_free(h);
+        mb_model_free(model);
+    }
+    {
+        mb_communicator small = g_comm;
+        small.struct_size = sizeof(size_t);
+        CHECK(mb_train_fail(NULL, MB_ERR_IO, "x") == MB_ERR_INVALID_ARGUMENT &&
+              strstr(mb_last_error(), "communicator is NULL") != NULL);
+        CHECK(mb_train_fail(&small, MB_ERR_IO, "x") == MB_ERR_INVALID_ARGUMENT &&
+              strstr(mb_last_error(), "struct_size") != NULL);
+        CHECK(mb_train_fail(&g_comm, MB_OK, "x") == MB_ERR_INVALID_ARGUMENT &&
+              strstr(mb_last_error(), "status must be an error status") != NULL);
+        CHECK(mb_train_fail(&g_comm, (mb_status)10, "x") == MB_ERR_INVALID_ARGUMENT &&
+              strstr(mb_last_error(), "got 10") != NULL);
+        CHECK(mb_train_fail(&g_comm, (mb_status)-1, "x") == MB_ERR_INVALID_ARGUMENT &&
+              strstr(mb_last_error(), "got -1") != NULL);
+    }
+}
+
 /* One rank's X holds a NaN in a row it reads: the last row of batch 1 of epoch 0, which lies
  * in the last shard, always the last rank's. */
 void test_error_nan_on_one_rank(void)

@@ -225,6 +225,23 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             fuzzFiles(&input)
         default:
             _ = mb_status_name(mb_status(rawValue: input.next(UInt32.self)))
+            // (0.8.0) mb_train_fail: a NULL communicator, or one whose ranks are all this
+            // process (fuzzed rank, size and struct_size), a fuzzed status, and a message of
+            // up to 2,047 fuzzed bytes (NULs in it end it early) or NULL.
+            var communicator = identicalRanks
+            communicator.rank = Int32(truncatingIfNeeded: input.next(Int8.self))
+            communicator.size = Int32(truncatingIfNeeded: input.next(Int8.self))
+            if input.next(UInt8.self) % 8 == 0 { communicator.struct_size = Int(input.next(UInt8.self)) }
+            fuzzedRanks.pointee = communicator.size
+            let status = mb_status(rawValue: input.next(UInt32.self))
+            let length = Int(input.next(UInt16.self) % 2048)
+            let message = (0..<length).map { _ in CChar(bitPattern: input.next(UInt8.self)) } + [0]
+            let (given, null) = (input.next(UInt8.self) % 4 != 0, input.next(UInt8.self) % 8 == 0)
+            withUnsafePointer(to: &communicator) { c in
+                message.withUnsafeBufferPointer { text in
+                    _ = mb_train_fail(null ? nil : c, status, given ? text.baseAddress : nil)
+                }
+            }
         }
     }
     return 0

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 7
+MB_VERSION_MINOR = 8
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.7.0"
+MB_VERSION_STRING = "0.8.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -589,6 +589,9 @@ _PROTOTYPES = [
         mb_status_t,
         [mb_model_p, mb_dataset_p, POINTER(mb_train_options), mb_history_p],
     ),
+    # mb_status mb_train_fail(const mb_communicator *communicator, mb_status status,
+    #                         const char *message);
+    ("mb_train_fail", mb_status_t, [POINTER(mb_communicator), mb_status_t, c_char_p]),
     # mb_status mb_evaluate_dataset(const mb_model *model, const mb_dataset *dataset,
     #                               double *cost, double *accuracy);
     ("mb_evaluate_dataset", mb_status_t, [mb_model_p, mb_dataset_p, _f64p, _f64p]),

@@ -26,11 +26,12 @@ does not need it.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional, Union
 
 import numpy as np
 
 from . import _lib
+from .errors import error_for
 
 __all__ = ["Communicator"]
 
@@ -130,6 +131,42 @@ class Communicator:
         if self._comm is None:
             raise ValueError("this Communicator is closed")
         return ctypes.pointer(self._struct)
+
+    def fail_training(self, error: Union[BaseException, str]) -> NoReturn:
+        """In place of a training call this rank will not make, because what it prepared for
+        the call failed (data it could not read, arguments it could not build): the call
+        the other ranks make with this Communicator fails on every rank with this rank's
+        error, so that none waits for this one (``mb_train_fail``). Collective: the other
+        ranks are in, or enter, :meth:`~minibatch_gd.Network.train` or
+        :meth:`~minibatch_gd.Network.train_dataset` with this Communicator. They raise the
+        :class:`~minibatch_gd.MinibatchError` of the error's status (an ``OSError``:
+        :class:`~minibatch_gd.MinibatchIOError`; a ``MemoryError``: out of memory; a
+        MinibatchError: its own; otherwise :class:`~minibatch_gd.InvalidArgumentError`) with
+        the message "rank k: ExceptionType: text", or "rank k: text" for a string.
+
+        Raises ``error`` itself when it is an exception (with a note where the other ranks
+        could not be told), else the InvalidArgumentError every rank raises.
+        :meth:`~minibatch_gd.Network.train` does this itself for an exception raised while
+        it prepares a call with a communicator; an exception the ranks know of already (one
+        it told, or the error of a training call the ranks made together) is raised as it
+        is, never told twice (that would be a collective no other rank makes).
+        """
+        from .training import _tell_the_ranks
+
+        if isinstance(error, BaseException):
+            _tell_the_ranks(self, error)
+            raise error
+        if not isinstance(error, str):
+            raise TypeError(f"error must be an exception or a str, got {type(error).__name__}")
+        self._take_failure()
+        status = _lib.lib().mb_train_fail(
+            self._as_parameter_, int(_lib.Status.ERR_INVALID_ARGUMENT), error.encode("utf-8", "backslashreplace")
+        )
+        err = error_for(status, "mb_train_fail")
+        failure = self._take_failure()
+        if failure is not None:
+            raise err from failure[1]
+        raise err
 
     def _take_failure(self) -> Optional[tuple[str, BaseException]]:
         """(what, exception) of the first collective that failed since the last call, or

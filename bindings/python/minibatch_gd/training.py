@@ -5,6 +5,7 @@ a file of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
 import threading
@@ -42,9 +43,104 @@ class Progress:
 
 def _validation_in_use(validation: Any) -> Any:
     """Holds a validation Dataset for a training call (nothing for arrays or None)."""
-    import contextlib
-
     return validation._in_use() if isinstance(validation, Dataset) else contextlib.nullcontext()
+
+
+def _communicator_pointer(communicator: Any) -> Any:
+    """``const mb_communicator *`` of a training call's ``communicator`` argument, or None
+    where it is not one (or is closed)."""
+    if isinstance(communicator, _lib.mb_communicator):
+        return ctypes.pointer(communicator)
+    try:
+        pointer = getattr(communicator, "_as_parameter_", None)
+    except Exception:  # a closed Communicator
+        return None
+    return pointer if isinstance(pointer, ctypes.POINTER(_lib.mb_communicator)) else None
+
+
+def _status_of(exc: BaseException) -> int:
+    """The ``mb_status`` the other ranks get for this rank's exception (mb_train_fail)."""
+    from .errors import MinibatchError
+
+    status = getattr(exc, "status", None) if isinstance(exc, MinibatchError) else None
+    if isinstance(status, int) and 1 <= status <= max(_lib.Status):  # mb_train_fail's range
+        return int(status)
+    if isinstance(exc, MemoryError):
+        return int(_lib.Status.ERR_OUT_OF_MEMORY)
+    if isinstance(exc, OSError):
+        return int(_lib.Status.ERR_IO)
+    if isinstance(exc, KeyboardInterrupt):
+        return int(_lib.Status.ERR_CANCELLED)
+    return int(_lib.Status.ERR_INVALID_ARGUMENT)
+
+
+#: Set on an exception the other ranks know of: told by mb_train_fail, or raised by a
+#: distributed training call the ranks made together. It is never told again (a second
+#: telling would be a collective no other rank makes).
+_TOLD = "_minibatch_gd_told_the_ranks"
+
+
+def _mark_told(exc: BaseException) -> None:
+    try:
+        setattr(exc, _TOLD, True)
+    except Exception:  # pragma: no cover - an exception type without attributes
+        pass
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` (Python 3.11), or its ``__notes__`` where there is none."""
+    try:
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:  # pragma: no cover - Python < 3.11
+            exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover
+        pass
+
+
+def _tell_the_ranks(communicator: Any, exc: BaseException) -> Optional[tuple[int, str]]:
+    """This rank will not make the training call (``exc`` was raised while preparing it):
+    makes the call the other ranks of ``communicator`` make fail with this rank's error
+    (``mb_train_fail``; they raise "rank k: ExceptionType: message"), so that none waits for
+    this one. Returns (status, message) every rank got, or None where nothing was told: an
+    exception the ranks know of already (``_TOLD``), or a ``communicator`` that is not a
+    usable one. A failure to tell is added to ``exc`` as a note."""
+    if getattr(exc, _TOLD, False):
+        return None
+    pointer = _communicator_pointer(communicator)
+    if pointer is None:
+        _add_note(exc, "minibatch_gd: the other ranks could not be told of this failure: the communicator"
+                       " is not a usable one (closed, or not an mb_communicator)")
+        return None
+    take = getattr(communicator, "_take_failure", None)
+    if take is not None:
+        take()
+    text = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace")
+    status = int(_lib.lib().mb_train_fail(pointer, _status_of(exc), text))
+    message = _lib.last_error()
+    failure = take() if take is not None else None
+    _mark_told(exc)
+    if not message.startswith("rank "):  # what every rank got names the rank that failed
+        cause = f" ({failure[1]!r})" if failure else ""
+        _add_note(exc, f"minibatch_gd: the other ranks could not be told of this failure: {message}{cause}")
+    return status, message
+
+
+class _ToldToTheRanks:
+    """Around the preparation of a distributed training call: an exception raised there is
+    told to the other ranks (``_tell_the_ranks``) before it propagates, since this rank will
+    not make the call they make. Not around the C call itself, which tells its own."""
+
+    def __init__(self, communicator: Any) -> None:
+        self.communicator = communicator
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Optional[BaseException], tb: Any) -> bool:
+        if exc is not None and self.communicator is not None:
+            _tell_the_ranks(self.communicator, exc)
+        return False
 
 
 class _TrainState:
@@ -58,6 +154,7 @@ class _TrainState:
         self.last: Optional[Progress] = None
         self.keep: Any = None
         self.communicator: Any = None
+        self.in_library = False  # run() has called the C training function
         self.interrupt: Any = None  # the call's mb_interrupt (minibatch_gd.Interrupt)
         self.own_interrupt = True
 
@@ -229,13 +326,15 @@ class _Training:
         :class:`DivergenceError` (weights: last finite ones) or :class:`CancelledError`,
         each with the history attached as ``.history``.
         """
+        with _ToldToTheRanks(communicator):
+            if isinstance(X, Dataset):
+                if y is not None:
+                    raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
+                if sample_weight is not None:
+                    raise ValueError("sample_weight applies to arrays, not to a Dataset")
+                if class_weight is not None:
+                    raise ValueError("class_weight applies to arrays, not to a Dataset")
         if isinstance(X, Dataset):
-            if y is not None:
-                raise ValueError("y must be None when X is a Dataset (the targets are in its file)")
-            if sample_weight is not None:
-                raise ValueError("sample_weight applies to arrays, not to a Dataset")
-            if class_weight is not None:
-                raise ValueError("class_weight applies to arrays, not to a Dataset")
             return self.train_dataset(
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
@@ -247,35 +346,37 @@ class _Training:
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
                 interrupt=interrupt,
             )
-        x = self._x(X)
-        m, n = x.shape
-        ya, yt = self._targets(y, m)
-        opts, state, history = self._train_options(
-            m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
-            callback, history, threads, interrupt,
-        )
-        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
-                        clip_value=clip_value)
-        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
-        if sample_weight is not None:
-            sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
-            if sw.shape != (m,):
-                raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
-            state.keep_weights = sw  # alive for the call
-            opts.sample_weight = sw.ctypes.data
-        if class_weight is not None:
-            cw = self._class_weights(class_weight, ya, yt)
-            state.keep_class_weights = cw  # alive for the call
-            opts.class_weight = cw.ctypes.data
-            opts.class_weight_count = cw.size
+        with _ToldToTheRanks(communicator):
+            x = self._x(X)
+            m, n = x.shape
+            ya, yt = self._targets(y, m)
+            opts, state, history = self._train_options(
+                m, epochs, batch_size, learning_rate, seed, shuffle, drop_last, memory_budget,
+                callback, history, threads, interrupt,
+            )
+            self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                            validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
+                            clip_value=clip_value)
+            self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+            if sample_weight is not None:
+                sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
+                if sw.shape != (m,):
+                    raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
+                state.keep_weights = sw  # alive for the call
+                opts.sample_weight = sw.ctypes.data
+            if class_weight is not None:
+                cw = self._class_weights(class_weight, ya, yt)
+                state.keep_class_weights = cw  # alive for the call
+                opts.class_weight = cw.ctypes.data
+                opts.class_weight_count = cw.size
 
-        def run() -> int:
-            with _validation_in_use(validation):
-                return int(_lib.lib().mb_train(
-                    self._h(), ptr(x, ctypes.c_float), ptr(ya), yt, m, n,
-                    ctypes.byref(opts), history._h(),
-                ))
+            def run() -> int:
+                with _validation_in_use(validation):
+                    model, hist = self._h(), history._h()
+                    state.in_library = True
+                    return int(_lib.lib().mb_train(
+                        model, ptr(x, ctypes.c_float), ptr(ya), yt, m, n, ctypes.byref(opts), hist,
+                    ))
 
         return self._run_training(run, "mb_train", state, history)
 
@@ -317,29 +418,30 @@ class _Training:
         model keeps the weights of the last batch trained. With a ``communicator`` every
         rank opens the same files and reads only its own rows of each batch.
         """
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be a minibatch_gd.Dataset, got {type(dataset).__name__}")
-        info = dataset._info()
-        n_in = self.n_inputs
-        if info.n_features != n_in:
-            raise ValueError(
-                f"the dataset has {info.n_features} features, but the model is expecting"
-                f" {n_in} features as input"
+        with _ToldToTheRanks(communicator):
+            if not isinstance(dataset, Dataset):
+                raise TypeError(f"dataset must be a minibatch_gd.Dataset, got {type(dataset).__name__}")
+            info = dataset._info()
+            n_in = self.n_inputs
+            if info.n_features != n_in:
+                raise ValueError(
+                    f"the dataset has {info.n_features} features, but the model is expecting"
+                    f" {n_in} features as input"
+                )
+            opts, state, history = self._train_options(
+                int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
+                memory_budget, callback, history, threads, interrupt,
             )
-        opts, state, history = self._train_options(
-            int(info.m), epochs, batch_size, learning_rate, seed, shuffle, drop_last,
-            memory_budget, callback, history, threads, interrupt,
-        )
-        self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
-                        validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
-                        clip_value=clip_value)
-        self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+            self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
+                            validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
+                            clip_value=clip_value)
+            self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
-        def run() -> int:
-            with dataset._in_use(), _validation_in_use(validation):
-                return int(_lib.lib().mb_train_dataset(
-                    self._h(), dataset._h(), ctypes.byref(opts), history._h()
-                ))
+            def run() -> int:
+                with dataset._in_use(), _validation_in_use(validation):
+                    model, data, hist = self._h(), dataset._h(), history._h()
+                    state.in_library = True
+                    return int(_lib.lib().mb_train_dataset(model, data, ctypes.byref(opts), hist))
 
         return self._run_training(run, "mb_train_dataset", state, history)
 
@@ -500,7 +602,22 @@ class _Training:
         self, run: Callable[[], int], function: str, state: "_TrainState", history: History
     ) -> History:
         """Runs ``run`` (the C training call) with Ctrl-C turned into a clean stop, then
-        turns its status, or an exception from the callback, into Python."""
+        turns its status, or an exception from the callback, into Python. Distributed, an
+        exception raised before ``run`` reached the library (a handle closed meanwhile, Ctrl-C
+        before the call) is told to the other ranks (``_tell_the_ranks``); one raised after
+        is the call's, which every rank made (``_TOLD``)."""
+        try:
+            return self._run_training_unguarded(run, function, state, history)
+        except BaseException as exc:
+            if state.communicator is not None:
+                if not state.in_library:
+                    _tell_the_ranks(state.communicator[0], exc)
+                _mark_told(exc)
+            raise
+
+    def _run_training_unguarded(
+        self, run: Callable[[], int], function: str, state: "_TrainState", history: History
+    ) -> History:
         from .interrupt import _CtrlC
 
         installed = False

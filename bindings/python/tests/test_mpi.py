@@ -278,6 +278,39 @@ def test_errors_reach_every_rank(tmp_path):
     after = [r["after"] for r in ranks]
     assert all(a["error"] is None and a["epochs_trained"] == 2 for a in after), after
     assert len({a["params"] for a in after}) == 1
+    # Errors the binding raises on one rank before it calls the library reach the others
+    # (mb_train_fail): the failing rank raises its own exception, every other rank the
+    # library's error naming it; no rank waits, and the communicator serves the next call.
+    def told(case, culprit, own, error, text):
+        got = [r[case] for r in ranks]
+        for k, g in enumerate(got):
+            if k == culprit:
+                assert g["error"] == own and text in g["message"], (case, k, g)
+            else:
+                assert g["error"] == error, (case, k, g)
+                assert g["message"].startswith(f"rank {culprit}: ") and text in g["message"], (case, k, g)
+        return got
+
+    for g in told("python", 1, "ValueError", "InvalidArgumentError", "sample_weight must have shape (968,), got (5,)"):
+        assert g["unchanged"] and g["epochs_trained"] == 0, g
+    told("closed", 0, "ValueError", "InvalidArgumentError", "this History is closed")
+    assert [r["all_python"]["error"] for r in ranks] == ["ValueError"] * n, [r["all_python"] for r in ranks]
+    for g in told("dataset", n - 1, "TypeError", "InvalidArgumentError", "dataset must be a minibatch_gd.Dataset, got str"):
+        assert g["epochs_trained"] == 0, g
+    got = [r["fail_str"] for r in ranks]
+    assert all(g == dict(error="InvalidArgumentError", message=f"rank {n - 1}: could not read part 2 of the data",
+                         status=1) for g in got), got
+    got = told("fail_exc", 0, "FileNotFoundError", "MinibatchIOError", "No such file: 'part0.npy'")
+    assert got[1]["message"] == "rank 0: FileNotFoundError: [Errno 2] No such file: 'part0.npy'", got[1]
+    told("fail_base", 0, "MinibatchError", "InvalidArgumentError", "a base-class error")
+    assert ranks[1]["fail_base"]["message"] == "rank 0: MinibatchError: a base-class error"
+    retold = ranks[1]["retold"]
+    assert retold["error"] == "InvalidArgumentError" and "batch_size" in retold["message"], retold
+    assert [(r["error"], r["same"]) for r in retold["retold"]] == [("InvalidArgumentError", True),
+                                                                  ("ValueError", True)], retold
+    after2 = [r["after2"] for r in ranks]
+    assert all(a["error"] is None and a["epochs_trained"] == 2 for a in after2), after2
+    assert {a["params"] for a in after2} == {after[0]["params"]}
     # A collective that raises: CommunicationError on its rank, the exception's text appended.
     for k, r in enumerate(ranks):
         c = r["communication"]

@@ -299,17 +299,35 @@ extension Collective {
     }
 }
 
+extension Distribution {
+    /// In place of a training call this rank will not make, because what it prepares for the
+    /// call failed (data it could not read, arguments it could not build): the training call
+    /// the other ranks make with this communicator (`Network.train`, `trainDataset`) fails on
+    /// every rank with `error` as this rank's failure, as a failure of this rank's setup would
+    /// ("rank k: message", the message's first 1,016 bytes), so that no rank waits for this
+    /// one. Collective: the other ranks must be in, or enter, a training call with this
+    /// communicator. Throws the error every rank throws: this rank's, or the lowest failing
+    /// rank's where several failed; a communicator whose rank or size is out of range, or
+    /// whose collective fails, throws that error instead (nothing could be told then).
+    public func failTraining(_ error: MiniBatchError) throws(MiniBatchError) -> Never {
+        var options = TrainingOptions()
+        options.distribution = self
+        guard let collective = try Collective.make(options) else { throw error }
+        try collective.fail(error)
+    }
+}
+
 /// A training call refused before it reached training (by the C layer: a NULL model, bad
 /// data pointers, an option it cannot convert) on a rank whose communicator is usable: the
 /// refusal is told to every rank, whose calls wait in the exchange that opens training
-/// (`Collective.fail`), and the error every rank throws is returned. Without a usable
-/// communicator, `error` as it is.
+/// (`Distribution.failTraining`), and the error every rank throws is returned. Without a
+/// usable communicator, `error` as it is.
 package func refusedBeforeTraining(_ distribution: Distribution, _ error: MiniBatchError) -> MiniBatchError {
     var options = TrainingOptions()
     options.distribution = distribution
-    guard let collective = try? Collective.make(options) else { return error }
+    guard (try? Collective.make(options)) != nil else { return error }
     do {
-        try collective.fail(error)
+        try distribution.failTraining(error)
     } catch {
         return error
     }
