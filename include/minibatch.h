@@ -672,8 +672,9 @@ typedef enum mb_monitor {
  * (since 0.7.0 also for a call refused before training begins, a NULL pointer or an
  * unknown enum, when its options hold a usable communicator; an options struct whose
  * struct_size is refused, or whose communicator is not usable, returns on that rank
- * alone; since 0.8.0 a model or history in use (MB_ERR_BUSY) is told too, and a rank that
- * fails before it can make the call calls mb_train_fail). A
+ * alone, as does a model or history in use, MB_ERR_BUSY, which may be this rank's own
+ * distributed call's; since 0.8.0 a rank that fails before it can make the call calls
+ * mb_train_fail). A
  * divergence stops every rank with the same last finite weights; a progress callback that
  * asks to stop on any rank stops every rank after that epoch. The validation set is
  * evaluated by rank 0 and its cost and score sent to every rank (other ranks' validation

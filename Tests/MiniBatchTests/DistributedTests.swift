@@ -265,37 +265,15 @@ struct DistributedTests {
                 "\(String(describing: outside))")
     }
 
-    /// A model in use on one rank (trained again from its own progress callback) is busy
-    /// there before training begins: told to the other ranks, whose calls fail with it
-    /// (they waited for that rank before 0.8.0).
-    @Test func aModelInUseOnOneRankStopsEveryRank() throws {
+    /// The array API's lengths, refused on one rank before training begins, are told to
+    /// the others (`refusedBeforeTraining`).
+    @Test func arraysOfTheWrongLengthOnOneRankStopEveryRank() throws {
         let runs = try LocalGroup(size: 3).run { rank -> MiniBatchError? in
-            var options = Self.options(.gradientDescent)
-            options.distribution = Distribution(rank)
-            guard let network = try? Self.model() else { return MiniBatchError(.internal, "no model") }
-            guard rank.rank == 1 else {
-                return Fixture.failure { () throws(MiniBatchError) in
-                    try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
-                }
-            }
-            var inner: MiniBatchError?
-            var alone = Self.options(.gradientDescent)
-            alone.epochs = 1
-            let outer = Fixture.failure { () throws(MiniBatchError) in
-                try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: alone) { _ in
-                    inner = Fixture.failure { () throws(MiniBatchError) in
-                        try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
-                    }
-                    return .proceed
-                }
-            }
-            return outer ?? inner
+            let classes = rank.rank == 1 ? Array(Self.classes.dropLast()) : Self.classes
+            return Self.train(Self.options(.gradientDescent), rank: rank, classes: classes).error
         }
-        for error in runs {
-            #expect(error?.kind == .busy, "\(String(describing: error))")
-            #expect(error?.message.hasPrefix("rank 1: the model is in use by a training call") == true,
-                    "\(String(describing: error))")
-        }
+        #expect(runs == Array(repeating: MiniBatchError(.invalidArgument, "rank 1: classes has 599 values for 600 rows of x"),
+                              count: 3), "\(runs)")
     }
 
     @Test func aBadValueInOneRanksDataStopsEveryRank() throws {

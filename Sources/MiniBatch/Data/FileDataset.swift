@@ -373,7 +373,7 @@ extension Network {
         _ dataset: FileDataset, validation: DataView? = nil, validationDataset: FileDataset? = nil,
         options: TrainingOptions, history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
-        try training(history, options) { () throws(MiniBatchError) in
+        try training(history) { () throws(MiniBatchError) in
             try trainUnguarded(dataset, validation: validation, validationDataset: validationDataset, options: options,
                                history: history, progress: progress)
         }

@@ -13,16 +13,25 @@ extension Network {
         return x.count / features
     }
 
+    /// Runs `body` on the arrays as a `DataView`, once their lengths are checked. For a
+    /// training call with a `distribution`, lengths it refuses are told to every rank
+    /// (`refusedBeforeTraining`): the others wait in the call's opening exchange.
     private func withData<R>(
-        _ x: [Float], _ targets: [Float]?, _ classes: [Int32]?, features: Int,
+        _ x: [Float], _ targets: [Float]?, _ classes: [Int32]?, features: Int, told distribution: Distribution? = nil,
         _ body: (DataView) throws(MiniBatchError) -> R
     ) throws(MiniBatchError) -> R {
-        let m = try rows(x, features: features)
-        if let classes, classes.count != m {
-            throw .invalid("classes has \(classes.count) values for \(m) rows of x")
-        }
-        if let targets, targets.count != m * outputCount {
-            throw .invalid("values has \(targets.count) values; \(m) rows x \(outputCount) outputs needs \(m * outputCount)")
+        let m: Int
+        do throws(MiniBatchError) {
+            m = try rows(x, features: features)
+            if let classes, classes.count != m {
+                throw .invalid("classes has \(classes.count) values for \(m) rows of x")
+            }
+            if let targets, targets.count != m * outputCount {
+                throw .invalid("values has \(targets.count) values; \(m) rows x \(outputCount) outputs needs \(m * outputCount)")
+            }
+        } catch {
+            guard let distribution else { throw error }
+            throw refusedBeforeTraining(distribution, error)
         }
         var result: Result<R, MiniBatchError>!
         x.withUnsafeBufferPointer { xs in
@@ -47,7 +56,7 @@ extension Network {
         x: [Float], classes: [Int32], features: Int, options: TrainingOptions = TrainingOptions(),
         history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
-        try withData(x, nil, classes, features: features) { (data) throws(MiniBatchError) in
+        try withData(x, nil, classes, features: features, told: options.distribution) { (data) throws(MiniBatchError) in
             try train(data, options: options, history: history, progress: progress)
         }
     }
@@ -57,7 +66,7 @@ extension Network {
         x: [Float], values: [Float], features: Int, options: TrainingOptions = TrainingOptions(),
         history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
-        try withData(x, values, nil, features: features) { (data) throws(MiniBatchError) in
+        try withData(x, values, nil, features: features, told: options.distribution) { (data) throws(MiniBatchError) in
             try train(data, options: options, history: history, progress: progress)
         }
     }

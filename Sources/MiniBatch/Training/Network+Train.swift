@@ -27,7 +27,7 @@ extension Network {
         _ data: DataView, validation: DataView? = nil, validationDataset: FileDataset? = nil, options: TrainingOptions,
         history: History? = nil, progress: ((Progress) -> ProgressAction)? = nil
     ) throws(MiniBatchError) {
-        try training(history, options) { () throws(MiniBatchError) in
+        try training(history) { () throws(MiniBatchError) in
             try trainUnguarded(data, validation: validation, validationDataset: validationDataset, options: options,
                                history: history, progress: progress)
         }
@@ -35,27 +35,10 @@ extension Network {
 
     /// Runs a training call's body with the model, and the history if one is given, held
     /// for it (`Access`): no other call may change them meanwhile, and only the progress
-    /// callback may read them. Distributed, a model or history in use (`.busy`: this rank
-    /// will not train) is told to every rank (`refusedBeforeTraining`), whose calls would
-    /// otherwise wait for this one.
-    func training(
-        _ history: History?, _ options: TrainingOptions, _ body: () throws(MiniBatchError) -> Void
-    ) throws(MiniBatchError) {
-        var entered = false
-        do {
-            try access.modify { () throws(MiniBatchError) in
-                guard let history else {
-                    entered = true
-                    return try body()
-                }
-                try history.access.modify { () throws(MiniBatchError) in
-                    entered = true
-                    try body()
-                }
-            }
-        } catch {
-            guard !entered, let distribution = options.distribution else { throw error }
-            throw refusedBeforeTraining(distribution, error)
+    /// callback may read them.
+    func training(_ history: History?, _ body: () throws(MiniBatchError) -> Void) throws(MiniBatchError) {
+        try access.modify { () throws(MiniBatchError) in
+            if let history { try history.access.modify(body) } else { try body() }
         }
     }
 
