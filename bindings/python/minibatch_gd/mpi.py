@@ -151,21 +151,17 @@ class Communicator:
         it told, or the error of a training call the ranks made together) is raised as it
         is, never told twice (that would be a collective no other rank makes).
         """
-        from .training import _tell_the_ranks
+        from .training import _tell_the_ranks, _train_fail
 
         if isinstance(error, BaseException):
             _tell_the_ranks(self, error)
             raise error
         if not isinstance(error, str):
             raise TypeError(f"error must be an exception or a str, got {type(error).__name__}")
-        self._take_failure()
-        status = _lib.lib().mb_train_fail(
-            self._as_parameter_, int(_lib.Status.ERR_INVALID_ARGUMENT), error.encode("utf-8", "backslashreplace")
-        )
+        status, _, cause = _train_fail(self, self._as_parameter_, int(_lib.Status.ERR_INVALID_ARGUMENT), error)
         err = error_for(status, "mb_train_fail")
-        failure = self._take_failure()
-        if failure is not None:
-            raise err from failure[1]
+        if cause is not None:
+            raise err from cause
         raise err
 
     def _take_failure(self) -> Optional[tuple[str, BaseException]]:

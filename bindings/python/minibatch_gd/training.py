@@ -98,32 +98,36 @@ def _add_note(exc: BaseException, note: str) -> None:
         pass
 
 
-def _tell_the_ranks(communicator: Any, exc: BaseException) -> Optional[tuple[int, str]]:
+def _train_fail(communicator: Any, pointer: Any, status: int, text: str) -> tuple[int, str, Any]:
+    """``mb_train_fail(pointer, status, text)``: (the status and message every rank got, the
+    exception a Python communicator's collective raised meanwhile or None)."""
+    take = getattr(communicator, "_take_failure", None)
+    if take is not None:
+        take()  # a failure left from an earlier call is not this one's
+    status = int(_lib.lib().mb_train_fail(pointer, status, text.encode("utf-8", "backslashreplace")))
+    failure = take() if take is not None else None
+    return status, _lib.last_error(), failure[1] if failure else None
+
+
+def _tell_the_ranks(communicator: Any, exc: BaseException) -> None:
     """This rank will not make the training call (``exc`` was raised while preparing it):
     makes the call the other ranks of ``communicator`` make fail with this rank's error
     (``mb_train_fail``; they raise "rank k: ExceptionType: message"), so that none waits for
-    this one. Returns (status, message) every rank got, or None where nothing was told: an
-    exception the ranks know of already (``_TOLD``), or a ``communicator`` that is not a
-    usable one. A failure to tell is added to ``exc`` as a note."""
+    this one. Nothing is told for an exception the ranks know of already (``_TOLD``), or
+    where ``communicator`` is not a usable one; a failure to tell is added to ``exc`` as a
+    note."""
     if getattr(exc, _TOLD, False):
-        return None
+        return
     pointer = _communicator_pointer(communicator)
     if pointer is None:
         _add_note(exc, "minibatch_gd: the other ranks could not be told of this failure: the communicator"
                        " is not a usable one (closed, or not an mb_communicator)")
-        return None
-    take = getattr(communicator, "_take_failure", None)
-    if take is not None:
-        take()
-    text = f"{type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace")
-    status = int(_lib.lib().mb_train_fail(pointer, _status_of(exc), text))
-    message = _lib.last_error()
-    failure = take() if take is not None else None
+        return
+    _, message, cause = _train_fail(communicator, pointer, _status_of(exc), f"{type(exc).__name__}: {exc}")
     _mark_told(exc)
     if not message.startswith("rank "):  # what every rank got names the rank that failed
-        cause = f" ({failure[1]!r})" if failure else ""
-        _add_note(exc, f"minibatch_gd: the other ranks could not be told of this failure: {message}{cause}")
-    return status, message
+        because = f" ({cause!r})" if cause is not None else ""
+        _add_note(exc, f"minibatch_gd: the other ranks could not be told of this failure: {message}{because}")
 
 
 class _ToldToTheRanks:

@@ -288,6 +288,11 @@ extension Collective {
     /// since no collective can run without them.
     static func make(_ options: TrainingOptions) throws(MiniBatchError) -> Collective? {
         guard let distribution = options.distribution else { return nil }
+        return try make(distribution)
+    }
+
+    /// The collective over `distribution`'s communicator, once its rank and size are checked.
+    static func make(_ distribution: Distribution) throws(MiniBatchError) -> Collective {
         let size = distribution.size, rank = distribution.rank
         guard (1...Distribution.maxRanks).contains(size) else {
             throw .invalid("communicator size must be 1...\(Distribution.maxRanks), got \(size)")
@@ -310,10 +315,7 @@ extension Distribution {
     /// rank's where several failed; a communicator whose rank or size is out of range, or
     /// whose collective fails, throws that error instead (nothing could be told then).
     public func failTraining(_ error: MiniBatchError) throws(MiniBatchError) -> Never {
-        var options = TrainingOptions()
-        options.distribution = self
-        guard let collective = try Collective.make(options) else { throw error }
-        try collective.fail(error)
+        try Collective.make(self).fail(error)
     }
 }
 
@@ -323,11 +325,9 @@ extension Distribution {
 /// (`Distribution.failTraining`), and the error every rank throws is returned. Without a
 /// usable communicator, `error` as it is.
 package func refusedBeforeTraining(_ distribution: Distribution, _ error: MiniBatchError) -> MiniBatchError {
-    var options = TrainingOptions()
-    options.distribution = distribution
-    guard (try? Collective.make(options)) != nil else { return error }
+    guard let collective = try? Collective.make(distribution) else { return error }
     do {
-        try distribution.failTraining(error)
+        try collective.fail(error)
     } catch {
         return error
     }
