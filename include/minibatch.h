@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 8
+#define MB_VERSION_MINOR 9
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.8.0"
+#define MB_VERSION_STRING "0.9.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -291,7 +291,10 @@ typedef enum mb_activation {
                                   absolute, so 0 below z = -17 */
     MB_ACTIVATION_GELU = 7,    /* g(z) = z Phi(z), Phi the standard normal distribution
                                   function, (1 + erf(z / sqrt 2)) / 2: PyTorch's GELU() (exact
-                                  form). Training keeps z for its derivative Phi(z) + z phi(z):
+                                  form; computed since 0.9.0 as erfc(-z / sqrt 2) / 2, which
+                                  keeps its relative accuracy below z = -3, where float's
+                                  1 + erf cancels: PyTorch's GELU(z) is -0 below -5.6).
+                                  Training keeps z for its derivative Phi(z) + z phi(z):
                                   one more float per unit and row in the working memory */
     MB_ACTIVATION_SILU = 8     /* g(z) = z / (1 + e^-z): PyTorch's SiLU(), Keras's swish; z
                                   kept as GELU's */
@@ -316,9 +319,13 @@ typedef enum mb_loss {
 
 typedef enum mb_init {
     MB_INIT_AUTO = 0,   /* He for hidden layers whose activation is ReLU or leaky ReLU,
+                           LeCun for SELU hidden layers (since 0.9.0; Xavier before),
                            Xavier for the other layers (the output layer included) */
     MB_INIT_HE = 1,     /* W ~ Normal(0, 2 / n_in) */
-    MB_INIT_XAVIER = 2  /* W ~ Normal(0, 2 / (n_in + n_out)) (Glorot normal) */
+    MB_INIT_XAVIER = 2, /* W ~ Normal(0, 2 / (n_in + n_out)) (Glorot normal) */
+    MB_INIT_LECUN = 3   /* since 0.9.0: W ~ Normal(0, 1 / n_in) (LeCun normal: Keras's
+                           lecun_normal, the initialisation SELU's self-normalisation
+                           assumes; a library older than 0.9.0 refuses it) */
 } mb_init;
 /* Initial weights: the k-th weight (counting weights only, layer by layer in parameter
  * order) is its layer's standard deviation times N_k, where N_0, N_1, ... are standard

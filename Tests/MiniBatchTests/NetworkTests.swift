@@ -74,6 +74,24 @@ struct NetworkTests {
         let v2 = w2.map { $0 * $0 }.reduce(0, +) / Double(w2.count)
         #expect(abs(v1 / (2.0 / 200) - 1) < 0.05)
         #expect(abs(v2 / (2.0 / 310) - 1) < 0.1)
+        // LeCun (1 / nIn) for a SELU layer under automatic, and for every layer under .lecun.
+        let selu = try Network(layerSizes: [200, 300, 10], hiddenActivation: .selu, loss: .crossEntropy, seed: 1)
+        let lecun = try Network(layerSizes: [200, 300, 10], hiddenActivation: .relu, loss: .crossEntropy,
+                                initialization: .lecun, seed: 1)
+        for (network, variances) in [(selu, [1.0 / 200, 2.0 / 310]), (lecun, [1.0 / 200, 1.0 / 300])] {
+            for (layer, want) in zip(network.layers, variances) {
+                let w = network.parameterArray[layer.weightOffset..<layer.biasOffset].map(Double.init)
+                let v = w.map { $0 * $0 }.reduce(0, +) / Double(w.count)
+                #expect(abs(v / want - 1) < 0.1, "\(layer.activation) layer of \(layer.nIn): \(v), want \(want)")
+            }
+        }
+        // The same draws as He's, scaled: LeCun's weights are He's over sqrt 2.
+        let he = try Network(layerSizes: [200, 300, 10], hiddenActivation: .relu, loss: .crossEntropy,
+                             initialization: .he, seed: 1)
+        for i in 0..<60_000 {
+            #expect(abs(Double(lecun.parameterArray[i]) * 2.0.squareRoot() - Double(he.parameterArray[i]))
+                    <= 1e-6 * abs(Double(he.parameterArray[i])) + 1e-12)
+        }
     }
 
     @Test func badArchitecturesAreRefusedWithAMessage() {

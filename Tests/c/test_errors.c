@@ -283,6 +283,8 @@ static void test_model_create_errors(void)
     mb_model_options_init(&o);
     o.init = (mb_init)99;
     EXPECT_CREATE_FAILS(ok, 3, &o, INV, "init");
+    o.init = (mb_init)4; /* one past MB_INIT_LECUN (0.9.0) */
+    EXPECT_CREATE_FAILS(ok, 3, &o, INV, "init");
     o.init = (mb_init)-1;
     EXPECT_CREATE_FAILS(ok, 3, &o, INV, "init");
     mb_model_options_init(&o);

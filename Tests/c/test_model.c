@@ -256,6 +256,7 @@ static void test_init_variances(void)
     mb_activation acts[2] = {MB_ACTIVATION_RELU, MB_ACTIVATION_TANH};
     double he0 = 2.0 / 400, xa0 = 2.0 / 600, he1 = 2.0 / 200, xa1 = 2.0 / 300;
     double w_auto_relu[2], w_auto_tanh[2], w_he_tanh[2], w_xa_relu[2], w_mixed[3];
+    double w_auto_selu[2], w_lecun_relu[2];
     w_auto_relu[0] = he0;
     w_auto_relu[1] = xa1; /* the output layer feeds no ReLU */
     w_auto_tanh[0] = xa0;
@@ -268,6 +269,12 @@ static void test_init_variances(void)
     check_init_variances(s, 3, MB_ACTIVATION_TANH, NULL, MB_INIT_AUTO, w_auto_tanh);
     check_init_variances(s, 3, MB_ACTIVATION_TANH, NULL, MB_INIT_HE, w_he_tanh);
     check_init_variances(s, 3, MB_ACTIVATION_RELU, NULL, MB_INIT_XAVIER, w_xa_relu);
+    w_auto_selu[0] = 1.0 / 400; /* feeds a SELU: LeCun (since 0.9.0) */
+    w_auto_selu[1] = xa1;
+    w_lecun_relu[0] = 1.0 / 400;
+    w_lecun_relu[1] = 1.0 / 200; /* LeCun for every layer, the output's included */
+    check_init_variances(s, 3, MB_ACTIVATION_SELU, NULL, MB_INIT_AUTO, w_auto_selu);
+    check_init_variances(s, 3, MB_ACTIVATION_RELU, NULL, MB_INIT_LECUN, w_lecun_relu);
     w_mixed[0] = 2.0 / 300;         /* feeds a ReLU: He */
     w_mixed[1] = 2.0 / (200 + 100); /* feeds a tanh: Xavier */
     w_mixed[2] = 2.0 / (100 + 10);  /* output: Xavier */
@@ -308,10 +315,15 @@ static void check_init_exact(const int64_t *sizes, int64_t nl, mb_activation hid
         goto done;
     ref_normals(seed, nrm, nw);
     for (l = 0; l + 1 < nl; l++) {
+        int hidden_layer = l + 2 < nl;
         int he = init == MB_INIT_HE ||
-                 (init == MB_INIT_AUTO && l + 2 < nl &&
+                 (init == MB_INIT_AUTO && hidden_layer &&
                   (net.hidden[l] == MB_ACTIVATION_RELU || net.hidden[l] == MB_ACTIVATION_LEAKY_RELU));
-        double var = he ? 2.0 / (double)sizes[l] : 2.0 / (double)(sizes[l] + sizes[l + 1]);
+        int lecun = init == MB_INIT_LECUN ||
+                    (init == MB_INIT_AUTO && hidden_layer && net.hidden[l] == MB_ACTIVATION_SELU);
+        double var = he      ? 2.0 / (double)sizes[l]
+                     : lecun ? 1.0 / (double)sizes[l]
+                             : 2.0 / (double)(sizes[l] + sizes[l + 1]);
         const float *w = p + ref_w_offset(&net, l);
         for (j = 0; j < sizes[l] * sizes[l + 1]; j++, k++) {
             double want = sqrt(var) * nrm[k];
@@ -350,6 +362,7 @@ static void test_init_matches_reference(void)
         check_init_exact(s4, 5, MB_ACTIVATION_LINEAR, acts, MB_INIT_AUTO, seeds[i]);
         check_init_exact(s2, 4, MB_ACTIVATION_LEAKY_RELU, NULL, MB_INIT_AUTO, seeds[i]);
         check_init_exact(s2, 4, MB_ACTIVATION_SELU, NULL, MB_INIT_AUTO, seeds[i]);
+        check_init_exact(s1, 3, MB_ACTIVATION_RELU, NULL, MB_INIT_LECUN, seeds[i]);
     }
     /* default options: seed 0, ReLU hidden layers, AUTO */
     {

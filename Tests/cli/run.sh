@@ -110,9 +110,23 @@ net = mb.Network.load("full.mbm")
 assert (net.predict(np.load("x.npy")) == np.load("p.npy")).all()
 assert (net.predict_classes(np.load("x.npy")) == np.load("c.npy")).all()
 '
+    "$cli" train --x x.npy --y y.npy --hidden 16 --activation selu --init lecun --epochs 2 --batch-size 64 \
+        --learning-rate 0.01 --seed 3 --threads 1 --out lecun.mbm --progress none >/dev/null 2>&1
+    check "--init lecun (0.9.0): the Python binding's init='lecun' trains to the same weights, bit for bit" \
+        env PYTHONPATH="$root/bindings/python" python3 -c '
+import numpy as np, minibatch_gd as mb
+X, y = np.load("x.npy"), np.load("y.npy").astype(np.int32)
+net = mb.Network([6, 16, 2], hidden_activation="selu", init="lecun", seed=3)
+net.train(X, y, epochs=2, batch_size=64, learning_rate=0.01, seed=3, threads=1)
+cli = mb.Network.load("lecun.mbm")
+assert (cli.get_parameters() == net.get_parameters()).all()
+he = mb.Network([6, 16, 2], hidden_activation="selu", init="he", seed=3)
+assert not (he.get_parameters() == mb.Network([6, 16, 2], hidden_activation="selu", init="lecun", seed=3).get_parameters()).all()
+'
 else
-    echo "skipped: the Python binding's predict (minibatch_gd does not import: build libminibatch.so)"
+    echo "skipped: the Python binding's predict and --init lecun (minibatch_gd does not import: build libminibatch.so)"
 fi
+refused "--init names its rules when refused" "lecun" train --x x.npy --y y.npy --init orthogonal --out bad.mbm
 "$cli" train --x x.npy --y yr.npy --hidden 8 --epochs 30 --batch-size 32 --learning-rate 0.05 --out reg.mbm --progress none >/dev/null 2>&1
 check "eval of an mse model reports R^2 (each output's 1 - residual / total sum of squares, averaged)" py '
 import json, subprocess, sys, numpy as np

@@ -1,25 +1,38 @@
 /// How initial weights are drawn (biases start at 0).
 public enum Initialization: Int, Sendable, CaseIterable {
-    /// He for layers whose activation is ReLU or leaky ReLU, Xavier for the others (SELU
-    /// included: Xavier's 2 / (nIn + nOut) is LeCun's 1 / nIn, which SELU assumes, where
-    /// nIn = nOut, and within a factor 2 of it otherwise).
+    /// He for layers whose activation is ReLU or leaky ReLU, LeCun for SELU layers (since
+    /// 0.9.0; Xavier before, within a factor 2 of it), Xavier for the others (the output
+    /// layer included).
     case automatic = 0
     /// W ~ Normal(0, 2 / nIn) (He et al., 2015).
     case he = 1
     /// W ~ Normal(0, 2 / (nIn + nOut)) (Glorot and Bengio, 2010, normal form).
     case xavier = 2
+    /// W ~ Normal(0, 1 / nIn) (LeCun et al., 1998; Keras's `lecun_normal`): the variance
+    /// SELU's self-normalisation assumes (Klambauer et al., 2017). Since 0.9.0
+    case lecun = 3
+
+    /// The variance of layer `layer`'s weights.
+    func variance(for layer: Dense) -> Double {
+        let rule: Initialization
+        switch self {
+        case .automatic:
+            switch layer.activation {
+            case .relu, .leakyRelu: rule = .he
+            case .selu: rule = .lecun
+            default: rule = .xavier
+            }
+        default: rule = self
+        }
+        switch rule {
+        case .he: return 2.0 / Double(layer.nIn)
+        case .lecun: return 1.0 / Double(layer.nIn)
+        default: return 2.0 / Double(layer.nIn + layer.nOut)
+        }
+    }
 
     /// The standard deviation of layer `layer`'s weights.
-    func standardDeviation(for layer: Dense) -> Double {
-        let useHe: Bool
-        switch self {
-        case .automatic: useHe = layer.activation == .relu || layer.activation == .leakyRelu
-        case .he: useHe = true
-        case .xavier: useHe = false
-        }
-        let variance = useHe ? 2.0 / Double(layer.nIn) : 2.0 / Double(layer.nIn + layer.nOut)
-        return variance.squareRoot()
-    }
+    func standardDeviation(for layer: Dense) -> Double { variance(for: layer).squareRoot() }
 
     /// Fills the weights of every layer, in parameter order, with scaled normal draws
     /// N_0, N_1, ... from stream (seed, Generator.initStream), two per Box-Muller pair

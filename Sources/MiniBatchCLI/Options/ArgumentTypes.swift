@@ -142,13 +142,14 @@ enum LossName: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum InitializationName: String, ExpressibleByArgument, CaseIterable {
-    case auto, he, xavier
+    case auto, he, xavier, lecun
 
     var initialization: Initialization {
         switch self {
         case .auto: .automatic
         case .he: .he
         case .xavier: .xavier
+        case .lecun: .lecun
         }
     }
 }

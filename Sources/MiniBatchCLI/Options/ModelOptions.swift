@@ -27,7 +27,7 @@ struct ModelOptions: ParsableArguments {
     var loss: LossName = .auto
 
     @Option(name: .customLong("init"), help: ArgumentHelp(
-        "How initial weights are drawn (from --seed): auto (He for ReLU and leaky ReLU layers, Xavier for the others), he, xavier.",
+        "How initial weights are drawn (from --seed): auto (He for ReLU and leaky ReLU layers, LeCun for SELU layers, Xavier for the others), he (variance 2 / n_in), xavier (2 / (n_in + n_out)), lecun (1 / n_in).",
         valueName: "rule"))
     var initialization: InitializationName = .auto
 

@@ -99,11 +99,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         scikit-learn adds it before the correction); AdamW's and Adamax's too, and
         ``epsilon`` RMSprop's and Adagrad's.
     n_iter_no_change : int, default=10
-    init : {'auto', 'he', 'xavier'}, default='xavier'
+    init : {'auto', 'he', 'xavier', 'lecun'}, default='xavier'
         The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
         uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
         3 times smaller), and the biases start at 0 (scikit-learn draws them alike);
-        'auto': He for ReLU and leaky ReLU layers.
+        'auto': He for ReLU and leaky ReLU layers, LeCun (1 / fan_in) for SELU ones.
     class_weight : dict, 'balanced' or None, default=None
         Not in scikit-learn's MLP, as in its linear classifiers: weights of the classes, a
         dict ``{label: weight}`` (1 for labels left out) or ``'balanced'``, ``n_samples /

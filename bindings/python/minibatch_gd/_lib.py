@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 8
+MB_VERSION_MINOR = 9
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.8.0"
+MB_VERSION_STRING = "0.9.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -138,6 +138,7 @@ class Init(enum.IntEnum):
     AUTO = 0
     HE = 1
     XAVIER = 2
+    LECUN = 3
 
 
 class Targets(enum.IntEnum):

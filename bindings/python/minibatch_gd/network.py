@@ -75,6 +75,7 @@ _INITS = {
     "he": _lib.Init.HE,
     "xavier": _lib.Init.XAVIER,
     "glorot": _lib.Init.XAVIER,
+    "lecun": _lib.Init.LECUN,
 }
 _DISTRIBUTED_MODES = {
     "deterministic": _lib.DistributedMode.DETERMINISTIC,
@@ -110,7 +111,7 @@ def loss_from(value: Any) -> _lib.Loss:
 
 
 def init_from(value: Any) -> _lib.Init:
-    """'auto', 'he', 'xavier' or an Init."""
+    """'auto', 'he', 'xavier' ('glorot'), 'lecun' or an Init."""
     return _enum_from(value, _INITS, _lib.Init, "init")
 
 
@@ -148,7 +149,7 @@ class Network(_Training, _Handle):
     hidden_activation
         Activation of every hidden layer: 'relu' (default), 'tanh', 'sigmoid',
         'linear' (aliases 'logistic', 'identity'), or, as PyTorch's, 'leaky_relu' (slope
-        0.01), 'elu' (alpha 1), 'selu', 'gelu' (exact, with erf), 'silu' (alias 'swish').
+        0.01), 'elu' (alpha 1), 'selu', 'gelu' (exact; Phi from erfc), 'silu' (alias 'swish').
     activations
         One activation per hidden layer, instead of ``hidden_activation``.
     loss
@@ -156,7 +157,9 @@ class Network(_Training, _Handle):
         outputs), 'mse' (linear outputs) or 'poisson' (outputs e^z, half the Poisson
         deviance, for counts and rates y >= 0).
     init
-        'auto' (He before ReLU and leaky ReLU, Xavier otherwise), 'he' or 'xavier'.
+        'auto' (He before ReLU and leaky ReLU, LeCun before SELU, Xavier otherwise),
+        'he' (variance 2 / n_in), 'xavier' (alias 'glorot', 2 / (n_in + n_out)) or
+        'lecun' (1 / n_in, Keras's ``lecun_normal``; since 0.9.0).
     seed
         Seeds the initial weights (stream ``(seed, MB_STREAM_INIT)``), 0 .. 2**64-1.
 

@@ -236,7 +236,7 @@ def test_bad_training_options(net, kw, exc):
         (([3, 2],), dict(loss="hinge"), ValueError),
         (([3, 4, 2],), dict(hidden_activation="mish"), ValueError),
         (([3, 4, 2],), dict(activations=["relu", "tanh"]), ValueError),
-        (([3, 4, 2],), dict(init="lecun"), ValueError),
+        (([3, 4, 2],), dict(init="orthogonal"), ValueError),
         (([3, 4, 2],), dict(seed=-1), ValueError),
     ],
 )

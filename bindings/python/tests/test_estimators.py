@@ -165,7 +165,7 @@ def test_input_errors_before_any_c_call():
         ("batch_size", "big"),
         ("random_state", -1),
         ("random_state", "seed"),
-        ("init", "lecun"),
+        ("init", "orthogonal"),
         ("memory_budget", -1),
         ("on_divergence", "ignore"),
         ("callback", 3),

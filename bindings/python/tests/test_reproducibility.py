@@ -64,11 +64,15 @@ def test_permutation_matches_c(c_reference, m, seed, epoch):
         ([4, 3, 2], "sigmoid", "cross_entropy", "he"),
         ([4, 3, 2], "relu", "cross_entropy", "xavier"),
         ([7, 1], "relu", "mse", "auto"),
+        ([6, 5, 4, 2], "selu", "cross_entropy", "auto"),
+        ([6, 5, 4, 2], "selu", "cross_entropy", "lecun"),
+        ([5, 4, 1], "relu", "mse", "lecun"),
     ],
 )
 def test_initial_weights_follow_the_contract(sizes, hidden, loss, init):
-    # auto: He for layers feeding a ReLU, Xavier for the others; normal draws from stream
-    # (seed, MB_STREAM_INIT) taken in parameter order over all weights; biases 0.
+    # auto: He for layers feeding a ReLU, LeCun (1 / n_in) for those feeding a SELU (0.9.0),
+    # Xavier for the others; normal draws from stream (seed, MB_STREAM_INIT) taken in
+    # parameter order over all weights; biases 0.
     seed = 11
     with mb.Network(sizes, hidden_activation=hidden, loss=loss, init=init, seed=seed) as net:
         params = net.get_parameters().astype(np.float64)
@@ -77,9 +81,11 @@ def test_initial_weights_follow_the_contract(sizes, hidden, loss, init):
     z = ref.normals(seed, n_w)
     k = 0
     for i, la in enumerate(layers):
-        feeds_relu = i < len(layers) - 1 and hidden == "relu"
-        he = init == "he" or (init == "auto" and feeds_relu)
-        std = np.sqrt(2.0 / la.n_in) if he else np.sqrt(2.0 / (la.n_in + la.n_out))
+        hidden_layer = i < len(layers) - 1
+        he = init == "he" or (init == "auto" and hidden_layer and hidden == "relu")
+        lecun = init == "lecun" or (init == "auto" and hidden_layer and hidden == "selu")
+        var = 2.0 / la.n_in if he else 1.0 / la.n_in if lecun else 2.0 / (la.n_in + la.n_out)
+        std = np.sqrt(var)
         count = la.n_in * la.n_out
         w = np.array(z[k:k + count]) * std
         k += count
