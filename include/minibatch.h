@@ -981,6 +981,24 @@ typedef struct mb_train_options {
                                   since 1.9). Rows held out by validation_fraction keep their
                                   sample_weight the same way (unless every one weighs 0).
                                   NULL (default): every validation row weighs 1 */
+    /* Since 0.9.0 (a library older than the header ignores it: check mb_version_number()
+     * >= 900). */
+    int schedule_per_batch;    /* 0 (default): the schedule and the warm-up give one rate an
+                                  epoch; 1: a rate for every mini-batch, at the fractional
+                                  epoch x = e + b / B (batch b of the epoch's B, from 0), x
+                                  in place of e in mb_schedule's formulas and the warm-up's
+                                  (MB_SCHEDULE_INVERSE_TIME: t the examples trained on
+                                  before the batch), computed in double, rounded to float
+                                  once: the exponential, inverse-time, cosine and
+                                  cosine-with-restarts rates and the warm-up move at every
+                                  step, as PyTorch's schedulers stepped every iteration
+                                  (CosineAnnealingLR with T_max = T * B, LinearLR with
+                                  total_iters = W * B, ExponentialLR with gamma^(1 / B),
+                                  CosineAnnealingWarmRestarts.step(e + b / B)); step and
+                                  multi-step (integer milestones) and adaptive change
+                                  between epochs only, as before. Batch 0's rate is the
+                                  once-an-epoch rate, which mb_history_learning_rates and
+                                  the progress report keep */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

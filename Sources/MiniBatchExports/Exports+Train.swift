@@ -20,7 +20,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         monitor: MB_MONITOR_COST, dropout: 0, class_weight: nil, class_weight_count: 0, label_smoothing: 0,
         amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0,
         lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
-        milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil)
+        milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
+        schedule_per_batch: 0)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -179,6 +180,10 @@ func trainingArguments(
     trainingOptions.optimizer = try optimizer(o)
     trainingOptions.schedule = try schedule(o)
     trainingOptions.warmup = Warmup(epochs: Int(o.warmup_epochs), startFactor: o.warmup_start_factor)
+    guard o.schedule_per_batch == 0 || o.schedule_per_batch == 1 else {
+        throw .init(.invalidArgument, "schedule_per_batch must be 0 (a rate an epoch) or 1 (a rate every mini-batch), got \(o.schedule_per_batch)")
+    }
+    trainingOptions.schedulePerBatch = o.schedule_per_batch != 0
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
     trainingOptions.clipValue = o.clip_value

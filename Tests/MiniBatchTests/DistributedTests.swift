@@ -193,6 +193,32 @@ struct DistributedTests {
         }
     }
 
+    /// A rate every mini-batch (0.9.0): deterministic mode equals one process with the same
+    /// shards; ranks that differ in it are refused, naming it.
+    @Test func aRateEveryMiniBatchIsTheRanksAlike() throws {
+        var options = Self.options(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), batch: 7)
+        options.schedule = .cosine(period: 3, minimum: 0.001)
+        options.warmup = Warmup(epochs: 2)
+        options.schedulePerBatch = true
+        let reference = Self.train(options)
+        #expect(reference.error == nil)
+        var once = options
+        once.schedulePerBatch = false
+        #expect(Self.train(once).parameters != reference.parameters)
+        for run in try LocalGroup(size: 3).run({ rank in Self.train(options, rank: rank) }) {
+            #expect(run == reference)
+        }
+        let runs = try LocalGroup(size: 2).run { rank in
+            var differing = options
+            differing.schedulePerBatch = rank.rank == 0
+            return Self.train(differing, rank: rank)
+        }
+        for run in runs {
+            #expect(run.error?.message.contains("schedule_per_batch is 1 on rank 0 but 0 on rank 1") == true,
+                    "\(String(describing: run.error))")
+        }
+    }
+
     @Test func aRankWhoseSetupFailsStopsEveryRank() throws {
         let runs = try LocalGroup(size: 2).run { rank in
             var options = Self.options(.gradientDescent)

@@ -752,6 +752,12 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
     b.centered = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
+    /* 0.9.0: schedule_per_batch 0 or 1, with any schedule */
+    b = o;
+    b.schedule_per_batch = 2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
+    b.schedule_per_batch = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
     /* 0.7.0's schedules: one past MB_SCHEDULE_COSINE_RESTARTS; multi-step's milestones
        (pointer and count together, at most 2^20, each >= 0), gamma > 0; cosine with
        restarts' first cycle >= 1 and multiplier >= 1 */

@@ -289,7 +289,8 @@ static void test_struct_size(void)
     /* Callers of the fields added one by one in 0.6.0 after amsgrad (the warm-up,
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
-     * milestones and their count, the restarts' multiplier, validation_sample_weight; a NaN,
+     * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
+     * 0.9.0 (schedule_per_batch; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -324,8 +325,11 @@ static void test_struct_size(void)
             {offsetof(mb_train_options, restart_multiplier), offsetof(mb_train_options, validation_sample_weight),
              "restart_multiplier", MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
             /* (a pointer beside the validation set the options give: not followed, refused) */
-            {offsetof(mb_train_options, validation_sample_weight), sizeof(mb_train_options), "validation_sample_weight",
-             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, validation_sample_weight), offsetof(mb_train_options, schedule_per_batch),
+             "validation_sample_weight", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
+            /* 0.9.0 */
+            {offsetof(mb_train_options, schedule_per_batch), sizeof(mb_train_options), "schedule_per_batch",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

@@ -309,6 +309,20 @@ refused "--warmup-start-factor without --warmup-epochs is refused" "it needs --w
 refused "--warmup-start-factor 0 is the library's error, named" "--warmup-start-factor" \
     train --builtin moons --out m.mbm --warmup-epochs 2 --warmup-start-factor 0
 refused "--warmup-epochs -1 is the library's error, named" "--warmup-epochs" train --builtin moons --out m.mbm --warmup-epochs -1
+# --- a rate every mini-batch (0.9.0): across a resume, byte for byte; in the start event;
+# other weights than a rate an epoch
+perbatch=(--builtin moons --batch-size 64 --seed 2 --optimizer adam --schedule cosine --cosine-period 4 --warmup-epochs 2)
+"$cli" train "${perbatch[@]}" --hidden 16 --schedule-per-batch --epochs 4 --out pb-4.mbm >pb.jsonl 2>/dev/null
+"$cli" train "${perbatch[@]}" --hidden 16 --schedule-per-batch --epochs 2 --out pb-2.mbm --progress none >/dev/null 2>&1
+"$cli" resume pb-2.mbm "${perbatch[@]}" --schedule-per-batch --epochs 2 --out pb-r.mbm --progress none >/dev/null 2>&1
+"$cli" train "${perbatch[@]}" --hidden 16 --epochs 4 --out pe-4.mbm --progress none >/dev/null 2>&1
+check "--schedule-per-batch: train 2 + resume 2 = train 4, byte for byte; named in the start event; not a rate an epoch" py '
+import json
+assert open("pb-4.mbm", "rb").read() == open("pb-r.mbm", "rb").read()
+assert open("pb-4.mbm", "rb").read() != open("pe-4.mbm", "rb").read()
+lines = [json.loads(l) for l in open("pb.jsonl")]
+assert lines[0]["schedule_per_batch"] is True, lines[0]
+'
 # --- clip_value (0.6.0): in the start event; refused below 0, named
 "$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null
 check "--clip-value: trains, and the start event names it" py '

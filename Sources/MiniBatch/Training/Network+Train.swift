@@ -173,6 +173,8 @@ extension Network {
             step.rate = options.schedule.rate(
                 base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
                 defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
+            // The epoch's rate (its first batch's): the history's and the progress report's.
+            let epochRate = step.rate
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
             // The batches run with the first layer's W in training's layout, which goes back
             // to the model's however they end (`TrainingStep`'s notes).
@@ -181,6 +183,13 @@ extension Network {
                 defer { step.arrangeFirstWeights(transposed: false) }
                 for b in 0..<batches {
                     let rows = partition.batch(b).count
+                    if options.schedulePerBatch, b > 0 {
+                        // The schedule at the fractional epoch e + b / B (`Schedule.rate`).
+                        step.rate = options.schedule.rate(
+                            base: options.learningRate, epoch: epochsTrained, fraction: Double(b) / Double(batches),
+                            examplesSeen: trainingState.examplesSeen.addingSaturated(rowsSeen), defaultPeriod: period,
+                            adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
+                    }
                     var cost = try step.costAndGradient(source, batch: b, rows: rows)
                     // A NaN or Inf in X makes the gradient non-finite: a batch that fails is
                     // searched before it is called divergence.
@@ -228,7 +237,7 @@ extension Network {
             } else if let validation {
                 (validationCost, validationScore) = try validation.evaluate(self)
             }
-            try history?.recordEpoch(epochCost, learningRate: Double(step.rate),
+            try history?.recordEpoch(epochCost, learningRate: Double(epochRate),
                                  validationCost: validationCost, validationScore: validationScore)
             let stop = stopping.afterEpoch(
                 self, cost: stopping.monitored(epochCost: epochCost, validation: validation.map { _ in (validationCost, validationScore) }),
@@ -238,7 +247,7 @@ extension Network {
                 var report = Progress(
                     epoch: epoch, epochs: options.epochs, epochsTrained: epochsTrained,
                     batchSize: partition.batchSize, batches: batches, epochCost: epochCost, lastBatchCost: lastCost)
-                report.learningRate = Double(step.rate)
+                report.learningRate = Double(epochRate)
                 report.validationCost = validationCost
                 report.validationScore = validationScore
                 // The callback may read the model and the history (nowhere else during training).

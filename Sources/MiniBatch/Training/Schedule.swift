@@ -41,31 +41,41 @@ public enum Schedule: Sendable, Equatable {
     /// What `adaptive` divides the rate by.
     static let adaptiveFactor: Float = 5
 
-    /// The rate of epoch `epoch` (from 0 over the network's life), warmed up by `warmup`.
+    /// The rate of epoch `epoch` (from 0 over the network's life), warmed up by `warmup`; with
+    /// `fraction` f in [0, 1) (`TrainingOptions.schedulePerBatch`: batch b of B gives b / B),
+    /// the rate at the fractional epoch e + f: the exponential, inverse-time (from its
+    /// examples), cosine and cosine-with-restarts schedules and the warm-up move within the
+    /// epoch, as PyTorch's schedulers stepped every iteration (`CosineAnnealingLR` with
+    /// T_max = T * B, `LinearLR` with total_iters = W * B, `ExponentialLR` with gamma^(1/B),
+    /// `CosineAnnealingWarmRestarts.step(e + b / B)`); step and multi-step change only where
+    /// e + f crosses an integer milestone, so only between epochs, and adaptive's rate
+    /// between epochs only. f = 0 is the once-an-epoch rate.
     /// - Parameters:
-    ///   - examplesSeen: examples trained on before the epoch (for `inverseTime`).
+    ///   - examplesSeen: examples trained on before the epoch, or before the batch with a
+    ///     fraction (for `inverseTime`).
     ///   - period: the cosine period when `period` is 0.
     ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
     ///   - warmup: the warm-up, whose factor multiplies the schedule's rate.
     func rate(
-        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
+        base: Float, epoch: Int, fraction: Double = 0, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
         warmup: Warmup = Warmup()
     ) -> Float {
-        let factor = warmup.factor(epoch: epoch)
-        return Float(factor * unrounded(base: base, epoch: epoch, examplesSeen: examplesSeen,
+        let factor = warmup.factor(epoch: epoch, fraction: fraction)
+        return Float(factor * unrounded(base: base, epoch: epoch, fraction: fraction, examplesSeen: examplesSeen,
                                         defaultPeriod: defaultPeriod, adaptiveRate: adaptiveRate))
     }
 
     /// The schedule's rate in Double, before the warm-up and the one rounding to Float (the
     /// constant and adaptive rates are Floats already, so that rounding keeps them).
     private func unrounded(
-        base: Float, epoch: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+        base: Float, epoch: Int, fraction: Double, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
     ) -> Double {
-        let rate = Double(base), e = Double(epoch)
+        let rate = Double(base), e = Double(epoch) + fraction
         switch self {
         case .constant:
             return rate
         case .step(let every, let gamma):
+            // floor((epoch + fraction) / every) with fraction < 1: floor(epoch / every)
             return rate * pow(gamma, Double(epoch / every))
         case .exponential(let gamma):
             return rate * pow(gamma, e)
@@ -78,10 +88,12 @@ public enum Schedule: Sendable, Equatable {
         case .adaptive:
             return Double(adaptiveRate ?? base)
         case .multiStep(let milestones, let gamma):
+            // Integer milestones: k <= epoch + fraction exactly when k <= epoch.
             return rate * pow(gamma, Double(milestones.count { $0 <= epoch }))
         case .cosineRestarts(let period, let multiplier, let minimum):
+            // The cycles begin at integer epochs: epoch's cycle holds epoch + fraction.
             let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
-            return minimum + (rate - minimum) * (1 + cos(Double.pi * Double(since) / length)) / 2
+            return minimum + (rate - minimum) * (1 + cos(Double.pi * (Double(since) + fraction) / length)) / 2
         }
     }
 
@@ -120,10 +132,11 @@ public struct Warmup: Sendable, Equatable {
         self.startFactor = startFactor
     }
 
-    /// The factor of epoch `epoch` (from 0 over the network's life).
-    func factor(epoch: Int) -> Double {
+    /// The factor of epoch `epoch` (from 0 over the network's life), at `fraction` of it
+    /// (`Schedule.rate`).
+    func factor(epoch: Int, fraction: Double = 0) -> Double {
         guard epochs > 0, epoch < epochs else { return 1 }
-        return startFactor + (1 - startFactor) * Double(epoch) / Double(epochs)
+        return startFactor + (1 - startFactor) * (Double(epoch) + fraction) / Double(epochs)
     }
 }
 

@@ -22,6 +22,11 @@ public struct TrainingOptions: Sendable {
     /// A linear warm-up of the schedule's rate over the network's first epochs (default:
     /// none). Since 0.6.0.
     public var warmup = Warmup()
+    /// Whether the schedule and the warm-up are evaluated at every mini-batch (true), at the
+    /// fractional epoch e + b / B of batch b of the epoch's B, or once an epoch (false, the
+    /// default): `Schedule.rate(base:epoch:fraction:...)`. PyTorch's schedulers stepped
+    /// every iteration. Since 0.9.0.
+    public var schedulePerBatch = false
     /// scikit-learn's L2 penalty `alpha` (>= 0): a batch of n rows adds
     /// 0.5 * l2 * sum(W^2) / n to its cost and l2 * W / n to the weights' gradient (weights
     /// only, not biases). Default 0.

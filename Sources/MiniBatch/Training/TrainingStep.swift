@@ -125,7 +125,8 @@ final class TrainingStep {
     var spare: UnsafeMutablePointer<Float>
     /// The plain path's rule; its rate is the epoch's (`rate`).
     var rule: GradientDescent
-    /// The learning rate of the current epoch.
+    /// The learning rate of the current epoch (of the current batch with
+    /// `TrainingOptions.schedulePerBatch`), set before the batch's gradient.
     var rate: Float {
         get { rule.learningRate }
         set { rule.learningRate = newValue }

@@ -142,6 +142,9 @@ struct TrainingArguments: ParsableArguments {
         "The fraction of the schedule's rate the warm-up starts from, in (0, 1] (default: 1/3).", valueName: "f"))
     var warmupStartFactor: Double?
 
+    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = epochs x B, LinearLR with total_iters = warm-up epochs x B); step, multi-step and adaptive still change between epochs only (default: a rate an epoch).")
+    var schedulePerBatch = false
+
     // MARK: Early stopping
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -238,6 +241,7 @@ struct TrainingArguments: ParsableArguments {
             throw ValidationError("--warmup-start-factor is a parameter of the warm-up: it needs --warmup-epochs >= 1")
         }
         options.warmup = Warmup(epochs: warmupEpochs, startFactor: warmupStartFactor ?? 1.0 / 3)
+        options.schedulePerBatch = schedulePerBatch
         options.clipValue = clipValue
         options.shards = shards
         options.dropout = dropout
@@ -302,6 +306,7 @@ struct TrainingArguments: ParsableArguments {
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")
         if let warmupStartFactor { add("--warmup-start-factor", "\(warmupStartFactor)") }
+        if schedulePerBatch { out.append("--schedule-per-batch") }
         add("--patience", "\(patience)", unless: "0")
         add("--min-delta", "\(minDelta)", unless: "\(0.0)")
         if !restoreBest { out.append("--no-restore-best") }

@@ -189,6 +189,7 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         fields.append(("warmup_epochs", .int(options.warmup.epochs)))
         fields.append(("warmup_start_factor", .number(options.warmup.startFactor)))
     }
+    if options.schedulePerBatch { fields.append(("schedule_per_batch", .bool(true))) }
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
     if options.clipValue > 0 { fields.append(("clip_value", .number(shortest(Double(options.clipValue))))) }

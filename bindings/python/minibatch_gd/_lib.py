@@ -358,6 +358,7 @@ class mb_train_options(Structure):
         ("milestone_count", c_int64),  # int64_t milestone_count;  (since 0.7.0)
         ("restart_multiplier", c_int64),  # int64_t restart_multiplier;  (since 0.7.0)
         ("validation_sample_weight", c_void_p),  # const float *validation_sample_weight;  (since 0.7.0)
+        ("schedule_per_batch", c_int),  # int schedule_per_batch;  (since 0.9.0)
     ]
 
 

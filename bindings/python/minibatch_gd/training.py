@@ -231,6 +231,7 @@ class _Training:
         optimizer: Any = None,
         schedule: Any = None,
         warmup: Any = None,
+        schedule_per_batch: bool = False,
         l2: float = 0.0,
         clip_norm: float = 0.0,
         clip_value: float = 0.0,
@@ -270,6 +271,13 @@ class _Training:
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
         :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
+        ``schedule_per_batch``: True gives the schedule and the warm-up a rate for every
+        mini-batch, at the fractional epoch e + b / B (batch b of the epoch's B), as
+        PyTorch's schedulers stepped every iteration (``CosineAnnealingLR`` with
+        ``T_max = epochs * B``, ``LinearLR`` with ``total_iters = warm-up epochs * B``,
+        ``CosineAnnealingWarmRestarts.step(e + b / B)``); step, multi-step and adaptive
+        still change between epochs only. The history's learning rates are each epoch's
+        first batch's. False (default): one rate an epoch. Since 0.9.0.
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
         ``clip_value``: clip every element of the gradient to [-clip_value, clip_value]
@@ -343,7 +351,8 @@ class _Training:
                 X, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                 seed=seed, shuffle=shuffle, drop_last=drop_last, memory_budget=memory_budget,
                 callback=callback, history=history, threads=threads, optimizer=optimizer,
-                schedule=schedule, warmup=warmup, l2=l2, clip_norm=clip_norm, clip_value=clip_value, dropout=dropout,
+                schedule=schedule, warmup=warmup, schedule_per_batch=schedule_per_batch, l2=l2, clip_norm=clip_norm,
+                clip_value=clip_value, dropout=dropout,
                 label_smoothing=label_smoothing,
                 early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
@@ -360,7 +369,7 @@ class _Training:
             )
             self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                             validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
-                            clip_value=clip_value)
+                            clip_value=clip_value, schedule_per_batch=schedule_per_batch)
             self._fill_distributed(opts, state, communicator, distributed_mode, shards)
             if sample_weight is not None:
                 sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
@@ -401,6 +410,7 @@ class _Training:
         optimizer: Any = None,
         schedule: Any = None,
         warmup: Any = None,
+        schedule_per_batch: bool = False,
         l2: float = 0.0,
         clip_norm: float = 0.0,
         clip_value: float = 0.0,
@@ -438,7 +448,7 @@ class _Training:
             )
             self._fill_rule(opts, state, optimizer, schedule, l2, clip_norm, early_stopping, validation,
                             validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
-                            clip_value=clip_value)
+                            clip_value=clip_value, schedule_per_batch=schedule_per_batch)
             self._fill_distributed(opts, state, communicator, distributed_mode, shards)
 
             def run() -> int:
@@ -529,6 +539,7 @@ class _Training:
         self, opts: _lib.mb_train_options, state: "_TrainState", optimizer: Any, schedule: Any,
         l2: Any, clip_norm: Any, early_stopping: Any, validation: Any, validation_fraction: Any = 0.0,
         *, dropout: Any = 0.0, label_smoothing: Any = 0.0, warmup: Any = None, clip_value: Any = 0.0,
+        schedule_per_batch: Any = False,
     ) -> None:
         """Fills the update rule, schedule, regularisation, early stopping and validation
         fields of ``opts`` (conversions only: the library checks the values)."""
@@ -537,6 +548,7 @@ class _Training:
         optim.optimizer_of(optimizer)._fill(opts)
         optim.schedule_of(schedule)._fill(opts)
         optim.warmup_of(warmup)._fill(opts)
+        opts.schedule_per_batch = 1 if optim._flag(schedule_per_batch, "schedule_per_batch") else 0
         opts.l2 = optim._number(l2, "l2")
         opts.clip_norm = optim._number(clip_norm, "clip_norm")
         opts.clip_value = optim._number(clip_value, "clip_value")

@@ -310,7 +310,8 @@ def test_auto_init_per_layer_activation(acts):
     k = 0
     for i, la in enumerate(layers):
         he = i < len(acts) and acts[i] in ("relu", "leaky_relu")  # He for ReLU and leaky ReLU hidden layers
-        std = np.sqrt(2.0 / la.n_in) if he else np.sqrt(2.0 / (la.n_in + la.n_out))
+        lecun = i < len(acts) and acts[i] == "selu"  # LeCun for SELU ones (0.9.0)
+        std = np.sqrt(2.0 / la.n_in if he else 1.0 / la.n_in if lecun else 2.0 / (la.n_in + la.n_out))
         count = la.n_in * la.n_out
         np.testing.assert_allclose(params[la.weight_offset:la.weight_offset + count],
                                    np.array(z[k:k + count]) * std, rtol=2e-6, atol=1e-7)

@@ -596,6 +596,118 @@ def test_warmup_before_the_adaptive_schedule():
         assert h.learning_rates[0] == pytest.approx(0.1 / 3, rel=1e-6)
 
 
+# -- 5b. a rate every mini-batch (schedule_per_batch, 0.9.0) ------------------------------
+
+def batch_rate(sched, warmup, lr, e, b, batches, m, batch):
+    """The header's rate of batch b of epoch e with schedule_per_batch: the formulas at the
+    fractional epoch x = e + b / B (inverse time: the examples before the batch), in double,
+    rounded to float32 once."""
+    x = e + b / batches
+    if isinstance(sched, optim.InverseTime):
+        r = F32(lr) / (e * m + b * batch + 1) ** sched.power_t
+    else:
+        r = schedule_rate(sched, F32(lr), x, m)
+    return F32(warmup_factor(warmup, x) * r)
+
+
+@pytest.mark.parametrize("warmup", [None, optim.Warmup(3, 0.25)], ids=["", "warmup"])
+@pytest.mark.parametrize("sched", SCHEDULES, ids=lambda s: type(s).__name__)
+def test_schedule_per_batch_steps(sched, warmup):
+    """24 rows in batches of 5 (5 batches, the last of 4), stored order, plain SGD, 6 epochs:
+    every step is w -= rate(e + b / B) * (numpy gradient), rtol 1e-5 / atol 1e-6 after
+    every epoch; one call per epoch gives the same weights as one call of 6, bit for bit
+    (the fractional epoch counts over the model's life); the history keeps each epoch's
+    first batch's rate, the once-an-epoch rate. Step and multi-step (integer milestones)
+    give the once-an-epoch weights bit for bit; the schedules that move within an epoch,
+    and any warm-up, give other weights."""
+    X, y, Y = problem("mse", 2)
+    lr, epochs, batch = 0.1, 6, 5
+    batches = -(-M // batch)
+    with make_net("mse", 2) as net, make_net("mse", 2) as once, make_net("mse", 2) as per_epoch:
+        w = net.get_parameters().astype(np.float64)
+        h = mb.History()
+        for e in range(epochs):
+            for b in range(batches):
+                rows = slice(b * batch, (b + 1) * batch)
+                _, g = np_cost_grad(w, X[rows], Y[rows], "mse")
+                w = w - batch_rate(sched, warmup, lr, e, b, batches, M, batch) * g
+            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
+                      schedule=sched, warmup=warmup, schedule_per_batch=True, history=h)
+            np.testing.assert_allclose(net.get_parameters(), w, rtol=1e-5, atol=1e-6, err_msg=f"epoch {e}")
+        np.testing.assert_allclose(h.learning_rates, epoch_rates(sched, lr, epochs, warmup=warmup), rtol=1e-6)
+        once.train(X, y, epochs=epochs, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
+                   schedule=sched, warmup=warmup, schedule_per_batch=True)
+        np.testing.assert_array_equal(once.get_parameters(), net.get_parameters())
+        per_epoch.train(X, y, epochs=epochs, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
+                        schedule=sched, warmup=warmup)
+        same = np.array_equal(per_epoch.get_parameters(), net.get_parameters())
+        assert same == (warmup is None and isinstance(sched, (optim.Constant, optim.Step, optim.MultiStep)))
+
+
+def test_schedule_per_batch_of_one_batch_is_the_epochs_rate():
+    """A batch of all rows (B = 1): the fractional epoch is the epoch, bit for bit."""
+    X, y, _ = problem("cross_entropy", 3)
+    with make_net("cross_entropy", 3) as a, make_net("cross_entropy", 3) as b:
+        for net, flag in ((a, True), (b, False)):
+            net.train(X, y, epochs=7, batch_size=M, learning_rate=0.05, shuffle=False, threads=1,
+                      optimizer=optim.Adam(), schedule=optim.Cosine(epochs=7), warmup=3, schedule_per_batch=flag)
+        np.testing.assert_array_equal(a.get_parameters(), b.get_parameters())
+    with pytest.raises(TypeError, match="schedule_per_batch"):
+        with make_net("mse", 2) as net:
+            net.train(X, np.zeros((M, 2), np.float32), schedule_per_batch="yes")
+
+
+@pytest.mark.parametrize("case", ["cosine", "warmup_exponential", "restarts"])
+def test_schedule_per_batch_matches_torch(case):
+    """PyTorch's schedulers stepped every iteration, Adam, 24 rows in batches of 5 (B = 5),
+    stored order, 8 epochs: CosineAnnealingLR(T_max = 8 B, eta_min), LinearLR(start 0.25,
+    total_iters = 3 B) chained with ExponentialLR(gamma^(1 / B)), and
+    CosineAnnealingWarmRestarts(T_0 = 2, T_mult = 2).step(e + b / B) (its documented
+    per-iteration use): the same trajectory, rtol 1e-4 / atol 1e-5 after every epoch."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=4)
+    lr, epochs, batch = 0.02, 8, 5
+    batches = -(-M // batch)
+    if case == "cosine":
+        kw = dict(schedule=optim.Cosine(epochs=epochs, min_learning_rate=0.001))
+    elif case == "warmup_exponential":
+        kw = dict(schedule=optim.Exponential(0.8), warmup=optim.Warmup(3, 0.25))
+    else:
+        kw = dict(schedule=optim.CosineRestarts(2, multiplier=2, min_learning_rate=0.001))
+    with make_net("cross_entropy", 3, seed=6) as net:
+        p0 = net.get_parameters()
+        got = []
+        for _ in range(epochs):
+            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
+                      optimizer=optim.Adam(), schedule_per_batch=True, **kw)
+            got.append(net.get_parameters())
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    S = torch.optim.lr_scheduler
+    if case == "cosine":
+        ref = S.CosineAnnealingLR(o, T_max=epochs * batches, eta_min=0.001)
+    elif case == "warmup_exponential":
+        ref = S.ChainedScheduler([S.LinearLR(o, start_factor=0.25, total_iters=3 * batches),
+                                  S.ExponentialLR(o, gamma=0.8 ** (1 / batches))])
+    else:
+        ref = S.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2, eta_min=0.001)
+    for e in range(epochs):
+        for i in range(batches):
+            if case == "restarts":
+                ref.step(e + i / batches)
+            o.zero_grad()
+            rows = slice(i * batch, (i + 1) * batch)
+            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
+            o.step()
+            if case != "restarts":
+                ref.step()
+        want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
+        np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"epoch {e}")
+
+
 # -- 6. early stopping and the adaptive schedule -----------------------------------------
 
 def simulate(costs, patience, min_delta, rate=None):

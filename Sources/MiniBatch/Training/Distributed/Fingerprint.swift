@@ -20,7 +20,7 @@ struct Fingerprint {
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
         ("warmup_epochs", .integer),
-        ("warmup_start_factor", .double),
+        ("warmup_start_factor", .double), ("schedule_per_batch", .integer),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
         ("sample_weight (1: given)", .integer), ("class_weight", .hash),
@@ -104,6 +104,7 @@ struct Fingerprint {
                 options.labelSmoothing.bitPattern] + schedule + [
             // (an unused start factor is 0, as unused schedule parameters)
             UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.epochs > 0 ? options.warmup.startFactor.bitPattern : 0,
+            options.schedulePerBatch ? 1 : 0,
             UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,
