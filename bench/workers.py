@@ -116,7 +116,8 @@ class TrainOptions(C.Structure):
                 ("clip_value", C.c_float), ("lr_decay", C.c_float), ("initial_accumulator_value", C.c_float),
                 ("momentum_decay", C.c_double), ("centered", C.c_int), ("milestones", C.c_void_p),
                 ("milestone_count", C.c_int64), ("restart_multiplier", C.c_int64),
-                ("validation_sample_weight", C.c_void_p), ("schedule_per_batch", C.c_int)]
+                ("validation_sample_weight", C.c_void_p), ("schedule_per_batch", C.c_int),
+                ("pct_start", C.c_double), ("div_factor", C.c_double), ("final_div_factor", C.c_double)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

@@ -323,9 +323,11 @@ typedef enum mb_init {
                            Xavier for the other layers (the output layer included) */
     MB_INIT_HE = 1,     /* W ~ Normal(0, 2 / n_in) */
     MB_INIT_XAVIER = 2, /* W ~ Normal(0, 2 / (n_in + n_out)) (Glorot normal) */
-    MB_INIT_LECUN = 3   /* since 0.9.0: W ~ Normal(0, 1 / n_in) (LeCun normal: Keras's
-                           lecun_normal, the initialisation SELU's self-normalisation
-                           assumes; a library older than 0.9.0 refuses it) */
+    MB_INIT_LECUN = 3   /* since 0.9.0: W ~ Normal(0, 1 / n_in) (LeCun normal: PyTorch's
+                           kaiming_normal_(nonlinearity='linear'), the variance of Keras's
+                           lecun_normal, which truncates the normal; the initialisation
+                           SELU's self-normalisation assumes; a library older than 0.9.0
+                           refuses it) */
 } mb_init;
 /* Initial weights: the k-th weight (counting weights only, layer by layer in parameter
  * order) is its layer's standard deviation times N_k, where N_0, N_1, ... are standard
@@ -474,7 +476,8 @@ typedef struct mb_progress {
     int64_t batches;          /* mini-batches in this epoch */
     double epoch_cost;        /* mean cost of this epoch's batches, weighted by size */
     double last_batch_cost;   /* cost of its last batch */
-    double learning_rate;     /* the rate this epoch trained with (after the schedule) */
+    double learning_rate;     /* the rate this epoch trained with (after the schedule; with
+                                 schedule_per_batch, its first batch's) */
     double validation_cost;   /* after this epoch; NaN without a validation set (Inf or NaN
                                  too where the model's outputs overflow on it: recorded,
                                  training goes on) */
@@ -618,12 +621,26 @@ typedef enum mb_schedule {
     MB_SCHEDULE_MULTI_STEP = 6,   /* since 0.7.0: learning_rate * gamma^k, k the entries of
                                      milestones that are <= e (each counted as often as it
                                      is given; any order) (MultiStepLR); none: learning_rate */
-    MB_SCHEDULE_COSINE_RESTARTS = 7 /* since 0.7.0: min + (learning_rate - min) * (1 +
+    MB_SCHEDULE_COSINE_RESTARTS = 7, /* since 0.7.0: min + (learning_rate - min) * (1 +
                                      cos(pi c / T)) / 2, the epochs cut into cycles of T0,
                                      T0 * r, T0 * r^2, ... epochs (T0 = cosine_epochs >= 1,
                                      r = restart_multiplier), T e's cycle's length and c the
                                      epochs since it began; min = min_learning_rate
                                      (CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)) */
+    MB_SCHEDULE_ONE_CYCLE = 8     /* since 0.9.0: the one-cycle policy, PyTorch's
+                                     OneCycleLR(max_lr = learning_rate, total_steps = N,
+                                     pct_start, div_factor, final_div_factor) with its
+                                     two phases, 'cos' annealing and cycle_momentum=False
+                                     (the momentum and beta1 stay as given). Steps s = e
+                                     of N = T epochs (T = cosine_epochs; 0: as cosine's),
+                                     or with schedule_per_batch s = e B + b of N = T B (B
+                                     the epoch's batches). From a0 = learning_rate /
+                                     div_factor the rate rises to learning_rate at step
+                                     s1 = pct_start N - 1, then falls to a0 /
+                                     final_div_factor at step N - 1, and stays there;
+                                     within a phase from a to b at fraction p of it,
+                                     b + (a - b) (1 + cos(pi p)) / 2 (a phase of length 0
+                                     or less is at its end: PyTorch raises there) */
 } mb_schedule;
 
 /* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
@@ -801,7 +818,9 @@ typedef struct mb_train_options {
     int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
                                   the start of the call plus `epochs` (give the total to
                                   resume a run: a resumed call's default T differs); cosine
-                                  with restarts: the first cycle's length T0, >= 1 */
+                                  with restarts: the first cycle's length T0, >= 1;
+                                  one-cycle (since 0.9.0): the cycle's epochs T, as
+                                  cosine's */
     double min_learning_rate;  /* cosine, cosine with restarts: the floor, >= 0; default 0 */
     /* Validation and early stopping. The monitored value (see `monitor`) is by default a
      * cost: the validation cost when a validation set is given, else the epoch cost. An
@@ -984,7 +1003,8 @@ typedef struct mb_train_options {
     /* Since 0.9.0 (a library older than the header ignores it: check mb_version_number()
      * >= 900). */
     int schedule_per_batch;    /* 0 (default): the schedule and the warm-up give one rate an
-                                  epoch; 1: a rate for every mini-batch, at the fractional
+                                  epoch; 1: a rate for every mini-batch (other values:
+                                  MB_ERR_INVALID_ARGUMENT), at the fractional
                                   epoch x = e + b / B (batch b of the epoch's B, from 0), x
                                   in place of e in mb_schedule's formulas and the warm-up's
                                   (MB_SCHEDULE_INVERSE_TIME: t the examples trained on
@@ -994,11 +1014,21 @@ typedef struct mb_train_options {
                                   step, as PyTorch's schedulers stepped every iteration
                                   (CosineAnnealingLR with T_max = T * B, LinearLR with
                                   total_iters = W * B, ExponentialLR with gamma^(1 / B),
-                                  CosineAnnealingWarmRestarts.step(e + b / B)); step and
-                                  multi-step (integer milestones) and adaptive change
-                                  between epochs only, as before. Batch 0's rate is the
+                                  CosineAnnealingWarmRestarts.step(e + b / B)); step's,
+                                  multi-step's (integer milestones) and adaptive's own
+                                  rates change between epochs only, as before (a warm-up
+                                  still moves theirs). The model file does not keep it
+                                  (as the schedule's parameters): pass it again to
+                                  resume. Batch 0's rate is the
                                   once-an-epoch rate, which mb_history_learning_rates and
-                                  the progress report keep */
+                                  the progress report keep (for MB_SCHEDULE_ONE_CYCLE,
+                                  whose steps are then batches, step e B's) */
+    double pct_start;          /* MB_SCHEDULE_ONE_CYCLE (since 0.9.0): the rising phase's
+                                  share of the steps, [0, 1]; default 0.3 */
+    double div_factor;         /* MB_SCHEDULE_ONE_CYCLE: the first rate is learning_rate /
+                                  div_factor; finite, > 0; default 25 */
+    double final_div_factor;   /* MB_SCHEDULE_ONE_CYCLE: the last rate is the first /
+                                  final_div_factor; finite, > 0; default 1e4 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -1070,7 +1100,7 @@ mb_status mb_history_epoch_costs(const mb_history *history, double *out, int64_t
  * with validation weights (validation_sample_weight, or validation_fraction's rows with
  * sample_weight; since 0.7.0) the cost, accuracy and every square weighted, about the
  * weighted mean; NaN without a validation set), and the learning rate the epoch trained
- * with. */
+ * with (with schedule_per_batch, its first batch's). */
 mb_status mb_history_validation_costs(const mb_history *history, double *out, int64_t capacity,
                                       int64_t *count);
 mb_status mb_history_validation_scores(const mb_history *history, double *out,

@@ -21,7 +21,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         amsgrad: 0, warmup_epochs: 0, warmup_start_factor: 1.0 / 3, clip_value: 0,
         lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
         milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
-        schedule_per_batch: 0)
+        schedule_per_batch: 0, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -299,6 +299,9 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
         return .multiStep(milestones: milestones.map { Int($0) }, gamma: o.gamma == 0 ? 0.1 : o.gamma)
     case MB_SCHEDULE_COSINE_RESTARTS:
         return .cosineRestarts(period: Int(o.cosine_epochs), multiplier: Int(o.restart_multiplier), minimum: o.min_learning_rate)
+    case MB_SCHEDULE_ONE_CYCLE:
+        return .oneCycle(period: Int(o.cosine_epochs), pctStart: o.pct_start, divFactor: o.div_factor,
+                         finalDivFactor: o.final_div_factor)
     default:
         throw .init(.invalidArgument, "schedule has no such value: \(Int32(bitPattern: o.schedule.rawValue))")
     }

@@ -119,11 +119,13 @@ struct NonFiniteFlagsTests {
 }
 
 /// GELU in its lower tail, where the float 1 + erf(z / sqrt 2) of PyTorch's form cancels
-/// (z Phi(z) came out -0 below z = -5.6, the derivative 3 % off at -6): value and
-/// derivative against a double-precision reference (Phi from the C library's double erfc).
+/// (z Phi(z) came out -0 below z = -5.6, the derivative 3 % off at -6): value (to 2e-6) and
+/// derivative (to 1e-5) against a double-precision reference (Phi from the C library's
+/// double erfc), on a grid of z that are not multiples of a power of 2 (their float
+/// products with 1 / sqrt 2 round).
 struct GELUTailTests {
     @Test func valueAndDerivativeFollowADoubleReference() {
-        let z: [Float] = stride(from: Float(-12), through: 12, by: 0.25).map { $0 }
+        let z: [Float] = stride(from: -12.0, through: 12, by: 0.0137).map { Float($0) }
         let n = z.count
         var a = z, kept = [Float](repeating: 0, count: n)
         a.withUnsafeMutableBufferPointer { out in
@@ -148,7 +150,7 @@ struct GELUTailTests {
             // The derivative Phi + z phi is a difference near z = -0.75 (where it is 0):
             // its error is measured against the size of its terms.
             let derivative = phiCDF + x * density, scale = phiCDF + abs(x) * density
-            #expect(abs(Double(a[i]) - value) <= 1e-5 * abs(value), "GELU(\(z[i])) = \(a[i]), want \(value)")
+            #expect(abs(Double(a[i]) - value) <= 2e-6 * abs(value), "GELU(\(z[i])) = \(a[i]), want \(value)")
             #expect(abs(Double(d[i]) - derivative) <= 1e-5 * scale, "GELU'(\(z[i])) = \(d[i]), want \(derivative)")
         }
     }

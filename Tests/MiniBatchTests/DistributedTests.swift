@@ -208,6 +208,14 @@ struct DistributedTests {
         for run in try LocalGroup(size: 3).run({ rank in Self.train(options, rank: rank) }) {
             #expect(run == reference)
         }
+        // Inverse time counts the rows before each batch (the last batch of 7 rows is short).
+        var inverse = options
+        inverse.schedule = .inverseTime(power: 0.5)
+        let inverseReference = Self.train(inverse)
+        #expect(inverseReference.error == nil)
+        for run in try LocalGroup(size: 2).run({ rank in Self.train(inverse, rank: rank) }) {
+            #expect(run == inverseReference)
+        }
         let runs = try LocalGroup(size: 2).run { rank in
             var differing = options
             differing.schedulePerBatch = rank.rank == 0

@@ -758,13 +758,13 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
     b.schedule_per_batch = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
-    /* 0.7.0's schedules: one past MB_SCHEDULE_COSINE_RESTARTS; multi-step's milestones
+    /* 0.7.0's schedules: one past MB_SCHEDULE_ONE_CYCLE (0.9.0); multi-step's milestones
        (pointer and count together, at most 2^20, each >= 0), gamma > 0; cosine with
        restarts' first cycle >= 1 and multiplier >= 1 */
     {
         static const int64_t milestones[] = {3, -1};
         b = o;
-        b.schedule = (mb_schedule)8;
+        b.schedule = (mb_schedule)9;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule");
         b.schedule = MB_SCHEDULE_MULTI_STEP;
         b.milestone_count = 2;
@@ -791,6 +791,23 @@ static void test_train_errors(void)
         b.restart_multiplier = 2;
         b.min_learning_rate = NAN;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
+        /* 0.9.0's one-cycle: pct_start in [0, 1], the factors finite and > 0, the period >= 0 */
+        b = o;
+        b.schedule = MB_SCHEDULE_ONE_CYCLE;
+        CHECK(b.pct_start == 0.3 && b.div_factor == 25 && b.final_div_factor == 1e4);
+        b.pct_start = 1.5;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "pct_start");
+        b.pct_start = NAN;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "pct_start");
+        b.pct_start = 0.3;
+        b.div_factor = 0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "div_factor");
+        b.div_factor = 25;
+        b.final_div_factor = INFINITY;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "final_div_factor");
+        b.final_div_factor = 1e4;
+        b.cosine_epochs = -1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cosine_epochs");
     }
     /* validation_sample_weight (0.7.0): with validation_x only; each finite and >= 0, not all 0 */
     {

@@ -290,7 +290,7 @@ static void test_struct_size(void)
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
-     * 0.9.0 (schedule_per_batch; a NaN,
+     * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -328,8 +328,14 @@ static void test_struct_size(void)
             {offsetof(mb_train_options, validation_sample_weight), offsetof(mb_train_options, schedule_per_batch),
              "validation_sample_weight", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
             /* 0.9.0 */
-            {offsetof(mb_train_options, schedule_per_batch), sizeof(mb_train_options), "schedule_per_batch",
+            {offsetof(mb_train_options, schedule_per_batch), offsetof(mb_train_options, pct_start), "schedule_per_batch",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_COSINE_RESTARTS},
+            {offsetof(mb_train_options, pct_start), offsetof(mb_train_options, div_factor), "pct_start",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, div_factor), offsetof(mb_train_options, final_div_factor), "div_factor",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, final_div_factor), sizeof(mb_train_options), "final_div_factor",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

@@ -200,6 +200,11 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     }
     case 35: o->schedule = MB_SCHEDULE_COSINE_RESTARTS; o->cosine_epochs = 2; o->restart_multiplier = odd ? 2 : 1;
         return "restart_multiplier";
+    /* 0.9.0: a rate every mini-batch on one rank; one-cycle's parameters */
+    case 36: o->schedule = MB_SCHEDULE_COSINE; o->schedule_per_batch = odd; return "schedule_per_batch";
+    case 37: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->pct_start = odd ? 0.5 : 0.3; return "pct_start";
+    case 38: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->div_factor = odd ? 10 : 25; return "div_factor";
+    case 39: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->final_div_factor = odd ? 100 : 1e4; return "final_div_factor";
     default: return NULL;
     }
 }

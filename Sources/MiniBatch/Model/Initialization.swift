@@ -8,8 +8,10 @@ public enum Initialization: Int, Sendable, CaseIterable {
     case he = 1
     /// W ~ Normal(0, 2 / (nIn + nOut)) (Glorot and Bengio, 2010, normal form).
     case xavier = 2
-    /// W ~ Normal(0, 1 / nIn) (LeCun et al., 1998; Keras's `lecun_normal`): the variance
-    /// SELU's self-normalisation assumes (Klambauer et al., 2017). Since 0.9.0
+    /// W ~ Normal(0, 1 / nIn) (LeCun et al., 1998; PyTorch's
+    /// `kaiming_normal_(nonlinearity='linear')`, the variance of Keras's truncated
+    /// `lecun_normal`): the variance SELU's self-normalisation assumes (Klambauer et al.,
+    /// 2017). Since 0.9.0
     case lecun = 3
 
     /// The variance of layer `layer`'s weights.

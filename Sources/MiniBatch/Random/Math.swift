@@ -25,4 +25,5 @@ func log1pNonNegative(_ x: Float) -> Float {
 @usableFromInline func _tanh(_ x: Float) -> Float { tanhf(x) }
 @usableFromInline func _expm1(_ x: Float) -> Float { expm1f(x) }
 @usableFromInline func _erfc(_ x: Float) -> Float { erfcf(x) }
+@usableFromInline func _erfc(_ x: Double) -> Double { erfc(x) }
 @usableFromInline func _expD(_ x: Double) -> Double { exp(x) }

@@ -340,6 +340,15 @@ package enum Validate {
             guard period >= 1 else { throw .invalid("cosine_epochs (the first cycle's length) must be at least 1, got \(period)") }
             guard multiplier >= 1 else { throw .invalid("restart_multiplier must be at least 1, got \(multiplier)") }
             guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+            guard period >= 0 else { throw .invalid("cosine_epochs (the cycle's length) must be >= 0 (0: the end of the call), got \(period)") }
+            guard pctStart.isFinite, pctStart >= 0, pctStart <= 1 else {
+                throw .invalid("pct_start must be in [0, 1], got \(pctStart)")
+            }
+            guard divFactor.isFinite, divFactor > 0 else { throw .invalid("div_factor must be finite and > 0, got \(divFactor)") }
+            guard finalDivFactor.isFinite, finalDivFactor > 0 else {
+                throw .invalid("final_div_factor must be finite and > 0, got \(finalDivFactor)")
+            }
         case .adaptive:
             guard patience >= 1 else {
                 throw .invalid("the adaptive schedule divides the rate after `patience` epochs without improvement: patience must be at least 1")

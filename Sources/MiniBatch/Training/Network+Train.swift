@@ -171,8 +171,9 @@ extension Network {
             }
             step.checksValues = checkFirstEpoch && epoch == 1
             step.rate = options.schedule.rate(
-                base: options.learningRate, epoch: epochsTrained, examplesSeen: trainingState.examplesSeen,
-                defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
+                base: options.learningRate, epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1,
+                examplesSeen: trainingState.examplesSeen, defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate,
+                warmup: options.warmup)
             // The epoch's rate (its first batch's): the history's and the progress report's.
             let epochRate = step.rate
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
@@ -186,7 +187,7 @@ extension Network {
                     if options.schedulePerBatch, b > 0 {
                         // The schedule at the fractional epoch e + b / B (`Schedule.rate`).
                         step.rate = options.schedule.rate(
-                            base: options.learningRate, epoch: epochsTrained, fraction: Double(b) / Double(batches),
+                            base: options.learningRate, epoch: epochsTrained, batch: b, of: batches,
                             examplesSeen: trainingState.examplesSeen.addingSaturated(rowsSeen), defaultPeriod: period,
                             adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
                     }

@@ -31,45 +31,64 @@ public enum Schedule: Sendable, Equatable {
     /// cycles of period, period * multiplier, period * multiplier^2, ... epochs, T the
     /// length of e's cycle and c the epochs since it began. Since 0.7.0.
     case cosineRestarts(period: Int, multiplier: Int = 1, minimum: Double = 0)
+    /// The one-cycle policy (Smith and Topin, 2018; PyTorch's `OneCycleLR` with its
+    /// defaults, two phases, cosine annealing, `cycle_momentum=False`): over N steps (an
+    /// epoch each, or with `TrainingOptions.schedulePerBatch` a mini-batch each: N = period
+    /// times the epoch's batches) the rate rises from rate / divFactor to rate over the first
+    /// pctStart N - 1 steps, then falls to rate / (divFactor finalDivFactor) at step N - 1,
+    /// and stays there. Period 0: as cosine's. Since 0.9.0.
+    case oneCycle(period: Int = 0, pctStart: Double = 0.3, divFactor: Double = 25, finalDivFactor: Double = 1e4)
     /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
     /// stops when that would happen at a rate of 1e-6 or less.
     case adaptive
+
+    /// Whether a rate every mini-batch (`TrainingOptions.schedulePerBatch`) moves this
+    /// schedule's own rate within an epoch.
+    var movesWithinAnEpoch: Bool {
+        switch self {
+        case .constant, .step, .multiStep, .adaptive: false
+        case .exponential, .inverseTime, .cosine, .cosineRestarts, .oneCycle: true
+        }
+    }
 
     /// The smallest rate `adaptive` divides (scikit-learn's).
     static let adaptiveFloor = 1e-6
     /// What `adaptive` divides the rate by.
     static let adaptiveFactor: Float = 5
 
-    /// The rate of epoch `epoch` (from 0 over the network's life), warmed up by `warmup`; with
-    /// `fraction` f in [0, 1) (`TrainingOptions.schedulePerBatch`: batch b of B gives b / B),
-    /// the rate at the fractional epoch e + f: the exponential, inverse-time (from its
-    /// examples), cosine and cosine-with-restarts schedules and the warm-up move within the
-    /// epoch, as PyTorch's schedulers stepped every iteration (`CosineAnnealingLR` with
-    /// T_max = T * B, `LinearLR` with total_iters = W * B, `ExponentialLR` with gamma^(1/B),
-    /// `CosineAnnealingWarmRestarts.step(e + b / B)`); step and multi-step change only where
-    /// e + f crosses an integer milestone, so only between epochs, and adaptive's rate
-    /// between epochs only. f = 0 is the once-an-epoch rate.
+    /// The rate of epoch `epoch` (from 0 over the network's life), warmed up by `warmup`; at
+    /// batch b of the epoch's B (`TrainingOptions.schedulePerBatch`) the rate at the
+    /// fractional epoch e + b / B: the exponential, inverse-time (from its examples), cosine
+    /// and cosine-with-restarts schedules and the warm-up move within the epoch, as
+    /// PyTorch's schedulers stepped every iteration (`CosineAnnealingLR` with T_max = T * B,
+    /// `LinearLR` with total_iters = W * B, `ExponentialLR` with gamma^(1/B),
+    /// `CosineAnnealingWarmRestarts.step(e + b / B)`), and one-cycle counts steps of a batch
+    /// (step e B + b of T B); step and multi-step change only where e + b / B crosses an
+    /// integer milestone, so only between epochs, and adaptive's rate between epochs only.
+    /// Batch 0 of B is the once-an-epoch rate (but for one-cycle, whose steps are batches).
     /// - Parameters:
     ///   - examplesSeen: examples trained on before the epoch, or before the batch with a
-    ///     fraction (for `inverseTime`).
-    ///   - period: the cosine period when `period` is 0.
+    ///     batch (for `inverseTime`).
+    ///   - period: the cosine and one-cycle period when `period` is 0.
     ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
     ///   - warmup: the warm-up, whose factor multiplies the schedule's rate.
     func rate(
-        base: Float, epoch: Int, fraction: Double = 0, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
-        warmup: Warmup = Warmup()
+        base: Float, epoch: Int, batch: Int = 0, of batches: Int = 1, examplesSeen: Int, defaultPeriod: Int,
+        adaptiveRate: Float?, warmup: Warmup = Warmup()
     ) -> Float {
+        let fraction = Double(batch) / Double(batches)
         let factor = warmup.factor(epoch: epoch, fraction: fraction)
-        return Float(factor * unrounded(base: base, epoch: epoch, fraction: fraction, examplesSeen: examplesSeen,
+        return Float(factor * unrounded(base: base, epoch: epoch, batch: batch, of: batches, examplesSeen: examplesSeen,
                                         defaultPeriod: defaultPeriod, adaptiveRate: adaptiveRate))
     }
 
     /// The schedule's rate in Double, before the warm-up and the one rounding to Float (the
     /// constant and adaptive rates are Floats already, so that rounding keeps them).
     private func unrounded(
-        base: Float, epoch: Int, fraction: Double, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+        base: Float, epoch: Int, batch: Int, of batches: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
     ) -> Double {
+        let fraction = Double(batch) / Double(batches)
         let rate = Double(base), e = Double(epoch) + fraction
         switch self {
         case .constant:
@@ -94,7 +113,30 @@ public enum Schedule: Sendable, Equatable {
             // The cycles begin at integer epochs: epoch's cycle holds epoch + fraction.
             let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
             return minimum + (rate - minimum) * (1 + cos(Double.pi * (Double(since) + fraction) / length)) / 2
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+            // Steps in Double: exact below 2^53 (an epoch count times a batch count).
+            let steps = Double(period > 0 ? period : defaultPeriod) * Double(batches)
+            let step = Double(epoch) * Double(batches) + Double(batch)
+            return Schedule.oneCycle(peak: rate, step: step, steps: steps, pctStart: pctStart, divFactor: divFactor,
+                                     finalDivFactor: finalDivFactor)
         }
+    }
+
+    /// PyTorch's `OneCycleLR` (two phases, 'cos'): the rise ends at step pctStart N - 1, the
+    /// fall at N - 1; within a phase from a to b at fraction p of it, b + (a - b) (1 +
+    /// cos(pi p)) / 2. A phase of length 0 or less (PyTorch divides by it: a
+    /// ZeroDivisionError) is at its end; past step N - 1 the rate stays at the last.
+    static func oneCycle(
+        peak: Double, step: Double, steps: Double, pctStart: Double, divFactor: Double, finalDivFactor: Double
+    ) -> Double {
+        let initial = peak / divFactor, last = initial / finalDivFactor
+        let riseEnd = pctStart * steps - 1, fallEnd = steps - 1
+        func anneal(_ from: Double, _ to: Double, _ done: Double, _ length: Double) -> Double {
+            let p = length > 0 ? min(done / length, 1) : 1
+            return to + (from - to) * (1 + cos(Double.pi * p)) / 2
+        }
+        if step <= riseEnd { return anneal(initial, peak, step, riseEnd) }
+        return anneal(peak, last, step - riseEnd, fallEnd - riseEnd)
     }
 
     /// Where epoch `epoch` falls in the cycles of period, period * multiplier, ... epochs

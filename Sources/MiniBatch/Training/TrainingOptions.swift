@@ -23,9 +23,10 @@ public struct TrainingOptions: Sendable {
     /// none). Since 0.6.0.
     public var warmup = Warmup()
     /// Whether the schedule and the warm-up are evaluated at every mini-batch (true), at the
-    /// fractional epoch e + b / B of batch b of the epoch's B, or once an epoch (false, the
-    /// default): `Schedule.rate(base:epoch:fraction:...)`. PyTorch's schedulers stepped
-    /// every iteration. Since 0.9.0.
+    /// fractional epoch e + b / B of batch b of the epoch's B (one-cycle: its steps become
+    /// the mini-batches), or once an epoch (false, the default):
+    /// `Schedule.rate(base:epoch:batch:of:...)`. PyTorch's schedulers stepped every
+    /// iteration. Since 0.9.0.
     public var schedulePerBatch = false
     /// scikit-learn's L2 penalty `alpha` (>= 0): a batch of n rows adds
     /// 0.5 * l2 * sum(W^2) / n to its cost and l2 * W / n to the weights' gradient (weights
@@ -135,7 +136,8 @@ public struct Progress: Sendable {
     /// The size-weighted mean cost of this epoch's batches.
     public var epochCost: Double
     public var lastBatchCost: Double
-    /// The learning rate of this epoch (after the schedule).
+    /// The learning rate of this epoch (after the schedule; its first batch's with
+    /// `TrainingOptions.schedulePerBatch`).
     public var learningRate: Double = 0
     /// The validation cost and score after this epoch (NaN without a validation set).
     public var validationCost: Double = .nan

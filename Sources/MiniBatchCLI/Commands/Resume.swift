@@ -8,7 +8,7 @@ struct ResumeCommand: ParsableCommand {
         discussion: """
             The model file keeps the weights, the epochs trained and the training state, not the options: \
             give the same data and options as the run that saved it (the seed, batch size, learning rate, \
-            the rule's and the schedule's parameters, the warm-up, and --threads or --shards for the same rounding). Then \
+            the rule's and the schedule's parameters, the warm-up, --schedule-per-batch, and --threads or --shards for the same rounding). Then \
             N epochs, saved, and M epochs resumed give the weights of N + M epochs in one run, bit for bit; \
             epoch e of the model's life uses the order drawn from (--seed, e). After Ctrl-C, the tool prints \
             this command with every option of the interrupted run. An epoch interrupted in its middle is not \

@@ -203,6 +203,7 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case cosine, adaptive
     case multiStep = "multi-step"
     case cosineRestarts = "cosine-restarts"
+    case oneCycle = "one-cycle"
 }
 
 /// Epochs separated by commas ("30,80"): multi-step's milestones.

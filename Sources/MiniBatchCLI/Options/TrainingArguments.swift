@@ -117,7 +117,7 @@ struct TrainingArguments: ParsableArguments {
     var power: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "cosine: the epochs the rate takes to fall to --min-learning-rate (default: 0, the end of this run; resume a run with its total); cosine-restarts: the first cycle's epochs (default: 10).",
+        "cosine: the epochs the rate takes to fall to --min-learning-rate (default: 0, the end of this run; resume a run with its total); cosine-restarts: the first cycle's epochs (default: 10); one-cycle: the cycle's epochs (default: as cosine's).",
         valueName: "n"))
     var cosinePeriod: Int?
 
@@ -134,6 +134,19 @@ struct TrainingArguments: ParsableArguments {
     var restartMultiplier: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle: the share of the steps over which the rate rises from --learning-rate / --div-factor to --learning-rate, in [0, 1] (PyTorch's OneCycleLR pct_start; default: 0.3).",
+        valueName: "f"))
+    var pctStart: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle: the first rate is --learning-rate / this (default: 25).", valueName: "d"))
+    var divFactor: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle: the last rate is the first / this (default: 1e4).", valueName: "d"))
+    var finalDivFactor: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Warm the schedule's rate up linearly over the model's first n epochs, from --warmup-start-factor times it (PyTorch's LinearLR before the schedule; default: 0, none).",
         valueName: "n"))
     var warmupEpochs: Int = 0
@@ -142,7 +155,7 @@ struct TrainingArguments: ParsableArguments {
         "The fraction of the schedule's rate the warm-up starts from, in (0, 1] (default: 1/3).", valueName: "f"))
     var warmupStartFactor: Double?
 
-    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = epochs x B, LinearLR with total_iters = warm-up epochs x B); step, multi-step and adaptive still change between epochs only (default: a rate an epoch).")
+    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = --cosine-period x B, LinearLR with total_iters = --warmup-epochs x B; one-cycle then counts mini-batches); step's, multi-step's and adaptive's own rates still change between epochs only (default: a rate an epoch).")
     var schedulePerBatch = false
 
     // MARK: Early stopping
@@ -207,10 +220,13 @@ struct TrainingArguments: ParsableArguments {
             ("--step-every", stepEvery != nil, [.step]),
             ("--gamma", gamma != nil, [.step, .exponential, .multiStep]),
             ("--power", power != nil, [.inverseTime]),
-            ("--cosine-period", cosinePeriod != nil, [.cosine, .cosineRestarts]),
+            ("--cosine-period", cosinePeriod != nil, [.cosine, .cosineRestarts, .oneCycle]),
             ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts]),
             ("--milestones", milestones != nil, [.multiStep]),
             ("--restart-multiplier", restartMultiplier != nil, [.cosineRestarts]),
+            ("--pct-start", pctStart != nil, [.oneCycle]),
+            ("--div-factor", divFactor != nil, [.oneCycle]),
+            ("--final-div-factor", finalDivFactor != nil, [.oneCycle]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
@@ -225,6 +241,9 @@ struct TrainingArguments: ParsableArguments {
         case .multiStep: return .multiStep(milestones: milestones?.epochs ?? [], gamma: gamma ?? 0.1)
         case .cosineRestarts:
             return .cosineRestarts(period: cosinePeriod ?? 10, multiplier: restartMultiplier ?? 1, minimum: minLearningRate ?? 0)
+        case .oneCycle:
+            return .oneCycle(period: cosinePeriod ?? 0, pctStart: pctStart ?? 0.3, divFactor: divFactor ?? 25,
+                             finalDivFactor: finalDivFactor ?? 1e4)
         }
     }
 
@@ -302,6 +321,9 @@ struct TrainingArguments: ParsableArguments {
         case .cosineRestarts(let period, let multiplier, let minimum):
             add("--cosine-period", "\(period)"); add("--restart-multiplier", "\(multiplier)")
             add("--min-learning-rate", "\(minimum)")
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+            add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--pct-start", "\(pctStart)")
+            add("--div-factor", "\(divFactor)"); add("--final-div-factor", "\(finalDivFactor)")
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

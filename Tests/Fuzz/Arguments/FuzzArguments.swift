@@ -157,6 +157,9 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 train.progress = nil
                 train.user_data = nil
                 train.epochs = min(max(train.epochs, -1), 3)
+                // (mostly the 0 and 1 it takes, so that training runs with either; a bit
+                // left to the bytes for its refusal)
+                if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
                 // Pointers the harness cannot make valid: the validation set is the
                 // training data or none; struct_size mostly the real one.
                 let validation = input.next(UInt8.self) % 3
@@ -306,6 +309,7 @@ func fuzzFiles(_ input: inout Input) {
         train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil
         train.epochs = min(max(train.epochs, -1), 2)
+        if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
         if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
         _ = mb_train_dataset(model, dataset, &train, nil)
         var cost = 0.0, accuracy = 0.0

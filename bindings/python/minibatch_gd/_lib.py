@@ -179,6 +179,7 @@ class Schedule(enum.IntEnum):
     ADAPTIVE = 5
     MULTI_STEP = 6
     COSINE_RESTARTS = 7
+    ONE_CYCLE = 8
 
 
 class FileShuffle(enum.IntEnum):
@@ -359,6 +360,9 @@ class mb_train_options(Structure):
         ("restart_multiplier", c_int64),  # int64_t restart_multiplier;  (since 0.7.0)
         ("validation_sample_weight", c_void_p),  # const float *validation_sample_weight;  (since 0.7.0)
         ("schedule_per_batch", c_int),  # int schedule_per_batch;  (since 0.9.0)
+        ("pct_start", c_double),  # double pct_start;  (since 0.9.0)
+        ("div_factor", c_double),  # double div_factor;  (since 0.9.0)
+        ("final_div_factor", c_double),  # double final_div_factor;  (since 0.9.0)
     ]
 
 

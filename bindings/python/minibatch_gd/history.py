@@ -65,7 +65,8 @@ class History(_Handle):
 
     @property
     def learning_rates(self) -> np.ndarray:
-        """float64 array, one per epoch: the learning rate it trained with."""
+        """float64 array, one per epoch: the learning rate it trained with (its first
+        batch's with ``schedule_per_batch``)."""
         return self._costs("mb_history_learning_rates")
 
     def clear(self) -> None:

@@ -159,7 +159,8 @@ class Network(_Training, _Handle):
     init
         'auto' (He before ReLU and leaky ReLU, LeCun before SELU, Xavier otherwise),
         'he' (variance 2 / n_in), 'xavier' (alias 'glorot', 2 / (n_in + n_out)) or
-        'lecun' (1 / n_in, Keras's ``lecun_normal``; since 0.9.0).
+        'lecun' (1 / n_in: PyTorch's ``kaiming_normal_(nonlinearity='linear')``, the
+        variance of Keras's ``lecun_normal``; since 0.9.0).
     seed
         Seeds the initial weights (stream ``(seed, MB_STREAM_INIT)``), 0 .. 2**64-1.
 

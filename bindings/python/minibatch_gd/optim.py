@@ -49,6 +49,14 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
     CosineRestarts(period=10, multiplier=1, min_learning_rate=0):
         cosine annealing over cycles of period, period * multiplier, ... epochs, restarting
         at lr after each (PyTorch's CosineAnnealingWarmRestarts)
+    OneCycle(epochs=0, pct_start=0.3, div_factor=25, final_div_factor=1e4):
+        PyTorch's OneCycleLR (max_lr = lr, cycle_momentum=False): from lr / div_factor up to
+        lr over the first pct_start of the steps, then down to lr / div_factor /
+        final_div_factor (cosine annealing); steps are epochs, or mini-batches with
+        Network.train(schedule_per_batch=True)
+
+With ``Network.train(schedule_per_batch=True)`` every mini-batch gets its rate, at the
+fractional epoch e + b / B (batch b of the epoch's B; OneCycle counts mini-batches).
 
 A warm-up (``Network.train(warmup=Warmup(epochs, start_factor))``) multiplies the schedule's
 rate by start_factor + (1 - start_factor) * min(e, epochs) / epochs (PyTorch's LinearLR).
@@ -63,7 +71,8 @@ from . import _lib
 
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
-    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "Warmup",
+    "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "OneCycle",
+    "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
 
@@ -314,6 +323,28 @@ class CosineRestarts:
 
 
 @dataclass(frozen=True)
+class OneCycle:
+    """The one-cycle policy (PyTorch's ``OneCycleLR(max_lr=lr, total_steps, pct_start,
+    div_factor, final_div_factor)``, two phases, cosine annealing, ``cycle_momentum=False``):
+    over ``epochs`` (0: the end of the call) the rate rises from lr / div_factor to lr over
+    the first pct_start of the steps, then falls to lr / (div_factor * final_div_factor).
+    A step is an epoch, or with ``train(schedule_per_batch=True)`` a mini-batch (then
+    total_steps = epochs * the epoch's batches, PyTorch's stepping per iteration)."""
+
+    epochs: int = 0
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.ONE_CYCLE)
+        o.cosine_epochs = _integer(self.epochs, "epochs")
+        o.pct_start = _number(self.pct_start, "pct_start")
+        o.div_factor = _number(self.div_factor, "div_factor")
+        o.final_div_factor = _number(self.final_div_factor, "final_div_factor")
+
+
+@dataclass(frozen=True)
 class Warmup:
     """A linear warm-up over the model's first ``epochs`` (PyTorch's ``LinearLR(start_factor,
     total_iters=epochs)`` chained before the schedule): epoch e's rate is the schedule's times
@@ -375,11 +406,12 @@ _OPTIMIZER_FORMS = {"amsgrad": lambda: Adam(amsgrad=True), "adamw_amsgrad": lamb
 _SCHEDULES = {
     "constant": Constant, "step": Step, "exponential": Exponential,
     "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
-    "multi_step": MultiStep, "cosine_restarts": CosineRestarts,
+    "multi_step": MultiStep, "cosine_restarts": CosineRestarts, "one_cycle": OneCycle,
 }
 
 OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
-ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, None]
+ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, OneCycle,
+                     None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:

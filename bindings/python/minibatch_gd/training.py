@@ -36,7 +36,7 @@ class Progress:
     batches: int  #: mini-batches in this epoch
     epoch_cost: float  #: mean cost of this epoch's batches, weighted by size
     last_batch_cost: float  #: cost of its last batch
-    learning_rate: float = float("nan")  #: the rate this epoch trained with (after the schedule)
+    learning_rate: float = float("nan")  #: the rate this epoch trained with (after the schedule; its first batch's with schedule_per_batch)
     validation_cost: float = float("nan")  #: after this epoch; NaN without a validation set
     validation_score: float = float("nan")  #: accuracy (R^2 for MSE and Poisson); NaN without one
 
@@ -267,17 +267,19 @@ class _Training:
         its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive``, ``MultiStep``,
-        ``CosineRestarts`` or a name).
+        ``CosineRestarts``, ``OneCycle`` or a name).
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
         :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
         ``schedule_per_batch``: True gives the schedule and the warm-up a rate for every
         mini-batch, at the fractional epoch e + b / B (batch b of the epoch's B), as
         PyTorch's schedulers stepped every iteration (``CosineAnnealingLR`` with
-        ``T_max = epochs * B``, ``LinearLR`` with ``total_iters = warm-up epochs * B``,
-        ``CosineAnnealingWarmRestarts.step(e + b / B)``); step, multi-step and adaptive
-        still change between epochs only. The history's learning rates are each epoch's
-        first batch's. False (default): one rate an epoch. Since 0.9.0.
+        ``T_max = the cosine's epochs * B``, ``LinearLR`` with ``total_iters = warm-up epochs * B``,
+        ``CosineAnnealingWarmRestarts.step(e + b / B)``; ``OneCycle`` then counts
+        mini-batches, ``OneCycleLR`` with ``total_steps = epochs * B``); step's,
+        multi-step's and adaptive's own rates still change between epochs only. The
+        history's learning rates are each epoch's first batch's. Not kept in a saved
+        model: pass it again to resume. False (default): one rate an epoch. Since 0.9.0.
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each
         batch's cost). ``clip_norm``: clip the gradient by its global norm (0: off).
         ``clip_value``: clip every element of the gradient to [-clip_value, clip_value]

@@ -200,7 +200,25 @@ def schedule_rate(s, lr, e, m):
             start, length = start + length, length * s.multiplier
         lo = s.min_learning_rate
         return lo + (lr - lo) * (1 + math.cos(math.pi * (e - start) / length)) / 2
+    if isinstance(s, optim.OneCycle):  # steps are epochs
+        return one_cycle_rate(s, lr, e, s.epochs)
     return lr
+
+
+def one_cycle_rate(s, lr, step, steps):
+    """The header's MB_SCHEDULE_ONE_CYCLE at step `step` of `steps` (PyTorch's OneCycleLR,
+    'cos', two phases; a phase of length <= 0 at its end; past the last step, the last rate)."""
+    first = lr / s.div_factor
+    last = first / s.final_div_factor
+    rise_end, fall_end = s.pct_start * steps - 1, steps - 1
+
+    def anneal(a, b, done, length):
+        p = min(done / length, 1) if length > 0 else 1
+        return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
+
+    if step <= rise_end:
+        return anneal(first, lr, step, rise_end)
+    return anneal(lr, last, step - rise_end, fall_end - rise_end)
 
 
 def warmup_factor(w, e):
@@ -469,7 +487,9 @@ SCHEDULES = [optim.Constant(), optim.Step(every=3, gamma=0.5), optim.Exponential
              optim.InverseTime(power_t=0.5), optim.Cosine(epochs=10, min_learning_rate=0.001),
              # 0.7.0: a repeated milestone counts twice; cycles of 2, 4, 8 epochs
              optim.MultiStep((2, 9, 5, 5), gamma=0.5),
-             optim.CosineRestarts(2, multiplier=2, min_learning_rate=0.001)]
+             optim.CosineRestarts(2, multiplier=2, min_learning_rate=0.001),
+             # 0.9.0: 10 epochs (12 run: the last rate held), rising over the first 2.5
+             optim.OneCycle(10, pct_start=0.25, div_factor=10, final_div_factor=100)]
 
 
 @pytest.mark.parametrize("warmup", [None, optim.Warmup(5, 0.25)], ids=["", "warmup"])
@@ -605,6 +625,8 @@ def batch_rate(sched, warmup, lr, e, b, batches, m, batch):
     x = e + b / batches
     if isinstance(sched, optim.InverseTime):
         r = F32(lr) / (e * m + b * batch + 1) ** sched.power_t
+    elif isinstance(sched, optim.OneCycle):  # steps are batches
+        r = one_cycle_rate(sched, F32(lr), e * batches + b, sched.epochs * batches)
     else:
         r = schedule_rate(sched, F32(lr), x, m)
     return F32(warmup_factor(warmup, x) * r)
@@ -634,7 +656,8 @@ def test_schedule_per_batch_steps(sched, warmup):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
                       schedule=sched, warmup=warmup, schedule_per_batch=True, history=h)
             np.testing.assert_allclose(net.get_parameters(), w, rtol=1e-5, atol=1e-6, err_msg=f"epoch {e}")
-        np.testing.assert_allclose(h.learning_rates, epoch_rates(sched, lr, epochs, warmup=warmup), rtol=1e-6)
+        np.testing.assert_allclose(h.learning_rates, [batch_rate(sched, warmup, lr, e, 0, batches, M, batch)
+                                                       for e in range(epochs)], rtol=1e-6)
         once.train(X, y, epochs=epochs, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
                    schedule=sched, warmup=warmup, schedule_per_batch=True)
         np.testing.assert_array_equal(once.get_parameters(), net.get_parameters())
@@ -644,17 +667,11 @@ def test_schedule_per_batch_steps(sched, warmup):
         assert same == (warmup is None and isinstance(sched, (optim.Constant, optim.Step, optim.MultiStep)))
 
 
-def test_schedule_per_batch_of_one_batch_is_the_epochs_rate():
-    """A batch of all rows (B = 1): the fractional epoch is the epoch, bit for bit."""
-    X, y, _ = problem("cross_entropy", 3)
-    with make_net("cross_entropy", 3) as a, make_net("cross_entropy", 3) as b:
-        for net, flag in ((a, True), (b, False)):
-            net.train(X, y, epochs=7, batch_size=M, learning_rate=0.05, shuffle=False, threads=1,
-                      optimizer=optim.Adam(), schedule=optim.Cosine(epochs=7), warmup=3, schedule_per_batch=flag)
-        np.testing.assert_array_equal(a.get_parameters(), b.get_parameters())
+def test_schedule_per_batch_is_a_flag():
+    X, y, _ = problem("mse", 2)
     with pytest.raises(TypeError, match="schedule_per_batch"):
         with make_net("mse", 2) as net:
-            net.train(X, np.zeros((M, 2), np.float32), schedule_per_batch="yes")
+            net.train(X, y, schedule_per_batch="yes")
 
 
 @pytest.mark.parametrize("case", ["cosine", "warmup_exponential", "restarts"])
@@ -706,6 +723,80 @@ def test_schedule_per_batch_matches_torch(case):
                 ref.step()
         want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
         np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"epoch {e}")
+
+
+@pytest.mark.parametrize("per_batch", [False, True], ids=["epochs", "batches"])
+def test_one_cycle_matches_torch(per_batch):
+    """PyTorch's OneCycleLR(max_lr, total_steps, pct_start 0.4, div_factor 10,
+    final_div_factor 50, cycle_momentum=False) with Adam over 9 epochs of 24 rows: stepped
+    once an epoch (full batch, total_steps 9) and every iteration (batches of 5, B = 5,
+    total_steps 45, schedule_per_batch): the same trajectory, rtol 1e-4 / atol 1e-5 after
+    every epoch; once an epoch the history's rates are PyTorch's, rtol 1e-6."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=5)
+    lr, epochs = 0.05, 9
+    batch = 5 if per_batch else M
+    batches = -(-M // batch)
+    sched = optim.OneCycle(epochs, pct_start=0.4, div_factor=10, final_div_factor=50)
+    with make_net("cross_entropy", 3, seed=7) as net:
+        p0 = net.get_parameters()
+        h = mb.History()
+        got = []
+        for _ in range(epochs):
+            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, history=h,
+                      optimizer=optim.Adam(), schedule=sched, schedule_per_batch=per_batch)
+            got.append(net.get_parameters())
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    ref = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=0.4,
+                                              div_factor=10, final_div_factor=50, cycle_momentum=False)
+    rates = []
+    for e in range(epochs):
+        rates.append(o.param_groups[0]["lr"])
+        for i in range(batches):
+            o.zero_grad()
+            rows = slice(i * batch, (i + 1) * batch)
+            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
+            o.step()
+            if e * batches + i + 1 < epochs * batches:  # (PyTorch refuses a step past the last)
+                ref.step()
+        want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
+        np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"epoch {e}")
+    np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
+
+
+def test_one_cycle_edges_and_refusals():
+    """pct_start 0 (no rise: falling from the first step) and 1 (no fall), a cycle shorter
+    than the run (the last rate held), the default period (the end of the call), the
+    names; refused: pct_start outside [0, 1], div_factor and final_div_factor <= 0 or not
+    finite, a negative period."""
+    X, y, _ = problem("mse", 2, m=10)
+    lr = 0.1
+    for sched, epochs in [(optim.OneCycle(6, pct_start=0.0), 6), (optim.OneCycle(6, pct_start=1.0), 6),
+                          (optim.OneCycle(4), 9), (optim.OneCycle(), 7)]:
+        with make_net("mse", 2) as net:
+            h = net.train(X, y, epochs=epochs, batch_size=10, learning_rate=lr, shuffle=False, threads=1,
+                          schedule=sched)
+        steps = sched.epochs or epochs
+        want = [F32(one_cycle_rate(sched, F32(lr), e, steps)) for e in range(epochs)]
+        np.testing.assert_allclose(h.learning_rates, want, rtol=1e-6, err_msg=str(sched))
+        assert all(np.isfinite(h.learning_rates))
+    assert h.learning_rates[0] == pytest.approx(lr / 25, rel=1e-6)
+    falling = [one_cycle_rate(optim.OneCycle(6, pct_start=0.0), 1.0, e, 6) for e in range(6)]
+    rising = [one_cycle_rate(optim.OneCycle(6, pct_start=1.0), 1.0, e, 6) for e in range(6)]
+    assert falling == sorted(falling, reverse=True) and falling[-1] == pytest.approx(1 / 25 / 1e4, rel=1e-12)
+    assert rising == sorted(rising) and rising[0] == pytest.approx(1 / 25, rel=1e-12) and rising[-1] == 1.0
+    assert optim.schedule_of("one_cycle") == optim.OneCycle() == optim.schedule_of("one-cycle")
+    for bad, name in [(optim.OneCycle(pct_start=1.5), "pct_start"), (optim.OneCycle(pct_start=-0.1), "pct_start"),
+                      (optim.OneCycle(div_factor=0), "div_factor"), (optim.OneCycle(final_div_factor=float("nan")),
+                                                                     "final_div_factor"),
+                      (optim.OneCycle(final_div_factor=-1), "final_div_factor"), (optim.OneCycle(-1), "cosine_epochs")]:
+        with make_net("mse", 2) as net:
+            with pytest.raises(mb.InvalidArgumentError, match=name):
+                net.train(X, y, epochs=1, batch_size=10, learning_rate=lr, threads=1, schedule=bad)
 
 
 # -- 6. early stopping and the adaptive schedule -----------------------------------------

@@ -19,6 +19,7 @@ struct Fingerprint {
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
+        ("pct_start", .double), ("div_factor", .double), ("final_div_factor", .double),
         ("warmup_epochs", .integer),
         ("warmup_start_factor", .double), ("schedule_per_batch", .integer),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
@@ -72,21 +73,24 @@ struct Fingerprint {
         case .radam(let b1, let b2, let epsilon): rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
         }
         // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
-        // restart_multiplier
-        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0]
+        // restart_multiplier, pct_start, div_factor, final_div_factor
+        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         switch options.schedule {
         case .constant: break
-        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0]
-        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0, 0, 0]
-        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0, 0, 0]
-        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0]
-        case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0]
+        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0, 0, 0, 0]
+        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0, 0, 0, 0, 0, 0]
+        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0, 0, 0, 0]
+        case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         case .multiStep(let milestones, let gamma):
             // (sorted: the order does not change the schedule)
             let text = "\(milestones.count):" + milestones.sorted().map(String.init).joined(separator: ",")
-            schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0]
+            schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0, 0, 0, 0]
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+            schedule = [8, 0, 0, 0, UInt64(period), 0, 0, 0, pctStart.bitPattern, divFactor.bitPattern,
+                        finalDivFactor.bitPattern]
         case .cosineRestarts(let period, let multiplier, let minimum):
-            schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier)]
+            schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0]
         }
         let model = network.layers.map { "\($0.nIn)x\($0.nOut):\($0.activation)" }.joined(separator: ",")
             + ";\(network.loss)"
@@ -104,7 +108,9 @@ struct Fingerprint {
                 options.labelSmoothing.bitPattern] + schedule + [
             // (an unused start factor is 0, as unused schedule parameters)
             UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.epochs > 0 ? options.warmup.startFactor.bitPattern : 0,
-            options.schedulePerBatch ? 1 : 0,
+            // (0 where it changes no rate, as an unused parameter: a schedule that moves only
+            // between epochs, without a warm-up)
+            options.schedulePerBatch && (options.schedule.movesWithinAnEpoch || options.warmup.epochs > 0) ? 1 : 0,
             UInt64(stopping.patience), stopping.minDelta.bitPattern, stopping.restoreBest ? 1 : 0, UInt64(stopping.monitor.rawValue),
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,
