@@ -635,12 +635,15 @@ typedef enum mb_schedule {
                                      of N = T epochs (T = cosine_epochs; 0: as cosine's),
                                      or with schedule_per_batch s = e B + b of N = T B (B
                                      the epoch's batches). From a0 = learning_rate /
-                                     div_factor the rate rises to learning_rate at step
-                                     s1 = pct_start N - 1, then falls to a0 /
+                                     div_factor at step 0 the rate rises to learning_rate
+                                     at step s1 = pct_start N - 1, then falls to a0 /
                                      final_div_factor at step N - 1, and stays there;
                                      within a phase from a to b at fraction p of it,
-                                     b + (a - b) (1 + cos(pi p)) / 2 (a phase of length 0
-                                     or less is at its end: PyTorch raises there) */
+                                     b + (a - b) (1 + cos(pi p)) / 2; a phase of length 0
+                                     or less is at its end (PyTorch raises there): with
+                                     pct_start N <= 1 step 0 is already falling, with
+                                     pct_start 1 step N - 1 is the peak and later steps
+                                     the last rate */
 } mb_schedule;
 
 /* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
@@ -1008,10 +1011,11 @@ typedef struct mb_train_options {
                                   epoch x = e + b / B (batch b of the epoch's B, from 0), x
                                   in place of e in mb_schedule's formulas and the warm-up's
                                   (MB_SCHEDULE_INVERSE_TIME: t the examples trained on
-                                  before the batch), computed in double, rounded to float
-                                  once: the exponential, inverse-time, cosine and
-                                  cosine-with-restarts rates and the warm-up move at every
-                                  step, as PyTorch's schedulers stepped every iteration
+                                  before the batch; MB_SCHEDULE_ONE_CYCLE: step s = e B + b
+                                  of N = T B, OneCycleLR(total_steps = T B)), computed in
+                                  double, rounded to float once: the exponential,
+                                  inverse-time, cosine, cosine-with-restarts and one-cycle
+                                  rates and the warm-up move at every step, as PyTorch's schedulers stepped every iteration
                                   (CosineAnnealingLR with T_max = T * B, LinearLR with
                                   total_iters = W * B, ExponentialLR with gamma^(1 / B),
                                   CosineAnnealingWarmRestarts.step(e + b / B)); step's,

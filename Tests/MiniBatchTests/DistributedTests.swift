@@ -225,6 +225,16 @@ struct DistributedTests {
             #expect(run.error?.message.contains("schedule_per_batch is 1 on rank 0 but 0 on rank 1") == true,
                     "\(String(describing: run.error))")
         }
+        // Where it moves no rate (a step schedule, no warm-up), ranks that differ in it agree.
+        var step = Self.options(.gradientDescent, batch: 7)
+        step.schedule = .step(every: 1, gamma: 0.5)
+        let stepReference = Self.train(step)
+        let stepRuns = try LocalGroup(size: 2).run { rank in
+            var differing = step
+            differing.schedulePerBatch = rank.rank == 0
+            return Self.train(differing, rank: rank)
+        }
+        for run in stepRuns { #expect(run == stepReference) }
     }
 
     @Test func aRankWhoseSetupFailsStopsEveryRank() throws {

@@ -41,6 +41,38 @@ struct LayerKernelTests {
         #expect(edge[0].bitPattern == Float(0).bitPattern && edge[1].isNaN && edge[2] == 0 && edge[3] == 2)
     }
 
+    /// tanh and the logistic through the vector math (`mbm_bias_tanh`, `mbm_bias_sigmoid`):
+    /// within 3 and 4 ulp of the plain loop (glibc's vector functions; bit for bit where the
+    /// process has none), every width, the specials in every position, and a sweep of
+    /// 200,001 values over [-20, 20] (tanh and the logistic saturate beyond).
+    @Test(arguments: [(Activation.tanh, 3), (.sigmoid, 4)])
+    func vectorMathIsWithinUlpsOfThePlainLoop(activation: Activation, ulps: Int) {
+        func apart(_ a: Float, _ b: Float) -> Int {
+            if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : Int.max }
+            func ordered(_ v: Float) -> Int { v.sign == .minus ? -Int(v.bitPattern & 0x7FFF_FFFF) : Int(v.bitPattern) }
+            return abs(ordered(a) - ordered(b))
+        }
+        let allowed = mbm_vector_math() != 0 ? ulps : 0
+        var cases: [(z: [Float], width: Int, rows: Int)] = []
+        for width in Self.widths {
+            cases.append((Self.matrix(rows: 3, width: width, seed: 8), width, 3))
+            for value in Self.specials {
+                for position in Set([0, width / 2, width - 1]) {
+                    cases.append((Self.matrix(rows: 3, width: width, seed: 8, special: (position, value)), width, 3))
+                }
+            }
+        }
+        cases.append(((0...200_000).map { Float(-20 + Double($0) * 2e-4) }, 200_001, 1))
+        for (z, width, rows) in cases {
+            let bias = Self.matrix(rows: 1, width: width, seed: 7).map { $0 * 0.01 }
+            var fast = z, plain = z
+            fast.withUnsafeMutableBufferPointer { activation.forward($0.baseAddress!, bias: bias, rows: rows, width: width) }
+            plain.withUnsafeMutableBufferPointer { activation.forwardPlain($0.baseAddress!, bias: bias, rows: rows, width: width) }
+            let worst = zip(fast, plain).map { apart($0, $1) }.max() ?? 0
+            #expect(worst <= allowed, "\(activation), width \(width): \(worst) ulp apart")
+        }
+    }
+
     @Test func reluBackwardEqualsThePlainLoop() {
         for width in Self.widths {
             let da = Self.matrix(rows: 3, width: width, seed: 9)

@@ -393,6 +393,19 @@ struct OptimizerTests {
         let multi = Schedule.multiStep(milestones: [5, 2, 5], gamma: 0.5)
         let rates = (0..<7).map { multi.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
         #expect(rates == [0.1, 0.1, 0.05, 0.05, 0.05, 0.0125, 0.0125].map { Float(Double(Float(0.1)) * $0 / 0.1) })
+        // One-cycle (0.9.0): from 0.1 / 10 up to 0.1 at step 0.25 * 8 - 1 = 1, down to
+        // 0.01 / 100 at step 7, held after; per batch (B = 4), step e B + b of 32.
+        let cycle = Schedule.oneCycle(period: 8, pctStart: 0.25, divFactor: 10, finalDivFactor: 100)
+        let peak = Double(Float(0.1))
+        func anneal(_ a: Double, _ b: Double, _ p: Double) -> Float { Float(b + (a - b) * (1 + cos(Double.pi * p)) / 2) }
+        let byEpoch = (0..<10).map { cycle.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
+        #expect(byEpoch == [anneal(peak / 10, peak, 0), anneal(peak / 10, peak, 1)]
+                + (2..<10).map { anneal(peak, peak / 10 / 100, min(Double($0 - 1) / 6, 1)) })
+        #expect(cycle.rate(base: 0.1, epoch: 2, batch: 3, of: 4, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil)
+                == anneal(peak, peak / 10 / 100, (11 - 7) / 24.0))
+        // A rise of no length (pct_start N = 1): step 0 is the peak.
+        #expect(Schedule.oneCycle(period: 10, pctStart: 0.1).rate(base: 0.1, epoch: 0, examplesSeen: 0, defaultPeriod: 0,
+                                                                  adaptiveRate: nil) == Float(0.1))
         let restarts = Schedule.cosineRestarts(period: 2, multiplier: 2, minimum: 0.01)
         var options = TrainingOptions(epochs: 3, batchSize: .fixed(100), learningRate: 0.1, threads: 1, schedule: restarts)
         let network = try Network(layerSizes: [2, 4, 2], seed: 1)

@@ -802,6 +802,7 @@ static void test_train_errors(void)
         b.pct_start = 0.3;
         b.div_factor = 0;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "div_factor");
+        CHECK(strncmp(mb_last_error(), "div_factor", 10) == 0); /* (not final_div_factor) */
         b.div_factor = 25;
         b.final_div_factor = INFINITY;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "final_div_factor");

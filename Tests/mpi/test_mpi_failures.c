@@ -203,7 +203,8 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     /* 0.9.0: a rate every mini-batch on one rank; one-cycle's parameters */
     case 36: o->schedule = MB_SCHEDULE_COSINE; o->schedule_per_batch = odd; return "schedule_per_batch";
     case 37: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->pct_start = odd ? 0.5 : 0.3; return "pct_start";
-    case 38: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->div_factor = odd ? 10 : 25; return "div_factor";
+    /* (with its value: "final_div_factor is" holds "div_factor is") */
+    case 38: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->div_factor = odd ? 10 : 25; return "div_factor is 25.0";
     case 39: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->final_div_factor = odd ? 100 : 1e4; return "final_div_factor";
     default: return NULL;
     }

@@ -49,6 +49,18 @@ void mbm_dropout(float *dropped, float *mask, const float *a, size_t rows, size_
 /* d (count) *= m (count), element by element, in place. */
 void mbm_multiply(float *d, const float *m, size_t count);
 
+/* Vector math (vector_math.c): za (rows, width), row-major, in place: za = tanh(za + bias)
+ * and za = logistic(za + bias) (1 / (1 + e^-z), as `logistic`: e^z / (1 + e^z) below 0),
+ * bias (width), the fast paths of Activation.forwardPlain (.tanh, .sigmoid). Unlike the
+ * loops above they are not bit-identical to the Swift loops where mbm_vector_math() is 1:
+ * glibc's vector tanhf and expf (libmvec, this CPU's width) then replace the scalar ones,
+ * tanh within 3 ulp of the scalar form and the logistic within 4 (every float, glibc 2.36;
+ * ActivationTests checks a sweep); where it is 0 (no libmvec) the scalar functions
+ * run, bit for bit. */
+void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width);
+void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width);
+int mbm_vector_math(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,7 +42,11 @@ public enum Activation: Int, Sendable, CaseIterable {
 
 extension Activation {
     /// a = g(z + bias), in place: `za` holds z on entry and a on return. ReLU and linear run
-    /// the C loops of `layers.h` (the CPU's vector width), bit-identical to `forwardPlain`.
+    /// the C loops of `layers.h` (the CPU's vector width), bit-identical to `forwardPlain`;
+    /// tanh and sigmoid its vector math (`mbm_bias_tanh`, `mbm_bias_sigmoid`: glibc's vector
+    /// tanhf and expf where it has them: tanh within 3 ulp of `forwardPlain`, the logistic
+    /// within 4, measured over every float with glibc 2.36 and tested on a sweep; measured
+    /// on an AMD Zen 4, a tanh network's epoch was 1.48 x scikit-learn's with scalar tanhf).
     /// - Parameters:
     ///   - za: (rows, width), row-major.
     ///   - bias: (width).
@@ -55,7 +59,9 @@ extension Activation {
         switch self {
         case .relu: mbm_bias_relu(za, bias, rows, width)
         case .linear: mbm_bias_add(za, bias, rows, width)
-        case .tanh, .sigmoid, .leakyRelu, .elu, .selu, .gelu, .silu:
+        case .tanh: mbm_bias_tanh(za, bias, rows, width)
+        case .sigmoid: mbm_bias_sigmoid(za, bias, rows, width)
+        case .leakyRelu, .elu, .selu, .gelu, .silu:
             forwardPlain(za, bias: bias, rows: rows, width: width, keeping: keeping)
         }
     }

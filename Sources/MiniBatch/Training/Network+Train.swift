@@ -143,7 +143,7 @@ extension Network {
         if let collective, let fingerprint { try collective.open(fingerprint) }
         // (Last: a call refused above leaves early stopping's count as it was.)
         trainingState.watch(options.earlyStopping.monitor)
-        // The cosine schedule's default period: the end of this call.
+        // The cosine and one-cycle schedules' default period: the end of this call.
         let period = epochsTrained.addingSaturated(options.epochs)
         // Checked after each batch; distributed ranks stop together, after an epoch.
         let interrupt = options.interrupt

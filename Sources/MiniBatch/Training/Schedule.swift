@@ -31,12 +31,14 @@ public enum Schedule: Sendable, Equatable {
     /// cycles of period, period * multiplier, period * multiplier^2, ... epochs, T the
     /// length of e's cycle and c the epochs since it began. Since 0.7.0.
     case cosineRestarts(period: Int, multiplier: Int = 1, minimum: Double = 0)
-    /// The one-cycle policy (Smith and Topin, 2018; PyTorch's `OneCycleLR` with its
-    /// defaults, two phases, cosine annealing, `cycle_momentum=False`): over N steps (an
+    /// The one-cycle policy (Smith and Topin, 2018; PyTorch's `OneCycleLR` with two phases
+    /// and cosine annealing, its defaults, and `cycle_momentum=False`): over N steps (an
     /// epoch each, or with `TrainingOptions.schedulePerBatch` a mini-batch each: N = period
-    /// times the epoch's batches) the rate rises from rate / divFactor to rate over the first
-    /// pctStart N - 1 steps, then falls to rate / (divFactor finalDivFactor) at step N - 1,
-    /// and stays there. Period 0: as cosine's. Since 0.9.0.
+    /// times the epoch's batches) the rate rises from rate / divFactor at step 0 to rate at
+    /// step pctStart N - 1, then falls to rate / (divFactor finalDivFactor) at step N - 1,
+    /// and stays there (`Schedule.oneCycle`: with pctStart N <= 1 step 0 is already
+    /// falling; with pctStart 1 step N - 1 is the peak, and later steps the last rate).
+    /// Period 0: as cosine's. Since 0.9.0.
     case oneCycle(period: Int = 0, pctStart: Double = 0.3, divFactor: Double = 25, finalDivFactor: Double = 1e4)
     /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training

@@ -776,7 +776,8 @@ def test_one_cycle_edges_and_refusals():
     X, y, _ = problem("mse", 2, m=10)
     lr = 0.1
     for sched, epochs in [(optim.OneCycle(6, pct_start=0.0), 6), (optim.OneCycle(6, pct_start=1.0), 6),
-                          (optim.OneCycle(4), 9), (optim.OneCycle(), 7)]:
+                          (optim.OneCycle(4), 9), (optim.OneCycle(), 7), (optim.OneCycle(10, pct_start=0.1), 3),
+                          (optim.OneCycle(4, pct_start=1.0), 7)]:
         with make_net("mse", 2) as net:
             h = net.train(X, y, epochs=epochs, batch_size=10, learning_rate=lr, shuffle=False, threads=1,
                           schedule=sched)
@@ -784,6 +785,11 @@ def test_one_cycle_edges_and_refusals():
         want = [F32(one_cycle_rate(sched, F32(lr), e, steps)) for e in range(epochs)]
         np.testing.assert_allclose(h.learning_rates, want, rtol=1e-6, err_msg=str(sched))
         assert all(np.isfinite(h.learning_rates))
+        if sched.pct_start * steps == 1:  # a rise of no length (PyTorch divides by 0): the peak first
+            assert h.learning_rates[0] == pytest.approx(lr, rel=1e-6)
+        if sched.pct_start == 1 and epochs > steps:  # the peak at the last step, then the last rate
+            assert h.learning_rates[steps - 1] == pytest.approx(lr, rel=1e-6)
+            assert h.learning_rates[steps:] == pytest.approx([lr / 25 / 1e4] * (epochs - steps), rel=1e-6)
     assert h.learning_rates[0] == pytest.approx(lr / 25, rel=1e-6)
     falling = [one_cycle_rate(optim.OneCycle(6, pct_start=0.0), 1.0, e, 6) for e in range(6)]
     rising = [one_cycle_rate(optim.OneCycle(6, pct_start=1.0), 1.0, e, 6) for e in range(6)]
@@ -791,7 +797,7 @@ def test_one_cycle_edges_and_refusals():
     assert rising == sorted(rising) and rising[0] == pytest.approx(1 / 25, rel=1e-12) and rising[-1] == 1.0
     assert optim.schedule_of("one_cycle") == optim.OneCycle() == optim.schedule_of("one-cycle")
     for bad, name in [(optim.OneCycle(pct_start=1.5), "pct_start"), (optim.OneCycle(pct_start=-0.1), "pct_start"),
-                      (optim.OneCycle(div_factor=0), "div_factor"), (optim.OneCycle(final_div_factor=float("nan")),
+                      (optim.OneCycle(div_factor=0), "^div_factor"), (optim.OneCycle(final_div_factor=float("nan")),
                                                                      "final_div_factor"),
                       (optim.OneCycle(final_div_factor=-1), "final_div_factor"), (optim.OneCycle(-1), "cosine_epochs")]:
         with make_net("mse", 2) as net:

@@ -1,0 +1,95 @@
+"""W1's epoch with each hidden activation scikit-learn's MLP offers (relu, tanh, logistic),
+minibatch against scikit-learn side by side in one run: medians of alternating rounds and
+their ratio.
+
+    python3 bench/activations.py [--threads N] [--rounds R] [--batch B] [--lib PATH]
+
+The model is the benchmark's W1 (784-128-10, 60,000 rows uniform in [0, 1), softmax and
+cross-entropy), plain gradient descent at learning rate 0.1, batch 256, one epoch a call
+(scikit-learn: one partial_fit). Every implementation runs with OPENBLAS_NUM_THREADS,
+OMP_NUM_THREADS and MKL_NUM_THREADS set to the thread count (default 1) in this process,
+before numpy loads; OPENBLAS_CORETYPE is left as the environment sets it, and printed.
+minibatch's tanh and logistic run glibc's vector tanhf and expf where the C library has them
+(libmvec, glibc 2.35 and later; the library's include/layers.h), and the report says whether
+it did. Needs scikit-learn (pip install scikit-learn).
+"""
+
+import argparse
+import os
+import sys
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+ap.add_argument("--threads", type=int, default=1)
+ap.add_argument("--rounds", type=int, default=5)
+ap.add_argument("--batch", type=int, default=256)
+ap.add_argument("--lib", default=None, help="libminibatch.so (default: the build's)")
+args = ap.parse_args()
+for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[name] = str(args.threads)
+here = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault("MINIBATCH_LIBRARY", args.lib or os.path.join(here, "..", ".build", "release", "libminibatch.so"))
+sys.path.insert(0, os.path.join(here, "..", "bindings", "python"))
+
+import ctypes  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import minibatch_gd as mb  # noqa: E402
+
+try:
+    from sklearn.neural_network import MLPClassifier
+except ImportError as e:
+    sys.exit(f"scikit-learn is needed: pip install scikit-learn ({e})")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def libmvec_has_tanhf():
+    try:
+        ctypes.CDLL("libmvec.so.1")._ZGVbN4v_tanhf  # noqa: B018 (the lookup is the test)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def main():
+    warnings.filterwarnings("ignore")  # scikit-learn's ConvergenceWarning
+    rng = np.random.default_rng(0)
+    X = rng.random((60000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 60000).astype(np.int32)
+    print(f"CPU: {cpu_name()}, threads {args.threads}, OPENBLAS_CORETYPE="
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}, "
+          f"libmvec tanhf: {'yes' if libmvec_has_tanhf() else 'no (scalar tanhf and expf)'}")
+    print(f"W1 784-128-10, 60,000 rows, batch {args.batch}, one epoch a call; medians of {args.rounds} rounds")
+    print(f"{'activation':<10} {'scikit-learn s':>15} {'minibatch s':>12} {'ratio':>7}")
+    for act in ("relu", "tanh", "logistic"):
+        sk = MLPClassifier(hidden_layer_sizes=(128,), activation=act, solver="sgd", momentum=0,
+                           nesterovs_momentum=False, learning_rate_init=0.1, alpha=0, batch_size=args.batch)
+        sk.partial_fit(X, y, classes=np.arange(10))  # (warm-up: first call allocates)
+        net = mb.Network([784, 128, 10], hidden_activation="sigmoid" if act == "logistic" else act, seed=0)
+        net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads)
+        times = {"sklearn": [], "minibatch": []}
+        for r in range(args.rounds):  # alternating, so that a slow spell of the host hits both
+            t = time.perf_counter()
+            sk.partial_fit(X, y)
+            times["sklearn"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads, seed=r)
+            times["minibatch"].append(time.perf_counter() - t)
+        s, m = (float(np.median(times[k])) for k in ("sklearn", "minibatch"))
+        print(f"{act:<10} {s:>15.3f} {m:>12.3f} {m / s:>7.2f}")
+
+
+main()
