@@ -9,9 +9,10 @@ cross-entropy), plain gradient descent at learning rate 0.1, batch 256, one epoc
 (scikit-learn: one partial_fit). Every implementation runs with OPENBLAS_NUM_THREADS,
 OMP_NUM_THREADS and MKL_NUM_THREADS set to the thread count (default 1) in this process,
 before numpy loads; OPENBLAS_CORETYPE is left as the environment sets it, and printed.
-minibatch's tanh and logistic run glibc's vector tanhf and expf where the C library has them
-(libmvec, glibc 2.35 and later; the library's include/layers.h), and the report says whether
-it did. Needs scikit-learn (pip install scikit-learn).
+minibatch (0.9.0 and later) runs tanh and logistic layers with glibc's vector tanhf and expf
+where the C library has them (libmvec, glibc 2.35 and later, x86-64; Sources/CMatrix/
+vector_math.c); the report says whether this C library has them. Needs scikit-learn (pip
+install scikit-learn).
 """
 
 import argparse
@@ -71,7 +72,7 @@ def main():
     y = rng.integers(0, 10, 60000).astype(np.int32)
     print(f"CPU: {cpu_name()}, threads {args.threads}, OPENBLAS_CORETYPE="
           f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}, "
-          f"libmvec tanhf: {'yes' if libmvec_has_tanhf() else 'no (scalar tanhf and expf)'}")
+          f"the C library's vector tanhf (libmvec): {'yes' if libmvec_has_tanhf() else 'no (scalar tanhf and expf)'}")
     print(f"W1 784-128-10, 60,000 rows, batch {args.batch}, one epoch a call; medians of {args.rounds} rounds")
     print(f"{'activation':<10} {'scikit-learn s':>15} {'minibatch s':>12} {'ratio':>7}")
     for act in ("relu", "tanh", "logistic"):

@@ -53,13 +53,18 @@ void mbm_multiply(float *d, const float *m, size_t count);
  * and za = logistic(za + bias) (1 / (1 + e^-z), as `logistic`: e^z / (1 + e^z) below 0),
  * bias (width), the fast paths of Activation.forwardPlain (.tanh, .sigmoid). Unlike the
  * loops above they are not bit-identical to the Swift loops where mbm_vector_math() is 1:
- * glibc's vector tanhf and expf (libmvec, this CPU's width) then replace the scalar ones,
- * tanh within 3 ulp of the scalar form and the logistic within 4 (every float, glibc 2.36;
- * ActivationTests checks a sweep); where it is 0 (no libmvec) the scalar functions
- * run, bit for bit. */
+ * glibc's vector tanhf and expf (libmvec, x86-64, this CPU's width) then replace the scalar
+ * ones, tanh within 3 ulp of the scalar form and the logistic within 4 (every float,
+ * glibc 2.36, at each width; LayerKernelTests checks a sweep at every width this CPU runs);
+ * where it is 0 (no libmvec, another architecture) the scalar functions run, bit for bit. */
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width);
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width);
 int mbm_vector_math(void);
+/* The same with libmvec's functions of vector width `width` (128, 256 or 512 bits), for the
+ * tests of the widths this CPU runs besides its own: 1 if they ran, 0 (za untouched) if the
+ * CPU or the C library lacks them. */
+int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns);
+int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows, size_t columns);
 
 #ifdef __cplusplus
 }

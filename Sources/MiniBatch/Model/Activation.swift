@@ -46,7 +46,7 @@ extension Activation {
     /// tanh and sigmoid its vector math (`mbm_bias_tanh`, `mbm_bias_sigmoid`: glibc's vector
     /// tanhf and expf where it has them: tanh within 3 ulp of `forwardPlain`, the logistic
     /// within 4, measured over every float with glibc 2.36 and tested on a sweep; measured
-    /// on an AMD Zen 4, a tanh network's epoch was 1.48 x scikit-learn's with scalar tanhf).
+    /// on an AMD Zen 4, a tanh network's epoch was 1.55 x scikit-learn's with scalar tanhf).
     /// - Parameters:
     ///   - za: (rows, width), row-major.
     ///   - bias: (width).
