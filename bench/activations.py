@@ -11,8 +11,8 @@ OMP_NUM_THREADS and MKL_NUM_THREADS set to the thread count (default 1) in this 
 before numpy loads; OPENBLAS_CORETYPE is left as the environment sets it, and printed.
 minibatch (0.9.0 and later) runs tanh and logistic layers with glibc's vector tanhf and expf
 where the C library has them (libmvec, glibc 2.35 and later, x86-64; Sources/CMatrix/
-vector_math.c); the report says whether this C library has them. Needs scikit-learn (pip
-install scikit-learn).
+vector_math.c); the report says what ran them (mb_blas_info's `activations`) and whether
+this C library has them. Needs scikit-learn (pip install scikit-learn).
 """
 
 import argparse
@@ -70,9 +70,11 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.random((60000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 60000).astype(np.int32)
+    ran = mb.blas_info().get("activations", "scalar tanhf, expf (a library older than 0.9.0)")
     print(f"CPU: {cpu_name()}, threads {args.threads}, OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}, "
-          f"the C library's vector tanhf (libmvec): {'yes' if libmvec_has_tanhf() else 'no (scalar tanhf and expf)'}")
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}; "
+          f"tanh and logistic layers: {ran}; the C library's vector tanhf (libmvec): "
+          f"{'yes' if libmvec_has_tanhf() else 'no'}")
     print(f"W1 784-128-10, 60,000 rows, batch {args.batch}, one epoch a call; medians of {args.rounds} rounds")
     print(f"{'activation':<10} {'scikit-learn s':>15} {'minibatch s':>12} {'ratio':>7}")
     for act in ("relu", "tanh", "logistic"):

@@ -183,7 +183,8 @@ class BlasInfo(C.Structure):
         (k, C.c_char_p) for k in ("backend", "openblas_version", "openblas_core",
                                   "openblas_isa", "libxsmm_version", "libxsmm_target",
                                   "libxsmm_isa", "cpu_isa")] + [("threads", C.c_int32),
-                                                                ("training_forward", C.c_char_p)]
+                                                                ("training_forward", C.c_char_p),
+                                                                ("activations", C.c_char_p)]
 
 
 def blas_info(lib):

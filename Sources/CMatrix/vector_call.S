@@ -70,5 +70,5 @@ mbm_vector_call4:
 #endif
 
 #if defined(__ELF__)
-        .section .note.GNU-stack, "", @progbits
+        .section .note.GNU-stack, "", %progbits
 #endif

@@ -133,6 +133,15 @@ static void logistic_lanes(int width, void *vexp, float *x, size_t count)
 
 int mbm_vector_math(void) { return usable(mbm_vector_width()); }
 
+const char *mbm_vector_math_name(void)
+{
+    if (!mbm_vector_math())
+        return "scalar tanhf, expf: no libmvec";
+    int width = mbm_vector_width();
+    return width == 512 ? "libmvec tanhf, expf (avx512)" : width == 256 ? "libmvec tanhf, expf (avx2)"
+                                                                        : "libmvec tanhf, expf (sse)";
+}
+
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {
     if (!usable(width))
@@ -168,6 +177,8 @@ void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width)
 }
 #else
 int mbm_vector_math(void) { return 0; }
+
+const char *mbm_vector_math_name(void) { return "scalar tanhf, expf: no libmvec"; }
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {

@@ -117,5 +117,8 @@ public func mb_get_blas_info(_ info: UnsafeMutablePointer<mb_blas_info>?) -> mb_
         if size >= MemoryLayout<mb_blas_info>.offset(of: \.training_forward)! + MemoryLayout<UnsafePointer<CChar>>.size {
             info.pointee.training_forward = mbm_training_forward()
         }
+        if size >= MemoryLayout<mb_blas_info>.offset(of: \.activations)! + MemoryLayout<UnsafePointer<CChar>>.size {
+            info.pointee.activations = mbm_vector_math_name()
+        }
     }
 }

@@ -60,6 +60,9 @@ void mbm_multiply(float *d, const float *m, size_t count);
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width);
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width);
 int mbm_vector_math(void);
+/* What runs them, for mb_blas_info.activations: "libmvec tanhf, expf (avx512)" (avx2, sse),
+ * or "scalar tanhf, expf: no libmvec". */
+const char *mbm_vector_math_name(void);
 /* The same with libmvec's functions of vector width `width` (128, 256 or 512 bits), for the
  * tests of the widths this CPU runs besides its own: 1 if they ran, 0 (za untouched) if the
  * CPU or the C library lacks them. */

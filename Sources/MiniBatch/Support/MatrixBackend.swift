@@ -33,11 +33,14 @@ public enum MatrixBackend {
         /// training keeps transposed (fewer than 2^18 floats), OpenBLAS for the others.
         /// Predictions run every layer's on OpenBLAS.
         public let trainingForward: String
+        /// What runs tanh and logistic hidden layers: glibc's vector tanhf and expf
+        /// (libmvec) at a vector width, or the scalar ones. Since 0.9.0.
+        public let activations: String
 
         public var description: String {
             "\(backend): libxsmm target \(libxsmmTarget) (\(libxsmmISA)), OpenBLAS core "
                 + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads; "
-                + "training's forward products: \(trainingForward)"
+                + "training's forward products: \(trainingForward); tanh and logistic layers: \(activations)"
         }
     }
 
@@ -55,6 +58,7 @@ public enum MatrixBackend {
             libxsmmISA: String(cString: mbm_libxsmm_isa()),
             cpuISA: String(cString: mbm_cpu_isa()),
             threads: BLASThreads.available,
-            trainingForward: String(cString: mbm_training_forward()))
+            trainingForward: String(cString: mbm_training_forward()),
+            activations: String(cString: mbm_vector_math_name()))
     }
 }

@@ -25,7 +25,7 @@ struct InfoCommand: ParsableCommand {
                     ("openblas_isa", .string(info.openBLASISA)), ("libxsmm_version", .string(info.libxsmmVersion)),
                     ("libxsmm_target", .string(info.libxsmmTarget)), ("libxsmm_isa", .string(info.libxsmmISA)),
                     ("cpu_isa", .string(info.cpuISA)), ("threads", .int(info.threads)),
-                    ("training_forward", .string(info.trainingForward)),
+                    ("training_forward", .string(info.trainingForward)), ("activations", .string(info.activations)),
                 ]).text)
             } else {
                 print("minibatch \(MiniBatch.version)")

@@ -405,6 +405,7 @@ class mb_blas_info(Structure):
         ("cpu_isa", c_char_p),  # const char *cpu_isa;
         ("threads", c_int32),  # int32_t threads;
         ("training_forward", c_char_p),  # const char *training_forward;
+        ("activations", c_char_p),  # const char *activations;  (since 0.9.0)
     ]
 
 

@@ -45,6 +45,17 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
     assert info["threads"] >= 1
     # training keeps the first layer's W transposed (fewer than 2^18 weights), whatever the ISAs
     assert info["training_forward"].startswith("libxsmm on the first layer's W kept transposed"), info
+    # tanh and logistic layers (0.9.0): glibc's vector functions at the CPU's width where this C
+    # library has them (libmvec, glibc 2.35+), else the scalar ones
+    import ctypes
+    try:
+        ctypes.CDLL("libmvec.so.1")._ZGVbN4v_tanhf  # noqa: B018 (the lookup is the test)
+        has_libmvec = True
+    except (OSError, AttributeError):
+        has_libmvec = False
+    width = {"avx512": "avx512", "avx2": "avx2"}.get(widest(flags), "sse")
+    want = f"libmvec tanhf, expf ({width})" if has_libmvec else "scalar tanhf, expf: no libmvec"
+    assert info["activations"] == want, info
 
 
 def test_show_config_prints_the_backend(capsys):
@@ -52,7 +63,7 @@ def test_show_config_prints_the_backend(capsys):
     out = capsys.readouterr().out
     info = mb.blas_info()
     assert info["backend"] in out and info["libxsmm_target"] in out and info["openblas_core"] in out
-    assert info["training_forward"] in out
+    assert info["training_forward"] in out and info["activations"] in out
 
 
 def test_minibatch_uses_its_own_openblas_beside_it_not_numpys():

@@ -90,6 +90,7 @@ int main(int argc, char **argv) {
         OFF(mb_blas_info, openblas_isa); OFF(mb_blas_info, libxsmm_version);
         OFF(mb_blas_info, libxsmm_target); OFF(mb_blas_info, libxsmm_isa);
         OFF(mb_blas_info, cpu_isa); OFF(mb_blas_info, threads); OFF(mb_blas_info, training_forward);
+        OFF(mb_blas_info, activations);
         printf("mb_dataset_options %zu\n", sizeof(mb_dataset_options));
         OFF(mb_dataset_options, shuffle); OFF(mb_dataset_options, block_bytes);
         OFF(mb_dataset_options, memory_budget); OFF(mb_dataset_options, page_cache);
