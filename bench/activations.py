@@ -32,29 +32,18 @@ os.environ.setdefault("MINIBATCH_LIBRARY", args.lib or os.path.join(here, "..", 
 sys.path.insert(0, os.path.join(here, "..", "bindings", "python"))
 
 import ctypes  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import minibatch_gd as mb  # noqa: E402
+from bench import cpu_model  # noqa: E402 (bench/bench.py, beside this file)
 
 try:
     from sklearn.neural_network import MLPClassifier
 except ImportError as e:
     sys.exit(f"scikit-learn is needed: pip install scikit-learn ({e})")
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def libmvec_has_tanhf():
@@ -71,7 +60,7 @@ def main():
     X = rng.random((60000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 60000).astype(np.int32)
     ran = mb.blas_info().get("activations", "scalar tanhf, expf (a library older than 0.9.0)")
-    print(f"CPU: {cpu_name()}, threads {args.threads}, OPENBLAS_CORETYPE="
+    print(f"CPU: {cpu_model()}, threads {args.threads}, OPENBLAS_CORETYPE="
           f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}; "
           f"tanh and logistic layers: {ran}; the C library's vector tanhf (libmvec): "
           f"{'yes' if libmvec_has_tanhf() else 'no'}")

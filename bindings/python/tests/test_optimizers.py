@@ -674,6 +674,17 @@ def test_schedule_per_batch_is_a_flag():
             net.train(X, y, schedule_per_batch="yes")
 
 
+def torch_adam(torch, p0, X, y, lr):
+    """A 3-class softmax regression's W and b from the flat parameters p0, X and y as float64
+    and long tensors, and torch.optim.Adam over W and b at float32(lr) (epsilon the library's
+    float 1e-8)."""
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    return W, b, Xt, yt, torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+
+
 @pytest.mark.parametrize("case", ["cosine", "warmup_exponential", "restarts"])
 def test_schedule_per_batch_matches_torch(case):
     """PyTorch's schedulers stepped every iteration, Adam, 24 rows in batches of 5 (B = 5),
@@ -698,11 +709,7 @@ def test_schedule_per_batch_matches_torch(case):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1,
                       optimizer=optim.Adam(), schedule_per_batch=True, **kw)
             got.append(net.get_parameters())
-    k = 3 * N_IN
-    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
-    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
-    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr)
     S = torch.optim.lr_scheduler
     if case == "cosine":
         ref = S.CosineAnnealingLR(o, T_max=epochs * batches, eta_min=0.001)
@@ -746,11 +753,7 @@ def test_one_cycle_matches_torch(per_batch):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, history=h,
                       optimizer=optim.Adam(), schedule=sched, schedule_per_batch=per_batch)
             got.append(net.get_parameters())
-    k = 3 * N_IN
-    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
-    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
-    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr)
     ref = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=0.4,
                                               div_factor=10, final_div_factor=50, cycle_momentum=False)
     rates = []
