@@ -1,6 +1,6 @@
 """W1's epoch with each hidden activation scikit-learn's MLP offers (relu, tanh, logistic),
 minibatch against scikit-learn side by side in one run: medians of alternating rounds and
-their ratio.
+their ratio; and minibatch's GELU epoch (scikit-learn has none).
 
     python3 bench/activations.py [--threads N] [--rounds R] [--batch B] [--lib PATH]
 
@@ -9,10 +9,10 @@ cross-entropy), plain gradient descent at learning rate 0.1, batch 256, one epoc
 (scikit-learn: one partial_fit). Every implementation runs with OPENBLAS_NUM_THREADS,
 OMP_NUM_THREADS and MKL_NUM_THREADS set to the thread count (default 1) in this process,
 before numpy loads; OPENBLAS_CORETYPE is left as the environment sets it, and printed.
-minibatch (0.9.0 and later) runs tanh and logistic layers with glibc's vector tanhf and expf
-where the C library has them (libmvec, glibc 2.35 and later, x86-64; Sources/CMatrix/
-vector_math.c); the report says what ran them (mb_blas_info's `activations`) and whether
-this C library has them. Needs scikit-learn (pip install scikit-learn).
+minibatch (0.9.0 and later) runs tanh, logistic and GELU layers with glibc's vector tanhf,
+expf and erfcf where the C library has them (libmvec, glibc 2.35 and later, x86-64;
+Sources/CMatrix/vector_math.c); the report says what ran them (mb_blas_info's
+`activations`) and whether this C library has them. Needs scikit-learn (pip install scikit-learn).
 """
 
 import argparse
@@ -59,10 +59,10 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.random((60000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 60000).astype(np.int32)
-    ran = mb.blas_info().get("activations", "scalar tanhf, expf (a library older than 0.9.0)")
+    ran = mb.blas_info().get("activations") or "scalar functions (a library that does not say)"
     print(f"CPU: {cpu_model()}, threads {args.threads}, OPENBLAS_CORETYPE="
           f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}; "
-          f"tanh and logistic layers: {ran}; the C library's vector tanhf (libmvec): "
+          f"tanh, logistic and GELU layers: {ran}; the C library's vector tanhf (libmvec): "
           f"{'yes' if libmvec_has_tanhf() else 'no'}")
     print(f"W1 784-128-10, 60,000 rows, batch {args.batch}, one epoch a call; medians of {args.rounds} rounds")
     print(f"{'activation':<10} {'scikit-learn s':>15} {'minibatch s':>12} {'ratio':>7}")
@@ -82,6 +82,15 @@ def main():
             times["minibatch"].append(time.perf_counter() - t)
         s, m = (float(np.median(times[k])) for k in ("sklearn", "minibatch"))
         print(f"{act:<10} {s:>15.3f} {m:>12.3f} {m / s:>7.2f}")
+    # GELU (PyTorch's exact form), which scikit-learn does not have: minibatch alone
+    net = mb.Network([784, 128, 10], hidden_activation="gelu", seed=0)
+    net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads)
+    gelu = []
+    for r in range(args.rounds):
+        t = time.perf_counter()
+        net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads, seed=r)
+        gelu.append(time.perf_counter() - t)
+    print(f"{'gelu':<10} {'(none)':>15} {float(np.median(gelu)):>12.3f}")
 
 
 main()

@@ -172,11 +172,11 @@ typedef struct mb_blas_info {
                                      narrower than AVX-512, libxsmm only for products whose
                                      operands fit a core's L2, whose size it names.
                                      Predictions run every layer's on OpenBLAS */
-    const char *activations;      /* since 0.9.0: what runs tanh and logistic hidden layers:
-                                     glibc's vector tanhf and expf (libmvec) at a vector
-                                     width, "libmvec tanhf, expf (avx512)", or the C
-                                     library's scalar functions ("scalar tanhf, expf: no
-                                     libmvec") */
+    const char *activations;      /* since 0.9.0: what runs tanh, logistic and GELU hidden
+                                     layers: glibc's vector tanhf, expf and erfcf (libmvec)
+                                     at a vector width, "libmvec tanhf, expf, erfcf
+                                     (avx512)", or the C library's scalar functions
+                                     ("scalar tanhf, expf, erfcf: no libmvec") */
 } mb_blas_info;
 
 /* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a

@@ -1,5 +1,5 @@
-/* tanh and the logistic function over a layer's outputs, with the C library's vector math
- * (see include/layers.h, "Vector math").
+/* tanh, the logistic function and GELU over a layer's outputs (and GELU's derivative), with
+ * the C library's vector math (see include/layers.h, "Vector math").
  *
  * glibc's libmvec (the x86-64 vector ABI's functions: _ZGVeN16v_tanhf is tanhf on 16 floats
  * in a zmm register, _ZGVdN8v_ on 8 in a ymm, _ZGVbN4v_ on 4 in an xmm; tanhf since glibc
@@ -35,6 +35,17 @@ static inline float scalar_logistic(float z)
     return e / (1 + e);
 }
 
+/* GELU's Phi and phi, the Swift loops' forms (`normalDistribution`, `normalDensity` in
+ * Activation.swift): Phi from erfc, in double below z = -3. */
+static inline float scalar_phi(float z)
+{
+    if (z < -3)
+        return (float)(0.5 * erfc(-(double)z * sqrt(0.5)));
+    return 0.5f * erfcf(-z * (float)sqrt(0.5));
+}
+
+static inline float scalar_density(float z) { return expf(-0.5f * z * z) * (float)(1 / sqrt(2 * M_PI)); }
+
 static void bias_add_rows(float *restrict za, const float *restrict bias, size_t rows, size_t width)
 {
     for (size_t r = 0; r < rows; r++) {
@@ -53,6 +64,23 @@ static void scalar_logistics(float *x, size_t count)
     for (size_t i = 0; i < count; i++) x[i] = scalar_logistic(x[i]);
 }
 
+/* GELU, z Phi(z), in place over za (count), z kept in `kept` where given. */
+static void scalar_gelu(float *za, float *kept, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const float z = za[i];
+        if (kept != NULL)
+            kept[i] = z;
+        za[i] = z * scalar_phi(z);
+    }
+}
+
+/* dza *= Phi(z) + z phi(z), GELU's derivative. */
+static void scalar_gelu_backward(float *dza, const float *z, size_t count)
+{
+    for (size_t i = 0; i < count; i++) dza[i] = dza[i] * (scalar_phi(z[i]) + z[i] * scalar_density(z[i]));
+}
+
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__clang__) || defined(__GNUC__))
 /* vector_call.S */
 void mbm_vector_call16(void *function, float *x);
@@ -61,7 +89,7 @@ void mbm_vector_call4(void *function, float *x);
 
 /* libmvec's functions, per width (index 0: 128, 1: 256, 2: 512; NULL: none), found once. */
 static struct {
-    void *tanh[3], *exp[3];
+    void *tanh[3], *exp[3], *erfc[3];
 } found;
 static pthread_once_t found_once = PTHREAD_ONCE_INIT;
 
@@ -71,15 +99,17 @@ static void find_vector_math(void)
 {
     static const char *const tanh_names[3] = {"_ZGVbN4v_tanhf", "_ZGVdN8v_tanhf", "_ZGVeN16v_tanhf"};
     static const char *const exp_names[3] = {"_ZGVbN4v_expf", "_ZGVdN8v_expf", "_ZGVeN16v_expf"};
+    static const char *const erfc_names[3] = {"_ZGVbN4v_erfcf", "_ZGVdN8v_erfcf", "_ZGVeN16v_erfcf"};
     /* (The library stays loaded for the process: its functions are kept.) */
     void *library = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
     if (library == NULL)
         return;
     for (int k = 0; k < 3; k++) {
-        void *t = dlsym(library, tanh_names[k]), *e = dlsym(library, exp_names[k]);
-        if (t != NULL && e != NULL) {
+        void *t = dlsym(library, tanh_names[k]), *e = dlsym(library, exp_names[k]), *c = dlsym(library, erfc_names[k]);
+        if (t != NULL && e != NULL && c != NULL) {  /* (all three came in glibc 2.35) */
             found.tanh[k] = t;
             found.exp[k] = e;
+            found.erfc[k] = c;
         }
     }
 }
@@ -131,15 +161,92 @@ static void logistic_lanes(int width, void *vexp, float *x, size_t count)
     }
 }
 
+/* Calls the width's libmvec function f on buffer (16 floats, the width's lanes used). */
+static void call_lanes(int width, void *f, float *buffer)
+{
+    if (width == 512)
+        mbm_vector_call16(f, buffer);
+    else if (width == 256)
+        mbm_vector_call8(f, buffer);
+    else
+        mbm_vector_call4(f, buffer);
+}
+
+/* Phi over z[0..n) (n <= the width's lanes) into phi: the vector erfcf where z >= -3, the
+ * scalar double form below (`scalar_phi`). */
+static void phi_lanes(int width, const float *z, size_t n, float *phi)
+{
+    float x[16] = {0};
+    for (size_t k = 0; k < n; k++) x[k] = -z[k] * (float)sqrt(0.5);
+    call_lanes(width, found.erfc[width_index(width)], x);
+    for (size_t k = 0; k < n; k++) phi[k] = z[k] < -3 ? scalar_phi(z[k]) : 0.5f * x[k];
+}
+
 int mbm_vector_math(void) { return usable(mbm_vector_width()); }
+
+int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    if (!usable(width))
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    const size_t count = rows * columns, lanes = (size_t)width / 32;
+    float phi[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        phi_lanes(width, za + i, n, phi);
+        for (size_t k = 0; k < n; k++) {
+            const float z = za[i + k];
+            if (kept != NULL)
+                kept[i + k] = z;
+            za[i + k] = z * phi[k];
+        }
+    }
+    return 1;
+}
+
+int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
+{
+    if (!usable(width))
+        return 0;
+    const size_t lanes = (size_t)width / 32;
+    float phi[16], density[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        phi_lanes(width, z + i, n, phi);
+        memset(density, 0, sizeof density);
+        for (size_t k = 0; k < n; k++) density[k] = -0.5f * z[i + k] * z[i + k];
+        call_lanes(width, found.exp[width_index(width)], density);
+        for (size_t k = 0; k < n; k++) {
+            const float d = density[k] * (float)(1 / sqrt(2 * M_PI));
+            dza[i + k] = dza[i + k] * (phi[k] + z[i + k] * d);
+        }
+    }
+    return 1;
+}
+
+void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept)
+{
+    if (mbm_bias_gelu_width(mbm_vector_width(), za, bias, rows, width, kept))
+        return;
+    bias_add_rows(za, bias, rows, width);
+    scalar_gelu(za, kept, rows * width);
+}
+
+void mbm_gelu_backward(float *dza, const float *z, size_t count)
+{
+    if (mbm_gelu_backward_width(mbm_vector_width(), dza, z, count))
+        return;
+    scalar_gelu_backward(dza, z, count);
+}
 
 const char *mbm_vector_math_name(void)
 {
     if (!mbm_vector_math())
-        return "scalar tanhf, expf: no libmvec";
+        return "scalar tanhf, expf, erfcf: no libmvec";
     int width = mbm_vector_width();
-    return width == 512 ? "libmvec tanhf, expf (avx512)" : width == 256 ? "libmvec tanhf, expf (avx2)"
-                                                                        : "libmvec tanhf, expf (sse)";
+    return width == 512   ? "libmvec tanhf, expf, erfcf (avx512)"
+           : width == 256 ? "libmvec tanhf, expf, erfcf (avx2)"
+                          : "libmvec tanhf, expf, erfcf (sse)";
 }
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
@@ -178,7 +285,27 @@ void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width)
 #else
 int mbm_vector_math(void) { return 0; }
 
-const char *mbm_vector_math_name(void) { return "scalar tanhf, expf: no libmvec"; }
+const char *mbm_vector_math_name(void) { return "scalar tanhf, expf, erfcf: no libmvec"; }
+
+int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    (void)width, (void)za, (void)bias, (void)rows, (void)columns, (void)kept;
+    return 0;
+}
+
+int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
+{
+    (void)width, (void)dza, (void)z, (void)count;
+    return 0;
+}
+
+void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept)
+{
+    bias_add_rows(za, bias, rows, width);
+    scalar_gelu(za, kept, rows * width);
+}
+
+void mbm_gelu_backward(float *dza, const float *z, size_t count) { scalar_gelu_backward(dza, z, count); }
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {

@@ -60,14 +60,23 @@ void mbm_multiply(float *d, const float *m, size_t count);
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width);
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width);
 int mbm_vector_math(void);
-/* What runs them, for mb_blas_info.activations: "libmvec tanhf, expf (avx512)" (avx2, sse),
- * or "scalar tanhf, expf: no libmvec". */
+/* What runs them, for mb_blas_info.activations: "libmvec tanhf, expf, erfcf (avx512)" (avx2,
+ * sse), or "scalar tanhf, expf, erfcf: no libmvec". */
 const char *mbm_vector_math_name(void);
+/* GELU the same way (since 0.9.0): za = z Phi(z) with z = za + bias, z written to kept
+ * (rows, width) where kept is not NULL; and its backward, dza (count) *= Phi(z) + z phi(z)
+ * with z (count) kept by the forward: Activation.forwardPlain and backwardPlain (.gelu),
+ * Phi from libmvec's erfcf where z >= -3 (below, the scalar form's double erfc, bit for
+ * bit) and phi from its expf; within the ulps LayerKernelTests states. */
+void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept);
+void mbm_gelu_backward(float *dza, const float *z, size_t count);
 /* The same with libmvec's functions of vector width `width` (128, 256 or 512 bits), for the
  * tests of the widths this CPU runs besides its own: 1 if they ran, 0 (za untouched) if the
  * CPU or the C library lacks them. */
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns);
 int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows, size_t columns);
+int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept);
+int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count);
 
 #ifdef __cplusplus
 }
