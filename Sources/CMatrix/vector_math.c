@@ -2,19 +2,19 @@
  * the C library's vector math (see include/layers.h, "Vector math").
  *
  * glibc's libmvec (the x86-64 vector ABI's functions: _ZGVeN16v_tanhf is tanhf on 16 floats
- * in a zmm register, _ZGVdN8v_ on 8 in a ymm, _ZGVbN4v_ on 4 in an xmm; tanhf since glibc
- * 2.35, expf since 2.22) is loaded at the first call with dlopen, not linked: a library
- * without it (an older glibc, musl, another architecture) runs the C library's scalar tanhf
- * and expf instead, the Swift loops' own functions, bit for bit. The width is this CPU's
+ * in a zmm register, _ZGVdN8v_ on 8 in a ymm, _ZGVbN4v_ on 4 in an xmm; tanhf and erfcf
+ * since glibc 2.35, expf since 2.22) is loaded at the first call with dlopen, not linked: a
+ * library without it (an older glibc, musl, another architecture) runs the scalar forms
+ * below (width 0), the Swift loops' own functions, bit for bit. The width is this CPU's
  * (cpu.h): the AVX-512 functions need AVX-512F (glibc picks its AVX-512DQ form or a
- * fallback), the AVX2 ones AVX2, the SSE ones SSE2. They are called through
- * vector_call.S (a C call through a pointer does not pass a wide vector in registers).
+ * fallback), the AVX2 ones AVX2, the SSE ones SSE2. They are called through vector_call.S
+ * (a C call through a pointer does not pass a wide vector in registers).
  *
- * Measured on this project's machine (an AMD Zen 4, one core, W1: 784-128-10 with tanh or
- * logistic hidden units, 60,000 rows in batches of 256; bench/activations.py,
- * bench/runs/activations/): with the scalar functions a tanh epoch took 0.586 s, 1.55 x
- * scikit-learn's 0.385 s (whose numpy tanh is vectorised; tanhf was 0.33 s of it), a
- * logistic one 0.358 s (0.88 x); with these 0.256 s and 0.299 s. */
+ * Measured on this project's machine (an AMD Zen 4, one core, W1: 784-128-10, 60,000 rows in
+ * batches of 256; bench/activations.py, bench/runs/activations/): with the scalar functions
+ * a tanh epoch took 0.593 s, 1.49 x scikit-learn's (whose numpy tanh is vectorised), a
+ * logistic one 0.361 s, a GELU one 0.737 s; with these 0.270 s, 0.277 s and 0.308 s (ReLU
+ * 0.255-0.269 s). */
 #include "layers.h"
 #include "cpu.h"
 
@@ -44,7 +44,7 @@ static inline float scalar_phi(float z)
     return 0.5f * erfcf(-z * (float)sqrt(0.5));
 }
 
-static inline float scalar_density(float z) { return expf(-0.5f * z * z) * (float)(1 / sqrt(2 * M_PI)); }
+static inline float scalar_density(float z) { return expf(-0.5f * z * z) * (float)(1 / sqrt(2 * 3.14159265358979323846)); }
 
 static void bias_add_rows(float *restrict za, const float *restrict bias, size_t rows, size_t width)
 {
@@ -106,7 +106,7 @@ static void find_vector_math(void)
         return;
     for (int k = 0; k < 3; k++) {
         void *t = dlsym(library, tanh_names[k]), *e = dlsym(library, exp_names[k]), *c = dlsym(library, erfc_names[k]);
-        if (t != NULL && e != NULL && c != NULL) {  /* (all three came in glibc 2.35) */
+        if (t != NULL && e != NULL && c != NULL) {  /* (tanhf's and erfcf's since glibc 2.35) */
             found.tanh[k] = t;
             found.exp[k] = e;
             found.erfc[k] = c;
@@ -117,6 +117,8 @@ static void find_vector_math(void)
 /* The functions of `width` (128, 256, 512), if libmvec has them and this CPU runs them. */
 static int usable(int width)
 {
+    if (width != 128 && width != 256 && width != 512)
+        return 0;
     pthread_once(&found_once, find_vector_math);
     return width <= mbm_vector_width() && found.tanh[width_index(width)] != NULL;
 }
@@ -186,6 +188,11 @@ int mbm_vector_math(void) { return usable(mbm_vector_width()); }
 
 int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
 {
+    if (width == 0) {
+        bias_add_rows(za, bias, rows, columns);
+        scalar_gelu(za, kept, rows * columns);
+        return 1;
+    }
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
@@ -206,6 +213,10 @@ int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, si
 
 int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
 {
+    if (width == 0) {
+        scalar_gelu_backward(dza, z, count);
+        return 1;
+    }
     if (!usable(width))
         return 0;
     const size_t lanes = (size_t)width / 32;
@@ -217,7 +228,7 @@ int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
         for (size_t k = 0; k < n; k++) density[k] = -0.5f * z[i + k] * z[i + k];
         call_lanes(width, found.exp[width_index(width)], density);
         for (size_t k = 0; k < n; k++) {
-            const float d = density[k] * (float)(1 / sqrt(2 * M_PI));
+            const float d = density[k] * (float)(1 / sqrt(2 * 3.14159265358979323846));
             dza[i + k] = dza[i + k] * (phi[k] + z[i + k] * d);
         }
     }
@@ -226,17 +237,14 @@ int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
 
 void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept)
 {
-    if (mbm_bias_gelu_width(mbm_vector_width(), za, bias, rows, width, kept))
-        return;
-    bias_add_rows(za, bias, rows, width);
-    scalar_gelu(za, kept, rows * width);
+    if (!mbm_bias_gelu_width(mbm_vector_width(), za, bias, rows, width, kept))
+        mbm_bias_gelu_width(0, za, bias, rows, width, kept);
 }
 
 void mbm_gelu_backward(float *dza, const float *z, size_t count)
 {
-    if (mbm_gelu_backward_width(mbm_vector_width(), dza, z, count))
-        return;
-    scalar_gelu_backward(dza, z, count);
+    if (!mbm_gelu_backward_width(mbm_vector_width(), dza, z, count))
+        mbm_gelu_backward_width(0, dza, z, count);
 }
 
 const char *mbm_vector_math_name(void)
@@ -251,6 +259,11 @@ const char *mbm_vector_math_name(void)
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {
+    if (width == 0) {
+        bias_add_rows(za, bias, rows, columns);
+        scalar_tanh(za, rows * columns);
+        return 1;
+    }
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
@@ -260,6 +273,11 @@ int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, si
 
 int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {
+    if (width == 0) {
+        bias_add_rows(za, bias, rows, columns);
+        scalar_logistics(za, rows * columns);
+        return 1;
+    }
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
@@ -269,65 +287,69 @@ int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows,
 
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width)
 {
-    if (mbm_bias_tanh_width(mbm_vector_width(), za, bias, rows, width))
-        return;
-    bias_add_rows(za, bias, rows, width);
-    scalar_tanh(za, rows * width);
+    if (!mbm_bias_tanh_width(mbm_vector_width(), za, bias, rows, width))
+        mbm_bias_tanh_width(0, za, bias, rows, width);
 }
 
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width)
 {
-    if (mbm_bias_sigmoid_width(mbm_vector_width(), za, bias, rows, width))
-        return;
-    bias_add_rows(za, bias, rows, width);
-    scalar_logistics(za, rows * width);
+    if (!mbm_bias_sigmoid_width(mbm_vector_width(), za, bias, rows, width))
+        mbm_bias_sigmoid_width(0, za, bias, rows, width);
 }
 #else
 int mbm_vector_math(void) { return 0; }
 
 const char *mbm_vector_math_name(void) { return "scalar tanhf, expf, erfcf: no libmvec"; }
 
-int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
-{
-    (void)width, (void)za, (void)bias, (void)rows, (void)columns, (void)kept;
-    return 0;
-}
-
-int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
-{
-    (void)width, (void)dza, (void)z, (void)count;
-    return 0;
-}
-
-void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept)
-{
-    bias_add_rows(za, bias, rows, width);
-    scalar_gelu(za, kept, rows * width);
-}
-
-void mbm_gelu_backward(float *dza, const float *z, size_t count) { scalar_gelu_backward(dza, z, count); }
-
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {
-    (void)width, (void)za, (void)bias, (void)rows, (void)columns;
-    return 0;
+    if (width != 0)
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    scalar_tanh(za, rows * columns);
+    return 1;
 }
 
 int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {
-    (void)width, (void)za, (void)bias, (void)rows, (void)columns;
-    return 0;
+    if (width != 0)
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    scalar_logistics(za, rows * columns);
+    return 1;
+}
+
+int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    if (width != 0)
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    scalar_gelu(za, kept, rows * columns);
+    return 1;
+}
+
+int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
+{
+    if (width != 0)
+        return 0;
+    scalar_gelu_backward(dza, z, count);
+    return 1;
 }
 
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width)
 {
-    bias_add_rows(za, bias, rows, width);
-    scalar_tanh(za, rows * width);
+    mbm_bias_tanh_width(0, za, bias, rows, width);
 }
 
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width)
 {
-    bias_add_rows(za, bias, rows, width);
-    scalar_logistics(za, rows * width);
+    mbm_bias_sigmoid_width(0, za, bias, rows, width);
 }
+
+void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept)
+{
+    mbm_bias_gelu_width(0, za, bias, rows, width, kept);
+}
+
+void mbm_gelu_backward(float *dza, const float *z, size_t count) { mbm_gelu_backward_width(0, dza, z, count); }
 #endif

@@ -46,7 +46,7 @@ extension Activation {
     /// tanh, sigmoid and GELU its vector math (`mbm_bias_tanh`, `mbm_bias_sigmoid`,
     /// `mbm_bias_gelu`: glibc's vector tanhf, expf and erfcf where it has them: tanh within 3
     /// ulp of `forwardPlain`, the logistic and GELU within 4, measured with glibc 2.36 and
-    /// tested on sweeps; measured on an AMD Zen 4, a tanh network's epoch was 1.55 x
+    /// tested on sweeps; measured on an AMD Zen 4, a tanh network's epoch was 1.49 x
     /// scikit-learn's with scalar tanhf, a GELU one 2.4 x its vector form's).
     /// - Parameters:
     ///   - za: (rows, width), row-major.
@@ -123,7 +123,7 @@ extension Activation {
     ///   - z: (count) its input (bias added), kept by `forward(keeping:)`; needed (only) where
     ///     `needsPreactivation`.
     /// ReLU runs the C loop of `layers.h`, bit-identical to `backwardPlain`; GELU its vector
-    /// math (`mbm_gelu_backward`: within 7.2 x 2^-24 of its terms' size, measured).
+    /// math (`mbm_gelu_backward`: within about 7.5 x 2^-24 of its terms' size, measured).
     func backward(
         _ dza: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, preactivation z: UnsafePointer<Float>? = nil,
         count: Int
