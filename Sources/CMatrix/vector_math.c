@@ -123,6 +123,17 @@ static int usable(int width)
     return width <= mbm_vector_width() && found.tanh[width_index(width)] != NULL;
 }
 
+/* Calls the width's libmvec function f on buffer (16 floats, the width's lanes used). */
+static void call_lanes(int width, void *f, float *buffer)
+{
+    if (width == 512)
+        mbm_vector_call16(f, buffer);
+    else if (width == 256)
+        mbm_vector_call8(f, buffer);
+    else
+        mbm_vector_call4(f, buffer);
+}
+
 /* f over x[0..count), L floats at a time through the width's trampoline; the tail through a
  * padded copy, so that every element goes through the same function whatever its place. */
 static void map_lanes(int width, void *f, float *x, size_t count)
@@ -133,12 +144,7 @@ static void map_lanes(int width, void *f, float *x, size_t count)
         const size_t n = count - i < lanes ? count - i : lanes;
         memset(buffer, 0, sizeof buffer);
         memcpy(buffer, x + i, n * sizeof(float));
-        if (width == 512)
-            mbm_vector_call16(f, buffer);
-        else if (width == 256)
-            mbm_vector_call8(f, buffer);
-        else
-            mbm_vector_call4(f, buffer);
+        call_lanes(width, f, buffer);
         memcpy(x + i, buffer, n * sizeof(float));
     }
 }
@@ -153,25 +159,9 @@ static void logistic_lanes(int width, void *vexp, float *x, size_t count)
         const size_t n = count - i < lanes ? count - i : lanes;
         memset(e, 0, sizeof e);
         for (size_t k = 0; k < n; k++) e[k] = x[i + k] >= 0 ? -x[i + k] : x[i + k];
-        if (width == 512)
-            mbm_vector_call16(vexp, e);
-        else if (width == 256)
-            mbm_vector_call8(vexp, e);
-        else
-            mbm_vector_call4(vexp, e);
+        call_lanes(width, vexp, e);
         for (size_t k = 0; k < n; k++) x[i + k] = x[i + k] >= 0 ? 1 / (1 + e[k]) : e[k] / (1 + e[k]);
     }
-}
-
-/* Calls the width's libmvec function f on buffer (16 floats, the width's lanes used). */
-static void call_lanes(int width, void *f, float *buffer)
-{
-    if (width == 512)
-        mbm_vector_call16(f, buffer);
-    else if (width == 256)
-        mbm_vector_call8(f, buffer);
-    else
-        mbm_vector_call4(f, buffer);
 }
 
 /* Phi over z[0..n) (n <= the width's lanes) into phi: the vector erfcf where z >= -3, the
