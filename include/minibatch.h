@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 9
+#define MB_VERSION_MINOR 10
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.9.0"
+#define MB_VERSION_STRING "0.10.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -635,8 +635,10 @@ typedef enum mb_schedule {
     MB_SCHEDULE_ONE_CYCLE = 8     /* since 0.9.0: the one-cycle policy, PyTorch's
                                      OneCycleLR(max_lr = learning_rate, total_steps = N,
                                      pct_start, div_factor, final_div_factor) with its
-                                     two phases, 'cos' annealing and cycle_momentum=False
-                                     (the momentum and beta1 stay as given). Steps s = e
+                                     two phases, 'cos' annealing and by default
+                                     cycle_momentum=False (the momentum and beta1 stay as
+                                     given; since 0.10.0 mb_train_options.cycle_momentum
+                                     cycles them). Steps s = e
                                      of N = T epochs (T = cosine_epochs; 0: as cosine's),
                                      or with schedule_per_batch s = e B + b of N = T B (B
                                      the epoch's batches). From a0 = learning_rate /
@@ -1038,6 +1040,33 @@ typedef struct mb_train_options {
                                   div_factor; finite, > 0; default 25 */
     double final_div_factor;   /* MB_SCHEDULE_ONE_CYCLE: the last rate is the first /
                                   final_div_factor; finite, > 0; default 1e4 */
+    /* Since 0.10.0 (a library older than the header ignores them: check
+     * mb_version_number() >= 1000). */
+    int cycle_momentum;        /* MB_SCHEDULE_ONE_CYCLE: 0 (default; PyTorch's default is
+                                  cycle_momentum=True) or 1 (other values:
+                                  MB_ERR_INVALID_ARGUMENT; other schedules ignore it): the
+                                  momentum moves against the rate, PyTorch's OneCycleLR
+                                  with cycle_momentum=True: max_momentum at step 0,
+                                  base_momentum at the rate's peak (step s1), max_momentum
+                                  again at step N - 1 and after, with the rate's phases and
+                                  cosine annealing, computed in double and rounded to float
+                                  once a step. It replaces SGD's and RMSprop's momentum (plain
+                                  SGD and RMSprop become their momentum forms, as PyTorch's:
+                                  nesterov as given; the model keeps the momentum buffer) and
+                                  beta1 of Adam, AdamW (AMSGrad too), Adamax and RAdam (their
+                                  bias correction 1 - beta1^t with the step's beta1, as
+                                  PyTorch's); the momentum or beta1 given is not used.
+                                  MB_OPTIMIZER_ADAGRAD (no momentum: PyTorch refuses it too)
+                                  and MB_OPTIMIZER_NADAM (its product of momenta would depend
+                                  on every earlier step's beta1, which the model does not
+                                  keep) are refused with 1 */
+    double base_momentum;      /* MB_SCHEDULE_ONE_CYCLE with cycle_momentum: the momentum at
+                                  the peak rate; in (0, 1) as a float (0, which would switch
+                                  PyTorch's momentum off for that step, is refused); default
+                                  0.85 */
+    double max_momentum;       /* MB_SCHEDULE_ONE_CYCLE with cycle_momentum: the momentum at
+                                  the first and last steps; in (0, 1) as a float; default
+                                  0.95 (below base_momentum is allowed: the cycle inverts) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -237,6 +237,25 @@ struct DistributedTests {
         for run in stepRuns { #expect(run == stepReference) }
     }
 
+    /// One-cycle's momentum cycle (0.10.0): deterministic mode equals one process with the
+    /// same shards, for plain SGD (which the cycle gives a momentum buffer) and Adam, per
+    /// epoch and per mini-batch.
+    @Test func aCycledMomentumIsTheRanksAlike() throws {
+        for (rule, perBatch) in [(Optimizer.gradientDescent, false), (.adam(), true)] {
+            var options = Self.options(rule, batch: 7)
+            options.schedule = .oneCycle(period: 3, pctStart: 0.4, cycleMomentum: true, baseMomentum: 0.8)
+            options.schedulePerBatch = perBatch
+            let reference = Self.train(options)
+            #expect(reference.error == nil)
+            var still = options
+            still.schedule = .oneCycle(period: 3, pctStart: 0.4)
+            #expect(Self.train(still).parameters != reference.parameters)
+            for run in try LocalGroup(size: 3).run({ rank in Self.train(options, rank: rank) }) {
+                #expect(run == reference)
+            }
+        }
+    }
+
     @Test func aRankWhoseSetupFailsStopsEveryRank() throws {
         let runs = try LocalGroup(size: 2).run { rank in
             var options = Self.options(.gradientDescent)

@@ -403,6 +403,23 @@ struct OptimizerTests {
                 + (2..<10).map { anneal(peak, peak / 10 / 100, min(Double($0 - 1) / 6, 1)) })
         #expect(cycle.rate(base: 0.1, epoch: 2, batch: 3, of: 4, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil)
                 == anneal(peak, peak / 10 / 100, (11 - 7) / 24.0))
+        // The momentum cycle (0.10.0): 0.95 at step 0, 0.85 at the peak (step 1), 0.95 at
+        // step 7 and after, the rate's phases; none without it.
+        let cycled = Schedule.oneCycle(period: 8, pctStart: 0.25, divFactor: 10, finalDivFactor: 100, cycleMomentum: true)
+        let momenta = (0..<10).compactMap { cycled.momentum(epoch: $0, defaultPeriod: 0) }
+        #expect(momenta == [Float(0.95), Float(0.85)] + (2..<10).map { anneal(0.85, 0.95, min(Double($0 - 1) / 6, 1)) })
+        #expect(cycled.momentum(epoch: 2, batch: 3, of: 4, defaultPeriod: 0) == anneal(0.85, 0.95, (11 - 7) / 24.0))
+        #expect(cycle.momentum(epoch: 0, defaultPeriod: 0) == nil && Schedule.constant.momentum(epoch: 0, defaultPeriod: 0) == nil)
+        #expect((0..<10).map { cycled.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) } == byEpoch)
+        // The rule training runs: the momentum or beta1 at max_momentum, plain SGD and
+        // RMSprop in their momentum forms; unchanged without the cycle.
+        var cycling = TrainingOptions(optimizer: .gradientDescent, schedule: cycled)
+        #expect(cycling.updateRule == .sgd(momentum: 0.95) && cycling.updateRule.kind == .momentum)
+        cycling.optimizer = .rmsprop()
+        #expect(cycling.updateRule.kind == .rmspropMomentum)
+        cycling.optimizer = .adamW(beta1: 0.5)
+        #expect(cycling.updateRule == .adamW(beta1: 0.95))
+        #expect(TrainingOptions(optimizer: .adam(beta1: 0.5), schedule: cycle).updateRule == .adam(beta1: 0.5))
         // A rise of no length (pct_start N = 1): step 0 is the peak.
         #expect(Schedule.oneCycle(period: 10, pctStart: 0.1).rate(base: 0.1, epoch: 0, examplesSeen: 0, defaultPeriod: 0,
                                                                   adaptiveRate: nil) == Float(0.1))

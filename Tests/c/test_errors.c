@@ -809,6 +809,29 @@ static void test_train_errors(void)
         b.final_div_factor = 1e4;
         b.cosine_epochs = -1;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cosine_epochs");
+        b.cosine_epochs = 0;
+        /* 0.10.0's momentum cycle: 0 or 1 (with any schedule); its ends in (0, 1) as floats;
+         * not with Adagrad or NAdam */
+        CHECK(b.cycle_momentum == 0 && b.base_momentum == 0.85 && b.max_momentum == 0.95);
+        b.cycle_momentum = 2;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
+        b.schedule = MB_SCHEDULE_CONSTANT;
+        b.cycle_momentum = -1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
+        b.schedule = MB_SCHEDULE_ONE_CYCLE;
+        b.cycle_momentum = 1;
+        b.base_momentum = 0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "base_momentum");
+        b.base_momentum = 0.85;
+        b.max_momentum = NAN;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "max_momentum");
+        b.max_momentum = 1.0;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "max_momentum");
+        b.max_momentum = 0.95;
+        b.optimizer = MB_OPTIMIZER_ADAGRAD;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "Adagrad");
+        b.optimizer = MB_OPTIMIZER_NADAM;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "NAdam");
     }
     /* validation_sample_weight (0.7.0): with validation_x only; each finite and >= 0, not all 0 */
     {

@@ -290,8 +290,9 @@ static void test_struct_size(void)
      * clip_value, Adagrad's lr_decay and initial_accumulator_value; amsgrad's cut is the
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
-     * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor; a NaN,
-     * -1 and pointers that must not be followed as garbage):
+     * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor) and
+     * 0.10.0 (cycle_momentum, base_momentum, max_momentum; a NaN, -1 and pointers that must not
+     * be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */
@@ -334,7 +335,14 @@ static void test_struct_size(void)
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
             {offsetof(mb_train_options, div_factor), offsetof(mb_train_options, final_div_factor), "div_factor",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
-            {offsetof(mb_train_options, final_div_factor), sizeof(mb_train_options), "final_div_factor",
+            {offsetof(mb_train_options, final_div_factor), offsetof(mb_train_options, cycle_momentum),
+             "final_div_factor", MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
+            /* 0.10.0 (the cycle's ends with cycle_momentum 1 in the caller's part, below) */
+            {offsetof(mb_train_options, cycle_momentum), offsetof(mb_train_options, base_momentum), "cycle_momentum",
+             MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, base_momentum), offsetof(mb_train_options, max_momentum), "base_momentum",
+             MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, max_momentum), sizeof(mb_train_options), "max_momentum",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
         };
         size_t k;
@@ -346,6 +354,8 @@ static void test_struct_size(void)
             full.schedule = cuts[k].schedule;
             if (full.schedule == MB_SCHEDULE_COSINE_RESTARTS)
                 full.cosine_epochs = 1;
+            if (cuts[k].end > offsetof(mb_train_options, cycle_momentum))
+                full.cycle_momentum = 1;
             memset(&cut, 0xFF, sizeof cut);
             memcpy(&cut, &full, cuts[k].end);
             cut.struct_size = cuts[k].end;

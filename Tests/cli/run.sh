@@ -344,6 +344,37 @@ refused "--pct-start with --schedule cosine is refused" "--pct-start is a parame
 refused "--pct-start 2 is the library's error, named" "--pct-start" train --builtin moons --out m.mbm --schedule one-cycle --pct-start 2
 refused "--final-div-factor 0 is the library's error, named" "--final-div-factor" \
     train --builtin moons --out m.mbm --schedule one-cycle --final-div-factor 0
+# --- one-cycle's momentum cycle (0.10.0): in the start event; across a resume, byte for
+# byte; other weights than without it; its options refused without it, its values named
+cyc=(--builtin moons --batch-size 64 --seed 2 --optimizer adam --schedule one-cycle --cosine-period 5
+     --cycle-momentum --base-momentum 0.8)
+"$cli" train "${cyc[@]}" --hidden 16 --epochs 5 --out cm-5.mbm >cm.jsonl 2>/dev/null
+"$cli" train "${cyc[@]}" --hidden 16 --epochs 3 --out cm-3.mbm --progress none >/dev/null 2>&1
+"$cli" resume cm-3.mbm "${cyc[@]}" --epochs 2 --out cm-r.mbm --progress none >/dev/null 2>&1
+"$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer adam --schedule one-cycle --cosine-period 5 \
+    --epochs 5 --out cn-5.mbm --progress none >/dev/null 2>&1
+check "--cycle-momentum: train 3 + resume 2 = train 5, byte for byte; in the start event; not the uncycled weights" py '
+import json
+assert open("cm-5.mbm", "rb").read() == open("cm-r.mbm", "rb").read()
+assert open("cm-5.mbm", "rb").read() != open("cn-5.mbm", "rb").read()
+s = json.loads(open("cm.jsonl").readline())
+assert s["cycle_momentum"] is True and s["base_momentum"] == 0.8 and s["max_momentum"] == 0.95, s
+'
+sgd=(--builtin moons --batch-size 64 --seed 2 --optimizer sgd --schedule one-cycle --cosine-period 5 --cycle-momentum)
+"$cli" train "${sgd[@]}" --hidden 16 --epochs 5 --out cs-5.mbm --progress none >/dev/null 2>&1
+"$cli" train "${sgd[@]}" --hidden 16 --epochs 3 --out cs-3.mbm --progress none >/dev/null 2>&1
+"$cli" resume cs-3.mbm "${sgd[@]}" --epochs 2 --out cs-r.mbm --progress none >/dev/null 2>&1
+check "--optimizer sgd --cycle-momentum: the state is momentum's, and resuming with the same options continues it" py '
+assert open("cs-5.mbm", "rb").read() == open("cs-r.mbm", "rb").read()
+'
+refused "--cycle-momentum with --schedule cosine is refused" "--cycle-momentum is a parameter of --schedule one-cycle" \
+    train --builtin moons --out m.mbm --schedule cosine --cycle-momentum
+refused "--base-momentum without --cycle-momentum is refused" "--base-momentum is a parameter of --cycle-momentum" \
+    train --builtin moons --out m.mbm --schedule one-cycle --base-momentum 0.8
+refused "--max-momentum 1 is the library's error, named" "--max-momentum" \
+    train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --max-momentum 1
+refused "--cycle-momentum with adagrad is the library's error, named" "--cycle-momentum: cycle_momentum needs a rule" \
+    train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --optimizer adagrad
 # --- clip_value (0.6.0): in the start event; refused below 0, named
 "$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null
 check "--clip-value: trains, and the start event names it" py '

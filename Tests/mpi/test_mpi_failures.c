@@ -206,6 +206,12 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     /* (with its value: "final_div_factor is" holds "div_factor is") */
     case 38: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->div_factor = odd ? 10 : 25; return "div_factor is 25.0";
     case 39: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->final_div_factor = odd ? 100 : 1e4; return "final_div_factor";
+    /* 0.10.0: one-cycle's momentum cycle on one rank; its ends */
+    case 40: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->cycle_momentum = odd; return "cycle_momentum";
+    case 41: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->cycle_momentum = 1; o->base_momentum = odd ? 0.8 : 0.85;
+        return "base_momentum";
+    case 42: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->optimizer = MB_OPTIMIZER_ADAM; o->cycle_momentum = 1;
+        o->max_momentum = odd ? 0.9 : 0.95; return "max_momentum";
     default: return NULL;
     }
 }

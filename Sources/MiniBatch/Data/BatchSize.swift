@@ -76,7 +76,7 @@ extension Network {
             floats = overflow ? Int.max : floats.addingSaturated(product)
             parts.append(what)
         }
-        add(3 * Optimizer.slots(options.optimizer.kind), times: parameterCount, "the update rule's state")
+        add(3 * Optimizer.slots(options.updateRule.kind), times: parameterCount, "the update rule's state")
         // This process's workspaces, as `TrainingStep.init` makes them: one per shard of the
         // full batch or the last (the more shards), each for the rows a shard of either
         // takes at a time; the first is counted already by `workingMemory`, for the rows the

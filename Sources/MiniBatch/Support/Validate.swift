@@ -213,6 +213,7 @@ package enum Validate {
         }
         try optimizer(options.optimizer)
         try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
+        try momentumCycle(options.schedule, options.optimizer)
         try warmup(options.warmup)
         guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }
         guard options.clipValue.isFinite, options.clipValue >= 0 else {
@@ -340,7 +341,7 @@ package enum Validate {
             guard period >= 1 else { throw .invalid("cosine_epochs (the first cycle's length) must be at least 1, got \(period)") }
             guard multiplier >= 1 else { throw .invalid("restart_multiplier must be at least 1, got \(multiplier)") }
             guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _):
             guard period >= 0 else { throw .invalid("cosine_epochs (the cycle's length) must be >= 0 (0: the end of the call), got \(period)") }
             guard pctStart.isFinite, pctStart >= 0, pctStart <= 1 else {
                 throw .invalid("pct_start must be in [0, 1], got \(pctStart)")
@@ -353,6 +354,27 @@ package enum Validate {
             guard patience >= 1 else {
                 throw .invalid("the adaptive schedule divides the rate after `patience` epochs without improvement: patience must be at least 1")
             }
+        }
+    }
+
+    /// One-cycle's momentum cycle (`Schedule.oneCycle`'s `cycleMomentum`): both ends in
+    /// (0, 1) as floats, and a rule with a momentum or a beta1 it can move.
+    package static func momentumCycle(_ schedule: Schedule, _ optimizer: Optimizer) throws(MiniBatchError) {
+        guard case .oneCycle(_, _, _, _, true, let base, let top) = schedule else { return }
+        for (value, name) in [(base, "base_momentum"), (top, "max_momentum")] {
+            // (a momentum of 0 at a step would switch PyTorch's buffer off for that step
+            // and keep it; minibatch's rules do not: refused, with its float rounding)
+            guard value.isFinite, Float(value) > 0, Float(value) < 1 else {
+                throw .invalid("\(name) must be in (0, 1) (as a float) with cycle_momentum, got \(value)")
+            }
+        }
+        switch optimizer {
+        case .adagrad:
+            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR refuses it too): set cycle_momentum to 0")
+        case .nadam:
+            throw .invalid("cycle_momentum is not supported with NAdam: its product of momenta would depend on every earlier step's beta1, which the model does not keep (only its step count); set cycle_momentum to 0 or use Adam, AdamW, Adamax or RAdam")
+        default:
+            break
         }
     }
 

@@ -174,6 +174,8 @@ extension Network {
                 base: options.learningRate, epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1,
                 examplesSeen: trainingState.examplesSeen, defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate,
                 warmup: options.warmup)
+            step.momentum = options.schedule.momentum(
+                epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1, defaultPeriod: period)
             // The epoch's rate (its first batch's): the history's and the progress report's.
             let epochRate = step.rate
             var costSum = 0.0, rowsSeen = 0, lastCost = 0.0
@@ -190,6 +192,8 @@ extension Network {
                             base: options.learningRate, epoch: epochsTrained, batch: b, of: batches,
                             examplesSeen: trainingState.examplesSeen.addingSaturated(rowsSeen), defaultPeriod: period,
                             adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
+                        step.momentum = options.schedule.momentum(
+                            epoch: epochsTrained, batch: b, of: batches, defaultPeriod: period)
                     }
                     var cost = try step.costAndGradient(source, batch: b, rows: rows)
                     // A NaN or Inf in X makes the gradient non-finite: a batch that fails is

@@ -32,14 +32,25 @@ public enum Schedule: Sendable, Equatable {
     /// length of e's cycle and c the epochs since it began. Since 0.7.0.
     case cosineRestarts(period: Int, multiplier: Int = 1, minimum: Double = 0)
     /// The one-cycle policy (Smith and Topin, 2018; PyTorch's `OneCycleLR` with two phases
-    /// and cosine annealing, its defaults, and `cycle_momentum=False`): over N steps (an
+    /// and cosine annealing, and its defaults but `cycle_momentum`): over N steps (an
     /// epoch each, or with `TrainingOptions.schedulePerBatch` a mini-batch each: N = period
     /// times the epoch's batches) the rate rises from rate / divFactor at step 0 to rate at
     /// step pctStart N - 1, then falls to rate / (divFactor finalDivFactor) at step N - 1,
     /// and stays there (`Schedule.oneCycle`: with pctStart N <= 1 step 0 is already
     /// falling; with pctStart 1 step N - 1 is the peak, and later steps the last rate).
     /// Period 0: as cosine's. Since 0.9.0.
-    case oneCycle(period: Int = 0, pctStart: Double = 0.3, divFactor: Double = 25, finalDivFactor: Double = 1e4)
+    ///
+    /// `cycleMomentum` (since 0.10.0; false by default, where PyTorch's default is true):
+    /// the momentum moves against the rate, from maxMomentum at step 0 down to baseMomentum
+    /// at the peak and back up to maxMomentum at step N - 1, with the same phases and
+    /// annealing (`momentum(epoch:batch:of:defaultPeriod:)`): SGD's and RMSprop's momentum,
+    /// or beta1 of Adam, AdamW, Adamax and RAdam, replaced (`TrainingOptions.updateRule`;
+    /// plain SGD and RMSprop get momentum, as PyTorch's). Adagrad has neither (PyTorch
+    /// refuses it too) and NAdam's product of momenta would depend on their history, which
+    /// the model does not keep: both are refused.
+    case oneCycle(
+        period: Int = 0, pctStart: Double = 0.3, divFactor: Double = 25, finalDivFactor: Double = 1e4,
+        cycleMomentum: Bool = false, baseMomentum: Double = 0.85, maxMomentum: Double = 0.95)
     /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
     /// stops when that would happen at a rate of 1e-6 or less.
@@ -115,30 +126,50 @@ public enum Schedule: Sendable, Equatable {
             // The cycles begin at integer epochs: epoch's cycle holds epoch + fraction.
             let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
             return minimum + (rate - minimum) * (1 + cos(Double.pi * (Double(since) + fraction) / length)) / 2
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
-            // Steps in Double: exact below 2^53 (an epoch count times a batch count).
-            let steps = Double(period > 0 ? period : defaultPeriod) * Double(batches)
-            let step = Double(epoch) * Double(batches) + Double(batch)
-            return Schedule.oneCycle(peak: rate, step: step, steps: steps, pctStart: pctStart, divFactor: divFactor,
-                                     finalDivFactor: finalDivFactor)
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _):
+            let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
+                                                      defaultPeriod: defaultPeriod)
+            let initial = rate / divFactor
+            return Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart,
+                                     values: (initial, rate, initial / finalDivFactor))
         }
     }
 
-    /// PyTorch's `OneCycleLR` (two phases, 'cos'): the rise ends at step pctStart N - 1, the
-    /// fall at N - 1; within a phase from a to b at fraction p of it, b + (a - b) (1 +
+    /// The momentum (SGD's, RMSprop's) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) of
+    /// epoch `epoch`, batch `batch` of `batches` (as `rate`), when the schedule cycles it
+    /// (`oneCycle` with `cycleMomentum`), else nil: maxMomentum at step 0, baseMomentum at
+    /// the rate's peak, maxMomentum again at step N - 1 and after, in Double (PyTorch's
+    /// `OneCycleLR` with `cycle_momentum=True`), rounded to Float once.
+    func momentum(epoch: Int, batch: Int = 0, of batches: Int = 1, defaultPeriod: Int) -> Float? {
+        guard case .oneCycle(let period, let pctStart, _, _, true, let base, let top) = self else { return nil }
+        let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
+                                                  defaultPeriod: defaultPeriod)
+        return Float(Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart, values: (top, base, top)))
+    }
+
+    /// One-cycle's step s = e B + b and its steps N = T B (T the period, or `defaultPeriod`
+    /// for 0), in Double: exact below 2^53 (an epoch count times a batch count).
+    private static func oneCycleStep(
+        epoch: Int, batch: Int, of batches: Int, period: Int, defaultPeriod: Int
+    ) -> (step: Double, steps: Double) {
+        (Double(epoch) * Double(batches) + Double(batch), Double(period > 0 ? period : defaultPeriod) * Double(batches))
+    }
+
+    /// PyTorch's `OneCycleLR` (two phases, 'cos'): from values.first at step 0 to
+    /// values.middle at step pctStart N - 1 (the rate's rise; the momentum's fall), then to
+    /// values.last at N - 1; within a phase from a to b at fraction p of it, b + (a - b) (1 +
     /// cos(pi p)) / 2. A phase of length 0 or less (PyTorch divides by it: a
-    /// ZeroDivisionError) is at its end; past step N - 1 the rate stays at the last.
+    /// ZeroDivisionError) is at its end; past step N - 1 the value stays at the last.
     static func oneCycle(
-        peak: Double, step: Double, steps: Double, pctStart: Double, divFactor: Double, finalDivFactor: Double
+        step: Double, steps: Double, pctStart: Double, values: (first: Double, middle: Double, last: Double)
     ) -> Double {
-        let initial = peak / divFactor, last = initial / finalDivFactor
         let riseEnd = pctStart * steps - 1, fallEnd = steps - 1
         func anneal(_ from: Double, _ to: Double, _ done: Double, _ length: Double) -> Double {
             let p = length > 0 ? min(done / length, 1) : 1
             return to + (from - to) * (1 + cos(Double.pi * p)) / 2
         }
-        if step <= riseEnd { return anneal(initial, peak, step, riseEnd) }
-        return anneal(peak, last, step - riseEnd, fallEnd - riseEnd)
+        if step <= riseEnd { return anneal(values.first, values.middle, step, riseEnd) }
+        return anneal(values.middle, values.last, step - riseEnd, fallEnd - riseEnd)
     }
 
     /// Where epoch `epoch` falls in the cycles of period, period * multiplier, ... epochs

@@ -98,6 +98,16 @@ public struct TrainingOptions: Sendable {
     /// for what an interrupted epoch leaves and what a resume then does.
     public var interrupt: TrainingInterrupt? = nil
 
+    /// The update rule training runs: `optimizer`, but with a schedule that cycles the
+    /// momentum (`Schedule.oneCycle`'s `cycleMomentum`), its momentum or beta1 at the cycle's
+    /// maxMomentum (where PyTorch's `OneCycleLR` puts it when it is made; plain SGD and
+    /// RMSprop become their momentum forms, whose state the network then keeps). Each step
+    /// then sets the momentum of its own step (`Schedule.momentum`). Since 0.10.0.
+    public var updateRule: Optimizer {
+        guard case .oneCycle(_, _, _, _, true, _, let top) = schedule else { return optimizer }
+        return optimizer.withMomentum(Float(top))
+    }
+
     /// The most shards a layout may have.
     public static let maxShards = 1 << 16
 

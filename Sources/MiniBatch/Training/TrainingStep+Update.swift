@@ -107,6 +107,8 @@ extension TrainingStep {
     /// The rule on `range`: whether every new parameter is finite.
     func applyRule(_ range: Range<Int>) -> Bool {
         let b = buffers, step = state.step.addingSaturated(1)
+        // The step's momentum or beta1, when the schedule cycles it (the kind stays).
+        let optimizer = momentum.map { self.optimizer.withMomentum($0) } ?? self.optimizer
         switch optimizer {
         case .sgd(let momentum, let nesterov):
             if momentum == 0 {

@@ -131,8 +131,11 @@ final class TrainingStep {
         get { rule.learningRate }
         set { rule.learningRate = newValue }
     }
-    /// The update rule and gradient terms of the general path.
+    /// The update rule and gradient terms of the general path (`TrainingOptions.updateRule`).
     let optimizer: Optimizer
+    /// The momentum or beta1 of the current step when the schedule cycles it
+    /// (`Schedule.momentum`), set with `rate`; nil: the rule's own.
+    var momentum: Float?
     let l2: Float
     let clipNorm: Float
     /// Value clipping's bound, +Inf for none (`GradientTerms.clip`).
@@ -231,18 +234,18 @@ final class TrainingStep {
     ) throws(MiniBatchError) {
         self.network = network
         self.collective = collective
-        optimizer = options.optimizer
+        optimizer = options.updateRule
         l2 = options.l2
         clipNorm = options.clipNorm
         clipValue = options.clipValue > 0 ? options.clipValue : .infinity
         dropout = network.trainsRowByRow ? nil : Dropout(rate: options.dropout, seed: options.seed)
-        plain = options.optimizer == .gradientDescent && options.l2 == 0 && options.clipNorm == 0 && options.clipValue == 0
+        plain = options.updateRule == .gradientDescent && options.l2 == 0 && options.clipNorm == 0 && options.clipValue == 0
             && !options.generalPath
         // The fused update reads every shard's rows and dz: not across ranks.
         fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)
         rule = GradientDescent(learningRate: options.learningRate)
         state = network.trainingState
-        try state.prepare(options.optimizer.kind, initial: options.optimizer.initialState)
+        try state.prepare(options.updateRule.kind, initial: options.updateRule.initialState)
         // Arrays get their capacity first: one grown by appending reallocates when the
         // allocator's block is full, which depends on the allocator's state (glibc's block
         // may be larger than asked), so a call's count of allocations would too (the

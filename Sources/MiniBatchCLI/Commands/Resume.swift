@@ -50,13 +50,19 @@ struct ResumeCommand: ParsableCommand {
             // RMSprop's form is the file's: centred as it was; its momentum must be given
             // (unless the state starts afresh).
             if kind == .rmspropCentered || kind == .rmspropCenteredMomentum { training.centered = true }
-            if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil, !resetState {
+            // (a cycled momentum replaces it)
+            if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil, !training.cycleMomentum,
+               !resetState {
                 throw ValidationError("the model's state belongs to \(savedName) (step \(summary.step)): pass --momentum, the value it was trained with (the file does not keep it), or --reset-state to start afresh")
             }
         }
         if resetState {
             try library { () throws(MiniBatchError) in try network.resetTrainingState() }
-        } else if summary.slots > 0, case let given = try training.rule(rule).kind, given != summary.rule {
+        } else if summary.slots > 0,
+                  // (the rule that trains: --cycle-momentum gives plain SGD and RMSprop a momentum)
+                  case let given = TrainingOptions(optimizer: try training.rule(rule), schedule: try training.resolvedSchedule())
+                      .updateRule.kind,
+                  given != summary.rule {
             throw ValidationError("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName)\(OptimizerName.stateOptions(summary.rule ?? .gradientDescent).isEmpty && saved == .rmsprop ? " without --centered or --momentum" : ""), or --reset-state to start \(rule.rawValue) afresh")
         }
         if training.optimizer == nil, rule != .sgd {

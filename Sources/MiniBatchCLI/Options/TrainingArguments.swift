@@ -146,6 +146,17 @@ struct TrainingArguments: ParsableArguments {
         "one-cycle: the last rate is the first / this (default: 1e4).", valueName: "d"))
     var finalDivFactor: Double?
 
+    @Flag(help: "one-cycle: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (PyTorch's OneCycleLR cycle_momentum=True, its default; minibatch's default: off). Not with adagrad or nadam.")
+    var cycleMomentum = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle with --cycle-momentum: the momentum at the peak rate, in (0, 1) (default: 0.85).", valueName: "m"))
+    var baseMomentum: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle with --cycle-momentum: the momentum at the first and last steps, in (0, 1) (default: 0.95).", valueName: "m"))
+    var maxMomentum: Double?
+
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "Warm the schedule's rate up linearly over the model's first n epochs, from --warmup-start-factor times it (PyTorch's LinearLR before the schedule; default: 0, none).",
         valueName: "n"))
@@ -227,9 +238,14 @@ struct TrainingArguments: ParsableArguments {
             ("--pct-start", pctStart != nil, [.oneCycle]),
             ("--div-factor", divFactor != nil, [.oneCycle]),
             ("--final-div-factor", finalDivFactor != nil, [.oneCycle]),
+            ("--cycle-momentum", cycleMomentum, [.oneCycle]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
+        }
+        for (option, isGiven) in [("--base-momentum", baseMomentum != nil), ("--max-momentum", maxMomentum != nil)]
+        where isGiven && !cycleMomentum {
+            throw ValidationError("\(option) is a parameter of --cycle-momentum (with --schedule one-cycle)")
         }
         switch schedule {
         case .constant: return .constant
@@ -243,7 +259,8 @@ struct TrainingArguments: ParsableArguments {
             return .cosineRestarts(period: cosinePeriod ?? 10, multiplier: restartMultiplier ?? 1, minimum: minLearningRate ?? 0)
         case .oneCycle:
             return .oneCycle(period: cosinePeriod ?? 0, pctStart: pctStart ?? 0.3, divFactor: divFactor ?? 25,
-                             finalDivFactor: finalDivFactor ?? 1e4)
+                             finalDivFactor: finalDivFactor ?? 1e4, cycleMomentum: cycleMomentum,
+                             baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95)
         }
     }
 
@@ -321,9 +338,13 @@ struct TrainingArguments: ParsableArguments {
         case .cosineRestarts(let period, let multiplier, let minimum):
             add("--cosine-period", "\(period)"); add("--restart-multiplier", "\(multiplier)")
             add("--min-learning-rate", "\(minimum)")
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor):
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, let cycle, let base, let top):
             add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--pct-start", "\(pctStart)")
             add("--div-factor", "\(divFactor)"); add("--final-div-factor", "\(finalDivFactor)")
+            if cycle {
+                out.append("--cycle-momentum")
+                add("--base-momentum", "\(base)"); add("--max-momentum", "\(top)")
+            }
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 9
+MB_VERSION_MINOR = 10
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.9.0"
+MB_VERSION_STRING = "0.10.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -363,6 +363,9 @@ class mb_train_options(Structure):
         ("pct_start", c_double),  # double pct_start;  (since 0.9.0)
         ("div_factor", c_double),  # double div_factor;  (since 0.9.0)
         ("final_div_factor", c_double),  # double final_div_factor;  (since 0.9.0)
+        ("cycle_momentum", c_int),  # int cycle_momentum;  (since 0.10.0)
+        ("base_momentum", c_double),  # double base_momentum;  (since 0.10.0)
+        ("max_momentum", c_double),  # double max_momentum;  (since 0.10.0)
     ]
 
 

@@ -49,11 +49,13 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
     CosineRestarts(period=10, multiplier=1, min_learning_rate=0):
         cosine annealing over cycles of period, period * multiplier, ... epochs, restarting
         at lr after each (PyTorch's CosineAnnealingWarmRestarts)
-    OneCycle(epochs=0, pct_start=0.3, div_factor=25, final_div_factor=1e4):
-        PyTorch's OneCycleLR (max_lr = lr, cycle_momentum=False): from lr / div_factor up to
+    OneCycle(epochs=0, pct_start=0.3, div_factor=25, final_div_factor=1e4, cycle_momentum=False,
+             base_momentum=0.85, max_momentum=0.95):
+        PyTorch's OneCycleLR (max_lr = lr; cycle_momentum off by default): from lr / div_factor up to
         lr over the first pct_start of the steps, then down to lr / div_factor /
         final_div_factor (cosine annealing); steps are epochs, or mini-batches with
-        Network.train(schedule_per_batch=True)
+        Network.train(schedule_per_batch=True); with cycle_momentum the momentum or beta1
+        goes from max_momentum down to base_momentum at the peak and back
 
 With ``Network.train(schedule_per_batch=True)`` every mini-batch gets its rate, at the
 fractional epoch e + b / B (batch b of the epoch's B; OneCycle counts mini-batches).
@@ -325,16 +327,27 @@ class CosineRestarts:
 @dataclass(frozen=True)
 class OneCycle:
     """The one-cycle policy (PyTorch's ``OneCycleLR(max_lr=lr, total_steps, pct_start,
-    div_factor, final_div_factor)``, two phases, cosine annealing, ``cycle_momentum=False``):
-    over ``epochs`` (0: the end of the call) the rate rises from lr / div_factor to lr over
-    the first pct_start of the steps, then falls to lr / (div_factor * final_div_factor).
-    A step is an epoch, or with ``train(schedule_per_batch=True)`` a mini-batch (then
-    total_steps = epochs * the epoch's batches, PyTorch's stepping per iteration)."""
+    div_factor, final_div_factor, cycle_momentum, base_momentum, max_momentum)``, two
+    phases, cosine annealing): over ``epochs`` (0: the end of the call) the rate rises from
+    lr / div_factor to lr over the first pct_start of the steps, then falls to
+    lr / (div_factor * final_div_factor). A step is an epoch, or with
+    ``train(schedule_per_batch=True)`` a mini-batch (then total_steps = epochs * the epoch's
+    batches, PyTorch's stepping per iteration).
+
+    ``cycle_momentum`` (since 0.10.0; False by default, where PyTorch's default is True):
+    the momentum moves against the rate, from max_momentum down to base_momentum at the
+    peak and back, replacing SGD's and RMSprop's ``momentum`` (plain SGD and RMSprop get
+    one, as PyTorch's do) or ``beta1`` of Adam, AdamW, Adamax and RAdam. Adagrad (no
+    momentum) and NAdam (its product of momenta would need every earlier step's beta1)
+    are refused with it."""
 
     epochs: int = 0
     pct_start: float = 0.3
     div_factor: float = 25.0
     final_div_factor: float = 1e4
+    cycle_momentum: bool = False
+    base_momentum: float = 0.85
+    max_momentum: float = 0.95
 
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.ONE_CYCLE)
@@ -342,6 +355,9 @@ class OneCycle:
         o.pct_start = _number(self.pct_start, "pct_start")
         o.div_factor = _number(self.div_factor, "div_factor")
         o.final_div_factor = _number(self.final_div_factor, "final_div_factor")
+        o.cycle_momentum = 1 if _flag(self.cycle_momentum, "cycle_momentum") else 0
+        o.base_momentum = _number(self.base_momentum, "base_momentum")
+        o.max_momentum = _number(self.max_momentum, "max_momentum")
 
 
 @dataclass(frozen=True)

@@ -205,11 +205,10 @@ def schedule_rate(s, lr, e, m):
     return lr
 
 
-def one_cycle_rate(s, lr, step, steps):
-    """The header's MB_SCHEDULE_ONE_CYCLE at step `step` of `steps` (PyTorch's OneCycleLR,
-    'cos', two phases; a phase of length <= 0 at its end; past the last step, the last rate)."""
-    first = lr / s.div_factor
-    last = first / s.final_div_factor
+def one_cycle_value(s, step, steps, first, middle, last):
+    """The header's MB_SCHEDULE_ONE_CYCLE phases at step `step` of `steps` (PyTorch's
+    OneCycleLR, 'cos', two phases; a phase of length <= 0 at its end; past the last step,
+    the last value): first at step 0, middle at pct_start * steps - 1, last at steps - 1."""
     rise_end, fall_end = s.pct_start * steps - 1, steps - 1
 
     def anneal(a, b, done, length):
@@ -217,8 +216,19 @@ def one_cycle_rate(s, lr, step, steps):
         return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
 
     if step <= rise_end:
-        return anneal(first, lr, step, rise_end)
-    return anneal(lr, last, step - rise_end, fall_end - rise_end)
+        return anneal(first, middle, step, rise_end)
+    return anneal(middle, last, step - rise_end, fall_end - rise_end)
+
+
+def one_cycle_rate(s, lr, step, steps):
+    """One-cycle's rate: lr / div_factor, up to lr, down to lr / div_factor / final_div_factor."""
+    first = lr / s.div_factor
+    return one_cycle_value(s, step, steps, first, lr, first / s.final_div_factor)
+
+
+def one_cycle_momentum(s, step, steps):
+    """cycle_momentum (0.10.0): max_momentum, down to base_momentum at the peak rate, back up."""
+    return one_cycle_value(s, step, steps, s.max_momentum, s.base_momentum, s.max_momentum)
 
 
 def warmup_factor(w, e):
@@ -337,26 +347,14 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
     W = torch.tensor(p0[:k].reshape(n_out, -1), dtype=torch.float64, requires_grad=True)
     b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-    if isinstance(opt, optim.SGD):
-        o = torch.optim.SGD([W, b], lr=rates[0], momentum=F32(opt.momentum), nesterov=opt.nesterov)
-    elif isinstance(opt, optim.RMSprop):
-        o = torch.optim.RMSprop([W, b], lr=rates[0], alpha=F32(opt.rho), eps=F32(opt.epsilon),
-                                momentum=F32(opt.momentum), centered=opt.centered)
-    elif isinstance(opt, optim.NAdam):
+    if isinstance(opt, optim.NAdam):
         o = torch.optim.NAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
                               momentum_decay=opt.momentum_decay)
-    elif isinstance(opt, optim.RAdam):
-        o = torch.optim.RAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
     elif isinstance(opt, optim.Adagrad):
         o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
                                 initial_accumulator_value=F32(opt.initial_accumulator_value))
-    elif isinstance(opt, optim.Adamax):
-        o = torch.optim.Adamax([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
     else:
-        kw = {"weight_decay": F32(opt.weight_decay)} if isinstance(opt, optim.AdamW) else {}
-        o = (torch.optim.AdamW if kw else torch.optim.Adam)(
-            [W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
-            amsgrad=opt.amsgrad, **kw)
+        o = torch_optimizer(torch, [W, b], opt, rates[0])
     out = []
     for lr in rates:
         o.param_groups[0]["lr"] = lr  # the schedule's rate of this epoch
@@ -806,6 +804,175 @@ def test_one_cycle_edges_and_refusals():
         with make_net("mse", 2) as net:
             with pytest.raises(mb.InvalidArgumentError, match=name):
                 net.train(X, y, epochs=1, batch_size=10, learning_rate=lr, threads=1, schedule=bad)
+
+
+# -- 5d. one-cycle's momentum cycle (cycle_momentum, 0.10.0) -------------------------------
+
+CYCLED = [  # (id, optimizer, peak rate): the momentum or beta1 given is replaced
+    ("sgd", optim.SGD(), 0.1),  # plain SGD gets a momentum (PyTorch's OneCycleLR sets it)
+    ("momentum", optim.SGD(momentum=0.5), 0.05),
+    ("nesterov", optim.SGD(momentum=0.9, nesterov=True), 0.05),
+    ("rmsprop", optim.RMSprop(), 0.01),  # RMSprop gets its momentum form
+    ("rmsprop_centered_momentum", optim.RMSprop(rho=0.9, momentum=0.5, centered=True), 0.005),
+    ("adam", optim.Adam(), 0.02),
+    ("adamw_amsgrad", optim.AdamW(beta2=0.9, weight_decay=0.1, amsgrad=True), 0.02),
+    ("adamax", optim.Adamax(), 0.02),
+    ("radam", optim.RAdam(beta2=0.9), 0.02),  # rectified from step 6: both branches run
+]
+CYCLE = optim.OneCycle(12, pct_start=0.4, div_factor=10, final_div_factor=50, cycle_momentum=True,
+                       base_momentum=0.8, max_momentum=0.95)
+
+
+def with_momentum(opt, mu):
+    """opt with its momentum (SGD, RMSprop) or beta1 (the Adam family) set to mu."""
+    from dataclasses import replace
+    return replace(opt, momentum=mu) if isinstance(opt, (optim.SGD, optim.RMSprop)) else replace(opt, beta1=mu)
+
+
+def cycled_trajectories(opt, lr, sched, epochs, batch, loss="cross_entropy", n_out=3):
+    """The library's weights after each of `epochs` epochs (one call each, stored order) and
+    numpy's (NpRule with the step's float32 momentum or beta1 and rate: steps are epochs, or
+    batches with schedule_per_batch when batch < M)."""
+    X, y, Y = problem(loss, n_out, seed=8)
+    per_batch = batch < M
+    batches = -(-M // batch)
+    steps = sched.epochs * (batches if per_batch else 1)
+    with make_net(loss, n_out, seed=9) as net:
+        p0 = net.get_parameters()
+        lib = []
+        for _ in range(epochs):
+            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
+                      schedule=sched, schedule_per_batch=per_batch)
+            lib.append(net.get_parameters())
+    rule, w, ref = NpRule(opt), p0.astype(np.float64), []
+    for e in range(epochs):
+        for i in range(batches):
+            k = e * batches + i if per_batch else e
+            rule.o = with_momentum(opt, F32(one_cycle_momentum(sched, k, steps)))
+            _, g = np_cost_grad(w, X[i * batch:(i + 1) * batch], Y[i * batch:(i + 1) * batch], loss)
+            w = rule.step(w, g, F32(one_cycle_rate(sched, F32(lr), k, steps)))
+        ref.append(w.copy())
+    return p0, lib, ref
+
+
+@pytest.mark.parametrize("batch", [M, 5], ids=["epochs", "batches"])
+@pytest.mark.parametrize("name,opt,lr", CYCLED, ids=[c[0] for c in CYCLED])
+def test_cycled_momentum_matches_numpy(name, opt, lr, batch):
+    """cycle_momentum: every step's momentum or beta1 is one-cycle's, from max_momentum
+    (0.95) down to base_momentum (0.8) at the peak rate and back, and every rule takes it as
+    its own (the bias corrections with the step's beta1): numpy step by step, 14 epochs of a
+    12-step cycle (the last momentum held), rtol 1e-4 / atol 1e-5 after every epoch; once
+    an epoch (full batch) and every mini-batch (batches of 5). The momentum given (SGD's 0.5,
+    RMSprop's 0.5) is not used; without the cycle the trajectory differs."""
+    p0, lib, ref = cycled_trajectories(opt, lr, CYCLE, 14, batch)
+    assert not np.allclose(lib[-1], p0, atol=1e-3)
+    assert_trajectory(lib, ref, f"{name}, cycled momentum")
+    from dataclasses import replace
+    _, still, _ = cycled_trajectories(opt, lr, replace(CYCLE, cycle_momentum=False), 14, batch)
+    assert not np.allclose(still[-1], lib[-1], rtol=1e-3, atol=1e-4)  # the cycle changes the steps
+
+
+def test_cycled_momentum_values_and_given_momentum():
+    """The cycle's values: max at step 0, base at the peak (pct_start N - 1), max at N - 1
+    and after; an inverted cycle (base above max) runs too. The momentum given to SGD does
+    not change a cycled run (bit for bit)."""
+    assert one_cycle_momentum(CYCLE, 0, 12) == 0.95
+    assert one_cycle_momentum(CYCLE, 0.4 * 12 - 1, 12) == pytest.approx(0.8, abs=1e-15)
+    assert one_cycle_momentum(CYCLE, 11, 12) == pytest.approx(0.95, abs=1e-15)
+    X, y, _ = problem("mse", 2, seed=2)
+    runs = []
+    for opt in (optim.SGD(), optim.SGD(momentum=0.3)):
+        with make_net("mse", 2) as net:
+            net.train(X, y, epochs=5, batch_size=8, learning_rate=0.05, shuffle=False, threads=1, optimizer=opt,
+                      schedule=optim.OneCycle(cycle_momentum=True))
+            runs.append(net.get_parameters())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    from dataclasses import replace
+    _, lib, ref = cycled_trajectories(optim.Adam(), 0.02, replace(CYCLE, base_momentum=0.95, max_momentum=0.6), 6, M)
+    assert_trajectory(lib, ref, "an inverted cycle")
+
+
+def torch_optimizer(torch, params, opt, lr):
+    """torch.optim's rule for `opt` (its float32 hyperparameters) over params."""
+    if isinstance(opt, optim.SGD):
+        return torch.optim.SGD(params, lr=lr, momentum=F32(opt.momentum), nesterov=opt.nesterov)
+    if isinstance(opt, optim.RMSprop):
+        return torch.optim.RMSprop(params, lr=lr, alpha=F32(opt.rho), eps=F32(opt.epsilon),
+                                   momentum=F32(opt.momentum), centered=opt.centered)
+    if isinstance(opt, optim.Adamax):
+        return torch.optim.Adamax(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
+    if isinstance(opt, optim.RAdam):
+        return torch.optim.RAdam(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
+    kw = {"weight_decay": F32(opt.weight_decay)} if isinstance(opt, optim.AdamW) else {}
+    return (torch.optim.AdamW if kw else torch.optim.Adam)(
+        params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), amsgrad=opt.amsgrad, **kw)
+
+
+@pytest.mark.parametrize("per_batch", [False, True], ids=["epochs", "batches"])
+@pytest.mark.parametrize("name,opt,lr", CYCLED, ids=[c[0] for c in CYCLED])
+def test_cycled_momentum_matches_torch(name, opt, lr, per_batch):
+    """PyTorch's OneCycleLR(cycle_momentum=True, base_momentum 0.8, max_momentum 0.95) over
+    each rule (plain SGD and RMSprop included: OneCycleLR gives them a momentum), 12 epochs
+    of 24 rows, stepped once an epoch (full batch) and every iteration (batches of 5,
+    schedule_per_batch): the same trajectory, rtol 1e-4 / atol 1e-5 after every epoch."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=8)
+    epochs, batch = 12, 5 if per_batch else M
+    batches = -(-M // batch)
+    with make_net("cross_entropy", 3, seed=9) as net:
+        p0 = net.get_parameters()
+        got = []
+        for _ in range(epochs):
+            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
+                      schedule=CYCLE, schedule_per_batch=per_batch)
+            got.append(net.get_parameters())
+    k = 3 * N_IN
+    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    o = torch_optimizer(torch, [W, b], opt, F32(lr))
+    ref = torch.optim.lr_scheduler.OneCycleLR(
+        o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=CYCLE.pct_start, div_factor=CYCLE.div_factor,
+        final_div_factor=CYCLE.final_div_factor, cycle_momentum=True, base_momentum=CYCLE.base_momentum,
+        max_momentum=CYCLE.max_momentum)
+    for e in range(epochs):
+        for i in range(batches):
+            o.zero_grad()
+            rows = slice(i * batch, (i + 1) * batch)
+            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
+            o.step()
+            if e * batches + i + 1 < epochs * batches:  # (PyTorch refuses a step past the last)
+                ref.step()
+        want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
+        np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"{name}, epoch {e}")
+
+
+@pytest.mark.parametrize("opt,sched,pattern", [
+    (optim.Adagrad(), optim.OneCycle(cycle_momentum=True), "Adagrad has neither"),
+    (optim.NAdam(), optim.OneCycle(cycle_momentum=True), "not supported with NAdam"),
+    (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=0.0), "base_momentum must be in"),
+    (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=1e-50), "base_momentum must be in"),
+    (optim.SGD(), optim.OneCycle(cycle_momentum=True, max_momentum=1.0), "max_momentum must be in"),
+    (optim.SGD(), optim.OneCycle(cycle_momentum=True, max_momentum=0.99999999), "max_momentum must be in"),
+    (optim.Adam(), optim.OneCycle(cycle_momentum=True, max_momentum=float("nan")), "max_momentum must be in"),
+    (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=-0.5), "base_momentum must be in"),
+], ids=["adagrad", "nadam", "base0", "base_float0", "max1", "max_float1", "max_nan", "base_negative"])
+def test_cycled_momentum_refusals(opt, sched, pattern):
+    """Refused with cycle_momentum: Adagrad (no momentum; PyTorch refuses it too), NAdam (its
+    product of momenta would need every earlier beta1), momenta outside (0, 1) as floats.
+    Without the cycle, Adagrad, NAdam and the same bounds train (they are not read)."""
+    X, y, _ = problem("mse", 2, m=10)
+    with make_net("mse", 2) as net:
+        before = net.get_parameters()
+        with pytest.raises(mb.InvalidArgumentError, match=pattern):
+            net.train(X, y, epochs=2, batch_size=10, learning_rate=0.01, threads=1, optimizer=opt, schedule=sched)
+        np.testing.assert_array_equal(net.get_parameters(), before)
+        from dataclasses import replace
+        net.train(X, y, epochs=2, batch_size=10, learning_rate=0.01, threads=1, optimizer=opt,
+                  schedule=replace(sched, cycle_momentum=False))
+    with pytest.raises(TypeError, match="cycle_momentum"):
+        with make_net("mse", 2) as net:
+            net.train(X, y, epochs=1, batch_size=10, schedule=optim.OneCycle(cycle_momentum="yes"))
 
 
 # -- 6. early stopping and the adaptive schedule -----------------------------------------

@@ -94,6 +94,24 @@ public enum Optimizer: Sendable, Equatable {
         return 0
     }
 
+    /// The rule with its momentum (SGD, RMSprop) or beta1 (Adam, AdamW, Adamax, NAdam,
+    /// RAdam) set to `momentum`, as PyTorch's `OneCycleLR(cycle_momentum=True)` sets a
+    /// parameter group's (`Schedule.momentum`); Adagrad, which has neither, unchanged.
+    func withMomentum(_ momentum: Float) -> Optimizer {
+        switch self {
+        case .sgd(_, let nesterov): .sgd(momentum: momentum, nesterov: nesterov)
+        case .rmsprop(let rho, let epsilon, _, let centered):
+            .rmsprop(rho: rho, epsilon: epsilon, momentum: momentum, centered: centered)
+        case .adam(_, let beta2, let epsilon, let amsgrad): .adam(beta1: momentum, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
+        case .adamW(_, let beta2, let epsilon, let decay, let amsgrad):
+            .adamW(beta1: momentum, beta2: beta2, epsilon: epsilon, weightDecay: decay, amsgrad: amsgrad)
+        case .adagrad: self
+        case .adamax(_, let beta2, let epsilon): .adamax(beta1: momentum, beta2: beta2, epsilon: epsilon)
+        case .nadam(_, let beta2, let epsilon, let decay): .nadam(beta1: momentum, beta2: beta2, epsilon: epsilon, momentumDecay: decay)
+        case .radam(_, let beta2, let epsilon): .radam(beta1: momentum, beta2: beta2, epsilon: epsilon)
+        }
+    }
+
     static func slots(_ kind: Kind) -> Int {
         switch kind {
         case .gradientDescent: 0
