@@ -587,7 +587,9 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    uncorrected root; the first 5 or so steps are momentum's)
  * The state (b, v, s, or m and v or u, a and b for RMSprop's options, and t) stays with the
  * model between training calls and is saved in its model file; a call with another rule,
- * or with RMSprop's centered or momentum (zero or not) changed, starts from fresh state
+ * or with RMSprop's centered or momentum (zero or not) changed, or with
+ * mb_train_options.cycle_momentum turned on or off for plain SGD or RMSprop (which it gives
+ * a momentum), starts from fresh state
  * (mb_model_reset_training_state starts afresh on purpose). A library older than 0.6.0
  * refuses MB_OPTIMIZER_ADAGRAD and MB_OPTIMIZER_ADAMAX, ignores amsgrad (it trains plain
  * Adam: check mb_version_number() >= 600), and cannot load a model file with the state of
@@ -802,11 +804,13 @@ typedef struct mb_train_options {
     /* The update rule (see mb_optimizer). */
     mb_optimizer optimizer;    /* default MB_OPTIMIZER_SGD */
     float momentum;            /* SGD and (since 0.7.0) RMSprop: [0, 1); default 0 (plain
-                                  gradient descent; RMSprop without momentum) */
+                                  gradient descent; RMSprop without momentum); replaced
+                                  step by step by cycle_momentum (since 0.10.0) */
     int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
                                   default 0 */
     float rho;                 /* RMSprop: [0, 1); default 0.99 (PyTorch's alpha) */
-    float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9 */
+    float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9;
+                                  replaced step by step by cycle_momentum (since 0.10.0) */
     float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
     float epsilon;             /* every rule but SGD: finite, > 0;
                                   default 1e-8 */
@@ -1044,7 +1048,8 @@ typedef struct mb_train_options {
      * mb_version_number() >= 1000). */
     int cycle_momentum;        /* MB_SCHEDULE_ONE_CYCLE: 0 (default; PyTorch's default is
                                   cycle_momentum=True) or 1 (other values:
-                                  MB_ERR_INVALID_ARGUMENT; other schedules ignore it): the
+                                  MB_ERR_INVALID_ARGUMENT with any schedule; other schedules
+                                  ignore 1): the
                                   momentum moves against the rate, PyTorch's OneCycleLR
                                   with cycle_momentum=True: max_momentum at step 0,
                                   base_momentum at the rate's peak (step s1), max_momentum
@@ -1055,7 +1060,10 @@ typedef struct mb_train_options {
                                   nesterov as given; the model keeps the momentum buffer) and
                                   beta1 of Adam, AdamW (AMSGrad too), Adamax and RAdam (their
                                   bias correction 1 - beta1^t with the step's beta1, as
-                                  PyTorch's); the momentum or beta1 given is not used.
+                                  PyTorch's); the momentum or beta1 given is not used (but
+                                  still checked, and compared across distributed ranks).
+                                  Turning it on or off with plain SGD or RMSprop changes
+                                  the rule's kind: the next call starts fresh state.
                                   MB_OPTIMIZER_ADAGRAD (no momentum: PyTorch refuses it too)
                                   and MB_OPTIMIZER_NADAM (its product of momenta would depend
                                   on every earlier step's beta1, which the model does not
@@ -1100,8 +1108,9 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * is cut into fewer shards of more rows (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
  * counted only the gradient); the gathered batch is shared. The caller's data is not
  * counted, nor is an update rule's state: a rule with s
- * slots per parameter (momentum, RMSprop and Adagrad 1; Adam, AdamW, Adamax, NAdam, RAdam
- * and RMSprop centred or with momentum 2; AMSGrad and RMSprop centred with momentum 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
+ * slots per parameter (momentum (plain SGD with cycle_momentum too), RMSprop and Adagrad 1; Adam, AdamW, Adamax, NAdam, RAdam
+ * and RMSprop centred or with momentum (or cycle_momentum) 2; AMSGrad and RMSprop centred with momentum (or
+ * cycle_momentum) 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
  * point), early stopping with restore_best n_parameters (the best weights), dropout 2
  * floats per hidden unit per row
  * forward and backward take at a time, per shard (the dropped outputs and the masks), and a

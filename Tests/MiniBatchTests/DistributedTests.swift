@@ -250,6 +250,11 @@ struct DistributedTests {
             var still = options
             still.schedule = .oneCycle(period: 3, pctStart: 0.4)
             #expect(Self.train(still).parameters != reference.parameters)
+            // (the momentum moves: not the run with it held at max_momentum)
+            var held = still
+            held.optimizer = options.updateRule
+            #expect(held.updateRule.kind == options.updateRule.kind)
+            #expect(Self.train(held).parameters != reference.parameters)
             for run in try LocalGroup(size: 3).run({ rank in Self.train(options, rank: rank) }) {
                 #expect(run == reference)
             }

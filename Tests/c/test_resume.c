@@ -82,6 +82,11 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
         o->milestones = milestones;
         o->milestone_count = 3;
     }
+    if (c->schedule == MB_SCHEDULE_ONE_CYCLE) { /* 0.10.0: the momentum cycled too, its peak at epoch 1.8 */
+        o->pct_start = 0.4;
+        o->cycle_momentum = 1;
+        o->base_momentum = 0.8;
+    }
     if (c->schedule == MB_SCHEDULE_COSINE_RESTARTS) { /* cycles of 1, 2, 4 epochs */
         o->cosine_epochs = 1;
         o->restart_multiplier = 2;
@@ -196,6 +201,10 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
          0},
         {"rmsprop centred+exponential, warm-up", MB_OPTIMIZER_RMSPROP, 0, 0, MB_SCHEDULE_EXPONENTIAL, 0.005f,
          MB_MONITOR_COST, 1, 0, 3},
+        /* 0.9.0's one-cycle with 0.10.0's momentum cycle: plain SGD gets a momentum buffer */
+        {"sgd+one-cycle, cycled momentum", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_ONE_CYCLE, 0.05f, MB_MONITOR_COST, 0, 0,
+         0},
+        {"adam+one-cycle, cycled beta1", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ONE_CYCLE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         /* early stopping's state on the validation score (the file's "STPS" section) */
         {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},

@@ -364,8 +364,10 @@ sgd=(--builtin moons --batch-size 64 --seed 2 --optimizer sgd --schedule one-cyc
 "$cli" train "${sgd[@]}" --hidden 16 --epochs 5 --out cs-5.mbm --progress none >/dev/null 2>&1
 "$cli" train "${sgd[@]}" --hidden 16 --epochs 3 --out cs-3.mbm --progress none >/dev/null 2>&1
 "$cli" resume cs-3.mbm "${sgd[@]}" --epochs 2 --out cs-r.mbm --progress none >/dev/null 2>&1
+"$cli" info cs-3.mbm >cs-info.txt 2>&1
 check "--optimizer sgd --cycle-momentum: the state is momentum's, and resuming with the same options continues it" py '
 assert open("cs-5.mbm", "rb").read() == open("cs-r.mbm", "rb").read()
+assert "update rule: momentum," in open("cs-info.txt").read(), open("cs-info.txt").read()
 '
 refused "--cycle-momentum with --schedule cosine is refused" "--cycle-momentum is a parameter of --schedule one-cycle" \
     train --builtin moons --out m.mbm --schedule cosine --cycle-momentum

@@ -873,9 +873,9 @@ def test_cycled_momentum_matches_numpy(name, opt, lr, batch):
 
 
 def test_cycled_momentum_values_and_given_momentum():
-    """The cycle's values: max at step 0, base at the peak (pct_start N - 1), max at N - 1
-    and after; an inverted cycle (base above max) runs too. The momentum given to SGD does
-    not change a cycled run (bit for bit)."""
+    """The reference's cycle (the header's formula: max at step 0, base at the peak,
+    pct_start N - 1, max at N - 1); an inverted cycle (base above max) trains as numpy
+    does. The momentum given to SGD does not change a cycled run (bit for bit)."""
     assert one_cycle_momentum(CYCLE, 0, 12) == 0.95
     assert one_cycle_momentum(CYCLE, 0.4 * 12 - 1, 12) == pytest.approx(0.8, abs=1e-15)
     assert one_cycle_momentum(CYCLE, 11, 12) == pytest.approx(0.95, abs=1e-15)
