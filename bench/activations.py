@@ -1,6 +1,8 @@
 """W1's epoch with each hidden activation scikit-learn's MLP offers (relu, tanh, logistic),
 minibatch against scikit-learn side by side in one run: medians of alternating rounds and
-their ratio; and minibatch's GELU epoch (scikit-learn has none).
+their ratio; and the activations scikit-learn has not (GELU, SiLU, ELU, SELU) against
+PyTorch's (nn.GELU, nn.SiLU, nn.ELU, nn.SELU; the same model, SGD, batch and thread count,
+a shuffled epoch of DataLoader-free slices) where torch is installed, else minibatch alone.
 
     python3 bench/activations.py [--threads N] [--rounds R] [--batch B] [--lib PATH]
 
@@ -11,8 +13,9 @@ OMP_NUM_THREADS and MKL_NUM_THREADS set to the thread count (default 1) in this 
 before numpy loads; OPENBLAS_CORETYPE is left as the environment sets it, and printed.
 minibatch (0.9.0 and later) runs tanh, logistic and GELU layers with glibc's vector tanhf,
 expf and erfcf where the C library has them (libmvec, glibc 2.35 and later, x86-64;
-Sources/CMatrix/vector_math.c); the report says what ran them (mb_blas_info's
-`activations`) and whether this C library has them. Needs scikit-learn (pip install scikit-learn).
+Sources/CMatrix/vector_math.c), and since 0.10.0 SiLU (expf), ELU and SELU (expm1f); the
+report says what ran them (mb_blas_info's `activations`) and whether this C library has
+them. Needs scikit-learn (pip install scikit-learn).
 """
 
 import argparse
@@ -62,7 +65,7 @@ def main():
     ran = mb.blas_info().get("activations") or "scalar functions (a library that does not say)"
     print(f"CPU: {cpu_model()}, threads {args.threads}, OPENBLAS_CORETYPE="
           f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, minibatch {mb.version()}; "
-          f"tanh, logistic and GELU layers: {ran}; the C library's vector tanhf (libmvec): "
+          f"tanh, logistic, GELU, SiLU, ELU and SELU layers: {ran}; the C library's vector tanhf (libmvec): "
           f"{'yes' if libmvec_has_tanhf() else 'no'}")
     print(f"W1 784-128-10, 60,000 rows, batch {args.batch}, one epoch a call; medians of {args.rounds} rounds")
     print(f"{'activation':<10} {'scikit-learn s':>15} {'minibatch s':>12} {'ratio':>7}")
@@ -82,15 +85,55 @@ def main():
             times["minibatch"].append(time.perf_counter() - t)
         s, m = (float(np.median(times[k])) for k in ("sklearn", "minibatch"))
         print(f"{act:<10} {s:>15.3f} {m:>12.3f} {m / s:>7.2f}")
-    # GELU (PyTorch's exact form), which scikit-learn does not have: minibatch alone
-    net = mb.Network([784, 128, 10], hidden_activation="gelu", seed=0)
-    net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads)
-    gelu = []
-    for r in range(args.rounds):
-        t = time.perf_counter()
-        net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads, seed=r)
-        gelu.append(time.perf_counter() - t)
-    print(f"{'gelu':<10} {'(none)':>15} {float(np.median(gelu)):>12.3f}")
+    # GELU (PyTorch's exact form), SiLU, ELU and SELU, which scikit-learn does not have:
+    # against PyTorch's modules where torch is installed, alternating rounds as above
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+        print(f"{'activation':<10} {'PyTorch s':>15} {'minibatch s':>12} {'ratio':>7}   (torch {torch.__version__})")
+    except ImportError:
+        torch = None
+        print(f"{'activation':<10} {'(no torch)':>15} {'minibatch s':>12}")
+    for act in ("gelu", "silu", "elu", "selu"):
+        net = mb.Network([784, 128, 10], hidden_activation=act, seed=0)
+        net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads)
+        epoch = torch_epoch(torch, act, X, y, args.batch) if torch is not None else None
+        if epoch is not None:
+            epoch(0)  # (warm-up)
+        times = {"torch": [], "minibatch": []}
+        for r in range(args.rounds):
+            if epoch is not None:
+                t = time.perf_counter()
+                epoch(r)
+                times["torch"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            net.train(X, y, epochs=1, batch_size=args.batch, learning_rate=0.1, threads=args.threads, seed=r)
+            times["minibatch"].append(time.perf_counter() - t)
+        m = float(np.median(times["minibatch"]))
+        if epoch is None:
+            print(f"{act:<10} {'(none)':>15} {m:>12.3f}")
+        else:
+            p = float(np.median(times["torch"]))
+            print(f"{act:<10} {p:>15.3f} {m:>12.3f} {m / p:>7.2f}")
+
+
+def torch_epoch(torch, act, X, y, batch):
+    """One epoch of PyTorch's 784-128-10 with nn.<act> (GELU the exact form), SGD at 0.1,
+    cross-entropy, shuffled mini-batches sliced from tensors held in memory."""
+    module = {"gelu": torch.nn.GELU, "silu": torch.nn.SiLU, "elu": torch.nn.ELU, "selu": torch.nn.SELU}[act]
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), module(), torch.nn.Linear(128, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    loss = torch.nn.CrossEntropyLoss()
+
+    def run(seed):
+        order = torch.randperm(len(Xt), generator=torch.Generator().manual_seed(seed))
+        for s in range(0, len(Xt), batch):
+            rows = order[s:s + batch]
+            opt.zero_grad(set_to_none=True)
+            loss(model(Xt[rows]), yt[rows]).backward()
+            opt.step()
+    return run
 
 
 main()

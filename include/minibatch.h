@@ -173,10 +173,12 @@ typedef struct mb_blas_info {
                                      operands fit a core's L2, whose size it names.
                                      Predictions run every layer's on OpenBLAS */
     const char *activations;      /* since 0.9.0: what runs tanh, logistic and GELU hidden
-                                     layers: glibc's vector tanhf, expf and erfcf (libmvec)
-                                     at a vector width, "libmvec tanhf, expf, erfcf
-                                     (avx512)", or the C library's scalar functions
-                                     ("scalar tanhf, expf, erfcf: no libmvec") */
+                                     layers (since 0.10.0 SiLU, ELU and SELU too): glibc's
+                                     vector tanhf, expf, expm1f and erfcf (libmvec) at a
+                                     vector width, "libmvec tanhf, expf, expm1f, erfcf
+                                     (avx512)" (0.9.0: "libmvec tanhf, expf, erfcf
+                                     (avx512)"), or the C library's scalar functions
+                                     ("scalar tanhf, expf, expm1f, erfcf: no libmvec") */
 } mb_blas_info;
 
 /* Fills *info. info->struct_size must be set to sizeof(mb_blas_info) by the caller (a

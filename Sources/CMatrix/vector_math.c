@@ -1,9 +1,10 @@
-/* tanh, the logistic function and GELU over a layer's outputs (and GELU's derivative), with
- * the C library's vector math (see include/layers.h, "Vector math").
+/* tanh, the logistic function, GELU, SiLU, ELU and SELU over a layer's outputs (and GELU's
+ * and SiLU's derivatives), with the C library's vector math (see include/layers.h, "Vector
+ * math").
  *
  * glibc's libmvec (the x86-64 vector ABI's functions: _ZGVeN16v_tanhf is tanhf on 16 floats
- * in a zmm register, _ZGVdN8v_ on 8 in a ymm, _ZGVbN4v_ on 4 in an xmm; tanhf and erfcf
- * since glibc 2.35, expf since 2.22) is loaded at the first call with dlopen, not linked: a
+ * in a zmm register, _ZGVdN8v_ on 8 in a ymm, _ZGVbN4v_ on 4 in an xmm; tanhf, erfcf and
+ * expm1f since glibc 2.35, expf since 2.22) is loaded at the first call with dlopen, not linked: a
  * library without it (an older glibc, musl, another architecture) runs the scalar forms
  * below (width 0), the Swift loops' own functions, bit for bit. The width is this CPU's
  * (cpu.h): the AVX-512 functions need AVX-512F (glibc picks its AVX-512DQ form or a
@@ -64,6 +65,34 @@ static void scalar_logistics(float *x, size_t count)
     for (size_t i = 0; i < count; i++) x[i] = scalar_logistic(x[i]);
 }
 
+/* SiLU, z sigma(z), in place over za (count), z kept in `kept` where given (the Swift loop's
+ * `z * logistic(z)`). */
+static void scalar_silu(float *za, float *kept, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const float z = za[i];
+        if (kept != NULL)
+            kept[i] = z;
+        za[i] = z * scalar_logistic(z);
+    }
+}
+
+/* dza *= s (1 + z (1 - s)), s = sigma(z): SiLU's derivative. */
+static void scalar_silu_backward(float *dza, const float *z, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const float s = scalar_logistic(z[i]);
+        dza[i] = dza[i] * (s * (1 + z[i] * (1 - s)));
+    }
+}
+
+/* ELU's form: z > 0 ? scale z : negative_scale expm1(z) (ELU: 1 and 1, exact; SELU: lambda
+ * and lambda alpha), the Swift loops'. */
+static void scalar_elu(float *x, size_t count, float scale, float negative_scale)
+{
+    for (size_t i = 0; i < count; i++) x[i] = x[i] > 0 ? scale * x[i] : negative_scale * expm1f(x[i]);
+}
+
 /* GELU, z Phi(z), in place over za (count), z kept in `kept` where given. */
 static void scalar_gelu(float *za, float *kept, size_t count)
 {
@@ -89,7 +118,7 @@ void mbm_vector_call4(void *function, float *x);
 
 /* libmvec's functions, per width (index 0: 128, 1: 256, 2: 512; NULL: none), found once. */
 static struct {
-    void *tanh[3], *exp[3], *erfc[3];
+    void *tanh[3], *exp[3], *erfc[3], *expm1[3];
 } found;
 static pthread_once_t found_once = PTHREAD_ONCE_INIT;
 
@@ -100,16 +129,19 @@ static void find_vector_math(void)
     static const char *const tanh_names[3] = {"_ZGVbN4v_tanhf", "_ZGVdN8v_tanhf", "_ZGVeN16v_tanhf"};
     static const char *const exp_names[3] = {"_ZGVbN4v_expf", "_ZGVdN8v_expf", "_ZGVeN16v_expf"};
     static const char *const erfc_names[3] = {"_ZGVbN4v_erfcf", "_ZGVdN8v_erfcf", "_ZGVeN16v_erfcf"};
+    static const char *const expm1_names[3] = {"_ZGVbN4v_expm1f", "_ZGVdN8v_expm1f", "_ZGVeN16v_expm1f"};
     /* (The library stays loaded for the process: its functions are kept.) */
     void *library = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
     if (library == NULL)
         return;
     for (int k = 0; k < 3; k++) {
         void *t = dlsym(library, tanh_names[k]), *e = dlsym(library, exp_names[k]), *c = dlsym(library, erfc_names[k]);
-        if (t != NULL && e != NULL && c != NULL) {  /* (tanhf's and erfcf's since glibc 2.35) */
+        void *m = dlsym(library, expm1_names[k]);
+        if (t != NULL && e != NULL && c != NULL && m != NULL) {  /* (all four since glibc 2.35) */
             found.tanh[k] = t;
             found.exp[k] = e;
             found.erfc[k] = c;
+            found.expm1[k] = m;
         }
     }
 }
@@ -162,6 +194,16 @@ static void logistic_lanes(int width, void *vexp, float *x, size_t count)
         call_lanes(width, vexp, e);
         for (size_t k = 0; k < n; k++) x[i + k] = x[i + k] >= 0 ? 1 / (1 + e[k]) : e[k] / (1 + e[k]);
     }
+}
+
+/* sigma(z) over z[0..n) (n <= the width's lanes) into s, `scalar_logistic`'s form with the
+ * vector exp of -|z|. */
+static void sigma_lanes(int width, const float *z, size_t n, float *s)
+{
+    float e[16] = {0};
+    for (size_t k = 0; k < n; k++) e[k] = z[k] >= 0 ? -z[k] : z[k];
+    call_lanes(width, found.exp[width_index(width)], e);
+    for (size_t k = 0; k < n; k++) s[k] = z[k] >= 0 ? 1 / (1 + e[k]) : e[k] / (1 + e[k]);
 }
 
 /* Phi over z[0..n) (n <= the width's lanes) into phi: the vector erfcf where z >= -3, the
@@ -237,14 +279,102 @@ void mbm_gelu_backward(float *dza, const float *z, size_t count)
         mbm_gelu_backward_width(0, dza, z, count);
 }
 
+int mbm_bias_silu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    if (width == 0) {
+        bias_add_rows(za, bias, rows, columns);
+        scalar_silu(za, kept, rows * columns);
+        return 1;
+    }
+    if (!usable(width))
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    const size_t count = rows * columns, lanes = (size_t)width / 32;
+    float sigma[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        sigma_lanes(width, za + i, n, sigma);
+        for (size_t k = 0; k < n; k++) {
+            const float z = za[i + k];
+            if (kept != NULL)
+                kept[i + k] = z;
+            za[i + k] = z * sigma[k];
+        }
+    }
+    return 1;
+}
+
+int mbm_silu_backward_width(int width, float *dza, const float *z, size_t count)
+{
+    if (width == 0) {
+        scalar_silu_backward(dza, z, count);
+        return 1;
+    }
+    if (!usable(width))
+        return 0;
+    const size_t lanes = (size_t)width / 32;
+    float sigma[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        sigma_lanes(width, z + i, n, sigma);
+        for (size_t k = 0; k < n; k++) {
+            const float s = sigma[k];
+            dza[i + k] = dza[i + k] * (s * (1 + z[i + k] * (1 - s)));
+        }
+    }
+    return 1;
+}
+
+int mbm_bias_elu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float scale,
+                       float negative_scale)
+{
+    if (width == 0) {
+        bias_add_rows(za, bias, rows, columns);
+        scalar_elu(za, rows * columns, scale, negative_scale);
+        return 1;
+    }
+    if (!usable(width))
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    const size_t count = rows * columns, lanes = (size_t)width / 32;
+    float m[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        /* (expm1 of z only where it is used: 0 for z > 0; a NaN goes through and stays) */
+        memset(m, 0, sizeof m);
+        for (size_t k = 0; k < n; k++) m[k] = za[i + k] > 0 ? 0 : za[i + k];
+        call_lanes(width, found.expm1[width_index(width)], m);
+        for (size_t k = 0; k < n; k++) za[i + k] = za[i + k] > 0 ? scale * za[i + k] : negative_scale * m[k];
+    }
+    return 1;
+}
+
+void mbm_bias_silu(float *za, const float *bias, size_t rows, size_t width, float *kept)
+{
+    if (!mbm_bias_silu_width(mbm_vector_width(), za, bias, rows, width, kept))
+        mbm_bias_silu_width(0, za, bias, rows, width, kept);
+}
+
+void mbm_silu_backward(float *dza, const float *z, size_t count)
+{
+    if (!mbm_silu_backward_width(mbm_vector_width(), dza, z, count))
+        mbm_silu_backward_width(0, dza, z, count);
+}
+
+void mbm_bias_elu(float *za, const float *bias, size_t rows, size_t width, float scale, float negative_scale)
+{
+    if (!mbm_bias_elu_width(mbm_vector_width(), za, bias, rows, width, scale, negative_scale))
+        mbm_bias_elu_width(0, za, bias, rows, width, scale, negative_scale);
+}
+
 const char *mbm_vector_math_name(void)
 {
     if (!mbm_vector_math())
-        return "scalar tanhf, expf, erfcf: no libmvec";
+        return "scalar tanhf, expf, expm1f, erfcf: no libmvec";
     int width = mbm_vector_width();
-    return width == 512   ? "libmvec tanhf, expf, erfcf (avx512)"
-           : width == 256 ? "libmvec tanhf, expf, erfcf (avx2)"
-                          : "libmvec tanhf, expf, erfcf (sse)";
+    return width == 512   ? "libmvec tanhf, expf, expm1f, erfcf (avx512)"
+           : width == 256 ? "libmvec tanhf, expf, expm1f, erfcf (avx2)"
+                          : "libmvec tanhf, expf, expm1f, erfcf (sse)";
 }
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
@@ -289,7 +419,46 @@ void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width)
 #else
 int mbm_vector_math(void) { return 0; }
 
-const char *mbm_vector_math_name(void) { return "scalar tanhf, expf, erfcf: no libmvec"; }
+const char *mbm_vector_math_name(void) { return "scalar tanhf, expf, expm1f, erfcf: no libmvec"; }
+
+int mbm_bias_silu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    if (width != 0)
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    scalar_silu(za, kept, rows * columns);
+    return 1;
+}
+
+int mbm_silu_backward_width(int width, float *dza, const float *z, size_t count)
+{
+    if (width != 0)
+        return 0;
+    scalar_silu_backward(dza, z, count);
+    return 1;
+}
+
+int mbm_bias_elu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float scale,
+                       float negative_scale)
+{
+    if (width != 0)
+        return 0;
+    bias_add_rows(za, bias, rows, columns);
+    scalar_elu(za, rows * columns, scale, negative_scale);
+    return 1;
+}
+
+void mbm_bias_silu(float *za, const float *bias, size_t rows, size_t width, float *kept)
+{
+    mbm_bias_silu_width(0, za, bias, rows, width, kept);
+}
+
+void mbm_silu_backward(float *dza, const float *z, size_t count) { mbm_silu_backward_width(0, dza, z, count); }
+
+void mbm_bias_elu(float *za, const float *bias, size_t rows, size_t width, float scale, float negative_scale)
+{
+    mbm_bias_elu_width(0, za, bias, rows, width, scale, negative_scale);
+}
 
 int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, size_t columns)
 {

@@ -61,8 +61,10 @@ struct LayerKernelTests {
     /// float with glibc 2.36; another glibc's may differ by an ulp more), at every vector
     /// width this CPU runs (AVX-512, AVX2, SSE: each through vector_call.S), and bit for bit
     /// in the scalar form (the fallback without libmvec); every width of a layer, the
-    /// specials in several positions, and a sweep of 200,001 values over [-20, 20].
-    @Test(arguments: [(Activation.tanh, 3), (.sigmoid, 4)])
+    /// specials in several positions, and a sweep of 200,001 values over [-20, 20]. ELU and
+    /// SELU (0.10.0: libmvec's expm1f, `mbm_bias_elu`) within 2 (measured over a seventh of
+    /// every float with glibc 2.36: 2).
+    @Test(arguments: [(Activation.tanh, 3), (.sigmoid, 4), (.elu, 2), (.selu, 2)])
     func vectorMathIsWithinUlpsOfThePlainLoop(activation: Activation, ulps: Int) {
         var cases: [(z: [Float], width: Int, rows: Int)] = []
         for width in Self.widths {
@@ -85,9 +87,15 @@ struct LayerKernelTests {
                         activation.forward(za.baseAddress!, bias: bias, rows: rows, width: width)
                         return
                     }
-                    ran = (activation == .tanh
-                        ? mbm_bias_tanh_width(form, za.baseAddress!, bias, rows, width)
-                        : mbm_bias_sigmoid_width(form, za.baseAddress!, bias, rows, width)) == 1
+                    let z = za.baseAddress!
+                    switch activation {
+                    case .tanh: ran = mbm_bias_tanh_width(form, z, bias, rows, width) == 1
+                    case .sigmoid: ran = mbm_bias_sigmoid_width(form, z, bias, rows, width) == 1
+                    case .elu: ran = mbm_bias_elu_width(form, z, bias, rows, width, 1, 1) == 1
+                    default:
+                        ran = mbm_bias_elu_width(form, z, bias, rows, width, Activation.seluLambda,
+                                                 Activation.seluLambdaAlpha) == 1
+                    }
                 }
                 if !ran { break }
                 plain.withUnsafeMutableBufferPointer { activation.forwardPlain($0.baseAddress!, bias: bias, rows: rows, width: width) }
@@ -107,11 +115,16 @@ struct LayerKernelTests {
     /// where none is asked for); the derivative within 1e-6 of the size of its terms
     /// |Phi| + |z phi| (about 7.5 x 2^-24 measured; near z = -0.75 it is a difference of its
     /// terms); at every vector width this CPU runs, and bit for bit in the scalar form.
-    /// Rows of 61 with a bias, -0 and the specials included.
-    @Test func geluThroughTheVectorMathIsWithinUlpsOfThePlainLoop() {
+    /// Rows of 61 with a bias, -0 and the specials included. SiLU the same way (0.10.0:
+    /// `mbm_bias_silu`, `mbm_silu_backward`, its sigma from libmvec's expf): the value within
+    /// 5 ulp (5 measured over a seventh of every float, glibc 2.36), the derivative within
+    /// 3e-6 of |s| + |z s (1 - s)| (22 x 2^-24 measured there, at z = 12.2: 1 - s carries
+    /// s's few ulps times z, in both forms).
+    @Test(arguments: [(Activation.gelu, 5, 1e-6), (.silu, 5, 3e-6)])
+    func preactivationMathIsWithinUlpsOfThePlainLoop(activation: Activation, ulps: Int, share: Double) {
         let width = 61
         var zs: [Float] = (0...60_000).map { Float(-30 + Double($0) * 1e-3) }
-        zs += Self.specials + [-3, -3.0000002, -2.9999998, 3, -0.7517916]
+        zs += Self.specials + [-3, -3.0000002, -2.9999998, 3, -0.7517916, 8.59155, 12.2411, -22.5271]
         while zs.count % width != 0 { zs.append(-0.0) }
         let n = zs.count, rows = n / width
         let bias = Self.matrix(rows: 1, width: width, seed: 7).map { $0 * 0.01 }
@@ -123,11 +136,13 @@ struct LayerKernelTests {
                 kept.withUnsafeMutableBufferPointer { k in
                     let keeping = keep ? k.baseAddress! : nil
                     if plain {
-                        Activation.gelu.forwardPlain(za.baseAddress!, bias: bias, rows: rows, width: width, keeping: keeping)
+                        activation.forwardPlain(za.baseAddress!, bias: bias, rows: rows, width: width, keeping: keeping)
                     } else if let form {
-                        ran = mbm_bias_gelu_width(form, za.baseAddress!, bias, rows, width, keeping) == 1
+                        ran = (activation == .gelu
+                            ? mbm_bias_gelu_width(form, za.baseAddress!, bias, rows, width, keeping)
+                            : mbm_bias_silu_width(form, za.baseAddress!, bias, rows, width, keeping)) == 1
                     } else {
-                        Activation.gelu.forward(za.baseAddress!, bias: bias, rows: rows, width: width, keeping: keeping)
+                        activation.forward(za.baseAddress!, bias: bias, rows: rows, width: width, keeping: keeping)
                     }
                 }
             }
@@ -135,11 +150,13 @@ struct LayerKernelTests {
             d.withUnsafeMutableBufferPointer { dz in
                 kept.withUnsafeBufferPointer { k in
                     if plain {
-                        Activation.gelu.backwardPlain(dz.baseAddress!, output: a, preactivation: k.baseAddress!, count: n)
+                        activation.backwardPlain(dz.baseAddress!, output: a, preactivation: k.baseAddress!, count: n)
                     } else if let form {
-                        _ = mbm_gelu_backward_width(form, dz.baseAddress!, k.baseAddress!, n)
+                        _ = activation == .gelu
+                            ? mbm_gelu_backward_width(form, dz.baseAddress!, k.baseAddress!, n)
+                            : mbm_silu_backward_width(form, dz.baseAddress!, k.baseAddress!, n)
                     } else {
-                        Activation.gelu.backward(dz.baseAddress!, output: a, preactivation: k.baseAddress!, count: n)
+                        activation.backward(dz.baseAddress!, output: a, preactivation: k.baseAddress!, count: n)
                     }
                 }
             }
@@ -153,17 +170,22 @@ struct LayerKernelTests {
             let exact = form == 0 || (form == nil && mbm_vector_math() == 0)
             #expect(Self.bits(got.kept) == Self.bits(reference.kept), "form \(String(describing: form))")
             let worst = zip(got.a, reference.a).map { Self.ulpsApart($0, $1) }.max() ?? 0
-            #expect(worst <= (exact ? 0 : 5), "GELU, form \(String(describing: form)): \(worst) ulp apart")
+            #expect(worst <= (exact ? 0 : ulps), "\(activation), form \(String(describing: form)): \(worst) ulp apart")
             // The derivative's error over the size of its terms, the worst over the rows.
             var worstShare = 0.0
             for i in 0..<n where reference.kept[i].isFinite {
                 let z = Double(reference.kept[i])
-                let terms = (0.5 * erfc(-z / 2.0.squareRoot()) + abs(z) * exp(-0.5 * z * z) / (2 * Double.pi).squareRoot())
-                    * Double(upstream[i])
+                let terms: Double
+                if activation == .gelu {
+                    terms = 0.5 * erfc(-z / 2.0.squareRoot()) + abs(z) * exp(-0.5 * z * z) / (2 * Double.pi).squareRoot()
+                } else {
+                    let s = 1 / (1 + exp(-z))
+                    terms = s + abs(z * s * (1 - s))
+                }
                 let error = abs(Double(got.d[i]) - Double(reference.d[i]))
-                worstShare = max(worstShare, terms > 0 ? error / terms : error)
+                worstShare = max(worstShare, terms > 0 ? error / (terms * Double(upstream[i])) : error)
             }
-            #expect(worstShare <= (exact ? 0 : 1e-6), "GELU', form \(String(describing: form)): \(worstShare) of its terms")
+            #expect(worstShare <= (exact ? 0 : share), "\(activation)', form \(String(describing: form)): \(worstShare) of its terms")
             // Nothing kept where none is asked for, the same values.
             if let unkept = run(form, keep: false) {
                 #expect(Self.bits(unkept.a) == Self.bits(got.a) && unkept.kept.allSatisfy(\.isNaN))

@@ -60,8 +60,8 @@ void mbm_multiply(float *d, const float *m, size_t count);
 void mbm_bias_tanh(float *za, const float *bias, size_t rows, size_t width);
 void mbm_bias_sigmoid(float *za, const float *bias, size_t rows, size_t width);
 int mbm_vector_math(void);
-/* What runs them, for mb_blas_info.activations: "libmvec tanhf, expf, erfcf (avx512)" (avx2,
- * sse), or "scalar tanhf, expf, erfcf: no libmvec". */
+/* What runs them, for mb_blas_info.activations: "libmvec tanhf, expf, expm1f, erfcf
+ * (avx512)" (avx2, sse), or "scalar tanhf, expf, expm1f, erfcf: no libmvec". */
 const char *mbm_vector_math_name(void);
 /* GELU the same way (since 0.9.0): za = z Phi(z) with z = za + bias, z written to kept
  * (rows, width) where kept is not NULL; and its backward, dza (count) *= Phi(z) + z phi(z)
@@ -71,6 +71,14 @@ const char *mbm_vector_math_name(void);
  * 2^-24 of |Phi| + |z phi| (measured, glibc 2.36; LayerKernelTests). */
 void mbm_bias_gelu(float *za, const float *bias, size_t rows, size_t width, float *kept);
 void mbm_gelu_backward(float *dza, const float *z, size_t count);
+/* SiLU and ELU the same way (since 0.10.0): za = z sigma(z), z kept as GELU's, and dza *=
+ * s (1 + z (1 - s)) with s = sigma(z) (Activation.forwardPlain and backwardPlain (.silu),
+ * sigma as `logistic` from libmvec's expf); za = z > 0 ? scale z : negative_scale expm1(z)
+ * (.elu: scale and negative_scale 1; .selu: lambda and lambda alpha), expm1 from libmvec's
+ * expm1f. LayerKernelTests bounds their distance from the Swift loops. */
+void mbm_bias_silu(float *za, const float *bias, size_t rows, size_t width, float *kept);
+void mbm_silu_backward(float *dza, const float *z, size_t count);
+void mbm_bias_elu(float *za, const float *bias, size_t rows, size_t width, float scale, float negative_scale);
 /* The same with libmvec's functions of vector width `width` (128, 256 or 512 bits), or with
  * the scalar forms (width 0: the fallback, bit for bit the Swift loops), for the tests of
  * every form this process can run: 1 if it ran, 0 (nothing written) if the CPU or the C
@@ -79,6 +87,10 @@ int mbm_bias_tanh_width(int width, float *za, const float *bias, size_t rows, si
 int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows, size_t columns);
 int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept);
 int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count);
+int mbm_bias_silu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept);
+int mbm_silu_backward_width(int width, float *dza, const float *z, size_t count);
+int mbm_bias_elu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float scale,
+                       float negative_scale);
 
 #ifdef __cplusplus
 }

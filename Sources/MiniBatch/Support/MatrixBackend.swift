@@ -33,14 +33,15 @@ public enum MatrixBackend {
         /// training keeps transposed (fewer than 2^18 floats), OpenBLAS for the others.
         /// Predictions run every layer's on OpenBLAS.
         public let trainingForward: String
-        /// What runs tanh, logistic and GELU hidden layers: glibc's vector tanhf, expf and
-        /// erfcf (libmvec) at a vector width, or the scalar ones. Since 0.9.0.
+        /// What runs tanh, logistic and GELU hidden layers (since 0.10.0 SiLU, ELU and SELU
+        /// too): glibc's vector tanhf, expf, expm1f and erfcf (libmvec) at a vector width, or
+        /// the scalar ones. Since 0.9.0.
         public let activations: String
 
         public var description: String {
             "\(backend): libxsmm target \(libxsmmTarget) (\(libxsmmISA)), OpenBLAS core "
                 + "\(openBLASCore) (\(openBLASISA)); CPU \(cpuISA); \(threads) threads; "
-                + "training's forward products: \(trainingForward); tanh, logistic and GELU layers: \(activations)"
+                + "training's forward products: \(trainingForward); tanh, logistic, GELU, SiLU, ELU and SELU layers: \(activations)"
         }
     }
 

@@ -50,8 +50,8 @@ def blas_info() -> dict:
     ``"generic"``), the widest the CPU supports (``cpu_isa``), OpenBLAS's thread count, and
     what runs training's forward products (``training_forward``: libxsmm on the first
     layer's W, which training keeps transposed below 2^18 weights; OpenBLAS for the others),
-    and what runs tanh, logistic and GELU hidden layers (``activations``: glibc's vector
-    tanhf, expf and erfcf at a width, or the scalar ones). It is minibatch's own OpenBLAS, not numpy's."""
+    and what runs tanh, logistic, GELU, SiLU, ELU and SELU hidden layers (``activations``: glibc's vector
+    tanhf, expf, expm1f and erfcf at a width, or the scalar ones). It is minibatch's own OpenBLAS, not numpy's."""
     info = _lib.mb_blas_info()
     info.struct_size = ctypes.sizeof(_lib.mb_blas_info)
     check_status(_lib.lib().mb_get_blas_info(ctypes.byref(info)), "mb_get_blas_info")
@@ -85,7 +85,7 @@ def show_config() -> None:
     print(f"    OpenBLAS {info['openblas_version']}: core {info['openblas_core']} ({info['openblas_isa']})")
     print(f"  CPU instruction set: {info['cpu_isa']}; threads: {info['threads']}")
     print(f"  training's forward products x W^T: {info['training_forward']}")
-    print(f"  tanh, logistic and GELU hidden layers: {info['activations']}")
+    print(f"  tanh, logistic, GELU, SiLU, ELU and SELU hidden layers: {info['activations']}")
 
 
 def random_stream(seed: int, stream: int, count: int) -> np.ndarray:

@@ -45,7 +45,7 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
     assert info["threads"] >= 1
     # training keeps the first layer's W transposed (fewer than 2^18 weights), whatever the ISAs
     assert info["training_forward"].startswith("libxsmm on the first layer's W kept transposed"), info
-    # tanh, logistic and GELU layers (0.9.0): glibc's vector functions at the CPU's width where this C
+    # tanh, logistic and GELU layers (0.9.0; SiLU, ELU and SELU since 0.10.0): glibc's vector functions at the CPU's width where this C
     # library has them (libmvec, glibc 2.35+), else the scalar ones
     import ctypes
     try:
@@ -54,7 +54,7 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
     except (OSError, AttributeError):
         has_libmvec = False
     width = {"avx512": "avx512", "avx2": "avx2"}.get(widest(flags), "sse")
-    want = f"libmvec tanhf, expf, erfcf ({width})" if has_libmvec else "scalar tanhf, expf, erfcf: no libmvec"
+    want = f"libmvec tanhf, expf, expm1f, erfcf ({width})" if has_libmvec else "scalar tanhf, expf, expm1f, erfcf: no libmvec"
     assert info["activations"] == want, info
 
 
