@@ -44,7 +44,8 @@ struct LayerKernelTests {
         #expect(edge[0].bitPattern == Float(0).bitPattern && edge[1].isNaN && edge[2] == 0 && edge[3] == 2)
     }
 
-    /// Ulps between two floats (0 for two NaNs, the most for a NaN and a number).
+    /// Ulps between two floats (0 for two NaNs, the most for a NaN and a number; -0 and +0
+    /// are 0 apart: `bits` compares where they must not be).
     static func ulpsApart(_ a: Float, _ b: Float) -> Int {
         if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : Int.max }
         func ordered(_ v: Float) -> Int { v.sign == .minus ? -Int(v.bitPattern & 0x7FFF_FFFF) : Int(v.bitPattern) }
@@ -63,24 +64,27 @@ struct LayerKernelTests {
     /// in the scalar form (the fallback without libmvec); every width of a layer, the
     /// specials in several positions, and a sweep of 200,001 values over [-20, 20]. ELU and
     /// SELU (0.10.0: libmvec's expm1f, `mbm_bias_elu`) within 2 (measured over a seventh of
-    /// every float with glibc 2.36: 2).
+    /// every float with glibc 2.36: 2). Each case runs with a bias and with a bias of -0
+    /// (which leaves every value as it is, so the specials reach the functions themselves).
     @Test(arguments: [(Activation.tanh, 3), (.sigmoid, 4), (.elu, 2), (.selu, 2)])
     func vectorMathIsWithinUlpsOfThePlainLoop(activation: Activation, ulps: Int) {
-        var cases: [(z: [Float], width: Int, rows: Int)] = []
-        for width in Self.widths {
-            cases.append((Self.matrix(rows: 3, width: width, seed: 8), width, 3))
-            for value in Self.specials {
-                for position in Set([0, width / 2, width - 1]) {
-                    cases.append((Self.matrix(rows: 3, width: width, seed: 8, special: (position, value)), width, 3))
+        var cases: [(z: [Float], width: Int, rows: Int, biased: Bool)] = []
+        for biased in [true, false] {
+            for width in Self.widths {
+                cases.append((Self.matrix(rows: 3, width: width, seed: 8), width, 3, biased))
+                for value in Self.specials {
+                    for position in Set([0, width / 2, width - 1]) {
+                        cases.append((Self.matrix(rows: 3, width: width, seed: 8, special: (position, value)), width, 3, biased))
+                    }
                 }
             }
+            cases.append(((0...200_000).map { Float(-20 + Double($0) * 2e-4) }, 200_001, 1, biased))
         }
-        cases.append(((0...200_000).map { Float(-20 + Double($0) * 2e-4) }, 200_001, 1))
         var vectorWidthsRun = 0
         for form in Self.vectorForms {
-            var worst = 0, ran = true
-            for (z, width, rows) in cases where ran {
-                let bias = Self.matrix(rows: 1, width: width, seed: 7).map { $0 * 0.01 }
+            var worst = 0, ran = true, sameBits = true
+            for (z, width, rows, biased) in cases where ran {
+                let bias = biased ? Self.matrix(rows: 1, width: width, seed: 7).map { $0 * 0.01 } : [Float](repeating: -0.0, count: width)
                 var fast = z, plain = z
                 fast.withUnsafeMutableBufferPointer { za in
                     guard let form else {
@@ -100,11 +104,13 @@ struct LayerKernelTests {
                 if !ran { break }
                 plain.withUnsafeMutableBufferPointer { activation.forwardPlain($0.baseAddress!, bias: bias, rows: rows, width: width) }
                 worst = max(worst, zip(fast, plain).map { Self.ulpsApart($0, $1) }.max() ?? 0)
+                sameBits = sameBits && Self.bits(fast) == Self.bits(plain)
             }
             if !ran { continue }
             if let form, form > 0 { vectorWidthsRun += 1 }
             let exact = form == 0 || (form == nil && mbm_vector_math() == 0)
             #expect(worst <= (exact ? 0 : ulps), "\(activation), form \(String(describing: form)): \(worst) ulp apart")
+            #expect(sameBits || !exact, "\(activation), form \(String(describing: form)): not bit for bit")
         }
         #expect(mbm_vector_math() == 0 || vectorWidthsRun >= 1)
     }
@@ -119,15 +125,18 @@ struct LayerKernelTests {
     /// `mbm_bias_silu`, `mbm_silu_backward`, its sigma from libmvec's expf): the value within
     /// 5 ulp (5 measured over a seventh of every float, glibc 2.36), the derivative within
     /// 3e-6 of |s| + |z s (1 - s)| (22 x 2^-24 measured there, at z = 12.2: 1 - s carries
-    /// s's few ulps times z, in both forms).
-    @Test(arguments: [(Activation.gelu, 5, 1e-6), (.silu, 5, 3e-6)])
+    /// s's few ulps times z, in both forms). The bias is -0 (every value reaches the
+    /// functions as it is: the specials, -0 and the measured worst points); the bias add is
+    /// the tests' above. Where z is not finite the derivatives are compared as values (a NaN
+    /// both ways).
+    @Test(arguments: [(Activation.gelu, 5, 1e-6), (.silu, 5, 1.5e-6)])
     func preactivationMathIsWithinUlpsOfThePlainLoop(activation: Activation, ulps: Int, share: Double) {
         let width = 61
         var zs: [Float] = (0...60_000).map { Float(-30 + Double($0) * 1e-3) }
         zs += Self.specials + [-3, -3.0000002, -2.9999998, 3, -0.7517916, 8.59155, 12.2411, -22.5271]
         while zs.count % width != 0 { zs.append(-0.0) }
         let n = zs.count, rows = n / width
-        let bias = Self.matrix(rows: 1, width: width, seed: 7).map { $0 * 0.01 }
+        let bias = [Float](repeating: -0.0, count: width)
         let upstream = (0..<n).map { Float(1 + ($0 % 7)) * 0.25 }
         func run(_ form: Int32?, plain: Bool = false, keep: Bool = true) -> (a: [Float], kept: [Float], d: [Float])? {
             var a = zs, kept = [Float](repeating: .nan, count: n), d = upstream
@@ -173,6 +182,10 @@ struct LayerKernelTests {
             #expect(worst <= (exact ? 0 : ulps), "\(activation), form \(String(describing: form)): \(worst) ulp apart")
             // The derivative's error over the size of its terms, the worst over the rows.
             var worstShare = 0.0
+            for i in 0..<n where !reference.kept[i].isFinite {
+                #expect(Self.ulpsApart(got.d[i], reference.d[i]) == 0, "\(activation)' at \(reference.kept[i])")
+            }
+            if exact { #expect(Self.bits(got.d) == Self.bits(reference.d) && Self.bits(got.a) == Self.bits(reference.a)) }
             for i in 0..<n where reference.kept[i].isFinite {
                 let z = Double(reference.kept[i])
                 let terms: Double

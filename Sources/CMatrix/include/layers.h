@@ -75,7 +75,9 @@ void mbm_gelu_backward(float *dza, const float *z, size_t count);
  * s (1 + z (1 - s)) with s = sigma(z) (Activation.forwardPlain and backwardPlain (.silu),
  * sigma as `logistic` from libmvec's expf); za = z > 0 ? scale z : negative_scale expm1(z)
  * (.elu: scale and negative_scale 1; .selu: lambda and lambda alpha), expm1 from libmvec's
- * expm1f. LayerKernelTests bounds their distance from the Swift loops. */
+ * expm1f: SiLU within 5 ulp and its derivative within about 22 x 2^-24 of s + |z s (1 - s)|,
+ * ELU and SELU within 2 ulp (a seventh of every float, glibc 2.36, each width;
+ * LayerKernelTests). */
 void mbm_bias_silu(float *za, const float *bias, size_t rows, size_t width, float *kept);
 void mbm_silu_backward(float *dza, const float *z, size_t count);
 void mbm_bias_elu(float *za, const float *bias, size_t rows, size_t width, float scale, float negative_scale);

@@ -49,7 +49,7 @@ extension Activation {
     /// tested on sweeps; measured on an AMD Zen 4, a tanh network's epoch was 1.49 x
     /// scikit-learn's with scalar tanhf, a GELU one 2.4 x its vector form's); since 0.10.0
     /// SiLU, ELU and SELU too (`mbm_bias_silu`, `mbm_bias_elu`: expf and expm1f; SiLU within
-    /// 5 ulp, ELU and SELU 2; their epochs 1.8-2.0 x faster on the Zen 4, README "Hidden
+    /// 5 ulp, ELU and SELU 2; their epochs 1.7-2.0 x faster on the Zen 4, README "Hidden
     /// activations").
     /// - Parameters:
     ///   - za: (rows, width), row-major.
