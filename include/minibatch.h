@@ -1207,12 +1207,17 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * X and y as numpy .npy files (format versions 1.0, 2.0 and 3.0): X (m, n_features)
  * little-endian float32 in C order; y with m rows: float32 targets (m) or (m, n_outputs),
  * or class labels of shape (m) exactly, of any integer dtype (int8 .. uint64) or bool (any
- * nonzero byte is True, label 1, as numpy reads it). The header is read as numpy reads it
+ * nonzero byte is True, label 1, as numpy reads it). Since 0.10.0 y may also be float64
+ * (numpy's default dtype), and integer or bool y are values (m) or (m, n_outputs) rather
+ * than labels when the model's loss is MB_LOSS_MSE or MB_LOSS_POISSON (counts), or
+ * MB_LOSS_BINARY_CROSS_ENTROPY with a 2-D y (a 0/1 matrix): either is rounded to float32
+ * once as it is read (numpy's astype(np.float32); an integer above 2^24 loses its low
+ * bits, as in memory). The header is read as numpy reads it
  * (a Python literal dict with exactly 'descr', 'fortran_order' and 'shape'; any spelling
  * numpy.dtype accepts for these types, such as '<f4', 'f4', '=f4', 'float32'; whitespace
  * and comments anywhere; a key given twice takes its last value); a header numpy refuses
- * is MB_ERR_FORMAT, a dtype numpy reads but training does not take (float64, big-endian,
- * structured) MB_ERR_INVALID_ARGUMENT. A FIFO, directory or device is MB_ERR_IO before
+ * is MB_ERR_FORMAT, a dtype numpy reads but training does not take (float64 X, any other
+ * float width, big-endian, structured) MB_ERR_INVALID_ARGUMENT. A FIFO, directory or device is MB_ERR_IO before
  * anything is read. A file whose size changes while a dataset is open (either way) stops
  * training with MB_ERR_IO (checked as each epoch starts, and by every read). The files are
  * read with pread (X's rows, with the exact shuffle, copied from a mapping of the file:
@@ -1376,7 +1381,9 @@ typedef struct mb_dataset_info {
     int64_t m;            /* rows */
     int64_t n_features;   /* columns of X */
     int64_t y_columns;    /* columns of y (1 for a 1-D y) */
-    mb_targets y_type;    /* MB_TARGETS_CLASS_INDEX for integer labels, else FLOAT32 */
+    mb_targets y_type;    /* MB_TARGETS_CLASS_INDEX for an integer or bool y (labels for the
+                             cross-entropy losses, values for the others: see above), else
+                             FLOAT32 (float32 or float64) */
     int32_t x_version;    /* .npy format major version of each file (1, 2 or 3) */
     int32_t y_version;
 } mb_dataset_info;
@@ -1451,8 +1458,8 @@ mb_status mb_predict_npy(const mb_model *model, const char *x_path, const char *
 /* Writes shuffled copies of the .npy files x_in and y_in to x_out and y_out: row k of x_out
  * and row k of y_out come from the same input row, so pairs stay matched. y_in and y_out
  * are both NULL to shuffle X alone. X and y may each be any .npy file of the kinds
- * mb_dataset_open_npy reads (format 1.0, 2.0 or 3.0, C order, 1-D or 2-D, float32, bool or
- * any integer dtype; X need not be float32 here): rows are copied as bytes, and each output
+ * mb_dataset_open_npy reads (format 1.0, 2.0 or 3.0, C order, 1-D or 2-D, float32, float64
+ * (since 0.10.0), bool or any integer dtype; X need not be float32 here): rows are copied as bytes, and each output
  * keeps its input's dtype and shape (written as format 1.0). X and y must have the same
  * number of rows, m.
  *

@@ -377,6 +377,22 @@ refused "--max-momentum 1 is the library's error, named" "--max-momentum" \
     train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --max-momentum 1
 refused "--cycle-momentum with adagrad is the library's error, named" "--cycle-momentum: cycle_momentum needs a rule" \
     train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --optimizer adagrad
+# --- y files of float64 and, for the regression losses, integers (0.10.0): they train as
+# their float32 values; eval reports R^2 from the file
+py '
+import numpy as np
+rs = np.random.RandomState(0); X = rs.randn(400, 3).astype(np.float32)
+np.save("x64t.npy", X); np.save("y64t.npy", X @ [1.0, 2.0, 3.0]); np.save("y32t.npy", (X @ [1.0, 2.0, 3.0]).astype(np.float32))
+np.save("yct.npy", rs.poisson(np.exp(0.3 * X[:, 0])))
+'
+"$cli" train --x x64t.npy --y y64t.npy --hidden 8 --epochs 2 --seed 1 --out f64.mbm --progress none >/dev/null 2>&1
+"$cli" train --x x64t.npy --y y32t.npy --hidden 8 --epochs 2 --seed 1 --out f32.mbm --progress none >/dev/null 2>&1
+"$cli" train --x x64t.npy --y yct.npy --loss poisson --hidden 8 --epochs 2 --seed 1 --out cnt.mbm --progress none >/dev/null 2>&1
+"$cli" eval cnt.mbm --x x64t.npy --y yct.npy >cnt-eval.txt 2>&1
+check "--y of float64 trains as its float32 values; --loss poisson reads integer counts as values (one output), eval gives R^2" py '
+assert open("f64.mbm", "rb").read() == open("f32.mbm", "rb").read()
+text = open("cnt-eval.txt").read(); assert "R^2" in text, text
+'
 # --- clip_value (0.6.0): in the start event; refused below 0, named
 "$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null
 check "--clip-value: trains, and the start event names it" py '

@@ -28,10 +28,11 @@ extension FileBatches {
     }
 
     /// One row of y as stored in the file into row `k` of `out`: an int32 class index, or
-    /// float targets; checked against the model's loss.
+    /// float targets (float64 and integers rounded to float32 once); checked against the
+    /// model's loss.
     func convertTarget(_ raw: UnsafeRawPointer, fileRow: Int, to out: UnsafeMutableRawPointer, at k: Int) throws(MiniBatchError) {
         let nOut = network.outputCount
-        if dataset.hasClassLabels {
+        if readsLabels {
             let value = dataset.y.type.integer(raw, 0)
             let valid: Bool
             if let value {
@@ -46,7 +47,12 @@ extension FileBatches {
             out.assumingMemoryBound(to: Int32.self)[k] = Int32(value)
         } else {
             let row = out.assumingMemoryBound(to: Float.self) + k * targetWidth
-            row.update(from: raw.assumingMemoryBound(to: Float.self), count: targetWidth)
+            let type = dataset.y.type
+            if type == .float32 {
+                row.update(from: raw.assumingMemoryBound(to: Float.self), count: targetWidth)
+            } else {
+                for j in 0..<targetWidth { row[j] = type.float(raw, j) }
+            }
             try Validate.targets(.values(row), rows: 1, for: network, firstRow: fileRow, name: "y file '\(dataset.y.path)'")
         }
     }

@@ -62,6 +62,9 @@ final class FileBatches: BatchSource {
     let nIn: Int
     /// Floats per row of targets in a batch (class labels take one int32).
     let targetWidth: Int
+    /// Whether y's integers are class labels for this network (`FileDataset.readsLabels`),
+    /// else targets, converted to float32 as they are read.
+    let readsLabels: Bool
     /// Whether the training threads put X's rows in the batch (with a team).
     let membersFill: Bool
     /// Whether the block shuffle releases the pages it has read.
@@ -214,6 +217,7 @@ final class FileBatches: BatchSource {
         mode = blockOrderAsRows ? .exact : dataset.options.shuffle
         nIn = dataset.features
         targetWidth = dataset.targetWidth
+        readsLabels = dataset.readsLabels(for: network)
         if heldRows == 0 && mode != .block { dataset.releaseKept() }  // the budget is this reader's
         releasesPages = mode == .block && dataset.options.pageCache.releases(
             fileBytes: dataset.x.expectedSize.addingSaturated(dataset.y.expectedSize), usableMemory: SystemMemory.usable())
@@ -421,7 +425,7 @@ final class FileBatches: BatchSource {
         } else {
             try waitForReader(slot: slot, batch: index)
         }
-        let y: Targets = dataset.hasClassLabels
+        let y: Targets = readsLabels
             ? .classes(slotY[slot].assumingMemoryBound(to: Int32.self))
             : .values(slotY[slot].assumingMemoryBound(to: Float.self))
         return (UnsafePointer(slotX[slot]), y)

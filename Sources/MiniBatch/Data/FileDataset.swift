@@ -90,7 +90,10 @@ public struct FileReadOptions: Sendable {
 
 /// A training set in two `.npy` files, read in mini-batches without loading it whole:
 /// X (m, n_features) little-endian float32 in C order, and y with m rows: float32 targets
-/// (m) or (m, k), or integer class labels (m) of any integer dtype.
+/// (m) or (m, k), or integer class labels (m) of any integer dtype; since 0.10.0 also
+/// float64 targets (numpy's default dtype) and, for the regression losses, integer values
+/// (m) or (m, k) (counts for Poisson), converted to float32 as they are read
+/// (`readsLabels(for:)`).
 public final class FileDataset: @unchecked Sendable {
     public let x: NpyFile
     public let y: NpyFile
@@ -121,8 +124,17 @@ public final class FileDataset: @unchecked Sendable {
 
     public var count: Int { x.rows }
     public var features: Int { x.columns }
-    /// Whether y holds class labels (an integer dtype) rather than float targets.
+    /// Whether y holds integers (an integer dtype), class labels for the cross-entropy
+    /// losses (`readsLabels(for:)`), rather than floats.
     public var hasClassLabels: Bool { y.type.isInteger }
+
+    /// Whether training `network` reads y as class labels: integers, 1-D, with the
+    /// cross-entropy or the binary cross-entropy loss. Otherwise y's values are targets,
+    /// integers and float64 converted to float32 (the regression losses' counts and values,
+    /// or a 0/1 matrix for binary cross-entropy with several outputs). Since 0.10.0.
+    public func readsLabels(for network: Network) -> Bool {
+        hasClassLabels && y.shape.count == 1 && (network.loss == .crossEntropy || network.loss == .binaryCrossEntropy)
+    }
 
     public init(x xPath: String, y yPath: String, options given: FileReadOptions = FileReadOptions()) throws(MiniBatchError) {
         guard !xPath.isEmpty else { throw .invalid("x_path is empty") }
@@ -138,16 +150,13 @@ public final class FileDataset: @unchecked Sendable {
         y = try NpyFile(path: yPath, role: "y")
         self.options = options
         guard x.type == .float32 else {
-            throw .invalid("X file '\(xPath)' has dtype '\(x.type.rawValue)': features must be '<f4' (float32)")
+            throw .invalid("X file '\(xPath)' has dtype '\(x.type.rawValue)', which is not supported for X: features must be '<f4' (float32) (np.save(path, X.astype(np.float32)))")
         }
         guard x.shape.count == 2 else { throw .invalid("X file '\(xPath)' has shape \(x.shape); X must be 2-D (m, n_features)") }
         try Validate.size(x.columns, "n_features")
         if y.shape.count == 2 { try Validate.size(y.columns, "y's columns (n_outputs)") }
         guard y.rows == x.rows else {
             throw .invalid("X has \(x.rows) rows but y has \(y.rows): X and y must have the same number of rows")
-        }
-        if y.type.isInteger, y.shape.count != 1 {
-            throw .invalid("y file '\(yPath)' has shape \(y.shape); integer class labels must be 1-D (m)")
         }
         _ = try readerLayout(batchSize: 1)  // the budget holds at least the smallest batch
     }
@@ -295,8 +304,8 @@ public final class FileDataset: @unchecked Sendable {
         replaceKept(with: .x(pointer, stamp, rows: rows))
     }
 
-    /// Floats per row of targets in a batch (a class label takes one int32).
-    var targetWidth: Int { hasClassLabels ? 1 : y.columns }
+    /// Floats per row of targets in a batch (a class label takes one int32; labels are 1-D).
+    var targetWidth: Int { y.columns }
 
     /// How the reader lays out its memory for `batchSize`: blocks of contiguous rows, how many
     /// of them the pool holds, and the bytes needed; throws if the budget cannot hold it.
@@ -346,9 +355,12 @@ public final class FileDataset: @unchecked Sendable {
         guard features == network.inputCount else {
             throw .invalid("the dataset has \(features) features but the model has \(network.inputCount) inputs")
         }
-        if hasClassLabels {
-            guard network.loss == .crossEntropy || (network.loss == .binaryCrossEntropy && network.outputCount == 1) else {
-                throw .invalid("y holds integer class labels, which need MB_LOSS_CROSS_ENTROPY or MB_LOSS_BINARY_CROSS_ENTROPY with one output")
+        if hasClassLabels, network.loss == .crossEntropy, y.shape.count != 1 {
+            throw .invalid("y file '\(y.path)' has shape \(y.shape); integer class labels must be 1-D (m)")
+        }
+        if readsLabels(for: network) {
+            guard network.loss == .crossEntropy || network.outputCount == 1 else {
+                throw .invalid("y holds integer class labels (m), which need MB_LOSS_CROSS_ENTROPY or MB_LOSS_BINARY_CROSS_ENTROPY with one output (with several outputs, give y as an (m, n_outputs) 0/1 matrix)")
             }
         } else {
             guard y.columns == network.outputCount else {

@@ -5,10 +5,13 @@ import Musl
 #endif
 import CIntrinsics
 
-/// The element types a `.npy` file may hold here: little-endian float32, or integers for
-/// class labels.
+/// The element types a `.npy` file may hold here: little-endian float32; for y also
+/// float64 (numpy's default) and integers (class labels, or values for the regression
+/// losses), converted to float32 as they are read.
 public enum NpyType: String, Sendable {
     case float32 = "<f4"
+    /// y only (since 0.10.0).
+    case float64 = "<f8"
     case bool = "|b1", int8 = "|i1", uint8 = "|u1"
     case int16 = "<i2", uint16 = "<u2", int32 = "<i4", uint32 = "<u4", int64 = "<i8", uint64 = "<u8"
 
@@ -17,11 +20,23 @@ public enum NpyType: String, Sendable {
         case .bool, .int8, .uint8: return 1
         case .int16, .uint16: return 2
         case .float32, .int32, .uint32: return 4
-        case .int64, .uint64: return 8
+        case .int64, .uint64, .float64: return 8
         }
     }
 
-    public var isInteger: Bool { self != .float32 }
+    public var isInteger: Bool { self != .float32 && self != .float64 }
+
+    /// Element `index` of `bytes` as a float32 target, rounded once as numpy's
+    /// `astype(np.float32)` rounds it (what the binding gives training for y in memory).
+    @inline(__always)
+    public func float(_ bytes: UnsafeRawPointer, _ index: Int) -> Float {
+        switch self {
+        case .float32: return bytes.loadUnaligned(fromByteOffset: 4 * index, as: Float.self)
+        case .float64: return Float(bytes.loadUnaligned(fromByteOffset: 8 * index, as: Double.self))
+        case .uint64: return Float(bytes.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))
+        default: return Float(integer(bytes, index)!)
+        }
+    }
 
     /// Element `index` of `bytes` as an integer (integer types only).
     @inline(__always)
@@ -39,7 +54,7 @@ public enum NpyType: String, Sendable {
         case .uint64:
             let value = bytes.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)
             return value > UInt64(Int64.max) ? nil : Int64(value)
-        case .float32: return nil
+        case .float32, .float64: return nil
         }
     }
 }
@@ -104,12 +119,12 @@ public final class NpyFile: @unchecked Sendable {
             throw fail(bad(error.message))
         }
         guard let descr = parsed.descr else {
-            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' holds a structured or sub-array dtype, which is not supported: features must be float32, labels float32 or an integer type"))
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' holds a structured or sub-array dtype, which is not supported: features must be float32, y float32, float64 or an integer type"))
         }
         let (found, bigEndian) = NpyHeader.type(of: descr)
         guard let type = found, !bigEndian else {
             let hint = bigEndian ? " (big-endian)" : ""
-            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(descr)'\(hint), which is not supported: features must be '<f4' (float32), labels '<f4' or an integer type"))
+            throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(descr)'\(hint), which is not supported: features must be '<f4' (float32), y '<f4', '<f8' or an integer type"))
         }
         guard !parsed.fortran else {
             throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' is in Fortran order; save it in C order (np.ascontiguousarray)"))

@@ -362,7 +362,7 @@ enum NpyHeader {
             body = body.dropFirst()
         }
         let codes: [String: NpyType] = [
-            "f4": .float32, "f": .float32,
+            "f4": .float32, "f": .float32, "f8": .float64, "d": .float64,
             "b1": .bool, "?": .bool,
             "i1": .int8, "b": .int8, "u1": .uint8, "B": .uint8,
             "i2": .int16, "h": .int16, "u2": .uint16, "H": .uint16,
@@ -371,7 +371,8 @@ enum NpyHeader {
             "u8": .uint64, "L": .uint64, "Q": .uint64, "P": .uint64,
         ]
         let names: [String: NpyType] = [
-            "float32": .float32, "single": .float32,
+            "float32": .float32, "single": .float32, "float64": .float64, "double": .float64, "float_": .float64,
+            "float": .float64,
             "bool": .bool, "bool_": .bool,
             "int8": .int8, "byte": .int8, "uint8": .uint8, "ubyte": .uint8,
             "int16": .int16, "short": .int16, "uint16": .uint16, "ushort": .uint16,

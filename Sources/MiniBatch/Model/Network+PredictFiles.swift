@@ -65,7 +65,7 @@ extension Network {
     /// Checks that `x` holds inputs for this model: float32 (m, inputCount).
     private func checkInputs(_ x: NpyFile) throws(MiniBatchError) {
         guard x.type == .float32 else {
-            throw .invalid("X file '\(x.path)' has dtype '\(x.type.rawValue)': features must be '<f4' (float32)")
+            throw .invalid("X file '\(x.path)' has dtype '\(x.type.rawValue)', which is not supported for X: features must be '<f4' (float32) (np.save(path, X.astype(np.float32)))")
         }
         guard x.shape.count == 2 else { throw .invalid("X file '\(x.path)' has shape \(x.shape); X must be 2-D (m, n_features)") }
         guard x.columns == inputCount else {

@@ -73,11 +73,11 @@ struct Validation {
         workspace = try Workspace(for: network, capacity: partition.batchSize, backward: false)
     }
 
-    /// The sums of squares about each column's mean of a file dataset's float32 targets,
-    /// read in chunks.
+    /// The sums of squares about each column's mean of a file dataset's targets (as float32,
+    /// as training reads them), read in chunks.
     private static func squares(_ dataset: FileDataset) throws(MiniBatchError) -> SquaresAboutMean {
-        let m = dataset.count, width = dataset.targetWidth, chunk = 4096
-        let buffer = try allocate(Float.self, count: chunk * width, for: "the validation targets")
+        let m = dataset.count, width = dataset.targetWidth, chunk = 4096, type = dataset.y.type
+        let buffer = try allocate(UInt8.self, count: chunk * width * type.size, for: "the validation targets")
         defer { deallocate(buffer) }
         let columns = try SquaresAboutMean(columns: width)
         var first = 0
@@ -85,7 +85,7 @@ struct Validation {
             let rows = min(chunk, m - first)
             try dataset.y.readRows(first, count: rows, into: UnsafeMutableRawPointer(buffer))
             for r in 0..<rows {
-                for j in 0..<width { columns.add(Double(buffer[r * width + j]), column: j) }
+                for j in 0..<width { columns.add(Double(type.float(UnsafeRawPointer(buffer), r * width + j)), column: j) }
                 columns.endRow()
             }
             first += rows

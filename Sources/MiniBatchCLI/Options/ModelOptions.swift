@@ -57,7 +57,8 @@ struct ModelOptions: ParsableArguments {
         if let layers {
             sizes = layers.sizes
         } else {
-            let k = try outputs ?? labels.defaultOutputs()
+            // (the regression losses read integer y as values: its columns, since 0.10.0)
+            let k = try outputs ?? (loss == .mse || loss == .poisson ? labels.columns : labels.defaultOutputs())
             sizes = [data.features] + hiddenSizes(hidden ?? "16")! + [k]
         }
         let resolved: Loss

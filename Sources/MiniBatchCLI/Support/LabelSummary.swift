@@ -4,8 +4,9 @@ import Glibc
 import MiniBatch
 
 /// What the tool needs to know of y without loading it: the number of classes of integer
-/// labels (the default outputs of a new network), or each column's sum of squares about its
-/// mean of float targets (the total sum of squares of R^2). Read in chunks of 1 MiB.
+/// labels (the default outputs of a new network), and each column's sum of squares about its
+/// mean as float32 targets (the total sum of squares of R^2; integers too, which the
+/// regression losses read as values). Read in chunks of 1 MiB.
 struct LabelSummary {
     var isInteger: Bool
     var columns: Int
@@ -30,7 +31,7 @@ struct LabelSummary {
         isInteger = file.type.isInteger
         columns = file.columns
         count = file.rows
-        if !isInteger { floatColumns = try SquaresAboutMean(columns: columns) }
+        floatColumns = try SquaresAboutMean(columns: columns)
         let fd = open(file.path, O_RDONLY)
         guard fd >= 0 else { throw Failure("cannot open '\(file.path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -55,15 +56,16 @@ struct LabelSummary {
 
     private mutating func add(_ bytes: UnsafeRawPointer, rows: Int, type: NpyType) {
         let n = rows * columns
-        if type == .float32, let floatColumns {
+        if let floatColumns {
+            // (float64 and integers rounded to float32 first, as training reads them)
             for r in 0..<rows {
                 for j in 0..<columns {
-                    floatColumns.add(Double(bytes.loadUnaligned(fromByteOffset: 4 * (r * columns + j), as: Float.self)), column: j)
+                    floatColumns.add(Double(type.float(bytes, r * columns + j)), column: j)
                 }
                 floatColumns.endRow()
             }
-            return
         }
+        guard type.isInteger else { return }
         for i in 0..<n {
             let v: Int64
             switch type {
@@ -76,7 +78,7 @@ struct LabelSummary {
             case .uint32: v = Int64(bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
             case .int64: v = bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)
             case .uint64: v = Int64(truncatingIfNeeded: min(bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self), UInt64(Int64.max)))
-            case .float32: v = 0
+            case .float32, .float64: v = 0
             }
             minLabel = min(minLabel, v)
             maxLabel = max(maxLabel, v)
@@ -93,7 +95,7 @@ struct LabelSummary {
         return max(2, Int(maxLabel) + 1)
     }
 
-    /// The float32 targets' columns, whose residuals an evaluation fills for R^2 (nil for
-    /// class labels).
+    /// The targets' columns as float32, whose residuals an evaluation fills for R^2 (nil for
+    /// labels given in memory).
     var regressionColumns: SquaresAboutMean? { floatColumns }
 }

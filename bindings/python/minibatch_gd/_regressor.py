@@ -170,14 +170,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         ``warm_start=True``). Returns self.
 
         ``X`` may be a :class:`minibatch_gd.Dataset` (data in .npy files, read in mini-batches
-        without loading it; ``y`` is then None) whose y file holds float32 targets."""
+        without loading it; ``y`` is then None) whose y file holds the targets: float32,
+        float64 or (since 0.10.0) integers such as Poisson counts, read as float32."""
         p = self._checked_params()
         reset = not self._continues()
         if isinstance(X, Dataset):
             self._check_dataset_fit()
             data, n_features, targets = X, self._dataset_features(X, y, reset=reset), None
-            if X.y_type != _lib.Targets.FLOAT32:
-                raise ValueError("a regressor's dataset needs float32 targets in its y file, not integer labels")
             n_out = X.y_columns
         else:
             data = self._validate_X(X, reset=reset)

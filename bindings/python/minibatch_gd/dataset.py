@@ -29,6 +29,9 @@ class Dataset(_Handle):
     x_path, y_path
         ``.npy`` files: X (m, n_features) float32 ('<f4', C order); y with m rows, float32
         targets (m) or (m, n_outputs), or integer/bool class labels (m) (class indices).
+        Since 0.10.0 y may also hold float64 (numpy's default) and, for the regression losses
+        (MSE, Poisson) or binary cross-entropy with several outputs, integers (m) or
+        (m, n_outputs): read as values, rounded to float32 once as ``astype(np.float32)``.
     shuffle
         'exact' (default): epoch e visits rows in ``permutation(m, seed, e)``, exactly as
         in-memory training (same weights and costs); 'block': blocks of contiguous rows are

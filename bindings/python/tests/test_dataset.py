@@ -363,8 +363,81 @@ def test_estimators_refuse_datasets_they_cannot_use(tmp_path):
     with mb.Dataset(xp, ints) as ds:
         with pytest.raises(ValueError, match="y must be None"):
             mb.MLPClassifier(max_iter=1).fit(ds, np.zeros(50))
-        with pytest.raises(ValueError, match="float32 targets"):
-            mb.MLPRegressor(max_iter=1).fit(ds)
+        # (0.10.0: a regressor reads integer y as values, as fit(X, y) does)
+        kw = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+        from_file = mb.MLPRegressor(**kw).fit(ds)
+        from_memory = mb.MLPRegressor(**kw).fit(X, (np.arange(50) % 2).astype(np.int32))
+        assert np.array_equal(from_file.predict(X), from_memory.predict(X))
+
+
+# -- y of numpy's other dtypes (0.10.0): float64, and integers as values ----------------------
+
+@pytest.mark.parametrize("shuffle", ["exact", "block"])
+@pytest.mark.parametrize("case", ["mse_f8_1d", "mse_f8_2d", "poisson_int64", "poisson_uint16_2d", "bce_uint8_2d",
+                                  "mse_bool"])
+def test_float64_and_integer_y_files_train_as_their_float32(tmp_path, case, shuffle):
+    """A y file of float64 (numpy's default dtype), or of integers for the regression losses
+    (Poisson counts) and for binary cross-entropy with several outputs (a 0/1 matrix), trains
+    exactly as the same file saved as float32 (each value rounded once, numpy's astype): the
+    same weights, batch costs, validation cost and score (R^2 from the file's values), and
+    evaluation; with the exact shuffle also as in-memory training on y.astype(float32)."""
+    rs = np.random.RandomState(7)
+    X = rs.randn(600, 4).astype(np.float32)
+    loss, y = {
+        "mse_f8_1d": ("mse", X @ [0.3, -1.1, 2.0, 0.5] + 1e-9 * rs.randn(600)),  # float64 digits float32 lacks
+        "mse_f8_2d": ("mse", np.stack([X[:, 0] * 1.7, X[:, 1] - X[:, 2]], axis=1) + 0.1 / 3),
+        "poisson_int64": ("poisson", rs.poisson(np.exp(0.3 * X[:, 0])).astype(np.int64)),
+        "poisson_uint16_2d": ("poisson", rs.poisson(2.0, size=(600, 2)).astype(np.uint16)),
+        "bce_uint8_2d": ("binary_cross_entropy", (X[:, :3] > 0).astype(np.uint8)),
+        "mse_bool": ("mse", X[:, 0] > 0),
+    }[case]
+    n_out = 1 if y.ndim == 1 else y.shape[1]
+    xp, yp = _save(tmp_path / "X.npy", X), _save(tmp_path / "y.npy", y)
+    y32 = y.astype(np.float32)
+    fp = _save(tmp_path / "y32.npy", y32)
+    kw = dict(epochs=3, batch_size=64, learning_rate=0.05, seed=2, threads=1)
+    runs = []
+    for path in (yp, fp):
+        with mb.Dataset(xp, path, shuffle=shuffle) as ds, mb.Dataset(xp, path) as val, \
+                mb.Network([4, 6, n_out], loss=loss, seed=1) as net:
+            h = net.train(ds, validation=val, **kw)
+            runs.append((net.get_parameters(), h.batch_costs, h.validation_costs, h.validation_scores,
+                         net.evaluate_dataset(ds)))
+    a, b = runs
+    assert a[0].tobytes() == b[0].tobytes()
+    for k in range(1, 4):
+        assert a[k].tobytes() == b[k].tobytes(), k
+    np.testing.assert_array_equal(a[4], b[4])  # (cost, accuracy: NaN for regression)
+    if shuffle == "exact":
+        with mb.Network([4, 6, n_out], loss=loss, seed=1) as net:
+            net.train(X, y32, validation=(X, y32), **kw)
+            assert net.get_parameters().tobytes() == a[0].tobytes()
+
+
+def test_integer_y_files_that_cannot_train(tmp_path):
+    """Integer y (m, k) with the cross-entropy is refused (labels are 1-D), and integer labels
+    (m) with binary cross-entropy and several outputs (give a 0/1 matrix); an X of float64
+    is still refused (X is read as float32 rows); a uint64 count above 2^63 reads as its
+    float32 value."""
+    rs = np.random.RandomState(0)
+    X = rs.randn(40, 3).astype(np.float32)
+    xp = _save(tmp_path / "X.npy", X)
+    labels2d = _save(tmp_path / "l2.npy", rs.randint(0, 3, size=(40, 2)))
+    with mb.Dataset(xp, labels2d) as ds, mb.Network([3, 3]) as net:
+        with pytest.raises(mb.InvalidArgumentError, match="integer class labels must be 1-D"):
+            net.train(ds, epochs=1)
+    labels = _save(tmp_path / "l.npy", rs.randint(0, 2, size=40))
+    with mb.Dataset(xp, labels) as ds, mb.Network([3, 2], loss="binary_cross_entropy") as net:
+        with pytest.raises(mb.InvalidArgumentError, match="0/1 matrix"):
+            net.train(ds, epochs=1)
+    with pytest.raises(mb.InvalidArgumentError, match="not supported for X"):
+        mb.Dataset(_save(tmp_path / "X64.npy", X.astype(np.float64)), labels)
+    big = np.full(40, 2**63 + 2**40, dtype=np.uint64)
+    with mb.Dataset(xp, _save(tmp_path / "big.npy", big)) as ds, mb.Network([3, 1], loss="mse", seed=1) as a, \
+            mb.Network([3, 1], loss="mse", seed=1) as b:
+        a.train(ds, epochs=1, batch_size=40, learning_rate=1e-30, threads=1)
+        b.train(X, big.astype(np.float32), epochs=1, batch_size=40, learning_rate=1e-30, threads=1)
+        assert a.get_parameters().tobytes() == b.get_parameters().tobytes()
 
 
 def test_page_cache_choices_train_alike(moons_files):
