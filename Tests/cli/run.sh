@@ -389,9 +389,18 @@ np.save("yct.npy", rs.poisson(np.exp(0.3 * X[:, 0])))
 "$cli" train --x x64t.npy --y y32t.npy --hidden 8 --epochs 2 --seed 1 --out f32.mbm --progress none >/dev/null 2>&1
 "$cli" train --x x64t.npy --y yct.npy --loss poisson --hidden 8 --epochs 2 --seed 1 --out cnt.mbm --progress none >/dev/null 2>&1
 "$cli" eval cnt.mbm --x x64t.npy --y yct.npy >cnt-eval.txt 2>&1
+py 'import numpy as np; X = np.load("x64t.npy"); np.save("ymt.npy", (X > 0).astype(np.uint8)); np.save("y01t.npy", (X[:, 0] > 0).astype(np.int64))'
+"$cli" train --x x64t.npy --y ymt.npy --hidden 8 --epochs 2 --seed 1 --out ml.mbm >ml.jsonl 2>/dev/null
+"$cli" train --x x64t.npy --y y01t.npy --loss binary-cross-entropy --hidden 8 --epochs 1 --out bce1.mbm >bce1.jsonl 2>&1
 check "--y of float64 trains as its float32 values; --loss poisson reads integer counts as values (one output), eval gives R^2" py '
 assert open("f64.mbm", "rb").read() == open("f32.mbm", "rb").read()
 text = open("cnt-eval.txt").read(); assert "R^2" in text, text
+s = __import__("json").loads(open("ml.jsonl").readline())
+assert s["layers"] == [3, 8, 3] and s["loss"] == "binary-cross-entropy", s
+'''
+check "--loss binary-cross-entropy with integer labels (m) makes one output, and trains" py '
+s = __import__("json").loads(open("bce1.jsonl").readline()); assert s["layers"][-1] == 1, s
+assert __import__("os").path.exists("bce1.mbm")
 '
 # --- clip_value (0.6.0): in the start event; refused below 0, named
 "$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null

@@ -371,8 +371,7 @@ enum NpyHeader {
             "u8": .uint64, "L": .uint64, "Q": .uint64, "P": .uint64,
         ]
         let names: [String: NpyType] = [
-            "float32": .float32, "single": .float32, "float64": .float64, "double": .float64, "float_": .float64,
-            "float": .float64,
+            "float32": .float32, "single": .float32, "float64": .float64, "double": .float64, "float": .float64,
             "bool": .bool, "bool_": .bool,
             "int8": .int8, "byte": .int8, "uint8": .uint8, "ubyte": .uint8,
             "int16": .int16, "short": .int16, "uint16": .uint16, "ushort": .uint16,

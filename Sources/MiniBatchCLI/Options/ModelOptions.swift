@@ -57,8 +57,10 @@ struct ModelOptions: ParsableArguments {
         if let layers {
             sizes = layers.sizes
         } else {
-            // (the regression losses read integer y as values: its columns, since 0.10.0)
-            let k = try outputs ?? (loss == .mse || loss == .poisson ? labels.columns : labels.defaultOutputs())
+            // (the regression losses read integer y as values, and binary cross-entropy or a 2-D
+            // integer y are one output per column: y's columns, since 0.10.0)
+            let valuesPerColumn = loss == .mse || loss == .poisson || loss == .binaryCrossEntropy || labels.columns > 1
+            let k = try outputs ?? (valuesPerColumn ? labels.columns : labels.defaultOutputs())
             sizes = [data.features] + hiddenSizes(hidden ?? "16")! + [k]
         }
         let resolved: Loss
@@ -69,7 +71,8 @@ struct ModelOptions: ParsableArguments {
         case .poisson: resolved = .poisson
         case .auto:
             if labels.isInteger {
-                resolved = (sizes.last ?? 0) == 1 ? .binaryCrossEntropy : .crossEntropy
+                // (a 2-D integer y: a 0/1 matrix, one binary output per column)
+                resolved = (sizes.last ?? 0) == 1 || labels.columns > 1 ? .binaryCrossEntropy : .crossEntropy
             } else {
                 resolved = .meanSquaredError
             }

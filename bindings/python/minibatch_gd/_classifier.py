@@ -470,9 +470,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     @staticmethod
     def _dataset_classes(ds: Dataset) -> np.ndarray:
         """A dataset's classes: its y file's labels, which are the class indices 0 .. k-1."""
-        if ds.y_type != _lib.Targets.CLASS_INDEX:
-            raise ValueError("a classifier's dataset needs integer class labels in its y file, not float targets"
-                             " (a multilabel classifier is fitted on arrays)")
+        if ds.y_type != _lib.Targets.CLASS_INDEX or ds.y_columns != 1 or np.load(ds.y_path, mmap_mode="r").ndim != 1:
+            raise ValueError("a classifier's dataset needs integer class labels (m) in its y file, not float targets"
+                             " or a 2-D y (a multilabel classifier is fitted on arrays)")
         classes = label_values(ds.y_path)
         if not np.array_equal(classes, np.arange(len(classes))):
             raise ValueError(f"the labels in {ds.y_path} are used as class indices, so they must be"

@@ -159,7 +159,9 @@ class Dataset(_Handle):
 
     @property
     def y_type(self) -> _lib.Targets:
-        """Targets.CLASS_INDEX for integer labels, else Targets.FLOAT32."""
+        """Targets.CLASS_INDEX for an integer or bool y file (class labels for the
+        cross-entropy losses; values for MSE, Poisson and a 2-D binary cross-entropy target,
+        since 0.10.0), else Targets.FLOAT32 (a float32 or float64 file)."""
         return _lib.Targets(int(self._info().y_type))
 
     @property

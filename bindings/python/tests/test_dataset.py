@@ -380,7 +380,9 @@ def test_float64_and_integer_y_files_train_as_their_float32(tmp_path, case, shuf
     (Poisson counts) and for binary cross-entropy with several outputs (a 0/1 matrix), trains
     exactly as the same file saved as float32 (each value rounded once, numpy's astype): the
     same weights, batch costs, validation cost and score (R^2 from the file's values), and
-    evaluation; with the exact shuffle also as in-memory training on y.astype(float32)."""
+    evaluation; with the exact shuffle also as in-memory training on y.astype(float32). (The
+    block shuffle's pools hold y as stored: the default budget does not limit them here; a
+    small one would fit fewer blocks of a wider y, another order, as the header says.)"""
     rs = np.random.RandomState(7)
     X = rs.randn(600, 4).astype(np.float32)
     loss, y = {
@@ -432,6 +434,11 @@ def test_integer_y_files_that_cannot_train(tmp_path):
             net.train(ds, epochs=1)
     with pytest.raises(mb.InvalidArgumentError, match="not supported for X"):
         mb.Dataset(_save(tmp_path / "X64.npy", X.astype(np.float64)), labels)
+    with mb.Dataset(xp, labels2d) as ds, pytest.raises(ValueError, match="or a 2-D y"):
+        mb.MLPClassifier(max_iter=1).fit(ds)
+    with mb.Dataset(xp, _save(tmp_path / "l21.npy", rs.randint(0, 2, size=(40, 1)))) as ds:
+        with pytest.raises(ValueError, match="or a 2-D y"):
+            mb.MLPClassifier(max_iter=1).fit(ds)
     big = np.full(40, 2**63 + 2**40, dtype=np.uint64)
     with mb.Dataset(xp, _save(tmp_path / "big.npy", big)) as ds, mb.Network([3, 1], loss="mse", seed=1) as a, \
             mb.Network([3, 1], loss="mse", seed=1) as b:
