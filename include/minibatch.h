@@ -639,7 +639,9 @@ typedef enum mb_schedule {
     MB_SCHEDULE_ONE_CYCLE = 8     /* since 0.9.0: the one-cycle policy, PyTorch's
                                      OneCycleLR(max_lr = learning_rate, total_steps = N,
                                      pct_start, div_factor, final_div_factor) with its
-                                     two phases, 'cos' annealing and by default
+                                     two phases and 'cos' annealing (since 0.10.0
+                                     three_phase and anneal_strategy offer PyTorch's
+                                     others) and by default
                                      cycle_momentum=False (the momentum and beta1 stay as
                                      given; since 0.10.0 mb_train_options.cycle_momentum
                                      cycles them). Steps s = e
@@ -656,6 +658,13 @@ typedef enum mb_schedule {
                                      pct_start 1 step N - 1 is the peak and later steps
                                      the last rate */
 } mb_schedule;
+
+/* How MB_SCHEDULE_ONE_CYCLE anneals within a phase (mb_train_options.anneal_strategy;
+ * since 0.10.0; PyTorch's OneCycleLR anneal_strategy). */
+typedef enum mb_anneal_strategy {
+    MB_ANNEAL_COS = 0,    /* b + (a - b) (1 + cos(pi p)) / 2 ('cos', the default) */
+    MB_ANNEAL_LINEAR = 1  /* a + (b - a) p ('linear') */
+} mb_anneal_strategy;
 
 /* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
 typedef enum mb_monitor {
@@ -1077,6 +1086,18 @@ typedef struct mb_train_options {
     double max_momentum;       /* MB_SCHEDULE_ONE_CYCLE with cycle_momentum: the momentum at
                                   the first and last steps; in (0, 1) as a float; default
                                   0.95 (below base_momentum is allowed: the cycle inverts) */
+    int three_phase;           /* MB_SCHEDULE_ONE_CYCLE (since 0.10.0): 0 (default) or 1 (other
+                                  values: MB_ERR_INVALID_ARGUMENT with any schedule; other
+                                  schedules ignore 1), PyTorch's three_phase: three phases,
+                                  the rate up from a0 to learning_rate at step s1 = pct_start
+                                  N - 1, back down to a0 at s2 = 2 pct_start N - 2, then to
+                                  a0 / final_div_factor at N - 1 (the momentum down, back
+                                  up, then held); a step belongs to the first phase whose
+                                  end is at or after it, the last phase past its end */
+    mb_anneal_strategy anneal_strategy; /* MB_SCHEDULE_ONE_CYCLE (since 0.10.0): how a
+                                  phase moves from a to b at fraction p of it:
+                                  MB_ANNEAL_COS (default) or MB_ANNEAL_LINEAR (other
+                                  values: MB_ERR_INVALID_ARGUMENT with any schedule) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */
@@ -1212,7 +1233,9 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * than labels when the model's loss is MB_LOSS_MSE or MB_LOSS_POISSON (counts), or
  * MB_LOSS_BINARY_CROSS_ENTROPY with a 2-D y (a 0/1 matrix): either is rounded to float32
  * once as it is read (numpy's astype(np.float32); an integer above 2^24 loses its low
- * bits, as in memory). The header is read as numpy reads it
+ * bits, as in memory). The exact shuffle then trains as on the float32 file, bit for bit;
+ * the block shuffle too where the budget does not limit its pools (its pools hold y as
+ * stored, so an 8-byte y leaves room for fewer blocks under a small memory_budget). The header is read as numpy reads it
  * (a Python literal dict with exactly 'descr', 'fortran_order' and 'shape'; any spelling
  * numpy.dtype accepts for these types, such as '<f4', 'f4', '=f4', 'float32'; whitespace
  * and comments anywhere; a key given twice takes its last value); a header numpy refuses
@@ -1369,8 +1392,10 @@ void mb_dataset_options_init(mb_dataset_options *options);
 /* Opens X and y .npy files. options may be NULL for the defaults. Errors: a missing or
  * unreadable file is MB_ERR_IO; a bad magic, a malformed or truncated header, a file shorter
  * than its header promises is MB_ERR_FORMAT; an unsupported dtype (named in the message),
- * Fortran order, a wrong number of dimensions, X and y with different row counts is
- * MB_ERR_INVALID_ARGUMENT. *dataset is NULL on failure. */
+ * Fortran order, a wrong number of dimensions (X 2-D; y 1-D or 2-D: since 0.10.0 an integer
+ * y of 2 dimensions opens, and is refused as class labels when a cross-entropy model
+ * trains on it), X and y with different row counts is MB_ERR_INVALID_ARGUMENT. *dataset is
+ * NULL on failure. */
 mb_status mb_dataset_open_npy(const char *x_path, const char *y_path,
                               const mb_dataset_options *options, mb_dataset **dataset);
 

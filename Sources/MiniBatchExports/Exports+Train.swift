@@ -22,7 +22,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
         milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
         schedule_per_batch: 0, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4,
-        cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95)
+        cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -288,6 +288,12 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
     guard o.cycle_momentum == 0 || o.cycle_momentum == 1 else {
         throw .init(.invalidArgument, "cycle_momentum must be 0 (the momentum as given) or 1 (cycled by MB_SCHEDULE_ONE_CYCLE), got \(o.cycle_momentum)")
     }
+    guard o.three_phase == 0 || o.three_phase == 1 else {
+        throw .init(.invalidArgument, "three_phase must be 0 (two phases) or 1 (three, MB_SCHEDULE_ONE_CYCLE), got \(o.three_phase)")
+    }
+    guard let annealing = Schedule.Annealing(rawValue: Int(o.anneal_strategy.rawValue)) else {
+        throw .init(.invalidArgument, "anneal_strategy has no such value: \(Int32(bitPattern: o.anneal_strategy.rawValue)) (MB_ANNEAL_COS or MB_ANNEAL_LINEAR)")
+    }
     switch o.schedule {
     case MB_SCHEDULE_CONSTANT: return .constant
     case MB_SCHEDULE_STEP: return .step(every: Int(o.step_epochs), gamma: o.gamma == 0 ? 0.1 : o.gamma)
@@ -306,7 +312,8 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
     case MB_SCHEDULE_ONE_CYCLE:
         return .oneCycle(period: Int(o.cosine_epochs), pctStart: o.pct_start, divFactor: o.div_factor,
                          finalDivFactor: o.final_div_factor, cycleMomentum: o.cycle_momentum == 1,
-                         baseMomentum: o.base_momentum, maxMomentum: o.max_momentum)
+                         baseMomentum: o.base_momentum, maxMomentum: o.max_momentum, threePhase: o.three_phase == 1,
+                         annealing: annealing)
     default:
         throw .init(.invalidArgument, "schedule has no such value: \(Int32(bitPattern: o.schedule.rawValue))")
     }

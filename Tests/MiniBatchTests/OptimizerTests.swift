@@ -411,6 +411,20 @@ struct OptimizerTests {
         #expect(cycled.momentum(epoch: 2, batch: 3, of: 4, defaultPeriod: 0) == anneal(0.85, 0.95, (11 - 7) / 24.0))
         #expect(cycle.momentum(epoch: 0, defaultPeriod: 0) == nil && Schedule.constant.momentum(epoch: 0, defaultPeriod: 0) == nil)
         #expect((0..<10).map { cycled.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) } == byEpoch)
+        // Three phases, linear (0.10.0): up to 0.1 at step 1, back to 0.01 at step 2 x 0.25 x 8
+        // - 2 = 2, down to 0.0001 at step 7; the momentum 0.95, 0.85, 0.95, held.
+        let three = Schedule.oneCycle(period: 8, pctStart: 0.25, divFactor: 10, finalDivFactor: 100, cycleMomentum: true,
+                                      threePhase: true, annealing: .linear)
+        func line(_ a: Double, _ b: Double, _ p: Double) -> Float { Float((b - a) * p + a) }
+        #expect((0..<10).map { three.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
+                == [line(peak / 10, peak, 0), line(peak / 10, peak, 1), line(peak, peak / 10, 1)]
+                + (3..<10).map { line(peak / 10, peak / 10 / 100, min(Double($0 - 2) / 5, 1)) })
+        #expect((0..<10).compactMap { three.momentum(epoch: $0, defaultPeriod: 0) }
+                == [Float(0.95), Float(0.85), line(0.85, 0.95, 1)] + (3..<10).map { _ in Float(0.95) })
+        // Per batch (B = 4): the phases end at steps 7, 14 and 31; step 2 x 4 + 3 = 11 is 4/7 of
+        // the way back down.
+        #expect(three.rate(base: 0.1, epoch: 2, batch: 3, of: 4, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil)
+                == line(peak, peak / 10, 4.0 / 7))
         // The rule training runs: the momentum or beta1 at max_momentum, plain SGD and
         // RMSprop in their momentum forms; unchanged without the cycle.
         var cycling = TrainingOptions(optimizer: .gradientDescent, schedule: cycled)

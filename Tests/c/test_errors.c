@@ -832,6 +832,17 @@ static void test_train_errors(void)
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "Adagrad");
         b.optimizer = MB_OPTIMIZER_NADAM;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "NAdam");
+        /* 0.10.0's three phases and annealing: 0 or 1 and MB_ANNEAL_COS or MB_ANNEAL_LINEAR,
+         * with any schedule */
+        b = o;
+        CHECK(b.three_phase == 0 && b.anneal_strategy == MB_ANNEAL_COS);
+        b.three_phase = 2;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "three_phase");
+        b.three_phase = 0;
+        b.anneal_strategy = (mb_anneal_strategy)2;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "anneal_strategy");
+        b.anneal_strategy = (mb_anneal_strategy)-1;
+        EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "anneal_strategy");
     }
     /* validation_sample_weight (0.7.0): with validation_x only; each finite and >= 0, not all 0 */
     {

@@ -86,6 +86,10 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
         o->pct_start = 0.4;
         o->cycle_momentum = 1;
         o->base_momentum = 0.8;
+        if (c->optimizer == MB_OPTIMIZER_ADAM) { /* three linear phases, ending at 1.8, 3.6 (across the resume) and 6 */
+            o->three_phase = 1;
+            o->anneal_strategy = MB_ANNEAL_LINEAR;
+        }
     }
     if (c->schedule == MB_SCHEDULE_COSINE_RESTARTS) { /* cycles of 1, 2, 4 epochs */
         o->cosine_epochs = 1;
@@ -204,7 +208,7 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         /* 0.9.0's one-cycle with 0.10.0's momentum cycle: plain SGD gets a momentum buffer */
         {"sgd+one-cycle, cycled momentum", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_ONE_CYCLE, 0.05f, MB_MONITOR_COST, 0, 0,
          0},
-        {"adam+one-cycle, cycled beta1", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ONE_CYCLE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
+        {"adam+one-cycle, cycled beta1, three linear phases", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ONE_CYCLE, 0.01f, MB_MONITOR_COST, 0, 0, 0},
         /* early stopping's state on the validation score (the file's "STPS" section) */
         {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
@@ -351,8 +355,12 @@ static void test_struct_size(void)
              MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
             {offsetof(mb_train_options, base_momentum), offsetof(mb_train_options, max_momentum), "base_momentum",
              MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
-            {offsetof(mb_train_options, max_momentum), sizeof(mb_train_options), "max_momentum",
+            {offsetof(mb_train_options, max_momentum), offsetof(mb_train_options, three_phase), "max_momentum",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, three_phase), offsetof(mb_train_options, anneal_strategy), "three_phase",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, anneal_strategy), sizeof(mb_train_options), "anneal_strategy",
+             MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

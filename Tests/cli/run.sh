@@ -369,6 +369,33 @@ check "--optimizer sgd --cycle-momentum: the state is momentum's, and resuming w
 assert open("cs-5.mbm", "rb").read() == open("cs-r.mbm", "rb").read()
 assert "update rule: momentum," in open("cs-info.txt").read(), open("cs-info.txt").read()
 '
+# three phases, linear (0.10.0): the rates are the header's; across a resume, byte for byte
+tp=(--builtin moons --batch-size 64 --seed 2 --schedule one-cycle --cosine-period 6 --pct-start 0.3 --three-phase
+    --anneal-strategy linear --div-factor 10 --final-div-factor 100)
+"$cli" train "${tp[@]}" --hidden 16 --epochs 6 --out tp-6.mbm >tp.jsonl 2>/dev/null
+"$cli" train "${tp[@]}" --hidden 16 --epochs 4 --out tp-4.mbm --progress none >/dev/null 2>&1
+"$cli" resume tp-4.mbm "${tp[@]}" --epochs 2 --out tp-r.mbm --progress none >/dev/null 2>&1
+check "--three-phase --anneal-strategy linear: rates up, back down, then to the last (PyTorch's OneCycleLR); train 4 + resume 2 = train 6" py '
+import json
+assert open("tp-6.mbm", "rb").read() == open("tp-r.mbm", "rb").read()
+lines = [json.loads(l) for l in open("tp.jsonl")]
+assert lines[0]["three_phase"] is True and lines[0]["anneal_strategy"] == "linear", lines[0]
+rates = [l["learning_rate"] for l in lines if l["event"] == "epoch"]
+lr, n = 0.01, 6
+first, last, ends = lr / 10, lr / 10 / 100, [0.3 * n - 1, 0.6 * n - 2, n - 1]
+values = [first, lr, first, last]
+def rate(e):
+    start = 0.0
+    for i, end in enumerate(ends):
+        if e <= end or i == 2:
+            p = min((e - start) / (end - start), 1)
+            return (values[i + 1] - values[i]) * p + values[i]
+        start = end
+want = [rate(e) for e in range(n)]
+assert len(rates) == n and all(abs(r - w) <= 1e-6 * w for r, w in zip(rates, want)), (rates, want)
+'
+refused "--three-phase with --schedule cosine is refused" "--three-phase is a parameter of --schedule one-cycle" \
+    train --builtin moons --out m.mbm --schedule cosine --three-phase
 refused "--cycle-momentum with --schedule cosine is refused" "--cycle-momentum is a parameter of --schedule one-cycle" \
     train --builtin moons --out m.mbm --schedule cosine --cycle-momentum
 refused "--base-momentum without --cycle-momentum is refused" "--base-momentum is a parameter of --cycle-momentum" \

@@ -212,6 +212,9 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
         return "base_momentum";
     case 42: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->optimizer = MB_OPTIMIZER_ADAM; o->cycle_momentum = 1;
         o->max_momentum = odd ? 0.9 : 0.95; return "max_momentum";
+    case 43: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->three_phase = odd; return "three_phase";
+    case 44: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->anneal_strategy = odd ? MB_ANNEAL_LINEAR : MB_ANNEAL_COS;
+        return "anneal_strategy";
     default: return NULL;
     }
 }

@@ -341,7 +341,7 @@ package enum Validate {
             guard period >= 1 else { throw .invalid("cosine_epochs (the first cycle's length) must be at least 1, got \(period)") }
             guard multiplier >= 1 else { throw .invalid("restart_multiplier must be at least 1, got \(multiplier)") }
             guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _):
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _, _, _):
             guard period >= 0 else { throw .invalid("cosine_epochs (the cycle's length) must be >= 0 (0: the end of the call), got \(period)") }
             guard pctStart.isFinite, pctStart >= 0, pctStart <= 1 else {
                 throw .invalid("pct_start must be in [0, 1], got \(pctStart)")
@@ -360,7 +360,7 @@ package enum Validate {
     /// One-cycle's momentum cycle (`Schedule.oneCycle`'s `cycleMomentum`): both ends in
     /// (0, 1) as floats, and a rule with a momentum or a beta1 it can move.
     package static func momentumCycle(_ schedule: Schedule, _ optimizer: Optimizer) throws(MiniBatchError) {
-        guard case .oneCycle(_, _, _, _, true, let base, let top) = schedule else { return }
+        guard case .oneCycle(_, _, _, _, true, let base, let top, _, _) = schedule else { return }
         for (value, name) in [(base, "base_momentum"), (top, "max_momentum")] {
             // (a momentum of 0 at a step would switch PyTorch's buffer off for that step
             // and keep it; minibatch's rules do not: refused, with its float rounding)

@@ -48,9 +48,24 @@ public enum Schedule: Sendable, Equatable {
     /// plain SGD and RMSprop get momentum, as PyTorch's). Adagrad has neither (PyTorch
     /// refuses it too) and NAdam's product of momenta would depend on their history, which
     /// the model does not keep: both are refused.
+    ///
+    /// `threePhase` and `annealing` (since 0.10.0; PyTorch's `three_phase` and
+    /// `anneal_strategy`): three phases, the rate up to its peak at step pctStart N - 1,
+    /// back down to rate / divFactor at step 2 pctStart N - 2, then to the last rate at
+    /// step N - 1 (the momentum down, back up, and held); and linear annealing,
+    /// a + (b - a) p, in place of the cosine.
     case oneCycle(
         period: Int = 0, pctStart: Double = 0.3, divFactor: Double = 25, finalDivFactor: Double = 1e4,
-        cycleMomentum: Bool = false, baseMomentum: Double = 0.85, maxMomentum: Double = 0.95)
+        cycleMomentum: Bool = false, baseMomentum: Double = 0.85, maxMomentum: Double = 0.95,
+        threePhase: Bool = false, annealing: Annealing = .cosine)
+
+    /// How one-cycle moves between its phases' ends (PyTorch's `anneal_strategy`).
+    public enum Annealing: Int, Sendable {
+        /// b + (a - b) (1 + cos(pi p)) / 2 ('cos', the default).
+        case cosine = 0
+        /// a + (b - a) p ('linear').
+        case linear = 1
+    }
     /// scikit-learn's `adaptive`: the rate stays until the monitored cost has not improved
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
     /// stops when that would happen at a rate of 1e-6 or less.
@@ -126,25 +141,29 @@ public enum Schedule: Sendable, Equatable {
             // The cycles begin at integer epochs: epoch's cycle holds epoch + fraction.
             let (since, length) = Schedule.cycle(epoch: epoch, period: period, multiplier: multiplier)
             return minimum + (rate - minimum) * (1 + cos(Double.pi * (Double(since) + fraction) / length)) / 2
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _):
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, _, _, _, let three, let annealing):
             let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
                                                       defaultPeriod: defaultPeriod)
             let initial = rate / divFactor
-            return Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart,
-                                     values: (initial, rate, initial / finalDivFactor))
+            return Schedule.oneCycle(
+                step: step, steps: steps, pctStart: pctStart, annealing: annealing,
+                values: three ? [initial, rate, initial, initial / finalDivFactor] : [initial, rate, initial / finalDivFactor])
         }
     }
 
     /// The momentum (SGD's, RMSprop's) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) of
     /// epoch `epoch`, batch `batch` of `batches` (as `rate`), when the schedule cycles it
     /// (`oneCycle` with `cycleMomentum`), else nil: maxMomentum at step 0, baseMomentum at
-    /// the rate's peak, maxMomentum again at step N - 1 and after, in Double (PyTorch's
-    /// `OneCycleLR` with `cycle_momentum=True`), rounded to Float once.
+    /// the rate's peak, maxMomentum again at the end of the next phase and after, in Double
+    /// (PyTorch's `OneCycleLR` with `cycle_momentum=True`), rounded to Float once.
     func momentum(epoch: Int, batch: Int = 0, of batches: Int = 1, defaultPeriod: Int) -> Float? {
-        guard case .oneCycle(let period, let pctStart, _, _, true, let base, let top) = self else { return nil }
+        guard case .oneCycle(let period, let pctStart, _, _, true, let base, let top, let three, let annealing) = self else {
+            return nil
+        }
         let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
                                                   defaultPeriod: defaultPeriod)
-        return Float(Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart, values: (top, base, top)))
+        return Float(Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart, annealing: annealing,
+                                       values: three ? [top, base, top, top] : [top, base, top]))
     }
 
     /// One-cycle's step s = e B + b and its steps N = T B (T the period, or `defaultPeriod`
@@ -155,21 +174,30 @@ public enum Schedule: Sendable, Equatable {
         (Double(epoch) * Double(batches) + Double(batch), Double(period > 0 ? period : defaultPeriod) * Double(batches))
     }
 
-    /// PyTorch's `OneCycleLR` (two phases, 'cos'): from values.first at step 0 to
-    /// values.middle at step pctStart N - 1 (the rate's rise; the momentum's fall), then to
-    /// values.last at N - 1; within a phase from a to b at fraction p of it, b + (a - b) (1 +
-    /// cos(pi p)) / 2. A phase of length 0 or less (PyTorch divides by it: a
-    /// ZeroDivisionError) is at its end; past step N - 1 the value stays at the last.
-    static func oneCycle(
-        step: Double, steps: Double, pctStart: Double, values: (first: Double, middle: Double, last: Double)
-    ) -> Double {
-        let riseEnd = pctStart * steps - 1, fallEnd = steps - 1
-        func anneal(_ from: Double, _ to: Double, _ done: Double, _ length: Double) -> Double {
-            let p = length > 0 ? min(done / length, 1) : 1
-            return to + (from - to) * (1 + cos(Double.pi * p)) / 2
+    /// PyTorch's `OneCycleLR`: values[0] at step 0, values[1] at the end of the first phase,
+    /// step pctStart N - 1 (the rate's peak; the momentum's trough), values[2] at the end of
+    /// the second, and with three phases (four values) values[3] at the end of the third;
+    /// the phases end at pctStart N - 1 and N - 1, or with three at pctStart N - 1,
+    /// 2 pctStart N - 2 and N - 1. Step s is in the first phase whose end is at or after it
+    /// (the last phase past its end, where the value stays at the last); within a phase
+    /// from a to b at fraction p of it, b + (a - b) (1 + cos(pi p)) / 2, or a + (b - a) p
+    /// linear. A phase of length 0 or less (PyTorch divides by it: a ZeroDivisionError) is
+    /// at its end.
+    static func oneCycle(step: Double, steps: Double, pctStart: Double, annealing: Annealing, values: [Double]) -> Double {
+        let ends = values.count == 4
+            ? [pctStart * steps - 1, 2 * pctStart * steps - 2, steps - 1] : [pctStart * steps - 1, steps - 1]
+        var start = 0.0, i = 0
+        while step > ends[i] && i < ends.count - 1 {
+            start = ends[i]
+            i += 1
         }
-        if step <= riseEnd { return anneal(values.first, values.middle, step, riseEnd) }
-        return anneal(values.middle, values.last, step - riseEnd, fallEnd - riseEnd)
+        let length = ends[i] - start
+        let p = length > 0 ? min((step - start) / length, 1) : 1
+        let (a, b) = (values[i], values[i + 1])
+        switch annealing {
+        case .cosine: return b + (a - b) * (1 + cos(Double.pi * p)) / 2
+        case .linear: return (b - a) * p + a
+        }
     }
 
     /// Where epoch `epoch` falls in the cycles of period, period * multiplier, ... epochs

@@ -104,7 +104,7 @@ public struct TrainingOptions: Sendable {
     /// RMSprop become their momentum forms, whose state the network then keeps). Each step
     /// then sets the momentum of its own step (`Schedule.momentum`). Since 0.10.0.
     public var updateRule: Optimizer {
-        guard case .oneCycle(_, _, _, _, true, _, let top) = schedule else { return optimizer }
+        guard case .oneCycle(_, _, _, _, true, _, let top, _, _) = schedule else { return optimizer }
         return optimizer.withMomentum(Float(top))
     }
 

@@ -206,6 +206,11 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case oneCycle = "one-cycle"
 }
 
+/// One-cycle's annealing within a phase (PyTorch's anneal_strategy).
+enum AnnealStrategyName: String, ExpressibleByArgument, CaseIterable {
+    case cos, linear
+}
+
 /// Epochs separated by commas ("30,80"): multi-step's milestones.
 struct Milestones: ExpressibleByArgument, Equatable {
     var epochs: [Int]

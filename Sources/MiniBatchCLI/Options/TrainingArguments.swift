@@ -149,6 +149,14 @@ struct TrainingArguments: ParsableArguments {
     @Flag(help: "one-cycle: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (PyTorch's OneCycleLR cycle_momentum=True, its default; minibatch's default: off). Not with adagrad or nadam.")
     var cycleMomentum = false
 
+    @Flag(help: "one-cycle: three phases (PyTorch's three_phase): up to --learning-rate, back down to --learning-rate / --div-factor at step 2 x pct-start x N - 2, then to the last rate (default: two).")
+    var threePhase = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "one-cycle: how each phase moves between its ends, cos or linear (PyTorch's anneal_strategy; default: cos).",
+        valueName: "strategy"))
+    var annealStrategy: AnnealStrategyName?
+
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "one-cycle with --cycle-momentum: the momentum at the peak rate, in (0, 1) (default: 0.85).", valueName: "m"))
     var baseMomentum: Double?
@@ -239,6 +247,8 @@ struct TrainingArguments: ParsableArguments {
             ("--div-factor", divFactor != nil, [.oneCycle]),
             ("--final-div-factor", finalDivFactor != nil, [.oneCycle]),
             ("--cycle-momentum", cycleMomentum, [.oneCycle]),
+            ("--three-phase", threePhase, [.oneCycle]),
+            ("--anneal-strategy", annealStrategy != nil, [.oneCycle]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
@@ -260,7 +270,8 @@ struct TrainingArguments: ParsableArguments {
         case .oneCycle:
             return .oneCycle(period: cosinePeriod ?? 0, pctStart: pctStart ?? 0.3, divFactor: divFactor ?? 25,
                              finalDivFactor: finalDivFactor ?? 1e4, cycleMomentum: cycleMomentum,
-                             baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95)
+                             baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95, threePhase: threePhase,
+                             annealing: annealStrategy == .linear ? .linear : .cosine)
         }
     }
 
@@ -338,13 +349,16 @@ struct TrainingArguments: ParsableArguments {
         case .cosineRestarts(let period, let multiplier, let minimum):
             add("--cosine-period", "\(period)"); add("--restart-multiplier", "\(multiplier)")
             add("--min-learning-rate", "\(minimum)")
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, let cycle, let base, let top):
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, let cycle, let base, let top, let three,
+                       let annealing):
             add("--cosine-period", "\(period > 0 ? period : cosineEnd)"); add("--pct-start", "\(pctStart)")
             add("--div-factor", "\(divFactor)"); add("--final-div-factor", "\(finalDivFactor)")
             if cycle {
                 out.append("--cycle-momentum")
                 add("--base-momentum", "\(base)"); add("--max-momentum", "\(top)")
             }
+            if three { out.append("--three-phase") }
+            if annealing == .linear { add("--anneal-strategy", "linear") }
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

@@ -47,6 +47,7 @@ struct Failure: Error, CustomStringConvertible {
         ("cosine_epochs", "--cosine-period"), ("milestones", "--milestones"), ("restart_multiplier", "--restart-multiplier"), ("warmup_epochs", "--warmup-epochs"),
         ("pct_start", "--pct-start"), ("final_div_factor", "--final-div-factor"), ("div_factor", "--div-factor"),
         ("cycle_momentum", "--cycle-momentum"), ("base_momentum", "--base-momentum"), ("max_momentum", "--max-momentum"),
+        ("three_phase", "--three-phase"), ("anneal_strategy", "--anneal-strategy"),
         ("warmup_start_factor", "--warmup-start-factor"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
         ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),

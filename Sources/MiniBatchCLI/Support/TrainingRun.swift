@@ -190,10 +190,14 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         fields.append(("warmup_start_factor", .number(options.warmup.startFactor)))
     }
     if options.schedulePerBatch { fields.append(("schedule_per_batch", .bool(true))) }
-    if case .oneCycle(_, _, _, _, true, let base, let top) = options.schedule {
-        fields.append(("cycle_momentum", .bool(true)))
-        fields.append(("base_momentum", .number(base)))
-        fields.append(("max_momentum", .number(top)))
+    if case .oneCycle(_, _, _, _, let cycle, let base, let top, let three, let annealing) = options.schedule {
+        if cycle {
+            fields.append(("cycle_momentum", .bool(true)))
+            fields.append(("base_momentum", .number(base)))
+            fields.append(("max_momentum", .number(top)))
+        }
+        if three { fields.append(("three_phase", .bool(true))) }
+        if annealing == .linear { fields.append(("anneal_strategy", .string("linear"))) }
     }
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }

@@ -182,6 +182,13 @@ class Schedule(enum.IntEnum):
     ONE_CYCLE = 8
 
 
+class AnnealStrategy(enum.IntEnum):
+    """``mb_anneal_strategy`` (since 0.10.0)."""
+
+    COS = 0
+    LINEAR = 1
+
+
 class FileShuffle(enum.IntEnum):
     """``mb_file_shuffle``."""
 
@@ -366,6 +373,8 @@ class mb_train_options(Structure):
         ("cycle_momentum", c_int),  # int cycle_momentum;  (since 0.10.0)
         ("base_momentum", c_double),  # double base_momentum;  (since 0.10.0)
         ("max_momentum", c_double),  # double max_momentum;  (since 0.10.0)
+        ("three_phase", c_int),  # int three_phase;  (since 0.10.0)
+        ("anneal_strategy", c_int),  # mb_anneal_strategy anneal_strategy;  (since 0.10.0)
     ]
 
 

@@ -50,7 +50,7 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         cosine annealing over cycles of period, period * multiplier, ... epochs, restarting
         at lr after each (PyTorch's CosineAnnealingWarmRestarts)
     OneCycle(epochs=0, pct_start=0.3, div_factor=25, final_div_factor=1e4, cycle_momentum=False,
-             base_momentum=0.85, max_momentum=0.95):
+             base_momentum=0.85, max_momentum=0.95, three_phase=False, anneal_strategy='cos'):
         PyTorch's OneCycleLR (max_lr = lr; cycle_momentum off by default): from lr / div_factor up to
         lr over the first pct_start of the steps, then down to lr / div_factor /
         final_div_factor (cosine annealing); steps are epochs, or mini-batches with
@@ -339,7 +339,11 @@ class OneCycle:
     peak and back, replacing SGD's and RMSprop's ``momentum`` (plain SGD and RMSprop get
     one, as PyTorch's do) or ``beta1`` of Adam, AdamW, Adamax and RAdam. Adagrad (no
     momentum) and NAdam (its product of momenta would need every earlier step's beta1)
-    are refused with it."""
+    are refused with it.
+
+    ``three_phase`` and ``anneal_strategy`` (since 0.10.0, PyTorch's): three phases (up to
+    lr, back down to lr / div_factor at step 2 pct_start N - 2, then to the last rate; the
+    momentum down, up, held), and ``'linear'`` annealing in place of ``'cos'``."""
 
     epochs: int = 0
     pct_start: float = 0.3
@@ -348,6 +352,8 @@ class OneCycle:
     cycle_momentum: bool = False
     base_momentum: float = 0.85
     max_momentum: float = 0.95
+    three_phase: bool = False
+    anneal_strategy: str = "cos"
 
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.ONE_CYCLE)
@@ -358,6 +364,11 @@ class OneCycle:
         o.cycle_momentum = 1 if _flag(self.cycle_momentum, "cycle_momentum") else 0
         o.base_momentum = _number(self.base_momentum, "base_momentum")
         o.max_momentum = _number(self.max_momentum, "max_momentum")
+        o.three_phase = 1 if _flag(self.three_phase, "three_phase") else 0
+        strategies = {"cos": _lib.AnnealStrategy.COS, "linear": _lib.AnnealStrategy.LINEAR}
+        if not isinstance(self.anneal_strategy, str) or self.anneal_strategy not in strategies:
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {self.anneal_strategy!r}")
+        o.anneal_strategy = int(strategies[self.anneal_strategy])
 
 
 @dataclass(frozen=True)

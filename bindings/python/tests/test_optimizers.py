@@ -205,30 +205,40 @@ def schedule_rate(s, lr, e, m):
     return lr
 
 
-def one_cycle_value(s, step, steps, first, middle, last):
+def one_cycle_value(s, step, steps, values):
     """The header's MB_SCHEDULE_ONE_CYCLE phases at step `step` of `steps` (PyTorch's
-    OneCycleLR, 'cos', two phases; a phase of length <= 0 at its end; past the last step,
-    the last value): first at step 0, middle at pct_start * steps - 1, last at steps - 1."""
-    rise_end, fall_end = s.pct_start * steps - 1, steps - 1
-
-    def anneal(a, b, done, length):
-        p = min(done / length, 1) if length > 0 else 1
-        return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
-
-    if step <= rise_end:
-        return anneal(first, middle, step, rise_end)
-    return anneal(middle, last, step - rise_end, fall_end - rise_end)
+    OneCycleLR; a phase of length <= 0 at its end; past the last step, the last value):
+    values[0] at step 0, values[1] at pct_start * steps - 1, values[2] at steps - 1, or with
+    three_phase (four values) values[2] at 2 * pct_start * steps - 2 and values[3] at
+    steps - 1; 'cos' or 'linear' annealing."""
+    three = getattr(s, "three_phase", False)
+    ends = ([s.pct_start * steps - 1, 2 * s.pct_start * steps - 2, steps - 1] if three
+            else [s.pct_start * steps - 1, steps - 1])
+    start = 0.0
+    for i, end in enumerate(ends):
+        if step <= end or i == len(ends) - 1:
+            length = end - start
+            p = min((step - start) / length, 1) if length > 0 else 1
+            a, b = values[i], values[i + 1]
+            if getattr(s, "anneal_strategy", "cos") == "linear":
+                return (b - a) * p + a
+            return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
+        start = end
 
 
 def one_cycle_rate(s, lr, step, steps):
-    """One-cycle's rate: lr / div_factor, up to lr, down to lr / div_factor / final_div_factor."""
+    """One-cycle's rate: lr / div_factor, up to lr, down to lr / div_factor / final_div_factor
+    (three phases: back to lr / div_factor first)."""
     first = lr / s.div_factor
-    return one_cycle_value(s, step, steps, first, lr, first / s.final_div_factor)
+    last = first / s.final_div_factor
+    return one_cycle_value(s, step, steps, [first, lr, first, last] if s.three_phase else [first, lr, last])
 
 
 def one_cycle_momentum(s, step, steps):
-    """cycle_momentum (0.10.0): max_momentum, down to base_momentum at the peak rate, back up."""
-    return one_cycle_value(s, step, steps, s.max_momentum, s.base_momentum, s.max_momentum)
+    """cycle_momentum (0.10.0): max_momentum, down to base_momentum at the peak rate, back up
+    (and held, with three phases)."""
+    top, base = s.max_momentum, s.base_momentum
+    return one_cycle_value(s, step, steps, [top, base, top, top] if s.three_phase else [top, base, top])
 
 
 def warmup_factor(w, e):
@@ -855,6 +865,35 @@ def cycled_trajectories(opt, lr, sched, epochs, batch, loss="cross_entropy", n_o
     return p0, lib, ref
 
 
+FORMS = [  # (id, three_phase, anneal_strategy): PyTorch's OneCycleLR forms beside the default
+    ("three_phase", True, "cos"), ("linear", False, "linear"), ("three_phase_linear", True, "linear")]
+
+
+@pytest.mark.parametrize("batch", [M, 5], ids=["epochs", "batches"])
+@pytest.mark.parametrize("form,three,strategy", FORMS, ids=[f[0] for f in FORMS])
+def test_one_cycle_forms_match_numpy(form, three, strategy, batch):
+    """three_phase and anneal_strategy (0.10.0): the history's rates are the formulas' (rtol
+    1e-6; once an epoch, or batch 0's with schedule_per_batch) over 14 epochs of a 12-step
+    cycle with pct_start 0.3 (three phases end at steps 2.6, 5.2 and 11), and momentum SGD
+    and Adam with the momentum cycled follow numpy step by step (rtol 1e-4 / atol 1e-5)."""
+    from dataclasses import replace
+    sched = replace(CYCLE, pct_start=0.3, three_phase=three, anneal_strategy=strategy)
+    for name, opt, lr in [CYCLED[1], CYCLED[5]]:
+        p0, lib, ref = cycled_trajectories(opt, lr, sched, 14, batch)
+        assert_trajectory(lib, ref, f"{form}: {name}")
+    X, y, _ = problem("mse", 2, m=10)
+    with make_net("mse", 2) as net:
+        h = net.train(X, y, epochs=14, batch_size=10, learning_rate=0.1, shuffle=False, threads=1,
+                      schedule=replace(sched, cycle_momentum=False))
+    want = [F32(one_cycle_rate(sched, F32(0.1), e, 12)) for e in range(14)]
+    np.testing.assert_allclose(h.learning_rates, want, rtol=1e-6)
+    default = [F32(one_cycle_rate(replace(sched, three_phase=False, anneal_strategy="cos"), F32(0.1), e, 12))
+               for e in range(14)]
+    assert not np.allclose(want, default, rtol=1e-3)  # the form shows in the rates
+    if three:  # back at lr / div_factor at the end of the second phase (step 5.2: between 5 and 6)
+        assert min(want[4:7]) < F32(0.1) / 10 * 1.2
+
+
 @pytest.mark.parametrize("batch", [M, 5], ids=["epochs", "batches"])
 @pytest.mark.parametrize("name,opt,lr", CYCLED, ids=[c[0] for c in CYCLED])
 def test_cycled_momentum_matches_numpy(name, opt, lr, batch):
@@ -909,13 +948,19 @@ def torch_optimizer(torch, params, opt, lr):
 
 
 @pytest.mark.parametrize("per_batch", [False, True], ids=["epochs", "batches"])
-@pytest.mark.parametrize("name,opt,lr", CYCLED, ids=[c[0] for c in CYCLED])
-def test_cycled_momentum_matches_torch(name, opt, lr, per_batch):
+@pytest.mark.parametrize("name,opt,lr,form", [c + (None,) for c in CYCLED] + [
+    (c[0] + "_" + f[0], c[1], c[2], f) for f in FORMS for c in (CYCLED[1], CYCLED[5])],
+    ids=[c[0] for c in CYCLED] + [c[0] + "_" + f[0] for f in FORMS for c in (CYCLED[1], CYCLED[5])])
+def test_cycled_momentum_matches_torch(name, opt, lr, form, per_batch):
     """PyTorch's OneCycleLR(cycle_momentum=True, base_momentum 0.8, max_momentum 0.95) over
     each rule (plain SGD and RMSprop included: OneCycleLR gives them a momentum), 12 epochs
     of 24 rows, stepped once an epoch (full batch) and every iteration (batches of 5,
-    schedule_per_batch): the same trajectory, rtol 1e-4 / atol 1e-5 after every epoch."""
+    schedule_per_batch): the same trajectory, rtol 1e-4 / atol 1e-5 after every epoch; and
+    (0.10.0) with three_phase and/or anneal_strategy='linear' (pct_start 0.3) for momentum
+    SGD and Adam."""
     torch = pytest.importorskip("torch")
+    from dataclasses import replace
+    sched = CYCLE if form is None else replace(CYCLE, pct_start=0.3, three_phase=form[1], anneal_strategy=form[2])
     X, y, _ = problem("cross_entropy", 3, seed=8)
     epochs, batch = 12, 5 if per_batch else M
     batches = -(-M // batch)
@@ -924,7 +969,7 @@ def test_cycled_momentum_matches_torch(name, opt, lr, per_batch):
         got = []
         for _ in range(epochs):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
-                      schedule=CYCLE, schedule_per_batch=per_batch)
+                      schedule=sched, schedule_per_batch=per_batch)
             got.append(net.get_parameters())
     k = 3 * N_IN
     W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
@@ -932,9 +977,9 @@ def test_cycled_momentum_matches_torch(name, opt, lr, per_batch):
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
     o = torch_optimizer(torch, [W, b], opt, F32(lr))
     ref = torch.optim.lr_scheduler.OneCycleLR(
-        o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=CYCLE.pct_start, div_factor=CYCLE.div_factor,
-        final_div_factor=CYCLE.final_div_factor, cycle_momentum=True, base_momentum=CYCLE.base_momentum,
-        max_momentum=CYCLE.max_momentum)
+        o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=sched.pct_start, div_factor=sched.div_factor,
+        final_div_factor=sched.final_div_factor, cycle_momentum=True, base_momentum=sched.base_momentum,
+        max_momentum=sched.max_momentum, three_phase=sched.three_phase, anneal_strategy=sched.anneal_strategy)
     for e in range(epochs):
         for i in range(batches):
             o.zero_grad()
@@ -973,6 +1018,12 @@ def test_cycled_momentum_refusals(opt, sched, pattern):
     with pytest.raises(TypeError, match="cycle_momentum"):
         with make_net("mse", 2) as net:
             net.train(X, y, epochs=1, batch_size=10, schedule=optim.OneCycle(cycle_momentum="yes"))
+    with pytest.raises(TypeError, match="three_phase"):
+        with make_net("mse", 2) as net:
+            net.train(X, y, epochs=1, batch_size=10, schedule=optim.OneCycle(three_phase=None))
+    with pytest.raises(ValueError, match="anneal_strategy"):
+        with make_net("mse", 2) as net:
+            net.train(X, y, epochs=1, batch_size=10, schedule=optim.OneCycle(anneal_strategy="cosine"))
 
 
 # -- 6. early stopping and the adaptive schedule -----------------------------------------

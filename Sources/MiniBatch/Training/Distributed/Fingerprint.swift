@@ -20,7 +20,7 @@ struct Fingerprint {
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
         ("pct_start", .double), ("div_factor", .double), ("final_div_factor", .double), ("cycle_momentum", .integer),
-        ("base_momentum", .double), ("max_momentum", .double),
+        ("base_momentum", .double), ("max_momentum", .double), ("three_phase", .integer), ("anneal_strategy", .integer),
         ("warmup_epochs", .integer),
         ("warmup_start_factor", .double), ("schedule_per_batch", .integer),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
@@ -77,24 +77,26 @@ struct Fingerprint {
         }
         // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
         // restart_multiplier, pct_start, div_factor, final_div_factor, cycle_momentum,
-        // base_momentum, max_momentum
-        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        // base_momentum, max_momentum, three_phase, anneal_strategy
+        var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         switch options.schedule {
         case .constant: break
-        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0]
-        case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .exponential(let gamma): schedule = [2, gamma.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .inverseTime(let power): schedule = [3, 0, 0, power.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .cosine(let period, let minimum): schedule = [4, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .adaptive: schedule = [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         case .multiStep(let milestones, let gamma):
             // (sorted: the order does not change the schedule)
             let text = "\(milestones.count):" + milestones.sorted().map(String.init).joined(separator: ",")
-            schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0, 0, 0, 0, 0, 0, 0]
-        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, let cycle, let base, let top):
+            schedule = [6, gamma.bitPattern, 0, 0, 0, 0, Fingerprint.hash(text), 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        case .oneCycle(let period, let pctStart, let divFactor, let finalDivFactor, let cycle, let base, let top, let three,
+                       let annealing):
             schedule = [8, 0, 0, 0, UInt64(period), 0, 0, 0, pctStart.bitPattern, divFactor.bitPattern,
-                        finalDivFactor.bitPattern, cycle ? 1 : 0, cycle ? base.bitPattern : 0, cycle ? top.bitPattern : 0]
+                        finalDivFactor.bitPattern, cycle ? 1 : 0, cycle ? base.bitPattern : 0, cycle ? top.bitPattern : 0,
+                        three ? 1 : 0, UInt64(annealing.rawValue)]
         case .cosineRestarts(let period, let multiplier, let minimum):
-            schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0, 0, 0, 0]
+            schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0, 0, 0, 0, 0, 0]
         }
         let model = network.layers.map { "\($0.nIn)x\($0.nOut):\($0.activation)" }.joined(separator: ",")
             + ";\(network.loss)"
