@@ -218,6 +218,25 @@ static void phi_lanes(int width, const float *z, size_t n, float *phi)
 
 int mbm_vector_math(void) { return usable(mbm_vector_width()); }
 
+/* za = z g(z) in place over za (count), z kept in `kept` where given, g over the width's
+ * lanes by `lanes_of` (phi_lanes: GELU; sigma_lanes: SiLU). */
+static void times_lanes(int width, void (*lanes_of)(int, const float *, size_t, float *), float *za, float *kept,
+                        size_t count)
+{
+    const size_t lanes = (size_t)width / 32;
+    float g[16];
+    for (size_t i = 0; i < count; i += lanes) {
+        const size_t n = count - i < lanes ? count - i : lanes;
+        lanes_of(width, za + i, n, g);
+        for (size_t k = 0; k < n; k++) {
+            const float z = za[i + k];
+            if (kept != NULL)
+                kept[i + k] = z;
+            za[i + k] = z * g[k];
+        }
+    }
+}
+
 int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
 {
     if (width == 0) {
@@ -228,18 +247,7 @@ int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, si
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
-    const size_t count = rows * columns, lanes = (size_t)width / 32;
-    float phi[16];
-    for (size_t i = 0; i < count; i += lanes) {
-        const size_t n = count - i < lanes ? count - i : lanes;
-        phi_lanes(width, za + i, n, phi);
-        for (size_t k = 0; k < n; k++) {
-            const float z = za[i + k];
-            if (kept != NULL)
-                kept[i + k] = z;
-            za[i + k] = z * phi[k];
-        }
-    }
+    times_lanes(width, phi_lanes, za, kept, rows * columns);
     return 1;
 }
 
@@ -289,18 +297,7 @@ int mbm_bias_silu_width(int width, float *za, const float *bias, size_t rows, si
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
-    const size_t count = rows * columns, lanes = (size_t)width / 32;
-    float sigma[16];
-    for (size_t i = 0; i < count; i += lanes) {
-        const size_t n = count - i < lanes ? count - i : lanes;
-        sigma_lanes(width, za + i, n, sigma);
-        for (size_t k = 0; k < n; k++) {
-            const float z = za[i + k];
-            if (kept != NULL)
-                kept[i + k] = z;
-            za[i + k] = z * sigma[k];
-        }
-    }
+    times_lanes(width, sigma_lanes, za, kept, rows * columns);
     return 1;
 }
 

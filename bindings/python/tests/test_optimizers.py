@@ -682,15 +682,35 @@ def test_schedule_per_batch_is_a_flag():
             net.train(X, y, schedule_per_batch="yes")
 
 
-def torch_adam(torch, p0, X, y, lr):
+def torch_adam(torch, p0, X, y, lr, opt=None):
     """A 3-class softmax regression's W and b from the flat parameters p0, X and y as float64
     and long tensors, and torch.optim.Adam over W and b at float32(lr) (epsilon the library's
-    float 1e-8)."""
+    float 1e-8), or `opt`'s rule (torch_optimizer)."""
     k = 3 * N_IN
     W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
     b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
-    return W, b, Xt, yt, torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8))
+    o = torch.optim.Adam([W, b], lr=F32(lr), eps=F32(1e-8)) if opt is None else torch_optimizer(torch, [W, b], opt, F32(lr))
+    return W, b, Xt, yt, o
+
+
+def torch_one_cycle_epochs(torch, W, b, Xt, yt, o, ref, epochs, batch):
+    """Epochs of stored-order batches of `batch` rows with optimizer o, OneCycleLR `ref`
+    stepped after every iteration but the last: each epoch's flat parameters, and the rate
+    each epoch starts with."""
+    batches = -(-len(Xt) // batch)
+    params, rates = [], []
+    for e in range(epochs):
+        rates.append(o.param_groups[0]["lr"])
+        for i in range(batches):
+            o.zero_grad()
+            rows = slice(i * batch, (i + 1) * batch)
+            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
+            o.step()
+            if e * batches + i + 1 < epochs * batches:  # (PyTorch refuses a step past the last)
+                ref.step()
+        params.append(np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()]))
+    return params, rates
 
 
 @pytest.mark.parametrize("case", ["cosine", "warmup_exponential", "restarts"])
@@ -764,18 +784,9 @@ def test_one_cycle_matches_torch(per_batch):
     W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr)
     ref = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=0.4,
                                               div_factor=10, final_div_factor=50, cycle_momentum=False)
-    rates = []
+    want, rates = torch_one_cycle_epochs(torch, W, b, Xt, yt, o, ref, epochs, batch)
     for e in range(epochs):
-        rates.append(o.param_groups[0]["lr"])
-        for i in range(batches):
-            o.zero_grad()
-            rows = slice(i * batch, (i + 1) * batch)
-            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
-            o.step()
-            if e * batches + i + 1 < epochs * batches:  # (PyTorch refuses a step past the last)
-                ref.step()
-        want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
-        np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"epoch {e}")
+        np.testing.assert_allclose(got[e], want[e], rtol=1e-4, atol=1e-5, err_msg=f"epoch {e}")
     np.testing.assert_allclose(h.learning_rates, rates, rtol=1e-6)
 
 
@@ -971,25 +982,14 @@ def test_cycled_momentum_matches_torch(name, opt, lr, form, per_batch):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
                       schedule=sched, schedule_per_batch=per_batch)
             got.append(net.get_parameters())
-    k = 3 * N_IN
-    W = torch.tensor(p0[:k].reshape(3, -1), dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(p0[k:], dtype=torch.float64, requires_grad=True)
-    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
-    o = torch_optimizer(torch, [W, b], opt, F32(lr))
+    W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr, opt)
     ref = torch.optim.lr_scheduler.OneCycleLR(
         o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=sched.pct_start, div_factor=sched.div_factor,
         final_div_factor=sched.final_div_factor, cycle_momentum=True, base_momentum=sched.base_momentum,
         max_momentum=sched.max_momentum, three_phase=sched.three_phase, anneal_strategy=sched.anneal_strategy)
+    want, _ = torch_one_cycle_epochs(torch, W, b, Xt, yt, o, ref, epochs, batch)
     for e in range(epochs):
-        for i in range(batches):
-            o.zero_grad()
-            rows = slice(i * batch, (i + 1) * batch)
-            torch.nn.functional.cross_entropy(Xt[rows] @ W.T + b, yt[rows]).backward()
-            o.step()
-            if e * batches + i + 1 < epochs * batches:  # (PyTorch refuses a step past the last)
-                ref.step()
-        want = np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()])
-        np.testing.assert_allclose(got[e], want, rtol=1e-4, atol=1e-5, err_msg=f"{name}, epoch {e}")
+        np.testing.assert_allclose(got[e], want[e], rtol=1e-4, atol=1e-5, err_msg=f"{name}, epoch {e}")
 
 
 @pytest.mark.parametrize("opt,sched,pattern", [
