@@ -654,7 +654,7 @@ typedef enum mb_schedule {
                                      within a phase from a to b at fraction p of it,
                                      b + (a - b) (1 + cos(pi p)) / 2; a phase of length 0
                                      or less is at its end (PyTorch raises there): with
-                                     pct_start N <= 1 step 0 is already falling, with
+                                     pct_start N < 1 step 0 is already falling, with
                                      pct_start 1 step N - 1 is the peak and later steps
                                      the last rate */
 } mb_schedule;
@@ -1065,7 +1065,8 @@ typedef struct mb_train_options {
                                   with cycle_momentum=True: max_momentum at step 0,
                                   base_momentum at the rate's peak (step s1), max_momentum
                                   again at step N - 1 and after, with the rate's phases and
-                                  cosine annealing, computed in double and rounded to float
+                                  annealing (three_phase: down, up, then held at
+                                  max_momentum), computed in double and rounded to float
                                   once a step. It replaces SGD's and RMSprop's momentum (plain
                                   SGD and RMSprop become their momentum forms, as PyTorch's:
                                   nesterov as given; the model keeps the momentum buffer) and
@@ -1093,7 +1094,10 @@ typedef struct mb_train_options {
                                   N - 1, back down to a0 at s2 = 2 pct_start N - 2, then to
                                   a0 / final_div_factor at N - 1 (the momentum down, back
                                   up, then held); a step belongs to the first phase whose
-                                  end is at or after it, the last phase past its end */
+                                  end is at or after it, the last phase past its end (with
+                                  pct_start above about 1/2 the second phase ends after
+                                  N - 1 and the third is not reached, as PyTorch's); past
+                                  step N - 1 the rate is the last, a0 / final_div_factor */
     mb_anneal_strategy anneal_strategy; /* MB_SCHEDULE_ONE_CYCLE (since 0.10.0): how a
                                   phase moves from a to b at fraction p of it:
                                   MB_ANNEAL_COS (default) or MB_ANNEAL_LINEAR (other

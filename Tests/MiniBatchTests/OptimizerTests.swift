@@ -425,6 +425,13 @@ struct OptimizerTests {
         // the way back down.
         #expect(three.rate(base: 0.1, epoch: 2, batch: 3, of: 4, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil)
                 == line(peak, peak / 10, 4.0 / 7))
+        #expect(three.momentum(epoch: 2, batch: 3, of: 4, defaultPeriod: 0) == line(0.85, 0.95, 4.0 / 7))
+        #expect(three.momentum(epoch: 5, batch: 1, of: 4, defaultPeriod: 0) == Float(0.95))
+        // Past the last step the last value, also where the second of three phases ends
+        // after it (pct_start 0.8 of 10: at step 14): PyTorch raises there.
+        let pastTheEnd = Schedule.oneCycle(period: 10, pctStart: 0.8, divFactor: 10, finalDivFactor: 100, threePhase: true)
+        #expect((10..<16).map { pastTheEnd.rate(base: 0.1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
+                == [Float](repeating: Float(peak / 10 / 100), count: 6))
         // The rule training runs: the momentum or beta1 at max_momentum, plain SGD and
         // RMSprop in their momentum forms; unchanged without the cycle.
         var cycling = TrainingOptions(optimizer: .gradientDescent, schedule: cycled)

@@ -304,8 +304,8 @@ static void test_struct_size(void)
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
      * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor) and
-     * 0.10.0 (cycle_momentum, base_momentum, max_momentum; a NaN, -1 and pointers that must not
-     * be followed as garbage):
+     * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy; a NaN,
+     * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
      * weights as the full default struct. Read as far as the field, the garbage is refused. */

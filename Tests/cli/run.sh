@@ -396,6 +396,8 @@ assert len(rates) == n and all(abs(r - w) <= 1e-6 * w for r, w in zip(rates, wan
 '
 refused "--three-phase with --schedule cosine is refused" "--three-phase is a parameter of --schedule one-cycle" \
     train --builtin moons --out m.mbm --schedule cosine --three-phase
+refused "--anneal-strategy with --schedule step is refused" "--anneal-strategy is a parameter of --schedule one-cycle" \
+    train --builtin moons --out m.mbm --schedule step --anneal-strategy linear
 refused "--cycle-momentum with --schedule cosine is refused" "--cycle-momentum is a parameter of --schedule one-cycle" \
     train --builtin moons --out m.mbm --schedule cosine --cycle-momentum
 refused "--base-momentum without --cycle-momentum is refused" "--base-momentum is a parameter of --cycle-momentum" \

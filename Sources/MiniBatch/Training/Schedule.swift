@@ -182,8 +182,10 @@ public enum Schedule: Sendable, Equatable {
     /// (the last phase past its end, where the value stays at the last); within a phase
     /// from a to b at fraction p of it, b + (a - b) (1 + cos(pi p)) / 2, or a + (b - a) p
     /// linear. A phase of length 0 or less (PyTorch divides by it: a ZeroDivisionError) is
-    /// at its end.
+    /// at its end. Past step N - 1 (where PyTorch raises) the value is the last one, also
+    /// where three phases with pctStart above about 1/2 end the second phase after N - 1.
     static func oneCycle(step: Double, steps: Double, pctStart: Double, annealing: Annealing, values: [Double]) -> Double {
+        if step > steps - 1 { return values[values.count - 1] }
         let ends = values.count == 4
             ? [pctStart * steps - 1, 2 * pctStart * steps - 2, steps - 1] : [pctStart * steps - 1, steps - 1]
         var start = 0.0, i = 0

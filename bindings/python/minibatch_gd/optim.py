@@ -51,7 +51,8 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         at lr after each (PyTorch's CosineAnnealingWarmRestarts)
     OneCycle(epochs=0, pct_start=0.3, div_factor=25, final_div_factor=1e4, cycle_momentum=False,
              base_momentum=0.85, max_momentum=0.95, three_phase=False, anneal_strategy='cos'):
-        PyTorch's OneCycleLR (max_lr = lr; cycle_momentum off by default): from lr / div_factor up to
+        PyTorch's OneCycleLR (max_lr = lr; cycle_momentum off by default; three_phase and
+        'linear' anneal_strategy as PyTorch's): from lr / div_factor up to
         lr over the first pct_start of the steps, then down to lr / div_factor /
         final_div_factor (cosine annealing); steps are epochs, or mini-batches with
         Network.train(schedule_per_batch=True); with cycle_momentum the momentum or beta1
@@ -327,8 +328,9 @@ class CosineRestarts:
 @dataclass(frozen=True)
 class OneCycle:
     """The one-cycle policy (PyTorch's ``OneCycleLR(max_lr=lr, total_steps, pct_start,
-    div_factor, final_div_factor, cycle_momentum, base_momentum, max_momentum)``, two
-    phases, cosine annealing): over ``epochs`` (0: the end of the call) the rate rises from
+    div_factor, final_div_factor, cycle_momentum, base_momentum, max_momentum, three_phase,
+    anneal_strategy)``; by default two phases, cosine annealing): over ``epochs`` (0: the
+    end of the call) the rate rises from
     lr / div_factor to lr over the first pct_start of the steps, then falls to
     lr / (div_factor * final_div_factor). A step is an epoch, or with
     ``train(schedule_per_batch=True)`` a mini-batch (then total_steps = epochs * the epoch's

@@ -207,10 +207,13 @@ def schedule_rate(s, lr, e, m):
 
 def one_cycle_value(s, step, steps, values):
     """The header's MB_SCHEDULE_ONE_CYCLE phases at step `step` of `steps` (PyTorch's
-    OneCycleLR; a phase of length <= 0 at its end; past the last step, the last value):
+    OneCycleLR; a phase of length <= 0 at its end; past the last step, the last value, also
+    where three phases with pct_start above 1/2 end the second after it):
     values[0] at step 0, values[1] at pct_start * steps - 1, values[2] at steps - 1, or with
     three_phase (four values) values[2] at 2 * pct_start * steps - 2 and values[3] at
     steps - 1; 'cos' or 'linear' annealing."""
+    if step > steps - 1:  # past the last step (PyTorch raises): the last value
+        return values[-1]
     three = getattr(s, "three_phase", False)
     ends = ([s.pct_start * steps - 1, 2 * s.pct_start * steps - 2, steps - 1] if three
             else [s.pct_start * steps - 1, steps - 1])
@@ -892,17 +895,34 @@ def test_one_cycle_forms_match_numpy(form, three, strategy, batch):
     for name, opt, lr in [CYCLED[1], CYCLED[5]]:
         p0, lib, ref = cycled_trajectories(opt, lr, sched, 14, batch)
         assert_trajectory(lib, ref, f"{form}: {name}")
-    X, y, _ = problem("mse", 2, m=10)
-    with make_net("mse", 2) as net:
-        h = net.train(X, y, epochs=14, batch_size=10, learning_rate=0.1, shuffle=False, threads=1,
-                      schedule=replace(sched, cycle_momentum=False))
-    want = [F32(one_cycle_rate(sched, F32(0.1), e, 12)) for e in range(14)]
-    np.testing.assert_allclose(h.learning_rates, want, rtol=1e-6)
-    default = [F32(one_cycle_rate(replace(sched, three_phase=False, anneal_strategy="cos"), F32(0.1), e, 12))
-               for e in range(14)]
-    assert not np.allclose(want, default, rtol=1e-3)  # the form shows in the rates
-    if three:  # back at lr / div_factor at the end of the second phase (step 5.2: between 5 and 6)
-        assert min(want[4:7]) < F32(0.1) / 10 * 1.2
+    X, y, _ = problem("mse", 2)
+    batches = -(-M // batch)
+
+    def rates(s):
+        with make_net("mse", 2) as net:
+            return net.train(X, y, epochs=14, batch_size=batch, learning_rate=0.1, shuffle=False, threads=1,
+                             schedule=replace(s, cycle_momentum=False), schedule_per_batch=batch < M).learning_rates
+    got = rates(sched)
+    want = [F32(one_cycle_rate(sched, F32(0.1), e * batches, 12 * batches)) for e in range(14)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert not np.allclose(got, rates(CYCLE), rtol=1e-3)  # the form shows in the library's rates
+    assert got[12] == got[13] == F32(F32(0.1) / 10 / 50)  # past the last step, the last rate
+
+
+def test_one_cycle_reference_is_pytorchs():
+    """The numpy reference the tests above (and CI, where PyTorch is not installed) check
+    against is PyTorch's: OneCycleLR(max_lr 1, total_steps 12, pct_start 0.3, div_factor 10,
+    final_div_factor 50, three_phase=True, anneal_strategy='linear', cycle_momentum=True,
+    base_momentum 0.8, max_momentum 0.95) with torch 2.13, every step's lr and momentum."""
+    torch_lr = [0.1, 0.44615384615384623, 0.7923076923076925, 0.8615384615384614, 0.5153846153846152,
+                0.16923076923076896, 0.08648275862068965, 0.06958620689655172, 0.05268965517241379,
+                0.035793103448275854, 0.018896551724137928, 0.0020000000000000018]
+    torch_momentum = [0.95, 0.8923076923076922, 0.8346153846153846, 0.8230769230769232, 0.8807692307692307,
+                      0.9384615384615385, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]
+    from dataclasses import replace
+    s = replace(CYCLE, pct_start=0.3, div_factor=10, final_div_factor=50, three_phase=True, anneal_strategy="linear")
+    np.testing.assert_allclose([one_cycle_rate(s, 1.0, k, 12) for k in range(12)], torch_lr, rtol=1e-14)
+    np.testing.assert_allclose([one_cycle_momentum(s, k, 12) for k in range(12)], torch_momentum, rtol=1e-14)
 
 
 @pytest.mark.parametrize("batch", [M, 5], ids=["epochs", "batches"])
