@@ -1102,6 +1102,17 @@ typedef struct mb_train_options {
                                   phase moves from a to b at fraction p of it:
                                   MB_ANNEAL_COS (default) or MB_ANNEAL_LINEAR (other
                                   values: MB_ERR_INVALID_ARGUMENT with any schedule) */
+    float coupled_weight_decay; /* since 0.10.0: PyTorch's weight_decay of its rules but
+                                  AdamW (coupled: an L2 penalty in the gradient), finite,
+                                  >= 0, with any rule: the rule sees g + coupled_weight_decay
+                                  * w in place of g, on every parameter (biases too), g as
+                                  formed above (l2, clip_norm's scaling and clip_value: the
+                                  norm and the clipping do not see this term, as PyTorch adds
+                                  it inside optimizer.step(), after clip_grad_norm_).
+                                  Nothing is added to the cost (unlike l2, scikit-learn's
+                                  alpha, divided by the batch's rows, weights only). With
+                                  MB_OPTIMIZER_ADAMW its decoupled weight_decay applies too.
+                                  Default 0 (none) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

@@ -24,28 +24,33 @@
 
 /* The gradient a rule sees: scale * ((g0 + g1) + l2 * w), g1 NULL for one buffer, then
  * clipped to [-clip, clip] (lower bound first; clip +Inf for none, which changes nothing:
- * a NaN stays NaN). */
+ * a NaN stays NaN), then, where wd is not 0, plus wd * w (PyTorch's coupled weight_decay,
+ * added inside the rule's step, after the caller's clipping; with wd 0 nothing is added,
+ * so that not even a -0 becomes +0). */
 static inline __attribute__((always_inline)) float gradient_term(
-    const float *restrict g0, const float *restrict g1, size_t i, float w, float l2, float scale, float clip)
+    const float *restrict g0, const float *restrict g1, size_t i, float w, float l2, float scale, float clip,
+    float wd)
 {
     float sum = g1 ? g0[i] + g1[i] : g0[i];
     float g = scale * (sum + l2 * w);
     g = g < -clip ? -clip : g;
-    return g > clip ? clip : g;
+    g = g > clip ? clip : g;
+    float decayed = g + wd * w;
+    return wd != 0 ? decayed : g;
 }
 
 /* The loops, compiled once per instruction set below (inlined into each). */
 static inline __attribute__((always_inline)) int adam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
-    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float *restrict v_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
     float step_size, float inverse_root, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float decayed = decoupled ? w * decay : w;
@@ -63,14 +68,14 @@ static inline __attribute__((always_inline)) int amsgrad_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v,
     const float *restrict vmax, float *restrict m_out, float *restrict v_out,
-    float *restrict vmax_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float *restrict vmax_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
     float step_size, float inverse_root, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float most = vmax[i] < vv ? vv : vmax[i];
@@ -88,13 +93,13 @@ static inline __attribute__((always_inline)) int amsgrad_loop(
 /* Momentum (PyTorch's SGD, dampening 0), and Nesterov's. */
 static inline __attribute__((always_inline)) int momentum_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict b, float *restrict b_out, float l2, float scale, float clip,
+    const float *restrict g1, const float *restrict b, float *restrict b_out, float l2, float scale, float clip, float wd,
     float momentum, float rate, int nesterov)
 {
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float bb = momentum * b[i] + g;
         float new_w = nesterov ? w - rate * (g + momentum * bb) : w - rate * bb;
         b_out[i] = bb;
@@ -107,14 +112,14 @@ static inline __attribute__((always_inline)) int momentum_loop(
 /* RMSprop (PyTorch's, without momentum or centring). */
 static inline __attribute__((always_inline)) int rmsprop_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict v, float *restrict v_out, float l2, float scale, float clip,
+    const float *restrict g1, const float *restrict v, float *restrict v_out, float l2, float scale, float clip, float wd,
     float rho, float epsilon, float rate)
 {
     const float one_rho = 1 - rho;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float vv = rho * v[i] + one_rho * g * g;
         float new_w = w - rate * g / (SQRT_NO_ERRNO(vv) + epsilon);
         v_out[i] = vv;
@@ -127,13 +132,13 @@ static inline __attribute__((always_inline)) int rmsprop_loop(
 /* Adagrad (PyTorch's, lr_decay 0 and initial_accumulator_value 0). */
 static inline __attribute__((always_inline)) int adagrad_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
-    const float *restrict g1, const float *restrict s, float *restrict s_out, float l2, float scale, float clip,
+    const float *restrict g1, const float *restrict s, float *restrict s_out, float l2, float scale, float clip, float wd,
     float epsilon, float rate)
 {
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float ss = s[i] + g * g;
         float new_w = w - rate * g / (SQRT_NO_ERRNO(ss) + epsilon);
         s_out[i] = ss;
@@ -147,13 +152,13 @@ static inline __attribute__((always_inline)) int adagrad_loop(
 static inline __attribute__((always_inline)) int adamax_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict u, float *restrict m_out,
-    float *restrict u_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon, float step_size)
+    float *restrict u_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon, float step_size)
 {
     const float one_beta1 = 1 - beta1;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float mm = beta1 * m[i] + one_beta1 * g;
         float decayed = beta2 * u[i], candidate = fabsf(g) + epsilon;
         float uu = decayed < candidate ? candidate : decayed;
@@ -171,14 +176,14 @@ static inline __attribute__((always_inline)) int adamax_loop(
 static inline __attribute__((always_inline)) int nadam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
-    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float *restrict v_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
     float inverse_root, float gradient_coefficient, float momentum_coefficient)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float denominator = SQRT_NO_ERRNO(vv) * inverse_root + epsilon;
@@ -196,14 +201,14 @@ static inline __attribute__((always_inline)) int nadam_loop(
 static inline __attribute__((always_inline)) int radam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
-    float *restrict v_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+    float *restrict v_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
     float step_size, int rectified)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float direction = rectified ? mm / (SQRT_NO_ERRNO(vv) + epsilon) : mm;
@@ -224,14 +229,14 @@ static inline __attribute__((always_inline)) int radam_loop(
 static inline __attribute__((always_inline)) int rmsprop_general_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict v, const float *restrict a, const float *restrict b,
-    float *restrict v_out, float *restrict a_out, float *restrict b_out, float l2, float scale, float clip,
+    float *restrict v_out, float *restrict a_out, float *restrict b_out, float l2, float scale, float clip, float wd,
     float rho, float epsilon, float rate, const int centered, const int with_momentum, float momentum)
 {
     const float one_rho = 1 - rho;
     uint32_t flags = 0;
     for (size_t i = 0; i < n; i++) {
         float w = p[i];
-        float g = gradient_term(g0, g1, i, w, l2, scale, clip);
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
         float vv = rho * v[i] + one_rho * g * g;
         float spread = vv;
         if (centered) {
@@ -259,68 +264,68 @@ static inline __attribute__((always_inline)) int rmsprop_general_loop(
 #define MOMENTUM_PARAMETERS                                                                      \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict b, float *restrict b_out, float l2,      \
-        float scale, float clip, float momentum, float rate, int nesterov
-#define MOMENTUM_ARGUMENTS n, p, out, g0, g1, b, b_out, l2, scale, clip, momentum, rate, nesterov
+        float scale, float clip, float wd, float momentum, float rate, int nesterov
+#define MOMENTUM_ARGUMENTS n, p, out, g0, g1, b, b_out, l2, scale, clip, wd, momentum, rate, nesterov
 #define RMSPROP_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict v, float *restrict v_out, float l2,      \
-        float scale, float clip, float rho, float epsilon, float rate
-#define RMSPROP_ARGUMENTS n, p, out, g0, g1, v, v_out, l2, scale, clip, rho, epsilon, rate
+        float scale, float clip, float wd, float rho, float epsilon, float rate
+#define RMSPROP_ARGUMENTS n, p, out, g0, g1, v, v_out, l2, scale, clip, wd, rho, epsilon, rate
 
 #define ADAM_PARAMETERS                                                                          \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
-        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float wd, float beta1,        \
         float beta2, float epsilon, float step_size, float inverse_root, float decay, int decoupled
 #define ADAM_ARGUMENTS                                                                           \
-    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, step_size,          \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size,          \
         inverse_root, decay, decoupled
 
 #define ADAGRAD_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict s, float *restrict s_out, float l2,      \
-        float scale, float clip, float epsilon, float rate
-#define ADAGRAD_ARGUMENTS n, p, out, g0, g1, s, s_out, l2, scale, clip, epsilon, rate
+        float scale, float clip, float wd, float epsilon, float rate
+#define ADAGRAD_ARGUMENTS n, p, out, g0, g1, s, s_out, l2, scale, clip, wd, epsilon, rate
 #define ADAMAX_PARAMETERS                                                                        \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict u,             \
-        float *restrict m_out, float *restrict u_out, float l2, float scale, float clip, float beta1,        \
+        float *restrict m_out, float *restrict u_out, float l2, float scale, float clip, float wd, float beta1,        \
         float beta2, float epsilon, float step_size
-#define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, clip, beta1, beta2, epsilon, step_size
+#define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size
 
 #define AMSGRAD_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
         const float *restrict vmax, float *restrict m_out, float *restrict v_out,               \
-        float *restrict vmax_out, float l2, float scale, float clip, float beta1, float beta2,              \
+        float *restrict vmax_out, float l2, float scale, float clip, float wd, float beta1, float beta2,              \
         float epsilon, float step_size, float inverse_root, float decay, int decoupled
 #define AMSGRAD_ARGUMENTS                                                                        \
-    n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, clip, beta1, beta2, epsilon,     \
+    n, p, out, g0, g1, m, v, vmax, m_out, v_out, vmax_out, l2, scale, clip, wd, beta1, beta2, epsilon,     \
         step_size, inverse_root, decay, decoupled
 
 #define NADAM_PARAMETERS                                                                         \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
-        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float wd, float beta1,        \
         float beta2, float epsilon, float inverse_root, float gradient_coefficient, float momentum_coefficient
 #define NADAM_ARGUMENTS                                                                          \
-    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, inverse_root,       \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, inverse_root,       \
         gradient_coefficient, momentum_coefficient
 #define RADAM_PARAMETERS                                                                         \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
-        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float beta1,        \
+        float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float wd, float beta1,        \
         float beta2, float epsilon, float step_size, int rectified
-#define RADAM_ARGUMENTS n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, beta1, beta2, epsilon, step_size, rectified
+#define RADAM_ARGUMENTS n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size, rectified
 #define RMSPROP_GENERAL_PARAMETERS                                                               \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict v, const float *restrict a,             \
         const float *restrict b, float *restrict v_out, float *restrict a_out, float *restrict b_out,        \
-        float l2, float scale, float clip, float rho, float epsilon, float rate, int centered, float momentum
+        float l2, float scale, float clip, float wd, float rho, float epsilon, float rate, int centered, float momentum
 #define RMSPROP_GENERAL_ARGUMENTS                                                                \
-    n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, rho, epsilon, rate, centered, momentum
+    n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, wd, rho, epsilon, rate, centered, momentum
 #define RMSPROP_FORM(c, m)                                                                       \
-    rmsprop_general_loop(n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, rho, epsilon, rate, \
+    rmsprop_general_loop(n, p, out, g0, g1, v, a, b, v_out, a_out, b_out, l2, scale, clip, wd, rho, epsilon, rate, \
                          c, m, momentum)
 
 /* One loop per form (see rmsprop_general_loop). */

@@ -22,7 +22,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         lr_decay: 0, initial_accumulator_value: 0, momentum_decay: 0.004, centered: 0,
         milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
         schedule_per_batch: 0, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4,
-        cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS)
+        cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
+        coupled_weight_decay: 0)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -188,6 +189,7 @@ func trainingArguments(
     trainingOptions.l2 = o.l2
     trainingOptions.clipNorm = o.clip_norm
     trainingOptions.clipValue = o.clip_value
+    trainingOptions.coupledWeightDecay = o.coupled_weight_decay
     trainingOptions.dropout = o.dropout
     trainingOptions.labelSmoothing = o.label_smoothing
     if o.class_weight != nil || o.class_weight_count != 0 {

@@ -20,10 +20,15 @@ struct OptimizerTests {
     static let moons = try! Moons.make(count: 1000, noise: 0.2, seed: 9)
 
     /// The kernels' comparisons: a range that ends on a vector of lanes and one that ends
-    /// inside one, each with `terms` and with `terms` unclipped (clip +Inf, the default).
+    /// inside one, each with `terms` and with `terms` unclipped (clip +Inf, the default), and
+    /// (0.10.0) each with PyTorch's coupled weight decay added after the clipping.
     static func rangesAndTerms(_ n: Int, _ terms: GradientTerms) -> [(Range<Int>, GradientTerms)] {
         let unclipped = GradientTerms(l2: terms.l2, scale: terms.scale)
-        return [(0..<n, terms), (3..<(n - 3), terms), (0..<n, unclipped), (3..<(n - 3), unclipped)]
+        var decayed = terms, decayedUnclipped = unclipped
+        decayed.decay = 0.05
+        decayedUnclipped.decay = 0.05
+        return [(0..<n, terms), (3..<(n - 3), terms), (0..<n, unclipped), (3..<(n - 3), unclipped),
+                (0..<n, decayed), (3..<(n - 3), decayedUnclipped)]
     }
 
     func train(_ network: Network, _ options: TrainingOptions, history: History? = nil) throws {
@@ -194,7 +199,8 @@ struct OptimizerTests {
             f.g1[i] = 0
         }
         for (rule, terms) in [(AdamaxRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)),
-                              (AdamaxRule(beta1: 0.9, beta2: 0.75, epsilon: 0.5), GradientTerms())] {
+                              (AdamaxRule(beta1: 0.9, beta2: 0.75, epsilon: 0.5), GradientTerms()),
+                              (AdamaxRule(beta1: 0.9, beta2: 0.75, epsilon: 0.5), GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4, decay: 0.05))] {
             for range in [0..<KernelFixture.n, 3..<(KernelFixture.n - 3)] {
                 f.compare(rule, range, terms, "Adamax")
                 var decayedWins = 0

@@ -887,6 +887,16 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "clip_value");
     b.clip_value = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "clip_value");
+    /* coupled_weight_decay (0.10.0): finite and >= 0, with any rule */
+    b = o;
+    CHECK(b.coupled_weight_decay == 0);
+    b.coupled_weight_decay = -0.01f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "coupled_weight_decay");
+    b.coupled_weight_decay = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "coupled_weight_decay");
+    b.optimizer = MB_OPTIMIZER_ADAMW;
+    b.coupled_weight_decay = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "coupled_weight_decay");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

@@ -97,6 +97,8 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
     }
     o->centered = c->centered;
     o->amsgrad = c->amsgrad;
+    /* 0.10.0: PyTorch's coupled weight decay, on the rules that run with a step schedule */
+    o->coupled_weight_decay = c->schedule == MB_SCHEDULE_STEP ? 0.01f : 0.0f;
     o->warmup_epochs = c->warmup_epochs;
     o->validation_x = XV;
     o->validation_y = YV;
@@ -304,7 +306,8 @@ static void test_struct_size(void)
      * block above) and in 0.7.0 (NAdam's momentum_decay, RMSprop's centered, multi-step's
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
      * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor) and
-     * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy; a NaN,
+     * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy,
+     * coupled_weight_decay; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -359,8 +362,10 @@ static void test_struct_size(void)
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
             {offsetof(mb_train_options, three_phase), offsetof(mb_train_options, anneal_strategy), "three_phase",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
-            {offsetof(mb_train_options, anneal_strategy), sizeof(mb_train_options), "anneal_strategy",
-             MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, anneal_strategy), offsetof(mb_train_options, coupled_weight_decay),
+             "anneal_strategy", MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
+            {offsetof(mb_train_options, coupled_weight_decay), sizeof(mb_train_options), "coupled_weight_decay",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

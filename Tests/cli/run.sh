@@ -431,6 +431,22 @@ check "--loss binary-cross-entropy with integer labels (m) makes one output, and
 s = __import__("json").loads(open("bce1.jsonl").readline()); assert s["layers"][-1] == 1, s
 assert __import__("os").path.exists("bce1.mbm")
 '
+# --- PyTorch's coupled weight decay (0.10.0): --weight-decay with every rule; AdamW's
+# stays its decoupled decay; in the start event and the resume command
+wdc=(--builtin moons --batch-size 64 --seed 2 --optimizer nesterov --momentum 0.9 --weight-decay 0.01)
+"$cli" train "${wdc[@]}" --hidden 16 --epochs 3 --out wd-3.mbm >wd.jsonl 2>/dev/null
+"$cli" train "${wdc[@]}" --hidden 16 --epochs 2 --out wd-2.mbm --progress none >/dev/null 2>&1
+"$cli" resume wd-2.mbm "${wdc[@]}" --epochs 1 --out wd-r.mbm --progress none >/dev/null 2>&1
+"$cli" train --builtin moons --batch-size 64 --seed 2 --optimizer nesterov --momentum 0.9 --hidden 16 --epochs 3 \
+    --out wd0-3.mbm --progress none >/dev/null 2>&1
+check "--weight-decay with nesterov: PyTorch's coupled decay; train 2 + resume 1 = train 3; in the start event; not the undecayed weights" py '
+import json
+assert open("wd-3.mbm", "rb").read() == open("wd-r.mbm", "rb").read()
+assert open("wd-3.mbm", "rb").read() != open("wd0-3.mbm", "rb").read()
+s = json.loads(open("wd.jsonl").readline()); assert s["weight_decay"] == 0.01, s
+'
+refused "--weight-decay -1 is the library's error, named" "--weight-decay" \
+    train --builtin moons --out m.mbm --optimizer adam --weight-decay -1
 # --- clip_value (0.6.0): in the start event; refused below 0, named
 "$cli" train --builtin moons --hidden 16 --epochs 1 --clip-value 0.5 --out cv.mbm >cv.jsonl 2>/dev/null
 check "--clip-value: trains, and the start event names it" py '

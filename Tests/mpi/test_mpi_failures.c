@@ -215,6 +215,8 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 43: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->three_phase = odd; return "three_phase";
     case 44: o->schedule = MB_SCHEDULE_ONE_CYCLE; o->anneal_strategy = odd ? MB_ANNEAL_LINEAR : MB_ANNEAL_COS;
         return "anneal_strategy";
+    /* 0.10.0: PyTorch's coupled weight decay */
+    case 45: o->coupled_weight_decay = odd ? 0.01f : 0.0f; return "coupled_weight_decay";
     default: return NULL;
     }
 }

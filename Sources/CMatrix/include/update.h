@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 /* Every rule forms its gradient as g = scale * ((g0 + g1) + l2 * w), then clips it to
- * [-clip, clip]: g < -clip ? -clip : g, then g > clip ? clip : g (clip = +Inf for none). */
+ * [-clip, clip]: g < -clip ? -clip : g, then g > clip ? clip : g (clip = +Inf for none),
+ * then adds wd * w where wd is not 0 (PyTorch's coupled weight_decay; since 0.10.0). The
+ * formulas below write this g as clamp(...). */
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,7 +21,7 @@ extern "C" {
  *   w' = (decoupled ? w * decay : w) - step_size * (m' / (sqrt(v') * inverse_root + epsilon))
  * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_adam(size_t n, const float *p, float *out, const float *g0, const float *g1,
-             const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
+             const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip, float wd,
              float beta1, float beta2, float epsilon, float step_size, float inverse_root,
              float decay, int decoupled);
 
@@ -29,7 +31,7 @@ int mbm_adam(size_t n, const float *p, float *out, const float *g0, const float 
  *   w' = nesterov ? w - rate * (g + momentum * b') : w - rate * b'
  * writing w' to out and b' to b_out. Returns 1 if every w' is finite. */
 int mbm_momentum(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                 const float *b, float *b_out, float l2, float scale, float clip, float momentum, float rate,
+                 const float *b, float *b_out, float l2, float scale, float clip, float wd, float momentum, float rate,
                  int nesterov);
 
 /* RMSprop on n parameters, element by element:
@@ -38,7 +40,7 @@ int mbm_momentum(size_t n, const float *p, float *out, const float *g0, const fl
  *   w' = w - (rate * g) / (sqrt(v') + epsilon)
  * writing w' to out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_rmsprop(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                const float *v, float *v_out, float l2, float scale, float clip, float rho, float epsilon,
+                const float *v, float *v_out, float l2, float scale, float clip, float wd, float rho, float epsilon,
                 float rate);
 
 /* AMSGrad: Adam (AdamW when decoupled is nonzero) with v's running maximum, element by
@@ -51,7 +53,7 @@ int mbm_rmsprop(size_t n, const float *p, float *out, const float *g0, const flo
  * finite. */
 int mbm_amsgrad(size_t n, const float *p, float *out, const float *g0, const float *g1,
                 const float *m, const float *v, const float *vmax, float *m_out, float *v_out,
-                float *vmax_out, float l2, float scale, float clip, float beta1, float beta2, float epsilon,
+                float *vmax_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
                 float step_size, float inverse_root, float decay, int decoupled);
 
 /* Adagrad on n parameters, element by element:
@@ -60,7 +62,7 @@ int mbm_amsgrad(size_t n, const float *p, float *out, const float *g0, const flo
  *   w' = w - (rate * g) / (sqrt(s') + epsilon)
  * writing w' to out and s' to s_out. Returns 1 if every w' is finite. */
 int mbm_adagrad(size_t n, const float *p, float *out, const float *g0, const float *g1,
-                const float *s, float *s_out, float l2, float scale, float clip, float epsilon, float rate);
+                const float *s, float *s_out, float l2, float scale, float clip, float wd, float epsilon, float rate);
 
 /* Adamax on n parameters, element by element:
  *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
@@ -69,7 +71,7 @@ int mbm_adagrad(size_t n, const float *p, float *out, const float *g0, const flo
  *   w' = w - step_size * (m' / u')
  * writing w' to out, m' to m_out and u' to u_out. Returns 1 if every w' is finite. */
 int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const float *g1,
-               const float *m, const float *u, float *m_out, float *u_out, float l2, float scale, float clip,
+               const float *m, const float *u, float *m_out, float *u_out, float l2, float scale, float clip, float wd,
                float beta1, float beta2, float epsilon, float step_size);
 
 /* NAdam on n parameters, element by element:
@@ -79,7 +81,7 @@ int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const floa
  *   w' = (w - gradient_coefficient * (g / d)) - momentum_coefficient * (m' / d)
  * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_nadam(size_t n, const float *p, float *out, const float *g0, const float *g1,
-              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
+              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip, float wd,
               float beta1, float beta2, float epsilon, float inverse_root, float gradient_coefficient,
               float momentum_coefficient);
 
@@ -89,7 +91,7 @@ int mbm_nadam(size_t n, const float *p, float *out, const float *g0, const float
  *   w' = w - step_size * (rectified ? m' / (sqrt(v') + epsilon) : m')
  * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
 int mbm_radam(size_t n, const float *p, float *out, const float *g0, const float *g1,
-              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip,
+              const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip, float wd,
               float beta1, float beta2, float epsilon, float step_size, int rectified);
 
 /* RMSprop, centred when centered is nonzero and with momentum when momentum > 0, element by
@@ -105,7 +107,7 @@ int mbm_radam(size_t n, const float *p, float *out, const float *g0, const float
  * only; a and b are not read otherwise). Returns 1 if every w' is finite. */
 int mbm_rmsprop_general(size_t n, const float *p, float *out, const float *g0, const float *g1,
                         const float *v, const float *a, const float *b, float *v_out, float *a_out,
-                        float *b_out, float l2, float scale, float clip, float rho, float epsilon, float rate,
+                        float *b_out, float l2, float scale, float clip, float wd, float rho, float epsilon, float rate,
                         int centered, float momentum);
 
 #ifdef __cplusplus

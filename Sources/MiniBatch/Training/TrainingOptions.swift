@@ -36,6 +36,14 @@ public struct TrainingOptions: Sendable {
     /// the whole gradient (the L2 term included) exceeds clipNorm, it is scaled by
     /// clipNorm / (norm + 1e-6). 0 (the default): no clipping.
     public var clipNorm: Float = 0
+    /// PyTorch's `weight_decay` of its rules other than AdamW (coupled: an L2 penalty in the
+    /// gradient), >= 0: the rule sees g + coupledWeightDecay * w, on every parameter (biases
+    /// too), added after clipping (PyTorch adds it inside `optimizer.step()`, after the
+    /// caller's `clip_grad_norm_`; `clipNorm` and `clipValue` measure and clip the gradient
+    /// without it). Unlike `l2` (scikit-learn's alpha, divided by the batch's rows, weights
+    /// only) it adds nothing to the cost. It applies to every rule, AdamW's decoupled
+    /// `weightDecay` beside it. 0 (the default): none. Since 0.10.0.
+    public var coupledWeightDecay: Float = 0
     /// Clip every element of the gradient to [-clipValue, clipValue] (PyTorch's
     /// `clip_grad_value_`, Keras's `clipvalue`), after the L2 term and the norm clipping's
     /// scaling (`clipNorm` measures the unclipped gradient). 0 (the default): no clipping.

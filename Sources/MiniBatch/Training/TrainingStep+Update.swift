@@ -57,7 +57,7 @@ extension TrainingStep {
     /// slice. False, with parameters and state unchanged, if any new parameter is not finite.
     private func generalUpdate() -> Bool {
         let members = updateMembers
-        terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1, clip: clipValue)
+        terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1, clip: clipValue, decay: coupledWeightDecay)
         // The rule reads at most two gradient buffers: more are summed into the first.
         if updateShards > 2 {
             run(.sum, members: members)

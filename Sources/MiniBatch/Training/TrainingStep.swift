@@ -140,6 +140,8 @@ final class TrainingStep {
     let clipNorm: Float
     /// Value clipping's bound, +Inf for none (`GradientTerms.clip`).
     let clipValue: Float
+    /// PyTorch's coupled weight_decay (`TrainingOptions.coupledWeightDecay`, `GradientTerms.decay`).
+    let coupledWeightDecay: Float
     /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
     /// epochs trained when the epoch started).
     let dropout: Dropout?
@@ -238,8 +240,10 @@ final class TrainingStep {
         l2 = options.l2
         clipNorm = options.clipNorm
         clipValue = options.clipValue > 0 ? options.clipValue : .infinity
+        coupledWeightDecay = options.coupledWeightDecay
         dropout = network.trainsRowByRow ? nil : Dropout(rate: options.dropout, seed: options.seed)
         plain = options.updateRule == .gradientDescent && options.l2 == 0 && options.clipNorm == 0 && options.clipValue == 0
+            && options.coupledWeightDecay == 0
             && !options.generalPath
         // The fused update reads every shard's rows and dz: not across ranks.
         fusesFirstWeights = plain && collective == nil && TrainingStep.fusesFirstWeights(network)

@@ -63,7 +63,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms, adagrad, nadam and radam: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
     var epsilon: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01).", valueName: "wd"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01); every other rule: PyTorch's coupled weight_decay, the rule sees g + wd * w, every parameter, after clipping (default: 0).", valueName: "wd"))
     var weightDecay: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("adagrad: step t's rate is the rate / (1 + (t - 1) * d) (default: 0).", valueName: "d"))
@@ -207,7 +207,6 @@ struct TrainingArguments: ParsableArguments {
             ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
             ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax, .nadam, .radam]),
             ("--momentum-decay", momentumDecay != nil, [.nadam]),
-            ("--weight-decay", weightDecay != nil, [.adamw, .adamwAMSGrad]),
             ("--lr-decay", lrDecay != nil, [.adagrad]),
             ("--initial-accumulator", initialAccumulator != nil, [.adagrad]),
         ]
@@ -290,6 +289,8 @@ struct TrainingArguments: ParsableArguments {
         options.warmup = Warmup(epochs: warmupEpochs, startFactor: warmupStartFactor ?? 1.0 / 3)
         options.schedulePerBatch = schedulePerBatch
         options.clipValue = clipValue
+        // (AdamW's --weight-decay is its own decoupled decay, in the rule)
+        options.coupledWeightDecay = name == .adamw || name == .adamwAMSGrad ? 0 : weightDecay ?? 0
         options.shards = shards
         options.dropout = dropout
         options.labelSmoothing = labelSmoothing
@@ -331,6 +332,7 @@ struct TrainingArguments: ParsableArguments {
         case .nadam(let b1, let b2, let eps, let decay):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--momentum-decay", "\(decay)")
         }
+        if name != .adamw && name != .adamwAMSGrad, let weightDecay { add("--weight-decay", "\(weightDecay)", unless: "\(Float(0))") }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
         add("--clip-value", "\(clipValue)", unless: "\(Float(0))")

@@ -39,7 +39,7 @@ struct Failure: Error, CustomStringConvertible {
         ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
         ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
         ("momentum_decay", "--momentum-decay"), ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
-        ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("l2", "--l2"),
+        ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("coupled_weight_decay", "--weight-decay"), ("l2", "--l2"),
         ("clip_norm", "--clip-norm"), ("clip_value", "--clip-value"), ("lr_decay", "--lr-decay"),
         ("initial_accumulator_value", "--initial-accumulator"), ("dropout", "--dropout"), ("label_smoothing", "--label-smoothing"),
         ("validation_fraction", "--validation-fraction"), ("patience", "--patience"), ("monitor", "--monitor"),

@@ -202,6 +202,9 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
     if options.clipValue > 0 { fields.append(("clip_value", .number(shortest(Double(options.clipValue))))) }
+    if options.coupledWeightDecay > 0 {
+        fields.append(("weight_decay", .number(shortest(Double(options.coupledWeightDecay)))))
+    }
     if options.dropout > 0 { fields.append(("dropout", .number(options.dropout))) }
     if options.labelSmoothing > 0 { fields.append(("label_smoothing", .number(options.labelSmoothing))) }
     if options.earlyStopping.patience > 0 {

@@ -375,6 +375,7 @@ class mb_train_options(Structure):
         ("max_momentum", c_double),  # double max_momentum;  (since 0.10.0)
         ("three_phase", c_int),  # int three_phase;  (since 0.10.0)
         ("anneal_strategy", c_int),  # mb_anneal_strategy anneal_strategy;  (since 0.10.0)
+        ("coupled_weight_decay", c_float),  # float coupled_weight_decay;  (since 0.10.0)
     ]
 
 

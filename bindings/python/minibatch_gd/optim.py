@@ -14,6 +14,8 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
         m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
         w -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + epsilon)
     AdamW(..., weight_decay): w -= lr * weight_decay * w, then the Adam step
+    every other rule's weight_decay (since 0.10.0; PyTorch's, coupled): g + weight_decay * w
+        in place of g, every parameter, after gradient clipping
     Adam(..., amsgrad=True), AdamW(..., amsgrad=True): vmax = max(vmax, v) after v's update,
         sqrt(vmax) in place of sqrt(v) (AMSGrad, PyTorch's amsgrad=True)
     Adagrad(epsilon, lr_decay, initial_accumulator_value):
@@ -80,17 +82,25 @@ __all__ = [
 ]
 
 
+# Every rule but AdamW takes ``weight_decay`` (since 0.10.0): PyTorch's coupled weight decay,
+# g + weight_decay * w on every parameter, added after gradient clipping, as PyTorch's
+# optimizers add it inside step() (mb_train_options.coupled_weight_decay). AdamW's is its
+# decoupled decay, as PyTorch's AdamW.
+
+
 @dataclass(frozen=True)
 class SGD:
     """Gradient descent; with ``momentum`` > 0, PyTorch's momentum (``nesterov``: Nesterov's)."""
 
     momentum: float = 0.0
     nesterov: bool = False
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.SGD)
         o.momentum = _number(self.momentum, "momentum")
         o.nesterov = 1 if _flag(self.nesterov, "nesterov") else 0
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class RMSprop:
     epsilon: float = 1e-8
     momentum: float = 0.0
     centered: bool = False
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.RMSPROP)
@@ -110,6 +121,7 @@ class RMSprop:
         o.epsilon = _number(self.epsilon, "epsilon")
         o.momentum = _number(self.momentum, "momentum")
         o.centered = 1 if _flag(self.centered, "centered") else 0
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,7 @@ class Adam:
     beta2: float = 0.999
     epsilon: float = 1e-8
     amsgrad: bool = False
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAM)
@@ -128,6 +141,7 @@ class Adam:
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
         o.amsgrad = 1 if _flag(self.amsgrad, "amsgrad") else 0
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -158,12 +172,14 @@ class Adagrad:
     epsilon: float = 1e-8
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAGRAD)
         o.epsilon = _number(self.epsilon, "epsilon")
         o.lr_decay = _number(self.lr_decay, "lr_decay")
         o.initial_accumulator_value = _number(self.initial_accumulator_value, "initial_accumulator_value")
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -173,12 +189,14 @@ class Adamax:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.ADAMAX)
         o.beta1 = _number(self.beta1, "beta1")
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -190,6 +208,7 @@ class NAdam:
     beta2: float = 0.999
     epsilon: float = 1e-8
     momentum_decay: float = 0.004
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.NADAM)
@@ -197,6 +216,7 @@ class NAdam:
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
         o.momentum_decay = _number(self.momentum_decay, "momentum_decay")
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -207,12 +227,14 @@ class RAdam:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    weight_decay: float = 0.0
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.RADAM)
         o.beta1 = _number(self.beta1, "beta1")
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)

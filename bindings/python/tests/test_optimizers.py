@@ -65,6 +65,18 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("radam_b2", optim.RAdam(beta1=0.8, beta2=0.9, epsilon=0.01), 0.01, None),
     # rho_inf 3: never rectified, every step momentum's
     ("radam_b2_low", optim.RAdam(beta2=0.5), 0.01, None),
+    # 0.10.0: PyTorch's coupled weight_decay on every rule but AdamW (biases too)
+    ("sgd_wd", optim.SGD(weight_decay=0.05), 0.1, None),
+    ("nesterov_wd", optim.SGD(momentum=0.9, nesterov=True, weight_decay=0.05), 0.05, None),
+    # (not centred: near convergence the centred root sqrt(v - a^2) magnifies float32's
+    # rounding past the tolerance; the C loop is checked bit for bit against Swift's)
+    ("rmsprop_momentum_wd", optim.RMSprop(momentum=0.5, weight_decay=0.05), 0.005, None),
+    ("adam_wd", optim.Adam(weight_decay=0.05), 0.01, None),
+    ("amsgrad_wd", optim.Adam(beta2=0.9, amsgrad=True, weight_decay=0.05), 0.01, None),
+    ("adagrad_wd", optim.Adagrad(weight_decay=0.05), 0.1, None),
+    ("adamax_wd", optim.Adamax(weight_decay=0.05), 0.01, None),
+    ("nadam_wd", optim.NAdam(weight_decay=0.05), 0.01, None),
+    ("radam_wd", optim.RAdam(weight_decay=0.05), 0.01, None),
 ]
 IDS = [r[0] for r in RULES]
 LOSSES = [("mse", 2), ("cross_entropy", 3)]
@@ -116,6 +128,9 @@ class NpRule:
     def step(self, w, g, lr):
         o, self.t = self.o, self.t + 1
         t = self.t
+        wd = 0.0 if isinstance(o, optim.AdamW) else F32(getattr(o, "weight_decay", 0.0))
+        if wd:  # PyTorch's coupled weight_decay, after the caller's clipping
+            g = g + wd * w
         if self.a is None:
             self.a, self.b, self.c = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
         if isinstance(o, optim.SGD):
@@ -362,10 +377,11 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     if isinstance(opt, optim.NAdam):
         o = torch.optim.NAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
-                              momentum_decay=opt.momentum_decay)
+                              momentum_decay=opt.momentum_decay, weight_decay=F32(opt.weight_decay))
     elif isinstance(opt, optim.Adagrad):
         o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
-                                initial_accumulator_value=F32(opt.initial_accumulator_value))
+                                initial_accumulator_value=F32(opt.initial_accumulator_value),
+                                weight_decay=F32(opt.weight_decay))
     else:
         o = torch_optimizer(torch, [W, b], opt, rates[0])
     out = []
@@ -419,11 +435,13 @@ def test_l2_costs_and_weights():
         np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("opt,l2", [(optim.SGD(), 0.0), (optim.SGD(momentum=0.9), 0.3)],
-                         ids=["sgd", "momentum+l2"])
+@pytest.mark.parametrize("opt,l2", [(optim.SGD(), 0.0), (optim.SGD(momentum=0.9), 0.3),
+                                    (optim.SGD(momentum=0.9, weight_decay=0.5), 0.3)],
+                         ids=["sgd", "momentum+l2", "momentum+l2+weight_decay"])
 def test_clip_norm(opt, l2):
     """Clipping scales the whole gradient (l2 term included) by clip/(norm + 1e-6) before
-    the rule sees it. 3 epochs of 3 batches of 8; weights rtol 1e-5 / atol 1e-6."""
+    the rule sees it; PyTorch's coupled weight_decay (0.10.0) is added after the clipping
+    (the norm does not see it). 3 epochs of 3 batches of 8; weights rtol 1e-5 / atol 1e-6."""
     X, y, Y = problem("mse", 2)
     clip, lr = 0.05, 0.3
     with make_net("mse", 2) as net:
@@ -465,6 +483,30 @@ def test_clip_value(opt, clip_norm, l2):
                       optimizer=opt, l2=l2, clip_norm=clip_norm, clip_value=c)
         np.testing.assert_allclose(h.batch_costs, costs, rtol=1e-5)
         np.testing.assert_allclose(net.get_parameters(), ref[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_weight_decay_after_clipping_matches_torch():
+    """PyTorch's order: loss.backward(), clip_grad_norm_ and clip_grad_value_ on the
+    gradient, then optimizer.step() adds weight_decay * w (SGD with momentum, weight_decay
+    0.5, full batch, 12 steps, both clippings active): the same weights, rtol 1e-5."""
+    torch = pytest.importorskip("torch")
+    X, y, _ = problem("cross_entropy", 3, seed=3)
+    lr, steps, opt = 0.2, 12, optim.SGD(momentum=0.9, weight_decay=0.5)
+    with make_net("cross_entropy", 3, seed=5) as net:
+        p0 = net.get_parameters()
+        for _ in range(steps):
+            net.train(X, y, epochs=1, batch_size=M, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
+                      clip_norm=0.3, clip_value=0.05)
+        got = net.get_parameters()
+    W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr, opt)
+    for _ in range(steps):
+        o.zero_grad()
+        torch.nn.functional.cross_entropy(Xt @ W.T + b, yt).backward()
+        assert float(torch.nn.utils.clip_grad_norm_([W, b], 0.3)) > 0.3  # (the norm clipping is active)
+        torch.nn.utils.clip_grad_value_([W, b], 0.05)
+        o.step()
+    np.testing.assert_allclose(got, np.concatenate([W.detach().numpy().ravel(), b.detach().numpy()]),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_clip_value_matches_torch():
@@ -963,19 +1005,23 @@ def test_cycled_momentum_values_and_given_momentum():
 
 
 def torch_optimizer(torch, params, opt, lr):
-    """torch.optim's rule for `opt` (its float32 hyperparameters) over params."""
+    """torch.optim's rule for `opt` (its float32 hyperparameters, weight_decay included) over
+    params."""
+    wd = F32(opt.weight_decay)
     if isinstance(opt, optim.SGD):
-        return torch.optim.SGD(params, lr=lr, momentum=F32(opt.momentum), nesterov=opt.nesterov)
+        return torch.optim.SGD(params, lr=lr, momentum=F32(opt.momentum), nesterov=opt.nesterov, weight_decay=wd)
     if isinstance(opt, optim.RMSprop):
         return torch.optim.RMSprop(params, lr=lr, alpha=F32(opt.rho), eps=F32(opt.epsilon),
-                                   momentum=F32(opt.momentum), centered=opt.centered)
+                                   momentum=F32(opt.momentum), centered=opt.centered, weight_decay=wd)
     if isinstance(opt, optim.Adamax):
-        return torch.optim.Adamax(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
+        return torch.optim.Adamax(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
+                                  weight_decay=wd)
     if isinstance(opt, optim.RAdam):
-        return torch.optim.RAdam(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon))
-    kw = {"weight_decay": F32(opt.weight_decay)} if isinstance(opt, optim.AdamW) else {}
-    return (torch.optim.AdamW if kw else torch.optim.Adam)(
-        params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), amsgrad=opt.amsgrad, **kw)
+        return torch.optim.RAdam(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
+                                 weight_decay=wd)
+    return (torch.optim.AdamW if isinstance(opt, optim.AdamW) else torch.optim.Adam)(
+        params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), amsgrad=opt.amsgrad,
+        weight_decay=wd)
 
 
 @pytest.mark.parametrize("per_batch", [False, True], ids=["epochs", "batches"])

@@ -15,7 +15,7 @@ struct Fingerprint {
         ("optimizer", .integer), ("momentum", .float), ("nesterov", .integer), ("rho", .float), ("beta1", .float),
         ("beta2", .float), ("epsilon", .float), ("weight_decay", .float), ("amsgrad", .integer), ("lr_decay", .float),
         ("initial_accumulator_value", .float), ("momentum_decay", .double), ("centered", .integer), ("l2", .float),
-        ("clip_norm", .float), ("clip_value", .float),
+        ("clip_norm", .float), ("clip_value", .float), ("coupled_weight_decay", .float),
         ("dropout", .double), ("label_smoothing", .double),
         ("schedule", .integer), ("gamma", .double), ("step_epochs", .integer), ("power_t", .double),
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
@@ -110,6 +110,7 @@ struct Fingerprint {
             UInt64(options.epochs), UInt64(batchSize), float(options.learningRate), options.seed,
             options.shuffle ? 1 : 0, UInt64(options.lastBatch.rawValue),
         ] + rule + adagrad + rest + [float(options.l2), float(options.clipNorm), float(options.clipValue),
+                float(options.coupledWeightDecay),
                 options.dropout.bitPattern,
                 options.labelSmoothing.bitPattern] + schedule + [
             // (an unused start factor is 0, as unused schedule parameters)

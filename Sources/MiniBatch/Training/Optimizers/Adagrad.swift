@@ -34,7 +34,7 @@ extension AdagradRule {
         return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
             mbm_adagrad(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
-                b.stateOut.0 + lower, l2, terms.scale, terms.clip, epsilon, rate)
+                b.stateOut.0 + lower, l2, terms.scale, terms.clip, terms.decay, epsilon, rate)
         }
     }
 }

@@ -88,7 +88,7 @@ extension AdamRule {
             mbm_adam(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, beta1, beta2, epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
                 weightDecay == 0 ? 0 : 1)
         }
     }
@@ -107,7 +107,7 @@ extension AMSGradRule {
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.state.2 + lower,
                 b.stateOut.0 + lower, b.stateOut.1 + lower, b.stateOut.2 + lower,
-                l2, terms.scale, terms.clip, a.beta1, a.beta2, a.epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
+                l2, terms.scale, terms.clip, terms.decay, a.beta1, a.beta2, a.epsilon, c.stepSize, c.inverseCorrection2Root, c.decay,
                 a.weightDecay == 0 ? 0 : 1)
         }
     }

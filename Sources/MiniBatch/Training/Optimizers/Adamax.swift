@@ -45,7 +45,7 @@ extension AdamaxRule {
             mbm_adamax(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, beta1, beta2, epsilon, stepSize)
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, stepSize)
         }
     }
 }

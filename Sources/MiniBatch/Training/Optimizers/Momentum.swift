@@ -35,7 +35,7 @@ extension MomentumRule {
         return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
             mbm_momentum(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
-                b.stateOut.0 + lower, l2, terms.scale, terms.clip, momentum, rate, nesterov ? 1 : 0)
+                b.stateOut.0 + lower, l2, terms.scale, terms.clip, terms.decay, momentum, rate, nesterov ? 1 : 0)
         }
     }
 }

@@ -114,7 +114,7 @@ extension NAdamRule {
             mbm_nadam(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, beta1, beta2, epsilon, c.inverseCorrection2Root, c.gradient, c.momentum)
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.inverseCorrection2Root, c.gradient, c.momentum)
         }
     }
 }

@@ -160,7 +160,8 @@ struct UpdateBuffers {
 
 /// How the gradient is formed before the rule sees it:
 /// g = scale * (sum of the shards' gradients + l2 * w), l2 only on weights, then clipped to
-/// [-clip, clip] element by element (`clipped`).
+/// [-clip, clip] element by element, then, where `decay` is not 0, g + decay * w on every
+/// parameter (`formed`).
 struct GradientTerms {
     /// alpha / rows of the batch (scikit-learn's L2 penalty), for weights; 0 for none.
     var l2: Float = 0
@@ -168,6 +169,9 @@ struct GradientTerms {
     var scale: Float = 1
     /// The bound of value clipping, +Inf for none (which changes no value: a NaN stays NaN).
     var clip: Float = .infinity
+    /// PyTorch's coupled weight_decay (`TrainingOptions.coupledWeightDecay`), on every
+    /// parameter after clipping, 0 for none (then nothing is added: not even -0 becomes +0).
+    var decay: Float = 0
 
     /// g clipped to [-clip, clip] lane by lane, the lower bound first (the C loops'
     /// `gradient_term`).
@@ -175,6 +179,14 @@ struct GradientTerms {
     func clipped(_ g: Lanes) -> Lanes {
         let low = g.replacing(with: -clip, where: g .< -clip)
         return low.replacing(with: clip, where: low .> clip)
+    }
+
+    /// The gradient the rule sees from the scaled sum `g` at parameters `w`: clipped, then
+    /// plus decay * w (the C loops' `gradient_term`).
+    @inline(__always)
+    func formed(_ g: Lanes, _ w: Lanes) -> Lanes {
+        let bounded = clipped(g)
+        return decay == 0 ? bounded : bounded + decay * w
     }
 }
 
@@ -238,7 +250,7 @@ extension UpdateRule {
                 if let g1 { sum += load(g1, i) }
                 var a = Self.slots > 0 ? load(s0, i) : Lanes(), v = Self.slots > 1 ? load(s1, i) : Lanes()
                 var x = Self.slots > 2 ? load(s2, i) : Lanes()
-                let new = next(w, terms.clipped(scale * (sum + l2 * w)), &a, &v, &x, c)
+                let new = next(w, terms.formed(scale * (sum + l2 * w), w), &a, &v, &x, c)
                 store(new, out, i)
                 if Self.slots > 0 { store(a, o0, i) }
                 if Self.slots > 1 { store(v, o1, i) }
@@ -254,7 +266,7 @@ extension UpdateRule {
                 if Self.slots > 0 { a[0] = s0[i] }
                 if Self.slots > 1 { v[0] = s1[i] }
                 if Self.slots > 2 { x[0] = s2[i] }
-                let new = next(w, terms.clipped(scale * (sum + l2 * w)), &a, &v, &x, c)
+                let new = next(w, terms.formed(scale * (sum + l2 * w), w), &a, &v, &x, c)
                 out[i] = new[0]
                 if Self.slots > 0 { o0[i] = a[0] }
                 if Self.slots > 1 { o1[i] = v[0] }

@@ -60,7 +60,7 @@ extension RAdamRule {
             mbm_radam(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, beta1, beta2, epsilon, c.stepSize, c.rectified ? 1 : 0)
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.stepSize, c.rectified ? 1 : 0)
         }
     }
 }

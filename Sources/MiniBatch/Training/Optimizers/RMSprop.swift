@@ -29,7 +29,7 @@ extension RMSpropRule {
         return applyKernel(b, range, terms: terms, segments: segments) { lower, count, g1, l2 in
             mbm_rmsprop(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
-                b.stateOut.0 + lower, l2, terms.scale, terms.clip, rho, epsilon, rate)
+                b.stateOut.0 + lower, l2, terms.scale, terms.clip, terms.decay, rho, epsilon, rate)
         }
     }
 }
@@ -106,7 +106,7 @@ extension RMSpropGeneralRule {
             mbm_rmsprop_general(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1, b.state.0 + lower,
                 average.0.map { $0 + lower }, buffer.0.map { $0 + lower }, b.stateOut.0 + lower,
-                average.1.map { $0 + lower }, buffer.1.map { $0 + lower }, l2, terms.scale, terms.clip, rho, epsilon,
+                average.1.map { $0 + lower }, buffer.1.map { $0 + lower }, l2, terms.scale, terms.clip, terms.decay, rho, epsilon,
                 rate, Variant.centered ? 1 : 0, Variant.momentum ? momentum : 0)
         }
     }
