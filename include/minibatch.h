@@ -543,7 +543,7 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
                               int64_t *examples_done, int64_t *batches_per_epoch);
 
 /* The update rule. g is the gradient of the batch's mean cost (with the l2 term, then
- * clipped), rate the epoch's learning rate, t the updates this rule has applied to the
+ * clipped, then plus coupled_weight_decay * w: since 0.10.0), rate the epoch's learning rate, t the updates this rule has applied to the
  * model, this one included (from 1); element by element, as PyTorch's torch.optim:
  *   MB_OPTIMIZER_SGD, momentum 0: w -= rate * g                (plain gradient descent)
  *   MB_OPTIMIZER_SGD, momentum mu: b = mu * b + g (b starts at 0);
@@ -1111,7 +1111,8 @@ typedef struct mb_train_options {
                                   it inside optimizer.step(), after clip_grad_norm_).
                                   Nothing is added to the cost (unlike l2, scikit-learn's
                                   alpha, divided by the batch's rows, weights only). With
-                                  MB_OPTIMIZER_ADAMW its decoupled weight_decay applies too.
+                                  MB_OPTIMIZER_ADAMW its decoupled weight_decay applies too
+                                  (the coupled term from w before the decoupled shrink).
                                   Default 0 (none) */
 } mb_train_options;
 

@@ -217,7 +217,7 @@ package enum Validate {
         try warmup(options.warmup)
         guard options.l2.isFinite, options.l2 >= 0 else { throw .invalid("l2 (alpha) must be finite and >= 0, got \(options.l2)") }
         guard options.coupledWeightDecay.isFinite, options.coupledWeightDecay >= 0 else {
-            throw .invalid("coupled_weight_decay must be finite and >= 0 (0: none), got \(options.coupledWeightDecay)")
+            throw .invalid("coupled_weight_decay (PyTorch's weight_decay of the rules but AdamW) must be finite and >= 0 (0: none), got \(options.coupledWeightDecay)")
         }
         guard options.clipValue.isFinite, options.clipValue >= 0 else {
             throw .invalid("clip_value must be finite and >= 0 (0: no clipping), got \(options.clipValue)")

@@ -90,7 +90,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SGD:
-    """Gradient descent; with ``momentum`` > 0, PyTorch's momentum (``nesterov``: Nesterov's)."""
+    """Gradient descent; with ``momentum`` > 0, PyTorch's momentum (``nesterov``: Nesterov's);
+    ``weight_decay``: PyTorch's coupled decay (as every rule's but AdamW's, above)."""
 
     momentum: float = 0.0
     nesterov: bool = False

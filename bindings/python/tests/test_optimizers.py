@@ -67,6 +67,8 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("radam_b2_low", optim.RAdam(beta2=0.5), 0.01, None),
     # 0.10.0: PyTorch's coupled weight_decay on every rule but AdamW (biases too)
     ("sgd_wd", optim.SGD(weight_decay=0.05), 0.1, None),
+    ("momentum_wd", optim.SGD(momentum=0.9, weight_decay=0.05), 0.05, None),
+    ("rmsprop_wd", optim.RMSprop(weight_decay=0.05), 0.01, None),
     ("nesterov_wd", optim.SGD(momentum=0.9, nesterov=True, weight_decay=0.05), 0.05, None),
     # (not centred: near convergence the centred root sqrt(v - a^2) magnifies float32's
     # rounding past the tolerance; the C loop is checked bit for bit against Swift's)

@@ -7,7 +7,8 @@ struct Fingerprint {
         case integer, float, double, hash
     }
 
-    /// The options first (in the C options' order and names), then what follows from them
+    /// The options first (in the C options' order and names, the later fields beside the
+    /// ones they belong with), then what follows from them
     /// and from the data and model, so that the first difference named is its cause.
     static let fields: [(name: String, format: Format)] = [
         ("epochs", .integer), ("batch_size", .integer), ("learning_rate", .float), ("seed", .integer),
