@@ -157,9 +157,7 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 train.progress = nil
                 train.user_data = nil
                 train.epochs = min(max(train.epochs, -1), 3)
-                // (mostly the 0 and 1 it takes, so that training runs with either; a bit
-                // left to the bytes for its refusal)
-                if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
+                mostlyInRange(&train, &input)
                 // Pointers the harness cannot make valid: the validation set is the
                 // training data or none; struct_size mostly the real one.
                 let validation = input.next(UInt8.self) % 3
@@ -254,6 +252,21 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// fuzzed training options, evaluated and predicted into buffers of fuzzed capacity; a `.npy`
 /// file predicted into another, and the pair shuffled into two more, with fuzzed budgets
 /// and paths that are files, missing, a directory or the wrong file.
+/// The flags and enums of the training options mostly in their range, so that training runs
+/// with each form (a bit of each left to the bytes, for their refusals): schedule_per_batch;
+/// 0.10.0's cycle_momentum, three_phase and anneal_strategy, the cycle's ends mostly in
+/// (0, 1) and the coupled weight decay mostly small.
+func mostlyInRange(_ train: inout mb_train_options, _ input: inout Input) {
+    if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
+    if train.cycle_momentum & 0x100 == 0 { train.cycle_momentum &= 1 }
+    if train.three_phase & 0x100 == 0 { train.three_phase &= 1 }
+    if train.anneal_strategy.rawValue & 0x100 == 0 { train.anneal_strategy = mb_anneal_strategy(rawValue: train.anneal_strategy.rawValue & 1) }
+    let byte = input.next(UInt8.self)
+    if byte & 1 == 0 { train.base_momentum = Double(input.next(UInt8.self)) / 256 }
+    if byte & 2 == 0 { train.max_momentum = Double(input.next(UInt8.self)) / 256 }
+    if byte & 4 == 0 { train.coupled_weight_decay = Float(input.next(UInt8.self)) / 1024 }
+}
+
 /// None, or `stopRequest` with its request set or cleared by the input.
 func interrupt(_ input: inout Input) -> OpaquePointer? {
     switch input.next(UInt8.self) % 4 {
@@ -309,7 +322,7 @@ func fuzzFiles(_ input: inout Input) {
         train.interrupt = interrupt(&input)
         train.validation_dataset = input.next(UInt8.self) % 2 == 0 ? dataset : nil
         train.epochs = min(max(train.epochs, -1), 2)
-        if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
+        mostlyInRange(&train, &input)
         if input.next(UInt8.self) % 8 != 0 { train.struct_size = MemoryLayout<mb_train_options>.size }
         _ = mb_train_dataset(model, dataset, &train, nil)
         var cost = 0.0, accuracy = 0.0
