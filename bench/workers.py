@@ -119,7 +119,8 @@ class TrainOptions(C.Structure):
                 ("validation_sample_weight", C.c_void_p), ("schedule_per_batch", C.c_int),
                 ("pct_start", C.c_double), ("div_factor", C.c_double), ("final_div_factor", C.c_double),
                 ("cycle_momentum", C.c_int), ("base_momentum", C.c_double), ("max_momentum", C.c_double),
-                ("three_phase", C.c_int), ("anneal_strategy", C.c_int), ("coupled_weight_decay", C.c_float)]
+                ("three_phase", C.c_int), ("anneal_strategy", C.c_int), ("coupled_weight_decay", C.c_float),
+                ("decoupled_weight_decay", C.c_int)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

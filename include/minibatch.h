@@ -571,7 +571,8 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *   MB_OPTIMIZER_ADAMAX (since 0.6.0): m = beta1 * m + (1 - beta1) * g;
  *                    u = max(beta2 * u, |g| + epsilon); w -= (rate / (1 - beta1^t)) * m / u
  *                    (PyTorch's Adamax; bias correction computed in double)
- *   MB_OPTIMIZER_NADAM (since 0.7.0): Adam's m and v;
+ *   MB_OPTIMIZER_NADAM (since 0.7.0; decoupled_weight_decay since 0.10.0, as AdamW's
+ *                    shrink first): Adam's m and v;
  *                    mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)), P_t = mu_1 * ... *
  *                    mu_t; d = sqrt(v) / sqrt(1 - beta2^t) + epsilon;
  *                    w -= rate * (1 - mu_t) / (1 - P_t) * g / d, then
@@ -581,7 +582,7 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    then times beta1^(the factors left), or until it falls below the
  *                    smallest normal double, then 0; PyTorch keeps it in float as it goes,
  *                    so they agree to float's rounding)
- *   MB_OPTIMIZER_RADAM (since 0.7.0): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
+ *   MB_OPTIMIZER_RADAM (since 0.7.0; decoupled_weight_decay as NAdam's): Adam's m and v; rho_inf = 2 / (1 - beta2) - 1,
  *                    rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t); when rho_t > 5:
  *                    w -= rate * r_t * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon),
  *                    r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
@@ -1114,6 +1115,13 @@ typedef struct mb_train_options {
                                   MB_OPTIMIZER_ADAMW its decoupled weight_decay applies too
                                   (the coupled term from w before the decoupled shrink).
                                   Default 0 (none) */
+    int decoupled_weight_decay; /* since 0.10.0, MB_OPTIMIZER_NADAM and MB_OPTIMIZER_RADAM
+                                  (other rules ignore it): 0 (default) or 1 (other values:
+                                  MB_ERR_INVALID_ARGUMENT with any rule), PyTorch's
+                                  decoupled_weight_decay=True (NAdamW, RAdamW): w -= rate *
+                                  weight_decay * w before the step, as MB_OPTIMIZER_ADAMW
+                                  (weight_decay's default 0.01 is AdamW's; PyTorch's NAdam
+                                  and RAdam default to 0: set it) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

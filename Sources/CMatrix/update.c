@@ -177,7 +177,7 @@ static inline __attribute__((always_inline)) int nadam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
     float *restrict v_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
-    float inverse_root, float gradient_coefficient, float momentum_coefficient)
+    float inverse_root, float gradient_coefficient, float momentum_coefficient, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
@@ -187,7 +187,8 @@ static inline __attribute__((always_inline)) int nadam_loop(
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float denominator = SQRT_NO_ERRNO(vv) * inverse_root + epsilon;
-        float new_w = (w - gradient_coefficient * (g / denominator)) - momentum_coefficient * (mm / denominator);
+        float decayed = decoupled ? w * decay : w;
+        float new_w = (decayed - gradient_coefficient * (g / denominator)) - momentum_coefficient * (mm / denominator);
         m_out[i] = mm;
         v_out[i] = vv;
         out[i] = new_w;
@@ -202,7 +203,7 @@ static inline __attribute__((always_inline)) int radam_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
     const float *restrict g1, const float *restrict m, const float *restrict v, float *restrict m_out,
     float *restrict v_out, float l2, float scale, float clip, float wd, float beta1, float beta2, float epsilon,
-    float step_size, int rectified)
+    float step_size, int rectified, float decay, int decoupled)
 {
     const float one_beta1 = 1 - beta1, one_beta2 = 1 - beta2;
     uint32_t flags = 0;
@@ -212,7 +213,8 @@ static inline __attribute__((always_inline)) int radam_loop(
         float mm = beta1 * m[i] + one_beta1 * g;
         float vv = beta2 * v[i] + one_beta2 * g * g;
         float direction = rectified ? mm / (SQRT_NO_ERRNO(vv) + epsilon) : mm;
-        float new_w = w - step_size * direction;
+        float decayed = decoupled ? w * decay : w;
+        float new_w = decayed - step_size * direction;
         m_out[i] = mm;
         v_out[i] = vv;
         out[i] = new_w;
@@ -307,16 +309,19 @@ static inline __attribute__((always_inline)) int rmsprop_general_loop(
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
         float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float wd, float beta1,        \
-        float beta2, float epsilon, float inverse_root, float gradient_coefficient, float momentum_coefficient
+        float beta2, float epsilon, float inverse_root, float gradient_coefficient, float momentum_coefficient, \
+        float decay, int decoupled
 #define NADAM_ARGUMENTS                                                                          \
     n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, inverse_root,       \
-        gradient_coefficient, momentum_coefficient
+        gradient_coefficient, momentum_coefficient, decay, decoupled
 #define RADAM_PARAMETERS                                                                         \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
         float *restrict m_out, float *restrict v_out, float l2, float scale, float clip, float wd, float beta1,        \
-        float beta2, float epsilon, float step_size, int rectified
-#define RADAM_ARGUMENTS n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size, rectified
+        float beta2, float epsilon, float step_size, int rectified, float decay, int decoupled
+#define RADAM_ARGUMENTS                                                                          \
+    n, p, out, g0, g1, m, v, m_out, v_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size, rectified, \
+        decay, decoupled
 #define RMSPROP_GENERAL_PARAMETERS                                                               \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict v, const float *restrict a,             \

@@ -23,7 +23,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
         schedule_per_batch: 0, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4,
         cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
-        coupled_weight_decay: 0)
+        coupled_weight_decay: 0, decoupled_weight_decay: 0)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -260,6 +260,9 @@ func trainingArguments(
 
 /// The update rule the options name.
 private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimizer {
+    guard o.decoupled_weight_decay == 0 || o.decoupled_weight_decay == 1 else {
+        throw .init(.invalidArgument, "decoupled_weight_decay must be 0 or 1 (MB_OPTIMIZER_NADAM and MB_OPTIMIZER_RADAM: weight_decay decoupled, as PyTorch's), got \(o.decoupled_weight_decay)")
+    }
     switch o.optimizer {
     case MB_OPTIMIZER_SGD:
         guard o.nesterov == 0 || o.nesterov == 1 else {
@@ -278,8 +281,11 @@ private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimize
         return .adagrad(epsilon: o.epsilon, lrDecay: o.lr_decay, initialAccumulator: o.initial_accumulator_value)
     case MB_OPTIMIZER_ADAMAX: return .adamax(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
     case MB_OPTIMIZER_NADAM:
-        return .nadam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, momentumDecay: o.momentum_decay)
-    case MB_OPTIMIZER_RADAM: return .radam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon)
+        return .nadam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, momentumDecay: o.momentum_decay,
+                      decoupledWeightDecay: o.decoupled_weight_decay == 1 ? o.weight_decay : 0)
+    case MB_OPTIMIZER_RADAM:
+        return .radam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon,
+                      decoupledWeightDecay: o.decoupled_weight_decay == 1 ? o.weight_decay : 0)
     default:
         throw .init(.invalidArgument, "optimizer has no such value: \(Int32(bitPattern: o.optimizer.rawValue))")
     }

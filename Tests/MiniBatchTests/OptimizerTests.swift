@@ -241,14 +241,18 @@ struct OptimizerTests {
     func nadamRAdamAndRMSpropFormsVectorisedEqualTheRules(shards: Int) {
         let terms = GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)
         let f = KernelFixture(shards: shards, seed: 41, scales: [0.1, 0.05])
-        for decay in [0.004, 0.9] {
+        // (0.10.0: with a decoupled weight decay too, PyTorch's NAdamW and RAdamW)
+        for (decay, weightDecay) in [(0.004, Float(0)), (0.9, 0), (0.004, 0.1)] {
             let product = NAdamRule.momentumProduct(through: 7, beta1: 0.9, momentumDecay: decay)
-            let rule = NAdamRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: decay, product: product)
-            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) { f.compare(rule, range, terms, "NAdam \(decay)") }
+            let rule = NAdamRule(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentumDecay: decay, product: product,
+                                 weightDecay: weightDecay)
+            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) {
+                f.compare(rule, range, terms, "NAdam \(decay), weight decay \(weightDecay)")
+            }
             f.expectNonFiniteLanes(rule, terms)
         }
-        for beta2 in [Float(0.999), 0.5] {
-            let rule = RAdamRule(beta1: 0.9, beta2: beta2, epsilon: 1e-8)
+        for (beta2, weightDecay) in [(Float(0.999), Float(0)), (0.5, 0), (0.999, 0.1), (0.5, 0.1)] {
+            let rule = RAdamRule(beta1: 0.9, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay)
             #expect(rule.coefficients(rate: 0.01, step: 7).rectified == (beta2 == 0.999))
             for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) { f.compare(rule, range, terms, "RAdam \(beta2)") }
             f.expectNonFiniteLanes(rule, terms)

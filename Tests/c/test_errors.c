@@ -897,6 +897,19 @@ static void test_train_errors(void)
     b.optimizer = MB_OPTIMIZER_ADAMW;
     b.coupled_weight_decay = INFINITY;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "coupled_weight_decay");
+    /* decoupled_weight_decay (0.10.0): 0 or 1 with any rule; NAdam's and RAdam's decay then
+     * weight_decay, finite and >= 0 */
+    b = o;
+    CHECK(b.decoupled_weight_decay == 0);
+    b.decoupled_weight_decay = 2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "decoupled_weight_decay");
+    b.decoupled_weight_decay = 1;
+    b.optimizer = MB_OPTIMIZER_RADAM;
+    b.weight_decay = -1.0f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "weight_decay");
+    b.optimizer = MB_OPTIMIZER_NADAM;
+    b.weight_decay = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "weight_decay");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

@@ -99,6 +99,9 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
     o->amsgrad = c->amsgrad;
     /* 0.10.0: PyTorch's coupled weight decay, on the rules that run with a step schedule */
     o->coupled_weight_decay = c->schedule == MB_SCHEDULE_STEP ? 0.01f : 0.0f;
+    /* and NAdam's and RAdam's decoupled decay where the schedule is not the step one */
+    if ((c->optimizer == MB_OPTIMIZER_NADAM || c->optimizer == MB_OPTIMIZER_RADAM) && c->schedule != MB_SCHEDULE_STEP)
+        o->decoupled_weight_decay = 1;
     o->warmup_epochs = c->warmup_epochs;
     o->validation_x = XV;
     o->validation_y = YV;
@@ -307,7 +310,7 @@ static void test_struct_size(void)
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
      * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor) and
      * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy,
-     * coupled_weight_decay; a NaN,
+     * coupled_weight_decay, decoupled_weight_decay; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -364,8 +367,10 @@ static void test_struct_size(void)
              MB_OPTIMIZER_SGD, MB_SCHEDULE_ONE_CYCLE},
             {offsetof(mb_train_options, anneal_strategy), offsetof(mb_train_options, coupled_weight_decay),
              "anneal_strategy", MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
-            {offsetof(mb_train_options, coupled_weight_decay), sizeof(mb_train_options), "coupled_weight_decay",
-             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, coupled_weight_decay), offsetof(mb_train_options, decoupled_weight_decay),
+             "coupled_weight_decay", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, decoupled_weight_decay), sizeof(mb_train_options), "decoupled_weight_decay",
+             MB_OPTIMIZER_NADAM, MB_SCHEDULE_CONSTANT},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

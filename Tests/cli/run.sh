@@ -445,6 +445,17 @@ assert open("wd-3.mbm", "rb").read() == open("wd-r.mbm", "rb").read()
 assert open("wd-3.mbm", "rb").read() != open("wd0-3.mbm", "rb").read()
 s = json.loads(open("wd.jsonl").readline()); assert s["weight_decay"] == 0.01, s
 '
+"$cli" train --builtin moons --batch-size 64 --seed 2 --optimizer radam --weight-decay 0.1 --decoupled-weight-decay \
+    --hidden 16 --epochs 2 --out rw.mbm >rw.jsonl 2>/dev/null
+"$cli" train --builtin moons --batch-size 64 --seed 2 --optimizer radam --weight-decay 0.1 \
+    --hidden 16 --epochs 2 --out rc.mbm --progress none >/dev/null 2>&1
+check "--optimizer radam --decoupled-weight-decay: PyTorch's RAdamW, in the start event; not the coupled decay" py '
+import json
+assert open("rw.mbm", "rb").read() != open("rc.mbm", "rb").read()
+s = json.loads(open("rw.jsonl").readline()); assert s["decoupled_weight_decay"] is True and s["weight_decay"] == 0.1, s
+'
+refused "--decoupled-weight-decay with adam is refused" "--decoupled-weight-decay is a parameter of --optimizer nadam or radam" \
+    train --builtin moons --out m.mbm --optimizer adam --decoupled-weight-decay
 refused "--weight-decay -1 is the library's error, named" "--weight-decay" \
     train --builtin moons --out m.mbm --optimizer adam --weight-decay -1
 # --- clip_value (0.6.0): in the start event; refused below 0, named

@@ -217,6 +217,8 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
         return "anneal_strategy";
     /* 0.10.0: PyTorch's coupled weight decay */
     case 45: o->coupled_weight_decay = odd ? 0.01f : 0.0f; return "coupled_weight_decay";
+    /* (NAdam's decoupled decay on one rank: the rule's weight_decay differs, 0.01 against none) */
+    case 46: o->optimizer = MB_OPTIMIZER_NADAM; o->decoupled_weight_decay = odd; return "weight_decay";
     default: return NULL;
     }
 }

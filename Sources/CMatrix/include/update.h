@@ -78,21 +78,23 @@ int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const floa
  *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
  *   d = sqrt(v') * inverse_root + epsilon
- *   w' = (w - gradient_coefficient * (g / d)) - momentum_coefficient * (m' / d)
- * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
+ *   w' = ((decoupled ? w * decay : w) - gradient_coefficient * (g / d)) - momentum_coefficient * (m' / d)
+ * writing w' to out, m' to m_out and v' to v_out (decoupled: PyTorch's
+ * decoupled_weight_decay=True, since 0.10.0). Returns 1 if every w' is finite. */
 int mbm_nadam(size_t n, const float *p, float *out, const float *g0, const float *g1,
               const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip, float wd,
               float beta1, float beta2, float epsilon, float inverse_root, float gradient_coefficient,
-              float momentum_coefficient);
+              float momentum_coefficient, float decay, int decoupled);
 
 /* RAdam on n parameters, element by element:
  *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g
- *   w' = w - step_size * (rectified ? m' / (sqrt(v') + epsilon) : m')
- * writing w' to out, m' to m_out and v' to v_out. Returns 1 if every w' is finite. */
+ *   w' = (decoupled ? w * decay : w) - step_size * (rectified ? m' / (sqrt(v') + epsilon) : m')
+ * writing w' to out, m' to m_out and v' to v_out (decoupled as NAdam's). Returns 1 if every
+ * w' is finite. */
 int mbm_radam(size_t n, const float *p, float *out, const float *g0, const float *g1,
               const float *m, const float *v, float *m_out, float *v_out, float l2, float scale, float clip, float wd,
-              float beta1, float beta2, float epsilon, float step_size, int rectified);
+              float beta1, float beta2, float epsilon, float step_size, int rectified, float decay, int decoupled);
 
 /* RMSprop, centred when centered is nonzero and with momentum when momentum > 0, element by
  * element:

@@ -275,6 +275,13 @@ package enum Validate {
         func positive(_ value: Float, _ name: String) throws(MiniBatchError) {
             guard value.isFinite, value > 0 else { throw .invalid("\(name) must be finite and > 0, got \(value)") }
         }
+        /// AdamW's weight decay, and NAdam's and RAdam's decoupled one (the C options'
+        /// weight_decay with decoupled_weight_decay).
+        func decoupled(_ weightDecay: Float) throws(MiniBatchError) {
+            guard weightDecay.isFinite, weightDecay >= 0 else {
+                throw .invalid("weight_decay must be finite and >= 0, got \(weightDecay)")
+            }
+        }
         switch optimizer {
         case .sgd(let momentum, let nesterov):
             try fraction(momentum, "momentum")
@@ -291,24 +298,28 @@ package enum Validate {
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
-            guard weightDecay.isFinite, weightDecay >= 0 else {
-                throw .invalid("weight_decay must be finite and >= 0, got \(weightDecay)")
-            }
+            try decoupled(weightDecay)
         case .adagrad(let epsilon, let lrDecay, let initial):
             try positive(epsilon, "epsilon")
             guard lrDecay.isFinite, lrDecay >= 0 else { throw .invalid("lr_decay must be finite and >= 0, got \(lrDecay)") }
             guard initial.isFinite, initial >= 0 else {
                 throw .invalid("initial_accumulator_value must be finite and >= 0, got \(initial)")
             }
-        case .adamax(let beta1, let beta2, let epsilon), .radam(let beta1, let beta2, let epsilon):
+        case .adamax(let beta1, let beta2, let epsilon):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
-        case .nadam(let beta1, let beta2, let epsilon, let decay):
+        case .radam(let beta1, let beta2, let epsilon, let weightDecay):
+            try fraction(beta1, "beta1")
+            try fraction(beta2, "beta2")
+            try positive(epsilon, "epsilon")
+            try decoupled(weightDecay)
+        case .nadam(let beta1, let beta2, let epsilon, let decay, let weightDecay):
             try fraction(beta1, "beta1")
             try fraction(beta2, "beta2")
             try positive(epsilon, "epsilon")
             guard decay.isFinite, decay >= 0 else { throw .invalid("momentum_decay must be finite and >= 0, got \(decay)") }
+            try decoupled(weightDecay)
         }
     }
 

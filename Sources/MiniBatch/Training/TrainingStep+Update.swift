@@ -74,7 +74,7 @@ extension TrainingStep {
             let coefficient = Double(clipNorm) / (norm + 1e-6)
             if coefficient < 1 { terms.scale = Float(coefficient) }
         }
-        if case .nadam(let beta1, _, _, let decay) = optimizer {
+        if case .nadam(let beta1, _, _, let decay, _) = optimizer {
             momentumProduct = momentumProducts.product(
                 through: state.step.addingSaturated(1), beta1: beta1, momentumDecay: decay)
         }
@@ -146,11 +146,13 @@ extension TrainingStep {
         case .adamax(let beta1, let beta2, let epsilon):
             return AdamaxRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .nadam(let beta1, let beta2, let epsilon, let decay):
-            return NAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: decay, product: momentumProduct)
-                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
-        case .radam(let beta1, let beta2, let epsilon):
-            return RAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon)
+        case .nadam(let beta1, let beta2, let epsilon, let decay, let weightDecay):
+            return NAdamRule(
+                beta1: beta1, beta2: beta2, epsilon: epsilon, momentumDecay: decay, product: momentumProduct,
+                weightDecay: weightDecay
+            ).applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .radam(let beta1, let beta2, let epsilon, let weightDecay):
+            return RAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         }
     }

@@ -66,6 +66,9 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01); every other rule: PyTorch's coupled weight_decay, the rule sees g + wd * w, every parameter, after clipping (default: 0).", valueName: "wd"))
     var weightDecay: Float?
 
+    @Flag(help: "nadam and radam: --weight-decay is decoupled, w -= rate * wd * w before the step (PyTorch's decoupled_weight_decay=True: NAdamW, RAdamW; default: coupled).")
+    var decoupledWeightDecay = false
+
     @Option(parsing: .unconditional, help: ArgumentHelp("adagrad: step t's rate is the rate / (1 + (t - 1) * d) (default: 0).", valueName: "d"))
     var lrDecay: Float?
 
@@ -207,6 +210,7 @@ struct TrainingArguments: ParsableArguments {
             ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
             ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax, .nadam, .radam]),
             ("--momentum-decay", momentumDecay != nil, [.nadam]),
+            ("--decoupled-weight-decay", decoupledWeightDecay, [.nadam, .radam]),
             ("--lr-decay", lrDecay != nil, [.adagrad]),
             ("--initial-accumulator", initialAccumulator != nil, [.adagrad]),
         ]
@@ -227,8 +231,11 @@ struct TrainingArguments: ParsableArguments {
             return .adagrad(epsilon: epsilon ?? 1e-8, lrDecay: lrDecay ?? 0, initialAccumulator: initialAccumulator ?? 0)
         case .adamax: return .adamax(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
         case .nadam:
-            return .nadam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, momentumDecay: momentumDecay ?? 0.004)
-        case .radam: return .radam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
+            return .nadam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, momentumDecay: momentumDecay ?? 0.004,
+                          decoupledWeightDecay: decoupledWeightDecay ? weightDecay ?? 0 : 0)
+        case .radam:
+            return .radam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8,
+                          decoupledWeightDecay: decoupledWeightDecay ? weightDecay ?? 0 : 0)
         }
     }
 
@@ -290,7 +297,7 @@ struct TrainingArguments: ParsableArguments {
         options.schedulePerBatch = schedulePerBatch
         options.clipValue = clipValue
         // (AdamW's --weight-decay is its own decoupled decay, in the rule)
-        options.coupledWeightDecay = name == .adamw || name == .adamwAMSGrad ? 0 : weightDecay ?? 0
+        options.coupledWeightDecay = name == .adamw || name == .adamwAMSGrad || decoupledWeightDecay ? 0 : weightDecay ?? 0
         options.shards = shards
         options.dropout = dropout
         options.labelSmoothing = labelSmoothing
@@ -327,12 +334,13 @@ struct TrainingArguments: ParsableArguments {
             add("--epsilon", "\(eps)")
             add("--lr-decay", "\(decay)", unless: "\(Float(0))")
             add("--initial-accumulator", "\(initial)", unless: "\(Float(0))")
-        case .adamax(let b1, let b2, let eps), .radam(let b1, let b2, let eps):
+        case .adamax(let b1, let b2, let eps), .radam(let b1, let b2, let eps, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
-        case .nadam(let b1, let b2, let eps, let decay):
+        case .nadam(let b1, let b2, let eps, let decay, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--momentum-decay", "\(decay)")
         }
         if name != .adamw && name != .adamwAMSGrad, let weightDecay { add("--weight-decay", "\(weightDecay)", unless: "\(Float(0))") }
+        if decoupledWeightDecay { out.append("--decoupled-weight-decay") }
         add("--l2", "\(l2)", unless: "\(Float(0))")
         add("--clip-norm", "\(clipNorm)", unless: "\(Float(0))")
         add("--clip-value", "\(clipValue)", unless: "\(Float(0))")

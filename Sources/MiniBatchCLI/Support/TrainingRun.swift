@@ -205,6 +205,12 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     if options.coupledWeightDecay > 0 {
         fields.append(("weight_decay", .number(shortest(Double(options.coupledWeightDecay)))))
     }
+    switch options.optimizer {
+    case .nadam(_, _, _, _, let decay) where decay > 0, .radam(_, _, _, let decay) where decay > 0:
+        fields.append(("weight_decay", .number(shortest(Double(decay)))))
+        fields.append(("decoupled_weight_decay", .bool(true)))
+    default: break
+    }
     if options.dropout > 0 { fields.append(("dropout", .number(options.dropout))) }
     if options.labelSmoothing > 0 { fields.append(("label_smoothing", .number(options.labelSmoothing))) }
     if options.earlyStopping.patience > 0 {

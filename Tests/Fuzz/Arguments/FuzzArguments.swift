@@ -254,12 +254,13 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// and paths that are files, missing, a directory or the wrong file.
 /// The flags and enums of the training options mostly in their range, so that training runs
 /// with each form (a bit of each left to the bytes, for their refusals): schedule_per_batch;
-/// 0.10.0's cycle_momentum, three_phase and anneal_strategy, the cycle's ends mostly in
+/// 0.10.0's cycle_momentum, three_phase, anneal_strategy and decoupled_weight_decay, the cycle's ends mostly in
 /// (0, 1) and the coupled weight decay mostly small.
 func mostlyInRange(_ train: inout mb_train_options, _ input: inout Input) {
     if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
     if train.cycle_momentum & 0x100 == 0 { train.cycle_momentum &= 1 }
     if train.three_phase & 0x100 == 0 { train.three_phase &= 1 }
+    if train.decoupled_weight_decay & 0x100 == 0 { train.decoupled_weight_decay &= 1 }
     if train.anneal_strategy.rawValue & 0x100 == 0 { train.anneal_strategy = mb_anneal_strategy(rawValue: train.anneal_strategy.rawValue & 1) }
     let byte = input.next(UInt8.self)
     if byte & 1 == 0 { train.base_momentum = Double(input.next(UInt8.self)) / 256 }

@@ -376,6 +376,7 @@ class mb_train_options(Structure):
         ("three_phase", c_int),  # int three_phase;  (since 0.10.0)
         ("anneal_strategy", c_int),  # mb_anneal_strategy anneal_strategy;  (since 0.10.0)
         ("coupled_weight_decay", c_float),  # float coupled_weight_decay;  (since 0.10.0)
+        ("decoupled_weight_decay", c_int),  # int decoupled_weight_decay;  (since 0.10.0)
     ]
 
 

@@ -203,13 +203,16 @@ class Adamax:
 @dataclass(frozen=True)
 class NAdam:
     """NAdam, Adam with Nesterov momentum (PyTorch's: ``momentum_decay`` is psi in the
-    momentum schedule mu_t; epsilon added to the bias-corrected root)."""
+    momentum schedule mu_t; epsilon added to the bias-corrected root). ``weight_decay`` is
+    coupled, or with ``decoupled_weight_decay=True`` (since 0.10.0) AdamW's decoupled shrink,
+    as PyTorch's."""
 
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
     momentum_decay: float = 0.004
     weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.NADAM)
@@ -217,25 +220,35 @@ class NAdam:
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
         o.momentum_decay = _number(self.momentum_decay, "momentum_decay")
-        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
+        decay = _number(self.weight_decay, "weight_decay")
+        if _flag(self.decoupled_weight_decay, "decoupled_weight_decay"):  # PyTorch's NAdamW / RAdamW
+            o.decoupled_weight_decay, o.weight_decay, o.coupled_weight_decay = 1, decay, 0.0
+        else:
+            o.decoupled_weight_decay, o.coupled_weight_decay = 0, decay
 
 
 @dataclass(frozen=True)
 class RAdam:
     """RAdam, Adam with its variance rectified (PyTorch's: momentum's steps while the
-    variance estimate is too short, epsilon added to the uncorrected root)."""
+    variance estimate is too short, epsilon added to the uncorrected root); ``weight_decay``
+    and ``decoupled_weight_decay`` as NAdam's."""
 
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
     weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
 
     def _fill(self, o: Any) -> None:
         o.optimizer = int(_lib.Optimizer.RADAM)
         o.beta1 = _number(self.beta1, "beta1")
         o.beta2 = _number(self.beta2, "beta2")
         o.epsilon = _number(self.epsilon, "epsilon")
-        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
+        decay = _number(self.weight_decay, "weight_decay")
+        if _flag(self.decoupled_weight_decay, "decoupled_weight_decay"):  # PyTorch's NAdamW / RAdamW
+            o.decoupled_weight_decay, o.weight_decay, o.coupled_weight_decay = 1, decay, 0.0
+        else:
+            o.decoupled_weight_decay, o.coupled_weight_decay = 0, decay
 
 
 @dataclass(frozen=True)

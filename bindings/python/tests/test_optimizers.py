@@ -79,6 +79,9 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("adamax_wd", optim.Adamax(weight_decay=0.05), 0.01, None),
     ("nadam_wd", optim.NAdam(weight_decay=0.05), 0.01, None),
     ("radam_wd", optim.RAdam(weight_decay=0.05), 0.01, None),
+    # 0.10.0: NAdam's and RAdam's decoupled_weight_decay=True (PyTorch's NAdamW, RAdamW)
+    ("nadamw", optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, None),
+    ("radamw", optim.RAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, None),
 ]
 IDS = [r[0] for r in RULES]
 LOSSES = [("mse", 2), ("cross_entropy", 3)]
@@ -130,9 +133,12 @@ class NpRule:
     def step(self, w, g, lr):
         o, self.t = self.o, self.t + 1
         t = self.t
-        wd = 0.0 if isinstance(o, optim.AdamW) else F32(getattr(o, "weight_decay", 0.0))
-        if wd:  # PyTorch's coupled weight_decay, after the caller's clipping
+        decoupled = isinstance(o, optim.AdamW) or getattr(o, "decoupled_weight_decay", False)
+        wd = F32(getattr(o, "weight_decay", 0.0))
+        if wd and not decoupled:  # PyTorch's coupled weight_decay, after the caller's clipping
             g = g + wd * w
+        if wd and decoupled and not isinstance(o, optim.AdamW):  # NAdamW, RAdamW: the shrink first
+            w = w * F32(1 - F32(lr) * wd)
         if self.a is None:
             self.a, self.b, self.c = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
         if isinstance(o, optim.SGD):
@@ -379,7 +385,8 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     if isinstance(opt, optim.NAdam):
         o = torch.optim.NAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
-                              momentum_decay=opt.momentum_decay, weight_decay=F32(opt.weight_decay))
+                              momentum_decay=opt.momentum_decay, weight_decay=F32(opt.weight_decay),
+                              decoupled_weight_decay=opt.decoupled_weight_decay)
     elif isinstance(opt, optim.Adagrad):
         o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
                                 initial_accumulator_value=F32(opt.initial_accumulator_value),
@@ -1020,7 +1027,7 @@ def torch_optimizer(torch, params, opt, lr):
                                   weight_decay=wd)
     if isinstance(opt, optim.RAdam):
         return torch.optim.RAdam(params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
-                                 weight_decay=wd)
+                                 weight_decay=wd, decoupled_weight_decay=opt.decoupled_weight_decay)
     return (torch.optim.AdamW if isinstance(opt, optim.AdamW) else torch.optim.Adam)(
         params, lr=lr, betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon), amsgrad=opt.amsgrad,
         weight_decay=wd)

@@ -71,10 +71,12 @@ struct Fingerprint {
             rule = [4, 0, 0, 0, 0, 0, float(epsilon), 0, 0]
             adagrad = [float(lrDecay), float(initial)]
         case .adamax(let b1, let b2, let epsilon): rule = [5, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
-        case .nadam(let b1, let b2, let epsilon, let decay):
-            rule = [6, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
+        case .nadam(let b1, let b2, let epsilon, let decay, let weightDecay):
+            // (a decoupled weight decay in weight_decay's place, as the C options give it)
+            rule = [6, 0, 0, 0, float(b1), float(b2), float(epsilon), float(weightDecay), 0]
             rest = [decay.bitPattern, 0]
-        case .radam(let b1, let b2, let epsilon): rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), 0, 0]
+        case .radam(let b1, let b2, let epsilon, let weightDecay):
+            rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), float(weightDecay), 0]
         }
         // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
         // restart_multiplier, pct_start, div_factor, final_div_factor, cycle_momentum,

@@ -21,6 +21,9 @@ struct NAdamRule: UpdateRule {
     /// P_t of the step being applied: `momentumProduct(through: step)`, computed by the
     /// caller (the training step keeps it from one step to the next, `MomentumProducts`).
     var product: Double
+    /// PyTorch's decoupled weight decay (`decoupled_weight_decay=True`): w -= rate *
+    /// weightDecay * w first, as AdamW's; 0: none. Since 0.10.0.
+    var weightDecay: Float = 0
 
     struct Coefficients {
         /// 1 / sqrt(1 - beta2^t), as Adam's.
@@ -29,6 +32,8 @@ struct NAdamRule: UpdateRule {
         var gradient: Float
         /// rate * mu_(t+1) / (1 - P_t * mu_(t+1)): the momentum's part.
         var momentum: Float
+        /// 1 - rate * weightDecay, as AdamW's.
+        var decay: Float
     }
 
     /// mu_t, in Double.
@@ -43,7 +48,8 @@ struct NAdamRule: UpdateRule {
         return Coefficients(
             inverseCorrection2Root: Float(1 / (1 - pow(Double(beta2), Double(step))).squareRoot()),
             gradient: Float(r * (1 - mu) / (1 - product)),
-            momentum: Float(r * next / (1 - product * next)))
+            momentum: Float(r * next / (1 - product * next)),
+            decay: 1 - rate * weightDecay)
     }
 
     @inline(__always)
@@ -51,7 +57,8 @@ struct NAdamRule: UpdateRule {
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         let d = minibatch_sqrt16(v) * c.inverseCorrection2Root + epsilon
-        return (w - c.gradient * (g / d)) - c.momentum * (m / d)
+        let decayed = weightDecay == 0 ? w : w * c.decay
+        return (decayed - c.gradient * (g / d)) - c.momentum * (m / d)
     }
 
     /// P_t = mu_1 * ... * mu_t as training computes it, a function of t, beta1 and the
@@ -114,7 +121,8 @@ extension NAdamRule {
             mbm_nadam(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.inverseCorrection2Root, c.gradient, c.momentum)
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.inverseCorrection2Root, c.gradient, c.momentum,
+                c.decay, weightDecay == 0 ? 0 : 1)
         }
     }
 }

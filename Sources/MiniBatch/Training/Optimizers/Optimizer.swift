@@ -48,10 +48,14 @@ public enum Optimizer: Sendable, Equatable {
     case adagrad(epsilon: Float = 1e-8, lrDecay: Float = 0, initialAccumulator: Float = 0)
     /// Since 0.6.0.
     case adamax(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
-    /// Since 0.7.0.
-    case nadam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, momentumDecay: Double = 0.004)
-    /// Since 0.7.0.
-    case radam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
+    /// Since 0.7.0. `decoupledWeightDecay` (since 0.10.0; 0: none) is PyTorch's
+    /// `NAdam(weight_decay:, decoupled_weight_decay=True)`: w -= rate * it * w before the
+    /// step, as AdamW's.
+    case nadam(
+        beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, momentumDecay: Double = 0.004,
+        decoupledWeightDecay: Float = 0)
+    /// Since 0.7.0; `decoupledWeightDecay` as NAdam's (PyTorch's `RAdam(decoupled_weight_decay=True)`).
+    case radam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, decoupledWeightDecay: Float = 0)
 
     /// Plain gradient descent.
     public static let gradientDescent = Optimizer.sgd()
@@ -107,8 +111,10 @@ public enum Optimizer: Sendable, Equatable {
             .adamW(beta1: momentum, beta2: beta2, epsilon: epsilon, weightDecay: decay, amsgrad: amsgrad)
         case .adagrad: self
         case .adamax(_, let beta2, let epsilon): .adamax(beta1: momentum, beta2: beta2, epsilon: epsilon)
-        case .nadam(_, let beta2, let epsilon, let decay): .nadam(beta1: momentum, beta2: beta2, epsilon: epsilon, momentumDecay: decay)
-        case .radam(_, let beta2, let epsilon): .radam(beta1: momentum, beta2: beta2, epsilon: epsilon)
+        case .nadam(_, let beta2, let epsilon, let decay, let weightDecay):
+            .nadam(beta1: momentum, beta2: beta2, epsilon: epsilon, momentumDecay: decay, decoupledWeightDecay: weightDecay)
+        case .radam(_, let beta2, let epsilon, let weightDecay):
+            .radam(beta1: momentum, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: weightDecay)
         }
     }
 

@@ -20,11 +20,16 @@ struct RAdamRule: UpdateRule {
     var beta1: Float
     var beta2: Float
     var epsilon: Float
+    /// PyTorch's decoupled weight decay (`decoupled_weight_decay=True`): w -= rate *
+    /// weightDecay * w first, as AdamW's; 0: none. Since 0.10.0.
+    var weightDecay: Float = 0
 
     struct Coefficients {
         var stepSize: Float
         /// rho_t > 5: the adaptive step.
         var rectified: Bool
+        /// 1 - rate * weightDecay, as AdamW's.
+        var decay: Float
     }
 
     func coefficients(rate: Float, step: Int) -> Coefficients {
@@ -33,10 +38,12 @@ struct RAdamRule: UpdateRule {
         let power2 = pow(b2, t), correction2 = 1 - power2
         let rhoInfinity = 2 / (1 - b2) - 1
         let rho = rhoInfinity - 2 * t * power2 / correction2
-        guard rho > 5 else { return Coefficients(stepSize: Float(Double(rate) / correction1), rectified: false) }
+        let decay = 1 - rate * weightDecay
+        guard rho > 5 else { return Coefficients(stepSize: Float(Double(rate) / correction1), rectified: false, decay: decay) }
         let rectification = ((rho - 4) * (rho - 2) * rhoInfinity / ((rhoInfinity - 4) * (rhoInfinity - 2) * rho)).squareRoot()
         return Coefficients(
-            stepSize: Float(Double(rate) * rectification * correction2.squareRoot() / correction1), rectified: true)
+            stepSize: Float(Double(rate) * rectification * correction2.squareRoot() / correction1), rectified: true,
+            decay: decay)
     }
 
     @inline(__always)
@@ -44,7 +51,8 @@ struct RAdamRule: UpdateRule {
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         let direction = c.rectified ? m / (minibatch_sqrt16(v) + epsilon) : m
-        return w - c.stepSize * direction
+        let decayed = weightDecay == 0 ? w : w * c.decay
+        return decayed - c.stepSize * direction
     }
 }
 
@@ -60,7 +68,8 @@ extension RAdamRule {
             mbm_radam(
                 count, b.parameters + lower, b.out + lower, b.gradients[0] + lower, g1,
                 b.state.0 + lower, b.state.1 + lower, b.stateOut.0 + lower, b.stateOut.1 + lower,
-                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.stepSize, c.rectified ? 1 : 0)
+                l2, terms.scale, terms.clip, terms.decay, beta1, beta2, epsilon, c.stepSize, c.rectified ? 1 : 0,
+                c.decay, weightDecay == 0 ? 0 : 1)
         }
     }
 }
