@@ -571,8 +571,8 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *   MB_OPTIMIZER_ADAMAX (since 0.6.0): m = beta1 * m + (1 - beta1) * g;
  *                    u = max(beta2 * u, |g| + epsilon); w -= (rate / (1 - beta1^t)) * m / u
  *                    (PyTorch's Adamax; bias correction computed in double)
- *   MB_OPTIMIZER_NADAM (since 0.7.0; decoupled_weight_decay since 0.10.0, as AdamW's
- *                    shrink first): Adam's m and v;
+ *   MB_OPTIMIZER_NADAM (since 0.7.0; with decoupled_weight_decay, since 0.10.0,
+ *                    w -= rate * weight_decay * w first, as AdamW's): Adam's m and v;
  *                    mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)), P_t = mu_1 * ... *
  *                    mu_t; d = sqrt(v) / sqrt(1 - beta2^t) + epsilon;
  *                    w -= rate * (1 - mu_t) / (1 - P_t) * g / d, then
@@ -826,7 +826,10 @@ typedef struct mb_train_options {
     float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
     float epsilon;             /* every rule but SGD: finite, > 0;
                                   default 1e-8 */
-    float weight_decay;        /* AdamW only (the others ignore it): >= 0; default 0.01 */
+    float weight_decay;        /* AdamW, and (since 0.10.0) NAdam and RAdam with
+                                  decoupled_weight_decay (the others ignore it): >= 0;
+                                  default 0.01 (AdamW's; PyTorch's coupled weight_decay of
+                                  the other rules is coupled_weight_decay) */
     float l2;                  /* scikit-learn's alpha, >= 0: a batch of n rows adds
                                   0.5 * l2 * sum(W^2) / n to its cost (the history's costs
                                   include it) and l2 * W / n to the weights' gradient;
@@ -1112,7 +1115,9 @@ typedef struct mb_train_options {
                                   it inside optimizer.step(), after clip_grad_norm_).
                                   Nothing is added to the cost (unlike l2, scikit-learn's
                                   alpha, divided by the batch's rows, weights only). With
-                                  MB_OPTIMIZER_ADAMW its decoupled weight_decay applies too
+                                  MB_OPTIMIZER_ADAMW, or NAdam and RAdam with
+                                  decoupled_weight_decay, their decoupled weight_decay
+                                  applies too
                                   (the coupled term from w before the decoupled shrink).
                                   Default 0 (none) */
     int decoupled_weight_decay; /* since 0.10.0, MB_OPTIMIZER_NADAM and MB_OPTIMIZER_RADAM

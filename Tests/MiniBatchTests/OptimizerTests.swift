@@ -254,7 +254,9 @@ struct OptimizerTests {
         for (beta2, weightDecay) in [(Float(0.999), Float(0)), (0.5, 0), (0.999, 0.1), (0.5, 0.1)] {
             let rule = RAdamRule(beta1: 0.9, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay)
             #expect(rule.coefficients(rate: 0.01, step: 7).rectified == (beta2 == 0.999))
-            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) { f.compare(rule, range, terms, "RAdam \(beta2)") }
+            for (range, terms) in Self.rangesAndTerms(KernelFixture.n, terms) {
+                f.compare(rule, range, terms, "RAdam \(beta2), weight decay \(weightDecay)")
+            }
             f.expectNonFiniteLanes(rule, terms)
         }
         // RMSprop's forms: v >= 0; g's average signed; the buffer signed. A few lanes where

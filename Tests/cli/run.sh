@@ -449,10 +449,11 @@ s = json.loads(open("wd.jsonl").readline()); assert s["weight_decay"] == 0.01, s
     --hidden 16 --epochs 2 --out rw.mbm >rw.jsonl 2>/dev/null
 "$cli" train --builtin moons --batch-size 64 --seed 2 --optimizer radam --weight-decay 0.1 \
     --hidden 16 --epochs 2 --out rc.mbm --progress none >/dev/null 2>&1
-check "--optimizer radam --decoupled-weight-decay: PyTorch's RAdamW, in the start event; not the coupled decay" py '
+check "--optimizer radam --decoupled-weight-decay: PyTorch's RAdamW, in the start event (once: no coupled term beside it); not the coupled decay" py '
 import json
 assert open("rw.mbm", "rb").read() != open("rc.mbm", "rb").read()
-s = json.loads(open("rw.jsonl").readline()); assert s["decoupled_weight_decay"] is True and s["weight_decay"] == 0.1, s
+line = open("rw.jsonl").readline(); s = json.loads(line)
+assert s["decoupled_weight_decay"] is True and s["weight_decay"] == 0.1 and line.count("\"weight_decay\"") == 1, line
 '
 refused "--decoupled-weight-decay with adam is refused" "--decoupled-weight-decay is a parameter of --optimizer nadam or radam" \
     train --builtin moons --out m.mbm --optimizer adam --decoupled-weight-decay

@@ -63,7 +63,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms, adagrad, nadam and radam: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
     var epsilon: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01); every other rule: PyTorch's coupled weight_decay, the rule sees g + wd * w, every parameter, after clipping (default: 0).", valueName: "wd"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01); every other rule: PyTorch's coupled weight_decay, the rule sees g + wd * w, every parameter, after clipping (nadam and radam with --decoupled-weight-decay: decoupled, as adamw's) (default: 0).", valueName: "wd"))
     var weightDecay: Float?
 
     @Flag(help: "nadam and radam: --weight-decay is decoupled, w -= rate * wd * w before the step (PyTorch's decoupled_weight_decay=True: NAdamW, RAdamW; default: coupled).")

@@ -80,7 +80,8 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     ("nadam_wd", optim.NAdam(weight_decay=0.05), 0.01, None),
     ("radam_wd", optim.RAdam(weight_decay=0.05), 0.01, None),
     # 0.10.0: NAdam's and RAdam's decoupled_weight_decay=True (PyTorch's NAdamW, RAdamW)
-    ("nadamw", optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, None),
+    # (a schedule: the shrink uses the step's rate, not the base rate)
+    ("nadamw", optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, optim.Cosine(50)),
     ("radamw", optim.RAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, None),
 ]
 IDS = [r[0] for r in RULES]
