@@ -22,7 +22,7 @@ struct MiniBatchCLI: ParsableCommand {
         discussion: """
             Each subcommand's --help lists its options with their defaults. Files: X is a .npy of \
             (m, n_features) float32 in C order; y a .npy of m integer class labels (any integer dtype) or \
-            float32 targets (m) or (m, k). Models are saved atomically with their training state, so that \
+            float32 or float64 targets (m) or (m, k) (integers are values for mse and poisson). Models are saved atomically with their training state, so that \
             resume continues a run.
 
             Exit status: 0 success; 1 the library refused a value or a file, or training failed (the \

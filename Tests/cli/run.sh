@@ -455,6 +455,8 @@ assert open("rw.mbm", "rb").read() != open("rc.mbm", "rb").read()
 line = open("rw.jsonl").readline(); s = json.loads(line)
 assert s["decoupled_weight_decay"] is True and s["weight_decay"] == 0.1 and line.count("\"weight_decay\"") == 1, line
 '
+refused "--decoupled-weight-decay without --weight-decay is refused" "give --weight-decay too" \
+    train --builtin moons --out m.mbm --optimizer nadam --decoupled-weight-decay
 refused "--decoupled-weight-decay with adam is refused" "--decoupled-weight-decay is a parameter of --optimizer nadam or radam" \
     train --builtin moons --out m.mbm --optimizer adam --decoupled-weight-decay
 refused "--weight-decay -1 is the library's error, named" "--weight-decay" \

@@ -384,9 +384,9 @@ package enum Validate {
         }
         switch optimizer {
         case .adagrad:
-            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR refuses it too): set cycle_momentum to 0")
+            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR refuses it too): turn cycle_momentum off")
         case .nadam:
-            throw .invalid("cycle_momentum is not supported with NAdam: its product of momenta would depend on every earlier step's beta1, which the model does not keep (only its step count); set cycle_momentum to 0 or use Adam, AdamW, Adamax or RAdam")
+            throw .invalid("cycle_momentum is not supported with NAdam: its product of momenta would depend on every earlier step's beta1, which the model does not keep (only its step count); turn cycle_momentum off or use Adam, AdamW, Adamax or RAdam")
         default:
             break
         }

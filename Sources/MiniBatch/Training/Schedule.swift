@@ -36,7 +36,7 @@ public enum Schedule: Sendable, Equatable {
     /// epoch each, or with `TrainingOptions.schedulePerBatch` a mini-batch each: N = period
     /// times the epoch's batches) the rate rises from rate / divFactor at step 0 to rate at
     /// step pctStart N - 1, then falls to rate / (divFactor finalDivFactor) at step N - 1,
-    /// and stays there (`Schedule.oneCycle`: with pctStart N <= 1 step 0 is already
+    /// and stays there (`Schedule.oneCycle`: with pctStart N < 1 step 0 is already
     /// falling; with pctStart 1 step N - 1 is the peak, and later steps the last rate).
     /// Period 0: as cosine's. Since 0.9.0.
     ///

@@ -21,7 +21,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("x"), help: ArgumentHelp("X: a .npy file of (m, n_features) float32.", valueName: "x.npy"))
     var x: String?
 
-    @Option(name: .customLong("y"), help: ArgumentHelp("y: a .npy file of m class labels or float32 targets.", valueName: "y.npy"))
+    @Option(name: .customLong("y"), help: ArgumentHelp("y: a .npy file of m class labels or float32 / float64 targets (integers are values for the regression losses).", valueName: "y.npy"))
     var y: String?
 
     @Option(help: ArgumentHelp("Evaluate on a built-in dataset instead of files.", valueName: "name"))

@@ -9,7 +9,7 @@ struct DataOptions: ParsableArguments {
     var x: String?
 
     @Option(name: .customLong("y"), help: ArgumentHelp(
-        "y: a .npy file of m integer class labels, or float32 targets (m) or (m, k).", valueName: "y.npy"))
+        "y: a .npy file of m integer class labels, or float32 or float64 targets (m) or (m, k) (an integer y is values for mse, poisson and a 2-D binary-cross-entropy target).", valueName: "y.npy"))
     var y: String?
 
     @Option(help: ArgumentHelp(

@@ -14,7 +14,7 @@ struct ModelOptions: ParsableArguments {
     var hidden: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Outputs, with --hidden (default: the number of classes, 1 + the largest label in y, for integer labels; y's columns for float targets).",
+        "Outputs, with --hidden (default: the number of classes, 1 + the largest label in y, for integer labels (m) with --loss auto or cross-entropy; y's columns for float targets, a 2-D y, and --loss mse, poisson or binary-cross-entropy).",
         valueName: "k"))
     var outputs: Int?
 
@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
     var activation: ActivationName = .relu
 
     @Option(help: ArgumentHelp(
-        "The output layer and its cost. auto: cross-entropy (softmax) for integer labels with 2 or more outputs, binary-cross-entropy (sigmoid) for integer labels with one output, mse for float targets. poisson (e^z outputs, half the Poisson deviance) for float32 counts or rates >= 0: never chosen by auto.",
+        "The output layer and its cost. auto: cross-entropy (softmax) for integer labels (m) with 2 or more outputs, binary-cross-entropy (sigmoid) for integer labels with one output or a 2-D integer (0/1) y, mse for float targets. poisson (e^z outputs, half the Poisson deviance) for counts or rates >= 0 (float, or integers read as values): never chosen by auto. mse and poisson read an integer y as values.",
         valueName: "loss"))
     var loss: LossName = .auto
 

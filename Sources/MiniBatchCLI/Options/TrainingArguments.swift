@@ -217,6 +217,9 @@ struct TrainingArguments: ParsableArguments {
         for (option, isGiven, rules) in given where isGiven && !rules.contains(name) {
             throw ValidationError("\(option) is a parameter of --optimizer \(rules.map(\.rawValue).joined(separator: " or ")), not of \(name.rawValue)")
         }
+        guard !decoupledWeightDecay || weightDecay != nil else {
+            throw ValidationError("--decoupled-weight-decay says how --weight-decay applies: give --weight-decay too")
+        }
         switch name {
         case .sgd: return .sgd()
         case .momentum: return .sgd(momentum: momentum ?? 0.9)
