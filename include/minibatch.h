@@ -784,7 +784,9 @@ typedef struct mb_train_options {
     size_t struct_size;        /* sizeof(mb_train_options), set by mb_train_options_init.
                                   Fields past struct_size take their defaults, so a caller
                                   built against an older header keeps working; smaller
-                                  than the fields up to `threads`: MB_ERR_INVALID_ARGUMENT */
+                                  than the fields up to `threads`, or (since 0.10.0) ending
+                                  inside a pointer field (which would leave a pointer
+                                  half the caller's): MB_ERR_INVALID_ARGUMENT */
     int64_t epochs;            /* passes over the data; >= 1; default 10 */
     int64_t batch_size;        /* 1 .. m, or MB_BATCH_AUTO (default). 1 is stochastic,
                                   m is batch gradient descent */

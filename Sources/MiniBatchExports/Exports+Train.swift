@@ -36,6 +36,18 @@ func beforeTraining(_ options: UnsafePointer<mb_train_options>?, _ error: MiniBa
     return refusedBeforeTraining(Distribution(communicator, mode: .deterministic), error)
 }
 
+/// mb_train_options' pointers (function pointers included), which a struct_size must not
+/// cut: their offsets and names.
+private func optionPointers() -> [(offset: Int, name: String)] {
+    let keys: [(PartialKeyPath<mb_train_options>, String)] = [
+        (\.progress, "progress"), (\.user_data, "user_data"), (\.validation_x, "validation_x"),
+        (\.validation_y, "validation_y"), (\.sample_weight, "sample_weight"), (\.validation_dataset, "validation_dataset"),
+        (\.communicator, "communicator"), (\.interrupt, "interrupt"), (\.class_weight, "class_weight"),
+        (\.milestones, "milestones"), (\.validation_sample_weight, "validation_sample_weight"),
+    ]
+    return keys.map { (MemoryLayout<mb_train_options>.offset(of: $0.0)!, $0.1) }
+}
+
 /// The caller's options over the defaults: the first `struct_size` bytes are the caller's,
 /// the rest (fields added after the caller was built) keep their defaults.
 private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(MiniBatchError) -> mb_train_options {
@@ -46,6 +58,14 @@ private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(Min
     let firstVersion = MemoryLayout<mb_train_options>.offset(of: \.threads)! + MemoryLayout<Int32>.size
     guard size >= firstVersion else {
         throw .init(.invalidArgument, "options->struct_size is \(size): set it to sizeof(mb_train_options) (mb_train_options_init does)")
+    }
+    // A size that ends inside a pointer would leave one made of the caller's first bytes and
+    // the default's last (a fuzzed size made a pointer 0x18, which training then retained):
+    // every release's sizeof ends between fields, so such a size is refused.
+    for (offset, name) in optionPointers() {
+        if size > offset && size < offset + MemoryLayout<UnsafeRawPointer>.size {
+            throw .init(.invalidArgument, "options->struct_size is \(size), which ends inside the pointer \(name) (bytes \(offset) to \(offset + MemoryLayout<UnsafeRawPointer>.size - 1)): set it to sizeof(mb_train_options) (mb_train_options_init does)")
+        }
     }
     withUnsafeMutableBytes(of: &o) { out in
         out.copyMemory(from: UnsafeRawBufferPointer(start: options, count: min(size, out.count)))

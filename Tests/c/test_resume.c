@@ -425,6 +425,32 @@ static void test_struct_size(void)
         mb_model_free(d);
         mb_model_free(e);
     }
+    /* A struct_size that ends inside a pointer (0.10.0; found by fuzzing: the pointer was
+     * the caller's first byte and the default's seven zeros, 0x18, which training retained)
+     * is refused, for every pointer of the struct, from its second byte to its eighth. */
+    {
+        static const size_t pointers[] = {
+            offsetof(mb_train_options, progress), offsetof(mb_train_options, user_data),
+            offsetof(mb_train_options, validation_x), offsetof(mb_train_options, validation_y),
+            offsetof(mb_train_options, sample_weight), offsetof(mb_train_options, validation_dataset),
+            offsetof(mb_train_options, communicator), offsetof(mb_train_options, interrupt),
+            offsetof(mb_train_options, class_weight), offsetof(mb_train_options, milestones),
+            offsetof(mb_train_options, validation_sample_weight),
+        };
+        size_t k, cut;
+        mb_train_options torn = o;
+        torn.validation_dataset = (const struct mb_dataset *)(uintptr_t)0x7f0000001018u; /* (never read) */
+        torn.interrupt = (mb_interrupt *)(uintptr_t)0x7f0000002018u;
+        for (k = 0; k < sizeof pointers / sizeof pointers[0]; k++) {
+            if (pointers[k] < offsetof(mb_train_options, threads) + sizeof(int))
+                continue; /* (inside the first version's fields: below the least struct_size) */
+            for (cut = 1; cut < sizeof(void *); cut++) {
+                torn.struct_size = pointers[k] + cut;
+                CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &torn, NULL),
+                              MB_ERR_INVALID_ARGUMENT, "ends inside the pointer");
+            }
+        }
+    }
     old.struct_size = 8;
     CHECK_ERR_ARG(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &old, NULL),
                   MB_ERR_INVALID_ARGUMENT, "struct_size");
