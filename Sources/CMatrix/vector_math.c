@@ -181,29 +181,22 @@ static void map_lanes(int width, void *f, float *x, size_t count)
     }
 }
 
-/* The logistic from exp(-|z|): 1 / (1 + e) for z >= 0, e / (1 + e) below (no overflow),
- * `scalar_logistic`'s form with the vector exp; NaN stays NaN. */
-static void logistic_lanes(int width, void *vexp, float *x, size_t count)
-{
-    const size_t lanes = (size_t)width / 32;
-    float e[16];
-    for (size_t i = 0; i < count; i += lanes) {
-        const size_t n = count - i < lanes ? count - i : lanes;
-        memset(e, 0, sizeof e);
-        for (size_t k = 0; k < n; k++) e[k] = x[i + k] >= 0 ? -x[i + k] : x[i + k];
-        call_lanes(width, vexp, e);
-        for (size_t k = 0; k < n; k++) x[i + k] = x[i + k] >= 0 ? 1 / (1 + e[k]) : e[k] / (1 + e[k]);
-    }
-}
-
-/* sigma(z) over z[0..n) (n <= the width's lanes) into s, `scalar_logistic`'s form with the
- * vector exp of -|z|. */
+/* The logistic (sigma) of z[0..n) (n <= the width's lanes) into s, which may be z itself:
+ * 1 / (1 + e) for z >= 0, e / (1 + e) below, e = exp(-|z|) from the vector exp (no
+ * overflow; `scalar_logistic`'s form); NaN stays NaN. */
 static void sigma_lanes(int width, const float *z, size_t n, float *s)
 {
     float e[16] = {0};
     for (size_t k = 0; k < n; k++) e[k] = z[k] >= 0 ? -z[k] : z[k];
     call_lanes(width, found.exp[width_index(width)], e);
     for (size_t k = 0; k < n; k++) s[k] = z[k] >= 0 ? 1 / (1 + e[k]) : e[k] / (1 + e[k]);
+}
+
+/* The logistic in place over x[0..count), the width's lanes at a time. */
+static void logistic_lanes(int width, float *x, size_t count)
+{
+    const size_t lanes = (size_t)width / 32;
+    for (size_t i = 0; i < count; i += lanes) sigma_lanes(width, x + i, count - i < lanes ? count - i : lanes, x + i);
 }
 
 /* Phi over z[0..n) (n <= the width's lanes) into phi: the vector erfcf where z >= -3, the
@@ -237,18 +230,25 @@ static void times_lanes(int width, void (*lanes_of)(int, const float *, size_t, 
     }
 }
 
-int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+/* z = za + bias, then za = z g(z) with z kept where given: the scalar form `scalar` at width
+ * 0, else g by `lanes_of` (times_lanes); 0 (nothing written) where the width cannot run. */
+static int bias_times_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept,
+                            void (*scalar)(float *, float *, size_t),
+                            void (*lanes_of)(int, const float *, size_t, float *))
 {
-    if (width == 0) {
-        bias_add_rows(za, bias, rows, columns);
-        scalar_gelu(za, kept, rows * columns);
-        return 1;
-    }
-    if (!usable(width))
+    if (width != 0 && !usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
-    times_lanes(width, phi_lanes, za, kept, rows * columns);
+    if (width == 0)
+        scalar(za, kept, rows * columns);
+    else
+        times_lanes(width, lanes_of, za, kept, rows * columns);
     return 1;
+}
+
+int mbm_bias_gelu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
+{
+    return bias_times_width(width, za, bias, rows, columns, kept, scalar_gelu, phi_lanes);
 }
 
 int mbm_gelu_backward_width(int width, float *dza, const float *z, size_t count)
@@ -289,16 +289,7 @@ void mbm_gelu_backward(float *dza, const float *z, size_t count)
 
 int mbm_bias_silu_width(int width, float *za, const float *bias, size_t rows, size_t columns, float *kept)
 {
-    if (width == 0) {
-        bias_add_rows(za, bias, rows, columns);
-        scalar_silu(za, kept, rows * columns);
-        return 1;
-    }
-    if (!usable(width))
-        return 0;
-    bias_add_rows(za, bias, rows, columns);
-    times_lanes(width, sigma_lanes, za, kept, rows * columns);
-    return 1;
+    return bias_times_width(width, za, bias, rows, columns, kept, scalar_silu, sigma_lanes);
 }
 
 int mbm_silu_backward_width(int width, float *dza, const float *z, size_t count)
@@ -398,7 +389,7 @@ int mbm_bias_sigmoid_width(int width, float *za, const float *bias, size_t rows,
     if (!usable(width))
         return 0;
     bias_add_rows(za, bias, rows, columns);
-    logistic_lanes(width, found.exp[width_index(width)], za, rows * columns);
+    logistic_lanes(width, za, rows * columns);
     return 1;
 }
 

@@ -40,7 +40,7 @@ public enum NpyType: String, Sendable {
 
     /// Element `index` of `bytes` as an integer (integer types only).
     @inline(__always)
-    func integer(_ bytes: UnsafeRawPointer, _ index: Int) -> Int64? {
+    public func integer(_ bytes: UnsafeRawPointer, _ index: Int) -> Int64? {
         switch self {
         // numpy reads any nonzero byte of a bool as True.
         case .bool: return bytes.load(fromByteOffset: index, as: UInt8.self) == 0 ? 0 : 1

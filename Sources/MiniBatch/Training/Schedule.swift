@@ -145,9 +145,10 @@ public enum Schedule: Sendable, Equatable {
             let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
                                                       defaultPeriod: defaultPeriod)
             let initial = rate / divFactor
+            let last = initial / finalDivFactor
             return Schedule.oneCycle(
-                step: step, steps: steps, pctStart: pctStart, annealing: annealing,
-                values: three ? [initial, rate, initial, initial / finalDivFactor] : [initial, rate, initial / finalDivFactor])
+                step: step, steps: steps, pctStart: pctStart, annealing: annealing, phases: three ? 3 : 2,
+                values: three ? SIMD4(initial, rate, initial, last) : SIMD4(initial, rate, last, last))
         }
     }
 
@@ -163,7 +164,7 @@ public enum Schedule: Sendable, Equatable {
         let (step, steps) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: period,
                                                   defaultPeriod: defaultPeriod)
         return Float(Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart, annealing: annealing,
-                                       values: three ? [top, base, top, top] : [top, base, top]))
+                                       phases: three ? 3 : 2, values: SIMD4(top, base, top, top)))
     }
 
     /// One-cycle's step s = e B + b and its steps N = T B (T the period, or `defaultPeriod`
@@ -176,7 +177,9 @@ public enum Schedule: Sendable, Equatable {
 
     /// PyTorch's `OneCycleLR`: values[0] at step 0, values[1] at the end of the first phase,
     /// step pctStart N - 1 (the rate's peak; the momentum's trough), values[2] at the end of
-    /// the second, and with three phases (four values) values[3] at the end of the third;
+    /// the second, and with three `phases` values[3] at the end of the third (a vector, not an
+    /// array: computed every mini-batch with `TrainingOptions.schedulePerBatch`, which
+    /// allocates nothing);
     /// the phases end at pctStart N - 1 and N - 1, or with three at pctStart N - 1,
     /// 2 pctStart N - 2 and N - 1. Step s is in the first phase whose end is at or after it
     /// (the last phase past its end, where the value stays at the last); within a phase
@@ -184,12 +187,14 @@ public enum Schedule: Sendable, Equatable {
     /// linear. A phase of length 0 or less (PyTorch divides by it: a ZeroDivisionError) is
     /// at its end. Past step N - 1 (where PyTorch raises) the value is the last one, also
     /// where three phases with pctStart above about 1/2 end the second phase after N - 1.
-    static func oneCycle(step: Double, steps: Double, pctStart: Double, annealing: Annealing, values: [Double]) -> Double {
-        if step > steps - 1 { return values[values.count - 1] }
-        let ends = values.count == 4
-            ? [pctStart * steps - 1, 2 * pctStart * steps - 2, steps - 1] : [pctStart * steps - 1, steps - 1]
+    static func oneCycle(
+        step: Double, steps: Double, pctStart: Double, annealing: Annealing, phases: Int, values: SIMD4<Double>
+    ) -> Double {
+        if step > steps - 1 { return values[phases] }
+        let ends = phases == 3
+            ? SIMD3(pctStart * steps - 1, 2 * pctStart * steps - 2, steps - 1) : SIMD3(pctStart * steps - 1, steps - 1, 0)
         var start = 0.0, i = 0
-        while step > ends[i] && i < ends.count - 1 {
+        while step > ends[i] && i < phases - 1 {
             start = ends[i]
             i += 1
         }

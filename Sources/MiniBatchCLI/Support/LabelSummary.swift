@@ -67,19 +67,8 @@ struct LabelSummary {
         }
         guard type.isInteger else { return }
         for i in 0..<n {
-            let v: Int64
-            switch type {
-            case .bool: v = bytes.load(fromByteOffset: i, as: UInt8.self) == 0 ? 0 : 1
-            case .int8: v = Int64(bytes.load(fromByteOffset: i, as: Int8.self))
-            case .uint8: v = Int64(bytes.load(fromByteOffset: i, as: UInt8.self))
-            case .int16: v = Int64(bytes.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))
-            case .uint16: v = Int64(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-            case .int32: v = Int64(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-            case .uint32: v = Int64(bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-            case .int64: v = bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)
-            case .uint64: v = Int64(truncatingIfNeeded: min(bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self), UInt64(Int64.max)))
-            case .float32, .float64: v = 0
-            }
+            // (a uint64 above Int64.max counts as Int64.max, the largest label)
+            let v = type.integer(bytes, i) ?? Int64.max
             minLabel = min(minLabel, v)
             maxLabel = max(maxLabel, v)
         }

@@ -905,21 +905,29 @@ def with_momentum(opt, mu):
     return replace(opt, momentum=mu) if isinstance(opt, (optim.SGD, optim.RMSprop)) else replace(opt, beta1=mu)
 
 
-def cycled_trajectories(opt, lr, sched, epochs, batch, loss="cross_entropy", n_out=3):
-    """The library's weights after each of `epochs` epochs (one call each, stored order) and
-    numpy's (NpRule with the step's float32 momentum or beta1 and rate: steps are epochs, or
-    batches with schedule_per_batch when batch < M)."""
+def cycled_library_epochs(opt, lr, sched, epochs, batch, loss="cross_entropy", n_out=3):
+    """The one-cycle tests' problem (seed 8, net seed 9): X, y, Y, the first parameters and
+    the library's weights after each of `epochs` epochs (one call each, stored order; a rate
+    every mini-batch when batch < M)."""
     X, y, Y = problem(loss, n_out, seed=8)
-    per_batch = batch < M
-    batches = -(-M // batch)
-    steps = sched.epochs * (batches if per_batch else 1)
     with make_net(loss, n_out, seed=9) as net:
         p0 = net.get_parameters()
         lib = []
         for _ in range(epochs):
             net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
-                      schedule=sched, schedule_per_batch=per_batch)
+                      schedule=sched, schedule_per_batch=batch < M)
             lib.append(net.get_parameters())
+    return X, y, Y, p0, lib
+
+
+def cycled_trajectories(opt, lr, sched, epochs, batch, loss="cross_entropy", n_out=3):
+    """The library's weights after each of `epochs` epochs (cycled_library_epochs) and
+    numpy's (NpRule with the step's float32 momentum or beta1 and rate: steps are epochs, or
+    batches with schedule_per_batch when batch < M)."""
+    X, y, Y, p0, lib = cycled_library_epochs(opt, lr, sched, epochs, batch, loss, n_out)
+    per_batch = batch < M
+    batches = -(-M // batch)
+    steps = sched.epochs * (batches if per_batch else 1)
     rule, w, ref = NpRule(opt), p0.astype(np.float64), []
     for e in range(epochs):
         for i in range(batches):
@@ -1048,16 +1056,9 @@ def test_cycled_momentum_matches_torch(name, opt, lr, form, per_batch):
     torch = pytest.importorskip("torch")
     from dataclasses import replace
     sched = CYCLE if form is None else replace(CYCLE, pct_start=0.3, three_phase=form[1], anneal_strategy=form[2])
-    X, y, _ = problem("cross_entropy", 3, seed=8)
     epochs, batch = 12, 5 if per_batch else M
     batches = -(-M // batch)
-    with make_net("cross_entropy", 3, seed=9) as net:
-        p0 = net.get_parameters()
-        got = []
-        for _ in range(epochs):
-            net.train(X, y, epochs=1, batch_size=batch, learning_rate=lr, shuffle=False, threads=1, optimizer=opt,
-                      schedule=sched, schedule_per_batch=per_batch)
-            got.append(net.get_parameters())
+    X, y, _, p0, got = cycled_library_epochs(opt, lr, sched, epochs, batch)
     W, b, Xt, yt, o = torch_adam(torch, p0, X, y, lr, opt)
     ref = torch.optim.lr_scheduler.OneCycleLR(
         o, max_lr=F32(lr), total_steps=epochs * batches, pct_start=sched.pct_start, div_factor=sched.div_factor,
