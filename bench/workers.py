@@ -120,7 +120,9 @@ class TrainOptions(C.Structure):
                 ("pct_start", C.c_double), ("div_factor", C.c_double), ("final_div_factor", C.c_double),
                 ("cycle_momentum", C.c_int), ("base_momentum", C.c_double), ("max_momentum", C.c_double),
                 ("three_phase", C.c_int), ("anneal_strategy", C.c_int), ("coupled_weight_decay", C.c_float),
-                ("decoupled_weight_decay", C.c_int)]
+                ("decoupled_weight_decay", C.c_int), ("plateau_patience", C.c_int64),
+                ("plateau_threshold", C.c_double), ("plateau_threshold_mode", C.c_int),
+                ("plateau_cooldown", C.c_int64), ("plateau_eps", C.c_double)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

@@ -84,9 +84,9 @@ extern "C" {
  * ------------------------------------------------------------------------------------- */
 
 #define MB_VERSION_MAJOR 0
-#define MB_VERSION_MINOR 10
+#define MB_VERSION_MINOR 11
 #define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.10.0"
+#define MB_VERSION_STRING "0.11.0"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -637,7 +637,7 @@ typedef enum mb_schedule {
                                      r = restart_multiplier), T e's cycle's length and c the
                                      epochs since it began; min = min_learning_rate
                                      (CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)) */
-    MB_SCHEDULE_ONE_CYCLE = 8     /* since 0.9.0: the one-cycle policy, PyTorch's
+    MB_SCHEDULE_ONE_CYCLE = 8,    /* since 0.9.0: the one-cycle policy, PyTorch's
                                      OneCycleLR(max_lr = learning_rate, total_steps = N,
                                      pct_start, div_factor, final_div_factor) with its
                                      two phases and 'cos' annealing (since 0.10.0
@@ -658,7 +658,44 @@ typedef enum mb_schedule {
                                      pct_start N < 1 step 0 is already falling, with
                                      pct_start 1 step N - 1 is the peak and later steps
                                      the last rate */
+    MB_SCHEDULE_PLATEAU = 9       /* since 0.11.0: PyTorch's ReduceLROnPlateau(factor =
+                                     gamma (0: 0.1), patience = plateau_patience,
+                                     threshold = plateau_threshold, threshold_mode =
+                                     plateau_threshold_mode, cooldown = plateau_cooldown,
+                                     min_lr = min_learning_rate, eps = plateau_eps), its mode
+                                     'min' for a cost and 'max' for the validation score
+                                     (`monitor`), stepped after every epoch with the
+                                     monitored value v (the validation cost, else the
+                                     epoch cost; or the validation score). v is better than
+                                     the best b when v < b (1 - threshold) (MB_THRESHOLD_REL;
+                                     a score: v > b (1 + threshold)) or v < b - threshold
+                                     (MB_THRESHOLD_ABS; a score: v > b + threshold); then b
+                                     = v and the count of bad epochs is 0, else the count
+                                     grows by 1 (a NaN is never better; the first value is
+                                     better than none). While a cooldown runs (its count
+                                     above 0) it falls by 1 and the bad count is set to 0.
+                                     When the bad count exceeds plateau_patience, the rate
+                                     r (learning_rate at first) becomes r' = max(r gamma,
+                                     min_learning_rate) if r - r' > plateau_eps (in
+                                     double), the cooldown count becomes plateau_cooldown
+                                     and the bad count 0. The rate, kept in double and
+                                     rounded to float for each epoch, the best and the
+                                     counts stay with the model (in its file), so a later
+                                     call or a resumed file continues; a call that
+                                     monitors another value starts the best and the counts
+                                     afresh (not the rate). Early stopping (patience)
+                                     counts by its own rule beside it, and may stop the
+                                     run; a warm-up multiplies this rate. Changes between
+                                     epochs only */
 } mb_schedule;
+
+/* How MB_SCHEDULE_PLATEAU measures an improvement (mb_train_options.plateau_threshold_mode;
+ * since 0.11.0; PyTorch's ReduceLROnPlateau threshold_mode). */
+typedef enum mb_threshold_mode {
+    MB_THRESHOLD_REL = 0, /* relative: better than b (1 - threshold), a score b (1 + threshold)
+                             ('rel', the default) */
+    MB_THRESHOLD_ABS = 1  /* absolute: better than b - threshold, a score b + threshold ('abs') */
+} mb_threshold_mode;
 
 /* How MB_SCHEDULE_ONE_CYCLE anneals within a phase (mb_train_options.anneal_strategy;
  * since 0.10.0; PyTorch's OneCycleLR anneal_strategy). */
@@ -843,7 +880,8 @@ typedef struct mb_train_options {
     /* The learning-rate schedule (see mb_schedule). */
     mb_schedule schedule;      /* default MB_SCHEDULE_CONSTANT */
     double gamma;              /* step, exponential and multi-step: > 0; 0 (default) for 0.1
-                                  (step, multi-step) or 0.9 (exponential) */
+                                  (step, multi-step) or 0.9 (exponential); plateau (since
+                                  0.11.0): its factor, in (0, 1), 0 for 0.1 */
     int64_t step_epochs;       /* step: >= 1; default 10 */
     double power_t;            /* inverse time: >= 0; default 0.5 */
     int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
@@ -852,7 +890,8 @@ typedef struct mb_train_options {
                                   with restarts: the first cycle's length T0, >= 1;
                                   one-cycle (since 0.9.0): the cycle's epochs T, as
                                   cosine's */
-    double min_learning_rate;  /* cosine, cosine with restarts: the floor, >= 0; default 0 */
+    double min_learning_rate;  /* cosine, cosine with restarts, plateau (its min_lr): the
+                                  floor, >= 0; default 0 */
     /* Validation and early stopping. The monitored value (see `monitor`) is by default a
      * cost: the validation cost when a validation set is given, else the epoch cost. An
      * epoch improves when its cost is below the best so far (the lowest cost of any epoch,
@@ -987,7 +1026,8 @@ typedef struct mb_train_options {
      * schedule. Epoch e's rate (e over the model's life, as mb_schedule's) is the schedule's
      * times  warmup_start_factor + (1 - warmup_start_factor) * min(e, W) / W,  W =
      * warmup_epochs, in double, rounded to float once (mb_history_learning_rates has it).
-     * MB_SCHEDULE_ADAPTIVE divides its own rate, not the warmed-up one. The model file does
+     * MB_SCHEDULE_ADAPTIVE and MB_SCHEDULE_PLATEAU reduce their own rate, not the warmed-up
+     * one. The model file does
      * not keep the warm-up (as the schedule's parameters): pass it again to resume. */
     int64_t warmup_epochs;     /* W >= 0; default 0: no warm-up */
     double warmup_start_factor;/* the factor at e = 0, in (0, 1]; default 1/3 (PyTorch's) */
@@ -1129,6 +1169,19 @@ typedef struct mb_train_options {
                                   weight_decay * w before the step, as MB_OPTIMIZER_ADAMW
                                   (weight_decay's default 0.01 is AdamW's; PyTorch's NAdam
                                   and RAdam default to 0: set it) */
+    /* Since 0.11.0 (a library older than the header ignores them: check
+     * mb_version_number() >= 1100): MB_SCHEDULE_PLATEAU's parameters (its factor is gamma,
+     * its min_lr min_learning_rate), checked with that schedule only. */
+    int64_t plateau_patience;  /* bad epochs tolerated before a reduction, >= 0; default 10
+                                  (PyTorch's; 0: reduce after the first bad epoch) */
+    double plateau_threshold;  /* finite, >= 0; default 1e-4 */
+    mb_threshold_mode plateau_threshold_mode; /* MB_THRESHOLD_REL (default) or
+                                  MB_THRESHOLD_ABS (other values: MB_ERR_INVALID_ARGUMENT
+                                  with any schedule) */
+    int64_t plateau_cooldown;  /* epochs after a reduction that count no bad epoch, >= 0;
+                                  default 0 */
+    double plateau_eps;        /* a reduction smaller than this is not made, finite, >= 0;
+                                  default 1e-8 */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

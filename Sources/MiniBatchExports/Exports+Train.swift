@@ -23,7 +23,9 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         milestones: nil, milestone_count: 0, restart_multiplier: 1, validation_sample_weight: nil,
         schedule_per_batch: 0, pct_start: 0.3, div_factor: 25, final_div_factor: 1e4,
         cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
-        coupled_weight_decay: 0, decoupled_weight_decay: 0)
+        coupled_weight_decay: 0, decoupled_weight_decay: 0,
+        plateau_patience: 10, plateau_threshold: 1e-4, plateau_threshold_mode: MB_THRESHOLD_REL, plateau_cooldown: 0,
+        plateau_eps: 1e-8)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -322,6 +324,9 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
     guard let annealing = Schedule.Annealing(rawValue: Int(o.anneal_strategy.rawValue)) else {
         throw .init(.invalidArgument, "anneal_strategy has no such value: \(Int32(bitPattern: o.anneal_strategy.rawValue)) (MB_ANNEAL_COS or MB_ANNEAL_LINEAR)")
     }
+    guard let thresholdMode = Schedule.ThresholdMode(rawValue: Int(o.plateau_threshold_mode.rawValue)) else {
+        throw .init(.invalidArgument, "plateau_threshold_mode has no such value: \(Int32(bitPattern: o.plateau_threshold_mode.rawValue)) (MB_THRESHOLD_REL or MB_THRESHOLD_ABS)")
+    }
     switch o.schedule {
     case MB_SCHEDULE_CONSTANT: return .constant
     case MB_SCHEDULE_STEP: return .step(every: Int(o.step_epochs), gamma: o.gamma == 0 ? 0.1 : o.gamma)
@@ -342,6 +347,10 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
                          finalDivFactor: o.final_div_factor, cycleMomentum: o.cycle_momentum == 1,
                          baseMomentum: o.base_momentum, maxMomentum: o.max_momentum, threePhase: o.three_phase == 1,
                          annealing: annealing)
+    case MB_SCHEDULE_PLATEAU:
+        return .plateau(factor: o.gamma == 0 ? 0.1 : o.gamma, patience: Int(o.plateau_patience),
+                        threshold: o.plateau_threshold, thresholdMode: thresholdMode,
+                        cooldown: Int(o.plateau_cooldown), minimum: o.min_learning_rate, eps: o.plateau_eps)
     default:
         throw .init(.invalidArgument, "schedule has no such value: \(Int32(bitPattern: o.schedule.rawValue))")
     }

@@ -153,6 +153,87 @@ struct OptimizerTests {
         #expect(history.learningRates == [rate, rate, rate, rate / 5, rate / 5, rate / 5 / 5].map { Double($0) })
     }
 
+    /// The plateau schedule's step (PyTorch's ReduceLROnPlateau) on hand-made values: the
+    /// relative and absolute thresholds in both modes, the cooldown holding the count, the
+    /// floor and eps.
+    @Test func plateauStepsAsPyTorch() {
+        func rates(_ values: [Double], _ schedule: Schedule, base: Float = 1, score: Bool = false) -> [Double] {
+            var state = PlateauState()
+            state.watch(score ? .validationScore : .cost)
+            return values.map { value in
+                let rate = state.rate ?? Double(base)
+                state.step(score ? -value : value, schedule: schedule, base: base)
+                return rate
+            }
+        }
+        // Relative, patience 1: 0.99 is not below 1 * (1 - 0.02): bad; 0.95 is better.
+        let relative = Schedule.plateau(factor: 0.5, patience: 1, threshold: 0.02)
+        #expect(rates([1, 0.99, 0.985, 0.95, 0.94, 0.94, 0.5], relative) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25])
+        // Absolute: 0.99 is below 1 - 0.005.
+        let absolute = Schedule.plateau(factor: 0.5, patience: 1, threshold: 0.005, thresholdMode: .absolute)
+        #expect(rates([1, 0.99, 0.988, 0.987, 0.5, 0.4999], absolute) == [1, 1, 1, 1, 0.5, 0.5])
+        // A score (mode 'max'): 1.01 is not above 1 * 1.02; abs: 1.01 is above 1 + 0.005.
+        #expect(rates([1, 1.01, 1.015, 1.05, 1.05, 1.05], relative, score: true) == [1, 1, 1, 0.5, 0.5, 0.5])
+        #expect(rates([1, 1.01, 1.012, 1.013, 1.0135], absolute, score: true) == [1, 1, 1, 1, 0.5])
+        // Cooldown 2 after each reduction (patience 0): two epochs count nothing.
+        let cooled = Schedule.plateau(factor: 0.5, patience: 0, threshold: 0, cooldown: 2)
+        #expect(rates([1, 1, 1, 1, 1, 1, 1], cooled) == [1, 1, 0.5, 0.5, 0.5, 0.25, 0.25])
+        // The floor: max(r * factor, 0.3); eps 0.05 keeps 0.3 -> 0.3 and refuses 0.32 -> 0.3.
+        let floored = Schedule.plateau(factor: 0.4, patience: 0, threshold: 0, minimum: 0.3, eps: 0.05)
+        #expect(rates([1, 1, 1, 1], floored) == [1, 1, 0.4, 0.3])
+        let eps = Schedule.plateau(factor: 0.8, patience: 0, threshold: 0, minimum: 0.3, eps: 0.05)
+        let (a, b) = (0.5 * 0.8, 0.5 * 0.8 * 0.8)
+        #expect(rates([1, 1, 1, 1, 1, 1], eps, base: 0.5) == [0.5, 0.5, a, b, b, b])
+        // A NaN is never better; the rate is kept in Double (0.1 * 0.1, not through Float).
+        let tenth = Double(Float(0.1))
+        #expect(rates([.nan, .nan], Schedule.plateau(patience: 0), base: 0.1) == [tenth, tenth * 0.1])
+        #expect(rates([1, 2, 3], Schedule.plateau(factor: 0.1, patience: 0), base: 0.1) == [tenth, tenth, tenth * 0.1])
+    }
+
+    /// The plateau's state after training is the rule's on the history, is kept in the
+    /// model file ("PLAT", both monitors), and a corrupt section is refused.
+    @Test(arguments: [EarlyStopping.Monitor.cost, .validationScore])
+    func plateauStateIsKeptInTheFile(monitor: EarlyStopping.Monitor) throws {
+        let moons = try Moons.make(count: 600, noise: 0.3, seed: 2)
+        let network = try Network(layerSizes: [2, 8, 2], seed: 5)
+        var options = TrainingOptions(epochs: 12, batchSize: .fixed(32), learningRate: 0.5,
+                                      schedule: .plateau(factor: 0.5, patience: 0, threshold: 0.05, cooldown: 1))
+        options.validationFraction = 0.25
+        options.earlyStopping.monitor = monitor
+        let history = History()
+        try network.train(x: moons.x, classes: moons.y, features: 2, options: options, history: history)
+        let state = network.trainingState.plateau
+        #expect(state.rate != nil && state.monitor == monitor)
+        #expect(Set(history.learningRates).count >= 3)
+        let best = monitor == .cost ? history.validationCosts.min()! : -history.validationScores.max()!
+        #expect(state.best >= best)
+        let bytes = try ModelFile.encode(network)
+        let loaded = try ModelFile.decode(bytes, path: "memory")
+        #expect(loaded.trainingState.plateau == state)
+        // The section's body: monitor, has rate, rate, best, bad epochs, cooldown.
+        let tag = Array("PLAT".utf8)
+        let at = (0...(bytes.count - 4)).reversed().first { Array(bytes[$0..<$0 + 4]) == tag }!
+        let body = at + 12
+        func corrupted(_ offset: Int, _ value: [UInt8]) -> MiniBatchError? {
+            var copy = bytes
+            copy.replaceSubrange(body + offset..<body + offset + value.count, with: value)
+            let crc = copy.withUnsafeBytes { all in
+                CRC32.value(CRC32.update(CRC32.start, UnsafeRawBufferPointer(rebasing: all[0..<all.count - 4])))
+            }
+            withUnsafeBytes(of: crc.littleEndian) { copy.replaceSubrange(copy.count - 4..<copy.count, with: $0) }
+            do { _ = try ModelFile.decode(copy, path: "memory") } catch { return error }
+            return nil
+        }
+        #expect(corrupted(0, [2, 0, 0, 0])?.message.contains("plateau") == true)
+        #expect(corrupted(4, [2, 0, 0, 0])?.message.contains("plateau") == true)
+        let minusOne = withUnsafeBytes(of: (-1.0).bitPattern.littleEndian) { Array($0) }
+        #expect(corrupted(8, minusOne)?.message.contains("plateau learning rate") == true)
+        let nan = withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { Array($0) }
+        #expect(corrupted(16, nan)?.message.contains("plateau best") == true)
+        #expect(corrupted(24, [0, 0, 0, 0, 0, 0, 0, 0x80])?.message.contains("plateau") == true)
+        #expect(corrupted(0, [monitor == .cost ? 1 : 0, 0, 0, 0]) == nil)  // the other monitor: valid
+    }
+
     /// Adam's vectorised path (Sources/CMatrix/update.c) is bit-identical to the Swift rule,
     /// with one and two gradient buffers, with and without decoupled decay, L2, clipping by
     /// norm (the scale) and by value (0.4: about half of these gradients are clipped), over

@@ -758,13 +758,13 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
     b.schedule_per_batch = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
-    /* 0.7.0's schedules: one past MB_SCHEDULE_ONE_CYCLE (0.9.0); multi-step's milestones
+    /* 0.7.0's schedules: one past MB_SCHEDULE_PLATEAU (0.11.0); multi-step's milestones
        (pointer and count together, at most 2^20, each >= 0), gamma > 0; cosine with
        restarts' first cycle >= 1 and multiplier >= 1 */
     {
         static const int64_t milestones[] = {3, -1};
         b = o;
-        b.schedule = (mb_schedule)9;
+        b.schedule = (mb_schedule)10;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule");
         b.schedule = MB_SCHEDULE_MULTI_STEP;
         b.milestone_count = 2;
@@ -910,6 +910,57 @@ static void test_train_errors(void)
     b.optimizer = MB_OPTIMIZER_NADAM;
     b.weight_decay = NAN;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "weight_decay");
+    /* the plateau schedule (0.11.0): its factor (gamma, 0 for 0.1) in (0, 1), patience and
+     * cooldown >= 0, threshold, min_learning_rate and eps finite and >= 0, checked with
+     * that schedule only; the threshold mode MB_THRESHOLD_REL or _ABS with any schedule */
+    b = o;
+    CHECK(b.plateau_patience == 10 && b.plateau_threshold == 1e-4 && b.plateau_threshold_mode == MB_THRESHOLD_REL &&
+          b.plateau_cooldown == 0 && b.plateau_eps == 1e-8);
+    b.plateau_patience = -1; /* (ignored by another schedule) */
+    b.plateau_eps = NAN;
+    {
+        int64_t sizes[] = {FIN, 4, FOUT};
+        mb_model *other = make_model(sizes, 3, MB_ACTIVATION_TANH, MB_LOSS_CROSS_ENTROPY, 3);
+        mb_train_options c = b;
+        c.progress = NULL; /* (the fixture's callback counts calls: none may happen) */
+        if (CHECK(other != NULL))
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+        mb_model_free(other);
+    }
+    b.plateau_threshold_mode = (mb_threshold_mode)2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_threshold_mode");
+    b = o;
+    b.schedule = MB_SCHEDULE_PLATEAU;
+    b.plateau_threshold_mode = (mb_threshold_mode)-1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_threshold_mode");
+    b.plateau_threshold_mode = MB_THRESHOLD_ABS;
+    b.gamma = 1.0;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "factor");
+    b.gamma = -0.1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "factor");
+    b.gamma = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "factor");
+    b.gamma = 0.5;
+    b.plateau_patience = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_patience");
+    b.plateau_patience = INT64_MIN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_patience");
+    b.plateau_patience = 0;
+    b.plateau_threshold = -1e-4;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_threshold");
+    b.plateau_threshold = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_threshold");
+    b.plateau_threshold = 0;
+    b.plateau_cooldown = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_cooldown");
+    b.plateau_cooldown = 0;
+    b.min_learning_rate = -1e-3;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
+    b.min_learning_rate = 0;
+    b.plateau_eps = -1e-8;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_eps");
+    b.plateau_eps = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_eps");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

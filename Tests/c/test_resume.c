@@ -91,6 +91,17 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
             o->anneal_strategy = MB_ANNEAL_LINEAR;
         }
     }
+    if (c->schedule == MB_SCHEDULE_PLATEAU) { /* 0.11.0: reductions and a cooldown in each part */
+        o->plateau_patience = 0;
+        o->plateau_threshold = 0.3;
+        o->plateau_cooldown = 1;
+        if (c->monitor == MB_MONITOR_VALIDATION_SCORE) {
+            o->plateau_threshold_mode = MB_THRESHOLD_ABS;
+            o->plateau_threshold = 0.05;
+            o->plateau_cooldown = 0;
+            o->min_learning_rate = 0.003;
+        }
+    }
     if (c->schedule == MB_SCHEDULE_COSINE_RESTARTS) { /* cycles of 1, 2, 4 epochs */
         o->cosine_epochs = 1;
         o->restart_multiplier = 2;
@@ -176,6 +187,15 @@ static void check_resume(const config *c)
     CHECK(same_series(h_whole, h_parts, mb_history_validation_costs));
     CHECK(same_series(h_whole, h_parts, mb_history_validation_scores));
     CHECK(same_series(h_whole, h_parts, mb_history_learning_rates));
+    if (c->schedule == MB_SCHEDULE_PLATEAU) { /* the schedule reduced the rate in both parts */
+        double rates[7];
+        int64_t count = 0;
+        if (CHECK_STATUS(mb_history_learning_rates(h_whole, rates, 7, &count), MB_OK) && CHECK(count == 7)) {
+            if (!CHECK(rates[0] > rates[n - 1] && rates[n] > rates[n + m - 1]))
+                printf("    %s: rates %g %g %g %g %g %g %g\n", c->name, rates[0], rates[1], rates[2], rates[3],
+                       rates[4], rates[5], rates[6]);
+        }
+    }
 done:
     unlink(path);
     free(pw);
@@ -218,6 +238,10 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         {"sgd, validation score", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CONSTANT, 0.1f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
         {"adam+adaptive, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_ADAPTIVE, 0.01f,
+         MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
+        /* 0.11.0's plateau schedule (the file's "PLAT" section), on the cost and on the score */
+        {"momentum+plateau", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_PLATEAU, 0.05f, MB_MONITOR_COST, 0, 0, 0},
+        {"adam+plateau, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_PLATEAU, 0.01f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
     };
     size_t i;
@@ -310,7 +334,9 @@ static void test_struct_size(void)
      * milestones and their count, the restarts' multiplier, validation_sample_weight) and in
      * 0.9.0 (schedule_per_batch, one-cycle's pct_start, div_factor and final_div_factor) and
      * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy,
-     * coupled_weight_decay, decoupled_weight_decay; a NaN,
+     * coupled_weight_decay, decoupled_weight_decay) and 0.11.0 (the plateau schedule's
+     * plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown,
+     * plateau_eps; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -369,8 +395,19 @@ static void test_struct_size(void)
              "anneal_strategy", MB_OPTIMIZER_ADAM, MB_SCHEDULE_ONE_CYCLE},
             {offsetof(mb_train_options, coupled_weight_decay), offsetof(mb_train_options, decoupled_weight_decay),
              "coupled_weight_decay", MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
-            {offsetof(mb_train_options, decoupled_weight_decay), sizeof(mb_train_options), "decoupled_weight_decay",
-             MB_OPTIMIZER_NADAM, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, decoupled_weight_decay), offsetof(mb_train_options, plateau_patience),
+             "decoupled_weight_decay", MB_OPTIMIZER_NADAM, MB_SCHEDULE_CONSTANT},
+            /* 0.11.0 */
+            {offsetof(mb_train_options, plateau_patience), offsetof(mb_train_options, plateau_threshold),
+             "plateau_patience", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, plateau_threshold), offsetof(mb_train_options, plateau_threshold_mode),
+             "plateau_threshold", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, plateau_threshold_mode), offsetof(mb_train_options, plateau_cooldown),
+             "plateau_threshold_mode", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, plateau_cooldown), offsetof(mb_train_options, plateau_eps),
+             "plateau_cooldown", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, plateau_eps), sizeof(mb_train_options), "plateau_eps",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

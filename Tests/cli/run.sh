@@ -406,6 +406,50 @@ refused "--max-momentum 1 is the library's error, named" "--max-momentum" \
     train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --max-momentum 1
 refused "--cycle-momentum with adagrad is the library's error, named" "--cycle-momentum: cycle_momentum needs a rule" \
     train --builtin moons --out m.mbm --schedule one-cycle --cycle-momentum --optimizer adagrad
+# --- the plateau schedule (0.11.0): the rates follow PyTorch's ReduceLROnPlateau rule on the
+# validation costs the run reports; train 4 + resume 4 = train 8, byte for byte; info shows
+# its state; its options refused with another schedule; its values named
+pl=(--builtin moons --batch-size 64 --seed 2 --optimizer momentum --momentum 0.9 --learning-rate 0.3 --schedule plateau
+    --gamma 0.5 --plateau-patience 0 --plateau-threshold 0.05 --plateau-cooldown 1 --validation-fraction 0.2)
+"$cli" train "${pl[@]}" --hidden 16 --epochs 8 --out pl-8.mbm --progress json >pl.jsonl 2>/dev/null
+"$cli" train "${pl[@]}" --hidden 16 --epochs 4 --out pl-4.mbm --progress none >/dev/null 2>&1
+"$cli" resume pl-4.mbm "${pl[@]}" --epochs 4 --out pl-r.mbm --progress none >/dev/null 2>&1
+"$cli" info --json pl-4.mbm >pl-info.json 2>&1
+check "--schedule plateau: PyTorch's rule on the reported validation costs; train 4 + resume 4 = train 8; info shows its state" py '
+import json
+import numpy as np
+assert open("pl-8.mbm", "rb").read() == open("pl-r.mbm", "rb").read()
+lines = [json.loads(l) for l in open("pl.jsonl")]
+s = lines[0]
+assert s["schedule"] == "plateau" and s["factor"] == 0.5 and s["plateau_patience"] == 0 and s["plateau_cooldown"] == 1, s
+epochs = [l for l in lines if l["event"] == "epoch"]
+lr, best, bad, cool, want = float(np.float32(0.3)), float("inf"), 0, 0, []
+for e in epochs:
+    want.append(float(np.float32(lr)))
+    if e["validation_cost"] < best * (1 - 0.05):
+        best, bad = e["validation_cost"], 0
+    else:
+        bad += 1
+    if cool > 0:
+        cool, bad = cool - 1, 0
+    if bad > 0:
+        new = max(lr * 0.5, 0.0)
+        if lr - new > 1e-8:
+            lr = new
+        cool, bad = 1, 0
+got = [float(np.float32(e["learning_rate"])) for e in epochs]
+assert len(got) == 8 and got == want and len(set(got)) >= 3, (got, want)
+p = json.load(open("pl-info.json"))["plateau"]
+assert p["monitor"] == "cost" and p["learning_rate"] < 0.3 and p["best"] == min(e["validation_cost"] for e in epochs[:4]), p
+'
+refused "--plateau-patience with --schedule cosine is refused" "--plateau-patience is a parameter of --schedule plateau" \
+    train --builtin moons --out m.mbm --schedule cosine --plateau-patience 3
+refused "--gamma 1 with plateau is the library's error, named" "--gamma" \
+    train --builtin moons --out m.mbm --schedule plateau --gamma 1
+refused "--plateau-threshold -1 is the library's error, named" "--plateau-threshold:" \
+    train --builtin moons --out m.mbm --schedule plateau --plateau-threshold -1
+refused "--plateau-cooldown -1 is the library's error, named" "--plateau-cooldown" \
+    train --builtin moons --out m.mbm --schedule plateau --plateau-cooldown -1
 # --- y files of float64 and, for the regression losses, integers (0.10.0): they train as
 # their float32 values; eval reports R^2 from the file
 py '

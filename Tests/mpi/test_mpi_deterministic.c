@@ -306,6 +306,15 @@ void test_deterministic_data_options(void)
     o.min_delta = 0.01;
     check_against_one_process("moons, adaptive schedule", &k_moons_ce, &k_moons, &k_moons, &o,
                               MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
+    /* 0.11.0: the plateau schedule, stepped with the same epoch cost on every rank */
+    o = base_options(8, 256, 0.5f);
+    o.schedule = MB_SCHEDULE_PLATEAU;
+    o.gamma = 0.5;
+    o.plateau_patience = 0;
+    o.plateau_threshold = 0.05;
+    o.plateau_cooldown = 1;
+    check_against_one_process("moons, plateau schedule", &k_moons_ce, &k_moons, &k_moons, &o,
+                              MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
 }
 
 /* Two calls of 1 epoch give what one process gives in one call of 2: the epoch count, the

@@ -219,6 +219,16 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 45: o->coupled_weight_decay = odd ? 0.01f : 0.0f; return "coupled_weight_decay";
     /* (NAdam's decoupled decay on one rank: the rule's weight_decay differs, 0.01 against none) */
     case 46: o->optimizer = MB_OPTIMIZER_NADAM; o->decoupled_weight_decay = odd; return "weight_decay";
+    /* 0.11.0: the plateau schedule's parameters (its factor is gamma) */
+    case 47: o->schedule = odd ? MB_SCHEDULE_PLATEAU : MB_SCHEDULE_ADAPTIVE; o->patience = 3; return "schedule";
+    case 48: o->schedule = MB_SCHEDULE_PLATEAU; o->gamma = odd ? 0.5 : 0.1; return "gamma";
+    case 49: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_patience = odd ? 3 : 10; return "plateau_patience";
+    case 50: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_threshold = odd ? 0.01 : 1e-4; return "plateau_threshold is";
+    case 51: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_threshold_mode = odd ? MB_THRESHOLD_ABS : MB_THRESHOLD_REL;
+        return "plateau_threshold_mode";
+    case 52: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_cooldown = odd ? 2 : 0; return "plateau_cooldown";
+    case 53: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_eps = odd ? 1e-3 : 1e-8; return "plateau_eps";
+    case 54: o->schedule = MB_SCHEDULE_PLATEAU; o->min_learning_rate = odd ? 1e-3 : 0; return "min_learning_rate";
     default: return NULL;
     }
 }

@@ -20,6 +20,9 @@
 ///     "STPS"  the same, for early stopping that monitors the validation score (0.4.0):
 ///             float64 best score (a reader older than the tag skips it, and starts its
 ///             count afresh, where it would have read a score as a cost)
+///     "PLAT"  the plateau schedule's state (0.11.0; written when it has any): u32 monitor
+///             (EarlyStopping.Monitor), u32 has rate, float64 rate, float64 best value
+///             (a cost, or a score as it is), u64 bad epochs, u64 cooldown epochs left
 ///
 /// A reader skips sections whose tag it does not know, so later versions can add some.
 enum ModelFile {
@@ -78,6 +81,16 @@ enum ModelFile {
         try out.append(UInt64(state.bestEpoch))
         try out.append(UInt32(state.bestParameters == nil ? 0 : 1))
         if let best = state.bestParameters { try out.appendFloats(best, n) }
+        let plateau = state.plateau
+        if !plateau.isFresh {
+            try out.section("PLAT", length: 4 + 4 + 8 + 8 + 8 + 8)
+            try out.append(UInt32(plateau.monitor.rawValue))
+            try out.append(UInt32(plateau.rate == nil ? 0 : 1))
+            try out.append((plateau.rate ?? 0).bitPattern)
+            try out.append((plateau.monitor == .validationScore ? -plateau.best : plateau.best).bitPattern)
+            try out.append(UInt64(plateau.badEpochs))
+            try out.append(UInt64(plateau.cooldown))
+        }
     }
 
     /// Bytes on their way to a sink, in blocks of up to `blockBytes`, with the CRC-32 of
@@ -266,6 +279,17 @@ enum ModelFile {
                 state.best = tag == "STPS" ? -best : best
                 state.badEpochs = Int(bad)
                 state.bestEpoch = Int(bestEpoch)
+            case "PLAT":
+                guard let monitorRaw: UInt32 = r.next(), let monitor = EarlyStopping.Monitor(rawValue: Int(monitorRaw)),
+                      let has: UInt32 = r.next(), has <= 1, let rateBits: UInt64 = r.next(), let bestBits: UInt64 = r.next(),
+                      let bad: UInt64 = r.next(), bad <= UInt64(Int.max), let cooldown: UInt64 = r.next(),
+                      cooldown <= UInt64(Int.max), r.offset == end else { throw corrupt("bad plateau schedule state") }
+                let rate = Double(bitPattern: rateBits), best = Double(bitPattern: bestBits)
+                guard has == 0 || (rate.isFinite && rate > 0) else { throw corrupt("bad plateau learning rate") }
+                guard !best.isNaN else { throw corrupt("bad plateau best value") }
+                state.plateau = PlateauState(
+                    rate: has == 1 ? rate : nil, monitor: monitor, best: monitor == .validationScore ? -best : best,
+                    badEpochs: Int(bad), cooldown: Int(cooldown))
             default:
                 break  // a later version's section
             }

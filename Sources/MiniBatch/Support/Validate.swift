@@ -331,7 +331,7 @@ package enum Validate {
         }
     }
 
-    /// A schedule's parameters; `adaptive` needs a patience.
+    /// A schedule's parameters; `adaptive` needs a patience (`plateau` has its own).
     package static func schedule(_ schedule: Schedule, adaptivePatience patience: Int) throws(MiniBatchError) {
         switch schedule {
         case .constant:
@@ -364,6 +364,17 @@ package enum Validate {
             guard finalDivFactor.isFinite, finalDivFactor > 0 else {
                 throw .invalid("final_div_factor must be finite and > 0, got \(finalDivFactor)")
             }
+        case .plateau(let factor, let plateauPatience, let threshold, _, let cooldown, let minimum, let eps):
+            guard factor.isFinite, factor > 0, factor < 1 else {
+                throw .invalid("the plateau schedule's factor (gamma) must be in (0, 1), got \(factor)")
+            }
+            guard plateauPatience >= 0 else { throw .invalid("plateau_patience must be >= 0, got \(plateauPatience)") }
+            guard threshold.isFinite, threshold >= 0 else {
+                throw .invalid("plateau_threshold must be finite and >= 0, got \(threshold)")
+            }
+            guard cooldown >= 0 else { throw .invalid("plateau_cooldown must be >= 0, got \(cooldown)") }
+            guard minimum.isFinite, minimum >= 0 else { throw .invalid("min_learning_rate must be finite and >= 0, got \(minimum)") }
+            guard eps.isFinite, eps >= 0 else { throw .invalid("plateau_eps must be finite and >= 0, got \(eps)") }
         case .adaptive:
             guard patience >= 1 else {
                 throw .invalid("the adaptive schedule divides the rate after `patience` epochs without improvement: patience must be at least 1")

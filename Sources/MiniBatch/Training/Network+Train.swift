@@ -143,6 +143,7 @@ extension Network {
         if let collective, let fingerprint { try collective.open(fingerprint) }
         // (Last: a call refused above leaves early stopping's count as it was.)
         trainingState.watch(options.earlyStopping.monitor)
+        if case .plateau = options.schedule { trainingState.plateau.watch(options.earlyStopping.monitor) }
         // The cosine and one-cycle schedules' default period: the end of this call.
         let period = epochsTrained.addingSaturated(options.epochs)
         // Checked after each batch; distributed ranks stop together, after an epoch.
@@ -173,7 +174,7 @@ extension Network {
             step.rate = options.schedule.rate(
                 base: options.learningRate, epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1,
                 examplesSeen: trainingState.examplesSeen, defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate,
-                warmup: options.warmup)
+                plateauRate: trainingState.plateau.rate, warmup: options.warmup)
             step.momentum = options.schedule.momentum(
                 epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1, defaultPeriod: period)
             // The epoch's rate (its first batch's): the history's and the progress report's.
@@ -191,7 +192,8 @@ extension Network {
                         step.rate = options.schedule.rate(
                             base: options.learningRate, epoch: epochsTrained, batch: b, of: batches,
                             examplesSeen: trainingState.examplesSeen.addingSaturated(rowsSeen), defaultPeriod: period,
-                            adaptiveRate: trainingState.adaptiveRate, warmup: options.warmup)
+                            adaptiveRate: trainingState.adaptiveRate, plateauRate: trainingState.plateau.rate,
+                            warmup: options.warmup)
                         step.momentum = options.schedule.momentum(
                             epoch: epochsTrained, batch: b, of: batches, defaultPeriod: period)
                     }

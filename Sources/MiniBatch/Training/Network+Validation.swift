@@ -181,13 +181,16 @@ extension Network {
     }
 }
 
-/// Early stopping and the adaptive schedule within one training call (`EarlyStopping`,
-/// `Schedule.adaptive`); their state is the network's `TrainingState`, so it carries over
+/// Early stopping and the adaptive and plateau schedules within one training call
+/// (`EarlyStopping`, `Schedule.adaptive`, `Schedule.plateau`); their state is the network's `TrainingState`, so it carries over
 /// to the next call and into saved files.
 struct EarlyStop {
     let patience: Int
     let minDelta: Double
     let adaptive: Bool
+    /// The schedule (`Schedule.plateau` steps after every epoch) and the base rate.
+    let schedule: Schedule
+    let baseRate: Float
     let monitor: EarlyStopping.Monitor
     /// Whether the best epoch's weights are kept and restored when training stops.
     let keepsBest: Bool
@@ -196,6 +199,8 @@ struct EarlyStop {
         patience = options.earlyStopping.patience
         minDelta = options.earlyStopping.minDelta
         adaptive = options.schedule == .adaptive
+        schedule = options.schedule
+        baseRate = options.learningRate
         monitor = options.earlyStopping.monitor
         keepsBest = validation && options.earlyStopping.restoreBest && patience > 0
     }
@@ -212,6 +217,7 @@ struct EarlyStop {
     /// (then, with `keepsBest`, the network has its best weights).
     func afterEpoch(_ network: Network, cost: Double, rate: Float) -> Bool {
         let state = network.trainingState
+        state.plateau.step(cost, schedule: schedule, base: baseRate)
         // (NaN never improves.)
         if cost < state.best - minDelta { state.badEpochs = 0 } else { state.badEpochs = state.badEpochs.addingSaturated(1) }
         if cost < state.best {

@@ -70,12 +70,35 @@ public enum Schedule: Sendable, Equatable {
     /// by `EarlyStopping.minDelta` for `patience` epochs, then is divided by 5; training
     /// stops when that would happen at a rate of 1e-6 or less.
     case adaptive
+    /// PyTorch's `ReduceLROnPlateau(factor, patience, threshold, threshold_mode, cooldown,
+    /// min_lr, eps)`, stepped after every epoch with the monitored value
+    /// (`EarlyStopping.monitor`: the validation cost, else the epoch cost, in mode 'min';
+    /// the validation score in mode 'max'). An epoch is better than the best when its value
+    /// is below best * (1 - threshold) (`.relative`; a score: above best * (1 + threshold))
+    /// or below best - threshold (`.absolute`; a score: above best + threshold); it then
+    /// becomes the best and the count of bad epochs starts again, else the count grows.
+    /// During a cooldown (the `cooldown` epochs after a reduction) the count is held at 0.
+    /// When the count exceeds `patience`, the rate r becomes max(r * factor, minimum) if
+    /// that lowers it by more than `eps`, the cooldown starts and the count too. The rate
+    /// and the counts stay with the network (its file too), as early stopping's; they are
+    /// its own, beside early stopping's (which may stop the same run). Since 0.11.0.
+    case plateau(
+        factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative,
+        cooldown: Int = 0, minimum: Double = 0, eps: Double = 1e-8)
+
+    /// How `plateau` measures an improvement (PyTorch's `threshold_mode`).
+    public enum ThresholdMode: Int, Sendable {
+        /// Better than best * (1 -/+ threshold) ('rel', the default).
+        case relative = 0
+        /// Better than best -/+ threshold ('abs').
+        case absolute = 1
+    }
 
     /// Whether a rate every mini-batch (`TrainingOptions.schedulePerBatch`) moves this
     /// schedule's own rate within an epoch.
     var movesWithinAnEpoch: Bool {
         switch self {
-        case .constant, .step, .multiStep, .adaptive: false
+        case .constant, .step, .multiStep, .adaptive, .plateau: false
         case .exponential, .inverseTime, .cosine, .cosineRestarts, .oneCycle: true
         }
     }
@@ -93,28 +116,33 @@ public enum Schedule: Sendable, Equatable {
     /// `LinearLR` with total_iters = W * B, `ExponentialLR` with gamma^(1/B),
     /// `CosineAnnealingWarmRestarts.step(e + b / B)`), and one-cycle counts steps of a batch
     /// (step e B + b of T B); step and multi-step change only where e + b / B crosses an
-    /// integer milestone, so only between epochs, and adaptive's rate between epochs only.
+    /// integer milestone, so only between epochs, and adaptive's and plateau's rates
+    /// between epochs only.
     /// Batch 0 of B is the once-an-epoch rate (but for one-cycle, whose steps are batches).
     /// - Parameters:
     ///   - examplesSeen: examples trained on before the epoch, or before the batch with a
     ///     batch (for `inverseTime`).
     ///   - period: the cosine and one-cycle period when `period` is 0.
     ///   - adaptiveRate: the rate `adaptive` has reached, if it has divided it.
+    ///   - plateauRate: the rate `plateau` has reduced the base rate to, if it has.
     ///   - warmup: the warm-up, whose factor multiplies the schedule's rate.
     func rate(
         base: Float, epoch: Int, batch: Int = 0, of batches: Int = 1, examplesSeen: Int, defaultPeriod: Int,
-        adaptiveRate: Float?, warmup: Warmup = Warmup()
+        adaptiveRate: Float?, plateauRate: Double? = nil, warmup: Warmup = Warmup()
     ) -> Float {
         let fraction = Double(batch) / Double(batches)
         let factor = warmup.factor(epoch: epoch, fraction: fraction)
         return Float(factor * unrounded(base: base, epoch: epoch, batch: batch, of: batches, examplesSeen: examplesSeen,
-                                        defaultPeriod: defaultPeriod, adaptiveRate: adaptiveRate))
+                                        defaultPeriod: defaultPeriod, adaptiveRate: adaptiveRate,
+                                        plateauRate: plateauRate))
     }
 
     /// The schedule's rate in Double, before the warm-up and the one rounding to Float (the
-    /// constant and adaptive rates are Floats already, so that rounding keeps them).
+    /// constant and adaptive rates are Floats already, so that rounding keeps them; plateau's
+    /// is kept in Double, as PyTorch keeps a group's lr).
     private func unrounded(
-        base: Float, epoch: Int, batch: Int, of batches: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?
+        base: Float, epoch: Int, batch: Int, of batches: Int, examplesSeen: Int, defaultPeriod: Int, adaptiveRate: Float?,
+        plateauRate: Double?
     ) -> Double {
         let fraction = Double(batch) / Double(batches)
         let rate = Double(base), e = Double(epoch) + fraction
@@ -134,6 +162,8 @@ public enum Schedule: Sendable, Equatable {
             return minimum + (rate - minimum) * (1 + cos(Double.pi * e / t)) / 2
         case .adaptive:
             return Double(adaptiveRate ?? base)
+        case .plateau:
+            return plateauRate ?? Double(base)
         case .multiStep(let milestones, let gamma):
             // Integer milestones: k <= epoch + fraction exactly when k <= epoch.
             return rate * pow(gamma, Double(milestones.count { $0 <= epoch }))
@@ -229,7 +259,8 @@ public enum Schedule: Sendable, Equatable {
 /// rate is the schedule's times startFactor + (1 - startFactor) * min(e, epochs) / epochs,
 /// e counted over the network's life from 0 as the schedule's, so a second call or a resumed
 /// file goes on where the warm-up was. Computed in Double with the schedule's rate, rounded
-/// to Float once. The adaptive schedule divides its own rate, not the warmed-up one. Since
+/// to Float once. The adaptive and plateau schedules reduce their own rate, not the
+/// warmed-up one. Since
 /// 0.6.0.
 public struct Warmup: Sendable, Equatable {
     /// Epochs the rate takes to reach the schedule's (0, the default: no warm-up).

@@ -13,6 +13,8 @@ final class TrainingState {
     var examplesSeen = 0
     /// The rate `Schedule.adaptive` has divided the base rate down to (nil: not yet).
     var adaptiveRate: Float?
+    /// `Schedule.plateau`'s rate, best value and counts.
+    var plateau = PlateauState()
     /// Early stopping: what it monitors, the best monitored value (as a cost, lower being
     /// better: a score is kept negated), the epochs in a row that have not improved on it,
     /// and the epoch (over the network's life, from 1) where it was reached.
@@ -28,7 +30,7 @@ final class TrainingState {
     /// Whether nothing has been recorded yet (a model file then needs no state sections).
     var isFresh: Bool {
         slots.isEmpty && step == 0 && examplesSeen == 0 && adaptiveRate == nil && best == .infinity
-            && badEpochs == 0 && bestParameters == nil
+            && badEpochs == 0 && bestParameters == nil && plateau.isFresh
     }
 
     deinit {
@@ -87,6 +89,7 @@ final class TrainingState {
         step = 0
         examplesSeen = 0
         adaptiveRate = nil
+        plateau = PlateauState()
         monitor = .cost
         best = .infinity
         badEpochs = 0
@@ -124,9 +127,66 @@ final class TrainingState {
         step = other.step
         examplesSeen = other.examplesSeen
         adaptiveRate = other.adaptiveRate
+        plateau = other.plateau
         monitor = other.monitor
         best = other.best
         badEpochs = other.badEpochs
         bestEpoch = other.bestEpoch
+    }
+}
+
+/// `Schedule.plateau`'s state between epochs: PyTorch's `ReduceLROnPlateau`'s lr (of the
+/// one parameter group), best, num_bad_epochs and cooldown_counter. Kept by the network and
+/// its file (section "PLAT"), beside early stopping's, which counts by its own rule.
+struct PlateauState: Equatable {
+    /// The rate the schedule has reduced the base rate to (nil: not yet), in Double, as
+    /// PyTorch keeps a group's lr; rounded to Float once for each epoch.
+    var rate: Double?
+    /// What the best is a value of; a call that monitors another starts the best and the
+    /// counts afresh (the rate stays).
+    var monitor = EarlyStopping.Monitor.cost
+    /// The best monitored value, as a cost (a score negated; +infinity: none yet).
+    var best = Double.infinity
+    /// Epochs in a row not better than the best (held at 0 during a cooldown).
+    var badEpochs = 0
+    /// Epochs of cooldown left.
+    var cooldown = 0
+
+    var isFresh: Bool { self == PlateauState() }
+
+    /// Starts the best and the counts afresh when the monitored value changes.
+    mutating func watch(_ monitor: EarlyStopping.Monitor) {
+        guard monitor != self.monitor else { return }
+        self = PlateauState(rate: rate, monitor: monitor)
+    }
+
+    /// `ReduceLROnPlateau.step(value)` after an epoch whose monitored value, as a cost, is
+    /// `cost`, for the schedule `.plateau(...)` with the base rate `base` (anything else:
+    /// nothing changes). The comparisons are PyTorch's in its mode ('max' for a score,
+    /// whose negation is exact): a NaN is never better.
+    mutating func step(_ cost: Double, schedule: Schedule, base: Float) {
+        guard case .plateau(let factor, let patience, let threshold, let mode, let cooldownEpochs, let minimum, let eps)
+            = schedule else { return }
+        let limit: Double
+        switch mode {
+        case .relative: limit = best * (monitor == .validationScore ? 1 + threshold : 1 - threshold)
+        case .absolute: limit = best - threshold
+        }
+        if cost < limit {
+            best = cost
+            badEpochs = 0
+        } else {
+            badEpochs = badEpochs.addingSaturated(1)
+        }
+        if cooldown > 0 {
+            cooldown -= 1
+            badEpochs = 0
+        }
+        guard badEpochs > patience else { return }
+        let old = rate ?? Double(base)
+        let new = max(old * factor, minimum)
+        if old - new > eps { rate = new }
+        cooldown = cooldownEpochs
+        badEpochs = 0
     }
 }

@@ -91,6 +91,13 @@ struct InfoCommand: ParsableCommand {
                     ("best_validation_score", summary.monitorsScore ? .optional(summary.bestCost) : .null),
                     ("epochs_without_improvement", .int(Int(summary.badEpochs))),
                     ("best_epoch", .int(Int(summary.bestEpoch))), ("keeps_best_weights", .bool(summary.keepsBestWeights)),
+                    ("plateau", summary.plateauBest == nil ? .null : .object([
+                        ("learning_rate", summary.plateauRate.map { .number($0) } ?? .null),
+                        ("monitor", .string(summary.plateauMonitorsScore ? "validation-score" : "cost")),
+                        ("best", .optional(summary.plateauBest)),
+                        ("bad_epochs", .int(Int(summary.plateauBadEpochs))),
+                        ("cooldown_left", .int(Int(summary.plateauCooldown))),
+                    ])),
                 ]
             }
             print(JSON.object(fields).text)
@@ -120,6 +127,11 @@ struct InfoCommand: ParsableCommand {
             } else {
                 print("  early stopping: no \(summary.monitorsScore ? "score" : "cost") recorded yet")
             }
+        }
+        if let best = summary.plateauBest {
+            let what = summary.plateauMonitorsScore ? "validation score" : "monitored cost"
+            let rate = summary.plateauRate.map { "rate reduced to \($0)" } ?? "rate not reduced yet"
+            print("  plateau schedule: \(rate); best \(what) \(best), \(summary.plateauBadEpochs) bad epoch\(summary.plateauBadEpochs == 1 ? "" : "s"), \(summary.plateauCooldown) cooldown epoch\(summary.plateauCooldown == 1 ? "" : "s") left")
         }
         if !summary.otherSections.isEmpty { print("  other sections: \(summary.otherSections.joined(separator: ", "))") }
     }

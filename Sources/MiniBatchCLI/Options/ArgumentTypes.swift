@@ -204,6 +204,12 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case multiStep = "multi-step"
     case cosineRestarts = "cosine-restarts"
     case oneCycle = "one-cycle"
+    case plateau
+}
+
+/// The plateau schedule's threshold mode (PyTorch's threshold_mode).
+enum ThresholdModeName: String, ExpressibleByArgument, CaseIterable {
+    case rel, abs
 }
 
 /// One-cycle's annealing within a phase (PyTorch's anneal_strategy).

@@ -113,7 +113,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("step: multiply the rate by --gamma every this many epochs (default: 10).", valueName: "n"))
     var stepEvery: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential).", valueName: "g"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential); plateau: the factor of each reduction, in (0, 1) (PyTorch's factor; default: 0.1).", valueName: "g"))
     var gamma: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("inverse-time: rate / (examples seen + 1)^power (default: 0.5).", valueName: "p"))
@@ -124,7 +124,7 @@ struct TrainingArguments: ParsableArguments {
         valueName: "n"))
     var cosinePeriod: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("cosine and cosine-restarts: the lowest rate (default: 0).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine, cosine-restarts and plateau: the lowest rate (plateau: PyTorch's min_lr; default: 0).", valueName: "x"))
     var minLearningRate: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -169,6 +169,28 @@ struct TrainingArguments: ParsableArguments {
     var maxMomentum: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
+        "plateau: the rate is multiplied by --gamma after more than this many epochs in a row whose monitored value (--monitor) does not improve on the best by --plateau-threshold (PyTorch's ReduceLROnPlateau patience; default: 10).",
+        valueName: "n"))
+    var plateauPatience: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "plateau: the improvement that counts, relative or absolute (--plateau-threshold-mode) (default: 1e-4).", valueName: "t"))
+    var plateauThreshold: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "plateau: rel (better than best x (1 - t), a score best x (1 + t)) or abs (best - t, a score best + t) (default: rel).",
+        valueName: "mode"))
+    var plateauThresholdMode: ThresholdModeName?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "plateau: epochs after a reduction that count no bad epoch (default: 0).", valueName: "n"))
+    var plateauCooldown: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "plateau: a reduction smaller than this is not made (default: 1e-8).", valueName: "x"))
+    var plateauEps: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Warm the schedule's rate up linearly over the model's first n epochs, from --warmup-start-factor times it (PyTorch's LinearLR before the schedule; default: 0, none).",
         valueName: "n"))
     var warmupEpochs: Int = 0
@@ -177,7 +199,7 @@ struct TrainingArguments: ParsableArguments {
         "The fraction of the schedule's rate the warm-up starts from, in (0, 1] (default: 1/3).", valueName: "f"))
     var warmupStartFactor: Double?
 
-    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = --cosine-period x B, LinearLR with total_iters = --warmup-epochs x B; one-cycle then counts mini-batches); step's, multi-step's and adaptive's own rates still change between epochs only (default: a rate an epoch).")
+    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = --cosine-period x B, LinearLR with total_iters = --warmup-epochs x B; one-cycle then counts mini-batches); step's, multi-step's, adaptive's and plateau's own rates still change between epochs only (default: a rate an epoch).")
     var schedulePerBatch = false
 
     // MARK: Early stopping
@@ -194,7 +216,7 @@ struct TrainingArguments: ParsableArguments {
     var restoreBest = true
 
     @Option(help: ArgumentHelp(
-        "What --patience and the adaptive schedule watch: cost (the validation cost, else the training cost; lower is better) or validation-score (accuracy, R^2 for mse and poisson; higher is better; needs a validation set). Default: cost (resume: what the model's early stopping watched).",
+        "What --patience and the adaptive and plateau schedules watch: cost (the validation cost, else the training cost; lower is better) or validation-score (accuracy, R^2 for mse and poisson; higher is better; needs a validation set). Default: cost (resume: what the model's early stopping watched).",
         valueName: "value"))
     var monitor: MonitorName?
 
@@ -246,10 +268,10 @@ struct TrainingArguments: ParsableArguments {
     func resolvedSchedule() throws -> Schedule {
         let given: [(String, Bool, [ScheduleName])] = [
             ("--step-every", stepEvery != nil, [.step]),
-            ("--gamma", gamma != nil, [.step, .exponential, .multiStep]),
+            ("--gamma", gamma != nil, [.step, .exponential, .multiStep, .plateau]),
             ("--power", power != nil, [.inverseTime]),
             ("--cosine-period", cosinePeriod != nil, [.cosine, .cosineRestarts, .oneCycle]),
-            ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts]),
+            ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts, .plateau]),
             ("--milestones", milestones != nil, [.multiStep]),
             ("--restart-multiplier", restartMultiplier != nil, [.cosineRestarts]),
             ("--pct-start", pctStart != nil, [.oneCycle]),
@@ -258,6 +280,11 @@ struct TrainingArguments: ParsableArguments {
             ("--cycle-momentum", cycleMomentum, [.oneCycle]),
             ("--three-phase", threePhase, [.oneCycle]),
             ("--anneal-strategy", annealStrategy != nil, [.oneCycle]),
+            ("--plateau-patience", plateauPatience != nil, [.plateau]),
+            ("--plateau-threshold", plateauThreshold != nil, [.plateau]),
+            ("--plateau-threshold-mode", plateauThresholdMode != nil, [.plateau]),
+            ("--plateau-cooldown", plateauCooldown != nil, [.plateau]),
+            ("--plateau-eps", plateauEps != nil, [.plateau]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
@@ -281,6 +308,10 @@ struct TrainingArguments: ParsableArguments {
                              finalDivFactor: finalDivFactor ?? 1e4, cycleMomentum: cycleMomentum,
                              baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95, threePhase: threePhase,
                              annealing: annealStrategy == .linear ? .linear : .cosine)
+        case .plateau:
+            return .plateau(factor: gamma ?? 0.1, patience: plateauPatience ?? 10, threshold: plateauThreshold ?? 1e-4,
+                            thresholdMode: plateauThresholdMode == .abs ? .absolute : .relative,
+                            cooldown: plateauCooldown ?? 0, minimum: minLearningRate ?? 0, eps: plateauEps ?? 1e-8)
         }
     }
 
@@ -372,6 +403,11 @@ struct TrainingArguments: ParsableArguments {
             }
             if three { out.append("--three-phase") }
             if annealing == .linear { add("--anneal-strategy", "linear") }
+        case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps):
+            add("--gamma", "\(factor)"); add("--plateau-patience", "\(patience)")
+            add("--plateau-threshold", "\(threshold)"); add("--plateau-threshold-mode", mode == .absolute ? "abs" : "rel")
+            add("--plateau-cooldown", "\(cooldown)"); add("--min-learning-rate", "\(minimum)")
+            add("--plateau-eps", "\(eps)")
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

@@ -48,6 +48,8 @@ struct Failure: Error, CustomStringConvertible {
         ("pct_start", "--pct-start"), ("final_div_factor", "--final-div-factor"), ("div_factor", "--div-factor"),
         ("cycle_momentum", "--cycle-momentum"), ("base_momentum", "--base-momentum"), ("max_momentum", "--max-momentum"),
         ("three_phase", "--three-phase"), ("anneal_strategy", "--anneal-strategy"),
+        ("plateau_patience", "--plateau-patience"), ("plateau_threshold_mode", "--plateau-threshold-mode"),
+        ("plateau_threshold", "--plateau-threshold"), ("plateau_cooldown", "--plateau-cooldown"), ("plateau_eps", "--plateau-eps"),
         ("warmup_start_factor", "--warmup-start-factor"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
         ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),

@@ -22,6 +22,13 @@ struct ModelSummary {
     var badEpochs: UInt64 = 0
     var bestEpoch: UInt64 = 0
     var keepsBestWeights = false
+    /// PLAT: the plateau schedule's rate, best value (a cost, or a score), bad epochs and
+    /// cooldown left.
+    var plateauRate: Double?
+    var plateauMonitorsScore = false
+    var plateauBest: Double?
+    var plateauBadEpochs: UInt64 = 0
+    var plateauCooldown: UInt64 = 0
     /// Sections this tool does not know.
     var otherSections: [String] = []
 
@@ -62,6 +69,14 @@ struct ModelSummary {
                 badEpochs = section.u64()
                 bestEpoch = section.u64()
                 keepsBestWeights = section.u32() != 0
+            case "PLAT":
+                plateauMonitorsScore = section.u32() == 1
+                let hasRate = section.u32() != 0
+                let rate = Double(bitPattern: section.u64())
+                plateauRate = hasRate ? rate : nil
+                plateauBest = Double(bitPattern: section.u64())
+                plateauBadEpochs = section.u64()
+                plateauCooldown = section.u64()
             default:
                 otherSections.append(tag)
             }

@@ -199,6 +199,13 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         if three { fields.append(("three_phase", .bool(true))) }
         if annealing == .linear { fields.append(("anneal_strategy", .string("linear"))) }
     }
+    if case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps) = options.schedule {
+        fields += [
+            ("factor", .number(factor)), ("plateau_patience", .int(patience)), ("plateau_threshold", .number(threshold)),
+            ("plateau_threshold_mode", .string(mode == .absolute ? "abs" : "rel")), ("plateau_cooldown", .int(cooldown)),
+            ("min_learning_rate", .number(minimum)), ("plateau_eps", .number(eps)),
+        ]
+    }
     if options.l2 > 0 { fields.append(("l2", .number(shortest(Double(options.l2))))) }
     if options.clipNorm > 0 { fields.append(("clip_norm", .number(shortest(Double(options.clipNorm))))) }
     if options.clipValue > 0 { fields.append(("clip_value", .number(shortest(Double(options.clipValue))))) }

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 10
+MB_VERSION_MINOR = 11
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.10.0"
+MB_VERSION_STRING = "0.11.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -180,6 +180,14 @@ class Schedule(enum.IntEnum):
     MULTI_STEP = 6
     COSINE_RESTARTS = 7
     ONE_CYCLE = 8
+    PLATEAU = 9
+
+
+class ThresholdMode(enum.IntEnum):
+    """``mb_threshold_mode`` (since 0.11.0)."""
+
+    REL = 0
+    ABS = 1
 
 
 class AnnealStrategy(enum.IntEnum):
@@ -377,6 +385,11 @@ class mb_train_options(Structure):
         ("anneal_strategy", c_int),  # mb_anneal_strategy anneal_strategy;  (since 0.10.0)
         ("coupled_weight_decay", c_float),  # float coupled_weight_decay;  (since 0.10.0)
         ("decoupled_weight_decay", c_int),  # int decoupled_weight_decay;  (since 0.10.0)
+        ("plateau_patience", c_int64),  # int64_t plateau_patience;  (since 0.11.0)
+        ("plateau_threshold", c_double),  # double plateau_threshold;  (since 0.11.0)
+        ("plateau_threshold_mode", c_int),  # mb_threshold_mode plateau_threshold_mode;  (since 0.11.0)
+        ("plateau_cooldown", c_int64),  # int64_t plateau_cooldown;  (since 0.11.0)
+        ("plateau_eps", c_double),  # double plateau_eps;  (since 0.11.0)
     ]
 
 

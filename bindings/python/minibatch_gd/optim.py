@@ -59,6 +59,12 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         final_div_factor (cosine annealing); steps are epochs, or mini-batches with
         Network.train(schedule_per_batch=True); with cycle_momentum the momentum or beta1
         goes from max_momentum down to base_momentum at the peak and back
+    ReduceLROnPlateau(factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel',
+                      cooldown=0, min_lr=0, eps=1e-8):
+        PyTorch's ReduceLROnPlateau, stepped after every epoch with the monitored value
+        (EarlyStopping's monitor: the validation cost, else the epoch cost, mode 'min';
+        the validation score, mode 'max'): after more than patience epochs without an
+        improvement beyond threshold, lr = max(lr * factor, min_lr)
 
 With ``Network.train(schedule_per_batch=True)`` every mini-batch gets its rate, at the
 fractional epoch e + b / B (batch b of the epoch's B; OneCycle counts mini-batches).
@@ -77,7 +83,7 @@ from . import _lib
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "OneCycle",
-    "Warmup",
+    "ReduceLROnPlateau", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
 
@@ -410,6 +416,43 @@ class OneCycle:
 
 
 @dataclass(frozen=True)
+class ReduceLROnPlateau:
+    """PyTorch's ``ReduceLROnPlateau(factor, patience, threshold, threshold_mode, cooldown,
+    min_lr, eps)`` (since 0.11.0), stepped by the library after every epoch with the value
+    early stopping monitors (``EarlyStopping.monitor``: ``'cost'``, the validation cost when
+    a validation set is given, else the epoch cost, is PyTorch's mode ``'min'``;
+    ``'validation_score'`` its mode ``'max'``). An epoch's value v is better than the best
+    b when v < b * (1 - threshold) (``'rel'``; a score: v > b * (1 + threshold)) or
+    v < b - threshold (``'abs'``; a score: v > b + threshold). After more than ``patience``
+    epochs in a row that are not, the rate lr becomes max(lr * factor, min_lr) when that
+    lowers it by more than ``eps``, and the next ``cooldown`` epochs count no bad epoch.
+    The rate, the best and the counts stay with the network (and its file): a later call
+    continues. Early stopping (its own patience) may stop the same run. (Keras's
+    ReduceLROnPlateau(patience=P) reduces after P bad epochs: patience P - 1 here.)"""
+
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_lr: float = 0.0
+    eps: float = 1e-8
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.PLATEAU)
+        o.gamma = _number(self.factor, "factor")
+        o.plateau_patience = _integer(self.patience, "patience")
+        o.plateau_threshold = _number(self.threshold, "threshold")
+        modes = {"rel": _lib.ThresholdMode.REL, "abs": _lib.ThresholdMode.ABS}
+        if not isinstance(self.threshold_mode, str) or self.threshold_mode not in modes:
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        o.plateau_threshold_mode = int(modes[self.threshold_mode])
+        o.plateau_cooldown = _integer(self.cooldown, "cooldown")
+        o.min_learning_rate = _number(self.min_lr, "min_lr")
+        o.plateau_eps = _number(self.eps, "eps")
+
+
+@dataclass(frozen=True)
 class Warmup:
     """A linear warm-up over the model's first ``epochs`` (PyTorch's ``LinearLR(start_factor,
     total_iters=epochs)`` chained before the schedule): epoch e's rate is the schedule's times
@@ -472,11 +515,12 @@ _SCHEDULES = {
     "constant": Constant, "step": Step, "exponential": Exponential,
     "inverse_time": InverseTime, "invscaling": InverseTime, "cosine": Cosine, "adaptive": Adaptive,
     "multi_step": MultiStep, "cosine_restarts": CosineRestarts, "one_cycle": OneCycle,
+    "plateau": ReduceLROnPlateau, "reduce_lr_on_plateau": ReduceLROnPlateau,
 }
 
 OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
 ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, OneCycle,
-                     None]
+                     ReduceLROnPlateau, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:

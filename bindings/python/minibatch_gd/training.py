@@ -267,7 +267,7 @@ class _Training:
         its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive``, ``MultiStep``,
-        ``CosineRestarts``, ``OneCycle`` or a name).
+        ``CosineRestarts``, ``OneCycle``, ``ReduceLROnPlateau`` or a name).
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
         :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
@@ -277,7 +277,7 @@ class _Training:
         ``T_max = the cosine's epochs * B``, ``LinearLR`` with ``total_iters = warm-up epochs * B``,
         ``CosineAnnealingWarmRestarts.step(e + b / B)``; ``OneCycle`` then counts
         mini-batches, ``OneCycleLR`` with ``total_steps = epochs * B``); step's,
-        multi-step's and adaptive's own rates still change between epochs only. The
+        multi-step's, adaptive's and plateau's own rates still change between epochs only. The
         history's learning rates are each epoch's first batch's. Not kept in a saved
         model: pass it again to resume. False (default): one rate an epoch. Since 0.9.0.
         ``l2``: scikit-learn's ``alpha`` (0.5 * l2 * sum(W**2) / batch rows added to each

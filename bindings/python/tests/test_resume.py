@@ -32,6 +32,9 @@ CASES = {
     "rmsprop-centered-momentum": (optim.RMSprop(momentum=0.5, centered=True), optim.Constant(), 0.005),
     # the warm-up crosses the resume (epochs 0..5 of a run split 3 + 4)
     "adam-warmup-cosine": (optim.Adam(), (optim.Cosine(epochs=7), optim.Warmup(5)), 0.01),
+    # 0.11.0: the plateau schedule (the file's "PLAT" section): reductions in both parts
+    "momentum-plateau": (optim.SGD(0.9), optim.ReduceLROnPlateau(factor=0.5, patience=0, threshold=0.3, cooldown=1),
+                         0.05),
 }
 
 # The new process trains the loaded model with this module's _train (the same options).
@@ -83,6 +86,9 @@ def test_resume_in_a_new_process_is_bit_identical(case, tmp_path):
     for key, first_part in (("batch", h1.batch_costs), ("epoch", h1.epoch_costs),
                             ("val", h1.validation_costs), ("rates", h1.learning_rates)):
         assert np.concatenate([first_part, got[key]]).tobytes() == expected[key].tobytes(), key
+    if case.endswith("plateau"):  # the schedule reduced the rate before and after the file
+        rates = expected["rates"]
+        assert rates[0] > rates[n - 1] and rates[n] > rates[-1], rates
 
 
 def test_a_file_without_training_state_starts_the_rule_afresh(tmp_path):

@@ -22,6 +22,8 @@ struct Fingerprint {
         ("cosine_epochs", .integer), ("min_learning_rate", .double), ("milestones", .hash), ("restart_multiplier", .integer),
         ("pct_start", .double), ("div_factor", .double), ("final_div_factor", .double), ("cycle_momentum", .integer),
         ("base_momentum", .double), ("max_momentum", .double), ("three_phase", .integer), ("anneal_strategy", .integer),
+        ("plateau_patience", .integer), ("plateau_threshold", .double), ("plateau_threshold_mode", .integer),
+        ("plateau_cooldown", .integer), ("plateau_eps", .double),
         ("warmup_epochs", .integer),
         ("warmup_start_factor", .double), ("schedule_per_batch", .integer),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
@@ -80,8 +82,11 @@ struct Fingerprint {
         }
         // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
         // restart_multiplier, pct_start, div_factor, final_div_factor, cycle_momentum,
-        // base_momentum, max_momentum, three_phase, anneal_strategy
+        // base_momentum, max_momentum, three_phase, anneal_strategy (plateau's factor in gamma,
+        // its min_lr in min_learning_rate, as the C options give them)
         var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        // plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown, plateau_eps
+        var plateau: [UInt64] = [0, 0, 0, 0, 0]
         switch options.schedule {
         case .constant: break
         case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -100,12 +105,17 @@ struct Fingerprint {
                         three ? 1 : 0, UInt64(annealing.rawValue)]
         case .cosineRestarts(let period, let multiplier, let minimum):
             schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0, 0, 0, 0, 0, 0]
+        case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps):
+            schedule = [9, factor.bitPattern, 0, 0, 0, minimum.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            plateau = [UInt64(patience), threshold.bitPattern, UInt64(mode.rawValue), UInt64(cooldown), eps.bitPattern]
         }
         let model = network.layers.map { "\($0.nIn)x\($0.nOut):\($0.activation)" }.joined(separator: ",")
             + ";\(network.loss)"
         let state = network.trainingState
         let stateText = "\(state.kind) \(state.step) \(state.examplesSeen) \(String(describing: state.adaptiveRate)) "
-            + "\(state.monitor) \(state.best.bitPattern) \(state.badEpochs) \(state.bestEpoch)"
+            + "\(state.monitor) \(state.best.bitPattern) \(state.badEpochs) \(state.bestEpoch) "
+            + "\(String(describing: state.plateau.rate?.bitPattern)) \(state.plateau.monitor) \(state.plateau.best.bitPattern) "
+            + "\(state.plateau.badEpochs) \(state.plateau.cooldown)"
         var stateHash = Fingerprint.hash(stateText)
         for slot in state.slots { stateHash ^= Fingerprint.hash(slot, count: network.parameterCount) &* 31 }
         let stopping = options.earlyStopping
@@ -115,7 +125,7 @@ struct Fingerprint {
         ] + rule + adagrad + rest + [float(options.l2), float(options.clipNorm), float(options.clipValue),
                 float(options.coupledWeightDecay),
                 options.dropout.bitPattern,
-                options.labelSmoothing.bitPattern] + schedule + [
+                options.labelSmoothing.bitPattern] + schedule + plateau + [
             // (an unused start factor is 0, as unused schedule parameters)
             UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.epochs > 0 ? options.warmup.startFactor.bitPattern : 0,
             // (0 where it changes no rate, as an unused parameter: a schedule that moves only

@@ -87,7 +87,9 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, cycle_momentum); OFF(mb_train_options, base_momentum);
         OFF(mb_train_options, max_momentum); OFF(mb_train_options, three_phase);
         OFF(mb_train_options, anneal_strategy); OFF(mb_train_options, coupled_weight_decay);
-        OFF(mb_train_options, decoupled_weight_decay);
+        OFF(mb_train_options, decoupled_weight_decay); OFF(mb_train_options, plateau_patience);
+        OFF(mb_train_options, plateau_threshold); OFF(mb_train_options, plateau_threshold_mode);
+        OFF(mb_train_options, plateau_cooldown); OFF(mb_train_options, plateau_eps);
         printf("mb_blas_info %zu\n", sizeof(mb_blas_info));
         OFF(mb_blas_info, struct_size); OFF(mb_blas_info, backend);
         OFF(mb_blas_info, openblas_version); OFF(mb_blas_info, openblas_core);
