@@ -406,7 +406,8 @@ mb_status mb_model_get_parameters(const mb_model *model, float *out, int64_t cou
 mb_status mb_model_set_parameters(mb_model *model, const float *params, int64_t count);
 
 /* Forgets the training state: the update rule's state and step count, the schedule's
- * (examples seen, the adaptive rate) and early stopping's (best cost, count, best weights),
+ * (examples seen, the adaptive rate, the plateau schedule's rate, best and counts) and early
+ * stopping's (best cost, count, best weights),
  * so that the next training call starts as on a new model. The weights and epochs_trained
  * stay. MB_ERR_BUSY while a training call uses the model. */
 mb_status mb_model_reset_training_state(mb_model *model);
@@ -658,7 +659,7 @@ typedef enum mb_schedule {
                                      pct_start N < 1 step 0 is already falling, with
                                      pct_start 1 step N - 1 is the peak and later steps
                                      the last rate */
-    MB_SCHEDULE_PLATEAU = 9       /* since 0.11.0: PyTorch's ReduceLROnPlateau(factor =
+    MB_SCHEDULE_PLATEAU = 9,      /* since 0.11.0: PyTorch's ReduceLROnPlateau(factor =
                                      gamma (0: 0.1), patience = plateau_patience,
                                      threshold = plateau_threshold, threshold_mode =
                                      plateau_threshold_mode, cooldown = plateau_cooldown,
@@ -671,8 +672,11 @@ typedef enum mb_schedule {
                                      a score: v > b (1 + threshold)) or v < b - threshold
                                      (MB_THRESHOLD_ABS; a score: v > b + threshold); then b
                                      = v and the count of bad epochs is 0, else the count
-                                     grows by 1 (a NaN is never better; the first value is
-                                     better than none). While a cooldown runs (its count
+                                     grows by 1 (a NaN is never better; b starts at +inf for a
+                                     cost, -inf for a score, so the first finite value is
+                                     better, but with MB_THRESHOLD_REL and a threshold of 1 or
+                                     more on a cost, as in PyTorch, none ever is). While a
+                                     cooldown runs (its count
                                      above 0) it falls by 1 and the bad count is set to 0.
                                      When the bad count exceeds plateau_patience, the rate
                                      r (learning_rate at first) becomes r' = max(r gamma,
@@ -681,13 +685,44 @@ typedef enum mb_schedule {
                                      and the bad count 0. The rate, kept in double and
                                      rounded to float for each epoch, the best and the
                                      counts stay with the model (in its file), so a later
-                                     call or a resumed file continues; a call that
-                                     monitors another value starts the best and the counts
-                                     afresh (not the rate). Early stopping (patience)
+                                     call or a resumed file continues (once the rate has
+                                     been reduced, a later call's learning_rate is not
+                                     used: mb_model_reset_training_state forgets it); a call
+                                     that monitors another value starts the best and the
+                                     counts afresh (not the rate). Early stopping (patience)
                                      counts by its own rule beside it, and may stop the
-                                     run; a warm-up multiplies this rate. Changes between
-                                     epochs only */
+                                     run; a warm-up multiplies this rate (min_learning_rate
+                                     floors the rate before the warm-up's factor). Changes
+                                     between epochs only */
+    MB_SCHEDULE_CYCLIC = 10       /* since 0.11.0: PyTorch's CyclicLR(base_lr =
+                                     min_learning_rate, max_lr = learning_rate,
+                                     step_size_up = cyclic_step_size_up, step_size_down =
+                                     cyclic_step_size_down (-1: as up), mode = cyclic_mode,
+                                     gamma = gamma (0: 1), cycle_momentum, base_momentum,
+                                     max_momentum) (Smith, 2017). Steps s are epochs (s = e),
+                                     or with schedule_per_batch mini-batches (s = e B + b,
+                                     as one-cycle's). With U = up, D = down, in double and
+                                     PyTorch's order: c = floor(1 + s / (U + D)), x = 1 + s /
+                                     (U + D) - c, r = U / (U + D), f = x / r if x <= r else
+                                     (x - 1) / (r - 1); rate = base + (max - base) f k,
+                                     k = 1 (MB_CYCLIC_TRIANGULAR), 1 / 2^(c - 1)
+                                     (MB_CYCLIC_TRIANGULAR2), gamma^s (MB_CYCLIC_EXP_RANGE).
+                                     With cycle_momentum the momentum or beta1 is
+                                     max_momentum - (max_momentum - base_momentum) f k, on
+                                     the rules one-cycle's cycle takes (the same refusals;
+                                     PyTorch's CyclicLR defaults are base_momentum 0.8 and
+                                     max_momentum 0.9, where mb_train_options_init gives
+                                     one-cycle's 0.85 and 0.95: set them). A function of s
+                                     alone: nothing is kept in the model but its epochs */
 } mb_schedule;
+
+/* How MB_SCHEDULE_CYCLIC scales each cycle's height (mb_train_options.cyclic_mode; since
+ * 0.11.0; PyTorch's CyclicLR mode). */
+typedef enum mb_cyclic_mode {
+    MB_CYCLIC_TRIANGULAR = 0,  /* 1 ('triangular', the default) */
+    MB_CYCLIC_TRIANGULAR2 = 1, /* halved every cycle ('triangular2') */
+    MB_CYCLIC_EXP_RANGE = 2    /* gamma^s at step s ('exp_range') */
+} mb_cyclic_mode;
 
 /* How MB_SCHEDULE_PLATEAU measures an improvement (mb_train_options.plateau_threshold_mode;
  * since 0.11.0; PyTorch's ReduceLROnPlateau threshold_mode). */
@@ -704,7 +739,8 @@ typedef enum mb_anneal_strategy {
     MB_ANNEAL_LINEAR = 1  /* a + (b - a) p ('linear') */
 } mb_anneal_strategy;
 
-/* What early stopping and MB_SCHEDULE_ADAPTIVE watch (mb_train_options.monitor; since 0.4.0). */
+/* What early stopping, MB_SCHEDULE_ADAPTIVE and MB_SCHEDULE_PLATEAU watch
+ * (mb_train_options.monitor; since 0.4.0). */
 typedef enum mb_monitor {
     MB_MONITOR_COST = 0,             /* the validation cost with a validation set, else the
                                         epoch cost: lower is better */
@@ -881,7 +917,8 @@ typedef struct mb_train_options {
     mb_schedule schedule;      /* default MB_SCHEDULE_CONSTANT */
     double gamma;              /* step, exponential and multi-step: > 0; 0 (default) for 0.1
                                   (step, multi-step) or 0.9 (exponential); plateau (since
-                                  0.11.0): its factor, in (0, 1), 0 for 0.1 */
+                                  0.11.0): its factor, in (0, 1), 0 for 0.1; cyclic (since
+                                  0.11.0): exp_range's gamma, in (0, 1], 0 for 1 */
     int64_t step_epochs;       /* step: >= 1; default 10 */
     double power_t;            /* inverse time: >= 0; default 0.5 */
     int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
@@ -891,7 +928,7 @@ typedef struct mb_train_options {
                                   one-cycle (since 0.9.0): the cycle's epochs T, as
                                   cosine's */
     double min_learning_rate;  /* cosine, cosine with restarts, plateau (its min_lr): the
-                                  floor, >= 0; default 0 */
+                                  floor, >= 0; cyclic: its base_lr, >= 0; default 0 */
     /* Validation and early stopping. The monitored value (see `monitor`) is by default a
      * cost: the validation cost when a validation set is given, else the epoch cost. An
      * epoch improves when its cost is below the best so far (the lowest cost of any epoch,
@@ -952,7 +989,8 @@ typedef struct mb_train_options {
                                   mb_interrupt); NULL (default): none */
     /* Since 0.4.0 (a library older than the header ignores it: check
      * mb_version_number() >= 400). */
-    mb_monitor monitor;        /* what early stopping and MB_SCHEDULE_ADAPTIVE watch; default
+    mb_monitor monitor;        /* what early stopping, MB_SCHEDULE_ADAPTIVE and
+                                  MB_SCHEDULE_PLATEAU watch; default
                                   MB_MONITOR_COST */
     /* Since 0.5.0 (a library older than the header ignores it: check
      * mb_version_number() >= 500). */
@@ -1080,15 +1118,16 @@ typedef struct mb_train_options {
                                   in place of e in mb_schedule's formulas and the warm-up's
                                   (MB_SCHEDULE_INVERSE_TIME: t the examples trained on
                                   before the batch; MB_SCHEDULE_ONE_CYCLE: step s = e B + b
-                                  of N = T B, OneCycleLR(total_steps = T B)), computed in
+                                  of N = T B, OneCycleLR(total_steps = T B);
+                                  MB_SCHEDULE_CYCLIC: step s = e B + b), computed in
                                   double, rounded to float once: the exponential,
-                                  inverse-time, cosine, cosine-with-restarts and one-cycle
-                                  rates and the warm-up move at every step, as PyTorch's schedulers stepped every iteration
+                                  inverse-time, cosine, cosine-with-restarts, one-cycle and
+                                  cyclic rates and the warm-up move at every step, as PyTorch's schedulers stepped every iteration
                                   (CosineAnnealingLR with T_max = T * B, LinearLR with
                                   total_iters = W * B, ExponentialLR with gamma^(1 / B),
                                   CosineAnnealingWarmRestarts.step(e + b / B)); step's,
-                                  multi-step's (integer milestones) and adaptive's own
-                                  rates change between epochs only, as before (a warm-up
+                                  multi-step's (integer milestones), adaptive's and
+                                  plateau's own rates change between epochs only, as before (a warm-up
                                   still moves theirs). The model file does not keep it
                                   (as the schedule's parameters): pass it again to
                                   resume. Batch 0's rate is the
@@ -1103,8 +1142,9 @@ typedef struct mb_train_options {
                                   final_div_factor; finite, > 0; default 1e4 */
     /* Since 0.10.0 (a library older than the header ignores them: check
      * mb_version_number() >= 1000). */
-    int cycle_momentum;        /* MB_SCHEDULE_ONE_CYCLE: 0 (default; PyTorch's default is
-                                  cycle_momentum=True) or 1 (other values:
+    int cycle_momentum;        /* MB_SCHEDULE_ONE_CYCLE (and since 0.11.0
+                                  MB_SCHEDULE_CYCLIC, its formula there): 0 (default;
+                                  PyTorch's default is cycle_momentum=True) or 1 (other values:
                                   MB_ERR_INVALID_ARGUMENT with any schedule; other schedules
                                   ignore 1): the
                                   momentum moves against the rate, PyTorch's OneCycleLR
@@ -1126,13 +1166,16 @@ typedef struct mb_train_options {
                                   and MB_OPTIMIZER_NADAM (its product of momenta would depend
                                   on every earlier step's beta1, which the model does not
                                   keep) are refused with 1 */
-    double base_momentum;      /* MB_SCHEDULE_ONE_CYCLE with cycle_momentum: the momentum at
-                                  the peak rate; in (0, 1) as a float (0, which would switch
-                                  PyTorch's momentum off for that step, is refused); default
-                                  0.85 */
-    double max_momentum;       /* MB_SCHEDULE_ONE_CYCLE with cycle_momentum: the momentum at
-                                  the first and last steps; in (0, 1) as a float; default
-                                  0.95 (below base_momentum is allowed: the cycle inverts) */
+    double base_momentum;      /* MB_SCHEDULE_ONE_CYCLE and MB_SCHEDULE_CYCLIC with
+                                  cycle_momentum: the momentum at the peak rate; in (0, 1) as
+                                  a float (0, which would switch PyTorch's momentum off for
+                                  that step, is refused); default 0.85 (PyTorch's CyclicLR:
+                                  0.8) */
+    double max_momentum;       /* MB_SCHEDULE_ONE_CYCLE and MB_SCHEDULE_CYCLIC with
+                                  cycle_momentum: the momentum at the first and last steps
+                                  (a cycle's start); in (0, 1) as a float; default 0.95
+                                  (PyTorch's CyclicLR: 0.9; below base_momentum is allowed:
+                                  the cycle inverts) */
     int three_phase;           /* MB_SCHEDULE_ONE_CYCLE (since 0.10.0): 0 (default) or 1 (other
                                   values: MB_ERR_INVALID_ARGUMENT with any schedule; other
                                   schedules ignore 1), PyTorch's three_phase: three phases,
@@ -1171,7 +1214,8 @@ typedef struct mb_train_options {
                                   and RAdam default to 0: set it) */
     /* Since 0.11.0 (a library older than the header ignores them: check
      * mb_version_number() >= 1100): MB_SCHEDULE_PLATEAU's parameters (its factor is gamma,
-     * its min_lr min_learning_rate), checked with that schedule only. */
+     * its min_lr min_learning_rate), checked with that schedule only (but for the
+     * threshold mode, an enum, checked with any). */
     int64_t plateau_patience;  /* bad epochs tolerated before a reduction, >= 0; default 10
                                   (PyTorch's; 0: reduce after the first bad epoch) */
     double plateau_threshold;  /* finite, >= 0; default 1e-4 */
@@ -1180,8 +1224,18 @@ typedef struct mb_train_options {
                                   with any schedule) */
     int64_t plateau_cooldown;  /* epochs after a reduction that count no bad epoch, >= 0;
                                   default 0 */
-    double plateau_eps;        /* a reduction smaller than this is not made, finite, >= 0;
+    double plateau_eps;        /* a reduction not larger than this is not made (r - r' must
+                                  exceed it), finite, >= 0;
                                   default 1e-8 */
+    /* Since 0.11.0: MB_SCHEDULE_CYCLIC's steps and mode (its base_lr is min_learning_rate,
+     * its gamma gamma; its momentum cycle cycle_momentum, base_momentum, max_momentum). */
+    int64_t cyclic_step_size_up;  /* steps of each cycle's rise, >= 1 (checked with that
+                                     schedule only); default 2000 (PyTorch's, in
+                                     iterations: with schedule_per_batch) */
+    int64_t cyclic_step_size_down;/* steps of its fall, >= 0, or -1 (default): as
+                                     cyclic_step_size_up */
+    mb_cyclic_mode cyclic_mode;   /* default MB_CYCLIC_TRIANGULAR (other values:
+                                     MB_ERR_INVALID_ARGUMENT with any schedule) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

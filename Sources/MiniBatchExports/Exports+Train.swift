@@ -25,7 +25,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
         coupled_weight_decay: 0, decoupled_weight_decay: 0,
         plateau_patience: 10, plateau_threshold: 1e-4, plateau_threshold_mode: MB_THRESHOLD_REL, plateau_cooldown: 0,
-        plateau_eps: 1e-8)
+        plateau_eps: 1e-8, cyclic_step_size_up: 2000, cyclic_step_size_down: -1, cyclic_mode: MB_CYCLIC_TRIANGULAR)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -327,6 +327,9 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
     guard let thresholdMode = Schedule.ThresholdMode(rawValue: Int(o.plateau_threshold_mode.rawValue)) else {
         throw .init(.invalidArgument, "plateau_threshold_mode has no such value: \(Int32(bitPattern: o.plateau_threshold_mode.rawValue)) (MB_THRESHOLD_REL or MB_THRESHOLD_ABS)")
     }
+    guard let cyclicMode = Schedule.CyclicMode(rawValue: Int(o.cyclic_mode.rawValue)) else {
+        throw .init(.invalidArgument, "cyclic_mode has no such value: \(Int32(bitPattern: o.cyclic_mode.rawValue)) (MB_CYCLIC_TRIANGULAR, MB_CYCLIC_TRIANGULAR2 or MB_CYCLIC_EXP_RANGE)")
+    }
     switch o.schedule {
     case MB_SCHEDULE_CONSTANT: return .constant
     case MB_SCHEDULE_STEP: return .step(every: Int(o.step_epochs), gamma: o.gamma == 0 ? 0.1 : o.gamma)
@@ -347,6 +350,14 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
                          finalDivFactor: o.final_div_factor, cycleMomentum: o.cycle_momentum == 1,
                          baseMomentum: o.base_momentum, maxMomentum: o.max_momentum, threePhase: o.three_phase == 1,
                          annealing: annealing)
+    case MB_SCHEDULE_CYCLIC:
+        guard o.cyclic_step_size_down >= -1 else {
+            throw .init(.invalidArgument, "cyclic_step_size_down must be >= 0 (or -1: cyclic_step_size_up), got \(o.cyclic_step_size_down)")
+        }
+        return .cyclic(minimum: o.min_learning_rate, stepsUp: Int(o.cyclic_step_size_up),
+                       stepsDown: o.cyclic_step_size_down == -1 ? nil : Int(o.cyclic_step_size_down), mode: cyclicMode,
+                       gamma: o.gamma == 0 ? 1 : o.gamma, cycleMomentum: o.cycle_momentum == 1,
+                       baseMomentum: o.base_momentum, maxMomentum: o.max_momentum)
     case MB_SCHEDULE_PLATEAU:
         return .plateau(factor: o.gamma == 0 ? 0.1 : o.gamma, patience: Int(o.plateau_patience),
                         threshold: o.plateau_threshold, thresholdMode: thresholdMode,

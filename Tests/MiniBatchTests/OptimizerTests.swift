@@ -190,6 +190,49 @@ struct OptimizerTests {
         #expect(rates([1, 2, 3], Schedule.plateau(factor: 0.1, patience: 0), base: 0.1) == [tenth, tenth, tenth * 0.1])
     }
 
+    /// The cyclic schedule is PyTorch's `CyclicLR`: its rates and momenta over 12 steps of
+    /// cycles of 3 + 2 (base_lr 0.1, max_lr 1, gamma 0.9, base and max momentum 0.8 and
+    /// 0.9), as torch 2.13 gives them in double (pinned), in each mode; the library's Float
+    /// rates and momenta are those rounded once.
+    @Test func cyclicIsPyTorchsCyclicLR() {
+        let torch: [(Schedule.CyclicMode, [Double], [Double])] = [
+            (.triangular,
+             [0.1, 0.3999999999999999, 0.6999999999999998, 0.9999999999999998, 0.5499999999999999, 0.1,
+              0.40000000000000024, 0.6999999999999998, 0.9999999999999998, 0.5500000000000004, 0.1, 0.40000000000000024],
+             [0.9, 0.8666666666666667, 0.8333333333333334, 0.8, 0.8500000000000001, 0.9, 0.8666666666666667,
+              0.8333333333333334, 0.8, 0.85, 0.9, 0.8666666666666667]),
+            (.triangular2,
+             [0.1, 0.3999999999999999, 0.6999999999999998, 0.9999999999999998, 0.5499999999999999, 0.1,
+              0.2500000000000001, 0.3999999999999999, 0.5499999999999999, 0.3250000000000002, 0.1, 0.17500000000000007],
+             [0.9, 0.8666666666666667, 0.8333333333333334, 0.8, 0.8500000000000001, 0.9, 0.8833333333333333,
+              0.8666666666666667, 0.8500000000000001, 0.875, 0.9, 0.8916666666666667]),
+            (.exponentialRange,
+             [0.1, 0.37, 0.586, 0.7560999999999999, 0.39524499999999996, 0.1, 0.25943230000000017, 0.38697813999999997,
+              0.487420489, 0.2743392200500002, 0.1, 0.1941431788270001],
+             [0.9, 0.87, 0.8460000000000001, 0.8271000000000001, 0.867195, 0.9, 0.8822853, 0.8681135400000001,
+              0.8569532790000001, 0.88062897555, 0.9, 0.889539646797]),
+        ]
+        for (mode, rates, momenta) in torch {
+            let schedule = Schedule.cyclic(minimum: 0.1, stepsUp: 3, stepsDown: 2, mode: mode, gamma: 0.9,
+                                           cycleMomentum: true, baseMomentum: 0.8, maxMomentum: 0.9)
+            for s in 0..<12 {
+                let (f, k) = Schedule.cyclic(step: Double(s), up: 3, down: 2, mode: mode, gamma: 0.9)
+                #expect(0.1 + (1 - 0.1) * f * k == rates[s], "\(mode) rate at \(s)")
+                #expect(0.9 - (0.9 - 0.8) * f * k == momenta[s], "\(mode) momentum at \(s)")
+                // Steps are epochs, or batches of B with a rate every mini-batch (s = e B + b).
+                #expect(schedule.rate(base: 1, epoch: s, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) == Float(rates[s]))
+                #expect(schedule.rate(base: 1, epoch: s / 4, batch: s % 4, of: 4, examplesSeen: 0, defaultPeriod: 0,
+                                      adaptiveRate: nil) == Float(rates[s]))
+                #expect(schedule.momentum(epoch: s, defaultPeriod: 0) == Float(momenta[s]))
+            }
+        }
+        // Without the momentum cycle, no momentum; a fall of 0 steps (a saw-tooth) as PyTorch's.
+        #expect(Schedule.cyclic(minimum: 0.1, stepsUp: 3).momentum(epoch: 1, defaultPeriod: 0) == nil)
+        let saw = Schedule.cyclic(minimum: 0, stepsUp: 4, stepsDown: 0)
+        #expect((0..<6).map { saw.rate(base: 1, epoch: $0, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) }
+            == [0, 0.25, 0.5, 0.75, 0, 0.25])
+    }
+
     /// The plateau's state after training is the rule's on the history, is kept in the
     /// model file ("PLAT", both monitors), and a corrupt section is refused.
     @Test(arguments: [EarlyStopping.Monitor.cost, .validationScore])
@@ -205,8 +248,25 @@ struct OptimizerTests {
         let state = network.trainingState.plateau
         #expect(state.rate != nil && state.monitor == monitor)
         #expect(Set(history.learningRates).count >= 3)
-        let best = monitor == .cost ? history.validationCosts.min()! : -history.validationScores.max()!
-        #expect(state.best >= best)
+        // The rule replayed on the history's monitored values (written out here, as the
+        // header gives it): the same rate, best (as a cost) and counts, and each epoch's rate.
+        let values = monitor == .cost ? history.validationCosts : history.validationScores
+        var (rate, best, bad, cool) = (Double(Float(0.5)), monitor == .cost ? Double.infinity : -.infinity, 0, 0)
+        var rates: [Double] = []
+        for v in values {
+            rates.append(Double(Float(rate)))
+            let better = monitor == .cost ? v < best * (1 - 0.05) : v > best * (0.05 + 1)
+            if better { (best, bad) = (v, 0) } else { bad += 1 }
+            if cool > 0 { (cool, bad) = (cool - 1, 0) }
+            if bad > 0 {
+                let new = max(rate * 0.5, 0)
+                if rate - new > 1e-8 { rate = new }
+                (cool, bad) = (1, 0)
+            }
+        }
+        #expect(history.learningRates == rates)
+        #expect(state.rate == rate && state.best == (monitor == .cost ? best : -best) && state.badEpochs == bad
+            && state.cooldown == cool)
         let bytes = try ModelFile.encode(network)
         let loaded = try ModelFile.decode(bytes, path: "memory")
         #expect(loaded.trainingState.plateau == state)
@@ -232,6 +292,22 @@ struct OptimizerTests {
         #expect(corrupted(16, nan)?.message.contains("plateau best") == true)
         #expect(corrupted(24, [0, 0, 0, 0, 0, 0, 0, 0x80])?.message.contains("plateau") == true)
         #expect(corrupted(0, [monitor == .cost ? 1 : 0, 0, 0, 0]) == nil)  // the other monitor: valid
+        // A section one byte longer than its fields (the length says so): refused.
+        var longer = bytes
+        longer.insert(0, at: body + 40)
+        longer[at + 4] += 1
+        let crc = longer.withUnsafeBytes { all in
+            CRC32.value(CRC32.update(CRC32.start, UnsafeRawBufferPointer(rebasing: all[0..<all.count - 4])))
+        }
+        withUnsafeBytes(of: crc.littleEndian) { longer.replaceSubrange(longer.count - 4..<longer.count, with: $0) }
+        #expect(throws: MiniBatchError.self) { _ = try ModelFile.decode(longer, path: "memory") }
+        // reset forgets it; a call with another schedule leaves it as it was
+        let kept = network.trainingState.plateau
+        try network.train(x: moons.x, classes: moons.y, features: 2, options: TrainingOptions(
+            epochs: 2, batchSize: .fixed(32), learningRate: 0.5, schedule: .step(every: 1, gamma: 0.5)))
+        #expect(network.trainingState.plateau == kept)
+        try network.resetTrainingState()
+        #expect(network.trainingState.plateau.isFresh)
     }
 
     /// Adam's vectorised path (Sources/CMatrix/update.c) is bit-identical to the Swift rule,

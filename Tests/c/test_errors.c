@@ -758,13 +758,13 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
     b.schedule_per_batch = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule_per_batch");
-    /* 0.7.0's schedules: one past MB_SCHEDULE_PLATEAU (0.11.0); multi-step's milestones
+    /* 0.7.0's schedules: one past MB_SCHEDULE_CYCLIC (0.11.0); multi-step's milestones
        (pointer and count together, at most 2^20, each >= 0), gamma > 0; cosine with
        restarts' first cycle >= 1 and multiplier >= 1 */
     {
         static const int64_t milestones[] = {3, -1};
         b = o;
-        b.schedule = (mb_schedule)10;
+        b.schedule = (mb_schedule)11;
         EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "schedule");
         b.schedule = MB_SCHEDULE_MULTI_STEP;
         b.milestone_count = 2;
@@ -961,6 +961,43 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_eps");
     b.plateau_eps = NAN;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "plateau_eps");
+    /* the cyclic schedule (0.11.0): its base_lr (min_learning_rate) finite and >= 0, steps up
+     * >= 1, down >= 0 or -1, gamma (0 for 1) in (0, 1], checked with that schedule only;
+     * the mode one of three with any schedule; its momentum cycle refused as one-cycle's */
+    b = o;
+    CHECK(b.cyclic_step_size_up == 2000 && b.cyclic_step_size_down == -1 && b.cyclic_mode == MB_CYCLIC_TRIANGULAR);
+    b.cyclic_mode = (mb_cyclic_mode)3;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cyclic_mode");
+    b.cyclic_mode = MB_CYCLIC_EXP_RANGE;
+    b.schedule = MB_SCHEDULE_CYCLIC;
+    b.cyclic_step_size_up = 0;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cyclic_step_size_up");
+    b.cyclic_step_size_up = INT64_MIN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cyclic_step_size_up");
+    b.cyclic_step_size_up = 4;
+    b.cyclic_step_size_down = -2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cyclic_step_size_down");
+    b.cyclic_step_size_down = 0;
+    b.gamma = 1.5;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "gamma");
+    b.gamma = -0.5;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "gamma");
+    b.gamma = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "gamma");
+    b.gamma = 0.99;
+    b.min_learning_rate = -1e-3;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
+    b.min_learning_rate = INFINITY;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "min_learning_rate");
+    b.min_learning_rate = 1e-3;
+    b.cycle_momentum = 1;
+    b.optimizer = MB_OPTIMIZER_ADAGRAD;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
+    b.optimizer = MB_OPTIMIZER_NADAM;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
+    b.optimizer = MB_OPTIMIZER_ADAM;
+    b.base_momentum = 1.0;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "base_momentum");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

@@ -102,6 +102,17 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
             o->min_learning_rate = 0.003;
         }
     }
+    if (c->schedule == MB_SCHEDULE_CYCLIC) { /* 0.11.0: cycles of 2 + 1 epochs, the 2nd and 3rd
+                                                 across the resume; halved, the momentum cycled */
+        o->min_learning_rate = c->learning_rate / 10;
+        o->cyclic_step_size_up = 2;
+        o->cyclic_step_size_down = 1;
+        o->cyclic_mode = c->optimizer == MB_OPTIMIZER_ADAM ? MB_CYCLIC_EXP_RANGE : MB_CYCLIC_TRIANGULAR2;
+        o->gamma = 0.9;
+        o->cycle_momentum = 1;
+        o->base_momentum = 0.8;
+        o->max_momentum = 0.9;
+    }
     if (c->schedule == MB_SCHEDULE_COSINE_RESTARTS) { /* cycles of 1, 2, 4 epochs */
         o->cosine_epochs = 1;
         o->restart_multiplier = 2;
@@ -243,6 +254,11 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         {"momentum+plateau", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_PLATEAU, 0.05f, MB_MONITOR_COST, 0, 0, 0},
         {"adam+plateau, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_PLATEAU, 0.01f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
+        /* 0.11.0's cyclic schedule with its momentum cycle (plain SGD gets a momentum buffer) */
+        {"sgd+cyclic triangular2, cycled momentum", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CYCLIC, 0.05f, MB_MONITOR_COST,
+         0, 0, 0},
+        {"adam+cyclic exp_range, cycled beta1", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_CYCLIC, 0.01f, MB_MONITOR_COST, 0,
+         0, 0},
     };
     size_t i;
     for (i = 0; i < sizeof configs / sizeof configs[0]; i++)
@@ -336,7 +352,8 @@ static void test_struct_size(void)
      * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy,
      * coupled_weight_decay, decoupled_weight_decay) and 0.11.0 (the plateau schedule's
      * plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown,
-     * plateau_eps; a NaN,
+     * plateau_eps; the cyclic schedule's cyclic_step_size_up, cyclic_step_size_down,
+     * cyclic_mode; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -406,8 +423,13 @@ static void test_struct_size(void)
              "plateau_threshold_mode", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
             {offsetof(mb_train_options, plateau_cooldown), offsetof(mb_train_options, plateau_eps),
              "plateau_cooldown", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
-            {offsetof(mb_train_options, plateau_eps), sizeof(mb_train_options), "plateau_eps",
+            {offsetof(mb_train_options, plateau_eps), offsetof(mb_train_options, cyclic_step_size_up), "plateau_eps",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, cyclic_step_size_up), offsetof(mb_train_options, cyclic_step_size_down),
+             "cyclic_step_size_up", MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
+            /* (no cut for cyclic_step_size_down: 0xFF... is -1, its default) */
+            {offsetof(mb_train_options, cyclic_mode), sizeof(mb_train_options), "cyclic_mode",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
@@ -783,6 +805,50 @@ done:
     mb_history_free(h);
 }
 
+/* gamma 0 is the schedule's default factor: 0.1 for the plateau schedule, 1 for the cyclic
+ * one (0.11.0): the same rates and weights as those values given. */
+static void test_zero_gamma_is_the_default(void)
+{
+    static const struct {
+        mb_schedule schedule;
+        double value;
+    } cases[] = {{MB_SCHEDULE_PLATEAU, 0.1}, {MB_SCHEDULE_CYCLIC, 1.0}};
+    size_t k;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mb_model *a = new_model(), *b = new_model();
+        mb_history *ha = NULL, *hb = NULL;
+        mb_train_options o;
+        float pa[16 * N_IN + 16 + N_OUT * 16 + N_OUT], pb[16 * N_IN + 16 + N_OUT * 16 + N_OUT];
+        int64_t np = 16 * N_IN + 16 + N_OUT * 16 + N_OUT;
+        mb_history_create(&ha);
+        mb_history_create(&hb);
+        mb_train_options_init(&o);
+        o.epochs = 6;
+        o.batch_size = 16;
+        o.learning_rate = 0.2f;
+        o.schedule = cases[k].schedule;
+        o.plateau_patience = 0;
+        o.plateau_threshold = 0.5; /* (a reduction after every epoch) */
+        o.min_learning_rate = 0.01;
+        o.cyclic_step_size_up = 2;
+        o.cyclic_mode = MB_CYCLIC_EXP_RANGE;
+        if (CHECK(a && b && ha && hb)) {
+            o.gamma = 0;
+            CHECK_STATUS(mb_train(a, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, ha), MB_OK);
+            o.gamma = cases[k].value;
+            CHECK_STATUS(mb_train(b, X, Y, MB_TARGETS_CLASS_INDEX, M_ROWS, N_IN, &o, hb), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(a, pa, np), MB_OK);
+            CHECK_STATUS(mb_model_get_parameters(b, pb, np), MB_OK);
+            CHECK(memcmp(pa, pb, sizeof pa) == 0);
+            CHECK(same_series(ha, hb, mb_history_learning_rates));
+        }
+        mb_model_free(a);
+        mb_model_free(b);
+        mb_history_free(ha);
+        mb_history_free(hb);
+    }
+}
+
 int main(void)
 {
     make_data();
@@ -793,5 +859,6 @@ int main(void)
     RUN_TEST(test_sample_weight);
     RUN_TEST(test_class_weight);
     RUN_TEST(test_monitor_validation_score);
+    RUN_TEST(test_zero_gamma_is_the_default);
     return check_summary();
 }

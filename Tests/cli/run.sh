@@ -424,7 +424,9 @@ s = lines[0]
 assert s["schedule"] == "plateau" and s["factor"] == 0.5 and s["plateau_patience"] == 0 and s["plateau_cooldown"] == 1, s
 epochs = [l for l in lines if l["event"] == "epoch"]
 lr, best, bad, cool, want = float(np.float32(0.3)), float("inf"), 0, 0, []
-for e in epochs:
+for k, e in enumerate(epochs):
+    if k == 4:  # the state pl-4.mbm keeps
+        after4 = (lr, best, bad, cool)
     want.append(float(np.float32(lr)))
     if e["validation_cost"] < best * (1 - 0.05):
         best, bad = e["validation_cost"], 0
@@ -440,7 +442,8 @@ for e in epochs:
 got = [float(np.float32(e["learning_rate"])) for e in epochs]
 assert len(got) == 8 and got == want and len(set(got)) >= 3, (got, want)
 p = json.load(open("pl-info.json"))["plateau"]
-assert p["monitor"] == "cost" and p["learning_rate"] < 0.3 and p["best"] == min(e["validation_cost"] for e in epochs[:4]), p
+assert p["monitor"] == "cost" and (p["learning_rate"], p["best"], p["bad_epochs"], p["cooldown_left"]) == after4, (p, after4)
+assert after4[0] < 0.3
 '
 refused "--plateau-patience with --schedule cosine is refused" "--plateau-patience is a parameter of --schedule plateau" \
     train --builtin moons --out m.mbm --schedule cosine --plateau-patience 3
@@ -450,6 +453,42 @@ refused "--plateau-threshold -1 is the library's error, named" "--plateau-thresh
     train --builtin moons --out m.mbm --schedule plateau --plateau-threshold -1
 refused "--plateau-cooldown -1 is the library's error, named" "--plateau-cooldown" \
     train --builtin moons --out m.mbm --schedule plateau --plateau-cooldown -1
+# --- the cyclic schedule (0.11.0): PyTorch's CyclicLR, a rate every mini-batch, the momentum
+# cycled; the epochs' rates are the header's formula; train 2 + resume 2 = train 4, byte for
+# byte; --min-learning-rate (base_lr) required; its options refused with another schedule
+cy=(--builtin moons --batch-size 64 --seed 2 --optimizer adam --learning-rate 0.01 --schedule cyclic
+    --min-learning-rate 0.001 --cyclic-step-size-up 30 --cyclic-step-size-down 20 --cyclic-mode triangular2
+    --schedule-per-batch --cycle-momentum)
+"$cli" train "${cy[@]}" --hidden 16 --epochs 4 --out cy-4.mbm --progress json >cy.jsonl 2>/dev/null
+"$cli" train "${cy[@]}" --hidden 16 --epochs 2 --out cy-2.mbm --progress none >/dev/null 2>&1
+"$cli" resume cy-2.mbm "${cy[@]}" --epochs 2 --out cy-r.mbm --progress none >/dev/null 2>&1
+check "--schedule cyclic: the rates are CyclicLR's (triangular2, steps of a mini-batch); train 2 + resume 2 = train 4" py '
+import json, math
+import numpy as np
+assert open("cy-4.mbm", "rb").read() == open("cy-r.mbm", "rb").read()
+lines = [json.loads(l) for l in open("cy.jsonl")]
+s = lines[0]
+assert s["schedule"] == "cyclic" and s["base_lr"] == 0.001 and s["cyclic_mode"] == "triangular2", s
+assert s["cycle_momentum"] is True and s["base_momentum"] == 0.8 and s["max_momentum"] == 0.9, s
+epochs = [l for l in lines if l["event"] == "epoch"]
+def rate(k, lr=float(np.float32(0.01)), base=0.001, up=30, down=20):
+    cycle = math.floor(1 + k / (up + down))
+    x = 1.0 + k / (up + down) - cycle
+    ratio = up / (up + down)
+    f = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    return float(np.float32(base + (lr - base) * f * (1 / 2.0 ** (cycle - 1))))
+B = epochs[0]["batches"]
+got = [float(np.float32(e["learning_rate"])) for e in epochs]
+assert got == [rate(e * B) for e in range(4)] and len(set(got)) >= 3, (got, B)
+'
+refused "--schedule cyclic without --min-learning-rate is refused" "needs --min-learning-rate" \
+    train --builtin moons --out m.mbm --schedule cyclic
+refused "--cyclic-mode with --schedule plateau is refused" "--cyclic-mode is a parameter of --schedule cyclic" \
+    train --builtin moons --out m.mbm --schedule plateau --cyclic-mode triangular2
+refused "--cyclic-step-size-up 0 is the library's error, named" "--cyclic-step-size-up" \
+    train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --cyclic-step-size-up 0
+refused "--gamma 2 with cyclic is the library's error, named" "--gamma" \
+    train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --gamma 2
 # --- y files of float64 and, for the regression losses, integers (0.10.0): they train as
 # their float32 values; eval reports R^2 from the file
 py '

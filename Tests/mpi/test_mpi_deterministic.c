@@ -315,6 +315,16 @@ void test_deterministic_data_options(void)
     o.plateau_cooldown = 1;
     check_against_one_process("moons, plateau schedule", &k_moons_ce, &k_moons, &k_moons, &o,
                               MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
+    /* and the cyclic one, a rate every mini-batch, the momentum cycled */
+    o = base_options(3, 128, 0.3f);
+    o.schedule = MB_SCHEDULE_CYCLIC;
+    o.min_learning_rate = 0.01;
+    o.cyclic_step_size_up = 5;
+    o.cyclic_mode = MB_CYCLIC_TRIANGULAR2;
+    o.schedule_per_batch = 1;
+    o.cycle_momentum = 1;
+    check_against_one_process("moons, cyclic schedule per mini-batch", &k_moons_ce, &k_moons, &k_moons, &o,
+                              MB_DISTRIBUTED_DETERMINISTIC, MB_OK);
 }
 
 /* Two calls of 1 epoch give what one process gives in one call of 2: the epoch count, the

@@ -229,6 +229,13 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
     case 52: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_cooldown = odd ? 2 : 0; return "plateau_cooldown";
     case 53: o->schedule = MB_SCHEDULE_PLATEAU; o->plateau_eps = odd ? 1e-3 : 1e-8; return "plateau_eps";
     case 54: o->schedule = MB_SCHEDULE_PLATEAU; o->min_learning_rate = odd ? 1e-3 : 0; return "min_learning_rate";
+    /* 0.11.0: the cyclic schedule's steps and mode */
+    case 55: o->schedule = MB_SCHEDULE_CYCLIC; o->cyclic_step_size_up = odd ? 3 : 2; return "cyclic_step_size_up";
+    case 56: o->schedule = MB_SCHEDULE_CYCLIC; o->cyclic_step_size_down = odd ? 3 : -1; return "cyclic_step_size_down";
+    case 57: o->schedule = MB_SCHEDULE_CYCLIC; o->cyclic_mode = odd ? MB_CYCLIC_TRIANGULAR2 : MB_CYCLIC_TRIANGULAR;
+        return "cyclic_mode";
+    case 58: o->schedule = MB_SCHEDULE_CYCLIC; o->cycle_momentum = 1; o->base_momentum = odd ? 0.8 : 0.85;
+        return "base_momentum";
     default: return NULL;
     }
 }

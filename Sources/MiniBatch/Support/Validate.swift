@@ -364,6 +364,15 @@ package enum Validate {
             guard finalDivFactor.isFinite, finalDivFactor > 0 else {
                 throw .invalid("final_div_factor must be finite and > 0, got \(finalDivFactor)")
             }
+        case .cyclic(let minimum, let up, let down, _, let gamma, _, _, _):
+            guard minimum.isFinite, minimum >= 0 else {
+                throw .invalid("min_learning_rate (the cyclic schedule's base_lr) must be finite and >= 0, got \(minimum)")
+            }
+            guard up >= 1 else { throw .invalid("cyclic_step_size_up must be at least 1, got \(up)") }
+            if let down, down < 0 { throw .invalid("cyclic_step_size_down must be >= 0 (or -1: cyclic_step_size_up), got \(down)") }
+            guard gamma.isFinite, gamma > 0, gamma <= 1 else {
+                throw .invalid("the cyclic schedule's gamma must be in (0, 1], got \(gamma)")
+            }
         case .plateau(let factor, let plateauPatience, let threshold, _, let cooldown, let minimum, let eps):
             guard factor.isFinite, factor > 0, factor < 1 else {
                 throw .invalid("the plateau schedule's factor (gamma) must be in (0, 1), got \(factor)")
@@ -382,10 +391,10 @@ package enum Validate {
         }
     }
 
-    /// One-cycle's momentum cycle (`Schedule.oneCycle`'s `cycleMomentum`): both ends in
-    /// (0, 1) as floats, and a rule with a momentum or a beta1 it can move.
+    /// The momentum cycle (`Schedule.oneCycle`'s and `Schedule.cyclic`'s `cycleMomentum`):
+    /// both ends in (0, 1) as floats, and a rule with a momentum or a beta1 it can move.
     package static func momentumCycle(_ schedule: Schedule, _ optimizer: Optimizer) throws(MiniBatchError) {
-        guard case .oneCycle(_, _, _, _, true, let base, let top, _, _) = schedule else { return }
+        guard let (base, top) = schedule.momentumCycle else { return }
         for (value, name) in [(base, "base_momentum"), (top, "max_momentum")] {
             // (a momentum of 0 at a step would switch PyTorch's buffer off for that step
             // and keep it; minibatch's rules do not: refused, with its float rounding)
@@ -395,7 +404,7 @@ package enum Validate {
         }
         switch optimizer {
         case .adagrad:
-            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR refuses it too): turn cycle_momentum off")
+            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR and CyclicLR refuse it too): turn cycle_momentum off")
         case .nadam:
             throw .invalid("cycle_momentum is not supported with NAdam: its product of momenta would depend on every earlier step's beta1, which the model does not keep (only its step count); turn cycle_momentum off or use Adam, AdamW, Adamax or RAdam")
         default:

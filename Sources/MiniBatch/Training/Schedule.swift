@@ -80,11 +80,39 @@ public enum Schedule: Sendable, Equatable {
     /// During a cooldown (the `cooldown` epochs after a reduction) the count is held at 0.
     /// When the count exceeds `patience`, the rate r becomes max(r * factor, minimum) if
     /// that lowers it by more than `eps`, the cooldown starts and the count too. The rate
-    /// and the counts stay with the network (its file too), as early stopping's; they are
-    /// its own, beside early stopping's (which may stop the same run). Since 0.11.0.
+    /// and the counts stay with the network (its file too), as early stopping's (once the
+    /// rate is reduced, a later call's base rate is not used until the training state is
+    /// reset); they are its own, beside early stopping's (which may stop the same run). A
+    /// warm-up multiplies the rate, floored by `minimum` before it. Since 0.11.0.
     case plateau(
         factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative,
         cooldown: Int = 0, minimum: Double = 0, eps: Double = 1e-8)
+
+    /// PyTorch's `CyclicLR(base_lr: minimum, max_lr: rate, step_size_up: stepsUp,
+    /// step_size_down: stepsDown ?? stepsUp, mode, gamma, cycle_momentum, base_momentum,
+    /// max_momentum)` (Smith, 2017). Its steps are epochs, or with
+    /// `TrainingOptions.schedulePerBatch` mini-batches (step s = e B + b, as one-cycle's),
+    /// cut into cycles of stepsUp + stepsDown steps: in each the rate rises linearly from
+    /// minimum over stepsUp steps, then falls back over stepsDown, its height (rate -
+    /// minimum) times the mode's scale: 1 (`.triangular`), 1 / 2^(c - 1) in cycle c from 1
+    /// (`.triangular2`), gamma^s (`.exponentialRange`). In Double, PyTorch's operations in
+    /// its order. `cycleMomentum` (false by default, where PyTorch's default is true): the
+    /// momentum or beta1 moves against the rate, maxMomentum - (maxMomentum -
+    /// baseMomentum) times the same fraction and scale, on the rules `oneCycle`'s cycle
+    /// takes (the same refusals). Since 0.11.0.
+    case cyclic(
+        minimum: Double, stepsUp: Int = 2000, stepsDown: Int? = nil, mode: CyclicMode = .triangular,
+        gamma: Double = 1, cycleMomentum: Bool = false, baseMomentum: Double = 0.8, maxMomentum: Double = 0.9)
+
+    /// `cyclic`'s scale of each cycle's height (PyTorch's `mode`).
+    public enum CyclicMode: Int, Sendable {
+        /// 1 ('triangular', the default).
+        case triangular = 0
+        /// 1 / 2^(c - 1) in cycle c, from 1 ('triangular2').
+        case triangular2 = 1
+        /// gamma^s at step s ('exp_range').
+        case exponentialRange = 2
+    }
 
     /// How `plateau` measures an improvement (PyTorch's `threshold_mode`).
     public enum ThresholdMode: Int, Sendable {
@@ -99,7 +127,7 @@ public enum Schedule: Sendable, Equatable {
     var movesWithinAnEpoch: Bool {
         switch self {
         case .constant, .step, .multiStep, .adaptive, .plateau: false
-        case .exponential, .inverseTime, .cosine, .cosineRestarts, .oneCycle: true
+        case .exponential, .inverseTime, .cosine, .cosineRestarts, .oneCycle, .cyclic: true
         }
     }
 
@@ -164,6 +192,10 @@ public enum Schedule: Sendable, Equatable {
             return Double(adaptiveRate ?? base)
         case .plateau:
             return plateauRate ?? Double(base)
+        case .cyclic(let minimum, let up, let down, let mode, let gamma, _, _, _):
+            let (step, _) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: 1, defaultPeriod: 1)
+            let (fraction, scale) = Schedule.cyclic(step: step, up: up, down: down ?? up, mode: mode, gamma: gamma)
+            return minimum + (rate - minimum) * fraction * scale
         case .multiStep(let milestones, let gamma):
             // Integer milestones: k <= epoch + fraction exactly when k <= epoch.
             return rate * pow(gamma, Double(milestones.count { $0 <= epoch }))
@@ -188,6 +220,11 @@ public enum Schedule: Sendable, Equatable {
     /// the rate's peak, maxMomentum again at the end of the next phase and after, in Double
     /// (PyTorch's `OneCycleLR` with `cycle_momentum=True`), rounded to Float once.
     func momentum(epoch: Int, batch: Int = 0, of batches: Int = 1, defaultPeriod: Int) -> Float? {
+        if case .cyclic(_, let up, let down, let mode, let gamma, true, let base, let top) = self {
+            let (step, _) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: 1, defaultPeriod: 1)
+            let (fraction, scale) = Schedule.cyclic(step: step, up: up, down: down ?? up, mode: mode, gamma: gamma)
+            return Float(top - (top - base) * fraction * scale)
+        }
         guard case .oneCycle(let period, let pctStart, _, _, true, let base, let top, let three, let annealing) = self else {
             return nil
         }
@@ -195,6 +232,34 @@ public enum Schedule: Sendable, Equatable {
                                                   defaultPeriod: defaultPeriod)
         return Float(Schedule.oneCycle(step: step, steps: steps, pctStart: pctStart, annealing: annealing,
                                        phases: three ? 3 : 2, values: SIMD4(top, base, top, top)))
+    }
+
+    /// The momentum cycle's ends (base, max) when the schedule cycles the momentum
+    /// (`oneCycle` or `cyclic` with `cycleMomentum`), else nil.
+    public var momentumCycle: (base: Double, max: Double)? {
+        switch self {
+        case .oneCycle(_, _, _, _, true, let base, let top, _, _), .cyclic(_, _, _, _, _, true, let base, let top):
+            (base, top)
+        default:
+            nil
+        }
+    }
+
+    /// `cyclic`'s fraction of the height at step s (PyTorch's scale_factor: x / ratio
+    /// rising, (x - 1) / (ratio - 1) falling, x the position in the cycle c =
+    /// floor(1 + s / (up + down)), ratio = up / (up + down)) and the mode's scale, each as
+    /// PyTorch computes it.
+    static func cyclic(step: Double, up: Int, down: Int, mode: CyclicMode, gamma: Double) -> (fraction: Double, scale: Double) {
+        let total = Double(up) + Double(down)
+        let cycle = (1 + step / total).rounded(.down)
+        let x = 1.0 + step / total - cycle
+        let ratio = Double(up) / total
+        let fraction = x <= ratio ? x / ratio : (x - 1) / (ratio - 1)
+        switch mode {
+        case .triangular: return (fraction, 1)
+        case .triangular2: return (fraction, 1 / pow(2.0, cycle - 1))
+        case .exponentialRange: return (fraction, pow(gamma, step))
+        }
     }
 
     /// One-cycle's step s = e B + b and its steps N = T B (T the period, or `defaultPeriod`

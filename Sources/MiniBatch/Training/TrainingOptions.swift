@@ -107,13 +107,14 @@ public struct TrainingOptions: Sendable {
     public var interrupt: TrainingInterrupt? = nil
 
     /// The update rule training runs: `optimizer`, but with a schedule that cycles the
-    /// momentum (`Schedule.oneCycle`'s `cycleMomentum`), its momentum or beta1 at the cycle's
-    /// maxMomentum (where PyTorch's `OneCycleLR` puts it when it is made; plain SGD and
-    /// RMSprop become their momentum forms, whose state the network then keeps). Each step
-    /// then sets the momentum of its own step (`Schedule.momentum`). Since 0.10.0.
+    /// momentum (`Schedule.oneCycle`'s or, since 0.11.0, `Schedule.cyclic`'s
+    /// `cycleMomentum`), its momentum or beta1 at the cycle's maxMomentum (where PyTorch's
+    /// `OneCycleLR` and `CyclicLR` put it when they are made; plain SGD and RMSprop become
+    /// their momentum forms, whose state the network then keeps). Each step then sets the
+    /// momentum of its own step (`Schedule.momentum`). Since 0.10.0.
     public var updateRule: Optimizer {
-        guard case .oneCycle(_, _, _, _, true, _, let top, _, _) = schedule else { return optimizer }
-        return optimizer.withMomentum(Float(top))
+        guard let cycle = schedule.momentumCycle else { return optimizer }
+        return optimizer.withMomentum(Float(cycle.max))
     }
 
     /// The most shards a layout may have.

@@ -204,7 +204,13 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
     case multiStep = "multi-step"
     case cosineRestarts = "cosine-restarts"
     case oneCycle = "one-cycle"
-    case plateau
+    case plateau, cyclic
+}
+
+/// The cyclic schedule's mode (PyTorch's CyclicLR mode).
+enum CyclicModeName: String, ExpressibleByArgument, CaseIterable {
+    case triangular, triangular2
+    case expRange = "exp-range"
 }
 
 /// The plateau schedule's threshold mode (PyTorch's threshold_mode).

@@ -113,7 +113,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("step: multiply the rate by --gamma every this many epochs (default: 10).", valueName: "n"))
     var stepEvery: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential); plateau: the factor of each reduction, in (0, 1) (PyTorch's factor; default: 0.1).", valueName: "g"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential); plateau: the factor of each reduction, in (0, 1) (PyTorch's factor; default: 0.1); cyclic with --cyclic-mode exp-range: the height's factor per step, in (0, 1] (default: 1).", valueName: "g"))
     var gamma: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("inverse-time: rate / (examples seen + 1)^power (default: 0.5).", valueName: "p"))
@@ -124,7 +124,7 @@ struct TrainingArguments: ParsableArguments {
         valueName: "n"))
     var cosinePeriod: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("cosine, cosine-restarts and plateau: the lowest rate (plateau: PyTorch's min_lr; default: 0).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("cosine, cosine-restarts and plateau: the lowest rate (plateau: PyTorch's min_lr; default: 0); cyclic: the rate at each cycle's start, PyTorch's base_lr (required), --learning-rate being max_lr.", valueName: "x"))
     var minLearningRate: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -149,7 +149,7 @@ struct TrainingArguments: ParsableArguments {
         "one-cycle: the last rate is the first / this (default: 1e4).", valueName: "d"))
     var finalDivFactor: Double?
 
-    @Flag(help: "one-cycle: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (PyTorch's OneCycleLR cycle_momentum=True, its default; minibatch's default: off). Not with adagrad or nadam.")
+    @Flag(help: "one-cycle and cyclic: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (PyTorch's OneCycleLR and CyclicLR cycle_momentum=True, their default; minibatch's default: off). Not with adagrad or nadam.")
     var cycleMomentum = false
 
     @Flag(help: "one-cycle: three phases (PyTorch's three_phase): up to --learning-rate, back down to --learning-rate / --div-factor at step 2 x pct-start x N - 2, then to the last rate (default: two).")
@@ -161,12 +161,26 @@ struct TrainingArguments: ParsableArguments {
     var annealStrategy: AnnealStrategyName?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "one-cycle with --cycle-momentum: the momentum at the peak rate, in (0, 1) (default: 0.85).", valueName: "m"))
+        "one-cycle and cyclic with --cycle-momentum: the momentum at the peak rate, in (0, 1) (default: 0.85 for one-cycle, 0.8 for cyclic, PyTorch's).", valueName: "m"))
     var baseMomentum: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "one-cycle with --cycle-momentum: the momentum at the first and last steps, in (0, 1) (default: 0.95).", valueName: "m"))
+        "one-cycle and cyclic with --cycle-momentum: the momentum at the first and last steps (cyclic: at each cycle's start), in (0, 1) (default: 0.95 for one-cycle, 0.9 for cyclic).", valueName: "m"))
     var maxMomentum: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "cyclic: the steps of each cycle's rise from --min-learning-rate to --learning-rate; a step is an epoch, or a mini-batch with --schedule-per-batch (PyTorch's CyclicLR step_size_up; default: 2000).",
+        valueName: "n"))
+    var cyclicStepSizeUp: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "cyclic: the steps of each cycle's fall, >= 0 (default: as --cyclic-step-size-up).", valueName: "n"))
+    var cyclicStepSizeDown: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "cyclic: triangular (the same height every cycle), triangular2 (halved every cycle) or exp-range (times --gamma^step) (PyTorch's mode; default: triangular).",
+        valueName: "mode"))
+    var cyclicMode: CyclicModeName?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
         "plateau: the rate is multiplied by --gamma after more than this many epochs in a row whose monitored value (--monitor) does not improve on the best by --plateau-threshold (PyTorch's ReduceLROnPlateau patience; default: 10).",
@@ -187,7 +201,7 @@ struct TrainingArguments: ParsableArguments {
     var plateauCooldown: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "plateau: a reduction smaller than this is not made (default: 1e-8).", valueName: "x"))
+        "plateau: a reduction not larger than this is not made (default: 1e-8).", valueName: "x"))
     var plateauEps: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -199,7 +213,7 @@ struct TrainingArguments: ParsableArguments {
         "The fraction of the schedule's rate the warm-up starts from, in (0, 1] (default: 1/3).", valueName: "f"))
     var warmupStartFactor: Double?
 
-    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = --cosine-period x B, LinearLR with total_iters = --warmup-epochs x B; one-cycle then counts mini-batches); step's, multi-step's, adaptive's and plateau's own rates still change between epochs only (default: a rate an epoch).")
+    @Flag(help: "Give the schedule and the warm-up a rate for every mini-batch, at the fractional epoch e + b / B of batch b of the epoch's B (PyTorch's schedulers stepped every iteration: CosineAnnealingLR with T_max = --cosine-period x B, LinearLR with total_iters = --warmup-epochs x B; one-cycle and cyclic then count mini-batches); step's, multi-step's, adaptive's and plateau's own rates still change between epochs only (default: a rate an epoch).")
     var schedulePerBatch = false
 
     // MARK: Early stopping
@@ -268,16 +282,16 @@ struct TrainingArguments: ParsableArguments {
     func resolvedSchedule() throws -> Schedule {
         let given: [(String, Bool, [ScheduleName])] = [
             ("--step-every", stepEvery != nil, [.step]),
-            ("--gamma", gamma != nil, [.step, .exponential, .multiStep, .plateau]),
+            ("--gamma", gamma != nil, [.step, .exponential, .multiStep, .plateau, .cyclic]),
             ("--power", power != nil, [.inverseTime]),
             ("--cosine-period", cosinePeriod != nil, [.cosine, .cosineRestarts, .oneCycle]),
-            ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts, .plateau]),
+            ("--min-learning-rate", minLearningRate != nil, [.cosine, .cosineRestarts, .plateau, .cyclic]),
             ("--milestones", milestones != nil, [.multiStep]),
             ("--restart-multiplier", restartMultiplier != nil, [.cosineRestarts]),
             ("--pct-start", pctStart != nil, [.oneCycle]),
             ("--div-factor", divFactor != nil, [.oneCycle]),
             ("--final-div-factor", finalDivFactor != nil, [.oneCycle]),
-            ("--cycle-momentum", cycleMomentum, [.oneCycle]),
+            ("--cycle-momentum", cycleMomentum, [.oneCycle, .cyclic]),
             ("--three-phase", threePhase, [.oneCycle]),
             ("--anneal-strategy", annealStrategy != nil, [.oneCycle]),
             ("--plateau-patience", plateauPatience != nil, [.plateau]),
@@ -285,13 +299,22 @@ struct TrainingArguments: ParsableArguments {
             ("--plateau-threshold-mode", plateauThresholdMode != nil, [.plateau]),
             ("--plateau-cooldown", plateauCooldown != nil, [.plateau]),
             ("--plateau-eps", plateauEps != nil, [.plateau]),
+            ("--cyclic-step-size-up", cyclicStepSizeUp != nil, [.cyclic]),
+            ("--cyclic-step-size-down", cyclicStepSizeDown != nil, [.cyclic]),
+            ("--cyclic-mode", cyclicMode != nil, [.cyclic]),
         ]
         for (option, isGiven, schedules) in given where isGiven && !schedules.contains(schedule) {
             throw ValidationError("\(option) is a parameter of --schedule \(schedules.map(\.rawValue).joined(separator: " or ")), not of \(schedule.rawValue)")
         }
         for (option, isGiven) in [("--base-momentum", baseMomentum != nil), ("--max-momentum", maxMomentum != nil)]
         where isGiven && !cycleMomentum {
-            throw ValidationError("\(option) is a parameter of --cycle-momentum (with --schedule one-cycle)")
+            throw ValidationError("\(option) is a parameter of --cycle-momentum (with --schedule one-cycle or cyclic)")
+        }
+        if schedule == .cyclic, minLearningRate == nil {
+            throw ValidationError("--schedule cyclic needs --min-learning-rate, the rate at each cycle's start (PyTorch's base_lr; --learning-rate is its max_lr)")
+        }
+        if let cyclicStepSizeDown, cyclicStepSizeDown < 0 {
+            throw ValidationError("--cyclic-step-size-down must be >= 0, got \(cyclicStepSizeDown)")
         }
         switch schedule {
         case .constant: return .constant
@@ -308,6 +331,15 @@ struct TrainingArguments: ParsableArguments {
                              finalDivFactor: finalDivFactor ?? 1e4, cycleMomentum: cycleMomentum,
                              baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95, threePhase: threePhase,
                              annealing: annealStrategy == .linear ? .linear : .cosine)
+        case .cyclic:
+            let mode: Schedule.CyclicMode = switch cyclicMode ?? .triangular {
+            case .triangular: .triangular
+            case .triangular2: .triangular2
+            case .expRange: .exponentialRange
+            }
+            return .cyclic(minimum: minLearningRate ?? 0, stepsUp: cyclicStepSizeUp ?? 2000, stepsDown: cyclicStepSizeDown,
+                           mode: mode, gamma: gamma ?? 1, cycleMomentum: cycleMomentum, baseMomentum: baseMomentum ?? 0.8,
+                           maxMomentum: maxMomentum ?? 0.9)
         case .plateau:
             return .plateau(factor: gamma ?? 0.1, patience: plateauPatience ?? 10, threshold: plateauThreshold ?? 1e-4,
                             thresholdMode: plateauThresholdMode == .abs ? .absolute : .relative,
@@ -408,6 +440,15 @@ struct TrainingArguments: ParsableArguments {
             add("--plateau-threshold", "\(threshold)"); add("--plateau-threshold-mode", mode == .absolute ? "abs" : "rel")
             add("--plateau-cooldown", "\(cooldown)"); add("--min-learning-rate", "\(minimum)")
             add("--plateau-eps", "\(eps)")
+        case .cyclic(let minimum, let up, let down, let mode, let gamma, let cycle, let base, let top):
+            add("--min-learning-rate", "\(minimum)"); add("--cyclic-step-size-up", "\(up)")
+            add("--cyclic-step-size-down", "\(down ?? up)")
+            add("--cyclic-mode", mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")
+            add("--gamma", "\(gamma)")
+            if cycle {
+                out.append("--cycle-momentum")
+                add("--base-momentum", "\(base)"); add("--max-momentum", "\(top)")
+            }
         case .constant, .adaptive: break
         }
         add("--warmup-epochs", "\(warmupEpochs)", unless: "0")

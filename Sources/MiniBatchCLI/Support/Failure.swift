@@ -50,6 +50,8 @@ struct Failure: Error, CustomStringConvertible {
         ("three_phase", "--three-phase"), ("anneal_strategy", "--anneal-strategy"),
         ("plateau_patience", "--plateau-patience"), ("plateau_threshold_mode", "--plateau-threshold-mode"),
         ("plateau_threshold", "--plateau-threshold"), ("plateau_cooldown", "--plateau-cooldown"), ("plateau_eps", "--plateau-eps"),
+        ("cyclic_step_size_up", "--cyclic-step-size-up"), ("cyclic_step_size_down", "--cyclic-step-size-down"),
+        ("cyclic_mode", "--cyclic-mode"),
         ("warmup_start_factor", "--warmup-start-factor"), ("memory_budget", "--memory-budget"), ("block_bytes", "--block-bytes"),
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
         ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),

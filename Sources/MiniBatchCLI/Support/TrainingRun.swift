@@ -190,12 +190,19 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         fields.append(("warmup_start_factor", .number(options.warmup.startFactor)))
     }
     if options.schedulePerBatch { fields.append(("schedule_per_batch", .bool(true))) }
-    if case .oneCycle(_, _, _, _, let cycle, let base, let top, let three, let annealing) = options.schedule {
-        if cycle {
-            fields.append(("cycle_momentum", .bool(true)))
-            fields.append(("base_momentum", .number(base)))
-            fields.append(("max_momentum", .number(top)))
-        }
+    if let (base, top) = options.schedule.momentumCycle {
+        fields.append(("cycle_momentum", .bool(true)))
+        fields.append(("base_momentum", .number(base)))
+        fields.append(("max_momentum", .number(top)))
+    }
+    if case .cyclic(let minimum, let up, let down, let mode, let gamma, _, _, _) = options.schedule {
+        fields += [
+            ("base_lr", .number(minimum)), ("cyclic_step_size_up", .int(up)), ("cyclic_step_size_down", .int(down ?? up)),
+            ("cyclic_mode", .string(mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")),
+            ("gamma", .number(gamma)),
+        ]
+    }
+    if case .oneCycle(_, _, _, _, _, _, _, let three, let annealing) = options.schedule {
         if three { fields.append(("three_phase", .bool(true))) }
         if annealing == .linear { fields.append(("anneal_strategy", .string("linear"))) }
     }

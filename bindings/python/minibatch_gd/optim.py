@@ -59,6 +59,12 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         final_div_factor (cosine annealing); steps are epochs, or mini-batches with
         Network.train(schedule_per_batch=True); with cycle_momentum the momentum or beta1
         goes from max_momentum down to base_momentum at the peak and back
+    Cyclic(base_lr, step_size_up=2000, step_size_down=None, mode='triangular', gamma=1.0,
+           cycle_momentum=False, base_momentum=0.8, max_momentum=0.9):
+        PyTorch's CyclicLR (max_lr = lr; cycle_momentum off by default): cycles of
+        step_size_up steps rising from base_lr to lr and step_size_down falling back, the
+        height scaled by 1, 1 / 2 ** (cycle - 1) ('triangular2') or gamma ** step
+        ('exp_range'); steps are epochs, or mini-batches with schedule_per_batch=True
     ReduceLROnPlateau(factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel',
                       cooldown=0, min_lr=0, eps=1e-8):
         PyTorch's ReduceLROnPlateau, stepped after every epoch with the monitored value
@@ -83,7 +89,7 @@ from . import _lib
 __all__ = [
     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "OneCycle",
-    "ReduceLROnPlateau", "Warmup",
+    "Cyclic", "ReduceLROnPlateau", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
 ]
 
@@ -275,7 +281,7 @@ class Step:
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.STEP)
         o.step_epochs = _integer(self.every, "every")
-        o.gamma = _number(self.gamma, "gamma")
+        o.gamma = _given(_number(self.gamma, "gamma"), "gamma must be finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -286,7 +292,7 @@ class Exponential:
 
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.EXPONENTIAL)
-        o.gamma = _number(self.gamma, "gamma")
+        o.gamma = _given(_number(self.gamma, "gamma"), "gamma must be finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -341,7 +347,7 @@ class MultiStep:
         import numpy as np
 
         o.schedule = int(_lib.Schedule.MULTI_STEP)
-        o.gamma = _number(self.gamma, "gamma")
+        o.gamma = _given(_number(self.gamma, "gamma"), "gamma must be finite and > 0")
         epochs = [_integer(e, "milestones") for e in self.milestones]
         if epochs:
             kept = np.asarray(epochs, dtype=np.int64)
@@ -416,6 +422,55 @@ class OneCycle:
 
 
 @dataclass(frozen=True)
+class Cyclic:
+    """PyTorch's ``CyclicLR(base_lr, max_lr=lr, step_size_up, step_size_down, mode, gamma,
+    cycle_momentum, base_momentum, max_momentum)`` (since 0.11.0; Smith, 2017): cycles of
+    ``step_size_up`` steps in which the rate rises linearly from ``base_lr`` to the peak and
+    ``step_size_down`` (None: as up) in which it falls back, the peak's height (lr -
+    base_lr) scaled by 1 (``'triangular'``), 1 / 2 ** (cycle - 1) (``'triangular2'``) or
+    gamma ** step (``'exp_range'``, gamma in (0, 1]). A step is an epoch, or with
+    ``train(schedule_per_batch=True)`` a mini-batch (PyTorch's stepping per iteration, which
+    step_size_up=2000 assumes). The rate is a function of the step alone, so a resumed run
+    continues it.
+
+    ``cycle_momentum`` (False by default, where PyTorch's default is True): the momentum
+    moves against the rate, from max_momentum at a cycle's start to max_momentum -
+    (max_momentum - base_momentum) times the same scale at its peak, replacing SGD's and
+    RMSprop's ``momentum`` (plain SGD and RMSprop get one, as PyTorch's) or ``beta1`` of
+    Adam, AdamW, Adamax and RAdam; refused with Adagrad and NAdam (as OneCycle's)."""
+
+    base_lr: float
+    step_size_up: int = 2000
+    step_size_down: Union[int, None] = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+    cycle_momentum: bool = False
+    base_momentum: float = 0.8
+    max_momentum: float = 0.9
+
+    def _fill(self, o: Any) -> None:
+        o.schedule = int(_lib.Schedule.CYCLIC)
+        o.min_learning_rate = _number(self.base_lr, "base_lr")
+        o.cyclic_step_size_up = _integer(self.step_size_up, "step_size_up")
+        if self.step_size_down is None:
+            o.cyclic_step_size_down = -1
+        else:
+            down = _integer(self.step_size_down, "step_size_down")
+            if down < 0:
+                raise ValueError(f"step_size_down must be >= 0 or None (as step_size_up), got {down}")
+            o.cyclic_step_size_down = down
+        modes = {"triangular": _lib.CyclicMode.TRIANGULAR, "triangular2": _lib.CyclicMode.TRIANGULAR2,
+                 "exp_range": _lib.CyclicMode.EXP_RANGE}
+        if not isinstance(self.mode, str) or self.mode not in modes:
+            raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range', got {self.mode!r}")
+        o.cyclic_mode = int(modes[self.mode])
+        o.gamma = _given(_number(self.gamma, "gamma"), "the cyclic schedule's gamma must be in (0, 1]")
+        o.cycle_momentum = 1 if _flag(self.cycle_momentum, "cycle_momentum") else 0
+        o.base_momentum = _number(self.base_momentum, "base_momentum")
+        o.max_momentum = _number(self.max_momentum, "max_momentum")
+
+
+@dataclass(frozen=True)
 class ReduceLROnPlateau:
     """PyTorch's ``ReduceLROnPlateau(factor, patience, threshold, threshold_mode, cooldown,
     min_lr, eps)`` (since 0.11.0), stepped by the library after every epoch with the value
@@ -427,8 +482,11 @@ class ReduceLROnPlateau:
     epochs in a row that are not, the rate lr becomes max(lr * factor, min_lr) when that
     lowers it by more than ``eps``, and the next ``cooldown`` epochs count no bad epoch.
     The rate, the best and the counts stay with the network (and its file): a later call
-    continues. Early stopping (its own patience) may stop the same run. (Keras's
-    ReduceLROnPlateau(patience=P) reduces after P bad epochs: patience P - 1 here.)"""
+    continues (once the rate has been reduced, a later call's learning_rate is not used
+    until ``Network.reset_training_state()``). Early stopping (its own patience) may stop
+    the same run; a warm-up multiplies the rate, floored by min_lr before it. (Keras's
+    ReduceLROnPlateau reduces after ``patience`` bad epochs, not more than ``patience``,
+    with an absolute min_delta and its own cooldown rule: not the same schedule.)"""
 
     factor: float = 0.1
     patience: int = 10
@@ -440,7 +498,7 @@ class ReduceLROnPlateau:
 
     def _fill(self, o: Any) -> None:
         o.schedule = int(_lib.Schedule.PLATEAU)
-        o.gamma = _number(self.factor, "factor")
+        o.gamma = _given(_number(self.factor, "factor"), "the plateau schedule's factor (gamma) must be in (0, 1)")
         o.plateau_patience = _integer(self.patience, "patience")
         o.plateau_threshold = _number(self.threshold, "threshold")
         modes = {"rel": _lib.ThresholdMode.REL, "abs": _lib.ThresholdMode.ABS}
@@ -520,7 +578,7 @@ _SCHEDULES = {
 
 OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
 ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, OneCycle,
-                     ReduceLROnPlateau, None]
+                     Cyclic, ReduceLROnPlateau, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:
@@ -547,8 +605,10 @@ def schedule_of(value: ScheduleLike) -> Any:
         try:
             return _SCHEDULES[value.lower().replace("-", "_")]()
         except KeyError:
+            if value.lower() in ("cyclic", "cyclic_lr"):
+                raise ValueError("the cyclic schedule needs its base_lr: give minibatch_gd.optim.Cyclic(base_lr, ...)") from None
             raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch_gd.optim, got {value!r}") from None
-    if isinstance(value, tuple(_SCHEDULES.values())):
+    if isinstance(value, (*_SCHEDULES.values(), Cyclic)):
         return value
     raise TypeError(f"schedule must be a name or an object of minibatch_gd.optim, got {type(value).__name__}")
 
@@ -572,6 +632,16 @@ def _integer(value: Any, name: str) -> int:
     if not -(2**63) <= v < 2**63:
         raise ValueError(f"{name} is out of range: {v}")
     return v
+
+
+def _given(value: float, rule: str) -> float:
+    """A gamma or factor as given: the C options read 0 as the schedule's default, so 0 is
+    refused here, in the library's words (any other value the library checks)."""
+    if value == 0:
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{rule}, got {value!r} (0 in the C options means the default)")
+    return value
 
 
 def _flag(value: Any, name: str) -> bool:

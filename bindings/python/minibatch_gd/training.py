@@ -267,7 +267,7 @@ class _Training:
         its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive``, ``MultiStep``,
-        ``CosineRestarts``, ``OneCycle``, ``ReduceLROnPlateau`` or a name).
+        ``CosineRestarts``, ``OneCycle``, ``Cyclic``, ``ReduceLROnPlateau`` or a name).
         ``warmup``: a linear warm-up of the schedule's rate over the model's first epochs,
         :class:`minibatch_gd.optim.Warmup` ``(epochs, start_factor=1/3)`` or a number of
         epochs (PyTorch's ``LinearLR`` chained before the schedule); None: none.
@@ -275,8 +275,8 @@ class _Training:
         mini-batch, at the fractional epoch e + b / B (batch b of the epoch's B), as
         PyTorch's schedulers stepped every iteration (``CosineAnnealingLR`` with
         ``T_max = the cosine's epochs * B``, ``LinearLR`` with ``total_iters = warm-up epochs * B``,
-        ``CosineAnnealingWarmRestarts.step(e + b / B)``; ``OneCycle`` then counts
-        mini-batches, ``OneCycleLR`` with ``total_steps = epochs * B``); step's,
+        ``CosineAnnealingWarmRestarts.step(e + b / B)``; ``OneCycle`` and ``Cyclic`` then
+        count mini-batches, ``OneCycleLR`` with ``total_steps = epochs * B``); step's,
         multi-step's, adaptive's and plateau's own rates still change between epochs only. The
         history's learning rates are each epoch's first batch's. Not kept in a saved
         model: pass it again to resume. False (default): one rate an epoch. Since 0.9.0.

@@ -158,13 +158,16 @@ def test_a_second_call_continues_and_another_monitor_starts_afresh():
     _, h2 = run(case, epochs=25, net=part)
     assert part.get_parameters().tobytes() == whole.get_parameters().tobytes()
     assert np.concatenate([h1.learning_rates, h2.learning_rates]).tobytes() == hw.learning_rates.tobytes()
-    # the cost for 12 epochs, then the score for 20
-    sched = case[1]
+    # the cost for 12 epochs (ending in a cooldown), then the score for 20: the best, the
+    # count and the cooldown start afresh
+    from dataclasses import replace
+    sched = replace(case[1], patience=0, cooldown=3)
     with mb.Network([2, 12, 2], seed=3) as net:
         cost_case = ("c", sched, "cost", True, 0.3)
         _, ha = run(cost_case, epochs=12, net=net)
-        ra, (_, _, _, lr) = plateau_rates(ha.validation_costs, float(F32(0.3)), **kwargs(sched))
-        _, hb = run(case, epochs=20, net=net)
+        ra, (_, _, cool, lr) = plateau_rates(ha.validation_costs, float(F32(0.3)), **kwargs(sched))
+        assert cool > 0
+        _, hb = run(("s", sched, "validation_score", True, 0.3), epochs=20, net=net)
         rb, _ = plateau_rates(hb.validation_scores, lr, mode="max", **kwargs(sched))
         assert F32(ra + rb).tobytes() == np.concatenate([ha.learning_rates, hb.learning_rates]).astype(F32).tobytes()
         assert lr < F32(0.3)  # the first call reduced the rate the second starts from
@@ -174,7 +177,8 @@ def test_a_second_call_continues_and_another_monitor_starts_afresh():
 
 def test_with_early_stopping_and_a_warmup():
     """Early stopping counts by its own rule beside the schedule and stops the run; a
-    warm-up multiplies the plateau's rate (PyTorch's LinearLR before it)."""
+    warm-up multiplies the plateau's rate (the header's rule: min_lr floors the rate before
+    the warm-up's factor; PyTorch has no such chain)."""
     X, y, Xv, yv = overfitting_problem()
     sched = optim.ReduceLROnPlateau(factor=0.5, patience=1)
     with mb.Network([30, 16, 3], seed=1) as net:
@@ -184,13 +188,15 @@ def test_with_early_stopping_and_a_warmup():
         n = len(h.validation_costs)
         assert 6 < n < 300  # stopped early
         rates, _ = plateau_rates(h.validation_costs, float(F32(0.05)), **kwargs(sched))
-        factors = [1 / 3 + (2 / 3) * min(e, 3) / 3 for e in range(n)]
+        s = 1 / 3  # (the library's arithmetic: s + (1 - s) * e / W, in double)
+        factors = [s + (1 - s) * min(e, 3) / 3 for e in range(n)]
         assert F32([f * r for f, r in zip(factors, rates)]).tobytes() == h.learning_rates.astype(F32).tobytes()
         assert len(set(rates)) >= 3
 
 
 BAD = [
     (optim.ReduceLROnPlateau(factor=1.0), "factor"),
+    (optim.ReduceLROnPlateau(factor=0.0), "factor"),  # (0 in the C options is 0.1: refused as given)
     (optim.ReduceLROnPlateau(factor=-0.5), "factor"),
     (optim.ReduceLROnPlateau(factor=float("nan")), "factor"),
     (optim.ReduceLROnPlateau(patience=-1), "plateau_patience"),

@@ -24,6 +24,7 @@ struct Fingerprint {
         ("base_momentum", .double), ("max_momentum", .double), ("three_phase", .integer), ("anneal_strategy", .integer),
         ("plateau_patience", .integer), ("plateau_threshold", .double), ("plateau_threshold_mode", .integer),
         ("plateau_cooldown", .integer), ("plateau_eps", .double),
+        ("cyclic_step_size_up", .integer), ("cyclic_step_size_down", .integer), ("cyclic_mode", .integer),
         ("warmup_epochs", .integer),
         ("warmup_start_factor", .double), ("schedule_per_batch", .integer),
         ("patience", .integer), ("min_delta", .double), ("restore_best", .integer), ("monitor", .integer),
@@ -85,8 +86,10 @@ struct Fingerprint {
         // base_momentum, max_momentum, three_phase, anneal_strategy (plateau's factor in gamma,
         // its min_lr in min_learning_rate, as the C options give them)
         var schedule: [UInt64] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        // plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown, plateau_eps
+        // plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown, plateau_eps;
+        // cyclic_step_size_up, cyclic_step_size_down, cyclic_mode
         var plateau: [UInt64] = [0, 0, 0, 0, 0]
+        var cyclic: [UInt64] = [0, 0, 0]
         switch options.schedule {
         case .constant: break
         case .step(let every, let gamma): schedule = [1, gamma.bitPattern, UInt64(every), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -105,6 +108,10 @@ struct Fingerprint {
                         three ? 1 : 0, UInt64(annealing.rawValue)]
         case .cosineRestarts(let period, let multiplier, let minimum):
             schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0, 0, 0, 0, 0, 0]
+        case .cyclic(let minimum, let up, let down, let mode, let gamma, let cycle, let base, let top):
+            schedule = [10, gamma.bitPattern, 0, 0, 0, minimum.bitPattern, 0, 0, 0, 0, 0, cycle ? 1 : 0,
+                        cycle ? base.bitPattern : 0, cycle ? top.bitPattern : 0, 0, 0]
+            cyclic = [UInt64(up), UInt64(bitPattern: Int64(down ?? up)), UInt64(mode.rawValue)]
         case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps):
             schedule = [9, factor.bitPattern, 0, 0, 0, minimum.bitPattern, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
             plateau = [UInt64(patience), threshold.bitPattern, UInt64(mode.rawValue), UInt64(cooldown), eps.bitPattern]
@@ -125,7 +132,7 @@ struct Fingerprint {
         ] + rule + adagrad + rest + [float(options.l2), float(options.clipNorm), float(options.clipValue),
                 float(options.coupledWeightDecay),
                 options.dropout.bitPattern,
-                options.labelSmoothing.bitPattern] + schedule + plateau + [
+                options.labelSmoothing.bitPattern] + schedule + plateau + cyclic + [
             // (an unused start factor is 0, as unused schedule parameters)
             UInt64(bitPattern: Int64(options.warmup.epochs)), options.warmup.epochs > 0 ? options.warmup.startFactor.bitPattern : 0,
             // (0 where it changes no rate, as an unused parameter: a schedule that moves only
