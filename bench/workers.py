@@ -123,7 +123,7 @@ class TrainOptions(C.Structure):
                 ("decoupled_weight_decay", C.c_int), ("plateau_patience", C.c_int64),
                 ("plateau_threshold", C.c_double), ("plateau_threshold_mode", C.c_int),
                 ("plateau_cooldown", C.c_int64), ("plateau_eps", C.c_double),
-                ("cyclic_step_size_up", C.c_int64), ("cyclic_step_size_down", C.c_int64), ("cyclic_mode", C.c_int)]
+                ("cyclic_mode", C.c_int), ("cyclic_step_size_up", C.c_int64), ("cyclic_step_size_down", C.c_int64)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same

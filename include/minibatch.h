@@ -918,7 +918,8 @@ typedef struct mb_train_options {
     double gamma;              /* step, exponential and multi-step: > 0; 0 (default) for 0.1
                                   (step, multi-step) or 0.9 (exponential); plateau (since
                                   0.11.0): its factor, in (0, 1), 0 for 0.1; cyclic (since
-                                  0.11.0): exp_range's gamma, in (0, 1], 0 for 1 */
+                                  0.11.0): exp_range's gamma, in (0, 1], 0 for 1 (read
+                                  with MB_CYCLIC_EXP_RANGE only) */
     int64_t step_epochs;       /* step: >= 1; default 10 */
     double power_t;            /* inverse time: >= 0; default 0.5 */
     int64_t cosine_epochs;     /* cosine: T >= 0; 0 (default): the model's epochs_trained at
@@ -1132,8 +1133,9 @@ typedef struct mb_train_options {
                                   (as the schedule's parameters): pass it again to
                                   resume. Batch 0's rate is the
                                   once-an-epoch rate, which mb_history_learning_rates and
-                                  the progress report keep (for MB_SCHEDULE_ONE_CYCLE,
-                                  whose steps are then batches, step e B's) */
+                                  the progress report keep (for MB_SCHEDULE_ONE_CYCLE and
+                                  MB_SCHEDULE_CYCLIC, whose steps are then batches, step
+                                  e B's) */
     double pct_start;          /* MB_SCHEDULE_ONE_CYCLE (since 0.9.0): the rising phase's
                                   share of the steps, [0, 1]; default 0.3 */
     double div_factor;         /* MB_SCHEDULE_ONE_CYCLE: the first rate is learning_rate /
@@ -1167,7 +1169,9 @@ typedef struct mb_train_options {
                                   on every earlier step's beta1, which the model does not
                                   keep) are refused with 1 */
     double base_momentum;      /* MB_SCHEDULE_ONE_CYCLE and MB_SCHEDULE_CYCLIC with
-                                  cycle_momentum: the momentum at the peak rate; in (0, 1) as
+                                  cycle_momentum: the momentum at the peak rate (cyclic's
+                                  triangular2 and exp_range: the trough is max_momentum -
+                                  (max_momentum - base_momentum) k, k the cycle's scale); in (0, 1) as
                                   a float (0, which would switch PyTorch's momentum off for
                                   that step, is refused); default 0.85 (PyTorch's CyclicLR:
                                   0.8) */
@@ -1227,15 +1231,17 @@ typedef struct mb_train_options {
     double plateau_eps;        /* a reduction not larger than this is not made (r - r' must
                                   exceed it), finite, >= 0;
                                   default 1e-8 */
-    /* Since 0.11.0: MB_SCHEDULE_CYCLIC's steps and mode (its base_lr is min_learning_rate,
-     * its gamma gamma; its momentum cycle cycle_momentum, base_momentum, max_momentum). */
-    int64_t cyclic_step_size_up;  /* steps of each cycle's rise, >= 1 (checked with that
-                                     schedule only); default 2000 (PyTorch's, in
-                                     iterations: with schedule_per_batch) */
-    int64_t cyclic_step_size_down;/* steps of its fall, >= 0, or -1 (default): as
-                                     cyclic_step_size_up */
+    /* Since 0.11.0: MB_SCHEDULE_CYCLIC's mode and steps (its base_lr is min_learning_rate,
+     * its gamma gamma; its momentum cycle cycle_momentum, base_momentum, max_momentum). The
+     * struct ends on an 8-byte boundary, with no padding after its last field (a later
+     * field never lands in an older caller's padding). */
     mb_cyclic_mode cyclic_mode;   /* default MB_CYCLIC_TRIANGULAR (other values:
                                      MB_ERR_INVALID_ARGUMENT with any schedule) */
+    int64_t cyclic_step_size_up;  /* steps of each cycle's rise, >= 1; default 2000
+                                     (PyTorch's, in iterations: with schedule_per_batch) */
+    int64_t cyclic_step_size_down;/* steps of its fall, >= 0, or -1 (default): as
+                                     cyclic_step_size_up (both checked with
+                                     MB_SCHEDULE_CYCLIC only) */
 } mb_train_options;
 
 /* Fills *options with the defaults above, struct_size included. NULL does nothing. */

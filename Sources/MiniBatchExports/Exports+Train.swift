@@ -25,7 +25,7 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
         coupled_weight_decay: 0, decoupled_weight_decay: 0,
         plateau_patience: 10, plateau_threshold: 1e-4, plateau_threshold_mode: MB_THRESHOLD_REL, plateau_cooldown: 0,
-        plateau_eps: 1e-8, cyclic_step_size_up: 2000, cyclic_step_size_down: -1, cyclic_mode: MB_CYCLIC_TRIANGULAR)
+        plateau_eps: 1e-8, cyclic_mode: MB_CYCLIC_TRIANGULAR, cyclic_step_size_up: 2000, cyclic_step_size_down: -1)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable

@@ -226,6 +226,15 @@ struct OptimizerTests {
                 #expect(schedule.momentum(epoch: s, defaultPeriod: 0) == Float(momenta[s]))
             }
         }
+        // The fall's default (nil) is the rise's length.
+        let asUp = Schedule.cyclic(minimum: 0.1, stepsUp: 3, mode: .triangular2, cycleMomentum: true)
+        let three = Schedule.cyclic(minimum: 0.1, stepsUp: 3, stepsDown: 3, mode: .triangular2, cycleMomentum: true)
+        for s in 0..<14 {
+            #expect(asUp.rate(base: 1, epoch: s, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil)
+                == three.rate(base: 1, epoch: s, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil))
+            #expect(asUp.momentum(epoch: s, defaultPeriod: 0) == three.momentum(epoch: s, defaultPeriod: 0))
+        }
+        #expect(asUp.rate(base: 1, epoch: 4, examplesSeen: 0, defaultPeriod: 0, adaptiveRate: nil) != 0.1)
         // Without the momentum cycle, no momentum; a fall of 0 steps (a saw-tooth) as PyTorch's.
         #expect(Schedule.cyclic(minimum: 0.1, stepsUp: 3).momentum(epoch: 1, defaultPeriod: 0) == nil)
         let saw = Schedule.cyclic(minimum: 0, stepsUp: 4, stepsDown: 0)

@@ -966,6 +966,31 @@ static void test_train_errors(void)
      * the mode one of three with any schedule; its momentum cycle refused as one-cycle's */
     b = o;
     CHECK(b.cyclic_step_size_up == 2000 && b.cyclic_step_size_down == -1 && b.cyclic_mode == MB_CYCLIC_TRIANGULAR);
+    b.cyclic_step_size_up = 0; /* (ignored by another schedule, as gamma's range) */
+    b.cyclic_step_size_down = -7;
+    b.schedule = MB_SCHEDULE_STEP;
+    b.gamma = 0.5;
+    {
+        int64_t sizes[] = {FIN, 4, FOUT};
+        mb_model *other = make_model(sizes, 3, MB_ACTIVATION_TANH, MB_LOSS_CROSS_ENTROPY, 3);
+        mb_train_options c = b;
+        c.progress = NULL;
+        if (CHECK(other != NULL)) {
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+            /* INT64_MAX steps up and down train (the cycle's arithmetic in double) */
+            c.schedule = MB_SCHEDULE_CYCLIC;
+            c.cyclic_step_size_up = INT64_MAX;
+            c.cyclic_step_size_down = INT64_MAX;
+            c.cycle_momentum = 1;
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+            c.cyclic_mode = MB_CYCLIC_TRIANGULAR2;
+            c.cyclic_step_size_up = 1;
+            c.cyclic_step_size_down = 0;
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+        }
+        mb_model_free(other);
+    }
+    b = o;
     b.cyclic_mode = (mb_cyclic_mode)3;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cyclic_mode");
     b.cyclic_mode = MB_CYCLIC_EXP_RANGE;

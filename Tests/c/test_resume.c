@@ -352,8 +352,8 @@ static void test_struct_size(void)
      * 0.10.0 (cycle_momentum, base_momentum, max_momentum, three_phase, anneal_strategy,
      * coupled_weight_decay, decoupled_weight_decay) and 0.11.0 (the plateau schedule's
      * plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown,
-     * plateau_eps; the cyclic schedule's cyclic_step_size_up, cyclic_step_size_down,
-     * cyclic_mode; a NaN,
+     * plateau_eps; the cyclic schedule's cyclic_mode, cyclic_step_size_up,
+     * cyclic_step_size_down; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -423,13 +423,13 @@ static void test_struct_size(void)
              "plateau_threshold_mode", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
             {offsetof(mb_train_options, plateau_cooldown), offsetof(mb_train_options, plateau_eps),
              "plateau_cooldown", MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
-            {offsetof(mb_train_options, plateau_eps), offsetof(mb_train_options, cyclic_step_size_up), "plateau_eps",
+            {offsetof(mb_train_options, plateau_eps), offsetof(mb_train_options, cyclic_mode), "plateau_eps",
              MB_OPTIMIZER_SGD, MB_SCHEDULE_PLATEAU},
+            {offsetof(mb_train_options, cyclic_mode), offsetof(mb_train_options, cyclic_step_size_up), "cyclic_mode",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
             {offsetof(mb_train_options, cyclic_step_size_up), offsetof(mb_train_options, cyclic_step_size_down),
              "cyclic_step_size_up", MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
             /* (no cut for cyclic_step_size_down: 0xFF... is -1, its default) */
-            {offsetof(mb_train_options, cyclic_mode), sizeof(mb_train_options), "cyclic_mode",
-             MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

@@ -487,8 +487,10 @@ refused "--cyclic-mode with --schedule plateau is refused" "--cyclic-mode is a p
     train --builtin moons --out m.mbm --schedule plateau --cyclic-mode triangular2
 refused "--cyclic-step-size-up 0 is the library's error, named" "--cyclic-step-size-up" \
     train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --cyclic-step-size-up 0
-refused "--gamma 2 with cyclic is the library's error, named" "--gamma" \
-    train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --gamma 2
+refused "--gamma 2 with cyclic exp-range is the library's error, named" "--gamma" \
+    train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --cyclic-mode exp-range --gamma 2
+refused "--gamma with cyclic triangular is refused (exp-range's parameter)" "--gamma is a parameter of --cyclic-mode exp-range" \
+    train --builtin moons --out m.mbm --schedule cyclic --min-learning-rate 0.001 --gamma 0.9
 # --- y files of float64 and, for the regression losses, integers (0.10.0): they train as
 # their float32 values; eval reports R^2 from the file
 py '

@@ -364,14 +364,15 @@ package enum Validate {
             guard finalDivFactor.isFinite, finalDivFactor > 0 else {
                 throw .invalid("final_div_factor must be finite and > 0, got \(finalDivFactor)")
             }
-        case .cyclic(let minimum, let up, let down, _, let gamma, _, _, _):
+        case .cyclic(let minimum, let up, let down, let mode, let gamma, _, _, _):
             guard minimum.isFinite, minimum >= 0 else {
                 throw .invalid("min_learning_rate (the cyclic schedule's base_lr) must be finite and >= 0, got \(minimum)")
             }
             guard up >= 1 else { throw .invalid("cyclic_step_size_up must be at least 1, got \(up)") }
             if let down, down < 0 { throw .invalid("cyclic_step_size_down must be >= 0 (or -1: cyclic_step_size_up), got \(down)") }
-            guard gamma.isFinite, gamma > 0, gamma <= 1 else {
-                throw .invalid("the cyclic schedule's gamma must be in (0, 1], got \(gamma)")
+            // (read in exp_range only; PyTorch takes gamma > 1 too, whose powers overflow)
+            guard mode != .exponentialRange || (gamma.isFinite && gamma > 0 && gamma <= 1) else {
+                throw .invalid("the cyclic schedule's gamma must be in (0, 1] with MB_CYCLIC_EXP_RANGE, got \(gamma)")
             }
         case .plateau(let factor, let plateauPatience, let threshold, _, let cooldown, let minimum, let eps):
             guard factor.isFinite, factor > 0, factor < 1 else {

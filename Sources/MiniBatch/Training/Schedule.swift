@@ -99,7 +99,9 @@ public enum Schedule: Sendable, Equatable {
     /// its order. `cycleMomentum` (false by default, where PyTorch's default is true): the
     /// momentum or beta1 moves against the rate, maxMomentum - (maxMomentum -
     /// baseMomentum) times the same fraction and scale, on the rules `oneCycle`'s cycle
-    /// takes (the same refusals). Since 0.11.0.
+    /// takes (the same refusals). gamma is read (and checked, in (0, 1]: PyTorch also takes
+    /// more, whose powers overflow) in `.exponentialRange` only. Past cycle 1024
+    /// `.triangular2`'s scale is 0 (PyTorch raises an OverflowError there). Since 0.11.0.
     case cyclic(
         minimum: Double, stepsUp: Int = 2000, stepsDown: Int? = nil, mode: CyclicMode = .triangular,
         gamma: Double = 1, cycleMomentum: Bool = false, baseMomentum: Double = 0.8, maxMomentum: Double = 0.9)
@@ -142,11 +144,12 @@ public enum Schedule: Sendable, Equatable {
     /// and cosine-with-restarts schedules and the warm-up move within the epoch, as
     /// PyTorch's schedulers stepped every iteration (`CosineAnnealingLR` with T_max = T * B,
     /// `LinearLR` with total_iters = W * B, `ExponentialLR` with gamma^(1/B),
-    /// `CosineAnnealingWarmRestarts.step(e + b / B)`), and one-cycle counts steps of a batch
-    /// (step e B + b of T B); step and multi-step change only where e + b / B crosses an
-    /// integer milestone, so only between epochs, and adaptive's and plateau's rates
-    /// between epochs only.
-    /// Batch 0 of B is the once-an-epoch rate (but for one-cycle, whose steps are batches).
+    /// `CosineAnnealingWarmRestarts.step(e + b / B)`), and one-cycle and cyclic count steps
+    /// of a batch (step e B + b, of T B for one-cycle); step and multi-step change only where
+    /// e + b / B crosses an integer milestone, so only between epochs, and adaptive's and
+    /// plateau's rates between epochs only.
+    /// Batch 0 of B is the once-an-epoch rate (but for one-cycle and cyclic, whose steps are
+    /// batches: step e B's).
     /// - Parameters:
     ///   - examplesSeen: examples trained on before the epoch, or before the batch with a
     ///     batch (for `inverseTime`).
@@ -216,9 +219,11 @@ public enum Schedule: Sendable, Equatable {
 
     /// The momentum (SGD's, RMSprop's) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) of
     /// epoch `epoch`, batch `batch` of `batches` (as `rate`), when the schedule cycles it
-    /// (`oneCycle` with `cycleMomentum`), else nil: maxMomentum at step 0, baseMomentum at
-    /// the rate's peak, maxMomentum again at the end of the next phase and after, in Double
-    /// (PyTorch's `OneCycleLR` with `cycle_momentum=True`), rounded to Float once.
+    /// (`oneCycle` or `cyclic` with `cycleMomentum`), else nil, in Double, rounded to Float
+    /// once: one-cycle's maxMomentum at step 0, baseMomentum at the rate's peak,
+    /// maxMomentum again at the end of the next phase and after (PyTorch's `OneCycleLR` with
+    /// `cycle_momentum=True`); cyclic's maxMomentum - (maxMomentum - baseMomentum) times the
+    /// rate's fraction and the mode's scale (PyTorch's `CyclicLR`).
     func momentum(epoch: Int, batch: Int = 0, of batches: Int = 1, defaultPeriod: Int) -> Float? {
         if case .cyclic(_, let up, let down, let mode, let gamma, true, let base, let top) = self {
             let (step, _) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: 1, defaultPeriod: 1)

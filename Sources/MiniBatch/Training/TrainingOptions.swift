@@ -23,8 +23,8 @@ public struct TrainingOptions: Sendable {
     /// none). Since 0.6.0.
     public var warmup = Warmup()
     /// Whether the schedule and the warm-up are evaluated at every mini-batch (true), at the
-    /// fractional epoch e + b / B of batch b of the epoch's B (one-cycle: its steps become
-    /// the mini-batches), or once an epoch (false, the default):
+    /// fractional epoch e + b / B of batch b of the epoch's B (one-cycle and cyclic: their
+    /// steps become the mini-batches), or once an epoch (false, the default):
     /// `Schedule.rate(base:epoch:batch:of:...)`. PyTorch's schedulers stepped every
     /// iteration. Since 0.9.0.
     public var schedulePerBatch = false

@@ -131,7 +131,7 @@ struct InfoCommand: ParsableCommand {
         if let best = summary.plateauBest {
             let what = summary.plateauMonitorsScore ? "validation score" : "monitored cost"
             let rate = summary.plateauRate.map { "rate reduced to \($0)" } ?? "rate not reduced yet"
-            let bestText = best.isFinite ? "best \(what) \(best)" : "no \(summary.plateauMonitorsScore ? "score" : "cost") recorded yet"
+            let bestText = best.isFinite ? "best \(what) \(best)" : "no \(what) better than the start yet"
             print("  plateau schedule: \(rate); \(bestText), \(summary.plateauBadEpochs) bad epoch\(summary.plateauBadEpochs == 1 ? "" : "s"), \(summary.plateauCooldown) cooldown epoch\(summary.plateauCooldown == 1 ? "" : "s") left")
         }
         if !summary.otherSections.isEmpty { print("  other sections: \(summary.otherSections.joined(separator: ", "))") }

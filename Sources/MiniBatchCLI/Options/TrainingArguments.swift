@@ -113,7 +113,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("step: multiply the rate by --gamma every this many epochs (default: 10).", valueName: "n"))
     var stepEvery: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential); plateau: the factor of each reduction, in (0, 1) (PyTorch's factor; default: 0.1); cyclic with --cyclic-mode exp-range: the height's factor per step, in (0, 1] (default: 1).", valueName: "g"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("step, exponential and multi-step: the factor (default: 0.1 for step and multi-step, 0.9 for exponential); plateau: the factor of each reduction, in (0, 1) (PyTorch's factor; default: 0.1); cyclic with --cyclic-mode exp-range: the height's factor per step, in (0, 1] (default: 1; not read in the other modes).", valueName: "g"))
     var gamma: Double?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("inverse-time: rate / (examples seen + 1)^power (default: 0.5).", valueName: "p"))
@@ -149,7 +149,7 @@ struct TrainingArguments: ParsableArguments {
         "one-cycle: the last rate is the first / this (default: 1e4).", valueName: "d"))
     var finalDivFactor: Double?
 
-    @Flag(help: "one-cycle and cyclic: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (PyTorch's OneCycleLR and CyclicLR cycle_momentum=True, their default; minibatch's default: off). Not with adagrad or nadam.")
+    @Flag(help: "one-cycle and cyclic: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (cyclic's triangular2 and exp-range: down by the height's scale) (PyTorch's OneCycleLR and CyclicLR cycle_momentum=True, their default; minibatch's default: off). Not with adagrad or nadam.")
     var cycleMomentum = false
 
     @Flag(help: "one-cycle: three phases (PyTorch's three_phase): up to --learning-rate, back down to --learning-rate / --div-factor at step 2 x pct-start x N - 2, then to the last rate (default: two).")
@@ -313,6 +313,9 @@ struct TrainingArguments: ParsableArguments {
         if schedule == .cyclic, minLearningRate == nil {
             throw ValidationError("--schedule cyclic needs --min-learning-rate, the rate at each cycle's start (PyTorch's base_lr; --learning-rate is its max_lr)")
         }
+        if schedule == .cyclic, gamma != nil, cyclicMode != .expRange {
+            throw ValidationError("--gamma is a parameter of --cyclic-mode exp-range with --schedule cyclic, not of \((cyclicMode ?? .triangular).rawValue)")
+        }
         if let cyclicStepSizeDown, cyclicStepSizeDown < 0 {
             throw ValidationError("--cyclic-step-size-down must be >= 0, got \(cyclicStepSizeDown)")
         }
@@ -444,7 +447,7 @@ struct TrainingArguments: ParsableArguments {
             add("--min-learning-rate", "\(minimum)"); add("--cyclic-step-size-up", "\(up)")
             add("--cyclic-step-size-down", "\(down ?? up)")
             add("--cyclic-mode", mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")
-            add("--gamma", "\(gamma)")
+            if mode == .exponentialRange { add("--gamma", "\(gamma)") }
             if cycle {
                 out.append("--cycle-momentum")
                 add("--base-momentum", "\(base)"); add("--max-momentum", "\(top)")

@@ -199,8 +199,8 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
         fields += [
             ("base_lr", .number(minimum)), ("cyclic_step_size_up", .int(up)), ("cyclic_step_size_down", .int(down ?? up)),
             ("cyclic_mode", .string(mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")),
-            ("gamma", .number(gamma)),
         ]
+        if mode == .exponentialRange { fields.append(("gamma", .number(gamma))) }
     }
     if case .oneCycle(_, _, _, _, _, _, _, let three, let annealing) = options.schedule {
         if three { fields.append(("three_phase", .bool(true))) }

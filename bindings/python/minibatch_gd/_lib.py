@@ -399,9 +399,9 @@ class mb_train_options(Structure):
         ("plateau_threshold_mode", c_int),  # mb_threshold_mode plateau_threshold_mode;  (since 0.11.0)
         ("plateau_cooldown", c_int64),  # int64_t plateau_cooldown;  (since 0.11.0)
         ("plateau_eps", c_double),  # double plateau_eps;  (since 0.11.0)
+        ("cyclic_mode", c_int),  # mb_cyclic_mode cyclic_mode;  (since 0.11.0)
         ("cyclic_step_size_up", c_int64),  # int64_t cyclic_step_size_up;  (since 0.11.0)
         ("cyclic_step_size_down", c_int64),  # int64_t cyclic_step_size_down;  (since 0.11.0)
-        ("cyclic_mode", c_int),  # mb_cyclic_mode cyclic_mode;  (since 0.11.0)
     ]
 
 

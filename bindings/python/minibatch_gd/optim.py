@@ -73,7 +73,9 @@ Schedules give the learning rate of epoch ``e`` (counted over the network's life
         improvement beyond threshold, lr = max(lr * factor, min_lr)
 
 With ``Network.train(schedule_per_batch=True)`` every mini-batch gets its rate, at the
-fractional epoch e + b / B (batch b of the epoch's B; OneCycle counts mini-batches).
+fractional epoch e + b / B (batch b of the epoch's B; OneCycle and Cyclic count mini-batches).
+
+A gamma or factor of 0 is refused (the C options read 0 as the schedule's default).
 
 A warm-up (``Network.train(warmup=Warmup(epochs, start_factor))``) multiplies the schedule's
 rate by start_factor + (1 - start_factor) * min(e, epochs) / epochs (PyTorch's LinearLR).
@@ -605,7 +607,7 @@ def schedule_of(value: ScheduleLike) -> Any:
         try:
             return _SCHEDULES[value.lower().replace("-", "_")]()
         except KeyError:
-            if value.lower() in ("cyclic", "cyclic_lr"):
+            if value.lower().replace("-", "_") in ("cyclic", "cyclic_lr"):
                 raise ValueError("the cyclic schedule needs its base_lr: give minibatch_gd.optim.Cyclic(base_lr, ...)") from None
             raise ValueError(f"schedule must be one of {sorted(_SCHEDULES)} or an object of minibatch_gd.optim, got {value!r}") from None
     if isinstance(value, (*_SCHEDULES.values(), Cyclic)):

@@ -166,12 +166,30 @@ def test_two_calls_equal_one_and_the_defaults():
     assert h.learning_rates.tolist() == [0.0, 0.25, 0.5, 0.75, 0.0, 0.25]
 
 
+def test_the_defaults_base_above_max_and_a_warmup():
+    """step_size_down None is step_size_up; a base_lr above the learning rate inverts the
+    cycle (as PyTorch's); a warm-up multiplies the cyclic rate (the header's warm-up
+    factor, in double, then one rounding)."""
+    X, y, _ = problem("mse", 2)
+    for s, lr, warm in [(optim.Cyclic(0.01, step_size_up=3), 0.05, None),
+                        (optim.Cyclic(0.2, step_size_up=2, step_size_down=3, mode="triangular2"), 0.05, None),
+                        (optim.Cyclic(0.002, step_size_up=3, step_size_down=2, mode="exp_range", gamma=0.8), 0.05, 4)]:
+        with make_net("mse", 2) as net:
+            h = net.train(X, y, epochs=13, batch_size=M, learning_rate=lr, shuffle=False, threads=1, schedule=s,
+                          warmup=warm)
+        full = replace(s, step_size_down=s.step_size_up) if s.step_size_down is None else s
+        factor = [1.0] * 13 if warm is None else [1 / 3 + (1 - 1 / 3) * min(e, warm) / warm for e in range(13)]
+        want = [F32(factor[e] * cyclic_values(full, F32(lr), e)[0]) for e in range(13)]
+        assert np.asarray(want, dtype=np.float32).tobytes() == h.learning_rates.astype(np.float32).tobytes(), s
+        assert len(set(want)) >= 4
+
+
 BAD = [
     (optim.SGD(), optim.Cyclic(0.001, step_size_up=0), mb.InvalidArgumentError, "cyclic_step_size_up"),
     (optim.SGD(), optim.Cyclic(0.001, step_size_down=-1), ValueError, "step_size_down"),
     (optim.SGD(), optim.Cyclic(0.001, mode="exp_range", gamma=1.5), mb.InvalidArgumentError, "gamma"),
     (optim.SGD(), optim.Cyclic(0.001, gamma=0.0), mb.InvalidArgumentError, "gamma"),
-    (optim.SGD(), optim.Cyclic(0.001, gamma=float("nan")), mb.InvalidArgumentError, "gamma"),
+    (optim.SGD(), optim.Cyclic(0.001, mode="exp_range", gamma=float("nan")), mb.InvalidArgumentError, "gamma"),
     (optim.SGD(), optim.Cyclic(-0.001), mb.InvalidArgumentError, "min_learning_rate"),
     (optim.SGD(), optim.Cyclic(0.001, mode="exp-range"), ValueError, "mode"),
     (optim.Adagrad(), optim.Cyclic(0.001, cycle_momentum=True), mb.InvalidArgumentError, "Adagrad has neither"),

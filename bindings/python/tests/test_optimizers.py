@@ -1224,6 +1224,10 @@ BAD = [
     ({"schedule": optim.MultiStep((3, -1))}, "milestones"),
     ({"schedule": optim.MultiStep((3,), gamma=-0.5)}, "gamma"),
     ({"schedule": optim.CosineRestarts(0)}, "cosine_epochs"),
+    # (0.11.0: a gamma of 0, which the C options read as the default, is refused as given)
+    ({"schedule": optim.Step(gamma=0.0)}, "gamma"),
+    ({"schedule": optim.Exponential(gamma=0)}, "gamma"),
+    ({"schedule": optim.MultiStep((3,), gamma=0.0)}, "gamma"),
     ({"schedule": optim.CosineRestarts(5, multiplier=0)}, "restart_multiplier"),
     ({"schedule": optim.CosineRestarts(5, min_learning_rate=-1.0)}, "min_learning_rate"),
     ({"clip_norm": -1.0}, "clip_norm"),

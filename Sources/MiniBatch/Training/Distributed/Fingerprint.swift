@@ -109,7 +109,8 @@ struct Fingerprint {
         case .cosineRestarts(let period, let multiplier, let minimum):
             schedule = [7, 0, 0, 0, UInt64(period), minimum.bitPattern, 0, UInt64(multiplier), 0, 0, 0, 0, 0, 0, 0, 0]
         case .cyclic(let minimum, let up, let down, let mode, let gamma, let cycle, let base, let top):
-            schedule = [10, gamma.bitPattern, 0, 0, 0, minimum.bitPattern, 0, 0, 0, 0, 0, cycle ? 1 : 0,
+            schedule = [10, mode == .exponentialRange ? gamma.bitPattern : 0, 0, 0, 0, minimum.bitPattern, 0, 0, 0, 0, 0,
+                        cycle ? 1 : 0,
                         cycle ? base.bitPattern : 0, cycle ? top.bitPattern : 0, 0, 0]
             cyclic = [UInt64(up), UInt64(bitPattern: Int64(down ?? up)), UInt64(mode.rawValue)]
         case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps):
