@@ -589,7 +589,15 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  *                    r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
  *                    else w -= rate / (1 - beta1^t) * m (PyTorch's RAdam: epsilon on the
  *                    uncorrected root; the first 5 or so steps are momentum's)
- * The state (b, v, s, or m and v or u, a and b for RMSprop's options, and t) stays with the
+ *   MB_OPTIMIZER_ADADELTA (since 0.11.0): v = rho * v + (1 - rho) * g^2;
+ *                    d = sqrt(u + epsilon) / sqrt(v + epsilon) * g;
+ *                    u = rho * u + (1 - rho) * d^2 (from the old u); w -= rate * d
+ *                    (PyTorch's Adadelta; rho in [0, 1], epsilon > 0. PyTorch's defaults
+ *                    are rho 0.9, epsilon 1e-6 and a learning rate of 1, where
+ *                    mb_train_options_init gives RMSprop's rho 0.99, every rule's epsilon
+ *                    1e-8 and learning_rate 0.01: set them)
+ * The state (b, v, s, or m and v or u, a and b for RMSprop's options, v and u for
+ * Adadelta's, and t) stays with the
  * model between training calls and is saved in its model file; a call with another rule,
  * or with RMSprop's centered or momentum (zero or not) changed, or with
  * mb_train_options.cycle_momentum turned on or off for plain SGD or RMSprop (which it gives
@@ -600,7 +608,8 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  * any of the three. A library older than 0.7.0 refuses MB_OPTIMIZER_NADAM and
  * MB_OPTIMIZER_RADAM, ignores RMSprop's momentum and centered (check
  * mb_version_number() >= 700), and cannot load a model file with the state of any of the
- * new rules. */
+ * new rules; one older than 0.11.0 refuses MB_OPTIMIZER_ADADELTA and cannot load a file
+ * with its state. */
 typedef enum mb_optimizer {
     MB_OPTIMIZER_SGD = 0,
     MB_OPTIMIZER_RMSPROP = 1,
@@ -609,7 +618,8 @@ typedef enum mb_optimizer {
     MB_OPTIMIZER_ADAGRAD = 4,
     MB_OPTIMIZER_ADAMAX = 5,
     MB_OPTIMIZER_NADAM = 6,
-    MB_OPTIMIZER_RADAM = 7
+    MB_OPTIMIZER_RADAM = 7,
+    MB_OPTIMIZER_ADADELTA = 8
 } mb_optimizer;
 
 /* The learning rate of each epoch from learning_rate, e the epoch counted over the model's
@@ -895,12 +905,13 @@ typedef struct mb_train_options {
                                   step by step by cycle_momentum (since 0.10.0) */
     int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
                                   default 0 */
-    float rho;                 /* RMSprop: [0, 1); default 0.99 (PyTorch's alpha) */
+    float rho;                 /* RMSprop: [0, 1); default 0.99 (PyTorch's alpha);
+                                  Adadelta (since 0.11.0): [0, 1] (PyTorch's 0.9: set it) */
     float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9;
                                   replaced step by step by cycle_momentum (since 0.10.0) */
     float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
     float epsilon;             /* every rule but SGD: finite, > 0;
-                                  default 1e-8 */
+                                  default 1e-8 (PyTorch's Adadelta: 1e-6) */
     float weight_decay;        /* AdamW, and (since 0.10.0) NAdam and RAdam with
                                   decoupled_weight_decay (the others ignore it): >= 0;
                                   default 0.01 (AdamW's; PyTorch's coupled weight_decay of

@@ -171,6 +171,30 @@ static inline __attribute__((always_inline)) int adamax_loop(
     return (flags & 0x80000000u) == 0;
 }
 
+/* Adadelta (PyTorch's): the squares' average v, the step's root over the gradient's (both
+ * with epsilon inside), the steps' squares' average u from the old u. */
+static inline __attribute__((always_inline)) int adadelta_loop(
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,
+    const float *restrict g1, const float *restrict v, const float *restrict u, float *restrict v_out,
+    float *restrict u_out, float l2, float scale, float clip, float wd, float rho, float epsilon, float rate)
+{
+    const float one_rho = 1 - rho;
+    uint32_t flags = 0;
+    for (size_t i = 0; i < n; i++) {
+        float w = p[i];
+        float g = gradient_term(g0, g1, i, w, l2, scale, clip, wd);
+        float vv = rho * v[i] + one_rho * g * g;
+        float delta = SQRT_NO_ERRNO(u[i] + epsilon) / SQRT_NO_ERRNO(vv + epsilon) * g;
+        float uu = rho * u[i] + one_rho * delta * delta;
+        float new_w = w - rate * delta;
+        v_out[i] = vv;
+        u_out[i] = uu;
+        out[i] = new_w;
+        flags |= mbm_nonfinite_bits(new_w);
+    }
+    return (flags & 0x80000000u) == 0;
+}
+
 /* NAdam (PyTorch's): Adam's moments, the step a sum of the gradient's and the momentum's
  * parts over one denominator, subtracted in that order. */
 static inline __attribute__((always_inline)) int nadam_loop(
@@ -295,6 +319,13 @@ static inline __attribute__((always_inline)) int rmsprop_general_loop(
         float beta2, float epsilon, float step_size
 #define ADAMAX_ARGUMENTS n, p, out, g0, g1, m, u, m_out, u_out, l2, scale, clip, wd, beta1, beta2, epsilon, step_size
 
+#define ADADELTA_PARAMETERS                                                                      \
+    size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
+        const float *restrict g1, const float *restrict v, const float *restrict u,             \
+        float *restrict v_out, float *restrict u_out, float l2, float scale, float clip, float wd, float rho,          \
+        float epsilon, float rate
+#define ADADELTA_ARGUMENTS n, p, out, g0, g1, v, u, v_out, u_out, l2, scale, clip, wd, rho, epsilon, rate
+
 #define AMSGRAD_PARAMETERS                                                                       \
     size_t n, const float *restrict p, float *restrict out, const float *restrict g0,           \
         const float *restrict g1, const float *restrict m, const float *restrict v,             \
@@ -345,6 +376,7 @@ typedef int (*adam_function)(ADAM_PARAMETERS);
 typedef int (*amsgrad_function)(AMSGRAD_PARAMETERS);
 typedef int (*adagrad_function)(ADAGRAD_PARAMETERS);
 typedef int (*adamax_function)(ADAMAX_PARAMETERS);
+typedef int (*adadelta_function)(ADADELTA_PARAMETERS);
 typedef int (*momentum_function)(MOMENTUM_PARAMETERS);
 typedef int (*rmsprop_function)(RMSPROP_PARAMETERS);
 typedef int (*nadam_function)(NADAM_PARAMETERS);
@@ -356,6 +388,7 @@ MBM_PER_WIDTH(int, adam, ADAM_PARAMETERS, return adam_loop(ADAM_ARGUMENTS))
 MBM_PER_WIDTH(int, amsgrad, AMSGRAD_PARAMETERS, return amsgrad_loop(AMSGRAD_ARGUMENTS))
 MBM_PER_WIDTH(int, adagrad, ADAGRAD_PARAMETERS, return adagrad_loop(ADAGRAD_ARGUMENTS))
 MBM_PER_WIDTH(int, adamax, ADAMAX_PARAMETERS, return adamax_loop(ADAMAX_ARGUMENTS))
+MBM_PER_WIDTH(int, adadelta, ADADELTA_PARAMETERS, return adadelta_loop(ADADELTA_ARGUMENTS))
 MBM_PER_WIDTH(int, momentum, MOMENTUM_PARAMETERS, return momentum_loop(MOMENTUM_ARGUMENTS))
 MBM_PER_WIDTH(int, rmsprop, RMSPROP_PARAMETERS, return rmsprop_loop(RMSPROP_ARGUMENTS))
 MBM_PER_WIDTH(int, nadam, NADAM_PARAMETERS, return nadam_loop(NADAM_ARGUMENTS))
@@ -366,6 +399,7 @@ static adam_function adam_chosen;
 static amsgrad_function amsgrad_chosen;
 static adagrad_function adagrad_chosen;
 static adamax_function adamax_chosen;
+static adadelta_function adadelta_chosen;
 static momentum_function momentum_chosen;
 static rmsprop_function rmsprop_chosen;
 static nadam_function nadam_chosen;
@@ -387,6 +421,11 @@ int mbm_adagrad(ADAGRAD_PARAMETERS)
 int mbm_adamax(ADAMAX_PARAMETERS)
 {
     return MBM_CHOSEN(adamax_function, adamax_chosen, choose_adamax)(ADAMAX_ARGUMENTS);
+}
+
+int mbm_adadelta(ADADELTA_PARAMETERS)
+{
+    return MBM_CHOSEN(adadelta_function, adadelta_chosen, choose_adadelta)(ADADELTA_ARGUMENTS);
 }
 
 int mbm_momentum(MOMENTUM_PARAMETERS)

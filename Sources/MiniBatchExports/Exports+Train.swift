@@ -308,6 +308,7 @@ private func optimizer(_ o: mb_train_options) throws(MiniBatchError) -> Optimize
     case MB_OPTIMIZER_RADAM:
         return .radam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon,
                       decoupledWeightDecay: o.decoupled_weight_decay == 1 ? o.weight_decay : 0)
+    case MB_OPTIMIZER_ADADELTA: return .adadelta(rho: o.rho, epsilon: o.epsilon)
     default:
         throw .init(.invalidArgument, "optimizer has no such value: \(Int32(bitPattern: o.optimizer.rawValue))")
     }

@@ -130,7 +130,7 @@ struct DistributedTests {
         .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         .adamW(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01),
         .adagrad(epsilon: 1e-8, lrDecay: 0.01, initialAccumulator: 0.1), .adamax(), .adam(beta2: 0.9, amsgrad: true),
-        .nadam(momentumDecay: 0.05), .radam(), .rmsprop(momentum: 0.5, centered: true),
+        .nadam(momentumDecay: 0.05), .radam(), .rmsprop(momentum: 0.5, centered: true), .adadelta(),
     ]
 
     @Test func theLayoutNotTheThreadsDecides() throws {

@@ -19,6 +19,7 @@ extension AdamaxRule: VectorisedRule {}
 extension NAdamRule: VectorisedRule {}
 extension RAdamRule: VectorisedRule {}
 extension RMSpropGeneralRule: VectorisedRule {}
+extension AdadeltaRule: VectorisedRule {}
 
 /// Buffers for comparing a rule's Swift loop (path 0) with its C kernel (path 1), bit for
 /// bit: parameters, two gradient buffers and up to three slots of state, filled with uniform

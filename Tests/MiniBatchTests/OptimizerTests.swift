@@ -377,6 +377,24 @@ struct OptimizerTests {
         }
     }
 
+    /// Adadelta's vectorised path (`mbm_adadelta`, 0.11.0) is bit-identical to the Swift rule,
+    /// with one and two gradient buffers, L2, clipping and the coupled decay, rho 0.9 and 0
+    /// and 1 (PyTorch's range's ends), over ranges that end inside and outside a vector of
+    /// lanes; NaN and infinite lanes are reported alike.
+    @Test(arguments: [1, 2])
+    func adadeltaVectorisedEqualsTheRule(shards: Int) {
+        let f = KernelFixture(shards: shards, seed: 41, scales: [0.05, 0.01], firstSigned: false)
+        for (rule, terms) in [(AdadeltaRule(rho: 0.9, epsilon: 1e-6), GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4)),
+                              (AdadeltaRule(rho: 0, epsilon: 1e-3), GradientTerms()),
+                              (AdadeltaRule(rho: 1, epsilon: 1e-6), GradientTerms(decay: 0.05)),
+                              (AdadeltaRule(rho: 0.95, epsilon: 1e-6), GradientTerms(l2: 0.003, scale: 0.75, clip: 0.4, decay: 0.05))] {
+            for range in [0..<KernelFixture.n, 3..<(KernelFixture.n - 3)] {
+                f.compare(rule, range, terms, "Adadelta")
+            }
+            f.expectNonFiniteLanes(rule, terms)
+        }
+    }
+
     /// Momentum's, RMSprop's and Adagrad's vectorised paths (`mbm_momentum`, `mbm_rmsprop`,
     /// `mbm_adagrad`) are bit-identical to the Swift rules, with one and two gradient
     /// buffers, Nesterov's form, L2 and clipping, over ranges that end inside and outside a

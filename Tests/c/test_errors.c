@@ -698,10 +698,10 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
     b.last_batch = (mb_last_batch)-1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "last_batch");
-    /* unknown optimizer: one past MB_OPTIMIZER_RADAM (0.7.0), and negative; the rules'
+    /* unknown optimizer: one past MB_OPTIMIZER_ADADELTA (0.11.0), and negative; the rules'
        hyperparameters out of range */
     b = o;
-    b.optimizer = (mb_optimizer)8;
+    b.optimizer = (mb_optimizer)9;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
     b.optimizer = (mb_optimizer)-1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "optimizer");
@@ -1020,9 +1020,23 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
     b.optimizer = MB_OPTIMIZER_NADAM;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "cycle_momentum");
+    b.optimizer = MB_OPTIMIZER_ADADELTA;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "Adadelta has neither");
     b.optimizer = MB_OPTIMIZER_ADAM;
     b.base_momentum = 1.0;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "base_momentum");
+    /* Adadelta (0.11.0): rho in [0, 1], epsilon finite and > 0 */
+    b = o;
+    b.optimizer = MB_OPTIMIZER_ADADELTA;
+    b.rho = 1.5f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "rho");
+    b.rho = -0.1f;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "rho");
+    b.rho = NAN;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "rho");
+    b.rho = 0.9f;
+    b.epsilon = 0;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

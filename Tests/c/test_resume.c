@@ -254,6 +254,8 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         {"momentum+plateau", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_PLATEAU, 0.05f, MB_MONITOR_COST, 0, 0, 0},
         {"adam+plateau, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_PLATEAU, 0.01f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
+        /* 0.11.0's Adadelta (PyTorch's rate 1) */
+        {"adadelta+exponential", MB_OPTIMIZER_ADADELTA, 0, 0, MB_SCHEDULE_EXPONENTIAL, 1.0f, MB_MONITOR_COST, 0, 0, 0},
         /* 0.11.0's cyclic schedule with its momentum cycle (plain SGD gets a momentum buffer) */
         {"sgd+cyclic triangular2, cycled momentum", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CYCLIC, 0.05f, MB_MONITOR_COST,
          0, 0, 0},

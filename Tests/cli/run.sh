@@ -225,7 +225,8 @@ refused "--dropout without a hidden layer is refused, naming --dropout" "--dropo
     --out m.mbm --dropout 0.5
 
 # --- the rules of 0.6.0: resume is exact (the rule taken from the model file), info names them
-for rule in "adagrad --epsilon 1e-6 --lr-decay 0.01 --initial-accumulator 0.1" "adamax --beta2 0.99" "amsgrad --beta2 0.9" "adamw-amsgrad --weight-decay 0.1"; do
+for rule in "adagrad --epsilon 1e-6 --lr-decay 0.01 --initial-accumulator 0.1" "adamax --beta2 0.99" "amsgrad --beta2 0.9" "adamw-amsgrad --weight-decay 0.1" \
+            "adadelta --rho 0.95 --epsilon 1e-5"; do
     set -- $rule
     "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 4 --out "$1-4.mbm" --progress none >/dev/null 2>&1
     "$cli" train --builtin moons --hidden 16 --batch-size 64 --seed 2 --optimizer $rule --epochs 2 --out "$1-2.mbm" --progress none >/dev/null 2>&1

@@ -29,6 +29,7 @@ static const rule k_rules[] = {
     {"NAdam", MB_OPTIMIZER_NADAM, 0.0f, 0, 0.01f},
     {"RAdam", MB_OPTIMIZER_RADAM, 0.0f, 0, 0.01f},
     {"RMSprop momentum", MB_OPTIMIZER_RMSPROP, 0.9f, 0, 0.005f},
+    {"Adadelta", MB_OPTIMIZER_ADADELTA, 0.0f, 0, 1.0f},
 };
 enum { N_RULES = sizeof k_rules / sizeof k_rules[0] };
 

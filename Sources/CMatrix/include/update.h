@@ -74,6 +74,17 @@ int mbm_adamax(size_t n, const float *p, float *out, const float *g0, const floa
                const float *m, const float *u, float *m_out, float *u_out, float l2, float scale, float clip, float wd,
                float beta1, float beta2, float epsilon, float step_size);
 
+/* Adadelta on n parameters, element by element (since 0.11.0):
+ *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
+ *   v' = rho * v + ((1 - rho) * g) * g
+ *   d = (sqrt(u + epsilon) / sqrt(v' + epsilon)) * g
+ *   u' = rho * u + ((1 - rho) * d) * d
+ *   w' = w - rate * d
+ * writing w' to out, v' to v_out and u' to u_out. Returns 1 if every w' is finite. */
+int mbm_adadelta(size_t n, const float *p, float *out, const float *g0, const float *g1,
+                 const float *v, const float *u, float *v_out, float *u_out, float l2, float scale, float clip,
+                 float wd, float rho, float epsilon, float rate);
+
 /* NAdam on n parameters, element by element:
  *   g = clamp(scale * ((g0 + g1) + l2 * w), -clip, clip)   (g1 may be NULL; see below)
  *   m' = beta1 * m + (1 - beta1) * g;  v' = beta2 * v + ((1 - beta2) * g) * g

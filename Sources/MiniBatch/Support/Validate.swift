@@ -320,6 +320,10 @@ package enum Validate {
             try positive(epsilon, "epsilon")
             guard decay.isFinite, decay >= 0 else { throw .invalid("momentum_decay must be finite and >= 0, got \(decay)") }
             try decoupled(weightDecay)
+        case .adadelta(let rho, let epsilon):
+            // (PyTorch's range, [0, 1]; epsilon > 0: with 0 a first step of a zero gradient is 0 / 0)
+            guard rho.isFinite, rho >= 0, rho <= 1 else { throw .invalid("rho must be in [0, 1] with Adadelta, got \(rho)") }
+            try positive(epsilon, "epsilon")
         }
     }
 
@@ -406,6 +410,8 @@ package enum Validate {
         switch optimizer {
         case .adagrad:
             throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adagrad has neither (PyTorch's OneCycleLR and CyclicLR refuse it too): turn cycle_momentum off")
+        case .adadelta:
+            throw .invalid("cycle_momentum needs a rule with a momentum or a beta1 to cycle; Adadelta has neither (PyTorch's OneCycleLR and CyclicLR refuse it too): turn cycle_momentum off")
         case .nadam:
             throw .invalid("cycle_momentum is not supported with NAdam: its product of momenta would depend on every earlier step's beta1, which the model does not keep (only its step count); turn cycle_momentum off or use Adam, AdamW, Adamax or RAdam")
         default:

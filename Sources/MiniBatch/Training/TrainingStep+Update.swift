@@ -154,6 +154,9 @@ extension TrainingStep {
         case .radam(let beta1, let beta2, let epsilon, let weightDecay):
             return RAdamRule(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
                 .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
+        case .adadelta(let rho, let epsilon):
+            return AdadeltaRule(rho: rho, epsilon: epsilon)
+                .applyVectorised(b, range, rate: rate, step: step, terms: terms, segments: segments)
         }
     }
 

@@ -155,7 +155,7 @@ enum InitializationName: String, ExpressibleByArgument, CaseIterable {
 }
 
 enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
-    case sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad, adamax, nadam, radam
+    case sgd, momentum, nesterov, rmsprop, adam, adamw, adagrad, adamax, nadam, radam, adadelta
     /// Adam and AdamW with AMSGrad's maximum (PyTorch's amsgrad=True).
     case amsgrad
     case adamwAMSGrad = "adamw-amsgrad"
@@ -174,6 +174,7 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
         case .adamWAMSGrad: self = .adamwAMSGrad
         case .nadam: self = .nadam
         case .radam: self = .radam
+        case .adadelta: self = .adadelta
         }
     }
 

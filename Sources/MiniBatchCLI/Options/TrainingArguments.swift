@@ -51,7 +51,7 @@ struct TrainingArguments: ParsableArguments {
     @Flag(help: "rmsprop: centred, the root of the gradient's variance (v minus its mean squared) in place of sqrt(v) (PyTorch's centered=True) (default: off).")
     var centered = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: the decay of the squared gradients' average (default: 0.99).", valueName: "rho"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: the decay of the squared gradients' average (default: 0.99); adadelta: of both averages, in [0, 1] (default: 0.9, PyTorch's).", valueName: "rho"))
     var rho: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms, adamax, nadam and radam: the first moment's decay (default: 0.9).", valueName: "b1"))
@@ -60,7 +60,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("adam, adamw, their amsgrad forms, nadam and radam: the second moment's decay; adamax: the infinity norm's (default: 0.999).", valueName: "b2"))
     var beta2: Float?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms, adagrad, nadam and radam: added to the root; adamax: to |g| (default: 1e-8).", valueName: "eps"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop, adam, adamw, their amsgrad forms, adagrad, nadam and radam: added to the root; adamax: to |g| (default: 1e-8); adadelta: inside both roots (default: 1e-6, PyTorch's).", valueName: "eps"))
     var epsilon: Float?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("adamw and adamw-amsgrad: the decoupled weight decay, w -= rate * wd * w (default: 0.01); every other rule: PyTorch's coupled weight_decay, the rule sees g + wd * w, every parameter, after clipping (nadam and radam with --decoupled-weight-decay: decoupled, as adamw's) (default: 0).", valueName: "wd"))
@@ -241,10 +241,11 @@ struct TrainingArguments: ParsableArguments {
         let given: [(String, Bool, [OptimizerName])] = [
             ("--momentum", momentum != nil, [.momentum, .nesterov, .rmsprop]),
             ("--centered", centered, [.rmsprop]),
-            ("--rho", rho != nil, [.rmsprop]),
+            ("--rho", rho != nil, [.rmsprop, .adadelta]),
             ("--beta1", beta1 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
             ("--beta2", beta2 != nil, [.adam, .adamw, .amsgrad, .adamwAMSGrad, .adamax, .nadam, .radam]),
-            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax, .nadam, .radam]),
+            ("--epsilon", epsilon != nil, [.rmsprop, .adam, .adamw, .amsgrad, .adamwAMSGrad, .adagrad, .adamax, .nadam, .radam,
+                                           .adadelta]),
             ("--momentum-decay", momentumDecay != nil, [.nadam]),
             ("--decoupled-weight-decay", decoupledWeightDecay, [.nadam, .radam]),
             ("--lr-decay", lrDecay != nil, [.adagrad]),
@@ -269,6 +270,7 @@ struct TrainingArguments: ParsableArguments {
         case .adagrad:
             return .adagrad(epsilon: epsilon ?? 1e-8, lrDecay: lrDecay ?? 0, initialAccumulator: initialAccumulator ?? 0)
         case .adamax: return .adamax(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8)
+        case .adadelta: return .adadelta(rho: rho ?? 0.9, epsilon: epsilon ?? 1e-6)
         case .nadam:
             return .nadam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8, momentumDecay: momentumDecay ?? 0.004,
                           decoupledWeightDecay: decoupledWeightDecay ? weightDecay ?? 0 : 0)
@@ -407,6 +409,7 @@ struct TrainingArguments: ParsableArguments {
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)")
         case .nadam(let b1, let b2, let eps, let decay, _):
             add("--beta1", "\(b1)"); add("--beta2", "\(b2)"); add("--epsilon", "\(eps)"); add("--momentum-decay", "\(decay)")
+        case .adadelta(let rho, let eps): add("--rho", "\(rho)"); add("--epsilon", "\(eps)")
         }
         if name != .adamw && name != .adamwAMSGrad, let weightDecay { add("--weight-decay", "\(weightDecay)", unless: "\(Float(0))") }
         if decoupledWeightDecay { out.append("--decoupled-weight-decay") }

@@ -159,6 +159,7 @@ class Optimizer(enum.IntEnum):
     ADAMAX = 5
     NADAM = 6
     RADAM = 7
+    ADADELTA = 8
 
 
 class Monitor(enum.IntEnum):

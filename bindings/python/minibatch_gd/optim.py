@@ -32,6 +32,9 @@ message. The formulas are the header's (``mb_optimizer``, ``mb_schedule``): PyTo
         rho_t = rho_inf - 2 t beta2**t / (1 - beta2**t); while rho_t > 5,
         w -= lr * r_t * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)
         (r_t the rectification), else w -= lr / (1 - beta1**t) * m
+    Adadelta(rho=0.9, epsilon=1e-6) (since 0.11.0; PyTorch's defaults, its lr's default 1.0):
+        v = rho * v + (1 - rho) * g**2;  d = sqrt(u + epsilon) / sqrt(v + epsilon) * g
+        u = rho * u + (1 - rho) * d**2;  w -= lr * d
 
 The rule's state (momentum buffer, moments, step count t) stays with the network between
 calls and is saved in its model file, so training resumes exactly.
@@ -89,7 +92,7 @@ from typing import Any, Union
 from . import _lib
 
 __all__ = [
-    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam",
+    "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Constant", "Step", "Exponential", "InverseTime", "Cosine", "Adaptive", "MultiStep", "CosineRestarts", "OneCycle",
     "Cyclic", "ReduceLROnPlateau", "Warmup",
     "EarlyStopping", "optimizer_of", "schedule_of", "warmup_of",
@@ -263,6 +266,25 @@ class RAdam:
             o.decoupled_weight_decay, o.weight_decay, o.coupled_weight_decay = 1, decay, 0.0
         else:
             o.decoupled_weight_decay, o.coupled_weight_decay = 0, decay
+
+
+@dataclass(frozen=True)
+class Adadelta:
+    """Adadelta (Zeiler, 2012; PyTorch's, since 0.11.0): the squared gradients' average v and
+    the squared steps' average u set each parameter's step, sqrt(u + epsilon) /
+    sqrt(v + epsilon) * g, times the learning rate. PyTorch's defaults (rho 0.9, epsilon
+    1e-6); its learning rate's default is 1.0, where ``Network.train``'s is 0.01: pass
+    ``learning_rate=1.0`` for PyTorch's. ``weight_decay`` is PyTorch's coupled decay."""
+
+    rho: float = 0.9
+    epsilon: float = 1e-6
+    weight_decay: float = 0.0
+
+    def _fill(self, o: Any) -> None:
+        o.optimizer = int(_lib.Optimizer.ADADELTA)
+        o.rho = _number(self.rho, "rho")
+        o.epsilon = _number(self.epsilon, "epsilon")
+        o.coupled_weight_decay = _number(self.weight_decay, "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -567,7 +589,7 @@ class EarlyStopping:
 
 _OPTIMIZERS = {
     "sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adamax": Adamax,
-    "nadam": NAdam, "radam": RAdam,
+    "nadam": NAdam, "radam": RAdam, "adadelta": Adadelta,
 }
 #: Names of rules that are another class's with a flag (the CLI's names, '_' for '-').
 _OPTIMIZER_FORMS = {"amsgrad": lambda: Adam(amsgrad=True), "adamw_amsgrad": lambda: AdamW(amsgrad=True)}
@@ -578,14 +600,15 @@ _SCHEDULES = {
     "plateau": ReduceLROnPlateau, "reduce_lr_on_plateau": ReduceLROnPlateau,
 }
 
-OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, None]
+OptimizerLike = Union[str, SGD, RMSprop, Adam, AdamW, Adagrad, Adamax, NAdam, RAdam, Adadelta, None]
 ScheduleLike = Union[str, Constant, Step, Exponential, InverseTime, Cosine, Adaptive, MultiStep, CosineRestarts, OneCycle,
                      Cyclic, ReduceLROnPlateau, None]
 
 
 def optimizer_of(value: OptimizerLike) -> Any:
     """An optimizer object from an object, a name ('sgd', 'rmsprop', 'adam', 'adamw',
-    'adagrad', 'adamax', 'nadam', 'radam', 'amsgrad', 'adamw_amsgrad') or None (SGD())."""
+    'adagrad', 'adamax', 'nadam', 'radam', 'adadelta', 'amsgrad', 'adamw_amsgrad') or None
+    (SGD())."""
     if value is None:
         return SGD()
     if isinstance(value, str):

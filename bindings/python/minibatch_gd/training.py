@@ -263,7 +263,8 @@ class _Training:
         The same seed gives bit-identical weights for the same thread count.
 
         ``optimizer``: the update rule, an object of :mod:`minibatch_gd.optim` (``SGD``,
-        ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``, ``NAdam``, ``RAdam``) or
+        ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adamax``, ``NAdam``, ``RAdam``,
+        ``Adadelta``) or
         its name; default plain gradient descent.
         ``schedule``: the learning rate per epoch (``Constant``, ``Step``,
         ``Exponential``, ``InverseTime``, ``Cosine``, ``Adaptive``, ``MultiStep``,

@@ -176,9 +176,9 @@ def test_file_format_fields(tmp_path):
     assert (seen, has_rate) == (3 * 40, 0)
     best, bad, best_epoch, has_best = struct.unpack_from("<dQQI", sections["STOP"])
     assert best == history.epoch_costs.min() and has_best == 0
-    # The rule's kind is checked against its slots: Adamax (6, 0.6.0), NAdam (9, 0.7.0) and
-    # RAdam (10) keep two, as Adam; Adagrad (5) keeps one, AdamW with AMSGrad (8) and
-    # RMSprop centred with momentum (13) three; 14 is no rule. The file is rewritten with
+    # The rule's kind is checked against its slots: Adamax (6, 0.6.0), NAdam (9, 0.7.0),
+    # RAdam (10) and Adadelta (14, 0.11.0) keep two, as Adam; Adagrad (5) keeps one, AdamW
+    # with AMSGrad (8) and RMSprop centred with momentum (13) three; 15 is no rule. The file is rewritten with
     # its CRC, so that only the kind differs.
     start = raw.index(b"OPTM") + 12
 
@@ -195,8 +195,15 @@ def test_file_format_fields(tmp_path):
             net.train(X, y, epochs=1, batch_size=10, optimizer=name)
             fresh.train(X, y, epochs=1, batch_size=10, optimizer=name)
             assert np.max(np.abs(net.get_parameters() - fresh.get_parameters())) > 1e-4, name
+    # Adadelta's kind loads Adam's m as its step average, which is negative in places: the
+    # root of a negative is NaN, and training says so and keeps the weights.
+    (tmp_path / "adadelta.mbm").write_bytes(with_kind(14))
+    with mb.Network.load(tmp_path / "adadelta.mbm") as net:
+        with pytest.raises(mb.DivergenceError, match="non-finite weights"):
+            net.train(X, y, epochs=1, batch_size=10, optimizer="adadelta")
+        assert np.array_equal(net.get_parameters(), params)
     for kind, message in ((5, "bad update rule state"), (8, "bad update rule state"), (13, "bad update rule state"),
-                          (14, "unknown update rule")):
+                          (15, "unknown update rule")):
         (tmp_path / "bad.mbm").write_bytes(with_kind(kind))
         with pytest.raises(mb.FormatError, match=message):
             mb.Network.load(tmp_path / "bad.mbm")

@@ -83,6 +83,10 @@ RULES = [  # (id, optimizer, base learning rate, schedule)
     # (a schedule: the shrink uses the step's rate, not the base rate)
     ("nadamw", optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, optim.Cosine(50)),
     ("radamw", optim.RAdam(weight_decay=0.1, decoupled_weight_decay=True), 0.01, None),
+    # 0.11.0: Adadelta (PyTorch's defaults and rate 1; a large epsilon, another rho, decay)
+    ("adadelta", optim.Adadelta(), 1.0, None),
+    ("adadelta_eps", optim.Adadelta(rho=0.5, epsilon=1e-3), 0.5, None),
+    ("adadelta_wd", optim.Adadelta(weight_decay=0.05), 1.0, optim.Step(every=10, gamma=0.5)),
 ]
 IDS = [r[0] for r in RULES]
 LOSSES = [("mse", 2), ("cross_entropy", 3)]
@@ -192,6 +196,12 @@ class NpRule:
             self.a = b1 * self.a + (1 - b1) * g
             self.b = np.maximum(b2 * self.b, np.abs(g) + eps)
             return w - (lr / (1 - b1 ** t)) * self.a / self.b
+        if isinstance(o, optim.Adadelta):  # a: the squared gradients' average, b: the steps'
+            rho, eps = F32(o.rho), F32(o.epsilon)
+            self.a = rho * self.a + (1 - rho) * g ** 2
+            d = np.sqrt(self.b + eps) / np.sqrt(self.a + eps) * g
+            self.b = rho * self.b + (1 - rho) * d ** 2
+            return w - lr * d
         b1, b2, eps = F32(o.beta1), F32(o.beta2), F32(o.epsilon)
         if isinstance(o, optim.AdamW):
             w = w - lr * F32(o.weight_decay) * w
@@ -356,8 +366,9 @@ def test_rule_names():
     assert optim.optimizer_of("amsgrad") == optim.Adam(amsgrad=True)
     assert optim.optimizer_of("NAdam") == optim.NAdam() and optim.optimizer_of("radam") == optim.RAdam()
     assert optim.optimizer_of("adamw-amsgrad") == optim.optimizer_of("adamw_amsgrad") == optim.AdamW(amsgrad=True)
+    assert optim.optimizer_of("Adadelta") == optim.Adadelta()  # (0.11.0)
     with pytest.raises(ValueError, match="adamw_amsgrad"):
-        optim.optimizer_of("adadelta")
+        optim.optimizer_of("rprop")
 
 
 def test_amsgrad_takes_the_maximum():
@@ -388,6 +399,9 @@ def torch_trajectory(torch, p0, X, y, loss, n_out, opt, rates):
         o = torch.optim.NAdam([W, b], lr=rates[0], betas=(F32(opt.beta1), F32(opt.beta2)), eps=F32(opt.epsilon),
                               momentum_decay=opt.momentum_decay, weight_decay=F32(opt.weight_decay),
                               decoupled_weight_decay=opt.decoupled_weight_decay)
+    elif isinstance(opt, optim.Adadelta):
+        o = torch.optim.Adadelta([W, b], lr=rates[0], rho=F32(opt.rho), eps=F32(opt.epsilon),
+                                 weight_decay=F32(opt.weight_decay))
     elif isinstance(opt, optim.Adagrad):
         o = torch.optim.Adagrad([W, b], lr=rates[0], eps=F32(opt.epsilon), lr_decay=F32(opt.lr_decay),
                                 initial_accumulator_value=F32(opt.initial_accumulator_value),

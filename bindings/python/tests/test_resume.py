@@ -35,7 +35,9 @@ CASES = {
     # 0.11.0: the plateau schedule (the file's "PLAT" section): reductions in both parts
     "momentum-plateau": (optim.SGD(0.9), optim.ReduceLROnPlateau(factor=0.5, patience=0, threshold=0.3, cooldown=1),
                          0.05),
-    # 0.11.0: the cyclic schedule with its momentum cycle (a cycle of 2 + 1 epochs across the resume)
+    # 0.11.0: Adadelta (its two averages in the file's state), and the cyclic schedule with
+    # its momentum cycle (a cycle of 2 + 1 epochs across the resume)
+    "adadelta-exponential": (optim.Adadelta(), optim.Exponential(0.8), 1.0),
     "adam-cyclic": (optim.Adam(), optim.Cyclic(0.001, step_size_up=2, step_size_down=1, mode="triangular2",
                                                cycle_momentum=True), 0.01),
 }

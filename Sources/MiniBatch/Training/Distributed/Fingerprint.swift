@@ -80,6 +80,7 @@ struct Fingerprint {
             rest = [decay.bitPattern, 0]
         case .radam(let b1, let b2, let epsilon, let weightDecay):
             rule = [7, 0, 0, 0, float(b1), float(b2), float(epsilon), float(weightDecay), 0]
+        case .adadelta(let rho, let epsilon): rule = [8, 0, 0, float(rho), 0, 0, float(epsilon), 0, 0]
         }
         // kind, gamma, step_epochs, power_t, cosine_epochs, min_learning_rate, milestones,
         // restart_multiplier, pct_start, div_factor, final_div_factor, cycle_momentum,

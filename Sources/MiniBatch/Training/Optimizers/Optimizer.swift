@@ -34,8 +34,11 @@
 ///   w -= rate * r_t * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon), r_t the
 ///   rectification sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
 ///   else w -= rate / (1 - beta1^t) * m (Liu et al., 2020, as PyTorch's `RAdam`).
+/// - `adadelta` (since 0.11.0): v = rho * v + (1 - rho) * g^2;
+///   d = sqrt(u + epsilon) / sqrt(v + epsilon) * g; u = rho * u + (1 - rho) * d^2;
+///   w -= rate * d (Zeiler, 2012, as PyTorch's `Adadelta`: rho 0.9, epsilon 1e-6, lr 1).
 ///
-/// Momentum, RMSprop, Adagrad, Adam, Adamax, NAdam and RAdam keep one or two floats per
+/// Momentum, RMSprop, Adagrad, Adam, Adamax, NAdam, RAdam and Adadelta keep one or two floats per
 /// parameter, AMSGrad and RMSprop with both centring and momentum three (`slots`), held by
 /// the network between training calls and saved in its model file.
 public enum Optimizer: Sendable, Equatable {
@@ -56,6 +59,8 @@ public enum Optimizer: Sendable, Equatable {
         decoupledWeightDecay: Float = 0)
     /// Since 0.7.0; `decoupledWeightDecay` as NAdam's (PyTorch's `RAdam(decoupled_weight_decay=True)`).
     case radam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, decoupledWeightDecay: Float = 0)
+    /// Since 0.11.0, with PyTorch's defaults (its learning rate's default is 1).
+    case adadelta(rho: Float = 0.9, epsilon: Float = 1e-6)
 
     /// Plain gradient descent.
     public static let gradientDescent = Optimizer.sgd()
@@ -71,6 +76,8 @@ public enum Optimizer: Sendable, Equatable {
         /// RMSprop with centring (a second slot: g's average), momentum (a second slot: the
         /// buffer) or both (three slots: v, g's average, the buffer); since 0.7.0.
         case rmspropCentered = 11, rmspropMomentum = 12, rmspropCenteredMomentum = 13
+        /// Since 0.11.0.
+        case adadelta = 14
     }
 
     public var kind: Kind {
@@ -85,6 +92,7 @@ public enum Optimizer: Sendable, Equatable {
         case .adamax: .adamax
         case .nadam: .nadam
         case .radam: .radam
+        case .adadelta: .adadelta
         }
     }
 
@@ -100,7 +108,8 @@ public enum Optimizer: Sendable, Equatable {
 
     /// The rule with its momentum (SGD, RMSprop) or beta1 (Adam, AdamW, Adamax, NAdam,
     /// RAdam) set to `momentum`, as PyTorch's `OneCycleLR(cycle_momentum=True)` sets a
-    /// parameter group's (`Schedule.momentum`); Adagrad, which has neither, unchanged.
+    /// parameter group's (`Schedule.momentum`); Adagrad and Adadelta, which have neither,
+    /// unchanged.
     func withMomentum(_ momentum: Float) -> Optimizer {
         switch self {
         case .sgd(_, let nesterov): .sgd(momentum: momentum, nesterov: nesterov)
@@ -109,7 +118,7 @@ public enum Optimizer: Sendable, Equatable {
         case .adam(_, let beta2, let epsilon, let amsgrad): .adam(beta1: momentum, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
         case .adamW(_, let beta2, let epsilon, let decay, let amsgrad):
             .adamW(beta1: momentum, beta2: beta2, epsilon: epsilon, weightDecay: decay, amsgrad: amsgrad)
-        case .adagrad: self
+        case .adagrad, .adadelta: self
         case .adamax(_, let beta2, let epsilon): .adamax(beta1: momentum, beta2: beta2, epsilon: epsilon)
         case .nadam(_, let beta2, let epsilon, let decay, let weightDecay):
             .nadam(beta1: momentum, beta2: beta2, epsilon: epsilon, momentumDecay: decay, decoupledWeightDecay: weightDecay)
@@ -122,7 +131,7 @@ public enum Optimizer: Sendable, Equatable {
         switch kind {
         case .gradientDescent: 0
         case .momentum, .rmsprop, .adagrad: 1
-        case .adam, .adamW, .adamax, .nadam, .radam, .rmspropCentered, .rmspropMomentum: 2
+        case .adam, .adamW, .adamax, .nadam, .radam, .rmspropCentered, .rmspropMomentum, .adadelta: 2
         case .adamAMSGrad, .adamWAMSGrad, .rmspropCenteredMomentum: 3
         }
     }
