@@ -608,8 +608,8 @@ mb_status mb_interrupt_counts(const mb_interrupt *interrupt, int64_t *batches_do
  * any of the three. A library older than 0.7.0 refuses MB_OPTIMIZER_NADAM and
  * MB_OPTIMIZER_RADAM, ignores RMSprop's momentum and centered (check
  * mb_version_number() >= 700), and cannot load a model file with the state of any of the
- * new rules; one older than 0.11.0 refuses MB_OPTIMIZER_ADADELTA and cannot load a file
- * with its state. */
+ * new rules; one older than 0.11.0 refuses MB_OPTIMIZER_ADADELTA (check
+ * mb_version_number() >= 1100) and cannot load a file with its state. */
 typedef enum mb_optimizer {
     MB_OPTIMIZER_SGD = 0,
     MB_OPTIMIZER_RMSPROP = 1,
@@ -1175,10 +1175,11 @@ typedef struct mb_train_options {
                                   still checked, and compared across distributed ranks).
                                   Turning it on or off with plain SGD or RMSprop changes
                                   the rule's kind: the next call starts fresh state.
-                                  MB_OPTIMIZER_ADAGRAD (no momentum: PyTorch refuses it too)
-                                  and MB_OPTIMIZER_NADAM (its product of momenta would depend
-                                  on every earlier step's beta1, which the model does not
-                                  keep) are refused with 1 */
+                                  MB_OPTIMIZER_ADAGRAD and MB_OPTIMIZER_ADADELTA (no
+                                  momentum: PyTorch refuses them too) and MB_OPTIMIZER_NADAM
+                                  (its product of momenta would depend on every earlier
+                                  step's beta1, which the model does not keep) are refused
+                                  with 1 */
     double base_momentum;      /* MB_SCHEDULE_ONE_CYCLE and MB_SCHEDULE_CYCLIC with
                                   cycle_momentum: the momentum at the peak rate (cyclic's
                                   triangular2 and exp_range: the trough is max_momentum -
@@ -1286,8 +1287,8 @@ mb_status mb_auto_batch_size(const mb_model *model, int64_t m, size_t memory_bud
  * is cut into fewer shards of more rows (since 0.6.0 counted by MB_BATCH_AUTO; 0.5.0
  * counted only the gradient); the gathered batch is shared. The caller's data is not
  * counted, nor is an update rule's state: a rule with s
- * slots per parameter (momentum (plain SGD with cycle_momentum too), RMSprop and Adagrad 1; Adam, AdamW, Adamax, NAdam, RAdam
- * and RMSprop centred or with momentum (or cycle_momentum) 2; AMSGrad and RMSprop centred with momentum (or
+ * slots per parameter (momentum (plain SGD with cycle_momentum too), RMSprop and Adagrad 1; Adam, AdamW, Adamax, NAdam, RAdam,
+ * Adadelta and RMSprop centred or with momentum (or cycle_momentum) 2; AMSGrad and RMSprop centred with momentum (or
  * cycle_momentum) 3) adds 3 * s * n_parameters floats (the state, its next value and the call's starting
  * point), early stopping with restore_best n_parameters (the best weights), dropout 2
  * floats per hidden unit per row

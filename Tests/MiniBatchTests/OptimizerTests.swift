@@ -78,11 +78,11 @@ struct OptimizerTests {
         #expect(rule.next(w, g, &b, &unused, &unused2, 0.1) == PlainRule().next(w, g, &b, &unused, &unused2, 0.1))
     }
 
-    /// Every rule trains the moons to a low cost, and two calls equal one (the state
-    /// carries over), with two threads.
+    /// For every rule two calls equal one (the state carries over), with two threads.
     @Test(arguments: [Optimizer.sgd(momentum: 0.9), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adam(), .adamW(),
                       .adagrad(), .adamax(), .adam(amsgrad: true), .adamW(amsgrad: true), .nadam(), .radam(),
-                      .rmsprop(centered: true), .rmsprop(momentum: 0.9), .rmsprop(momentum: 0.5, centered: true)])
+                      .rmsprop(centered: true), .rmsprop(momentum: 0.9), .rmsprop(momentum: 0.5, centered: true),
+                      .adadelta()])
     func stateCarriesOverBetweenCalls(optimizer: Optimizer) throws {
         let options = TrainingOptions(epochs: 4, batchSize: .fixed(64), learningRate: 0.01, seed: 3, threads: 2,
                                       optimizer: optimizer, l2: 0.001, clipNorm: 10)
@@ -664,7 +664,7 @@ struct OptimizerTests {
     /// three of the rules, with a warm-up that the resume crosses.
     @Test(arguments: [Optimizer.adam(), .sgd(momentum: 0.9, nesterov: true), .rmsprop(), .adagrad(), .adamax(),
                       .adamW(beta2: 0.9, amsgrad: true), .nadam(momentumDecay: 0.05), .radam(),
-                      .rmsprop(momentum: 0.9, centered: true)])
+                      .rmsprop(momentum: 0.9, centered: true), .adadelta()])
     func resumeFromAFileIsExact(optimizer: Optimizer) throws {
         let path = "/tmp/minibatch-resume-\(UInt32.random(in: 0...UInt32.max)).mbm"
         defer { unlink(path) }

@@ -1037,6 +1037,21 @@ static void test_train_errors(void)
     b.rho = 0.9f;
     b.epsilon = 0;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "epsilon");
+    b.epsilon = 1e-6f;
+    {
+        /* rho's ends are accepted (PyTorch's range) */
+        int64_t sizes[] = {FIN, 4, FOUT};
+        mb_model *other = make_model(sizes, 3, MB_ACTIVATION_TANH, MB_LOSS_CROSS_ENTROPY, 3);
+        mb_train_options c = b;
+        c.progress = NULL;
+        if (CHECK(other != NULL)) {
+            c.rho = 0;
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+            c.rho = 1;
+            CHECK_STATUS(mb_train(other, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &c, NULL), MB_OK);
+        }
+        mb_model_free(other);
+    }
     /* the warm-up (0.6.0): epochs >= 0, start factor in (0, 1] */
     b = o;
     b.warmup_epochs = -1;

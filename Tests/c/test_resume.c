@@ -117,6 +117,10 @@ static void options_for(const config *c, mb_train_options *o, int64_t epochs)
         o->cosine_epochs = 1;
         o->restart_multiplier = 2;
     }
+    if (c->optimizer == MB_OPTIMIZER_ADADELTA) { /* PyTorch's defaults (the C ones are RMSprop's) */
+        o->rho = 0.9f;
+        o->epsilon = 1e-6f;
+    }
     o->centered = c->centered;
     o->amsgrad = c->amsgrad;
     /* 0.10.0: PyTorch's coupled weight decay, on the rules that run with a step schedule */
@@ -254,7 +258,7 @@ static void test_resume_is_exact_for_every_rule_and_schedule(void)
         {"momentum+plateau", MB_OPTIMIZER_SGD, 0.9f, 0, MB_SCHEDULE_PLATEAU, 0.05f, MB_MONITOR_COST, 0, 0, 0},
         {"adam+plateau, validation score", MB_OPTIMIZER_ADAM, 0, 0, MB_SCHEDULE_PLATEAU, 0.01f,
          MB_MONITOR_VALIDATION_SCORE, 0, 0, 0},
-        /* 0.11.0's Adadelta (PyTorch's rate 1) */
+        /* 0.11.0's Adadelta (PyTorch's rate, rho and epsilon) */
         {"adadelta+exponential", MB_OPTIMIZER_ADADELTA, 0, 0, MB_SCHEDULE_EXPONENTIAL, 1.0f, MB_MONITOR_COST, 0, 0, 0},
         /* 0.11.0's cyclic schedule with its momentum cycle (plain SGD gets a momentum buffer) */
         {"sgd+cyclic triangular2, cycled momentum", MB_OPTIMIZER_SGD, 0, 0, MB_SCHEDULE_CYCLIC, 0.05f, MB_MONITOR_COST,

@@ -39,6 +39,10 @@ static void apply_rule(mb_train_options *o, const rule *r, float rate_scale)
     o->momentum = r->momentum;
     o->nesterov = r->nesterov;
     o->learning_rate = r->learning_rate * rate_scale;
+    if (r->optimizer == MB_OPTIMIZER_ADADELTA) { /* PyTorch's defaults (the C ones are RMSprop's) */
+        o->rho = 0.9f;
+        o->epsilon = 1e-6f;
+    }
 }
 
 /* ---- deterministic mode: bit-identical to one process ------------------------------------- */

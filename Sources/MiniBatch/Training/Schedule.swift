@@ -45,9 +45,9 @@ public enum Schedule: Sendable, Equatable {
     /// at the peak and back up to maxMomentum at step N - 1, with the same phases and
     /// annealing (`momentum(epoch:batch:of:defaultPeriod:)`): SGD's and RMSprop's momentum,
     /// or beta1 of Adam, AdamW, Adamax and RAdam, replaced (`TrainingOptions.updateRule`;
-    /// plain SGD and RMSprop get momentum, as PyTorch's). Adagrad has neither (PyTorch
-    /// refuses it too) and NAdam's product of momenta would depend on their history, which
-    /// the model does not keep: both are refused.
+    /// plain SGD and RMSprop get momentum, as PyTorch's). Adagrad and Adadelta have neither
+    /// (PyTorch refuses them too) and NAdam's product of momenta would depend on their
+    /// history, which the model does not keep: all three are refused.
     ///
     /// `threePhase` and `annealing` (since 0.10.0; PyTorch's `three_phase` and
     /// `anneal_strategy`): three phases, the rate up to its peak at step pctStart N - 1,

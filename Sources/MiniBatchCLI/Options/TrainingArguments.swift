@@ -13,7 +13,7 @@ struct TrainingArguments: ParsableArguments {
     var batchSize = BatchSizeArgument.auto
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
-        "The base learning rate; the schedule changes it from epoch to epoch.", valueName: "x"))
+        "The base learning rate; the schedule changes it from epoch to epoch (adadelta's usual rate, PyTorch's default, is 1).", valueName: "x"))
     var learningRate: Float = 0.01
 
     @Option(parsing: .unconditional, help: ArgumentHelp(
@@ -149,7 +149,7 @@ struct TrainingArguments: ParsableArguments {
         "one-cycle: the last rate is the first / this (default: 1e4).", valueName: "d"))
     var finalDivFactor: Double?
 
-    @Flag(help: "one-cycle and cyclic: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (cyclic's triangular2 and exp-range: down by the height's scale) (PyTorch's OneCycleLR and CyclicLR cycle_momentum=True, their default; minibatch's default: off). Not with adagrad or nadam.")
+    @Flag(help: "one-cycle and cyclic: move the momentum (SGD's, RMSprop's; plain SGD and RMSprop get one) or beta1 (Adam's, AdamW's, Adamax's, RAdam's) against the rate, from --max-momentum down to --base-momentum at the peak and back (cyclic's triangular2 and exp-range: down by the height's scale) (PyTorch's OneCycleLR and CyclicLR cycle_momentum=True, their default; minibatch's default: off). Not with adagrad, adadelta or nadam.")
     var cycleMomentum = false
 
     @Flag(help: "one-cycle: three phases (PyTorch's three_phase): up to --learning-rate, back down to --learning-rate / --div-factor at step 2 x pct-start x N - 2, then to the last rate (default: two).")

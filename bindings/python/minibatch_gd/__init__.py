@@ -56,7 +56,7 @@ from .errors import (
 from .network import Dataset, History, LayerInfo, Network, Progress
 from .interrupt import Interrupt
 from . import optim
-from .optim import SGD, Adagrad, Adam, Adamax, AdamW, EarlyStopping, NAdam, RAdam, RMSprop, Warmup
+from .optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, EarlyStopping, NAdam, RAdam, RMSprop, Warmup
 
 __version__ = "0.11.0"
 
@@ -91,6 +91,7 @@ __all__ = [
     "Adamax",
     "NAdam",
     "RAdam",
+    "Adadelta",
     "EarlyStopping",
     "Warmup",
     "MLPClassifier",

@@ -411,9 +411,9 @@ class OneCycle:
     ``cycle_momentum`` (since 0.10.0; False by default, where PyTorch's default is True):
     the momentum moves against the rate, from max_momentum down to base_momentum at the
     peak and back, replacing SGD's and RMSprop's ``momentum`` (plain SGD and RMSprop get
-    one, as PyTorch's do) or ``beta1`` of Adam, AdamW, Adamax and RAdam. Adagrad (no
-    momentum) and NAdam (its product of momenta would need every earlier step's beta1)
-    are refused with it.
+    one, as PyTorch's do) or ``beta1`` of Adam, AdamW, Adamax and RAdam. Adagrad and
+    Adadelta (no momentum) and NAdam (its product of momenta would need every earlier
+    step's beta1) are refused with it.
 
     ``three_phase`` and ``anneal_strategy`` (since 0.10.0, PyTorch's): three phases (up to
     lr, back down to lr / div_factor at step 2 pct_start N - 2, then to the last rate; the
@@ -461,7 +461,8 @@ class Cyclic:
     moves against the rate, from max_momentum at a cycle's start to max_momentum -
     (max_momentum - base_momentum) times the same scale at its peak, replacing SGD's and
     RMSprop's ``momentum`` (plain SGD and RMSprop get one, as PyTorch's) or ``beta1`` of
-    Adam, AdamW, Adamax and RAdam; refused with Adagrad and NAdam (as OneCycle's)."""
+    Adam, AdamW, Adamax and RAdam; refused with Adagrad, Adadelta and NAdam (as
+    OneCycle's)."""
 
     base_lr: float
     step_size_up: int = 2000

@@ -195,8 +195,8 @@ def test_file_format_fields(tmp_path):
             net.train(X, y, epochs=1, batch_size=10, optimizer=name)
             fresh.train(X, y, epochs=1, batch_size=10, optimizer=name)
             assert np.max(np.abs(net.get_parameters() - fresh.get_parameters())) > 1e-4, name
-    # Adadelta's kind loads Adam's m as its step average, which is negative in places: the
-    # root of a negative is NaN, and training says so and keeps the weights.
+    # Adadelta's kind loads Adam's m as its squared gradients' average (slot 0), negative in
+    # places: the root of a negative is NaN, and training says so and keeps the weights.
     (tmp_path / "adadelta.mbm").write_bytes(with_kind(14))
     with mb.Network.load(tmp_path / "adadelta.mbm") as net:
         with pytest.raises(mb.DivergenceError, match="non-finite weights"):

@@ -194,6 +194,7 @@ BAD = [
     (optim.SGD(), optim.Cyclic(0.001, mode="exp-range"), ValueError, "mode"),
     (optim.Adagrad(), optim.Cyclic(0.001, cycle_momentum=True), mb.InvalidArgumentError, "Adagrad has neither"),
     (optim.NAdam(), optim.Cyclic(0.001, cycle_momentum=True), mb.InvalidArgumentError, "NAdam"),
+    (optim.Adadelta(), optim.Cyclic(0.001, cycle_momentum=True), mb.InvalidArgumentError, "Adadelta has neither"),
     (optim.SGD(), optim.Cyclic(0.001, cycle_momentum=True, max_momentum=1.0), mb.InvalidArgumentError,
      "max_momentum"),
 ]

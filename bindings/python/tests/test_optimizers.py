@@ -1085,6 +1085,7 @@ def test_cycled_momentum_matches_torch(name, opt, lr, form, per_batch):
 
 @pytest.mark.parametrize("opt,sched,pattern", [
     (optim.Adagrad(), optim.OneCycle(cycle_momentum=True), "Adagrad has neither"),
+    (optim.Adadelta(), optim.OneCycle(cycle_momentum=True), "Adadelta has neither"),
     (optim.NAdam(), optim.OneCycle(cycle_momentum=True), "not supported with NAdam"),
     (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=0.0), "base_momentum must be in"),
     (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=1e-50), "base_momentum must be in"),
@@ -1092,7 +1093,7 @@ def test_cycled_momentum_matches_torch(name, opt, lr, form, per_batch):
     (optim.SGD(), optim.OneCycle(cycle_momentum=True, max_momentum=0.99999999), "max_momentum must be in"),
     (optim.Adam(), optim.OneCycle(cycle_momentum=True, max_momentum=float("nan")), "max_momentum must be in"),
     (optim.SGD(), optim.OneCycle(cycle_momentum=True, base_momentum=-0.5), "base_momentum must be in"),
-], ids=["adagrad", "nadam", "base0", "base_float0", "max1", "max_float1", "max_nan", "base_negative"])
+], ids=["adagrad", "adadelta", "nadam", "base0", "base_float0", "max1", "max_float1", "max_nan", "base_negative"])
 def test_cycled_momentum_refusals(opt, sched, pattern):
     """Refused with cycle_momentum: Adagrad (no momentum; PyTorch refuses it too), NAdam (its
     product of momenta would need every earlier beta1), momenta outside (0, 1) as floats.

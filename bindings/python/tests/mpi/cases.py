@@ -24,6 +24,7 @@ OPTIMIZERS = {
     "amsgrad": (mb.Adam(beta2=0.9, amsgrad=True), 0.003),
     "nadam": (mb.NAdam(), 0.003),
     "radam": (mb.RAdam(), 0.003),
+    "adadelta": (mb.Adadelta(), 1.0),
 }
 
 
