@@ -255,9 +255,9 @@ public func fuzzArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// The flags and enums of the training options mostly in their range, so that training runs
 /// with each form (a bit of each left to the bytes, for their refusals): schedule_per_batch;
 /// 0.10.0's cycle_momentum, three_phase, anneal_strategy and decoupled_weight_decay, the cycle's ends mostly in
-/// (0, 1) and the coupled weight decay mostly small; 0.11.0's plateau and cyclic schedules now
-/// and then (a raw schedule word is rarely 9 or 10), their modes mostly in range and their
-/// counts small.
+/// (0, 1) and the coupled weight decay mostly small; 0.11.0's plateau and cyclic schedules and
+/// the Adadelta rule now and then (a raw word is rarely 9, 10 or 8), their modes mostly in
+/// range and their counts small.
 func mostlyInRange(_ train: inout mb_train_options, _ input: inout Input) {
     if train.schedule_per_batch & 0x100 == 0 { train.schedule_per_batch &= 1 }
     if train.cycle_momentum & 0x100 == 0 { train.cycle_momentum &= 1 }
@@ -272,6 +272,11 @@ func mostlyInRange(_ train: inout mb_train_options, _ input: inout Input) {
         train.plateau_threshold_mode = mb_threshold_mode(rawValue: train.plateau_threshold_mode.rawValue & 1)
     }
     if train.cyclic_mode.rawValue & 0x100 == 0 { train.cyclic_mode = mb_cyclic_mode(rawValue: train.cyclic_mode.rawValue % 3) }
+    if byte & 0xC0 == 0xC0 {  // 0.11.0's Adadelta, its rho and epsilon mostly in range
+        train.optimizer = MB_OPTIMIZER_ADADELTA
+        train.rho = Float(input.next(UInt8.self)) / 250
+        train.epsilon = Float(input.next(UInt8.self)) / 65536
+    }
     if byte & 0x18 == 0x18 {
         train.schedule = MB_SCHEDULE_CYCLIC
         train.min_learning_rate = Double(input.next(UInt8.self)) / 4096
