@@ -352,9 +352,7 @@ private func schedule(_ o: mb_train_options) throws(MiniBatchError) -> Schedule 
                          baseMomentum: o.base_momentum, maxMomentum: o.max_momentum, threePhase: o.three_phase == 1,
                          annealing: annealing)
     case MB_SCHEDULE_CYCLIC:
-        guard o.cyclic_step_size_down >= -1 else {
-            throw .init(.invalidArgument, "cyclic_step_size_down must be >= 0 (or -1: cyclic_step_size_up), got \(o.cyclic_step_size_down)")
-        }
+        // (-1: as up; below, refused by Validate with the others)
         return .cyclic(minimum: o.min_learning_rate, stepsUp: Int(o.cyclic_step_size_up),
                        stepsDown: o.cyclic_step_size_down == -1 ? nil : Int(o.cyclic_step_size_down), mode: cyclicMode,
                        gamma: o.gamma == 0 ? 1 : o.gamma, cycleMomentum: o.cycle_momentum == 1,

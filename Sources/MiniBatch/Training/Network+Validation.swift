@@ -187,8 +187,8 @@ extension Network {
 struct EarlyStop {
     let patience: Int
     let minDelta: Double
-    let adaptive: Bool
-    /// The schedule (`Schedule.plateau` steps after every epoch) and the base rate.
+    /// The schedule (`Schedule.adaptive` divides the rate; `Schedule.plateau` steps after
+    /// every epoch) and the base rate.
     let schedule: Schedule
     let baseRate: Float
     let monitor: EarlyStopping.Monitor
@@ -198,7 +198,6 @@ struct EarlyStop {
     init(_ options: TrainingOptions, validation: Bool) {
         patience = options.earlyStopping.patience
         minDelta = options.earlyStopping.minDelta
-        adaptive = options.schedule == .adaptive
         schedule = options.schedule
         baseRate = options.learningRate
         monitor = options.earlyStopping.monitor
@@ -229,7 +228,7 @@ struct EarlyStop {
         }
         guard patience > 0, state.badEpochs >= patience else { return false }
         state.badEpochs = 0
-        if adaptive, Double(rate) > Schedule.adaptiveFloor {
+        if schedule == .adaptive, Double(rate) > Schedule.adaptiveFloor {
             state.adaptiveRate = rate / Schedule.adaptiveFactor
             return false
         }

@@ -196,7 +196,7 @@ public enum Schedule: Sendable, Equatable {
         case .plateau:
             return plateauRate ?? Double(base)
         case .cyclic(let minimum, let up, let down, let mode, let gamma, _, _, _):
-            let (step, _) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: 1, defaultPeriod: 1)
+            let step = Schedule.step(epoch: epoch, batch: batch, of: batches)
             let (fraction, scale) = Schedule.cyclic(step: step, up: up, down: down ?? up, mode: mode, gamma: gamma)
             return minimum + (rate - minimum) * fraction * scale
         case .multiStep(let milestones, let gamma):
@@ -226,7 +226,7 @@ public enum Schedule: Sendable, Equatable {
     /// rate's fraction and the mode's scale (PyTorch's `CyclicLR`).
     func momentum(epoch: Int, batch: Int = 0, of batches: Int = 1, defaultPeriod: Int) -> Float? {
         if case .cyclic(_, let up, let down, let mode, let gamma, true, let base, let top) = self {
-            let (step, _) = Schedule.oneCycleStep(epoch: epoch, batch: batch, of: batches, period: 1, defaultPeriod: 1)
+            let step = Schedule.step(epoch: epoch, batch: batch, of: batches)
             let (fraction, scale) = Schedule.cyclic(step: step, up: up, down: down ?? up, mode: mode, gamma: gamma)
             return Float(top - (top - base) * fraction * scale)
         }
@@ -272,7 +272,13 @@ public enum Schedule: Sendable, Equatable {
     private static func oneCycleStep(
         epoch: Int, batch: Int, of batches: Int, period: Int, defaultPeriod: Int
     ) -> (step: Double, steps: Double) {
-        (Double(epoch) * Double(batches) + Double(batch), Double(period > 0 ? period : defaultPeriod) * Double(batches))
+        (step(epoch: epoch, batch: batch, of: batches), Double(period > 0 ? period : defaultPeriod) * Double(batches))
+    }
+
+    /// The step s = e B + b of batch b of epoch e's B (one-cycle's and cyclic's; with a rate
+    /// an epoch, B = 1 and b = 0: s = e), in Double: exact below 2^53.
+    private static func step(epoch: Int, batch: Int, of batches: Int) -> Double {
+        Double(epoch) * Double(batches) + Double(batch)
     }
 
     /// PyTorch's `OneCycleLR`: values[0] at step 0, values[1] at the end of the first phase,

@@ -212,11 +212,31 @@ enum ScheduleName: String, ExpressibleByArgument, CaseIterable {
 enum CyclicModeName: String, ExpressibleByArgument, CaseIterable {
     case triangular, triangular2
     case expRange = "exp-range"
+
+    init(_ mode: Schedule.CyclicMode) {
+        switch mode {
+        case .triangular: self = .triangular
+        case .triangular2: self = .triangular2
+        case .exponentialRange: self = .expRange
+        }
+    }
+
+    var mode: Schedule.CyclicMode {
+        switch self {
+        case .triangular: .triangular
+        case .triangular2: .triangular2
+        case .expRange: .exponentialRange
+        }
+    }
 }
 
 /// The plateau schedule's threshold mode (PyTorch's threshold_mode).
 enum ThresholdModeName: String, ExpressibleByArgument, CaseIterable {
     case rel, abs
+
+    init(_ mode: Schedule.ThresholdMode) { self = mode == .absolute ? .abs : .rel }
+
+    var mode: Schedule.ThresholdMode { self == .abs ? .absolute : .relative }
 }
 
 /// One-cycle's annealing within a phase (PyTorch's anneal_strategy).

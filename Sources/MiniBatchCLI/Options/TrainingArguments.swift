@@ -337,17 +337,12 @@ struct TrainingArguments: ParsableArguments {
                              baseMomentum: baseMomentum ?? 0.85, maxMomentum: maxMomentum ?? 0.95, threePhase: threePhase,
                              annealing: annealStrategy == .linear ? .linear : .cosine)
         case .cyclic:
-            let mode: Schedule.CyclicMode = switch cyclicMode ?? .triangular {
-            case .triangular: .triangular
-            case .triangular2: .triangular2
-            case .expRange: .exponentialRange
-            }
             return .cyclic(minimum: minLearningRate ?? 0, stepsUp: cyclicStepSizeUp ?? 2000, stepsDown: cyclicStepSizeDown,
-                           mode: mode, gamma: gamma ?? 1, cycleMomentum: cycleMomentum, baseMomentum: baseMomentum ?? 0.8,
+                           mode: (cyclicMode ?? .triangular).mode, gamma: gamma ?? 1, cycleMomentum: cycleMomentum, baseMomentum: baseMomentum ?? 0.8,
                            maxMomentum: maxMomentum ?? 0.9)
         case .plateau:
             return .plateau(factor: gamma ?? 0.1, patience: plateauPatience ?? 10, threshold: plateauThreshold ?? 1e-4,
-                            thresholdMode: plateauThresholdMode == .abs ? .absolute : .relative,
+                            thresholdMode: (plateauThresholdMode ?? .rel).mode,
                             cooldown: plateauCooldown ?? 0, minimum: minLearningRate ?? 0, eps: plateauEps ?? 1e-8)
         }
     }
@@ -443,13 +438,13 @@ struct TrainingArguments: ParsableArguments {
             if annealing == .linear { add("--anneal-strategy", "linear") }
         case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps):
             add("--gamma", "\(factor)"); add("--plateau-patience", "\(patience)")
-            add("--plateau-threshold", "\(threshold)"); add("--plateau-threshold-mode", mode == .absolute ? "abs" : "rel")
+            add("--plateau-threshold", "\(threshold)"); add("--plateau-threshold-mode", ThresholdModeName(mode).rawValue)
             add("--plateau-cooldown", "\(cooldown)"); add("--min-learning-rate", "\(minimum)")
             add("--plateau-eps", "\(eps)")
         case .cyclic(let minimum, let up, let down, let mode, let gamma, let cycle, let base, let top):
             add("--min-learning-rate", "\(minimum)"); add("--cyclic-step-size-up", "\(up)")
             add("--cyclic-step-size-down", "\(down ?? up)")
-            add("--cyclic-mode", mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")
+            add("--cyclic-mode", CyclicModeName(mode).rawValue)
             if mode == .exponentialRange { add("--gamma", "\(gamma)") }
             if cycle {
                 out.append("--cycle-momentum")

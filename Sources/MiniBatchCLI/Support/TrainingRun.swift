@@ -198,7 +198,7 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     if case .cyclic(let minimum, let up, let down, let mode, let gamma, _, _, _) = options.schedule {
         fields += [
             ("base_lr", .number(minimum)), ("cyclic_step_size_up", .int(up)), ("cyclic_step_size_down", .int(down ?? up)),
-            ("cyclic_mode", .string(mode == .triangular ? "triangular" : mode == .triangular2 ? "triangular2" : "exp-range")),
+            ("cyclic_mode", .string(CyclicModeName(mode).rawValue)),
         ]
         if mode == .exponentialRange { fields.append(("gamma", .number(gamma))) }
     }
@@ -209,7 +209,7 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     if case .plateau(let factor, let patience, let threshold, let mode, let cooldown, let minimum, let eps) = options.schedule {
         fields += [
             ("factor", .number(factor)), ("plateau_patience", .int(patience)), ("plateau_threshold", .number(threshold)),
-            ("plateau_threshold_mode", .string(mode == .absolute ? "abs" : "rel")), ("plateau_cooldown", .int(cooldown)),
+            ("plateau_threshold_mode", .string(ThresholdModeName(mode).rawValue)), ("plateau_cooldown", .int(cooldown)),
             ("min_learning_rate", .number(minimum)), ("plateau_eps", .number(eps)),
         ]
     }
