@@ -33,6 +33,9 @@ import bench  # noqa: E402
 from workers import RULES  # noqa: E402
 
 PEERS = ["minibatch", "torch-dataloader", "torch-randperm", "sklearn"]
+# minibatch with subnormals kept (mb_train_options.denormals = MB_DENORMALS_KEEP, PyTorch's
+# default arithmetic), beside its default (flushed): not a peer, shown for what flushing saves.
+KEEP = "mb-keep-denormals"
 
 
 def main():
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--rules", default="gd,momentum,adam")
     ap.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out (slowest)")
+    ap.add_argument("--no-keep-denormals", action="store_true",
+                    help="leave out minibatch with subnormals kept (MB_DENORMALS_KEEP)")
     ap.add_argument("--lib", default=os.path.normpath(os.path.join(
         HERE, "..", ".build", "release", "libminibatch.so")))
     ap.add_argument("--out", default=os.path.join(HERE, "out", "rules.json"))
@@ -50,6 +55,7 @@ def main():
     batches = [int(b) for b in args.batches.split(",")]
     rules = args.rules.split(",")
     peers = [p for p in PEERS if not (args.no_sklearn and p == "sklearn")]
+    columns = peers + ([] if args.no_keep_denormals else [KEEP])
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads))
     log_dir = os.path.join(HERE, "logs")
@@ -62,9 +68,12 @@ def main():
     workers = {}
     for rule in rules:
         # scikit-learn has no Adagrad, Adamax or AMSGrad
-        names = {"%s/%s" % (rule, p): p for p in peers if p != "sklearn" or rule in ("gd", "momentum", "adam")}
+        names = {"%s/%s" % (rule, p): p for p in columns if p != "sklearn" or rule in ("gd", "momentum", "adam")}
         for name, impl in names.items():
-            workers[name] = bench.Worker(name.replace("/", "-"), dict(base, impl=impl, rule=rule), env, log_dir)
+            cfg = dict(base, impl=impl, rule=rule)
+            if impl == KEEP:
+                cfg.update(impl="minibatch", keep_denormals=True)
+            workers[name] = bench.Worker(name.replace("/", "-"), cfg, env, log_dir)
     for w in workers.values():
         w.wait_ready()
         if w.error:
@@ -104,14 +113,14 @@ def main():
               "rules": {r: RULES[r] for r in rules}, "minibatch_backend": mb_info,
               "workers": info, "times_s": times, "median_s": med, "ratios": {}}
     print("\nMedian epoch (s), W1 784-128-10, m = %d, %d rounds" % (args.m, args.rounds))
-    print("%-9s %6s " % ("rule", "batch") + " ".join("%16s" % p for p in peers) + "  minibatch/fastest peer")
+    print("%-9s %6s " % ("rule", "batch") + " ".join("%17s" % p for p in columns) + "  minibatch/fastest peer")
     for rule in rules:
         for b in batches:
-            row = {p: med.get("%s/%s" % (rule, p), {}).get(b) for p in peers}
-            others = [v for p, v in row.items() if p != "minibatch" and v]
+            row = {p: med.get("%s/%s" % (rule, p), {}).get(b) for p in columns}
+            others = [v for p, v in row.items() if p not in ("minibatch", KEEP) and v]
             ratio = row["minibatch"] / min(others) if row["minibatch"] and others else None
             result["ratios"]["%s/%d" % (rule, b)] = ratio
-            print("%-9s %6d " % (rule, b) + " ".join("%16s" % ("%.3f" % v if v else "-") for v in row.values())
+            print("%-9s %6d " % (rule, b) + " ".join("%17s" % ("%.3f" % v if v else "-") for v in row.values())
                   + "  %s" % ("%.2f" % ratio if ratio else "-"))
     if "gd" in rules:
         # Also paired: round by round, the rule's epoch over plain gradient descent's, both
@@ -131,6 +140,20 @@ def main():
                     result["ratios"]["%s-over-gd/%d" % (rule, b)] = other / gd
                     result["ratios"]["%s-over-gd-paired/%d" % (rule, b)] = paired
                     print("  %-9s batch %4d: %.3f  paired %s" % (rule, b, other / gd,
+                                                                "%.3f" % paired if paired else "-"))
+    if not args.no_keep_denormals:
+        # Round by round, minibatch's epoch with subnormals kept over its default (flushed).
+        print("\nminibatch: epoch with subnormals kept (MB_DENORMALS_KEEP) / epoch with them flushed "
+              "(the default) (ratio of medians; paired)")
+        for rule in rules:
+            for b in batches:
+                flushed, kept = med["%s/minibatch" % rule][b], med["%s/%s" % (rule, KEEP)][b]
+                if flushed and kept:
+                    pairs = [k / f for k, f in zip(times["%s/%s" % (rule, KEEP)][b], times["%s/minibatch" % rule][b])]
+                    paired = statistics.median(pairs) if pairs else None
+                    result["ratios"]["%s-kept-over-flushed/%d" % (rule, b)] = kept / flushed
+                    result["ratios"]["%s-kept-over-flushed-paired/%d" % (rule, b)] = paired
+                    print("  %-9s batch %4d: %.3f  paired %s" % (rule, b, kept / flushed,
                                                                 "%.3f" % paired if paired else "-"))
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

@@ -123,7 +123,8 @@ class TrainOptions(C.Structure):
                 ("decoupled_weight_decay", C.c_int), ("plateau_patience", C.c_int64),
                 ("plateau_threshold", C.c_double), ("plateau_threshold_mode", C.c_int),
                 ("plateau_cooldown", C.c_int64), ("plateau_eps", C.c_double),
-                ("cyclic_mode", C.c_int), ("cyclic_step_size_up", C.c_int64), ("cyclic_step_size_down", C.c_int64)]
+                ("cyclic_mode", C.c_int), ("cyclic_step_size_up", C.c_int64), ("cyclic_step_size_down", C.c_int64),
+                ("denormals", C.c_int), ("reserved", C.c_int32)]
 
 
 #: The update rules the rules benchmark compares (bench/rules.py): each peer runs the same
@@ -217,6 +218,8 @@ class MiniBatchImpl:
     def __init__(self, cfg, X, y, sizes):
         self.lib = load_minibatch(cfg.get("lib") or LIB_DEFAULT)
         self.rule = cfg.get("rule", "gd")
+        # mb_train_options.denormals (0.12.0): 0 flushes subnormals (the default), 1 keeps them
+        self.denormals = 1 if cfg.get("keep_denormals") else 0
         self.X, self.y = X, y
         self.m, self.n = X.shape
         assert X.flags.c_contiguous and X.dtype == np.float32
@@ -252,6 +255,7 @@ class MiniBatchImpl:
             o.momentum = RULES[rule].get("momentum", 0.0)
             o.amsgrad = 1 if rule == "amsgrad" else 0
             o.centered = 1 if rule == "rmsprop_centered_momentum" else 0
+        o.denormals = self.denormals
         xp, yp = X.ctypes.data, y.ctypes.data
         t = between()
         s = self.lib.mb_train(model, xp, yp, MB_TARGETS_CLASS_INDEX, m, n, C.byref(o), None)

@@ -41,4 +41,41 @@ static inline minibatch_float16 minibatch_sqrt16(minibatch_float16 x) {
     return __builtin_elementwise_sqrt(x);
 }
 
+
+/* Floating-point control: subnormal (denormal) numbers flushed to zero, as results (FTZ) and
+ * as operands (DAZ), on the calling thread. On x86-64 these are bits 15 and 6 of MXCSR,
+ * which every SSE and AVX instruction obeys (float and double alike): Swift's arithmetic,
+ * the C loops and the matrix libraries' kernels. Intel's cores take a microcode assist of
+ * about a hundred cycles for an operand or result that is subnormal. Returns the control
+ * word to give back to `minibatch_restore_fp`. Elsewhere (no MXCSR) both do nothing and
+ * subnormals are kept. */
+static inline unsigned minibatch_flush_subnormals(void) {
+#if defined(__x86_64__)
+    unsigned saved = __builtin_ia32_stmxcsr();
+    unsigned flushing = saved | 0x8040u;
+    if (flushing != saved) __builtin_ia32_ldmxcsr(flushing);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+/* Puts back the control word `minibatch_flush_subnormals` returned. */
+static inline void minibatch_restore_fp(unsigned saved) {
+#if defined(__x86_64__)
+    if (__builtin_ia32_stmxcsr() != saved) __builtin_ia32_ldmxcsr(saved);
+#else
+    (void)saved;
+#endif
+}
+
+/* Whether this thread flushes subnormals now (x86-64: MXCSR's FTZ and DAZ both set). */
+static inline int minibatch_flushes_subnormals(void) {
+#if defined(__x86_64__)
+    return (__builtin_ia32_stmxcsr() & 0x8040u) == 0x8040u;
+#else
+    return 0;
+#endif
+}
+
 #endif

@@ -25,7 +25,8 @@ public func mb_train_options_init(_ options: UnsafeMutablePointer<mb_train_optio
         cycle_momentum: 0, base_momentum: 0.85, max_momentum: 0.95, three_phase: 0, anneal_strategy: MB_ANNEAL_COS,
         coupled_weight_decay: 0, decoupled_weight_decay: 0,
         plateau_patience: 10, plateau_threshold: 1e-4, plateau_threshold_mode: MB_THRESHOLD_REL, plateau_cooldown: 0,
-        plateau_eps: 1e-8, cyclic_mode: MB_CYCLIC_TRIANGULAR, cyclic_step_size_up: 2000, cyclic_step_size_down: -1)
+        plateau_eps: 1e-8, cyclic_mode: MB_CYCLIC_TRIANGULAR, cyclic_step_size_up: 2000, cyclic_step_size_down: -1,
+        denormals: MB_DENORMALS_FLUSH, reserved: 0)
 }
 
 /// `error`, thrown before training began, told to every rank when the options hold a usable
@@ -228,6 +229,15 @@ func trainingArguments(
         throw .init(.invalidArgument, "shards must be 0 (threads times ranks) or 1...\(TrainingOptions.maxShards), got \(o.shards)")
     }
     trainingOptions.shards = Int(o.shards)
+    switch o.denormals {
+    case MB_DENORMALS_FLUSH: trainingOptions.flushesDenormals = true
+    case MB_DENORMALS_KEEP: trainingOptions.flushesDenormals = false
+    default:
+        throw .init(.invalidArgument, "denormals has no such value: \(Int32(bitPattern: o.denormals.rawValue)) (MB_DENORMALS_FLUSH or MB_DENORMALS_KEEP)")
+    }
+    guard o.reserved == 0 else {
+        throw .init(.invalidArgument, "reserved must be 0, got \(o.reserved)")
+    }
     // (Checked with or without a communicator, as every enum is.)
     let mode: Distribution.Mode
     switch o.distributed_mode {

@@ -68,6 +68,37 @@ struct ShuffleTests {
         #expect(xOut == xInPlace)
         #expect(yOut == yInPlace)
     }
+
+    /// Rows of several times `gatherBytesPerThread` are copied on several threads (0.12.0),
+    /// each its own part of the output: every row where the permutation puts it, x's and y's
+    /// alike, and the bytes beyond the output untouched.
+    @Test(arguments: [1, 3, 17])
+    func intoOnThreadsIsThePermutation(yWidth: Int) throws {
+        let xRowBytes = 52, m = 3 * Shuffle.gatherBytesPerThread / xRowBytes + 7
+        let threads = Shuffle.gatherThreads(bytes: m * (xRowBytes + yWidth))
+        #expect(threads == min(3, BLASThreads.available, BLASThreads.maxTeam))
+        let x = (0..<m * xRowBytes).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 / xRowBytes) }
+        let y = (0..<m * yWidth).map { UInt8(truncatingIfNeeded: $0 / yWidth &* 13 &+ $0) }
+        var xOut = [UInt8](repeating: 0xA5, count: m * xRowBytes + 64), yOut = [UInt8](repeating: 0x5A, count: m * yWidth + 64)
+        try x.withUnsafeBytes { xs in
+            try y.withUnsafeBytes { ys in
+                try xOut.withUnsafeMutableBytes { xo in
+                    try yOut.withUnsafeMutableBytes { yo in
+                        try Shuffle.into(xo.baseAddress!, yo.baseAddress!, xs.baseAddress!, xRowBytes: xRowBytes,
+                                         ys.baseAddress!, yRowBytes: yWidth, count: m, seed: 5, epoch: 2)
+                    }
+                }
+            }
+        }
+        let perm = try Permutation.make(count: m, seed: 5, epoch: 2)
+        var wrong = 0
+        for k in 0..<m where xOut[k * xRowBytes..<(k + 1) * xRowBytes].elementsEqual(x[perm[k] * xRowBytes..<(perm[k] + 1) * xRowBytes]) == false
+            || yOut[k * yWidth..<(k + 1) * yWidth].elementsEqual(y[perm[k] * yWidth..<(perm[k] + 1) * yWidth]) == false {
+            wrong += 1
+        }
+        #expect(wrong == 0)
+        #expect(xOut[(m * xRowBytes)...].allSatisfy { $0 == 0xA5 } && yOut[(m * yWidth)...].allSatisfy { $0 == 0x5A })
+    }
 }
 
 struct GatherTests {

@@ -23,6 +23,30 @@ struct TrainingTests {
         #expect(network.parameterArray == expected)
     }
 
+    /// `TrainingOptions.flushesDenormals` (0.12.0): subnormals flushed to zero while the batches
+    /// run (the default), or kept. Linear regression from W = 0, b = 0 on features of 2^-130 and
+    /// 2^-129 with y = 1, one full-batch step of 0.5: MSE's gradient is -2 x, so W = x exactly
+    /// when subnormals are kept, and W = 0 when they are read as 0; the bias (gradient -2)
+    /// moves to 1 either way. The caller's own arithmetic keeps subnormals after the call.
+    @Test(arguments: [true, false])
+    func subnormalsAreFlushedWhileTheBatchesRun(flush: Bool) throws {
+        let x: [Float] = (0..<16).map { $0 % 2 == 0 ? 0x1p-130 : 0x1p-129 }
+        let network = try Network(layerSizes: [2, 1], loss: .meanSquaredError, seed: 0)
+        try network.setParameters([0, 0, 0])
+        var options = TrainingOptions(epochs: 1, batchSize: .fixed(8), learningRate: 0.5, threads: 1)
+        #expect(options.flushesDenormals)
+        options.flushesDenormals = flush
+        try network.train(x: x, values: [Float](repeating: 1, count: 8), features: 2, options: options)
+        #if arch(x86_64)
+        let expected: [Float] = flush ? [0, 0, 1] : [0x1p-130, 0x1p-129, 1]
+        #else
+        let expected: [Float] = [0x1p-130, 0x1p-129, 1]  // (no flushing elsewhere)
+        #endif
+        #expect(network.parameterArray == expected)
+        let tiny = x[0]
+        #expect(tiny * 1 > 0)
+    }
+
     /// Mini-batch steps, fused (W += -rate dz^T x in BLAS, proven finite) or checked (the
     /// gradient, then the update into the spare buffer), against full-batch steps on each
     /// batch's rows (parameters - rate * gradient, as the test above shows).

@@ -359,7 +359,7 @@ static void test_struct_size(void)
      * coupled_weight_decay, decoupled_weight_decay) and 0.11.0 (the plateau schedule's
      * plateau_patience, plateau_threshold, plateau_threshold_mode, plateau_cooldown,
      * plateau_eps; the cyclic schedule's cyclic_mode, cyclic_step_size_up,
-     * cyclic_step_size_down; a NaN,
+     * cyclic_step_size_down) and 0.12.0 (denormals, reserved; a NaN,
      * -1 and pointers that must not be followed as garbage):
      * 0xFF after their struct_size (a negative warmup_epochs, a NaN start factor or
      * clip_value, all refused if read) leaves the later fields at their defaults: the same
@@ -436,6 +436,10 @@ static void test_struct_size(void)
             {offsetof(mb_train_options, cyclic_step_size_up), offsetof(mb_train_options, cyclic_step_size_down),
              "cyclic_step_size_up", MB_OPTIMIZER_SGD, MB_SCHEDULE_CYCLIC},
             /* (no cut for cyclic_step_size_down: 0xFF... is -1, its default) */
+            {offsetof(mb_train_options, denormals), offsetof(mb_train_options, reserved), "denormals",
+             MB_OPTIMIZER_SGD, MB_SCHEDULE_CONSTANT},
+            {offsetof(mb_train_options, reserved), sizeof(mb_train_options), "reserved", MB_OPTIMIZER_SGD,
+             MB_SCHEDULE_CONSTANT},
         };
         size_t k;
         for (k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {

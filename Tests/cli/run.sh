@@ -211,6 +211,21 @@ check "--label-smoothing: trains, and the start event names it" py '
 import json; s = json.loads(open("ls.jsonl").readline()); assert s.get("label_smoothing") == 0.1, s'
 refused "--label-smoothing with --loss mse is refused, naming --label-smoothing" "--label-smoothing: label_smoothing 0.1 needs" \
     train --x x.npy --y yr.npy --loss mse --label-smoothing 0.1 --out m.mbm
+# --- subnormals (0.12.0): --keep-denormals is named in the start event (the default is not);
+# on X scaled into the subnormals (x 2^-130) the first layer learns only with it (flushed,
+# the batches read X as 0); on X itself both give the same model, byte for byte
+py 'import numpy as np; np.save("xs.npy", (np.load("x.npy") * np.float32(2.0 ** -130)).astype(np.float32))'
+for data in x xs; do
+    "$cli" train --x $data.npy --y y.npy --hidden 16 --epochs 2 --seed 5 --threads 1 --keep-denormals --out kd-$data.mbm >kd-$data.jsonl 2>/dev/null
+    "$cli" train --x $data.npy --y y.npy --hidden 16 --epochs 2 --seed 5 --threads 1 --out fd-$data.mbm >fd-$data.jsonl 2>/dev/null
+done
+check "--keep-denormals: named in the start event; the same model on X, another on X x 2^-130" py '
+import json
+s = json.loads(open("kd-x.jsonl").readline()); assert s.get("keep_denormals") is True, s
+s = json.loads(open("fd-x.jsonl").readline()); assert "keep_denormals" not in s, s
+assert open("kd-x.mbm", "rb").read() == open("fd-x.mbm", "rb").read()
+assert open("kd-xs.mbm", "rb").read() != open("fd-xs.mbm", "rb").read()
+'
 # --- the activations of 0.5.0: trained, saved, named by info and the start event
 "$cli" train --builtin moons --hidden 16 --activation leaky-relu --epochs 2 --out leaky.mbm >leaky.jsonl 2>/dev/null
 check "--activation leaky-relu / elu / selu / gelu: trained and saved, info and the start event name them" bash -c '

@@ -236,6 +236,7 @@ static const char *differing_option(mb_train_options *o, int which, int odd)
         return "cyclic_mode";
     case 58: o->schedule = MB_SCHEDULE_CYCLIC; o->cycle_momentum = 1; o->base_momentum = odd ? 0.8 : 0.85;
         return "base_momentum";
+    case 59: o->denormals = odd ? MB_DENORMALS_KEEP : MB_DENORMALS_FLUSH; return "denormals";
     default: return NULL;
     }
 }

@@ -31,7 +31,8 @@ extension Network {
     /// classWeight[y_r] times the row's sample weight (when given), in float, for the call's
     /// data (m floats, freed by the caller); nil without class weights. What the rows'
     /// weights then mean is the sample weights' (`Weighting`). Checks the loss, the targets,
-    /// the count and the values, and that the rows' weights are finite and not all zero.
+    /// the count and the values, and that the rows' weights are finite and not all zero (nor,
+    /// flushing subnormals, below Float's least normal number but 0).
     /// (Call after `Validate.targets` and `Validate.weights`.)
     func classWeightedRows(_ data: DataView, _ options: TrainingOptions) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
         guard let weights = options.classWeight else { return nil }
@@ -50,6 +51,11 @@ extension Network {
             guard w.isFinite else {
                 deallocate(rows)
                 throw .invalid("the weight of row \(r), class_weight[\(c)] x sample_weight[\(r)], overflows float")
+            }
+            if options.flushesDenormals && w.isSubnormal {
+                deallocate(rows)
+                throw .invalid(Validate.subnormalWeight(
+                    "the weight of row \(r) (class_weight[\(c)]\(data.weights == nil ? "" : " x sample_weight[\(r)]"))", w))
             }
             rows[r] = w
             total += Double(w)

@@ -54,7 +54,7 @@ extension Network {
             try Validate.training(options, for: self)
             try Validate.shape(data, for: self)
             try Validate.targets(data.targets, rows: data.count, for: self)
-            try Validate.weights(data)
+            try Validate.weights(data, flushing: options.flushesDenormals)
             // A validation_fraction split: training runs on the other rows, through an index map.
             return try options.validationFraction > 0
                 ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,

@@ -1,3 +1,5 @@
+import CIntrinsics
+
 /// The members' work: what each member of the team runs in each phase of a step.
 extension TrainingStep {
 
@@ -37,7 +39,18 @@ extension TrainingStep {
     /// Runs `phase` on members 0..<members: on the calling thread alone if that is one.
     func run(_ phase: Phase, members: Int) {
         self.phase = phase
-        if members == 1 { member(0) } else { team.run(job!) }
+        if members == 1 { work(0) } else { team.run(job!) }
+    }
+
+    /// `member(t)` with subnormals flushed to zero while it runs (`flushesDenormals`,
+    /// `TrainingOptions.flushesDenormals`): each member sets its own thread's control word
+    /// and puts back what it was, so that nothing outside a phase (the caller's code
+    /// between batches, a progress callback, the rest of the process) runs with it.
+    func work(_ t: Int) {
+        guard flushesDenormals else { return member(t) }
+        let saved = minibatch_flush_subnormals()
+        member(t)
+        minibatch_restore_fp(saved)
     }
 
     func member(_ t: Int) {

@@ -142,6 +142,8 @@ final class TrainingStep {
     let clipValue: Float
     /// PyTorch's coupled weight_decay (`TrainingOptions.coupledWeightDecay`, `GradientTerms.decay`).
     let coupledWeightDecay: Float
+    /// Whether the members flush subnormals to zero while they work (`work`).
+    let flushesDenormals: Bool
     /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
     /// epochs trained when the epoch started).
     let dropout: Dropout?
@@ -241,6 +243,7 @@ final class TrainingStep {
         clipNorm = options.clipNorm
         clipValue = options.clipValue > 0 ? options.clipValue : .infinity
         coupledWeightDecay = options.coupledWeightDecay
+        flushesDenormals = options.flushesDenormals
         dropout = network.trainsRowByRow ? nil : Dropout(rate: options.dropout, seed: options.seed)
         plain = options.updateRule == .gradientDescent && options.l2 == 0 && options.clipNorm == 0 && options.clipValue == 0
             && options.coupledWeightDecay == 0
@@ -328,7 +331,7 @@ final class TrainingStep {
         // a batch that one thread trains is too small for its threads to pay (see
         // `minimumShardRows`).
         BLASThreads.acquire()
-        job = { [unowned self] t in self.member(t) }
+        job = { [unowned self] t in self.work(t) }
         measureWeights()
     }
 

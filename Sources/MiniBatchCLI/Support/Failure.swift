@@ -37,7 +37,7 @@ struct Failure: Error, CustomStringConvertible {
     /// that set them, in the order they are looked for in a message.
     static let names: [(library: String, option: String)] = [
         ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
-        ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"),
+        ("min_learning_rate", "--min-learning-rate"), ("threads", "--threads"), ("shards", "--shards"), ("denormals", "--keep-denormals"),
         ("momentum_decay", "--momentum-decay"), ("momentum", "--momentum"), ("nesterov", "--momentum"), ("rho", "--rho"), ("beta1", "--beta1"),
         ("beta2", "--beta2"), ("epsilon", "--epsilon"), ("weight_decay", "--weight-decay"), ("coupled_weight_decay", "--weight-decay"), ("l2", "--l2"),
         ("clip_norm", "--clip-norm"), ("clip_value", "--clip-value"), ("lr_decay", "--lr-decay"),

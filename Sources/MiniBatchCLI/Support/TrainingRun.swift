@@ -227,6 +227,7 @@ func settings(of options: TrainingOptions, rule: OptimizerName, arguments: Train
     }
     if options.dropout > 0 { fields.append(("dropout", .number(options.dropout))) }
     if options.labelSmoothing > 0 { fields.append(("label_smoothing", .number(options.labelSmoothing))) }
+    if !options.flushesDenormals { fields.append(("keep_denormals", .bool(true))) }
     if options.earlyStopping.patience > 0 {
         fields.append(("patience", .int(options.earlyStopping.patience)))
         fields.append(("monitor", .string(options.earlyStopping.monitor == .cost ? "cost" : "validation-score")))

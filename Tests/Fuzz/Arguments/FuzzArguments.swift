@@ -272,6 +272,9 @@ func mostlyInRange(_ train: inout mb_train_options, _ input: inout Input) {
         train.plateau_threshold_mode = mb_threshold_mode(rawValue: train.plateau_threshold_mode.rawValue & 1)
     }
     if train.cyclic_mode.rawValue & 0x100 == 0 { train.cyclic_mode = mb_cyclic_mode(rawValue: train.cyclic_mode.rawValue % 3) }
+    // 0.12.0's denormals mostly one of its two values, reserved mostly 0
+    if train.denormals.rawValue & 0x100 == 0 { train.denormals = mb_denormals(rawValue: train.denormals.rawValue & 1) }
+    if train.reserved & 0x300 != 0x300 { train.reserved = 0 }
     if byte & 0xC0 == 0xC0 {  // 0.11.0's Adadelta, its rho and epsilon mostly in range
         train.optimizer = MB_OPTIMIZER_ADADELTA
         train.rho = Float(input.next(UInt8.self)) / 250

@@ -74,9 +74,9 @@ LIBRARY_ENV = "MINIBATCH_LIBRARY"
 # ------------------------------------------------------------------------------------
 
 MB_VERSION_MAJOR = 0
-MB_VERSION_MINOR = 11
+MB_VERSION_MINOR = 12
 MB_VERSION_PATCH = 0
-MB_VERSION_STRING = "0.11.0"
+MB_VERSION_STRING = "0.12.0"
 MB_VERSION_NUMBER = MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH
 
 MB_STREAM_INIT = 0xFFFFFFFFFFFFFFFF  # #define MB_STREAM_INIT 0xFFFFFFFFFFFFFFFFull
@@ -191,6 +191,13 @@ class CyclicMode(enum.IntEnum):
     TRIANGULAR = 0
     TRIANGULAR2 = 1
     EXP_RANGE = 2
+
+
+class Denormals(enum.IntEnum):
+    """``mb_denormals`` (since 0.12.0)."""
+
+    FLUSH = 0
+    KEEP = 1
 
 
 class ThresholdMode(enum.IntEnum):
@@ -403,6 +410,8 @@ class mb_train_options(Structure):
         ("cyclic_mode", c_int),  # mb_cyclic_mode cyclic_mode;  (since 0.11.0)
         ("cyclic_step_size_up", c_int64),  # int64_t cyclic_step_size_up;  (since 0.11.0)
         ("cyclic_step_size_down", c_int64),  # int64_t cyclic_step_size_down;  (since 0.11.0)
+        ("denormals", c_int),  # mb_denormals denormals;  (since 0.12.0)
+        ("reserved", c_int32),  # int32_t reserved;  (since 0.12.0)
     ]
 
 

@@ -671,6 +671,8 @@ def _given(value: float, rule: str) -> float:
 
 
 def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, int)) and type(value).__name__ != "bool_":
+    # (numpy's bool is numpy.bool_ in numpy 1 and numpy.bool in numpy 2, neither an int)
+    if not isinstance(value, (bool, int)) and not (type(value).__module__ == "numpy"
+                                                   and type(value).__name__ in ("bool_", "bool")):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
     return bool(value)

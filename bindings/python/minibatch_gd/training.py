@@ -246,6 +246,7 @@ class _Training:
         distributed_mode: Any = "deterministic",
         shards: int = 0,
         interrupt: Any = None,
+        flush_denormals: bool = True,
     ) -> History:
         """Mini-batch gradient descent (mb_train) for ``epochs`` epochs.
 
@@ -337,6 +338,13 @@ class _Training:
         ``KeyboardInterrupt`` is raised here. In every case the model keeps the weights
         reached and ``history`` keeps the costs recorded.
 
+        ``flush_denormals``: subnormal floats (below 2^-126, about 1.2e-38) read and
+        computed as 0 while the mini-batches run (True, the default, as TensorFlow's
+        threads; x86-64 only), or IEEE arithmetic's subnormals kept (False, PyTorch's
+        default). Intel's cores are many times slower on subnormals, which a momentum or
+        Adam state decaying on a gradient of exactly 0 (a dead ReLU unit) otherwise keeps
+        forever (mb_train_options.denormals).
+
         Returns ``history`` (a new :class:`History` if None was given). Raises
         :class:`DivergenceError` (weights: last finite ones) or :class:`CancelledError`,
         each with the history attached as ``.history``.
@@ -360,7 +368,7 @@ class _Training:
                 early_stopping=early_stopping,
                 validation=validation, validation_fraction=validation_fraction,
                 communicator=communicator, distributed_mode=distributed_mode, shards=shards,
-                interrupt=interrupt,
+                interrupt=interrupt, flush_denormals=flush_denormals,
             )
         with _ToldToTheRanks(communicator):
             x = self._x(X)
@@ -374,6 +382,7 @@ class _Training:
                             validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
                             clip_value=clip_value, schedule_per_batch=schedule_per_batch)
             self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+            opts.denormals = self._denormals(flush_denormals)
             if sample_weight is not None:
                 sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
                 if sw.shape != (m,):
@@ -426,6 +435,7 @@ class _Training:
         distributed_mode: Any = "deterministic",
         shards: int = 0,
         interrupt: Any = None,
+        flush_denormals: bool = True,
     ) -> History:
         """:meth:`train` on a :class:`Dataset` read from .npy files (mb_train_dataset).
 
@@ -453,6 +463,7 @@ class _Training:
                             validation_fraction, dropout=dropout, label_smoothing=label_smoothing, warmup=warmup,
                             clip_value=clip_value, schedule_per_batch=schedule_per_batch)
             self._fill_distributed(opts, state, communicator, distributed_mode, shards)
+            opts.denormals = self._denormals(flush_denormals)
 
             def run() -> int:
                 with dataset._in_use(), _validation_in_use(validation):
@@ -461,6 +472,14 @@ class _Training:
                     return int(_lib.lib().mb_train_dataset(model, data, ctypes.byref(opts), hist))
 
         return self._run_training(run, "mb_train_dataset", state, history)
+
+    @staticmethod
+    def _denormals(flush_denormals: Any) -> int:
+        """mb_train_options.denormals for ``flush_denormals``."""
+        from . import optim
+
+        flush = optim._flag(flush_denormals, "flush_denormals")
+        return int(_lib.Denormals.FLUSH if flush else _lib.Denormals.KEEP)
 
     def _class_weights(self, class_weight: Any, ya: np.ndarray, yt: Any) -> np.ndarray:
         """float32 weights of the classes for mb_train_options.class_weight: as given, or

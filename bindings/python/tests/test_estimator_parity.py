@@ -176,24 +176,31 @@ def test_sample_weight_scale_does_not_matter(sizes, loss):
     to float32 rounding, at both ends of float's range (a total weight beyond it made
     1 / float(total) 0: MB_OK with the weights unchanged; one below its normal numbers made
     it Inf: MB_ERR_DIVERGED). Through the softmax kernel, the plain loss and the row-by-row
-    kernel (no hidden layer); a lone denormal weight is that row alone."""
+    kernel (no hidden layer); a lone denormal weight is that row alone. Subnormal weights
+    train so with subnormals kept (flush_denormals=False); with the default (flushed, 0.12.0)
+    the batches would read them as 0, and they are refused."""
     X, y = mb.make_moons(200, 0.2, seed=3)
     target = y if loss == "cross_entropy" else X[:, :1] + X[:, 1:]
 
-    def trained(w):
+    def trained(w, flush=True):
         with mb.Network(sizes, loss=loss, seed=0) as net:
             net.train(X, target, epochs=3, batch_size=50, learning_rate=0.1, seed=1,
-                      sample_weight=np.asarray(w, np.float32))
+                      sample_weight=np.asarray(w, np.float32), flush_denormals=flush)
             return net.get_parameters()
 
     ones = trained(np.ones(200))
+    assert np.array_equal(trained(np.ones(200), flush=False), ones)  # (no subnormal in this run)
     for c in (1e-42, 1e-30, 1e30, 1e38, 3e38):
-        np.testing.assert_allclose(trained(np.full(200, c)), ones, rtol=1e-5, atol=1e-6, err_msg=str(c))
+        flush = c > np.finfo(np.float32).tiny
+        np.testing.assert_allclose(trained(np.full(200, c), flush), ones, rtol=1e-5, atol=1e-6, err_msg=str(c))
     alone = np.zeros(200)
     alone[7] = 1
     lone = alone.copy()
     lone[7] = 1e-45
-    np.testing.assert_allclose(trained(lone), trained(alone), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(trained(lone, flush=False), trained(alone), rtol=1e-6, atol=1e-7)
+    for w in (np.full(200, 1e-42), lone):
+        with pytest.raises(mb.InvalidArgumentError, match=r"sample_weight\[\d+\] = .* below 2\^-126"):
+            trained(w)
 
 
 def test_sample_weight_partial_fit_and_bad_values():

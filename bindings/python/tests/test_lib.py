@@ -128,6 +128,9 @@ def test_constants_and_version_match_header():
         ("mb_file_shuffle", _lib.FileShuffle),
         ("mb_page_cache", _lib.PageCache),
         ("mb_anneal_strategy", _lib.AnnealStrategy),
+        ("mb_cyclic_mode", _lib.CyclicMode),
+        ("mb_threshold_mode", _lib.ThresholdMode),
+        ("mb_denormals", _lib.Denormals),
     ],
 )
 def test_enums_match_header(cname, enum):
@@ -135,7 +138,8 @@ def test_enums_match_header(cname, enum):
     prefix = {"mb_status": "MB_", "mb_last_batch": "MB_LAST_BATCH_", "mb_activation": "MB_ACTIVATION_",
               "mb_loss": "MB_LOSS_", "mb_init": "MB_INIT_", "mb_targets": "MB_TARGETS_",
               "mb_file_shuffle": "MB_FILE_SHUFFLE_", "mb_page_cache": "MB_PAGE_CACHE_",
-              "mb_anneal_strategy": "MB_ANNEAL_"}[cname]
+              "mb_anneal_strategy": "MB_ANNEAL_", "mb_cyclic_mode": "MB_CYCLIC_",
+              "mb_threshold_mode": "MB_THRESHOLD_", "mb_denormals": "MB_DENORMALS_"}[cname]
     ours = {prefix + e.name: int(e) for e in enum}
     assert ours == values
 

@@ -91,7 +91,8 @@ int main(int argc, char **argv) {
         OFF(mb_train_options, plateau_threshold); OFF(mb_train_options, plateau_threshold_mode);
         OFF(mb_train_options, plateau_cooldown); OFF(mb_train_options, plateau_eps);
         OFF(mb_train_options, cyclic_mode); OFF(mb_train_options, cyclic_step_size_up);
-        OFF(mb_train_options, cyclic_step_size_down);
+        OFF(mb_train_options, cyclic_step_size_down); OFF(mb_train_options, denormals);
+        OFF(mb_train_options, reserved);
         printf("mb_blas_info %zu\n", sizeof(mb_blas_info));
         OFF(mb_blas_info, struct_size); OFF(mb_blas_info, backend);
         OFF(mb_blas_info, openblas_version); OFF(mb_blas_info, openblas_core);
