@@ -42,8 +42,8 @@
  *             (mb_get_blas_info): its OpenBLAS's own thread count is set with
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
  *             instead (mb_train_options.threads). Those are kept after a call, asleep, for
- *             the next call that asks for as many (as OpenBLAS keeps its own); a process
- *             forked after a call makes its own.
+ *             the next call that asks for as many (as OpenBLAS keeps its own), or for a
+ *             large mb_shuffle_into; a process forked after a call makes its own.
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);
@@ -235,10 +235,11 @@ mb_status mb_shuffle(void *x, size_t x_row_bytes, void *y, size_t y_row_bytes, i
 
 /* The same shuffle written into caller buffers, leaving x and y unchanged:
  * x_out row k = x row perm[k], y_out row k = y row perm[k]. The output buffers must not
- * overlap the inputs. y and y_out are both NULL or both non-NULL. Since 0.12.0 rows of
- * 4 MiB or more (x's and y's together) are copied on several threads, one per 4 MiB, up to
- * training's automatic count (OPENBLAS_NUM_THREADS, else the CPUs), each its own part of
- * the output: the same bytes as one thread writes. */
+ * overlap the inputs. y and y_out are both NULL or both non-NULL. Since 0.12.0, from 8 MiB
+ * of rows (x's and y's together) they are copied on several threads, one per full 4 MiB, up
+ * to training's automatic count (OPENBLAS_NUM_THREADS, else the CPUs), on the threads the
+ * last training call kept when there are (see Threads above), each its own part of the
+ * output: the same bytes as one thread writes. */
 mb_status mb_shuffle_into(const void *x, size_t x_row_bytes, const void *y,
                           size_t y_row_bytes, int64_t m, uint64_t seed, uint64_t epoch,
                           void *x_out, void *y_out);
@@ -750,9 +751,11 @@ typedef enum mb_cyclic_mode {
  * assist of about a hundred cycles for every subnormal operand or result: on a Xeon
  * (Emerald Rapids, 2 threads), W1 at batch 64 took 2.3 (momentum) and 3.9 (Adam) times as
  * long with them kept (the README's "Subnormal numbers"); AMD's Zen cores handle them at
- * full speed. While flushing, a sample_weight (or class_weight times sample_weight) below
- * 2^-126 is refused (MB_ERR_INVALID_ARGUMENT): the batches would read it as 0. Other
- * architectures than x86-64 keep subnormals either way. */
+ * full speed. While flushing, rows' weights (sample_weight, times class_weight) of which a
+ * positive one is below 2^-126 are all multiplied by the power of two that brings it into
+ * the normal range (exact, and a batch's cost depends on their ratios only: the same
+ * training; m floats for the call), and weights spanning more than float's normal range are
+ * MB_ERR_INVALID_ARGUMENT. Other architectures than x86-64 keep subnormals either way. */
 typedef enum mb_denormals {
     MB_DENORMALS_FLUSH = 0, /* flushed to zero while the batches run (the default) */
     MB_DENORMALS_KEEP = 1   /* IEEE arithmetic's subnormals kept (PyTorch's default) */

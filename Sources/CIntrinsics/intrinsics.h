@@ -43,27 +43,33 @@ static inline minibatch_float16 minibatch_sqrt16(minibatch_float16 x) {
 
 
 /* Floating-point control: subnormal (denormal) numbers flushed to zero, as results (FTZ) and
- * as operands (DAZ), on the calling thread. On x86-64 these are bits 15 and 6 of MXCSR,
- * which every SSE and AVX instruction obeys (float and double alike): Swift's arithmetic,
- * the C loops and the matrix libraries' kernels. Intel's cores take a microcode assist of
- * about a hundred cycles for an operand or result that is subnormal. Returns the control
- * word to give back to `minibatch_restore_fp`. Elsewhere (no MXCSR) both do nothing and
- * subnormals are kept. */
-static inline unsigned minibatch_flush_subnormals(void) {
+ * as operands (DAZ), or kept, on the calling thread. On x86-64 these are bits 15 and 6 of
+ * MXCSR, which every SSE and AVX instruction obeys (float and double alike): Swift's
+ * arithmetic, the C loops and the matrix libraries' kernels. Intel's cores take a microcode
+ * assist of about a hundred cycles for an operand or result that is subnormal. Sets both
+ * bits (`flush` != 0) or clears both, whatever the thread had, and returns the word to give
+ * back to `minibatch_restore_fp`. Elsewhere (no MXCSR) both do nothing and subnormals are
+ * kept. */
+static inline unsigned minibatch_set_subnormals(int flush) {
 #if defined(__x86_64__)
     unsigned saved = __builtin_ia32_stmxcsr();
-    unsigned flushing = saved | 0x8040u;
-    if (flushing != saved) __builtin_ia32_ldmxcsr(flushing);
+    unsigned wanted = flush ? (saved | 0x8040u) : (saved & ~0x8040u);
+    if (wanted != saved) __builtin_ia32_ldmxcsr(wanted);
     return saved;
 #else
+    (void)flush;
     return 0;
 #endif
 }
 
-/* Puts back the control word `minibatch_flush_subnormals` returned. */
+/* Puts back the control bits of the word `minibatch_set_subnormals` returned (rounding,
+ * exception masks, FTZ, DAZ), keeping the exception flags raised since (bits 0-5), as a
+ * caller's fetestexcept would see them without the change. */
 static inline void minibatch_restore_fp(unsigned saved) {
 #if defined(__x86_64__)
-    if (__builtin_ia32_stmxcsr() != saved) __builtin_ia32_ldmxcsr(saved);
+    unsigned now = __builtin_ia32_stmxcsr();
+    unsigned wanted = (saved & ~0x3Fu) | (now & 0x3Fu);
+    if (wanted != now) __builtin_ia32_ldmxcsr(wanted);
 #else
     (void)saved;
 #endif

@@ -47,6 +47,56 @@ struct TrainingTests {
         #expect(tiny * 1 > 0)
     }
 
+    /// Every member of a team of 3 works in the mode asked for, in every phase of every step
+    /// (gradient, update), whatever mode its thread had: the caller flushes, and so do the
+    /// members it makes (threads copy their maker's mode); kept, every member clears it for
+    /// its phases; flushed, sets it. The caller's own mode is back after each call.
+    @Test func everyMemberWorksInTheModeAskedFor() throws {
+        let m = 256, features = 64, threads = 3
+        let x = Fixture.uniform(m * features, seed: 2)
+        let y = (0..<m).map { Int32($0 % 3) }
+        let network = try Network(layerSizes: [features, 512, 3], seed: 1)
+        #expect(network.parameterCount >= TrainingStep.minimumSplitUpdate)
+        var seen: [[Int32]] = []
+        let modes = UnsafeMutablePointer<Int32>.allocate(capacity: threads)
+        defer { modes.deallocate() }
+        for flush in [false, true] {
+            var options = TrainingOptions(epochs: 1, batchSize: .fixed(128), learningRate: 0.1, threads: threads)
+            options.optimizer = .sgd(momentum: 0.9)
+            options.flushesDenormals = flush
+            let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
+            modes.initialize(repeating: -1, count: threads)
+            let outcome: Result<Int, MiniBatchError> = SubnormalMode.with(flushing: true) {
+                do throws(MiniBatchError) {
+                    let step = try TrainingStep(for: network, partition: partition, options: options)
+                    defer { step.finish() }
+                    step.subnormalModes = modes
+                    try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+                        try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
+                            let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
+                            let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
+                            try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
+                        }
+                    }
+                    #if arch(x86_64)
+                    #expect(SubnormalMode.flushing)
+                    #endif
+                    return .success(step.team.size)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            #expect(try outcome.get() == threads)
+            #expect(!SubnormalMode.flushing)
+            seen.append(Array(UnsafeBufferPointer(start: modes, count: threads)))
+        }
+        #if arch(x86_64)
+        #expect(seen == [[0, 0, 0], [1, 1, 1]])
+        #else
+        #expect(seen == [[0, 0, 0], [0, 0, 0]])
+        #endif
+    }
+
     /// Mini-batch steps, fused (W += -rate dz^T x in BLAS, proven finite) or checked (the
     /// gradient, then the update into the spare buffer), against full-batch steps on each
     /// batch's rows (parameters - rate * gradient, as the test above shows).

@@ -34,8 +34,8 @@ public enum Shuffle {
 
     /// Writes the shuffled rows into `xOut` (and `yOut`): row k of the output is row perm[k]
     /// of the input. Throws `.invalidArgument` for sizes `Validate.shuffle` refuses, y without
-    /// yOut or the reverse, or outputs that overlap the inputs or each other. Rows of 4 MiB
-    /// or more are copied on several threads (`gatherThreads`), with the same result.
+    /// yOut or the reverse, or outputs that overlap the inputs or each other. From 8 MiB of
+    /// rows they are copied on several threads (`gatherThreads`), with the same result.
     public static func into(
         _ xOut: UnsafeMutableRawPointer, _ yOut: UnsafeMutableRawPointer?,
         _ x: UnsafeRawPointer, xRowBytes: Int,
@@ -69,22 +69,28 @@ public enum Shuffle {
             gatherRows(xOut + start * xRowBytes, x, rowBytes: xRowBytes, rows: rows)
             if let y, let yOut { gatherRows(yOut + start * yRowBytes, y, rowBytes: yRowBytes, rows: rows) }
         }
-        let members = gatherThreads(bytes: xBytes + yBytes)
-        guard members > 1, let team = try? Team.borrow(size: members) else { return copy(0, m) }
+        let wanted = gatherThreads(bytes: xBytes + yBytes)
+        // The team training keeps, at its own size (the result does not depend on it), or a
+        // new one; one thread if none can be had.
+        guard wanted > 1, let team = Team.borrowKept() ?? (try? Team.borrow(size: wanted)) else { return copy(0, m) }
         defer { team.giveBack() }
-        team.run { t in copy(t * m / members, (t + 1) * m / members) }
+        let parts = min(wanted, team.size)
+        team.run { t in
+            if t < parts { copy(t * m / parts, (t + 1) * m / parts) }
+        }
     }
 
     /// Bytes of rows a further thread of `into` copies at least (the first copies any).
     static let gatherBytesPerThread = 4 << 20
 
-    /// Threads `into` copies `bytes` of rows on: as many as training's automatic count
-    /// (`BLASThreads.available`: OPENBLAS_NUM_THREADS, else the CPUs), one per
-    /// `gatherBytesPerThread`. A random gather waits on memory: each thread keeps its own
-    /// reads in flight, so two threads finish in less than half the time of one. Measured on
-    /// an Intel Xeon (Emerald Rapids, 2 vCPUs; 1,000,000 rows of 400 bytes, rows read 8 ahead):
-    /// 0.115 s on one thread, 0.041-0.050 s on two; numpy's `X[perm]` took 0.17-0.18 s there. The
-    /// rows land where one thread would put them: the result does not depend on the threads.
+    /// Threads `into` copies `bytes` of rows on: one per full `gatherBytesPerThread` (so a
+    /// second from 8 MiB), up to training's automatic count (`BLASThreads.available`:
+    /// OPENBLAS_NUM_THREADS, else the CPUs), and no more than the kept team has when there is
+    /// one. A random gather waits on memory, and each thread keeps its own reads in flight.
+    /// Measured on an Intel Xeon (Emerald Rapids, 2 vCPUs; 1,000,000 rows of 400 bytes and a
+    /// 4-byte y, `bench/bench.py --only shuffle`): 0.095 s on one thread, 0.050 s on two
+    /// (`bench/runs/xeon-emr`), where numpy's `X[perm], y[perm]` took 0.18 s. The rows land
+    /// where one thread would put them: the result does not depend on the threads.
     static func gatherThreads(bytes: Int) -> Int {
         max(1, min(BLASThreads.available, BLASThreads.maxTeam, bytes / gatherBytesPerThread))
     }

@@ -14,7 +14,8 @@ import Synchronization
 /// condition variable, so a team between two training steps does not pay for a wake-up,
 /// and an idle team does not burn a core.
 ///
-/// A training call borrows its team (`borrow`) and gives it back when it ends (`giveBack`):
+/// A training call borrows its team (`borrow`) and gives it back when it ends (`giveBack`), as
+/// `Shuffle.into` does for a large copy (`borrowKept`, any size):
 /// the last team given back is kept, its members asleep, for the next call that asks for
 /// the same size, as OpenBLAS and OpenMP runtimes keep their threads. A thread made for
 /// each call started on its maker's core: Linux places a new thread by the cores' recent
@@ -84,6 +85,12 @@ final class Team: @unchecked Sendable {
         }
         return try Team(size: size)
     }
+
+    /// The kept team, whatever its size (nil if none, or if it was made before a fork), for
+    /// work whose result does not depend on how many members share it (`Shuffle.into`):
+    /// taking it leaves a training call's team kept for the next one, where asking for another
+    /// size would stop it. Give it back after (`giveBack`).
+    static func borrowKept() -> Team? { take() }
 
     /// Ends a call's use of this team: it is kept for the next call (the team kept before
     /// is stopped), or, without members of its own, left to end.

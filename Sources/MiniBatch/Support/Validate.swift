@@ -252,25 +252,17 @@ package enum Validate {
         }
     }
 
-    /// Sample weights: finite, >= 0, and not all 0; with `flushing` (training that flushes
-    /// subnormals, `TrainingOptions.flushesDenormals`), none below Float's least normal
-    /// number but 0, which the batches would read as 0 (`subnormalWeight`).
-    package static func weights(_ data: DataView, name: String = "sample_weight", flushing: Bool = false) throws(MiniBatchError) {
+    /// Sample weights: finite, >= 0, and not all 0.
+    package static func weights(_ data: DataView, name: String = "sample_weight") throws(MiniBatchError) {
         guard let w = data.weights else { return }
         var total = 0.0
         for r in 0..<data.count {
             guard w[r].isFinite, w[r] >= 0 else {
                 throw .invalid("\(name)[\(r)] must be finite and >= 0, got \(w[r])")
             }
-            if flushing && w[r].isSubnormal { throw .invalid(subnormalWeight("\(name)[\(r)]", w[r])) }
             total += Double(w[r])
         }
         guard total > 0 else { throw .invalid("\(name): every weight is zero (at least one must be > 0)") }
-    }
-
-    /// The refusal of a row's weight that training, flushing subnormals, would read as 0.
-    package static func subnormalWeight(_ what: String, _ w: Float) -> String {
-        "\(what) = \(w) is below 2^-126 (a subnormal float), which training reads as 0 while it flushes subnormals (denormals = MB_DENORMALS_FLUSH, the default): scale the weights (only their ratios matter) or keep subnormals (MB_DENORMALS_KEEP)"
     }
 
     /// An update rule's hyperparameters.

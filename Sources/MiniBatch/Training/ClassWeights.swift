@@ -31,8 +31,7 @@ extension Network {
     /// classWeight[y_r] times the row's sample weight (when given), in float, for the call's
     /// data (m floats, freed by the caller); nil without class weights. What the rows'
     /// weights then mean is the sample weights' (`Weighting`). Checks the loss, the targets,
-    /// the count and the values, and that the rows' weights are finite and not all zero (nor,
-    /// flushing subnormals, below Float's least normal number but 0).
+    /// the count and the values, and that the rows' weights are finite and not all zero.
     /// (Call after `Validate.targets` and `Validate.weights`.)
     func classWeightedRows(_ data: DataView, _ options: TrainingOptions) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
         guard let weights = options.classWeight else { return nil }
@@ -52,11 +51,7 @@ extension Network {
                 deallocate(rows)
                 throw .invalid("the weight of row \(r), class_weight[\(c)] x sample_weight[\(r)], overflows float")
             }
-            if options.flushesDenormals && w.isSubnormal {
-                deallocate(rows)
-                throw .invalid(Validate.subnormalWeight(
-                    "the weight of row \(r) (class_weight[\(c)]\(data.weights == nil ? "" : " x sample_weight[\(r)]"))", w))
-            }
+
             rows[r] = w
             total += Double(w)
         }
@@ -65,5 +60,37 @@ extension Network {
             throw .invalid("class_weight: every row weighs 0 (its class's weight\(data.weights == nil ? "" : " times its sample_weight"))")
         }
         return rows
+    }
+
+    /// Rows' weights for training that flushes subnormals (`TrainingOptions.flushesDenormals`),
+    /// where a weight below 2^-126 would read as 0: if any positive weight is that small, all
+    /// are multiplied by the power of two that brings the smallest to 2^-126 or above, into
+    /// `buffer` (the class-weighted rows, scaled in place) or a new buffer of `count` floats
+    /// (freed by the caller); else `buffer` as it was. Exact (a power of two), and only the
+    /// weights' ratios count (a batch's cost is sum(w * loss) / sum(w)), so training is the
+    /// same as with the weights given. Throws `.invalidArgument` if the largest would then
+    /// overflow: weights that span more than Float's normal range.
+    static func weightsInNormalRange(
+        _ weights: UnsafePointer<Float>, count: Int, into buffer: UnsafeMutablePointer<Float>?
+    ) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
+        var smallest = Float.infinity, largest: Float = 0
+        for r in 0..<count where weights[r] > 0 {
+            smallest = min(smallest, weights[r])
+            largest = max(largest, weights[r])
+        }
+        guard smallest < .leastNormalMagnitude else { return buffer }
+        // smallest = s * 2^e with e its exponent (-149 ... -127 for a subnormal): times
+        // 2^(-126 - e) it is at least 2^-126.
+        let power = -126 - Int(smallest.exponent)
+        guard Int(largest.exponent) + power <= Int(Float.greatestFiniteMagnitude.exponent) else {
+            throw .invalid("the rows' weights (sample_weight, times class_weight if given) span more than float's normal range (smallest > 0: \(smallest), largest: \(largest)): training flushes subnormals to zero (denormals = MB_DENORMALS_FLUSH, the default), where the smallest would count as 0; scale them into [2^-126, 2^127] or keep subnormals (MB_DENORMALS_KEEP)")
+        }
+        let scale = Float(sign: .plus, exponent: power, significand: 1)
+        let out: UnsafeMutablePointer<Float>
+        if let buffer { out = buffer } else {
+            out = try allocate(Float.self, count: count, for: "the rows' weights scaled into float's normal range")
+        }
+        for r in 0..<count { out[r] = weights[r] * scale }
+        return out
     }
 }

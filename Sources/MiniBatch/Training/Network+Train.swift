@@ -54,7 +54,7 @@ extension Network {
             try Validate.training(options, for: self)
             try Validate.shape(data, for: self)
             try Validate.targets(data.targets, rows: data.count, for: self)
-            try Validate.weights(data, flushing: options.flushesDenormals)
+            try Validate.weights(data)
             // A validation_fraction split: training runs on the other rows, through an index map.
             return try options.validationFraction > 0
                 ? ValidationSplit(data, outputs: outputCount, fraction: options.validationFraction, seed: options.seed,
@@ -63,8 +63,15 @@ extension Network {
         }
         defer { split?.free() }
         // Class weights become the rows' weights, which training then uses as sample weights.
-        let rowWeights = try gated(collective) { () throws(MiniBatchError) in try classWeightedRows(data, options) }
+        var rowWeights = try gated(collective) { () throws(MiniBatchError) in try classWeightedRows(data, options) }
         defer { if let rowWeights { deallocate(rowWeights) } }
+        // Flushing subnormals, rows' weights below Float's normal range are scaled into it.
+        if options.flushesDenormals, let weights = rowWeights.map({ UnsafePointer($0) }) ?? data.weights {
+            let current = rowWeights
+            rowWeights = try gated(collective) { () throws(MiniBatchError) in
+                try Network.weightsInNormalRange(weights, count: data.count, into: current)
+            }
+        }
         var data = data
         if let rowWeights { data.weights = UnsafePointer(rowWeights) }
         if let split, let weights = data.weights {

@@ -1,5 +1,3 @@
-import CIntrinsics
-
 /// The members' work: what each member of the team runs in each phase of a step.
 extension TrainingStep {
 
@@ -42,15 +40,22 @@ extension TrainingStep {
         if members == 1 { work(0) } else { team.run(job!) }
     }
 
-    /// `member(t)` with subnormals flushed to zero while it runs (`flushesDenormals`,
-    /// `TrainingOptions.flushesDenormals`): each member sets its own thread's control word
-    /// and puts back what it was, so that nothing outside a phase (the caller's code
-    /// between batches, a progress callback, the rest of the process) runs with it.
+    /// `member(t)` with subnormals flushed to zero while it runs, or kept
+    /// (`flushesDenormals`, `TrainingOptions.flushesDenormals`): each member sets its own
+    /// thread's control word either way (a kept team's threads, or the caller's, may have
+    /// had either) and puts back what it was, so that nothing outside a phase (the caller's
+    /// code between batches, a progress callback, the rest of the process) runs with it.
     func work(_ t: Int) {
-        guard flushesDenormals else { return member(t) }
-        let saved = minibatch_flush_subnormals()
-        member(t)
-        minibatch_restore_fp(saved)
+        withSubnormalMode {
+            if let subnormalModes { subnormalModes[t] = SubnormalMode.flushing ? 1 : 0 }
+            member(t)
+        }
+    }
+
+    /// `body` with this thread's subnormals flushed or kept as `flushesDenormals` says: the
+    /// members' phases (`work`), and what the calling thread computes of a step itself.
+    func withSubnormalMode<T>(_ body: () -> T) -> T {
+        SubnormalMode.with(flushing: flushesDenormals, body)
     }
 
     func member(_ t: Int) {

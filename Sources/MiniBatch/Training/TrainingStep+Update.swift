@@ -31,9 +31,15 @@ extension TrainingStep {
         return true
     }
 
-    /// The L2 penalty of the last gradient's batch, 0.5 * l2 * sum(W^2) / rows, for its cost.
+    /// The L2 penalty of the last gradient's batch, 0.5 * l2 * sum(W^2) / rows, for its cost
+    /// (on the calling thread, in the members' subnormal mode: `withSubnormalMode`).
     func penalty() -> Double {
         guard l2 > 0 else { return 0 }
+        return withSubnormalMode { 0.5 * Double(l2) * weightSquares() / normalizer }
+    }
+
+    /// sum(W^2) over the weights, in float runs of 4,096 summed in double.
+    private func weightSquares() -> Double {
         var squares = 0.0
         for segment in segments where segment.isWeight {
             var partial: Float = 0
@@ -50,7 +56,7 @@ extension TrainingStep {
             }
             squares += Double(partial)
         }
-        return 0.5 * Double(l2) * squares / normalizer
+        return squares
     }
 
     /// The general update: the norm first if clipping, then the rule on every member's
@@ -177,9 +183,15 @@ extension TrainingStep {
         let bound = weightBound + Double(rule.learningRate.magnitude) * Double(rows) * Double(dz.value) * Double(x.value)
         guard bound <= fusedBound else { return false }
         // The other parameters: checked, then written in place, before W is touched.
+        // (On the calling thread, in the members' subnormal mode, as every phase: `work`.)
         let others = otherParameters
-        guard rule.stepIsFinite(network.parameters, gradients: gradients, shards: shardsUsed, others) else { return false }
-        _ = rule.step(network.parameters, into: network.parameters, gradients: gradients, shards: shardsUsed, others)
+        let finite = withSubnormalMode {
+            rule.stepIsFinite(network.parameters, gradients: gradients, shards: shardsUsed, others)
+        }
+        guard finite else { return false }
+        withSubnormalMode {
+            _ = rule.step(network.parameters, into: network.parameters, gradients: gradients, shards: shardsUsed, others)
+        }
         run(.fusedUpdate, members: updateMembers)
         weightBound = bound
         fusedUpdates += 1

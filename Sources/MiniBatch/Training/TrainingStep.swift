@@ -144,6 +144,9 @@ final class TrainingStep {
     let coupledWeightDecay: Float
     /// Whether the members flush subnormals to zero while they work (`work`).
     let flushesDenormals: Bool
+    /// For tests: where each member writes whether it flushed subnormals in its last phase
+    /// (`minibatch_flushes_subnormals`), one Int32 a member; nil (the default) records nothing.
+    var subnormalModes: UnsafeMutablePointer<Int32>?
     /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
     /// epochs trained when the epoch started).
     let dropout: Dropout?

@@ -176,9 +176,11 @@ def test_sample_weight_scale_does_not_matter(sizes, loss):
     to float32 rounding, at both ends of float's range (a total weight beyond it made
     1 / float(total) 0: MB_OK with the weights unchanged; one below its normal numbers made
     it Inf: MB_ERR_DIVERGED). Through the softmax kernel, the plain loss and the row-by-row
-    kernel (no hidden layer); a lone denormal weight is that row alone. Subnormal weights
-    train so with subnormals kept (flush_denormals=False); with the default (flushed, 0.12.0)
-    the batches would read them as 0, and they are refused."""
+    kernel (no hidden layer); a lone denormal weight is that row alone. So with subnormals
+    kept (flush_denormals=False) and flushed (the default since 0.12.0, where the library
+    scales rows' weights with a subnormal into float's normal range by a power of two, as
+    the batches would read it as 0); weights spanning more than that range are refused when
+    flushing."""
     X, y = mb.make_moons(200, 0.2, seed=3)
     target = y if loss == "cross_entropy" else X[:, :1] + X[:, 1:]
 
@@ -190,17 +192,25 @@ def test_sample_weight_scale_does_not_matter(sizes, loss):
 
     ones = trained(np.ones(200))
     assert np.array_equal(trained(np.ones(200), flush=False), ones)  # (no subnormal in this run)
-    for c in (1e-42, 1e-30, 1e30, 1e38, 3e38):
-        flush = c > np.finfo(np.float32).tiny
-        np.testing.assert_allclose(trained(np.full(200, c), flush), ones, rtol=1e-5, atol=1e-6, err_msg=str(c))
-    alone = np.zeros(200)
-    alone[7] = 1
-    lone = alone.copy()
-    lone[7] = 1e-45
-    np.testing.assert_allclose(trained(lone, flush=False), trained(alone), rtol=1e-6, atol=1e-7)
-    for w in (np.full(200, 1e-42), lone):
-        with pytest.raises(mb.InvalidArgumentError, match=r"sample_weight\[\d+\] = .* below 2\^-126"):
-            trained(w)
+    for flush in (True, False):
+        for c in (1e-42, 1e-30, 1e30, 1e38, 3e38):
+            np.testing.assert_allclose(trained(np.full(200, c), flush), ones, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{c} {flush}")
+        alone = np.zeros(200)
+        alone[7] = 1
+        lone = alone.copy()
+        lone[7] = 1e-45
+        np.testing.assert_allclose(trained(lone, flush), trained(alone), rtol=1e-6, atol=1e-7)
+    # a subnormal weight among normal ones: scaled with the others, the caller's own scaling's
+    # training (2^4 brings 2^-130 to 2^-126), bit for bit
+    w = np.ones(200, np.float32)
+    w[11] = np.float32(2.0 ** -130)
+    assert np.array_equal(trained(w), trained(w * np.float32(16)))
+    wide = np.ones(200, np.float32)
+    wide[3], wide[4] = np.float32(2.0 ** -149), np.float32(2.0 ** 127)
+    with pytest.raises(mb.InvalidArgumentError, match="span more than float's normal range"):
+        trained(wide)
+    trained(wide, flush=False)
 
 
 def test_sample_weight_partial_fit_and_bad_values():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,33 @@ def test_shuffle_inplace_matches_copy():
         mb.shuffle(ro, None, 1, inplace=True)
     with pytest.raises(TypeError):
         mb.shuffle([[1, 2]], None, 1, inplace=True)
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_large_shuffle_on_threads_is_numpys_take(threads):
+    """From 8 MiB of rows mb_shuffle_into copies on several threads (0.12.0), each its own part
+    of the output: numpy's X[perm], y[perm], byte for byte, in a process whose automatic thread
+    count (OPENBLAS_NUM_THREADS) is 1 or 3, and after a training call that keeps a team of 2."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, minibatch_gd as mb\n"
+        "rs = np.random.RandomState(1)\n"
+        "X = rs.randint(0, 2**31, size=(300_007, 9)).astype(np.int32)\n"  # 36 bytes a row
+        "y = rs.rand(300_007, 3).astype(np.float64)\n"                   # and 24: 17 MiB
+        "for train in (False, True):\n"
+        "    if train:\n"
+        "        Xm, ym = mb.make_moons(600, 0.2, seed=1)\n"
+        "        with mb.Network([2, 64, 2], seed=0) as net:\n"
+        "            net.train(Xm, ym, epochs=1, batch_size=600, threads=2)\n"
+        "    Xs, ys = mb.shuffle(X, y, 5, epoch=3)\n"
+        "    perm = mb.permutation(len(X), 5, 3)\n"
+        "    assert np.array_equal(Xs, X[perm]) and np.array_equal(ys, y[perm])\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 def test_shuffle_is_the_training_order():

@@ -1,0 +1,19 @@
+import CIntrinsics
+
+/// Subnormal (denormal) floats on the calling thread: flushed to zero as results and read as
+/// zero as operands, or kept (x86-64's MXCSR FTZ and DAZ bits, `minibatch_set_subnormals` in
+/// CIntrinsics). Training's members set the mode a call asks for around each phase
+/// (`TrainingStep.work`, `TrainingOptions.flushesDenormals`). Elsewhere than x86-64 nothing
+/// changes and subnormals are kept.
+enum SubnormalMode {
+    /// `body` with this thread's subnormals flushed (`flushing`) or kept, whatever the thread
+    /// had; its own control bits are back after (the exception flags raised meanwhile stay).
+    static func with<T>(flushing: Bool, _ body: () -> T) -> T {
+        let saved = minibatch_set_subnormals(flushing ? 1 : 0)
+        defer { minibatch_restore_fp(saved) }
+        return body()
+    }
+
+    /// Whether this thread flushes subnormals now.
+    static var flushing: Bool { minibatch_flushes_subnormals() != 0 }
+}
