@@ -237,9 +237,10 @@ mb_status mb_shuffle(void *x, size_t x_row_bytes, void *y, size_t y_row_bytes, i
  * x_out row k = x row perm[k], y_out row k = y row perm[k]. The output buffers must not
  * overlap the inputs. y and y_out are both NULL or both non-NULL. Since 0.12.0, from 8 MiB
  * of rows (x's and y's together) they are copied on several threads, one per full 4 MiB, up
- * to training's automatic count (OPENBLAS_NUM_THREADS, else the CPUs), on the threads the
- * last training call kept when there are (see Threads above), each its own part of the
- * output: the same bytes as one thread writes. */
+ * to training's automatic count (OPENBLAS_NUM_THREADS, else the CPUs) and to the threads
+ * kept by the last training call or large shuffle when there are (see Threads above), used
+ * at their own count, each its own part of the output: the same bytes as one thread
+ * writes. */
 mb_status mb_shuffle_into(const void *x, size_t x_row_bytes, const void *y,
                           size_t y_row_bytes, int64_t m, uint64_t seed, uint64_t epoch,
                           void *x_out, void *y_out);
@@ -753,9 +754,10 @@ typedef enum mb_cyclic_mode {
  * long with them kept (the README's "Subnormal numbers"); AMD's Zen cores handle them at
  * full speed. While flushing, rows' weights (sample_weight, times class_weight) of which a
  * positive one is below 2^-126 are all multiplied by the power of two that brings it into
- * the normal range (exact, and a batch's cost depends on their ratios only: the same
- * training; m floats for the call), and weights spanning more than float's normal range are
- * MB_ERR_INVALID_ARGUMENT. Other architectures than x86-64 keep subnormals either way. */
+ * the normal range (exact; a batch's cost and gradient depend on their ratios only, and the
+ * l2 term keeps the caller's sum(w) as its divisor: the same training; m floats for the
+ * call), and weights spanning more than float's normal range are MB_ERR_INVALID_ARGUMENT.
+ * Other architectures than x86-64 keep subnormals either way, and scale nothing. */
 typedef enum mb_denormals {
     MB_DENORMALS_FLUSH = 0, /* flushed to zero while the batches run (the default) */
     MB_DENORMALS_KEEP = 1   /* IEEE arithmetic's subnormals kept (PyTorch's default) */

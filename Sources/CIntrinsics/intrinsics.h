@@ -63,8 +63,9 @@ static inline unsigned minibatch_set_subnormals(int flush) {
 }
 
 /* Puts back the control bits of the word `minibatch_set_subnormals` returned (rounding,
- * exception masks, FTZ, DAZ), keeping the exception flags raised since (bits 0-5), as a
- * caller's fetestexcept would see them without the change. */
+ * exception masks, FTZ, DAZ), keeping the exception flags raised since (bits 0-5): what the
+ * arithmetic raised stays visible to the caller's fetestexcept (under FTZ and DAZ the
+ * underflow, denormal and inexact flags may differ from IEEE arithmetic's). */
 static inline void minibatch_restore_fp(unsigned saved) {
 #if defined(__x86_64__)
     unsigned now = __builtin_ia32_stmxcsr();
@@ -72,6 +73,15 @@ static inline void minibatch_restore_fp(unsigned saved) {
     if (wanted != now) __builtin_ia32_ldmxcsr(wanted);
 #else
     (void)saved;
+#endif
+}
+
+/* This thread's FTZ and DAZ bits (x86-64: MXCSR & 0x8040; 0 elsewhere), for tests. */
+static inline unsigned minibatch_subnormal_bits(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_stmxcsr() & 0x8040u;
+#else
+    return 0;
 #endif
 }
 

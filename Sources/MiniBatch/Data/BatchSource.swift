@@ -118,9 +118,10 @@ final class MemoryBatches: BatchSource {
             for r in 0..<rows { total += Double(weights[start + r]) }
         }
         // A batch whose rows all weigh 0 adds nothing: cost 0, gradient 0.
+        let penaltyTotal = total == 0 ? 1 : total / data.weightScale
         if total == 0 { total = 1 }
         let pointer = inPlace ? weights : gather.map { UnsafePointer($0.w!) } ?? weights + start
-        return Weighting(weights: pointer, total: total)
+        return Weighting(weights: pointer, total: total, penaltyTotal: penaltyTotal)
     }
 
     /// Rows are measured when there is more than one batch (as `FileBatches` does):

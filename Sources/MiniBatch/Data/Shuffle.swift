@@ -72,7 +72,7 @@ public enum Shuffle {
         let wanted = gatherThreads(bytes: xBytes + yBytes)
         // The team training keeps, at its own size (the result does not depend on it), or a
         // new one; one thread if none can be had.
-        guard wanted > 1, let team = Team.borrowKept() ?? (try? Team.borrow(size: wanted)) else { return copy(0, m) }
+        guard wanted > 1, let team = Team.borrowKept() ?? (try? Team(size: wanted)) else { return copy(0, m) }
         defer { team.giveBack() }
         let parts = min(wanted, team.size)
         team.run { t in
@@ -83,10 +83,10 @@ public enum Shuffle {
     /// Bytes of rows a further thread of `into` copies at least (the first copies any).
     static let gatherBytesPerThread = 4 << 20
 
-    /// Threads `into` copies `bytes` of rows on: one per full `gatherBytesPerThread` (so a
+    /// Threads `into` wants for `bytes` of rows: one per full `gatherBytesPerThread` (so a
     /// second from 8 MiB), up to training's automatic count (`BLASThreads.available`:
-    /// OPENBLAS_NUM_THREADS, else the CPUs), and no more than the kept team has when there is
-    /// one. A random gather waits on memory, and each thread keeps its own reads in flight.
+    /// OPENBLAS_NUM_THREADS, else the CPUs); `into` runs no more than the team it borrows
+    /// has (the kept one, at its own size, when there is one). A random gather waits on memory, and each thread keeps its own reads in flight.
     /// Measured on an Intel Xeon (Emerald Rapids, 2 vCPUs; 1,000,000 rows of 400 bytes and a
     /// 4-byte y, `bench/bench.py --only shuffle`): 0.095 s on one thread, 0.050 s on two
     /// (`bench/runs/xeon-emr`), where numpy's `X[perm], y[perm]` took 0.18 s. The rows land

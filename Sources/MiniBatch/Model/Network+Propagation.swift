@@ -142,6 +142,9 @@ struct Weighting {
     var weights: UnsafePointer<Float>
     /// The whole batch's total weight (> 0), the divisor of the mean.
     var total: Double
+    /// The total of the caller's weights (`total` over `DataView.weightScale`, exact): the
+    /// divisor of the L2 term, as the header's sum(w).
+    var penaltyTotal: Double
 
-    func advanced(by rows: Int) -> Weighting { Weighting(weights: weights + rows, total: total) }
+    func advanced(by rows: Int) -> Weighting { Weighting(weights: weights + rows, total: total, penaltyTotal: penaltyTotal) }
 }

@@ -16,4 +16,10 @@ enum SubnormalMode {
 
     /// Whether this thread flushes subnormals now.
     static var flushing: Bool { minibatch_flushes_subnormals() != 0 }
+
+    /// This thread's FTZ and DAZ bits (MXCSR & 0x8040 on x86-64, 0 elsewhere), for tests.
+    static var bits: Int32 { Int32(minibatch_subnormal_bits()) }
+
+    /// Sets this thread's mode and leaves it so (for tests: a thread in a given mode).
+    static func set(flushing: Bool) { _ = minibatch_set_subnormals(flushing ? 1 : 0) }
 }

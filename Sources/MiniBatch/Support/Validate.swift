@@ -534,6 +534,9 @@ public struct DataView {
     /// (count) sample weights, or nil for all 1 (`Validate.weights`): a training set's, or
     /// a validation set's (its cost and score then weighted means; since 0.7.0).
     public var weights: UnsafePointer<Float>?
+    /// `weights` are the caller's times this power of two (training that flushes subnormals
+    /// scales weights with a subnormal into Float's normal range: `weightsInNormalRange`).
+    var weightScale = 1.0
 
     public init(x: UnsafePointer<Float>, targets: Targets, count: Int, features: Int, weights: UnsafePointer<Float>? = nil) {
         self.x = x

@@ -66,31 +66,38 @@ extension Network {
     /// where a weight below 2^-126 would read as 0: if any positive weight is that small, all
     /// are multiplied by the power of two that brings the smallest to 2^-126 or above, into
     /// `buffer` (the class-weighted rows, scaled in place) or a new buffer of `count` floats
-    /// (freed by the caller); else `buffer` as it was. Exact (a power of two), and only the
-    /// weights' ratios count (a batch's cost is sum(w * loss) / sum(w)), so training is the
-    /// same as with the weights given. Throws `.invalidArgument` if the largest would then
-    /// overflow: weights that span more than Float's normal range.
+    /// (freed by the caller), returned with that power; nil if none is that small. Exact (a
+    /// power of two), and the gradient and the cost depend on the weights' ratios only; the
+    /// L2 term's divisor stays the caller's total (`DataView.weightScale`,
+    /// `Weighting.penaltyTotal`). Read with subnormals kept, whatever the calling thread's
+    /// mode. Throws `.invalidArgument` if the largest would then overflow: weights that span
+    /// more than Float's normal range.
     static func weightsInNormalRange(
         _ weights: UnsafePointer<Float>, count: Int, into buffer: UnsafeMutablePointer<Float>?
-    ) throws(MiniBatchError) -> UnsafeMutablePointer<Float>? {
-        var smallest = Float.infinity, largest: Float = 0
-        for r in 0..<count where weights[r] > 0 {
-            smallest = min(smallest, weights[r])
-            largest = max(largest, weights[r])
+    ) throws(MiniBatchError) -> (weights: UnsafeMutablePointer<Float>, scale: Double)? {
+        let (smallest, largest) = SubnormalMode.with(flushing: false) { () -> (Float, Float) in
+            var smallest = Float.infinity, largest: Float = 0
+            for r in 0..<count where weights[r] > 0 {
+                smallest = min(smallest, weights[r])
+                largest = max(largest, weights[r])
+            }
+            return (smallest, largest)
         }
-        guard smallest < .leastNormalMagnitude else { return buffer }
+        guard smallest < .leastNormalMagnitude else { return nil }
         // smallest = s * 2^e with e its exponent (-149 ... -127 for a subnormal): times
         // 2^(-126 - e) it is at least 2^-126.
         let power = -126 - Int(smallest.exponent)
         guard Int(largest.exponent) + power <= Int(Float.greatestFiniteMagnitude.exponent) else {
-            throw .invalid("the rows' weights (sample_weight, times class_weight if given) span more than float's normal range (smallest > 0: \(smallest), largest: \(largest)): training flushes subnormals to zero (denormals = MB_DENORMALS_FLUSH, the default), where the smallest would count as 0; scale them into [2^-126, 2^127] or keep subnormals (MB_DENORMALS_KEEP)")
+            throw .invalid("the rows' weights (sample_weight, times class_weight if given) span more than float's normal range (smallest > 0: \(smallest), largest: \(largest)): training flushes subnormals to zero (denormals = MB_DENORMALS_FLUSH, the default), where the smallest would count as 0; scale them into [2^-126, 2^128) or keep subnormals (MB_DENORMALS_KEEP)")
         }
         let scale = Float(sign: .plus, exponent: power, significand: 1)
         let out: UnsafeMutablePointer<Float>
         if let buffer { out = buffer } else {
             out = try allocate(Float.self, count: count, for: "the rows' weights scaled into float's normal range")
         }
-        for r in 0..<count { out[r] = weights[r] * scale }
-        return out
+        SubnormalMode.with(flushing: false) {
+            for r in 0..<count { out[r] = weights[r] * scale }
+        }
+        return (out, Double(scale))
     }
 }

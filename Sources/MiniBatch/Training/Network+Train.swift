@@ -65,15 +65,24 @@ extension Network {
         // Class weights become the rows' weights, which training then uses as sample weights.
         var rowWeights = try gated(collective) { () throws(MiniBatchError) in try classWeightedRows(data, options) }
         defer { if let rowWeights { deallocate(rowWeights) } }
-        // Flushing subnormals, rows' weights below Float's normal range are scaled into it.
+        // Flushing subnormals (x86-64), rows' weights below Float's normal range are scaled
+        // into it.
+        var weightScale = 1.0
+        #if arch(x86_64)
         if options.flushesDenormals, let weights = rowWeights.map({ UnsafePointer($0) }) ?? data.weights {
             let current = rowWeights
-            rowWeights = try gated(collective) { () throws(MiniBatchError) in
+            let scaled = try gated(collective) { () throws(MiniBatchError) in
                 try Network.weightsInNormalRange(weights, count: data.count, into: current)
             }
+            if let scaled {
+                rowWeights = scaled.weights
+                weightScale = scaled.scale
+            }
         }
+        #endif
         var data = data
         if let rowWeights { data.weights = UnsafePointer(rowWeights) }
+        data.weightScale = weightScale
         if let split, let weights = data.weights {
             // The rows left to train on must weigh something (the check of all rows is
             // `Validate.weights`, and `classWeightedRows`).
@@ -81,7 +90,7 @@ extension Network {
                 var total = 0.0
                 for i in 0..<split.trainCount { total += Double(weights[split.trainRows[i]]) }
                 guard total > 0 else {
-                    throw .invalid("every training row weighs 0 (sample_weight\(rowWeights == nil ? "" : " times class_weight")): validation_fraction \(options.validationFraction) held out every row that weighs more")
+                    throw .invalid("every training row weighs 0 (sample_weight\(options.classWeight == nil ? "" : " times class_weight")): validation_fraction \(options.validationFraction) held out every row that weighs more")
                 }
             }
         }

@@ -112,8 +112,9 @@ public struct TrainingOptions: Sendable {
     /// Adam at batch 64 took 2.3 and 3.9 times as long with them kept as flushed (README,
     /// "Subnormal numbers"). false keeps IEEE arithmetic's subnormals, as PyTorch's default.
     /// While flushing, rows' weights with a positive one below 2^-126 are scaled into the
-    /// normal range by a power of two (exact; the same training), and weights spanning more
-    /// than Float's normal range are refused.
+    /// normal range by a power of two (exact; the L2 term keeps the caller's total weight as
+    /// its divisor: the same training), and weights spanning more than Float's normal range
+    /// are refused.
     /// Elsewhere than x86-64 subnormals are kept either way. The setting is part of a
     /// distributed run's options (every rank must give the same). Since 0.12.0.
     public var flushesDenormals: Bool = true

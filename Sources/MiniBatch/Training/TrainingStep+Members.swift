@@ -47,7 +47,7 @@ extension TrainingStep {
     /// code between batches, a progress callback, the rest of the process) runs with it.
     func work(_ t: Int) {
         withSubnormalMode {
-            if let subnormalModes { subnormalModes[t] = SubnormalMode.flushing ? 1 : 0 }
+            if let subnormalModes { subnormalModes[t] |= SubnormalMode.bits }
             member(t)
         }
     }

@@ -35,7 +35,7 @@ extension TrainingStep {
     /// (on the calling thread, in the members' subnormal mode: `withSubnormalMode`).
     func penalty() -> Double {
         guard l2 > 0 else { return 0 }
-        return withSubnormalMode { 0.5 * Double(l2) * weightSquares() / normalizer }
+        return withSubnormalMode { 0.5 * Double(l2) * weightSquares() / penaltyNormalizer }
     }
 
     /// sum(W^2) over the weights, in float runs of 4,096 summed in double.
@@ -63,7 +63,7 @@ extension TrainingStep {
     /// slice. False, with parameters and state unchanged, if any new parameter is not finite.
     private func generalUpdate() -> Bool {
         let members = updateMembers
-        terms = GradientTerms(l2: Float(Double(l2) / normalizer), scale: 1, clip: clipValue, decay: coupledWeightDecay)
+        terms = GradientTerms(l2: Float(Double(l2) / penaltyNormalizer), scale: 1, clip: clipValue, decay: coupledWeightDecay)
         // The rule reads at most two gradient buffers: more are summed into the first.
         if updateShards > 2 {
             run(.sum, members: members)

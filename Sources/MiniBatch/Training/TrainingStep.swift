@@ -144,8 +144,8 @@ final class TrainingStep {
     let coupledWeightDecay: Float
     /// Whether the members flush subnormals to zero while they work (`work`).
     let flushesDenormals: Bool
-    /// For tests: where each member writes whether it flushed subnormals in its last phase
-    /// (`minibatch_flushes_subnormals`), one Int32 a member; nil (the default) records nothing.
+    /// For tests: where each member ORs its FTZ and DAZ bits in every phase
+    /// (`SubnormalMode.bits`), one Int32 a member; nil (the default) records nothing.
     var subnormalModes: UnsafeMutablePointer<Int32>?
     /// The hidden layers' dropout (nil: none), and the epoch it draws for (the model's
     /// epochs trained when the epoch started).
@@ -172,6 +172,9 @@ final class TrainingStep {
     var ruleShards = 1
     /// The divisor of the last batch's mean: its rows, or its total sample weight.
     var normalizer = 1.0
+    /// The divisor of the L2 term: the batch's rows, or the caller's total weight
+    /// (`Weighting.penaltyTotal`: `normalizer` unless the weights were scaled).
+    var penaltyNormalizer = 1.0
     /// Shards of the last gradient (over all ranks), and the gradient buffers the update reads.
     var shardsUsed = 1
     var updateShards = 1
@@ -443,6 +446,7 @@ final class TrainingStep {
         let fused = fusesFirstWeights && inPlace == nil && source.measuresRows
         let weighting = source.weighting(index, rows: rows, inPlace: inPlace != nil)
         normalizer = weighting?.total ?? Double(rows)
+        penaltyNormalizer = weighting?.penaltyTotal ?? Double(rows)
         batch = Batch(source: source, index: index, rows: rows, shards: shardsUsed, inPlace: inPlace,
                       input: input, targets: targets, fused: fused, weighting: weighting,
                       dropoutKey: dropout?.batchKey(epoch: epoch, batch: index) ?? 0)
