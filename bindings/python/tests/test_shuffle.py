@@ -94,7 +94,10 @@ def test_large_shuffle_on_threads_is_numpys_take(threads):
         "    assert np.array_equal(Xs, X[perm]) and np.array_equal(ys, y[perm])\n"
         "print('ok')\n"
     )
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads)
+    # (the package as this process imported it: from the source tree or installed)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mb.__file__)))
+    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, PYTHONPATH=path)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
