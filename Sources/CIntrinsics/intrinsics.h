@@ -85,13 +85,4 @@ static inline unsigned minibatch_subnormal_bits(void) {
 #endif
 }
 
-/* Whether this thread flushes subnormals now (x86-64: MXCSR's FTZ and DAZ both set). */
-static inline int minibatch_flushes_subnormals(void) {
-#if defined(__x86_64__)
-    return (__builtin_ia32_stmxcsr() & 0x8040u) == 0x8040u;
-#else
-    return 0;
-#endif
-}
-
 #endif

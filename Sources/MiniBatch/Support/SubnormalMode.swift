@@ -14,11 +14,11 @@ enum SubnormalMode {
         return body()
     }
 
-    /// Whether this thread flushes subnormals now.
-    static var flushing: Bool { minibatch_flushes_subnormals() != 0 }
-
     /// This thread's FTZ and DAZ bits (MXCSR & 0x8040 on x86-64, 0 elsewhere), for tests.
     static var bits: Int32 { Int32(minibatch_subnormal_bits()) }
+
+    /// Whether this thread flushes subnormals now (both bits set).
+    static var flushing: Bool { bits == 0x8040 }
 
     /// Sets this thread's mode and leaves it so (for tests: a thread in a given mode).
     static func set(flushing: Bool) { _ = minibatch_set_subnormals(flushing ? 1 : 0) }
