@@ -85,8 +85,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 0
-#define MB_VERSION_STRING "0.12.0"
+#define MB_VERSION_PATCH 1
+#define MB_VERSION_STRING "0.12.1"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -167,7 +167,9 @@ typedef struct mb_blas_info {
     const char *training_forward; /* since 0.2.0: what runs training's forward products
                                      x W^T: libxsmm on the first layer's W,
                                      which training keeps transposed while its batches run
-                                     (a W of fewer than 2^18 floats; README, Matrix products),
+                                     (a W of fewer than 2^18 floats; of any size
+                                     with AVX-512 kernels, since 0.12.1; README,
+                                     Matrix products),
                                      OpenBLAS for the others; where libxsmm's kernels are
                                      narrower than AVX-512, libxsmm only for products whose
                                      operands fit a core's L2, whose size it names.

@@ -40,8 +40,12 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * Measured single-threaded on an AMD Zen 5 (1 MiB L2 per core; bench/backends.c), libxsmm
  * ran these products at 230-255 GFLOP/s against OpenBLAS's 170-220 (44 against 97 at
  * 16 x 10 x 16), except dW = A^T B with a B of 1024 x 1024 floats and more (194 against
- * 237): its kernels stream B without packing it, so A^T B takes libxsmm only while B
- * (k x n) holds fewer than 2^18 floats.
+ * 237): its kernels stream B without packing it, so A^T B took libxsmm only while B
+ * (k x n) held fewer than 2^18 floats. Since 0.12.1 that limit holds for narrower kernels
+ * only: AVX-512 kernels get a large B in chunks along k (mbm_libxsmm_k_chunk), at which the
+ * Xeon below ran A^T B at 155-172 GFLOP/s against OpenBLAS's 143-159 (SkylakeX kernels) and
+ * 79-82 (Haswell): 784 x 1024 x 128 to 512 rows, 784 x 2048 x 256, 1024 x 784 x 256 and 512
+ * rows, 784 x 512 x 512 (one call, unchunked, 86-103 where B was 1.6-2 MiB).
  * Where libxsmm's kernels are narrower than AVX-512 (its target hsw, AVX2, or older), it is
  * fast only while the product's operands stay in a core's L2: measured single-threaded on
  * an AMD Zen 3 (EPYC, AVX2, 512 KiB L2 per core; bench/backends.c), libxsmm against OpenBLAS
@@ -70,9 +74,9 @@ static void read_rule(void) {
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
     if (trans_b || !(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    if (trans_a && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
     pthread_once(&rule_once, read_rule);
+    if (trans_a && !libxsmm_wide && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (!libxsmm_wide && (long long)m * k + (long long)k * n + (long long)m * n > l2_floats) return 0;
     return 1;
 }
@@ -109,6 +113,53 @@ static float *scaled_buffer_of_thread(size_t count) {
     return buffer->values;
 }
 
+/* libxsmm's kernels stream B (k x n) once for every few columns of C^T without blocking it
+ * for the cache, so a B larger than a core's L2 is read from the L3 over and over. Cut along
+ * k, C = sum over chunks of op(A)[:, chunk] B[chunk, :], each chunk's kernel adding to C
+ * (beta 1 after the first), B's chunk stays in the L2 and every C element still takes its
+ * k products in order, in one float accumulation (C is reloaded exactly as the registers held
+ * it): the same bits as one kernel call (tested). Measured single-threaded on an Intel Xeon
+ * (Emerald Rapids, 2 MiB L2 per core), x (W^T) with W^T (784, n), 128 rows, GFLOP/s in one
+ * call and in chunks of B of about a quarter of the L2: n 512, 137-156 and 163-168; n 768,
+ * 62-98 and 120-162; n 1024, 57-88 and 115-159; n 2048, 51-72 and 136-149; n 384 (B 57 % of
+ * the L2), 170 in one call and 155-166 in chunks. So with AVX-512 kernels a B of more than
+ * 5/8 of the L2 is cut into chunks of at most a quarter of it (rows a multiple of 16); with
+ * narrower kernels libxsmm takes no product that large (mbm_uses_libxsmm). */
+int mbm_libxsmm_k_chunk(int n, int k) {
+    pthread_once(&rule_once, read_rule);
+    if (!libxsmm_wide || n <= 0 || (long long)k * n <= l2_floats / 8 * 5) return k;
+    long long rows = l2_floats / 4 / n / 16 * 16;
+    if (rows < 16) rows = 16;
+    return rows < k ? (int)rows : k;
+}
+
+int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float beta, float *c, int ldc, int chunk) {
+    /* Column-major C^T (n, m) = B^T (n, k) op(A)^T (k, m): B's memory is B^T column-major,
+     * A's memory is op(A)^T column-major or, with trans_a, op(A) (so libxsmm's second
+     * operand is transposed). A chunk of k is B's rows k0.. and op(A)'s columns k0..: A's
+     * columns, or with trans_a its rows. */
+    if (chunk <= 0 || chunk > k) chunk = k;
+    const int flags = trans_a ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
+    const libxsmm_blasint ldx = ldb, ldy = lda, ldz = ldc;
+    const float alpha = 1.0f, add = 1.0f;
+    /* Every kernel is had before C is written, so that a failed dispatch leaves C whole for
+     * the caller's general path: the first chunk's (the caller's beta), the full chunks'
+     * after it and the last, shorter one's (beta 1). */
+    const int last = k % chunk ? k % chunk : chunk;
+    const libxsmm_smmfunction first = libxsmm_smmdispatch(n, m, chunk, &ldx, &ldy, &ldz, &alpha, &beta, &flags, NULL);
+    const libxsmm_smmfunction full =
+        k > chunk ? libxsmm_smmdispatch(n, m, chunk, &ldx, &ldy, &ldz, &alpha, &add, &flags, NULL) : first;
+    const libxsmm_smmfunction tail =
+        k > chunk ? libxsmm_smmdispatch(n, m, last, &ldx, &ldy, &ldz, &alpha, &add, &flags, NULL) : first;
+    if (!first || !full || !tail) return 0;
+    for (int k0 = 0; k0 < k; k0 += chunk) {
+        const libxsmm_smmfunction kernel = k0 == 0 ? first : k - k0 < chunk ? tail : full;
+        kernel(b + (size_t)k0 * ldb, trans_a ? a + (size_t)k0 * lda : a + k0, c);
+    }
+    return 1;
+}
+
 void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc) {
     if (mbm_uses_libxsmm(trans_a, trans_b, m, n, k, alpha, beta)) {
@@ -123,17 +174,8 @@ void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
             lda = columns;
             alpha = 1.0f;
         }
-        /* Column-major C^T (n, m) = B^T (n, k) op(A)^T (k, m): B's memory is B^T column-major,
-         * A's memory is op(A)^T column-major or, with trans_a, op(A) (so libxsmm's second
-         * operand is transposed). */
-        const int flags = trans_a ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
-        const libxsmm_blasint ldx = ldb, ldy = lda, ldz = ldc;
-        const libxsmm_smmfunction kernel =
-            libxsmm_smmdispatch(n, m, k, &ldx, &ldy, &ldz, &alpha, &beta, &flags, NULL);
-        if (kernel) {
-            kernel(b, a, c);
+        if (mbm_sgemm_libxsmm(trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, mbm_libxsmm_k_chunk(n, k)))
             return;
-        }
     }
 general:
     mbm_sgemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -153,12 +195,28 @@ general:
  * with Adam, 20,000 rows: 0.136 against 0.168 s (Haswell), 0.144 against 0.147-0.152
  * (unset). At 784 x 1024 with Adam the epoch was no faster (Haswell) or 2 % slower (unset):
  * there dW^T's dz (rows x 1024) passes libxsmm's transposed-B limit and runs on OpenBLAS.
- * So: a W of fewer than 2^18 floats, where the fused first-layer update (which reads W in
- * its own layout) begins. */
+ * So, with narrower kernels: a W of fewer than 2^18 floats.
+ * With AVX-512 kernels (0.12.1), a W of any size: past 5/8 of a core's L2, x (W^T kept) runs
+ * in chunks along k (mbm_libxsmm_k_chunk), 160-166 GFLOP/s at 784 x 512 and 784 x 1024 on
+ * the Xeon below, where one libxsmm call ran 80-154 and OpenBLAS's x W^T 131-148 (SkylakeX)
+ * or 75-80 (Haswell), and from 2^18 weights plain descent's fused update runs in that layout
+ * too (W^T += x^T (-rate dz)). Measured on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core,
+ * 2 vCPUs), epochs of 60,000 rows, kept transposed against W in its own layout (the 2^18
+ * rule), medians of 5, OPENBLAS_CORETYPE=Haswell / unset, 2 threads unless said:
+ * 784-512-10 batch 128 (W^T in one call, before the chunks) 0.46-0.49 against 0.62-0.64 s
+ * / 0.42-0.44 against 0.45-0.48; one thread 0.755 against 1.04 / 0.748 against 0.754; with
+ * the chunks, Adam at batch 512 0.39 against 0.59 / 0.43 against 0.42; 784-1024-10 batch 128 0.85 against 1.18 / 0.79 against 0.94,
+ * batch 512 0.72 against 1.03 / 0.72 against 0.78, Adam at 128 1.11 against 1.47 / 1.09
+ * against 1.20, Adam at 512 0.93 against 1.13 / 0.84 against 0.81; 784-2048-10 batch 128
+ * 1.72 against 2.57 / 1.67 against 1.88. */
 enum { TRANSPOSED_FIRST_WEIGHTS_LIMIT = 1 << 18 };
 
 int mbm_training_transposes_first_weights(int n, int k) {
-    return n > 0 && k > 0 && (long long)n * k < TRANSPOSED_FIRST_WEIGHTS_LIMIT;
+    if (n <= 0 || k <= 0) return 0;
+    const long long weights = (long long)n * k;
+    if (weights < TRANSPOSED_FIRST_WEIGHTS_LIMIT) return 1;
+    pthread_once(&rule_once, read_rule);
+    return libxsmm_wide;
 }
 
 static char training_forward[200];
@@ -166,13 +224,17 @@ static pthread_once_t training_forward_once = PTHREAD_ONCE_INIT;
 
 static void describe_training_forward(void) {
     const long long fit = mbm_libxsmm_fit_floats();
-    char where[96] = "";
-    if (fit)
-        snprintf(where, sizeof where, " where a product's operands fit the %lld KiB L2 (libxsmm %s)",
+    pthread_once(&rule_once, read_rule);
+    const long long kib = l2_floats * (long long)sizeof(float) / 1024;
+    if (libxsmm_wide)
+        snprintf(training_forward, sizeof training_forward,
+                 "libxsmm on the first layer's W kept transposed (any size; a W^T of more than 5/8 of the "
+                 "%lld KiB L2 in chunks along k), OpenBLAS for the others", kib);
+    else
+        snprintf(training_forward, sizeof training_forward,
+                 "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights) where a product's "
+                 "operands fit the %lld KiB L2 (libxsmm %s), OpenBLAS for the others",
                  fit * (long long)sizeof(float) / 1024, mbm_libxsmm_isa());
-    snprintf(training_forward, sizeof training_forward,
-             "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights)%s, OpenBLAS for the others",
-             where);
 }
 
 const char *mbm_training_forward(void) {

@@ -48,6 +48,13 @@ struct MatrixBackendTests {
         }
         all += layer(rows: 7, nIn: 2, nOut: 16) + layer(rows: 13, nIn: 16, nOut: 1)
         all += layer(rows: 1, nIn: 5, nOut: 3) + layer(rows: 256, nIn: 1024, nOut: 1024)
+        // B past 5/8 of a 2 MiB L2, which AVX-512 kernels take in chunks along k
+        // (`mbm_libxsmm_k_chunk`): x (W^T kept) of odd sizes, and A^T B (dW^T) with a last,
+        // shorter chunk, added to C and scaled.
+        all += [Product(transA: false, transB: false, m: 40, n: 1000, k: 790),
+                Product(transA: false, transB: false, m: 40, n: 1000, k: 790, beta: 1),
+                Product(transA: true, transB: false, m: 96, n: 1024, k: 520),
+                Product(transA: true, transB: false, m: 96, n: 1024, k: 520, alpha: -0.05, beta: 1)]
         return all
     }
 
@@ -89,7 +96,8 @@ struct MatrixBackendTests {
     }
 
     /// The stated rule: libxsmm for products whose B is not transposed, beta 0 or 1, A^T B
-    /// only while B has fewer than 2^18 floats, and an alpha other than 1 only for an op(A)
+    /// only while B has fewer than 2^18 floats unless the kernels are AVX-512, and an alpha
+    /// other than 1 only for an op(A)
     /// of at most 2^18 floats (scaled into a buffer first); where libxsmm's kernels are
     /// narrower than AVX-512, only while A, B and C together fit a core's L2.
     @Test func libxsmmRunsTheProductsTheRuleNames() {
@@ -113,7 +121,6 @@ struct MatrixBackendTests {
             (1, 0, 64, 784, 128, -0.1, 1, true),    // fused update, scaled dz
             (1, 0, 1024, 784, 300, -0.1, 1, false), // a dz of 300k floats
             (1, 0, 64, 784, 128, .nan, 1, false),
-            (1, 0, 1024, 1024, 256, 1, 0, false),   // B of 2^18 floats
         ]
         for (ta, tb, m, n, k, alpha, beta, base) in products {
             let footprint = Int64(m) * Int64(k) + Int64(k) * Int64(n) + Int64(m) * Int64(n)
@@ -121,10 +128,45 @@ struct MatrixBackendTests {
             #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == (expected ? 1 : 0),
                     "\((ta, tb, m, n, k, alpha, beta)): libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
         }
+        // A^T B with a B of 2^18 floats and more: AVX-512 kernels only (in chunks, below).
+        #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == (wide ? 1 : 0))
+        #expect(mbm_uses_libxsmm(1, 0, 784, 1024, 512, 1, 1) == (wide ? 1 : 0))
+    }
+
+    /// A product in chunks along k (each kernel call adding to C after the first) gives the
+    /// bits of one call: every C element still takes its k products in order, in one float
+    /// accumulation. And the stated rule for the chunk: with AVX-512 kernels, a B of more
+    /// than 5/8 of a core's L2 in chunks of rows holding a quarter of it (a multiple of 16).
+    @Test func chunksAlongKGiveTheBitsOfOneCall() {
+        let wide = MatrixBackend.info.libxsmmISA == "avx512"
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        let floats = (l2 > 0 ? l2 : 256 * 1024) / 4
+        for (n, k) in [(128, 784), (1024, 784), (1000, 790), (2048, 784), (1024, 128), (1024, 520), (8192, 8192), (1 << 20, 64)] {
+            var expected = k
+            if wide && k * n > floats / 8 * 5 { expected = min(k, max(16, floats / 4 / n / 16 * 16)) }
+            #expect(Int(mbm_libxsmm_k_chunk(Int32(n), Int32(k))) == expected, "\(n) x \(k)")
+        }
+        for (ta, m, n, k) in [(Int32(0), 40, 1000, 790), (0, 7, 33, 100), (1, 96, 1024, 520), (1, 13, 17, 61)] {
+            let a = Fixture.uniform(m * k, seed: 21, scale: 2), b = Fixture.uniform(k * n, seed: 22)
+            let lda = ta == 1 ? m : k
+            for beta: Float in [0, 1] {
+                var results: [[UInt32]] = []
+                for chunk in [k, 16, 23, 128, k - 1] {
+                    var c = Fixture.uniform(m * n, seed: 23)
+                    let ran = mbm_sgemm_libxsmm(ta, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(n), beta, &c, Int32(n), Int32(chunk))
+                    #expect(ran == 1, "\((ta, m, n, k)) chunk \(chunk)")
+                    results.append(c.map(\.bitPattern))
+                }
+                for (i, r) in results.enumerated().dropFirst() {
+                    #expect(r == results[0], "\((ta, m, n, k)) beta \(beta): chunking \(i) differs")
+                }
+            }
+        }
     }
 
     /// The transpose that puts the first layer's W into training's layout and back: exact;
-    /// and the stated rule for which W training keeps transposed (fewer than 2^18 floats).
+    /// and the stated rule for which W training keeps transposed (fewer than 2^18 floats, or
+    /// any with AVX-512 kernels).
     @Test func firstWeightsTransposeWhereTheRuleSays() throws {
         let w = Fixture.uniform(128 * 784, seed: 5)
         var t = [Float](repeating: 0, count: w.count)
@@ -139,16 +181,21 @@ struct MatrixBackendTests {
         #expect(back == w)
         #expect(mbm_training_transposes_first_weights(128, 784) == 1)
         #expect(mbm_training_transposes_first_weights(255, 1024) == 1)
-        #expect(mbm_training_transposes_first_weights(256, 1024) == 0)  // 2^18 floats
         #expect(mbm_training_transposes_first_weights(0, 784) == 0)
-        // Below the fused update's first layers, which read W in its own layout: a first
-        // layer is one or the other (or neither: a model trained row by row).
-        for sizes in [[784, 128, 10], [784, 256, 10], [512, 511, 2], [512, 512, 2], [784, 1024, 10]] {
+        // From 2^18 floats: only with AVX-512 kernels (which take a large W^T in chunks).
+        let wide = String(cString: mbm_libxsmm_isa()) == "avx512"
+        for (n, k) in [(256, 1024), (512, 784), (1024, 784), (4096, 4096)] {
+            #expect(mbm_training_transposes_first_weights(Int32(n), Int32(k)) == (wide ? 1 : 0), "\(n) x \(k)")
+        }
+        for sizes in [[784, 128, 10], [784, 256, 10], [512, 511, 2], [512, 512, 2], [784, 512, 10], [784, 1024, 10]] {
             let network = try Network(layerSizes: sizes)
-            #expect(TrainingStep.transposesFirstWeights(network) != TrainingStep.fusesFirstWeights(network), "\(sizes)")
+            let weights = sizes[0] * sizes[1]
+            #expect(TrainingStep.fusesFirstWeights(network) == (weights >= 1 << 18), "\(sizes)")
+            #expect(TrainingStep.transposesFirstWeights(network) == (weights < 1 << 18 || wide), "\(sizes)")
         }
         #expect(!TrainingStep.transposesFirstWeights(try Network(layerSizes: [5, 3])))
         #expect(MatrixBackend.info.trainingForward.hasPrefix("libxsmm on the first layer's W kept transposed"))
+        #expect(MatrixBackend.info.trainingForward.contains("any size") == wide)
     }
 
     /// The instruction sets reported match /proc/cpuinfo: an AVX-512 CPU runs AVX-512

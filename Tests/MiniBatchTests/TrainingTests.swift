@@ -100,11 +100,12 @@ struct TrainingTests {
         #endif
     }
 
-    /// Mini-batch steps, fused (W += -rate dz^T x in BLAS, proven finite) or checked (the
-    /// gradient, then the update into the spare buffer), against full-batch steps on each
-    /// batch's rows (parameters - rate * gradient, as the test above shows).
-    @Test(arguments: [1, 2])
-    func fusedAndCheckedStepsAreParametersMinusRateTimesGradient(threads: Int) throws {
+    /// Mini-batch steps, fused (W += -rate dz^T x in BLAS, proven finite; with W kept
+    /// transposed, W^T += x^T (-rate dz)) or checked (the gradient, then the update into the
+    /// spare buffer), against full-batch steps on each batch's rows (parameters - rate *
+    /// gradient, as the test above shows), in both layouts of the first layer's W.
+    @Test(arguments: [1, 2], [false, true])
+    func fusedAndCheckedStepsAreParametersMinusRateTimesGradient(threads: Int, transposed: Bool) throws {
         let m = 512, features = 256
         let x = Fixture.uniform(m * features, seed: 4, scale: 3)
         let y = (0..<m).map { Int32((x[features * $0] > 0 ? 1 : 0) + (x[features * $0 + 1] > 1 ? 1 : 0)) }
@@ -121,7 +122,8 @@ struct TrainingTests {
         for fused in [true, false] {
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 3)
             let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
-            let step = try TrainingStep(for: network, partition: partition, options: options)
+            let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
+            #expect(step.transposesFirstWeights == transposed)
             #expect(TrainingStep.shards(rows: 128, network: network, team: threads) == threads)
             if !fused { step.fusedBound = 0 }
             try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
@@ -138,6 +140,37 @@ struct TrainingTests {
             }
         }
         #expect(fusedCounts == [4, 0])
+    }
+
+    /// The fused update in either layout of the first layer's W is shared among the members
+    /// by rows of the matrix (W's units, W^T's inputs), each weight's new value made by one
+    /// member from the same operands: with the same layout (2 shards), 1, 2 and 3 threads give
+    /// the same weights, bit for bit, fused at every step.
+    @Test(arguments: [false, true])
+    func fusedStepsDependOnTheLayoutNotTheThreads(transposed: Bool) throws {
+        let m = 512, features = 256, sizes = [features, 1024, 3]
+        let x = Fixture.uniform(m * features, seed: 6, scale: 2)
+        let y = (0..<m).map { Int32(x[features * $0] > 0 ? 1 : ($0 % 3 == 0 ? 2 : 0)) }
+        var results: [[UInt32]] = []
+        for threads in [1, 2, 3] {
+            var options = TrainingOptions(epochs: 2, batchSize: .fixed(128), learningRate: 0.1, seed: 5, threads: threads)
+            options.shards = 2
+            let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 4)
+            let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
+            let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
+            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
+                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
+                    let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
+                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
+                }
+            }
+            #expect(step.fusedUpdates == 8, "\(threads) threads")
+            step.finish()
+            results.append(network.parameterArray.map(\.bitPattern))
+        }
+        #expect(results[1] == results[0])
+        #expect(results[2] == results[0])
     }
 
     /// A batch with less work than two shards need (the layout's rule) is one shard on any

@@ -28,6 +28,16 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
                         const float *a, int lda, const float *b, int ldb, float beta,
                         float *c, int ldc);
 
+/* libxsmm's part of mbm_sgemm (alpha 1, trans_b 0, beta 0 or 1): the product as
+ * ceil(k / chunk) kernel calls along k, each adding to C after the first, the same bits as one
+ * call (chunk <= 0 or >= k: one call). 0, with C untouched, if libxsmm has no kernel for it. */
+int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float beta, float *c, int ldc, int chunk);
+
+/* The chunk of k mbm_sgemm gives libxsmm for a product whose B is (k, n): k itself, or with
+ * AVX-512 kernels and a B of more than 5/8 of a core's L2, rows holding a quarter of it. */
+int mbm_libxsmm_k_chunk(int n, int k);
+
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
@@ -36,10 +46,10 @@ int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 long long mbm_libxsmm_fit_floats(void);
 
 /* Training keeps the first layer's W (n, k) transposed, as W^T (k, n), while a training
- * call's mini-batches run when this says 1 (W of fewer than 2^18 floats; matrix.c says what was
- * measured): its forward product is then x (W^T), which libxsmm runs without packing W, and
- * its gradient is made as dW^T = x^T dz. Not for a first layer that takes the fused update
- * (2^18 weights and more) or a model trained row by row. */
+ * call's mini-batches run when this says 1 (W of fewer than 2^18 floats, or of any size with
+ * libxsmm's AVX-512 kernels, since 0.12.1; matrix.c says what was measured): its forward
+ * product is then x (W^T), which libxsmm runs without packing W, and its gradient is made as
+ * dW^T = x^T dz (or, fused, added to W^T). Not for a model trained row by row. */
 int mbm_training_transposes_first_weights(int n, int k);
 
 /* What runs training's forward products, as a static string (mb_blas_info). */

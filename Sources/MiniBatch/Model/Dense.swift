@@ -80,12 +80,13 @@ extension Dense {
         parameters: UnsafePointer<Float>, rows: Int, weights: Bool = true, accumulate: Bool = false,
         transposed: Bool = false
     ) {
-        precondition(!transposed || (dinput == nil && weights), "W^T is kept for a first layer's full gradient only")
+        precondition(!transposed || dinput == nil, "W^T is kept for a first layer only")
         if transposed {
-            // (nIn, rows) x (rows, nOut): the input, transposed, times dz.
-            mbm_sgemm(
-                1, 0, Int32(nIn), Int32(nOut), Int32(rows),
-                1, input, Int32(nIn), dz, Int32(nOut), accumulate ? 1 : 0, gradients + weightOffset, Int32(nOut))
+            if weights {
+                // (nIn, rows) x (rows, nOut): the input, transposed, times dz.
+                transposedWeightGradient(
+                    gradients + weightOffset, inputs: 0..<nIn, dz: dz, input: input, rows: rows, accumulate: accumulate)
+            }
         } else if weights {
             weightGradient(gradients + weightOffset, units: 0..<nOut, dz: dz, input: input, rows: rows, accumulate: accumulate)
         }
@@ -124,5 +125,18 @@ extension Dense {
         mbm_sgemm(
             1, 0, Int32(units.count), Int32(nIn), Int32(rows),
             scale, dz + units.lowerBound, Int32(nOut), input, Int32(nIn), accumulate ? 1 : 0, out, Int32(nIn))
+    }
+
+    /// Rows `inputs` of scale * dW^T = scale * input^T dz, (inputs.count, nOut), written to
+    /// `out` (a matrix with rows of nOut, at dW^T's row `inputs.lowerBound`), or added to
+    /// what `out` holds if `accumulate`: `weightGradient` for W held transposed.
+    func transposedWeightGradient(
+        _ out: UnsafeMutablePointer<Float>, inputs: Range<Int>, dz: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, rows: Int, scale: Float = 1, accumulate: Bool
+    ) {
+        // (inputs, rows) x (rows, nOut): the input's columns `inputs`, transposed, times dz.
+        mbm_sgemm(
+            1, 0, Int32(inputs.count), Int32(nOut), Int32(rows),
+            scale, input + inputs.lowerBound, Int32(nIn), dz, Int32(nOut), accumulate ? 1 : 0, out, Int32(nOut))
     }
 }

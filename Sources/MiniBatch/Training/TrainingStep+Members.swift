@@ -73,9 +73,9 @@ extension TrainingStep {
                 return
             }
             // The shards left the first layer's dW out: it is made here, block by block.
-            let first = network.layers[0]
+            let matrix = firstWeightRows
             var allFinite = updateFirstWeights(
-                first, units: (t * first.nOut / members)..<((t + 1) * first.nOut / members), input: input, rows: rows)
+                part: (t * matrix.count / members)..<((t + 1) * matrix.count / members), input: input, rows: rows)
             let others = otherParameters
             let othersMembers = others.count >= TrainingStep.minimumSplitUpdate ? members : 1
             if t < othersMembers {
@@ -95,18 +95,45 @@ extension TrainingStep {
         case .rule:
             finite[t] = applyRule(slice(t, of: updateMembers))
         case .fusedUpdate:
-            // W += -learningRate * dz^T x, shard by shard, for this member's units.
+            // W += -learningRate * dz^T x, shard by shard, for this member's rows of W (its
+            // units); kept transposed, W^T += x^T (-learningRate * dz), for its rows of W^T
+            // (its inputs), with the shards' dz scaled as they were made (`gradient(ofShard:)`).
             guard let (input, rows) = pending else { return }
-            let first = network.layers[0], members = updateMembers
-            let units = (t * first.nOut / members)..<((t + 1) * first.nOut / members)
-            guard !units.isEmpty else { return }
+            let matrix = firstWeightRows, members = updateMembers
+            let part = (t * matrix.count / members)..<((t + 1) * matrix.count / members)
+            guard !part.isEmpty else { return }
+            let weights = network.parameters + network.layers[0].weightOffset
+            let transposed = firstWeightsTransposed
             for s in 0..<shardsUsed {
-                let rows = shard(s, of: rows)
-                first.weightGradient(
-                    network.parameters + first.weightOffset + units.lowerBound * first.nIn, units: units,
-                    dz: workspaces[s].delta, input: input + rows.lowerBound * first.nIn, rows: rows.count,
-                    scale: -rule.learningRate, accumulate: true)
+                firstWeightGradient(
+                    weights + part.lowerBound * matrix.length, part: part, shard: s, input: input,
+                    rows: shard(s, of: rows), scale: transposed ? 1 : -rule.learningRate,
+                    scaledDelta: transposed, accumulate: true)
             }
+        }
+    }
+
+    /// The first layer's weight matrix as the batches hold it now: its rows (W's units, or
+    /// W^T's inputs while it is kept transposed) and a row's length.
+    var firstWeightRows: (count: Int, length: Int) {
+        let first = network.layers[0]
+        return firstWeightsTransposed ? (first.nIn, first.nOut) : (first.nOut, first.nIn)
+    }
+
+    /// Rows `part` (of `firstWeightRows`) of `scale` times the first layer's weight gradient
+    /// from shard `s` (its dz, or with `scaledDelta` its -learningRate * dz, and its `rows` of
+    /// the batch's `input`), in the layout the batches hold W in: written to `out`, the
+    /// matrix's row `part.lowerBound`, or added to it.
+    private func firstWeightGradient(
+        _ out: UnsafeMutablePointer<Float>, part: Range<Int>, shard s: Int, input: UnsafePointer<Float>,
+        rows: Range<Int>, scale: Float = 1, scaledDelta: Bool = false, accumulate: Bool
+    ) {
+        let first = network.layers[0], x = input + rows.lowerBound * first.nIn
+        let dz = UnsafePointer(scaledDelta ? workspaces[s].deltaOther : workspaces[s].delta)
+        if firstWeightsTransposed {
+            first.transposedWeightGradient(out, inputs: part, dz: dz, input: x, rows: rows.count, scale: scale, accumulate: accumulate)
+        } else {
+            first.weightGradient(out, units: part, dz: dz, input: x, rows: rows.count, scale: scale, accumulate: accumulate)
         }
     }
 
@@ -150,31 +177,41 @@ extension TrainingStep {
         if measures { inputMagnitudes[i] = magnitude }
         if batch.fused {
             // The first layer's dz, which the fused update's bound needs.
-            deltaMagnitudes[i] = Magnitude(workspaces[i].delta, count: rows.count * network.layers[0].nOut)
+            let count = rows.count * network.layers[0].nOut, workspace = workspaces[i]
+            deltaMagnitudes[i] = Magnitude(workspace.delta, count: count)
+            if firstWeightsTransposed {
+                // -learningRate * dz, for the fused update of W^T (which then multiplies with
+                // alpha 1: a product libxsmm runs whatever a member's share of W^T, so each
+                // weight's new value is the same on any number of members), in the free
+                // gradient buffer, which holds rows x the widest layer.
+                let rate = -rule.learningRate, dz = workspace.delta, scaled = workspace.deltaOther
+                for j in 0..<count { scaled[j] = rate * dz[j] }
+            }
         }
     }
 
-    /// Makes the first layer's weight gradient for `units` (its rows of W) from the last
-    /// gradient's shards, block by block, and writes each block's update into `spare`:
-    /// whether every value written is finite. The shards' dz^T x products are added in
-    /// shard order into member 0's gradient buffer, as the other parameters' are summed.
-    private func updateFirstWeights(_ layer: Dense, units: Range<Int>, input: UnsafePointer<Float>, rows: Int) -> Bool {
-        let perBlock = max(1, TrainingStep.firstWeightBlockFloats / layer.nIn)
-        let blockUnits = perBlock >= 16 ? perBlock & ~15 : perBlock
-        let gradient = gradients[0] + layer.weightOffset
+    /// Makes the first layer's weight gradient for rows `part` of its matrix (`firstWeightRows`:
+    /// W's units, or W^T's inputs) from the last gradient's shards, block by block, and writes
+    /// each block's update into `spare`: whether every value written is finite. The shards'
+    /// products are added in shard order into member 0's gradient buffer, as the other
+    /// parameters' are summed.
+    private func updateFirstWeights(part: Range<Int>, input: UnsafePointer<Float>, rows: Int) -> Bool {
+        let matrix = firstWeightRows, offset = network.layers[0].weightOffset
+        let perBlock = max(1, TrainingStep.firstWeightBlockFloats / matrix.length)
+        let blockRows = perBlock >= 16 ? perBlock & ~15 : perBlock
+        let gradient = gradients[0] + offset
         var allFinite = true
-        var u = units.lowerBound
-        while u < units.upperBound {
-            let block = u..<min(u + blockUnits, units.upperBound)
+        var r = part.lowerBound
+        while r < part.upperBound {
+            let block = r..<min(r + blockRows, part.upperBound)
             for s in 0..<shardsUsed {
-                let rows = shard(s, of: rows)
-                layer.weightGradient(
-                    gradient + block.lowerBound * layer.nIn, units: block, dz: workspaces[s].delta,
-                    input: input + rows.lowerBound * layer.nIn, rows: rows.count, accumulate: s > 0)
+                firstWeightGradient(
+                    gradient + block.lowerBound * matrix.length, part: block, shard: s, input: input,
+                    rows: shard(s, of: rows), accumulate: s > 0)
             }
-            let range = (layer.weightOffset + block.lowerBound * layer.nIn)..<(layer.weightOffset + block.upperBound * layer.nIn)
+            let range = (offset + block.lowerBound * matrix.length)..<(offset + block.upperBound * matrix.length)
             allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: 1, range) && allFinite
-            u = block.upperBound
+            r = block.upperBound
         }
         return allFinite
     }

@@ -30,16 +30,18 @@
 /// `minimumFusedWeights`) a shorter way still when the batch's rows were measured as they
 /// were read (`BatchSource.measuresRows`: every batch, unless one batch holds all rows).
 /// The shards leave their dW out of backward, and the update adds -learningRate * dz^T x,
-/// shard by shard, straight into W with BLAS (each member for a share of the units): no
-/// gradient buffer is written, summed or read back, which is four passes over the largest
-/// matrix per batch. It is done only when the step is proven to stay
+/// shard by shard, straight into W with BLAS (each member for a share of the units; with W
+/// kept transposed, below, x^T (-learningRate * dz) into W^T, each member for a share of
+/// the inputs): no gradient buffer is written, summed or read back, which is four passes
+/// over the largest matrix per batch. It is done only when the step is proven to stay
 /// finite: a bound on |W| (kept from step to step) plus learningRate * rows * max|dz| *
 /// max|x| must be far below Float's largest value, and the other parameters' new values are
 /// checked before anything is written. Otherwise the step takes the checked way above, and
 /// the bound is measured again from W.
 ///
-/// While a training call's mini-batches run, a first layer of fewer than 2^18 weights is kept
-/// transposed, as W^T (`transposesFirstWeights`, `mbm_training_transposes_first_weights`):
+/// While a training call's mini-batches run, a first layer of fewer than 2^18 weights (of any
+/// size where libxsmm's kernels are AVX-512) is kept transposed, as W^T
+/// (`transposesFirstWeights`, `mbm_training_transposes_first_weights`):
 /// its forward product is then x (W^T), which libxsmm runs without packing W (OpenBLAS
 /// packs it on every call), and its gradient is made as dW^T = x^T dz, in the same layout.
 /// The update rules work element by element, on the parameters, the gradient and the
@@ -209,8 +211,10 @@ final class TrainingStep {
     }
 
     /// Whether training keeps `network`'s first-layer W transposed while its batches run (the
-    /// type's notes): the layered path, a W of fewer than 2^18 floats
-    /// (from 2^18 the first layer may take the fused update).
+    /// type's notes): the layered path, and the backend's rule
+    /// (`mbm_training_transposes_first_weights`: a W of fewer than 2^18 floats, or of any
+    /// size with libxsmm's AVX-512 kernels). From 2^18 weights the first layer may also take
+    /// the fused update, in either layout.
     static func transposesFirstWeights(_ network: Network) -> Bool {
         !network.trainsRowByRow && network.layers[0].trainsTransposed
     }
@@ -239,8 +243,11 @@ final class TrainingStep {
 
     /// - Parameter collective: the other ranks, when training is distributed; its buffers
     ///   are made here.
+    /// - Parameter transposingFirstWeights: whether the batches keep the first layer's W
+    ///   transposed (for tests; nil: `transposesFirstWeights(network)`, the rule).
     init(
-        for network: Network, partition: Partition, options: TrainingOptions, collective: Collective? = nil
+        for network: Network, partition: Partition, options: TrainingOptions, collective: Collective? = nil,
+        transposingFirstWeights: Bool? = nil
     ) throws(MiniBatchError) {
         self.network = network
         self.collective = collective
@@ -278,7 +285,8 @@ final class TrainingStep {
         let (counts, capacity) = TrainingStep.workspaceShape(
             network, partition: partition, team: layout, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         let localCounts = counts.map { collective?.owned($0).count ?? $0 }
-        transposesFirstWeights = TrainingStep.transposesFirstWeights(network)
+        transposesFirstWeights =
+            !network.trainsRowByRow && (transposingFirstWeights ?? TrainingStep.transposesFirstWeights(network))
         let workspaceCount = max(1, localCounts.max()!)
         var workspaces: [Workspace] = []
         workspaces.reserveCapacity(workspaceCount)
