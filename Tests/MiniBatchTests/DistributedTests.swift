@@ -193,6 +193,32 @@ struct DistributedTests {
         }
     }
 
+    /// Ranks whose batches would hold the first layer's W in different layouts (from 2^18
+    /// weights it follows each rank's libxsmm kernels) would add dW^T to dW: refused before
+    /// the first step, naming the layout, on every rank.
+    @Test func ranksThatWouldHoldTheFirstWeightsDifferentlyAreRefused() throws {
+        let runs = try LocalGroup(size: 2).run { rank in
+            var options = Self.options(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8))
+            options.transposingFirstWeights = rank.rank == 0
+            return Self.train(options, rank: rank)
+        }
+        for run in runs {
+            #expect(run.error?.kind == .invalidArgument)
+            #expect(run.error?.message.contains("the first layer's W kept transposed while training") == true
+                    && run.error?.message.contains("is 1 on rank 0 but 0 on rank 1") == true, "\(String(describing: run.error))")
+            #expect(run.error == runs[0].error)
+        }
+        // Alike (either way), they train.
+        for transposed in [false, true] {
+            let alike = try LocalGroup(size: 2).run { rank in
+                var options = Self.options(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8))
+                options.transposingFirstWeights = transposed
+                return Self.train(options, rank: rank)
+            }
+            #expect(alike.allSatisfy { $0.error == nil } && alike[0] == alike[1])
+        }
+    }
+
     /// A rate every mini-batch (0.9.0): deterministic mode equals one process with the same
     /// shards; ranks that differ in it are refused, naming it.
     @Test func aRateEveryMiniBatchIsTheRanksAlike() throws {

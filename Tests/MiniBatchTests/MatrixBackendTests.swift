@@ -54,7 +54,10 @@ struct MatrixBackendTests {
         all += [Product(transA: false, transB: false, m: 40, n: 1000, k: 790),
                 Product(transA: false, transB: false, m: 40, n: 1000, k: 790, beta: 1),
                 Product(transA: true, transB: false, m: 96, n: 1024, k: 520),
-                Product(transA: true, transB: false, m: 96, n: 1024, k: 520, alpha: -0.05, beta: 1)]
+                Product(transA: true, transB: false, m: 96, n: 1024, k: 520, alpha: -0.05, beta: 1),
+                // n % 64 = 16 (the kernels' last rows in partial sums) and a last chunk of 6
+                Product(transA: false, transB: false, m: 24, n: 1040, k: 790),
+                Product(transA: true, transB: false, m: 30, n: 400, k: 900, beta: 1)]
         return all
     }
 
@@ -135,7 +138,9 @@ struct MatrixBackendTests {
 
     /// A product in chunks along k (each kernel call adding to C after the first) gives the
     /// bits of one call: every C element still takes its k products in order, in one float
-    /// accumulation. And the stated rule for the chunk: with AVX-512 kernels, a B of more
+    /// accumulation (for n % 64 outside 1...16 and n > 16: below that libxsmm's AVX-512
+    /// kernels sum the last rows of C^T in partial sums grouped by the call's k, and the
+    /// float64 reference test checks those shapes). And the stated rule for the chunk: with AVX-512 kernels, a B of more
     /// than 5/8 of a core's L2 in chunks of rows holding a quarter of it (a multiple of 16).
     @Test func chunksAlongKGiveTheBitsOfOneCall() {
         let wide = MatrixBackend.info.libxsmmISA == "avx512"

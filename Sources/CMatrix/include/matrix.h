@@ -29,8 +29,9 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
                         float *c, int ldc);
 
 /* libxsmm's part of mbm_sgemm (alpha 1, trans_b 0, beta 0 or 1): the product as
- * ceil(k / chunk) kernel calls along k, each adding to C after the first, the same bits as one
- * call (chunk <= 0 or >= k: one call). 0, with C untouched, if libxsmm has no kernel for it. */
+ * ceil(k / chunk) kernel calls along k, each adding to C after the first (chunk <= 0 or >= k:
+ * one call): the same bits as one call unless n % 64 is 1 to 16 or n <= 16 (matrix.c). 0,
+ * with C untouched, if libxsmm has no kernel for it. */
 int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float beta, float *c, int ldc, int chunk);
 

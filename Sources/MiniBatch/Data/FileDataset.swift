@@ -425,7 +425,7 @@ extension Network {
             return Fingerprint(
                 network: self, options: options, count: dataset.count, features: dataset.features,
                 batchSize: partition.batchSize, validationRows: validation?.count ?? 0, weighted: false,
-                shards: step.layout,
+                shards: step.layout, transposed: step.transposesFirstWeights,
                 fileLayout: "\(dataset.options.shuffle) \(layout?.rowsPerBlock ?? 0) \(layout?.poolBlocks ?? 0)")
         }
         try train(source, partition: partition, step: step, options: options, history: history, progress: progress,

@@ -30,7 +30,8 @@ public enum MatrixBackend {
         /// automatic training team has as many members.
         public let threads: Int
         /// What runs training's forward products x W^T: libxsmm for the first layer, whose W
-        /// training keeps transposed (fewer than 2^18 floats), OpenBLAS for the others.
+        /// training keeps transposed (fewer than 2^18 floats; any size with AVX-512 kernels,
+        /// since 0.12.1), OpenBLAS for the others.
         /// Predictions run every layer's on OpenBLAS.
         public let trainingForward: String
         /// What runs tanh, logistic and GELU hidden layers (since 0.10.0 SiLU, ELU and SELU

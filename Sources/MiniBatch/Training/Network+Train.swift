@@ -124,7 +124,8 @@ extension Network {
         // and describes the model in text: 25 allocations, made on every call before).
         let fingerprint = collective == nil ? nil : Fingerprint(
             network: self, options: options, count: trainCount, features: data.features, batchSize: partition.batchSize,
-            validationRows: validation?.count ?? 0, weighted: data.weights != nil, shards: step.layout, fileLayout: nil)
+            validationRows: validation?.count ?? 0, weighted: data.weights != nil, shards: step.layout,
+            transposed: step.transposesFirstWeights, fileLayout: nil)
         do throws(MiniBatchError) {
             try train(batches, partition: partition, step: step, options: options, history: history,
                       progress: progress, validation: validation, checkFirstEpoch: true, fingerprint: fingerprint)

@@ -124,6 +124,10 @@ public struct TrainingOptions: Sendable {
     /// mini-batch, and counts the mini-batches done (nil: none). See `TrainingInterrupt`
     /// for what an interrupted epoch leaves and what a resume then does.
     public var interrupt: TrainingInterrupt? = nil
+    /// For tests: whether the batches keep the first layer's W transposed (nil: the
+    /// backend's rule, `TrainingStep.transposesFirstWeights`), as a rank whose libxsmm
+    /// kernels differ would.
+    var transposingFirstWeights: Bool? = nil
 
     /// The update rule training runs: `optimizer`, but with a schedule that cycles the
     /// momentum (`Schedule.oneCycle`'s or, since 0.11.0, `Schedule.cyclic`'s

@@ -73,9 +73,7 @@ extension TrainingStep {
                 return
             }
             // The shards left the first layer's dW out: it is made here, block by block.
-            let matrix = firstWeightRows
-            var allFinite = updateFirstWeights(
-                part: (t * matrix.count / members)..<((t + 1) * matrix.count / members), input: input, rows: rows)
+            var allFinite = updateFirstWeights(part: firstWeightShare(t, of: members), input: input, rows: rows)
             let others = otherParameters
             let othersMembers = others.count >= TrainingStep.minimumSplitUpdate ? members : 1
             if t < othersMembers {
@@ -98,17 +96,17 @@ extension TrainingStep {
             // W += -learningRate * dz^T x, shard by shard, for this member's rows of W (its
             // units); kept transposed, W^T += x^T (-learningRate * dz), for its rows of W^T
             // (its inputs), with the shards' dz scaled as they were made (`gradient(ofShard:)`).
+            // Block by block (`forEachFirstWeightBlock`), as the checked way.
             guard let (input, rows) = pending else { return }
-            let matrix = firstWeightRows, members = updateMembers
-            let part = (t * matrix.count / members)..<((t + 1) * matrix.count / members)
-            guard !part.isEmpty else { return }
+            let length = firstWeightRows.length, transposed = firstWeightsTransposed
             let weights = network.parameters + network.layers[0].weightOffset
-            let transposed = firstWeightsTransposed
-            for s in 0..<shardsUsed {
-                firstWeightGradient(
-                    weights + part.lowerBound * matrix.length, part: part, shard: s, input: input,
-                    rows: shard(s, of: rows), scale: transposed ? 1 : -rule.learningRate,
-                    scaledDelta: transposed, accumulate: true)
+            forEachFirstWeightBlock(of: firstWeightShare(t, of: updateMembers)) { block in
+                for s in 0..<shardsUsed {
+                    firstWeightGradient(
+                        weights + block.lowerBound * length, part: block, shard: s, input: input,
+                        rows: shard(s, of: rows), scale: transposed ? 1 : -rule.learningRate,
+                        scaledDelta: transposed, accumulate: true)
+                }
             }
         }
     }
@@ -118,6 +116,37 @@ extension TrainingStep {
     var firstWeightRows: (count: Int, length: Int) {
         let first = network.layers[0]
         return firstWeightsTransposed ? (first.nIn, first.nOut) : (first.nOut, first.nIn)
+    }
+
+    /// Rows of that matrix made at a time by the update's products (`firstWeightBlockFloats`
+    /// of them, a multiple of 16 rows where that is at least 16).
+    var firstWeightBlockRows: Int {
+        let perBlock = max(1, TrainingStep.firstWeightBlockFloats / firstWeightRows.length)
+        return perBlock >= 16 ? perBlock & ~15 : perBlock
+    }
+
+    /// Member t's rows of the matrix in the update (of `members`): whole blocks of
+    /// `firstWeightBlockRows`, the last block perhaps shorter.
+    func firstWeightShare(_ t: Int, of members: Int) -> Range<Int> {
+        let count = firstWeightRows.count, rows = firstWeightBlockRows
+        let blocks = (count + rows - 1) / rows
+        return min(count, t * blocks / members * rows)..<min(count, (t + 1) * blocks / members * rows)
+    }
+
+    /// `body` on `share`'s blocks, each starting at a multiple of `firstWeightBlockRows`: every block is
+    /// one product of the same rows on any number of members, so a weight's new value is
+    /// too (a kernel's order of sums can depend on how many rows it is given: libxsmm's
+    /// AVX-512 kernels sum a last block of up to 16 of C^T's rows in partial sums that depend on
+    /// how it cuts the others; and without AVX-512, whether libxsmm runs a product depends on
+    /// its size).
+    /// (A loop, not an array: nothing is allocated per batch.)
+    func forEachFirstWeightBlock(of share: Range<Int>, _ body: (Range<Int>) -> Void) {
+        let rows = firstWeightBlockRows
+        var start = share.lowerBound
+        while start < share.upperBound {
+            body(start..<min(start + rows, share.upperBound))
+            start += rows
+        }
     }
 
     /// Rows `part` (of `firstWeightRows`) of `scale` times the first layer's weight gradient
@@ -180,10 +209,10 @@ extension TrainingStep {
             let count = rows.count * network.layers[0].nOut, workspace = workspaces[i]
             deltaMagnitudes[i] = Magnitude(workspace.delta, count: count)
             if firstWeightsTransposed {
-                // -learningRate * dz, for the fused update of W^T (which then multiplies with
-                // alpha 1: a product libxsmm runs whatever a member's share of W^T, so each
-                // weight's new value is the same on any number of members), in the free
-                // gradient buffer, which holds rows x the widest layer.
+                // -learningRate * dz, for the fused update of W^T, which then multiplies with
+                // alpha 1 (mbm_sgemm would copy alpha x^T, the larger operand, per block and
+                // refuse libxsmm past 2^18 floats of it), in the free gradient buffer, which
+                // holds rows x the widest layer.
                 let rate = -rule.learningRate, dz = workspace.delta, scaled = workspace.deltaOther
                 for j in 0..<count { scaled[j] = rate * dz[j] }
             }
@@ -191,27 +220,22 @@ extension TrainingStep {
     }
 
     /// Makes the first layer's weight gradient for rows `part` of its matrix (`firstWeightRows`:
-    /// W's units, or W^T's inputs) from the last gradient's shards, block by block, and writes
-    /// each block's update into `spare`: whether every value written is finite. The shards'
-    /// products are added in shard order into member 0's gradient buffer, as the other
-    /// parameters' are summed.
+    /// W's units, or W^T's inputs; `firstWeightShare`) from the last gradient's shards, block
+    /// by block (`forEachFirstWeightBlock`), and writes each block's update into `spare`: whether
+    /// every value written is finite. The shards' products are added in shard order into
+    /// member 0's gradient buffer, as the other parameters' are summed.
     private func updateFirstWeights(part: Range<Int>, input: UnsafePointer<Float>, rows: Int) -> Bool {
-        let matrix = firstWeightRows, offset = network.layers[0].weightOffset
-        let perBlock = max(1, TrainingStep.firstWeightBlockFloats / matrix.length)
-        let blockRows = perBlock >= 16 ? perBlock & ~15 : perBlock
+        let length = firstWeightRows.length, offset = network.layers[0].weightOffset
         let gradient = gradients[0] + offset
         var allFinite = true
-        var r = part.lowerBound
-        while r < part.upperBound {
-            let block = r..<min(r + blockRows, part.upperBound)
+        forEachFirstWeightBlock(of: part) { block in
             for s in 0..<shardsUsed {
                 firstWeightGradient(
-                    gradient + block.lowerBound * matrix.length, part: block, shard: s, input: input,
+                    gradient + block.lowerBound * length, part: block, shard: s, input: input,
                     rows: shard(s, of: rows), accumulate: s > 0)
             }
-            let range = (offset + block.lowerBound * matrix.length)..<(offset + block.upperBound * matrix.length)
+            let range = (offset + block.lowerBound * length)..<(offset + block.upperBound * length)
             allFinite = rule.step(network.parameters, into: spare, gradients: gradients, shards: 1, range) && allFinite
-            r = block.upperBound
         }
         return allFinite
     }

@@ -215,6 +215,9 @@ final class TrainingStep {
     /// (`mbm_training_transposes_first_weights`: a W of fewer than 2^18 floats, or of any
     /// size with libxsmm's AVX-512 kernels). From 2^18 weights the first layer may also take
     /// the fused update, in either layout.
+    /// Distributed, the ranks sum their gradients element by element, so they must hold W in
+    /// the same layout: from 2^18 weights that depends on each rank's libxsmm kernels, and
+    /// the ranks compare it before the first step (`Fingerprint`).
     static func transposesFirstWeights(_ network: Network) -> Bool {
         !network.trainsRowByRow && network.layers[0].trainsTransposed
     }
@@ -286,7 +289,8 @@ final class TrainingStep {
             network, partition: partition, team: layout, mayFuse: fusesFirstWeights && !partition.isWholeBatch)
         let localCounts = counts.map { collective?.owned($0).count ?? $0 }
         transposesFirstWeights =
-            !network.trainsRowByRow && (transposingFirstWeights ?? TrainingStep.transposesFirstWeights(network))
+            !network.trainsRowByRow
+            && (transposingFirstWeights ?? options.transposingFirstWeights ?? TrainingStep.transposesFirstWeights(network))
         let workspaceCount = max(1, localCounts.max()!)
         var workspaces: [Workspace] = []
         workspaces.reserveCapacity(workspaceCount)

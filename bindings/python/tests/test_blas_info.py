@@ -43,7 +43,8 @@ def test_reported_instruction_sets_match_proc_cpuinfo():
         assert info["openblas_core"].lower() == os.environ["OPENBLAS_CORETYPE"].lower(), info
     assert info["backend"] == f"libxsmm {info['libxsmm_version']} + OpenBLAS {info['openblas_version']}"
     assert info["threads"] >= 1
-    # training keeps the first layer's W transposed (fewer than 2^18 weights), whatever the ISAs
+    # training keeps the first layer's W transposed (fewer than 2^18 weights, any with AVX-512
+    # kernels), whatever the ISAs
     assert info["training_forward"].startswith("libxsmm on the first layer's W kept transposed"), info
     # tanh, logistic and GELU layers (0.9.0; SiLU, ELU and SELU since 0.10.0): glibc's vector functions at the CPU's width where this C
     # library has them (libmvec, glibc 2.35+), else the scalar ones

@@ -31,6 +31,7 @@ struct Fingerprint {
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
         ("sample_weight (1: given)", .integer), ("class_weight", .hash),
         ("denormals", .integer), ("shards (the layout: threads times ranks unless set)", .integer), ("distributed_mode", .integer),
+        ("the first layer's W kept transposed while training (1: from 2^18 weights where libxsmm's kernels are AVX-512; LIBXSMM_TARGET=hsw on every rank gives 0)", .integer),
         ("the file dataset's shuffle mode and rows per block", .hash),
         ("the training rows (m)", .integer), ("n_features", .integer),
         ("the model's layer sizes, activations and loss", .hash),
@@ -48,10 +49,12 @@ struct Fingerprint {
     ///   - validationRows: rows of the validation set, 0 without one.
     ///   - weighted: whether sample weights are given.
     ///   - shards: the layout of each mini-batch (`TrainingStep.layout`).
+    ///   - transposed: whether the batches keep the first layer's W transposed
+    ///     (`TrainingStep.transposesFirstWeights`).
     ///   - fileLayout: the file dataset's shuffle mode and block size, nil for memory data.
     init(
         network: Network, options: TrainingOptions, count: Int, features: Int, batchSize: Int, validationRows: Int,
-        weighted: Bool, shards: Int, fileLayout: String?
+        weighted: Bool, shards: Int, transposed: Bool, fileLayout: String?
     ) {
         func float(_ v: Float) -> UInt64 { UInt64(v.bitPattern) }
         // The rule's hyperparameters as the C options name them (0 where the rule has none).
@@ -144,6 +147,7 @@ struct Fingerprint {
             options.validationFraction.bitPattern, UInt64(validationRows), weighted ? 1 : 0,
             options.classWeight.map { w in Fingerprint.hash("\(w.count):" + w.map { String($0.bitPattern) }.joined(separator: ",")) } ?? 0,
             options.flushesDenormals ? 0 : 1, UInt64(shards), UInt64(options.distribution?.mode.rawValue ?? 0),
+            transposed ? 1 : 0,
             fileLayout.map { Fingerprint.hash($0) } ?? 0,
             UInt64(count), UInt64(features), Fingerprint.hash(model), UInt64(network.epochsTrained), stateHash,
             Fingerprint.hash(network.parameters, count: network.parameterCount),
