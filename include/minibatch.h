@@ -141,10 +141,12 @@ const char *mb_status_name(mb_status status);
  * Every matrix product of the library goes through one backend built into it: libxsmm's
  * JIT kernels (generated at run time for the instruction set the CPU reports through CPUID:
  * AVX2, AVX-512 and later) for the products libxsmm supports and was measured faster at
- * (d input = dz W and dW = dz^T input), and minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH,
- * from the pinned scipy-openblas32 wheel, shipped beside libminibatch.so as
- * libscipy_openblas.so, every symbol prefixed scipy_) for the rest (the forward product
- * x W^T). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
+ * (d input = dz W, dW = dz^T input and, with the first layer's W kept transposed while
+ * training, its forward product x (W^T), dW^T = input^T dz and the fused update; see
+ * mb_blas_info's training_forward), and minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH, from
+ * the pinned scipy-openblas32 wheel, shipped beside libminibatch.so as libscipy_openblas.so,
+ * every symbol prefixed scipy_) for the rest (the other forward products x W^T, and
+ * predictions'). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
  * same process. OPENBLAS_NUM_THREADS (else OMP_NUM_THREADS, else the CPUs) sets the
  * OpenBLAS threads; OPENBLAS_CORETYPE, where set, chooses its kernels; libxsmm follows the
  * CPU alone.
@@ -828,7 +830,10 @@ typedef enum mb_monitor {
  *
  * Before the first step the ranks compare their options, sizes, rows, model, parameters
  * and training state: any difference is MB_ERR_INVALID_ARGUMENT on every rank, naming the
- * first field that differs and the ranks. A rank that fails (bad value, read error, out of
+ * first field that differs and the ranks. Since 0.12.1 also the layout the first layer's W
+ * is trained in: from 2^18 weights it is kept transposed where libxsmm's kernels are
+ * AVX-512, so ranks that mix AVX-512 and older CPUs are refused for such a model unless the
+ * AVX-512 ranks set LIBXSMM_TARGET=hsw. A rank that fails (bad value, read error, out of
  * memory) makes every rank return its status and message, prefixed "rank k: ", at the next
  * collective (at most one mini-batch later): no rank waits forever for a failed one
  * (since 0.7.0 also for a call refused before training begins, a NULL pointer or an

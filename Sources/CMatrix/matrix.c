@@ -121,8 +121,11 @@ static float *scaled_buffer_of_thread(size_t count) {
  * it): the same bits as one kernel call (tested), except where n % 64 is 1 to 16 or n is at
  * most 16: there the kernel sums its last block of C^T's rows in 2 to 4 partial sums whose
  * grouping follows the call's K, so chunks round those rows differently (within float32's
- * error, tested against float64; the chunks depend on n and k only, never on m, so a
- * product cut among threads by m rounds the same). Measured single-threaded on an Intel Xeon
+ * error, tested against float64). The chunk depends on n and k only; but those rows'
+ * partial sums also depend on how the kernel blocks m (in 6s and 5s), so a product cut
+ * among threads by m must be cut into the same pieces on any number of threads to round
+ * the same (the first layer's update does: TrainingStep+Members.swift,
+ * forEachFirstWeightBlock). Measured single-threaded on an Intel Xeon
  * (Emerald Rapids, 2 MiB L2 per core), x (W^T) with W^T (784, n), 128 rows, GFLOP/s in one
  * call and in chunks of B of about a quarter of the L2: n 512, 137-156 and 163-168; n 768,
  * 62-98 and 120-162; n 1024, 57-88 and 115-159; n 2048, 51-72 and 136-149; n 384 (B 57 % of

@@ -119,10 +119,11 @@ extension TrainingStep {
     }
 
     /// Rows of that matrix made at a time by the update's products (`firstWeightBlockFloats`
-    /// of them, a multiple of 16 rows where that is at least 16).
+    /// of them, a multiple of 16 rows where that is at least 16; at most
+    /// `firstWeightBlockMaximumRows`).
     var firstWeightBlockRows: Int {
         let perBlock = max(1, TrainingStep.firstWeightBlockFloats / firstWeightRows.length)
-        return perBlock >= 16 ? perBlock & ~15 : perBlock
+        return min(TrainingStep.firstWeightBlockMaximumRows, perBlock >= 16 ? perBlock & ~15 : perBlock)
     }
 
     /// Member t's rows of the matrix in the update (of `members`): whole blocks of
@@ -210,9 +211,8 @@ extension TrainingStep {
             deltaMagnitudes[i] = Magnitude(workspace.delta, count: count)
             if firstWeightsTransposed {
                 // -learningRate * dz, for the fused update of W^T, which then multiplies with
-                // alpha 1 (mbm_sgemm would copy alpha x^T, the larger operand, per block and
-                // refuse libxsmm past 2^18 floats of it), in the free gradient buffer, which
-                // holds rows x the widest layer.
+                // alpha 1 (once per shard, where mbm_sgemm would copy alpha x^T for every
+                // block), in the free gradient buffer, which holds rows x the widest layer.
                 let rate = -rule.learningRate, dz = workspace.delta, scaled = workspace.deltaOther
                 for j in 0..<count { scaled[j] = rate * dz[j] }
             }

@@ -92,8 +92,14 @@ final class TrainingStep {
     static let minimumSplitUpdate = 16384
     /// Floats of the first layer's weight gradient made and applied as one block when a
     /// step takes the checked way (256 KiB: a quarter of the Zen 5's 1 MiB L2, where it was
-    /// chosen; half of the Zen 3's 512 KiB).
+    /// chosen; half of the Zen 3's 512 KiB), at most `firstWeightBlockMaximumRows` rows of
+    /// the matrix; the fused update's products run on the same blocks (the members' shares
+    /// are whole blocks: `forEachFirstWeightBlock`).
     static let firstWeightBlockFloats = 65536
+    /// At most this many rows of the matrix to a block, so that the members' shares of whole
+    /// blocks stay even (784 inputs: 17 blocks; 48 rows are 8 of the 6-row blocks libxsmm's
+    /// AVX-512 kernels cut a product's m into).
+    static let firstWeightBlockMaximumRows = 48
     /// The largest bound on the first layer's |W| a fused update may reach (Float's
     /// largest value is about 2^128; the margin covers the rounding of any sum order).
     var fusedBound = 0x1p120

@@ -31,7 +31,7 @@ struct Fingerprint {
         ("validation_fraction", .double), ("the validation set's rows (0: none)", .integer),
         ("sample_weight (1: given)", .integer), ("class_weight", .hash),
         ("denormals", .integer), ("shards (the layout: threads times ranks unless set)", .integer), ("distributed_mode", .integer),
-        ("the first layer's W kept transposed while training (1: from 2^18 weights where libxsmm's kernels are AVX-512; LIBXSMM_TARGET=hsw on every rank gives 0)", .integer),
+        ("the first layer's W kept transposed while training (1: from 2^18 weights where libxsmm's kernels are AVX-512; LIBXSMM_TARGET=hsw on the AVX-512 ranks gives 0)", .integer),
         ("the file dataset's shuffle mode and rows per block", .hash),
         ("the training rows (m)", .integer), ("n_features", .integer),
         ("the model's layer sizes, activations and loss", .hash),
