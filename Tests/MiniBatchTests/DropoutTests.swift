@@ -167,18 +167,11 @@ struct DropoutTests {
         options.dropout = 0.5
         func trained(fused: Bool, _ options: TrainingOptions) throws -> (parameters: [Float], fusedUpdates: Int) {
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 3)
-            let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
-            let step = try TrainingStep(for: network, partition: partition, options: options)
-            if !fused { step.fusedBound = 0 }
-            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
-                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
-                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
-                    let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
-                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
-                }
-            }
-            step.finish()
-            return (network.parameterArray, step.fusedUpdates)
+            var fusedUpdates = 0
+            try Fixture.trainThroughStep(
+                network, x: x, classes: y, features: features, outputs: 3, batchSize: 128, options: options, fused: fused
+            ) { fusedUpdates = $0.fusedUpdates }
+            return (network.parameterArray, fusedUpdates)
         }
         let fast = try trained(fused: true, options), checked = try trained(fused: false, options)
         #expect(fast.fusedUpdates == 4 && checked.fusedUpdates == 0)

@@ -25,6 +25,30 @@ enum Fixture {
     }
 
     /// |a - b| <= atol + rtol |b|
+    /// Trains `network` on `x` (rows of `features`) and its classes `y` in mini-batches of
+    /// `batchSize` through a `TrainingStep` made here: fused where the step may fuse (`fused`;
+    /// false sets its bound to 0, so every step takes the checked way), the first layer's W
+    /// kept transposed or not (`transposed`; nil: the backend's rule). `inspect` sees the step
+    /// after training, before it is finished.
+    static func trainThroughStep(
+        _ network: Network, x: [Float], classes y: [Int32], features: Int, outputs: Int, batchSize: Int,
+        options: TrainingOptions, fused: Bool = true, transposed: Bool? = nil, inspect: (TrainingStep) -> Void = { _ in }
+    ) throws {
+        let m = y.count
+        let partition = Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch)
+        let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
+        defer { step.finish() }
+        if !fused { step.fusedBound = 0 }
+        try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
+            try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
+                let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
+                let source = try MemoryBatches(data, partition: partition, outputs: outputs, options: options)
+                try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
+            }
+        }
+        inspect(step)
+    }
+
     static func close(_ a: Double, _ b: Double, rtol: Double, atol: Double) -> Bool {
         abs(a - b) <= atol + rtol * abs(b)
     }

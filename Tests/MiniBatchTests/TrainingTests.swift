@@ -121,20 +121,14 @@ struct TrainingTests {
         var fusedCounts: [Int] = []
         for fused in [true, false] {
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 3)
-            let partition = Partition(count: m, batchSize: 128, lastBatch: options.lastBatch)
-            let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
-            #expect(step.transposesFirstWeights == transposed)
             #expect(TrainingStep.shards(rows: 128, network: network, team: threads) == threads)
-            if !fused { step.fusedBound = 0 }
-            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
-                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
-                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
-                    let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
-                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
-                }
+            try Fixture.trainThroughStep(
+                network, x: x, classes: y, features: features, outputs: 3, batchSize: 128, options: options,
+                fused: fused, transposed: transposed
+            ) { step in
+                #expect(step.transposesFirstWeights == transposed)
+                fusedCounts.append(step.fusedUpdates)
             }
-            fusedCounts.append(step.fusedUpdates)
-            step.finish()
             for (a, b) in zip(network.parameterArray, reference.parameterArray) {
                 #expect(abs(a - b) <= 1e-5 * (1 + abs(b)), "fused \(fused): \(a) against \(b)")
             }
@@ -158,19 +152,13 @@ struct TrainingTests {
             var options = TrainingOptions(epochs: 2, batchSize: .fixed(192), learningRate: 0.05, seed: 5, threads: threads)
             options.shards = 3
             let network = try Network(layerSizes: sizes, hiddenActivation: .relu, seed: 4)
-            let partition = Partition(count: m, batchSize: 192, lastBatch: options.lastBatch)
-            let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
-            if !fused { step.fusedBound = 0 }
-            try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in
-                try y.withUnsafeBufferPointer { ys throws(MiniBatchError) in
-                    let data = DataView(x: xs.baseAddress!, targets: .classes(ys.baseAddress!), count: m, features: features)
-                    let source = try MemoryBatches(data, partition: partition, outputs: 3, options: options)
-                    try network.train(source, partition: partition, step: step, options: options, history: nil, progress: nil)
-                }
+            try Fixture.trainThroughStep(
+                network, x: x, classes: y, features: features, outputs: 3, batchSize: 192, options: options,
+                fused: fused, transposed: transposed
+            ) { step in
+                #expect(step.fusedUpdates == (fused ? 6 : 0), "\(threads) threads")
+                #expect(step.shardsUsed == 3 && step.updateMembers == threads, "\(threads) threads")
             }
-            #expect(step.fusedUpdates == (fused ? 6 : 0), "\(threads) threads")
-            #expect(step.shardsUsed == 3 && step.updateMembers == threads, "\(threads) threads")
-            step.finish()
             results.append(network.parameterArray.map(\.bitPattern))
         }
         #expect(results[1] == results[0])
