@@ -35,8 +35,10 @@ enum Fixture {
         options: TrainingOptions, fused: Bool = true, transposed: Bool? = nil, inspect: (TrainingStep) -> Void = { _ in }
     ) throws {
         let m = y.count
+        var options = options
+        options.transposingFirstWeights = transposed
         let partition = Partition(count: m, batchSize: batchSize, lastBatch: options.lastBatch)
-        let step = try TrainingStep(for: network, partition: partition, options: options, transposingFirstWeights: transposed)
+        let step = try TrainingStep(for: network, partition: partition, options: options)
         defer { step.finish() }
         if !fused { step.fusedBound = 0 }
         try x.withUnsafeBufferPointer { xs throws(MiniBatchError) in

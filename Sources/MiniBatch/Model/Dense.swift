@@ -127,16 +127,17 @@ extension Dense {
             scale, dz + units.lowerBound, Int32(nOut), input, Int32(nIn), accumulate ? 1 : 0, out, Int32(nIn))
     }
 
-    /// Rows `inputs` of scale * dW^T = scale * input^T dz, (inputs.count, nOut), written to
-    /// `out` (a matrix with rows of nOut, at dW^T's row `inputs.lowerBound`), or added to
-    /// what `out` holds if `accumulate`: `weightGradient` for W held transposed.
+    /// Rows `inputs` of dW^T = input^T dz, (inputs.count, nOut), written to `out` (a matrix
+    /// with rows of nOut, at dW^T's row `inputs.lowerBound`), or added to what `out` holds if
+    /// `accumulate`: `weightGradient` for W held transposed (the fused update passes a dz
+    /// already scaled by -learningRate).
     func transposedWeightGradient(
         _ out: UnsafeMutablePointer<Float>, inputs: Range<Int>, dz: UnsafePointer<Float>,
-        input: UnsafePointer<Float>, rows: Int, scale: Float = 1, accumulate: Bool
+        input: UnsafePointer<Float>, rows: Int, accumulate: Bool
     ) {
         // (inputs, rows) x (rows, nOut): the input's columns `inputs`, transposed, times dz.
         mbm_sgemm(
             1, 0, Int32(inputs.count), Int32(nOut), Int32(rows),
-            scale, input + inputs.lowerBound, Int32(nIn), dz, Int32(nOut), accumulate ? 1 : 0, out, Int32(nOut))
+            1, input + inputs.lowerBound, Int32(nIn), dz, Int32(nOut), accumulate ? 1 : 0, out, Int32(nOut))
     }
 }

@@ -98,14 +98,13 @@ extension TrainingStep {
             // (its inputs), with the shards' dz scaled as they were made (`gradient(ofShard:)`).
             // Block by block (`forEachFirstWeightBlock`), as the checked way.
             guard let (input, rows) = pending else { return }
-            let length = firstWeightRows.length, transposed = firstWeightsTransposed
+            let length = firstWeightRows.length
             let weights = network.parameters + network.layers[0].weightOffset
             forEachFirstWeightBlock(of: firstWeightShare(t, of: updateMembers)) { block in
                 for s in 0..<shardsUsed {
                     firstWeightGradient(
                         weights + block.lowerBound * length, part: block, shard: s, input: input,
-                        rows: shard(s, of: rows), scale: transposed ? 1 : -rule.learningRate,
-                        scaledDelta: transposed, accumulate: true)
+                        rows: shard(s, of: rows), timesRate: true, accumulate: true)
                 }
             }
         }
@@ -150,20 +149,24 @@ extension TrainingStep {
         }
     }
 
-    /// Rows `part` (of `firstWeightRows`) of `scale` times the first layer's weight gradient
-    /// from shard `s` (its dz, or with `scaledDelta` its -learningRate * dz, and its `rows` of
-    /// the batch's `input`), in the layout the batches hold W in: written to `out`, the
-    /// matrix's row `part.lowerBound`, or added to it.
+    /// Rows `part` (of `firstWeightRows`) of the first layer's weight gradient from shard `s`
+    /// (its dz and its `rows` of the batch's `input`), or with `timesRate` of -learningRate
+    /// times it (the fused update), in the layout the batches hold W in: written to `out`, the
+    /// matrix's row `part.lowerBound`, or added to it. Kept transposed, -learningRate * dz is
+    /// the shard's own, scaled as it was made (`gradient(ofShard:)`); otherwise mbm_sgemm
+    /// scales dz's columns `part` (its alpha).
     private func firstWeightGradient(
         _ out: UnsafeMutablePointer<Float>, part: Range<Int>, shard s: Int, input: UnsafePointer<Float>,
-        rows: Range<Int>, scale: Float = 1, scaledDelta: Bool = false, accumulate: Bool
+        rows: Range<Int>, timesRate: Bool = false, accumulate: Bool
     ) {
-        let first = network.layers[0], x = input + rows.lowerBound * first.nIn
-        let dz = UnsafePointer(scaledDelta ? workspaces[s].deltaOther : workspaces[s].delta)
+        let first = network.layers[0], x = input + rows.lowerBound * first.nIn, workspace = workspaces[s]
         if firstWeightsTransposed {
-            first.transposedWeightGradient(out, inputs: part, dz: dz, input: x, rows: rows.count, scale: scale, accumulate: accumulate)
+            let dz = UnsafePointer(timesRate ? workspace.deltaOther : workspace.delta)
+            first.transposedWeightGradient(out, inputs: part, dz: dz, input: x, rows: rows.count, accumulate: accumulate)
         } else {
-            first.weightGradient(out, units: part, dz: dz, input: x, rows: rows.count, scale: scale, accumulate: accumulate)
+            first.weightGradient(
+                out, units: part, dz: workspace.delta, input: x, rows: rows.count, scale: timesRate ? -rule.learningRate : 1,
+                accumulate: accumulate)
         }
     }
 

@@ -252,11 +252,8 @@ final class TrainingStep {
 
     /// - Parameter collective: the other ranks, when training is distributed; its buffers
     ///   are made here.
-    /// - Parameter transposingFirstWeights: whether the batches keep the first layer's W
-    ///   transposed (for tests; nil: `transposesFirstWeights(network)`, the rule).
     init(
-        for network: Network, partition: Partition, options: TrainingOptions, collective: Collective? = nil,
-        transposingFirstWeights: Bool? = nil
+        for network: Network, partition: Partition, options: TrainingOptions, collective: Collective? = nil
     ) throws(MiniBatchError) {
         self.network = network
         self.collective = collective
@@ -296,7 +293,7 @@ final class TrainingStep {
         let localCounts = counts.map { collective?.owned($0).count ?? $0 }
         transposesFirstWeights =
             !network.trainsRowByRow
-            && (transposingFirstWeights ?? options.transposingFirstWeights ?? TrainingStep.transposesFirstWeights(network))
+            && (options.transposingFirstWeights ?? TrainingStep.transposesFirstWeights(network))
         let workspaceCount = max(1, localCounts.max()!)
         var workspaces: [Workspace] = []
         workspaces.reserveCapacity(workspaceCount)
