@@ -85,8 +85,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 1
-#define MB_VERSION_STRING "0.12.1"
+#define MB_VERSION_PATCH 2
+#define MB_VERSION_STRING "0.12.2"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -143,10 +143,11 @@ const char *mb_status_name(mb_status status);
  * AVX2, AVX-512 and later) for the products libxsmm supports and was measured faster at
  * (d input = dz W, dW = dz^T input and, with the first layer's W kept transposed while
  * training, its forward product x (W^T), dW^T = input^T dz and the fused update; see
- * mb_blas_info's training_forward), and minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH, from
- * the pinned scipy-openblas32 wheel, shipped beside libminibatch.so as libscipy_openblas.so,
- * every symbol prefixed scipy_) for the rest (the other forward products x W^T, and
- * predictions'). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
+ * mb_blas_info's training_forward; since 0.12.2 also x W^T through a copy of W^T, for a W
+ * of up to 2^17 floats and, unless OpenBLAS's kernels are narrower, from 128 rows), and
+ * minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH, from the pinned scipy-openblas32 wheel,
+ * shipped beside libminibatch.so as libscipy_openblas.so, every symbol prefixed scipy_) for
+ * the rest (the other forward products x W^T, training's and predictions'). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
  * same process. OPENBLAS_NUM_THREADS (else OMP_NUM_THREADS, else the CPUs) sets the
  * OpenBLAS threads; OPENBLAS_CORETYPE, where set, chooses its kernels; libxsmm follows the
  * CPU alone.
@@ -172,10 +173,14 @@ typedef struct mb_blas_info {
                                      (a W of fewer than 2^18 floats; of any size
                                      with AVX-512 kernels, since 0.12.1; README,
                                      Matrix products),
-                                     OpenBLAS for the others; where libxsmm's kernels are
-                                     narrower than AVX-512, libxsmm only for products whose
-                                     operands fit a core's L2, whose size it names.
-                                     Predictions run every layer's on OpenBLAS */
+                                     for the others libxsmm through a copy of W^T where
+                                     W has at most 2^17 floats and the product 128 rows
+                                     or more (any rows where OpenBLAS's kernels are
+                                     narrower; since 0.12.2), OpenBLAS otherwise; where
+                                     libxsmm's kernels are narrower than AVX-512, libxsmm
+                                     only for products whose operands fit a core's L2,
+                                     whose size it names. Predictions' take the same
+                                     rule as the others */
     const char *activations;      /* since 0.9.0: what runs tanh, logistic and GELU hidden
                                      layers (since 0.10.0 SiLU, ELU and SELU too): glibc's
                                      vector tanhf, expf, expm1f and erfcf (libmvec) at a

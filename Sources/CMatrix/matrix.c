@@ -32,7 +32,8 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 /* Where libxsmm runs a product (one stated test). libxsmm 1.17's JIT multiplies column-major
  * matrices, the first operand never transposed; a row-major C = op(A) op(B) is the
  * column-major C^T = op(B)^T op(A)^T, so libxsmm takes it when B is not transposed (the
- * engine's d input = dz W and dW = dz^T input; the forward product x W^T is OpenBLAS's). It
+ * engine's d input = dz W and dW = dz^T input; the forward product x W^T only through a
+ * copy of W^T, below, else OpenBLAS). It
  * adds to C with beta = 1 or overwrites it with beta = 0, and scales by alpha = 1 only: a
  * product with another alpha (the fused first-layer update, W += -rate dz^T x) is run with
  * alpha op(A) copied into a buffer of the calling thread, when op(A) has at most
@@ -59,23 +60,54 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * and 89 / 88). */
 enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
 
-/* What the rule depends on in this process: whether libxsmm's kernels are AVX-512 and, if
- * not, the floats a core's L2 holds. Read once. */
-static int libxsmm_wide;
+/* A product with B transposed, C = A B^T (the forward product x W^T of every layer whose W
+ * training does not keep transposed, the output layer's above all, and predictions'), has
+ * no libxsmm kernel. Since 0.12.2 mbm_sgemm copies B^T (k, n) into the calling thread's
+ * buffer (libxsmm_otrans) and gives libxsmm A (B^T) where B has at most COPIED_B_LIMIT
+ * floats and A at least COPIED_B_ROWS rows, or any rows where OpenBLAS's kernels are
+ * narrower than libxsmm's AVX-512 ones (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha
+ * 1 and A untransposed only. OpenBLAS packs B on every call too, so the copy costs no more
+ * than that packing; what it buys is libxsmm's kernel at small n, where OpenBLAS's x W^T is
+ * slow. Measured single-threaded on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core;
+ * bench/backends.c, "x W^T" rows), GFLOP/s with the copy against OpenBLAS 0.3.34 alone,
+ * OPENBLAS_CORETYPE=Haswell / unset (SkylakeX kernels):
+ *   W 10 x 128 (W1's output layer): 32 rows 56 / 54 against 32 / 93; 128 rows 83 / 76
+ *   against 39 / 32; 256 rows 92 / 86 against 41 / 36 (64 rows, unset: 69 against 97);
+ *   W 32 x 128 to 256 x 256, 128 and 256 rows: 113-161 / 97-159 against 62-78 / 68-141;
+ *   at 32 rows 62-108 / 63-108 against 49-57 / 62-98;
+ *   W 128 x 784 (100,352 floats): 128 rows 136 / 135 against 72 / 121, 256 rows 153 / 151
+ *   against 76 / 133;
+ *   W 512 x 512 (2^18 floats, past the limit): 109-129 / 105-122 against 76-79 / 131-144.
+ * W1 epochs (784-128-10, 60,000 rows, 2 threads; each build alternated 8 times, 4 epochs
+ * each, lower quartile): batch 256 0.978 / 0.945 of the time before, batch 512 0.956 (Haswell;
+ * unset within the host's noise); one thread, batch 128 unset 0.976, batch 64 Haswell 0.985.
+ * Where libxsmm's kernels are narrower than AVX-512, the L2 rule below applies to these
+ * products as to any; the copy is unmeasured there (on the Zen 3 the output layer's other
+ * two products ran at 83-89 GFLOP/s on libxsmm against 41-54 on OpenBLAS). */
+enum { COPIED_B_LIMIT = 1 << 17, COPIED_B_ROWS = 128 };
+
+/* What the rule depends on in this process: whether libxsmm's kernels are AVX-512, whether
+ * OpenBLAS's are narrower than those and, where libxsmm's are not AVX-512, the floats a
+ * core's L2 holds. Read once. */
+static int libxsmm_wide, openblas_narrower;
 static long long l2_floats;
 static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
 
 static void read_rule(void) {
     libxsmm_wide = strcmp(mbm_libxsmm_isa(), "avx512") == 0;
+    openblas_narrower = libxsmm_wide && strcmp(mbm_openblas_isa(), "avx512") != 0;
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     l2_floats = (l2 > 0 ? l2 : 256 * 1024) / (long long)sizeof(float);
 }
 
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
-    if (trans_b || !(beta == 0.0f || beta == 1.0f)) return 0;
+    if (!(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
     pthread_once(&rule_once, read_rule);
+    if (trans_b && (trans_a || alpha != 1.0f || (long long)n * k > COPIED_B_LIMIT ||
+                    (m < COPIED_B_ROWS && !openblas_narrower)))
+        return 0;
     if (trans_a && !libxsmm_wide && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (!libxsmm_wide && (long long)m * k + (long long)k * n + (long long)m * n > l2_floats) return 0;
     return 1;
@@ -86,28 +118,29 @@ long long mbm_libxsmm_fit_floats(void) {
     return libxsmm_wide ? 0 : l2_floats;
 }
 
-/* The calling thread's buffer for alpha op(A): grown when a product needs more, kept for
+/* The calling thread's buffer for alpha op(A) or for B^T (a product uses one or the other,
+ * never both): grown when a product needs more, kept for
  * the thread's life (freed when it exits), so that no product allocates once it is large
  * enough. NULL if it cannot grow. */
-static pthread_key_t scaled_key;
-static pthread_once_t scaled_once = PTHREAD_ONCE_INIT;
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
 
-typedef struct scaled_buffer {
+typedef struct thread_buffer_t {
     size_t capacity;
     float values[];
-} scaled_buffer;
+} thread_buffer_t;
 
-static void make_scaled_key(void) { pthread_key_create(&scaled_key, free); }
+static void make_buffer_key(void) { pthread_key_create(&buffer_key, free); }
 
-static float *scaled_buffer_of_thread(size_t count) {
-    pthread_once(&scaled_once, make_scaled_key);
-    scaled_buffer *buffer = pthread_getspecific(scaled_key);
+static float *thread_buffer(size_t count) {
+    pthread_once(&buffer_once, make_buffer_key);
+    thread_buffer_t *buffer = pthread_getspecific(buffer_key);
     if (!buffer || buffer->capacity < count) {
         const size_t capacity = count < 4096 ? 4096 : count;
-        scaled_buffer *grown = realloc(buffer, sizeof *grown + capacity * sizeof(float));
+        thread_buffer_t *grown = realloc(buffer, sizeof *grown + capacity * sizeof(float));
         if (!grown) return NULL;
         grown->capacity = capacity;
-        pthread_setspecific(scaled_key, grown);
+        pthread_setspecific(buffer_key, grown);
         buffer = grown;
     }
     return buffer->values;
@@ -172,7 +205,7 @@ void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
     if (mbm_uses_libxsmm(trans_a, trans_b, m, n, k, alpha, beta)) {
         /* alpha op(A), packed, where alpha is not 1: A (k, m) with trans_a, else (m, k). */
         if (alpha != 1.0f) {
-            float *scaled = scaled_buffer_of_thread((size_t)m * k);
+            float *scaled = thread_buffer((size_t)m * k);
             if (!scaled) goto general;
             const int rows = trans_a ? k : m, columns = trans_a ? m : k;
             for (int r = 0; r < rows; r++)
@@ -180,6 +213,14 @@ void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
             a = scaled;
             lda = columns;
             alpha = 1.0f;
+        }
+        if (trans_b) {
+            /* B (n, k) row-major is column-major (k, n); its transpose, row-major (k, n). */
+            float *copy = thread_buffer((size_t)n * k);
+            if (!copy) goto general;
+            libxsmm_otrans(copy, b, sizeof(float), k, n, ldb, n);
+            if (mbm_sgemm_libxsmm(0, m, n, k, a, lda, copy, n, beta, c, ldc, mbm_libxsmm_k_chunk(n, k))) return;
+            goto general;
         }
         if (mbm_sgemm_libxsmm(trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, mbm_libxsmm_k_chunk(n, k)))
             return;
@@ -226,7 +267,7 @@ int mbm_training_transposes_first_weights(int n, int k) {
     return libxsmm_wide;
 }
 
-static char training_forward[200];
+static char training_forward[320];
 static pthread_once_t training_forward_once = PTHREAD_ONCE_INIT;
 
 static void describe_training_forward(void) {
@@ -236,11 +277,14 @@ static void describe_training_forward(void) {
     if (libxsmm_wide)
         snprintf(training_forward, sizeof training_forward,
                  "libxsmm on the first layer's W kept transposed (any size; a W^T of more than 5/8 of the "
-                 "%lld KiB L2 in chunks along k), OpenBLAS for the others", kib);
+                 "%lld KiB L2 in chunks along k); the others' on libxsmm through a copy of W^T (up to 2^17 "
+                 "weights, %s), else OpenBLAS", kib,
+                 openblas_narrower ? "any rows: OpenBLAS's kernels are narrower" : "from 128 rows");
     else
         snprintf(training_forward, sizeof training_forward,
                  "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights) where a product's "
-                 "operands fit the %lld KiB L2 (libxsmm %s), OpenBLAS for the others",
+                 "operands fit the %lld KiB L2 (libxsmm %s); the others' on libxsmm through a copy of W^T "
+                 "(up to 2^17 weights, from 128 rows) where they fit too, else OpenBLAS",
                  fit * (long long)sizeof(float) / 1024, mbm_libxsmm_isa());
 }
 

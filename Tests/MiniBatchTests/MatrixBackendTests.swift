@@ -57,7 +57,10 @@ struct MatrixBackendTests {
                 Product(transA: true, transB: false, m: 96, n: 1024, k: 520, alpha: -0.05, beta: 1),
                 // n % 64 = 16 (the kernels' last rows in partial sums) and a last chunk of 6
                 Product(transA: false, transB: false, m: 24, n: 1040, k: 790),
-                Product(transA: true, transB: false, m: 30, n: 400, k: 900, beta: 1)]
+                Product(transA: true, transB: false, m: 30, n: 400, k: 900, beta: 1),
+                // x W^T through a copy of W^T (`COPIED_B_LIMIT`), added to C; just past the limit
+                Product(transA: false, transB: true, m: 130, n: 37, k: 50, beta: 1),
+                Product(transA: false, transB: true, m: 128, n: 257, k: 512)]
         return all
     }
 
@@ -101,11 +104,14 @@ struct MatrixBackendTests {
     /// The stated rule: libxsmm for products whose B is not transposed, beta 0 or 1, A^T B
     /// only while B has fewer than 2^18 floats unless the kernels are AVX-512, and an alpha
     /// other than 1 only for an op(A)
-    /// of at most 2^18 floats (scaled into a buffer first); where libxsmm's kernels are
-    /// narrower than AVX-512, only while A, B and C together fit a core's L2.
+    /// of at most 2^18 floats (scaled into a buffer first); A B^T (alpha 1) through a copy of
+    /// B^T where B has at most 2^17 floats and A at least 128 rows, or any rows where
+    /// OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones; where libxsmm's kernels
+    /// are narrower than AVX-512, only while A, B and C together fit a core's L2.
     @Test func libxsmmRunsTheProductsTheRuleNames() {
         let fit = mbm_libxsmm_fit_floats()
         let wide = MatrixBackend.info.libxsmmISA == "avx512"
+        let narrowerOpenBLAS = wide && MatrixBackend.info.openBLASISA != "avx512"
         #expect(wide == (fit == 0), "libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
         if !wide {
             let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
@@ -120,7 +126,12 @@ struct MatrixBackendTests {
             (0, 0, 16, 128, 784, 1, 0, true),       // forward x (W^T kept), 16 rows
             (0, 0, 256, 128, 784, 1, 0, true),      // forward x (W^T kept), 256 rows
             (0, 0, 128, 128, 10, 1, 0, true),       // d input
-            (0, 1, 128, 128, 784, 1, 0, false),     // forward x W^T: OpenBLAS
+            (0, 1, 128, 128, 784, 1, 0, true),      // forward x W^T, 128 rows: W^T copied
+            (0, 1, 256, 10, 128, 1, 1, true),       // the output layer's, 256 rows, added to C
+            (0, 1, 64, 10, 128, 1, 0, narrowerOpenBLAS), // 64 rows: only past OpenBLAS's kernels
+            (0, 1, 512, 512, 257, 1, 0, false),     // W of more than 2^17 floats
+            (0, 1, 256, 10, 128, 0.5, 0, false),    // alpha
+            (1, 1, 256, 10, 128, 1, 0, false),      // A transposed too
             (1, 0, 64, 784, 128, -0.1, 1, true),    // fused update, scaled dz
             (1, 0, 1024, 784, 300, -0.1, 1, false), // a dz of 300k floats
             (1, 0, 64, 784, 128, .nan, 1, false),
@@ -134,6 +145,29 @@ struct MatrixBackendTests {
         // A^T B with a B of 2^18 floats and more: AVX-512 kernels only (in chunks, below).
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == (wide ? 1 : 0))
         #expect(mbm_uses_libxsmm(1, 0, 784, 1024, 512, 1, 1) == (wide ? 1 : 0))
+    }
+
+    /// A B^T where the rule gives it to libxsmm is libxsmm's product with B^T written out:
+    /// the copy changes no bit (W1's output layer and a hidden layer, beta 0 and 1, a B with
+    /// a leading dimension wider than its rows; the second only where libxsmm's kernels are
+    /// AVX-512 or its operands fit the L2).
+    @Test func transposedBThroughTheCopyIsLibxsmmsProduct() {
+        #expect(mbm_uses_libxsmm(0, 1, 128, 10, 128, 1, 0) == 1)
+        for (m, n, k, ldb) in [(128, 10, 128, 128), (256, 128, 784, 784), (300, 33, 70, 75)]
+        where mbm_uses_libxsmm(0, 1, Int32(m), Int32(n), Int32(k), 1, 0) == 1 {
+            let a = Fixture.uniform(m * k, seed: 31, scale: 2), b = Fixture.uniform(n * ldb, seed: 32)
+            var transposed = [Float](repeating: 0, count: k * n)
+            for j in 0..<n { for q in 0..<k { transposed[q * n + j] = b[j * ldb + q] } }
+            for beta: Float in [0, 1] {
+                var c = Fixture.uniform(m * n, seed: 33), expected = c
+                mbm_sgemm(0, 1, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(ldb), beta, &c, Int32(n))
+                let ran = mbm_sgemm_libxsmm(
+                    0, Int32(m), Int32(n), Int32(k), a, Int32(k), transposed, Int32(n), beta, &expected, Int32(n),
+                    mbm_libxsmm_k_chunk(Int32(n), Int32(k)))
+                #expect(ran == 1)
+                #expect(c.map(\.bitPattern) == expected.map(\.bitPattern), "\((m, n, k, ldb)) beta \(beta)")
+            }
+        }
     }
 
     /// A product in chunks along k (each kernel call adding to C after the first) gives the
