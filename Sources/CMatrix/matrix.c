@@ -63,12 +63,15 @@ enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
 /* A product with B transposed, C = A B^T (the forward product x W^T of every layer whose W
  * training does not keep transposed, the output layer's above all, and predictions'), has
  * no libxsmm kernel. Since 0.12.2 mbm_sgemm copies B^T (k, n) into the calling thread's
- * buffer (libxsmm_otrans) and gives libxsmm A (B^T) where B has at most COPIED_B_LIMIT
- * floats and A at least COPIED_B_ROWS rows, or any rows where OpenBLAS's kernels are
- * narrower than libxsmm's AVX-512 ones (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha
- * 1 and A untransposed only. OpenBLAS packs B on every call too, so the copy costs no more
- * than that packing; what it buys is libxsmm's kernel at small n, where OpenBLAS's x W^T is
- * slow. Measured single-threaded on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core;
+ * buffer (libxsmm_otrans; mbm_sgemm_copied_b) and gives libxsmm A (B^T) where B has at
+ * most COPIED_B_LIMIT floats and A at least COPIED_B_ROWS rows, or COPIED_B_NARROWER_ROWS
+ * where OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones
+ * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha 1 and A untransposed only; and only
+ * while OpenBLAS runs on one thread (as it does while training runs, BLASThreads.swift):
+ * with more, OpenBLAS threads the product where libxsmm would run it on the caller's thread
+ * alone (predictions outside training). OpenBLAS packs B on every call too, so the copy
+ * costs no more than that packing; what it buys is libxsmm's kernel at small n, where
+ * OpenBLAS's x W^T is slow. Measured single-threaded on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core;
  * bench/backends.c, "x W^T" rows), GFLOP/s with the copy against OpenBLAS 0.3.34 alone,
  * OPENBLAS_CORETYPE=Haswell / unset (SkylakeX kernels):
  *   W 10 x 128 (W1's output layer): 32 rows 56 / 54 against 32 / 93; 128 rows 83 / 76
@@ -84,7 +87,7 @@ enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
  * Where libxsmm's kernels are narrower than AVX-512, the L2 rule below applies to these
  * products as to any; the copy is unmeasured there (on the Zen 3 the output layer's other
  * two products ran at 83-89 GFLOP/s on libxsmm against 41-54 on OpenBLAS). */
-enum { COPIED_B_LIMIT = 1 << 17, COPIED_B_ROWS = 128 };
+enum { COPIED_B_LIMIT = 1 << 17, COPIED_B_ROWS = 128, COPIED_B_NARROWER_ROWS = 32 };
 
 /* What the rule depends on in this process: whether libxsmm's kernels are AVX-512, whether
  * OpenBLAS's are narrower than those and, where libxsmm's are not AVX-512, the floats a
@@ -100,17 +103,21 @@ static void read_rule(void) {
     l2_floats = (l2 > 0 ? l2 : 256 * 1024) / (long long)sizeof(float);
 }
 
-int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
+int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int openblas_threads) {
     if (!(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
     pthread_once(&rule_once, read_rule);
-    if (trans_b && (trans_a || alpha != 1.0f || (long long)n * k > COPIED_B_LIMIT ||
-                    (m < COPIED_B_ROWS && !openblas_narrower)))
+    if (trans_b && (trans_a || alpha != 1.0f || openblas_threads != 1 || (long long)n * k > COPIED_B_LIMIT ||
+                    m < (openblas_narrower ? COPIED_B_NARROWER_ROWS : COPIED_B_ROWS)))
         return 0;
     if (trans_a && !libxsmm_wide && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (!libxsmm_wide && (long long)m * k + (long long)k * n + (long long)m * n > l2_floats) return 0;
     return 1;
+}
+
+int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
+    return mbm_libxsmm_rule(trans_a, trans_b, m, n, k, alpha, beta, trans_b ? mbm_get_threads() : 1);
 }
 
 long long mbm_libxsmm_fit_floats(void) {
@@ -118,30 +125,44 @@ long long mbm_libxsmm_fit_floats(void) {
     return libxsmm_wide ? 0 : l2_floats;
 }
 
-/* The calling thread's buffer for alpha op(A) or for B^T (a product uses one or the other,
- * never both): grown when a product needs more, kept for
- * the thread's life (freed when it exits), so that no product allocates once it is large
- * enough. NULL if it cannot grow. */
+/* The calling thread's buffer for alpha op(A) or for B^T (the rule gives no product both:
+ * a copied B takes alpha 1 only), 64-byte aligned: grown when a product needs more (its
+ * old values are not kept), kept for the thread's life (freed when it exits), so that no
+ * product allocates once it is large enough. NULL if it cannot grow. */
 static pthread_key_t buffer_key;
 static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
 
 typedef struct thread_buffer_t {
     size_t capacity;
-    float values[];
+    float *values;
 } thread_buffer_t;
 
-static void make_buffer_key(void) { pthread_key_create(&buffer_key, free); }
+static void free_buffer(void *p) {
+    thread_buffer_t *buffer = p;
+    free(buffer->values);
+    free(buffer);
+}
+
+static void make_buffer_key(void) { pthread_key_create(&buffer_key, free_buffer); }
 
 static float *thread_buffer(size_t count) {
     pthread_once(&buffer_once, make_buffer_key);
     thread_buffer_t *buffer = pthread_getspecific(buffer_key);
-    if (!buffer || buffer->capacity < count) {
+    if (!buffer) {
+        buffer = calloc(1, sizeof *buffer);
+        if (!buffer) return NULL;
+        if (pthread_setspecific(buffer_key, buffer) != 0) {
+            free(buffer);
+            return NULL;
+        }
+    }
+    if (buffer->capacity < count) {
         const size_t capacity = count < 4096 ? 4096 : count;
-        thread_buffer_t *grown = realloc(buffer, sizeof *grown + capacity * sizeof(float));
-        if (!grown) return NULL;
-        grown->capacity = capacity;
-        pthread_setspecific(buffer_key, grown);
-        buffer = grown;
+        void *grown = NULL;
+        if (posix_memalign(&grown, 64, capacity * sizeof(float)) != 0) return NULL;
+        free(buffer->values);
+        buffer->values = grown;
+        buffer->capacity = capacity;
     }
     return buffer->values;
 }
@@ -200,6 +221,17 @@ int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda,
     return 1;
 }
 
+int mbm_sgemm_copied_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc) {
+    if (m <= 0 || n <= 0 || k <= 0 || ldb < k) return 0;
+    float *copy = thread_buffer((size_t)n * k);
+    if (!copy) return 0;
+    /* B (n, k) row-major is column-major (k, n) with leading dimension ldb; its transpose,
+     * column-major (n, k), is row-major (k, n). */
+    libxsmm_otrans(copy, b, sizeof(float), k, n, ldb, n);
+    return mbm_sgemm_libxsmm(0, m, n, k, a, lda, copy, n, beta, c, ldc, mbm_libxsmm_k_chunk(n, k));
+}
+
 void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc) {
     if (mbm_uses_libxsmm(trans_a, trans_b, m, n, k, alpha, beta)) {
@@ -215,11 +247,7 @@ void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
             alpha = 1.0f;
         }
         if (trans_b) {
-            /* B (n, k) row-major is column-major (k, n); its transpose, row-major (k, n). */
-            float *copy = thread_buffer((size_t)n * k);
-            if (!copy) goto general;
-            libxsmm_otrans(copy, b, sizeof(float), k, n, ldb, n);
-            if (mbm_sgemm_libxsmm(0, m, n, k, a, lda, copy, n, beta, c, ldc, mbm_libxsmm_k_chunk(n, k))) return;
+            if (mbm_sgemm_copied_b(m, n, k, a, lda, b, ldb, beta, c, ldc)) return;
             goto general;
         }
         if (mbm_sgemm_libxsmm(trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, mbm_libxsmm_k_chunk(n, k)))
@@ -279,7 +307,7 @@ static void describe_training_forward(void) {
                  "libxsmm on the first layer's W kept transposed (any size; a W^T of more than 5/8 of the "
                  "%lld KiB L2 in chunks along k); the others' on libxsmm through a copy of W^T (up to 2^17 "
                  "weights, %s), else OpenBLAS", kib,
-                 openblas_narrower ? "any rows: OpenBLAS's kernels are narrower" : "from 128 rows");
+                 openblas_narrower ? "from 32 rows: OpenBLAS's kernels are narrower" : "from 128 rows");
     else
         snprintf(training_forward, sizeof training_forward,
                  "libxsmm on the first layer's W kept transposed (fewer than 2^18 weights) where a product's "

@@ -105,9 +105,10 @@ struct MatrixBackendTests {
     /// only while B has fewer than 2^18 floats unless the kernels are AVX-512, and an alpha
     /// other than 1 only for an op(A)
     /// of at most 2^18 floats (scaled into a buffer first); A B^T (alpha 1) through a copy of
-    /// B^T where B has at most 2^17 floats and A at least 128 rows, or any rows where
-    /// OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones; where libxsmm's kernels
-    /// are narrower than AVX-512, only while A, B and C together fit a core's L2.
+    /// B^T where B has at most 2^17 floats and A at least 128 rows (32 where OpenBLAS's
+    /// kernels are narrower than libxsmm's AVX-512 ones), while OpenBLAS runs on one thread;
+    /// where libxsmm's kernels are narrower than AVX-512, only while A, B and C together fit
+    /// a core's L2.
     @Test func libxsmmRunsTheProductsTheRuleNames() {
         let fit = mbm_libxsmm_fit_floats()
         let wide = MatrixBackend.info.libxsmmISA == "avx512"
@@ -128,7 +129,10 @@ struct MatrixBackendTests {
             (0, 0, 128, 128, 10, 1, 0, true),       // d input
             (0, 1, 128, 128, 784, 1, 0, true),      // forward x W^T, 128 rows: W^T copied
             (0, 1, 256, 10, 128, 1, 1, true),       // the output layer's, 256 rows, added to C
-            (0, 1, 64, 10, 128, 1, 0, narrowerOpenBLAS), // 64 rows: only past OpenBLAS's kernels
+            (0, 1, 127, 10, 128, 1, 0, narrowerOpenBLAS), // below 128 rows: only past OpenBLAS's kernels
+            (0, 1, 32, 10, 128, 1, 0, narrowerOpenBLAS),
+            (0, 1, 31, 10, 128, 1, 0, false),       // below 32 rows: OpenBLAS
+            (0, 1, 128, 256, 512, 1, 0, true),      // W of 2^17 floats
             (0, 1, 512, 512, 257, 1, 0, false),     // W of more than 2^17 floats
             (0, 1, 256, 10, 128, 0.5, 0, false),    // alpha
             (1, 1, 256, 10, 128, 1, 0, false),      // A transposed too
@@ -136,38 +140,60 @@ struct MatrixBackendTests {
             (1, 0, 1024, 784, 300, -0.1, 1, false), // a dz of 300k floats
             (1, 0, 64, 784, 128, .nan, 1, false),
         ]
+        let threads = mbm_get_threads()
         for (ta, tb, m, n, k, alpha, beta, base) in products {
             let footprint = Int64(m) * Int64(k) + Int64(k) * Int64(n) + Int64(m) * Int64(n)
             let expected = base && (wide || footprint <= fit)
-            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == (expected ? 1 : 0),
+            #expect(mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 1) == (expected ? 1 : 0),
                     "\((ta, tb, m, n, k, alpha, beta)): libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
+            // B transposed with OpenBLAS on more threads: OpenBLAS's (its threads run it).
+            #expect(mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 2) == (expected && tb == 0 ? 1 : 0))
+            // and the rule as it stands, with OpenBLAS's threads now
+            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, tb == 1 ? threads : 1))
         }
         // A^T B with a B of 2^18 floats and more: AVX-512 kernels only (in chunks, below).
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == (wide ? 1 : 0))
         #expect(mbm_uses_libxsmm(1, 0, 784, 1024, 512, 1, 1) == (wide ? 1 : 0))
     }
 
-    /// A B^T where the rule gives it to libxsmm is libxsmm's product with B^T written out:
-    /// the copy changes no bit (W1's output layer and a hidden layer, beta 0 and 1, a B with
-    /// a leading dimension wider than its rows; the second only where libxsmm's kernels are
-    /// AVX-512 or its operands fit the L2).
+    /// A B^T through the copy (`mbm_sgemm_copied_b`, mbm_sgemm's path where the rule gives
+    /// it to libxsmm) is libxsmm's product with B^T written out, bit for bit, in one call
+    /// (no chunks): the copy changes no bit; and it is within float32's error of a float64
+    /// reference (W1's output layer and a hidden layer, a B with a leading dimension wider
+    /// than its rows, beta 0 and 1). A leading dimension shorter than B's rows is refused,
+    /// C untouched.
     @Test func transposedBThroughTheCopyIsLibxsmmsProduct() {
-        #expect(mbm_uses_libxsmm(0, 1, 128, 10, 128, 1, 0) == 1)
-        for (m, n, k, ldb) in [(128, 10, 128, 128), (256, 128, 784, 784), (300, 33, 70, 75)]
-        where mbm_uses_libxsmm(0, 1, Int32(m), Int32(n), Int32(k), 1, 0) == 1 {
+        for (m, n, k, ldb) in [(128, 10, 128, 128), (256, 128, 784, 784), (300, 33, 70, 75), (40, 7, 3, 3)] {
             let a = Fixture.uniform(m * k, seed: 31, scale: 2), b = Fixture.uniform(n * ldb, seed: 32)
             var transposed = [Float](repeating: 0, count: k * n)
             for j in 0..<n { for q in 0..<k { transposed[q * n + j] = b[j * ldb + q] } }
             for beta: Float in [0, 1] {
-                var c = Fixture.uniform(m * n, seed: 33), expected = c
-                mbm_sgemm(0, 1, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(ldb), beta, &c, Int32(n))
+                let c0 = Fixture.uniform(m * n, seed: 33)
+                var c = c0, expected = c0
+                #expect(mbm_sgemm_copied_b(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(ldb), beta, &c, Int32(n)) == 1)
                 let ran = mbm_sgemm_libxsmm(
-                    0, Int32(m), Int32(n), Int32(k), a, Int32(k), transposed, Int32(n), beta, &expected, Int32(n),
-                    mbm_libxsmm_k_chunk(Int32(n), Int32(k)))
+                    0, Int32(m), Int32(n), Int32(k), a, Int32(k), transposed, Int32(n), beta, &expected, Int32(n), Int32(k))
                 #expect(ran == 1)
                 #expect(c.map(\.bitPattern) == expected.map(\.bitPattern), "\((m, n, k, ldb)) beta \(beta)")
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = Double(beta) * Double(c0[i * n + j]), magnitude = abs(sum)
+                        for q in 0..<k {
+                            let product = Double(a[i * k + q]) * Double(b[j * ldb + q])
+                            sum += product
+                            magnitude += abs(product)
+                        }
+                        worst = max(worst, abs(Double(c[i * n + j]) - sum) / (Double(k + 2) * 1.2e-7 * magnitude + 1e-30))
+                    }
+                }
+                #expect(worst <= 1, "\((m, n, k, ldb)) beta \(beta): \(worst) x the float32 bound")
             }
         }
+        var c = [Float](repeating: 7, count: 4)
+        let a = [Float](repeating: 1, count: 8), b = [Float](repeating: 1, count: 8)
+        #expect(mbm_sgemm_copied_b(2, 2, 4, a, 4, b, 3, 0, &c, 2) == 0)
+        #expect(c == [7, 7, 7, 7])
     }
 
     /// A product in chunks along k (each kernel call adding to C after the first) gives the

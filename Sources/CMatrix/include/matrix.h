@@ -42,6 +42,16 @@ int mbm_libxsmm_k_chunk(int n, int k);
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
+/* The rule mbm_uses_libxsmm applies, with OpenBLAS's thread count given (a product with B
+ * transposed goes to libxsmm, through a copy of B^T, only while OpenBLAS runs on one). */
+int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int openblas_threads);
+
+/* mbm_sgemm's libxsmm path for C = A B^T (alpha 1, beta 0 or 1): B^T copied into the calling
+ * thread's buffer, then libxsmm's A (B^T), the bits of mbm_sgemm_libxsmm on that copy. 0,
+ * with C untouched, if it could not (no buffer, no kernel, ldb < k). */
+int mbm_sgemm_copied_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                       int ldc);
+
 /* Where libxsmm's kernels are narrower than AVX-512: the floats a core's L2 holds, which a
  * product's A, B and C together must fit for libxsmm to run it; 0 with AVX-512 kernels. */
 long long mbm_libxsmm_fit_floats(void);

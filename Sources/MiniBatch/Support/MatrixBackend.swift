@@ -32,8 +32,11 @@ public enum MatrixBackend {
         /// What runs training's forward products x W^T: libxsmm for the first layer, whose W
         /// training keeps transposed (fewer than 2^18 floats; any size with AVX-512 kernels,
         /// since 0.12.1); for the others, libxsmm through a copy of W^T where W has at most 2^17
-        /// floats and the product 128 rows or more (any rows where OpenBLAS's kernels are
-        /// narrower; since 0.12.2), OpenBLAS otherwise. Predictions' take the same rule.
+        /// floats and the product 128 rows or more (32 where OpenBLAS's kernels are narrower
+        /// than libxsmm's AVX-512 ones; since 0.12.2), OpenBLAS otherwise; where libxsmm's
+        /// kernels are narrower than AVX-512, libxsmm only while a product's operands fit a
+        /// core's L2. Predictions take the same rule while OpenBLAS runs on one thread, else
+        /// OpenBLAS's threads.
         public let trainingForward: String
         /// What runs tanh, logistic and GELU hidden layers (since 0.10.0 SiLU, ELU and SELU
         /// too): glibc's vector tanhf, expf, expm1f and erfcf (libmvec) at a vector width, or
