@@ -145,7 +145,8 @@ const char *mb_status_name(mb_status status);
  * training, its forward product x (W^T), dW^T = input^T dz and the fused update; see
  * mb_blas_info's training_forward; since 0.12.2 also x W^T through a copy of W^T, for a W
  * of up to 2^17 floats, from 128 rows (32 where OpenBLAS's kernels are narrower than
- * libxsmm's AVX-512 ones), while OpenBLAS runs on one thread, as it does in training), and
+ * libxsmm's AVX-512 ones), in a training step or mb_gradient, and elsewhere (predictions,
+ * validation) below 2^19 multiply-adds, which OpenBLAS runs on one thread anyway), and
  * minibatch's own OpenBLAS 0.3.34 (DYNAMIC_ARCH, from the pinned scipy-openblas32 wheel,
  * shipped beside libminibatch.so as libscipy_openblas.so, every symbol prefixed scipy_) for
  * the rest (the other forward products x W^T, training's and predictions'). Neither clashes with the OpenBLAS that numpy, SciPy or the system load into the
@@ -181,8 +182,9 @@ typedef struct mb_blas_info {
                                      OpenBLAS otherwise; where libxsmm's kernels are
                                      narrower than AVX-512, libxsmm only for products
                                      whose operands fit a core's L2, whose size it
-                                     names. Predictions take the same rule while
-                                     OpenBLAS runs on one thread, else OpenBLAS's
+                                     names. Predictions and validation take the copy
+                                     below 2^19 multiply-adds only (OpenBLAS runs those
+                                     on one thread anyway); larger ones keep OpenBLAS's
                                      threads */
     const char *activations;      /* since 0.9.0: what runs tanh, logistic and GELU hidden
                                      layers (since 0.10.0 SiLU, ELU and SELU too): glibc's

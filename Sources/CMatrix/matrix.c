@@ -66,10 +66,15 @@ enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
  * buffer (libxsmm_otrans; mbm_sgemm_copied_b) and gives libxsmm A (B^T) where B has at
  * most COPIED_B_LIMIT floats and A at least COPIED_B_ROWS rows, or COPIED_B_NARROWER_ROWS
  * where OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones
- * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha 1 and A untransposed only; and only
- * while OpenBLAS runs on one thread (as it does while training runs, BLASThreads.swift):
- * with more, OpenBLAS threads the product where libxsmm would run it on the caller's thread
- * alone (predictions outside training). OpenBLAS packs B on every call too, so the copy
+ * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha 1 and A untransposed only. Outside
+ * a training step's products (mbm_set_training_products: the training team's phases and
+ * mb_gradient, where OpenBLAS runs on one thread, BLASThreads.swift) only a product of fewer
+ * than COPIED_B_UNTHREADED_MNK multiply-adds, which OpenBLAS 0.3.34 runs on one thread
+ * whatever its thread count (interface/gemm.c: MNK / (65536 x 4) threads): a larger one,
+ * a prediction's say, keeps OpenBLAS's threads. Both conditions are the call's own (its
+ * shape and its thread's flag), never the process's OpenBLAS thread count, which another
+ * thread's training call changes: the same call takes the same kernel, so gives the same
+ * bits, whatever runs beside it. OpenBLAS packs B on every call too, so the copy
  * costs no more than that packing; what it buys is libxsmm's kernel at small n, where
  * OpenBLAS's x W^T is slow. Measured single-threaded on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core;
  * bench/backends.c, "x W^T" rows), GFLOP/s with the copy against OpenBLAS 0.3.34 alone,
@@ -87,7 +92,16 @@ enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
  * Where libxsmm's kernels are narrower than AVX-512, the L2 rule below applies to these
  * products as to any; the copy is unmeasured there (on the Zen 3 the output layer's other
  * two products ran at 83-89 GFLOP/s on libxsmm against 41-54 on OpenBLAS). */
-enum { COPIED_B_LIMIT = 1 << 17, COPIED_B_ROWS = 128, COPIED_B_NARROWER_ROWS = 32 };
+enum { COPIED_B_LIMIT = 1 << 17, COPIED_B_ROWS = 128, COPIED_B_NARROWER_ROWS = 32, COPIED_B_UNTHREADED_MNK = 1 << 19 };
+
+/* Whether the calling thread runs a training step's products now (mbm_set_training_products). */
+static _Thread_local int training_products;
+
+int mbm_set_training_products(int on) {
+    const int was = training_products;
+    training_products = on != 0;
+    return was;
+}
 
 /* What the rule depends on in this process: whether libxsmm's kernels are AVX-512, whether
  * OpenBLAS's are narrower than those and, where libxsmm's are not AVX-512, the floats a
@@ -103,13 +117,14 @@ static void read_rule(void) {
     l2_floats = (l2 > 0 ? l2 : 256 * 1024) / (long long)sizeof(float);
 }
 
-int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int openblas_threads) {
+int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int training) {
     if (!(beta == 0.0f || beta == 1.0f)) return 0;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     if (alpha != 1.0f && (!(alpha - alpha == 0.0f) || (long long)m * k > SCALED_A_LIMIT)) return 0;
     pthread_once(&rule_once, read_rule);
-    if (trans_b && (trans_a || alpha != 1.0f || openblas_threads != 1 || (long long)n * k > COPIED_B_LIMIT ||
-                    m < (openblas_narrower ? COPIED_B_NARROWER_ROWS : COPIED_B_ROWS)))
+    if (trans_b && (trans_a || alpha != 1.0f || (long long)n * k > COPIED_B_LIMIT ||
+                    m < (openblas_narrower ? COPIED_B_NARROWER_ROWS : COPIED_B_ROWS) ||
+                    (!training && (long long)m * n * k >= COPIED_B_UNTHREADED_MNK)))
         return 0;
     if (trans_a && !libxsmm_wide && (long long)k * n >= LIBXSMM_TRANSPOSED_B_LIMIT) return 0;
     if (!libxsmm_wide && (long long)m * k + (long long)k * n + (long long)m * n > l2_floats) return 0;
@@ -117,7 +132,7 @@ int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha,
 }
 
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta) {
-    return mbm_libxsmm_rule(trans_a, trans_b, m, n, k, alpha, beta, trans_b ? mbm_get_threads() : 1);
+    return mbm_libxsmm_rule(trans_a, trans_b, m, n, k, alpha, beta, training_products);
 }
 
 long long mbm_libxsmm_fit_floats(void) {

@@ -106,9 +106,9 @@ struct MatrixBackendTests {
     /// other than 1 only for an op(A)
     /// of at most 2^18 floats (scaled into a buffer first); A B^T (alpha 1) through a copy of
     /// B^T where B has at most 2^17 floats and A at least 128 rows (32 where OpenBLAS's
-    /// kernels are narrower than libxsmm's AVX-512 ones), while OpenBLAS runs on one thread;
-    /// where libxsmm's kernels are narrower than AVX-512, only while A, B and C together fit
-    /// a core's L2.
+    /// kernels are narrower than libxsmm's AVX-512 ones), outside a training step's products
+    /// only below 2^19 multiply-adds; where libxsmm's kernels are narrower than AVX-512, only
+    /// while A, B and C together fit a core's L2.
     @Test func libxsmmRunsTheProductsTheRuleNames() {
         let fit = mbm_libxsmm_fit_floats()
         let wide = MatrixBackend.info.libxsmmISA == "avx512"
@@ -140,16 +140,22 @@ struct MatrixBackendTests {
             (1, 0, 1024, 784, 300, -0.1, 1, false), // a dz of 300k floats
             (1, 0, 64, 784, 128, .nan, 1, false),
         ]
-        let threads = mbm_get_threads()
         for (ta, tb, m, n, k, alpha, beta, base) in products {
             let footprint = Int64(m) * Int64(k) + Int64(k) * Int64(n) + Int64(m) * Int64(n)
             let expected = base && (wide || footprint <= fit)
             #expect(mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 1) == (expected ? 1 : 0),
                     "\((ta, tb, m, n, k, alpha, beta)): libxsmm \(MatrixBackend.info.libxsmmISA), fit \(fit)")
-            // B transposed with OpenBLAS on more threads: OpenBLAS's (its threads run it).
-            #expect(mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 2) == (expected && tb == 0 ? 1 : 0))
-            // and the rule as it stands, with OpenBLAS's threads now
-            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, tb == 1 ? threads : 1))
+            // Outside a training step's products, B transposed only below 2^19 multiply-adds
+            // (OpenBLAS runs those on one thread anyway).
+            let small = Int64(m) * Int64(n) * Int64(k) < 1 << 19
+            #expect(mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 0) == (expected && (tb == 0 || small) ? 1 : 0),
+                    "\((ta, tb, m, n, k, alpha, beta)) outside training")
+            // and the rule as it stands: this thread's flag, whatever other threads do
+            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 0))
+            let was = mbm_set_training_products(1)
+            #expect(was == 0)
+            #expect(mbm_uses_libxsmm(ta, tb, m, n, k, alpha, beta) == mbm_libxsmm_rule(ta, tb, m, n, k, alpha, beta, 1))
+            #expect(mbm_set_training_products(was) == 1)
         }
         // A^T B with a B of 2^18 floats and more: AVX-512 kernels only (in chunks, below).
         #expect(mbm_uses_libxsmm(1, 0, 1024, 1024, 256, 1, 0) == (wide ? 1 : 0))
@@ -194,6 +200,21 @@ struct MatrixBackendTests {
         let a = [Float](repeating: 1, count: 8), b = [Float](repeating: 1, count: 8)
         #expect(mbm_sgemm_copied_b(2, 2, 4, a, 4, b, 3, 0, &c, 2) == 0)
         #expect(c == [7, 7, 7, 7])
+        // mbm_sgemm takes that path where the rule says: W1's output layer at 128 rows (any
+        // thread), a hidden layer's 128 x 128 at 256 rows in a training step's products only.
+        for (m, n, k, training) in [(128, 10, 128, Int32(0)), (256, 128, 128, 1), (256, 128, 128, 0)] {
+            let was = mbm_set_training_products(training)
+            defer { mbm_set_training_products(was) }
+            let copied = mbm_uses_libxsmm(0, 1, Int32(m), Int32(n), Int32(k), 1, 0) == 1
+            if n == 10 { #expect(copied, "W1's output layer fits any L2") }
+            if training == 0 && m * n * k >= 1 << 19 { #expect(!copied, "\((m, n, k)) outside training") }
+            let a = Fixture.uniform(m * k, seed: 34, scale: 2), b = Fixture.uniform(n * k, seed: 35)
+            var c = [Float](repeating: 0, count: m * n), viaCopy = c, viaOpenBLAS = c
+            mbm_sgemm(0, 1, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+            #expect(mbm_sgemm_copied_b(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(k), 0, &viaCopy, Int32(n)) == 1)
+            mbm_sgemm_openblas(0, 1, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &viaOpenBLAS, Int32(n))
+            #expect(c.map(\.bitPattern) == (copied ? viaCopy : viaOpenBLAS).map(\.bitPattern), "\((m, n, k)) training \(training)")
+        }
     }
 
     /// A product in chunks along k (each kernel call adding to C after the first) gives the

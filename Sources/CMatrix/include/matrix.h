@@ -19,7 +19,8 @@ extern "C" {
 #endif
 
 /* Row-major C (m, n) = alpha op(A) op(B) + beta C, as cblas_sgemm with CblasRowMajor.
- * trans_a / trans_b: 0 or 1. Deterministic: the same call gives the same bits. */
+ * trans_a / trans_b: 0 or 1. Deterministic: the same call on a thread marked the same way
+ * (mbm_set_training_products) gives the same bits. */
 void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
@@ -42,9 +43,15 @@ int mbm_libxsmm_k_chunk(int n, int k);
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 
-/* The rule mbm_uses_libxsmm applies, with OpenBLAS's thread count given (a product with B
- * transposed goes to libxsmm, through a copy of B^T, only while OpenBLAS runs on one). */
-int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int openblas_threads);
+/* The rule mbm_uses_libxsmm applies, for a training step's products or not (`training`: a
+ * product with B transposed goes to libxsmm, through a copy of B^T, outside them only when
+ * OpenBLAS would run it on one thread anyway; matrix.c). */
+int mbm_libxsmm_rule(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta, int training);
+
+/* Marks the calling thread as running a training step's products (1) or not (0), for
+ * mbm_sgemm's rule; returns what it was. Thread-local: set around a training team member's
+ * phases and mb_gradient, put back after. */
+int mbm_set_training_products(int on);
 
 /* mbm_sgemm's libxsmm path for C = A B^T (alpha 1, beta 0 or 1): B^T copied into the calling
  * thread's buffer, then libxsmm's A (B^T), the bits of mbm_sgemm_libxsmm on that copy. 0,

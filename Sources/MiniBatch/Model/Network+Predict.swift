@@ -213,7 +213,10 @@ extension Network {
             layers[0].transposeWeights(parameters, into: inLayout, toTraining: true)
             workspace.parameters = UnsafePointer(inLayout)
         }
-        let cost = try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
+        // (the products as a training step's: `MatrixBackend.trainingProducts`)
+        let cost = try MatrixBackend.trainingProducts { () throws(MiniBatchError) in
+            try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
+        }
         let gradients = workspace.gradients!
         // What a training step calls divergence is not returned as a result either.
         guard cost.isFinite else {

@@ -35,8 +35,8 @@ public enum MatrixBackend {
         /// floats and the product 128 rows or more (32 where OpenBLAS's kernels are narrower
         /// than libxsmm's AVX-512 ones; since 0.12.2), OpenBLAS otherwise; where libxsmm's
         /// kernels are narrower than AVX-512, libxsmm only while a product's operands fit a
-        /// core's L2. Predictions take the same rule while OpenBLAS runs on one thread, else
-        /// OpenBLAS's threads.
+        /// core's L2. Predictions and validation take the copy below 2^19 multiply-adds only
+        /// (OpenBLAS runs those on one thread anyway); larger ones keep OpenBLAS's threads.
         public let trainingForward: String
         /// What runs tanh, logistic and GELU hidden layers (since 0.10.0 SiLU, ELU and SELU
         /// too): glibc's vector tanhf, expf, expm1f and erfcf (libmvec) at a vector width, or
@@ -66,5 +66,15 @@ public enum MatrixBackend {
             threads: BLASThreads.available,
             trainingForward: String(cString: mbm_training_forward()),
             activations: String(cString: mbm_vector_math_name()))
+    }
+
+    /// `body` with the calling thread marked as running a training step's products
+    /// (`mbm_set_training_products`), which decides where a product with W untransposed runs
+    /// (matrix.c): a training team member's phases, and `Network.gradient`, which computes
+    /// what a one-thread training step computes. Put back after.
+    static func trainingProducts<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        let was = mbm_set_training_products(1)
+        defer { mbm_set_training_products(was) }
+        return try body()
     }
 }

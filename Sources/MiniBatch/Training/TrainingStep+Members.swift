@@ -45,10 +45,12 @@ extension TrainingStep {
     /// thread's control word either way (a kept team's threads, or the caller's, may have
     /// had either) and puts back what it was, so that nothing outside a phase (the caller's
     /// code between batches, a progress callback, the rest of the process) runs with it.
+    /// Its products run as a training step's (`MatrixBackend.trainingProducts`), validation's
+    /// and predictions' between batches as a prediction's.
     func work(_ t: Int) {
         withSubnormalMode {
             if let subnormalModes { subnormalModes[t] |= SubnormalMode.bits }
-            member(t)
+            MatrixBackend.trainingProducts { member(t) }
         }
     }
 

@@ -52,7 +52,7 @@ def blas_info() -> dict:
     layer's W, which training keeps transposed below 2^18 weights, at any size with AVX-512
     kernels since 0.12.1; for the others libxsmm through a copy of W^T up to 2^17 weights,
     from 128 rows, or 32 where OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones,
-    since 0.12.2, else OpenBLAS; predictions too while OpenBLAS runs on one thread),
+    since 0.12.2, else OpenBLAS; predictions below 2^19 multiply-adds only),
     and what runs tanh, logistic, GELU, SiLU, ELU and SELU hidden layers (``activations``: glibc's vector
     tanhf, expf, expm1f and erfcf at a width, or the scalar ones). It is minibatch's own OpenBLAS, not numpy's."""
     info = _lib.mb_blas_info()
