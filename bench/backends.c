@@ -181,6 +181,8 @@ int main(void)
     if ((h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL)))
         dnnl_sgemm = (dnnl_sgemm_fn)dlsym(h, "dnnl_sgemm");
     mbm_set_threads(1);
+    /* every product as a training step runs it (mbm_set_training_products; matrix.c) */
+    mbm_set_training_products(1);
     printf("minibatch's backend: %s; libxsmm target %s (%s), OpenBLAS core %s (%s); CPU %s\n",
            mbm_backend_name(), mbm_libxsmm_target(), mbm_libxsmm_isa(), mbm_openblas_core(),
            mbm_openblas_isa(), mbm_cpu_isa());

@@ -42,6 +42,8 @@ static void *member(void *argument)
 {
     const int t = (int)(size_t)argument;
     int seen = 0;
+    /* the products as a training step's, as training's team members run them */
+    mbm_set_training_products(1);
     for (;;) {
         pthread_mutex_lock(&lock);
         while (round_number == seen) pthread_cond_wait(&changed, &lock);
@@ -106,7 +108,9 @@ double mbm_bench_team_seconds(int threads, int count, int ta, int tb, int m, int
         round_number++;
         pthread_cond_broadcast(&changed);
         pthread_mutex_unlock(&lock);
+        const int was = mbm_set_training_products(1);
         run_part(&parts[0]);
+        mbm_set_training_products(was);
         pthread_mutex_lock(&lock);
         while (finished < members - 1) pthread_cond_wait(&changed, &lock);
         pthread_mutex_unlock(&lock);

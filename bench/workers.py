@@ -534,6 +534,9 @@ class BlasProbe:
             # across the threads, all running at once); the one-thread rate times the
             # threads, the bound this benchmark used before, is kept beside it ("one ").
             self.backend.mbm_set_threads(1)
+            # ... and as a training step's products (the rule for x W^T through a copy of
+            # W^T, matrix.c): this thread is marked so for the worker's life.
+            self.backend.mbm_set_training_products(1)
             self.backend.mbm_bench_team_seconds.restype = C.c_double
             self.backend.mbm_bench_team_seconds.argtypes = [C.c_int] * 7 + [C.c_void_p] * 3
             self.backend.mbm_training_transposes_first_weights.restype = C.c_int

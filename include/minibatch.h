@@ -184,8 +184,8 @@ typedef struct mb_blas_info {
                                      whose operands fit a core's L2, whose size it
                                      names. Predictions and validation take the copy
                                      below 2^19 multiply-adds only (OpenBLAS runs those
-                                     on one thread anyway); larger ones keep OpenBLAS's
-                                     threads */
+                                     on one thread anyway); larger ones stay on
+                                     OpenBLAS */
     const char *activations;      /* since 0.9.0: what runs tanh, logistic and GELU hidden
                                      layers (since 0.10.0 SiLU, ELU and SELU too): glibc's
                                      vector tanhf, expf, expm1f and erfcf (libmvec) at a

@@ -68,13 +68,14 @@ enum { LIBXSMM_TRANSPOSED_B_LIMIT = 1 << 18, SCALED_A_LIMIT = 1 << 18 };
  * where OpenBLAS's kernels are narrower than libxsmm's AVX-512 ones
  * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU); alpha 1 and A untransposed only. Outside
  * a training step's products (mbm_set_training_products: the training team's phases and
- * mb_gradient, where OpenBLAS runs on one thread, BLASThreads.swift) only a product of fewer
+ * mb_gradient, where OpenBLAS runs on one thread, BLASThreads.swift; the benchmarks'
+ * probes, bench/backends.c and team_rate.c, time them so) only a product of fewer
  * than COPIED_B_UNTHREADED_MNK multiply-adds, which OpenBLAS 0.3.34 runs on one thread
  * whatever its thread count (interface/gemm.c: MNK / (65536 x 4) threads): a larger one,
- * a prediction's say, keeps OpenBLAS's threads. Both conditions are the call's own (its
- * shape and its thread's flag), never the process's OpenBLAS thread count, which another
- * thread's training call changes: the same call takes the same kernel, so gives the same
- * bits, whatever runs beside it. OpenBLAS packs B on every call too, so the copy
+ * a prediction's say, stays on OpenBLAS, with its threads outside training. Both
+ * conditions are the call's own (its shape and its thread's flag), never the process's
+ * OpenBLAS thread count, which another thread's training call changes: the same call takes
+ * the same library whatever runs beside it. OpenBLAS packs B on every call too, so the copy
  * costs no more than that packing; what it buys is libxsmm's kernel at small n, where
  * OpenBLAS's x W^T is slow. Measured single-threaded on an Intel Xeon (Emerald Rapids, 2 MiB L2 per core;
  * bench/backends.c, "x W^T" rows), GFLOP/s with the copy against OpenBLAS 0.3.34 alone,

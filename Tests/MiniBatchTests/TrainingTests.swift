@@ -23,6 +23,25 @@ struct TrainingTests {
         #expect(network.parameterArray == expected)
     }
 
+    /// The same with products whose kernel `gradient` must choose as a training step does:
+    /// the output layer's x W^T (256 rows x 16 x 256, past 2^19 multiply-adds) runs on
+    /// libxsmm through a copy of W^T in a training step's products only (matrix.c,
+    /// `MatrixBackend.trainingProducts`), where OpenBLAS would round its 16 columns otherwise
+    /// (checked: without the flag in `gradient` this fails under OPENBLAS_CORETYPE=Haswell
+    /// on the Xeon; OpenBLAS's SkylakeX kernels gave libxsmm's bits at this shape).
+    @Test func gradientRunsTheProductsAsATrainingStepDoes() throws {
+        let network = try Network(layerSizes: [16, 256, 16], loss: .crossEntropy, seed: 3)
+        let rows = 512
+        let x = Fixture.uniform(rows * 16, seed: 5, scale: 2), y = (0..<rows).map { Int32($0 * 7 % 16) }
+        let before = network.parameterArray
+        let (_, gradient) = try network.gradient(x: x, classes: y, features: 16)
+        try network.train(x: x, classes: y, features: 16,
+                          options: TrainingOptions(epochs: 1, batchSize: .fixed(rows), learningRate: 0.1, shuffle: false,
+                                                   threads: 1))
+        let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
+        #expect(network.parameterArray == expected)
+    }
+
     /// `TrainingOptions.flushesDenormals` (0.12.0): subnormals flushed to zero while the batches
     /// run (the default), or kept. Linear regression from W = 0, b = 0 on features of 2^-130 and
     /// 2^-129 with y = 1, one full-batch step of 0.5: MSE's gradient is -2 x, so W = x exactly

@@ -20,7 +20,7 @@ extern "C" {
 
 /* Row-major C (m, n) = alpha op(A) op(B) + beta C, as cblas_sgemm with CblasRowMajor.
  * trans_a / trans_b: 0 or 1. Deterministic: the same call on a thread marked the same way
- * (mbm_set_training_products) gives the same bits. */
+ * (mbm_set_training_products), with OpenBLAS on as many threads, gives the same bits. */
 void mbm_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 

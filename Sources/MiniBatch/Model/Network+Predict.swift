@@ -213,7 +213,10 @@ extension Network {
             layers[0].transposeWeights(parameters, into: inLayout, toTraining: true)
             workspace.parameters = UnsafePointer(inLayout)
         }
-        // (the products as a training step's: `MatrixBackend.trainingProducts`)
+        // The products as a training step's: OpenBLAS on one thread (`BLASThreads`, as
+        // `TrainingStep` holds it) and x W^T as its rule has it (`MatrixBackend.trainingProducts`).
+        BLASThreads.acquire()
+        defer { BLASThreads.release() }
         let cost = try MatrixBackend.trainingProducts { () throws(MiniBatchError) in
             try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
         }

@@ -36,7 +36,7 @@ public enum MatrixBackend {
         /// than libxsmm's AVX-512 ones; since 0.12.2), OpenBLAS otherwise; where libxsmm's
         /// kernels are narrower than AVX-512, libxsmm only while a product's operands fit a
         /// core's L2. Predictions and validation take the copy below 2^19 multiply-adds only
-        /// (OpenBLAS runs those on one thread anyway); larger ones keep OpenBLAS's threads.
+        /// (OpenBLAS runs those on one thread anyway); larger ones stay on OpenBLAS.
         public let trainingForward: String
         /// What runs tanh, logistic and GELU hidden layers (since 0.10.0 SiLU, ELU and SELU
         /// too): glibc's vector tanhf, expf, expm1f and erfcf (libmvec) at a vector width, or
