@@ -12,12 +12,18 @@ struct TrainingTests {
     @Test(arguments: [200, 1000])
     func oneFullBatchStepIsParametersMinusRateTimesGradient(rows: Int) throws {
         // Bit for bit: `gradient` takes a batch of more than 256 rows in the chunks training does.
-        let network = try tanhNetwork()
-        let x = Array(Self.moons.x[0..<2 * rows]), y = Array(Self.moons.y[0..<rows])
+        try Self.expectOneStepIsMinusRateTimesGradient(
+            try tanhNetwork(), x: Array(Self.moons.x[0..<2 * rows]), classes: Array(Self.moons.y[0..<rows]), features: 2)
+    }
+
+    /// One full-batch step of 0.1 on one thread leaves parameters - 0.1 * `gradient`, bit for bit.
+    static func expectOneStepIsMinusRateTimesGradient(
+        _ network: Network, x: [Float], classes y: [Int32], features: Int
+    ) throws {
         let before = network.parameterArray
-        let (_, gradient) = try network.gradient(x: x, classes: y, features: 2)
-        try network.train(x: x, classes: y, features: 2,
-                          options: TrainingOptions(epochs: 1, batchSize: .fixed(rows), learningRate: 0.1, shuffle: false,
+        let (_, gradient) = try network.gradient(x: x, classes: y, features: features)
+        try network.train(x: x, classes: y, features: features,
+                          options: TrainingOptions(epochs: 1, batchSize: .fixed(y.count), learningRate: 0.1, shuffle: false,
                                                    threads: 1))
         let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
         #expect(network.parameterArray == expected)
@@ -30,16 +36,10 @@ struct TrainingTests {
     /// (checked: without the flag in `gradient` this fails under OPENBLAS_CORETYPE=Haswell
     /// on the Xeon; OpenBLAS's SkylakeX kernels gave libxsmm's bits at this shape).
     @Test func gradientRunsTheProductsAsATrainingStepDoes() throws {
-        let network = try Network(layerSizes: [16, 256, 16], loss: .crossEntropy, seed: 3)
         let rows = 512
-        let x = Fixture.uniform(rows * 16, seed: 5, scale: 2), y = (0..<rows).map { Int32($0 * 7 % 16) }
-        let before = network.parameterArray
-        let (_, gradient) = try network.gradient(x: x, classes: y, features: 16)
-        try network.train(x: x, classes: y, features: 16,
-                          options: TrainingOptions(epochs: 1, batchSize: .fixed(rows), learningRate: 0.1, shuffle: false,
-                                                   threads: 1))
-        let expected = zip(before, gradient).map { $0 - 0.1 * $1 }
-        #expect(network.parameterArray == expected)
+        try Self.expectOneStepIsMinusRateTimesGradient(
+            try Network(layerSizes: [16, 256, 16], loss: .crossEntropy, seed: 3),
+            x: Fixture.uniform(rows * 16, seed: 5, scale: 2), classes: (0..<rows).map { Int32($0 * 7 % 16) }, features: 16)
     }
 
     /// `TrainingOptions.flushesDenormals` (0.12.0): subnormals flushed to zero while the batches
