@@ -85,8 +85,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 2
-#define MB_VERSION_STRING "0.12.2"
+#define MB_VERSION_PATCH 3
+#define MB_VERSION_STRING "0.12.3"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -125,8 +125,10 @@ typedef enum mb_status {
                                     was trained, changed or cleared from that call's progress
                                     callback, or used from another thread while it trains
                                     (see Threads above); nothing was changed */
-    MB_ERR_COMMUNICATION = 9     /* distributed training: a communicator function failed
-                                    (see mb_communicator) */
+    MB_ERR_COMMUNICATION = 9     /* distributed training: a communicator function failed,
+                                    or returned values the ranks did not send (see
+                                    mb_communicator; the latter was MB_ERR_INTERNAL in fast
+                                    mode before 0.12.3) */
 } mb_status;
 
 /* The message of the last failed call on this thread ("" if none). Never NULL. */
@@ -949,8 +951,9 @@ typedef struct mb_train_options {
     float momentum;            /* SGD and (since 0.7.0) RMSprop: [0, 1); default 0 (plain
                                   gradient descent; RMSprop without momentum); replaced
                                   step by step by cycle_momentum (since 0.10.0) */
-    int nesterov;              /* SGD: nonzero for Nesterov momentum (needs momentum > 0);
-                                  default 0 */
+    int nesterov;              /* SGD: 1 for Nesterov momentum (needs momentum > 0), 0
+                                  (default); other values: MB_ERR_INVALID_ARGUMENT with
+                                  SGD (other rules ignore it) */
     float rho;                 /* RMSprop: [0, 1); default 0.99 (PyTorch's alpha);
                                   Adadelta (since 0.11.0): [0, 1] (PyTorch's 0.9: set it) */
     float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9;
@@ -1390,7 +1393,12 @@ mb_status mb_history_learning_rates(const mb_history *history, double *out, int6
 /* Trains `model` on X (m, n_features) and y (see mb_targets) for options->epochs epochs.
  * Each epoch: draw the epoch's permutation (or keep the order if shuffle is 0), partition
  * it into mini-batches, and for each batch gather its rows, run forward propagation, the
- * cost, back propagation and the update. X and y are only read. With one batch of all m
+ * cost, back propagation and the update. X and y are only read. Class labels index the
+ * model's outputs: they are checked when the call begins and, where a progress callback ran
+ * (it may change the caller's arrays), again before the next epoch reads them (since
+ * 0.12.3; such a change was read outside the outputs before): a label out of range then
+ * returns MB_ERR_INVALID_ARGUMENT naming it, the model keeping the epochs it trained
+ * (validation_y too). With one batch of all m
  * rows (batch_size = m: batch gradient descent) rows are used in their stored order: a
  * permutation cannot change that gradient except for rounding, and no copy is made.
  * options may be NULL for the defaults. history may be NULL; otherwise every batch cost and
@@ -1423,7 +1431,10 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
 
 /* Writes the model to `path` atomically: a temporary file in the same directory is
  * written, flushed to disk (fsync) and renamed over `path`, so a crash leaves either the
- * old file or the new one, never a part. */
+ * old file or the new one, never a part. The temporary file is named `path` plus
+ * ".tmp-XXXXXX", its last component shortened where that would pass 255 bytes, so any
+ * name the file system takes can be written (names of 245-255 bytes failed before 0.12.3);
+ * mb_predict_npy and mb_shuffle_npy write their outputs the same way. */
 mb_status mb_model_save(const mb_model *model, const char *path);
 
 /* Reads a model written by mb_model_save. A missing or unreadable file is MB_ERR_IO; a

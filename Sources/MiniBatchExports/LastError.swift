@@ -78,7 +78,7 @@ public func mb_status_name(_ status: mb_status) -> UnsafePointer<CChar>? {
 
 // MARK: - Version
 
-private let versionString: StaticString = "0.12.2"
+private let versionString: StaticString = "0.12.3"
 
 @c @implementation
 public func mb_version() -> UnsafePointer<CChar>? {

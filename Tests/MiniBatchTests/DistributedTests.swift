@@ -458,6 +458,22 @@ struct DistributedTests {
         #expect(error?.message.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } == true)
     }
 
+    /// An allreduce that does not sum (fast mode's one collective per mini-batch) makes the
+    /// ranks' failure flags say a rank failed where no rank's failure record does: the
+    /// communicator's failure (it was MB_ERR_INTERNAL, "a bug in minibatch"), whether it
+    /// writes NaN bytes or finite values.
+    @Test(arguments: [Float.nan, 1])
+    func anAllreduceThatDoesNotSumIsACommunicationFailure(_ value: Float) throws {
+        let network = try Self.model()
+        var options = Self.options(.gradientDescent)
+        options.distribution = Distribution(GarblingRank(allreduceWrites: value), mode: .fast)
+        let error = Fixture.failure { () throws(MiniBatchError) in
+            try network.train(x: Self.x, classes: Self.classes, features: Self.features, options: options)
+        }
+        #expect(error?.kind == .communication)
+        #expect(error?.message.contains("collectives returned values the ranks did not send") == true)
+    }
+
     /// A communicator's collectives run in the middle of a step, on the training thread,
     /// where the model is in training's layout (its first layer's W transposed): reading the
     /// model or the history there is `.busy` (it returned that layout), while the progress
@@ -481,11 +497,22 @@ struct DistributedTests {
     }
 }
 
-/// One rank alone whose allgather returns bytes that no rank sent.
+/// One rank alone whose allgather returns bytes that no rank sent, or (`allreduceWrites`)
+/// whose allreduce writes that value everywhere and whose allgather is honest.
 final class GarblingRank: Communicator, @unchecked Sendable {
     let rank = 0, size = 1
-    func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {}
+    let allreduceValue: Float?
+
+    init(allreduceWrites value: Float? = nil) { allreduceValue = value }
+
+    func allreduceSum(_ data: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) {
+        if let allreduceValue { data.update(repeating: allreduceValue) }
+    }
     func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws(MiniBatchError) {
+        guard allreduceValue == nil else {
+            receive.baseAddress!.copyMemory(from: send.baseAddress!, byteCount: send.count)
+            return
+        }
         for i in 0..<receive.count { receive[i] = i % 7 == 0 ? 0x07 : 0xAB }
     }
     func broadcast(_ data: UnsafeMutableRawBufferPointer, root: Int) throws(MiniBatchError) {}

@@ -79,8 +79,73 @@ static void test_checkpoint_from_the_callback(void)
     mb_model_free(model);
 }
 
+typedef struct relabel {
+    int32_t *labels;
+    int64_t row;
+    int after_epoch;
+    int calls;
+} relabel;
+
+/* Writes a label no class has into the caller's y (or validation y) after an epoch: legal C
+ * between epochs, where the labels are not being read. */
+static int write_bad_label(const mb_progress *progress, void *user_data)
+{
+    relabel *r = user_data;
+    r->calls++;
+    if (progress->epoch == r->after_epoch)
+        r->labels[r->row] = 1000000000;
+    return 0;
+}
+
+/* Labels index the outputs: a callback that changes them gets MB_ERR_INVALID_ARGUMENT
+ * naming the row before the labels are used again (training read outside the outputs
+ * until 0.12.3), and the model keeps the epochs it trained. Training labels and a
+ * validation set's, with one thread and with two. */
+static void test_labels_changed_by_the_callback(void)
+{
+    static float x[M * 2];
+    static int32_t y[M], vy[M];
+    CHECK_STATUS(mb_make_moons(M, 0.15f, 2, x, y), MB_OK);
+    int64_t sizes[] = {2, 8, 2};
+    for (int validation = 0; validation < 2; validation++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            int32_t *labels = validation ? vy : y;
+            memcpy(vy, y, sizeof y);
+            mb_model *model = NULL;
+            CHECK_STATUS(mb_model_create(sizes, 3, NULL, &model), MB_OK);
+            relabel r = {labels, 123, 2, 0};
+            mb_train_options o;
+            mb_train_options_init(&o);
+            o.epochs = 4;
+            o.batch_size = 32;
+            o.learning_rate = 0.3f;
+            o.threads = threads;
+            o.progress = write_bad_label;
+            o.user_data = &r;
+            if (validation) {
+                o.validation_x = x;
+                o.validation_y = vy;
+                o.validation_y_type = MB_TARGETS_CLASS_INDEX;
+                o.validation_m = M;
+            }
+            CHECK_ERR(mb_train(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, &o, NULL), MB_ERR_INVALID_ARGUMENT);
+            const char *message = mb_last_error();
+            if (!CHECK(strstr(message, validation ? "validation_y[123] = 1000000000" : "y[123] = 1000000000") != NULL &&
+                       strstr(message, "changed during training") != NULL))
+                printf("  %s\n", message);
+            CHECK(r.calls == 2);
+            mb_model_info info;
+            CHECK_STATUS(mb_model_get_info(model, &info), MB_OK);
+            CHECK(info.epochs_trained == 2);
+            labels[123] = y[122];  /* (any valid class) */
+            mb_model_free(model);
+        }
+    }
+}
+
 int main(void)
 {
     RUN_TEST(test_checkpoint_from_the_callback);
+    RUN_TEST(test_labels_changed_by_the_callback);
     return check_summary();
 }

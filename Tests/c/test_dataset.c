@@ -227,6 +227,30 @@ static void test_open_errors(void)
     fclose(f);
     path(yp, "y.npy");
     CHECK_ERR(mb_dataset_open_npy(missing, yp, NULL, &d), MB_ERR_FORMAT);
+    CHECK(strstr(mb_last_error(), "bad magic") != NULL);
+    /* A file cut short is told from a foreign one (until 0.12.3 a file ending after a good
+     * magic and version said "bad magic"). */
+    {
+        static const struct { const char *bytes; size_t length; const char *says; } cut[] = {
+            {"", 0, "empty"},
+            {"\x93NUM", 4, "truncated header"},
+            {"\x93NUMPY\x01\x00", 8, "truncated header"},
+            {"\x93NUMPY\x01\x00\x76", 9, "truncated header"},
+            {"\x93NUMPY\x02\x00\x76\x00", 10, "truncated header"},
+            {"\x93NUMPY\x09\x00\x76\x00", 10, "version"},
+            {"\x93NUMPX\x01\x00\x76\x00", 10, "bad magic"},
+        };
+        for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+            f = fopen(missing, "wb");
+            if (!CHECK(f != NULL))
+                break;
+            fwrite(cut[i].bytes, 1, cut[i].length, f);
+            fclose(f);
+            CHECK_ERR(mb_dataset_open_npy(missing, yp, NULL, &d), MB_ERR_FORMAT);
+            if (!CHECK(strstr(mb_last_error(), cut[i].says) != NULL))
+                printf("  %zu bytes: %s\n", cut[i].length, mb_last_error());
+        }
+    }
     unlink(missing);
     CHECK(d == NULL);
 }

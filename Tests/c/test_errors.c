@@ -752,6 +752,15 @@ static void test_train_errors(void)
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
     b.centered = -1;
     EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "centered");
+    /* nesterov: 0 or 1 with SGD (the header said "nonzero" until 0.12.3; the library has
+     * always refused other values) */
+    b = o;
+    b.optimizer = MB_OPTIMIZER_SGD;
+    b.momentum = 0.9f;
+    b.nesterov = 2;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "nesterov");
+    b.nesterov = -1;
+    EXPECT_INVALID(TRAIN(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &b), "nesterov");
     /* 0.9.0: schedule_per_batch 0 or 1, with any schedule */
     b = o;
     b.schedule_per_batch = 2;

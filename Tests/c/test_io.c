@@ -726,6 +726,51 @@ done:
     mb_model_free(b);
 }
 
+/* Any legal file name can be saved to: the temporary file's name (the name plus
+ * ".tmp-XXXXXX") is shortened where it would pass 255 bytes (names of 245-255 bytes failed
+ * with "File name too long" until 0.12.3), also by whole UTF-8 characters; a name of 256
+ * bytes is the system's MB_ERR_IO. */
+static void test_longest_names(void)
+{
+    mb_model *a = make_trained_model(MB_LOSS_MSE, 1), *b = NULL;
+    static const int lengths[] = {244, 245, 250, 255};
+    char dir[512], path[1024], name[300];
+    size_t i, k;
+    if (!CHECK(a != NULL))
+        goto done;
+    snprintf(dir, sizeof dir, "%s/long", tmpdir);
+    if (!CHECK(mkdir(dir, 0755) == 0))
+        goto done;
+    for (i = 0; i < sizeof lengths / sizeof lengths[0] + 1; i++) {
+        if (i < sizeof lengths / sizeof lengths[0]) {
+            memset(name, 'n', (size_t)lengths[i]);
+            name[lengths[i]] = 0;
+        } else {
+            /* 127 two-byte characters and one byte: 255 bytes */
+            for (k = 0; k < 127; k++)
+                memcpy(name + 2 * k, "\xc3\xa9", 2);
+            strcpy(name + 254, "x");
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        CHECK_STATUS(mb_model_save(a, path), MB_OK);
+        CHECK_STATUS(mb_model_load(path, &b), MB_OK);
+        CHECK(b != NULL && models_equal(a, b));
+        mb_model_free(b);
+        b = NULL;
+        CHECK(count_dir_entries(dir) == 1);
+        CHECK(unlink(path) == 0);
+    }
+    memset(name, 'n', 256);
+    name[256] = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK_ERR(mb_model_save(a, path), MB_ERR_IO);
+    CHECK(count_dir_entries(dir) == 0);
+    rmdir(dir);
+done:
+    mb_model_free(a);
+    mb_model_free(b);
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -771,6 +816,7 @@ int main(void)
     RUN_TEST(test_unwritable_destination);
     RUN_TEST(test_atomic_overwrite);
     RUN_TEST(test_relative_path_in_current_directory);
+    RUN_TEST(test_longest_names);
     remove_tree(tmpdir);
     rc = check_summary();
     return rc;

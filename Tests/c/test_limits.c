@@ -167,6 +167,34 @@ static int from_the_callback(const mb_progress *progress, void *user_data)
     return 0;
 }
 
+/* Every size is checked before any value is read: float targets whose m * n_outputs passes
+ * the header's limit while m * n_features does not are refused by mb_evaluate and
+ * mb_gradient before X is scanned (until 0.12.3 they read X's m rows first, past a buffer
+ * this small), as mb_predict and mb_train refuse them. */
+static void test_sizes_before_values(void)
+{
+    int64_t sizes[] = {1, 1 << 21};
+    mb_model_options mo;
+    mb_model_options_init(&mo);
+    mo.loss = MB_LOSS_MSE;
+    mb_model *model = NULL;
+    if (!CHECK_STATUS(mb_model_create(sizes, 2, &mo, &model), MB_OK))
+        return;
+    static float x[64], y[64], grad[64];
+    const int64_t m = (int64_t)1 << 40; /* m * n_outputs = 2^61 */
+    double cost = 0;
+    CHECK_ERR_ARG(mb_evaluate(model, x, y, MB_TARGETS_FLOAT32, m, 1, &cost, NULL), MB_ERR_INVALID_ARGUMENT,
+                  "y (m x n_outputs) is too large");
+    CHECK_ERR_ARG(mb_gradient(model, x, y, MB_TARGETS_FLOAT32, m, 1, &cost, grad, 64), MB_ERR_INVALID_ARGUMENT,
+                  "too large");
+    mb_train_options o;
+    mb_train_options_init(&o);
+    o.batch_size = 1;
+    CHECK_ERR_ARG(mb_train(model, x, y, MB_TARGETS_FLOAT32, m, 1, &o, NULL), MB_ERR_INVALID_ARGUMENT,
+                  "y (m x n_outputs) is too large");
+    mb_model_free(model);
+}
+
 static void test_a_model_in_training_is_busy_from_its_callback(void)
 {
     int64_t sizes[] = {F, 8, 2};
@@ -299,6 +327,7 @@ int main(void)
     RUN_TEST(test_huge_epoch_counts_with_a_history);
     RUN_TEST(test_uninitialised_options_are_refused_before_their_pointer_is_read);
     RUN_TEST(test_size_max_budgets);
+    RUN_TEST(test_sizes_before_values);
     RUN_TEST(test_a_model_in_training_is_busy_from_its_callback);
     RUN_TEST(test_a_model_in_training_is_busy_for_other_threads);
     return check_summary();

@@ -34,6 +34,12 @@ protocol BatchSource: AnyObject {
     /// the batch is row `indices[i]` of x, and targets are indexed like x. Nil if the
     /// rows must be put in place (`batch` and `fill`).
     func rowsInPlace(_ index: Int) -> RowsInPlace?
+    /// Checks the caller's class labels again, where the source reads them from the caller's
+    /// memory: they index the model's outputs and were checked when the call began, and a
+    /// progress callback may have changed them since (`Network.train`'s loop calls this
+    /// before each epoch after a callback). Sources that check labels as they read them
+    /// (files) do nothing.
+    func recheckLabels(for network: Network) throws(MiniBatchError)
 }
 
 /// Rows of a batch left where they are: row i is row `indices[i]` of x and of targets.
@@ -47,6 +53,7 @@ extension BatchSource {
     func rowsInPlace(_ index: Int) -> RowsInPlace? { nil }
     func weighting(_ index: Int, rows: Int, inPlace: Bool) -> Weighting? { nil }
     func nonFinite(_ index: Int, rows: Range<Int>) -> NonFinite? { nil }
+    func recheckLabels(for network: Network) throws(MiniBatchError) {}
 
     var measuresRows: Bool { false }
 
@@ -70,10 +77,14 @@ final class MemoryBatches: BatchSource {
     /// `rows[i]` of data (a validation split's training rows).
     let rows: UnsafePointer<Int>?
     let shuffle: Bool
+    /// The targets' name in messages ("y", or "validation_y").
+    let labelsName: String
 
     init(
-        _ data: DataView, partition: Partition, outputs: Int, options: TrainingOptions, rows: UnsafePointer<Int>? = nil
+        _ data: DataView, partition: Partition, outputs: Int, options: TrainingOptions, rows: UnsafePointer<Int>? = nil,
+        labelsName: String = "y"
     ) throws(MiniBatchError) {
+        self.labelsName = labelsName
         self.data = data
         self.partition = partition
         self.outputs = outputs
@@ -84,6 +95,11 @@ final class MemoryBatches: BatchSource {
         // rows through an index map are always gathered.
         gather = try (options.shuffle && !partition.isWholeBatch) || rows != nil
             ? BatchGather(data, count: partition.count, batchSize: partition.batchSize, outputs: outputs) : nil
+    }
+
+    func recheckLabels(for network: Network) throws(MiniBatchError) {
+        guard case .classes = data.targets else { return }
+        try Validate.targets(data.targets, rows: data.count, for: network, name: labelsName)
     }
 
     func startEpoch(_ epoch: UInt64) {

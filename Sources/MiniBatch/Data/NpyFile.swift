@@ -96,15 +96,19 @@ public final class NpyFile: @unchecked Sendable {
             close(fd)
             return error
         }
-        guard got >= 10, prefix[0..<6] == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] else { throw fail(bad("bad magic (expected \\x93NUMPY)")) }
+        // A file cut short is told apart from one that is not .npy: the magic is checked on
+        // the bytes there are, then the version, then the header length's bytes.
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59], length = max(got, 0)
+        guard prefix[0..<min(length, 6)] == magic[0..<min(length, 6)] else { throw fail(bad("bad magic (expected \\x93NUMPY)")) }
+        guard length >= 8 else { throw fail(bad(length == 0 ? "the file is empty" : "truncated header (the file ends after \(length) bytes)")) }
         let major = Int(prefix[6])
         guard (1...3).contains(major), prefix[7] == 0 else { throw fail(bad("unsupported format version \(major).\(prefix[7]) (1.0, 2.0 and 3.0 are read)")) }
+        guard length >= (major == 1 ? 10 : 12) else { throw fail(bad("truncated header (the file ends after \(length) bytes)")) }
         let headerLength: Int, headerStart: Int
         if major == 1 {
             headerLength = Int(prefix[8]) | Int(prefix[9]) << 8
             headerStart = 10
         } else {
-            guard got >= 12 else { throw fail(bad("truncated header")) }
             headerLength = Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24
             headerStart = 12
         }

@@ -14,7 +14,7 @@ import Darwin
 /// written through one a chunk at a time.
 final class AtomicFile {
     let path: String
-    /// `path` + ".tmp-XXXXXX", made unique by mkstemp.
+    /// `path` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
     let temporary: String
     private var fd: Int32
     /// Bytes written so far.
@@ -33,7 +33,7 @@ final class AtomicFile {
         try File.checkTarget(path, "the output")
         self.path = path
         self.releasesPages = releasesPages
-        var template = Array((path + ".tmp-XXXXXX").utf8CString)
+        var template = Array(AtomicFile.template(for: path).utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(path)': \(File.reason())") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a program another thread starts
@@ -42,6 +42,17 @@ final class AtomicFile {
     }
 
     deinit { discard() }
+
+    /// `path` + ".tmp-XXXXXX", for mkstemp; where that would make the last component longer
+    /// than a name may be (255 bytes), the component is shortened first (by whole
+    /// characters), so that any legal name can be written (one of 245-255 bytes could not).
+    static func template(for path: String) -> String {
+        let suffix = ".tmp-XXXXXX", longestName = 255
+        let start = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        var name = path[start...]
+        while name.utf8.count + suffix.utf8.count > longestName, !name.isEmpty { name.removeLast() }
+        return String(path[..<start]) + name + suffix
+    }
 
     /// Appends `count` bytes.
     func write(_ bytes: UnsafeRawPointer, count: Int) throws(MiniBatchError) {

@@ -115,6 +115,8 @@ package enum Validate {
     /// - Complexity: O(m * (nFeatures + nOutputs)): every value is read once.
     package static func data(_ data: DataView, for network: Network) throws(MiniBatchError) {
         try shape(data, for: network)
+        // Every size before any value is read: y's too.
+        if case .values = data.targets { _ = try product(data.count, network.outputCount, "y (m x n_outputs)") }
         if let bad = firstNonFinite(data.x, count: data.count * data.features) {
             throw NonFinite(data.x, features: data.features, at: bad).error
         }

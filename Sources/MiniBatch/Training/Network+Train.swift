@@ -130,7 +130,9 @@ extension Network {
             try train(batches, partition: partition, step: step, options: options, history: history,
                       progress: progress, validation: validation, checkFirstEpoch: true, fingerprint: fingerprint)
         } catch {
-            if error.kind == .invalidArgument { start.restore(self, history: history) }
+            // Bad values found in the first epoch: the call leaves everything as it was. After
+            // an epoch (labels changed by the progress callback) the epochs trained are kept.
+            if error.kind == .invalidArgument, epochsTrained == start.epochsTrained { start.restore(self, history: history) }
             throw error
         }
     }
@@ -170,7 +172,17 @@ extension Network {
         for epoch in 1...options.epochs {
             let order = UInt64(epochsTrained)
             step.epoch = epochsTrained
-            do {
+            do throws(MiniBatchError) {
+                if epoch > 1, progress != nil {
+                    // The progress callback may have changed the caller's labels, which
+                    // index the outputs: checked again before they are used.
+                    do {
+                        try source.recheckLabels(for: self)
+                        try validation?.recheckLabels(for: self)
+                    } catch {
+                        throw MiniBatchError(error.kind, "\(error.message): the labels changed during training (after epoch \(epoch - 1)'s progress callback; they were checked when the call began); the model keeps the weights of the epochs trained")
+                    }
+                }
                 try source.startEpoch(order)
             } catch {
                 // Distributed: told to every rank by the epoch's first exchange.

@@ -45,7 +45,9 @@ struct Validation {
         }
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         try self.init(
-            rows: .memory(MemoryBatches(data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false))),
+            rows: .memory(MemoryBatches(
+                data, partition: partition, outputs: network.outputCount, options: TrainingOptions(shuffle: false),
+                labelsName: "validation_y")),
             count: data.count, columns: squares, network: network, partition: partition, weighted: data.weights != nil)
     }
 
@@ -91,6 +93,11 @@ struct Validation {
             first += rows
         }
         return columns
+    }
+
+    /// Checks the caller's labels again (`BatchSource.recheckLabels`).
+    func recheckLabels(for network: Network) throws(MiniBatchError) {
+        if case .memory(let batches) = rows { try batches.recheckLabels(for: network) }
     }
 
     /// The validation cost and score (accuracy, or R^2 for the regression losses) of `network`.

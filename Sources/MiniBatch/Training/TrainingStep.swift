@@ -445,7 +445,7 @@ final class TrainingStep {
     /// Some rank failed: every rank throws the first failing rank's error.
     private func disagree(_ collective: Collective, _ failure: MiniBatchError?) throws(MiniBatchError) -> Double {
         try collective.agree(failure)
-        throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
+        throw Collective.notAgreed
     }
 
     /// The gradients of this process's shards of batch `index` (`local`).

@@ -37,6 +37,19 @@ class _Handle:
             self._handle = None
             self._finalizer()
 
+    # A copy would share the C object and the finalizer that frees it: closing (or
+    # collecting) either would leave the other reading freed memory. Refused, with a
+    # message, for copy.copy, copy.deepcopy and pickle alike (Network defines its own: a
+    # model can be copied through its file format).
+    def __copy__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} objects cannot be copied: each owns a C object (make a new one)")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self.__copy__()
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} objects cannot be pickled: each owns a C object (make a new one)")
+
     def __enter__(self):  # type: ignore[no-untyped-def]
         return self
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._mlp_training import _MLPTraining
 from ._sklearn_base import BaseEstimator, NotFittedError
-from ._validation import as_float32_matrix, is_sparse
+from ._validation import as_float32_matrix, as_real_array, is_sparse
 from .network import Dataset, Network, Progress, activation_from, init_from
 
 ArrayLike = Any
@@ -152,8 +152,11 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
         if not 0 < self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be a bool, got {self.early_stopping!r}")
+        for name in ("early_stopping", "shuffle", "warm_start", "nesterovs_momentum", "drop_last"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not 0 <= self.momentum <= 1:  # (scikit-learn checks it whatever the solver)
+            raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
         nc = self.n_iter_no_change
         if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or nc < 1:
             raise ValueError(f"n_iter_no_change must be an int >= 1, got {nc!r}")
@@ -396,7 +399,7 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         if sample_weight is None:
             return None
         try:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            w = as_real_array(sample_weight, "sample_weight", np.float64)
         except (TypeError, ValueError) as e:
             raise ValueError(f"sample_weight must be numbers: {e}") from e
         if w.ndim == 0:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ._sklearn_base import ConvergenceWarning
+from ._validation import as_real_array
 from .errors import DivergenceError, DivergenceWarning, InvalidArgumentError
 from .network import Dataset, History, Network, Progress
 
@@ -411,7 +412,7 @@ class _MLPTraining:
         """sample_weight as float32 (m,) or None (the library checks the values)."""
         if sample_weight is None:
             return None
-        sw = np.asarray(sample_weight, dtype=np.float64)
+        sw = as_real_array(sample_weight, "sample_weight", np.float64)
         if sw.ndim == 0:
             sw = np.full(m, float(sw))
         if sw.shape != (m,):

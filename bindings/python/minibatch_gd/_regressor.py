@@ -10,7 +10,7 @@ import numpy as np
 from . import _lib
 from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
 from ._sklearn_base import RegressorMixin
-from ._validation import as_float32_matrix
+from ._validation import as_float32_matrix, as_real_array
 from .network import Dataset, Progress
 
 _LOSSES = ("squared_error", "poisson")
@@ -157,7 +157,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if ya.dtype.kind not in "biuf":
             try:
                 ya = ya.astype(np.float64)
-            except (TypeError, ValueError) as e:
+            except (TypeError, ValueError, OverflowError) as e:
                 raise ValueError(f"y must be numeric, got dtype {ya.dtype}: {e}") from e
         y32 = as_float32_matrix(ya, "y", allow_1d=True, check_finite=True)
         if self._poisson() and np.any(y32 < 0):
@@ -229,7 +229,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if isinstance(X, Dataset):
             return self._score_dataset(X, y, sample_weight)
         pred = self.predict(X)
-        ya = np.asarray(y, dtype=np.float64)
+        ya = as_real_array(y, "y", np.float64)
+        if not np.all(np.isfinite(ya)):  # (scikit-learn's r2_score refuses them too; R^2 was nan)
+            raise ValueError("Input y contains NaN or infinity.")
         if pred.ndim == 1 and ya.ndim == 2 and ya.shape[1] == 1:
             ya = ya.ravel()
         if ya.shape != pred.shape:
@@ -266,7 +268,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> float:
     y2 = y.reshape(len(y), -1)
     p2 = pred.reshape(len(pred), -1)
-    w = np.ones(len(y2)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = np.ones(len(y2)) if sample_weight is None else as_real_array(sample_weight, "sample_weight", np.float64)
     w = w.reshape(-1, 1)
     num = (w * (y2 - p2) ** 2).sum(axis=0)
     mean = (w * y2).sum(axis=0) / w.sum()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import numbers
+import os
 from typing import Any, Optional
 
 import numpy as np
@@ -43,6 +44,16 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
+def object_as_float64(arr: np.ndarray, name: str) -> np.ndarray:
+    """An object array (lists of Python numbers) as float64: TypeError for non-numbers, as
+    numpy's; ValueError naming the array for an integer beyond float64's range (numpy's
+    OverflowError named nothing)."""
+    try:
+        return arr.astype(np.float64)
+    except OverflowError as e:
+        raise ValueError(f"{name} holds a number too large for a float: {e}") from e
+
+
 def as_float32_matrix(
     x: Any,
     name: str = "X",
@@ -59,7 +70,7 @@ def as_float32_matrix(
     arr = _as_array(x, name)
     if arr.dtype.kind not in "biuf":
         if arr.dtype.kind == "O":
-            arr = arr.astype(np.float64)  # TypeError for non-numbers, like np.asarray
+            arr = object_as_float64(arr, name)  # TypeError for non-numbers, like np.asarray
         elif arr.dtype.kind in "USV":
             try:
                 arr = arr.astype(np.float64)
@@ -146,6 +157,15 @@ def as_class_indices(y: np.ndarray, n_classes: int, name: str = "y") -> np.ndarr
     return np.ascontiguousarray(y, dtype=np.int32)
 
 
+def as_real_array(v: Any, name: str, dtype: Any = np.float32) -> np.ndarray:
+    """``v`` as a C-contiguous array of ``dtype``; complex values are refused (numpy's
+    conversion drops their imaginary part with only a ComplexWarning), as in X and y."""
+    a = np.asarray(v)
+    if np.iscomplexobj(a):
+        raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}")
+    return np.asarray(a, dtype=dtype, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+
+
 def as_seed(seed: Any, name: str = "seed") -> int:
     """A Python int in [0, 2**64) (numpy integers and bools accepted)."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
@@ -169,6 +189,26 @@ def as_positive_int(v: Any, name: str, *, minimum: int = 1) -> int:
 
 def as_nonneg_int(v: Any, name: str) -> int:
     return as_positive_int(v, name, minimum=0)
+
+
+def as_size(v: Any, name: str, *, minimum: int = 0) -> int:
+    """An integer for a C size_t: [minimum, 2**64) (memory budgets, where the header gives
+    2**62 and up, SIZE_MAX included, a meaning)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer in [{minimum}, 2**64), got {v!r}")
+    v = int(v)
+    if v < minimum or v > _UINT64_MAX:
+        raise ValueError(f"{name} must be an integer in [{minimum}, 2**64), got {v}")
+    return v
+
+
+def as_path(p: Any, name: str = "path") -> bytes:
+    """A file system path (str, bytes or os.PathLike) as the bytes C receives; a NUL byte,
+    which C would take as the end of the path, is refused as Python's open() refuses it."""
+    b = os.fsencode(os.fspath(p))
+    if b"\0" in b:
+        raise ValueError(f"{name}: embedded null byte")
+    return b
 
 
 def ptr(a: Optional[np.ndarray], ctype: Any = None) -> Any:

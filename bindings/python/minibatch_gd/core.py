@@ -9,7 +9,7 @@ from typing import Any, Iterator, Optional, Union, overload
 import numpy as np
 
 from . import _lib
-from ._validation import as_nonneg_int, as_positive_int, as_seed, ptr
+from ._validation import as_nonneg_int, as_path, as_positive_int, as_seed, as_size, ptr
 from .errors import check_status
 
 __all__ = [
@@ -263,10 +263,10 @@ def shuffle_files(
     if (y is None) != (y_out is None):
         raise ValueError("y and y_out go together: give both, or neither to shuffle X alone")
     seed = as_seed(seed)
-    budget = as_nonneg_int(memory_budget, "memory_budget")
+    budget = as_size(memory_budget, "memory_budget")
 
     def path(p: Any) -> Optional[bytes]:
-        return None if p is None else os.fsencode(os.fspath(p))
+        return None if p is None else as_path(p)
 
     check_status(
         _lib.lib().mb_shuffle_npy(path(x), path(y), path(x_out), path(y_out), seed, budget, path(temp_dir)),
@@ -284,7 +284,9 @@ def partition(m: int, batch_size: int, *, drop_last: bool = False) -> list[slice
     b = as_positive_int(batch_size, "batch_size")
     if b > m:
         raise ValueError(f"batch_size must be in [1, m={m}], got {b}")
-    mode = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
+    from .optim import _flag
+
+    mode = int(_lib.LastBatch.DROP if _flag(drop_last, "drop_last") else _lib.LastBatch.KEEP)
     L = _lib.lib()
     n = ctypes.c_int64()
     check_status(L.mb_partition(m, b, mode, None, None, 0, ctypes.byref(n)), "mb_partition")
@@ -331,6 +333,9 @@ def mini_batches(
         raise ValueError(f"X and y have different numbers of rows: {m} and {ya.shape[0] if ya.ndim else 0}")
     if batch_size is None:
         batch_size = m
+    from .optim import _flag
+
+    shuffle = _flag(shuffle, "shuffle")
     slices = partition(m, batch_size, drop_last=drop_last)
     one_batch = len(slices) == 1 and slices[0] == slice(0, m)
     if shuffle and one_batch and rng == "minibatch":

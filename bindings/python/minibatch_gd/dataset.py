@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 
 from . import _lib
 from ._handle import _Handle
-from ._validation import as_positive_int
+from ._validation import as_path, as_positive_int, as_size
 from .errors import check_status
 
 __all__ = ["Dataset"]
@@ -83,11 +83,11 @@ class Dataset(_Handle):
         if block_bytes is not None:
             opts.block_bytes = as_positive_int(block_bytes, "block_bytes")
         if memory_budget is not None:
-            opts.memory_budget = as_positive_int(memory_budget, "memory_budget")
+            opts.memory_budget = as_size(memory_budget, "memory_budget", minimum=1)
         h = ctypes.c_void_p()
         check_status(
             _lib.lib().mb_dataset_open_npy(
-                os.fsencode(os.fspath(x_path)), os.fsencode(os.fspath(y_path)),
+                as_path(x_path, "x_path"), as_path(y_path, "y_path"),
                 ctypes.byref(opts), ctypes.byref(h),
             ),
             "mb_dataset_open_npy",

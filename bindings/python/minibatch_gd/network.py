@@ -7,6 +7,7 @@ training.py (``_Training``, a base class of Network); :class:`History` is in his
 from __future__ import annotations
 
 import ctypes
+import numbers
 import os
 import tempfile
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from ._validation import (
     as_float32_matrix,
     as_positive_int,
     as_nonneg_int,
+    as_path,
+    as_size,
     as_seed,
+    object_as_float64,
     ptr,
 )
 from ._handle import _Handle
 from .dataset import Dataset
-from .errors import check_status
+from .errors import InvalidArgumentError, check_status
 from .history import History
 from .training import Progress, _Training
 
@@ -224,7 +228,7 @@ class Network(_Training, _Handle):
         """Reads a model written by :meth:`save` (MinibatchIOError, FormatError)."""
         h = ctypes.c_void_p()
         check_status(
-            _lib.lib().mb_model_load(os.fsencode(os.fspath(path)), ctypes.byref(h)),
+            _lib.lib().mb_model_load(as_path(path), ctypes.byref(h)),
             "mb_model_load",
         )
         return cls._from_handle(h.value)
@@ -233,7 +237,7 @@ class Network(_Training, _Handle):
         """Writes the model to ``path`` atomically (temporary file, fsync, rename)."""
         with self._lock:
             check_status(
-                _lib.lib().mb_model_save(self._h(), os.fsencode(os.fspath(path))),
+                _lib.lib().mb_model_save(self._h(), as_path(path)),
                 "mb_model_save",
             )
 
@@ -297,9 +301,17 @@ class Network(_Training, _Handle):
 
     def layer(self, i: int) -> LayerInfo:
         """Layer ``i`` (0 maps inputs to the first hidden layer)."""
+        # An integer, and one C's int64_t holds (ctypes would wrap 2**64 to 0); the library
+        # checks the range.
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"the layer index must be an integer, got {i!r}")
+        i = int(i)
+        if not -(2**63) <= i < 2**63:
+            layers = int(self._info().n_layers) - 1
+            raise InvalidArgumentError(f"layer must be in [0, {layers}), got {i}", function="mb_model_layer")
         li = _lib.mb_layer_info()
         with self._lock:
-            check_status(_lib.lib().mb_model_layer(self._h(), int(i), ctypes.byref(li)), "mb_model_layer")
+            check_status(_lib.lib().mb_model_layer(self._h(), i, ctypes.byref(li)), "mb_model_layer")
         return LayerInfo(
             int(li.n_in),
             int(li.n_out),
@@ -412,7 +424,7 @@ class Network(_Training, _Handle):
             return as_class_indices(ya, n_classes), int(_lib.Targets.CLASS_INDEX)
         if ya.dtype.kind not in "biuf":
             if ya.dtype.kind == "O":
-                ya = ya.astype(np.float64)
+                ya = object_as_float64(ya, "y")
             else:
                 raise TypeError(f"y must be numeric, got dtype {ya.dtype}")
         if ya.ndim == 1:
@@ -495,11 +507,11 @@ class Network(_Training, _Handle):
         X is read in order, in chunks within ``memory_budget`` bytes (0: the library's
         default, a quarter of the memory this process may use, 4 to 256 MiB), so it may be
         larger than memory. The output appears complete, atomically, or not at all."""
-        budget = as_nonneg_int(memory_budget, "memory_budget")
+        budget = as_size(memory_budget, "memory_budget")
         with self._lock:
             check_status(
                 _lib.lib().mb_predict_npy(
-                    self._h(), os.fsencode(os.fspath(x_path)), os.fsencode(os.fspath(out_path)),
+                    self._h(), as_path(x_path, "x_path"), as_path(out_path, "out_path"),
                     1 if classes else 0, budget,
                 ),
                 "mb_predict_npy",
@@ -548,7 +560,7 @@ class Network(_Training, _Handle):
         hold beside the batch (an optimizer's state, further threads' gradients, early
         stopping's best weights) in the budget."""
         m = as_positive_int(m, "m")
-        budget = as_nonneg_int(memory_budget, "memory_budget")
+        budget = as_size(memory_budget, "memory_budget")
         out = ctypes.c_int64()
         with self._lock:
             check_status(

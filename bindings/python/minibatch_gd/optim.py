@@ -641,8 +641,13 @@ def schedule_of(value: ScheduleLike) -> Any:
 
 # Conversions only: the values are checked by the library.
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    import numpy as np
+
+    # A real number: numpy's complex scalars have __float__ (it drops the imaginary part
+    # with only a warning), so they are refused by type, as Python's complex is.
+    if (isinstance(value, (bool, np.bool_, complex, np.complexfloating))
+            or not isinstance(value, (int, float)) and not hasattr(value, "__float__")):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     return float(value)
 
 

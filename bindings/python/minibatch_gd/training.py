@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from . import _lib
-from ._validation import as_nonneg_int, as_seed, ptr
+from ._validation import as_nonneg_int, as_real_array, as_seed, as_size, ptr
 from .dataset import Dataset
 from .errors import error_for
 from .history import History
@@ -384,7 +384,7 @@ class _Training:
             self._fill_distributed(opts, state, communicator, distributed_mode, shards)
             opts.denormals = self._denormals(flush_denormals)
             if sample_weight is not None:
-                sw = np.ascontiguousarray(sample_weight, dtype=np.float32)
+                sw = as_real_array(sample_weight, "sample_weight")
                 if sw.shape != (m,):
                     raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
                 state.keep_weights = sw  # alive for the call
@@ -502,7 +502,7 @@ class _Training:
                     raise ValueError(f"class_weight's keys must be class indices 0..{k - 1}, got {c!r}")
                 full[int(c)] = w
             class_weight = full
-        cw = np.asarray(class_weight, dtype=np.float64)
+        cw = as_real_array(class_weight, "class_weight", np.float64)
         if cw.ndim != 1:
             raise ValueError(f"class_weight must be 'balanced' or one weight per class (1-D), got shape {cw.shape}")
         too_big = np.flatnonzero(np.isfinite(cw) & (np.abs(cw) > np.finfo(np.float32).max))
@@ -535,9 +535,9 @@ class _Training:
             opts.batch_size = b
         opts.learning_rate = optim._number(learning_rate, "learning_rate")
         opts.seed = as_seed(seed)
-        opts.shuffle = 1 if shuffle else 0
-        opts.last_batch = int(_lib.LastBatch.DROP if drop_last else _lib.LastBatch.KEEP)
-        opts.memory_budget = as_nonneg_int(memory_budget, "memory_budget")  # size_t: no sign
+        opts.shuffle = 1 if optim._flag(shuffle, "shuffle") else 0
+        opts.last_batch = int(_lib.LastBatch.DROP if optim._flag(drop_last, "drop_last") else _lib.LastBatch.KEEP)
+        opts.memory_budget = as_size(memory_budget, "memory_budget")  # size_t: no sign
         n_threads = optim._integer(threads, "threads")
         if not -(2**31) <= n_threads < 2**31:
             raise ValueError(f"threads must be 0 (automatic) or 1..256, got {n_threads}")  # a C int
@@ -596,7 +596,7 @@ class _Training:
             yv, yvt = self._targets(validation[1], mv)
             wv = None
             if len(validation) == 3 and validation[2] is not None:
-                wv = np.ascontiguousarray(validation[2], dtype=np.float32)
+                wv = as_real_array(validation[2], "the validation sample_weight")
                 if wv.shape != (mv,):
                     raise ValueError(f"the validation sample weights must have shape ({mv},), got {wv.shape}")
                 opts.validation_sample_weight = wv.ctypes.data
@@ -671,7 +671,13 @@ class _Training:
                     # after the call.
                     signal.signal(signal.SIGINT, state.on_sigint)
                     installed = True
-                    ctrl_c = _CtrlC(state.interrupt, state)
+                    try:
+                        ctrl_c = _CtrlC(state.interrupt, state)
+                    except (OSError, RuntimeError):
+                        # No watcher (no pipe or thread to be had: out of descriptors):
+                        # Ctrl-C then stops the call at the end of the epoch, through the
+                        # progress callback, and the handler is put back below as always.
+                        ctrl_c = None
             except (ValueError, OSError):  # pragma: no cover - embedded interpreters
                 installed = False
         try:

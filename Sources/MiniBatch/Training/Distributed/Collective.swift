@@ -75,13 +75,21 @@ final class Collective {
         return (8 + 8 * shards + 4 * floats + 63) & ~63
     }
 
+    /// What `agree` returning means where the ranks' flags said one failed: no rank's failure
+    /// record carries a failure, so the flags and the records disagree, which only a
+    /// communicator that returns values the ranks did not send can make (an allreduce that
+    /// does not sum, an allgather that garbles): the communicator's failure.
+    static let notAgreed = MiniBatchError(
+        .communication,
+        "distributed training: the ranks' flags report a failure that no rank's failure record holds: the communicator's collectives returned values the ranks did not send")
+
     // MARK: - Start
 
     /// This rank's setup failed: tells every rank, and throws the first failing rank's
     /// error (every rank throws the same).
     func fail(_ error: MiniBatchError) throws(MiniBatchError) -> Never {
         try start(nil, failure: error)
-        throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
+        throw Collective.notAgreed
     }
 
     /// This rank's setup succeeded with `fingerprint`: returns when every rank's did, with
@@ -108,7 +116,7 @@ final class Collective {
         }
         guard !failed else {
             try agree(failure)
-            throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
+            throw Collective.notAgreed
         }
         if let difference {
             throw .invalid("the ranks' training calls differ: \(difference) (every rank must make the same call on the same model and data)")
@@ -238,7 +246,7 @@ final class Collective {
         }
         if failed {
             try agree(failure)
-            throw MiniBatchError(.internal, "distributed training: a failure was not agreed")
+            throw Collective.notAgreed
         }
         if differ {
             guard mode == .fast else {

@@ -1,0 +1,176 @@
+"""Hostile or unusual input found by an adversarial review of the binding (0.12.3): each was
+a crash, a use of freed memory, a silently wrong value or a bare numpy exception before."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import minibatch_gd as mb
+from minibatch_gd import interrupt as interrupt_module
+
+X, Y = mb.make_moons(200, seed=1)
+
+
+def _npy_pair(tmp_path):
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y.astype(np.int32))
+    return tmp_path / "x.npy", tmp_path / "y.npy"
+
+
+def test_labels_changed_by_the_callback_raise_and_keep_the_epochs():
+    # Labels index the outputs: a callback that writes one out of range stops the call
+    # before the labels are read again (it was a segfault), with the epochs trained kept.
+    for validation in (False, True):
+        y = Y.astype(np.int32)  # (passed without a copy)
+        vy = Y.astype(np.int32)
+        target = vy if validation else y
+
+        def relabel(progress):
+            if progress.epoch == 2:
+                target[7] = 10**9
+
+        net = mb.Network([2, 8, 2], seed=0)
+        kw = dict(validation=(X, vy)) if validation else {}
+        with pytest.raises(mb.InvalidArgumentError, match=r"y\[7\] = 1000000000 .*changed during training"):
+            net.train(X, y, epochs=4, batch_size=32, callback=relabel, **kw)
+        assert net.epochs_trained == 2
+
+
+@pytest.mark.parametrize("make", [mb.History, mb.Interrupt, "dataset"])
+def test_handles_cannot_be_copied_or_pickled(make, tmp_path):
+    # A copy shared the C object and the finalizer that frees it: closing either left the
+    # other reading freed memory.
+    obj = mb.Dataset(*_npy_pair(tmp_path)) if make == "dataset" else make()
+    with obj:
+        for how in (copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError, match="cannot be copied"):
+                how(obj)
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            pickle.dumps(obj)
+        assert not obj.closed
+    net = mb.Network([2, 3, 2], seed=0)  # a model copies through its file format
+    assert np.array_equal(copy.copy(net).get_parameters(), net.get_parameters())
+
+
+def test_paths_with_a_nul_byte_are_refused(tmp_path):
+    # C would take the NUL as the path's end: save wrote "model.mbm" for "model.mbm\0.bak".
+    net = mb.Network([2, 3, 2], seed=0)
+    bad = str(tmp_path / "model.mbm") + "\0.bak"
+    x, y = _npy_pair(tmp_path)
+    for call in (lambda: net.save(bad), lambda: mb.Network.load(bad),
+                 lambda: net.predict_to_file(x, str(tmp_path / "out.npy") + "\0x"),
+                 lambda: mb.Dataset(str(x) + "\0", y),
+                 lambda: mb.shuffle_files(x, None, str(tmp_path / "s.npy") + "\0", None)):
+        with pytest.raises(ValueError, match="embedded null byte"):
+            call()
+    assert sorted(os.listdir(tmp_path)) == ["x.npy", "y.npy"]
+
+
+def test_ctrl_c_is_given_back_when_its_watcher_cannot_start(monkeypatch):
+    # Out of file descriptors, the watcher's pipe fails: the call still trains (Ctrl-C then
+    # stops it at the epoch's end) and the SIGINT handler is put back (it was left
+    # installed, and Ctrl-C never raised KeyboardInterrupt again).
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("needs the main thread")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    def no_pipe():
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(interrupt_module._Watcher, "get", staticmethod(no_pipe))
+    net = mb.Network([2, 3, 2], seed=0)
+    net.train(X, Y, epochs=1)
+    assert net.epochs_trained == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_layer_index_is_checked_not_wrapped():
+    net = mb.Network([2, 3, 2], seed=0)
+    assert net.layer(1).n_out == 2
+    for i in (2**64, 2**64 + 1, -(2**64), 2**63):  # ctypes wrapped 2**64 to layer 0
+        with pytest.raises(mb.InvalidArgumentError, match=r"layer must be in \[0, 2\)"):
+            net.layer(i)
+    for i in (1.9, "1", True, None):
+        with pytest.raises(TypeError, match="layer index must be an integer"):
+            net.layer(i)
+    assert net.layer(np.int64(0)).n_in == 2
+
+
+def test_complex_weights_and_rates_are_refused():
+    # numpy's conversion drops the imaginary part with only a ComplexWarning.
+    net = mb.Network([2, 8, 2], seed=0)
+    w = np.full(len(X), 1 + 5j)
+    cases = [
+        (dict(sample_weight=w), ValueError, "Complex data not supported: sample_weight"),
+        (dict(class_weight=np.array([1 + 1j, 2 - 3j])), ValueError, "Complex data not supported: class_weight"),
+        (dict(validation=(X, Y, w)), ValueError, "Complex data not supported: the validation sample_weight"),
+        (dict(learning_rate=np.complex128(0.1 + 7j)), TypeError, "learning_rate must be a real number"),
+        (dict(l2=np.complex64(1e-3 + 1j)), TypeError, "l2 must be a real number"),
+        (dict(learning_rate=0.1 + 7j), TypeError, "learning_rate must be a real number"),
+    ]
+    for kw, exc, message in cases:
+        with pytest.raises(exc, match=message):
+            net.train(X, Y, epochs=1, **kw)
+    assert net.epochs_trained == 0
+    for est in (mb.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1),):
+        with pytest.raises(ValueError, match="Complex data not supported: sample_weight"):
+            est.fit(X, Y, sample_weight=w)
+
+
+def test_flags_must_be_bools():
+    # 'no' is a true string: it trained with shuffling on.
+    net = mb.Network([2, 3, 2], seed=0)
+    for kw in (dict(shuffle="no"), dict(drop_last="False"), dict(shuffle=None)):
+        with pytest.raises(TypeError, match="must be a bool"):
+            net.train(X, Y, epochs=1, **kw)
+    with pytest.raises(TypeError, match="drop_last must be a bool"):
+        mb.partition(10, 3, drop_last="yes")
+    with pytest.raises(TypeError, match="shuffle must be a bool"):
+        list(mb.mini_batches(X, Y, 32, shuffle="no"))
+    net.train(X, Y, epochs=1, shuffle=np.bool_(False), drop_last=1)  # bools and 0/1 are taken
+    for name in ("shuffle", "warm_start", "nesterovs_momentum", "drop_last", "early_stopping"):
+        with pytest.raises(ValueError, match=f"{name} must be a bool"):
+            mb.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, **{name: "no"}).fit(X, Y)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\]"):
+        mb.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, solver="adam", momentum=5.0).fit(X, Y)
+
+
+def test_numbers_too_large_for_a_float_name_the_array():
+    # numpy's bare OverflowError named nothing.
+    net = mb.Network([2, 4, 2], seed=0)
+    Xo = X.astype(object)
+    Xo[0, 0] = 10**400
+    for call in (lambda: net.predict(Xo), lambda: net.train(Xo, Y, epochs=1),
+                 lambda: mb.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(Xo.tolist(), Y)):
+        with pytest.raises(ValueError, match="X holds a number too large for a float"):
+            call()
+    reg = mb.Network([2, 4, 1], loss="mse", seed=0)
+    with pytest.raises(ValueError, match="y holds a number too large for a float"):
+        reg.train(X, np.array([10**400] + [0] * (len(X) - 1), dtype=object), epochs=1)
+    with pytest.raises(ValueError, match="y must be numeric"):
+        mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(X, [10**400] + [0] * (len(X) - 1))
+
+
+def test_memory_budget_takes_every_size_t():
+    # The header gives 2**62 and up, SIZE_MAX included, the meaning "no limit".
+    net = mb.Network([2, 3, 2], seed=0)
+    net.train(X, Y, epochs=1, memory_budget=2**64 - 1)
+    with pytest.raises(ValueError, match=r"memory_budget must be an integer in \[0, 2\*\*64\)"):
+        net.train(X, Y, epochs=1, memory_budget=2**64)
+
+
+def test_regressor_score_refuses_nan_targets():
+    # R^2 was nan; scikit-learn's r2_score refuses such targets.
+    reg = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, X[:, 0])
+    y = X[:, 0].astype(np.float64)
+    y[3] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        reg.score(X, y)
+    assert np.isfinite(reg.score(X, X[:, 0]))
