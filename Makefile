@@ -17,7 +17,7 @@ OPENBLAS_WHEEL_SHA256 := 0595f94cd58c1f8a0d90c975621f4587337a003916b1979e834ebdf
 VENDOR := .build/vendor
 VENDOR_SO := $(VENDOR)/lib/libscipy_openblas.so
 
-.PHONY: all deps vendor backends fuzz-build fuzz fuzz-replay test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi clean \
+.PHONY: all deps vendor backends fuzz-build fuzz fuzz-replay test-fuzz sanitize build mpi demo demo-cli test test-swift test-abi test-c test-python test-mpi python-deps bench bench-mpi device-pack clean \
 	wheel test-wheel install uninstall test-install test-dependent test-cli
 
 all: build
@@ -202,6 +202,20 @@ backends: deps vendor
 	  -lxsmm -lxsmmnoblas -ldl -lpthread -lm
 	OMP_NUM_THREADS=1 .build/bench/backends
 	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then echo; OMP_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/bench/backends; fi
+
+## device-pack: what bench/device.sh needs on a lent machine without Swift: the release
+## library with its OpenBLAS (.build/release) and the backend probe the benchmark's bound
+## measures (bench/logs/backend-probe.so, as bench.py builds it). Carry
+## .build/release/libminibatch.so, .build/release/libscipy_openblas.so and
+## bench/logs/backend-probe.so, and run `bash bench/device.sh SECONDS` there.
+device-pack: deps vendor
+	$(call place_openblas,release)
+	$(SWIFT) build -c release --product minibatch
+	@mkdir -p bench/logs
+	$(CC) -O2 -shared -fPIC -o bench/logs/backend-probe.so Sources/CMatrix/matrix.c bench/team_rate.c \
+	  -I Sources/CMatrix/include -L $(VENDOR)/lib -Wl,-rpath,'$$ORIGIN/../../.build/release' \
+	  -lscipy_openblas -lxsmm -lxsmmnoblas -ldl -lpthread -lm
+	@du -ch .build/release/libminibatch.so .build/release/libscipy_openblas.so bench/logs/backend-probe.so | tail -n 1
 
 ## ---------------------------------------------------------------------------------------
 ## Packaging: a wheel for pip, `make install` for C and C++, Swift packages that depend on
