@@ -1776,7 +1776,8 @@ mb_status mb_shuffle_npy(const char *x_in, const char *y_in, const char *x_out,
 /* Two interleaving half circles ("moons"), the default demo dataset: x (m, 2), labels
  * y (m) in {0, 1}, m >= 2. Rows alternate class 0, 1, 0, ...; class 0 lies on the upper arc
  * (cos t, sin t), class 1 on the lower arc (1 - cos t, 0.5 - sin t), t evenly spaced over
- * [0, pi] within each class. Gaussian noise of standard deviation `noise` (finite, >= 0) is
+ * [0, pi] within each class. Gaussian noise of standard deviation `noise` (finite, >= 0 and
+ * <= 1e37, where no coordinate can overflow float; since 0.12.3, larger noise gave Inf) is
  * added to every coordinate in row order: the normal draws N_0, N_1, ... of stream
  * (seed, MB_STREAM_INIT), as for the initial weights. */
 mb_status mb_make_moons(int64_t m, float noise, uint64_t seed, float *x, int32_t *y);

@@ -221,7 +221,21 @@ static void test_make_moons_errors(void)
     EXPECT_INVALID(mb_make_moons(4, NAN, 0, x, y), "noise");
     EXPECT_INVALID(mb_make_moons(4, INFINITY, 0, x, y), "noise");
     EXPECT_INVALID(mb_make_moons(4, -INFINITY, 0, x, y), "noise");
+    /* (0.12.3) noise that can overflow a float coordinate: 3.4e38 gave Inf with MB_OK */
+    EXPECT_INVALID(mb_make_moons(4, 3.4e38f, 0, x, y), "noise");
+    EXPECT_INVALID(mb_make_moons(4, 1.01e37f, 0, x, y), "noise");
     CHECK(memcmp(x, x0, sizeof x) == 0 && y[0] == 5 && y[3] == 5);
+    {
+        /* the largest noise taken: every coordinate finite, for many seeds */
+        static float big[2 * 4096];
+        static int32_t labels[4096];
+        int finite = 1;
+        for (uint64_t seed = 0; seed < 16; seed++) {
+            CHECK_STATUS(mb_make_moons(4096, 1e37f, seed, big, labels), MB_OK);
+            for (int i = 0; i < 2 * 4096; i++) finite &= isfinite(big[i]) != 0;
+        }
+        CHECK(finite);
+    }
 }
 
 /* ---- models ------------------------------------------------------------------------- */

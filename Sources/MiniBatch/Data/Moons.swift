@@ -12,7 +12,12 @@ public enum Moons {
         // x holds 2 floats a row: 8 bytes.
         try Validate.count(m, "m", elementBytes: 8)
         guard m >= 2 else { throw .invalid("m must be at least 2 (one point per moon), got \(m)") }
-        guard noise.isFinite, noise >= 0 else { throw .invalid("noise must be finite and >= 0, got \(noise)") }
+        // The normal draws are at most sqrt(-2 ln 2^-53) < 8.6 in size (Box-Muller on 53-bit
+        // uniforms), so a coordinate is at most 1.5 + 8.6 noise: up to 1e37 it is a float
+        // (3.4e38 gave Inf coordinates with MB_OK).
+        guard noise.isFinite, noise >= 0, noise <= 1e37 else {
+            throw .invalid("noise must be finite, >= 0 and <= 1e37 (larger noise makes coordinates overflow float), got \(noise)")
+        }
         let perClass = [(m + 1) / 2, m / 2]
         var normals = NormalSequence(seed: seed)
         for i in 0..<m {
