@@ -106,7 +106,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         'auto': He for ReLU and leaky ReLU layers, LeCun (1 / fan_in) for SELU ones.
     class_weight : dict, 'balanced' or None, default=None
         Not in scikit-learn's MLP, as in its linear classifiers: weights of the classes, a
-        dict ``{label: weight}`` (1 for labels left out) or ``'balanced'``, ``n_samples /
+        dict ``{label: weight}`` (1 for labels left out; a key that is not a label is
+        refused where some label is left out, as scikit-learn's ``compute_class_weight``
+        does, and unused otherwise) or ``'balanced'``, ``n_samples /
         (n_classes * np.bincount(y))``; each row weighs its class's weight times its
         ``sample_weight`` (PyTorch's ``CrossEntropyLoss(weight=...)``). Not for a multilabel
         y or a Dataset; ``partial_fit`` takes a dict only.
@@ -246,8 +248,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             counts = np.bincount(targets.astype(np.int64), minlength=len(classes))
             per_class = m / (len(classes) * counts.astype(np.float64))
         elif isinstance(cw, dict):
-            # scikit-learn's: 1 for the classes left out; labels that are not classes of y
-            # are not used
+            # scikit-learn's (compute_class_weight): 1 for the classes left out; labels that
+            # are not classes of y are not used, unless some class is left out as well
+            # (then ValueError, with scikit-learn's message)
             index = {c: i for i, c in enumerate(classes.tolist())}
             per_class = np.ones(len(classes))
             for k, v in cw.items():
@@ -255,6 +258,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     raise ValueError(f"class_weight[{k!r}] must be a number, got {v!r}")
                 if k in index:
                     per_class[index[k]] = float(v)
+            unweighted = [c for c in classes.tolist() if c not in cw]
+            if unweighted and len(classes) - len(unweighted) != len(cw):
+                raise ValueError(f"The classes, {unweighted}, are not in class_weight")
         else:
             raise ValueError(f"class_weight must be None, 'balanced' or a dict of label: weight, got {cw!r}")
         big = float(np.finfo(np.float32).max)

@@ -155,9 +155,13 @@ def test_the_classifier_takes_class_weight():
     d = mb.MLPClassifier(class_weight={"rare": 4.0}, **common).fit(X, y)
     s = mb.MLPClassifier(**common).fit(X, y, sample_weight=np.where(rare, 4.0, 1.0))
     np.testing.assert_array_equal(d.network_.get_parameters(), s.network_.get_parameters())
-    # labels that are not classes are not used (scikit-learn's rule)
-    e = mb.MLPClassifier(class_weight={"rare": 4.0, "other": 2.0}, **common).fit(X, y)
+    # labels that are not classes are not used where every class is named, and refused
+    # where a class is left out as well (scikit-learn's compute_class_weight; until 0.12.3
+    # they were never refused)
+    e = mb.MLPClassifier(class_weight={"rare": 4.0, "common": 1.0, "other": 2.0}, **common).fit(X, y)
     np.testing.assert_array_equal(e.network_.get_parameters(), s.network_.get_parameters())
+    with pytest.raises(ValueError, match=r"The classes, \['common'\], are not in class_weight"):
+        mb.MLPClassifier(class_weight={"rare": 4.0, "other": 2.0}, **common).fit(X, y)
     with pytest.raises(ValueError, match="every row weighs 0"):
         mb.MLPClassifier(class_weight={"rare": 0, "common": 0}, **common).fit(X, y)
     with pytest.raises(ValueError, match="within float32"):
@@ -170,3 +174,24 @@ def test_the_classifier_takes_class_weight():
         mb.MLPClassifier(class_weight="auto", **common).fit(X, y)
     with pytest.raises(ValueError, match="multilabel"):
         mb.MLPClassifier(class_weight="balanced", **common).fit(X, np.stack([rare, ~rare], axis=1).astype(int))
+
+
+@pytest.mark.parametrize("cw", [{5: 2.0}, {0: 2.0, 5: 1.0}, {0: 2.0}, {0: 1.0, 1: 2.0, 2: 0.5, 7: 3.0}])
+def test_dict_keys_that_are_not_classes_follow_scikit_learn(cw):
+    """A dict naming labels that are not classes: refused (with scikit-learn's message)
+    exactly where compute_class_weight refuses it, that is when some class is left out as
+    well; otherwise those labels are not used (they were always ignored before 0.12.3)."""
+    sklearn = pytest.importorskip("sklearn.utils.class_weight")
+    X, y = _data(k=3)
+    try:
+        sklearn.compute_class_weight(cw, classes=np.arange(3), y=y)
+        refused = None
+    except ValueError as e:
+        refused = str(e)
+    est = mb.MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, class_weight=cw, random_state=0)
+    if refused is None:
+        est.fit(X, y)
+    else:
+        with pytest.raises(ValueError) as ei:
+            est.fit(X, y)
+        assert str(ei.value) == refused
