@@ -129,8 +129,8 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         ):
             raise ValueError(f"learning_rate_init must be a finite number > 0, got {lr!r}")
         mi = self.max_iter
-        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or mi < 1:
-            raise ValueError(f"max_iter must be an int >= 1, got {mi!r}")
+        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral) or not 1 <= mi < 2**63:
+            raise ValueError(f"max_iter must be an int in [1, 2**63), got {mi!r}")
         bs = self.batch_size
         if not (isinstance(bs, str) and bs == "auto"):
             if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1:
@@ -158,8 +158,9 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         if not 0 <= self.momentum <= 1:  # (scikit-learn checks it whatever the solver)
             raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
         nc = self.n_iter_no_change
-        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or nc < 1:
-            raise ValueError(f"n_iter_no_change must be an int >= 1, got {nc!r}")
+        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or not 1 <= nc < 2**63 - 1:
+            # (training's patience is n_iter_no_change + 1, an int64)
+            raise ValueError(f"n_iter_no_change must be an int in [1, 2**63 - 1), got {nc!r}")
         return {
             "hidden": hidden,
             "activation": activation_from(self.activation),

@@ -174,3 +174,10 @@ def test_regressor_score_refuses_nan_targets():
     with pytest.raises(ValueError, match="Input y contains NaN"):
         reg.score(X, y)
     assert np.isfinite(reg.score(X, X[:, 0]))
+
+
+def test_estimator_limits_name_the_estimators_parameters():
+    # max_iter=2**63 said "epochs is out of range" (the library's name).
+    for kw, name in ((dict(max_iter=2**63), "max_iter"), (dict(n_iter_no_change=2**63), "n_iter_no_change")):
+        with pytest.raises(ValueError, match=f"{name} must be an int in"):
+            mb.MLPClassifier(hidden_layer_sizes=(4,), **kw).fit(X, Y)
