@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import math
 import os
 import sys
 import threading
@@ -332,6 +333,20 @@ class mb_communicator(Structure):
 class mb_train_options(Structure):
     """typedef struct mb_train_options {...} mb_train_options;"""
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # A float field takes the nearest float32: a finite value beyond float32's range
+        # would reach the library as inf, a nonzero one below its smallest as 0, and the
+        # library's message would show that ("got inf"), not the value given.
+        if name in _TRAIN_FLOAT_FIELDS and isinstance(value, float) and value != 0 and math.isfinite(value):
+            rounded = c_float(value).value
+            if math.isinf(rounded) or rounded == 0:
+                from .errors import InvalidArgumentError
+
+                where = "beyond float32's range (|x| <= 3.4e38)" if math.isinf(rounded) else (
+                    "nonzero but below float32's smallest value (1.4e-45)")
+                raise InvalidArgumentError(f"{name} {value!r} is {where}")
+        super().__setattr__(name, value)
+
     _fields_ = [
         ("struct_size", c_size_t),  # size_t struct_size;
         ("epochs", c_int64),  # int64_t epochs;
@@ -413,6 +428,10 @@ class mb_train_options(Structure):
         ("denormals", c_int),  # mb_denormals denormals;  (since 0.12.0)
         ("reserved", c_int32),  # int32_t reserved;  (since 0.12.0)
     ]
+
+
+#: mb_train_options' float fields (`mb_train_options.__setattr__`).
+_TRAIN_FLOAT_FIELDS = frozenset(n for n, t in mb_train_options._fields_ if t is c_float)
 
 
 class mb_dataset_options(Structure):

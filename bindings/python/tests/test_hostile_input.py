@@ -181,3 +181,18 @@ def test_estimator_limits_name_the_estimators_parameters():
     for kw, name in ((dict(max_iter=2**63), "max_iter"), (dict(n_iter_no_change=2**63), "n_iter_no_change")):
         with pytest.raises(ValueError, match=f"{name} must be an int in"):
             mb.MLPClassifier(hidden_layer_sizes=(4,), **kw).fit(X, Y)
+
+
+def test_float_options_beyond_float32_are_refused_as_given():
+    # The options' float fields are float32: 1e39 reached the library as inf ("got inf"),
+    # 1e-50 as 0 (an l2 of 1e-50 became none at all).
+    net = mb.Network([2, 3, 2], seed=0)
+    for kw, where in ((dict(learning_rate=1e39), "beyond float32's range"),
+                      (dict(learning_rate=1e-50), "below float32's smallest value"),
+                      (dict(l2=1e-50), "below float32's smallest value"),
+                      (dict(optimizer=mb.Adam(epsilon=1e-60)), "below float32's smallest value")):
+        with pytest.raises(mb.InvalidArgumentError, match=where):
+            net.train(X, Y, epochs=1, **kw)
+    net.train(X, Y, epochs=1, l2=1e-40)  # a float32 subnormal: taken
+    with pytest.raises(mb.InvalidArgumentError, match=r"learning_rate_init \(learning_rate\) 1e\+39 is beyond"):
+        mb.MLPClassifier(hidden_layer_sizes=(4,), learning_rate_init=1e39, max_iter=1).fit(X, Y)
