@@ -11,8 +11,9 @@ same seed), one warm-up epoch and `rounds` timed epochs per batch size, and repo
 median. The table gives seconds, the speed-up over the same implementation on one thread,
 and minibatch / PyTorch. Made for a lent machine with many cores and no Swift (issue 20's
 16-core server CPU; bench/device.sh runs it there), where a session cannot rebuild: it
-measures the build it is given (MINIBATCH_LIBRARY or --lib). `--budget` stops starting new
-processes once that many seconds have passed (what ran is reported).
+measures the build it is given (MINIBATCH_LIBRARY or --lib). `--budget` bounds the whole:
+no process starts after it, a running one is stopped at it, and what ran is reported (the
+JSON is written after every process).
 """
 
 import argparse
@@ -51,13 +52,17 @@ def worker(cfg):
     W.reply(**out)
 
 
-def run_one(cfg):
+def run_one(cfg, timeout):
+    """One worker process, stopped after `timeout` seconds (then an error, not a result)."""
     env = dict(os.environ)
     for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[v] = str(cfg["threads"])
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)],
-                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=600)
+    try:
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(cfg)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": "stopped after %.0f s (the budget)" % timeout}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if p.returncode != 0 or not lines:
         return {"error": "exit %d: %s" % (p.returncode, p.stderr.strip().splitlines()[-1:])}
@@ -105,21 +110,30 @@ def main():
                                     counts, batches, args.rounds), flush=True)
     start = time.monotonic()
     results = {}
-    for hidden in [int(h) for h in args.hidden.split(",")]:
-        for t in counts:
-            for impl in impls:
-                if args.budget and time.monotonic() - start > args.budget:
-                    print("budget of %.0f s spent: stopped before 784-%d-10, %s, %d threads"
-                          % (args.budget, hidden, impl, t), flush=True)
-                    break
-                cfg = {"impl": impl, "threads": t, "hidden": hidden, "batches": batches,
-                       "rounds": args.rounds, "m": args.m, "seed": args.seed,
-                       "lib": os.path.abspath(args.lib)}
-                r = run_one(cfg)
-                results.setdefault(str(hidden), {}).setdefault(impl, {})[str(t)] = r
-                print("  784-%d-10 %-9s %2d threads: %s" % (
-                    hidden, impl, t, r.get("error") or "  ".join(
-                        "%s %.4f" % (b, s) for b, s in r["seconds"].items())), flush=True)
+
+    def save():
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump({"cpus": cpus, "coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+                           "threads": counts, "batches": batches, "rounds": args.rounds,
+                           "results": results}, f, indent=1)
+
+    runs = [(int(h), t, impl) for h in args.hidden.split(",") for t in counts for impl in impls]
+    for hidden, t, impl in runs:
+        left = args.budget - (time.monotonic() - start) if args.budget else 600
+        if left < 5:
+            print("budget of %.0f s spent: stopped before 784-%d-10, %s, %d threads"
+                  % (args.budget, hidden, impl, t), flush=True)
+            break
+        cfg = {"impl": impl, "threads": t, "hidden": hidden, "batches": batches,
+               "rounds": args.rounds, "m": args.m, "seed": args.seed,
+               "lib": os.path.abspath(args.lib)}
+        r = run_one(cfg, min(left, 600))
+        results.setdefault(str(hidden), {}).setdefault(impl, {})[str(t)] = r
+        save()
+        print("  784-%d-10 %-9s %2d threads: %s" % (
+            hidden, impl, t, r.get("error") or "  ".join(
+                "%s %.4f" % (b, s) for b, s in r["seconds"].items())), flush=True)
     print()
     for hidden, by_impl in results.items():
         print("784-%s-10: median seconds per epoch (speed-up over 1 thread) [minibatch / torch]"
@@ -142,11 +156,6 @@ def main():
                     row += "%18s" % ("-" if a is None or c is None else "%.3f" % (a / c))
                 print(row)
         print()
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"cpus": cpus, "coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
-                       "threads": counts, "batches": batches, "rounds": args.rounds,
-                       "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -125,10 +125,12 @@ typedef enum mb_status {
                                     was trained, changed or cleared from that call's progress
                                     callback, or used from another thread while it trains
                                     (see Threads above); nothing was changed */
-    MB_ERR_COMMUNICATION = 9     /* distributed training: a communicator function failed,
-                                    or returned values the ranks did not send (see
-                                    mb_communicator; the latter was MB_ERR_INTERNAL in fast
-                                    mode before 0.12.3) */
+    MB_ERR_COMMUNICATION = 9     /* distributed training: a communicator function failed
+                                    (see mb_communicator), or (since 0.12.3; MB_ERR_INTERNAL
+                                    before) the ranks' failure flags and failure records, as
+                                    its collectives returned them, disagree: values the
+                                    ranks did not send. Other wrong values are not
+                                    detected (a wrong gradient sum trains on) */
 } mb_status;
 
 /* The message of the last failed call on this thread ("" if none). Never NULL. */
@@ -1397,8 +1399,8 @@ mb_status mb_history_learning_rates(const mb_history *history, double *out, int6
  * model's outputs: they are checked when the call begins and, where a progress callback ran
  * (it may change the caller's arrays), again before the next epoch reads them (since
  * 0.12.3; such a change was read outside the outputs before): a label out of range then
- * returns MB_ERR_INVALID_ARGUMENT naming it, the model keeping the epochs it trained
- * (validation_y too). With one batch of all m
+ * returns MB_ERR_INVALID_ARGUMENT naming it (validation_y too), with the model, its
+ * epochs_trained and the history as they were before the call. With one batch of all m
  * rows (batch_size = m: batch gradient descent) rows are used in their stored order: a
  * permutation cannot change that gradient except for rounding, and no copy is made.
  * options may be NULL for the defaults. history may be NULL; otherwise every batch cost and
@@ -1432,9 +1434,12 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
 /* Writes the model to `path` atomically: a temporary file in the same directory is
  * written, flushed to disk (fsync) and renamed over `path`, so a crash leaves either the
  * old file or the new one, never a part. The temporary file is named `path` plus
- * ".tmp-XXXXXX", its last component shortened where that would pass 255 bytes, so any
- * name the file system takes can be written (names of 245-255 bytes failed before 0.12.3);
- * mb_predict_npy and mb_shuffle_npy write their outputs the same way. */
+ * ".tmp-XXXXXX", its last component shortened where that would pass 255 bytes, so a name
+ * of up to 255 bytes can be written (names of 245-255 bytes failed before 0.12.3);
+ * mb_predict_npy and mb_shuffle_npy write their outputs the same way. Paths are UTF-8:
+ * since 0.12.3 a path (here and in every function that takes one) that is not valid UTF-8
+ * is MB_ERR_INVALID_ARGUMENT (its bytes were replaced by U+FFFD before, naming another
+ * file). */
 mb_status mb_model_save(const mb_model *model, const char *path);
 
 /* Reads a model written by mb_model_save. A missing or unreadable file is MB_ERR_IO; a

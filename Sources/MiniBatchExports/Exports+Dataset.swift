@@ -151,7 +151,7 @@ public func mb_shuffle_npy(
             throw .init(.invalidArgument, y_in == nil ? "y_in is NULL but y_out is not" : "y_out is NULL but y_in is not")
         }
         try NpyShuffle.shuffle(
-            x: xIn, y: y_in.map { String(cString: $0) }, outX: xOut, outY: y_out.map { String(cString: $0) }, seed: seed,
-            memoryBudget: memoryBudget(memory_budget), temporaryDirectory: temp_dir.map { String(cString: $0) })
+            x: xIn, y: try optionalString(y_in, "y_in"), outX: xOut, outY: try optionalString(y_out, "y_out"), seed: seed,
+            memoryBudget: memoryBudget(memory_budget), temporaryDirectory: try optionalString(temp_dir, "temp_dir"))
     }
 }

@@ -49,9 +49,20 @@ func required<T>(_ pointer: T?, _ name: String) throws(MiniBatchError) -> T {
     return pointer
 }
 
-/// A C string argument as a Swift string.
+/// A C string argument (a path) as a Swift string. Bytes that are not UTF-8 are refused:
+/// `String(cString:)` replaced them with U+FFFD, so a file of another name was written or
+/// read (a save to "\xffmodel" wrote "\xef\xbf\xbdmodel").
 func string(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(MiniBatchError) -> String {
-    String(cString: try required(pointer, name))
+    guard let text = String(validatingCString: try required(pointer, name)) else {
+        throw MiniBatchError(.invalidArgument, "\(name) is not valid UTF-8 (paths are taken as UTF-8 text)")
+    }
+    return text
+}
+
+/// `string`, for an argument that may be NULL (nil).
+func optionalString(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(MiniBatchError) -> String? {
+    guard let pointer else { return nil }
+    return try string(pointer, name)
 }
 
 @c @implementation

@@ -19,6 +19,31 @@ struct ModelFileTests {
         try bytes.withUnsafeBytes { try File.writeAtomically($0, to: path) }
     }
 
+    /// The temporary name of an atomic write: next to the target, in the target's directory,
+    /// its last component cut (at a UTF-8 character's start) to fit 255 bytes with the suffix.
+    @Test func temporaryNamesStayNextToTheirTarget() {
+        let suffix = ".tmp-XXXXXX"
+        #expect(AtomicFile.template(for: "model.mbm") == "model.mbm" + suffix)
+        #expect(AtomicFile.template(for: "/a/b/model.mbm") == "/a/b/model.mbm" + suffix)
+        // "/" followed by a combining mark is one Character: the directory still ends there
+        // (a search by characters put the file in the parent directory).
+        let combining = "/d/" + String(repeating: "P", count: 245) + "/\u{301}" + String(repeating: "b", count: 10)
+        let t = AtomicFile.template(for: combining)
+        #expect(t.utf8.starts(with: ("/d/" + String(repeating: "P", count: 245) + "/").utf8))
+        #expect(t.hasSuffix(suffix))
+        for length in [243, 244, 245, 250, 255] {
+            let name = String(repeating: "n", count: length)
+            let last = AtomicFile.template(for: "/x/" + name).utf8.split(separator: UInt8(ascii: "/")).last!
+            #expect(last.count == min(length + suffix.utf8.count, 255))
+        }
+        // 127 two-byte characters and one byte: cut before a whole character.
+        let wide = String(repeating: "\u{e9}", count: 127) + "x"
+        let cut = AtomicFile.template(for: "/x/" + wide)
+        let name = Array(cut.utf8.dropFirst(3))
+        #expect(name.count <= 255 && String(validating: name, as: UTF8.self) != nil)
+        #expect(cut == "/x/" + String(repeating: "\u{e9}", count: 122) + suffix)
+    }
+
     @Test func roundTripKeepsEverything() throws {
         let dir = temporaryDirectory()
         let network = try Network(layerSizes: [3, 5, 4, 2], hiddenActivations: [.tanh, .sigmoid], loss: .binaryCrossEntropy, seed: 8)

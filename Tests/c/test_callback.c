@@ -99,8 +99,8 @@ static int write_bad_label(const mb_progress *progress, void *user_data)
 
 /* Labels index the outputs: a callback that changes them gets MB_ERR_INVALID_ARGUMENT
  * naming the row before the labels are used again (training read outside the outputs
- * until 0.12.3), and the model keeps the epochs it trained. Training labels and a
- * validation set's, with one thread and with two. */
+ * until 0.12.3), and the call puts the model and the history back as they were before it
+ * (as for a NaN in X). Training labels and a validation set's, with one thread and two. */
 static void test_labels_changed_by_the_callback(void)
 {
     static float x[M * 2];
@@ -112,7 +112,11 @@ static void test_labels_changed_by_the_callback(void)
             int32_t *labels = validation ? vy : y;
             memcpy(vy, y, sizeof y);
             mb_model *model = NULL;
+            mb_history *history = NULL;
             CHECK_STATUS(mb_model_create(sizes, 3, NULL, &model), MB_OK);
+            CHECK_STATUS(mb_history_create(&history), MB_OK);
+            float before[42], after[42]; /* 2-8-2: 24 + 18 parameters */
+            CHECK_STATUS(mb_model_get_parameters(model, before, 42), MB_OK);
             relabel r = {labels, 123, 2, 0};
             mb_train_options o;
             mb_train_options_init(&o);
@@ -128,7 +132,7 @@ static void test_labels_changed_by_the_callback(void)
                 o.validation_y_type = MB_TARGETS_CLASS_INDEX;
                 o.validation_m = M;
             }
-            CHECK_ERR(mb_train(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, &o, NULL), MB_ERR_INVALID_ARGUMENT);
+            CHECK_ERR(mb_train(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, &o, history), MB_ERR_INVALID_ARGUMENT);
             const char *message = mb_last_error();
             if (!CHECK(strstr(message, validation ? "validation_y[123] = 1000000000" : "y[123] = 1000000000") != NULL &&
                        strstr(message, "changed during training") != NULL))
@@ -136,8 +140,16 @@ static void test_labels_changed_by_the_callback(void)
             CHECK(r.calls == 2);
             mb_model_info info;
             CHECK_STATUS(mb_model_get_info(model, &info), MB_OK);
-            CHECK(info.epochs_trained == 2);
+            CHECK(info.epochs_trained == 0);
+            CHECK_STATUS(mb_model_get_parameters(model, after, 42), MB_OK);
+            CHECK(memcmp(before, after, sizeof before) == 0);
+            int64_t costs = -1;
+            CHECK_STATUS(mb_history_epoch_costs(history, NULL, 0, &costs), MB_OK);
+            CHECK(costs == 0);
+            CHECK_STATUS(mb_history_batch_costs(history, NULL, 0, &costs), MB_OK);
+            CHECK(costs == 0);
             labels[123] = y[122];  /* (any valid class) */
+            mb_history_free(history);
             mb_model_free(model);
         }
     }

@@ -771,6 +771,32 @@ done:
     mb_model_free(b);
 }
 
+/* A path that is not UTF-8 is refused (since 0.12.3): its bytes were replaced by U+FFFD,
+ * and a save to "\xffmodel" wrote "\xef\xbf\xbdmodel". */
+static void test_paths_that_are_not_utf8(void)
+{
+    mb_model *a = make_trained_model(MB_LOSS_MSE, 1), *b = NULL;
+    char dir[512], path[600];
+    if (!CHECK(a != NULL))
+        goto done;
+    snprintf(dir, sizeof dir, "%s/utf8", tmpdir);
+    if (!CHECK(mkdir(dir, 0755) == 0))
+        goto done;
+    snprintf(path, sizeof path, "%s/\xffmodel.mbm", dir);
+    CHECK_ERR_ARG(mb_model_save(a, path), MB_ERR_INVALID_ARGUMENT, "path is not valid UTF-8");
+    CHECK(count_dir_entries(dir) == 0);
+    CHECK_ERR_ARG(mb_model_load(path, &b), MB_ERR_INVALID_ARGUMENT, "path is not valid UTF-8");
+    CHECK(b == NULL);
+    mb_dataset *d = NULL;
+    CHECK_ERR_ARG(mb_dataset_open_npy(path, path, NULL, &d), MB_ERR_INVALID_ARGUMENT, "x_path is not valid UTF-8");
+    CHECK_ERR_ARG(mb_predict_npy(a, path, path, 0, 0), MB_ERR_INVALID_ARGUMENT, "x_path is not valid UTF-8");
+    CHECK_ERR_ARG(mb_shuffle_npy(path, NULL, path, NULL, 1, 0, NULL), MB_ERR_INVALID_ARGUMENT, "x_in is not valid UTF-8");
+    rmdir(dir);
+done:
+    mb_model_free(a);
+    mb_model_free(b);
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -817,6 +843,7 @@ int main(void)
     RUN_TEST(test_atomic_overwrite);
     RUN_TEST(test_relative_path_in_current_directory);
     RUN_TEST(test_longest_names);
+    RUN_TEST(test_paths_that_are_not_utf8);
     remove_tree(tmpdir);
     rc = check_summary();
     return rc;

@@ -98,7 +98,8 @@ public final class NpyFile: @unchecked Sendable {
         }
         // A file cut short is told apart from one that is not .npy: the magic is checked on
         // the bytes there are, then the version, then the header length's bytes.
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59], length = max(got, 0)
+        guard got >= 0 else { throw fail(MiniBatchError(.io, "cannot read \(role) file '\(path)': \(File.reason())")) }
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59], length = got
         guard prefix[0..<min(length, 6)] == magic[0..<min(length, 6)] else { throw fail(bad("bad magic (expected \\x93NUMPY)")) }
         guard length >= 8 else { throw fail(bad(length == 0 ? "the file is empty" : "truncated header (the file ends after \(length) bytes)")) }
         let major = Int(prefix[6])

@@ -44,14 +44,21 @@ final class AtomicFile {
     deinit { discard() }
 
     /// `path` + ".tmp-XXXXXX", for mkstemp; where that would make the last component longer
-    /// than a name may be (255 bytes), the component is shortened first (by whole
-    /// characters), so that any legal name can be written (one of 245-255 bytes could not).
+    /// than a name may be (255 bytes), the component is shortened first, at a UTF-8
+    /// character's start, so that a name of up to 255 bytes can be written (one of 245-255
+    /// bytes could not). Worked on the path's bytes: the directory ends at its last "/"
+    /// byte (a "/" followed by a combining mark is one Swift Character, which a search by
+    /// characters would not find, putting the file in the parent directory).
     static func template(for path: String) -> String {
-        let suffix = ".tmp-XXXXXX", longestName = 255
-        let start = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        var name = path[start...]
-        while name.utf8.count + suffix.utf8.count > longestName, !name.isEmpty { name.removeLast() }
-        return String(path[..<start]) + name + suffix
+        let suffix = Array(".tmp-XXXXXX".utf8), longestName = 255
+        let bytes = Array(path.utf8)
+        let start = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+        var end = bytes.count
+        if end - start + suffix.count > longestName {
+            end = start + max(0, longestName - suffix.count)
+            while end > start, bytes[end] & 0xC0 == 0x80 { end -= 1 }  // a continuation byte
+        }
+        return String(decoding: bytes[..<end] + suffix, as: UTF8.self)
     }
 
     /// Appends `count` bytes.

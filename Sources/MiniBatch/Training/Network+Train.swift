@@ -130,9 +130,9 @@ extension Network {
             try train(batches, partition: partition, step: step, options: options, history: history,
                       progress: progress, validation: validation, checkFirstEpoch: true, fingerprint: fingerprint)
         } catch {
-            // Bad values found in the first epoch: the call leaves everything as it was. After
-            // an epoch (labels changed by the progress callback) the epochs trained are kept.
-            if error.kind == .invalidArgument, epochsTrained == start.epochsTrained { start.restore(self, history: history) }
+            // Bad values (X's, found in the first epoch; labels changed by a progress callback;
+            // a validation file's): the call leaves everything as it was, on every rank alike.
+            if error.kind == .invalidArgument { start.restore(self, history: history) }
             throw error
         }
     }
@@ -180,7 +180,7 @@ extension Network {
                         try source.recheckLabels(for: self)
                         try validation?.recheckLabels(for: self)
                     } catch {
-                        throw MiniBatchError(error.kind, "\(error.message): the labels changed during training (after epoch \(epoch - 1)'s progress callback; they were checked when the call began); the model keeps the weights of the epochs trained")
+                        throw MiniBatchError(error.kind, "\(error.message): the labels changed during training (after epoch \(epoch - 1)'s progress callback; they were checked when the call began); the model is as it was before the call")
                     }
                 }
                 try source.startEpoch(order)

@@ -163,7 +163,10 @@ def as_real_array(v: Any, name: str, dtype: Any = np.float32) -> np.ndarray:
     a = np.asarray(v)
     if np.iscomplexobj(a):
         raise ValueError(f"Complex data not supported: {name} has dtype {a.dtype}")
-    return np.asarray(a, dtype=dtype, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+    try:
+        return np.asarray(a, dtype=dtype, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+    except OverflowError as e:  # (an integer beyond float64's range: numpy's named nothing)
+        raise ValueError(f"{name} holds a number too large for a float: {e}") from e
 
 
 def as_seed(seed: Any, name: str = "seed") -> int:

@@ -362,11 +362,12 @@ def _shuffle_impl(xa: np.ndarray, ya: Optional[np.ndarray], seed: int, epoch: in
 
 def make_moons(m: int = 4000, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The built-in "moons" dataset (mb_make_moons): X float32 (m, 2), y int32 (m,) in
-    {0, 1}, rows alternating class 0, 1, 0, ...; Gaussian noise of std ``noise``."""
+    {0, 1}, rows alternating class 0, 1, 0, ...; Gaussian noise of std ``noise`` (at most
+    1e37, where no coordinate can overflow float32)."""
     m = as_positive_int(m, "m", minimum=2)
     noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be finite and >= 0, got {noise}")
+    if not np.isfinite(noise) or noise < 0 or noise > 1e37:  # (beyond, a coordinate can overflow float)
+        raise ValueError(f"noise must be finite, >= 0 and <= 1e37, got {noise}")
     x = np.empty((m, 2), dtype=np.float32)
     yv = np.empty(m, dtype=np.int32)
     check_status(

@@ -7,7 +7,7 @@ training.py (``_Training``, a base class of Network); :class:`History` is in his
 from __future__ import annotations
 
 import ctypes
-import numbers
+import operator
 import os
 import tempfile
 from dataclasses import dataclass
@@ -303,9 +303,12 @@ class Network(_Training, _Handle):
         """Layer ``i`` (0 maps inputs to the first hidden layer)."""
         # An integer, and one C's int64_t holds (ctypes would wrap 2**64 to 0); the library
         # checks the range.
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral):
+        if isinstance(i, (bool, np.bool_)):
             raise TypeError(f"the layer index must be an integer, got {i!r}")
-        i = int(i)
+        try:
+            i = operator.index(i)  # (numpy integers, 0-d integer arrays, __index__)
+        except TypeError:
+            raise TypeError(f"the layer index must be an integer, got {i!r}") from None
         if not -(2**63) <= i < 2**63:
             layers = int(self._info().n_layers) - 1
             raise InvalidArgumentError(f"layer must be in [0, {layers}), got {i}", function="mb_model_layer")

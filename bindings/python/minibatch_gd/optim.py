@@ -676,8 +676,19 @@ def _given(value: float, rule: str) -> float:
 
 
 def _flag(value: Any, name: str) -> bool:
-    # (numpy's bool is numpy.bool_ in numpy 1 and numpy.bool in numpy 2, neither an int)
-    if not isinstance(value, (bool, int)) and not (type(value).__module__ == "numpy"
-                                                   and type(value).__name__ in ("bool_", "bool")):
+    """A bool: Python's or numpy's, an integer 0 or 1 (Python's or numpy's), or a 0-d array
+    of one of those; anything else (a string, None, 2) is refused rather than taken by its
+    truth ('no' is true)."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biu":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    if value not in (0, 1):
+        raise ValueError(f"{name} must be a bool (or 0 or 1), got {value!r}")
     return bool(value)

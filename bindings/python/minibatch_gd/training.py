@@ -306,8 +306,9 @@ class _Training:
         watches. ``validation_fraction``: hold out that fraction of the rows instead (seeded
         by ``seed``, stratified by class; the header's ``mb_train_options`` states the rule).
         The rule's state stays with the network, so a later call (or a file saved and
-        loaded) continues the same run. ``sample_weight``: (m,) weights of the rows, each
-        batch's cost then sum(w * loss) / sum(w) (scikit-learn's meaning; arrays only).
+        loaded) continues the same run. ``sample_weight``: (m,) weights of the rows (a scalar:
+        the same for every row), each batch's cost then sum(w * loss) / sum(w) (scikit-learn's
+        meaning; arrays only).
         ``class_weight``: the classes' weights, one per class (n_outputs for the
         cross-entropy, 2 for binary cross-entropy with one output), a dict
         ``{class index: weight}`` (1 for the others), or ``'balanced'``
@@ -385,6 +386,8 @@ class _Training:
             opts.denormals = self._denormals(flush_denormals)
             if sample_weight is not None:
                 sw = as_real_array(sample_weight, "sample_weight")
+                if sw.ndim == 0:  # one weight for every row (as scikit-learn's _check_sample_weight)
+                    sw = np.full(m, sw, dtype=np.float32)
                 if sw.shape != (m,):
                     raise ValueError(f"sample_weight must have shape ({m},), got {sw.shape}")
                 state.keep_weights = sw  # alive for the call
@@ -597,6 +600,8 @@ class _Training:
             wv = None
             if len(validation) == 3 and validation[2] is not None:
                 wv = as_real_array(validation[2], "the validation sample_weight")
+                if wv.ndim == 0:
+                    wv = np.full(mv, wv, dtype=np.float32)
                 if wv.shape != (mv,):
                     raise ValueError(f"the validation sample weights must have shape ({mv},), got {wv.shape}")
                 opts.validation_sample_weight = wv.ctypes.data

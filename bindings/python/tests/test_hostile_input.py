@@ -24,9 +24,10 @@ def _npy_pair(tmp_path):
     return tmp_path / "x.npy", tmp_path / "y.npy"
 
 
-def test_labels_changed_by_the_callback_raise_and_keep_the_epochs():
+def test_labels_changed_by_the_callback_raise_and_put_the_model_back():
     # Labels index the outputs: a callback that writes one out of range stops the call
-    # before the labels are read again (it was a segfault), with the epochs trained kept.
+    # before the labels are read again (it was a segfault); the call puts the model back
+    # as it was, as for a NaN in X.
     for validation in (False, True):
         y = Y.astype(np.int32)  # (passed without a copy)
         vy = Y.astype(np.int32)
@@ -37,10 +38,12 @@ def test_labels_changed_by_the_callback_raise_and_keep_the_epochs():
                 target[7] = 10**9
 
         net = mb.Network([2, 8, 2], seed=0)
+        start = net.get_parameters()
         kw = dict(validation=(X, vy)) if validation else {}
         with pytest.raises(mb.InvalidArgumentError, match=r"y\[7\] = 1000000000 .*changed during training"):
             net.train(X, y, epochs=4, batch_size=32, callback=relabel, **kw)
-        assert net.epochs_trained == 2
+        assert net.epochs_trained == 0
+        assert np.array_equal(net.get_parameters(), start)
 
 
 @pytest.mark.parametrize("make", [mb.History, mb.Interrupt, "dataset"])
@@ -196,3 +199,35 @@ def test_float_options_beyond_float32_are_refused_as_given():
     net.train(X, Y, epochs=1, l2=1e-40)  # a float32 subnormal: taken
     with pytest.raises(mb.InvalidArgumentError, match=r"learning_rate_init \(learning_rate\) 1e\+39 is beyond"):
         mb.MLPClassifier(hidden_layer_sizes=(4,), learning_rate_init=1e39, max_iter=1).fit(X, Y)
+
+
+def test_what_the_stricter_checks_still_take():
+    # numpy integers and 0-d arrays for flags and indices, a scalar sample weight (one
+    # weight for every row), and the limits they refuse.
+    net = mb.Network([2, 3, 2], seed=0)
+    for v in (np.int64(1), np.int64(0), np.uint8(1), np.array(True), np.array(1), 1, 0, True):
+        net.train(X, Y, epochs=1, shuffle=v, drop_last=v)
+    with pytest.raises(ValueError, match=r"shuffle must be a bool \(or 0 or 1\), got 2"):
+        net.train(X, Y, epochs=1, shuffle=2)
+    assert net.layer(np.array(0)).n_in == 2
+    one = mb.Network([2, 3, 2], seed=0)
+    one.train(X[:1], Y[:1], epochs=1, sample_weight=2.0)
+    a, b = mb.Network([2, 3, 2], seed=0), mb.Network([2, 3, 2], seed=0)
+    a.train(X, Y, epochs=1, sample_weight=np.float32(2.0), validation=(X, Y, 3.0))
+    b.train(X, Y, epochs=1, sample_weight=np.full(len(X), 2.0), validation=(X, Y, np.full(len(X), 3.0)))
+    assert np.array_equal(a.get_parameters(), b.get_parameters())
+    for call in (lambda: net.train(X, Y, epochs=1, sample_weight=[10**400] + [1] * (len(X) - 1)),
+                 lambda: net.train(X, Y, epochs=1, class_weight=[10**400, 1])):
+        with pytest.raises(ValueError, match="holds a number too large for a float"):
+            call()
+    with pytest.raises(ValueError, match=r"noise must be finite, >= 0 and <= 1e37"):
+        mb.make_moons(10, noise=1e38)
+
+
+def test_paths_that_are_not_utf8_are_refused(tmp_path):
+    # The library replaced such bytes by U+FFFD and wrote another file.
+    net = mb.Network([2, 3, 2], seed=0)
+    bad = os.fsencode(str(tmp_path)) + b"/\xffmodel.mbm"
+    with pytest.raises(mb.InvalidArgumentError, match="path is not valid UTF-8"):
+        net.save(bad)
+    assert os.listdir(tmp_path) == []

@@ -75,13 +75,14 @@ final class Collective {
         return (8 + 8 * shards + 4 * floats + 63) & ~63
     }
 
-    /// What `agree` returning means where the ranks' flags said one failed: no rank's failure
-    /// record carries a failure, so the flags and the records disagree, which only a
-    /// communicator that returns values the ranks did not send can make (an allreduce that
-    /// does not sum, an allgather that garbles): the communicator's failure.
+    /// The ranks' failure flags and failure records, as the collectives returned them,
+    /// disagree: the flags said a rank failed where no record holds a failure (`agree`
+    /// returned), or this rank failed and the flags lost it (`fail`). Only a communicator
+    /// that returns values the ranks did not send can make that (an allreduce that does not
+    /// sum, an allgather that garbles): the communicator's failure.
     static let notAgreed = MiniBatchError(
         .communication,
-        "distributed training: the ranks' flags report a failure that no rank's failure record holds: the communicator's collectives returned values the ranks did not send")
+        "distributed training: the ranks' failure flags and failure records disagree: the communicator's collectives returned values the ranks did not send")
 
     // MARK: - Start
 
