@@ -699,5 +699,87 @@ assert info["epochs_trained"] == int(sys.argv[2]) + 1, info
 check "demo prints both curves and writes the CSV" bash -c \
     "grep -q 'batch gradient descent: 1 batch of 400' demo.txt && grep -q 'mini-batch gradient descent' demo.txt && head -1 demo.csv | grep -q method,epoch,batch,cost"
 
+# --- found by an adversarial review (0.12.3)
+# A resume whose epochs plus --epochs pass 2^63 - 1, stopped by Ctrl-C: the resume command's
+# cosine end saturates (it trapped, SIGILL, and nothing was said).
+"$cli" train --x x.npy --y y.npy --hidden 4 --epochs 1 --threads 1 --out big.mbm --progress none >/dev/null 2>&1
+set -m
+"$cli" resume big.mbm --x x.npy --y y.npy --epochs 9223372036854775807 --threads 1 --progress none \
+    >big.out 2>big.err &
+pid=$!
+set +m
+sleep 1.5
+kill -INT "$pid"
+wait "$pid"; rc=$?
+check "Ctrl-C on a resume of 2^63 - 1 epochs: exit 130 and the resume command (exit $rc)" bash -c \
+    "test $rc -eq 130 && grep -q '^  minibatch-cli resume big.mbm' big.out"
+# FIFOs are refused, not waited on (info read one with a blocking fopen, demo wrote one).
+mkfifo fifo
+out=$(timeout 20 "$cli" info fifo 2>&1); rc=$?
+check "info of a FIFO: refused at once (exit $rc)" test $rc -eq 1
+out=$(timeout 20 "$cli" demo --m 100 --epochs 2 --csv fifo 2>&1); rc=$?
+check "demo --csv a FIFO: refused at once, naming --csv (exit $rc)" bash -c "test $rc -eq 1 && grep -q -- --csv <<<'$out'"
+# Outputs that are inputs, or each other, are refused before training.
+cp x.npy xc.npy; cp y.npy yc.npy
+refused "train --out the y file: refused" "--out: 'yc.npy' is the --y file itself" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out yc.npy --progress none
+refused "train --history the X file: refused" "--history: 'xc.npy' is the --x file itself" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history xc.npy --progress none
+refused "train --history the model's file: refused" "--history: 'c.mbm' is the model's file (--out)" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history c.mbm --progress none
+cp big.mbm keep.mbm
+refused "resume --history the model it reads (its --out): refused" "--history: 'keep.mbm' is the model's file (--out)" \
+    resume keep.mbm --x x.npy --y y.npy --epochs 1 --history keep.mbm --progress none
+check "the inputs and the model are untouched" bash -c "cmp -s x.npy xc.npy && cmp -s y.npy yc.npy && cmp -s big.mbm keep.mbm && test ! -e c.mbm"
+# Where the outputs cannot be written is found before training, naming the option.
+refused "train --out in a missing directory: refused before training" "--out: cannot create a temporary file next to 'nodir/t.mbm'" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out nodir/t.mbm --progress none
+refused "train --history in a missing directory: refused before training" "--history: cannot create a temporary file next to 'nodir/h.json'" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out t.mbm --history nodir/h.json --progress none
+check "nothing was trained or written" test ! -e t.mbm
+# Messages name the options of the command that was run.
+py 'import numpy as np; np.save("x7.npy", np.zeros((30, 7), np.float32)); np.save("y7.npy", np.zeros(30, np.int64))'
+refused "eval of data with other features names --x" "--x:" eval big.mbm --x x7.npy --y y7.npy
+refused "eval of --builtin moons on a 6-input model names --builtin" "--builtin:" eval big.mbm --builtin moons
+refused "a validation set of other features names --validation-x" "--validation-x:" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out v.mbm --validation-x x7.npy --validation-y y7.npy --progress none
+refused "--batch-memory -1 names --batch-memory" "--batch-memory must be >= 0" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out v.mbm --batch-memory -1 --progress none
+refused "--hidden 0 names --hidden" "--hidden: sizes must be positive" train --x x.npy --y y.npy --hidden 0 --epochs 1 --out v.mbm
+refused "--outputs 0 names --outputs" "--outputs must be positive" train --x x.npy --y y.npy --hidden 4 --outputs 0 --epochs 1 --out v.mbm
+refused "--builtin moons with --loss mse names --loss, once 'targets'" "--loss: y_type integer class labels needs a cross-entropy loss; mse takes float32 targets" \
+    train --builtin moons --hidden 4 --loss mse --epochs 1 --out v.mbm
+out=$("$cli" train --builtin moons --hidden 4 --schedule cyclic --min-learning-rate 0.001 --cyclic-step-size-down -1 --epochs 1 --out v.mbm 2>&1); rc=$?
+check "--cyclic-step-size-down -1 is a refused value: exit 1 as --cyclic-step-size-up's (was 64)" test $rc -eq 1
+"$cli" info npy_missing_for_sure.npy >/dev/null 2>&1
+py 'open("trunc.npy", "wb").write(b"\x93NUMPY\x01\x00\x76")'
+refused "info of a cut .npy: no doubled word" "the file 'trunc.npy' is not a valid .npy file: truncated header" info trunc.npy
+# A result that cannot be written is a failure; a reader that left a pipe is not.
+"$cli" info big.mbm >/dev/full 2>/dev/null; rc=$?
+check "info > /dev/full: exit 1 (was 0)" test $rc -eq 1
+"$cli" info big.mbm | head -1 >/dev/null; rc=${PIPESTATUS[0]}
+check "info | head -1: exit 0" test $rc -eq 0
+# The CSV is written atomically: a write that fails keeps the old file whole.
+printf 'ORIGINAL\n' >demo2.csv
+bash -c "trap '' XFSZ; ulimit -f 1; '$cli' demo --m 400 --epochs 5 --csv demo2.csv >/dev/null 2>&1"
+check "demo --csv that cannot be written whole keeps the old file, no temporary file" bash -c \
+    "test \"\$(cat demo2.csv)\" = ORIGINAL && ! ls demo2.csv.tmp-* >/dev/null 2>&1"
+# A signal during a long write removes its temporary files (they were left: a model's or a
+# whole .npy's worth).
+# (The signal comes once the outputs' temporary files exist: a small budget makes the shuffle
+# write them for long enough, about half a second here.)
+py 'import numpy as np; np.save("xl.npy", np.random.default_rng(0).random((400000, 64), dtype=np.float32)); np.save("yl.npy", np.zeros(400000, np.int64))'
+for sig in INT TERM; do
+    set -m
+    "$cli" shuffle --x xl.npy --y yl.npy --out-x sx.npy --out-y sy.npy --memory-budget 90K >/dev/null 2>&1 &
+    pid=$!
+    set +m
+    for _ in $(seq 2000); do ls sx.npy.tmp-* >/dev/null 2>&1 && break; sleep 0.005; done
+    kill -$sig "$pid" 2>/dev/null
+    wait "$pid"; rc=$?
+    check "shuffle stopped by SIG$sig (exit $rc, the signal's): no temporary file left, no output" bash -c \
+        "test $rc -eq $((128 + $(kill -l $sig))) && ! ls sx.npy* sy.npy* >/dev/null 2>&1"
+done
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

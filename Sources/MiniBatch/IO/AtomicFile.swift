@@ -1,3 +1,4 @@
+import CMatrix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,6 +18,9 @@ final class AtomicFile {
     /// `path` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
     let temporary: String
     private var fd: Int32
+    /// The temporary file's slot in the table a signal handler removes them from
+    /// (`mbm_temporary_register`; -1: not registered).
+    private var slot: Int32 = -1
     /// Bytes written so far.
     private(set) var size = 0
     /// Whether written pages are flushed to disk and dropped from the page cache every
@@ -39,6 +43,7 @@ final class AtomicFile {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a program another thread starts
         self.fd = fd
         temporary = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        slot = template.withUnsafeBufferPointer { mbm_temporary_register($0.baseAddress!) }
     }
 
     deinit { discard() }
@@ -108,6 +113,8 @@ final class AtomicFile {
             throw failure
         }
         fd = -1
+        mbm_temporary_unregister(slot)
+        slot = -1
         File.syncDirectory(of: path)
     }
 
@@ -116,5 +123,30 @@ final class AtomicFile {
         if fd >= 0 { close(fd) }
         if fd != -1 { unlink(temporary) }
         fd = -1
+        mbm_temporary_unregister(slot)
+        slot = -1
+    }
+}
+
+extension File {
+    /// Whether an atomic write to `path` can start: the target is not a device, FIFO or
+    /// directory (`checkTarget`), and its temporary file can be made (the directory exists
+    /// and takes it, the name fits); the temporary file is removed at once. For checking
+    /// outputs before long work (the command-line tool, before training).
+    /// - Parameter what: how a refused target is named ("--out": "--out 'adir' is a directory").
+    package static func checkWritable(_ path: String, _ what: String) throws(MiniBatchError) {
+        try checkTarget(path, what)
+        _ = try AtomicFile(path: path)
+    }
+}
+
+/// The temporary files of atomic writes, for a process that handles fatal signals (the
+/// command-line tool): see `mbm_temporary_register` (CMatrix/temporary.h).
+package enum TemporaryFiles {
+    /// Makes `signalNumber` remove the temporary files of the writes in progress, then kill
+    /// the process as its default action does (`mbm_temporary_remove_and_reraise`). Only
+    /// `signal`: callable from a signal handler.
+    package static func removeOnSignal(_ signalNumber: Int32) {
+        signal(signalNumber, mbm_temporary_remove_and_reraise)
     }
 }

@@ -14,7 +14,7 @@ package enum File {
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory is
     /// written, fsync'ed and renamed over `path`, then the directory is fsync'ed, so a crash
     /// leaves the old file or the new one, never a part of either (`AtomicFile`).
-    static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(MiniBatchError) {
+    package static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String) throws(MiniBatchError) {
         let file = try AtomicFile(path: path)
         if let base = bytes.baseAddress { try file.write(base, count: bytes.count) }
         try file.commit()
@@ -31,9 +31,10 @@ package enum File {
 
     /// The directory part of `path`: "." for a bare name, "/" for a file in the root.
     static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let directory = String(path[..<slash])
-        return directory.isEmpty ? "/" : directory
+        // By bytes: "/" followed by a combining mark is one Character (`AtomicFile.template`).
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
     }
 
     /// Writes all `count` bytes at file offset `offset` (pwrite, retried until done).

@@ -5,7 +5,7 @@ extension Int {
     /// this way: a model file may hold any count up to `Int.max` (a crafted one held
     /// `Int.max`, and the next epoch trapped), and `epochs` may be up to `Int.max` on a
     /// network that has trained before. A count that reaches `Int.max` stays there.
-    func addingSaturated(_ other: Int) -> Int {
+    package func addingSaturated(_ other: Int) -> Int {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? Int.max : Int.min) : sum
     }

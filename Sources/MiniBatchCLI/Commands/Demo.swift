@@ -34,6 +34,7 @@ struct DemoCommand: ParsableCommand {
     var csv = "minibatch-demo-costs.csv"
 
     func run() throws {
+        if csv != "-" { try checkWritable(csv, "--csv") }  // (before the work)
         let data = try library { () throws(MiniBatchError) in try Moons.make(count: count, noise: 0.2, seed: seed) }
         print("minibatch \(MiniBatch.version): two moons, m = \(count), network 2-16-16-1 (tanh; sigmoid output, binary cross-entropy)")
         print("same initial weights, \(epochs) epochs, learning rate \(learningRate), seed \(seed)\n")
@@ -61,8 +62,10 @@ struct DemoCommand: ParsableCommand {
         print("cost over training ('.' every mini-batch, '#' batch gradient descent per epoch):")
         print(chart([(mini.batchCosts, "."), (batch.epochCosts, "#")]))
         guard csv != "-" else { return }
-        guard writeCSV(csv, batch: batch, miniBatch: mini, batchesPerEpoch: batchesPerEpoch) else {
-            throw Failure("--csv: cannot write '\(csv)': \(String(cString: strerror(errno)))")
+        // Atomically, as the library writes (a FIFO there is refused, not waited on; a write
+        // that fails leaves the old file, not a part of the new one).
+        try SignalStop.removingTemporaryFiles {
+            try writeTextFile(csvText(batch: batch, miniBatch: mini, batchesPerEpoch: batchesPerEpoch), to: csv, option: "--csv")
         }
         print("\nwrote both curves to \(csv)")
     }
@@ -102,13 +105,12 @@ struct DemoCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private func writeCSV(_ path: String, batch: History, miniBatch: History, batchesPerEpoch: Int) -> Bool {
-        guard let file = fopen(path, "w") else { return false }
-        fputs("method,epoch,batch,cost\n", file)
-        for (e, cost) in batch.epochCosts.enumerated() { fputs("batch,\(e + 1),1,\(cost)\n", file) }
+    private func csvText(batch: History, miniBatch: History, batchesPerEpoch: Int) -> String {
+        var text = "method,epoch,batch,cost\n"
+        for (e, cost) in batch.epochCosts.enumerated() { text += "batch,\(e + 1),1,\(cost)\n" }
         for (i, cost) in miniBatch.batchCosts.enumerated() {
-            fputs("mini-batch,\(i / batchesPerEpoch + 1),\(i % batchesPerEpoch + 1),\(cost)\n", file)
+            text += "mini-batch,\(i / batchesPerEpoch + 1),\(i % batchesPerEpoch + 1),\(cost)\n"
         }
-        return fclose(file) == 0
+        return text
     }
 }

@@ -62,12 +62,19 @@ struct EvaluateCommand: ParsableCommand {
         let result: (cost: Double, accuracy: Double)
         let m: Int
         var r2 = Double.nan
+        // A mismatch of the data and the model is the data's option here (train's names give
+        // --layers, which eval does not have).
+        let data = builtin != nil ? "--builtin" : "--x"
+        let names = Failure.names(replacing: [
+            "n_features": data, "inputs": data, "outputs": builtin != nil ? data : "--y",
+            "y holds integer class labels": builtin != nil ? data : "--y",
+        ])
         if builtin != nil {
             let moons = try library { () throws(MiniBatchError) in
                 try Moons.make(count: count ?? 4000, noise: noise ?? 0.2, seed: seed ?? 0)
             }
             m = moons.y.count
-            result = try library { () throws(MiniBatchError) in
+            result = try library(names: names) { () throws(MiniBatchError) in
                 try network.evaluate(x: moons.x, classes: moons.y, features: 2)
             }
         } else {
@@ -76,7 +83,9 @@ struct EvaluateCommand: ParsableCommand {
             }
             m = dataset.count
             let columns = network.loss.isRegression ? try LabelSummary(dataset.y).regressionColumns : nil
-            result = try library { () throws(MiniBatchError) in try network.evaluate(dataset, residuals: columns?.residuals) }
+            result = try library(names: names) { () throws(MiniBatchError) in
+                try network.evaluate(dataset, residuals: columns?.residuals)
+            }
             if let columns { r2 = columns.rSquared }
         }
         if json {

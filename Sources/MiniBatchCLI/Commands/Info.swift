@@ -40,16 +40,21 @@ struct InfoCommand: ParsableCommand {
         }
     }
 
-    /// Whether the file starts with numpy's magic.
+    /// Whether the file is a regular file that starts with numpy's magic. Opened without
+    /// blocking (a FIFO with no writer blocked `fopen`); anything but a regular file is left
+    /// to the model reader, which refuses it.
     private func isNpy(_ path: String) -> Bool {
-        guard let handle = fopen(path, "rb") else { return false }
-        defer { fclose(handle) }
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
         var magic = [UInt8](repeating: 0, count: 6)
-        return fread(&magic, 1, 6, handle) == 6 && magic == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+        return pread(fd, &magic, 6, 0) == 6 && magic == [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
     }
 
     private func describeNpy(_ path: String) throws {
-        let npy = try library { () throws(MiniBatchError) in try NpyFile(path: path, role: "file") }
+        let npy = try library { () throws(MiniBatchError) in try NpyFile(path: path, role: "the") }
         if json {
             print(JSON.object([
                 ("file", .string(path)), ("kind", .string("npy")), ("format_version", .string("\(npy.version).0")),

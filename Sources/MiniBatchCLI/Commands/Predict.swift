@@ -41,7 +41,10 @@ struct PredictCommand: ParsableCommand {
         }
         let network = try library { () throws(MiniBatchError) in try Network.load(from: model) }
         do {
-            try network.predict(npy: x, to: out, classes: classes, memoryBudget: memoryBudget.bytes)
+            // (Ctrl-C or SIGTERM then removes the temporary output before the process dies)
+            try SignalStop.removingTemporaryFiles { () throws(MiniBatchError) in
+                try network.predict(npy: x, to: out, classes: classes, memoryBudget: memoryBudget.bytes)
+            }
         } catch {
             throw Failure(error, options: [("x_path", "--x"), ("out_path", "--out"), ("classes", "--classes")] + Failure.names)
         }

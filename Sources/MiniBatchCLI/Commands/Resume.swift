@@ -53,7 +53,7 @@ struct ResumeCommand: ParsableCommand {
             // (a cycled momentum replaces it)
             if kind == .rmspropMomentum || kind == .rmspropCenteredMomentum, training.momentum == nil, !training.cycleMomentum,
                !resetState {
-                throw ValidationError("the model's state belongs to \(savedName) (step \(summary.step)): pass --momentum, the value it was trained with (the file does not keep it), or the --schedule one-cycle or cyclic with --cycle-momentum it was trained with, or --reset-state to start afresh")
+                throw Failure("the model's state belongs to \(savedName) (step \(summary.step)): pass --momentum, the value it was trained with (the file does not keep it), or the --schedule one-cycle or cyclic with --cycle-momentum it was trained with, or --reset-state to start afresh")
             }
         }
         if resetState {
@@ -63,7 +63,7 @@ struct ResumeCommand: ParsableCommand {
                   case let given = TrainingOptions(optimizer: try training.rule(rule), schedule: try training.resolvedSchedule())
                       .updateRule.kind,
                   given != summary.rule {
-            throw ValidationError("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName)\(OptimizerName.stateOptions(summary.rule ?? .gradientDescent).isEmpty && saved == .rmsprop ? " without --centered or --momentum" : "")\(summary.rule == .momentum || summary.rule == .rmspropMomentum || summary.rule == .rmspropCenteredMomentum ? " (or, if it was trained so, --schedule one-cycle or cyclic with --cycle-momentum, which gives plain SGD and RMSprop a momentum)" : ""), or --reset-state to start \(rule.rawValue) afresh")
+            throw Failure("--optimizer \(OptimizerName.describe(given)): the model's state belongs to \(savedName) (step \(summary.step)), which a different rule would drop; pass --optimizer \(savedName)\(OptimizerName.stateOptions(summary.rule ?? .gradientDescent).isEmpty && saved == .rmsprop ? " without --centered or --momentum" : "")\(summary.rule == .momentum || summary.rule == .rmspropMomentum || summary.rule == .rmspropCenteredMomentum ? " (or, if it was trained so, --schedule one-cycle or cyclic with --cycle-momentum, which gives plain SGD and RMSprop a momentum)" : ""), or --reset-state to start \(rule.rawValue) afresh")
         }
         if training.optimizer == nil, rule != .sgd {
             printError("minibatch-cli resume: note: --optimizer \(rule.rawValue), the rule of the model's state; its parameters are not saved in the file, pass the ones it was trained with")
@@ -79,7 +79,7 @@ struct ResumeCommand: ParsableCommand {
         let arguments = dataArguments(data, validation) + readArguments(data.reading)
         try TrainingRun(
             command: "resume", network: network, data: trainingData, validation: validationData, options: options,
-            out: out ?? model, output: output, settings: settings(of: options, rule: rule, arguments: training),
+            out: out ?? model, model: model, output: output, settings: settings(of: options, rule: rule, arguments: training),
             resumeArguments: { epochs, cosineEnd in
                 arguments + training.arguments(rule: rule, epochs: epochs, cosineEnd: cosineEnd, monitor: watched)
             }

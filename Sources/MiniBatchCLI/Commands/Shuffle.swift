@@ -10,7 +10,9 @@ struct ShuffleCommand: ParsableCommand {
             then each bucket is shuffled in memory, with sequential reads and writes; each of the m! orders \
             is equally likely. The order is a function of --seed, m and the bucket count (which the budget \
             sets); with the whole data within the budget it is the in-memory shuffle's \
-            (mb_permutation(m, seed, 0)). Any dtype and shape of .npy is copied as it is; outputs are written \
+            (mb_permutation(m, seed, 0)). X and y may be 1-D or 2-D .npy files (C order) of float32, \
+            float64, bool or any integer dtype, little-endian; rows are copied as bytes, each output keeping \
+            its input's dtype and shape. Outputs are written \
             beside their targets and renamed when both are complete. See minibatch.h, mb_shuffle_npy.
             """)
 
@@ -45,8 +47,11 @@ struct ShuffleCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try NpyShuffle.shuffle(
-                x: x, y: y, outX: outX, outY: outY, seed: seed, memoryBudget: memoryBudget.bytes, temporaryDirectory: tempDir)
+            // (Ctrl-C or SIGTERM then removes the temporary outputs before the process dies)
+            try SignalStop.removingTemporaryFiles { () throws(MiniBatchError) in
+                try NpyShuffle.shuffle(
+                    x: x, y: y, outX: outX, outY: outY, seed: seed, memoryBudget: memoryBudget.bytes, temporaryDirectory: tempDir)
+            }
         } catch {
             let names = [("x_in", "--x"), ("y_in", "--y"), ("x_out", "--out-x"), ("y_out", "--out-y"), ("temp_dir", "--temp-dir")]
             throw Failure(error, options: names + Failure.names)

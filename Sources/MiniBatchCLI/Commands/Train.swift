@@ -12,7 +12,8 @@ struct TrainCommand: ParsableCommand {
                 --validation-x xv.npy --validation-y yv.npy --out model.mbm
 
             Ctrl-C stops training after the current mini-batch and saves the model to --out (exit status \
-            130), printing the command that resumes it; a second Ctrl-C kills the process.
+            130), printing the command that resumes it; a second Ctrl-C kills the process (SIGTERM too, at \
+            any time), removing the temporary files of the writes in progress.
 
             \(progressDiscussion)
             """)

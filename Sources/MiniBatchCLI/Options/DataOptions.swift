@@ -118,7 +118,12 @@ struct ValidationOptions: ParsableArguments {
         do {
             return try FileDataset(x: validationX, y: validationY, options: options)
         } catch {
-            throw Failure(error, options: [("X file", "--validation-x"), ("y file", "--validation-y")] + Failure.names)
+            // (its messages name X and y as the training data's are named: here they are the
+            // validation files)
+            throw Failure(error, options: Failure.names(replacing: [
+                "X file": "--validation-x", "y file": "--validation-y", "X has": "--validation-x", "y has": "--validation-y",
+                "y[": "--validation-y", "labels": "--validation-y",
+            ]))
         }
     }
 }

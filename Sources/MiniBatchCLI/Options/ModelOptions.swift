@@ -61,7 +61,11 @@ struct ModelOptions: ParsableArguments {
             // integer y are one output per column: y's columns, since 0.10.0)
             let valuesPerColumn = loss == .mse || loss == .poisson || loss == .binaryCrossEntropy || labels.columns > 1
             let k = try outputs ?? (valuesPerColumn ? labels.columns : labels.defaultOutputs())
-            sizes = [data.features] + hiddenSizes(hidden ?? "16")! + [k]
+            let hiddenLayers = hiddenSizes(hidden ?? "16")!
+            // (the library names layer_sizes, which is --layers': here --hidden and --outputs set them)
+            if let bad = hiddenLayers.first(where: { $0 < 1 }) { throw Failure("--hidden: sizes must be positive, got \(bad)") }
+            if let outputs, outputs < 1 { throw Failure("--outputs must be positive, got \(outputs)") }
+            sizes = [data.features] + hiddenLayers + [k]
         }
         let resolved: Loss
         switch loss {

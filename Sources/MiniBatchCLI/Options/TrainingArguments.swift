@@ -322,7 +322,8 @@ struct TrainingArguments: ParsableArguments {
             throw ValidationError("--gamma is a parameter of --cyclic-mode exp-range with --schedule cyclic, not of \((cyclicMode ?? .triangular).rawValue)")
         }
         if let cyclicStepSizeDown, cyclicStepSizeDown < 0 {
-            throw ValidationError("--cyclic-step-size-down must be >= 0, got \(cyclicStepSizeDown)")
+            // (a value refused, as the library refuses --cyclic-step-size-up's: status 1, not 64)
+            throw Failure("--cyclic-step-size-down must be >= 0, got \(cyclicStepSizeDown)")
         }
         switch schedule {
         case .constant: return .constant
@@ -354,6 +355,8 @@ struct TrainingArguments: ParsableArguments {
     func options(
         rule name: OptimizerName, shuffle: Bool, validationFraction: Double, monitor watched: MonitorName = .cost
     ) throws -> TrainingOptions {
+        // (the library names its memory_budget, which --memory-budget sets for the reader)
+        guard batchMemory.bytes >= 0 else { throw Failure("--batch-memory must be >= 0, got \(batchMemory.bytes)") }
         var options = TrainingOptions(
             epochs: epochs, batchSize: batchSize.batchSize, learningRate: learningRate, seed: seed, shuffle: shuffle,
             lastBatch: lastBatch.lastBatch, memoryBudget: batchMemory.bytes, threads: threads,

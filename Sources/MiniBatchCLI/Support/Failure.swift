@@ -23,6 +23,8 @@ struct Failure: Error, CustomStringConvertible {
 
     init(_ error: MiniBatchError, options: [(library: String, option: String)] = Failure.names) {
         var text = error.message
+        // The training call's validation set: its messages begin so, whatever they name.
+        let options = text.hasPrefix("validation set: ") ? [("validation set", "--validation-x")] : options
         for (constant, word) in Failure.constants { text = text.replacing(constant, with: word) }
         // A bad value, or a file that cannot be opened or read: named by its option.
         if [.invalidArgument, .io, .format].contains(error.kind), let option = Failure.option(named: text, in: options) {
@@ -56,8 +58,16 @@ struct Failure: Error, CustomStringConvertible {
         ("X file", "--x"), ("y file", "--y"), ("noise", "--noise"), ("m", "--m"), ("layer_sizes", "--layers"),
         ("activations", "--activation"), ("loss", "--loss"), ("n_features", "--layers"), ("inputs", "--layers"),
         ("outputs", "--layers"), ("y holds integer class labels", "--loss"), ("X has", "--x"), ("y has", "--y"),
-        ("y[", "--y"), ("labels", "--y"),
+        ("y[", "--y"), ("labels", "--y"), ("y_type", "--loss"),
     ]
+
+    /// `names` with the options of some library names replaced (the same words name other
+    /// options in another command: a data mismatch is --x's in eval, not --layers').
+    static func names(replacing replacements: [String: String]) -> [(library: String, option: String)] {
+        let known = Set(names.map(\.library))
+        return names.map { ($0.library, replacements[$0.library] ?? $0.option) }
+            + replacements.filter { !known.contains($0.key) }.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+    }
 
     /// The C constants in the library's messages, in the tool's words.
     static let constants: [(String, String)] = [
@@ -65,7 +75,8 @@ struct Failure: Error, CustomStringConvertible {
         ("MB_LOSS_BINARY_CROSS_ENTROPY", "binary-cross-entropy"), ("MB_LOSS_MSE", "mse"), ("MB_LOSS_POISSON", "poisson"),
         ("MB_MONITOR_VALIDATION_SCORE", "validation-score"),
         ("(validation_x, validation_dataset or validation_fraction)", "(--validation-x and --validation-y, or --validation-fraction)"),
-        ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32", "float32 targets"),
+        ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32 targets", "float32 targets"),
+        ("MB_TARGETS_FLOAT32", "float32 targets"),
     ]
 
     /// The option of the first library name that appears in `message` as a word.
@@ -93,12 +104,15 @@ struct Failure: Error, CustomStringConvertible {
     }
 }
 
-/// Runs `body`, turning a library error into a `Failure` that names the option.
-func library<T>(_ body: () throws(MiniBatchError) -> T) throws -> T {
+/// Runs `body`, turning a library error into a `Failure` that names the option (`names`:
+/// the library's names and the options they stand for).
+func library<T>(
+    names: [(library: String, option: String)] = Failure.names, _ body: () throws(MiniBatchError) -> T
+) throws -> T {
     do {
         return try body()
     } catch {
-        throw Failure(error)
+        throw Failure(error, options: names)
     }
 }
 
@@ -124,5 +138,8 @@ func printError(_ text: String) {
 /// `text` on standard output, now (without a newline: progress lines end as they need).
 func emit(_ text: String) {
     print(text, terminator: "")
-    fflush(nil)
+    if fflush(nil) != 0 { outputFailed = true }
 }
+
+/// Whether a flush of standard output failed (checked at exit: `MiniBatchCLI.main`).
+nonisolated(unsafe) var outputFailed = false

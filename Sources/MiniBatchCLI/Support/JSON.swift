@@ -72,31 +72,27 @@ enum JSON {
     }
 }
 
-/// Refuses `path` (given with `option`) if it exists and is not a regular file: an output
-/// written beside it and renamed over it would replace a device, a FIFO or a directory.
-/// (The library's atomic writer refuses them with the same check, `File.checkTarget`; the
-/// tool checks its outputs before training, not after.)
-func checkReplaceable(_ path: String, _ option: String) throws {
+/// Whether `path` can take an atomic write (`File.checkWritable`: not a device or a
+/// directory, and its temporary file can be made), named by `option` in the failure.
+func checkWritable(_ path: String, _ option: String) throws {
     do throws(MiniBatchError) {
-        try File.checkTarget(path, option)
+        try File.checkWritable(path, option)
     } catch {
-        throw Failure(error.message)
+        throw Failure(error.message.hasPrefix(option) ? error.message : "\(option): \(error.message)")
     }
 }
 
-/// Writes `text` to `path` through a temporary file renamed over it, so that a reader never
-/// sees half a file.
-func writeTextFile(_ text: String, to path: String) throws {
-    try checkReplaceable(path, "the output")
-    let temporary = path + ".tmp-\(getpid())"
-    guard let file = fopen(temporary, "w") else {
-        throw Failure("cannot write '\(path)': \(String(cString: strerror(errno)))")
-    }
-    let written = fputs(text, file) >= 0
-    let closed = fclose(file) == 0
-    guard written, closed, rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw Failure("cannot write '\(path)': \(reason)")
+/// Writes `text` to `path` atomically, as the library writes its files (`File.writeAtomically`:
+/// a temporary file, flushed and renamed over it, removed on failure or by a fatal signal the
+/// tool handles), so that a reader never sees half a file; a failure names `option`.
+func writeTextFile(_ text: String, to path: String, option: String) throws {
+    let bytes = Array(text.utf8)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+    defer { buffer.deallocate() }
+    buffer.copyBytes(from: bytes)
+    do throws(MiniBatchError) {
+        try File.writeAtomically(UnsafeRawBufferPointer(rebasing: buffer[..<bytes.count]), to: path)
+    } catch {
+        throw Failure("\(option): \(error.message)")
     }
 }

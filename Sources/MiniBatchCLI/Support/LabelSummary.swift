@@ -80,7 +80,10 @@ struct LabelSummary {
         guard count > 0, minLabel >= 0 else {
             throw Failure("--y: class labels must be >= 0, found \(minLabel)")
         }
-        guard maxLabel < 1 << 24 else { throw Failure("--y: the largest class label is \(maxLabel): give --outputs or --layers") }
+        guard maxLabel < 1 << 24 else {
+            // (a uint64 label above Int64.max was counted as Int64.max)
+            throw Failure("--y: the largest class label is \(maxLabel == Int64.max ? "at least \(maxLabel)" : "\(maxLabel)"): give --outputs or --layers")
+        }
         return max(2, Int(maxLabel) + 1)
     }
 

@@ -49,7 +49,9 @@ struct ModelSummary {
         let bytes = try read(fd, at: parametersEnd, count: fileBytes - 4 - parametersEnd)
         var reader = ByteReader(bytes: bytes)
         while reader.remaining >= 12 {
-            let tag = String(decoding: reader.take(4), as: UTF8.self)
+            // (shown printable: an unknown tag's control bytes went to the terminal as they were)
+            let tag = String(String.UnicodeScalarView(
+                String(decoding: reader.take(4), as: UTF8.self).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
             let length = Int(reader.u64())
             guard length <= reader.remaining else { break }
             var section = ByteReader(bytes: Array(reader.take(length)))

@@ -31,6 +31,8 @@ struct TrainingRun {
     let validation: FileDataset?
     var options: TrainingOptions
     let out: String
+    /// The model file resume read (nil for train): --out may be it, --history may not.
+    var model: String? = nil
     let output: OutputOptions
     /// The run's settings, for the first line.
     let settings: [(String, JSON)]
@@ -46,9 +48,21 @@ struct TrainingRun {
             try Validate.training(self.options, for: network)
         }
         // Where the model and the history go, before the work: a device or a directory
-        // there is refused (a rename over /dev/full replaced the device, as root).
-        try checkReplaceable(out, "--out")
-        if let path = output.history { try checkReplaceable(path, "--history") }
+        // there is refused (a rename over /dev/full replaced the device, as root), and so is
+        // a place where the temporary file cannot be made (no such directory, a name too
+        // long), or an output that is an input or the other output (the data were
+        // overwritten, or the history replaced the model).
+        try checkWritable(out, "--out")
+        if let path = output.history {
+            try checkWritable(path, "--history")
+            if File.same(path, out) { throw Failure("--history: '\(path)' is the model's file (--out)") }
+        }
+        for (path, option) in inputs {
+            if option != "model", File.same(out, path) { throw Failure("--out: '\(out)' is the \(option) file itself") }
+            if let history = output.history, File.same(history, path) {
+                throw Failure("--history: '\(history)' is the \(option) file itself")
+            }
+        }
         guard data.features == network.inputCount else {
             let option: String
             if command == "train" { option = "--layers" } else if case .files = data { option = "--x" } else { option = "--builtin" }
@@ -77,16 +91,20 @@ struct TrainingRun {
         }
         let seconds = display.elapsed
         display.finish()
-        SignalStop.uninstall()
-        if let path = output.history {
-            do { try writeTextFile(historyJSON(history) + "\n", to: path) } catch let error as Failure {
-                exitWith(error)
-            }
-        }
+        // (Ctrl-C stays handled until the files are written: a second one, or SIGTERM,
+        // removes the temporary files before the process dies.)
+        defer { SignalStop.uninstall() }
         if let failure, !(failure.kind == .cancelled && interrupt.isStopRequested) {
+            writeHistory(history)
             exitWith(Failure(failure))
         }
-        try library { () throws(MiniBatchError) in try network.save(to: out) }
+        // The model first: a history that cannot be written does not lose it.
+        do throws(MiniBatchError) {
+            try network.save(to: out)
+        } catch {
+            exitWith(Failure("--out: \(error.message)"))
+        }
+        writeHistory(history, saved: true)
         let costs = history.epochCosts, validationCosts = history.validationCosts
         let interrupted = failure != nil
         let status = interrupted ? "interrupted" : epochsRun < options.epochs ? "early_stopped" : "completed"
@@ -105,7 +123,8 @@ struct TrainingRun {
         func say(_ text: String) { if json { printError(text) } else { emit(text + "\n") } }
         if let failure {
             let remaining = options.epochs - epochsRun
-            let cosineEnd = startEpochs + options.epochs
+            // (saturating: a model's epochs plus --epochs up to 2^63 - 1 trapped)
+            let cosineEnd = startEpochs.addingSaturated(options.epochs)
             let resume = (["minibatch-cli", "resume", out] + resumeArguments(remaining, cosineEnd)).map(shellQuoted)
             say(failure.message)
             say("model saved to \(out) (epochs trained: \(network.epochsTrained)); to continue the run, \(remaining) epoch\(remaining == 1 ? "" : "s") left:")
@@ -159,6 +178,27 @@ struct TrainingRun {
         case .auto, .none:
             break
         }
+    }
+
+    /// Writes the history to --history, if given; on failure exits, saying whether the model
+    /// was saved.
+    private func writeHistory(_ history: History, saved: Bool = false) {
+        guard let path = output.history else { return }
+        do {
+            try writeTextFile(historyJSON(history) + "\n", to: path, option: "--history")
+        } catch {
+            exitWith(Failure("\(error)\(saved ? " (the model was saved to \(out))" : "")"))
+        }
+    }
+
+    /// The run's input files and their options: no output may be one of them (but --out may
+    /// be the model resume read).
+    private var inputs: [(path: String, option: String)] {
+        var paths: [(String, String)] = []
+        if case .files(let dataset) = data { paths += [(dataset.x.path, "--x"), (dataset.y.path, "--y")] }
+        if let validation { paths += [(validation.x.path, "--validation-x"), (validation.y.path, "--validation-y")] }
+        if let model { paths.append((model, "model")) }
+        return paths
     }
 
     private func historyJSON(_ history: History) -> String {

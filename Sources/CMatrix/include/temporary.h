@@ -1,0 +1,36 @@
+#ifndef MINIBATCH_CMATRIX_TEMPORARY_H
+#define MINIBATCH_CMATRIX_TEMPORARY_H
+/* The temporary files of atomic writes (AtomicFile), in a table that a signal handler can
+ * read: a process that handles a fatal signal (the command-line tool's Ctrl-C and SIGTERM)
+ * removes them before it dies, where a temporary file of a save, a prediction or a shuffle
+ * was left behind (up to a model's size, or a whole .npy).
+ *
+ * The table holds 32 paths of up to 4095 bytes, copied when registered (a path that does
+ * not fit, or a 33rd at once, is not registered: such a file is removed as before, except
+ * by a signal). Each slot's state is a lock-free atomic: the handler unlinks the paths
+ * registered when it reads them. A slot freed and taken again by another thread while the
+ * handler reads it could give it a torn path; it then unlinks nothing that exists but by
+ * that coincidence, and this happens only as the process dies. Paths are as given: a
+ * relative one is taken from the working directory when the handler runs (the tool does not
+ * change it). */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Registers `path` (a NUL-terminated copy is kept): its slot, or -1 if none. */
+int mbm_temporary_register(const char *path);
+
+/* Frees slot `slot` (-1 does nothing). */
+void mbm_temporary_unregister(int slot);
+
+/* Unlinks every registered path. Async-signal-safe. */
+void mbm_temporary_remove_all(void);
+
+/* A signal handler: mbm_temporary_remove_all, then the signal's default action, raised
+ * again (the process dies as it would have, its exit status telling the signal). */
+void mbm_temporary_remove_and_reraise(int signal_number);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
