@@ -9,9 +9,12 @@
 #define SLOTS 32
 #define PATH_BYTES 4096
 
-/* States: 0 free, 1 being written, 2 registered. */
+/* Per slot: its state (0 free, 1 being written, 2 registered) and a generation that is odd
+ * while the path is being written (a sequence lock): the handler unlinks a path only if the
+ * generation was even and the same before and after it copied the path. */
 static char paths[SLOTS][PATH_BYTES];
 static atomic_int states[SLOTS];
+static atomic_uint generations[SLOTS];
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler reads the states: they must be lock-free");
 
@@ -23,7 +26,10 @@ int mbm_temporary_register(const char *path)
     for (int i = 0; i < SLOTS; i++) {
         int expected = 0;
         if (atomic_compare_exchange_strong(&states[i], &expected, 1)) {
+            atomic_fetch_add(&generations[i], 1); /* odd: being written */
+            atomic_thread_fence(memory_order_release);
             memcpy(paths[i], path, length + 1);
+            atomic_fetch_add(&generations[i], 1); /* even: written */
             atomic_store(&states[i], 2);
             return i;
         }
@@ -39,9 +45,22 @@ void mbm_temporary_unregister(int slot)
 
 void mbm_temporary_remove_all(void)
 {
-    for (int i = 0; i < SLOTS; i++)
-        if (atomic_load(&states[i]) == 2)
-            unlink(paths[i]);
+    char path[PATH_BYTES];
+    for (int i = 0; i < SLOTS; i++) {
+        unsigned before = atomic_load(&generations[i]);
+        if ((before & 1) != 0 || atomic_load(&states[i]) != 2)
+            continue;
+        /* (a byte loop: memcpy is not on POSIX's list of async-signal-safe functions) */
+        size_t k = 0;
+        while (k + 1 < PATH_BYTES && paths[i][k] != 0) {
+            path[k] = paths[i][k];
+            k++;
+        }
+        path[k] = 0;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load(&generations[i]) == before && atomic_load(&states[i]) == 2)
+            unlink(path);
+    }
 }
 
 void mbm_temporary_remove_and_reraise(int signal_number)

@@ -37,18 +37,6 @@ struct MiniBatchCLI: ParsableCommand {
     /// (it was killed without a word, and nothing was saved).
     static func main() {
         signal(SIGPIPE, SIG_IGN)
-        // A result that could not be written is a failure (eval and info print nothing else:
-        // `eval ... > /dev/full` said 0), except into a pipe or socket whose reader left
-        // (`| head`): the rest of the output was not wanted there.
-        atexit {
-            guard fflush(nil) != 0 || outputFailed else { return }
-            var info = stat()
-            let type = fstat(STDOUT_FILENO, &info) == 0 ? info.st_mode & S_IFMT : 0
-            guard type != S_IFIFO, type != S_IFSOCK else { return }
-            let note: StaticString = "Error: cannot write standard output: what was printed is incomplete\n"
-            _ = write(STDERR_FILENO, note.utf8Start, note.utf8CodeUnitCount)
-            _exit(Status.failure)
-        }
         if let bad = firstArgumentNotUTF8() {
             // Swift decodes the arguments with repair, so such a path named another file
             // (`--out $'m\xff.mbm'` wrote m\u{FFFD}.mbm).

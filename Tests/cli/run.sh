@@ -704,20 +704,20 @@ check "demo prints both curves and writes the CSV" bash -c \
 # cosine end saturates (it trapped, SIGILL, and nothing was said).
 "$cli" train --x x.npy --y y.npy --hidden 4 --epochs 1 --threads 1 --out big.mbm --progress none >/dev/null 2>&1
 set -m
-"$cli" resume big.mbm --x x.npy --y y.npy --epochs 9223372036854775807 --threads 1 --progress none \
+"$cli" resume big.mbm --x x.npy --y y.npy --epochs 9223372036854775807 --threads 1 --progress json \
     >big.out 2>big.err &
 pid=$!
 set +m
-sleep 1.5
+for _ in $(seq 2000); do grep -q '"event": "epoch"' big.out 2>/dev/null && break; sleep 0.01; done
 kill -INT "$pid"
 wait "$pid"; rc=$?
 check "Ctrl-C on a resume of 2^63 - 1 epochs: exit 130 and the resume command (exit $rc)" bash -c \
-    "test $rc -eq 130 && grep -q '^  minibatch-cli resume big.mbm' big.out"
+    "test $rc -eq 130 && grep -q '^  minibatch-cli resume big.mbm' big.err"
 # FIFOs are refused, not waited on (info read one with a blocking fopen, demo wrote one).
-mkfifo fifo
-out=$(timeout 20 "$cli" info fifo 2>&1); rc=$?
+mkfifo fifo2
+out=$(timeout 20 "$cli" info fifo2 2>&1); rc=$?
 check "info of a FIFO: refused at once (exit $rc)" test $rc -eq 1
-out=$(timeout 20 "$cli" demo --m 100 --epochs 2 --csv fifo 2>&1); rc=$?
+out=$(timeout 20 "$cli" demo --m 100 --epochs 2 --csv fifo2 2>&1); rc=$?
 check "demo --csv a FIFO: refused at once, naming --csv (exit $rc)" bash -c "test $rc -eq 1 && grep -q -- --csv <<<'$out'"
 # Outputs that are inputs, or each other, are refused before training.
 cp x.npy xc.npy; cp y.npy yc.npy
@@ -725,18 +725,28 @@ refused "train --out the y file: refused" "--out: 'yc.npy' is the --y file itsel
     train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out yc.npy --progress none
 refused "train --history the X file: refused" "--history: 'xc.npy' is the --x file itself" \
     train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history xc.npy --progress none
-refused "train --history the model's file: refused" "--history: 'c.mbm' is the model's file (--out)" \
+refused "train --history the model's file: refused" "--history: 'c.mbm' is where the model is saved" \
     train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history c.mbm --progress none
 cp big.mbm keep.mbm
-refused "resume --history the model it reads (its --out): refused" "--history: 'keep.mbm' is the model's file (--out)" \
+refused "resume --history the model it reads (its --out): refused" "--history: 'keep.mbm' is where the model is saved" \
     resume keep.mbm --x x.npy --y y.npy --epochs 1 --history keep.mbm --progress none
 check "the inputs and the model are untouched" bash -c "cmp -s x.npy xc.npy && cmp -s y.npy yc.npy && cmp -s big.mbm keep.mbm && test ! -e c.mbm"
+# A link is a directory entry of its own: an output that is a link to an input replaces the
+# link, and the input stays (0.12.3's first check refused it).
+ln -s xc.npy xlink.mbm
+"$cli" train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out xlink.mbm --progress none >/dev/null 2>&1; rc=$?
+check "train --out a link to the X file: the link is replaced, X stays (exit $rc)" bash -c \
+    "test $rc -eq 0 && test ! -L xlink.mbm && cmp -s x.npy xc.npy"
 # Where the outputs cannot be written is found before training, naming the option.
+# (--progress json: an epoch line would show that training ran)
 refused "train --out in a missing directory: refused before training" "--out: cannot create a temporary file next to 'nodir/t.mbm'" \
-    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out nodir/t.mbm --progress none
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out nodir/t.mbm --progress json
 refused "train --history in a missing directory: refused before training" "--history: cannot create a temporary file next to 'nodir/h.json'" \
-    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out t.mbm --history nodir/h.json --progress none
-check "nothing was trained or written" test ! -e t.mbm
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out t.mbm --history nodir/h.json --progress json
+long=$(printf 'n%.0s' $(seq 256))
+refused "train --out a name of 256 bytes: refused before training" "File name too long" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out "$long" --progress json
+check "nothing was trained or written" bash -c "test ! -e t.mbm && ! grep -q '\"event\": \"epoch\"' <<<\"\$('$cli' train --x x.npy --y y.npy --hidden 4 --epochs 1 --out nodir/t.mbm --progress json 2>&1)\""
 # Messages name the options of the command that was run.
 py 'import numpy as np; np.save("x7.npy", np.zeros((30, 7), np.float32)); np.save("y7.npy", np.zeros(30, np.int64))'
 refused "eval of data with other features names --x" "--x:" eval big.mbm --x x7.npy --y y7.npy
@@ -751,19 +761,30 @@ refused "--builtin moons with --loss mse names --loss, once 'targets'" "--loss: 
     train --builtin moons --hidden 4 --loss mse --epochs 1 --out v.mbm
 out=$("$cli" train --builtin moons --hidden 4 --schedule cyclic --min-learning-rate 0.001 --cyclic-step-size-down -1 --epochs 1 --out v.mbm 2>&1); rc=$?
 check "--cyclic-step-size-down -1 is a refused value: exit 1 as --cyclic-step-size-up's (was 64)" test $rc -eq 1
-"$cli" info npy_missing_for_sure.npy >/dev/null 2>&1
-py 'open("trunc.npy", "wb").write(b"\x93NUMPY\x01\x00\x76")'
+py 'open("trunc.npy", "wb").write(b"\x93NUMPY\x01\x00\x76"); open("m.npy", "wb").write(b"\x93NUMPY\x01\x00\x76")'
 refused "info of a cut .npy: no doubled word" "the file 'trunc.npy' is not a valid .npy file: truncated header" info trunc.npy
+out=$("$cli" info m.npy 2>&1)
+check "info names no option (a file m.npy was --m's)" bash -c "! grep -q -- '--m' <<<'$out'"
 # A result that cannot be written is a failure; a reader that left a pipe is not.
 "$cli" info big.mbm >/dev/full 2>/dev/null; rc=$?
 check "info > /dev/full: exit 1 (was 0)" test $rc -eq 1
-"$cli" info big.mbm | head -1 >/dev/null; rc=${PIPESTATUS[0]}
-check "info | head -1: exit 0" test $rc -eq 0
+check "info into a pipe whose reader left: exit 0" py '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+assert subprocess.run([sys.argv[1], "info", "big.mbm"], stdout=w, stderr=subprocess.DEVNULL).returncode == 0
+' "$cli"
+"$cli" train --x x.npy --y y.npy --hidden 4 --epochs 1 --out full2.mbm >/dev/full 2>/dev/null; rc=$?
+check "train with its progress into /dev/full: exit 0, the model saved (the status is training's)" bash -c "test $rc -eq 0 && test -s full2.mbm"
 # The CSV is written atomically: a write that fails keeps the old file whole.
 printf 'ORIGINAL\n' >demo2.csv
-bash -c "trap '' XFSZ; ulimit -f 1; '$cli' demo --m 400 --epochs 5 --csv demo2.csv >/dev/null 2>&1"
-check "demo --csv that cannot be written whole keeps the old file, no temporary file" bash -c \
-    "test \"\$(cat demo2.csv)\" = ORIGINAL && ! ls demo2.csv.tmp-* >/dev/null 2>&1"
+out=$(bash -c "trap '' XFSZ; ulimit -f 1; '$cli' demo --m 400 --epochs 5 --csv demo2.csv" 2>&1); rc=$?
+check "demo --csv that cannot be written whole: exit 1 naming --csv, the old file kept, no temporary file" bash -c \
+    "test $rc -eq 1 && grep -q -- '--csv:' <<<'$out' && test \"\$(cat demo2.csv)\" = ORIGINAL && ! ls demo2.csv.tmp-* >/dev/null 2>&1"
+"$cli" demo --m 100 --epochs 2 --csv /dev/null >/dev/null 2>&1; rc=$?
+check "demo --csv /dev/null: written through, as before (exit $rc)" test $rc -eq 0
+(umask 077; "$cli" train --x x.npy --y y.npy --hidden 4 --epochs 1 --out private.mbm --history private.json --progress none >/dev/null 2>&1)
+check "the outputs follow the umask (077: 0600)" bash -c "test \"\$(stat -c %a private.mbm private.json | sort -u)\" = 600"
 # A signal during a long write removes its temporary files (they were left: a model's or a
 # whole .npy's worth).
 # (The signal comes once the outputs' temporary files exist: a small budget makes the shuffle

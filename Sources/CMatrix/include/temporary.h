@@ -7,12 +7,12 @@
  *
  * The table holds 32 paths of up to 4095 bytes, copied when registered (a path that does
  * not fit, or a 33rd at once, is not registered: such a file is removed as before, except
- * by a signal). Each slot's state is a lock-free atomic: the handler unlinks the paths
- * registered when it reads them. A slot freed and taken again by another thread while the
- * handler reads it could give it a torn path; it then unlinks nothing that exists but by
- * that coincidence, and this happens only as the process dies. Paths are as given: a
- * relative one is taken from the working directory when the handler runs (the tool does not
- * change it). */
+ * by a signal). Each slot has a lock-free state and a generation (a sequence lock): the
+ * handler unlinks a path only if it read it whole, not while another thread rewrote the
+ * slot. Not covered: a file between mkstemp and its registration (an instant), and a file
+ * that another thread makes after the handler read the table (the handler runs on one
+ * thread while the others go on). Paths are as given: a relative one is taken from the
+ * working directory when the handler runs (the tool does not change it). */
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -89,12 +89,13 @@ final class AtomicFile {
         try moveIntoPlace()
     }
 
-    /// Sets the file's mode (0644), flushes it to disk (fsync) and closes it. After this,
+    /// Sets the file's mode (0666 without the umask, as a file made by open() gets: mkstemp
+    /// made it 0600), flushes it to disk (fsync) and closes it. After this,
     /// only `moveIntoPlace` is left (two files that must both be written finish both before
     /// either is renamed).
     func finishWriting() throws(MiniBatchError) {
         var failure: MiniBatchError? = nil
-        if fchmod(fd, 0o644) != 0 || fsync(fd) != 0 {
+        if fchmod(fd, File.creationMode()) != 0 || fsync(fd) != 0 {
             failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())")
         }
         if close(fd) != 0, failure == nil { failure = MiniBatchError(.io, "cannot close '\(temporary)': \(File.reason())") }
@@ -136,6 +137,12 @@ extension File {
     /// - Parameter what: how a refused target is named ("--out": "--out 'adir' is a directory").
     package static func checkWritable(_ path: String, _ what: String) throws(MiniBatchError) {
         try checkTarget(path, what)
+        // (the temporary file's name is shortened to fit, so a name too long for the final
+        // rename would pass the next line: it is checked here)
+        let name = Array(path.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
+        guard name.count <= 255 else {
+            throw MiniBatchError(.io, "cannot write '\(path)': File name too long (\(name.count) bytes; a name has at most 255)")
+        }
         _ = try AtomicFile(path: path)
     }
 }

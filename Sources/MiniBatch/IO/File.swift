@@ -94,11 +94,30 @@ package enum File {
     }
 
     /// `path` with its directory resolved by realpath (the path as given if it cannot be).
-    private static func canonical(_ path: String) -> String {
-        let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    package static func canonical(_ path: String) -> String {
+        // (by bytes, as `directory(of:)`)
+        let bytes = Array(path.utf8)
+        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
         guard let resolved = realpath(directory(of: path), nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved) + "/" + name
+    }
+
+    /// The mode a new file gets: 0666 without the process's umask, read from
+    /// /proc/self/status (setting and restoring the umask to read it would race with other
+    /// threads making files); 0644 where it cannot be read.
+    static func creationMode() -> mode_t {
+        guard let status = fopen("/proc/self/status", "r") else { return 0o644 }
+        defer { fclose(status) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), status) != nil {
+            let text = String(cString: line)
+            guard text.hasPrefix("Umask:") else { continue }
+            guard let mask = mode_t(text.dropFirst(6).drop(while: { $0 == " " || $0 == "\t" }).prefix(while: { $0.isHexDigit }), radix: 8)
+            else { return 0o644 }
+            return 0o666 & ~mask
+        }
+        return 0o644
     }
 
     /// Opens `path` for reading if it is a regular file: a FIFO, a directory, a device or a

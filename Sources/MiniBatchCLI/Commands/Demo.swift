@@ -34,7 +34,7 @@ struct DemoCommand: ParsableCommand {
     var csv = "minibatch-demo-costs.csv"
 
     func run() throws {
-        if csv != "-" { try checkWritable(csv, "--csv") }  // (before the work)
+        if csv != "-", !isStream(csv) { try checkWritable(csv, "--csv") }  // (before the work)
         let data = try library { () throws(MiniBatchError) in try Moons.make(count: count, noise: 0.2, seed: seed) }
         print("minibatch \(MiniBatch.version): two moons, m = \(count), network 2-16-16-1 (tanh; sigmoid output, binary cross-entropy)")
         print("same initial weights, \(epochs) epochs, learning rate \(learningRate), seed \(seed)\n")
@@ -62,10 +62,13 @@ struct DemoCommand: ParsableCommand {
         print("cost over training ('.' every mini-batch, '#' batch gradient descent per epoch):")
         print(chart([(mini.batchCosts, "."), (batch.epochCosts, "#")]))
         guard csv != "-" else { return }
-        // Atomically, as the library writes (a FIFO there is refused, not waited on; a write
-        // that fails leaves the old file, not a part of the new one).
-        try SignalStop.removingTemporaryFiles {
-            try writeTextFile(csvText(batch: batch, miniBatch: mini, batchesPerEpoch: batchesPerEpoch), to: csv, option: "--csv")
+        let text = csvText(batch: batch, miniBatch: mini, batchesPerEpoch: batchesPerEpoch)
+        if isStream(csv) {
+            try writeStream(text, to: csv)
+        } else {
+            // Atomically, as the library writes (a write that fails leaves the old file, not a
+            // part of the new one).
+            try SignalStop.removingTemporaryFiles { try writeTextFile(text, to: csv, option: "--csv") }
         }
         print("\nwrote both curves to \(csv)")
     }
@@ -103,6 +106,31 @@ struct DemoCommand: ParsableCommand {
         lines.append(String(repeating: " ", count: 8) + "+" + String(repeating: "-", count: width))
         lines.append(String(repeating: " ", count: 9) + "epoch 1" + String(repeating: " ", count: width - 16) + "last")
         return lines.joined(separator: "\n")
+    }
+
+    /// Whether `path` is written through, not replaced: an existing link, or a file that is not
+    /// a regular one (/dev/stdout, /dev/null, a pipe from `>(...)`), as `fopen` wrote them.
+    private func isStream(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        return info.st_mode & S_IFMT != S_IFREG
+    }
+
+    /// Writes `text` into `path` as it is (`isStream`), without waiting for a reader: a FIFO
+    /// that no one reads is refused at once (it was waited on for ever).
+    private func writeStream(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_NONBLOCK)
+        guard fd >= 0 else { throw Failure("--csv: cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Failure("--csv: cannot write '\(path)': \(String(cString: strerror(errno)))") }
+            done += n
+        }
     }
 
     private func csvText(batch: History, miniBatch: History, batchesPerEpoch: Int) -> String {

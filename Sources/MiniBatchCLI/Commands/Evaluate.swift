@@ -99,5 +99,6 @@ struct EvaluateCommand: ParsableCommand {
             if r2.isFinite { line += "  R^2 \(fixed(r2, 4))" }
             print(line)
         }
+        try checkStandardOutput()
     }
 }

@@ -16,6 +16,11 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try describe()
+        try checkStandardOutput()
+    }
+
+    private func describe() throws {
         guard let file else {
             let info = MatrixBackend.info
             if json {
@@ -54,7 +59,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     private func describeNpy(_ path: String) throws {
-        let npy = try library { () throws(MiniBatchError) in try NpyFile(path: path, role: "the") }
+        let npy = try library(names: []) { () throws(MiniBatchError) in try NpyFile(path: path, role: "the") }
         if json {
             print(JSON.object([
                 ("file", .string(path)), ("kind", .string("npy")), ("format_version", .string("\(npy.version).0")),
@@ -67,7 +72,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     private func describeModel(_ path: String) throws {
-        let network = try library { () throws(MiniBatchError) in try Network.load(from: path) }
+        let network = try library(names: []) { () throws(MiniBatchError) in try Network.load(from: path) }
         let summary = try ModelSummary(path: path, network: network)
         let layers = network.layers
         let rule = summary.rule.map { OptimizerName($0).rawValue }

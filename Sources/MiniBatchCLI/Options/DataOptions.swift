@@ -120,10 +120,7 @@ struct ValidationOptions: ParsableArguments {
         } catch {
             // (its messages name X and y as the training data's are named: here they are the
             // validation files)
-            throw Failure(error, options: Failure.names(replacing: [
-                "X file": "--validation-x", "y file": "--validation-y", "X has": "--validation-x", "y has": "--validation-y",
-                "y[": "--validation-y", "labels": "--validation-y",
-            ]))
+            throw Failure(error, options: Failure.validationSetNames)
         }
     }
 }

@@ -23,11 +23,14 @@ struct Failure: Error, CustomStringConvertible {
 
     init(_ error: MiniBatchError, options: [(library: String, option: String)] = Failure.names) {
         var text = error.message
-        // The training call's validation set: its messages begin so, whatever they name.
-        let options = text.hasPrefix("validation set: ") ? [("validation set", "--validation-x")] : options
+        // The training call's validation set: its messages begin so, and name X and y as the
+        // training data's are named.
+        let validation = text.hasPrefix("validation set: ")
+        let options = validation ? Failure.validationSetNames : options
         for (constant, word) in Failure.constants { text = text.replacing(constant, with: word) }
         // A bad value, or a file that cannot be opened or read: named by its option.
-        if [.invalidArgument, .io, .format].contains(error.kind), let option = Failure.option(named: text, in: options) {
+        if [.invalidArgument, .io, .format].contains(error.kind),
+           let option = Failure.option(named: text, in: options) ?? (validation ? "--validation-x" : nil) {
             text = "\(option): \(text)"
         }
         message = text
@@ -68,6 +71,13 @@ struct Failure: Error, CustomStringConvertible {
         return names.map { ($0.library, replacements[$0.library] ?? $0.option) }
             + replacements.filter { !known.contains($0.key) }.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
     }
+
+    /// `names` for the validation files (`--validation-x`, `--validation-y`).
+    static let validationSetNames = names(replacing: [
+        "X file": "--validation-x", "y file": "--validation-y", "X has": "--validation-x", "y has": "--validation-y",
+        "y[": "--validation-y", "labels": "--validation-y", "n_features": "--validation-x", "inputs": "--validation-x",
+        "outputs": "--validation-y",
+    ])
 
     /// The C constants in the library's messages, in the tool's words.
     static let constants: [(String, String)] = [
@@ -125,7 +135,7 @@ func exitWith(_ failure: Failure, status: Int32 = Status.failure) -> Never {
 
 /// A line on standard error, after what is pending on standard output.
 func printError(_ text: String) {
-    fflush(nil)
+    if fflush(nil) != 0 { outputFailed = true }
     let line = Array((text + "\n").utf8)
     var written = 0
     while written < line.count {
@@ -141,5 +151,17 @@ func emit(_ text: String) {
     if fflush(nil) != 0 { outputFailed = true }
 }
 
-/// Whether a flush of standard output failed (checked at exit: `MiniBatchCLI.main`).
+/// Whether a flush of standard output failed (`checkStandardOutput`).
 nonisolated(unsafe) var outputFailed = false
+
+/// For commands whose result is what they print (eval, info): a result that could not be
+/// written is a failure (`eval ... > /dev/full` said 0), except into a pipe or socket whose
+/// reader left (`| head`: the rest was not wanted). Training's exit status is its own (130
+/// after Ctrl-C, the model saved), whatever became of its progress lines.
+func checkStandardOutput() throws {
+    guard fflush(nil) != 0 || outputFailed else { return }
+    var info = stat()
+    let type = fstat(STDOUT_FILENO, &info) == 0 ? info.st_mode & S_IFMT : 0
+    guard type != S_IFIFO, type != S_IFSOCK else { return }
+    throw Failure("cannot write standard output: the result printed is incomplete")
+}

@@ -51,7 +51,7 @@ struct ModelSummary {
         while reader.remaining >= 12 {
             // (shown printable: an unknown tag's control bytes went to the terminal as they were)
             let tag = String(String.UnicodeScalarView(
-                String(decoding: reader.take(4), as: UTF8.self).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+                String(decoding: reader.take(4), as: UTF8.self).unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : $0 }))
             let length = Int(reader.u64())
             guard length <= reader.remaining else { break }
             var section = ByteReader(bytes: Array(reader.take(length)))

@@ -45,11 +45,11 @@ enum SignalStop {
         return try body()
     }
 
-    /// Whether `signalNumber`'s action is SIG_IGN (read by setting it to SIG_IGN and back).
+    /// Whether `signalNumber`'s action is SIG_IGN (read with sigaction: setting it to SIG_IGN
+    /// and back could drop a signal that came in between).
     private static func isIgnored(_ signalNumber: Int32) -> Bool {
-        let previous = signal(signalNumber, SIG_IGN)
-        if let previous, unsafeBitCast(previous, to: Int.self) == 1 { return true }  // SIG_IGN
-        signal(signalNumber, previous)
-        return false
+        var action = sigaction()
+        guard sigaction(signalNumber, nil, &action) == 0 else { return false }
+        return unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self) == 1  // SIG_IGN
     }
 }

@@ -52,14 +52,16 @@ struct TrainingRun {
         // a place where the temporary file cannot be made (no such directory, a name too
         // long), or an output that is an input or the other output (the data were
         // overwritten, or the history replaced the model).
+        // (Compared as the directory entries a write renames over: an output that is a link
+        // to an input replaces the link, not the input.)
         try checkWritable(out, "--out")
         if let path = output.history {
             try checkWritable(path, "--history")
-            if File.same(path, out) { throw Failure("--history: '\(path)' is the model's file (--out)") }
+            if File.canonical(path) == File.canonical(out) { throw Failure("--history: '\(path)' is where the model is saved") }
         }
         for (path, option) in inputs {
-            if option != "model", File.same(out, path) { throw Failure("--out: '\(out)' is the \(option) file itself") }
-            if let history = output.history, File.same(history, path) {
+            if option != "model", names(out, path) { throw Failure("--out: '\(out)' is the \(option) file itself") }
+            if let history = output.history, names(history, path) {
                 throw Failure("--history: '\(history)' is the \(option) file itself")
             }
         }
@@ -93,18 +95,23 @@ struct TrainingRun {
         display.finish()
         // (Ctrl-C stays handled until the files are written: a second one, or SIGTERM,
         // removes the temporary files before the process dies.)
-        defer { SignalStop.uninstall() }
         if let failure, !(failure.kind == .cancelled && interrupt.isStopRequested) {
-            writeHistory(history)
-            exitWith(Failure(failure))
+            let historyFailure = writeHistory(history)
+            SignalStop.uninstall()
+            if let historyFailure { printError("Error: \(historyFailure)") }
+            exitWith(Failure(failure, options: validationNames + Failure.names))
         }
-        // The model first: a history that cannot be written does not lose it.
+        // The model first: a history that cannot be written does not lose it (nor the
+        // resume command and status of an interrupted run).
         do throws(MiniBatchError) {
             try network.save(to: out)
         } catch {
+            SignalStop.uninstall()
             exitWith(Failure("--out: \(error.message)"))
         }
-        writeHistory(history, saved: true)
+        let historyFailure = writeHistory(history)
+        SignalStop.uninstall()
+        if let historyFailure { printError("Error: \(historyFailure) (the model was saved to \(out))") }
         let costs = history.epochCosts, validationCosts = history.validationCosts
         let interrupted = failure != nil
         let status = interrupted ? "interrupted" : epochsRun < options.epochs ? "early_stopped" : "completed"
@@ -138,8 +145,8 @@ struct TrainingRun {
             summary += " (\(network.loss.isRegression ? "R^2" : "accuracy") \(fixed(score, 4)))"
         }
         say(summary)
-        say("model saved to \(out) (epochs trained: \(network.epochsTrained))\(output.history.map { "; history to \($0)" } ?? "")")
-        exit(0)
+        say("model saved to \(out) (epochs trained: \(network.epochsTrained))\(historyFailure == nil ? output.history.map { "; history to \($0)" } ?? "" : "")")
+        exit(historyFailure == nil ? 0 : Status.failure)
     }
 
     private func train(
@@ -180,15 +187,33 @@ struct TrainingRun {
         }
     }
 
-    /// Writes the history to --history, if given; on failure exits, saying whether the model
-    /// was saved.
-    private func writeHistory(_ history: History, saved: Bool = false) {
-        guard let path = output.history else { return }
+    /// Writes the history to --history, if given: nil, or what went wrong (the caller goes on
+    /// to report the run).
+    private func writeHistory(_ history: History) -> String? {
+        guard let path = output.history else { return nil }
         do {
             try writeTextFile(historyJSON(history) + "\n", to: path, option: "--history")
+            return nil
         } catch {
-            exitWith(Failure("\(error)\(saved ? " (the model was saved to \(out))" : "")"))
+            return "\(error)"
         }
+    }
+
+    /// Whether writing `output` would replace `input`: the same directory entry, or `input`
+    /// a link to it.
+    private func names(_ output: String, _ input: String) -> Bool {
+        let entry = File.canonical(output)
+        if entry == File.canonical(input) { return true }
+        guard let resolved = realpath(input, nil) else { return false }
+        defer { free(resolved) }
+        return String(cString: resolved) == entry
+    }
+
+    /// The validation files' names in the library's messages, before the training data's
+    /// (which the same words name otherwise: "y file").
+    private var validationNames: [(library: String, option: String)] {
+        guard let validation else { return [] }
+        return [("X file '\(validation.x.path)'", "--validation-x"), ("y file '\(validation.y.path)'", "--validation-y")]
     }
 
     /// The run's input files and their options: no output may be one of them (but --out may
