@@ -1438,7 +1438,8 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
  * of up to 255 bytes can be written (names of 245-255 bytes failed before 0.12.3);
  * mb_predict_npy and mb_shuffle_npy write their outputs the same way; the file gets mode
  * 0666 less the process's umask, as a file open() makes (since 0.12.3; 0644 whatever the
- * umask before). Paths are UTF-8:
+ * umask before), or 0600 where the umask cannot be read (no /proc/self/status). Paths are
+ * UTF-8:
  * since 0.12.3 a path (here and in every function that takes one) that is not valid UTF-8
  * is MB_ERR_INVALID_ARGUMENT (its bytes were replaced by U+FFFD before, naming another
  * file). */

@@ -47,19 +47,28 @@ void mbm_temporary_remove_all(void)
 {
     char path[PATH_BYTES];
     for (int i = 0; i < SLOTS; i++) {
-        unsigned before = atomic_load(&generations[i]);
-        if ((before & 1) != 0 || atomic_load(&states[i]) != 2)
-            continue;
-        /* (a byte loop: memcpy is not on POSIX's list of async-signal-safe functions) */
-        size_t k = 0;
-        while (k + 1 < PATH_BYTES && paths[i][k] != 0) {
-            path[k] = paths[i][k];
-            k++;
+        /* A slot rewritten while it is read is read again (a few times: another thread
+         * registering there is as quick as this copy). */
+        for (int attempt = 0; attempt < 8; attempt++) {
+            unsigned before = atomic_load(&generations[i]);
+            if ((before & 1) != 0)
+                continue;
+            if (atomic_load(&states[i]) != 2)
+                break;
+            /* (a byte loop: memcpy is not on POSIX's list of async-signal-safe functions) */
+            size_t k = 0;
+            while (k + 1 < PATH_BYTES && paths[i][k] != 0) {
+                path[k] = paths[i][k];
+                k++;
+            }
+            path[k] = 0;
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load(&generations[i]) == before) {
+                if (atomic_load(&states[i]) == 2)
+                    unlink(path);
+                break;
+            }
         }
-        path[k] = 0;
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load(&generations[i]) == before && atomic_load(&states[i]) == 2)
-            unlink(path);
     }
 }
 

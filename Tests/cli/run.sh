@@ -718,7 +718,8 @@ mkfifo fifo2
 out=$(timeout 20 "$cli" info fifo2 2>&1); rc=$?
 check "info of a FIFO: refused at once (exit $rc)" test $rc -eq 1
 out=$(timeout 20 "$cli" demo --m 100 --epochs 2 --csv fifo2 2>&1); rc=$?
-check "demo --csv a FIFO: refused at once, naming --csv (exit $rc)" bash -c "test $rc -eq 1 && grep -q -- --csv <<<'$out'"
+check "demo --csv a FIFO with no reader: refused before the work, naming --csv (exit $rc)" bash -c \
+    "test $rc -eq 1 && grep -q -- --csv <<<'$out' && ! grep -q 'two moons' <<<'$out'"
 # Outputs that are inputs, or each other, are refused before training.
 cp x.npy xc.npy; cp y.npy yc.npy
 refused "train --out the y file: refused" "--out: 'yc.npy' is the --y file itself" \
@@ -744,9 +745,15 @@ refused "train --out in a missing directory: refused before training" "--out: ca
 refused "train --history in a missing directory: refused before training" "--history: cannot create a temporary file next to 'nodir/h.json'" \
     train --x x.npy --y y.npy --hidden 4 --epochs 1 --out t.mbm --history nodir/h.json --progress json
 long=$(printf 'n%.0s' $(seq 256))
-refused "train --out a name of 256 bytes: refused before training" "File name too long" \
+refused "train --out a name of 256 bytes: refused before training" "a name has at most 255" \
     train --x x.npy --y y.npy --hidden 4 --epochs 1 --out "$long" --progress json
-check "nothing was trained or written" bash -c "test ! -e t.mbm && ! grep -q '\"event\": \"epoch\"' <<<\"\$('$cli' train --x x.npy --y y.npy --hidden 4 --epochs 1 --out nodir/t.mbm --progress json 2>&1)\""
+refused "train --out '': refused before training" "the path names no file" \
+    train --x x.npy --y y.npy --hidden 4 --epochs 1 --out "" --progress json
+for args in "--out nodir/t.mbm" "--out t.mbm --history nodir/h.json" "--out $long" "--out t.mbm --history ''"; do
+    out=$(eval "'$cli' train --x x.npy --y y.npy --hidden 4 --epochs 1 $args --progress json" 2>&1)
+    check "refused before training ($args): no epoch ran, nothing written" bash -c \
+        "test ! -e t.mbm && ! grep -q '\"event\": \"epoch\"' <<<'$out'"
+done
 # Messages name the options of the command that was run.
 py 'import numpy as np; np.save("x7.npy", np.zeros((30, 7), np.float32)); np.save("y7.npy", np.zeros(30, np.int64))'
 refused "eval of data with other features names --x" "--x:" eval big.mbm --x x7.npy --y y7.npy
@@ -784,7 +791,15 @@ check "demo --csv that cannot be written whole: exit 1 naming --csv, the old fil
 "$cli" demo --m 100 --epochs 2 --csv /dev/null >/dev/null 2>&1; rc=$?
 check "demo --csv /dev/null: written through, as before (exit $rc)" test $rc -eq 0
 (umask 077; "$cli" train --x x.npy --y y.npy --hidden 4 --epochs 1 --out private.mbm --history private.json --progress none >/dev/null 2>&1)
-check "the outputs follow the umask (077: 0600)" bash -c "test \"\$(stat -c %a private.mbm private.json | sort -u)\" = 600"
+check "the outputs follow the umask (077: 0600)" bash -c \
+    "test -e private.mbm && test -e private.json && test \"\$(stat -c %a private.mbm private.json | sort -u)\" = 600"
+# A link to a regular file is replaced as the file would be (written through, an old longer
+# file kept its tail).
+py 'open("long.csv", "w").write("X" * 100000 + "TAIL")'
+ln -s long.csv lnk.csv
+"$cli" demo --m 100 --epochs 2 --csv lnk.csv >/dev/null 2>&1; rc=$?
+check "demo --csv a link to a longer file: the whole CSV and nothing after it (exit $rc)" bash -c \
+    "test $rc -eq 0 && head -1 lnk.csv | grep -q method,epoch && ! grep -q TAIL lnk.csv"
 # A signal during a long write removes its temporary files (they were left: a model's or a
 # whole .npy's worth).
 # (The signal comes once the outputs' temporary files exist: a small budget makes the shuffle

@@ -143,6 +143,7 @@ extension File {
         guard name.count <= 255 else {
             throw MiniBatchError(.io, "cannot write '\(path)': File name too long (\(name.count) bytes; a name has at most 255)")
         }
+        guard !name.isEmpty else { throw MiniBatchError(.io, "cannot write '\(path)': the path names no file") }
         _ = try AtomicFile(path: path)
     }
 }

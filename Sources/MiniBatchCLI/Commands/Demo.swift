@@ -34,7 +34,13 @@ struct DemoCommand: ParsableCommand {
     var csv = "minibatch-demo-costs.csv"
 
     func run() throws {
-        if csv != "-", !isStream(csv) { try checkWritable(csv, "--csv") }  // (before the work)
+        // Before the work: a device, FIFO or socket is opened now (one with no reader is
+        // refused at once), anything else checked as an atomic write's target.
+        var stream: Int32?
+        if csv != "-" {
+            if isStream(csv) { stream = try openStream(csv) } else { try checkWritable(csv, "--csv") }
+        }
+        defer { if let stream { close(stream) } }
         let data = try library { () throws(MiniBatchError) in try Moons.make(count: count, noise: 0.2, seed: seed) }
         print("minibatch \(MiniBatch.version): two moons, m = \(count), network 2-16-16-1 (tanh; sigmoid output, binary cross-entropy)")
         print("same initial weights, \(epochs) epochs, learning rate \(learningRate), seed \(seed)\n")
@@ -63,8 +69,8 @@ struct DemoCommand: ParsableCommand {
         print(chart([(mini.batchCosts, "."), (batch.epochCosts, "#")]))
         guard csv != "-" else { return }
         let text = csvText(batch: batch, miniBatch: mini, batchesPerEpoch: batchesPerEpoch)
-        if isStream(csv) {
-            try writeStream(text, to: csv)
+        if let stream {
+            try writeAll(text, to: stream)
         } else {
             // Atomically, as the library writes (a write that fails leaves the old file, not a
             // part of the new one).
@@ -108,27 +114,33 @@ struct DemoCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// Whether `path` is written through, not replaced: an existing link, or a file that is not
-    /// a regular one (/dev/stdout, /dev/null, a pipe from `>(...)`), as `fopen` wrote them.
+    /// Whether `path` (followed if a link) is a device, a FIFO or a socket (/dev/stdout,
+    /// /dev/null, a pipe from `>(...)`): written through, as `fopen` wrote them. Anything else
+    /// (a regular file, a link to one, a name not there yet) is replaced atomically.
     private func isStream(_ path: String) -> Bool {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return false }
-        return info.st_mode & S_IFMT != S_IFREG
+        guard stat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type == S_IFCHR || type == S_IFIFO || type == S_IFSOCK
     }
 
-    /// Writes `text` into `path` as it is (`isStream`), without waiting for a reader: a FIFO
-    /// that no one reads is refused at once (it was waited on for ever).
-    private func writeStream(_ text: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_NONBLOCK)
+    /// `path` opened for writing without waiting for a reader: a FIFO that no one reads is
+    /// refused at once (it was waited on for ever); then blocking writes.
+    private func openStream(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw Failure("--csv: cannot write '\(path)': \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    /// Writes all of `text` to `fd` (`openStream`).
+    private func writeAll(_ text: String, to fd: Int32) throws {
         let bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
             let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Failure("--csv: cannot write '\(path)': \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw Failure("--csv: cannot write '\(csv)': \(String(cString: strerror(errno)))") }
             done += n
         }
     }

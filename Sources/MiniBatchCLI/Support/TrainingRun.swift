@@ -120,7 +120,8 @@ struct TrainingRun {
                 ("event", .string("end")), ("status", .string(status)), ("epochs", .int(epochsRun)),
                 ("epochs_trained", .int(network.epochsTrained)), ("batches_done", .int(interrupt.batchesDone)),
                 ("cost", .optional(costs.last)), ("validation_cost", .optional(validationCosts.last)),
-                ("seconds", .number(seconds)), ("model", .string(out)), ("history", .optional(output.history)),
+                ("seconds", .number(seconds)), ("model", .string(out)),
+                ("history", .optional(historyFailure == nil ? output.history : nil)),
                 ("message", .optional(failure?.message)),
             ]).text + "\n")
         }
@@ -199,21 +200,31 @@ struct TrainingRun {
         }
     }
 
-    /// Whether writing `output` would replace `input`: the same directory entry, or `input`
-    /// a link to it.
+    /// Whether writing `output` would replace `input`: the same directory entry, `input` a
+    /// link to it, or the same file by another path (a bind mount, a case-insensitive
+    /// directory, a hard link: the output, not followed if it is a link, and the input have
+    /// one device and inode).
     private func names(_ output: String, _ input: String) -> Bool {
         let entry = File.canonical(output)
         if entry == File.canonical(input) { return true }
-        guard let resolved = realpath(input, nil) else { return false }
-        defer { free(resolved) }
-        return String(cString: resolved) == entry
+        if let resolved = realpath(input, nil) {
+            defer { free(resolved) }
+            if String(cString: resolved) == entry { return true }
+        }
+        var out = stat(), into = stat()
+        guard lstat(output, &out) == 0, stat(input, &into) == 0 else { return false }
+        return out.st_dev == into.st_dev && out.st_ino == into.st_ino
     }
 
     /// The validation files' names in the library's messages, before the training data's
     /// (which the same words name otherwise: "y file").
     private var validationNames: [(library: String, option: String)] {
         guard let validation else { return [] }
+        // (a path the training data share names both: their option, the default, is kept)
+        var training: Set<String> = []
+        if case .files(let dataset) = data { training = [dataset.x.path, dataset.y.path] }
         return [("X file '\(validation.x.path)'", "--validation-x"), ("y file '\(validation.y.path)'", "--validation-y")]
+            .filter { name, _ in !training.contains(where: { name.hasSuffix("'\($0)'") }) }
     }
 
     /// The run's input files and their options: no output may be one of them (but --out may
