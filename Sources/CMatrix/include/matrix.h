@@ -13,6 +13,10 @@
 #include "update.h" /* the update rules' vector kernels */
 #include "rows.h"   /* the gather and plain step vector kernels */
 #include "layers.h" /* the layers' and the softmax cost's element-wise kernels */
+/* The temporary files of atomic writes, for signal handlers. (Included here too so that a
+ * build folder made before 0.12.3 sees it: a header new to the umbrella folder was not
+ * picked up by an existing module cache, and the build failed until it was removed.) */
+#include "temporary.h"
 
 #ifdef __cplusplus
 extern "C" {
