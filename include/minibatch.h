@@ -43,7 +43,11 @@
  *             OPENBLAS_NUM_THREADS; training splits each mini-batch across its own threads
  *             instead (mb_train_options.threads). Those are kept after a call, asleep, for
  *             the next call that asks for as many (as OpenBLAS keeps its own), or for a
- *             large mb_shuffle_into; a process forked after a call makes its own.
+ *             large mb_shuffle_into; a process forked after a call makes its own. The
+ *             library binds no thread to a CPU and leaves the process's environment as it
+ *             was (its libxsmm adds OMP_PROC_BIND=TRUE when it starts; since 0.12.4 the
+ *             library takes that out again, so that an OpenMP runtime started later in the
+ *             process or in a child does not bind its threads).
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);
@@ -85,8 +89,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 3
-#define MB_VERSION_STRING "0.12.3"
+#define MB_VERSION_PATCH 4
+#define MB_VERSION_STRING "0.12.4"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 

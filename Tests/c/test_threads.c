@@ -3,8 +3,13 @@
  *   - distinct handles can be trained from distinct threads at the same time, and give
  *     bit-identical weights to the same training run alone;
  *   - calls on a const handle (predict, evaluate) may run concurrently;
- *   - mb_last_error() is per thread.
+ *   - mb_last_error() is per thread;
+ *   - training and mb_get_blas_info leave the process's environment as it was: libxsmm 1.17
+ *     (Debian's build) puts OMP_PROC_BIND=TRUE into it when it starts, which made any OpenMP
+ *     runtime started later in the process, or in a child, bind its threads (the library
+ *     takes it out again; Sources/CMatrix/matrix.c, mbm_libxsmm_start).
  */
+#define _POSIX_C_SOURCE 200809L /* unsetenv */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,9 +150,58 @@ static void test_last_error_is_per_thread(void)
     CHECK(strcmp(mb_last_error(), mine) == 0);
 }
 
+extern char **environ;
+
+/* The environment at the start, before any call into the library (libxsmm starts lazily). */
+static char **g_environment;
+static size_t g_environment_count;
+
+static void keep_environment(void)
+{
+    /* Unset, so that libxsmm's start would add OMP_PROC_BIND whatever the shell exported. */
+    unsetenv("OMP_PROC_BIND");
+    unsetenv("GOMP_CPU_AFFINITY");
+    unsetenv("KMP_AFFINITY");
+    for (char **e = environ; *e; e++) g_environment_count++;
+    g_environment = calloc(g_environment_count + 1, sizeof *g_environment);
+    for (size_t i = 0; i < g_environment_count; i++) {
+        size_t n = strlen(environ[i]) + 1;
+        g_environment[i] = malloc(n);
+        memcpy(g_environment[i], environ[i], n);
+    }
+}
+
+static void test_environment_left_as_it_was(void)
+{
+    mb_model *model = make_model(11);
+    mb_train_options t;
+    mb_train_options_init(&t);
+    t.epochs = 2;
+    t.batch_size = 256;
+    t.threads = 2;
+    CHECK_STATUS(mb_train(model, g_x, g_y, MB_TARGETS_CLASS_INDEX, M, 2, &t, NULL), MB_OK);
+    mb_blas_info info;
+    info.struct_size = sizeof info;
+    CHECK_STATUS(mb_get_blas_info(&info), MB_OK);
+    mb_model_free(model);
+    CHECK(getenv("OMP_PROC_BIND") == NULL);
+    size_t count = 0;
+    for (char **e = environ; *e; e++, count++) {
+        int found = 0;
+        for (size_t i = 0; i < g_environment_count && !found; i++) found = strcmp(*e, g_environment[i]) == 0;
+        if (!found) printf("    added to the environment: %s\n", *e);
+        CHECK(found);
+    }
+    CHECK(count == g_environment_count);
+    for (size_t i = 0; i < g_environment_count; i++) free(g_environment[i]);
+    free(g_environment);
+}
+
 int main(void)
 {
+    keep_environment();
     CHECK_STATUS(mb_make_moons(M, 0.15f, 3, g_x, g_y), MB_OK);
+    RUN_TEST(test_environment_left_as_it_was);
     RUN_TEST(test_concurrent_training_matches_sequential);
     RUN_TEST(test_concurrent_predict_on_one_model);
     RUN_TEST(test_last_error_is_per_thread);

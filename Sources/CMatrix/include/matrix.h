@@ -44,6 +44,11 @@ int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda,
  * AVX-512 kernels and a B of more than 5/8 of a core's L2, rows holding a quarter of it. */
 int mbm_libxsmm_k_chunk(int n, int k);
 
+/* Starts libxsmm (once; every call into it here comes after this) and takes out of the
+ * process's environment the variables its start adds (OMP_PROC_BIND, I_MPI_SHM_HEAP; matrix.c
+ * says why). */
+void mbm_libxsmm_start(void);
+
 /* 1 if mbm_sgemm runs this product with a libxsmm kernel, 0 if with OpenBLAS. */
 int mbm_uses_libxsmm(int trans_a, int trans_b, int m, int n, int k, float alpha, float beta);
 

@@ -1,0 +1,150 @@
+"""The user's thread settings are honoured: training's automatic thread count (threads=0,
+the default, and so every estimator's) follows the library's OpenBLAS, set by
+OPENBLAS_NUM_THREADS or, as scikit-learn users do, by threadpoolctl, which finds
+minibatch's OpenBLAS beside libminibatch.so (`scipy_openblas_set_num_threads`).
+
+Checked by the seed contract: the same seed gives bit-identical weights for the same
+thread count, and on this data 1 and 2 threads differ by rounding (asserted, so that an
+automatic count that ignored the setting could not pass)."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minibatch_gd as mb
+
+threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed (scikit-learn brings it)")
+
+RNG = np.random.default_rng(3)
+X = RNG.standard_normal((4096, 20)).astype(np.float32)
+Y = RNG.integers(0, 3, 4096).astype(np.int32)
+
+
+def weights(threads):
+    with mb.Network([20, 32, 3], seed=1) as net:
+        net.train(X, Y, epochs=2, batch_size=512, learning_rate=0.1, threads=threads)
+        return net.get_parameters()
+
+
+def two_threads_possible():
+    with threadpoolctl.threadpool_limits(2):
+        return mb.blas_info()["threads"] == 2
+
+
+def ours(info):
+    return Path(info["filepath"]).resolve() == Path(mb.library_path()).resolve().parent / "libscipy_openblas.so"
+
+
+def test_threadpoolctl_finds_minibatchs_openblas():
+    mb.blas_info()  # the library (and its OpenBLAS) loaded
+    found = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas" and ours(i)]
+    assert len(found) == 1, threadpoolctl.threadpool_info()
+    assert found[0]["num_threads"] == mb.blas_info()["threads"]
+
+
+def test_threadpool_limits_sets_the_automatic_thread_count():
+    if not two_threads_possible():
+        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+    one, two = weights(1), weights(2)
+    assert not np.array_equal(one, two), "1 and 2 threads agree here: the test cannot tell them apart"
+    before = mb.blas_info()["threads"]
+    with threadpoolctl.threadpool_limits(1):
+        assert mb.blas_info()["threads"] == 1
+        assert np.array_equal(weights(0), one)
+    with threadpoolctl.threadpool_limits(2):
+        assert mb.blas_info()["threads"] == 2
+        assert np.array_equal(weights(0), two)
+    assert mb.blas_info()["threads"] == before  # threadpoolctl put it back
+
+
+def test_estimators_follow_threadpool_limits():
+    if not two_threads_possible():
+        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+
+    def fit():
+        clf = mb.MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", batch_size=512, max_iter=2,
+                               learning_rate_init=0.1, random_state=0, tol=0, n_iter_no_change=100)
+        with pytest.warns(Warning):  # stopped by max_iter: ConvergenceWarning
+            clf.fit(X, Y)
+        return np.concatenate([c.ravel() for c in clf.coefs_ + clf.intercepts_])
+
+    with threadpoolctl.threadpool_limits(1):
+        one = fit()
+        assert np.array_equal(fit(), one)
+    with threadpoolctl.threadpool_limits(2):
+        two = fit()
+    assert not np.array_equal(one, two), "the estimator trained alike under 1 and 2 threads"
+    with threadpoolctl.threadpool_limits(1):
+        assert np.array_equal(fit(), one)
+
+
+def test_openblas_num_threads_sets_the_automatic_thread_count():
+    if not two_threads_possible():
+        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+    one, two = weights(1), weights(2)
+    child = (
+        "import sys, numpy as np, minibatch_gd as mb\n"
+        "sys.path.insert(0, %r)\n"
+        "import test_threads as t\n"
+        "assert mb.blas_info()['threads'] == int(sys.argv[1]), mb.blas_info()\n"
+        "np.save(sys.stdout.buffer, t.weights(0))\n"
+    ) % os.path.dirname(os.path.abspath(__file__))
+    for n, want in (("1", one), ("2", two)):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=n, PYTHONPATH=os.pathsep.join(sys.path))
+        out = subprocess.run([sys.executable, "-c", child, n], env=env, capture_output=True, timeout=120)
+        assert out.returncode == 0, out.stderr.decode()[-3000:]
+        assert np.array_equal(np.load(io.BytesIO(out.stdout)), want), "OPENBLAS_NUM_THREADS=%s" % n
+
+
+LEFT_ALONE = r"""
+import ctypes, ctypes.util, os, sys
+import numpy as np
+import minibatch_gd as mb
+
+def environment():
+    libc = ctypes.CDLL(None)
+    entries = ctypes.POINTER(ctypes.c_char_p).in_dll(libc, "environ")
+    out, i = [], 0
+    while entries[i] is not None:
+        out.append(entries[i])
+        i += 1
+    return out
+
+before, cpus = environment(), os.sched_getaffinity(0)
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2048, 20)).astype(np.float32)
+y = rng.integers(0, 3, 2048).astype(np.int32)
+with mb.Network([20, 32, 3], seed=1) as net:
+    net.train(X, y, epochs=1, batch_size=256, threads=2)
+mb.blas_info()
+after = environment()
+assert sorted(after) == sorted(before), sorted(set(after) - set(before))
+gomp = ctypes.util.find_library("gomp")
+if len(cpus) < 2:
+    print("one CPU: a binding of the main thread to the first CPU cannot be seen")
+elif gomp is None:
+    print("no libgomp: the binding of an OpenMP runtime started after training not checked")
+else:
+    ctypes.CDLL(gomp)  # its start reads OMP_PROC_BIND
+    assert os.sched_getaffinity(0) == cpus, (os.sched_getaffinity(0), cpus)
+    print("libgomp started after training: the main thread still on", sorted(cpus))
+"""
+
+
+def test_training_leaves_the_environment_and_the_cpus_alone():
+    """libxsmm 1.17 (Debian's build) puts OMP_PROC_BIND=TRUE into the process's environment
+    when it starts; an OpenMP runtime started afterwards (scikit-learn's or PyTorch's libgomp)
+    then bound Python's main thread to the first CPU, and the training team made from it
+    after that (a 2-thread epoch ran on one core). The library takes the variable out again.
+    In a fresh process (libxsmm starts once per process), with the affinity variables unset:
+    the environment compared always, the main thread's CPUs where it has two or more."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_PROC_BIND", "GOMP_CPU_AFFINITY", "KMP_AFFINITY")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    out = subprocess.run([sys.executable, "-c", LEFT_ALONE], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    print(out.stdout)
