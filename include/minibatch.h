@@ -44,10 +44,13 @@
  *             instead (mb_train_options.threads). Those are kept after a call, asleep, for
  *             the next call that asks for as many (as OpenBLAS keeps its own), or for a
  *             large mb_shuffle_into; a process forked after a call makes its own. The
- *             library binds no thread to a CPU and leaves the process's environment as it
- *             was (its libxsmm adds OMP_PROC_BIND=TRUE when it starts; since 0.12.4 the
- *             library takes that out again, so that an OpenMP runtime started later in the
- *             process or in a child does not bind its threads).
+ *             library binds none of its threads to a CPU, and since 0.12.4 leaves the
+ *             process's environment as it was: its libxsmm, when it starts (the first call
+ *             that multiplies matrices or reports the backend), sets OMP_PROC_BIND=TRUE where
+ *             it is unset or empty (I_MPI_SHM_HEAP=1 instead where an MPI library is loaded),
+ *             which made an OpenMP runtime started later in the process, or in a child,
+ *             bind its threads; the library puts both back as they were. Another thread
+ *             that reads the environment during that first start may see libxsmm's value.
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);

@@ -32,26 +32,41 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
 /* ---- starting libxsmm ------------------------------------------------------------------
  * libxsmm 1.17 as Debian builds it (LIBXSMM_AUTOPIN) puts OMP_PROC_BIND=TRUE into the
  * process's environment when it starts (libxsmm_init, which its first call runs) unless
- * GOMP_CPU_AFFINITY, KMP_AFFINITY or OMP_PROC_BIND is set, and I_MPI_SHM_HEAP=1 where an MPI
- * library is loaded. minibatch runs no OpenMP, but an OpenMP runtime that starts after it
+ * GOMP_CPU_AFFINITY, KMP_AFFINITY or OMP_PROC_BIND is set to a value that is not empty (an
+ * empty OMP_PROC_BIND is replaced); where it finds an MPI library loaded, I_MPI_SHM_HEAP=1
+ * instead. minibatch runs no OpenMP, but an OpenMP runtime that starts after it
  * (scikit-learn's libgomp, PyTorch's, a C++ program's own, or one in a child process, which
  * inherits the environment) then binds its threads: the thread that starts it to the first
  * CPU, and every thread made from that thread afterwards inherits the binding. Found with
  * scikit-learn imported after a training call (2 vCPUs, Emerald Rapids): Python's main thread
  * went to CPU 0 alone, so did the training team made from it (a 2-thread W1 epoch at batch 256
  * took 0.20 s against 0.13 s), and numpy's products slowed too. So every call into libxsmm
- * comes after mbm_libxsmm_start, which starts libxsmm once and takes out of the environment
- * what that added (a name set before is left alone, whatever its value). */
+ * comes after mbm_libxsmm_start, which starts libxsmm once and puts both names back as they
+ * were: unset, or the value they had (an empty one included). Another thread that reads or
+ * sets the environment during that first start can still see libxsmm's value, as it could
+ * see libxsmm's putenv before. */
 static pthread_once_t libxsmm_once = PTHREAD_ONCE_INIT;
 static const char *const libxsmm_environment[] = {"OMP_PROC_BIND", "I_MPI_SHM_HEAP"};
 enum { LIBXSMM_ENVIRONMENT_NAMES = sizeof libxsmm_environment / sizeof libxsmm_environment[0] };
 
 static void start_libxsmm(void) {
+    char *was[LIBXSMM_ENVIRONMENT_NAMES];
     int had[LIBXSMM_ENVIRONMENT_NAMES];
-    for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) had[i] = getenv(libxsmm_environment[i]) != NULL;
+    for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
+        const char *value = getenv(libxsmm_environment[i]);
+        had[i] = value != NULL;
+        was[i] = value ? strdup(value) : NULL;
+    }
     libxsmm_init();
-    for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++)
-        if (!had[i] && getenv(libxsmm_environment[i])) unsetenv(libxsmm_environment[i]);
+    for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
+        const char *now = getenv(libxsmm_environment[i]);
+        if (!had[i]) {
+            if (now) unsetenv(libxsmm_environment[i]);
+        } else if (was[i] && (!now || strcmp(now, was[i]) != 0)) {
+            setenv(libxsmm_environment[i], was[i], 1);
+        }
+        free(was[i]);
+    }
 }
 
 void mbm_libxsmm_start(void) { pthread_once(&libxsmm_once, start_libxsmm); }
