@@ -51,6 +51,7 @@
  *             which made an OpenMP runtime started later in the process, or in a child,
  *             bind its threads; the library puts both back as they were. Another thread
  *             that reads the environment during that first start may see libxsmm's value.
+ *             (libxsmm also keeps a lock file, /tmp/.libxsmm.<uid>, open: close-on-exec.)
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);

@@ -3,6 +3,8 @@
 #include "matrix.h"
 
 #include <cpuid.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <libxsmm.h>
 #include <strings.h>
 #include <pthread.h>
@@ -44,12 +46,41 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
  * comes after mbm_libxsmm_start, which starts libxsmm once and puts both names back as they
  * were: unset, or the value they had (an empty one included). Another thread that reads or
  * sets the environment during that first start can still see libxsmm's value, as it could
- * see libxsmm's putenv before. */
+ * see libxsmm's putenv before. libxsmm's start also opens a lock file, /tmp/.libxsmm.<uid>,
+ * and keeps it open, without O_CLOEXEC: made close-on-exec here. */
 static pthread_once_t libxsmm_once = PTHREAD_ONCE_INIT;
 static const char *const libxsmm_environment[] = {"OMP_PROC_BIND", "I_MPI_SHM_HEAP"};
 enum { LIBXSMM_ENVIRONMENT_NAMES = sizeof libxsmm_environment / sizeof libxsmm_environment[0] };
 
+/* Whether descriptor `fd` is open on libxsmm's lock file, /tmp/.libxsmm.<uid>. */
+static int is_libxsmm_lock(int fd) {
+    char link[40], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) return 0;
+    target[n] = 0;
+    const char *name = strrchr(target, '/');
+    return name && strncmp(name, "/.libxsmm.", 10) == 0;
+}
+
+/* The descriptors open on libxsmm's lock file, as a bit set of the first 1024 (libxsmm
+ * opens it without O_CLOEXEC, so a program that another thread starts would inherit it). */
+static void libxsmm_locks(unsigned char set[128]) {
+    memset(set, 0, 128);
+    DIR *fds = opendir("/proc/self/fd");
+    if (!fds) return;
+    for (struct dirent *e; (e = readdir(fds)) != NULL;) {
+        char *end;
+        const long fd = strtol(e->d_name, &end, 10);
+        if (end != e->d_name && *end == 0 && fd >= 0 && fd < 1024 && is_libxsmm_lock((int)fd))
+            set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+    }
+    closedir(fds);
+}
+
 static void start_libxsmm(void) {
+    unsigned char locks_before[128], locks_after[128];
+    libxsmm_locks(locks_before);
     char *was[LIBXSMM_ENVIRONMENT_NAMES];
     int had[LIBXSMM_ENVIRONMENT_NAMES];
     for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
@@ -67,6 +98,13 @@ static void start_libxsmm(void) {
         }
         free(was[i]);
     }
+    /* The lock file libxsmm opened: close-on-exec (one the process had before is left alone). */
+    libxsmm_locks(locks_after);
+    for (int fd = 0; fd < 1024; fd++)
+        if ((locks_after[fd / 8] & ~locks_before[fd / 8]) & (1u << (fd % 8))) {
+            const int flags = fcntl(fd, F_GETFD);
+            if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        }
 }
 
 void mbm_libxsmm_start(void) { pthread_once(&libxsmm_once, start_libxsmm); }

@@ -9,8 +9,11 @@
  *     runtime started later in the process, or in a child, bind its threads (the library
  *     takes it out again; Sources/CMatrix/matrix.c, mbm_libxsmm_start).
  */
-#define _POSIX_C_SOURCE 200809L /* unsetenv */
+#define _POSIX_C_SOURCE 200809L /* unsetenv, readlink */
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +198,22 @@ static void test_environment_left_as_it_was(void)
     CHECK(count == g_environment_count);
     for (size_t i = 0; i < g_environment_count; i++) free(g_environment[i]);
     free(g_environment);
+    /* libxsmm's lock file, /tmp/.libxsmm.<uid>, which it opens without O_CLOEXEC and keeps
+     * open where no other process holds its lock: close-on-exec. */
+    DIR *fds = opendir("/proc/self/fd");
+    int locks = 0;
+    for (struct dirent *e; fds && (e = readdir(fds)) != NULL;) {
+        char link[300], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (!strstr(target, "/.libxsmm.")) continue;
+        locks++;
+        CHECK(fcntl(atoi(e->d_name), F_GETFD) & FD_CLOEXEC);
+    }
+    if (fds) closedir(fds);
+    printf("    libxsmm's lock file: %s\n", locks ? "open here" : "not open here (another process holds its lock): not checked");
 }
 
 int main(void)

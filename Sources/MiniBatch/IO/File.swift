@@ -22,7 +22,7 @@ package enum File {
 
     /// Makes a rename in the directory of `path` durable (best effort).
     static func syncDirectory(of path: String) {
-        let fd = open(directory(of: path), O_RDONLY | O_DIRECTORY)
+        let fd = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)
             close(fd)
