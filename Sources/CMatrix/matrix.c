@@ -5,6 +5,7 @@
 #include <cpuid.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libxsmm.h>
 #include <strings.h>
 #include <pthread.h>
@@ -63,24 +64,26 @@ static int is_libxsmm_lock(int fd) {
     return name && strncmp(name, "/.libxsmm.", 10) == 0;
 }
 
-/* The descriptors open on libxsmm's lock file, as a bit set of the first 1024 (libxsmm
- * opens it without O_CLOEXEC, so a program that another thread starts would inherit it). */
-static void libxsmm_locks(unsigned char set[128]) {
-    memset(set, 0, 128);
+/* Up to `capacity` descriptors open on libxsmm's lock file (libxsmm opens it without
+ * O_CLOEXEC, so a program that another thread starts would inherit it): their count. */
+enum { LIBXSMM_LOCKS = 16 };
+static int libxsmm_locks(int fds_open[LIBXSMM_LOCKS]) {
+    int count = 0;
     DIR *fds = opendir("/proc/self/fd");
-    if (!fds) return;
-    for (struct dirent *e; (e = readdir(fds)) != NULL;) {
+    if (!fds) return 0;
+    for (struct dirent *e; count < LIBXSMM_LOCKS && (e = readdir(fds)) != NULL;) {
         char *end;
         const long fd = strtol(e->d_name, &end, 10);
-        if (end != e->d_name && *end == 0 && fd >= 0 && fd < 1024 && is_libxsmm_lock((int)fd))
-            set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+        if (end != e->d_name && *end == 0 && fd >= 0 && fd <= INT_MAX && is_libxsmm_lock((int)fd))
+            fds_open[count++] = (int)fd;
     }
     closedir(fds);
+    return count;
 }
 
 static void start_libxsmm(void) {
-    unsigned char locks_before[128], locks_after[128];
-    libxsmm_locks(locks_before);
+    int before[LIBXSMM_LOCKS], after[LIBXSMM_LOCKS];
+    const int locks_before = libxsmm_locks(before);
     char *was[LIBXSMM_ENVIRONMENT_NAMES];
     int had[LIBXSMM_ENVIRONMENT_NAMES];
     for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
@@ -99,12 +102,13 @@ static void start_libxsmm(void) {
         free(was[i]);
     }
     /* The lock file libxsmm opened: close-on-exec (one the process had before is left alone). */
-    libxsmm_locks(locks_after);
-    for (int fd = 0; fd < 1024; fd++)
-        if ((locks_after[fd / 8] & ~locks_before[fd / 8]) & (1u << (fd % 8))) {
-            const int flags = fcntl(fd, F_GETFD);
-            if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-        }
+    const int locks_after = libxsmm_locks(after);
+    for (int a = 0; a < locks_after; a++) {
+        int opened_before = 0;
+        for (int b = 0; b < locks_before; b++) opened_before |= before[b] == after[a];
+        const int flags = opened_before ? -1 : fcntl(after[a], F_GETFD);
+        if (flags >= 0) fcntl(after[a], F_SETFD, flags | FD_CLOEXEC);
+    }
 }
 
 void mbm_libxsmm_start(void) { pthread_once(&libxsmm_once, start_libxsmm); }
