@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -78,6 +79,35 @@ def _status_of(exc: BaseException) -> int:
 #: distributed training call the ranks made together. It is never told again (a second
 #: telling would be a collective no other rank makes).
 _TOLD = "_minibatch_gd_told_the_ranks"
+
+# While a training call on the main thread runs: the SIGINT handler it installed, the one that
+# handler replaced, and the wakeup fd it set (the write end of the Ctrl-C watcher's pipe), or
+# None. A child forked meanwhile by another thread (a process pool started from a thread)
+# inherits all three: its own Ctrl-C then went through the pipe to the parent's watcher,
+# stopping the parent's training, and nothing stopped the child's work. The child puts the
+# replaced handler and no wakeup fd back (`_after_fork_in_child`).
+_sigint_in_use: Optional[tuple] = None
+
+
+def _after_fork_in_child() -> None:
+    global _sigint_in_use
+    in_use, _sigint_in_use = _sigint_in_use, None
+    if in_use is None:
+        return
+    handler, previous, wakeup = in_use
+    try:
+        if signal.getsignal(signal.SIGINT) == handler:  # (a bound method: equal, not the same)
+            signal.signal(signal.SIGINT, previous)
+        if wakeup is not None:
+            current = signal.set_wakeup_fd(-1)
+            if current != wakeup:
+                signal.set_wakeup_fd(current)
+    except (ValueError, OSError):  # pragma: no cover - not the child's main thread
+        pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _mark_told(exc: BaseException) -> None:
@@ -685,10 +715,15 @@ class _Training:
                         ctrl_c = None
             except (ValueError, OSError):  # pragma: no cover - embedded interpreters
                 installed = False
+        global _sigint_in_use
+        if installed:
+            wakeup = ctrl_c.watcher.write if ctrl_c is not None and ctrl_c.active else None
+            _sigint_in_use = (state.on_sigint, previous, wakeup)
         try:
             with self._lock, history._lock:
                 status = run()
         finally:
+            _sigint_in_use = None
             if ctrl_c is not None:
                 ctrl_c.close()
             if installed:

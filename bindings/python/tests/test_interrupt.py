@@ -134,6 +134,54 @@ def test_one_watcher_thread_serves_every_call_and_a_forked_child():
     assert signal.set_wakeup_fd(-1) == -1
 
 
+def test_a_child_forked_by_another_thread_during_training_has_its_own_ctrl_c():
+    """Another thread forks (a process pool started from a thread) while the main thread
+    trains: the child inherited the call's SIGINT handler and wakeup fd, the write end of the
+    parent's watcher pipe, so its Ctrl-C stopped the parent's training and nothing stopped
+    the child (found by an interop review; 0.12.4). Now the child has Python's handler and
+    no wakeup fd: SIGINT raises KeyboardInterrupt there, and the parent trains on until it is
+    asked to stop (by its Interrupt, not by the child's signal)."""
+    X, y = _data(1_000_000)
+    result = {}
+
+    def fork_and_signal(stop: mb.Interrupt) -> None:
+        ready_read, ready_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: 0 if SIGINT raised KeyboardInterrupt, 1 if it did nothing
+            code = 2
+            try:
+                os.write(ready_write, b"r")
+                time.sleep(5)
+                code = 1
+            except KeyboardInterrupt:
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(ready_write)
+        os.read(ready_read, 1)
+        os.close(ready_read)
+        before = stop.batches_done
+        os.kill(pid, signal.SIGINT)
+        _, status = os.waitpid(pid, 0)
+        result["child"] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)  # the parent's watcher would have read a signal by now
+        result["parent batches after the child's signal"] = stop.batches_done - before
+        stop.request_stop()
+
+    with mb.Network([3, 16, 3], seed=1) as net, mb.Interrupt() as stop:
+        forker = _when(stop, 20, lambda: fork_and_signal(stop))
+        parent = "trained on"
+        try:
+            with pytest.raises(mb.CancelledError):  # stopped by the request, not by Ctrl-C
+                net.train(X, y, epochs=1, batch_size=4, learning_rate=0.01, interrupt=stop)
+        except KeyboardInterrupt:  # (not let through: pytest would end the whole run)
+            parent = "stopped by the child's SIGINT"
+        forker.join()
+    assert parent == "trained on" and result["child"] == 0, (parent, result)
+    assert result["parent batches after the child's signal"] > 0, result
+    assert signal.set_wakeup_fd(-1) == -1
+
+
 def test_a_wakeup_fd_in_use_is_left_alone():
     """Where the program already uses the wakeup fd (asyncio does), training leaves it set
     (Ctrl-C then stops at the end of the epoch, through the progress callback)."""
