@@ -9,6 +9,8 @@
 #include <libxsmm.h>
 #include <strings.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +27,58 @@ int scipy_openblas_get_num_threads(void);
 char *scipy_openblas_get_corename(void);
 char *scipy_openblas_get_config(void);
 
+/* ---- the process's exit ------------------------------------------------------------------
+ * libxsmm_init registers an exit handler (atexit) that frees libxsmm's registry of JIT kernels,
+ * and OpenBLAS's destructor frees its buffers: a thread still training when the process
+ * exits (a Python daemon thread when the interpreter ends; a C program's thread while main
+ * returns) then dispatched or ran a freed kernel, and the process ended by SIGSEGV instead of
+ * its exit status (found by an interop review: Python's exit status 139 in 8 runs of 9). So
+ * every call into libxsmm or OpenBLAS here is counted while it runs (`enter_backend`, in the
+ * calling thread's own slot, no cache line shared between threads), and mbm_libxsmm_start
+ * registers, after libxsmm_init, a handler of its own, which exit() runs before libxsmm's and
+ * before the libraries' destructors: it closes the backend (a call that comes after it waits
+ * for the process to end, as threads do in exit) and waits until no call is inside, for up to
+ * 2 s (a thread that called exit from inside a call would wait for itself). */
+enum { BACKEND_SLOTS = 64 };
+static struct {
+    _Alignas(64) atomic_long inside;
+} backend_slots[BACKEND_SLOTS];
+static atomic_int backend_next_slot, backend_closed;
+static _Thread_local int backend_slot = -1;
+
+static void enter_backend(void) {
+    if (backend_slot < 0) backend_slot = atomic_fetch_add_explicit(&backend_next_slot, 1, memory_order_relaxed) % BACKEND_SLOTS;
+    atomic_fetch_add(&backend_slots[backend_slot].inside, 1);
+    if (atomic_load(&backend_closed)) {
+        atomic_fetch_sub(&backend_slots[backend_slot].inside, 1);
+        for (;;) pause(); /* the process is ending */
+    }
+}
+
+static void leave_backend(void) { atomic_fetch_sub_explicit(&backend_slots[backend_slot].inside, 1, memory_order_release); }
+
+static void close_backend_at_exit(void) {
+    atomic_store(&backend_closed, 1);
+    for (int waited_ms = 0; waited_ms < 2000; waited_ms++) {
+        long inside = 0;
+        for (int i = 0; i < BACKEND_SLOTS; i++) inside += atomic_load(&backend_slots[i].inside);
+        if (inside <= 0) return;
+        usleep(1000);
+    }
+}
+
+/* A forked child has only the thread that forked: no call of another thread is inside. */
+static void backend_after_fork_in_child(void) {
+    for (int i = 0; i < BACKEND_SLOTS; i++) atomic_store_explicit(&backend_slots[i].inside, 0, memory_order_relaxed);
+}
+
 void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta,
                         float *c, int ldc) {
+    enter_backend();
     scipy_cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k,
                       alpha, a, lda, b, ldb, beta, c, ldc);
+    leave_backend();
 }
 
 /* ---- starting libxsmm ------------------------------------------------------------------
@@ -92,6 +141,9 @@ static void start_libxsmm(void) {
         was[i] = value ? strdup(value) : NULL;
     }
     libxsmm_init();
+    /* after libxsmm_init's own, so that exit() runs it first */
+    atexit(close_backend_at_exit);
+    pthread_atfork(NULL, NULL, backend_after_fork_in_child);
     for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
         const char *now = getenv(libxsmm_environment[i]);
         if (!had[i]) {
@@ -302,6 +354,7 @@ int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda,
      * operand is transposed). A chunk of k is B's rows k0.. and op(A)'s columns k0..: A's
      * columns, or with trans_a its rows. */
     mbm_libxsmm_start();
+    enter_backend();
     if (chunk <= 0 || chunk > k) chunk = k;
     const int flags = trans_a ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
     const libxsmm_blasint ldx = ldb, ldy = lda, ldz = ldc;
@@ -315,11 +368,15 @@ int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda,
         k > chunk ? libxsmm_smmdispatch(n, m, chunk, &ldx, &ldy, &ldz, &alpha, &add, &flags, NULL) : first;
     const libxsmm_smmfunction tail =
         k > chunk ? libxsmm_smmdispatch(n, m, last, &ldx, &ldy, &ldz, &alpha, &add, &flags, NULL) : first;
-    if (!first || !full || !tail) return 0;
+    if (!first || !full || !tail) {
+        leave_backend();
+        return 0;
+    }
     for (int k0 = 0; k0 < k; k0 += chunk) {
         const libxsmm_smmfunction kernel = k0 == 0 ? first : k - k0 < chunk ? tail : full;
         kernel(b + (size_t)k0 * ldb, trans_a ? a + (size_t)k0 * lda : a + k0, c);
     }
+    leave_backend();
     return 1;
 }
 
@@ -331,7 +388,9 @@ int mbm_sgemm_copied_b(int m, int n, int k, const float *a, int lda, const float
     mbm_libxsmm_start();
     /* B (n, k) row-major is column-major (k, n) with leading dimension ldb; its transpose,
      * column-major (n, k), is row-major (k, n). */
+    enter_backend();
     libxsmm_otrans(copy, b, sizeof(float), k, n, ldb, n);
+    leave_backend();
     return mbm_sgemm_libxsmm(0, m, n, k, a, lda, copy, n, beta, c, ldc, mbm_libxsmm_k_chunk(n, k));
 }
 
@@ -427,7 +486,9 @@ const char *mbm_training_forward(void) {
 void mbm_transpose(const float *a, int rows, int cols, float *out) {
     /* libxsmm is column-major: a row-major (rows, cols) is a column-major (cols, rows) */
     mbm_libxsmm_start();
+    enter_backend();
     libxsmm_otrans(out, a, sizeof(float), cols, rows, cols, rows);
+    leave_backend();
 }
 
 int mbm_get_threads(void) { return scipy_openblas_get_num_threads(); }

@@ -7,7 +7,8 @@
  *   - training and mb_get_blas_info leave the process's environment as it was: libxsmm 1.17
  *     (Debian's build) puts OMP_PROC_BIND=TRUE into it when it starts, which made any OpenMP
  *     runtime started later in the process, or in a child, bind its threads (the library
- *     takes it out again; Sources/CMatrix/matrix.c, mbm_libxsmm_start).
+ *     takes it out again; Sources/CMatrix/matrix.c, mbm_libxsmm_start);
+ *   - the process exits with its own status while another thread trains.
  */
 #define _POSIX_C_SOURCE 200809L /* unsetenv, readlink */
 #include <dirent.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "check.h"
 
@@ -216,6 +219,45 @@ static void test_environment_left_as_it_was(void)
     printf("    libxsmm's lock file: %s\n", locks ? "open here" : "not open here (another process holds its lock): not checked");
 }
 
+/* Trains for ever (until the process ends). */
+static void *train_for_ever(void *arg)
+{
+    (void)arg;
+    mb_model *model = make_model(5);
+    mb_train_options t;
+    mb_train_options_init(&t);
+    t.epochs = 1000000;
+    t.batch_size = 16;
+    mb_train(model, g_x, g_y, MB_TARGETS_CLASS_INDEX, M, 2, &t, NULL);
+    return NULL;
+}
+
+/* The process exits (exit(0), as main returning does) while another thread trains: its
+ * status is 0. libxsmm's exit handler freed its JIT kernels while that thread still
+ * dispatched or ran them (SIGSEGV at exit, in 8 runs of 9 in Python before 0.12.4). In forked
+ * children, five times, each exiting 50-250 ms into the training. */
+static void test_exit_while_a_thread_trains(void)
+{
+    for (int run = 0; run < 5; run++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            pthread_t thread;
+            if (pthread_create(&thread, NULL, train_for_ever, NULL) != 0) _exit(3);
+            struct timespec pause = {0, 50000000L * (run + 1)};
+            nanosleep(&pause, NULL);
+            exit(0);
+        }
+        CHECK(pid > 0);
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid);
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            printf("    run %d: %s %d\n", run, WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+
 int main(void)
 {
     keep_environment();
@@ -224,5 +266,6 @@ int main(void)
     RUN_TEST(test_concurrent_training_matches_sequential);
     RUN_TEST(test_concurrent_predict_on_one_model);
     RUN_TEST(test_last_error_is_per_thread);
+    RUN_TEST(test_exit_while_a_thread_trains);
     return check_summary();
 }
