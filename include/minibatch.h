@@ -955,7 +955,11 @@ typedef struct mb_train_options {
                                   is computed on its own thread and the gradients are summed
                                   in shard order. 0 (default): as many as the library's OpenBLAS
                                   uses (OPENBLAS_NUM_THREADS, else the CPUs). While training
-                                  runs, the library's OpenBLAS runs single-threaded. The same
+                                  runs, the library's OpenBLAS runs single-threaded (its
+                                  count comes back when the last training call ends; a
+                                  thread that saves and restores that count meanwhile, as
+                                  threadpoolctl's threadpool_limits does, can put the 1
+                                  back after the training ended: set the count again). The same
                                   seed gives bit-identical weights for the same thread count;
                                   other counts differ by rounding, unless `shards` fixes the
                                   layout (then threads only say how many shards run at once) */
