@@ -54,7 +54,9 @@
  *             (libxsmm also keeps a lock file, /tmp/.libxsmm.<uid>, open: close-on-exec.)
  *             The process may exit (exit(), main returning) while another thread trains:
  *             since 0.12.4 that thread waits at its next matrix product for the process to
- *             end (libxsmm's exit handler freed the kernels it was running: SIGSEGV).
+ *             end (libxsmm's exit handler freed the kernels it was running: SIGSEGV), and
+ *             the exiting thread may still call the library from an exit handler or a
+ *             static destructor (its products then run on OpenBLAS).
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);

@@ -34,35 +34,52 @@ char *scipy_openblas_get_config(void);
  * returns) then dispatched or ran a freed kernel, and the process ended by SIGSEGV instead of
  * its exit status (found by an interop review: Python's exit status 139 in 8 runs of 9). So
  * every call into libxsmm or OpenBLAS here is counted while it runs (`enter_backend`, in the
- * calling thread's own slot, no cache line shared between threads), and mbm_libxsmm_start
- * registers, after libxsmm_init, a handler of its own, which exit() runs before libxsmm's and
- * before the libraries' destructors: it closes the backend (a call that comes after it waits
- * for the process to end, as threads do in exit) and waits until no call is inside, for up to
- * 2 s (a thread that called exit from inside a call would wait for itself). */
+ * calling thread's own slot, no cache line shared between threads), and an exit handler of
+ * the library's, registered after libxsmm_init (mbm_libxsmm_start; so exit() runs it before
+ * libxsmm's and before the libraries' destructors), closes the backend and waits until no
+ * call of another thread is inside, for up to 2 s. After that, another thread's call waits
+ * for the process to end (as threads do in exit); the exiting thread itself (an exit handler
+ * or a static destructor that predicts, registered before the library's) goes on without
+ * libxsmm, whose kernels may be freed by then: its products run on OpenBLAS, which lives until
+ * the libraries' destructors, and its transposes in plain C. The same handler is also
+ * registered when the library loads, for a process whose products never reached libxsmm. */
 enum { BACKEND_SLOTS = 64 };
 static struct {
     _Alignas(64) atomic_long inside;
 } backend_slots[BACKEND_SLOTS];
 static atomic_int backend_next_slot, backend_closed;
 static _Thread_local int backend_slot = -1;
+/* This thread's calls inside now, and whether it is the thread that runs exit's handlers. */
+static _Thread_local long backend_depth;
+static _Thread_local int backend_exiting;
 
-static void enter_backend(void) {
+/* 1: the call is inside (leave_backend after it); 0: the backend is closed and this is the
+ * exiting thread: libxsmm must not be called, OpenBLAS may (and nothing is to be left). */
+static int enter_backend(void) {
     if (backend_slot < 0) backend_slot = atomic_fetch_add_explicit(&backend_next_slot, 1, memory_order_relaxed) % BACKEND_SLOTS;
     atomic_fetch_add(&backend_slots[backend_slot].inside, 1);
     if (atomic_load(&backend_closed)) {
         atomic_fetch_sub(&backend_slots[backend_slot].inside, 1);
+        if (backend_exiting) return 0;
         for (;;) pause(); /* the process is ending */
     }
+    backend_depth++;
+    return 1;
 }
 
-static void leave_backend(void) { atomic_fetch_sub_explicit(&backend_slots[backend_slot].inside, 1, memory_order_release); }
+static void leave_backend(void) {
+    backend_depth--;
+    atomic_fetch_sub_explicit(&backend_slots[backend_slot].inside, 1, memory_order_release);
+}
 
 static void close_backend_at_exit(void) {
+    backend_exiting = 1;
     atomic_store(&backend_closed, 1);
     for (int waited_ms = 0; waited_ms < 2000; waited_ms++) {
         long inside = 0;
         for (int i = 0; i < BACKEND_SLOTS; i++) inside += atomic_load(&backend_slots[i].inside);
-        if (inside <= 0) return;
+        /* (less this thread's own: exit called from a signal handler during a product) */
+        if (inside - backend_depth <= 0) return;
         usleep(1000);
     }
 }
@@ -70,15 +87,22 @@ static void close_backend_at_exit(void) {
 /* A forked child has only the thread that forked: no call of another thread is inside. */
 static void backend_after_fork_in_child(void) {
     for (int i = 0; i < BACKEND_SLOTS; i++) atomic_store_explicit(&backend_slots[i].inside, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&backend_slots[backend_slot < 0 ? 0 : backend_slot].inside, backend_depth,
+                              memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void prepare_backend_exit(void) {
+    pthread_atfork(NULL, NULL, backend_after_fork_in_child);
+    atexit(close_backend_at_exit);
 }
 
 void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta,
                         float *c, int ldc) {
-    enter_backend();
+    const int inside = enter_backend();
     scipy_cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k,
                       alpha, a, lda, b, ldb, beta, c, ldc);
-    leave_backend();
+    if (inside) leave_backend();
 }
 
 /* ---- starting libxsmm ------------------------------------------------------------------
@@ -141,9 +165,8 @@ static void start_libxsmm(void) {
         was[i] = value ? strdup(value) : NULL;
     }
     libxsmm_init();
-    /* after libxsmm_init's own, so that exit() runs it first */
+    /* after libxsmm_init's own, so that exit() runs it first (again: idempotent) */
     atexit(close_backend_at_exit);
-    pthread_atfork(NULL, NULL, backend_after_fork_in_child);
     for (int i = 0; i < LIBXSMM_ENVIRONMENT_NAMES; i++) {
         const char *now = getenv(libxsmm_environment[i]);
         if (!had[i]) {
@@ -354,7 +377,7 @@ int mbm_sgemm_libxsmm(int trans_a, int m, int n, int k, const float *a, int lda,
      * operand is transposed). A chunk of k is B's rows k0.. and op(A)'s columns k0..: A's
      * columns, or with trans_a its rows. */
     mbm_libxsmm_start();
-    enter_backend();
+    if (!enter_backend()) return 0; /* the exiting thread: OpenBLAS instead */
     if (chunk <= 0 || chunk > k) chunk = k;
     const int flags = trans_a ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
     const libxsmm_blasint ldx = ldb, ldy = lda, ldz = ldc;
@@ -388,7 +411,7 @@ int mbm_sgemm_copied_b(int m, int n, int k, const float *a, int lda, const float
     mbm_libxsmm_start();
     /* B (n, k) row-major is column-major (k, n) with leading dimension ldb; its transpose,
      * column-major (n, k), is row-major (k, n). */
-    enter_backend();
+    if (!enter_backend()) return 0; /* the exiting thread: OpenBLAS instead */
     libxsmm_otrans(copy, b, sizeof(float), k, n, ldb, n);
     leave_backend();
     return mbm_sgemm_libxsmm(0, m, n, k, a, lda, copy, n, beta, c, ldc, mbm_libxsmm_k_chunk(n, k));
@@ -486,14 +509,28 @@ const char *mbm_training_forward(void) {
 void mbm_transpose(const float *a, int rows, int cols, float *out) {
     /* libxsmm is column-major: a row-major (rows, cols) is a column-major (cols, rows) */
     mbm_libxsmm_start();
-    enter_backend();
+    if (!enter_backend()) { /* the exiting thread: libxsmm's kernels may be gone */
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) out[(size_t)j * rows + r] = a[(size_t)r * cols + j];
+        return;
+    }
     libxsmm_otrans(out, a, sizeof(float), cols, rows, cols, rows);
     leave_backend();
 }
 
-int mbm_get_threads(void) { return scipy_openblas_get_num_threads(); }
+int mbm_get_threads(void) {
+    const int inside = enter_backend();
+    const int threads = scipy_openblas_get_num_threads();
+    if (inside) leave_backend();
+    return threads;
+}
 
-void mbm_set_threads(int threads) { scipy_openblas_set_num_threads(threads); }
+/* (counted too: OpenBLAS can start its threads again here, which must not meet its destructor) */
+void mbm_set_threads(int threads) {
+    const int inside = enter_backend();
+    scipy_openblas_set_num_threads(threads);
+    if (inside) leave_backend();
+}
 
 /* scipy_openblas_get_config() reads "OpenBLAS 0.3.34.481.3 DYNAMIC_ARCH ..."; the version is
  * its second word, cut out once. */

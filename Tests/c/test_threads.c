@@ -242,6 +242,7 @@ static void test_exit_while_a_thread_trains(void)
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
+            alarm(30); /* a hang at exit fails the check instead of the whole run */
             pthread_t thread;
             if (pthread_create(&thread, NULL, train_for_ever, NULL) != 0) _exit(3);
             struct timespec pause = {0, 50000000L * (run + 1)};
@@ -258,8 +259,62 @@ static void test_exit_while_a_thread_trains(void)
     }
 }
 
-int main(void)
+/* The exit-handler child (a fresh process, run as `test_threads exit-handler`): an exit
+ * handler registered before the library's first product, so that exit() runs it after the
+ * library's own and libxsmm's, predicts, as a C++ static destructor writing a final report
+ * would; meanwhile another thread trains. Exit status 0 where the prediction is that of
+ * main; 4 where it failed, 5 where it differs. */
+static mb_model *g_exit_model;
+static float g_exit_x[256 * 2], g_exit_out[256 * 2], g_exit_expected[256 * 2];
+
+static void predict_at_exit(void)
 {
+    if (mb_predict(g_exit_model, g_exit_x, 256, 2, g_exit_out) != MB_OK) _exit(4);
+    if (memcmp(g_exit_out, g_exit_expected, sizeof g_exit_out) != 0) _exit(5);
+}
+
+static int exit_handler_child(void)
+{
+    alarm(30);
+    g_exit_model = make_model(9);
+    for (int i = 0; i < 256 * 2; i++) g_exit_x[i] = g_x[i];
+    atexit(predict_at_exit);
+    if (mb_predict(g_exit_model, g_exit_x, 256, 2, g_exit_expected) != MB_OK) return 3;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, train_for_ever, NULL) != 0) return 3;
+    struct timespec pause = {0, 100000000L};
+    nanosleep(&pause, NULL);
+    return 0;
+}
+
+/* That child, run from this program's file: its status is 0 (before 0.12.4's fix of the
+ * fix, the exiting thread waited for ever in the library's closed backend). */
+static const char *g_self;
+
+static void test_an_exit_handler_may_use_the_library(void)
+{
+    const char *self = g_self;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(self, self, "exit-handler", (char *)NULL);
+        _exit(6);
+    }
+    CHECK(pid > 0);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        printf("    %s %d\n", WIFSIGNALED(status) ? "killed by signal" : "exit status",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "exit-handler") == 0) {
+        CHECK_STATUS(mb_make_moons(M, 0.15f, 3, g_x, g_y), MB_OK);
+        return exit_handler_child();
+    }
     keep_environment();
     CHECK_STATUS(mb_make_moons(M, 0.15f, 3, g_x, g_y), MB_OK);
     RUN_TEST(test_environment_left_as_it_was);
@@ -267,5 +322,7 @@ int main(void)
     RUN_TEST(test_concurrent_predict_on_one_model);
     RUN_TEST(test_last_error_is_per_thread);
     RUN_TEST(test_exit_while_a_thread_trains);
+    g_self = argv[0];
+    RUN_TEST(test_an_exit_handler_may_use_the_library);
     return check_summary();
 }

@@ -80,27 +80,24 @@ def _status_of(exc: BaseException) -> int:
 #: telling would be a collective no other rank makes).
 _TOLD = "_minibatch_gd_told_the_ranks"
 
-# While a training call on the main thread runs: the SIGINT handler it installed, the one that
-# handler replaced, and the wakeup fd it set (the write end of the Ctrl-C watcher's pipe), or
-# None. A child forked meanwhile by another thread (a process pool started from a thread)
-# inherits all three: its own Ctrl-C then went through the pipe to the parent's watcher,
-# stopping the parent's training, and nothing stopped the child's work. The child puts the
-# replaced handler and no wakeup fd back (`_after_fork_in_child`).
-_sigint_in_use: Optional[tuple] = None
-
-
 def _after_fork_in_child() -> None:
-    global _sigint_in_use
-    in_use, _sigint_in_use = _sigint_in_use, None
-    if in_use is None:
-        return
-    handler, previous, wakeup = in_use
+    """A child forked by another thread while the main thread trains (a process pool started
+    from a thread) inherits the call's SIGINT handler (`_TrainState.on_sigint`) and its wakeup
+    fd, the write end of the Ctrl-C watcher's pipe: its own Ctrl-C went through the pipe to
+    the parent's watcher, stopping the parent's training, and nothing stopped the child's
+    work. The child gets Python's handler (the only one a call replaces) and no wakeup fd back.
+    Found by what is installed, not by a record of the call, so that neither another call's
+    end nor a fork in the middle of the call's installing can leave either behind."""
+    from .interrupt import _Watcher
+
     try:
-        if signal.getsignal(signal.SIGINT) == handler:  # (a bound method: equal, not the same)
-            signal.signal(signal.SIGINT, previous)
-        if wakeup is not None:
+        handler = signal.getsignal(signal.SIGINT)
+        if getattr(handler, "__func__", None) is _TrainState.on_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        watcher = _Watcher._instance
+        if watcher is not None:
             current = signal.set_wakeup_fd(-1)
-            if current != wakeup:
+            if current != watcher.write:
                 signal.set_wakeup_fd(current)
     except (ValueError, OSError):  # pragma: no cover - not the child's main thread
         pass
@@ -715,15 +712,10 @@ class _Training:
                         ctrl_c = None
             except (ValueError, OSError):  # pragma: no cover - embedded interpreters
                 installed = False
-        global _sigint_in_use
-        if installed:
-            wakeup = ctrl_c.watcher.write if ctrl_c is not None and ctrl_c.active else None
-            _sigint_in_use = (state.on_sigint, previous, wakeup)
         try:
             with self._lock, history._lock:
                 status = run()
         finally:
-            _sigint_in_use = None
             if ctrl_c is not None:
                 ctrl_c.close()
             if installed:

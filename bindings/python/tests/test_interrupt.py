@@ -134,17 +134,23 @@ def test_one_watcher_thread_serves_every_call_and_a_forked_child():
     assert signal.set_wakeup_fd(-1) == -1
 
 
-def test_a_child_forked_by_another_thread_during_training_has_its_own_ctrl_c():
+@pytest.mark.parametrize("other_call", [False, True])
+def test_a_child_forked_by_another_thread_during_training_has_its_own_ctrl_c(other_call):
     """Another thread forks (a process pool started from a thread) while the main thread
     trains: the child inherited the call's SIGINT handler and wakeup fd, the write end of the
     parent's watcher pipe, so its Ctrl-C stopped the parent's training and nothing stopped
     the child (found by an interop review; 0.12.4). Now the child has Python's handler and
     no wakeup fd: SIGINT raises KeyboardInterrupt there, and the parent trains on until it is
-    asked to stop (by its Interrupt, not by the child's signal)."""
+    asked to stop (by its Interrupt, not by the child's signal). With `other_call`, a short
+    training call on the forking thread ends first (the first fix kept a record of the main
+    thread's call, which any call's end cleared)."""
     X, y = _data(1_000_000)
     result = {}
 
     def fork_and_signal(stop: mb.Interrupt) -> None:
+        if other_call:
+            with mb.Network([3, 4, 3], seed=2) as other:
+                other.train(X[:64], y[:64], epochs=1, batch_size=32)
         ready_read, ready_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: 0 if SIGINT raised KeyboardInterrupt, 1 if it did nothing
@@ -173,7 +179,8 @@ def test_a_child_forked_by_another_thread_during_training_has_its_own_ctrl_c():
         parent = "trained on"
         try:
             with pytest.raises(mb.CancelledError):  # stopped by the request, not by Ctrl-C
-                net.train(X, y, epochs=1, batch_size=4, learning_rate=0.01, interrupt=stop)
+                # (epochs: more than the fork and the signal take on any machine; stopped then)
+                net.train(X, y, epochs=50, batch_size=4, learning_rate=0.01, interrupt=stop)
         except KeyboardInterrupt:  # (not let through: pytest would end the whole run)
             parent = "stopped by the child's SIGINT"
         forker.join()
