@@ -2,7 +2,8 @@
 # bench/device.sh [SECONDS]: what a session measures on a lent machine that has many cores,
 # Python with numpy and PyTorch, and no Swift (issue 20's 16-core server CPU), in one call
 # that ends within SECONDS (default 420), the most wanted first:
-#   1. the machine and what runs (info.txt: CPU, flags, minibatch's backend report);
+#   1. the machine and what runs (info.txt: CPU, flags, minibatch's backend report, the
+#      main thread's CPUs after a training and scikit-learn's import);
 #   2. thread scaling of W1 and of 784-512-10, minibatch against PyTorch at 1, 2, 4, ...
 #      threads (bench/threads.py: threads.txt, threads.json), within about 45 % of the time;
 #   3. `bench.py --quick --only mlp` with every thread (bench-N/), then with one (bench-1/),
@@ -40,6 +41,14 @@ fi
     echo "flags: $(grep -m1 -o -E 'avx512[a-z_0-9]*|amx[a-z_0-9]*|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
     python3 -c "import minibatch_gd as m; m.show_config()" 2>&1
     python3 -c "import numpy, torch; print('numpy', numpy.__version__, 'torch', torch.__version__, torch.backends.cpu.get_cpu_capability())" 2>&1
+    # The CPUs the main thread may use before and after a training call and scikit-learn's
+    # import (its libgomp): before 0.12.4 libxsmm's OMP_PROC_BIND=TRUE bound it to one CPU.
+    python3 -c "
+import os, numpy as np, minibatch_gd as m
+before = len(os.sched_getaffinity(0))
+with m.Network([8, 4, 2], seed=1) as n: n.train(np.ones((64, 8), np.float32), np.zeros(64, np.int32), epochs=1)
+import sklearn.utils
+print('CPUs of the main thread: %d before, %d after a training and scikit-learn' % (before, len(os.sched_getaffinity(0))))" 2>&1
 } > "$out/info.txt" 2>&1
 cat "$out/info.txt"
 
