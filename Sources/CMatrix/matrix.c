@@ -9,7 +9,6 @@
 #include <libxsmm.h>
 #include <strings.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +136,9 @@ static int is_libxsmm_lock(int fd) {
     return name && strncmp(name, "/.libxsmm.", 10) == 0;
 }
 
-/* Up to `capacity` descriptors open on libxsmm's lock file (libxsmm opens it without
- * O_CLOEXEC, so a program that another thread starts would inherit it): their count. */
+/* Up to LIBXSMM_LOCKS descriptors open on libxsmm's lock file, into `fds_open` (libxsmm opens
+ * it without O_CLOEXEC, so a program that another thread starts would inherit it): their
+ * count. */
 enum { LIBXSMM_LOCKS = 16 };
 static int libxsmm_locks(int fds_open[LIBXSMM_LOCKS]) {
     int count = 0;

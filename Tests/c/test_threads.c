@@ -232,6 +232,17 @@ static void *train_for_ever(void *arg)
     return NULL;
 }
 
+/* One check: child `pid` exited with status 0 (else what it ended with is printed). */
+static void check_exited_cleanly(pid_t pid, const char *what)
+{
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        printf("    %s: %s %d\n", what, WIFSIGNALED(status) ? "killed by signal" : "exit status",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* The process exits (exit(0), as main returning does) while another thread trains: its
  * status is 0. libxsmm's exit handler freed its JIT kernels while that thread still
  * dispatched or ran them (SIGSEGV at exit, in 8 runs of 9 in Python before 0.12.4). In forked
@@ -250,12 +261,9 @@ static void test_exit_while_a_thread_trains(void)
             exit(0);
         }
         CHECK(pid > 0);
-        int status = 0;
-        CHECK(waitpid(pid, &status, 0) == pid);
-        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-            printf("    run %d: %s %d\n", run, WIFSIGNALED(status) ? "killed by signal" : "exit status",
-                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char what[16];
+        snprintf(what, sizeof what, "run %d", run);
+        check_exited_cleanly(pid, what);
     }
 }
 
@@ -293,20 +301,14 @@ static const char *g_self;
 
 static void test_an_exit_handler_may_use_the_library(void)
 {
-    const char *self = g_self;
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
-        execl(self, self, "exit-handler", (char *)NULL);
+        execl(g_self, g_self, "exit-handler", (char *)NULL);
         _exit(6);
     }
     CHECK(pid > 0);
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-        printf("    %s %d\n", WIFSIGNALED(status) ? "killed by signal" : "exit status",
-               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    check_exited_cleanly(pid, "the exit-handler child");
 }
 
 int main(int argc, char **argv)

@@ -56,8 +56,7 @@ final class AtomicFile {
     /// characters would not find, putting the file in the parent directory).
     static func template(for path: String) -> String {
         let suffix = Array(".tmp-XXXXXX".utf8), longestName = 255
-        let bytes = Array(path.utf8)
-        let start = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+        let bytes = Array(path.utf8), start = File.nameStart(bytes)
         var end = bytes.count
         if end - start + suffix.count > longestName {
             end = start + max(0, longestName - suffix.count)
@@ -139,7 +138,7 @@ extension File {
         try checkTarget(path, what)
         // (the temporary file's name is shortened to fit, so a name too long for the final
         // rename would pass the next line: it is checked here)
-        let name = Array(path.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
+        let bytes = Array(path.utf8), name = bytes[File.nameStart(bytes)...]
         guard name.count <= 255 else {
             throw MiniBatchError(.io, "cannot write '\(path)': File name too long (\(name.count) bytes; a name has at most 255)")
         }

@@ -29,12 +29,17 @@ package enum File {
         }
     }
 
+    /// Where the last component of a path starts in its UTF-8 `bytes`: after its last "/", or
+    /// at 0. By bytes, not by Character: "/" followed by a combining mark is one Character.
+    static func nameStart(_ bytes: [UInt8]) -> Int {
+        (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+    }
+
     /// The directory part of `path`: "." for a bare name, "/" for a file in the root.
     static func directory(of path: String) -> String {
-        // By bytes: "/" followed by a combining mark is one Character (`AtomicFile.template`).
-        let bytes = Array(path.utf8)
-        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
-        return slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+        let bytes = Array(path.utf8), start = nameStart(bytes)
+        guard start > 0 else { return "." }
+        return start == 1 ? "/" : String(decoding: bytes[..<(start - 1)], as: UTF8.self)
     }
 
     /// Writes all `count` bytes at file offset `offset` (pwrite, retried until done).
@@ -95,9 +100,8 @@ package enum File {
 
     /// `path` with its directory resolved by realpath (the path as given if it cannot be).
     package static func canonical(_ path: String) -> String {
-        // (by bytes, as `directory(of:)`)
         let bytes = Array(path.utf8)
-        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
+        let name = String(decoding: bytes[nameStart(bytes)...], as: UTF8.self)
         guard let resolved = realpath(directory(of: path), nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved) + "/" + name

@@ -115,6 +115,23 @@ class _Watcher:
                 w = cls._instance = _Watcher()
             return w
 
+    @classmethod
+    def _after_fork_in_child(cls) -> None:
+        """A child forked by another thread while the main thread trains inherits the call's
+        wakeup fd, the write end of this pipe: its own Ctrl-C went through it to the parent's
+        watcher, stopping the parent's training (and, with the call's SIGINT handler, which
+        `training._after_fork_in_child` puts back, nothing stopped the child's work). The
+        child gets no wakeup fd back where it has this one."""
+        w = cls._instance
+        if w is None:
+            return
+        try:
+            current = signal.set_wakeup_fd(-1)
+            if current != w.write:
+                signal.set_wakeup_fd(current)
+        except (ValueError, OSError):  # pragma: no cover - not the child's main thread
+            pass
+
     def _watch(self) -> None:
         while True:
             try:
@@ -139,6 +156,10 @@ class _Watcher:
         except OSError:  # pragma: no cover - a full pipe (64 KiB of signals unread)
             return
         self.caught_up.wait(1.0)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_Watcher._after_fork_in_child)
 
 
 class _CtrlC:

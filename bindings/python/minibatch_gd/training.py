@@ -80,25 +80,17 @@ def _status_of(exc: BaseException) -> int:
 #: telling would be a collective no other rank makes).
 _TOLD = "_minibatch_gd_told_the_ranks"
 
+
 def _after_fork_in_child() -> None:
     """A child forked by another thread while the main thread trains (a process pool started
-    from a thread) inherits the call's SIGINT handler (`_TrainState.on_sigint`) and its wakeup
-    fd, the write end of the Ctrl-C watcher's pipe: its own Ctrl-C went through the pipe to
-    the parent's watcher, stopping the parent's training, and nothing stopped the child's
-    work. The child gets Python's handler (the only one a call replaces) and no wakeup fd back.
-    Found by what is installed, not by a record of the call, so that neither another call's
-    end nor a fork in the middle of the call's installing can leave either behind."""
-    from .interrupt import _Watcher
-
+    from a thread) inherits the call's SIGINT handler (`_TrainState.on_sigint`): the child
+    gets Python's handler back (the only one a call replaces), found by what is installed, so
+    that neither another call's end nor a fork in the middle of the call's installing can
+    leave it behind. (The wakeup fd it inherits too is the watcher's: `interrupt._Watcher`.)"""
     try:
         handler = signal.getsignal(signal.SIGINT)
         if getattr(handler, "__func__", None) is _TrainState.on_sigint:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        watcher = _Watcher._instance
-        if watcher is not None:
-            current = signal.set_wakeup_fd(-1)
-            if current != watcher.write:
-                signal.set_wakeup_fd(current)
     except (ValueError, OSError):  # pragma: no cover - not the child's main thread
         pass
 

@@ -32,9 +32,22 @@ def weights(threads):
         return net.get_parameters()
 
 
-def two_threads_possible():
+def require_two_threads():
+    """Skips unless OpenBLAS can run 2 threads here (with one CPU there is nothing to tell apart)."""
     with threadpoolctl.threadpool_limits(2):
-        return mb.blas_info()["threads"] == 2
+        if mb.blas_info()["threads"] != 2:
+            pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+
+
+# Python source a child process starts with: every CPU the process may use, whatever binding
+# the parent process was left with (OpenBLAS counts them when it loads).
+ALL_CPUS = """
+import os
+try:
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+except OSError:
+    pass
+"""
 
 
 def ours(info):
@@ -49,8 +62,7 @@ def test_threadpoolctl_finds_minibatchs_openblas():
 
 
 def test_threadpool_limits_sets_the_automatic_thread_count():
-    if not two_threads_possible():
-        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+    require_two_threads()
     one, two = weights(1), weights(2)
     assert not np.array_equal(one, two), "1 and 2 threads agree here: the test cannot tell them apart"
     before = mb.blas_info()["threads"]
@@ -64,8 +76,7 @@ def test_threadpool_limits_sets_the_automatic_thread_count():
 
 
 def test_estimators_follow_threadpool_limits():
-    if not two_threads_possible():
-        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+    require_two_threads()
 
     def fit():
         clf = mb.MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", batch_size=512, max_iter=2,
@@ -85,15 +96,9 @@ def test_estimators_follow_threadpool_limits():
 
 
 def test_openblas_num_threads_sets_the_automatic_thread_count():
-    if not two_threads_possible():
-        pytest.skip("OpenBLAS cannot run 2 threads here (one CPU): nothing to tell apart")
+    require_two_threads()
     one, two = weights(1), weights(2)
-    child = (
-        "import os\n"
-        "try:\n"  # every CPU the process may use (OpenBLAS counts them when it loads)
-        "    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))\n"
-        "except OSError:\n"
-        "    pass\n"
+    child = ALL_CPUS + (
         "import sys, numpy as np, minibatch_gd as mb\n"
         "sys.path.insert(0, %r)\n"
         "import test_threads as t\n"
@@ -107,7 +112,7 @@ def test_openblas_num_threads_sets_the_automatic_thread_count():
         assert np.array_equal(np.load(io.BytesIO(out.stdout)), want), "OPENBLAS_NUM_THREADS=%s" % n
 
 
-LEFT_ALONE = r"""
+LEFT_ALONE = ALL_CPUS + r"""
 import ctypes, ctypes.util, json, os, sys
 import numpy as np
 import minibatch_gd as mb
@@ -125,10 +130,6 @@ def gomp_loaded():
     with open("/proc/self/maps") as f:
         return any("libgomp" in line for line in f)
 
-try:  # every CPU the process may use, whatever binding the parent process was left with
-    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-except OSError:
-    pass
 before, cpus, gomp_before = environment(), os.sched_getaffinity(0), gomp_loaded()
 rng = np.random.default_rng(0)
 X = rng.standard_normal((2048, 20)).astype(np.float32)
