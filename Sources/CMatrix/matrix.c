@@ -4,6 +4,7 @@
 
 #include <cpuid.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <libxsmm.h>
@@ -25,6 +26,47 @@ void scipy_openblas_set_num_threads(int threads);
 int scipy_openblas_get_num_threads(void);
 char *scipy_openblas_get_corename(void);
 char *scipy_openblas_get_config(void);
+
+/* ---- which OpenBLAS ------------------------------------------------------------------------
+ * scipy bundles scipy-openblas32 too (scipy.libs/libscipy_openblas-<hash>.so): the same
+ * scipy_* names. Where it was loaded into the global scope first (an extension imported after
+ * sys.setdlopenflags(RTLD_GLOBAL), or a program linked against it), the dynamic linker bound
+ * this library's scipy_* references to it, an older OpenBLAS (0.3.30 in scipy 1.17), and
+ * minibatch reported, threaded and ran that one (found by an interop review). So the calls go
+ * through these pointers, looked up when the library loads in the OpenBLAS this library was
+ * linked with: the one loaded under its soname, libscipy_openblas.so (beside
+ * libminibatch.so, RUNPATH $ORIGIN), which dlsym searches first through its own handle. They
+ * start as the linker bound them, for a lookup that fails. (A library loaded before under the
+ * same soname, pip's scipy-openblas32 itself, is the one the dynamic linker gives this library
+ * in place of its own, as for any soname.) */
+static struct {
+    void (*sgemm)(int, int, int, int, int, int, float, const float *, int, const float *, int,
+                  float, float *, int);
+    void (*set_num_threads)(int);
+    int (*get_num_threads)(void);
+    char *(*get_corename)(void);
+    char *(*get_config)(void);
+} openblas = {scipy_cblas_sgemm, scipy_openblas_set_num_threads, scipy_openblas_get_num_threads,
+              scipy_openblas_get_corename, scipy_openblas_get_config};
+
+__attribute__((constructor)) static void find_own_openblas(void) {
+    void *own = dlopen("libscipy_openblas.so", RTLD_LAZY | RTLD_NOLOAD);
+    if (!own) return;
+    /* openblas_set_num_threads calls goto_set_num_threads through the dynamic linker, which
+     * would reach the other OpenBLAS's: this library calls its own goto_set_num_threads. The
+     * other entry points call nothing of theirs that is exported. */
+    void *sgemm = dlsym(own, "scipy_cblas_sgemm"), *set = dlsym(own, "scipy_goto_set_num_threads"),
+         *get = dlsym(own, "scipy_openblas_get_num_threads"),
+         *core = dlsym(own, "scipy_openblas_get_corename"),
+         *config = dlsym(own, "scipy_openblas_get_config");
+    if (!sgemm || !set || !get || !core || !config) return; /* all from one library, or none */
+    openblas.sgemm = (void (*)(int, int, int, int, int, int, float, const float *, int,
+                               const float *, int, float, float *, int))sgemm;
+    openblas.set_num_threads = (void (*)(int))set;
+    openblas.get_num_threads = (int (*)(void))get;
+    openblas.get_corename = (char *(*)(void))core;
+    openblas.get_config = (char *(*)(void))config;
+}
 
 /* ---- the process's exit ------------------------------------------------------------------
  * libxsmm_init registers an exit handler (atexit) that frees libxsmm's registry of JIT kernels,
@@ -99,7 +141,7 @@ void mbm_sgemm_openblas(int trans_a, int trans_b, int m, int n, int k, float alp
                         const float *a, int lda, const float *b, int ldb, float beta,
                         float *c, int ldc) {
     const int inside = enter_backend();
-    scipy_cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k,
+    openblas.sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k,
                       alpha, a, lda, b, ldb, beta, c, ldc);
     if (inside) leave_backend();
 }
@@ -520,7 +562,7 @@ void mbm_transpose(const float *a, int rows, int cols, float *out) {
 
 int mbm_get_threads(void) {
     const int inside = enter_backend();
-    const int threads = scipy_openblas_get_num_threads();
+    const int threads = openblas.get_num_threads();
     if (inside) leave_backend();
     return threads;
 }
@@ -528,7 +570,7 @@ int mbm_get_threads(void) {
 /* (counted too: OpenBLAS can start its threads again here, which must not meet its destructor) */
 void mbm_set_threads(int threads) {
     const int inside = enter_backend();
-    scipy_openblas_set_num_threads(threads);
+    openblas.set_num_threads(threads);
     if (inside) leave_backend();
 }
 
@@ -540,7 +582,7 @@ static pthread_once_t openblas_version_once = PTHREAD_ONCE_INIT;
 static char backend_name[80];
 
 static void cut_openblas_version(void) {
-    const char *config = scipy_openblas_get_config();
+    const char *config = openblas.get_config();
     const char *p = config ? strchr(config, ' ') : NULL;
     size_t n = 0;
     if (p) {
@@ -563,7 +605,7 @@ const char *mbm_backend_name(void) {
     return backend_name;
 }
 
-const char *mbm_openblas_core(void) { return scipy_openblas_get_corename(); }
+const char *mbm_openblas_core(void) { return openblas.get_corename(); }
 
 #define MBM_STRING_(x) #x
 #define MBM_STRING(x) MBM_STRING_(x)
@@ -588,7 +630,7 @@ const char *mbm_openblas_isa(void) {
         {"sandybridge", "avx"}, {"bulldozer", "avx"}, {"piledriver", "avx"},
         {"steamroller", "avx"}, {"excavator", "avx"},
     };
-    const char *core = scipy_openblas_get_corename();
+    const char *core = openblas.get_corename();
     if (!core) return "generic";
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         if (strcasecmp(core, sets[i].core) == 0) return sets[i].isa;

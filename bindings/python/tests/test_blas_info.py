@@ -75,3 +75,56 @@ def test_minibatch_uses_its_own_openblas_beside_it_not_numpys():
     assert str(ours) in maps, "minibatch's OpenBLAS is not the one beside libminibatch.so"
     numpy_blas = {line.split()[-1] for line in maps.splitlines() if "openblas" in line.split()[-1].lower()}
     assert numpy_blas - {str(ours)}, "numpy should load its own OpenBLAS"
+
+
+def test_scipy_openblas_loaded_global_first_does_not_replace_ours():
+    """scipy bundles OpenBLAS as scipy-openblas32 too: the same scipy_* symbol names. Where an
+    extension loaded it into the global scope first (sys.setdlopenflags(RTLD_GLOBAL) before
+    scipy's import), libminibatch.so's calls must still reach the OpenBLAS beside it: its
+    version reported, its thread count read and set (training sets it to 1 and back)."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+    try:
+        import scipy  # noqa: F401
+    except ImportError:
+        pytest.skip("scipy is not installed: no other scipy-openblas32 to load first")
+    code = textwrap.dedent("""
+        import ctypes, json, os, sys
+        sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
+        import scipy.linalg  # its OpenBLAS into the global scope
+        sys.setdlopenflags(os.RTLD_NOW)
+        theirs = [l.split()[-1] for l in open("/proc/self/maps") if "scipy_openblas-" in l]
+        if not theirs:
+            print(json.dumps(None)); sys.exit()
+        import numpy as np
+        import minibatch_gd as mb
+        ours = ctypes.CDLL(os.path.join(os.path.dirname(mb.library_path()), "libscipy_openblas.so"))
+        theirs = ctypes.CDLL(theirs[0])
+        # (openblas_set_num_threads itself calls goto_set_num_threads through the dynamic
+        # linker, which reaches the global one: each library's own is called by its handle)
+        ours.scipy_goto_set_num_threads(1)
+        theirs.scipy_goto_set_num_threads(2)
+        counts = lambda: [ours.scipy_openblas_get_num_threads(), theirs.scipy_openblas_get_num_threads()]
+        before = counts()
+        reported = mb.blas_info()["threads"]
+        x = np.random.default_rng(0).standard_normal((256, 20)).astype(np.float32)
+        y = (x[:, 0] > 0).astype(np.int32)
+        mb.Network([20, 8, 2], seed=1).train(x, y, epochs=2, batch_size=64, threads=2)
+        ours.scipy_openblas_get_config.restype = ctypes.c_char_p
+        print(json.dumps(dict(version=mb.blas_info()["openblas_version"],
+                              ours=ours.scipy_openblas_get_config().decode().split()[1],
+                              before=before, reported=reported, after=counts())))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="2"))
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if got is None:
+        pytest.skip("this scipy loads no scipy_openblas-*.so (built against another BLAS)")
+    assert got["version"] == got["ours"], got  # scipy 1.17's is 0.3.30, minibatch's 0.3.34
+    if got["before"][1] != 2:
+        pytest.skip(f"one CPU: both OpenBLAS run one thread, nothing tells them apart ({got})")
+    assert got["before"] == [1, 2] and got["reported"] == 1, got
+    assert got["after"] == [1, 2], got  # training set and restored its own, not scipy's
