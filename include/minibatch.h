@@ -98,8 +98,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 4
-#define MB_VERSION_STRING "0.12.4"
+#define MB_VERSION_PATCH 5
+#define MB_VERSION_STRING "0.12.5"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -1453,10 +1453,15 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
  * old file or the new one, never a part. The temporary file is named `path` plus
  * ".tmp-XXXXXX", its last component shortened where that would pass 255 bytes, so a name
  * of up to 255 bytes can be written (names of 245-255 bytes failed before 0.12.3);
- * mb_predict_npy and mb_shuffle_npy write their outputs the same way; the file gets mode
+ * mb_predict_npy and mb_shuffle_npy write their outputs the same way; a new file gets mode
  * 0666 less the process's umask, as a file open() makes (since 0.12.3; 0644 whatever the
- * umask before), or 0600 where the umask cannot be read (no /proc/self/status). Paths are
- * UTF-8:
+ * umask before), or 0600 where the umask cannot be read (no /proc/self/status). Since
+ * 0.12.5 a file replaced keeps its permission bits (a 0600 file stays 0600; it got the new
+ * file's mode before) and, where the process may set them (root), its owner and group; and
+ * where `path` is a symbolic link, the file it leads to is replaced (the temporary file is
+ * made beside it), as open() would write, and the link stays (the rename replaced the link
+ * before); a chain of more than 40 links or a loop is MB_ERR_IO. Other hard links to a file
+ * replaced keep its old contents. Paths are UTF-8:
  * since 0.12.3 a path (here and in every function that takes one) that is not valid UTF-8
  * is MB_ERR_INVALID_ARGUMENT (its bytes were replaced by U+FFFD before, naming another
  * file). */

@@ -44,7 +44,21 @@ struct MiniBatchCLI: ParsableCommand {
                 "Error: argument \(bad) is not valid UTF-8: minibatch-cli takes its paths and values as UTF-8 text (give the file a UTF-8 name, or a link with one)")
             Glibc.exit(Status.usage)
         }
+        if let unknown = unknownHelpTopic() {
+            // ArgumentParser's `help` prints the overview for a name it does not know, and
+            // exits 0: a script that asks `help trian` should learn that it is not a command.
+            printError(
+                "Error: 'help \(unknown)': no such subcommand (\(configuration.subcommands.map { $0._commandName }.joined(separator: ", ")))")
+            Glibc.exit(Status.usage)
+        }
         main(nil)
+    }
+
+    /// The name after `help` (the first argument) where it names no subcommand.
+    static func unknownHelpTopic() -> String? {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 3, arguments[1] == "help", !arguments[2].hasPrefix("-") else { return nil }
+        return configuration.subcommands.contains { $0._commandName == arguments[2] } ? nil : arguments[2]
     }
 
     /// The position (from 1) of the first command-line argument that is not valid UTF-8.

@@ -89,7 +89,7 @@ public func mb_status_name(_ status: mb_status) -> UnsafePointer<CChar>? {
 
 // MARK: - Version
 
-private let versionString: StaticString = "0.12.4"
+private let versionString: StaticString = "0.12.5"
 
 @c @implementation
 public func mb_version() -> UnsafePointer<CChar>? {

@@ -138,6 +138,18 @@ struct ModelFileTests {
         unlink(path)
         #expect(throws: MiniBatchError(.io, "cannot open '\(path)': No such file or directory")) { try Network.load(from: path) }
         #expect(throws: MiniBatchError.self) { try Network(layerSizes: [2, 2]).save(to: dir + "/missing/dir/model.mb") }
+        // A path with a NUL byte (a Swift String can hold one; the system's calls end the path
+        // there): refused, not a load of the path's first part (until 0.12.5), nor a save there.
+        let network = try Network(layerSizes: [2, 2])
+        try network.save(to: path)
+        let message = "the path '\(path)@zzz' (NUL shown as @) contains a NUL byte, where a path ends for the system"
+        #expect(throws: MiniBatchError(.invalidArgument, message)) { try Network.load(from: path + "\u{0}zzz") }
+        unlink(path)
+        #expect(throws: MiniBatchError(.invalidArgument, message)) { try network.save(to: path + "\u{0}zzz") }
+        #expect(try entries(dir).isEmpty)
+        #expect(throws: MiniBatchError(.invalidArgument, "the path '\(dir)/x@.npy' (NUL shown as @) contains a NUL byte, where a path ends for the system")) {
+            try FileDataset(x: dir + "/x\u{0}.npy", y: dir + "/y.npy")
+        }
         rmdir(dir)
     }
 

@@ -50,6 +50,67 @@ struct NetworkTests {
         #expect(worst < 0.05)
     }
 
+    /// `evaluate` and `gradient` of a `DataView` with weights (they ignored them until
+    /// 0.12.5): integer weights give what the rows repeated that many times give, the
+    /// evaluation is the one a training call records for that validation set, and weights
+    /// training refuses are refused.
+    @Test(arguments: [([4, 6, 3], Loss.crossEntropy), ([3, 2], Loss.meanSquaredError)])
+    func weightsCountAsRepeatedRows(sizes: [Int], loss: Loss) throws {
+        let network = try Network(layerSizes: sizes, hiddenActivation: .relu, loss: loss, seed: 3)
+        let m = 12, nIn = sizes.first!, nOut = sizes.last!
+        let x = Fixture.uniform(m * nIn, seed: 8)
+        let values = Fixture.uniform(m * nOut, seed: 9)
+        let classes = Fixture.classes(m, classes: nOut)
+        let weights: [Float] = (0..<m).map { Float($0 % 4) }
+        // the reference: row r repeated weights[r] times
+        let repeated = (0..<m).flatMap { r in Array(repeating: r, count: Int(weights[r])) }
+        let xr = repeated.flatMap { x[$0 * nIn..<($0 + 1) * nIn] }
+        let vr = repeated.flatMap { values[$0 * nOut..<($0 + 1) * nOut] }
+        let cr = repeated.map { classes[$0] }
+        func view(_ x: UnsafeBufferPointer<Float>, _ v: UnsafeBufferPointer<Float>, _ c: UnsafeBufferPointer<Int32>, _ w: UnsafePointer<Float>?) -> DataView {
+            DataView(x: x.baseAddress!, targets: loss == .crossEntropy ? .classes(c.baseAddress!) : .values(v.baseAddress!),
+                     count: c.count, features: nIn, weights: w)
+        }
+        var g = [Float](repeating: 0, count: network.parameterCount), gr = g
+        let (weighted, cost, evaluated) = try x.withUnsafeBufferPointer { x in try values.withUnsafeBufferPointer { v in
+            try classes.withUnsafeBufferPointer { c in try weights.withUnsafeBufferPointer { w in
+                let data = view(x, v, c, w.baseAddress!)
+                let cost = try g.withUnsafeMutableBufferPointer { try network.gradient(data, into: $0) }
+                // a training call's validation set with these weights: scored as evaluate scores it
+                let copy = try Network(layerSizes: sizes, hiddenActivation: .relu, loss: loss, seed: 3)
+                let history = History()
+                try copy.train(view(x, v, c, nil), validation: data, options: TrainingOptions(epochs: 1, batchSize: .fixed(m), learningRate: 1e-30), history: history)
+                return (try network.evaluate(data), cost, try copy.evaluate(data).cost == history.validationCosts[0])
+            } } } }
+        let (plain, costR) = try xr.withUnsafeBufferPointer { x in try vr.withUnsafeBufferPointer { v in
+            try cr.withUnsafeBufferPointer { c in
+                let data = view(x, v, c, nil)
+                return (try network.evaluate(data), try gr.withUnsafeMutableBufferPointer { try network.gradient(data, into: $0) })
+            } } }
+        #expect(Fixture.close(weighted.cost, plain.cost, rtol: 1e-6, atol: 1e-7))
+        #expect(Fixture.close(cost, costR, rtol: 1e-6, atol: 1e-7))
+        #expect(weighted.accuracy.isNaN == plain.accuracy.isNaN && (weighted.accuracy.isNaN || weighted.accuracy == plain.accuracy))
+        #expect(evaluated)
+        for i in g.indices { #expect(Fixture.close(Double(g[i]), Double(gr[i]), rtol: 1e-5, atol: 1e-6), "parameter \(i)") }
+        // the unweighted figures differ (row 0, 4 and 8 weigh 0), so the weights were used
+        let unweighted = try x.withUnsafeBufferPointer { x in try values.withUnsafeBufferPointer { v in
+            try classes.withUnsafeBufferPointer { c in try network.evaluate(view(x, v, c, nil)).cost } } }
+        #expect(unweighted != weighted.cost)
+        // weights training refuses
+        for (bad, message) in [(Float.nan, "sample_weight[3] must be finite and >= 0, got nan"), (-1, "sample_weight[3] must be finite and >= 0, got -1.0")] {
+            var w = weights
+            w[3] = bad
+            try x.withUnsafeBufferPointer { x in try values.withUnsafeBufferPointer { v in
+                try classes.withUnsafeBufferPointer { c in try w.withUnsafeBufferPointer { w in
+                    let data = view(x, v, c, w.baseAddress!)
+                    #expect(throws: MiniBatchError(.invalidArgument, message)) { try network.evaluate(data) }
+                    #expect(throws: MiniBatchError(.invalidArgument, message)) {
+                        try g.withUnsafeMutableBufferPointer { try network.gradient(data, into: $0) }
+                    }
+                } } } }
+        }
+    }
+
     @Test func layoutIsWeightsThenBiasPerLayer() throws {
         let network = try Network(layerSizes: [3, 4, 2], hiddenActivation: .relu, loss: .crossEntropy)
         #expect(network.parameterCount == 4 * 3 + 4 + 2 * 4 + 2)

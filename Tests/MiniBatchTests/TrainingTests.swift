@@ -187,6 +187,30 @@ struct TrainingTests {
     /// A batch with less work than two shards need (the layout's rule) is one shard on any
     /// number of threads: the weights are one thread's, bit for bit. From that work on it is
     /// two shards, whose weights are one thread's with the same layout.
+    /// A schedule whose rate leaves Float's range is refused before a batch trains with it,
+    /// naming the schedule (it ran, and was reported as divergence, "try a smaller
+    /// learning_rate", until 0.12.5); as for any `.invalidArgument`, the in-memory call leaves
+    /// the model as it was.
+    @Test func aScheduledRateBeyondFloatIsRefused() throws {
+        let x = Fixture.uniform(64 * 2, seed: 4), y = Fixture.classes(64, classes: 2)
+        let cases: [(Schedule, Bool, String, Int)] = [
+            (.exponential(gamma: 1e308), false, "batch 1 of 4 in epoch 2 of 3 a learning rate of inf", 0),
+            (.cosine(period: 1000, minimum: 1e308), true, "batch 1 of 4 in epoch 1 of 3 a learning rate of -inf", 0),
+            (.oneCycle(period: 1, pctStart: 0, divFactor: 1e-308, finalDivFactor: 1e-308), true, "batch 1 of 4 in epoch 1 of 3 a learning rate of -nan", 0),
+        ]
+        for (schedule, perBatch, place, trained) in cases {
+            let network = try Network(layerSizes: [2, 4, 2], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+            var options = TrainingOptions(epochs: 3, batchSize: .fixed(16), learningRate: 0.1, schedule: schedule)
+            options.schedulePerBatch = perBatch
+            let failure = Fixture.failure { () throws(MiniBatchError) in try network.train(x: x, classes: y, features: 2, options: options) }
+            #expect(failure?.kind == .invalidArgument, "\(schedule): \(String(describing: failure))")
+            #expect(failure?.message.hasPrefix("the schedule gives \(place), not a finite float") == true,
+                    "\(schedule): \(String(describing: failure))")
+            #expect(network.epochsTrained == trained, "\(schedule): \(String(describing: failure))")
+            #expect(network.parameterArray.allSatisfy { $0.isFinite })
+        }
+    }
+
     @Test func smallBatchesAreOneShard() throws {
         let sizes = [64, 32, 4], m = 512
         let x = Fixture.uniform(m * sizes[0], seed: 8, scale: 1)

@@ -708,6 +708,84 @@ done:
     mb_model_free(c);
 }
 
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static int is_link(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* A save writes where open() would (since 0.12.5): through a symbolic link to its target,
+ * the link kept (a relative link read from the link's directory, a chain of links, a
+ * dangling link's target created), and a file replaced keeps its permission bits: until
+ * 0.12.5 the rename replaced the link by the file, and a private 0600 model came back 0644. */
+static void test_links_and_modes_are_kept(void)
+{
+    mb_model *a = make_trained_model(MB_LOSS_CROSS_ENTROPY, 1);
+    mb_model *b = make_trained_model(MB_LOSS_CROSS_ENTROPY, 2), *c = NULL;
+    char dir[128], sub[160], real[256], link1[256], link2[256], dangling[256], made[256], loop[256];
+    mode_t old_mask = umask(022);
+    path_in(dir, sizeof dir, "links");
+    snprintf(sub, sizeof sub, "%s/models", dir);
+    snprintf(real, sizeof real, "%s/model-v3.mbm", sub);
+    snprintf(link1, sizeof link1, "%s/current.mbm", dir);
+    snprintf(link2, sizeof link2, "%s/latest.mbm", dir);
+    snprintf(dangling, sizeof dangling, "%s/next.mbm", dir);
+    snprintf(made, sizeof made, "%s/model-v4.mbm", sub);
+    snprintf(loop, sizeof loop, "%s/loop.mbm", dir);
+    if (!CHECK(a && b) || !CHECK(mkdir(dir, 0755) == 0 && mkdir(sub, 0755) == 0))
+        goto done;
+    /* a private file keeps its mode when replaced; a new one gets 0666 without the umask */
+    CHECK_STATUS(mb_model_save(a, real), MB_OK);
+    CHECK(mode_of(real) == 0644);
+    CHECK(chmod(real, 0600) == 0);
+    CHECK_STATUS(mb_model_save(b, real), MB_OK);
+    CHECK(mode_of(real) == 0600);
+    CHECK(chmod(real, 0640) == 0);
+    CHECK_STATUS(mb_model_save(a, real), MB_OK);
+    CHECK(mode_of(real) == 0640);
+    /* as root, a file of another user's stays that user's */
+    if (geteuid() == 0) {
+        struct stat st;
+        CHECK(chown(real, 65534, 65534) == 0);
+        CHECK_STATUS(mb_model_save(a, real), MB_OK);
+        CHECK(stat(real, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534 && (st.st_mode & 07777) == 0640);
+    } else {
+        NOTE("not root: the owner's case is skipped");
+    }
+    /* current.mbm -> models/model-v3.mbm (relative), latest.mbm -> current.mbm */
+    CHECK(symlink("models/model-v3.mbm", link1) == 0);
+    CHECK(symlink("current.mbm", link2) == 0);
+    CHECK_STATUS(mb_model_save(b, link2), MB_OK);
+    CHECK(is_link(link1) && is_link(link2));
+    CHECK(mode_of(real) == 0640);
+    CHECK_STATUS(mb_model_load(real, &c), MB_OK);
+    CHECK(c != NULL && models_equal(c, b));
+    mb_model_free(c);
+    c = NULL;
+    CHECK(count_dir_entries(dir) == 3 && count_dir_entries(sub) == 1); /* no temporary left */
+    /* a dangling link: its target is made */
+    CHECK(symlink("models/model-v4.mbm", dangling) == 0);
+    CHECK_STATUS(mb_model_save(a, dangling), MB_OK);
+    CHECK(is_link(dangling));
+    CHECK_STATUS(mb_model_load(made, &c), MB_OK);
+    CHECK(c != NULL && models_equal(c, a));
+    /* a loop is refused, and nothing is made */
+    CHECK(symlink("loop.mbm", loop) == 0);
+    CHECK_ERR(mb_model_save(a, loop), MB_ERR_IO);
+    CHECK(is_link(loop) && count_dir_entries(dir) == 5 && count_dir_entries(sub) == 2);
+done:
+    umask(old_mask);
+    mb_model_free(a);
+    mb_model_free(b);
+    mb_model_free(c);
+}
+
 static void test_relative_path_in_current_directory(void)
 {
     mb_model *a = make_trained_model(MB_LOSS_MSE, 1), *b = NULL;
@@ -841,6 +919,7 @@ int main(void)
     RUN_TEST(test_missing_or_unreadable_file);
     RUN_TEST(test_unwritable_destination);
     RUN_TEST(test_atomic_overwrite);
+    RUN_TEST(test_links_and_modes_are_kept);
     RUN_TEST(test_relative_path_in_current_directory);
     RUN_TEST(test_longest_names);
     RUN_TEST(test_paths_that_are_not_utf8);

@@ -655,6 +655,13 @@ for block in blocks[1:]:
     assert "default" in block.lower(), name
 ' "$cli"
 
+# --- help with a name that is no subcommand: a usage error (ArgumentParser printed the
+# overview and exited 0); help with a subcommand's name still gives its help
+refused "help with an unknown subcommand is refused, naming the subcommands" "'help trian': no such subcommand (train, resume," help trian
+"$cli" help trian >/dev/null 2>&1
+check "help with an unknown subcommand exits 64" test $? -eq 64
+check "help train gives train's help" bash -c "'$cli' help train | grep -q 'Train a new network'"
+
 # --- a terminal: one line per epoch (script(1) gives the tool a terminal)
 if command -v script >/dev/null; then
     script -qfec "'$cli' train --builtin moons --m 500 --epochs 2 --out tty.mbm" tty.log >/dev/null 2>&1
@@ -732,12 +739,20 @@ cp big.mbm keep.mbm
 refused "resume --history the model it reads (its --out): refused" "--history: 'keep.mbm' is where the model is saved" \
     resume keep.mbm --x x.npy --y y.npy --epochs 1 --history keep.mbm --progress none
 check "the inputs and the model are untouched" bash -c "cmp -s x.npy xc.npy && cmp -s y.npy yc.npy && cmp -s big.mbm keep.mbm && test ! -e c.mbm"
-# A link is a directory entry of its own: an output that is a link to an input replaces the
-# link, and the input stays (0.12.3's first check refused it).
+# Since 0.12.5 a write goes through a symbolic link to the file it leads to (as open() and
+# numpy.save do; it replaced the link before): an output that is a link to an input, or to
+# the other output, is that file, refused.
 ln -s xc.npy xlink.mbm
-"$cli" train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out xlink.mbm --progress none >/dev/null 2>&1; rc=$?
-check "train --out a link to the X file: the link is replaced, X stays (exit $rc)" bash -c \
-    "test $rc -eq 0 && test ! -L xlink.mbm && cmp -s x.npy xc.npy"
+refused "train --out a link to the X file: refused" "--out: 'xlink.mbm' is the --x file itself" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out xlink.mbm --progress none
+ln -s c.mbm clink.json
+refused "train --history a link to --out (not made yet): refused" "--history: 'clink.json' is where the model is saved" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history clink.json --progress none
+check "the links and X are untouched" bash -c "test -L xlink.mbm && test -L clink.json && cmp -s x.npy xc.npy && test ! -e c.mbm"
+ln -s sub/linked.mbm outlink.mbm; mkdir -p sub
+"$cli" train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out outlink.mbm --progress none >/dev/null 2>&1; rc=$?
+check "train --out a link: the model is written where it leads, the link stays (exit $rc)" bash -c \
+    "test $rc -eq 0 && test -L outlink.mbm && test -s sub/linked.mbm && '$cli' info outlink.mbm >/dev/null"
 # Where the outputs cannot be written is found before training, naming the option.
 # (--progress json: an epoch line would show that training ran)
 refused "train --out in a missing directory: refused before training" "--out: cannot create a temporary file next to 'nodir/t.mbm'" \

@@ -11,12 +11,22 @@ import Darwin
 /// target when complete, so that a crash leaves the old file or the new one, never a part of
 /// either. Dropped before `commit` (an error on the way), it removes its temporary file.
 ///
+/// The file replaced is the one a write through open() would change: where `path` is a
+/// symbolic link, its target (`File.linkTarget`; the link stays). A file replaced keeps its
+/// permission bits (a private 0600 model stays private; until 0.12.5 it became 0666 without
+/// the umask) and, where the process may give them, its owner and group; a new file gets
+/// what open() would give it. Other hard links to a file replaced keep the old contents.
+///
 /// `File.writeAtomically` writes a buffer through one; `.npy` outputs (`NpyOutput`) are
 /// written through one a chunk at a time.
 final class AtomicFile {
     let path: String
-    /// `path` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
+    /// The file replaced: `path`, or its symbolic link's target.
+    let target: String
+    /// `target` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
     let temporary: String
+    /// The permission bits, owner and group of the file replaced (nil: a new file).
+    private let replaced: (mode: mode_t, owner: uid_t, group: gid_t)?
     private var fd: Int32
     /// The temporary file's slot in the table a signal handler removes them from
     /// (`mbm_temporary_register`; -1: not registered).
@@ -34,12 +44,16 @@ final class AtomicFile {
     /// refused with `.io` before anything is written: a rename would replace a device
     /// node with the file (`mb_model_save` to /dev/null did, as root).
     init(path: String, releasesPages: Bool = false) throws(MiniBatchError) {
+        try File.checkNoNUL(path)
         try File.checkTarget(path, "the output")
         self.path = path
+        target = try File.linkTarget(path)
+        var info = stat()
+        replaced = stat(target, &info) == 0 ? (info.st_mode & 0o777, info.st_uid, info.st_gid) : nil
         self.releasesPages = releasesPages
-        var template = Array(AtomicFile.template(for: path).utf8CString)
+        var template = Array(AtomicFile.template(for: target).utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(path)': \(File.reason())") }
+        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(target)': \(File.reason())") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a program another thread starts
         self.fd = fd
         temporary = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
@@ -88,13 +102,18 @@ final class AtomicFile {
         try moveIntoPlace()
     }
 
-    /// Sets the file's mode (0666 without the umask, as a file made by open() gets: mkstemp
-    /// made it 0600), flushes it to disk (fsync) and closes it. After this,
-    /// only `moveIntoPlace` is left (two files that must both be written finish both before
-    /// either is renamed).
+    /// Sets the file's mode (the replaced file's; for a new file 0666 without the umask, as
+    /// a file made by open() gets: mkstemp made it 0600) and owner, flushes it to disk (fsync)
+    /// and closes it. After this, only `moveIntoPlace` is left (two files that must both be
+    /// written finish both before either is renamed).
     func finishWriting() throws(MiniBatchError) {
         var failure: MiniBatchError? = nil
-        if fchmod(fd, File.creationMode()) != 0 || fsync(fd) != 0 {
+        if let replaced, replaced.owner != geteuid() || replaced.group != getegid() {
+            // best effort, as editors do: root gives the file back to its owner; a member of
+            // the file's group keeps the group. (Before fchmod: chown may clear mode bits.)
+            if fchown(fd, replaced.owner, replaced.group) != 0 { _ = fchown(fd, uid_t.max, replaced.group) }
+        }
+        if fchmod(fd, replaced?.mode ?? File.creationMode()) != 0 || fsync(fd) != 0 {
             failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())")
         }
         if close(fd) != 0, failure == nil { failure = MiniBatchError(.io, "cannot close '\(temporary)': \(File.reason())") }
@@ -105,17 +124,17 @@ final class AtomicFile {
         }
     }
 
-    /// Renames the finished file over `path` and makes the rename durable.
+    /// Renames the finished file over `target` and makes the rename durable.
     func moveIntoPlace() throws(MiniBatchError) {
-        guard rename(temporary, path) == 0 else {
-            let failure = MiniBatchError(.io, "cannot rename '\(temporary)' to '\(path)': \(File.reason())")
+        guard rename(temporary, target) == 0 else {
+            let failure = MiniBatchError(.io, "cannot rename '\(temporary)' to '\(target)': \(File.reason())")
             discard()
             throw failure
         }
         fd = -1
         mbm_temporary_unregister(slot)
         slot = -1
-        File.syncDirectory(of: path)
+        File.syncDirectory(of: target)
     }
 
     /// Closes and removes the temporary file (idempotent).

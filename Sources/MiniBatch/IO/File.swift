@@ -66,9 +66,20 @@ package enum File {
         }
     }
 
+    /// Refuses a path with a NUL byte, which a Swift `String` can hold and the system's
+    /// calls end the path at (a load of "m.mbm\0x" read m.mbm; a save failed with a message
+    /// holding the NUL): every file this module opens, makes or replaces is checked here
+    /// first. (C callers cannot pass one; Python refuses it itself.)
+    static func checkNoNUL(_ path: String) throws(MiniBatchError) {
+        guard path.utf8.contains(0) else { return }
+        let shown = String(decoding: path.utf8.map { $0 == 0 ? UInt8(ascii: "@") : $0 }, as: UTF8.self)
+        throw .invalid("the path '\(shown)' (NUL shown as @) contains a NUL byte, where a path ends for the system")
+    }
+
     /// A new empty file in `directory`, already unlinked, so that it is gone when its
     /// descriptor is closed, also after a crash: scratch space that nothing can leave behind.
     static func anonymous(in directory: String) throws(MiniBatchError) -> Int32 {
+        try checkNoNUL(directory)
         var template = Array((directory + "/.minibatch-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file in '\(directory)': \(reason())") }
@@ -77,10 +88,12 @@ package enum File {
         return fd
     }
 
-    /// Whether `a` and `b` name the same file: the same path once the directory is
-    /// resolved (symbolic links, "..", "."), or, when both exist, the same device and inode
-    /// (hard links). A file that does not exist yet is compared by its path alone.
+    /// Whether `a` and `b` name the same file, as a read or an atomic write reaches it: the
+    /// same path once symbolic links are followed (`linkTarget`) and the directory is
+    /// resolved ("..", "."), or, when both exist, the same device and inode (hard links). A
+    /// file that does not exist yet (a dangling link's target) is compared by its path alone.
     package static func same(_ a: String, _ b: String) -> Bool {
+        let a = (try? linkTarget(a)) ?? a, b = (try? linkTarget(b)) ?? b
         if canonical(a) == canonical(b) { return true }
         var infoA = stat(), infoB = stat()
         guard stat(a, &infoA) == 0, stat(b, &infoB) == 0 else { return false }
@@ -96,6 +109,29 @@ package enum File {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw MiniBatchError(.io, "\(what) '\(path)' is \(info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"): it cannot be replaced by the output")
         }
+    }
+
+    /// The file a write to `path` replaces: `path`, or where its symbolic links lead when it
+    /// is one (a relative link read from the link's directory), as open() and every peer's
+    /// save (numpy.save, torch.save, joblib.dump) write through a link: the link stays, its
+    /// target gets the new file (a dangling link's target is created). A chain longer than
+    /// the kernel follows (40 links, or a loop) and a link whose target is not UTF-8 are
+    /// refused with `.io`.
+    static func linkTarget(_ path: String) throws(MiniBatchError) -> String {
+        var current = path
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX))
+            let n = buffer.withUnsafeMutableBufferPointer { readlink(current, $0.baseAddress!, $0.count) }
+            guard n > 0, n < buffer.count else { throw MiniBatchError(.io, "cannot read the symbolic link '\(current)': \(reason())") }
+            guard let link = String(validating: buffer[..<n], as: UTF8.self) else {
+                throw MiniBatchError(.io, "cannot write '\(path)': the symbolic link '\(current)' leads to a path that is not UTF-8")
+            }
+            let start = nameStart(Array(current.utf8))
+            current = link.hasPrefix("/") || start == 0 ? link : String(decoding: Array(current.utf8)[..<start], as: UTF8.self) + link
+        }
+        throw MiniBatchError(.io, "cannot write '\(path)': too many levels of symbolic links")
     }
 
     /// `path` with its directory resolved by realpath (the path as given if it cannot be).
@@ -131,6 +167,7 @@ package enum File {
     /// then set back to blocking reads. Returns the descriptor and the file's size.
     /// - Parameter what: how messages name the file ("'x.npy'", "X file 'x.npy'").
     static func openRegular(_ path: String, _ what: String) throws(MiniBatchError) -> (fd: Int32, size: Int) {
+        try checkNoNUL(path)
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw MiniBatchError(.io, "cannot open \(what): \(reason())") }
         var info = stat()

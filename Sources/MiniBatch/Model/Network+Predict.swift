@@ -113,16 +113,21 @@ extension Network {
 
     /// The mean cost over all rows of `data`, and the accuracy for the cross-entropy losses
     /// (NaN for the regression losses). An output that is NaN or Inf throws `.diverged`, as
-    /// `predict`.
+    /// `predict`. With `data.weights`, both are weighted means (each row's cost and hit
+    /// times its weight, over the weights' total), as a training call's validation set
+    /// with weights is scored; the weights are checked as training checks them (finite,
+    /// >= 0, not all 0). (Until 0.12.5 the weights were ignored.)
     public func evaluate(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try access.read { () throws(MiniBatchError) in try evaluateUnguarded(data) }
     }
 
     private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try Validate.data(data, for: self)
+        try Validate.weights(data)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
-        return try evaluate(rows, partition: partition, checksOutputs: true)
+        return try evaluate(rows, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
+                            checksOutputs: true, weighted: data.weights != nil)
     }
 
     /// The mean cost and the accuracy over every batch of `source`, in order, from forward
@@ -186,7 +191,11 @@ extension Network {
     /// before its update (in the same chunks of rows, and with the first layer's W in the
     /// layout training keeps it in: `TrainingStep`'s notes), without dropout or label
     /// smoothing (training steps with `TrainingOptions.dropout` or `labelSmoothing` drop units
-    /// or smooth the targets; this never does). Does not change the network.
+    /// or smooth the targets; this never does). Does not change the network. With
+    /// `data.weights`, the cost is the weighted mean and the gradient its gradient, as a
+    /// training step with sample weights computes them (each row's term times its weight,
+    /// over the weights' total); the weights are checked as training checks them. (Until
+    /// 0.12.5 the weights were ignored.)
     /// A cost or gradient value that is NaN or Inf (what makes a training step diverge)
     /// throws `.diverged` and leaves `out` as it was.
     public func gradient(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
@@ -195,11 +204,19 @@ extension Network {
 
     private func gradientUnguarded(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try Validate.data(data, for: self)
+        try Validate.weights(data)
         guard out.count == parameterCount else {
             throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
         }
         let m = data.count
         try Validate.size(m, "m (one batch)")
+        // The whole batch's weight, summed in row order as a training step sums its batch's.
+        let weighting = data.weights.map { w -> Weighting in
+            var total = 0.0
+            for r in 0..<m { total += Double(w[r]) }
+            return Weighting(weights: w, total: total, penaltyTotal: total)
+        }
+        let divisor = weighting?.total ?? Double(m)
         let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
         let transposed = TrainingStep.transposesFirstWeights(self)
         let workspace = try Workspace(for: self, capacity: rows, backward: true, firstWeightsTransposed: transposed)
@@ -218,12 +235,12 @@ extension Network {
         BLASThreads.acquire()
         defer { BLASThreads.release() }
         let cost = try MatrixBackend.trainingProducts { () throws(MiniBatchError) in
-            try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace) { _ in }
+            try costAndGradient(data.x, data.targets, rows: 0..<m, of: m, workspace, weighting: weighting) { _ in }
         }
         let gradients = workspace.gradients!
         // What a training step calls divergence is not returned as a result either.
         guard cost.isFinite else {
-            throw MiniBatchError(.diverged, "the cost of X is \(cost / Double(m)): the model's weights overflow on this input (training may have diverged); grad is not written")
+            throw MiniBatchError(.diverged, "the cost of X is \(cost / divisor): the model's weights overflow on this input (training may have diverged); grad is not written")
         }
         if let bad = Validate.firstNonFinite(gradients, count: parameterCount) {
             throw MiniBatchError(.diverged, "the gradient holds \(gradients[bad]): the model overflows on this input (a training step on it would diverge); grad is not written")
@@ -233,6 +250,6 @@ extension Network {
             // dW^T back into dW's layout.
             layers[0].transposeWeights(gradients, into: out.baseAddress!, toTraining: false)
         }
-        return cost / Double(m)
+        return cost / divisor
     }
 }

@@ -36,6 +36,17 @@ extension Network {
     /// Runs a training call's body with the model, and the history if one is given, held
     /// for it (`Access`): no other call may change them meanwhile, and only the progress
     /// callback may read them.
+    /// A rate the schedule gives beyond Float's range (a min_learning_rate of 1e308, a gamma
+    /// whose powers overflow, a one-cycle div_factor of 1e-300) is refused before a batch
+    /// trains with it, naming the schedule: it ran and was reported as divergence, "try a
+    /// smaller learning_rate" (until 0.12.5). Every rank computes the same rate and stops
+    /// at the same batch. (An in-memory call then leaves the model as it was, as for any
+    /// `.invalidArgument`; a file dataset's keeps the batches trained before.)
+    static func checkRate(_ rate: Float, batch: Int, of batches: Int, epoch: Int, of epochs: Int) throws(MiniBatchError) {
+        guard !rate.isFinite else { return }
+        throw .invalid("the schedule gives batch \(batch + 1) of \(batches) in epoch \(epoch) of \(epochs) a learning rate of \(rate), not a finite float (beyond \(Float.greatestFiniteMagnitude)): its parameters (min_learning_rate, gamma, div_factor, final_div_factor, the warm-up) with learning_rate overflow there; no batch trained with it")
+    }
+
     func training(_ history: History?, _ body: () throws(MiniBatchError) -> Void) throws(MiniBatchError) {
         try access.modify { () throws(MiniBatchError) in
             if let history { try history.access.modify(body) } else { try body() }
@@ -204,6 +215,7 @@ extension Network {
                 base: options.learningRate, epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1,
                 examplesSeen: trainingState.examplesSeen, defaultPeriod: period, adaptiveRate: trainingState.adaptiveRate,
                 plateauRate: trainingState.plateau.rate, warmup: options.warmup)
+            try Network.checkRate(step.rate, batch: 0, of: batches, epoch: epoch, of: options.epochs)
             step.momentum = options.schedule.momentum(
                 epoch: epochsTrained, batch: 0, of: options.schedulePerBatch ? batches : 1, defaultPeriod: period)
             // The epoch's rate (its first batch's): the history's and the progress report's.
@@ -223,6 +235,7 @@ extension Network {
                             examplesSeen: trainingState.examplesSeen.addingSaturated(rowsSeen), defaultPeriod: period,
                             adaptiveRate: trainingState.adaptiveRate, plateauRate: trainingState.plateau.rate,
                             warmup: options.warmup)
+                        try Network.checkRate(step.rate, batch: b, of: batches, epoch: epoch, of: options.epochs)
                         step.momentum = options.schedule.momentum(
                             epoch: epochsTrained, batch: b, of: batches, defaultPeriod: period)
                     }

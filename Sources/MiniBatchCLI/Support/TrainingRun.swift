@@ -52,16 +52,17 @@ struct TrainingRun {
         // a place where the temporary file cannot be made (no such directory, a name too
         // long), or an output that is an input or the other output (the data were
         // overwritten, or the history replaced the model).
-        // (Compared as the directory entries a write renames over: an output that is a link
-        // to an input replaces the link, not the input.)
+        // (Compared as the files a write replaces: an output that is a symbolic link to an
+        // input would replace the input (since 0.12.5 a write goes through a link; it replaced
+        // the link before).)
         try checkWritable(out, "--out")
         if let path = output.history {
             try checkWritable(path, "--history")
-            if File.canonical(path) == File.canonical(out) { throw Failure("--history: '\(path)' is where the model is saved") }
+            if File.same(path, out) { throw Failure("--history: '\(path)' is where the model is saved") }
         }
         for (path, option) in inputs {
-            if option != "model", names(out, path) { throw Failure("--out: '\(out)' is the \(option) file itself") }
-            if let history = output.history, names(history, path) {
+            if option != "model", File.same(out, path) { throw Failure("--out: '\(out)' is the \(option) file itself") }
+            if let history = output.history, File.same(history, path) {
                 throw Failure("--history: '\(history)' is the \(option) file itself")
             }
         }
@@ -198,22 +199,6 @@ struct TrainingRun {
         } catch {
             return "\(error)"
         }
-    }
-
-    /// Whether writing `output` would replace `input`: the same directory entry, `input` a
-    /// link to it, or the same file by another path (a bind mount, a case-insensitive
-    /// directory, a hard link: the output, not followed if it is a link, and the input have
-    /// one device and inode).
-    private func names(_ output: String, _ input: String) -> Bool {
-        let entry = File.canonical(output)
-        if entry == File.canonical(input) { return true }
-        if let resolved = realpath(input, nil) {
-            defer { free(resolved) }
-            if String(cString: resolved) == entry { return true }
-        }
-        var out = stat(), into = stat()
-        guard lstat(output, &out) == 0, stat(input, &into) == 0 else { return false }
-        return out.st_dev == into.st_dev && out.st_ino == into.st_ino
     }
 
     /// The validation files' names in the library's messages, before the training data's

@@ -131,7 +131,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         number of labels, or 1d labels), or other ``hidden_layer_sizes``, then raise
         ``ValueError`` (as scikit-learn's).
     verbose : bool, default=False
-        Print the cost of every epoch.
+        Print the loss of every epoch: the value ``loss_curve_`` gets, as scikit-learn
+        prints it.
     callback : callable or None, default=None
         ``callback(progress)`` after every epoch (a :class:`minibatch_gd.Progress`). A
         truthy return value stops training with :class:`minibatch_gd.CancelledError`; an
@@ -163,7 +164,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_costs_ : float64 ndarray, the validation loss after every epoch with
         ``early_stopping`` (minibatch's; the plotting helper draws it).
     t_ : int, the training samples seen.
-    n_iter_ : int, epochs trained over the network's life.
+    n_iter_ : int, epochs the last fit or partial_fit ran (scikit-learn's meaning: with
+        warm_start or partial_fit, this call's, not the network's life, which
+        ``network_.epochs_trained`` counts).
     batch_size_ : int, the batch size used (resolved from 'auto').
     diverged_ : bool, whether the last training call diverged.
     n_features_in_, n_outputs_, out_activation_, coefs_, intercepts_, n_layers_.

@@ -151,6 +151,7 @@ class _MLPTraining:
             bs = m
         user_cb = self.callback
         verbose = bool(self.verbose)
+        cost_scale = self._cost_scale()
         name = type(self).__name__
         scorer = None if validation is None else self._validation_scorer(validation)
         own_scores: dict[int, float] = {}  # epoch of this call -> the scorer's score
@@ -161,8 +162,10 @@ class _MLPTraining:
                 own_scores[progress.epoch] = scorer(net)
                 progress = dataclasses.replace(progress, validation_score=own_scores[progress.epoch])
             if verbose:
+                # the value loss_curve_ gets, as scikit-learn prints it (the library's cost is
+                # twice it for the squared error)
                 print(
-                    f"{name}: epoch {progress.epochs_trained}, cost {progress.epoch_cost:.6g}"
+                    f"{name}: epoch {progress.epochs_trained}, loss {progress.epoch_cost * cost_scale:.8g}"
                     f" ({progress.batches} batches of {progress.batch_size})"
                 )
             if user_cb is not None:
@@ -243,7 +246,10 @@ class _MLPTraining:
                 else:
                     self.loss_curve_ = self._losses(self.epoch_costs_)
                 self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else float("nan")
-                self.n_iter_ = net.epochs_trained
+                # (this call's epochs, as scikit-learn's n_iter_ since it counts from 0 in
+                # every fit and partial_fit; epochs over the network's life until 0.12.5:
+                # network_.epochs_trained has that)
+                self.n_iter_ = len(history.epoch_costs)
                 self.t_ = int(getattr(self, "t_", 0) or 0) + m * len(history.epoch_costs)
                 best_epoch = None
                 if validation is not None and diverged is None and len(history.epoch_costs) > 0:

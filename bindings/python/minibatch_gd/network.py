@@ -234,7 +234,9 @@ class Network(_Training, _Handle):
         return cls._from_handle(h.value)
 
     def save(self, path: PathLike) -> None:
-        """Writes the model to ``path`` atomically (temporary file, fsync, rename)."""
+        """Writes the model to ``path`` atomically (temporary file, fsync, rename). A file
+        replaced keeps its permission bits; where ``path`` is a symbolic link, the file it
+        leads to is replaced and the link stays, as ``open(path, "wb")`` would write."""
         with self._lock:
             check_status(
                 _lib.lib().mb_model_save(self._h(), as_path(path)),

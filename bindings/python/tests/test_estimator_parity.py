@@ -367,3 +367,26 @@ def test_regressor_tol_compares_scikit_learns_loss(loss, outputs):
                         max_iter=500, random_state=0).fit(X, y)
     stop = stop_epoch(r.loss_curve_, tol, n)
     assert stop == r.n_iter_ < 500
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_n_iter_counts_the_last_call_as_scikit_learns(name):
+    """n_iter_ after warm_start and after partial_fit is scikit-learn's: the epochs of the
+    last call (it counted the network's life until 0.12.5: 10 and 3 below, where
+    scikit-learn has 5 and 1), and loss_curve_ grows over the calls in both."""
+    X, y = datasets.load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    if name == "MLPRegressor":
+        y = y / 10.0
+    got = {}
+    for lib, cls in (("mb", getattr(mb, name)), ("sk", {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[name])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning
+            w = cls(hidden_layer_sizes=(16,), max_iter=5, warm_start=True, random_state=0).fit(X, y)
+            first = w.n_iter_
+            w.fit(X, y)
+            p = cls(hidden_layer_sizes=(16,), random_state=0)
+            for _ in range(3):
+                p.partial_fit(X, y, **({"classes": np.arange(10)} if name == "MLPClassifier" else {}))
+        got[lib] = (first, w.n_iter_, len(w.loss_curve_), p.n_iter_, len(p.loss_curve_))
+    assert got["mb"] == got["sk"] == (5, 5, 10, 1, 3), got

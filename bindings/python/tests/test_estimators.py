@@ -234,7 +234,8 @@ def test_partial_fit_one_epoch_per_call_equals_fit(moons):
     assert not hasattr(inc, "classes_")
     for i in range(5):
         inc.partial_fit(X, y, classes=np.array([1, 0]) if i == 0 else None)
-        assert inc.n_iter_ == i + 1 and len(inc.epoch_costs_) == i + 1
+        # n_iter_: this call's epochs, as scikit-learn's; the network counts all of them
+        assert inc.n_iter_ == 1 and len(inc.epoch_costs_) == inc.network_.epochs_trained == i + 1
     assert np.array_equal(inc.network_.get_parameters(), full.network_.get_parameters())
     assert np.array_equal(inc.batch_costs_, full.batch_costs_)
     with pytest.raises(ValueError, match="X has 3 features"):
@@ -259,7 +260,7 @@ def test_partial_fit_on_streaming_chunks():
     for epoch in range(10):
         for start in range(0, 3000, 1000):
             clf.partial_fit(X[start:start + 1000], y[start:start + 1000], classes=[0, 1])
-    assert clf.n_iter_ == 30 and clf.score(X, y) > 0.93
+    assert clf.n_iter_ == 1 and clf.network_.epochs_trained == 30 and clf.score(X, y) > 0.93
 
 
 def test_partial_fit_appends_costs_in_place(moons):
@@ -316,7 +317,7 @@ def test_warm_start_continues(moons):
     kw = dict(hidden_layer_sizes=(8,), batch_size=64, random_state=1)
     a = mb.MLPClassifier(max_iter=4, **kw).fit(X, y)
     w = mb.MLPClassifier(max_iter=2, warm_start=True, **kw).fit(X, y).fit(X, y)
-    assert w.n_iter_ == 4 and len(w.epoch_costs_) == 4
+    assert w.n_iter_ == 2 and len(w.epoch_costs_) == 4 == w.network_.epochs_trained
     assert np.array_equal(a.network_.get_parameters(), w.network_.get_parameters())
 
 
@@ -473,7 +474,13 @@ def test_verbose(capsys, moons):
     X, y = moons
     mb.MLPClassifier((4,), max_iter=2, verbose=True, random_state=0).fit(X, y)
     out = capsys.readouterr().out
-    assert "epoch 1, cost" in out and "epoch 2, cost" in out
+    assert "epoch 1, loss" in out and "epoch 2, loss" in out
+    # the printed loss is loss_curve_'s, as scikit-learn prints it (the regressor printed the
+    # library's cost, twice it, until 0.12.5)
+    import re
+    r = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0).fit(X, y.astype(float))
+    printed = [float(v) for v in re.findall(r"epoch \d+, loss (\S+)", capsys.readouterr().out)]
+    np.testing.assert_allclose(printed, r.loss_curve_, rtol=1e-7)
 
 
 @pytest.mark.parametrize("features, hidden", [(2, (32,)), (37, (64,)), (64, (64, 33)), (5, (128,)), (100, (16,))])
@@ -506,7 +513,8 @@ def test_pickle_and_clone(moons):
     assert np.array_equal(clf2.predict_proba(X), clf.predict_proba(X))
     assert clf2.network_ is not clf.network_ and clf2.n_iter_ == 3
     clf2.partial_fit(X, y)  # continues on its own copy
-    assert clf2.n_iter_ == 4 and clf.n_iter_ == 3
+    assert clf2.network_.epochs_trained == 4 and clf2.n_iter_ == 1 and clf.n_iter_ == 3
+    assert clf.network_.epochs_trained == 3
     sk = pytest.importorskip("sklearn.base")
     c = sk.clone(clf)
     assert not hasattr(c, "network_") and c.get_params() == clf.get_params()
