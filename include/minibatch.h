@@ -978,7 +978,9 @@ typedef struct mb_train_options {
     float beta1;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.9;
                                   replaced step by step by cycle_momentum (since 0.10.0) */
     float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
-    float epsilon;             /* every rule but SGD: finite, > 0;
+    float epsilon;             /* every rule but SGD: finite, > 0, and (since 0.12.5)
+                                  at least FLT_MIN (1.2e-38) where flush_denormals is
+                                  on, which reads a subnormal epsilon as 0;
                                   default 1e-8 (PyTorch's Adadelta: 1e-6) */
     float weight_decay;        /* AdamW, and (since 0.10.0) NAdam and RAdam with
                                   decoupled_weight_decay (the others ignore it): >= 0;
@@ -1456,12 +1458,18 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
  * mb_predict_npy and mb_shuffle_npy write their outputs the same way; a new file gets mode
  * 0666 less the process's umask, as a file open() makes (since 0.12.3; 0644 whatever the
  * umask before), or 0600 where the umask cannot be read (no /proc/self/status). Since
- * 0.12.5 a file replaced keeps its permission bits (a 0600 file stays 0600; it got the new
- * file's mode before) and, where the process may set them (root), its owner and group; and
- * where `path` is a symbolic link, the file it leads to is replaced (the temporary file is
- * made beside it), as open() would write, and the link stays (the rename replaced the link
- * before); a chain of more than 40 links or a loop is MB_ERR_IO. Other hard links to a file
- * replaced keep its old contents. Paths are UTF-8:
+ * 0.12.5 a file of the process's user that is replaced keeps its permission bits (a 0600
+ * file stays 0600; it got the new file's mode before), its group where the process may set
+ * it (else the group's bits become the others') and its access ACL (else, where it has one,
+ * only the owner's bits); another user's file replaced gives nothing (the new file is the
+ * process's, with a new file's mode: keeping them let the user who made the name in /tmp
+ * in advance rewrite root's output). And where `path` is a symbolic link, the file it
+ * leads to is replaced (the temporary file is made beside it, so that file's directory
+ * must be writable), as open() would write, and the link stays (the rename replaced the
+ * link before); MB_ERR_IO, as the kernel refuses to follow them: a chain of more than 40
+ * links or a loop, and another user's link in a sticky directory others may write (/tmp;
+ * the rule of fs.protected_symlinks, applied whatever that setting says). Other hard links
+ * to a file replaced keep its old contents. Paths are UTF-8:
  * since 0.12.3 a path (here and in every function that takes one) that is not valid UTF-8
  * is MB_ERR_INVALID_ARGUMENT (its bytes were replaced by U+FFFD before, naming another
  * file). */

@@ -1,9 +1,11 @@
 /* The temporary files of atomic writes, for signal handlers: see temporary.h. */
 #include "temporary.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define SLOTS 32
@@ -77,4 +79,14 @@ void mbm_temporary_remove_and_reraise(int signal_number)
     mbm_temporary_remove_all();
     signal(signal_number, SIG_DFL);
     raise(signal_number);
+}
+
+int mbm_copy_access_acl(const char *from, int to_fd)
+{
+    static const char name[] = "system.posix_acl_access";
+    char value[4096]; /* 4 + 8 bytes an entry: about 340 entries; a larger ACL is -1 */
+    ssize_t n = getxattr(from, name, value, sizeof value);
+    if (n < 0)
+        return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+    return fsetxattr(to_fd, name, value, (size_t)n, 0) == 0 ? 1 : -1;
 }

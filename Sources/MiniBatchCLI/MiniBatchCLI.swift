@@ -57,7 +57,7 @@ struct MiniBatchCLI: ParsableCommand {
     /// The name after `help` (the first argument) where it names no subcommand.
     static func unknownHelpTopic() -> String? {
         let arguments = CommandLine.arguments
-        guard arguments.count >= 3, arguments[1] == "help", !arguments[2].hasPrefix("-") else { return nil }
+        guard arguments.count >= 3, arguments[1] == "help", !arguments[2].hasPrefix("-"), arguments[2] != "help" else { return nil }
         return configuration.subcommands.contains { $0._commandName == arguments[2] } ? nil : arguments[2]
     }
 

@@ -211,6 +211,24 @@ struct TrainingTests {
         }
     }
 
+    /// A subnormal epsilon, read as 0 where subnormals are flushed (the default), made a step
+    /// of a zero gradient 0 / 0, reported as divergence (until 0.12.5): refused before
+    /// training, naming flush_denormals; with subnormals kept it trains.
+    @Test func aSubnormalEpsilonIsRefusedWhereSubnormalsAreFlushed() throws {
+        let x = Fixture.uniform(64 * 2, seed: 4), y = Fixture.classes(64, classes: 2)
+        for rule in [Optimizer.adadelta(rho: 1, epsilon: 1e-45), .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-40)] {
+            let network = try Network(layerSizes: [2, 4, 2], hiddenActivation: .relu, loss: .crossEntropy, seed: 1)
+            var options = TrainingOptions(epochs: 2, batchSize: .fixed(16), learningRate: 0.1, optimizer: rule)
+            let failure = Fixture.failure { () throws(MiniBatchError) in try network.train(x: x, classes: y, features: 2, options: options) }
+            #expect(failure?.kind == .invalidArgument && failure?.message.contains("is a subnormal float, which flush_denormals") == true,
+                    "\(rule): \(String(describing: failure))")
+            #expect(network.epochsTrained == 0)
+            options.flushesDenormals = false
+            try network.train(x: x, classes: y, features: 2, options: options)
+            #expect(network.epochsTrained == 2)
+        }
+    }
+
     @Test func smallBatchesAreOneShard() throws {
         let sizes = [64, 32, 4], m = 512
         let x = Fixture.uniform(m * sizes[0], seed: 8, scale: 1)

@@ -749,6 +749,9 @@ ln -s c.mbm clink.json
 refused "train --history a link to --out (not made yet): refused" "--history: 'clink.json' is where the model is saved" \
     train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out c.mbm --history clink.json --progress none
 check "the links and X are untouched" bash -c "test -L xlink.mbm && test -L clink.json && cmp -s x.npy xc.npy && test ! -e c.mbm"
+ln -s "$(printf 'n%.0s' {1..300})" longlink.mbm
+refused "train --out a link to a name of 300 bytes: refused before training" "--out: cannot write 'longlink.mbm': File name too long (300 bytes" \
+    train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out longlink.mbm --progress json
 ln -s sub/linked.mbm outlink.mbm; mkdir -p sub
 "$cli" train --x xc.npy --y yc.npy --hidden 4 --epochs 1 --out outlink.mbm --progress none >/dev/null 2>&1; rc=$?
 check "train --out a link: the model is written where it leads, the link stays (exit $rc)" bash -c \

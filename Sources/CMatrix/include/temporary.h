@@ -30,6 +30,13 @@ void mbm_temporary_remove_all(void);
  * again (the process dies as it would have, its exit status telling the signal). */
 void mbm_temporary_remove_and_reraise(int signal_number);
 
+/* An atomic write's new file takes the replaced file's POSIX access ACL, where it has one
+ * (the extended attribute system.posix_acl_access, copied as its bytes: the mode's group
+ * bits are then the ACL's mask, which fchmod alone would give the owning group).
+ * 0: `from` has no ACL (or the file system keeps none); 1: copied; -1: it has one that could
+ * not be read or copied (the caller then keeps the owner's bits only). */
+int mbm_copy_access_acl(const char *from, int to_fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,10 +12,15 @@ import Darwin
 /// either. Dropped before `commit` (an error on the way), it removes its temporary file.
 ///
 /// The file replaced is the one a write through open() would change: where `path` is a
-/// symbolic link, its target (`File.linkTarget`; the link stays). A file replaced keeps its
-/// permission bits (a private 0600 model stays private; until 0.12.5 it became 0666 without
-/// the umask) and, where the process may give them, its owner and group; a new file gets
-/// what open() would give it. Other hard links to a file replaced keep the old contents.
+/// symbolic link, its target (`File.linkTarget`, which refuses the links the kernel's
+/// fs.protected_symlinks refuses; the link stays). A file of this process's user that is
+/// replaced keeps its permission bits (a private 0600 model stays private; until 0.12.5 it
+/// became 0666 without the umask), its group where the process may set it (else the group's
+/// bits become the others', so that no other group gains access), and its access ACL (else,
+/// where it has one, only the owner's bits). Another user's file replaced (root saving over
+/// it; a name made in advance in /tmp) gives nothing: the new file is this process's, with
+/// the mode a new file gets, what open() would give it. Other hard links to a file
+/// replaced keep the old contents.
 ///
 /// `File.writeAtomically` writes a buffer through one; `.npy` outputs (`NpyOutput`) are
 /// written through one a chunk at a time.
@@ -25,8 +30,9 @@ final class AtomicFile {
     let target: String
     /// `target` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
     let temporary: String
-    /// The permission bits, owner and group of the file replaced (nil: a new file).
-    private let replaced: (mode: mode_t, owner: uid_t, group: gid_t)?
+    /// The permission bits and group of the file replaced, where it is this process's
+    /// user's (nil: a new file, or another user's).
+    private let replaced: (mode: mode_t, group: gid_t)?
     private var fd: Int32
     /// The temporary file's slot in the table a signal handler removes them from
     /// (`mbm_temporary_register`; -1: not registered).
@@ -49,7 +55,7 @@ final class AtomicFile {
         self.path = path
         target = try File.linkTarget(path)
         var info = stat()
-        replaced = stat(target, &info) == 0 ? (info.st_mode & 0o777, info.st_uid, info.st_gid) : nil
+        replaced = stat(target, &info) == 0 && info.st_uid == geteuid() ? (info.st_mode & 0o777, info.st_gid) : nil
         self.releasesPages = releasesPages
         var template = Array(AtomicFile.template(for: target).utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -102,18 +108,27 @@ final class AtomicFile {
         try moveIntoPlace()
     }
 
-    /// Sets the file's mode (the replaced file's; for a new file 0666 without the umask, as
-    /// a file made by open() gets: mkstemp made it 0600) and owner, flushes it to disk (fsync)
-    /// and closes it. After this, only `moveIntoPlace` is left (two files that must both be
-    /// written finish both before either is renamed).
+    /// Sets the file's mode (the replaced file's, with its group and ACL where they can be
+    /// kept: see the type's notes; for a new file 0666 without the umask, as a file made by
+    /// open() gets: mkstemp made it 0600), flushes it to disk (fsync) and closes it. After
+    /// this, only `moveIntoPlace` is left (two files that must both be written finish both
+    /// before either is renamed).
     func finishWriting() throws(MiniBatchError) {
         var failure: MiniBatchError? = nil
-        if let replaced, replaced.owner != geteuid() || replaced.group != getegid() {
-            // best effort, as editors do: root gives the file back to its owner; a member of
-            // the file's group keeps the group. (Before fchmod: chown may clear mode bits.)
-            if fchown(fd, replaced.owner, replaced.group) != 0 { _ = fchown(fd, uid_t.max, replaced.group) }
+        var mode = File.creationMode(), copiesACL = false
+        if let replaced {
+            mode = replaced.mode
+            var made = stat()
+            // (the group before the mode: chown may clear mode bits)
+            if fstat(fd, &made) == 0, made.st_gid != replaced.group, fchown(fd, uid_t.max, replaced.group) != 0 {
+                mode = (mode & ~0o070) | ((mode & 0o007) << 3)  // the group's bits: the others'
+            } else {
+                copiesACL = true  // (an ACL's group entries name the file's group: kept)
+            }
         }
-        if fchmod(fd, replaced?.mode ?? File.creationMode()) != 0 || fsync(fd) != 0 {
+        var failed = fchmod(fd, mode) != 0
+        if !failed, copiesACL, mbm_copy_access_acl(target, fd) < 0 { failed = fchmod(fd, mode & 0o700) != 0 }
+        if failed || fsync(fd) != 0 {
             failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())")
         }
         if close(fd) != 0, failure == nil { failure = MiniBatchError(.io, "cannot close '\(temporary)': \(File.reason())") }
@@ -157,11 +172,13 @@ extension File {
         try checkTarget(path, what)
         // (the temporary file's name is shortened to fit, so a name too long for the final
         // rename would pass the next line: it is checked here)
-        let bytes = Array(path.utf8), name = bytes[File.nameStart(bytes)...]
-        guard name.count <= 255 else {
-            throw MiniBatchError(.io, "cannot write '\(path)': File name too long (\(name.count) bytes; a name has at most 255)")
+        // (and so is the name a symbolic link leads to, which the file is written under)
+        for name in [path, try linkTarget(path)].map({ Array($0.utf8) }).map({ $0[File.nameStart($0)...] }) {
+            guard name.count <= 255 else {
+                throw MiniBatchError(.io, "cannot write '\(path)': File name too long (\(name.count) bytes; a name has at most 255)")
+            }
+            guard !name.isEmpty else { throw MiniBatchError(.io, "cannot write '\(path)': the path names no file") }
         }
-        guard !name.isEmpty else { throw MiniBatchError(.io, "cannot write '\(path)': the path names no file") }
         _ = try AtomicFile(path: path)
     }
 }

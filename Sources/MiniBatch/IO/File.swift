@@ -114,24 +114,35 @@ package enum File {
     /// The file a write to `path` replaces: `path`, or where its symbolic links lead when it
     /// is one (a relative link read from the link's directory), as open() and every peer's
     /// save (numpy.save, torch.save, joblib.dump) write through a link: the link stays, its
-    /// target gets the new file (a dangling link's target is created). A chain longer than
-    /// the kernel follows (40 links, or a loop) and a link whose target is not UTF-8 are
-    /// refused with `.io`.
+    /// target gets the new file (a dangling link's target is created). Refused with `.io`,
+    /// as the kernel refuses to follow them: more than 40 links (or a loop), and, as
+    /// `fs.protected_symlinks` does (on in most distributions; this rule holds whatever it
+    /// says), a link in a sticky directory that others may write (/tmp) owned neither by
+    /// this process's user nor by the directory's owner: another user's link planted there
+    /// would otherwise redirect the write to any file this process may write. A link whose
+    /// target is not UTF-8 is refused too.
     static func linkTarget(_ path: String) throws(MiniBatchError) -> String {
         var current = path
-        for _ in 0..<40 {
+        for follows in 0...40 {
             var info = stat()
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            guard follows < 40 else { break }
+            let start = nameStart(Array(current.utf8))
+            let directory = start == 0 ? "." : String(decoding: Array(current.utf8)[..<start], as: UTF8.self)
+            var parent = stat()
+            if stat(directory, &parent) == 0, parent.st_mode & S_ISVTX != 0, parent.st_mode & S_IWOTH != 0,
+               info.st_uid != geteuid(), info.st_uid != parent.st_uid {
+                throw MiniBatchError(.io, "cannot write '\(path)': the symbolic link '\(current)' belongs to another user (uid \(info.st_uid)) in a sticky directory others may write, which is not followed (as the kernel's fs.protected_symlinks refuses it)")
+            }
             var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX))
             let n = buffer.withUnsafeMutableBufferPointer { readlink(current, $0.baseAddress!, $0.count) }
             guard n > 0, n < buffer.count else { throw MiniBatchError(.io, "cannot read the symbolic link '\(current)': \(reason())") }
             guard let link = String(validating: buffer[..<n], as: UTF8.self) else {
                 throw MiniBatchError(.io, "cannot write '\(path)': the symbolic link '\(current)' leads to a path that is not UTF-8")
             }
-            let start = nameStart(Array(current.utf8))
-            current = link.hasPrefix("/") || start == 0 ? link : String(decoding: Array(current.utf8)[..<start], as: UTF8.self) + link
+            current = link.hasPrefix("/") || start == 0 ? link : directory + link
         }
-        throw MiniBatchError(.io, "cannot write '\(path)': too many levels of symbolic links")
+        throw MiniBatchError(.io, "cannot write '\(path)': too many levels of symbolic links (more than 40)")
     }
 
     /// `path` with its directory resolved by realpath (the path as given if it cannot be).

@@ -213,7 +213,7 @@ package enum Validate {
                 throw .invalid("communicator rank must be 0...\(size - 1) (size \(size)), got \(rank)")
             }
         }
-        try optimizer(options.optimizer)
+        try optimizer(options.optimizer, flushing: options.flushesDenormals)
         try schedule(options.schedule, adaptivePatience: options.earlyStopping.patience)
         try momentumCycle(options.schedule, options.optimizer)
         try warmup(options.warmup)
@@ -268,7 +268,10 @@ package enum Validate {
     }
 
     /// An update rule's hyperparameters.
-    package static func optimizer(_ optimizer: Optimizer) throws(MiniBatchError) {
+    /// - Parameter flushing: whether training flushes subnormals (`flushesDenormals`): a
+    ///   subnormal epsilon is then read as 0, and a step of a zero gradient divides 0 by 0
+    ///   (reported as divergence until 0.12.5): refused, naming both.
+    package static func optimizer(_ optimizer: Optimizer, flushing: Bool = false) throws(MiniBatchError) {
         func fraction(_ value: Float, _ name: String, closed: Bool = false) throws(MiniBatchError) {
             guard value.isFinite, value >= 0, value < 1 || (closed && value == 1) else {
                 throw .invalid("\(name) must be in [0, 1), got \(value)")
@@ -276,6 +279,9 @@ package enum Validate {
         }
         func positive(_ value: Float, _ name: String) throws(MiniBatchError) {
             guard value.isFinite, value > 0 else { throw .invalid("\(name) must be finite and > 0, got \(value)") }
+            guard !flushing || value >= .leastNormalMagnitude else {
+                throw .invalid("\(name) \(value) is a subnormal float, which flush_denormals (on by default) reads as 0, and a step of a zero gradient would divide 0 by 0: give at least \(Float.leastNormalMagnitude), or turn flush_denormals off")
+            }
         }
         /// AdamW's weight decay, and NAdam's and RAdam's decoupled one (the C options'
         /// weight_decay with decoupled_weight_decay).

@@ -162,10 +162,10 @@ class _MLPTraining:
                 own_scores[progress.epoch] = scorer(net)
                 progress = dataclasses.replace(progress, validation_score=own_scores[progress.epoch])
             if verbose:
-                # the value loss_curve_ gets, as scikit-learn prints it (the library's cost is
-                # twice it for the squared error)
+                # this call's epoch and the value loss_curve_ gets, as scikit-learn prints them
+                # (the library's cost is twice it for the squared error)
                 print(
-                    f"{name}: epoch {progress.epochs_trained}, loss {progress.epoch_cost * cost_scale:.8g}"
+                    f"{name}: epoch {progress.epoch}, loss {progress.epoch_cost * cost_scale:.8g}"
                     f" ({progress.batches} batches of {progress.batch_size})"
                 )
             if user_cb is not None:

@@ -234,9 +234,11 @@ class Network(_Training, _Handle):
         return cls._from_handle(h.value)
 
     def save(self, path: PathLike) -> None:
-        """Writes the model to ``path`` atomically (temporary file, fsync, rename). A file
-        replaced keeps its permission bits; where ``path`` is a symbolic link, the file it
-        leads to is replaced and the link stays, as ``open(path, "wb")`` would write."""
+        """Writes the model to ``path`` atomically (a temporary file beside the file
+        replaced, fsync, rename). A file of this user's that is replaced keeps its
+        permission bits, group and ACL; where ``path`` is a symbolic link, the file it leads
+        to is replaced and the link stays, as ``open(path, "wb")`` writes, except that the
+        temporary file needs that file's directory to be writable (see mb_model_save)."""
         with self._lock:
             check_status(
                 _lib.lib().mb_model_save(self._h(), as_path(path)),

@@ -118,7 +118,7 @@ def test_scipy_openblas_loaded_global_first_does_not_replace_ours():
                               before=before, reported=reported, after=counts())))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, OPENBLAS_NUM_THREADS="2"))
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="2", PYTHONPATH=os.pathsep.join(sys.path)))
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
     if got is None:

@@ -481,6 +481,9 @@ def test_verbose(capsys, moons):
     r = mb.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0).fit(X, y.astype(float))
     printed = [float(v) for v in re.findall(r"epoch \d+, loss (\S+)", capsys.readouterr().out)]
     np.testing.assert_allclose(printed, r.loss_curve_, rtol=1e-7)
+    # a warm start's epochs are numbered from 1 in each call, as scikit-learn's iterations
+    r.set_params(warm_start=True, max_iter=2).fit(X, y.astype(float))
+    assert re.findall(r"epoch (\d+), loss", capsys.readouterr().out) == ["1", "2"]
 
 
 @pytest.mark.parametrize("features, hidden", [(2, (32,)), (37, (64,)), (64, (64, 33)), (5, (128,)), (100, (16,))])
