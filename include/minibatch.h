@@ -1455,15 +1455,17 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
  * old file or the new one, never a part. The temporary file is named `path` plus
  * ".tmp-XXXXXX", its last component shortened where that would pass 255 bytes, so a name
  * of up to 255 bytes can be written (names of 245-255 bytes failed before 0.12.3);
- * mb_predict_npy and mb_shuffle_npy write their outputs the same way; a new file gets mode
- * 0666 less the process's umask, as a file open() makes (since 0.12.3; 0644 whatever the
- * umask before), or 0600 where the umask cannot be read (no /proc/self/status). Since
- * 0.12.5 a file of the process's user that is replaced keeps its permission bits (a 0600
- * file stays 0600; it got the new file's mode before), its group where the process may set
- * it (else the group's bits become the others') and its access ACL (else, where it has one,
- * only the owner's bits); another user's file replaced gives nothing (the new file is the
- * process's, with a new file's mode: keeping them let the user who made the name in /tmp
- * in advance rewrite root's output). And where `path` is a symbolic link, the file it
+ * mb_predict_npy and mb_shuffle_npy write their outputs the same way; a new file is made
+ * as open() makes one: mode 0666 under the process's umask, or the directory's default ACL
+ * (since 0.12.5; 0666 less the umask since 0.12.3, whatever a default ACL said; 0644
+ * before). Since 0.12.5 a file of the process's user that is replaced keeps its permission
+ * bits (a 0600 file stays 0600; it got the new file's mode before; its temporary file is
+ * 0600 until then), its group where the process may set it (else the group's bits become
+ * the others') and its access ACL, or none where it had none (else, where it cannot be read
+ * or set, only the owner's bits); what is replaced is read without following a link, once,
+ * when the write starts. Another user's file replaced gives nothing (the new file is the
+ * process's, made as a new one: keeping them let the user who made the name in /tmp in
+ * advance rewrite root's output). And where `path` is a symbolic link, the file it
  * leads to is replaced (the temporary file is made beside it, so that file's directory
  * must be writable), as open() would write, and the link stays (the rename replaced the
  * link before); MB_ERR_IO, as the kernel refuses to follow them: a chain of more than 40

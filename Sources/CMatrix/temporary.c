@@ -81,12 +81,21 @@ void mbm_temporary_remove_and_reraise(int signal_number)
     raise(signal_number);
 }
 
-int mbm_copy_access_acl(const char *from, int to_fd)
+static const char access_acl[] = "system.posix_acl_access";
+
+long mbm_read_access_acl(const char *path, void *buffer, unsigned long capacity)
 {
-    static const char name[] = "system.posix_acl_access";
-    char value[4096]; /* 4 + 8 bytes an entry: about 340 entries; a larger ACL is -1 */
-    ssize_t n = getxattr(from, name, value, sizeof value);
+    ssize_t n = lgetxattr(path, access_acl, buffer, capacity);
     if (n < 0)
         return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
-    return fsetxattr(to_fd, name, value, (size_t)n, 0) == 0 ? 1 : -1;
+    return (long)n;
+}
+
+int mbm_set_access_acl(int fd, const void *acl, unsigned long length)
+{
+    if (length > 0)
+        return fsetxattr(fd, access_acl, acl, length, 0) == 0 ? 0 : -1;
+    if (fremovexattr(fd, access_acl) == 0 || errno == ENODATA || errno == ENOTSUP)
+        return 0;
+    return -1;
 }

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -778,6 +779,8 @@ static void test_links_and_modes_are_kept(void)
     CHECK(is_link(dangling));
     CHECK_STATUS(mb_model_load(made, &c), MB_OK);
     CHECK(c != NULL && models_equal(c, a));
+    mb_model_free(c);
+    c = NULL;
     /* a loop is refused, and nothing is made */
     CHECK(symlink("loop.mbm", loop) == 0);
     CHECK_ERR(mb_model_save(a, loop), MB_ERR_IO);
@@ -882,6 +885,45 @@ static void test_an_acl_is_kept(void)
     n = getxattr(path, "system.posix_acl_access", got, sizeof got);
     CHECK(n == (ssize_t)sizeof acl && memcmp(got, acl, sizeof acl) == 0);
     CHECK(mode_of(path) == 0660);
+    /* A directory with a default ACL (user 65534 rw-): a new file is made as open() makes
+     * one there (the inherited ACL, whatever the umask: 0644 and a narrowed mask before), and
+     * a file replaced that had no ACL gets none (the inherited one gave user 65534 access). */
+    {
+        static const unsigned char def[] = {
+            2, 0, 0, 0,
+            0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+            0x02, 0, 6, 0, 0xfe, 0xff, 0, 0,
+            0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+            0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+            0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        };
+        char dir[256], made[300], opened[300], plain[300];
+        unsigned char want[sizeof got];
+        ssize_t wn;
+        int fd;
+        mode_t old_mask = umask(022);
+        path_in(dir, sizeof dir, "default-acl");
+        snprintf(made, sizeof made, "%s/made.mbm", dir);
+        snprintf(opened, sizeof opened, "%s/opened", dir);
+        snprintf(plain, sizeof plain, "%s/plain.mbm", dir);
+        CHECK(mkdir(dir, 0755) == 0);
+        CHECK(setxattr(dir, "system.posix_acl_default", def, sizeof def, 0) == 0);
+        CHECK_STATUS(mb_model_save(a, made), MB_OK);
+        fd = open(opened, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        CHECK(fd >= 0 && close(fd) == 0);
+        n = getxattr(made, "system.posix_acl_access", got, sizeof got);
+        wn = getxattr(opened, "system.posix_acl_access", want, sizeof want);
+        CHECK(n > 0 && n == wn && memcmp(got, want, (size_t)n) == 0);
+        CHECK(mode_of(made) == mode_of(opened) && mode_of(made) == 0660);
+        /* a file of ours there without an ACL: replaced, it still has none */
+        fd = open(plain, O_WRONLY | O_CREAT | O_EXCL, 0640);
+        CHECK(fd >= 0 && close(fd) == 0);
+        CHECK(removexattr(plain, "system.posix_acl_access") == 0 && chmod(plain, 0640) == 0);
+        CHECK_STATUS(mb_model_save(a, plain), MB_OK);
+        CHECK(getxattr(plain, "system.posix_acl_access", got, sizeof got) < 0 && errno == ENODATA);
+        CHECK(mode_of(plain) == 0640);
+        umask(old_mask);
+    }
 done:
     mb_model_free(a);
 }

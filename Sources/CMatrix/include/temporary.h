@@ -30,12 +30,16 @@ void mbm_temporary_remove_all(void);
  * again (the process dies as it would have, its exit status telling the signal). */
 void mbm_temporary_remove_and_reraise(int signal_number);
 
-/* An atomic write's new file takes the replaced file's POSIX access ACL, where it has one
- * (the extended attribute system.posix_acl_access, copied as its bytes: the mode's group
- * bits are then the ACL's mask, which fchmod alone would give the owning group).
- * 0: `from` has no ACL (or the file system keeps none); 1: copied; -1: it has one that could
- * not be read or copied (the caller then keeps the owner's bits only). */
-int mbm_copy_access_acl(const char *from, int to_fd);
+/* The POSIX access ACL of a file an atomic write replaces (the extended attribute
+ * system.posix_acl_access, as its bytes), read without following a link at `path`: its
+ * length (at most `capacity`), 0 where it has none (or the file system keeps none), -1
+ * where it has one that cannot be read (larger than `capacity`, an error). */
+long mbm_read_access_acl(const char *path, void *buffer, unsigned long capacity);
+
+/* Gives the file open at `fd` the access ACL read by mbm_read_access_acl (`length` bytes),
+ * or, for length 0, none: an ACL the new file inherited from its directory's default ACL
+ * is removed (the file replaced had none). 0: done (or nothing to remove); -1: failed. */
+int mbm_set_access_acl(int fd, const void *acl, unsigned long length);
 
 #ifdef __cplusplus
 }

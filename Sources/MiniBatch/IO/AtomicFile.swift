@@ -13,14 +13,18 @@ import Darwin
 ///
 /// The file replaced is the one a write through open() would change: where `path` is a
 /// symbolic link, its target (`File.linkTarget`, which refuses the links the kernel's
-/// fs.protected_symlinks refuses; the link stays). A file of this process's user that is
-/// replaced keeps its permission bits (a private 0600 model stays private; until 0.12.5 it
-/// became 0666 without the umask), its group where the process may set it (else the group's
-/// bits become the others', so that no other group gains access), and its access ACL (else,
-/// where it has one, only the owner's bits). Another user's file replaced (root saving over
-/// it; a name made in advance in /tmp) gives nothing: the new file is this process's, with
-/// the mode a new file gets, what open() would give it. Other hard links to a file
-/// replaced keep the old contents.
+/// fs.protected_symlinks refuses; the link stays). A new file is made as open() makes one
+/// (mode 0666 under the umask, or the directory's default ACL). A file of this process's
+/// user that is replaced keeps its permission bits (a private 0600 model stays private;
+/// until 0.12.5 it became 0666 without the umask), its group where the process may set it
+/// (else the group's bits become the others', so that no other group gains access), and its
+/// access ACL, or none where it had none (one inherited from the directory's default ACL is
+/// removed); where its ACL cannot be read or set, only the owner's bits. Its temporary file
+/// is 0600 until then. Another user's file replaced (root saving over it; a name made in
+/// advance in /tmp) gives nothing: the new file is made as a new one. What is replaced is
+/// read without following a link (lstat, lgetxattr), once, when the write starts: a link
+/// put in the target's place afterwards decides nothing (the rename replaces it). Other
+/// hard links to a file replaced keep the old contents.
 ///
 /// `File.writeAtomically` writes a buffer through one; `.npy` outputs (`NpyOutput`) are
 /// written through one a chunk at a time.
@@ -28,11 +32,12 @@ final class AtomicFile {
     let path: String
     /// The file replaced: `path`, or its symbolic link's target.
     let target: String
-    /// `target` + ".tmp-XXXXXX" (`template(for:)`), made unique by mkstemp.
+    /// `target` + ".tmp-" and 6 random letters (`template(for:)`, `create`).
     let temporary: String
-    /// The permission bits and group of the file replaced, where it is this process's
-    /// user's (nil: a new file, or another user's).
-    private let replaced: (mode: mode_t, group: gid_t)?
+    /// The permission bits, group and access ACL (its bytes; empty: none; nil: one that
+    /// could not be read) of the file replaced, where it is this process's user's regular
+    /// file (nil: a new file, or another user's).
+    private let replaced: (mode: mode_t, group: gid_t, acl: [UInt8]?)?
     private var fd: Int32
     /// The temporary file's slot in the table a signal handler removes them from
     /// (`mbm_temporary_register`; -1: not registered).
@@ -53,17 +58,39 @@ final class AtomicFile {
         try File.checkNoNUL(path)
         try File.checkTarget(path, "the output")
         self.path = path
-        target = try File.linkTarget(path)
+        let target = try File.linkTarget(path)
+        self.target = target
         var info = stat()
-        replaced = stat(target, &info) == 0 && info.st_uid == geteuid() ? (info.st_mode & 0o777, info.st_gid) : nil
+        if lstat(target, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() {
+            var acl = [UInt8](repeating: 0, count: 4096)
+            let n = acl.withUnsafeMutableBytes { mbm_read_access_acl(target, $0.baseAddress!, UInt($0.count)) }
+            replaced = (info.st_mode & 0o777, info.st_gid, n < 0 ? nil : Array(acl[..<n]))
+        } else {
+            replaced = nil
+        }
         self.releasesPages = releasesPages
-        var template = Array(AtomicFile.template(for: target).utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw MiniBatchError(.io, "cannot create a temporary file next to '\(target)': \(File.reason())") }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a program another thread starts
+        // A replaced file's temporary is 0600 until its mode is set (its contents may be
+        // private); a new file's gets open()'s mode (the umask, a default ACL) as it is.
+        let (fd, name) = try AtomicFile.create(AtomicFile.template(for: target), mode: replaced == nil ? 0o666 : 0o600, next: target)
         self.fd = fd
-        temporary = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-        slot = template.withUnsafeBufferPointer { mbm_temporary_register($0.baseAddress!) }
+        temporary = name
+        slot = mbm_temporary_register(name)
+    }
+
+    /// Makes the temporary file: `template`'s "XXXXXX" replaced by 6 random letters and
+    /// digits until open(O_CREAT | O_EXCL) makes a new file (as mkstemp, which gives 0600
+    /// whatever the umask and a directory's default ACL say).
+    private static func create(_ template: String, mode: mode_t, next target: String) throws(MiniBatchError) -> (Int32, String) {
+        let prefix = String(template.utf8.dropLast(6))!
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let name = prefix + String(decoding: (0..<6).map { _ in letters[Int(random.next() % UInt64(letters.count))] }, as: UTF8.self)
+            let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+            if fd >= 0 { return (fd, name) }
+            guard errno == EEXIST else { break }
+        }
+        throw MiniBatchError(.io, "cannot create a temporary file next to '\(target)': \(File.reason())")
     }
 
     deinit { discard() }
@@ -108,26 +135,30 @@ final class AtomicFile {
         try moveIntoPlace()
     }
 
-    /// Sets the file's mode (the replaced file's, with its group and ACL where they can be
-    /// kept: see the type's notes; for a new file 0666 without the umask, as a file made by
-    /// open() gets: mkstemp made it 0600), flushes it to disk (fsync) and closes it. After
+    /// Gives a replaced file's mode, group and ACL to the new file (see the type's notes; a
+    /// new file keeps what open() gave it), flushes it to disk (fsync) and closes it. After
     /// this, only `moveIntoPlace` is left (two files that must both be written finish both
     /// before either is renamed).
     func finishWriting() throws(MiniBatchError) {
         var failure: MiniBatchError? = nil
-        var mode = File.creationMode(), copiesACL = false
+        var failed = false
         if let replaced {
-            mode = replaced.mode
+            var mode = replaced.mode, acl = replaced.acl  // acl: [] none, nil unreadable
             var made = stat()
             // (the group before the mode: chown may clear mode bits)
             if fstat(fd, &made) == 0, made.st_gid != replaced.group, fchown(fd, uid_t.max, replaced.group) != 0 {
                 mode = (mode & ~0o070) | ((mode & 0o007) << 3)  // the group's bits: the others'
+                if acl != [] { acl = nil }  // (an ACL's group entries named the old group)
+            }
+            if let acl, acl.withUnsafeBytes({ mbm_set_access_acl(fd, $0.baseAddress, UInt($0.count)) }) == 0 {
+                // an ACL set holds the mode's bits (the group's are its mask); none: the mode
+                if acl.isEmpty { failed = fchmod(fd, mode) != 0 }
             } else {
-                copiesACL = true  // (an ACL's group entries name the file's group: kept)
+                // an ACL that cannot be read or set: none, and the owner's bits alone
+                _ = mbm_set_access_acl(fd, nil, 0)
+                failed = fchmod(fd, mode & 0o700) != 0
             }
         }
-        var failed = fchmod(fd, mode) != 0
-        if !failed, copiesACL, mbm_copy_access_acl(target, fd) < 0 { failed = fchmod(fd, mode & 0o700) != 0 }
         if failed || fsync(fd) != 0 {
             failure = MiniBatchError(.io, "cannot flush '\(temporary)' to disk: \(File.reason())")
         }

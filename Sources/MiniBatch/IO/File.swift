@@ -154,24 +154,6 @@ package enum File {
         return String(cString: resolved) + "/" + name
     }
 
-    /// The mode a new file gets: 0666 without the process's umask, read from
-    /// /proc/self/status (setting and restoring the umask to read it would race with other
-    /// threads making files); 0600, as mkstemp made it, where it cannot be read (no /proc, a
-    /// kernel before 4.7): never wider than the umask allows.
-    static func creationMode() -> mode_t {
-        guard let status = fopen("/proc/self/status", "re") else { return 0o600 }
-        defer { fclose(status) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), status) != nil {
-            let text = String(cString: line)
-            guard text.hasPrefix("Umask:") else { continue }
-            guard let mask = mode_t(text.dropFirst(6).drop(while: { $0 == " " || $0 == "\t" }).prefix(while: { $0.isHexDigit }), radix: 8)
-            else { return 0o600 }
-            return 0o666 & ~mask
-        }
-        return 0o600
-    }
-
     /// Opens `path` for reading if it is a regular file: a FIFO, a directory, a device or a
     /// socket is refused with `.io` before anything is read from it. The file is opened
     /// non-blocking (opening a FIFO with no writer would otherwise wait for one), checked,
