@@ -1461,8 +1461,9 @@ mb_status mb_train(mb_model *model, const float *x, const void *y, mb_targets y_
  * before). Since 0.12.5 a file of the process's user that is replaced keeps its permission
  * bits (a 0600 file stays 0600; it got the new file's mode before; its temporary file is
  * 0600 until then), its group where the process may set it (else the group's bits become
- * the others') and its access ACL, or none where it had none (else, where it cannot be read
- * or set, only the owner's bits); what is replaced is read without following a link, once,
+ * the others', and a file with an ACL, whose entries name that group, gets none and the
+ * owner's bits alone) and its access ACL, or none where it had none (else, where it cannot
+ * be read or set, only the owner's bits); what is replaced is read without following a link, once,
  * when the write starts. Another user's file replaced gives nothing (the new file is the
  * process's, made as a new one: keeping them let the user who made the name in /tmp in
  * advance rewrite root's output). And where `path` is a symbolic link, the file it

@@ -9,7 +9,7 @@
  * not fit, or a 33rd at once, is not registered: such a file is removed as before, except
  * by a signal). Each slot has a lock-free state and a generation (a sequence lock): the
  * handler unlinks a path only if it read it whole, not while another thread rewrote the
- * slot. Not covered: a file between mkstemp and its registration (an instant), and a file
+ * slot. Not covered: a file between its creation and its registration (an instant), and a file
  * that another thread makes after the handler read the table (the handler runs on one
  * thread while the others go on). Paths are as given: a relative one is taken from the
  * working directory when the handler runs (the tool does not change it). */

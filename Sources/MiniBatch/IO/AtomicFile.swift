@@ -78,8 +78,9 @@ final class AtomicFile {
     }
 
     /// Makes the temporary file: `template`'s "XXXXXX" replaced by 6 random letters and
-    /// digits until open(O_CREAT | O_EXCL) makes a new file (as mkstemp, which gives 0600
-    /// whatever the umask and a directory's default ACL say).
+    /// digits until open(O_CREAT | O_EXCL) makes a new file, at most 100 names, with `mode`
+    /// under the umask or a default ACL, as open() applies them (mkstemp, used before
+    /// 0.12.5, gives 0600 whatever they say).
     private static func create(_ template: String, mode: mode_t, next target: String) throws(MiniBatchError) -> (Int32, String) {
         let prefix = String(template.utf8.dropLast(6))!
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
@@ -95,7 +96,7 @@ final class AtomicFile {
 
     deinit { discard() }
 
-    /// `path` + ".tmp-XXXXXX", for mkstemp; where that would make the last component longer
+    /// `path` + ".tmp-XXXXXX", for `create`; where that would make the last component longer
     /// than a name may be (255 bytes), the component is shortened first, at a UTF-8
     /// character's start, so that a name of up to 255 bytes can be written (one of 245-255
     /// bytes could not). Worked on the path's bytes: the directory ends at its last "/"
