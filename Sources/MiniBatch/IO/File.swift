@@ -127,10 +127,8 @@ package enum File {
             var info = stat()
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
             guard follows < 40 else { break }
-            let start = nameStart(Array(current.utf8))
-            let directory = start == 0 ? "." : String(decoding: Array(current.utf8)[..<start], as: UTF8.self)
             var parent = stat()
-            if stat(directory, &parent) == 0, parent.st_mode & S_ISVTX != 0, parent.st_mode & S_IWOTH != 0,
+            if stat(directory(of: current), &parent) == 0, parent.st_mode & S_ISVTX != 0, parent.st_mode & S_IWOTH != 0,
                info.st_uid != geteuid(), info.st_uid != parent.st_uid {
                 throw MiniBatchError(.io, "cannot write '\(path)': the symbolic link '\(current)' belongs to another user (uid \(info.st_uid)) in a sticky directory others may write, which is not followed (as the kernel's fs.protected_symlinks refuses it)")
             }
@@ -140,7 +138,9 @@ package enum File {
             guard let link = String(validating: buffer[..<n], as: UTF8.self) else {
                 throw MiniBatchError(.io, "cannot write '\(path)': the symbolic link '\(current)' leads to a path that is not UTF-8")
             }
-            current = link.hasPrefix("/") || start == 0 ? link : directory + link
+            // (a relative link from the link's directory: the path up to its last "/")
+            let bytes = Array(current.utf8)
+            current = link.hasPrefix("/") ? link : String(decoding: bytes[..<nameStart(bytes)], as: UTF8.self) + link
         }
         throw MiniBatchError(.io, "cannot write '\(path)': too many levels of symbolic links (more than 40)")
     }

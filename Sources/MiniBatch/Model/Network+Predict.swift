@@ -126,8 +126,7 @@ extension Network {
         try Validate.weights(data)
         let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
         let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
-        return try evaluate(rows, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
-                            checksOutputs: true, weighted: data.weights != nil)
+        return try evaluate(rows, partition: partition, checksOutputs: true, weighted: data.weights != nil)
     }
 
     /// The mean cost and the accuracy over every batch of `source`, in order, from forward
@@ -139,12 +138,13 @@ extension Network {
     ///     a training call) such rows give a cost of Inf or NaN, which training records as
     ///     the epoch's validation cost.
     ///   - file: the X file the rows come from, for that message (nil: X in memory).
+    ///   - weighted: the rows weigh their sample weights (see the overload below).
     func evaluate(
         _ source: BatchSource, partition: Partition, checksOutputs: Bool, file: String? = nil,
-        residuals: UnsafeMutablePointer<Double>? = nil
+        residuals: UnsafeMutablePointer<Double>? = nil, weighted: Bool = false
     ) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try evaluate(source, partition: partition, workspace: Workspace(for: self, capacity: partition.batchSize, backward: false),
-                     checksOutputs: checksOutputs, file: file, residuals: residuals)
+                     checksOutputs: checksOutputs, file: file, residuals: residuals, weighted: weighted)
     }
 
     /// `evaluate` in a workspace of at least `partition.batchSize` rows (the validation set
@@ -204,19 +204,15 @@ extension Network {
 
     private func gradientUnguarded(_ data: DataView, into out: UnsafeMutableBufferPointer<Float>) throws(MiniBatchError) -> Double {
         try Validate.data(data, for: self)
-        try Validate.weights(data)
+        // (the whole batch's weight, summed in row order as a training step sums its batch's)
+        let total = try Validate.weights(data)
         guard out.count == parameterCount else {
             throw .invalid("count is \(out.count) but the model has \(parameterCount) parameters")
         }
         let m = data.count
         try Validate.size(m, "m (one batch)")
-        // The whole batch's weight, summed in row order as a training step sums its batch's.
-        let weighting = data.weights.map { w -> Weighting in
-            var total = 0.0
-            for r in 0..<m { total += Double(w[r]) }
-            return Weighting(weights: w, total: total, penaltyTotal: total)
-        }
-        let divisor = weighting?.total ?? Double(m)
+        let weighting: Weighting? = if let w = data.weights, let total { Weighting(weights: w, total: total, penaltyTotal: total) } else { nil }
+        let divisor = total ?? Double(m)
         let rows = TrainingStep.rowsAtATime(self, shardRows: m, mayFuse: false)
         let transposed = TrainingStep.transposesFirstWeights(self)
         let workspace = try Workspace(for: self, capacity: rows, backward: true, firstWeightsTransposed: transposed)

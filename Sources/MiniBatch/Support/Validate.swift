@@ -255,8 +255,10 @@ package enum Validate {
     }
 
     /// Sample weights: finite, >= 0, and not all 0.
-    package static func weights(_ data: DataView, name: String = "sample_weight") throws(MiniBatchError) {
-        guard let w = data.weights else { return }
+    /// Returns the weights' total (in row order, in Double; nil without weights).
+    @discardableResult
+    package static func weights(_ data: DataView, name: String = "sample_weight") throws(MiniBatchError) -> Double? {
+        guard let w = data.weights else { return nil }
         var total = 0.0
         for r in 0..<data.count {
             guard w[r].isFinite, w[r] >= 0 else {
@@ -265,6 +267,7 @@ package enum Validate {
             total += Double(w[r])
         }
         guard total > 0 else { throw .invalid("\(name): every weight is zero (at least one must be > 0)") }
+        return total
     }
 
     /// An update rule's hyperparameters.
