@@ -98,8 +98,8 @@ extern "C" {
 
 #define MB_VERSION_MAJOR 0
 #define MB_VERSION_MINOR 12
-#define MB_VERSION_PATCH 5
-#define MB_VERSION_STRING "0.12.5"
+#define MB_VERSION_PATCH 6
+#define MB_VERSION_STRING "0.12.6"
 /* MB_VERSION_NUMBER = major * 10000 + minor * 100 + patch. */
 #define MB_VERSION_NUMBER (MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH)
 
@@ -967,7 +967,8 @@ typedef struct mb_train_options {
                                   layout (then threads only say how many shards run at once) */
     /* The update rule (see mb_optimizer). */
     mb_optimizer optimizer;    /* default MB_OPTIMIZER_SGD */
-    float momentum;            /* SGD and (since 0.7.0) RMSprop: [0, 1); default 0 (plain
+    float momentum;            /* SGD: [0, 1] (1 since 0.12.6, as scikit-learn's); RMSprop
+                                  (since 0.7.0): [0, 1); default 0 (plain
                                   gradient descent; RMSprop without momentum); replaced
                                   step by step by cycle_momentum (since 0.10.0) */
     int nesterov;              /* SGD: 1 for Nesterov momentum (needs momentum > 0), 0
@@ -979,8 +980,9 @@ typedef struct mb_train_options {
                                   replaced step by step by cycle_momentum (since 0.10.0) */
     float beta2;               /* Adam, AdamW, Adamax, NAdam, RAdam: [0, 1); default 0.999 */
     float epsilon;             /* every rule but SGD: finite, > 0, and (since 0.12.5)
-                                  at least FLT_MIN (1.2e-38) where flush_denormals is
-                                  on, which reads a subnormal epsilon as 0;
+                                  at least FLT_MIN (1.2e-38) where denormals is
+                                  MB_DENORMALS_FLUSH (the default), which reads a
+                                  subnormal epsilon as 0;
                                   default 1e-8 (PyTorch's Adadelta: 1e-6) */
     float weight_decay;        /* AdamW, and (since 0.10.0) NAdam and RAdam with
                                   decoupled_weight_decay (the others ignore it): >= 0;
@@ -1487,7 +1489,8 @@ mb_status mb_model_load(const char *path, mb_model **model);
  * Datasets in files, larger than memory
  *
  * X and y as numpy .npy files (format versions 1.0, 2.0 and 3.0): X (m, n_features)
- * little-endian float32 in C order; y with m rows: float32 targets (m) or (m, n_outputs),
+ * little-endian float32 in C order (Fortran order too, since 0.12.6, for an array whose
+ * bytes are the same in both: at most one dimension above 1); y with m rows: float32 targets (m) or (m, n_outputs),
  * or class labels of shape (m) exactly, of any integer dtype (int8 .. uint64) or bool (any
  * nonzero byte is True, label 1, as numpy reads it). Since 0.10.0 y may also be float64
  * (numpy's default dtype), and integer or bool y are values (m) or (m, n_outputs) rather
@@ -1684,7 +1687,11 @@ mb_status mb_dataset_get_info(const mb_dataset *dataset, mb_dataset_info *info);
 mb_status mb_train_dataset(mb_model *model, const mb_dataset *dataset,
                            const mb_train_options *options, mb_history *history);
 
-/* mb_evaluate over every row of a file dataset, read in order. */
+/* mb_evaluate over every row of a file dataset, read in order, min(m, 256) rows at a time
+ * by the dataset's reader: its memory_budget must hold that reader as it holds one for
+ * training with batch_size min(m, 256) (for MB_FILE_SHUFFLE_EXACT, read-ahead and, per row
+ * of the file, 8 bytes and its targets); a budget too small is MB_ERR_INVALID_ARGUMENT, its
+ * message naming the bytes needed. */
 mb_status mb_evaluate_dataset(const mb_model *model, const mb_dataset *dataset, double *cost,
                               double *accuracy);
 

@@ -76,6 +76,17 @@ static inline void minibatch_restore_fp(unsigned saved) {
 #endif
 }
 
+/* This thread's floating-point control word as `minibatch_set_subnormals` returns it (MXCSR
+ * on x86-64, 0 elsewhere): given to `minibatch_restore_fp` on another thread, that thread
+ * computes as this one does (threads that share a caller's work). */
+static inline unsigned minibatch_fp_word(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_stmxcsr();
+#else
+    return 0;
+#endif
+}
+
 /* This thread's FTZ and DAZ bits (x86-64: MXCSR & 0x8040; 0 elsewhere), for tests. */
 static inline unsigned minibatch_subnormal_bits(void) {
 #if defined(__x86_64__)

@@ -1,2 +1,2 @@
 /// The library's version, "MAJOR.MINOR.PATCH" (the same as `mb_version()`).
-public let version = "0.12.5"
+public let version = "0.12.6"

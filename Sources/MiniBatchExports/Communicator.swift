@@ -12,7 +12,7 @@ final class CCommunicator: Communicator, @unchecked Sendable {
     init(_ pointer: UnsafePointer<mb_communicator>) throws(MiniBatchError) {
         let given = pointer.pointee.struct_size
         guard given >= MemoryLayout<mb_communicator>.size else {
-            throw .init(.invalidArgument, "communicator->struct_size is \(given): set it to sizeof(mb_communicator)")
+            throw .init(.invalidArgument, "communicator->struct_size is \(Validate.asSize(given)): set it to sizeof(mb_communicator)")
         }
         c = pointer.pointee
         guard c.allreduce_sum != nil, c.allgather != nil, c.broadcast != nil else {

@@ -60,14 +60,14 @@ private func readOptions(_ options: UnsafePointer<mb_train_options>?) throws(Min
     let size = options.pointee.struct_size
     let firstVersion = MemoryLayout<mb_train_options>.offset(of: \.threads)! + MemoryLayout<Int32>.size
     guard size >= firstVersion else {
-        throw .init(.invalidArgument, "options->struct_size is \(size): set it to sizeof(mb_train_options) (mb_train_options_init does)")
+        throw .init(.invalidArgument, "options->struct_size is \(Validate.asSize(size)): set it to sizeof(mb_train_options) (mb_train_options_init does)")
     }
     // A size that ends inside a pointer would leave one made of the caller's first bytes and
     // the default's last (a fuzzed size made a pointer 0x18, which training then retained):
     // every release's sizeof ends between fields, so such a size is refused.
     for (offset, name) in optionPointers() {
         if size > offset && size < offset + MemoryLayout<UnsafeRawPointer>.size {
-            throw .init(.invalidArgument, "options->struct_size is \(size), which ends inside the pointer \(name) (bytes \(offset) to \(offset + MemoryLayout<UnsafeRawPointer>.size - 1)): set it to sizeof(mb_train_options) (mb_train_options_init does)")
+            throw .init(.invalidArgument, "options->struct_size is \(Validate.asSize(size)), which ends inside the pointer \(name) (bytes \(offset) to \(offset + MemoryLayout<UnsafeRawPointer>.size - 1)): set it to sizeof(mb_train_options) (mb_train_options_init does)")
         }
     }
     withUnsafeMutableBytes(of: &o) { out in

@@ -89,7 +89,7 @@ public func mb_status_name(_ status: mb_status) -> UnsafePointer<CChar>? {
 
 // MARK: - Version
 
-private let versionString: StaticString = "0.12.5"
+private let versionString: StaticString = "0.12.6"
 
 @c @implementation
 public func mb_version() -> UnsafePointer<CChar>? {
@@ -112,7 +112,7 @@ public func mb_get_blas_info(_ info: UnsafeMutablePointer<mb_blas_info>?) -> mb_
         let info = try required(info, "info")
         let size = info.pointee.struct_size
         guard size >= blasInfoFirstSize else {
-            throw .init(.invalidArgument, "info->struct_size is \(size), expected sizeof(mb_blas_info) = \(MemoryLayout<mb_blas_info>.size) (at least \(blasInfoFirstSize), the fields through threads)")
+            throw .init(.invalidArgument, "info->struct_size is \(Validate.asSize(size)), expected sizeof(mb_blas_info) = \(MemoryLayout<mb_blas_info>.size) (at least \(blasInfoFirstSize), the fields through threads)")
         }
         // The first release's fields fit; a later field only where struct_size holds it (a
         // newer caller's longer struct keeps its tail).

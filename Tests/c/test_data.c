@@ -21,7 +21,7 @@ static void test_version(void)
     CHECK(mb_version() != NULL);
     CHECK(strcmp(mb_version(), MB_VERSION_STRING) == 0);
     CHECK(mb_version_number() == MB_VERSION_NUMBER);
-    CHECK(MB_VERSION_NUMBER == 1205);
+    CHECK(MB_VERSION_NUMBER == 1206);
     CHECK(mb_version_number() ==
           MB_VERSION_MAJOR * 10000 + MB_VERSION_MINOR * 100 + MB_VERSION_PATCH);
 }

@@ -411,6 +411,12 @@ static void test_argument_errors(void)
     CHECK_STATUS(mb_dataset_open_npy(xp, yp, &o, &tiny), MB_OK);
     t.batch_size = 256;
     CHECK_ERR_ARG(mb_train_dataset(model, tiny, &t, NULL), MB_ERR_INVALID_ARGUMENT, "memory_budget");
+    /* nor for an evaluation, read 256 rows at a time: its message says so (until 0.12.5 it
+     * named a training's batch size and the exact shuffle's reader "opened for training") */
+    cost = -1;
+    CHECK_ERR_ARG(mb_evaluate_dataset(model, tiny, &cost, NULL), MB_ERR_INVALID_ARGUMENT,
+                  "too small to evaluate this dataset (read in order, 256 rows at a time)");
+    CHECK(cost == -1);
     mb_dataset_free(tiny);
     mb_model_free(model);
     mb_dataset_free(d);

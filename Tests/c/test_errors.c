@@ -1194,6 +1194,21 @@ static void test_success_paths_still_work(void)
     CHECK(ec == fx_hist_epochs);
 }
 
+/* A struct_size of SIZE_MAX (a caller's -1) is named as the caller wrote it: -1 and its
+ * size_t value (until 0.12.5 these messages said -1 only). */
+static void test_struct_size_of_size_max(void)
+{
+    mb_train_options o;
+    mb_train_options_init(&o);
+    o.struct_size = SIZE_MAX;
+    EXPECT_INVALID(mb_train(fx_model, fx_x, fx_yc, MB_TARGETS_CLASS_INDEX, FM, FIN, &o, fx_hist),
+                   "struct_size is -1 (18446744073709551615 as a size_t)");
+    mb_blas_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = SIZE_MAX;
+    EXPECT_INVALID(mb_get_blas_info(&info), "struct_size is -1 (18446744073709551615 as a size_t)");
+}
+
 int main(void)
 {
     RUN_TEST(test_last_error_initially_empty);
@@ -1217,6 +1232,7 @@ int main(void)
     RUN_TEST(test_evaluate_errors);
     RUN_TEST(test_gradient_errors);
     RUN_TEST(test_train_errors);
+    RUN_TEST(test_struct_size_of_size_max);
     RUN_TEST(test_train_auto_batch_budget_too_small);
     RUN_TEST(test_auto_batch_and_working_memory_errors);
     RUN_TEST(test_history_errors);

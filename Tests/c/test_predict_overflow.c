@@ -111,9 +111,75 @@ static void test_evaluation_and_gradient_of_an_overflowing_output_are_diverged(v
     mb_model_free(model);
 }
 
+/* 2,048 rows (8 passes of 256, shared among threads since 0.12.6) with overflowing rows in
+ * the passes 1, 2 and 5: every prediction names the first, row 293, whichever thread met
+ * which (with two, the second thread's first pass holds row 293, the first's second pass row
+ * 600), from memory and from a file. Before those rows overflow, the outputs are those of
+ * the rows predicted a pass at a time, each pass alone on the calling thread. */
+static void test_the_first_overflowing_row_is_named(void)
+{
+    enum { M = 2048 };
+    mb_model *model = overflowing_model();
+    float *x = calloc(2 * M, sizeof(float)), *out = malloc(sizeof(float) * 2 * M);
+    float *alone = malloc(sizeof(float) * 2 * M);
+    int32_t *y = calloc(M, sizeof(int32_t)), *classes = malloc(sizeof(int32_t) * M);
+    if (model == NULL || !CHECK(x && out && alone && y && classes)) goto done;
+    for (int i = 0; i < M; i++) x[2 * i] = (float)(i % 13) / 13;
+    /* no row overflows yet: the passes shared among threads give what each gives alone */
+    CHECK_STATUS(mb_predict(model, x, M, 2, out), MB_OK);
+    for (int start = 0; start < M; start += 256) CHECK_STATUS(mb_predict(model, x + 2 * start, 256, 2, alone + 2 * start), MB_OK);
+    CHECK(memcmp(out, alone, sizeof(float) * 2 * M) == 0);
+    const int bad[] = {1300, 600, 293};
+    for (int k = 0; k < 3; k++) {
+        x[2 * bad[k]] = 1e20f;
+        x[2 * bad[k] + 1] = 1;
+    }
+    CHECK_ERR(mb_predict(model, x, M, 2, out), MB_ERR_DIVERGED);
+    CHECK(strstr(mb_last_error(), "row 293 ") != NULL);
+    CHECK(memcmp(out, alone, sizeof(float) * 2 * 256) == 0); /* the pass before it */
+    CHECK_ERR(mb_predict_classes(model, x, M, 2, classes), MB_ERR_DIVERGED);
+    CHECK(strstr(mb_last_error(), "row 293 ") != NULL);
+    double cost = -1, accuracy = -1;
+    CHECK_ERR(mb_evaluate(model, x, y, MB_TARGETS_CLASS_INDEX, M, 2, &cost, &accuracy), MB_ERR_DIVERGED);
+    CHECK(strstr(mb_last_error(), "row 293 ") != NULL);
+    CHECK(cost == -1);
+
+    char dir[] = "/tmp/mb-overflow-XXXXXX";
+    if (!CHECK(mkdtemp(dir) != NULL)) goto done;
+    char xp[64], yp[64], op[64];
+    snprintf(xp, sizeof xp, "%s/x.npy", dir);
+    snprintf(yp, sizeof yp, "%s/y.npy", dir);
+    snprintf(op, sizeof op, "%s/out.npy", dir);
+    CHECK(npy_write(xp, "<f4", "(2048, 2)", x, sizeof(float) * 2 * M, 0) == 0);
+    CHECK(npy_write(yp, "<i4", "(2048,)", y, sizeof(int32_t) * M, 0) == 0);
+    CHECK_ERR(mb_predict_npy(model, xp, op, 0, 0), MB_ERR_DIVERGED);
+    CHECK(strstr(mb_last_error(), "row 293 ") != NULL && strstr(mb_last_error(), "x.npy") != NULL);
+    CHECK(access(op, F_OK) != 0);
+    mb_dataset *ds = NULL;
+    CHECK_STATUS(mb_dataset_open_npy(xp, yp, NULL, &ds), MB_OK);
+    if (ds != NULL) {
+        CHECK_ERR(mb_predict_dataset(model, ds, out, 2 * M), MB_ERR_DIVERGED);
+        CHECK(strstr(mb_last_error(), "row 293 ") != NULL);
+        CHECK_ERR(mb_evaluate_dataset(model, ds, &cost, &accuracy), MB_ERR_DIVERGED);
+        CHECK(strstr(mb_last_error(), "row 293 ") != NULL);
+        mb_dataset_free(ds);
+    }
+    unlink(xp);
+    unlink(yp);
+    rmdir(dir);
+done:
+    free(x);
+    free(out);
+    free(alone);
+    free(y);
+    free(classes);
+    mb_model_free(model);
+}
+
 int main(void)
 {
     RUN_TEST(test_an_overflowing_output_is_diverged);
+    RUN_TEST(test_the_first_overflowing_row_is_named);
     RUN_TEST(test_evaluation_and_gradient_of_an_overflowing_output_are_diverged);
     return check_summary();
 }

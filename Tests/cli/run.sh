@@ -835,5 +835,42 @@ for sig in INT TERM; do
         "test $rc -eq $((128 + $(kill -l $sig))) && ! ls sx.npy* sy.npy* >/dev/null 2>&1"
 done
 
+# --- 0.12.6: a run that fails after whole epochs is saved as training left it (it was lost),
+# with the command that continues it; one that fails in its first epoch saves nothing.
+"$cli" train --x x.npy --y yr.npy --hidden none --loss mse --optimizer sgd --learning-rate 10 --batch-size 3000 \
+    --epochs 200 --out diverged.mbm --history diverged.json --progress json >diverged.jsonl 2>diverged.err; rc=$?
+check "a divergence in epoch 20: exit 1, the model of 19 epochs saved with its history and a resume command" py '
+import json, subprocess, sys
+assert int(sys.argv[2]) == 1, sys.argv[2]
+end = [json.loads(l) for l in open("diverged.jsonl")][-1]
+assert end["event"] == "end" and end["status"] == "failed" and end["epochs_trained"] == 19, end
+assert "diverged" in end["message"] and end["model"] == "diverged.mbm", end
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "diverged.mbm", "--json"]))
+assert info["epochs_trained"] == 19, info
+assert len(json.load(open("diverged.json"))["epoch_costs"]) == 19
+err = open("diverged.err").read()
+assert err.startswith("Error: training diverged") and "as training left it" in err and "minibatch-cli resume diverged.mbm" in err, err
+' "$cli" "$rc"
+"$cli" train --x x.npy --y yr.npy --hidden none --loss mse --optimizer sgd --learning-rate 1e30 --batch-size 32 \
+    --epochs 5 --out first.mbm --progress none >/dev/null 2>first.err; rc=$?
+check "a divergence in the first epoch: exit 1, nothing saved (exit $rc)" bash -c \
+    "test $rc -eq 1 && ! test -e first.mbm && grep -q 'training diverged' first.err"
+# --- 0.12.6: the option an error names is not read from a file's name ('runs/m.mbm' is no --m)
+mkdir -p runs epochs
+for model in runs/m.mbm epochs/gone.mbm labels.mbm; do
+    out=$("$cli" eval "$model" --x x.npy --y y.npy 2>&1); rc=$?
+    check "eval of a missing $model names no option taken from its path (exit $rc: $out)" bash -c \
+        "test $rc -eq 1 && [[ \"\$1\" == \"Error: cannot open '$model'\"* ]]" _ "$out"
+done
+# --- 0.12.6: a 2-D integer y of one column trains one binary output under --loss auto (it was
+# refused as class labels that must be 1-D)
+py 'import numpy as np; np.save("y1.npy", np.load("y.npy").reshape(-1, 1))'
+"$cli" train --x x.npy --y y1.npy --hidden 4 --epochs 1 --out one.mbm --progress none >/dev/null 2>&1; rc=$?
+check "y of shape (m, 1), integers, --loss auto: a 6-4-1 binary cross-entropy network (exit $rc)" py '
+import json, subprocess, sys
+info = json.loads(subprocess.check_output([sys.argv[1], "info", "one.mbm", "--json"]))
+assert info["loss"] == "binary-cross-entropy" and info["layer_sizes"] == [6, 4, 1], info
+' "$cli"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

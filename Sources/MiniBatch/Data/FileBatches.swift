@@ -194,9 +194,11 @@ final class FileBatches: BatchSource {
     ///     rank's): in exact mode they read only those rows, as members; with the block
     ///     shuffle the reader reads every block and prepares whole batches (members reading
     ///     the pools in pieces would read only their share of them).
+    ///   - evaluating: the rows are read for an evaluation, whose message of a budget too
+    ///     small says so (`FileDataset.readerLayout`).
     init(
         _ dataset: FileDataset, partition: Partition, network: Network, seed: UInt64, shuffle: Bool,
-        readers: Int = 1, distributed: Bool = false
+        readers: Int = 1, distributed: Bool = false, evaluating: Bool = false
     ) throws(MiniBatchError) {
         self.dataset = dataset
         self.partition = partition
@@ -204,7 +206,7 @@ final class FileBatches: BatchSource {
         self.seed = seed
         let m = dataset.count
         ordered = shuffle && !partition.isWholeBatch
-        let layout = try dataset.readerLayout(batchSize: partition.batchSize)
+        let layout = try dataset.readerLayout(batchSize: partition.batchSize, evaluating: evaluating)
         var heldRows = ordered && !distributed ? dataset.heldRows(batchSize: partition.batchSize, layout: layout) : 0
         let holds = heldRows == m
         let blockMapping = dataset.options.shuffle == .block && ordered && !holds && !distributed

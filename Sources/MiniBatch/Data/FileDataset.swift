@@ -311,7 +311,9 @@ public final class FileDataset: @unchecked Sendable {
     /// of them the pool holds, and the bytes needed; throws if the budget cannot hold it.
     /// Three batches of read-ahead (inputs, targets, file rows), then the exact shuffle's
     /// permutation and targets, or the block order and two pools of blocks.
-    func readerLayout(batchSize: Int) throws(MiniBatchError) -> (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int) {
+    /// - Parameter evaluating: the reader reads in order for an evaluation (which the message
+    ///   of a budget too small then says), not for training.
+    func readerLayout(batchSize: Int, evaluating: Bool = false) throws(MiniBatchError) -> (rowsPerBlock: Int, blockCount: Int, poolBlocks: Int) {
         let m = count, budget = options.memoryBudget
         // At least `minimumBlocks` blocks where the rows allow: a pool mixes as many blocks as
         // it holds, so a small file is cut finer than block_bytes.
@@ -334,6 +336,9 @@ public final class FileDataset: @unchecked Sendable {
             pool = max(1, min((blockCount + 1) / 2, fits))
         }
         guard needed <= budget else {
+            if evaluating {
+                throw .invalid("memory_budget \(budget) bytes is too small to evaluate this dataset (read in order, \(batchSize) rows at a time): its reader (file_shuffle \(options.shuffle == .exact ? "exact" : "block")) needs \(needed == Int.max ? "more bytes than 64 bits count" : "at least \(needed) bytes")")
+            }
             throw .invalid("memory_budget \(budget) bytes is too small for this dataset\(batchSize > 1 ? " and batch size \(batchSize)" : ""): the reader of file_shuffle \(options.shuffle == .exact ? "exact" : "block") needs \(needed == Int.max ? "more bytes than 64 bits count" : "at least \(needed) bytes") (a dataset is opened for training, whatever else it is used for)")
         }
         return (rowsPerBlock, blockCount, pool)
@@ -447,7 +452,7 @@ extension Network {
         try access.read { () throws(MiniBatchError) in
             try dataset.check(for: self)
             let partition = Partition(count: dataset.count, batchSize: min(dataset.count, Network.chunkRows), lastBatch: .keep)
-            let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false)
+            let rows = try FileBatches(dataset, partition: partition, network: self, seed: 0, shuffle: false, evaluating: true)
             return try evaluate(rows, partition: partition, checksOutputs: true, file: dataset.x.path, residuals: residuals)
         }
     }

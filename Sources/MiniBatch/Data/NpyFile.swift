@@ -131,7 +131,9 @@ public final class NpyFile: @unchecked Sendable {
             let hint = bigEndian ? " (big-endian)" : ""
             throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' has dtype '\(descr)'\(hint), which is not supported: features must be '<f4' (float32), y '<f4', '<f8' or an integer type"))
         }
-        guard !parsed.fortran else {
+        // (an array with at most one dimension above 1 has the same bytes in either order:
+        // taken since 0.12.6)
+        guard !parsed.fortran || parsed.shape.filter({ $0 > 1 }).count <= 1 else {
             throw fail(MiniBatchError(.invalidArgument, "\(role) file '\(path)' is in Fortran order; save it in C order (np.ascontiguousarray)"))
         }
         guard (1...2).contains(parsed.shape.count), parsed.shape.allSatisfy({ $0 >= 1 }) else {

@@ -21,11 +21,12 @@ enum NpyHeader {
         case set
         case dict([(Value, Value)])
 
-        /// The value as Python's `isinstance(value, int)` sees it (bools are ints).
+        /// The value as a dimension of 'shape': an int. (A bool passes numpy's
+        /// `isinstance(x, int)`, but numpy then refuses it when it makes the array: "an
+        /// integer is required"; until 0.12.6 True was read as 1.)
         var asInteger: Int? {
             switch self {
             case .integer(let n): return n
-            case .bool(let b): return b ? 1 : 0
             default: return nil
             }
         }
@@ -55,7 +56,7 @@ enum NpyHeader {
             scalars = bytes.map { Unicode.Scalar($0) }
         }
         guard !scalars.contains("\0") else { throw bad("the header holds a NUL byte") }
-        var parser = Parser(text: scalars)
+        var parser = Parser(text: scalars, pythonTwoLongs: !utf8)
         let value: Value
         do {
             parser.skipLeadingBlanks()
@@ -87,6 +88,7 @@ enum NpyHeader {
         for dim in dims {
             guard let n = dim.asInteger else {
                 if case .hugeInteger = dim { throw bad("'shape' has a dimension too large to address") }
+                if case .bool = dim { throw bad("'shape' has an element that is True or False, not an integer") }
                 throw bad("'shape' has an element that is not an integer")
             }
             shape.append(n)
@@ -109,6 +111,18 @@ enum NpyHeader {
         /// stack of this recursive reader.
         var depth = 0
         static let maximumDepth = 200
+        /// Python 2's long suffix, `L` after a number (`(50L, 3)`), is dropped: numpy reads a
+        /// format 1.0 or 2.0 header that way when `literal_eval` refuses it (its
+        /// `_filter_header`, with a warning), not a 3.0 one.
+        var pythonTwoLongs = false
+        /// The last value read was a unary + or - (`literal_eval` takes one only, before a
+        /// number: `--4`, `-(-4)` and `-True` are malformed).
+        var lastWasUnary = false
+
+        init(text: [Unicode.Scalar], pythonTwoLongs: Bool = false) {
+            self.text = text
+            self.pythonTwoLongs = pythonTwoLongs
+        }
 
         var atEnd: Bool { at >= text.count }
         func peek(_ offset: Int = 0) -> Unicode.Scalar? { at + offset < text.count ? text[at + offset] : nil }
@@ -145,6 +159,7 @@ enum NpyHeader {
                 throw Failure(message: "values nested more than \(Parser.maximumDepth) deep")
             }
             skipSpace()
+            lastWasUnary = false
             guard let c = peek() else { throw Failure(message: "the header ends early") }
             switch c {
             case "{": return try dictOrSet()
@@ -154,11 +169,12 @@ enum NpyHeader {
             case "+", "-":
                 at += 1
                 let operand = try value()
+                guard !lastWasUnary else { throw Failure(message: "'\(c)' before another sign (literal_eval takes one)") }
+                lastWasUnary = true
                 switch operand {
                 case .integer(let n):
                     if c == "+" { return .integer(n) }
                     return n == Int.min ? .hugeInteger : .integer(-n)
-                case .bool(let b): return .integer(c == "-" ? -(b ? 1 : 0) : (b ? 1 : 0))
                 case .hugeInteger, .float: return operand
                 default: throw Failure(message: "'\(c)' before a value that is not a number")
                 }
@@ -308,6 +324,19 @@ enum NpyHeader {
                 if (c == "e" || c == "E"), !token.lowercased().hasPrefix("0x"), let s = peek(), s == "+" || s == "-" {
                     token.unicodeScalars.append(s)
                     at += 1
+                }
+            }
+            if pythonTwoLongs {
+                if token.count > 1, token.hasSuffix("L") {
+                    token.removeLast()
+                } else {
+                    // a separate `L` token after the number (`50 L`)
+                    var after = at
+                    while after < text.count, text[after] == " " || text[after] == "\t" { after += 1 }
+                    if after < text.count, text[after] == "L",
+                       after + 1 == text.count || !(text[after + 1].properties.isAlphabetic || text[after + 1].properties.numericType != nil || text[after + 1] == "_") {
+                        at = after + 1
+                    }
                 }
             }
             let lower = token.lowercased()

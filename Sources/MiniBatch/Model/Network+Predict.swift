@@ -21,22 +21,32 @@ extension Network {
         (rows.lowerBound + p * rows.count / parts)..<(rows.lowerBound + (p + 1) * rows.count / parts)
     }
 
-    /// Runs the forward pass over X in chunks, calling `body(start, rows, logits)` for each;
-    /// throws after the chunk whose outputs are not all finite (`checkOutputs`).
+    /// Runs the forward pass over X in chunks of `chunkRows` rows, calling
+    /// `body(start, rows, logits)` for each, chunks shared among threads
+    /// (`Team.forEachChunk`: `body` runs on several threads at once, each on its own chunks);
+    /// throws after the first chunk (in row order) whose outputs are not all finite
+    /// (`checkOutputs`), whose row it names. Other chunks than those before it may have been
+    /// written by then.
     private func forEachChunk(
         _ x: UnsafePointer<Float>, count m: Int,
         _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) throws(MiniBatchError) {
-        let chunk = min(m, Network.chunkRows)
-        let workspace = try Workspace(for: self, capacity: chunk, backward: false)
-        var start = 0
-        while start < m {
-            let rows = min(chunk, m - start)
-            let logits = forward(x + start * inputCount, rows: rows, workspace)
+        guard m > 0 else { return }
+        let chunk = min(m, Network.chunkRows), chunks = (m + chunk - 1) / chunk
+        let workspaces = try chunkWorkspaces(members: Team.chunkMembers(chunks), rows: chunk)
+        try Team.forEachChunk(chunks, members: workspaces.count) { (t, c) throws(MiniBatchError) in
+            let start = c * chunk, rows = min(chunk, m - start)
+            let logits = forward(x + start * inputCount, rows: rows, workspaces[t])
             body(start, rows, logits)
             try checkOutputs(logits, rows: rows, firstRow: start)
-            start += rows
         }
+    }
+
+    /// A forward pass's workspace of `rows` rows for each of `members` members.
+    func chunkWorkspaces(members: Int, rows: Int) throws(MiniBatchError) -> [Workspace] {
+        var workspaces: [Workspace] = []
+        for _ in 0..<members { workspaces.append(try Workspace(for: self, capacity: rows, backward: false)) }
+        return workspaces
     }
 
     /// Throws `.diverged` naming the first row (counted from `firstRow`) whose logits are
@@ -123,10 +133,43 @@ extension Network {
 
     private func evaluateUnguarded(_ data: DataView) throws(MiniBatchError) -> (cost: Double, accuracy: Double) {
         try Validate.data(data, for: self)
-        try Validate.weights(data)
-        let partition = Partition(count: data.count, batchSize: min(data.count, Network.chunkRows), lastBatch: .keep)
-        let rows = try MemoryBatches(data, partition: partition, outputs: outputCount, options: TrainingOptions(shuffle: false))
-        return try evaluate(rows, partition: partition, checksOutputs: true, weighted: data.weights != nil)
+        let total = try Validate.weights(data)
+        let m = data.count, nIn = inputCount, nOut = outputCount
+        let chunk = min(m, Network.chunkRows), chunks = (m + chunk - 1) / chunk
+        // Each chunk's cost sum and hits, added in chunk order after: the sums a pass over
+        // the chunks in order makes (`evaluate(_:partition:workspace:...)`, a training call's
+        // validation), bit for bit.
+        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * chunks)
+        defer { sums.deallocate() }
+        let workspaces = try chunkWorkspaces(members: Team.chunkMembers(chunks), rows: chunk)
+        try Team.forEachChunk(chunks, members: workspaces.count) { (t, c) throws(MiniBatchError) in
+            let start = c * chunk, rows = min(chunk, m - start)
+            let logits = forward(data.x + start * nIn, rows: rows, workspaces[t])
+            try checkOutputs(logits, rows: rows, firstRow: start)
+            let targets = data.targets.advanced(by: start, width: nOut), weights = data.weights.map { $0 + start }
+            sums[2 * c] = loss.forwardBackward(
+                dlogits: nil, logits: logits, targets: targets, rows: rows, outputs: nOut, normalizer: Double(rows),
+                weights: weights)
+            sums[2 * c + 1] = loss.correct(logits: logits, targets: targets, rows: rows, outputs: nOut, weights: weights)
+        }
+        var lossSum = 0.0, hits = 0.0
+        for c in 0..<chunks {
+            lossSum += sums[2 * c]
+            hits += sums[2 * c + 1]
+        }
+        return means(lossSum: lossSum, hits: hits, rows: m, weightTotal: total)
+    }
+
+    /// The mean cost and the accuracy (NaN for the regression losses) from their sums over
+    /// `rows` rows, or over the rows' weights where they have a total.
+    private func means(lossSum: Double, hits: Double, rows: Int, weightTotal: Double?) -> (cost: Double, accuracy: Double) {
+        let m = weightTotal.flatMap { $0 > 0 ? $0 : nil } ?? Double(rows)
+        let accuracy: Double = switch loss {
+        case .meanSquaredError, .poisson: .nan
+        case .crossEntropy: hits / m
+        case .binaryCrossEntropy: hits / (m * Double(outputCount))
+        }
+        return (lossSum / m, accuracy)
     }
 
     /// The mean cost and the accuracy over every batch of `source`, in order, from forward
@@ -177,13 +220,7 @@ extension Network {
                 loss.addSquaredResiduals(into: residuals, logits: logits, targets: targets, rows: rows, outputs: nOut, weights: weights)
             }
         }
-        let m = weighted && total > 0 ? total : Double(partition.count)
-        let accuracy: Double = switch loss {
-        case .meanSquaredError, .poisson: .nan
-        case .crossEntropy: hits / m
-        case .binaryCrossEntropy: hits / (m * Double(nOut))
-        }
-        return (lossSum / m, accuracy)
+        return means(lossSum: lossSum, hits: hits, rows: partition.count, weightTotal: weighted ? total : nil)
     }
 
     /// The cost of all rows of `data` taken as one batch, and its gradient with respect to

@@ -7,10 +7,15 @@ extension Network {
 
     /// What predicting `m` rows of `rowBytes` bytes from a file holds: a chunk of rows of X
     /// and their outputs (`outputBytes` per row), and the activations of one pass
-    /// (`chunkRows` rows). A chunk is a multiple of `chunkRows` rows (or all of them), so
-    /// that every forward pass covers the rows in-memory `predict` gives it: the results
-    /// are the same, bit for bit. Throws if `budget` cannot hold a chunk of min(m, 256) rows.
-    func predictionChunkRows(rows m: Int, rowBytes: Int, outputBytes: Int, budget: Int, path: String) throws(MiniBatchError) -> Int {
+    /// (`chunkRows` rows) for each member that predicts (`Team.forEachChunk`; as many as
+    /// `Team.chunkMembers` gives the file's passes, fewer where `budget` holds fewer
+    /// activations beside a chunk of min(m, 256) rows). A chunk is a multiple of `chunkRows`
+    /// rows (or all of them), so that every forward pass covers the rows in-memory `predict`
+    /// gives it: the results are the same, bit for bit. Throws if `budget` cannot hold a
+    /// chunk of min(m, 256) rows with one member's activations.
+    func predictionPlan(
+        rows m: Int, rowBytes: Int, outputBytes: Int, budget: Int, path: String
+    ) throws(MiniBatchError) -> (chunkRows: Int, members: Int) {
         let passRows = min(m, Network.chunkRows)
         let activations = 4 * Workspace.floatCount(for: self, capacity: passRows, backward: false)
         let perRow = rowBytes + outputBytes
@@ -18,24 +23,29 @@ extension Network {
         guard budget >= needed else {
             throw .invalid("memory_budget \(budget) bytes is too small to predict from '\(path)': a chunk of \(passRows) rows (X, outputs and activations) needs at least \(needed) bytes")
         }
-        let fits = min((budget - activations) / perRow, max(passRows, Network.predictionReadBytes / rowBytes))
-        return fits >= m ? m : fits / Network.chunkRows * Network.chunkRows
+        let passes = passRows == 0 ? 0 : (m + passRows - 1) / passRows
+        let members = max(1, min(Team.chunkMembers(passes), (budget - passRows * perRow) / max(activations, 1)))
+        let fits = min((budget - members * activations) / perRow, max(passRows, Network.predictionReadBytes / rowBytes))
+        return (fits >= m ? m : fits / Network.chunkRows * Network.chunkRows, members)
     }
 
     /// Reads X from `x` in order, a chunk at a time, and calls `body(first, rows, out)` with
-    /// each chunk's outputs (`classes`: int32 classes, else float32 rows of nOut).
+    /// each chunk's outputs (`classes`: int32 classes, else float32 rows of nOut). Each
+    /// chunk's forward passes are shared among threads (`Team.forEachChunk`).
     /// - Parameter releasesPages: drop each chunk's pages from the page cache once read.
     private func forEachPredictedChunk(
         _ x: NpyFile, classes: Bool, budget: Int, releasesPages: Bool,
         _ body: (_ first: Int, _ rows: Int, _ out: UnsafeRawPointer) throws(MiniBatchError) -> Void
     ) throws(MiniBatchError) {
         let m = x.rows, nIn = inputCount, outWidth = classes ? 1 : outputCount
-        let chunk = try predictionChunkRows(rows: m, rowBytes: x.rowBytes, outputBytes: 4 * outWidth, budget: budget, path: x.path)
+        let (chunk, members) = try predictionPlan(
+            rows: m, rowBytes: x.rowBytes, outputBytes: 4 * outWidth, budget: budget, path: x.path)
         let input = try allocate(Float.self, count: chunk * nIn, for: "a chunk of X", hugePages: true)  // (chunk, nIn)
         defer { deallocate(input) }
         let output = try allocate(Float.self, count: chunk * outWidth, for: "a chunk of outputs")  // (chunk, outWidth)
         defer { deallocate(output) }
-        let workspace = try Workspace(for: self, capacity: min(m, Network.chunkRows), backward: false)
+        let passRows = min(m, Network.chunkRows)
+        let workspaces = try chunkWorkspaces(members: members, rows: passRows)
         var first = 0
         while first < m {
             let rows = min(chunk, m - first)
@@ -45,17 +55,16 @@ extension Network {
                 let at = NonFinite(input, features: nIn, at: bad)
                 throw .invalid("X file '\(x.path)' has a non-finite value (\(at.value)) at row \(first + at.row), column \(at.column)")
             }
-            var start = 0
-            while start < rows {
-                let n = min(Network.chunkRows, rows - start)
-                let logits = forward(input + start * nIn, rows: n, workspace)
+            let passes = (rows + passRows - 1) / passRows
+            try Team.forEachChunk(passes, members: min(members, passes)) { (t, p) throws(MiniBatchError) in
+                let start = p * passRows, n = min(passRows, rows - start)
+                let logits = forward(input + start * nIn, rows: n, workspaces[t])
                 if classes {
                     writeClasses(UnsafeMutableRawPointer(output).assumingMemoryBound(to: Int32.self) + start, logits: logits, rows: n)
                 } else {
                     writeOutputs(output + start * outWidth, logits: logits, rows: n)
                 }
                 try checkOutputs(logits, rows: n, firstRow: first + start, in: x.path)
-                start += n
             }
             try body(first, rows, output)
             first += rows
@@ -99,7 +108,7 @@ extension Network {
             try checkInputs(file)
             let m = file.rows
             let releasesPages = FilePageCache.auto.releases(fileBytes: file.expectedSize, usableMemory: SystemMemory.usable())
-            _ = try predictionChunkRows(rows: m, rowBytes: file.rowBytes, outputBytes: classes ? 4 : 4 * outputCount, budget: budget, path: x)
+            _ = try predictionPlan(rows: m, rowBytes: file.rowBytes, outputBytes: classes ? 4 : 4 * outputCount, budget: budget, path: x)
             let out = try NpyOutput(
                 path: output, type: classes ? .int32 : .float32, shape: classes ? [m] : [m, outputCount],
                 releasesPages: releasesPages)

@@ -51,7 +51,7 @@ package enum Validate {
 
     /// A byte count for a message: a negative one is a C size_t of 2^63 or more (SIZE_MAX
     /// read as -1), shown as both.
-    private static func asSize(_ value: Int) -> String {
+    package static func asSize(_ value: Int) -> String {
         value >= 0 ? "\(value)" : "\(value) (\(UInt(bitPattern: value)) as a size_t)"
     }
 
@@ -277,13 +277,13 @@ package enum Validate {
     package static func optimizer(_ optimizer: Optimizer, flushing: Bool = false) throws(MiniBatchError) {
         func fraction(_ value: Float, _ name: String, closed: Bool = false) throws(MiniBatchError) {
             guard value.isFinite, value >= 0, value < 1 || (closed && value == 1) else {
-                throw .invalid("\(name) must be in [0, 1), got \(value)")
+                throw .invalid("\(name) must be in [0, 1\(closed ? "]" : ")"), got \(value)")
             }
         }
         func positive(_ value: Float, _ name: String) throws(MiniBatchError) {
             guard value.isFinite, value > 0 else { throw .invalid("\(name) must be finite and > 0, got \(value)") }
             guard !flushing || value >= .leastNormalMagnitude else {
-                throw .invalid("\(name) \(value) is a subnormal float, which flush_denormals (on by default) reads as 0, and a step of a zero gradient would divide 0 by 0: give at least \(Float.leastNormalMagnitude), or turn flush_denormals off")
+                throw .invalid("\(name) \(value) is a subnormal float, which training reads as 0 while it flushes subnormals (the default: denormals MB_DENORMALS_FLUSH in C, flush_denormals=True in Python, flushesDenormals in Swift), and a step of a zero gradient would divide 0 by 0: give at least \(Float.leastNormalMagnitude), or keep subnormals (MB_DENORMALS_KEEP, flush_denormals=False)")
             }
         }
         /// AdamW's weight decay, and NAdam's and RAdam's decoupled one (the C options'
@@ -295,7 +295,9 @@ package enum Validate {
         }
         switch optimizer {
         case .sgd(let momentum, let nesterov):
-            try fraction(momentum, "momentum")
+            // (1 included since 0.12.6, as scikit-learn's momentum; PyTorch and Keras take
+            // any momentum >= 0)
+            try fraction(momentum, "momentum", closed: true)
             guard !nesterov || momentum > 0 else { throw .invalid("nesterov momentum needs momentum > 0") }
         case .rmsprop(let rho, let epsilon, let momentum, _):
             try fraction(rho, "rho")

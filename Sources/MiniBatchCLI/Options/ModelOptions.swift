@@ -58,8 +58,10 @@ struct ModelOptions: ParsableArguments {
             sizes = layers.sizes
         } else {
             // (the regression losses read integer y as values, and binary cross-entropy or a 2-D
-            // integer y are one output per column: y's columns, since 0.10.0)
+            // integer y are one output per column: y's columns, since 0.10.0; with --loss auto
+            // a 2-D y of one column too, since 0.12.6)
             let valuesPerColumn = loss == .mse || loss == .poisson || loss == .binaryCrossEntropy || labels.columns > 1
+                || (labels.isMatrix && loss == .auto)
             let k = try outputs ?? (valuesPerColumn ? labels.columns : labels.defaultOutputs())
             let hiddenLayers = hiddenSizes(hidden ?? "16")!
             // (the library names layer_sizes, which is --layers': here --hidden and --outputs set them)
@@ -75,8 +77,8 @@ struct ModelOptions: ParsableArguments {
         case .poisson: resolved = .poisson
         case .auto:
             if labels.isInteger {
-                // (a 2-D integer y: a 0/1 matrix, one binary output per column)
-                resolved = (sizes.last ?? 0) == 1 || labels.columns > 1 ? .binaryCrossEntropy : .crossEntropy
+                // (a 2-D integer y: a 0/1 matrix, one binary output per column, (m, 1) included)
+                resolved = (sizes.last ?? 0) == 1 || labels.isMatrix ? .binaryCrossEntropy : .crossEntropy
             } else {
                 resolved = .meanSquaredError
             }

@@ -87,16 +87,40 @@ struct Failure: Error, CustomStringConvertible {
         ("(validation_x, validation_dataset or validation_fraction)", "(--validation-x and --validation-y, or --validation-fraction)"),
         ("MB_TARGETS_CLASS_INDEX", "integer class labels"), ("MB_TARGETS_FLOAT32 targets", "float32 targets"),
         ("MB_TARGETS_FLOAT32", "float32 targets"),
+        ("(the default: denormals MB_DENORMALS_FLUSH in C, flush_denormals=True in Python, flushesDenormals in Swift)", "(the default)"),
+        ("(MB_DENORMALS_KEEP, flush_denormals=False)", "(--keep-denormals)"),
     ]
 
-    /// The option of the first library name that appears in `message` as a word.
+    /// The option of the first library name that appears in `message` as a word, outside
+    /// what it quotes (a file's name: `cannot open 'runs/m.mbm'` names no --m).
     static func option(named message: String, in options: [(library: String, option: String)]) -> String? {
+        let text = unquoted(message)
         var best: (position: Int, option: String)?
         for (name, option) in options {
-            guard let position = wordPosition(of: name, in: message) else { continue }
+            guard let position = wordPosition(of: name, in: text) else { continue }
             if best == nil || position < best!.position { best = (position, option) }
         }
         return best?.option
+    }
+
+    /// `text` with what its single quotes enclose blanked (the same length): a quote opens
+    /// after the start or a character that is not a letter or digit, and closes before the
+    /// end or such a character (an apostrophe inside a word, "the model's", does neither).
+    static func unquoted(_ text: String) -> String {
+        var characters = Array(text)
+        func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber }
+        var open: Int? = nil
+        for i in characters.indices where characters[i] == "'" {
+            if let start = open {
+                if i + 1 == characters.count || !isWordCharacter(characters[i + 1]) {
+                    for j in (start + 1)..<i { characters[j] = " " }
+                    open = nil
+                }
+            } else if i == 0 || !isWordCharacter(characters[i - 1]) {
+                open = i
+            }
+        }
+        return String(characters)
     }
 
     /// Where `word` first occurs in `text` not inside a longer word, in characters.

@@ -10,6 +10,8 @@ import MiniBatch
 struct LabelSummary {
     var isInteger: Bool
     var columns: Int
+    /// y is 2-D, (m, columns), one column or more (a 1-D y is (m)).
+    var isMatrix = false
     var count = 0
     /// The smallest and largest integer label.
     var minLabel = Int64.max, maxLabel = Int64.min
@@ -30,6 +32,7 @@ struct LabelSummary {
     init(_ file: NpyFile) throws {
         isInteger = file.type.isInteger
         columns = file.columns
+        isMatrix = file.shape.count == 2
         count = file.rows
         floatColumns = try SquaresAboutMean(columns: columns)
         let fd = open(file.path, O_RDONLY)

@@ -96,11 +96,16 @@ struct TrainingRun {
         display.finish()
         // (Ctrl-C stays handled until the files are written: a second one, or SIGTERM,
         // removes the temporary files before the process dies.)
-        if let failure, !(failure.kind == .cancelled && interrupt.isStopRequested) {
+        // A failure (divergence, a file that changed, a bad value met while reading) after
+        // whole epochs of this call: the model as training left it (its last finite weights)
+        // is saved, as Ctrl-C saves it, with the command that continues the run (until 0.12.6
+        // nothing was saved, and the epochs were lost). Before any epoch, nothing is.
+        let failed = failure.flatMap { $0.kind == .cancelled && interrupt.isStopRequested ? nil : $0 }
+        if let failed, epochsRun == 0 {
             let historyFailure = writeHistory(history)
             SignalStop.uninstall()
             if let historyFailure { printError("Error: \(historyFailure)") }
-            exitWith(Failure(failure, options: validationNames + Failure.names))
+            exitWith(Failure(failed, options: validationNames + Failure.names))
         }
         // The model first: a history that cannot be written does not lose it (nor the
         // resume command and status of an interrupted run).
@@ -115,7 +120,7 @@ struct TrainingRun {
         if let historyFailure { printError("Error: \(historyFailure) (the model was saved to \(out))") }
         let costs = history.epochCosts, validationCosts = history.validationCosts
         let interrupted = failure != nil
-        let status = interrupted ? "interrupted" : epochsRun < options.epochs ? "early_stopped" : "completed"
+        let status = failed != nil ? "failed" : interrupted ? "interrupted" : epochsRun < options.epochs ? "early_stopped" : "completed"
         if format == .json {
             emit(JSON.object([
                 ("event", .string("end")), ("status", .string(status)), ("epochs", .int(epochsRun)),
@@ -135,10 +140,10 @@ struct TrainingRun {
             // (saturating: a model's epochs plus --epochs up to 2^63 - 1 trapped)
             let cosineEnd = startEpochs.addingSaturated(options.epochs)
             let resume = (["minibatch-cli", "resume", out] + resumeArguments(remaining, cosineEnd)).map(shellQuoted)
-            say(failure.message)
-            say("model saved to \(out) (epochs trained: \(network.epochsTrained)); to continue the run, \(remaining) epoch\(remaining == 1 ? "" : "s") left:")
+            if let failed { printError("Error: \(Failure(failed, options: validationNames + Failure.names).message)") } else { say(failure.message) }
+            say("model saved to \(out) (epochs trained: \(network.epochsTrained)\(failed == nil ? "" : ", as training left it")); to continue the run, \(remaining) epoch\(remaining == 1 ? "" : "s") left:")
             say("  " + resume.joined(separator: " "))
-            exit(Status.interrupted)
+            exit(failed == nil ? Status.interrupted : Status.failure)
         }
         var summary = "\(status == "early_stopped" ? "stopped early after" : "trained") \(epochsRun) epoch\(epochsRun == 1 ? "" : "s") in \(fixed(seconds, 1)) s"
         if let cost = costs.last { summary += ": cost \(fixed(cost, 6))" }

@@ -58,7 +58,7 @@ from .interrupt import Interrupt
 from . import optim
 from .optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, EarlyStopping, NAdam, RAdam, RMSprop, Warmup
 
-__version__ = "0.12.5"
+__version__ = "0.12.6"
 
 __all__ = [
     # functions

@@ -98,7 +98,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Adam's (epsilon added to the bias-corrected root, as the Adam paper and PyTorch;
         scikit-learn adds it before the correction); AdamW's and Adamax's too, and
         ``epsilon`` RMSprop's and Adagrad's.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
+        ``np.inf``: never stop for want of improvement (nor divide the 'adaptive' rate),
+        as scikit-learn's.
+    max_fun : int, default=15000
+        scikit-learn's budget of loss calls for 'lbfgs', which minibatch does not offer:
+        checked (an int >= 1) and otherwise unused, as scikit-learn ignores it for the
+        other solvers.
     init : {'auto', 'he', 'xavier', 'lecun'}, default='xavier'
         The weights' initialisation: 'xavier' has the variance of scikit-learn's Glorot
         uniform draws, 2 / (fan_in + fan_out) (for 'logistic' layers scikit-learn's are
@@ -201,7 +207,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
         class_weight: Union[None, str, dict] = None,
         init: str = "xavier",
         dropout: float = 0.0,
@@ -220,7 +227,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, init=init, dropout=dropout, drop_last=drop_last,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init, dropout=dropout, drop_last=drop_last,
             memory_budget=memory_budget, warm_start=warm_start, verbose=verbose, callback=callback,
             on_divergence=on_divergence,
         )

@@ -48,7 +48,8 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
         init: str = "xavier",
         dropout: float = 0.0,
         drop_last: bool = False,
@@ -78,6 +79,7 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.init = init
         self.dropout = dropout
         self.drop_last = drop_last
@@ -150,17 +152,36 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        # scikit-learn's ranges, checked whatever the solver (as scikit-learn checks them):
+        # here where the library is not given the value (a solver that does not use it; it
+        # names those it refuses itself: test_estimators.py), and power_t (the library's
+        # inverse-time schedule takes any power)
+        adaptive = self.solver in ("adam", "adamw", "adamax", "nadam", "radam")
+        for name, ok, text, library in (
+            ("power_t", lambda v: v >= 0, ">= 0", False),
+            ("momentum", lambda v: 0 <= v <= 1, "in [0, 1]", False),
+            ("beta_1", lambda v: 0 <= v < 1, "in [0, 1)", adaptive),
+            ("beta_2", lambda v: 0 <= v < 1, "in [0, 1)", adaptive),
+            ("epsilon", lambda v: v > 0, "> 0", self.solver != "sgd"),
+            ("validation_fraction", lambda v: 0 <= v < 1, "in [0, 1)", False),
+        ):
+            if not library and not ok(getattr(self, name)):
+                raise ValueError(f"{name} must be {text}, got {getattr(self, name)!r}")
+        if self.early_stopping and self.validation_fraction == 0:
+            # (scikit-learn's split refuses it alike; without early stopping it is not used)
+            raise ValueError("validation_fraction must be in (0, 1) with early_stopping=True, got 0")
         for name in ("early_stopping", "shuffle", "warm_start", "nesterovs_momentum", "drop_last"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if not 0 <= self.momentum <= 1:  # (scikit-learn checks it whatever the solver)
-            raise ValueError(f"momentum must be in [0, 1], got {self.momentum!r}")
-        nc = self.n_iter_no_change
-        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or not 1 <= nc < 2**63 - 1:
-            # (training's patience is n_iter_no_change + 1, an int64)
-            raise ValueError(f"n_iter_no_change must be an int in [1, 2**63 - 1), got {nc!r}")
+        v = self.verbose
+        if not isinstance(v, (bool, np.bool_, numbers.Integral)) or v < 0:
+            raise ValueError(f"verbose must be a bool or an int >= 0, got {v!r}")
+        if not isinstance(self.activation, str) or self.activation != self.activation.lower():
+            raise ValueError(f"activation must be one of the names in lower case ('relu', 'tanh', ...), got {self.activation!r}")
+        self._patience()
+        mf = self.max_fun
+        if isinstance(mf, bool) or not isinstance(mf, numbers.Integral) or mf < 1:
+            raise ValueError(f"max_fun must be an int >= 1, got {mf!r}")
         return {
             "hidden": hidden,
             "activation": activation_from(self.activation),
@@ -170,6 +191,17 @@ class _BaseMLP(_MLPTraining, BaseEstimator):
             "batch_size": bs,
             "memory_budget": int(mb),
         }
+
+    def _patience(self) -> int:
+        """Training's patience for ``n_iter_no_change`` (an int >= 1, or ``np.inf``: never
+        stop, nor divide the 'adaptive' rate): n_iter_no_change + 1, as scikit-learn stops
+        when the value has not improved for *more* than n_iter_no_change epochs."""
+        nc = self.n_iter_no_change
+        if isinstance(nc, numbers.Real) and not isinstance(nc, bool) and nc == np.inf:
+            return 2**62  # (more epochs than any training runs)
+        if isinstance(nc, bool) or not isinstance(nc, numbers.Integral) or not 1 <= nc < 2**62:
+            raise ValueError(f"n_iter_no_change must be an int in [1, 2**62) or np.inf, got {nc!r}")
+        return int(nc) + 1
 
     def _rule(self) -> dict[str, Any]:
         """The library's rule, schedule and L2 for scikit-learn's parameters (their values

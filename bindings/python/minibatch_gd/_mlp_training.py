@@ -186,7 +186,7 @@ class _MLPTraining:
         by_score = validation is not None and scorer is None
         min_delta = float(self.tol) if by_score else self._min_delta()
         stopping = None if incremental else optim.EarlyStopping(
-            patience=int(self.n_iter_no_change) + 1, min_delta=min_delta,
+            patience=self._patience(), min_delta=min_delta,
             restore_best=validation is not None, monitor="validation_score" if by_score else "cost")
         rule = self._rule()
         if incremental and isinstance(rule["schedule"], optim.Adaptive):
@@ -292,7 +292,7 @@ class _MLPTraining:
             monitored = (-np.asarray(history.validation_scores) if by_score
                          else history.validation_costs if validation is not None else history.epoch_costs)
             unconverged = (not incremental and len(history.epoch_costs) == epochs
-                           and not _stops(monitored, int(self.n_iter_no_change) + 1, min_delta,
+                           and not _stops(monitored, self._patience(), min_delta,
                                           isinstance(rule["schedule"], optim.Adaptive)))
             history.close()
         if diverged is None and unconverged:
@@ -423,6 +423,14 @@ class _MLPTraining:
             sw = np.full(m, float(sw))
         if sw.shape != (m,):
             raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({m},)!")
+        big = np.flatnonzero(np.isfinite(sw) & (np.abs(sw) > np.finfo(np.float32).max))
+        if big.size:
+            # (as float32 it would be inf, and the library's message would name an inf the
+            # caller never gave)
+            i = int(big[0])
+            raise ValueError(
+                f"sample_weight[{i}] is {float(sw[i])!r}, beyond float32's range (about 3.4e38), in which"
+                " training takes its weights: scale the weights down (only their ratios matter)")
         return sw.astype(np.float32)
 
     def _strata(self, targets: np.ndarray) -> Optional[np.ndarray]:

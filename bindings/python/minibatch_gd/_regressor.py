@@ -32,7 +32,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     is ``l2 = 2 * alpha / n_outputs``, 'sgd''s rate ``learning_rate_init * n_outputs / 2``
     and the adaptive rules' ``epsilon`` ``epsilon * 2 / n_outputs``, so that a fit takes
     scikit-learn's steps (but for RAdam's first steps, about 5 at beta_2 0.999: momentum's,
-    they scale with the gradient). For Poisson the library's cost is the mean over rows and outputs
+    they scale with the gradient). With several outputs and ``alpha > 0`` the penalty's share
+    of ``loss_curve_`` is ``1 / n_outputs`` of scikit-learn's (its reported loss averages the
+    outputs where its gradient sums them; ``l2`` follows the gradient): the weights are
+    scikit-learn's, but ``loss_curve_``, ``best_loss_`` and the epoch ``tol`` stops at can
+    differ. For Poisson the library's cost is the mean over rows and outputs
     of ``y log(y / a) - y + a`` (``MB_LOSS_POISSON``); scikit-learn sums its outputs'
     means, so ``loss_curve_`` is ``n_outputs`` times the cost, ``min_delta = tol /
     n_outputs``, ``l2 = alpha / n_outputs``, 'sgd''s rate ``learning_rate_init *
@@ -65,7 +69,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
         init: str = "xavier",
         dropout: float = 0.0,
         drop_last: bool = False,
@@ -83,7 +88,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, init=init, dropout=dropout, drop_last=drop_last,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init, dropout=dropout, drop_last=drop_last,
             memory_budget=memory_budget,
             warm_start=warm_start, verbose=verbose, callback=callback, on_divergence=on_divergence,
         )
@@ -154,6 +159,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError(f"y must be 1-D or 2-D, got shape {ya.shape}")
         if ya.ndim == 2 and ya.shape[1] < 1:
             raise ValueError(f"y has no outputs: shape {ya.shape}")
+        if ya.ndim == 2 and ya.shape[1] == 1:
+            # one output, as a 1-D y; scikit-learn warns so (column_or_1d)
+            import warnings
+
+            try:
+                from sklearn.exceptions import DataConversionWarning as category
+            except ImportError:  # pragma: no cover
+                category = UserWarning
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the"
+                " shape of y to (n_samples, ), for example using ravel().", category, stacklevel=3)
         if ya.dtype.kind not in "biuf":
             try:
                 ya = ya.astype(np.float64)
@@ -236,11 +252,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             ya = ya.ravel()
         if ya.shape != pred.shape:
             raise ValueError(f"y has shape {ya.shape}, expected {pred.shape}")
+        if len(ya) < 2:
+            return _undefined_r2()
         return _r2(ya, pred, self._score_weights(sample_weight, len(ya)))
 
     def _score_dataset(self, ds: Dataset, y: Any, sample_weight: Any) -> float:
         out = self._dataset_outputs(ds, y)
         m, k = out.shape
+        if m < 2:
+            return _undefined_r2()
         w = self._score_weights(sample_weight, m)
         targets = np.load(ds.y_path, mmap_mode="r")
         if targets.reshape(m, -1).shape[1] != k:
@@ -263,6 +283,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             den += (wc * (yc - mean) ** 2).sum(axis=0)
         del targets
         return _r2_score(num, den)
+
+
+def _undefined_r2() -> float:
+    """R^2 of fewer than two rows: NaN with scikit-learn's warning, as its r2_score (0.0
+    until 0.12.6)."""
+    import warnings
+
+    try:
+        from sklearn.exceptions import UndefinedMetricWarning as category
+    except ImportError:  # pragma: no cover (the estimators come with scikit-learn)
+        category = UserWarning
+    warnings.warn("R^2 score is not well-defined with less than two samples.", category, stacklevel=3)
+    return float("nan")
 
 
 def _r2(y: np.ndarray, pred: np.ndarray, sample_weight: Optional[ArrayLike]) -> float:

@@ -52,6 +52,14 @@ def object_as_float64(arr: np.ndarray, name: str) -> np.ndarray:
         return arr.astype(np.float64)
     except OverflowError as e:
         raise ValueError(f"{name} holds a number too large for a float: {e}") from e
+    except TypeError as e:
+        # pandas' missing value (pd.NA, of its nullable dtypes) or None: missing, as
+        # scikit-learn says (numpy's TypeError named neither the array nor the value)
+        if any(v is None or type(v).__name__ == "NAType" for v in arr.ravel()):
+            raise ValueError(f"Input {name} contains NaN (a missing value: pd.NA or None).") from None
+        raise TypeError(f"{name} must be numeric: {e}") from e
+    except ValueError as e:  # a string that is not a number
+        raise ValueError(f"{name} must be numeric: {e}") from e
 
 
 def as_float32_matrix(

@@ -255,12 +255,21 @@ class Network(_Training, _Handle):
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Network":
-        """Inverse of :meth:`to_bytes`."""
+        """Inverse of :meth:`to_bytes`. Bytes that are not a model raise the error
+        :meth:`load` raises for such a file, naming the bytes (not the temporary file they
+        are read from)."""
+        from .errors import MinibatchError
+
         with tempfile.TemporaryDirectory(prefix="minibatch-") as d:
             p = os.path.join(d, "model.mbm")
             with open(p, "wb") as f:
                 f.write(data)
-            return cls.load(p)
+            try:
+                return cls.load(p)
+            except MinibatchError as e:
+                given = f"the {len(data)} bytes given to from_bytes"
+                message = e.message.replace(f"'{p}'", given).replace(p, given)
+                raise type(e)(message, status=e.status, function=e.function, status_name=e.status_name) from None
 
     def __reduce__(self) -> Any:
         return (Network.from_bytes, (self.to_bytes(),))

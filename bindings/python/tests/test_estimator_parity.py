@@ -390,3 +390,38 @@ def test_n_iter_counts_the_last_call_as_scikit_learns(name):
                 p.partial_fit(X, y, **({"classes": np.arange(10)} if name == "MLPClassifier" else {}))
         got[lib] = (first, w.n_iter_, len(w.loss_curve_), p.n_iter_, len(p.loss_curve_))
     assert got["mb"] == got["sk"] == (5, 5, 10, 1, 3), got
+
+
+@pytest.mark.parametrize("name", ["classifier", "regressor"])
+def test_parameter_values_scikit_learn_accepts(name):
+    """Values scikit-learn 1.9 takes that were refused until 0.12.6: n_iter_no_change=np.inf
+    (never stop for want of improvement: max_iter epochs, with scikit-learn's
+    ConvergenceWarning), validation_fraction=0 without early stopping (unused), momentum=1
+    ('sgd'), and max_fun (lbfgs's, checked and unused, as scikit-learn ignores it for the
+    other solvers); and the ranges scikit-learn checks whatever the solver."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 4))
+    y = (X[:, 0] > 0).astype(int) if name == "classifier" else X[:, 0] * 2
+    ours, theirs = (mb.MLPClassifier, MLPClassifier) if name == "classifier" else (mb.MLPRegressor, MLPRegressor)
+    common = dict(hidden_layer_sizes=(4,), max_iter=12, random_state=0)
+    for kw in (dict(n_iter_no_change=np.inf, tol=10.0), dict(validation_fraction=0.0),
+               dict(solver="sgd", momentum=1.0, learning_rate_init=1e-3), dict(max_fun=7)):
+        for cls in (ours, theirs):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                est = cls(**common, **kw).fit(X, y)
+            if "n_iter_no_change" in kw:
+                # a tol no epoch can meet: only max_iter stops it
+                assert est.n_iter_ == 12, (cls, est.n_iter_)
+                assert any("Maximum iterations" in str(w.message) for w in seen), cls
+        assert est.get_params()["max_fun"] == common.get("max_fun", est.max_fun)
+    for kw, message in ((dict(power_t=-1.0), "power_t"), (dict(beta_1=1.5, solver="sgd"), "beta_1"),
+                        (dict(epsilon=-1.0, solver="sgd"), "epsilon"), (dict(alpha=-1.0), "alpha"),
+                        (dict(verbose="x"), "verbose"), (dict(activation="RELU"), "activation"),
+                        (dict(activation=1), "activation"), (dict(max_fun=0), "max_fun"),
+                        (dict(early_stopping=True, validation_fraction=0.0), "validation_fraction"),
+                        (dict(n_iter_no_change=0), "n_iter_no_change"), (dict(momentum=1.5), "momentum")):
+        with pytest.raises(ValueError, match=message):
+            ours(**common, **kw).fit(X, y)
+        with pytest.raises(ValueError):
+            theirs(**common, **kw).fit(X, y)

@@ -530,13 +530,15 @@ def test_get_set_params():
     sk_names = {"hidden_layer_sizes", "activation", "solver", "alpha", "batch_size", "learning_rate",
                 "learning_rate_init", "power_t", "max_iter", "shuffle", "random_state", "tol", "verbose",
                 "warm_start", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
-                "beta_1", "beta_2", "epsilon", "n_iter_no_change"}
+                "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun"}
     assert set(p) == sk_names | {"class_weight", "init", "dropout", "drop_last", "memory_budget", "callback",
                                  "on_divergence"}
     sk = pytest.importorskip("sklearn.neural_network")
     theirs = sk.MLPClassifier().get_params()
-    # scikit-learn's parameters have its defaults (max_fun belongs to 'lbfgs', not offered)
+    # scikit-learn's parameters have its defaults (max_fun, lbfgs's, since 0.12.6: checked and
+    # unused, so that scikit-learn's set_params(**params) works), and every one of them is here
     assert {k: theirs[k] for k in sk_names} == {k: mb.MLPClassifier().get_params()[k] for k in sk_names}
+    assert set(theirs) <= set(p)
     assert clf.set_params(max_iter=7, batch_size=16) is clf
     assert clf.max_iter == 7 and clf.batch_size == 16
     with pytest.raises(ValueError):

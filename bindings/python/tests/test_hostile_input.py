@@ -231,3 +231,38 @@ def test_paths_that_are_not_utf8_are_refused(tmp_path):
     with pytest.raises(mb.InvalidArgumentError, match="path is not valid UTF-8"):
         net.save(bad)
     assert os.listdir(tmp_path) == []
+
+
+def test_messages_name_what_the_caller_gave():
+    """0.12.6, from a review: a finite sample weight beyond float32 was reported as the inf
+    it becomes; from_bytes named a deleted temporary file; an object X holding pandas' NA
+    gave numpy's TypeError naming neither X nor the value."""
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    y = (x[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"sample_weight\[3\] is 1e\+39, beyond float32's range"):
+        mb.MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(x, y, sample_weight=[1.0] * 3 + [1e39] + [1.0] * 16)
+    with pytest.raises(mb.FormatError, match=r"^the 4 bytes given to from_bytes is not a valid minibatch model file"):
+        mb.Network.from_bytes(b"junk")
+
+    class NAType:  # what pandas' pd.NA is, by its type's name
+        pass
+
+    xo = x.astype(object)
+    xo[2, 1] = NAType()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        mb.MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(xo, y)
+    xo[2, 1] = "a string"
+    with pytest.raises((TypeError, ValueError), match="X"):
+        mb.MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(xo, y)
+
+
+def test_regressor_score_and_column_y_as_scikit_learns():
+    """R^2 of one row is NaN with UndefinedMetricWarning (it was 0.0), and a column-vector y
+    warns DataConversionWarning (and is one output), as scikit-learn's."""
+    sklearn_exceptions = pytest.importorskip("sklearn.exceptions")
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.warns(sklearn_exceptions.DataConversionWarning, match="column-vector y"):
+        reg = mb.MLPRegressor(hidden_layer_sizes=(2,), max_iter=2).fit(x, x[:, :1])
+    assert reg.n_outputs_ == 1 and reg.predict(x).shape == (20,)
+    with pytest.warns(sklearn_exceptions.UndefinedMetricWarning, match="less than two samples"):
+        assert np.isnan(reg.score(x[:1], x[:1, 0]))

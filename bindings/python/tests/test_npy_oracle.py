@@ -4,6 +4,7 @@ exactly when ``np.load`` does, with the same shape; a dtype numpy reads but mini
 not train on is refused as unsupported (InvalidArgumentError), never misread."""
 
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -54,6 +55,11 @@ X_HEADERS = [
     ("hex dimension", "{'descr': '<f4', 'fortran_order': False, 'shape': (0x6, 3)}\n"),
     ("a trailing comma in the shape", "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 3,)}\n"),
     ("leading spaces", "  {'descr': '<f4', 'fortran_order': False, 'shape': (6, 3)}\n"),
+    ("a plus sign", "{'descr': '<f4', 'fortran_order': False, 'shape': (+6, 3)}\n"),
+    # Python 2's longs: numpy drops the L of a 1.0 or 2.0 header that literal_eval refuses
+    # (its _filter_header, with a warning)
+    ("Python 2 longs", "{'descr': '<f4', 'fortran_order': False, 'shape': (6L, 3L)}\n"),
+    ("a Python 2 long apart", "{'descr': '<f4', 'fortran_order': False, 'shape': (6 L, 3)}\n"),
     # refused by numpy
     ("junk in the padding", STANDARD + "   junk\n"),
     ("a second dict", STANDARD + " {}\n"),
@@ -70,6 +76,12 @@ X_HEADERS = [
     ("a leading zero", "{'descr': '<f4', 'fortran_order': False, 'shape': (06, 3)}\n"),
     ("an unclosed string", "{'descr': '<f4, 'fortran_order': False, 'shape': (6, 3)}\n"),
     ("a NUL byte", STANDARD + "\0\n"),
+    # (until 0.12.6 minibatch read these three as (6, 3), (6, 3) and (1, 3))
+    ("two minus signs", "{'descr': '<f4', 'fortran_order': False, 'shape': (--6, 3)}\n"),
+    ("a sign on a signed number", "{'descr': '<f4', 'fortran_order': False, 'shape': (-(-6), 3)}\n"),
+    ("a bool dimension", "{'descr': '<f4', 'fortran_order': False, 'shape': (True, 3)}\n"),
+    ("a signed bool", "{'descr': '<f4', 'fortran_order': False, 'shape': (6, +True)}\n"),
+    ("an L that is a name", "{'descr': '<f4', 'fortran_order': False, 'shape': (6, L)}\n"),
     # numpy reads these; minibatch does not train on them
     ("big-endian", "{'descr': '>f4', 'fortran_order': False, 'shape': (6, 3)}\n"),
     ("float64", "{'descr': '<f8', 'fortran_order': False, 'shape': (6, 3)}\n"),
@@ -94,6 +106,23 @@ def test_x_headers_follow_numpy(tmp_path, name, header):
     else:
         with mb.Dataset(x, tmp_path / "y.npy") as ds:
             assert (ds.m, ds.n_features) == expected.shape
+
+
+def test_python_2_longs_only_before_version_3(tmp_path):
+    """numpy drops Python 2's L from 1.0 and 2.0 headers only (their writers were Python 2's)."""
+    np.save(tmp_path / "y.npy", Y)
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (6L, 3)}\n"
+    for version in ((2, 0), (3, 0)):
+        x = write_raw(tmp_path / ("x%d.npy" % version[0]), header, X.tobytes(), version=version)
+        with pytest.warns(UserWarning) if version < (3, 0) else warnings.catch_warnings():
+            expected = numpy_reads(x)
+        assert (expected is not None) == (version < (3, 0))
+        if expected is None:
+            with pytest.raises(mb.FormatError):
+                mb.Dataset(x, tmp_path / "y.npy")
+        else:
+            with mb.Dataset(x, tmp_path / "y.npy") as ds:
+                assert (ds.m, ds.n_features) == expected.shape
 
 
 def test_version_3_headers_must_be_utf8(tmp_path):
@@ -188,3 +217,23 @@ def test_integer_labels_must_be_one_dimensional(tmp_path):
             net.train(ds, epochs=1)
         with mb.Network([N, 1], loss="mse") as net:
             net.train(ds, epochs=1)
+
+
+def test_fortran_order_where_the_bytes_are_c_orders(tmp_path):
+    """A 1-D array, or a 2-D one with a dimension of 1, has the same bytes in Fortran order
+    as in C order: taken since 0.12.6 (it was refused); a (6, 3) one in Fortran order still
+    is (its bytes are another order)."""
+    x1 = X[:, :1].copy()
+    fortran = lambda shape: "{'descr': '<f4', 'fortran_order': True, 'shape': %s}\n" % (shape,)
+    xp = write_raw(tmp_path / "x.npy", fortran((M, 1)), x1.tobytes())
+    yp = write_raw(tmp_path / "y.npy", "{'descr': '<i4', 'fortran_order': True, 'shape': (6,)}\n", Y.tobytes())
+    assert np.array_equal(np.load(xp), x1) and np.array_equal(np.load(yp), Y)
+    with mb.Dataset(xp, yp) as ds, mb.Network([1, 3, 2], seed=0) as a, mb.Network([1, 3, 2], seed=0) as b:
+        assert (ds.m, ds.n_features) == (M, 1)
+        a.train_dataset(ds, epochs=2, batch_size=2)
+        b.train(x1, Y, epochs=2, batch_size=2)
+        assert np.array_equal(a.get_parameters(), b.get_parameters())
+    bad = write_raw(tmp_path / "xf.npy", fortran((M, N)), np.asfortranarray(X).tobytes(order="F"))
+    assert np.array_equal(np.load(bad), X)
+    with pytest.raises(mb.InvalidArgumentError, match="Fortran order"):
+        mb.Dataset(bad, yp)
