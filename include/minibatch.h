@@ -473,8 +473,13 @@ typedef enum mb_targets {
  * POISSON. Works in
  * chunks, so memory does not grow with m. A NaN or Inf in X is MB_ERR_INVALID_ARGUMENT. An
  * output that is NaN or Inf (finite X that overflows the weights, as those a diverged
- * training kept can) is MB_ERR_DIVERGED naming its row: out is then written only in part.
- * The same holds for every prediction below, from memory or from files. */
+ * training kept can) is MB_ERR_DIVERGED naming its row (the first such row): out is then
+ * written only in part. Threads (since 0.12.6): m > 256 rows are predicted in passes of
+ * 256 rows shared among as many threads as OpenBLAS may use (mb_get_blas_info's threads;
+ * the training team's, kept between calls), each pass on one thread with OpenBLAS on one
+ * thread, so the values do not depend on the thread count; 256 rows or fewer are one pass,
+ * on the calling thread, its products on OpenBLAS's threads. The same holds for every
+ * prediction and evaluation below, from memory or from files. */
 mb_status mb_predict(const mb_model *model, const float *x, int64_t m, int64_t n_features,
                      float *out);
 
@@ -1719,13 +1724,15 @@ mb_status mb_predict_classes_dataset(const mb_model *model, const mb_dataset *da
  * and writes the results to the .npy file out_path (format 1.0, as np.save writes it):
  *   classes == 0: float32 (m, n_outputs), the values mb_predict gives;
  *   classes != 0: int32 (m), the classes mb_predict_classes gives.
- * Bit-identical to predicting the same rows in memory with the same OpenBLAS thread count
- * (mb_get_blas_info: a product split among another number of threads may round its last
- * bits differently; training runs OpenBLAS on one thread, so it does not depend on this).
+ * Bit-identical to predicting the same rows in memory (for m <= 256 rows, with the same
+ * OpenBLAS thread count: mb_get_blas_info; a product split among another number of threads
+ * may round its last bits differently; more rows, and training, run OpenBLAS on one thread
+ * per pass, so they do not depend on it).
  * Memory: X is read in order, a chunk at a time. A chunk is a multiple of 256 rows (or all m
  * rows), at most 16 MiB of X unless 256 rows are more; memory_budget bytes hold the chunk,
- * its outputs and the activations of 256 rows (4 bytes per unit of every layer), and must
- * hold a chunk of min(m, 256) rows. 0: the default of mb_dataset_options.memory_budget (a
+ * its outputs and the activations of 256 rows (4 bytes per unit of every layer) for each
+ * thread that predicts (since 0.12.6; fewer threads where the budget holds fewer), and must
+ * hold a chunk of min(m, 256) rows with one thread's activations. 0: the default of mb_dataset_options.memory_budget (a
  * quarter of the memory this process may use, 4 .. 256 MiB); from 2^62 up (SIZE_MAX): no
  * limit.
  * Files: the output is written sequentially to a temporary file beside out_path
