@@ -34,6 +34,23 @@ print(out[0], out[1])
 '''
 
 
+def alternating_runs(libs, child, rounds):
+    """Runs the Python source `child` (given the binding's directory as its argument) once per
+    round for each library of `libs` ({name: path of a libminibatch.so}), in its own process,
+    the libraries alternating round by round (their order swapped every other round): each
+    name's list of the numbers each run printed."""
+    binding = os.path.join(HERE, "..", "bindings", "python")
+    runs = {k: [] for k in libs}
+    for r in range(rounds):
+        for k in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
+            env = dict(os.environ, MINIBATCH_LIBRARY=libs[k])
+            out = subprocess.run([sys.executable, "-c", child, binding], env=env, capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(out.stderr)
+            runs[k].append([float(v) for v in out.stdout.split()])
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before")
@@ -41,15 +58,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
     libs = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
-    binding = os.path.join(HERE, "..", "bindings", "python")
-    times = {k: [] for k in libs}
+    times = {}
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print("CPU: %s; OPENBLAS_CORETYPE=%s" % (model, os.environ.get("OPENBLAS_CORETYPE", "(unset)")), flush=True)
-    for r in range(args.rounds):
-        for k in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
-            env = dict(os.environ, MINIBATCH_LIBRARY=libs[k])
-            out = subprocess.run([sys.executable, "-c", CHILD, binding], env=env, capture_output=True, text=True, check=True)
-            times[k].append([float(v) for v in out.stdout.split()[-2:]])
+    for k, v in alternating_runs(libs, CHILD, args.rounds).items():
+        times[k] = [t[-2:] for t in v]
     for k, v in times.items():
         print("%-6s %s: Adam %.3f s, momentum %.3f s (medians of %d)" % (
             k, libs[k], statistics.median(t[0] for t in v), statistics.median(t[1] for t in v), args.rounds))

@@ -14,10 +14,8 @@ Written for 0.12.6 (predictions on the training team instead of OpenBLAS's threa
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from ab import alternating_runs
 CHILD = r'''
 import sys, time, statistics, numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -44,21 +42,11 @@ def main():
     ap.add_argument("after")
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
-    libs = [os.path.abspath(args.before), os.path.abspath(args.after)]
-    binding = os.path.join(HERE, "..", "bindings", "python")
-    results = {lib: [] for lib in libs}
-    for r in range(args.rounds):
-        for lib in libs if r % 2 == 0 else libs[::-1]:
-            env = dict(os.environ, MINIBATCH_LIBRARY=lib)
-            out = subprocess.run([sys.executable, "-c", CHILD, binding], env=env, capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(out.stderr)
-            results[lib].append([float(v) for v in out.stdout.split()])
+    libs = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
     print("OPENBLAS_CORETYPE=%s" % os.environ.get("OPENBLAS_CORETYPE", "unset"))
-    for lib in libs:
-        a = results[lib]
-        med = [statistics.median(x[i] for x in a) for i in range(3)]
-        print("%s: predict 60,000 rows %.4f s, an epoch right after %.4f s, evaluate 10,000 rows %.4f s" % (lib, *med))
+    for k, runs in alternating_runs(libs, CHILD, args.rounds).items():
+        med = [statistics.median(x[i] for x in runs) for i in range(3)]
+        print("%s: predict 60,000 rows %.4f s, an epoch right after %.4f s, evaluate 10,000 rows %.4f s" % (libs[k], *med))
 
 
 if __name__ == "__main__":

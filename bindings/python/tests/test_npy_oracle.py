@@ -33,6 +33,17 @@ def numpy_reads(path):
         return None
 
 
+def opens_as_numpy_reads(x, y, expected):
+    """A dataset of the X file `x` is refused as malformed where numpy read nothing
+    (`expected` None), else opens with numpy's shape."""
+    if expected is None:
+        with pytest.raises(mb.FormatError):
+            mb.Dataset(x, y)
+    else:
+        with mb.Dataset(x, y) as ds:
+            assert (ds.m, ds.n_features) == expected.shape
+
+
 STANDARD = "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 3), }"
 
 # (name, header for X (6, 3) float32 data)
@@ -117,12 +128,7 @@ def test_python_2_longs_only_before_version_3(tmp_path):
         with pytest.warns(UserWarning) if version < (3, 0) else warnings.catch_warnings():
             expected = numpy_reads(x)
         assert (expected is not None) == (version < (3, 0))
-        if expected is None:
-            with pytest.raises(mb.FormatError):
-                mb.Dataset(x, tmp_path / "y.npy")
-        else:
-            with mb.Dataset(x, tmp_path / "y.npy") as ds:
-                assert (ds.m, ds.n_features) == expected.shape
+        opens_as_numpy_reads(x, tmp_path / "y.npy", expected)
 
 
 def test_version_3_headers_must_be_utf8(tmp_path):
@@ -162,12 +168,7 @@ def test_extreme_headers_follow_numpy(tmp_path, name, version, header):
     np.save(tmp_path / "y.npy", Y)
     expected = numpy_reads(x)
     assert (expected is not None) == (name == "150 nested brackets")
-    if expected is None:
-        with pytest.raises(mb.FormatError):
-            mb.Dataset(x, tmp_path / "y.npy")
-    else:
-        with mb.Dataset(x, tmp_path / "y.npy") as ds:
-            assert (ds.m, ds.n_features) == expected.shape
+    opens_as_numpy_reads(x, tmp_path / "y.npy", expected)
 
 
 # (name, dtype spelling, numpy dtype the bytes are written as)
