@@ -56,7 +56,8 @@
  *             since 0.12.4 that thread waits at its next matrix product for the process to
  *             end (libxsmm's exit handler freed the kernels it was running: SIGSEGV), and
  *             the exiting thread may still call the library from an exit handler or a
- *             static destructor (its products then run on OpenBLAS).
+ *             static destructor (its products then run on OpenBLAS, and a prediction's
+ *             passes on that thread alone: 0.12.6).
  * Limits.     Every limit is checked and is MB_ERR_INVALID_ARGUMENT (or MB_ERR_FORMAT in a
  *             file), never a trap or a wrapped size:
  *               layer sizes, n_features, batch_size   1 .. 2^31 - 1 (BLAS takes 32-bit sizes);

@@ -125,6 +125,8 @@ static void close_backend_at_exit(void) {
     }
 }
 
+int mbm_backend_closed(void) { return atomic_load(&backend_closed); }
+
 /* A forked child has only the thread that forked: no call of another thread is inside. */
 static void backend_after_fork_in_child(void) {
     for (int i = 0; i < BACKEND_SLOTS; i++) atomic_store_explicit(&backend_slots[i].inside, 0, memory_order_relaxed);
@@ -346,22 +348,59 @@ long long mbm_libxsmm_fit_floats(void) {
 /* The calling thread's buffer for alpha op(A) or for B^T (the rule gives no product both:
  * a copied B takes alpha 1 only), 64-byte aligned: grown when a product needs more (its
  * old values are not kept), kept for the thread's life (freed when it exits), so that no
- * product allocates once it is large enough. NULL if it cannot grow. */
+ * product allocates once it is large enough. NULL if it cannot grow.
+ *
+ * Every buffer is also on a list (`buffers`): a child forked from a process whose other
+ * threads held buffers (predictions run on the training team since 0.12.6) has only the
+ * forking thread, so those threads' buffers could never be freed there, and nothing pointed
+ * to them (valgrind's "definitely lost" in such a child); the child frees every buffer but
+ * its own thread's at the fork (`buffers_after_fork_in_child`). */
 static pthread_key_t buffer_key;
 static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
 
 typedef struct thread_buffer_t {
     size_t capacity;
     float *values;
+    struct thread_buffer_t *previous, *next;
 } thread_buffer_t;
+
+static pthread_mutex_t buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static thread_buffer_t *buffers;
+
+static void unlink_buffer(thread_buffer_t *buffer) {
+    if (buffer->previous) buffer->previous->next = buffer->next; else buffers = buffer->next;
+    if (buffer->next) buffer->next->previous = buffer->previous;
+}
 
 static void free_buffer(void *p) {
     thread_buffer_t *buffer = p;
+    pthread_mutex_lock(&buffers_lock);
+    unlink_buffer(buffer);
+    pthread_mutex_unlock(&buffers_lock);
     free(buffer->values);
     free(buffer);
 }
 
 static void make_buffer_key(void) { pthread_key_create(&buffer_key, free_buffer); }
+
+static void buffers_before_fork(void) { pthread_mutex_lock(&buffers_lock); }
+static void buffers_after_fork_in_parent(void) { pthread_mutex_unlock(&buffers_lock); }
+static void buffers_after_fork_in_child(void) {
+    /* (a buffer on the list means the key was made before it) */
+    thread_buffer_t *own = buffers ? pthread_getspecific(buffer_key) : NULL;
+    for (thread_buffer_t *b = buffers, *next; b; b = next) {
+        next = b->next;
+        if (b == own) continue;
+        unlink_buffer(b);
+        free(b->values);
+        free(b);
+    }
+    pthread_mutex_unlock(&buffers_lock);
+}
+
+__attribute__((constructor)) static void prepare_buffers_for_fork(void) {
+    pthread_atfork(buffers_before_fork, buffers_after_fork_in_parent, buffers_after_fork_in_child);
+}
 
 static float *thread_buffer(size_t count) {
     pthread_once(&buffer_once, make_buffer_key);
@@ -373,6 +412,11 @@ static float *thread_buffer(size_t count) {
             free(buffer);
             return NULL;
         }
+        pthread_mutex_lock(&buffers_lock);
+        buffer->next = buffers;
+        if (buffers) buffers->previous = buffer;
+        buffers = buffer;
+        pthread_mutex_unlock(&buffers_lock);
     }
     if (buffer->capacity < count) {
         const size_t capacity = count < 4096 ? 4096 : count;

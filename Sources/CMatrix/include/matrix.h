@@ -85,6 +85,11 @@ const char *mbm_training_forward(void);
 /* out (cols, rows) = a^T, a (rows, cols), both row-major (libxsmm_otrans). */
 void mbm_transpose(const float *a, int rows, int cols, float *out);
 
+/* Whether the process is exiting: exit() ran the library's handler, which closed the
+ * backend (matrix.c, "the process's exit"). Another thread's product then waits for the
+ * process to end, so work must not be handed to other threads (Team.forEachChunk). */
+int mbm_backend_closed(void);
+
 /* OpenBLAS's threads (its own pool; libxsmm's kernels run on the caller's thread). */
 int mbm_get_threads(void);
 void mbm_set_threads(int threads);

@@ -1,4 +1,5 @@
 import CIntrinsics
+import CMatrix
 
 /// Forward-only work shared among threads: predictions and evaluations, chunk by chunk.
 ///
@@ -24,12 +25,13 @@ extension Team {
     /// member computes with the caller's floating-point control word (subnormals flushed or
     /// kept as the caller's thread has them). A member stops at its first error; the error of
     /// the lowest chunk is thrown (the one a pass in order would have stopped at), after every
-    /// member has stopped. With one member (or if a team's threads cannot be made), every
-    /// chunk runs in order on the calling thread, OpenBLAS's threads as they are.
+    /// member has stopped. With one member (or if a team's threads cannot be made, or while
+    /// the process exits: another thread's products then wait for its end, `mbm_backend_closed`),
+    /// every chunk runs in order on the calling thread, OpenBLAS's threads as they are.
     static func forEachChunk(
         _ chunks: Int, members: Int, _ body: (_ member: Int, _ chunk: Int) throws(MiniBatchError) -> Void
     ) throws(MiniBatchError) {
-        guard members > 1, chunks > 1, let team = borrowForChunks(members) else {
+        guard members > 1, chunks > 1, mbm_backend_closed() == 0, let team = borrowForChunks(members) else {
             for c in 0..<chunks { try body(0, c) }
             return
         }
