@@ -476,8 +476,9 @@ typedef enum mb_targets {
  * output that is NaN or Inf (finite X that overflows the weights, as those a diverged
  * training kept can) is MB_ERR_DIVERGED naming its row (the first such row): out is then
  * written only in part. Threads (since 0.12.6): m > 256 rows are predicted in passes of
- * 256 rows shared among as many threads as OpenBLAS may use (mb_get_blas_info's threads;
- * the training team's, kept between calls), each pass on one thread with OpenBLAS on one
+ * 256 rows shared among at most as many threads as OpenBLAS may use (mb_get_blas_info's
+ * threads): the training team kept between calls, as many as it has, else a team of that
+ * many (kept for the next call), each pass on one thread with OpenBLAS on one
  * thread, so the values do not depend on the thread count; 256 rows or fewer are one pass,
  * on the calling thread, its products on OpenBLAS's threads. The same holds for every
  * prediction and evaluation below, from memory or from files. */

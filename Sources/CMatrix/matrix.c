@@ -127,6 +127,63 @@ static void close_backend_at_exit(void) {
 
 int mbm_backend_closed(void) { return atomic_load(&backend_closed); }
 
+/* ---- teams and OpenBLAS's threads (matrix.h) ----------------------------------------------
+ * Until 0.12.6 this state was Swift's, under a lock no fork handler knew: a child forked while
+ * another thread predicted could find it held (6 of 20 children hung, a review), or keep a
+ * count of teams that no longer existed (OpenBLAS on one thread for good); and a thread that
+ * called OpenBLAS under it as the process exited paused there holding it, so the exiting
+ * thread's prediction waited for ever (18 of 400 runs of a review's test). */
+static pthread_mutex_t teams_lock = PTHREAD_MUTEX_INITIALIZER;
+static int teams_running, teams_saved = 1, teams_restore_in_child;
+
+static void teams_restore_after_fork(void) {
+    if (teams_restore_in_child) {
+        teams_restore_in_child = 0;
+        mbm_set_threads(teams_saved);
+    }
+}
+
+void mbm_teams_acquire(void) {
+    if (mbm_backend_closed()) return;
+    pthread_mutex_lock(&teams_lock);
+    teams_restore_after_fork();
+    if (teams_running++ == 0) {
+        teams_saved = mbm_get_threads();
+        mbm_set_threads(1);
+    }
+    pthread_mutex_unlock(&teams_lock);
+}
+
+void mbm_teams_release(void) {
+    if (mbm_backend_closed()) return;
+    pthread_mutex_lock(&teams_lock);
+    if (teams_running > 0 && --teams_running == 0) mbm_set_threads(teams_saved);
+    pthread_mutex_unlock(&teams_lock);
+}
+
+int mbm_teams_available(void) {
+    if (mbm_backend_closed()) return 1;
+    pthread_mutex_lock(&teams_lock);
+    teams_restore_after_fork();
+    const int threads = teams_running > 0 ? teams_saved : mbm_get_threads();
+    pthread_mutex_unlock(&teams_lock);
+    return threads;
+}
+
+static void teams_before_fork(void) { pthread_mutex_lock(&teams_lock); }
+static void teams_after_fork_in_parent(void) { pthread_mutex_unlock(&teams_lock); }
+static void teams_after_fork_in_child(void) {
+    /* the child has no team: the count the teams held OpenBLAS at is given back at its next
+     * call (not here: OpenBLAS's own fork handler has just stopped its pool) */
+    if (teams_running > 0) teams_restore_in_child = 1;
+    teams_running = 0;
+    pthread_mutex_unlock(&teams_lock);
+}
+
+__attribute__((constructor)) static void prepare_teams_for_fork(void) {
+    pthread_atfork(teams_before_fork, teams_after_fork_in_parent, teams_after_fork_in_child);
+}
+
 /* A forked child has only the thread that forked: no call of another thread is inside. */
 static void backend_after_fork_in_child(void) {
     for (int i = 0; i < BACKEND_SLOTS; i++) atomic_store_explicit(&backend_slots[i].inside, 0, memory_order_relaxed);

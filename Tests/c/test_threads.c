@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,41 +286,100 @@ static void predict_at_exit(void)
     if (memcmp(g_exit_out, g_exit_expected, sizeof g_exit_out) != 0) _exit(5);
 }
 
-static int exit_handler_child(void)
+/* Predicts 257 rows (two passes, on a team) for ever. */
+static void *predict_for_ever(void *arg)
+{
+    (void)arg;
+    static float out[257 * 2];
+    for (;;) mb_predict(g_exit_model, g_exit_x, 257, 2, out);
+    return NULL;
+}
+
+/* `delay_us`: how long the threads run before main returns. */
+static int exit_handler_child(long delay_us)
 {
     alarm(30);
     g_exit_model = make_model(9);
     for (int i = 0; i < EXIT_ROWS * 2; i++) g_exit_x[i] = g_x[i];
     atexit(predict_at_exit);
     if (mb_predict(g_exit_model, g_exit_x, EXIT_ROWS, 2, g_exit_expected) != MB_OK) return 3;
-    pthread_t thread;
+    pthread_t thread, predictor;
     if (pthread_create(&thread, NULL, train_for_ever, NULL) != 0) return 3;
-    struct timespec pause = {0, 100000000L};
+    if (pthread_create(&predictor, NULL, predict_for_ever, NULL) != 0) return 3;
+    struct timespec pause = {delay_us / 1000000, (delay_us % 1000000) * 1000L};
     nanosleep(&pause, NULL);
     return 0;
 }
 
-/* That child, run from this program's file: its status is 0 (before 0.12.4's fix of the
- * fix, the exiting thread waited for ever in the library's closed backend). */
+/* That child, run from this program's file, 12 times (the exit 0 to 55 ms into the threads'
+ * work; one of them also predicting since 0.12.6): its status is 0 (before 0.12.4's fix of
+ * the fix, the exiting thread waited for ever in the library's closed backend; in 0.12.6's
+ * first form, for the lock of OpenBLAS's thread count, which a thread paused inside
+ * OpenBLAS's call held: 18 of 400 runs of a review's test). */
 static const char *g_self;
 
 static void test_an_exit_handler_may_use_the_library(void)
 {
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(g_self, g_self, "exit-handler", (char *)NULL);
-        _exit(6);
+    for (int run = 0; run < 12; run++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char delay[32];
+            snprintf(delay, sizeof delay, "%d", run * 5000);
+            execl(g_self, g_self, "exit-handler", delay, (char *)NULL);
+            _exit(6);
+        }
+        CHECK(pid > 0);
+        char what[40];
+        snprintf(what, sizeof what, "the exit-handler child %d", run);
+        check_exited_cleanly(pid, what);
     }
-    CHECK(pid > 0);
-    check_exited_cleanly(pid, "the exit-handler child");
+}
+
+/* A child forked while another thread predicts (passes on a team: its lock, OpenBLAS's
+ * thread count held at one) predicts, ten times: each gets the parent's prediction and exits
+ * 0 (6 of 20 such children hung on the lock in 0.12.6's first form, a review). */
+static void *predict_until_stopped(void *arg)
+{
+    static float out[1300 * 2];
+    while (!atomic_load((atomic_int *)arg)) mb_predict(g_exit_model, g_x, 1300, 2, out);
+    return NULL;
+}
+
+static void test_a_child_forked_while_a_thread_predicts(void)
+{
+    static float expected[1300 * 2], out[1300 * 2];
+    g_exit_model = make_model(11);
+    CHECK_STATUS(mb_predict(g_exit_model, g_x, 1300, 2, expected), MB_OK);
+    atomic_int stop = 0;
+    pthread_t thread;
+    if (!CHECK(pthread_create(&thread, NULL, predict_until_stopped, &stop) == 0)) return;
+    for (int run = 0; run < 10; run++) {
+        struct timespec pause = {0, 1000000L * (run % 4)};
+        nanosleep(&pause, NULL);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);
+            if (mb_predict(g_exit_model, g_x, 1300, 2, out) != MB_OK) _exit(3);
+            _exit(memcmp(out, expected, sizeof out) == 0 ? 0 : 4);
+        }
+        CHECK(pid > 0);
+        char what[40];
+        snprintf(what, sizeof what, "forked child %d", run);
+        check_exited_cleanly(pid, what);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(thread, NULL);
+    mb_model_free(g_exit_model);
+    g_exit_model = NULL;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "exit-handler") == 0) {
+    if (argc > 2 && strcmp(argv[1], "exit-handler") == 0) {
         CHECK_STATUS(mb_make_moons(M, 0.15f, 3, g_x, g_y), MB_OK);
-        return exit_handler_child();
+        return exit_handler_child(atol(argv[2]));
     }
     keep_environment();
     CHECK_STATUS(mb_make_moons(M, 0.15f, 3, g_x, g_y), MB_OK);
@@ -328,6 +388,7 @@ int main(int argc, char **argv)
     RUN_TEST(test_concurrent_predict_on_one_model);
     RUN_TEST(test_last_error_is_per_thread);
     RUN_TEST(test_exit_while_a_thread_trains);
+    RUN_TEST(test_a_child_forked_while_a_thread_predicts);
     g_self = argv[0];
     RUN_TEST(test_an_exit_handler_may_use_the_library);
     return check_summary();

@@ -90,6 +90,17 @@ void mbm_transpose(const float *a, int rows, int cols, float *out);
  * process to end, so work must not be handed to other threads (Team.forEachChunk). */
 int mbm_backend_closed(void);
 
+/* OpenBLAS's threads held at one while teams of the library's own threads run (BLASThreads):
+ * `mbm_teams_acquire` turns OpenBLAS down to one thread until the matching release (counted);
+ * `mbm_teams_available` is the threads OpenBLAS has when no team holds it. Under a lock that
+ * a fork leaves usable in the child (which has no team: OpenBLAS gets its count back at the
+ * child's next call); once the process exits (mbm_backend_closed) they touch neither the lock
+ * nor OpenBLAS (a thread paused in OpenBLAS's call must not hold the lock the exiting thread
+ * needs), and available is 1. */
+void mbm_teams_acquire(void);
+void mbm_teams_release(void);
+int mbm_teams_available(void);
+
 /* OpenBLAS's threads (its own pool; libxsmm's kernels run on the caller's thread). */
 int mbm_get_threads(void);
 void mbm_set_threads(int threads);

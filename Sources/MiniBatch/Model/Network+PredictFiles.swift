@@ -25,7 +25,9 @@ extension Network {
         }
         let passes = passRows == 0 ? 0 : (m + passRows - 1) / passRows
         let members = max(1, min(Team.chunkMembers(passes), (budget - passRows * perRow) / max(activations, 1)))
-        let fits = min((budget - members * activations) / perRow, max(passRows, Network.predictionReadBytes / rowBytes))
+        // (at least a pass per member where the budget holds it: rows wider than 64 KiB
+        // would otherwise be read 256 at a time, one pass, on the calling thread alone)
+        let fits = min((budget - members * activations) / perRow, max(passRows * members, Network.predictionReadBytes / rowBytes))
         return (fits >= m ? m : fits / Network.chunkRows * Network.chunkRows, members)
     }
 

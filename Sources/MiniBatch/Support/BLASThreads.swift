@@ -9,33 +9,13 @@ enum BLASThreads {
     /// The largest team a training call may ask for.
     static let maxTeam = 256
 
-    /// The teams training now, and OpenBLAS's threads before the first: guarded by `lock`
-    /// (a pthread mutex, which ThreadSanitizer sees; it does not see Synchronization's
-    /// Mutex on Linux, and reported two trainings' releases as a race).
-    nonisolated(unsafe) private static var teams = 0
-    nonisolated(unsafe) private static var saved = 1
-    private static let lock = Monitor()
-
-    /// The threads OpenBLAS uses when no team holds it: the automatic team size.
-    static var available: Int {
-        lock.locked { teams > 0 ? saved : Int(mbm_get_threads()) }
-    }
+    /// The threads OpenBLAS uses when no team holds it: the automatic team size (1 once the
+    /// process exits). The count and its lock are C's (`mbm_teams_available`, matrix.c),
+    /// which a fork leaves usable in the child and the process's exit does not wait on.
+    static var available: Int { Int(mbm_teams_available()) }
 
     /// Turns OpenBLAS down to one thread until the matching `release` (counted).
-    static func acquire() {
-        lock.locked {
-            if teams == 0 {
-                saved = Int(mbm_get_threads())
-                mbm_set_threads(1)
-            }
-            teams += 1
-        }
-    }
+    static func acquire() { mbm_teams_acquire() }
 
-    static func release() {
-        lock.locked {
-            teams -= 1
-            if teams == 0 { mbm_set_threads(Int32(saved)) }
-        }
-    }
+    static func release() { mbm_teams_release() }
 }

@@ -14,14 +14,14 @@ import CMatrix
 extension Team {
     /// The members for `chunks` chunks: the threads OpenBLAS may use outside training
     /// (`BLASThreads.available`: `OPENBLAS_NUM_THREADS`, threadpoolctl), at most one per
-    /// chunk. One chunk runs on the calling thread, as it did before, its products on as
+    /// chunk (and at most the kept training team's size, where there is one: `forEachChunk`). One chunk runs on the calling thread, as it did before, its products on as
     /// many OpenBLAS threads as OpenBLAS gives a product of its size.
     static func chunkMembers(_ chunks: Int) -> Int {
         chunks < 2 ? 1 : min(BLASThreads.available, chunks)
     }
 
     /// Runs `body(member, chunk)` for every chunk in 0..<chunks: chunk c on member
-    /// c % members, each member's chunks in order, OpenBLAS on one thread meanwhile; every
+    /// c % n, n = min(members, the team's size), each member's chunks in order, OpenBLAS on one thread meanwhile; every
     /// member computes with the caller's floating-point control word (subnormals flushed or
     /// kept as the caller's thread has them). A member stops at its first error; the error of
     /// the lowest chunk is thrown (the one a pass in order would have stopped at), after every
@@ -36,6 +36,7 @@ extension Team {
             return
         }
         defer { team.giveBack() }
+        let members = min(members, team.size)
         BLASThreads.acquire()
         defer { BLASThreads.release() }
         let word = minibatch_fp_word()
@@ -73,13 +74,11 @@ extension Team {
         if let first, let error = errors[first] { throw error }
     }
 
-    /// A team of at least `members` members for chunks (`borrowKept`: training's, whatever
-    /// its size, where it has as many), or nil if its threads cannot be made.
+    /// The team for chunks: the kept one (`borrowKept`: training's, whatever its size, so
+    /// that a prediction between training calls neither stops it nor makes threads the next
+    /// call would stop again), else a new one of `members`; nil if its threads cannot be made.
     private static func borrowForChunks(_ members: Int) -> Team? {
-        if let kept = borrowKept() {
-            if kept.size >= members { return kept }
-            kept.giveBack()
-        }
+        if let kept = borrowKept() { return kept }
         do { return try borrow(size: members) } catch { return nil }
     }
 }

@@ -92,7 +92,7 @@ let progressDiscussion = """
         batch_size, examples, cost, last_batch_cost, validation_cost,
         validation_score, learning_rate, examples_per_second, epoch_seconds,
         elapsed_seconds, remaining_seconds
-      end: event, status (completed, early_stopped or interrupted), epochs,
+      end: event, status (completed, early_stopped, interrupted or failed), epochs,
         epochs_trained, batches_done, cost, validation_cost, seconds, model,
         history, message
     Numbers that do not exist (no validation set) are null. epoch counts this run's epochs, \

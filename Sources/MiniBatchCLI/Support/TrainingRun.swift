@@ -128,7 +128,8 @@ struct TrainingRun {
                 ("cost", .optional(costs.last)), ("validation_cost", .optional(validationCosts.last)),
                 ("seconds", .number(seconds)), ("model", .string(out)),
                 ("history", .optional(historyFailure == nil ? output.history : nil)),
-                ("message", .optional(failure?.message)),
+                // (a failure's in the tool's words, as its Error: line)
+                ("message", .optional(failed.map { Failure($0, options: validationNames + Failure.names).message } ?? failure?.message)),
             ]).text + "\n")
         }
         // On a terminal the summary goes to standard output; with JSON lines there, to
