@@ -20,9 +20,9 @@ extension Team {
         chunks < 2 ? 1 : min(BLASThreads.available, chunks)
     }
 
-    /// Runs `body(member, chunk)` for every chunk in 0..<chunks: chunk c on member
-    /// c % n, n = min(members, the team's size), each member's chunks in order, OpenBLAS on one thread meanwhile; every
-    /// member computes with the caller's floating-point control word (subnormals flushed or
+    /// Runs `body(member, chunk)` for every chunk in 0..<chunks: chunk c on member c % n,
+    /// n = min(members, the team's size), each member's chunks in order, OpenBLAS on one
+    /// thread meanwhile; every member computes with the caller's floating-point control word (subnormals flushed or
     /// kept as the caller's thread has them). A member stops at its first error; the error of
     /// the lowest chunk is thrown (the one a pass in order would have stopped at), after every
     /// member has stopped. With one member (or if a team's threads cannot be made, or while
@@ -41,14 +41,11 @@ extension Team {
         defer { BLASThreads.release() }
         let word = minibatch_fp_word()
         // Each member's first failure: its chunk and its error.
-        let failedChunks = UnsafeMutableBufferPointer<Int>.allocate(capacity: team.size)
-        defer { failedChunks.deallocate() }
-        failedChunks.initialize(repeating: Int.max)
-        let errors = UnsafeMutableBufferPointer<MiniBatchError?>.allocate(capacity: team.size)
-        errors.initialize(repeating: nil)
+        let failures = UnsafeMutableBufferPointer<(chunk: Int, error: MiniBatchError)?>.allocate(capacity: team.size)
+        failures.initialize(repeating: nil)
         defer {
-            errors.deinitialize()
-            errors.deallocate()
+            failures.deinitialize()
+            failures.deallocate()
         }
         withoutActuallyEscaping(body) { body in
             team.run { t in
@@ -60,18 +57,13 @@ extension Team {
                     do throws(MiniBatchError) {
                         try body(t, c)
                     } catch {
-                        failedChunks[t] = c
-                        errors[t] = error
+                        failures[t] = (c, error)
                         return
                     }
                 }
             }
         }
-        var first: Int? = nil
-        for t in 0..<team.size where failedChunks[t] != Int.max {
-            if first.map({ failedChunks[t] < failedChunks[$0] }) ?? true { first = t }
-        }
-        if let first, let error = errors[first] { throw error }
+        if let first = failures.compactMap({ $0 }).min(by: { $0.chunk < $1.chunk }) { throw first.error }
     }
 
     /// The team for chunks: the kept one (`borrowKept`: training's, whatever its size, so

@@ -100,12 +100,15 @@ struct TrainingRun {
         // whole epochs of this call: the model as training left it (its last finite weights)
         // is saved, as Ctrl-C saves it, with the command that continues the run (until 0.12.6
         // nothing was saved, and the epochs were lost). Before any epoch, nothing is.
-        let failed = failure.flatMap { $0.kind == .cancelled && interrupt.isStopRequested ? nil : $0 }
+        // (in the tool's words: the Error: line, and the JSON end event's message)
+        let failed = failure.flatMap {
+            $0.kind == .cancelled && interrupt.isStopRequested ? nil : Failure($0, options: validationNames + Failure.names)
+        }
         if let failed, epochsRun == 0 {
             let historyFailure = writeHistory(history)
             SignalStop.uninstall()
             if let historyFailure { printError("Error: \(historyFailure)") }
-            exitWith(Failure(failed, options: validationNames + Failure.names))
+            exitWith(failed)
         }
         // The model first: a history that cannot be written does not lose it (nor the
         // resume command and status of an interrupted run).
@@ -128,8 +131,7 @@ struct TrainingRun {
                 ("cost", .optional(costs.last)), ("validation_cost", .optional(validationCosts.last)),
                 ("seconds", .number(seconds)), ("model", .string(out)),
                 ("history", .optional(historyFailure == nil ? output.history : nil)),
-                // (a failure's in the tool's words, as its Error: line)
-                ("message", .optional(failed.map { Failure($0, options: validationNames + Failure.names).message } ?? failure?.message)),
+                ("message", .optional(failed?.message ?? failure?.message)),
             ]).text + "\n")
         }
         // On a terminal the summary goes to standard output; with JSON lines there, to
@@ -141,7 +143,7 @@ struct TrainingRun {
             // (saturating: a model's epochs plus --epochs up to 2^63 - 1 trapped)
             let cosineEnd = startEpochs.addingSaturated(options.epochs)
             let resume = (["minibatch-cli", "resume", out] + resumeArguments(remaining, cosineEnd)).map(shellQuoted)
-            if let failed { printError("Error: \(Failure(failed, options: validationNames + Failure.names).message)") } else { say(failure.message) }
+            if let failed { printError("Error: \(failed.message)") } else { say(failure.message) }
             say("model saved to \(out) (epochs trained: \(network.epochsTrained)\(failed == nil ? "" : ", as training left it")); to continue the run, \(remaining) epoch\(remaining == 1 ? "" : "s") left:")
             say("  " + resume.joined(separator: " "))
             exit(failed == nil ? Status.interrupted : Status.failure)

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _lib
 from ._mlp_base import _SCORE_CHUNK, ArrayLike, _BaseMLP
-from ._sklearn_base import RegressorMixin
+from ._sklearn_base import DataConversionWarning, RegressorMixin, UndefinedMetricWarning
 from ._validation import as_float32_matrix, as_real_array
 from .network import Dataset, Progress
 
@@ -161,15 +162,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError(f"y has no outputs: shape {ya.shape}")
         if ya.ndim == 2 and ya.shape[1] == 1:
             # one output, as a 1-D y; scikit-learn warns so (column_or_1d)
-            import warnings
-
-            try:
-                from sklearn.exceptions import DataConversionWarning as category
-            except ImportError:  # pragma: no cover
-                category = UserWarning
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please change the"
-                " shape of y to (n_samples, ), for example using ravel().", category, stacklevel=3)
+                " shape of y to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=3)
         if ya.dtype.kind not in "biuf":
             try:
                 ya = ya.astype(np.float64)
@@ -288,13 +283,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 def _undefined_r2() -> float:
     """R^2 of fewer than two rows: NaN with scikit-learn's warning, as its r2_score (0.0
     until 0.12.6)."""
-    import warnings
-
-    try:
-        from sklearn.exceptions import UndefinedMetricWarning as category
-    except ImportError:  # pragma: no cover (the estimators come with scikit-learn)
-        category = UserWarning
-    warnings.warn("R^2 score is not well-defined with less than two samples.", category, stacklevel=3)
+    warnings.warn("R^2 score is not well-defined with less than two samples.", UndefinedMetricWarning, stacklevel=3)
     return float("nan")
 
 

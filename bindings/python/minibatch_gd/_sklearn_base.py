@@ -82,7 +82,7 @@ except Exception:  # ImportError, or a broken scikit-learn install
 # scikit-learn's exception types when it is installed (so that its tools recognise them),
 # look-alikes with the same bases otherwise.
 try:
-    from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+    from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError, UndefinedMetricWarning
 except Exception:
 
     class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
@@ -93,3 +93,6 @@ except Exception:
 
     class DataConversionWarning(UserWarning):  # type: ignore[no-redef]
         """Input data was converted (e.g. a column-vector ``y`` was flattened)."""
+
+    class UndefinedMetricWarning(UserWarning):  # type: ignore[no-redef]
+        """A score is not defined for the data (R^2 of fewer than two rows)."""

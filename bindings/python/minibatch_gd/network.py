@@ -29,7 +29,7 @@ from ._validation import (
 )
 from ._handle import _Handle
 from .dataset import Dataset
-from .errors import InvalidArgumentError, check_status
+from .errors import InvalidArgumentError, MinibatchError, check_status
 from .history import History
 from .training import Progress, _Training
 
@@ -258,8 +258,6 @@ class Network(_Training, _Handle):
         """Inverse of :meth:`to_bytes`. Bytes that are not a model raise the error
         :meth:`load` raises for such a file, naming the bytes (not the temporary file they
         are read from)."""
-        from .errors import MinibatchError
-
         with tempfile.TemporaryDirectory(prefix="minibatch-") as d:
             p = os.path.join(d, "model.mbm")
             with open(p, "wb") as f:
